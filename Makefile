@@ -1,0 +1,85 @@
+# scaleplan build. `make` builds build/scaleplan and build/libscaleplan.a.
+# `make run` installs missing Debian packages (make deps), builds, runs the default job.
+# `make check` runs the whole test suite: normal build, then ASan+UBSan build.
+CC      ?= cc
+PKGS    := jansson cmocka nlopt
+DEBS    := build-essential pkg-config libjansson-dev libcmocka-dev libnlopt-dev gnuplot-nox valgrind clang
+CSTD    := -std=c17 -D_POSIX_C_SOURCE=200809L
+WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow
+OPT     ?= -O2 -g
+BUILD   ?= build
+SAN     ?=
+DATADIR := $(abspath data)
+CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -DSP_DATA_DIR='"$(DATADIR)"' \
+             $(shell pkg-config --cflags jansson nlopt 2>/dev/null) -fopenmp
+LIBS_ALL   = $(shell pkg-config --libs jansson nlopt 2>/dev/null) -lm -fopenmp
+TESTLIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+LIB_SRC := $(sort $(wildcard src/*.c))
+CLI_SRC := $(sort $(wildcard cli/*.c))
+TEST_SRC:= $(sort $(wildcard tests/test_*.c))
+BENCH_SRC:= $(sort $(wildcard bench/*.c))
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
+TESTS   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
+
+.PHONY: all deps depcheck run check test test-asan valgrind bench clean validation-doc
+
+all: depcheck $(BUILD)/scaleplan $(TESTS) $(BENCHES)
+
+# Installs the Debian packages the build needs (root on Debian 12).
+deps:
+	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS)
+
+# Runs `make deps` only when a pkg-config package is missing.
+depcheck:
+	@pkg-config --exists $(PKGS) && command -v gnuplot >/dev/null || $(MAKE) --no-print-directory deps
+
+$(BUILD)/libscaleplan.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	ar rcs $@ $^
+
+$(BUILD)/scaleplan: $(CLI_OBJ) $(BUILD)/libscaleplan.a
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/libscaleplan.a $(LIBS_ALL)
+
+$(BUILD)/%.o: %.c include/scaleplan.h $(wildcard src/*.h) $(wildcard cli/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -Icli -c -o $@ $<
+
+$(BUILD)/tests/%: tests/%.c $(BUILD)/libscaleplan.a $(wildcard tests/*.h)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(BUILD)/libscaleplan.a $(LIBS_ALL) $(TESTLIBS)
+
+$(BUILD)/bench/%: bench/%.c $(BUILD)/libscaleplan.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(BUILD)/libscaleplan.a $(LIBS_ALL)
+
+# The main job on built-in defaults: GPT-3 175B on 1024 A100-80GB, Megatron plan (Narayanan et al. 2021).
+run: all
+	./$(BUILD)/scaleplan train
+
+# Whole test suite: unit tests + CLI tests on the normal build, then again under ASan+UBSan.
+check: test test-asan
+
+test: all
+	@SP_BIN=$(BUILD)/scaleplan SP_BUILD=$(BUILD) sh tests/run.sh $(TESTS)
+
+test-asan: depcheck
+	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
+	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
+	  build-asan/scaleplan $(TESTS:$(BUILD)/%=build-asan/%)
+	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 SP_BIN=build-asan/scaleplan SP_BUILD=build-asan \
+	  sh tests/run.sh $(TESTS:$(BUILD)/%=build-asan/%)
+
+valgrind: all
+	@SP_VALGRIND=1 SP_BIN=$(BUILD)/scaleplan SP_BUILD=$(BUILD) sh tests/run.sh $(TESTS)
+
+bench: all
+	@for b in $(BENCHES); do echo "== $$b"; ./$$b || exit 1; done
+
+validation-doc: all
+	sh docs/make_validation.sh > docs/validation.md
+
+clean:
+	rm -rf build build-asan

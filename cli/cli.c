@@ -1,0 +1,183 @@
+/* Option parsing and output helpers shared by every command. */
+#include "cli.h"
+
+#include <limits.h>
+#include <math.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+int cli_error(const char *cmd, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fprintf(stderr, "scaleplan %s: error: ", cmd);
+    vfprintf(stderr, fmt, ap);
+    fputc('\n', stderr);
+    va_end(ap);
+    return 2;
+}
+
+int cli_fail(const char *cmd, const sp_error *err)
+{
+    return cli_error(cmd, "%s", err->msg[0] ? err->msg : "unknown error");
+}
+
+/* Data directory: --data-dir, else $SCALEPLAN_DATA, else ../data next to the executable, else the
+ * source tree's data/ compiled in. */
+static void find_data_dir(cli_args *a, const char *given)
+{
+    if (given) {
+        snprintf(a->data_dir, sizeof a->data_dir, "%s", given);
+        return;
+    }
+    const char *env = getenv("SCALEPLAN_DATA");
+    if (env && *env) {
+        snprintf(a->data_dir, sizeof a->data_dir, "%s", env);
+        return;
+    }
+    char exe[4096];
+    ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
+    if (n > 0) {
+        exe[n] = 0;
+        char *slash = strrchr(exe, '/');
+        if (slash) {
+            *slash = 0;
+            char cand[4200];
+            snprintf(cand, sizeof cand, "%s/../data/systems", exe);
+            if (access(cand, R_OK) == 0) {
+                snprintf(a->data_dir, sizeof a->data_dir, "%s/../data", exe);
+                return;
+            }
+        }
+    }
+    snprintf(a->data_dir, sizeof a->data_dir, "%s", SP_DATA_DIR);
+}
+
+static void print_usage(const char *usage, const cli_optdef *defs, int ndefs)
+{
+    printf("%s\n\noptions:\n", usage);
+    for (int i = 0; i < ndefs; i++)
+        printf("  --%-18s %s%s\n", defs[i].name, defs[i].has_arg ? "VALUE  " : "", defs[i].help);
+    printf("  --%-18s %s\n", "data-dir", "VALUE  directory of presets (default: data/ of the install)");
+}
+
+int cli_parse(cli_args *a, const char *cmd, const cli_optdef *defs, int ndefs, int argc, char **argv,
+              const char *usage)
+{
+    memset(a, 0, sizeof *a);
+    a->cmd = cmd;
+    a->defs = defs;
+    a->ndefs = ndefs < CLI_MAX_OPTS ? ndefs : CLI_MAX_OPTS;
+    const char *data_dir = NULL;
+    for (int i = 0; i < argc; i++) {
+        const char *s = argv[i];
+        if (strcmp(s, "--help") == 0 || strcmp(s, "-h") == 0) {
+            print_usage(usage, defs, a->ndefs);
+            return 1;
+        }
+        if (strncmp(s, "--", 2) != 0 || s[2] == 0) {
+            if (a->npos >= 32)
+                return cli_error(cmd, "too many positional arguments");
+            a->pos[a->npos++] = s;
+            continue;
+        }
+        const char *name = s + 2;
+        const char *eq = strchr(name, '=');
+        size_t nl = eq ? (size_t)(eq - name) : strlen(name);
+        if (nl == 8 && strncmp(name, "data-dir", 8) == 0) {
+            if (eq)
+                data_dir = eq + 1;
+            else if (i + 1 < argc)
+                data_dir = argv[++i];
+            else
+                return cli_error(cmd, "option --data-dir needs a value");
+            continue;
+        }
+        int found = -1;
+        for (int k = 0; k < a->ndefs; k++)
+            if (strlen(defs[k].name) == nl && strncmp(defs[k].name, name, nl) == 0)
+                found = k;
+        if (found < 0) {
+            char list[2048] = "";
+            size_t w = 0;
+            for (int k = 0; k < a->ndefs && w < sizeof list - 40; k++)
+                w += (size_t)snprintf(list + w, sizeof list - w, "%s--%s", k ? " " : "", defs[k].name);
+            return cli_error(cmd, "unknown option '--%.*s'; allowed: %s", (int)nl, name, list);
+        }
+        if (a->val[found])
+            return cli_error(cmd, "option --%s given twice", defs[found].name);
+        if (defs[found].has_arg) {
+            if (eq)
+                a->val[found] = eq + 1;
+            else if (i + 1 < argc)
+                a->val[found] = argv[++i];
+            else
+                return cli_error(cmd, "option --%s needs a value", defs[found].name);
+        } else {
+            if (eq)
+                return cli_error(cmd, "option --%s takes no value", defs[found].name);
+            a->val[found] = "1";
+        }
+    }
+    find_data_dir(a, data_dir);
+    return 0;
+}
+
+const char *cli_get(const cli_args *a, const char *name)
+{
+    for (int k = 0; k < a->ndefs; k++)
+        if (strcmp(a->defs[k].name, name) == 0)
+            return a->val[k];
+    return NULL;
+}
+
+int cli_flag(const cli_args *a, const char *name) { return cli_get(a, name) != NULL; }
+
+int cli_int(const cli_args *a, const char *name, int min, int max, int *out)
+{
+    const char *s = cli_get(a, name);
+    if (!s)
+        return 0;
+    double v;
+    sp_error err = {0};
+    char what[64];
+    snprintf(what, sizeof what, "--%s", name);
+    if (sp_parse_quantity(s, SP_UNIT_NONE, what, &v, &err))
+        return cli_fail(a->cmd, &err);
+    if (v != floor(v))
+        return cli_error(a->cmd, "--%s: '%s' is not a whole number", name, s);
+    if (v < min || v > max)
+        return cli_error(a->cmd, "--%s: %s is out of range; allowed %d..%d", name, s, min, max);
+    *out = (int)v;
+    return 0;
+}
+
+int cli_double(const cli_args *a, const char *name, sp_unit unit, double min, double max, double *out)
+{
+    const char *s = cli_get(a, name);
+    if (!s)
+        return 0;
+    double v;
+    sp_error err = {0};
+    char what[64];
+    snprintf(what, sizeof what, "--%s", name);
+    if (sp_parse_quantity(s, unit, what, &v, &err))
+        return cli_fail(a->cmd, &err);
+    if (v < min || v > max)
+        return cli_error(a->cmd, "--%s: %s is out of range; allowed %g..%g", name, s, min, max);
+    *out = v;
+    return 0;
+}
+
+void cli_json_num(FILE *f, double v)
+{
+    if (!isfinite(v))
+        fputs("null", f);
+    else if (v == floor(v) && fabs(v) < 1e15)
+        fprintf(f, "%.0f", v);
+    else
+        fprintf(f, "%.10g", v);
+}

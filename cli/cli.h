@@ -1,0 +1,59 @@
+/* Shared helpers of the command-line front end: option parsing, data directory, errors, output. */
+#ifndef SP_CLI_H
+#define SP_CLI_H
+
+#include "scaleplan.h"
+
+#define CLI_MAX_OPTS 96
+
+/* One option a command accepts. has_arg: 0 flag, 1 takes a value. */
+typedef struct {
+    const char *name;
+    int has_arg;
+    const char *help;
+} cli_optdef;
+
+typedef struct {
+    const char *cmd;
+    const cli_optdef *defs;
+    int ndefs;
+    const char *val[CLI_MAX_OPTS]; /* value per def (flags: "1"), NULL if absent */
+    const char *pos[32];           /* positional arguments */
+    int npos;
+    char data_dir[4200];
+} cli_args;
+
+/* Parses argv (after the command word). On error prints a message and returns 2; `--help` prints usage and
+ * returns 1; 0 on success. `--data-dir DIR` is accepted by every command. */
+int cli_parse(cli_args *a, const char *cmd, const cli_optdef *defs, int ndefs, int argc, char **argv,
+              const char *usage);
+const char *cli_get(const cli_args *a, const char *name);
+int cli_flag(const cli_args *a, const char *name);
+/* Typed getters: exit-style errors are returned as 2 after printing; 0 when ok (absent leaves *out). */
+int cli_int(const cli_args *a, const char *name, int min, int max, int *out);
+int cli_double(const cli_args *a, const char *name, sp_unit unit, double min, double max, double *out);
+
+/* Prints "scaleplan CMD: error: MSG" to stderr and returns 2. */
+int cli_error(const char *cmd, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 2, 3)))
+#endif
+    ;
+int cli_fail(const char *cmd, const sp_error *err); /* prints err->msg, returns 2 */
+
+/* JSON number printing that never emits NaN/Inf (prints null instead). */
+void cli_json_num(FILE *f, double v);
+
+/* Command entry points (cli/cmd_*.c). Each returns the process exit code. */
+int cmd_train(int argc, char **argv);
+int cmd_validate(int argc, char **argv);
+int cmd_search(int argc, char **argv);
+int cmd_law(int argc, char **argv);
+int cmd_fit(int argc, char **argv);
+int cmd_limits(int argc, char **argv);
+int cmd_infer(int argc, char **argv);
+int cmd_validate_energy(int argc, char **argv);
+int cmd_report(int argc, char **argv);
+int cmd_presets(int argc, char **argv);
+
+#endif

@@ -1,0 +1,59 @@
+/* scaleplan command-line front end: dispatches to one command per file (cli/cmd_*.c). */
+#include "cli.h"
+
+#include <stdio.h>
+#include <string.h>
+
+typedef struct {
+    const char *name;
+    int (*fn)(int, char **);
+    const char *help;
+} command;
+
+static const command commands[] = {
+    {"train", cmd_train, "time, memory, MFU and cost of one model + cluster + parallel plan"},
+    {"validate", cmd_validate, "predict every row of a measured-runs CSV and report the error"},
+    {"search", cmd_search, "find the best parallel plans for a model on a cluster"},
+    {"law", cmd_law, "scaling laws: loss, compute-optimal size, critical batch, unit conversions"},
+    {"fit", cmd_fit, "fit a scaling law to (N, D, loss) points with bootstrap confidence intervals"},
+    {"limits", cmd_limits, "how far training scales before data movement and latency stop it"},
+    {"infer", cmd_infer, "serving: memory, latency, throughput and cost of inference"},
+    {"validate-energy", cmd_validate_energy, "predict energy and CO2e of published training runs"},
+    {"report", cmd_report, "reports such as `report famous` (famous training runs side by side)"},
+    {"presets", cmd_presets, "list the shipped model, system and accelerator presets"},
+};
+
+static void usage(FILE *f)
+{
+    fprintf(f, "scaleplan %s: plan frontier-scale AI model training and serving from first principles\n\n"
+               "usage: scaleplan COMMAND [options]   (scaleplan COMMAND --help for its options)\n\ncommands:\n",
+            SP_VERSION);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(f, "  %-16s %s\n", commands[i].name, commands[i].help);
+}
+
+int main(int argc, char **argv)
+{
+    if (argc < 2) {
+        usage(stderr);
+        return 2;
+    }
+    if (strcmp(argv[1], "--help") == 0 || strcmp(argv[1], "-h") == 0 || strcmp(argv[1], "help") == 0) {
+        usage(stdout);
+        return 0;
+    }
+    if (strcmp(argv[1], "--version") == 0) {
+        printf("scaleplan %s\n", SP_VERSION);
+        return 0;
+    }
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        if (strcmp(argv[1], commands[i].name) == 0) {
+            int rc = commands[i].fn(argc - 2, argv + 2);
+            if (fflush(stdout) != 0)
+                return 2;
+            return rc == 1 ? 0 : rc; /* 1 = --help shown */
+        }
+    fprintf(stderr, "scaleplan: error: unknown command '%s'\n\n", argv[1]);
+    usage(stderr);
+    return 2;
+}

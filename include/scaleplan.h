@@ -1,0 +1,368 @@
+/* scaleplan: plan frontier-scale AI model training and serving from first principles.
+ *
+ * The one public header of libscaleplan. Conventions:
+ *  - SI base units in double everywhere (s, bytes, FLOP, FLOP/s, bytes/s, W, J); integers only for counts.
+ *  - Library code never prints, exits or reads the environment. Every fallible call returns sp_status and,
+ *    on failure, fills an sp_error with a one-line message naming file/line/field and what is allowed.
+ *  - The evaluation hot path (sp_train_eval and what it calls) allocates nothing.
+ */
+#ifndef SCALEPLAN_H
+#define SCALEPLAN_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define SP_VERSION "0.1.0"
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Status and errors                                                                                  */
+/* ------------------------------------------------------------------------------------------------ */
+typedef enum {
+    SP_OK = 0,
+    SP_EINVAL = 2,      /* bad input: value out of range, unknown name, plan does not factor */
+    SP_EIO = 3,         /* file cannot be read */
+    SP_EPARSE = 4,      /* malformed JSON/CSV */
+    SP_ENOMEM = 5,      /* allocation failed (never on the hot path) */
+    SP_EINFEASIBLE = 6, /* well-formed request with no feasible answer (e.g. nothing fits in memory) */
+    SP_ENOCONV = 7      /* numerical method did not converge */
+} sp_status;
+
+typedef struct {
+    sp_status status;
+    char msg[768];
+} sp_error;
+
+/* Formats msg into err (if non-NULL) and returns status. */
+sp_status sp_fail(sp_error *err, sp_status status, const char *fmt, ...)
+#if defined(__GNUC__)
+    __attribute__((format(printf, 3, 4)))
+#endif
+    ;
+const char *sp_status_name(sp_status s);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Units: parse human quantities and format them                                                     */
+/* ------------------------------------------------------------------------------------------------ */
+typedef enum {
+    SP_UNIT_NONE,     /* plain number with SI/K/M/B/T suffixes: 3.5T, 1e25, 70B, 4Mi */
+    SP_UNIT_BYTES,    /* 80GiB, 80GB, 40 GB */
+    SP_UNIT_BW,       /* bytes/s: 400Gb/s (bits), 900GB/s, 3.35TB/s */
+    SP_UNIT_TIME,     /* seconds: 90d, 3mo, 1y, 12h, 30m(in), 4.5us */
+    SP_UNIT_FLOP,     /* 1e25, 2.5e3 PF-days, 3 ZFLOP */
+    SP_UNIT_FLOPS     /* FLOP/s: 989TFLOPS, 1e15 */
+} sp_unit;
+
+/* Parses text as a quantity of the given kind. Returns SP_EINVAL with a message naming `what` on failure
+ * (unknown suffix, NaN, Inf, trailing garbage). */
+sp_status sp_parse_quantity(const char *text, sp_unit unit, const char *what, double *out, sp_error *err);
+/* Formats with a unit prefix: "1.23 TB", "4.5 us", "2.1 d". Returns buf. */
+const char *sp_fmt_quantity(char *buf, size_t n, double v, sp_unit unit);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Numeric types                                                                                      */
+/* ------------------------------------------------------------------------------------------------ */
+typedef enum { SP_FP32, SP_TF32, SP_BF16, SP_FP16, SP_FP8, SP_INT8, SP_INT4, SP_FP4, SP_NDTYPE } sp_dtype;
+const char *sp_dtype_name(sp_dtype d);
+sp_status sp_dtype_parse(const char *s, sp_dtype *out, sp_error *err);
+double sp_dtype_bytes(sp_dtype d);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Model (model.c): a decoder-only transformer, dense or MoE                                         */
+/* ------------------------------------------------------------------------------------------------ */
+typedef enum { SP_NORM_LAYERNORM, SP_NORM_RMSNORM } sp_norm;
+
+typedef struct {
+    char name[64];
+    int n_layers;          /* L */
+    int d_model;           /* h */
+    int n_heads;           /* a */
+    int n_kv_heads;        /* g (GQA); = a for MHA, 1 for MQA */
+    int d_head;            /* default h/a */
+    int ffn_dim;           /* f of a dense MLP */
+    int gated;             /* 1: SwiGLU/GeGLU (3 matrices), 0: GELU (2 matrices) */
+    int vocab;             /* V */
+    int tied_embeddings;   /* LM head shares the embedding matrix */
+    int learned_pos;       /* learned absolute position embeddings (GPT-2/3) of max_seq rows */
+    int max_seq;           /* max_position_embeddings */
+    int biases;            /* linear layers carry biases (GPT-2/3, MPT=0) */
+    sp_norm norm;
+    /* MoE (n_experts == 0 or 1: dense) */
+    int n_experts;         /* routed experts E */
+    int top_k;             /* experts per token k */
+    int n_shared_experts;  /* always-active experts */
+    int moe_ffn_dim;       /* FFN width of one expert (default ffn_dim) */
+    int first_dense_layers;/* leading layers with a dense MLP (DeepSeek: 3) */
+    /* MLA (DeepSeek-V2/V3) attention; 0 = standard attention */
+    int q_lora_rank, kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim, v_head_dim;
+} sp_model;
+
+typedef struct {
+    double total;          /* all parameters */
+    double active;         /* parameters touched per token (MoE: k routed + shared experts) */
+    double embedding;      /* input embedding (+ learned positions) */
+    double lm_head;        /* 0 when tied */
+    double attn_per_layer; /* attention weights of one layer */
+    double mlp_dense_per_layer;   /* dense MLP of one layer */
+    double expert;         /* one routed expert */
+    double moe_per_layer;  /* all routed + shared experts + router of one MoE layer */
+    double norm_per_layer; /* norms + biases of one layer */
+    double layers_total;   /* all transformer layers */
+} sp_param_count;
+
+void sp_model_defaults(sp_model *m);              /* fills zeros with documented defaults */
+sp_status sp_model_check(const sp_model *m, const char *where, sp_error *err);
+void sp_model_params(const sp_model *m, sp_param_count *out);
+/* Forward matmul FLOPs per token for a sequence of length s (attention over s, no causal halving:
+ * Megatron's convention), counting only active parameters; includes LM head. */
+double sp_model_fwd_flops_per_token(const sp_model *m, int seq_len);
+/* Model FLOPs of one training iteration (3 x forward) for `tokens` tokens of length s. */
+double sp_model_train_flops(const sp_model *m, int seq_len, double tokens);
+int sp_model_is_moe(const sp_model *m);
+int sp_model_attn_qdim(const sp_model *m);  /* a * d_head */
+int sp_model_kvdim(const sp_model *m);      /* g * d_head */
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Hardware (hardware.c)                                                                              */
+/* ------------------------------------------------------------------------------------------------ */
+/* Efficiency constants of one accelerator family, calibrated once per family (never per run). */
+typedef struct {
+    double gemm_max;       /* fraction of dense peak a large, well-shaped GEMM reaches */
+    double gemm_tile_m;    /* output tile rows used for wave quantization */
+    double gemm_tile_n;    /* output tile cols */
+    double gemm_k_half;    /* k at which the main-loop pipeline runs at half efficiency */
+    double mem;            /* fraction of HBM bandwidth memory-bound kernels reach */
+    double attn;           /* flash-attention kernel efficiency relative to gemm_max */
+    double kernel_overhead_s; /* launch + tail per kernel */
+} sp_efficiency;
+
+typedef struct {
+    char name[48];
+    double peak[SP_NDTYPE];   /* dense peak FLOP/s per dtype (0 = unsupported) */
+    double hbm_bytes;
+    double hbm_bw;            /* bytes/s */
+    double l2_bytes;
+    int n_sm;                 /* streaming multiprocessors / compute units (wave quantization) */
+    double tdp_w;
+    double idle_w;
+    double price_usd;
+    sp_efficiency eff;
+} sp_accel;
+
+#define SP_MAX_TIERS 4
+typedef struct {
+    char name[32];
+    int size;                 /* accelerators inside one domain of this tier (8 = NVLink node); last tier
+                                 spans the whole cluster */
+    double bw;                /* per accelerator, per direction, bytes/s */
+    double latency_s;         /* per hop / per collective step */
+    double eff;               /* achievable fraction of bw for large collectives (NCCL bus bandwidth) */
+} sp_tier;
+
+typedef struct {
+    char name[64];
+    sp_accel acc;
+    int n_tiers;
+    sp_tier tier[SP_MAX_TIERS]; /* tier[0] innermost (scale-up), increasing */
+    int max_accels;           /* size of the cluster, 0 = unlimited */
+    int flash_attention;      /* default attention kernel of the software stack this preset describes */
+    int overlap_tp;           /* stack overlaps TP communication with compute (0 = Megatron 2021-22) */
+    /* energy / cost (energy.c) */
+    double host_w_per_accel;  /* CPU, NIC, fans, switches per accelerator */
+    double pue;
+    double grid_kg_per_kwh;
+    double usd_per_accel_hour;
+} sp_system;
+
+void sp_system_defaults(sp_system *s);
+sp_status sp_system_check(const sp_system *s, const char *where, sp_error *err);
+/* Peak FLOP/s for a dtype; falls back to the next wider supported type (fp8 -> bf16 -> fp16). */
+double sp_accel_peak(const sp_accel *a, sp_dtype d);
+/* Time of one GEMM (m x k) * (k x n), `batch` independent copies, on one accelerator. */
+double sp_gemm_time(const sp_accel *a, sp_dtype d, double m, double n, double k, double batch);
+/* Achieved fraction of peak of that GEMM (no launch overhead). */
+double sp_gemm_eff(const sp_accel *a, double m, double n, double k, double batch);
+/* Time of a memory-bound kernel moving `bytes` (read + write). */
+double sp_mem_time(const sp_accel *a, double bytes);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Collectives on tiers (collective.c)                                                                */
+/* ------------------------------------------------------------------------------------------------ */
+typedef enum { SP_COLL_ALLREDUCE, SP_COLL_REDUCESCATTER, SP_COLL_ALLGATHER, SP_COLL_ALLTOALL, SP_COLL_P2P } sp_coll;
+/* Time of a collective among `p` ranks whose consecutive members are `stride` apart in the global rank
+ * order (TP innermost). `bytes` is the full buffer size per rank (all-reduce input, all-gather output).
+ * Hierarchical when the group spans tiers. */
+double sp_collective_time(const sp_system *s, sp_coll kind, int p, int stride, double bytes);
+/* Index of the innermost tier that contains a group of p ranks at that stride. */
+int sp_group_tier(const sp_system *s, int p, int stride);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Plan (plan.c)                                                                                       */
+/* ------------------------------------------------------------------------------------------------ */
+typedef enum { SP_RECOMPUTE_NONE, SP_RECOMPUTE_SELECTIVE, SP_RECOMPUTE_FULL } sp_recompute;
+const char *sp_recompute_name(sp_recompute r);
+
+typedef struct {
+    int n_gpus;
+    int tp, pp, dp, cp, ep;
+    int vpp;                 /* virtual pipeline stages per GPU (interleaved 1F1B); 1 = plain 1F1B */
+    int micro_batch;         /* sequences */
+    int global_batch;        /* sequences */
+    int seq_len;
+    sp_recompute recompute;
+    int seq_parallel;        /* Megatron sequence parallelism (needs tp > 1 to matter) */
+    int zero;                /* 0..3; 3 = FSDP FULL_SHARD */
+    sp_dtype dtype;          /* compute dtype of GEMMs */
+    int flash_attention;     /* -1 = system default */
+    int dp_overlap;          /* -1 = default (1) : DP gradient communication overlapped with backward */
+} sp_plan;
+
+void sp_plan_defaults(sp_plan *p);
+/* Checks the plan against model and system: degrees multiply to n_gpus, divide heads/layers/batch.
+ * Fills derived fields (dp when 0). */
+sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_error *err);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Training step time + memory (compute.c, step.c, memory.c)                                         */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    double weights, grads, optimizer;   /* model states held by this GPU */
+    double activations;                 /* transformer layers, first pipeline stage (worst) */
+    double embedding_logits;            /* embedding/LM-head activations and fp32 logits for the loss */
+    double comm_buffers;                /* ZeRO-3 gathered parameters, TP/PP/DP buffers */
+    double overhead;                    /* framework/allocator overhead (CUDA context, fragmentation) */
+    double total;
+    double capacity;                    /* HBM of the accelerator */
+} sp_memory;
+
+typedef struct {
+    double compute;          /* GEMMs + attention on the critical path */
+    double memory_bound;     /* norms, activations, softmax, dropout, residuals */
+    double recompute;        /* extra forward work for activation recompute (part of compute+memory) */
+    double tp_comm;          /* exposed tensor-parallel communication */
+    double cp_comm;
+    double ep_comm;
+    double pp_comm;
+    double dp_comm;          /* exposed data-parallel / ZeRO communication */
+    double bubble;           /* pipeline fill/drain */
+    double optimizer;
+    double imbalance;        /* first/last stage embedding + LM head extra */
+} sp_time_breakdown;
+
+typedef struct {
+    double step_time_s;
+    double tokens_per_step;
+    double tokens_per_s;
+    double model_flops;       /* per step, whole cluster (6·N·tokens + attention, Megatron convention) */
+    double hardware_flops;    /* adds recomputed forward work */
+    double mfu, hfu;
+    double tflops_per_gpu;    /* model FLOP/s per GPU / 1e12 */
+    double peak_flops;        /* per GPU, of the plan's dtype */
+    int n_micro;              /* micro-batches per step per pipeline */
+    sp_time_breakdown t;
+    sp_memory mem;
+    int fits;                 /* mem.total <= capacity */
+    double overflow_bytes;    /* > 0 when it does not fit */
+    const char *bottleneck;   /* static string: dominant non-compute cost */
+} sp_train_result;
+
+/* Evaluates one plan. Allocation-free. The plan must have been resolved. */
+sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p, sp_train_result *r,
+                        sp_error *err);
+/* Memory only (cheap; used by search to reject plans before timing). */
+void sp_train_memory(const sp_model *m, const sp_system *s, const sp_plan *p, sp_memory *mem);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Configuration files and presets (config.c)                                                        */
+/* ------------------------------------------------------------------------------------------------ */
+/* `name_or_path` is a preset name (looked up in data_dir/models/NAME.json) or a path to a JSON file
+ * (scaleplan preset or Hugging Face config.json). */
+sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model *m, sp_error *err);
+sp_status sp_load_system(const char *data_dir, const char *name_or_path, sp_system *s, sp_error *err);
+/* Accelerator presets live in data_dir/accelerators/NAME.json; systems reference them by name. */
+sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel *a, sp_error *err);
+/* Lists preset names of a kind ("models", "systems", "accelerators") into buf, comma separated. */
+void sp_list_presets(const char *data_dir, const char *kind, char *buf, size_t n);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* CSV reading (csv.c): small, strict, RFC 4180 quoting                                              */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct sp_csv sp_csv;
+sp_status sp_csv_read(const char *path, sp_csv **out, sp_error *err);
+void sp_csv_free(sp_csv *c);
+int sp_csv_rows(const sp_csv *c);
+int sp_csv_col(const sp_csv *c, const char *name);       /* -1 if absent */
+const char *sp_csv_get(const sp_csv *c, int row, int col); /* "" if empty */
+int sp_csv_line(const sp_csv *c, int row);               /* 1-based line number in the file */
+const char *sp_csv_path(const sp_csv *c);
+/* Typed cell readers with errors naming file:line:column-name. Empty cell -> *out = dflt, SP_OK. */
+sp_status sp_csv_int(const sp_csv *c, int row, const char *col, int dflt, int min, int max, int *out,
+                     sp_error *err);
+sp_status sp_csv_double(const sp_csv *c, int row, const char *col, double dflt, double min, double max,
+                        double *out, sp_error *err);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Validation against measured training runs (validate.c)                                            */
+/* ------------------------------------------------------------------------------------------------ */
+typedef struct {
+    char id[48];
+    char family[16];          /* id prefix before the first '-' (source family) */
+    int ok;                   /* 0: could not be evaluated, see reason */
+    char reason[256];
+    double predicted_step_time_s, measured_step_time_s;
+    double error_pct;         /* 100 (pred - meas) / meas */
+    double predicted_mfu;
+    double predicted_tflops, measured_tflops;   /* compared quantity when no step time is given */
+    int compared_tflops;      /* the measured value was TFLOP/s per GPU */
+    int stated_knobs;         /* 1 if recompute/SP were stated by the source */
+    sp_train_result res;
+} sp_validate_row;
+
+/* Evaluates every row of a training_runs.csv-style file. *rows is allocated (free()). */
+sp_status sp_validate_training(const char *data_dir, const char *csv_path, sp_validate_row **rows, int *n,
+                               sp_error *err);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Section for: scaling laws (scaling.c) — issue 4                                                    */
+/* ------------------------------------------------------------------------------------------------ */
+/* SCALING-BEGIN */
+/* SCALING-END */
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Section for: limits (limits.c, limits_epoch.c) — issue 5                                           */
+/* ------------------------------------------------------------------------------------------------ */
+/* LIMITS-BEGIN */
+/* LIMITS-END */
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Section for: energy, cost, carbon (energy.c) — issue 6                                             */
+/* ------------------------------------------------------------------------------------------------ */
+/* ENERGY-BEGIN */
+/* ENERGY-END */
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Section for: inference (infer.c) — issue 7                                                         */
+/* ------------------------------------------------------------------------------------------------ */
+/* INFER-BEGIN */
+/* INFER-END */
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Section for: plan search (search.c) — issue 3                                                      */
+/* ------------------------------------------------------------------------------------------------ */
+/* SEARCH-BEGIN */
+/* SEARCH-END */
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Section for: plotting (plot.c, gnuplot) — shared by commands                                      */
+/* ------------------------------------------------------------------------------------------------ */
+/* PLOT-BEGIN */
+/* PLOT-END */
+
+#ifdef __cplusplus
+}
+#endif
+#endif

@@ -1,0 +1,25 @@
+# Helpers for CLI tests. Source it; call expect_ok / expect_fail / expect_out.
+BIN=${SP_BIN:-build/scaleplan}
+RUN="$BIN"
+[ "${SP_VALGRIND:-0}" = 1 ] && RUN="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite $BIN"
+TMP=$(mktemp -d)
+trap 'rm -rf "$TMP"' EXIT
+# expect_fail NAME EXPECTED_RC PATTERN -- args...: exit code and a stderr line matching PATTERN, empty stdout.
+expect_fail() {
+    name=$1; want=$2; pat=$3; shift 4
+    $RUN "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?
+    if [ $rc -ne "$want" ]; then echo "not ok $name: exit $rc, want $want; stderr: $(head -c 300 "$TMP/err")"; return; fi
+    if ! grep -q -- "$pat" "$TMP/err"; then echo "not ok $name: stderr lacks '$pat': $(head -c 300 "$TMP/err")"; return; fi
+    if [ -s "$TMP/out" ]; then echo "not ok $name: partial output on stdout"; return; fi
+    if [ "$(wc -l < "$TMP/err")" -gt 1 ]; then echo "not ok $name: error is more than one line"; return; fi
+    echo "ok $name"
+}
+# expect_out NAME PATTERN -- args...: exit 0 and stdout matching PATTERN (grep -E).
+expect_out() {
+    name=$1; pat=$2; shift 3
+    $RUN "$@" >"$TMP/out" 2>"$TMP/err"; rc=$?
+    if [ $rc -ne 0 ]; then echo "not ok $name: exit $rc: $(head -c 300 "$TMP/err")"; return; fi
+    if ! grep -Eq -- "$pat" "$TMP/out"; then echo "not ok $name: stdout lacks '$pat'"; return; fi
+    if grep -Eqi '(^|[^a-z])(nan|-?inf)([^a-z]|$)' "$TMP/out"; then echo "not ok $name: NaN/Inf in output"; return; fi
+    echo "ok $name"
+}

@@ -1,0 +1,34 @@
+/* Shared includes and assertions for the cmocka tests. */
+#ifndef SP_TESTUTIL_H
+#define SP_TESTUTIL_H
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <cmocka.h>
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "scaleplan.h"
+
+/* |got - want| <= tol, with the values printed on failure. */
+#define assert_near(got, want, tol)                                                                     \
+    do {                                                                                                \
+        double g_ = (got), w_ = (want), t_ = (tol);                                                     \
+        if (!(fabs(g_ - w_) <= t_))                                                                     \
+            fail_msg("%s = %.9g, expected %.9g +/- %.3g", #got, g_, w_, t_);                            \
+    } while (0)
+/* relative: |got/want - 1| <= rel */
+#define assert_rel(got, want, rel)                                                                      \
+    do {                                                                                                \
+        double g_ = (got), w_ = (want), r_ = (rel);                                                     \
+        if (!(fabs(g_ / w_ - 1) <= r_))                                                                 \
+            fail_msg("%s = %.9g, expected %.9g within %.3g%%", #got, g_, w_, 100 * r_);                 \
+    } while (0)
+
+#ifndef SP_TEST_DATA
+#define SP_TEST_DATA SP_DATA_DIR
+#endif
+#define SP_SHARED "../shared"
+#endif
