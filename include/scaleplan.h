@@ -171,6 +171,8 @@ typedef struct {
     int max_accels;           /* size of the cluster, 0 = unlimited */
     int flash_attention;      /* default attention kernel of the software stack this preset describes */
     int overlap_tp;           /* stack overlaps TP communication with compute (0 = Megatron 2021-22) */
+    int overlap_dp;           /* stack overlaps DP gradient reduction with backward (PyTorch DDP/FSDP: 1) */
+    char description[160];
     /* energy / cost (energy.c) */
     double host_w_per_accel;  /* CPU, NIC, fans, switches per accelerator */
     double pue;
@@ -312,7 +314,7 @@ typedef struct {
     char id[48];
     char family[16];          /* id prefix before the first '-' (source family) */
     int ok;                   /* 0: could not be evaluated, see reason */
-    char reason[256];
+    char reason[800];
     double predicted_step_time_s, measured_step_time_s;
     double error_pct;         /* 100 (pred - meas) / meas */
     double predicted_mfu;

@@ -1,0 +1,78 @@
+/* Collectives on network tiers (DESIGN.md §3.4).
+ *
+ * Ranks are numbered TP innermost, then CP, EP, DP, PP. A group of p ranks at stride `stride` covers a block
+ * of p·stride consecutive ranks; it lives in the innermost tier whose domain holds that block. A group that
+ * spans domains runs hierarchically, as NCCL does: the q members inside one domain reduce-scatter over the
+ * fast tier, the p/q domains exchange 1/q of the data over the slow tier (each member on its own NIC, in
+ * parallel), then the domain all-gathers. Each phase takes the cheaper of ring (bandwidth-optimal,
+ * latency (p-1)·alpha per phase) and tree/double-binary-tree (about log2 p latency) algorithms.
+ */
+#include "scaleplan.h"
+
+#include <math.h>
+
+int sp_group_tier(const sp_system *s, int p, int stride)
+{
+    double span = (double)p * stride;
+    for (int i = 0; i < s->n_tiers - 1; i++)
+        if (span <= s->tier[i].size)
+            return i;
+    return s->n_tiers - 1;
+}
+
+/* One flat phase among p ranks on tier t. steps: 2 for all-reduce, 1 for RS/AG/A2A. */
+static double flat(const sp_tier *t, double p, double bytes, double steps)
+{
+    if (p <= 1 || bytes <= 0)
+        return 0;
+    double bw = t->bw * t->eff;
+    double ring = steps * (p - 1) / p * bytes / bw + steps * (p - 1) * t->latency_s;
+    double tree = steps * bytes / bw + steps * ceil(log2(p)) * t->latency_s;
+    return ring < tree ? ring : tree;
+}
+
+double sp_collective_time(const sp_system *s, sp_coll kind, int p, int stride, double bytes)
+{
+    if (p <= 1 || bytes <= 0)
+        return 0;
+    if (stride < 1)
+        stride = 1;
+    int ti = sp_group_tier(s, p, stride);
+    const sp_tier *outer = &s->tier[ti];
+    if (kind == SP_COLL_P2P) {
+        /* p2p between neighbours `stride` apart: crosses the tier holding two members */
+        int t2 = sp_group_tier(s, 2, stride);
+        const sp_tier *t = &s->tier[t2];
+        return bytes / (t->bw * t->eff) + t->latency_s;
+    }
+    double steps = kind == SP_COLL_ALLREDUCE ? 2.0 : 1.0;
+    if (ti == 0)
+        return flat(outer, p, bytes, steps);
+    /* members of the group inside one domain of the next-inner tier */
+    const sp_tier *inner = &s->tier[ti - 1];
+    double q = inner->size / (double)stride;
+    if (q < 1)
+        q = 1;
+    if (q > p)
+        q = p;
+    double nodes = p / q;
+    if (kind == SP_COLL_ALLTOALL) {
+        /* (q-1)/p of the data stays inside the domain, the rest crosses the outer tier */
+        double in = bytes * (q - 1) / p, out = bytes * (p - q) / p;
+        double t_in = q > 1 ? in / (inner->bw * inner->eff) + (q - 1) * inner->latency_s : 0;
+        double t_out = out / (outer->bw * outer->eff) + (nodes - 1) * outer->latency_s;
+        return t_in > t_out ? t_in : t_out;
+    }
+    if (q <= 1)
+        return flat(outer, p, bytes, steps);
+    /* hierarchical: RS inside (q), collective across (nodes) on bytes/q, AG inside */
+    double t = 0;
+    if (kind == SP_COLL_ALLREDUCE) {
+        t += flat(inner, q, bytes, 1) * 2;
+        t += flat(outer, nodes, bytes / q, 2);
+    } else {
+        t += flat(inner, q, bytes, 1);
+        t += flat(outer, nodes, bytes / q, 1);
+    }
+    return t;
+}

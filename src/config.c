@@ -1,0 +1,551 @@
+/* Presets and configuration files: model (scaleplan or Hugging Face config.json), accelerator and system
+ * JSON, parsed with jansson. Syntax errors carry file:line:column (jansson); semantic errors name the file,
+ * the line where the key appears and the field, and say what is allowed.
+ *
+ * Unknown keys: model files are often real Hugging Face configs with dozens of fields that do not matter
+ * here, so unknown keys are ignored. Accelerator and system files are scaleplan's own: an unknown key is an
+ * error (it is almost always a typo that would silently change a result).
+ */
+#include "scaleplan.h"
+#include "internal.h"
+
+#include <errno.h>
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+
+typedef struct {
+    const char *path;
+    char *text; /* file contents, for locating keys */
+} src_file;
+
+static int is_path(const char *s) { return strchr(s, '/') != NULL || strstr(s, ".json") != NULL; }
+
+static int key_line(const src_file *f, const char *key)
+{
+    if (!f->text)
+        return 0;
+    char pat[160];
+    snprintf(pat, sizeof pat, "\"%s\"", key);
+    const char *p = strstr(f->text, pat);
+    if (!p)
+        return 0;
+    int line = 1;
+    for (const char *q = f->text; q < p; q++)
+        line += *q == '\n';
+    return line;
+}
+
+static sp_status read_text(const char *path, char **out, sp_error *err)
+{
+    struct stat st;
+    if (stat(path, &st) != 0)
+        return sp_fail(err, SP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    if (S_ISDIR(st.st_mode))
+        return sp_fail(err, SP_EIO, "%s: is a directory, expected a JSON file", path);
+    if (st.st_size > 16L * 1024 * 1024)
+        return sp_fail(err, SP_EIO, "%s: file too large for a configuration (limit 16 MiB)", path);
+    FILE *fp = fopen(path, "rb");
+    if (!fp)
+        return sp_fail(err, SP_EIO, "%s: cannot open: %s", path, strerror(errno));
+    char *b = malloc((size_t)st.st_size + 1);
+    if (!b) {
+        fclose(fp);
+        return sp_fail(err, SP_ENOMEM, "%s: out of memory", path);
+    }
+    size_t n = fread(b, 1, (size_t)st.st_size, fp);
+    fclose(fp);
+    b[n] = 0;
+    *out = b;
+    return SP_OK;
+}
+
+static sp_status load_json(const char *path, src_file *f, json_t **root, sp_error *err)
+{
+    f->path = path;
+    f->text = NULL;
+    sp_status st = read_text(path, &f->text, err);
+    if (st)
+        return st;
+    json_error_t je;
+    *root = json_loads(f->text, JSON_REJECT_DUPLICATES, &je);
+    if (!*root) {
+        free(f->text);
+        f->text = NULL;
+        return sp_fail(err, SP_EPARSE, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    }
+    if (!json_is_object(*root)) {
+        json_decref(*root);
+        free(f->text);
+        f->text = NULL;
+        return sp_fail(err, SP_EPARSE, "%s:1: expected a JSON object at the top level", path);
+    }
+    return SP_OK;
+}
+
+static sp_status resolve(const char *data_dir, const char *kind, const char *name, char *out, size_t n,
+                         sp_error *err)
+{
+    if (is_path(name)) {
+        snprintf(out, n, "%s", name);
+        return SP_OK;
+    }
+    for (const char *c = name; *c; c++)
+        if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+              *c == '_' || *c == '.'))
+            return sp_fail(err, SP_EINVAL, "'%s' is not a valid %s preset name (letters, digits, '-', '_')",
+                           name, kind);
+    snprintf(out, n, "%s/%s/%s.json", data_dir, kind, name);
+    struct stat st;
+    if (stat(out, &st) != 0) {
+        char list[1024];
+        sp_list_presets(data_dir, kind, list, sizeof list);
+        return sp_fail(err, SP_EINVAL, "unknown %s preset '%s'; available: %s (or give a path to a .json file)",
+                       kind, name, list);
+    }
+    return SP_OK;
+}
+
+/* ---- typed field readers ---- */
+
+static sp_status get_int(const src_file *f, json_t *o, const char *key, int *out, int lo, int hi, int *found,
+                         sp_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (found)
+        *found = v != NULL && !json_is_null(v);
+    if (!v || json_is_null(v))
+        return SP_OK;
+    double d;
+    if (json_is_integer(v))
+        d = (double)json_integer_value(v);
+    else if (json_is_real(v) && json_real_value(v) == floor(json_real_value(v)))
+        d = json_real_value(v);
+    else
+        return sp_fail(err, SP_EINVAL, "%s:%d: field '%s': expected an integer", f->path, key_line(f, key), key);
+    if (d < lo || d > hi)
+        return sp_fail(err, SP_EINVAL, "%s:%d: field '%s' = %.0f is out of range; allowed %d..%d", f->path,
+                       key_line(f, key), key, d, lo, hi);
+    *out = (int)d;
+    return SP_OK;
+}
+
+static sp_status get_bool(const src_file *f, json_t *o, const char *key, int *out, sp_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v || json_is_null(v))
+        return SP_OK;
+    if (!json_is_boolean(v))
+        return sp_fail(err, SP_EINVAL, "%s:%d: field '%s': expected true or false", f->path, key_line(f, key), key);
+    *out = json_is_true(v);
+    return SP_OK;
+}
+
+/* Number or string with units. */
+static sp_status get_qty(const src_file *f, json_t *o, const char *key, sp_unit u, double lo, double hi,
+                         double *out, int *found, sp_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (found)
+        *found = v != NULL && !json_is_null(v);
+    if (!v || json_is_null(v))
+        return SP_OK;
+    double d;
+    if (json_is_number(v))
+        d = json_number_value(v);
+    else if (json_is_string(v)) {
+        char what[200];
+        snprintf(what, sizeof what, "%s:%d: field '%s'", f->path, key_line(f, key), key);
+        sp_status st = sp_parse_quantity(json_string_value(v), u, what, &d, err);
+        if (st)
+            return st;
+    } else
+        return sp_fail(err, SP_EINVAL, "%s:%d: field '%s': expected a number or a quantity string", f->path,
+                       key_line(f, key), key);
+    if (!isfinite(d) || d < lo || d > hi)
+        return sp_fail(err, SP_EINVAL, "%s:%d: field '%s' = %g is out of range; allowed %g..%g", f->path,
+                       key_line(f, key), key, d, lo, hi);
+    *out = d;
+    return SP_OK;
+}
+
+static sp_status check_keys(const src_file *f, json_t *o, const char *const *allowed, const char *what,
+                            sp_error *err)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(o, k, v)
+    {
+        (void)v;
+        int ok = 0;
+        for (int i = 0; allowed[i]; i++)
+            if (strcmp(allowed[i], k) == 0)
+                ok = 1;
+        if (!ok) {
+            char list[1024] = "";
+            size_t w = 0;
+            for (int i = 0; allowed[i] && w < sizeof list - 40; i++)
+                w += (size_t)snprintf(list + w, sizeof list - w, "%s%s", i ? ", " : "", allowed[i]);
+            return sp_fail(err, SP_EINVAL, "%s:%d: unknown %s field '%s'; allowed: %s", f->path, key_line(f, k),
+                           what, k, list);
+        }
+    }
+    return SP_OK;
+}
+
+/* ---- models ---- */
+
+#define TRY(x)                                                                                           \
+    do {                                                                                                 \
+        sp_status st_ = (x);                                                                             \
+        if (st_) {                                                                                       \
+            rc = st_;                                                                                    \
+            goto done;                                                                                   \
+        }                                                                                                \
+    } while (0)
+
+static int first_found(const src_file *f, json_t *o, const char *const *keys, int *out, int lo, int hi,
+                       sp_status *rc, sp_error *err)
+{
+    for (int i = 0; keys[i]; i++) {
+        int found = 0;
+        *rc = get_int(f, o, keys[i], out, lo, hi, &found, err);
+        if (*rc || found)
+            return found;
+    }
+    return 0;
+}
+
+sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model *m, sp_error *err)
+{
+    char path[1400];
+    sp_status rc = resolve(data_dir, "models", name_or_path, path, sizeof path, err);
+    if (rc)
+        return rc;
+    src_file f;
+    json_t *o;
+    rc = load_json(path, &f, &o, err);
+    if (rc)
+        return rc;
+    memset(m, 0, sizeof *m);
+    const char *mt = json_string_value(json_object_get(o, "model_type"));
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    snprintf(m->name, sizeof m->name, "%s", nm ? nm : name_or_path);
+    /* Family defaults from model_type (Hugging Face). */
+    m->norm = SP_NORM_RMSNORM;
+    m->gated = 1;
+    if (mt && (strcmp(mt, "gpt2") == 0 || strcmp(mt, "gpt3") == 0 || strcmp(mt, "megatron-gpt") == 0 ||
+               strcmp(mt, "gpt_neox") == 0 || strcmp(mt, "bert") == 0 || strcmp(mt, "opt") == 0 ||
+               strcmp(mt, "bloom") == 0)) {
+        m->norm = SP_NORM_LAYERNORM;
+        m->gated = 0;
+        m->biases = 1;
+        m->learned_pos = strcmp(mt, "gpt_neox") != 0 && strcmp(mt, "bloom") != 0;
+        m->tied_embeddings = 1;
+    } else if (mt && strcmp(mt, "mpt") == 0) {
+        m->norm = SP_NORM_LAYERNORM; /* MPT: low-precision LayerNorm without bias, ALiBi, tied */
+        m->gated = 0;
+        m->tied_embeddings = 1;
+    }
+    static const char *k_layers[] = {"num_hidden_layers", "n_layer", "n_layers", "num_layers", NULL};
+    static const char *k_h[] = {"hidden_size", "n_embd", "d_model", NULL};
+    static const char *k_heads[] = {"num_attention_heads", "n_head", "n_heads", NULL};
+    static const char *k_kv[] = {"num_key_value_heads", "n_kv_heads", "num_kv_heads", NULL};
+    static const char *k_ffn[] = {"intermediate_size", "n_inner", "ffn_dim", "ffn_hidden_size", NULL};
+    static const char *k_seq[] = {"max_position_embeddings", "n_positions", "max_seq_len", "seq_length", NULL};
+    static const char *k_exp[] = {"num_local_experts", "n_routed_experts", "num_experts", NULL};
+    static const char *k_vocab[] = {"vocab_size", NULL};
+    if (!first_found(&f, o, k_layers, &m->n_layers, 1, 100000, &rc, err)) {
+        if (!rc)
+            rc = sp_fail(err, SP_EINVAL, "%s: missing field 'num_hidden_layers' (number of transformer layers)", path);
+        goto done;
+    }
+    if (!first_found(&f, o, k_h, &m->d_model, 1, 10000000, &rc, err)) {
+        if (!rc)
+            rc = sp_fail(err, SP_EINVAL, "%s: missing field 'hidden_size' (d_model)", path);
+        goto done;
+    }
+    if (!first_found(&f, o, k_heads, &m->n_heads, 1, 1000000, &rc, err)) {
+        if (!rc)
+            rc = sp_fail(err, SP_EINVAL, "%s: missing field 'num_attention_heads'", path);
+        goto done;
+    }
+    if (!first_found(&f, o, k_vocab, &m->vocab, 1, 100000000, &rc, err)) {
+        if (!rc)
+            rc = sp_fail(err, SP_EINVAL, "%s: missing field 'vocab_size'", path);
+        goto done;
+    }
+    first_found(&f, o, k_kv, &m->n_kv_heads, 1, 1000000, &rc, err);
+    TRY(rc);
+    first_found(&f, o, k_ffn, &m->ffn_dim, 1, 100000000, &rc, err);
+    TRY(rc);
+    first_found(&f, o, k_seq, &m->max_seq, 1, 1 << 30, &rc, err);
+    TRY(rc);
+    first_found(&f, o, k_exp, &m->n_experts, 0, 1000000, &rc, err);
+    TRY(rc);
+    TRY(get_int(&f, o, "head_dim", &m->d_head, 1, 1000000, NULL, err));
+    int ratio = 0;
+    TRY(get_int(&f, o, "expansion_ratio", &ratio, 1, 1000, NULL, err)); /* MPT */
+    if (ratio && !m->ffn_dim)
+        m->ffn_dim = ratio * m->d_model;
+    TRY(get_int(&f, o, "num_experts_per_tok", &m->top_k, 1, 1000000, NULL, err));
+    TRY(get_int(&f, o, "n_shared_experts", &m->n_shared_experts, 0, 1000000, NULL, err));
+    TRY(get_int(&f, o, "moe_intermediate_size", &m->moe_ffn_dim, 1, 100000000, NULL, err));
+    TRY(get_int(&f, o, "first_k_dense_replace", &m->first_dense_layers, 0, 100000, NULL, err));
+    TRY(get_int(&f, o, "q_lora_rank", &m->q_lora_rank, 0, 1000000, NULL, err));
+    TRY(get_int(&f, o, "kv_lora_rank", &m->kv_lora_rank, 0, 1000000, NULL, err));
+    TRY(get_int(&f, o, "qk_rope_head_dim", &m->qk_rope_head_dim, 0, 1000000, NULL, err));
+    TRY(get_int(&f, o, "qk_nope_head_dim", &m->qk_nope_head_dim, 0, 1000000, NULL, err));
+    TRY(get_int(&f, o, "v_head_dim", &m->v_head_dim, 0, 1000000, NULL, err));
+    TRY(get_bool(&f, o, "tie_word_embeddings", &m->tied_embeddings, err));
+    TRY(get_bool(&f, o, "biases", &m->biases, err));
+    TRY(get_bool(&f, o, "learned_pos", &m->learned_pos, err));
+    int nobias = -1;
+    TRY(get_bool(&f, o, "no_bias", &nobias, err)); /* MPT */
+    if (nobias == 1)
+        m->biases = 0;
+    json_t *act = json_object_get(o, "hidden_act");
+    if (!act)
+        act = json_object_get(o, "activation_function");
+    json_t *fty = json_object_get(o, "ffn_type");
+    if (fty && json_is_string(fty)) {
+        const char *s = json_string_value(fty);
+        if (strcmp(s, "gated") == 0 || strcmp(s, "swiglu") == 0 || strcmp(s, "geglu") == 0)
+            m->gated = 1;
+        else if (strcmp(s, "gelu") == 0 || strcmp(s, "mlp") == 0 || strcmp(s, "relu") == 0)
+            m->gated = 0;
+        else {
+            rc = sp_fail(err, SP_EINVAL, "%s:%d: field 'ffn_type' = '%s'; allowed gelu, relu, mlp, gated, swiglu, geglu",
+                         path, key_line(&f, "ffn_type"), s);
+            goto done;
+        }
+    } else if (act && json_is_string(act) && !mt) {
+        const char *s = json_string_value(act);
+        m->gated = strcmp(s, "silu") == 0 || strcmp(s, "swiglu") == 0;
+    }
+    json_t *norm = json_object_get(o, "norm");
+    if (norm && json_is_string(norm)) {
+        const char *s = json_string_value(norm);
+        if (strcmp(s, "layernorm") == 0)
+            m->norm = SP_NORM_LAYERNORM;
+        else if (strcmp(s, "rmsnorm") == 0)
+            m->norm = SP_NORM_RMSNORM;
+        else {
+            rc = sp_fail(err, SP_EINVAL, "%s:%d: field 'norm' = '%s'; allowed layernorm, rmsnorm", path,
+                         key_line(&f, "norm"), s);
+            goto done;
+        }
+    }
+    sp_model_defaults(m);
+    rc = sp_model_check(m, path, err);
+done:
+    json_decref(o);
+    free(f.text);
+    return rc;
+}
+
+/* ---- accelerators ---- */
+
+static const char *const accel_keys[] = {"name", "description", "peak_tflops", "hbm", "hbm_bw", "l2", "n_sm",
+                                         "tdp_w", "idle_w", "price_usd", "efficiency", "sources", NULL};
+static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead", "sources",
+                                       NULL};
+
+static sp_status parse_accel(const src_file *f, json_t *o, sp_accel *a, sp_error *err)
+{
+    sp_status rc = check_keys(f, o, accel_keys, "accelerator", err);
+    if (rc)
+        return rc;
+    memset(a, 0, sizeof *a);
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    snprintf(a->name, sizeof a->name, "%s", nm ? nm : "accelerator");
+    json_t *pk = json_object_get(o, "peak_tflops");
+    if (!json_is_object(pk))
+        return sp_fail(err, SP_EINVAL, "%s:%d: field 'peak_tflops' must be an object like {\"bf16\": 312}", f->path,
+                       key_line(f, "peak_tflops"));
+    const char *k;
+    json_t *v;
+    json_object_foreach(pk, k, v)
+    {
+        sp_dtype d;
+        if (sp_dtype_parse(k, &d, NULL))
+            return sp_fail(err, SP_EINVAL, "%s:%d: peak_tflops: unknown dtype '%s'; allowed fp32, tf32, bf16, fp16, fp8, int8, int4, fp4",
+                           f->path, key_line(f, k), k);
+        if (!json_is_number(v) || !(json_number_value(v) >= 0) || json_number_value(v) > 1e6)
+            return sp_fail(err, SP_EINVAL, "%s:%d: peak_tflops.%s must be a number of TFLOP/s in 0..1e6", f->path,
+                           key_line(f, k), k);
+        a->peak[d] = json_number_value(v) * 1e12;
+    }
+    int found;
+    rc = get_qty(f, o, "hbm", SP_UNIT_BYTES, 1e6, 1e15, &a->hbm_bytes, &found, err);
+    if (rc)
+        return rc;
+    if (!found)
+        return sp_fail(err, SP_EINVAL, "%s: missing field 'hbm' (memory capacity, e.g. \"80GB\")", f->path);
+    rc = get_qty(f, o, "hbm_bw", SP_UNIT_BW, 1e6, 1e16, &a->hbm_bw, &found, err);
+    if (rc)
+        return rc;
+    if (!found)
+        return sp_fail(err, SP_EINVAL, "%s: missing field 'hbm_bw' (e.g. \"2.039TB/s\")", f->path);
+    if ((rc = get_qty(f, o, "l2", SP_UNIT_BYTES, 0, 1e12, &a->l2_bytes, NULL, err)))
+        return rc;
+    if ((rc = get_int(f, o, "n_sm", &a->n_sm, 1, 100000, NULL, err)))
+        return rc;
+    if ((rc = get_qty(f, o, "tdp_w", SP_UNIT_NONE, 1, 1e5, &a->tdp_w, NULL, err)))
+        return rc;
+    if ((rc = get_qty(f, o, "idle_w", SP_UNIT_NONE, 0, 1e5, &a->idle_w, NULL, err)))
+        return rc;
+    if ((rc = get_qty(f, o, "price_usd", SP_UNIT_NONE, 0, 1e9, &a->price_usd, NULL, err)))
+        return rc;
+    json_t *e = json_object_get(o, "efficiency");
+    if (!json_is_object(e))
+        return sp_fail(err, SP_EINVAL, "%s: missing object 'efficiency' (gemm_max, gemm_k_half, mem, attn, kernel_overhead)",
+                       f->path);
+    if ((rc = check_keys(f, e, eff_keys, "efficiency", err)))
+        return rc;
+    if ((rc = get_qty(f, e, "gemm_max", SP_UNIT_NONE, 0.01, 1, &a->eff.gemm_max, &found, err)))
+        return rc;
+    if (!found)
+        return sp_fail(err, SP_EINVAL, "%s: missing field 'efficiency.gemm_max'", f->path);
+    a->eff.gemm_k_half = 64;
+    a->eff.mem = 0.8;
+    a->eff.attn = 0.8;
+    a->eff.kernel_overhead_s = 5e-6;
+    if ((rc = get_qty(f, e, "gemm_k_half", SP_UNIT_NONE, 0, 1e6, &a->eff.gemm_k_half, NULL, err)))
+        return rc;
+    if ((rc = get_qty(f, e, "mem", SP_UNIT_NONE, 0.01, 1, &a->eff.mem, NULL, err)))
+        return rc;
+    if ((rc = get_qty(f, e, "attn", SP_UNIT_NONE, 0.01, 1, &a->eff.attn, NULL, err)))
+        return rc;
+    if ((rc = get_qty(f, e, "kernel_overhead", SP_UNIT_TIME, 0, 1, &a->eff.kernel_overhead_s, NULL, err)))
+        return rc;
+    return SP_OK;
+}
+
+sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel *a, sp_error *err)
+{
+    char path[1400];
+    sp_status rc = resolve(data_dir, "accelerators", name_or_path, path, sizeof path, err);
+    if (rc)
+        return rc;
+    src_file f;
+    json_t *o;
+    if ((rc = load_json(path, &f, &o, err)))
+        return rc;
+    rc = parse_accel(&f, o, a, err);
+    json_decref(o);
+    free(f.text);
+    return rc;
+}
+
+/* ---- systems ---- */
+
+static const char *const sys_keys[] = {"name", "description", "accelerator", "tiers", "max_accels", "software",
+                                       "host_w_per_accel", "pue", "grid_kg_per_kwh", "usd_per_accel_hour",
+                                       "sources", NULL};
+static const char *const tier_keys[] = {"name", "size", "bw", "latency", "eff", "source", NULL};
+static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "source", NULL};
+
+sp_status sp_load_system(const char *data_dir, const char *name_or_path, sp_system *s, sp_error *err)
+{
+    char path[1400];
+    sp_status rc = resolve(data_dir, "systems", name_or_path, path, sizeof path, err);
+    if (rc)
+        return rc;
+    src_file f;
+    json_t *o;
+    if ((rc = load_json(path, &f, &o, err)))
+        return rc;
+    memset(s, 0, sizeof *s);
+    TRY(check_keys(&f, o, sys_keys, "system", err));
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    snprintf(s->name, sizeof s->name, "%s", nm ? nm : name_or_path);
+    const char *desc = json_string_value(json_object_get(o, "description"));
+    snprintf(s->description, sizeof s->description, "%s", desc ? desc : "");
+    json_t *acc = json_object_get(o, "accelerator");
+    if (json_is_string(acc)) {
+        sp_error e2 = {0};
+        rc = sp_load_accel(data_dir, json_string_value(acc), &s->acc, &e2);
+        if (rc) {
+            rc = sp_fail(err, rc, "%s:%d: field 'accelerator': %s", path, key_line(&f, "accelerator"), e2.msg);
+            goto done;
+        }
+    } else if (json_is_object(acc)) {
+        TRY(parse_accel(&f, acc, &s->acc, err));
+    } else {
+        rc = sp_fail(err, SP_EINVAL, "%s: field 'accelerator' must name an accelerator preset or be an object", path);
+        goto done;
+    }
+    json_t *tiers = json_object_get(o, "tiers");
+    if (!json_is_array(tiers) || json_array_size(tiers) < 1 || json_array_size(tiers) > SP_MAX_TIERS) {
+        rc = sp_fail(err, SP_EINVAL, "%s:%d: field 'tiers' must be an array of 1..%d network tiers, innermost first",
+                     path, key_line(&f, "tiers"), SP_MAX_TIERS);
+        goto done;
+    }
+    s->n_tiers = (int)json_array_size(tiers);
+    for (int i = 0; i < s->n_tiers; i++) {
+        json_t *t = json_array_get(tiers, (size_t)i);
+        if (!json_is_object(t)) {
+            rc = sp_fail(err, SP_EINVAL, "%s: tiers[%d] must be an object", path, i);
+            goto done;
+        }
+        TRY(check_keys(&f, t, tier_keys, "tier", err));
+        sp_tier *tt = &s->tier[i];
+        const char *tn = json_string_value(json_object_get(t, "name"));
+        snprintf(tt->name, sizeof tt->name, "%s", tn ? tn : "tier");
+        int found;
+        tt->size = 1 << 30;
+        TRY(get_int(&f, t, "size", &tt->size, 1, 1 << 30, &found, err));
+        if (!found && i < s->n_tiers - 1) {
+            rc = sp_fail(err, SP_EINVAL, "%s: tiers[%d] ('%s') needs field 'size' (accelerators per domain)", path, i,
+                         tt->name);
+            goto done;
+        }
+        TRY(get_qty(&f, t, "bw", SP_UNIT_BW, 1, 1e16, &tt->bw, &found, err));
+        if (!found) {
+            rc = sp_fail(err, SP_EINVAL, "%s: tiers[%d] ('%s') needs field 'bw' (per accelerator, per direction)",
+                         path, i, tt->name);
+            goto done;
+        }
+        TRY(get_qty(&f, t, "latency", SP_UNIT_TIME, 0, 1, &tt->latency_s, NULL, err));
+        tt->eff = 1;
+        TRY(get_qty(&f, t, "eff", SP_UNIT_NONE, 0.01, 1, &tt->eff, NULL, err));
+    }
+    TRY(get_int(&f, o, "max_accels", &s->max_accels, 0, 1 << 30, NULL, err));
+    json_t *sw = json_object_get(o, "software");
+    s->flash_attention = 1;
+    s->overlap_tp = 0;
+    s->overlap_dp = 1;
+    if (sw) {
+        if (!json_is_object(sw)) {
+            rc = sp_fail(err, SP_EINVAL, "%s: field 'software' must be an object", path);
+            goto done;
+        }
+        TRY(check_keys(&f, sw, sw_keys, "software", err));
+        TRY(get_bool(&f, sw, "flash_attention", &s->flash_attention, err));
+        TRY(get_bool(&f, sw, "overlap_tp", &s->overlap_tp, err));
+        TRY(get_bool(&f, sw, "overlap_dp", &s->overlap_dp, err));
+    }
+    s->pue = 1.0;
+    TRY(get_qty(&f, o, "host_w_per_accel", SP_UNIT_NONE, 0, 1e5, &s->host_w_per_accel, NULL, err));
+    TRY(get_qty(&f, o, "pue", SP_UNIT_NONE, 1, 10, &s->pue, NULL, err));
+    TRY(get_qty(&f, o, "grid_kg_per_kwh", SP_UNIT_NONE, 0, 5, &s->grid_kg_per_kwh, NULL, err));
+    TRY(get_qty(&f, o, "usd_per_accel_hour", SP_UNIT_NONE, 0, 1e4, &s->usd_per_accel_hour, NULL, err));
+    sp_system_defaults(s);
+    rc = sp_system_check(s, path, err);
+done:
+    json_decref(o);
+    free(f.text);
+    return rc;
+}
+
+void sp_list_presets(const char *data_dir, const char *kind, char *buf, size_t n)
+{
+    char dir[1400];
+    snprintf(dir, sizeof dir, "%s/%s", data_dir, kind);
+    if (sp_list_dir(dir, buf, n) != 0)
+        snprintf(buf, n, "(no presets found under the data directory)");
+}

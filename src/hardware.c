@@ -1,0 +1,153 @@
+/* Accelerators and systems: peaks, the GEMM efficiency model, memory-bound kernel time (DESIGN.md §3.2-3.3).
+ *
+ * GEMM model. A GEMM of (m x k)·(k x n), `batch` copies, runs as output tiles spread over the SMs in waves.
+ * Achieved fraction of dense peak =
+ *     gemm_max                          (large, well-shaped GEMM; per family, see data/accelerators/)
+ *   x tile efficiency                   (best of the tile shapes cuBLAS/CUTLASS offer: wave quantization over
+ *                                        n_sm SMs and padding of partial tiles, times the tile's own
+ *                                        intrinsic efficiency — small tiles reuse less data per FLOP)
+ *   x k / (k + k_half)                  (main-loop pipeline fill: short reductions cannot hide prologue and
+ *                                        epilogue)
+ * and the time is the larger of that compute time and the HBM roofline (operands + result once), plus a
+ * per-kernel overhead. Tile shapes and intrinsic efficiencies follow CUTLASS's default SM80/SM90 tile
+ * configurations (256x128, 128x128, 128x64, 64x64 threadblock tiles); the relative efficiencies are this
+ * project's estimate (documented in docs/model.md) and are common to every family.
+ */
+#include "scaleplan.h"
+
+#include <math.h>
+#include <string.h>
+#include <strings.h>
+
+static const char *dtype_names[SP_NDTYPE] = {"fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"};
+static const double dtype_bytes[SP_NDTYPE] = {4, 4, 2, 2, 1, 1, 0.5, 0.5};
+
+const char *sp_dtype_name(sp_dtype d) { return (unsigned)d < SP_NDTYPE ? dtype_names[d] : "?"; }
+double sp_dtype_bytes(sp_dtype d) { return (unsigned)d < SP_NDTYPE ? dtype_bytes[d] : 2; }
+
+sp_status sp_dtype_parse(const char *s, sp_dtype *out, sp_error *err)
+{
+    for (int i = 0; i < SP_NDTYPE; i++)
+        if (strcasecmp(s, dtype_names[i]) == 0) {
+            *out = (sp_dtype)i;
+            return SP_OK;
+        }
+    if (strcasecmp(s, "nf4") == 0) {
+        *out = SP_INT4;
+        return SP_OK;
+    }
+    return sp_fail(err, SP_EINVAL, "unknown precision '%s'; allowed fp32, tf32, bf16, fp16, fp8, int8, int4, fp4",
+                   s);
+}
+
+double sp_accel_peak(const sp_accel *a, sp_dtype d)
+{
+    /* Fall back to a wider type when a dtype has no tensor-core path (e.g. V100 has no bf16/fp8). */
+    static const sp_dtype fallback[SP_NDTYPE] = {SP_FP32, SP_FP32, SP_FP16, SP_BF16, SP_BF16,
+                                                 SP_BF16, SP_INT8, SP_FP8};
+    for (int i = 0; i < 4; i++) {
+        if (a->peak[d] > 0)
+            return a->peak[d];
+        d = fallback[d];
+    }
+    return a->peak[SP_FP32] > 0 ? a->peak[SP_FP32] : 1e12;
+}
+
+typedef struct {
+    double tm, tn, intrinsic;
+} tile_cfg;
+
+/* Threadblock tiles (rows x cols of the output) and their efficiency relative to the largest tile. */
+static const tile_cfg tiles[] = {
+    {256, 128, 1.00}, {128, 256, 1.00}, {128, 128, 0.94}, {128, 64, 0.84}, {64, 64, 0.68}};
+
+double sp_gemm_eff(const sp_accel *a, double m, double n, double k, double batch)
+{
+    if (m <= 0 || n <= 0 || k <= 0 || batch <= 0)
+        return a->eff.gemm_max;
+    double sms = a->n_sm > 0 ? a->n_sm : 108;
+    double best = 0;
+    for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
+        double tm = tiles[i].tm, tn = tiles[i].tn;
+        double rows = ceil(m / tm), cols = ceil(n / tn);
+        double nt = rows * cols * batch;
+        double waves = ceil(nt / sms);
+        double wave_eff = nt / (waves * sms);
+        double pad_eff = (m * n) / (rows * tm * cols * tn);
+        double e = tiles[i].intrinsic * wave_eff * pad_eff;
+        if (e > best)
+            best = e;
+    }
+    double kh = a->eff.gemm_k_half > 0 ? a->eff.gemm_k_half : 64;
+    return a->eff.gemm_max * best * (k / (k + kh));
+}
+
+double sp_gemm_time(const sp_accel *a, sp_dtype d, double m, double n, double k, double batch)
+{
+    if (m <= 0 || n <= 0 || k <= 0 || batch <= 0)
+        return 0;
+    double flops = 2.0 * m * n * k * batch;
+    double eff = sp_gemm_eff(a, m, n, k, batch);
+    double t_c = flops / (sp_accel_peak(a, d) * eff);
+    double bytes = sp_dtype_bytes(d) * (m * k + k * n + m * n) * batch;
+    double t_m = bytes / (a->hbm_bw * a->eff.mem);
+    return (t_c > t_m ? t_c : t_m) + a->eff.kernel_overhead_s;
+}
+
+double sp_mem_time(const sp_accel *a, double bytes)
+{
+    return bytes / (a->hbm_bw * a->eff.mem);
+}
+
+void sp_system_defaults(sp_system *s)
+{
+    if (s->pue <= 0)
+        s->pue = 1.0;
+    if (s->max_accels < 0)
+        s->max_accels = 0;
+    for (int i = 0; i < s->n_tiers; i++)
+        if (s->tier[i].eff <= 0)
+            s->tier[i].eff = 1.0;
+}
+
+sp_status sp_system_check(const sp_system *s, const char *where, sp_error *err)
+{
+    const sp_accel *a = &s->acc;
+    if (!(a->hbm_bytes > 0 && isfinite(a->hbm_bytes)))
+        return sp_fail(err, SP_EINVAL, "%s: accelerator field 'hbm_bytes' must be > 0", where);
+    if (!(a->hbm_bw > 0 && isfinite(a->hbm_bw)))
+        return sp_fail(err, SP_EINVAL, "%s: accelerator field 'hbm_bw' must be > 0 (bytes/s)", where);
+    int anypeak = 0;
+    for (int i = 0; i < SP_NDTYPE; i++) {
+        if (!(a->peak[i] >= 0 && isfinite(a->peak[i])))
+            return sp_fail(err, SP_EINVAL, "%s: accelerator peak for %s must be >= 0 and finite", where,
+                           sp_dtype_name((sp_dtype)i));
+        anypeak |= a->peak[i] > 0;
+    }
+    if (!anypeak)
+        return sp_fail(err, SP_EINVAL, "%s: accelerator has no peak FLOP/s for any dtype", where);
+    if (!(a->eff.gemm_max > 0 && a->eff.gemm_max <= 1))
+        return sp_fail(err, SP_EINVAL, "%s: efficiency 'gemm_max' must be in (0, 1]", where);
+    if (!(a->eff.mem > 0 && a->eff.mem <= 1))
+        return sp_fail(err, SP_EINVAL, "%s: efficiency 'mem' must be in (0, 1]", where);
+    if (s->n_tiers < 1)
+        return sp_fail(err, SP_EINVAL, "%s: a system needs at least one network tier", where);
+    for (int i = 0; i < s->n_tiers; i++) {
+        const sp_tier *t = &s->tier[i];
+        if (t->size < 1)
+            return sp_fail(err, SP_EINVAL, "%s: tier %d ('%s') field 'size' must be >= 1", where, i, t->name);
+        if (i > 0 && t->size < s->tier[i - 1].size)
+            return sp_fail(err, SP_EINVAL, "%s: tier %d ('%s') is smaller than the tier inside it", where, i,
+                           t->name);
+        if (!(t->bw > 0 && isfinite(t->bw)))
+            return sp_fail(err, SP_EINVAL, "%s: tier %d ('%s') field 'bw' must be > 0", where, i, t->name);
+        if (!(t->latency_s >= 0 && isfinite(t->latency_s)))
+            return sp_fail(err, SP_EINVAL, "%s: tier %d ('%s') field 'latency' must be >= 0", where, i, t->name);
+        if (!(t->eff > 0 && t->eff <= 1))
+            return sp_fail(err, SP_EINVAL, "%s: tier %d ('%s') field 'eff' must be in (0, 1]", where, i,
+                           t->name);
+    }
+    if (!(s->pue >= 1 && s->pue < 10))
+        return sp_fail(err, SP_EINVAL, "%s: field 'pue' = %g; allowed 1..10", where, s->pue);
+    return SP_OK;
+}

@@ -1,0 +1,114 @@
+/* Memory per GPU (DESIGN.md §3.6), worst pipeline stage.
+ *
+ * Model states (mixed-precision Adam, Megatron-LM / DeepSpeed accounting): 2 B fp16/bf16 weights + 4 B fp32
+ * main gradients + 12 B optimizer (fp32 master, two moments) = 18 B per parameter held (Korthikanti et al.
+ * 2022 use the same 18 B; Rajbhandari et al. 2020 count 16 B with 2 B gradients). ZeRO-1 shards the optimizer
+ * over DP, ZeRO-2 also the gradients, ZeRO-3 also the weights (+ one prefetched layer gathered).
+ *
+ * Activations per layer per micro-batch, 16-bit (Korthikanti et al. 2022 §4, generalised to GQA and gated
+ * MLPs by counting the same tensors):
+ *   replicated (÷t only with SP):  10·s·b·h  (two norm inputs 4, QKV input 2, MLP input 2, dropout masks 2)
+ *   sharded (÷t):                  (4·qd + 4·kvd)/h + (gated ? 6 : 4)·f/h   [= 24 for GPT: Q,K,V,proj 8; MLP 16]
+ *   attention scores (÷t):         5·a·s/h  (softmax out 2, dropout mask 1, dropout out 2); 0 with flash
+ * selective recompute drops the scores; full recompute keeps the layer input 2·s·b·h (÷t with SP) plus one
+ * layer's full activations during its backward. The first stage holds min(m, p) micro-batches in flight under
+ * 1F1B, × (1 + (p−1)/(p·v)) when interleaved.
+ */
+#include "scaleplan.h"
+#include "step_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+/* Constant framework overhead: CUDA context (~0.5 GiB), NCCL buffers and cuBLAS workspaces (~1 GiB). Order of
+ * magnitude from PyTorch memory snapshots; documented in docs/model.md. */
+#define SP_FRAMEWORK_OVERHEAD_BYTES (1.5 * 1073741824.0)
+
+double sp_layer_activation_bytes(const sp_model *m, const sp_plan *p, int flash, sp_recompute rc)
+{
+    double s = p->seq_len / (double)p->cp, b = p->micro_batch, h = m->d_model, t = p->tp;
+    double sbh = s * b * h;
+    double qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m);
+    int moe = sp_model_is_moe(m);
+    double f = moe ? (double)m->moe_ffn_dim * (m->top_k + m->n_shared_experts) : m->ffn_dim;
+    double repl = 10.0, shard = (4 * qd + 4 * kvd) / h + (m->gated ? 6.0 : 4.0) * f / h;
+    double scores = flash ? 0 : 5.0 * m->n_heads * (double)p->seq_len / h; /* full key length */
+    double rep_div = (p->seq_parallel && t > 1) ? t : 1;
+    switch (rc) {
+    case SP_RECOMPUTE_FULL:
+        return 2.0 * sbh / rep_div;
+    case SP_RECOMPUTE_SELECTIVE:
+        return sbh * (repl / rep_div + shard / t);
+    case SP_RECOMPUTE_NONE:
+        break;
+    }
+    return sbh * (repl / rep_div + shard / t + scores / t);
+}
+
+/* Parameters held by one GPU on the heaviest stage, split into dense (replicated over DP x EP) and expert
+ * (replicated over DP only) parts. */
+void sp_stage_params(const sp_model *m, const sp_plan *p, double *dense, double *expert)
+{
+    sp_param_count pc;
+    sp_model_params(m, &pc);
+    double L = m->n_layers, pp = p->pp, t = p->tp;
+    double lps = ceil(L / pp);
+    int moe = sp_model_is_moe(m);
+    double moe_frac = moe ? (L - m->first_dense_layers) / L : 0;
+    double attn_norm = lps * (pc.attn_per_layer / t + pc.norm_per_layer);
+    double mlp_dense = lps * (1 - moe_frac) * pc.mlp_dense_per_layer / t;
+    double experts = 0, shared = 0;
+    if (moe) {
+        double per_layer_routed = m->n_experts * pc.expert;
+        double shared_router = pc.moe_per_layer - per_layer_routed;
+        experts = lps * moe_frac * per_layer_routed / (p->ep * t);
+        shared = lps * moe_frac * shared_router / t;
+    }
+    /* embedding on the first stage, LM head on the last: the heavier end */
+    double emb = pc.embedding / t, head = pc.lm_head / t;
+    double ends = p->pp == 1 ? emb + head : (emb > head ? emb : head);
+    if (p->pp > 1 && pc.lm_head == 0)
+        ends = emb; /* tied: both ends hold a copy */
+    *dense = attn_norm + mlp_dense + shared + ends;
+    *expert = experts;
+}
+
+void sp_train_memory(const sp_model *m, const sp_system *s, const sp_plan *p, sp_memory *mem)
+{
+    memset(mem, 0, sizeof *mem);
+    int flash = p->flash_attention >= 0 ? p->flash_attention : s->flash_attention;
+    double dense, expert;
+    sp_stage_params(m, p, &dense, &expert);
+    double dpd = (double)p->dp * p->ep, dpe = p->dp; /* sharding groups of dense and expert params */
+    double wb = 2.0;                                 /* fp16/bf16 weights; fp8 keeps bf16 masters here too */
+    mem->weights = wb * (p->zero >= 3 ? dense / dpd + expert / dpe : dense + expert);
+    mem->grads = 4.0 * (p->zero >= 2 ? dense / dpd + expert / dpe : dense + expert);
+    mem->optimizer = 12.0 * (p->zero >= 1 ? dense / dpd + expert / dpe : dense + expert);
+    if (p->zero >= 3) {
+        /* two gathered layers (current + prefetched), 16-bit */
+        sp_param_count pc;
+        sp_model_params(m, &pc);
+        double layer = pc.attn_per_layer + (sp_model_is_moe(m) ? pc.moe_per_layer / p->ep : pc.mlp_dense_per_layer);
+        mem->comm_buffers = 2.0 * 2.0 * layer / p->tp;
+    }
+    /* activations */
+    double L = m->n_layers;
+    int n_micro = p->global_batch / (p->dp * p->ep * p->micro_batch);
+    double inflight = p->pp < n_micro ? p->pp : n_micro;
+    double layers_held = ceil(L / p->pp) * inflight;
+    if (p->vpp > 1)
+        layers_held *= 1.0 + (p->pp - 1.0) / ((double)p->pp * p->vpp);
+    double per_layer = sp_layer_activation_bytes(m, p, flash, p->recompute);
+    mem->activations = per_layer * layers_held;
+    if (p->recompute == SP_RECOMPUTE_FULL)
+        mem->activations += sp_layer_activation_bytes(m, p, flash, SP_RECOMPUTE_NONE);
+    /* embedding output (first stage) and fp32 logits + their gradient for the loss (last stage) */
+    double sb = p->seq_len / (double)p->cp * p->micro_batch;
+    double logits = sb * m->vocab / p->tp * (4.0 + 2.0);
+    double emb_out = sb * m->d_model * 2.0 * inflight / ((p->seq_parallel && p->tp > 1) ? p->tp : 1);
+    mem->embedding_logits = p->pp == 1 ? logits + emb_out : (logits > emb_out ? logits : emb_out);
+    mem->overhead = SP_FRAMEWORK_OVERHEAD_BYTES;
+    mem->total = mem->weights + mem->grads + mem->optimizer + mem->activations + mem->embedding_logits +
+                 mem->comm_buffers + mem->overhead;
+    mem->capacity = s->acc.hbm_bytes;
+}

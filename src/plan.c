@@ -1,0 +1,106 @@
+/* A parallel plan and its checks against the model and the system (DESIGN.md §3.5, §3.7).
+ *
+ * GPU count = TP x CP x EP x DP x PP (DESIGN.md §3.7). Expert parallelism is carved out of data parallelism
+ * as in Megatron-Core and DeepSpeed-MoE: non-expert layers are replicated over EP x DP ranks, so the batch is
+ * split over DP x EP replicas. Rank order, innermost first: TP, CP, EP, DP, PP.
+ */
+#include "scaleplan.h"
+
+#include <string.h>
+
+const char *sp_recompute_name(sp_recompute r)
+{
+    switch (r) {
+    case SP_RECOMPUTE_NONE: return "none";
+    case SP_RECOMPUTE_SELECTIVE: return "selective";
+    case SP_RECOMPUTE_FULL: return "full";
+    }
+    return "?";
+}
+
+void sp_plan_defaults(sp_plan *p)
+{
+    memset(p, 0, sizeof *p);
+    p->tp = p->pp = p->cp = p->ep = p->vpp = 1;
+    p->micro_batch = 1;
+    p->seq_len = 0; /* model's max_seq */
+    p->recompute = SP_RECOMPUTE_NONE;
+    p->dtype = SP_BF16;
+    p->flash_attention = -1;
+    p->dp_overlap = -1;
+}
+
+sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_error *err)
+{
+    if (p->tp < 1 || p->pp < 1 || p->cp < 1 || p->ep < 1 || p->vpp < 1 || p->dp < 0)
+        return sp_fail(err, SP_EINVAL, "plan: tp, pp, cp, ep, vpp must be >= 1 and dp >= 0");
+    if (p->seq_len <= 0)
+        p->seq_len = m->max_seq;
+    if (p->seq_len > (1 << 24))
+        return sp_fail(err, SP_EINVAL, "plan: --seq-len %d is out of range; allowed 1..16777216", p->seq_len);
+    long long model_par = (long long)p->tp * p->pp * p->cp * p->ep;
+    if (p->n_gpus <= 0) {
+        if (p->dp <= 0)
+            p->dp = 1;
+        long long n = model_par * p->dp;
+        if (n > (1LL << 30))
+            return sp_fail(err, SP_EINVAL, "plan: tp*pp*cp*ep*dp = %lld GPUs is too many (limit 2^30)", n);
+        p->n_gpus = (int)n;
+    }
+    if (model_par > p->n_gpus || p->n_gpus % model_par)
+        return sp_fail(err, SP_EINVAL,
+                       "plan: --gpus %d is not divisible by tp*pp*cp*ep = %d*%d*%d*%d = %lld", p->n_gpus, p->tp,
+                       p->pp, p->cp, p->ep, model_par);
+    int dp = (int)(p->n_gpus / model_par);
+    if (p->dp > 0 && p->dp != dp)
+        return sp_fail(err, SP_EINVAL,
+                       "plan: tp*pp*cp*ep*dp = %d*%d*%d*%d*%d = %lld but --gpus is %d", p->tp, p->pp, p->cp,
+                       p->ep, p->dp, model_par * p->dp, p->n_gpus);
+    p->dp = dp;
+    if (s->max_accels > 0 && p->n_gpus > s->max_accels)
+        return sp_fail(err, SP_EINVAL, "plan: %d GPUs but system '%s' has %d", p->n_gpus, s->name, s->max_accels);
+    if (m->n_heads % p->tp || m->n_kv_heads % p->tp != 0) {
+        if (m->n_heads % p->tp)
+            return sp_fail(err, SP_EINVAL, "plan: tp = %d does not divide num_attention_heads = %d", p->tp,
+                           m->n_heads);
+        if (p->tp % m->n_kv_heads)
+            return sp_fail(err, SP_EINVAL,
+                           "plan: tp = %d must divide num_key_value_heads = %d or be a multiple of it", p->tp,
+                           m->n_kv_heads);
+    }
+    if (p->pp > m->n_layers)
+        return sp_fail(err, SP_EINVAL, "plan: pp = %d exceeds the number of layers (%d)", p->pp, m->n_layers);
+    if (p->vpp > 1) {
+        if (p->pp < 2)
+            return sp_fail(err, SP_EINVAL, "plan: vpp = %d needs pp >= 2", p->vpp);
+        if (m->n_layers % (p->pp * p->vpp))
+            return sp_fail(err, SP_EINVAL, "plan: pp*vpp = %d must divide the number of layers (%d)",
+                           p->pp * p->vpp, m->n_layers);
+    }
+    if (p->ep > 1) {
+        if (!sp_model_is_moe(m))
+            return sp_fail(err, SP_EINVAL, "plan: ep = %d but model '%s' has no experts", p->ep, m->name);
+        if (m->n_experts % p->ep)
+            return sp_fail(err, SP_EINVAL, "plan: ep = %d does not divide the number of experts (%d)", p->ep,
+                           m->n_experts);
+    }
+    if (p->cp > 1 && p->seq_len % (2 * p->cp))
+        return sp_fail(err, SP_EINVAL, "plan: seq_len %d must be divisible by 2*cp = %d (load-balanced ring attention)",
+                       p->seq_len, 2 * p->cp);
+    if (p->micro_batch < 1)
+        return sp_fail(err, SP_EINVAL, "plan: micro-batch must be >= 1");
+    long long replicas = (long long)p->dp * p->ep;
+    if (p->global_batch <= 0)
+        p->global_batch = (int)(replicas * p->micro_batch * (p->pp > 1 ? 4 * p->pp : 1) > (1 << 30)
+                                    ? (1 << 30)
+                                    : replicas * p->micro_batch * (p->pp > 1 ? 4 * p->pp : 1));
+    if (p->global_batch % (replicas * p->micro_batch))
+        return sp_fail(err, SP_EINVAL,
+                       "plan: global batch %d is not divisible by dp*ep*micro_batch = %d*%d*%d = %lld",
+                       p->global_batch, p->dp, p->ep, p->micro_batch, replicas * p->micro_batch);
+    if (p->zero < 0 || p->zero > 3)
+        return sp_fail(err, SP_EINVAL, "plan: zero stage %d; allowed 0..3", p->zero);
+    if (sp_accel_peak(&s->acc, p->dtype) <= 0)
+        return sp_fail(err, SP_EINVAL, "plan: accelerator has no peak for %s", sp_dtype_name(p->dtype));
+    return SP_OK;
+}

@@ -1,0 +1,334 @@
+/* One training step (DESIGN.md §3.3-3.5): per-layer operations on one GPU, communication of each
+ * parallelism on its tier, the pipeline schedule and the optimizer. Allocation-free.
+ *
+ * Per layer and micro-batch (T = b·s/cp tokens on this GPU, TP degree t):
+ *   GEMMs     QKV (T x h)·(h x (qd+2kvd)/t), output projection, MLP up (x2 when gated) and down; backward =
+ *             data-gradient + weight-gradient GEMM of each, shapes transposed accordingly.
+ *   attention standard (fused softmax, Megatron 2020-22): two batched GEMMs + softmax/dropout traffic over
+ *             b·(a/t)·(s/cp)·s scores; flash attention: the causal half of 4·s·a·d_head FLOPs per token at the
+ *             family's attention efficiency, backward 2.5x forward (it recomputes the scores).
+ *   memory    norms, residual adds, dropout, activation function, rotary/bias: bytes below / HBM bandwidth.
+ *   TP comm   2 all-reduces (or all-gather + reduce-scatter with SP) of T·h 16-bit values forward, 2 backward.
+ * Schedule: 1F1B with m micro-batches on p stages (v virtual stages): m·t_slot(max stage) + (p−1)·t_avg/v.
+ * DP: all-reduce (ZeRO-0) or reduce-scatter + all-gather (ZeRO-1/2) of the stage's gradients once per step,
+ * overlapped with the last backward when the software stack does so; ZeRO-3 gathers weights before forward
+ * and backward of every micro-batch and reduce-scatters gradients, prefetched (overlapped per phase).
+ */
+#include "scaleplan.h"
+#include "step_internal.h"
+
+#include <math.h>
+#include <string.h>
+
+typedef struct {
+    double fwd_compute, fwd_mem, bwd_compute, bwd_mem; /* one layer, one micro-batch */
+    double attn_fwd;                                    /* attention core share of fwd_compute+fwd_mem */
+    double attn_core_flops_fwd;                         /* for selective-recompute HFU */
+    double tp_fwd, tp_bwd;                              /* TP communication */
+    double cp_fwd, cp_bwd, ep_fwd, ep_bwd;
+    double n_kernels_fwd;
+} layer_cost;
+
+static double gemm_fb(const sp_accel *a, sp_dtype d, double m, double n, double k, double *bwd)
+{
+    /* forward (m x k)(k x n); backward: dgrad (m x n)(n x k), wgrad (k x m)(m x n) */
+    double f = sp_gemm_time(a, d, m, n, k, 1);
+    *bwd += sp_gemm_time(a, d, m, k, n, 1) + sp_gemm_time(a, d, k, n, m, 1);
+    return f;
+}
+
+static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p, int flash, int moe_layer,
+                        layer_cost *c)
+{
+    memset(c, 0, sizeof *c);
+    const sp_accel *a = &s->acc;
+    sp_dtype d = p->dtype;
+    double t = p->tp, cp = p->cp;
+    double T = (double)p->micro_batch * p->seq_len / cp;
+    double h = m->d_model, qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m);
+    double B = 2.0; /* activation bytes (bf16/fp16; fp8 GEMM inputs are cast inside the GEMM) */
+    double ovh = a->eff.kernel_overhead_s;
+    double bwd = 0, fwd = 0;
+    /* attention projections */
+    if (m->kv_lora_rank > 0) {
+        /* MLA: down-projections replicated over TP, up-projections sharded by heads */
+        double dqk = m->qk_nope_head_dim + m->qk_rope_head_dim;
+        double qr = m->q_lora_rank > 0 ? m->q_lora_rank : 0;
+        if (qr > 0) {
+            fwd += gemm_fb(a, d, T, qr, h, &bwd);
+            fwd += gemm_fb(a, d, T, m->n_heads * dqk / t, qr, &bwd);
+        } else
+            fwd += gemm_fb(a, d, T, m->n_heads * dqk / t, h, &bwd);
+        fwd += gemm_fb(a, d, T, m->kv_lora_rank + m->qk_rope_head_dim, h, &bwd);
+        fwd += gemm_fb(a, d, T, m->n_heads * (m->qk_nope_head_dim + m->v_head_dim) / t, m->kv_lora_rank, &bwd);
+        fwd += gemm_fb(a, d, T, h, m->n_heads * m->v_head_dim / t, &bwd);
+    } else {
+        fwd += gemm_fb(a, d, T, (qd + 2 * kvd) / t, h, &bwd);
+        fwd += gemm_fb(a, d, T, h, qd / t, &bwd);
+    }
+    /* MLP or experts */
+    double mlp_fwd = 0, mlp_bwd = 0, f_act = 0;
+    if (moe_layer) {
+        double fe = m->moe_ffn_dim, E = m->n_experts, k = m->top_k;
+        double experts_here = E / p->ep;
+        /* tokens routed to one local expert: uniform routing over E experts of the EP group's tokens */
+        double tok = T * p->ep * k / E;
+        double up = (m->gated ? 2.0 : 1.0) * fe / t;
+        double b1 = 0;
+        mlp_fwd += experts_here * (gemm_fb(a, d, tok, up, h, &b1) + gemm_fb(a, d, tok, h, fe / t, &b1));
+        mlp_bwd += experts_here * 0 + b1 * experts_here;
+        if (m->n_shared_experts > 0) {
+            double b2 = 0, sf = fe * m->n_shared_experts;
+            mlp_fwd += gemm_fb(a, d, T, (m->gated ? 2.0 : 1.0) * sf / t, h, &b2) + gemm_fb(a, d, T, h, sf / t, &b2);
+            mlp_bwd += b2;
+        }
+        mlp_fwd += gemm_fb(a, d, T, E, h, &mlp_bwd); /* router */
+        f_act = (k + m->n_shared_experts) * fe / t;
+        /* EP all-to-all: dispatch + combine, T·k·h 16-bit values each, forward and backward */
+        if (p->ep > 1) {
+            double bytes = T * k * h * B;
+            int stride = p->tp * p->cp;
+            double a2a = sp_collective_time(s, SP_COLL_ALLTOALL, p->ep, stride, bytes);
+            c->ep_fwd = 2 * a2a;
+            c->ep_bwd = 2 * a2a;
+        }
+    } else {
+        double f = m->ffn_dim;
+        mlp_fwd += gemm_fb(a, d, T, (m->gated ? 2.0 : 1.0) * f / t, h, &mlp_bwd);
+        mlp_fwd += gemm_fb(a, d, T, h, f / t, &mlp_bwd);
+        f_act = f / t;
+    }
+    fwd += mlp_fwd;
+    bwd += mlp_bwd;
+    /* attention core */
+    double heads = m->n_heads / t;
+    double dqk = m->kv_lora_rank > 0 ? m->qk_nope_head_dim + m->qk_rope_head_dim : m->d_head;
+    double dv = m->kv_lora_rank > 0 ? m->v_head_dim : m->d_head;
+    double sq = p->seq_len / cp, sk = p->seq_len; /* queries here, keys visited (ring over CP) */
+    double b = p->micro_batch;
+    double attn_flops = 2.0 * b * heads * sq * sk * (dqk + dv);
+    c->attn_core_flops_fwd = attn_flops;
+    double attn_f, attn_b, attn_mem_f, attn_mem_b;
+    if (flash) {
+        double rate = sp_accel_peak(a, d == SP_FP8 ? SP_BF16 : d) * a->eff.gemm_max * a->eff.attn;
+        attn_f = 0.5 * attn_flops / rate + ovh; /* causal: half the blocks */
+        attn_b = 2.5 * (attn_f - ovh) + ovh;
+        attn_mem_f = attn_mem_b = 0;
+    } else {
+        double bb = 0;
+        attn_f = sp_gemm_time(a, d, sq, sk, dqk, b * heads) + sp_gemm_time(a, d, sq, dv, sk, b * heads);
+        bb += 2 * sp_gemm_time(a, d, sq, sk, dqk, b * heads) + 2 * sp_gemm_time(a, d, sq, dv, sk, b * heads);
+        attn_b = bb;
+        double E = b * heads * sq * sk;
+        /* fused scale-mask-softmax: read + write; dropout: read, write, 1-byte mask */
+        attn_mem_f = sp_mem_time(a, E * (2 * B + 2 * B + 1)) + 2 * ovh;
+        attn_mem_b = sp_mem_time(a, E * (3 * B + 2 * B + 1)) + 2 * ovh;
+    }
+    c->attn_fwd = attn_f + attn_mem_f;
+    /* elementwise traffic per layer, forward: two norms (read+write), two residual/dropout adds (read 2,
+     * write 1, 1-byte mask), activation function (gated: read 2 write 1), rotary or bias on Q/K */
+    double rep = (p->seq_parallel && t > 1) ? T * h / t : T * h;
+    double bytes_f = 2 * (2 * rep * B) + 2 * (3 * rep * B + rep) + T * f_act * B * (m->gated ? 3.0 : 2.0) +
+                     2 * T * (qd + 2 * kvd) / t * B;
+    double mem_f = sp_mem_time(a, bytes_f) + 8 * ovh;
+    double mem_b = sp_mem_time(a, 2 * bytes_f) + 10 * ovh;
+    c->fwd_compute = fwd + attn_f;
+    c->bwd_compute = bwd + attn_b;
+    c->fwd_mem = mem_f + attn_mem_f;
+    c->bwd_mem = mem_b + attn_mem_b;
+    /* TP communication: 2 forward + 2 backward all-reduce-equivalents of T·h values */
+    if (p->tp > 1) {
+        double bytes = T * h * B;
+        double one = p->seq_parallel ? sp_collective_time(s, SP_COLL_ALLGATHER, p->tp, 1, bytes) +
+                                           sp_collective_time(s, SP_COLL_REDUCESCATTER, p->tp, 1, bytes)
+                                     : sp_collective_time(s, SP_COLL_ALLREDUCE, p->tp, 1, bytes);
+        c->tp_fwd = 2 * one;
+        c->tp_bwd = 2 * one;
+        if (s->overlap_tp) { /* overlapped with the GEMMs they feed; what does not hide stays exposed */
+            c->tp_fwd = fmax(0, c->tp_fwd - 0.7 * fwd);
+            c->tp_bwd = fmax(0, c->tp_bwd - 0.7 * bwd);
+        }
+    }
+    /* CP ring exchange of K and V (forward), K, V, dK, dV (backward), overlapped with attention */
+    if (p->cp > 1) {
+        double kv_bytes = 2 * b * sq * (m->kv_lora_rank > 0 ? m->kv_lora_rank + m->qk_rope_head_dim : kvd / t) * B;
+        double step = sp_collective_time(s, SP_COLL_P2P, 2, p->tp, kv_bytes);
+        double ring = (p->cp - 1) * step;
+        c->cp_fwd = fmax(0, ring - attn_f);
+        c->cp_bwd = fmax(0, 2 * ring - attn_b);
+    }
+}
+
+static const char *dominant(const sp_time_breakdown *t)
+{
+    struct {
+        double v;
+        const char *n;
+    } c[] = {{t->tp_comm, "tensor-parallel communication"}, {t->pp_comm, "pipeline communication"},
+             {t->dp_comm, "data-parallel communication"},  {t->bubble, "pipeline bubble"},
+             {t->memory_bound, "memory-bound kernels"},     {t->ep_comm, "expert all-to-all"},
+             {t->cp_comm, "context-parallel exchange"},      {t->optimizer, "optimizer step"},
+             {t->imbalance, "embedding/LM-head stage imbalance"}};
+    const char *best = "compute";
+    double bv = 0;
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
+        if (c[i].v > bv) {
+            bv = c[i].v;
+            best = c[i].n;
+        }
+    return best;
+}
+
+sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p, sp_train_result *r,
+                        sp_error *err)
+{
+    memset(r, 0, sizeof *r);
+    const sp_accel *a = &s->acc;
+    int flash = p->flash_attention >= 0 ? p->flash_attention : s->flash_attention;
+    int moe = sp_model_is_moe(m);
+    double L = m->n_layers, pp = p->pp, v = p->vpp, t = p->tp;
+    double replicas = (double)p->dp * p->ep;
+    int n_micro = (int)(p->global_batch / (replicas * p->micro_batch));
+    if (n_micro < 1)
+        return sp_fail(err, SP_EINVAL, "plan: fewer sequences than data-parallel replicas x micro-batch");
+    double T = (double)p->micro_batch * p->seq_len / p->cp;
+    double B = 2.0;
+
+    layer_cost dense, sparse;
+    layer_costs(m, s, p, flash, 0, &dense);
+    if (moe)
+        layer_costs(m, s, p, flash, 1, &sparse);
+    double moe_frac = moe ? (L - m->first_dense_layers) / L : 0;
+    double lps = ceil(L / pp); /* layers on the heaviest stage */
+#define MIX(field) ((1 - moe_frac) * dense.field + moe_frac * (moe ? sparse.field : 0))
+    double lf_c = MIX(fwd_compute), lf_m = MIX(fwd_mem), lb_c = MIX(bwd_compute), lb_m = MIX(bwd_mem);
+    double l_tp_f = MIX(tp_fwd), l_tp_b = MIX(tp_bwd), l_cp = MIX(cp_fwd) + MIX(cp_bwd);
+    double l_ep = MIX(ep_fwd) + MIX(ep_bwd), l_attn = MIX(attn_fwd);
+#undef MIX
+    /* recompute in backward */
+    double rec = 0, rec_tp = 0;
+    if (p->recompute == SP_RECOMPUTE_FULL) {
+        rec = lf_c + lf_m;
+        rec_tp = l_tp_f;
+    } else if (p->recompute == SP_RECOMPUTE_SELECTIVE && !flash)
+        rec = l_attn;
+    double layer_compute = lf_c + lb_c + (p->recompute == SP_RECOMPUTE_FULL ? lf_c : 0);
+    double layer_mem = lf_m + lb_m + (p->recompute == SP_RECOMPUTE_FULL ? lf_m : 0);
+    if (p->recompute == SP_RECOMPUTE_SELECTIVE && !flash)
+        layer_compute += l_attn; /* counted as compute */
+    double layer_tp = l_tp_f + l_tp_b + rec_tp;
+    double layer_total = layer_compute + layer_mem + layer_tp + l_cp + l_ep;
+
+    /* embedding (first stage) and LM head + loss (last stage), one micro-batch */
+    double V = m->vocab, h = m->d_model;
+    double head_b = 0;
+    double head_f = gemm_fb(a, p->dtype, T, V / t, h, &head_b);
+    double loss_mem = sp_mem_time(a, T * V / t * (2 * B + 3 * 4.0)); /* logits cast, fp32 softmax, grad */
+    double head = head_f + head_b + loss_mem;
+    double emb = sp_mem_time(a, T * h * B * 3) + 3 * a->eff.kernel_overhead_s;
+    if (t > 1) { /* vocab-parallel embedding and cross-entropy reduce over TP */
+        double bytes = T * h * B;
+        emb += 2 * sp_collective_time(s, SP_COLL_ALLREDUCE, p->tp, 1, bytes);
+        head += sp_collective_time(s, SP_COLL_ALLREDUCE, p->tp, 1, T * 3 * 4.0);
+    }
+    double stage_layers = lps * layer_total;
+    double first = stage_layers + emb, last = stage_layers + head;
+    if (p->pp == 1)
+        first = last = stage_layers + emb + head;
+    double slot_max = first > last ? first : last;
+    double slot_avg = (L * layer_total + emb + head) / pp;
+
+    /* pipeline point-to-point: activations forward, gradients backward, once per virtual stage */
+    double pp_comm_slot = 0;
+    if (p->pp > 1) {
+        double bytes = T * h * B / (p->seq_parallel ? t : 1);
+        int stride = p->tp * p->cp * p->ep * p->dp;
+        pp_comm_slot = 2 * v * sp_collective_time(s, SP_COLL_P2P, 2, stride, bytes);
+    }
+    double slot = slot_max + pp_comm_slot;
+    double pipe = n_micro * slot + (pp - 1) * (slot_avg + pp_comm_slot) / v;
+    double bubble = (pp - 1) * (slot_avg + pp_comm_slot) / v;
+
+    /* data parallelism / ZeRO */
+    double dense_p, expert_p;
+    sp_stage_params(m, p, &dense_p, &expert_p);
+    int dstride = p->tp * p->cp; /* dense grads reduce over EP x DP (contiguous above TP, CP) */
+    int dpd = p->dp * p->ep;
+    double gB = 2.0; /* gradients reduced in 16-bit */
+    double dp_exposed = 0, dp_total = 0;
+    double stage_bwd = lps * (lb_c + lb_m + l_tp_b + rec + rec_tp);
+    if (p->zero >= 3) {
+        double ag = sp_collective_time(s, SP_COLL_ALLGATHER, dpd, dstride, dense_p * 2.0) +
+                    sp_collective_time(s, SP_COLL_ALLGATHER, p->dp, dstride * p->ep, expert_p * 2.0);
+        double rs = sp_collective_time(s, SP_COLL_REDUCESCATTER, dpd, dstride, dense_p * gB) +
+                    sp_collective_time(s, SP_COLL_REDUCESCATTER, p->dp, dstride * p->ep, expert_p * gB);
+        double f_phase = lps * (lf_c + lf_m + l_tp_f), b_phase = stage_bwd;
+        double per_mb = fmax(0, ag - f_phase) + fmax(0, ag + rs - b_phase);
+        double first_layer = ag / lps; /* the first gather cannot hide */
+        dp_total = n_micro * (2 * ag + rs);
+        dp_exposed = n_micro * per_mb + first_layer;
+    } else {
+        double ar;
+        if (p->zero == 0)
+            ar = sp_collective_time(s, SP_COLL_ALLREDUCE, dpd, dstride, dense_p * gB) +
+                 sp_collective_time(s, SP_COLL_ALLREDUCE, p->dp, dstride * p->ep, expert_p * gB);
+        else
+            ar = sp_collective_time(s, SP_COLL_REDUCESCATTER, dpd, dstride, dense_p * gB) +
+                 sp_collective_time(s, SP_COLL_ALLGATHER, dpd, dstride, dense_p * 2.0) +
+                 sp_collective_time(s, SP_COLL_REDUCESCATTER, p->dp, dstride * p->ep, expert_p * gB) +
+                 sp_collective_time(s, SP_COLL_ALLGATHER, p->dp, dstride * p->ep, expert_p * 2.0);
+        dp_total = ar;
+        int overlap = p->dp_overlap >= 0 ? p->dp_overlap : s->overlap_dp;
+        if (overlap) {
+            /* gradients of the last micro-batch's backward stream out bucket by bucket: all but the last
+             * bucket (~1/lps of the stage) hide behind the remaining backward compute */
+            double tail = ar / (lps > 1 ? lps : 1);
+            dp_exposed = fmax(tail, ar - stage_bwd / v);
+        } else
+            dp_exposed = ar;
+    }
+    /* optimizer: memory-bound Adam over the local shard: fp32 master, m, v read+write, grad read (4 B),
+     * 16-bit weight write: 30 bytes per parameter */
+    double local = p->zero >= 1 ? dense_p / dpd + expert_p / p->dp : dense_p + expert_p;
+    double opt = sp_mem_time(a, 30.0 * local) + 10 * a->eff.kernel_overhead_s;
+
+    double step = pipe + dp_exposed + opt;
+    /* breakdown (critical path, one stage's view) */
+    double nm = n_micro;
+    r->t.compute = nm * lps * layer_compute;
+    r->t.memory_bound = nm * lps * layer_mem;
+    r->t.recompute = nm * lps * rec;
+    r->t.tp_comm = nm * lps * layer_tp;
+    r->t.cp_comm = nm * lps * l_cp;
+    r->t.ep_comm = nm * lps * l_ep;
+    r->t.pp_comm = nm * pp_comm_slot;
+    r->t.imbalance = nm * (slot_max - stage_layers);
+    r->t.bubble = bubble;
+    r->t.dp_comm = dp_exposed;
+    r->t.optimizer = opt;
+    (void)dp_total;
+
+    double tokens = (double)p->global_batch * p->seq_len;
+    r->step_time_s = step;
+    r->tokens_per_step = tokens;
+    r->tokens_per_s = tokens / step;
+    r->model_flops = sp_model_train_flops(m, p->seq_len, tokens);
+    double extra = 0;
+    if (p->recompute == SP_RECOMPUTE_FULL)
+        extra = tokens * (sp_model_fwd_flops_per_token(m, p->seq_len) - 2.0 * V * h);
+    else if (p->recompute == SP_RECOMPUTE_SELECTIVE)
+        extra = tokens * L * 2.0 * p->seq_len * m->n_heads * (2.0 * m->d_head);
+    r->hardware_flops = r->model_flops + extra;
+    r->peak_flops = sp_accel_peak(a, p->dtype);
+    r->mfu = r->model_flops / (step * p->n_gpus * r->peak_flops);
+    r->hfu = r->hardware_flops / (step * p->n_gpus * r->peak_flops);
+    r->tflops_per_gpu = r->model_flops / (step * p->n_gpus) / 1e12;
+    r->n_micro = n_micro;
+    sp_train_memory(m, s, p, &r->mem);
+    r->fits = r->mem.total <= r->mem.capacity;
+    r->overflow_bytes = r->fits ? 0 : r->mem.total - r->mem.capacity;
+    r->bottleneck = dominant(&r->t);
+    if (!isfinite(step) || step <= 0)
+        return sp_fail(err, SP_EINVAL, "internal: step time is not finite for this plan");
+    return SP_OK;
+}
