@@ -1,9 +1,225 @@
-/* Placeholder: implemented by its own issue. */
+/* scaleplan train: one model + system + parallel plan -> step time, MFU/HFU, memory, time breakdown. */
 #include "cli.h"
+
+#include <math.h>
+#include <string.h>
+
+static const cli_optdef defs[] = {
+    {"model", 1, "model preset name or path to a (Hugging Face) config.json [gpt3-175b-megatron]"},
+    {"system", 1, "system preset name or path to a system JSON [dgx-a100-80g]"},
+    {"gpus", 1, "number of accelerators [1024 for the default job, else tp*pp*cp*ep*dp]"},
+    {"tp", 1, "tensor-parallel degree [1]"},
+    {"pp", 1, "pipeline-parallel degree [1]"},
+    {"dp", 1, "data-parallel degree [gpus / (tp*pp*cp*ep)]"},
+    {"cp", 1, "context-parallel degree [1]"},
+    {"ep", 1, "expert-parallel degree [1]"},
+    {"vpp", 1, "virtual pipeline stages per GPU (interleaved 1F1B) [1]"},
+    {"micro-batch", 1, "sequences per micro-batch [1]"},
+    {"global-batch", 1, "sequences per step [dp*ep*micro-batch*4*pp]"},
+    {"seq-len", 1, "sequence length [model's max_position_embeddings]"},
+    {"recompute", 1, "activation recompute: none | selective | full [none]"},
+    {"sp", 0, "Megatron sequence parallelism"},
+    {"zero", 1, "ZeRO stage 0..3 (3 = FSDP full shard) [0]"},
+    {"dtype", 1, "GEMM precision: bf16 | fp16 | fp8 | tf32 | fp32 [bf16]"},
+    {"attention", 1, "attention kernel: flash | standard [system's software default]"},
+    {"tokens", 1, "train on this many tokens: adds train time and GPU-hours (e.g. 300B, 15T)"},
+    {"json", 0, "machine-readable output"},
+};
+
+static const char *usage =
+    "usage: scaleplan train [--model M] [--system S] [--gpus N] [--tp --pp --dp --cp --ep --vpp]\n"
+    "                       [--micro-batch --global-batch --seq-len] [--recompute none|selective|full] [--sp]\n"
+    "                       [--zero 0..3] [--dtype bf16|fp16|fp8] [--tokens T] [--json]\n"
+    "With no options: GPT-3 175B on 1024 A100-80GB with the Megatron plan of Narayanan et al. 2021\n"
+    "(TP 8, PP 8, DP 16, interleaved 2 virtual stages... see docs/train.md).";
+
+static void mem_line(const char *name, double v, double total)
+{
+    char b[32];
+    printf("    %-22s %12s  %5.1f %%\n", name, sp_fmt_quantity(b, sizeof b, v, SP_UNIT_BYTES), total > 0 ? 100 * v / total : 0);
+}
+
+static void time_line(const char *name, double v, double step)
+{
+    char b[32];
+    if (v <= 0)
+        return;
+    printf("    %-34s %12s  %5.1f %%\n", name, sp_fmt_quantity(b, sizeof b, v, SP_UNIT_TIME), 100 * v / step);
+}
+
+static void json_kv(const char *k, double v, int comma)
+{
+    printf("%s\"%s\":", comma ? "," : "", k);
+    cli_json_num(stdout, v);
+}
 
 int cmd_train(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_error("train", "not implemented yet");
+    cli_args a;
+    int rc = cli_parse(&a, "train", defs, sizeof defs / sizeof defs[0], argc, argv, usage);
+    if (rc)
+        return rc;
+    if (a.npos)
+        return cli_error("train", "unexpected argument '%s'", a.pos[0]);
+    const char *mname = cli_get(&a, "model"), *sname = cli_get(&a, "system");
+    int default_job = !mname && !sname && !cli_get(&a, "gpus");
+    sp_model m;
+    sp_system s;
+    sp_error err = {0};
+    if (sp_load_model(a.data_dir, mname ? mname : "gpt3-175b-megatron", &m, &err))
+        return cli_fail("train", &err);
+    if (sp_load_system(a.data_dir, sname ? sname : "dgx-a100-80g", &s, &err))
+        return cli_fail("train", &err);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    if (default_job) {
+        /* Narayanan et al. 2021 Table 2 / §5.1: GPT-3 175B, 1024 A100s, TP 8, PP 8 (interleaved), batch 1536 */
+        p.n_gpus = 1024;
+        p.tp = 8;
+        p.pp = 8;
+        p.vpp = 2;
+        p.global_batch = 1536;
+        p.micro_batch = 1;
+        p.recompute = SP_RECOMPUTE_FULL;
+        p.dtype = SP_FP16;
+    }
+    if ((rc = cli_int(&a, "gpus", 1, 1 << 30, &p.n_gpus)) || (rc = cli_int(&a, "tp", 1, 1 << 20, &p.tp)) ||
+        (rc = cli_int(&a, "pp", 1, 1 << 20, &p.pp)) || (rc = cli_int(&a, "dp", 1, 1 << 30, &p.dp)) ||
+        (rc = cli_int(&a, "cp", 1, 1 << 20, &p.cp)) || (rc = cli_int(&a, "ep", 1, 1 << 20, &p.ep)) ||
+        (rc = cli_int(&a, "vpp", 1, 1 << 20, &p.vpp)) || (rc = cli_int(&a, "micro-batch", 1, 1 << 30, &p.micro_batch)) ||
+        (rc = cli_int(&a, "global-batch", 1, 1 << 30, &p.global_batch)) ||
+        (rc = cli_int(&a, "seq-len", 1, 1 << 24, &p.seq_len)) || (rc = cli_int(&a, "zero", 0, 3, &p.zero)))
+        return rc;
+    const char *r = cli_get(&a, "recompute");
+    if (r) {
+        if (strcmp(r, "none") == 0)
+            p.recompute = SP_RECOMPUTE_NONE;
+        else if (strcmp(r, "selective") == 0)
+            p.recompute = SP_RECOMPUTE_SELECTIVE;
+        else if (strcmp(r, "full") == 0)
+            p.recompute = SP_RECOMPUTE_FULL;
+        else
+            return cli_error("train", "--recompute: '%s'; allowed none, selective, full", r);
+    }
+    p.seq_parallel = cli_flag(&a, "sp");
+    const char *dt = cli_get(&a, "dtype");
+    if (dt && sp_dtype_parse(dt, &p.dtype, &err))
+        return cli_error("train", "--dtype: %s", err.msg);
+    const char *att = cli_get(&a, "attention");
+    if (att) {
+        if (strcmp(att, "flash") == 0)
+            p.flash_attention = 1;
+        else if (strcmp(att, "standard") == 0)
+            p.flash_attention = 0;
+        else
+            return cli_error("train", "--attention: '%s'; allowed flash, standard", att);
+    }
+    double tokens = 0;
+    if ((rc = cli_double(&a, "tokens", SP_UNIT_NONE, 1, 1e18, &tokens)))
+        return rc;
+    if (sp_plan_resolve(&p, &m, &s, &err))
+        return cli_fail("train", &err);
+    sp_train_result res;
+    if (sp_train_eval(&m, &s, &p, &res, &err))
+        return cli_fail("train", &err);
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    double train_s = tokens > 0 ? tokens / res.tokens_per_s : 0;
+    double gpu_hours = train_s * p.n_gpus / 3600.0;
+    const sp_memory *mm = &res.mem;
+    const sp_time_breakdown *t = &res.t;
+    if (cli_flag(&a, "json")) {
+        printf("{\"model\":\"%s\",\"system\":\"%s\",\"plan\":{\"gpus\":%d,\"tp\":%d,\"pp\":%d,\"dp\":%d,\"cp\":%d,"
+               "\"ep\":%d,\"vpp\":%d,\"micro_batch\":%d,\"global_batch\":%d,\"seq_len\":%d,\"recompute\":\"%s\","
+               "\"sequence_parallel\":%s,\"zero\":%d,\"dtype\":\"%s\",\"micro_batches\":%d}",
+               m.name, s.name, p.n_gpus, p.tp, p.pp, p.dp, p.cp, p.ep, p.vpp, p.micro_batch, p.global_batch, p.seq_len,
+               sp_recompute_name(p.recompute), p.seq_parallel ? "true" : "false", p.zero, sp_dtype_name(p.dtype),
+               res.n_micro);
+        json_kv("params_total", pc.total, 1);
+        json_kv("params_active", pc.active, 1);
+        json_kv("step_time_s", res.step_time_s, 1);
+        json_kv("tokens_per_s", res.tokens_per_s, 1);
+        json_kv("mfu", res.mfu, 1);
+        json_kv("hfu", res.hfu, 1);
+        json_kv("tflops_per_gpu", res.tflops_per_gpu, 1);
+        json_kv("model_flops_per_step", res.model_flops, 1);
+        printf(",\"memory_per_gpu_bytes\":{");
+        json_kv("total", mm->total, 0);
+        json_kv("weights", mm->weights, 1);
+        json_kv("grads", mm->grads, 1);
+        json_kv("optimizer", mm->optimizer, 1);
+        json_kv("activations", mm->activations, 1);
+        json_kv("embedding_logits", mm->embedding_logits, 1);
+        json_kv("comm_buffers", mm->comm_buffers, 1);
+        json_kv("overhead", mm->overhead, 1);
+        json_kv("capacity", mm->capacity, 1);
+        printf("},\"fits\":%s", res.fits ? "true" : "false");
+        json_kv("overflow_bytes", res.overflow_bytes, 1);
+        printf(",\"time_breakdown_s\":{");
+        json_kv("compute", t->compute, 0);
+        json_kv("memory_bound", t->memory_bound, 1);
+        json_kv("recompute", t->recompute, 1);
+        json_kv("tp_comm", t->tp_comm, 1);
+        json_kv("cp_comm", t->cp_comm, 1);
+        json_kv("ep_comm", t->ep_comm, 1);
+        json_kv("pp_comm", t->pp_comm, 1);
+        json_kv("dp_comm", t->dp_comm, 1);
+        json_kv("bubble", t->bubble, 1);
+        json_kv("optimizer", t->optimizer, 1);
+        json_kv("stage_imbalance", t->imbalance, 1);
+        printf("},\"bottleneck\":\"%s\"", res.bottleneck);
+        if (tokens > 0) {
+            json_kv("tokens", tokens, 1);
+            json_kv("train_time_s", train_s, 1);
+            json_kv("gpu_hours", gpu_hours, 1);
+        }
+        printf(",\"energy_kwh\":null,\"co2e_kg\":null,\"cost_usd\":null}\n");
+        return 0;
+    }
+    char b1[32], b2[32], b3[32];
+    printf("scaleplan train: %s on %d x %s (%s)\n", m.name, p.n_gpus, s.acc.name, s.name);
+    printf("  model      %s parameters (%s active), %d layers, d_model %d, %d heads (%d KV), FFN %d%s, vocab %d\n",
+           sp_fmt_quantity(b1, sizeof b1, pc.total, SP_UNIT_NONE), sp_fmt_quantity(b2, sizeof b2, pc.active, SP_UNIT_NONE),
+           m.n_layers, m.d_model, m.n_heads, m.n_kv_heads, m.ffn_dim, m.gated ? " gated" : "", m.vocab);
+    printf("  plan       TP %d x PP %d (vpp %d) x DP %d x CP %d x EP %d; micro-batch %d, global batch %d (%d micro-batches), "
+           "seq %d\n             recompute %s, sequence parallel %s, ZeRO %d, %s, %s attention\n",
+           p.tp, p.pp, p.vpp, p.dp, p.cp, p.ep, p.micro_batch, p.global_batch, res.n_micro, p.seq_len,
+           sp_recompute_name(p.recompute), p.seq_parallel ? "on" : "off", p.zero, sp_dtype_name(p.dtype),
+           (p.flash_attention >= 0 ? p.flash_attention : s.flash_attention) ? "flash" : "standard");
+    printf("\n  step time  %s   tokens/s %s   MFU %.1f %%   HFU %.1f %%   %.1f TFLOP/s per GPU (model)\n",
+           sp_fmt_quantity(b1, sizeof b1, res.step_time_s, SP_UNIT_TIME),
+           sp_fmt_quantity(b2, sizeof b2, res.tokens_per_s, SP_UNIT_NONE), 100 * res.mfu, 100 * res.hfu,
+           res.tflops_per_gpu);
+    printf("  bottleneck (largest non-compute cost): %s\n", res.bottleneck);
+    printf("\n  where the time goes (critical path of the slowest stage, one step)\n");
+    time_line("GEMMs + attention (incl. recompute)", t->compute, res.step_time_s);
+    time_line("memory-bound kernels", t->memory_bound, res.step_time_s);
+    time_line("(recompute, included above)", t->recompute, res.step_time_s);
+    time_line("tensor-parallel communication", t->tp_comm, res.step_time_s);
+    time_line("context-parallel exchange", t->cp_comm, res.step_time_s);
+    time_line("expert all-to-all", t->ep_comm, res.step_time_s);
+    time_line("pipeline point-to-point", t->pp_comm, res.step_time_s);
+    time_line("pipeline bubble", t->bubble, res.step_time_s);
+    time_line("first/last stage imbalance", t->imbalance, res.step_time_s);
+    time_line("data-parallel / ZeRO (exposed)", t->dp_comm, res.step_time_s);
+    time_line("optimizer step", t->optimizer, res.step_time_s);
+    printf("\n  memory per GPU (heaviest pipeline stage)   %s of %s: %s\n",
+           sp_fmt_quantity(b1, sizeof b1, mm->total, SP_UNIT_BYTES), sp_fmt_quantity(b2, sizeof b2, mm->capacity, SP_UNIT_BYTES),
+           res.fits ? "fits" : "DOES NOT FIT");
+    if (!res.fits)
+        printf("    overflows by %s\n", sp_fmt_quantity(b3, sizeof b3, res.overflow_bytes, SP_UNIT_BYTES));
+    mem_line("weights", mm->weights, mm->total);
+    mem_line("gradients", mm->grads, mm->total);
+    mem_line("optimizer states", mm->optimizer, mm->total);
+    mem_line("activations", mm->activations, mm->total);
+    mem_line("embedding + logits", mm->embedding_logits, mm->total);
+    mem_line("communication buffers", mm->comm_buffers, mm->total);
+    mem_line("framework overhead", mm->overhead, mm->total);
+    if (tokens > 0) {
+        printf("\n  training on %s tokens: %s (%s steps), %.4g GPU-hours\n", sp_fmt_quantity(b1, sizeof b1, tokens, SP_UNIT_NONE),
+               sp_fmt_quantity(b2, sizeof b2, train_s, SP_UNIT_TIME),
+               sp_fmt_quantity(b3, sizeof b3, ceil(tokens / res.tokens_per_step), SP_UNIT_NONE), gpu_hours);
+    }
+    printf("\n  energy, CO2e and cost: not modelled yet (see docs/train.md)\n");
+    return 0;
 }

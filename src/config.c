@@ -103,8 +103,8 @@ static sp_status resolve(const char *data_dir, const char *kind, const char *nam
     if (stat(out, &st) != 0) {
         char list[1024];
         sp_list_presets(data_dir, kind, list, sizeof list);
-        return sp_fail(err, SP_EINVAL, "unknown %s preset '%s'; available: %s (or give a path to a .json file)",
-                       kind, name, list);
+        return sp_fail(err, SP_EINVAL, "unknown %.*s preset '%s'; available: %s (or give a path to a .json file)",
+                       (int)strlen(kind) - 1, kind, name, list);
     }
     return SP_OK;
 }

@@ -241,9 +241,12 @@ sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p,
     /* pipeline point-to-point: activations forward, gradients backward, once per virtual stage */
     double pp_comm_slot = 0;
     if (p->pp > 1) {
-        double bytes = T * h * B / (p->seq_parallel ? t : 1);
+        /* Megatron's scatter/gather optimisation (Narayanan et al. 2021 §4.1): each TP rank sends 1/t of the
+         * activation over its own link, then the stage all-gathers it over the scale-up tier */
+        double bytes = T * h * B / t;
         int stride = p->tp * p->cp * p->ep * p->dp;
-        pp_comm_slot = 2 * v * sp_collective_time(s, SP_COLL_P2P, 2, stride, bytes);
+        double gather = p->seq_parallel ? 0 : sp_collective_time(s, SP_COLL_ALLGATHER, p->tp, 1, T * h * B);
+        pp_comm_slot = 2 * v * (sp_collective_time(s, SP_COLL_P2P, 2, stride, bytes) + gather);
     }
     double slot = slot_max + pp_comm_slot;
     double pipe = n_micro * slot + (pp - 1) * (slot_avg + pp_comm_slot) / v;

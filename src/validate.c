@@ -68,9 +68,17 @@ static sp_status row_eval(const char *data_dir, const sp_csv *c, int r, sp_valid
     I("vpp", 1, 1, 1 << 20, &p.vpp);
     I("zero_stage", 0, 0, 3, &p.zero);
     I("global_batch", -1, 1, 1 << 30, &p.global_batch);
-    I("micro_batch", 1, 1, 1 << 30, &p.micro_batch);
+    I("micro_batch", 0, 0, 1 << 30, &p.micro_batch);
     I("seq_parallel", 0, 0, 1, &p.seq_parallel);
 #undef I
+    if (p.micro_batch == 0) {
+        /* unstated: no gradient accumulation without pipelining (the whole per-replica batch at once), one
+         * sequence per micro-batch with pipelining (Megatron's default) */
+        int replicas = p.dp > 0 ? p.dp : (p.n_gpus > 0 ? p.n_gpus / (p.tp * p.pp * p.cp) : 1);
+        p.micro_batch = (p.pp == 1 && replicas > 0 && p.global_batch % replicas == 0) ? p.global_batch / replicas : 1;
+        if (p.micro_batch < 1)
+            p.micro_batch = 1;
+    }
     if (p.n_gpus < 0 || p.global_batch < 0)
         return sp_fail(err, SP_EINVAL, "%s:%d: n_gpus and global_batch are required", sp_csv_path(c),
                        sp_csv_line(c, r));
