@@ -53,7 +53,9 @@ int main(int argc, char **argv)
                 return 2;
             return rc == 1 ? 0 : rc; /* 1 = --help shown */
         }
-    fprintf(stderr, "scaleplan: error: unknown command '%s'\n\n", argv[1]);
-    usage(stderr);
+    fprintf(stderr, "scaleplan: error: unknown command '%s'; commands:", argv[1]);
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
+        fprintf(stderr, " %s", commands[i].name);
+    fprintf(stderr, " (scaleplan --help)\n");
     return 2;
 }

@@ -234,6 +234,8 @@ sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_
 typedef struct {
     double weights, grads, optimizer;   /* model states held by this GPU */
     double activations;                 /* transformer layers, first pipeline stage (worst) */
+    double activations_layers;          /* of which: layers in flight (Korthikanti et al.'s figure), without
+                                           the working layer that full recompute rebuilds in backward */
     double embedding_logits;            /* embedding/LM-head activations and fp32 logits for the loss */
     double comm_buffers;                /* ZeRO-3 gathered parameters, TP/PP/DP buffers */
     double overhead;                    /* framework/allocator overhead (CUDA context, fragmentation) */

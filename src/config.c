@@ -213,8 +213,10 @@ static int first_found(const src_file *f, json_t *o, const char *const *keys, in
     for (int i = 0; keys[i]; i++) {
         int found = 0;
         *rc = get_int(f, o, keys[i], out, lo, hi, &found, err);
-        if (*rc || found)
-            return found;
+        if (*rc)
+            return 0;
+        if (found)
+            return 1;
     }
     return 0;
 }

@@ -100,6 +100,7 @@ void sp_train_memory(const sp_model *m, const sp_system *s, const sp_plan *p, sp
         layers_held *= 1.0 + (p->pp - 1.0) / ((double)p->pp * p->vpp);
     double per_layer = sp_layer_activation_bytes(m, p, flash, p->recompute);
     mem->activations = per_layer * layers_held;
+    mem->activations_layers = mem->activations;
     if (p->recompute == SP_RECOMPUTE_FULL)
         mem->activations += sp_layer_activation_bytes(m, p, flash, SP_RECOMPUTE_NONE);
     /* embedding output (first stage) and fp32 logits + their gradient for the loss (last stage) */

@@ -30,5 +30,5 @@
 #ifndef SP_TEST_DATA
 #define SP_TEST_DATA SP_DATA_DIR
 #endif
-#define SP_SHARED "../shared"
+#define SP_SHARED SP_DATA_DIR "/../../shared"
 #endif

@@ -1,0 +1,39 @@
+#!/bin/sh
+# scaleplan train / validate / presets from the command line: outputs and every kind of bad input.
+. tests/cli/_lib.sh
+expect_out default_job 'step time .* MFU' -- train
+expect_out json_keys '"step_time_s":.*"mfu":.*"hfu":.*"tflops_per_gpu":.*"memory_per_gpu_bytes":\{"total"' -- train --json
+expect_out json_breakdown '"time_breakdown_s":\{"compute"' -- train --json
+expect_out tokens '"train_time_s":.*"gpu_hours"' -- train --json --tokens 300B
+expect_out hf_config 'Llama-3-8B' -- train --model data/models/llama3-8b.json --system dgx-h100 --gpus 8 --tp 8 --global-batch 64 --seq-len 8192
+expect_out moe 'Mixtral' -- train --model mixtral-8x7b --system dgx-h100 --gpus 64 --tp 2 --ep 8 --global-batch 256 --seq-len 4096 --zero 1
+expect_out infeasible 'DOES NOT FIT' -- train --model llama3-70b --system dgx-h100 --gpus 8 --global-batch 8
+expect_out validate 'overall: n=181 evaluated, 0 not evaluated' -- validate ../shared/validation/training_runs.csv
+expect_out validate_json '^\{"rows":\[\{"id":"NAR21-T1-1","predicted_step_time_s":' -- validate ../shared/validation/training_runs.csv --json
+expect_out presets 'dgx-a100-80g' -- presets
+# bad input: one line on stderr naming the place and what is allowed, exit 2, nothing on stdout
+expect_fail unknown_model 2 "unknown model preset 'gpt5'; available:" -- train --model gpt5
+expect_fail unknown_system 2 "unknown system preset" -- train --system dgx-z9000
+expect_fail truncated_json 2 'tests/bad/truncated.json:4:' -- train --model tests/bad/truncated.json
+expect_fail wrong_type 2 "tests/bad/wrong_type.json:1: field 'hidden_size': expected an integer" -- train --model tests/bad/wrong_type.json
+expect_fail missing_field 2 "missing field 'num_attention_heads'" -- train --model tests/bad/missing_heads.json
+expect_fail duplicate_key 2 'duplicate object key' -- train --model tests/bad/duplicate_key.json
+expect_fail negative 2 "field 'num_hidden_layers' = -4 is out of range" -- train --model tests/bad/negative_layers.json
+expect_fail empty_file 2 'tests/bad/empty.json' -- train --model tests/bad/empty.json
+expect_fail directory 2 'is a directory' -- train --model tests/bad/
+expect_fail system_unknown_key 2 "unknown tier field 'bandwith'; allowed: name, size, bw" -- train --system tests/bad/system_typo.json
+expect_fail system_pue 2 "field 'pue' = 0.5 is out of range" -- train --system tests/bad/system_pue.json
+expect_fail not_factoring 2 'is not divisible by tp\*pp\*cp\*ep' -- train --gpus 100 --tp 8
+expect_fail heads 2 'tp = 7 does not divide num_attention_heads' -- train --gpus 7 --tp 7 --model gpt3-175b
+expect_fail batch 2 'global batch 100 is not divisible by dp\*ep\*micro_batch' -- train --model llama3-8b --system dgx-h100 --gpus 64 --global-batch 100
+expect_fail zero_gpus 2 '--gpus: 0 is out of range' -- train --gpus 0
+expect_fail nan 2 "--tp: 'nan' is not a finite number" -- train --tp nan
+expect_fail huge 2 '--gpus: 1e40 is out of range' -- train --gpus 1e40
+expect_fail unknown_option 2 "unknown option '--tpp'" -- train --tpp 8
+expect_fail recompute_word 2 "--recompute: 'some'; allowed none, selective, full" -- train --recompute some
+expect_fail dtype 2 "unknown precision 'fp7'" -- train --dtype fp7
+expect_fail missing_value 2 'option --tp needs a value' -- train --tp
+expect_fail tokens_unit 2 "unknown unit" -- train --tokens 3parsecs
+expect_fail validate_missing 2 'cannot open' -- validate /nonexistent.csv
+expect_fail validate_column 2 "missing required column 'system'" -- validate tests/bad/runs_missing_col.csv
+expect_fail unknown_command 2 "unknown command 'trian'" -- trian
