@@ -44,6 +44,22 @@ int cli_fail(const char *cmd, const sp_error *err); /* prints err->msg, returns 
 /* JSON number printing that never emits NaN/Inf (prints null instead). */
 void cli_json_num(FILE *f, double v);
 
+/* The parallel-plan options every planning command accepts (append CLI_PLAN_OPTDEFS to a command's table). */
+#define CLI_PLAN_OPTDEFS                                                                                 \
+    {"gpus", 1, "number of accelerators [tp*pp*cp*ep*dp]"}, {"tp", 1, "tensor-parallel degree [1]"},     \
+        {"pp", 1, "pipeline-parallel degree [1]"}, {"dp", 1, "data-parallel degree [gpus / (tp*pp*cp*ep)]"}, \
+        {"cp", 1, "context-parallel degree [1]"}, {"ep", 1, "expert-parallel degree [1]"},                \
+        {"vpp", 1, "virtual pipeline stages per GPU (interleaved 1F1B) [1]"},                            \
+        {"micro-batch", 1, "sequences per micro-batch [1]"},                                             \
+        {"global-batch", 1, "sequences per step [dp*ep*micro-batch*4*pp]"},                              \
+        {"seq-len", 1, "sequence length [model's max_position_embeddings]"},                             \
+        {"recompute", 1, "activation recompute: none | selective | full [none]"},                        \
+        {"sp", 0, "Megatron sequence parallelism"}, {"zero", 1, "ZeRO stage 0..3 (3 = FSDP full shard) [0]"}, \
+        {"dtype", 1, "GEMM precision: bf16 | fp16 | fp8 | tf32 | fp32 [bf16]"},                          \
+        {"attention", 1, "attention kernel: flash | standard [system's software default]"}
+/* Reads those options into p (absent ones leave p as it is). Prints and returns 2 on a bad value. */
+int cli_plan_from_args(const cli_args *a, sp_plan *p);
+
 /* Command entry points (cli/cmd_*.c). Each returns the process exit code. */
 int cmd_train(int argc, char **argv);
 int cmd_validate(int argc, char **argv);
@@ -55,5 +71,7 @@ int cmd_infer(int argc, char **argv);
 int cmd_validate_energy(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_presets(int argc, char **argv);
+int cmd_finetune(int argc, char **argv);
+int cmd_distill(int argc, char **argv);
 
 #endif

@@ -7,21 +7,7 @@
 static const cli_optdef defs[] = {
     {"model", 1, "model preset name or path to a (Hugging Face) config.json [gpt3-175b-megatron]"},
     {"system", 1, "system preset name or path to a system JSON [dgx-a100-80g]"},
-    {"gpus", 1, "number of accelerators [1024 for the default job, else tp*pp*cp*ep*dp]"},
-    {"tp", 1, "tensor-parallel degree [1]"},
-    {"pp", 1, "pipeline-parallel degree [1]"},
-    {"dp", 1, "data-parallel degree [gpus / (tp*pp*cp*ep)]"},
-    {"cp", 1, "context-parallel degree [1]"},
-    {"ep", 1, "expert-parallel degree [1]"},
-    {"vpp", 1, "virtual pipeline stages per GPU (interleaved 1F1B) [1]"},
-    {"micro-batch", 1, "sequences per micro-batch [1]"},
-    {"global-batch", 1, "sequences per step [dp*ep*micro-batch*4*pp]"},
-    {"seq-len", 1, "sequence length [model's max_position_embeddings]"},
-    {"recompute", 1, "activation recompute: none | selective | full [none]"},
-    {"sp", 0, "Megatron sequence parallelism"},
-    {"zero", 1, "ZeRO stage 0..3 (3 = FSDP full shard) [0]"},
-    {"dtype", 1, "GEMM precision: bf16 | fp16 | fp8 | tf32 | fp32 [bf16]"},
-    {"attention", 1, "attention kernel: flash | standard [system's software default]"},
+    CLI_PLAN_OPTDEFS,
     {"tokens", 1, "train on this many tokens: adds train time and GPU-hours (e.g. 300B, 15T)"},
     {"json", 0, "machine-readable output"},
 };
@@ -83,37 +69,8 @@ int cmd_train(int argc, char **argv)
         p.recompute = SP_RECOMPUTE_FULL;
         p.dtype = SP_FP16;
     }
-    if ((rc = cli_int(&a, "gpus", 1, 1 << 30, &p.n_gpus)) || (rc = cli_int(&a, "tp", 1, 1 << 20, &p.tp)) ||
-        (rc = cli_int(&a, "pp", 1, 1 << 20, &p.pp)) || (rc = cli_int(&a, "dp", 1, 1 << 30, &p.dp)) ||
-        (rc = cli_int(&a, "cp", 1, 1 << 20, &p.cp)) || (rc = cli_int(&a, "ep", 1, 1 << 20, &p.ep)) ||
-        (rc = cli_int(&a, "vpp", 1, 1 << 20, &p.vpp)) || (rc = cli_int(&a, "micro-batch", 1, 1 << 30, &p.micro_batch)) ||
-        (rc = cli_int(&a, "global-batch", 1, 1 << 30, &p.global_batch)) ||
-        (rc = cli_int(&a, "seq-len", 1, 1 << 24, &p.seq_len)) || (rc = cli_int(&a, "zero", 0, 3, &p.zero)))
+    if ((rc = cli_plan_from_args(&a, &p)))
         return rc;
-    const char *r = cli_get(&a, "recompute");
-    if (r) {
-        if (strcmp(r, "none") == 0)
-            p.recompute = SP_RECOMPUTE_NONE;
-        else if (strcmp(r, "selective") == 0)
-            p.recompute = SP_RECOMPUTE_SELECTIVE;
-        else if (strcmp(r, "full") == 0)
-            p.recompute = SP_RECOMPUTE_FULL;
-        else
-            return cli_error("train", "--recompute: '%s'; allowed none, selective, full", r);
-    }
-    p.seq_parallel = cli_flag(&a, "sp");
-    const char *dt = cli_get(&a, "dtype");
-    if (dt && sp_dtype_parse(dt, &p.dtype, &err))
-        return cli_error("train", "--dtype: %s", err.msg);
-    const char *att = cli_get(&a, "attention");
-    if (att) {
-        if (strcmp(att, "flash") == 0)
-            p.flash_attention = 1;
-        else if (strcmp(att, "standard") == 0)
-            p.flash_attention = 0;
-        else
-            return cli_error("train", "--attention: '%s'; allowed flash, standard", att);
-    }
     double tokens = 0;
     if ((rc = cli_double(&a, "tokens", SP_UNIT_NONE, 1, 1e18, &tokens)))
         return rc;

@@ -20,6 +20,8 @@ static const command commands[] = {
     {"infer", cmd_infer, "serving: memory, latency, throughput and cost of inference"},
     {"validate-energy", cmd_validate_energy, "predict energy and CO2e of published training runs"},
     {"report", cmd_report, "reports such as `report famous` (famous training runs side by side)"},
+    {"finetune", cmd_finetune, "fine-tuning (full, LoRA, QLoRA): memory, time, cost, smallest fitting setup"},
+    {"distill", cmd_distill, "distillation: teacher + student cost and the serving break-even"},
     {"presets", cmd_presets, "list the shipped model, system and accelerator presets"},
 };
 

@@ -221,7 +221,18 @@ typedef struct {
     sp_dtype dtype;          /* compute dtype of GEMMs */
     int flash_attention;     /* -1 = system default */
     int dp_overlap;          /* -1 = default (1) : DP gradient communication overlapped with backward */
+    double grad_bytes;       /* bytes per gradient held: 0 = 4 (fp32 main grads, Megatron); 2 for HF/DeepSpeed */
+    /* fine-tuning (finetune.c): base weights frozen, low-rank adapters trained */
+    int frozen_base;         /* 1: no weight gradients or optimizer state for base weights */
+    int lora_rank;           /* 0: no adapters */
+    unsigned lora_targets;   /* SP_LORA_ATTN | SP_LORA_MLP */
+    double base_weight_bytes;/* bytes per frozen base weight: 0 = 2 (bf16); 1 int8; 0.516 NF4 + double quant */
 } sp_plan;
+
+#define SP_LORA_ATTN 1u
+#define SP_LORA_MLP 2u
+/* Adapter parameters of one layer for rank r on the given targets (dense MLP; MoE experts excluded). */
+double sp_lora_params_per_layer(const sp_model *m, int rank, unsigned targets);
 
 void sp_plan_defaults(sp_plan *p);
 /* Checks the plan against model and system: degrees multiply to n_gpus, divide heads/layers/batch.
@@ -329,6 +340,33 @@ typedef struct {
 /* Evaluates every row of a training_runs.csv-style file. *rows is allocated (free()). */
 sp_status sp_validate_training(const char *data_dir, const char *csv_path, sp_validate_row **rows, int *n,
                                sp_error *err);
+
+/* ------------------------------------------------------------------------------------------------ */
+/* Fine-tuning, distillation and pruning (finetune.c) — issue 10                                      */
+/* ------------------------------------------------------------------------------------------------ */
+typedef enum { SP_FT_FULL, SP_FT_LORA, SP_FT_QLORA } sp_ft_method;
+
+typedef struct {
+    sp_ft_method method;
+    int rank;                /* LoRA rank (lora, qlora) */
+    unsigned targets;        /* SP_LORA_ATTN | SP_LORA_MLP */
+    double base_bytes;       /* bytes per frozen base weight: 2 bf16/fp16, 1 int8, 0.516 nf4 (4 bits + double-quantized
+                                block constants, Dettmers et al. 2023 §3: 0.127 bit per parameter) */
+    char base_dtype[8];      /* "bf16", "fp16", "int8", "nf4" */
+} sp_finetune;
+
+/* Parses method / targets / base dtype words; fills defaults (lora: rank 16, attn+mlp, bf16; qlora: rank 64,
+ * attn+mlp, nf4). Any NULL argument keeps the method's default. */
+sp_status sp_finetune_parse(const char *method, const char *targets, const char *base_dtype, int rank,
+                            sp_finetune *ft, sp_error *err);
+/* Checks the method against the model (rank <= the smallest targeted dimension) and sets the plan's fine-tuning
+ * fields. Full fine-tuning uses 2-byte gradients (Hugging Face / DeepSpeed mixed precision: 16 B/parameter). */
+sp_status sp_finetune_apply(const sp_model *m, const sp_finetune *ft, sp_plan *p, sp_error *err);
+/* Trainable parameters of the whole model under ft. */
+double sp_finetune_trainable(const sp_model *m, const sp_finetune *ft);
+/* Structured pruning as a model transform: remove `heads` attention heads per layer (in whole KV groups for GQA)
+ * and a fraction `ffn_frac` of the FFN width. */
+sp_status sp_model_prune(sp_model *m, int heads, double ffn_frac, sp_error *err);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Section for: scaling laws (scaling.c) — issue 4                                                    */

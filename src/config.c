@@ -241,6 +241,7 @@ sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model
     m->gated = 1;
     if (mt && (strcmp(mt, "gpt2") == 0 || strcmp(mt, "gpt3") == 0 || strcmp(mt, "megatron-gpt") == 0 ||
                strcmp(mt, "gpt_neox") == 0 || strcmp(mt, "bert") == 0 || strcmp(mt, "opt") == 0 ||
+               strcmp(mt, "distilbert") == 0 ||
                strcmp(mt, "bloom") == 0)) {
         m->norm = SP_NORM_LAYERNORM;
         m->gated = 0;
@@ -253,10 +254,10 @@ sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model
         m->tied_embeddings = 1;
     }
     static const char *k_layers[] = {"num_hidden_layers", "n_layer", "n_layers", "num_layers", NULL};
-    static const char *k_h[] = {"hidden_size", "n_embd", "d_model", NULL};
+    static const char *k_h[] = {"hidden_size", "n_embd", "d_model", "dim", NULL};
     static const char *k_heads[] = {"num_attention_heads", "n_head", "n_heads", NULL};
     static const char *k_kv[] = {"num_key_value_heads", "n_kv_heads", "num_kv_heads", NULL};
-    static const char *k_ffn[] = {"intermediate_size", "n_inner", "ffn_dim", "ffn_hidden_size", NULL};
+    static const char *k_ffn[] = {"intermediate_size", "n_inner", "ffn_dim", "ffn_hidden_size", "hidden_dim", NULL};
     static const char *k_seq[] = {"max_position_embeddings", "n_positions", "max_seq_len", "seq_length", NULL};
     static const char *k_exp[] = {"num_local_experts", "n_routed_experts", "num_experts", NULL};
     static const char *k_vocab[] = {"vocab_size", NULL};

@@ -80,16 +80,31 @@ void sp_train_memory(const sp_model *m, const sp_system *s, const sp_plan *p, sp
     double dense, expert;
     sp_stage_params(m, p, &dense, &expert);
     double dpd = (double)p->dp * p->ep, dpe = p->dp; /* sharding groups of dense and expert params */
-    double wb = 2.0;                                 /* fp16/bf16 weights; fp8 keeps bf16 masters here too */
+    double wb = p->frozen_base && p->base_weight_bytes > 0 ? p->base_weight_bytes : 2.0;
+    double gb = p->grad_bytes > 0 ? p->grad_bytes : 4.0;
     mem->weights = wb * (p->zero >= 3 ? dense / dpd + expert / dpe : dense + expert);
-    mem->grads = 4.0 * (p->zero >= 2 ? dense / dpd + expert / dpe : dense + expert);
-    mem->optimizer = 12.0 * (p->zero >= 1 ? dense / dpd + expert / dpe : dense + expert);
+    if (p->frozen_base) {
+        /* adapters: 16-bit weights and gradients, fp32 Adam moments (8 B); no fp32 master copy (QLoRA, Dettmers
+         * et al. 2023 §3: BF16 LoRA parameters with 32-bit paged AdamW) */
+        double ad = ceil((double)m->n_layers / p->pp) * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets) / p->tp;
+        mem->weights += 2.0 * ad;
+        mem->grads = 2.0 * ad;
+        mem->optimizer = 8.0 * ad;
+        if (p->base_weight_bytes > 0 && p->base_weight_bytes < 2) { /* one layer dequantized to 16 bits */
+            sp_param_count pc;
+            sp_model_params(m, &pc);
+            mem->comm_buffers += 2.0 * (pc.attn_per_layer + pc.mlp_dense_per_layer) / p->tp;
+        }
+    } else {
+        mem->grads = gb * (p->zero >= 2 ? dense / dpd + expert / dpe : dense + expert);
+        mem->optimizer = 12.0 * (p->zero >= 1 ? dense / dpd + expert / dpe : dense + expert);
+    }
     if (p->zero >= 3) {
         /* two gathered layers (current + prefetched), 16-bit */
         sp_param_count pc;
         sp_model_params(m, &pc);
         double layer = pc.attn_per_layer + (sp_model_is_moe(m) ? pc.moe_per_layer / p->ep : pc.mlp_dense_per_layer);
-        mem->comm_buffers = 2.0 * 2.0 * layer / p->tp;
+        mem->comm_buffers += 2.0 * 2.0 * layer / p->tp;
     }
     /* activations */
     double L = m->n_layers;

@@ -161,3 +161,16 @@ double sp_model_train_flops(const sp_model *m, int seq_len, double tokens)
 {
     return 3.0 * sp_model_fwd_flops_per_token(m, seq_len) * tokens;
 }
+
+double sp_lora_params_per_layer(const sp_model *m, int rank, unsigned targets)
+{
+    if (rank <= 0)
+        return 0;
+    double r = rank, h = m->d_model, qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m), f = m->ffn_dim;
+    double n = 0;
+    if (targets & SP_LORA_ATTN) /* q, k, v, o */
+        n += r * (h + qd) + 2 * r * (h + kvd) + r * (qd + h);
+    if (targets & SP_LORA_MLP) /* up (+ gate), down */
+        n += (m->gated ? 2 : 1) * r * (h + f) + r * (f + h);
+    return n;
+}

@@ -29,12 +29,20 @@ typedef struct {
     double n_kernels_fwd;
 } layer_cost;
 
-static double gemm_fb(const sp_accel *a, sp_dtype d, double m, double n, double k, double *bwd)
+/* forward (m x k)(k x n); backward: dgrad (m x n)(n x k), and wgrad (k x m)(m x n) unless the weight is frozen */
+static double gemm_fbw(const sp_accel *a, sp_dtype d, double m, double n, double k, int wgrad, double *bwd)
 {
-    /* forward (m x k)(k x n); backward: dgrad (m x n)(n x k), wgrad (k x m)(m x n) */
     double f = sp_gemm_time(a, d, m, n, k, 1);
-    *bwd += sp_gemm_time(a, d, m, k, n, 1) + sp_gemm_time(a, d, k, n, m, 1);
+    *bwd += sp_gemm_time(a, d, m, k, n, 1) + (wgrad ? sp_gemm_time(a, d, k, n, m, 1) : 0);
     return f;
+}
+
+#define gemm_fb(a, d, m, n, k, bwd) gemm_fbw(a, d, m, n, k, wg, bwd)
+
+/* LoRA adapter on a (din -> dout) projection: x·A (din x r) then ·B (r x dout), both trained. */
+static double lora_fb(const sp_accel *a, sp_dtype d, double T, double din, double dout, double r, double *bwd)
+{
+    return gemm_fbw(a, d, T, r, din, 1, bwd) + gemm_fbw(a, d, T, dout, r, 1, bwd);
 }
 
 static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p, int flash, int moe_layer,
@@ -49,6 +57,7 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
     double B = 2.0; /* activation bytes (bf16/fp16; fp8 GEMM inputs are cast inside the GEMM) */
     double ovh = a->eff.kernel_overhead_s;
     double bwd = 0, fwd = 0;
+    int wg = !p->frozen_base;
     /* attention projections */
     if (m->kv_lora_rank > 0) {
         /* MLA: down-projections replicated over TP, up-projections sharded by heads */
@@ -100,6 +109,27 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
     }
     fwd += mlp_fwd;
     bwd += mlp_bwd;
+    if (p->lora_rank > 0) {
+        double r = p->lora_rank;
+        if (p->lora_targets & SP_LORA_ATTN) {
+            fwd += lora_fb(a, d, T, h, qd / t, r, &bwd) + 2 * lora_fb(a, d, T, h, kvd / t, r, &bwd) +
+                   lora_fb(a, d, T, qd / t, h, r, &bwd);
+        }
+        if ((p->lora_targets & SP_LORA_MLP) && !moe_layer) {
+            double f = m->ffn_dim;
+            fwd += (m->gated ? 2 : 1) * lora_fb(a, d, T, h, f / t, r, &bwd) + lora_fb(a, d, T, f / t, h, r, &bwd);
+        }
+    }
+    if (p->frozen_base && p->base_weight_bytes > 0 && p->base_weight_bytes < 2) {
+        /* QLoRA-style: the layer's quantized weights are dequantized to 16 bits before each use (forward and
+         * backward): read the packed bytes, write 2 bytes per weight */
+        sp_param_count pc;
+        sp_model_params(m, &pc);
+        double w = (pc.attn_per_layer + (moe_layer ? pc.moe_per_layer / p->ep : pc.mlp_dense_per_layer)) / t;
+        double dq = sp_mem_time(a, w * (p->base_weight_bytes + 2.0)) + 7 * ovh;
+        fwd += dq;
+        bwd += dq;
+    }
     /* attention core */
     double heads = m->n_heads / t;
     double dqk = m->kv_lora_rank > 0 ? m->qk_nope_head_dim + m->qk_rope_head_dim : m->d_head;
@@ -222,7 +252,7 @@ sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p,
     /* embedding (first stage) and LM head + loss (last stage), one micro-batch */
     double V = m->vocab, h = m->d_model;
     double head_b = 0;
-    double head_f = gemm_fb(a, p->dtype, T, V / t, h, &head_b);
+    double head_f = gemm_fbw(a, p->dtype, T, V / t, h, !p->frozen_base, &head_b);
     double loss_mem = sp_mem_time(a, T * V / t * (2 * B + 3 * 4.0)); /* logits cast, fp32 softmax, grad */
     double head = head_f + head_b + loss_mem;
     double emb = sp_mem_time(a, T * h * B * 3) + 3 * a->eff.kernel_overhead_s;
@@ -255,6 +285,10 @@ sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p,
     /* data parallelism / ZeRO */
     double dense_p, expert_p;
     sp_stage_params(m, p, &dense_p, &expert_p);
+    if (p->frozen_base) { /* only the adapters are reduced and updated */
+        dense_p = lps * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets) / t;
+        expert_p = 0;
+    }
     int dstride = p->tp * p->cp; /* dense grads reduce over EP x DP (contiguous above TP, CP) */
     int dpd = p->dp * p->ep;
     double gB = 2.0; /* gradients reduced in 16-bit */
@@ -316,6 +350,14 @@ sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p,
     r->tokens_per_step = tokens;
     r->tokens_per_s = tokens / step;
     r->model_flops = sp_model_train_flops(m, p->seq_len, tokens);
+    if (p->frozen_base) {
+        /* frozen weights need input gradients but no weight gradients: forward 2M + data-gradient 2M for the
+         * matmuls, 3x the attention core, and 6 FLOPs per adapter parameter */
+        double fwd_tok = sp_model_fwd_flops_per_token(m, p->seq_len);
+        double attn = L * 2.0 * p->seq_len * m->n_heads * 2.0 * m->d_head;
+        double mm = fwd_tok - attn;
+        r->model_flops = tokens * (2 * mm + 3 * attn + 6 * L * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets));
+    }
     double extra = 0;
     if (p->recompute == SP_RECOMPUTE_FULL)
         extra = tokens * (sp_model_fwd_flops_per_token(m, p->seq_len) - 2.0 * V * h);

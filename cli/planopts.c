@@ -1,0 +1,44 @@
+/* Parallel-plan options shared by train, finetune and distill. */
+#include "cli.h"
+
+#include <string.h>
+
+int cli_plan_from_args(const cli_args *a, sp_plan *p)
+{
+    int rc;
+    if ((rc = cli_int(a, "gpus", 1, 1 << 30, &p->n_gpus)) || (rc = cli_int(a, "tp", 1, 1 << 20, &p->tp)) ||
+        (rc = cli_int(a, "pp", 1, 1 << 20, &p->pp)) || (rc = cli_int(a, "dp", 1, 1 << 30, &p->dp)) ||
+        (rc = cli_int(a, "cp", 1, 1 << 20, &p->cp)) || (rc = cli_int(a, "ep", 1, 1 << 20, &p->ep)) ||
+        (rc = cli_int(a, "vpp", 1, 1 << 20, &p->vpp)) ||
+        (rc = cli_int(a, "micro-batch", 1, 1 << 30, &p->micro_batch)) ||
+        (rc = cli_int(a, "global-batch", 1, 1 << 30, &p->global_batch)) ||
+        (rc = cli_int(a, "seq-len", 1, 1 << 24, &p->seq_len)) || (rc = cli_int(a, "zero", 0, 3, &p->zero)))
+        return rc;
+    const char *r = cli_get(a, "recompute");
+    if (r) {
+        if (strcmp(r, "none") == 0)
+            p->recompute = SP_RECOMPUTE_NONE;
+        else if (strcmp(r, "selective") == 0)
+            p->recompute = SP_RECOMPUTE_SELECTIVE;
+        else if (strcmp(r, "full") == 0)
+            p->recompute = SP_RECOMPUTE_FULL;
+        else
+            return cli_error(a->cmd, "--recompute: '%s'; allowed none, selective, full", r);
+    }
+    if (cli_flag(a, "sp"))
+        p->seq_parallel = 1;
+    sp_error err = {0};
+    const char *dt = cli_get(a, "dtype");
+    if (dt && sp_dtype_parse(dt, &p->dtype, &err))
+        return cli_error(a->cmd, "--dtype: %s", err.msg);
+    const char *att = cli_get(a, "attention");
+    if (att) {
+        if (strcmp(att, "flash") == 0)
+            p->flash_attention = 1;
+        else if (strcmp(att, "standard") == 0)
+            p->flash_attention = 0;
+        else
+            return cli_error(a->cmd, "--attention: '%s'; allowed flash, standard", att);
+    }
+    return 0;
+}
