@@ -372,6 +372,63 @@ sp_status sp_model_prune(sp_model *m, int heads, double ffn_frac, sp_error *err)
 /* Section for: scaling laws (scaling.c) — issue 4                                                    */
 /* ------------------------------------------------------------------------------------------------ */
 /* SCALING-BEGIN */
+typedef enum { SP_LAW_CHINCHILLA, SP_LAW_KAPLAN } sp_law_form;
+
+typedef struct {
+    char name[64];
+    char source[256];
+    sp_law_form form;
+    /* Chinchilla form: L = E + A/N^alpha + B/D^beta */
+    double E, A, B, alpha, beta;
+    /* Kaplan et al. 2020 joint form: L = [(Nc/N)^(aN/aD) + Dc/D]^aD (N non-embedding parameters) */
+    double Nc, Dc, aN, aD;
+} sp_law;
+
+sp_status sp_load_law(const char *data_dir, const char *name_or_path, sp_law *law, sp_error *err);
+double sp_law_loss(const sp_law *law, double n, double d);
+/* Compute-optimal allocation for C = 6·N·D FLOP. Chinchilla form in closed form (DESIGN.md §3.8); Kaplan form
+ * by golden-section search in log N. */
+void sp_law_optimal(const sp_law *law, double c, double *n, double *d, double *loss);
+/* Smallest N reaching `target` loss with D = tokens (if tokens > 0) or D = tpp·N (tokens per parameter).
+ * Returns SP_EINFEASIBLE when the target is at or below the law's floor. */
+sp_status sp_law_min_n(const sp_law *law, double target, double tokens, double tpp, double *n, double *d,
+                       sp_error *err);
+/* Inference-aware sizing: the (N, D) reaching `target` loss that minimise 6·N·D + 2·N·served_tokens
+ * (Sardana & Frankle 2023's question, solved on the law). */
+sp_status sp_law_inference_aware(const sp_law *law, double target, double served_tokens, double *n, double *d,
+                                 sp_error *err);
+
+typedef enum { SP_BATCH_KAPLAN, SP_BATCH_EPOCH, SP_BATCH_DEEPSEEK, SP_BATCH_FIXED } sp_batch_rule;
+sp_status sp_batch_rule_parse(const char *s, sp_batch_rule *rule, double *fixed_tokens, sp_error *err);
+/* Critical batch size in tokens: Kaplan 2e8 / L^(1/0.21) (needs loss); Epoch 2024 4·2^20·(C/3e23)^(1/6)·sqrt(S);
+ * DeepSeek 0.292·C^0.3271; fixed. */
+double sp_critical_batch(sp_batch_rule rule, double fixed_tokens, double c, double loss, double sparsity);
+
+/* Fitting L = E + A/N^alpha + B/D^beta (scaling.c, fit): Huber loss of log residuals, L-BFGS (nlopt) from a grid
+ * of starts, bootstrap confidence intervals. */
+typedef struct {
+    double E, A, B, alpha, beta;  /* best fit */
+    double a_exp, b_exp;          /* compute-optimal exponents a = beta/(alpha+beta), b = alpha/(alpha+beta) */
+    double objective;             /* Huber sum at the optimum */
+    double rmse_log;              /* RMS of log residuals */
+    double r2_log;                /* R^2 of log L */
+    int n_points;
+    int n_starts, n_converged;
+    /* bootstrap: [low, high] at the given level for E, A, B, alpha, beta, a, b */
+    int n_boot;
+    double ci[7][2];
+} sp_fit_result;
+
+typedef struct {
+    double delta;     /* Huber delta (1e-3) */
+    int bootstrap;    /* resamples (0 = none) */
+    uint64_t seed;
+    double ci_level;  /* 0.95 */
+    int threads;      /* 0 = OpenMP default; results do not depend on it */
+} sp_fit_opts;
+
+sp_status sp_fit_law(const double *n, const double *d, const double *loss, const double *w, int count,
+                     const sp_fit_opts *o, sp_fit_result *r, sp_error *err);
 /* SCALING-END */
 
 /* ------------------------------------------------------------------------------------------------ */
