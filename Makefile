@@ -49,7 +49,10 @@ $(BUILD)/%.o: %.c include/scaleplan.h $(wildcard src/*.h) $(wildcard cli/*.h)
 
 $(BUILD)/tests/%: tests/%.c $(BUILD)/libscaleplan.a $(wildcard tests/*.h)
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(BUILD)/libscaleplan.a $(LIBS_ALL) $(TESTLIBS)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(BUILD)/libscaleplan.a $(LIBS_ALL) $(TESTLIBS) $(TEST_LDEXTRA)
+
+# test_search counts allocations through a wrapped malloc
+$(BUILD)/tests/test_search: TEST_LDEXTRA = -Wl,--wrap=malloc
 
 $(BUILD)/bench/%: bench/%.c $(BUILD)/libscaleplan.a
 	@mkdir -p $(dir $@)

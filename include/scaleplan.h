@@ -453,6 +453,56 @@ sp_status sp_fit_law(const double *n, const double *d, const double *loss, const
 /* Section for: plan search (search.c) — issue 3                                                      */
 /* ------------------------------------------------------------------------------------------------ */
 /* SEARCH-BEGIN */
+typedef enum { SP_OBJ_TIME, SP_OBJ_TOKENS_PER_S, SP_OBJ_COST } sp_objective;
+
+#define SP_SEARCH_MAX_TOP 256
+
+typedef struct {
+    int n_gpus, global_batch, seq_len;
+    sp_dtype dtype;
+    int flash_attention;      /* -1: system default */
+    double max_mem_frac;      /* a plan must fit in this fraction of HBM [1] */
+    sp_objective objective;
+    int top_k;                /* <= SP_SEARCH_MAX_TOP */
+    int threads;              /* 0: all (OpenMP) */
+    int max_vpp;              /* largest interleaving factor tried [8] */
+    /* fixed dimensions (0 or -1 = free) */
+    int fix_tp, fix_pp, fix_dp, fix_cp, fix_ep, fix_vpp, fix_mb;
+    int fix_zero, fix_sp, fix_recompute; /* -1 = free */
+    int no_prune;             /* evaluate every feasible plan (for tests and --all) */
+    /* --all: called for every evaluated plan, in enumeration order (forces one thread, no pruning) */
+    void (*on_plan)(void *ctx, const sp_plan *p, const sp_train_result *r);
+    void *ctx;
+} sp_search_opts;
+
+typedef struct {
+    sp_plan plan;
+    double objective;         /* seconds per step, or -tokens/s, or $ per step: lower is better */
+    sp_train_result res;
+} sp_search_entry;
+
+typedef struct {
+    long long enumerated;     /* plans generated */
+    long long infeasible_divisibility; /* batch not divisible, vpp/layers, heads... */
+    long long infeasible_memory;
+    long long pruned;         /* skipped by an exact lower bound */
+    long long evaluated;      /* fully timed */
+    int layer_shapes;         /* distinct per-layer shapes costed (cache entries) */
+    int threads;
+    double wall_time_s, plans_per_s;
+    sp_search_entry top[SP_SEARCH_MAX_TOP];
+    int n_top;
+    /* closest to fitting when nothing fits */
+    double min_overflow_bytes;
+    sp_plan min_overflow_plan;
+} sp_search_result;
+
+void sp_search_defaults(sp_search_opts *o);
+/* Enumerates TP, CP, EP, PP (uneven splits allowed), DP, virtual stages, micro-batch, recompute, SP and ZeRO stage;
+ * rejects by memory before timing; ranks by the objective; ties broken by (tp, pp, dp, cp, ep, vpp, micro-batch,
+ * recompute, sp, zero) ascending. The same answer for any thread count. Allocation-free per plan. */
+sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts *o, sp_search_result *r,
+                    sp_error *err);
 /* SEARCH-END */
 
 /* ------------------------------------------------------------------------------------------------ */

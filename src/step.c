@@ -20,14 +20,7 @@
 #include <math.h>
 #include <string.h>
 
-typedef struct {
-    double fwd_compute, fwd_mem, bwd_compute, bwd_mem; /* one layer, one micro-batch */
-    double attn_fwd;                                    /* attention core share of fwd_compute+fwd_mem */
-    double attn_core_flops_fwd;                         /* for selective-recompute HFU */
-    double tp_fwd, tp_bwd;                              /* TP communication */
-    double cp_fwd, cp_bwd, ep_fwd, ep_bwd;
-    double n_kernels_fwd;
-} layer_cost;
+
 
 /* forward (m x k)(k x n); backward: dgrad (m x n)(n x k), and wgrad (k x m)(m x n) unless the weight is frozen */
 static double gemm_fbw(const sp_accel *a, sp_dtype d, double m, double n, double k, int wgrad, double *bwd)
@@ -209,12 +202,51 @@ static const char *dominant(const sp_time_breakdown *t)
     return best;
 }
 
+void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_step_cache *c)
+{
+    const sp_accel *a = &s->acc;
+    int flash = p->flash_attention >= 0 ? p->flash_attention : s->flash_attention;
+    int moe = sp_model_is_moe(m);
+    double t = p->tp;
+    double T = (double)p->micro_batch * p->seq_len / p->cp;
+    double B = 2.0;
+    c->flash = flash;
+    layer_costs(m, s, p, flash, 0, &c->dense);
+    if (moe)
+        layer_costs(m, s, p, flash, 1, &c->sparse);
+    else
+        memset(&c->sparse, 0, sizeof c->sparse);
+    /* embedding (first stage) and LM head + loss (last stage), one micro-batch */
+    double V = m->vocab, h = m->d_model;
+    double head_b = 0;
+    double head_f = gemm_fbw(a, p->dtype, T, V / t, h, !p->frozen_base, &head_b);
+    double loss_mem = sp_mem_time(a, T * V / t * (2 * B + 3 * 4.0)); /* logits cast, fp32 softmax, grad */
+    double head = head_f + head_b + loss_mem;
+    double emb = sp_mem_time(a, T * h * B * 3) + 3 * a->eff.kernel_overhead_s;
+    if (t > 1) { /* vocab-parallel embedding and cross-entropy reduce over TP */
+        double bytes = T * h * B;
+        emb += 2 * sp_collective_time(s, SP_COLL_ALLREDUCE, p->tp, 1, bytes);
+        head += sp_collective_time(s, SP_COLL_ALLREDUCE, p->tp, 1, T * 3 * 4.0);
+    }
+    c->head = head;
+    c->emb = emb;
+    c->pp_gather = p->seq_parallel || p->tp == 1 ? 0 : sp_collective_time(s, SP_COLL_ALLGATHER, p->tp, 1, T * h * B);
+}
+
 sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p, sp_train_result *r,
                         sp_error *err)
 {
+    sp_step_cache c;
+    sp_step_layers(m, s, p, &c);
+    return sp_step_assemble(m, s, p, &c, r, err);
+}
+
+sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
+                           sp_train_result *r, sp_error *err)
+{
     memset(r, 0, sizeof *r);
     const sp_accel *a = &s->acc;
-    int flash = p->flash_attention >= 0 ? p->flash_attention : s->flash_attention;
+    int flash = c->flash;
     int moe = sp_model_is_moe(m);
     double L = m->n_layers, pp = p->pp, v = p->vpp, t = p->tp;
     double replicas = (double)p->dp * p->ep;
@@ -223,14 +255,10 @@ sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p,
         return sp_fail(err, SP_EINVAL, "plan: fewer sequences than data-parallel replicas x micro-batch");
     double T = (double)p->micro_batch * p->seq_len / p->cp;
     double B = 2.0;
-
-    layer_cost dense, sparse;
-    layer_costs(m, s, p, flash, 0, &dense);
-    if (moe)
-        layer_costs(m, s, p, flash, 1, &sparse);
+    const layer_cost *dense = &c->dense, *sparse = &c->sparse;
     double moe_frac = moe ? (L - m->first_dense_layers) / L : 0;
     double lps = ceil(L / pp); /* layers on the heaviest stage */
-#define MIX(field) ((1 - moe_frac) * dense.field + moe_frac * (moe ? sparse.field : 0))
+#define MIX(field) ((1 - moe_frac) * dense->field + moe_frac * (moe ? sparse->field : 0))
     double lf_c = MIX(fwd_compute), lf_m = MIX(fwd_mem), lb_c = MIX(bwd_compute), lb_m = MIX(bwd_mem);
     double l_tp_f = MIX(tp_fwd), l_tp_b = MIX(tp_bwd), l_cp = MIX(cp_fwd) + MIX(cp_bwd);
     double l_ep = MIX(ep_fwd) + MIX(ep_bwd), l_attn = MIX(attn_fwd);
@@ -249,18 +277,8 @@ sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p,
     double layer_tp = l_tp_f + l_tp_b + rec_tp;
     double layer_total = layer_compute + layer_mem + layer_tp + l_cp + l_ep;
 
-    /* embedding (first stage) and LM head + loss (last stage), one micro-batch */
     double V = m->vocab, h = m->d_model;
-    double head_b = 0;
-    double head_f = gemm_fbw(a, p->dtype, T, V / t, h, !p->frozen_base, &head_b);
-    double loss_mem = sp_mem_time(a, T * V / t * (2 * B + 3 * 4.0)); /* logits cast, fp32 softmax, grad */
-    double head = head_f + head_b + loss_mem;
-    double emb = sp_mem_time(a, T * h * B * 3) + 3 * a->eff.kernel_overhead_s;
-    if (t > 1) { /* vocab-parallel embedding and cross-entropy reduce over TP */
-        double bytes = T * h * B;
-        emb += 2 * sp_collective_time(s, SP_COLL_ALLREDUCE, p->tp, 1, bytes);
-        head += sp_collective_time(s, SP_COLL_ALLREDUCE, p->tp, 1, T * 3 * 4.0);
-    }
+    double head = c->head, emb = c->emb;
     double stage_layers = lps * layer_total;
     double first = stage_layers + emb, last = stage_layers + head;
     if (p->pp == 1)
@@ -275,7 +293,7 @@ sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p,
          * activation over its own link, then the stage all-gathers it over the scale-up tier */
         double bytes = T * h * B / t;
         int stride = p->tp * p->cp * p->ep * p->dp;
-        double gather = p->seq_parallel ? 0 : sp_collective_time(s, SP_COLL_ALLGATHER, p->tp, 1, T * h * B);
+        double gather = c->pp_gather;
         pp_comm_slot = 2 * v * (sp_collective_time(s, SP_COLL_P2P, 2, stride, bytes) + gather);
     }
     double slot = slot_max + pp_comm_slot;

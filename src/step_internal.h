@@ -3,6 +3,28 @@
 #define SP_STEP_INTERNAL_H
 #include "scaleplan.h"
 
+typedef struct {
+    double fwd_compute, fwd_mem, bwd_compute, bwd_mem; /* one layer, one micro-batch */
+    double attn_fwd;                                    /* attention core share of fwd_compute+fwd_mem */
+    double attn_core_flops_fwd;                         /* for selective-recompute HFU */
+    double tp_fwd, tp_bwd;                              /* TP communication */
+    double cp_fwd, cp_bwd, ep_fwd, ep_bwd;
+    double n_kernels_fwd;
+} layer_cost;
+
+/* Everything of a step that depends only on the per-layer shape: TP, CP, EP, micro-batch, sequence length, SP,
+ * attention kernel, dtype and fine-tuning mode (search caches it across PP, VPP, DP, ZeRO, recompute). */
+typedef struct {
+    layer_cost dense, sparse;
+    double head, emb;   /* LM head + loss (last stage), embedding (first stage), one micro-batch */
+    double pp_gather;   /* all-gather after a scatter/gather pipeline send */
+    int flash;
+} sp_step_cache;
+
+void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_step_cache *c);
+sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
+                           sp_train_result *r, sp_error *err);
+
 double sp_layer_activation_bytes(const sp_model *m, const sp_plan *p, int flash, sp_recompute rc);
 void sp_stage_params(const sp_model *m, const sp_plan *p, double *dense, double *expert);
 

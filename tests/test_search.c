@@ -1,0 +1,202 @@
+/* Plan search: exact pruning, determinism over thread counts, no allocation per plan, and consistency with
+ * `train` (the best plan is never worse than any plan train evaluates). */
+#include "testutil.h"
+
+#include <stdlib.h>
+
+/* Counting allocator: the test binary is linked with -Wl,--wrap=malloc (Makefile) so every malloc in the
+ * library goes through here. */
+void *__real_malloc(size_t n);
+static long n_malloc;
+void *__wrap_malloc(size_t n);
+void *__wrap_malloc(size_t n)
+{
+    n_malloc++;
+    return __real_malloc(n);
+}
+
+static void load(const char *mn, const char *sn, sp_model *m, sp_system *s)
+{
+    sp_error e = {0};
+    if (sp_load_model(SP_DATA_DIR, mn, m, &e) || sp_load_system(SP_DATA_DIR, sn, s, &e))
+        fail_msg("%s", e.msg);
+}
+
+static void same_top(const sp_search_result *a, const sp_search_result *b)
+{
+    assert_int_equal(a->n_top, b->n_top);
+    for (int i = 0; i < a->n_top; i++) {
+        assert_memory_equal(&a->top[i].plan, &b->top[i].plan, sizeof(sp_plan));
+        assert_true(a->top[i].objective == b->top[i].objective);
+    }
+}
+
+/* Pruning by bound is exact: the pruned search returns the same top-k as evaluating every plan. */
+static void test_pruning_exact(void **st)
+{
+    (void)st;
+    struct {
+        const char *m, *s;
+        int gpus, batch, seq;
+    } cases[] = {{"gpt3-6.7b", "dgx-a100-80g", 64, 256, 2048}, {"llama3-8b", "dgx-h100", 32, 128, 4096},
+                 {"mixtral-8x7b", "dgx-h100", 64, 256, 4096}, {"gpt-22b", "dgx-a100-40g", 16, 64, 2048}};
+    sp_search_result *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    for (int i = 0; i < 4; i++) {
+        sp_model m;
+        sp_system s;
+        load(cases[i].m, cases[i].s, &m, &s);
+        sp_search_opts o;
+        sp_search_defaults(&o);
+        o.n_gpus = cases[i].gpus;
+        o.global_batch = cases[i].batch;
+        o.seq_len = cases[i].seq;
+        o.top_k = 20;
+        o.threads = 1;
+        sp_error e = {0};
+        assert_int_equal(sp_search(&m, &s, &o, a, &e), SP_OK);
+        o.no_prune = 1;
+        assert_int_equal(sp_search(&m, &s, &o, b, &e), SP_OK);
+        assert_int_equal(b->pruned, 0);
+        same_top(a, b);
+        /* brute force through sp_train_eval gives the same best time */
+        sp_plan p = a->top[0].plan;
+        sp_train_result r;
+        assert_int_equal(sp_train_eval(&m, &s, &p, &r, &e), SP_OK);
+        assert_true(r.step_time_s == a->top[0].res.step_time_s);
+    }
+    free(a);
+    free(b);
+}
+
+static void test_deterministic_threads(void **st)
+{
+    (void)st;
+    sp_model m;
+    sp_system s;
+    load("gpt3-175b-megatron", "dgx-a100-80g", &m, &s);
+    sp_search_opts o;
+    sp_search_defaults(&o);
+    o.n_gpus = 1024;
+    o.global_batch = 1536;
+    o.seq_len = 2048;
+    o.dtype = SP_FP16;
+    o.top_k = 50;
+    sp_search_result *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    sp_error e = {0};
+    o.threads = 1;
+    assert_int_equal(sp_search(&m, &s, &o, a, &e), SP_OK);
+    o.threads = 2;
+    assert_int_equal(sp_search(&m, &s, &o, b, &e), SP_OK);
+    same_top(a, b);
+    free(a);
+    free(b);
+}
+
+/* The evaluation path allocates nothing: one plan assembled many times makes no malloc call. */
+static void test_no_allocation(void **st)
+{
+    (void)st;
+    sp_model m;
+    sp_system s;
+    load("llama3-70b", "dgx-h100", &m, &s);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 512;
+    p.tp = 8;
+    p.pp = 4;
+    p.vpp = 5;
+    p.seq_len = 8192;
+    p.global_batch = 1024;
+    p.seq_parallel = 1;
+    p.recompute = SP_RECOMPUTE_SELECTIVE;
+    sp_error e = {0};
+    assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_OK);
+    sp_train_result r;
+    long before = n_malloc;
+    for (int i = 0; i < 1000; i++) {
+        p.zero = i % 2;
+        assert_int_equal(sp_train_eval(&m, &s, &p, &r, &e), SP_OK);
+        sp_memory mem;
+        sp_train_memory(&m, &s, &p, &mem);
+    }
+    assert_int_equal(n_malloc, before);
+    /* and the search allocates only a fixed amount, independent of the number of plans */
+    sp_search_opts o;
+    sp_search_defaults(&o);
+    o.n_gpus = 512;
+    o.global_batch = 1024;
+    o.seq_len = 8192;
+    o.threads = 1;
+    sp_search_result *res = malloc(sizeof *res);
+    before = n_malloc;
+    assert_int_equal(sp_search(&m, &s, &o, res, &e), SP_OK);
+    long per_search = n_malloc - before;
+    assert_true(per_search < 10);
+    assert_true(res->evaluated > 1000);
+    free(res);
+}
+
+/* search's best plan is never worse than the plans the sources used (evaluated by train) */
+static void test_best_beats_given_plans(void **st)
+{
+    (void)st;
+    sp_model m;
+    sp_system s;
+    load("gpt3-175b-megatron", "dgx-a100-80g", &m, &s);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 1024;
+    p.tp = 8;
+    p.pp = 8;
+    p.vpp = 2;
+    p.global_batch = 1536;
+    p.seq_len = 2048;
+    p.dtype = SP_FP16;
+    p.recompute = SP_RECOMPUTE_FULL;
+    sp_error e = {0};
+    assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_OK);
+    sp_train_result r;
+    assert_int_equal(sp_train_eval(&m, &s, &p, &r, &e), SP_OK);
+    sp_search_opts o;
+    sp_search_defaults(&o);
+    o.n_gpus = 1024;
+    o.global_batch = 1536;
+    o.seq_len = 2048;
+    o.dtype = SP_FP16;
+    sp_search_result *res = malloc(sizeof *res);
+    assert_int_equal(sp_search(&m, &s, &o, res, &e), SP_OK);
+    assert_true(res->top[0].res.step_time_s <= r.step_time_s);
+    /* fixing every dimension returns exactly train's plan and time */
+    o.fix_tp = 8, o.fix_pp = 8, o.fix_vpp = 2, o.fix_mb = 1, o.fix_zero = 0, o.fix_sp = 0, o.fix_recompute = 2;
+    assert_int_equal(sp_search(&m, &s, &o, res, &e), SP_OK);
+    assert_true(res->top[0].res.step_time_s == r.step_time_s);
+    free(res);
+}
+
+static void test_infeasible(void **st)
+{
+    (void)st;
+    sp_model m;
+    sp_system s;
+    load("llama3.1-405b", "dgx-h100", &m, &s);
+    sp_search_opts o;
+    sp_search_defaults(&o);
+    o.n_gpus = 8;
+    o.global_batch = 16;
+    o.seq_len = 8192;
+    sp_search_result *res = malloc(sizeof *res);
+    sp_error e = {0};
+    assert_int_equal(sp_search(&m, &s, &o, res, &e), SP_EINFEASIBLE);
+    assert_true(res->infeasible_memory > 0 && isfinite(res->min_overflow_bytes));
+    free(res);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pruning_exact),   cmocka_unit_test(test_deterministic_threads),
+        cmocka_unit_test(test_no_allocation),   cmocka_unit_test(test_best_beats_given_plans),
+        cmocka_unit_test(test_infeasible),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
