@@ -9,6 +9,12 @@ static const cli_optdef defs[] = {
     {"system", 1, "system preset name or path to a system JSON [dgx-a100-80g]"},
     CLI_PLAN_OPTDEFS,
     {"tokens", 1, "train on this many tokens: adds train time and GPU-hours (e.g. 300B, 15T)"},
+    {"region", 1, "grid carbon intensity preset (us, eu, fr, de, cn, aws-us-east-1, ...) [system's]"},
+    {"grid", 1, "grid carbon intensity in kg CO2e per kWh [system's]"},
+    {"pue", 1, "data-centre power usage effectiveness, >= 1 [system's]"},
+    {"price-per-gpu-hour", 1, "cloud rental price in $ per accelerator-hour [system's]"},
+    {"energy-price", 1, "electricity price for ownership cost, $ per kWh [0.08]"},
+    {"power-model", 1, "activity (default) | tdp (accelerators at TDP, no host share)"},
     {"json", 0, "machine-readable output"},
 };
 
@@ -74,6 +80,28 @@ int cmd_train(int argc, char **argv)
     double tokens = 0;
     if ((rc = cli_double(&a, "tokens", SP_UNIT_NONE, 1, 1e18, &tokens)))
         return rc;
+    sp_energy_opts eo;
+    sp_energy_defaults(&eo);
+    char region_src[256] = "";
+    const char *region = cli_get(&a, "region");
+    if ((rc = cli_double(&a, "pue", SP_UNIT_NONE, 1, 10, &eo.pue)) ||
+        (rc = cli_double(&a, "grid", SP_UNIT_NONE, 0, 5, &eo.grid_kg_per_kwh)) ||
+        (rc = cli_double(&a, "price-per-gpu-hour", SP_UNIT_NONE, 0, 1e4, &eo.usd_per_accel_hour)) ||
+        (rc = cli_double(&a, "energy-price", SP_UNIT_NONE, 0, 100, &eo.energy_usd_per_kwh)))
+        return rc;
+    if (region) {
+        if (cli_get(&a, "grid"))
+            return cli_error("train", "give either --region or --grid, not both");
+        if (sp_region_intensity(a.data_dir, region, &eo.grid_kg_per_kwh, region_src, sizeof region_src, &err))
+            return cli_fail("train", &err);
+    }
+    const char *pmod = cli_get(&a, "power-model");
+    if (pmod) {
+        if (strcmp(pmod, "tdp") == 0)
+            eo.model = SP_POWER_TDP;
+        else if (strcmp(pmod, "activity") != 0)
+            return cli_error("train", "--power-model '%s'; allowed activity, tdp", pmod);
+    }
     if (sp_plan_resolve(&p, &m, &s, &err))
         return cli_fail("train", &err);
     sp_train_result res;
@@ -83,6 +111,12 @@ int cmd_train(int argc, char **argv)
     sp_model_params(&m, &pc);
     double train_s = tokens > 0 ? tokens / res.tokens_per_s : 0;
     double gpu_hours = train_s * p.n_gpus / 3600.0;
+    /* energy of the run (or of one step without --tokens) */
+    sp_energy_result en;
+    double run_hours = (tokens > 0 ? train_s : res.step_time_s) / 3600.0;
+    if (sp_energy_estimate(&s, p.n_gpus, run_hours, res.mfu, &eo, &en, &err))
+        return cli_fail("train", &err);
+    const char *scope = tokens > 0 ? "run" : "step";
     const sp_memory *mm = &res.mem;
     const sp_time_breakdown *t = &res.t;
     if (cli_flag(&a, "json")) {
@@ -130,7 +164,44 @@ int cmd_train(int argc, char **argv)
             json_kv("train_time_s", train_s, 1);
             json_kv("gpu_hours", gpu_hours, 1);
         }
-        printf(",\"energy_kwh\":null,\"co2e_kg\":null,\"cost_usd\":null}\n");
+        printf(",\"energy_kwh\":{\"total\":");
+        cli_json_num(stdout, en.energy_kwh);
+        printf(",\"scope\":\"%s\",\"accelerator_w\":", scope);
+        cli_json_num(stdout, en.accel_w);
+        printf(",\"host_w_per_accelerator\":");
+        cli_json_num(stdout, en.host_w);
+        printf(",\"pue\":");
+        cli_json_num(stdout, en.pue);
+        printf(",\"activity\":");
+        cli_json_num(stdout, en.activity);
+        printf(",\"power_model\":\"%s\"},\"co2e_kg\":{\"total\":", eo.model == SP_POWER_TDP ? "tdp" : "activity");
+        cli_json_num(stdout, en.co2e_kg);
+        printf(",\"grid_kg_per_kwh\":");
+        cli_json_num(stdout, en.grid_kg_per_kwh);
+        printf(",\"region\":\"%s\"},\"cost_usd\":{\"total\":", region ? region : "system default");
+        cli_json_num(stdout, en.cloud_usd);
+        printf(",\"cloud\":");
+        cli_json_num(stdout, en.cloud_usd);
+        printf(",\"usd_per_accel_hour\":");
+        cli_json_num(stdout, en.usd_per_accel_hour);
+        printf(",\"ownership\":");
+        cli_json_num(stdout, en.own_usd);
+        printf(",\"ownership_capex\":");
+        cli_json_num(stdout, en.own_capex_usd);
+        printf(",\"ownership_energy\":");
+        cli_json_num(stdout, en.own_energy_usd);
+        printf(",\"energy_usd_per_kwh\":");
+        cli_json_num(stdout, eo.energy_usd_per_kwh);
+        printf(",\"amortisation_years\":");
+        cli_json_num(stdout, eo.amortisation_years);
+        printf("}");
+        if (tokens > 0) {
+            printf(",\"pf_days\":");
+            cli_json_num(stdout, res.model_flops / res.tokens_per_step * tokens / 8.64e19);
+            printf(",\"gpu_years\":");
+            cli_json_num(stdout, gpu_hours / 8766);
+        }
+        printf("}\n");
         return 0;
     }
     char b1[32], b2[32], b3[32];
@@ -177,6 +248,32 @@ int cmd_train(int argc, char **argv)
                sp_fmt_quantity(b2, sizeof b2, train_s, SP_UNIT_TIME),
                sp_fmt_quantity(b3, sizeof b3, ceil(tokens / res.tokens_per_step), SP_UNIT_NONE), gpu_hours);
     }
-    printf("\n  energy, CO2e and cost: not modelled yet (see docs/train.md)\n");
+    char b4[32], b5[32];
+    printf("\n  energy, carbon and cost (%s; docs/energy.md)\n", tokens > 0 ? "whole run" : "one step; add --tokens for a run");
+    printf("    power per accelerator   %.0f W accelerator (activity %.2f at MFU %.2f) + %.0f W host, x PUE %.2f = %.0f W\n",
+           en.accel_w, en.activity, en.utilization, en.host_w, en.pue, en.facility_w);
+    if (en.energy_kwh >= 1000)
+        printf("    energy                  %.4g MWh\n", en.energy_kwh / 1000);
+    else
+        printf("    energy                  %.4g kWh\n", en.energy_kwh);
+    if (en.co2e_kg >= 1000)
+        printf("    CO2e                    %.4g t at %.3f kg/kWh (%s)\n", en.co2e_kg / 1000, en.grid_kg_per_kwh,
+               region ? region : "system default");
+    else
+        printf("    CO2e                    %.4g kg at %.3f kg/kWh (%s)\n", en.co2e_kg, en.grid_kg_per_kwh,
+               region ? region : "system default");
+    if (region_src[0])
+        printf("                            %s\n", region_src);
+    printf("    cost                    $%s cloud at $%.2f/GPU-hour; $%s owned (hardware amortised over %.0f years + energy at $%.2f/kWh)\n",
+           sp_fmt_quantity(b4, sizeof b4, en.cloud_usd, SP_UNIT_NONE), en.usd_per_accel_hour,
+           sp_fmt_quantity(b5, sizeof b5, en.own_usd, SP_UNIT_NONE), eo.amortisation_years, eo.energy_usd_per_kwh);
+    if (tokens > 0) {
+        /* equivalents: NY-SF round-trip flight per passenger 0.9 t (Strubell et al. 2019, 1984 lb); passenger car
+         * 4.6 t CO2 per year (US EPA 2023); US household 10,791 kWh per year (EIA 2022) */
+        printf("    equivalent to           %.3g NY-SF round-trip flights (per passenger), %.3g car-years, %.3g US household-years of electricity\n",
+               en.co2e_kg / 900, en.co2e_kg / 4600, en.energy_kwh / 10791);
+        printf("    compute                 %.4g PF-days, %.4g GPU-years\n", res.model_flops / res.tokens_per_step * tokens / 8.64e19,
+               gpu_hours / 8766);
+    }
     return 0;
 }

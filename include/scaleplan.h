@@ -441,6 +441,44 @@ sp_status sp_fit_law(const double *n, const double *d, const double *loss, const
 /* Section for: energy, cost, carbon (energy.c) — issue 6                                             */
 /* ------------------------------------------------------------------------------------------------ */
 /* ENERGY-BEGIN */
+typedef enum {
+    SP_POWER_ACTIVITY, /* idle + (TDP - idle) x activity(utilization) + host share (default) */
+    SP_POWER_TDP       /* accelerators at TDP, no host share (the convention of the LLaMA and Llama 2 papers) */
+} sp_power_model;
+
+typedef struct {
+    sp_power_model model;
+    double pue;                 /* <= 0: the system's */
+    double grid_kg_per_kwh;     /* < 0: the system's */
+    double usd_per_accel_hour;  /* < 0: the system's (cloud rental) */
+    double host_w_per_accel;    /* < 0: the system's average host/network share */
+    double energy_usd_per_kwh;  /* ownership: electricity price [0.08] */
+    double server_factor;       /* ownership: server cost / accelerator cost [1.4] */
+    double interconnect_share;  /* ownership: network cost as a share of server cost [0.15] */
+    double amortisation_years;  /* ownership: [4] */
+} sp_energy_opts;
+
+typedef struct {
+    double utilization;         /* MFU used for the activity */
+    double activity;            /* fraction of (TDP - idle) drawn */
+    double accel_w, host_w;     /* average per accelerator, before PUE */
+    double facility_w;          /* (accel + host) x PUE, per accelerator */
+    double accel_hours;
+    double energy_kwh;          /* facility energy */
+    double co2e_kg;
+    double cloud_usd;
+    double own_usd, own_capex_usd, own_energy_usd;
+    double pue, grid_kg_per_kwh, usd_per_accel_hour; /* assumptions used */
+} sp_energy_result;
+
+void sp_energy_defaults(sp_energy_opts *o);
+/* Activity of an accelerator at model FLOP utilization u: 0.5 + u, capped at 1 (docs/energy.md). */
+double sp_power_activity(double u);
+sp_status sp_energy_estimate(const sp_system *s, double n_accels, double hours, double utilization,
+                             const sp_energy_opts *o, sp_energy_result *r, sp_error *err);
+/* Grid intensity of a region preset (data/regions/regions.json), e.g. "us", "fr", "aws-us-east-1". */
+sp_status sp_region_intensity(const char *data_dir, const char *region, double *kg_per_kwh, char *source, size_t n,
+                              sp_error *err);
 /* ENERGY-END */
 
 /* ------------------------------------------------------------------------------------------------ */
