@@ -435,6 +435,65 @@ sp_status sp_fit_law(const double *n, const double *d, const double *loss, const
 /* Section for: limits (limits.c, limits_epoch.c) — issue 5                                           */
 /* ------------------------------------------------------------------------------------------------ */
 /* LIMITS-BEGIN */
+/* The Erdil & Schneider-Joseph (2024) model, reproduced (limits_epoch.c; shared/reference/epoch2024-model.md). */
+#define SP_EPOCH_MAX_LEVELS 4
+typedef struct {
+    char name[48];
+    int n_sm;
+    double flop_per_clock_per_thread;  /* 16-bit */
+    double register_bytes;             /* per processing block */
+    double l2_bps, l2_bytes, global_bps;
+    double max_clock_hz, effective_utilization;
+    int dsmem;                          /* Hopper distributed shared memory */
+    double memory_bytes;
+    double latency_per_matmul_s;
+    int n_levels;                       /* network levels = level sizes + 1 */
+    double bw[SP_EPOCH_MAX_LEVELS];     /* bidirectional bytes/s per GPU */
+    double lat[SP_EPOCH_MAX_LEVELS];
+    int level_size[SP_EPOCH_MAX_LEVELS - 1];
+} sp_epoch_gpu;
+
+typedef enum { SP_EPOCH_BATCH_DEFAULT, SP_EPOCH_BATCH_FIXED, SP_EPOCH_BATCH_DEEPSEEK } sp_epoch_batch;
+
+typedef struct {
+    sp_epoch_gpu gpu;
+    int sparse;                 /* MoE: sparsity factor grows with width */
+    sp_epoch_batch batch;
+    double fixed_batch_tokens;  /* SP_EPOCH_BATCH_FIXED [4 Mi] */
+    double years;               /* training duration [0.25] */
+    int seq_len;                /* [2048] */
+    double d_model_min, d_model_max; /* sweep [12288, 12288*128] */
+    double layer_scale;         /* layers x this ("shorter and fatter": < 1) [1] */
+    double c_min, c_max;        /* report only compute in [c_min, c_max]; 0 = the paper's sweep */
+} sp_epoch_setting;
+
+typedef struct {
+    double d_model, d_ff, params, batch_tokens, compute_flop, months, utilization, n_gpus;
+    int layers, sparsity, tp_model, tp_ff, pp, interleave, dp, ep, microbatches, zero_bubble;
+    double tp_comm_s, dp_comm_s, pp_comm_s, latency_s; /* whole run */
+} sp_epoch_point;
+
+typedef struct {
+    int n_points;
+    double max_utilization;           /* the GPU's ceiling (effective utilization) */
+    double linear_regime_end_flop;    /* first C with U <= 0.8 x max (0 if none) */
+    double latency_wall_flop;         /* largest C with a feasible plan */
+    double first_infeasible_flop;     /* next sweep point (0 if the sweep ended first) */
+    double t_limit_flop, t_crit_flop; /* closed forms at alpha = 0 (reference §4) */
+} sp_epoch_summary;
+
+/* GPUs and variants of the paper: h100, a100, v100, h100-low-latency, h100-global-nvlink, h100-global-nvlink-ll,
+ * h100-infinite-ll, h100-superpod. */
+sp_status sp_epoch_gpu_preset(const char *name, sp_epoch_gpu *g, sp_error *err);
+void sp_epoch_setting_defaults(sp_epoch_setting *s);
+/* Single-GPU matmul time of the tiled I/O model (reference §3.4). */
+double sp_epoch_matmul_time(const sp_epoch_gpu *g, double d1, double d2, double b, int for_weight_grads);
+/* Sweeps d_model and returns up to max points (the smallest power-of-two cluster finishing within the duration,
+ * and its best plan), plus the summary. Allocation-free apart from nothing: out is the caller's. */
+int sp_epoch_sweep(const sp_epoch_setting *s, sp_epoch_point *out, int max, sp_epoch_summary *sum);
+/* Closed-form latency limit and critical compute (reference §4), alpha = batch exponent - depth exponent. */
+double sp_epoch_t_limit(double alpha, double duration_s, double t_lat_s);
+double sp_epoch_t_crit(const sp_epoch_gpu *g, double alpha, double duration_s);
 /* LIMITS-END */
 
 /* ------------------------------------------------------------------------------------------------ */

@@ -1,0 +1,703 @@
+/* `limits --mode epoch2024`: the model of Erdil & Schneider-Joseph (2024), "Data movement limits to frontier
+ * model training" (arXiv:2411.01137), as shared/reference/epoch2024-model.md describes it and as the authors'
+ * public code (github.com/ege-erdil/limits_to_distributed_training, b1f771c) computes it. Written from that
+ * description; every constant below is the paper's.
+ *
+ * Reproduced quirks (they move numbers; each is in docs/limits.md):
+ *  - utilization is against the max-clock peak, so an H100 never exceeds its 0.7 effective utilization;
+ *  - with zero-bubble pipelines the TP/PP/EP network latency is not charged (the code's line that was meant to
+ *    hide it runs after the value is used);
+ *  - microbatches are counted in tokens and the per-GPU slice uses integer division;
+ *  - only the smallest 4 microbatch counts (1 with zero bubble) are tried; interleaving is L/PP or 1;
+ *  - clusters are S·2^i, the first one that finishes within the duration is reported (hence the zig-zag).
+ */
+#include "scaleplan.h"
+
+#include <math.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+
+#define SECONDS_PER_YEAR 3.154e7 /* the code's year */
+
+/* ------------------------------------------------------------------ GPUs */
+
+static void base_gpu(sp_epoch_gpu *g, const char *name, int sms, double fpc, double l2bps, double l2bytes,
+                     double gbps, double clock, double eff, int dsmem, double mem, double bw0, double bw1)
+{
+    memset(g, 0, sizeof *g);
+    snprintf(g->name, sizeof g->name, "%s", name);
+    g->n_sm = sms;
+    g->flop_per_clock_per_thread = fpc;
+    g->register_bytes = 64 * 1024;
+    g->l2_bps = l2bps;
+    g->l2_bytes = l2bytes;
+    g->global_bps = gbps;
+    g->max_clock_hz = clock;
+    g->effective_utilization = eff;
+    g->dsmem = dsmem;
+    g->memory_bytes = mem;
+    g->latency_per_matmul_s = 4.5e-6;
+    g->n_levels = 2;
+    g->bw[0] = bw0;
+    g->bw[1] = bw1;
+    g->lat[0] = g->lat[1] = 1.125e-6;
+    g->level_size[0] = 8;
+}
+
+sp_status sp_epoch_gpu_preset(const char *name, sp_epoch_gpu *g, sp_error *err)
+{
+    /* reference §2.2: SMs, 16-bit FLOP/clock/thread, L2 bandwidth and size, HBM bandwidth, max clock, effective
+     * utilization, DSMEM, memory, NVLink (8 GPUs) and InfiniBand per-GPU bidirectional bandwidth */
+    const double Mi = 1048576.0;
+    if (strcasecmp(name, "v100") == 0)
+        base_gpu(g, "V100 SXM", 80, 8, 2155e9, 6 * Mi, 900e9, 1533e6, 0.9, 0, 3.2e10, 3e11, 1.25e10);
+    else if (strcasecmp(name, "a100") == 0)
+        base_gpu(g, "A100 SXM", 108, 16, 5603e9, 40 * Mi, 1555e9, 1410e6, 0.85, 0, 4e10, 6e11, 5e10);
+    else if (strncasecmp(name, "h100", 4) == 0) {
+        base_gpu(g, "H100 SXM", 132, 32, 6441e9, 50 * Mi, 3352e9, 1830e6, 0.7, 1, 8e10, 9e11, 1e11);
+        const char *v = name + 4;
+        if (!*v)
+            return SP_OK;
+        if (strcasecmp(v, "-low-latency") == 0) {
+            snprintf(g->name, sizeof g->name, "H100 SXM Low Latency");
+            g->latency_per_matmul_s /= 10;
+            g->lat[0] /= 10, g->lat[1] /= 10;
+        } else if (strcasecmp(v, "-global-nvlink") == 0) {
+            snprintf(g->name, sizeof g->name, "H100 SXM Global NVLink");
+            g->n_levels = 1;
+        } else if (strcasecmp(v, "-global-nvlink-ll") == 0) {
+            snprintf(g->name, sizeof g->name, "H100 SXM Global NVLink and LL");
+            g->n_levels = 1;
+            g->latency_per_matmul_s /= 10;
+            g->lat[0] /= 10;
+        } else if (strcasecmp(v, "-infinite-ll") == 0) {
+            snprintf(g->name, sizeof g->name, "H100 SXM Infinite Network and LL");
+            g->n_levels = 1;
+            g->bw[0] = INFINITY;
+            g->latency_per_matmul_s /= 10;
+            g->lat[0] /= 10;
+        } else if (strcasecmp(v, "-superpod") == 0) {
+            snprintf(g->name, sizeof g->name, "H100 SXM Superpod");
+            g->n_levels = 3;
+            g->bw[0] = 9e11, g->bw[1] = 4.5e11, g->bw[2] = 1e11;
+            g->lat[2] = 1.125e-6;
+            g->level_size[1] = 32;
+        } else
+            return sp_fail(err, SP_EINVAL,
+                           "--gpu '%s'; allowed h100, a100, v100, h100-low-latency, h100-global-nvlink, "
+                           "h100-global-nvlink-ll, h100-infinite-ll, h100-superpod", name);
+    } else
+        return sp_fail(err, SP_EINVAL,
+                       "--gpu '%s'; allowed h100, a100, v100, h100-low-latency, h100-global-nvlink, "
+                       "h100-global-nvlink-ll, h100-infinite-ll, h100-superpod", name);
+    return SP_OK;
+}
+
+void sp_epoch_setting_defaults(sp_epoch_setting *s)
+{
+    memset(s, 0, sizeof *s);
+    sp_epoch_gpu_preset("h100", &s->gpu, NULL);
+    s->batch = SP_EPOCH_BATCH_DEFAULT;
+    s->fixed_batch_tokens = 4194304;
+    s->years = 0.25;
+    s->seq_len = 2048;
+    s->d_model_min = 12288;
+    s->d_model_max = 12288.0 * 128;
+    s->layer_scale = 1;
+}
+
+static double clock_eff(const sp_epoch_gpu *g) { return g->max_clock_hz * g->effective_utilization; }
+static double flops_eff(const sp_epoch_gpu *g) { return g->flop_per_clock_per_thread * 128.0 * g->n_sm * clock_eff(g); }
+static double flops_max(const sp_epoch_gpu *g) { return g->flop_per_clock_per_thread * 128.0 * g->n_sm * g->max_clock_hz; }
+
+/* ------------------------------------------------------------------ single-GPU matmul (reference §3.4) */
+
+/* Fewest tiles of at most cap bytes, shaped as close to square as the matrix allows: rows and columns of tiles. */
+static void tiles_of(double m, double n, double cap, double *rows, double *cols)
+{
+    double words = m * n, count = ceil(words * 2.0 / cap), per = words / count;
+    double tm = fmax(fmin(m, sqrt(per)), per / n), tn = per / tm;
+    *rows = m / tm;
+    *cols = n / tn;
+}
+
+/* Traffic between two memory levels for W (d1 x d2) times activations (d2 x b), or the weight-gradient product;
+ * `conc` tiles in flight; with distributed shared memory the redundant higher-level reads become multicasts
+ * and reduce-scatters on the SM network (second return). */
+static double io_bytes(double d1, double d2, double b, double cap, double conc, int dist, int wg, double *dist_io)
+{
+    const double bw = 2.0;
+    double wbytes = d1 * d2 * bw, left = d1 * b * bw, right = d2 * b * bw;
+    int fits = 2 * wbytes <= cap * conc;
+    double big_r, big_c, small_r = 1, small_c = 1;
+    if (dist) {
+        tiles_of(d1, d2, cap * conc, &big_r, &big_c);
+        tiles_of(d1, d2, cap, &small_r, &small_c);
+    } else
+        tiles_of(d1, d2, cap, &big_r, &big_c);
+    double inter = 0, d = 0;
+    if (!fits)
+        inter += wg ? 2 * wbytes : wbytes; /* weights (or accumulated gradients, read and written) streamed */
+    inter += big_r * right;                /* right operand re-read per row of tiles */
+    if (small_r > 1)
+        d += small_r * right;
+    if (wg) {
+        inter += big_c * left;
+        if (small_c > 1)
+            d += small_c * left;
+    } else {
+        d += 2 * (small_c - 1) * left;     /* output reduce-scattered across small columns */
+        inter += (2 * big_c - 1) * left;   /* and accumulated once per big column */
+    }
+    if (dist_io)
+        *dist_io = d;
+    return inter;
+}
+
+double sp_epoch_matmul_time(const sp_epoch_gpu *g, double d1, double d2, double b, int wg)
+{
+    double reg = 0.75 * g->register_bytes, l2 = 0.75 * g->l2_bytes;
+    double g_io = io_bytes(d1, d2, b, fmax(l2, 4 * reg), 1, 0, wg, NULL);
+    double dsm = 0;
+    double l2sm = io_bytes(d1, d2, b, 4 * reg, g->n_sm, g->dsmem, wg, &dsm);
+    double smreg = io_bytes(d1, d2, b, reg, 4.0 * g->n_sm, 0, wg, NULL);
+    double shared_bps = 32.0 * 4 * g->n_sm * clock_eff(g);
+    double flop = 2 * ceil(d1 / 8) * ceil(d2 / 8) * ceil(b / 8) * 512.0; /* padded to tensor-core chunks of 8 */
+    double t = fmax(fmax(g_io / g->global_bps, (g_io + l2sm) / g->l2_bps),
+                    fmax((l2sm + dsm + smreg) / shared_bps, flop / flops_eff(g)));
+    return t + g->latency_per_matmul_s;
+}
+
+/* ------------------------------------------------------------------ one plan (reference §3.3) */
+
+typedef struct {
+    int n;             /* levels in the tuples below */
+    int64_t dp[SP_EPOCH_MAX_LEVELS], tpm[SP_EPOCH_MAX_LEVELS], tpf[SP_EPOCH_MAX_LEVELS], pp[SP_EPOCH_MAX_LEVELS],
+        ep[SP_EPOCH_MAX_LEVELS];
+} partition;
+
+typedef struct {
+    double time_s, util, tp_s, dp_s, pp_s, lat_s; /* whole run */
+} plan_result;
+
+typedef struct {
+    double d, dff;
+    int64_t L, S;
+    double batch_seqs, seq;
+} shape;
+
+static int64_t prod_from(const int64_t *v, int from, int n)
+{
+    int64_t p = 1;
+    for (int i = from; i < n; i++)
+        p *= v[i];
+    return p;
+}
+
+static void p2p_cost(const sp_epoch_gpu *g, const shape *sh, double N, const partition *pt, int v, double *lat,
+                     double *bw)
+{
+    double L = (double)sh->L, btok = sh->batch_seqs * sh->seq, bytes = 2;
+    int n = pt->n, max_pp = -1, max_ep = -1;
+    int64_t PP = prod_from(pt->pp, 0, n);
+    for (int i = 0; i < n; i++) {
+        if (pt->pp[i] > 1)
+            max_pp = i;
+        if (pt->ep[i] > 1)
+            max_ep = i;
+    }
+    *lat = *bw = 0;
+    for (int mode = 0; mode < 2; mode++) /* 0 bandwidth, 1 latency */
+        for (int pl = -1; pl <= max_pp; pl++)
+            for (int el = -1; el <= max_ep; el++) {
+                double transfers;
+                if (pl == -1)
+                    transfers = L - (double)v * PP;
+                else if (pl == max_pp)
+                    transfers = (double)v * pt->pp[pl] - 1;
+                else
+                    transfers = (double)v * prod_from(pt->pp, pl + 1, n) * (pt->pp[pl] - 1);
+                double fpp = transfers / (L - 1), fep;
+                if (mode == 0) {
+                    if (el == -1)
+                        fep = 1.0 / prod_from(pt->ep, 0, n);
+                    else
+                        fep = 1.0 / prod_from(pt->ep, el + 1, n) - 1.0 / prod_from(pt->ep, el, n);
+                } else
+                    fep = el == max_ep;
+                double freq = fpp * fep;
+                int level = pl > el ? pl : el;
+                if (level < 0)
+                    continue;
+                double rs = 2 * (L - 1) * freq;
+                if (mode == 0)
+                    *bw += sh->d * rs * btok * bytes / (N * g->bw[level] / 2);
+                else
+                    *lat += rs * g->lat[level];
+            }
+}
+
+static void allreduce(const sp_epoch_gpu *g, double p, double words, int level, double N, double rs, double rp,
+                      double *lat, double *bw)
+{
+    *bw = 2 * (p - 1) * words * rs * rp * 2.0 / (N * g->bw[level] / 2);
+    *lat = p > 1 ? 2 * rs * g->lat[level] : 0;
+}
+
+/* The same shard shapes recur across plans and cluster sizes: a small direct-mapped cache per thread (the
+ * reference memoises the same function), valid for one sweep (one GPU). */
+typedef struct {
+    uint64_t gen;
+    double d1, d2, b;
+    int wg;
+    double t;
+} mm_entry;
+
+/* one generation per sweep call on this thread: entries of another GPU are never reused */
+static _Thread_local uint64_t mm_gen;
+
+static double matmul_cached(const sp_epoch_gpu *g, double d1, double d2, double b, int wg)
+{
+    static _Thread_local mm_entry cache[8192];
+    uint64_t h = (uint64_t)d1 * 0x9E3779B97F4A7C15ull ^ (uint64_t)d2 * 0xC2B2AE3D27D4EB4Full ^
+                 (uint64_t)b * 0x165667B19E3779F9ull ^ (uint64_t)wg;
+    mm_entry *e = &cache[(h ^ (h >> 29)) & 8191];
+    if (e->gen == mm_gen && e->d1 == d1 && e->d2 == d2 && e->b == b && e->wg == wg)
+        return e->t;
+    double t = sp_epoch_matmul_time(g, d1, d2, b, wg);
+    *e = (mm_entry){mm_gen, d1, d2, b, wg, t};
+    return t;
+}
+
+/* Matmul time of one batch on one GPU: depends on the degrees, not on how they split across the network. */
+static double matmul_part(const sp_epoch_gpu *g, const shape *sh, int64_t DP, int64_t TPm, int64_t TPf, int64_t PP,
+                          int64_t EP, int64_t m)
+{
+    double btok = sh->batch_seqs * sh->seq;
+    double dff_sh = (double)((int64_t)sh->dff / TPf), dm_sh = (double)((int64_t)sh->d / TPm);
+    double b = (double)((int64_t)btok / (DP * m * sh->S));
+    double per = matmul_cached(g, dff_sh, dm_sh, b, 0) + matmul_cached(g, dm_sh, dff_sh, b, 0) +
+                 matmul_cached(g, dff_sh, dm_sh, b, 1);
+    per += matmul_cached(g, dm_sh, dff_sh, b, 0) + matmul_cached(g, dff_sh, dm_sh, b, 0) +
+           matmul_cached(g, dm_sh, dff_sh, b, 1);
+    return (double)(sh->L / PP) * (double)(sh->S / EP) * (double)m * per;
+}
+
+static void evaluate(const sp_epoch_gpu *g, const shape *sh, const partition *pt, int64_t m, int v, int zb,
+                     double mm, plan_result *r)
+{
+    int n = pt->n;
+    int64_t EP = prod_from(pt->ep, 0, n), DP = prod_from(pt->dp, 0, n), TPm = prod_from(pt->tpm, 0, n),
+            TPf = prod_from(pt->tpf, 0, n), PP = prod_from(pt->pp, 0, n);
+    double N = (double)(EP * DP * TPm * TPf * PP);
+    double S = (double)sh->S, L = (double)sh->L;
+    double nparam = 2 * sh->d * sh->dff * L * S;
+    double D = 20 * nparam;
+    double btok = sh->batch_seqs * sh->seq;
+    double arith = 6 * (nparam / S) * btok / (flops_max(g) * N);
+    double dp_bw = 0, dp_lat = 0, tp_bw = 0, tp_lat = 0;
+    for (int l = 0; l < n; l++) {
+        double la, bw, la2, bw2, la3, bw3;
+        allreduce(g, (double)pt->dp[l], nparam, l, N, 1, (double)prod_from(pt->dp, l + 1, n), &la, &bw);
+        dp_lat += la;
+        dp_bw = fmax(bw, dp_bw);
+        allreduce(g, (double)pt->tpm[l], sh->dff, l, N, 2 * L, btok * (double)prod_from(pt->tpm, l + 1, n), &la2, &bw2);
+        allreduce(g, (double)pt->tpf[l], sh->d, l, N, 2 * L, btok * (double)prod_from(pt->tpf, l + 1, n), &la3, &bw3);
+        tp_bw = fmax(bw2 + bw3, tp_bw);
+        tp_lat += la2 + la3;
+    }
+    double pp_lat, pp_bw;
+    p2p_cost(g, sh, N, pt, v, &pp_lat, &pp_bw);
+    /* TP and PP/EP communication overlap with compute; DP does not (reference §2.1) */
+    double overlapped_net = pp_bw + tp_bw, pipe_lat = tp_lat + pp_lat;
+    double bubble = 0;
+    if (!zb) {
+        double z = (double)(v - 1) * (double)(PP > m ? PP - m : 0);
+        bubble = (z + PP - 1) / (z + PP - 1 + (double)v * m);
+    }
+    double pipe = fmax(mm, overlapped_net) / (1 - bubble);
+    if (!zb)
+        pipe += pipe_lat; /* with zero bubble the code never charges it (quirk, see file comment) */
+    double total = pipe + dp_bw + dp_lat;
+    double batches = D / btok;
+    r->time_s = batches * total;
+    r->util = arith / total;
+    r->tp_s = tp_bw * batches;
+    r->dp_s = dp_bw * batches;
+    r->pp_s = pp_bw * batches;
+    r->lat_s = batches * (pipe_lat + dp_lat);
+}
+
+/* ------------------------------------------------------------------ search (reference §3.2) */
+
+static int cmp64(const void *a, const void *b)
+{
+    int64_t x = *(const int64_t *)a, y = *(const int64_t *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* Divisors of n in ascending order, from its prime factorisation (the numbers here are mostly powers of two
+ * times small odd factors, so this is fast). */
+static int divisors64(int64_t n, int64_t *out, int cap)
+{
+    int64_t pr[64];
+    int ex[64], np = 0;
+    int64_t r = n;
+    for (int64_t p = 2; p * p <= r; p += (p == 2 ? 1 : 2))
+        if (r % p == 0) {
+            pr[np] = p;
+            ex[np] = 0;
+            while (r % p == 0) {
+                r /= p;
+                ex[np]++;
+            }
+            np++;
+        }
+    if (r > 1) {
+        pr[np] = r;
+        ex[np++] = 1;
+    }
+    int k = 1;
+    out[0] = 1;
+    for (int i = 0; i < np; i++) {
+        int base = k;
+        int64_t mult = 1;
+        for (int e = 1; e <= ex[i]; e++) {
+            mult *= pr[i];
+            for (int j = 0; j < base && k < cap; j++)
+                out[k++] = out[j] * mult;
+        }
+    }
+    qsort(out, (size_t)k, sizeof *out, cmp64);
+    return k;
+}
+
+static int64_t gcd64(int64_t a, int64_t b)
+{
+    while (b) {
+        int64_t t = a % b;
+        a = b;
+        b = t;
+    }
+    return a;
+}
+
+static int64_t isqrt64(int64_t n)
+{
+    int64_t r = (int64_t)sqrt((double)n);
+    while (r * r > n)
+        r--;
+    while ((r + 1) * (r + 1) <= n)
+        r++;
+    return r;
+}
+
+/* Ordered factorizations of n into 5 factors (divisor order ascending, as the reference enumerates them). */
+static int fact5(int64_t n, int64_t out[][5], int cap)
+{
+    int k = 0;
+    int64_t d0[64], d1[64], d2[64], d3[64];
+    int n0 = divisors64(n, d0, 64);
+    for (int a = 0; a < n0; a++) {
+        int n1 = divisors64(n / d0[a], d1, 64);
+        for (int b = 0; b < n1; b++) {
+            int n2 = divisors64(n / d0[a] / d1[b], d2, 64);
+            for (int c = 0; c < n2; c++) {
+                int n3 = divisors64(n / d0[a] / d1[b] / d2[c], d3, 64);
+                for (int e = 0; e < n3 && k < cap; e++) {
+                    int64_t rest = n / d0[a] / d1[b] / d2[c] / d3[e];
+                    int64_t f[5] = {d0[a], d1[b], d2[c], d3[e], rest};
+                    memcpy(out[k++], f, sizeof f);
+                }
+            }
+        }
+    }
+    return k;
+}
+
+typedef struct {
+    plan_result best;
+    int found;
+    partition pt;
+    int64_t m;
+    int v, zb;
+    double comm_sum;
+} best_plan;
+
+/* Every split of (DP, TPm, TPf, PP, EP) across the hierarchy (lower levels take a factorization of their
+ * adjusted size, the top level the remainder), in the reference's order. */
+static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const int64_t deg[5], int64_t m, int v, int zb,
+                            double mm, best_plan *bp)
+{
+    int64_t Ngpu = deg[0] * deg[1] * deg[2] * deg[3] * deg[4];
+    int nl = g->n_levels - 1; /* explicit level sizes */
+    int64_t adj[SP_EPOCH_MAX_LEVELS - 1];
+    int64_t run = 1;
+    int stop = 0;
+    for (int i = 0; i < nl; i++) {
+        if (stop) {
+            adj[i] = 1;
+            continue;
+        }
+        run *= g->level_size[i];
+        if (run < Ngpu)
+            adj[i] = g->level_size[i];
+        else {
+            adj[i] = Ngpu / (run / g->level_size[i]);
+            stop = 1;
+        }
+    }
+    static _Thread_local int64_t f[SP_EPOCH_MAX_LEVELS - 1][512][5];
+    int nf[SP_EPOCH_MAX_LEVELS - 1];
+    for (int i = 0; i < nl; i++)
+        nf[i] = fact5(adj[i], f[i], 512);
+    int idx[SP_EPOCH_MAX_LEVELS - 1] = {0};
+    for (;;) {
+        int ok = 1;
+        partition pt;
+        pt.n = nl + 1;
+        for (int k = 0; k < 5 && ok; k++) {
+            int64_t p = 1;
+            for (int i = 0; i < nl; i++)
+                p *= f[i][idx[i]][k];
+            if (deg[k] % p)
+                ok = 0;
+            else {
+                int64_t *dst = k == 0 ? pt.dp : k == 1 ? pt.tpm : k == 2 ? pt.tpf : k == 3 ? pt.pp : pt.ep;
+                for (int i = 0; i < nl; i++)
+                    dst[i] = f[i][idx[i]][k];
+                dst[nl] = deg[k] / p;
+            }
+        }
+        if (ok) {
+            plan_result r;
+            evaluate(g, sh, &pt, m, v, zb, mm, &r);
+            double cs = r.tp_s + r.dp_s + r.pp_s;
+            if (r.time_s < bp->best.time_s || (r.time_s == bp->best.time_s && bp->found && cs < bp->comm_sum)) {
+                bp->best = r;
+                bp->found = 1;
+                bp->pt = pt;
+                bp->m = m;
+                bp->v = v;
+                bp->zb = zb;
+                bp->comm_sum = cs;
+            }
+        }
+        int i = nl - 1;
+        while (i >= 0 && ++idx[i] == nf[i]) {
+            idx[i] = 0;
+            i--;
+        }
+        if (i < 0)
+            break;
+    }
+}
+
+static void optimal_parallelism(const sp_epoch_gpu *g, const shape *sh, int64_t N, best_plan *bp)
+{
+    memset(bp, 0, sizeof *bp);
+    bp->best.time_s = INFINITY;
+    sp_epoch_gpu opt = *g; /* optimistic flat network: summed bandwidth, smallest latency */
+    opt.n_levels = 1;
+    double bsum = 0, lmin = INFINITY;
+    for (int i = 0; i < g->n_levels; i++) {
+        bsum += g->bw[i];
+        lmin = fmin(lmin, g->lat[i]);
+    }
+    opt.bw[0] = bsum;
+    opt.lat[0] = lmin;
+    int64_t S = sh->S, EP = gcd64(N, S), M = N / EP;
+    int64_t dd = (int64_t)sh->d * (int64_t)sh->dff, btok = (int64_t)(sh->batch_seqs * sh->seq);
+    double nparam = 2 * sh->d * sh->dff * (double)sh->L * (double)S;
+    int64_t tps[512], dps[512], mbs[4096], tfs[512];
+    int ntp = divisors64(gcd64(M, dd), tps, 512);
+    for (int a = 0; a < ntp; a++) {
+        int64_t TP = tps[a], r1 = M / TP;
+        int ndp = divisors64(gcd64(r1, btok), dps, 512);
+        for (int b = 0; b < ndp; b++) {
+            int64_t DP = dps[b], PP = r1 / DP;
+            if (sh->L % PP)
+                continue;
+            int ntf = divisors64(TP, tfs, 512);
+            int nmb = divisors64(btok / (S * DP), mbs, 4096);
+            int64_t s = isqrt64(TP);
+            for (int c = 0; c < ntf; c++) {
+                int64_t TPf = tfs[c];
+                if (TPf < s || TPf > 4 * s)
+                    continue;
+                int64_t TPm = TP / TPf;
+                if ((int64_t)sh->d % TPm || (int64_t)sh->dff % TPf)
+                    continue;
+                for (int zb = 0; zb <= 1; zb++) {
+                    int taken = 0;
+                    for (int e = 0; e < nmb && taken < (zb ? 1 : 4); e++) {
+                        int64_t m = mbs[e];
+                        if (m < (zb ? 2 * PP : PP))
+                            continue;
+                        taken++;
+                        /* memory: replicated weights + optimizer states (4x) sharded; activations not tracked */
+                        if ((double)N * g->memory_bytes < nparam * 2 * (double)DP + nparam * 2 * 4)
+                            continue;
+                        int v = (!zb && PP > 1) ? (int)(sh->L / PP) : 1;
+                        int64_t deg[5] = {DP, TPm, TPf, PP, EP};
+                        partition flat = {1, {DP}, {TPm}, {TPf}, {PP}, {EP}};
+                        plan_result r;
+                        double mm = matmul_part(g, sh, DP, TPm, TPf, PP, EP, m);
+                        evaluate(&opt, sh, &flat, m, v, zb, mm, &r);
+                        if (!(r.time_s <= bp->best.time_s))
+                            continue;
+                        over_partitions(g, sh, deg, m, v, zb, mm, bp);
+                    }
+                }
+            }
+        }
+    }
+}
+
+/* ------------------------------------------------------------------ sweep (reference §3.1) */
+
+static double take_closest(double x)
+{
+    /* closest f·2^i (f in 1,3,5,7,9; i in 0..59); ties go to the smaller */
+    double best = 1, bd = INFINITY;
+    for (int f = 1; f <= 9; f += 2)
+        for (int i = 0; i < 60; i++) {
+            double c = f * ldexp(1.0, i), dist = fabs(c - x);
+            if (dist < bd || (dist == bd && c < best)) {
+                bd = dist;
+                best = c;
+            }
+        }
+    return best;
+}
+
+int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_epoch_summary *sum)
+{
+    memset(sum, 0, sizeof *sum);
+    mm_gen++;
+    const sp_epoch_gpu *g = &st->gpu;
+    double years = st->years > 0 ? st->years : 0.25, T = years * SECONDS_PER_YEAR;
+    int seq = st->seq_len > 0 ? st->seq_len : 2048;
+    /* widths f·2^i, f odd 1..15, i 11..21, within [min, max], ascending */
+    double widths[128];
+    int nw = 0;
+    for (int f = 1; f < 17; f += 2)
+        for (int i = 11; i < 22; i++) {
+            double w = f * ldexp(1.0, i);
+            if (w >= (st->c_min > 0 ? 2048 : st->d_model_min) && w <= st->d_model_max && nw < 128)
+                widths[nw++] = w;
+        }
+    for (int i = 1; i < nw; i++)
+        for (int j = i; j > 0 && widths[j] < widths[j - 1]; j--) {
+            double t = widths[j];
+            widths[j] = widths[j - 1];
+            widths[j - 1] = t;
+        }
+    int np = 0;
+    sum->max_utilization = g->effective_utilization;
+    for (int wi = 0; wi < nw; wi++) {
+        double d = widths[wi], dff = 4 * d;
+        int64_t L = (int64_t)take_closest(0.10056 * pow(d * dff, 0.3751) * (st->layer_scale > 0 ? st->layer_scale : 1));
+        int64_t S = st->sparse ? (int64_t)take_closest(8 * sqrt(d * dff / (4 * 12288.0 * 12288.0))) : 1;
+        double nparam = 2 * d * dff * (double)L * (double)S, D = 20 * nparam, C = 6 * nparam * D / (double)S;
+        if (st->c_max > 0 && C > st->c_max)
+            break;
+        double bs; /* sequences */
+        if (st->batch == SP_EPOCH_BATCH_FIXED)
+            bs = floor(st->fixed_batch_tokens / seq);
+        else {
+            double raw = st->batch == SP_EPOCH_BATCH_DEEPSEEK
+                             ? (1.0 / seq) * sqrt((double)S) * 0.2920 * pow(C, 0.3271)
+                             : sqrt((double)S) * pow(C / 3e23, 1.0 / 6) * 2048.0 * 2048.0 / seq;
+            bs = (double)S * take_closest(raw / (double)S);
+        }
+        shape sh = {d, dff, L, S, bs, seq};
+        double min_n = C / (T * flops_eff(g));
+        int found = 0;
+        best_plan bp;
+        int64_t N = 0;
+        for (int i = 0; i < 60 && !found; i++) {
+            if (S > (INT64_MAX >> i) / 64) /* beyond ~1.4e17 GPUs: stop (the reference's Python integers would go on) */
+                break;
+            N = S << i;
+            if ((double)N < min_n)
+                continue;
+            /* the reference requires N divisible by each level's size once it exceeds it */
+            int64_t run = 1, bad = 0;
+            for (int l = 0; l < g->n_levels - 1; l++) {
+                run *= g->level_size[l];
+                if (N > run && N % run)
+                    bad = 1;
+            }
+            if (bad)
+                continue;
+            optimal_parallelism(g, &sh, N, &bp);
+            if (bp.found && bp.best.time_s / SECONDS_PER_YEAR < years)
+                found = 1;
+        }
+        if (!found) {
+            sum->first_infeasible_flop = C;
+            break;
+        }
+        if (st->c_min > 0 && C < st->c_min)
+            continue;
+        if (np < max) {
+            sp_epoch_point *p = &out[np];
+            memset(p, 0, sizeof *p);
+            p->d_model = d;
+            p->d_ff = dff;
+            p->params = nparam;
+            p->layers = (int)L;
+            p->sparsity = (int)S;
+            p->batch_tokens = bs * seq;
+            p->compute_flop = C;
+            p->months = bp.best.time_s / SECONDS_PER_YEAR * 12;
+            p->utilization = bp.best.util;
+            p->n_gpus = (double)N;
+            int n = bp.pt.n;
+            p->tp_model = (int)prod_from(bp.pt.tpm, 0, n);
+            p->tp_ff = (int)prod_from(bp.pt.tpf, 0, n);
+            p->pp = (int)prod_from(bp.pt.pp, 0, n);
+            p->dp = (int)prod_from(bp.pt.dp, 0, n);
+            p->ep = (int)prod_from(bp.pt.ep, 0, n);
+            p->interleave = bp.v;
+            p->microbatches = (int)bp.m;
+            p->zero_bubble = bp.zb;
+            p->tp_comm_s = bp.best.tp_s;
+            p->dp_comm_s = bp.best.dp_s;
+            p->pp_comm_s = bp.best.pp_s;
+            p->latency_s = bp.best.lat_s;
+            np++;
+        }
+        sum->latency_wall_flop = C;
+        if (sum->linear_regime_end_flop == 0 && bp.best.util <= 0.8 * g->effective_utilization)
+            sum->linear_regime_end_flop = C;
+        if (bp.best.util < 0.001)
+            break;
+    }
+    sum->n_points = np;
+    sum->t_limit_flop = sp_epoch_t_limit(0, 7.889e6, 9e-6);
+    sum->t_crit_flop = sp_epoch_t_crit(g, 0, 7.889e6);
+    return np;
+}
+
+/* reference point: 4e6 tokens per batch and 100 layers at 3e23 FLOP */
+double sp_epoch_t_limit(double alpha, double T, double t_lat)
+{
+    double ref = (4e6 / 100) * pow(3e23, -alpha);
+    double x = ref * T / t_lat;
+    return 2 * pow(3.0 / 320 * x * x, 1 / (1 - 2 * alpha));
+}
+
+double sp_epoch_t_crit(const sp_epoch_gpu *g, double alpha, double T)
+{
+    double ref = (4e6 / 100) * pow(3e23, -alpha);
+    double mac = 8 * flops_max(g) / 2;
+    double nano = mac / (8 * g->global_bps / (2 * 2.0));
+    double ib = g->bw[g->n_levels > 1 ? 1 : 0];
+    double shard = 4 * mac / (3 * 8 * ib / (2 * 2.0));
+    double x = ref * mac * T / (shard * shard * nano);
+    return 2 * pow(x * x / 960, 1 / (1 - 2 * alpha));
+}
