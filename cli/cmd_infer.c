@@ -1,9 +1,442 @@
-/* Placeholder: implemented by its own issue. */
+/* scaleplan infer: serving memory, latency, throughput and cost; --fit-hardware; validate --infer. */
 #include "cli.h"
+#include "plot.h"
+
+#include <ctype.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cli_optdef defs[] = {
+    {"model", 1, "model preset or config.json (required)"},
+    {"system", 1, "system preset [dgx-h100]"},
+    {"gpus", 1, "GPUs serving one model replica group [tp*ep]"},
+    {"tp", 1, "tensor parallelism [1]"},
+    {"ep", 1, "expert parallelism (MoE) [1]"},
+    {"batch", 1, "concurrent sequences [1]"},
+    {"max-batch", 0, "use the largest batch that fits"},
+    {"prompt", 1, "input tokens [2048]"},
+    {"output", 1, "output tokens [256]"},
+    {"weights", 1, "weight precision: bf16 | fp16 | fp8 | int8 | int4 | fp4 [bf16]"},
+    {"kv", 1, "KV-cache precision: bf16 | fp8 | int8 [bf16]"},
+    {"sweep", 1, "batch=LO..HI: throughput vs latency over powers of two"},
+    {"plot", 1, "with --sweep: throughput vs latency to FILE.svg or FILE.png"},
+    {"fit-hardware", 0, "cheapest hardware and plan meeting --latency-ms per output token"},
+    {"latency-ms", 1, "per-token latency target for --fit-hardware"},
+    {"candidates", 1, "systems for --fit-hardware [a100,h100,h200,b200,mi300x]"},
+    {"json", 0, "machine-readable output"},
+    {"csv", 0, "CSV output (with --sweep)"},
+};
+
+static const char *sys_alias(const char *c)
+{
+    static const struct {
+        const char *k, *v;
+    } al[] = {{"a100", "dgx-a100-80g"}, {"h100", "dgx-h100"}, {"h200", "hgx-h200"}, {"b200", "dgx-b200"}, {"mi300x", "mi300x-8"},
+              {"a10", "a10-node"},       {"l40s", "l40s-node"}};
+    for (size_t i = 0; i < sizeof al / sizeof al[0]; i++)
+        if (strcmp(c, al[i].k) == 0)
+            return al[i].v;
+    return c;
+}
+
+static void json_kv(const char *k, double v)
+{
+    printf(",\"%s\":", k);
+    cli_json_num(stdout, v);
+}
+
+int cmd_validate_infer(const char *data_dir, const char *path, int json);
 
 int cmd_infer(int argc, char **argv)
 {
-    (void)argc;
-    (void)argv;
-    return cli_error("infer", "not implemented yet");
+    cli_args a;
+    int rc = cli_parse(&a, "infer", defs, sizeof defs / sizeof defs[0], argc, argv,
+                       "usage: scaleplan infer --model M [--system S] [--gpus N --tp T --ep E] [--batch B | --max-batch]\n"
+                       "                       [--prompt 2048 --output 256] [--weights bf16|fp8|int8|int4] [--kv bf16|fp8|int8]\n"
+                       "                       [--sweep batch=1..512 [--plot FILE.svg]] [--json|--csv]\n"
+                       "       scaleplan infer --fit-hardware --model M --latency-ms X [--candidates h100,h200,b200,mi300x,a100]");
+    if (rc)
+        return rc;
+    if (a.npos)
+        return cli_error("infer", "unexpected argument '%s'", a.pos[0]);
+    if (!cli_get(&a, "model"))
+        return cli_error("infer", "--model is required");
+    sp_model m;
+    sp_system s;
+    sp_error err = {0};
+    if (sp_load_model(a.data_dir, cli_get(&a, "model"), &m, &err))
+        return cli_fail("infer", &err);
+    sp_infer_opts o;
+    sp_infer_defaults(&o);
+    o.n_gpus = 0;
+    if ((rc = cli_int(&a, "gpus", 1, 1 << 20, &o.n_gpus)) || (rc = cli_int(&a, "tp", 1, 4096, &o.tp)) ||
+        (rc = cli_int(&a, "ep", 1, 4096, &o.ep)) || (rc = cli_int(&a, "batch", 1, 1 << 20, &o.batch)) ||
+        (rc = cli_int(&a, "prompt", 1, 1 << 24, &o.prompt)) || (rc = cli_int(&a, "output", 0, 1 << 24, &o.output)))
+        return rc;
+    if (!o.n_gpus)
+        o.n_gpus = o.tp * o.ep;
+    if (cli_flag(&a, "max-batch"))
+        o.batch = 0;
+    const char *w = cli_get(&a, "weights"), *kv = cli_get(&a, "kv");
+    if (w && sp_dtype_parse(w, &o.weights, &err))
+        return cli_error("infer", "--weights: %s", err.msg);
+    if (kv && (sp_dtype_parse(kv, &o.kv, &err) || o.kv == SP_INT4 || o.kv == SP_FP4 || o.kv == SP_TF32))
+        return cli_error("infer", "--kv '%s'; allowed bf16, fp16, fp8, int8, fp32", kv);
+    if (o.weights == SP_TF32)
+        return cli_error("infer", "--weights tf32 is a compute mode, not a storage precision; allowed bf16, fp16, fp8, int8, int4, fp4");
+    if (cli_flag(&a, "fit-hardware")) {
+        double target = 0;
+        if ((rc = cli_double(&a, "latency-ms", SP_UNIT_NONE, 1e-3, 1e6, &target)))
+            return rc;
+        if (target <= 0)
+            return cli_error("infer", "--fit-hardware needs --latency-ms (per output token)");
+        char list[256];
+        snprintf(list, sizeof list, "%s", cli_get(&a, "candidates") ? cli_get(&a, "candidates") : "a100,h100,h200,b200,mi300x");
+        double best_cost = INFINITY, best_lat = INFINITY;
+        char best[160] = "", closest[160] = "";
+        static const sp_dtype qs[] = {SP_BF16, SP_FP8, SP_INT8, SP_INT4};
+        for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+            sp_system c;
+            if (sp_load_system(a.data_dir, sys_alias(tok), &c, &err))
+                return cli_fail("infer", &err);
+            for (int tp = 1; tp <= 8; tp *= 2)
+                for (int q = 0; q < 4; q++) {
+                    sp_infer_opts x = o;
+                    x.tp = tp;
+                    x.n_gpus = tp;
+                    x.weights = qs[q];
+                    x.batch = o.batch > 0 ? o.batch : 1;
+                    sp_infer_result r;
+                    sp_error e2;
+                    if (sp_infer_eval(&m, &c, &x, &r, &e2) || !r.fits)
+                        continue;
+                    double cost = c.usd_per_accel_hour * tp; /* $/hour for this latency */
+                    if (r.tpot_s * 1e3 <= target && cost < best_cost) {
+                        best_cost = cost;
+                        snprintf(best, sizeof best, "%s, TP %d, %s weights: %.2f ms/token, $%.2f/hour, $%.3f per M tokens", c.name, tp,
+                                 sp_dtype_name(qs[q]), r.tpot_s * 1e3, cost, cost / 3600 / r.tokens_per_s * 1e6);
+                    }
+                    if (r.tpot_s < best_lat) {
+                        best_lat = r.tpot_s;
+                        snprintf(closest, sizeof closest, "%s, TP %d, %s weights: %.2f ms/token", c.name, tp, sp_dtype_name(qs[q]),
+                                 r.tpot_s * 1e3);
+                    }
+                }
+        }
+        if (!best[0]) {
+            if (closest[0])
+                return cli_error("infer", "no candidate meets %.3g ms per token; the fastest is %s", target, closest);
+            return cli_error("infer", "%s fits on none of the candidates (up to TP 8, int4 weights)", m.name);
+        }
+        printf("cheapest hardware meeting %.3g ms per token for %s (batch %d): %s\n", target, m.name, o.batch > 0 ? o.batch : 1, best);
+        return 0;
+    }
+    if (sp_load_system(a.data_dir, cli_get(&a, "system") ? cli_get(&a, "system") : "dgx-h100", &s, &err))
+        return cli_fail("infer", &err);
+    const char *sweep = cli_get(&a, "sweep");
+    if (sweep) {
+        int lo = 0, hi = 0;
+        if (sscanf(sweep, "batch=%d..%d", &lo, &hi) != 2 || lo < 1 || hi < lo || hi > (1 << 20))
+            return cli_error("infer", "--sweep '%s': expected batch=LO..HI with 1 <= LO <= HI", sweep);
+        double xs[64], ys[64];
+        int n = 0;
+        int csv = cli_flag(&a, "csv"), json = cli_flag(&a, "json");
+        if (csv)
+            printf("batch,ttft_s,tpot_s,tokens_per_s,tokens_per_s_per_gpu,tokens_per_s_per_user,memory_per_gpu_bytes,fits\n");
+        else if (json)
+            printf("{\"model\":\"%s\",\"system\":\"%s\",\"sweep\":[", m.name, s.name);
+        else
+            printf("scaleplan infer: %s on %d x %s, prompt %d, output %d\n  %7s %10s %10s %12s %12s %12s  %s\n", m.name, o.n_gpus,
+                   s.acc.name, o.prompt, o.output, "batch", "TTFT", "TPOT", "tok/s", "tok/s/GPU", "tok/s/user", "fits");
+        for (int b = lo; b <= hi && n < 64; b = b * 2 > hi && b < hi ? hi : b * 2) {
+            sp_infer_opts x = o;
+            x.batch = b;
+            sp_infer_result r;
+            if (sp_infer_eval(&m, &s, &x, &r, &err))
+                return cli_fail("infer", &err);
+            xs[n] = r.tpot_s * 1e3;
+            ys[n] = r.tokens_per_s_per_gpu;
+            if (csv)
+                printf("%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", b, r.ttft_s, r.tpot_s, r.tokens_per_s, r.tokens_per_s_per_gpu,
+                       r.tokens_per_s_per_user, r.total_bytes, r.fits);
+            else if (json) {
+                printf("%s{\"batch\":%d", n ? "," : "", b);
+                json_kv("ttft_s", r.ttft_s);
+                json_kv("tpot_s", r.tpot_s);
+                json_kv("tokens_per_s_per_gpu", r.tokens_per_s_per_gpu);
+                json_kv("memory_per_gpu_bytes", r.total_bytes);
+                printf(",\"fits\":%s}", r.fits ? "true" : "false");
+            } else
+                printf("  %7d %8.1fms %8.2fms %12.4g %12.4g %12.4g  %s\n", b, r.ttft_s * 1e3, r.tpot_s * 1e3, r.tokens_per_s,
+                       r.tokens_per_s_per_gpu, r.tokens_per_s_per_user, r.fits ? "yes" : "NO");
+            n++;
+            if (b == hi)
+                break;
+        }
+        if (json)
+            printf("]}\n");
+        const char *plot = cli_get(&a, "plot");
+        if (plot) {
+            plot_chart ch;
+            memset(&ch, 0, sizeof ch);
+            ch.title = "Serving trade-off: throughput vs per-token latency (batch sweep)";
+            ch.xlabel = "time per output token (ms)";
+            ch.ylabel = "output tokens/s per GPU";
+            ch.logx = ch.logy = 1;
+            ch.series[0] = (plot_series){m.name, xs, ys, n, 2};
+            ch.nseries = 1;
+            char perr[512];
+            if (plot_write(plot, &ch, 1, perr, sizeof perr))
+                return cli_error("infer", "%s", perr);
+        }
+        return 0;
+    }
+    if (cli_get(&a, "plot"))
+        return cli_error("infer", "--plot needs --sweep batch=LO..HI");
+    sp_infer_result r;
+    if (sp_infer_eval(&m, &s, &o, &r, &err))
+        return cli_fail("infer", &err);
+    if (!r.fits && o.batch == 0)
+        return cli_error("infer", "%s does not fit on %d x %s even at batch 1 (weights %.1f GiB per GPU); try more GPUs (--tp) or --weights fp8/int4",
+                         m.name, o.n_gpus, s.acc.name, r.weights_bytes / 1073741824.0);
+    double usd_s = s.usd_per_accel_hour * o.n_gpus / 3600;
+    double usd_mtok = r.tokens_per_s > 0 ? usd_s / r.tokens_per_s * 1e6 : NAN;
+    sp_energy_opts eo;
+    sp_energy_defaults(&eo);
+    sp_energy_result en;
+    double util = r.prefill_flops > 0 ? fmin(1, (r.prefill_flops + 0) / (r.ttft_s * sp_accel_peak(&s.acc, SP_BF16))) : 0.3;
+    if (sp_energy_estimate(&s, o.n_gpus, r.e2e_s / 3600, util * r.ttft_s / r.e2e_s, &eo, &en, &err))
+        return cli_fail("infer", &err);
+    double j_per_tok = r.tokens_per_s > 0 ? en.facility_w * o.n_gpus / r.tokens_per_s : NAN;
+    if (cli_flag(&a, "json")) {
+        printf("{\"model\":\"%s\",\"system\":\"%s\",\"gpus\":%d,\"tp\":%d,\"ep\":%d,\"batch\":%d,\"prompt\":%d,\"output\":%d,"
+               "\"weights\":\"%s\",\"kv\":\"%s\"",
+               m.name, s.name, o.n_gpus, o.tp, o.ep, r.batch, o.prompt, o.output, sp_dtype_name(o.weights), sp_dtype_name(o.kv));
+        json_kv("ttft_s", r.ttft_s);
+        json_kv("tpot_s", r.tpot_s);
+        json_kv("e2e_s", r.e2e_s);
+        json_kv("tokens_per_s", r.tokens_per_s);
+        json_kv("tokens_per_s_per_gpu", r.tokens_per_s_per_gpu);
+        json_kv("tokens_per_s_per_user", r.tokens_per_s_per_user);
+        printf(",\"memory_per_gpu_bytes\":{\"total\":");
+        cli_json_num(stdout, r.total_bytes);
+        json_kv("weights", r.weights_bytes);
+        json_kv("kv_cache", r.kv_bytes);
+        json_kv("activations", r.activation_bytes);
+        json_kv("overhead", r.overhead_bytes);
+        json_kv("capacity", r.capacity);
+        printf("}");
+        json_kv("kv_bytes_per_token", r.kv_bytes_per_token);
+        printf(",\"max_batch\":%d,\"fits\":%s,\"prefill_bound\":\"%s\",\"decode_bound\":\"%s\"", r.max_batch, r.fits ? "true" : "false",
+               r.prefill_bound, r.decode_bound);
+        if (sp_model_is_moe(&m))
+            json_kv("experts_read_per_step", r.experts_read);
+        json_kv("usd_per_million_tokens", usd_mtok);
+        json_kv("joules_per_token", j_per_tok);
+        printf("}\n");
+        return 0;
+    }
+    char b1[32], b2[32], b3[32], b4[32];
+    printf("scaleplan infer: %s on %d x %s (%s), TP %d, EP %d, %s weights, %s KV\n", m.name, o.n_gpus, s.acc.name, s.name, o.tp, o.ep,
+           sp_dtype_name(o.weights), sp_dtype_name(o.kv));
+    printf("  batch %d (max that fits: %d), prompt %d, output %d tokens\n", r.batch, r.max_batch, o.prompt, o.output);
+    printf("  memory per GPU   %s of %s: weights %s, KV cache %s, activations %s, overhead %s%s\n",
+           sp_fmt_quantity(b1, sizeof b1, r.total_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b2, sizeof b2, r.capacity, SP_UNIT_BYTES),
+           sp_fmt_quantity(b3, sizeof b3, r.weights_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b4, sizeof b4, r.kv_bytes, SP_UNIT_BYTES),
+           sp_fmt_quantity(b1, sizeof b1, r.activation_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b2, sizeof b2, r.overhead_bytes, SP_UNIT_BYTES),
+           r.fits ? "" : "  DOES NOT FIT");
+    printf("  KV cache         %.0f bytes per token of context (all layers)\n", r.kv_bytes_per_token);
+    if (sp_model_is_moe(&m))
+        printf("  MoE              %.1f of %d experts read per layer per decode step (per EP rank)\n", r.experts_read, m.n_experts);
+    printf("  time to first token  %s (%s-bound)\n", sp_fmt_quantity(b1, sizeof b1, r.ttft_s, SP_UNIT_TIME), r.prefill_bound);
+    printf("  time per output token %s (%s-bound)   end to end %s\n", sp_fmt_quantity(b2, sizeof b2, r.tpot_s, SP_UNIT_TIME), r.decode_bound,
+           sp_fmt_quantity(b3, sizeof b3, r.e2e_s, SP_UNIT_TIME));
+    printf("  throughput       %.4g tokens/s total, %.4g per GPU, %.4g per user\n", r.tokens_per_s, r.tokens_per_s_per_gpu, r.tokens_per_s_per_user);
+    printf("  cost and energy  $%.4g per million output tokens at $%.2f/GPU-hour; %.3g J per token (facility)\n", usd_mtok,
+           s.usd_per_accel_hour, j_per_tok);
+    return 0;
+}
+
+/* ---------------------------------------------------------------- validate --infer */
+
+static int contains(const char *h, const char *n) { return strstr(h, n) != NULL; }
+
+static const char *model_for(const char *t)
+{
+    if (contains(t, "Llama-2-70B"))
+        return "llama2-70b";
+    if (contains(t, "Llama-3.3-70B") || contains(t, "Llama-3.1-70B") || contains(t, "Llama-3-70B"))
+        return "llama3-70b";
+    if (contains(t, "Llama-3.1-8B") || contains(t, "Llama-3-8B"))
+        return "llama3-8b";
+    if (contains(t, "GPT-J"))
+        return "gptj-6b";
+    if (contains(t, "13B GPT"))
+        return "gpt-13b";
+    return NULL;
+}
+
+static const char *system_for(const char *t)
+{
+    if (contains(t, "H200"))
+        return "hgx-h200";
+    if (contains(t, "H100"))
+        return "dgx-h100";
+    if (contains(t, "B200"))
+        return "dgx-b200";
+    if (contains(t, "A100-40") || contains(t, "A100 SXM4 40"))
+        return "dgx-a100-40g";
+    if (contains(t, "A100"))
+        return "dgx-a100-80g";
+    return NULL;
+}
+
+static int leading_int(const char *s, int *out)
+{
+    while (*s == ' ')
+        s++;
+    if (!isdigit((unsigned char)*s))
+        return 0;
+    *out = atoi(s);
+    return 1;
+}
+
+int cmd_validate_infer(const char *data_dir, const char *path, int json)
+{
+    sp_csv *c;
+    sp_error err = {0};
+    if (sp_csv_read(path, &c, &err))
+        return cli_fail("validate", &err);
+    static const char *need[] = {"id", "hardware", "n_devices", "parallelism", "model", "precision", "batch", "input_len",
+                                 "output_or_kv_len", "metric", "measured", "unit", NULL};
+    for (int i = 0; need[i]; i++)
+        if (sp_csv_col(c, need[i]) < 0) {
+            int rc = cli_error("validate", "%s:1: missing required column '%s'", path, need[i]);
+            sp_csv_free(c);
+            return rc;
+        }
+    int n = sp_csv_rows(c), nok = 0, ndec = 0;
+    double sum = 0, sumdec = 0;
+    if (json)
+        printf("{\"rows\":[");
+    else
+        printf("%-22s %-34s %12s %12s %-10s %8s\n", "id", "metric", "predicted", "measured", "unit", "error%");
+    char skipped[64][400];
+    int nskip = 0;
+#define COL(name) sp_csv_get(c, r, sp_csv_col(c, name))
+    for (int r = 0; r < n; r++) {
+        const char *id = COL("id"), *metric = COL("metric"), *unit = COL("unit"), *prec = COL("precision");
+        const char *mn = model_for(COL("model")), *sn = system_for(COL("hardware"));
+        char why[300] = "";
+        double meas = atof(COL("measured")), pred = NAN;
+        int batch = 0, in = 0, outl = 0, ndev = 1, decode = 0;
+        if (!mn)
+            snprintf(why, sizeof why, "no preset for model '%s'", COL("model"));
+        else if (!sn)
+            snprintf(why, sizeof why, "no preset for hardware '%s'", COL("hardware"));
+        else if (!leading_int(COL("batch"), &batch))
+            snprintf(why, sizeof why, "batch '%s' is not a number (scheduler-chosen)", COL("batch"));
+        else if (!leading_int(COL("n_devices"), &ndev))
+            snprintf(why, sizeof why, "device count '%s' is not a number", COL("n_devices"));
+        else if (contains(COL("model"), "1 layer"))
+            snprintf(why, sizeof why, "a single-layer measurement (not a served model)");
+        if (!why[0]) {
+            sp_model m;
+            sp_system s;
+            if (sp_load_model(data_dir, mn, &m, &err) || sp_load_system(data_dir, sn, &s, &err)) {
+                snprintf(why, sizeof why, "%.290s", err.msg);
+            } else if (contains(metric, "op latency")) {
+                /* one MLP gate+up GEMM of the named model: (tokens x h) x (h x 2f/tp) */
+                const char *par = COL("parallelism");
+                int tp = 1;
+                const char *tpp = strstr(par, "TP");
+                if (tpp)
+                    tp = atoi(tpp + 2);
+                pred = sp_gemm_time(&s.acc, SP_BF16, batch, 2.0 * m.ffn_dim / tp, m.d_model, 1) * 1e3;
+            } else {
+                if (!leading_int(COL("input_len"), &in) || !leading_int(COL("output_or_kv_len"), &outl)) {
+                    snprintf(why, sizeof why, "input/output lengths are not numbers");
+                } else {
+                    sp_infer_opts o;
+                    sp_infer_defaults(&o);
+                    o.n_gpus = ndev;
+                    o.tp = ndev;
+                    o.batch = batch;
+                    o.prompt = in;
+                    o.output = outl;
+                    if (contains(prec, "FP8")) {
+                        o.weights = SP_FP8;
+                        o.kv = contains(prec, "FP8 KV") ? SP_FP8 : SP_BF16;
+                    } else if (contains(prec, "FP4"))
+                        o.weights = SP_FP4;
+                    sp_infer_result ir;
+                    if (sp_infer_eval(&m, &s, &o, &ir, &err))
+                        snprintf(why, sizeof why, "%.290s", err.msg);
+                    else if (contains(metric, "prefill") || contains(metric, "first token"))
+                        pred = ir.ttft_s * 1e3;
+                    else if (contains(metric, "total latency"))
+                        pred = ir.e2e_s * 1e3;
+                    else if (contains(metric, "per token") || contains(metric, "inter-token")) {
+                        pred = ir.tpot_s * 1e3;
+                        decode = 1;
+                    } else if (contains(metric, "throughput") && contains(unit, "/GPU")) {
+                        pred = ir.tokens_per_s_per_gpu;
+                        decode = outl >= 128;
+                    } else if (contains(metric, "throughput")) {
+                        pred = ir.tokens_per_s;
+                        decode = outl >= 128;
+                    } else
+                        snprintf(why, sizeof why, "metric '%s' is not modelled", metric);
+                }
+            }
+        }
+        if (why[0] || !isfinite(pred) || !(meas > 0)) {
+            if (nskip < 64)
+                snprintf(skipped[nskip++], sizeof skipped[0], "%s: %s", id, why[0] ? why : "no measured value");
+            continue;
+        }
+        double e = 100 * (pred - meas) / meas;
+        sum += fabs(e);
+        nok++;
+        if (decode) {
+            sumdec += fabs(e);
+            ndec++;
+        }
+        if (json) {
+            printf("%s{\"id\":\"%s\",\"predicted\":", nok > 1 ? "," : "", id);
+            cli_json_num(stdout, pred);
+            printf(",\"measured\":");
+            cli_json_num(stdout, meas);
+            printf(",\"unit\":\"%s\",\"error_pct\":", unit);
+            cli_json_num(stdout, e);
+            printf(",\"decode_dominated\":%s}", decode ? "true" : "false");
+        } else
+            printf("%-22s %-34.34s %12.4g %12.4g %-10s %+8.1f%s\n", id, metric, pred, meas, unit, e, decode ? "  (decode)" : "");
+    }
+#undef COL
+    sp_csv_free(c);
+    if (json) {
+        printf("],\"skipped\":[");
+        for (int i = 0; i < nskip; i++) {
+            printf("%s\"", i ? "," : "");
+            for (const char *q = skipped[i]; *q; q++)
+                if (*q == '"' || *q == '\\')
+                    printf("\\%c", *q);
+                else if ((unsigned char)*q >= 0x20)
+                    putchar(*q);
+            printf("\"");
+        }
+        printf("],\"n\":%d,\"mape_pct\":", nok);
+        cli_json_num(stdout, nok ? sum / nok : NAN);
+        printf(",\"n_decode\":%d,\"mape_decode_pct\":", ndec);
+        cli_json_num(stdout, ndec ? sumdec / ndec : NAN);
+        printf("}\n");
+    } else {
+        for (int i = 0; i < nskip; i++)
+            printf("not evaluated: %s\n", skipped[i]);
+        printf("overall: n=%d evaluated, MAPE %.1f %%; decode-dominated rows: n=%d, MAPE %.1f %%\n", nok, nok ? sum / nok : NAN, ndec,
+               ndec ? sumdec / ndec : NAN);
+    }
+    return 0;
 }

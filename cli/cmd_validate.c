@@ -9,7 +9,10 @@
 static const cli_optdef defs[] = {
     {"json", 0, "machine-readable output"},
     {"csv", 0, "one CSV row per validation row"},
+    {"infer", 0, "the file is an inference_measured.csv: validate the serving model (scaleplan infer)"},
 };
+
+int cmd_validate_infer(const char *data_dir, const char *path, int json);
 
 typedef struct {
     char fam[16];
@@ -30,6 +33,8 @@ int cmd_validate(int argc, char **argv)
         return rc;
     if (a.npos != 1)
         return cli_error("validate", "expected one CSV file argument, got %d", a.npos);
+    if (cli_flag(&a, "infer"))
+        return cmd_validate_infer(a.data_dir, a.pos[0], cli_flag(&a, "json"));
     sp_validate_row *rows;
     int n;
     sp_error err = {0};

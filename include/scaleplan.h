@@ -544,6 +544,34 @@ sp_status sp_region_intensity(const char *data_dir, const char *region, double *
 /* Section for: inference (infer.c) — issue 7                                                         */
 /* ------------------------------------------------------------------------------------------------ */
 /* INFER-BEGIN */
+typedef struct {
+    int n_gpus, tp, ep;
+    int batch;                /* concurrent sequences; 0 = the largest that fits */
+    int prompt, output;       /* tokens */
+    sp_dtype weights, kv;     /* storage precision of weights and KV cache; compute in max(weights, bf16) or fp8 */
+    double mem_frac;          /* usable fraction of HBM [0.9] */
+} sp_infer_opts;
+
+typedef struct {
+    double weights_bytes, kv_bytes, activation_bytes, overhead_bytes, total_bytes, capacity; /* per GPU */
+    double kv_bytes_per_token;                 /* whole model, per token of context (all layers, all GPUs) */
+    int max_batch;                             /* largest batch that fits at prompt + output */
+    int batch;
+    double ttft_s, tpot_s, e2e_s;              /* prefill, mean decode step, end to end */
+    double tokens_per_s, tokens_per_s_per_gpu, tokens_per_s_per_user;
+    double prefill_flops, decode_bytes_per_step;
+    const char *prefill_bound, *decode_bound;  /* "compute", "memory", "communication" */
+    double experts_read;                       /* MoE: expected distinct experts read per decode step per layer */
+    int fits;
+} sp_infer_result;
+
+void sp_infer_defaults(sp_infer_opts *o);
+sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_opts *o, sp_infer_result *r, sp_error *err);
+/* KV cache bytes per token of context, whole model: 2·L·g·d_head·bytes, or (kv_lora_rank + rope dim)·L·bytes
+ * for MLA's compressed latent. */
+double sp_kv_bytes_per_token(const sp_model *m, sp_dtype kv);
+/* Expected distinct experts among E when T tokens each pick k uniformly: E·(1 − (1 − k/E)^T). */
+double sp_expected_experts(double E, double k, double T);
 /* INFER-END */
 
 /* ------------------------------------------------------------------------------------------------ */
