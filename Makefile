@@ -3,7 +3,7 @@
 # `make check` runs the whole test suite: normal build, then ASan+UBSan build.
 CC      ?= cc
 PKGS    := jansson cmocka nlopt
-DEBS    := build-essential pkg-config libjansson-dev libcmocka-dev libnlopt-dev gnuplot-nox valgrind clang
+DEBS    := build-essential pkg-config libjansson-dev libcmocka-dev libnlopt-dev gnuplot-nox valgrind clang libclang-rt-14-dev
 CSTD    := -std=c17 -D_POSIX_C_SOURCE=200809L
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow
 OPT     ?= -O2 -g
@@ -24,7 +24,8 @@ CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
-.PHONY: all deps depcheck run check test test-asan valgrind bench clean validation-doc
+.SECONDARY:
+.PHONY: all deps depcheck run check test test-asan valgrind bench clean validation-doc fuzz fuzz-smoke
 
 all: depcheck $(BUILD)/scaleplan $(TESTS) $(BENCHES)
 
@@ -62,8 +63,9 @@ $(BUILD)/bench/%: bench/%.c $(BUILD)/libscaleplan.a
 run: all
 	./$(BUILD)/scaleplan train
 
-# Whole test suite: unit tests + CLI tests on the normal build, then again under ASan+UBSan.
-check: test test-asan
+# Whole test suite: unit tests + CLI tests on the normal build, then again under ASan+UBSan, then a short
+# libFuzzer smoke pass over every fuzz target (tests/fuzz, docs/robustness.md).
+check: test test-asan fuzz-smoke
 
 test: all
 	@SP_BIN=$(BUILD)/scaleplan SP_BUILD=$(BUILD) sh tests/run.sh $(TESTS)
@@ -78,6 +80,34 @@ test-asan: depcheck
 valgrind: all
 	@SP_VALGRIND=1 SP_BIN=$(BUILD)/scaleplan SP_BUILD=$(BUILD) sh tests/run.sh $(TESTS)
 
+# libFuzzer targets (clang): tests/fuzz/fuzz_*.c, seed corpora in tests/fuzz/corpus/<target>/.
+FUZZ_SRC  := $(sort $(wildcard tests/fuzz/fuzz_*.c))
+FUZZ_BINS := $(FUZZ_SRC:tests/fuzz/%.c=build-fuzz/%)
+FUZZ_SECONDS ?= 60
+FUZZ_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -g -O1 -Iinclude -Isrc -Icli -DSP_DATA_DIR='"$(DATADIR)"' \
+              $(shell pkg-config --cflags jansson nlopt 2>/dev/null) -fopenmp
+build-fuzz/lib/%.o: %.c include/scaleplan.h
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
+FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build-fuzz/lib/%.o) $(filter-out build-fuzz/lib/cli/main.o,$(CLI_SRC:%.c=build-fuzz/lib/%.o))
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+	clang $(FUZZ_CFLAGS) -Itests/fuzz -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_OBJ) $(LIBS_ALL)
+
+# Each target for FUZZ_SECONDS (default 60) from its seed corpus; new inputs go to build-fuzz/corpus.
+fuzz: depcheck $(FUZZ_BINS)
+	@for f in $(FUZZ_BINS); do t=$$(basename $$f); mkdir -p build-fuzz/corpus/$$t; \
+	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
+	  ./$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 build-fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | grep -E "^#[0-9]+.*DONE|ERROR|SUMMARY" ; \
+	  [ $${PIPESTATUS:-0} ] || exit 1; done
+
+# A few seconds per target: keeps every target buildable and runs the seeds (part of make check).
+fuzz-smoke: depcheck $(FUZZ_BINS)
+	@pass=0; fail=0; for f in $(FUZZ_BINS); do t=$$(basename $$f); \
+	  if ./$$f -max_total_time=3 -timeout=10 -rss_limit_mb=4096 tests/fuzz/corpus/$$t > build-fuzz/$$t.log 2>&1; \
+	  then echo "ok $$t ($$(grep -o 'Done [0-9]* runs' build-fuzz/$$t.log))"; pass=$$((pass+1)); \
+	  else echo "not ok $$t"; tail -20 build-fuzz/$$t.log; fail=$$((fail+1)); fi; done; \
+	  echo "fuzz-smoke: $$pass passed, $$fail failed"; [ $$fail = 0 ]
+
 bench: all
 	@for b in $(BENCHES); do echo "== $$b"; ./$$b || exit 1; done
 
@@ -85,4 +115,4 @@ validation-doc: all
 	sh docs/make_validation.sh > docs/validation.md
 
 clean:
-	rm -rf build build-asan
+	rm -rf build build-asan build-fuzz build-clang

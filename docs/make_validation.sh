@@ -33,18 +33,17 @@ rows (NAR21, KOR22, MLM20) <= 10 %; MosaicML (MPT) <= 15 %.
 
 ## Worst rows and why
 
-- **NAR21-T2-7..12 (DeepSpeed ZeRO-3 baseline of Narayanan et al. 2021 Table 2), predicted 45-80 % too fast.**
-  At 1536 GPUs with one sequence per GPU the measured run is communication-bound: its 66.8 s per step is what
-  three all-gathers and one reduce-scatter of the 350 GB of fp16 weights take at one InfiniBand NIC (25 GB/s) per
-  GPU. scaleplan's collective model lets NCCL spread a cross-node ring over all eight NICs of a node (the
-  hierarchical / multi-channel behaviour that gives ~190 GB/s all-reduce bus bandwidth on DGX A100), which is
-  what PyTorch FSDP achieves on the MosaicML rows (predicted within ~7 %). The 2021 DeepSpeed ZeRO-3 stack
-  reached about a fifth of that. We do not special-case it: a model of that software would need a
-  "ZeRO-3 implementation efficiency" knob per stack, which no other row could check. These six rows alone
-  put the Megatron family above the 10 % target.
-- **MPT-139 (70B on 64 A100-40GB, micro-batch 2)**: measured MFU 0.36 vs 0.49 for the same model on 128 GPUs
-  with micro-batch 4; at 40 GB the run is at the edge of memory (allocator retries / fragmentation), which the
-  model does not represent.
+- **NAR21-T2-7..12 (DeepSpeed ZeRO-3 baseline of Narayanan et al. 2021 Table 2), predicted 26-36 % too fast.**
+  These runs gather 350 GB of fp16 weights per micro-batch across up to 1536 GPUs. The collective model runs
+  reduce-scatter and all-gather as one ring across nodes at one NIC per GPU (NCCL has only the ring algorithm
+  for them); the measured runs are slower still — DeepSpeed's 2021 ZeRO-3 re-gathered parameters for the
+  recomputed forward (a third gather the model, written for PyTorch FSDP, does not charge) and issued gathers
+  per parameter group. Not special-cased.
+- **MPT-078 (70B on 32 A100-80GB, ZeRO-3, micro-batch 2), +72 %; MPT-139 (70B on 64 A100-40GB), +30 %**: the
+  70B runs at small micro-batches on few nodes. With few GPUs the per-GPU share of the 140 GB weight gathers is
+  large and the ring model makes every gather cross-node-bound; the measured runs overlapped more of it than a
+  per-layer max(compute, gather) allows (prefetching two layers ahead). The same rows on 64-128 GPUs with
+  larger micro-batches are within 15 %.
 - **MPT-119/120 (760M, 80 GB, short sequences with large micro-batches)**: measured MFU drops from 0.57 to 0.45
   between 2048 and 512 tokens while neighbouring sizes do not; an outlier of the benchmark table.
 

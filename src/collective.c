@@ -2,10 +2,14 @@
  *
  * Ranks are numbered TP innermost, then CP, EP, DP, PP. A group of p ranks at stride `stride` covers a block
  * of p·stride consecutive ranks; it lives in the innermost tier whose domain holds that block. A group that
- * spans domains runs hierarchically, as NCCL does: the q members inside one domain reduce-scatter over the
- * fast tier, the p/q domains exchange 1/q of the data over the slow tier (each member on its own NIC, in
- * parallel), then the domain all-gathers. Each phase takes the cheaper of ring (bandwidth-optimal,
- * latency (p-1)·alpha per phase) and tree/double-binary-tree (about log2 p latency) algorithms.
+ * spans domains: an all-reduce runs hierarchically (NCCL's tree/hierarchical algorithms): the q members inside
+ * one domain reduce-scatter over the fast tier, the p/q domains all-reduce 1/q of the data over the slow tier
+ * (each member on its own NIC, in parallel), then the domain all-gathers. Reduce-scatter and all-gather have only
+ * the ring algorithm in NCCL (before 2.23's PAT): they are modelled as one ring over all p ranks at the slow
+ * tier's per-accelerator bandwidth. This is what the measured runs show: the ZeRO-3/FSDP rows that span nodes
+ * (Narayanan et al. 2021's DeepSpeed baseline, MosaicML's 16-128-GPU runs) match a ring at one NIC per GPU, not
+ * the NVLink-aggregated bound (docs/model.md, docs/validation.md). Each phase takes the cheaper of ring
+ * (bandwidth-optimal, latency (p-1)·alpha) and tree (about log2 p latency steps).
  */
 #include "scaleplan.h"
 
@@ -71,8 +75,7 @@ double sp_collective_time(const sp_system *s, sp_coll kind, int p, int stride, d
         t += flat(inner, q, bytes, 1) * 2;
         t += flat(outer, nodes, bytes / q, 2);
     } else {
-        t += flat(inner, q, bytes, 1);
-        t += flat(outer, nodes, bytes / q, 1);
+        t += flat(outer, p, bytes, 1);
     }
     return t;
 }

@@ -83,7 +83,7 @@ sp_status sp_csv_read(const char *path, sp_csv **out, sp_error *err)
     /* Cell text is never longer than the source, so one buffer of len+1 per cell terminator suffices. */
     size_t maxcells = 1;
     for (size_t i = 0; i < len; i++)
-        if (src[i] == ',' || src[i] == '\n')
+        if (src[i] == ',' || src[i] == '\n' || src[i] == '\r') /* a bare CR also ends a row */
             maxcells++;
     c->store = malloc(len + maxcells + 1);
     char **cells = malloc(maxcells * sizeof *cells);
