@@ -59,6 +59,8 @@ void cli_json_num(FILE *f, double v);
         {"attention", 1, "attention kernel: flash | standard [system's software default]"}
 /* Reads those options into p (absent ones leave p as it is). Prints and returns 2 on a bad value. */
 int cli_plan_from_args(const cli_args *a, sp_plan *p);
+/* --prune-heads / --prune-ffn (train, infer, finetune): applies sp_model_prune; prints and returns 2 on error. */
+int cli_prune(const cli_args *a, sp_model *m);
 
 /* Command entry points (cli/cmd_*.c). Each returns the process exit code. */
 int cmd_train(int argc, char **argv);

@@ -25,6 +25,8 @@ static const cli_optdef defs[] = {
     {"latency-ms", 1, "per-token latency target for --fit-hardware"},
     {"candidates", 1, "systems for --fit-hardware [a100,h100,h200,b200,mi300x]"},
     {"json", 0, "machine-readable output"},
+    {"prune-heads", 1, "remove this many attention heads per layer (structured pruning, docs/finetune.md)"},
+    {"prune-ffn", 1, "remove this fraction of the FFN width (0..1)"},
     {"csv", 0, "CSV output (with --sweep)"},
 };
 
@@ -67,6 +69,8 @@ int cmd_infer(int argc, char **argv)
     sp_error err = {0};
     if (sp_load_model(a.data_dir, cli_get(&a, "model"), &m, &err))
         return cli_fail("infer", &err);
+    if ((rc = cli_prune(&a, &m)))
+        return rc;
     sp_infer_opts o;
     sp_infer_defaults(&o);
     o.n_gpus = 0;

@@ -595,6 +595,10 @@ typedef struct {
     int fix_tp, fix_pp, fix_dp, fix_cp, fix_ep, fix_vpp, fix_mb;
     int fix_zero, fix_sp, fix_recompute; /* -1 = free */
     int no_prune;             /* evaluate every feasible plan (for tests and --all) */
+    /* fine-tuning (finetune.c): plans for a frozen base with adapters (lora_rank > 0 or frozen_base) */
+    int frozen_base, lora_rank;
+    unsigned lora_targets;
+    double base_weight_bytes, grad_bytes;
     /* --all: called for every evaluated plan, in enumeration order (forces one thread, no pruning) */
     void (*on_plan)(void *ctx, const sp_plan *p, const sp_train_result *r);
     void *ctx;
