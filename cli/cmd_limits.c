@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static const cli_optdef defs[] = {
@@ -34,6 +35,8 @@ static const cli_optdef defs[] = {
 
 typedef struct {
     char name[64];
+    sp_system sys;          /* energy and cost presets of the matching real system */
+    int have_sys;
     sp_epoch_setting set;
     sp_epoch_point pts[MAXP];
     sp_epoch_summary sum;
@@ -53,6 +56,23 @@ static const char *binding(const sp_epoch_point *p, double umax)
     if (p->dp_comm_s > 0.2 * t)
         return "DP all-reduce";
     return "per-GPU data movement (small matmuls)";
+}
+
+/* Energy (MWh) and cloud cost ($) of one point: its GPUs for its months at its utilization (docs/energy.md). */
+static void point_energy(const run_t *r, const sp_epoch_point *p, double *mwh, double *usd, double *co2_t)
+{
+    *mwh = *usd = *co2_t = NAN;
+    if (!r->have_sys)
+        return;
+    sp_energy_opts eo;
+    sp_energy_defaults(&eo);
+    sp_energy_result en;
+    sp_error e;
+    if (sp_energy_estimate(&r->sys, p->n_gpus, p->months / 12 * 3.154e7 / 3600, p->utilization, &eo, &en, &e) == SP_OK) {
+        *mwh = en.energy_kwh / 1000;
+        *usd = en.cloud_usd;
+        *co2_t = en.co2e_kg / 1000;
+    }
 }
 
 static double now(void)
@@ -157,6 +177,9 @@ int cmd_limits(int argc, char **argv)
             s->c_min = from;
         if (to > 0)
             s->c_max = to;
+        const char *sysname = strncasecmp(tok, "a100", 4) == 0 ? "dgx-a100-80g" : strncasecmp(tok, "v100", 4) == 0 ? "dgx2-v100" : "dgx-h100";
+        sp_error e2;
+        r->have_sys = sp_load_system(a.data_dir, sysname, &r->sys, &e2) == SP_OK;
         snprintf(r->name, sizeof r->name, "%s%s%s", s->gpu.name, s->sparse ? " sparse" : " dense",
                  (lscale != 1 || bscale != 1 || cli_flag(&a, "flat-network")) ? " (modified)" : "");
         nr++;
@@ -180,10 +203,19 @@ int cmd_limits(int argc, char **argv)
                 sp_epoch_point *p = &r->pts[k];
                 printf("%s{\"compute_flop\":%.6g,\"utilization\":%.6g,\"n_gpus\":%.6g,\"d_model\":%.0f,\"n_layers\":%d,"
                        "\"sparsity\":%d,\"params\":%.6g,\"batch_tokens\":%.6g,\"tp_model\":%d,\"tp_ff\":%d,\"pp\":%d,\"interleave\":%d,"
-                       "\"zero_bubble\":%s,\"dp\":%d,\"ep\":%d,\"microbatches\":%d,\"months\":%.4g,\"binding\":\"%s\"}",
+                       "\"zero_bubble\":%s,\"dp\":%d,\"ep\":%d,\"microbatches\":%d,\"months\":%.4g,\"binding\":\"%s\"",
                        k ? "," : "", p->compute_flop, p->utilization, p->n_gpus, p->d_model, p->layers, p->sparsity, p->params,
                        p->batch_tokens, p->tp_model, p->tp_ff, p->pp, p->interleave, p->zero_bubble ? "true" : "false", p->dp, p->ep,
                        p->microbatches, p->months, binding(p, r->sum.max_utilization));
+                double mwh, usd, co2;
+                point_energy(r, p, &mwh, &usd, &co2);
+                printf(",\"energy_mwh\":");
+                cli_json_num(stdout, mwh);
+                printf(",\"co2e_t\":");
+                cli_json_num(stdout, co2);
+                printf(",\"cloud_cost_usd\":");
+                cli_json_num(stdout, usd);
+                printf("}");
             }
             printf("],\"linear_regime_end_flop\":");
             cli_json_num(stdout, r->sum.linear_regime_end_flop > 0 ? r->sum.linear_regime_end_flop : NAN);
@@ -221,30 +253,35 @@ int cmd_limits(int argc, char **argv)
         cli_json_num(stdout, wall);
         printf("}\n");
     } else if (csv) {
-        printf("setting,compute_flop,d_model,layers,sparsity,params,batch_tokens,months,utilization,n_gpus,tp_model,tp_ff,pp,interleave,zero_bubble,dp,ep,microbatches,tp_comm_months,pp_comm_months,dp_comm_months,latency_months,binding\n");
+        printf("setting,compute_flop,d_model,layers,sparsity,params,batch_tokens,months,utilization,n_gpus,tp_model,tp_ff,pp,interleave,zero_bubble,dp,ep,microbatches,tp_comm_months,pp_comm_months,dp_comm_months,latency_months,binding,energy_mwh,cloud_cost_usd\n");
         for (int i = 0; i < nr; i++)
             for (int k = 0; k < runs[i].n; k++) {
                 sp_epoch_point *p = &runs[i].pts[k];
                 double mo = 12 / 3.154e7;
-                printf("%s,%.4e,%.0f,%d,%d,%.4e,%.4e,%.3f,%.4f,%.4e,%d,%d,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%s\n", runs[i].name,
+                double mwh, usd, co2;
+                point_energy(&runs[i], p, &mwh, &usd, &co2);
+                printf("%s,%.4e,%.0f,%d,%d,%.4e,%.4e,%.3f,%.4f,%.4e,%d,%d,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%s,%.4e,%.4e\n", runs[i].name,
                        p->compute_flop, p->d_model, p->layers, p->sparsity, p->params, p->batch_tokens, p->months, p->utilization,
                        p->n_gpus, p->tp_model, p->tp_ff, p->pp, p->interleave, p->zero_bubble, p->dp, p->ep, p->microbatches,
-                       p->tp_comm_s * mo, p->pp_comm_s * mo, p->dp_comm_s * mo, p->latency_s * mo, binding(p, runs[i].sum.max_utilization));
+                       p->tp_comm_s * mo, p->pp_comm_s * mo, p->dp_comm_s * mo, p->latency_s * mo, binding(p, runs[i].sum.max_utilization),
+                       mwh, usd);
             }
     } else {
         for (int i = 0; i < nr; i++) {
             run_t *r = &runs[i];
             printf("scaleplan limits (epoch2024 model): %s, %.3g months\n\n", r->name, dur / 3.154e7 * 12);
-            printf("  %10s %8s %5s %3s %9s %9s %6s %9s %4s %8s %6s %3s %6s  %s\n", "C (FLOP)", "d_model", "L", "S", "params", "batch",
-                   "U", "GPUs", "TP", "", "PP(v)", "ZB", "DP", "binding limit");
+            printf("  %10s %8s %5s %3s %9s %9s %6s %9s %4s %8s %6s %3s %6s %9s %9s  %s\n", "C (FLOP)", "d_model", "L", "S", "params", "batch",
+                   "U", "GPUs", "TP", "", "PP(v)", "ZB", "DP", "TWh", "cloud $", "binding limit");
             for (int k = 0; k < r->n; k++) {
                 sp_epoch_point *p = &r->pts[k];
                 char tp[24], pp[24];
                 snprintf(tp, sizeof tp, "%dx%d", p->tp_model, p->tp_ff);
                 snprintf(pp, sizeof pp, "%d(%d)", p->pp, p->interleave);
-                printf("  %10.3e %8.0f %5d %3d %9.3e %9.3e %6.3f %9.3e %8s %10s %3s %6d  %s\n", p->compute_flop, p->d_model, p->layers,
-                       p->sparsity, p->params, p->batch_tokens, p->utilization, p->n_gpus, tp, pp, p->zero_bubble ? "y" : "-", p->dp,
-                       binding(p, r->sum.max_utilization));
+                double mwh, usd, co2;
+                point_energy(r, p, &mwh, &usd, &co2);
+                printf("  %10.3e %8.0f %5d %3d %9.3e %9.3e %6.3f %9.3e %8s %10s %3s %6d %9.3g %9.3g  %s\n", p->compute_flop, p->d_model,
+                       p->layers, p->sparsity, p->params, p->batch_tokens, p->utilization, p->n_gpus, tp, pp, p->zero_bubble ? "y" : "-",
+                       p->dp, mwh / 1e6, usd, binding(p, r->sum.max_utilization));
             }
             if (r->n == 0)
                 printf("  no feasible training run in the requested range\n");
