@@ -172,6 +172,7 @@ typedef struct {
     int flash_attention;      /* default attention kernel of the software stack this preset describes */
     int overlap_tp;           /* stack overlaps TP communication with compute (0 = Megatron 2021-22) */
     int overlap_dp;           /* stack overlaps DP gradient reduction with backward (PyTorch DDP/FSDP: 1) */
+    int overlap_ep;           /* stack overlaps the MoE all-to-all with computation (DeepSeek's DualPipe: 1) */
     char description[160];
     /* energy / cost (energy.c) */
     double host_w_per_accel;  /* CPU, NIC, fans, switches per accelerator */

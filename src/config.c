@@ -450,7 +450,7 @@ static const char *const sys_keys[] = {"name", "description", "accelerator", "ti
                                        "host_w_per_accel", "pue", "grid_kg_per_kwh", "usd_per_accel_hour",
                                        "sources", NULL};
 static const char *const tier_keys[] = {"name", "size", "bw", "latency", "eff", "source", NULL};
-static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "source", NULL};
+static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "overlap_ep", "source", NULL};
 
 sp_status sp_load_system(const char *data_dir, const char *name_or_path, sp_system *s, sp_error *err)
 {
@@ -531,6 +531,7 @@ sp_status sp_load_system(const char *data_dir, const char *name_or_path, sp_syst
         TRY(get_bool(&f, sw, "flash_attention", &s->flash_attention, err));
         TRY(get_bool(&f, sw, "overlap_tp", &s->overlap_tp, err));
         TRY(get_bool(&f, sw, "overlap_dp", &s->overlap_dp, err));
+        TRY(get_bool(&f, sw, "overlap_ep", &s->overlap_ep, err));
     }
     s->pue = 1.0;
     TRY(get_qty(&f, o, "host_w_per_accel", SP_UNIT_NONE, 0, 1e5, &s->host_w_per_accel, NULL, err));

@@ -93,6 +93,10 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
             double a2a = sp_collective_time(s, SP_COLL_ALLTOALL, p->ep, stride, bytes);
             c->ep_fwd = 2 * a2a;
             c->ep_bwd = 2 * a2a;
+            if (s->overlap_ep) { /* dispatch/combine of one micro-batch hide behind another's computation (DualPipe) */
+                c->ep_fwd = fmax(0, c->ep_fwd - mlp_fwd);
+                c->ep_bwd = fmax(0, c->ep_bwd - mlp_bwd);
+            }
         }
     } else {
         double f = m->ffn_dim;
