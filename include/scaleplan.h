@@ -390,6 +390,9 @@ double sp_law_loss(const sp_law *law, double n, double d);
 /* Compute-optimal allocation for C = 6·N·D FLOP. Chinchilla form in closed form (DESIGN.md §3.8); Kaplan form
  * by golden-section search in log N. */
 void sp_law_optimal(const sp_law *law, double c, double *n, double *d, double *loss);
+/* Smallest compute whose compute-optimal model reaches `target` loss (bisection on C); fills that model's N, D.
+ * Returns at most 1e45 when the target is at or below the law's floor. */
+double sp_law_compute_for_loss(const sp_law *law, double target, double *n, double *d);
 /* Smallest N reaching `target` loss with D = tokens (if tokens > 0) or D = tpp·N (tokens per parameter).
  * Returns SP_EINFEASIBLE when the target is at or below the law's floor. */
 sp_status sp_law_min_n(const sp_law *law, double target, double tokens, double tpp, double *n, double *d,

@@ -45,16 +45,9 @@ static void test_sizing(void **st)
     double ni, di, n0, d0, l0;
     assert_int_equal(sp_law_inference_aware(&l, 2.0, 1e13, &ni, &di, &e), SP_OK);
     assert_near(sp_law_loss(&l, ni, di), 2.0, 1e-6);
-    double lo = 1e18, hi = 1e30;
-    for (int i = 0; i < 200; i++) {
-        double mid = sqrt(lo * hi);
-        sp_law_optimal(&l, mid, &n0, &d0, &l0);
-        if (l0 > 2.0)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    sp_law_optimal(&l, hi, &n0, &d0, &l0);
+    double c0 = sp_law_compute_for_loss(&l, 2.0, &n0, &d0);
+    sp_law_optimal(&l, c0, &n0, &d0, &l0);
+    assert_near(l0, 2.0, 1e-6);
     assert_true(ni < n0);
     assert_true(6 * ni * di + 2 * ni * 1e13 <= 6 * n0 * d0 + 2 * n0 * 1e13);
 }
