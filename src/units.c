@@ -172,7 +172,10 @@ const char *sp_fmt_quantity(char *buf, size_t n, double v, sp_unit unit)
             v /= 1000;
             i++;
         }
-        snprintf(buf, n, "%.4g %s%s", v, u[i], tail);
+        if (!*u[i] && !*tail)
+            snprintf(buf, n, "%.4g", v);
+        else
+            snprintf(buf, n, "%.4g %s%s", v, u[i], tail);
         return buf;
     }
     }
