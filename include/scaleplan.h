@@ -97,6 +97,7 @@ typedef struct {
     int n_shared_experts;  /* always-active experts */
     int moe_ffn_dim;       /* FFN width of one expert (default ffn_dim) */
     int first_dense_layers;/* leading layers with a dense MLP (DeepSeek: 3) */
+    int n_group, topk_group;/* node-limited routing: experts in n_group groups, a token uses <= topk_group groups */
     /* MLA (DeepSeek-V2/V3) attention; 0 = standard attention */
     int q_lora_rank, kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim, v_head_dim;
 } sp_model;

@@ -298,6 +298,8 @@ sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model
     TRY(get_int(&f, o, "n_shared_experts", &m->n_shared_experts, 0, 1000000, NULL, err));
     TRY(get_int(&f, o, "moe_intermediate_size", &m->moe_ffn_dim, 1, 100000000, NULL, err));
     TRY(get_int(&f, o, "first_k_dense_replace", &m->first_dense_layers, 0, 100000, NULL, err));
+    TRY(get_int(&f, o, "n_group", &m->n_group, 0, 1000000, NULL, err));
+    TRY(get_int(&f, o, "topk_group", &m->topk_group, 0, 1000000, NULL, err));
     TRY(get_int(&f, o, "q_lora_rank", &m->q_lora_rank, 0, 1000000, NULL, err));
     TRY(get_int(&f, o, "kv_lora_rank", &m->kv_lora_rank, 0, 1000000, NULL, err));
     TRY(get_int(&f, o, "qk_rope_head_dim", &m->qk_rope_head_dim, 0, 1000000, NULL, err));
