@@ -15,6 +15,7 @@ static const cli_optdef defs[] = {
     {"ep", 1, "expert parallelism (MoE) [1]"},
     {"batch", 1, "concurrent sequences [1]"},
     {"max-batch", 0, "use the largest batch that fits"},
+    {"inflight", 0, "continuous (in-flight) batching with chunked prefill; default: static batching"},
     {"prompt", 1, "input tokens [2048]"},
     {"output", 1, "output tokens [256]"},
     {"weights", 1, "weight precision: bf16 | fp16 | fp8 | int8 | int4 | fp4 [bf16]"},
@@ -103,6 +104,8 @@ int cmd_infer(int argc, char **argv)
             for (int tp = 1; tp <= 8; tp *= 2)
                 for (int q = 0; q < 4; q++) {
                     sp_infer_opts x = o;
+                    if (sp_serving_eff_load(a.data_dir, c.acc.name, &x.eff, &err))
+                        return cli_fail("infer", &err);
                     x.tp = tp;
                     x.n_gpus = tp;
                     x.weights = qs[q];
@@ -132,8 +135,10 @@ int cmd_infer(int argc, char **argv)
         printf("cheapest hardware meeting %.3g ms per token for %s (batch %d): %s\n", target, m.name, o.batch > 0 ? o.batch : 1, best);
         return 0;
     }
-    if (sp_load_system(a.data_dir, cli_get(&a, "system") ? cli_get(&a, "system") : "dgx-h100", &s, &err))
+    if (sp_load_system(a.data_dir, cli_get(&a, "system") ? cli_get(&a, "system") : "dgx-h100", &s, &err) ||
+        sp_serving_eff_load(a.data_dir, s.acc.name, &o.eff, &err))
         return cli_fail("infer", &err);
+    o.inflight = cli_flag(&a, "inflight");
     const char *sweep = cli_get(&a, "sweep");
     if (sweep) {
         int lo = 0, hi = 0;
@@ -237,14 +242,14 @@ int cmd_infer(int argc, char **argv)
         printf("}\n");
         return 0;
     }
-    char b1[32], b2[32], b3[32], b4[32];
+    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
     printf("scaleplan infer: %s on %d x %s (%s), TP %d, EP %d, %s weights, %s KV\n", m.name, o.n_gpus, s.acc.name, s.name, o.tp, o.ep,
            sp_dtype_name(o.weights), sp_dtype_name(o.kv));
     printf("  batch %d (max that fits: %d), prompt %d, output %d tokens\n", r.batch, r.max_batch, o.prompt, o.output);
     printf("  memory per GPU   %s of %s: weights %s, KV cache %s, activations %s, overhead %s%s\n",
            sp_fmt_quantity(b1, sizeof b1, r.total_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b2, sizeof b2, r.capacity, SP_UNIT_BYTES),
            sp_fmt_quantity(b3, sizeof b3, r.weights_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b4, sizeof b4, r.kv_bytes, SP_UNIT_BYTES),
-           sp_fmt_quantity(b1, sizeof b1, r.activation_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b2, sizeof b2, r.overhead_bytes, SP_UNIT_BYTES),
+           sp_fmt_quantity(b5, sizeof b5, r.activation_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b6, sizeof b6, r.overhead_bytes, SP_UNIT_BYTES),
            r.fits ? "" : "  DOES NOT FIT");
     printf("  KV cache         %.0f bytes per token of context (all layers)\n", r.kv_bytes_per_token);
     if (sp_model_is_moe(&m))
@@ -252,6 +257,14 @@ int cmd_infer(int argc, char **argv)
     printf("  time to first token  %s (%s-bound)\n", sp_fmt_quantity(b1, sizeof b1, r.ttft_s, SP_UNIT_TIME), r.prefill_bound);
     printf("  time per output token %s (%s-bound)   end to end %s\n", sp_fmt_quantity(b2, sizeof b2, r.tpot_s, SP_UNIT_TIME), r.decode_bound,
            sp_fmt_quantity(b3, sizeof b3, r.e2e_s, SP_UNIT_TIME));
+    printf("  %-15s %9s %9s %9s %9s %9s %9s %9s  bound\n", "step breakdown", "GEMM", "wt read", "attention", "elemwise", "TP comm",
+           "EP comm", "overhead");
+    for (int ph = 0; ph < 2; ph++) {
+        const sp_infer_step *st = ph ? &r.decode : &r.prefill;
+        printf("  %-15s %7.3fms %7.3fms %7.3fms %7.3fms %7.3fms %7.3fms %7.3fms  %s\n", ph ? "decode step" : "prefill",
+               st->gemm_compute * 1e3, st->weight_read * 1e3, st->attention * 1e3, st->elementwise * 1e3, st->tp_comm * 1e3,
+               st->ep_comm * 1e3, st->overhead * 1e3, st->bound);
+    }
     printf("  throughput       %.4g tokens/s total, %.4g per GPU, %.4g per user\n", r.tokens_per_s, r.tokens_per_s_per_gpu, r.tokens_per_s_per_user);
     printf("  cost and energy  $%.4g per million output tokens at $%.2f/GPU-hour; %.3g J per token (facility)\n", usd_mtok,
            s.usd_per_accel_hour, j_per_tok);
@@ -331,6 +344,7 @@ int cmd_validate_infer(const char *data_dir, const char *path, int json)
         char why[300] = "";
         double meas = atof(COL("measured")), pred = NAN;
         int batch = 0, in = 0, outl = 0, ndev = 1, decode = 0;
+        const char *note = "";
         if (!mn)
             snprintf(why, sizeof why, "no preset for model '%s'", COL("model"));
         else if (!sn)
@@ -365,11 +379,18 @@ int cmd_validate_infer(const char *data_dir, const char *path, int json)
                     o.batch = batch;
                     o.prompt = in;
                     o.output = outl;
+                    /* FP8 rows: FP8 weights, activations and KV cache (TensorRT-LLM's FP8 recipe builds with
+                     * --enable_fp8 --fp8_kv_cache, docs/source/performance.md; NIM's FP8 profiles likewise) */
                     if (contains(prec, "FP8")) {
                         o.weights = SP_FP8;
-                        o.kv = contains(prec, "FP8 KV") ? SP_FP8 : SP_BF16;
-                    } else if (contains(prec, "FP4"))
+                        o.kv = SP_FP8;
+                    } else if (contains(prec, "FP4")) {
                         o.weights = SP_FP4;
+                        o.kv = SP_FP8;
+                    }
+                    /* a batch given as a concurrency is served with in-flight batching */
+                    o.inflight = contains(COL("batch"), "concurrency") || contains(COL("system_or_tool"), "in-flight");
+                    sp_serving_eff_load(data_dir, s.acc.name, &o.eff, &err);
                     sp_infer_result ir;
                     if (sp_infer_eval(&m, &s, &o, &ir, &err))
                         snprintf(why, sizeof why, "%.290s", err.msg);
@@ -380,9 +401,14 @@ int cmd_validate_infer(const char *data_dir, const char *path, int json)
                     else if (contains(metric, "per token") || contains(metric, "inter-token")) {
                         pred = ir.tpot_s * 1e3;
                         decode = 1;
-                    } else if (contains(metric, "throughput") && contains(unit, "/GPU")) {
+                    } else if (contains(metric, "throughput") && (contains(unit, "/GPU") || contains(COL("notes"), "unit ambiguous"))) {
+                        /* Rows flagged "unit ambiguous" (TensorRT-LLM v0.6.1 A100 table headed "out tok/s") are read
+                         * per GPU: a later revision of the same document (commit 77d24b5) heads that table
+                         * "out tok/s/GPU" with the same numbers. */
                         pred = ir.tokens_per_s_per_gpu;
                         decode = outl >= 128;
+                        if (!contains(unit, "/GPU"))
+                            note = "  (read per GPU)";
                     } else if (contains(metric, "throughput")) {
                         pred = ir.tokens_per_s;
                         decode = outl >= 128;
@@ -412,7 +438,7 @@ int cmd_validate_infer(const char *data_dir, const char *path, int json)
             cli_json_num(stdout, e);
             printf(",\"decode_dominated\":%s}", decode ? "true" : "false");
         } else
-            printf("%-22s %-34.34s %12.4g %12.4g %-10s %+8.1f%s\n", id, metric, pred, meas, unit, e, decode ? "  (decode)" : "");
+            printf("%-22s %-34.34s %12.4g %12.4g %-10s %+8.1f%s%s\n", id, metric, pred, meas, unit, e, decode ? "  (decode)" : "", note);
     }
 #undef COL
     sp_csv_free(c);
