@@ -25,6 +25,9 @@ static const cli_optdef defs[] = {
     {"fit-hardware", 0, "cheapest hardware and plan meeting --latency-ms per output token"},
     {"latency-ms", 1, "per-token latency target for --fit-hardware"},
     {"candidates", 1, "systems for --fit-hardware [a100,h100,h200,b200,mi300x]"},
+    {"coe", 1, "composition of experts: experts.json served on --system's memory tiers"},
+    {"compare", 1, "with --coe: GPU system to compare with [dgx-h100]"},
+    {"host-bw", 1, "with --coe: host-to-HBM bandwidth per GPU for systems without memory_tiers [64GB/s]"},
     {"json", 0, "machine-readable output"},
     {"csv", 0, "CSV output (with --sweep)"},
 };
@@ -48,6 +51,7 @@ static void json_kv(const char *k, double v)
 }
 
 int cmd_validate_infer(const char *data_dir, const char *path, int json);
+static int coe_main(const cli_args *a, const sp_infer_opts *base);
 
 int cmd_infer(int argc, char **argv)
 {
@@ -61,12 +65,12 @@ int cmd_infer(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("infer", "unexpected argument '%s'", a.pos[0]);
-    if (!cli_get(&a, "model"))
-        return cli_error("infer", "--model is required");
+    if (!cli_get(&a, "model") && !cli_get(&a, "coe"))
+        return cli_error("infer", "--model is required (or --coe experts.json)");
     sp_model m;
     sp_system s;
     sp_error err = {0};
-    if (sp_load_model(a.data_dir, cli_get(&a, "model"), &m, &err))
+    if (cli_get(&a, "model") && sp_load_model(a.data_dir, cli_get(&a, "model"), &m, &err))
         return cli_fail("infer", &err);
     sp_infer_opts o;
     sp_infer_defaults(&o);
@@ -86,6 +90,8 @@ int cmd_infer(int argc, char **argv)
         return cli_error("infer", "--kv '%s'; allowed bf16, fp16, fp8, int8, fp32", kv);
     if (o.weights == SP_TF32)
         return cli_error("infer", "--weights tf32 is a compute mode, not a storage precision; allowed bf16, fp16, fp8, int8, int4, fp4");
+    if (cli_get(&a, "coe"))
+        return coe_main(&a, &o);
     if (cli_flag(&a, "fit-hardware")) {
         double target = 0;
         if ((rc = cli_double(&a, "latency-ms", SP_UNIT_NONE, 1e-3, 1e6, &target)))
@@ -268,6 +274,104 @@ int cmd_infer(int argc, char **argv)
     printf("  throughput       %.4g tokens/s total, %.4g per GPU, %.4g per user\n", r.tokens_per_s, r.tokens_per_s_per_gpu, r.tokens_per_s_per_user);
     printf("  cost and energy  $%.4g per million output tokens at $%.2f/GPU-hour; %.3g J per token (facility)\n", usd_mtok,
            s.usd_per_accel_hour, j_per_tok);
+    return 0;
+}
+
+
+/* ---------------------------------------------------------------- --coe */
+
+/* Default capacity tier of a GPU server without "memory_tiers": host DDR over PCIe. 256 GB per GPU = DGX H100's
+ * 2 TB of system memory / 8 GPUs (DGX H100 datasheet); bandwidth PCIe Gen5 x16, 64 GB/s per direction (H100
+ * datasheet: 128 GB/s bidirectional), overridable with --host-bw. */
+static void host_tier(sp_mem_tier *t, double bw)
+{
+    snprintf(t->name, sizeof t->name, "host-ddr (PCIe)");
+    t->capacity = 256e9;
+    t->bw = bw;
+}
+
+static int coe_main(const cli_args *a, const sp_infer_opts *base)
+{
+    sp_error err = {0};
+    sp_coe_expert *ex;
+    int n;
+    if (sp_load_coe(a->data_dir, cli_get(a, "coe"), &ex, &n, &err))
+        return cli_fail("infer", &err);
+    double host_bw = 64e9;
+    int rc = cli_double(a, "host-bw", SP_UNIT_BW, 1e6, 1e15, &host_bw);
+    const char *sys_name[2] = {cli_get(a, "system") ? cli_get(a, "system") : "sambanova-sn40l",
+                               cli_get(a, "compare") ? cli_get(a, "compare") : "dgx-h100"};
+    sp_system sys[2];
+    sp_mem_tier tiers[2][SP_MAX_MEM_TIERS];
+    int nt[2];
+    sp_coe_result res[2];
+    sp_infer_opts o = *base;
+    o.n_gpus = base->n_gpus > 1 ? base->n_gpus : 8;
+    for (int k = 0; k < 2 && !rc; k++) {
+        if (sp_load_system(a->data_dir, sys_name[k], &sys[k], &err) ||
+            sp_load_memory_tiers(a->data_dir, sys_name[k], tiers[k], &nt[k], &err) ||
+            sp_serving_eff_load(a->data_dir, sys[k].acc.name, &o.eff, &err)) {
+            rc = cli_fail("infer", &err);
+            break;
+        }
+        if (nt[k] == 0)
+            host_tier(&tiers[k][nt[k]++], host_bw);
+        if (sp_coe_eval(ex, n, &sys[k], tiers[k], nt[k], &o, &res[k], &err))
+            rc = cli_fail("infer", &err);
+    }
+    /* HBM-only: nodes of the comparison system needed to keep every expert resident */
+    int nodes = 0;
+    double hbm_only_lat = 0;
+    if (!rc) {
+        double per_node = res[1].hbm_budget;
+        nodes = per_node > 0 ? (int)ceil(res[1].total_bytes / per_node) : 0;
+        hbm_only_lat = res[1].mean_e2e_s;
+    }
+    if (rc) {
+        free(ex);
+        return rc;
+    }
+    double B = o.batch > 0 ? o.batch : 1;
+    if (cli_flag(a, "json")) {
+        printf("{\"experts\":%d,\"total_weight_bytes\":", n);
+        cli_json_num(stdout, res[0].total_bytes);
+        printf(",\"systems\":[");
+        for (int k = 0; k < 2; k++) {
+            printf("%s{\"system\":\"%s\",\"sockets\":%d,\"resident\":%d,\"store_tier\":\"%s\"", k ? "," : "", sys[k].name,
+                   o.n_gpus, res[k].n_resident, res[k].store_tier);
+            json_kv("hit_rate", res[k].hit_rate);
+            json_kv("hbm_budget_bytes", res[k].hbm_budget);
+            json_kv("mean_switch_s", res[k].mean_switch_s);
+            json_kv("worst_switch_s", res[k].switch_worst_s);
+            json_kv("mean_latency_s", res[k].mean_latency_s);
+            json_kv("tokens_per_s", res[k].tokens_per_s);
+            printf("}");
+        }
+        printf("],\"hbm_only\":{\"system\":\"%s\",\"gpus\":%d", sys[1].name, nodes * o.n_gpus);
+        json_kv("mean_latency_s", hbm_only_lat);
+        json_kv("tokens_per_s", hbm_only_lat > 0 ? nodes * B * o.output / hbm_only_lat : 0);
+        json_kv("usd_per_hour", sys[1].usd_per_accel_hour * nodes * o.n_gpus);
+        printf("}}\n");
+    } else {
+        char b1[32], b2[32];
+        printf("scaleplan infer --coe: %d experts, %s of weights (%s), batch %.0f per switch, prompt %d, output %d\n", n,
+               sp_fmt_quantity(b1, sizeof b1, res[0].total_bytes, SP_UNIT_BYTES), sp_dtype_name(o.weights), B, o.prompt, o.output);
+        printf("  %-34s %9s %9s %-16s %10s %10s %10s %12s\n", "system", "resident", "hit rate", "store tier", "switch", "worst sw.",
+               "latency", "tokens/s");
+        for (int k = 0; k < 2; k++) {
+            char lab[96], s1[24], s2[24], s3[24];
+            snprintf(lab, sizeof lab, "%d x %.30s (%.40s)", o.n_gpus, sys[k].acc.name, sys[k].name);
+            printf("  %-34.34s %5d/%-3d %8.1f%% %-16.16s %10s %10s %10s %12.4g\n", lab, res[k].n_resident, n, 100 * res[k].hit_rate,
+                   res[k].store_tier, sp_fmt_quantity(s1, sizeof s1, res[k].mean_switch_s, SP_UNIT_TIME),
+                   sp_fmt_quantity(s2, sizeof s2, res[k].switch_worst_s, SP_UNIT_TIME),
+                   sp_fmt_quantity(s3, sizeof s3, res[k].mean_latency_s, SP_UNIT_TIME), res[k].tokens_per_s);
+        }
+        printf("  HBM-only %s: %d GPUs (%d nodes) keep all experts resident: latency %s, %.4g tokens/s, $%.4g/hour\n",
+               sys[1].name, nodes * o.n_gpus, nodes, sp_fmt_quantity(b2, sizeof b2, hbm_only_lat, SP_UNIT_TIME),
+               hbm_only_lat > 0 ? nodes * B * o.output / hbm_only_lat : 0, sys[1].usd_per_accel_hour * nodes * o.n_gpus);
+        printf("  switch = expert bytes / (sockets x store-tier bandwidth), paid when the batch's expert is not resident\n");
+    }
+    free(ex);
     return 0;
 }
 

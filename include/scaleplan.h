@@ -611,6 +611,44 @@ double sp_kv_bytes_per_token(const sp_model *m, sp_dtype kv);
 double sp_expected_experts(double E, double k, double T);
 /* Same for a routing distribution p[0..E-1] (sums to 1): sum_i 1 − (1 − min(1, k·p_i))^T. */
 double sp_expected_experts_dist(const double *p, int E, double k, double T);
+
+/* ---- composition of experts on tiered memory (infer_coe.c) ---- */
+#define SP_MAX_MEM_TIERS 4
+/* A capacity tier below the accelerator's HBM (host DDR, CXL, ...), per accelerator socket: weights stored there
+ * are copied into HBM at `bw` before they run. Systems list them as "memory_tiers" (docs/inference.md). */
+typedef struct {
+    char name[32];
+    double capacity;          /* bytes per socket */
+    double bw;                /* bytes/s per socket into HBM */
+} sp_mem_tier;
+/* Reads the optional "memory_tiers" array of a system preset or file; *n = 0 when absent. */
+sp_status sp_load_memory_tiers(const char *data_dir, const char *system, sp_mem_tier *t, int *n, sp_error *err);
+
+typedef struct {
+    char name[64];
+    sp_model model;
+    double share;             /* fraction of requests routed to this expert (normalised to sum 1) */
+} sp_coe_expert;
+/* Loads an experts file: {"experts": [{"name", "model", "share", "count"}]}; *out is malloc'ed (free()). */
+sp_status sp_load_coe(const char *data_dir, const char *path, sp_coe_expert **out, int *n, sp_error *err);
+
+typedef struct {
+    int n_resident;           /* experts kept in HBM */
+    double hit_rate;          /* share of requests whose expert is resident */
+    double total_bytes;       /* all experts' weights, whole system */
+    double hbm_budget;        /* HBM available for resident weights, whole system */
+    double mean_switch_s;     /* expected expert switch time per request batch */
+    double switch_worst_s;    /* largest single switch */
+    double mean_e2e_s;        /* expected batch latency once the expert is resident */
+    double mean_latency_s;    /* switch + e2e */
+    double tokens_per_s;      /* whole system */
+    const char *store_tier;   /* where non-resident experts live */
+    int fits;
+} sp_coe_result;
+/* Serves the request mix on `o->n_gpus` sockets of s, each expert tensor-parallel over all sockets, batches of
+ * o->batch requests of one expert; non-resident experts are copied from the first tier with room. */
+sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const sp_mem_tier *tiers, int ntiers,
+                      const sp_infer_opts *o, sp_coe_result *r, sp_error *err);
 /* INFER-END */
 
 /* ------------------------------------------------------------------------------------------------ */

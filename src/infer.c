@@ -408,6 +408,9 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
         sp_infer_step alone;
         acc_t xo;
         engine_step(&c, 0, 0, P, P / 2, 1, &alone, &xo);
+        r->prefill = alone;
+        r->prefill_flops = xo.flops;
+        r->prefill_bound = alone.bound;
         r->ttft_s = alone.total + r->decode.total; /* waits for the running step, then its prefill */
         r->tpot_s = r->decode.total;
         r->e2e_s = r->ttft_s + (O - 1) * r->tpot_s;
