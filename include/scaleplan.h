@@ -649,6 +649,32 @@ typedef struct {
  * o->batch requests of one expert; non-resident experts are copied from the first tier with room. */
 sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const sp_mem_tier *tiers, int ntiers,
                       const sp_infer_opts *o, sp_coe_result *r, sp_error *err);
+
+/* ---- hardware-in-the-loop model shape search (shape.c) ---- */
+typedef struct {
+    sp_model m;
+    double params, active;    /* total and active parameters */
+    double loss;              /* law prediction (NAN without a law: parameter count is the proxy) */
+    double tpot_s, ttft_s, tokens_per_s_per_gpu;
+    double kv_bytes_per_token;
+} sp_shape_point;
+
+typedef struct {
+    double n_target;          /* parameter budget; shapes within +-tol of it are enumerated */
+    double tol;               /* [0.1] */
+    double tokens;            /* training tokens for the loss; 0 = tpp x N */
+    double tpp;               /* tokens per parameter when tokens == 0 [20] */
+    int vocab;                /* [32000] */
+    int allow_moe;            /* also enumerate 8-expert top-2 MoE shapes */
+    double max_tpot_s;        /* 0 = no latency constraint */
+} sp_shape_opts;
+
+/* Enumerates decoder shapes (layers, width, head size, KV heads, FFN width, experts) near the budget, serves each
+ * with sp_infer_eval on s under o (batch, lengths, precision, TP), drops those that do not fit or miss the latency
+ * target, and returns the Pareto front (lower loss or fewer parameters, lower TPOT, higher tokens/s per GPU) sorted
+ * by TPOT into out[0..max-1]. *n_front may exceed max (then out holds the first max). *n_eval counts shapes served. */
+sp_status sp_shape_search(const sp_system *s, const sp_infer_opts *o, const sp_law *law, const sp_shape_opts *so,
+                          sp_shape_point *out, int max, int *n_front, int *n_eval, sp_error *err);
 /* INFER-END */
 
 /* ------------------------------------------------------------------------------------------------ */
