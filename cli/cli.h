@@ -70,6 +70,7 @@ int cmd_law(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_limits(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
+int cmd_shape(int argc, char **argv);
 int cmd_validate_energy(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_presets(int argc, char **argv);

@@ -549,24 +549,61 @@ sp_status sp_region_intensity(const char *data_dir, const char *region, double *
 /* Section for: inference (infer.c) — issue 7                                                         */
 /* ------------------------------------------------------------------------------------------------ */
 /* INFER-BEGIN */
+/* Serving efficiency of one accelerator family (data/serving.json), calibrated per family, never per row.
+ * Factors multiply the training efficiency model of the accelerator (sp_efficiency); 1 = no change. */
 typedef struct {
-    int n_gpus, tp, ep;
-    int batch;                /* concurrent sequences; 0 = the largest that fits */
+    char family[32];
+    double lowp_gemm;         /* GEMMs computed in 8/4-bit (fp8, int8, fp4): fraction of the 16-bit GEMM
+                                 efficiency they reach end to end (activation quantisation, scaling, epilogues) */
+    double kv_mem;            /* decode attention (paged KV reads): fraction of eff.mem reached */
+    double step_overhead_s;   /* per engine step: scheduling, sampling, host synchronisation */
+} sp_serving_eff;
+
+/* Fills e with the family entry that lists `accel_name`, or neutral factors (family "uncalibrated"). */
+sp_status sp_serving_eff_load(const char *data_dir, const char *accel_name, sp_serving_eff *e, sp_error *err);
+void sp_serving_eff_neutral(sp_serving_eff *e);
+
+#define SP_MAX_EXPERT_PROBS 1024
+typedef struct {
+    int n_gpus, tp, ep;       /* a replica is tp*ep GPUs; n_gpus / (tp*ep) replicas share the batch */
+    int batch;                /* concurrent sequences (all replicas); 0 = the largest that fits */
     int prompt, output;       /* tokens */
-    sp_dtype weights, kv;     /* storage precision of weights and KV cache; compute in max(weights, bf16) or fp8 */
+    sp_dtype weights, kv;     /* storage precision of weights and KV cache; compute in fp8/fp4 for fp8/fp4
+                                 weights, else 16-bit (weight-only int8/int4 dequantise) */
     double mem_frac;          /* usable fraction of HBM [0.9] */
+    int inflight;             /* 0: static batching (prefill the batch, then decode it in lockstep);
+                                 1: continuous (in-flight) batching with chunked prefill: every engine step
+                                 decodes `batch` sequences and prefills batch*prompt/output prompt tokens */
+    const double *expert_probs; /* MoE routing distribution over the E experts (sums to 1), NULL = uniform */
+    sp_serving_eff eff;       /* family serving constants (sp_serving_eff_load), neutral by default */
 } sp_infer_opts;
+
+/* Time of one engine step split by cause (seconds, one replica, the critical path). */
+typedef struct {
+    double gemm_compute;      /* linear layers where FLOPs dominate */
+    double weight_read;       /* linear layers where reading weights from HBM dominates */
+    double attention;         /* attention core: KV-cache reads (decode) and flash attention (prefill) */
+    double elementwise;       /* norms, activations, residuals, rotary: memory-bound */
+    double tp_comm, ep_comm;  /* exposed tensor-parallel all-reduces and expert all-to-all */
+    double overhead;          /* kernel tails and per-step engine overhead */
+    double total;
+    const char *bound;        /* "compute", "memory (HBM)", "communication" */
+} sp_infer_step;
 
 typedef struct {
     double weights_bytes, kv_bytes, activation_bytes, overhead_bytes, total_bytes, capacity; /* per GPU */
+    double headroom_bytes;                     /* usable HBM left (negative: overflow) */
     double kv_bytes_per_token;                 /* whole model, per token of context (all layers, all GPUs) */
     int max_batch;                             /* largest batch that fits at prompt + output */
     int batch;
-    double ttft_s, tpot_s, e2e_s;              /* prefill, mean decode step, end to end */
+    double ttft_s, tpot_s, e2e_s;              /* prefill, mean decode step (in-flight: inter-token latency) */
     double tokens_per_s, tokens_per_s_per_gpu, tokens_per_s_per_user;
     double prefill_flops, decode_bytes_per_step;
-    const char *prefill_bound, *decode_bound;  /* "compute", "memory", "communication" */
-    double experts_read;                       /* MoE: expected distinct experts read per decode step per layer */
+    double params_total, params_active;
+    const char *prefill_bound, *decode_bound;  /* "compute", "memory (HBM)", "communication" */
+    sp_infer_step prefill, decode;
+    double experts_read;                       /* MoE: expected distinct experts read per decode step per layer
+                                                  per EP rank */
     int fits;
 } sp_infer_result;
 
@@ -577,6 +614,72 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
 double sp_kv_bytes_per_token(const sp_model *m, sp_dtype kv);
 /* Expected distinct experts among E when T tokens each pick k uniformly: E·(1 − (1 − k/E)^T). */
 double sp_expected_experts(double E, double k, double T);
+/* Same for a routing distribution p[0..E-1] (sums to 1): sum_i 1 − (1 − min(1, k·p_i))^T. */
+double sp_expected_experts_dist(const double *p, int E, double k, double T);
+
+/* ---- composition of experts on tiered memory (infer_coe.c) ---- */
+#define SP_MAX_MEM_TIERS 4
+/* A capacity tier below the accelerator's HBM (host DDR, CXL, ...), per accelerator socket: weights stored there
+ * are copied into HBM at `bw` before they run. Systems list them as "memory_tiers" (docs/inference.md). */
+typedef struct {
+    char name[32];
+    double capacity;          /* bytes per socket */
+    double bw;                /* bytes/s per socket into HBM */
+} sp_mem_tier;
+/* Reads the optional "memory_tiers" array of a system preset or file; *n = 0 when absent. */
+sp_status sp_load_memory_tiers(const char *data_dir, const char *system, sp_mem_tier *t, int *n, sp_error *err);
+
+typedef struct {
+    char name[64];
+    sp_model model;
+    double share;             /* fraction of requests routed to this expert (normalised to sum 1) */
+} sp_coe_expert;
+/* Loads an experts file: {"experts": [{"name", "model", "share", "count"}]}; *out is malloc'ed (free()). */
+sp_status sp_load_coe(const char *data_dir, const char *path, sp_coe_expert **out, int *n, sp_error *err);
+
+typedef struct {
+    int n_resident;           /* experts kept in HBM */
+    double hit_rate;          /* share of requests whose expert is resident */
+    double total_bytes;       /* all experts' weights, whole system */
+    double hbm_budget;        /* HBM available for resident weights, whole system */
+    double mean_switch_s;     /* expected expert switch time per request batch */
+    double switch_worst_s;    /* largest single switch */
+    double mean_e2e_s;        /* expected batch latency once the expert is resident */
+    double mean_latency_s;    /* switch + e2e */
+    double tokens_per_s;      /* whole system */
+    const char *store_tier;   /* where non-resident experts live */
+    int fits;
+} sp_coe_result;
+/* Serves the request mix on `o->n_gpus` sockets of s, each expert tensor-parallel over all sockets, batches of
+ * o->batch requests of one expert; non-resident experts are copied from the first tier with room. */
+sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const sp_mem_tier *tiers, int ntiers,
+                      const sp_infer_opts *o, sp_coe_result *r, sp_error *err);
+
+/* ---- hardware-in-the-loop model shape search (shape.c) ---- */
+typedef struct {
+    sp_model m;
+    double params, active;    /* total and active parameters */
+    double loss;              /* law prediction (NAN without a law: parameter count is the proxy) */
+    double tpot_s, ttft_s, tokens_per_s_per_gpu;
+    double kv_bytes_per_token;
+} sp_shape_point;
+
+typedef struct {
+    double n_target;          /* parameter budget; shapes within +-tol of it are enumerated */
+    double tol;               /* [0.1] */
+    double tokens;            /* training tokens for the loss; 0 = tpp x N */
+    double tpp;               /* tokens per parameter when tokens == 0 [20] */
+    int vocab;                /* [32000] */
+    int allow_moe;            /* also enumerate 8-expert top-2 MoE shapes */
+    double max_tpot_s;        /* 0 = no latency constraint */
+} sp_shape_opts;
+
+/* Enumerates decoder shapes (layers, width, head size, KV heads, FFN width, experts) near the budget, serves each
+ * with sp_infer_eval on s under o (batch, lengths, precision, TP), drops those that do not fit or miss the latency
+ * target, and returns the Pareto front (lower loss or fewer parameters, lower TPOT, higher tokens/s per GPU) sorted
+ * by TPOT into out[0..max-1]. *n_front may exceed max (then out holds the first max). *n_eval counts shapes served. */
+sp_status sp_shape_search(const sp_system *s, const sp_infer_opts *o, const sp_law *law, const sp_shape_opts *so,
+                          sp_shape_point *out, int max, int *n_front, int *n_eval, sp_error *err);
 /* INFER-END */
 
 /* ------------------------------------------------------------------------------------------------ */

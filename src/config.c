@@ -450,7 +450,7 @@ sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel
 
 static const char *const sys_keys[] = {"name", "description", "accelerator", "tiers", "max_accels", "software",
                                        "host_w_per_accel", "pue", "grid_kg_per_kwh", "usd_per_accel_hour",
-                                       "sources", NULL};
+                                       "sources", "memory_tiers", NULL}; /* memory_tiers: read by infer_coe.c */
 static const char *const tier_keys[] = {"name", "size", "bw", "latency", "eff", "source", NULL};
 static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "overlap_ep", "source", NULL};
 
