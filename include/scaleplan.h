@@ -536,7 +536,8 @@ typedef struct {
 } sp_energy_result;
 
 void sp_energy_defaults(sp_energy_opts *o);
-/* Activity of an accelerator at model FLOP utilization u: 0.5 + u, capped at 1 (docs/energy.md). */
+/* Activity of an accelerator at model FLOP utilization u: 0.3 + 0.7 x min(1, u / 0.6) (src/energy.c,
+ * docs/energy.md). */
 double sp_power_activity(double u);
 sp_status sp_energy_estimate(const sp_system *s, double n_accels, double hours, double utilization,
                              const sp_energy_opts *o, sp_energy_result *r, sp_error *err);
