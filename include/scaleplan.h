@@ -419,6 +419,7 @@ typedef struct {
     double r2_log;                /* R^2 of log L */
     int n_points;
     int n_starts, n_converged;
+    double log_scale;             /* fitted log s with the scaled estimator (NaN otherwise) */
     /* bootstrap: [low, high] at the given level for E, A, B, alpha, beta, a, b */
     int n_boot;
     double ci[7][2];
@@ -430,6 +431,7 @@ typedef struct {
     uint64_t seed;
     double ci_level;  /* 0.95 */
     int threads;      /* 0 = OpenMP default; results do not depend on it */
+    int scaled;       /* 1: Huber log-likelihood with a fitted scale, sum Huber(r/s) + log s (Epoch's estimator) */
 } sp_fit_opts;
 
 sp_status sp_fit_law(const double *n, const double *d, const double *loss, const double *w, int count,
