@@ -40,6 +40,10 @@ int cmd_validate(int argc, char **argv)
     sp_error err = {0};
     if (sp_validate_training(a.data_dir, a.pos[0], &rows, &n, &err))
         return cli_fail("validate", &err);
+    if (n == 0) {
+        free(rows);
+        return cli_error("validate", "%s: no data rows", a.pos[0]);
+    }
     fam_acc fam[32];
     int nf = 0, nok = 0, nstated = 0;
     double sum = 0, sum_stated = 0;

@@ -59,6 +59,18 @@ static sp_status read_text(const char *path, char **out, sp_error *err)
     size_t n = fread(b, 1, (size_t)st.st_size, fp);
     fclose(fp);
     b[n] = 0;
+    const char *nul = memchr(b, 0, n);
+    if (nul) {
+        int line = 1, col = 1;
+        for (const char *q = b; q < nul; q++) {
+            if (*q == '\n')
+                line++, col = 1;
+            else
+                col++;
+        }
+        free(b);
+        return sp_fail(err, SP_EPARSE, "%s:%d:%d: NUL byte (binary data); expected a text JSON file", path, line, col);
+    }
     *out = b;
     return SP_OK;
 }
@@ -127,7 +139,7 @@ static sp_status get_int(const src_file *f, json_t *o, const char *key, int *out
     else
         return sp_fail(err, SP_EINVAL, "%s:%d: field '%s': expected an integer", f->path, key_line(f, key), key);
     if (d < lo || d > hi)
-        return sp_fail(err, SP_EINVAL, "%s:%d: field '%s' = %.0f is out of range; allowed %d..%d", f->path,
+        return sp_fail(err, SP_EINVAL, "%s:%d: field '%s' = %.15g is out of range; allowed %d..%d", f->path,
                        key_line(f, key), key, d, lo, hi);
     *out = (int)d;
     return SP_OK;
@@ -345,6 +357,11 @@ sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model
         }
     }
     sp_model_defaults(m);
+    if ((double)m->n_heads * m->d_head > 1e8) {
+        rc = sp_fail(err, SP_EINVAL, "%s:%d: num_attention_heads x head width = %d x %d is out of range; allowed up to 1e8",
+                     path, key_line(&f, "num_attention_heads"), m->n_heads, m->d_head);
+        goto done;
+    }
     rc = sp_model_check(m, path, err);
 done:
     json_decref(o);

@@ -38,15 +38,19 @@ sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_
         p->seq_len = m->max_seq;
     if (p->seq_len > (1 << 24))
         return sp_fail(err, SP_EINVAL, "plan: --seq-len %d is out of range; allowed 1..16777216", p->seq_len);
-    long long model_par = (long long)p->tp * p->pp * p->cp * p->ep;
+    /* the degrees are each <= 2^20 (CLI) or 2^30: multiply in double to test against 2^30 without overflow */
+    double prod = (double)p->tp * p->pp * p->cp * p->ep * (p->dp > 0 ? p->dp : 1);
     if (p->n_gpus <= 0) {
         if (p->dp <= 0)
             p->dp = 1;
-        long long n = model_par * p->dp;
-        if (n > (1LL << 30))
-            return sp_fail(err, SP_EINVAL, "plan: tp*pp*cp*ep*dp = %lld GPUs is too many (limit 2^30)", n);
-        p->n_gpus = (int)n;
+        if (prod > (double)(1 << 30))
+            return sp_fail(err, SP_EINVAL, "plan: tp*pp*cp*ep*dp = %d*%d*%d*%d*%d is more than 2^30 GPUs", p->tp, p->pp,
+                           p->cp, p->ep, p->dp);
+        p->n_gpus = (int)prod;
     }
+    if ((double)p->tp * p->pp * p->cp * p->ep > (double)(1 << 30))
+        return sp_fail(err, SP_EINVAL, "plan: tp*pp*cp*ep = %d*%d*%d*%d is more than 2^30 GPUs", p->tp, p->pp, p->cp, p->ep);
+    long long model_par = (long long)p->tp * p->pp * p->cp * p->ep;
     if (model_par > p->n_gpus || p->n_gpus % model_par)
         return sp_fail(err, SP_EINVAL,
                        "plan: --gpus %d is not divisible by tp*pp*cp*ep = %d*%d*%d*%d = %lld", p->n_gpus, p->tp,

@@ -111,16 +111,24 @@ sp_status sp_parse_quantity(const char *text, sp_unit unit, const char *what, do
             return SP_OK;
         }
     }
-    /* Case-insensitive second chance for words (days, months) but not for prefixes where case matters. */
+    /* Case-insensitive second chance for words (days, months) but not for prefixes where case matters: a
+     * spelling that matches two suffixes with different values (gb/s: GB/s or Gb/s) is refused. */
     if (len > 2) {
-        for (int i = 0; t[i].suffix; i++) {
+        int hit = -1;
+        for (int i = 0; t[i].suffix; i++)
             if (strlen(t[i].suffix) == len && strncasecmp(t[i].suffix, end, len) == 0) {
-                double r = v * t[i].mult;
-                if (!isfinite(r))
-                    return sp_fail(err, SP_EINVAL, "%s: '%s' overflows", what, text);
-                *out = r;
-                return SP_OK;
+                if (hit >= 0 && t[hit].mult != t[i].mult)
+                    return sp_fail(err, SP_EINVAL, "%s: unit '%.*s' in '%s' is ambiguous (%s or %s); write it with exact case",
+                                   what, (int)len, end, text, t[hit].suffix, t[i].suffix);
+                if (hit < 0)
+                    hit = i;
             }
+        if (hit >= 0) {
+            double r = v * t[hit].mult;
+            if (!isfinite(r))
+                return sp_fail(err, SP_EINVAL, "%s: '%s' overflows", what, text);
+            *out = r;
+            return SP_OK;
         }
     }
     return sp_fail(err, SP_EINVAL, "%s: unknown unit '%.*s' in '%s'; expected %s", what, (int)len, end, text,
