@@ -45,6 +45,11 @@ typedef struct {
     int tp, cp, ep, mb, sp;
 } layer_key;
 
+/* A group of g consecutive ranks sits inside scale-up domains of size `node` only if g divides node or node
+ * divides g; otherwise groups straddle domains while the tier model prices them as inside (TP 3 on 8-GPU
+ * nodes). Such layouts are skipped. */
+static int aligned(int g, int node) { return node <= 1 || node % g == 0 || g % node == 0; }
+
 static int plan_cmp(const sp_search_entry *a, const sp_search_entry *b)
 {
     if (a->objective != b->objective)
@@ -255,6 +260,11 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
                 int ep = eps[q];
                 if ((o->fix_ep && ep != o->fix_ep) || (ep > 1 && m->n_experts % ep))
                     continue;
+                int node = s->tier[0].size;
+                if (!aligned(tp, node) || !aligned(tp * cp, node) || !aligned(tp * cp * ep, node)) {
+                    div_skipped++;
+                    continue;
+                }
                 /* micro-batches: divisors of the largest per-replica batch (dp*ep >= ep) */
                 int per = o->global_batch / ep;
                 if (o->global_batch % ep) {
