@@ -180,6 +180,8 @@ typedef struct {
 
 typedef struct {
     double time_s, util, tp_s, dp_s, pp_s, lat_s; /* whole run */
+    /* one batch, seconds: the pieces of t_batch = max(mm, net)/(1 - bubble) [+ pipe_lat] + dp_bw + dp_lat */
+    double mm_b, net_b, bubble, pipe_lat_b, lat_charged, dp_bw_b, dp_lat_b, total_b, arith_b;
 } plan_result;
 
 typedef struct {
@@ -196,12 +198,45 @@ static int64_t prod_from(const int64_t *v, int from, int n)
     return p;
 }
 
-static void p2p_cost(const sp_epoch_gpu *g, const shape *sh, double N, const partition *pt, int v, double *lat,
-                     double *bw)
+/* suf[i] = product of v[i..n-1]; suf[n] = 1 */
+static void suffix(const int64_t *v, int n, int64_t *suf)
 {
-    double L = (double)sh->L, btok = sh->batch_seqs * sh->seq, bytes = 2;
+    suf[n] = 1;
+    for (int i = n - 1; i >= 0; i--)
+        suf[i] = suf[i + 1] * v[i];
+}
+
+/* What every split of one set of degrees shares: computed once per (degrees, microbatches, schedule). */
+typedef struct {
+    double N, nparam, arith, batches, btok, L;
+    double den[SP_EPOCH_MAX_LEVELS]; /* N·BW_l/2: the cluster's unidirectional bandwidth at level l */
+} eval_ctx;
+
+static void eval_ctx_init(const sp_epoch_gpu *g, const shape *sh, int64_t Ngpu, eval_ctx *c)
+{
+    c->N = (double)Ngpu;
+    double S = (double)sh->S;
+    c->L = (double)sh->L;
+    c->nparam = 2 * sh->d * sh->dff * c->L * S;
+    double D = 20 * c->nparam;
+    c->btok = sh->batch_seqs * sh->seq;
+    c->arith = 6 * (c->nparam / S) * c->btok / (flops_max(g) * c->N);
+    c->batches = D / c->btok;
+    for (int l = 0; l < g->n_levels; l++)
+        c->den[l] = c->N * g->bw[l] / 2;
+}
+
+/* Pipeline and expert point-to-point traffic summed over the levels where a stage or expert boundary falls
+ * (reference §3.3): bandwidth with uniform routing, latency at the highest EP level. */
+static void p2p_cost(const sp_epoch_gpu *g, const shape *sh, const eval_ctx *c, const partition *pt, int v,
+                     double *lat, double *bw)
+{
+    double L = c->L, btok = c->btok, bytes = 2;
     int n = pt->n, max_pp = -1, max_ep = -1;
-    int64_t PP = prod_from(pt->pp, 0, n);
+    int64_t spp[SP_EPOCH_MAX_LEVELS + 1], sep[SP_EPOCH_MAX_LEVELS + 1];
+    suffix(pt->pp, n, spp);
+    suffix(pt->ep, n, sep);
+    int64_t PP = spp[0];
     for (int i = 0; i < n; i++) {
         if (pt->pp[i] > 1)
             max_pp = i;
@@ -210,21 +245,22 @@ static void p2p_cost(const sp_epoch_gpu *g, const shape *sh, double N, const par
     }
     *lat = *bw = 0;
     for (int mode = 0; mode < 2; mode++) /* 0 bandwidth, 1 latency */
-        for (int pl = -1; pl <= max_pp; pl++)
+        for (int pl = -1; pl <= max_pp; pl++) {
+            double transfers;
+            if (pl == -1)
+                transfers = L - (double)v * PP;
+            else if (pl == max_pp)
+                transfers = (double)v * pt->pp[pl] - 1;
+            else
+                transfers = (double)v * spp[pl + 1] * (pt->pp[pl] - 1);
+            double fpp = transfers / (L - 1);
             for (int el = -1; el <= max_ep; el++) {
-                double transfers;
-                if (pl == -1)
-                    transfers = L - (double)v * PP;
-                else if (pl == max_pp)
-                    transfers = (double)v * pt->pp[pl] - 1;
-                else
-                    transfers = (double)v * prod_from(pt->pp, pl + 1, n) * (pt->pp[pl] - 1);
-                double fpp = transfers / (L - 1), fep;
+                double fep;
                 if (mode == 0) {
                     if (el == -1)
-                        fep = 1.0 / prod_from(pt->ep, 0, n);
+                        fep = 1.0 / sep[0];
                     else
-                        fep = 1.0 / prod_from(pt->ep, el + 1, n) - 1.0 / prod_from(pt->ep, el, n);
+                        fep = 1.0 / sep[el + 1] - 1.0 / sep[el];
                 } else
                     fep = el == max_ep;
                 double freq = fpp * fep;
@@ -233,18 +269,23 @@ static void p2p_cost(const sp_epoch_gpu *g, const shape *sh, double N, const par
                     continue;
                 double rs = 2 * (L - 1) * freq;
                 if (mode == 0)
-                    *bw += sh->d * rs * btok * bytes / (N * g->bw[level] / 2);
+                    *bw += sh->d * rs * btok * bytes / c->den[level];
                 else
                     *lat += rs * g->lat[level];
             }
+        }
 }
 
-static void allreduce(const sp_epoch_gpu *g, double p, double words, int level, double N, double rs, double rp,
-                      double *lat, double *bw)
+/* Ring all-reduce among p at one level (reference §3.3): bandwidth over the level's aggregate, 2 latencies per
+ * sequential repeat. */
+static inline void allreduce(const sp_epoch_gpu *g, const eval_ctx *c, double p, double words, int level, double rs,
+                             double rp, double *lat, double *bw)
 {
-    *bw = 2 * (p - 1) * words * rs * rp * 2.0 / (N * g->bw[level] / 2);
+    *bw = 2 * (p - 1) * words * rs * rp * 2.0 / c->den[level];
     *lat = p > 1 ? 2 * rs * g->lat[level] : 0;
 }
+
+static inline double maxd(double a, double b) { return a > b ? a : b; } /* no NaN can reach here */
 
 /* The same shard shapes recur across plans and cluster sizes: a small direct-mapped cache per thread (the
  * reference memoises the same function), valid for one sweep (one GPU). */
@@ -285,31 +326,29 @@ static double matmul_part(const sp_epoch_gpu *g, const shape *sh, int64_t DP, in
     return (double)(sh->L / PP) * (double)(sh->S / EP) * (double)m * per;
 }
 
-static void evaluate(const sp_epoch_gpu *g, const shape *sh, const partition *pt, int64_t m, int v, int zb,
-                     double mm, plan_result *r)
+static void evaluate(const sp_epoch_gpu *g, const shape *sh, const eval_ctx *c, const partition *pt, int64_t m, int v,
+                     int zb, double mm, plan_result *r)
 {
     int n = pt->n;
-    int64_t EP = prod_from(pt->ep, 0, n), DP = prod_from(pt->dp, 0, n), TPm = prod_from(pt->tpm, 0, n),
-            TPf = prod_from(pt->tpf, 0, n), PP = prod_from(pt->pp, 0, n);
-    double N = (double)(EP * DP * TPm * TPf * PP);
-    double S = (double)sh->S, L = (double)sh->L;
-    double nparam = 2 * sh->d * sh->dff * L * S;
-    double D = 20 * nparam;
-    double btok = sh->batch_seqs * sh->seq;
-    double arith = 6 * (nparam / S) * btok / (flops_max(g) * N);
+    int64_t sdp[SP_EPOCH_MAX_LEVELS + 1], stm[SP_EPOCH_MAX_LEVELS + 1], stf[SP_EPOCH_MAX_LEVELS + 1];
+    suffix(pt->dp, n, sdp);
+    suffix(pt->tpm, n, stm);
+    suffix(pt->tpf, n, stf);
+    int64_t PP = prod_from(pt->pp, 0, n);
+    double L = c->L, btok = c->btok;
     double dp_bw = 0, dp_lat = 0, tp_bw = 0, tp_lat = 0;
     for (int l = 0; l < n; l++) {
         double la, bw, la2, bw2, la3, bw3;
-        allreduce(g, (double)pt->dp[l], nparam, l, N, 1, (double)prod_from(pt->dp, l + 1, n), &la, &bw);
+        allreduce(g, c, (double)pt->dp[l], c->nparam, l, 1, (double)sdp[l + 1], &la, &bw);
         dp_lat += la;
-        dp_bw = fmax(bw, dp_bw);
-        allreduce(g, (double)pt->tpm[l], sh->dff, l, N, 2 * L, btok * (double)prod_from(pt->tpm, l + 1, n), &la2, &bw2);
-        allreduce(g, (double)pt->tpf[l], sh->d, l, N, 2 * L, btok * (double)prod_from(pt->tpf, l + 1, n), &la3, &bw3);
-        tp_bw = fmax(bw2 + bw3, tp_bw);
+        dp_bw = maxd(bw, dp_bw);
+        allreduce(g, c, (double)pt->tpm[l], sh->dff, l, 2 * L, btok * (double)stm[l + 1], &la2, &bw2);
+        allreduce(g, c, (double)pt->tpf[l], sh->d, l, 2 * L, btok * (double)stf[l + 1], &la3, &bw3);
+        tp_bw = maxd(bw2 + bw3, tp_bw);
         tp_lat += la2 + la3;
     }
     double pp_lat, pp_bw;
-    p2p_cost(g, sh, N, pt, v, &pp_lat, &pp_bw);
+    p2p_cost(g, sh, c, pt, v, &pp_lat, &pp_bw);
     /* TP and PP/EP communication overlap with compute; DP does not (reference §2.1) */
     double overlapped_net = pp_bw + tp_bw, pipe_lat = tp_lat + pp_lat;
     double bubble = 0;
@@ -317,17 +356,26 @@ static void evaluate(const sp_epoch_gpu *g, const shape *sh, const partition *pt
         double z = (double)(v - 1) * (double)(PP > m ? PP - m : 0);
         bubble = (z + PP - 1) / (z + PP - 1 + (double)v * m);
     }
-    double pipe = fmax(mm, overlapped_net) / (1 - bubble);
+    double pipe = maxd(mm, overlapped_net) / (1 - bubble);
     if (!zb)
         pipe += pipe_lat; /* with zero bubble the code never charges it (quirk, see file comment) */
     double total = pipe + dp_bw + dp_lat;
-    double batches = D / btok;
+    double batches = c->batches;
     r->time_s = batches * total;
-    r->util = arith / total;
+    r->util = c->arith / total;
     r->tp_s = tp_bw * batches;
     r->dp_s = dp_bw * batches;
     r->pp_s = pp_bw * batches;
     r->lat_s = batches * (pipe_lat + dp_lat);
+    r->mm_b = mm;
+    r->net_b = overlapped_net;
+    r->bubble = bubble;
+    r->pipe_lat_b = pipe_lat;
+    r->lat_charged = !zb;
+    r->dp_bw_b = dp_bw;
+    r->dp_lat_b = dp_lat;
+    r->total_b = total;
+    r->arith_b = c->arith;
 }
 
 /* ------------------------------------------------------------------ search (reference §3.2) */
@@ -417,6 +465,29 @@ static int fact5(int64_t n, int64_t out[][5], int cap)
     return k;
 }
 
+/* The level sizes take very few values (8, 32, or a small cluster's size): their factorizations are computed
+ * once per thread and reused. */
+#define F5_CAP 512
+typedef struct {
+    int64_t n;
+    int count;
+    int64_t f[F5_CAP][5];
+} f5_entry;
+
+static const f5_entry *fact5_cached(int64_t n)
+{
+    static _Thread_local f5_entry cache[8];
+    static _Thread_local int next;
+    for (int i = 0; i < 8; i++)
+        if (cache[i].count > 0 && cache[i].n == n)
+            return &cache[i];
+    f5_entry *e = &cache[next];
+    next = (next + 1) % 8;
+    e->n = n;
+    e->count = fact5(n, e->f, F5_CAP);
+    return e;
+}
+
 typedef struct {
     plan_result best;
     int found;
@@ -428,8 +499,8 @@ typedef struct {
 
 /* Every split of (DP, TPm, TPf, PP, EP) across the hierarchy (lower levels take a factorization of their
  * adjusted size, the top level the remainder), in the reference's order. */
-static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const int64_t deg[5], int64_t m, int v, int zb,
-                            double mm, best_plan *bp)
+static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const eval_ctx *c, const int64_t deg[5], int64_t m,
+                            int v, int zb, double mm, best_plan *bp)
 {
     int64_t Ngpu = deg[0] * deg[1] * deg[2] * deg[3] * deg[4];
     int nl = g->n_levels - 1; /* explicit level sizes */
@@ -449,10 +520,13 @@ static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const int64_
             stop = 1;
         }
     }
-    static _Thread_local int64_t f[SP_EPOCH_MAX_LEVELS - 1][512][5];
+    const int64_t (*f[SP_EPOCH_MAX_LEVELS - 1])[5];
     int nf[SP_EPOCH_MAX_LEVELS - 1];
-    for (int i = 0; i < nl; i++)
-        nf[i] = fact5(adj[i], f[i], 512);
+    for (int i = 0; i < nl; i++) {
+        const f5_entry *e = fact5_cached(adj[i]);
+        f[i] = (const int64_t(*)[5])e->f;
+        nf[i] = e->count;
+    }
     int idx[SP_EPOCH_MAX_LEVELS - 1] = {0};
     for (;;) {
         int ok = 1;
@@ -473,7 +547,7 @@ static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const int64_
         }
         if (ok) {
             plan_result r;
-            evaluate(g, sh, &pt, m, v, zb, mm, &r);
+            evaluate(g, sh, c, &pt, m, v, zb, mm, &r);
             double cs = r.tp_s + r.dp_s + r.pp_s;
             if (r.time_s < bp->best.time_s || (r.time_s == bp->best.time_s && bp->found && cs < bp->comm_sum)) {
                 bp->best = r;
@@ -495,10 +569,14 @@ static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const int64_
     }
 }
 
-static void optimal_parallelism(const sp_epoch_gpu *g, const shape *sh, int64_t N, best_plan *bp)
+/* Best plan on N GPUs among those that finish within `cutoff` seconds (found = 0 if none). The reference starts
+ * from an infinite bound; starting from the duration prunes, with the optimistic bound, every plan that could
+ * not finish in time anyway, which cannot change the best plan of a cluster that does finish (that bound is a
+ * true lower bound: summed bandwidth and the smallest latency never cost more than any split across levels). */
+static void optimal_parallelism(const sp_epoch_gpu *g, const shape *sh, int64_t N, double cutoff, best_plan *bp)
 {
     memset(bp, 0, sizeof *bp);
-    bp->best.time_s = INFINITY;
+    bp->best.time_s = cutoff;
     sp_epoch_gpu opt = *g; /* optimistic flat network: summed bandwidth, smallest latency */
     opt.n_levels = 1;
     double bsum = 0, lmin = INFINITY;
@@ -509,19 +587,53 @@ static void optimal_parallelism(const sp_epoch_gpu *g, const shape *sh, int64_t 
     opt.bw[0] = bsum;
     opt.lat[0] = lmin;
     int64_t S = sh->S, EP = gcd64(N, S), M = N / EP;
+    eval_ctx ctx, ctx_opt; /* the cluster size is fixed here: what plans share is computed once */
+    eval_ctx_init(g, sh, N, &ctx);
+    eval_ctx_init(&opt, sh, N, &ctx_opt);
     int64_t dd = (int64_t)sh->d * (int64_t)sh->dff, btok = (int64_t)(sh->batch_seqs * sh->seq);
     double nparam = 2 * sh->d * sh->dff * (double)sh->L * (double)S;
-    int64_t tps[512], dps[512], mbs[4096], tfs[512];
+    int64_t tps[512], dps[512], tfs[512];
+    /* microbatch counts: the divisors of B/(S·DP), computed once per DP value of this call */
+    static _Thread_local int64_t mb_arena[1 << 15];
+    static _Thread_local struct {
+        int64_t dp;
+        int off, cnt;
+    } mb_idx[256];
+    int n_idx = 0, arena_used = 0;
     int ntp = divisors64(gcd64(M, dd), tps, 512);
     for (int a = 0; a < ntp; a++) {
         int64_t TP = tps[a], r1 = M / TP;
         int ndp = divisors64(gcd64(r1, btok), dps, 512);
+        int ntf = divisors64(TP, tfs, 512);
         for (int b = 0; b < ndp; b++) {
             int64_t DP = dps[b], PP = r1 / DP;
             if (sh->L % PP)
                 continue;
-            int ntf = divisors64(TP, tfs, 512);
-            int nmb = divisors64(btok / (S * DP), mbs, 4096);
+            const int64_t *mbs = NULL;
+            int nmb = 0;
+            for (int q = 0; q < n_idx && !mbs; q++)
+                if (mb_idx[q].dp == DP) {
+                    mbs = mb_arena + mb_idx[q].off;
+                    nmb = mb_idx[q].cnt;
+                }
+            if (!mbs) {
+                int64_t tmp[4096];
+                nmb = divisors64(btok / (S * DP), tmp, 4096);
+                if (n_idx < 256 && arena_used + nmb <= (int)(sizeof mb_arena / sizeof mb_arena[0])) {
+                    memcpy(mb_arena + arena_used, tmp, (size_t)nmb * sizeof tmp[0]);
+                    mb_idx[n_idx].dp = DP;
+                    mb_idx[n_idx].off = arena_used;
+                    mb_idx[n_idx].cnt = nmb;
+                    n_idx++;
+                    mbs = mb_arena + arena_used;
+                    arena_used += nmb;
+                } else {
+                    /* arena full (never in the paper's sweeps): evaluate this DP from a scratch copy */
+                    static _Thread_local int64_t scratch[4096];
+                    memcpy(scratch, tmp, (size_t)nmb * sizeof tmp[0]);
+                    mbs = scratch;
+                }
+            }
             int64_t s = isqrt64(TP);
             for (int c = 0; c < ntf; c++) {
                 int64_t TPf = tfs[c];
@@ -545,10 +657,10 @@ static void optimal_parallelism(const sp_epoch_gpu *g, const shape *sh, int64_t 
                         partition flat = {1, {DP}, {TPm}, {TPf}, {PP}, {EP}};
                         plan_result r;
                         double mm = matmul_part(g, sh, DP, TPm, TPf, PP, EP, m);
-                        evaluate(&opt, sh, &flat, m, v, zb, mm, &r);
+                        evaluate(&opt, sh, &ctx_opt, &flat, m, v, zb, mm, &r);
                         if (!(r.time_s <= bp->best.time_s))
                             continue;
-                        over_partitions(g, sh, deg, m, v, zb, mm, bp);
+                        over_partitions(g, sh, &ctx, deg, m, v, zb, mm, bp);
                     }
                 }
             }
@@ -633,7 +745,7 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
             }
             if (bad)
                 continue;
-            optimal_parallelism(g, &sh, N, &bp);
+            optimal_parallelism(g, &sh, N, T * (1 + 1e-9), &bp);
             if (bp.found && bp.best.time_s / SECONDS_PER_YEAR < years)
                 found = 1;
         }
