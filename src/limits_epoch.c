@@ -548,6 +548,8 @@ static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const eval_c
         if (ok) {
             plan_result r;
             evaluate(g, sh, c, &pt, m, v, zb, mm, &r);
+            /* tie-break on total communication, summed as the reference sums it: the candidate's as TP + DP + PP,
+             * the incumbent's as TP + PP + DP (the last bit decides between mathematically equal splits) */
             double cs = r.tp_s + r.dp_s + r.pp_s;
             if (r.time_s < bp->best.time_s || (r.time_s == bp->best.time_s && bp->found && cs < bp->comm_sum)) {
                 bp->best = r;
@@ -556,7 +558,7 @@ static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const eval_c
                 bp->m = m;
                 bp->v = v;
                 bp->zb = zb;
-                bp->comm_sum = cs;
+                bp->comm_sum = r.tp_s + r.pp_s + r.dp_s;
             }
         }
         int i = nl - 1;
