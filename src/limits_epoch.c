@@ -21,6 +21,14 @@
 
 #define SECONDS_PER_YEAR 3.154e7 /* the code's year */
 
+/* Kaplan et al. 2020, "Scaling Laws for Neural Language Models" (arXiv:2001.08361), Eq. 1.3 and 1.4 (also in
+ * shared/validation/published_scaling_laws.csv rows KAP20-*): B* ~ 2e8 tokens, alpha_B = 0.21,
+ * C_c^min = 3.1e8 PF-days, alpha_C^min = 0.050. */
+#define KAPLAN_BSTAR 2e8
+#define KAPLAN_ALPHA_B 0.21
+#define KAPLAN_CC (3.1e8 * 8.64e19)
+#define KAPLAN_ALPHA_C 0.05
+
 /* ------------------------------------------------------------------ GPUs */
 
 static void base_gpu(sp_epoch_gpu *g, const char *name, int sms, double fpc, double l2bps, double l2bytes,
@@ -687,6 +695,45 @@ static double take_closest(double x)
     return best;
 }
 
+/* The batch time of the chosen plan, cut into the pieces of sp_epoch_split (they add up to it). */
+static void fill_split(const sp_epoch_gpu *g, const shape *sh, const best_plan *bp, sp_epoch_split *o)
+{
+    const plan_result *r = &bp->best;
+    int n = bp->pt.n;
+    int64_t PP = prod_from(bp->pt.pp, 0, n), EP = prod_from(bp->pt.ep, 0, n);
+    double mm = r->mm_b, core = maxd(mm, r->net_b);
+    double at_eff = r->arith_b / g->effective_utilization; /* FLOP time at the derated clock */
+    double kern = 6.0 * (double)(sh->L / PP) * (double)(sh->S / EP) * (double)bp->m * g->latency_per_matmul_s;
+    memset(o, 0, sizeof *o);
+    o->batch_s = r->total_b;
+    o->compute = r->arith_b;
+    o->derate = at_eff - r->arith_b;
+    o->kernel_lat = kern;
+    /* what is left of the matmul time: memory traffic and padding (clamped: the per-GPU slice is floored) */
+    o->data_move = maxd(mm - at_eff - kern, 0);
+    o->net_bw = maxd(r->net_b - mm, 0);
+    o->bubble = core / (1 - r->bubble) - core;
+    o->net_lat = r->lat_charged ? r->pipe_lat_b : 0;
+    o->dp_bw = r->dp_bw_b;
+    o->dp_lat = r->dp_lat_b;
+}
+
+const char *sp_epoch_binding(const sp_epoch_split *s)
+{
+    struct {
+        double v;
+        const char *name;
+    } c[] = {{0, "none"},                     {s->data_move, "per-GPU data movement"},
+             {s->kernel_lat, "kernel latency"}, {s->net_bw, "TP/PP bandwidth"},
+             {s->bubble, "pipeline bubble"},    {s->net_lat, "network latency"},
+             {s->dp_bw + s->dp_lat, "DP all-reduce"}};
+    int best = 0;
+    for (int i = 1; i < (int)(sizeof c / sizeof c[0]); i++)
+        if (c[i].v > c[best].v)
+            best = i;
+    return c[best].name;
+}
+
 int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_epoch_summary *sum)
 {
     memset(sum, 0, sizeof *sum);
@@ -694,13 +741,15 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
     const sp_epoch_gpu *g = &st->gpu;
     double years = st->years > 0 ? st->years : 0.25, T = years * SECONDS_PER_YEAR;
     int seq = st->seq_len > 0 ? st->seq_len : 2048;
-    /* widths f·2^i, f odd 1..15, i 11..21, within [min, max], ascending */
+    /* widths f·2^i, f odd 1..15, i >= 11 (the paper's grid), ascending: by default the paper's [12288, 12288·128];
+     * --from below the paper's first point reaches down to 2048, --to extends the top (to 15·2^24) */
     double widths[128];
     int nw = 0;
     for (int f = 1; f < 17; f += 2)
-        for (int i = 11; i < 22; i++) {
+        for (int i = 11; i < 25; i++) {
             double w = f * ldexp(1.0, i);
-            if (w >= (st->c_min > 0 ? 2048 : st->d_model_min) && w <= st->d_model_max && nw < 128)
+            if (w >= (st->c_min > 0 ? 2048 : st->d_model_min) && w <= (st->c_max > 0 ? 15 * ldexp(1.0, 24) : st->d_model_max) &&
+                nw < 128)
                 widths[nw++] = w;
         }
     for (int i = 1; i < nw; i++)
@@ -716,15 +765,25 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
         int64_t L = (int64_t)take_closest(0.10056 * pow(d * dff, 0.3751) * (st->layer_scale > 0 ? st->layer_scale : 1));
         int64_t S = st->sparse ? (int64_t)take_closest(8 * sqrt(d * dff / (4 * 12288.0 * 12288.0))) : 1;
         double nparam = 2 * d * dff * (double)L * (double)S, D = 20 * nparam, C = 6 * nparam * D / (double)S;
-        if (st->c_max > 0 && C > st->c_max)
+        if (st->c_max > 0 && C > st->c_max) {
+            sum->stop = SP_EPOCH_STOP_RANGE;
             break;
+        }
+        /* below the paper's range only what was asked for is searched; from 12288 on every point counts for
+         * the summary (linear-regime end, wall) even when it is below --from and not reported */
+        if (d < st->d_model_min && C < st->c_min)
+            continue;
         double bs; /* sequences */
         if (st->batch == SP_EPOCH_BATCH_FIXED)
             bs = floor(st->fixed_batch_tokens / seq);
         else {
-            double raw = st->batch == SP_EPOCH_BATCH_DEEPSEEK
-                             ? (1.0 / seq) * sqrt((double)S) * 0.2920 * pow(C, 0.3271)
-                             : sqrt((double)S) * pow(C / 3e23, 1.0 / 6) * 2048.0 * 2048.0 / seq;
+            double raw;
+            if (st->batch == SP_EPOCH_BATCH_DEEPSEEK) /* Bi et al. 2024 (DeepSeek LLM), as the reference uses it */
+                raw = (1.0 / seq) * sqrt((double)S) * 0.2920 * pow(C, 0.3271);
+            else if (st->batch == SP_EPOCH_BATCH_KAPLAN) /* Kaplan et al. 2020 Eq. 1.3-1.4, see scaleplan.h */
+                raw = sqrt((double)S) * KAPLAN_BSTAR * pow(C / KAPLAN_CC, KAPLAN_ALPHA_C / KAPLAN_ALPHA_B) / seq;
+            else
+                raw = sqrt((double)S) * pow(C / 3e23, 1.0 / 6) * 2048.0 * 2048.0 / seq;
             bs = (double)S * take_closest(raw / (double)S);
         }
         shape sh = {d, dff, L, S, bs, seq};
@@ -753,8 +812,12 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
         }
         if (!found) {
             sum->first_infeasible_flop = C;
+            sum->stop = SP_EPOCH_STOP_WALL;
             break;
         }
+        sum->largest_feasible_flop = C;
+        if (sum->linear_regime_end_flop == 0 && bp.best.util <= 0.8 * g->effective_utilization)
+            sum->linear_regime_end_flop = C;
         if (st->c_min > 0 && C < st->c_min)
             continue;
         if (np < max) {
@@ -783,17 +846,24 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
             p->dp_comm_s = bp.best.dp_s;
             p->pp_comm_s = bp.best.pp_s;
             p->latency_s = bp.best.lat_s;
+            fill_split(g, &sh, &bp, &p->split);
+            p->binding = sp_epoch_binding(&p->split);
+            p->gpu_hours = (double)N * bp.best.time_s / 3600;
             np++;
         }
-        sum->latency_wall_flop = C;
-        if (sum->linear_regime_end_flop == 0 && bp.best.util <= 0.8 * g->effective_utilization)
-            sum->linear_regime_end_flop = C;
-        if (bp.best.util < 0.001)
+        if (bp.best.util < 0.001) { /* the reference stops here: the run is as good as impossible */
+            sum->stop = SP_EPOCH_STOP_UTIL;
             break;
+        }
     }
+    if (sum->stop != SP_EPOCH_STOP_RANGE)
+        sum->latency_wall_flop = sum->largest_feasible_flop;
     sum->n_points = np;
-    sum->t_limit_flop = sp_epoch_t_limit(0, 7.889e6, 9e-6);
-    sum->t_crit_flop = sp_epoch_t_crit(g, 0, 7.889e6);
+    /* closed forms at this duration in the notebook's 365.25-day years (0.25 y = 7.889e6 s), with the
+     * serial latency of one layer step, kernel + 4 network hops (9 us on the paper's GPUs) */
+    double Tj = years * 365.25 * 86400;
+    sum->t_limit_flop = sp_epoch_t_limit(0, Tj, g->latency_per_matmul_s + 4 * g->lat[0]);
+    sum->t_crit_flop = sp_epoch_t_crit(g, 0, Tj);
     return np;
 }
 
