@@ -196,7 +196,12 @@ static int build_run(const want_t *w, double from, double to, run_t *r)
     if (w->flat)
         ADD(", flat network");
     if (w->batch == SP_EPOCH_BATCH_FIXED)
-        ADD(", batch fixed %.0f tokens", w->fixed_tokens);
+    {
+        if (fmod(w->fixed_tokens, 1048576) == 0)
+            ADD(", batch fixed %.0f Mi tokens", w->fixed_tokens / 1048576);
+        else
+            ADD(", batch fixed %.0f tokens", w->fixed_tokens);
+    }
     else if (w->batch == SP_EPOCH_BATCH_DEEPSEEK)
         ADD(", DeepSeek batch");
     else if (w->batch == SP_EPOCH_BATCH_KAPLAN)
