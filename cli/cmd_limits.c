@@ -222,8 +222,10 @@ static const char *empty_reason(const run_t *r, char *buf, size_t n)
     if (r->sum.stop == SP_EPOCH_STOP_WALL && r->sum.largest_feasible_flop == 0)
         snprintf(buf, n, "nothing finishes within %.3g months, not even the smallest run swept (%.3g FLOP)", r->set.years * 12,
                  r->sum.first_infeasible_flop);
-    else if (r->sum.stop != SP_EPOCH_STOP_RANGE)
+    else if (r->sum.stop == SP_EPOCH_STOP_WALL || r->sum.stop == SP_EPOCH_STOP_UTIL)
         snprintf(buf, n, "no feasible run in the requested range: the latency wall is at %.3g FLOP", r->sum.latency_wall_flop);
+    else if (r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP)
+        snprintf(buf, n, "the requested range needs clusters of more than 1.4e17 GPUs, which the model does not represent");
     else
         snprintf(buf, n, "no sweep point falls in the requested compute range");
     return buf;
@@ -272,8 +274,10 @@ static void json_summary(const run_t *r)
     cli_json_num(stdout, r->sum.first_infeasible_flop > 0 ? r->sum.first_infeasible_flop : NAN);
     printf(",\"largest_feasible_flop\":");
     cli_json_num(stdout, r->sum.largest_feasible_flop > 0 ? r->sum.largest_feasible_flop : NAN);
-    printf(",\"sweep_end\":\"%s\"", r->sum.stop == SP_EPOCH_STOP_WALL ? "latency wall" :
-                                      r->sum.stop == SP_EPOCH_STOP_UTIL ? "utilization below 0.001" : "end of range");
+    printf(",\"sweep_end\":\"%s\"", r->sum.stop == SP_EPOCH_STOP_WALL          ? "latency wall"
+                                      : r->sum.stop == SP_EPOCH_STOP_UTIL        ? "utilization below 0.001"
+                                      : r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP ? "cluster size limit (1.4e17 GPUs)"
+                                                                                 : "end of range");
     printf(",\"max_utilization\":");
     cli_json_num(stdout, r->sum.max_utilization);
     printf(",\"t_limit_flop\":");
@@ -513,6 +517,9 @@ int cmd_limits(int argc, char **argv)
             else if (r->sum.stop == SP_EPOCH_STOP_UTIL)
                 printf("  latency wall: largest feasible run %.3g FLOP (utilization fell below 0.001: the paper stops there)\n",
                        r->sum.latency_wall_flop);
+            else if (r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP)
+                printf("  latency wall: not reached; the sweep stops after %.3g FLOP because larger runs need more than "
+                       "1.4e17 GPUs, which the model does not represent\n", r->sum.largest_feasible_flop);
             else if (r->sum.largest_feasible_flop > 0)
                 printf("  latency wall: beyond the swept range (the largest run swept, %.3g FLOP, still finishes)\n",
                        r->sum.largest_feasible_flop);

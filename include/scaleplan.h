@@ -498,16 +498,17 @@ typedef struct {
  * "none". */
 const char *sp_epoch_binding(const sp_epoch_split *s);
 
-/* Why a sweep ended: the next width had no plan finishing in time (the wall), utilization fell below 0.001
- * (the reference's stop), or the requested/paper's range ended first. */
-typedef enum { SP_EPOCH_STOP_RANGE, SP_EPOCH_STOP_WALL, SP_EPOCH_STOP_UTIL } sp_epoch_stop;
+/* Why a sweep ended: the requested/paper's range ended first, the next width had no plan finishing in time (the
+ * wall), utilization fell below 0.001 (the reference's stop), or the next width would need clusters of more than
+ * ~1.4e17 GPUs, which are not represented (not a wall). */
+typedef enum { SP_EPOCH_STOP_RANGE, SP_EPOCH_STOP_WALL, SP_EPOCH_STOP_UTIL, SP_EPOCH_STOP_CLUSTER_CAP } sp_epoch_stop;
 
 typedef struct {
     int n_points;
     double max_utilization;           /* the GPU's ceiling (effective utilization) */
     double linear_regime_end_flop;    /* first C with U <= 0.8 x max (0 if none) */
     double latency_wall_flop;         /* largest C with a feasible plan, the paper's "latency wall"; 0 when the
-                                         range ended before it (stop == SP_EPOCH_STOP_RANGE) */
+                                         sweep ended before it (stop RANGE or CLUSTER_CAP) */
     double first_infeasible_flop;     /* next sweep point, with no feasible plan (0 if none) */
     double largest_feasible_flop;     /* largest C swept with a feasible plan */
     sp_epoch_stop stop;

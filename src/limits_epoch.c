@@ -791,9 +791,14 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
         int found = 0;
         best_plan bp;
         int64_t N = 0;
+        int capped = 0, searched = 0;
         for (int i = 0; i < 60 && !found; i++) {
-            if (S > (INT64_MAX >> i) / 64) /* beyond ~1.4e17 GPUs: stop (the reference's Python integers would go on) */
+            if (S > (INT64_MAX >> i) / 64) { /* beyond ~1.4e17 GPUs: stop (the reference's Python integers would go on) */
+                /* a width whose minimum cluster is within 3 doublings of the cap was not given the cluster sizes the
+                 * reference would have tried: that is the representation's limit, not a latency wall */
+                capped = searched < 3;
                 break;
+            }
             N = S << i;
             if ((double)N < min_n)
                 continue;
@@ -807,8 +812,13 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
             if (bad)
                 continue;
             optimal_parallelism(g, &sh, N, T * (1 + 1e-9), &bp);
+            searched++;
             if (bp.found && bp.best.time_s / SECONDS_PER_YEAR < years)
                 found = 1;
+        }
+        if (!found && capped) { /* not a wall: the clusters it would need are not represented */
+            sum->stop = SP_EPOCH_STOP_CLUSTER_CAP;
+            break;
         }
         if (!found) {
             sum->first_infeasible_flop = C;
@@ -856,7 +866,7 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
             break;
         }
     }
-    if (sum->stop != SP_EPOCH_STOP_RANGE)
+    if (sum->stop == SP_EPOCH_STOP_WALL || sum->stop == SP_EPOCH_STOP_UTIL)
         sum->latency_wall_flop = sum->largest_feasible_flop;
     sum->n_points = np;
     /* closed forms at this duration in the notebook's 365.25-day years (0.25 y = 7.889e6 s), with the

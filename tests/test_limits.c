@@ -258,6 +258,17 @@ static void test_ranges(void **st)
     s.c_max = 1e25;
     n = sp_epoch_sweep(&s, pts, 200, &sum);
     assert_true(n >= 2 && pts[0].d_model < 12288 && pts[0].compute_flop >= 1e22);
+    /* with almost no latency and infinite bandwidth the sweep outgrows the representable clusters (~1.4e17
+     * GPUs) before any wall: that is said, not called a wall */
+    sp_epoch_setting_defaults(&s);
+    s.gpu.n_levels = 1;
+    s.gpu.bw[0] = INFINITY;
+    s.gpu.lat[0] *= 1e-6;
+    s.gpu.latency_per_matmul_s *= 1e-6;
+    s.c_max = 1e45;
+    n = sp_epoch_sweep(&s, pts, 200, &sum);
+    assert_int_equal(sum.stop, SP_EPOCH_STOP_CLUSTER_CAP);
+    assert_true(sum.latency_wall_flop == 0 && sum.largest_feasible_flop > 1e38 && pts[n - 1].n_gpus > 1e16);
     /* a longer run has a farther latency limit: T_limit grows as T^2 at alpha = 0 */
     sp_epoch_setting_defaults(&s);
     s.years = 0.5;
