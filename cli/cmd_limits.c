@@ -246,6 +246,8 @@ static void json_point(const sp_epoch_point *p, int full)
     if (full) {
         printf(",\"sparsity\":%d,\"params\":", p->sparsity);
         cli_json_num(stdout, p->params);
+        printf(",\"tokens\":");
+        cli_json_num(stdout, 20 * p->params); /* Chinchilla D = 20 N (total parameters), as the paper */
         printf(",\"microbatches\":%d,\"months\":", p->microbatches);
         cli_json_num(stdout, p->months);
         printf(",\"gpu_hours\":");
@@ -486,8 +488,8 @@ int cmd_limits(int argc, char **argv)
             else
                 printf("scaleplan limits (epoch2024 model): %s, %.3g months\n\n", r->name, r->set.years * 12);
             if (r->n)
-                printf("  %10s %8s %5s %3s %9s %6s %9s %8s %8s %5s %5s  %-27s  %s\n", "C (FLOP)", "d_model", "L", "S", "batch", "U",
-                       "GPUs", "TP", "PP(v)", "DP", "EP", "cmp mem krn net bub lat  dp", "binding limit");
+                printf("  %10s %8s %5s %3s %9s %9s %6s %9s %8s %8s %5s %5s  %-27s  %s\n", "C (FLOP)", "d_model", "L", "S", "params",
+                       "batch", "U", "GPUs", "TP", "PP(v)", "DP", "EP", "cmp mem krn net bub lat  dp", "binding limit");
             for (int k = 0; k < r->n; k++) {
                 sp_epoch_point *p = &r->pts[k];
                 const sp_epoch_split *s = &p->split;
@@ -497,8 +499,9 @@ int cmd_limits(int argc, char **argv)
                 double b = s->batch_s > 0 ? 100 / s->batch_s : 0;
                 snprintf(sp, sizeof sp, "%3.0f %3.0f %3.0f %3.0f %3.0f %3.0f %3.0f", (s->compute + s->derate) * b, s->data_move * b,
                          s->kernel_lat * b, s->net_bw * b, s->bubble * b, s->net_lat * b, (s->dp_bw + s->dp_lat) * b);
-                printf("  %10.3e %8.0f %5d %3d %9.3e %6.3f %9.3e %8s %8s %5d %5d  %-27s  %s\n", p->compute_flop, p->d_model,
-                       p->layers, p->sparsity, p->batch_tokens, p->utilization, p->n_gpus, tp, pp, p->dp, p->ep, sp,
+                printf("  %10.3e %8.0f %5d %3d %9.3e %9.3e %6.3f %9.3e %8s %8s %5d %5d  %-27s  %s\n", p->compute_flop,
+                       p->d_model, p->layers, p->sparsity, p->params, p->batch_tokens, p->utilization, p->n_gpus, tp, pp, p->dp,
+                       p->ep, sp,
                        p->utilization > 0.8 * r->sum.max_utilization ? "- (linear regime)" : p->binding);
             }
             const char *e = empty_reason(r, why, sizeof why);
