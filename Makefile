@@ -97,13 +97,14 @@ build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
 fuzz: depcheck $(FUZZ_BINS)
 	@for f in $(FUZZ_BINS); do t=$$(basename $$f); mkdir -p build-fuzz/corpus/$$t; \
 	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
-	  ./$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 build-fuzz/corpus/$$t tests/fuzz/corpus/$$t 2>&1 | grep -E "^#[0-9]+.*DONE|ERROR|SUMMARY" ; \
-	  [ $${PIPESTATUS:-0} ] || exit 1; done
+	  ./$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build-fuzz/ \
+	    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t > build-fuzz/$$t.fuzz.log 2>&1; rc=$$?; \
+	  grep -E "DONE|ERROR|SUMMARY" build-fuzz/$$t.fuzz.log; [ $$rc = 0 ] || { tail -30 build-fuzz/$$t.fuzz.log; exit 1; }; done
 
 # A few seconds per target: keeps every target buildable and runs the seeds (part of make check).
 fuzz-smoke: depcheck $(FUZZ_BINS)
 	@pass=0; fail=0; for f in $(FUZZ_BINS); do t=$$(basename $$f); \
-	  if ./$$f -max_total_time=3 -timeout=10 -rss_limit_mb=4096 tests/fuzz/corpus/$$t > build-fuzz/$$t.log 2>&1; \
+	  if ./$$f -max_total_time=3 -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build-fuzz/ tests/fuzz/corpus/$$t > build-fuzz/$$t.log 2>&1; \
 	  then echo "ok $$t ($$(grep -o 'Done [0-9]* runs' build-fuzz/$$t.log))"; pass=$$((pass+1)); \
 	  else echo "not ok $$t"; tail -20 build-fuzz/$$t.log; fail=$$((fail+1)); fi; done; \
 	  echo "fuzz-smoke: $$pass passed, $$fail failed"; [ $$fail = 0 ]

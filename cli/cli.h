@@ -59,6 +59,8 @@ void cli_json_num(FILE *f, double v);
         {"attention", 1, "attention kernel: flash | standard [system's software default]"}
 /* Reads those options into p (absent ones leave p as it is). Prints and returns 2 on a bad value. */
 int cli_plan_from_args(const cli_args *a, sp_plan *p);
+/* --prune-heads / --prune-ffn (train, infer, finetune): applies sp_model_prune; prints and returns 2 on error. */
+int cli_prune(const cli_args *a, sp_model *m);
 
 /* Command entry points (cli/cmd_*.c). Each returns the process exit code. */
 int cmd_train(int argc, char **argv);
@@ -68,6 +70,7 @@ int cmd_law(int argc, char **argv);
 int cmd_fit(int argc, char **argv);
 int cmd_limits(int argc, char **argv);
 int cmd_infer(int argc, char **argv);
+int cmd_shape(int argc, char **argv);
 int cmd_validate_energy(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_presets(int argc, char **argv);

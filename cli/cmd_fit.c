@@ -12,6 +12,7 @@ static const cli_optdef defs[] = {
     {"weight", 1, "optional column of point weights"},
     {"drop-if", 1, "drop rows where COLUMN=VALUE (e.g. excluded_as_outlier_by_epoch=y)"},
     {"delta", 1, "Huber delta on log residuals [1e-3]"},
+    {"objective", 1, "huber (Hoffmann et al.) | huber-scaled (Huber likelihood with a fitted scale: Epoch's published estimator) [huber]"},
     {"bootstrap", 1, "bootstrap resamples for confidence intervals [0]"},
     {"seed", 1, "bootstrap seed [1]"},
     {"ci", 1, "confidence level [0.95]"},
@@ -44,13 +45,20 @@ int cmd_fit(int argc, char **argv)
     const char *cd = cli_get(&a, "d") ? cli_get(&a, "d") : "D";
     const char *cl = cli_get(&a, "loss") ? cli_get(&a, "loss") : "loss";
     const char *cw = cli_get(&a, "weight");
-    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0};
+    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0, 0};
     int seed = 1;
     if ((rc = cli_double(&a, "delta", SP_UNIT_NONE, 1e-12, 10, &o.delta)) ||
         (rc = cli_int(&a, "bootstrap", 0, 1000000, &o.bootstrap)) || (rc = cli_int(&a, "seed", 0, 2147483647, &seed)) ||
         (rc = cli_double(&a, "ci", SP_UNIT_NONE, 0.5, 0.9999, &o.ci_level)) || (rc = cli_int(&a, "threads", 1, 1024, &o.threads)))
         return rc;
     o.seed = (uint64_t)seed;
+    const char *objn = cli_get(&a, "objective");
+    if (objn) {
+        if (strcmp(objn, "huber-scaled") == 0)
+            o.scaled = 1;
+        else if (strcmp(objn, "huber") != 0)
+            return cli_error("fit", "--objective '%s'; allowed huber, huber-scaled", objn);
+    }
     char dcol[128] = "", dval[128] = "";
     const char *drop = cli_get(&a, "drop-if");
     if (drop) {
@@ -137,7 +145,7 @@ int cmd_fit(int argc, char **argv)
         cli_json_num(stdout, r.rmse_log);
         printf(",\"r2_log\":");
         cli_json_num(stdout, r.r2_log);
-        printf(",\"starts\":%d,\"starts_converged\":%d,\"bootstrap\":%d,\"ci_level\":", r.n_starts, r.n_converged, r.n_boot);
+        printf(",\"objective\":\"%s\",\"starts\":%d,\"starts_converged\":%d,\"bootstrap\":%d,\"ci_level\":", o.scaled ? "huber-scaled" : "huber", r.n_starts, r.n_converged, r.n_boot);
         cli_json_num(stdout, o.ci_level);
         printf(",\"ci\":{");
         static const char *keys[] = {"E", "A", "B", "alpha", "beta", "a", "b"};

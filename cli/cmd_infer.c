@@ -15,6 +15,7 @@ static const cli_optdef defs[] = {
     {"ep", 1, "expert parallelism (MoE) [1]"},
     {"batch", 1, "concurrent sequences [1]"},
     {"max-batch", 0, "use the largest batch that fits"},
+    {"inflight", 0, "continuous (in-flight) batching with chunked prefill; default: static batching"},
     {"prompt", 1, "input tokens [2048]"},
     {"output", 1, "output tokens [256]"},
     {"weights", 1, "weight precision: bf16 | fp16 | fp8 | int8 | int4 | fp4 [bf16]"},
@@ -24,7 +25,12 @@ static const cli_optdef defs[] = {
     {"fit-hardware", 0, "cheapest hardware and plan meeting --latency-ms per output token"},
     {"latency-ms", 1, "per-token latency target for --fit-hardware"},
     {"candidates", 1, "systems for --fit-hardware [a100,h100,h200,b200,mi300x]"},
+    {"coe", 1, "composition of experts: experts.json served on --system's memory tiers"},
+    {"compare", 1, "with --coe: GPU system to compare with [dgx-h100]"},
+    {"host-bw", 1, "with --coe: host-to-HBM bandwidth per GPU for systems without memory_tiers [64GB/s]"},
     {"json", 0, "machine-readable output"},
+    {"prune-heads", 1, "remove this many attention heads per layer (structured pruning, docs/finetune.md)"},
+    {"prune-ffn", 1, "remove this fraction of the FFN width (0..1)"},
     {"csv", 0, "CSV output (with --sweep)"},
 };
 
@@ -47,6 +53,7 @@ static void json_kv(const char *k, double v)
 }
 
 int cmd_validate_infer(const char *data_dir, const char *path, int json);
+static int coe_main(const cli_args *a, const sp_infer_opts *base);
 
 int cmd_infer(int argc, char **argv)
 {
@@ -60,13 +67,15 @@ int cmd_infer(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("infer", "unexpected argument '%s'", a.pos[0]);
-    if (!cli_get(&a, "model"))
-        return cli_error("infer", "--model is required");
+    if (!cli_get(&a, "model") && !cli_get(&a, "coe"))
+        return cli_error("infer", "--model is required (or --coe experts.json)");
     sp_model m;
     sp_system s;
     sp_error err = {0};
-    if (sp_load_model(a.data_dir, cli_get(&a, "model"), &m, &err))
+    if (cli_get(&a, "model") && sp_load_model(a.data_dir, cli_get(&a, "model"), &m, &err))
         return cli_fail("infer", &err);
+    if ((rc = cli_prune(&a, &m)))
+        return rc;
     sp_infer_opts o;
     sp_infer_defaults(&o);
     o.n_gpus = 0;
@@ -85,6 +94,8 @@ int cmd_infer(int argc, char **argv)
         return cli_error("infer", "--kv '%s'; allowed bf16, fp16, fp8, int8, fp32", kv);
     if (o.weights == SP_TF32)
         return cli_error("infer", "--weights tf32 is a compute mode, not a storage precision; allowed bf16, fp16, fp8, int8, int4, fp4");
+    if (cli_get(&a, "coe"))
+        return coe_main(&a, &o);
     if (cli_flag(&a, "fit-hardware")) {
         double target = 0;
         if ((rc = cli_double(&a, "latency-ms", SP_UNIT_NONE, 1e-3, 1e6, &target)))
@@ -103,6 +114,8 @@ int cmd_infer(int argc, char **argv)
             for (int tp = 1; tp <= 8; tp *= 2)
                 for (int q = 0; q < 4; q++) {
                     sp_infer_opts x = o;
+                    if (sp_serving_eff_load(a.data_dir, c.acc.name, &x.eff, &err))
+                        return cli_fail("infer", &err);
                     x.tp = tp;
                     x.n_gpus = tp;
                     x.weights = qs[q];
@@ -132,8 +145,10 @@ int cmd_infer(int argc, char **argv)
         printf("cheapest hardware meeting %.3g ms per token for %s (batch %d): %s\n", target, m.name, o.batch > 0 ? o.batch : 1, best);
         return 0;
     }
-    if (sp_load_system(a.data_dir, cli_get(&a, "system") ? cli_get(&a, "system") : "dgx-h100", &s, &err))
+    if (sp_load_system(a.data_dir, cli_get(&a, "system") ? cli_get(&a, "system") : "dgx-h100", &s, &err) ||
+        sp_serving_eff_load(a.data_dir, s.acc.name, &o.eff, &err))
         return cli_fail("infer", &err);
+    o.inflight = cli_flag(&a, "inflight");
     const char *sweep = cli_get(&a, "sweep");
     if (sweep) {
         int lo = 0, hi = 0;
@@ -237,14 +252,14 @@ int cmd_infer(int argc, char **argv)
         printf("}\n");
         return 0;
     }
-    char b1[32], b2[32], b3[32], b4[32];
+    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
     printf("scaleplan infer: %s on %d x %s (%s), TP %d, EP %d, %s weights, %s KV\n", m.name, o.n_gpus, s.acc.name, s.name, o.tp, o.ep,
            sp_dtype_name(o.weights), sp_dtype_name(o.kv));
     printf("  batch %d (max that fits: %d), prompt %d, output %d tokens\n", r.batch, r.max_batch, o.prompt, o.output);
     printf("  memory per GPU   %s of %s: weights %s, KV cache %s, activations %s, overhead %s%s\n",
            sp_fmt_quantity(b1, sizeof b1, r.total_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b2, sizeof b2, r.capacity, SP_UNIT_BYTES),
            sp_fmt_quantity(b3, sizeof b3, r.weights_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b4, sizeof b4, r.kv_bytes, SP_UNIT_BYTES),
-           sp_fmt_quantity(b1, sizeof b1, r.activation_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b2, sizeof b2, r.overhead_bytes, SP_UNIT_BYTES),
+           sp_fmt_quantity(b5, sizeof b5, r.activation_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b6, sizeof b6, r.overhead_bytes, SP_UNIT_BYTES),
            r.fits ? "" : "  DOES NOT FIT");
     printf("  KV cache         %.0f bytes per token of context (all layers)\n", r.kv_bytes_per_token);
     if (sp_model_is_moe(&m))
@@ -252,9 +267,115 @@ int cmd_infer(int argc, char **argv)
     printf("  time to first token  %s (%s-bound)\n", sp_fmt_quantity(b1, sizeof b1, r.ttft_s, SP_UNIT_TIME), r.prefill_bound);
     printf("  time per output token %s (%s-bound)   end to end %s\n", sp_fmt_quantity(b2, sizeof b2, r.tpot_s, SP_UNIT_TIME), r.decode_bound,
            sp_fmt_quantity(b3, sizeof b3, r.e2e_s, SP_UNIT_TIME));
+    printf("  %-15s %9s %9s %9s %9s %9s %9s %9s  bound\n", "step breakdown", "GEMM", "wt read", "attention", "elemwise", "TP comm",
+           "EP comm", "overhead");
+    for (int ph = 0; ph < 2; ph++) {
+        const sp_infer_step *st = ph ? &r.decode : &r.prefill;
+        printf("  %-15s %7.3fms %7.3fms %7.3fms %7.3fms %7.3fms %7.3fms %7.3fms  %s\n", ph ? "decode step" : "prefill",
+               st->gemm_compute * 1e3, st->weight_read * 1e3, st->attention * 1e3, st->elementwise * 1e3, st->tp_comm * 1e3,
+               st->ep_comm * 1e3, st->overhead * 1e3, st->bound);
+    }
     printf("  throughput       %.4g tokens/s total, %.4g per GPU, %.4g per user\n", r.tokens_per_s, r.tokens_per_s_per_gpu, r.tokens_per_s_per_user);
     printf("  cost and energy  $%.4g per million output tokens at $%.2f/GPU-hour; %.3g J per token (facility)\n", usd_mtok,
            s.usd_per_accel_hour, j_per_tok);
+    return 0;
+}
+
+
+/* ---------------------------------------------------------------- --coe */
+
+/* Default capacity tier of a GPU server without "memory_tiers": host DDR over PCIe. 256 GB per GPU = DGX H100's
+ * 2 TB of system memory / 8 GPUs (DGX H100 datasheet); bandwidth PCIe Gen5 x16, 64 GB/s per direction (H100
+ * datasheet: 128 GB/s bidirectional), overridable with --host-bw. */
+static void host_tier(sp_mem_tier *t, double bw)
+{
+    snprintf(t->name, sizeof t->name, "host-ddr (PCIe)");
+    t->capacity = 256e9;
+    t->bw = bw;
+}
+
+static int coe_main(const cli_args *a, const sp_infer_opts *base)
+{
+    sp_error err = {0};
+    sp_coe_expert *ex;
+    int n;
+    if (sp_load_coe(a->data_dir, cli_get(a, "coe"), &ex, &n, &err))
+        return cli_fail("infer", &err);
+    double host_bw = 64e9;
+    int rc = cli_double(a, "host-bw", SP_UNIT_BW, 1e6, 1e15, &host_bw);
+    const char *sys_name[2] = {cli_get(a, "system") ? cli_get(a, "system") : "sambanova-sn40l",
+                               cli_get(a, "compare") ? cli_get(a, "compare") : "dgx-h100"};
+    sp_system sys[2];
+    sp_mem_tier tiers[2][SP_MAX_MEM_TIERS];
+    int nt[2];
+    sp_coe_result res[2];
+    sp_infer_opts o = *base;
+    o.n_gpus = base->n_gpus > 1 ? base->n_gpus : 8;
+    for (int k = 0; k < 2 && !rc; k++) {
+        if (sp_load_system(a->data_dir, sys_name[k], &sys[k], &err) ||
+            sp_load_memory_tiers(a->data_dir, sys_name[k], tiers[k], &nt[k], &err) ||
+            sp_serving_eff_load(a->data_dir, sys[k].acc.name, &o.eff, &err)) {
+            rc = cli_fail("infer", &err);
+            break;
+        }
+        if (nt[k] == 0)
+            host_tier(&tiers[k][nt[k]++], host_bw);
+        if (sp_coe_eval(ex, n, &sys[k], tiers[k], nt[k], &o, &res[k], &err))
+            rc = cli_fail("infer", &err);
+    }
+    /* HBM-only: nodes of the comparison system needed to keep every expert resident */
+    int nodes = 0;
+    double hbm_only_lat = 0;
+    if (!rc) {
+        double per_node = res[1].hbm_budget;
+        nodes = per_node > 0 ? (int)ceil(res[1].total_bytes / per_node) : 0;
+        hbm_only_lat = res[1].mean_e2e_s;
+    }
+    if (rc) {
+        free(ex);
+        return rc;
+    }
+    double B = o.batch > 0 ? o.batch : 1;
+    if (cli_flag(a, "json")) {
+        printf("{\"experts\":%d,\"total_weight_bytes\":", n);
+        cli_json_num(stdout, res[0].total_bytes);
+        printf(",\"systems\":[");
+        for (int k = 0; k < 2; k++) {
+            printf("%s{\"system\":\"%s\",\"sockets\":%d,\"resident\":%d,\"store_tier\":\"%s\"", k ? "," : "", sys[k].name,
+                   o.n_gpus, res[k].n_resident, res[k].store_tier);
+            json_kv("hit_rate", res[k].hit_rate);
+            json_kv("hbm_budget_bytes", res[k].hbm_budget);
+            json_kv("mean_switch_s", res[k].mean_switch_s);
+            json_kv("worst_switch_s", res[k].switch_worst_s);
+            json_kv("mean_latency_s", res[k].mean_latency_s);
+            json_kv("tokens_per_s", res[k].tokens_per_s);
+            printf("}");
+        }
+        printf("],\"hbm_only\":{\"system\":\"%s\",\"gpus\":%d", sys[1].name, nodes * o.n_gpus);
+        json_kv("mean_latency_s", hbm_only_lat);
+        json_kv("tokens_per_s", hbm_only_lat > 0 ? nodes * B * o.output / hbm_only_lat : 0);
+        json_kv("usd_per_hour", sys[1].usd_per_accel_hour * nodes * o.n_gpus);
+        printf("}}\n");
+    } else {
+        char b1[32], b2[32];
+        printf("scaleplan infer --coe: %d experts, %s of weights (%s), batch %.0f per switch, prompt %d, output %d\n", n,
+               sp_fmt_quantity(b1, sizeof b1, res[0].total_bytes, SP_UNIT_BYTES), sp_dtype_name(o.weights), B, o.prompt, o.output);
+        printf("  %-34s %9s %9s %-16s %10s %10s %10s %12s\n", "system", "resident", "hit rate", "store tier", "switch", "worst sw.",
+               "latency", "tokens/s");
+        for (int k = 0; k < 2; k++) {
+            char lab[96], s1[24], s2[24], s3[24];
+            snprintf(lab, sizeof lab, "%d x %.30s (%.40s)", o.n_gpus, sys[k].acc.name, sys[k].name);
+            printf("  %-34.34s %5d/%-3d %8.1f%% %-16.16s %10s %10s %10s %12.4g\n", lab, res[k].n_resident, n, 100 * res[k].hit_rate,
+                   res[k].store_tier, sp_fmt_quantity(s1, sizeof s1, res[k].mean_switch_s, SP_UNIT_TIME),
+                   sp_fmt_quantity(s2, sizeof s2, res[k].switch_worst_s, SP_UNIT_TIME),
+                   sp_fmt_quantity(s3, sizeof s3, res[k].mean_latency_s, SP_UNIT_TIME), res[k].tokens_per_s);
+        }
+        printf("  HBM-only %s: %d GPUs (%d nodes) keep all experts resident: latency %s, %.4g tokens/s, $%.4g/hour\n",
+               sys[1].name, nodes * o.n_gpus, nodes, sp_fmt_quantity(b2, sizeof b2, hbm_only_lat, SP_UNIT_TIME),
+               hbm_only_lat > 0 ? nodes * B * o.output / hbm_only_lat : 0, sys[1].usd_per_accel_hour * nodes * o.n_gpus);
+        printf("  switch = expert bytes / (sockets x store-tier bandwidth), paid when the batch's expert is not resident\n");
+    }
+    free(ex);
     return 0;
 }
 
@@ -331,6 +452,7 @@ int cmd_validate_infer(const char *data_dir, const char *path, int json)
         char why[300] = "";
         double meas = atof(COL("measured")), pred = NAN;
         int batch = 0, in = 0, outl = 0, ndev = 1, decode = 0;
+        const char *note = "";
         if (!mn)
             snprintf(why, sizeof why, "no preset for model '%s'", COL("model"));
         else if (!sn)
@@ -365,11 +487,18 @@ int cmd_validate_infer(const char *data_dir, const char *path, int json)
                     o.batch = batch;
                     o.prompt = in;
                     o.output = outl;
+                    /* FP8 rows: FP8 weights, activations and KV cache (TensorRT-LLM's FP8 recipe builds with
+                     * --enable_fp8 --fp8_kv_cache, docs/source/performance.md; NIM's FP8 profiles likewise) */
                     if (contains(prec, "FP8")) {
                         o.weights = SP_FP8;
-                        o.kv = contains(prec, "FP8 KV") ? SP_FP8 : SP_BF16;
-                    } else if (contains(prec, "FP4"))
+                        o.kv = SP_FP8;
+                    } else if (contains(prec, "FP4")) {
                         o.weights = SP_FP4;
+                        o.kv = SP_FP8;
+                    }
+                    /* a batch given as a concurrency is served with in-flight batching */
+                    o.inflight = contains(COL("batch"), "concurrency") || contains(COL("system_or_tool"), "in-flight");
+                    sp_serving_eff_load(data_dir, s.acc.name, &o.eff, &err);
                     sp_infer_result ir;
                     if (sp_infer_eval(&m, &s, &o, &ir, &err))
                         snprintf(why, sizeof why, "%.290s", err.msg);
@@ -380,9 +509,14 @@ int cmd_validate_infer(const char *data_dir, const char *path, int json)
                     else if (contains(metric, "per token") || contains(metric, "inter-token")) {
                         pred = ir.tpot_s * 1e3;
                         decode = 1;
-                    } else if (contains(metric, "throughput") && contains(unit, "/GPU")) {
+                    } else if (contains(metric, "throughput") && (contains(unit, "/GPU") || contains(COL("notes"), "unit ambiguous"))) {
+                        /* Rows flagged "unit ambiguous" (TensorRT-LLM v0.6.1 A100 table headed "out tok/s") are read
+                         * per GPU: a later revision of the same document (commit 77d24b5) heads that table
+                         * "out tok/s/GPU" with the same numbers. */
                         pred = ir.tokens_per_s_per_gpu;
                         decode = outl >= 128;
+                        if (!contains(unit, "/GPU"))
+                            note = "  (read per GPU)";
                     } else if (contains(metric, "throughput")) {
                         pred = ir.tokens_per_s;
                         decode = outl >= 128;
@@ -412,7 +546,7 @@ int cmd_validate_infer(const char *data_dir, const char *path, int json)
             cli_json_num(stdout, e);
             printf(",\"decode_dominated\":%s}", decode ? "true" : "false");
         } else
-            printf("%-22s %-34.34s %12.4g %12.4g %-10s %+8.1f%s\n", id, metric, pred, meas, unit, e, decode ? "  (decode)" : "");
+            printf("%-22s %-34.34s %12.4g %12.4g %-10s %+8.1f%s%s\n", id, metric, pred, meas, unit, e, decode ? "  (decode)" : "", note);
     }
 #undef COL
     sp_csv_free(c);

@@ -230,17 +230,7 @@ int cmd_law(int argc, char **argv)
     if (N > 0 && tpp > 0 && !(D > 0)) {
         double d = tpp * N, L = sp_law_loss(&law, N, d), c = 6 * N * d;
         /* the compute-optimal model with the same loss */
-        double lo = log(1e10), hi = log(1e40), no = 0, dop = 0, l2 = 0;
-        for (int i = 0; i < 200; i++) {
-            double mid = 0.5 * (lo + hi);
-            sp_law_optimal(&law, exp(mid), &no, &dop, &l2);
-            if (l2 > L)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        double copt = exp(hi);
-        sp_law_optimal(&law, copt, &no, &dop, &l2);
+        double no, dop, copt = sp_law_compute_for_loss(&law, L, &no, &dop);
         any = 1;
         if (json) {
             fprintf(out, ",\"overtraining\":{\"n\":");
@@ -272,16 +262,7 @@ int cmd_law(int argc, char **argv)
             return cli_fail("law", &err);
         }
         double n0, d0;
-        double copt_n, copt_d, copt_l, lo = log(1e10), hi = log(1e40);
-        for (int i = 0; i < 200; i++) {
-            double mid = 0.5 * (lo + hi);
-            sp_law_optimal(&law, exp(mid), &copt_n, &copt_d, &copt_l);
-            if (copt_l > target)
-                lo = mid;
-            else
-                hi = mid;
-        }
-        sp_law_optimal(&law, exp(hi), &n0, &d0, &copt_l);
+        sp_law_compute_for_loss(&law, target, &n0, &d0);
         double total = 6 * n * d + 2 * n * served, total0 = 6 * n0 * d0 + 2 * n0 * served;
         any = 1;
         if (json) {

@@ -7,6 +7,7 @@
 #include <omp.h>
 #include <stdlib.h>
 #include <string.h>
+#include <strings.h>
 #include <time.h>
 
 static const cli_optdef defs[] = {
@@ -35,6 +36,8 @@ static const cli_optdef defs[] = {
 
 typedef struct {
     char name[128];
+    sp_system sys; /* energy and cost presets of the matching real system */
+    int have_sys;
     sp_epoch_setting set;
     sp_epoch_point pts[MAXP];
     sp_epoch_summary sum;
@@ -52,6 +55,24 @@ typedef struct {
     double fixed_tokens;
     double fat;
 } want_t;
+
+/* Energy (MWh), CO2e (t) and cloud cost ($) of one point: its GPUs for its months at its utilization, with the
+ * energy model and the defaults of the matching system preset (docs/energy.md). NaN when no preset loaded. */
+static void point_energy(const run_t *r, const sp_epoch_point *p, double *mwh, double *usd, double *co2_t)
+{
+    *mwh = *usd = *co2_t = NAN;
+    if (!r->have_sys)
+        return;
+    sp_energy_opts eo;
+    sp_energy_defaults(&eo);
+    sp_energy_result en;
+    sp_error e;
+    if (sp_energy_estimate(&r->sys, p->n_gpus, p->months / 12 * 3.154e7 / 3600, p->utilization, &eo, &en, &e) == SP_OK) {
+        *mwh = en.energy_kwh / 1000;
+        *usd = en.cloud_usd;
+        *co2_t = en.co2e_kg / 1000;
+    }
+}
 
 static double now(void)
 {
@@ -158,9 +179,15 @@ static const char *const paper_items[] = {
     "h100+ll",       "h100+flat",     "h100+flat+ll",  "h100+flat+bw=inf+ll", "h100+ll+moe",  "h100+flat+moe",
     "h100+flat+ll+moe", "h100+flat+bw=inf+ll+moe", "h100+batch=fixed:4Mi", "h100+batch=deepseek"};
 
-static int build_run(const want_t *w, double from, double to, run_t *r)
+static int build_run(const want_t *w, const char *data_dir, double from, double to, run_t *r)
 {
     sp_error err = {0};
+    /* the real system whose power and price presets the energy and cost columns use */
+    const char *sysname = strncasecmp(w->gpu, "a100", 4) == 0   ? "dgx-a100-80g"
+                          : strncasecmp(w->gpu, "v100", 4) == 0 ? "dgx2-v100"
+                                                                : "dgx-h100";
+    sp_error e2;
+    r->have_sys = sp_load_system(data_dir, sysname, &r->sys, &e2) == SP_OK;
     sp_epoch_setting *s = &r->set;
     sp_epoch_setting_defaults(s);
     if (sp_epoch_gpu_preset(w->gpu, &s->gpu, &err))
@@ -231,7 +258,7 @@ static const char *empty_reason(const run_t *r, char *buf, size_t n)
     return buf;
 }
 
-static void json_point(const sp_epoch_point *p, int full)
+static void json_point(const run_t *r, const sp_epoch_point *p, int full)
 {
     printf("{\"compute_flop\":");
     cli_json_num(stdout, p->compute_flop);
@@ -252,6 +279,14 @@ static void json_point(const sp_epoch_point *p, int full)
         cli_json_num(stdout, p->months);
         printf(",\"gpu_hours\":");
         cli_json_num(stdout, p->gpu_hours);
+        double mwh, usd, co2;
+        point_energy(r, p, &mwh, &usd, &co2);
+        printf(",\"energy_mwh\":");
+        cli_json_num(stdout, mwh);
+        printf(",\"co2e_t\":");
+        cli_json_num(stdout, co2);
+        printf(",\"cloud_cost_usd\":");
+        cli_json_num(stdout, usd);
         const sp_epoch_split *s = &p->split;
         const char *names[] = {"batch_s", "compute_s", "derate_s", "data_movement_s", "kernel_latency_s", "net_bandwidth_s",
                                "bubble_s", "net_latency_s", "dp_bandwidth_s", "dp_latency_s"};
@@ -395,7 +430,7 @@ int cmd_limits(int argc, char **argv)
             return cli_error("limits", "--compare: at most %d settings", MAXS);
         }
         want_t w = base;
-        if ((rc = parse_item(tok, &w)) || (rc = build_run(&w, from, to, &runs[nr]))) {
+        if ((rc = parse_item(tok, &w)) || (rc = build_run(&w, a.data_dir, from, to, &runs[nr]))) {
             free(runs);
             return rc;
         }
@@ -434,7 +469,7 @@ int cmd_limits(int argc, char **argv)
             for (int k = 0; k < r->n; k++) {
                 if (k)
                     putchar(',');
-                json_point(&r->pts[k], 1);
+                json_point(r, &r->pts[k], 1);
             }
             printf("],");
             json_summary(r);
@@ -451,7 +486,7 @@ int cmd_limits(int argc, char **argv)
         for (int k = 0; k < r->n; k++) {
             if (k)
                 putchar(',');
-            json_point(&r->pts[k], 0);
+            json_point(r, &r->pts[k], 0);
         }
         printf("],");
         json_summary(r);
@@ -462,18 +497,20 @@ int cmd_limits(int argc, char **argv)
         printf("setting,compute_flop,d_model,layers,sparsity,params,batch_tokens,months,utilization,n_gpus,tp_model,tp_ff,pp,"
                "interleave,zero_bubble,dp,ep,microbatches,tp_comm_months,pp_comm_months,dp_comm_months,latency_months,"
                "batch_s,compute_s,derate_s,data_movement_s,kernel_latency_s,net_bandwidth_s,bubble_s,net_latency_s,"
-               "dp_bandwidth_s,dp_latency_s,gpu_hours,binding\n");
+               "dp_bandwidth_s,dp_latency_s,gpu_hours,binding,energy_mwh,co2e_t,cloud_cost_usd\n");
         for (int i = 0; i < nr; i++)
             for (int k = 0; k < runs[i].n; k++) {
                 sp_epoch_point *p = &runs[i].pts[k];
                 const sp_epoch_split *s = &p->split;
+                double mwh, usd, co2;
+                point_energy(&runs[i], p, &mwh, &usd, &co2);
                 printf("\"%s\",%.4e,%.0f,%d,%d,%.4e,%.4e,%.3f,%.4f,%.4e,%d,%d,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,"
-                       "%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4e,%s\n",
+                       "%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4e,%s,%.4e,%.4e,%.4e\n",
                        runs[i].name, p->compute_flop, p->d_model, p->layers, p->sparsity, p->params, p->batch_tokens, p->months,
                        p->utilization, p->n_gpus, p->tp_model, p->tp_ff, p->pp, p->interleave, p->zero_bubble, p->dp, p->ep,
                        p->microbatches, p->tp_comm_s * MO_PER_S, p->pp_comm_s * MO_PER_S, p->dp_comm_s * MO_PER_S,
                        p->latency_s * MO_PER_S, s->batch_s, s->compute, s->derate, s->data_move, s->kernel_lat, s->net_bw,
-                       s->bubble, s->net_lat, s->dp_bw, s->dp_lat, p->gpu_hours, p->binding);
+                       s->bubble, s->net_lat, s->dp_bw, s->dp_lat, p->gpu_hours, p->binding, mwh, co2, usd);
             }
         for (int i = 0; i < nr; i++) {
             const char *e = empty_reason(&runs[i], why, sizeof why);
@@ -488,8 +525,9 @@ int cmd_limits(int argc, char **argv)
             else
                 printf("scaleplan limits (epoch2024 model): %s, %.3g months\n\n", r->name, r->set.years * 12);
             if (r->n)
-                printf("  %10s %8s %5s %3s %9s %9s %6s %9s %8s %8s %5s %5s  %-27s  %s\n", "C (FLOP)", "d_model", "L", "S", "params",
-                       "batch", "U", "GPUs", "TP", "PP(v)", "DP", "EP", "cmp mem krn net bub lat  dp", "binding limit");
+                printf("  %10s %8s %5s %3s %9s %9s %6s %9s %8s %8s %5s %5s  %-27s %8s %8s  %s\n", "C (FLOP)", "d_model", "L", "S",
+                       "params", "batch", "U", "GPUs", "TP", "PP(v)", "DP", "EP", "cmp mem krn net bub lat  dp", "TWh", "cloud $",
+                       "binding limit");
             for (int k = 0; k < r->n; k++) {
                 sp_epoch_point *p = &r->pts[k];
                 const sp_epoch_split *s = &p->split;
@@ -499,9 +537,11 @@ int cmd_limits(int argc, char **argv)
                 double b = s->batch_s > 0 ? 100 / s->batch_s : 0;
                 snprintf(sp, sizeof sp, "%3.0f %3.0f %3.0f %3.0f %3.0f %3.0f %3.0f", (s->compute + s->derate) * b, s->data_move * b,
                          s->kernel_lat * b, s->net_bw * b, s->bubble * b, s->net_lat * b, (s->dp_bw + s->dp_lat) * b);
-                printf("  %10.3e %8.0f %5d %3d %9.3e %9.3e %6.3f %9.3e %8s %8s %5d %5d  %-27s  %s\n", p->compute_flop,
-                       p->d_model, p->layers, p->sparsity, p->params, p->batch_tokens, p->utilization, p->n_gpus, tp, pp, p->dp,
-                       p->ep, sp,
+                double mwh, usd, co2;
+                point_energy(r, p, &mwh, &usd, &co2);
+                printf("  %10.3e %8.0f %5d %3d %9.3e %9.3e %6.3f %9.3e %8s %8s %5d %5d  %-27s %8.3g %8.3g  %s\n",
+                       p->compute_flop, p->d_model, p->layers, p->sparsity, p->params, p->batch_tokens, p->utilization, p->n_gpus,
+                       tp, pp, p->dp, p->ep, sp, mwh / 1e6, usd,
                        p->utilization > 0.8 * r->sum.max_utilization ? "- (linear regime)" : p->binding);
             }
             const char *e = empty_reason(r, why, sizeof why);

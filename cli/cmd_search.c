@@ -21,6 +21,10 @@ static const cli_optdef defs[] = {
     {"all", 0, "with --csv: stream every evaluated plan (one thread, no pruning)"},
     {"json", 0, "machine-readable output"},
     {"csv", 0, "CSV output"},
+    {"finetune", 1, "plans for fine-tuning: full | lora | qlora (docs/finetune.md)"},
+    {"rank", 1, "LoRA rank with --finetune [16; qlora 64]"},
+    {"targets", 1, "LoRA targets with --finetune: attn, mlp, all [attn,mlp]"},
+    {"base-dtype", 1, "frozen base precision with --finetune: bf16 | int8 | nf4"},
 };
 
 static void csv_header(void)
@@ -119,6 +123,24 @@ int cmd_search(int argc, char **argv)
     }
     if (cli_get(&a, "fix") && (rc = parse_fix(cli_get(&a, "fix"), &o)))
         return rc;
+    if (cli_get(&a, "finetune")) {
+        int rank = 0;
+        if ((rc = cli_int(&a, "rank", 1, 1 << 20, &rank)))
+            return rc;
+        sp_finetune ft;
+        if (sp_finetune_parse(cli_get(&a, "finetune"), cli_get(&a, "targets"), cli_get(&a, "base-dtype"), rank, &ft, &err))
+            return cli_fail("search", &err);
+        sp_plan probe;
+        sp_plan_defaults(&probe);
+        if (sp_finetune_apply(&m, &ft, &probe, &err))
+            return cli_fail("search", &err);
+        o.frozen_base = probe.frozen_base;
+        o.lora_rank = probe.lora_rank;
+        o.lora_targets = probe.lora_targets;
+        o.base_weight_bytes = probe.base_weight_bytes;
+        o.grad_bytes = probe.grad_bytes;
+    } else if (cli_get(&a, "rank") || cli_get(&a, "targets") || cli_get(&a, "base-dtype"))
+        return cli_error("search", "--rank, --targets and --base-dtype need --finetune");
     int json = cli_flag(&a, "json"), csv = cli_flag(&a, "csv");
     if (cli_flag(&a, "all")) {
         if (!csv)

@@ -16,6 +16,8 @@ static const cli_optdef defs[] = {
     {"energy-price", 1, "electricity price for ownership cost, $ per kWh [0.08]"},
     {"power-model", 1, "activity (default) | tdp (accelerators at TDP, no host share)"},
     {"json", 0, "machine-readable output"},
+    {"prune-heads", 1, "remove this many attention heads per layer (structured pruning, docs/finetune.md)"},
+    {"prune-ffn", 1, "remove this fraction of the FFN width (0..1)"},
 };
 
 static const char *usage =
@@ -62,6 +64,8 @@ int cmd_train(int argc, char **argv)
         return cli_fail("train", &err);
     if (sp_load_system(a.data_dir, sname ? sname : "dgx-a100-80g", &s, &err))
         return cli_fail("train", &err);
+    if ((rc = cli_prune(&a, &m)))
+        return rc;
     sp_plan p;
     sp_plan_defaults(&p);
     if (default_job) {

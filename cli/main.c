@@ -18,6 +18,7 @@ static const command commands[] = {
     {"fit", cmd_fit, "fit a scaling law to (N, D, loss) points with bootstrap confidence intervals"},
     {"limits", cmd_limits, "how far training scales before data movement and latency stop it"},
     {"infer", cmd_infer, "serving: memory, latency, throughput and cost of inference"},
+    {"shape", cmd_shape, "model shapes near a parameter budget that serve best on given hardware (Pareto front)"},
     {"validate-energy", cmd_validate_energy, "predict energy and CO2e of published training runs"},
     {"report", cmd_report, "reports such as `report famous` (famous training runs side by side)"},
     {"finetune", cmd_finetune, "fine-tuning (full, LoRA, QLoRA): memory, time, cost, smallest fitting setup"},

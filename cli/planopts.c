@@ -42,3 +42,17 @@ int cli_plan_from_args(const cli_args *a, sp_plan *p)
     }
     return 0;
 }
+
+int cli_prune(const cli_args *a, sp_model *m)
+{
+    int heads = 0, rc;
+    double ffn = 0;
+    if ((rc = cli_int(a, "prune-heads", 0, 1 << 20, &heads)) || (rc = cli_double(a, "prune-ffn", SP_UNIT_NONE, 0, 0.999, &ffn)))
+        return rc;
+    if (heads || ffn > 0) {
+        sp_error err = {0};
+        if (sp_model_prune(m, heads, ffn, &err))
+            return cli_fail(a->cmd, &err);
+    }
+    return 0;
+}

@@ -97,6 +97,7 @@ typedef struct {
     int n_shared_experts;  /* always-active experts */
     int moe_ffn_dim;       /* FFN width of one expert (default ffn_dim) */
     int first_dense_layers;/* leading layers with a dense MLP (DeepSeek: 3) */
+    int n_group, topk_group;/* node-limited routing: experts in n_group groups, a token uses <= topk_group groups */
     /* MLA (DeepSeek-V2/V3) attention; 0 = standard attention */
     int q_lora_rank, kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim, v_head_dim;
 } sp_model;
@@ -172,6 +173,7 @@ typedef struct {
     int flash_attention;      /* default attention kernel of the software stack this preset describes */
     int overlap_tp;           /* stack overlaps TP communication with compute (0 = Megatron 2021-22) */
     int overlap_dp;           /* stack overlaps DP gradient reduction with backward (PyTorch DDP/FSDP: 1) */
+    int overlap_ep;           /* stack overlaps the MoE all-to-all with computation (DeepSeek's DualPipe: 1) */
     char description[160];
     /* energy / cost (energy.c) */
     double host_w_per_accel;  /* CPU, NIC, fans, switches per accelerator */
@@ -389,6 +391,9 @@ double sp_law_loss(const sp_law *law, double n, double d);
 /* Compute-optimal allocation for C = 6·N·D FLOP. Chinchilla form in closed form (DESIGN.md §3.8); Kaplan form
  * by golden-section search in log N. */
 void sp_law_optimal(const sp_law *law, double c, double *n, double *d, double *loss);
+/* Smallest compute whose compute-optimal model reaches `target` loss (bisection on C); fills that model's N, D.
+ * Returns at most 1e45 when the target is at or below the law's floor. */
+double sp_law_compute_for_loss(const sp_law *law, double target, double *n, double *d);
 /* Smallest N reaching `target` loss with D = tokens (if tokens > 0) or D = tpp·N (tokens per parameter).
  * Returns SP_EINFEASIBLE when the target is at or below the law's floor. */
 sp_status sp_law_min_n(const sp_law *law, double target, double tokens, double tpp, double *n, double *d,
@@ -414,6 +419,7 @@ typedef struct {
     double r2_log;                /* R^2 of log L */
     int n_points;
     int n_starts, n_converged;
+    double log_scale;             /* fitted log s with the scaled estimator (NaN otherwise) */
     /* bootstrap: [low, high] at the given level for E, A, B, alpha, beta, a, b */
     int n_boot;
     double ci[7][2];
@@ -425,6 +431,7 @@ typedef struct {
     uint64_t seed;
     double ci_level;  /* 0.95 */
     int threads;      /* 0 = OpenMP default; results do not depend on it */
+    int scaled;       /* 1: Huber log-likelihood with a fitted scale, sum Huber(r/s) + log s (Epoch's estimator) */
 } sp_fit_opts;
 
 sp_status sp_fit_law(const double *n, const double *d, const double *loss, const double *w, int count,
@@ -565,7 +572,8 @@ typedef struct {
 } sp_energy_result;
 
 void sp_energy_defaults(sp_energy_opts *o);
-/* Activity of an accelerator at model FLOP utilization u: 0.5 + u, capped at 1 (docs/energy.md). */
+/* Activity of an accelerator at model FLOP utilization u: 0.3 + 0.7 x min(1, u / 0.6) (src/energy.c,
+ * docs/energy.md). */
 double sp_power_activity(double u);
 sp_status sp_energy_estimate(const sp_system *s, double n_accels, double hours, double utilization,
                              const sp_energy_opts *o, sp_energy_result *r, sp_error *err);
@@ -578,24 +586,61 @@ sp_status sp_region_intensity(const char *data_dir, const char *region, double *
 /* Section for: inference (infer.c) — issue 7                                                         */
 /* ------------------------------------------------------------------------------------------------ */
 /* INFER-BEGIN */
+/* Serving efficiency of one accelerator family (data/serving.json), calibrated per family, never per row.
+ * Factors multiply the training efficiency model of the accelerator (sp_efficiency); 1 = no change. */
 typedef struct {
-    int n_gpus, tp, ep;
-    int batch;                /* concurrent sequences; 0 = the largest that fits */
+    char family[32];
+    double lowp_gemm;         /* GEMMs computed in 8/4-bit (fp8, int8, fp4): fraction of the 16-bit GEMM
+                                 efficiency they reach end to end (activation quantisation, scaling, epilogues) */
+    double kv_mem;            /* decode attention (paged KV reads): fraction of eff.mem reached */
+    double step_overhead_s;   /* per engine step: scheduling, sampling, host synchronisation */
+} sp_serving_eff;
+
+/* Fills e with the family entry that lists `accel_name`, or neutral factors (family "uncalibrated"). */
+sp_status sp_serving_eff_load(const char *data_dir, const char *accel_name, sp_serving_eff *e, sp_error *err);
+void sp_serving_eff_neutral(sp_serving_eff *e);
+
+#define SP_MAX_EXPERT_PROBS 1024
+typedef struct {
+    int n_gpus, tp, ep;       /* a replica is tp*ep GPUs; n_gpus / (tp*ep) replicas share the batch */
+    int batch;                /* concurrent sequences (all replicas); 0 = the largest that fits */
     int prompt, output;       /* tokens */
-    sp_dtype weights, kv;     /* storage precision of weights and KV cache; compute in max(weights, bf16) or fp8 */
+    sp_dtype weights, kv;     /* storage precision of weights and KV cache; compute in fp8/fp4 for fp8/fp4
+                                 weights, else 16-bit (weight-only int8/int4 dequantise) */
     double mem_frac;          /* usable fraction of HBM [0.9] */
+    int inflight;             /* 0: static batching (prefill the batch, then decode it in lockstep);
+                                 1: continuous (in-flight) batching with chunked prefill: every engine step
+                                 decodes `batch` sequences and prefills batch*prompt/output prompt tokens */
+    const double *expert_probs; /* MoE routing distribution over the E experts (sums to 1), NULL = uniform */
+    sp_serving_eff eff;       /* family serving constants (sp_serving_eff_load), neutral by default */
 } sp_infer_opts;
+
+/* Time of one engine step split by cause (seconds, one replica, the critical path). */
+typedef struct {
+    double gemm_compute;      /* linear layers where FLOPs dominate */
+    double weight_read;       /* linear layers where reading weights from HBM dominates */
+    double attention;         /* attention core: KV-cache reads (decode) and flash attention (prefill) */
+    double elementwise;       /* norms, activations, residuals, rotary: memory-bound */
+    double tp_comm, ep_comm;  /* exposed tensor-parallel all-reduces and expert all-to-all */
+    double overhead;          /* kernel tails and per-step engine overhead */
+    double total;
+    const char *bound;        /* "compute", "memory (HBM)", "communication" */
+} sp_infer_step;
 
 typedef struct {
     double weights_bytes, kv_bytes, activation_bytes, overhead_bytes, total_bytes, capacity; /* per GPU */
+    double headroom_bytes;                     /* usable HBM left (negative: overflow) */
     double kv_bytes_per_token;                 /* whole model, per token of context (all layers, all GPUs) */
     int max_batch;                             /* largest batch that fits at prompt + output */
     int batch;
-    double ttft_s, tpot_s, e2e_s;              /* prefill, mean decode step, end to end */
+    double ttft_s, tpot_s, e2e_s;              /* prefill, mean decode step (in-flight: inter-token latency) */
     double tokens_per_s, tokens_per_s_per_gpu, tokens_per_s_per_user;
     double prefill_flops, decode_bytes_per_step;
-    const char *prefill_bound, *decode_bound;  /* "compute", "memory", "communication" */
-    double experts_read;                       /* MoE: expected distinct experts read per decode step per layer */
+    double params_total, params_active;
+    const char *prefill_bound, *decode_bound;  /* "compute", "memory (HBM)", "communication" */
+    sp_infer_step prefill, decode;
+    double experts_read;                       /* MoE: expected distinct experts read per decode step per layer
+                                                  per EP rank */
     int fits;
 } sp_infer_result;
 
@@ -606,6 +651,72 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
 double sp_kv_bytes_per_token(const sp_model *m, sp_dtype kv);
 /* Expected distinct experts among E when T tokens each pick k uniformly: E·(1 − (1 − k/E)^T). */
 double sp_expected_experts(double E, double k, double T);
+/* Same for a routing distribution p[0..E-1] (sums to 1): sum_i 1 − (1 − min(1, k·p_i))^T. */
+double sp_expected_experts_dist(const double *p, int E, double k, double T);
+
+/* ---- composition of experts on tiered memory (infer_coe.c) ---- */
+#define SP_MAX_MEM_TIERS 4
+/* A capacity tier below the accelerator's HBM (host DDR, CXL, ...), per accelerator socket: weights stored there
+ * are copied into HBM at `bw` before they run. Systems list them as "memory_tiers" (docs/inference.md). */
+typedef struct {
+    char name[32];
+    double capacity;          /* bytes per socket */
+    double bw;                /* bytes/s per socket into HBM */
+} sp_mem_tier;
+/* Reads the optional "memory_tiers" array of a system preset or file; *n = 0 when absent. */
+sp_status sp_load_memory_tiers(const char *data_dir, const char *system, sp_mem_tier *t, int *n, sp_error *err);
+
+typedef struct {
+    char name[64];
+    sp_model model;
+    double share;             /* fraction of requests routed to this expert (normalised to sum 1) */
+} sp_coe_expert;
+/* Loads an experts file: {"experts": [{"name", "model", "share", "count"}]}; *out is malloc'ed (free()). */
+sp_status sp_load_coe(const char *data_dir, const char *path, sp_coe_expert **out, int *n, sp_error *err);
+
+typedef struct {
+    int n_resident;           /* experts kept in HBM */
+    double hit_rate;          /* share of requests whose expert is resident */
+    double total_bytes;       /* all experts' weights, whole system */
+    double hbm_budget;        /* HBM available for resident weights, whole system */
+    double mean_switch_s;     /* expected expert switch time per request batch */
+    double switch_worst_s;    /* largest single switch */
+    double mean_e2e_s;        /* expected batch latency once the expert is resident */
+    double mean_latency_s;    /* switch + e2e */
+    double tokens_per_s;      /* whole system */
+    const char *store_tier;   /* where non-resident experts live */
+    int fits;
+} sp_coe_result;
+/* Serves the request mix on `o->n_gpus` sockets of s, each expert tensor-parallel over all sockets, batches of
+ * o->batch requests of one expert; non-resident experts are copied from the first tier with room. */
+sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const sp_mem_tier *tiers, int ntiers,
+                      const sp_infer_opts *o, sp_coe_result *r, sp_error *err);
+
+/* ---- hardware-in-the-loop model shape search (shape.c) ---- */
+typedef struct {
+    sp_model m;
+    double params, active;    /* total and active parameters */
+    double loss;              /* law prediction (NAN without a law: parameter count is the proxy) */
+    double tpot_s, ttft_s, tokens_per_s_per_gpu;
+    double kv_bytes_per_token;
+} sp_shape_point;
+
+typedef struct {
+    double n_target;          /* parameter budget; shapes within +-tol of it are enumerated */
+    double tol;               /* [0.1] */
+    double tokens;            /* training tokens for the loss; 0 = tpp x N */
+    double tpp;               /* tokens per parameter when tokens == 0 [20] */
+    int vocab;                /* [32000] */
+    int allow_moe;            /* also enumerate 8-expert top-2 MoE shapes */
+    double max_tpot_s;        /* 0 = no latency constraint */
+} sp_shape_opts;
+
+/* Enumerates decoder shapes (layers, width, head size, KV heads, FFN width, experts) near the budget, serves each
+ * with sp_infer_eval on s under o (batch, lengths, precision, TP), drops those that do not fit or miss the latency
+ * target, and returns the Pareto front (lower loss or fewer parameters, lower TPOT, higher tokens/s per GPU) sorted
+ * by TPOT into out[0..max-1]. *n_front may exceed max (then out holds the first max). *n_eval counts shapes served. */
+sp_status sp_shape_search(const sp_system *s, const sp_infer_opts *o, const sp_law *law, const sp_shape_opts *so,
+                          sp_shape_point *out, int max, int *n_front, int *n_eval, sp_error *err);
 /* INFER-END */
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -629,6 +740,10 @@ typedef struct {
     int fix_tp, fix_pp, fix_dp, fix_cp, fix_ep, fix_vpp, fix_mb;
     int fix_zero, fix_sp, fix_recompute; /* -1 = free */
     int no_prune;             /* evaluate every feasible plan (for tests and --all) */
+    /* fine-tuning (finetune.c): plans for a frozen base with adapters (lora_rank > 0 or frozen_base) */
+    int frozen_base, lora_rank;
+    unsigned lora_targets;
+    double base_weight_bytes, grad_bytes;
     /* --all: called for every evaluated plan, in enumeration order (forces one thread, no pruning) */
     void (*on_plan)(void *ctx, const sp_plan *p, const sp_train_result *r);
     void *ctx;

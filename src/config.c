@@ -298,6 +298,8 @@ sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model
     TRY(get_int(&f, o, "n_shared_experts", &m->n_shared_experts, 0, 1000000, NULL, err));
     TRY(get_int(&f, o, "moe_intermediate_size", &m->moe_ffn_dim, 1, 100000000, NULL, err));
     TRY(get_int(&f, o, "first_k_dense_replace", &m->first_dense_layers, 0, 100000, NULL, err));
+    TRY(get_int(&f, o, "n_group", &m->n_group, 0, 1000000, NULL, err));
+    TRY(get_int(&f, o, "topk_group", &m->topk_group, 0, 1000000, NULL, err));
     TRY(get_int(&f, o, "q_lora_rank", &m->q_lora_rank, 0, 1000000, NULL, err));
     TRY(get_int(&f, o, "kv_lora_rank", &m->kv_lora_rank, 0, 1000000, NULL, err));
     TRY(get_int(&f, o, "qk_rope_head_dim", &m->qk_rope_head_dim, 0, 1000000, NULL, err));
@@ -448,9 +450,9 @@ sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel
 
 static const char *const sys_keys[] = {"name", "description", "accelerator", "tiers", "max_accels", "software",
                                        "host_w_per_accel", "pue", "grid_kg_per_kwh", "usd_per_accel_hour",
-                                       "sources", NULL};
+                                       "sources", "memory_tiers", NULL}; /* memory_tiers: read by infer_coe.c */
 static const char *const tier_keys[] = {"name", "size", "bw", "latency", "eff", "source", NULL};
-static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "source", NULL};
+static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "overlap_ep", "source", NULL};
 
 sp_status sp_load_system(const char *data_dir, const char *name_or_path, sp_system *s, sp_error *err)
 {
@@ -531,6 +533,7 @@ sp_status sp_load_system(const char *data_dir, const char *name_or_path, sp_syst
         TRY(get_bool(&f, sw, "flash_attention", &s->flash_attention, err));
         TRY(get_bool(&f, sw, "overlap_tp", &s->overlap_tp, err));
         TRY(get_bool(&f, sw, "overlap_dp", &s->overlap_dp, err));
+        TRY(get_bool(&f, sw, "overlap_ep", &s->overlap_ep, err));
     }
     s->pue = 1.0;
     TRY(get_qty(&f, o, "host_w_per_accel", SP_UNIT_NONE, 0, 1e5, &s->host_w_per_accel, NULL, err));

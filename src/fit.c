@@ -22,6 +22,7 @@ typedef struct {
     const double *ln, *ld, *ly, *w;
     int n;
     double delta;
+    double scale; /* objective multiplier for conditioning (1 for the plain fit) */
 } fit_data;
 
 static double objective(unsigned nx, const double *x, double *g, void *p)
@@ -51,19 +52,56 @@ static double objective(unsigned nx, const double *x, double *g, void *p)
         gal -= dh * e1 * fd->ln[i];
         gbe -= dh * e2 * fd->ld[i];
     }
+    double sc = fd->scale > 0 ? fd->scale : 1;
     if (g) {
-        g[0] = ga, g[1] = gb, g[2] = ge, g[3] = gal, g[4] = gbe;
+        g[0] = ga * sc, g[1] = gb * sc, g[2] = ge * sc, g[3] = gal * sc, g[4] = gbe * sc;
     }
-    return f;
+    return f * sc;
+}
+
+/* Huber log-likelihood with a fitted scale s = exp(x[5]) (Besiroglu et al. 2024's published estimator):
+ * sum w (Huber_delta(r/s) + log s). */
+static double objective_scaled(unsigned nx, const double *x, double *g, void *p)
+{
+    (void)nx;
+    const fit_data *fd = p;
+    double a = x[0], b = x[1], e = x[2], al = x[3], be = x[4], ls = x[5], s = exp(ls);
+    double f = 0, gr[6] = {0};
+    for (int i = 0; i < fd->n; i++) {
+        double t1 = a - al * fd->ln[i], t2 = b - be * fd->ld[i], t3 = e;
+        double m = t1 > t2 ? (t1 > t3 ? t1 : t3) : (t2 > t3 ? t2 : t3);
+        double e1 = exp(t1 - m), e2 = exp(t2 - m), e3 = exp(t3 - m), sum = e1 + e2 + e3;
+        double z = (m + log(sum) - fd->ly[i]) / s;
+        double w = fd->w ? fd->w[i] : 1.0, az = fabs(z), dh;
+        if (az <= fd->delta) {
+            f += w * (0.5 * z * z + ls);
+            dh = z;
+        } else {
+            f += w * (fd->delta * (az - 0.5 * fd->delta) + ls);
+            dh = z > 0 ? fd->delta : -fd->delta;
+        }
+        double k = w * dh / s / sum;
+        gr[0] += k * e1;
+        gr[1] += k * e2;
+        gr[2] += k * e3;
+        gr[3] -= k * e1 * fd->ln[i];
+        gr[4] -= k * e2 * fd->ld[i];
+        gr[5] += w * (1 - dh * z);
+    }
+    double sc = fd->scale > 0 ? fd->scale : 1;
+    if (g)
+        for (int j = 0; j < 6; j++)
+            g[j] = gr[j] * sc;
+    return f * sc;
 }
 
 /* One L-BFGS run from x (updated in place); returns the objective or INFINITY on failure. */
-static double lbfgs(const fit_data *fd, double *x)
+static double lbfgs_n(const fit_data *fd, double *x, unsigned nx, nlopt_func fn)
 {
-    nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, 5);
+    nlopt_opt opt = nlopt_create(NLOPT_LD_LBFGS, nx);
     if (!opt)
         return INFINITY;
-    nlopt_set_min_objective(opt, objective, (void *)fd);
+    nlopt_set_min_objective(opt, fn, (void *)fd);
     nlopt_set_ftol_rel(opt, 1e-14);
     nlopt_set_xtol_rel(opt, 1e-12);
     nlopt_set_maxeval(opt, 5000);
@@ -73,6 +111,39 @@ static double lbfgs(const fit_data *fd, double *x)
     if (res < 0 && res != NLOPT_ROUNDOFF_LIMITED)
         return INFINITY;
     return isfinite(f) ? f : INFINITY;
+}
+
+static double lbfgs(const fit_data *fd, double *x) { return lbfgs_n(fd, x, 5, objective); }
+
+/* The scaled estimator by continuation: plain Huber fits with delta shrinking tenfold per step (each from the
+ * last; at the optimum s is tiny, the objective nearly the L1 norm, and line searches stall on its kinks from a
+ * cold start), then the scaled objective from there with s = delta x the mean |residual|. x[0..4] holds a plain
+ * optimum on entry; returns 1 on success with x[5] = log s. */
+static int scaled_fit(const fit_data *base, double *x)
+{
+    fit_data cp = *base;
+    double wsum = 0;
+    for (int i = 0; i < base->n; i++)
+        wsum += base->w ? base->w[i] : 1.0;
+    for (double dl = base->delta * 0.1; dl > base->delta * 1e-7; dl *= 0.1) {
+        cp.delta = dl;
+        cp.scale = 1.0 / (dl * wsum);
+        double xs[5];
+        memcpy(xs, x, sizeof xs);
+        if (isfinite(lbfgs(&cp, xs)) && xs[3] > 0 && xs[4] > 0)
+            memcpy(x, xs, sizeof xs);
+    }
+    double mabs = 0;
+    for (int i = 0; i < base->n; i++) {
+        double t1 = x[0] - x[3] * base->ln[i], t2 = x[1] - x[4] * base->ld[i], t3 = x[2];
+        double m = fmax(t1, fmax(t2, t3));
+        mabs += fabs(m + log(exp(t1 - m) + exp(t2 - m) + exp(t3 - m)) - base->ly[i]) / base->n;
+    }
+    x[5] = log(fmax(mabs * base->delta, 1e-300));
+    cp = *base;
+    cp.scale = 1.0 / wsum;
+    double f = lbfgs_n(&cp, x, 6, objective_scaled);
+    return isfinite(f) && x[3] > 0 && x[4] > 0 && isfinite(x[5]);
 }
 
 typedef struct {
@@ -171,17 +242,28 @@ sp_status sp_fit_law(const double *n, const double *d, const double *loss, const
         ly[i] = log(loss[i]);
         ww[i] = w ? w[i] : 1.0;
     }
-    fit_data fd = {ln, ld, ly, ww, count, o->delta};
+    fit_data fd = {ln, ld, ly, ww, count, o->delta, 1};
     start starts[SP_FIT_STARTS];
     grid_starts(&fd, starts, SP_FIT_STARTS);
     double x[5], f;
     r->n_starts = SP_FIT_STARTS;
+    r->log_scale = NAN;
     r->n_converged = fit_once(&fd, starts, SP_FIT_STARTS, x, &f);
     if (!r->n_converged || !isfinite(f) || x[3] <= 0 || x[4] <= 0) {
         free(buf);
         return sp_fail(err, SP_ENOCONV,
                        "fit: L-BFGS did not converge to a decreasing law (alpha, beta > 0) from any of %d starts; "
                        "the points may not follow L = E + A/N^alpha + B/D^beta", SP_FIT_STARTS);
+    }
+    if (o->scaled) {
+        double xs[6];
+        memcpy(xs, x, sizeof x);
+        if (!scaled_fit(&fd, xs)) {
+            free(buf);
+            return sp_fail(err, SP_ENOCONV, "fit: the scaled Huber likelihood did not converge");
+        }
+        memcpy(x, xs, sizeof x);
+        r->log_scale = xs[5];
     }
     double v[7];
     derived(x, v);
@@ -227,9 +309,12 @@ sp_status sp_fit_law(const double *n, const double *d, const double *loss, const
                 int j = (int)(splitmix(&s) % (uint64_t)count);
                 rb[i] = ln[j], rb[count + i] = ld[j], rb[2 * count + i] = ly[j], rb[3 * count + i] = ww[j];
             }
-            fit_data fb = {rb, rb + count, rb + 2 * count, rb + 3 * count, count, o->delta};
-            double xb[5], fbest;
-            if (fit_once(&fb, bstarts, SP_BOOT_STARTS, xb, &fbest) > 0 && isfinite(fbest)) {
+            fit_data fb = {rb, rb + count, rb + 2 * count, rb + 3 * count, count, o->delta, 1};
+            double xb[6], fbest;
+            int okb = fit_once(&fb, bstarts, SP_BOOT_STARTS, xb, &fbest) > 0 && isfinite(fbest);
+            if (okb && o->scaled)
+                okb = scaled_fit(&fb, xb);
+            if (okb) {
                 derived(xb, &samples[7 * (size_t)b]);
                 ok[b] = 1;
             } else

@@ -64,6 +64,21 @@ void sp_law_optimal(const sp_law *law, double c, double *n, double *d, double *l
     *loss = sp_law_loss(law, nn, *d);
 }
 
+double sp_law_compute_for_loss(const sp_law *law, double target, double *n, double *d)
+{
+    double lo = log(1e10), hi = log(1e45), l;
+    for (int i = 0; i < 200; i++) {
+        double mid = 0.5 * (lo + hi);
+        sp_law_optimal(law, exp(mid), n, d, &l);
+        if (l > target)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    sp_law_optimal(law, exp(hi), n, d, &l);
+    return exp(hi);
+}
+
 sp_status sp_law_min_n(const sp_law *law, double target, double tokens, double tpp, double *n, double *d,
                        sp_error *err)
 {

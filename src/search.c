@@ -110,6 +110,11 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
     p.global_batch = o->global_batch;
     p.dtype = o->dtype;
     p.flash_attention = o->flash_attention;
+    p.frozen_base = o->frozen_base;
+    p.lora_rank = o->lora_rank;
+    p.lora_targets = o->lora_targets;
+    p.base_weight_bytes = o->base_weight_bytes;
+    p.grad_bytes = o->grad_bytes;
     sp_step_cache cache;
     int have_cache = 0;
     double cap = o->max_mem_frac * s->acc.hbm_bytes;
@@ -161,7 +166,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                     }
                     /* interleaving needs pp*v to divide the layers; ZeRO-3 is not combined with PP (Megatron,
                      * DeepSpeed) */
-                    if ((v > 1 && L % (pp * v)) || (z == 3 && pp > 1)) {
+                    if ((v > 1 && L % (pp * v)) || (z == 3 && (pp > 1 || o->frozen_base))) {
                         ts->div++;
                         continue;
                     }

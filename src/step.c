@@ -86,13 +86,40 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
         }
         mlp_fwd += gemm_fb(a, d, T, E, h, &mlp_bwd); /* router */
         f_act = (k + m->n_shared_experts) * fe / t;
-        /* EP all-to-all: dispatch + combine, T·k·h 16-bit values each, forward and backward */
+        /* EP all-to-all: dispatch + combine of T·k token copies of h values, forward and backward. Dispatch is
+         * sent in FP8 when the GEMMs run in FP8 (DeepSeek-V3 §3.3), combine in 16 bits. With node-limited routing
+         * (HF `topk_group`: each token's experts lie in at most that many expert groups = nodes), a token crosses
+         * the network once per destination node and fans out over the scale-up tier (DeepEP): the cross-node part
+         * carries min(k, topk_group) copies instead of k. */
         if (p->ep > 1) {
-            double bytes = T * k * h * B;
             int stride = p->tp * p->cp;
-            double a2a = sp_collective_time(s, SP_COLL_ALLTOALL, p->ep, stride, bytes);
-            c->ep_fwd = 2 * a2a;
-            c->ep_bwd = 2 * a2a;
+            double disp_b = d == SP_FP8 ? 1.0 : B;
+            double copies_out = m->topk_group > 0 && m->topk_group < k ? m->topk_group : k;
+            int tier_out = sp_group_tier(s, p->ep, stride);
+            double a2a_d, a2a_c;
+            if (tier_out > 0 && copies_out < k) {
+                double q = s->tier[tier_out - 1].size / (double)stride;
+                if (q > p->ep)
+                    q = p->ep;
+                const sp_tier *in = &s->tier[tier_out - 1], *out = &s->tier[tier_out];
+                double nodes = p->ep / q;
+                double cross = (nodes - 1) / nodes;
+                double t_out_d = T * copies_out * h * disp_b * cross / (out->bw * out->eff) + (nodes - 1) * out->latency_s;
+                double t_out_c = T * copies_out * h * B * cross / (out->bw * out->eff) + (nodes - 1) * out->latency_s;
+                double t_in_d = T * k * h * disp_b * (q - 1) / q / (in->bw * in->eff) + (q - 1) * in->latency_s;
+                double t_in_c = T * k * h * B * (q - 1) / q / (in->bw * in->eff) + (q - 1) * in->latency_s;
+                a2a_d = fmax(t_out_d, t_in_d);
+                a2a_c = fmax(t_out_c, t_in_c);
+            } else {
+                a2a_d = sp_collective_time(s, SP_COLL_ALLTOALL, p->ep, stride, T * k * h * disp_b);
+                a2a_c = sp_collective_time(s, SP_COLL_ALLTOALL, p->ep, stride, T * k * h * B);
+            }
+            c->ep_fwd = a2a_d + a2a_c;
+            c->ep_bwd = a2a_d + a2a_c;
+            if (s->overlap_ep) { /* dispatch/combine of one micro-batch hide behind another's computation (DualPipe) */
+                c->ep_fwd = fmax(0, c->ep_fwd - mlp_fwd);
+                c->ep_bwd = fmax(0, c->ep_bwd - mlp_bwd);
+            }
         }
     } else {
         double f = m->ffn_dim;

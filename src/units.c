@@ -115,7 +115,10 @@ sp_status sp_parse_quantity(const char *text, sp_unit unit, const char *what, do
     if (len > 2) {
         for (int i = 0; t[i].suffix; i++) {
             if (strlen(t[i].suffix) == len && strncasecmp(t[i].suffix, end, len) == 0) {
-                *out = v * t[i].mult;
+                double r = v * t[i].mult;
+                if (!isfinite(r))
+                    return sp_fail(err, SP_EINVAL, "%s: '%s' overflows", what, text);
+                *out = r;
                 return SP_OK;
             }
         }
@@ -169,7 +172,10 @@ const char *sp_fmt_quantity(char *buf, size_t n, double v, sp_unit unit)
             v /= 1000;
             i++;
         }
-        snprintf(buf, n, "%.4g %s%s", v, u[i], tail);
+        if (!*u[i] && !*tail)
+            snprintf(buf, n, "%.4g", v);
+        else
+            snprintf(buf, n, "%.4g %s%s", v, u[i], tail);
         return buf;
     }
     }

@@ -66,12 +66,134 @@ static void test_serving_behaviour(void **st)
     assert_int_equal(sp_infer_eval(&m, &s, &o, &q, &e), SP_EINVAL);
 }
 
+
+/* A non-uniform routing distribution touches fewer distinct experts than uniform routing; uniform reproduces the
+ * closed form E(1 - (1 - k/E)^T). */
+static void test_expert_distribution(void **st)
+{
+    (void)st;
+    double u[8], skew[8];
+    for (int i = 0; i < 8; i++) {
+        u[i] = 1.0 / 8;
+        skew[i] = i == 0 ? 0.3 : 0.1;
+    }
+    assert_near(sp_expected_experts_dist(u, 8, 2, 5), sp_expected_experts(8, 2, 5), 1e-12);
+    assert_true(sp_expected_experts_dist(skew, 8, 2, 5) < sp_expected_experts(8, 2, 5));
+    /* one token picks exactly k experts */
+    assert_near(sp_expected_experts_dist(skew, 8, 2, 1), 2, 1e-12);
+}
+
+/* In-flight batching pays the prompt work inside the inter-token latency: with the same batch its TPOT is larger
+ * than static batching's pure decode step, and equal when prompts are tiny relative to outputs. */
+static void test_inflight(void **st)
+{
+    (void)st;
+    sp_model m = load("llama3-8b");
+    sp_system s;
+    sp_error e = {0};
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e), SP_OK);
+    sp_infer_opts o;
+    sp_infer_defaults(&o);
+    o.batch = 32;
+    o.prompt = 4096;
+    o.output = 256;
+    sp_infer_result a, b;
+    assert_int_equal(sp_infer_eval(&m, &s, &o, &a, &e), SP_OK);
+    o.inflight = 1;
+    assert_int_equal(sp_infer_eval(&m, &s, &o, &b, &e), SP_OK);
+    assert_true(b.tpot_s > 1.5 * a.tpot_s);
+    /* the decode step of a batch-1 static run is bounded below by reading the weights once */
+    o.inflight = 0;
+    o.batch = 1;
+    assert_int_equal(sp_infer_eval(&m, &s, &o, &a, &e), SP_OK);
+    assert_true(a.tpot_s >= a.weights_bytes / s.acc.hbm_bw);
+    assert_true(a.tpot_s < 2.0 * a.weights_bytes / (s.acc.hbm_bw * s.acc.eff.mem));
+}
+
+/* CoE: 150 Llama-2-7B experts in bf16 are 150 x 13.5 GB = 2.02 TB. On the SN40L node (8 x 64 GB HBM) only a
+ * fraction stays resident; the rest live in DDR and a switch costs 13.5 GB / (8 x 200 GB/s) = 8.4 ms. */
+static void test_coe(void **st)
+{
+    (void)st;
+    sp_model m = load("llama2-7b");
+    sp_system s;
+    sp_error e = {0};
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "sambanova-sn40l", &s, &e), SP_OK);
+    sp_mem_tier t[SP_MAX_MEM_TIERS];
+    int nt = 0;
+    assert_int_equal(sp_load_memory_tiers(SP_DATA_DIR, "sambanova-sn40l", t, &nt, &e), SP_OK);
+    assert_int_equal(nt, 1);
+    assert_near(t[0].capacity, 1.5e12, 1);
+    sp_coe_expert ex[150];
+    for (int i = 0; i < 150; i++) {
+        ex[i].model = m;
+        ex[i].share = 1.0 / 150;
+        snprintf(ex[i].name, sizeof ex[i].name, "e%d", i);
+    }
+    sp_infer_opts o;
+    sp_infer_defaults(&o);
+    o.n_gpus = 8;
+    o.batch = 8;
+    o.prompt = 1024;
+    o.output = 128;
+    sp_coe_result r;
+    assert_int_equal(sp_coe_eval(ex, 150, &s, t, nt, &o, &r, &e), SP_OK);
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    assert_near(r.total_bytes, 150 * 2 * pc.total, 1);
+    assert_true(r.n_resident > 0 && r.n_resident < 150);
+    assert_rel(r.switch_worst_s, 2 * pc.total / (8 * 200e9), 1e-9);
+    assert_near(r.hit_rate, r.n_resident / 150.0, 1e-9);
+    /* a tier too small to hold the rest is infeasible, with a message */
+    t[0].capacity = 1e9;
+    assert_int_equal(sp_coe_eval(ex, 150, &s, t, nt, &o, &r, &e), SP_EINFEASIBLE);
+    assert_non_null(strstr(e.msg, "do not fit"));
+}
+
+/* Shape search returns a non-dominated front within the budget. */
+static void test_shape(void **st)
+{
+    (void)st;
+    sp_system s;
+    sp_error e = {0};
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e), SP_OK);
+    sp_law law;
+    assert_int_equal(sp_load_law(SP_DATA_DIR, "chinchilla", &law, &e), SP_OK);
+    sp_infer_opts o;
+    sp_infer_defaults(&o);
+    o.batch = 8;
+    sp_shape_opts so;
+    memset(&so, 0, sizeof so);
+    so.n_target = 7e9;
+    so.tol = 0.1;
+    so.tpp = 20;
+    sp_shape_point pts[64];
+    int nf = 0, ne = 0;
+    assert_int_equal(sp_shape_search(&s, &o, &law, &so, pts, 64, &nf, &ne, &e), SP_OK);
+    assert_true(nf >= 1 && ne >= nf);
+    for (int i = 0; i < nf && i < 64; i++) {
+        assert_true(fabs(pts[i].params / 7e9 - 1) <= 0.1);
+        if (i)
+            assert_true(pts[i].tpot_s >= pts[i - 1].tpot_s);
+        for (int j = 0; j < nf && j < 64; j++)
+            assert_false(pts[j].loss < pts[i].loss && pts[j].tpot_s < pts[i].tpot_s &&
+                         pts[j].tokens_per_s_per_gpu > pts[i].tokens_per_s_per_gpu);
+    }
+    /* an impossible latency target is infeasible */
+    so.max_tpot_s = 1e-6;
+    assert_int_equal(sp_shape_search(&s, &o, &law, &so, pts, 64, &nf, &ne, &e), SP_EINFEASIBLE);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_kv_cache),
         cmocka_unit_test(test_experts),
         cmocka_unit_test(test_serving_behaviour),
+        cmocka_unit_test(test_expert_distribution),
+        cmocka_unit_test(test_inflight),
+        cmocka_unit_test(test_coe),
+        cmocka_unit_test(test_shape),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,16 +45,9 @@ static void test_sizing(void **st)
     double ni, di, n0, d0, l0;
     assert_int_equal(sp_law_inference_aware(&l, 2.0, 1e13, &ni, &di, &e), SP_OK);
     assert_near(sp_law_loss(&l, ni, di), 2.0, 1e-6);
-    double lo = 1e18, hi = 1e30;
-    for (int i = 0; i < 200; i++) {
-        double mid = sqrt(lo * hi);
-        sp_law_optimal(&l, mid, &n0, &d0, &l0);
-        if (l0 > 2.0)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    sp_law_optimal(&l, hi, &n0, &d0, &l0);
+    double c0 = sp_law_compute_for_loss(&l, 2.0, &n0, &d0);
+    sp_law_optimal(&l, c0, &n0, &d0, &l0);
+    assert_near(l0, 2.0, 1e-6);
     assert_true(ni < n0);
     assert_true(6 * ni * di + 2 * ni * 1e13 <= 6 * n0 * d0 + 2 * n0 * 1e13);
 }
@@ -117,7 +110,7 @@ static void test_fit_recovers_epoch(void **st)
     (void)st;
     pts p = read_points(1);
     assert_int_equal(p.k, 240);
-    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0};
+    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0, 0};
     sp_fit_result r;
     sp_error e = {0};
     assert_int_equal(sp_fit_law(p.n, p.d, p.l, NULL, p.k, &o, &r, &e), SP_OK);
@@ -132,12 +125,32 @@ static void test_fit_recovers_epoch(void **st)
     free(p.n), free(p.d), free(p.l);
 }
 
+/* Epoch's published values come from a Huber *likelihood* with a fitted scale (their notebook), not from the plain
+ * Huber sum: with that estimator all five parameters are within 2 % (issue 4's target). */
+static void test_fit_scaled_recovers_epoch(void **st)
+{
+    (void)st;
+    pts p = read_points(1);
+    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0, 1};
+    sp_fit_result r;
+    sp_error e = {0};
+    assert_int_equal(sp_fit_law(p.n, p.d, p.l, NULL, p.k, &o, &r, &e), SP_OK);
+    print_message("scaled fit: E %.4f A %.2f B %.2f alpha %.4f beta %.4f\n", r.E, r.A, r.B, r.alpha, r.beta);
+    assert_rel(r.E, 1.8172, 0.02);
+    assert_rel(r.A, 482.01, 0.02);
+    assert_rel(r.B, 2085.43, 0.02);
+    assert_rel(r.alpha, 0.3478, 0.02);
+    assert_rel(r.beta, 0.3658, 0.02);
+    assert_true(isfinite(r.log_scale));
+    free(p.n), free(p.d), free(p.l);
+}
+
 /* Bootstrap: reproducible for a seed and independent of the thread count. */
 static void test_bootstrap_deterministic(void **st)
 {
     (void)st;
     pts p = read_points(1);
-    sp_fit_opts o1 = {1e-3, 40, 7, 0.95, 1}, o2 = {1e-3, 40, 7, 0.95, 2};
+    sp_fit_opts o1 = {1e-3, 40, 7, 0.95, 1, 0}, o2 = {1e-3, 40, 7, 0.95, 2, 0};
     sp_fit_result r1, r2;
     sp_error e = {0};
     assert_int_equal(sp_fit_law(p.n, p.d, p.l, NULL, p.k, &o1, &r1, &e), SP_OK);
@@ -152,7 +165,7 @@ static void test_fit_refusals(void **st)
 {
     (void)st;
     double n[5] = {1e8, 1e9, 1e10, 1e8, 1e9}, d[5] = {1e9, 1e10, 1e11, 1e10, 1e9}, l[5] = {3, 2.5, 2.2, 2.8, 2.7};
-    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0};
+    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0, 0};
     sp_fit_result r;
     sp_error e = {0};
     assert_int_equal(sp_fit_law(n, d, l, NULL, 5, &o, &r, &e), SP_EINVAL); /* fewer points than 6 */
@@ -165,6 +178,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_optimal_closed_form), cmocka_unit_test(test_sizing),
         cmocka_unit_test(test_critical_batch),      cmocka_unit_test(test_fit_recovers_epoch),
+        cmocka_unit_test(test_fit_scaled_recovers_epoch),
         cmocka_unit_test(test_bootstrap_deterministic), cmocka_unit_test(test_fit_refusals),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

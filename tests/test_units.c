@@ -43,6 +43,8 @@ static void test_refusals(void **st)
     assert_non_null(strstr(e.msg, "--duration"));
     assert_int_equal(sp_parse_quantity("1e999", SP_UNIT_NONE, "x", &v, &e), SP_EINVAL);
     assert_int_equal(sp_parse_quantity("0x10", SP_UNIT_NONE, "x", &v, &e), SP_EINVAL);
+    /* found by fuzzing: overflow through the case-insensitive suffix match */
+    assert_int_equal(sp_parse_quantity("1e297Tb/S", SP_UNIT_BW, "x", &v, &e), SP_EINVAL);
 }
 
 int main(void)

@@ -14,3 +14,17 @@ expect_fail infer_impossible 2 'no candidate meets 0.01 ms per token; the fastes
 expect_fail infer_precision 2 "--kv 'int4'" -- infer --model llama3-8b --kv int4
 expect_fail infer_weights 2 'unknown precision' -- infer --model llama3-8b --weights fp3
 expect_fail infer_tp 2 'must be a multiple of tp' -- infer --model llama3-8b --gpus 3 --tp 2
+expect_out infer_inflight 'time per output token' -- infer --model llama3-8b --batch 32 --inflight
+expect_out infer_breakdown 'decode step' -- infer --model llama2-70b --tp 2 --gpus 2 --batch 8 --weights fp8
+printf '{"experts":[{"name":"coder","model":"llama2-7b","share":3},{"name":"chat","model":"llama2-7b","share":1,"count":40}]}' > "$TMP/coe.json"
+expect_out infer_coe 'HBM-only dgx-h100' -- infer --coe "$TMP/coe.json" --batch 4 --prompt 512 --output 64
+expect_out infer_coe_json '"hbm_only":\{"system":"dgx-h100","gpus":' -- infer --coe "$TMP/coe.json" --json
+printf '{"experts":[{"model":"llama3.1-405b","count":3}]}' > "$TMP/big.json"
+expect_fail infer_coe_nofit 2 'does not fit in the HBM left' -- infer --coe "$TMP/big.json"
+printf '{"experts":[{"name":"x"}]}' > "$TMP/bad.json"
+expect_fail infer_coe_bad 2 "needs field 'model'" -- infer --coe "$TMP/bad.json"
+expect_out shape_params 'Pareto front of' -- shape --system dgx-h100 --params 7e9 --batch 8
+expect_out shape_json '"front":\[\{"name":"L' -- shape --system hgx-h200 --params 13e9 --json --moe
+expect_out shape_loss 'Pareto front' -- shape --loss 2.2 --latency-ms 50
+expect_fail shape_latency 2 'meets the latency target' -- shape --params 7e9 --latency-ms 0.001
+expect_fail shape_both 2 'exactly one of --params' -- shape --params 7e9 --loss 2

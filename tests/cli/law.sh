@@ -24,3 +24,5 @@ printf 'N,D,loss\n1e8,1e9,3\n1e9,1e10,2.5\n1e8,1e9,3\n' > "$TMP/dup.csv"
 expect_fail fit_dup 2 'duplicate of line 2' -- fit "$TMP/dup.csv"
 printf 'N,D,loss\n1e8,1e9,3\n-1e9,1e10,2.5\n' > "$TMP/neg.csv"
 expect_fail fit_negative 2 'out of range' -- fit "$TMP/neg.csv"
+expect_out fit_scaled '"B":208[0-9]\..*"objective":"huber-scaled"' -- fit ../shared/validation/chinchilla_points.csv --n N_params --d D_tokens --loss loss --drop-if excluded_as_outlier_by_epoch=y --objective huber-scaled --json
+expect_fail fit_objective 2 "--objective 'l2'" -- fit ../shared/validation/chinchilla_points.csv --objective l2

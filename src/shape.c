@@ -1,0 +1,146 @@
+/* Hardware-in-the-loop model shape search: which decoder shape near a parameter budget serves best on a given
+ * system (issue 7). Enumerated: d_model in steps of 256, head size 64 or 128, KV heads = heads (MHA), 8 or 1 (GQA,
+ * MQA), gated FFN width 8/3 or 4 x d_model rounded to 256 (Llama's SwiGLU convention: Touvron et al. 2023), optional
+ * 8-expert top-2 MoE FFN (Mixtral's layout, Jiang et al. 2024); the layer count is solved from the budget. Quality:
+ * the scaling law's L(N, D) with N = total parameters for dense and active parameters for MoE (a conservative
+ * stand-in: no MoE law ships); without a law, parameter count is the proxy (more is better). Serving: sp_infer_eval.
+ */
+#include "scaleplan.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static int dominates(const sp_shape_point *a, const sp_shape_point *b, int use_loss)
+{
+    double qa = use_loss ? a->loss : -a->params, qb = use_loss ? b->loss : -b->params;
+    int ge = qa <= qb && a->tpot_s <= b->tpot_s && a->tokens_per_s_per_gpu >= b->tokens_per_s_per_gpu;
+    int gt = qa < qb || a->tpot_s < b->tpot_s || a->tokens_per_s_per_gpu > b->tokens_per_s_per_gpu;
+    return ge && gt;
+}
+
+#define SP_SHAPE_POOL 4096
+
+sp_status sp_shape_search(const sp_system *s, const sp_infer_opts *o, const sp_law *law, const sp_shape_opts *so,
+                          sp_shape_point *out, int max, int *n_front, int *n_eval, sp_error *err)
+{
+    *n_front = 0;
+    *n_eval = 0;
+    if (!(so->n_target >= 1e6 && so->n_target <= 1e14))
+        return sp_fail(err, SP_EINVAL, "shape: parameter budget %g is out of range; allowed 1e6..1e14", so->n_target);
+    double tol = so->tol > 0 ? so->tol : 0.1;
+    int vocab = so->vocab > 0 ? so->vocab : 32000;
+    sp_shape_point *pool = malloc(SP_SHAPE_POOL * sizeof *pool); /* the running Pareto front */
+    if (!pool)
+        return sp_fail(err, SP_ENOMEM, "shape: out of memory");
+    int np = 0;
+    static const int dheads[] = {64, 128};
+    static const double ffn_ratio[] = {8.0 / 3.0, 4.0};
+    for (int d = 512; d <= 32768; d += 256)
+        for (int hi = 0; hi < 2; hi++) {
+            int dh = dheads[hi];
+            if (d % dh)
+                continue;
+            int heads = d / dh;
+            int kvs[3] = {heads, 8, 1};
+            for (int ki = 0; ki < 3; ki++) {
+                int g = kvs[ki];
+                if (g > heads || heads % g || (ki > 0 && g == heads))
+                    continue;
+                for (int fi = 0; fi < 2; fi++)
+                    for (int moe = 0; moe <= (so->allow_moe ? 1 : 0); moe++) {
+                        sp_model m;
+                        memset(&m, 0, sizeof m);
+                        m.d_model = d;
+                        m.n_heads = heads;
+                        m.n_kv_heads = g;
+                        m.d_head = dh;
+                        m.ffn_dim = (int)(ceil(ffn_ratio[fi] * d / 256.0) * 256);
+                        m.gated = 1;
+                        m.vocab = vocab;
+                        m.norm = SP_NORM_RMSNORM;
+                        m.max_seq = 8192;
+                        if (moe) {
+                            m.n_experts = 8;
+                            m.top_k = 2;
+                            m.moe_ffn_dim = m.ffn_dim;
+                        }
+                        /* solve the layer count from the budget */
+                        m.n_layers = 1;
+                        sp_model_defaults(&m);
+                        sp_param_count p1;
+                        sp_model_params(&m, &p1);
+                        double per_layer = p1.layers_total, fixed = p1.total - p1.layers_total;
+                        int L = (int)lround((so->n_target - fixed) / per_layer);
+                        if (L < 2 || L > 256)
+                            continue;
+                        /* aspect ratio guard: d_model / layers between 16 and 512 (published models span ~50-200) */
+                        if ((double)d / L < 16 || (double)d / L > 512)
+                            continue;
+                        m.n_layers = L;
+                        sp_param_count pc;
+                        sp_model_params(&m, &pc);
+                        if (fabs(pc.total / so->n_target - 1) > tol)
+                            continue;
+                        snprintf(m.name, sizeof m.name, "L%d-d%d-h%dx%d-kv%d-f%d%s", L, d, heads, dh, g, m.ffn_dim,
+                                 moe ? "-E8k2" : "");
+                        if (sp_model_check(&m, "shape", NULL))
+                            continue;
+                        sp_infer_opts x = *o;
+                        if (m.n_heads % x.tp || (m.n_kv_heads % x.tp && x.tp % m.n_kv_heads))
+                            continue;
+                        sp_infer_result r;
+                        if (sp_infer_eval(&m, s, &x, &r, NULL) || !r.fits)
+                            continue;
+                        (*n_eval)++;
+                        if (so->max_tpot_s > 0 && r.tpot_s > so->max_tpot_s)
+                            continue;
+                        sp_shape_point pt;
+                        pt.m = m;
+                        pt.params = pc.total;
+                        pt.active = pc.active;
+                        double D = so->tokens > 0 ? so->tokens : (so->tpp > 0 ? so->tpp : 20) * pc.total;
+                        pt.loss = law ? sp_law_loss(law, moe ? pc.active : pc.total, D) : NAN;
+                        pt.tpot_s = r.tpot_s;
+                        pt.ttft_s = r.ttft_s;
+                        pt.tokens_per_s_per_gpu = r.tokens_per_s_per_gpu;
+                        pt.kv_bytes_per_token = r.kv_bytes_per_token;
+                        /* keep the running Pareto front in the pool */
+                        int dom = 0;
+                        for (int i = 0; i < np && !dom; i++)
+                            dom = dominates(&pool[i], &pt, law != NULL);
+                        if (dom)
+                            continue;
+                        int w = 0;
+                        for (int i = 0; i < np; i++)
+                            if (!dominates(&pt, &pool[i], law != NULL))
+                                pool[w++] = pool[i];
+                        np = w;
+                        if (np < SP_SHAPE_POOL)
+                            pool[np++] = pt;
+                    }
+            }
+        }
+    if (*n_eval == 0 || np == 0) {
+        free(pool);
+        return sp_fail(err, SP_EINFEASIBLE,
+                       "shape: no shape within %.0f%% of %.3g parameters fits on %d x %s%s; try more GPUs (--tp), "
+                       "lower-precision weights or a looser latency target",
+                       100 * tol, so->n_target, o->n_gpus, s->acc.name, so->max_tpot_s > 0 ? " and meets the latency target" : "");
+    }
+    /* sort by TPOT (insertion sort: the front is small) */
+    for (int i = 1; i < np; i++) {
+        sp_shape_point t = pool[i];
+        int j = i - 1;
+        while (j >= 0 && pool[j].tpot_s > t.tpot_s) {
+            pool[j + 1] = pool[j];
+            j--;
+        }
+        pool[j + 1] = t;
+    }
+    *n_front = np;
+    for (int i = 0; i < np && i < max; i++)
+        out[i] = pool[i];
+    free(pool);
+    return SP_OK;
+}
