@@ -711,6 +711,8 @@ static void fill_split(const sp_epoch_gpu *g, const shape *sh, const best_plan *
     o->kernel_lat = kern;
     /* what is left of the matmul time: memory traffic and padding (clamped: the per-GPU slice is floored) */
     o->data_move = maxd(mm - at_eff - kern, 0);
+    if (o->data_move < 1e-9 * mm) /* rounding residue of the subtraction, not traffic */
+        o->data_move = 0;
     o->net_bw = maxd(r->net_b - mm, 0);
     o->bubble = core / (1 - r->bubble) - core;
     o->net_lat = r->lat_charged ? r->pipe_lat_b : 0;

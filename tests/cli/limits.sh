@@ -10,7 +10,7 @@ expect_out limits_json_split '"time_split":\{"batch_s":[^}]*"kernel_latency_s":[
 expect_out limits_compare 'A100 SXM dense' -- limits --compare h100,a100
 expect_out limits_compare_whatif 'H100 SXM MoE, latency x0.1, flat network' -- limits --compare h100,h100+moe+ll+flat --to 1e27
 expect_out limits_paper '^"H100 SXM dense, DeepSeek batch",' -- limits --compare paper --csv --to 1e26
-expect_out limits_csv '^setting,compute_flop,.*,binding$' -- limits --csv --gpu v100
+expect_out limits_csv '^setting,compute_flop,.*,binding,energy_mwh,co2e_t,cloud_cost_usd$' -- limits --csv --gpu v100
 expect_out limits_range '1.121e\+26' -- limits --from 1e26 --to 2e26
 expect_out limits_range_end 'beyond the swept range' -- limits --to 1e27
 expect_out limits_whatif 'latency x0.1' -- limits --latency-scale 0.1 --to 1e27
