@@ -12,7 +12,7 @@
 
 static const cli_optdef defs[] = {
     {"mode", 1, "epoch2024 (the paper's model) | full (scaleplan's training model: not implemented yet) [epoch2024]"},
-    {"gpu", 1, "h100 | a100 | v100 | h100-low-latency | h100-global-nvlink | h100-global-nvlink-ll | h100-infinite-ll | h100-superpod [h100]"},
+    {"gpu", 1, "h100 | a100 | v100 | h100-low-latency | h100-global-nvlink | h100-global-nvlink-ll | h100-infinite-ll | h100-superpod | a preset of data/epoch_gpus | FILE.json [h100]"},
     {"compare", 1, "settings side by side, comma separated: GPU[+moe|+dense|+ll|+flat|+lat=X|+bw=X|+batch=RULE|+shape=fat:K|+dur=T], or 'paper' (the 16 settings of the paper)"},
     {"duration", 1, "training duration [0.25 y of 3.154e7 s, the paper's 3 months]"},
     {"from", 1, "smallest training compute to report [6e24: the paper's sweep]"},
@@ -190,7 +190,7 @@ static int build_run(const want_t *w, const char *data_dir, double from, double 
     r->have_sys = sp_load_system(data_dir, sysname, &r->sys, &e2) == SP_OK;
     sp_epoch_setting *s = &r->set;
     sp_epoch_setting_defaults(s);
-    if (sp_epoch_gpu_preset(w->gpu, &s->gpu, &err))
+    if (sp_epoch_gpu_load(data_dir, w->gpu, &s->gpu, &err))
         return cli_fail("limits", &err);
     s->sparse = w->moe;
     s->years = w->dur / 3.154e7;

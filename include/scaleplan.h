@@ -526,6 +526,13 @@ typedef struct {
 /* GPUs and variants of the paper: h100, a100, v100, h100-low-latency, h100-global-nvlink, h100-global-nvlink-ll,
  * h100-infinite-ll, h100-superpod. */
 sp_status sp_epoch_gpu_preset(const char *name, sp_epoch_gpu *g, sp_error *err);
+/* A built-in name (above), a preset data_dir/epoch_gpus/NAME.json, or a path to such a file: an object with
+ * optional "base" (a built-in to start from) and any of "name", "n_sm", "flop_per_clock_per_thread",
+ * "register_bytes", "l2_bps", "l2_bytes", "hbm_bps", "max_clock_hz", "effective_utilization", "dsmem",
+ * "memory_bytes", "latency_per_matmul_s", "network": [{"size": 8, "bw": 9e11, "latency_s": 1.125e-6}, ...,
+ * {"bw": 1e11, "latency_s": 1.125e-6}] (innermost first, per-GPU bidirectional bytes/s; the last level has no
+ * size); numbers or strings with units. Errors name the file and the field. */
+sp_status sp_epoch_gpu_load(const char *data_dir, const char *name_or_path, sp_epoch_gpu *g, sp_error *err);
 void sp_epoch_setting_defaults(sp_epoch_setting *s);
 /* Single-GPU matmul time of the tiled I/O model (reference §3.4). */
 double sp_epoch_matmul_time(const sp_epoch_gpu *g, double d1, double d2, double b, int for_weight_grads);

@@ -13,11 +13,14 @@
  */
 #include "scaleplan.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define SECONDS_PER_YEAR 3.154e7 /* the code's year */
 
@@ -101,6 +104,158 @@ sp_status sp_epoch_gpu_preset(const char *name, sp_epoch_gpu *g, sp_error *err)
                        "--gpu '%s'; allowed h100, a100, v100, h100-low-latency, h100-global-nvlink, "
                        "h100-global-nvlink-ll, h100-infinite-ll, h100-superpod", name);
     return SP_OK;
+}
+
+/* One numeric field of a GPU file: a number or a string with units, finite, within [lo, hi]. */
+static sp_status gpu_field(const char *path, json_t *o, const char *key, sp_unit u, double lo, double hi, double *out,
+                           sp_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v)
+        return SP_OK;
+    double d;
+    char what[600];
+    snprintf(what, sizeof what, "%.400s: field '%.60s'", path, key);
+    if (json_is_number(v))
+        d = json_number_value(v);
+    else if (json_is_string(v)) {
+        sp_status st = sp_parse_quantity(json_string_value(v), u, what, &d, err);
+        if (st)
+            return st;
+    } else
+        return sp_fail(err, SP_EINVAL, "%s: expected a number", what);
+    if (!(d >= lo && d <= hi))
+        return sp_fail(err, SP_EINVAL, "%s = %g is out of range; allowed %g..%g", what, d, lo, hi);
+    *out = d;
+    return SP_OK;
+}
+
+static sp_status gpu_from_json(const char *path, json_t *o, sp_epoch_gpu *g, sp_error *err)
+{
+    static const char *const known[] = {"name", "base", "source", "note", "n_sm", "flop_per_clock_per_thread",
+                                        "register_bytes", "l2_bps", "l2_bytes", "hbm_bps", "max_clock_hz",
+                                        "effective_utilization", "dsmem", "memory_bytes", "latency_per_matmul_s",
+                                        "network"};
+    const char *key;
+    json_t *val;
+    json_object_foreach(o, key, val) {
+        int ok = 0;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            ok |= strcmp(key, known[i]) == 0;
+        if (!ok)
+            return sp_fail(err, SP_EINVAL, "%s: unknown field '%s'; allowed name, base, source, n_sm, "
+                                           "flop_per_clock_per_thread, register_bytes, l2_bps, l2_bytes, hbm_bps, "
+                                           "max_clock_hz, effective_utilization, dsmem, memory_bytes, "
+                                           "latency_per_matmul_s, network", path, key);
+    }
+    json_t *base = json_object_get(o, "base");
+    if (base) {
+        if (!json_is_string(base))
+            return sp_fail(err, SP_EINVAL, "%s: field 'base': expected the name of a built-in GPU", path);
+        sp_status st = sp_epoch_gpu_preset(json_string_value(base), g, err);
+        if (st)
+            return sp_fail(err, st, "%s: field 'base': %s", path, err ? err->msg : "unknown GPU");
+    } else
+        sp_epoch_gpu_preset("h100", g, NULL);
+    json_t *nm = json_object_get(o, "name");
+    if (nm && !json_is_string(nm))
+        return sp_fail(err, SP_EINVAL, "%s: field 'name': expected a string", path);
+    if (nm)
+        snprintf(g->name, sizeof g->name, "%s", json_string_value(nm));
+    double sm = g->n_sm;
+    sp_status st;
+    if ((st = gpu_field(path, o, "n_sm", SP_UNIT_NONE, 1, 1e6, &sm, err)) ||
+        (st = gpu_field(path, o, "flop_per_clock_per_thread", SP_UNIT_NONE, 1e-3, 1e6, &g->flop_per_clock_per_thread, err)) ||
+        (st = gpu_field(path, o, "register_bytes", SP_UNIT_BYTES, 1024, 1e12, &g->register_bytes, err)) ||
+        (st = gpu_field(path, o, "l2_bps", SP_UNIT_BW, 1e6, 1e18, &g->l2_bps, err)) ||
+        (st = gpu_field(path, o, "l2_bytes", SP_UNIT_BYTES, 1024, 1e15, &g->l2_bytes, err)) ||
+        (st = gpu_field(path, o, "hbm_bps", SP_UNIT_BW, 1e6, 1e18, &g->global_bps, err)) ||
+        (st = gpu_field(path, o, "max_clock_hz", SP_UNIT_NONE, 1e6, 1e12, &g->max_clock_hz, err)) ||
+        (st = gpu_field(path, o, "effective_utilization", SP_UNIT_NONE, 1e-3, 1, &g->effective_utilization, err)) ||
+        (st = gpu_field(path, o, "memory_bytes", SP_UNIT_BYTES, 1e6, 1e18, &g->memory_bytes, err)) ||
+        (st = gpu_field(path, o, "latency_per_matmul_s", SP_UNIT_TIME, 0, 1, &g->latency_per_matmul_s, err)))
+        return st;
+    if (sm != floor(sm))
+        return sp_fail(err, SP_EINVAL, "%s: field 'n_sm' = %g: expected a whole number", path, sm);
+    g->n_sm = (int)sm;
+    json_t *ds = json_object_get(o, "dsmem");
+    if (ds && !json_is_boolean(ds))
+        return sp_fail(err, SP_EINVAL, "%s: field 'dsmem': expected true or false", path);
+    if (ds)
+        g->dsmem = json_is_true(ds);
+    json_t *net = json_object_get(o, "network");
+    if (net) {
+        size_t n = json_is_array(net) ? json_array_size(net) : 0;
+        if (n < 1 || n > SP_EPOCH_MAX_LEVELS)
+            return sp_fail(err, SP_EINVAL, "%s: field 'network': expected a list of 1 to %d levels, innermost first",
+                           path, SP_EPOCH_MAX_LEVELS);
+        for (size_t i = 0; i < n; i++) {
+            json_t *lv = json_array_get(net, i);
+            char where[600];
+            snprintf(where, sizeof where, "%.400s: network level %zu", path, i);
+            if (!json_is_object(lv))
+                return sp_fail(err, SP_EINVAL, "%s: expected an object with bw, latency_s (and size below the top)", where);
+            double bw = NAN, lat = NAN, size = 0;
+            if ((st = gpu_field(where, lv, "bw", SP_UNIT_BW, 1e3, 1e18, &bw, err)) ||
+                (st = gpu_field(where, lv, "latency_s", SP_UNIT_TIME, 0, 1, &lat, err)) ||
+                (st = gpu_field(where, lv, "size", SP_UNIT_NONE, 2, 1 << 20, &size, err)))
+                return st;
+            if (isnan(bw) || isnan(lat))
+                return sp_fail(err, SP_EINVAL, "%s: needs both 'bw' (bytes/s per GPU, bidirectional) and 'latency_s'", where);
+            if (i + 1 < n && (size == 0 || size != floor(size)))
+                return sp_fail(err, SP_EINVAL, "%s: needs a whole 'size' (GPUs per domain) below the top level", where);
+            if (i + 1 == n && json_object_get(lv, "size"))
+                return sp_fail(err, SP_EINVAL, "%s: the top level spans the cluster and takes no 'size'", where);
+            g->bw[i] = bw;
+            g->lat[i] = lat;
+            if (i + 1 < n)
+                g->level_size[i] = (int)size;
+        }
+        g->n_levels = (int)n;
+    }
+    return SP_OK;
+}
+
+sp_status sp_epoch_gpu_load(const char *data_dir, const char *name_or_path, sp_epoch_gpu *g, sp_error *err)
+{
+    sp_error quiet = {0};
+    if (sp_epoch_gpu_preset(name_or_path, g, &quiet) == SP_OK)
+        return SP_OK;
+    char path[4600];
+    size_t len = strlen(name_or_path);
+    int is_path = strchr(name_or_path, '/') != NULL || (len > 5 && strcmp(name_or_path + len - 5, ".json") == 0);
+    if (is_path)
+        snprintf(path, sizeof path, "%s", name_or_path);
+    else {
+        for (const char *c = name_or_path; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+                  *c == '_' || *c == '.'))
+                return sp_fail(err, SP_EINVAL, "--gpu '%s'; allowed h100, a100, v100, h100-low-latency, "
+                                               "h100-global-nvlink, h100-global-nvlink-ll, h100-infinite-ll, "
+                                               "h100-superpod, a preset of %s/epoch_gpus or a .json file",
+                               name_or_path, data_dir ? data_dir : "data");
+        snprintf(path, sizeof path, "%s/epoch_gpus/%s.json", data_dir ? data_dir : ".", name_or_path);
+        struct stat stt;
+        if (stat(path, &stt) != 0)
+            return sp_fail(err, SP_EINVAL, "--gpu '%s'; allowed h100, a100, v100, h100-low-latency, h100-global-nvlink, "
+                                           "h100-global-nvlink-ll, h100-infinite-ll, h100-superpod, a preset of "
+                                           "%s/epoch_gpus or a .json file", name_or_path, data_dir ? data_dir : "data");
+    }
+    struct stat sd;
+    if (stat(path, &sd) == 0 && S_ISDIR(sd.st_mode))
+        return sp_fail(err, SP_EIO, "%s: is a directory, not a GPU file", path);
+    json_error_t je;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        struct stat stt;
+        if (stat(path, &stt) != 0)
+            return sp_fail(err, SP_EIO, "%s: cannot read the file", path);
+        return sp_fail(err, SP_EPARSE, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    }
+    sp_status st = json_is_object(root) ? gpu_from_json(path, root, g, err)
+                                        : sp_fail(err, SP_EPARSE, "%s: expected a JSON object", path);
+    json_decref(root);
+    return st;
 }
 
 void sp_epoch_setting_defaults(sp_epoch_setting *s)

@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static sp_epoch_point pts[200];
 
@@ -277,6 +278,52 @@ static void test_ranges(void **st)
     assert_rel(sum.t_limit_flop, 4 * 2.31e31, 0.01);
 }
 
+/* GPU files: a preset of data/epoch_gpus, a file that restates the H100 gives the H100's sweep, bad files are
+ * refused naming the file and the field */
+static void test_gpu_files(void **st)
+{
+    (void)st;
+    sp_epoch_gpu g;
+    sp_error e = {0};
+    assert_int_equal(sp_epoch_gpu_load(SP_TEST_DATA, "h100-scaled", &g, &e), SP_OK);
+    assert_string_equal(g.name, "H100 SXM Scaled");
+    assert_near(g.global_bps, 33.52e12, 1);
+    assert_near(g.bw[1], 1e12, 1);
+    assert_near(g.lat[0], 5e-7, 1e-15);
+    assert_int_equal(g.level_size[0], 8);
+    assert_int_equal(g.n_sm, 132);
+    char path[] = "/tmp/sp_test_limits_gpu_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("{\"name\": \"restated\", \"n_sm\": 132, \"flop_per_clock_per_thread\": 32, \"register_bytes\": \"64KiB\",\n"
+          " \"l2_bps\": 6441e9, \"l2_bytes\": \"50MiB\", \"hbm_bps\": \"3352GB/s\", \"max_clock_hz\": 1830e6,\n"
+          " \"effective_utilization\": 0.7, \"dsmem\": true, \"memory_bytes\": 8e10, \"latency_per_matmul_s\": \"4.5us\",\n"
+          " \"network\": [{\"size\": 8, \"bw\": 9e11, \"latency_s\": 1.125e-6}, {\"bw\": 1e11, \"latency_s\": 1.125e-6}]}\n", f);
+    fclose(f);
+    sp_epoch_setting s;
+    sp_epoch_setting_defaults(&s);
+    assert_int_equal(sp_epoch_gpu_load(SP_TEST_DATA, path, &s.gpu, &e), SP_OK);
+    sp_epoch_summary sum;
+    int n = sp_epoch_sweep(&s, pts, 200, &sum);
+    assert_int_equal(n, 31);
+    assert_rel(sum.linear_regime_end_flop, 2.048e28, 1e-3);
+    assert_rel(sum.latency_wall_flop, 2.707e31, 1e-3);
+    f = fopen(path, "w");
+    fputs("{\"base\": \"a100\", \"network\": [{\"bw\": 6e11, \"latency_s\": 1e-6}, {\"bw\": 5e10}]}", f);
+    fclose(f);
+    assert_int_equal(sp_epoch_gpu_load(SP_TEST_DATA, path, &g, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "network level 0: needs a whole 'size'"));
+    f = fopen(path, "w");
+    fputs("{\"base\": \"h100\", \"clock\": 2e9}", f);
+    fclose(f);
+    assert_int_equal(sp_epoch_gpu_load(SP_TEST_DATA, path, &g, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "unknown field 'clock'"));
+    unlink(path);
+    assert_int_equal(sp_epoch_gpu_load(SP_TEST_DATA, "b200", &g, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "--gpu 'b200'"));
+}
+
 static void test_bad_presets(void **st)
 {
     (void)st;
@@ -296,6 +343,7 @@ int main(void)
         cmocka_unit_test(test_split),
         cmocka_unit_test(test_kaplan_batch),
         cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_gpu_files),
         cmocka_unit_test(test_bad_presets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

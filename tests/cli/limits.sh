@@ -42,3 +42,7 @@ expect_fail limits_cmp_mod 2 "unknown modifier '+fast'" -- limits --compare h100
 expect_fail limits_cmp_gpu 2 "--gpu 'b200'" -- limits --compare h100,b200
 expect_fail limits_cmp_empty 2 'no settings given' -- limits --compare ,
 expect_fail limits_plot_ext 2 'plot' -- limits --to 1e26 --plot "$TMP/l.txt"
+expect_out limits_gpu_preset 'H100 SXM Scaled dense' -- limits --gpu h100-scaled --to 1e26
+printf '{"base": "h100", "hbm_bps": -1}' > "$TMP/g.json"
+expect_fail limits_gpu_file 2 "g.json: field 'hbm_bps' = -1 is out of range" -- limits --gpu "$TMP/g.json"
+expect_fail limits_gpu_dir 2 'is a directory' -- limits --gpu "$TMP/"
