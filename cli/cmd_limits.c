@@ -12,17 +12,17 @@
 
 static const cli_optdef defs[] = {
     {"mode", 1, "epoch2024 (the paper's model) | full (scaleplan's training model: not implemented yet) [epoch2024]"},
-    {"gpu", 1, "h100 | a100 | v100 | h100-low-latency | h100-global-nvlink | h100-global-nvlink-ll | h100-infinite-ll | h100-superpod [h100]"},
-    {"compare", 1, "several GPUs/variants, comma separated (e.g. h100,a100,v100)"},
-    {"duration", 1, "training duration [3mo]"},
+    {"gpu", 1, "h100 | a100 | v100 | h100-low-latency | h100-global-nvlink | h100-global-nvlink-ll | h100-infinite-ll | h100-superpod | a preset of data/epoch_gpus | FILE.json [h100]"},
+    {"compare", 1, "settings side by side, comma separated: GPU[+moe|+dense|+ll|+flat|+lat=X|+bw=X|+batch=RULE|+shape=fat:K|+dur=T], or 'paper' (the 16 settings of the paper)"},
+    {"duration", 1, "training duration [0.25 y of 3.154e7 s, the paper's 3 months]"},
     {"from", 1, "smallest training compute to report [6e24: the paper's sweep]"},
     {"to", 1, "largest training compute to sweep [until the latency wall]"},
     {"dense", 0, "dense models (default)"},
     {"moe", 0, "sparse (MoE) models: sparsity grows with width (8 experts at d_model 12288)"},
-    {"batch-rule", 1, "epoch | deepseek | fixed:TOKENS [epoch]"},
+    {"batch-rule", 1, "epoch | kaplan | deepseek | fixed:TOKENS [epoch]"},
     {"shape", 1, "epoch | fat:K (K times fewer layers: shorter and fatter) [epoch]"},
     {"latency-scale", 1, "multiply kernel and network latencies by X [1]"},
-    {"bandwidth-scale", 1, "multiply network bandwidths by X [1]"},
+    {"bandwidth-scale", 1, "multiply network bandwidths by X, or 'inf' [1]"},
     {"flat-network", 0, "one network level at NVLink bandwidth (no InfiniBand)"},
     {"threads", 1, "threads across settings [all]"},
     {"json", 0, "machine-readable output"},
@@ -31,11 +31,12 @@ static const cli_optdef defs[] = {
 };
 
 #define MAXP 160
-#define MAXS 12
+#define MAXS 24
+#define MO_PER_S (12 / 3.154e7) /* the paper's month: a twelfth of its 3.154e7 s year */
 
 typedef struct {
-    char name[64];
-    sp_system sys;          /* energy and cost presets of the matching real system */
+    char name[128];
+    sp_system sys; /* energy and cost presets of the matching real system */
     int have_sys;
     sp_epoch_setting set;
     sp_epoch_point pts[MAXP];
@@ -44,21 +45,19 @@ typedef struct {
     double wall_s;
 } run_t;
 
-static const char *binding(const sp_epoch_point *p, double umax)
-{
-    double t = p->months / 12 * 3.154e7;
-    if (p->utilization > 0.8 * umax)
-        return "none (linear regime)";
-    if (p->latency_s > 0.2 * t)
-        return "network + kernel latency";
-    if (p->tp_comm_s + p->pp_comm_s > 0.5 * t)
-        return "TP/PP bandwidth";
-    if (p->dp_comm_s > 0.2 * t)
-        return "DP all-reduce";
-    return "per-GPU data movement (small matmuls)";
-}
+/* What one setting asks for; the global options fill it, then a --compare item's modifiers override. */
+typedef struct {
+    char gpu[48];
+    int moe;
+    double lscale, bscale, dur;
+    int flat;
+    sp_epoch_batch batch;
+    double fixed_tokens;
+    double fat;
+} want_t;
 
-/* Energy (MWh) and cloud cost ($) of one point: its GPUs for its months at its utilization (docs/energy.md). */
+/* Energy (MWh), CO2e (t) and cloud cost ($) of one point: its GPUs for its months at its utilization, with the
+ * energy model and the defaults of the matching system preset (docs/energy.md). NaN when no preset loaded. */
 static void point_energy(const run_t *r, const sp_epoch_point *p, double *mwh, double *usd, double *co2_t)
 {
     *mwh = *usd = *co2_t = NAN;
@@ -82,14 +81,297 @@ static double now(void)
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
+static int parse_batch(const char *br, want_t *w)
+{
+    sp_error err = {0};
+    if (strcmp(br, "epoch") == 0)
+        w->batch = SP_EPOCH_BATCH_DEFAULT;
+    else if (strcmp(br, "deepseek") == 0)
+        w->batch = SP_EPOCH_BATCH_DEEPSEEK;
+    else if (strcmp(br, "kaplan") == 0)
+        w->batch = SP_EPOCH_BATCH_KAPLAN;
+    else if (strncmp(br, "fixed:", 6) == 0) {
+        w->batch = SP_EPOCH_BATCH_FIXED;
+        if (sp_parse_quantity(br + 6, SP_UNIT_NONE, "--batch-rule fixed:", &w->fixed_tokens, &err))
+            return cli_fail("limits", &err);
+        if (!(w->fixed_tokens >= 2048 && w->fixed_tokens <= 1e15))
+            return cli_error("limits", "--batch-rule %s: the batch must hold at least one 2048-token sequence and at most 1e15 tokens", br);
+    } else
+        return cli_error("limits", "--batch-rule '%s'; allowed epoch, kaplan, deepseek, fixed:TOKENS", br);
+    return 0;
+}
+
+static int parse_fat(const char *shp, want_t *w)
+{
+    sp_error err = {0};
+    double k = 0;
+    if (strcmp(shp, "epoch") == 0) {
+        w->fat = 1;
+        return 0;
+    }
+    if (strncmp(shp, "fat:", 4) != 0 || sp_parse_quantity(shp + 4, SP_UNIT_NONE, "--shape fat:", &k, &err) ||
+        !(k >= 1 && k <= 64))
+        return cli_error("limits", "--shape '%s'; allowed epoch or fat:K with K in 1..64", shp);
+    w->fat = k;
+    return 0;
+}
+
+static int parse_scale(const char *what, const char *txt, int allow_inf, double *out)
+{
+    sp_error err = {0};
+    if (allow_inf && strcmp(txt, "inf") == 0) {
+        *out = INFINITY;
+        return 0;
+    }
+    double v;
+    if (sp_parse_quantity(txt, SP_UNIT_NONE, what, &v, &err))
+        return cli_fail("limits", &err);
+    if (!(v >= 1e-6 && v <= 1e6))
+        return cli_error("limits", "%s: %s is out of range; allowed 1e-06..1e+06%s", what, txt, allow_inf ? " or inf" : "");
+    *out = v;
+    return 0;
+}
+
+/* One --compare item: GPU then +modifiers. */
+static int parse_item(char *item, want_t *w)
+{
+    char *save = NULL;
+    char *tok = strtok_r(item, "+", &save);
+    if (!tok || !*tok)
+        return cli_error("limits", "--compare: empty setting; write GPU[+modifier...], e.g. h100+moe");
+    snprintf(w->gpu, sizeof w->gpu, "%s", tok);
+    while ((tok = strtok_r(NULL, "+", &save))) {
+        int rc = 0;
+        if (strcmp(tok, "moe") == 0)
+            w->moe = 1;
+        else if (strcmp(tok, "dense") == 0)
+            w->moe = 0;
+        else if (strcmp(tok, "ll") == 0)
+            w->lscale = 0.1;
+        else if (strcmp(tok, "flat") == 0)
+            w->flat = 1;
+        else if (strncmp(tok, "lat=", 4) == 0)
+            rc = parse_scale("--compare lat=", tok + 4, 0, &w->lscale);
+        else if (strncmp(tok, "bw=", 3) == 0)
+            rc = parse_scale("--compare bw=", tok + 3, 1, &w->bscale);
+        else if (strncmp(tok, "batch=", 6) == 0)
+            rc = parse_batch(tok + 6, w);
+        else if (strncmp(tok, "shape=", 6) == 0)
+            rc = parse_fat(tok + 6, w);
+        else if (strncmp(tok, "dur=", 4) == 0) {
+            sp_error err = {0};
+            if (sp_parse_quantity(tok + 4, SP_UNIT_TIME, "--compare dur=", &w->dur, &err))
+                return cli_fail("limits", &err);
+            if (!(w->dur >= 3600 && w->dur <= 3.154e9))
+                return cli_error("limits", "--compare dur=%s is out of range; allowed 1 h .. 100 years", tok + 4);
+        } else
+            return cli_error("limits", "--compare: unknown modifier '+%s'; allowed +moe +dense +ll +flat +lat=X +bw=X|inf "
+                                       "+batch=RULE +shape=fat:K +dur=T", tok);
+        if (rc)
+            return rc;
+    }
+    return 0;
+}
+
+/* The 16 settings of reference §5.1, as --compare items. */
+static const char *const paper_items[] = {
+    "h100",          "a100",          "v100",          "h100+moe",         "a100+moe",        "v100+moe",
+    "h100+ll",       "h100+flat",     "h100+flat+ll",  "h100+flat+bw=inf+ll", "h100+ll+moe",  "h100+flat+moe",
+    "h100+flat+ll+moe", "h100+flat+bw=inf+ll+moe", "h100+batch=fixed:4Mi", "h100+batch=deepseek"};
+
+static int build_run(const want_t *w, const char *data_dir, double from, double to, run_t *r)
+{
+    sp_error err = {0};
+    /* the real system whose power and price presets the energy and cost columns use */
+    const char *sysname = strncasecmp(w->gpu, "a100", 4) == 0   ? "dgx-a100-80g"
+                          : strncasecmp(w->gpu, "v100", 4) == 0 ? "dgx2-v100"
+                                                                : "dgx-h100";
+    sp_error e2;
+    r->have_sys = sp_load_system(data_dir, sysname, &r->sys, &e2) == SP_OK;
+    sp_epoch_setting *s = &r->set;
+    sp_epoch_setting_defaults(s);
+    if (sp_epoch_gpu_load(data_dir, w->gpu, &s->gpu, &err))
+        return cli_fail("limits", &err);
+    s->sparse = w->moe;
+    s->years = w->dur / 3.154e7;
+    s->batch = w->batch;
+    if (w->batch == SP_EPOCH_BATCH_FIXED)
+        s->fixed_batch_tokens = w->fixed_tokens;
+    s->layer_scale = 1 / w->fat;
+    for (int i = 0; i < s->gpu.n_levels; i++) {
+        s->gpu.lat[i] *= w->lscale;
+        s->gpu.bw[i] *= w->bscale;
+    }
+    s->gpu.latency_per_matmul_s *= w->lscale;
+    if (w->flat)
+        s->gpu.n_levels = 1;
+    s->c_min = from;
+    s->c_max = to;
+    /* label: the GPU, dense/MoE, then every change from the paper's baseline */
+    size_t k = (size_t)snprintf(r->name, sizeof r->name, "%s %s", s->gpu.name, w->moe ? "MoE" : "dense");
+#define ADD(...)                                                                                                      \
+    do {                                                                                                              \
+        if (k < sizeof r->name)                                                                                       \
+            k += (size_t)snprintf(r->name + k, sizeof r->name - k, __VA_ARGS__);                                      \
+    } while (0)
+    if (w->lscale != 1)
+        ADD(", latency x%g", w->lscale);
+    if (isinf(w->bscale))
+        ADD(", infinite bandwidth");
+    else if (w->bscale != 1)
+        ADD(", bandwidth x%g", w->bscale);
+    if (w->flat)
+        ADD(", flat network");
+    if (w->batch == SP_EPOCH_BATCH_FIXED)
+    {
+        if (fmod(w->fixed_tokens, 1048576) == 0)
+            ADD(", batch fixed %.0f Mi tokens", w->fixed_tokens / 1048576);
+        else
+            ADD(", batch fixed %.0f tokens", w->fixed_tokens);
+    }
+    else if (w->batch == SP_EPOCH_BATCH_DEEPSEEK)
+        ADD(", DeepSeek batch");
+    else if (w->batch == SP_EPOCH_BATCH_KAPLAN)
+        ADD(", Kaplan batch");
+    if (w->fat != 1)
+        ADD(", %gx fewer layers", w->fat);
+    if (fabs(w->dur - 0.25 * 3.154e7) > 1)
+        ADD(", %.3g months", w->dur * MO_PER_S);
+#undef ADD
+    return 0;
+}
+
+/* The reason a setting has no points, in words (NULL when it has some). */
+static const char *empty_reason(const run_t *r, char *buf, size_t n)
+{
+    if (r->n > 0)
+        return NULL;
+    if (r->sum.stop == SP_EPOCH_STOP_WALL && r->sum.largest_feasible_flop == 0)
+        snprintf(buf, n, "nothing finishes within %.3g months, not even the smallest run swept (%.3g FLOP)", r->set.years * 12,
+                 r->sum.first_infeasible_flop);
+    else if (r->sum.stop == SP_EPOCH_STOP_WALL || r->sum.stop == SP_EPOCH_STOP_UTIL)
+        snprintf(buf, n, "no feasible run in the requested range: the latency wall is at %.3g FLOP", r->sum.latency_wall_flop);
+    else if (r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP)
+        snprintf(buf, n, "the requested range needs clusters of more than 1.4e17 GPUs, which the model does not represent");
+    else
+        snprintf(buf, n, "no sweep point falls in the requested compute range");
+    return buf;
+}
+
+static void json_point(const run_t *r, const sp_epoch_point *p, int full)
+{
+    printf("{\"compute_flop\":");
+    cli_json_num(stdout, p->compute_flop);
+    printf(",\"utilization\":");
+    cli_json_num(stdout, p->utilization);
+    printf(",\"n_gpus\":");
+    cli_json_num(stdout, p->n_gpus);
+    printf(",\"d_model\":%.0f,\"n_layers\":%d,\"batch_tokens\":", p->d_model, p->layers);
+    cli_json_num(stdout, p->batch_tokens);
+    printf(",\"tp_model\":%d,\"tp_ff\":%d,\"pp\":%d,\"interleave\":%d,\"zero_bubble\":%s,\"dp\":%d,\"ep\":%d", p->tp_model,
+           p->tp_ff, p->pp, p->interleave, p->zero_bubble ? "true" : "false", p->dp, p->ep);
+    if (full) {
+        printf(",\"sparsity\":%d,\"params\":", p->sparsity);
+        cli_json_num(stdout, p->params);
+        printf(",\"tokens\":");
+        cli_json_num(stdout, 20 * p->params); /* Chinchilla D = 20 N (total parameters), as the paper */
+        printf(",\"microbatches\":%d,\"months\":", p->microbatches);
+        cli_json_num(stdout, p->months);
+        printf(",\"gpu_hours\":");
+        cli_json_num(stdout, p->gpu_hours);
+        double mwh, usd, co2;
+        point_energy(r, p, &mwh, &usd, &co2);
+        printf(",\"energy_mwh\":");
+        cli_json_num(stdout, mwh);
+        printf(",\"co2e_t\":");
+        cli_json_num(stdout, co2);
+        printf(",\"cloud_cost_usd\":");
+        cli_json_num(stdout, usd);
+        const sp_epoch_split *s = &p->split;
+        const char *names[] = {"batch_s", "compute_s", "derate_s", "data_movement_s", "kernel_latency_s", "net_bandwidth_s",
+                               "bubble_s", "net_latency_s", "dp_bandwidth_s", "dp_latency_s"};
+        double vals[] = {s->batch_s, s->compute, s->derate, s->data_move, s->kernel_lat, s->net_bw, s->bubble, s->net_lat, s->dp_bw, s->dp_lat};
+        printf(",\"time_split\":{");
+        for (int i = 0; i < 10; i++) {
+            printf("%s\"%s\":", i ? "," : "", names[i]);
+            cli_json_num(stdout, vals[i]);
+        }
+        printf("},\"binding\":\"%s\"", p->binding ? p->binding : "");
+    }
+    printf("}");
+}
+
+static void json_summary(const run_t *r)
+{
+    printf("\"linear_regime_end_flop\":");
+    cli_json_num(stdout, r->sum.linear_regime_end_flop > 0 ? r->sum.linear_regime_end_flop : NAN);
+    printf(",\"latency_wall_flop\":");
+    cli_json_num(stdout, r->sum.latency_wall_flop > 0 ? r->sum.latency_wall_flop : NAN);
+    printf(",\"first_infeasible_flop\":");
+    cli_json_num(stdout, r->sum.first_infeasible_flop > 0 ? r->sum.first_infeasible_flop : NAN);
+    printf(",\"largest_feasible_flop\":");
+    cli_json_num(stdout, r->sum.largest_feasible_flop > 0 ? r->sum.largest_feasible_flop : NAN);
+    printf(",\"sweep_end\":\"%s\"", r->sum.stop == SP_EPOCH_STOP_WALL          ? "latency wall"
+                                      : r->sum.stop == SP_EPOCH_STOP_UTIL        ? "utilization below 0.001"
+                                      : r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP ? "cluster size limit (1.4e17 GPUs)"
+                                                                                 : "end of range");
+    printf(",\"max_utilization\":");
+    cli_json_num(stdout, r->sum.max_utilization);
+    printf(",\"t_limit_flop\":");
+    cli_json_num(stdout, r->sum.t_limit_flop);
+    printf(",\"t_crit_flop\":");
+    cli_json_num(stdout, r->sum.t_crit_flop);
+}
+
+/* The figure a reader of the paper expects: utilization vs compute, one curve per setting, the 80 % line and
+ * the walls. Drawn before anything is printed, so a failure leaves stdout empty. */
+static int draw_plot(const char *path, const run_t *runs, int nr)
+{
+    plot_chart ch;
+    memset(&ch, 0, sizeof ch);
+    ch.title = "Utilization vs training compute (epoch2024 model)";
+    ch.xlabel = "training compute (FLOP)";
+    ch.ylabel = "utilization (MFU vs max-clock peak)";
+    ch.logx = 1;
+    static double xs[MAXS][MAXP], ys[MAXS][MAXP];
+    static char lbl[PLOT_MAX_REFS + 1][80];
+    if (nr > PLOT_MAX_SERIES)
+        fprintf(stderr, "scaleplan limits: note: the plot shows the first %d of %d settings\n", PLOT_MAX_SERIES, nr);
+    for (int i = 0; i < nr && i < PLOT_MAX_SERIES; i++) {
+        for (int k = 0; k < runs[i].n; k++) {
+            xs[i][k] = runs[i].pts[k].compute_flop;
+            ys[i][k] = runs[i].pts[k].utilization;
+        }
+        ch.series[ch.nseries++] = (plot_series){runs[i].name, xs[i], ys[i], runs[i].n, 2};
+    }
+    snprintf(lbl[0], sizeof lbl[0], "80 %% of max utilization (%.2f)", 0.8 * runs[0].sum.max_utilization);
+    ch.hline[ch.nh++] = (plot_ref){0.8 * runs[0].sum.max_utilization, lbl[0]};
+    for (int i = 0; i < nr && ch.nv < PLOT_MAX_REFS; i++) {
+        if (!(runs[i].sum.stop == SP_EPOCH_STOP_WALL && runs[i].sum.latency_wall_flop > 0))
+            continue;
+        int dup = 0; /* settings that hit the same wall share one line */
+        for (int k = 0; k < ch.nv; k++)
+            dup |= ch.vline[k].value == runs[i].sum.latency_wall_flop;
+        if (dup)
+            continue;
+        snprintf(lbl[ch.nv + 1], sizeof lbl[0], "latency wall %.2g", runs[i].sum.latency_wall_flop);
+        ch.vline[ch.nv] = (plot_ref){runs[i].sum.latency_wall_flop, lbl[ch.nv + 1]};
+        ch.nv++;
+    }
+    char perr[512];
+    if (plot_write(path, &ch, 1, perr, sizeof perr))
+        return cli_error("limits", "%s", perr);
+    return 0;
+}
+
 int cmd_limits(int argc, char **argv)
 {
     cli_args a;
     int rc = cli_parse(&a, "limits", defs, sizeof defs / sizeof defs[0], argc, argv,
-                       "usage: scaleplan limits [--mode epoch2024] [--gpu h100|a100|v100|<variant>] [--compare h100,a100,v100]\n"
+                       "usage: scaleplan limits [--mode epoch2024] [--gpu h100|a100|v100|<variant>] [--compare h100,a100+moe,...|paper]\n"
                        "                        [--duration 3mo] [--from 1e24 --to 1e33] [--dense|--moe]\n"
-                       "                        [--batch-rule epoch|deepseek|fixed:4Mi] [--shape epoch|fat:K] [--latency-scale X]\n"
-                       "                        [--bandwidth-scale X] [--flat-network] [--json|--csv] [--plot FILE.svg]");
+                       "                        [--batch-rule epoch|kaplan|deepseek|fixed:4Mi] [--shape epoch|fat:K] [--latency-scale X]\n"
+                       "                        [--bandwidth-scale X|inf] [--flat-network] [--json|--csv] [--plot FILE.svg]");
     if (rc)
         return rc;
     if (a.npos)
@@ -102,88 +384,63 @@ int cmd_limits(int argc, char **argv)
     }
     if (cli_flag(&a, "dense") && cli_flag(&a, "moe"))
         return cli_error("limits", "give --dense or --moe, not both");
-    double dur = 0.25 * 3.154e7, from = 0, to = 0, lscale = 1, bscale = 1;
+    if (cli_flag(&a, "json") && cli_flag(&a, "csv"))
+        return cli_error("limits", "give --json or --csv, not both");
+    if (cli_get(&a, "compare") && cli_get(&a, "gpu"))
+        return cli_error("limits", "give --gpu or --compare, not both");
+    want_t base = {.moe = cli_flag(&a, "moe"), .lscale = 1, .bscale = 1, .dur = 0.25 * 3.154e7,
+                   .flat = cli_flag(&a, "flat-network"), .batch = SP_EPOCH_BATCH_DEFAULT, .fixed_tokens = 4194304, .fat = 1};
+    snprintf(base.gpu, sizeof base.gpu, "%s", cli_get(&a, "gpu") ? cli_get(&a, "gpu") : "h100");
+    double from = 0, to = 0;
     int threads = 0;
-    if ((rc = cli_double(&a, "duration", SP_UNIT_TIME, 3600, 3.154e9, &dur)) ||
+    if ((rc = cli_double(&a, "duration", SP_UNIT_TIME, 3600, 3.154e9, &base.dur)) ||
         (rc = cli_double(&a, "from", SP_UNIT_FLOP, 1e15, 1e45, &from)) || (rc = cli_double(&a, "to", SP_UNIT_FLOP, 1e15, 1e45, &to)) ||
-        (rc = cli_double(&a, "latency-scale", SP_UNIT_NONE, 1e-6, 1e6, &lscale)) ||
-        (rc = cli_double(&a, "bandwidth-scale", SP_UNIT_NONE, 1e-6, 1e6, &bscale)) || (rc = cli_int(&a, "threads", 1, 1024, &threads)))
+        (rc = cli_int(&a, "threads", 1, 1024, &threads)))
+        return rc;
+    if (cli_get(&a, "latency-scale") && (rc = parse_scale("--latency-scale", cli_get(&a, "latency-scale"), 0, &base.lscale)))
+        return rc;
+    if (cli_get(&a, "bandwidth-scale") && (rc = parse_scale("--bandwidth-scale", cli_get(&a, "bandwidth-scale"), 1, &base.bscale)))
+        return rc;
+    if (cli_get(&a, "batch-rule") && (rc = parse_batch(cli_get(&a, "batch-rule"), &base)))
+        return rc;
+    if (cli_get(&a, "shape") && (rc = parse_fat(cli_get(&a, "shape"), &base)))
         return rc;
     if (from > 0 && to > 0 && from >= to)
         return cli_error("limits", "--from %g must be below --to %g", from, to);
-    /* settings */
-    char list[512];
-    snprintf(list, sizeof list, "%s", cli_get(&a, "compare") ? cli_get(&a, "compare") : (cli_get(&a, "gpu") ? cli_get(&a, "gpu") : "h100"));
-    if (cli_get(&a, "compare") && cli_get(&a, "gpu"))
-        return cli_error("limits", "give --gpu or --compare, not both");
+
+    /* settings: one (--gpu), or the --compare list */
+    const char *cmp = cli_get(&a, "compare");
+    char list[1024];
+    if (cmp && strlen(cmp) >= sizeof list)
+        return cli_error("limits", "--compare: list too long (at most %zu characters)", sizeof list - 1);
+    snprintf(list, sizeof list, "%s", cmp ? cmp : base.gpu);
+    if (cmp && strcmp(cmp, "paper") == 0) {
+        size_t k = 0;
+        for (size_t i = 0; i < sizeof paper_items / sizeof paper_items[0]; i++)
+            k += (size_t)snprintf(list + k, sizeof list - k, "%s%s", i ? "," : "", paper_items[i]);
+    }
     run_t *runs = calloc(MAXS, sizeof *runs);
     if (!runs)
         return cli_error("limits", "out of memory");
     int nr = 0;
-    sp_error err = {0};
-    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+    char *save = NULL;
+    for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (nr == MAXS) {
             free(runs);
             return cli_error("limits", "--compare: at most %d settings", MAXS);
         }
-        run_t *r = &runs[nr];
-        sp_epoch_setting_defaults(&r->set);
-        if (sp_epoch_gpu_preset(tok, &r->set.gpu, &err)) {
+        want_t w = base;
+        if ((rc = parse_item(tok, &w)) || (rc = build_run(&w, a.data_dir, from, to, &runs[nr]))) {
             free(runs);
-            return cli_fail("limits", &err);
+            return rc;
         }
-        sp_epoch_setting *s = &r->set;
-        s->sparse = cli_flag(&a, "moe");
-        s->years = dur / 3.154e7;
-        const char *br = cli_get(&a, "batch-rule");
-        if (br) {
-            if (strcmp(br, "epoch") == 0)
-                s->batch = SP_EPOCH_BATCH_DEFAULT;
-            else if (strcmp(br, "deepseek") == 0)
-                s->batch = SP_EPOCH_BATCH_DEEPSEEK;
-            else if (strncmp(br, "fixed:", 6) == 0) {
-                s->batch = SP_EPOCH_BATCH_FIXED;
-                if (sp_parse_quantity(br + 6, SP_UNIT_NONE, "--batch-rule fixed:", &s->fixed_batch_tokens, &err)) {
-                    free(runs);
-                    return cli_fail("limits", &err);
-                }
-                if (s->fixed_batch_tokens < s->seq_len) {
-                    int seq = s->seq_len;
-                    free(runs);
-                    return cli_error("limits", "--batch-rule fixed: the batch must hold at least one %d-token sequence", seq);
-                }
-            } else {
-                free(runs);
-                return cli_error("limits", "--batch-rule '%s'; allowed epoch, deepseek, fixed:TOKENS (kaplan needs a loss: not in epoch2024 mode)", br);
-            }
-        }
-        const char *shp = cli_get(&a, "shape");
-        if (shp && strcmp(shp, "epoch") != 0) {
-            double k = 0;
-            if (strncmp(shp, "fat:", 4) != 0 || sp_parse_quantity(shp + 4, SP_UNIT_NONE, "--shape fat:", &k, &err) || !(k >= 1 && k <= 64)) {
-                free(runs);
-                return cli_error("limits", "--shape '%s'; allowed epoch or fat:K with K in 1..64", shp);
-            }
-            s->layer_scale = 1 / k;
-        }
-        for (int i = 0; i < s->gpu.n_levels; i++) {
-            s->gpu.lat[i] *= lscale;
-            s->gpu.bw[i] *= bscale;
-        }
-        s->gpu.latency_per_matmul_s *= lscale;
-        if (cli_flag(&a, "flat-network"))
-            s->gpu.n_levels = 1;
-        if (from > 0)
-            s->c_min = from;
-        if (to > 0)
-            s->c_max = to;
-        const char *sysname = strncasecmp(tok, "a100", 4) == 0 ? "dgx-a100-80g" : strncasecmp(tok, "v100", 4) == 0 ? "dgx2-v100" : "dgx-h100";
-        sp_error e2;
-        r->have_sys = sp_load_system(a.data_dir, sysname, &r->sys, &e2) == SP_OK;
-        snprintf(r->name, sizeof r->name, "%s%s%s", s->gpu.name, s->sparse ? " sparse" : " dense",
-                 (lscale != 1 || bscale != 1 || cli_flag(&a, "flat-network")) ? " (modified)" : "");
         nr++;
     }
+    if (nr == 0) {
+        free(runs);
+        return cli_error("limits", "--compare: no settings given; e.g. --compare h100,a100,v100");
+    }
+
     double t0 = now();
     int nt = threads > 0 ? threads : omp_get_max_threads();
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
@@ -193,42 +450,32 @@ int cmd_limits(int argc, char **argv)
         runs[i].wall_s = now() - ts;
     }
     double wall = now() - t0;
-    int json = cli_flag(&a, "json"), csv = cli_flag(&a, "csv");
-    if (json) {
-        printf("{\"mode\":\"epoch2024\",\"settings\":[");
+    int any = 0;
+    for (int i = 0; i < nr; i++)
+        any |= runs[i].n > 0;
+    char why[256];
+    if (cli_get(&a, "plot") && (rc = draw_plot(cli_get(&a, "plot"), runs, nr))) {
+        free(runs);
+        return rc;
+    }
+
+    if (cli_flag(&a, "json")) {
+        printf("{\"mode\":\"epoch2024\",\"feasible\":%s,\"settings\":[", any ? "true" : "false");
         for (int i = 0; i < nr; i++) {
             run_t *r = &runs[i];
-            printf("%s{\"setting\":\"%s\",\"points\":[", i ? "," : "", r->name);
+            printf("%s{\"setting\":\"%s\",\"duration_s\":", i ? "," : "", r->name);
+            cli_json_num(stdout, r->set.years * 3.154e7);
+            printf(",\"points\":[");
             for (int k = 0; k < r->n; k++) {
-                sp_epoch_point *p = &r->pts[k];
-                printf("%s{\"compute_flop\":%.6g,\"utilization\":%.6g,\"n_gpus\":%.6g,\"d_model\":%.0f,\"n_layers\":%d,"
-                       "\"sparsity\":%d,\"params\":%.6g,\"batch_tokens\":%.6g,\"tp_model\":%d,\"tp_ff\":%d,\"pp\":%d,\"interleave\":%d,"
-                       "\"zero_bubble\":%s,\"dp\":%d,\"ep\":%d,\"microbatches\":%d,\"months\":%.4g,\"binding\":\"%s\"",
-                       k ? "," : "", p->compute_flop, p->utilization, p->n_gpus, p->d_model, p->layers, p->sparsity, p->params,
-                       p->batch_tokens, p->tp_model, p->tp_ff, p->pp, p->interleave, p->zero_bubble ? "true" : "false", p->dp, p->ep,
-                       p->microbatches, p->months, binding(p, r->sum.max_utilization));
-                double mwh, usd, co2;
-                point_energy(r, p, &mwh, &usd, &co2);
-                printf(",\"energy_mwh\":");
-                cli_json_num(stdout, mwh);
-                printf(",\"co2e_t\":");
-                cli_json_num(stdout, co2);
-                printf(",\"cloud_cost_usd\":");
-                cli_json_num(stdout, usd);
-                printf("}");
+                if (k)
+                    putchar(',');
+                json_point(r, &r->pts[k], 1);
             }
-            printf("],\"linear_regime_end_flop\":");
-            cli_json_num(stdout, r->sum.linear_regime_end_flop > 0 ? r->sum.linear_regime_end_flop : NAN);
-            printf(",\"latency_wall_flop\":");
-            cli_json_num(stdout, r->sum.latency_wall_flop > 0 ? r->sum.latency_wall_flop : NAN);
-            printf(",\"first_infeasible_flop\":");
-            cli_json_num(stdout, r->sum.first_infeasible_flop > 0 ? r->sum.first_infeasible_flop : NAN);
-            printf(",\"max_utilization\":");
-            cli_json_num(stdout, r->sum.max_utilization);
-            printf(",\"t_limit_flop\":");
-            cli_json_num(stdout, r->sum.t_limit_flop);
-            printf(",\"t_crit_flop\":");
-            cli_json_num(stdout, r->sum.t_crit_flop);
+            printf("],");
+            json_summary(r);
+            const char *e = empty_reason(r, why, sizeof why);
+            if (e)
+                printf(",\"note\":\"%s\"", e);
             printf(",\"wall_time_s\":");
             cli_json_num(stdout, r->wall_s);
             printf("}");
@@ -237,103 +484,98 @@ int cmd_limits(int argc, char **argv)
         run_t *r = &runs[0];
         printf("],\"points\":[");
         for (int k = 0; k < r->n; k++) {
-            sp_epoch_point *p = &r->pts[k];
-            printf("%s{\"compute_flop\":%.6g,\"utilization\":%.6g,\"n_gpus\":%.6g,\"d_model\":%.0f,\"n_layers\":%d,\"batch_tokens\":%.6g,"
-                   "\"tp_model\":%d,\"tp_ff\":%d,\"pp\":%d,\"interleave\":%d,\"zero_bubble\":%s,\"dp\":%d,\"ep\":%d}",
-                   k ? "," : "", p->compute_flop, p->utilization, p->n_gpus, p->d_model, p->layers, p->batch_tokens, p->tp_model,
-                   p->tp_ff, p->pp, p->interleave, p->zero_bubble ? "true" : "false", p->dp, p->ep);
+            if (k)
+                putchar(',');
+            json_point(r, &r->pts[k], 0);
         }
-        printf("],\"linear_regime_end_flop\":");
-        cli_json_num(stdout, r->sum.linear_regime_end_flop > 0 ? r->sum.linear_regime_end_flop : NAN);
-        printf(",\"latency_wall_flop\":");
-        cli_json_num(stdout, r->sum.latency_wall_flop > 0 ? r->sum.latency_wall_flop : NAN);
-        printf(",\"max_utilization\":");
-        cli_json_num(stdout, r->sum.max_utilization);
+        printf("],");
+        json_summary(r);
         printf(",\"wall_time_s\":");
         cli_json_num(stdout, wall);
         printf("}\n");
-    } else if (csv) {
-        printf("setting,compute_flop,d_model,layers,sparsity,params,batch_tokens,months,utilization,n_gpus,tp_model,tp_ff,pp,interleave,zero_bubble,dp,ep,microbatches,tp_comm_months,pp_comm_months,dp_comm_months,latency_months,binding,energy_mwh,cloud_cost_usd\n");
+    } else if (cli_flag(&a, "csv")) {
+        printf("setting,compute_flop,d_model,layers,sparsity,params,batch_tokens,months,utilization,n_gpus,tp_model,tp_ff,pp,"
+               "interleave,zero_bubble,dp,ep,microbatches,tp_comm_months,pp_comm_months,dp_comm_months,latency_months,"
+               "batch_s,compute_s,derate_s,data_movement_s,kernel_latency_s,net_bandwidth_s,bubble_s,net_latency_s,"
+               "dp_bandwidth_s,dp_latency_s,gpu_hours,binding,energy_mwh,co2e_t,cloud_cost_usd\n");
         for (int i = 0; i < nr; i++)
             for (int k = 0; k < runs[i].n; k++) {
                 sp_epoch_point *p = &runs[i].pts[k];
-                double mo = 12 / 3.154e7;
+                const sp_epoch_split *s = &p->split;
                 double mwh, usd, co2;
                 point_energy(&runs[i], p, &mwh, &usd, &co2);
-                printf("%s,%.4e,%.0f,%d,%d,%.4e,%.4e,%.3f,%.4f,%.4e,%d,%d,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,%s,%.4e,%.4e\n", runs[i].name,
-                       p->compute_flop, p->d_model, p->layers, p->sparsity, p->params, p->batch_tokens, p->months, p->utilization,
-                       p->n_gpus, p->tp_model, p->tp_ff, p->pp, p->interleave, p->zero_bubble, p->dp, p->ep, p->microbatches,
-                       p->tp_comm_s * mo, p->pp_comm_s * mo, p->dp_comm_s * mo, p->latency_s * mo, binding(p, runs[i].sum.max_utilization),
-                       mwh, usd);
+                printf("\"%s\",%.4e,%.0f,%d,%d,%.4e,%.4e,%.3f,%.4f,%.4e,%d,%d,%d,%d,%d,%d,%d,%d,%.3f,%.3f,%.3f,%.3f,"
+                       "%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4e,%s,%.4e,%.4e,%.4e\n",
+                       runs[i].name, p->compute_flop, p->d_model, p->layers, p->sparsity, p->params, p->batch_tokens, p->months,
+                       p->utilization, p->n_gpus, p->tp_model, p->tp_ff, p->pp, p->interleave, p->zero_bubble, p->dp, p->ep,
+                       p->microbatches, p->tp_comm_s * MO_PER_S, p->pp_comm_s * MO_PER_S, p->dp_comm_s * MO_PER_S,
+                       p->latency_s * MO_PER_S, s->batch_s, s->compute, s->derate, s->data_move, s->kernel_lat, s->net_bw,
+                       s->bubble, s->net_lat, s->dp_bw, s->dp_lat, p->gpu_hours, p->binding, mwh, co2, usd);
             }
+        for (int i = 0; i < nr; i++) {
+            const char *e = empty_reason(&runs[i], why, sizeof why);
+            if (e)
+                fprintf(stderr, "scaleplan limits: %s: %s\n", runs[i].name, e);
+        }
     } else {
         for (int i = 0; i < nr; i++) {
             run_t *r = &runs[i];
-            printf("scaleplan limits (epoch2024 model): %s, %.3g months\n\n", r->name, dur / 3.154e7 * 12);
-            printf("  %10s %8s %5s %3s %9s %9s %6s %9s %4s %8s %6s %3s %6s %9s %9s  %s\n", "C (FLOP)", "d_model", "L", "S", "params", "batch",
-                   "U", "GPUs", "TP", "", "PP(v)", "ZB", "DP", "TWh", "cloud $", "binding limit");
+            if (strstr(r->name, "months"))
+                printf("scaleplan limits (epoch2024 model): %s\n\n", r->name);
+            else
+                printf("scaleplan limits (epoch2024 model): %s, %.3g months\n\n", r->name, r->set.years * 12);
+            if (r->n)
+                printf("  %10s %8s %5s %3s %9s %9s %6s %9s %8s %8s %5s %5s  %-27s %8s %8s  %s\n", "C (FLOP)", "d_model", "L", "S",
+                       "params", "batch", "U", "GPUs", "TP", "PP(v)", "DP", "EP", "cmp mem krn net bub lat  dp", "TWh", "cloud $",
+                       "binding limit");
             for (int k = 0; k < r->n; k++) {
                 sp_epoch_point *p = &r->pts[k];
-                char tp[24], pp[24];
+                const sp_epoch_split *s = &p->split;
+                char tp[24], pp[24], sp[64];
                 snprintf(tp, sizeof tp, "%dx%d", p->tp_model, p->tp_ff);
-                snprintf(pp, sizeof pp, "%d(%d)", p->pp, p->interleave);
+                snprintf(pp, sizeof pp, "%d(%s%d)", p->pp, p->zero_bubble ? "zb" : "", p->interleave);
+                double b = s->batch_s > 0 ? 100 / s->batch_s : 0;
+                snprintf(sp, sizeof sp, "%3.0f %3.0f %3.0f %3.0f %3.0f %3.0f %3.0f", (s->compute + s->derate) * b, s->data_move * b,
+                         s->kernel_lat * b, s->net_bw * b, s->bubble * b, s->net_lat * b, (s->dp_bw + s->dp_lat) * b);
                 double mwh, usd, co2;
                 point_energy(r, p, &mwh, &usd, &co2);
-                printf("  %10.3e %8.0f %5d %3d %9.3e %9.3e %6.3f %9.3e %8s %10s %3s %6d %9.3g %9.3g  %s\n", p->compute_flop, p->d_model,
-                       p->layers, p->sparsity, p->params, p->batch_tokens, p->utilization, p->n_gpus, tp, pp, p->zero_bubble ? "y" : "-",
-                       p->dp, mwh / 1e6, usd, binding(p, r->sum.max_utilization));
+                printf("  %10.3e %8.0f %5d %3d %9.3e %9.3e %6.3f %9.3e %8s %8s %5d %5d  %-27s %8.3g %8.3g  %s\n",
+                       p->compute_flop, p->d_model, p->layers, p->sparsity, p->params, p->batch_tokens, p->utilization, p->n_gpus,
+                       tp, pp, p->dp, p->ep, sp, mwh / 1e6, usd,
+                       p->utilization > 0.8 * r->sum.max_utilization ? "- (linear regime)" : p->binding);
             }
-            if (r->n == 0)
-                printf("  no feasible training run in the requested range\n");
+            const char *e = empty_reason(r, why, sizeof why);
+            if (e)
+                printf("  %s\n", e);
             printf("\n  maximum utilization %.3f; linear regime ends (U <= 0.8 x max) at ", r->sum.max_utilization);
             if (r->sum.linear_regime_end_flop > 0)
                 printf("%.3g FLOP\n", r->sum.linear_regime_end_flop);
             else
                 printf("(not reached in the sweep)\n");
-            printf("  latency wall: largest feasible run %.3g FLOP", r->sum.latency_wall_flop);
-            if (r->sum.first_infeasible_flop > 0)
-                printf(", nothing finishes in time at %.3g FLOP\n", r->sum.first_infeasible_flop);
+            if (r->sum.stop == SP_EPOCH_STOP_WALL && r->sum.largest_feasible_flop > 0)
+                printf("  latency wall: largest feasible run %.3g FLOP; nothing finishes in time at %.3g FLOP\n",
+                       r->sum.latency_wall_flop, r->sum.first_infeasible_flop);
+            else if (r->sum.stop == SP_EPOCH_STOP_WALL)
+                printf("  latency wall: below the sweep (nothing finishes in time at %.3g FLOP)\n", r->sum.first_infeasible_flop);
+            else if (r->sum.stop == SP_EPOCH_STOP_UTIL)
+                printf("  latency wall: largest feasible run %.3g FLOP (utilization fell below 0.001: the paper stops there)\n",
+                       r->sum.latency_wall_flop);
+            else if (r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP)
+                printf("  latency wall: not reached; the sweep stops after %.3g FLOP because larger runs need more than "
+                       "1.4e17 GPUs, which the model does not represent\n", r->sum.largest_feasible_flop);
+            else if (r->sum.largest_feasible_flop > 0)
+                printf("  latency wall: beyond the swept range (the largest run swept, %.3g FLOP, still finishes)\n",
+                       r->sum.largest_feasible_flop);
+            printf("  closed forms (reference §4, alpha = 0): latency limit %.3g FLOP, critical compute ", r->sum.t_limit_flop);
+            if (isfinite(r->sum.t_crit_flop))
+                printf("%.3g FLOP\n\n", r->sum.t_crit_flop);
             else
-                printf(" (end of the sweep)\n");
-            printf("  closed forms (reference §4, alpha = 0): latency limit %.3g FLOP, critical compute %.3g FLOP\n\n",
-                   r->sum.t_limit_flop, r->sum.t_crit_flop);
+                printf("unbounded (infinite network bandwidth)\n\n");
         }
-        printf("  swept in %.3f s\n", wall);
-    }
-    const char *plot = cli_get(&a, "plot");
-    if (plot) {
-        plot_chart ch;
-        memset(&ch, 0, sizeof ch);
-        ch.title = "Utilization vs training compute (epoch2024 model)";
-        ch.xlabel = "training compute (FLOP)";
-        ch.ylabel = "utilization (MFU)";
-        ch.logx = 1;
-        static double xs[MAXS][MAXP], ys[MAXS][MAXP];
-        for (int i = 0; i < nr && i < PLOT_MAX_SERIES; i++) {
-            for (int k = 0; k < runs[i].n; k++) {
-                xs[i][k] = runs[i].pts[k].compute_flop;
-                ys[i][k] = runs[i].pts[k].utilization;
-            }
-            ch.series[ch.nseries++] = (plot_series){runs[i].name, xs[i], ys[i], runs[i].n, 2};
-        }
-        static char lbl[MAXS][80];
-        ch.hline[ch.nh++] = (plot_ref){0.8 * runs[0].sum.max_utilization, "80 % of max utilization"};
-        for (int i = 0; i < nr && ch.nv < PLOT_MAX_REFS; i++) {
-            if (!(runs[i].sum.first_infeasible_flop > 0))
-                continue;
-            int dup = 0; /* settings that hit the same wall share one line */
-            for (int k = 0; k < ch.nv; k++)
-                dup |= ch.vline[k].value == runs[i].sum.latency_wall_flop;
-            if (dup)
-                continue;
-            snprintf(lbl[i], sizeof lbl[i], "latency wall %.2g", runs[i].sum.latency_wall_flop);
-            ch.vline[ch.nv++] = (plot_ref){runs[i].sum.latency_wall_flop, lbl[i]};
-        }
-        char perr[512];
-        if (plot_write(plot, &ch, 1, perr, sizeof perr)) {
-            free(runs);
-            return cli_error("limits", "%s", perr);
-        }
+        printf("  %% of batch time: cmp = model FLOP at peak + clock derate, mem = per-GPU HBM/L2/SMEM traffic, krn = kernel\n"
+               "  latency (per matmul), net = TP/PP bandwidth beyond the matmuls, bub = pipeline bubble, lat = network latency,\n"
+               "  dp = DP all-reduce. PP(v): stages (zb = zero bubble, v = interleave).\n"
+               "  swept in %.3f s\n", wall);
     }
     free(runs);
     return 0;

@@ -460,7 +460,11 @@ typedef struct {
     int level_size[SP_EPOCH_MAX_LEVELS - 1];
 } sp_epoch_gpu;
 
-typedef enum { SP_EPOCH_BATCH_DEFAULT, SP_EPOCH_BATCH_FIXED, SP_EPOCH_BATCH_DEEPSEEK } sp_epoch_batch;
+/* Critical-batch rules, all times sqrt(S) for MoE and rounded to S·{1,3,5,7,9}·2^i sequences as the paper does:
+ * DEFAULT 4 Mi tokens·(C/3e23)^(1/6) (the paper's); FIXED a constant; DEEPSEEK 0.292·C^0.3271 (Bi et al. 2024);
+ * KAPLAN Bstar·(C/C_c)^(alpha_C/alpha_B), Bstar = 2e8 tokens, C_c = 3.1e8 PF-days, alpha_C = 0.05, alpha_B = 0.21
+ * (Kaplan et al. 2020 Eq. 1.3-1.4: B_crit(L) = Bstar / L^(1/alpha_B) with L(C_min) = (C_c/C_min)^alpha_C). */
+typedef enum { SP_EPOCH_BATCH_DEFAULT, SP_EPOCH_BATCH_FIXED, SP_EPOCH_BATCH_DEEPSEEK, SP_EPOCH_BATCH_KAPLAN } sp_epoch_batch;
 
 typedef struct {
     sp_epoch_gpu gpu;
@@ -474,24 +478,61 @@ typedef struct {
     double c_min, c_max;        /* report only compute in [c_min, c_max]; 0 = the paper's sweep */
 } sp_epoch_setting;
 
+/* Where one batch's time goes (seconds per batch; the fields add up to batch_s):
+ *   compute      the model FLOP at the max-clock peak (what utilization counts)
+ *   derate       the clock/throughput derate (0.7 on the H100: why U never exceeds it)
+ *   data_move    per-GPU HBM / L2 / shared-memory traffic and tensor-core padding beyond the FLOP time
+ *   kernel_lat   4.5 us per matmul, 6 matmuls per layer per microbatch
+ *   net_bw       TP + PP/EP bandwidth not hidden behind the matmuls (they overlap)
+ *   bubble       pipeline fill and drain
+ *   net_lat      TP + PP/EP network latency (never charged with zero-bubble pipelines: reproduced quirk)
+ *   dp_bw, dp_lat the data-parallel all-reduce (not overlapped) */
+typedef struct {
+    double batch_s, compute, derate, data_move, kernel_lat, net_bw, bubble, net_lat, dp_bw, dp_lat;
+} sp_epoch_split;
+
 typedef struct {
     double d_model, d_ff, params, batch_tokens, compute_flop, months, utilization, n_gpus;
     int layers, sparsity, tp_model, tp_ff, pp, interleave, dp, ep, microbatches, zero_bubble;
-    double tp_comm_s, dp_comm_s, pp_comm_s, latency_s; /* whole run */
+    double tp_comm_s, dp_comm_s, pp_comm_s, latency_s; /* whole run, as the reference reports them */
+    sp_epoch_split split;
+    const char *binding;        /* static string: the largest loss in `split` (see sp_epoch_binding) */
+    double gpu_hours;           /* n_gpus x run time: the hook for energy and cost (issue 6) */
 } sp_epoch_point;
+
+/* Name of the largest loss of a split beyond the clock derate (which only sets the ceiling): "per-GPU data
+ * movement", "kernel latency", "TP/PP bandwidth", "pipeline bubble", "network latency", "DP all-reduce", or
+ * "none". */
+const char *sp_epoch_binding(const sp_epoch_split *s);
+
+/* Why a sweep ended: the requested/paper's range ended first, the next width had no plan finishing in time (the
+ * wall), utilization fell below 0.001 (the reference's stop), or the next width would need clusters of more than
+ * ~1.4e17 GPUs, which are not represented (not a wall). */
+typedef enum { SP_EPOCH_STOP_RANGE, SP_EPOCH_STOP_WALL, SP_EPOCH_STOP_UTIL, SP_EPOCH_STOP_CLUSTER_CAP } sp_epoch_stop;
 
 typedef struct {
     int n_points;
     double max_utilization;           /* the GPU's ceiling (effective utilization) */
     double linear_regime_end_flop;    /* first C with U <= 0.8 x max (0 if none) */
-    double latency_wall_flop;         /* largest C with a feasible plan */
-    double first_infeasible_flop;     /* next sweep point (0 if the sweep ended first) */
-    double t_limit_flop, t_crit_flop; /* closed forms at alpha = 0 (reference §4) */
+    double latency_wall_flop;         /* largest C with a feasible plan, the paper's "latency wall"; 0 when the
+                                         sweep ended before it (stop RANGE or CLUSTER_CAP) */
+    double first_infeasible_flop;     /* next sweep point, with no feasible plan (0 if none) */
+    double largest_feasible_flop;     /* largest C swept with a feasible plan */
+    sp_epoch_stop stop;
+    double t_limit_flop, t_crit_flop; /* closed forms at alpha = 0 (reference §4) at the setting's duration;
+                                         latency 4.5 us kernel + 4 x network (9 us on the paper's GPUs) */
 } sp_epoch_summary;
 
 /* GPUs and variants of the paper: h100, a100, v100, h100-low-latency, h100-global-nvlink, h100-global-nvlink-ll,
  * h100-infinite-ll, h100-superpod. */
 sp_status sp_epoch_gpu_preset(const char *name, sp_epoch_gpu *g, sp_error *err);
+/* A built-in name (above), a preset data_dir/epoch_gpus/NAME.json, or a path to such a file: an object with
+ * optional "base" (a built-in to start from) and any of "name", "n_sm", "flop_per_clock_per_thread",
+ * "register_bytes", "l2_bps", "l2_bytes", "hbm_bps", "max_clock_hz", "effective_utilization", "dsmem",
+ * "memory_bytes", "latency_per_matmul_s", "network": [{"size": 8, "bw": 9e11, "latency_s": 1.125e-6}, ...,
+ * {"bw": 1e11, "latency_s": 1.125e-6}] (innermost first, per-GPU bidirectional bytes/s; the last level has no
+ * size); numbers or strings with units. Errors name the file and the field. */
+sp_status sp_epoch_gpu_load(const char *data_dir, const char *name_or_path, sp_epoch_gpu *g, sp_error *err);
 void sp_epoch_setting_defaults(sp_epoch_setting *s);
 /* Single-GPU matmul time of the tiled I/O model (reference §3.4). */
 double sp_epoch_matmul_time(const sp_epoch_gpu *g, double d1, double d2, double b, int for_weight_grads);

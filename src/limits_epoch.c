@@ -13,13 +13,24 @@
  */
 #include "scaleplan.h"
 
+#include <jansson.h>
 #include <math.h>
 #include <stdint.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+#include <sys/stat.h>
 
 #define SECONDS_PER_YEAR 3.154e7 /* the code's year */
+
+/* Kaplan et al. 2020, "Scaling Laws for Neural Language Models" (arXiv:2001.08361), Eq. 1.3 and 1.4 (also in
+ * shared/validation/published_scaling_laws.csv rows KAP20-*): B* ~ 2e8 tokens, alpha_B = 0.21,
+ * C_c^min = 3.1e8 PF-days, alpha_C^min = 0.050. */
+#define KAPLAN_BSTAR 2e8
+#define KAPLAN_ALPHA_B 0.21
+#define KAPLAN_CC (3.1e8 * 8.64e19)
+#define KAPLAN_ALPHA_C 0.05
 
 /* ------------------------------------------------------------------ GPUs */
 
@@ -93,6 +104,158 @@ sp_status sp_epoch_gpu_preset(const char *name, sp_epoch_gpu *g, sp_error *err)
                        "--gpu '%s'; allowed h100, a100, v100, h100-low-latency, h100-global-nvlink, "
                        "h100-global-nvlink-ll, h100-infinite-ll, h100-superpod", name);
     return SP_OK;
+}
+
+/* One numeric field of a GPU file: a number or a string with units, finite, within [lo, hi]. */
+static sp_status gpu_field(const char *path, json_t *o, const char *key, sp_unit u, double lo, double hi, double *out,
+                           sp_error *err)
+{
+    json_t *v = json_object_get(o, key);
+    if (!v)
+        return SP_OK;
+    double d;
+    char what[600];
+    snprintf(what, sizeof what, "%.400s: field '%.60s'", path, key);
+    if (json_is_number(v))
+        d = json_number_value(v);
+    else if (json_is_string(v)) {
+        sp_status st = sp_parse_quantity(json_string_value(v), u, what, &d, err);
+        if (st)
+            return st;
+    } else
+        return sp_fail(err, SP_EINVAL, "%s: expected a number", what);
+    if (!(d >= lo && d <= hi))
+        return sp_fail(err, SP_EINVAL, "%s = %g is out of range; allowed %g..%g", what, d, lo, hi);
+    *out = d;
+    return SP_OK;
+}
+
+static sp_status gpu_from_json(const char *path, json_t *o, sp_epoch_gpu *g, sp_error *err)
+{
+    static const char *const known[] = {"name", "base", "source", "note", "n_sm", "flop_per_clock_per_thread",
+                                        "register_bytes", "l2_bps", "l2_bytes", "hbm_bps", "max_clock_hz",
+                                        "effective_utilization", "dsmem", "memory_bytes", "latency_per_matmul_s",
+                                        "network"};
+    const char *key;
+    json_t *val;
+    json_object_foreach(o, key, val) {
+        int ok = 0;
+        for (size_t i = 0; i < sizeof known / sizeof known[0]; i++)
+            ok |= strcmp(key, known[i]) == 0;
+        if (!ok)
+            return sp_fail(err, SP_EINVAL, "%s: unknown field '%s'; allowed name, base, source, n_sm, "
+                                           "flop_per_clock_per_thread, register_bytes, l2_bps, l2_bytes, hbm_bps, "
+                                           "max_clock_hz, effective_utilization, dsmem, memory_bytes, "
+                                           "latency_per_matmul_s, network", path, key);
+    }
+    json_t *base = json_object_get(o, "base");
+    if (base) {
+        if (!json_is_string(base))
+            return sp_fail(err, SP_EINVAL, "%s: field 'base': expected the name of a built-in GPU", path);
+        sp_status st = sp_epoch_gpu_preset(json_string_value(base), g, err);
+        if (st)
+            return sp_fail(err, st, "%s: field 'base': %s", path, err ? err->msg : "unknown GPU");
+    } else
+        sp_epoch_gpu_preset("h100", g, NULL);
+    json_t *nm = json_object_get(o, "name");
+    if (nm && !json_is_string(nm))
+        return sp_fail(err, SP_EINVAL, "%s: field 'name': expected a string", path);
+    if (nm)
+        snprintf(g->name, sizeof g->name, "%s", json_string_value(nm));
+    double sm = g->n_sm;
+    sp_status st;
+    if ((st = gpu_field(path, o, "n_sm", SP_UNIT_NONE, 1, 1e6, &sm, err)) ||
+        (st = gpu_field(path, o, "flop_per_clock_per_thread", SP_UNIT_NONE, 1e-3, 1e6, &g->flop_per_clock_per_thread, err)) ||
+        (st = gpu_field(path, o, "register_bytes", SP_UNIT_BYTES, 1024, 1e12, &g->register_bytes, err)) ||
+        (st = gpu_field(path, o, "l2_bps", SP_UNIT_BW, 1e6, 1e18, &g->l2_bps, err)) ||
+        (st = gpu_field(path, o, "l2_bytes", SP_UNIT_BYTES, 1024, 1e15, &g->l2_bytes, err)) ||
+        (st = gpu_field(path, o, "hbm_bps", SP_UNIT_BW, 1e6, 1e18, &g->global_bps, err)) ||
+        (st = gpu_field(path, o, "max_clock_hz", SP_UNIT_NONE, 1e6, 1e12, &g->max_clock_hz, err)) ||
+        (st = gpu_field(path, o, "effective_utilization", SP_UNIT_NONE, 1e-3, 1, &g->effective_utilization, err)) ||
+        (st = gpu_field(path, o, "memory_bytes", SP_UNIT_BYTES, 1e6, 1e18, &g->memory_bytes, err)) ||
+        (st = gpu_field(path, o, "latency_per_matmul_s", SP_UNIT_TIME, 0, 1, &g->latency_per_matmul_s, err)))
+        return st;
+    if (sm != floor(sm))
+        return sp_fail(err, SP_EINVAL, "%s: field 'n_sm' = %g: expected a whole number", path, sm);
+    g->n_sm = (int)sm;
+    json_t *ds = json_object_get(o, "dsmem");
+    if (ds && !json_is_boolean(ds))
+        return sp_fail(err, SP_EINVAL, "%s: field 'dsmem': expected true or false", path);
+    if (ds)
+        g->dsmem = json_is_true(ds);
+    json_t *net = json_object_get(o, "network");
+    if (net) {
+        size_t n = json_is_array(net) ? json_array_size(net) : 0;
+        if (n < 1 || n > SP_EPOCH_MAX_LEVELS)
+            return sp_fail(err, SP_EINVAL, "%s: field 'network': expected a list of 1 to %d levels, innermost first",
+                           path, SP_EPOCH_MAX_LEVELS);
+        for (size_t i = 0; i < n; i++) {
+            json_t *lv = json_array_get(net, i);
+            char where[600];
+            snprintf(where, sizeof where, "%.400s: network level %zu", path, i);
+            if (!json_is_object(lv))
+                return sp_fail(err, SP_EINVAL, "%s: expected an object with bw, latency_s (and size below the top)", where);
+            double bw = NAN, lat = NAN, size = 0;
+            if ((st = gpu_field(where, lv, "bw", SP_UNIT_BW, 1e3, 1e18, &bw, err)) ||
+                (st = gpu_field(where, lv, "latency_s", SP_UNIT_TIME, 0, 1, &lat, err)) ||
+                (st = gpu_field(where, lv, "size", SP_UNIT_NONE, 2, 1 << 20, &size, err)))
+                return st;
+            if (isnan(bw) || isnan(lat))
+                return sp_fail(err, SP_EINVAL, "%s: needs both 'bw' (bytes/s per GPU, bidirectional) and 'latency_s'", where);
+            if (i + 1 < n && (size == 0 || size != floor(size)))
+                return sp_fail(err, SP_EINVAL, "%s: needs a whole 'size' (GPUs per domain) below the top level", where);
+            if (i + 1 == n && json_object_get(lv, "size"))
+                return sp_fail(err, SP_EINVAL, "%s: the top level spans the cluster and takes no 'size'", where);
+            g->bw[i] = bw;
+            g->lat[i] = lat;
+            if (i + 1 < n)
+                g->level_size[i] = (int)size;
+        }
+        g->n_levels = (int)n;
+    }
+    return SP_OK;
+}
+
+sp_status sp_epoch_gpu_load(const char *data_dir, const char *name_or_path, sp_epoch_gpu *g, sp_error *err)
+{
+    sp_error quiet = {0};
+    if (sp_epoch_gpu_preset(name_or_path, g, &quiet) == SP_OK)
+        return SP_OK;
+    char path[4600];
+    size_t len = strlen(name_or_path);
+    int is_path = strchr(name_or_path, '/') != NULL || (len > 5 && strcmp(name_or_path + len - 5, ".json") == 0);
+    if (is_path)
+        snprintf(path, sizeof path, "%s", name_or_path);
+    else {
+        for (const char *c = name_or_path; *c; c++)
+            if (!((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z') || (*c >= '0' && *c <= '9') || *c == '-' ||
+                  *c == '_' || *c == '.'))
+                return sp_fail(err, SP_EINVAL, "--gpu '%s'; allowed h100, a100, v100, h100-low-latency, "
+                                               "h100-global-nvlink, h100-global-nvlink-ll, h100-infinite-ll, "
+                                               "h100-superpod, a preset of %s/epoch_gpus or a .json file",
+                               name_or_path, data_dir ? data_dir : "data");
+        snprintf(path, sizeof path, "%s/epoch_gpus/%s.json", data_dir ? data_dir : ".", name_or_path);
+        struct stat stt;
+        if (stat(path, &stt) != 0)
+            return sp_fail(err, SP_EINVAL, "--gpu '%s'; allowed h100, a100, v100, h100-low-latency, h100-global-nvlink, "
+                                           "h100-global-nvlink-ll, h100-infinite-ll, h100-superpod, a preset of "
+                                           "%s/epoch_gpus or a .json file", name_or_path, data_dir ? data_dir : "data");
+    }
+    struct stat sd;
+    if (stat(path, &sd) == 0 && S_ISDIR(sd.st_mode))
+        return sp_fail(err, SP_EIO, "%s: is a directory, not a GPU file", path);
+    json_error_t je;
+    json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!root) {
+        struct stat stt;
+        if (stat(path, &stt) != 0)
+            return sp_fail(err, SP_EIO, "%s: cannot read the file", path);
+        return sp_fail(err, SP_EPARSE, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    }
+    sp_status st = json_is_object(root) ? gpu_from_json(path, root, g, err)
+                                        : sp_fail(err, SP_EPARSE, "%s: expected a JSON object", path);
+    json_decref(root);
+    return st;
 }
 
 void sp_epoch_setting_defaults(sp_epoch_setting *s)
@@ -180,6 +343,8 @@ typedef struct {
 
 typedef struct {
     double time_s, util, tp_s, dp_s, pp_s, lat_s; /* whole run */
+    /* one batch, seconds: the pieces of t_batch = max(mm, net)/(1 - bubble) [+ pipe_lat] + dp_bw + dp_lat */
+    double mm_b, net_b, bubble, pipe_lat_b, lat_charged, dp_bw_b, dp_lat_b, total_b, arith_b;
 } plan_result;
 
 typedef struct {
@@ -196,12 +361,45 @@ static int64_t prod_from(const int64_t *v, int from, int n)
     return p;
 }
 
-static void p2p_cost(const sp_epoch_gpu *g, const shape *sh, double N, const partition *pt, int v, double *lat,
-                     double *bw)
+/* suf[i] = product of v[i..n-1]; suf[n] = 1 */
+static void suffix(const int64_t *v, int n, int64_t *suf)
 {
-    double L = (double)sh->L, btok = sh->batch_seqs * sh->seq, bytes = 2;
+    suf[n] = 1;
+    for (int i = n - 1; i >= 0; i--)
+        suf[i] = suf[i + 1] * v[i];
+}
+
+/* What every split of one set of degrees shares: computed once per (degrees, microbatches, schedule). */
+typedef struct {
+    double N, nparam, arith, batches, btok, L;
+    double den[SP_EPOCH_MAX_LEVELS]; /* N·BW_l/2: the cluster's unidirectional bandwidth at level l */
+} eval_ctx;
+
+static void eval_ctx_init(const sp_epoch_gpu *g, const shape *sh, int64_t Ngpu, eval_ctx *c)
+{
+    c->N = (double)Ngpu;
+    double S = (double)sh->S;
+    c->L = (double)sh->L;
+    c->nparam = 2 * sh->d * sh->dff * c->L * S;
+    double D = 20 * c->nparam;
+    c->btok = sh->batch_seqs * sh->seq;
+    c->arith = 6 * (c->nparam / S) * c->btok / (flops_max(g) * c->N);
+    c->batches = D / c->btok;
+    for (int l = 0; l < g->n_levels; l++)
+        c->den[l] = c->N * g->bw[l] / 2;
+}
+
+/* Pipeline and expert point-to-point traffic summed over the levels where a stage or expert boundary falls
+ * (reference §3.3): bandwidth with uniform routing, latency at the highest EP level. */
+static void p2p_cost(const sp_epoch_gpu *g, const shape *sh, const eval_ctx *c, const partition *pt, int v,
+                     double *lat, double *bw)
+{
+    double L = c->L, btok = c->btok, bytes = 2;
     int n = pt->n, max_pp = -1, max_ep = -1;
-    int64_t PP = prod_from(pt->pp, 0, n);
+    int64_t spp[SP_EPOCH_MAX_LEVELS + 1], sep[SP_EPOCH_MAX_LEVELS + 1];
+    suffix(pt->pp, n, spp);
+    suffix(pt->ep, n, sep);
+    int64_t PP = spp[0];
     for (int i = 0; i < n; i++) {
         if (pt->pp[i] > 1)
             max_pp = i;
@@ -210,21 +408,22 @@ static void p2p_cost(const sp_epoch_gpu *g, const shape *sh, double N, const par
     }
     *lat = *bw = 0;
     for (int mode = 0; mode < 2; mode++) /* 0 bandwidth, 1 latency */
-        for (int pl = -1; pl <= max_pp; pl++)
+        for (int pl = -1; pl <= max_pp; pl++) {
+            double transfers;
+            if (pl == -1)
+                transfers = L - (double)v * PP;
+            else if (pl == max_pp)
+                transfers = (double)v * pt->pp[pl] - 1;
+            else
+                transfers = (double)v * spp[pl + 1] * (pt->pp[pl] - 1);
+            double fpp = transfers / (L - 1);
             for (int el = -1; el <= max_ep; el++) {
-                double transfers;
-                if (pl == -1)
-                    transfers = L - (double)v * PP;
-                else if (pl == max_pp)
-                    transfers = (double)v * pt->pp[pl] - 1;
-                else
-                    transfers = (double)v * prod_from(pt->pp, pl + 1, n) * (pt->pp[pl] - 1);
-                double fpp = transfers / (L - 1), fep;
+                double fep;
                 if (mode == 0) {
                     if (el == -1)
-                        fep = 1.0 / prod_from(pt->ep, 0, n);
+                        fep = 1.0 / sep[0];
                     else
-                        fep = 1.0 / prod_from(pt->ep, el + 1, n) - 1.0 / prod_from(pt->ep, el, n);
+                        fep = 1.0 / sep[el + 1] - 1.0 / sep[el];
                 } else
                     fep = el == max_ep;
                 double freq = fpp * fep;
@@ -233,18 +432,23 @@ static void p2p_cost(const sp_epoch_gpu *g, const shape *sh, double N, const par
                     continue;
                 double rs = 2 * (L - 1) * freq;
                 if (mode == 0)
-                    *bw += sh->d * rs * btok * bytes / (N * g->bw[level] / 2);
+                    *bw += sh->d * rs * btok * bytes / c->den[level];
                 else
                     *lat += rs * g->lat[level];
             }
+        }
 }
 
-static void allreduce(const sp_epoch_gpu *g, double p, double words, int level, double N, double rs, double rp,
-                      double *lat, double *bw)
+/* Ring all-reduce among p at one level (reference §3.3): bandwidth over the level's aggregate, 2 latencies per
+ * sequential repeat. */
+static inline void allreduce(const sp_epoch_gpu *g, const eval_ctx *c, double p, double words, int level, double rs,
+                             double rp, double *lat, double *bw)
 {
-    *bw = 2 * (p - 1) * words * rs * rp * 2.0 / (N * g->bw[level] / 2);
+    *bw = 2 * (p - 1) * words * rs * rp * 2.0 / c->den[level];
     *lat = p > 1 ? 2 * rs * g->lat[level] : 0;
 }
+
+static inline double maxd(double a, double b) { return a > b ? a : b; } /* no NaN can reach here */
 
 /* The same shard shapes recur across plans and cluster sizes: a small direct-mapped cache per thread (the
  * reference memoises the same function), valid for one sweep (one GPU). */
@@ -285,31 +489,29 @@ static double matmul_part(const sp_epoch_gpu *g, const shape *sh, int64_t DP, in
     return (double)(sh->L / PP) * (double)(sh->S / EP) * (double)m * per;
 }
 
-static void evaluate(const sp_epoch_gpu *g, const shape *sh, const partition *pt, int64_t m, int v, int zb,
-                     double mm, plan_result *r)
+static void evaluate(const sp_epoch_gpu *g, const shape *sh, const eval_ctx *c, const partition *pt, int64_t m, int v,
+                     int zb, double mm, plan_result *r)
 {
     int n = pt->n;
-    int64_t EP = prod_from(pt->ep, 0, n), DP = prod_from(pt->dp, 0, n), TPm = prod_from(pt->tpm, 0, n),
-            TPf = prod_from(pt->tpf, 0, n), PP = prod_from(pt->pp, 0, n);
-    double N = (double)(EP * DP * TPm * TPf * PP);
-    double S = (double)sh->S, L = (double)sh->L;
-    double nparam = 2 * sh->d * sh->dff * L * S;
-    double D = 20 * nparam;
-    double btok = sh->batch_seqs * sh->seq;
-    double arith = 6 * (nparam / S) * btok / (flops_max(g) * N);
+    int64_t sdp[SP_EPOCH_MAX_LEVELS + 1], stm[SP_EPOCH_MAX_LEVELS + 1], stf[SP_EPOCH_MAX_LEVELS + 1];
+    suffix(pt->dp, n, sdp);
+    suffix(pt->tpm, n, stm);
+    suffix(pt->tpf, n, stf);
+    int64_t PP = prod_from(pt->pp, 0, n);
+    double L = c->L, btok = c->btok;
     double dp_bw = 0, dp_lat = 0, tp_bw = 0, tp_lat = 0;
     for (int l = 0; l < n; l++) {
         double la, bw, la2, bw2, la3, bw3;
-        allreduce(g, (double)pt->dp[l], nparam, l, N, 1, (double)prod_from(pt->dp, l + 1, n), &la, &bw);
+        allreduce(g, c, (double)pt->dp[l], c->nparam, l, 1, (double)sdp[l + 1], &la, &bw);
         dp_lat += la;
-        dp_bw = fmax(bw, dp_bw);
-        allreduce(g, (double)pt->tpm[l], sh->dff, l, N, 2 * L, btok * (double)prod_from(pt->tpm, l + 1, n), &la2, &bw2);
-        allreduce(g, (double)pt->tpf[l], sh->d, l, N, 2 * L, btok * (double)prod_from(pt->tpf, l + 1, n), &la3, &bw3);
-        tp_bw = fmax(bw2 + bw3, tp_bw);
+        dp_bw = maxd(bw, dp_bw);
+        allreduce(g, c, (double)pt->tpm[l], sh->dff, l, 2 * L, btok * (double)stm[l + 1], &la2, &bw2);
+        allreduce(g, c, (double)pt->tpf[l], sh->d, l, 2 * L, btok * (double)stf[l + 1], &la3, &bw3);
+        tp_bw = maxd(bw2 + bw3, tp_bw);
         tp_lat += la2 + la3;
     }
     double pp_lat, pp_bw;
-    p2p_cost(g, sh, N, pt, v, &pp_lat, &pp_bw);
+    p2p_cost(g, sh, c, pt, v, &pp_lat, &pp_bw);
     /* TP and PP/EP communication overlap with compute; DP does not (reference §2.1) */
     double overlapped_net = pp_bw + tp_bw, pipe_lat = tp_lat + pp_lat;
     double bubble = 0;
@@ -317,17 +519,26 @@ static void evaluate(const sp_epoch_gpu *g, const shape *sh, const partition *pt
         double z = (double)(v - 1) * (double)(PP > m ? PP - m : 0);
         bubble = (z + PP - 1) / (z + PP - 1 + (double)v * m);
     }
-    double pipe = fmax(mm, overlapped_net) / (1 - bubble);
+    double pipe = maxd(mm, overlapped_net) / (1 - bubble);
     if (!zb)
         pipe += pipe_lat; /* with zero bubble the code never charges it (quirk, see file comment) */
     double total = pipe + dp_bw + dp_lat;
-    double batches = D / btok;
+    double batches = c->batches;
     r->time_s = batches * total;
-    r->util = arith / total;
+    r->util = c->arith / total;
     r->tp_s = tp_bw * batches;
     r->dp_s = dp_bw * batches;
     r->pp_s = pp_bw * batches;
     r->lat_s = batches * (pipe_lat + dp_lat);
+    r->mm_b = mm;
+    r->net_b = overlapped_net;
+    r->bubble = bubble;
+    r->pipe_lat_b = pipe_lat;
+    r->lat_charged = !zb;
+    r->dp_bw_b = dp_bw;
+    r->dp_lat_b = dp_lat;
+    r->total_b = total;
+    r->arith_b = c->arith;
 }
 
 /* ------------------------------------------------------------------ search (reference §3.2) */
@@ -417,6 +628,29 @@ static int fact5(int64_t n, int64_t out[][5], int cap)
     return k;
 }
 
+/* The level sizes take very few values (8, 32, or a small cluster's size): their factorizations are computed
+ * once per thread and reused. */
+#define F5_CAP 512
+typedef struct {
+    int64_t n;
+    int count;
+    int64_t f[F5_CAP][5];
+} f5_entry;
+
+static const f5_entry *fact5_cached(int64_t n)
+{
+    static _Thread_local f5_entry cache[8];
+    static _Thread_local int next;
+    for (int i = 0; i < 8; i++)
+        if (cache[i].count > 0 && cache[i].n == n)
+            return &cache[i];
+    f5_entry *e = &cache[next];
+    next = (next + 1) % 8;
+    e->n = n;
+    e->count = fact5(n, e->f, F5_CAP);
+    return e;
+}
+
 typedef struct {
     plan_result best;
     int found;
@@ -428,8 +662,8 @@ typedef struct {
 
 /* Every split of (DP, TPm, TPf, PP, EP) across the hierarchy (lower levels take a factorization of their
  * adjusted size, the top level the remainder), in the reference's order. */
-static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const int64_t deg[5], int64_t m, int v, int zb,
-                            double mm, best_plan *bp)
+static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const eval_ctx *c, const int64_t deg[5], int64_t m,
+                            int v, int zb, double mm, best_plan *bp)
 {
     int64_t Ngpu = deg[0] * deg[1] * deg[2] * deg[3] * deg[4];
     int nl = g->n_levels - 1; /* explicit level sizes */
@@ -449,10 +683,13 @@ static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const int64_
             stop = 1;
         }
     }
-    static _Thread_local int64_t f[SP_EPOCH_MAX_LEVELS - 1][512][5];
+    const int64_t (*f[SP_EPOCH_MAX_LEVELS - 1])[5];
     int nf[SP_EPOCH_MAX_LEVELS - 1];
-    for (int i = 0; i < nl; i++)
-        nf[i] = fact5(adj[i], f[i], 512);
+    for (int i = 0; i < nl; i++) {
+        const f5_entry *e = fact5_cached(adj[i]);
+        f[i] = (const int64_t(*)[5])e->f;
+        nf[i] = e->count;
+    }
     int idx[SP_EPOCH_MAX_LEVELS - 1] = {0};
     for (;;) {
         int ok = 1;
@@ -473,7 +710,9 @@ static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const int64_
         }
         if (ok) {
             plan_result r;
-            evaluate(g, sh, &pt, m, v, zb, mm, &r);
+            evaluate(g, sh, c, &pt, m, v, zb, mm, &r);
+            /* tie-break on total communication, summed as the reference sums it: the candidate's as TP + DP + PP,
+             * the incumbent's as TP + PP + DP (the last bit decides between mathematically equal splits) */
             double cs = r.tp_s + r.dp_s + r.pp_s;
             if (r.time_s < bp->best.time_s || (r.time_s == bp->best.time_s && bp->found && cs < bp->comm_sum)) {
                 bp->best = r;
@@ -482,7 +721,7 @@ static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const int64_
                 bp->m = m;
                 bp->v = v;
                 bp->zb = zb;
-                bp->comm_sum = cs;
+                bp->comm_sum = r.tp_s + r.pp_s + r.dp_s;
             }
         }
         int i = nl - 1;
@@ -495,10 +734,14 @@ static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const int64_
     }
 }
 
-static void optimal_parallelism(const sp_epoch_gpu *g, const shape *sh, int64_t N, best_plan *bp)
+/* Best plan on N GPUs among those that finish within `cutoff` seconds (found = 0 if none). The reference starts
+ * from an infinite bound; starting from the duration prunes, with the optimistic bound, every plan that could
+ * not finish in time anyway, which cannot change the best plan of a cluster that does finish (that bound is a
+ * true lower bound: summed bandwidth and the smallest latency never cost more than any split across levels). */
+static void optimal_parallelism(const sp_epoch_gpu *g, const shape *sh, int64_t N, double cutoff, best_plan *bp)
 {
     memset(bp, 0, sizeof *bp);
-    bp->best.time_s = INFINITY;
+    bp->best.time_s = cutoff;
     sp_epoch_gpu opt = *g; /* optimistic flat network: summed bandwidth, smallest latency */
     opt.n_levels = 1;
     double bsum = 0, lmin = INFINITY;
@@ -509,19 +752,53 @@ static void optimal_parallelism(const sp_epoch_gpu *g, const shape *sh, int64_t 
     opt.bw[0] = bsum;
     opt.lat[0] = lmin;
     int64_t S = sh->S, EP = gcd64(N, S), M = N / EP;
+    eval_ctx ctx, ctx_opt; /* the cluster size is fixed here: what plans share is computed once */
+    eval_ctx_init(g, sh, N, &ctx);
+    eval_ctx_init(&opt, sh, N, &ctx_opt);
     int64_t dd = (int64_t)sh->d * (int64_t)sh->dff, btok = (int64_t)(sh->batch_seqs * sh->seq);
     double nparam = 2 * sh->d * sh->dff * (double)sh->L * (double)S;
-    int64_t tps[512], dps[512], mbs[4096], tfs[512];
+    int64_t tps[512], dps[512], tfs[512];
+    /* microbatch counts: the divisors of B/(S·DP), computed once per DP value of this call */
+    static _Thread_local int64_t mb_arena[1 << 15];
+    static _Thread_local struct {
+        int64_t dp;
+        int off, cnt;
+    } mb_idx[256];
+    int n_idx = 0, arena_used = 0;
     int ntp = divisors64(gcd64(M, dd), tps, 512);
     for (int a = 0; a < ntp; a++) {
         int64_t TP = tps[a], r1 = M / TP;
         int ndp = divisors64(gcd64(r1, btok), dps, 512);
+        int ntf = divisors64(TP, tfs, 512);
         for (int b = 0; b < ndp; b++) {
             int64_t DP = dps[b], PP = r1 / DP;
             if (sh->L % PP)
                 continue;
-            int ntf = divisors64(TP, tfs, 512);
-            int nmb = divisors64(btok / (S * DP), mbs, 4096);
+            const int64_t *mbs = NULL;
+            int nmb = 0;
+            for (int q = 0; q < n_idx && !mbs; q++)
+                if (mb_idx[q].dp == DP) {
+                    mbs = mb_arena + mb_idx[q].off;
+                    nmb = mb_idx[q].cnt;
+                }
+            if (!mbs) {
+                int64_t tmp[4096];
+                nmb = divisors64(btok / (S * DP), tmp, 4096);
+                if (n_idx < 256 && arena_used + nmb <= (int)(sizeof mb_arena / sizeof mb_arena[0])) {
+                    memcpy(mb_arena + arena_used, tmp, (size_t)nmb * sizeof tmp[0]);
+                    mb_idx[n_idx].dp = DP;
+                    mb_idx[n_idx].off = arena_used;
+                    mb_idx[n_idx].cnt = nmb;
+                    n_idx++;
+                    mbs = mb_arena + arena_used;
+                    arena_used += nmb;
+                } else {
+                    /* arena full (never in the paper's sweeps): evaluate this DP from a scratch copy */
+                    static _Thread_local int64_t scratch[4096];
+                    memcpy(scratch, tmp, (size_t)nmb * sizeof tmp[0]);
+                    mbs = scratch;
+                }
+            }
             int64_t s = isqrt64(TP);
             for (int c = 0; c < ntf; c++) {
                 int64_t TPf = tfs[c];
@@ -545,10 +822,10 @@ static void optimal_parallelism(const sp_epoch_gpu *g, const shape *sh, int64_t 
                         partition flat = {1, {DP}, {TPm}, {TPf}, {PP}, {EP}};
                         plan_result r;
                         double mm = matmul_part(g, sh, DP, TPm, TPf, PP, EP, m);
-                        evaluate(&opt, sh, &flat, m, v, zb, mm, &r);
+                        evaluate(&opt, sh, &ctx_opt, &flat, m, v, zb, mm, &r);
                         if (!(r.time_s <= bp->best.time_s))
                             continue;
-                        over_partitions(g, sh, deg, m, v, zb, mm, bp);
+                        over_partitions(g, sh, &ctx, deg, m, v, zb, mm, bp);
                     }
                 }
             }
@@ -573,6 +850,47 @@ static double take_closest(double x)
     return best;
 }
 
+/* The batch time of the chosen plan, cut into the pieces of sp_epoch_split (they add up to it). */
+static void fill_split(const sp_epoch_gpu *g, const shape *sh, const best_plan *bp, sp_epoch_split *o)
+{
+    const plan_result *r = &bp->best;
+    int n = bp->pt.n;
+    int64_t PP = prod_from(bp->pt.pp, 0, n), EP = prod_from(bp->pt.ep, 0, n);
+    double mm = r->mm_b, core = maxd(mm, r->net_b);
+    double at_eff = r->arith_b / g->effective_utilization; /* FLOP time at the derated clock */
+    double kern = 6.0 * (double)(sh->L / PP) * (double)(sh->S / EP) * (double)bp->m * g->latency_per_matmul_s;
+    memset(o, 0, sizeof *o);
+    o->batch_s = r->total_b;
+    o->compute = r->arith_b;
+    o->derate = at_eff - r->arith_b;
+    o->kernel_lat = kern;
+    /* what is left of the matmul time: memory traffic and padding (clamped: the per-GPU slice is floored) */
+    o->data_move = maxd(mm - at_eff - kern, 0);
+    if (o->data_move < 1e-9 * mm) /* rounding residue of the subtraction, not traffic */
+        o->data_move = 0;
+    o->net_bw = maxd(r->net_b - mm, 0);
+    o->bubble = core / (1 - r->bubble) - core;
+    o->net_lat = r->lat_charged ? r->pipe_lat_b : 0;
+    o->dp_bw = r->dp_bw_b;
+    o->dp_lat = r->dp_lat_b;
+}
+
+const char *sp_epoch_binding(const sp_epoch_split *s)
+{
+    struct {
+        double v;
+        const char *name;
+    } c[] = {{0, "none"},                     {s->data_move, "per-GPU data movement"},
+             {s->kernel_lat, "kernel latency"}, {s->net_bw, "TP/PP bandwidth"},
+             {s->bubble, "pipeline bubble"},    {s->net_lat, "network latency"},
+             {s->dp_bw + s->dp_lat, "DP all-reduce"}};
+    int best = 0;
+    for (int i = 1; i < (int)(sizeof c / sizeof c[0]); i++)
+        if (c[i].v > c[best].v)
+            best = i;
+    return c[best].name;
+}
+
 int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_epoch_summary *sum)
 {
     memset(sum, 0, sizeof *sum);
@@ -580,13 +898,15 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
     const sp_epoch_gpu *g = &st->gpu;
     double years = st->years > 0 ? st->years : 0.25, T = years * SECONDS_PER_YEAR;
     int seq = st->seq_len > 0 ? st->seq_len : 2048;
-    /* widths f·2^i, f odd 1..15, i 11..21, within [min, max], ascending */
+    /* widths f·2^i, f odd 1..15, i >= 11 (the paper's grid), ascending: by default the paper's [12288, 12288·128];
+     * --from below the paper's first point reaches down to 2048, --to extends the top (to 15·2^24) */
     double widths[128];
     int nw = 0;
     for (int f = 1; f < 17; f += 2)
-        for (int i = 11; i < 22; i++) {
+        for (int i = 11; i < 25; i++) {
             double w = f * ldexp(1.0, i);
-            if (w >= (st->c_min > 0 ? 2048 : st->d_model_min) && w <= st->d_model_max && nw < 128)
+            if (w >= (st->c_min > 0 ? 2048 : st->d_model_min) && w <= (st->c_max > 0 ? 15 * ldexp(1.0, 24) : st->d_model_max) &&
+                nw < 128)
                 widths[nw++] = w;
         }
     for (int i = 1; i < nw; i++)
@@ -602,15 +922,25 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
         int64_t L = (int64_t)take_closest(0.10056 * pow(d * dff, 0.3751) * (st->layer_scale > 0 ? st->layer_scale : 1));
         int64_t S = st->sparse ? (int64_t)take_closest(8 * sqrt(d * dff / (4 * 12288.0 * 12288.0))) : 1;
         double nparam = 2 * d * dff * (double)L * (double)S, D = 20 * nparam, C = 6 * nparam * D / (double)S;
-        if (st->c_max > 0 && C > st->c_max)
+        if (st->c_max > 0 && C > st->c_max) {
+            sum->stop = SP_EPOCH_STOP_RANGE;
             break;
+        }
+        /* below the paper's range only what was asked for is searched; from 12288 on every point counts for
+         * the summary (linear-regime end, wall) even when it is below --from and not reported */
+        if (d < st->d_model_min && C < st->c_min)
+            continue;
         double bs; /* sequences */
         if (st->batch == SP_EPOCH_BATCH_FIXED)
             bs = floor(st->fixed_batch_tokens / seq);
         else {
-            double raw = st->batch == SP_EPOCH_BATCH_DEEPSEEK
-                             ? (1.0 / seq) * sqrt((double)S) * 0.2920 * pow(C, 0.3271)
-                             : sqrt((double)S) * pow(C / 3e23, 1.0 / 6) * 2048.0 * 2048.0 / seq;
+            double raw;
+            if (st->batch == SP_EPOCH_BATCH_DEEPSEEK) /* Bi et al. 2024 (DeepSeek LLM), as the reference uses it */
+                raw = (1.0 / seq) * sqrt((double)S) * 0.2920 * pow(C, 0.3271);
+            else if (st->batch == SP_EPOCH_BATCH_KAPLAN) /* Kaplan et al. 2020 Eq. 1.3-1.4, see scaleplan.h */
+                raw = sqrt((double)S) * KAPLAN_BSTAR * pow(C / KAPLAN_CC, KAPLAN_ALPHA_C / KAPLAN_ALPHA_B) / seq;
+            else
+                raw = sqrt((double)S) * pow(C / 3e23, 1.0 / 6) * 2048.0 * 2048.0 / seq;
             bs = (double)S * take_closest(raw / (double)S);
         }
         shape sh = {d, dff, L, S, bs, seq};
@@ -618,9 +948,14 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
         int found = 0;
         best_plan bp;
         int64_t N = 0;
+        int capped = 0, searched = 0;
         for (int i = 0; i < 60 && !found; i++) {
-            if (S > (INT64_MAX >> i) / 64) /* beyond ~1.4e17 GPUs: stop (the reference's Python integers would go on) */
+            if (S > (INT64_MAX >> i) / 64) { /* beyond ~1.4e17 GPUs: stop (the reference's Python integers would go on) */
+                /* a width whose minimum cluster is within 3 doublings of the cap was not given the cluster sizes the
+                 * reference would have tried: that is the representation's limit, not a latency wall */
+                capped = searched < 3;
                 break;
+            }
             N = S << i;
             if ((double)N < min_n)
                 continue;
@@ -633,14 +968,23 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
             }
             if (bad)
                 continue;
-            optimal_parallelism(g, &sh, N, &bp);
+            optimal_parallelism(g, &sh, N, T * (1 + 1e-9), &bp);
+            searched++;
             if (bp.found && bp.best.time_s / SECONDS_PER_YEAR < years)
                 found = 1;
         }
-        if (!found) {
-            sum->first_infeasible_flop = C;
+        if (!found && capped) { /* not a wall: the clusters it would need are not represented */
+            sum->stop = SP_EPOCH_STOP_CLUSTER_CAP;
             break;
         }
+        if (!found) {
+            sum->first_infeasible_flop = C;
+            sum->stop = SP_EPOCH_STOP_WALL;
+            break;
+        }
+        sum->largest_feasible_flop = C;
+        if (sum->linear_regime_end_flop == 0 && bp.best.util <= 0.8 * g->effective_utilization)
+            sum->linear_regime_end_flop = C;
         if (st->c_min > 0 && C < st->c_min)
             continue;
         if (np < max) {
@@ -669,17 +1013,24 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
             p->dp_comm_s = bp.best.dp_s;
             p->pp_comm_s = bp.best.pp_s;
             p->latency_s = bp.best.lat_s;
+            fill_split(g, &sh, &bp, &p->split);
+            p->binding = sp_epoch_binding(&p->split);
+            p->gpu_hours = (double)N * bp.best.time_s / 3600;
             np++;
         }
-        sum->latency_wall_flop = C;
-        if (sum->linear_regime_end_flop == 0 && bp.best.util <= 0.8 * g->effective_utilization)
-            sum->linear_regime_end_flop = C;
-        if (bp.best.util < 0.001)
+        if (bp.best.util < 0.001) { /* the reference stops here: the run is as good as impossible */
+            sum->stop = SP_EPOCH_STOP_UTIL;
             break;
+        }
     }
+    if (sum->stop == SP_EPOCH_STOP_WALL || sum->stop == SP_EPOCH_STOP_UTIL)
+        sum->latency_wall_flop = sum->largest_feasible_flop;
     sum->n_points = np;
-    sum->t_limit_flop = sp_epoch_t_limit(0, 7.889e6, 9e-6);
-    sum->t_crit_flop = sp_epoch_t_crit(g, 0, 7.889e6);
+    /* closed forms at this duration in the notebook's 365.25-day years (0.25 y = 7.889e6 s), with the
+     * serial latency of one layer step, kernel + 4 network hops (9 us on the paper's GPUs) */
+    double Tj = years * 365.25 * 86400;
+    sum->t_limit_flop = sp_epoch_t_limit(0, Tj, g->latency_per_matmul_s + 4 * g->lat[0]);
+    sum->t_crit_flop = sp_epoch_t_crit(g, 0, Tj);
     return np;
 }
 

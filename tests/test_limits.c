@@ -3,6 +3,7 @@
 #include "testutil.h"
 
 #include <stdlib.h>
+#include <unistd.h>
 
 static sp_epoch_point pts[200];
 
@@ -37,29 +38,55 @@ static void test_matmul_table(void **st)
     assert_near(sp_epoch_matmul_time(&g, 1024, 4096, 64, 0), 5.275e-6, 0.001e-6);
 }
 
-/* reference §5.1 summaries, within +-15 % (issue 5) */
+/* reference §5.1: every setting's linear-regime end and largest feasible compute, within +-15 % (issue 5).
+ * "≈5.5e33 (U -> 0)" and "≈1.4e34" are the reference's own rounding of where its sweep stopped. */
 static void test_summaries(void **st)
 {
     (void)st;
     struct {
         const char *gpu;
-        int sparse;
+        int sparse, flat;
         sp_epoch_batch batch;
-        double end, wall;
-    } cases[] = {{"h100", 0, SP_EPOCH_BATCH_DEFAULT, 2.05e28, 2.71e31}, {"h100", 1, SP_EPOCH_BATCH_DEFAULT, 6.83e28, 1.00e32},
-                 {"a100", 0, SP_EPOCH_BATCH_DEFAULT, 3.40e28, 2.71e31}, {"v100", 0, SP_EPOCH_BATCH_DEFAULT, 2.85e27, 2.71e31},
-                 {"a100", 1, SP_EPOCH_BATCH_DEFAULT, 2.32e29, 1.00e32}, {"v100", 1, SP_EPOCH_BATCH_DEFAULT, 1.57e27, 1.00e32},
-                 {"h100-low-latency", 0, SP_EPOCH_BATCH_DEFAULT, 1.34e29, 0}, {"h100-global-nvlink", 0, SP_EPOCH_BATCH_DEFAULT, 4.07e29, 2.71e31},
-                 {"h100", 0, SP_EPOCH_BATCH_FIXED, 2.85e27, 2.04e29}};
+        double lat, bw, end, wall;
+    } cases[] = {
+        {"h100", 0, 0, SP_EPOCH_BATCH_DEFAULT, 1, 1, 2.05e28, 2.71e31},   {"a100", 0, 0, SP_EPOCH_BATCH_DEFAULT, 1, 1, 3.40e28, 2.71e31},
+        {"v100", 0, 0, SP_EPOCH_BATCH_DEFAULT, 1, 1, 2.85e27, 2.71e31},   {"h100", 1, 0, SP_EPOCH_BATCH_DEFAULT, 1, 1, 6.83e28, 1.00e32},
+        {"a100", 1, 0, SP_EPOCH_BATCH_DEFAULT, 1, 1, 2.32e29, 1.00e32},   {"v100", 1, 0, SP_EPOCH_BATCH_DEFAULT, 1, 1, 1.57e27, 1.00e32},
+        {"h100", 0, 0, SP_EPOCH_BATCH_DEFAULT, 0.1, 1, 1.34e29, 5.5e33}, {"h100", 0, 1, SP_EPOCH_BATCH_DEFAULT, 1, 1, 4.07e29, 2.71e31},
+        {"h100", 0, 1, SP_EPOCH_BATCH_DEFAULT, 0.1, 1, 5.08e31, 5.5e33},
+        {"h100", 0, 1, SP_EPOCH_BATCH_DEFAULT, 0.1, INFINITY, 9.0e31, 5.5e33},
+        {"h100", 1, 0, SP_EPOCH_BATCH_DEFAULT, 0.1, 1, 6.83e28, 1.4e34}, {"h100", 1, 1, SP_EPOCH_BATCH_DEFAULT, 1, 1, 7.37e29, 1.00e32},
+        {"h100", 1, 1, SP_EPOCH_BATCH_DEFAULT, 0.1, 1, 1.00e32, 1.4e34},
+        {"h100", 1, 1, SP_EPOCH_BATCH_DEFAULT, 0.1, INFINITY, 5.71e32, 1.4e34},
+        {"h100", 0, 0, SP_EPOCH_BATCH_FIXED, 1, 1, 2.85e27, 2.04e29},
+        {"h100", 0, 0, SP_EPOCH_BATCH_DEEPSEEK, 1, 1, 3.21e33, 0 /* beyond the sweep (>= 2.4e36) */}};
     for (size_t i = 0; i < sizeof cases / sizeof cases[0]; i++) {
+        sp_epoch_setting s;
+        sp_epoch_setting_defaults(&s);
+        assert_int_equal(sp_epoch_gpu_preset(cases[i].gpu, &s.gpu, NULL), SP_OK);
+        s.sparse = cases[i].sparse;
+        s.batch = cases[i].batch;
+        for (int l = 0; l < s.gpu.n_levels; l++) {
+            s.gpu.lat[l] *= cases[i].lat;
+            s.gpu.bw[l] *= cases[i].bw;
+        }
+        s.gpu.latency_per_matmul_s *= cases[i].lat;
+        if (cases[i].flat)
+            s.gpu.n_levels = 1;
         sp_epoch_summary sum;
-        int n;
-        run(cases[i].gpu, cases[i].sparse, cases[i].batch, &sum, &n);
-        print_message("%-20s %s: end %.3g wall %.3g\n", cases[i].gpu, cases[i].sparse ? "MoE" : "dense", sum.linear_regime_end_flop,
-                      sum.latency_wall_flop);
+        sp_epoch_sweep(&s, pts, 200, &sum);
+        print_message("%-5s %s flat=%d lat x%g bw x%g batch %d: end %.3g wall %.3g\n", cases[i].gpu,
+                      cases[i].sparse ? "MoE  " : "dense", cases[i].flat, cases[i].lat, cases[i].bw, (int)cases[i].batch,
+                      sum.linear_regime_end_flop, sum.latency_wall_flop);
         assert_rel(sum.linear_regime_end_flop, cases[i].end, 0.15);
-        if (cases[i].wall > 0)
+        if (cases[i].wall > 0) {
             assert_rel(sum.latency_wall_flop, cases[i].wall, 0.15);
+            assert_int_equal(sum.stop, SP_EPOCH_STOP_WALL);
+        } else {
+            assert_int_equal(sum.stop, SP_EPOCH_STOP_RANGE);
+            assert_true(sum.latency_wall_flop == 0);
+            assert_true(sum.largest_feasible_flop >= 2.4e36);
+        }
     }
     sp_epoch_summary sum;
     int n;
@@ -67,6 +94,18 @@ static void test_summaries(void **st)
     assert_rel(sum.t_limit_flop, 2.31e31, 0.01);
     assert_rel(sum.t_crit_flop, 1.92e28, 0.01);
     assert_near(sum.max_utilization, 0.7, 1e-12);
+    /* reference §4 table: the other GPUs' critical compute at alpha = 0 */
+    sp_epoch_gpu g;
+    sp_epoch_gpu_preset("a100", &g, NULL);
+    assert_rel(sp_epoch_t_crit(&g, 0, 7.889e6), 2.62e28, 0.01);
+    sp_epoch_gpu_preset("v100", &g, NULL);
+    assert_rel(sp_epoch_t_crit(&g, 0, 7.889e6), 1.30e27, 0.01);
+    sp_epoch_gpu_preset("h100", &g, NULL);
+    assert_rel(sp_epoch_t_crit(&g, 0.2, 7.889e6), 1.94e31, 0.01);
+    /* T_limit at alpha = 0.05, 0.1, 0.15, 0.2 (reference §4) */
+    assert_rel(sp_epoch_t_limit(0.05, 7.889e6, 9e-6), 1.6e32, 0.05);
+    assert_rel(sp_epoch_t_limit(0.1, 7.889e6, 9e-6), 1.8e33, 0.05);
+    assert_rel(sp_epoch_t_limit(0.2, 7.889e6, 9e-6), 2.6e36, 0.05);
 }
 
 /* point by point: base H100 dense and A100 MoE sweeps, every point within 0.02 utilization and the same cluster */
@@ -105,6 +144,186 @@ static void test_reference_points(void **st)
     sp_csv_free(c);
 }
 
+/* the plan itself, not only U and the cluster: TP split, PP, interleave, DP, EP and microbatches of every row of
+ * three sweeps equal the reference's (the H100 and V100 sweeps contain splits that tie to the last bit) */
+static void test_reference_plans(void **st)
+{
+    (void)st;
+    sp_csv *c;
+    sp_error e = {0};
+    assert_int_equal(sp_csv_read(SP_SHARED "/validation/epoch2024_reference_points.csv", &c, &e), SP_OK);
+    const char *settings[] = {"base|H100 SXM", "base|V100 SXM", "base_sparse|V100 SXM"};
+    const char *gpus[] = {"h100", "v100", "v100"};
+    int sparse[] = {0, 0, 1};
+    for (int k = 0; k < 3; k++) {
+        sp_epoch_summary sum;
+        int n, rows = 0;
+        run(gpus[k], sparse[k], SP_EPOCH_BATCH_DEFAULT, &sum, &n);
+        for (int r = 0; r < sp_csv_rows(c); r++) {
+            if (strcmp(sp_csv_get(c, r, sp_csv_col(c, "setting")), settings[k]))
+                continue;
+            double d, mo;
+            int pp, v, dp, ep, mb, tpm, tpf;
+            assert_int_equal(sp_csv_double(c, r, "d_model", 0, 0, 1e9, &d, &e), SP_OK);
+            assert_int_equal(sp_csv_double(c, r, "months", 0, 0, 100, &mo, &e), SP_OK);
+            assert_int_equal(sp_csv_int(c, r, "PP", 0, 1, 1 << 30, &pp, &e), SP_OK);
+            assert_int_equal(sp_csv_int(c, r, "v", 0, 1, 1 << 30, &v, &e), SP_OK);
+            assert_int_equal(sp_csv_int(c, r, "DP", 0, 1, 1 << 30, &dp, &e), SP_OK);
+            assert_int_equal(sp_csv_int(c, r, "EP", 0, 1, 1 << 30, &ep, &e), SP_OK);
+            assert_int_equal(sp_csv_int(c, r, "mb", 0, 1, 1 << 30, &mb, &e), SP_OK);
+            assert_int_equal(sscanf(sp_csv_get(c, r, sp_csv_col(c, "TP")), "%dx%d", &tpm, &tpf), 2);
+            int found = 0;
+            for (int i = 0; i < n; i++)
+                if (pts[i].d_model == d) {
+                    found = 1;
+                    if (pts[i].tp_model != tpm || pts[i].tp_ff != tpf || pts[i].pp != pp || pts[i].interleave != v ||
+                        pts[i].dp != dp || pts[i].ep != ep || pts[i].microbatches != mb)
+                        fail_msg("%s d_model %.0f: plan %dx%d PP %d v %d DP %d EP %d m %d, reference %dx%d PP %d v %d DP %d EP %d m %d",
+                                 settings[k], d, pts[i].tp_model, pts[i].tp_ff, pts[i].pp, pts[i].interleave, pts[i].dp, pts[i].ep,
+                                 pts[i].microbatches, tpm, tpf, pp, v, dp, ep, mb);
+                    assert_near(pts[i].months, mo, 0.005 + 1e-9); /* the file prints 2 decimals */
+                }
+            assert_true(found);
+            rows++;
+        }
+        assert_int_equal(rows, n); /* and the sweep ends where the reference's does */
+    }
+    sp_csv_free(c);
+}
+
+/* the time split adds up to the batch time, its compute share is the utilization, and the run time is
+ * batches x batch time */
+static void test_split(void **st)
+{
+    (void)st;
+    sp_epoch_summary sum;
+    int n;
+    run("h100", 1, SP_EPOCH_BATCH_DEFAULT, &sum, &n);
+    assert_true(n > 20);
+    for (int i = 0; i < n; i++) {
+        const sp_epoch_split *s = &pts[i].split;
+        double parts = s->compute + s->derate + s->data_move + s->kernel_lat + s->net_bw + s->bubble + s->net_lat + s->dp_bw + s->dp_lat;
+        assert_rel(parts, s->batch_s, 1e-6);
+        assert_rel(s->compute / s->batch_s, pts[i].utilization, 1e-9);
+        assert_rel(s->derate / s->compute, 1 / 0.7 - 1, 1e-9);
+        double batches = 20 * pts[i].params / pts[i].batch_tokens;
+        assert_rel(batches * s->batch_s / 3.154e7 * 12, pts[i].months, 1e-9);
+        if (pts[i].zero_bubble)
+            assert_true(s->net_lat == 0 && s->bubble == 0);
+        assert_non_null(pts[i].binding);
+        assert_rel(pts[i].gpu_hours, pts[i].n_gpus * pts[i].months / 12 * 3.154e7 / 3600, 1e-9);
+    }
+    /* the largest runs are bound by the 4.5 us per matmul, as reference §5.3 says */
+    assert_string_equal(pts[n - 1].binding, "kernel latency");
+}
+
+/* Kaplan's critical batch: 2e8·(C/C_c)^(0.05/0.21) tokens, C_c = 3.1e8 PF-days; at the first point
+ * (6.455e24 FLOP) 2.75e7 tokens = 13436 sequences, rounded to 14336 = 7·2^11 */
+static void test_kaplan_batch(void **st)
+{
+    (void)st;
+    sp_epoch_summary sum;
+    int n;
+    run("h100", 0, SP_EPOCH_BATCH_KAPLAN, &sum, &n);
+    assert_true(n > 0);
+    assert_near(pts[0].batch_tokens, 14336.0 * 2048, 0);
+    /* bigger batches than the paper's rule: the limits move out */
+    assert_true(sum.linear_regime_end_flop > 2.05e28 * 10 && sum.latency_wall_flop > 2.71e31 * 10);
+}
+
+/* ranges and empty results */
+static void test_ranges(void **st)
+{
+    (void)st;
+    sp_epoch_setting s;
+    sp_epoch_summary sum;
+    sp_epoch_setting_defaults(&s);
+    s.years = 3600 / 3.154e7; /* one hour: nothing finishes */
+    assert_int_equal(sp_epoch_sweep(&s, pts, 200, &sum), 0);
+    assert_int_equal(sum.stop, SP_EPOCH_STOP_WALL);
+    assert_true(sum.largest_feasible_flop == 0 && sum.latency_wall_flop == 0 && sum.first_infeasible_flop > 6e24);
+    sp_epoch_setting_defaults(&s);
+    s.c_max = 1e27; /* the range ends first: no wall claimed */
+    int n = sp_epoch_sweep(&s, pts, 200, &sum);
+    assert_int_equal(n, 9); /* 6.45e24 .. 7.65e26 */
+    assert_int_equal(sum.stop, SP_EPOCH_STOP_RANGE);
+    assert_true(sum.latency_wall_flop == 0 && sum.largest_feasible_flop < 1e27);
+    sp_epoch_setting_defaults(&s);
+    s.c_min = 1e29; /* points below --from still define the summary */
+    n = sp_epoch_sweep(&s, pts, 200, &sum);
+    assert_true(pts[0].compute_flop >= 1e29);
+    assert_rel(sum.linear_regime_end_flop, 2.05e28, 0.01);
+    assert_rel(sum.latency_wall_flop, 2.71e31, 0.01);
+    sp_epoch_setting_defaults(&s);
+    s.c_min = 1e22; /* below the paper's range: smaller widths are swept */
+    s.c_max = 1e25;
+    n = sp_epoch_sweep(&s, pts, 200, &sum);
+    assert_true(n >= 2 && pts[0].d_model < 12288 && pts[0].compute_flop >= 1e22);
+    /* with almost no latency and infinite bandwidth the sweep outgrows the representable clusters (~1.4e17
+     * GPUs) before any wall: that is said, not called a wall */
+    sp_epoch_setting_defaults(&s);
+    s.gpu.n_levels = 1;
+    s.gpu.bw[0] = INFINITY;
+    s.gpu.lat[0] *= 1e-6;
+    s.gpu.latency_per_matmul_s *= 1e-6;
+    s.c_max = 1e45;
+    n = sp_epoch_sweep(&s, pts, 200, &sum);
+    assert_int_equal(sum.stop, SP_EPOCH_STOP_CLUSTER_CAP);
+    assert_true(sum.latency_wall_flop == 0 && sum.largest_feasible_flop > 1e38 && pts[n - 1].n_gpus > 1e16);
+    /* a longer run has a farther latency limit: T_limit grows as T^2 at alpha = 0 */
+    sp_epoch_setting_defaults(&s);
+    s.years = 0.5;
+    s.c_max = 1e25;
+    sp_epoch_sweep(&s, pts, 200, &sum);
+    assert_rel(sum.t_limit_flop, 4 * 2.31e31, 0.01);
+}
+
+/* GPU files: a preset of data/epoch_gpus, a file that restates the H100 gives the H100's sweep, bad files are
+ * refused naming the file and the field */
+static void test_gpu_files(void **st)
+{
+    (void)st;
+    sp_epoch_gpu g;
+    sp_error e = {0};
+    assert_int_equal(sp_epoch_gpu_load(SP_TEST_DATA, "h100-scaled", &g, &e), SP_OK);
+    assert_string_equal(g.name, "H100 SXM Scaled");
+    assert_near(g.global_bps, 33.52e12, 1);
+    assert_near(g.bw[1], 1e12, 1);
+    assert_near(g.lat[0], 5e-7, 1e-15);
+    assert_int_equal(g.level_size[0], 8);
+    assert_int_equal(g.n_sm, 132);
+    char path[] = "/tmp/sp_test_limits_gpu_XXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("{\"name\": \"restated\", \"n_sm\": 132, \"flop_per_clock_per_thread\": 32, \"register_bytes\": \"64KiB\",\n"
+          " \"l2_bps\": 6441e9, \"l2_bytes\": \"50MiB\", \"hbm_bps\": \"3352GB/s\", \"max_clock_hz\": 1830e6,\n"
+          " \"effective_utilization\": 0.7, \"dsmem\": true, \"memory_bytes\": 8e10, \"latency_per_matmul_s\": \"4.5us\",\n"
+          " \"network\": [{\"size\": 8, \"bw\": 9e11, \"latency_s\": 1.125e-6}, {\"bw\": 1e11, \"latency_s\": 1.125e-6}]}\n", f);
+    fclose(f);
+    sp_epoch_setting s;
+    sp_epoch_setting_defaults(&s);
+    assert_int_equal(sp_epoch_gpu_load(SP_TEST_DATA, path, &s.gpu, &e), SP_OK);
+    sp_epoch_summary sum;
+    int n = sp_epoch_sweep(&s, pts, 200, &sum);
+    assert_int_equal(n, 31);
+    assert_rel(sum.linear_regime_end_flop, 2.048e28, 1e-3);
+    assert_rel(sum.latency_wall_flop, 2.707e31, 1e-3);
+    f = fopen(path, "w");
+    fputs("{\"base\": \"a100\", \"network\": [{\"bw\": 6e11, \"latency_s\": 1e-6}, {\"bw\": 5e10}]}", f);
+    fclose(f);
+    assert_int_equal(sp_epoch_gpu_load(SP_TEST_DATA, path, &g, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "network level 0: needs a whole 'size'"));
+    f = fopen(path, "w");
+    fputs("{\"base\": \"h100\", \"clock\": 2e9}", f);
+    fclose(f);
+    assert_int_equal(sp_epoch_gpu_load(SP_TEST_DATA, path, &g, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "unknown field 'clock'"));
+    unlink(path);
+    assert_int_equal(sp_epoch_gpu_load(SP_TEST_DATA, "b200", &g, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "--gpu 'b200'"));
+}
+
 static void test_bad_presets(void **st)
 {
     (void)st;
@@ -120,6 +339,11 @@ int main(void)
         cmocka_unit_test(test_matmul_table),
         cmocka_unit_test(test_summaries),
         cmocka_unit_test(test_reference_points),
+        cmocka_unit_test(test_reference_plans),
+        cmocka_unit_test(test_split),
+        cmocka_unit_test(test_kaplan_batch),
+        cmocka_unit_test(test_ranges),
+        cmocka_unit_test(test_gpu_files),
         cmocka_unit_test(test_bad_presets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
