@@ -12,6 +12,7 @@ static const cli_optdef defs[] = {
     {"system", 1, "system preset [dgx-h100]"},
     {"gpus", 1, "GPUs serving one model replica group [tp*ep]"},
     {"tp", 1, "tensor parallelism [1]"},
+    {"pp", 1, "pipeline stages (layers split, micro-batches in flight) [1]"},
     {"ep", 1, "expert parallelism (MoE) [1]"},
     {"batch", 1, "concurrent sequences [1]"},
     {"max-batch", 0, "use the largest batch that fits"},
@@ -79,12 +80,12 @@ int cmd_infer(int argc, char **argv)
     sp_infer_opts o;
     sp_infer_defaults(&o);
     o.n_gpus = 0;
-    if ((rc = cli_int(&a, "gpus", 1, 1 << 20, &o.n_gpus)) || (rc = cli_int(&a, "tp", 1, 4096, &o.tp)) ||
+    if ((rc = cli_int(&a, "gpus", 1, 1 << 20, &o.n_gpus)) || (rc = cli_int(&a, "tp", 1, 4096, &o.tp)) || (rc = cli_int(&a, "pp", 1, 4096, &o.pp)) ||
         (rc = cli_int(&a, "ep", 1, 4096, &o.ep)) || (rc = cli_int(&a, "batch", 1, 1 << 20, &o.batch)) ||
         (rc = cli_int(&a, "prompt", 1, 1 << 24, &o.prompt)) || (rc = cli_int(&a, "output", 0, 1 << 24, &o.output)))
         return rc;
     if (!o.n_gpus)
-        o.n_gpus = o.tp * o.ep;
+        o.n_gpus = o.tp * o.ep * o.pp;
     if (cli_flag(&a, "max-batch"))
         o.batch = 0;
     const char *w = cli_get(&a, "weights"), *kv = cli_get(&a, "kv");

@@ -609,7 +609,8 @@ void sp_serving_eff_neutral(sp_serving_eff *e);
 
 #define SP_MAX_EXPERT_PROBS 1024
 typedef struct {
-    int n_gpus, tp, ep;       /* a replica is tp*ep GPUs; n_gpus / (tp*ep) replicas share the batch */
+    int n_gpus, tp, ep;       /* a replica is tp*ep*pp GPUs; n_gpus / (tp*ep*pp) replicas share the batch */
+    int pp;                   /* pipeline stages: layers split over pp GPU groups, pp micro-batches in flight [1] */
     int batch;                /* concurrent sequences (all replicas); 0 = the largest that fits */
     int prompt, output;       /* tokens */
     sp_dtype weights, kv;     /* storage precision of weights and KV cache; compute in fp8/fp4 for fp8/fp4

@@ -95,6 +95,7 @@ void sp_infer_defaults(sp_infer_opts *o)
     memset(o, 0, sizeof *o);
     o->n_gpus = 1;
     o->tp = 1;
+    o->pp = 1;
     o->ep = 1;
     o->batch = 1;
     o->prompt = 2048;
@@ -318,8 +319,11 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
 {
     memset(r, 0, sizeof *r);
     const sp_accel *a = &s->acc;
-    if (o->tp < 1 || o->n_gpus < 1 || o->ep < 1 || o->n_gpus % (o->tp * o->ep))
-        return sp_fail(err, SP_EINVAL, "infer: --gpus %d must be a multiple of tp*ep = %d*%d", o->n_gpus, o->tp, o->ep);
+    int pp = o->pp > 0 ? o->pp : 1;
+    if (o->tp < 1 || o->n_gpus < 1 || o->ep < 1 || o->n_gpus % (o->tp * o->ep * pp))
+        return sp_fail(err, SP_EINVAL, "infer: --gpus %d must be a multiple of tp*ep*pp = %d*%d*%d", o->n_gpus, o->tp, o->ep, pp);
+    if (pp > m->n_layers)
+        return sp_fail(err, SP_EINVAL, "infer: pp = %d exceeds the number of layers (%d)", pp, m->n_layers);
     if (m->n_heads % o->tp || (m->n_kv_heads % o->tp && o->tp % m->n_kv_heads))
         return sp_fail(err, SP_EINVAL, "infer: tp = %d does not divide the %d attention heads (and %d KV heads); allowed: a divisor of %d",
                        o->tp, m->n_heads, m->n_kv_heads, m->n_heads);
@@ -366,12 +370,18 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
     r->params_active = c.pc.active;
 
     /* ---- memory per GPU ---- */
-    double replicas = (double)o->n_gpus / (o->tp * o->ep);
+    /* Pipeline parallelism: each stage holds L/pp layers (weights and KV cache divided by pp, the heavier end stage
+     * keeps the embedding or LM head); the batch is cut into pp micro-batches that are in flight at once, so a
+     * token of one micro-batch waits for all stages in turn (TPOT = the whole model's step at the micro-batch
+     * size + pp - 1 hops) while all micro-batches advance together (tokens/s = batch / TPOT). */
+    double replicas = (double)o->n_gpus / (o->tp * o->ep * pp);
     double expert_total = c.moe_layers * (double)m->n_experts * c.pc.expert;
-    r->weights_bytes = c.wb * ((c.pc.total - expert_total) / c.t + expert_total / (c.t * c.ep));
+    double ends = pp > 1 ? fmax(c.pc.embedding, c.pc.lm_head) : 0;
+    r->weights_bytes = c.wb * ((c.pc.total - expert_total - (pp > 1 ? c.pc.embedding + c.pc.lm_head : 0)) / (c.t * pp) +
+                               ends / c.t + expert_total / (c.t * c.ep * pp));
     r->kv_bytes_per_token = sp_kv_bytes_per_token(m, o->kv);
     double ctx = (double)o->prompt + o->output;
-    double kv_per_seq = r->kv_bytes_per_token * ctx / c.kv_split; /* on each GPU holding the sequence */
+    double kv_per_seq = r->kv_bytes_per_token * ctx / c.kv_split / pp; /* on each GPU holding the sequence */
     double f_local = (double)(sp_model_is_moe(m) ? fmax(m->ffn_dim, m->moe_ffn_dim * m->top_k) : m->ffn_dim) / c.t;
     double act_per_tok = 2.0 * (4 * (double)m->d_model + 3 * f_local);
     r->overhead_bytes = SP_INFER_OVERHEAD;
@@ -389,7 +399,10 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
     double Bg = B / replicas; /* sequences per replica */
     if (Bg < 1)
         Bg = 1;
-    r->kv_bytes = kv_per_seq * Bg / c.ep;
+    double Bfull = Bg;        /* all micro-batches of the replica */
+    if (pp > 1)
+        Bg = fmax(1, Bg / pp); /* one micro-batch goes through the engine step */
+    r->kv_bytes = kv_per_seq * Bfull / c.ep;
     r->activation_bytes = act_per_tok * fmin(SP_PREFILL_CHUNK, Bg / c.ep * o->prompt);
     r->total_bytes = r->weights_bytes + r->kv_bytes + r->activation_bytes + r->overhead_bytes;
     r->headroom_bytes = usable - r->total_bytes;
@@ -421,6 +434,15 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
         r->tpot_s = r->decode.total;
         r->e2e_s = r->ttft_s + (O > 1 ? O - 1 : 0) * r->tpot_s;
         r->tokens_per_s = O > 0 ? (double)B * O / r->e2e_s : 0;
+    }
+    if (pp > 1) {
+        double hop = sp_collective_time(s, SP_COLL_P2P, 2, o->tp * o->ep, Bg * m->d_model * 2.0);
+        double hop_p = sp_collective_time(s, SP_COLL_P2P, 2, o->tp * o->ep, Bg * (double)o->prompt * m->d_model * 2.0);
+        r->ttft_s += (pp - 1) * hop_p;
+        r->tpot_s += (pp - 1) * hop;
+        r->e2e_s = r->ttft_s + (O > 1 ? O - 1 : 0) * r->tpot_s;
+        /* all pp micro-batches advance together: pp times the tokens of one micro-batch per step */
+        r->tokens_per_s = o->inflight && O > 0 ? B / r->tpot_s : (O > 0 ? (double)B * O / (r->e2e_s + (pp - 1) * r->tpot_s / pp) : 0);
     }
     r->decode_bound = r->decode.bound;
     r->decode_bytes_per_step = r->kv_bytes * cmean / ctx; /* KV read per GPU at the mean context */

@@ -184,9 +184,38 @@ static void test_shape(void **st)
     assert_int_equal(sp_shape_search(&s, &o, &law, &so, pts, 64, &nf, &ne, &e), SP_EINFEASIBLE);
 }
 
+
+/* pipeline-parallel serving: stages hold a share of the layers; bad stage counts are refused */
+static void test_pipeline_serving(void **st)
+{
+    (void)st;
+    sp_model m = load("llama3-70b");
+    sp_system s;
+    sp_error e = {0};
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e), SP_OK);
+    sp_infer_opts o;
+    sp_infer_defaults(&o);
+    o.batch = 16;
+    sp_infer_result r1, r2;
+    assert_int_equal(sp_infer_eval(&m, &s, &o, &r1, &e), SP_OK);
+    o.pp = 2;
+    o.n_gpus = 2;
+    assert_int_equal(sp_infer_eval(&m, &s, &o, &r2, &e), SP_OK);
+    assert_rel(r2.weights_bytes, r1.weights_bytes / 2, 0.03); /* the heavier end stage keeps its embedding */
+    assert_true(r2.kv_bytes < r1.kv_bytes);
+    assert_true(r2.tokens_per_s > 0 && isfinite(r2.tpot_s));
+    o.pp = 81;
+    o.n_gpus = 81;
+    assert_int_equal(sp_infer_eval(&m, &s, &o, &r2, &e), SP_EINVAL);
+    o.pp = 2;
+    o.n_gpus = 3;
+    assert_int_equal(sp_infer_eval(&m, &s, &o, &r2, &e), SP_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_pipeline_serving),
         cmocka_unit_test(test_kv_cache),
         cmocka_unit_test(test_experts),
         cmocka_unit_test(test_serving_behaviour),

@@ -28,3 +28,4 @@ expect_out shape_json '"front":\[\{"name":"L' -- shape --system hgx-h200 --param
 expect_out shape_loss 'Pareto front' -- shape --loss 2.2 --latency-ms 50
 expect_fail shape_latency 2 'meets the latency target' -- shape --params 7e9 --latency-ms 0.001
 expect_fail shape_both 2 'exactly one of --params' -- shape --params 7e9 --loss 2
+expect_out infer_pp '"gpus":8' -- infer --model llama3-70b --tp 4 --pp 2 --batch 32 --json
