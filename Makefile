@@ -104,7 +104,8 @@ fuzz: depcheck $(FUZZ_BINS)
 # A few seconds per target: keeps every target buildable and runs the seeds (part of make check).
 fuzz-smoke: depcheck $(FUZZ_BINS)
 	@pass=0; fail=0; for f in $(FUZZ_BINS); do t=$$(basename $$f); \
-	  if ./$$f -max_total_time=3 -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build-fuzz/ tests/fuzz/corpus/$$t > build-fuzz/$$t.log 2>&1; \
+	  mkdir -p build-fuzz/smoke/$$t; \
+	  if ./$$f -max_total_time=3 -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build-fuzz/ build-fuzz/smoke/$$t tests/fuzz/corpus/$$t > build-fuzz/$$t.log 2>&1; \
 	  then echo "ok $$t ($$(grep -o 'Done [0-9]* runs' build-fuzz/$$t.log))"; pass=$$((pass+1)); \
 	  else echo "not ok $$t"; tail -20 build-fuzz/$$t.log; fail=$$((fail+1)); fi; done; \
 	  echo "fuzz-smoke: $$pass passed, $$fail failed"; [ $$fail = 0 ]

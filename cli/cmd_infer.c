@@ -13,6 +13,7 @@ static const cli_optdef defs[] = {
     {"gpus", 1, "GPUs serving one model replica group [tp*ep]"},
     {"tp", 1, "tensor parallelism [1]"},
     {"pp", 1, "pipeline stages (layers split, micro-batches in flight) [1]"},
+    {"routing", 1, "MoE routing distribution: a file of one probability per expert (whitespace or comma separated)"},
     {"ep", 1, "expert parallelism (MoE) [1]"},
     {"batch", 1, "concurrent sequences [1]"},
     {"max-batch", 0, "use the largest batch that fits"},
@@ -86,6 +87,42 @@ int cmd_infer(int argc, char **argv)
         return rc;
     if (!o.n_gpus)
         o.n_gpus = o.tp * o.ep * o.pp;
+    static double probs[65536];
+    const char *rpath = cli_get(&a, "routing");
+    if (rpath) {
+        if (!sp_model_is_moe(&m))
+            return cli_error("infer", "--routing needs a MoE model (%s has no experts)", m.name);
+        FILE *rf = fopen(rpath, "r");
+        if (!rf)
+            return cli_error("infer", "--routing %s: cannot open", rpath);
+        int n = 0, c;
+        char tok[64];
+        int tl = 0;
+        for (;;) {
+            c = fgetc(rf);
+            if (c == EOF || c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+                if (tl > 0) {
+                    tok[tl] = 0;
+                    char *end;
+                    double v = strtod(tok, &end);
+                    if (*end || !isfinite(v) || v < 0 || n >= m.n_experts) {
+                        fclose(rf);
+                        return cli_error("infer", "--routing %s: value %d ('%s') must be a probability >= 0, one per expert (%d)",
+                                         rpath, n + 1, tok, m.n_experts);
+                    }
+                    probs[n++] = v;
+                    tl = 0;
+                }
+                if (c == EOF)
+                    break;
+            } else if (tl < 63)
+                tok[tl++] = (char)c;
+        }
+        fclose(rf);
+        if (n != m.n_experts)
+            return cli_error("infer", "--routing %s: %d values for %d experts", rpath, n, m.n_experts);
+        o.expert_probs = probs;
+    }
     if (cli_flag(&a, "max-batch"))
         o.batch = 0;
     const char *w = cli_get(&a, "weights"), *kv = cli_get(&a, "kv");

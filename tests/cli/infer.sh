@@ -29,3 +29,8 @@ expect_out shape_loss 'Pareto front' -- shape --loss 2.2 --latency-ms 50
 expect_fail shape_latency 2 'meets the latency target' -- shape --params 7e9 --latency-ms 0.001
 expect_fail shape_both 2 'exactly one of --params' -- shape --params 7e9 --loss 2
 expect_out infer_pp '"gpus":8' -- infer --model llama3-70b --tp 4 --pp 2 --batch 32 --json
+printf '0.5 0.2 0.1 0.1 0.05 0.03 0.01 0.01\n' > "$TMP/route.txt"
+expect_out infer_routing '3.8 of 8 experts' -- infer --model mixtral-8x7b --tp 2 --batch 4 --routing "$TMP/route.txt"
+printf '0.5 0.5\n' > "$TMP/route2.txt"
+expect_fail infer_routing_count 2 '2 values for 8 experts' -- infer --model mixtral-8x7b --routing "$TMP/route2.txt"
+expect_fail infer_routing_dense 2 '--routing needs a MoE model' -- infer --model llama3-8b --routing "$TMP/route.txt"
