@@ -51,6 +51,12 @@ void sp_stage_params(const sp_model *m, const sp_plan *p, double *dense, double 
 {
     sp_param_count pc;
     sp_model_params(m, &pc);
+    sp_stage_params_pc(m, p, &pc, dense, expert);
+}
+
+void sp_stage_params_pc(const sp_model *m, const sp_plan *p, const sp_param_count *pcp, double *dense, double *expert)
+{
+    const sp_param_count pc = *pcp;
     double L = m->n_layers, pp = p->pp, t = p->tp;
     double lps = ceil(L / pp);
     int moe = sp_model_is_moe(m);
@@ -73,12 +79,26 @@ void sp_stage_params(const sp_model *m, const sp_plan *p, double *dense, double 
     *expert = experts;
 }
 
+void sp_mem_pre_fill(const sp_model *m, const sp_system *s, const sp_plan *p, sp_mem_pre *pre)
+{
+    int flash = p->flash_attention >= 0 ? p->flash_attention : s->flash_attention;
+    sp_model_params(m, &pre->pc);
+    for (int r = 0; r < 3; r++)
+        pre->act[r] = sp_layer_activation_bytes(m, p, flash, (sp_recompute)r);
+}
+
 void sp_train_memory(const sp_model *m, const sp_system *s, const sp_plan *p, sp_memory *mem)
 {
+    sp_mem_pre pre;
+    sp_mem_pre_fill(m, s, p, &pre);
+    sp_train_memory_pre(m, s, p, &pre, mem);
+}
+
+void sp_train_memory_pre(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_mem_pre *pre, sp_memory *mem)
+{
     memset(mem, 0, sizeof *mem);
-    int flash = p->flash_attention >= 0 ? p->flash_attention : s->flash_attention;
     double dense, expert;
-    sp_stage_params(m, p, &dense, &expert);
+    sp_stage_params_pc(m, p, &pre->pc, &dense, &expert);
     double dpd = (double)p->dp * p->ep, dpe = p->dp; /* sharding groups of dense and expert params */
     double wb = p->frozen_base && p->base_weight_bytes > 0 ? p->base_weight_bytes : 2.0;
     double gb = p->grad_bytes > 0 ? p->grad_bytes : 4.0;
@@ -90,20 +110,16 @@ void sp_train_memory(const sp_model *m, const sp_system *s, const sp_plan *p, sp
         mem->weights += 2.0 * ad;
         mem->grads = 2.0 * ad;
         mem->optimizer = 8.0 * ad;
-        if (p->base_weight_bytes > 0 && p->base_weight_bytes < 2) { /* one layer dequantized to 16 bits */
-            sp_param_count pc;
-            sp_model_params(m, &pc);
-            mem->comm_buffers += 2.0 * (pc.attn_per_layer + pc.mlp_dense_per_layer) / p->tp;
-        }
+        if (p->base_weight_bytes > 0 && p->base_weight_bytes < 2) /* one layer dequantized to 16 bits */
+            mem->comm_buffers += 2.0 * (pre->pc.attn_per_layer + pre->pc.mlp_dense_per_layer) / p->tp;
     } else {
         mem->grads = gb * (p->zero >= 2 ? dense / dpd + expert / dpe : dense + expert);
         mem->optimizer = 12.0 * (p->zero >= 1 ? dense / dpd + expert / dpe : dense + expert);
     }
     if (p->zero >= 3) {
         /* two gathered layers (current + prefetched), 16-bit */
-        sp_param_count pc;
-        sp_model_params(m, &pc);
-        double layer = pc.attn_per_layer + (sp_model_is_moe(m) ? pc.moe_per_layer / p->ep : pc.mlp_dense_per_layer);
+        const sp_param_count *pc = &pre->pc;
+        double layer = pc->attn_per_layer + (sp_model_is_moe(m) ? pc->moe_per_layer / p->ep : pc->mlp_dense_per_layer);
         mem->comm_buffers += 2.0 * 2.0 * layer / p->tp;
     }
     /* activations */
@@ -113,11 +129,11 @@ void sp_train_memory(const sp_model *m, const sp_system *s, const sp_plan *p, sp
     double layers_held = ceil(L / p->pp) * inflight;
     if (p->vpp > 1)
         layers_held *= 1.0 + (p->pp - 1.0) / ((double)p->pp * p->vpp);
-    double per_layer = sp_layer_activation_bytes(m, p, flash, p->recompute);
+    double per_layer = pre->act[p->recompute];
     mem->activations = per_layer * layers_held;
     mem->activations_layers = mem->activations;
     if (p->recompute == SP_RECOMPUTE_FULL)
-        mem->activations += sp_layer_activation_bytes(m, p, flash, SP_RECOMPUTE_NONE);
+        mem->activations += pre->act[SP_RECOMPUTE_NONE];
     /* embedding output (first stage) and fp32 logits + their gradient for the loss (last stage) */
     double sb = p->seq_len / (double)p->cp * p->micro_batch;
     double logits = sb * m->vocab / p->tp * (4.0 + 2.0);

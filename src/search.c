@@ -122,6 +122,8 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
     p.grad_bytes = o->grad_bytes;
     sp_step_cache cache;
     int have_cache = 0;
+    sp_mem_pre mpre;
+    sp_mem_pre_fill(m, s, &p, &mpre);
     double cap = o->max_mem_frac * s->acc.hbm_bytes;
     for (int ip = 0; ip < npp; ip++) {
         int pp = pps[ip];
@@ -179,7 +181,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                     p.zero = z;
                     p.recompute = (sp_recompute)rc;
                     sp_memory mem;
-                    sp_train_memory(m, s, &p, &mem);
+                    sp_train_memory_pre(m, s, &p, &mpre, &mem);
                     if (mem.total > cap) {
                         ts->mem++;
                         if (mem.total - cap < ts->min_over) {

@@ -257,6 +257,7 @@ void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_
     }
     c->head = head;
     c->emb = emb;
+    sp_mem_pre_fill(m, s, p, &c->mp);
     c->pp_gather = p->seq_parallel || p->tp == 1 ? 0 : sp_collective_time(s, SP_COLL_ALLGATHER, p->tp, 1, T * h * B);
 }
 
@@ -329,7 +330,7 @@ sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan 
 
     /* data parallelism / ZeRO */
     double dense_p, expert_p;
-    sp_stage_params(m, p, &dense_p, &expert_p);
+    sp_stage_params_pc(m, p, &c->mp.pc, &dense_p, &expert_p);
     if (p->frozen_base) { /* only the adapters are reduced and updated */
         dense_p = lps * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets) / t;
         expert_p = 0;
@@ -414,7 +415,7 @@ sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan 
     r->hfu = r->hardware_flops / (step * p->n_gpus * r->peak_flops);
     r->tflops_per_gpu = r->model_flops / (step * p->n_gpus) / 1e12;
     r->n_micro = n_micro;
-    sp_train_memory(m, s, p, &r->mem);
+    sp_train_memory_pre(m, s, p, &c->mp, &r->mem);
     r->fits = r->mem.total <= r->mem.capacity;
     r->overflow_bytes = r->fits ? 0 : r->mem.total - r->mem.capacity;
     r->bottleneck = dominant(&r->t);

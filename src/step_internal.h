@@ -12,6 +12,16 @@ typedef struct {
     double n_kernels_fwd;
 } layer_cost;
 
+/* Memory terms that depend only on the model and the per-layer shape (TP, CP, micro-batch, SP, attention):
+ * parameter counts and the activation bytes of one layer for each recompute mode. */
+typedef struct {
+    sp_param_count pc;
+    double act[3]; /* indexed by sp_recompute */
+} sp_mem_pre;
+void sp_mem_pre_fill(const sp_model *m, const sp_system *s, const sp_plan *p, sp_mem_pre *pre);
+void sp_train_memory_pre(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_mem_pre *pre, sp_memory *mem);
+void sp_stage_params_pc(const sp_model *m, const sp_plan *p, const sp_param_count *pc, double *dense, double *expert);
+
 /* Everything of a step that depends only on the per-layer shape: TP, CP, EP, micro-batch, sequence length, SP,
  * attention kernel, dtype and fine-tuning mode (search caches it across PP, VPP, DP, ZeRO, recompute). */
 typedef struct {
@@ -19,6 +29,7 @@ typedef struct {
     double head, emb;   /* LM head + loss (last stage), embedding (first stage), one micro-batch */
     double pp_gather;   /* all-gather after a scatter/gather pipeline send */
     int flash;
+    sp_mem_pre mp;      /* memory terms of this layer shape */
 } sp_step_cache;
 
 void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_step_cache *c);
