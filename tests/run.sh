@@ -4,7 +4,7 @@
 # the test binaries under valgrind (memcheck, errors fatal).
 pass=0; fail=0; failed=""
 VG=""
-[ "${SP_VALGRIND:-0}" = 1 ] && VG="valgrind -q --error-exitcode=99 --leak-check=full --errors-for-leak-kinds=definite"
+[ "${SP_VALGRIND:-0}" = 1 ] && VG="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite"
 for t in "$@"; do
     out=$($VG "$t" 2>&1); rc=$?
     p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)
