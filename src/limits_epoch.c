@@ -12,6 +12,7 @@
  *  - clusters are S·2^i, the first one that finishes within the duration is reported (hence the zig-zag).
  */
 #include "scaleplan.h"
+#include "limits_internal.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -891,6 +892,56 @@ const char *sp_epoch_binding(const sp_epoch_split *s)
     return c[best].name;
 }
 
+/* The paper's sweep rules (reference §2.1), shared with limits --mode full (limits_full.c). */
+
+/* widths f·2^i, f odd 1..15, i >= 11 (the paper's grid), ascending: by default the paper's [12288, 12288·128];
+ * --from below the paper's first point reaches down to 2048, --to extends the top (to 15·2^24) */
+int sp_limits_widths(const sp_epoch_setting *st, double *widths, int cap)
+{
+    int nw = 0;
+    for (int f = 1; f < 17; f += 2)
+        for (int i = 11; i < 25; i++) {
+            double w = f * ldexp(1.0, i);
+            if (w >= (st->c_min > 0 ? 2048 : st->d_model_min) && w <= (st->c_max > 0 ? 15 * ldexp(1.0, 24) : st->d_model_max) &&
+                nw < cap)
+                widths[nw++] = w;
+        }
+    for (int i = 1; i < nw; i++)
+        for (int j = i; j > 0 && widths[j] < widths[j - 1]; j--) {
+            double t = widths[j];
+            widths[j] = widths[j - 1];
+            widths[j - 1] = t;
+        }
+    return nw;
+}
+
+/* depth fitted to Hoffmann et al.'s shapes: L = 0.10056 (d·4d)^0.3751, rounded to {1,3,5,7,9}·2^i */
+double sp_limits_layers(const sp_epoch_setting *st, double d)
+{
+    return take_closest(0.10056 * pow(d * 4 * d, 0.3751) * (st->layer_scale > 0 ? st->layer_scale : 1));
+}
+
+/* MoE sparsity S = 8 sqrt(d·4d / (4·12288²)), rounded the same way; 1 for dense runs */
+double sp_limits_sparsity(const sp_epoch_setting *st, double d)
+{
+    return st->sparse ? take_closest(8 * sqrt(d * 4 * d / (4 * 12288.0 * 12288.0))) : 1;
+}
+
+/* critical batch in sequences of `seq` tokens (rules in scaleplan.h), a multiple of S */
+double sp_limits_batch_seqs(const sp_epoch_setting *st, double C, double S, int seq)
+{
+    if (st->batch == SP_EPOCH_BATCH_FIXED)
+        return floor(st->fixed_batch_tokens / seq);
+    double raw;
+    if (st->batch == SP_EPOCH_BATCH_DEEPSEEK) /* Bi et al. 2024 (DeepSeek LLM), as the reference uses it */
+        raw = (1.0 / seq) * sqrt(S) * 0.2920 * pow(C, 0.3271);
+    else if (st->batch == SP_EPOCH_BATCH_KAPLAN) /* Kaplan et al. 2020 Eq. 1.3-1.4, see scaleplan.h */
+        raw = sqrt(S) * KAPLAN_BSTAR * pow(C / KAPLAN_CC, KAPLAN_ALPHA_C / KAPLAN_ALPHA_B) / seq;
+    else
+        raw = sqrt(S) * pow(C / 3e23, 1.0 / 6) * 2048.0 * 2048.0 / seq;
+    return S * take_closest(raw / S);
+}
+
 int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_epoch_summary *sum)
 {
     memset(sum, 0, sizeof *sum);
@@ -901,26 +952,12 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
     /* widths f·2^i, f odd 1..15, i >= 11 (the paper's grid), ascending: by default the paper's [12288, 12288·128];
      * --from below the paper's first point reaches down to 2048, --to extends the top (to 15·2^24) */
     double widths[128];
-    int nw = 0;
-    for (int f = 1; f < 17; f += 2)
-        for (int i = 11; i < 25; i++) {
-            double w = f * ldexp(1.0, i);
-            if (w >= (st->c_min > 0 ? 2048 : st->d_model_min) && w <= (st->c_max > 0 ? 15 * ldexp(1.0, 24) : st->d_model_max) &&
-                nw < 128)
-                widths[nw++] = w;
-        }
-    for (int i = 1; i < nw; i++)
-        for (int j = i; j > 0 && widths[j] < widths[j - 1]; j--) {
-            double t = widths[j];
-            widths[j] = widths[j - 1];
-            widths[j - 1] = t;
-        }
+    int nw = sp_limits_widths(st, widths, 128);
     int np = 0;
     sum->max_utilization = g->effective_utilization;
     for (int wi = 0; wi < nw; wi++) {
         double d = widths[wi], dff = 4 * d;
-        int64_t L = (int64_t)take_closest(0.10056 * pow(d * dff, 0.3751) * (st->layer_scale > 0 ? st->layer_scale : 1));
-        int64_t S = st->sparse ? (int64_t)take_closest(8 * sqrt(d * dff / (4 * 12288.0 * 12288.0))) : 1;
+        int64_t L = (int64_t)sp_limits_layers(st, d), S = (int64_t)sp_limits_sparsity(st, d);
         double nparam = 2 * d * dff * (double)L * (double)S, D = 20 * nparam, C = 6 * nparam * D / (double)S;
         if (st->c_max > 0 && C > st->c_max) {
             sum->stop = SP_EPOCH_STOP_RANGE;
@@ -930,19 +967,7 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
          * the summary (linear-regime end, wall) even when it is below --from and not reported */
         if (d < st->d_model_min && C < st->c_min)
             continue;
-        double bs; /* sequences */
-        if (st->batch == SP_EPOCH_BATCH_FIXED)
-            bs = floor(st->fixed_batch_tokens / seq);
-        else {
-            double raw;
-            if (st->batch == SP_EPOCH_BATCH_DEEPSEEK) /* Bi et al. 2024 (DeepSeek LLM), as the reference uses it */
-                raw = (1.0 / seq) * sqrt((double)S) * 0.2920 * pow(C, 0.3271);
-            else if (st->batch == SP_EPOCH_BATCH_KAPLAN) /* Kaplan et al. 2020 Eq. 1.3-1.4, see scaleplan.h */
-                raw = sqrt((double)S) * KAPLAN_BSTAR * pow(C / KAPLAN_CC, KAPLAN_ALPHA_C / KAPLAN_ALPHA_B) / seq;
-            else
-                raw = sqrt((double)S) * pow(C / 3e23, 1.0 / 6) * 2048.0 * 2048.0 / seq;
-            bs = (double)S * take_closest(raw / (double)S);
-        }
+        double bs = sp_limits_batch_seqs(st, C, (double)S, seq); /* sequences */
         shape sh = {d, dff, L, S, bs, seq};
         double min_n = C / (T * flops_eff(g));
         int found = 0;
