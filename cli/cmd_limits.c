@@ -1,5 +1,6 @@
 /* scaleplan limits: how far training scales before data movement and latency stop it (Erdil &
- * Schneider-Joseph 2024). --mode epoch2024 reproduces the paper's model; --mode full is not implemented yet. */
+ * Schneider-Joseph 2024). --mode epoch2024 reproduces the paper's model; --mode full (default) asks the same
+ * question with scaleplan's training model and plan search (src/limits_full.c). */
 #include "cli.h"
 #include "plot.h"
 
@@ -11,8 +12,8 @@
 #include <time.h>
 
 static const cli_optdef defs[] = {
-    {"mode", 1, "epoch2024 (the paper's model) | full (scaleplan's training model: not implemented yet) [epoch2024]"},
-    {"gpu", 1, "h100 | a100 | v100 | h100-low-latency | h100-global-nvlink | h100-global-nvlink-ll | h100-infinite-ll | h100-superpod | a preset of data/epoch_gpus | FILE.json [h100]"},
+    {"mode", 1, "full (scaleplan's training model and plan search on a system preset) | epoch2024 (the paper's model) [full]"},
+    {"gpu", 1, "h100 | a100 | v100 (full mode: also h800, h200, b200, mi300x or any system preset, e.g. dgx-b200) | h100-low-latency | h100-global-nvlink | h100-global-nvlink-ll | h100-infinite-ll | h100-superpod | a preset of data/epoch_gpus | FILE.json [h100]"},
     {"compare", 1, "settings side by side, comma separated: GPU[+moe|+dense|+ll|+flat|+lat=X|+bw=X|+batch=RULE|+shape=fat:K|+dur=T], or 'paper' (the 16 settings of the paper)"},
     {"duration", 1, "training duration [0.25 y of 3.154e7 s, the paper's 3 months]"},
     {"from", 1, "smallest training compute to report [6e24: the paper's sweep]"},
@@ -43,6 +44,13 @@ typedef struct {
     sp_epoch_summary sum;
     int n;
     double wall_s;
+    /* --mode full */
+    int full;
+    sp_system fsys;             /* the hardware of the full model, with the setting's what-ifs applied */
+    sp_limits_full_point *fpts; /* MAXP of them */
+    sp_epoch_summary esum;      /* the paper's model on the same setting, for the comparison */
+    sp_error ferr;
+    int ffail;
 } run_t;
 
 /* What one setting asks for; the global options fill it, then a --compare item's modifiers override. */
@@ -179,36 +187,10 @@ static const char *const paper_items[] = {
     "h100+ll",       "h100+flat",     "h100+flat+ll",  "h100+flat+bw=inf+ll", "h100+ll+moe",  "h100+flat+moe",
     "h100+flat+ll+moe", "h100+flat+bw=inf+ll+moe", "h100+batch=fixed:4Mi", "h100+batch=deepseek"};
 
-static int build_run(const want_t *w, const char *data_dir, double from, double to, run_t *r)
+static void label_run(const want_t *w, const char *hw, run_t *r)
 {
-    sp_error err = {0};
-    /* the real system whose power and price presets the energy and cost columns use */
-    const char *sysname = strncasecmp(w->gpu, "a100", 4) == 0   ? "dgx-a100-80g"
-                          : strncasecmp(w->gpu, "v100", 4) == 0 ? "dgx2-v100"
-                                                                : "dgx-h100";
-    sp_error e2;
-    r->have_sys = sp_load_system(data_dir, sysname, &r->sys, &e2) == SP_OK;
-    sp_epoch_setting *s = &r->set;
-    sp_epoch_setting_defaults(s);
-    if (sp_epoch_gpu_load(data_dir, w->gpu, &s->gpu, &err))
-        return cli_fail("limits", &err);
-    s->sparse = w->moe;
-    s->years = w->dur / 3.154e7;
-    s->batch = w->batch;
-    if (w->batch == SP_EPOCH_BATCH_FIXED)
-        s->fixed_batch_tokens = w->fixed_tokens;
-    s->layer_scale = 1 / w->fat;
-    for (int i = 0; i < s->gpu.n_levels; i++) {
-        s->gpu.lat[i] *= w->lscale;
-        s->gpu.bw[i] *= w->bscale;
-    }
-    s->gpu.latency_per_matmul_s *= w->lscale;
-    if (w->flat)
-        s->gpu.n_levels = 1;
-    s->c_min = from;
-    s->c_max = to;
     /* label: the GPU, dense/MoE, then every change from the paper's baseline */
-    size_t k = (size_t)snprintf(r->name, sizeof r->name, "%s %s", s->gpu.name, w->moe ? "MoE" : "dense");
+    size_t k = (size_t)snprintf(r->name, sizeof r->name, "%s %s", hw, w->moe ? "MoE" : "dense");
 #define ADD(...)                                                                                                      \
     do {                                                                                                              \
         if (k < sizeof r->name)                                                                                       \
@@ -238,6 +220,99 @@ static int build_run(const want_t *w, const char *data_dir, double from, double 
     if (fabs(w->dur - 0.25 * 3.154e7) > 1)
         ADD(", %.3g months", w->dur * MO_PER_S);
 #undef ADD
+}
+
+/* --mode full: the system preset for a --gpu/--compare name (the paper's GPU names map to their DGX/HGX
+ * systems; any other name is a system preset or file). */
+static const char *full_system_name(const char *gpu)
+{
+    static const char *const map[][2] = {{"h100", "dgx-h100"},   {"a100", "dgx-a100-80g"}, {"v100", "dgx2-v100"},
+                                         {"h800", "h800-cluster"}, {"h200", "hgx-h200"},     {"b200", "dgx-b200"},
+                                         {"mi300x", "mi300x-8"}};
+    for (size_t i = 0; i < sizeof map / sizeof map[0]; i++)
+        if (strcasecmp(gpu, map[i][0]) == 0)
+            return map[i][1];
+    return gpu;
+}
+
+static int build_full(const want_t *w, const char *data_dir, double from, double to, run_t *r)
+{
+    sp_error err = {0};
+    if (strchr(w->gpu, '-') && sp_epoch_gpu_load(data_dir, w->gpu, &r->set.gpu, &err) == SP_OK &&
+        strcasecmp(full_system_name(w->gpu), w->gpu) == 0 && sp_load_system(data_dir, w->gpu, &r->fsys, &err) != SP_OK)
+        return cli_error("limits", "--gpu '%s' is a variant of the paper's model; with --mode full write it as modifiers of a "
+                                   "system (h100+ll, h100+flat, h100+flat+bw=inf) or give a system preset", w->gpu);
+    if (sp_load_system(data_dir, full_system_name(w->gpu), &r->fsys, &err))
+        return cli_fail("limits", &err);
+    r->full = 1;
+    r->sys = r->fsys;
+    r->have_sys = 1;
+    sp_system *y = &r->fsys;
+    for (int i = 0; i < y->n_tiers; i++) {
+        y->tier[i].latency_s *= w->lscale;
+        y->tier[i].bw = isinf(w->bscale) ? 1e30 : y->tier[i].bw * w->bscale; /* "infinite": 1e30 B/s, no inf arithmetic */
+    }
+    y->acc.eff.kernel_overhead_s *= w->lscale;
+    if (w->flat)
+        y->n_tiers = 1; /* the scale-up tier spans the whole cluster */
+    sp_epoch_setting *s = &r->set;
+    sp_epoch_setting_defaults(s);
+    /* the paper's model on the same setting, when the paper has this GPU */
+    int have_epoch = sp_epoch_gpu_load(data_dir, w->gpu, &s->gpu, &err) == SP_OK;
+    if (have_epoch) {
+        for (int i = 0; i < s->gpu.n_levels; i++) {
+            s->gpu.lat[i] *= w->lscale;
+            s->gpu.bw[i] *= w->bscale;
+        }
+        s->gpu.latency_per_matmul_s *= w->lscale;
+        if (w->flat)
+            s->gpu.n_levels = 1;
+    } else
+        s->gpu.n_levels = 0; /* marks "no comparison" */
+    s->sparse = w->moe;
+    s->years = w->dur / 3.154e7;
+    s->batch = w->batch;
+    if (w->batch == SP_EPOCH_BATCH_FIXED)
+        s->fixed_batch_tokens = w->fixed_tokens;
+    s->layer_scale = 1 / w->fat;
+    s->c_min = from;
+    s->c_max = to;
+    label_run(w, y->name, r);
+    r->fpts = calloc(MAXP, sizeof *r->fpts);
+    if (!r->fpts)
+        return cli_error("limits", "out of memory");
+    return 0;
+}
+
+static int build_run(const want_t *w, const char *data_dir, double from, double to, run_t *r)
+{
+    sp_error err = {0};
+    /* the real system whose power and price presets the energy and cost columns use */
+    const char *sysname = strncasecmp(w->gpu, "a100", 4) == 0   ? "dgx-a100-80g"
+                          : strncasecmp(w->gpu, "v100", 4) == 0 ? "dgx2-v100"
+                                                                : "dgx-h100";
+    sp_error e2;
+    r->have_sys = sp_load_system(data_dir, sysname, &r->sys, &e2) == SP_OK;
+    sp_epoch_setting *s = &r->set;
+    sp_epoch_setting_defaults(s);
+    if (sp_epoch_gpu_load(data_dir, w->gpu, &s->gpu, &err))
+        return cli_fail("limits", &err);
+    s->sparse = w->moe;
+    s->years = w->dur / 3.154e7;
+    s->batch = w->batch;
+    if (w->batch == SP_EPOCH_BATCH_FIXED)
+        s->fixed_batch_tokens = w->fixed_tokens;
+    s->layer_scale = 1 / w->fat;
+    for (int i = 0; i < s->gpu.n_levels; i++) {
+        s->gpu.lat[i] *= w->lscale;
+        s->gpu.bw[i] *= w->bscale;
+    }
+    s->gpu.latency_per_matmul_s *= w->lscale;
+    if (w->flat)
+        s->gpu.n_levels = 1;
+    s->c_min = from;
+    s->c_max = to;
+    label_run(w, s->gpu.name, r);
     return 0;
 }
 
@@ -252,7 +327,8 @@ static const char *empty_reason(const run_t *r, char *buf, size_t n)
     else if (r->sum.stop == SP_EPOCH_STOP_WALL || r->sum.stop == SP_EPOCH_STOP_UTIL)
         snprintf(buf, n, "no feasible run in the requested range: the latency wall is at %.3g FLOP", r->sum.latency_wall_flop);
     else if (r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP)
-        snprintf(buf, n, "the requested range needs clusters of more than 1.4e17 GPUs, which the model does not represent");
+        snprintf(buf, n, "the requested range needs clusters of more than %s GPUs, which %s", r->full ? "2^30" : "1.4e17",
+                 r->full ? "the plan search does not represent" : "the model does not represent");
     else
         snprintf(buf, n, "no sweep point falls in the requested compute range");
     return buf;
@@ -313,7 +389,7 @@ static void json_summary(const run_t *r)
     cli_json_num(stdout, r->sum.largest_feasible_flop > 0 ? r->sum.largest_feasible_flop : NAN);
     printf(",\"sweep_end\":\"%s\"", r->sum.stop == SP_EPOCH_STOP_WALL          ? "latency wall"
                                       : r->sum.stop == SP_EPOCH_STOP_UTIL        ? "utilization below 0.001"
-                                      : r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP ? "cluster size limit (1.4e17 GPUs)"
+                                      : r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP ? (r->full ? "cluster size limit (2^30 GPUs)" : "cluster size limit (1.4e17 GPUs)")
                                                                                  : "end of range");
     printf(",\"max_utilization\":");
     cli_json_num(stdout, r->sum.max_utilization);
@@ -323,26 +399,261 @@ static void json_summary(const run_t *r)
     cli_json_num(stdout, r->sum.t_crit_flop);
 }
 
+static void free_runs(run_t *runs, int n)
+{
+    for (int i = 0; i < n && i < MAXS; i++)
+        free(runs[i].fpts);
+    free(runs);
+}
+
+static const char *rc_short(sp_recompute r) { return r == SP_RECOMPUTE_FULL ? "full" : r == SP_RECOMPUTE_SELECTIVE ? "sel" : "none"; }
+
+static void json_point_full(const run_t *r, const sp_limits_full_point *p)
+{
+    const sp_plan *q = &p->plan;
+    printf("{\"compute_flop\":");
+    cli_json_num(stdout, p->compute_flop);
+    printf(",\"utilization\":");
+    cli_json_num(stdout, p->utilization);
+    printf(",\"n_gpus\":");
+    cli_json_num(stdout, p->n_gpus);
+    printf(",\"d_model\":%.0f,\"n_layers\":%d,\"batch_tokens\":", p->d_model, p->layers);
+    cli_json_num(stdout, p->batch_tokens);
+    printf(",\"tp\":%d,\"pp\":%d,\"dp\":%d,\"cp\":%d,\"ep\":%d,\"vpp\":%d,\"micro_batch\":%d,\"recompute\":\"%s\","
+           "\"seq_parallel\":%s,\"zero\":%d",
+           q->tp, q->pp, q->dp, q->cp, q->ep, q->vpp, q->micro_batch, sp_recompute_name(q->recompute),
+           q->seq_parallel ? "true" : "false", q->zero);
+    printf(",\"heads\":%d,\"kv_heads\":%d,\"experts\":%d,\"params\":", p->heads, p->kv_heads, p->experts);
+    cli_json_num(stdout, p->params);
+    printf(",\"active_params\":");
+    cli_json_num(stdout, p->active_params);
+    printf(",\"tokens\":");
+    cli_json_num(stdout, p->tokens);
+    printf(",\"steps\":");
+    cli_json_num(stdout, p->steps);
+    printf(",\"step_time_s\":");
+    cli_json_num(stdout, p->step_time_s);
+    printf(",\"months\":");
+    cli_json_num(stdout, p->months);
+    printf(",\"gpu_hours\":");
+    cli_json_num(stdout, p->gpu_hours);
+    printf(",\"memory_per_gpu_bytes\":");
+    cli_json_num(stdout, p->res.mem.total);
+    double mwh, usd, co2;
+    sp_energy_opts eo;
+    sp_energy_defaults(&eo);
+    sp_energy_result en;
+    sp_error e;
+    mwh = usd = co2 = NAN;
+    if (sp_energy_estimate(&r->sys, p->n_gpus, p->gpu_hours / p->n_gpus, p->utilization, &eo, &en, &e) == SP_OK) {
+        mwh = en.energy_kwh / 1000;
+        usd = en.cloud_usd;
+        co2 = en.co2e_kg / 1000;
+    }
+    printf(",\"energy_mwh\":");
+    cli_json_num(stdout, mwh);
+    printf(",\"co2e_t\":");
+    cli_json_num(stdout, co2);
+    printf(",\"cloud_cost_usd\":");
+    cli_json_num(stdout, usd);
+    const sp_time_breakdown *t = &p->res.t;
+    const char *names[] = {"step_s", "compute_s", "memory_bound_s", "tp_comm_s", "cp_comm_s", "ep_comm_s", "pp_comm_s",
+                           "dp_comm_s", "bubble_s", "optimizer_s", "imbalance_s", "latency_s"};
+    double vals[] = {p->step_time_s, t->compute, t->memory_bound, t->tp_comm, t->cp_comm, t->ep_comm, t->pp_comm,
+                     t->dp_comm, t->bubble, t->optimizer, t->imbalance, p->latency_s};
+    printf(",\"time_split\":{");
+    for (int i = 0; i < 12; i++) {
+        printf("%s\"%s\":", i ? "," : "", names[i]);
+        cli_json_num(stdout, vals[i]);
+    }
+    printf("},\"binding\":\"%s\",\"plans_evaluated\":%lld}", p->binding ? p->binding : "", p->plans_evaluated);
+}
+
+/* The paper's model on the same setting: its summary, for the comparison. */
+static void json_epoch_cmp(const run_t *r)
+{
+    if (r->set.gpu.n_levels == 0) {
+        printf(",\"epoch2024\":null");
+        return;
+    }
+    printf(",\"epoch2024\":{\"linear_regime_end_flop\":");
+    cli_json_num(stdout, r->esum.linear_regime_end_flop > 0 ? r->esum.linear_regime_end_flop : NAN);
+    printf(",\"latency_wall_flop\":");
+    cli_json_num(stdout, r->esum.latency_wall_flop > 0 ? r->esum.latency_wall_flop : NAN);
+    printf(",\"max_utilization\":");
+    cli_json_num(stdout, r->esum.max_utilization);
+    printf("}");
+}
+
+static void print_full(const cli_args *a, run_t *runs, int nr, double wall)
+{
+    char why[256];
+    int any = 0;
+    for (int i = 0; i < nr; i++)
+        any |= runs[i].n > 0;
+    if (cli_flag(a, "json")) {
+        printf("{\"mode\":\"full\",\"feasible\":%s,\"settings\":[", any ? "true" : "false");
+        for (int i = 0; i < nr; i++) {
+            run_t *r = &runs[i];
+            printf("%s{\"setting\":\"%s\",\"system\":\"%s\",\"duration_s\":", i ? "," : "", r->name, r->fsys.name);
+            cli_json_num(stdout, r->set.years * 3.154e7);
+            printf(",\"points\":[");
+            for (int k = 0; k < r->n; k++) {
+                if (k)
+                    putchar(',');
+                json_point_full(r, &r->fpts[k]);
+            }
+            printf("],");
+            json_summary(r);
+            json_epoch_cmp(r);
+            const char *e = empty_reason(r, why, sizeof why);
+            if (e)
+                printf(",\"note\":\"%s\"", e);
+            printf(",\"wall_time_s\":");
+            cli_json_num(stdout, r->wall_s);
+            printf("}");
+        }
+        run_t *r = &runs[0]; /* the first setting's fields at top level too, as in epoch2024 mode */
+        printf("],\"points\":[");
+        for (int k = 0; k < r->n; k++) {
+            if (k)
+                putchar(',');
+            json_point_full(r, &r->fpts[k]);
+        }
+        printf("],");
+        json_summary(r);
+        json_epoch_cmp(r);
+        printf(",\"wall_time_s\":");
+        cli_json_num(stdout, wall);
+        printf("}\n");
+        return;
+    }
+    if (cli_flag(a, "csv")) {
+        printf("setting,compute_flop,d_model,layers,heads,kv_heads,experts,params,active_params,tokens,batch_tokens,months,"
+               "utilization,n_gpus,tp,cp,pp,vpp,dp,ep,micro_batch,recompute,seq_parallel,zero,step_s,compute_s,memory_bound_s,"
+               "tp_comm_s,cp_comm_s,ep_comm_s,pp_comm_s,dp_comm_s,bubble_s,optimizer_s,imbalance_s,latency_s,"
+               "memory_per_gpu_bytes,gpu_hours,binding\n");
+        for (int i = 0; i < nr; i++)
+            for (int k = 0; k < runs[i].n; k++) {
+                const sp_limits_full_point *p = &runs[i].fpts[k];
+                const sp_plan *q = &p->plan;
+                const sp_time_breakdown *t = &p->res.t;
+                printf("\"%s\",%.4e,%.0f,%d,%d,%d,%d,%.4e,%.4e,%.4e,%.4e,%.3f,%.4f,%.4e,%d,%d,%d,%d,%d,%d,%d,%s,%d,%d,"
+                       "%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4e,%.4e,%s\n",
+                       runs[i].name, p->compute_flop, p->d_model, p->layers, p->heads, p->kv_heads, p->experts, p->params,
+                       p->active_params, p->tokens, p->batch_tokens, p->months, p->utilization, p->n_gpus, q->tp, q->cp,
+                       q->pp, q->vpp, q->dp, q->ep, q->micro_batch, sp_recompute_name(q->recompute), q->seq_parallel, q->zero,
+                       p->step_time_s, t->compute, t->memory_bound, t->tp_comm, t->cp_comm, t->ep_comm, t->pp_comm,
+                       t->dp_comm, t->bubble, t->optimizer, t->imbalance, p->latency_s, p->res.mem.total, p->gpu_hours,
+                       p->binding);
+            }
+        for (int i = 0; i < nr; i++) {
+            const char *e = empty_reason(&runs[i], why, sizeof why);
+            if (e)
+                fprintf(stderr, "scaleplan limits: %s: %s\n", runs[i].name, e);
+        }
+        return;
+    }
+    for (int i = 0; i < nr; i++) {
+        run_t *r = &runs[i];
+        printf("scaleplan limits (full training model): %s%s\n\n", r->name, strstr(r->name, "months") ? "" : ", 3 months");
+        if (r->n)
+            printf("  %10s %8s %4s %3s %9s %9s %6s %9s %4s %3s %7s %6s %4s %3s %4s  %-31s  %s\n", "C (FLOP)", "d_model", "L", "E",
+                   "params", "batch", "MFU", "GPUs", "TP", "CP", "PP(v)", "DP", "EP", "mb", "rc", "cmp mem  tp  pp  ep  dp bub lat",
+                   "binding limit");
+        for (int k = 0; k < r->n; k++) {
+            const sp_limits_full_point *p = &r->fpts[k];
+            const sp_plan *q = &p->plan;
+            const sp_time_breakdown *t = &p->res.t;
+            char pp[24], sp[64];
+            snprintf(pp, sizeof pp, "%d(%d)", q->pp, q->vpp);
+            double b = p->step_time_s > 0 ? 100 / p->step_time_s : 0;
+            snprintf(sp, sizeof sp, "%3.0f %3.0f %3.0f %3.0f %3.0f %3.0f %3.0f %3.0f", t->compute * b, t->memory_bound * b,
+                     t->tp_comm * b, (t->pp_comm + t->cp_comm) * b, t->ep_comm * b, t->dp_comm * b, t->bubble * b,
+                     p->latency_s * b);
+            printf("  %10.3e %8.0f %4d %3d %9.3e %9.3e %6.3f %9.3e %4d %3d %7s %6d %4d %3d %4s  %-31s  %s\n", p->compute_flop,
+                   p->d_model, p->layers, p->experts, p->params, p->batch_tokens, p->utilization, p->n_gpus, q->tp, q->cp, pp,
+                   q->dp, q->ep, q->micro_batch, rc_short(q->recompute), sp,
+                   p->utilization > 0.8 * r->sum.max_utilization ? "- (linear regime)" : p->binding);
+        }
+        const char *e = empty_reason(r, why, sizeof why);
+        if (e)
+            printf("  %s\n", e);
+        printf("\n  maximum utilization (MFU) %.3f; linear regime ends (U <= 0.8 x max) at ", r->sum.max_utilization);
+        if (r->sum.linear_regime_end_flop > 0)
+            printf("%.3g FLOP\n", r->sum.linear_regime_end_flop);
+        else
+            printf("(not reached in the sweep)\n");
+        if (r->sum.stop == SP_EPOCH_STOP_WALL && r->sum.largest_feasible_flop > 0)
+            printf("  latency wall: largest feasible run %.3g FLOP; nothing finishes in time at %.3g FLOP\n",
+                   r->sum.latency_wall_flop, r->sum.first_infeasible_flop);
+        else if (r->sum.stop == SP_EPOCH_STOP_WALL)
+            printf("  latency wall: below the sweep (nothing finishes in time at %.3g FLOP)\n", r->sum.first_infeasible_flop);
+        else if (r->sum.stop == SP_EPOCH_STOP_UTIL)
+            printf("  latency wall: largest feasible run %.3g FLOP (MFU fell below 0.001)\n", r->sum.latency_wall_flop);
+        else if (r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP)
+            printf("  latency wall: not reached; larger runs need clusters of more than 2^30 GPUs (not searched)\n");
+        else if (r->sum.largest_feasible_flop > 0)
+            printf("  latency wall: beyond the swept range (the largest run swept, %.3g FLOP, still finishes)\n",
+                   r->sum.largest_feasible_flop);
+        if (r->set.gpu.n_levels > 0) {
+            printf("  the paper's model on this setting (--mode epoch2024): max utilization %.2f, linear regime ends at ",
+                   r->esum.max_utilization);
+            if (r->esum.linear_regime_end_flop > 0)
+                printf("%.3g FLOP", r->esum.linear_regime_end_flop);
+            else
+                printf("(not reached)");
+            if (r->esum.latency_wall_flop > 0)
+                printf(", latency wall %.3g FLOP", r->esum.latency_wall_flop);
+            if (r->sum.linear_regime_end_flop > 0 && r->esum.linear_regime_end_flop > 0)
+                printf("; full/paper: linear end x%.2g", r->sum.linear_regime_end_flop / r->esum.linear_regime_end_flop);
+            if (r->sum.latency_wall_flop > 0 && r->esum.latency_wall_flop > 0)
+                printf(", wall x%.2g", r->sum.latency_wall_flop / r->esum.latency_wall_flop);
+            printf("\n");
+        }
+        printf("\n");
+    }
+    printf("  %% of step time: cmp = GEMMs + attention, mem = memory-bound kernels, tp = TP communication, pp = pipeline +\n"
+           "  context-parallel exchange, ep = expert all-to-all, dp = data-parallel/ZeRO, bub = pipeline bubble (the rest:\n"
+           "  optimizer, embedding/LM-head stage imbalance); lat = the part of all of these that is kernel-launch and network\n"
+           "  latency (the step minus the same plan's with zero latencies). rc = activation recompute. Why this differs from\n"
+           "  the paper's model: docs/limits.md.\n"
+           "  swept in %.3f s\n", wall);
+}
+
 /* The figure a reader of the paper expects: utilization vs compute, one curve per setting, the 80 % line and
  * the walls. Drawn before anything is printed, so a failure leaves stdout empty. */
 static int draw_plot(const char *path, const run_t *runs, int nr)
 {
     plot_chart ch;
     memset(&ch, 0, sizeof ch);
-    ch.title = "Utilization vs training compute (epoch2024 model)";
+    int full = runs[0].full;
+    ch.title = full ? "Utilization vs training compute (scaleplan's training model; dashed: the paper's model)"
+                    : "Utilization vs training compute (epoch2024 model)";
     ch.xlabel = "training compute (FLOP)";
-    ch.ylabel = "utilization (MFU vs max-clock peak)";
+    ch.ylabel = full ? "utilization (MFU of the best plan)" : "utilization (MFU vs max-clock peak)";
     ch.logx = 1;
-    static double xs[MAXS][MAXP], ys[MAXS][MAXP];
-    static char lbl[PLOT_MAX_REFS + 1][80];
-    if (nr > PLOT_MAX_SERIES)
-        fprintf(stderr, "scaleplan limits: note: the plot shows the first %d of %d settings\n", PLOT_MAX_SERIES, nr);
-    for (int i = 0; i < nr && i < PLOT_MAX_SERIES; i++) {
-        for (int k = 0; k < runs[i].n; k++) {
-            xs[i][k] = runs[i].pts[k].compute_flop;
-            ys[i][k] = runs[i].pts[k].utilization;
+    static double xs[2 * MAXS][MAXP], ys[2 * MAXS][MAXP];
+    static char lbl[PLOT_MAX_REFS + 1][80], ename[MAXS][160];
+    int per = full ? 2 : 1, shown = PLOT_MAX_SERIES / per;
+    if (nr > shown)
+        fprintf(stderr, "scaleplan limits: note: the plot shows the first %d of %d settings\n", shown, nr);
+    for (int i = 0; i < nr && i < shown; i++) {
+        int n = 0;
+        for (int k = 0; k < runs[i].n; k++, n++) {
+            xs[i][k] = full ? runs[i].fpts[k].compute_flop : runs[i].pts[k].compute_flop;
+            ys[i][k] = full ? runs[i].fpts[k].utilization : runs[i].pts[k].utilization;
         }
-        ch.series[ch.nseries++] = (plot_series){runs[i].name, xs[i], ys[i], runs[i].n, 2};
+        ch.series[ch.nseries++] = (plot_series){runs[i].name, xs[i], ys[i], n, 2};
+        if (full && runs[i].esum.n_points > 0) {
+            int j = MAXS + i;
+            for (int k = 0; k < runs[i].esum.n_points; k++) {
+                xs[j][k] = runs[i].pts[k].compute_flop;
+                ys[j][k] = runs[i].pts[k].utilization;
+            }
+            snprintf(ename[i], sizeof ename[i], "%s (paper's model)", runs[i].name);
+            ch.series[ch.nseries++] = (plot_series){ename[i], xs[j], ys[j], runs[i].esum.n_points, 0};
+        }
     }
     snprintf(lbl[0], sizeof lbl[0], "80 %% of max utilization (%.2f)", 0.8 * runs[0].sum.max_utilization);
     ch.hline[ch.nh++] = (plot_ref){0.8 * runs[0].sum.max_utilization, lbl[0]};
@@ -368,7 +679,7 @@ int cmd_limits(int argc, char **argv)
 {
     cli_args a;
     int rc = cli_parse(&a, "limits", defs, sizeof defs / sizeof defs[0], argc, argv,
-                       "usage: scaleplan limits [--mode epoch2024] [--gpu h100|a100|v100|<variant>] [--compare h100,a100+moe,...|paper]\n"
+                       "usage: scaleplan limits [--mode full|epoch2024] [--gpu h100|a100|v100|<variant>] [--compare h100,a100+moe,...|paper]\n"
                        "                        [--duration 3mo] [--from 1e24 --to 1e33] [--dense|--moe]\n"
                        "                        [--batch-rule epoch|kaplan|deepseek|fixed:4Mi] [--shape epoch|fat:K] [--latency-scale X]\n"
                        "                        [--bandwidth-scale X|inf] [--flat-network] [--json|--csv] [--plot FILE.svg]");
@@ -377,11 +688,9 @@ int cmd_limits(int argc, char **argv)
     if (a.npos)
         return cli_error("limits", "unexpected argument '%s'", a.pos[0]);
     const char *mode = cli_get(&a, "mode");
-    if (mode && strcmp(mode, "epoch2024") != 0) {
-        if (strcmp(mode, "full") == 0)
-            return cli_error("limits", "--mode full (the question asked with scaleplan's full training model) is not implemented yet; use --mode epoch2024");
+    if (mode && strcmp(mode, "epoch2024") != 0 && strcmp(mode, "full") != 0)
         return cli_error("limits", "--mode '%s'; allowed epoch2024, full", mode);
-    }
+    int full = !mode || strcmp(mode, "full") == 0;
     if (cli_flag(&a, "dense") && cli_flag(&a, "moe"))
         return cli_error("limits", "give --dense or --moe, not both");
     if (cli_flag(&a, "json") && cli_flag(&a, "csv"))
@@ -426,23 +735,54 @@ int cmd_limits(int argc, char **argv)
     char *save = NULL;
     for (char *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         if (nr == MAXS) {
-            free(runs);
+            free_runs(runs, nr);
             return cli_error("limits", "--compare: at most %d settings", MAXS);
         }
         want_t w = base;
-        if ((rc = parse_item(tok, &w)) || (rc = build_run(&w, a.data_dir, from, to, &runs[nr]))) {
-            free(runs);
+        if ((rc = parse_item(tok, &w)) ||
+            (rc = full ? build_full(&w, a.data_dir, from, to, &runs[nr]) : build_run(&w, a.data_dir, from, to, &runs[nr]))) {
+            free_runs(runs, nr + 1);
             return rc;
         }
         nr++;
     }
     if (nr == 0) {
-        free(runs);
+        free_runs(runs, nr);
         return cli_error("limits", "--compare: no settings given; e.g. --compare h100,a100,v100");
     }
 
     double t0 = now();
     int nt = threads > 0 ? threads : omp_get_max_threads();
+    if (full) {
+        /* settings side by side on the threads, or one setting's plan searches on all of them */
+        sp_limits_full_opts fo;
+        sp_limits_full_defaults(&fo);
+        fo.threads = nr > 1 ? 1 : nt;
+#pragma omp parallel for schedule(dynamic, 1) num_threads(nr > 1 ? nt : 1)
+        for (int i = 0; i < nr; i++) {
+            double ts = now();
+            run_t *r = &runs[i];
+            r->n = sp_limits_full_sweep(&r->set, &r->fsys, &fo, r->fpts, MAXP, &r->sum, &r->ferr);
+            r->ffail = r->n < 0;
+            if (r->set.gpu.n_levels > 0) /* the paper's model on the same setting */
+                sp_epoch_sweep(&r->set, r->pts, MAXP, &r->esum);
+            r->wall_s = now() - ts;
+        }
+        for (int i = 0; i < nr; i++)
+            if (runs[i].ffail) {
+                rc = cli_fail("limits", &runs[i].ferr);
+                free_runs(runs, nr);
+                return rc;
+            }
+        double wall = now() - t0;
+        if (cli_get(&a, "plot") && (rc = draw_plot(cli_get(&a, "plot"), runs, nr))) {
+            free_runs(runs, nr);
+            return rc;
+        }
+        print_full(&a, runs, nr, wall);
+        free_runs(runs, nr);
+        return 0;
+    }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nt)
     for (int i = 0; i < nr; i++) {
         double ts = now();
@@ -455,7 +795,7 @@ int cmd_limits(int argc, char **argv)
         any |= runs[i].n > 0;
     char why[256];
     if (cli_get(&a, "plot") && (rc = draw_plot(cli_get(&a, "plot"), runs, nr))) {
-        free(runs);
+        free_runs(runs, nr);
         return rc;
     }
 
@@ -577,6 +917,6 @@ int cmd_limits(int argc, char **argv)
                "  dp = DP all-reduce. PP(v): stages (zb = zero bubble, v = interleave).\n"
                "  swept in %.3f s\n", wall);
     }
-    free(runs);
+    free_runs(runs, nr);
     return 0;
 }

@@ -542,6 +542,42 @@ int sp_epoch_sweep(const sp_epoch_setting *s, sp_epoch_point *out, int max, sp_e
 /* Closed-form latency limit and critical compute (reference §4), alpha = batch exponent - depth exponent. */
 double sp_epoch_t_limit(double alpha, double duration_s, double t_lat_s);
 double sp_epoch_t_crit(const sp_epoch_gpu *g, double alpha, double duration_s);
+/* limits --mode full (limits_full.c): the same question asked with scaleplan's training model and plan search.
+ * For each width of the paper's sweep, a transformer with attention (d_head 128, kv_heads GQA groups, GELU MLP
+ * d_ff = 4 d, the paper's depth rule, a vocabulary), D = 20 N tokens, the setting's critical batch, and the
+ * smallest power-of-two cluster of `sys` whose best plan (sp_search: TP, PP, CP, EP, DP, interleaving,
+ * micro-batch, recompute, SP, ZeRO) finishes within the duration. MoE runs (setting.sparse): S experts of width
+ * 4 d, top-1 routing, every layer MoE, as the paper's MoE. */
+typedef struct {
+    int kv_heads;             /* GQA key/value heads [8]; 0 = as many as query heads (MHA) */
+    int head_dim;             /* [128] */
+    int vocab;                /* [131072] */
+    sp_dtype dtype;           /* [bf16] */
+    int threads;              /* search threads, 0 = all */
+    int max_vpp;              /* interleaving factors tried [4] */
+    int log2_max_gpus;        /* largest cluster 2^this [30] */
+} sp_limits_full_opts;
+
+typedef struct {
+    double d_model, d_ff, params, active_params, tokens, batch_tokens, compute_flop;
+    int layers, heads, kv_heads, experts;
+    double n_gpus, months, utilization; /* utilization = MFU of the chosen plan */
+    double gpu_hours, step_time_s, steps;
+    sp_plan plan;                       /* the best plan at the smallest cluster that finishes in time */
+    sp_train_result res;                /* its step: time breakdown (res.t), memory, MFU */
+    double latency_s;                   /* per step: what the plan loses to kernel launches and network latency
+                                           (its step time minus the same plan's with zero latencies) */
+    const char *binding;                /* static: res.bottleneck, or "latency (kernel launches + network hops)"
+                                           when that share is the largest loss */
+    long long plans_evaluated;          /* over every cluster size tried for this point */
+} sp_limits_full_point;
+
+void sp_limits_full_defaults(sp_limits_full_opts *o);
+/* Sweeps like sp_epoch_sweep (the setting's gpu field is not used: the hardware is `sys`); the summary's
+ * max_utilization is the largest MFU reached, and t_limit/t_crit are left 0 (they are the paper's closed forms).
+ * Returns the number of points, or -1 with err set (bad setting, search failure). */
+int sp_limits_full_sweep(const sp_epoch_setting *st, const sp_system *sys, const sp_limits_full_opts *o,
+                         sp_limits_full_point *out, int max, sp_epoch_summary *sum, sp_error *err);
 /* LIMITS-END */
 
 /* ------------------------------------------------------------------------------------------------ */
@@ -748,6 +784,8 @@ typedef struct {
     int fix_tp, fix_pp, fix_dp, fix_cp, fix_ep, fix_vpp, fix_mb;
     int fix_zero, fix_sp, fix_recompute; /* -1 = free */
     int no_prune;             /* evaluate every feasible plan (for tests and --all) */
+    double max_objective;     /* > 0: only plans whose objective is at most this are wanted (limits: the step time
+                                 that finishes in the duration); the rest are pruned by the same exact bound */
     /* fine-tuning (finetune.c): plans for a frozen base with adapters (lora_rank > 0 or frozen_base) */
     int frozen_base, lora_rank;
     unsigned lora_targets;

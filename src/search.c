@@ -32,13 +32,20 @@ void sp_search_defaults(sp_search_opts *o)
     o->fix_zero = o->fix_sp = o->fix_recompute = -1;
 }
 
+/* Divisors of n ascending, at most cap of them (the smallest); O(sqrt n), so clusters of 2^30 GPUs are cheap. */
 static int divisors(int n, int *out, int cap)
 {
-    int k = 0;
-    for (int d = 1; d <= n && k < cap; d++)
-        if (n % d == 0)
-            out[k++] = d;
-    return k;
+    int lo = 0, hi = 0, high[1024]; /* an int has at most 1600 divisors, half of them above sqrt */
+    for (int d = 1; (long long)d * d <= n; d++)
+        if (n % d == 0) {
+            if (lo < cap)
+                out[lo++] = d;
+            if (d != n / d && hi < 1024)
+                high[hi++] = n / d;
+        }
+    for (int i = hi - 1; i >= 0 && lo < cap; i--)
+        out[lo++] = high[i];
+    return lo;
 }
 
 typedef struct {
@@ -145,7 +152,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
         }
         double n_micro = o->global_batch / (double)(replicas * key->mb);
         /* exact lower bound for everything below (see the file comment) */
-        if (!o->no_prune && ts->n_top == k && have_cache) {
+        if (!o->no_prune && (ts->n_top == k || o->max_objective > 0) && have_cache) {
             double lps = ceil((double)L / pp);
             int moe = sp_model_is_moe(m);
             double mf = moe ? (L - m->first_dense_layers) / (double)L : 0;
@@ -156,7 +163,8 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
             lb.step_time_s = n_micro * lps * layer;
             lb.tokens_per_s = (double)o->global_batch * o->seq_len / lb.step_time_s;
             sp_search_entry e = {.objective = objective_of(o, s, &lb, n)};
-            if (e.objective > ts->top[k - 1].objective) {
+            if ((ts->n_top == k && e.objective > ts->top[k - 1].objective) ||
+                (o->max_objective > 0 && e.objective > o->max_objective)) {
                 ts->enumerated += block;
                 ts->pruned += block;
                 continue;
@@ -205,6 +213,8 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                     e.objective = objective_of(o, s, &e.res, n);
                     if (o->on_plan)
                         o->on_plan(o->ctx, &p, &e.res);
+                    if (o->max_objective > 0 && e.objective > o->max_objective)
+                        continue;
                     top_insert(ts->top, &ts->n_top, k, &e);
                 }
         }
