@@ -26,6 +26,8 @@ static const cli_optdef defs[] = {
     {"bandwidth-scale", 1, "multiply network bandwidths by X, or 'inf' [1]"},
     {"flat-network", 0, "one network level at NVLink bandwidth (no InfiniBand)"},
     {"threads", 1, "threads across settings [all]"},
+    {"grad-bytes", 1, "full mode: bytes per gradient held in memory, 2 (bf16 grads) or 4 (fp32 main grads, Megatron) [4]; reduced in 16-bit either way"},
+    {"kv-heads", 1, "full mode: key/value heads of the swept models (GQA; 0 = as many as query heads) [8]"},
     {"json", 0, "machine-readable output"},
     {"csv", 0, "one CSV row per point"},
     {"plot", 1, "utilization vs training compute to FILE.svg or FILE.png"},
@@ -691,6 +693,8 @@ int cmd_limits(int argc, char **argv)
     if (mode && strcmp(mode, "epoch2024") != 0 && strcmp(mode, "full") != 0)
         return cli_error("limits", "--mode '%s'; allowed epoch2024, full", mode);
     int full = !mode || strcmp(mode, "full") == 0;
+    if (!full && (cli_get(&a, "grad-bytes") || cli_get(&a, "kv-heads")))
+        return cli_error("limits", "--grad-bytes and --kv-heads are options of --mode full (the paper's model has no attention and no gradient buffers)");
     if (cli_flag(&a, "dense") && cli_flag(&a, "moe"))
         return cli_error("limits", "give --dense or --moe, not both");
     if (cli_flag(&a, "json") && cli_flag(&a, "csv"))
@@ -701,10 +705,12 @@ int cmd_limits(int argc, char **argv)
                    .flat = cli_flag(&a, "flat-network"), .batch = SP_EPOCH_BATCH_DEFAULT, .fixed_tokens = 4194304, .fat = 1};
     snprintf(base.gpu, sizeof base.gpu, "%s", cli_get(&a, "gpu") ? cli_get(&a, "gpu") : "h100");
     double from = 0, to = 0;
-    int threads = 0;
+    int threads = 0, kv_heads = -1;
+    double grad_bytes = 0;
     if ((rc = cli_double(&a, "duration", SP_UNIT_TIME, 3600, 3.154e9, &base.dur)) ||
         (rc = cli_double(&a, "from", SP_UNIT_FLOP, 1e15, 1e45, &from)) || (rc = cli_double(&a, "to", SP_UNIT_FLOP, 1e15, 1e45, &to)) ||
-        (rc = cli_int(&a, "threads", 1, 1024, &threads)))
+        (rc = cli_int(&a, "threads", 1, 1024, &threads)) || (rc = cli_int(&a, "kv-heads", 0, 1 << 20, &kv_heads)) ||
+        (rc = cli_double(&a, "grad-bytes", SP_UNIT_NONE, 2, 4, &grad_bytes)))
         return rc;
     if (cli_get(&a, "latency-scale") && (rc = parse_scale("--latency-scale", cli_get(&a, "latency-scale"), 0, &base.lscale)))
         return rc;
@@ -758,6 +764,9 @@ int cmd_limits(int argc, char **argv)
         sp_limits_full_opts fo;
         sp_limits_full_defaults(&fo);
         fo.threads = nr > 1 ? 1 : nt;
+        fo.grad_bytes = grad_bytes;
+        if (kv_heads >= 0)
+            fo.kv_heads = kv_heads;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nr > 1 ? nt : 1)
         for (int i = 0; i < nr; i++) {
             double ts = now();

@@ -545,7 +545,7 @@ double sp_epoch_t_crit(const sp_epoch_gpu *g, double alpha, double duration_s);
 /* limits --mode full (limits_full.c): the same question asked with scaleplan's training model and plan search.
  * For each width of the paper's sweep, a transformer with attention (d_head 128, kv_heads GQA groups, GELU MLP
  * d_ff = 4 d, the paper's depth rule, a vocabulary), D = 20 N tokens, the setting's critical batch, and the
- * smallest power-of-two cluster of `sys` whose best plan (sp_search: TP, PP, CP, EP, DP, interleaving,
+ * smallest cluster of S·2^i GPUs (S: experts, 1 when dense; as the paper's) of `sys` whose best plan (sp_search: TP, PP, CP, EP, DP, interleaving,
  * micro-batch, recompute, SP, ZeRO) finishes within the duration. MoE runs (setting.sparse): S experts of width
  * 4 d, top-1 routing, every layer MoE, as the paper's MoE. */
 typedef struct {
@@ -555,7 +555,8 @@ typedef struct {
     sp_dtype dtype;           /* [bf16] */
     int threads;              /* search threads, 0 = all */
     int max_vpp;              /* interleaving factors tried [4] */
-    int log2_max_gpus;        /* largest cluster 2^this [30] */
+    int log2_max_gpus;        /* no cluster above 2^this GPUs [30] */
+    double grad_bytes;        /* bytes per gradient held in memory: 0 = the model's default (4, fp32 main grads) */
 } sp_limits_full_opts;
 
 typedef struct {

@@ -90,7 +90,7 @@ int sp_limits_full_sweep(const sp_epoch_setting *st, const sp_system *sys, const
     int seq = st->seq_len > 0 ? st->seq_len : 2048;
     if (!(years > 0) || !isfinite(years))
         return sp_fail(err, SP_EINVAL, "limits: duration must be positive"), -1;
-    if (o->head_dim < 1 || o->vocab < 1 || o->log2_max_gpus < 1 || o->log2_max_gpus > 30)
+    if (o->head_dim < 1 || o->vocab < 1 || o->log2_max_gpus < 1 || o->log2_max_gpus > 30 || o->grad_bytes < 0)
         return sp_fail(err, SP_EINVAL, "limits: full-mode options out of range (head_dim, vocab >= 1; log2 max GPUs 1..30)"), -1;
     sp_system s = *sys;
     s.max_accels = 0; /* the question is how large a cluster would have to be */
@@ -129,11 +129,12 @@ int sp_limits_full_sweep(const sp_epoch_setting *st, const sp_system *sys, const
             return sp_fail(err, SP_EINVAL, "limits: critical batch of %.3g sequences at C = %.3g FLOP is outside 1..1e9", bs, C), -1;
         }
         double steps = D / (bs * seq), t_step = T / steps;
-        /* no plan beats the peak: the smallest cluster worth searching */
-        double min_n = C / (T * peak);
+        /* clusters S·2^i as the paper's (EP can then divide the experts); no plan beats the peak: the smallest
+         * cluster worth searching */
+        double min_n = C / (T * peak) / S, max_n = ldexp(1.0, o->log2_max_gpus);
         int i0 = min_n > 1 ? (int)ceil(log2(min_n)) : 0, found = 0, searched = 0;
         long long evaluated = 0;
-        if (i0 > o->log2_max_gpus) {
+        if (S * ldexp(1.0, i0) > max_n) {
             sum->stop = SP_EPOCH_STOP_CLUSTER_CAP;
             break;
         }
@@ -146,9 +147,10 @@ int sp_limits_full_sweep(const sp_epoch_setting *st, const sp_system *sys, const
         so.threads = o->threads;
         so.max_vpp = o->max_vpp > 0 ? o->max_vpp : 1;
         so.max_objective = t_step * (1 + 1e-9);
+        so.grad_bytes = o->grad_bytes;
         int n_found = 0;
-        for (int i = i0; i <= o->log2_max_gpus && !found; i++) {
-            so.n_gpus = 1 << i;
+        for (int i = i0; S * ldexp(1.0, i) <= max_n && !found; i++) {
+            so.n_gpus = (int)S << i;
             sp_error e2;
             sp_status rc = sp_search(&m, &s, &so, res, &e2);
             searched++;
