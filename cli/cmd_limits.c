@@ -25,7 +25,7 @@ static const cli_optdef defs[] = {
     {"latency-scale", 1, "multiply kernel and network latencies by X [1]"},
     {"bandwidth-scale", 1, "multiply network bandwidths by X, or 'inf' [1]"},
     {"flat-network", 0, "one network level at NVLink bandwidth (no InfiniBand)"},
-    {"threads", 1, "threads across settings [all]"},
+    {"threads", 1, "threads across settings (full mode with one setting: threads of its plan searches) [all]"},
     {"grad-bytes", 1, "full mode: bytes per gradient held in memory, 2 (bf16 grads) or 4 (fp32 main grads, Megatron) [4]; reduced in 16-bit either way"},
     {"kv-heads", 1, "full mode: key/value heads of the swept models (GQA; 0 = as many as query heads) [8]"},
     {"json", 0, "machine-readable output"},
