@@ -398,7 +398,7 @@ static void json_summary(const run_t *r)
     printf(",\"t_limit_flop\":");
     cli_json_num(stdout, r->sum.t_limit_flop);
     printf(",\"t_crit_flop\":");
-    cli_json_num(stdout, r->sum.t_crit_flop);
+    cli_json_num(stdout, r->full ? NAN : r->sum.t_crit_flop);
 }
 
 static void free_runs(run_t *runs, int n)
@@ -598,6 +598,8 @@ static void print_full(const cli_args *a, run_t *runs, int nr, double wall)
         else if (r->sum.largest_feasible_flop > 0)
             printf("  latency wall: beyond the swept range (the largest run swept, %.3g FLOP, still finishes)\n",
                    r->sum.largest_feasible_flop);
+        printf("  closed-form latency limit (reference §4, alpha = 0) with this system's latencies (%.3g us per layer step): "
+               "%.3g FLOP\n", 1e6 * (r->fsys.acc.eff.kernel_overhead_s + 4 * r->fsys.tier[0].latency_s), r->sum.t_limit_flop);
         if (r->set.gpu.n_levels > 0) {
             printf("  the paper's model on this setting (--mode epoch2024): max utilization %.2f, linear regime ends at ",
                    r->esum.max_utilization);

@@ -575,7 +575,8 @@ typedef struct {
 
 void sp_limits_full_defaults(sp_limits_full_opts *o);
 /* Sweeps like sp_epoch_sweep (the setting's gpu field is not used: the hardware is `sys`); the summary's
- * max_utilization is the largest MFU reached, and t_limit/t_crit are left 0 (they are the paper's closed forms).
+ * max_utilization is the largest MFU reached, t_limit_flop is the paper's closed form with this system's latency
+ * (kernel tail + 4 scale-up hops) and t_crit_flop is 0 (it needs the paper's GPU model).
  * Returns the number of points, or -1 with err set (bad setting, search failure). */
 int sp_limits_full_sweep(const sp_epoch_setting *st, const sp_system *sys, const sp_limits_full_opts *o,
                          sp_limits_full_point *out, int max, sp_epoch_summary *sum, sp_error *err);

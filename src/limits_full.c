@@ -222,5 +222,8 @@ int sp_limits_full_sweep(const sp_epoch_setting *st, const sp_system *sys, const
     if (sum->stop == SP_EPOCH_STOP_WALL || sum->stop == SP_EPOCH_STOP_UTIL)
         sum->latency_wall_flop = sum->largest_feasible_flop;
     sum->n_points = np;
+    /* the paper's closed-form latency limit (reference §4, alpha = 0) with this system's serial latency of one
+     * layer step: a kernel tail + 4 hops of the scale-up tier, as the paper's 4.5 us + 4 x 1.125 us */
+    sum->t_limit_flop = sp_epoch_t_limit(0, years * 365.25 * 86400, s.acc.eff.kernel_overhead_s + 4 * s.tier[0].latency_s);
     return np;
 }
