@@ -261,8 +261,10 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
         int cps[64], ncp = divisors(n / tp, cps, 64);
         for (int j = 0; j < ncp; j++) {
             int cp = cps[j];
-            if ((o->fix_cp && cp != o->fix_cp) || (cp > 1 && seq % (2 * cp))) {
-                div_skipped += cp > 1 && seq % (2 * cp);
+            /* CP splits each sequence into 2·CP chunks (load-balanced causal attention) */
+            int cp_bad = cp > 1 && (cp > seq / 2 || seq % (2 * cp));
+            if ((o->fix_cp && cp != o->fix_cp) || cp_bad) {
+                div_skipped += cp_bad;
                 continue;
             }
             int eps[64], nep = sp_model_is_moe(m) ? divisors(n / (tp * cp), eps, 64) : 1;
