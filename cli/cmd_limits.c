@@ -487,6 +487,49 @@ static void json_epoch_cmp(const run_t *r)
     printf("}");
 }
 
+/* "points":[...], the summary and the paper's model's summary of one setting */
+static void json_points_full(const run_t *r)
+{
+    printf("\"points\":[");
+    for (int k = 0; k < r->n; k++) {
+        if (k)
+            putchar(',');
+        json_point_full(r, &r->fpts[k]);
+    }
+    printf("],");
+    json_summary(r);
+    json_epoch_cmp(r);
+}
+
+/* The summary lines under a setting's table (both modes). */
+static void print_summary_text(const run_t *r)
+{
+    char why[256];
+    const char *e = empty_reason(r, why, sizeof why);
+    if (e)
+        printf("  %s\n", e);
+    printf("\n  maximum utilization%s %.3f; linear regime ends (U <= 0.8 x max) at ", r->full ? " (MFU)" : "", r->sum.max_utilization);
+    if (r->sum.linear_regime_end_flop > 0)
+        printf("%.3g FLOP\n", r->sum.linear_regime_end_flop);
+    else
+        printf("(not reached in the sweep)\n");
+    if (r->sum.stop == SP_EPOCH_STOP_WALL && r->sum.largest_feasible_flop > 0)
+        printf("  latency wall: largest feasible run %.3g FLOP; nothing finishes in time at %.3g FLOP\n",
+               r->sum.latency_wall_flop, r->sum.first_infeasible_flop);
+    else if (r->sum.stop == SP_EPOCH_STOP_WALL)
+        printf("  latency wall: below the sweep (nothing finishes in time at %.3g FLOP)\n", r->sum.first_infeasible_flop);
+    else if (r->sum.stop == SP_EPOCH_STOP_UTIL)
+        printf("  latency wall: largest feasible run %.3g FLOP (utilization fell below 0.001: the paper stops there)\n",
+               r->sum.latency_wall_flop);
+    else if (r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP)
+        printf("  latency wall: not reached; the sweep stops after %.3g FLOP because larger runs need more than %s GPUs, "
+               "which the %s does not represent\n", r->sum.largest_feasible_flop, r->full ? "2^30" : "1.4e17",
+               r->full ? "plan search" : "model");
+    else if (r->sum.largest_feasible_flop > 0)
+        printf("  latency wall: beyond the swept range (the largest run swept, %.3g FLOP, still finishes)\n",
+               r->sum.largest_feasible_flop);
+}
+
 static void print_full(const cli_args *a, run_t *runs, int nr, double wall)
 {
     char why[256];
@@ -499,15 +542,8 @@ static void print_full(const cli_args *a, run_t *runs, int nr, double wall)
             run_t *r = &runs[i];
             printf("%s{\"setting\":\"%s\",\"system\":\"%s\",\"duration_s\":", i ? "," : "", r->name, r->fsys.name);
             cli_json_num(stdout, r->set.years * 3.154e7);
-            printf(",\"points\":[");
-            for (int k = 0; k < r->n; k++) {
-                if (k)
-                    putchar(',');
-                json_point_full(r, &r->fpts[k]);
-            }
-            printf("],");
-            json_summary(r);
-            json_epoch_cmp(r);
+            printf(",");
+            json_points_full(r);
             const char *e = empty_reason(r, why, sizeof why);
             if (e)
                 printf(",\"note\":\"%s\"", e);
@@ -516,15 +552,8 @@ static void print_full(const cli_args *a, run_t *runs, int nr, double wall)
             printf("}");
         }
         run_t *r = &runs[0]; /* the first setting's fields at top level too, as in epoch2024 mode */
-        printf("],\"points\":[");
-        for (int k = 0; k < r->n; k++) {
-            if (k)
-                putchar(',');
-            json_point_full(r, &r->fpts[k]);
-        }
         printf("],");
-        json_summary(r);
-        json_epoch_cmp(r);
+        json_points_full(r);
         printf(",\"wall_time_s\":");
         cli_json_num(stdout, wall);
         printf("}\n");
@@ -578,26 +607,7 @@ static void print_full(const cli_args *a, run_t *runs, int nr, double wall)
                    q->dp, q->ep, q->micro_batch, rc_short(q->recompute), sp,
                    p->utilization > 0.8 * r->sum.max_utilization ? "- (linear regime)" : p->binding);
         }
-        const char *e = empty_reason(r, why, sizeof why);
-        if (e)
-            printf("  %s\n", e);
-        printf("\n  maximum utilization (MFU) %.3f; linear regime ends (U <= 0.8 x max) at ", r->sum.max_utilization);
-        if (r->sum.linear_regime_end_flop > 0)
-            printf("%.3g FLOP\n", r->sum.linear_regime_end_flop);
-        else
-            printf("(not reached in the sweep)\n");
-        if (r->sum.stop == SP_EPOCH_STOP_WALL && r->sum.largest_feasible_flop > 0)
-            printf("  latency wall: largest feasible run %.3g FLOP; nothing finishes in time at %.3g FLOP\n",
-                   r->sum.latency_wall_flop, r->sum.first_infeasible_flop);
-        else if (r->sum.stop == SP_EPOCH_STOP_WALL)
-            printf("  latency wall: below the sweep (nothing finishes in time at %.3g FLOP)\n", r->sum.first_infeasible_flop);
-        else if (r->sum.stop == SP_EPOCH_STOP_UTIL)
-            printf("  latency wall: largest feasible run %.3g FLOP (MFU fell below 0.001)\n", r->sum.latency_wall_flop);
-        else if (r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP)
-            printf("  latency wall: not reached; larger runs need clusters of more than 2^30 GPUs (not searched)\n");
-        else if (r->sum.largest_feasible_flop > 0)
-            printf("  latency wall: beyond the swept range (the largest run swept, %.3g FLOP, still finishes)\n",
-                   r->sum.largest_feasible_flop);
+        print_summary_text(r);
         printf("  closed-form latency limit (reference §4, alpha = 0) with this system's latencies (%.3g us per layer step): "
                "%.3g FLOP\n", 1e6 * (r->fsys.acc.eff.kernel_overhead_s + 4 * r->fsys.tier[0].latency_s), r->sum.t_limit_flop);
         if (r->set.gpu.n_levels > 0) {
@@ -895,28 +905,7 @@ int cmd_limits(int argc, char **argv)
                        tp, pp, p->dp, p->ep, sp, mwh / 1e6, usd,
                        p->utilization > 0.8 * r->sum.max_utilization ? "- (linear regime)" : p->binding);
             }
-            const char *e = empty_reason(r, why, sizeof why);
-            if (e)
-                printf("  %s\n", e);
-            printf("\n  maximum utilization %.3f; linear regime ends (U <= 0.8 x max) at ", r->sum.max_utilization);
-            if (r->sum.linear_regime_end_flop > 0)
-                printf("%.3g FLOP\n", r->sum.linear_regime_end_flop);
-            else
-                printf("(not reached in the sweep)\n");
-            if (r->sum.stop == SP_EPOCH_STOP_WALL && r->sum.largest_feasible_flop > 0)
-                printf("  latency wall: largest feasible run %.3g FLOP; nothing finishes in time at %.3g FLOP\n",
-                       r->sum.latency_wall_flop, r->sum.first_infeasible_flop);
-            else if (r->sum.stop == SP_EPOCH_STOP_WALL)
-                printf("  latency wall: below the sweep (nothing finishes in time at %.3g FLOP)\n", r->sum.first_infeasible_flop);
-            else if (r->sum.stop == SP_EPOCH_STOP_UTIL)
-                printf("  latency wall: largest feasible run %.3g FLOP (utilization fell below 0.001: the paper stops there)\n",
-                       r->sum.latency_wall_flop);
-            else if (r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP)
-                printf("  latency wall: not reached; the sweep stops after %.3g FLOP because larger runs need more than "
-                       "1.4e17 GPUs, which the model does not represent\n", r->sum.largest_feasible_flop);
-            else if (r->sum.largest_feasible_flop > 0)
-                printf("  latency wall: beyond the swept range (the largest run swept, %.3g FLOP, still finishes)\n",
-                       r->sum.largest_feasible_flop);
+            print_summary_text(r);
             printf("  closed forms (reference §4, alpha = 0): latency limit %.3g FLOP, critical compute ", r->sum.t_limit_flop);
             if (isfinite(r->sum.t_crit_flop))
                 printf("%.3g FLOP\n\n", r->sum.t_crit_flop);
