@@ -336,16 +336,22 @@ static const char *empty_reason(const run_t *r, char *buf, size_t n)
     return buf;
 }
 
-static void json_point(const run_t *r, const sp_epoch_point *p, int full)
+/* The fields every point of both modes starts with (the interface other tools rely on). */
+static void json_point_head(double c, double u, double n, double d, int layers, double batch)
 {
     printf("{\"compute_flop\":");
-    cli_json_num(stdout, p->compute_flop);
+    cli_json_num(stdout, c);
     printf(",\"utilization\":");
-    cli_json_num(stdout, p->utilization);
+    cli_json_num(stdout, u);
     printf(",\"n_gpus\":");
-    cli_json_num(stdout, p->n_gpus);
-    printf(",\"d_model\":%.0f,\"n_layers\":%d,\"batch_tokens\":", p->d_model, p->layers);
-    cli_json_num(stdout, p->batch_tokens);
+    cli_json_num(stdout, n);
+    printf(",\"d_model\":%.0f,\"n_layers\":%d,\"batch_tokens\":", d, layers);
+    cli_json_num(stdout, batch);
+}
+
+static void json_point(const run_t *r, const sp_epoch_point *p, int full)
+{
+    json_point_head(p->compute_flop, p->utilization, p->n_gpus, p->d_model, p->layers, p->batch_tokens);
     printf(",\"tp_model\":%d,\"tp_ff\":%d,\"pp\":%d,\"interleave\":%d,\"zero_bubble\":%s,\"dp\":%d,\"ep\":%d", p->tp_model,
            p->tp_ff, p->pp, p->interleave, p->zero_bubble ? "true" : "false", p->dp, p->ep);
     if (full) {
@@ -413,14 +419,7 @@ static const char *rc_short(sp_recompute r) { return r == SP_RECOMPUTE_FULL ? "f
 static void json_point_full(const run_t *r, const sp_limits_full_point *p)
 {
     const sp_plan *q = &p->plan;
-    printf("{\"compute_flop\":");
-    cli_json_num(stdout, p->compute_flop);
-    printf(",\"utilization\":");
-    cli_json_num(stdout, p->utilization);
-    printf(",\"n_gpus\":");
-    cli_json_num(stdout, p->n_gpus);
-    printf(",\"d_model\":%.0f,\"n_layers\":%d,\"batch_tokens\":", p->d_model, p->layers);
-    cli_json_num(stdout, p->batch_tokens);
+    json_point_head(p->compute_flop, p->utilization, p->n_gpus, p->d_model, p->layers, p->batch_tokens);
     printf(",\"tp\":%d,\"pp\":%d,\"dp\":%d,\"cp\":%d,\"ep\":%d,\"vpp\":%d,\"micro_batch\":%d,\"recompute\":\"%s\","
            "\"seq_parallel\":%s,\"zero\":%d",
            q->tp, q->pp, q->dp, q->cp, q->ep, q->vpp, q->micro_batch, sp_recompute_name(q->recompute),
