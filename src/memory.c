@@ -109,7 +109,7 @@ void sp_train_memory_pre(const sp_model *m, const sp_system *s, const sp_plan *p
     sp_stage_params_pc(m, p, &pre->pc, &dense, &expert);
     int edp, estride;
     sp_expert_dp_group(p, &edp, &estride);
-    double dpd = (double)p->dp * p->ep, dpe = edp; /* sharding groups of dense and expert params */
+    double dpd = (double)p->dp * p->ep * p->cp, dpe = edp; /* sharding groups of dense (CP x EP x DP) and expert params */
     double wb = p->frozen_base && p->base_weight_bytes > 0 ? p->base_weight_bytes : 2.0;
     double gb = p->grad_bytes > 0 ? p->grad_bytes : 4.0;
     mem->weights = wb * (p->zero >= 3 ? dense / dpd + expert / dpe : dense + expert);

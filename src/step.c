@@ -391,13 +391,15 @@ sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan 
         dense_p = lps * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets) / t;
         expert_p = 0;
     }
-    int dstride = p->tp * p->cp; /* dense grads reduce over EP x DP (contiguous above TP, CP) */
-    int dpd = p->dp * p->ep;
+    /* dense grads reduce over CP x EP x DP (contiguous above TP): CP ranks hold the same weights and see different
+     * tokens, so they join the reduction and the ZeRO sharding (Megatron-Core's data-parallel group with CP) */
+    int dstride = p->tp;
+    int dpd = p->dp * p->ep * p->cp;
     int edp, estride; /* expert grads over the expert data-parallel group (plan.c) */
     sp_expert_dp_group(p, &edp, &estride);
     if (expert_p <= 0) { /* no experts held: keep the (empty) expert collectives on the dense group's shape */
         edp = p->dp;
-        estride = dstride * p->ep;
+        estride = p->tp * p->cp * p->ep;
     }
     double gB = 2.0; /* gradients reduced in 16-bit */
     double dp_exposed = 0, dp_total = 0;
