@@ -759,6 +759,12 @@ typedef struct {
     int frozen_base, lora_rank;
     unsigned lora_targets;
     double base_weight_bytes, grad_bytes;
+    /* precision and MoE (issue 8): any_dtype enumerates bf16 and, when the accelerator has an FP8 peak, fp8 (dtype
+     * is then ignored); ETP is enumerated over the divisors of TP for MoE models unless fixed; the routing
+     * assumptions are passed to every plan */
+    int any_dtype, fix_etp;
+    double capacity_factor, moe_imbalance;
+    int moe_pad;
     /* --all: called for every evaluated plan, in enumeration order (forces one thread, no pruning) */
     void (*on_plan)(void *ctx, const sp_plan *p, const sp_train_result *r);
     void *ctx;

@@ -1,6 +1,8 @@
 /* MoE in the training model (issue 8): the DeepSeek-V3 reference run and the property tests. */
 #include "testutil.h"
 
+#include <stdlib.h>
+
 static sp_model load(const char *n)
 {
     sp_model m;
@@ -337,6 +339,51 @@ static void test_long_context(void **st)
     assert_true(isfinite(r.step_time_s) && r.fits && r.mfu > 0.3 && r.hfu <= 1);
 }
 
+/* search: precision (bf16/fp8 where the accelerator has FP8) and expert TP are enumerated with the rest */
+static void test_search_precision_etp(void **st)
+{
+    (void)st;
+    sp_model m = load("llama3-8b");
+    sp_system h = sys("dgx-h100"), a = sys("dgx-a100-80g");
+    sp_search_opts o;
+    sp_search_defaults(&o);
+    o.n_gpus = 16;
+    o.global_batch = 64;
+    o.seq_len = 4096;
+    o.any_dtype = 1;
+    o.threads = 1;
+    sp_search_result *r = malloc(sizeof *r);
+    assert_non_null(r);
+    sp_error e = {0};
+    assert_int_equal(sp_search(&m, &h, &o, r, &e), SP_OK);
+    assert_int_equal(r->top[0].plan.dtype, SP_FP8); /* compute-bound 8B on H100: FP8 wins */
+    assert_int_equal(sp_search(&m, &a, &o, r, &e), SP_OK);
+    for (int i = 0; i < r->n_top; i++)
+        assert_int_equal(r->top[i].plan.dtype, SP_BF16); /* A100 has no FP8 */
+    sp_model x = load("mixtral-8x7b");
+    sp_search_opts q;
+    sp_search_defaults(&q);
+    q.n_gpus = 64;
+    q.global_batch = 256;
+    q.seq_len = 4096;
+    q.threads = 1;
+    q.fix_tp = 4;
+    q.fix_ep = 4;
+    q.top_k = 50;
+    assert_int_equal(sp_search(&x, &h, &q, r, &e), SP_OK);
+    int seen[5] = {0};
+    for (int i = 0; i < r->n_top; i++) {
+        int etp = r->top[i].plan.etp > 0 ? r->top[i].plan.etp : r->top[i].plan.tp;
+        assert_true(etp == 1 || etp == 2 || etp == 4);
+        seen[etp] = 1;
+        /* each entry is the model's evaluation of that plan */
+        sp_train_result t = eval(&x, &h, r->top[i].plan);
+        assert_true(t.step_time_s == r->top[i].res.step_time_s);
+    }
+    assert_true(seen[1] + seen[2] + seen[4] >= 2);
+    free(r);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_etp),
         cmocka_unit_test(test_fp8),
         cmocka_unit_test(test_long_context),
+        cmocka_unit_test(test_search_precision_etp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -17,3 +17,8 @@ expect_fail capacity_nan 2 '\-\-capacity-factor' -- train $DS --capacity-factor 
 expect_fail imbalance_range 2 '\-\-moe-imbalance' -- train $DS --moe-imbalance 0.5
 expect_fail pad_needs_capacity 2 'needs a capacity factor' -- train $DS --moe-pad
 expect_fail imbalance_dense 2 'has no experts' -- train --model llama3-8b --system dgx-h100 --moe-imbalance 2
+# search over precision and expert TP
+expect_out search_any_dtype '"dtype":"fp8"' -- search --model llama3-8b --system dgx-h100 --gpus 16 --global-batch 64 --seq-len 4096 --dtype any --json
+expect_out search_etp 'ETP 2, bf16' -- search --model mixtral-8x7b --system dgx-h100 --gpus 64 --global-batch 256 --seq-len 4096 --fix tp=4,ep=4,etp=2 --top 2
+expect_fail search_dtype_bad 2 "or 'any'" -- search --model llama3-8b --system dgx-h100 --gpus 8 --global-batch 8 --dtype fp9
+expect_fail search_imbalance_dense 2 'has no experts' -- search --model llama3-8b --system dgx-h100 --gpus 8 --global-batch 8 --moe-imbalance 1.5
