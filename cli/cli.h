@@ -56,7 +56,11 @@ void cli_json_num(FILE *f, double v);
         {"recompute", 1, "activation recompute: none | selective | full [none]"},                        \
         {"sp", 0, "Megatron sequence parallelism"}, {"zero", 1, "ZeRO stage 0..3 (3 = FSDP full shard) [0]"}, \
         {"dtype", 1, "GEMM precision: bf16 | fp16 | fp8 | tf32 | fp32 [bf16]"},                          \
-        {"attention", 1, "attention kernel: flash | standard [system's software default]"}
+        {"attention", 1, "attention kernel: flash | standard [system's software default]"},                 \
+        {"etp", 1, "expert tensor-parallel degree (MoE; experts sharded EP x ETP) [tp]"},                 \
+        {"capacity-factor", 1, "MoE expert capacity factor (tokens beyond c*T*k/E dropped) [0 = dropless]"}, \
+        {"moe-pad", 0, "MoE: pad expert buffers to capacity (static shapes; needs --capacity-factor)"},     \
+        {"moe-imbalance", 1, "MoE: tokens of the busiest EP rank / mean, >= 1 [1 = uniform routing]"}
 /* Reads those options into p (absent ones leave p as it is). Prints and returns 2 on a bad value. */
 int cli_plan_from_args(const cli_args *a, sp_plan *p);
 /* --prune-heads / --prune-ffn (train, infer, finetune): applies sp_model_prune; prints and returns 2 on error. */

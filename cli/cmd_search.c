@@ -11,12 +11,14 @@ static const cli_optdef defs[] = {
     {"gpus", 1, "number of accelerators (required)"},
     {"global-batch", 1, "sequences per step (required)"},
     {"seq-len", 1, "sequence length [model's max_position_embeddings]"},
-    {"dtype", 1, "GEMM precision [bf16]"},
+    {"dtype", 1, "GEMM precision, or 'any' to search bf16 and fp8 (when the accelerator has FP8) [bf16]"},
+    {"capacity-factor", 1, "MoE expert capacity factor for every plan [0 = dropless]"},
+    {"moe-imbalance", 1, "MoE busiest-EP-rank load / mean for every plan [1]"},
     {"top", 1, "plans to show [10]"},
     {"objective", 1, "time | tokens-per-s | cost [time]"},
     {"max-memory-frac", 1, "plans must fit in this fraction of HBM [1.0]"},
     {"max-vpp", 1, "largest interleaving factor tried [8]"},
-    {"fix", 1, "fix dimensions: tp=8,pp=4,dp=..,cp=..,ep=..,vpp=..,mb=..,zero=..,sp=0|1,recompute=none|selective|full"},
+    {"fix", 1, "fix dimensions: tp=8,pp=4,dp=..,cp=..,ep=..,etp=..,vpp=..,mb=..,zero=..,sp=0|1,recompute=none|selective|full"},
     {"threads", 1, "threads [all cores]"},
     {"all", 0, "with --csv: stream every evaluated plan (one thread, no pruning)"},
     {"json", 0, "machine-readable output"},
@@ -71,12 +73,13 @@ static int parse_fix(const char *s, sp_search_opts *o)
         else if (strcmp(k, "dp") == 0) o->fix_dp = iv;
         else if (strcmp(k, "cp") == 0) o->fix_cp = iv;
         else if (strcmp(k, "ep") == 0) o->fix_ep = iv;
+        else if (strcmp(k, "etp") == 0) o->fix_etp = iv;
         else if (strcmp(k, "vpp") == 0) o->fix_vpp = iv;
         else if (strcmp(k, "mb") == 0 || strcmp(k, "micro-batch") == 0) o->fix_mb = iv;
         else if (strcmp(k, "zero") == 0 && iv <= 3) o->fix_zero = iv;
         else if (strcmp(k, "sp") == 0 && iv <= 1) o->fix_sp = iv;
         else
-            return cli_error("search", "--fix: unknown or out-of-range '%s=%s'; allowed tp, pp, dp, cp, ep, vpp, mb, zero (0..3), sp (0|1), recompute", k, v);
+            return cli_error("search", "--fix: unknown or out-of-range '%s=%s'; allowed tp, pp, dp, cp, ep, etp, vpp, mb, zero (0..3), sp (0|1), recompute", k, v);
     }
     return 0;
 }
@@ -108,8 +111,15 @@ int cmd_search(int argc, char **argv)
         (rc = cli_double(&a, "max-memory-frac", SP_UNIT_NONE, 0.05, 1, &o.max_mem_frac)))
         return rc;
     const char *dt = cli_get(&a, "dtype");
-    if (dt && sp_dtype_parse(dt, &o.dtype, &err))
-        return cli_error("search", "--dtype: %s", err.msg);
+    if (dt && strcmp(dt, "any") == 0)
+        o.any_dtype = 1;
+    else if (dt && sp_dtype_parse(dt, &o.dtype, &err))
+        return cli_error("search", "--dtype: %s (or 'any')", err.msg);
+    if ((rc = cli_double(&a, "capacity-factor", SP_UNIT_NONE, 0.01, 1000, &o.capacity_factor)) ||
+        (rc = cli_double(&a, "moe-imbalance", SP_UNIT_NONE, 1, 1000, &o.moe_imbalance)))
+        return rc;
+    if ((o.capacity_factor > 0 || o.moe_imbalance > 1) && !sp_model_is_moe(&m))
+        return cli_error("search", "--capacity-factor / --moe-imbalance: model '%s' has no experts", m.name);
     const char *obj = cli_get(&a, "objective");
     if (obj) {
         if (strcmp(obj, "time") == 0)
@@ -210,7 +220,8 @@ int cmd_search(int argc, char **argv)
             cli_json_num(stdout, x->tokens_per_s);
             printf(",\"memory_per_gpu_bytes\":");
             cli_json_num(stdout, x->mem.total);
-            printf(",\"bottleneck\":\"%s\"}", x->bottleneck);
+            printf(",\"bottleneck\":\"%s\",\"etp\":%d,\"dtype\":\"%s\"}", x->bottleneck, p->etp > 0 ? p->etp : p->tp,
+                   sp_dtype_name(p->dtype));
         }
         printf("],\"summary\":{\"plans_enumerated\":%lld,\"plans_evaluated\":%lld,\"plans_pruned\":%lld,"
                "\"plans_infeasible\":%lld,\"infeasible_memory\":%lld,\"infeasible_divisibility\":%lld,\"layer_shapes\":%d,\"threads\":%d,\"wall_time_s\":",
@@ -236,6 +247,8 @@ int cmd_search(int argc, char **argv)
                    p->ep, p->vpp, p->micro_batch, sp_recompute_name(p->recompute), p->seq_parallel ? "on" : "-", p->zero,
                    sp_fmt_quantity(b1, sizeof b1, x->step_time_s, SP_UNIT_TIME), 100 * x->mfu,
                    sp_fmt_quantity(b2, sizeof b2, x->mem.total, SP_UNIT_BYTES), x->bottleneck);
+            if (o.any_dtype || (sp_model_is_moe(&m) && p->ep > 1)) /* the issue-8 dimensions, when searched */
+                printf("        ETP %d, %s\n", p->etp > 0 ? p->etp : p->tp, sp_dtype_name(p->dtype));
         }
         printf("\n  %lld plans enumerated: %lld evaluated, %lld pruned by bound, %lld infeasible (%lld memory, %lld divisibility)\n",
                r->enumerated, r->evaluated, r->pruned, r->infeasible_memory + r->infeasible_divisibility, r->infeasible_memory,

@@ -126,10 +126,12 @@ int cmd_train(int argc, char **argv)
     if (cli_flag(&a, "json")) {
         printf("{\"model\":\"%s\",\"system\":\"%s\",\"plan\":{\"gpus\":%d,\"tp\":%d,\"pp\":%d,\"dp\":%d,\"cp\":%d,"
                "\"ep\":%d,\"vpp\":%d,\"micro_batch\":%d,\"global_batch\":%d,\"seq_len\":%d,\"recompute\":\"%s\","
-               "\"sequence_parallel\":%s,\"zero\":%d,\"dtype\":\"%s\",\"micro_batches\":%d}",
+               "\"sequence_parallel\":%s,\"zero\":%d,\"dtype\":\"%s\",\"micro_batches\":%d,\"etp\":%d,"
+               "\"capacity_factor\":%g,\"moe_pad\":%s,\"moe_imbalance\":%g}",
                m.name, s.name, p.n_gpus, p.tp, p.pp, p.dp, p.cp, p.ep, p.vpp, p.micro_batch, p.global_batch, p.seq_len,
                sp_recompute_name(p.recompute), p.seq_parallel ? "true" : "false", p.zero, sp_dtype_name(p.dtype),
-               res.n_micro);
+               res.n_micro, p.etp > 0 ? p.etp : p.tp, p.capacity_factor, p.moe_pad ? "true" : "false",
+               p.moe_imbalance > 1 ? p.moe_imbalance : 1.0);
         json_kv("params_total", pc.total, 1);
         json_kv("params_active", pc.active, 1);
         json_kv("step_time_s", res.step_time_s, 1);
@@ -218,6 +220,14 @@ int cmd_train(int argc, char **argv)
            p.tp, p.pp, p.vpp, p.dp, p.cp, p.ep, p.micro_batch, p.global_batch, res.n_micro, p.seq_len,
            sp_recompute_name(p.recompute), p.seq_parallel ? "on" : "off", p.zero, sp_dtype_name(p.dtype),
            (p.flash_attention >= 0 ? p.flash_attention : s.flash_attention) ? "flash" : "standard");
+    if (sp_model_is_moe(&m)) {
+        if (p.capacity_factor > 0)
+            snprintf(b1, sizeof b1, "%g%s", p.capacity_factor, p.moe_pad ? " (padded)" : " (dropping)");
+        else
+            snprintf(b1, sizeof b1, "none (dropless)");
+        printf("             experts: ETP %d x EP %d, capacity factor %s, load imbalance %g\n", p.etp > 0 ? p.etp : p.tp,
+               p.ep, b1, p.moe_imbalance > 1 ? p.moe_imbalance : 1.0);
+    }
     printf("\n  step time  %s   tokens/s %s   MFU %.1f %%   HFU %.1f %%   %.1f TFLOP/s per GPU (model)\n",
            sp_fmt_quantity(b1, sizeof b1, res.step_time_s, SP_UNIT_TIME),
            sp_fmt_quantity(b2, sizeof b2, res.tokens_per_s, SP_UNIT_NONE), 100 * res.mfu, 100 * res.hfu,

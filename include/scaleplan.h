@@ -139,6 +139,8 @@ typedef struct {
     double mem;            /* fraction of HBM bandwidth memory-bound kernels reach */
     double attn;           /* flash-attention kernel efficiency relative to gemm_max */
     double kernel_overhead_s; /* launch + tail per kernel */
+    double fp8_gemm_max;   /* FP8 GEMMs: gemm_max as a fraction of the FP8 peak (0 = same curve as gemm_max) */
+    double fp8_gemm_k_half;/* FP8 GEMMs: k_half (0 = gemm_k_half) */
 } sp_efficiency;
 
 typedef struct {
@@ -229,6 +231,11 @@ typedef struct {
     int lora_rank;           /* 0: no adapters */
     unsigned lora_targets;   /* SP_LORA_ATTN | SP_LORA_MLP */
     double base_weight_bytes;/* bytes per frozen base weight: 0 = 2 (bf16); 1 int8; 0.516 NF4 + double quant */
+    /* MoE (issue 8) */
+    int etp;                 /* expert tensor parallelism: experts sharded ETP-way inside, EP-way across; 0 = tp */
+    double capacity_factor;  /* expert capacity c: an expert takes at most c x T·k/E tokens; 0 = dropless */
+    int moe_pad;             /* 1: expert buffers padded to capacity (static shapes, GShard/Switch); needs c > 0 */
+    double moe_imbalance;    /* tokens of the busiest EP rank / mean (>= 1); 0 = 1 (uniform routing) */
 } sp_plan;
 
 #define SP_LORA_ATTN 1u
@@ -792,6 +799,12 @@ typedef struct {
     int frozen_base, lora_rank;
     unsigned lora_targets;
     double base_weight_bytes, grad_bytes;
+    /* precision and MoE (issue 8): any_dtype enumerates bf16 and, when the accelerator has an FP8 peak, fp8 (dtype
+     * is then ignored); ETP is enumerated over the divisors of TP for MoE models unless fixed; the routing
+     * assumptions are passed to every plan */
+    int any_dtype, fix_etp;
+    double capacity_factor, moe_imbalance;
+    int moe_pad;
     /* --all: called for every evaluated plan, in enumeration order (forces one thread, no pruning) */
     void (*on_plan)(void *ctx, const sp_plan *p, const sp_train_result *r);
     void *ctx;

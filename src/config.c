@@ -373,8 +373,8 @@ done:
 
 static const char *const accel_keys[] = {"name", "description", "peak_tflops", "hbm", "hbm_bw", "l2", "n_sm",
                                          "tdp_w", "idle_w", "price_usd", "efficiency", "sources", NULL};
-static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead", "sources",
-                                       NULL};
+static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead",
+                                       "fp8_gemm_max", "fp8_gemm_k_half", "sources", NULL};
 
 static sp_status parse_accel(const src_file *f, json_t *o, sp_accel *a, sp_error *err)
 {
@@ -443,6 +443,10 @@ static sp_status parse_accel(const src_file *f, json_t *o, sp_accel *a, sp_error
     if ((rc = get_qty(f, e, "attn", SP_UNIT_NONE, 0.01, 1, &a->eff.attn, NULL, err)))
         return rc;
     if ((rc = get_qty(f, e, "kernel_overhead", SP_UNIT_TIME, 0, 1, &a->eff.kernel_overhead_s, NULL, err)))
+        return rc;
+    if ((rc = get_qty(f, e, "fp8_gemm_max", SP_UNIT_NONE, 0.01, 1, &a->eff.fp8_gemm_max, NULL, err)))
+        return rc;
+    if ((rc = get_qty(f, e, "fp8_gemm_k_half", SP_UNIT_NONE, 0, 1e6, &a->eff.fp8_gemm_k_half, NULL, err)))
         return rc;
     return SP_OK;
 }

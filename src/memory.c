@@ -30,8 +30,16 @@ double sp_layer_activation_bytes(const sp_model *m, const sp_plan *p, int flash,
     double sbh = s * b * h;
     double qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m);
     int moe = sp_model_is_moe(m);
-    double f = moe ? (double)m->moe_ffn_dim * (m->top_k + m->n_shared_experts) : m->ffn_dim;
+    double f = moe ? (double)m->moe_ffn_dim * (m->top_k * sp_moe_load(m, p) + m->n_shared_experts) : m->ffn_dim;
     double repl = 10.0, shard = (4 * qd + 4 * kvd) / h + (m->gated ? 6.0 : 4.0) * f / h;
+    if (p->dtype == SP_FP8) {
+        /* the saved inputs of the FP8 GEMMs are kept in FP8 (the cast the forward GEMM used; Transformer Engine
+         * saves it for the weight gradient, DeepSeek-V3 §3.3.4 caches Linear inputs in FP8): QKV input and MLP
+         * input (replicated: 2 -> 1 each), output-projection input (2·qd -> qd) and MLP down-projection input
+         * (2·f -> f). Norm inputs, Q/K/V for the BF16 attention core, softmax and masks stay 16-bit. */
+        repl = 8.0;
+        shard = (3 * qd + 4 * kvd) / h + (m->gated ? 5.0 : 3.0) * f / h;
+    }
     double scores = flash ? 0 : 5.0 * m->n_heads * (double)p->seq_len / h; /* full key length */
     double rep_div = (p->seq_parallel && t > 1) ? t : 1;
     switch (rc) {
@@ -67,7 +75,7 @@ void sp_stage_params_pc(const sp_model *m, const sp_plan *p, const sp_param_coun
     if (moe) {
         double per_layer_routed = m->n_experts * pc.expert;
         double shared_router = pc.moe_per_layer - per_layer_routed;
-        experts = lps * moe_frac * per_layer_routed / (p->ep * t);
+        experts = lps * moe_frac * per_layer_routed / (p->ep * (double)sp_plan_etp(p)); /* EP x ETP, not TP */
         shared = lps * moe_frac * shared_router / t;
     }
     /* embedding on the first stage, LM head on the last: the heavier end */
@@ -99,7 +107,9 @@ void sp_train_memory_pre(const sp_model *m, const sp_system *s, const sp_plan *p
     memset(mem, 0, sizeof *mem);
     double dense, expert;
     sp_stage_params_pc(m, p, &pre->pc, &dense, &expert);
-    double dpd = (double)p->dp * p->ep, dpe = p->dp; /* sharding groups of dense and expert params */
+    int edp, estride;
+    sp_expert_dp_group(p, &edp, &estride);
+    double dpd = (double)p->dp * p->ep * p->cp, dpe = edp; /* sharding groups of dense (CP x EP x DP) and expert params */
     double wb = p->frozen_base && p->base_weight_bytes > 0 ? p->base_weight_bytes : 2.0;
     double gb = p->grad_bytes > 0 ? p->grad_bytes : 4.0;
     mem->weights = wb * (p->zero >= 3 ? dense / dpd + expert / dpe : dense + expert);

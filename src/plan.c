@@ -5,8 +5,46 @@
  * split over DP x EP replicas. Rank order, innermost first: TP, CP, EP, DP, PP.
  */
 #include "scaleplan.h"
+#include "step_internal.h"
 
+#include <math.h>
 #include <string.h>
+
+/* Load of the busiest EP rank relative to the mean T·k token copies (uniform routing gives 1).
+ *  - imbalance f (--moe-imbalance): the step waits for the busiest rank, so its expert GEMMs and its share of the
+ *    all-to-all are f x the mean. One rank holds E/EP experts and can receive at most all EP·T tokens of its group
+ *    times min(k, E/EP) copies each, so f is clamped to EP·min(k, E/EP)/k (= 1 with EP = 1: a lone rank holds
+ *    every expert and its load is the mean by construction).
+ *  - capacity factor c (--capacity-factor): each expert takes at most c x T·k/E tokens (Switch Transformer,
+ *    Fedus et al. 2022 §2.2; GShard, Lepikhin et al. 2020): tokens beyond it are dropped, so the busiest rank's
+ *    load is min(f, c); with padding (--moe-pad, static-shape buffers as in GShard/Switch) every expert runs at
+ *    exactly c x the mean. c = 0: dropless (Megatron-Core's default, DeepSeek-V3 §2.1.2: no token dropping). */
+double sp_moe_load(const sp_model *m, const sp_plan *p)
+{
+    double f = p->moe_imbalance > 1 ? p->moe_imbalance : 1.0;
+    double k = m->top_k > 0 ? m->top_k : 1, per_rank = (double)m->n_experts / (p->ep > 0 ? p->ep : 1);
+    double fmax = (p->ep > 0 ? p->ep : 1) * (k < per_rank ? k : per_rank) / k;
+    if (f > fmax)
+        f = fmax;
+    if (p->capacity_factor > 0) {
+        if (p->moe_pad)
+            return p->capacity_factor;
+        return f < p->capacity_factor ? f : p->capacity_factor;
+    }
+    return f;
+}
+
+/* Expert-side rank order (Megatron-Core "parallel folding"): ETP innermost, then EP, then expert data parallelism
+ * EDP = TP·CP·DP / ETP over the same GPUs as the attention's TP x CP x EP x DP (experts are replicated over CP
+ * too). The group spans the whole TP·CP·EP·DP block when DP > 1 (stride EP·ETP), else the TP·CP block (stride
+ * ETP); with ETP = TP and CP = 1 that is DP ranks at stride TP·EP. */
+void sp_expert_dp_group(const sp_plan *p, int *size, int *stride)
+{
+    int e = sp_plan_etp(p);
+    long long edp = (long long)p->tp * p->cp * p->dp / e;
+    *size = edp > 0 ? (int)edp : 1;
+    *stride = p->dp > 1 ? p->ep * e : e;
+}
 
 const char *sp_recompute_name(sp_recompute r)
 {
@@ -88,6 +126,32 @@ sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_
             return sp_fail(err, SP_EINVAL, "plan: ep = %d does not divide the number of experts (%d)", p->ep,
                            m->n_experts);
     }
+    if (p->etp < 0 || p->etp > (1 << 20))
+        return sp_fail(err, SP_EINVAL, "plan: etp = %d; allowed 1..1048576 (0 = same as tp)", p->etp);
+    if (p->etp > 0 && p->etp != p->tp) {
+        if (!sp_model_is_moe(m))
+            return sp_fail(err, SP_EINVAL, "plan: etp = %d differs from tp = %d but model '%s' has no experts", p->etp,
+                           p->tp, m->name);
+        if (p->tp % p->etp && p->etp % p->tp)
+            return sp_fail(err, SP_EINVAL, "plan: etp = %d must divide tp = %d or be a multiple of it", p->etp, p->tp);
+        if (((long long)p->tp * p->cp * dp) % p->etp)
+            return sp_fail(err, SP_EINVAL, "plan: etp = %d must divide tp*cp*dp = %d*%d*%d (experts are sharded ETP x EP "
+                           "over the same GPUs)", p->etp, p->tp, p->cp, dp);
+        if (m->moe_ffn_dim % p->etp)
+            return sp_fail(err, SP_EINVAL, "plan: etp = %d does not divide the expert FFN width (%d)", p->etp,
+                           m->moe_ffn_dim);
+    }
+    if (!(p->capacity_factor >= 0 && p->capacity_factor <= 1e3))
+        return sp_fail(err, SP_EINVAL, "plan: capacity factor %g; allowed 0 (dropless) or > 0 up to 1000",
+                       p->capacity_factor);
+    if (p->moe_pad && p->capacity_factor <= 0)
+        return sp_fail(err, SP_EINVAL, "plan: padding expert buffers to capacity needs a capacity factor > 0");
+    if (!(p->moe_imbalance == 0 || (p->moe_imbalance >= 1 && p->moe_imbalance <= 1e3)))
+        return sp_fail(err, SP_EINVAL, "plan: MoE load imbalance %g; allowed 1..1000 (busiest EP rank / mean)",
+                       p->moe_imbalance);
+    if ((p->capacity_factor > 0 || p->moe_imbalance > 1) && !sp_model_is_moe(m))
+        return sp_fail(err, SP_EINVAL, "plan: capacity factor / MoE imbalance given but model '%s' has no experts",
+                       m->name);
     if (p->cp > 1 && p->seq_len % (2 * p->cp))
         return sp_fail(err, SP_EINVAL, "plan: seq_len %d must be divisible by 2*cp = %d (load-balanced ring attention)",
                        p->seq_len, 2 * p->cp);

@@ -1,6 +1,6 @@
 /* Exhaustive parallel-plan search (DESIGN.md §3.7).
  *
- * Plans are enumerated as layer shapes (TP, CP, EP, micro-batch, SP) × pipeline shapes (PP, virtual stages) ×
+ * Plans are enumerated as layer shapes (TP, CP, EP, micro-batch, SP, expert TP, precision) × pipeline shapes (PP, virtual stages) ×
  * ZeRO stage × recompute. Everything that depends only on the layer shape (the GEMMs, attention, TP/CP/EP
  * communication of one layer, the LM head) is costed once per layer shape (sp_step_layers); each plan then only
  * assembles the schedule, pipeline, DP/ZeRO and optimizer terms (sp_step_assemble) after a memory check.
@@ -50,6 +50,8 @@ static int divisors(int n, int *out, int cap)
 
 typedef struct {
     int tp, cp, ep, mb, sp;
+    int etp;        /* expert TP (MoE; 0 for dense models) */
+    sp_dtype dtype; /* GEMM precision */
 } layer_key;
 
 /* A group of g consecutive ranks sits inside scale-up domains of size `node` only if g divides node or node
@@ -62,9 +64,11 @@ static int plan_cmp(const sp_search_entry *a, const sp_search_entry *b)
     if (a->objective != b->objective)
         return a->objective < b->objective ? -1 : 1;
     const sp_plan *x = &a->plan, *y = &b->plan;
-    int kx[] = {x->tp, x->pp, x->dp, x->cp, x->ep, x->vpp, x->micro_batch, (int)x->recompute, x->seq_parallel, x->zero};
-    int ky[] = {y->tp, y->pp, y->dp, y->cp, y->ep, y->vpp, y->micro_batch, (int)y->recompute, y->seq_parallel, y->zero};
-    for (int i = 0; i < 10; i++)
+    int kx[] = {x->tp, x->pp, x->dp, x->cp, x->ep, x->vpp, x->micro_batch, (int)x->recompute, x->seq_parallel, x->zero,
+                x->etp, (int)x->dtype};
+    int ky[] = {y->tp, y->pp, y->dp, y->cp, y->ep, y->vpp, y->micro_batch, (int)y->recompute, y->seq_parallel, y->zero,
+                y->etp, (int)y->dtype};
+    for (int i = 0; i < 12; i++)
         if (kx[i] != ky[i])
             return kx[i] < ky[i] ? -1 : 1;
     return 0;
@@ -120,7 +124,11 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
     p.seq_parallel = key->sp;
     p.seq_len = o->seq_len;
     p.global_batch = o->global_batch;
-    p.dtype = o->dtype;
+    p.dtype = key->dtype;
+    p.etp = key->etp;
+    p.capacity_factor = o->capacity_factor;
+    p.moe_imbalance = o->moe_imbalance;
+    p.moe_pad = o->moe_pad;
     p.flash_attention = o->flash_attention;
     p.frozen_base = o->frozen_base;
     p.lora_rank = o->lora_rank;
@@ -292,11 +300,31 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
                     for (int spv = 0; spv <= (tp > 1); spv++) {
                         if (o->fix_sp >= 0 && spv != o->fix_sp)
                             continue;
-                        if (nk == cap_keys) {
-                            free(keys);
-                            return sp_fail(err, SP_EINVAL, "search: too many layer shapes; fix some dimensions with --fix");
+                        /* precision and expert TP: new key dimensions (issue 8) */
+                        sp_dtype dts[2] = {o->dtype, SP_FP8};
+                        int ndt = 1;
+                        if (o->any_dtype) {
+                            dts[0] = SP_BF16;
+                            ndt = s->acc.peak[SP_FP8] > 0 ? 2 : 1;
                         }
-                        keys[nk++] = (layer_key){tp, cp, ep, mbs[b], spv};
+                        int etps[64], netp = 1;
+                        etps[0] = 0;
+                        if (sp_model_is_moe(m) && ep > 1) { /* ETP <= TP (always tiles the GPUs) */
+                            netp = divisors(tp, etps, 64);
+                            int w = 0;
+                            for (int e = 0; e < netp; e++)
+                                if ((!o->fix_etp || etps[e] == o->fix_etp) && m->moe_ffn_dim % etps[e] == 0)
+                                    etps[w++] = etps[e];
+                            netp = w;
+                        }
+                        for (int di = 0; di < ndt; di++)
+                            for (int e = 0; e < netp; e++) {
+                                if (nk == cap_keys) {
+                                    free(keys);
+                                    return sp_fail(err, SP_EINVAL, "search: too many layer shapes; fix some dimensions with --fix");
+                                }
+                                keys[nk++] = (layer_key){tp, cp, ep, mbs[b], spv, etps[e] == tp ? 0 : etps[e], dts[di]};
+                            }
                     }
                 }
             }

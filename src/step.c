@@ -47,9 +47,14 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
     double t = p->tp, cp = p->cp;
     double T = (double)p->micro_batch * p->seq_len / cp;
     double h = m->d_model, qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m);
-    double B = 2.0; /* activation bytes (bf16/fp16; fp8 GEMM inputs are cast inside the GEMM) */
+    double B = 2.0; /* activation bytes (bf16/fp16; fp8 GEMM inputs are quantized per GEMM, below) */
+    /* what stays in 16 bits under FP8 training (DeepSeek-V3 §3.3.1; Transformer Engine casts only Linear layers):
+     * the attention core (softmax), the router, the LM head, norms and elementwise kernels */
+    sp_dtype d16 = d == SP_FP8 ? SP_BF16 : d;
     double ovh = a->eff.kernel_overhead_s;
     double bwd = 0, fwd = 0;
+    double q_in = 0, q_out = 0; /* FP8: elements of GEMM inputs (forward) and output gradients (backward) cast */
+    double etp_comm = 0, mlp_tp_ops = 1;
     int wg = !p->frozen_base;
     /* attention projections */
     if (m->kv_lora_rank > 0) {
@@ -68,31 +73,54 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
         fwd += gemm_fb(a, d, T, (qd + 2 * kvd) / t, h, &bwd);
         fwd += gemm_fb(a, d, T, h, qd / t, &bwd);
     }
+    if (d == SP_FP8) { /* QKV (or MLA down-projection) input and output-projection input; their output grads */
+        q_in += T * h + T * qd / t;
+        q_out += T * (qd + 2 * kvd) / t + T * h;
+    }
     /* MLP or experts */
     double mlp_fwd = 0, mlp_bwd = 0, f_act = 0;
     if (moe_layer) {
         double fe = m->moe_ffn_dim, E = m->n_experts, k = m->top_k;
+        double e = sp_plan_etp(p);
         double experts_here = E / p->ep;
+        /* load of the busiest EP rank (imbalance, capacity; plan.c) times the ETP/TP token redistribution: the
+         * expert side folds the same GPUs as ETP x EP x EDP (EDP = TP·CP·DP/ETP), so each expert replica serves
+         * ETP/TP of the tokens a TP group would, at 1/ETP of the width (ETP = TP: today's TP-sharded experts) */
+        double Tx = T * (e / t) * sp_moe_load(m, p);
         /* tokens routed to one local expert: uniform routing over E experts of the EP group's tokens */
-        double tok = T * p->ep * k / E;
-        double up = (m->gated ? 2.0 : 1.0) * fe / t;
+        double tok = Tx * p->ep * k / E;
+        double up = (m->gated ? 2.0 : 1.0) * fe / e;
         double b1 = 0;
-        mlp_fwd += experts_here * (gemm_fb(a, d, tok, up, h, &b1) + gemm_fb(a, d, tok, h, fe / t, &b1));
+        mlp_fwd += experts_here * (gemm_fb(a, d, tok, up, h, &b1) + gemm_fb(a, d, tok, h, fe / e, &b1));
         mlp_bwd += experts_here * 0 + b1 * experts_here;
         if (m->n_shared_experts > 0) {
             double b2 = 0, sf = fe * m->n_shared_experts;
             mlp_fwd += gemm_fb(a, d, T, (m->gated ? 2.0 : 1.0) * sf / t, h, &b2) + gemm_fb(a, d, T, h, sf / t, &b2);
             mlp_bwd += b2;
         }
-        mlp_fwd += gemm_fb(a, d, T, E, h, &mlp_bwd); /* router */
-        f_act = (k + m->n_shared_experts) * fe / t;
+        mlp_fwd += gemm_fb(a, d16, T, E, h, &mlp_bwd); /* router: kept in 16 bits under FP8 (DeepSeek-V3 §3.3.1) */
+        f_act = (k * sp_moe_load(m, p) + m->n_shared_experts) * fe / t;
+        if (d == SP_FP8) { /* quantization inputs: routed tokens are cast once before dispatch, shared as dense */
+            q_in += T * h + experts_here * tok * fe / e + T * fe * m->n_shared_experts / t;
+            q_out += experts_here * tok * (up + h) + T * ((m->gated ? 2.0 : 1.0) + 1) * fe * m->n_shared_experts / t;
+        }
+        if (e != t) {
+            /* ETP's own reduction of the routed experts' output (forward) and input gradient (backward) over the ETP
+             * group (innermost on the expert side), and when ETP < TP the re-replication of the combined output over
+             * the TP/ETP sub-groups that each took a slice of the TP group's tokens */
+            double red = e > 1 ? sp_collective_time(s, SP_COLL_ALLREDUCE, (int)e, 1, Tx * k * h * B) : 0;
+            double ag = e < t ? sp_collective_time(s, SP_COLL_ALLGATHER, (int)(t / e), (int)e, T * h * B) : 0;
+            etp_comm = red + ag;
+            if (m->n_shared_experts == 0)
+                mlp_tp_ops = 0; /* no TP-sharded MLP left in this layer: only the attention's TP reduction */
+        }
         /* EP all-to-all: dispatch + combine of T·k token copies of h values, forward and backward. Dispatch is
          * sent in FP8 when the GEMMs run in FP8 (DeepSeek-V3 §3.3), combine in 16 bits. With node-limited routing
          * (HF `topk_group`: each token's experts lie in at most that many expert groups = nodes), a token crosses
          * the network once per destination node and fans out over the scale-up tier (DeepEP): the cross-node part
-         * carries min(k, topk_group) copies instead of k. */
+         * carries min(k, topk_group) copies instead of k. The busiest rank's volume (Tx) sets the time. */
         if (p->ep > 1) {
-            int stride = p->tp * p->cp;
+            int stride = e == t ? p->tp * p->cp : (int)e;
             double disp_b = d == SP_FP8 ? 1.0 : B;
             double copies_out = m->topk_group > 0 && m->topk_group < k ? m->topk_group : k;
             int tier_out = sp_group_tier(s, p->ep, stride);
@@ -104,15 +132,15 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
                 const sp_tier *in = &s->tier[tier_out - 1], *out = &s->tier[tier_out];
                 double nodes = p->ep / q;
                 double cross = (nodes - 1) / nodes;
-                double t_out_d = T * copies_out * h * disp_b * cross / (out->bw * out->eff) + (nodes - 1) * out->latency_s;
-                double t_out_c = T * copies_out * h * B * cross / (out->bw * out->eff) + (nodes - 1) * out->latency_s;
-                double t_in_d = T * k * h * disp_b * (q - 1) / q / (in->bw * in->eff) + (q - 1) * in->latency_s;
-                double t_in_c = T * k * h * B * (q - 1) / q / (in->bw * in->eff) + (q - 1) * in->latency_s;
+                double t_out_d = Tx * copies_out * h * disp_b * cross / (out->bw * out->eff) + (nodes - 1) * out->latency_s;
+                double t_out_c = Tx * copies_out * h * B * cross / (out->bw * out->eff) + (nodes - 1) * out->latency_s;
+                double t_in_d = Tx * k * h * disp_b * (q - 1) / q / (in->bw * in->eff) + (q - 1) * in->latency_s;
+                double t_in_c = Tx * k * h * B * (q - 1) / q / (in->bw * in->eff) + (q - 1) * in->latency_s;
                 a2a_d = fmax(t_out_d, t_in_d);
                 a2a_c = fmax(t_out_c, t_in_c);
             } else {
-                a2a_d = sp_collective_time(s, SP_COLL_ALLTOALL, p->ep, stride, T * k * h * disp_b);
-                a2a_c = sp_collective_time(s, SP_COLL_ALLTOALL, p->ep, stride, T * k * h * B);
+                a2a_d = sp_collective_time(s, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * disp_b);
+                a2a_c = sp_collective_time(s, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * B);
             }
             c->ep_fwd = a2a_d + a2a_c;
             c->ep_bwd = a2a_d + a2a_c;
@@ -126,6 +154,10 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
         mlp_fwd += gemm_fb(a, d, T, (m->gated ? 2.0 : 1.0) * f / t, h, &mlp_bwd);
         mlp_fwd += gemm_fb(a, d, T, h, f / t, &mlp_bwd);
         f_act = f / t;
+        if (d == SP_FP8) {
+            q_in += T * h + T * f / t;
+            q_out += T * ((m->gated ? 2.0 : 1.0) + 1) * f / t;
+        }
     }
     fwd += mlp_fwd;
     bwd += mlp_bwd;
@@ -166,8 +198,8 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
         attn_mem_f = attn_mem_b = 0;
     } else {
         double bb = 0;
-        attn_f = sp_gemm_time(a, d, sq, sk, dqk, b * heads) + sp_gemm_time(a, d, sq, dv, sk, b * heads);
-        bb += 2 * sp_gemm_time(a, d, sq, sk, dqk, b * heads) + 2 * sp_gemm_time(a, d, sq, dv, sk, b * heads);
+        attn_f = sp_gemm_time(a, d16, sq, sk, dqk, b * heads) + sp_gemm_time(a, d16, sq, dv, sk, b * heads);
+        bb += 2 * sp_gemm_time(a, d16, sq, sk, dqk, b * heads) + 2 * sp_gemm_time(a, d16, sq, dv, sk, b * heads);
         attn_b = bb;
         double E = b * heads * sq * sk;
         /* fused scale-mask-softmax: read + write; dropout: read, write, 1-byte mask */
@@ -182,6 +214,24 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
                      2 * T * (qd + 2 * kvd) / t * B;
     double mem_f = sp_mem_time(a, bytes_f) + 8 * ovh;
     double mem_b = sp_mem_time(a, 2 * bytes_f) + 10 * ovh;
+    if (d == SP_FP8) {
+        /* FP8 quantization traffic (amax + scale + cast, fused: read 2 B, write 1 B, plus one fp32 scale per 128
+         * elements, DeepSeek-V3 §3.3.2's 1x128 tiles; per-tensor scaling as in Transformer Engine costs the same
+         * pass): forward casts each GEMM input; backward casts each output gradient and re-lays the saved FP8
+         * inputs out transposed for the weight-gradient GEMM (Hopper FP8 GEMMs take only the TN layout: read 1,
+         * write 1). The layer's weights are cast (read 2, write 1 + 1 transposed) once per micro-batch. */
+        sp_param_count pc;
+        sp_model_params(m, &pc);
+        double w = pc.attn_per_layer / t;
+        if (moe_layer) {
+            double routed = m->n_experts * pc.expert;
+            w += routed / (p->ep * (double)sp_plan_etp(p)) + (pc.moe_per_layer - routed - h * m->n_experts) / t;
+        } else
+            w += pc.mlp_dense_per_layer / t;
+        double qs = 3.0 + 4.0 / 128;
+        mem_f += sp_mem_time(a, q_in * qs + w * 4.0) + 5 * ovh;
+        mem_b += sp_mem_time(a, q_out * qs + q_in * 2.0) + 8 * ovh;
+    }
     c->fwd_compute = fwd + attn_f;
     c->bwd_compute = bwd + attn_b;
     c->fwd_mem = mem_f + attn_mem_f;
@@ -192,8 +242,14 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
         double one = p->seq_parallel ? sp_collective_time(s, SP_COLL_ALLGATHER, p->tp, 1, bytes) +
                                            sp_collective_time(s, SP_COLL_REDUCESCATTER, p->tp, 1, bytes)
                                      : sp_collective_time(s, SP_COLL_ALLREDUCE, p->tp, 1, bytes);
-        c->tp_fwd = 2 * one;
-        c->tp_bwd = 2 * one;
+        c->tp_fwd = (1 + mlp_tp_ops) * one;
+        c->tp_bwd = (1 + mlp_tp_ops) * one;
+    }
+    if (etp_comm > 0) {
+        c->tp_fwd += etp_comm;
+        c->tp_bwd += etp_comm;
+    }
+    if (p->tp > 1 || etp_comm > 0) {
         if (s->overlap_tp) { /* overlapped with the GEMMs they feed; what does not hide stays exposed */
             c->tp_fwd = fmax(0, c->tp_fwd - 0.7 * fwd);
             c->tp_bwd = fmax(0, c->tp_bwd - 0.7 * bwd);
@@ -246,7 +302,8 @@ void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_
     /* embedding (first stage) and LM head + loss (last stage), one micro-batch */
     double V = m->vocab, h = m->d_model;
     double head_b = 0;
-    double head_f = gemm_fbw(a, p->dtype, T, V / t, h, !p->frozen_base, &head_b);
+    sp_dtype d16 = p->dtype == SP_FP8 ? SP_BF16 : p->dtype; /* LM head stays in 16 bits (DeepSeek-V3 §3.3.1) */
+    double head_f = gemm_fbw(a, d16, T, V / t, h, !p->frozen_base, &head_b);
     double loss_mem = sp_mem_time(a, T * V / t * (2 * B + 3 * 4.0)); /* logits cast, fp32 softmax, grad */
     double head = head_f + head_b + loss_mem;
     double emb = sp_mem_time(a, T * h * B * 3) + 3 * a->eff.kernel_overhead_s;
@@ -290,7 +347,6 @@ sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan 
     double lf_c = MIX(fwd_compute), lf_m = MIX(fwd_mem), lb_c = MIX(bwd_compute), lb_m = MIX(bwd_mem);
     double l_tp_f = MIX(tp_fwd), l_tp_b = MIX(tp_bwd), l_cp = MIX(cp_fwd) + MIX(cp_bwd);
     double l_ep = MIX(ep_fwd) + MIX(ep_bwd), l_attn = MIX(attn_fwd);
-#undef MIX
     /* recompute in backward */
     double rec = 0, rec_tp = 0;
     if (p->recompute == SP_RECOMPUTE_FULL) {
@@ -335,17 +391,28 @@ sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan 
         dense_p = lps * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets) / t;
         expert_p = 0;
     }
-    int dstride = p->tp * p->cp; /* dense grads reduce over EP x DP (contiguous above TP, CP) */
-    int dpd = p->dp * p->ep;
+    /* dense grads reduce over CP x EP x DP (contiguous above TP): CP ranks hold the same weights and see different
+     * tokens, so they join the reduction and the ZeRO sharding (Megatron-Core's data-parallel group with CP) */
+    int dstride = p->tp;
+    int dpd = p->dp * p->ep * p->cp;
+    int edp, estride; /* expert grads over the expert data-parallel group (plan.c) */
+    sp_expert_dp_group(p, &edp, &estride);
+    if (expert_p <= 0) { /* no experts held: keep the (empty) expert collectives on the dense group's shape */
+        edp = p->dp;
+        estride = p->tp * p->cp * p->ep;
+    }
     double gB = 2.0; /* gradients reduced in 16-bit */
     double dp_exposed = 0, dp_total = 0;
     double stage_bwd = lps * (lb_c + lb_m + l_tp_b + rec + rec_tp);
     if (p->zero >= 3) {
         double ag = sp_collective_time(s, SP_COLL_ALLGATHER, dpd, dstride, dense_p * 2.0) +
-                    sp_collective_time(s, SP_COLL_ALLGATHER, p->dp, dstride * p->ep, expert_p * 2.0);
+                    sp_collective_time(s, SP_COLL_ALLGATHER, edp, estride, expert_p * 2.0);
         double rs = sp_collective_time(s, SP_COLL_REDUCESCATTER, dpd, dstride, dense_p * gB) +
-                    sp_collective_time(s, SP_COLL_REDUCESCATTER, p->dp, dstride * p->ep, expert_p * gB);
-        double f_phase = lps * (lf_c + lf_m + l_tp_f), b_phase = stage_bwd;
+                    sp_collective_time(s, SP_COLL_REDUCESCATTER, edp, estride, expert_p * gB);
+        /* the prefetched gathers stream during each phase's whole wall time, exposed CP/EP exchanges included
+         * (so a faster GPU that exposes more of them never lengthens the step) */
+        double f_phase = lps * (lf_c + lf_m + l_tp_f + MIX(cp_fwd) + MIX(ep_fwd));
+        double b_phase = stage_bwd + lps * (MIX(cp_bwd) + MIX(ep_bwd));
         double per_mb = fmax(0, ag - f_phase) + fmax(0, ag + rs - b_phase);
         double first_layer = ag / lps; /* the first gather cannot hide */
         dp_total = n_micro * (2 * ag + rs);
@@ -354,12 +421,12 @@ sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan 
         double ar;
         if (p->zero == 0)
             ar = sp_collective_time(s, SP_COLL_ALLREDUCE, dpd, dstride, dense_p * gB) +
-                 sp_collective_time(s, SP_COLL_ALLREDUCE, p->dp, dstride * p->ep, expert_p * gB);
+                 sp_collective_time(s, SP_COLL_ALLREDUCE, edp, estride, expert_p * gB);
         else
             ar = sp_collective_time(s, SP_COLL_REDUCESCATTER, dpd, dstride, dense_p * gB) +
                  sp_collective_time(s, SP_COLL_ALLGATHER, dpd, dstride, dense_p * 2.0) +
-                 sp_collective_time(s, SP_COLL_REDUCESCATTER, p->dp, dstride * p->ep, expert_p * gB) +
-                 sp_collective_time(s, SP_COLL_ALLGATHER, p->dp, dstride * p->ep, expert_p * 2.0);
+                 sp_collective_time(s, SP_COLL_REDUCESCATTER, edp, estride, expert_p * gB) +
+                 sp_collective_time(s, SP_COLL_ALLGATHER, edp, estride, expert_p * 2.0);
         dp_total = ar;
         int overlap = p->dp_overlap >= 0 ? p->dp_overlap : s->overlap_dp;
         if (overlap) {
@@ -372,7 +439,8 @@ sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan 
     }
     /* optimizer: memory-bound Adam over the local shard: fp32 master, m, v read+write, grad read (4 B),
      * 16-bit weight write: 30 bytes per parameter */
-    double local = p->zero >= 1 ? dense_p / dpd + expert_p / p->dp : dense_p + expert_p;
+#undef MIX
+    double local = p->zero >= 1 ? dense_p / dpd + expert_p / edp : dense_p + expert_p;
     double opt = sp_mem_time(a, 30.0 * local) + 10 * a->eff.kernel_overhead_s;
 
     double step = pipe + dp_exposed + opt;

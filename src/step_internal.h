@@ -36,6 +36,14 @@ void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_
 sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
                            sp_train_result *r, sp_error *err);
 
+/* Expert tensor-parallel degree of a plan (0 = follow TP, Megatron-Core's default). */
+static inline int sp_plan_etp(const sp_plan *p) { return p->etp > 0 ? p->etp : p->tp; }
+/* Tokens the busiest EP rank's experts process, relative to uniform routing (plan.c): the load-imbalance factor,
+ * clamped to what one rank can receive, then cut (dropping) or raised (padding) to the expert capacity. */
+double sp_moe_load(const sp_model *m, const sp_plan *p);
+/* Members and stride of the group over which expert gradients are reduced (expert data parallelism). */
+void sp_expert_dp_group(const sp_plan *p, int *size, int *stride);
+
 double sp_layer_activation_bytes(const sp_model *m, const sp_plan *p, int flash, sp_recompute rc);
 void sp_stage_params(const sp_model *m, const sp_plan *p, double *dense, double *expert);
 
