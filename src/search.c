@@ -319,9 +319,14 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
                         }
                         for (int di = 0; di < ndt; di++)
                             for (int e = 0; e < netp; e++) {
-                                if (nk == cap_keys) {
-                                    free(keys);
-                                    return sp_fail(err, SP_EINVAL, "search: too many layer shapes; fix some dimensions with --fix");
+                                if (nk == cap_keys) { /* grow (setup, not the per-plan path), up to 4 Mi shapes */
+                                    layer_key *grown = cap_keys < (1 << 22) ? realloc(keys, sizeof *keys * (size_t)cap_keys * 2) : NULL;
+                                    if (!grown) {
+                                        free(keys);
+                                        return sp_fail(err, SP_EINVAL, "search: too many layer shapes; fix some dimensions with --fix");
+                                    }
+                                    keys = grown;
+                                    cap_keys *= 2;
                                 }
                                 keys[nk++] = (layer_key){tp, cp, ep, mbs[b], spv, etps[e] == tp ? 0 : etps[e], dts[di]};
                             }
