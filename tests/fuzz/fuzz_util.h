@@ -7,6 +7,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include "scaleplan.h"
+
 /* Writes the input to a private temporary file (for commands that take a path), in /dev/shm when there is one
  * (tmpfs: no disk traffic). */
 static const char *fuzz_file(const uint8_t *d, size_t n, const char *suffix)
@@ -47,6 +49,45 @@ static int fuzz_has_option(int argc, char **argv, const char *const *names)
                 return 1;
         }
     return 0;
+}
+
+/* The value given to option --NAME ("--NAME V" or "--NAME=V"), or NULL. */
+static const char *fuzz_option_value(int argc, char **argv, const char *name)
+{
+    size_t l = strlen(name);
+    for (int i = 0; i < argc; i++)
+        if (strncmp(argv[i], "--", 2) == 0 && strncmp(argv[i] + 2, name, l) == 0) {
+            if (argv[i][2 + l] == '=')
+                return argv[i] + 3 + l;
+            if (argv[i][2 + l] == 0)
+                return i + 1 < argc ? argv[i + 1] : NULL;
+        }
+    return NULL;
+}
+
+/* 1 if option --NAME is given a number above `cap` (a value that does not parse is left to the command's error
+ * path). Used to keep each execution fast. */
+static int fuzz_option_above(int argc, char **argv, const char *name, double cap)
+{
+    const char *v = fuzz_option_value(argc, argv, name);
+    double x;
+    sp_error e;
+    return v && sp_parse_quantity(v, SP_UNIT_NONE, name, &x, &e) == SP_OK && x > cap;
+}
+
+/* Input layout of the command targets that also take a file: the first line holds the arguments, the rest is
+ * the file's content, written to a temporary file; an argument "@" stands for that file's path. */
+static int fuzz_args_and_file(const uint8_t *d, size_t n, char *buf, size_t bufn, char **argv, int max,
+                              const char **path)
+{
+    const uint8_t *nl = memchr(d, '\n', n);
+    size_t alen = nl ? (size_t)(nl - d) : n;
+    int argc = fuzz_args(d, alen, buf, bufn, argv, max);
+    *path = nl ? fuzz_file(nl + 1, n - alen - 1, ".in") : fuzz_file(d, 0, ".in");
+    for (int i = 0; i < argc; i++)
+        if (strcmp(argv[i], "@") == 0)
+            argv[i] = (char *)*path;
+    return argc;
 }
 
 /* Sends the commands' stdout to /dev/null once (their stderr is closed by -close_fd_mask, see the Makefile). */
