@@ -90,14 +90,23 @@ build-fuzz/lib/%.o: %.c include/scaleplan.h
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined -c -o $@ $<
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build-fuzz/lib/%.o) $(filter-out build-fuzz/lib/cli/main.o,$(CLI_SRC:%.c=build-fuzz/lib/%.o))
-build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c $(FUZZ_LIB_OBJ)
+build-fuzz/fuzz_%: tests/fuzz/fuzz_%.c tests/fuzz/fuzz_util.h $(FUZZ_LIB_OBJ)
 	clang $(FUZZ_CFLAGS) -Itests/fuzz -fsanitize=fuzzer,address,undefined -o $@ $< $(FUZZ_LIB_OBJ) $(LIBS_ALL)
 
+# Common libFuzzer flags: the target's dictionary tests/fuzz/<target>.dict when there is one; the commands' own
+# stdout/stderr closed (-close_fd_mask=3: libFuzzer and sanitizer reports still go to the log).
+FUZZ_FLAGS = -timeout=10 -rss_limit_mb=4096 -close_fd_mask=3 -artifact_prefix=build-fuzz/
+fuzz_dict = $$([ -f tests/fuzz/$$t.dict ] && echo -dict=tests/fuzz/$$t.dict)
+# Which targets `make fuzz` runs (default all), for how long, and optionally how many executions at most:
+#   nice -n 19 make fuzz FUZZ_TARGETS="fuzz_csv fuzz_units" FUZZ_SECONDS=900 FUZZ_RUNS=10000000
+FUZZ_TARGETS ?= $(notdir $(FUZZ_BINS))
+FUZZ_RUNS ?=
+
 # Each target for FUZZ_SECONDS (default 60) from its seed corpus; new inputs go to build-fuzz/corpus.
-fuzz: depcheck $(FUZZ_BINS)
-	@for f in $(FUZZ_BINS); do t=$$(basename $$f); mkdir -p build-fuzz/corpus/$$t; \
-	  echo "== $$t ($(FUZZ_SECONDS) s)"; \
-	  ./$$f -max_total_time=$(FUZZ_SECONDS) -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build-fuzz/ \
+fuzz: depcheck $(FUZZ_TARGETS:%=build-fuzz/%)
+	@for t in $(FUZZ_TARGETS); do mkdir -p build-fuzz/corpus/$$t; \
+	  echo "== $$t ($(FUZZ_SECONDS) s$(if $(FUZZ_RUNS), or $(FUZZ_RUNS) runs))"; \
+	  ./build-fuzz/$$t -max_total_time=$(FUZZ_SECONDS) $(if $(FUZZ_RUNS),-runs=$(FUZZ_RUNS)) $(FUZZ_FLAGS) $(fuzz_dict) \
 	    build-fuzz/corpus/$$t tests/fuzz/corpus/$$t > build-fuzz/$$t.fuzz.log 2>&1; rc=$$?; \
 	  grep -E "DONE|ERROR|SUMMARY" build-fuzz/$$t.fuzz.log; [ $$rc = 0 ] || { tail -30 build-fuzz/$$t.fuzz.log; exit 1; }; done
 
@@ -105,7 +114,7 @@ fuzz: depcheck $(FUZZ_BINS)
 fuzz-smoke: depcheck $(FUZZ_BINS)
 	@pass=0; fail=0; for f in $(FUZZ_BINS); do t=$$(basename $$f); \
 	  mkdir -p build-fuzz/smoke/$$t; \
-	  if ./$$f -max_total_time=3 -timeout=10 -rss_limit_mb=4096 -artifact_prefix=build-fuzz/ build-fuzz/smoke/$$t tests/fuzz/corpus/$$t > build-fuzz/$$t.log 2>&1; \
+	  if ./$$f -max_total_time=3 $(FUZZ_FLAGS) $(fuzz_dict) build-fuzz/smoke/$$t tests/fuzz/corpus/$$t > build-fuzz/$$t.log 2>&1; \
 	  then echo "ok $$t ($$(grep -o 'Done [0-9]* runs' build-fuzz/$$t.log))"; pass=$$((pass+1)); \
 	  else echo "not ok $$t"; tail -20 build-fuzz/$$t.log; fail=$$((fail+1)); fi; done; \
 	  echo "fuzz-smoke: $$pass passed, $$fail failed"; [ $$fail = 0 ]

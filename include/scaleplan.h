@@ -309,6 +309,12 @@ sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model
 sp_status sp_load_system(const char *data_dir, const char *name_or_path, sp_system *s, sp_error *err);
 /* Accelerator presets live in data_dir/accelerators/NAME.json; systems reference them by name. */
 sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel *a, sp_error *err);
+/* Model and system files from text in memory (len bytes, need not be NUL-terminated); `name` stands for the file
+ * in messages (the same as the loaders' for a file of that content) and is the default display name. A system's
+ * accelerator given by preset name is still read from data_dir. */
+sp_status sp_parse_model(const char *name, const char *text, size_t len, sp_model *m, sp_error *err);
+sp_status sp_parse_system(const char *data_dir, const char *name, const char *text, size_t len, sp_system *s,
+                          sp_error *err);
 /* Lists preset names of a kind ("models", "systems", "accelerators") into buf, comma separated. */
 void sp_list_presets(const char *data_dir, const char *kind, char *buf, size_t n);
 
@@ -317,6 +323,9 @@ void sp_list_presets(const char *data_dir, const char *kind, char *buf, size_t n
 /* ------------------------------------------------------------------------------------------------ */
 typedef struct sp_csv sp_csv;
 sp_status sp_csv_read(const char *path, sp_csv **out, sp_error *err);
+/* The same from text in memory (len bytes, need not be NUL-terminated); `name` stands for the file in messages,
+ * which are the same as sp_csv_read's for a file of that content. */
+sp_status sp_csv_parse(const char *name, const char *text, size_t len, sp_csv **out, sp_error *err);
 void sp_csv_free(sp_csv *c);
 int sp_csv_rows(const sp_csv *c);
 int sp_csv_col(const sp_csv *c, const char *name);       /* -1 if absent */
@@ -349,6 +358,9 @@ typedef struct {
 /* Evaluates every row of a training_runs.csv-style file. *rows is allocated (free()). */
 sp_status sp_validate_training(const char *data_dir, const char *csv_path, sp_validate_row **rows, int *n,
                                sp_error *err);
+/* The same on a CSV already read (sp_csv_read or sp_csv_parse). */
+sp_status sp_validate_training_csv(const char *data_dir, const sp_csv *c, sp_validate_row **rows, int *n,
+                                   sp_error *err);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Fine-tuning, distillation and pruning (finetune.c) — issue 10                                      */

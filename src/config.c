@@ -39,7 +39,8 @@ static int key_line(const src_file *f, const char *key)
     return line;
 }
 
-static sp_status read_text(const char *path, char **out, sp_error *err)
+/* Reads a whole file (not a directory, at most 16 MiB) into a NUL-terminated buffer of *n bytes. */
+static sp_status read_text(const char *path, char **out, size_t *len, sp_error *err)
 {
     struct stat st;
     if (stat(path, &st) != 0)
@@ -59,43 +60,65 @@ static sp_status read_text(const char *path, char **out, sp_error *err)
     size_t n = fread(b, 1, (size_t)st.st_size, fp);
     fclose(fp);
     b[n] = 0;
-    const char *nul = memchr(b, 0, n);
+    *out = b;
+    *len = n;
+    return SP_OK;
+}
+
+/* Parses the JSON object in text[0..n) (text[n] == 0), taking ownership of text (kept in f for locating keys). */
+static sp_status parse_json_owned(const char *path, char *text, size_t n, src_file *f, json_t **root, sp_error *err)
+{
+    f->path = path;
+    f->text = NULL;
+    const char *nul = memchr(text, 0, n);
     if (nul) {
         int line = 1, col = 1;
-        for (const char *q = b; q < nul; q++) {
+        for (const char *q = text; q < nul; q++) {
             if (*q == '\n')
                 line++, col = 1;
             else
                 col++;
         }
-        free(b);
+        free(text);
         return sp_fail(err, SP_EPARSE, "%s:%d:%d: NUL byte (binary data); expected a text JSON file", path, line, col);
     }
-    *out = b;
+    json_error_t je;
+    *root = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!*root) {
+        free(text);
+        return sp_fail(err, SP_EPARSE, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+    }
+    if (!json_is_object(*root)) {
+        json_decref(*root);
+        free(text);
+        return sp_fail(err, SP_EPARSE, "%s:1: expected a JSON object at the top level", path);
+    }
+    f->text = text;
     return SP_OK;
 }
 
 static sp_status load_json(const char *path, src_file *f, json_t **root, sp_error *err)
 {
-    f->path = path;
-    f->text = NULL;
-    sp_status st = read_text(path, &f->text, err);
+    char *text;
+    size_t n;
+    sp_status st = read_text(path, &text, &n, err);
     if (st)
         return st;
-    json_error_t je;
-    *root = json_loads(f->text, JSON_REJECT_DUPLICATES, &je);
-    if (!*root) {
-        free(f->text);
-        f->text = NULL;
-        return sp_fail(err, SP_EPARSE, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-    }
-    if (!json_is_object(*root)) {
-        json_decref(*root);
-        free(f->text);
-        f->text = NULL;
-        return sp_fail(err, SP_EPARSE, "%s:1: expected a JSON object at the top level", path);
-    }
-    return SP_OK;
+    return parse_json_owned(path, text, n, f, root, err);
+}
+
+/* The same from memory: copies text (it need not be NUL-terminated). */
+static sp_status mem_json(const char *name, const char *text, size_t n, src_file *f, json_t **root, sp_error *err)
+{
+    if (n > 16L * 1024 * 1024)
+        return sp_fail(err, SP_EIO, "%s: file too large for a configuration (limit 16 MiB)", name);
+    char *b = malloc(n + 1);
+    if (!b)
+        return sp_fail(err, SP_ENOMEM, "%s: out of memory", name);
+    if (n)
+        memcpy(b, text, n);
+    b[n] = 0;
+    return parse_json_owned(name, b, n, f, root, err);
 }
 
 static sp_status resolve(const char *data_dir, const char *kind, const char *name, char *out, size_t n,
@@ -233,17 +256,11 @@ static int first_found(const src_file *f, json_t *o, const char *const *keys, in
     return 0;
 }
 
-sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model *m, sp_error *err)
+/* The model in o (from file f, named `path` in messages); frees o and f.text. */
+static sp_status model_from_json(const char *path, const char *name_or_path, src_file f, json_t *o, sp_model *m,
+                                 sp_error *err)
 {
-    char path[1400];
-    sp_status rc = resolve(data_dir, "models", name_or_path, path, sizeof path, err);
-    if (rc)
-        return rc;
-    src_file f;
-    json_t *o;
-    rc = load_json(path, &f, &o, err);
-    if (rc)
-        return rc;
+    sp_status rc = SP_OK;
     memset(m, 0, sizeof *m);
     const char *mt = json_string_value(json_object_get(o, "model_type"));
     const char *nm = json_string_value(json_object_get(o, "name"));
@@ -369,6 +386,29 @@ done:
     return rc;
 }
 
+sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model *m, sp_error *err)
+{
+    char path[1400];
+    sp_status rc = resolve(data_dir, "models", name_or_path, path, sizeof path, err);
+    if (rc)
+        return rc;
+    src_file f;
+    json_t *o;
+    if ((rc = load_json(path, &f, &o, err)))
+        return rc;
+    return model_from_json(path, name_or_path, f, o, m, err);
+}
+
+sp_status sp_parse_model(const char *name, const char *text, size_t len, sp_model *m, sp_error *err)
+{
+    src_file f;
+    json_t *o;
+    sp_status rc = mem_json(name, text, len, &f, &o, err);
+    if (rc)
+        return rc;
+    return model_from_json(name, name, f, o, m, err);
+}
+
 /* ---- accelerators ---- */
 
 static const char *const accel_keys[] = {"name", "description", "peak_tflops", "hbm", "hbm_bw", "l2", "n_sm",
@@ -475,16 +515,11 @@ static const char *const sys_keys[] = {"name", "description", "accelerator", "ti
 static const char *const tier_keys[] = {"name", "size", "bw", "latency", "eff", "source", NULL};
 static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "overlap_ep", "source", NULL};
 
-sp_status sp_load_system(const char *data_dir, const char *name_or_path, sp_system *s, sp_error *err)
+/* The system in o (from file f, named `path` in messages); frees o and f.text. */
+static sp_status system_from_json(const char *data_dir, const char *path, const char *name_or_path, src_file f,
+                                  json_t *o, sp_system *s, sp_error *err)
 {
-    char path[1400];
-    sp_status rc = resolve(data_dir, "systems", name_or_path, path, sizeof path, err);
-    if (rc)
-        return rc;
-    src_file f;
-    json_t *o;
-    if ((rc = load_json(path, &f, &o, err)))
-        return rc;
+    sp_status rc = SP_OK;
     memset(s, 0, sizeof *s);
     TRY(check_keys(&f, o, sys_keys, "system", err));
     const char *nm = json_string_value(json_object_get(o, "name"));
@@ -567,6 +602,30 @@ done:
     json_decref(o);
     free(f.text);
     return rc;
+}
+
+sp_status sp_load_system(const char *data_dir, const char *name_or_path, sp_system *s, sp_error *err)
+{
+    char path[1400];
+    sp_status rc = resolve(data_dir, "systems", name_or_path, path, sizeof path, err);
+    if (rc)
+        return rc;
+    src_file f;
+    json_t *o;
+    if ((rc = load_json(path, &f, &o, err)))
+        return rc;
+    return system_from_json(data_dir, path, name_or_path, f, o, s, err);
+}
+
+sp_status sp_parse_system(const char *data_dir, const char *name, const char *text, size_t len, sp_system *s,
+                          sp_error *err)
+{
+    src_file f;
+    json_t *o;
+    sp_status rc = mem_json(name, text, len, &f, &o, err);
+    if (rc)
+        return rc;
+    return system_from_json(data_dir, name, name, f, o, s, err);
 }
 
 void sp_list_presets(const char *data_dir, const char *kind, char *buf, size_t n)

@@ -8,7 +8,7 @@
 #include <sys/stat.h>
 
 struct sp_csv {
-    char path[512];
+    char *path;     /* name used in messages */
     int ncols, nrows;
     char **header;  /* ncols */
     char **cells;   /* nrows * ncols */
@@ -24,6 +24,7 @@ static void csv_free_parts(sp_csv *c)
     free(c->cells);
     free(c->lines);
     free(c->store);
+    free(c->path);
     free(c);
 }
 
@@ -62,6 +63,12 @@ static sp_status slurp(const char *path, char **buf, size_t *len, sp_error *err)
     return SP_OK;
 }
 
+/* A line ends at LF, at CR LF (once), or at a bare CR (old spreadsheet exports). */
+static int ends_line(const char *s, size_t p, size_t len)
+{
+    return s[p] == '\n' || (s[p] == '\r' && (p + 1 >= len || s[p + 1] != '\n'));
+}
+
 sp_status sp_csv_read(const char *path, sp_csv **out, sp_error *err)
 {
     *out = NULL;
@@ -70,16 +77,20 @@ sp_status sp_csv_read(const char *path, sp_csv **out, sp_error *err)
     sp_status st = slurp(path, &src, &len, err);
     if (st)
         return st;
-    if (memchr(src, 0, len)) {
-        free(src);
+    st = sp_csv_parse(path, src, len, out, err);
+    free(src);
+    return st;
+}
+
+sp_status sp_csv_parse(const char *path, const char *src, size_t len, sp_csv **out, sp_error *err)
+{
+    *out = NULL;
+    if (memchr(src, 0, len))
         return sp_fail(err, SP_EPARSE, "%s: binary data (NUL byte); expected a text CSV file", path);
-    }
     sp_csv *c = calloc(1, sizeof *c);
-    if (!c) {
-        free(src);
+    if (!c)
         return sp_fail(err, SP_ENOMEM, "%s: out of memory", path);
-    }
-    snprintf(c->path, sizeof c->path, "%s", path);
+    c->path = strdup(path);
     /* Cell text is never longer than the source, so one buffer of len+1 per cell terminator suffices. */
     size_t maxcells = 1;
     for (size_t i = 0; i < len; i++)
@@ -89,11 +100,10 @@ sp_status sp_csv_read(const char *path, sp_csv **out, sp_error *err)
     char **cells = malloc(maxcells * sizeof *cells);
     int *celline = malloc(maxcells * sizeof *celline);
     int *rowlen = malloc((maxcells + 1) * sizeof *rowlen);
-    if (!c->store || !cells || !celline || !rowlen) {
+    if (!c->path || !c->store || !cells || !celline || !rowlen) {
         free(cells);
         free(celline);
         free(rowlen);
-        free(src);
         csv_free_parts(c);
         return sp_fail(err, SP_ENOMEM, "%s: out of memory", path);
     }
@@ -104,14 +114,13 @@ sp_status sp_csv_read(const char *path, sp_csv **out, sp_error *err)
         p = 3; /* UTF-8 byte-order mark from spreadsheet exports */
     int *rowline = malloc((maxcells + 1) * sizeof *rowline);
     if (!rowline) {
-        free(cells); free(celline); free(rowlen); free(src); csv_free_parts(c);
+        free(cells); free(celline); free(rowlen); csv_free_parts(c);
         return sp_fail(err, SP_ENOMEM, "%s: out of memory", path);
     }
     while (p < len) {
         /* skip blank lines between rows */
         if (ncell == (size_t)rowstart_cell && (src[p] == '\n' || src[p] == '\r')) {
-            if (src[p] == '\n')
-                line++;
+            line += ends_line(src, p, len);
             p++;
             continue;
         }
@@ -124,7 +133,7 @@ sp_status sp_csv_read(const char *path, sp_csv **out, sp_error *err)
                 p++;
                 for (;;) {
                     if (p >= len) {
-                        free(cells); free(celline); free(rowlen); free(rowline); free(src); csv_free_parts(c);
+                        free(cells); free(celline); free(rowlen); free(rowline); csv_free_parts(c);
                         return sp_fail(err, SP_EPARSE, "%s:%d: unterminated quoted field", path, rline);
                     }
                     if (src[p] == '"') {
@@ -136,12 +145,11 @@ sp_status sp_csv_read(const char *path, sp_csv **out, sp_error *err)
                         p++;
                         break;
                     }
-                    if (src[p] == '\n')
-                        line++;
+                    line += ends_line(src, p, len);
                     c->store[w++] = src[p++];
                 }
                 if (p < len && src[p] != ',' && src[p] != '\n' && src[p] != '\r') {
-                    free(cells); free(celline); free(rowlen); free(rowline); free(src); csv_free_parts(c);
+                    free(cells); free(celline); free(rowlen); free(rowline); csv_free_parts(c);
                     return sp_fail(err, SP_EPARSE, "%s:%d: text after closing quote", path, line);
                 }
             } else {
@@ -154,7 +162,7 @@ sp_status sp_csv_read(const char *path, sp_csv **out, sp_error *err)
                 continue;
             }
             if (p < len && src[p] == '\r')
-                p++;
+                line += ends_line(src, p++, len);
             if (p < len && src[p] == '\n') {
                 p++;
                 line++;
@@ -166,7 +174,6 @@ sp_status sp_csv_read(const char *path, sp_csv **out, sp_error *err)
         nrow++;
         rowstart_cell = (int)ncell;
     }
-    free(src);
     if (nrow == 0) {
         free(cells); free(celline); free(rowlen); free(rowline); csv_free_parts(c);
         return sp_fail(err, SP_EPARSE, "%s: empty file; expected a header row and data rows", path);

@@ -14,7 +14,44 @@
 #include <stdlib.h>
 #include <string.h>
 
-static sp_status row_eval(const char *data_dir, const sp_csv *c, int r, sp_validate_row *o, sp_error *err)
+/* Systems already loaded in this call, by the name in the 'system' column (a file of measured runs names a
+ * handful of systems over many rows); failed loads are kept too, with their message. */
+#define SYS_CACHE 8
+typedef struct {
+    int n;
+    struct {
+        char name[128];
+        sp_status st;
+        sp_system sys;
+        char msg[sizeof(((sp_error *)0)->msg)];
+    } e[SYS_CACHE];
+} sys_cache;
+
+static sp_status cached_system(const char *data_dir, sys_cache *sc, const char *name, sp_system *s, sp_error *err)
+{
+    size_t len = strlen(name);
+    for (int i = 0; i < sc->n; i++)
+        if (strcmp(sc->e[i].name, name) == 0) {
+            if (sc->e[i].st)
+                return sp_fail(err, sc->e[i].st, "%s", sc->e[i].msg);
+            *s = sc->e[i].sys;
+            return SP_OK;
+        }
+    sp_status st = sp_load_system(data_dir, name, s, err);
+    if (sc->n < SYS_CACHE && len < sizeof sc->e[0].name) {
+        int i = sc->n++;
+        memcpy(sc->e[i].name, name, len + 1);
+        sc->e[i].st = st;
+        if (st)
+            snprintf(sc->e[i].msg, sizeof sc->e[i].msg, "%s", err->msg);
+        else
+            sc->e[i].sys = *s;
+    }
+    return st;
+}
+
+static sp_status row_eval(const char *data_dir, sys_cache *sc, const sp_csv *c, int r, sp_validate_row *o,
+                          sp_error *err)
 {
     sp_model m;
     memset(&m, 0, sizeof m);
@@ -57,7 +94,7 @@ static sp_status row_eval(const char *data_dir, const sp_csv *c, int r, sp_valid
     if (!*sys)
         return sp_fail(err, SP_EINVAL, "%s:%d: column 'system' is empty", sp_csv_path(c), sp_csv_line(c, r));
     sp_error e2 = {0};
-    if ((st = sp_load_system(data_dir, sys, &s, &e2)))
+    if ((st = cached_system(data_dir, sc, sys, &s, &e2)))
         return sp_fail(err, st, "%s:%d: column 'system': %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
     I("n_gpus", -1, 1, 1 << 30, &p.n_gpus);
     I("tp", 1, 1, 1 << 20, &p.tp);
@@ -149,24 +186,32 @@ sp_status sp_validate_training(const char *data_dir, const char *csv_path, sp_va
     sp_status st = sp_csv_read(csv_path, &c, err);
     if (st)
         return st;
+    st = sp_validate_training_csv(data_dir, c, rows, n, err);
+    sp_csv_free(c);
+    return st;
+}
+
+sp_status sp_validate_training_csv(const char *data_dir, const sp_csv *c, sp_validate_row **rows, int *n,
+                                   sp_error *err)
+{
+    *rows = NULL;
+    *n = 0;
     static const char *required[] = {"id", "n_layers", "d_model", "n_heads", "system", "n_gpus", "global_batch", NULL};
     for (int i = 0; required[i]; i++)
-        if (sp_csv_col(c, required[i]) < 0) {
-            st = sp_fail(err, SP_EPARSE, "%s:1: missing required column '%s'", csv_path, required[i]);
-            sp_csv_free(c);
-            return st;
-        }
-    if (sp_csv_col(c, "measured_step_time_s") < 0 && sp_csv_col(c, "measured_tflops_per_gpu") < 0) {
-        st = sp_fail(err, SP_EPARSE, "%s:1: needs a 'measured_step_time_s' or 'measured_tflops_per_gpu' column", csv_path);
-        sp_csv_free(c);
-        return st;
-    }
+        if (sp_csv_col(c, required[i]) < 0)
+            return sp_fail(err, SP_EPARSE, "%s:1: missing required column '%s'", sp_csv_path(c), required[i]);
+    if (sp_csv_col(c, "measured_step_time_s") < 0 && sp_csv_col(c, "measured_tflops_per_gpu") < 0)
+        return sp_fail(err, SP_EPARSE, "%s:1: needs a 'measured_step_time_s' or 'measured_tflops_per_gpu' column",
+                       sp_csv_path(c));
     int nr = sp_csv_rows(c);
     sp_validate_row *out = calloc(nr > 0 ? (size_t)nr : 1, sizeof *out);
-    if (!out) {
-        sp_csv_free(c);
+    sys_cache *sc = malloc(sizeof *sc);
+    if (!out || !sc) {
+        free(out);
+        free(sc);
         return sp_fail(err, SP_ENOMEM, "out of memory");
     }
+    sc->n = 0;
     for (int r = 0; r < nr; r++) {
         sp_validate_row *o = &out[r];
         snprintf(o->id, sizeof o->id, "%s", sp_csv_get(c, r, sp_csv_col(c, "id")));
@@ -174,12 +219,12 @@ sp_status sp_validate_training(const char *data_dir, const char *csv_path, sp_va
         size_t fl = dash ? (size_t)(dash - o->id) : strlen(o->id);
         snprintf(o->family, sizeof o->family, "%.*s", (int)(fl < sizeof o->family ? fl : sizeof o->family - 1), o->id);
         sp_error e = {0};
-        if (row_eval(data_dir, c, r, o, &e) == SP_OK)
+        if (row_eval(data_dir, sc, c, r, o, &e) == SP_OK)
             o->ok = 1;
         else
             snprintf(o->reason, sizeof o->reason, "%s", e.msg);
     }
-    sp_csv_free(c);
+    free(sc);
     *rows = out;
     *n = nr;
     return SP_OK;

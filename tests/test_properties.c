@@ -6,7 +6,9 @@
  *  2. memory components non-negative and summing to the total;
  *  3. more network bandwidth, lower network latency or more HBM bandwidth never make a plan slower;
  *  4. doubling the GPUs at fixed plan shape (DP x 2, same per-replica batch) never increases per-GPU memory;
- *  5. a model with one expert (EP = 1) is the dense model: same parameters, step time and memory.
+ *  5. a model with one expert (EP = 1) is the dense model: same parameters, step time and memory;
+ *  6. the search is exact: its best plan, re-evaluated through the train path (resolve + sp_train_eval), has the
+ *     same step time and memory, and no random plan of the search's domain that fits evaluates faster.
  * Environment-free: set SP_PROP_CASES at compile time to change the number of cases.
  */
 #include "testutil.h"
@@ -277,6 +279,111 @@ static void test_one_expert_is_dense(void **st)
     assert_true(done >= SP_PROP_CASES * 8 / 10);
 }
 
+
+/* The search's domain (search.c, sp_search's comment): TP, CP, EP, PP, DP dividing the GPUs, groups aligned with
+ * the scale-up domain, micro-batch dividing the per-replica batch, vpp <= max_vpp dividing the layers with PP,
+ * ZeRO-3 not with PP, SP only with TP, and the plan must fit in HBM. */
+static int aligned_to(int g, int node) { return node <= 1 || node % g == 0 || g % node == 0; }
+static int divisor_of(int n) /* a random divisor of n >= 1 */
+{
+    int d[64], k = 0;
+    for (int i = 1; i <= n && k < 64; i++)
+        if (n % i == 0)
+            d[k++] = i;
+    return d[pick(k)];
+}
+
+static int random_domain_plan(const sp_model *m, const sp_system *s, int n, int gb, int seq, sp_plan *p)
+{
+    sp_plan_defaults(p);
+    p->n_gpus = n;
+    p->global_batch = gb;
+    p->seq_len = seq;
+    p->tp = divisor_of(n);
+    p->cp = divisor_of(n / p->tp);
+    p->ep = sp_model_is_moe(m) ? divisor_of(n / (p->tp * p->cp)) : 1;
+    int rest = n / (p->tp * p->cp * p->ep);
+    p->pp = divisor_of(rest);
+    p->dp = rest / p->pp;
+    long long replicas = (long long)p->dp * p->ep;
+    if (gb % replicas)
+        return 0;
+    p->micro_batch = divisor_of((int)(gb / replicas));
+    p->vpp = p->pp > 1 ? 1 + pick(8) : 1;
+    p->zero = pick(p->pp > 1 ? 3 : 4);
+    p->recompute = (sp_recompute)pick(3);
+    p->seq_parallel = p->tp > 1 && pick(2);
+    int node = s->tier[0].size;
+    if (!aligned_to(p->tp, node) || !aligned_to(p->tp * p->cp, node) || !aligned_to(p->tp * p->cp * p->ep, node))
+        return 0;
+    sp_error e = {0};
+    if (sp_plan_resolve(p, m, s, &e) != SP_OK)
+        return 0;
+    sp_memory mem;
+    sp_train_memory(m, s, p, &mem);
+    return mem.total <= s->acc.hbm_bytes;
+}
+
+#define SEARCH_CASES (SP_PROP_CASES / 4)
+#define PLANS_PER_CASE 60
+
+/* 6: search's best == train's evaluation of it, and no random fitting plan of the domain is faster. */
+static void test_search_is_exact(void **st)
+{
+    (void)st;
+    rng_state = SP_PROP_SEED + 4;
+    int done = 0, compared = 0;
+    static sp_search_result r; /* large: not on the stack */
+    for (int i = 0; i < SEARCH_CASES; i++) {
+        sp_model m;
+        random_model(&m, 1);
+        m.n_layers = 2 + pick(31); /* small cases: the search enumerates every plan */
+        const sp_system *s = &systems[pick(NSYS)];
+        static const int gpus[] = {1, 2, 4, 8, 16, 32, 64};
+        static const int seqs[] = {512, 1024, 2048};
+        int n = one_of(gpus, 7);
+        if (s->max_accels > 0 && n > s->max_accels)
+            n = s->max_accels;
+        int gb = n * (1 << pick(4)) * (1 + pick(3));
+        int seq = one_of(seqs, 3);
+        sp_search_opts o;
+        sp_search_defaults(&o);
+        o.n_gpus = n;
+        o.global_batch = gb;
+        o.seq_len = seq;
+        o.top_k = 1;
+        o.threads = 1;
+        sp_error e = {0};
+        if (sp_search(&m, s, &o, &r, &e) != SP_OK || r.n_top < 1)
+            continue; /* nothing fits or nothing divides: no best plan to check */
+        const sp_search_entry *best = &r.top[0];
+        sp_plan q = best->plan;
+        if (sp_plan_resolve(&q, &m, s, &e) != SP_OK)
+            fail_msg(CASE_FMT ": the search's best plan does not resolve: %s", CASE_ARGS(i, &m, s, &best->plan),
+                     e.msg);
+        sp_train_result t = eval(&m, s, &q, i);
+        if (fabs(t.step_time_s - best->res.step_time_s) > REL * t.step_time_s ||
+            fabs(t.mem.total - best->res.mem.total) > REL * t.mem.total)
+            fail_msg(CASE_FMT ": search says %.12g s and %.12g B, train %.12g s and %.12g B",
+                     CASE_ARGS(i, &m, s, &q), best->res.step_time_s, best->res.mem.total, t.step_time_s, t.mem.total);
+        for (int k = 0; k < PLANS_PER_CASE; k++) {
+            sp_plan p;
+            if (!random_domain_plan(&m, s, n, gb, seq, &p))
+                continue;
+            sp_train_result x = eval(&m, s, &p, i);
+            if (x.step_time_s < best->res.step_time_s * (1 - REL))
+                fail_msg(CASE_FMT ": %.12g s, faster than the search's best %.12g s (tp %d pp %d dp %d vpp %d mb %d zero %d)",
+                         CASE_ARGS(i, &m, s, &p), x.step_time_s, best->res.step_time_s, best->plan.tp, best->plan.pp,
+                         best->plan.dp, best->plan.vpp, best->plan.micro_batch, best->plan.zero);
+            compared++;
+        }
+        done++;
+    }
+    print_message("search exact: %d cases with a best plan, %d random fitting plans compared\n", done, compared);
+    assert_true(done >= SEARCH_CASES / 2);
+    assert_true(compared >= done * 5);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -284,6 +391,7 @@ int main(void)
         cmocka_unit_test(test_faster_hardware_never_slower),
         cmocka_unit_test(test_more_gpus_never_more_memory),
         cmocka_unit_test(test_one_expert_is_dense),
+        cmocka_unit_test(test_search_is_exact),
     };
     return cmocka_run_group_tests(tests, setup, NULL);
 }

@@ -1,31 +1,21 @@
 /* Fuzz target: the command-line front end. The input is split on spaces into the arguments of `train`, `law`,
- * `infer` or `finetune` (first byte picks the command); commands must return 0..2 and never crash. */
+ * `infer` or `finetune` (first byte picks the command); commands must return 0..2 and never crash. Options that
+ * write files or start threads (--plot, --threads) are not run. */
 #include "cli.h"
-
-#include <stdint.h>
-#include <stdio.h>
-#include <stdlib.h>
-#include <string.h>
+#include "fuzz_util.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n);
 int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
 {
-    static int quiet;
-    if (!quiet) {
-        quiet = 1;
-        if (!freopen("/dev/null", "w", stdout))
-            abort();
-    }
+    fuzz_quiet();
     if (n < 1)
         return 0;
     char buf[512];
-    size_t len = n - 1 < sizeof buf - 1 ? n - 1 : sizeof buf - 1;
-    memcpy(buf, d + 1, len);
-    buf[len] = 0;
     char *argv[32];
-    int argc = 0;
-    for (char *save = NULL, *t = strtok_r(buf, " \n", &save); t && argc < 32; t = strtok_r(NULL, " \n", &save))
-        argv[argc++] = t;
+    int argc = fuzz_args(d + 1, n - 1, buf, sizeof buf, argv, 32);
+    static const char *const unsafe[] = {"plot", "threads", NULL};
+    if (fuzz_has_option(argc, argv, unsafe))
+        return 0;
     int (*cmds[])(int, char **) = {cmd_train, cmd_law, cmd_infer, cmd_finetune};
     int rc = cmds[d[0] % 4](argc, argv);
     if (rc < 0 || rc > 2)
