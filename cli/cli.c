@@ -11,12 +11,14 @@
 
 int cli_error(const char *cmd, const char *fmt, ...)
 {
+    /* one line whatever the arguments hold (an option value can contain a line break) */
+    char msg[4096], line[4096];
     va_list ap;
     va_start(ap, fmt);
-    fprintf(stderr, "scaleplan %s: error: ", cmd);
-    vfprintf(stderr, fmt, ap);
-    fputc('\n', stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    sp_one_line(line, sizeof line, msg);
+    fprintf(stderr, "scaleplan %s: error: %s\n", cmd, line);
     return 2;
 }
 

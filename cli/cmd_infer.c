@@ -6,6 +6,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static const cli_optdef defs[] = {
     {"model", 1, "model preset or config.json (required)"},
@@ -92,6 +93,9 @@ int cmd_infer(int argc, char **argv)
     if (rpath) {
         if (!sp_model_is_moe(&m))
             return cli_error("infer", "--routing needs a MoE model (%s has no experts)", m.name);
+        struct stat sb;
+        if (stat(rpath, &sb) == 0 && S_ISDIR(sb.st_mode))
+            return cli_error("infer", "--routing %s: is a directory, expected a file of probabilities", rpath);
         FILE *rf = fopen(rpath, "r");
         if (!rf)
             return cli_error("infer", "--routing %s: cannot open", rpath);

@@ -37,13 +37,16 @@ typedef struct {
     char msg[768];
 } sp_error;
 
-/* Formats msg into err (if non-NULL) and returns status. */
+/* Formats msg into err (if non-NULL) and returns status. The message is kept on one line: control characters
+ * (from quoted user text) are written as \n, \r, \t or \xHH. */
 sp_status sp_fail(sp_error *err, sp_status status, const char *fmt, ...)
 #if defined(__GNUC__)
     __attribute__((format(printf, 3, 4)))
 #endif
     ;
 const char *sp_status_name(sp_status s);
+/* Copies src into dst (n bytes) with control characters escaped as sp_fail does (for the CLI's own messages). */
+void sp_one_line(char *dst, size_t n, const char *src);
 
 /* ------------------------------------------------------------------------------------------------ */
 /* Units: parse human quantities and format them                                                     */

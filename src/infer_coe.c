@@ -15,6 +15,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 
 static sp_status qty(json_t *o, const char *key, sp_unit u, const char *path, double *out, sp_error *err)
 {
@@ -90,6 +91,9 @@ sp_status sp_load_coe(const char *data_dir, const char *path, sp_coe_expert **ou
 {
     *out = NULL;
     *n = 0;
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return sp_fail(err, SP_EIO, "%s: is a directory, expected a JSON file", path);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root)

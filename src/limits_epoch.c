@@ -153,9 +153,10 @@ static sp_status gpu_from_json(const char *path, json_t *o, sp_epoch_gpu *g, sp_
     if (base) {
         if (!json_is_string(base))
             return sp_fail(err, SP_EINVAL, "%s: field 'base': expected the name of a built-in GPU", path);
-        sp_status st = sp_epoch_gpu_preset(json_string_value(base), g, err);
+        sp_error e2 = {0}; /* not err: its message is an argument of the one written into err */
+        sp_status st = sp_epoch_gpu_preset(json_string_value(base), g, &e2);
         if (st)
-            return sp_fail(err, st, "%s: field 'base': %s", path, err ? err->msg : "unknown GPU");
+            return sp_fail(err, st, "%s: field 'base': %s", path, e2.msg);
     } else
         sp_epoch_gpu_preset("h100", g, NULL);
     json_t *nm = json_object_get(o, "name");

@@ -47,12 +47,30 @@ static void test_refusals(void **st)
     assert_int_equal(sp_parse_quantity("1e297Tb/S", SP_UNIT_BW, "x", &v, &e), SP_EINVAL);
 }
 
+/* Messages stay on one line whatever user text they quote, and a message may wrap the previous one. */
+static void test_one_line_messages(void **st)
+{
+    (void)st;
+    sp_error e = {0};
+    assert_int_equal(sp_parse_quantity("12\nparsecs", SP_UNIT_TIME, "--duration", &(double){0}, &e), SP_EINVAL);
+    assert_null(strchr(e.msg, '\n'));
+    assert_non_null(strstr(e.msg, "12\\nparsecs"));
+    sp_fail(&e, SP_EINVAL, "a\tb\x01" "c");
+    assert_string_equal(e.msg, "a\\tb\\x01c");
+    sp_fail(&e, SP_EINVAL, "outer: %s", e.msg);
+    assert_string_equal(e.msg, "outer: a\\tb\\x01c");
+    char small[6];
+    sp_one_line(small, sizeof small, "ab\ncd");
+    assert_string_equal(small, "ab\\nc");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_plain),
         cmocka_unit_test(test_units),
         cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_one_line_messages),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
