@@ -794,6 +794,7 @@ sp_status sp_shape_search(const sp_system *s, const sp_infer_opts *o, const sp_l
 typedef enum { SP_OBJ_TIME, SP_OBJ_TOKENS_PER_S, SP_OBJ_COST } sp_objective;
 
 #define SP_SEARCH_MAX_TOP 256
+#define SP_SEARCH_MAX_VPP 64 /* largest interleaving factor the search accepts */
 
 typedef struct {
     int n_gpus, global_batch, seq_len;
@@ -803,7 +804,7 @@ typedef struct {
     sp_objective objective;
     int top_k;                /* <= SP_SEARCH_MAX_TOP */
     int threads;              /* 0: all (OpenMP) */
-    int max_vpp;              /* largest interleaving factor tried [8] */
+    int max_vpp;              /* largest interleaving factor tried [8], <= SP_SEARCH_MAX_VPP */
     /* fixed dimensions (0 or -1 = free) */
     int fix_tp, fix_pp, fix_dp, fix_cp, fix_ep, fix_vpp, fix_mb;
     int fix_zero, fix_sp, fix_recompute; /* -1 = free */

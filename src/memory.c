@@ -102,13 +102,35 @@ void sp_train_memory(const sp_model *m, const sp_system *s, const sp_plan *p, sp
     sp_train_memory_pre(m, s, p, &pre, mem);
 }
 
+void sp_stage_fill(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, sp_stage *st)
+{
+    sp_stage_params_pc(m, p, &pre->pc, &st->dense, &st->expert);
+    sp_expert_dp_group(p, &st->edp, &st->estride);
+}
+
 void sp_train_memory_pre(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_mem_pre *pre, sp_memory *mem)
 {
+    sp_stage st;
+    sp_stage_fill(m, p, pre, &st);
+    sp_train_memory_stage(m, s, p, pre, &st, mem);
+}
+
+void sp_train_memory_stage(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_mem_pre *pre,
+                           const sp_stage *st, sp_memory *mem)
+{
+    sp_memory stat, act;
+    sp_mem_static(m, p, pre, st, &stat);
+    sp_mem_activations(m, p, pre, &act);
+    sp_mem_combine(&stat, &act, s->acc.hbm_bytes, mem);
+}
+
+/* Model states and buffers: depend on the stage (PP), the sharding groups and the ZeRO stage, not on the
+ * virtual stages or recompute. */
+void sp_mem_static(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, const sp_stage *st, sp_memory *mem)
+{
     memset(mem, 0, sizeof *mem);
-    double dense, expert;
-    sp_stage_params_pc(m, p, &pre->pc, &dense, &expert);
-    int edp, estride;
-    sp_expert_dp_group(p, &edp, &estride);
+    double dense = st->dense, expert = st->expert;
+    int edp = st->edp;
     double dpd = (double)p->dp * p->ep * p->cp, dpe = edp; /* sharding groups of dense (CP x EP x DP) and expert params */
     double wb = p->frozen_base && p->base_weight_bytes > 0 ? p->base_weight_bytes : 2.0;
     double gb = p->grad_bytes > 0 ? p->grad_bytes : 4.0;
@@ -132,7 +154,14 @@ void sp_train_memory_pre(const sp_model *m, const sp_system *s, const sp_plan *p
         double layer = pc->attn_per_layer + (sp_model_is_moe(m) ? pc->moe_per_layer / p->ep : pc->mlp_dense_per_layer);
         mem->comm_buffers += 2.0 * 2.0 * layer / p->tp;
     }
-    /* activations */
+    mem->overhead = SP_FRAMEWORK_OVERHEAD_BYTES;
+    mem->total = sp_mem_static_sum(mem);
+}
+
+/* Activations: depend on the micro-batches in flight (PP, virtual stages) and recompute, not on ZeRO. */
+void sp_mem_activations(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, sp_memory *mem)
+{
+    memset(mem, 0, sizeof *mem);
     double L = m->n_layers;
     int n_micro = p->global_batch / (p->dp * p->ep * p->micro_batch);
     double inflight = p->pp < n_micro ? p->pp : n_micro;
@@ -149,8 +178,17 @@ void sp_train_memory_pre(const sp_model *m, const sp_system *s, const sp_plan *p
     double logits = sb * m->vocab / p->tp * (4.0 + 2.0);
     double emb_out = sb * m->d_model * 2.0 * inflight / ((p->seq_parallel && p->tp > 1) ? p->tp : 1);
     mem->embedding_logits = p->pp == 1 ? logits + emb_out : (logits > emb_out ? logits : emb_out);
-    mem->overhead = SP_FRAMEWORK_OVERHEAD_BYTES;
-    mem->total = mem->weights + mem->grads + mem->optimizer + mem->activations + mem->embedding_logits +
-                 mem->comm_buffers + mem->overhead;
-    mem->capacity = s->acc.hbm_bytes;
+    mem->total = sp_mem_act_sum(mem);
+}
+
+/* The plan's memory from its two parts; total = static part + activation part (the search adds the two
+ * precomputed sums the same way, so its memory check and this total agree to the bit). */
+void sp_mem_combine(const sp_memory *stat, const sp_memory *act, double capacity, sp_memory *mem)
+{
+    *mem = *stat;
+    mem->activations = act->activations;
+    mem->activations_layers = act->activations_layers;
+    mem->embedding_logits = act->embedding_logits;
+    mem->total = stat->total + act->total;
+    mem->capacity = capacity;
 }

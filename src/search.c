@@ -107,6 +107,27 @@ typedef struct {
     int n_top;
 } thread_state;
 
+/* The model-state part of the memory for every ZeRO stage of a PP degree. */
+static void fill_memory_static(const sp_model *m, const sp_plan *p0, const sp_mem_pre *pre, const sp_stage *st,
+                               sp_memory mstat[4])
+{
+    sp_plan p = *p0;
+    for (int z = 0; z < 4; z++) {
+        p.zero = z;
+        sp_mem_static(m, &p, pre, st, &mstat[z]);
+    }
+}
+
+/* The activation part for each recompute mode of a (PP, virtual stages). */
+static void fill_memory_act(const sp_model *m, const sp_plan *p0, const sp_mem_pre *pre, sp_memory mact[3])
+{
+    sp_plan p = *p0;
+    for (int rc = 0; rc < 3; rc++) {
+        p.recompute = (sp_recompute)rc;
+        sp_mem_activations(m, &p, pre, &mact[rc]);
+    }
+}
+
 static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts *o, const layer_key *key,
                     thread_state *ts)
 {
@@ -149,6 +170,14 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
             continue;
         p.pp = pp;
         p.dp = dp;
+        /* the stage's parameters for the memory check; the collectives and FLOPs once a plan of this PP fits */
+        sp_step_outer outer;
+        sp_stage_fill(m, &p, &mpre, &outer.st);
+        int have_outer = 0;
+        /* the two parts of the memory: model states by ZeRO stage, activations by (virtual stages, recompute) */
+        sp_memory mstat[4], mact[SP_SEARCH_MAX_VPP][3];
+        int have_mem = 0;
+        unsigned long long have_act = 0; /* bit v-1: activations of v virtual stages filled */
         long long replicas = (long long)dp * key->ep;
         int nz = 4, nr = 3;
         int vmax = pp > 1 ? o->max_vpp : 1;
@@ -179,40 +208,58 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
             }
         }
         for (int v = 1; v <= vmax; v++) {
-            for (int z = 0; z < nz; z++)
+            /* interleaving needs pp*v to divide the layers */
+            if ((o->fix_vpp && v != o->fix_vpp) || (v > 1 && L % (pp * v))) {
+                ts->enumerated += nz * nr;
+                ts->div += nz * nr;
+                continue;
+            }
+            for (int z = 0; z < nz; z++) {
+                /* ZeRO-3 is not combined with PP (Megatron, DeepSpeed) */
+                if ((o->fix_zero >= 0 && z != o->fix_zero) || (z == 3 && (pp > 1 || o->frozen_base))) {
+                    ts->enumerated += nr;
+                    ts->div += nr;
+                    continue;
+                }
                 for (int rc = 0; rc < nr; rc++) {
                     ts->enumerated++;
-                    if ((o->fix_vpp && v != o->fix_vpp) || (o->fix_zero >= 0 && z != o->fix_zero) ||
-                        (o->fix_recompute >= 0 && rc != o->fix_recompute)) {
-                        ts->div++;
-                        continue;
-                    }
-                    /* interleaving needs pp*v to divide the layers; ZeRO-3 is not combined with PP (Megatron,
-                     * DeepSpeed) */
-                    if ((v > 1 && L % (pp * v)) || (z == 3 && (pp > 1 || o->frozen_base))) {
+                    if (o->fix_recompute >= 0 && rc != o->fix_recompute) {
                         ts->div++;
                         continue;
                     }
                     p.vpp = v;
                     p.zero = z;
                     p.recompute = (sp_recompute)rc;
-                    sp_memory mem;
-                    sp_train_memory_pre(m, s, &p, &mpre, &mem);
-                    if (mem.total > cap) {
+                    if (!(have_mem & 1)) {
+                        fill_memory_static(m, &p, &mpre, &outer.st, mstat);
+                        have_mem |= 1;
+                    }
+                    if (!(have_act >> (v - 1) & 1)) {
+                        fill_memory_act(m, &p, &mpre, mact[v - 1]);
+                        have_act |= 1ull << (v - 1);
+                    }
+                    double total = mstat[z].total + mact[v - 1][rc].total;
+                    if (total > cap) {
                         ts->mem++;
-                        if (mem.total - cap < ts->min_over) {
-                            ts->min_over = mem.total - cap;
+                        if (total - cap < ts->min_over) {
+                            ts->min_over = total - cap;
                             ts->min_over_plan = p;
                         }
                         continue;
                     }
+                    sp_memory mem;
+                    sp_mem_combine(&mstat[z], &mact[v - 1][rc], s->acc.hbm_bytes, &mem);
                     if (!have_cache) {
                         sp_step_layers(m, s, &p, &cache);
                         have_cache = 1;
                     }
+                    if (!have_outer) {
+                        sp_step_outer_fill(m, s, &p, &cache, &outer);
+                        have_outer = 1;
+                    }
                     sp_search_entry e;
                     sp_error err;
-                    if (sp_step_assemble(m, s, &p, &cache, &e.res, &err) != SP_OK) {
+                    if (sp_step_assemble_outer(m, s, &p, &cache, &outer, &mem, &e.res, &err) != SP_OK) {
                         ts->div++;
                         continue;
                     }
@@ -225,6 +272,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                         continue;
                     top_insert(ts->top, &ts->n_top, k, &e);
                 }
+            }
         }
     }
 }
@@ -246,6 +294,8 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
         return sp_fail(err, SP_EINVAL, "search: --global-batch must be >= 1");
     if (o->top_k < 1 || o->top_k > SP_SEARCH_MAX_TOP)
         return sp_fail(err, SP_EINVAL, "search: --top %d; allowed 1..%d", o->top_k, SP_SEARCH_MAX_TOP);
+    if (o->max_vpp < 1 || o->max_vpp > SP_SEARCH_MAX_VPP)
+        return sp_fail(err, SP_EINVAL, "search: --max-vpp %d; allowed 1..%d", o->max_vpp, SP_SEARCH_MAX_VPP);
     if (s->max_accels > 0 && o->n_gpus > s->max_accels)
         return sp_fail(err, SP_EINVAL, "search: %d GPUs but system '%s' has %d", o->n_gpus, s->name, s->max_accels);
     double t0 = now();

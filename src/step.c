@@ -329,17 +329,88 @@ sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p,
 sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
                            sp_train_result *r, sp_error *err)
 {
+    sp_step_outer o;
+    sp_step_outer_stage(m, p, c, &o);
+    sp_step_outer_fill(m, s, p, c, &o);
+    return sp_step_assemble_outer(m, s, p, c, &o, NULL, r, err);
+}
+
+void sp_step_outer_stage(const sp_model *m, const sp_plan *p, const sp_step_cache *c, sp_step_outer *o)
+{
+    sp_stage_fill(m, p, &c->mp, &o->st);
+}
+
+void sp_step_outer_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
+                        sp_step_outer *o)
+{
+    double L = m->n_layers, t = p->tp, h = m->d_model, V = m->vocab;
+    double lps = ceil(L / p->pp);
+    /* pipeline point-to-point: Megatron's scatter/gather optimisation (Narayanan et al. 2021 §4.1): each TP rank
+     * sends 1/t of the activation over its own link, then the stage all-gathers it over the scale-up tier */
+    o->p2p = 0;
+    if (p->pp > 1) {
+        double T = (double)p->micro_batch * p->seq_len / p->cp;
+        int stride = p->tp * p->cp * p->ep * p->dp;
+        o->p2p = sp_collective_time(s, SP_COLL_P2P, 2, stride, T * h * 2.0 / t);
+    }
+    /* data parallelism / ZeRO */
+    double dense_p = o->st.dense, expert_p = o->st.expert;
+    if (p->frozen_base) { /* only the adapters are reduced and updated */
+        dense_p = lps * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets) / t;
+        expert_p = 0;
+    }
+    /* dense grads reduce over CP x EP x DP (contiguous above TP): CP ranks hold the same weights and see different
+     * tokens, so they join the reduction and the ZeRO sharding (Megatron-Core's data-parallel group with CP) */
+    int dstride = p->tp;
+    int dpd = p->dp * p->ep * p->cp;
+    int edp = o->st.edp, estride = o->st.estride; /* expert grads over the expert data-parallel group (plan.c) */
+    if (expert_p <= 0) { /* no experts held: keep the (empty) expert collectives on the dense group's shape */
+        edp = p->dp;
+        estride = p->tp * p->cp * p->ep;
+    }
+    o->red_dense = dense_p;
+    o->red_expert = expert_p;
+    o->red_edp = edp;
+    o->red_estride = estride;
+    double gB = 2.0; /* gradients reduced in 16-bit */
+    o->ar0 = sp_collective_time(s, SP_COLL_ALLREDUCE, dpd, dstride, dense_p * gB) +
+             sp_collective_time(s, SP_COLL_ALLREDUCE, edp, estride, expert_p * gB);
+    double ag_d = sp_collective_time(s, SP_COLL_ALLGATHER, dpd, dstride, dense_p * 2.0);
+    double ag_e = sp_collective_time(s, SP_COLL_ALLGATHER, edp, estride, expert_p * 2.0);
+    double rs_d = sp_collective_time(s, SP_COLL_REDUCESCATTER, dpd, dstride, dense_p * gB);
+    double rs_e = sp_collective_time(s, SP_COLL_REDUCESCATTER, edp, estride, expert_p * gB);
+    o->ag3 = ag_d + ag_e;
+    o->rs3 = rs_d + rs_e;
+    o->rsag = rs_d + ag_d + rs_e + ag_e; /* ZeRO-1/2: the same collectives as ZeRO-3's pair, once per step */
+    /* FLOPs: the model's 6N-style count, and what recompute adds */
+    double tokens = (double)p->global_batch * p->seq_len;
+    o->model_flops = sp_model_train_flops(m, p->seq_len, tokens);
+    double fwd_tok = sp_model_fwd_flops_per_token(m, p->seq_len);
+    if (p->frozen_base) {
+        /* frozen weights need input gradients but no weight gradients: forward 2M + data-gradient 2M for the
+         * matmuls, 3x the attention core, and 6 FLOPs per adapter parameter */
+        double attn = L * 2.0 * p->seq_len * m->n_heads * 2.0 * m->d_head;
+        double mm = fwd_tok - attn;
+        o->model_flops = tokens * (2 * mm + 3 * attn + 6 * L * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets));
+    }
+    o->extra_full = tokens * (fwd_tok - 2.0 * V * h);
+    o->extra_selective = tokens * L * 2.0 * p->seq_len * m->n_heads * (2.0 * m->d_head);
+    o->peak = sp_accel_peak(&s->acc, p->dtype);
+    (void)c;
+}
+
+sp_status sp_step_assemble_outer(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
+                                 const sp_step_outer *o, const sp_memory *mem, sp_train_result *r, sp_error *err)
+{
     memset(r, 0, sizeof *r);
     const sp_accel *a = &s->acc;
     int flash = c->flash;
     int moe = sp_model_is_moe(m);
-    double L = m->n_layers, pp = p->pp, v = p->vpp, t = p->tp;
+    double L = m->n_layers, pp = p->pp, v = p->vpp;
     double replicas = (double)p->dp * p->ep;
     int n_micro = (int)(p->global_batch / (replicas * p->micro_batch));
     if (n_micro < 1)
         return sp_fail(err, SP_EINVAL, "plan: fewer sequences than data-parallel replicas x micro-batch");
-    double T = (double)p->micro_batch * p->seq_len / p->cp;
-    double B = 2.0;
     const layer_cost *dense = &c->dense, *sparse = &c->sparse;
     double moe_frac = moe ? (L - m->first_dense_layers) / L : 0;
     double lps = ceil(L / pp); /* layers on the heaviest stage */
@@ -361,7 +432,6 @@ sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan 
     double layer_tp = l_tp_f + l_tp_b + rec_tp;
     double layer_total = layer_compute + layer_mem + layer_tp + l_cp + l_ep;
 
-    double V = m->vocab, h = m->d_model;
     double head = c->head, emb = c->emb;
     double stage_layers = lps * layer_total;
     double first = stage_layers + emb, last = stage_layers + head;
@@ -370,45 +440,20 @@ sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan 
     double slot_max = first > last ? first : last;
     double slot_avg = (L * layer_total + emb + head) / pp;
 
-    /* pipeline point-to-point: activations forward, gradients backward, once per virtual stage */
-    double pp_comm_slot = 0;
-    if (p->pp > 1) {
-        /* Megatron's scatter/gather optimisation (Narayanan et al. 2021 §4.1): each TP rank sends 1/t of the
-         * activation over its own link, then the stage all-gathers it over the scale-up tier */
-        double bytes = T * h * B / t;
-        int stride = p->tp * p->cp * p->ep * p->dp;
-        double gather = c->pp_gather;
-        pp_comm_slot = 2 * v * (sp_collective_time(s, SP_COLL_P2P, 2, stride, bytes) + gather);
-    }
+    /* pipeline point-to-point: activations forward, gradients backward, once per virtual stage (the send, then
+     * the stage's all-gather when the activation was scattered) */
+    double pp_comm_slot = p->pp > 1 ? 2 * v * (o->p2p + c->pp_gather) : 0;
     double slot = slot_max + pp_comm_slot;
     double pipe = n_micro * slot + (pp - 1) * (slot_avg + pp_comm_slot) / v;
     double bubble = (pp - 1) * (slot_avg + pp_comm_slot) / v;
 
-    /* data parallelism / ZeRO */
-    double dense_p, expert_p;
-    sp_stage_params_pc(m, p, &c->mp.pc, &dense_p, &expert_p);
-    if (p->frozen_base) { /* only the adapters are reduced and updated */
-        dense_p = lps * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets) / t;
-        expert_p = 0;
-    }
-    /* dense grads reduce over CP x EP x DP (contiguous above TP): CP ranks hold the same weights and see different
-     * tokens, so they join the reduction and the ZeRO sharding (Megatron-Core's data-parallel group with CP) */
-    int dstride = p->tp;
-    int dpd = p->dp * p->ep * p->cp;
-    int edp, estride; /* expert grads over the expert data-parallel group (plan.c) */
-    sp_expert_dp_group(p, &edp, &estride);
-    if (expert_p <= 0) { /* no experts held: keep the (empty) expert collectives on the dense group's shape */
-        edp = p->dp;
-        estride = p->tp * p->cp * p->ep;
-    }
-    double gB = 2.0; /* gradients reduced in 16-bit */
+    /* data parallelism / ZeRO (collectives from sp_step_outer_fill) */
+    double dense_p = o->red_dense, expert_p = o->red_expert;
+    int dpd = p->dp * p->ep * p->cp, edp = o->red_edp;
     double dp_exposed = 0, dp_total = 0;
     double stage_bwd = lps * (lb_c + lb_m + l_tp_b + rec + rec_tp);
     if (p->zero >= 3) {
-        double ag = sp_collective_time(s, SP_COLL_ALLGATHER, dpd, dstride, dense_p * 2.0) +
-                    sp_collective_time(s, SP_COLL_ALLGATHER, edp, estride, expert_p * 2.0);
-        double rs = sp_collective_time(s, SP_COLL_REDUCESCATTER, dpd, dstride, dense_p * gB) +
-                    sp_collective_time(s, SP_COLL_REDUCESCATTER, edp, estride, expert_p * gB);
+        double ag = o->ag3, rs = o->rs3;
         /* the prefetched gathers stream during each phase's whole wall time, exposed CP/EP exchanges included
          * (so a faster GPU that exposes more of them never lengthens the step) */
         double f_phase = lps * (lf_c + lf_m + l_tp_f + MIX(cp_fwd) + MIX(ep_fwd));
@@ -418,15 +463,7 @@ sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan 
         dp_total = n_micro * (2 * ag + rs);
         dp_exposed = n_micro * per_mb + first_layer;
     } else {
-        double ar;
-        if (p->zero == 0)
-            ar = sp_collective_time(s, SP_COLL_ALLREDUCE, dpd, dstride, dense_p * gB) +
-                 sp_collective_time(s, SP_COLL_ALLREDUCE, edp, estride, expert_p * gB);
-        else
-            ar = sp_collective_time(s, SP_COLL_REDUCESCATTER, dpd, dstride, dense_p * gB) +
-                 sp_collective_time(s, SP_COLL_ALLGATHER, dpd, dstride, dense_p * 2.0) +
-                 sp_collective_time(s, SP_COLL_REDUCESCATTER, edp, estride, expert_p * gB) +
-                 sp_collective_time(s, SP_COLL_ALLGATHER, edp, estride, expert_p * 2.0);
+        double ar = p->zero == 0 ? o->ar0 : o->rsag;
         dp_total = ar;
         int overlap = p->dp_overlap >= 0 ? p->dp_overlap : s->overlap_dp;
         if (overlap) {
@@ -463,27 +500,19 @@ sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan 
     r->step_time_s = step;
     r->tokens_per_step = tokens;
     r->tokens_per_s = tokens / step;
-    r->model_flops = sp_model_train_flops(m, p->seq_len, tokens);
-    if (p->frozen_base) {
-        /* frozen weights need input gradients but no weight gradients: forward 2M + data-gradient 2M for the
-         * matmuls, 3x the attention core, and 6 FLOPs per adapter parameter */
-        double fwd_tok = sp_model_fwd_flops_per_token(m, p->seq_len);
-        double attn = L * 2.0 * p->seq_len * m->n_heads * 2.0 * m->d_head;
-        double mm = fwd_tok - attn;
-        r->model_flops = tokens * (2 * mm + 3 * attn + 6 * L * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets));
-    }
-    double extra = 0;
-    if (p->recompute == SP_RECOMPUTE_FULL)
-        extra = tokens * (sp_model_fwd_flops_per_token(m, p->seq_len) - 2.0 * V * h);
-    else if (p->recompute == SP_RECOMPUTE_SELECTIVE)
-        extra = tokens * L * 2.0 * p->seq_len * m->n_heads * (2.0 * m->d_head);
+    r->model_flops = o->model_flops;
+    double extra = p->recompute == SP_RECOMPUTE_FULL ? o->extra_full
+                 : p->recompute == SP_RECOMPUTE_SELECTIVE ? o->extra_selective : 0;
     r->hardware_flops = r->model_flops + extra;
-    r->peak_flops = sp_accel_peak(a, p->dtype);
+    r->peak_flops = o->peak;
     r->mfu = r->model_flops / (step * p->n_gpus * r->peak_flops);
     r->hfu = r->hardware_flops / (step * p->n_gpus * r->peak_flops);
     r->tflops_per_gpu = r->model_flops / (step * p->n_gpus) / 1e12;
     r->n_micro = n_micro;
-    sp_train_memory_pre(m, s, p, &c->mp, &r->mem);
+    if (mem)
+        r->mem = *mem;
+    else
+        sp_train_memory_stage(m, s, p, &c->mp, &o->st, &r->mem);
     r->fits = r->mem.total <= r->mem.capacity;
     r->overflow_bytes = r->fits ? 0 : r->mem.total - r->mem.capacity;
     r->bottleneck = dominant(&r->t);

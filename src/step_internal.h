@@ -20,6 +20,27 @@ typedef struct {
 } sp_mem_pre;
 void sp_mem_pre_fill(const sp_model *m, const sp_system *s, const sp_plan *p, sp_mem_pre *pre);
 void sp_train_memory_pre(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_mem_pre *pre, sp_memory *mem);
+/* What depends on the pipeline and data-parallel degrees on top of the layer shape, but not on the virtual
+ * stages, ZeRO stage or recompute: the parameters on the heaviest stage (dense, replicated over DP x EP x CP;
+ * expert, sharded by EP x ETP) and the expert data-parallel group. The search fills it once per PP degree. */
+typedef struct {
+    double dense, expert;
+    int edp, estride;
+} sp_stage;
+void sp_stage_fill(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, sp_stage *st);
+void sp_train_memory_stage(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_mem_pre *pre,
+                           const sp_stage *st, sp_memory *mem);
+/* The two parts of a plan's memory (memory.c): model states and buffers (weights, grads, optimizer, comm
+ * buffers, overhead; depend on ZeRO, not on virtual stages or recompute) and activations (activations,
+ * embedding/logits; depend on virtual stages and recompute, not on ZeRO). Each part's total is its own sum. */
+void sp_mem_static(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, const sp_stage *st, sp_memory *mem);
+void sp_mem_activations(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, sp_memory *mem);
+void sp_mem_combine(const sp_memory *stat, const sp_memory *act, double capacity, sp_memory *mem);
+static inline double sp_mem_static_sum(const sp_memory *x)
+{
+    return x->weights + x->grads + x->optimizer + x->comm_buffers + x->overhead;
+}
+static inline double sp_mem_act_sum(const sp_memory *x) { return x->activations + x->embedding_logits; }
 void sp_stage_params_pc(const sp_model *m, const sp_plan *p, const sp_param_count *pc, double *dense, double *expert);
 
 /* Everything of a step that depends only on the per-layer shape: TP, CP, EP, micro-batch, sequence length, SP,
@@ -32,7 +53,30 @@ typedef struct {
     sp_mem_pre mp;      /* memory terms of this layer shape */
 } sp_step_cache;
 
+/* Everything of a step that depends on PP and DP on top of the layer shape, but not on the virtual stages,
+ * ZeRO stage or recompute (search fills it once per PP degree): the stage's parameters, the pipeline send, the
+ * data-parallel collectives of every ZeRO stage, and the model/hardware FLOPs. */
+typedef struct {
+    sp_stage st;                  /* memory view of the heaviest stage */
+    double red_dense, red_expert; /* parameters whose gradients are reduced and updated (adapters when frozen) */
+    int red_edp, red_estride;     /* expert reduction group (the dense group's shape when no experts are held) */
+    double p2p;                   /* one pipeline send between stages */
+    double ar0;                   /* ZeRO-0: all-reduce of the gradients */
+    double rsag;                  /* ZeRO-1/2: reduce-scatter of the gradients + all-gather of the weights */
+    double ag3, rs3;              /* ZeRO-3: one all-gather of the weights, one reduce-scatter of the gradients */
+    double model_flops, extra_full, extra_selective, peak;
+} sp_step_outer;
+
 void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_step_cache *c);
+/* The stage part of the outer terms (cheap: the search's memory check needs only this). */
+void sp_step_outer_stage(const sp_model *m, const sp_plan *p, const sp_step_cache *c, sp_step_outer *o);
+/* The rest: collectives and FLOPs (call after sp_step_outer_stage). */
+void sp_step_outer_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
+                        sp_step_outer *o);
+/* The step of plan p from its layer-shape and outer terms; mem, when given, is the plan's memory (already
+ * computed by the caller with sp_train_memory_stage), otherwise it is computed here. */
+sp_status sp_step_assemble_outer(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
+                                 const sp_step_outer *o, const sp_memory *mem, sp_train_result *r, sp_error *err);
 sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
                            sp_train_result *r, sp_error *err);
 
