@@ -55,11 +55,22 @@ double sp_accel_peak(const sp_accel *a, sp_dtype d)
 
 typedef struct {
     double tm, tn, intrinsic;
+    int im, in; /* tm, tn as 64 << im, 64 << in */
 } tile_cfg;
 
 /* Threadblock tiles (rows x cols of the output) and their efficiency relative to the largest tile. */
 static const tile_cfg tiles[] = {
-    {256, 128, 1.00}, {128, 256, 1.00}, {128, 128, 0.94}, {128, 64, 0.84}, {64, 64, 0.68}};
+    {256, 128, 1.00, 2, 1}, {128, 256, 1.00, 1, 2}, {128, 128, 0.94, 1, 1}, {128, 64, 0.84, 1, 0}, {64, 64, 0.68, 0, 0}};
+
+/* ceil(x) for 0 <= x; exact (truncation is exact below 2^52), and cheaper than libm's where ceil is not a
+ * single instruction (baseline x86-64) */
+static inline double ceil_pos(double x)
+{
+    if (!(x < 4503599627370496.0))
+        return ceil(x);
+    double i = (double)(long long)x;
+    return i < x ? i + 1 : i;
+}
 
 static double gemm_eff_curve(const sp_accel *a, double gmax, double k_half, double m, double n, double k,
                              double batch)
@@ -67,12 +78,15 @@ static double gemm_eff_curve(const sp_accel *a, double gmax, double k_half, doub
     if (m <= 0 || n <= 0 || k <= 0 || batch <= 0)
         return gmax;
     double sms = a->n_sm > 0 ? a->n_sm : 108;
+    /* tiles along m and n for tile sides 64, 128, 256 (multiplying by a power of two's inverse is exact) */
+    double rm[3] = {ceil_pos(m * (1.0 / 64)), ceil_pos(m * (1.0 / 128)), ceil_pos(m * (1.0 / 256))};
+    double rn[3] = {ceil_pos(n * (1.0 / 64)), ceil_pos(n * (1.0 / 128)), ceil_pos(n * (1.0 / 256))};
     double best = 0;
     for (size_t i = 0; i < sizeof tiles / sizeof tiles[0]; i++) {
         double tm = tiles[i].tm, tn = tiles[i].tn;
-        double rows = ceil(m / tm), cols = ceil(n / tn);
+        double rows = rm[tiles[i].im], cols = rn[tiles[i].in];
         double nt = rows * cols * batch;
-        double waves = ceil(nt / sms);
+        double waves = ceil_pos(nt / sms);
         double wave_eff = nt / (waves * sms);
         double pad_eff = (m * n) / (rows * tm * cols * tn);
         double e = tiles[i].intrinsic * wave_eff * pad_eff;

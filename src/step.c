@@ -267,21 +267,23 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
 
 static const char *dominant(const sp_time_breakdown *t)
 {
-    struct {
-        double v;
-        const char *n;
-    } c[] = {{t->tp_comm, "tensor-parallel communication"}, {t->pp_comm, "pipeline communication"},
-             {t->dp_comm, "data-parallel communication"},  {t->bubble, "pipeline bubble"},
-             {t->memory_bound, "memory-bound kernels"},     {t->ep_comm, "expert all-to-all"},
-             {t->cp_comm, "context-parallel exchange"},      {t->optimizer, "optimizer step"},
-             {t->imbalance, "embedding/LM-head stage imbalance"}};
     const char *best = "compute";
     double bv = 0;
-    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++)
-        if (c[i].v > bv) {
-            bv = c[i].v;
-            best = c[i].n;
-        }
+#define CONSIDER(field, name)                                                                                  \
+    if (t->field > bv) {                                                                                       \
+        bv = t->field;                                                                                         \
+        best = name;                                                                                           \
+    }
+    CONSIDER(tp_comm, "tensor-parallel communication")
+    CONSIDER(pp_comm, "pipeline communication")
+    CONSIDER(dp_comm, "data-parallel communication")
+    CONSIDER(bubble, "pipeline bubble")
+    CONSIDER(memory_bound, "memory-bound kernels")
+    CONSIDER(ep_comm, "expert all-to-all")
+    CONSIDER(cp_comm, "context-parallel exchange")
+    CONSIDER(optimizer, "optimizer step")
+    CONSIDER(imbalance, "embedding/LM-head stage imbalance")
+#undef CONSIDER
     return best;
 }
 
