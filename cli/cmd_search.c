@@ -4,6 +4,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 
 static const cli_optdef defs[] = {
     {"model", 1, "model preset or config.json (required)"},
@@ -39,6 +40,18 @@ static void csv_row(const sp_plan *p, const sp_train_result *r)
     printf("%d,%d,%d,%d,%d,%d,%d,%s,%d,%d,%.6g,%.5f,%.6g,%.6g,%s\n", p->tp, p->pp, p->dp, p->cp, p->ep, p->vpp, p->micro_batch,
            sp_recompute_name(p->recompute), p->seq_parallel, p->zero, r->step_time_s, r->mfu, r->tokens_per_s, r->mem.total,
            r->bottleneck);
+}
+
+/* Progress on a terminal's stderr for searches longer than a second; the line is erased at the end. */
+static void show_progress(void *ctx, long long done, long long total, double elapsed)
+{
+    (void)ctx;
+    if (done < total)
+        fprintf(stderr, "\rscaleplan search: %lld of %lld layer shapes (%.0f%%), %.1f s", done, total,
+                100.0 * (double)done / (double)total, elapsed);
+    else
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
 }
 
 static void stream_row(void *ctx, const sp_plan *p, const sp_train_result *r)
@@ -159,6 +172,8 @@ int cmd_search(int argc, char **argv)
         o.no_prune = 1;
         csv_header();
     }
+    if (isatty(STDERR_FILENO))
+        o.on_progress = show_progress;
     sp_search_result *r = malloc(sizeof *r);
     if (!r)
         return cli_error("search", "out of memory");
@@ -253,8 +268,8 @@ int cmd_search(int argc, char **argv)
         printf("\n  %lld plans enumerated: %lld evaluated, %lld pruned by bound, %lld infeasible (%lld memory, %lld divisibility)\n",
                r->enumerated, r->evaluated, r->pruned, r->infeasible_memory + r->infeasible_divisibility, r->infeasible_memory,
                r->infeasible_divisibility);
-        printf("  %d layer shapes costed; %d threads; %.3f s wall; %.3g plans evaluated per second\n", r->layer_shapes, r->threads,
-               r->wall_time_s, r->plans_per_s);
+        printf("  %d layer shapes; %d thread%s; %.3f s wall; %.3g plans evaluated per second\n", r->layer_shapes, r->threads,
+               r->threads == 1 ? "" : "s", r->wall_time_s, r->plans_per_s);
     }
     free(r);
     return 0;

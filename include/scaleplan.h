@@ -824,6 +824,11 @@ typedef struct {
     /* --all: called for every evaluated plan, in enumeration order (forces one thread, no pruning) */
     void (*on_plan)(void *ctx, const sp_plan *p, const sp_train_result *r);
     void *ctx;
+    /* progress: once the search has run progress_after_s seconds, called about every 0.25 s from one thread with
+     * the layer shapes done and their total, then once with done == total at the end (NULL: none) */
+    void (*on_progress)(void *ctx, long long done, long long total, double elapsed_s);
+    void *progress_ctx;
+    double progress_after_s;
 } sp_search_opts;
 
 typedef struct {

@@ -30,6 +30,7 @@ void sp_search_defaults(sp_search_opts *o)
     o->top_k = 10;
     o->max_vpp = 8;
     o->fix_zero = o->fix_sp = o->fix_recompute = -1;
+    o->progress_after_s = 1.0;
 }
 
 /* Divisors of n ascending, at most cap of them (the smallest); O(sqrt n), so clusters of 2^30 GPUs are cheap. */
@@ -393,9 +394,29 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
     }
     for (int i = 0; i < nthreads; i++)
         ts[i].min_over = INFINITY;
+    long long keys_done = 0;
+    double t_start = now(), t_next = t_start + (o->progress_after_s > 0 ? o->progress_after_s : 0);
+    int progressed = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
-    for (int i = 0; i < nk; i++)
+    for (int i = 0; i < nk; i++) {
         run_key(m, s, o, &keys[i], &ts[omp_get_thread_num()]);
+        if (o->on_progress) {
+            long long d;
+#pragma omp atomic capture
+            d = ++keys_done;
+            /* only thread 0 reports (the callback need not be thread-safe) */
+            if (omp_get_thread_num() == 0) {
+                double t = now();
+                if (t >= t_next) {
+                    o->on_progress(o->progress_ctx, d, nk, t - t_start);
+                    progressed = 1;
+                    t_next = t + 0.25;
+                }
+            }
+        }
+    }
+    if (o->on_progress && progressed)
+        o->on_progress(o->progress_ctx, nk, nk, now() - t_start);
     /* deterministic merge */
     sp_search_entry *all = malloc(sizeof *all * (size_t)nthreads * SP_SEARCH_MAX_TOP);
     int na = 0;

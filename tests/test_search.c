@@ -191,12 +191,63 @@ static void test_infeasible(void **st)
     free(res);
 }
 
+/* Progress callback: with progress_after_s = 0 it is called from the start, `done` never decreases, the last
+ * call has done == total == the layer shapes searched, and the answer is the same as without it. */
+typedef struct {
+    int calls;
+    long long last_done, last_total;
+    int monotone;
+} progress_log;
+
+static void on_progress(void *ctx, long long done, long long total, double elapsed)
+{
+    progress_log *l = ctx;
+    if (done < l->last_done || elapsed < 0 || done > total)
+        l->monotone = 0;
+    l->calls++;
+    l->last_done = done;
+    l->last_total = total;
+}
+
+static void test_progress(void **st)
+{
+    (void)st;
+    sp_model m;
+    sp_system s;
+    load("gpt3-6.7b", "dgx-a100-80g", &m, &s);
+    sp_search_opts o;
+    sp_search_defaults(&o);
+    o.n_gpus = 64;
+    o.global_batch = 256;
+    o.seq_len = 2048;
+    o.threads = 2;
+    sp_search_result *a = malloc(sizeof *a), *b = malloc(sizeof *b);
+    sp_error e = {0};
+    assert_int_equal(sp_search(&m, &s, &o, a, &e), SP_OK);
+    progress_log l = {0, 0, 0, 1};
+    o.on_progress = on_progress;
+    o.progress_ctx = &l;
+    o.progress_after_s = 0;
+    assert_int_equal(sp_search(&m, &s, &o, b, &e), SP_OK);
+    assert_true(l.calls >= 2 && l.monotone);
+    assert_int_equal(l.last_done, b->layer_shapes);
+    assert_int_equal(l.last_total, b->layer_shapes);
+    same_top(a, b);
+    /* the default waits a second: a search of a few milliseconds reports nothing */
+    l = (progress_log){0, 0, 0, 1};
+    o.progress_after_s = 1.0;
+    assert_int_equal(sp_search(&m, &s, &o, b, &e), SP_OK);
+    assert_int_equal(l.calls, 0);
+    free(a);
+    free(b);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pruning_exact),   cmocka_unit_test(test_deterministic_threads),
         cmocka_unit_test(test_no_allocation),   cmocka_unit_test(test_best_beats_given_plans),
-        cmocka_unit_test(test_infeasible),
+        cmocka_unit_test(test_infeasible),      cmocka_unit_test(test_progress),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
