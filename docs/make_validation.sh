@@ -53,3 +53,14 @@ MID
 echo '| id | predicted s | measured s | error % | predicted MFU | bottleneck |'
 echo '|---|---:|---:|---:|---:|---|'
 "$BIN" validate "$DATA/training_runs.csv" --csv | tail -n +2 | awk -F, '{printf "| %s | %.4g | %.4g | %+.1f | %.3f | %s |\n", $1, $3, $4, $5, $6, $7}'
+cat <<'LIM'
+
+## `limits --mode epoch2024` against the paper's sweeps
+# against the paper's sweeps
+
+Every row of `../shared/validation/epoch2024_reference_points.csv` (the authors' sweeps, 16 settings) against
+`scaleplan limits --mode epoch2024 --csv` on the same setting (docs/make_limits_validation.sh; the model, its
+quirks and the summaries are in docs/limits.md):
+
+LIM
+SP_BIN=$BIN sh "$(dirname "$0")/make_limits_validation.sh" "$DATA/epoch2024_reference_points.csv"
