@@ -56,7 +56,6 @@ echo '|---|---:|---:|---:|---:|---|'
 cat <<'LIM'
 
 ## `limits --mode epoch2024` against the paper's sweeps
-# against the paper's sweeps
 
 Every row of `../shared/validation/epoch2024_reference_points.csv` (the authors' sweeps, 16 settings) against
 `scaleplan limits --mode epoch2024 --csv` on the same setting (docs/make_limits_validation.sh; the model, its
