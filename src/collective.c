@@ -24,6 +24,17 @@ int sp_group_tier(const sp_system *s, int p, int stride)
     return s->n_tiers - 1;
 }
 
+/* ceil(log2(p)) for p >= 1: a bit count for whole numbers below 2^31 (the same value libm gives: log2 is exact at
+ * powers of two and at least 1e-9 away from an integer elsewhere in that range), libm otherwise */
+static double ceil_log2(double p)
+{
+    if (p < 2147483648.0 && p == (double)(long long)p) {
+        unsigned long long n = (unsigned long long)p - 1;
+        return n ? 64 - __builtin_clzll(n) : 0;
+    }
+    return ceil(log2(p));
+}
+
 /* One flat phase among p ranks on tier t. steps: 2 for all-reduce, 1 for RS/AG/A2A. */
 static double flat(const sp_tier *t, double p, double bytes, double steps)
 {
@@ -31,7 +42,7 @@ static double flat(const sp_tier *t, double p, double bytes, double steps)
         return 0;
     double bw = t->bw * t->eff;
     double ring = steps * (p - 1) / p * bytes / bw + steps * (p - 1) * t->latency_s;
-    double tree = steps * bytes / bw + steps * ceil(log2(p)) * t->latency_s;
+    double tree = steps * bytes / bw + steps * ceil_log2(p) * t->latency_s;
     return ring < tree ? ring : tree;
 }
 

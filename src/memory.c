@@ -158,26 +158,32 @@ void sp_mem_static(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, c
     mem->total = sp_mem_static_sum(mem);
 }
 
-/* Activations: depend on the micro-batches in flight (PP, virtual stages) and recompute, not on ZeRO. */
-void sp_mem_activations(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, sp_memory *mem)
+/* Activations: depend on the micro-batches in flight (PP, virtual stages) and recompute, not on ZeRO. The layers
+ * held on the first stage and the embedding/logits bytes (the part recompute does not change). */
+void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, double *emb_logits)
 {
-    memset(mem, 0, sizeof *mem);
     double L = m->n_layers;
     int n_micro = p->global_batch / (p->dp * p->ep * p->micro_batch);
     double inflight = p->pp < n_micro ? p->pp : n_micro;
-    double layers_held = ceil(L / p->pp) * inflight;
+    double held = ceil(L / p->pp) * inflight;
     if (p->vpp > 1)
-        layers_held *= 1.0 + (p->pp - 1.0) / ((double)p->pp * p->vpp);
-    double per_layer = pre->act[p->recompute];
-    mem->activations = per_layer * layers_held;
-    mem->activations_layers = mem->activations;
-    if (p->recompute == SP_RECOMPUTE_FULL)
-        mem->activations += pre->act[SP_RECOMPUTE_NONE];
+        held *= 1.0 + (p->pp - 1.0) / ((double)p->pp * p->vpp);
+    *layers_held = held;
     /* embedding output (first stage) and fp32 logits + their gradient for the loss (last stage) */
     double sb = p->seq_len / (double)p->cp * p->micro_batch;
     double logits = sb * m->vocab / p->tp * (4.0 + 2.0);
     double emb_out = sb * m->d_model * 2.0 * inflight / ((p->seq_parallel && p->tp > 1) ? p->tp : 1);
-    mem->embedding_logits = p->pp == 1 ? logits + emb_out : (logits > emb_out ? logits : emb_out);
+    *emb_logits = p->pp == 1 ? logits + emb_out : (logits > emb_out ? logits : emb_out);
+}
+
+void sp_mem_activations(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, sp_memory *mem)
+{
+    memset(mem, 0, sizeof *mem);
+    double held, emb;
+    sp_mem_act_terms(m, p, &held, &emb);
+    mem->activations_layers = pre->act[p->recompute] * held;
+    mem->activations = sp_mem_act_layers(pre, (int)p->recompute, held);
+    mem->embedding_logits = emb;
     mem->total = sp_mem_act_sum(mem);
 }
 

@@ -90,43 +90,24 @@ static void top_insert(sp_search_entry *top, int *n, int k, const sp_search_entr
     top[i] = *e;
 }
 
-static double objective_of(const sp_search_opts *o, const sp_system *s, const sp_train_result *r, int n)
-{
-    switch (o->objective) {
-    case SP_OBJ_TOKENS_PER_S: return -r->tokens_per_s;
-    case SP_OBJ_COST: return r->step_time_s * n * (s->usd_per_accel_hour > 0 ? s->usd_per_accel_hour : 1) / 3600;
-    case SP_OBJ_TIME: break;
-    }
-    return r->step_time_s;
-}
-
 typedef struct {
     long long enumerated, div, mem, pruned, evaluated;
     double min_over;
     sp_plan min_over_plan;
     sp_search_entry top[SP_SEARCH_MAX_TOP];
     int n_top;
+    sp_gemm_memo memo;
 } thread_state;
 
-/* The model-state part of the memory for every ZeRO stage of a PP degree. */
-static void fill_memory_static(const sp_model *m, const sp_plan *p0, const sp_mem_pre *pre, const sp_stage *st,
-                               sp_memory mstat[4])
+/* objective of a plan from its step time (the same expressions as objective_of on its full result) */
+static double objective_step(const sp_search_opts *o, const sp_system *s, double step, double tokens, int n)
 {
-    sp_plan p = *p0;
-    for (int z = 0; z < 4; z++) {
-        p.zero = z;
-        sp_mem_static(m, &p, pre, st, &mstat[z]);
+    switch (o->objective) {
+    case SP_OBJ_TOKENS_PER_S: return -(tokens / step);
+    case SP_OBJ_COST: return step * n * (s->usd_per_accel_hour > 0 ? s->usd_per_accel_hour : 1) / 3600;
+    case SP_OBJ_TIME: break;
     }
-}
-
-/* The activation part for each recompute mode of a (PP, virtual stages). */
-static void fill_memory_act(const sp_model *m, const sp_plan *p0, const sp_mem_pre *pre, sp_memory mact[3])
-{
-    sp_plan p = *p0;
-    for (int rc = 0; rc < 3; rc++) {
-        p.recompute = (sp_recompute)rc;
-        sp_mem_activations(m, &p, pre, &mact[rc]);
-    }
+    return step;
 }
 
 static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts *o, const layer_key *key,
@@ -157,11 +138,13 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
     p.lora_targets = o->lora_targets;
     p.base_weight_bytes = o->base_weight_bytes;
     p.grad_bytes = o->grad_bytes;
+    double tokens = (double)o->global_batch * o->seq_len;
     sp_step_cache cache;
     int have_cache = 0;
     sp_mem_pre mpre;
     sp_mem_pre_fill(m, s, &p, &mpre);
     double cap = o->max_mem_frac * s->acc.hbm_bytes;
+    int nz = 4, nr = 3;
     for (int ip = 0; ip < npp; ip++) {
         int pp = pps[ip];
         if (pp > L || (o->fix_pp && pp != o->fix_pp))
@@ -171,16 +154,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
             continue;
         p.pp = pp;
         p.dp = dp;
-        /* the stage's parameters for the memory check; the collectives and FLOPs once a plan of this PP fits */
-        sp_step_outer outer;
-        sp_stage_fill(m, &p, &mpre, &outer.st);
-        int have_outer = 0;
-        /* the two parts of the memory: model states by ZeRO stage, activations by (virtual stages, recompute) */
-        sp_memory mstat[4], mact[SP_SEARCH_MAX_VPP][3];
-        int have_mem = 0;
-        unsigned long long have_act = 0; /* bit v-1: activations of v virtual stages filled */
         long long replicas = (long long)dp * key->ep;
-        int nz = 4, nr = 3;
         int vmax = pp > 1 ? o->max_vpp : 1;
         long long block = (long long)vmax * nz * nr;
         if (o->global_batch % (replicas * key->mb)) {
@@ -197,16 +171,22 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
             const layer_cost *d = &cache.dense, *sp = &cache.sparse;
             double layer = (1 - mf) * (d->fwd_compute + d->bwd_compute + d->fwd_mem + d->bwd_mem) +
                            mf * (moe ? sp->fwd_compute + sp->bwd_compute + sp->fwd_mem + sp->bwd_mem : 0);
-            sp_train_result lb = {0};
-            lb.step_time_s = n_micro * lps * layer;
-            lb.tokens_per_s = (double)o->global_batch * o->seq_len / lb.step_time_s;
-            sp_search_entry e = {.objective = objective_of(o, s, &lb, n)};
-            if ((ts->n_top == k && e.objective > ts->top[k - 1].objective) ||
-                (o->max_objective > 0 && e.objective > o->max_objective)) {
+            double lb = objective_step(o, s, n_micro * lps * layer, tokens, n);
+            if ((ts->n_top == k && lb > ts->top[k - 1].objective) || (o->max_objective > 0 && lb > o->max_objective)) {
                 ts->enumerated += block;
                 ts->pruned += block;
                 continue;
             }
+        }
+        /* the stage's parameters and the two parts of the memory: model states by ZeRO stage (full, for the
+         * result), activations by (virtual stages, recompute) (totals; the result recomputes its own) */
+        sp_step_outer outer;
+        sp_stage_fill(m, &p, &mpre, &outer.st);
+        int have_outer = 0;
+        sp_memory mstat[4];
+        for (int z = 0; z < nz; z++) {
+            p.zero = z;
+            sp_mem_static(m, &p, &mpre, &outer.st, &mstat[z]);
         }
         for (int v = 1; v <= vmax; v++) {
             /* interleaving needs pp*v to divide the layers */
@@ -215,6 +195,11 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                 ts->div += nz * nr;
                 continue;
             }
+            p.vpp = v;
+            double held, emb, act[3];
+            sp_mem_act_terms(m, &p, &held, &emb);
+            for (int rc = 0; rc < nr; rc++)
+                act[rc] = sp_mem_act_layers(&mpre, rc, held) + emb;
             for (int z = 0; z < nz; z++) {
                 /* ZeRO-3 is not combined with PP (Megatron, DeepSpeed) */
                 if ((o->fix_zero >= 0 && z != o->fix_zero) || (z == 3 && (pp > 1 || o->frozen_base))) {
@@ -222,51 +207,56 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                     ts->div += nr;
                     continue;
                 }
+                double mz = mstat[z].total;
                 for (int rc = 0; rc < nr; rc++) {
                     ts->enumerated++;
                     if (o->fix_recompute >= 0 && rc != o->fix_recompute) {
                         ts->div++;
                         continue;
                     }
-                    p.vpp = v;
-                    p.zero = z;
-                    p.recompute = (sp_recompute)rc;
-                    if (!(have_mem & 1)) {
-                        fill_memory_static(m, &p, &mpre, &outer.st, mstat);
-                        have_mem |= 1;
-                    }
-                    if (!(have_act >> (v - 1) & 1)) {
-                        fill_memory_act(m, &p, &mpre, mact[v - 1]);
-                        have_act |= 1ull << (v - 1);
-                    }
-                    double total = mstat[z].total + mact[v - 1][rc].total;
+                    double total = mz + act[rc];
                     if (total > cap) {
                         ts->mem++;
                         if (total - cap < ts->min_over) {
                             ts->min_over = total - cap;
                             ts->min_over_plan = p;
+                            ts->min_over_plan.zero = z;
+                            ts->min_over_plan.recompute = (sp_recompute)rc;
                         }
                         continue;
                     }
-                    sp_memory mem;
-                    sp_mem_combine(&mstat[z], &mact[v - 1][rc], s->acc.hbm_bytes, &mem);
                     if (!have_cache) {
-                        sp_step_layers(m, s, &p, &cache);
+                        sp_step_layers(m, s, &p, &ts->memo, &cache);
                         have_cache = 1;
                     }
                     if (!have_outer) {
                         sp_step_outer_fill(m, s, &p, &cache, &outer);
                         have_outer = 1;
                     }
-                    sp_search_entry e;
-                    sp_error err;
-                    if (sp_step_assemble_outer(m, s, &p, &cache, &outer, &mem, &e.res, &err) != SP_OK) {
+                    /* the plan's step time; the full result only for a plan that can enter the top k */
+                    double step = sp_step_time(&outer, v, z, rc, NULL);
+                    if (!(isfinite(step) && step > 0)) {
                         ts->div++;
                         continue;
                     }
                     ts->evaluated++;
+                    double obj = objective_step(o, s, step, tokens, n);
+                    if (!o->on_plan && ((o->max_objective > 0 && obj > o->max_objective) ||
+                                        (ts->n_top == k && obj > ts->top[k - 1].objective)))
+                        continue;
+                    sp_search_entry e;
+                    p.zero = z;
+                    p.recompute = (sp_recompute)rc;
                     e.plan = p;
-                    e.objective = objective_of(o, s, &e.res, n);
+                    e.objective = obj;
+                    if (!o->on_plan && ts->n_top == k && plan_cmp(&e, &ts->top[k - 1]) >= 0)
+                        continue;
+                    sp_memory mact, mem;
+                    sp_mem_activations(m, &p, &mpre, &mact);
+                    sp_mem_combine(&mstat[z], &mact, s->acc.hbm_bytes, &mem);
+                    sp_error err;
+                    if (sp_step_assemble_outer(m, s, &p, &cache, &outer, &mem, &e.res, &err) != SP_OK)
+                        continue; /* not reached: the step was checked above */
                     if (o->on_plan)
                         o->on_plan(o->ctx, &p, &e.res);
                     if (o->max_objective > 0 && e.objective > o->max_objective)

@@ -18,28 +18,53 @@
 #include "step_internal.h"
 
 #include <math.h>
+#include <stdint.h>
 #include <string.h>
 
 
 
-/* forward (m x k)(k x n); backward: dgrad (m x n)(n x k), and wgrad (k x m)(m x n) unless the weight is frozen */
-static double gemm_fbw(const sp_accel *a, sp_dtype d, double m, double n, double k, int wgrad, double *bwd)
+/* sp_gemm_time through the memo when there is one */
+static double gemm_t(sp_gemm_memo *memo, const sp_accel *a, sp_dtype d, double m, double n, double k, double batch)
 {
-    double f = sp_gemm_time(a, d, m, n, k, 1);
-    *bwd += sp_gemm_time(a, d, m, k, n, 1) + (wgrad ? sp_gemm_time(a, d, k, n, m, 1) : 0);
+    if (!memo)
+        return sp_gemm_time(a, d, m, n, k, batch);
+    uint64_t bm, bn, bk, bb;
+    memcpy(&bm, &m, 8);
+    memcpy(&bn, &n, 8);
+    memcpy(&bk, &k, 8);
+    memcpy(&bb, &batch, 8);
+    uint64_t h = (bm * 0x9E3779B97F4A7C15u) ^ (bn * 0xC2B2AE3D27D4EB4Fu) ^ (bk * 0x165667B19E3779F9u) ^
+                 (bb * 0xD6E8FEB86659FD93u) ^ (uint64_t)d;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9u;
+    sp_gemm_memo_entry *e = &memo->e[h >> 53 & (SP_GEMM_MEMO - 1)];
+    if (e->m == m && e->n == n && e->k == k && e->batch == batch && e->d == (int)d)
+        return e->t;
+    double t = sp_gemm_time(a, d, m, n, k, batch);
+    *e = (sp_gemm_memo_entry){m, n, k, batch, t, (int)d};
+    return t;
+}
+
+/* forward (m x k)(k x n); backward: dgrad (m x n)(n x k), and wgrad (k x m)(m x n) unless the weight is frozen */
+static double gemm_fbw(sp_gemm_memo *memo, const sp_accel *a, sp_dtype d, double m, double n, double k, int wgrad,
+                       double *bwd)
+{
+    double f = gemm_t(memo, a, d, m, n, k, 1);
+    *bwd += gemm_t(memo, a, d, m, k, n, 1) + (wgrad ? gemm_t(memo, a, d, k, n, m, 1) : 0);
     return f;
 }
 
-#define gemm_fb(a, d, m, n, k, bwd) gemm_fbw(a, d, m, n, k, wg, bwd)
+#define gemm_fb(a, d, m, n, k, bwd) gemm_fbw(memo, a, d, m, n, k, wg, bwd)
 
 /* LoRA adapter on a (din -> dout) projection: x·A (din x r) then ·B (r x dout), both trained. */
-static double lora_fb(const sp_accel *a, sp_dtype d, double T, double din, double dout, double r, double *bwd)
+static double lora_fb(sp_gemm_memo *memo, const sp_accel *a, sp_dtype d, double T, double din, double dout, double r,
+                      double *bwd)
 {
-    return gemm_fbw(a, d, T, r, din, 1, bwd) + gemm_fbw(a, d, T, dout, r, 1, bwd);
+    return gemm_fbw(memo, a, d, T, r, din, 1, bwd) + gemm_fbw(memo, a, d, T, dout, r, 1, bwd);
 }
 
 static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p, int flash, int moe_layer,
-                        layer_cost *c)
+                        sp_gemm_memo *memo, layer_cost *c)
 {
     memset(c, 0, sizeof *c);
     const sp_accel *a = &s->acc;
@@ -164,12 +189,12 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
     if (p->lora_rank > 0) {
         double r = p->lora_rank;
         if (p->lora_targets & SP_LORA_ATTN) {
-            fwd += lora_fb(a, d, T, h, qd / t, r, &bwd) + 2 * lora_fb(a, d, T, h, kvd / t, r, &bwd) +
-                   lora_fb(a, d, T, qd / t, h, r, &bwd);
+            fwd += lora_fb(memo, a, d, T, h, qd / t, r, &bwd) + 2 * lora_fb(memo, a, d, T, h, kvd / t, r, &bwd) +
+                   lora_fb(memo, a, d, T, qd / t, h, r, &bwd);
         }
         if ((p->lora_targets & SP_LORA_MLP) && !moe_layer) {
             double f = m->ffn_dim;
-            fwd += (m->gated ? 2 : 1) * lora_fb(a, d, T, h, f / t, r, &bwd) + lora_fb(a, d, T, f / t, h, r, &bwd);
+            fwd += (m->gated ? 2 : 1) * lora_fb(memo, a, d, T, h, f / t, r, &bwd) + lora_fb(memo, a, d, T, f / t, h, r, &bwd);
         }
     }
     if (p->frozen_base && p->base_weight_bytes > 0 && p->base_weight_bytes < 2) {
@@ -198,8 +223,9 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
         attn_mem_f = attn_mem_b = 0;
     } else {
         double bb = 0;
-        attn_f = sp_gemm_time(a, d16, sq, sk, dqk, b * heads) + sp_gemm_time(a, d16, sq, dv, sk, b * heads);
-        bb += 2 * sp_gemm_time(a, d16, sq, sk, dqk, b * heads) + 2 * sp_gemm_time(a, d16, sq, dv, sk, b * heads);
+        double g_qk = gemm_t(memo, a, d16, sq, sk, dqk, b * heads), g_av = gemm_t(memo, a, d16, sq, dv, sk, b * heads);
+        attn_f = g_qk + g_av;
+        bb += 2 * g_qk + 2 * g_av;
         attn_b = bb;
         double E = b * heads * sq * sk;
         /* fused scale-mask-softmax: read + write; dropout: read, write, 1-byte mask */
@@ -287,7 +313,45 @@ static const char *dominant(const sp_time_breakdown *t)
     return best;
 }
 
-void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_step_cache *c)
+/* One layer mixed over the model's dense and MoE layers, and its forward + backward under each recompute mode:
+ * full recompute reruns the forward (and its TP communication) in the backward; selective recompute reruns the
+ * attention core unless flash attention already does. */
+static void mix_fill(const sp_model *m, sp_step_cache *c)
+{
+    int moe = sp_model_is_moe(m);
+    double L = m->n_layers;
+    double moe_frac = moe ? (L - m->first_dense_layers) / L : 0;
+    const layer_cost *dense = &c->dense, *sparse = &c->sparse;
+    sp_layer_mix *x = &c->mix;
+#define MIX(field) ((1 - moe_frac) * dense->field + moe_frac * (moe ? sparse->field : 0))
+    x->f_c = MIX(fwd_compute), x->f_m = MIX(fwd_mem), x->b_c = MIX(bwd_compute), x->b_m = MIX(bwd_mem);
+    x->tp_f = MIX(tp_fwd), x->tp_b = MIX(tp_bwd), x->attn = MIX(attn_fwd);
+    x->cp_f = MIX(cp_fwd), x->cp_b = MIX(cp_bwd), x->ep_f = MIX(ep_fwd), x->ep_b = MIX(ep_bwd);
+#undef MIX
+    x->cp = x->cp_f + x->cp_b;
+    x->ep = x->ep_f + x->ep_b;
+    for (int rc = 0; rc < 3; rc++) {
+        double rec = 0, rec_tp = 0;
+        if (rc == SP_RECOMPUTE_FULL) {
+            rec = x->f_c + x->f_m;
+            rec_tp = x->tp_f;
+        } else if (rc == SP_RECOMPUTE_SELECTIVE && !c->flash)
+            rec = x->attn;
+        double compute = x->f_c + x->b_c + (rc == SP_RECOMPUTE_FULL ? x->f_c : 0);
+        double mem = x->f_m + x->b_m + (rc == SP_RECOMPUTE_FULL ? x->f_m : 0);
+        if (rc == SP_RECOMPUTE_SELECTIVE && !c->flash)
+            compute += x->attn; /* counted as compute */
+        double tp = x->tp_f + x->tp_b + rec_tp;
+        x->rec[rc] = rec;
+        x->rec_tp[rc] = rec_tp;
+        x->compute[rc] = compute;
+        x->mem[rc] = mem;
+        x->tp[rc] = tp;
+        x->total[rc] = compute + mem + tp + x->cp + x->ep;
+    }
+}
+
+void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_gemm_memo *memo, sp_step_cache *c)
 {
     const sp_accel *a = &s->acc;
     int flash = p->flash_attention >= 0 ? p->flash_attention : s->flash_attention;
@@ -296,16 +360,16 @@ void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_
     double T = (double)p->micro_batch * p->seq_len / p->cp;
     double B = 2.0;
     c->flash = flash;
-    layer_costs(m, s, p, flash, 0, &c->dense);
+    layer_costs(m, s, p, flash, 0, memo, &c->dense);
     if (moe)
-        layer_costs(m, s, p, flash, 1, &c->sparse);
+        layer_costs(m, s, p, flash, 1, memo, &c->sparse);
     else
         memset(&c->sparse, 0, sizeof c->sparse);
     /* embedding (first stage) and LM head + loss (last stage), one micro-batch */
     double V = m->vocab, h = m->d_model;
     double head_b = 0;
     sp_dtype d16 = p->dtype == SP_FP8 ? SP_BF16 : p->dtype; /* LM head stays in 16 bits (DeepSeek-V3 §3.3.1) */
-    double head_f = gemm_fbw(a, d16, T, V / t, h, !p->frozen_base, &head_b);
+    double head_f = gemm_fbw(memo, a, d16, T, V / t, h, !p->frozen_base, &head_b);
     double loss_mem = sp_mem_time(a, T * V / t * (2 * B + 3 * 4.0)); /* logits cast, fp32 softmax, grad */
     double head = head_f + head_b + loss_mem;
     double emb = sp_mem_time(a, T * h * B * 3) + 3 * a->eff.kernel_overhead_s;
@@ -318,13 +382,14 @@ void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_
     c->emb = emb;
     sp_mem_pre_fill(m, s, p, &c->mp);
     c->pp_gather = p->seq_parallel || p->tp == 1 ? 0 : sp_collective_time(s, SP_COLL_ALLGATHER, p->tp, 1, T * h * B);
+    mix_fill(m, c);
 }
 
 sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p, sp_train_result *r,
                         sp_error *err)
 {
     sp_step_cache c;
-    sp_step_layers(m, s, p, &c);
+    sp_step_layers(m, s, p, NULL, &c);
     return sp_step_assemble(m, s, p, &c, r, err);
 }
 
@@ -398,105 +463,70 @@ void sp_step_outer_fill(const sp_model *m, const sp_system *s, const sp_plan *p,
     o->extra_full = tokens * (fwd_tok - 2.0 * V * h);
     o->extra_selective = tokens * L * 2.0 * p->seq_len * m->n_heads * (2.0 * m->d_head);
     o->peak = sp_accel_peak(&s->acc, p->dtype);
-    (void)c;
+
+    /* the schedule: 1F1B over the heaviest stage's slots (first stage: embedding, last: LM head) */
+    const sp_layer_mix *x = &c->mix;
+    double pp = p->pp;
+    double replicas = (double)p->dp * p->ep;
+    o->pp = p->pp;
+    o->n_micro = (int)(p->global_batch / (replicas * p->micro_batch));
+    o->lps = lps;
+    o->lps_div = lps > 1 ? lps : 1;
+    o->ppg = p->pp > 1 ? o->p2p + c->pp_gather : 0;
+    o->overlap = p->dp_overlap >= 0 ? p->dp_overlap : s->overlap_dp;
+    double head = c->head, emb = c->emb;
+    for (int rc = 0; rc < 3; rc++) {
+        double stage_layers = lps * x->total[rc];
+        double first = stage_layers + emb, last = stage_layers + head;
+        if (p->pp == 1)
+            first = last = stage_layers + emb + head;
+        o->stage_layers[rc] = stage_layers;
+        o->slot_max[rc] = first > last ? first : last;
+        o->slot_avg[rc] = (L * x->total[rc] + emb + head) / pp;
+        double stage_bwd = lps * (x->b_c + x->b_m + x->tp_b + x->rec[rc] + x->rec_tp[rc]);
+        o->stage_bwd[rc] = stage_bwd;
+        /* ZeRO-3: the prefetched gathers stream during each phase's whole wall time, exposed CP/EP exchanges
+         * included (so a faster GPU that exposes more of them never lengthens the step); the first gather
+         * cannot hide */
+        double f_phase = lps * (x->f_c + x->f_m + x->tp_f + x->cp_f + x->ep_f);
+        double b_phase = stage_bwd + lps * (x->cp_b + x->ep_b);
+        double ag = o->ag3, rs = o->rs3;
+        double per_mb = fmax(0, ag - f_phase) + fmax(0, ag + rs - b_phase);
+        o->dp3[rc] = o->n_micro * per_mb + ag / lps;
+    }
+    /* optimizer: memory-bound Adam over the local shard: fp32 master, m, v read+write, grad read (4 B), 16-bit
+     * weight write: 30 bytes per parameter */
+    const sp_accel *a = &s->acc;
+    for (int z = 0; z < 2; z++) {
+        double local = z >= 1 ? dense_p / dpd + expert_p / edp : dense_p + expert_p;
+        o->opt[z] = sp_mem_time(a, 30.0 * local) + 10 * a->eff.kernel_overhead_s;
+    }
 }
 
 sp_status sp_step_assemble_outer(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
                                  const sp_step_outer *o, const sp_memory *mem, sp_train_result *r, sp_error *err)
 {
     memset(r, 0, sizeof *r);
-    const sp_accel *a = &s->acc;
-    int flash = c->flash;
-    int moe = sp_model_is_moe(m);
-    double L = m->n_layers, pp = p->pp, v = p->vpp;
-    double replicas = (double)p->dp * p->ep;
-    int n_micro = (int)(p->global_batch / (replicas * p->micro_batch));
+    int n_micro = o->n_micro;
     if (n_micro < 1)
         return sp_fail(err, SP_EINVAL, "plan: fewer sequences than data-parallel replicas x micro-batch");
-    const layer_cost *dense = &c->dense, *sparse = &c->sparse;
-    double moe_frac = moe ? (L - m->first_dense_layers) / L : 0;
-    double lps = ceil(L / pp); /* layers on the heaviest stage */
-#define MIX(field) ((1 - moe_frac) * dense->field + moe_frac * (moe ? sparse->field : 0))
-    double lf_c = MIX(fwd_compute), lf_m = MIX(fwd_mem), lb_c = MIX(bwd_compute), lb_m = MIX(bwd_mem);
-    double l_tp_f = MIX(tp_fwd), l_tp_b = MIX(tp_bwd), l_cp = MIX(cp_fwd) + MIX(cp_bwd);
-    double l_ep = MIX(ep_fwd) + MIX(ep_bwd), l_attn = MIX(attn_fwd);
-    /* recompute in backward */
-    double rec = 0, rec_tp = 0;
-    if (p->recompute == SP_RECOMPUTE_FULL) {
-        rec = lf_c + lf_m;
-        rec_tp = l_tp_f;
-    } else if (p->recompute == SP_RECOMPUTE_SELECTIVE && !flash)
-        rec = l_attn;
-    double layer_compute = lf_c + lb_c + (p->recompute == SP_RECOMPUTE_FULL ? lf_c : 0);
-    double layer_mem = lf_m + lb_m + (p->recompute == SP_RECOMPUTE_FULL ? lf_m : 0);
-    if (p->recompute == SP_RECOMPUTE_SELECTIVE && !flash)
-        layer_compute += l_attn; /* counted as compute */
-    double layer_tp = l_tp_f + l_tp_b + rec_tp;
-    double layer_total = layer_compute + layer_mem + layer_tp + l_cp + l_ep;
-
-    double head = c->head, emb = c->emb;
-    double stage_layers = lps * layer_total;
-    double first = stage_layers + emb, last = stage_layers + head;
-    if (p->pp == 1)
-        first = last = stage_layers + emb + head;
-    double slot_max = first > last ? first : last;
-    double slot_avg = (L * layer_total + emb + head) / pp;
-
-    /* pipeline point-to-point: activations forward, gradients backward, once per virtual stage (the send, then
-     * the stage's all-gather when the activation was scattered) */
-    double pp_comm_slot = p->pp > 1 ? 2 * v * (o->p2p + c->pp_gather) : 0;
-    double slot = slot_max + pp_comm_slot;
-    double pipe = n_micro * slot + (pp - 1) * (slot_avg + pp_comm_slot) / v;
-    double bubble = (pp - 1) * (slot_avg + pp_comm_slot) / v;
-
-    /* data parallelism / ZeRO (collectives from sp_step_outer_fill) */
-    double dense_p = o->red_dense, expert_p = o->red_expert;
-    int dpd = p->dp * p->ep * p->cp, edp = o->red_edp;
-    double dp_exposed = 0, dp_total = 0;
-    double stage_bwd = lps * (lb_c + lb_m + l_tp_b + rec + rec_tp);
-    if (p->zero >= 3) {
-        double ag = o->ag3, rs = o->rs3;
-        /* the prefetched gathers stream during each phase's whole wall time, exposed CP/EP exchanges included
-         * (so a faster GPU that exposes more of them never lengthens the step) */
-        double f_phase = lps * (lf_c + lf_m + l_tp_f + MIX(cp_fwd) + MIX(ep_fwd));
-        double b_phase = stage_bwd + lps * (MIX(cp_bwd) + MIX(ep_bwd));
-        double per_mb = fmax(0, ag - f_phase) + fmax(0, ag + rs - b_phase);
-        double first_layer = ag / lps; /* the first gather cannot hide */
-        dp_total = n_micro * (2 * ag + rs);
-        dp_exposed = n_micro * per_mb + first_layer;
-    } else {
-        double ar = p->zero == 0 ? o->ar0 : o->rsag;
-        dp_total = ar;
-        int overlap = p->dp_overlap >= 0 ? p->dp_overlap : s->overlap_dp;
-        if (overlap) {
-            /* gradients of the last micro-batch's backward stream out bucket by bucket: all but the last
-             * bucket (~1/lps of the stage) hide behind the remaining backward compute */
-            double tail = ar / (lps > 1 ? lps : 1);
-            dp_exposed = fmax(tail, ar - stage_bwd / v);
-        } else
-            dp_exposed = ar;
-    }
-    /* optimizer: memory-bound Adam over the local shard: fp32 master, m, v read+write, grad read (4 B),
-     * 16-bit weight write: 30 bytes per parameter */
-#undef MIX
-    double local = p->zero >= 1 ? dense_p / dpd + expert_p / edp : dense_p + expert_p;
-    double opt = sp_mem_time(a, 30.0 * local) + 10 * a->eff.kernel_overhead_s;
-
-    double step = pipe + dp_exposed + opt;
+    int rc = (int)p->recompute;
+    sp_step_parts q;
+    double step = sp_step_time(o, p->vpp, p->zero, rc, &q);
     /* breakdown (critical path, one stage's view) */
-    double nm = n_micro;
-    r->t.compute = nm * lps * layer_compute;
-    r->t.memory_bound = nm * lps * layer_mem;
-    r->t.recompute = nm * lps * rec;
-    r->t.tp_comm = nm * lps * layer_tp;
-    r->t.cp_comm = nm * lps * l_cp;
-    r->t.ep_comm = nm * lps * l_ep;
-    r->t.pp_comm = nm * pp_comm_slot;
-    r->t.imbalance = nm * (slot_max - stage_layers);
-    r->t.bubble = bubble;
-    r->t.dp_comm = dp_exposed;
-    r->t.optimizer = opt;
-    (void)dp_total;
+    const sp_layer_mix *x = &c->mix;
+    double nm = n_micro, lps = o->lps;
+    r->t.compute = nm * lps * x->compute[rc];
+    r->t.memory_bound = nm * lps * x->mem[rc];
+    r->t.recompute = nm * lps * x->rec[rc];
+    r->t.tp_comm = nm * lps * x->tp[rc];
+    r->t.cp_comm = nm * lps * x->cp;
+    r->t.ep_comm = nm * lps * x->ep;
+    r->t.pp_comm = nm * q.pp_comm_slot;
+    r->t.imbalance = nm * (o->slot_max[rc] - o->stage_layers[rc]);
+    r->t.bubble = q.bubble;
+    r->t.dp_comm = q.dp;
+    r->t.optimizer = q.opt;
 
     double tokens = (double)p->global_batch * p->seq_len;
     r->step_time_s = step;

@@ -41,12 +41,35 @@ static inline double sp_mem_static_sum(const sp_memory *x)
     return x->weights + x->grads + x->optimizer + x->comm_buffers + x->overhead;
 }
 static inline double sp_mem_act_sum(const sp_memory *x) { return x->activations + x->embedding_logits; }
+/* The activation part from its terms (sp_mem_act_terms): layers held x one layer's bytes under recompute mode rc,
+ * plus, under full recompute, the one layer rebuilt in the backward; total = that + emb_logits. The search's
+ * memory check and sp_mem_activations use the same two functions, so they agree to the bit. */
+void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, double *emb_logits);
+static inline double sp_mem_act_layers(const sp_mem_pre *pre, int rc, double held)
+{
+    double a = pre->act[rc] * held;
+    if (rc == SP_RECOMPUTE_FULL)
+        a += pre->act[SP_RECOMPUTE_NONE];
+    return a;
+}
 void sp_stage_params_pc(const sp_model *m, const sp_plan *p, const sp_param_count *pc, double *dense, double *expert);
 
 /* Everything of a step that depends only on the per-layer shape: TP, CP, EP, micro-batch, sequence length, SP,
  * attention kernel, dtype and fine-tuning mode (search caches it across PP, VPP, DP, ZeRO, recompute). */
+/* One layer of a shape, mixed over the dense and MoE layers of the model, and what each recompute mode makes of
+ * it (indexed by sp_recompute): the terms every plan of the shape assembles its step from. */
+typedef struct {
+    double f_c, f_m, b_c, b_m;      /* forward / backward compute and memory-bound time */
+    double tp_f, tp_b, attn;        /* TP communication; attention core (selective recompute) */
+    double cp_f, cp_b, ep_f, ep_b;  /* exposed CP exchange and EP all-to-all */
+    double cp, ep;                  /* cp_f + cp_b, ep_f + ep_b */
+    double rec[3], rec_tp[3];       /* recomputed forward work and its TP communication, in the backward */
+    double compute[3], mem[3], tp[3], total[3]; /* forward + backward of one layer */
+} sp_layer_mix;
+
 typedef struct {
     layer_cost dense, sparse;
+    sp_layer_mix mix;   /* dense/sparse mixed, per recompute mode */
     double head, emb;   /* LM head + loss (last stage), embedding (first stage), one micro-batch */
     double pp_gather;   /* all-gather after a scatter/gather pipeline send */
     int flash;
@@ -65,9 +88,63 @@ typedef struct {
     double rsag;                  /* ZeRO-1/2: reduce-scatter of the gradients + all-gather of the weights */
     double ag3, rs3;              /* ZeRO-3: one all-gather of the weights, one reduce-scatter of the gradients */
     double model_flops, extra_full, extra_selective, peak;
+    /* the schedule's terms per recompute mode, and the DP/optimizer terms per ZeRO stage (sp_step_time) */
+    int pp, n_micro, overlap;       /* overlap: DP reduction overlapped with the last backward */
+    double lps, lps_div;            /* layers on the heaviest stage; the same, at least 1 */
+    double ppg;                     /* one pipeline send + its all-gather (pp > 1) */
+    double stage_layers[3], slot_max[3], slot_avg[3], stage_bwd[3];
+    double dp3[3];                  /* ZeRO-3: exposed gathers and reduce-scatters of a step */
+    double opt[2];                  /* optimizer step: ZeRO 0, ZeRO >= 1 */
 } sp_step_outer;
 
-void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_step_cache *c);
+/* The pieces of one plan's step (sp_step_time). */
+typedef struct {
+    double pp_comm_slot, bubble, pipe, dp, opt, step;
+} sp_step_parts;
+
+/* Step time of the plan (vpp v, ZeRO z, recompute rc) whose layer shape and PP degree filled o: the only per-plan
+ * arithmetic of the search, and the same expression the full result is built from (sp_step_assemble_outer). */
+static inline double sp_step_time(const sp_step_outer *o, int v, int z, int rc, sp_step_parts *q)
+{
+    double vv = v;
+    double ppc = o->pp > 1 ? 2 * vv * o->ppg : 0;
+    double slot = o->slot_max[rc] + ppc;
+    double bubble = (o->pp - 1) * (o->slot_avg[rc] + ppc) / vv;
+    double pipe = o->n_micro * slot + bubble;
+    double dp;
+    if (z >= 3)
+        dp = o->dp3[rc];
+    else {
+        double ar = z == 0 ? o->ar0 : o->rsag;
+        if (o->overlap) {
+            /* gradients of the last micro-batch's backward stream out bucket by bucket: all but the last bucket
+             * (~1/lps of the stage) hide behind the remaining backward compute */
+            double tail = ar / o->lps_div, rest = ar - o->stage_bwd[rc] / vv;
+            dp = tail > rest ? tail : rest;
+        } else
+            dp = ar;
+    }
+    double opt = o->opt[z >= 1];
+    double step = pipe + dp + opt;
+    if (q)
+        *q = (sp_step_parts){ppc, bubble, pipe, dp, opt, step};
+    return step;
+}
+
+/* A memo of GEMM times for one accelerator (the search keeps one per thread: layer shapes that differ only in
+ * sequence parallelism, or in micro-batch and CP with the same tokens per GPU, run the same GEMMs). Direct-mapped;
+ * zero-filled means empty. */
+#define SP_GEMM_MEMO 2048
+typedef struct {
+    double m, n, k, batch, t;
+    int d;
+} sp_gemm_memo_entry;
+typedef struct {
+    sp_gemm_memo_entry e[SP_GEMM_MEMO];
+} sp_gemm_memo;
+
+/* The layer-shape terms of plan p; memo may be NULL (the same values either way). */
+void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_gemm_memo *memo, sp_step_cache *c);
 /* The stage part of the outer terms (cheap: the search's memory check needs only this). */
 void sp_step_outer_stage(const sp_model *m, const sp_plan *p, const sp_step_cache *c, sp_step_outer *o);
 /* The rest: collectives and FLOPs (call after sp_step_outer_stage). */
