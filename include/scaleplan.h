@@ -843,7 +843,7 @@ typedef struct {
     long long infeasible_memory;
     long long pruned;         /* skipped by an exact lower bound */
     long long evaluated;      /* fully timed */
-    int layer_shapes;         /* distinct per-layer shapes costed (cache entries) */
+    int layer_shapes;         /* layer shapes enumerated (TP, CP, EP, micro-batch, SP, expert TP, precision) */
     int threads;
     double wall_time_s, plans_per_s;
     sp_search_entry top[SP_SEARCH_MAX_TOP];

@@ -24,7 +24,8 @@
  * magnitude from PyTorch memory snapshots; documented in docs/model.md. */
 #define SP_FRAMEWORK_OVERHEAD_BYTES (1.5 * 1073741824.0)
 
-double sp_layer_activation_bytes(const sp_model *m, const sp_plan *p, int flash, sp_recompute rc)
+/* One layer's activation bytes under each recompute mode (indexed by sp_recompute). */
+static void layer_activation_bytes(const sp_model *m, const sp_plan *p, int flash, double out[3])
 {
     double s = p->seq_len / (double)p->cp, b = p->micro_batch, h = m->d_model, t = p->tp;
     double sbh = s * b * h;
@@ -42,15 +43,16 @@ double sp_layer_activation_bytes(const sp_model *m, const sp_plan *p, int flash,
     }
     double scores = flash ? 0 : 5.0 * m->n_heads * (double)p->seq_len / h; /* full key length */
     double rep_div = (p->seq_parallel && t > 1) ? t : 1;
-    switch (rc) {
-    case SP_RECOMPUTE_FULL:
-        return 2.0 * sbh / rep_div;
-    case SP_RECOMPUTE_SELECTIVE:
-        return sbh * (repl / rep_div + shard / t);
-    case SP_RECOMPUTE_NONE:
-        break;
-    }
-    return sbh * (repl / rep_div + shard / t + scores / t);
+    out[SP_RECOMPUTE_FULL] = 2.0 * sbh / rep_div;
+    out[SP_RECOMPUTE_SELECTIVE] = sbh * (repl / rep_div + shard / t);
+    out[SP_RECOMPUTE_NONE] = sbh * (repl / rep_div + shard / t + scores / t);
+}
+
+double sp_layer_activation_bytes(const sp_model *m, const sp_plan *p, int flash, sp_recompute rc)
+{
+    double a[3];
+    layer_activation_bytes(m, p, flash, a);
+    return a[(unsigned)rc < 3 ? rc : SP_RECOMPUTE_NONE];
 }
 
 /* Parameters held by one GPU on the heaviest stage, split into dense (replicated over DP x EP) and expert
@@ -87,18 +89,21 @@ void sp_stage_params_pc(const sp_model *m, const sp_plan *p, const sp_param_coun
     *expert = experts;
 }
 
-void sp_mem_pre_fill(const sp_model *m, const sp_system *s, const sp_plan *p, sp_mem_pre *pre)
+void sp_mem_pre_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_param_count *pc,
+                     sp_mem_pre *pre)
 {
     int flash = p->flash_attention >= 0 ? p->flash_attention : s->flash_attention;
-    sp_model_params(m, &pre->pc);
-    for (int r = 0; r < 3; r++)
-        pre->act[r] = sp_layer_activation_bytes(m, p, flash, (sp_recompute)r);
+    if (pc)
+        pre->pc = *pc;
+    else
+        sp_model_params(m, &pre->pc);
+    layer_activation_bytes(m, p, flash, pre->act);
 }
 
 void sp_train_memory(const sp_model *m, const sp_system *s, const sp_plan *p, sp_memory *mem)
 {
     sp_mem_pre pre;
-    sp_mem_pre_fill(m, s, p, &pre);
+    sp_mem_pre_fill(m, s, p, NULL, &pre);
     sp_train_memory_pre(m, s, p, &pre, mem);
 }
 
@@ -125,37 +130,64 @@ void sp_train_memory_stage(const sp_model *m, const sp_system *s, const sp_plan 
 }
 
 /* Model states and buffers: depend on the stage (PP), the sharding groups and the ZeRO stage, not on the
- * virtual stages or recompute. */
-void sp_mem_static(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, const sp_stage *st, sp_memory *mem)
+ * virtual stages or recompute. The fields for ZeRO stage z (the whole of sp_mem_static's arithmetic). */
+typedef struct {
+    double weights, grads, optimizer, comm_buffers;
+} static_fields;
+
+static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre,
+                                              const sp_stage *st, int z)
 {
-    memset(mem, 0, sizeof *mem);
+    static_fields f = {0, 0, 0, 0};
     double dense = st->dense, expert = st->expert;
     int edp = st->edp;
     double dpd = (double)p->dp * p->ep * p->cp, dpe = edp; /* sharding groups of dense (CP x EP x DP) and expert params */
     double wb = p->frozen_base && p->base_weight_bytes > 0 ? p->base_weight_bytes : 2.0;
     double gb = p->grad_bytes > 0 ? p->grad_bytes : 4.0;
-    mem->weights = wb * (p->zero >= 3 ? dense / dpd + expert / dpe : dense + expert);
+    f.weights = wb * (z >= 3 ? dense / dpd + expert / dpe : dense + expert);
     if (p->frozen_base) {
         /* adapters: 16-bit weights and gradients, fp32 Adam moments (8 B); no fp32 master copy (QLoRA, Dettmers
          * et al. 2023 §3: BF16 LoRA parameters with 32-bit paged AdamW) */
         double ad = ceil((double)m->n_layers / p->pp) * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets) / p->tp;
-        mem->weights += 2.0 * ad;
-        mem->grads = 2.0 * ad;
-        mem->optimizer = 8.0 * ad;
+        f.weights += 2.0 * ad;
+        f.grads = 2.0 * ad;
+        f.optimizer = 8.0 * ad;
         if (p->base_weight_bytes > 0 && p->base_weight_bytes < 2) /* one layer dequantized to 16 bits */
-            mem->comm_buffers += 2.0 * (pre->pc.attn_per_layer + pre->pc.mlp_dense_per_layer) / p->tp;
+            f.comm_buffers += 2.0 * (pre->pc.attn_per_layer + pre->pc.mlp_dense_per_layer) / p->tp;
     } else {
-        mem->grads = gb * (p->zero >= 2 ? dense / dpd + expert / dpe : dense + expert);
-        mem->optimizer = 12.0 * (p->zero >= 1 ? dense / dpd + expert / dpe : dense + expert);
+        f.grads = gb * (z >= 2 ? dense / dpd + expert / dpe : dense + expert);
+        f.optimizer = 12.0 * (z >= 1 ? dense / dpd + expert / dpe : dense + expert);
     }
-    if (p->zero >= 3) {
+    if (z >= 3) {
         /* two gathered layers (current + prefetched), 16-bit */
         const sp_param_count *pc = &pre->pc;
         double layer = pc->attn_per_layer + (sp_model_is_moe(m) ? pc->moe_per_layer / p->ep : pc->mlp_dense_per_layer);
-        mem->comm_buffers += 2.0 * 2.0 * layer / p->tp;
+        f.comm_buffers += 2.0 * 2.0 * layer / p->tp;
     }
+    return f;
+}
+
+void sp_mem_static(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, const sp_stage *st, sp_memory *mem)
+{
+    memset(mem, 0, sizeof *mem);
+    static_fields f = mem_static_fields(m, p, pre, st, p->zero);
+    mem->weights = f.weights;
+    mem->grads = f.grads;
+    mem->optimizer = f.optimizer;
+    mem->comm_buffers = f.comm_buffers;
     mem->overhead = SP_FRAMEWORK_OVERHEAD_BYTES;
     mem->total = sp_mem_static_sum(mem);
+}
+
+void sp_mem_static_totals(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, const sp_stage *st,
+                          double total[4])
+{
+    for (int z = 0; z < 4; z++) {
+        static_fields f = mem_static_fields(m, p, pre, st, z);
+        sp_memory x = {.weights = f.weights, .grads = f.grads, .optimizer = f.optimizer,
+                       .comm_buffers = f.comm_buffers, .overhead = SP_FRAMEWORK_OVERHEAD_BYTES};
+        total[z] = sp_mem_static_sum(&x);
+    }
 }
 
 /* Activations: depend on the micro-batches in flight (PP, virtual stages) and recompute, not on ZeRO. The layers

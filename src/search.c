@@ -17,6 +17,7 @@
 
 #include <math.h>
 #include <omp.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -49,8 +50,10 @@ static int divisors(int n, int *out, int cap)
     return lo;
 }
 
+/* The search's unit of work: a layer shape without its micro-batch. Its micro-batches (ascending) share the
+ * stage parameters, model-state memory and data-parallel collectives of each PP degree. */
 typedef struct {
-    int tp, cp, ep, mb, sp;
+    int tp, cp, ep, sp;
     int etp;        /* expert TP (MoE; 0 for dense models) */
     sp_dtype dtype; /* GEMM precision */
 } layer_key;
@@ -99,7 +102,12 @@ typedef struct {
     sp_gemm_memo memo;
 } thread_state;
 
-/* objective of a plan from its step time (the same expressions as objective_of on its full result) */
+/* The bound is computed in another floating-point order than the step itself; this margin keeps it below a plan
+ * whose step time it equals up to rounding (a relative 1e-12: far above accumulated rounding, far below any
+ * difference between plans that matters). */
+#define LB_MARGIN (1 - 1e-12)
+
+/* objective of a plan from its step time (the same expressions as on its full result) */
 static double objective_step(const sp_search_opts *o, const sp_system *s, double step, double tokens, int n)
 {
     switch (o->objective) {
@@ -110,20 +118,58 @@ static double objective_step(const sp_search_opts *o, const sp_system *s, double
     return step;
 }
 
-static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts *o, const layer_key *key,
-                    thread_state *ts)
+/* Records a plan that does not fit when it overflows least so far (ties: the first in plan_cmp order, so the
+ * closest plan does not depend on the order shapes are visited in). */
+static void note_overflow(thread_state *ts, const sp_plan *p, int z, int rc, double over)
+{
+    if (over > ts->min_over)
+        return;
+    sp_search_entry e = {.plan = *p};
+    e.plan.zero = z;
+    e.plan.recompute = (sp_recompute)rc;
+    if (over == ts->min_over && plan_cmp(&e, &(sp_search_entry){.plan = ts->min_over_plan}) >= 0)
+        return;
+    ts->min_over = over;
+    ts->min_over_plan = e.plan;
+}
+
+/* What one PP degree of a unit shares over the unit's micro-batches. */
+typedef struct {
+    int ready, empty; /* filled; no (vpp, ZeRO, recompute) combination is a plan here */
+    int dead;         /* no plan of this PP fits at the micro-batches tried so far, nor at any larger one */
+    int has_dp;       /* o's data-parallel part filled */
+    int nv, nzv, v0;  /* valid virtual-stage counts and ZeRO stages; the first valid v */
+    uint64_t vmask;   /* bit v-1: v virtual stages divide the layers (and match --fix vpp) */
+    int zok[4];
+    double mz[4];     /* model-state memory by ZeRO stage */
+    sp_step_outer o;  /* the stage (o.st) and, once has_dp, the DP collectives and optimizer */
+} pp_state;
+
+/* Activation memory never decreases with the micro-batch at a fixed PP (per-layer bytes grow with it, the
+ * micro-batches in flight shrink at most as fast) and model states do not depend on it, so once the least memory
+ * of a PP degree's plans exceeds the capacity by more than rounding, every larger micro-batch's plans overflow
+ * too. */
+#define DEAD_MARGIN (1 + 1e-9)
+
+static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts *o, const sp_param_count *pc,
+                    const layer_key *key, const int *mbs, int nmb, thread_state *ts)
 {
     int n = o->n_gpus, L = m->n_layers, k = o->top_k;
     int rest = n / (key->tp * key->cp * key->ep);
-    int pps[64];
-    int npp = divisors(rest, pps, 64);
+    int all[64], pps[64], npp = 0;
+    int na = divisors(rest, all, 64);
+    for (int i = 0; i < na; i++) {
+        int pp = all[i];
+        if (pp > L || (o->fix_pp && pp != o->fix_pp) || (o->fix_dp && rest / pp != o->fix_dp))
+            continue;
+        pps[npp++] = pp;
+    }
     sp_plan p;
     sp_plan_defaults(&p);
     p.n_gpus = n;
     p.tp = key->tp;
     p.cp = key->cp;
     p.ep = key->ep;
-    p.micro_batch = key->mb;
     p.seq_parallel = key->sp;
     p.seq_len = o->seq_len;
     p.global_batch = o->global_batch;
@@ -139,133 +185,194 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
     p.base_weight_bytes = o->base_weight_bytes;
     p.grad_bytes = o->grad_bytes;
     double tokens = (double)o->global_batch * o->seq_len;
-    sp_step_cache cache;
-    int have_cache = 0;
-    sp_mem_pre mpre;
-    sp_mem_pre_fill(m, s, &p, &mpre);
     double cap = o->max_mem_frac * s->acc.hbm_bytes;
-    int nz = 4, nr = 3;
-    for (int ip = 0; ip < npp; ip++) {
-        int pp = pps[ip];
-        if (pp > L || (o->fix_pp && pp != o->fix_pp))
-            continue;
-        int dp = rest / pp;
-        if (o->fix_dp && dp != o->fix_dp)
-            continue;
-        p.pp = pp;
-        p.dp = dp;
-        long long replicas = (long long)dp * key->ep;
-        int vmax = pp > 1 ? o->max_vpp : 1;
-        long long block = (long long)vmax * nz * nr;
-        if (o->global_batch % (replicas * key->mb)) {
+    int nz = 4, nr = 3, rok[3], nrv = 0;
+    for (int rc = 0; rc < nr; rc++)
+        nrv += rok[rc] = !(o->fix_recompute >= 0 && rc != o->fix_recompute);
+    sp_mem_pre mpre; /* of the current micro-batch; until then the parameter counts only */
+    mpre.pc = *pc;
+    pp_state st[64];
+    for (int ip = 0; ip < npp; ip++)
+        st[ip].ready = 0;
+    for (int b = 0; b < nmb; b++) {
+        p.micro_batch = mbs[b];
+        sp_step_cache cache;
+        int have_cache = 0, have_mpre = 0;
+        for (int ip = 0; ip < npp; ip++) {
+            int pp = pps[ip];
+            int dp = rest / pp;
+            p.pp = pp;
+            p.dp = dp;
+            long long replicas = (long long)dp * key->ep;
+            int vmax = pp > 1 ? o->max_vpp : 1;
+            long long block = (long long)vmax * nz * nr;
             ts->enumerated += block;
-            ts->div += block;
-            continue;
-        }
-        double n_micro = o->global_batch / (double)(replicas * key->mb);
-        /* exact lower bound for everything below (see the file comment) */
-        if (!o->no_prune && (ts->n_top == k || o->max_objective > 0) && have_cache) {
-            double lps = ceil((double)L / pp);
-            int moe = sp_model_is_moe(m);
-            double mf = moe ? (L - m->first_dense_layers) / (double)L : 0;
-            const layer_cost *d = &cache.dense, *sp = &cache.sparse;
-            double layer = (1 - mf) * (d->fwd_compute + d->bwd_compute + d->fwd_mem + d->bwd_mem) +
-                           mf * (moe ? sp->fwd_compute + sp->bwd_compute + sp->fwd_mem + sp->bwd_mem : 0);
-            double lb = objective_step(o, s, n_micro * lps * layer, tokens, n);
-            if ((ts->n_top == k && lb > ts->top[k - 1].objective) || (o->max_objective > 0 && lb > o->max_objective)) {
-                ts->enumerated += block;
-                ts->pruned += block;
+            if (o->global_batch % (replicas * p.micro_batch)) {
+                ts->div += block;
                 continue;
             }
-        }
-        /* the stage's parameters and the two parts of the memory: model states by ZeRO stage (full, for the
-         * result), activations by (virtual stages, recompute) (totals; the result recomputes its own) */
-        sp_step_outer outer;
-        sp_stage_fill(m, &p, &mpre, &outer.st);
-        int have_outer = 0;
-        sp_memory mstat[4];
-        for (int z = 0; z < nz; z++) {
-            p.zero = z;
-            sp_mem_static(m, &p, &mpre, &outer.st, &mstat[z]);
-        }
-        for (int v = 1; v <= vmax; v++) {
-            /* interleaving needs pp*v to divide the layers */
-            if ((o->fix_vpp && v != o->fix_vpp) || (v > 1 && L % (pp * v))) {
-                ts->enumerated += nz * nr;
-                ts->div += nz * nr;
-                continue;
-            }
-            p.vpp = v;
-            double held, emb, act[3];
-            sp_mem_act_terms(m, &p, &held, &emb);
-            for (int rc = 0; rc < nr; rc++)
-                act[rc] = sp_mem_act_layers(&mpre, rc, held) + emb;
-            for (int z = 0; z < nz; z++) {
-                /* ZeRO-3 is not combined with PP (Megatron, DeepSpeed) */
-                if ((o->fix_zero >= 0 && z != o->fix_zero) || (z == 3 && (pp > 1 || o->frozen_base))) {
-                    ts->enumerated += nr;
-                    ts->div += nr;
+            double n_micro = o->global_batch / (double)(replicas * p.micro_batch);
+            /* exact lower bound for everything below (see the file comment) */
+            if (!o->no_prune && (ts->n_top == k || o->max_objective > 0) && have_cache) {
+                double lps = ceil((double)L / pp);
+                const sp_layer_mix *x = &cache.mix;
+                double lb = objective_step(o, s, n_micro * lps * (x->f_c + x->b_c + x->f_m + x->b_m) * LB_MARGIN, tokens, n);
+                if ((ts->n_top == k && lb > ts->top[k - 1].objective) || (o->max_objective > 0 && lb > o->max_objective)) {
+                    ts->pruned += block;
                     continue;
                 }
-                double mz = mstat[z].total;
-                for (int rc = 0; rc < nr; rc++) {
-                    ts->enumerated++;
-                    if (o->fix_recompute >= 0 && rc != o->fix_recompute) {
-                        ts->div++;
+            }
+            pp_state *q = &st[ip];
+            if (!q->ready) {
+                /* which virtual stages, ZeRO stages are plans here (interleaving needs pp*v to divide the layers;
+                 * ZeRO-3 is not combined with PP (Megatron, DeepSpeed) nor with frozen weights); the stage's
+                 * parameters and model-state memory */
+                q->ready = 1;
+                q->dead = q->has_dp = 0;
+                q->nv = q->nzv = q->v0 = 0;
+                q->vmask = 0;
+                for (int v = 1; v <= vmax; v++)
+                    if (!((o->fix_vpp && v != o->fix_vpp) || (v > 1 && L % (pp * v)))) {
+                        q->vmask |= 1ull << (v - 1);
+                        q->nv++;
+                        if (!q->v0)
+                            q->v0 = v;
+                    }
+                for (int z = 0; z < nz; z++)
+                    q->nzv += q->zok[z] = !((o->fix_zero >= 0 && z != o->fix_zero) || (z == 3 && (pp > 1 || o->frozen_base)));
+                q->empty = !q->nv || !q->nzv || !nrv;
+                if (!q->empty) {
+                    sp_stage_fill(m, &p, &mpre, &q->o.st);
+                    sp_mem_static_totals(m, &p, &mpre, &q->o.st, q->mz);
+                }
+            }
+            long long nplans = (long long)q->nv * q->nzv * nrv;
+            if (q->empty) {
+                ts->div += block;
+                continue;
+            }
+            if (q->dead) {
+                ts->mem += nplans;
+                ts->div += block - nplans;
+                continue;
+            }
+            if (!have_mpre) {
+                sp_mem_pre_fill(m, s, &p, pc, &mpre);
+                have_mpre = 1;
+            }
+            /* the least memory of the block: the least model states and the least activations, at the first
+             * virtual stage count (activations only grow with v); when even that does not fit, no plan does */
+            int zmin = -1, rmin = -1;
+            for (int z = 0; z < nz; z++)
+                if (q->zok[z] && (zmin < 0 || q->mz[z] < q->mz[zmin]))
+                    zmin = z;
+            p.vpp = q->v0;
+            double held, emb, act[3];
+            sp_mem_act_terms(m, &p, &held, &emb);
+            for (int rc = 0; rc < nr; rc++) {
+                act[rc] = sp_mem_act_layers(&mpre, rc, held) + emb;
+                if (rok[rc] && (rmin < 0 || act[rc] < act[rmin]))
+                    rmin = rc;
+            }
+            double least = q->mz[zmin] + act[rmin];
+            if (least > cap) {
+                ts->mem += nplans;
+                ts->div += block - nplans;
+                note_overflow(ts, &p, zmin, rmin, least - cap);
+                q->dead = least > cap * DEAD_MARGIN;
+                continue;
+            }
+            sp_step_outer outer;
+            int have_outer = 0;
+            for (int v = 1; v <= vmax; v++) {
+                if (!(q->vmask >> (v - 1) & 1)) {
+                    ts->div += nz * nr;
+                    continue;
+                }
+                p.vpp = v;
+                if (v != q->v0) {
+                    sp_mem_act_terms(m, &p, &held, &emb);
+                    for (int rc = 0; rc < nr; rc++)
+                        act[rc] = sp_mem_act_layers(&mpre, rc, held) + emb;
+                }
+                for (int z = 0; z < nz; z++) {
+                    if (!q->zok[z]) {
+                        ts->div += nr;
                         continue;
                     }
-                    double total = mz + act[rc];
-                    if (total > cap) {
-                        ts->mem++;
-                        if (total - cap < ts->min_over) {
-                            ts->min_over = total - cap;
-                            ts->min_over_plan = p;
-                            ts->min_over_plan.zero = z;
-                            ts->min_over_plan.recompute = (sp_recompute)rc;
+                    for (int rc = 0; rc < nr; rc++) {
+                        if (!rok[rc]) {
+                            ts->div++;
+                            continue;
                         }
-                        continue;
+                        double total = q->mz[z] + act[rc];
+                        if (total > cap) {
+                            ts->mem++;
+                            note_overflow(ts, &p, z, rc, total - cap);
+                            continue;
+                        }
+                        if (!have_cache) {
+                            sp_step_layers(m, s, &p, &ts->memo, &mpre, &cache);
+                            have_cache = 1;
+                        }
+                        if (!have_outer) {
+                            if (!q->has_dp) {
+                                sp_step_outer_dp(m, s, &p, &q->o);
+                                q->has_dp = 1;
+                            }
+                            outer = q->o;
+                            sp_step_outer_sched(m, s, &p, &cache, &outer);
+                            have_outer = 1;
+                        }
+                        /* the plan's step time; the full result only for a plan that can enter the top k */
+                        double step = sp_step_time(&outer, v, z, rc, NULL);
+                        if (!(isfinite(step) && step > 0)) {
+                            ts->div++;
+                            continue;
+                        }
+                        ts->evaluated++;
+                        double obj = objective_step(o, s, step, tokens, n);
+                        if (!o->on_plan && ((o->max_objective > 0 && obj > o->max_objective) ||
+                                            (ts->n_top == k && obj > ts->top[k - 1].objective)))
+                            continue;
+                        sp_search_entry e;
+                        p.zero = z;
+                        p.recompute = (sp_recompute)rc;
+                        e.plan = p;
+                        e.objective = obj;
+                        if (!o->on_plan && ts->n_top == k && plan_cmp(&e, &ts->top[k - 1]) >= 0)
+                            continue;
+                        sp_memory mstat, mact, mem;
+                        sp_mem_static(m, &p, &mpre, &q->o.st, &mstat);
+                        sp_mem_activations(m, &p, &mpre, &mact);
+                        sp_mem_combine(&mstat, &mact, s->acc.hbm_bytes, &mem);
+                        sp_error err;
+                        if (sp_step_assemble_outer(m, s, &p, &cache, &outer, &mem, &e.res, &err) != SP_OK)
+                            continue; /* not reached: the step was checked above */
+                        if (o->on_plan)
+                            o->on_plan(o->ctx, &p, &e.res);
+                        if (o->max_objective > 0 && e.objective > o->max_objective)
+                            continue;
+                        top_insert(ts->top, &ts->n_top, k, &e);
                     }
-                    if (!have_cache) {
-                        sp_step_layers(m, s, &p, &ts->memo, &cache);
-                        have_cache = 1;
-                    }
-                    if (!have_outer) {
-                        sp_step_outer_fill(m, s, &p, &cache, &outer);
-                        have_outer = 1;
-                    }
-                    /* the plan's step time; the full result only for a plan that can enter the top k */
-                    double step = sp_step_time(&outer, v, z, rc, NULL);
-                    if (!(isfinite(step) && step > 0)) {
-                        ts->div++;
-                        continue;
-                    }
-                    ts->evaluated++;
-                    double obj = objective_step(o, s, step, tokens, n);
-                    if (!o->on_plan && ((o->max_objective > 0 && obj > o->max_objective) ||
-                                        (ts->n_top == k && obj > ts->top[k - 1].objective)))
-                        continue;
-                    sp_search_entry e;
-                    p.zero = z;
-                    p.recompute = (sp_recompute)rc;
-                    e.plan = p;
-                    e.objective = obj;
-                    if (!o->on_plan && ts->n_top == k && plan_cmp(&e, &ts->top[k - 1]) >= 0)
-                        continue;
-                    sp_memory mact, mem;
-                    sp_mem_activations(m, &p, &mpre, &mact);
-                    sp_mem_combine(&mstat[z], &mact, s->acc.hbm_bytes, &mem);
-                    sp_error err;
-                    if (sp_step_assemble_outer(m, s, &p, &cache, &outer, &mem, &e.res, &err) != SP_OK)
-                        continue; /* not reached: the step was checked above */
-                    if (o->on_plan)
-                        o->on_plan(o->ctx, &p, &e.res);
-                    if (o->max_objective > 0 && e.objective > o->max_objective)
-                        continue;
-                    top_insert(ts->top, &ts->n_top, k, &e);
                 }
             }
         }
     }
+}
+
+/* The micro-batches of units with expert parallelism ep, ascending: divisors of the largest per-replica batch
+ * (dp*ep >= ep), or the fixed one; out may be NULL (count only). */
+static int unit_mbs(const sp_search_opts *o, int ep, int *out)
+{
+    int mbs[256], nmb = divisors(o->global_batch / ep, mbs, 256), w = 0;
+    for (int b = 0; b < nmb; b++)
+        if (!o->fix_mb || mbs[b] == o->fix_mb) {
+            if (out)
+                out[w] = mbs[b];
+            w++;
+        }
+    return w;
 }
 
 static double now(void)
@@ -298,7 +405,7 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
     if (!keys)
         return sp_fail(err, SP_ENOMEM, "search: out of memory");
     int nk = 0;
-    long long div_skipped = 0;
+    long long div_skipped = 0, shapes = 0;
     for (int i = 0; i < ntp; i++) {
         int tp = tps[i];
         if (o->fix_tp && tp != o->fix_tp)
@@ -329,15 +436,14 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
                     continue;
                 }
                 /* micro-batches: divisors of the largest per-replica batch (dp*ep >= ep) */
-                int per = o->global_batch / ep;
                 if (o->global_batch % ep) {
                     div_skipped++;
                     continue;
                 }
-                int mbs[256], nmb = divisors(per, mbs, 256);
-                for (int b = 0; b < nmb; b++) {
-                    if (o->fix_mb && mbs[b] != o->fix_mb)
-                        continue;
+                int nmb = unit_mbs(o, ep, NULL);
+                if (!nmb)
+                    continue;
+                {
                     for (int spv = 0; spv <= (tp > 1); spv++) {
                         if (o->fix_sp >= 0 && spv != o->fix_sp)
                             continue;
@@ -369,7 +475,8 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
                                     keys = grown;
                                     cap_keys *= 2;
                                 }
-                                keys[nk++] = (layer_key){tp, cp, ep, mbs[b], spv, etps[e] == tp ? 0 : etps[e], dts[di]};
+                                keys[nk++] = (layer_key){tp, cp, ep, spv, etps[e] == tp ? 0 : etps[e], dts[di]};
+                                shapes += nmb;
                             }
                     }
                 }
@@ -384,21 +491,24 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
     }
     for (int i = 0; i < nthreads; i++)
         ts[i].min_over = INFINITY;
-    long long keys_done = 0;
+    sp_param_count pc;
+    sp_model_params(m, &pc);
+    long long shapes_done = 0;
     double t_start = now(), t_next = t_start + (o->progress_after_s > 0 ? o->progress_after_s : 0);
     int progressed = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
     for (int i = 0; i < nk; i++) {
-        run_key(m, s, o, &keys[i], &ts[omp_get_thread_num()]);
+        int mbs[256], nmb = unit_mbs(o, keys[i].ep, mbs);
+        run_key(m, s, o, &pc, &keys[i], mbs, nmb, &ts[omp_get_thread_num()]);
         if (o->on_progress) {
             long long d;
 #pragma omp atomic capture
-            d = ++keys_done;
+            d = shapes_done += nmb;
             /* only thread 0 reports (the callback need not be thread-safe) */
             if (omp_get_thread_num() == 0) {
                 double t = now();
                 if (t >= t_next) {
-                    o->on_progress(o->progress_ctx, d, nk, t - t_start);
+                    o->on_progress(o->progress_ctx, d, shapes, t - t_start);
                     progressed = 1;
                     t_next = t + 0.25;
                 }
@@ -406,7 +516,7 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
         }
     }
     if (o->on_progress && progressed)
-        o->on_progress(o->progress_ctx, nk, nk, now() - t_start);
+        o->on_progress(o->progress_ctx, shapes, shapes, now() - t_start);
     /* deterministic merge */
     sp_search_entry *all = malloc(sizeof *all * (size_t)nthreads * SP_SEARCH_MAX_TOP);
     int na = 0;
@@ -437,7 +547,7 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
     free(all);
     free(ts);
     free(keys);
-    r->layer_shapes = nk;
+    r->layer_shapes = (int)shapes;
     r->threads = nthreads;
     r->wall_time_s = now() - t0;
     r->plans_per_s = r->wall_time_s > 0 ? r->evaluated / r->wall_time_s : 0;

@@ -351,7 +351,8 @@ static void mix_fill(const sp_model *m, sp_step_cache *c)
     }
 }
 
-void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_gemm_memo *memo, sp_step_cache *c)
+void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_gemm_memo *memo, const sp_mem_pre *mp,
+                    sp_step_cache *c)
 {
     const sp_accel *a = &s->acc;
     int flash = p->flash_attention >= 0 ? p->flash_attention : s->flash_attention;
@@ -380,7 +381,25 @@ void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_
     }
     c->head = head;
     c->emb = emb;
-    sp_mem_pre_fill(m, s, p, &c->mp);
+    if (mp)
+        c->mp = *mp;
+    else
+        sp_mem_pre_fill(m, s, p, NULL, &c->mp);
+    /* FLOPs: the model's 6N-style count, and what recompute adds */
+    double L = m->n_layers;
+    double tokens = (double)p->global_batch * p->seq_len;
+    c->model_flops = sp_model_train_flops(m, p->seq_len, tokens);
+    double fwd_tok = sp_model_fwd_flops_per_token(m, p->seq_len);
+    if (p->frozen_base) {
+        /* frozen weights need input gradients but no weight gradients: forward 2M + data-gradient 2M for the
+         * matmuls, 3x the attention core, and 6 FLOPs per adapter parameter */
+        double attn = L * 2.0 * p->seq_len * m->n_heads * 2.0 * m->d_head;
+        double mm = fwd_tok - attn;
+        c->model_flops = tokens * (2 * mm + 3 * attn + 6 * L * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets));
+    }
+    c->extra_full = tokens * (fwd_tok - 2.0 * V * h);
+    c->extra_selective = tokens * L * 2.0 * p->seq_len * m->n_heads * (2.0 * m->d_head);
+    c->peak = sp_accel_peak(&s->acc, p->dtype);
     c->pp_gather = p->seq_parallel || p->tp == 1 ? 0 : sp_collective_time(s, SP_COLL_ALLGATHER, p->tp, 1, T * h * B);
     mix_fill(m, c);
 }
@@ -389,7 +408,7 @@ sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p,
                         sp_error *err)
 {
     sp_step_cache c;
-    sp_step_layers(m, s, p, NULL, &c);
+    sp_step_layers(m, s, p, NULL, NULL, &c);
     return sp_step_assemble(m, s, p, &c, r, err);
 }
 
@@ -407,19 +426,10 @@ void sp_step_outer_stage(const sp_model *m, const sp_plan *p, const sp_step_cach
     sp_stage_fill(m, p, &c->mp, &o->st);
 }
 
-void sp_step_outer_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
-                        sp_step_outer *o)
+void sp_step_outer_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp_step_outer *o)
 {
-    double L = m->n_layers, t = p->tp, h = m->d_model, V = m->vocab;
+    double L = m->n_layers, t = p->tp;
     double lps = ceil(L / p->pp);
-    /* pipeline point-to-point: Megatron's scatter/gather optimisation (Narayanan et al. 2021 §4.1): each TP rank
-     * sends 1/t of the activation over its own link, then the stage all-gathers it over the scale-up tier */
-    o->p2p = 0;
-    if (p->pp > 1) {
-        double T = (double)p->micro_batch * p->seq_len / p->cp;
-        int stride = p->tp * p->cp * p->ep * p->dp;
-        o->p2p = sp_collective_time(s, SP_COLL_P2P, 2, stride, T * h * 2.0 / t);
-    }
     /* data parallelism / ZeRO */
     double dense_p = o->st.dense, expert_p = o->st.expert;
     if (p->frozen_base) { /* only the adapters are reduced and updated */
@@ -449,20 +459,33 @@ void sp_step_outer_fill(const sp_model *m, const sp_system *s, const sp_plan *p,
     o->ag3 = ag_d + ag_e;
     o->rs3 = rs_d + rs_e;
     o->rsag = rs_d + ag_d + rs_e + ag_e; /* ZeRO-1/2: the same collectives as ZeRO-3's pair, once per step */
-    /* FLOPs: the model's 6N-style count, and what recompute adds */
-    double tokens = (double)p->global_batch * p->seq_len;
-    o->model_flops = sp_model_train_flops(m, p->seq_len, tokens);
-    double fwd_tok = sp_model_fwd_flops_per_token(m, p->seq_len);
-    if (p->frozen_base) {
-        /* frozen weights need input gradients but no weight gradients: forward 2M + data-gradient 2M for the
-         * matmuls, 3x the attention core, and 6 FLOPs per adapter parameter */
-        double attn = L * 2.0 * p->seq_len * m->n_heads * 2.0 * m->d_head;
-        double mm = fwd_tok - attn;
-        o->model_flops = tokens * (2 * mm + 3 * attn + 6 * L * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets));
+    o->overlap = p->dp_overlap >= 0 ? p->dp_overlap : s->overlap_dp;
+    /* optimizer: memory-bound Adam over the local shard: fp32 master, m, v read+write, grad read (4 B), 16-bit
+     * weight write: 30 bytes per parameter */
+    const sp_accel *a = &s->acc;
+    for (int z = 0; z < 2; z++) {
+        double local = z >= 1 ? dense_p / dpd + expert_p / edp : dense_p + expert_p;
+        o->opt[z] = sp_mem_time(a, 30.0 * local) + 10 * a->eff.kernel_overhead_s;
     }
-    o->extra_full = tokens * (fwd_tok - 2.0 * V * h);
-    o->extra_selective = tokens * L * 2.0 * p->seq_len * m->n_heads * (2.0 * m->d_head);
-    o->peak = sp_accel_peak(&s->acc, p->dtype);
+}
+
+void sp_step_outer_sched(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
+                         sp_step_outer *o)
+{
+    double L = m->n_layers, t = p->tp, h = m->d_model;
+    double lps = ceil(L / p->pp);
+    /* pipeline point-to-point: Megatron's scatter/gather optimisation (Narayanan et al. 2021 §4.1): each TP rank
+     * sends 1/t of the activation over its own link, then the stage all-gathers it over the scale-up tier */
+    o->p2p = 0;
+    if (p->pp > 1) {
+        double T = (double)p->micro_batch * p->seq_len / p->cp;
+        int stride = p->tp * p->cp * p->ep * p->dp;
+        o->p2p = sp_collective_time(s, SP_COLL_P2P, 2, stride, T * h * 2.0 / t);
+    }
+    o->model_flops = c->model_flops;
+    o->extra_full = c->extra_full;
+    o->extra_selective = c->extra_selective;
+    o->peak = c->peak;
 
     /* the schedule: 1F1B over the heaviest stage's slots (first stage: embedding, last: LM head) */
     const sp_layer_mix *x = &c->mix;
@@ -473,7 +496,6 @@ void sp_step_outer_fill(const sp_model *m, const sp_system *s, const sp_plan *p,
     o->lps = lps;
     o->lps_div = lps > 1 ? lps : 1;
     o->ppg = p->pp > 1 ? o->p2p + c->pp_gather : 0;
-    o->overlap = p->dp_overlap >= 0 ? p->dp_overlap : s->overlap_dp;
     double head = c->head, emb = c->emb;
     for (int rc = 0; rc < 3; rc++) {
         double stage_layers = lps * x->total[rc];
@@ -494,13 +516,13 @@ void sp_step_outer_fill(const sp_model *m, const sp_system *s, const sp_plan *p,
         double per_mb = fmax(0, ag - f_phase) + fmax(0, ag + rs - b_phase);
         o->dp3[rc] = o->n_micro * per_mb + ag / lps;
     }
-    /* optimizer: memory-bound Adam over the local shard: fp32 master, m, v read+write, grad read (4 B), 16-bit
-     * weight write: 30 bytes per parameter */
-    const sp_accel *a = &s->acc;
-    for (int z = 0; z < 2; z++) {
-        double local = z >= 1 ? dense_p / dpd + expert_p / edp : dense_p + expert_p;
-        o->opt[z] = sp_mem_time(a, 30.0 * local) + 10 * a->eff.kernel_overhead_s;
-    }
+}
+
+void sp_step_outer_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
+                        sp_step_outer *o)
+{
+    sp_step_outer_dp(m, s, p, o);
+    sp_step_outer_sched(m, s, p, c, o);
 }
 
 sp_status sp_step_assemble_outer(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,

@@ -18,7 +18,9 @@ typedef struct {
     sp_param_count pc;
     double act[3]; /* indexed by sp_recompute */
 } sp_mem_pre;
-void sp_mem_pre_fill(const sp_model *m, const sp_system *s, const sp_plan *p, sp_mem_pre *pre);
+/* pc: the model's parameter counts when the caller has them (NULL: computed here) */
+void sp_mem_pre_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_param_count *pc,
+                     sp_mem_pre *pre);
 void sp_train_memory_pre(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_mem_pre *pre, sp_memory *mem);
 /* What depends on the pipeline and data-parallel degrees on top of the layer shape, but not on the virtual
  * stages, ZeRO stage or recompute: the parameters on the heaviest stage (dense, replicated over DP x EP x CP;
@@ -34,6 +36,9 @@ void sp_train_memory_stage(const sp_model *m, const sp_system *s, const sp_plan 
  * buffers, overhead; depend on ZeRO, not on virtual stages or recompute) and activations (activations,
  * embedding/logits; depend on virtual stages and recompute, not on ZeRO). Each part's total is its own sum. */
 void sp_mem_static(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, const sp_stage *st, sp_memory *mem);
+/* The totals of sp_mem_static for ZeRO stages 0-3 (the same values, without the breakdown). */
+void sp_mem_static_totals(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, const sp_stage *st,
+                          double total[4]);
 void sp_mem_activations(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, sp_memory *mem);
 void sp_mem_combine(const sp_memory *stat, const sp_memory *act, double capacity, sp_memory *mem);
 static inline double sp_mem_static_sum(const sp_memory *x)
@@ -74,6 +79,7 @@ typedef struct {
     double pp_gather;   /* all-gather after a scatter/gather pipeline send */
     int flash;
     sp_mem_pre mp;      /* memory terms of this layer shape */
+    double model_flops, extra_full, extra_selective, peak; /* per step; recompute's extra FLOPs; dtype's peak */
 } sp_step_cache;
 
 /* Everything of a step that depends on PP and DP on top of the layer shape, but not on the virtual stages,
@@ -144,10 +150,17 @@ typedef struct {
 } sp_gemm_memo;
 
 /* The layer-shape terms of plan p; memo may be NULL (the same values either way). */
-void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_gemm_memo *memo, sp_step_cache *c);
+/* mp: the shape's memory terms when the caller has them (NULL: computed here). */
+void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_gemm_memo *memo, const sp_mem_pre *mp,
+                    sp_step_cache *c);
 /* The stage part of the outer terms (cheap: the search's memory check needs only this). */
 void sp_step_outer_stage(const sp_model *m, const sp_plan *p, const sp_step_cache *c, sp_step_outer *o);
-/* The rest: collectives and FLOPs (call after sp_step_outer_stage). */
+/* The rest: collectives and FLOPs (call after sp_step_outer_stage); in two parts: the data-parallel collectives
+ * and the optimizer (they depend on the stage and the groups, not on the micro-batch or the layer shape's costs:
+ * the search shares them), then the pipeline send, FLOPs and schedule terms. */
+void sp_step_outer_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp_step_outer *o);
+void sp_step_outer_sched(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
+                         sp_step_outer *o);
 void sp_step_outer_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
                         sp_step_outer *o);
 /* The step of plan p from its layer-shape and outer terms; mem, when given, is the plan's memory (already
