@@ -308,7 +308,8 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                         double total = q->mz[z] + act[rc];
                         if (total > cap) {
                             ts->mem++;
-                            note_overflow(ts, &p, z, rc, total - cap);
+                            if (total - cap <= ts->min_over)
+                                note_overflow(ts, &p, z, rc, total - cap);
                             continue;
                         }
                         if (!have_cache) {

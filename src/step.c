@@ -23,25 +23,48 @@
 
 
 
+/* The memo's slot for (a, b, c, d, tag), and whether it holds them. */
+static sp_gemm_memo_entry *memo_slot(sp_gemm_memo *memo, double a, double b, double c, double d, int tag, int *hit)
+{
+    uint64_t ba, bb, bc, bd;
+    memcpy(&ba, &a, 8);
+    memcpy(&bb, &b, 8);
+    memcpy(&bc, &c, 8);
+    memcpy(&bd, &d, 8);
+    uint64_t h = (ba * 0x9E3779B97F4A7C15u) ^ (bb * 0xC2B2AE3D27D4EB4Fu) ^ (bc * 0x165667B19E3779F9u) ^
+                 (bd * 0xD6E8FEB86659FD93u) ^ (uint64_t)tag;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9u;
+    sp_gemm_memo_entry *e = &memo->e[h >> 53 & (SP_GEMM_MEMO - 1)];
+    *hit = e->a == a && e->b == b && e->c == c && e->d == d && e->tag == tag;
+    return e;
+}
+
 /* sp_gemm_time through the memo when there is one */
 static double gemm_t(sp_gemm_memo *memo, const sp_accel *a, sp_dtype d, double m, double n, double k, double batch)
 {
     if (!memo)
         return sp_gemm_time(a, d, m, n, k, batch);
-    uint64_t bm, bn, bk, bb;
-    memcpy(&bm, &m, 8);
-    memcpy(&bn, &n, 8);
-    memcpy(&bk, &k, 8);
-    memcpy(&bb, &batch, 8);
-    uint64_t h = (bm * 0x9E3779B97F4A7C15u) ^ (bn * 0xC2B2AE3D27D4EB4Fu) ^ (bk * 0x165667B19E3779F9u) ^
-                 (bb * 0xD6E8FEB86659FD93u) ^ (uint64_t)d;
-    h ^= h >> 29;
-    h *= 0xBF58476D1CE4E5B9u;
-    sp_gemm_memo_entry *e = &memo->e[h >> 53 & (SP_GEMM_MEMO - 1)];
-    if (e->m == m && e->n == n && e->k == k && e->batch == batch && e->d == (int)d)
+    int hit;
+    sp_gemm_memo_entry *e = memo_slot(memo, m, n, k, batch, (int)d, &hit);
+    if (hit)
         return e->t;
     double t = sp_gemm_time(a, d, m, n, k, batch);
     *e = (sp_gemm_memo_entry){m, n, k, batch, t, (int)d};
+    return t;
+}
+
+/* sp_collective_time through the memo when there is one */
+static double coll_t(sp_gemm_memo *memo, const sp_system *s, sp_coll kind, int p, int stride, double bytes)
+{
+    if (!memo)
+        return sp_collective_time(s, kind, p, stride, bytes);
+    int hit;
+    sp_gemm_memo_entry *e = memo_slot(memo, p, stride, bytes, 0, 100 + (int)kind, &hit);
+    if (hit)
+        return e->t;
+    double t = sp_collective_time(s, kind, p, stride, bytes);
+    *e = (sp_gemm_memo_entry){p, stride, bytes, 0, t, 100 + (int)kind};
     return t;
 }
 
@@ -133,8 +156,8 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
             /* ETP's own reduction of the routed experts' output (forward) and input gradient (backward) over the ETP
              * group (innermost on the expert side), and when ETP < TP the re-replication of the combined output over
              * the TP/ETP sub-groups that each took a slice of the TP group's tokens */
-            double red = e > 1 ? sp_collective_time(s, SP_COLL_ALLREDUCE, (int)e, 1, Tx * k * h * B) : 0;
-            double ag = e < t ? sp_collective_time(s, SP_COLL_ALLGATHER, (int)(t / e), (int)e, T * h * B) : 0;
+            double red = e > 1 ? coll_t(memo, s, SP_COLL_ALLREDUCE, (int)e, 1, Tx * k * h * B) : 0;
+            double ag = e < t ? coll_t(memo, s, SP_COLL_ALLGATHER, (int)(t / e), (int)e, T * h * B) : 0;
             etp_comm = red + ag;
             if (m->n_shared_experts == 0)
                 mlp_tp_ops = 0; /* no TP-sharded MLP left in this layer: only the attention's TP reduction */
@@ -164,8 +187,8 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
                 a2a_d = fmax(t_out_d, t_in_d);
                 a2a_c = fmax(t_out_c, t_in_c);
             } else {
-                a2a_d = sp_collective_time(s, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * disp_b);
-                a2a_c = sp_collective_time(s, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * B);
+                a2a_d = coll_t(memo, s, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * disp_b);
+                a2a_c = coll_t(memo, s, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * B);
             }
             c->ep_fwd = a2a_d + a2a_c;
             c->ep_bwd = a2a_d + a2a_c;
@@ -265,9 +288,9 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
     /* TP communication: 2 forward + 2 backward all-reduce-equivalents of T·h values */
     if (p->tp > 1) {
         double bytes = T * h * B;
-        double one = p->seq_parallel ? sp_collective_time(s, SP_COLL_ALLGATHER, p->tp, 1, bytes) +
-                                           sp_collective_time(s, SP_COLL_REDUCESCATTER, p->tp, 1, bytes)
-                                     : sp_collective_time(s, SP_COLL_ALLREDUCE, p->tp, 1, bytes);
+        double one = p->seq_parallel ? coll_t(memo, s, SP_COLL_ALLGATHER, p->tp, 1, bytes) +
+                                           coll_t(memo, s, SP_COLL_REDUCESCATTER, p->tp, 1, bytes)
+                                     : coll_t(memo, s, SP_COLL_ALLREDUCE, p->tp, 1, bytes);
         c->tp_fwd = (1 + mlp_tp_ops) * one;
         c->tp_bwd = (1 + mlp_tp_ops) * one;
     }
@@ -284,7 +307,7 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
     /* CP ring exchange of K and V (forward), K, V, dK, dV (backward), overlapped with attention */
     if (p->cp > 1) {
         double kv_bytes = 2 * b * sq * (m->kv_lora_rank > 0 ? m->kv_lora_rank + m->qk_rope_head_dim : kvd / t) * B;
-        double step = sp_collective_time(s, SP_COLL_P2P, 2, p->tp, kv_bytes);
+        double step = coll_t(memo, s, SP_COLL_P2P, 2, p->tp, kv_bytes);
         double ring = (p->cp - 1) * step;
         c->cp_fwd = fmax(0, ring - attn_f);
         c->cp_bwd = fmax(0, 2 * ring - attn_b);
@@ -376,8 +399,8 @@ void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_
     double emb = sp_mem_time(a, T * h * B * 3) + 3 * a->eff.kernel_overhead_s;
     if (t > 1) { /* vocab-parallel embedding and cross-entropy reduce over TP */
         double bytes = T * h * B;
-        emb += 2 * sp_collective_time(s, SP_COLL_ALLREDUCE, p->tp, 1, bytes);
-        head += sp_collective_time(s, SP_COLL_ALLREDUCE, p->tp, 1, T * 3 * 4.0);
+        emb += 2 * coll_t(memo, s, SP_COLL_ALLREDUCE, p->tp, 1, bytes);
+        head += coll_t(memo, s, SP_COLL_ALLREDUCE, p->tp, 1, T * 3 * 4.0);
     }
     c->head = head;
     c->emb = emb;
@@ -385,22 +408,34 @@ void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_
         c->mp = *mp;
     else
         sp_mem_pre_fill(m, s, p, NULL, &c->mp);
-    /* FLOPs: the model's 6N-style count, and what recompute adds */
-    double L = m->n_layers;
-    double tokens = (double)p->global_batch * p->seq_len;
-    c->model_flops = sp_model_train_flops(m, p->seq_len, tokens);
-    double fwd_tok = sp_model_fwd_flops_per_token(m, p->seq_len);
-    if (p->frozen_base) {
-        /* frozen weights need input gradients but no weight gradients: forward 2M + data-gradient 2M for the
-         * matmuls, 3x the attention core, and 6 FLOPs per adapter parameter */
-        double attn = L * 2.0 * p->seq_len * m->n_heads * 2.0 * m->d_head;
-        double mm = fwd_tok - attn;
-        c->model_flops = tokens * (2 * mm + 3 * attn + 6 * L * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets));
+    /* FLOPs: the model's 6N-style count, and what recompute adds (the same for every shape of a search) */
+    if (memo && memo->have_flops) {
+        c->model_flops = memo->model_flops;
+        c->extra_full = memo->extra_full;
+        c->extra_selective = memo->extra_selective;
+    } else {
+        double L = m->n_layers;
+        double tokens = (double)p->global_batch * p->seq_len;
+        c->model_flops = sp_model_train_flops(m, p->seq_len, tokens);
+        double fwd_tok = sp_model_fwd_flops_per_token(m, p->seq_len);
+        if (p->frozen_base) {
+            /* frozen weights need input gradients but no weight gradients: forward 2M + data-gradient 2M for the
+             * matmuls, 3x the attention core, and 6 FLOPs per adapter parameter */
+            double attn = L * 2.0 * p->seq_len * m->n_heads * 2.0 * m->d_head;
+            double mm = fwd_tok - attn;
+            c->model_flops = tokens * (2 * mm + 3 * attn + 6 * L * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets));
+        }
+        c->extra_full = tokens * (fwd_tok - 2.0 * V * h);
+        c->extra_selective = tokens * L * 2.0 * p->seq_len * m->n_heads * (2.0 * m->d_head);
+        if (memo) {
+            memo->have_flops = 1;
+            memo->model_flops = c->model_flops;
+            memo->extra_full = c->extra_full;
+            memo->extra_selective = c->extra_selective;
+        }
     }
-    c->extra_full = tokens * (fwd_tok - 2.0 * V * h);
-    c->extra_selective = tokens * L * 2.0 * p->seq_len * m->n_heads * (2.0 * m->d_head);
     c->peak = sp_accel_peak(&s->acc, p->dtype);
-    c->pp_gather = p->seq_parallel || p->tp == 1 ? 0 : sp_collective_time(s, SP_COLL_ALLGATHER, p->tp, 1, T * h * B);
+    c->pp_gather = p->seq_parallel || p->tp == 1 ? 0 : coll_t(memo, s, SP_COLL_ALLGATHER, p->tp, 1, T * h * B);
     mix_fill(m, c);
 }
 

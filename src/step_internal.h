@@ -137,16 +137,19 @@ static inline double sp_step_time(const sp_step_outer *o, int v, int z, int rc, 
     return step;
 }
 
-/* A memo of GEMM times for one accelerator (the search keeps one per thread: layer shapes that differ only in
- * sequence parallelism, or in micro-batch and CP with the same tokens per GPU, run the same GEMMs). Direct-mapped;
- * zero-filled means empty. */
+/* A memo for one search (one model, system and set of options; the search keeps one per thread): GEMM and
+ * collective times (layer shapes that differ only in sequence parallelism, or in micro-batch and CP with the same
+ * tokens per GPU, run the same GEMMs and collectives) and the step's FLOP counts, which depend only on the model,
+ * the sequence length, the batch and the fine-tuning mode. Direct-mapped; zero-filled means empty. */
 #define SP_GEMM_MEMO 2048
 typedef struct {
-    double m, n, k, batch, t;
-    int d;
+    double a, b, c, d, t; /* GEMM: m, n, k, batch; collective: ranks, stride, bytes, 0 */
+    int tag;              /* GEMM: dtype; collective: 100 + kind */
 } sp_gemm_memo_entry;
 typedef struct {
     sp_gemm_memo_entry e[SP_GEMM_MEMO];
+    int have_flops;
+    double model_flops, extra_full, extra_selective;
 } sp_gemm_memo;
 
 /* The layer-shape terms of plan p; memo may be NULL (the same values either way). */
