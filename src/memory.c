@@ -199,7 +199,7 @@ void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, 
     double inflight = p->pp < n_micro ? p->pp : n_micro;
     double held = ceil(L / p->pp) * inflight;
     if (p->vpp > 1)
-        held *= 1.0 + (p->pp - 1.0) / ((double)p->pp * p->vpp);
+        held *= sp_mem_interleave_factor(p->pp, p->vpp);
     *layers_held = held;
     /* embedding output (first stage) and fp32 logits + their gradient for the loss (last stage) */
     double sb = p->seq_len / (double)p->cp * p->micro_batch;

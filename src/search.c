@@ -142,7 +142,8 @@ typedef struct {
     uint64_t vmask;   /* bit v-1: v virtual stages divide the layers (and match --fix vpp) */
     int zok[4];
     double mz[4];     /* model-state memory by ZeRO stage */
-    sp_step_outer o;  /* the stage (o.st) and, once has_dp, the DP collectives and optimizer */
+    sp_step_outer o;  /* the stage (o.st), once has_dp the DP collectives and optimizer, and the schedule part of
+                       * the micro-batch being searched */
 } pp_state;
 
 /* Activation memory never decreases with the micro-batch at a fixed PP (per-layer bytes grow with it, the
@@ -192,8 +193,12 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
     sp_mem_pre mpre; /* of the current micro-batch; until then the parameter counts only */
     mpre.pc = *pc;
     pp_state st[64];
-    for (int ip = 0; ip < npp; ip++)
+    int rep_batch[64];
+    for (int ip = 0; ip < npp; ip++) {
         st[ip].ready = 0;
+        long long replicas = (long long)(rest / pps[ip]) * key->ep;
+        rep_batch[ip] = o->global_batch % replicas ? 0 : (int)(o->global_batch / replicas);
+    }
     for (int b = 0; b < nmb; b++) {
         p.micro_batch = mbs[b];
         sp_step_cache cache;
@@ -207,7 +212,9 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
             int vmax = pp > 1 ? o->max_vpp : 1;
             long long block = (long long)vmax * nz * nr;
             ts->enumerated += block;
-            if (o->global_batch % (replicas * p.micro_batch)) {
+            /* sequences per replica, 0 when the replicas do not divide the batch (a 32-bit remainder per block) */
+            int per = rep_batch[ip];
+            if (!per || per % p.micro_batch) {
                 ts->div += block;
                 continue;
             }
@@ -266,9 +273,10 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
             for (int z = 0; z < nz; z++)
                 if (q->zok[z] && (zmin < 0 || q->mz[z] < q->mz[zmin]))
                     zmin = z;
-            p.vpp = q->v0;
-            double held, emb, act[3];
-            sp_mem_act_terms(m, &p, &held, &emb);
+            p.vpp = 1;
+            double held1, held, emb, act[3];
+            sp_mem_act_terms(m, &p, &held1, &emb);
+            held = q->v0 > 1 ? held1 * sp_mem_interleave_factor(pp, q->v0) : held1;
             for (int rc = 0; rc < nr; rc++) {
                 act[rc] = sp_mem_act_layers(&mpre, rc, held) + emb;
                 if (rok[rc] && (rmin < 0 || act[rc] < act[rmin]))
@@ -282,7 +290,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                 q->dead = least > cap * DEAD_MARGIN;
                 continue;
             }
-            sp_step_outer outer;
+            sp_step_outer *outer = &q->o; /* its schedule part is this micro-batch's once have_outer */
             int have_outer = 0;
             for (int v = 1; v <= vmax; v++) {
                 if (!(q->vmask >> (v - 1) & 1)) {
@@ -291,7 +299,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                 }
                 p.vpp = v;
                 if (v != q->v0) {
-                    sp_mem_act_terms(m, &p, &held, &emb);
+                    held = held1 * sp_mem_interleave_factor(pp, v); /* v > 1 here */
                     for (int rc = 0; rc < nr; rc++)
                         act[rc] = sp_mem_act_layers(&mpre, rc, held) + emb;
                 }
@@ -321,12 +329,11 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                                 sp_step_outer_dp(m, s, &p, &q->o);
                                 q->has_dp = 1;
                             }
-                            outer = q->o;
-                            sp_step_outer_sched(m, s, &p, &cache, &outer);
+                            sp_step_outer_sched(m, s, &p, &cache, outer);
                             have_outer = 1;
                         }
                         /* the plan's step time; the full result only for a plan that can enter the top k */
-                        double step = sp_step_time(&outer, v, z, rc, NULL);
+                        double step = sp_step_time(outer, v, z, rc, NULL);
                         if (!(isfinite(step) && step > 0)) {
                             ts->div++;
                             continue;
@@ -348,7 +355,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                         sp_mem_activations(m, &p, &mpre, &mact);
                         sp_mem_combine(&mstat, &mact, s->acc.hbm_bytes, &mem);
                         sp_error err;
-                        if (sp_step_assemble_outer(m, s, &p, &cache, &outer, &mem, &e.res, &err) != SP_OK)
+                        if (sp_step_assemble_outer(m, s, &p, &cache, outer, &mem, &e.res, &err) != SP_OK)
                             continue; /* not reached: the step was checked above */
                         if (o->on_plan)
                             o->on_plan(o->ctx, &p, &e.res);

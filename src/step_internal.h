@@ -50,6 +50,9 @@ static inline double sp_mem_act_sum(const sp_memory *x) { return x->activations 
  * plus, under full recompute, the one layer rebuilt in the backward; total = that + emb_logits. The search's
  * memory check and sp_mem_activations use the same two functions, so they agree to the bit. */
 void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, double *emb_logits);
+/* Interleaved 1F1B holds (1 + (p-1)/(p·v)) times the micro-batches of plain 1F1B on the first stage (v > 1);
+ * layers_held of vpp v = layers_held of vpp 1 x this, and emb_logits does not depend on v. */
+static inline double sp_mem_interleave_factor(int pp, int v) { return 1.0 + (pp - 1.0) / ((double)pp * v); }
 static inline double sp_mem_act_layers(const sp_mem_pre *pre, int rc, double held)
 {
     double a = pre->act[rc] * held;
