@@ -50,7 +50,7 @@ static double gemm_t(sp_gemm_memo *memo, const sp_accel *a, sp_dtype d, double m
     if (hit)
         return e->t;
     double t = sp_gemm_time(a, d, m, n, k, batch);
-    *e = (sp_gemm_memo_entry){m, n, k, batch, t, (int)d};
+    *e = (sp_gemm_memo_entry){m, n, k, batch, t, 0, (int)d};
     return t;
 }
 
@@ -64,16 +64,26 @@ static double coll_t(sp_gemm_memo *memo, const sp_system *s, sp_coll kind, int p
     if (hit)
         return e->t;
     double t = sp_collective_time(s, kind, p, stride, bytes);
-    *e = (sp_gemm_memo_entry){p, stride, bytes, 0, t, 100 + (int)kind};
+    *e = (sp_gemm_memo_entry){p, stride, bytes, 0, t, 0, 100 + (int)kind};
     return t;
 }
 
-/* forward (m x k)(k x n); backward: dgrad (m x n)(n x k), and wgrad (k x m)(m x n) unless the weight is frozen */
+/* forward (m x k)(k x n); backward: dgrad (m x n)(n x k), and wgrad (k x m)(m x n) unless the weight is frozen.
+ * Memoized as one entry (forward, backward) per (m, n, k, wgrad, dtype). */
 static double gemm_fbw(sp_gemm_memo *memo, const sp_accel *a, sp_dtype d, double m, double n, double k, int wgrad,
                        double *bwd)
 {
-    double f = gemm_t(memo, a, d, m, n, k, 1);
-    *bwd += gemm_t(memo, a, d, m, k, n, 1) + (wgrad ? gemm_t(memo, a, d, k, n, m, 1) : 0);
+    int hit = 0, tag = 200 + 2 * (int)d + !!wgrad;
+    sp_gemm_memo_entry *e = memo ? memo_slot(memo, m, n, k, 1, tag, &hit) : NULL;
+    if (hit) {
+        *bwd += e->t2;
+        return e->t;
+    }
+    double f = sp_gemm_time(a, d, m, n, k, 1);
+    double b = sp_gemm_time(a, d, m, k, n, 1) + (wgrad ? sp_gemm_time(a, d, k, n, m, 1) : 0);
+    if (e)
+        *e = (sp_gemm_memo_entry){m, n, k, 1, f, b, tag};
+    *bwd += b;
     return f;
 }
 

@@ -146,8 +146,9 @@ static inline double sp_step_time(const sp_step_outer *o, int v, int z, int rc, 
  * the sequence length, the batch and the fine-tuning mode. Direct-mapped; zero-filled means empty. */
 #define SP_GEMM_MEMO 2048
 typedef struct {
-    double a, b, c, d, t; /* GEMM: m, n, k, batch; collective: ranks, stride, bytes, 0 */
-    int tag;              /* GEMM: dtype; collective: 100 + kind */
+    double a, b, c, d;    /* GEMM: m, n, k, batch; collective: ranks, stride, bytes, 0 */
+    double t, t2;         /* time; forward + backward pair: forward, backward */
+    int tag;              /* GEMM: dtype; collective: 100 + kind; pair: 200 + 2 dtype + weight gradient */
 } sp_gemm_memo_entry;
 typedef struct {
     sp_gemm_memo_entry e[SP_GEMM_MEMO];
