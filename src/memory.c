@@ -67,8 +67,8 @@ void sp_stage_params(const sp_model *m, const sp_plan *p, double *dense, double 
 void sp_stage_params_pc(const sp_model *m, const sp_plan *p, const sp_param_count *pcp, double *dense, double *expert)
 {
     const sp_param_count pc = *pcp;
-    double L = m->n_layers, pp = p->pp, t = p->tp;
-    double lps = ceil(L / pp);
+    double L = m->n_layers, t = p->tp;
+    double lps = sp_stage_layers(m->n_layers, p->pp);
     int moe = sp_model_is_moe(m);
     double moe_frac = moe ? (L - m->first_dense_layers) / L : 0;
     double attn_norm = lps * (pc.attn_per_layer / t + pc.norm_per_layer);
@@ -148,7 +148,7 @@ static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *
     if (p->frozen_base) {
         /* adapters: 16-bit weights and gradients, fp32 Adam moments (8 B); no fp32 master copy (QLoRA, Dettmers
          * et al. 2023 §3: BF16 LoRA parameters with 32-bit paged AdamW) */
-        double ad = ceil((double)m->n_layers / p->pp) * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets) / p->tp;
+        double ad = sp_stage_layers(m->n_layers, p->pp) * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets) / p->tp;
         f.weights += 2.0 * ad;
         f.grads = 2.0 * ad;
         f.optimizer = 8.0 * ad;
@@ -194,10 +194,9 @@ void sp_mem_static_totals(const sp_model *m, const sp_plan *p, const sp_mem_pre 
  * held on the first stage and the embedding/logits bytes (the part recompute does not change). */
 void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, double *emb_logits)
 {
-    double L = m->n_layers;
     int n_micro = p->global_batch / (p->dp * p->ep * p->micro_batch);
     double inflight = p->pp < n_micro ? p->pp : n_micro;
-    double held = ceil(L / p->pp) * inflight;
+    double held = sp_stage_layers(m->n_layers, p->pp) * inflight;
     if (p->vpp > 1)
         held *= sp_mem_interleave_factor(p->pp, p->vpp);
     *layers_held = held;

@@ -221,7 +221,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
             double n_micro = o->global_batch / (double)(replicas * p.micro_batch);
             /* exact lower bound for everything below (see the file comment) */
             if (!o->no_prune && (ts->n_top == k || o->max_objective > 0) && have_cache) {
-                double lps = ceil((double)L / pp);
+                double lps = sp_stage_layers(L, pp);
                 const sp_layer_mix *x = &cache.mix;
                 double lb = objective_step(o, s, n_micro * lps * (x->f_c + x->b_c + x->f_m + x->b_m) * LB_MARGIN, tokens, n);
                 if ((ts->n_top == k && lb > ts->top[k - 1].objective) || (o->max_objective > 0 && lb > o->max_objective)) {

@@ -194,8 +194,8 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
                 double t_out_c = Tx * copies_out * h * B * cross / (out->bw * out->eff) + (nodes - 1) * out->latency_s;
                 double t_in_d = Tx * k * h * disp_b * (q - 1) / q / (in->bw * in->eff) + (q - 1) * in->latency_s;
                 double t_in_c = Tx * k * h * B * (q - 1) / q / (in->bw * in->eff) + (q - 1) * in->latency_s;
-                a2a_d = fmax(t_out_d, t_in_d);
-                a2a_c = fmax(t_out_c, t_in_c);
+                a2a_d = t_out_d > t_in_d ? t_out_d : t_in_d;
+                a2a_c = t_out_c > t_in_c ? t_out_c : t_in_c;
             } else {
                 a2a_d = coll_t(memo, s, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * disp_b);
                 a2a_c = coll_t(memo, s, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * B);
@@ -203,8 +203,8 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
             c->ep_fwd = a2a_d + a2a_c;
             c->ep_bwd = a2a_d + a2a_c;
             if (s->overlap_ep) { /* dispatch/combine of one micro-batch hide behind another's computation (DualPipe) */
-                c->ep_fwd = fmax(0, c->ep_fwd - mlp_fwd);
-                c->ep_bwd = fmax(0, c->ep_bwd - mlp_bwd);
+                c->ep_fwd = sp_pos(c->ep_fwd - mlp_fwd);
+                c->ep_bwd = sp_pos(c->ep_bwd - mlp_bwd);
             }
         }
     } else {
@@ -310,8 +310,8 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
     }
     if (p->tp > 1 || etp_comm > 0) {
         if (s->overlap_tp) { /* overlapped with the GEMMs they feed; what does not hide stays exposed */
-            c->tp_fwd = fmax(0, c->tp_fwd - 0.7 * fwd);
-            c->tp_bwd = fmax(0, c->tp_bwd - 0.7 * bwd);
+            c->tp_fwd = sp_pos(c->tp_fwd - 0.7 * fwd);
+            c->tp_bwd = sp_pos(c->tp_bwd - 0.7 * bwd);
         }
     }
     /* CP ring exchange of K and V (forward), K, V, dK, dV (backward), overlapped with attention */
@@ -319,8 +319,8 @@ static void layer_costs(const sp_model *m, const sp_system *s, const sp_plan *p,
         double kv_bytes = 2 * b * sq * (m->kv_lora_rank > 0 ? m->kv_lora_rank + m->qk_rope_head_dim : kvd / t) * B;
         double step = coll_t(memo, s, SP_COLL_P2P, 2, p->tp, kv_bytes);
         double ring = (p->cp - 1) * step;
-        c->cp_fwd = fmax(0, ring - attn_f);
-        c->cp_bwd = fmax(0, 2 * ring - attn_b);
+        c->cp_fwd = sp_pos(ring - attn_f);
+        c->cp_bwd = sp_pos(2 * ring - attn_b);
     }
 }
 
@@ -473,8 +473,8 @@ void sp_step_outer_stage(const sp_model *m, const sp_plan *p, const sp_step_cach
 
 void sp_step_outer_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp_step_outer *o)
 {
-    double L = m->n_layers, t = p->tp;
-    double lps = ceil(L / p->pp);
+    double t = p->tp;
+    double lps = sp_stage_layers(m->n_layers, p->pp);
     /* data parallelism / ZeRO */
     double dense_p = o->st.dense, expert_p = o->st.expert;
     if (p->frozen_base) { /* only the adapters are reduced and updated */
@@ -518,7 +518,7 @@ void sp_step_outer_sched(const sp_model *m, const sp_system *s, const sp_plan *p
                          sp_step_outer *o)
 {
     double L = m->n_layers, t = p->tp, h = m->d_model;
-    double lps = ceil(L / p->pp);
+    double lps = sp_stage_layers(m->n_layers, p->pp);
     /* pipeline point-to-point: Megatron's scatter/gather optimisation (Narayanan et al. 2021 §4.1): each TP rank
      * sends 1/t of the activation over its own link, then the stage all-gathers it over the scale-up tier */
     o->p2p = 0;
@@ -558,7 +558,7 @@ void sp_step_outer_sched(const sp_model *m, const sp_system *s, const sp_plan *p
         double f_phase = lps * (x->f_c + x->f_m + x->tp_f + x->cp_f + x->ep_f);
         double b_phase = stage_bwd + lps * (x->cp_b + x->ep_b);
         double ag = o->ag3, rs = o->rs3;
-        double per_mb = fmax(0, ag - f_phase) + fmax(0, ag + rs - b_phase);
+        double per_mb = sp_pos(ag - f_phase) + sp_pos(ag + rs - b_phase);
         o->dp3[rc] = o->n_micro * per_mb + ag / lps;
     }
 }

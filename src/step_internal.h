@@ -177,6 +177,11 @@ sp_status sp_step_assemble_outer(const sp_model *m, const sp_system *s, const sp
 sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
                            sp_train_result *r, sp_error *err);
 
+/* max(0, x) without a libm call (fmax is one on baseline x86-64); 0 for NaN, as fmax(0, NaN) */
+static inline double sp_pos(double x) { return x > 0 ? x : 0; }
+/* Layers on the heaviest of pp stages: ceil(L / pp), exact in integers (libm's ceil is a call on baseline x86-64). */
+static inline double sp_stage_layers(int L, int pp) { return (double)((L + pp - 1) / pp); }
+
 /* Expert tensor-parallel degree of a plan (0 = follow TP, Megatron-Core's default). */
 static inline int sp_plan_etp(const sp_plan *p) { return p->etp > 0 ? p->etp : p->tp; }
 /* Tokens the busiest EP rank's experts process, relative to uniform routing (plan.c): the load-imbalance factor,
