@@ -192,11 +192,14 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
         nrv += rok[rc] = !(o->fix_recompute >= 0 && rc != o->fix_recompute);
     sp_mem_pre mpre; /* of the current micro-batch; until then the parameter counts only */
     mpre.pc = *pc;
+    /* per PP degree: DP, and the sequences per replica (0 when the replicas do not divide the batch), so a block
+     * costs one 32-bit remainder */
     pp_state st[64];
-    int rep_batch[64];
+    int dps[64], rep_batch[64];
     for (int ip = 0; ip < npp; ip++) {
         st[ip].ready = 0;
-        long long replicas = (long long)(rest / pps[ip]) * key->ep;
+        dps[ip] = rest / pps[ip];
+        long long replicas = (long long)dps[ip] * key->ep;
         rep_batch[ip] = o->global_batch % replicas ? 0 : (int)(o->global_batch / replicas);
     }
     for (int b = 0; b < nmb; b++) {
@@ -205,22 +208,21 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
         int have_cache = 0, have_mpre = 0;
         for (int ip = 0; ip < npp; ip++) {
             int pp = pps[ip];
-            int dp = rest / pp;
+            int dp = dps[ip];
             p.pp = pp;
             p.dp = dp;
-            long long replicas = (long long)dp * key->ep;
             int vmax = pp > 1 ? o->max_vpp : 1;
             long long block = (long long)vmax * nz * nr;
             ts->enumerated += block;
-            /* sequences per replica, 0 when the replicas do not divide the batch (a 32-bit remainder per block) */
             int per = rep_batch[ip];
             if (!per || per % p.micro_batch) {
                 ts->div += block;
                 continue;
             }
-            double n_micro = o->global_batch / (double)(replicas * p.micro_batch);
             /* exact lower bound for everything below (see the file comment) */
             if (!o->no_prune && (ts->n_top == k || o->max_objective > 0) && have_cache) {
+                long long replicas = (long long)dp * key->ep;
+                double n_micro = o->global_batch / (double)(replicas * p.micro_batch);
                 double lps = sp_stage_layers(L, pp);
                 const sp_layer_mix *x = &cache.mix;
                 double lb = objective_step(o, s, n_micro * lps * (x->f_c + x->b_c + x->f_m + x->b_m) * LB_MARGIN, tokens, n);
