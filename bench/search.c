@@ -1,6 +1,9 @@
 /* Benchmark: exhaustive plan search (issue 3). Prints plans evaluated per second per core for three cases:
  * GPT-3 175B on 1024 A100-80GB (global batch 1536), Llama-3-70B on 512 H100 (1024 x 8192), Megatron 1T on 3072
- * A100 (batch 3072). Each search is repeated until 1 s has passed; the best repetition is reported. */
+ * A100 (batch 3072), with 1 and 2 threads. Each search (and the same search without pruning, where every plan that
+ * fits in memory is timed) is repeated for 1 s; the best repetition is reported, since on a shared machine the
+ * slower ones measure the neighbours. "Evaluated" = memory checked and step time computed; plans rejected by
+ * memory or pruned by the bound are counted apart. */
 #include "scaleplan.h"
 
 #include <stdio.h>
@@ -55,10 +58,15 @@ int main(void)
             } while (now() < t_end);
             o.no_prune = 1;
             sp_search_result *r2 = malloc(sizeof *r2);
-            sp_search(&m, &s, &o, r2, &e);
-            double t0 = now();
-            sp_search(&m, &s, &o, r2, &e);
-            double tn = now() - t0;
+            double tn = 1e30;
+            t_end = now() + 1.0;
+            do {
+                double t0 = now();
+                sp_search(&m, &s, &o, r2, &e);
+                double t = now() - t0;
+                if (t < tn)
+                    tn = t;
+            } while (now() < t_end);
             printf("%-20s %5d GPUs, %d thread%s: %8lld enumerated, %7lld evaluated, %7lld pruned, %7lld memory-infeasible; "
                    "%.2f ms wall; %.3g evaluated plans/s/core (no pruning: %lld in %.2f ms, %.3g plans/s/core, %.3g plans incl. memory checks/s/core)\n",
                    cases[i].model, cases[i].gpus, threads, threads > 1 ? "s" : "", r->enumerated, r->evaluated, r->pruned,

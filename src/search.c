@@ -94,13 +94,34 @@ static void top_insert(sp_search_entry *top, int *n, int k, const sp_search_entr
 }
 
 typedef struct {
+    char pad0[128]; /* keeps the counters of one thread off the cache lines of its neighbour's last fields */
     long long enumerated, div, mem, pruned, evaluated;
     double min_over;
     sp_plan min_over_plan;
     sp_search_entry top[SP_SEARCH_MAX_TOP];
     int n_top;
     sp_gemm_memo memo;
+    /* pruning threshold: the least k-th best objective of any thread (each thread publishes its own in
+     * kth[self]): a plan worse than some thread's k-th best has k better plans and cannot be in the answer */
+    double *kth;
+    int self, nthreads;
+    double thr; /* the least of kth[] as last read (INFINITY while no thread has k plans) */
+    char pad1[128];
 } thread_state;
+
+/* Re-reads the other threads' k-th best objectives. */
+static void refresh_threshold(thread_state *ts)
+{
+    double t = INFINITY;
+    for (int i = 0; i < ts->nthreads; i++) {
+        double x;
+#pragma omp atomic read
+        x = ts->kth[i];
+        if (x < t)
+            t = x;
+    }
+    ts->thr = t;
+}
 
 /* The bound is computed in another floating-point order than the step itself; this margin keeps it below a plan
  * whose step time it equals up to rounding (a relative 1e-12: far above accumulated rounding, far below any
@@ -204,6 +225,8 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
     }
     for (int b = 0; b < nmb; b++) {
         p.micro_batch = mbs[b];
+        if (ts->nthreads > 1)
+            refresh_threshold(ts);
         sp_step_cache cache;
         int have_cache = 0, have_mpre = 0;
         for (int ip = 0; ip < npp; ip++) {
@@ -220,13 +243,13 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                 continue;
             }
             /* exact lower bound for everything below (see the file comment) */
-            if (!o->no_prune && (ts->n_top == k || o->max_objective > 0) && have_cache) {
+            if (!o->no_prune && (ts->thr < INFINITY || o->max_objective > 0) && have_cache) {
                 long long replicas = (long long)dp * key->ep;
                 double n_micro = o->global_batch / (double)(replicas * p.micro_batch);
                 double lps = sp_stage_layers(L, pp);
                 const sp_layer_mix *x = &cache.mix;
                 double lb = objective_step(o, s, n_micro * lps * (x->f_c + x->b_c + x->f_m + x->b_m) * LB_MARGIN, tokens, n);
-                if ((ts->n_top == k && lb > ts->top[k - 1].objective) || (o->max_objective > 0 && lb > o->max_objective)) {
+                if (lb > ts->thr || (o->max_objective > 0 && lb > o->max_objective)) {
                     ts->pruned += block;
                     continue;
                 }
@@ -343,7 +366,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                         ts->evaluated++;
                         double obj = objective_step(o, s, step, tokens, n);
                         if (!o->on_plan && ((o->max_objective > 0 && obj > o->max_objective) ||
-                                            (ts->n_top == k && obj > ts->top[k - 1].objective)))
+                                            obj > ts->thr))
                             continue;
                         sp_search_entry e;
                         p.zero = z;
@@ -364,6 +387,13 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                         if (o->max_objective > 0 && e.objective > o->max_objective)
                             continue;
                         top_insert(ts->top, &ts->n_top, k, &e);
+                        if (ts->n_top == k) {
+                            double mine = ts->top[k - 1].objective;
+#pragma omp atomic write
+                            ts->kth[ts->self] = mine;
+                            if (mine < ts->thr)
+                                ts->thr = mine;
+                        }
                     }
                 }
             }
@@ -499,8 +529,20 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
         free(keys);
         return sp_fail(err, SP_ENOMEM, "search: out of memory");
     }
-    for (int i = 0; i < nthreads; i++)
+    double *kth = malloc(sizeof *kth * (size_t)nthreads);
+    if (!kth) {
+        free(ts);
+        free(keys);
+        return sp_fail(err, SP_ENOMEM, "search: out of memory");
+    }
+    for (int i = 0; i < nthreads; i++) {
         ts[i].min_over = INFINITY;
+        ts[i].kth = kth;
+        ts[i].self = i;
+        ts[i].nthreads = nthreads;
+        ts[i].thr = INFINITY;
+        kth[i] = INFINITY;
+    }
     sp_param_count pc;
     sp_model_params(m, &pc);
     long long shapes_done = 0;
@@ -555,6 +597,7 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
         memcpy(r->top, all, sizeof *all * (size_t)r->n_top);
     }
     free(all);
+    free(kth);
     free(ts);
     free(keys);
     r->layer_shapes = (int)shapes;
