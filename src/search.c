@@ -50,12 +50,14 @@ static int divisors(int n, int *out, int cap)
     return lo;
 }
 
-/* The search's unit of work: a layer shape without its micro-batch. Its micro-batches (ascending) share the
- * stage parameters, model-state memory and data-parallel collectives of each PP degree. */
+/* The search's unit of work: a layer shape without its micro-batch and sequence parallelism. Its micro-batches
+ * (ascending) and SP settings share the stage parameters, model-state memory and data-parallel collectives of each
+ * PP degree (none of them depends on either). */
 typedef struct {
-    int tp, cp, ep, sp;
-    int etp;        /* expert TP (MoE; 0 for dense models) */
-    sp_dtype dtype; /* GEMM precision */
+    int tp, cp, ep;
+    int nsp, sps[2]; /* sequence-parallel settings tried, in order: with SP first when both (see run_key) */
+    int etp;         /* expert TP (MoE; 0 for dense models) */
+    sp_dtype dtype;  /* GEMM precision */
 } layer_key;
 
 /* A group of g consecutive ranks sits inside scale-up domains of size `node` only if g divides node or node
@@ -157,7 +159,8 @@ static void note_overflow(thread_state *ts, const sp_plan *p, int z, int rc, dou
 /* What one PP degree of a unit shares over the unit's micro-batches. */
 typedef struct {
     int ready, empty; /* filled; no (vpp, ZeRO, recompute) combination is a plan here */
-    int dead;         /* no plan of this PP fits at the micro-batches tried so far, nor at any larger one */
+    int dead[2];      /* by SP setting: no plan of this PP fits at the micro-batches tried so far, nor at any
+                       * larger one */
     int has_dp;       /* o's data-parallel part filled */
     int nv, nzv, v0;  /* valid virtual-stage counts and ZeRO stages; the first valid v */
     uint64_t vmask;   /* bit v-1: v virtual stages divide the layers (and match --fix vpp) */
@@ -170,7 +173,8 @@ typedef struct {
 /* Activation memory never decreases with the micro-batch at a fixed PP (per-layer bytes grow with it, the
  * micro-batches in flight shrink at most as fast) and model states do not depend on it, so once the least memory
  * of a PP degree's plans exceeds the capacity by more than rounding, every larger micro-batch's plans overflow
- * too. */
+ * too. Sequence parallelism only divides activations (by TP > 1), so when even the SP plans overflow, the same
+ * plans without SP do too: a unit tries SP first. */
 #define DEAD_MARGIN (1 + 1e-9)
 
 static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts *o, const sp_param_count *pc,
@@ -192,7 +196,6 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
     p.tp = key->tp;
     p.cp = key->cp;
     p.ep = key->ep;
-    p.seq_parallel = key->sp;
     p.seq_len = o->seq_len;
     p.global_batch = o->global_batch;
     p.dtype = key->dtype;
@@ -223,8 +226,10 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
         long long replicas = (long long)dps[ip] * key->ep;
         rep_batch[ip] = o->global_batch % replicas ? 0 : (int)(o->global_batch / replicas);
     }
-    for (int b = 0; b < nmb; b++) {
+    for (int bs = 0; bs < nmb * key->nsp; bs++) {
+        int b = bs / key->nsp, spv = key->sps[bs % key->nsp];
         p.micro_batch = mbs[b];
+        p.seq_parallel = spv;
         if (ts->nthreads > 1)
             refresh_threshold(ts);
         sp_step_cache cache;
@@ -260,7 +265,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                  * ZeRO-3 is not combined with PP (Megatron, DeepSpeed) nor with frozen weights); the stage's
                  * parameters and model-state memory */
                 q->ready = 1;
-                q->dead = q->has_dp = 0;
+                q->dead[0] = q->dead[1] = q->has_dp = 0;
                 q->nv = q->nzv = q->v0 = 0;
                 q->vmask = 0;
                 for (int v = 1; v <= vmax; v++)
@@ -283,7 +288,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                 ts->div += block;
                 continue;
             }
-            if (q->dead) {
+            if (q->dead[spv]) {
                 ts->mem += nplans;
                 ts->div += block - nplans;
                 continue;
@@ -312,7 +317,11 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                 ts->mem += nplans;
                 ts->div += block - nplans;
                 note_overflow(ts, &p, zmin, rmin, least - cap);
-                q->dead = least > cap * DEAD_MARGIN;
+                if (least > cap * DEAD_MARGIN) {
+                    q->dead[spv] = 1;
+                    if (spv)
+                        q->dead[0] = 1;
+                }
                 continue;
             }
             sp_step_outer *outer = &q->o; /* its schedule part is this micro-batch's once have_outer */
@@ -484,9 +493,12 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
                 if (!nmb)
                     continue;
                 {
-                    for (int spv = 0; spv <= (tp > 1); spv++) {
-                        if (o->fix_sp >= 0 && spv != o->fix_sp)
-                            continue;
+                    /* sequence parallelism needs TP > 1; with SP first when both are tried */
+                    int nsp = 0, sps[2];
+                    for (int spv = (tp > 1); spv >= 0; spv--)
+                        if (o->fix_sp < 0 || spv == o->fix_sp)
+                            sps[nsp++] = spv;
+                    if (nsp) {
                         /* precision and expert TP: new key dimensions (issue 8) */
                         sp_dtype dts[2] = {o->dtype, SP_FP8};
                         int ndt = 1;
@@ -515,8 +527,9 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
                                     keys = grown;
                                     cap_keys *= 2;
                                 }
-                                keys[nk++] = (layer_key){tp, cp, ep, spv, etps[e] == tp ? 0 : etps[e], dts[di]};
-                                shapes += nmb;
+                                keys[nk++] = (layer_key){tp, cp, ep, nsp, {sps[0], nsp > 1 ? sps[1] : 0},
+                                                         etps[e] == tp ? 0 : etps[e], dts[di]};
+                                shapes += (long long)nmb * nsp;
                             }
                     }
                 }
@@ -555,7 +568,7 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
         if (o->on_progress) {
             long long d;
 #pragma omp atomic capture
-            d = shapes_done += nmb;
+            d = shapes_done += (long long)nmb * keys[i].nsp;
             /* only thread 0 reports (the callback need not be thread-safe) */
             if (omp_get_thread_num() == 0) {
                 double t = now();
