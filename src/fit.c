@@ -157,9 +157,13 @@ static int cmp_start(const void *a, const void *b)
     return fa < fb ? -1 : fa > fb;
 }
 
+/* The best `keep` of the 4500 grid points, into out; -1 when out of memory (the scratch is per call, so fits in
+ * several threads at once do not share it). */
 static int grid_starts(const fit_data *fd, start *out, int keep)
 {
-    static start all[4500];
+    start *all = malloc(4500 * sizeof *all);
+    if (!all)
+        return -1;
     int k = 0;
     for (int ia = 0; ia < 6; ia++)
         for (int ib = 0; ib < 6; ib++)
@@ -172,6 +176,7 @@ static int grid_starts(const fit_data *fd, start *out, int keep)
                     }
     qsort(all, (size_t)k, sizeof all[0], cmp_start);
     memcpy(out, all, (size_t)keep * sizeof *out);
+    free(all);
     return keep;
 }
 
@@ -244,7 +249,10 @@ sp_status sp_fit_law(const double *n, const double *d, const double *loss, const
     }
     fit_data fd = {ln, ld, ly, ww, count, o->delta, 1};
     start starts[SP_FIT_STARTS];
-    grid_starts(&fd, starts, SP_FIT_STARTS);
+    if (grid_starts(&fd, starts, SP_FIT_STARTS) < 0) {
+        free(buf);
+        return sp_fail(err, SP_ENOMEM, "fit: out of memory");
+    }
     double x[5], f;
     r->n_starts = SP_FIT_STARTS;
     r->log_scale = NAN;
