@@ -22,6 +22,17 @@ static void load(const char *mn, const char *sn, sp_model *m, sp_system *s)
         fail_msg("%s", e.msg);
 }
 
+/* Search options for n GPUs, a global batch and a sequence length, the rest at their defaults. */
+static sp_search_opts search_opts(int gpus, int batch, int seq)
+{
+    sp_search_opts o;
+    sp_search_defaults(&o);
+    o.n_gpus = gpus;
+    o.global_batch = batch;
+    o.seq_len = seq;
+    return o;
+}
+
 static void same_top(const sp_search_result *a, const sp_search_result *b)
 {
     assert_int_equal(a->n_top, b->n_top);
@@ -45,11 +56,7 @@ static void test_pruning_exact(void **st)
         sp_model m;
         sp_system s;
         load(cases[i].m, cases[i].s, &m, &s);
-        sp_search_opts o;
-        sp_search_defaults(&o);
-        o.n_gpus = cases[i].gpus;
-        o.global_batch = cases[i].batch;
-        o.seq_len = cases[i].seq;
+        sp_search_opts o = search_opts(cases[i].gpus, cases[i].batch, cases[i].seq);
         o.top_k = 20;
         o.threads = 1;
         sp_error e = {0};
@@ -74,11 +81,7 @@ static void test_deterministic_threads(void **st)
     sp_model m;
     sp_system s;
     load("gpt3-175b-megatron", "dgx-a100-80g", &m, &s);
-    sp_search_opts o;
-    sp_search_defaults(&o);
-    o.n_gpus = 1024;
-    o.global_batch = 1536;
-    o.seq_len = 2048;
+    sp_search_opts o = search_opts(1024, 1536, 2048);
     o.dtype = SP_FP16;
     o.top_k = 50;
     sp_search_result *a = malloc(sizeof *a), *b = malloc(sizeof *b);
@@ -121,11 +124,7 @@ static void test_no_allocation(void **st)
     }
     assert_int_equal(n_malloc, before);
     /* and the search allocates only a fixed amount, independent of the number of plans */
-    sp_search_opts o;
-    sp_search_defaults(&o);
-    o.n_gpus = 512;
-    o.global_batch = 1024;
-    o.seq_len = 8192;
+    sp_search_opts o = search_opts(512, 1024, 8192);
     o.threads = 1;
     sp_search_result *res = malloc(sizeof *res);
     before = n_malloc;
@@ -157,11 +156,7 @@ static void test_best_beats_given_plans(void **st)
     assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_OK);
     sp_train_result r;
     assert_int_equal(sp_train_eval(&m, &s, &p, &r, &e), SP_OK);
-    sp_search_opts o;
-    sp_search_defaults(&o);
-    o.n_gpus = 1024;
-    o.global_batch = 1536;
-    o.seq_len = 2048;
+    sp_search_opts o = search_opts(1024, 1536, 2048);
     o.dtype = SP_FP16;
     sp_search_result *res = malloc(sizeof *res);
     assert_int_equal(sp_search(&m, &s, &o, res, &e), SP_OK);
@@ -179,11 +174,7 @@ static void test_infeasible(void **st)
     sp_model m;
     sp_system s;
     load("llama3.1-405b", "dgx-h100", &m, &s);
-    sp_search_opts o;
-    sp_search_defaults(&o);
-    o.n_gpus = 8;
-    o.global_batch = 16;
-    o.seq_len = 8192;
+    sp_search_opts o = search_opts(8, 16, 8192);
     sp_search_result *res = malloc(sizeof *res);
     sp_error e = {0};
     assert_int_equal(sp_search(&m, &s, &o, res, &e), SP_EINFEASIBLE);
@@ -215,11 +206,7 @@ static void test_progress(void **st)
     sp_model m;
     sp_system s;
     load("gpt3-6.7b", "dgx-a100-80g", &m, &s);
-    sp_search_opts o;
-    sp_search_defaults(&o);
-    o.n_gpus = 64;
-    o.global_batch = 256;
-    o.seq_len = 2048;
+    sp_search_opts o = search_opts(64, 256, 2048);
     o.threads = 1; /* thread 0 reports: with one thread it is sure to run a shape (two: the other may take all) */
     sp_search_result *a = malloc(sizeof *a), *b = malloc(sizeof *b);
     sp_error e = {0};
