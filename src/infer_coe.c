@@ -201,73 +201,72 @@ sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const 
         return sp_fail(err, SP_EINVAL, "coe: no experts");
     int sockets = o->n_gpus;
     double wb = sp_dtype_bytes(o->weights);
+    /* per expert: weight bytes and end-to-end latency; per position in share-per-byte order: the bytes of the
+     * experts before it (prefix) and the largest from it on (suffix): O(n log n) for up to 100,000 experts */
     order_t *ord = malloc((size_t)n * sizeof *ord);
-    double *e2e = malloc((size_t)n * sizeof *e2e);
-    if (!ord || !e2e) {
-        free(ord);
-        free(e2e);
-        return sp_fail(err, SP_ENOMEM, "coe: out of memory");
-    }
+    double *e2e = malloc((size_t)n * sizeof *e2e), *bytes = malloc((size_t)n * sizeof *bytes);
+    double *prefix = malloc((size_t)(n + 1) * sizeof *prefix), *suffix = malloc((size_t)(n + 1) * sizeof *suffix);
     sp_status rc = SP_OK;
+    if (!ord || !e2e || !bytes || !prefix || !suffix) {
+        rc = sp_fail(err, SP_ENOMEM, "coe: out of memory");
+        goto done;
+    }
     double work_max = 0; /* KV + activations of the running batch, whole node */
     for (int i = 0; i < n; i++) {
-        sp_param_count pc;
-        sp_model_params(&ex[i].model, &pc);
-        double bytes = pc.total * wb;
-        r->total_bytes += bytes;
-        ord[i].idx = i;
-        ord[i].key = ex[i].share / bytes;
-        sp_infer_opts x = *o;
-        x.tp = largest_tp(&ex[i].model, sockets);
-        x.ep = 1;
-        x.n_gpus = sockets;
-        x.batch = o->batch > 0 ? o->batch : 1;
-        sp_infer_result ir;
-        sp_error e2 = {0};
-        if ((rc = sp_infer_eval(&ex[i].model, s, &x, &ir, &e2))) {
-            rc = sp_fail(err, rc, "coe: expert '%s': %s", ex[i].name, e2.msg);
-            goto done;
+        /* the copies of one expert (its `count`) are consecutive and identical: evaluated once */
+        if (i > 0 && memcmp(&ex[i].model, &ex[i - 1].model, sizeof ex[i].model) == 0) {
+            bytes[i] = bytes[i - 1];
+            e2e[i] = e2e[i - 1];
+        } else {
+            sp_param_count pc;
+            sp_model_params(&ex[i].model, &pc);
+            bytes[i] = pc.total * wb;
+            sp_infer_opts x = *o;
+            x.tp = largest_tp(&ex[i].model, sockets);
+            x.ep = 1;
+            x.n_gpus = sockets;
+            x.batch = o->batch > 0 ? o->batch : 1;
+            sp_infer_result ir;
+            sp_error e2 = {0};
+            if ((rc = sp_infer_eval(&ex[i].model, s, &x, &ir, &e2))) {
+                rc = sp_fail(err, rc, "coe: expert '%s': %s", ex[i].name, e2.msg);
+                goto done;
+            }
+            e2e[i] = ir.e2e_s;
+            double work = (ir.kv_bytes + ir.activation_bytes) * sockets;
+            if (work > work_max)
+                work_max = work;
         }
-        e2e[i] = ir.e2e_s;
-        double work = (ir.kv_bytes + ir.activation_bytes) * sockets;
-        if (work > work_max)
-            work_max = work;
+        r->total_bytes += bytes[i];
+        ord[i].idx = i;
+        ord[i].key = ex[i].share / bytes[i];
     }
     qsort(ord, (size_t)n, sizeof *ord, by_key_desc);
     double per_socket = o->mem_frac * s->acc.hbm_bytes - 2.0 * 1073741824.0; /* engine overhead as in infer.c */
     r->hbm_budget = sockets * per_socket - work_max;
-    /* resident set: prefix in share-per-byte order, leaving a swap slot for the largest non-resident expert */
-    int best = 0;
-    for (int k = n; k >= 0; k--) {
-        double res = 0, slot = 0;
-        for (int j = 0; j < n; j++) {
-            sp_param_count pc;
-            sp_model_params(&ex[ord[j].idx].model, &pc);
-            double b = pc.total * wb;
-            if (j < k)
-                res += b;
-            else if (b > slot)
-                slot = b;
-        }
-        if (res + slot <= r->hbm_budget) {
+    prefix[0] = 0;
+    for (int j = 0; j < n; j++)
+        prefix[j + 1] = prefix[j] + bytes[ord[j].idx];
+    suffix[n] = 0;
+    for (int j = n - 1; j >= 0; j--)
+        suffix[j] = bytes[ord[j].idx] > suffix[j + 1] ? bytes[ord[j].idx] : suffix[j + 1];
+    /* resident set: the longest prefix in share-per-byte order that fits with a swap slot for the largest
+     * non-resident expert */
+    int best = -1;
+    for (int k = n; k >= 0 && best < 0; k--)
+        if (prefix[k] + suffix[k] <= r->hbm_budget)
             best = k;
-            break;
-        }
-        if (k == 0) {
-            rc = sp_fail(err, SP_EINFEASIBLE,
-                         "coe: the largest expert (%.1f GB) does not fit in the HBM left on %d x %s (%.1f GB after KV "
-                         "cache and overhead); use more sockets, fewer concurrent requests or lower-precision weights",
-                         slot / 1e9, sockets, s->acc.name, r->hbm_budget / 1e9);
-            goto done;
-        }
+    if (best < 0) {
+        rc = sp_fail(err, SP_EINFEASIBLE,
+                     "coe: the largest expert (%.1f GB) does not fit in the HBM left on %d x %s (%.1f GB after KV "
+                     "cache and overhead); use more sockets, fewer concurrent requests or lower-precision weights",
+                     suffix[0] / 1e9, sockets, s->acc.name, r->hbm_budget / 1e9);
+        goto done;
     }
     r->n_resident = best;
     double stored = 0;
-    for (int j = best; j < n; j++) {
-        sp_param_count pc;
-        sp_model_params(&ex[ord[j].idx].model, &pc);
-        stored += pc.total * wb;
-    }
+    for (int j = best; j < n; j++)
+        stored += bytes[ord[j].idx];
     int ti = -1;
     if (best < n) {
         for (int t = 0; t < ntiers; t++)
@@ -295,9 +294,7 @@ sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const 
         int i = ord[j].idx;
         double t_sw = 0;
         if (j >= best) {
-            sp_param_count pc;
-            sp_model_params(&ex[i].model, &pc);
-            t_sw = pc.total * wb / (sockets * tiers[ti].bw);
+            t_sw = bytes[i] / (sockets * tiers[ti].bw);
             r->switch_worst_s = fmax(r->switch_worst_s, t_sw);
             /* the swap slot already holds it when the last non-resident batch was for the same expert */
             t_sw *= 1 - ex[i].share / s_nr;
@@ -315,5 +312,8 @@ sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const 
 done:
     free(ord);
     free(e2e);
+    free(bytes);
+    free(prefix);
+    free(suffix);
     return rc;
 }

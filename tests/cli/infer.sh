@@ -21,6 +21,12 @@ expect_out infer_coe 'HBM-only dgx-h100' -- infer --coe "$TMP/coe.json" --batch 
 expect_out infer_coe_json '"hbm_only":\{"system":"dgx-h100","gpus":' -- infer --coe "$TMP/coe.json" --json
 printf '{"experts":[{"model":"llama3.1-405b","count":3}]}' > "$TMP/big.json"
 expect_fail infer_coe_nofit 2 'does not fit in the HBM left' -- infer --coe "$TMP/big.json"
+# 100,000 experts (the largest count allowed) are planned in O(n log n): the resident-set search was once
+# quadratic, with the parameter count recomputed in its inner loop (found by fuzz_infer: 9,345 copies took 12 s)
+printf '{"experts":[{"name":"many","model":"llama2-7b","count":100000}]}' > "$TMP/many.json"
+expect_fail infer_coe_many 2 'do not fit in HBM and the largest capacity tier' -- infer --coe "$TMP/many.json"
+printf '{"experts":[{"name":"a","model":"llama3-70b","share":5},{"name":"b","model":"llama2-7b","share":1,"count":100}]}' > "$TMP/mix.json"
+expect_out infer_coe_mix 'sn40l \(sambanova-sn40l\) +22/101' -- infer --coe "$TMP/mix.json" --system sambanova-sn40l
 printf '{"experts":[{"name":"x"}]}' > "$TMP/bad.json"
 expect_fail infer_coe_bad 2 "needs field 'model'" -- infer --coe "$TMP/bad.json"
 expect_out shape_params 'Pareto front of' -- shape --system dgx-h100 --params 7e9 --batch 8
