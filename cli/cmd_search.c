@@ -20,7 +20,7 @@ static const cli_optdef defs[] = {
     {"max-memory-frac", 1, "plans must fit in this fraction of HBM [1.0]"},
     {"max-vpp", 1, "largest interleaving factor tried [8]"},
     {"fix", 1, "fix dimensions: tp=8,pp=4,dp=..,cp=..,ep=..,etp=..,vpp=..,mb=..,zero=..,sp=0|1,recompute=none|selective|full"},
-    {"threads", 1, "threads [all cores]"},
+    {"threads", 1, "threads [all cores from 4096 layer shapes on, else 1: a smaller search is faster than starting threads]"},
     {"all", 0, "with --csv: stream every evaluated plan (one thread, no pruning)"},
     {"json", 0, "machine-readable output"},
     {"csv", 0, "CSV output"},

@@ -794,6 +794,7 @@ sp_status sp_shape_search(const sp_system *s, const sp_infer_opts *o, const sp_l
 typedef enum { SP_OBJ_TIME, SP_OBJ_TOKENS_PER_S, SP_OBJ_COST } sp_objective;
 
 #define SP_SEARCH_MAX_TOP 256
+#define SP_SEARCH_PARALLEL_SHAPES 4096 /* threads = 0 uses one thread below this many layer shapes (search.c) */
 #define SP_SEARCH_MAX_VPP 64 /* largest interleaving factor the search accepts */
 
 typedef struct {
@@ -803,7 +804,8 @@ typedef struct {
     double max_mem_frac;      /* a plan must fit in this fraction of HBM [1] */
     sp_objective objective;
     int top_k;                /* <= SP_SEARCH_MAX_TOP */
-    int threads;              /* 0: all (OpenMP) */
+    int threads;              /* 0: all cores (OpenMP) when there are SP_SEARCH_PARALLEL_SHAPES layer shapes or more,
+                                 else 1; the answer does not depend on it */
     int max_vpp;              /* largest interleaving factor tried [8], <= SP_SEARCH_MAX_VPP */
     /* fixed dimensions (0 or -1 = free) */
     int fix_tp, fix_pp, fix_dp, fix_cp, fix_ep, fix_vpp, fix_mb;

@@ -536,7 +536,13 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
             }
         }
     }
-    int nthreads = o->on_plan ? 1 : (o->threads > 0 ? o->threads : omp_get_max_threads());
+    /* threads = 0: all cores for searches of SP_SEARCH_PARALLEL_SHAPES layer shapes or more; a smaller one takes
+     * about a millisecond on one core, less than a one-shot process can pay to start its thread pool on a busy
+     * machine (the first parallel region took 2-3 ms on this project's 2-core machine with another process on the
+     * other core, against ~1 ms of search) */
+    int nthreads = o->on_plan ? 1
+                 : o->threads > 0 ? o->threads
+                 : shapes >= SP_SEARCH_PARALLEL_SHAPES ? omp_get_max_threads() : 1;
     thread_state *ts = calloc((size_t)nthreads, sizeof *ts);
     if (!ts) {
         free(keys);
