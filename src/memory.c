@@ -48,22 +48,8 @@ static void layer_activation_bytes(const sp_model *m, const sp_plan *p, int flas
     out[SP_RECOMPUTE_NONE] = sbh * (repl / rep_div + shard / t + scores / t);
 }
 
-double sp_layer_activation_bytes(const sp_model *m, const sp_plan *p, int flash, sp_recompute rc)
-{
-    double a[3];
-    layer_activation_bytes(m, p, flash, a);
-    return a[(unsigned)rc < 3 ? rc : SP_RECOMPUTE_NONE];
-}
-
 /* Parameters held by one GPU on the heaviest stage, split into dense (replicated over DP x EP) and expert
  * (replicated over DP only) parts. */
-void sp_stage_params(const sp_model *m, const sp_plan *p, double *dense, double *expert)
-{
-    sp_param_count pc;
-    sp_model_params(m, &pc);
-    sp_stage_params_pc(m, p, &pc, dense, expert);
-}
-
 void sp_stage_params_pc(const sp_model *m, const sp_plan *p, const sp_param_count *pcp, double *dense, double *expert)
 {
     const sp_param_count pc = *pcp;

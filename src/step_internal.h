@@ -190,7 +190,5 @@ double sp_moe_load(const sp_model *m, const sp_plan *p);
 /* Members and stride of the group over which expert gradients are reduced (expert data parallelism). */
 void sp_expert_dp_group(const sp_plan *p, int *size, int *stride);
 
-double sp_layer_activation_bytes(const sp_model *m, const sp_plan *p, int flash, sp_recompute rc);
-void sp_stage_params(const sp_model *m, const sp_plan *p, double *dense, double *expert);
 
 #endif
