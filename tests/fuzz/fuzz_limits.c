@@ -18,7 +18,8 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
     char *argv[34];
     int argc = fuzz_args(d, n, buf, sizeof buf, argv, 32);
     static const char *const unsafe[] = {"plot", "threads", NULL};
-    if (fuzz_has_option(argc, argv, unsafe) || fuzz_option_above(argc, argv, "to", 3e24))
+    static char to[] = "--to", cap[] = "3e24", one[] = "--threads", n1[] = "1";
+    if (fuzz_has_option(argc, argv, unsafe) || fuzz_option_above(argc, argv, "to", atof(cap)))
         return 0;
     for (int i = 0; i < argc; i++) /* at most two settings in any --compare (value after it or after '=') */
         if (strncmp(argv[i], "--compare", 9) == 0) {
@@ -33,7 +34,6 @@ int LLVMFuzzerTestOneInput(const uint8_t *d, size_t n)
         for (const char *f = strstr(argv[i], "fat:"); f; f = strstr(f + 4, "fat:"))
             if (atof(f + 4) > 4)
                 return 0;
-    static char to[] = "--to", cap[] = "3e24", one[] = "--threads", n1[] = "1";
     if (!fuzz_option_value(argc, argv, "to")) {
         argv[argc++] = to;
         argv[argc++] = cap;
