@@ -15,7 +15,7 @@ static double now(void)
 
 int main(int argc, char **argv)
 {
-    const char *path = argc > 1 ? argv[1] : SP_DATA_DIR "/../../shared/validation/chinchilla_points.csv";
+    const char *path = argc > 1 ? argv[1] : SP_DATA_DIR "/validation/chinchilla_points.csv";
     sp_csv *c;
     sp_error e = {0};
     if (sp_csv_read(path, &c, &e)) {

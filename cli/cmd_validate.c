@@ -28,7 +28,7 @@ int cmd_validate(int argc, char **argv)
     int rc = cli_parse(&a, "validate", defs, sizeof defs / sizeof defs[0], argc, argv,
                        "usage: scaleplan validate FILE.csv [--json|--csv]\n"
                        "Predicts the step time of every measured training run in FILE.csv (schema of\n"
-                       "shared/validation/training_runs.csv) and reports per-row and overall error.");
+                       "data/validation/training_runs.csv) and reports per-row and overall error.");
     if (rc)
         return rc;
     if (a.npos != 1)

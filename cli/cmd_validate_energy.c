@@ -1,5 +1,5 @@
 /* scaleplan validate-energy FILE.csv: predicted energy and CO2e of published training runs (schema of
- * shared/validation/training_energy.csv) from their hardware, accelerator count and duration.
+ * data/validation/training_energy.csv) from their hardware, accelerator count and duration.
  *
  * Method per row (default --power-model auto): a row that gives a measured average system power per chip
  * (avg_system_power_per_chip_W) or neither that nor a chip power is predicted with the physical (activity)

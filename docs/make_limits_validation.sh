@@ -1,11 +1,11 @@
 #!/bin/sh
 # Compares `scaleplan limits --mode epoch2024 --csv` with every point of
-# shared/validation/epoch2024_reference_points.csv (the authors' sweeps). Prints a markdown report: per setting
+# data/validation/epoch2024_reference_points.csv (the authors' sweeps). Prints a markdown report: per setting
 # the rows, rows with utilization within 0.02, with the same GPU count, with the same whole plan (TP split, PP,
 # interleave, DP, EP, microbatches), with the same run length (months, 2 decimals in the file), and the worst row.
-#   sh docs/make_limits_validation.sh [../shared/validation/epoch2024_reference_points.csv]
+#   sh docs/make_limits_validation.sh [data/validation/epoch2024_reference_points.csv]
 BIN=${SP_BIN:-build/scaleplan}
-REF=${1:-../shared/validation/epoch2024_reference_points.csv}
+REF=${1:-data/validation/epoch2024_reference_points.csv}
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 run() { # reference setting name, scaleplan options...
     name=$1; shift

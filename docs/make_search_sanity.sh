@@ -1,10 +1,10 @@
 #!/bin/sh
 # For every Megatron row of training_runs.csv: the authors' plan (predicted by `validate`) vs the best plan
 # `search` finds for the same model, GPU count and batch. Prints a markdown table. Usage:
-#   sh docs/make_search_sanity.sh [../shared/validation/training_runs.csv]
+#   sh docs/make_search_sanity.sh [data/validation/training_runs.csv]
 set -e
 BIN=${SP_BIN:-build/scaleplan}
-CSV=${1:-../shared/validation/training_runs.csv}
+CSV=${1:-data/validation/training_runs.csv}
 TMP=$(mktemp -d); trap 'rm -rf "$TMP"' EXIT
 "$BIN" validate "$CSV" --csv > "$TMP/v.csv"
 echo "| id | GPUs | authors' plan (TP/PP/DP, vpp, mb, recompute) | predicted s | best plan found (TP/PP/DP/CP, vpp, mb, recompute, SP, ZeRO) | predicted s | gain % | best with ZeRO-1 (Megatron distributed optimizer) | gain % |"

@@ -464,7 +464,7 @@ sp_status sp_fit_law(const double *n, const double *d, const double *loss, const
 /* Section for: limits (limits.c, limits_epoch.c) — issue 5                                           */
 /* ------------------------------------------------------------------------------------------------ */
 /* LIMITS-BEGIN */
-/* The Erdil & Schneider-Joseph (2024) model, reproduced (limits_epoch.c; shared/reference/epoch2024-model.md). */
+/* The Erdil & Schneider-Joseph (2024) model, reproduced (limits_epoch.c; data/reference/epoch2024-model.md). */
 #define SP_EPOCH_MAX_LEVELS 4
 typedef struct {
     char name[48];

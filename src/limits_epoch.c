@@ -1,5 +1,5 @@
 /* `limits --mode epoch2024`: the model of Erdil & Schneider-Joseph (2024), "Data movement limits to frontier
- * model training" (arXiv:2411.01137), as shared/reference/epoch2024-model.md describes it and as the authors'
+ * model training" (arXiv:2411.01137), as data/reference/epoch2024-model.md describes it and as the authors'
  * public code (github.com/ege-erdil/limits_to_distributed_training, b1f771c) computes it. Written from that
  * description; every constant below is the paper's.
  *
@@ -26,7 +26,7 @@
 #define SECONDS_PER_YEAR 3.154e7 /* the code's year */
 
 /* Kaplan et al. 2020, "Scaling Laws for Neural Language Models" (arXiv:2001.08361), Eq. 1.3 and 1.4 (also in
- * shared/validation/published_scaling_laws.csv rows KAP20-*): B* ~ 2e8 tokens, alpha_B = 0.21,
+ * data/validation/published_scaling_laws.csv rows KAP20-*): B* ~ 2e8 tokens, alpha_B = 0.21,
  * C_c^min = 3.1e8 PF-days, alpha_C^min = 0.050. */
 #define KAPLAN_BSTAR 2e8
 #define KAPLAN_ALPHA_B 0.21

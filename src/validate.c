@@ -1,4 +1,4 @@
-/* Predicts every row of a training_runs.csv-style file (schema: shared/validation/README.md).
+/* Predicts every row of a training_runs.csv-style file (schema: data/validation/README.md).
  *
  * Defaults for knobs a source left unstated (documented in docs/validation.md): n_kv_heads = n_heads,
  * ffn_dim = 4·d_model, ffn_type = gelu, vpp = 1, zero_stage = 0, ep = cp = 1, seq_parallel = 0, and

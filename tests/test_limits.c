@@ -1,5 +1,5 @@
 /* `limits --mode epoch2024` against Erdil & Schneider-Joseph (2024): the matmul table, the summaries and the
- * reference points (shared/reference/epoch2024-model.md, shared/validation/epoch2024_reference_points.csv). */
+ * reference points (data/reference/epoch2024-model.md, data/validation/epoch2024_reference_points.csv). */
 #include "testutil.h"
 
 #include <stdlib.h>
@@ -114,7 +114,7 @@ static void test_reference_points(void **st)
     (void)st;
     sp_csv *c;
     sp_error e = {0};
-    assert_int_equal(sp_csv_read(SP_SHARED "/validation/epoch2024_reference_points.csv", &c, &e), SP_OK);
+    assert_int_equal(sp_csv_read(SP_VALIDATION_DIR "/epoch2024_reference_points.csv", &c, &e), SP_OK);
     const char *settings[] = {"base|H100 SXM", "base_sparse|A100 SXM", "batch|DeepSeek scaling"};
     const char *gpus[] = {"h100", "a100", "h100"};
     int sparse[] = {0, 1, 0};
@@ -151,7 +151,7 @@ static void test_reference_plans(void **st)
     (void)st;
     sp_csv *c;
     sp_error e = {0};
-    assert_int_equal(sp_csv_read(SP_SHARED "/validation/epoch2024_reference_points.csv", &c, &e), SP_OK);
+    assert_int_equal(sp_csv_read(SP_VALIDATION_DIR "/epoch2024_reference_points.csv", &c, &e), SP_OK);
     const char *settings[] = {"base|H100 SXM", "base|V100 SXM", "base_sparse|V100 SXM"};
     const char *gpus[] = {"h100", "v100", "v100"};
     int sparse[] = {0, 0, 1};

@@ -76,7 +76,7 @@ static pts read_points(int drop_outliers)
 {
     sp_csv *c;
     sp_error e = {0};
-    assert_int_equal(sp_csv_read(SP_SHARED "/validation/chinchilla_points.csv", &c, &e), SP_OK);
+    assert_int_equal(sp_csv_read(SP_VALIDATION_DIR "/chinchilla_points.csv", &c, &e), SP_OK);
     int rows = sp_csv_rows(c);
     pts p = {malloc(sizeof(double) * rows), malloc(sizeof(double) * rows), malloc(sizeof(double) * rows), 0};
     for (int r = 0; r < rows; r++) {

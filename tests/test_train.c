@@ -12,7 +12,7 @@ static void test_memory_korthikanti(void **st)
     (void)st;
     sp_csv *c;
     sp_error e = {0};
-    assert_int_equal(sp_csv_read(SP_SHARED "/validation/memory_korthikanti.csv", &c, &e), SP_OK);
+    assert_int_equal(sp_csv_read(SP_VALIDATION_DIR "/memory_korthikanti.csv", &c, &e), SP_OK);
     sp_system s;
     assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-a100-80g", &s, &e), SP_OK);
     double worst_act = 0, worst_ms = 0;
@@ -101,7 +101,7 @@ static void test_validation_accuracy(void **st)
     sp_validate_row *rows;
     int n;
     sp_error e = {0};
-    assert_int_equal(sp_validate_training(SP_DATA_DIR, SP_SHARED "/validation/training_runs.csv", &rows, &n, &e), SP_OK);
+    assert_int_equal(sp_validate_training(SP_DATA_DIR, SP_VALIDATION_DIR "/training_runs.csv", &rows, &n, &e), SP_OK);
     acc kor = {0}, meg = {0}, mpt = {0}, mpth = {0}, all = {0};
     for (int i = 0; i < n; i++) {
         /* the A100-era families must all evaluate; later families (MPTH-, ...) are reported by `validate` with a

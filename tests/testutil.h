@@ -30,5 +30,6 @@
 #ifndef SP_TEST_DATA
 #define SP_TEST_DATA SP_DATA_DIR
 #endif
-#define SP_SHARED SP_DATA_DIR "/../../shared"
+/* the in-repo copy of the validation data (data/validation/PROVENANCE.md) */
+#define SP_VALIDATION_DIR SP_DATA_DIR "/validation"
 #endif
