@@ -2,7 +2,7 @@
  * across settings. Issue 5 target: < 1 s on 2 cores (the authors' Python: ~5 minutes for its 19 sweeps,
  * reference §0). Prints the best of 5 repetitions (wall and process CPU time) for 1 and 2 threads, so a busy
  * machine shows up as CPU time > threads x wall. */
-#include "scaleplan.h"
+#include "scaleplan_limits.h"
 
 #include <math.h>
 #include <omp.h>

@@ -2,6 +2,8 @@
 #ifndef SP_CLI_H
 #define SP_CLI_H
 
+#include <stdio.h>
+
 #include "scaleplan.h"
 
 #define CLI_MAX_OPTS 96

@@ -3,6 +3,7 @@
  * question with scaleplan's training model and plan search (src/limits_full.c). */
 #include "cli.h"
 #include "plot.h"
+#include "scaleplan_limits.h"
 
 #include <math.h>
 #include <omp.h>

@@ -11,7 +11,7 @@
  * the NVLink-aggregated bound (docs/model.md, docs/validation.md). Each phase takes the cheaper of ring
  * (bandwidth-optimal, latency (p-1)·alpha) and tree (about log2 p latency steps).
  */
-#include "scaleplan.h"
+#include "internal.h"
 
 #include <math.h>
 

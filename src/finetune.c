@@ -3,7 +3,7 @@
  * (step.c, memory.c) with the base weights frozen: no weight-gradient GEMMs, no optimizer state or gradient
  * reduction for them; adapters add their own small GEMMs, states and reduction.
  */
-#include "scaleplan.h"
+#include "internal.h"
 
 #include <math.h>
 #include <string.h>

@@ -18,7 +18,7 @@
  * grouped GEMM; with expert parallelism attention is data-parallel over the EP ranks and each MoE layer pays a
  * dispatch and a combine all-to-all.
  */
-#include "scaleplan.h"
+#include "internal.h"
 
 #include <jansson.h>
 #include <math.h>

@@ -1,8 +1,30 @@
-/* Declarations shared between library files that are not part of the public API. */
+/* Declarations shared between library files that are not part of the public API (include/scaleplan.h): helpers
+ * of the cost model that an embedder does not need. Tests may use them (they build with -Isrc). */
 #ifndef SP_INTERNAL_H
 #define SP_INTERNAL_H
 #include <stddef.h>
 
+#include "scaleplan.h"
+
+/* Lists the *.json preset names in dir into buf, comma separated; returns the count. */
 int sp_list_dir(const char *dir, char *buf, size_t n);
+
+/* Query width a * d_head and key/value width g * d_head of a layer's attention. */
+int sp_model_attn_qdim(const sp_model *m);
+int sp_model_kvdim(const sp_model *m);
+
+/* Index of the innermost network tier that contains a group of p ranks at that stride. */
+int sp_group_tier(const sp_system *s, int p, int stride);
+
+/* Serving factors of an accelerator no family lists: 1, 1, 0 (no change to the training efficiency model). */
+void sp_serving_eff_neutral(sp_serving_eff *e);
+/* Expected distinct experts among E when T tokens each pick k uniformly: E·(1 − (1 − k/E)^T). */
+double sp_expected_experts(double E, double k, double T);
+/* Same for a routing distribution p[0..E-1] (sums to 1): sum_i 1 − (1 − min(1, k·p_i))^T. */
+double sp_expected_experts_dist(const double *p, int E, double k, double T);
+
+/* threads = 0 in sp_search_opts uses all cores from this many layer shapes on, one thread below: the first
+ * parallel region of a process costs 2-3 ms, more than a small search (docs/search.md). */
+#define SP_SEARCH_PARALLEL_SHAPES 4096
 
 #endif

@@ -1,7 +1,7 @@
 /* Shared between limits_epoch.c and limits_full.c: the paper's sweep rules (reference §2.1). */
 #ifndef SP_LIMITS_INTERNAL_H
 #define SP_LIMITS_INTERNAL_H
-#include "scaleplan.h"
+#include "scaleplan_limits.h"
 
 #define SP_LIMITS_SECONDS_PER_YEAR 3.154e7 /* the authors' code's year */
 

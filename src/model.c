@@ -7,7 +7,7 @@
  *    72·B·s·L·h²·(1 + s/(6h) + V/(12·L·h)) per iteration.
  *  - Training = 3 x forward (backward = 2 x forward).
  */
-#include "scaleplan.h"
+#include "internal.h"
 
 #include <math.h>
 #include <string.h>

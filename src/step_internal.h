@@ -1,7 +1,7 @@
 /* Shared between step.c and memory.c. */
 #ifndef SP_STEP_INTERNAL_H
 #define SP_STEP_INTERNAL_H
-#include "scaleplan.h"
+#include "internal.h"
 
 typedef struct {
     double fwd_compute, fwd_mem, bwd_compute, bwd_mem; /* one layer, one micro-batch */

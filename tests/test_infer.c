@@ -1,5 +1,6 @@
 /* Serving model (issue 7): KV-cache sizes, MoE expert reads, monotonic behaviour. */
 #include "testutil.h"
+#include "internal.h"
 
 static sp_model load(const char *n)
 {

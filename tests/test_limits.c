@@ -1,6 +1,7 @@
 /* `limits --mode epoch2024` against Erdil & Schneider-Joseph (2024): the matmul table, the summaries and the
  * reference points (data/reference/epoch2024-model.md, data/validation/epoch2024_reference_points.csv). */
 #include "testutil.h"
+#include "scaleplan_limits.h"
 
 #include <stdlib.h>
 #include <unistd.h>

@@ -1,5 +1,6 @@
 /* Step-time and memory model: published memory figures, validation accuracy bounds, invariants. */
 #include "testutil.h"
+#include "internal.h"
 #include "step_internal.h"
 
 #include <stdlib.h>
