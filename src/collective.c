@@ -90,3 +90,23 @@ double sp_collective_time(const sp_system *s, sp_coll kind, int p, int stride, d
     }
     return t;
 }
+
+/* All-to-all under node-limited routing (DeepSeek-V3 §2.1.2 / DeepEP; HF `topk_group`): each token's k copies go to
+ * experts on at most topk_group nodes, so it crosses the outer tier once per destination node (`cross` = the share
+ * of the bytes that crosses: min(k, topk_group)/k) and fans out to its k experts over the scale-up tier of the
+ * destination: the inner part carries (q-1)/q of all k copies, q = the group's members in one domain. The slower
+ * of the two sets the time. With cross >= 1, inside one domain, or for another collective: sp_collective_time. */
+double sp_collective_time_cross(const sp_system *s, sp_coll kind, int p, int stride, double bytes, double cross)
+{
+    int ti = kind == SP_COLL_ALLTOALL && cross < 1 ? sp_group_tier(s, p, stride) : 0;
+    if (ti == 0)
+        return sp_collective_time(s, kind, p, stride, bytes);
+    const sp_tier *in = &s->tier[ti - 1], *out = &s->tier[ti];
+    double q = in->size / (double)stride;
+    if (q > p)
+        q = p;
+    double nodes = p / q;
+    double t_out = bytes * cross * ((nodes - 1) / nodes) / (out->bw * out->eff) + (nodes - 1) * out->latency_s;
+    double t_in = bytes * (q - 1) / q / (in->bw * in->eff) + (q - 1) * in->latency_s;
+    return t_out > t_in ? t_out : t_in;
+}

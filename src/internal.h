@@ -15,6 +15,9 @@ int sp_model_kvdim(const sp_model *m);
 
 /* Index of the innermost network tier that contains a group of p ranks at that stride. */
 int sp_group_tier(const sp_system *s, int p, int stride);
+/* sp_collective_time where only the share `cross` (0..1] of an all-to-all's bytes crosses nodes (node-limited MoE
+ * routing: a token crosses once per destination node and fans out inside it); cross = 1 is sp_collective_time. */
+double sp_collective_time_cross(const sp_system *s, sp_coll kind, int p, int stride, double bytes, double cross);
 
 /* Serving factors of an accelerator no family lists: 1, 1, 0 (no change to the training efficiency model). */
 void sp_serving_eff_neutral(sp_serving_eff *e);

@@ -2,15 +2,10 @@
 #ifndef SP_STEP_INTERNAL_H
 #define SP_STEP_INTERNAL_H
 #include "internal.h"
+#include "memo.h"
+#include "ops.h"
+#include "plan_internal.h"
 
-typedef struct {
-    double fwd_compute, fwd_mem, bwd_compute, bwd_mem; /* one layer, one micro-batch */
-    double attn_fwd;                                    /* attention core share of fwd_compute+fwd_mem */
-    double attn_core_flops_fwd;                         /* for selective-recompute HFU */
-    double tp_fwd, tp_bwd;                              /* TP communication */
-    double cp_fwd, cp_bwd, ep_fwd, ep_bwd;
-    double n_kernels_fwd;
-} layer_cost;
 
 /* Memory terms that depend only on the model and the per-layer shape (TP, CP, micro-batch, SP, attention):
  * parameter counts and the activation bytes of one layer for each recompute mode. */
@@ -76,7 +71,7 @@ typedef struct {
 } sp_layer_mix;
 
 typedef struct {
-    layer_cost dense, sparse;
+    sp_layer_cost dense, sparse;
     sp_layer_mix mix;   /* dense/sparse mixed, per recompute mode */
     double head, emb;   /* LM head + loss (last stage), embedding (first stage), one micro-batch */
     double pp_gather;   /* all-gather after a scatter/gather pipeline send */
@@ -140,21 +135,6 @@ static inline double sp_step_time(const sp_step_outer *o, int v, int z, int rc, 
     return step;
 }
 
-/* A memo for one search (one model, system and set of options; the search keeps one per thread): GEMM and
- * collective times (layer shapes that differ only in sequence parallelism, or in micro-batch and CP with the same
- * tokens per GPU, run the same GEMMs and collectives) and the step's FLOP counts, which depend only on the model,
- * the sequence length, the batch and the fine-tuning mode. Direct-mapped; zero-filled means empty. */
-#define SP_GEMM_MEMO 2048
-typedef struct {
-    double a, b, c, d;    /* GEMM: m, n, k, batch; collective: ranks, stride, bytes, 0 */
-    double t, t2;         /* time; forward + backward pair: forward, backward */
-    int tag;              /* GEMM: dtype; collective: 100 + kind; pair: 200 + 2 dtype + weight gradient */
-} sp_gemm_memo_entry;
-typedef struct {
-    sp_gemm_memo_entry e[SP_GEMM_MEMO];
-    int have_flops;
-    double model_flops, extra_full, extra_selective;
-} sp_gemm_memo;
 
 /* The layer-shape terms of plan p; memo may be NULL (the same values either way). */
 /* mp: the shape's memory terms when the caller has them (NULL: computed here). */
@@ -176,19 +156,5 @@ sp_status sp_step_assemble_outer(const sp_model *m, const sp_system *s, const sp
                                  const sp_step_outer *o, const sp_memory *mem, sp_train_result *r, sp_error *err);
 sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
                            sp_train_result *r, sp_error *err);
-
-/* max(0, x) without a libm call (fmax is one on baseline x86-64); 0 for NaN, as fmax(0, NaN) */
-static inline double sp_pos(double x) { return x > 0 ? x : 0; }
-/* Layers on the heaviest of pp stages: ceil(L / pp), exact in integers (libm's ceil is a call on baseline x86-64). */
-static inline double sp_stage_layers(int L, int pp) { return (double)((L + pp - 1) / pp); }
-
-/* Expert tensor-parallel degree of a plan (0 = follow TP, Megatron-Core's default). */
-static inline int sp_plan_etp(const sp_plan *p) { return p->etp > 0 ? p->etp : p->tp; }
-/* Tokens the busiest EP rank's experts process, relative to uniform routing (plan.c): the load-imbalance factor,
- * clamped to what one rank can receive, then cut (dropping) or raised (padding) to the expert capacity. */
-double sp_moe_load(const sp_model *m, const sp_plan *p);
-/* Members and stride of the group over which expert gradients are reduced (expert data parallelism). */
-void sp_expert_dp_group(const sp_plan *p, int *size, int *stride);
-
 
 #endif

@@ -1,0 +1,570 @@
+/* Layer ops: the builders (one per layer kind) and the pricer (ops.h, DESIGN.md §3.3-3.5, docs/model.md "Layer ops").
+ *
+ * Per layer and micro-batch (T = b·s/cp tokens on this GPU, TP degree t):
+ *   GEMMs     QKV (T x h)·(h x (qd+2kvd)/t), output projection, MLP up (x2 when gated) and down; backward =
+ *             data-gradient + weight-gradient GEMM of each, shapes transposed accordingly.
+ *   attention standard (fused softmax, Megatron 2020-22): two batched GEMMs + softmax/dropout traffic over
+ *             b·(a/t)·(s/cp)·s scores; flash attention: the causal half of 4·s·a·d_head FLOPs per token at the
+ *             family's attention efficiency, backward 2.5x forward (it recomputes the scores).
+ *   memory    norms, residual adds, dropout, activation function, rotary/bias: bytes below / HBM bandwidth.
+ *   TP comm   2 all-reduces (or all-gather + reduce-scatter with SP) of T·h 16-bit values forward, 2 backward.
+ * Uses plan arithmetic (plan.c), the hardware curves and the collectives; never allocates.
+ */
+#include "ops.h"
+#include "plan_internal.h"
+
+#include <stdint.h>
+#include <string.h>
+
+/* Bytes of an activation element: bf16/fp16 (FP8 GEMM inputs are cast per GEMM: the FP8 cast op). */
+#define ACT_BYTES 2.0
+/* fp32 bytes (logits for the loss, scales) */
+#define FP32_BYTES 4.0
+/* Share of the layer's GEMM time that hides TP communication when the stack overlaps it (Megatron-Core
+ * tp_comm_overlap, Transformer Engine userbuffers): the collective is split into chunks pipelined with the GEMM
+ * that consumes or produces it, and the first/last chunk and the SM share the communication kernels take do not
+ * hide. 70 % is the fraction assumed in docs/model.md "One step"; a modelling constant, not fitted per row. */
+#define TP_OVERLAP_SHARE 0.7
+/* Flash attention with a causal mask skips the blocks above the diagonal: half of the s x s scores (Dao 2023,
+ * FlashAttention-2 §3.1.1). */
+#define FLASH_CAUSAL_SHARE 0.5
+/* Flash attention's backward runs five s x s GEMMs (recomputed scores, dV, dP, dQ, dK) against the forward's two:
+ * 2.5x the forward (Dao 2023, FlashAttention-2 §2.3.2). */
+#define FLASH_BWD_RATIO 2.5
+/* Kernel launches of a layer's memory-bound work. Elementwise, forward: two norms, two residual/dropout adds,
+ * the activation function, rotary on Q and K and the bias/scale epilogue (8); backward: the same eight plus the
+ * two norm-weight gradient reductions (10). Softmax (standard attention): scale-mask-softmax and dropout (2). */
+#define ELEMENTWISE_KERNELS_FWD 8
+#define ELEMENTWISE_KERNELS_BWD 10
+#define SOFTMAX_KERNELS 2
+/* FP8 casts (amax, scale, cast fused per tensor): forward one per GEMM input of the layer's four GEMM groups and
+ * the weight cast (5); backward one per output gradient, the transposed re-layouts of the saved inputs (8). */
+#define FP8_CAST_KERNELS_FWD 5
+#define FP8_CAST_KERNELS_BWD 8
+/* QLoRA dequantization: one kernel per quantized weight matrix of the layer (Q, K, V, O, up, gate, down = 7). */
+#define DEQUANT_KERNELS 7
+/* FP8 cast traffic per element: read 2 B, write 1 B, plus one fp32 scale per 128 elements (DeepSeek-V3 §3.3.2's
+ * 1x128 tiles; per-tensor scaling as in Transformer Engine costs the same pass). */
+#define FP8_CAST_BYTES (3.0 + FP32_BYTES / 128)
+/* Embedding: lookup (read), dropout (read, write): 3 passes over T·h activations, 3 kernels. */
+#define EMBEDDING_PASSES 3.0
+/* Loss: the logits cast to fp32, softmax and its gradient: 2 B read + 3 fp32 passes per logit. */
+#define LOSS_BYTES_PER_LOGIT (2 * ACT_BYTES + 3 * FP32_BYTES)
+/* Vocab-parallel cross-entropy all-reduces three fp32 values per token (max, sum of exponentials, target logit). */
+#define LOSS_REDUCE_BYTES_PER_TOKEN (3 * FP32_BYTES)
+
+void sp_layer_ctx_init(sp_layer_ctx *c, const sp_model *m, const sp_system *s, const sp_plan *p,
+                       const sp_param_count *pc, int flash)
+{
+    memset(c, 0, sizeof *c);
+    c->m = m;
+    c->s = s;
+    c->p = p;
+    c->pc = pc;
+    c->T = (double)p->micro_batch * p->seq_len / p->cp;
+    c->t = p->tp;
+    c->h = m->d_model;
+    c->d = p->dtype;
+    c->d16 = p->dtype == SP_FP8 ? SP_BF16 : p->dtype;
+    c->flash = flash;
+    c->mlp_tp_ops = 1;
+}
+
+/* ---- appending ops (a layer has at most ~35: SP_LAYER_MAX_OPS leaves room) ---- */
+
+static sp_op *push(sp_layer_ops *l, const char *name, sp_op_kind kind, sp_op_part part, unsigned flags, double count)
+{
+    sp_op *o = &l->op[l->n < SP_LAYER_MAX_OPS ? l->n++ : SP_LAYER_MAX_OPS - 1];
+    memset(o, 0, sizeof *o);
+    o->name = name;
+    o->kind = kind;
+    o->part = part;
+    o->flags = flags;
+    o->count = count;
+    return o;
+}
+
+static void gemm(sp_layer_ops *l, const char *name, unsigned flags, double count, double m, double n, double k,
+                 sp_dtype d, sp_gemm_bwd bwd)
+{
+    sp_op *o = push(l, name, SP_OP_GEMM, SP_PART_COMPUTE, flags, count);
+    o->u.gemm.m = m, o->u.gemm.n = n, o->u.gemm.k = k, o->u.gemm.batch = 1;
+    o->u.gemm.dtype = d, o->u.gemm.bwd = bwd;
+}
+
+/* a linear layer of the model: weight gradient unless the base is frozen */
+static void linear(sp_layer_ctx *c, sp_layer_ops *l, const char *name, unsigned flags, double count, double m,
+                   double n, double k, sp_dtype d)
+{
+    gemm(l, name, flags | SP_OPF_LINEAR, count, m, n, k, d, c->p->frozen_base ? SP_BWD_DATA : SP_BWD_WEIGHT);
+}
+
+static void bytes_op(sp_layer_ops *l, const char *name, sp_op_part part, unsigned flags, double fwd, double bwd,
+                     double kf, double kb)
+{
+    sp_op *o = push(l, name, SP_OP_BYTES, part, flags, 1);
+    o->u.bytes.fwd = fwd, o->u.bytes.bwd = bwd, o->u.bytes.kernels_fwd = kf, o->u.bytes.kernels_bwd = kb;
+}
+
+static sp_op *coll(sp_layer_ops *l, const char *name, sp_op_part part, double count, sp_coll kind, int ranks,
+                   int stride, double bytes, double nf, double nb)
+{
+    sp_op *o = push(l, name, SP_OP_COLL, part, 0, count);
+    o->u.coll.kind = kind, o->u.coll.ranks = ranks, o->u.coll.stride = stride, o->u.coll.bytes = bytes;
+    o->u.coll.cross = 1, o->u.coll.nf = nf, o->u.coll.nb = nb;
+    return o;
+}
+
+/* ---- builders ---- */
+
+/* FP8: the attention block's GEMM inputs (QKV or MLA down-projection input, output-projection input) and their
+ * output gradients are cast */
+static void attention_casts(sp_layer_ctx *c)
+{
+    if (c->d != SP_FP8)
+        return;
+    double T = c->T, t = c->t, h = c->h, qd = sp_model_attn_qdim(c->m), kvd = sp_model_kvdim(c->m);
+    c->q_in += T * h + T * qd / t;
+    c->q_out += T * (qd + 2 * kvd) / t + T * h;
+}
+
+void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    double T = c->T, t = c->t, h = c->h, qd = sp_model_attn_qdim(c->m), kvd = sp_model_kvdim(c->m);
+    linear(c, l, "qkv", 0, 1, T, (qd + 2 * kvd) / t, h, c->d);
+    linear(c, l, "attn_out", 0, 1, T, h, qd / t, c->d);
+    attention_casts(c);
+}
+
+/* MLA (DeepSeek-V2 §2.1): down-projections replicated over TP, up-projections sharded by heads */
+void sp_ops_mla(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    double T = c->T, t = c->t, h = c->h;
+    double dqk = m->qk_nope_head_dim + m->qk_rope_head_dim;
+    double qr = m->q_lora_rank > 0 ? m->q_lora_rank : 0;
+    if (qr > 0) {
+        linear(c, l, "q_down", 0, 1, T, qr, h, c->d);
+        linear(c, l, "q_up", 0, 1, T, m->n_heads * dqk / t, qr, c->d);
+    } else
+        linear(c, l, "q_proj", 0, 1, T, m->n_heads * dqk / t, h, c->d);
+    linear(c, l, "kv_down", 0, 1, T, m->kv_lora_rank + m->qk_rope_head_dim, h, c->d);
+    linear(c, l, "kv_up", 0, 1, T, m->n_heads * (m->qk_nope_head_dim + m->v_head_dim) / t, m->kv_lora_rank, c->d);
+    linear(c, l, "attn_out", 0, 1, T, h, m->n_heads * m->v_head_dim / t, c->d);
+    attention_casts(c);
+}
+
+void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    double T = c->T, t = c->t, h = c->h, f = m->ffn_dim, mats = m->gated ? 2.0 : 1.0;
+    linear(c, l, "mlp_up", 0, 1, T, mats * f / t, h, c->d);
+    linear(c, l, "mlp_down", 0, 1, T, h, f / t, c->d);
+    c->f_act = f / t;
+    if (c->d == SP_FP8) {
+        c->q_in += T * h + T * f / t;
+        c->q_out += T * (mats + 1) * f / t;
+    }
+}
+
+/* ETP's own reduction of the routed experts' output (forward) and input gradient (backward) over the ETP group
+ * (innermost on the expert side), and when ETP < TP the re-replication of the combined output over the TP/ETP
+ * sub-groups that each took a slice of the TP group's tokens. */
+static void moe_etp(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
+{
+    const sp_model *m = c->m;
+    double t = c->t, h = c->h, k = m->top_k;
+    if (e == t)
+        return;
+    if (e > 1)
+        coll(l, "etp_allreduce", SP_PART_TP, 1, SP_COLL_ALLREDUCE, (int)e, 1, Tx * k * h * ACT_BYTES, 1, 1);
+    if (e < t)
+        coll(l, "etp_allgather", SP_PART_TP, 1, SP_COLL_ALLGATHER, (int)(t / e), (int)e, c->T * h * ACT_BYTES, 1, 1);
+    if (m->n_shared_experts == 0)
+        c->mlp_tp_ops = 0; /* no TP-sharded FFN left in this layer: only the attention's TP reduction */
+}
+
+/* EP all-to-all: dispatch + combine of T·k token copies of h values, forward and backward. Dispatch is sent in FP8
+ * when the GEMMs run in FP8 (DeepSeek-V3 §3.3), combine in 16 bits. With node-limited routing (HF `topk_group`:
+ * each token's experts lie in at most that many expert groups = nodes), a token crosses the network once per
+ * destination node and fans out over the scale-up tier (DeepEP): the cross-node part carries min(k, topk_group)
+ * copies instead of k (collective.c). The busiest rank's volume (Tx) sets the time. */
+static void moe_alltoall(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
+{
+    const sp_model *m = c->m;
+    const sp_plan *p = c->p;
+    if (p->ep <= 1)
+        return;
+    double k = m->top_k, h = c->h;
+    int stride = e == c->t ? p->tp * p->cp : (int)e;
+    double disp_b = c->d == SP_FP8 ? 1.0 : ACT_BYTES;
+    double copies_out = m->topk_group > 0 && m->topk_group < k ? m->topk_group : k;
+    sp_op *d = coll(l, "ep_dispatch", SP_PART_EP, 1, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * disp_b, 1, 1);
+    sp_op *b = coll(l, "ep_combine", SP_PART_EP, 1, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * ACT_BYTES, 1, 1);
+    d->u.coll.cross = b->u.coll.cross = copies_out / k;
+}
+
+void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    const sp_plan *p = c->p;
+    double T = c->T, t = c->t, h = c->h, mats = m->gated ? 2.0 : 1.0;
+    double fe = m->moe_ffn_dim, E = m->n_experts, k = m->top_k, ns = m->n_shared_experts;
+    double e = sp_plan_etp(p);
+    double experts_here = E / p->ep;
+    /* load of the busiest EP rank (imbalance, capacity; plan.c) times the ETP/TP token redistribution: the expert
+     * side folds the same GPUs as ETP x EP x EDP (EDP = TP·CP·DP/ETP), so each expert replica serves ETP/TP of the
+     * tokens a TP group would, at 1/ETP of the width (ETP = TP: TP-sharded experts) */
+    double load = sp_moe_load(m, p);
+    double Tx = T * (e / t) * load;
+    double tok = Tx * p->ep * k / E; /* tokens routed to one local expert: uniform routing over the EP group */
+    double up = mats * fe / e;
+    unsigned ffn = SP_OPF_FFN;
+    linear(c, l, "experts_up", ffn, experts_here, tok, up, h, c->d);
+    linear(c, l, "experts_down", ffn, experts_here, tok, h, fe / e, c->d);
+    if (ns > 0) {
+        double sf = fe * ns;
+        linear(c, l, "shared_up", ffn, 1, T, mats * sf / t, h, c->d);
+        linear(c, l, "shared_down", ffn, 1, T, h, sf / t, c->d);
+    }
+    linear(c, l, "router", ffn, 1, T, E, h, c->d16); /* kept in 16 bits under FP8 (DeepSeek-V3 §3.3.1) */
+    c->f_act = (k * load + ns) * fe / t;
+    if (c->d == SP_FP8) { /* routed tokens are cast once before dispatch, shared experts as a dense MLP */
+        c->q_in += T * h + experts_here * tok * fe / e + T * fe * ns / t;
+        c->q_out += experts_here * tok * (up + h) + T * (mats + 1) * fe * ns / t;
+    }
+    moe_etp(c, l, e, Tx);
+    moe_alltoall(c, l, e, Tx);
+}
+
+/* LoRA adapter on a (din -> dout) projection: x·A (din x r) then ·B (r x dout), both trained. */
+static void lora(sp_layer_ctx *c, sp_layer_ops *l, const char *a, const char *b, double count, double din, double dout)
+{
+    double r = c->p->lora_rank;
+    gemm(l, a, SP_OPF_LINEAR, count, c->T, r, din, c->d, SP_BWD_WEIGHT);
+    gemm(l, b, SP_OPF_LINEAR, count, c->T, dout, r, c->d, SP_BWD_WEIGHT);
+}
+
+static void adapters(sp_layer_ctx *c, int moe, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    const sp_plan *p = c->p;
+    if (p->lora_rank <= 0)
+        return;
+    double t = c->t, h = c->h, qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m), f = m->ffn_dim;
+    if (p->lora_targets & SP_LORA_ATTN) {
+        lora(c, l, "lora_q_a", "lora_q_b", 1, h, qd / t);
+        lora(c, l, "lora_kv_a", "lora_kv_b", 2, h, kvd / t);
+        lora(c, l, "lora_o_a", "lora_o_b", 1, qd / t, h);
+    }
+    if ((p->lora_targets & SP_LORA_MLP) && !moe) {
+        lora(c, l, "lora_up_a", "lora_up_b", m->gated ? 2 : 1, h, f / t);
+        lora(c, l, "lora_down_a", "lora_down_b", 1, f / t, h);
+    }
+}
+
+/* QLoRA-style: the layer's quantized weights are dequantized to 16 bits before each use (forward and backward):
+ * read the packed bytes, write 2 bytes per weight. Counted with the GEMMs it feeds (compute part). */
+static void dequant(sp_layer_ctx *c, int moe, sp_layer_ops *l)
+{
+    const sp_plan *p = c->p;
+    if (!(p->frozen_base && p->base_weight_bytes > 0 && p->base_weight_bytes < 2))
+        return;
+    const sp_param_count *pc = c->pc;
+    double w = (pc->attn_per_layer + (moe ? pc->moe_per_layer / p->ep : pc->mlp_dense_per_layer)) / c->t;
+    double b = w * (p->base_weight_bytes + ACT_BYTES);
+    bytes_op(l, "dequant", SP_PART_COMPUTE, SP_OPF_LINEAR, b, b, DEQUANT_KERNELS, DEQUANT_KERNELS);
+}
+
+static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    const sp_plan *p = c->p;
+    double heads = m->n_heads / c->t;
+    double dqk = m->kv_lora_rank > 0 ? m->qk_nope_head_dim + m->qk_rope_head_dim : m->d_head;
+    double dv = m->kv_lora_rank > 0 ? m->v_head_dim : m->d_head;
+    double sq = p->seq_len / (double)p->cp, sk = p->seq_len; /* queries here, keys visited (ring over CP) */
+    double b = p->micro_batch;
+    if (c->flash) {
+        sp_op *o = push(l, "flash_attention", SP_OP_FLASH, SP_PART_COMPUTE, SP_OPF_CORE, 1);
+        o->u.flash.flops = 2.0 * b * heads * sq * sk * (dqk + dv);
+        o->u.flash.dtype = c->d16;
+        return;
+    }
+    gemm(l, "scores", SP_OPF_CORE, 1, sq, sk, dqk, c->d16, SP_BWD_TWICE);
+    l->op[l->n - 1].u.gemm.batch = b * heads;
+    gemm(l, "values", SP_OPF_CORE, 1, sq, dv, sk, c->d16, SP_BWD_TWICE);
+    l->op[l->n - 1].u.gemm.batch = b * heads;
+    double E = b * heads * sq * sk, B = ACT_BYTES;
+    /* fused scale-mask-softmax: read + write; dropout: read, write, 1-byte mask */
+    bytes_op(l, "softmax_dropout", SP_PART_MEMORY, SP_OPF_CORE, E * (2 * B + 2 * B + 1), E * (3 * B + 2 * B + 1),
+             SOFTMAX_KERNELS, SOFTMAX_KERNELS);
+}
+
+/* elementwise traffic per layer, forward: two norms (read+write), two residual/dropout adds (read 2, write 1,
+ * 1-byte mask), activation function (gated: read 2 write 1), rotary or bias on Q/K; backward twice the bytes */
+static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    double T = c->T, t = c->t, h = c->h, B = ACT_BYTES;
+    double qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m);
+    double rep = (c->p->seq_parallel && t > 1) ? T * h / t : T * h;
+    double bytes_f = 2 * (2 * rep * B) + 2 * (3 * rep * B + rep) + T * c->f_act * B * (m->gated ? 3.0 : 2.0) +
+                     2 * T * (qd + 2 * kvd) / t * B;
+    bytes_op(l, "elementwise", SP_PART_MEMORY, 0, bytes_f, 2 * bytes_f, ELEMENTWISE_KERNELS_FWD,
+             ELEMENTWISE_KERNELS_BWD);
+}
+
+/* FP8 cast traffic: forward casts each GEMM input; backward casts each output gradient and re-lays the saved FP8
+ * inputs out transposed for the weight-gradient GEMM (Hopper FP8 GEMMs take only the TN layout: read 1, write 1).
+ * The layer's weights are cast (read 2, write 1 + 1 transposed) once per micro-batch. */
+static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
+{
+    if (c->d != SP_FP8)
+        return;
+    const sp_model *m = c->m;
+    const sp_param_count *pc = c->pc;
+    double t = c->t, w = pc->attn_per_layer / t;
+    if (moe) {
+        double routed = m->n_experts * pc->expert;
+        w += routed / (c->p->ep * (double)sp_plan_etp(c->p)) + (pc->moe_per_layer - routed - c->h * m->n_experts) / t;
+    } else
+        w += pc->mlp_dense_per_layer / t;
+    bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, c->q_in * FP8_CAST_BYTES + w * 4.0,
+             c->q_out * FP8_CAST_BYTES + c->q_in * 2.0, FP8_CAST_KERNELS_FWD, FP8_CAST_KERNELS_BWD);
+}
+
+/* TP communication: per TP-sharded block (attention, FFN) one all-reduce (or all-gather + reduce-scatter with SP)
+ * of T·h values forward and one backward (Megatron, Shoeybi et al. 2019 §3) */
+static void tp_comm(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_plan *p = c->p;
+    if (p->tp <= 1)
+        return;
+    double bytes = c->T * c->h * ACT_BYTES;
+    for (int blk = 0; blk < 2; blk++) {
+        double n = blk == 0 ? 1 : c->mlp_tp_ops;
+        if (n <= 0)
+            continue;
+        if (p->seq_parallel) {
+            coll(l, blk ? "tp_ffn_allgather" : "tp_attn_allgather", SP_PART_TP, n, SP_COLL_ALLGATHER, p->tp, 1, bytes, 1, 1);
+            coll(l, blk ? "tp_ffn_reducescatter" : "tp_attn_reducescatter", SP_PART_TP, n, SP_COLL_REDUCESCATTER, p->tp,
+                 1, bytes, 1, 1);
+        } else
+            coll(l, blk ? "tp_ffn_allreduce" : "tp_attn_allreduce", SP_PART_TP, n, SP_COLL_ALLREDUCE, p->tp, 1, bytes, 1, 1);
+    }
+}
+
+/* CP ring exchange of K and V (forward), K, V, dK, dV (backward), overlapped with attention */
+static void cp_ring(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    const sp_plan *p = c->p;
+    if (p->cp <= 1)
+        return;
+    double kvd = sp_model_kvdim(m), sq = p->seq_len / (double)p->cp;
+    double kv = m->kv_lora_rank > 0 ? m->kv_lora_rank + m->qk_rope_head_dim : kvd / c->t;
+    double kv_bytes = 2 * p->micro_batch * sq * kv * ACT_BYTES;
+    coll(l, "cp_ring", SP_PART_CP, p->cp - 1, SP_COLL_P2P, 2, p->tp, kv_bytes, 1, 2);
+}
+
+void sp_layer_build(sp_layer_ctx *c, int moe, sp_layer_ops *l)
+{
+    l->n = 0;
+    c->q_in = c->q_out = c->f_act = 0;
+    c->mlp_tp_ops = 1;
+    if (c->m->kv_lora_rank > 0)
+        sp_ops_mla(c, l);
+    else
+        sp_ops_attention(c, l);
+    if (moe)
+        sp_ops_moe(c, l);
+    else
+        sp_ops_mlp(c, l);
+    adapters(c, moe, l);
+    dequant(c, moe, l);
+    attention_core(c, l);
+    elementwise(c, l);
+    fp8_casts(c, moe, l);
+    tp_comm(c, l);
+    cp_ring(c, l);
+}
+
+void sp_ops_embedding(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    double Th = c->T * c->h;
+    l->n = 0;
+    bytes_op(l, "embedding", SP_PART_MEMORY, 0, Th * ACT_BYTES * EMBEDDING_PASSES, 0, EMBEDDING_PASSES, 0);
+    if (c->p->tp > 1) /* vocab-parallel embedding: its output reduces over TP */
+        coll(l, "embedding_allreduce", SP_PART_TP, 1, SP_COLL_ALLREDUCE, c->p->tp, 1, Th * ACT_BYTES, 1, 1);
+}
+
+void sp_ops_lm_head(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    double T = c->T, V = c->m->vocab, t = c->t;
+    l->n = 0;
+    /* the LM head stays in 16 bits under FP8 (DeepSeek-V3 §3.3.1) */
+    gemm(l, "lm_head", 0, 1, T, V / t, c->h, c->d16, c->p->frozen_base ? SP_BWD_DATA : SP_BWD_WEIGHT);
+    bytes_op(l, "loss", SP_PART_MEMORY, 0, T * V / t * LOSS_BYTES_PER_LOGIT, 0, 0, 0);
+    if (c->p->tp > 1) /* vocab-parallel cross-entropy */
+        coll(l, "loss_allreduce", SP_PART_TP, 1, SP_COLL_ALLREDUCE, c->p->tp, 1, T * LOSS_REDUCE_BYTES_PER_TOKEN, 1, 0);
+}
+
+/* ---- the pricer ---- */
+
+/* The memo's slot for (a, b, c, d, tag), and whether it holds them. */
+static sp_gemm_memo_entry *memo_slot(sp_gemm_memo *memo, double a, double b, double c, double d, int tag, int *hit)
+{
+    uint64_t ba, bb, bc, bd;
+    memcpy(&ba, &a, 8);
+    memcpy(&bb, &b, 8);
+    memcpy(&bc, &c, 8);
+    memcpy(&bd, &d, 8);
+    uint64_t h = (ba * 0x9E3779B97F4A7C15u) ^ (bb * 0xC2B2AE3D27D4EB4Fu) ^ (bc * 0x165667B19E3779F9u) ^
+                 (bd * 0xD6E8FEB86659FD93u) ^ (uint64_t)tag;
+    h ^= h >> 29;
+    h *= 0xBF58476D1CE4E5B9u;
+    sp_gemm_memo_entry *e = &memo->e[h >> 53 & (SP_GEMM_MEMO - 1)];
+    *hit = e->a == a && e->b == b && e->c == c && e->d == d && e->tag == tag;
+    return e;
+}
+
+/* sp_gemm_time through the memo when there is one */
+static double gemm_t(sp_gemm_memo *memo, const sp_accel *a, sp_dtype d, double m, double n, double k, double batch)
+{
+    if (!memo)
+        return sp_gemm_time(a, d, m, n, k, batch);
+    int hit;
+    sp_gemm_memo_entry *e = memo_slot(memo, m, n, k, batch, (int)d, &hit);
+    if (hit)
+        return e->t;
+    double t = sp_gemm_time(a, d, m, n, k, batch);
+    *e = (sp_gemm_memo_entry){m, n, k, batch, t, 0, (int)d};
+    return t;
+}
+
+/* forward (m x k)(k x n); backward: dgrad (m x n)(n x k), and wgrad (k x m)(m x n) unless the weight is frozen.
+ * Memoized as one entry (forward, backward) per (m, n, k, wgrad, dtype). */
+static double gemm_fbw(sp_gemm_memo *memo, const sp_accel *a, sp_dtype d, double m, double n, double k, int wgrad,
+                       double *bwd)
+{
+    int hit = 0, tag = 200 + 2 * (int)d + !!wgrad;
+    sp_gemm_memo_entry *e = memo ? memo_slot(memo, m, n, k, 1, tag, &hit) : NULL;
+    if (hit) {
+        *bwd = e->t2;
+        return e->t;
+    }
+    double f = sp_gemm_time(a, d, m, n, k, 1);
+    double b = sp_gemm_time(a, d, m, k, n, 1) + (wgrad ? sp_gemm_time(a, d, k, n, m, 1) : 0);
+    if (e)
+        *e = (sp_gemm_memo_entry){m, n, k, 1, f, b, tag};
+    *bwd = b;
+    return f;
+}
+
+static double coll_memo(sp_gemm_memo *memo, const sp_system *s, sp_coll kind, int p, int stride, double bytes,
+                        double cross)
+{
+    if (!memo)
+        return sp_collective_time_cross(s, kind, p, stride, bytes, cross);
+    int hit;
+    sp_gemm_memo_entry *e = memo_slot(memo, p, stride, bytes, cross, 100 + (int)kind, &hit);
+    if (hit)
+        return e->t;
+    double t = sp_collective_time_cross(s, kind, p, stride, bytes, cross);
+    *e = (sp_gemm_memo_entry){p, stride, bytes, cross, t, 0, 100 + (int)kind};
+    return t;
+}
+
+double sp_coll_memo(sp_gemm_memo *memo, const sp_system *s, sp_coll kind, int p, int stride, double bytes)
+{
+    return coll_memo(memo, s, kind, p, stride, bytes, 1);
+}
+
+void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, double *fwd, double *bwd)
+{
+    const sp_accel *a = &s->acc;
+    double ovh = a->eff.kernel_overhead_s, f = 0, b = 0;
+    switch (op->kind) {
+    case SP_OP_GEMM: {
+        const sp_dtype d = op->u.gemm.dtype;
+        double m = op->u.gemm.m, n = op->u.gemm.n, k = op->u.gemm.k;
+        if (op->u.gemm.bwd == SP_BWD_TWICE) {
+            f = gemm_t(memo, a, d, m, n, k, op->u.gemm.batch);
+            b = 2 * f;
+        } else
+            f = gemm_fbw(memo, a, d, m, n, k, op->u.gemm.bwd == SP_BWD_WEIGHT, &b);
+        break;
+    }
+    case SP_OP_BYTES:
+        f = sp_mem_time(a, op->u.bytes.fwd) + op->u.bytes.kernels_fwd * ovh;
+        b = sp_mem_time(a, op->u.bytes.bwd) + op->u.bytes.kernels_bwd * ovh;
+        break;
+    case SP_OP_COLL: {
+        double t = coll_memo(memo, s, op->u.coll.kind, op->u.coll.ranks, op->u.coll.stride, op->u.coll.bytes,
+                             op->u.coll.cross);
+        f = op->u.coll.nf * t;
+        b = op->u.coll.nb * t;
+        break;
+    }
+    case SP_OP_FLASH: {
+        double rate = sp_accel_peak(a, op->u.flash.dtype) * a->eff.gemm_max * a->eff.attn;
+        f = FLASH_CAUSAL_SHARE * op->u.flash.flops / rate + ovh;
+        b = FLASH_BWD_RATIO * (f - ovh) + ovh;
+        break;
+    }
+    }
+    *fwd = op->count * f;
+    *bwd = op->count * b;
+}
+
+void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo, sp_layer_cost *c)
+{
+    double pf[SP_N_PARTS] = {0}, pb[SP_N_PARTS] = {0};
+    double lin_f = 0, lin_b = 0, ffn_f = 0, ffn_b = 0, core_f = 0, core_b = 0, core_all = 0;
+    for (int i = 0; i < l->n; i++) {
+        const sp_op *o = &l->op[i];
+        double f, b;
+        sp_op_price(o, s, memo, &f, &b);
+        pf[o->part] += f;
+        pb[o->part] += b;
+        if (o->flags & SP_OPF_LINEAR)
+            lin_f += f, lin_b += b;
+        if (o->flags & SP_OPF_FFN)
+            ffn_f += f, ffn_b += b;
+        if (o->flags & SP_OPF_CORE) {
+            core_all += f;
+            if (o->part == SP_PART_COMPUTE)
+                core_f += f, core_b += b;
+        }
+    }
+    c->fwd_compute = pf[SP_PART_COMPUTE];
+    c->bwd_compute = pb[SP_PART_COMPUTE];
+    c->fwd_mem = pf[SP_PART_MEMORY];
+    c->bwd_mem = pb[SP_PART_MEMORY];
+    c->attn_fwd = core_all;
+    c->tp_fwd = pf[SP_PART_TP], c->tp_bwd = pb[SP_PART_TP];
+    c->ep_fwd = pf[SP_PART_EP], c->ep_bwd = pb[SP_PART_EP];
+    if (s->overlap_tp) { /* overlapped with the GEMMs they feed; what does not hide stays exposed */
+        c->tp_fwd = sp_pos(c->tp_fwd - TP_OVERLAP_SHARE * lin_f);
+        c->tp_bwd = sp_pos(c->tp_bwd - TP_OVERLAP_SHARE * lin_b);
+    }
+    if (s->overlap_ep) { /* dispatch/combine of one micro-batch hide behind another's FFN work (DualPipe) */
+        c->ep_fwd = sp_pos(c->ep_fwd - ffn_f);
+        c->ep_bwd = sp_pos(c->ep_bwd - ffn_b);
+    }
+    /* the CP ring runs under the attention kernels */
+    c->cp_fwd = sp_pos(pf[SP_PART_CP] - core_f);
+    c->cp_bwd = sp_pos(pb[SP_PART_CP] - core_b);
+}
+
+double sp_ops_total(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo)
+{
+    double total = 0;
+    for (int i = 0; i < l->n; i++) {
+        double f, b;
+        sp_op_price(&l->op[i], s, memo, &f, &b);
+        total += f + b;
+    }
+    return total;
+}

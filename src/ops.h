@@ -1,0 +1,104 @@
+/* Layer ops (DESIGN.md §2-3): a layer is a list of named operations, built by one function per layer kind and
+ * priced by one pricer (ops.c). The training step (step.c) sums a layer's priced ops into its forward/backward
+ * compute, memory-bound and communication time; docs/model.md lists the ops of every kind.
+ *
+ * An op is one of
+ *   GEMM   (m x k)·(k x n), `batch` independent copies, in a dtype; its backward is the data-gradient and (unless
+ *          the weight is frozen) the weight-gradient GEMM, or twice the forward for the attention's batched GEMMs;
+ *   BYTES  memory-bound kernels: bytes moved and kernels launched, forward and backward;
+ *   COLL   a collective of a kind over a group (ranks, stride in the global rank order) on `bytes`, run nf times
+ *          in the forward and nb times in the backward; an all-to-all may carry only a share of its bytes across
+ *          nodes (node-limited routing, collective.c);
+ *   FLASH  a flash-attention kernel: FLOPs at the accelerator's attention efficiency, causal half, backward 2.5x.
+ * Each op says where its time goes in the step's breakdown (part) and what the overlap rules see of it (flags).
+ * Building and pricing never allocate: a layer's ops live in a fixed array. */
+#ifndef SP_OPS_H
+#define SP_OPS_H
+#include "internal.h"
+#include "memo.h"
+
+typedef enum { SP_OP_GEMM, SP_OP_BYTES, SP_OP_COLL, SP_OP_FLASH } sp_op_kind;
+/* the step's breakdown part an op's time is counted in */
+typedef enum { SP_PART_COMPUTE, SP_PART_MEMORY, SP_PART_TP, SP_PART_CP, SP_PART_EP, SP_N_PARTS } sp_op_part;
+/* what the overlap rules see (sp_layer_price): */
+#define SP_OPF_LINEAR 1u /* a projection, MLP or expert GEMM (or its dequantization): TP communication hides behind it */
+#define SP_OPF_FFN 2u    /* an MoE layer's FFN work (routed and shared experts, router): the EP all-to-all hides behind it */
+#define SP_OPF_CORE 4u   /* the attention core: selective recompute reruns it; the CP exchange hides behind its kernels */
+/* backward of a GEMM op */
+typedef enum {
+    SP_BWD_DATA,    /* data gradient (m x n)(n x k) only: frozen weight */
+    SP_BWD_WEIGHT,  /* data gradient + weight gradient (k x m)(m x n) */
+    SP_BWD_TWICE    /* two GEMMs of the forward's shape (attention scores and values: both operands are activations) */
+} sp_gemm_bwd;
+
+typedef struct {
+    const char *name;   /* static string: "qkv", "mlp_up", "experts_down", "tp_allreduce", ... */
+    sp_op_kind kind;
+    sp_op_part part;
+    unsigned flags;
+    double count;       /* runs per layer (local experts); the priced time is count x one run */
+    union {
+        struct { double m, n, k, batch; sp_dtype dtype; sp_gemm_bwd bwd; } gemm;
+        struct { double fwd, bwd; double kernels_fwd, kernels_bwd; } bytes;
+        struct { sp_coll kind; int ranks, stride; double bytes, cross, nf, nb; } coll;
+        struct { double flops; sp_dtype dtype; } flash;
+    } u;
+} sp_op;
+
+/* The ops of one layer (one micro-batch on one GPU). */
+#define SP_LAYER_MAX_OPS 40
+typedef struct {
+    int n;
+    sp_op op[SP_LAYER_MAX_OPS];
+} sp_layer_ops;
+
+/* What a plan's layer shape gives every builder: tokens on this GPU, degrees, precision. */
+typedef struct {
+    const sp_model *m;
+    const sp_system *s;
+    const sp_plan *p;
+    const sp_param_count *pc;
+    double T;          /* tokens of one micro-batch on this GPU: b·s/cp */
+    double t;          /* TP degree */
+    double h;          /* d_model */
+    sp_dtype d, d16;   /* GEMM dtype; what stays 16-bit under FP8 (attention core, router, LM head, norms) */
+    int flash;         /* flash attention */
+    /* filled by the builders for the ones that follow (elementwise traffic, FP8 casts, TP reductions) */
+    double f_act;      /* activation-function width per token on this GPU */
+    double q_in, q_out;/* FP8: elements of GEMM inputs (forward) and output gradients (backward) cast */
+    double mlp_tp_ops; /* TP reductions of the FFN block: 1, or 0 when no TP-sharded FFN is left (ETP != TP) */
+} sp_layer_ctx;
+
+void sp_layer_ctx_init(sp_layer_ctx *c, const sp_model *m, const sp_system *s, const sp_plan *p,
+                       const sp_param_count *pc, int flash);
+
+/* Builders: one per layer kind, each appends its ops (attention kinds, then FFN kinds, then what every layer has). */
+void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l);     /* dense (GQA/MHA) attention projections */
+void sp_ops_mla(sp_layer_ctx *c, sp_layer_ops *l);           /* multi-head latent attention projections */
+void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l);           /* dense (gated) MLP */
+void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l);           /* MoE: router, experts, shared, ETP, EP all-to-all */
+/* The whole layer: its attention kind, its FFN kind (moe: an MoE layer), adapters, dequantization, attention core,
+ * elementwise kernels, FP8 casts, TP and CP communication. */
+void sp_layer_build(sp_layer_ctx *c, int moe, sp_layer_ops *l);
+/* Embedding (first stage) and LM head + loss (last stage) of one micro-batch. */
+void sp_ops_embedding(sp_layer_ctx *c, sp_layer_ops *l);
+void sp_ops_lm_head(sp_layer_ctx *c, sp_layer_ops *l);
+
+/* The pricer: forward and backward seconds of one op (count included) on the plan's system; memo may be NULL. */
+void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, double *fwd, double *bwd);
+/* A collective's time through the memo (memo may be NULL). */
+double sp_coll_memo(sp_gemm_memo *memo, const sp_system *s, sp_coll kind, int p, int stride, double bytes);
+
+/* One layer, one micro-batch, priced: the terms the step is assembled from. */
+typedef struct {
+    double fwd_compute, fwd_mem, bwd_compute, bwd_mem;
+    double attn_fwd;                    /* attention core (compute + memory), forward: what selective recompute reruns */
+    double tp_fwd, tp_bwd;              /* exposed TP communication (after overlap) */
+    double cp_fwd, cp_bwd, ep_fwd, ep_bwd;
+} sp_layer_cost;
+/* Prices ops and applies the overlap rules of the system's software stack. */
+void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo, sp_layer_cost *c);
+/* Sum of forward + backward over all ops (embedding, LM head). */
+double sp_ops_total(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo);
+
+#endif

@@ -1,0 +1,21 @@
+/* Plan arithmetic below the cost model (plan.c): the expert-side groups and the MoE load a plan implies, and two
+ * small numeric helpers. Used by the layer ops (ops.c), memory (memory.c), the step (step.c) and the search; uses
+ * nothing of them. */
+#ifndef SP_PLAN_INTERNAL_H
+#define SP_PLAN_INTERNAL_H
+#include "scaleplan.h"
+
+/* max(0, x) without a libm call (fmax is one on baseline x86-64); 0 for NaN, as fmax(0, NaN) */
+static inline double sp_pos(double x) { return x > 0 ? x : 0; }
+/* Layers on the heaviest of pp stages: ceil(L / pp), exact in integers (libm's ceil is a call on baseline x86-64). */
+static inline double sp_stage_layers(int L, int pp) { return (double)((L + pp - 1) / pp); }
+
+/* Expert tensor-parallel degree of a plan (0 = follow TP, Megatron-Core's default). */
+static inline int sp_plan_etp(const sp_plan *p) { return p->etp > 0 ? p->etp : p->tp; }
+/* Tokens the busiest EP rank's experts process, relative to uniform routing: the load-imbalance factor, clamped to
+ * what one rank can receive, then cut (dropping) or raised (padding) to the expert capacity. */
+double sp_moe_load(const sp_model *m, const sp_plan *p);
+/* Members and stride of the group over which expert gradients are reduced (expert data parallelism). */
+void sp_expert_dp_group(const sp_plan *p, int *size, int *stride);
+
+#endif
