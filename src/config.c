@@ -409,6 +409,83 @@ sp_status sp_parse_model(const char *name, const char *text, size_t len, sp_mode
     return model_from_json(name, name, f, o, m, err);
 }
 
+/* ---- "base": derive an accelerator or system file from a preset ---- */
+
+/* Deep merge: every key of `over` replaces the same key of `dst`, except that two objects merge key by key
+ * (peak_tflops, efficiency, software, sources); arrays (tiers) are replaced whole. */
+static int merge_into(json_t *dst, json_t *over)
+{
+    const char *k;
+    json_t *v;
+    json_object_foreach(over, k, v)
+    {
+        json_t *old = json_object_get(dst, k);
+        if (json_is_object(old) && json_is_object(v)) {
+            if (merge_into(old, v))
+                return -1;
+        } else if (json_object_set(dst, k, v)) {
+            return -1;
+        }
+    }
+    return 0;
+}
+
+#define SP_MAX_BASE_DEPTH 8
+
+/* When o has "base": NAME (a preset of `kind`, or a path relative to the file that names it), replaces *o by
+ * the base's object (itself resolved) with o's keys merged over it, without the "base" key. The base is
+ * checked on its own first (`check`), so an error in it names its own file and line. */
+typedef sp_status (*base_check_fn)(const char *data_dir, const src_file *f, json_t *o, sp_error *err);
+
+static sp_status resolve_base(const char *data_dir, const char *kind, base_check_fn check, const src_file *f,
+                              json_t **o, int depth, sp_error *err)
+{
+    json_t *b = json_object_get(*o, "base");
+    if (!b)
+        return SP_OK;
+    if (!json_is_string(b))
+        return sp_fail(err, SP_EINVAL, "%s:%d: field 'base' must name a %.*s preset or a .json file", f->path,
+                       key_line(f, "base"), (int)strlen(kind) - 1, kind);
+    if (depth >= SP_MAX_BASE_DEPTH)
+        return sp_fail(err, SP_EINVAL, "%s:%d: field 'base': chain of more than %d bases (a file that is its own "
+                       "base?)", f->path, key_line(f, "base"), SP_MAX_BASE_DEPTH);
+    const char *name = json_string_value(b);
+    char rel[1400], path[1400];
+    const char *slash = strrchr(f->path, '/');
+    if (is_path(name) && name[0] != '/' && slash)
+        snprintf(rel, sizeof rel, "%.*s/%s", (int)(slash - f->path), f->path, name);
+    else
+        snprintf(rel, sizeof rel, "%s", name);
+    sp_error e2 = {0};
+    sp_status rc = resolve(data_dir, kind, rel, path, sizeof path, &e2);
+    src_file bf = {0};
+    json_t *bo = NULL;
+    if (!rc)
+        rc = load_json(path, &bf, &bo, &e2);
+    if (!rc)
+        rc = resolve_base(data_dir, kind, check, &bf, &bo, depth + 1, &e2);
+    if (!rc)
+        rc = check(data_dir, &bf, bo, &e2);
+    free(bf.text);
+    if (rc) {
+        json_decref(bo);
+        if (depth > 0) /* the message names the file of the chain it comes from; wrap it once, at the top */
+            return sp_fail(err, rc, "%s", e2.msg);
+        return sp_fail(err, rc, "%s:%d: field 'base': %s", f->path, key_line(f, "base"), e2.msg);
+    }
+    json_t *mine = json_deep_copy(*o);
+    json_object_del(bo, "name"); /* a derived file without a name is named after itself, not its base */
+    if (!mine || json_object_del(mine, "base") || merge_into(bo, mine)) {
+        json_decref(mine);
+        json_decref(bo);
+        return sp_fail(err, SP_ENOMEM, "%s: out of memory", f->path);
+    }
+    json_decref(mine);
+    json_decref(*o);
+    *o = bo;
+    return SP_OK;
+}
+
 /* ---- accelerators ---- */
 
 static const char *const accel_keys[] = {"name", "description", "peak_tflops", "hbm", "hbm_bw", "l2", "n_sm",
@@ -416,7 +493,7 @@ static const char *const accel_keys[] = {"name", "description", "peak_tflops", "
 static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead",
                                        "fp8_gemm_max", "fp8_gemm_k_half", "sources", NULL};
 
-static sp_status parse_accel(const src_file *f, json_t *o, sp_accel *a, sp_error *err)
+static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, sp_error *err)
 {
     sp_status rc = check_keys(f, o, accel_keys, "accelerator", err);
     if (rc)
@@ -491,6 +568,20 @@ static sp_status parse_accel(const src_file *f, json_t *o, sp_accel *a, sp_error
     return SP_OK;
 }
 
+static sp_status check_accel(const char *data_dir, const src_file *f, json_t *o, sp_error *err)
+{
+    (void)data_dir;
+    sp_accel tmp;
+    return parse_accel_fields(f, o, &tmp, err);
+}
+
+/* The accelerator in *o (from file f), merged over its base first (*o may be replaced). */
+static sp_status parse_accel(const char *data_dir, const src_file *f, json_t **o, sp_accel *a, sp_error *err)
+{
+    sp_status rc = resolve_base(data_dir, "accelerators", check_accel, f, o, 0, err);
+    return rc ? rc : parse_accel_fields(f, *o, a, err);
+}
+
 sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel *a, sp_error *err)
 {
     char path[1400];
@@ -501,7 +592,7 @@ sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel
     json_t *o;
     if ((rc = load_json(path, &f, &o, err)))
         return rc;
-    rc = parse_accel(&f, o, a, err);
+    rc = parse_accel(data_dir, &f, &o, a, err);
     json_decref(o);
     free(f.text);
     return rc;
@@ -512,93 +603,140 @@ sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel
 static const char *const sys_keys[] = {"name", "description", "accelerator", "tiers", "max_accels", "software",
                                        "host_w_per_accel", "pue", "grid_kg_per_kwh", "usd_per_accel_hour",
                                        "sources", "memory_tiers", NULL}; /* memory_tiers: read by infer_coe.c */
-static const char *const tier_keys[] = {"name", "size", "bw", "latency", "eff", "source", NULL};
+static const char *const tier_keys[] = {"name", "size", "bw", "latency", "eff", "topology", "source", NULL};
 static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "overlap_ep", "source", NULL};
 
-/* The system in o (from file f, named `path` in messages); frees o and f.text. */
-static sp_status system_from_json(const char *data_dir, const char *path, const char *name_or_path, src_file f,
-                                  json_t *o, sp_system *s, sp_error *err)
+/* tiers[i] of a system file. latency and eff are required: a missing one used to read as 0 s and 100 %, which
+ * made every collective on that tier look free of latency and at wire speed (issue 24 item 7). */
+static sp_status parse_tier(const src_file *f, json_t *t, int i, int last, sp_tier *tt, sp_error *err)
 {
-    sp_status rc = SP_OK;
-    memset(s, 0, sizeof *s);
-    TRY(check_keys(&f, o, sys_keys, "system", err));
-    const char *nm = json_string_value(json_object_get(o, "name"));
-    snprintf(s->name, sizeof s->name, "%s", nm ? nm : name_or_path);
-    const char *desc = json_string_value(json_object_get(o, "description"));
-    snprintf(s->description, sizeof s->description, "%s", desc ? desc : "");
+    if (!json_is_object(t))
+        return sp_fail(err, SP_EINVAL, "%s: tiers[%d] must be an object", f->path, i);
+    sp_status rc = check_keys(f, t, tier_keys, "tier", err);
+    if (rc)
+        return rc;
+    const char *tn = json_string_value(json_object_get(t, "name"));
+    snprintf(tt->name, sizeof tt->name, "%s", tn ? tn : "tier");
+    int found;
+    tt->size = 1 << 30;
+    if ((rc = get_int(f, t, "size", &tt->size, 1, 1 << 30, &found, err)))
+        return rc;
+    if (!found && !last)
+        return sp_fail(err, SP_EINVAL, "%s: tiers[%d] ('%s') needs field 'size' (accelerators per domain)", f->path, i,
+                       tt->name);
+    if ((rc = get_qty(f, t, "bw", SP_UNIT_BW, 1, 1e16, &tt->bw, &found, err)))
+        return rc;
+    if (!found)
+        return sp_fail(err, SP_EINVAL, "%s: tiers[%d] ('%s') needs field 'bw' (per accelerator, per direction)",
+                       f->path, i, tt->name);
+    if ((rc = get_qty(f, t, "latency", SP_UNIT_TIME, 0, 1, &tt->latency_s, &found, err)))
+        return rc;
+    if (!found)
+        return sp_fail(err, SP_EINVAL, "%s: tiers[%d] ('%s') needs field 'latency' (per collective step, e.g. \"6us\")",
+                       f->path, i, tt->name);
+    if ((rc = get_qty(f, t, "eff", SP_UNIT_NONE, 0.01, 1, &tt->eff, &found, err)))
+        return rc;
+    if (!found)
+        return sp_fail(err, SP_EINVAL, "%s: tiers[%d] ('%s') needs field 'eff' (achievable fraction of bw, 0.01..1)",
+                       f->path, i, tt->name);
+    json_t *topo = json_object_get(t, "topology");
+    if (topo && !json_is_string(topo))
+        return sp_fail(err, SP_EINVAL, "%s:%d: tiers[%d] field 'topology' must be a string (a description)", f->path,
+                       key_line(f, "topology"), i);
+    return SP_OK;
+}
+
+static sp_status parse_system_accel(const char *data_dir, const src_file *f, json_t *o, sp_system *s, sp_error *err)
+{
     json_t *acc = json_object_get(o, "accelerator");
     if (json_is_string(acc)) {
         sp_error e2 = {0};
-        rc = sp_load_accel(data_dir, json_string_value(acc), &s->acc, &e2);
-        if (rc) {
-            rc = sp_fail(err, rc, "%s:%d: field 'accelerator': %s", path, key_line(&f, "accelerator"), e2.msg);
-            goto done;
-        }
-    } else if (json_is_object(acc)) {
-        TRY(parse_accel(&f, acc, &s->acc, err));
-    } else {
-        rc = sp_fail(err, SP_EINVAL, "%s: field 'accelerator' must name an accelerator preset or be an object", path);
-        goto done;
+        sp_status rc = sp_load_accel(data_dir, json_string_value(acc), &s->acc, &e2);
+        if (rc)
+            return sp_fail(err, rc, "%s:%d: field 'accelerator': %s", f->path, key_line(f, "accelerator"), e2.msg);
+        return SP_OK;
     }
-    json_t *tiers = json_object_get(o, "tiers");
-    if (!json_is_array(tiers) || json_array_size(tiers) < 1 || json_array_size(tiers) > SP_MAX_TIERS) {
-        rc = sp_fail(err, SP_EINVAL, "%s:%d: field 'tiers' must be an array of 1..%d network tiers, innermost first",
-                     path, key_line(&f, "tiers"), SP_MAX_TIERS);
-        goto done;
+    if (json_is_object(acc)) {
+        json_incref(acc); /* parse_accel may replace it by its base merged with it */
+        sp_status rc = parse_accel(data_dir, f, &acc, &s->acc, err);
+        json_decref(acc);
+        return rc;
     }
-    s->n_tiers = (int)json_array_size(tiers);
-    for (int i = 0; i < s->n_tiers; i++) {
-        json_t *t = json_array_get(tiers, (size_t)i);
-        if (!json_is_object(t)) {
-            rc = sp_fail(err, SP_EINVAL, "%s: tiers[%d] must be an object", path, i);
-            goto done;
-        }
-        TRY(check_keys(&f, t, tier_keys, "tier", err));
-        sp_tier *tt = &s->tier[i];
-        const char *tn = json_string_value(json_object_get(t, "name"));
-        snprintf(tt->name, sizeof tt->name, "%s", tn ? tn : "tier");
-        int found;
-        tt->size = 1 << 30;
-        TRY(get_int(&f, t, "size", &tt->size, 1, 1 << 30, &found, err));
-        if (!found && i < s->n_tiers - 1) {
-            rc = sp_fail(err, SP_EINVAL, "%s: tiers[%d] ('%s') needs field 'size' (accelerators per domain)", path, i,
-                         tt->name);
-            goto done;
-        }
-        TRY(get_qty(&f, t, "bw", SP_UNIT_BW, 1, 1e16, &tt->bw, &found, err));
-        if (!found) {
-            rc = sp_fail(err, SP_EINVAL, "%s: tiers[%d] ('%s') needs field 'bw' (per accelerator, per direction)",
-                         path, i, tt->name);
-            goto done;
-        }
-        TRY(get_qty(&f, t, "latency", SP_UNIT_TIME, 0, 1, &tt->latency_s, NULL, err));
-        tt->eff = 1;
-        TRY(get_qty(&f, t, "eff", SP_UNIT_NONE, 0.01, 1, &tt->eff, NULL, err));
-    }
-    TRY(get_int(&f, o, "max_accels", &s->max_accels, 0, 1 << 30, NULL, err));
+    return sp_fail(err, SP_EINVAL, "%s: field 'accelerator' must name an accelerator preset or be an object", f->path);
+}
+
+static sp_status parse_system_software(const src_file *f, json_t *o, sp_system *s, sp_error *err)
+{
     json_t *sw = json_object_get(o, "software");
     s->flash_attention = 1;
     s->overlap_tp = 0;
     s->overlap_dp = 1;
-    if (sw) {
-        if (!json_is_object(sw)) {
-            rc = sp_fail(err, SP_EINVAL, "%s: field 'software' must be an object", path);
-            goto done;
-        }
-        TRY(check_keys(&f, sw, sw_keys, "software", err));
-        TRY(get_bool(&f, sw, "flash_attention", &s->flash_attention, err));
-        TRY(get_bool(&f, sw, "overlap_tp", &s->overlap_tp, err));
-        TRY(get_bool(&f, sw, "overlap_dp", &s->overlap_dp, err));
-        TRY(get_bool(&f, sw, "overlap_ep", &s->overlap_ep, err));
+    if (!sw)
+        return SP_OK;
+    if (!json_is_object(sw))
+        return sp_fail(err, SP_EINVAL, "%s: field 'software' must be an object", f->path);
+    sp_status rc = check_keys(f, sw, sw_keys, "software", err);
+    if (!rc)
+        rc = get_bool(f, sw, "flash_attention", &s->flash_attention, err);
+    if (!rc)
+        rc = get_bool(f, sw, "overlap_tp", &s->overlap_tp, err);
+    if (!rc)
+        rc = get_bool(f, sw, "overlap_dp", &s->overlap_dp, err);
+    if (!rc)
+        rc = get_bool(f, sw, "overlap_ep", &s->overlap_ep, err);
+    return rc;
+}
+
+/* The system in o (already merged with its base), from file f; `display` names it when it has no "name". */
+static sp_status parse_system(const char *data_dir, const src_file *f, const char *display, json_t *o, sp_system *s,
+                              sp_error *err)
+{
+    sp_status rc = SP_OK;
+    memset(s, 0, sizeof *s);
+    TRY(check_keys(f, o, sys_keys, "system", err));
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    snprintf(s->name, sizeof s->name, "%s", nm ? nm : display);
+    const char *desc = json_string_value(json_object_get(o, "description"));
+    snprintf(s->description, sizeof s->description, "%s", desc ? desc : "");
+    TRY(parse_system_accel(data_dir, f, o, s, err));
+    json_t *tiers = json_object_get(o, "tiers");
+    if (!json_is_array(tiers) || json_array_size(tiers) < 1 || json_array_size(tiers) > SP_MAX_TIERS) {
+        rc = sp_fail(err, SP_EINVAL, "%s:%d: field 'tiers' must be an array of 1..%d network tiers, innermost first",
+                     f->path, key_line(f, "tiers"), SP_MAX_TIERS);
+        goto done;
     }
+    s->n_tiers = (int)json_array_size(tiers);
+    for (int i = 0; i < s->n_tiers; i++)
+        TRY(parse_tier(f, json_array_get(tiers, (size_t)i), i, i == s->n_tiers - 1, &s->tier[i], err));
+    /* max_accels: the size of the installation the preset describes, for the reader. It is not a cap on a
+     * plan (planning 10k-100k accelerators on a preset's hardware is routine), so it never sets s->max_accels. */
+    int installed = 0;
+    TRY(get_int(f, o, "max_accels", &installed, 0, 1 << 30, NULL, err));
+    TRY(parse_system_software(f, o, s, err));
     s->pue = 1.0;
-    TRY(get_qty(&f, o, "host_w_per_accel", SP_UNIT_NONE, 0, 1e5, &s->host_w_per_accel, NULL, err));
-    TRY(get_qty(&f, o, "pue", SP_UNIT_NONE, 1, 10, &s->pue, NULL, err));
-    TRY(get_qty(&f, o, "grid_kg_per_kwh", SP_UNIT_NONE, 0, 5, &s->grid_kg_per_kwh, NULL, err));
-    TRY(get_qty(&f, o, "usd_per_accel_hour", SP_UNIT_NONE, 0, 1e4, &s->usd_per_accel_hour, NULL, err));
+    TRY(get_qty(f, o, "host_w_per_accel", SP_UNIT_NONE, 0, 1e5, &s->host_w_per_accel, NULL, err));
+    TRY(get_qty(f, o, "pue", SP_UNIT_NONE, 1, 10, &s->pue, NULL, err));
+    TRY(get_qty(f, o, "grid_kg_per_kwh", SP_UNIT_NONE, 0, 5, &s->grid_kg_per_kwh, NULL, err));
+    TRY(get_qty(f, o, "usd_per_accel_hour", SP_UNIT_NONE, 0, 1e4, &s->usd_per_accel_hour, NULL, err));
     sp_system_defaults(s);
-    rc = sp_system_check(s, path, err);
+    rc = sp_system_check(s, f->path, err);
 done:
+    return rc;
+}
+
+static sp_status check_system(const char *data_dir, const src_file *f, json_t *o, sp_error *err)
+{
+    sp_system tmp;
+    return parse_system(data_dir, f, f->path, o, &tmp, err);
+}
+
+/* The system in o (from file f, named `display` by default): resolves its base; frees o and f.text. */
+static sp_status system_from_json(const char *data_dir, const char *display, src_file f, json_t *o, sp_system *s,
+                                  sp_error *err)
+{
+    sp_status rc = resolve_base(data_dir, "systems", check_system, &f, &o, 0, err);
+    if (!rc)
+        rc = parse_system(data_dir, &f, display, o, s, err);
     json_decref(o);
     free(f.text);
     return rc;
@@ -614,7 +752,7 @@ sp_status sp_load_system(const char *data_dir, const char *name_or_path, sp_syst
     json_t *o;
     if ((rc = load_json(path, &f, &o, err)))
         return rc;
-    return system_from_json(data_dir, path, name_or_path, f, o, s, err);
+    return system_from_json(data_dir, name_or_path, f, o, s, err);
 }
 
 sp_status sp_parse_system(const char *data_dir, const char *name, const char *text, size_t len, sp_system *s,
@@ -625,7 +763,7 @@ sp_status sp_parse_system(const char *data_dir, const char *name, const char *te
     sp_status rc = mem_json(name, text, len, &f, &o, err);
     if (rc)
         return rc;
-    return system_from_json(data_dir, name, name, f, o, s, err);
+    return system_from_json(data_dir, name, f, o, s, err);
 }
 
 void sp_list_presets(const char *data_dir, const char *kind, char *buf, size_t n)

@@ -136,9 +136,7 @@ void sp_system_defaults(sp_system *s)
         s->pue = 1.0;
     if (s->max_accels < 0)
         s->max_accels = 0;
-    for (int i = 0; i < s->n_tiers; i++)
-        if (s->tier[i].eff <= 0)
-            s->tier[i].eff = 1.0;
+    /* a tier's eff is never defaulted: 0 is refused by sp_system_check rather than read as 100 % */
 }
 
 sp_status sp_system_check(const sp_system *s, const char *where, sp_error *err)

@@ -1,0 +1,117 @@
+/* Hardware presets and the "base" derivation of accelerator and system files (docs/systems.md). Each test names
+ * its rule and asserts exact values: a derived file equals its base except for the fields it overrides. */
+#include "testutil.h"
+
+#include <stdlib.h>
+
+static sp_system load(const char *name)
+{
+    sp_system s;
+    sp_error e = {0};
+    if (sp_load_system(SP_DATA_DIR, name, &s, &e) != SP_OK)
+        fail_msg("%s: %s", name, e.msg);
+    return s;
+}
+
+static sp_status parse(const char *text, sp_system *s, sp_error *e)
+{
+    return sp_parse_system(SP_DATA_DIR, "inline.json", text, strlen(text), s, e);
+}
+
+/* Rule: a system with "base" is its base with the given keys replaced; objects merge key by key (the inline
+ * accelerator derives from the base's accelerator preset), arrays (tiers) are replaced whole. */
+static void test_base_system_override(void **st)
+{
+    (void)st;
+    sp_system h = load("dgx-h100"), d;
+    sp_error e = {0};
+    const char *txt = "{\"name\": \"h100-site\", \"base\": \"dgx-h100\", \"pue\": 1.3,"
+                      " \"accelerator\": {\"base\": \"h100-sxm\", \"tdp_w\": 600, \"hbm\": \"94GB\"}}";
+    assert_int_equal(parse(txt, &d, &e), SP_OK);
+    assert_string_equal(d.name, "h100-site");
+    assert_near(d.pue, 1.3, 0);
+    assert_near(d.acc.tdp_w, 600, 0);
+    assert_near(d.acc.hbm_bytes, 94e9, 0);
+    /* everything else is the base's */
+    assert_near(d.acc.peak[SP_BF16], h.acc.peak[SP_BF16], 0);
+    assert_near(d.acc.hbm_bw, h.acc.hbm_bw, 0);
+    assert_int_equal(d.n_tiers, h.n_tiers);
+    for (int i = 0; i < h.n_tiers; i++) {
+        assert_near(d.tier[i].bw, h.tier[i].bw, 0);
+        assert_near(d.tier[i].eff, h.tier[i].eff, 0);
+        assert_near(d.tier[i].latency_s, h.tier[i].latency_s, 0);
+    }
+    assert_near(d.host_w_per_accel, h.host_w_per_accel, 0);
+    /* a site with half the NICs: the tiers are given whole */
+    const char *half = "{\"base\": \"dgx-h100\", \"tiers\": ["
+                       "{\"name\": \"nvlink4\", \"size\": 8, \"bw\": \"450GB/s\", \"latency\": \"6us\", \"eff\": 0.8},"
+                       "{\"name\": \"ib\", \"bw\": \"25GB/s\", \"latency\": \"10us\", \"eff\": 0.85}]}";
+    assert_int_equal(parse(half, &d, &e), SP_OK);
+    assert_string_equal(d.name, "inline.json"); /* not the base's name */
+    assert_near(d.tier[1].bw, 25e9, 0);
+    assert_near(d.acc.peak[SP_BF16], h.acc.peak[SP_BF16], 0);
+}
+
+/* Rule: a derived accelerator inside a system file must still be complete and valid; an error in it names the
+ * field; a base chain that loops is refused, not followed forever. */
+static void test_base_errors(void **st)
+{
+    (void)st;
+    sp_system d;
+    sp_error e = {0};
+    assert_int_equal(parse("{\"base\": \"dgx-h100\", \"accelerator\": {\"base\": \"h100-sxm\", \"hbm\": \"-1GB\"}}", &d, &e),
+                     SP_EINVAL);
+    assert_non_null(strstr(e.msg, "field 'hbm'"));
+    assert_int_equal(parse("{\"base\": 3}", &d, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "field 'base' must name a system preset"));
+    assert_int_equal(parse("{\"base\": \"dgx-h100\", \"typo\": 1}", &d, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "unknown system field 'typo'"));
+}
+
+/* Rule: a preset's size is not a cap on a plan (issue 25): 12,288 GPUs on the DGX A100 preset resolve. */
+static void test_no_size_cap(void **st)
+{
+    (void)st;
+    sp_system s = load("dgx-a100-80g");
+    sp_model m;
+    sp_error e = {0};
+    assert_int_equal(sp_load_model(SP_DATA_DIR, "gpt3-175b", &m, &e), SP_OK);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 12288;
+    p.tp = 8;
+    p.pp = 16;
+    p.global_batch = 1536;
+    p.micro_batch = 1;
+    assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_OK);
+    assert_int_equal(p.dp, 96);
+}
+
+/* Rule: every shipped system preset loads, and every tier states latency and eff (no silent 0 s / 100 %). */
+static void test_presets_load(void **st)
+{
+    (void)st;
+    char list[4096];
+    sp_list_presets(SP_DATA_DIR, "systems", list, sizeof list);
+    int n = 0;
+    for (char *tok = strtok(list, ", "); tok; tok = strtok(NULL, ", ")) {
+        sp_system s = load(tok);
+        for (int i = 0; i < s.n_tiers; i++) {
+            assert_true(s.tier[i].eff > 0 && s.tier[i].eff <= 1);
+            assert_true(s.tier[i].latency_s > 0);
+        }
+        n++;
+    }
+    assert_true(n >= 17);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_base_system_override),
+        cmocka_unit_test(test_base_errors),
+        cmocka_unit_test(test_no_size_cap),
+        cmocka_unit_test(test_presets_load),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
