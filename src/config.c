@@ -412,7 +412,7 @@ sp_status sp_parse_model(const char *name, const char *text, size_t len, sp_mode
 /* ---- "base": derive an accelerator or system file from a preset ---- */
 
 /* Deep merge: every key of `over` replaces the same key of `dst`, except that two objects merge key by key
- * (peak_tflops, efficiency, software, sources); arrays (tiers) are replaced whole. */
+ * (peak_tflops, efficiency, software, sources), arrays (tiers) are replaced whole and null removes the key. */
 static int merge_into(json_t *dst, json_t *over)
 {
     const char *k;
@@ -420,7 +420,9 @@ static int merge_into(json_t *dst, json_t *over)
     json_object_foreach(over, k, v)
     {
         json_t *old = json_object_get(dst, k);
-        if (json_is_object(old) && json_is_object(v)) {
+        if (json_is_null(v)) { /* null removes the base's key (a dtype the variant lacks, a source) */
+            json_object_del(dst, k);
+        } else if (json_is_object(old) && json_is_object(v)) {
             if (merge_into(old, v))
                 return -1;
         } else if (json_object_set(dst, k, v)) {

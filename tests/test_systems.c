@@ -102,7 +102,26 @@ static void test_presets_load(void **st)
         }
         n++;
     }
-    assert_true(n >= 17);
+    assert_true(n >= 27);
+}
+
+/* Rule: presets carry their datasheet figures; derived accelerators inherit what they do not override and drop
+ * what they null out (B300: FP4 13.5 PF dense, BF16 inherited from B200, no INT8 claimed). */
+static void test_preset_values(void **st)
+{
+    (void)st;
+    sp_system g = load("gb200-nvl72"), b = load("dgx-b300"), t = load("tpu-v5p-pod");
+    assert_int_equal(g.tier[0].size, 72);
+    assert_near(g.tier[0].bw, 900e9, 0);
+    assert_near(g.tier[1].bw, 50e9, 0);
+    assert_near(g.acc.peak[SP_BF16], 2.5e15, 0);
+    assert_near(g.acc.hbm_bytes, 186e9, 0);
+    assert_near(b.acc.peak[SP_FP4], 13.5e15, 0);
+    assert_near(b.acc.peak[SP_BF16], 2.25e15, 0);
+    assert_near(b.acc.peak[SP_INT8], 0, 0);
+    assert_near(b.acc.hbm_bytes, 288e9, 0);
+    assert_near(b.tier[1].bw, 100e9, 0);
+    assert_int_equal(t.tier[0].size, 8960);
 }
 
 int main(void)
@@ -112,6 +131,7 @@ int main(void)
         cmocka_unit_test(test_base_errors),
         cmocka_unit_test(test_no_size_cap),
         cmocka_unit_test(test_presets_load),
+        cmocka_unit_test(test_preset_values),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
