@@ -44,7 +44,7 @@ $(BUILD)/libscaleplan.a: $(LIB_OBJ)
 $(BUILD)/scaleplan: $(CLI_OBJ) $(BUILD)/libscaleplan.a
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/libscaleplan.a $(LIBS_ALL)
 
-$(BUILD)/%.o: %.c include/scaleplan.h $(wildcard src/*.h) $(wildcard cli/*.h)
+$(BUILD)/%.o: %.c $(wildcard include/*.h) $(wildcard src/*.h) $(wildcard cli/*.h)
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc -Icli -c -o $@ $<
 
@@ -93,7 +93,7 @@ FUZZ_CFLAGS = -std=c17 -D_POSIX_C_SOURCE=200809L -g -O1 -Iinclude -Isrc -Icli -D
 # keep it, since that is where it finds input formats.
 FUZZ_NOCMP := $(addprefix src/,search.c step.c memory.c collective.c hardware.c limits_epoch.c limits_full.c fit.c \
               scaling.c infer.c infer_coe.c shape.c energy.c finetune.c model.c)
-build-fuzz/lib/%.o: %.c include/scaleplan.h $(wildcard src/*.h)
+build-fuzz/lib/%.o: %.c $(wildcard include/*.h) $(wildcard src/*.h)
 	@mkdir -p $(dir $@)
 	clang $(FUZZ_CFLAGS) -fsanitize=fuzzer-no-link,address,undefined $(if $(filter $<,$(FUZZ_NOCMP)),-fno-sanitize-coverage=trace-cmp) -c -o $@ $<
 FUZZ_LIB_OBJ := $(LIB_SRC:%.c=build-fuzz/lib/%.o) $(filter-out build-fuzz/lib/cli/main.o,$(CLI_SRC:%.c=build-fuzz/lib/%.o))

@@ -17,6 +17,7 @@ static const command commands[] = {
     {"law", cmd_law, "scaling laws: loss, compute-optimal size, critical batch, unit conversions"},
     {"fit", cmd_fit, "fit a scaling law to (N, D, loss) points with bootstrap confidence intervals"},
     {"limits", cmd_limits, "how far training scales before data movement and latency stop it"},
+    {"forecast", cmd_forecast, "which wall binds first, and when: data movement, latency, power, chips, data, cost"},
     {"infer", cmd_infer, "serving: memory, latency, throughput and cost of inference"},
     {"shape", cmd_shape, "model shapes near a parameter budget that serve best on given hardware (Pareto front)"},
     {"validate-energy", cmd_validate_energy, "predict energy and CO2e of published training runs"},
