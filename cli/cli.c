@@ -183,3 +183,31 @@ void cli_json_num(FILE *f, double v)
     else
         fprintf(f, "%.10g", v);
 }
+
+json_t *cli_request(const cli_args *a)
+{
+    json_t *req = json_object();
+    for (int k = 0; req && k < a->ndefs; k++) {
+        const char *name = a->defs[k].name;
+        if (!a->val[k] || strcmp(name, "json") == 0 || strcmp(name, "csv") == 0 || strcmp(name, "plot") == 0)
+            continue;
+        char key[64];
+        size_t i = 0;
+        for (; name[i] && i + 1 < sizeof key; i++)
+            key[i] = name[i] == '-' ? '_' : name[i];
+        key[i] = 0;
+        json_object_set_new(req, key, a->defs[k].has_arg ? json_string_nocheck(a->val[k]) : json_true());
+    }
+    return req;
+}
+
+int cli_print_json(const char *cmd, json_t *result)
+{
+    char *s = result ? sp_json_dump(result) : NULL;
+    json_decref(result);
+    if (!s)
+        return cli_error(cmd, "out of memory");
+    puts(s);
+    free(s);
+    return 0;
+}

@@ -4,6 +4,9 @@
 
 #include <stdio.h>
 
+#include <jansson.h>
+
+#include "call.h"
 #include "scaleplan.h"
 
 #define CLI_MAX_OPTS 96
@@ -42,6 +45,13 @@ int cli_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 int cli_fail(const char *cmd, const sp_error *err); /* prints err->msg, returns 2 */
+
+/* The library request of the options given (src/call.h): keys are the long option names with '-' written '_',
+ * values the text typed (the library parses units), flags true. The output options json, csv and plot, which
+ * the CLI handles itself, are left out. */
+json_t *cli_request(const cli_args *a);
+/* Prints the library's JSON result on one line and frees it; 0, or 2 when it cannot be serialised. */
+int cli_print_json(const char *cmd, json_t *result);
 
 /* JSON number printing that never emits NaN/Inf (prints null instead). */
 void cli_json_num(FILE *f, double v);

@@ -49,14 +49,170 @@ static const char *sys_alias(const char *c)
     return c;
 }
 
+
+int cmd_validate_infer(const char *data_dir, const char *path, int json);
+static int coe_main(const cli_args *a, const sp_infer_opts *base);
+
 static void json_kv(const char *k, double v)
 {
     printf(",\"%s\":", k);
     cli_json_num(stdout, v);
 }
 
-int cmd_validate_infer(const char *data_dir, const char *path, int json);
-static int coe_main(const cli_args *a, const sp_infer_opts *base);
+/* --fit-hardware: the cheapest candidate system, TP degree and weight precision meeting the per-token latency. */
+static int fit_hardware(const cli_args *a, const sp_model *mp, const sp_infer_opts *op)
+{
+    const sp_model m = *mp;
+    const sp_infer_opts o = *op;
+    sp_error err = {0};
+    int rc;
+    double target = 0;
+    if ((rc = cli_double(a, "latency-ms", SP_UNIT_NONE, 1e-3, 1e6, &target)))
+        return rc;
+    if (target <= 0)
+        return cli_error("infer", "--fit-hardware needs --latency-ms (per output token)");
+    char list[256];
+    snprintf(list, sizeof list, "%s", cli_get(a, "candidates") ? cli_get(a, "candidates") : "a100,h100,h200,b200,mi300x");
+    double best_cost = INFINITY, best_lat = INFINITY;
+    char best[160] = "", closest[160] = "";
+    static const sp_dtype qs[] = {SP_BF16, SP_FP8, SP_INT8, SP_INT4};
+    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        sp_system c;
+        if (sp_load_system(a->data_dir, sys_alias(tok), &c, &err))
+            return cli_fail("infer", &err);
+        for (int tp = 1; tp <= 8; tp *= 2)
+            for (int q = 0; q < 4; q++) {
+                sp_infer_opts x = o;
+                if (sp_serving_eff_load(a->data_dir, c.acc.name, &x.eff, &err))
+                    return cli_fail("infer", &err);
+                x.tp = tp;
+                x.n_gpus = tp;
+                x.weights = qs[q];
+                x.batch = o.batch > 0 ? o.batch : 1;
+                sp_infer_result r;
+                sp_error e2;
+                if (sp_infer_eval(&m, &c, &x, &r, &e2) || !r.fits)
+                    continue;
+                double cost = c.usd_per_accel_hour * tp; /* $/hour for this latency */
+                if (r.tpot_s * 1e3 <= target && cost < best_cost) {
+                    best_cost = cost;
+                    snprintf(best, sizeof best, "%s, TP %d, %s weights: %.2f ms/token, $%.2f/hour, $%.3f per M tokens", c.name, tp,
+                             sp_dtype_name(qs[q]), r.tpot_s * 1e3, cost, cost / 3600 / r.tokens_per_s * 1e6);
+                }
+                if (r.tpot_s < best_lat) {
+                    best_lat = r.tpot_s;
+                    snprintf(closest, sizeof closest, "%s, TP %d, %s weights: %.2f ms/token", c.name, tp, sp_dtype_name(qs[q]),
+                             r.tpot_s * 1e3);
+                }
+            }
+    }
+    if (!best[0]) {
+        if (closest[0])
+            return cli_error("infer", "no candidate meets %.3g ms per token; the fastest is %s", target, closest);
+        return cli_error("infer", "%s fits on none of the candidates (up to TP 8, int4 weights)", m.name);
+    }
+    printf("cheapest hardware meeting %.3g ms per token for %s (batch %d): %s\n", target, m.name, o.batch > 0 ? o.batch : 1, best);
+    return 0;
+}
+
+static void print_sweep(const cli_args *a, const sp_infer_report *r)
+{
+    int csv = cli_flag(a, "csv");
+    if (csv)
+        printf("batch,ttft_s,tpot_s,tokens_per_s,tokens_per_s_per_gpu,tokens_per_s_per_user,memory_per_gpu_bytes,fits\n");
+    else
+        printf("scaleplan infer: %s on %d x %s, prompt %d, output %d\n  %7s %10s %10s %12s %12s %12s  %s\n", r->model.name,
+               r->opts.n_gpus, r->system.acc.name, r->opts.prompt, r->opts.output, "batch", "TTFT", "TPOT", "tok/s", "tok/s/GPU",
+               "tok/s/user", "fits");
+    for (int i = 0; i < r->n_sweep; i++) {
+        const sp_infer_result *x = &r->sweep[i];
+        if (csv)
+            printf("%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", x->batch, x->ttft_s, x->tpot_s, x->tokens_per_s, x->tokens_per_s_per_gpu,
+                   x->tokens_per_s_per_user, x->total_bytes, x->fits);
+        else
+            printf("  %7d %8.1fms %8.2fms %12.4g %12.4g %12.4g  %s\n", x->batch, x->ttft_s * 1e3, x->tpot_s * 1e3, x->tokens_per_s,
+                   x->tokens_per_s_per_gpu, x->tokens_per_s_per_user, x->fits ? "yes" : "NO");
+    }
+}
+
+static int plot_sweep(const char *path, const sp_infer_report *r)
+{
+    double xs[SP_INFER_MAX_SWEEP], ys[SP_INFER_MAX_SWEEP];
+    for (int i = 0; i < r->n_sweep; i++) {
+        xs[i] = r->sweep[i].tpot_s * 1e3;
+        ys[i] = r->sweep[i].tokens_per_s_per_gpu;
+    }
+    plot_chart ch;
+    memset(&ch, 0, sizeof ch);
+    ch.title = "Serving trade-off: throughput vs per-token latency (batch sweep)";
+    ch.xlabel = "time per output token (ms)";
+    ch.ylabel = "output tokens/s per GPU";
+    ch.logx = ch.logy = 1;
+    ch.series[0] = (plot_series){r->model.name, xs, ys, r->n_sweep, 2};
+    ch.nseries = 1;
+    char perr[512];
+    if (plot_write(path, &ch, 1, perr, sizeof perr))
+        return cli_error("infer", "%s", perr);
+    return 0;
+}
+
+static void print_report(const sp_infer_report *rep)
+{
+    const sp_model *m = &rep->model;
+    const sp_system *s = &rep->system;
+    const sp_infer_opts *o = &rep->opts;
+    const sp_infer_result *r = &rep->res;
+    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
+    printf("scaleplan infer: %s on %d x %s (%s), TP %d, EP %d, %s weights, %s KV\n", m->name, o->n_gpus, s->acc.name, s->name, o->tp,
+           o->ep, sp_dtype_name(o->weights), sp_dtype_name(o->kv));
+    printf("  batch %d (max that fits: %d), prompt %d, output %d tokens\n", r->batch, r->max_batch, o->prompt, o->output);
+    printf("  memory per GPU   %s of %s: weights %s, KV cache %s, activations %s, overhead %s%s\n",
+           sp_fmt_quantity(b1, sizeof b1, r->total_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b2, sizeof b2, r->capacity, SP_UNIT_BYTES),
+           sp_fmt_quantity(b3, sizeof b3, r->weights_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b4, sizeof b4, r->kv_bytes, SP_UNIT_BYTES),
+           sp_fmt_quantity(b5, sizeof b5, r->activation_bytes, SP_UNIT_BYTES),
+           sp_fmt_quantity(b6, sizeof b6, r->overhead_bytes, SP_UNIT_BYTES), r->fits ? "" : "  DOES NOT FIT");
+    printf("  KV cache         %.0f bytes per token of context (all layers)\n", r->kv_bytes_per_token);
+    if (sp_model_is_moe(m))
+        printf("  MoE              %.1f of %d experts read per layer per decode step (per EP rank)\n", r->experts_read, m->n_experts);
+    printf("  time to first token  %s (%s-bound)\n", sp_fmt_quantity(b1, sizeof b1, r->ttft_s, SP_UNIT_TIME), r->prefill_bound);
+    printf("  time per output token %s (%s-bound)   end to end %s\n", sp_fmt_quantity(b2, sizeof b2, r->tpot_s, SP_UNIT_TIME),
+           r->decode_bound, sp_fmt_quantity(b3, sizeof b3, r->e2e_s, SP_UNIT_TIME));
+    printf("  %-15s %9s %9s %9s %9s %9s %9s %9s  bound\n", "step breakdown", "GEMM", "wt read", "attention", "elemwise", "TP comm",
+           "EP comm", "overhead");
+    for (int ph = 0; ph < 2; ph++) {
+        const sp_infer_step *st = ph ? &r->decode : &r->prefill;
+        printf("  %-15s %7.3fms %7.3fms %7.3fms %7.3fms %7.3fms %7.3fms %7.3fms  %s\n", ph ? "decode step" : "prefill",
+               st->gemm_compute * 1e3, st->weight_read * 1e3, st->attention * 1e3, st->elementwise * 1e3, st->tp_comm * 1e3,
+               st->ep_comm * 1e3, st->overhead * 1e3, st->bound);
+    }
+    printf("  throughput       %.4g tokens/s total, %.4g per GPU, %.4g per user\n", r->tokens_per_s, r->tokens_per_s_per_gpu,
+           r->tokens_per_s_per_user);
+    printf("  cost and energy  $%.4g per million output tokens at $%.2f/GPU-hour; %.3g J per token (facility)\n",
+           rep->usd_per_million_tokens, s->usd_per_accel_hour, rep->joules_per_token);
+}
+
+/* The library's modes (one configuration, a batch sweep): text, CSV or JSON of the same report. */
+static int serve_point(const cli_args *a, sp_infer_report *r)
+{
+    if (cli_get(a, "plot") && !cli_get(a, "sweep"))
+        return cli_error("infer", "--plot needs --sweep batch=LO..HI");
+    json_t *req = cli_request(a);
+    sp_request rq;
+    sp_request_init(&rq, "infer", req);
+    sp_error err = {0};
+    sp_status st = sp_infer_run(a->data_dir, &rq, r, &err);
+    json_decref(req);
+    if (st)
+        return cli_fail("infer", &err);
+    if (cli_flag(a, "json"))
+        return cli_print_json("infer", sp_infer_json(r));
+    if (r->n_sweep > 0) {
+        print_sweep(a, r);
+        return cli_get(a, "plot") ? plot_sweep(cli_get(a, "plot"), r) : 0;
+    }
+    print_report(r);
+    return 0;
+}
 
 int cmd_infer(int argc, char **argv)
 {
@@ -70,259 +226,29 @@ int cmd_infer(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("infer", "unexpected argument '%s'", a.pos[0]);
-    if (!cli_get(&a, "model") && !cli_get(&a, "coe"))
-        return cli_error("infer", "--model is required (or --coe experts.json)");
-    sp_model m;
-    sp_system s;
-    sp_error err = {0};
-    if (cli_get(&a, "model") && sp_load_model(a.data_dir, cli_get(&a, "model"), &m, &err))
-        return cli_fail("infer", &err);
-    if ((rc = cli_prune(&a, &m)))
-        return rc;
-    sp_infer_opts o;
-    sp_infer_defaults(&o);
-    o.n_gpus = 0;
-    if ((rc = cli_int(&a, "gpus", 1, 1 << 20, &o.n_gpus)) || (rc = cli_int(&a, "tp", 1, 4096, &o.tp)) || (rc = cli_int(&a, "pp", 1, 4096, &o.pp)) ||
-        (rc = cli_int(&a, "ep", 1, 4096, &o.ep)) || (rc = cli_int(&a, "batch", 1, 1 << 20, &o.batch)) ||
-        (rc = cli_int(&a, "prompt", 1, 1 << 24, &o.prompt)) || (rc = cli_int(&a, "output", 0, 1 << 24, &o.output)))
-        return rc;
-    if (!o.n_gpus)
-        o.n_gpus = o.tp * o.ep * o.pp;
-    static double probs[65536];
-    const char *rpath = cli_get(&a, "routing");
-    if (rpath) {
-        if (!sp_model_is_moe(&m))
-            return cli_error("infer", "--routing needs a MoE model (%s has no experts)", m.name);
-        struct stat sb;
-        if (stat(rpath, &sb) == 0 && S_ISDIR(sb.st_mode))
-            return cli_error("infer", "--routing %s: is a directory, expected a file of probabilities", rpath);
-        FILE *rf = fopen(rpath, "r");
-        if (!rf)
-            return cli_error("infer", "--routing %s: cannot open", rpath);
-        int n = 0, c;
-        char tok[64];
-        int tl = 0;
-        for (;;) {
-            c = fgetc(rf);
-            if (c == EOF || c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r') {
-                if (tl > 0) {
-                    tok[tl] = 0;
-                    char *end;
-                    double v = strtod(tok, &end);
-                    if (*end || !isfinite(v) || v < 0 || n >= m.n_experts) {
-                        fclose(rf);
-                        return cli_error("infer", "--routing %s: value %d ('%s') must be a probability >= 0, one per expert (%d)",
-                                         rpath, n + 1, tok, m.n_experts);
-                    }
-                    probs[n++] = v;
-                    tl = 0;
-                }
-                if (c == EOF)
-                    break;
-            } else if (tl < 63)
-                tok[tl++] = (char)c;
+    sp_infer_report *r = malloc(sizeof *r);
+    if (!r)
+        return cli_error("infer", "out of memory");
+    if (cli_get(&a, "coe") || cli_flag(&a, "fit-hardware")) {
+        if (!cli_get(&a, "model") && !cli_get(&a, "coe"))
+            rc = cli_error("infer", "--model is required (or --coe experts.json)");
+        else {
+            json_t *req = cli_request(&a);
+            sp_request rq;
+            sp_request_init(&rq, "infer", req);
+            sp_error err = {0};
+            if (sp_infer_parse(a.data_dir, &rq, r, &err))
+                rc = cli_fail("infer", &err);
+            else
+                rc = cli_get(&a, "coe") ? coe_main(&a, &r->opts) : fit_hardware(&a, &r->model, &r->opts);
+            json_decref(req);
         }
-        fclose(rf);
-        if (n != m.n_experts)
-            return cli_error("infer", "--routing %s: %d values for %d experts", rpath, n, m.n_experts);
-        o.expert_probs = probs;
-    }
-    if (cli_flag(&a, "max-batch"))
-        o.batch = 0;
-    const char *w = cli_get(&a, "weights"), *kv = cli_get(&a, "kv");
-    if (w && sp_dtype_parse(w, &o.weights, &err))
-        return cli_error("infer", "--weights: %s", err.msg);
-    if (kv && (sp_dtype_parse(kv, &o.kv, &err) || o.kv == SP_INT4 || o.kv == SP_FP4 || o.kv == SP_TF32))
-        return cli_error("infer", "--kv '%s'; allowed bf16, fp16, fp8, int8, fp32", kv);
-    if (o.weights == SP_TF32)
-        return cli_error("infer", "--weights tf32 is a compute mode, not a storage precision; allowed bf16, fp16, fp8, int8, int4, fp4");
-    if (cli_get(&a, "coe"))
-        return coe_main(&a, &o);
-    if (cli_flag(&a, "fit-hardware")) {
-        double target = 0;
-        if ((rc = cli_double(&a, "latency-ms", SP_UNIT_NONE, 1e-3, 1e6, &target)))
-            return rc;
-        if (target <= 0)
-            return cli_error("infer", "--fit-hardware needs --latency-ms (per output token)");
-        char list[256];
-        snprintf(list, sizeof list, "%s", cli_get(&a, "candidates") ? cli_get(&a, "candidates") : "a100,h100,h200,b200,mi300x");
-        double best_cost = INFINITY, best_lat = INFINITY;
-        char best[160] = "", closest[160] = "";
-        static const sp_dtype qs[] = {SP_BF16, SP_FP8, SP_INT8, SP_INT4};
-        for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-            sp_system c;
-            if (sp_load_system(a.data_dir, sys_alias(tok), &c, &err))
-                return cli_fail("infer", &err);
-            for (int tp = 1; tp <= 8; tp *= 2)
-                for (int q = 0; q < 4; q++) {
-                    sp_infer_opts x = o;
-                    if (sp_serving_eff_load(a.data_dir, c.acc.name, &x.eff, &err))
-                        return cli_fail("infer", &err);
-                    x.tp = tp;
-                    x.n_gpus = tp;
-                    x.weights = qs[q];
-                    x.batch = o.batch > 0 ? o.batch : 1;
-                    sp_infer_result r;
-                    sp_error e2;
-                    if (sp_infer_eval(&m, &c, &x, &r, &e2) || !r.fits)
-                        continue;
-                    double cost = c.usd_per_accel_hour * tp; /* $/hour for this latency */
-                    if (r.tpot_s * 1e3 <= target && cost < best_cost) {
-                        best_cost = cost;
-                        snprintf(best, sizeof best, "%s, TP %d, %s weights: %.2f ms/token, $%.2f/hour, $%.3f per M tokens", c.name, tp,
-                                 sp_dtype_name(qs[q]), r.tpot_s * 1e3, cost, cost / 3600 / r.tokens_per_s * 1e6);
-                    }
-                    if (r.tpot_s < best_lat) {
-                        best_lat = r.tpot_s;
-                        snprintf(closest, sizeof closest, "%s, TP %d, %s weights: %.2f ms/token", c.name, tp, sp_dtype_name(qs[q]),
-                                 r.tpot_s * 1e3);
-                    }
-                }
-        }
-        if (!best[0]) {
-            if (closest[0])
-                return cli_error("infer", "no candidate meets %.3g ms per token; the fastest is %s", target, closest);
-            return cli_error("infer", "%s fits on none of the candidates (up to TP 8, int4 weights)", m.name);
-        }
-        printf("cheapest hardware meeting %.3g ms per token for %s (batch %d): %s\n", target, m.name, o.batch > 0 ? o.batch : 1, best);
-        return 0;
-    }
-    if (sp_load_system(a.data_dir, cli_get(&a, "system") ? cli_get(&a, "system") : "dgx-h100", &s, &err) ||
-        sp_serving_eff_load(a.data_dir, s.acc.name, &o.eff, &err))
-        return cli_fail("infer", &err);
-    o.inflight = cli_flag(&a, "inflight");
-    const char *sweep = cli_get(&a, "sweep");
-    if (sweep) {
-        int lo = 0, hi = 0;
-        if (sscanf(sweep, "batch=%d..%d", &lo, &hi) != 2 || lo < 1 || hi < lo || hi > (1 << 20))
-            return cli_error("infer", "--sweep '%s': expected batch=LO..HI with 1 <= LO <= HI", sweep);
-        double xs[64], ys[64];
-        int n = 0;
-        int csv = cli_flag(&a, "csv"), json = cli_flag(&a, "json");
-        if (csv)
-            printf("batch,ttft_s,tpot_s,tokens_per_s,tokens_per_s_per_gpu,tokens_per_s_per_user,memory_per_gpu_bytes,fits\n");
-        else if (json)
-            printf("{\"model\":\"%s\",\"system\":\"%s\",\"sweep\":[", m.name, s.name);
-        else
-            printf("scaleplan infer: %s on %d x %s, prompt %d, output %d\n  %7s %10s %10s %12s %12s %12s  %s\n", m.name, o.n_gpus,
-                   s.acc.name, o.prompt, o.output, "batch", "TTFT", "TPOT", "tok/s", "tok/s/GPU", "tok/s/user", "fits");
-        for (int b = lo; b <= hi && n < 64; b = b * 2 > hi && b < hi ? hi : b * 2) {
-            sp_infer_opts x = o;
-            x.batch = b;
-            sp_infer_result r;
-            if (sp_infer_eval(&m, &s, &x, &r, &err))
-                return cli_fail("infer", &err);
-            xs[n] = r.tpot_s * 1e3;
-            ys[n] = r.tokens_per_s_per_gpu;
-            if (csv)
-                printf("%d,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%d\n", b, r.ttft_s, r.tpot_s, r.tokens_per_s, r.tokens_per_s_per_gpu,
-                       r.tokens_per_s_per_user, r.total_bytes, r.fits);
-            else if (json) {
-                printf("%s{\"batch\":%d", n ? "," : "", b);
-                json_kv("ttft_s", r.ttft_s);
-                json_kv("tpot_s", r.tpot_s);
-                json_kv("tokens_per_s_per_gpu", r.tokens_per_s_per_gpu);
-                json_kv("memory_per_gpu_bytes", r.total_bytes);
-                printf(",\"fits\":%s}", r.fits ? "true" : "false");
-            } else
-                printf("  %7d %8.1fms %8.2fms %12.4g %12.4g %12.4g  %s\n", b, r.ttft_s * 1e3, r.tpot_s * 1e3, r.tokens_per_s,
-                       r.tokens_per_s_per_gpu, r.tokens_per_s_per_user, r.fits ? "yes" : "NO");
-            n++;
-            if (b == hi)
-                break;
-        }
-        if (json)
-            printf("]}\n");
-        const char *plot = cli_get(&a, "plot");
-        if (plot) {
-            plot_chart ch;
-            memset(&ch, 0, sizeof ch);
-            ch.title = "Serving trade-off: throughput vs per-token latency (batch sweep)";
-            ch.xlabel = "time per output token (ms)";
-            ch.ylabel = "output tokens/s per GPU";
-            ch.logx = ch.logy = 1;
-            ch.series[0] = (plot_series){m.name, xs, ys, n, 2};
-            ch.nseries = 1;
-            char perr[512];
-            if (plot_write(plot, &ch, 1, perr, sizeof perr))
-                return cli_error("infer", "%s", perr);
-        }
-        return 0;
-    }
-    if (cli_get(&a, "plot"))
-        return cli_error("infer", "--plot needs --sweep batch=LO..HI");
-    sp_infer_result r;
-    if (sp_infer_eval(&m, &s, &o, &r, &err))
-        return cli_fail("infer", &err);
-    if (!r.fits && o.batch == 0)
-        return cli_error("infer", "%s does not fit on %d x %s even at batch 1 (weights %.1f GiB per GPU); try more GPUs (--tp) or --weights fp8/int4",
-                         m.name, o.n_gpus, s.acc.name, r.weights_bytes / 1073741824.0);
-    double usd_s = s.usd_per_accel_hour * o.n_gpus / 3600;
-    double usd_mtok = r.tokens_per_s > 0 ? usd_s / r.tokens_per_s * 1e6 : NAN;
-    sp_energy_opts eo;
-    sp_energy_defaults(&eo);
-    sp_energy_result en;
-    double util = r.prefill_flops > 0 ? fmin(1, (r.prefill_flops + 0) / (r.ttft_s * sp_accel_peak(&s.acc, SP_BF16))) : 0.3;
-    if (sp_energy_estimate(&s, o.n_gpus, r.e2e_s / 3600, util * r.ttft_s / r.e2e_s, &eo, &en, &err))
-        return cli_fail("infer", &err);
-    double j_per_tok = r.tokens_per_s > 0 ? en.facility_w * o.n_gpus / r.tokens_per_s : NAN;
-    if (cli_flag(&a, "json")) {
-        printf("{\"model\":\"%s\",\"system\":\"%s\",\"gpus\":%d,\"tp\":%d,\"ep\":%d,\"batch\":%d,\"prompt\":%d,\"output\":%d,"
-               "\"weights\":\"%s\",\"kv\":\"%s\"",
-               m.name, s.name, o.n_gpus, o.tp, o.ep, r.batch, o.prompt, o.output, sp_dtype_name(o.weights), sp_dtype_name(o.kv));
-        json_kv("ttft_s", r.ttft_s);
-        json_kv("tpot_s", r.tpot_s);
-        json_kv("e2e_s", r.e2e_s);
-        json_kv("tokens_per_s", r.tokens_per_s);
-        json_kv("tokens_per_s_per_gpu", r.tokens_per_s_per_gpu);
-        json_kv("tokens_per_s_per_user", r.tokens_per_s_per_user);
-        printf(",\"memory_per_gpu_bytes\":{\"total\":");
-        cli_json_num(stdout, r.total_bytes);
-        json_kv("weights", r.weights_bytes);
-        json_kv("kv_cache", r.kv_bytes);
-        json_kv("activations", r.activation_bytes);
-        json_kv("overhead", r.overhead_bytes);
-        json_kv("capacity", r.capacity);
-        printf("}");
-        json_kv("kv_bytes_per_token", r.kv_bytes_per_token);
-        printf(",\"max_batch\":%d,\"fits\":%s,\"prefill_bound\":\"%s\",\"decode_bound\":\"%s\"", r.max_batch, r.fits ? "true" : "false",
-               r.prefill_bound, r.decode_bound);
-        if (sp_model_is_moe(&m))
-            json_kv("experts_read_per_step", r.experts_read);
-        json_kv("usd_per_million_tokens", usd_mtok);
-        json_kv("joules_per_token", j_per_tok);
-        printf("}\n");
-        return 0;
-    }
-    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
-    printf("scaleplan infer: %s on %d x %s (%s), TP %d, EP %d, %s weights, %s KV\n", m.name, o.n_gpus, s.acc.name, s.name, o.tp, o.ep,
-           sp_dtype_name(o.weights), sp_dtype_name(o.kv));
-    printf("  batch %d (max that fits: %d), prompt %d, output %d tokens\n", r.batch, r.max_batch, o.prompt, o.output);
-    printf("  memory per GPU   %s of %s: weights %s, KV cache %s, activations %s, overhead %s%s\n",
-           sp_fmt_quantity(b1, sizeof b1, r.total_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b2, sizeof b2, r.capacity, SP_UNIT_BYTES),
-           sp_fmt_quantity(b3, sizeof b3, r.weights_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b4, sizeof b4, r.kv_bytes, SP_UNIT_BYTES),
-           sp_fmt_quantity(b5, sizeof b5, r.activation_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b6, sizeof b6, r.overhead_bytes, SP_UNIT_BYTES),
-           r.fits ? "" : "  DOES NOT FIT");
-    printf("  KV cache         %.0f bytes per token of context (all layers)\n", r.kv_bytes_per_token);
-    if (sp_model_is_moe(&m))
-        printf("  MoE              %.1f of %d experts read per layer per decode step (per EP rank)\n", r.experts_read, m.n_experts);
-    printf("  time to first token  %s (%s-bound)\n", sp_fmt_quantity(b1, sizeof b1, r.ttft_s, SP_UNIT_TIME), r.prefill_bound);
-    printf("  time per output token %s (%s-bound)   end to end %s\n", sp_fmt_quantity(b2, sizeof b2, r.tpot_s, SP_UNIT_TIME), r.decode_bound,
-           sp_fmt_quantity(b3, sizeof b3, r.e2e_s, SP_UNIT_TIME));
-    printf("  %-15s %9s %9s %9s %9s %9s %9s %9s  bound\n", "step breakdown", "GEMM", "wt read", "attention", "elemwise", "TP comm",
-           "EP comm", "overhead");
-    for (int ph = 0; ph < 2; ph++) {
-        const sp_infer_step *st = ph ? &r.decode : &r.prefill;
-        printf("  %-15s %7.3fms %7.3fms %7.3fms %7.3fms %7.3fms %7.3fms %7.3fms  %s\n", ph ? "decode step" : "prefill",
-               st->gemm_compute * 1e3, st->weight_read * 1e3, st->attention * 1e3, st->elementwise * 1e3, st->tp_comm * 1e3,
-               st->ep_comm * 1e3, st->overhead * 1e3, st->bound);
-    }
-    printf("  throughput       %.4g tokens/s total, %.4g per GPU, %.4g per user\n", r.tokens_per_s, r.tokens_per_s_per_gpu, r.tokens_per_s_per_user);
-    printf("  cost and energy  $%.4g per million output tokens at $%.2f/GPU-hour; %.3g J per token (facility)\n", usd_mtok,
-           s.usd_per_accel_hour, j_per_tok);
-    return 0;
+    } else
+        rc = serve_point(&a, r);
+    sp_infer_report_free(r);
+    free(r);
+    return rc;
 }
-
 
 /* ---------------------------------------------------------------- --coe */
 

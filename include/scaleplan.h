@@ -12,7 +12,7 @@
  * Contents, by purpose:
  *   status and errors · units and numeric types · model · hardware · plan · presets and files ·
  *   training step · plan search · fine-tuning · scaling laws · inference · energy and cost ·
- *   data files and validation
+ *   data files and validation · one call per command (sp_call: JSON in, JSON out)
  * Compute-scale limits (the Erdil & Schneider-Joseph 2024 reproduction and `limits --mode full`) are declared in
  * scaleplan_limits.h.
  */
@@ -700,6 +700,19 @@ sp_status sp_validate_training(const char *data_dir, const char *csv_path, sp_va
 /* The same on a CSV already read (sp_csv_read or sp_csv_parse). */
 sp_status sp_validate_training_csv(const char *data_dir, const sp_csv *c, sp_validate_row **rows, int *n,
                                    sp_error *err);
+
+/*
+** One call per command: JSON request in, JSON result out (for bindings: Python, WebAssembly, other languages)
+*/
+/* Runs `command` ("train", "search", "infer", ...: the CLI's commands) on a request object and returns its result
+ * object, the same JSON that `scaleplan COMMAND ... --json` prints. request_json: an object whose keys are the
+ * command's long options with '-' written '_' ({"model":"llama3-70b","gpus":512,"global_batch":1024,
+ * "tokens":"15T"}); values are numbers, strings (units accepted: "15T", "80GiB") or booleans for flags; NULL or ""
+ * is {}. On success *result_json is a malloc'ed string the caller frees; on failure it is NULL, the status says
+ * why and err holds the one-line message the CLI prints (naming the option as "--tp: ..."). An unknown key is an
+ * error. Thread-safe: no global state; data_dir holds the presets (the repository's data/). Schemas: docs/api.md. */
+sp_status sp_call(const char *data_dir, const char *command, const char *request_json, char **result_json,
+                  sp_error *err);
 
 #ifdef __cplusplus
 }

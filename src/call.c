@@ -1,0 +1,110 @@
+/* sp_call: the one entry point for bindings (Python, WebAssembly) and the CLI's --json. A command name, a request
+ * object (JSON text) and a data directory in; one JSON object out, built with jansson so that escaping is correct
+ * by construction. The table of commands is SP_CALL_COMMANDS in call.h (one line per command). */
+#include "call.h"
+
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+json_t *sp_json_num(double v)
+{
+    if (!isfinite(v))
+        return json_null();
+    if (v == floor(v) && fabs(v) < 1e15)
+        return json_integer((json_int_t)v);
+    return json_real(v);
+}
+
+void sp_json_set_num(json_t *o, const char *key, double v) { json_object_set_new(o, key, sp_json_num(v)); }
+/* A string value; text that is not valid UTF-8 (a file name given as raw bytes) keeps its ASCII bytes and shows
+ * '?' for the others, so the key is never dropped and the output stays valid JSON. */
+json_t *sp_json_str(const char *v)
+{
+    json_t *s = json_string(v ? v : "");
+    if (s)
+        return s;
+    size_t n = strlen(v);
+    char *copy = malloc(n + 1);
+    if (!copy)
+        return NULL;
+    for (size_t i = 0; i <= n; i++)
+        copy[i] = (unsigned char)v[i] < 0x80 ? v[i] : '?';
+    s = json_string(copy);
+    free(copy);
+    return s;
+}
+
+void sp_json_set_str(json_t *o, const char *key, const char *v) { json_object_set_new(o, key, sp_json_str(v)); }
+void sp_json_set_int(json_t *o, const char *key, long long v) { json_object_set_new(o, key, json_integer(v)); }
+void sp_json_set_bool(json_t *o, const char *key, int v) { json_object_set_new(o, key, json_boolean(v)); }
+
+/* 15 significant digits: every value the model computes survives a round trip to the precision it has, and
+ * 0.1 prints as 0.1 (17 digits would print 0.10000000000000001). */
+char *sp_json_dump(const json_t *j) { return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)); }
+
+typedef sp_status (*call_fn)(const char *data_dir, sp_request *rq, json_t **out, sp_error *err);
+#define SP_CALL_ENTRY(name, ident) {name, sp_call_##ident},
+static const struct {
+    const char *name;
+    call_fn fn;
+} commands[] = {SP_CALL_COMMANDS(SP_CALL_ENTRY)};
+#undef SP_CALL_ENTRY
+
+static sp_status parse_request(const char *text, json_t **obj, sp_error *err)
+{
+    if (!text || !*text) {
+        *obj = json_object();
+        return *obj ? SP_OK : sp_fail(err, SP_ENOMEM, "out of memory");
+    }
+    json_error_t je;
+    *obj = json_loads(text, JSON_REJECT_DUPLICATES, &je);
+    if (!*obj)
+        return sp_fail(err, SP_EPARSE, "request:%d:%d: %s", je.line, je.column, je.text);
+    if (!json_is_object(*obj)) {
+        json_decref(*obj);
+        return sp_fail(err, SP_EPARSE, "request: expected a JSON object of options");
+    }
+    return SP_OK;
+}
+
+static sp_status unknown_command(const char *command, sp_error *err)
+{
+    char list[512] = "";
+    size_t w = 0;
+    for (size_t i = 0; i < sizeof commands / sizeof commands[0] && w < sizeof list; i++)
+        w += (size_t)snprintf(list + w, sizeof list - w, "%s%s", i ? ", " : "", commands[i].name);
+    return sp_fail(err, SP_EINVAL, "unknown command '%s'; commands: %s", command ? command : "(null)", list);
+}
+
+sp_status sp_call(const char *data_dir, const char *command, const char *request_json, char **result_json,
+                  sp_error *err)
+{
+    if (!result_json)
+        return sp_fail(err, SP_EINVAL, "sp_call: result_json is NULL");
+    *result_json = NULL;
+    call_fn fn = NULL;
+    for (size_t i = 0; command && i < sizeof commands / sizeof commands[0] && !fn; i++)
+        if (strcmp(command, commands[i].name) == 0)
+            fn = commands[i].fn;
+    if (!fn)
+        return unknown_command(command, err);
+    json_t *req;
+    sp_status st = parse_request(request_json, &req, err);
+    if (st)
+        return st;
+    sp_request rq;
+    sp_request_init(&rq, command, req);
+    json_t *out = NULL;
+    st = fn(data_dir, &rq, &out, err);
+    if (st == SP_OK)
+        st = sp_request_check_unused(&rq, err);
+    if (st == SP_OK) {
+        *result_json = sp_json_dump(out);
+        if (!*result_json)
+            st = sp_fail(err, SP_ENOMEM, "out of memory");
+    }
+    json_decref(out);
+    json_decref(req);
+    return st;
+}

@@ -1,0 +1,130 @@
+/* The command layer between the public entry point sp_call (call.c) and the cost model: requests, results as
+ * JSON, and one typed result per command that both the JSON and the CLI's text report are built from.
+ *
+ * A command is a pair of library functions:
+ *   sp_status sp_X_run(const char *data_dir, sp_request *rq, sp_X_report *r, sp_error *err);  request -> result
+ *   json_t *sp_X_json(const sp_X_report *r);                                                 result -> JSON
+ * plus one line in SP_CALL_COMMANDS below, which registers `sp_call_X` (request -> JSON) in sp_call's table.
+ * The CLI parses argv into the same request (keys = long option names with '-' -> '_'), calls sp_X_run, and
+ * prints sp_X_json for --json or a text report from the same sp_X_report.
+ *
+ * Requests: a JSON object; values are numbers, strings (units accepted: "15T", "80GiB") or booleans for flags.
+ * Errors name the option the way the CLI spells it ("--tp: 3 is out of range; allowed 1..1048576"). A key that
+ * no getter of the command consults is refused by name (sp_request_check_unused).
+ */
+#ifndef SP_CALL_H
+#define SP_CALL_H
+
+#include <jansson.h>
+
+#include "internal.h"
+
+/* ---- requests ---- */
+#define SP_REQUEST_MAX_KEYS 128
+typedef struct {
+    const char *cmd;              /* command name, for messages */
+    json_t *obj;                  /* the request object (borrowed) */
+    const char *seen[SP_REQUEST_MAX_KEYS]; /* keys a getter consulted (option names, '-' spelling) */
+    int nseen;
+} sp_request;
+
+void sp_request_init(sp_request *rq, const char *cmd, json_t *obj);
+/* Whether the option (CLI spelling, e.g. "global-batch") is present. Marks it consulted. */
+int sp_req_has(sp_request *rq, const char *opt);
+/* A string option; *out untouched when absent. Numbers are refused (a name or path is expected). */
+sp_status sp_req_str(sp_request *rq, const char *opt, const char **out, sp_error *err);
+/* A flag: true/false (the CLI sends true). */
+sp_status sp_req_flag(sp_request *rq, const char *opt, int *out, sp_error *err);
+/* A whole number in [min, max] (number or string with units); *out untouched when absent. */
+sp_status sp_req_int(sp_request *rq, const char *opt, int min, int max, int *out, sp_error *err);
+/* A quantity of the given unit in [min, max]; *out untouched when absent. */
+sp_status sp_req_double(sp_request *rq, const char *opt, sp_unit unit, double min, double max, double *out,
+                        sp_error *err);
+/* Refuses the first key no getter consulted: "unknown option '--x' for train". */
+sp_status sp_request_check_unused(const sp_request *rq, sp_error *err);
+
+/* The plan knobs every planning command takes (--gpus --tp --pp --dp --cp --ep --vpp --micro-batch
+ * --global-batch --seq-len --recompute --sp --zero --dtype --attention --etp --capacity-factor --moe-pad
+ * --moe-imbalance); absent ones leave p as it is. */
+sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err);
+/* --prune-heads / --prune-ffn: structured pruning of m (sp_model_prune). */
+sp_status sp_req_prune(sp_request *rq, sp_model *m, sp_error *err);
+/* --model / --system with a default preset name (NULL: required). */
+sp_status sp_req_model(sp_request *rq, const char *data_dir, const char *dflt, sp_model *m, sp_error *err);
+sp_status sp_req_system(sp_request *rq, const char *data_dir, const char *dflt, sp_system *s, sp_error *err);
+
+/* ---- JSON building: numbers never NaN/inf (null), integral values below 1e15 as integers ---- */
+json_t *sp_json_num(double v);
+void sp_json_set_num(json_t *o, const char *key, double v);
+json_t *sp_json_str(const char *v);
+void sp_json_set_str(json_t *o, const char *key, const char *v);
+void sp_json_set_int(json_t *o, const char *key, long long v);
+void sp_json_set_bool(json_t *o, const char *key, int v);
+/* Pieces several results share. */
+json_t *sp_memory_json(const sp_memory *mm);
+json_t *sp_time_breakdown_json(const sp_time_breakdown *t);
+/* Serialises a result: compact, keys in insertion order, 15 significant digits. malloc'ed. */
+char *sp_json_dump(const json_t *j);
+
+/* ---- train ---- */
+typedef struct {
+    sp_model model;
+    sp_system system;
+    sp_plan plan;
+    sp_param_count params;
+    sp_train_result res;
+    double tokens, train_s, gpu_hours; /* tokens = 0: one step */
+    sp_energy_opts energy_opts;
+    sp_energy_result energy;           /* of the run, or of one step without tokens */
+    char region[64];                   /* "" = the system's grid */
+    char region_source[256];
+} sp_train_report;
+sp_status sp_train_run(const char *data_dir, sp_request *rq, sp_train_report *r, sp_error *err);
+json_t *sp_train_json(const sp_train_report *r);
+
+/* ---- search ---- */
+typedef struct {
+    sp_model model;
+    sp_system system;
+    sp_search_opts opts;
+    sp_search_result *res;             /* malloc'ed by sp_search_run; sp_search_report_free */
+    int all;                           /* --all: every evaluated plan went to opts.on_plan */
+} sp_search_report;
+/* Hooks the caller may set in *r before the run: r->opts.on_plan/ctx (called for --all), on_progress. On
+ * SP_EINFEASIBLE the message says how close the nearest plan came and which GPU count fits. */
+sp_status sp_search_run(const char *data_dir, sp_request *rq, sp_search_report *r, sp_error *err);
+json_t *sp_search_json(const sp_search_report *r);
+void sp_search_report_free(sp_search_report *r);
+
+/* ---- infer (one serving configuration, or a batch sweep) ---- */
+#define SP_INFER_MAX_SWEEP 64
+typedef struct {
+    sp_model model;
+    sp_system system;
+    sp_infer_opts opts;
+    sp_infer_result res;
+    double usd_per_million_tokens, joules_per_token;
+    int n_sweep;                       /* > 0: --sweep batch=LO..HI was given; sweep[] holds its points */
+    sp_infer_result sweep[SP_INFER_MAX_SWEEP];
+    double *probs;                     /* --routing distribution (malloc'ed), NULL when not given */
+} sp_infer_report;
+sp_status sp_infer_run(const char *data_dir, sp_request *rq, sp_infer_report *r, sp_error *err);
+/* The options alone (model when given, pruning, GPUs/TP/PP/EP, batch, lengths, routing, precisions): what the
+ * CLI's --fit-hardware and --coe modes start from. */
+sp_status sp_infer_parse(const char *data_dir, sp_request *rq, sp_infer_report *r, sp_error *err);
+json_t *sp_infer_json(const sp_infer_report *r);
+void sp_infer_report_free(sp_infer_report *r);
+
+/* ---- the command table: one line registers a command ---- */
+/* X(name as typed, C identifier): sp_call_<ident>(data_dir, request, &result, err) builds the result object. */
+#define SP_CALL_COMMANDS(X)                                                                                        \
+    X("train", train)                                                                                              \
+    X("search", search)                                                                                            \
+    X("infer", infer)
+
+#define SP_CALL_DECLARE(name, ident) \
+    sp_status sp_call_##ident(const char *data_dir, sp_request *rq, json_t **out, sp_error *err);
+SP_CALL_COMMANDS(SP_CALL_DECLARE)
+#undef SP_CALL_DECLARE
+
+#endif

@@ -1,0 +1,260 @@
+/* The `infer` command: one serving configuration (memory, TTFT, TPOT, throughput, cost and energy per token), or
+ * a batch sweep. Request -> sp_infer_report -> JSON. (--fit-hardware and --coe are CLI modes for now.) */
+#include "call.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+/* Reads one probability per expert (whitespace or comma separated) into p[0..n_experts-1]. */
+static sp_status load_routing(const char *path, int n_experts, double *p, sp_error *err)
+{
+    struct stat sb;
+    if (stat(path, &sb) == 0 && S_ISDIR(sb.st_mode))
+        return sp_fail(err, SP_EIO, "--routing %s: is a directory, expected a file of probabilities", path);
+    FILE *f = fopen(path, "r");
+    if (!f)
+        return sp_fail(err, SP_EIO, "--routing %s: cannot open", path);
+    int n = 0, c, tl = 0;
+    char tok[64];
+    for (;;) {
+        c = fgetc(f);
+        if (c == EOF || c == ',' || c == ' ' || c == '\n' || c == '\t' || c == '\r') {
+            if (tl > 0) {
+                tok[tl] = 0;
+                char *end;
+                double v = strtod(tok, &end);
+                if (*end || !isfinite(v) || v < 0 || n >= n_experts) {
+                    fclose(f);
+                    return sp_fail(err, SP_EINVAL, "--routing %s: value %d ('%s') must be a probability >= 0, one per expert (%d)",
+                                   path, n + 1, tok, n_experts);
+                }
+                p[n++] = v;
+                tl = 0;
+            }
+            if (c == EOF)
+                break;
+        } else if (tl < 63)
+            tok[tl++] = (char)c;
+    }
+    fclose(f);
+    return n == n_experts ? SP_OK : sp_fail(err, SP_EINVAL, "--routing %s: %d values for %d experts", path, n, n_experts);
+}
+
+static sp_status routing(sp_request *rq, sp_infer_report *r, sp_error *err)
+{
+    const char *path = NULL;
+    sp_status st = sp_req_str(rq, "routing", &path, err);
+    if (st || !path)
+        return st;
+    if (!sp_model_is_moe(&r->model))
+        return sp_fail(err, SP_EINVAL, "--routing needs a MoE model (%s has no experts)", r->model.name);
+    r->probs = malloc(sizeof *r->probs * (size_t)r->model.n_experts);
+    if (!r->probs)
+        return sp_fail(err, SP_ENOMEM, "out of memory");
+    if ((st = load_routing(path, r->model.n_experts, r->probs, err)))
+        return st;
+    r->opts.expert_probs = r->probs;
+    return SP_OK;
+}
+
+static sp_status precisions(sp_request *rq, sp_infer_opts *o, sp_error *err)
+{
+    const char *w = NULL, *kv = NULL;
+    sp_status st;
+    int max_batch = 0;
+    if ((st = sp_req_flag(rq, "max-batch", &max_batch, err)) || (st = sp_req_str(rq, "weights", &w, err)) ||
+        (st = sp_req_str(rq, "kv", &kv, err)))
+        return st;
+    if (max_batch)
+        o->batch = 0;
+    sp_error e2 = {0};
+    if (w && sp_dtype_parse(w, &o->weights, &e2))
+        return sp_fail(err, SP_EINVAL, "--weights: %s", e2.msg);
+    if (kv && (sp_dtype_parse(kv, &o->kv, &e2) || o->kv == SP_INT4 || o->kv == SP_FP4 || o->kv == SP_TF32))
+        return sp_fail(err, SP_EINVAL, "--kv '%s'; allowed bf16, fp16, fp8, int8, fp32", kv);
+    if (o->weights == SP_TF32)
+        return sp_fail(err, SP_EINVAL, "--weights tf32 is a compute mode, not a storage precision; allowed bf16, fp16, fp8, int8, "
+                                       "int4, fp4");
+    return SP_OK;
+}
+
+static sp_status sweep(sp_request *rq, sp_infer_report *r, const char *spec, sp_error *err)
+{
+    int lo = 0, hi = 0;
+    if (sscanf(spec, "batch=%d..%d", &lo, &hi) != 2 || lo < 1 || hi < lo || hi > (1 << 20))
+        return sp_fail(err, SP_EINVAL, "--sweep '%s': expected batch=LO..HI with 1 <= LO <= HI", spec);
+    (void)rq;
+    for (int b = lo; b <= hi && r->n_sweep < SP_INFER_MAX_SWEEP; b = b * 2 > hi && b < hi ? hi : b * 2) {
+        sp_infer_opts x = r->opts;
+        x.batch = b;
+        sp_status st = sp_infer_eval(&r->model, &r->system, &x, &r->sweep[r->n_sweep], err);
+        if (st)
+            return st;
+        r->n_sweep++;
+        if (b == hi)
+            break;
+    }
+    return SP_OK;
+}
+
+/* Cost per million output tokens at the system's rental price, and facility energy per token: the run's
+ * utilisation is prefill's FLOP rate over the 16-bit peak for the prefill share of the request (decode is memory
+ * bound: its activity is the 0.3 floor of sp_power_activity). */
+static sp_status cost_energy(sp_infer_report *r, sp_error *err)
+{
+    const sp_infer_result *x = &r->res;
+    const sp_system *s = &r->system;
+    double usd_s = s->usd_per_accel_hour * r->opts.n_gpus / 3600;
+    r->usd_per_million_tokens = x->tokens_per_s > 0 ? usd_s / x->tokens_per_s * 1e6 : NAN;
+    sp_energy_opts eo;
+    sp_energy_defaults(&eo);
+    sp_energy_result en;
+    double util = x->prefill_flops > 0 ? fmin(1, x->prefill_flops / (x->ttft_s * sp_accel_peak(&s->acc, SP_BF16))) : 0.3;
+    sp_status st = sp_energy_estimate(s, r->opts.n_gpus, x->e2e_s / 3600, util * x->ttft_s / x->e2e_s, &eo, &en, err);
+    r->joules_per_token = x->tokens_per_s > 0 ? en.facility_w * r->opts.n_gpus / x->tokens_per_s : NAN;
+    return st;
+}
+
+static sp_status infer_opts(sp_request *rq, sp_infer_opts *o, sp_error *err)
+{
+    sp_infer_defaults(o);
+    o->n_gpus = 0;
+    sp_status st;
+    if ((st = sp_req_int(rq, "gpus", 1, 1 << 20, &o->n_gpus, err)) || (st = sp_req_int(rq, "tp", 1, 4096, &o->tp, err)) ||
+        (st = sp_req_int(rq, "pp", 1, 4096, &o->pp, err)) || (st = sp_req_int(rq, "ep", 1, 4096, &o->ep, err)) ||
+        (st = sp_req_int(rq, "batch", 1, 1 << 20, &o->batch, err)) || (st = sp_req_int(rq, "prompt", 1, 1 << 24, &o->prompt, err)) ||
+        (st = sp_req_int(rq, "output", 0, 1 << 24, &o->output, err)))
+        return st;
+    if (!o->n_gpus)
+        o->n_gpus = o->tp * o->ep * o->pp;
+    return SP_OK;
+}
+
+sp_status sp_infer_parse(const char *data_dir, sp_request *rq, sp_infer_report *r, sp_error *err)
+{
+    memset(r, 0, sizeof *r);
+    sp_status st;
+    if (sp_req_has(rq, "model") &&
+        ((st = sp_req_model(rq, data_dir, NULL, &r->model, err)) || (st = sp_req_prune(rq, &r->model, err))))
+        return st;
+    if ((st = infer_opts(rq, &r->opts, err)) || (st = routing(rq, r, err)) || (st = precisions(rq, &r->opts, err)))
+        return st;
+    return SP_OK;
+}
+
+sp_status sp_infer_run(const char *data_dir, sp_request *rq, sp_infer_report *r, sp_error *err)
+{
+    sp_status st;
+    if (!sp_req_has(rq, "model")) {
+        memset(r, 0, sizeof *r);
+        return sp_fail(err, SP_EINVAL, "--model is required (or --coe experts.json)");
+    }
+    if ((st = sp_infer_parse(data_dir, rq, r, err)))
+        return st;
+    if ((st = sp_req_system(rq, data_dir, "dgx-h100", &r->system, err)) ||
+        (st = sp_serving_eff_load(data_dir, r->system.acc.name, &r->opts.eff, err)) ||
+        (st = sp_req_flag(rq, "inflight", &r->opts.inflight, err)))
+        return st;
+    const char *spec = NULL;
+    if ((st = sp_req_str(rq, "sweep", &spec, err)))
+        return st;
+    if (spec)
+        return sweep(rq, r, spec, err);
+    if ((st = sp_infer_eval(&r->model, &r->system, &r->opts, &r->res, err)))
+        return st;
+    if (!r->res.fits && r->opts.batch == 0)
+        return sp_fail(err, SP_EINFEASIBLE, "%s does not fit on %d x %s even at batch 1 (weights %.1f GiB per GPU); try more GPUs "
+                                            "(--tp) or --weights fp8/int4",
+                       r->model.name, r->opts.n_gpus, r->system.acc.name, r->res.weights_bytes / 1073741824.0);
+    return cost_energy(r, err);
+}
+
+void sp_infer_report_free(sp_infer_report *r)
+{
+    free(r->probs);
+    r->probs = NULL;
+}
+
+static json_t *sweep_json(const sp_infer_report *r)
+{
+    json_t *o = json_object(), *a = json_array();
+    sp_json_set_str(o, "model", r->model.name);
+    sp_json_set_str(o, "system", r->system.name);
+    for (int i = 0; i < r->n_sweep; i++) {
+        const sp_infer_result *x = &r->sweep[i];
+        json_t *p = json_object();
+        sp_json_set_int(p, "batch", x->batch);
+        sp_json_set_num(p, "ttft_s", x->ttft_s);
+        sp_json_set_num(p, "tpot_s", x->tpot_s);
+        sp_json_set_num(p, "tokens_per_s_per_gpu", x->tokens_per_s_per_gpu);
+        sp_json_set_num(p, "memory_per_gpu_bytes", x->total_bytes);
+        sp_json_set_bool(p, "fits", x->fits);
+        json_array_append_new(a, p);
+    }
+    json_object_set_new(o, "sweep", a);
+    return o;
+}
+
+static json_t *memory_json(const sp_infer_result *x)
+{
+    json_t *m = json_object();
+    sp_json_set_num(m, "total", x->total_bytes);
+    sp_json_set_num(m, "weights", x->weights_bytes);
+    sp_json_set_num(m, "kv_cache", x->kv_bytes);
+    sp_json_set_num(m, "activations", x->activation_bytes);
+    sp_json_set_num(m, "overhead", x->overhead_bytes);
+    sp_json_set_num(m, "capacity", x->capacity);
+    return m;
+}
+
+json_t *sp_infer_json(const sp_infer_report *r)
+{
+    if (r->n_sweep > 0)
+        return sweep_json(r);
+    const sp_infer_result *x = &r->res;
+    const sp_infer_opts *o = &r->opts;
+    json_t *j = json_object();
+    sp_json_set_str(j, "model", r->model.name);
+    sp_json_set_str(j, "system", r->system.name);
+    sp_json_set_int(j, "gpus", o->n_gpus);
+    sp_json_set_int(j, "tp", o->tp);
+    sp_json_set_int(j, "ep", o->ep);
+    sp_json_set_int(j, "batch", x->batch);
+    sp_json_set_int(j, "prompt", o->prompt);
+    sp_json_set_int(j, "output", o->output);
+    sp_json_set_str(j, "weights", sp_dtype_name(o->weights));
+    sp_json_set_str(j, "kv", sp_dtype_name(o->kv));
+    sp_json_set_num(j, "ttft_s", x->ttft_s);
+    sp_json_set_num(j, "tpot_s", x->tpot_s);
+    sp_json_set_num(j, "e2e_s", x->e2e_s);
+    sp_json_set_num(j, "tokens_per_s", x->tokens_per_s);
+    sp_json_set_num(j, "tokens_per_s_per_gpu", x->tokens_per_s_per_gpu);
+    sp_json_set_num(j, "tokens_per_s_per_user", x->tokens_per_s_per_user);
+    json_object_set_new(j, "memory_per_gpu_bytes", memory_json(x));
+    sp_json_set_num(j, "kv_bytes_per_token", x->kv_bytes_per_token);
+    sp_json_set_int(j, "max_batch", x->max_batch);
+    sp_json_set_bool(j, "fits", x->fits);
+    sp_json_set_str(j, "prefill_bound", x->prefill_bound);
+    sp_json_set_str(j, "decode_bound", x->decode_bound);
+    if (sp_model_is_moe(&r->model))
+        sp_json_set_num(j, "experts_read_per_step", x->experts_read);
+    sp_json_set_num(j, "usd_per_million_tokens", r->usd_per_million_tokens);
+    sp_json_set_num(j, "joules_per_token", r->joules_per_token);
+    return j;
+}
+
+sp_status sp_call_infer(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
+{
+    sp_infer_report *r = malloc(sizeof *r);
+    if (!r)
+        return sp_fail(err, SP_ENOMEM, "out of memory");
+    sp_status st = sp_infer_run(data_dir, rq, r, err);
+    if (st == SP_OK)
+        *out = sp_infer_json(r);
+    sp_infer_report_free(r);
+    free(r);
+    return st;
+}

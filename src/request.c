@@ -1,0 +1,224 @@
+/* Requests of sp_call and the CLI: typed getters over a JSON object whose keys are the CLI's long option names
+ * with '-' replaced by '_'. Every getter names the option as the CLI spells it ("--global-batch") in its errors,
+ * with the same words the CLI used before the library parsed its options, so a message reads the same from the
+ * command line, Python or the browser. Values: numbers, strings with units (sp_parse_quantity), booleans. */
+#include "call.h"
+
+#include <math.h>
+#include <stdio.h>
+#include <string.h>
+
+void sp_request_init(sp_request *rq, const char *cmd, json_t *obj)
+{
+    memset(rq, 0, sizeof *rq);
+    rq->cmd = cmd;
+    rq->obj = obj;
+}
+
+/* "global-batch" -> "global_batch" */
+static void key_of(const char *opt, char *key, size_t n)
+{
+    size_t i = 0;
+    for (; opt[i] && i + 1 < n; i++)
+        key[i] = opt[i] == '-' ? '_' : opt[i];
+    key[i] = 0;
+}
+
+static json_t *lookup(sp_request *rq, const char *opt)
+{
+    if (rq->nseen < SP_REQUEST_MAX_KEYS)
+        rq->seen[rq->nseen++] = opt;
+    if (!rq->obj)
+        return NULL;
+    char key[64];
+    key_of(opt, key, sizeof key);
+    json_t *v = json_object_get(rq->obj, key);
+    return json_is_null(v) ? NULL : v;
+}
+
+int sp_req_has(sp_request *rq, const char *opt) { return lookup(rq, opt) != NULL; }
+
+sp_status sp_req_str(sp_request *rq, const char *opt, const char **out, sp_error *err)
+{
+    json_t *v = lookup(rq, opt);
+    if (!v)
+        return SP_OK;
+    if (!json_is_string(v))
+        return sp_fail(err, SP_EINVAL, "--%s: expected a string", opt);
+    *out = json_string_value(v);
+    return SP_OK;
+}
+
+sp_status sp_req_flag(sp_request *rq, const char *opt, int *out, sp_error *err)
+{
+    json_t *v = lookup(rq, opt);
+    if (!v)
+        return SP_OK;
+    if (!json_is_boolean(v))
+        return sp_fail(err, SP_EINVAL, "--%s: expected true or false", opt);
+    *out = json_is_true(v);
+    return SP_OK;
+}
+
+/* The value as a number and as the text an error quotes: a string is parsed with its units. */
+static sp_status number(json_t *v, const char *opt, sp_unit unit, double *x, char *text, size_t n, sp_error *err)
+{
+    if (json_is_string(v)) {
+        char what[72];
+        snprintf(what, sizeof what, "--%s", opt);
+        snprintf(text, n, "%s", json_string_value(v));
+        return sp_parse_quantity(json_string_value(v), unit, what, x, err);
+    }
+    if (!json_is_number(v))
+        return sp_fail(err, SP_EINVAL, "--%s: expected a number or a quantity string", opt);
+    *x = json_number_value(v);
+    snprintf(text, n, "%.17g", *x);
+    if (!isfinite(*x))
+        return sp_fail(err, SP_EINVAL, "--%s: %s is not a finite number", opt, text);
+    return SP_OK;
+}
+
+sp_status sp_req_int(sp_request *rq, const char *opt, int min, int max, int *out, sp_error *err)
+{
+    json_t *v = lookup(rq, opt);
+    if (!v)
+        return SP_OK;
+    double x;
+    char text[256];
+    sp_status st = number(v, opt, SP_UNIT_NONE, &x, text, sizeof text, err);
+    if (st)
+        return st;
+    if (x != floor(x))
+        return sp_fail(err, SP_EINVAL, "--%s: '%s' is not a whole number", opt, text);
+    if (x < min || x > max)
+        return sp_fail(err, SP_EINVAL, "--%s: %s is out of range; allowed %d..%d", opt, text, min, max);
+    *out = (int)x;
+    return SP_OK;
+}
+
+sp_status sp_req_double(sp_request *rq, const char *opt, sp_unit unit, double min, double max, double *out,
+                        sp_error *err)
+{
+    json_t *v = lookup(rq, opt);
+    if (!v)
+        return SP_OK;
+    double x;
+    char text[256];
+    sp_status st = number(v, opt, unit, &x, text, sizeof text, err);
+    if (st)
+        return st;
+    if (x < min || x > max)
+        return sp_fail(err, SP_EINVAL, "--%s: %s is out of range; allowed %g..%g", opt, text, min, max);
+    *out = x;
+    return SP_OK;
+}
+
+sp_status sp_request_check_unused(const sp_request *rq, sp_error *err)
+{
+    const char *key;
+    json_t *v;
+    json_object_foreach(rq->obj, key, v) {
+        int used = 0;
+        for (int i = 0; i < rq->nseen && !used; i++) {
+            char k[64];
+            key_of(rq->seen[i], k, sizeof k);
+            used = strcmp(k, key) == 0;
+        }
+        if (!used)
+            return sp_fail(err, SP_EINVAL, "unknown option '%s' for %s (keys are the command's long options with "
+                                           "'-' written '_')", key, rq->cmd);
+    }
+    return SP_OK;
+}
+
+static sp_status word(sp_request *rq, const char *opt, const char *const *words, int n, int *out, sp_error *err)
+{
+    const char *s = NULL;
+    sp_status st = sp_req_str(rq, opt, &s, err);
+    if (st || !s)
+        return st;
+    for (int i = 0; i < n; i++)
+        if (strcmp(s, words[i]) == 0) {
+            *out = i;
+            return SP_OK;
+        }
+    char allowed[256] = "";
+    for (int i = 0, w = 0; i < n; i++)
+        w += snprintf(allowed + w, sizeof allowed - (size_t)w, "%s%s", i ? ", " : "", words[i]);
+    return sp_fail(err, SP_EINVAL, "--%s: '%s'; allowed %s", opt, s, allowed);
+}
+
+static sp_status plan_counts(sp_request *rq, sp_plan *p, sp_error *err)
+{
+    sp_status st;
+    if ((st = sp_req_int(rq, "gpus", 1, 1 << 30, &p->n_gpus, err)) || (st = sp_req_int(rq, "tp", 1, 1 << 20, &p->tp, err)) ||
+        (st = sp_req_int(rq, "pp", 1, 1 << 20, &p->pp, err)) || (st = sp_req_int(rq, "dp", 1, 1 << 30, &p->dp, err)) ||
+        (st = sp_req_int(rq, "cp", 1, 1 << 20, &p->cp, err)) || (st = sp_req_int(rq, "ep", 1, 1 << 20, &p->ep, err)) ||
+        (st = sp_req_int(rq, "vpp", 1, 1 << 20, &p->vpp, err)) ||
+        (st = sp_req_int(rq, "micro-batch", 1, 1 << 30, &p->micro_batch, err)) ||
+        (st = sp_req_int(rq, "global-batch", 1, 1 << 30, &p->global_batch, err)) ||
+        (st = sp_req_int(rq, "seq-len", 1, 1 << 24, &p->seq_len, err)) || (st = sp_req_int(rq, "zero", 0, 3, &p->zero, err)))
+        return st;
+    if ((st = sp_req_int(rq, "etp", 1, 1 << 20, &p->etp, err)) ||
+        (st = sp_req_double(rq, "capacity-factor", SP_UNIT_NONE, 0.01, 1000, &p->capacity_factor, err)) ||
+        (st = sp_req_double(rq, "moe-imbalance", SP_UNIT_NONE, 1, 1000, &p->moe_imbalance, err)))
+        return st;
+    return SP_OK;
+}
+
+sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err)
+{
+    static const char *const recompute[] = {"none", "selective", "full"};
+    static const char *const attention[] = {"flash", "standard"};
+    sp_status st = plan_counts(rq, p, err);
+    if (st)
+        return st;
+    int rc = -1, att = -1;
+    const char *dt = NULL;
+    if ((st = sp_req_flag(rq, "moe-pad", &p->moe_pad, err)) || (st = word(rq, "recompute", recompute, 3, &rc, err)) ||
+        (st = sp_req_flag(rq, "sp", &p->seq_parallel, err)) || (st = sp_req_str(rq, "dtype", &dt, err)))
+        return st;
+    if (rc >= 0)
+        p->recompute = (sp_recompute)rc;
+    sp_error e2 = {0};
+    if (dt && sp_dtype_parse(dt, &p->dtype, &e2))
+        return sp_fail(err, SP_EINVAL, "--dtype: %s", e2.msg);
+    if ((st = word(rq, "attention", attention, 2, &att, err)))
+        return st;
+    if (att >= 0)
+        p->flash_attention = att == 0;
+    return SP_OK;
+}
+
+sp_status sp_req_prune(sp_request *rq, sp_model *m, sp_error *err)
+{
+    int heads = 0;
+    double ffn = 0;
+    sp_status st;
+    if ((st = sp_req_int(rq, "prune-heads", 0, 1 << 20, &heads, err)) ||
+        (st = sp_req_double(rq, "prune-ffn", SP_UNIT_NONE, 0, 0.999, &ffn, err)))
+        return st;
+    return heads || ffn > 0 ? sp_model_prune(m, heads, ffn, err) : SP_OK;
+}
+
+sp_status sp_req_model(sp_request *rq, const char *data_dir, const char *dflt, sp_model *m, sp_error *err)
+{
+    const char *name = dflt;
+    sp_status st = sp_req_str(rq, "model", &name, err);
+    if (st)
+        return st;
+    if (!name)
+        return sp_fail(err, SP_EINVAL, "--model is required");
+    return sp_load_model(data_dir, name, m, err);
+}
+
+sp_status sp_req_system(sp_request *rq, const char *data_dir, const char *dflt, sp_system *s, sp_error *err)
+{
+    const char *name = dflt;
+    sp_status st = sp_req_str(rq, "system", &name, err);
+    if (st)
+        return st;
+    if (!name)
+        return sp_fail(err, SP_EINVAL, "--system is required");
+    return sp_load_system(data_dir, name, s, err);
+}

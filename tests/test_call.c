@@ -1,0 +1,148 @@
+/* sp_call, the one entry point of the bindings: each test names its rule and asserts the exact value. */
+#include "testutil.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+/* Runs a command, expects success, returns the parsed result (caller decrefs). */
+static json_t *call_ok(const char *cmd, const char *req)
+{
+    char *out = NULL;
+    sp_error e = {0};
+    sp_status st = sp_call(SP_TEST_DATA, cmd, req, &out, &e);
+    if (st != SP_OK)
+        fail_msg("sp_call(%s, %s) = %d: %s", cmd, req, st, e.msg);
+    json_error_t je;
+    json_t *j = json_loads(out, 0, &je);
+    if (!j)
+        fail_msg("result is not JSON (%s): %.200s", je.text, out);
+    free(out);
+    return j;
+}
+
+/* Runs a command, expects `want` and a message containing `msg`; the result pointer stays NULL. */
+static void call_fails(const char *cmd, const char *req, sp_status want, const char *msg)
+{
+    char *out = (char *)1;
+    sp_error e = {0};
+    sp_status st = sp_call(SP_TEST_DATA, cmd, req, &out, &e);
+    assert_int_equal(st, want);
+    assert_null(out);
+    if (!strstr(e.msg, msg))
+        fail_msg("message '%s' lacks '%s'", e.msg, msg);
+}
+
+static double num(const json_t *o, const char *key)
+{
+    json_t *v = json_object_get(o, key);
+    if (!json_is_number(v))
+        fail_msg("no number '%s'", key);
+    return json_number_value(v);
+}
+
+/* Rule: sp_call train returns the step time of the same plan evaluated through the typed API (one model). */
+static void test_train_matches_typed_api(void **st)
+{
+    (void)st;
+    json_t *j = call_ok("train", "{\"model\":\"llama3-8b\",\"system\":\"dgx-h100\",\"gpus\":8,\"tp\":8,"
+                                 "\"global_batch\":64,\"seq_len\":8192}");
+    sp_model m;
+    sp_system s;
+    sp_plan p;
+    sp_error e = {0};
+    sp_train_result r;
+    assert_int_equal(sp_load_model(SP_TEST_DATA, "llama3-8b", &m, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_TEST_DATA, "dgx-h100", &s, &e), SP_OK);
+    sp_plan_defaults(&p);
+    p.n_gpus = 8;
+    p.tp = 8;
+    p.global_batch = 64;
+    p.seq_len = 8192;
+    assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_OK);
+    assert_int_equal(sp_train_eval(&m, &s, &p, &r, &e), SP_OK);
+    /* 15 significant digits in the JSON */
+    assert_rel(num(j, "step_time_s"), r.step_time_s, 1e-14);
+    assert_rel(num(j, "mfu"), r.mfu, 1e-14);
+    assert_rel(num(json_object_get(j, "memory_per_gpu_bytes"), "total"), r.mem.total, 1e-14);
+    assert_string_equal(json_string_value(json_object_get(j, "model")), m.name);
+    json_decref(j);
+}
+
+/* Rule: values may be numbers or strings with units, and flags booleans; both spellings give the same result. */
+static void test_values_numbers_strings_flags(void **st)
+{
+    (void)st;
+    json_t *a = call_ok("train", "{\"model\":\"llama3-70b\",\"system\":\"dgx-h100\",\"gpus\":512,\"tp\":8,\"pp\":4,"
+                                 "\"global_batch\":1024,\"seq_len\":8192,\"tokens\":15e12,\"sp\":true}");
+    json_t *b = call_ok("train", "{\"model\":\"llama3-70b\",\"system\":\"dgx-h100\",\"gpus\":\"512\",\"tp\":\"8\",\"pp\":4,"
+                                 "\"global_batch\":\"1Ki\",\"seq_len\":8192,\"tokens\":\"15T\",\"sp\":true}");
+    assert_true(num(a, "train_time_s") > 0);
+    assert_near(num(a, "train_time_s"), num(b, "train_time_s"), 0);
+    assert_true(json_is_true(json_object_get(json_object_get(a, "plan"), "sequence_parallel")));
+    json_decref(a);
+    json_decref(b);
+}
+
+/* Rule: errors name the option as the CLI does, unknown keys and commands are refused by name, bad JSON is a
+ * parse error with its position, and no result is returned on failure. */
+static void test_errors(void **st)
+{
+    (void)st;
+    call_fails("train", "{\"tp\":0}", SP_EINVAL, "--tp: 0 is out of range; allowed 1..1048576");
+    call_fails("train", "{\"global_batch\":\"x\"}", SP_EINVAL, "--global-batch");
+    call_fails("train", "{\"recompute\":\"most\"}", SP_EINVAL, "--recompute: 'most'; allowed none, selective, full");
+    call_fails("train", "{\"sp\":1}", SP_EINVAL, "--sp: expected true or false");
+    call_fails("train", "{\"tpp\":8}", SP_EINVAL, "unknown option 'tpp' for train");
+    call_fails("trian", "{}", SP_EINVAL, "unknown command 'trian'; commands: train, search, infer");
+    call_fails("train", "{\"tp\":", SP_EPARSE, "request:1:");
+    call_fails("train", "[1]", SP_EPARSE, "expected a JSON object");
+    call_fails("search", "{\"model\":\"llama3-8b\"}", SP_EINVAL, "--model, --system, --gpus and --global-batch are required");
+    call_fails("infer", "{}", SP_EINVAL, "--model is required");
+}
+
+/* Rule: search returns its top plans best first, and the first is the plan train evaluates to the same time. */
+static void test_search_best_plan_retimes(void **st)
+{
+    (void)st;
+    json_t *s = call_ok("search", "{\"model\":\"llama3-8b\",\"system\":\"dgx-h100\",\"gpus\":16,\"global_batch\":64,"
+                                  "\"seq_len\":4096,\"top\":3,\"threads\":1}");
+    json_t *plans = json_object_get(s, "plans");
+    assert_int_equal(json_array_size(plans), 3);
+    json_t *best = json_array_get(plans, 0);
+    assert_true(num(best, "step_time_s") <= num(json_array_get(plans, 1), "step_time_s"));
+    char req[512];
+    snprintf(req, sizeof req,
+             "{\"model\":\"llama3-8b\",\"system\":\"dgx-h100\",\"gpus\":16,\"global_batch\":64,\"seq_len\":4096,"
+             "\"tp\":%d,\"pp\":%d,\"cp\":%d,\"ep\":%d,\"vpp\":%d,\"micro_batch\":%d,\"recompute\":\"%s\",\"sp\":%s,"
+             "\"zero\":%d,\"dtype\":\"%s\"}",
+             (int)num(best, "tp"), (int)num(best, "pp"), (int)num(best, "cp"), (int)num(best, "ep"), (int)num(best, "vpp"),
+             (int)num(best, "micro_batch"), json_string_value(json_object_get(best, "recompute")),
+             json_is_true(json_object_get(best, "sequence_parallel")) ? "true" : "false", (int)num(best, "zero"),
+             json_string_value(json_object_get(best, "dtype")));
+    json_t *t = call_ok("train", req);
+    assert_rel(num(t, "step_time_s"), num(best, "step_time_s"), 1e-14);
+    json_decref(t);
+    json_decref(s);
+}
+
+/* Rule: infer's result carries the serving keys the CLI prints, and a sweep one point per power of two. */
+static void test_infer(void **st)
+{
+    (void)st;
+    json_t *j = call_ok("infer", "{\"model\":\"llama3-70b\",\"tp\":4,\"batch\":16}");
+    assert_int_equal((int)num(j, "batch"), 16);
+    assert_true(num(j, "tpot_s") > 0 && num(j, "ttft_s") > num(j, "tpot_s"));
+    json_decref(j);
+    j = call_ok("infer", "{\"model\":\"llama3-8b\",\"sweep\":\"batch=1..256\"}");
+    assert_int_equal(json_array_size(json_object_get(j, "sweep")), 9); /* 1, 2, 4, ..., 256 */
+    json_decref(j);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_train_matches_typed_api), cmocka_unit_test(test_values_numbers_strings_flags),
+        cmocka_unit_test(test_errors), cmocka_unit_test(test_search_best_plan_retimes), cmocka_unit_test(test_infer),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
