@@ -93,5 +93,6 @@ int cmd_presets(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
 int cmd_forecast(int argc, char **argv);
+int cmd_serve(int argc, char **argv);
 
 #endif

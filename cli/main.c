@@ -24,6 +24,7 @@ static const command commands[] = {
     {"report", cmd_report, "reports such as `report famous` (famous training runs side by side)"},
     {"finetune", cmd_finetune, "fine-tuning (full, LoRA, QLoRA): memory, time, cost, smallest fitting setup"},
     {"distill", cmd_distill, "distillation: teacher + student cost and the serving break-even"},
+    {"serve", cmd_serve, "serving at SLOs: request-level simulation (TTFT/TPOT percentiles, goodput, max rate)"},
     {"presets", cmd_presets, "list the shipped model, system and accelerator presets"},
 };
 

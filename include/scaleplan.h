@@ -619,6 +619,152 @@ sp_status sp_shape_search(const sp_system *s, const sp_infer_opts *o, const sp_l
                           sp_shape_point *out, int max, int *n_front, int *n_eval, sp_error *err);
 
 /*
+** Serving simulation (serve*.c, docs/serving.md)
+*/
+/* Length distribution of prompts or outputs (tokens). Log-normal is given by its mean and coefficient of
+ * variation (std / mean) and clipped to [lo, hi]; uniform draws integers in [lo, hi]. */
+typedef enum { SP_LEN_FIXED, SP_LEN_UNIFORM, SP_LEN_LOGNORMAL, SP_LEN_TRACE } sp_len_kind;
+typedef struct {
+    sp_len_kind kind;
+    double mean, cv;          /* fixed: mean; log-normal: mean and cv */
+    int lo, hi;               /* uniform range; clip range of log-normal */
+} sp_len_dist;
+
+/* Request arrivals: Poisson at `rate`, gamma inter-arrival times with a coefficient of variation (bursty when
+ * cv > 1), a closed loop of `users` that each send the next request when the previous one ends (after a think
+ * time), all at t = 0 (offline), or the timestamps of a trace. */
+typedef enum { SP_ARR_POISSON, SP_ARR_GAMMA, SP_ARR_CLOSED, SP_ARR_OFFLINE, SP_ARR_TRACE } sp_arrival_kind;
+
+#define SP_SERVE_NAME 64
+typedef struct {
+    char name[SP_SERVE_NAME];
+    sp_arrival_kind arrival;
+    double cv;                /* gamma arrivals */
+    int users;                /* closed loop */
+    double think_s;           /* closed loop: mean think time (exponential), 0 = none */
+    sp_len_dist prompt, output;
+    int prefix_tokens;        /* shared prefix (system prompt) per group, 0 = no prefix sharing */
+    int prefix_groups;        /* distinct prefixes, each request draws one uniformly */
+    double ttft_slo_s, tpot_slo_s; /* P99 SLOs of the chosen scenario, 0 = none */
+    char scenario[16];        /* "server", "interactive", "offline" or "" */
+    char source[256];
+    /* trace (SP_ARR_TRACE or SP_LEN_TRACE): malloc'ed by sp_serve_trace_load, freed by sp_serve_workload_free */
+    double *trace_t;
+    int *trace_prompt, *trace_output;
+    int n_trace;
+} sp_serve_workload;
+
+/* A serving engine's scheduler and runtime (data/serving/NAME.json). */
+typedef enum { SP_SCHED_MIXED, SP_SCHED_PREFILL_FIRST } sp_sched_policy;
+typedef struct {
+    char name[32];
+    sp_sched_policy policy;   /* mixed: decodes and prefill chunks share each step under the token budget (vLLM
+                                 v1, TensorRT-LLM in-flight batching); prefill-first: waiting prompts run as their
+                                 own step before decodes resume (SGLang's default) */
+    int chunked_prefill;      /* prompts split into chunks of the token budget */
+    int max_num_tokens;       /* token budget per engine step */
+    int max_num_seqs;         /* running sequences per engine */
+    int kv_block;             /* tokens per KV-cache block (paged attention) */
+    int prefix_caching;       /* shared prefixes reuse cached KV blocks */
+    int cuda_graphs;          /* decode steps replay captured graphs (per-step overhead below already reflects it) */
+    int no_evict;             /* admit a request only when KV for its prompt + output can be reserved (TensorRT-LLM
+                                 GUARANTEED_NO_EVICT): no preemption */
+    double mem_frac;          /* fraction of HBM the engine may use (weights + KV + activations) */
+    double step_overhead_s;   /* host time per engine step: scheduling, sampling, detokenisation */
+    double kernel_factor;     /* step time multiplier for the stack's kernels relative to infer's model [1] */
+} sp_serve_stack;
+
+typedef struct {
+    int n_gpus, tp, pp, ep;   /* replicas = n_gpus / (tp*pp*ep), or for disaggregation of each pool */
+    sp_dtype weights, kv;
+    int prefill_gpus;         /* > 0: prefill-decode disaggregation; this many GPUs prefill, the rest decode */
+    double rate;              /* requests/s (Poisson, gamma) */
+    int n_requests;           /* simulated requests [2000] */
+    unsigned long long seed;  /* deterministic: the same seed gives the same run [1] */
+    sp_serve_stack stack;
+    sp_serving_eff eff;       /* family serving factors (data/serving.json) */
+    double ttft_slo_s, tpot_slo_s; /* overrides of the workload's SLOs (0 = the workload's) */
+    int keep_requests;        /* fill sp_serve_result.req (per-request CSV) */
+} sp_serve_opts;
+
+/* Priced engine-step model of one engine (one replica or one pipeline virtual engine), tabulated once. */
+#define SP_STEPTAB_N 640
+typedef struct {
+    double lin[SP_STEPTAB_N]; /* linear layers, elementwise, TP/EP/PP communication, overheads: by token count */
+    double head[SP_STEPTAB_N];/* LM head: by the number of sequences producing a token */
+    int n;                    /* entries used */
+    double alpha;             /* decode attention: seconds per (sequence x context token) */
+    double beta;              /* prefill attention: seconds per (prompt token x mean causal span) */
+    double fixed_s;           /* per step: stack overhead */
+    double scale;             /* stack kernel factor */
+    double flops_per_token;   /* 2 x active parameters (energy) */
+} sp_serve_steptab;
+
+/* The engine step of a batch composition: n_pf prefill tokens whose causal spans sum to pf_span_sum (a chunk of
+ * c tokens starting at offset s contributes c x (s + c/2)), n_dec decoding sequences whose contexts sum to
+ * ctx_sum, n_logits sequences producing a token. Priced by infer's engine-step model (src/infer.c) through the
+ * table built by sp_serve_steptab_build. */
+double sp_serve_step_time(const sp_serve_steptab *t, double n_pf, double pf_span_sum, double n_dec, double ctx_sum,
+                          double n_logits);
+/* Tabulates the step model for an engine of tp x ep GPUs (pp stages: pp - 1 activation hops added). */
+sp_status sp_serve_steptab_build(const sp_model *m, const sp_system *s, const sp_serve_opts *o, int max_tokens,
+                                 sp_serve_steptab *t, sp_error *err);
+
+typedef struct {
+    double arrival_s, ttft_s, tpot_s, e2e_s;
+    int prompt, output, preemptions, prefix_hit;
+} sp_serve_request;
+
+typedef struct {
+    int n_requests;
+    double offered_rate;                 /* requests/s offered (open-loop arrivals), else the completed rate */
+    int replicas, prefill_replicas, engines; /* engines = replicas x pp virtual engines */
+    double duration_s;                   /* first arrival to last completion */
+    double throughput_tokens_per_s;      /* output tokens/s of the whole deployment */
+    double input_tokens_per_s;
+    double goodput_tokens_per_s;         /* output tokens/s of requests meeting both SLOs */
+    double requests_per_s, goodput_requests_per_s, slo_attainment;
+    double ttft_s[4], tpot_s[4], e2e_s[4]; /* P50, P90, P99, mean */
+    double queue_mean, queue_max;        /* waiting requests, time-averaged and largest, all engines */
+    double kv_occupancy_mean, kv_occupancy_max; /* used KV blocks / capacity */
+    double kv_capacity_tokens;           /* per engine */
+    double mean_batch;                   /* sequences per engine step */
+    long long steps, preemptions;
+    double prefix_hit_rate;
+    double kv_transfer_s;                /* disaggregation: mean KV transfer per request */
+    double energy_j_per_token, energy_j_per_request, usd_per_million_tokens, power_w;
+    double mfu;
+    double ttft_slo_s, tpot_slo_s;
+    int slo_met;                         /* both P99s within their SLOs */
+    sp_serve_request *req;               /* per request when keep_requests (free with sp_serve_result_free) */
+} sp_serve_result;
+
+void sp_serve_defaults(sp_serve_opts *o);
+void sp_serve_stack_defaults(sp_serve_stack *st);
+/* Loads data/serving/NAME.json (or a path). */
+sp_status sp_serve_stack_load(const char *data_dir, const char *name_or_path, sp_serve_stack *st, sp_error *err);
+/* Loads data/workloads/NAME.json (or a path); scenario "server" | "interactive" | "offline" | NULL (the file's
+ * default) picks the SLOs and, for offline, all requests at t = 0. */
+sp_status sp_serve_workload_load(const char *data_dir, const char *name_or_path, const char *scenario,
+                                 sp_serve_workload *w, sp_error *err);
+/* Reads a trace CSV with columns arrival_s (optional), prompt_tokens, output_tokens into w (arrivals from the
+ * trace when the column is there, lengths always). */
+sp_status sp_serve_trace_load(const char *path, sp_serve_workload *w, sp_error *err);
+void sp_serve_workload_free(sp_serve_workload *w);
+/* Simulates o->n_requests requests of w on the deployment. Allocates only at setup. */
+sp_status sp_serve_simulate(const sp_model *m, const sp_system *s, const sp_serve_workload *w,
+                            const sp_serve_opts *o, sp_serve_result *r, sp_error *err);
+void sp_serve_result_free(sp_serve_result *r);
+/* The result as one JSON object (jansson json_t *, caller json_decref's it); names label the run. */
+struct json_t;
+struct json_t *sp_serve_result_json(const sp_serve_result *r, const sp_serve_opts *o, const char *model,
+                                    const char *system, const char *workload);
+/* The highest rate whose P99 TTFT and TPOT meet the SLOs (bisection on the rate, same seed at each rate);
+ * r holds the run at that rate. Fails when even a low rate misses them. */
+sp_status sp_serve_max_rate(const sp_model *m, const sp_system *s, const sp_serve_workload *w,
+                            const sp_serve_opts *o, sp_serve_result *r, sp_error *err);
+
+/*
 ** Energy, cost and carbon
 */
 typedef enum {

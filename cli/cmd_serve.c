@@ -1,0 +1,282 @@
+/* scaleplan serve: request-level serving simulation at SLOs (docs/serving.md). Parses, calls the library
+ * (src/serve*.c), prints text, JSON (built by the library), per-request CSV or plots. */
+#include "cli.h"
+#include "plot.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+
+static const cli_optdef defs[] = {
+    {"model", 1, "model preset or config.json (required)"},
+    {"system", 1, "system preset [dgx-h100]"},
+    {"gpus", 1, "GPUs of the deployment [tp*pp*ep]"},
+    {"tp", 1, "tensor parallelism per replica [1]"},
+    {"pp", 1, "pipeline stages per replica (pp virtual engines) [1]"},
+    {"ep", 1, "expert parallelism per replica (MoE) [1]"},
+    {"dtype", 1, "weight precision: bf16 | fp16 | fp8 | int8 | int4 | fp4 [bf16]"},
+    {"kv-dtype", 1, "KV-cache precision: bf16 | fp8 | int8 [bf16]"},
+    {"workload", 1, "workload preset (data/workloads) or file [sharegpt]"},
+    {"scenario", 1, "workload scenario: server | interactive | offline (MLPerf presets) [the preset's default]"},
+    {"trace", 1, "CSV of prompt_tokens, output_tokens [, arrival_s]: lengths (and arrivals) from a trace"},
+    {"arrival", 1, "override arrivals: poisson | gamma:CV | closed:USERS | offline"},
+    {"rate", 1, "requests per second (Poisson or gamma arrivals) [1]"},
+    {"max-rate", 0, "find the highest rate whose P99 TTFT and TPOT meet the SLOs"},
+    {"ttft-p99", 1, "P99 time-to-first-token SLO (e.g. 2s, 450ms) [the scenario's]"},
+    {"tpot-p99", 1, "P99 time-per-output-token SLO [the scenario's]"},
+    {"software", 1, "serving stack: vllm | sglang | trt-llm or a file [vllm]"},
+    {"prefill-gpus", 1, "disaggregated prefill: this many GPUs prefill, the rest decode [0]"},
+    {"requests", 1, "simulated requests [2000]"},
+    {"seed", 1, "random seed (the same seed gives the same run) [1]"},
+    {"json", 0, "JSON result"},
+    {"csv", 0, "one CSV row per request"},
+    {"plot", 1, "latency CDFs and a throughput-latency curve to FILE.svg or FILE.png"},
+};
+
+static int parse_arrival(const char *s, sp_serve_workload *w)
+{
+    char *end;
+    if (strcmp(s, "poisson") == 0)
+        w->arrival = SP_ARR_POISSON;
+    else if (strcmp(s, "offline") == 0)
+        w->arrival = SP_ARR_OFFLINE;
+    else if (strncmp(s, "gamma:", 6) == 0) {
+        w->arrival = SP_ARR_GAMMA;
+        w->cv = strtod(s + 6, &end);
+        if (*end || !(w->cv >= 0.05 && w->cv <= 100))
+            return cli_error("serve", "--arrival %s: the gamma CV must be a number in 0.05..100", s);
+    } else if (strncmp(s, "closed:", 7) == 0) {
+        w->arrival = SP_ARR_CLOSED;
+        long u = strtol(s + 7, &end, 10);
+        if (*end || u < 1 || u > 1000000)
+            return cli_error("serve", "--arrival %s: the number of users must be an integer in 1..1000000", s);
+        w->users = (int)u;
+    } else
+        return cli_error("serve", "--arrival '%s'; allowed poisson, gamma:CV, closed:USERS, offline", s);
+    return 0;
+}
+
+static int dtype_opt(const cli_args *a, const char *name, int kv, sp_dtype *d)
+{
+    const char *s = cli_get(a, name);
+    sp_error err = {0};
+    if (!s)
+        return 0;
+    if (sp_dtype_parse(s, d, &err) || *d == SP_TF32 || (kv && (*d == SP_INT4 || *d == SP_FP4)))
+        return cli_error("serve", "--%s '%s'; allowed %s", name, s, kv ? "bf16, fp16, fp8, int8" : "bf16, fp16, fp8, int8, int4, fp4");
+    return 0;
+}
+
+/* Options into the deployment; 0 or the exit code. */
+static int read_opts(const cli_args *a, const sp_system *s, sp_serve_opts *o)
+{
+    int rc;
+    o->n_gpus = 0;
+    if ((rc = cli_int(a, "gpus", 1, 1 << 20, &o->n_gpus)) || (rc = cli_int(a, "tp", 1, 4096, &o->tp)) ||
+        (rc = cli_int(a, "pp", 1, 4096, &o->pp)) || (rc = cli_int(a, "ep", 1, 4096, &o->ep)) ||
+        (rc = cli_int(a, "prefill-gpus", 0, 1 << 20, &o->prefill_gpus)) || (rc = cli_int(a, "requests", 1, 20000000, &o->n_requests)))
+        return rc;
+    if (!o->n_gpus)
+        o->n_gpus = o->tp * o->pp * o->ep * (o->prefill_gpus > 0 ? 2 : 1);
+    double seed = 1;
+    if ((rc = cli_double(a, "seed", SP_UNIT_NONE, 0, 1e15, &seed)))
+        return rc;
+    o->seed = (unsigned long long)seed;
+    if ((rc = dtype_opt(a, "dtype", 0, &o->weights)) || (rc = dtype_opt(a, "kv-dtype", 1, &o->kv)))
+        return rc;
+    const char *rate = cli_get(a, "rate");
+    if (rate) {
+        sp_error err = {0};
+        if (sp_parse_quantity(rate, SP_UNIT_NONE, "--rate", &o->rate, &err))
+            return cli_fail("serve", &err);
+        if (!(o->rate > 0) || !isfinite(o->rate))
+            return cli_error("serve", "--rate %s; allowed a request rate > 0 per second", rate);
+    }
+    if ((rc = cli_double(a, "ttft-p99", SP_UNIT_TIME, 1e-6, 1e6, &o->ttft_slo_s)) ||
+        (rc = cli_double(a, "tpot-p99", SP_UNIT_TIME, 1e-6, 1e6, &o->tpot_slo_s)))
+        return rc;
+    sp_error err = {0};
+    if (sp_serve_stack_load(a->data_dir, cli_get(a, "software") ? cli_get(a, "software") : "vllm", &o->stack, &err) ||
+        sp_serving_eff_load(a->data_dir, s->acc.name, &o->eff, &err))
+        return cli_fail("serve", &err);
+    return 0;
+}
+
+static void print_text(const sp_serve_result *r, const sp_serve_opts *o, const sp_model *m, const sp_system *s,
+                       const sp_serve_workload *w, int max_rate)
+{
+    printf("%s on %d x %s (%s), tp %d pp %d ep %d, %s weights, %s KV, %s; %d replica%s", m->name, o->n_gpus, s->acc.name, s->name,
+           o->tp, o->pp, o->ep, sp_dtype_name(o->weights), sp_dtype_name(o->kv), o->stack.name, r->replicas, r->replicas == 1 ? "" : "s");
+    if (o->prefill_gpus > 0)
+        printf(" decoding + %d prefilling (disaggregated)", r->prefill_replicas);
+    printf("\nworkload %s%s%s, %d requests", w->name, w->scenario[0] ? " / " : "", w->scenario, r->n_requests);
+    if (w->arrival == SP_ARR_POISSON || w->arrival == SP_ARR_GAMMA)
+        printf(" at %.4g/s%s", o->rate, max_rate ? " (the highest rate meeting the SLOs)" : "");
+    printf("\n\nthroughput        %10.1f output tokens/s  (%.4g requests/s, %.1f input tokens/s)\n", r->throughput_tokens_per_s,
+           r->requests_per_s, r->input_tokens_per_s);
+    printf("goodput           %10.1f output tokens/s  (%.1f %% of requests meet", r->goodput_tokens_per_s, 100 * r->slo_attainment);
+    if (r->ttft_slo_s > 0)
+        printf(" TTFT <= %.3g s", r->ttft_slo_s);
+    if (r->tpot_slo_s > 0)
+        printf(" TPOT <= %.3g s", r->tpot_slo_s);
+    printf(r->ttft_slo_s > 0 || r->tpot_slo_s > 0 ? ")\n" : " no SLO)\n");
+    printf("                      P50         P90         P99        mean\n");
+    const char *nm[] = {"TTFT (s)", "TPOT (s)", "E2E (s)"};
+    const double *v[] = {r->ttft_s, r->tpot_s, r->e2e_s};
+    for (int i = 0; i < 3; i++)
+        printf("%-12s %11.4g %11.4g %11.4g %11.4g\n", nm[i], v[i][0], v[i][1], v[i][2], v[i][3]);
+    printf("\nqueue             mean %.1f, max %.0f waiting requests\n", r->queue_mean, r->queue_max);
+    printf("KV cache          %.0f tokens per engine; occupancy mean %.0f %%, max %.0f %%; %lld preemptions\n", r->kv_capacity_tokens,
+           100 * r->kv_occupancy_mean, 100 * r->kv_occupancy_max, r->preemptions);
+    printf("engine steps      %lld, mean batch %.1f sequences; MFU %.1f %%", r->steps, r->mean_batch, 100 * r->mfu);
+    if (w->prefix_tokens > 0)
+        printf("; prefix-cache hits %.0f %%", 100 * r->prefix_hit_rate);
+    if (o->prefill_gpus > 0)
+        printf("; KV transfer %.3g ms per request", 1e3 * r->kv_transfer_s);
+    printf("\nenergy            %.3g J per output token, %.4g J per request (%.1f kW)\n", r->energy_j_per_token, r->energy_j_per_request,
+           r->power_w / 1e3);
+    printf("cost              $%.3f per million output tokens ($%.2f/GPU-hour)\n", r->usd_per_million_tokens, s->usd_per_accel_hour);
+    printf("SLOs              %s\n", r->ttft_slo_s <= 0 && r->tpot_slo_s <= 0 ? "none given" : r->slo_met ? "P99s met" : "P99s NOT met");
+}
+
+static void print_csv(const sp_serve_result *r)
+{
+    printf("request,arrival_s,prompt_tokens,output_tokens,ttft_s,tpot_s,e2e_s,preemptions,prefix_hit\n");
+    for (int i = 0; i < r->n_requests; i++) {
+        const sp_serve_request *q = &r->req[i];
+        printf("%d,%.6f,%d,%d,%.6f,", i, q->arrival_s, q->prompt, q->output, q->ttft_s);
+        if (isfinite(q->tpot_s))
+            printf("%.6f", q->tpot_s);
+        printf(",%.6f,%d,%d\n", q->e2e_s, q->preemptions, q->prefix_hit);
+    }
+}
+
+static int cmp_d(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return (x > y) - (x < y);
+}
+
+/* Latency CDFs of the run (rerun keeping its requests) and throughput against P99 latency over 0.25..1.5 x the
+ * rate (8 runs), side by side. */
+static int serve_plot(const char *path, const sp_model *m, const sp_system *s, const sp_serve_workload *w, const sp_serve_opts *o)
+{
+    sp_serve_opts x = *o;
+    x.keep_requests = 1;
+    sp_serve_result r;
+    sp_error err = {0};
+    if (sp_serve_simulate(m, s, w, &x, &r, &err))
+        return cli_fail("serve", &err);
+    int n = r.n_requests;
+    double *v = malloc(sizeof(double) * 4 * (size_t)n);
+    if (!v) {
+        sp_serve_result_free(&r);
+        return cli_error("serve", "--plot: out of memory");
+    }
+    double *cdf = v + 3 * (size_t)n;
+    int nt = 0;
+    for (int i = 0; i < n; i++) {
+        v[i] = r.req[i].ttft_s;
+        v[n + i] = r.req[i].e2e_s;
+        if (isfinite(r.req[i].tpot_s))
+            v[2 * n + nt++] = r.req[i].tpot_s;
+        cdf[i] = (i + 1.0) / n;
+    }
+    qsort(v, n, sizeof *v, cmp_d);
+    qsort(v + n, n, sizeof *v, cmp_d);
+    qsort(v + 2 * n, nt, sizeof *v, cmp_d);
+    plot_chart ch[2];
+    memset(ch, 0, sizeof ch);
+    ch[0] = (plot_chart){.title = "latency CDF", .xlabel = "seconds", .ylabel = "fraction of requests", .logx = 1};
+    ch[0].series[0] = (plot_series){"TTFT", v, cdf, n, 0};
+    ch[0].series[1] = (plot_series){"E2E", v + n, cdf, n, 0};
+    ch[0].series[2] = (plot_series){"TPOT", v + 2 * n, cdf, nt, 0};
+    ch[0].nseries = nt > 0 ? 3 : 2;
+    double tput[8], p99t[8], p99p[8];
+    int k = 0;
+    for (int i = 0; i < 8 && (w->arrival == SP_ARR_POISSON || w->arrival == SP_ARR_GAMMA); i++) {
+        x = *o;
+        x.rate = o->rate * (0.25 + 1.25 * i / 7.0);
+        sp_serve_result q;
+        if (sp_serve_simulate(m, s, w, &x, &q, &err))
+            continue;
+        tput[k] = q.throughput_tokens_per_s;
+        p99t[k] = q.ttft_s[2];
+        p99p[k++] = q.tpot_s[2];
+    }
+    ch[1] = (plot_chart){.title = "throughput vs P99 latency (0.25-1.5 x rate)", .xlabel = "output tokens/s", .ylabel = "seconds", .logy = 1};
+    ch[1].series[0] = (plot_series){"P99 TTFT", tput, p99t, k, 2};
+    ch[1].series[1] = (plot_series){"P99 TPOT", tput, p99p, k, 2};
+    ch[1].nseries = 2;
+    char perr[256];
+    int rc = plot_write(path, ch, k > 1 ? 2 : 1, perr, sizeof perr) ? cli_error("serve", "--plot: %s", perr) : 0;
+    free(v);
+    sp_serve_result_free(&r);
+    return rc;
+}
+
+int cmd_serve(int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse(&a, "serve", defs, sizeof defs / sizeof defs[0], argc, argv,
+                       "usage: scaleplan serve --model M [--system S] [--gpus N --tp T --pp P --ep E] [--dtype fp8 --kv-dtype fp8]\n"
+                       "                       --workload W [--scenario server|interactive|offline] [--trace FILE.csv]\n"
+                       "                       [--rate R | --max-rate] [--ttft-p99 2s --tpot-p99 200ms] [--software vllm|sglang|trt-llm]\n"
+                       "                       [--prefill-gpus N] [--requests 2000] [--json | --csv | --plot FILE.svg]");
+    if (rc)
+        return rc;
+    if (a.npos)
+        return cli_error("serve", "unexpected argument '%s'", a.pos[0]);
+    if (!cli_get(&a, "model"))
+        return cli_error("serve", "--model is required");
+    if (cli_flag(&a, "json") + cli_flag(&a, "csv") > 1)
+        return cli_error("serve", "--json and --csv exclude each other");
+    sp_model m;
+    sp_system s;
+    sp_error err = {0};
+    if (sp_load_model(a.data_dir, cli_get(&a, "model"), &m, &err) ||
+        sp_load_system(a.data_dir, cli_get(&a, "system") ? cli_get(&a, "system") : "dgx-h100", &s, &err))
+        return cli_fail("serve", &err);
+    sp_serve_opts o;
+    sp_serve_defaults(&o);
+    if ((rc = read_opts(&a, &s, &o)))
+        return rc;
+    sp_serve_workload w;
+    if (sp_serve_workload_load(a.data_dir, cli_get(&a, "workload") ? cli_get(&a, "workload") : "sharegpt", cli_get(&a, "scenario"), &w, &err))
+        return cli_fail("serve", &err);
+    if (cli_get(&a, "trace") && sp_serve_trace_load(cli_get(&a, "trace"), &w, &err))
+        return cli_fail("serve", &err);
+    if (cli_get(&a, "arrival") && (rc = parse_arrival(cli_get(&a, "arrival"), &w))) {
+        sp_serve_workload_free(&w);
+        return rc;
+    }
+    o.keep_requests = cli_flag(&a, "csv");
+    int max_rate = cli_flag(&a, "max-rate");
+    sp_serve_result r;
+    if (max_rate && cli_get(&a, "rate"))
+        rc = cli_error("serve", "--rate and --max-rate exclude each other");
+    else if ((max_rate ? sp_serve_max_rate(&m, &s, &w, &o, &r, &err) : sp_serve_simulate(&m, &s, &w, &o, &r, &err)))
+        rc = cli_fail("serve", &err);
+    if (rc) {
+        sp_serve_workload_free(&w);
+        return rc;
+    }
+    if (max_rate)
+        o.rate = r.offered_rate;
+    if (cli_get(&a, "plot"))
+        rc = serve_plot(cli_get(&a, "plot"), &m, &s, &w, &o);
+    if (!rc && cli_flag(&a, "json")) {
+        json_t *j = sp_serve_result_json(&r, &o, m.name, s.name, w.name);
+        char *txt = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
+        printf("%s\n", txt);
+        free(txt);
+        json_decref(j);
+    } else if (!rc && cli_flag(&a, "csv"))
+        print_csv(&r);
+    else if (!rc)
+        print_text(&r, &o, &m, &s, &w, max_rate);
+    sp_serve_result_free(&r);
+    sp_serve_workload_free(&w);
+    return rc;
+}

@@ -1,0 +1,69 @@
+/* JSON result of `serve` (TEAM.md contract: snake_case keys with SI suffixes, never NaN or inf: null instead). */
+#include "scaleplan.h"
+
+#include <jansson.h>
+#include <math.h>
+
+static json_t *num(double v)
+{
+    return isfinite(v) ? json_real(v) : json_null();
+}
+
+static void pcts(json_t *o, const char *name, const double v[4])
+{
+    static const char *sfx[] = {"p50", "p90", "p99", "mean"};
+    char k[64];
+    for (int i = 0; i < 4; i++) {
+        snprintf(k, sizeof k, "%s_%s_s", name, sfx[i]);
+        json_object_set_new(o, k, num(v[i]));
+    }
+}
+
+json_t *sp_serve_result_json(const sp_serve_result *r, const sp_serve_opts *o, const char *model, const char *system,
+                             const char *workload)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "model", json_string(model));
+    json_object_set_new(j, "system", json_string(system));
+    json_object_set_new(j, "workload", json_string(workload));
+    json_object_set_new(j, "software", json_string(o->stack.name));
+    json_object_set_new(j, "gpus", json_integer(o->n_gpus));
+    json_object_set_new(j, "tp", json_integer(o->tp));
+    json_object_set_new(j, "pp", json_integer(o->pp));
+    json_object_set_new(j, "ep", json_integer(o->ep));
+    json_object_set_new(j, "prefill_gpus", json_integer(o->prefill_gpus));
+    json_object_set_new(j, "replicas", json_integer(r->replicas));
+    json_object_set_new(j, "weights", json_string(sp_dtype_name(o->weights)));
+    json_object_set_new(j, "kv_dtype", json_string(sp_dtype_name(o->kv)));
+    json_object_set_new(j, "rate_requests_per_s", num(r->offered_rate));
+    json_object_set_new(j, "requests", json_integer(r->n_requests));
+    json_object_set_new(j, "duration_s", num(r->duration_s));
+    json_object_set_new(j, "throughput_tokens_per_s", num(r->throughput_tokens_per_s));
+    json_object_set_new(j, "input_tokens_per_s", num(r->input_tokens_per_s));
+    json_object_set_new(j, "goodput_tokens_per_s", num(r->goodput_tokens_per_s));
+    json_object_set_new(j, "requests_per_s", num(r->requests_per_s));
+    json_object_set_new(j, "goodput_requests_per_s", num(r->goodput_requests_per_s));
+    json_object_set_new(j, "slo_attainment", num(r->slo_attainment));
+    json_object_set_new(j, "ttft_slo_s", r->ttft_slo_s > 0 ? json_real(r->ttft_slo_s) : json_null());
+    json_object_set_new(j, "tpot_slo_s", r->tpot_slo_s > 0 ? json_real(r->tpot_slo_s) : json_null());
+    json_object_set_new(j, "slo_met", json_boolean(r->slo_met));
+    pcts(j, "ttft", r->ttft_s);
+    pcts(j, "tpot", r->tpot_s);
+    pcts(j, "e2e", r->e2e_s);
+    json_object_set_new(j, "queue_mean", num(r->queue_mean));
+    json_object_set_new(j, "queue_max", num(r->queue_max));
+    json_object_set_new(j, "kv_occupancy_mean", num(r->kv_occupancy_mean));
+    json_object_set_new(j, "kv_occupancy_max", num(r->kv_occupancy_max));
+    json_object_set_new(j, "kv_capacity_tokens", num(r->kv_capacity_tokens));
+    json_object_set_new(j, "mean_batch", num(r->mean_batch));
+    json_object_set_new(j, "steps", json_integer(r->steps));
+    json_object_set_new(j, "preemptions", json_integer(r->preemptions));
+    json_object_set_new(j, "prefix_hit_rate", num(r->prefix_hit_rate));
+    json_object_set_new(j, "kv_transfer_mean_s", num(r->kv_transfer_s));
+    json_object_set_new(j, "mfu", num(r->mfu));
+    json_object_set_new(j, "power_w", num(r->power_w));
+    json_object_set_new(j, "energy_j_per_token", num(r->energy_j_per_token));
+    json_object_set_new(j, "energy_j_per_request", num(r->energy_j_per_request));
+    json_object_set_new(j, "usd_per_million_tokens", num(r->usd_per_million_tokens));
+    return j;
+}

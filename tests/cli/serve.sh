@@ -1,0 +1,33 @@
+#!/bin/sh
+# scaleplan serve from the command line (issue 19).
+. tests/cli/_lib.sh
+expect_out serve_text 'goodput .*output tokens/s' -- serve --model llama3-8b --workload sharegpt --rate 5 --requests 500
+expect_out serve_json '"throughput_tokens_per_s":.*"goodput_tokens_per_s":.*"requests_per_s":.*"ttft_p50_s":.*"ttft_p99_s":.*"tpot_p50_s":.*"tpot_p99_s":.*"e2e_p99_s":.*"energy_j_per_token":.*"usd_per_million_tokens":' -- serve --model llama3-8b --workload sharegpt --rate 5 --requests 500 --json
+expect_out serve_csv '^request,arrival_s,prompt_tokens,output_tokens,ttft_s,tpot_s,e2e_s,preemptions,prefix_hit$' -- serve --model llama3-8b --requests 50 --rate 2 --csv
+expect_out serve_max_rate 'the highest rate meeting the SLOs' -- serve --model llama2-70b --gpus 8 --tp 2 --dtype fp8 --kv-dtype fp8 --workload mlperf-llama2-70b --scenario interactive --max-rate --software trt-llm --requests 800
+expect_out serve_offline '"slo_met":true' -- serve --model llama3-8b --workload mlperf-llama3.1-8b --scenario offline --requests 500 --json
+expect_out serve_disagg 'disaggregated' -- serve --model llama3-70b --gpus 8 --tp 4 --prefill-gpus 4 --workload arxiv-summarization --rate 1 --requests 200
+expect_out serve_pp 'tp 4 pp 2' -- serve --model llama3-70b --gpus 8 --tp 4 --pp 2 --rate 4 --requests 300
+expect_out serve_closed 'throughput' -- serve --model llama3-8b --arrival closed:32 --requests 300 --software sglang
+expect_out serve_gamma 'throughput' -- serve --model llama3-8b --arrival gamma:4 --rate 10 --requests 300
+expect_out serve_moe 'ep 2' -- serve --model mixtral-8x7b --gpus 4 --tp 2 --ep 2 --rate 4 --requests 300
+expect_out serve_plot 'throughput' -- serve --model llama3-8b --rate 8 --requests 300 --plot "$TMP/s.svg"
+[ -s "$TMP/s.svg" ] && echo "ok serve_plot_file" || echo "not ok serve_plot_file: no SVG written"
+printf 'arrival_s,prompt_tokens,output_tokens\n0,100,20\n0.5,2000,50\n1.0,300,10\n' > "$TMP/trace.csv"
+expect_out serve_trace '3 requests' -- serve --model llama3-8b --trace "$TMP/trace.csv" --requests 3
+printf 'arrival_s,prompt_tokens,output_tokens\n' > "$TMP/empty.csv"
+expect_fail serve_trace_empty 2 'at least one row' -- serve --model llama3-8b --trace "$TMP/empty.csv"
+printf 'arrival_s,prompt_tokens,output_tokens\n0,abc,20\n' > "$TMP/bad.csv"
+expect_fail serve_trace_bad 2 'prompt_tokens' -- serve --model llama3-8b --trace "$TMP/bad.csv"
+printf 'arrival_s,prompt_tokens,output_tokens\n1,10,20\n0,10,20\n' > "$TMP/order.csv"
+expect_fail serve_trace_order 2 'time order' -- serve --model llama3-8b --trace "$TMP/order.csv"
+expect_fail serve_rate_zero 2 '--rate 0' -- serve --model llama3-8b --rate 0
+expect_fail serve_rate_neg 2 '--rate -3' -- serve --model llama3-8b --rate -3
+expect_fail serve_nofit 2 'does not fit' -- serve --model llama3.1-405b --rate 1
+expect_fail serve_slo_impossible 2 'not met even at' -- serve --model llama3-8b --workload mlperf-llama3.1-8b --max-rate --tpot-p99 0.1ms --requests 300
+expect_fail serve_software 2 'no-such' -- serve --model llama3-8b --software no-such
+expect_fail serve_scenario 2 "no scenario 'batch'" -- serve --model llama3-8b --workload mlperf-llama2-70b --scenario batch
+expect_fail serve_both 2 'exclude each other' -- serve --model llama3-8b --rate 2 --max-rate
+expect_fail serve_noslo 2 'needs SLOs' -- serve --model llama3-8b --workload sharegpt --max-rate
+expect_fail serve_arrival 2 "allowed poisson" -- serve --model llama3-8b --arrival weekly
+expect_fail serve_layout 2 'multiple of tp' -- serve --model llama3-8b --gpus 3 --tp 2

@@ -1,0 +1,266 @@
+/* Serving simulator (issue 19): the step model equals infer's engine step, single-request latencies follow from it,
+ * runs are deterministic, KV pressure preempts (not under a no-evict stack), prefix caching hits, the max-rate
+ * search meets its SLOs, bad input fails with a message. */
+#include "testutil.h"
+
+static sp_model model(const char *n)
+{
+    sp_model m;
+    sp_error e = {0};
+    if (sp_load_model(SP_DATA_DIR, n, &m, &e))
+        fail_msg("%s", e.msg);
+    return m;
+}
+
+static sp_system sys(const char *n)
+{
+    sp_system s;
+    sp_error e = {0};
+    if (sp_load_system(SP_DATA_DIR, n, &s, &e))
+        fail_msg("%s", e.msg);
+    return s;
+}
+
+static sp_serve_workload fixed(int prompt, int output, sp_arrival_kind arr)
+{
+    sp_serve_workload w;
+    memset(&w, 0, sizeof w);
+    snprintf(w.name, sizeof w.name, "test");
+    w.arrival = arr;
+    w.cv = 1;
+    w.prompt = (sp_len_dist){SP_LEN_FIXED, prompt, 0, 1, 1 << 20};
+    w.output = (sp_len_dist){SP_LEN_FIXED, output, 0, 1, 1 << 20};
+    return w;
+}
+
+/* Rule: a step of the simulator is infer's engine step. Decode of B sequences at context c and prefill of one
+ * P-token prompt priced through the table equal sp_infer_eval's decode and prefill steps (exact at tabulated token
+ * counts, <= 256; within 0.5 % by interpolation above). */
+static void test_step_equals_infer(void **st)
+{
+    (void)st;
+    sp_model m = model("llama3-70b");
+    sp_system s = sys("dgx-h100");
+    sp_serve_opts o;
+    sp_serve_defaults(&o);
+    o.tp = o.n_gpus = 4;
+    o.stack.step_overhead_s = 0;
+    sp_serve_steptab t;
+    sp_error e = {0};
+    assert_int_equal(sp_serve_steptab_build(&m, &s, &o, 16384, &t, &e), SP_OK);
+    static const int bs[] = {1, 7, 64, 256, 1000, 3000};
+    for (int i = 0; i < 6; i++) {
+        sp_infer_opts io;
+        sp_infer_defaults(&io);
+        io.tp = io.n_gpus = 4;
+        io.batch = bs[i];
+        io.prompt = 1500;
+        io.output = 0;
+        sp_infer_result r;
+        assert_int_equal(sp_infer_eval(&m, &s, &io, &r, &e), SP_OK);
+        double dec = sp_serve_step_time(&t, 0, 0, bs[i], bs[i] * 1500.0, bs[i]);
+        double tol = bs[i] <= 256 ? 1e-9 : 5e-3;
+        assert_rel(dec, r.decode.total, tol);
+        io.batch = 1;
+        io.prompt = bs[i];
+        assert_int_equal(sp_infer_eval(&m, &s, &io, &r, &e), SP_OK);
+        assert_rel(sp_serve_step_time(&t, bs[i], bs[i] * (bs[i] / 2.0), 0, 0, 1), r.prefill.total, tol);
+    }
+    /* stack overhead and kernel factor: scale x core + fixed */
+    o.stack.step_overhead_s = 0.002;
+    o.stack.kernel_factor = 1.5;
+    sp_serve_steptab t2;
+    assert_int_equal(sp_serve_steptab_build(&m, &s, &o, 16384, &t2, &e), SP_OK);
+    assert_rel(sp_serve_step_time(&t2, 0, 0, 8, 8000, 8), 1.5 * sp_serve_step_time(&t, 0, 0, 8, 8000, 8) + 0.002, 1e-12);
+}
+
+/* Rule: one request alone is prefilled in one step (prompt <= token budget) and then decoded one token per step:
+ * TTFT = prefill step of P tokens; E2E - TTFT = sum of decode steps at contexts P+1 .. P+O-1. */
+static void test_single_request(void **st)
+{
+    (void)st;
+    sp_model m = model("llama3-8b");
+    sp_system s = sys("dgx-h100");
+    sp_serve_opts o;
+    sp_serve_defaults(&o);
+    o.n_requests = 1;
+    sp_serve_workload w = fixed(1000, 50, SP_ARR_OFFLINE);
+    sp_serve_result r;
+    sp_error e = {0};
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &r, &e), SP_OK);
+    sp_serve_steptab t;
+    assert_int_equal(sp_serve_steptab_build(&m, &s, &o, o.stack.max_num_tokens + o.stack.max_num_seqs, &t, &e), SP_OK);
+    double ttft = sp_serve_step_time(&t, 1000, 1000 * 500.0, 0, 0, 1), dec = 0;
+    for (int g = 1; g < 50; g++)
+        dec += sp_serve_step_time(&t, 0, 0, 1, 1000 + g, 1);
+    assert_rel(r.ttft_s[0], ttft, 1e-9);
+    assert_rel(r.e2e_s[0], ttft + dec, 1e-9);
+    assert_rel(r.tpot_s[0], dec / 49, 1e-9);
+    assert_rel(r.throughput_tokens_per_s, 50 / (ttft + dec), 1e-9);
+    assert_int_equal(r.steps, 50);
+}
+
+/* Rule: a run is a function of its inputs and seed; another seed draws other requests. */
+static void test_deterministic(void **st)
+{
+    (void)st;
+    sp_model m = model("llama3-8b");
+    sp_system s = sys("dgx-h100");
+    sp_serve_workload w;
+    sp_error e = {0};
+    assert_int_equal(sp_serve_workload_load(SP_DATA_DIR, "sharegpt", NULL, &w, &e), SP_OK);
+    sp_serve_opts o;
+    sp_serve_defaults(&o);
+    o.rate = 10;
+    o.n_requests = 3000;
+    sp_serve_result a, b, c;
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &a, &e), SP_OK);
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &b, &e), SP_OK);
+    o.seed = 2;
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &c, &e), SP_OK);
+    assert_true(a.ttft_s[2] == b.ttft_s[2] && a.e2e_s[1] == b.e2e_s[1] && a.steps == b.steps);
+    assert_true(a.steps != c.steps);
+    /* open loop below capacity: completed requests/s is the offered rate within Poisson noise (3000 samples:
+     * relative std 1/sqrt(3000) = 1.8 %, 3 sigma) */
+    assert_rel(a.requests_per_s, 10, 0.055);
+}
+
+/* Rule: when the KV cache fills, the most recent sequences are preempted and recomputed (vLLM); a stack that
+ * reserves a request's whole KV at admission (TensorRT-LLM GUARANTEED_NO_EVICT) never preempts. Both complete
+ * every request. */
+static void test_preemption(void **st)
+{
+    (void)st;
+    sp_model m = model("llama2-70b");
+    sp_system s = sys("dgx-h100");
+    sp_serve_opts o;
+    sp_serve_defaults(&o);
+    o.tp = o.n_gpus = 2;
+    o.weights = SP_FP8;
+    o.n_requests = 400;
+    sp_serve_workload w = fixed(2000, 1500, SP_ARR_OFFLINE);
+    sp_serve_result r;
+    sp_error e = {0};
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &r, &e), SP_OK);
+    assert_true(r.preemptions > 0);
+    assert_true(r.kv_occupancy_max > 0.95 && r.kv_occupancy_max <= 1);
+    o.stack.no_evict = 1;
+    sp_serve_result r2;
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &r2, &e), SP_OK);
+    assert_int_equal(r2.preemptions, 0);
+    assert_near(r2.throughput_tokens_per_s * r2.duration_s, 400 * 1500.0, 1e-6 * 400 * 1500);
+}
+
+/* Rule: with one shared prefix group every request after the first finds it cached and prefills only the rest:
+ * hit rate (n - 1) / n at low load; TTFT falls. */
+static void test_prefix_cache(void **st)
+{
+    (void)st;
+    sp_model m = model("llama3-8b");
+    sp_system s = sys("dgx-h100");
+    sp_serve_opts o;
+    sp_serve_defaults(&o);
+    o.rate = 0.5;
+    o.n_requests = 200;
+    sp_serve_workload w = fixed(200, 20, SP_ARR_POISSON);
+    w.prefix_tokens = 4000;
+    w.prefix_groups = 1;
+    sp_serve_result on, off;
+    sp_error e = {0};
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &on, &e), SP_OK);
+    assert_near(on.prefix_hit_rate, 199.0 / 200, 1e-12);
+    o.stack.prefix_caching = 0;
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &off, &e), SP_OK);
+    assert_near(off.prefix_hit_rate, 0, 0);
+    assert_true(on.ttft_s[0] < 0.5 * off.ttft_s[0]);
+}
+
+/* Rule: the max rate meets both P99 SLOs; 1.3 x that rate does not (the bisection brackets the knee). */
+static void test_max_rate(void **st)
+{
+    (void)st;
+    sp_model m = model("llama3-8b");
+    sp_system s = sys("dgx-h100");
+    sp_serve_workload w;
+    sp_error e = {0};
+    assert_int_equal(sp_serve_workload_load(SP_DATA_DIR, "mlperf-llama3.1-8b", "server", &w, &e), SP_OK);
+    assert_near(w.ttft_slo_s, 2.0, 0);
+    assert_near(w.tpot_slo_s, 0.1, 0);
+    sp_serve_opts o;
+    sp_serve_defaults(&o);
+    o.n_requests = 1500;
+    o.tpot_slo_s = 0.02; /* tighter than MLPerf's so that TPOT binds */
+    sp_serve_result r, r2;
+    assert_int_equal(sp_serve_max_rate(&m, &s, &w, &o, &r, &e), SP_OK);
+    assert_true(r.slo_met && r.tpot_s[2] <= 0.02 && r.ttft_s[2] <= 2.0);
+    o.rate = 1.3 * r.offered_rate;
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &r2, &e), SP_OK);
+    assert_false(r2.slo_met);
+    /* an impossible SLO fails with a message */
+    o.tpot_slo_s = 1e-4;
+    assert_int_equal(sp_serve_max_rate(&m, &s, &w, &o, &r, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "not met even at"));
+}
+
+/* Rule: bad input is refused with one message naming what is allowed. */
+static void test_errors(void **st)
+{
+    (void)st;
+    sp_model m = model("llama3.1-405b");
+    sp_system s = sys("dgx-h100");
+    sp_serve_opts o;
+    sp_serve_defaults(&o);
+    sp_serve_workload w = fixed(100, 100, SP_ARR_POISSON);
+    sp_serve_result r;
+    sp_error e = {0};
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &r, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "does not fit"));
+    sp_model m8 = model("llama3-8b");
+    o.rate = 0;
+    assert_int_equal(sp_serve_simulate(&m8, &s, &w, &o, &r, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "--rate"));
+    o.rate = 1;
+    o.n_gpus = 3;
+    o.tp = 2;
+    assert_int_equal(sp_serve_simulate(&m8, &s, &w, &o, &r, &e), SP_EINVAL);
+    o.n_gpus = o.tp = 1;
+    w = fixed(1 << 19, 100, SP_ARR_POISSON);
+    assert_int_equal(sp_serve_simulate(&m8, &s, &w, &o, &r, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "KV blocks"));
+    assert_int_equal(sp_serve_workload_load(SP_DATA_DIR, "mlperf-llama2-70b", "batch", &w, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "no scenario 'batch'"));
+    sp_serve_stack stk;
+    assert_int_equal(sp_serve_stack_load(SP_DATA_DIR, "no-such-stack", &stk, &e), SP_EIO);
+}
+
+/* Rule: the shipped stack presets load with their documented defaults. */
+static void test_presets(void **st)
+{
+    (void)st;
+    sp_serve_stack v, g, t;
+    sp_error e = {0};
+    assert_int_equal(sp_serve_stack_load(SP_DATA_DIR, "vllm", &v, &e), SP_OK);
+    assert_int_equal(sp_serve_stack_load(SP_DATA_DIR, "sglang", &g, &e), SP_OK);
+    assert_int_equal(sp_serve_stack_load(SP_DATA_DIR, "trt-llm", &t, &e), SP_OK);
+    assert_int_equal(v.kv_block, 16);
+    assert_int_equal(v.max_num_seqs, 256);
+    assert_int_equal(g.policy, SP_SCHED_PREFILL_FIRST);
+    assert_int_equal(g.kv_block, 1);
+    assert_int_equal(t.kv_block, 32);
+    assert_true(t.no_evict && !v.no_evict);
+    static const char *wl[] = {"mlperf-llama2-70b", "mlperf-llama3.1-405b", "mlperf-llama3.1-8b", "sharegpt", "arxiv-summarization"};
+    for (int i = 0; i < 5; i++) {
+        sp_serve_workload w;
+        assert_int_equal(sp_serve_workload_load(SP_DATA_DIR, wl[i], NULL, &w, &e), SP_OK);
+    }
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_step_equals_infer), cmocka_unit_test(test_single_request), cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_preemption),        cmocka_unit_test(test_prefix_cache),   cmocka_unit_test(test_max_rate),
+        cmocka_unit_test(test_errors),            cmocka_unit_test(test_presets),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
