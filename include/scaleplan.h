@@ -76,10 +76,28 @@ sp_status sp_parse_quantity(const char *text, sp_unit unit, const char *what, do
 /* Formats with a unit prefix: "1.23 TB", "4.5 us", "2.1 d". Returns buf. */
 const char *sp_fmt_quantity(char *buf, size_t n, double v, sp_unit unit);
 
-typedef enum { SP_FP32, SP_TF32, SP_BF16, SP_FP16, SP_FP8, SP_INT8, SP_INT4, SP_FP4, SP_NDTYPE } sp_dtype;
+/* mxfp8: OCP microscaling FP8 (E4M3 values, one E8M0 scale per 32 elements); nvfp4: NVIDIA FP4 (E2M1 values, one
+ * E4M3 scale per 16 elements + one fp32 per tensor). Both Blackwell-only tensor-core formats (docs/systems.md). */
+typedef enum { SP_FP32, SP_TF32, SP_BF16, SP_FP16, SP_FP8, SP_INT8, SP_INT4, SP_FP4, SP_MXFP8, SP_NVFP4, SP_NDTYPE } sp_dtype;
 const char *sp_dtype_name(sp_dtype d);
 sp_status sp_dtype_parse(const char *s, sp_dtype *out, sp_error *err);
+/* Bytes per element stored, scale factors included (mxfp8 1 + 1/32, nvfp4 0.5 + 1/16). */
 double sp_dtype_bytes(sp_dtype d);
+/* 1 for the scaled low-precision GEMM formats of training (fp8, mxfp8, nvfp4, fp4): GEMM inputs are cast per
+ * tensor or block, the tensors listed in docs/systems.md (attention core, router, LM head, norms, optimizer
+ * state, master weights) stay in 16/32 bits. */
+int sp_dtype_is_quantized(sp_dtype d);
+/* The 16-bit type a quantized plan keeps its high-precision tensors in (bf16); d itself otherwise. */
+sp_dtype sp_dtype_high(sp_dtype d);
+/* FP8 scaling recipes (Transformer Engine / Megatron-Core --fp8-recipe): delayed = tensor-wise scale from an amax
+ * history (Hopper default), current = tensor-wise scale from this tensor's amax (one more read pass), blockwise
+ * = 1x128 activation / 128x128 weight tiles with fp32 scales (DeepSeek-V3 §3.3). 0 = the stack's default. */
+typedef enum { SP_FP8_RECIPE_DEFAULT, SP_FP8_DELAYED, SP_FP8_CURRENT, SP_FP8_BLOCKWISE, SP_FP8_NRECIPE } sp_fp8_recipe;
+const char *sp_fp8_recipe_name(sp_fp8_recipe r);
+sp_status sp_fp8_recipe_parse(const char *s, sp_fp8_recipe *out, sp_error *err);
+/* Bytes moved per element by the cast of a 16-bit tensor to d under recipe r (read 2, write sp_dtype_bytes, plus
+ * the recipe's scale bytes and extra amax pass); used by the step's cast ops. */
+double sp_quant_cast_bytes(sp_dtype d, sp_fp8_recipe r);
 
 /*
 ** Model: a decoder-only transformer, dense or MoE
@@ -196,6 +214,10 @@ void sp_system_defaults(sp_system *s);
 sp_status sp_system_check(const sp_system *s, const char *where, sp_error *err);
 /* Peak FLOP/s for a dtype; falls back to the next wider supported type (fp8 -> bf16 -> fp16). */
 double sp_accel_peak(const sp_accel *a, sp_dtype d);
+/* SP_OK when the accelerator has a peak for d (bf16 and fp16 stand in for each other: same width, same tensor
+ * cores); otherwise an error naming the accelerator and the dtypes it has (fp8 on A100 is refused, never costed
+ * at the bf16 rate). */
+sp_status sp_accel_dtype_check(const sp_accel *a, sp_dtype d, sp_error *err);
 /* Time of one GEMM (m x k) * (k x n), `batch` independent copies, on one accelerator. */
 double sp_gemm_time(const sp_accel *a, sp_dtype d, double m, double n, double k, double batch);
 /* Achieved fraction of peak of that GEMM (no launch overhead). */
@@ -239,6 +261,7 @@ typedef struct {
     double capacity_factor;  /* expert capacity c: an expert takes at most c x T·k/E tokens; 0 = dropless */
     int moe_pad;             /* 1: expert buffers padded to capacity (static shapes, GShard/Switch); needs c > 0 */
     double moe_imbalance;    /* tokens of the busiest EP rank / mean (>= 1); 0 = 1 (uniform routing) */
+    sp_fp8_recipe fp8_recipe;/* scaling recipe of fp8 GEMMs; 0 = the stack's default */
 } sp_plan;
 
 #define SP_LORA_ATTN 1u

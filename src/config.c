@@ -513,7 +513,7 @@ static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, s
     {
         sp_dtype d;
         if (sp_dtype_parse(k, &d, NULL))
-            return sp_fail(err, SP_EINVAL, "%s:%d: peak_tflops: unknown dtype '%s'; allowed fp32, tf32, bf16, fp16, fp8, int8, int4, fp4",
+            return sp_fail(err, SP_EINVAL, "%s:%d: peak_tflops: unknown dtype '%s'; allowed fp32, tf32, bf16, fp16, fp8, int8, int4, fp4, mxfp8, nvfp4",
                            f->path, key_line(f, k), k);
         if (!json_is_number(v) || !(json_number_value(v) >= 0) || json_number_value(v) > 1e6)
             return sp_fail(err, SP_EINVAL, "%s:%d: peak_tflops.%s must be a number of TFLOP/s in 0..1e6", f->path,

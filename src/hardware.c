@@ -19,11 +19,24 @@
 #include <string.h>
 #include <strings.h>
 
-static const char *dtype_names[SP_NDTYPE] = {"fp32", "tf32", "bf16", "fp16", "fp8", "int8", "int4", "fp4"};
-static const double dtype_bytes[SP_NDTYPE] = {4, 4, 2, 2, 1, 1, 0.5, 0.5};
+static const char *dtype_names[SP_NDTYPE] = {"fp32", "tf32", "bf16", "fp16", "fp8",
+                                             "int8", "int4", "fp4", "mxfp8", "nvfp4"};
+/* Bytes per element, scale factors included where the format carries them per block:
+ *   mxfp8: 1 B + one 1-byte E8M0 scale per 32 elements (OCP Microscaling Formats (MX) Specification v1.0, 2023,
+ *          §5: block size 32, shared 8-bit exponent) = 1.03125;
+ *   nvfp4: 0.5 B + one 1-byte E4M3 scale per 16 elements (NVIDIA, "Introducing NVFP4 for Efficient and Accurate
+ *          Low-Precision Inference", developer blog 2025-06; NVIDIA "Pretraining Large Language Models with
+ *          NVFP4", arXiv 2509.25149 §2) = 0.5625; the per-tensor fp32 scale is negligible;
+ *   fp8 (tensor-wise) and fp4 (MXFP4 tensor cores) carry no per-element overhead here; the recipe's scales are
+ *          charged on the cast (sp_quant_cast_bytes). */
+static const double dtype_bytes[SP_NDTYPE] = {4, 4, 2, 2, 1, 1, 0.5, 0.5, 1.0 + 1.0 / 32, 0.5 + 1.0 / 16};
 
 const char *sp_dtype_name(sp_dtype d) { return (unsigned)d < SP_NDTYPE ? dtype_names[d] : "?"; }
 double sp_dtype_bytes(sp_dtype d) { return (unsigned)d < SP_NDTYPE ? dtype_bytes[d] : 2; }
+
+int sp_dtype_is_quantized(sp_dtype d) { return d == SP_FP8 || d == SP_MXFP8 || d == SP_NVFP4 || d == SP_FP4; }
+
+sp_dtype sp_dtype_high(sp_dtype d) { return sp_dtype_is_quantized(d) ? SP_BF16 : d; }
 
 sp_status sp_dtype_parse(const char *s, sp_dtype *out, sp_error *err)
 {
@@ -36,21 +49,80 @@ sp_status sp_dtype_parse(const char *s, sp_dtype *out, sp_error *err)
         *out = SP_INT4;
         return SP_OK;
     }
-    return sp_fail(err, SP_EINVAL, "unknown precision '%s'; allowed fp32, tf32, bf16, fp16, fp8, int8, int4, fp4",
-                   s);
+    return sp_fail(err, SP_EINVAL,
+                   "unknown precision '%s'; allowed fp32, tf32, bf16, fp16, fp8, mxfp8, nvfp4, int8, int4, fp4", s);
+}
+
+static const char *recipe_names[SP_FP8_NRECIPE] = {"default", "delayed", "current", "blockwise"};
+
+const char *sp_fp8_recipe_name(sp_fp8_recipe r) { return (unsigned)r < SP_FP8_NRECIPE ? recipe_names[r] : "?"; }
+
+sp_status sp_fp8_recipe_parse(const char *s, sp_fp8_recipe *out, sp_error *err)
+{
+    for (int i = 0; i < SP_FP8_NRECIPE; i++)
+        if (strcasecmp(s, recipe_names[i]) == 0) {
+            *out = (sp_fp8_recipe)i;
+            return SP_OK;
+        }
+    if (strcasecmp(s, "tensorwise") == 0) { /* Megatron-Core's name for delayed tensor-wise scaling */
+        *out = SP_FP8_DELAYED;
+        return SP_OK;
+    }
+    return sp_fail(err, SP_EINVAL, "unknown fp8 recipe '%s'; allowed delayed (tensorwise), current, blockwise", s);
+}
+
+/* Cast of a 16-bit tensor to d: read 2 B, write sp_dtype_bytes(d), plus per recipe (fp8 only):
+ *   default:   one fp32 scale per 128 elements, the figure the step has always charged (DeepSeek-V3 §3.3.2's 1x128
+ *              tiles; tensor-wise scaling costs the same single pass);
+ *   delayed:   amax fused into the cast kernel, scale from the history: no extra traffic (Transformer Engine
+ *              DelayedScaling);
+ *   current:   the amax must be known before casting: one more read of the 2-byte input (Transformer Engine
+ *              Float8CurrentScaling);
+ *   blockwise: one fp32 scale per 1x128 tile (DeepSeek-V3 §3.3.2; Transformer Engine Float8BlockScaling).
+ * MX formats carry their block scales in sp_dtype_bytes; their scales are computed in the same pass. */
+double sp_quant_cast_bytes(sp_dtype d, sp_fp8_recipe r)
+{
+    double b = 2.0 + sp_dtype_bytes(d);
+    if (d != SP_FP8)
+        return b;
+    switch (r) {
+    case SP_FP8_DELAYED:
+        return b;
+    case SP_FP8_CURRENT:
+        return b + 2.0;
+    default: /* default, blockwise */
+        return b + 4.0 / 128;
+    }
 }
 
 double sp_accel_peak(const sp_accel *a, sp_dtype d)
 {
-    /* Fall back to a wider type when a dtype has no tensor-core path (e.g. V100 has no bf16/fp8). */
+    /* Fall back to a wider type when a dtype has no tensor-core path (e.g. V100 has no bf16/fp8). Plans are
+     * checked first (sp_accel_dtype_check): only bf16 <-> fp16 is taken silently; the rest keeps callers that
+     * skip the check (serving estimates) from dividing by zero. */
     static const sp_dtype fallback[SP_NDTYPE] = {SP_FP32, SP_FP32, SP_FP16, SP_BF16, SP_BF16,
-                                                 SP_BF16, SP_INT8, SP_FP8};
-    for (int i = 0; i < 4; i++) {
+                                                 SP_BF16, SP_INT8, SP_FP8, SP_FP8, SP_FP4};
+    for (int i = 0; i < 5; i++) {
         if (a->peak[d] > 0)
             return a->peak[d];
         d = fallback[d];
     }
     return a->peak[SP_FP32] > 0 ? a->peak[SP_FP32] : 1e12;
+}
+
+sp_status sp_accel_dtype_check(const sp_accel *a, sp_dtype d, sp_error *err)
+{
+    if ((unsigned)d >= SP_NDTYPE)
+        return sp_fail(err, SP_EINVAL, "precision %d is not a dtype", (int)d);
+    if (a->peak[d] > 0 || (d == SP_BF16 && a->peak[SP_FP16] > 0) || (d == SP_FP16 && a->peak[SP_BF16] > 0))
+        return SP_OK;
+    char have[160] = "";
+    size_t w = 0;
+    for (int i = 0; i < SP_NDTYPE && w < sizeof have - 12; i++)
+        if (a->peak[i] > 0)
+            w += (size_t)snprintf(have + w, sizeof have - w, "%s%s", w ? ", " : "", dtype_names[i]);
+    return sp_fail(err, SP_EINVAL, "precision %s: accelerator '%s' has no %s peak; its precisions: %s", dtype_names[d],
+                   a->name, dtype_names[d], w ? have : "none");
 }
 
 typedef struct {
@@ -102,12 +174,13 @@ double sp_gemm_eff(const sp_accel *a, double m, double n, double k, double batch
     return gemm_eff_curve(a, a->eff.gemm_max, a->eff.gemm_k_half, m, n, k, batch);
 }
 
-/* FP8 GEMMs have their own curve where the accelerator file gives one (efficiency.fp8_gemm_max/k_half): at twice
+/* FP8 GEMMs (and the other scaled formats: mxfp8, nvfp4, fp4) have their own curve where the accelerator file gives
+ * one (efficiency.fp8_gemm_max/k_half): at twice
  * the BF16 rate the fixed prologue/epilogue and the scaling of partial sums weigh more, so short reductions lose
  * more (data/accelerators/h100-sxm.json cites the measurements). Without those fields FP8 uses the BF16 curve. */
 static double gemm_eff_dtype(const sp_accel *a, sp_dtype d, double m, double n, double k, double batch)
 {
-    if (d == SP_FP8 && a->eff.fp8_gemm_max > 0 && a->peak[SP_FP8] > 0)
+    if (sp_dtype_is_quantized(d) && a->eff.fp8_gemm_max > 0 && a->peak[d] > 0)
         return gemm_eff_curve(a, a->eff.fp8_gemm_max,
                               a->eff.fp8_gemm_k_half > 0 ? a->eff.fp8_gemm_k_half : a->eff.gemm_k_half, m, n, k, batch);
     return sp_gemm_eff(a, m, n, k, batch);

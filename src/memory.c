@@ -33,7 +33,7 @@ static void layer_activation_bytes(const sp_model *m, const sp_plan *p, int flas
     int moe = sp_model_is_moe(m);
     double f = moe ? (double)m->moe_ffn_dim * (m->top_k * sp_moe_load(m, p) + m->n_shared_experts) : m->ffn_dim;
     double repl = 10.0, shard = (4 * qd + 4 * kvd) / h + (m->gated ? 6.0 : 4.0) * f / h;
-    if (p->dtype == SP_FP8) {
+    if (sp_dtype_is_quantized(p->dtype)) { /* counted as 1 byte for every scaled format (nvfp4: 0.56) */
         /* the saved inputs of the FP8 GEMMs are kept in FP8 (the cast the forward GEMM used; Transformer Engine
          * saves it for the weight gradient, DeepSeek-V3 §3.3.4 caches Linear inputs in FP8): QKV input and MLP
          * input (replicated: 2 -> 1 each), output-projection input (2·qd -> qd) and MLP down-projection input

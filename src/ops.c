@@ -43,9 +43,6 @@
 #define FP8_CAST_KERNELS_BWD 8
 /* QLoRA dequantization: one kernel per quantized weight matrix of the layer (Q, K, V, O, up, gate, down = 7). */
 #define DEQUANT_KERNELS 7
-/* FP8 cast traffic per element: read 2 B, write 1 B, plus one fp32 scale per 128 elements (DeepSeek-V3 §3.3.2's
- * 1x128 tiles; per-tensor scaling as in Transformer Engine costs the same pass). */
-#define FP8_CAST_BYTES (3.0 + FP32_BYTES / 128)
 /* Embedding: lookup (read), dropout (read, write): 3 passes over T·h activations, 3 kernels. */
 #define EMBEDDING_PASSES 3.0
 /* Loss: the logits cast to fp32, softmax and its gradient: 2 B read + 3 fp32 passes per logit. */
@@ -65,7 +62,7 @@ void sp_layer_ctx_init(sp_layer_ctx *c, const sp_model *m, const sp_system *s, c
     c->t = p->tp;
     c->h = m->d_model;
     c->d = p->dtype;
-    c->d16 = p->dtype == SP_FP8 ? SP_BF16 : p->dtype;
+    c->d16 = sp_dtype_high(p->dtype);
     c->flash = flash;
     c->mlp_tp_ops = 1;
 }
@@ -121,7 +118,7 @@ static sp_op *coll(sp_layer_ops *l, const char *name, sp_op_part part, double co
  * output gradients are cast */
 static void attention_casts(sp_layer_ctx *c)
 {
-    if (c->d != SP_FP8)
+    if (!sp_dtype_is_quantized(c->d))
         return;
     double T = c->T, t = c->t, h = c->h, qd = sp_model_attn_qdim(c->m), kvd = sp_model_kvdim(c->m);
     c->q_in += T * h + T * qd / t;
@@ -161,7 +158,7 @@ void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l)
     linear(c, l, "mlp_up", 0, 1, T, mats * f / t, h, c->d);
     linear(c, l, "mlp_down", 0, 1, T, h, f / t, c->d);
     c->f_act = f / t;
-    if (c->d == SP_FP8) {
+    if (sp_dtype_is_quantized(c->d)) {
         c->q_in += T * h + T * f / t;
         c->q_out += T * (mats + 1) * f / t;
     }
@@ -197,7 +194,7 @@ static void moe_alltoall(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
         return;
     double k = m->top_k, h = c->h;
     int stride = e == c->t ? p->tp * p->cp : (int)e;
-    double disp_b = c->d == SP_FP8 ? 1.0 : ACT_BYTES;
+    double disp_b = sp_dtype_is_quantized(c->d) ? sp_dtype_bytes(c->d) : ACT_BYTES;
     double copies_out = m->topk_group > 0 && m->topk_group < k ? m->topk_group : k;
     sp_op *d = coll(l, "ep_dispatch", SP_PART_EP, 1, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * disp_b, 1, 1);
     sp_op *b = coll(l, "ep_combine", SP_PART_EP, 1, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * ACT_BYTES, 1, 1);
@@ -229,7 +226,7 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     }
     linear(c, l, "router", ffn, 1, T, E, h, c->d16); /* kept in 16 bits under FP8 (DeepSeek-V3 §3.3.1) */
     c->f_act = (k * load + ns) * fe / t;
-    if (c->d == SP_FP8) { /* routed tokens are cast once before dispatch, shared experts as a dense MLP */
+    if (sp_dtype_is_quantized(c->d)) { /* routed tokens are cast once before dispatch, shared experts as a dense MLP */
         c->q_in += T * h + experts_here * tok * fe / e + T * fe * ns / t;
         c->q_out += experts_here * tok * (up + h) + T * (mats + 1) * fe * ns / t;
     }
@@ -320,7 +317,7 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
  * The layer's weights are cast (read 2, write 1 + 1 transposed) once per micro-batch. */
 static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
 {
-    if (c->d != SP_FP8)
+    if (!sp_dtype_is_quantized(c->d))
         return;
     const sp_model *m = c->m;
     const sp_param_count *pc = c->pc;
@@ -330,8 +327,9 @@ static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
         w += routed / (c->p->ep * (double)sp_plan_etp(c->p)) + (pc->moe_per_layer - routed - c->h * m->n_experts) / t;
     } else
         w += pc->mlp_dense_per_layer / t;
-    bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, c->q_in * FP8_CAST_BYTES + w * 4.0,
-             c->q_out * FP8_CAST_BYTES + c->q_in * 2.0, FP8_CAST_KERNELS_FWD, FP8_CAST_KERNELS_BWD);
+    double cast_b = sp_quant_cast_bytes(c->d, c->p->fp8_recipe); /* hardware.c: bytes and scales per format */
+    bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, c->q_in * cast_b + w * 4.0,
+             c->q_out * cast_b + c->q_in * 2.0, FP8_CAST_KERNELS_FWD, FP8_CAST_KERNELS_BWD);
 }
 
 /* TP communication: per TP-sharded block (attention, FFN) one all-reduce (or all-gather + reduce-scatter with SP)

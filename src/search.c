@@ -445,6 +445,9 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
         return sp_fail(err, SP_EINVAL, "search: --max-vpp %d; allowed 1..%d", o->max_vpp, SP_SEARCH_MAX_VPP);
     if (s->max_accels > 0 && o->n_gpus > s->max_accels)
         return sp_fail(err, SP_EINVAL, "search: %d GPUs but system '%s' has %d", o->n_gpus, s->name, s->max_accels);
+    sp_error e2 = {0};
+    if (sp_accel_dtype_check(&s->acc, o->dtype, &e2))
+        return sp_fail(err, SP_EINVAL, "search: %s", e2.msg);
     double t0 = now();
     /* layer shapes */
     int n = o->n_gpus, tps[64], ntp = divisors(n, tps, 64);

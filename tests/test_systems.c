@@ -124,6 +124,58 @@ static void test_preset_values(void **st)
     assert_int_equal(t.tier[0].size, 8960);
 }
 
+/* Rule: per-dtype storage includes the block scales (OCP MX v1.0: 1 E8M0 per 32; NVFP4: 1 E4M3 per 16); the cast
+ * of a 16-bit tensor reads 2 B and writes the stored bytes, plus the fp8 recipe's scales or amax pass. */
+static void test_dtype_bytes(void **st)
+{
+    (void)st;
+    sp_dtype d;
+    sp_error e = {0};
+    assert_near(sp_dtype_bytes(SP_MXFP8), 1.03125, 0);
+    assert_near(sp_dtype_bytes(SP_NVFP4), 0.5625, 0);
+    assert_int_equal(sp_dtype_parse("MXFP8", &d, &e), SP_OK);
+    assert_int_equal(d, SP_MXFP8);
+    assert_int_equal(sp_dtype_parse("nvfp4", &d, &e), SP_OK);
+    assert_int_equal(d, SP_NVFP4);
+    assert_true(sp_dtype_is_quantized(SP_NVFP4) && sp_dtype_is_quantized(SP_FP8) && !sp_dtype_is_quantized(SP_BF16));
+    assert_int_equal(sp_dtype_high(SP_MXFP8), SP_BF16);
+    assert_near(sp_quant_cast_bytes(SP_FP8, SP_FP8_DELAYED), 3.0, 0);
+    assert_near(sp_quant_cast_bytes(SP_FP8, SP_FP8_CURRENT), 5.0, 0);
+    assert_near(sp_quant_cast_bytes(SP_FP8, SP_FP8_BLOCKWISE), 3.03125, 0);
+    assert_near(sp_quant_cast_bytes(SP_NVFP4, SP_FP8_RECIPE_DEFAULT), 2.5625, 0);
+    sp_fp8_recipe r;
+    assert_int_equal(sp_fp8_recipe_parse("tensorwise", &r, &e), SP_OK);
+    assert_int_equal(r, SP_FP8_DELAYED);
+    assert_int_equal(sp_fp8_recipe_parse("mx", &r, &e), SP_EINVAL);
+}
+
+/* Rule: a dtype the accelerator has no peak for is an error naming the accelerator and its dtypes (issue 24 item
+ * 6); bf16 and fp16 stand in for each other (V100 has fp16 tensor cores only). Blackwell has MXFP8 and NVFP4
+ * peaks equal to its FP8 and FP4 rates. */
+static void test_dtype_refused(void **st)
+{
+    (void)st;
+    sp_system a = load("dgx-a100-80g"), h = load("dgx-h100"), g = load("gb200-nvl72"), v = load("dgx2-v100");
+    sp_error e = {0};
+    assert_int_equal(sp_accel_dtype_check(&a.acc, SP_FP8, &e), SP_EINVAL);
+    assert_string_equal(e.msg, "precision fp8: accelerator 'a100-sxm4-80gb' has no fp8 peak; its precisions: fp32, "
+                               "tf32, bf16, fp16, int8, int4");
+    assert_int_equal(sp_accel_dtype_check(&h.acc, SP_MXFP8, &e), SP_EINVAL);
+    assert_int_equal(sp_accel_dtype_check(&h.acc, SP_FP8, &e), SP_OK);
+    assert_int_equal(sp_accel_dtype_check(&v.acc, SP_BF16, &e), SP_OK);
+    assert_int_equal(sp_accel_dtype_check(&g.acc, SP_NVFP4, &e), SP_OK);
+    assert_near(g.acc.peak[SP_MXFP8], 5e15, 0);
+    assert_near(g.acc.peak[SP_NVFP4], 10e15, 0);
+    sp_model m;
+    assert_int_equal(sp_load_model(SP_DATA_DIR, "llama3-8b", &m, &e), SP_OK);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 8;
+    p.dtype = SP_FP8;
+    assert_int_equal(sp_plan_resolve(&p, &m, &a, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "has no fp8 peak"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -132,6 +184,8 @@ int main(void)
         cmocka_unit_test(test_no_size_cap),
         cmocka_unit_test(test_presets_load),
         cmocka_unit_test(test_preset_values),
+        cmocka_unit_test(test_dtype_bytes),
+        cmocka_unit_test(test_dtype_refused),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
