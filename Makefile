@@ -3,7 +3,8 @@
 # `make check` runs the whole test suite: normal build, then ASan+UBSan build.
 CC      ?= cc
 PKGS    := jansson cmocka nlopt
-DEBS    := build-essential pkg-config libjansson-dev libcmocka-dev libnlopt-dev gnuplot-nox valgrind clang libclang-rt-14-dev
+DEBS    := build-essential pkg-config libjansson-dev libcmocka-dev libnlopt-dev gnuplot-nox valgrind clang libclang-rt-14-dev \
+           libopenmpi-dev openmpi-bin
 CSTD    := -std=c17 -D_POSIX_C_SOURCE=200809L
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow
 OPT     ?= -O2 -g
@@ -14,6 +15,13 @@ CFLAGS_ALL = $(CSTD) $(WARN) $(OPT) $(SAN) -Iinclude -DSP_DATA_DIR='"$(DATADIR)"
              $(shell pkg-config --cflags jansson nlopt 2>/dev/null) -fopenmp
 LIBS_ALL   = $(shell pkg-config --libs jansson nlopt 2>/dev/null) -lm -fopenmp
 TESTLIBS   = $(shell pkg-config --libs cmocka 2>/dev/null)
+
+# MPI (optional, docs/sweep.md): when Open MPI's mpicc is on PATH, src/sweep_mpi.c is built with MPI and the
+# scaleplan binary links libmpi (the same binary runs alone or under mpirun); without it the sweep runs in one
+# process and `make` says so.
+MPICC    := $(shell command -v mpicc 2>/dev/null)
+MPI_CFLAGS := $(if $(MPICC),-DSP_HAVE_MPI $(patsubst -I%,-isystem %,$(shell $(MPICC) --showme:compile 2>/dev/null)))
+MPI_LIBS   := $(if $(MPICC),$(shell $(MPICC) --showme:link 2>/dev/null))
 
 LIB_SRC := $(sort $(wildcard src/*.c))
 CLI_SRC := $(sort $(wildcard cli/*.c))
@@ -42,7 +50,10 @@ $(BUILD)/libscaleplan.a: $(LIB_OBJ)
 	ar rcs $@ $^
 
 $(BUILD)/scaleplan: $(CLI_OBJ) $(BUILD)/libscaleplan.a
-	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/libscaleplan.a $(LIBS_ALL)
+	$(if $(MPICC),,@echo "note: mpicc not found (make deps installs Open MPI): scaleplan sweep is built without MPI")
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/libscaleplan.a $(LIBS_ALL) $(MPI_LIBS)
+
+$(BUILD)/src/sweep_mpi.o: CFLAGS_ALL += $(MPI_CFLAGS)
 
 $(BUILD)/%.o: %.c $(wildcard include/*.h) $(wildcard src/*.h) $(wildcard cli/*.h)
 	@mkdir -p $(dir $@)

@@ -94,5 +94,6 @@ int cmd_finetune(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
 int cmd_forecast(int argc, char **argv);
 int cmd_serve(int argc, char **argv);
+int cmd_sweep(int argc, char **argv);
 
 #endif

@@ -25,6 +25,7 @@ static const command commands[] = {
     {"finetune", cmd_finetune, "fine-tuning (full, LoRA, QLoRA): memory, time, cost, smallest fitting setup"},
     {"distill", cmd_distill, "distillation: teacher + student cost and the serving break-even"},
     {"serve", cmd_serve, "serving at SLOs: request-level simulation (TTFT/TPOT percentiles, goodput, max rate)"},
+    {"sweep", cmd_sweep, "co-design sweeps: hardware, model and cluster axes, one plan search per point (MPI-ready)"},
     {"presets", cmd_presets, "list the shipped model, system and accelerator presets"},
 };
 

@@ -1,0 +1,287 @@
+/* scaleplan sweep SPEC.json: co-design sweeps (docs/sweep.md). The library evaluates points and builds the result;
+ * this file reads options, writes the streamed CSV (--out, --resume), prints the summary or the JSON, draws --plot,
+ * and starts MPI when launched by mpirun (the binary is MPI-enabled when the build found mpicc). */
+#include "cli.h"
+#include "scaleplan_sweep.h"
+#include "plot.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+static const cli_optdef defs[] = {
+    {"out", 1, "stream every point as CSV to this file, in point order (needed by --resume)"},
+    {"resume", 0, "continue the sweep in --out from its last complete row"},
+    {"json", 0, "print the result as JSON (every point, Pareto front, effects)"},
+    {"csv", 0, "print every point as CSV on stdout (without --out)"},
+    {"plot", 1, "draw the Pareto front and the axis effects (.svg or .png)"},
+};
+
+typedef struct {
+    const sp_sweep *sw;
+    FILE *out;
+    sp_sweep_point *pts;
+    char *row;
+    size_t rown;
+    int failed;
+} emitter;
+
+static void emit(void *ctx, const sp_sweep_point *p)
+{
+    emitter *e = ctx;
+    e->pts[p->index] = *p;
+    if (!e->out)
+        return;
+    sp_sweep_csv_row(e->sw, p, e->row, e->rown);
+    if (fprintf(e->out, "%s\n", e->row) < 0 || fflush(e->out) != 0)
+        e->failed = 1;
+}
+
+static void progress(void *ctx, long long done, long long total, double el)
+{
+    (void)ctx;
+    static long long first = -1;
+    if (first < 0)
+        first = done;
+    if (done < total) {
+        double rate = (double)(done - first) / (el > 0 ? el : 1);
+        fprintf(stderr, "\rscaleplan sweep: %lld of %lld points, %.1f points/s, ETA %.0f s ", done, total, rate,
+                rate > 0 ? (double)(total - done) / rate : 0.0);
+    } else
+        fputs("\r\033[K", stderr);
+    fflush(stderr);
+}
+
+static void head_line(const sp_sweep *sw, char *buf, size_t n)
+{
+    snprintf(buf, n, "# scaleplan sweep %s: spec %016llx, %lld points", sp_sweep_name(sw), sp_sweep_hash(sw),
+             sp_sweep_count(sw));
+}
+
+/* Reads the rows of an interrupted --out file into pts; truncates a partial last row; returns the next point. */
+static long long resume_from(const sp_sweep *sw, const char *path, sp_sweep_point *pts, char *row, size_t rown)
+{
+    FILE *f = fopen(path, "r+");
+    if (!f)
+        return 0; /* nothing written yet: start from the first point */
+    char want[512];
+    head_line(sw, want, sizeof want);
+    long long next = 0;
+    long good = 0;
+    int line = 0;
+    while (fgets(row, (int)rown, f)) {
+        size_t l = strlen(row);
+        if (l == 0 || row[l - 1] != '\n')
+            break; /* cut off mid-row by the kill */
+        row[l - 1] = 0;
+        line++;
+        sp_error err = {0};
+        char hdr[8192];
+        sp_sweep_csv_header(sw, hdr, sizeof hdr);
+        if ((line == 1 && strcmp(row, want) != 0) || (line == 2 && strcmp(row, hdr) != 0)) {
+            fclose(f);
+            return -(long long)cli_error("sweep", "--resume: %s:%d: written by another sweep specification (%s)", path,
+                                         line, line == 1 ? "its spec hash differs" : "its columns differ");
+        }
+        if (line > 2 && (sp_sweep_csv_parse(sw, row, &pts[next], &err) || pts[next].index != next)) {
+            fclose(f);
+            return -(long long)cli_error("sweep", "--resume: %s:%d: %s", path, line,
+                                         err.msg[0] ? err.msg : "rows out of order");
+        }
+        next += line > 2;
+        good = ftell(f);
+    }
+    int rc = ftruncate(fileno(f), good);
+    fclose(f);
+    if (rc != 0)
+        return -(long long)cli_error("sweep", "--resume: %s: cannot truncate the partial last row", path);
+    return line < 2 ? 0 : next;
+}
+
+static void print_summary(const sp_sweep *sw, json_t *res)
+{
+    static const char *const units[] = {"s", "USD", "J", "tokens/s per USD (negated)"};
+    printf("scaleplan sweep %s: %lld points (%s design), objective %s\n", sp_sweep_name(sw), sp_sweep_count(sw),
+           json_string_value(json_object_get(res, "design")), json_string_value(json_object_get(res, "objective")));
+    const char *k;
+    json_t *v;
+    printf("  points:");
+    json_object_foreach(json_object_get(res, "counts"), k, v) printf(" %s %lld", k, (long long)json_integer_value(v));
+    json_t *pts = json_object_get(res, "points");
+    json_t *best = json_object_get(res, "best");
+    if (json_is_integer(best)) {
+        json_t *b = json_array_get(pts, (size_t)json_integer_value(best));
+        char *ax = json_dumps(json_object_get(b, "axes"), JSON_COMPACT);
+        printf("\n  best point #%lld %s: objective %.4g %s\n", (long long)json_integer_value(best), ax ? ax : "",
+               json_real_value(json_object_get(b, "objective")), units[sp_sweep_objective(sw)]);
+        free(ax);
+    } else
+        printf("\n  no point has a plan\n");
+    json_t *pf = json_object_get(res, "pareto");
+    printf("\n  Pareto front (time x cost x energy): %zu points\n  %8s %14s %14s %14s  axes\n", json_array_size(pf), "point",
+           "time_s", "cost_usd", "energy_j");
+    for (size_t i = 0; i < json_array_size(pf) && i < 20; i++) {
+        json_t *p = json_array_get(pts, (size_t)json_integer_value(json_array_get(pf, i)));
+        char *ax = json_dumps(json_object_get(p, "axes"), JSON_COMPACT);
+        printf("  %8lld %14.4g %14.4g %14.4g  %s\n", (long long)json_integer_value(json_object_get(p, "index")),
+               json_real_value(json_object_get(p, "time_s")), json_real_value(json_object_get(p, "cost_usd")),
+               json_real_value(json_object_get(p, "energy_j")), ax ? ax : "");
+        free(ax);
+    }
+    printf("\n  Sensitivities around the base design (each axis alone over its range; swing = (max - min) / base):\n");
+    json_t *ef = json_object_get(res, "effects");
+    for (size_t i = 0; i < json_array_size(ef); i++) {
+        json_t *e = json_array_get(ef, i);
+        printf("  %-36s swing %7.1f%%  elasticity %s%.3g\n", json_string_value(json_object_get(e, "field")),
+               100 * json_number_value(json_object_get(e, "swing")),
+               json_is_null(json_object_get(e, "elasticity")) ? "-" : "", json_number_value(json_object_get(e, "elasticity")));
+    }
+}
+
+/* Two charts: every point with a plan and the Pareto front (run time vs cost), and each axis' effect around the
+ * base design (objective / base objective, the axis from its first level to its last). */
+static int sweep_plot(const sp_sweep *sw, json_t *res, const char *path)
+{
+    json_t *pts = json_object_get(res, "points"), *pf = json_object_get(res, "pareto"), *ef = json_object_get(res, "effects");
+    size_t n = json_array_size(pts), nf = json_array_size(pf), ne = json_array_size(ef);
+    double *x = calloc(2 * (n + nf) + 2 * SP_SWEEP_MAX_AXES * SP_SWEEP_EFFECT_LEVELS + 1, sizeof *x);
+    if (!x)
+        return cli_error("sweep", "out of memory");
+    double *y = x + n, *fx = y + n, *fy = fx + nf, *ex = fy + nf, *ey = ex + SP_SWEEP_MAX_AXES * SP_SWEEP_EFFECT_LEVELS;
+    int m = 0;
+    for (size_t i = 0; i < n; i++) {
+        json_t *p = json_array_get(pts, i);
+        if (strcmp(json_string_value(json_object_get(p, "status")), "ok") == 0)
+            x[m] = json_number_value(json_object_get(p, "time_s")) / 86400, y[m++] = json_number_value(json_object_get(p, "cost_usd"));
+    }
+    for (size_t k = 0; k < nf; k++) {
+        json_t *p = json_array_get(pts, (size_t)json_integer_value(json_array_get(pf, k)));
+        fx[k] = json_number_value(json_object_get(p, "time_s")) / 86400;
+        fy[k] = json_number_value(json_object_get(p, "cost_usd"));
+    }
+    plot_chart c[2] = {{.title = "points and Pareto front (time x cost x energy)", .xlabel = "run time (days)",
+                        .ylabel = "cost (USD)", .logx = 1, .logy = 1},
+                       {.title = "effect of each axis alone around the base design", .xlabel = "axis: first level -> last level",
+                        .ylabel = "objective / base objective"}};
+    c[0].series[0] = (plot_series){"points with a plan", x, y, m, 1};
+    c[0].series[1] = (plot_series){"Pareto front", fx, fy, (int)nf, 2};
+    c[0].nseries = 2;
+    for (size_t a = 0; a < ne && a < PLOT_MAX_SERIES; a++) {
+        json_t *e = json_array_get(ef, a), *lv = json_object_get(e, "levels");
+        double base = json_number_value(json_object_get(e, "base_objective"));
+        size_t nl = json_array_size(lv);
+        double *px = ex + a * SP_SWEEP_EFFECT_LEVELS, *py = ey + a * SP_SWEEP_EFFECT_LEVELS;
+        for (size_t k = 0; k < nl; k++) {
+            json_t *o = json_object_get(json_array_get(lv, k), "objective");
+            px[k] = nl > 1 ? (double)k / (double)(nl - 1) : 0;
+            py[k] = json_is_number(o) && base != 0 ? json_number_value(o) / base : NAN;
+        }
+        c[1].series[c[1].nseries++] = (plot_series){json_string_value(json_object_get(e, "field")), px, py, (int)nl, 2};
+    }
+    c[1].hline[c[1].nh++] = (plot_ref){1, "base design"};
+    (void)sw;
+    char err[512];
+    int rc = plot_write(path, c, 2, err, sizeof err);
+    free(x);
+    return rc ? cli_error("sweep", "--plot %s: %s", path, err) : 0;
+}
+
+static int finish(const cli_args *a, const sp_sweep *sw, const sp_sweep_point *pts)
+{
+    sp_error err = {0};
+    json_t *res = sp_sweep_result_json(sw, pts, sp_sweep_count(sw), &err);
+    if (!res)
+        return cli_fail("sweep", &err);
+    int rc = 0;
+    if (cli_get(a, "plot"))
+        rc = sweep_plot(sw, res, cli_get(a, "plot"));
+    if (!rc && cli_flag(a, "json")) {
+        char *s = json_dumps(res, JSON_COMPACT | JSON_REAL_PRECISION(17));
+        if (s)
+            printf("%s\n", s);
+        free(s);
+    } else if (!rc && !cli_flag(a, "csv"))
+        print_summary(sw, res);
+    json_decref(res);
+    return rc;
+}
+
+static int under_mpirun(void)
+{
+    return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
+}
+
+static int run(const cli_args *a, const sp_sweep *sw, int rank)
+{
+    long long n = sp_sweep_count(sw);
+    emitter e = {sw, NULL, calloc((size_t)n, sizeof(sp_sweep_point)), malloc(1 << 16), 1 << 16, 0};
+    sp_sweep_run_opts o;
+    sp_sweep_run_defaults(&o);
+    o.emit = emit;
+    o.ctx = &e;
+    int rc = !e.pts || !e.row ? cli_error("sweep", "out of memory for %lld points", n) : 0;
+    const char *out = cli_get(a, "out");
+    if (!rc && rank == 0 && out && cli_flag(a, "resume") && (o.start = resume_from(sw, out, e.pts, e.row, e.rown)) < 0)
+        rc = 2;
+    if (!rc && rank == 0 && (out || cli_flag(a, "csv"))) {
+        e.out = out ? fopen(out, o.start > 0 ? "a" : "w") : stdout;
+        if (!e.out)
+            rc = cli_error("sweep", "--out %s: cannot open for writing", out);
+        else if (o.start == 0) {
+            head_line(sw, e.row, e.rown);
+            fprintf(e.out, "%s\n", e.row);
+            sp_sweep_csv_header(sw, e.row, e.rown);
+            fprintf(e.out, "%s\n", e.row);
+        }
+    }
+    if (rc)
+        o.start = -1; /* tells the other ranks to stop (and this process not to start) */
+    if (rank == 0 && isatty(STDERR_FILENO))
+        o.on_progress = progress;
+    sp_error err = {0};
+    sp_status st = sp_sweep_run_mpi(sw, &o, &err);
+    if (!rc && st)
+        rc = rank == 0 ? cli_fail("sweep", &err) : 2;
+    if (e.out && e.out != stdout && fclose(e.out) != 0)
+        e.failed = 1;
+    if (!rc && e.failed)
+        rc = cli_error("sweep", "--out %s: write failed", out ? out : "stdout");
+    if (!rc && rank == 0)
+        rc = finish(a, sw, e.pts);
+    free(e.pts);
+    free(e.row);
+    return rc;
+}
+
+int cmd_sweep(int argc, char **argv)
+{
+    cli_args a;
+    int rc = cli_parse(&a, "sweep", defs, sizeof defs / sizeof defs[0], argc, argv,
+                       "usage: scaleplan sweep SPEC.json [--out FILE.csv [--resume]] [--json | --csv] [--plot FILE.svg]\n"
+                       "       mpirun -np N scaleplan sweep SPEC.json ...   (the same output from N ranks)");
+    if (rc)
+        return rc;
+    if (a.npos != 1)
+        return cli_error("sweep", "expected one sweep specification (SPEC.json); see docs/sweep.md");
+    if (cli_flag(&a, "resume") && !cli_get(&a, "out"))
+        return cli_error("sweep", "--resume needs --out FILE (the CSV of the interrupted sweep)");
+    if (cli_flag(&a, "json") + cli_flag(&a, "csv") > 1 || (cli_flag(&a, "csv") && cli_get(&a, "out")))
+        return cli_error("sweep", "choose one of --json and --csv; --csv prints to stdout what --out writes to a file");
+    int mpi = under_mpirun(), rank = 0, size = 1;
+    sp_error err = {0};
+    if (mpi && !sp_sweep_mpi_available())
+        return cli_error("sweep", "started by mpirun, but this scaleplan was built without MPI (install libopenmpi-dev, rebuild)");
+    if (mpi && sp_sweep_mpi_init(NULL, NULL, &rank, &size, &err))
+        return cli_fail("sweep", &err);
+    sp_sweep *sw = NULL;
+    if (sp_sweep_load(a.data_dir, a.pos[0], &sw, &err))
+        rc = rank == 0 ? cli_fail("sweep", &err) : 2;
+    else
+        rc = run(&a, sw, rank);
+    sp_sweep_free(sw);
+    if (mpi)
+        sp_sweep_mpi_finalize();
+    return rc;
+}

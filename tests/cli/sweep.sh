@@ -1,0 +1,59 @@
+#!/bin/sh
+# scaleplan sweep: spec errors at file:line:col, the example sweep, resume after a kill, and MPI ranks
+# (docs/sweep.md). Each case names its rule.
+. tests/cli/_lib.sh
+EX=examples/sweep-h100-codesign.json
+
+# The example: every point has a plan (216 = 3 x 2 x 4 x 3 x 3 grid levels), summary with front and sensitivities.
+expect_out sweep_example 'points: ok 216 constraint 0' -- sweep $EX
+expect_out sweep_json '^\{.*"pareto":\[[0-9].*"effects":\[\{"field":.*"points":\[\{"index":0,' -- sweep $EX --json
+expect_out sweep_lhs_csv '^23,ok,' -- sweep tests/sweep/small.json --csv
+
+# Rule: a spec error names file:line:col of the offending value and its path in the spec, exit 2, one line.
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "global_batch": 8},\n "axes": [\n  {"field": "system.tiers[0].size", "values": [8, 0]}]}\n' > "$TMP/bad1.json"
+expect_fail sweep_bad_value 2 "bad1.json:3:51: axes.0.values.1: system.tiers\[0\].size: .*'size' = 0 is out of range" -- sweep "$TMP/bad1.json"
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "global_batch": 8},\n "axes": [{"field": "accelerator.hbm_bandwidth", "values": [1e12]}]}\n' > "$TMP/bad2.json"
+expect_fail sweep_bad_field 2 "bad2.json:2:61: axes.0.values.0: .*unknown accelerator field 'hbm_bandwidth'" -- sweep "$TMP/bad2.json"
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "global_batch": 8},\n "design": {"type": "lhs"},\n "axes": [{"field": "gpus", "values": [8]}]}\n' > "$TMP/bad3.json"
+expect_fail sweep_bad_design 2 'bad3.json:2:12: design: a lhs design needs "points"' -- sweep "$TMP/bad3.json"
+printf '{"base": {"model": "llama3-8b",\n  "system": "dgx-h100" "gpus": 8}}\n' > "$TMP/bad4.json"
+expect_fail sweep_bad_syntax 2 'bad4.json:2:29: ' -- sweep "$TMP/bad4.json"
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "global_batch": 8},\n "axes": [{"field": "gpus", "values": [8]}],\n "objectve": "time"}\n' > "$TMP/bad5.json"
+expect_fail sweep_bad_key 2 "bad5.json:3:14: objectve: unknown key 'objectve'" -- sweep "$TMP/bad5.json"
+expect_fail sweep_resume_noout 2 'needs --out' -- sweep $EX --resume
+
+# Rule: --resume continues a killed sweep from what was written and ends with the same bytes as an uninterrupted
+# run (a row cut in the middle by the kill is dropped and recomputed).
+$BIN sweep $EX --out "$TMP/full.csv" >/dev/null 2>&1
+head -c 20000 "$TMP/full.csv" > "$TMP/cut.csv"
+$BIN sweep $EX --out "$TMP/cut.csv" --resume >/dev/null 2>"$TMP/err"
+if cmp -s "$TMP/full.csv" "$TMP/cut.csv"; then echo "ok sweep_resume_cut"; else echo "not ok sweep_resume_cut: $(head -c 300 "$TMP/err")"; fi
+# A real kill midway: SIGKILL once 40 rows are on disk (or after 10 s).
+$BIN sweep $EX --out "$TMP/killed.csv" >/dev/null 2>&1 &
+pid=$!
+for i in $(seq 1000); do
+    [ "$(cat "$TMP/killed.csv" 2>/dev/null | wc -l)" -ge 40 ] && break
+    sleep 0.01
+done
+kill -KILL $pid 2>/dev/null
+wait $pid 2>/dev/null
+rows=$(wc -l < "$TMP/killed.csv")
+$BIN sweep $EX --out "$TMP/killed.csv" --resume >/dev/null 2>"$TMP/err"
+if cmp -s "$TMP/full.csv" "$TMP/killed.csv"; then echo "ok sweep_resume_kill ($rows lines written before the kill)"
+else echo "not ok sweep_resume_kill: $(head -c 300 "$TMP/err")"; fi
+# Rule: resuming into another spec's output is refused.
+expect_fail sweep_resume_other 2 'written by another sweep specification' -- sweep tests/sweep/small.json --out "$TMP/full.csv" --resume
+
+# Rule: 2 MPI ranks write the same bytes as one process (skipped, with the reason, without Open MPI).
+if ! command -v mpirun >/dev/null 2>&1; then
+    echo "ok sweep_mpi # SKIP mpirun not installed (make deps installs openmpi-bin libopenmpi-dev)"
+elif ! grep -q MPI_Init "$BIN" 2>/dev/null; then
+    echo "ok sweep_mpi # SKIP $BIN was built without MPI (mpicc was not found at build time)"
+else
+    export OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 OMPI_MCA_btl_vader_single_copy_mechanism=none
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout 300 mpirun --oversubscribe -np 2 $BIN sweep $EX --out "$TMP/mpi2.csv" >"$TMP/mpi.out" 2>"$TMP/err"
+    if cmp -s "$TMP/full.csv" "$TMP/mpi2.csv"; then echo "ok sweep_mpi_2ranks"; else echo "not ok sweep_mpi_2ranks: $(head -c 400 "$TMP/err")"; fi
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout 300 mpirun --oversubscribe -np 3 $BIN sweep tests/sweep/small.json --out "$TMP/mpi3.csv" >/dev/null 2>"$TMP/err"
+    $BIN sweep tests/sweep/small.json --out "$TMP/one.csv" >/dev/null 2>&1
+    if cmp -s "$TMP/one.csv" "$TMP/mpi3.csv"; then echo "ok sweep_mpi_3ranks"; else echo "not ok sweep_mpi_3ranks: $(head -c 400 "$TMP/err")"; fi
+fi
