@@ -172,38 +172,43 @@ static int ok_point(const sp_sweep_point *p)
     return p->status == SP_PT_OK && isfinite(p->time_s) && isfinite(p->cost_usd) && isfinite(p->energy_j);
 }
 
-static const sp_sweep_point *sort_base;
+typedef struct {
+    double t, c, e;
+    long long i;
+} tce;
+
 static int by_time(const void *a, const void *b)
 {
-    const sp_sweep_point *x = &sort_base[*(const long long *)a], *y = &sort_base[*(const long long *)b];
-    if (x->time_s != y->time_s)
-        return x->time_s < y->time_s ? -1 : 1;
-    if (x->cost_usd != y->cost_usd)
-        return x->cost_usd < y->cost_usd ? -1 : 1;
-    if (x->energy_j != y->energy_j)
-        return x->energy_j < y->energy_j ? -1 : 1;
-    return x->index < y->index ? -1 : x->index > y->index;
+    const tce *x = a, *y = b;
+    if (x->t != y->t)
+        return x->t < y->t ? -1 : 1;
+    if (x->c != y->c)
+        return x->c < y->c ? -1 : 1;
+    if (x->e != y->e)
+        return x->e < y->e ? -1 : 1;
+    return x->i < y->i ? -1 : x->i > y->i;
 }
 
 long long sp_sweep_pareto(const sp_sweep_point *pts, long long n, long long *out)
 {
     long long m = 0, front = 0;
+    tce *k = malloc(sizeof *k * (size_t)(n > 0 ? n : 1));
+    if (!k)
+        return 0;
     for (long long i = 0; i < n; i++)
         if (ok_point(&pts[i]))
-            out[m++] = i;
-    sort_base = pts;
-    qsort(out, (size_t)m, sizeof *out, by_time);
-    for (long long k = 0; k < m; k++) { /* sorted by time: q is dominated by an earlier front point no worse in cost and energy */
-        const sp_sweep_point *q = &pts[out[k]];
+            k[m++] = (tce){pts[i].time_s, pts[i].cost_usd, pts[i].energy_j, i};
+    qsort(k, (size_t)m, sizeof *k, by_time);
+    for (long long q = 0; q < m; q++) { /* sorted by time: q is dominated by an earlier front point no worse in cost and energy */
         int dominated = 0;
-        for (long long f = 0; f < front && !dominated; f++) {
-            const sp_sweep_point *r = &pts[out[f]];
-            dominated = r->cost_usd <= q->cost_usd && r->energy_j <= q->energy_j &&
-                        (r->time_s < q->time_s || r->cost_usd < q->cost_usd || r->energy_j < q->energy_j);
-        }
+        for (long long f = 0; f < front && !dominated; f++)
+            dominated = k[f].c <= k[q].c && k[f].e <= k[q].e && (k[f].t < k[q].t || k[f].c < k[q].c || k[f].e < k[q].e);
         if (!dominated)
-            out[front++] = out[k];
+            k[front++] = k[q];
     }
+    for (long long f = 0; f < front; f++)
+        out[f] = k[f].i;
+    free(k);
     return front;
 }
 
