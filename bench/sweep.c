@@ -4,7 +4,7 @@
  * system, runs the full plan search (one thread) and computes time, energy and cost. The sweep is run twice on
  * one thread; the faster run is reported (on a shared machine the slower one measures the neighbours). The speed-up
  * from 1 to 2 MPI ranks is measured with mpirun on the same spec (docs/performance.md). */
-#include "scaleplan.h"
+#include "scaleplan_sweep.h"
 
 #include <stdio.h>
 #include <time.h>

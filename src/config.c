@@ -768,6 +768,30 @@ sp_status sp_parse_system(const char *data_dir, const char *name, const char *te
     return system_from_json(data_dir, name, f, o, s, err);
 }
 
+/* Hook for sweeps (sweep.c patches presets): the object the loader reads for an accelerator or system preset,
+ * its "base" chain merged and checked, as a new reference. */
+sp_status sp_preset_json(const char *data_dir, const char *kind, const char *name_or_path, json_t **out, sp_error *err)
+{
+    int sys = strcmp(kind, "systems") == 0;
+    char path[1400];
+    src_file f = {0};
+    json_t *o = NULL;
+    *out = NULL;
+    sp_status rc = resolve(data_dir, sys ? "systems" : "accelerators", name_or_path, path, sizeof path, err);
+    if (!rc)
+        rc = load_json(path, &f, &o, err);
+    if (!rc)
+        rc = resolve_base(data_dir, sys ? "systems" : "accelerators", sys ? check_system : check_accel, &f, &o, 0, err);
+    if (!rc)
+        rc = (sys ? check_system : check_accel)(data_dir, &f, o, err);
+    free(f.text);
+    if (rc)
+        json_decref(o);
+    else
+        *out = o;
+    return rc;
+}
+
 void sp_list_presets(const char *data_dir, const char *kind, char *buf, size_t n)
 {
     char dir[1400];

@@ -9,6 +9,12 @@
 /* Lists the *.json preset names in dir into buf, comma separated; returns the count. */
 int sp_list_dir(const char *dir, char *buf, size_t n);
 
+/* The JSON object of an accelerator ("accelerators") or system ("systems") preset or file with its "base" chain
+ * merged, checked by the loader; a new reference (config.c; sweep.c patches it). */
+struct json_t;
+sp_status sp_preset_json(const char *data_dir, const char *kind, const char *name_or_path, struct json_t **out,
+                         sp_error *err);
+
 /* Query width a * d_head and key/value width g * d_head of a layer's attention. */
 int sp_model_attn_qdim(const sp_model *m);
 int sp_model_kvdim(const sp_model *m);

@@ -7,6 +7,7 @@
  * typo in a field name or an out-of-range value is refused before any point runs, at its place in the file.
  */
 #include "sweep_internal.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -217,25 +218,24 @@ static void preset_path(const sp_sweep *sw, const char *kind, const char *name, 
         snprintf(out, n, "%s/%s/%s.json", sw->data_dir, kind, name);
 }
 
-/* The JSON of a preset of `kind` after the typed loader accepted it (so its errors are the loader's). */
+/* The JSON of a preset of `kind` as the loader reads it (its "base" chain merged); a system's accelerator is
+ * inlined as an object, so that accelerator.KEY patches it. */
 static json_t *preset_json(const sp_sweep *sw, const char *kind, const char *name, sp_error *err)
 {
-    sp_model m;
-    sp_system s;
-    sp_accel a;
-    sp_status st = strcmp(kind, "models") == 0    ? sp_load_model(sw->data_dir, name, &m, err)
-                   : strcmp(kind, "systems") == 0 ? sp_load_system(sw->data_dir, name, &s, err)
-                                                  : sp_load_accel(sw->data_dir, name, &a, err);
-    if (st)
-        return NULL;
-    char path[1700];
-    preset_path(sw, kind, name, path, sizeof path);
-    json_error_t je;
-    json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!o) {
-        sp_fail(err, SP_EIO, "%s: %s", path, je.text);
-        return NULL;
+    json_t *o = NULL;
+    if (strcmp(kind, "models") == 0) {
+        sp_model m;
+        char path[1700];
+        json_error_t je;
+        if (sp_load_model(sw->data_dir, name, &m, err))
+            return NULL;
+        preset_path(sw, kind, name, path, sizeof path);
+        if (!(o = json_load_file(path, JSON_REJECT_DUPLICATES, &je)))
+            sp_fail(err, SP_EIO, "%s: %s", path, je.text);
+        return o;
     }
+    if (sp_preset_json(sw->data_dir, kind, name, &o, err))
+        return NULL;
     json_t *acc = json_object_get(o, "accelerator");
     if (strcmp(kind, "systems") == 0 && json_is_string(acc)) {
         json_t *aj = preset_json(sw, "accelerators", json_string_value(acc), err);

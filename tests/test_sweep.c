@@ -1,5 +1,6 @@
 /* Sweep designs, rows and the Pareto front (issue 23). Each test names its rule. */
 #include "testutil.h"
+#include "scaleplan_sweep.h"
 
 #include <jansson.h>
 #include <math.h>
