@@ -90,6 +90,7 @@ int cmd_shape(int argc, char **argv);
 int cmd_validate_energy(int argc, char **argv);
 int cmd_report(int argc, char **argv);
 int cmd_presets(int argc, char **argv);
+int cmd_model(int argc, char **argv);
 int cmd_finetune(int argc, char **argv);
 int cmd_distill(int argc, char **argv);
 int cmd_forecast(int argc, char **argv);

@@ -26,6 +26,7 @@ static const command commands[] = {
     {"distill", cmd_distill, "distillation: teacher + student cost and the serving break-even"},
     {"serve", cmd_serve, "serving at SLOs: request-level simulation (TTFT/TPOT percentiles, goodput, max rate)"},
     {"sweep", cmd_sweep, "co-design sweeps: hardware, model and cluster axes, one plan search per point (MPI-ready)"},
+    {"model", cmd_model, "what scaleplan understood of a model: layer kinds, parameters, FLOPs, KV/state bytes"},
     {"presets", cmd_presets, "list the shipped model, system and accelerator presets"},
 };
 

@@ -104,6 +104,24 @@ double sp_quant_cast_bytes(sp_dtype d, sp_fp8_recipe r);
 */
 typedef enum { SP_NORM_LAYERNORM, SP_NORM_RMSNORM } sp_norm;
 
+/* What mixes tokens in a layer (its "mixer") and what transforms each token (its FFN). A layer is one
+ * (mixer, FFN) pair; either may be SP_MIX_NONE / SP_FFN_NONE (Nemotron-H blocks have one of the two). */
+typedef enum {
+    SP_MIX_ATTN,   /* full causal attention (MHA/GQA/MQA) */
+    SP_MIX_SWA,    /* sliding-window (or chunked) attention over the last `sliding_window` tokens */
+    SP_MIX_MLA,    /* multi-head latent attention (DeepSeek-V2/V3) */
+    SP_MIX_MAMBA2, /* Mamba-2 selective state-space mixer (SSD) */
+    SP_MIX_MAMBA1, /* Mamba-1 selective scan (Jamba) */
+    SP_MIX_GDN,    /* gated DeltaNet linear attention (Qwen3-Next) */
+    SP_MIX_NONE,
+    SP_NMIXER
+} sp_mixer;
+typedef enum { SP_FFN_DENSE, SP_FFN_MOE, SP_FFN_NONE, SP_NFFN } sp_ffn;
+const char *sp_mixer_name(sp_mixer k); /* "attention", "sliding_attention", "mla", "mamba2", ... */
+const char *sp_ffn_name(sp_ffn k);     /* "dense", "moe", "none" */
+
+#define SP_MAX_LAYERS 512 /* layers whose kinds are listed one by one (uniform models have no limit) */
+
 typedef struct {
     char name[64];
     int n_layers;          /* L */
@@ -128,10 +146,36 @@ typedef struct {
     int n_group, topk_group;/* node-limited routing: experts in n_group groups, a token uses <= topk_group groups */
     /* MLA (DeepSeek-V2/V3) attention; 0 = standard attention */
     int q_lora_rank, kv_lora_rank, qk_rope_head_dim, qk_nope_head_dim, v_head_dim;
+    /* ---- layers that differ (issue 25). n_pattern == 0: every layer alike (MLA when kv_lora_rank > 0,
+     * else full attention; a dense FFN in the first first_dense_layers, MoE after when n_experts > 1).
+     * Else n_pattern == n_layers and mixer[i], ffn[i] give layer i. ---- */
+    int n_pattern;
+    unsigned char mixer[SP_MAX_LAYERS]; /* sp_mixer */
+    unsigned char ffn[SP_MAX_LAYERS];   /* sp_ffn */
+    int sliding_window;    /* tokens a SP_MIX_SWA layer attends to */
+    int attn_sinks;        /* one learned sink logit per head and layer (GPT-OSS) */
+    int qk_norm;           /* RMSNorm over each head of q and k (Qwen3, OLMoE, Gemma 3): 2 d_head weights */
+    int attn_gate;         /* sigmoid output gate: the q projection is twice as wide (Qwen3-Next) */
+    int qkv_bias;          /* biases on q, k, v only (Qwen2) */
+    int attn_bias;         /* biases on q, k, v and o (GPT-OSS, Phi-3.5-MoE) */
+    int mlp_bias;          /* biases in the MLPs and experts (GPT-OSS) */
+    int router_bias;       /* the router has a bias (GPT-OSS) */
+    int post_norms;        /* a second norm after each sublayer (Gemma 2/3: four per layer) */
+    int shared_ffn_dim;    /* width of the shared expert when not a multiple of moe_ffn_dim (0: n_shared x moe) */
+    int shared_gate;       /* sigmoid gate on the shared expert: h weights (Qwen2-MoE, Qwen3-Next) */
+    int moe_latent;        /* LatentMoE: routed experts work in this width, with h->latent->h projections */
+    /* Mamba (SP_MIX_MAMBA2: heads x head_dim = inner; SP_MIX_MAMBA1: inner, dt_rank) */
+    int ssm_inner, ssm_heads, ssm_head_dim, ssm_state, ssm_groups, ssm_conv, ssm_dt_rank;
+    int ssm_conv_bias, ssm_proj_bias;
+    /* gated DeltaNet */
+    int gdn_k_heads, gdn_v_heads, gdn_k_dim, gdn_v_dim, gdn_conv;
+    /* multi-token prediction: n_mtp modules, each a projection 2h->h, norms and one layer of these kinds */
+    int n_mtp;
+    unsigned char mtp_mixer, mtp_ffn;
 } sp_model;
 
 typedef struct {
-    double total;          /* all parameters */
+    double total;          /* all parameters of the main model (MTP modules and vision tower not included) */
     double active;         /* parameters touched per token (MoE: k routed + shared experts) */
     double embedding;      /* input embedding (+ learned positions) */
     double lm_head;        /* 0 when tied */
@@ -141,17 +185,37 @@ typedef struct {
     double moe_per_layer;  /* all routed + shared experts + router of one MoE layer */
     double norm_per_layer; /* norms + biases of one layer */
     double layers_total;   /* all transformer layers */
+    /* by component, over all layers */
+    int count[SP_NMIXER][SP_NFFN];  /* layers of each (mixer, FFN) kind */
+    double mixer_total[SP_NMIXER];  /* mixer weights by kind (attention incl. sinks, q/k norms, biases) */
+    double dense_ffn_total;         /* dense MLPs */
+    double routed_total;            /* routed experts (all) */
+    double routed_active;           /* routed experts a token uses (k per MoE layer) */
+    double shared_router_total;     /* shared experts, routers, latent projections */
+    double norms_total;             /* layer norms + final norm */
+    double mtp;                     /* multi-token-prediction modules (embedding and head shared) */
 } sp_param_count;
 
 void sp_model_defaults(sp_model *m);              /* fills zeros with documented defaults */
 sp_status sp_model_check(const sp_model *m, const char *where, sp_error *err);
 void sp_model_params(const sp_model *m, sp_param_count *out);
 /* Forward matmul FLOPs per token for a sequence of length s (attention over s, no causal halving:
- * Megatron's convention), counting only active parameters; includes LM head. */
+ * Megatron's convention; sliding layers over min(s, window); Mamba/DeltaNet layers constant in s),
+ * counting only active parameters; includes LM head and MTP modules. */
 double sp_model_fwd_flops_per_token(const sp_model *m, int seq_len);
 /* Model FLOPs of one training iteration (3 x forward) for `tokens` tokens of length s. */
 double sp_model_train_flops(const sp_model *m, int seq_len, double tokens);
 int sp_model_is_moe(const sp_model *m);
+sp_mixer sp_model_mixer(const sp_model *m, int layer); /* kind of layer i (0-based) */
+sp_ffn sp_model_ffn(const sp_model *m, int layer);
+/* Decode-time cache of one sequence of s tokens at `bytes` per element: KV of attention layers (sliding
+ * ones hold at most the window) and MLA latents grow with s (*per_token: bytes per token at s -> 0 for
+ * layers that stop growing); Mamba/DeltaNet states (kept in fp32, as Mamba's cache) and conv windows are
+ * fixed per sequence (*per_seq). */
+void sp_model_cache_bytes(const sp_model *m, int seq_len, double bytes, double *per_token, double *per_seq);
+/* SP_OK when the training/inference step prices every layer of m; else names the first feature it does
+ * not ("layer type 'mamba2' is not modelled by the training step yet"). `what` names the command. */
+sp_status sp_model_step_check(const sp_model *m, const char *what, sp_error *err);
 
 /*
 ** Hardware: accelerators, network tiers, systems; time of one GEMM, kernel or collective
@@ -291,6 +355,23 @@ sp_status sp_parse_system(const char *data_dir, const char *name, const char *te
                           sp_error *err);
 /* Lists preset names of a kind ("models", "systems", "accelerators") into buf, comma separated. */
 void sp_list_presets(const char *data_dir, const char *kind, char *buf, size_t n);
+/* What the model reader understood beyond the numbers (src/model_hf.c), for `scaleplan model`. */
+typedef struct {
+    char model_type[48];     /* Hugging Face model_type ("" when absent) */
+    char ignored[2048];      /* config keys read as non-architectural and ignored, comma separated */
+    int n_ignored;
+    int vision_not_counted;  /* a vision tower (vision_config) is present and not counted */
+    int text_config;         /* the language model was read from text_config */
+    char source[512];        /* the file's "source" (presets) */
+} sp_model_info;
+/* sp_load_model / sp_parse_model that also fill *info (info may be NULL). */
+sp_status sp_load_model_info(const char *data_dir, const char *name_or_path, sp_model *m, sp_model_info *info,
+                             sp_error *err);
+sp_status sp_parse_model_info(const char *name, const char *text, size_t len, sp_model *m, sp_model_info *info,
+                              sp_error *err);
+/* `scaleplan model`: what scaleplan understood of a model as one JSON object (caller json_decref's it),
+ * FLOPs at seq_len tokens (0: the model's max_seq capped at 4096) and KV bytes at `kv_bytes` per element. */
+struct json_t *sp_model_json(const sp_model *m, const sp_model_info *info, int seq_len, double kv_bytes);
 
 /*
 ** Training step: time and memory of one plan

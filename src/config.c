@@ -2,9 +2,9 @@
  * JSON, parsed with jansson. Syntax errors carry file:line:column (jansson); semantic errors name the file,
  * the line where the key appears and the field, and say what is allowed.
  *
- * Unknown keys: model files are often real Hugging Face configs with dozens of fields that do not matter
- * here, so unknown keys are ignored. Accelerator and system files are scaleplan's own: an unknown key is an
- * error (it is almost always a typo that would silently change a result).
+ * Model files (scaleplan presets or real Hugging Face configs) are read by model_hf.c, which accounts for
+ * every key. Accelerator and system files are scaleplan's own: an unknown key is an error (it is almost
+ * always a typo that would silently change a result).
  */
 #include "scaleplan.h"
 #include "internal.h"
@@ -231,7 +231,7 @@ static sp_status check_keys(const src_file *f, json_t *o, const char *const *all
     return SP_OK;
 }
 
-/* ---- models ---- */
+/* ---- models (read in model_hf.c) ---- */
 
 #define TRY(x)                                                                                           \
     do {                                                                                                 \
@@ -242,171 +242,62 @@ static sp_status check_keys(const src_file *f, json_t *o, const char *const *all
         }                                                                                                \
     } while (0)
 
-static int first_found(const src_file *f, json_t *o, const char *const *keys, int *out, int lo, int hi,
-                       sp_status *rc, sp_error *err)
+/* Parses a model file's text (Python's Infinity/NaN quoted first) and reads the model; frees text. */
+static sp_status model_from_text(const char *path, const char *display, char *text, size_t n, sp_model *m,
+                                 sp_model_info *info, sp_error *err)
 {
-    for (int i = 0; keys[i]; i++) {
-        int found = 0;
-        *rc = get_int(f, o, keys[i], out, lo, hi, &found, err);
-        if (*rc)
-            return 0;
-        if (found)
-            return 1;
-    }
-    return 0;
-}
-
-/* The model in o (from file f, named `path` in messages); frees o and f.text. */
-static sp_status model_from_json(const char *path, const char *name_or_path, src_file f, json_t *o, sp_model *m,
-                                 sp_error *err)
-{
-    sp_status rc = SP_OK;
-    memset(m, 0, sizeof *m);
-    const char *mt = json_string_value(json_object_get(o, "model_type"));
-    const char *nm = json_string_value(json_object_get(o, "name"));
-    snprintf(m->name, sizeof m->name, "%s", nm ? nm : name_or_path);
-    /* Family defaults from model_type (Hugging Face). */
-    m->norm = SP_NORM_RMSNORM;
-    m->gated = 1;
-    if (mt && (strcmp(mt, "gpt2") == 0 || strcmp(mt, "gpt3") == 0 || strcmp(mt, "megatron-gpt") == 0 ||
-               strcmp(mt, "gpt_neox") == 0 || strcmp(mt, "bert") == 0 || strcmp(mt, "opt") == 0 ||
-               strcmp(mt, "distilbert") == 0 ||
-               strcmp(mt, "bloom") == 0)) {
-        m->norm = SP_NORM_LAYERNORM;
-        m->gated = 0;
-        m->biases = 1;
-        m->learned_pos = strcmp(mt, "gpt_neox") != 0 && strcmp(mt, "bloom") != 0;
-        m->tied_embeddings = 1;
-    } else if (mt && strcmp(mt, "mpt") == 0) {
-        m->norm = SP_NORM_LAYERNORM; /* MPT: low-precision LayerNorm without bias, ALiBi, tied */
-        m->gated = 0;
-        m->tied_embeddings = 1;
-    }
-    static const char *k_layers[] = {"num_hidden_layers", "n_layer", "n_layers", "num_layers", NULL};
-    static const char *k_h[] = {"hidden_size", "n_embd", "d_model", "dim", NULL};
-    static const char *k_heads[] = {"num_attention_heads", "n_head", "n_heads", NULL};
-    static const char *k_kv[] = {"num_key_value_heads", "n_kv_heads", "num_kv_heads", NULL};
-    static const char *k_ffn[] = {"intermediate_size", "n_inner", "ffn_dim", "ffn_hidden_size", "hidden_dim", NULL};
-    static const char *k_seq[] = {"max_position_embeddings", "n_positions", "max_seq_len", "seq_length", NULL};
-    static const char *k_exp[] = {"num_local_experts", "n_routed_experts", "num_experts", NULL};
-    static const char *k_vocab[] = {"vocab_size", NULL};
-    if (!first_found(&f, o, k_layers, &m->n_layers, 1, 100000, &rc, err)) {
-        if (!rc)
-            rc = sp_fail(err, SP_EINVAL, "%s: missing field 'num_hidden_layers' (number of transformer layers)", path);
-        goto done;
-    }
-    if (!first_found(&f, o, k_h, &m->d_model, 1, 10000000, &rc, err)) {
-        if (!rc)
-            rc = sp_fail(err, SP_EINVAL, "%s: missing field 'hidden_size' (d_model)", path);
-        goto done;
-    }
-    if (!first_found(&f, o, k_heads, &m->n_heads, 1, 1000000, &rc, err)) {
-        if (!rc)
-            rc = sp_fail(err, SP_EINVAL, "%s: missing field 'num_attention_heads'", path);
-        goto done;
-    }
-    if (!first_found(&f, o, k_vocab, &m->vocab, 1, 100000000, &rc, err)) {
-        if (!rc)
-            rc = sp_fail(err, SP_EINVAL, "%s: missing field 'vocab_size'", path);
-        goto done;
-    }
-    first_found(&f, o, k_kv, &m->n_kv_heads, 1, 1000000, &rc, err);
-    TRY(rc);
-    first_found(&f, o, k_ffn, &m->ffn_dim, 1, 100000000, &rc, err);
-    TRY(rc);
-    first_found(&f, o, k_seq, &m->max_seq, 1, 1 << 30, &rc, err);
-    TRY(rc);
-    first_found(&f, o, k_exp, &m->n_experts, 0, 1000000, &rc, err);
-    TRY(rc);
-    TRY(get_int(&f, o, "head_dim", &m->d_head, 1, 1000000, NULL, err));
-    int ratio = 0;
-    TRY(get_int(&f, o, "expansion_ratio", &ratio, 1, 1000, NULL, err)); /* MPT */
-    if (ratio && !m->ffn_dim)
-        m->ffn_dim = ratio * m->d_model;
-    TRY(get_int(&f, o, "num_experts_per_tok", &m->top_k, 1, 1000000, NULL, err));
-    TRY(get_int(&f, o, "n_shared_experts", &m->n_shared_experts, 0, 1000000, NULL, err));
-    TRY(get_int(&f, o, "moe_intermediate_size", &m->moe_ffn_dim, 1, 100000000, NULL, err));
-    TRY(get_int(&f, o, "first_k_dense_replace", &m->first_dense_layers, 0, 100000, NULL, err));
-    TRY(get_int(&f, o, "n_group", &m->n_group, 0, 1000000, NULL, err));
-    TRY(get_int(&f, o, "topk_group", &m->topk_group, 0, 1000000, NULL, err));
-    TRY(get_int(&f, o, "q_lora_rank", &m->q_lora_rank, 0, 1000000, NULL, err));
-    TRY(get_int(&f, o, "kv_lora_rank", &m->kv_lora_rank, 0, 1000000, NULL, err));
-    TRY(get_int(&f, o, "qk_rope_head_dim", &m->qk_rope_head_dim, 0, 1000000, NULL, err));
-    TRY(get_int(&f, o, "qk_nope_head_dim", &m->qk_nope_head_dim, 0, 1000000, NULL, err));
-    TRY(get_int(&f, o, "v_head_dim", &m->v_head_dim, 0, 1000000, NULL, err));
-    TRY(get_bool(&f, o, "tie_word_embeddings", &m->tied_embeddings, err));
-    TRY(get_bool(&f, o, "biases", &m->biases, err));
-    TRY(get_bool(&f, o, "learned_pos", &m->learned_pos, err));
-    int nobias = -1;
-    TRY(get_bool(&f, o, "no_bias", &nobias, err)); /* MPT */
-    if (nobias == 1)
-        m->biases = 0;
-    json_t *act = json_object_get(o, "hidden_act");
-    if (!act)
-        act = json_object_get(o, "activation_function");
-    json_t *fty = json_object_get(o, "ffn_type");
-    if (fty && json_is_string(fty)) {
-        const char *s = json_string_value(fty);
-        if (strcmp(s, "gated") == 0 || strcmp(s, "swiglu") == 0 || strcmp(s, "geglu") == 0)
-            m->gated = 1;
-        else if (strcmp(s, "gelu") == 0 || strcmp(s, "mlp") == 0 || strcmp(s, "relu") == 0)
-            m->gated = 0;
-        else {
-            rc = sp_fail(err, SP_EINVAL, "%s:%d: field 'ffn_type' = '%s'; allowed gelu, relu, mlp, gated, swiglu, geglu",
-                         path, key_line(&f, "ffn_type"), s);
-            goto done;
-        }
-    } else if (act && json_is_string(act) && !mt) {
-        const char *s = json_string_value(act);
-        m->gated = strcmp(s, "silu") == 0 || strcmp(s, "swiglu") == 0;
-    }
-    json_t *norm = json_object_get(o, "norm");
-    if (norm && json_is_string(norm)) {
-        const char *s = json_string_value(norm);
-        if (strcmp(s, "layernorm") == 0)
-            m->norm = SP_NORM_LAYERNORM;
-        else if (strcmp(s, "rmsnorm") == 0)
-            m->norm = SP_NORM_RMSNORM;
-        else {
-            rc = sp_fail(err, SP_EINVAL, "%s:%d: field 'norm' = '%s'; allowed layernorm, rmsnorm", path,
-                         key_line(&f, "norm"), s);
-            goto done;
-        }
-    }
-    sp_model_defaults(m);
-    if ((double)m->n_heads * m->d_head > 1e8) {
-        rc = sp_fail(err, SP_EINVAL, "%s:%d: num_attention_heads x head width = %d x %d is out of range; allowed up to 1e8",
-                     path, key_line(&f, "num_attention_heads"), m->n_heads, m->d_head);
-        goto done;
-    }
-    rc = sp_model_check(m, path, err);
-done:
+    size_t n2;
+    char *q = sp_hf_quote_nonfinite(text, n, &n2);
+    free(text);
+    if (!q)
+        return sp_fail(err, SP_ENOMEM, "%s: out of memory", path);
+    src_file f;
+    json_t *o;
+    sp_status rc = parse_json_owned(path, q, n2, &f, &o, err);
+    if (rc)
+        return rc;
+    rc = sp_model_from_hf(path, display, f.text, o, m, info, err);
     json_decref(o);
     free(f.text);
     return rc;
 }
 
-sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model *m, sp_error *err)
+sp_status sp_load_model_info(const char *data_dir, const char *name_or_path, sp_model *m, sp_model_info *info,
+                             sp_error *err)
 {
     char path[1400];
     sp_status rc = resolve(data_dir, "models", name_or_path, path, sizeof path, err);
     if (rc)
         return rc;
-    src_file f;
-    json_t *o;
-    if ((rc = load_json(path, &f, &o, err)))
+    char *text;
+    size_t n;
+    if ((rc = read_text(path, &text, &n, err)))
         return rc;
-    return model_from_json(path, name_or_path, f, o, m, err);
+    return model_from_text(path, name_or_path, text, n, m, info, err);
+}
+
+sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model *m, sp_error *err)
+{
+    return sp_load_model_info(data_dir, name_or_path, m, NULL, err);
+}
+
+sp_status sp_parse_model_info(const char *name, const char *text, size_t len, sp_model *m, sp_model_info *info,
+                              sp_error *err)
+{
+    if (len > 16L * 1024 * 1024)
+        return sp_fail(err, SP_EIO, "%s: file too large for a configuration (limit 16 MiB)", name);
+    char *b = malloc(len + 1);
+    if (!b)
+        return sp_fail(err, SP_ENOMEM, "%s: out of memory", name);
+    if (len)
+        memcpy(b, text, len);
+    b[len] = 0;
+    return model_from_text(name, name, b, len, m, info, err);
 }
 
 sp_status sp_parse_model(const char *name, const char *text, size_t len, sp_model *m, sp_error *err)
 {
-    src_file f;
-    json_t *o;
-    sp_status rc = mem_json(name, text, len, &f, &o, err);
-    if (rc)
-        return rc;
-    return model_from_json(name, name, f, o, m, err);
+    return sp_parse_model_info(name, text, len, m, NULL, err);
 }
 
 /* ---- "base": derive an accelerator or system file from a preset ---- */

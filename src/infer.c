@@ -318,6 +318,9 @@ static sp_dtype compute_dtype(sp_dtype w)
 sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_opts *o, sp_infer_result *r, sp_error *err)
 {
     memset(r, 0, sizeof *r);
+    sp_status mk = sp_model_step_check(m, "inference", err); /* layer kinds it cannot price (model.c) */
+    if (mk)
+        return mk;
     const sp_accel *a = &s->acc;
     int pp = o->pp > 0 ? o->pp : 1;
     if (o->tp < 1 || o->n_gpus < 1 || o->ep < 1 || o->n_gpus % (o->tp * o->ep * pp))

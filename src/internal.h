@@ -36,4 +36,13 @@ double sp_expected_experts_dist(const double *p, int E, double k, double T);
  * parallel region of a process costs 2-3 ms, more than a small search (docs/search.md). */
 #define SP_SEARCH_PARALLEL_SHAPES 4096
 
+/* model_hf.c: a model from a parsed config (root) whose text is `text` (for line numbers); path names the
+ * file in messages and display is the default model name. */
+struct json_t;
+sp_status sp_model_from_hf(const char *path, const char *display, const char *text, struct json_t *root, sp_model *m,
+                           sp_model_info *info, sp_error *err);
+/* A copy of text[0..n) with Python's Infinity, -Infinity and NaN tokens outside strings quoted (malloc'ed,
+ * NUL-terminated, *out_len bytes); NULL when out of memory. */
+char *sp_hf_quote_nonfinite(const char *text, size_t n, size_t *out_len);
+
 #endif

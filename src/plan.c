@@ -70,6 +70,9 @@ void sp_plan_defaults(sp_plan *p)
 
 sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_error *err)
 {
+    sp_status mk = sp_model_step_check(m, "training", err); /* layer kinds the step cannot price (model.c) */
+    if (mk)
+        return mk;
     if (p->tp < 1 || p->pp < 1 || p->cp < 1 || p->ep < 1 || p->vpp < 1 || p->dp < 0)
         return sp_fail(err, SP_EINVAL, "plan: tp, pp, cp, ep, vpp must be >= 1 and dp >= 0");
     if (p->seq_len <= 0)

@@ -435,6 +435,9 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
                     sp_error *err)
 {
     memset(r, 0, sizeof *r);
+    sp_status mk = sp_model_step_check(m, "training", err); /* layer kinds the step cannot price (model.c) */
+    if (mk)
+        return mk;
     if (o->n_gpus < 1)
         return sp_fail(err, SP_EINVAL, "search: --gpus must be >= 1");
     if (o->global_batch < 1)

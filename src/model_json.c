@@ -1,0 +1,92 @@
+/* `scaleplan model`: what scaleplan understood of a model, as one JSON object (the result contract of the
+ * CLI and of sp_call). Built from sp_model_params, sp_model_fwd_flops_per_token and sp_model_cache_bytes;
+ * the CLI prints it as text or JSON. Keys are snake_case with SI suffixes; numbers are never NaN/inf. */
+#include "scaleplan.h"
+
+#include <jansson.h>
+#include <math.h>
+#include <string.h>
+
+static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
+
+static json_t *layer_kinds(const sp_param_count *pc)
+{
+    json_t *a = json_array();
+    for (int mx = 0; mx < SP_NMIXER; mx++)
+        for (int f = 0; f < SP_NFFN; f++)
+            if (pc->count[mx][f] > 0)
+                json_array_append_new(a, json_pack("{s:s, s:s, s:i}", "mixer", sp_mixer_name((sp_mixer)mx), "ffn",
+                                                   sp_ffn_name((sp_ffn)f), "layers", pc->count[mx][f]));
+    return a;
+}
+
+static json_t *components(const sp_param_count *pc)
+{
+    json_t *o = json_object();
+    for (int mx = 0; mx < SP_NMIXER; mx++)
+        if (pc->mixer_total[mx] > 0) {
+            char key[48];
+            snprintf(key, sizeof key, "%s", sp_mixer_name((sp_mixer)mx));
+            json_object_set_new(o, key, num(pc->mixer_total[mx]));
+        }
+    json_object_set_new(o, "dense_ffn", num(pc->dense_ffn_total));
+    json_object_set_new(o, "routed_experts", num(pc->routed_total));
+    json_object_set_new(o, "routed_experts_active", num(pc->routed_active));
+    json_object_set_new(o, "shared_experts_and_routers", num(pc->shared_router_total));
+    json_object_set_new(o, "norms", num(pc->norms_total));
+    json_object_set_new(o, "embedding", num(pc->embedding));
+    json_object_set_new(o, "lm_head", num(pc->lm_head));
+    return o;
+}
+
+static json_t *ignored_keys(const sp_model_info *info)
+{
+    json_t *a = json_array();
+    const char *p = info ? info->ignored : "";
+    while (*p) {
+        const char *e = strchr(p, ',');
+        size_t n = e ? (size_t)(e - p) : strlen(p);
+        json_array_append_new(a, json_stringn(p, n));
+        p += n;
+        while (*p == ',' || *p == ' ')
+            p++;
+    }
+    return a;
+}
+
+json_t *sp_model_json(const sp_model *m, const sp_model_info *info, int seq_len, double kv_bytes)
+{
+    sp_param_count pc;
+    sp_model_params(m, &pc);
+    int s = seq_len > 0 ? seq_len : (m->max_seq < 4096 ? m->max_seq : 4096);
+    double fwd = sp_model_fwd_flops_per_token(m, s), tok = 0, seq = 0;
+    sp_model_cache_bytes(m, s, kv_bytes, &tok, &seq);
+    sp_error e;
+    json_t *o = json_object();
+    json_object_set_new(o, "name", json_string(m->name));
+    json_object_set_new(o, "model_type", json_string(info ? info->model_type : ""));
+    json_object_set_new(o, "layers", json_integer(m->n_layers));
+    json_object_set_new(o, "d_model", json_integer(m->d_model));
+    json_object_set_new(o, "layer_kinds", layer_kinds(&pc));
+    json_object_set_new(o, "params_total", num(pc.total));
+    json_object_set_new(o, "params_active", num(pc.active));
+    json_object_set_new(o, "params_embedding", num(pc.embedding + pc.lm_head));
+    json_object_set_new(o, "params_mtp", num(pc.mtp));
+    json_object_set_new(o, "mtp_modules", json_integer(m->n_mtp));
+    json_object_set_new(o, "tied_embeddings", json_boolean(m->tied_embeddings));
+    json_object_set_new(o, "params_by_component", components(&pc));
+    json_object_set_new(o, "seq_len", json_integer(s));
+    json_object_set_new(o, "flops_per_token", num(fwd));
+    json_object_set_new(o, "training_flops_per_token", num(3 * fwd));
+    json_object_set_new(o, "kv_bytes_per_token", num(tok));
+    json_object_set_new(o, "state_bytes_per_sequence", num(seq));
+    json_object_set_new(o, "kv_dtype_bytes", num(kv_bytes));
+    json_object_set_new(o, "vision_tower_counted", json_boolean(0));
+    json_object_set_new(o, "vision_tower_present", json_boolean(info && info->vision_not_counted));
+    json_object_set_new(o, "ignored_keys", ignored_keys(info));
+    json_object_set_new(o, "training_step",
+                        json_string(sp_model_step_check(m, "training", &e) ? e.msg : "priced by the training step"));
+    if (info && info->source[0])
+        json_object_set_new(o, "source", json_string(info->source));
+    return o;
+}

@@ -1,0 +1,17 @@
+#!/bin/sh
+# scaleplan model: what scaleplan understood of a preset or a Hugging Face config.json.
+. tests/cli/_lib.sh
+expect_out model_text 'active per token' -- model qwen3-30b-a3b
+expect_out model_json '"params_total":30532122624\.0,"params_active":3353032704\.0' -- model qwen3-30b-a3b --json
+expect_out model_json_keys '"params_active".*"params_embedding".*"flops_per_token".*"kv_bytes_per_token"' -- model llama3-8b --json
+expect_out model_hybrid '23 x mamba2 \+ none FFN' -- model nemotron-3-nano-30b-a3b
+expect_out model_vision 'vision tower: present in the config, not counted' -- model gemma3-27b
+expect_out model_ignored 'ignored keys \(non-architectural\):.*rope_theta' -- model tests/configs/gemma-2-9b.json
+expect_out model_step_refusal "training step: .*layer type 'sliding_attention' is not modelled" -- model gpt-oss-120b
+expect_fail model_missing 2 'expected one model' -- model
+expect_fail model_unknown 2 "unknown model preset 'nosuch'" -- model nosuch
+expect_fail model_not_modelled 2 "is not modelled: its config.json could not be read" -- model deepseek-v4-flash
+expect_fail model_bad_seq 2 'seq-len' -- model llama3-8b --seq-len 0
+expect_fail train_refuses_mamba 2 "layer type 'mamba2' is not modelled by the training step yet" -- train --model nemotron-3-nano-30b-a3b --system dgx-h100 --gpus 8 --global-batch 8 --seq-len 4096
+expect_fail search_refuses_swa 2 "layer type 'sliding_attention' is not modelled by the training step yet" -- search --model gpt-oss-20b --system dgx-h100 --gpus 8 --global-batch 8 --seq-len 4096
+expect_fail infer_refuses_gdn 2 "layer type 'gated_deltanet' is not modelled by the inference step yet" -- infer --model qwen3-next-80b-a3b --system dgx-h100 --gpus 8 --tp 8

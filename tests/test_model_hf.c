@@ -1,0 +1,257 @@
+/* Model presets and real Hugging Face configs against published parameter counts; the config reader's rules
+ * (transformers' per-model_type defaults, refusals, Infinity/NaN, text_config); per-layer-kind arithmetic. */
+#include "testutil.h"
+
+#include <jansson.h>
+#include <stdlib.h>
+
+#define CONFIGS SP_DATA_DIR "/../tests/configs/"
+
+static sp_model load_info(const char *name, sp_model_info *info)
+{
+    sp_model m;
+    sp_error e = {0};
+    if (sp_load_model_info(SP_DATA_DIR, name, &m, info, &e) != SP_OK)
+        fail_msg("%s", e.msg);
+    return m;
+}
+
+static sp_model load(const char *name) { return load_info(name, NULL); }
+
+/* Parses text; returns the status and leaves the message in e. */
+static sp_status parse(const char *text, sp_model *m, sp_model_info *info, sp_error *e)
+{
+    memset(e, 0, sizeof *e);
+    return sp_parse_model_info("t.json", text, strlen(text), m, info, e);
+}
+
+static void expect_refused(const char *text, const char *want)
+{
+    sp_model m;
+    sp_error e;
+    if (parse(text, &m, NULL, &e) == SP_OK)
+        fail_msg("accepted: %s", text);
+    if (!strstr(e.msg, want))
+        fail_msg("message '%s' lacks '%s'", e.msg, want);
+}
+
+/* A published (total, active) pair. excl_emb: the publisher's active count leaves out the input embedding
+ * (OpenAI for gpt-oss, NVIDIA for Nemotron: "3.2B active, 3.6B with embeddings"). tol: 1 % unless the only
+ * published figure is a rounded label, then the label's rounding (see docs/model.md, "Published counts").
+ * excl_emb 2: the label counts neither the embedding nor the LM head. */
+typedef struct {
+    const char *name;
+    double total, active;
+    int excl_emb;
+    double tol_total, tol_active;
+} published;
+
+static void check_published(const published *c, size_t n, const char *dir)
+{
+    for (size_t i = 0; i < n; i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s%s", dir, c[i].name);
+        sp_model m = load(dir[0] ? path : c[i].name);
+        sp_param_count pc;
+        sp_model_params(&m, &pc);
+        double act = pc.active - (c[i].excl_emb ? pc.embedding : 0) - (c[i].excl_emb == 2 ? pc.lm_head : 0);
+        print_message("%-34s total %8.3fB (published %8.3fB) active %7.3fB (published %7.3fB)\n", c[i].name,
+                      pc.total / 1e9, c[i].total / 1e9, act / 1e9, c[i].active / 1e9);
+        assert_rel(pc.total, c[i].total, c[i].tol_total);
+        if (c[i].active > 0)
+            assert_rel(act, c[i].active, c[i].tol_active);
+    }
+}
+
+/* Every preset named in the Megatron-Core validation CSV and issue 25; sources in each preset's "source". */
+static void test_presets_published(void **st)
+{
+    (void)st;
+    static const published c[] = {
+        {"qwen3-235b-a22b", 235e9, 22e9, 0, 0.01, 0.01},     /* Qwen3 report Table 2 */
+        {"qwen3-30b-a3b", 30.5e9, 3.3e9, 0, 0.01, 0.02},      /* model card "30.5B, 3.3B": 3.35B, label rounding */
+        {"gpt-oss-120b", 116.83e9, 5.13e9, 1, 0.01, 0.01},   /* arXiv:2508.10925 Table 1 */
+        {"gpt-oss-20b", 20.91e9, 3.61e9, 1, 0.01, 0.01},
+        {"nemotron-3-nano-30b-a3b", 31.6e9, 3.2e9, 1, 0.01, 0.02}, /* card: 31.6B total, 3.2B (3.6B w/ emb.) */
+        {"nemotron-3.5-lightning-30b-a3b", 31.6e9, 3.2e9, 1, 0.01, 0.02},
+        {"nemotron-3-super-120b-a12b", 120e9, 12e9, 0, 0.01, 0.05}, /* label "120B-A12B" only; we count 11.45B
+                                                                       active (4.6 % under), preset reconstructed */
+        {"qwen3-next-80b-a3b", 80e9, 3e9, 2, 0.01, 0.17},  /* card: "80B total, 3B activated": a label (we
+                                                              count 3.25B without embedding and head, 3.87B with) */
+        {"kimi-k2", 1.04e12, 32.6e9, 0, 0.015, 0.01},       /* arXiv:2507.20534: 1.04T, 32.6B; we count 1.026T */
+        {"deepseek-v3", 671e9, 37e9, 1, 0.01, 0.015},       /* report: 671B, 37B */
+        {"llama2-7b", 6.74e9, 0, 0, 0.01, 0},                {"llama2-13b", 13.02e9, 0, 0, 0.01, 0},
+        {"llama2-70b", 68.98e9, 0, 0, 0.01, 0},              {"llama3-8b", 8.03e9, 0, 0, 0.01, 0},
+        {"llama3-70b", 70.55e9, 0, 0, 0.01, 0},              {"llama3.1-405b", 405.85e9, 0, 0, 0.01, 0},
+        {"mixtral-8x22b", 141e9, 39e9, 0, 0.01, 0.01},
+        {"llama4-scout", 109e9, 17e9, 0, 0.015, 0.015},     /* 109B includes the vision encoder (not counted) */
+        {"llama4-maverick", 400e9, 17e9, 0, 0.01, 0.015},   /* "17B active": label */
+        {"gemma3-27b", 27.016e9, 0, 0, 0.01, 0},            /* Gemma 3 report: 1,416M emb. + 25,600M */
+        {"qwen2.5-72b", 72.7e9, 0, 0, 0.01, 0},              {"phi3.5-moe", 41.9e9, 6.6e9, 0, 0.01, 0.01},
+        {"olmoe-1b-7b", 6.92e9, 1.28e9, 0, 0.01, 0.01},
+    };
+    check_published(c, sizeof c / sizeof *c, "");
+}
+
+/* Real config.json files of open model families (tests/configs/README.md: provenance and figures). */
+static void test_real_configs(void **st)
+{
+    (void)st;
+    static const published c[] = {
+        {"qwen1.5-moe-a2.7b.json", 14.3e9, 2.7e9, 0, 0.01, 0.01}, /* shared_expert_intermediate_size counted */
+        {"gemma-2-9b.json", 9.24e9, 0, 0, 0.01, 0},             /* tie_word_embeddings absent: gemma2 ties */
+    };
+    check_published(c, sizeof c / sizeof *c, CONFIGS);
+}
+
+/* transformers' defaults per model_type: Gemma ties when the key is absent, Llama does not. */
+static void test_tie_defaults(void **st)
+{
+    (void)st;
+    const char *g = "{\"model_type\":\"gemma\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
+                    "\"intermediate_size\":128,\"vocab_size\":1000}";
+    const char *l = "{\"model_type\":\"llama\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
+                    "\"intermediate_size\":128,\"vocab_size\":1000}";
+    sp_model m;
+    sp_error e;
+    assert_int_equal(parse(g, &m, NULL, &e), SP_OK);
+    assert_int_equal(m.tied_embeddings, 1);
+    assert_int_equal(parse(l, &m, NULL, &e), SP_OK);
+    assert_int_equal(m.tied_embeddings, 0);
+}
+
+static void test_refusals(void **st)
+{
+    (void)st;
+    expect_refused("{\"model_type\":\"llama\",\"num_hidden_layers\":2,\"hidden_size\":4096,\"num_attention_heads\":30,"
+                   "\"vocab_size\":1000}", "not a multiple of num_attention_heads 30 and no head_dim");
+    expect_refused("{\"model_type\":\"mixtral\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
+                   "\"num_local_experts\":8,\"vocab_size\":1000}", "needs 'num_experts_per_tok'");
+    expect_refused("{\"model_type\":\"llama\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
+                   "\"vocab_size\":1000,\"xyz\":3}", "key 'xyz' is not known");
+    expect_refused("{\"model_type\":\"falcon\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
+                   "\"vocab_size\":1000}", "model_type 'falcon' is not modelled");
+    expect_refused("{\"model_type\":\"llama\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
+                   "\"vocab_size\":1000,\"parallel_attn\":true}", "key 'parallel_attn' changes the architecture and is not modelled");
+    expect_refused("{\"model_type\":\"llama\",\"num_hidden_layers\":2,\"hidden_size\":Infinity,\"num_attention_heads\":4,"
+                   "\"vocab_size\":1000}", "field 'hidden_size': expected an integer");
+    expect_refused("{\"model_type\":\"qwen2\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
+                   "\"vocab_size\":1000,\"use_sliding_window\":true,\"sliding_window\":16}", "use_sliding_window");
+}
+
+/* Python's json writes Infinity/NaN: accepted in keys that do not matter, never reaching the model. */
+static void test_nonfinite_tokens(void **st)
+{
+    (void)st;
+    const char *t = "{\"model_type\":\"nemotron_h\",\"hybrid_override_pattern\":\"M*-E\",\"hidden_size\":64,"
+                    "\"num_attention_heads\":4,\"head_dim\":16,\"vocab_size\":1000,\"n_routed_experts\":4,"
+                    "\"num_experts_per_tok\":2,\"moe_intermediate_size\":32,\"intermediate_size\":48,"
+                    "\"mamba_num_heads\":8,\"mamba_head_dim\":16,\"ssm_state_size\":16,\"n_groups\":2,"
+                    "\"time_step_limit\":[0.0, Infinity],\"time_step_min\":NaN,\"name\":\"x NaN Infinity\"}";
+    sp_model m;
+    sp_model_info info;
+    sp_error e;
+    assert_int_equal(parse(t, &m, &info, &e), SP_OK);
+    assert_string_equal(m.name, "x NaN Infinity");
+    assert_int_equal(m.n_layers, 4);
+    assert_int_equal(sp_model_mixer(&m, 0), SP_MIX_MAMBA2);
+    assert_int_equal(sp_model_ffn(&m, 0), SP_FFN_NONE);
+    assert_int_equal(sp_model_mixer(&m, 1), SP_MIX_ATTN);
+    assert_int_equal(sp_model_ffn(&m, 2), SP_FFN_DENSE);
+    assert_int_equal(sp_model_ffn(&m, 3), SP_FFN_MOE);
+    assert_non_null(strstr(info.ignored, "time_step_limit"));
+}
+
+/* Multimodal configs: the language model under text_config; the vision tower reported, not counted. */
+static void test_text_config(void **st)
+{
+    (void)st;
+    sp_model_info info;
+    sp_model m = load_info("gemma3-27b", &info);
+    assert_int_equal(info.text_config, 1);
+    assert_int_equal(info.vision_not_counted, 1);
+    assert_int_equal(m.tied_embeddings, 1); /* gemma3_text default */
+    assert_int_equal(m.n_pattern, 62);
+    int swa = 0;
+    for (int i = 0; i < m.n_layers; i++)
+        swa += sp_model_mixer(&m, i) == SP_MIX_SWA;
+    assert_int_equal(swa, 62 - 10); /* sliding_window_pattern 6: every 6th layer global */
+}
+
+/* Sliding layers attend to min(s, window); Mamba layers cost the same at any s; caches follow. */
+static void test_layer_kind_arithmetic(void **st)
+{
+    (void)st;
+    sp_model g = load("gpt-oss-120b"), n = load("nemotron-3-nano-30b-a3b");
+    /* gpt-oss: 18 full layers grow by 4·a·d_head per token of context, the 18 sliding ones stop at 128 */
+    double d = sp_model_fwd_flops_per_token(&g, 8192) - sp_model_fwd_flops_per_token(&g, 4096);
+    assert_rel(d, 18 * 4.0 * 64 * 64 * 4096, 1e-12);
+    /* Nemotron: only the 6 attention layers depend on s */
+    d = sp_model_fwd_flops_per_token(&n, 8192) - sp_model_fwd_flops_per_token(&n, 4096);
+    assert_rel(d, 6 * 4.0 * 32 * 128 * 4096, 1e-12);
+    double tok, seq;
+    sp_model_cache_bytes(&n, 8192, 2, &tok, &seq);
+    assert_rel(tok, 6 * 2.0 * 2 * 128 * 2, 1e-12); /* 6 GQA layers, 2 KV heads of 128, bf16 */
+    /* 23 Mamba layers: 64 x 64 x 128 fp32 state + 3 conv steps of (4096 + 2·8·128) bf16 */
+    assert_rel(seq, 23 * (4.0 * 4096 * 128 + 2.0 * 3 * (4096 + 2 * 8 * 128)), 1e-12);
+    sp_model_cache_bytes(&g, 8192, 2, &tok, &seq);
+    assert_rel(tok, 18 * 2.0 * 8 * 64 * 2, 1e-12);
+    assert_rel(seq, 18 * 2.0 * 8 * 64 * 2 * 128, 1e-12);
+}
+
+/* What the step cannot price is refused by name; uniform layouts stay uniform (the step prices them). */
+static void test_step_check(void **st)
+{
+    (void)st;
+    sp_error e = {0};
+    sp_model g = load("gpt-oss-20b"), n = load("nemotron-3-nano-30b-a3b"), q = load("qwen3-next-80b-a3b");
+    sp_model mv = load("llama4-maverick"), ds = load("deepseek-v3"), qw = load("qwen3-235b-a22b");
+    assert_int_equal(sp_model_step_check(&g, "training", &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "layer type 'sliding_attention' is not modelled by the training step yet"));
+    assert_int_equal(sp_model_step_check(&n, "training", &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "layer type 'mamba2'"));
+    assert_int_equal(sp_model_step_check(&q, "training", &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "gated_deltanet"));
+    assert_int_equal(mv.n_pattern, 48); /* dense and MoE layers interleaved */
+    assert_int_equal(ds.n_pattern, 0);
+    assert_int_equal(ds.first_dense_layers, 3);
+    assert_int_equal(qw.n_pattern, 0);
+    assert_int_equal(sp_model_step_check(&qw, "training", &e), SP_OK);
+}
+
+/* The JSON result carries the contract's keys and no NaN. */
+static void test_model_json(void **st)
+{
+    (void)st;
+    sp_model_info info;
+    sp_model m = load_info("nemotron-3-super-120b-a12b", &info);
+    struct json_t *o = sp_model_json(&m, &info, 4096, 2);
+    assert_non_null(o);
+    sp_model_info none;
+    memset(&none, 0, sizeof none);
+    sp_model l = load("llama3-8b");
+    struct json_t *o2 = sp_model_json(&l, &none, 0, 2);
+    assert_non_null(o2);
+    char *s = json_dumps(o, 0);
+    assert_non_null(strstr(s, "\"params_total\""));
+    assert_non_null(strstr(s, "\"params_active\""));
+    assert_non_null(strstr(s, "\"params_embedding\""));
+    assert_non_null(strstr(s, "\"flops_per_token\""));
+    assert_non_null(strstr(s, "\"kv_bytes_per_token\""));
+    assert_null(strstr(s, "nan"));
+    free(s);
+    json_decref(o);
+    json_decref(o2);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_presets_published), cmocka_unit_test(test_real_configs),
+        cmocka_unit_test(test_tie_defaults),      cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_nonfinite_tokens),  cmocka_unit_test(test_text_config),
+        cmocka_unit_test(test_layer_kind_arithmetic), cmocka_unit_test(test_step_check),
+        cmocka_unit_test(test_model_json),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
