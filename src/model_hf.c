@@ -75,6 +75,7 @@ typedef struct {
     const char *used[MAX_USED];
     int n_used;
     sp_error *err;
+    const char *mt; /* model_type */
 } hf;
 
 static int line_of(const hf *r, const char *key)
@@ -251,11 +252,13 @@ static const char *const benign_keys[] = {
     "n_positions", "max_seq_len", "seq_length", "max_sequence_length", "initial_context_length", "clip_qkv",
     "lm_head_bias" /* PhiMoE: V biases on the head, < 1e-6 of the model */, "use_qk_norm" /* Llama 4: L2 norm, no weights */,
     "expand" /* Nemotron-H: the inner width is mamba_num_heads x mamba_head_dim */, "attention_window_size",
-    "sliding_window_size" /* Gemma 2: a legacy copy of sliding_window */, NULL};
+    "sliding_window_size" /* Gemma 2: a legacy copy of sliding_window */, "n_ctx" /* GPT-2: = n_positions */,
+    "for_llm_compressor" /* Llama 4: a flag for quantisation tools */, "use_mrope" /* Qwen2.5: multimodal RoPE */,
+    NULL};
 static const char *const benign_suffix[] = {"_token_id", "_dropout", "_pdrop", "_eps", "_epsilon", "_softcapping",
                                             "_coef", "_dropout_prob", NULL};
 static const char *const benign_prefix[] = {"output_", "rope_", "router_aux", "router_z", "router_jitter",
-                                            "bos_", "eos_", "pad_", "use_cache", NULL};
+                                            "bos_", "eos_", "pad_", "use_cache", "summary_" /* GPT-2 heads */, NULL};
 /* Keys that change the architecture in ways scaleplan does not model (refused when set). */
 static const char *const unmodelled_keys[] = {
     "parallel_attn", "parallel_block", "new_decoder_architecture", "use_parallel_residual", "alibi",
@@ -579,7 +582,7 @@ static sp_status read_dims(hf *r, sp_model *m)
                                   "ffn_hidden_size", "hidden_dim", NULL};
     static const char *k_seq[] = {"max_position_embeddings", "n_positions", "max_seq_len", "seq_length", NULL};
     static const char *k_exp[] = {"num_local_experts", "n_routed_experts", "num_experts", NULL};
-    static const char *k_topk[] = {"num_experts_per_tok", "experts_per_token", NULL};
+    static const char *k_topk[] = {"num_experts_per_tok", "experts_per_token", NULL}; /* the first present */
     static const char *k_vocab[] = {"vocab_size", NULL};
     int found, n = 0;
     if (m->n_layers == 0) /* Nemotron-H: the pattern gave it */
@@ -589,7 +592,11 @@ static sp_status read_dims(hf *r, sp_model *m)
                        line_of(r, "num_hidden_layers"), n, m->n_layers);
     TRY(need(r, k_h, &m->d_model, 1, 10000000, "d_model"));
     TRY(need(r, k_heads, &m->n_heads, 1, 1000000, "attention heads"));
-    TRY(need(r, k_vocab, &m->vocab, 1, 100000000, "vocabulary"));
+    TRY(get_any(r, k_vocab, &m->vocab, 1, 100000000, &found));
+    if (!found && is_type(r->mt, "gemma3_text", "gemma3")) /* Gemma3TextConfig vocab_size=262_208 (transformers) */
+        m->vocab = 262208;
+    else if (!found)
+        return sp_fail(r->err, SP_EINVAL, "%s: missing field 'vocab_size' (vocabulary)", r->path);
     TRY(get_any(r, k_kv, &m->n_kv_heads, 1, 1000000, &found));
     TRY(get_any(r, k_ffn, &m->ffn_dim, 1, 100000000, &found));
     if (found && json_object_get(r->o, "intermediate_size_mlp")) /* Llama 4: experts are intermediate_size */
@@ -597,6 +604,11 @@ static sp_status read_dims(hf *r, sp_model *m)
     TRY(get_any(r, k_seq, &m->max_seq, 1, 1 << 30, &found));
     TRY(get_any(r, k_exp, &m->n_experts, 0, 1000000, &found));
     TRY(get_any(r, k_topk, &m->top_k, 1, 1000000, &found));
+    int k2 = m->top_k, f2 = 0; /* GPT-OSS writes both names: they must agree */
+    TRY(get_i(r, "experts_per_token", &k2, 1, 1000000, &f2));
+    if (f2 && k2 != m->top_k)
+        return sp_fail(r->err, SP_EINVAL, "%s:%d: experts_per_token = %d but num_experts_per_tok = %d", r->path,
+                       line_of(r, "experts_per_token"), k2, m->top_k);
     if (m->n_experts > 1 && !found)
         return sp_fail(r->err, SP_EINVAL, "%s: an MoE config (%d experts) needs 'num_experts_per_tok' (experts per "
                        "token); it has no default", r->path, m->n_experts);
@@ -841,6 +853,7 @@ sp_status sp_model_from_hf(const char *path, const char *display, const char *te
         if (info)
             info->text_config = 1;
     }
+    r.mt = mt;
     TRY(read_model(&r, root, mt, m, info));
     TRY(account_keys(&r, r.o, tc ? "text_config." : "", info));
     if (tc)

@@ -98,10 +98,48 @@ static void test_real_configs(void **st)
 {
     (void)st;
     static const published c[] = {
-        {"qwen1.5-moe-a2.7b.json", 14.3e9, 2.7e9, 0, 0.01, 0.01}, /* shared_expert_intermediate_size counted */
-        {"gemma-2-9b.json", 9.24e9, 0, 0, 0.01, 0},             /* tie_word_embeddings absent: gemma2 ties */
+        {"llama-3-8b.json", 8.03e9, 0, 0, 0.01, 0},                  /* llama */
+        {"mistral-7b-v0.1.json", 7.24e9, 0, 0, 0.01, 0},             /* mistral: every layer slides (4096) */
+        {"mixtral-8x7b-v0.1.json", 46.7e9, 12.9e9, 0, 0.01, 0.01},   /* mixtral */
+        {"qwen2.5-7b.json", 7.61e9, 0, 0, 0.01, 0},                  /* qwen2: q/k/v biases */
+        {"qwen1.5-moe-a2.7b.json", 14.3e9, 2.7e9, 0, 0.01, 0.01},    /* qwen2_moe: shared_expert_intermediate_size */
+        {"qwen3-8b.json", 8.2e9, 0, 0, 0.01, 0},                     /* qwen3: QK-norm */
+        {"qwen3-30b-a3b.json", 30.5e9, 3.3e9, 0, 0.01, 0.02},        /* qwen3_moe */
+        {"qwen3-next-80b-a3b.json", 80e9, 3e9, 2, 0.01, 0.17},       /* qwen3_next: gated DeltaNet; "3B" label */
+        {"gemma-7b.json", 8.54e9, 0, 0, 0.01, 0},                    /* gemma: tied by default, head_dim 256 */
+        {"gemma-2-9b.json", 9.24e9, 0, 0, 0.01, 0},                  /* gemma2: tied by default, sliding */
+        {"gemma-3-27b.json", 27.016e9, 0, 0, 0.01, 0},               /* gemma3: text_config, vision apart */
+        {"llama-4-scout-17b-16e.json", 109e9, 17e9, 0, 0.015, 0.015}, /* llama4: text_config; 109B with vision */
+        {"deepseek-v3.json", 671e9, 37e9, 1, 0.01, 0.015},           /* deepseek_v3 with its MTP module */
+        {"kimi-k2-instruct.json", 1.04e12, 32.6e9, 0, 0.015, 0.01},  /* kimi_k2 */
+        {"gpt-oss-120b.json", 116.83e9, 5.13e9, 1, 0.01, 0.01},      /* gpt_oss: sinks, biases, sliding */
+        {"nemotron-3-nano-30b-a3b.json", 31.6e9, 3.2e9, 1, 0.01, 0.02}, /* nemotron_h: Mamba-2 hybrid, Infinity */
+        {"phi-3.5-moe-instruct.json", 41.9e9, 6.6e9, 0, 0.01, 0.01}, /* phimoe: LayerNorm, attention biases */
+        {"olmoe-1b-7b-0924.json", 6.92e9, 1.28e9, 0, 0.01, 0.01},    /* olmoe: full-width QK-norm */
+        {"phi-3-mini-4k-instruct.json", 3.82e9, 0, 0, 0.01, 0},      /* phi3: sliding window 2047 */
+        {"jamba-1.5-mini.json", 52e9, 12e9, 0, 0.01, 0.01},          /* jamba: Mamba-1 + attention 1 in 8, MoE 1 in 2 */
+        {"olmo-2-1124-7b.json", 7.30e9, 0, 0, 0.01, 0},              /* olmo2 */
+        {"gpt2.json", 124.44e6, 0, 0, 0.01, 0},                      /* gpt2: tied, learned positions, biases */
     };
     check_published(c, sizeof c / sizeof *c, CONFIGS);
+}
+
+/* DeepSeek-V3's MTP module: the checkpoint holds 685B (model card: "671B main model weights and 14B of the MTP
+ * module"); the module's tensors include its own copies of the embedding and head (0.93B each), which
+ * scaleplan shares: main + module + the two copies must make the checkpoint's 685B (rounded to 1B: 0.1 %). */
+static void test_mtp_module(void **st)
+{
+    (void)st;
+    sp_model m = load(CONFIGS "deepseek-v3.json");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    assert_int_equal(m.n_mtp, 1);
+    assert_rel(pc.total + pc.mtp + pc.embedding + pc.lm_head, 685e9, 0.001);
+    double f1 = sp_model_fwd_flops_per_token(&m, 4096);
+    m.n_mtp = 0;
+    double f0 = sp_model_fwd_flops_per_token(&m, 4096);
+    /* the module adds its 2h -> h projection, one MLA + MoE layer and an LM-head pass */
+    assert_true(f1 > f0 && f1 - f0 < 0.1 * f0);
 }
 
 /* transformers' defaults per model_type: Gemma ties when the key is absent, Llama does not. */
@@ -251,7 +289,7 @@ int main(void)
         cmocka_unit_test(test_tie_defaults),      cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_nonfinite_tokens),  cmocka_unit_test(test_text_config),
         cmocka_unit_test(test_layer_kind_arithmetic), cmocka_unit_test(test_step_check),
-        cmocka_unit_test(test_model_json),
+        cmocka_unit_test(test_model_json),        cmocka_unit_test(test_mtp_module),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
