@@ -29,6 +29,9 @@ static const cli_optdef defs[] = {
     {"prefill-gpus", 1, "disaggregated prefill: this many GPUs prefill, the rest decode [0]"},
     {"requests", 1, "simulated requests [2000]"},
     {"seed", 1, "random seed (the same seed gives the same run) [1]"},
+    {"kernel-factor", 1, "step-time factor of the stack's kernels instead of the family calibration (data/serving/calibration.json)"},
+    {"validate", 1, "replay an MLPerf-style CSV (data/validation/serving_mlperf.csv) and report the error per family"},
+    {"family", 1, "with --validate: only this accelerator family's rows"},
     {"json", 0, "JSON result"},
     {"csv", 0, "one CSV row per request"},
     {"plot", 1, "latency CDFs and a throughput-latency curve to FILE.svg or FILE.png"},
@@ -97,9 +100,16 @@ static int read_opts(const cli_args *a, const sp_system *s, sp_serve_opts *o)
         (rc = cli_double(a, "tpot-p99", SP_UNIT_TIME, 1e-6, 1e6, &o->tpot_slo_s)))
         return rc;
     sp_error err = {0};
+    double kf = 0;
+    char fam[32];
+    if ((rc = cli_double(a, "kernel-factor", SP_UNIT_NONE, 0.1, 10, &kf)))
+        return rc;
     if (sp_serve_stack_load(a->data_dir, cli_get(a, "software") ? cli_get(a, "software") : "vllm", &o->stack, &err) ||
-        sp_serving_eff_load(a->data_dir, s->acc.name, &o->eff, &err))
+        sp_serving_eff_load(a->data_dir, s->acc.name, &o->eff, &err) ||
+        (kf == 0 && sp_serve_calibrate(a->data_dir, s->acc.name, &o->stack, fam, sizeof fam, &err)))
         return cli_fail("serve", &err);
+    if (kf > 0)
+        o->stack.kernel_factor *= kf;
     return 0;
 }
 
@@ -216,6 +226,64 @@ static int serve_plot(const char *path, const sp_model *m, const sp_system *s, c
     return rc;
 }
 
+/* --validate FILE: every row replayed, then MAPE per family and MLPerf round. */
+static int validate_main(const cli_args *a)
+{
+    sp_serve_vopts vo;
+    memset(&vo, 0, sizeof vo);
+    int rc;
+    if ((rc = cli_int(a, "requests", 1, 1000000, &vo.n_requests)) || (rc = cli_double(a, "kernel-factor", SP_UNIT_NONE, 0.1, 10, &vo.kernel_factor)))
+        return rc;
+    snprintf(vo.family, sizeof vo.family, "%s", cli_get(a, "family") ? cli_get(a, "family") : "");
+    sp_serve_vrow *v;
+    int n;
+    sp_error err = {0};
+    if (sp_serve_validate(a->data_dir, cli_get(a, "validate"), &vo, &v, &n, &err))
+        return cli_fail("serve", &err);
+    int json = cli_flag(a, "json");
+    printf(json ? "{\"rows\":[" : "%-26s %-10s %-6s %-11s %12s %12s %8s\n", "id", "family", "round", "scenario", "predicted", "measured", "error%");
+    for (int i = 0; i < n; i++) {
+        if (json) {
+            printf("%s{\"id\":\"%s\",\"family\":\"%s\",\"round\":\"%s\",\"scenario\":\"%s\",\"predicted_tokens_per_s\":", i ? "," : "", v[i].id,
+                   v[i].family, v[i].round, v[i].scenario);
+            cli_json_num(stdout, v[i].predicted);
+            printf(",\"measured_tokens_per_s\":");
+            cli_json_num(stdout, v[i].measured);
+            printf(",\"error_pct\":");
+            cli_json_num(stdout, v[i].err_pct);
+            printf("}");
+        } else if (isfinite(v[i].predicted))
+            printf("%-26s %-10s %-6s %-11s %12.1f %12.1f %+8.1f\n", v[i].id, v[i].family, v[i].round, v[i].scenario, v[i].predicted, v[i].measured,
+                   v[i].err_pct);
+        else
+            printf("%-26s %-10s %-6s %-11s not evaluated: %s\n", v[i].id, v[i].family, v[i].round, v[i].scenario, v[i].note);
+    }
+    printf(json ? "],\"mape\":[" : "\nMAPE per family and round:\n");
+    int first = 1;
+    for (int i = 0; i < n; i++) {
+        int seen = 0, k = 0;
+        double sum = 0;
+        for (int j = 0; j < i; j++)
+            seen |= strcmp(v[j].family, v[i].family) == 0 && strcmp(v[j].round, v[i].round) == 0;
+        for (int j = i; j < n && !seen; j++)
+            if (strcmp(v[j].family, v[i].family) == 0 && strcmp(v[j].round, v[i].round) == 0 && isfinite(v[j].err_pct)) {
+                sum += fabs(v[j].err_pct);
+                k++;
+            }
+        if (seen || k == 0)
+            continue;
+        if (json)
+            printf("%s{\"family\":\"%s\",\"round\":\"%s\",\"n\":%d,\"mape_pct\":%.4g}", first ? "" : ",", v[i].family, v[i].round, k, sum / k);
+        else
+            printf("  %-10s %-6s n=%d  MAPE %.1f %%\n", v[i].family, v[i].round, k, sum / k);
+        first = 0;
+    }
+    if (json)
+        printf("]}\n");
+    free(v);
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     cli_args a;
@@ -228,6 +296,8 @@ int cmd_serve(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("serve", "unexpected argument '%s'", a.pos[0]);
+    if (cli_get(&a, "validate"))
+        return validate_main(&a);
     if (!cli_get(&a, "model"))
         return cli_error("serve", "--model is required");
     if (cli_flag(&a, "json") + cli_flag(&a, "csv") > 1)

@@ -867,6 +867,24 @@ struct json_t *sp_serve_result_json(const sp_serve_result *r, const sp_serve_opt
  * r holds the run at that rate. Fails when even a low rate misses them. */
 sp_status sp_serve_max_rate(const sp_model *m, const sp_system *s, const sp_serve_workload *w,
                             const sp_serve_opts *o, sp_serve_result *r, sp_error *err);
+/* Multiplies st->kernel_factor by the calibrated factor of the accelerator's family for this stack
+ * (data/serving/calibration.json) and names the family ("uncalibrated" when none is listed). */
+sp_status sp_serve_calibrate(const char *data_dir, const char *accel, sp_serve_stack *st, char *family, size_t n,
+                             sp_error *err);
+/* One MLPerf-style row replayed by the simulator (data/validation/serving_mlperf.csv). */
+typedef struct {
+    char id[64], family[32], round[16], scenario[16];
+    double measured, predicted, err_pct; /* tokens/s; NAN when not evaluated (note says why) */
+    char note[256];
+} sp_serve_vrow;
+typedef struct {
+    int n_requests;           /* per simulated run [2000] */
+    double kernel_factor;     /* > 0: use this family factor instead of the calibrated one (calibration scans) */
+    char family[32];          /* "" = all rows, else only this family's */
+} sp_serve_vopts;
+/* Offline rows: an offline run; server/interactive rows: the highest rate meeting their SLOs. *rows malloc'ed. */
+sp_status sp_serve_validate(const char *data_dir, const char *csv_path, const sp_serve_vopts *vo, sp_serve_vrow **rows,
+                            int *n, sp_error *err);
 
 /*
 ** Energy, cost and carbon

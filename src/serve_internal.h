@@ -56,7 +56,7 @@ typedef struct {
     sv_ev *heap;
     int nh;
     int groups, pb, bs, max_seqs, budget;
-    double t, t_last;
+    double t, t_last, t_backlog;
     int nwait_total, done, created, next_arr;
     double q_int, q_max, kv_max, batch_sum, flops, xfer_sum;
     long long steps, preemptions;

@@ -35,7 +35,7 @@ sp_status sp_serve_max_rate(const sp_model *m, const sp_system *s, const sp_serv
     sp_status rc = at_rate(m, s, &off, o, 1, &tmp, err);
     if (rc)
         return rc;
-    double hi = tmp.requests_per_s, lo = hi / 64;
+    double hi = 1.5 * tmp.requests_per_s, lo = hi / 96; /* 1.5 x: the offline estimate of a finite run is not exact */
     if ((rc = at_rate(m, s, w, o, lo, &tmp, err)))
         return rc;
     if (!tmp.slo_met)

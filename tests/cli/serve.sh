@@ -31,3 +31,13 @@ expect_fail serve_both 2 'exclude each other' -- serve --model llama3-8b --rate 
 expect_fail serve_noslo 2 'needs SLOs' -- serve --model llama3-8b --workload sharegpt --max-rate
 expect_fail serve_arrival 2 "allowed poisson" -- serve --model llama3-8b --arrival weekly
 expect_fail serve_layout 2 'multiple of tp' -- serve --model llama3-8b --gpus 3 --tp 2
+# Accuracy (docs/serving.md): MLPerf v4.1 rows, calibrated once per family on them: MAPE <= 12 % per family; the v5.0
+# rows are reported (checked independently, not asserted: the later round's software is faster).
+$RUN serve --validate data/validation/serving_mlperf.csv > "$TMP/val" 2>&1
+if awk '/ v4\.1 +n=/ { n++; v = $(NF-1) + 0; if (v > 12) bad = bad " " $1 "=" v } END { exit !(n == 3 && bad == "") }' "$TMP/val"; then
+    echo "ok serve_validate_mape"
+else
+    echo "not ok serve_validate_mape: $(grep -E 'MAPE|error' "$TMP/val" | tr '\n' ';')"
+fi
+expect_out serve_validate_json '"mape":\[\{"family":"hopper","round":"v4.1","n":4' -- serve --validate data/validation/serving_mlperf.csv --family hopper --json
+expect_fail serve_validate_missing 2 'cannot' -- serve --validate "$TMP/none.csv"
