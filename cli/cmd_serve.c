@@ -32,6 +32,9 @@ static const cli_optdef defs[] = {
     {"kernel-factor", 1, "step-time factor of the stack's kernels instead of the family calibration (data/serving/calibration.json)"},
     {"validate", 1, "replay an MLPerf-style CSV (data/validation/serving_mlperf.csv) and report the error per family"},
     {"family", 1, "with --validate: only this accelerator family's rows"},
+    {"search", 0, "cheapest deployment meeting the SLOs at --rate over --candidates, layouts, precisions, disaggregation"},
+    {"candidates", 1, "systems for --search [dgx-h100,hgx-h200,dgx-b200,mi300x-8,dgx-a100-80g]"},
+    {"max-gpus", 1, "largest deployment --search considers [64]"},
     {"json", 0, "JSON result"},
     {"csv", 0, "one CSV row per request"},
     {"plot", 1, "latency CDFs and a throughput-latency curve to FILE.svg or FILE.png"},
@@ -284,6 +287,102 @@ static int validate_main(const cli_args *a)
     return 0;
 }
 
+
+static void cand_label(const sp_serve_candidate *c, char *buf, size_t n)
+{
+    int k = snprintf(buf, n, "%s x%d tp%d", c->system, c->gpus, c->tp);
+    if (c->pp > 1)
+        k += snprintf(buf + k, n - k, " pp%d", c->pp);
+    if (c->ep > 1)
+        k += snprintf(buf + k, n - k, " ep%d", c->ep);
+    k += snprintf(buf + k, n - k, " %s", sp_dtype_name(c->weights));
+    if (c->prefill_gpus > 0)
+        snprintf(buf + k, n - k, " (%d prefill / %d decode GPUs)", c->prefill_gpus, c->gpus - c->prefill_gpus);
+}
+
+static void print_search(const sp_serve_candidate *c, int n, const sp_serve_search_opts *so, const sp_model *m, const sp_serve_workload *w)
+{
+    printf("cheapest deployments of %s for %s at %.4g requests/s meeting the P99 SLOs (%d layouts evaluated)\n\n", m->name, w->name, so->rate, n);
+    printf("  # %-52s %10s %9s %10s %10s\n", "deployment", "$/M tok", "J/tok", "P99 TTFT", "P99 TPOT");
+    int shown = 0;
+    char lab[160];
+    for (int i = 0; i < n && shown < 10; i++) {
+        if (!c[i].ok)
+            continue;
+        cand_label(&c[i], lab, sizeof lab);
+        printf("%3d %-52s %10.4f %9.3g %9.3gs %9.3gs\n", ++shown, lab, c[i].usd_per_million_tokens, c[i].energy_j_per_token, c[i].ttft_p99_s,
+               c[i].tpot_p99_s);
+    }
+    if (!shown) {
+        printf("  no deployment meets the SLOs within %d GPUs\n", so->max_gpus);
+        return;
+    }
+    printf("\nwhy the others lose (best layout of each system):\n");
+    for (int i = 0; i < n; i++) {
+        int first = 1;
+        for (int j = 0; j < i; j++)
+            first &= strcmp(c[j].system, c[i].system) != 0;
+        if (!first || i == 0)
+            continue;
+        cand_label(&c[i], lab, sizeof lab);
+        if (c[i].ok)
+            printf("  %-52s %+.0f %% $/M tokens, %+.0f %% J/token vs the best\n", lab, 100 * (c[i].usd_per_million_tokens / c[0].usd_per_million_tokens - 1),
+                   100 * (c[i].energy_j_per_token / c[0].energy_j_per_token - 1));
+        else
+            printf("  %-52s %s\n", c[i].system, c[i].why);
+    }
+}
+
+/* --search: the cheapest deployment over candidate systems, layouts, precisions and disaggregation. */
+static int search_main(const cli_args *a, const sp_model *m, sp_serve_workload *w, sp_serve_opts *o)
+{
+    sp_serve_search_opts so;
+    memset(&so, 0, sizeof so);
+    so.data_dir = a->data_dir;
+    so.max_gpus = 64;
+    so.n_requests = 800;
+    so.bisect_steps = 6;
+    so.try_disagg = 1;
+    so.rate = o->rate;
+    int rc;
+    if ((rc = cli_int(a, "max-gpus", 1, 1 << 16, &so.max_gpus)))
+        return rc;
+    if (cli_get(a, "requests"))
+        so.n_requests = o->n_requests;
+    if (!cli_get(a, "rate"))
+        return cli_error("serve", "--search needs --rate (the target request rate)");
+    char list[512];
+    snprintf(list, sizeof list, "%s", cli_get(a, "candidates") ? cli_get(a, "candidates") : "dgx-h100,hgx-h200,dgx-b200,mi300x-8,dgx-a100-80g");
+    sp_system sys[16];
+    int ns = 0;
+    sp_error err = {0};
+    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
+        if (ns == 16)
+            return cli_error("serve", "--candidates: at most 16 systems");
+        if (sp_load_system(a->data_dir, t, &sys[ns++], &err))
+            return cli_fail("serve", &err);
+    }
+    enum { MAXC = 512 };
+    sp_serve_candidate *c = malloc(sizeof *c * MAXC);
+    int n = 0;
+    if (!c)
+        return cli_error("serve", "out of memory");
+    if (sp_serve_search(m, sys, ns, w, o, &so, c, MAXC, &n, &err)) {
+        free(c);
+        return cli_fail("serve", &err);
+    }
+    if (cli_flag(a, "json")) {
+        json_t *j = sp_serve_search_json(c, n, &so);
+        char *txt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
+        printf("%s\n", txt);
+        free(txt);
+        json_decref(j);
+    } else
+        print_search(c, n, &so, m, w);
+    free(c);
+    return 0;
+}
+
 int cmd_serve(int argc, char **argv)
 {
     cli_args a;
@@ -318,6 +417,11 @@ int cmd_serve(int argc, char **argv)
     if (cli_get(&a, "trace") && sp_serve_trace_load(cli_get(&a, "trace"), &w, &err))
         return cli_fail("serve", &err);
     if (cli_get(&a, "arrival") && (rc = parse_arrival(cli_get(&a, "arrival"), &w))) {
+        sp_serve_workload_free(&w);
+        return rc;
+    }
+    if (cli_flag(&a, "search")) {
+        rc = search_main(&a, &m, &w, &o);
         sp_serve_workload_free(&w);
         return rc;
     }

@@ -789,6 +789,7 @@ typedef struct {
     sp_serving_eff eff;       /* family serving factors (data/serving.json) */
     double ttft_slo_s, tpot_slo_s; /* overrides of the workload's SLOs (0 = the workload's) */
     int keep_requests;        /* fill sp_serve_result.req (per-request CSV) */
+    int bisect_steps;         /* sp_serve_max_rate's bisection steps [10] */
 } sp_serve_opts;
 
 /* Priced engine-step model of one engine (one replica or one pipeline virtual engine), tabulated once. */
@@ -871,6 +872,30 @@ sp_status sp_serve_max_rate(const sp_model *m, const sp_system *s, const sp_serv
  * (data/serving/calibration.json) and names the family ("uncalibrated" when none is listed). */
 sp_status sp_serve_calibrate(const char *data_dir, const char *accel, sp_serve_stack *st, char *family, size_t n,
                              sp_error *err);
+/* serve --search: one deployment (co-located or disaggregated) and how it did at the target rate. */
+typedef struct {
+    char system[64];
+    int gpus, tp, pp, ep, prefill_gpus;
+    sp_dtype weights, kv;
+    double replica_rate;      /* one co-located replica's highest rate meeting the SLOs */
+    double usd_per_million_tokens, energy_j_per_token, throughput_tokens_per_s, ttft_p99_s, tpot_p99_s;
+    int ok;                   /* meets both P99 SLOs at the target rate within the GPU limit */
+    char why[192];            /* when not ok */
+} sp_serve_candidate;
+typedef struct {
+    const char *data_dir;     /* serving factors and calibration per candidate's accelerator */
+    double rate;              /* target requests/s */
+    int max_gpus;             /* [64] */
+    int n_requests;           /* per simulated run [800] */
+    int bisect_steps;         /* per replica max-rate search [6] */
+    int try_disagg;           /* also the 3 cheapest layouts disaggregated */
+} sp_serve_search_opts;
+/* Every layout of every system (TP, PP, EP, weight precision), sized to the target rate, ranked by $/M tokens then
+ * J/token into out[0..max-1] (failures last, with the reason). base gives the stack, SLOs and workload options. */
+sp_status sp_serve_search(const sp_model *m, const sp_system *systems, int nsys, const sp_serve_workload *w,
+                          const sp_serve_opts *base, const sp_serve_search_opts *so, sp_serve_candidate *out, int max,
+                          int *n, sp_error *err);
+struct json_t *sp_serve_search_json(const sp_serve_candidate *c, int n, const sp_serve_search_opts *so);
 /* One MLPerf-style row replayed by the simulator (data/validation/serving_mlperf.csv). */
 typedef struct {
     char id[64], family[32], round[16], scenario[16];

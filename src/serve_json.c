@@ -67,3 +67,37 @@ json_t *sp_serve_result_json(const sp_serve_result *r, const sp_serve_opts *o, c
     json_object_set_new(j, "usd_per_million_tokens", num(r->usd_per_million_tokens));
     return j;
 }
+
+static json_t *candidate_json(const sp_serve_candidate *c)
+{
+    json_t *j = json_object();
+    json_object_set_new(j, "system", json_string(c->system));
+    json_object_set_new(j, "gpus", json_integer(c->gpus));
+    json_object_set_new(j, "tp", json_integer(c->tp));
+    json_object_set_new(j, "pp", json_integer(c->pp));
+    json_object_set_new(j, "ep", json_integer(c->ep));
+    json_object_set_new(j, "prefill_gpus", json_integer(c->prefill_gpus));
+    json_object_set_new(j, "weights", json_string(sp_dtype_name(c->weights)));
+    json_object_set_new(j, "kv_dtype", json_string(sp_dtype_name(c->kv)));
+    json_object_set_new(j, "meets_slos", json_boolean(c->ok));
+    json_object_set_new(j, "replica_max_rate_requests_per_s", num(c->replica_rate));
+    json_object_set_new(j, "usd_per_million_tokens", c->ok ? num(c->usd_per_million_tokens) : json_null());
+    json_object_set_new(j, "energy_j_per_token", c->ok ? num(c->energy_j_per_token) : json_null());
+    json_object_set_new(j, "throughput_tokens_per_s", c->ok ? num(c->throughput_tokens_per_s) : json_null());
+    json_object_set_new(j, "ttft_p99_s", c->ok ? num(c->ttft_p99_s) : json_null());
+    json_object_set_new(j, "tpot_p99_s", c->ok ? num(c->tpot_p99_s) : json_null());
+    json_object_set_new(j, "why_not", c->ok ? json_null() : json_string(c->why));
+    return j;
+}
+
+json_t *sp_serve_search_json(const sp_serve_candidate *c, int n, const sp_serve_search_opts *so)
+{
+    json_t *j = json_object(), *arr = json_array();
+    json_object_set_new(j, "target_rate_requests_per_s", num(so->rate));
+    json_object_set_new(j, "max_gpus", json_integer(so->max_gpus));
+    json_object_set_new(j, "best", n > 0 && c[0].ok ? candidate_json(&c[0]) : json_null());
+    for (int i = 0; i < n; i++)
+        json_array_append_new(arr, candidate_json(&c[i]));
+    json_object_set_new(j, "candidates", arr);
+    return j;
+}

@@ -43,7 +43,8 @@ sp_status sp_serve_max_rate(const sp_model *m, const sp_system *s, const sp_serv
                        "serve: the SLOs are not met even at %.3g requests/s (1/64 of the offline rate): P99 TTFT %.3g s (SLO %.3g s), P99 TPOT %.3g s (SLO %.3g s)",
                        lo, tmp.ttft_s[2], ts, tmp.tpot_s[2], ps);
     *r = tmp;
-    for (int i = 0; i < BISECT_STEPS; i++) {
+    int steps = o->bisect_steps > 0 ? o->bisect_steps : BISECT_STEPS;
+    for (int i = 0; i < steps; i++) {
         double mid = sqrt(lo * hi);
         if ((rc = at_rate(m, s, w, o, mid, &tmp, err)))
             return rc;

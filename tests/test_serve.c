@@ -148,7 +148,9 @@ static void test_preemption(void **st)
     sp_serve_result r2;
     assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &r2, &e), SP_OK);
     assert_int_equal(r2.preemptions, 0);
-    assert_near(r2.throughput_tokens_per_s * r2.duration_s, 400 * 1500.0, 1e-6 * 400 * 1500);
+    /* offline throughput is measured while requests wait (engines full): at least the whole run's average */
+    assert_true(r2.throughput_tokens_per_s >= 400 * 1500.0 / r2.duration_s);
+    assert_true(r2.throughput_tokens_per_s <= 1.5 * 400 * 1500.0 / r2.duration_s);
 }
 
 /* Rule: with one shared prefix group every request after the first finds it cached and prefills only the rest:
@@ -255,12 +257,41 @@ static void test_presets(void **st)
     }
 }
 
+/* Rule: the search ranks deployments meeting the SLOs first, by $ per million tokens ascending; the winner meets
+ * both P99s at the target rate; a layout that cannot fit (bf16 Llama-3-70B on one H100) is kept with its reason. */
+static void test_search(void **st)
+{
+    (void)st;
+    sp_model m = model("llama3-70b");
+    sp_system s[2] = {sys("dgx-h100"), sys("mi300x-8")};
+    sp_serve_workload w;
+    sp_error e = {0};
+    assert_int_equal(sp_serve_workload_load(SP_DATA_DIR, "mlperf-llama2-70b", "server", &w, &e), SP_OK);
+    sp_serve_opts o;
+    sp_serve_defaults(&o);
+    sp_serve_search_opts so = {SP_DATA_DIR, 10, 32, 400, 5, 1};
+    sp_serve_candidate c[256];
+    int n = 0;
+    assert_int_equal(sp_serve_search(&m, s, 2, &w, &o, &so, c, 256, &n, &e), SP_OK);
+    assert_true(n > 4 && c[0].ok);
+    assert_true(c[0].ttft_p99_s <= 2.0 && c[0].tpot_p99_s <= 0.2);
+    int nofit = 0;
+    for (int i = 1; i < n; i++) {
+        if (c[i].ok)
+            assert_true(c[i - 1].ok && c[i - 1].usd_per_million_tokens <= c[i].usd_per_million_tokens);
+        nofit |= !c[i].ok && strstr(c[i].why, "does not fit") != NULL;
+    }
+    assert_true(nofit);
+    so.rate = 0;
+    assert_int_equal(sp_serve_search(&m, s, 2, &w, &o, &so, c, 256, &n, &e), SP_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_step_equals_infer), cmocka_unit_test(test_single_request), cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_preemption),        cmocka_unit_test(test_prefix_cache),   cmocka_unit_test(test_max_rate),
-        cmocka_unit_test(test_errors),            cmocka_unit_test(test_presets),
+        cmocka_unit_test(test_errors),            cmocka_unit_test(test_presets), cmocka_unit_test(test_search),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

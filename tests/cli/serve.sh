@@ -41,3 +41,7 @@ else
 fi
 expect_out serve_validate_json '"mape":\[\{"family":"hopper","round":"v4.1","n":4' -- serve --validate data/validation/serving_mlperf.csv --family hopper --json
 expect_fail serve_validate_missing 2 'cannot' -- serve --validate "$TMP/none.csv"
+expect_out serve_search 'why the others lose' -- serve --search --model llama3-8b --workload mlperf-llama3.1-8b --rate 20 --candidates dgx-h100,mi300x-8 --requests 400
+expect_out serve_search_json '"best":\{"system":".*"meets_slos":true.*"candidates":\[' -- serve --search --model llama3-8b --workload mlperf-llama3.1-8b --rate 20 --candidates dgx-h100 --requests 400 --json
+expect_fail serve_search_norate 2 'needs --rate' -- serve --search --model llama3-8b --workload mlperf-llama3.1-8b
+expect_fail serve_search_slo 2 'needs SLOs' -- serve --search --model llama3-8b --workload sharegpt --rate 3
