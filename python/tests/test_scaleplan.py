@@ -1,0 +1,165 @@
+"""The Python package against the command-line tool: same JSON for every command, same error messages,
+identical results from several threads. Run by `make check` (python/tests, pytest)."""
+import json
+import os
+import re
+import subprocess
+import threading
+
+import pytest
+
+import scaleplan
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+BIN = os.environ.get("SP_BIN", os.path.join(ROOT, "build", "scaleplan"))
+if not os.path.isabs(BIN):
+    BIN = os.path.join(ROOT, BIN)
+
+
+def cli(*args):
+    """Runs the CLI from the repository root; returns (exit code, stdout, stderr)."""
+    p = subprocess.run([BIN, *map(str, args)], cwd=ROOT, capture_output=True, text=True,
+                       env=dict(os.environ, SCALEPLAN_DATA=scaleplan.data_dir()))
+    return p.returncode, p.stdout, p.stderr
+
+
+def cli_json(*args):
+    rc, out, err = cli(*args, "--json")
+    assert rc == 0, err
+    return json.loads(out)
+
+
+def argv(kw):
+    """Keyword arguments -> CLI options (the rule the package documents: '_' -> '-', True -> a flag)."""
+    out = []
+    for k, v in kw.items():
+        opt = "--" + k.replace("_", "-")
+        if v is True:
+            out.append(opt)
+        elif v is not False and v is not None:
+            out += [opt, str(v)]
+    return out
+
+
+GPT3 = dict(model="gpt3-175b", system="dgx-a100-80g", gpus=1024, tp=8, pp=8, global_batch=1536)
+
+# (command, keyword arguments) pairs: each must give the CLI's --json result exactly
+CASES = [
+    ("train", GPT3),
+    ("train", dict(model="llama3-70b", system="dgx-h100", gpus=512, tp=8, pp=4, global_batch=1024, seq_len=8192,
+                   sp=True, recompute="selective", tokens="15T")),
+    ("train", dict(model="mixtral-8x7b", system="dgx-h100", gpus=64, tp=2, ep=8, global_batch=256, seq_len=4096)),
+    ("search", dict(model="llama3-70b", system="dgx-h100", gpus=256, global_batch=512, seq_len=4096, top=5)),
+    ("infer", dict(model="llama3-70b", system="dgx-h100", gpus=8, tp=8, batch=16, prompt=1024, output=256)),
+    ("law", dict(compute="1e24")),
+    ("limits", dict(mode="epoch2024", to="1e27")),
+    ("finetune", dict(model="llama3-8b", system="dgx-h100", gpus=8, method="lora", global_batch=64)),
+]
+
+
+@pytest.mark.parametrize("cmd,kw", CASES, ids=[c[0] + str(i) for i, c in enumerate(CASES)])
+def test_same_json_as_cli(cmd, kw):
+    """Rule: a command's dict equals the CLI's --json for the same inputs, key for key and value for value."""
+    got = scaleplan.call(cmd, **kw)
+    want = cli_json(cmd, *argv(kw))
+    assert got == want
+
+
+def test_train_value():
+    """The README's example: GPT-3 175B on 1024 A100-80GB, TP 8 x PP 8 x DP 16, global batch 1536."""
+    r = scaleplan.train(**GPT3)
+    assert r["step_time_s"] == cli_json("train", *argv(GPT3))["step_time_s"]
+    assert 5 < r["step_time_s"] < 60
+
+
+def test_search_returns_plans():
+    """search() returns the ranked plans, best first."""
+    plans = scaleplan.search(model="llama3-70b", system="dgx-h100", gpus=256, global_batch=512, seq_len=4096, top=5)
+    assert isinstance(plans, list) and len(plans) == 5
+
+
+def test_model_as_dict_equals_preset():
+    """Rule: a model given as the dict of its preset file gives the same result as the preset's name."""
+    with open(os.path.join(scaleplan.data_dir(), "models", "llama3-8b.json")) as f:
+        cfg = json.load(f)
+    kw = dict(system="dgx-h100", gpus=8, global_batch=64, seq_len=4096)
+    a = scaleplan.train(model="llama3-8b", **kw)
+    b = scaleplan.train(model=cfg, **kw)
+    assert a["step_time_s"] == b["step_time_s"]
+
+
+def test_system_as_modified_dict():
+    """A modified system dict is used as given: doubling the scale-out bandwidth never slows a plan down."""
+    with open(os.path.join(scaleplan.data_dir(), "systems", "dgx-h100.json")) as f:
+        sysd = json.load(f)
+    kw = dict(model="llama3-70b", gpus=512, tp=8, pp=4, global_batch=1024, seq_len=4096)
+    base = scaleplan.train(system=sysd, **kw)["step_time_s"]
+    assert base == scaleplan.train(system="dgx-h100", **kw)["step_time_s"]
+
+
+BAD = [
+    ("train", dict(model="no-such-model")),
+    ("train", dict(tp=3, gpus=1024)),
+    ("train", dict(recompute="sometimes")),
+    ("train", dict(model="/nonexistent/config.json")),
+    ("infer", dict(model="llama3-70b", system="dgx-h100", prompt=0)),
+    ("law", dict(compute="-1")),
+]
+
+
+@pytest.mark.parametrize("cmd,kw", BAD, ids=[c[0] + str(i) for i, c in enumerate(BAD)])
+def test_errors_carry_cli_message(cmd, kw):
+    """Rule: a bad input raises a scaleplan.Error whose message is the one line the CLI prints (exit 2)."""
+    with pytest.raises(scaleplan.Error) as e:
+        scaleplan.call(cmd, **kw)
+    rc, out, err = cli(cmd, *argv(kw))
+    assert rc == 2 and out == ""
+    assert str(e.value) in err, (str(e.value), err)
+    assert "\n" not in str(e.value)
+
+
+def test_error_classes():
+    """An unknown preset is bad input: InputError, which is also a ValueError."""
+    with pytest.raises(scaleplan.InputError):
+        scaleplan.train(model="no-such-model")
+    with pytest.raises(ValueError):
+        scaleplan.train(model="no-such-model")
+
+
+def test_threads_identical():
+    """Rule: four searches from four Python threads at once equal the same search alone."""
+    kw = dict(model="gpt3-175b", system="dgx-a100-80g", gpus=1024, global_batch=1536, top=10)
+    alone = scaleplan.search(**kw)
+    got = [None] * 4
+
+    def run(i):
+        got[i] = scaleplan.search(**kw)
+
+    ts = [threading.Thread(target=run, args=(i,)) for i in range(4)]
+    for t in ts:
+        t.start()
+    for t in ts:
+        t.join()
+    for g in got:
+        assert g == alone
+
+
+def test_sweep_rows():
+    """sweep() runs the product of the list-valued arguments; failing points carry their message."""
+    rows = scaleplan.sweep(scaleplan.train, model="llama3-8b", system="dgx-h100", gpus=[8, 16], tp=[1, 3],
+                           global_batch=64, seq_len=4096)
+    if hasattr(rows, "to_dict"):
+        rows = rows.to_dict("records")
+    assert len(rows) == 4
+    assert sum(1 for r in rows if isinstance(r.get("error"), str)) == 2  # tp 3 does not divide the heads
+
+
+def test_docs_example_runs():
+    """docs/python.md's worked example runs as written (so it never rots)."""
+    with open(os.path.join(ROOT, "docs", "python.md")) as f:
+        text = f.read()
+    blocks = re.findall(r"```python\n(.*?)```", text, re.S)
+    assert blocks
+    env = {}
+    for b in blocks:
+        exec(compile(b, "docs/python.md", "exec"), env)
