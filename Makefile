@@ -4,7 +4,7 @@
 CC      ?= cc
 PKGS    := jansson cmocka nlopt
 DEBS    := build-essential pkg-config libjansson-dev libcmocka-dev libnlopt-dev gnuplot-nox valgrind clang libclang-rt-14-dev \
-           libopenmpi-dev openmpi-bin
+           libopenmpi-dev openmpi-bin python3-dev python3-setuptools python3-pytest
 CSTD    := -std=c17 -D_POSIX_C_SOURCE=200809L
 WARN    := -Wall -Wextra -Wpedantic -Werror -Wshadow
 OPT     ?= -O2 -g
@@ -33,7 +33,8 @@ TESTS   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
-.PHONY: all deps depcheck run check test test-asan valgrind bench clean validation-doc fuzz fuzz-smoke
+.PHONY: all deps depcheck run check test test-asan valgrind bench clean validation-doc fuzz fuzz-smoke python \
+        install-python test-python
 
 all: depcheck $(BUILD)/scaleplan $(TESTS) $(BENCHES)
 
@@ -76,7 +77,7 @@ run: all
 
 # Whole test suite: unit tests + CLI tests on the normal build, then again under ASan+UBSan, then a short
 # libFuzzer smoke pass over every fuzz target (tests/fuzz, docs/robustness.md).
-check: test test-asan fuzz-smoke
+check: test test-asan fuzz-smoke test-python
 
 test: all
 	@SP_BIN=$(BUILD)/scaleplan SP_BUILD=$(BUILD) sh tests/run.sh $(TESTS)
@@ -87,6 +88,20 @@ test-asan: depcheck
 	  build-asan/scaleplan $(TESTS:$(BUILD)/%=build-asan/%)
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 SP_BIN=build-asan/scaleplan SP_BUILD=build-asan \
 	  sh tests/run.sh $(TESTS:$(BUILD)/%=build-asan/%)
+
+# Python package (python/, docs/python.md): the C library's sources compiled into one extension module.
+# `make python` builds it in place for $(PYTHON); `make install-python` installs it (no package index needed).
+# Its tests run with the first of $(PYTHON) and Debian's /usr/bin/python3 that has pytest.
+PYTHON ?= python3
+PYTEST_PY = $(shell for p in $(PYTHON) /usr/bin/python3; do $$p -m pytest --version >/dev/null 2>&1 && { echo $$p; break; }; done)
+python: depcheck
+	cd python && $(PYTHON) setup.py -q build_ext --inplace
+install-python: depcheck
+	$(PYTHON) -m pip install --no-build-isolation --no-index ./python
+test-python: all
+	@if [ -z "$(PYTEST_PY)" ]; then echo "python tests skipped: no python3 with pytest (make deps installs python3-pytest)"; \
+	 else cd python && $(PYTEST_PY) setup.py -q build_ext --inplace >/dev/null && \
+	   SP_BIN=$(BUILD)/scaleplan $(PYTEST_PY) -m pytest -q -p no:cacheprovider tests; fi
 
 valgrind: all
 	@SP_VALGRIND=1 SP_BIN=$(BUILD)/scaleplan SP_BUILD=$(BUILD) sh tests/run.sh $(TESTS)

@@ -6,6 +6,7 @@
 
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 void sp_request_init(sp_request *rq, const char *cmd, json_t *obj)
@@ -201,10 +202,30 @@ sp_status sp_req_prune(sp_request *rq, sp_model *m, sp_error *err)
     return heads || ffn > 0 ? sp_model_prune(m, heads, ffn, err) : SP_OK;
 }
 
+/* A model or system given inline as the JSON object of its file (the Python and web bindings pass a dict): its
+ * text, malloc'ed, in *text (NULL when the option is absent or not an object). Messages name it "--model". */
+static sp_status inline_object(sp_request *rq, const char *opt, char **text, sp_error *err)
+{
+    json_t *v = lookup(rq, opt);
+    *text = NULL;
+    if (!json_is_object(v))
+        return SP_OK;
+    *text = json_dumps(v, JSON_COMPACT | JSON_PRESERVE_ORDER);
+    return *text ? SP_OK : sp_fail(err, SP_ENOMEM, "--%s: out of memory", opt);
+}
+
 sp_status sp_req_model(sp_request *rq, const char *data_dir, const char *dflt, sp_model *m, sp_error *err)
 {
+    char *text;
+    sp_status st = inline_object(rq, "model", &text, err);
+    if (st || text) {
+        if (text)
+            st = sp_parse_model("--model", text, strlen(text), m, err);
+        free(text);
+        return st;
+    }
     const char *name = dflt;
-    sp_status st = sp_req_str(rq, "model", &name, err);
+    st = sp_req_str(rq, "model", &name, err);
     if (st)
         return st;
     if (!name)
@@ -214,8 +235,16 @@ sp_status sp_req_model(sp_request *rq, const char *data_dir, const char *dflt, s
 
 sp_status sp_req_system(sp_request *rq, const char *data_dir, const char *dflt, sp_system *s, sp_error *err)
 {
+    char *text;
+    sp_status st = inline_object(rq, "system", &text, err);
+    if (st || text) {
+        if (text)
+            st = sp_parse_system(data_dir, "--system", text, strlen(text), s, err);
+        free(text);
+        return st;
+    }
     const char *name = dflt;
-    sp_status st = sp_req_str(rq, "system", &name, err);
+    st = sp_req_str(rq, "system", &name, err);
     if (st)
         return st;
     if (!name)

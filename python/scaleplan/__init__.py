@@ -63,7 +63,17 @@ class ConvergenceError(Error):
 # sp_status codes (include/scaleplan.h) -> exception classes
 _ERRORS = {2: InputError, 3: FileError, 4: ParseError, 5: Error, 6: InfeasibleError, 7: ConvergenceError}
 
-_DATA_DIR = os.environ.get("SCALEPLAN_DATA") or os.path.join(os.path.dirname(os.path.abspath(__file__)), "data")
+def _find_data() -> str:
+    """SCALEPLAN_DATA if set; the installed package's copy of data/; in a source tree (make python builds the
+    extension in place), the repository's data/."""
+    if os.environ.get("SCALEPLAN_DATA"):
+        return os.environ["SCALEPLAN_DATA"]
+    here = os.path.dirname(os.path.abspath(__file__))
+    packaged = os.path.join(here, "data")
+    return packaged if os.path.isdir(packaged) else os.path.join(os.path.dirname(os.path.dirname(here)), "data")
+
+
+_DATA_DIR = _find_data()
 
 
 def data_dir() -> str:
