@@ -72,9 +72,13 @@ void cli_json_num(FILE *f, double v);
         {"etp", 1, "expert tensor-parallel degree (MoE; experts sharded EP x ETP) [tp]"},                 \
         {"capacity-factor", 1, "MoE expert capacity factor (tokens beyond c*T*k/E dropped) [0 = dropless]"}, \
         {"moe-pad", 0, "MoE: pad expert buffers to capacity (static shapes; needs --capacity-factor)"},     \
-        {"moe-imbalance", 1, "MoE: tokens of the busiest EP rank / mean, >= 1 [1 = uniform routing]"}
+        {"moe-imbalance", 1, "MoE: tokens of the busiest EP rank / mean, >= 1 [1 = uniform routing]"},        \
+        {"software", 1, "software stack (data/software): its defaults fill the knobs not given [none]"},     \
+        {"fp8-recipe", 1, "FP8 scaling: delayed | current | blockwise [stack's]"}
 /* Reads those options into p (absent ones leave p as it is). Prints and returns 2 on a bad value. */
 int cli_plan_from_args(const cli_args *a, sp_plan *p);
+/* --software / --fp8-recipe: applies the stack to the plan (knobs not given) and to the system (kernels, overlap). */
+int cli_software(const cli_args *a, const char *data_dir, sp_system *s, sp_plan *p);
 /* --prune-heads / --prune-ffn (train, infer, finetune): applies sp_model_prune; prints and returns 2 on error. */
 int cli_prune(const cli_args *a, sp_model *m);
 

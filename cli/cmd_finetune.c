@@ -95,7 +95,7 @@ int cmd_finetune(int argc, char **argv)
     p.seq_len = m.max_seq < 2048 ? m.max_seq : 2048;
     p.recompute = SP_RECOMPUTE_FULL; /* gradient checkpointing: the usual fine-tuning default */
     p.n_gpus = 1;
-    if ((rc = cli_plan_from_args(&a, &p)))
+    if ((rc = cli_plan_from_args(&a, &p)) || (rc = cli_software(&a, a.data_dir, &s, &p)))
         return rc;
     if (!cli_get(&a, "gpus") && (p.tp > 1 || p.pp > 1 || p.dp > 1 || p.ep > 1 || p.cp > 1))
         p.n_gpus = 0;

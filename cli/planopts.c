@@ -49,6 +49,25 @@ int cli_plan_from_args(const cli_args *a, sp_plan *p)
     return 0;
 }
 
+int cli_software(const cli_args *a, const char *data_dir, sp_system *s, sp_plan *p)
+{
+    sp_error err = {0};
+    const char *fr = cli_get(a, "fp8-recipe");
+    if (fr && sp_fp8_recipe_parse(fr, &p->fp8_recipe, &err))
+        return cli_error(a->cmd, "--fp8-recipe: %s", err.msg);
+    const char *name = cli_get(a, "software");
+    if (!name)
+        return 0;
+    unsigned given = (cli_get(a, "recompute") ? SP_KNOB_RECOMPUTE : 0) | (cli_flag(a, "sp") ? SP_KNOB_SP : 0) |
+                     (cli_get(a, "zero") ? SP_KNOB_ZERO : 0) | (cli_get(a, "vpp") ? SP_KNOB_VPP : 0) |
+                     (cli_get(a, "attention") ? SP_KNOB_FLASH : 0) | (fr ? SP_KNOB_FP8_RECIPE : 0);
+    sp_software sw;
+    if (sp_load_software(data_dir, name, &sw, &err) || sp_software_apply(&sw, given, p, &err))
+        return cli_error(a->cmd, "--software: %s", err.msg);
+    sp_software_apply_system(&sw, s);
+    return 0;
+}
+
 int cli_prune(const cli_args *a, sp_model *m)
 {
     int heads = 0, rc;

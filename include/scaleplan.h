@@ -266,6 +266,7 @@ typedef struct {
     int overlap_tp;           /* stack overlaps TP communication with compute (0 = Megatron 2021-22) */
     int overlap_dp;           /* stack overlaps DP gradient reduction with backward (PyTorch DDP/FSDP: 1) */
     int overlap_ep;           /* stack overlaps the MoE all-to-all with computation (DeepSeek's DualPipe: 1) */
+    char stack[48];           /* the software stack this installation usually runs (data/software/NAME.json); "" none */
     char description[160];
     /* energy and cost */
     double host_w_per_accel;  /* CPU, NIC, fans, switches per accelerator */
@@ -315,6 +316,10 @@ typedef struct {
     int flash_attention;     /* -1 = system default */
     int dp_overlap;          /* -1 = default (1) : DP gradient communication overlapped with backward */
     double grad_bytes;       /* bytes per gradient held: 0 = 4 (fp32 main grads, Megatron); 2 for HF/DeepSpeed */
+    double weight_bytes;     /* bytes per trainable weight held: 0 = 2 (16-bit copy beside an fp32 master); 4 when
+                                the fp32 master is the weight (FSDP, MaxText) */
+    double optimizer_bytes;  /* optimizer bytes per parameter: 0 = 12 (fp32 master + Adam moments); 8 when the
+                                master is counted in weight_bytes */
     /* fine-tuning: base weights frozen, low-rank adapters trained */
     int frozen_base;         /* 1: no weight gradients or optimizer state for base weights */
     int lora_rank;           /* 0: no adapters */
@@ -372,6 +377,52 @@ sp_status sp_parse_model_info(const char *name, const char *text, size_t len, sp
 /* `scaleplan model`: what scaleplan understood of a model as one JSON object (caller json_decref's it),
  * FLOPs at seq_len tokens (0: the model's max_seq capped at 4096) and KV bytes at `kv_bytes` per element. */
 struct json_t *sp_model_json(const sp_model *m, const sp_model_info *info, int seq_len, double kv_bytes);
+
+/*
+** Software stacks (software.c; data/software/NAME.json, docs/systems.md): the kernels a training stack uses, the
+** default of every plan knob and the plan features it supports
+*/
+#define SP_FEAT_TP 1u
+#define SP_FEAT_PP 2u
+#define SP_FEAT_VPP 4u
+#define SP_FEAT_SP 8u
+#define SP_FEAT_CP 16u
+#define SP_FEAT_EP 32u
+#define SP_FEAT_ZERO1 64u
+#define SP_FEAT_ZERO2 128u
+#define SP_FEAT_ZERO3 256u
+
+typedef struct {
+    char name[48];
+    char attention[48], gemm[48]; /* kernel classes (informative; efficiencies per stack: issue 18) */
+    int flash_attention;
+    sp_recompute recompute;
+    int seq_parallel;             /* 1: sequence parallelism whenever tp > 1 */
+    int zero;                     /* 0..3; 1 = Megatron's distributed optimizer */
+    int vpp;
+    int overlap_tp, overlap_dp, overlap_pp, overlap_ep;
+    double weight_bytes, grad_bytes, optimizer_bytes; /* model-state bytes per parameter held */
+    int fsdp_reshard;             /* FSDP/ZeRO-3 frees gathered weights after forward (0: kept until backward) */
+    sp_fp8_recipe fp8_recipe;
+    unsigned supports;            /* SP_FEAT_* */
+} sp_software;
+
+/* Plan knobs a caller set itself (sp_software_apply fills only the others). */
+#define SP_KNOB_RECOMPUTE 1u
+#define SP_KNOB_SP 2u
+#define SP_KNOB_ZERO 4u
+#define SP_KNOB_VPP 8u
+#define SP_KNOB_FLASH 16u
+#define SP_KNOB_DP_OVERLAP 32u
+#define SP_KNOB_STATE_BYTES 64u   /* grad_bytes, weight_bytes, optimizer_bytes */
+#define SP_KNOB_FP8_RECIPE 128u
+
+sp_status sp_load_software(const char *data_dir, const char *name_or_path, sp_software *sw, sp_error *err);
+/* Refuses a plan feature the stack lacks, by name ("software 'llm-foundry' has no tensor parallelism (tp = 2)"),
+ * then fills every knob not in `given` with the stack's default. Call before sp_plan_resolve. */
+sp_status sp_software_apply(const sp_software *sw, unsigned given, sp_plan *p, sp_error *err);
+/* The stack's kernel and overlap behaviour on a system (flash attention, TP/DP/EP overlap). */
+void sp_software_apply_system(const sp_software *sw, sp_system *s);
 
 /*
 ** Training step: time and memory of one plan
@@ -453,6 +504,7 @@ typedef struct {
     int frozen_base, lora_rank;
     unsigned lora_targets;
     double base_weight_bytes, grad_bytes;
+    double weight_bytes, optimizer_bytes; /* model-state bytes of the stack (sp_plan's fields; 0 = Megatron's) */
     /* precision and MoE: any_dtype enumerates bf16 and, when the accelerator has an FP8 peak, fp8 (dtype
      * is then ignored); ETP is enumerated over the divisors of TP for MoE models unless fixed; the routing
      * assumptions are passed to every plan */

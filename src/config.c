@@ -24,6 +24,13 @@ typedef struct {
 
 static int is_path(const char *s) { return strchr(s, '/') != NULL || strstr(s, ".json") != NULL; }
 
+/* "models" -> "model", "software" -> "software": the singular of a preset kind, as a length to print */
+static int kind_len(const char *kind)
+{
+    size_t n = strlen(kind);
+    return (int)(n > 0 && kind[n - 1] == 's' ? n - 1 : n);
+}
+
 static int key_line(const src_file *f, const char *key)
 {
     if (!f->text)
@@ -139,7 +146,7 @@ static sp_status resolve(const char *data_dir, const char *kind, const char *nam
         char list[1024];
         sp_list_presets(data_dir, kind, list, sizeof list);
         return sp_fail(err, SP_EINVAL, "unknown %.*s preset '%s'; available: %s (or give a path to a .json file)",
-                       (int)strlen(kind) - 1, kind, name, list);
+                       kind_len(kind), kind, name, list);
     }
     return SP_OK;
 }
@@ -338,7 +345,7 @@ static sp_status resolve_base(const char *data_dir, const char *kind, base_check
         return SP_OK;
     if (!json_is_string(b))
         return sp_fail(err, SP_EINVAL, "%s:%d: field 'base' must name a %.*s preset or a .json file", f->path,
-                       key_line(f, "base"), (int)strlen(kind) - 1, kind);
+                       key_line(f, "base"), kind_len(kind), kind);
     if (depth >= SP_MAX_BASE_DEPTH)
         return sp_fail(err, SP_EINVAL, "%s:%d: field 'base': chain of more than %d bases (a file that is its own "
                        "base?)", f->path, key_line(f, "base"), SP_MAX_BASE_DEPTH);
@@ -495,7 +502,7 @@ sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel
 
 static const char *const sys_keys[] = {"name", "description", "accelerator", "tiers", "max_accels", "software",
                                        "host_w_per_accel", "pue", "grid_kg_per_kwh", "usd_per_accel_hour",
-                                       "sources", "memory_tiers", NULL}; /* memory_tiers: read by infer_coe.c */
+                                       "sources", "memory_tiers", "stack", NULL}; /* memory_tiers: read by infer_coe.c */
 static const char *const tier_keys[] = {"name", "size", "bw", "latency", "eff", "topology", "source", NULL};
 static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "overlap_ep", "source", NULL};
 
@@ -580,6 +587,22 @@ static sp_status parse_system_software(const src_file *f, json_t *o, sp_system *
     return rc;
 }
 
+/* "stack": the software stack this installation usually runs; checked to exist (the name is kept, the plan
+ * defaults are applied by whoever plans on it: validate, --software). */
+static sp_status parse_system_stack(const char *data_dir, const src_file *f, json_t *o, sp_system *s, sp_error *err)
+{
+    json_t *st = json_object_get(o, "stack");
+    if (!st)
+        return SP_OK;
+    sp_software sw;
+    sp_error e2 = {0};
+    if (!json_is_string(st) || sp_load_software(data_dir, json_string_value(st), &sw, &e2))
+        return sp_fail(err, SP_EINVAL, "%s:%d: field 'stack': %s", f->path, key_line(f, "stack"),
+                       json_is_string(st) ? e2.msg : "must name a software stack preset");
+    snprintf(s->stack, sizeof s->stack, "%s", json_string_value(st));
+    return SP_OK;
+}
+
 /* The system in o (already merged with its base), from file f; `display` names it when it has no "name". */
 static sp_status parse_system(const char *data_dir, const src_file *f, const char *display, json_t *o, sp_system *s,
                               sp_error *err)
@@ -606,6 +629,7 @@ static sp_status parse_system(const char *data_dir, const src_file *f, const cha
     int installed = 0;
     TRY(get_int(f, o, "max_accels", &installed, 0, 1 << 30, NULL, err));
     TRY(parse_system_software(f, o, s, err));
+    TRY(parse_system_stack(data_dir, f, o, s, err));
     s->pue = 1.0;
     TRY(get_qty(f, o, "host_w_per_accel", SP_UNIT_NONE, 0, 1e5, &s->host_w_per_accel, NULL, err));
     TRY(get_qty(f, o, "pue", SP_UNIT_NONE, 1, 10, &s->pue, NULL, err));
@@ -680,6 +704,136 @@ sp_status sp_preset_json(const char *data_dir, const char *kind, const char *nam
         json_decref(o);
     else
         *out = o;
+    return rc;
+}
+
+/* ---- software stacks (data/software/NAME.json; the logic is in software.c) ---- */
+
+static const char *const stack_keys[] = {"name", "description", "kernels", "defaults", "supports", "sources", NULL};
+static const char *const kernel_keys[] = {"attention", "gemm", "fusions", NULL};
+/* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
+static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
+                                           "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
+                                           "grad_bytes", "optimizer_bytes", "fsdp_reshard_after_forward",
+                                           "fp8_recipe", NULL};
+static const char *const feature_names[] = {"tp", "pp", "vpp", "sp", "cp", "ep", "zero1", "zero2", "zero3", NULL};
+
+static sp_status stack_enum(const src_file *f, json_t *d, const char *key, sp_software *sw, sp_error *err)
+{
+    const char *v = json_string_value(json_object_get(d, key));
+    if (!v)
+        return sp_fail(err, SP_EINVAL, "%s:%d: defaults.%s must be a string", f->path, key_line(f, key), key);
+    if (strcmp(key, "fp8_recipe") == 0) {
+        if (sp_fp8_recipe_parse(v, &sw->fp8_recipe, NULL) || sw->fp8_recipe == SP_FP8_RECIPE_DEFAULT)
+            return sp_fail(err, SP_EINVAL, "%s:%d: defaults.fp8_recipe = '%s'; allowed delayed, current, blockwise",
+                           f->path, key_line(f, key), v);
+        return SP_OK;
+    }
+    for (int r = SP_RECOMPUTE_NONE; r <= SP_RECOMPUTE_FULL; r++)
+        if (strcmp(v, sp_recompute_name((sp_recompute)r)) == 0) {
+            sw->recompute = (sp_recompute)r;
+            return SP_OK;
+        }
+    return sp_fail(err, SP_EINVAL, "%s:%d: defaults.recompute = '%s'; allowed none, selective, full", f->path,
+                   key_line(f, key), v);
+}
+
+static sp_status stack_defaults(const src_file *f, json_t *d, json_t *src, sp_software *sw, sp_error *err)
+{
+    sp_status rc = check_keys(f, d, default_keys, "software default", err);
+    for (int i = 0; !rc && default_keys[i]; i++) {
+        const char *k = default_keys[i];
+        if (!json_object_get(d, k))
+            return sp_fail(err, SP_EINVAL, "%s: defaults.%s is missing (a stack gives every knob)", f->path, k);
+        if (!json_is_string(json_object_get(src, k)))
+            return sp_fail(err, SP_EINVAL, "%s: sources.%s is missing: cite where the default comes from "
+                           "(repo@commit:path)", f->path, k);
+    }
+    if (!rc)
+        rc = stack_enum(f, d, "recompute", sw, err);
+    if (!rc)
+        rc = stack_enum(f, d, "fp8_recipe", sw, err);
+    int *bools[] = {&sw->flash_attention, &sw->seq_parallel, &sw->overlap_tp, &sw->overlap_dp, &sw->overlap_pp,
+                    &sw->overlap_ep, &sw->fsdp_reshard};
+    const char *bkeys[] = {"flash_attention", "seq_parallel", "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep",
+                           "fsdp_reshard_after_forward"};
+    for (int i = 0; !rc && i < 7; i++) {
+        if (!json_is_boolean(json_object_get(d, bkeys[i])))
+            return sp_fail(err, SP_EINVAL, "%s:%d: defaults.%s: expected true or false", f->path, key_line(f, bkeys[i]),
+                           bkeys[i]);
+        rc = get_bool(f, d, bkeys[i], bools[i], err);
+    }
+    if (!rc)
+        rc = get_int(f, d, "zero", &sw->zero, 0, 3, NULL, err);
+    if (!rc)
+        rc = get_int(f, d, "vpp", &sw->vpp, 1, 1024, NULL, err);
+    if (!rc)
+        rc = get_qty(f, d, "weight_bytes", SP_UNIT_NONE, 1, 4, &sw->weight_bytes, NULL, err);
+    if (!rc)
+        rc = get_qty(f, d, "grad_bytes", SP_UNIT_NONE, 1, 4, &sw->grad_bytes, NULL, err);
+    if (!rc)
+        rc = get_qty(f, d, "optimizer_bytes", SP_UNIT_NONE, 0, 16, &sw->optimizer_bytes, NULL, err);
+    return rc;
+}
+
+static sp_status stack_supports(const src_file *f, json_t *a, sp_software *sw, sp_error *err)
+{
+    if (!json_is_array(a))
+        return sp_fail(err, SP_EINVAL, "%s:%d: field 'supports' must be an array of tp, pp, vpp, sp, cp, ep, zero1, "
+                       "zero2, zero3", f->path, key_line(f, "supports"));
+    size_t i;
+    json_t *v;
+    json_array_foreach(a, i, v)
+    {
+        const char *s = json_string_value(v);
+        int k = 0;
+        while (s && feature_names[k] && strcmp(feature_names[k], s) != 0)
+            k++;
+        if (!s || !feature_names[k])
+            return sp_fail(err, SP_EINVAL, "%s:%d: supports[%zu] = %s; allowed tp, pp, vpp, sp, cp, ep, zero1, zero2, "
+                           "zero3", f->path, key_line(f, "supports"), i, s ? s : "(not a string)");
+        sw->supports |= 1u << k;
+    }
+    return SP_OK;
+}
+
+static sp_status parse_stack(const src_file *f, const char *display, json_t *o, sp_software *sw, sp_error *err)
+{
+    memset(sw, 0, sizeof *sw);
+    sp_status rc = check_keys(f, o, stack_keys, "software", err);
+    if (rc)
+        return rc;
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    snprintf(sw->name, sizeof sw->name, "%s", nm ? nm : display);
+    json_t *k = json_object_get(o, "kernels"), *d = json_object_get(o, "defaults"), *src = json_object_get(o, "sources");
+    if (!json_is_object(k) || !json_is_object(d) || !json_is_object(src))
+        return sp_fail(err, SP_EINVAL, "%s: a software stack needs objects 'kernels', 'defaults' and 'sources'", f->path);
+    if ((rc = check_keys(f, k, kernel_keys, "kernels", err)))
+        return rc;
+    const char *att = json_string_value(json_object_get(k, "attention"));
+    const char *gemm = json_string_value(json_object_get(k, "gemm"));
+    if (!att || !gemm)
+        return sp_fail(err, SP_EINVAL, "%s: kernels.attention and kernels.gemm must be strings", f->path);
+    snprintf(sw->attention, sizeof sw->attention, "%s", att);
+    snprintf(sw->gemm, sizeof sw->gemm, "%s", gemm);
+    if ((rc = stack_defaults(f, d, src, sw, err)))
+        return rc;
+    return stack_supports(f, json_object_get(o, "supports"), sw, err);
+}
+
+sp_status sp_load_software(const char *data_dir, const char *name_or_path, sp_software *sw, sp_error *err)
+{
+    char path[1400];
+    sp_status rc = resolve(data_dir, "software", name_or_path, path, sizeof path, err);
+    if (rc)
+        return rc;
+    src_file f;
+    json_t *o;
+    if ((rc = load_json(path, &f, &o, err)))
+        return rc;
+    rc = parse_stack(&f, name_or_path, o, sw, err);
+    json_decref(o);
+    free(f.text);
     return rc;
 }
 

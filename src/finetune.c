@@ -74,10 +74,8 @@ sp_status sp_finetune_parse(const char *method, const char *targets, const char 
 
 sp_status sp_finetune_apply(const sp_model *m, const sp_finetune *ft, sp_plan *p, sp_error *err)
 {
-    if (ft->method == SP_FT_FULL) {
-        p->grad_bytes = 2;
+    if (ft->method == SP_FT_FULL) /* the same model states as train: bytes per parameter from the stack */
         return SP_OK;
-    }
     int dims[] = {m->d_model, sp_model_attn_qdim(m), sp_model_kvdim(m), m->ffn_dim};
     int smallest = m->d_model;
     for (int i = 0; i < 4; i++) {

@@ -128,8 +128,12 @@ static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *
     double dense = st->dense, expert = st->expert;
     int edp = st->edp;
     double dpd = (double)p->dp * p->ep * p->cp, dpe = edp; /* sharding groups of dense (CP x EP x DP) and expert params */
-    double wb = p->frozen_base && p->base_weight_bytes > 0 ? p->base_weight_bytes : 2.0;
+    /* model-state bytes per parameter come from the software stack (sp_software_apply; docs/systems.md): Megatron
+     * 2 + 4 + 12 = 18, FSDP / MaxText 4 (fp32 master as the weight) + 4 + 8 = 16, DeepSpeed bf16 2 + 2 + 12 = 16 */
+    double wb = p->frozen_base && p->base_weight_bytes > 0 ? p->base_weight_bytes
+                                                           : (p->weight_bytes > 0 ? p->weight_bytes : 2.0);
     double gb = p->grad_bytes > 0 ? p->grad_bytes : 4.0;
+    double ob = p->optimizer_bytes > 0 ? p->optimizer_bytes : 12.0;
     f.weights = wb * (z >= 3 ? dense / dpd + expert / dpe : dense + expert);
     if (p->frozen_base) {
         /* adapters: 16-bit weights and gradients, fp32 Adam moments (8 B); no fp32 master copy (QLoRA, Dettmers
@@ -142,7 +146,7 @@ static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *
             f.comm_buffers += 2.0 * (pre->pc.attn_per_layer + pre->pc.mlp_dense_per_layer) / p->tp;
     } else {
         f.grads = gb * (z >= 2 ? dense / dpd + expert / dpe : dense + expert);
-        f.optimizer = 12.0 * (z >= 1 ? dense / dpd + expert / dpe : dense + expert);
+        f.optimizer = ob * (z >= 1 ? dense / dpd + expert / dpe : dense + expert);
     }
     if (z >= 3) {
         /* two gathered layers (current + prefetched), 16-bit */

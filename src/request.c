@@ -191,6 +191,29 @@ sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err)
     return SP_OK;
 }
 
+/* --software / --fp8-recipe (systems' hook): the stack fills the plan knobs the request did not give and sets the
+ * system's kernels and overlap; a plan feature the stack lacks is refused by name. */
+sp_status sp_req_software(sp_request *rq, const char *data_dir, sp_system *s, sp_plan *p, sp_error *err)
+{
+    const char *name = NULL, *fr = NULL;
+    sp_status st;
+    if ((st = sp_req_str(rq, "software", &name, err)) || (st = sp_req_str(rq, "fp8-recipe", &fr, err)))
+        return st;
+    sp_error e2 = {0};
+    if (fr && sp_fp8_recipe_parse(fr, &p->fp8_recipe, &e2))
+        return sp_fail(err, SP_EINVAL, "--fp8-recipe: %s", e2.msg);
+    if (!name)
+        return SP_OK;
+    unsigned given = (sp_req_has(rq, "recompute") ? SP_KNOB_RECOMPUTE : 0) | (sp_req_has(rq, "sp") ? SP_KNOB_SP : 0) |
+                     (sp_req_has(rq, "zero") ? SP_KNOB_ZERO : 0) | (sp_req_has(rq, "vpp") ? SP_KNOB_VPP : 0) |
+                     (sp_req_has(rq, "attention") ? SP_KNOB_FLASH : 0) | (fr ? SP_KNOB_FP8_RECIPE : 0);
+    sp_software sw;
+    if (sp_load_software(data_dir, name, &sw, &e2) || sp_software_apply(&sw, given, p, &e2))
+        return sp_fail(err, SP_EINVAL, "--software: %s", e2.msg);
+    sp_software_apply_system(&sw, s);
+    return SP_OK;
+}
+
 sp_status sp_req_prune(sp_request *rq, sp_model *m, sp_error *err)
 {
     int heads = 0;

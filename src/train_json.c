@@ -61,7 +61,8 @@ sp_status sp_train_run(const char *data_dir, sp_request *rq, sp_train_report *r,
     sp_plan_defaults(p);
     if (default_job)
         megatron_gpt3_plan(p);
-    if ((st = sp_req_plan(rq, p, err)) || (st = sp_req_double(rq, "tokens", SP_UNIT_NONE, 1, 1e18, &r->tokens, err)) ||
+    if ((st = sp_req_plan(rq, p, err)) || (st = sp_req_software(rq, data_dir, &r->system, p, err)) ||
+        (st = sp_req_double(rq, "tokens", SP_UNIT_NONE, 1, 1e18, &r->tokens, err)) ||
         (st = energy_request(data_dir, rq, r, err)))
         return st;
     if ((st = sp_plan_resolve(p, &r->model, &r->system, err)) || (st = sp_train_eval(&r->model, &r->system, p, &r->res, err)))

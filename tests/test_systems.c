@@ -176,6 +176,103 @@ static void test_dtype_refused(void **st)
     assert_non_null(strstr(e.msg, "has no fp8 peak"));
 }
 
+/* Rule: every shipped stack loads with every knob and a source for it; a stack fills only the knobs not given and
+ * refuses the parallelism it lacks by name (llm-foundry has no TP/PP). */
+static void test_software_stacks(void **st)
+{
+    (void)st;
+    const char *names[] = {"megatron-lm-2021", "megatron-deepspeed", "megatron-core", "llm-foundry", "torchtitan",
+                           "deepspeed", "maxtext"};
+    sp_software sw;
+    sp_error e = {0};
+    for (int i = 0; i < 7; i++)
+        if (sp_load_software(SP_DATA_DIR, names[i], &sw, &e))
+            fail_msg("%s: %s", names[i], e.msg);
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "llm-foundry", &sw, &e), SP_OK);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.tp = 2;
+    assert_int_equal(sp_software_apply(&sw, 0, &p, &e), SP_EINVAL);
+    assert_string_equal(e.msg, "software 'llm-foundry' has no tensor parallelism (tp = 2)");
+    sp_plan_defaults(&p);
+    p.pp = 4;
+    assert_int_equal(sp_software_apply(&sw, 0, &p, &e), SP_EINVAL);
+    assert_string_equal(e.msg, "software 'llm-foundry' has no pipeline parallelism (pp = 4)");
+    sp_plan_defaults(&p);
+    assert_int_equal(sp_software_apply(&sw, 0, &p, &e), SP_OK);
+    assert_int_equal(p.recompute, SP_RECOMPUTE_FULL); /* activation_checkpointing: true */
+    assert_int_equal(p.zero, 3);                      /* FULL_SHARD */
+    assert_near(p.weight_bytes + p.grad_bytes + p.optimizer_bytes, 16, 0);
+    /* a knob the caller gave is kept */
+    sp_plan_defaults(&p);
+    p.recompute = SP_RECOMPUTE_NONE;
+    p.zero = 2;
+    assert_int_equal(sp_software_apply(&sw, SP_KNOB_RECOMPUTE | SP_KNOB_ZERO, &p, &e), SP_OK);
+    assert_int_equal(p.recompute, SP_RECOMPUTE_NONE);
+    assert_int_equal(p.zero, 2);
+    /* Megatron-Core: SP only with TP, distributed optimizer, 18 B per parameter, current-scaling FP8 */
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &sw, &e), SP_OK);
+    sp_plan_defaults(&p);
+    p.tp = 4;
+    assert_int_equal(sp_software_apply(&sw, 0, &p, &e), SP_OK);
+    assert_int_equal(p.seq_parallel, 1);
+    assert_int_equal(p.zero, 1);
+    assert_int_equal(p.fp8_recipe, SP_FP8_CURRENT);
+    assert_near(p.weight_bytes + p.grad_bytes + p.optimizer_bytes, 18, 0);
+    /* torchtitan with PP keeps FSDP weights gathered: ZeRO-2; without PP it reshards: ZeRO-3 */
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "torchtitan", &sw, &e), SP_OK);
+    sp_plan_defaults(&p);
+    assert_int_equal(sp_software_apply(&sw, 0, &p, &e), SP_OK);
+    assert_int_equal(p.zero, 3);
+    assert_int_equal(p.recompute, SP_RECOMPUTE_SELECTIVE);
+}
+
+/* Rule: a stack file must give every knob with a source; unknown knobs are refused. */
+static void test_software_errors(void **st)
+{
+    (void)st;
+    sp_software sw;
+    sp_error e = {0};
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "no-such-stack", &sw, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "unknown software preset 'no-such-stack'"));
+}
+
+/* Rule: one memory model (issue 24 item 8): train and finetune --method full on the same plan and stack hold the
+ * same model-state bytes; 18 B/parameter under Megatron-Core, 16 under FSDP (fp32 sharded master as the weight). */
+static void test_one_memory_model(void **st)
+{
+    (void)st;
+    sp_model m;
+    sp_system s = load("dgx-h100");
+    sp_error e = {0};
+    assert_int_equal(sp_load_model(SP_DATA_DIR, "llama3-8b", &m, &e), SP_OK);
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    const char *stacks[] = {"megatron-core", "torchtitan"};
+    double want[] = {18, 16};
+    for (int i = 0; i < 2; i++) {
+        sp_software sw;
+        assert_int_equal(sp_load_software(SP_DATA_DIR, stacks[i], &sw, &e), SP_OK);
+        sp_plan p, q;
+        sp_plan_defaults(&p);
+        p.n_gpus = 1;
+        p.seq_len = 2048;
+        assert_int_equal(sp_software_apply(&sw, SP_KNOB_ZERO, &p, &e), SP_OK);
+        q = p;
+        sp_finetune ft;
+        assert_int_equal(sp_finetune_parse("full", NULL, NULL, 0, &ft, &e), SP_OK);
+        assert_int_equal(sp_finetune_apply(&m, &ft, &q, &e), SP_OK);
+        assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_OK);
+        assert_int_equal(sp_plan_resolve(&q, &m, &s, &e), SP_OK);
+        sp_memory a, b;
+        sp_train_memory(&m, &s, &p, &a);
+        sp_train_memory(&m, &s, &q, &b);
+        double sa = a.weights + a.grads + a.optimizer, sb = b.weights + b.grads + b.optimizer;
+        assert_near(sa, sb, 0);
+        assert_rel(sa, want[i] * pc.total, 1e-5); /* stage arithmetic in doubles */
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -186,6 +283,9 @@ int main(void)
         cmocka_unit_test(test_preset_values),
         cmocka_unit_test(test_dtype_bytes),
         cmocka_unit_test(test_dtype_refused),
+        cmocka_unit_test(test_software_stacks),
+        cmocka_unit_test(test_software_errors),
+        cmocka_unit_test(test_one_memory_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

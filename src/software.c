@@ -1,0 +1,93 @@
+/* Software stacks: what a training stack (Megatron-Core, PyTorch FSDP, DeepSpeed, MaxText...) does by default and
+ * what it can do (docs/systems.md "Software stacks"). A stack preset (data/software/NAME.json, read by config.c)
+ * gives the default of every plan knob with its source; sp_software_apply fills the knobs a plan did not set and
+ * refuses the parallelism the stack does not implement, by name, instead of costing a plan that cannot run.
+ *
+ * Why a stack and not one global default: the same row ("recompute" left empty) means full recompute in a 2021
+ * Megatron-LM script, none in a Megatron-Bridge recipe and selective in torchtitan; a global default is wrong
+ * for all but one of them (issue 18, cause 2). Efficiency per stack (kernel classes) is calibrated later. */
+#include "scaleplan.h"
+
+#include <string.h>
+
+static const struct {
+    unsigned feat;
+    const char *what;
+} feat_names[] = {{SP_FEAT_TP, "tensor parallelism"},         {SP_FEAT_PP, "pipeline parallelism"},
+                  {SP_FEAT_VPP, "interleaved pipeline stages"}, {SP_FEAT_SP, "sequence parallelism"},
+                  {SP_FEAT_CP, "context parallelism"},        {SP_FEAT_EP, "expert parallelism"},
+                  {SP_FEAT_ZERO1, "ZeRO-1 / distributed optimizer"}, {SP_FEAT_ZERO2, "ZeRO-2"},
+                  {SP_FEAT_ZERO3, "ZeRO-3 / FSDP full sharding"}};
+
+static const char *feat_name(unsigned f)
+{
+    for (size_t i = 0; i < sizeof feat_names / sizeof feat_names[0]; i++)
+        if (feat_names[i].feat == f)
+            return feat_names[i].what;
+    return "?";
+}
+
+static sp_status need(const sp_software *sw, unsigned feat, const char *knob, int value, sp_error *err)
+{
+    if (sw->supports & feat)
+        return SP_OK;
+    return sp_fail(err, SP_EINVAL, "software '%s' has no %s (%s = %d)", sw->name, feat_name(feat), knob, value);
+}
+
+static sp_status check_features(const sp_software *sw, const sp_plan *p, sp_error *err)
+{
+    static const unsigned zfeat[4] = {0, SP_FEAT_ZERO1, SP_FEAT_ZERO2, SP_FEAT_ZERO3};
+    sp_status rc = SP_OK;
+    if (p->tp > 1)
+        rc = need(sw, SP_FEAT_TP, "tp", p->tp, err);
+    if (!rc && p->pp > 1)
+        rc = need(sw, SP_FEAT_PP, "pp", p->pp, err);
+    if (!rc && p->vpp > 1)
+        rc = need(sw, SP_FEAT_VPP, "vpp", p->vpp, err);
+    if (!rc && p->cp > 1)
+        rc = need(sw, SP_FEAT_CP, "cp", p->cp, err);
+    if (!rc && p->ep > 1)
+        rc = need(sw, SP_FEAT_EP, "ep", p->ep, err);
+    if (!rc && p->seq_parallel && p->tp > 1)
+        rc = need(sw, SP_FEAT_SP, "seq_parallel", 1, err);
+    if (!rc && p->zero >= 1 && p->zero <= 3)
+        rc = need(sw, zfeat[p->zero], "zero", p->zero, err);
+    return rc;
+}
+
+sp_status sp_software_apply(const sp_software *sw, unsigned given, sp_plan *p, sp_error *err)
+{
+    if (!(given & SP_KNOB_RECOMPUTE))
+        p->recompute = sw->recompute;
+    if (!(given & SP_KNOB_SP))
+        p->seq_parallel = sw->seq_parallel && p->tp > 1 && (sw->supports & SP_FEAT_SP);
+    if (!(given & SP_KNOB_ZERO)) {
+        p->zero = sw->zero;
+        /* FSDP that keeps the gathered weights from forward to backward holds full weights like ZeRO-2 (one
+         * all-gather per micro-batch instead of two): costed as ZeRO-2 (docs/systems.md) */
+        if (p->zero == 3 && !sw->fsdp_reshard)
+            p->zero = 2;
+    }
+    if (!(given & SP_KNOB_VPP) && p->pp > 1)
+        p->vpp = sw->vpp;
+    if (!(given & SP_KNOB_FLASH))
+        p->flash_attention = sw->flash_attention;
+    if (!(given & SP_KNOB_DP_OVERLAP))
+        p->dp_overlap = sw->overlap_dp;
+    if (!(given & SP_KNOB_STATE_BYTES)) {
+        p->weight_bytes = sw->weight_bytes;
+        p->grad_bytes = sw->grad_bytes;
+        p->optimizer_bytes = sw->optimizer_bytes;
+    }
+    if (!(given & SP_KNOB_FP8_RECIPE))
+        p->fp8_recipe = sw->fp8_recipe;
+    return check_features(sw, p, err);
+}
+
+void sp_software_apply_system(const sp_software *sw, sp_system *s)
+{
+    s->flash_attention = sw->flash_attention;
+    s->overlap_tp = sw->overlap_tp;
+    s->overlap_dp = sw->overlap_dp;
+    s->overlap_ep = sw->overlap_ep;
+}
