@@ -2,6 +2,8 @@
  * (src/serve*.c), prints text, JSON (built by the library), per-request CSV or plots. */
 #include "cli.h"
 #include "plot.h"
+#include "call.h"
+#include "serve_internal.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -39,82 +41,6 @@ static const cli_optdef defs[] = {
     {"csv", 0, "one CSV row per request"},
     {"plot", 1, "latency CDFs and a throughput-latency curve to FILE.svg or FILE.png"},
 };
-
-static int parse_arrival(const char *s, sp_serve_workload *w)
-{
-    char *end;
-    if (strcmp(s, "poisson") == 0)
-        w->arrival = SP_ARR_POISSON;
-    else if (strcmp(s, "offline") == 0)
-        w->arrival = SP_ARR_OFFLINE;
-    else if (strncmp(s, "gamma:", 6) == 0) {
-        w->arrival = SP_ARR_GAMMA;
-        w->cv = strtod(s + 6, &end);
-        if (*end || !(w->cv >= 0.05 && w->cv <= 100))
-            return cli_error("serve", "--arrival %s: the gamma CV must be a number in 0.05..100", s);
-    } else if (strncmp(s, "closed:", 7) == 0) {
-        w->arrival = SP_ARR_CLOSED;
-        long u = strtol(s + 7, &end, 10);
-        if (*end || u < 1 || u > 1000000)
-            return cli_error("serve", "--arrival %s: the number of users must be an integer in 1..1000000", s);
-        w->users = (int)u;
-    } else
-        return cli_error("serve", "--arrival '%s'; allowed poisson, gamma:CV, closed:USERS, offline", s);
-    return 0;
-}
-
-static int dtype_opt(const cli_args *a, const char *name, int kv, sp_dtype *d)
-{
-    const char *s = cli_get(a, name);
-    sp_error err = {0};
-    if (!s)
-        return 0;
-    if (sp_dtype_parse(s, d, &err) || *d == SP_TF32 || (kv && (*d == SP_INT4 || *d == SP_FP4)))
-        return cli_error("serve", "--%s '%s'; allowed %s", name, s, kv ? "bf16, fp16, fp8, int8" : "bf16, fp16, fp8, int8, int4, fp4");
-    return 0;
-}
-
-/* Options into the deployment; 0 or the exit code. */
-static int read_opts(const cli_args *a, const sp_system *s, sp_serve_opts *o)
-{
-    int rc;
-    o->n_gpus = 0;
-    if ((rc = cli_int(a, "gpus", 1, 1 << 20, &o->n_gpus)) || (rc = cli_int(a, "tp", 1, 4096, &o->tp)) ||
-        (rc = cli_int(a, "pp", 1, 4096, &o->pp)) || (rc = cli_int(a, "ep", 1, 4096, &o->ep)) ||
-        (rc = cli_int(a, "prefill-gpus", 0, 1 << 20, &o->prefill_gpus)) || (rc = cli_int(a, "requests", 1, 20000000, &o->n_requests)))
-        return rc;
-    if (!o->n_gpus)
-        o->n_gpus = o->tp * o->pp * o->ep * (o->prefill_gpus > 0 ? 2 : 1);
-    double seed = 1;
-    if ((rc = cli_double(a, "seed", SP_UNIT_NONE, 0, 1e15, &seed)))
-        return rc;
-    o->seed = (unsigned long long)seed;
-    if ((rc = dtype_opt(a, "dtype", 0, &o->weights)) || (rc = dtype_opt(a, "kv-dtype", 1, &o->kv)))
-        return rc;
-    const char *rate = cli_get(a, "rate");
-    if (rate) {
-        sp_error err = {0};
-        if (sp_parse_quantity(rate, SP_UNIT_NONE, "--rate", &o->rate, &err))
-            return cli_fail("serve", &err);
-        if (!(o->rate > 0) || !isfinite(o->rate))
-            return cli_error("serve", "--rate %s; allowed a request rate > 0 per second", rate);
-    }
-    if ((rc = cli_double(a, "ttft-p99", SP_UNIT_TIME, 1e-6, 1e6, &o->ttft_slo_s)) ||
-        (rc = cli_double(a, "tpot-p99", SP_UNIT_TIME, 1e-6, 1e6, &o->tpot_slo_s)))
-        return rc;
-    sp_error err = {0};
-    double kf = 0;
-    char fam[32];
-    if ((rc = cli_double(a, "kernel-factor", SP_UNIT_NONE, 0.1, 10, &kf)))
-        return rc;
-    if (sp_serve_stack_load(a->data_dir, cli_get(a, "software") ? cli_get(a, "software") : "vllm", &o->stack, &err) ||
-        sp_serving_eff_load(a->data_dir, s->acc.name, &o->eff, &err) ||
-        (kf == 0 && sp_serve_calibrate(a->data_dir, s->acc.name, &o->stack, fam, sizeof fam, &err)))
-        return cli_fail("serve", &err);
-    if (kf > 0)
-        o->stack.kernel_factor *= kf;
-    return 0;
-}
 
 static void print_text(const sp_serve_result *r, const sp_serve_opts *o, const sp_model *m, const sp_system *s,
                        const sp_serve_workload *w, int max_rate)
@@ -334,53 +260,51 @@ static void print_search(const sp_serve_candidate *c, int n, const sp_serve_sear
 }
 
 /* --search: the cheapest deployment over candidate systems, layouts, precisions and disaggregation. */
-static int search_main(const cli_args *a, const sp_model *m, sp_serve_workload *w, sp_serve_opts *o)
+static int search_main(const char *data_dir, const cli_args *a, sp_serve_report *r)
 {
-    sp_serve_search_opts so;
-    memset(&so, 0, sizeof so);
-    so.data_dir = a->data_dir;
-    so.max_gpus = 64;
-    so.n_requests = 800;
-    so.bisect_steps = 6;
-    so.try_disagg = 1;
-    so.rate = o->rate;
-    int rc;
-    if ((rc = cli_int(a, "max-gpus", 1, 1 << 16, &so.max_gpus)))
-        return rc;
-    if (cli_get(a, "requests"))
-        so.n_requests = o->n_requests;
-    if (!cli_get(a, "rate"))
-        return cli_error("serve", "--search needs --rate (the target request rate)");
-    char list[512];
-    snprintf(list, sizeof list, "%s", cli_get(a, "candidates") ? cli_get(a, "candidates") : "dgx-h100,hgx-h200,dgx-b200,mi300x-8,dgx-a100-80g");
     sp_system sys[16];
-    int ns = 0;
+    int ns = 0, n = 0;
     sp_error err = {0};
-    for (char *save = NULL, *t = strtok_r(list, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
-        if (ns == 16)
-            return cli_error("serve", "--candidates: at most 16 systems");
-        if (sp_load_system(a->data_dir, t, &sys[ns++], &err))
-            return cli_fail("serve", &err);
-    }
-    enum { MAXC = 512 };
-    sp_serve_candidate *c = malloc(sizeof *c * MAXC);
-    int n = 0;
+    sp_serve_candidate *c = malloc(sizeof *c * SP_SERVE_MAX_CANDIDATES);
     if (!c)
         return cli_error("serve", "out of memory");
-    if (sp_serve_search(m, sys, ns, w, o, &so, c, MAXC, &n, &err)) {
+    if (sp_serve_search_systems(data_dir, r->candidates, sys, 16, &ns, &err) ||
+        sp_serve_search(&r->model, sys, ns, &r->wl, &r->opts, &r->so, c, SP_SERVE_MAX_CANDIDATES, &n, &err)) {
         free(c);
         return cli_fail("serve", &err);
     }
-    if (cli_flag(a, "json")) {
-        json_t *j = sp_serve_search_json(c, n, &so);
-        char *txt = json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(10));
-        printf("%s\n", txt);
-        free(txt);
-        json_decref(j);
-    } else
-        print_search(c, n, &so, m, w);
+    int rc = 0;
+    if (cli_flag(a, "json"))
+        rc = cli_print_json("serve", sp_serve_search_json(c, n, &r->so));
+    else
+        print_search(c, n, &r->so, &r->model, &r->wl);
     free(c);
-    return 0;
+    return rc;
+}
+
+/* One rate or --max-rate: text, JSON (the library's), per-request CSV, plots. */
+static int run_main(const cli_args *a, sp_serve_report *rep)
+{
+    sp_serve_opts *o = &rep->opts;
+    o->keep_requests = cli_flag(a, "csv");
+    sp_serve_result r;
+    sp_error err = {0};
+    if (rep->max_rate ? sp_serve_max_rate(&rep->model, &rep->system, &rep->wl, o, &r, &err)
+                      : sp_serve_simulate(&rep->model, &rep->system, &rep->wl, o, &r, &err))
+        return cli_fail("serve", &err);
+    int rc = 0;
+    if (rep->max_rate)
+        o->rate = r.offered_rate;
+    if (cli_get(a, "plot"))
+        rc = serve_plot(cli_get(a, "plot"), &rep->model, &rep->system, &rep->wl, o);
+    if (!rc && cli_flag(a, "json"))
+        rc = cli_print_json("serve", sp_serve_result_json(&r, o, rep->model.name, rep->system.name, rep->wl.name));
+    else if (!rc && cli_flag(a, "csv"))
+        print_csv(&r);
+    else if (!rc)
+        print_text(&r, o, &rep->model, &rep->system, &rep->wl, rep->max_rate);
+    sp_serve_result_free(&r);
+    return rc;
 }
 
 int cmd_serve(int argc, char **argv)
@@ -401,56 +325,20 @@ int cmd_serve(int argc, char **argv)
         return cli_error("serve", "--model is required");
     if (cli_flag(&a, "json") + cli_flag(&a, "csv") > 1)
         return cli_error("serve", "--json and --csv exclude each other");
-    sp_model m;
-    sp_system s;
+    sp_serve_report *rep = malloc(sizeof *rep);
+    json_t *req = cli_request(&a);
+    sp_request rq;
+    sp_request_init(&rq, "serve", req);
     sp_error err = {0};
-    if (sp_load_model(a.data_dir, cli_get(&a, "model"), &m, &err) ||
-        sp_load_system(a.data_dir, cli_get(&a, "system") ? cli_get(&a, "system") : "dgx-h100", &s, &err))
-        return cli_fail("serve", &err);
-    sp_serve_opts o;
-    sp_serve_defaults(&o);
-    if ((rc = read_opts(&a, &s, &o)))
-        return rc;
-    sp_serve_workload w;
-    if (sp_serve_workload_load(a.data_dir, cli_get(&a, "workload") ? cli_get(&a, "workload") : "sharegpt", cli_get(&a, "scenario"), &w, &err))
-        return cli_fail("serve", &err);
-    if (cli_get(&a, "trace") && sp_serve_trace_load(cli_get(&a, "trace"), &w, &err))
-        return cli_fail("serve", &err);
-    if (cli_get(&a, "arrival") && (rc = parse_arrival(cli_get(&a, "arrival"), &w))) {
-        sp_serve_workload_free(&w);
-        return rc;
-    }
-    if (cli_flag(&a, "search")) {
-        rc = search_main(&a, &m, &w, &o);
-        sp_serve_workload_free(&w);
-        return rc;
-    }
-    o.keep_requests = cli_flag(&a, "csv");
-    int max_rate = cli_flag(&a, "max-rate");
-    sp_serve_result r;
-    if (max_rate && cli_get(&a, "rate"))
-        rc = cli_error("serve", "--rate and --max-rate exclude each other");
-    else if ((max_rate ? sp_serve_max_rate(&m, &s, &w, &o, &r, &err) : sp_serve_simulate(&m, &s, &w, &o, &r, &err)))
+    if (!rep || !req)
+        rc = cli_error("serve", "out of memory");
+    else if (sp_serve_parse(a.data_dir, &rq, rep, &err))
         rc = cli_fail("serve", &err);
-    if (rc) {
-        sp_serve_workload_free(&w);
-        return rc;
+    else {
+        rc = rep->search ? search_main(a.data_dir, &a, rep) : run_main(&a, rep);
+        sp_serve_workload_free(&rep->wl);
     }
-    if (max_rate)
-        o.rate = r.offered_rate;
-    if (cli_get(&a, "plot"))
-        rc = serve_plot(cli_get(&a, "plot"), &m, &s, &w, &o);
-    if (!rc && cli_flag(&a, "json")) {
-        json_t *j = sp_serve_result_json(&r, &o, m.name, s.name, w.name);
-        char *txt = json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10));
-        printf("%s\n", txt);
-        free(txt);
-        json_decref(j);
-    } else if (!rc && cli_flag(&a, "csv"))
-        print_csv(&r);
-    else if (!rc)
-        print_text(&r, &o, &m, &s, &w, max_rate);
-    sp_serve_result_free(&r);
-    sp_serve_workload_free(&w);
+    json_decref(req);
+    free(rep);
     return rc;
 }

@@ -116,12 +116,19 @@ sp_status sp_infer_parse(const char *data_dir, sp_request *rq, sp_infer_report *
 json_t *sp_infer_json(const sp_infer_report *r);
 void sp_infer_report_free(sp_infer_report *r);
 
+/* ---- serve (src/serve_call.c; the report type is in src/serve_internal.h) ---- */
+struct sp_serve_report_s;
+/* The request's options into a deployment, workload (with --trace/--arrival), stack (with the family calibration
+ * or --kernel-factor) and mode (--max-rate, --search with --candidates/--max-gpus). */
+sp_status sp_serve_parse(const char *data_dir, sp_request *rq, struct sp_serve_report_s *r, sp_error *err);
+
 /* ---- the command table: one line registers a command ---- */
 /* X(name as typed, C identifier): sp_call_<ident>(data_dir, request, &result, err) builds the result object. */
 #define SP_CALL_COMMANDS(X)                                                                                        \
     X("train", train)                                                                                              \
     X("search", search)                                                                                            \
-    X("infer", infer)
+    X("infer", infer)                                                                                              \
+    X("serve", serve)
 
 #define SP_CALL_DECLARE(name, ident) \
     sp_status sp_call_##ident(const char *data_dir, sp_request *rq, json_t **out, sp_error *err);

@@ -69,6 +69,20 @@ typedef struct {
     double *last_all;
 } sv_sim;
 
+/* A parsed `serve` request (src/serve_call.c): what both sp_call and the CLI run. */
+#define SP_SERVE_MAX_CANDIDATES 512
+typedef struct sp_serve_report_s {
+    sp_model model;
+    sp_system system;
+    sp_serve_opts opts;
+    sp_serve_workload wl;         /* owns a trace: sp_serve_workload_free */
+    sp_serve_search_opts so;
+    char candidates[512];         /* --search systems, comma separated */
+    int max_rate, search;
+} sp_serve_report;
+/* Loads the comma-separated systems of --candidates into sys[0..max-1]. */
+sp_status sp_serve_search_systems(const char *data_dir, const char *list, sp_system *sys, int max, int *n, sp_error *err);
+
 void sv_make_requests(sv_sim *S);
 double sv_think(sv_sim *S);
 void sv_push(sv_sim *S, double t, int id, int kind);

@@ -3,6 +3,8 @@
  * search meets its SLOs, bad input fails with a message. */
 #include "testutil.h"
 
+#include <stdlib.h>
+
 static sp_model model(const char *n)
 {
     sp_model m;
@@ -286,12 +288,32 @@ static void test_search(void **st)
     assert_int_equal(sp_serve_search(&m, s, 2, &w, &o, &so, c, 256, &n, &e), SP_EINVAL);
 }
 
+/* Rule: sp_call("serve") takes the CLI's options as JSON keys and returns the library's JSON result; an unknown key
+ * and a bad value fail with the option named. */
+static void test_call(void **st)
+{
+    (void)st;
+    char *out = NULL;
+    sp_error e = {0};
+    assert_int_equal(sp_call(SP_DATA_DIR, "serve", "{\"model\":\"llama3-8b\",\"rate\":4,\"requests\":300,\"software\":\"sglang\"}", &out, &e), SP_OK);
+    assert_non_null(out);
+    assert_non_null(strstr(out, "\"throughput_tokens_per_s\":"));
+    assert_non_null(strstr(out, "\"software\":\"sglang\""));
+    free(out);
+    out = NULL;
+    assert_int_equal(sp_call(SP_DATA_DIR, "serve", "{\"model\":\"llama3-8b\",\"rate\":4,\"plot\":\"x.svg\"}", &out, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "unknown option 'plot'"));
+    assert_int_equal(sp_call(SP_DATA_DIR, "serve", "{\"model\":\"llama3-8b\",\"rate\":-1}", &out, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "--rate -1"));
+    assert_null(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_step_equals_infer), cmocka_unit_test(test_single_request), cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_preemption),        cmocka_unit_test(test_prefix_cache),   cmocka_unit_test(test_max_rate),
-        cmocka_unit_test(test_errors),            cmocka_unit_test(test_presets), cmocka_unit_test(test_search),
+        cmocka_unit_test(test_errors),            cmocka_unit_test(test_presets), cmocka_unit_test(test_search), cmocka_unit_test(test_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
