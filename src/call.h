@@ -128,7 +128,8 @@ sp_status sp_serve_parse(const char *data_dir, sp_request *rq, struct sp_serve_r
     X("train", train)                                                                                              \
     X("search", search)                                                                                            \
     X("infer", infer)                                                                                              \
-    X("serve", serve)
+    X("serve", serve)                                                                                              \
+    X("sweep", sweep)
 
 #define SP_CALL_DECLARE(name, ident) \
     sp_status sp_call_##ident(const char *data_dir, sp_request *rq, json_t **out, sp_error *err);

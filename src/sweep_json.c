@@ -2,9 +2,11 @@
  * numbers): every point with its best plan and step breakdown, the Pareto front, the best point and the axis
  * effects (docs/sweep.md "JSON"). */
 #include "sweep_internal.h"
+#include "call.h"
 
 #include <math.h>
 #include <stdlib.h>
+#include <string.h>
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
 
@@ -153,4 +155,39 @@ void *sp_sweep_result_json(const sp_sweep *sw, const sp_sweep_point *pts, long l
     free(front);
     free(eff);
     return root;
+}
+
+/* sp_call("sweep", {"spec": PATH or an inline spec object}): the whole sweep on this thread, the result object.
+ * (The CLI's --out, --resume and --plot are about files and stay in the CLI.) */
+static void keep(void *ctx, const sp_sweep_point *p) { ((sp_sweep_point *)ctx)[p->index] = *p; }
+
+sp_status sp_call_sweep(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
+{
+    *out = NULL;
+    json_t *spec = sp_req_has(rq, "spec") ? json_object_get(rq->obj, "spec") : NULL;
+    sp_status st = sp_request_check_unused(rq, err);
+    if (st)
+        return st;
+    if (!json_is_string(spec) && !json_is_object(spec))
+        return sp_fail(err, SP_EINVAL, "--spec: expected a sweep specification (a path to a JSON file, or the object)");
+    sp_sweep *sw = NULL;
+    char *text = json_is_object(spec) ? json_dumps(spec, JSON_INDENT(1) | JSON_PRESERVE_ORDER) : NULL;
+    st = text ? sp_sweep_parse(data_dir, "spec", text, strlen(text), &sw, err)
+              : json_is_object(spec) ? sp_fail(err, SP_ENOMEM, "out of memory")
+                                     : sp_sweep_load(data_dir, json_string_value(spec), &sw, err);
+    free(text);
+    sp_sweep_point *pts = st ? NULL : calloc((size_t)sp_sweep_count(sw), sizeof *pts);
+    if (!st && !pts)
+        st = sp_fail(err, SP_ENOMEM, "sweep: out of memory for %lld points", sp_sweep_count(sw));
+    sp_sweep_run_opts o;
+    sp_sweep_run_defaults(&o);
+    o.emit = keep;
+    o.ctx = pts;
+    if (!st)
+        st = sp_sweep_run(sw, &o, err);
+    if (!st && !(*out = sp_sweep_result_json(sw, pts, sp_sweep_count(sw), err)))
+        st = err && err->status ? err->status : SP_ENOMEM;
+    free(pts);
+    sp_sweep_free(sw);
+    return st;
 }

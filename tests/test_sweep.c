@@ -128,10 +128,30 @@ static void test_errors(void **st)
     assert_null(sw);
 }
 
+/* Rule: sp_call("sweep") runs an inline spec and returns the same result object as the CLI's --json; a point whose
+ * GPUs cannot hold the model is a status, not an error (Llama-3-8B's 16 GB of bf16 weights + optimizer states do
+ * not fit one 80 GB GPU without sharding: nofit). */
+static void test_call(void **st)
+{
+    (void)st;
+    const char *rq = "{\"spec\": {\"base\": {\"model\": \"llama3-8b\", \"system\": \"dgx-h100\", \"gpus\": 8, "
+                     "\"global_batch\": 8, \"seq_len\": 4096}, \"axes\": [{\"field\": \"gpus\", \"values\": [1, 8]}]}}";
+    char *out = NULL;
+    sp_error e = {0};
+    assert_int_equal(sp_call(SP_DATA_DIR, "sweep", rq, &out, &e), SP_OK);
+    json_t *r = json_loads(out, 0, NULL);
+    assert_non_null(r);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "counts"), "nofit")), 1);
+    assert_int_equal(json_integer_value(json_object_get(json_object_get(r, "counts"), "ok")), 1);
+    assert_int_equal(json_integer_value(json_object_get(r, "best")), 1);
+    json_decref(r);
+    free(out);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {cmocka_unit_test(test_grid_order), cmocka_unit_test(test_lhs_strata),
                                        cmocka_unit_test(test_row_roundtrip), cmocka_unit_test(test_pareto),
-                                       cmocka_unit_test(test_errors)};
+                                       cmocka_unit_test(test_errors), cmocka_unit_test(test_call)};
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
