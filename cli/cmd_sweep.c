@@ -9,6 +9,7 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 static const cli_optdef defs[] = {
@@ -17,6 +18,7 @@ static const cli_optdef defs[] = {
     {"json", 0, "print the result as JSON (every point, Pareto front, effects)"},
     {"csv", 0, "print every point as CSV on stdout (without --out)"},
     {"plot", 1, "draw the Pareto front and the axis effects (.svg or .png)"},
+    {"timing", 0, "at the end, print on stderr the points, ranks, wall time and points/s of the run itself"},
 };
 
 typedef struct {
@@ -208,12 +210,19 @@ static int finish(const cli_args *a, const sp_sweep *sw, const sp_sweep_point *p
     return rc;
 }
 
+static double now_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (double)ts.tv_sec + 1e-9 * (double)ts.tv_nsec;
+}
+
 static int under_mpirun(void)
 {
     return getenv("OMPI_COMM_WORLD_SIZE") || getenv("PMIX_RANK") || getenv("PMI_RANK");
 }
 
-static int run(const cli_args *a, const sp_sweep *sw, int rank)
+static int run(const cli_args *a, const sp_sweep *sw, int rank, int size)
 {
     long long n = sp_sweep_count(sw);
     emitter e = {sw, NULL, calloc((size_t)n, sizeof(sp_sweep_point)), malloc(1 << 16), 1 << 16, 0};
@@ -241,7 +250,12 @@ static int run(const cli_args *a, const sp_sweep *sw, int rank)
     if (rank == 0 && isatty(STDERR_FILENO))
         o.on_progress = progress;
     sp_error err = {0};
+    double t0 = now_s();
     sp_status st = sp_sweep_run_mpi(sw, &o, &err);
+    double wall = now_s() - t0;
+    if (!rc && !st && rank == 0 && cli_flag(a, "timing"))
+        fprintf(stderr, "scaleplan sweep: %lld points on %d rank%s in %.3f s: %.1f points/s\n", n - o.start, size,
+                size == 1 ? "" : "s", wall, (double)(n - o.start) / (wall > 0 ? wall : 1e-9));
     if (!rc && st)
         rc = rank == 0 ? cli_fail("sweep", &err) : 2;
     if (e.out && e.out != stdout && fclose(e.out) != 0)
@@ -279,7 +293,7 @@ int cmd_sweep(int argc, char **argv)
     if (sp_sweep_load(a.data_dir, a.pos[0], &sw, &err))
         rc = rank == 0 ? cli_fail("sweep", &err) : 2;
     else
-        rc = run(&a, sw, rank);
+        rc = run(&a, sw, rank, size);
     sp_sweep_free(sw);
     if (mpi)
         sp_sweep_mpi_finalize();
