@@ -132,13 +132,17 @@ static void print_summary(const sp_sweep *sw, json_t *res)
                json_real_value(json_object_get(p, "energy_j")), ax ? ax : "");
         free(ax);
     }
-    printf("\n  Sensitivities around the base design (each axis alone over its range; swing = (max - min) / base):\n");
+    printf("\n  Sensitivities around the base design (each axis alone over its levels; swing = (max - min) / base, or / the\n"
+           "  axis' best level when the base design has no plan; elasticity = d ln objective / d ln level):\n");
     json_t *ef = json_object_get(res, "effects");
     for (size_t i = 0; i < json_array_size(ef); i++) {
         json_t *e = json_array_get(ef, i);
-        printf("  %-36s swing %7.1f%%  elasticity %s%.3g\n", json_string_value(json_object_get(e, "field")),
-               100 * json_number_value(json_object_get(e, "swing")),
-               json_is_null(json_object_get(e, "elasticity")) ? "-" : "", json_number_value(json_object_get(e, "elasticity")));
+        char swing[32] = "n/a", el[32] = "n/a";
+        if (json_is_number(json_object_get(e, "swing")))
+            snprintf(swing, sizeof swing, "%.1f%%", 100 * json_number_value(json_object_get(e, "swing")));
+        if (json_is_number(json_object_get(e, "elasticity")))
+            snprintf(el, sizeof el, "%.3g", json_number_value(json_object_get(e, "elasticity")));
+        printf("  %-36s swing %8s  elasticity %s\n", json_string_value(json_object_get(e, "field")), swing, el);
     }
 }
 
@@ -163,31 +167,43 @@ static int sweep_plot(const sp_sweep *sw, json_t *res, const char *path)
         fx[k] = json_number_value(json_object_get(p, "time_s")) / 86400;
         fy[k] = json_number_value(json_object_get(p, "cost_usd"));
     }
+    double x0 = INFINITY, x1 = 0, y0 = INFINITY, y1 = 0; /* log axes only over more than a decade */
+    for (int i = 0; i < m; i++)
+        x0 = fmin(x0, x[i]), x1 = fmax(x1, x[i]), y0 = fmin(y0, y[i]), y1 = fmax(y1, y[i]);
     plot_chart c[2] = {{.title = "points and Pareto front (time x cost x energy)", .xlabel = "run time (days)",
-                        .ylabel = "cost (USD)", .logx = 1, .logy = 1},
+                        .ylabel = "cost (USD)", .logx = x0 > 0 && x1 > 10 * x0, .logy = y0 > 0 && y1 > 10 * y0},
                        {.title = "effect of each axis alone around the base design", .xlabel = "axis: first level -> last level",
-                        .ylabel = "objective / base objective"}};
+                        .ylabel = "objective / base objective (or the axis' best level)"}};
     c[0].series[0] = (plot_series){"points with a plan", x, y, m, 1};
     c[0].series[1] = (plot_series){"Pareto front", fx, fy, (int)nf, 2};
-    c[0].nseries = 2;
-    for (size_t a = 0; a < ne && a < PLOT_MAX_SERIES; a++) {
+    c[0].nseries = m ? 2 : 0;
+    for (size_t a = 0; a < ne && c[1].nseries < PLOT_MAX_SERIES; a++) {
         json_t *e = json_array_get(ef, a), *lv = json_object_get(e, "levels");
-        double base = json_number_value(json_object_get(e, "base_objective"));
         size_t nl = json_array_size(lv);
         double *px = ex + a * SP_SWEEP_EFFECT_LEVELS, *py = ey + a * SP_SWEEP_EFFECT_LEVELS;
+        double norm = json_number_value(json_object_get(e, "base_objective")); /* 0 when null */
+        for (size_t k = 0; k < nl && !(norm != 0); k++) { /* no base plan: the axis' best level instead */
+            json_t *o = json_object_get(json_array_get(lv, k), "objective");
+            if (json_is_number(o))
+                norm = norm != 0 && fabs(norm) < fabs(json_number_value(o)) ? norm : json_number_value(o);
+        }
+        int finite = 0;
         for (size_t k = 0; k < nl; k++) {
             json_t *o = json_object_get(json_array_get(lv, k), "objective");
             px[k] = nl > 1 ? (double)k / (double)(nl - 1) : 0;
-            py[k] = json_is_number(o) && base != 0 ? json_number_value(o) / base : NAN;
+            py[k] = json_is_number(o) && norm != 0 ? json_number_value(o) / norm : NAN;
+            finite += isfinite(py[k]);
         }
-        c[1].series[c[1].nseries++] = (plot_series){json_string_value(json_object_get(e, "field")), px, py, (int)nl, 2};
+        if (finite) /* gnuplot refuses a series without a point */
+            c[1].series[c[1].nseries++] = (plot_series){json_string_value(json_object_get(e, "field")), px, py, (int)nl, 2};
     }
     c[1].hline[c[1].nh++] = (plot_ref){1, "base design"};
     (void)sw;
     char err[512];
-    int rc = plot_write(path, c, 2, err, sizeof err);
+    int rc = m == 0 ? (snprintf(err, sizeof err, "--plot: no point has a plan to draw"), 2)
+                    : plot_write(path, c, c[1].nseries ? 2 : 1, err, sizeof err);
     free(x);
-    return rc ? cli_error("sweep", "--plot %s: %s", path, err) : 0;
+    return rc ? cli_error("sweep", "%s", err) : 0;
 }
 
 static int finish(const cli_args *a, const sp_sweep *sw, const sp_sweep_point *pts)

@@ -249,7 +249,8 @@ static void axis_effect(const sp_sweep *sw, sp_sweep_ws *ws, int a, double base,
             hi = isnan(hi) || e->obj[k] > hi ? e->obj[k] : hi;
         }
     }
-    e->swing = isfinite(base) && base != 0 && isfinite(lo) ? (hi - lo) / fabs(base) : NAN;
+    double ref = isfinite(base) && base != 0 ? base : lo; /* no plan at the base design: the axis' best level */
+    e->swing = isfinite(lo) && ref != 0 ? (hi - lo) / fabs(ref) : NAN;
     e->elasticity = NAN;
     int first = -1, last = -1;
     for (int k = 0; k < e->n; k++)
