@@ -706,6 +706,13 @@ typedef struct {
 
 void sp_infer_defaults(sp_infer_opts *o);
 sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_opts *o, sp_infer_result *r, sp_error *err);
+/* One engine step of one replica under o (TP, EP, precisions, serving factors; o's batch and lengths are not used),
+ * priced from the layer ops: n_dec sequences decoding one token at mean context ctx_dec, n_pf prompt tokens
+ * prefilled over a mean causal span pf_span, n_logits sequences producing a token (counts for the whole replica).
+ * Per GPU; allocation-free. A serving simulator prices each step it forms with this. */
+sp_status sp_infer_engine_step(const sp_model *m, const sp_system *s, const sp_infer_opts *o, double n_dec,
+                               double ctx_dec, double n_pf, double pf_span, double n_logits, sp_infer_step *st,
+                               sp_error *err);
 /* KV cache bytes per token of context, whole model: 2·L·g·d_head·bytes, or (kv_lora_rank + rope dim)·L·bytes
  * for MLA's compressed latent. */
 double sp_kv_bytes_per_token(const sp_model *m, sp_dtype kv);

@@ -19,6 +19,7 @@
  * dispatch and a combine all-to-all.
  */
 #include "internal.h"
+#include "ops.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -157,153 +158,99 @@ typedef struct {
     double flops;
 } acc_t;
 
-static void add_linear(const ictx *c, double m, double n, double k, double copies, sp_infer_step *st, acc_t *x)
+/* Adds the priced ops of one layer kind, n layers of it, to the step's breakdown and the bound's accumulators. */
+static void add_ops(const ictx *c, const sp_layer_ops *l, double n, sp_infer_step *st, acc_t *x)
 {
-    if (m <= 0 || n <= 0 || k <= 0 || copies <= 0)
-        return;
-    double eff = sp_gemm_eff(c->a, m, n, k, copies) * c->lowp;
-    double fl = 2 * m * n * k * copies;
-    double tc = fl / (c->peak * eff);
-    double bytes = copies * (n * k * c->wb + (m * k + m * n) * c->ab);
-    double tm = bytes / (c->a->hbm_bw * c->a->eff.mem);
-    if (tc >= tm) {
-        st->gemm_compute += tc;
-        x->comp += tc;
-    } else {
-        st->weight_read += tm;
-        x->mem += tm;
+    sp_infer_step one;
+    acc_t xo;
+    memset(&one, 0, sizeof one);
+    memset(&xo, 0, sizeof xo);
+    for (int i = 0; i < l->n; i++) {
+        const sp_op *op = &l->op[i];
+        sp_op_cost k;
+        sp_op_price(op, c->s, NULL, &k);
+        switch (op->kind) {
+        case SP_OP_GEMM:
+            *(k.mem_bound ? &one.weight_read : &one.gemm_compute) += k.busy;
+            break;
+        case SP_OP_ROOFLINE:
+            one.attention += k.busy;
+            break;
+        case SP_OP_BYTES:
+            one.elementwise += k.busy;
+            break;
+        default:
+            *(op->part == SP_PART_EP ? &one.ep_comm : &one.tp_comm) += k.fwd;
+            xo.comm += k.fwd;
+            continue;
+        }
+        *(k.mem_bound ? &xo.mem : &xo.comp) += k.busy;
+        one.overhead += k.overhead;
+        xo.flops += k.flops;
     }
-    st->overhead += c->a->eff.kernel_overhead_s;
-    x->flops += fl;
+    st->gemm_compute += n * one.gemm_compute;
+    st->weight_read += n * one.weight_read;
+    st->attention += n * one.attention;
+    st->elementwise += n * one.elementwise;
+    st->tp_comm += n * one.tp_comm;
+    st->ep_comm += n * one.ep_comm;
+    st->overhead += n * one.overhead;
+    x->comp += n * xo.comp;
+    x->mem += n * xo.mem;
+    x->comm += n * xo.comm;
+    x->flops += n * xo.flops;
 }
 
-/* Per GPU of one replica. n_dec, n_pf and n_logits count the whole replica (all EP ranks). */
+/* One engine step per GPU of one replica, from the layer ops of each kind (ops.c): n_dec sequences decoding one
+ * token at mean context ctx_dec, n_pf prompt tokens prefilled over a mean causal span pf_span, n_logits sequences
+ * producing a token. The counts are the whole replica's (all EP ranks). */
 static void engine_step(const ictx *c, double n_dec, double ctx_dec, double n_pf, double pf_span, double n_logits,
                         sp_infer_step *st, acc_t *x)
 {
     memset(st, 0, sizeof *st);
     memset(x, 0, sizeof *x);
     const sp_model *m = c->m;
-    const sp_accel *a = c->a;
-    double h = m->d_model, t = c->t, ep = c->ep, L = m->n_layers;
+    double ep = c->ep;
     double tok = (n_dec + n_pf) / ep; /* tokens through attention and dense layers on one EP rank */
     if (tok <= 0)
         return;
-    /* attention projections */
-    sp_infer_step one;
-    acc_t xa;
-    memset(&one, 0, sizeof one);
-    memset(&xa, 0, sizeof xa);
-    double dqk, dv, heads = (double)m->n_heads / t;
+    sp_layer_ctx lc;
+    sp_layer_ops ops;
+    sp_layer_ctx_serving(&lc, m, c->s, &c->pc, (int)c->t, tok, c->cd, c->wb, c->ab, c->lowp);
+    /* every layer: attention projections, attention core, elementwise kernels, TP all-reduces. MLA decodes over the
+     * compressed latent with its up-projections absorbed: scores over kv_lora + rope, values over kv_lora
+     * (DeepSeek-V2 §2.1, inference form) */
+    ops.n = 0;
+    double dqk = m->d_head, dv = m->d_head;
     if (m->kv_lora_rank > 0) {
-        /* MLA: decode attends over the compressed latent (weights absorbed): scores over kv_lora + rope, values
-         * over kv_lora (DeepSeek-V2 report §2.1, inference form) */
-        double w_out = (double)m->n_heads * m->v_head_dim * h;
-        double w_in = c->pc.attn_per_layer - w_out;
-        add_linear(c, tok, w_in / (t * h), h, 1, &one, &xa);
-        add_linear(c, tok, h, w_out / (t * h), 1, &one, &xa);
+        sp_ops_mla_absorbed(&lc, &ops);
         dqk = m->kv_lora_rank + m->qk_rope_head_dim;
         dv = m->kv_lora_rank;
-    } else {
-        double qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m);
-        add_linear(c, tok, (qd + 2 * kvd) / t, h, 1, &one, &xa);
-        add_linear(c, tok, h, qd / t, 1, &one, &xa);
-        dqk = dv = m->d_head;
-    }
-    double mats = m->gated ? 2.0 : 1.0;
-    /* attention core */
-    double peak16 = sp_accel_peak(a, SP_BF16) * a->eff.gemm_max * a->eff.attn;
+    } else
+        sp_ops_attention(&lc, &ops);
     double kv_layer = c->o->kv == SP_FP32 ? 4 : sp_dtype_bytes(c->o->kv);
-    kv_layer *= m->kv_lora_rank > 0 ? (double)(m->kv_lora_rank + m->qk_rope_head_dim)
-                                    : 2.0 * sp_model_kvdim(m);
-    double kv_read = n_dec / ep * ctx_dec * kv_layer / c->kv_split;
-    double dec_fl = 2.0 * n_dec / ep * ctx_dec * heads * (dqk + dv);
-    double t_kv = kv_read / (a->hbm_bw * a->eff.mem * c->o->eff.kv_mem);
-    double t_dec_c = dec_fl / peak16;
-    double pf_fl = 2.0 * n_pf / ep * pf_span * heads * (dqk + dv);
-    double t_pf = pf_fl / peak16;
-    double t_att = fmax(t_kv, t_dec_c) + t_pf;
-    one.attention = t_att;
-    if (t_kv >= t_dec_c)
-        xa.mem += t_kv;
-    else
-        xa.comp += t_dec_c;
-    xa.comp += t_pf;
-    xa.flops += dec_fl + pf_fl;
-    /* norms, residual adds, rotary, activation function: ~12 h-vectors and 3 f-vectors of 16-bit per token */
-    double f_local = (double)m->ffn_dim / t;
-    double el = tok * 2.0 * (12 * h + 3 * f_local) / (a->hbm_bw * a->eff.mem);
-    one.elementwise = el;
-    xa.mem += el;
-    one.overhead += 4 * a->eff.kernel_overhead_s;
-    /* TP: two all-reduces of the layer's activations */
-    double t_tp = t > 1 ? 2 * sp_collective_time(c->s, SP_COLL_ALLREDUCE, (int)t, 1, tok * h * 2) : 0;
-    one.tp_comm = t_tp;
-    xa.comm += t_tp;
-    /* common part, all layers */
-#define ADDL(n, w)                                                                                               \
-    do {                                                                                                         \
-        st->gemm_compute += (n) * (w).gemm_compute;                                                              \
-        st->weight_read += (n) * (w).weight_read;                                                                \
-        st->attention += (n) * (w).attention;                                                                    \
-        st->elementwise += (n) * (w).elementwise;                                                                \
-        st->tp_comm += (n) * (w).tp_comm;                                                                        \
-        st->ep_comm += (n) * (w).ep_comm;                                                                        \
-        st->overhead += (n) * (w).overhead;                                                                      \
-    } while (0)
-#define ADDX(n, w)                                                                                               \
-    do {                                                                                                         \
-        x->comp += (n) * (w).comp;                                                                               \
-        x->mem += (n) * (w).mem;                                                                                 \
-        x->comm += (n) * (w).comm;                                                                               \
-        x->flops += (n) * (w).flops;                                                                             \
-    } while (0)
-    ADDL(L, one);
-    ADDX(L, xa);
-    /* dense MLP layers */
+    kv_layer *= m->kv_lora_rank > 0 ? (double)(m->kv_lora_rank + m->qk_rope_head_dim) : 2.0 * sp_model_kvdim(m);
+    sp_ops_serving_common(&lc, n_dec / ep, ctx_dec, n_pf / ep, pf_span, kv_layer / c->kv_split, c->o->eff.kv_mem, dqk,
+                          dv, &ops);
+    add_ops(c, &ops, m->n_layers, st, x);
     if (c->dense_layers > 0) {
-        sp_infer_step d;
-        acc_t xd;
-        memset(&d, 0, sizeof d);
-        memset(&xd, 0, sizeof xd);
-        add_linear(c, tok, mats * m->ffn_dim / t, h, 1, &d, &xd);
-        add_linear(c, tok, h, m->ffn_dim / t, 1, &d, &xd);
-        ADDL(c->dense_layers, d);
-        ADDX(c->dense_layers, xd);
+        ops.n = 0;
+        sp_ops_mlp(&lc, &ops);
+        add_ops(c, &ops, c->dense_layers, st, x);
     }
-    /* MoE layers */
     if (c->moe_layers > 0) {
-        sp_infer_step e;
-        acc_t xe;
-        memset(&e, 0, sizeof e);
-        memset(&xe, 0, sizeof xe);
-        double fe = m->moe_ffn_dim, E = m->n_experts, k = m->top_k;
-        double all_tok = n_dec + n_pf; /* tokens of the whole replica route into the experts */
-        if (m->n_shared_experts > 0) {
-            add_linear(c, tok, mats * fe * m->n_shared_experts / t, h, 1, &e, &xe);
-            add_linear(c, tok, h, fe * m->n_shared_experts / t, 1, &e, &xe);
-        }
-        add_linear(c, tok, E, h, 1, &e, &xe); /* router */
+        /* the experts a step touches: expected distinct experts for the replica's tokens, per EP rank */
+        double k = m->top_k, all_tok = n_dec + n_pf;
         double touched = c->o->expert_probs ? sp_expected_experts_dist(c->o->expert_probs, m->n_experts, k, all_tok)
-                                            : sp_expected_experts(E, k, all_tok);
-        touched /= ep; /* per EP rank */
-        if (touched > 0) {
-            double m_exp = all_tok * k / ep / touched; /* tokens per touched expert */
-            add_linear(c, m_exp, mats * fe / t, h, touched, &e, &xe);
-            add_linear(c, m_exp, h, fe / t, touched, &e, &xe);
-        }
-        if (ep > 1) {
-            double t_a2a = 2 * sp_collective_time(c->s, SP_COLL_ALLTOALL, (int)ep, (int)t, tok * k * h * c->ab);
-            e.ep_comm = t_a2a;
-            xe.comm += t_a2a;
-        }
-        ADDL(c->moe_layers, e);
-        ADDX(c->moe_layers, xe);
+                                            : sp_expected_experts(m->n_experts, k, all_tok);
+        touched /= ep;
+        ops.n = 0;
+        sp_ops_moe_serving(&lc, (int)ep, touched, touched > 0 ? all_tok * k / ep / touched : 0, &ops);
+        add_ops(c, &ops, c->moe_layers, st, x);
     }
-#undef ADDL
-#undef ADDX
-    /* LM head for the sequences that produce a token this step; the embedding lookup is a gather (negligible) */
-    add_linear(c, n_logits / ep, (double)m->vocab / t, h, 1, st, x);
+    lc.T = n_logits / ep;
+    sp_ops_lm_head(&lc, &ops);
+    add_ops(c, &ops, 1, st, x);
     st->overhead += c->o->eff.step_overhead_s;
     st->total = st->gemm_compute + st->weight_read + st->attention + st->elementwise + st->tp_comm + st->ep_comm +
                 st->overhead;
@@ -315,13 +262,12 @@ static sp_dtype compute_dtype(sp_dtype w)
     return w == SP_FP8 || w == SP_FP4 ? w : SP_BF16;
 }
 
-sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_opts *o, sp_infer_result *r, sp_error *err)
+/* The options against the model: one-line errors naming the option. */
+static sp_status check_opts(const sp_model *m, const sp_infer_opts *o, sp_error *err)
 {
-    memset(r, 0, sizeof *r);
     sp_status mk = sp_model_step_check(m, "inference", err); /* layer kinds it cannot price (model.c) */
     if (mk)
         return mk;
-    const sp_accel *a = &s->acc;
     int pp = o->pp > 0 ? o->pp : 1;
     if (o->tp < 1 || o->n_gpus < 1 || o->ep < 1 || o->n_gpus % (o->tp * o->ep * pp))
         return sp_fail(err, SP_EINVAL, "infer: --gpus %d must be a multiple of tp*ep*pp = %d*%d*%d", o->n_gpus, o->tp, o->ep, pp);
@@ -351,41 +297,70 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
         if (fabs(sum - 1) > 1e-3)
             return sp_fail(err, SP_EINVAL, "infer: routing probabilities sum to %g; they must sum to 1", sum);
     }
-    ictx c;
-    memset(&c, 0, sizeof c);
-    c.m = m;
-    c.s = s;
-    c.o = o;
-    c.a = a;
-    sp_model_params(m, &c.pc);
-    c.t = o->tp;
-    c.ep = o->ep;
-    c.cd = compute_dtype(o->weights);
-    c.wb = sp_dtype_bytes(o->weights);
-    c.ab = c.cd == SP_FP8 || c.cd == SP_FP4 ? 1 : 2;
-    c.peak = sp_accel_peak(a, c.cd);
-    c.lowp = sp_dtype_bytes(c.cd) < 2 && a->peak[c.cd] > 0 ? o->eff.lowp_gemm : 1;
-    /* KV heads are split by TP (replicated when tp > KV heads); MLA's latent is replicated over TP */
-    c.kv_split = m->kv_lora_rank > 0 ? 1 : (o->tp <= m->n_kv_heads ? c.t : m->n_kv_heads);
-    c.moe_layers = sp_model_is_moe(m) ? m->n_layers - m->first_dense_layers : 0;
-    c.dense_layers = m->n_layers - c.moe_layers;
-    r->params_total = c.pc.total;
-    r->params_active = c.pc.active;
+    return SP_OK;
+}
 
-    /* ---- memory per GPU ---- */
-    /* Pipeline parallelism: each stage holds L/pp layers (weights and KV cache divided by pp, the heavier end stage
-     * keeps the embedding or LM head); the batch is cut into pp micro-batches that are in flight at once, so a
-     * token of one micro-batch waits for all stages in turn (TPOT = the whole model's step at the micro-batch
-     * size + pp - 1 hops) while all micro-batches advance together (tokens/s = batch / TPOT). */
+static void ictx_init(const sp_model *m, const sp_system *s, const sp_infer_opts *o, ictx *c)
+{
+    const sp_accel *a = &s->acc;
+    memset(c, 0, sizeof *c);
+    c->m = m;
+    c->s = s;
+    c->o = o;
+    c->a = a;
+    sp_model_params(m, &c->pc);
+    c->t = o->tp;
+    c->ep = o->ep;
+    c->cd = compute_dtype(o->weights);
+    c->wb = sp_dtype_bytes(o->weights);
+    c->ab = c->cd == SP_FP8 || c->cd == SP_FP4 ? 1 : 2;
+    c->peak = sp_accel_peak(a, c->cd);
+    c->lowp = sp_dtype_bytes(c->cd) < 2 && a->peak[c->cd] > 0 ? o->eff.lowp_gemm : 1;
+    /* KV heads are split by TP (replicated when tp > KV heads); MLA's latent is replicated over TP */
+    c->kv_split = m->kv_lora_rank > 0 ? 1 : (o->tp <= m->n_kv_heads ? c->t : m->n_kv_heads);
+    c->moe_layers = sp_model_is_moe(m) ? m->n_layers - m->first_dense_layers : 0;
+    c->dense_layers = m->n_layers - c->moe_layers;
+}
+
+sp_status sp_infer_engine_step(const sp_model *m, const sp_system *s, const sp_infer_opts *o, double n_dec,
+                               double ctx_dec, double n_pf, double pf_span, double n_logits, sp_infer_step *st,
+                               sp_error *err)
+{
+    memset(st, 0, sizeof *st);
+    sp_status rc = check_opts(m, o, err);
+    if (rc != SP_OK)
+        return rc;
+    if (!(n_dec >= 0 && ctx_dec >= 0 && n_pf >= 0 && pf_span >= 0 && n_logits >= 0) ||
+        !isfinite(n_dec + ctx_dec + n_pf + pf_span + n_logits))
+        return sp_fail(err, SP_EINVAL, "infer: engine step: token counts and contexts must be finite and >= 0");
+    ictx c;
+    ictx_init(m, s, o, &c);
+    acc_t x;
+    engine_step(&c, n_dec, ctx_dec, n_pf, pf_span, n_logits, st, &x);
+    return SP_OK;
+}
+
+/* Memory per GPU, the largest batch that fits, and the batch served (r->batch); *bg: sequences per replica through
+ * one engine step, *bfull: all micro-batches of the replica.
+ * Pipeline parallelism: each stage holds L/pp layers (weights and KV cache divided by pp, the heavier end stage keeps
+ * the embedding or LM head); the batch is cut into pp micro-batches that are in flight at once, so a token of one
+ * micro-batch waits for all stages in turn (TPOT = the whole model's step at the micro-batch size + pp - 1 hops)
+ * while all micro-batches advance together (tokens/s = batch / TPOT). */
+static void infer_memory(const ictx *c, sp_infer_result *r, double *bg)
+{
+    const sp_model *m = c->m;
+    const sp_infer_opts *o = c->o;
+    const sp_accel *a = c->a;
+    int pp = o->pp > 0 ? o->pp : 1;
     double replicas = (double)o->n_gpus / (o->tp * o->ep * pp);
-    double expert_total = c.moe_layers * (double)m->n_experts * c.pc.expert;
-    double ends = pp > 1 ? fmax(c.pc.embedding, c.pc.lm_head) : 0;
-    r->weights_bytes = c.wb * ((c.pc.total - expert_total - (pp > 1 ? c.pc.embedding + c.pc.lm_head : 0)) / (c.t * pp) +
-                               ends / c.t + expert_total / (c.t * c.ep * pp));
+    double expert_total = c->moe_layers * (double)m->n_experts * c->pc.expert;
+    double ends = pp > 1 ? fmax(c->pc.embedding, c->pc.lm_head) : 0;
+    r->weights_bytes = c->wb * ((c->pc.total - expert_total - (pp > 1 ? c->pc.embedding + c->pc.lm_head : 0)) / (c->t * pp) +
+                                ends / c->t + expert_total / (c->t * c->ep * pp));
     r->kv_bytes_per_token = sp_kv_bytes_per_token(m, o->kv);
     double ctx = (double)o->prompt + o->output;
-    double kv_per_seq = r->kv_bytes_per_token * ctx / c.kv_split / pp; /* on each GPU holding the sequence */
-    double f_local = (double)(sp_model_is_moe(m) ? fmax(m->ffn_dim, m->moe_ffn_dim * m->top_k) : m->ffn_dim) / c.t;
+    double kv_per_seq = r->kv_bytes_per_token * ctx / c->kv_split / pp; /* on each GPU holding the sequence */
+    double f_local = (double)(sp_model_is_moe(m) ? fmax(m->ffn_dim, m->moe_ffn_dim * m->top_k) : m->ffn_dim) / c->t;
     double act_per_tok = 2.0 * (4 * (double)m->d_model + 3 * f_local);
     r->overhead_bytes = SP_INFER_OVERHEAD;
     r->capacity = a->hbm_bytes;
@@ -393,7 +368,7 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
     double act_max = act_per_tok * fmin(SP_PREFILL_CHUNK, (double)o->prompt * 1);
     double free_b = usable - r->weights_bytes - r->overhead_bytes - act_max;
     /* sequences per GPU = Bg / ep (attention data-parallel over EP ranks) */
-    double mb = free_b > 0 ? floor(free_b / kv_per_seq) * c.ep * replicas : 0;
+    double mb = free_b > 0 ? floor(free_b / kv_per_seq) * c->ep * replicas : 0;
     r->max_batch = (int)fmin(1 << 24, mb);
     int B = o->batch > 0 ? o->batch : r->max_batch;
     if (B < 1)
@@ -405,25 +380,31 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
     double Bfull = Bg;        /* all micro-batches of the replica */
     if (pp > 1)
         Bg = fmax(1, Bg / pp); /* one micro-batch goes through the engine step */
-    r->kv_bytes = kv_per_seq * Bfull / c.ep;
-    r->activation_bytes = act_per_tok * fmin(SP_PREFILL_CHUNK, Bg / c.ep * o->prompt);
+    r->kv_bytes = kv_per_seq * Bfull / c->ep;
+    r->activation_bytes = act_per_tok * fmin(SP_PREFILL_CHUNK, Bg / c->ep * o->prompt);
     r->total_bytes = r->weights_bytes + r->kv_bytes + r->activation_bytes + r->overhead_bytes;
     r->headroom_bytes = usable - r->total_bytes;
     r->fits = r->total_bytes <= usable;
+    *bg = Bg;
+}
 
-    /* ---- time ---- */
+/* Prefill and decode steps, latencies and throughput of batch B (Bg sequences per replica per engine step). */
+static void infer_time(const ictx *c, double Bg, sp_infer_result *r)
+{
+    const sp_infer_opts *o = c->o;
+    int pp = o->pp > 0 ? o->pp : 1, B = r->batch;
     acc_t xp, xd;
     double P = o->prompt, O = o->output;
-    engine_step(&c, 0, 0, Bg * P, P / 2, Bg, &r->prefill, &xp);
+    engine_step(c, 0, 0, Bg * P, P / 2, Bg, &r->prefill, &xp);
     r->prefill_flops = xp.flops;
     r->prefill_bound = r->prefill.bound;
     double cmean = P + O / 2;
     if (o->inflight && O > 0) {
         /* steady state: each step decodes Bg sequences and prefills Bg*P/O prompt tokens (chunked prefill) */
-        engine_step(&c, Bg, cmean, Bg * P / O, P / 2, Bg, &r->decode, &xd);
+        engine_step(c, Bg, cmean, Bg * P / O, P / 2, Bg, &r->decode, &xd);
         sp_infer_step alone;
         acc_t xo;
-        engine_step(&c, 0, 0, P, P / 2, 1, &alone, &xo);
+        engine_step(c, 0, 0, P, P / 2, 1, &alone, &xo);
         r->prefill = alone;
         r->prefill_flops = xo.flops;
         r->prefill_bound = alone.bound;
@@ -432,33 +413,56 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
         r->e2e_s = r->ttft_s + (O - 1) * r->tpot_s;
         r->tokens_per_s = B / r->tpot_s;
     } else {
-        engine_step(&c, Bg, cmean, 0, 0, Bg, &r->decode, &xd);
+        engine_step(c, Bg, cmean, 0, 0, Bg, &r->decode, &xd);
         r->ttft_s = r->prefill.total;
         r->tpot_s = r->decode.total;
         r->e2e_s = r->ttft_s + (O > 1 ? O - 1 : 0) * r->tpot_s;
         r->tokens_per_s = O > 0 ? (double)B * O / r->e2e_s : 0;
     }
     if (pp > 1) {
-        double hop = sp_collective_time(s, SP_COLL_P2P, 2, o->tp * o->ep, Bg * m->d_model * 2.0);
-        double hop_p = sp_collective_time(s, SP_COLL_P2P, 2, o->tp * o->ep, Bg * (double)o->prompt * m->d_model * 2.0);
+        double h = c->m->d_model;
+        double hop = sp_collective_time(c->s, SP_COLL_P2P, 2, o->tp * o->ep, Bg * h * 2.0);
+        double hop_p = sp_collective_time(c->s, SP_COLL_P2P, 2, o->tp * o->ep, Bg * (double)o->prompt * h * 2.0);
         r->ttft_s += (pp - 1) * hop_p;
         r->tpot_s += (pp - 1) * hop;
         r->e2e_s = r->ttft_s + (O > 1 ? O - 1 : 0) * r->tpot_s;
         /* all pp micro-batches advance together: pp times the tokens of one micro-batch per step */
         r->tokens_per_s = o->inflight && O > 0 ? B / r->tpot_s : (O > 0 ? (double)B * O / (r->e2e_s + (pp - 1) * r->tpot_s / pp) : 0);
     }
+}
+
+/* Bytes a decode step reads per GPU: KV at the mean context, dense weights, the experts the batch touches. */
+static void decode_bytes(const ictx *c, double Bg, sp_infer_result *r)
+{
+    const sp_model *m = c->m;
+    const sp_infer_opts *o = c->o;
+    double P = o->prompt, O = o->output, ctx = P + O;
+    double expert_total = c->moe_layers * (double)m->n_experts * c->pc.expert;
+    r->decode_bytes_per_step = r->kv_bytes * (P + O / 2) / ctx;
+    double dense_w = (c->pc.total - expert_total - c->pc.embedding) * c->wb / c->t;
+    double touched = 0;
+    if (c->moe_layers > 0)
+        touched = (o->expert_probs ? sp_expected_experts_dist(o->expert_probs, m->n_experts, m->top_k, Bg)
+                                   : sp_expected_experts(m->n_experts, m->top_k, Bg)) / c->ep;
+    r->experts_read = touched;
+    r->decode_bytes_per_step += dense_w + c->moe_layers * touched * c->pc.expert * c->wb / c->t;
+}
+
+sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_opts *o, sp_infer_result *r, sp_error *err)
+{
+    memset(r, 0, sizeof *r);
+    sp_status rc = check_opts(m, o, err);
+    if (rc != SP_OK)
+        return rc;
+    ictx c;
+    ictx_init(m, s, o, &c);
+    r->params_total = c.pc.total;
+    r->params_active = c.pc.active;
+    double Bg;
+    infer_memory(&c, r, &Bg);
+    infer_time(&c, Bg, r);
     r->decode_bound = r->decode.bound;
-    r->decode_bytes_per_step = r->kv_bytes * cmean / ctx; /* KV read per GPU at the mean context */
-    {
-        /* weights touched per GPU per decode step */
-        double dense_w = (c.pc.total - expert_total - c.pc.embedding) * c.wb / c.t;
-        double touched = 0;
-        if (c.moe_layers > 0)
-            touched = (o->expert_probs ? sp_expected_experts_dist(o->expert_probs, m->n_experts, m->top_k, Bg)
-                                       : sp_expected_experts(m->n_experts, m->top_k, Bg)) / c.ep;
-        r->experts_read = touched;
-        r->decode_bytes_per_step += dense_w + c.moe_layers * touched * c.pc.expert * c.wb / c.t;
-    }
+    decode_bytes(&c, Bg, r);
     r->tokens_per_s_per_gpu = r->tokens_per_s / o->n_gpus;
     r->tokens_per_s_per_user = r->tpot_s > 0 ? 1 / r->tpot_s : 0;
     if (!isfinite(r->ttft_s) || !isfinite(r->tpot_s) || !isfinite(r->tokens_per_s))

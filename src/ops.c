@@ -67,6 +67,29 @@ void sp_layer_ctx_init(sp_layer_ctx *c, const sp_model *m, const sp_system *s, c
     c->mlp_tp_ops = 1;
 }
 
+void sp_layer_ctx_serving(sp_layer_ctx *c, const sp_model *m, const sp_system *s, const sp_param_count *pc, int tp,
+                          double T, sp_dtype cd, double wbytes, double abytes, double eff_scale)
+{
+    memset(c, 0, sizeof *c);
+    sp_plan_defaults(&c->plan);
+    c->plan.tp = tp;
+    c->plan.dtype = cd;
+    c->m = m;
+    c->s = s;
+    c->p = &c->plan;
+    c->pc = pc;
+    c->T = T;
+    c->t = tp;
+    c->h = m->d_model;
+    c->d = c->d16 = cd; /* serving runs every GEMM in the compute dtype */
+    c->flash = 1;
+    c->mlp_tp_ops = 1;
+    c->serving = 1;
+    c->wbytes = wbytes;
+    c->abytes = abytes;
+    c->eff_scale = eff_scale;
+}
+
 /* ---- appending ops (a layer has at most ~35: SP_LAYER_MAX_OPS leaves room) ---- */
 
 static sp_op *push(sp_layer_ops *l, const char *name, sp_op_kind kind, sp_op_part part, unsigned flags, double count)
@@ -89,11 +112,24 @@ static void gemm(sp_layer_ops *l, const char *name, unsigned flags, double count
     o->u.gemm.dtype = d, o->u.gemm.bwd = bwd;
 }
 
-/* a linear layer of the model: weight gradient unless the base is frozen */
+/* a serving GEMM: forward only, its `copies` run as one grouped GEMM, weights read at the storage precision */
+static void serving_gemm(sp_layer_ctx *c, sp_layer_ops *l, const char *name, double copies, double m, double n,
+                         double k)
+{
+    gemm(l, name, SP_OPF_LINEAR, 1, m, n, k, c->d, SP_BWD_NONE);
+    sp_op *o = &l->op[l->n - 1];
+    o->u.gemm.batch = copies;
+    o->u.gemm.wbytes = c->wbytes, o->u.gemm.abytes = c->abytes, o->u.gemm.eff_scale = c->eff_scale;
+}
+
+/* a linear layer of the model: weight gradient unless the base is frozen; forward only when serving */
 static void linear(sp_layer_ctx *c, sp_layer_ops *l, const char *name, unsigned flags, double count, double m,
                    double n, double k, sp_dtype d)
 {
-    gemm(l, name, flags | SP_OPF_LINEAR, count, m, n, k, d, c->p->frozen_base ? SP_BWD_DATA : SP_BWD_WEIGHT);
+    if (c->serving)
+        serving_gemm(c, l, name, count, m, n, k);
+    else
+        gemm(l, name, flags | SP_OPF_LINEAR, count, m, n, k, d, c->p->frozen_base ? SP_BWD_DATA : SP_BWD_WEIGHT);
 }
 
 static void bytes_op(sp_layer_ops *l, const char *name, sp_op_part part, unsigned flags, double fwd, double bwd,
@@ -151,6 +187,16 @@ void sp_ops_mla(sp_layer_ctx *c, sp_layer_ops *l)
     attention_casts(c);
 }
 
+void sp_ops_mla_absorbed(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    double t = c->t, h = c->h;
+    double w_out = (double)m->n_heads * m->v_head_dim * h;
+    double w_in = c->pc->attn_per_layer - w_out;
+    linear(c, l, "attn_in", 0, 1, c->T, w_in / (t * h), h, c->d);
+    linear(c, l, "attn_out", 0, 1, c->T, h, w_out / (t * h), c->d);
+}
+
 void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l)
 {
     const sp_model *m = c->m;
@@ -201,6 +247,32 @@ static void moe_alltoall(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
     d->u.coll.cross = b->u.coll.cross = copies_out / k;
 }
 
+/* shared experts (a dense MLP of n_shared x the expert width, TP-sharded) and the router, on all T tokens */
+static void moe_shared_router(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    double T = c->T, t = c->t, h = c->h, mats = m->gated ? 2.0 : 1.0, ns = m->n_shared_experts;
+    if (ns > 0) {
+        double sf = (double)m->moe_ffn_dim * ns;
+        linear(c, l, "shared_up", SP_OPF_FFN, 1, T, mats * sf / t, h, c->d);
+        linear(c, l, "shared_down", SP_OPF_FFN, 1, T, h, sf / t, c->d);
+    }
+    linear(c, l, "router", SP_OPF_FFN, 1, T, m->n_experts, h, c->d16); /* 16-bit under FP8 (DeepSeek-V3 §3.3.1) */
+}
+
+void sp_ops_moe_serving(sp_layer_ctx *c, int ep, double experts, double tokens, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    double t = c->t, h = c->h, fe = m->moe_ffn_dim, mats = m->gated ? 2.0 : 1.0;
+    moe_shared_router(c, l);
+    if (experts > 0) {
+        serving_gemm(c, l, "experts_up", experts, tokens, mats * fe / t, h);
+        serving_gemm(c, l, "experts_down", experts, tokens, h, fe / t);
+    }
+    if (ep > 1) /* dispatch and combine */
+        coll(l, "ep_alltoall", SP_PART_EP, 2, SP_COLL_ALLTOALL, ep, (int)t, c->T * m->top_k * h * c->abytes, 1, 0);
+}
+
 void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
 {
     const sp_model *m = c->m;
@@ -216,15 +288,10 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     double Tx = T * (e / t) * load;
     double tok = Tx * p->ep * k / E; /* tokens routed to one local expert: uniform routing over the EP group */
     double up = mats * fe / e;
-    unsigned ffn = SP_OPF_FFN;
+    const unsigned ffn = SP_OPF_FFN;
     linear(c, l, "experts_up", ffn, experts_here, tok, up, h, c->d);
     linear(c, l, "experts_down", ffn, experts_here, tok, h, fe / e, c->d);
-    if (ns > 0) {
-        double sf = fe * ns;
-        linear(c, l, "shared_up", ffn, 1, T, mats * sf / t, h, c->d);
-        linear(c, l, "shared_down", ffn, 1, T, h, sf / t, c->d);
-    }
-    linear(c, l, "router", ffn, 1, T, E, h, c->d16); /* kept in 16 bits under FP8 (DeepSeek-V3 §3.3.1) */
+    moe_shared_router(c, l);
     c->f_act = (k * load + ns) * fe / t;
     if (sp_dtype_is_quantized(c->d)) { /* routed tokens are cast once before dispatch, shared experts as a dense MLP */
         c->q_in += T * h + experts_here * tok * fe / e + T * fe * ns / t;
@@ -366,6 +433,34 @@ static void cp_ring(sp_layer_ctx *c, sp_layer_ops *l)
     coll(l, "cp_ring", SP_PART_CP, p->cp - 1, SP_COLL_P2P, 2, p->tp, kv_bytes, 1, 2);
 }
 
+/* Serving elementwise work: ~12 h-vectors (norm in/out, residual, rotary, attention in/out) and 3 FFN-vectors
+ * (gate, up, product) of 16-bit per token, read or written once, 4 kernels (two norms, activation, rotary). */
+#define SERVE_ELEMENTWISE_H 12.0
+#define SERVE_ELEMENTWISE_F 3.0
+#define SERVE_ELEMENTWISE_KERNELS 4
+
+void sp_ops_serving_common(sp_layer_ctx *c, double n_dec, double ctx, double n_pf, double pf_span, double kv_bytes,
+                           double kv_eff, double dqk, double dv, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    const sp_accel *a = &c->s->acc;
+    double heads = (double)m->n_heads / c->t, h = c->h;
+    double rate = sp_accel_peak(a, SP_BF16) * a->eff.gemm_max * a->eff.attn; /* attention core stays 16-bit */
+    sp_op *o = push(l, "decode_attention", SP_OP_ROOFLINE, SP_PART_COMPUTE, SP_OPF_CORE, 1);
+    o->u.roof.flops = 2.0 * n_dec * ctx * heads * (dqk + dv);
+    o->u.roof.rate = rate;
+    o->u.roof.bytes = n_dec * ctx * kv_bytes;
+    o->u.roof.bw = a->hbm_bw * a->eff.mem * kv_eff;
+    o = push(l, "prefill_attention", SP_OP_ROOFLINE, SP_PART_COMPUTE, SP_OPF_CORE, 1);
+    o->u.roof.flops = 2.0 * n_pf * pf_span * heads * (dqk + dv);
+    o->u.roof.rate = rate;
+    double f_local = (double)m->ffn_dim / c->t;
+    bytes_op(l, "elementwise", SP_PART_MEMORY, 0, c->T * ACT_BYTES * (SERVE_ELEMENTWISE_H * h + SERVE_ELEMENTWISE_F * f_local),
+             0, SERVE_ELEMENTWISE_KERNELS, 0);
+    if (c->t > 1)
+        coll(l, "tp_allreduce", SP_PART_TP, 2, SP_COLL_ALLREDUCE, (int)c->t, 1, c->T * h * ACT_BYTES, 1, 0);
+}
+
 void sp_layer_build(sp_layer_ctx *c, int moe, sp_layer_ops *l)
 {
     l->n = 0;
@@ -401,6 +496,10 @@ void sp_ops_lm_head(sp_layer_ctx *c, sp_layer_ops *l)
 {
     double T = c->T, V = c->m->vocab, t = c->t;
     l->n = 0;
+    if (c->serving) { /* logits of the sequences that produce a token; the embedding lookup is a gather */
+        linear(c, l, "lm_head", 0, 1, T, V / t, c->h, c->d);
+        return;
+    }
     /* the LM head stays in 16 bits under FP8 (DeepSeek-V3 §3.3.1) */
     gemm(l, "lm_head", 0, 1, T, V / t, c->h, c->d16, c->p->frozen_base ? SP_BWD_DATA : SP_BWD_WEIGHT);
     bytes_op(l, "loss", SP_PART_MEMORY, 0, T * V / t * LOSS_BYTES_PER_LOGIT, 0, 0, 0);
@@ -479,41 +578,87 @@ double sp_coll_memo(sp_gemm_memo *memo, const sp_system *s, sp_coll kind, int p,
     return coll_memo(memo, s, kind, p, stride, bytes, 1);
 }
 
-void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, double *fwd, double *bwd)
+/* a serving GEMM: the slower of its FLOPs on the GEMM curve (x the serving factor) and its bytes (weights at storage
+ * precision + activations in and out) */
+static void serving_gemm_price(const sp_op *op, const sp_accel *a, sp_op_cost *c)
+{
+    double m = op->u.gemm.m, n = op->u.gemm.n, k = op->u.gemm.k, copies = op->u.gemm.batch;
+    if (m <= 0 || n <= 0 || k <= 0 || copies <= 0)
+        return;
+    double eff = sp_gemm_eff(a, m, n, k, copies) * op->u.gemm.eff_scale;
+    double fl = 2 * m * n * k * copies;
+    double tc = fl / (sp_accel_peak(a, op->u.gemm.dtype) * eff);
+    double bytes = copies * (n * k * op->u.gemm.wbytes + (m * k + m * n) * op->u.gemm.abytes);
+    double tm = bytes / (a->hbm_bw * a->eff.mem);
+    c->mem_bound = !(tc >= tm);
+    c->busy = c->mem_bound ? tm : tc;
+    c->overhead = a->eff.kernel_overhead_s;
+    c->flops = fl;
+    c->fwd = c->busy + c->overhead;
+}
+
+static void gemm_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_cost *c)
 {
     const sp_accel *a = &s->acc;
-    double ovh = a->eff.kernel_overhead_s, f = 0, b = 0;
-    switch (op->kind) {
-    case SP_OP_GEMM: {
-        const sp_dtype d = op->u.gemm.dtype;
-        double m = op->u.gemm.m, n = op->u.gemm.n, k = op->u.gemm.k;
-        if (op->u.gemm.bwd == SP_BWD_TWICE) {
-            f = gemm_t(memo, a, d, m, n, k, op->u.gemm.batch);
-            b = 2 * f;
-        } else
-            f = gemm_fbw(memo, a, d, m, n, k, op->u.gemm.bwd == SP_BWD_WEIGHT, &b);
-        break;
+    const sp_dtype d = op->u.gemm.dtype;
+    double m = op->u.gemm.m, n = op->u.gemm.n, k = op->u.gemm.k;
+    switch (op->u.gemm.bwd) {
+    case SP_BWD_NONE:
+        serving_gemm_price(op, a, c);
+        return;
+    case SP_BWD_TWICE:
+        c->fwd = gemm_t(memo, a, d, m, n, k, op->u.gemm.batch);
+        c->bwd = 2 * c->fwd;
+        return;
+    case SP_BWD_DATA:
+    case SP_BWD_WEIGHT:
+        c->fwd = gemm_fbw(memo, a, d, m, n, k, op->u.gemm.bwd == SP_BWD_WEIGHT, &c->bwd);
+        return;
     }
+}
+
+void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_cost *c)
+{
+    const sp_accel *a = &s->acc;
+    double ovh = a->eff.kernel_overhead_s;
+    memset(c, 0, sizeof *c);
+    switch (op->kind) {
+    case SP_OP_GEMM:
+        gemm_price(op, s, memo, c);
+        break;
     case SP_OP_BYTES:
-        f = sp_mem_time(a, op->u.bytes.fwd) + op->u.bytes.kernels_fwd * ovh;
-        b = sp_mem_time(a, op->u.bytes.bwd) + op->u.bytes.kernels_bwd * ovh;
+        c->busy = sp_mem_time(a, op->u.bytes.fwd);
+        c->overhead = op->u.bytes.kernels_fwd * ovh;
+        c->mem_bound = 1;
+        c->fwd = c->busy + c->overhead;
+        c->bwd = sp_mem_time(a, op->u.bytes.bwd) + op->u.bytes.kernels_bwd * ovh;
         break;
     case SP_OP_COLL: {
         double t = coll_memo(memo, s, op->u.coll.kind, op->u.coll.ranks, op->u.coll.stride, op->u.coll.bytes,
                              op->u.coll.cross);
-        f = op->u.coll.nf * t;
-        b = op->u.coll.nb * t;
+        c->fwd = op->u.coll.nf * t;
+        c->bwd = op->u.coll.nb * t;
         break;
     }
     case SP_OP_FLASH: {
         double rate = sp_accel_peak(a, op->u.flash.dtype) * a->eff.gemm_max * a->eff.attn;
-        f = FLASH_CAUSAL_SHARE * op->u.flash.flops / rate + ovh;
-        b = FLASH_BWD_RATIO * (f - ovh) + ovh;
+        c->fwd = FLASH_CAUSAL_SHARE * op->u.flash.flops / rate + ovh;
+        c->bwd = FLASH_BWD_RATIO * (c->fwd - ovh) + ovh;
+        break;
+    }
+    case SP_OP_ROOFLINE: {
+        double tc = op->u.roof.flops > 0 ? op->u.roof.flops / op->u.roof.rate : 0;
+        double tm = op->u.roof.bytes > 0 ? op->u.roof.bytes / op->u.roof.bw : 0;
+        c->mem_bound = tm >= tc;
+        c->busy = c->fwd = c->mem_bound ? tm : tc;
+        c->flops = op->u.roof.flops;
         break;
     }
     }
-    *fwd = op->count * f;
-    *bwd = op->count * b;
+    if (op->count != 1) {
+        c->fwd *= op->count, c->bwd *= op->count;
+        c->busy *= op->count, c->overhead *= op->count, c->flops *= op->count;
+    }
 }
 
 void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo, sp_layer_cost *c)
@@ -522,8 +667,9 @@ void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
     double lin_f = 0, lin_b = 0, ffn_f = 0, ffn_b = 0, core_f = 0, core_b = 0, core_all = 0;
     for (int i = 0; i < l->n; i++) {
         const sp_op *o = &l->op[i];
-        double f, b;
-        sp_op_price(o, s, memo, &f, &b);
+        sp_op_cost k;
+        sp_op_price(o, s, memo, &k);
+        double f = k.fwd, b = k.bwd;
         pf[o->part] += f;
         pb[o->part] += b;
         if (o->flags & SP_OPF_LINEAR)
@@ -560,9 +706,9 @@ double sp_ops_total(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
 {
     double total = 0;
     for (int i = 0; i < l->n; i++) {
-        double f, b;
-        sp_op_price(&l->op[i], s, memo, &f, &b);
-        total += f + b;
+        sp_op_cost k;
+        sp_op_price(&l->op[i], s, memo, &k);
+        total += k.fwd + k.bwd;
     }
     return total;
 }

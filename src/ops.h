@@ -9,7 +9,11 @@
  *   COLL   a collective of a kind over a group (ranks, stride in the global rank order) on `bytes`, run nf times
  *          in the forward and nb times in the backward; an all-to-all may carry only a share of its bytes across
  *          nodes (node-limited routing, collective.c);
- *   FLASH  a flash-attention kernel: FLOPs at the accelerator's attention efficiency, causal half, backward 2.5x.
+ *   FLASH  a flash-attention kernel: FLOPs at the accelerator's attention efficiency, causal half, backward 2.5x;
+ *   ROOFLINE  forward-only work bound by FLOPs at a given rate or bytes at a given bandwidth, whichever is slower
+ *          (serving: decode attention over the KV cache, prefill attention).
+ * Serving GEMMs are forward-only and read their weights at the storage precision (`wbytes` > 0): the pricer takes
+ * the slower of the FLOP time (GEMM curve x the serving factor) and the bytes time (weights + activations).
  * Each op says where its time goes in the step's breakdown (part) and what the overlap rules see of it (flags).
  * Building and pricing never allocate: a layer's ops live in a fixed array. */
 #ifndef SP_OPS_H
@@ -17,7 +21,7 @@
 #include "internal.h"
 #include "memo.h"
 
-typedef enum { SP_OP_GEMM, SP_OP_BYTES, SP_OP_COLL, SP_OP_FLASH } sp_op_kind;
+typedef enum { SP_OP_GEMM, SP_OP_BYTES, SP_OP_COLL, SP_OP_FLASH, SP_OP_ROOFLINE } sp_op_kind;
 /* the step's breakdown part an op's time is counted in */
 typedef enum { SP_PART_COMPUTE, SP_PART_MEMORY, SP_PART_TP, SP_PART_CP, SP_PART_EP, SP_N_PARTS } sp_op_part;
 /* what the overlap rules see (sp_layer_price): */
@@ -28,7 +32,8 @@ typedef enum { SP_PART_COMPUTE, SP_PART_MEMORY, SP_PART_TP, SP_PART_CP, SP_PART_
 typedef enum {
     SP_BWD_DATA,    /* data gradient (m x n)(n x k) only: frozen weight */
     SP_BWD_WEIGHT,  /* data gradient + weight gradient (k x m)(m x n) */
-    SP_BWD_TWICE    /* two GEMMs of the forward's shape (attention scores and values: both operands are activations) */
+    SP_BWD_TWICE,   /* two GEMMs of the forward's shape (attention scores and values: both operands are activations) */
+    SP_BWD_NONE     /* serving: forward only */
 } sp_gemm_bwd;
 
 typedef struct {
@@ -38,10 +43,11 @@ typedef struct {
     unsigned flags;
     double count;       /* runs per layer (local experts); the priced time is count x one run */
     union {
-        struct { double m, n, k, batch; sp_dtype dtype; sp_gemm_bwd bwd; } gemm;
+        struct { double m, n, k, batch; sp_dtype dtype; sp_gemm_bwd bwd; double wbytes, abytes, eff_scale; } gemm;
         struct { double fwd, bwd; double kernels_fwd, kernels_bwd; } bytes;
         struct { sp_coll kind; int ranks, stride; double bytes, cross, nf, nb; } coll;
         struct { double flops; sp_dtype dtype; } flash;
+        struct { double flops, rate, bytes, bw; } roof;
     } u;
 } sp_op;
 
@@ -67,16 +73,36 @@ typedef struct {
     double f_act;      /* activation-function width per token on this GPU */
     double q_in, q_out;/* FP8: elements of GEMM inputs (forward) and output gradients (backward) cast */
     double mlp_tp_ops; /* TP reductions of the FFN block: 1, or 0 when no TP-sharded FFN is left (ETP != TP) */
+    /* serving (sp_layer_ctx_serving): forward-only GEMMs, weights at storage precision */
+    int serving;
+    double wbytes, abytes; /* bytes per weight, per GEMM activation element */
+    double eff_scale;      /* serving factor of the GEMM efficiency (8/4-bit compute) */
+    sp_plan plan;          /* serving: the plan the builders read (TP, no SP) */
 } sp_layer_ctx;
 
 void sp_layer_ctx_init(sp_layer_ctx *c, const sp_model *m, const sp_system *s, const sp_plan *p,
                        const sp_param_count *pc, int flash);
+
+/* Serving: T tokens per GPU through the dense part of a layer, GEMMs in cd with weights of wbytes and
+ * activations of abytes per element, GEMM efficiency x eff_scale. */
+void sp_layer_ctx_serving(sp_layer_ctx *c, const sp_model *m, const sp_system *s, const sp_param_count *pc, int tp,
+                          double T, sp_dtype cd, double wbytes, double abytes, double eff_scale);
 
 /* Builders: one per layer kind, each appends its ops (attention kinds, then FFN kinds, then what every layer has). */
 void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l);     /* dense (GQA/MHA) attention projections */
 void sp_ops_mla(sp_layer_ctx *c, sp_layer_ops *l);           /* multi-head latent attention projections */
 void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l);           /* dense (gated) MLP */
 void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l);           /* MoE: router, experts, shared, ETP, EP all-to-all */
+/* Serving forms. MLA with its up-projections absorbed (DeepSeek-V2 §2.1, inference): one input and one output
+ * projection. MoE: shared experts, router, `experts` touched experts (expected distinct) as one grouped GEMM of
+ * `tokens` tokens each, and with EP > 1 a dispatch and a combine all-to-all of the rank's T·k token copies. */
+void sp_ops_mla_absorbed(sp_layer_ctx *c, sp_layer_ops *l);
+void sp_ops_moe_serving(sp_layer_ctx *c, int ep, double experts, double tokens, sp_layer_ops *l);
+/* Serving attention core: decode of n_dec sequences over ctx keys (KV cache of kv_bytes per token per layer on
+ * this GPU, read at kv_eff of the HBM efficiency) and n_pf prompt tokens over a mean causal span pf_span, on this
+ * GPU's heads; plus the elementwise kernels of the layer and its TP all-reduces. */
+void sp_ops_serving_common(sp_layer_ctx *c, double n_dec, double ctx, double n_pf, double pf_span, double kv_bytes,
+                           double kv_eff, double dqk, double dv, sp_layer_ops *l);
 /* The whole layer: its attention kind, its FFN kind (moe: an MoE layer), adapters, dequantization, attention core,
  * elementwise kernels, FP8 casts, TP and CP communication. */
 void sp_layer_build(sp_layer_ctx *c, int moe, sp_layer_ops *l);
@@ -84,8 +110,15 @@ void sp_layer_build(sp_layer_ctx *c, int moe, sp_layer_ops *l);
 void sp_ops_embedding(sp_layer_ctx *c, sp_layer_ops *l);
 void sp_ops_lm_head(sp_layer_ctx *c, sp_layer_ops *l);
 
-/* The pricer: forward and backward seconds of one op (count included) on the plan's system; memo may be NULL. */
-void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, double *fwd, double *bwd);
+/* The price of one op (count included): forward and backward seconds; for forward-only (serving) ops also the busy
+ * time, the kernel overheads within fwd, whether bytes rather than FLOPs bound it, and its forward FLOPs. */
+typedef struct {
+    double fwd, bwd;
+    double busy, overhead, flops; /* serving ops: fwd = busy + overhead */
+    int mem_bound;
+} sp_op_cost;
+/* The pricer: one op on the system; memo may be NULL. */
+void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_cost *c);
 /* A collective's time through the memo (memo may be NULL). */
 double sp_coll_memo(sp_gemm_memo *memo, const sp_system *s, sp_coll kind, int p, int stride, double bytes);
 

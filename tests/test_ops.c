@@ -1,0 +1,122 @@
+/* Layer ops (src/ops.c): the builders emit the GEMMs the model's parameters imply, the pricer's collectives agree
+ * with sp_collective_time, and the serving engine step is the one sp_infer_eval prices. */
+#include "testutil.h"
+#include "ops.h"
+
+static sp_model load(const char *n)
+{
+    sp_model m;
+    sp_error e = {0};
+    if (sp_load_model(SP_DATA_DIR, n, &m, &e))
+        fail_msg("%s", e.msg);
+    return m;
+}
+
+static sp_system sys(const char *n)
+{
+    sp_system s;
+    sp_error e = {0};
+    if (sp_load_system(SP_DATA_DIR, n, &s, &e))
+        fail_msg("%s", e.msg);
+    return s;
+}
+
+/* forward FLOPs of the ops with all of `flags` (count and batch included) */
+static double gemm_flops(const sp_layer_ops *l, unsigned flags)
+{
+    double f = 0;
+    for (int i = 0; i < l->n; i++) {
+        const sp_op *o = &l->op[i];
+        if (o->kind == SP_OP_GEMM && (o->flags & flags) == flags)
+            f += 2 * o->u.gemm.m * o->u.gemm.n * o->u.gemm.k * o->u.gemm.batch * o->count;
+    }
+    return f;
+}
+
+/* Rule: a dense layer's linear ops are the layer's matmul weights, TP-sharded: 2·T·(h(qd+2kvd) + qd·h + 3hf)/t
+ * forward FLOPs (Llama-3-8B: GQA, gated MLP), exact up to rounding. */
+static void test_dense_layer_flops(void **st)
+{
+    (void)st;
+    sp_model m = load("llama3-8b");
+    sp_system s = sys("dgx-h100");
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.tp = 2, p.micro_batch = 2, p.seq_len = 4096;
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 0, &l);
+    double T = 2.0 * 4096, h = m.d_model, qd = sp_model_attn_qdim(&m), kvd = sp_model_kvdim(&m), f = m.ffn_dim;
+    double want = 2 * T * (h * (qd + 2 * kvd) + qd * h + 3 * h * f) / 2;
+    assert_rel(gemm_flops(&l, SP_OPF_LINEAR), want, 1e-12);
+    assert_string_equal(l.op[0].name, "qkv");
+}
+
+/* Rule: under uniform routing the routed experts of one GPU process T·k token copies in total (E/EP experts x
+ * T·EP·k/E tokens), each through a gated expert of 3·h·f_e weights: 2·T·k·3·h·f_e forward FLOPs (Mixtral, EP 4). */
+static void test_moe_expert_flops(void **st)
+{
+    (void)st;
+    sp_model m = load("mixtral-8x7b");
+    sp_system s = sys("dgx-h100");
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.ep = 4, p.micro_batch = 1, p.seq_len = 4096;
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 1, &l);
+    double want_experts = 2.0 * 4096 * m.top_k * 3.0 * m.d_model * m.moe_ffn_dim;
+    double router = 2.0 * 4096 * m.n_experts * m.d_model;
+    assert_rel(gemm_flops(&l, SP_OPF_FFN), want_experts + router, 1e-12);
+}
+
+/* Rule: an all-to-all whose bytes all cross nodes (share 1) is sp_collective_time's; a smaller share never costs
+ * more (node-limited routing sends fewer copies across). */
+static void test_node_limited_alltoall(void **st)
+{
+    (void)st;
+    sp_system s = sys("h800-cluster");
+    double b = 64e6;
+    assert_true(sp_collective_time_cross(&s, SP_COLL_ALLTOALL, 64, 1, b, 1) ==
+                sp_collective_time(&s, SP_COLL_ALLTOALL, 64, 1, b));
+    assert_true(sp_collective_time_cross(&s, SP_COLL_ALLTOALL, 64, 1, b, 0.5) <=
+                sp_collective_time(&s, SP_COLL_ALLTOALL, 64, 1, b));
+}
+
+/* Rule: the engine step sp_infer_engine_step prices is the decode step sp_infer_eval reports (static batching,
+ * one replica: 64 sequences at mean context prompt + output/2), to the bit. */
+static void test_engine_step_is_decode(void **st)
+{
+    (void)st;
+    sp_model m = load("llama3-70b");
+    sp_system s = sys("dgx-h100");
+    sp_infer_opts o;
+    sp_infer_defaults(&o);
+    o.n_gpus = 8, o.tp = 8, o.batch = 64;
+    sp_infer_result r;
+    sp_infer_step step;
+    sp_error e = {0};
+    assert_int_equal(sp_infer_eval(&m, &s, &o, &r, &e), SP_OK);
+    double ctx = o.prompt + o.output / 2.0;
+    assert_int_equal(sp_infer_engine_step(&m, &s, &o, 64, ctx, 0, 0, 64, &step, &e), SP_OK);
+    assert_true(step.total == r.decode.total);
+    assert_true(step.total > 0);
+    assert_int_equal(sp_infer_engine_step(&m, &s, &o, -1, ctx, 0, 0, 64, &step, &e), SP_EINVAL);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_dense_layer_flops),
+        cmocka_unit_test(test_moe_expert_flops),
+        cmocka_unit_test(test_node_limited_alltoall),
+        cmocka_unit_test(test_engine_step_is_decode),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
