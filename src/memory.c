@@ -15,7 +15,7 @@
  * 1F1B, × (1 + (p−1)/(p·v)) when interleaved.
  */
 #include "scaleplan.h"
-#include "step_internal.h"
+#include "memory.h"
 
 #include <math.h>
 #include <string.h>
@@ -50,7 +50,7 @@ static void layer_activation_bytes(const sp_model *m, const sp_plan *p, int flas
 
 /* Parameters held by one GPU on the heaviest stage, split into dense (replicated over DP x EP) and expert
  * (replicated over DP only) parts. */
-void sp_stage_params_pc(const sp_model *m, const sp_plan *p, const sp_param_count *pcp, double *dense, double *expert)
+void stage_params_counts(const sp_model *m, const sp_plan *p, const sp_param_count *pcp, double *dense, double *expert)
 {
     const sp_param_count pc = *pcp;
     double L = m->n_layers, t = p->tp;
@@ -75,8 +75,8 @@ void sp_stage_params_pc(const sp_model *m, const sp_plan *p, const sp_param_coun
     *expert = experts;
 }
 
-void sp_mem_pre_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_param_count *pc,
-                     sp_mem_pre *pre)
+void sp_shape_mem_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_param_count *pc,
+                     sp_shape_mem *pre)
 {
     int flash = p->flash_attention >= 0 ? p->flash_attention : s->flash_attention;
     if (pc)
@@ -88,45 +88,45 @@ void sp_mem_pre_fill(const sp_model *m, const sp_system *s, const sp_plan *p, co
 
 void sp_train_memory(const sp_model *m, const sp_system *s, const sp_plan *p, sp_memory *mem)
 {
-    sp_mem_pre pre;
-    sp_mem_pre_fill(m, s, p, NULL, &pre);
-    sp_train_memory_pre(m, s, p, &pre, mem);
+    sp_shape_mem pre;
+    sp_shape_mem_fill(m, s, p, NULL, &pre);
+    sp_train_memory_shape(m, s, p, &pre, mem);
 }
 
-void sp_stage_fill(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, sp_stage *st)
+void sp_stage_params_fill(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, sp_stage_params *st)
 {
-    sp_stage_params_pc(m, p, &pre->pc, &st->dense, &st->expert);
-    sp_expert_dp_group(p, &st->edp, &st->estride);
+    stage_params_counts(m, p, &pre->pc, &st->dense, &st->expert);
+    sp_expert_dp_group(p, &st->expert_dp, &st->expert_dp_stride);
 }
 
-void sp_train_memory_pre(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_mem_pre *pre, sp_memory *mem)
+void sp_train_memory_shape(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_shape_mem *pre, sp_memory *mem)
 {
-    sp_stage st;
-    sp_stage_fill(m, p, pre, &st);
-    sp_train_memory_stage(m, s, p, pre, &st, mem);
+    sp_stage_params st;
+    sp_stage_params_fill(m, p, pre, &st);
+    sp_plan_memory(m, s, p, pre, &st, mem);
 }
 
-void sp_train_memory_stage(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_mem_pre *pre,
-                           const sp_stage *st, sp_memory *mem)
+void sp_plan_memory(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_shape_mem *pre,
+                           const sp_stage_params *st, sp_memory *mem)
 {
     sp_memory stat, act;
-    sp_mem_static(m, p, pre, st, &stat);
+    sp_mem_states(m, p, pre, st, &stat);
     sp_mem_activations(m, p, pre, &act);
-    sp_mem_combine(&stat, &act, s->acc.hbm_bytes, mem);
+    sp_mem_plan(&stat, &act, s->acc.hbm_bytes, mem);
 }
 
 /* Model states and buffers: depend on the stage (PP), the sharding groups and the ZeRO stage, not on the
- * virtual stages or recompute. The fields for ZeRO stage z (the whole of sp_mem_static's arithmetic). */
+ * virtual stages or recompute. The fields for ZeRO stage z (the whole of sp_mem_states's arithmetic). */
 typedef struct {
     double weights, grads, optimizer, comm_buffers;
 } static_fields;
 
-static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre,
-                                              const sp_stage *st, int z)
+static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre,
+                                              const sp_stage_params *st, int z)
 {
     static_fields f = {0, 0, 0, 0};
     double dense = st->dense, expert = st->expert;
-    int edp = st->edp;
+    int edp = st->expert_dp;
     double dpd = (double)p->dp * p->ep * p->cp, dpe = edp; /* sharding groups of dense (CP x EP x DP) and expert params */
     /* model-state bytes per parameter come from the software stack (sp_software_apply; docs/systems.md): Megatron
      * 2 + 4 + 12 = 18, FSDP / MaxText 4 (fp32 master as the weight) + 4 + 8 = 16, DeepSpeed bf16 2 + 2 + 12 = 16 */
@@ -157,7 +157,7 @@ static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *
     return f;
 }
 
-void sp_mem_static(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, const sp_stage *st, sp_memory *mem)
+void sp_mem_states(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, const sp_stage_params *st, sp_memory *mem)
 {
     memset(mem, 0, sizeof *mem);
     static_fields f = mem_static_fields(m, p, pre, st, p->zero);
@@ -166,17 +166,17 @@ void sp_mem_static(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, c
     mem->optimizer = f.optimizer;
     mem->comm_buffers = f.comm_buffers;
     mem->overhead = SP_FRAMEWORK_OVERHEAD_BYTES;
-    mem->total = sp_mem_static_sum(mem);
+    mem->total = sp_mem_states_sum(mem);
 }
 
-void sp_mem_static_totals(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, const sp_stage *st,
+void sp_mem_states_by_zero(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, const sp_stage_params *st,
                           double total[4])
 {
     for (int z = 0; z < 4; z++) {
         static_fields f = mem_static_fields(m, p, pre, st, z);
         sp_memory x = {.weights = f.weights, .grads = f.grads, .optimizer = f.optimizer,
                        .comm_buffers = f.comm_buffers, .overhead = SP_FRAMEWORK_OVERHEAD_BYTES};
-        total[z] = sp_mem_static_sum(&x);
+        total[z] = sp_mem_states_sum(&x);
     }
 }
 
@@ -197,7 +197,7 @@ void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, 
     *emb_logits = p->pp == 1 ? logits + emb_out : (logits > emb_out ? logits : emb_out);
 }
 
-void sp_mem_activations(const sp_model *m, const sp_plan *p, const sp_mem_pre *pre, sp_memory *mem)
+void sp_mem_activations(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, sp_memory *mem)
 {
     memset(mem, 0, sizeof *mem);
     double held, emb;
@@ -205,17 +205,16 @@ void sp_mem_activations(const sp_model *m, const sp_plan *p, const sp_mem_pre *p
     mem->activations_layers = pre->act[p->recompute] * held;
     mem->activations = sp_mem_act_layers(pre, (int)p->recompute, held);
     mem->embedding_logits = emb;
-    mem->total = sp_mem_act_sum(mem);
+    mem->total = sp_mem_act_total(mem->activations, mem->embedding_logits);
 }
 
-/* The plan's memory from its two parts; total = static part + activation part (the search adds the two
- * precomputed sums the same way, so its memory check and this total agree to the bit). */
-void sp_mem_combine(const sp_memory *stat, const sp_memory *act, double capacity, sp_memory *mem)
+/* The plan's memory from its two parts (sp_mem_total, as the search's memory check). */
+void sp_mem_plan(const sp_memory *stat, const sp_memory *act, double capacity, sp_memory *mem)
 {
     *mem = *stat;
     mem->activations = act->activations;
     mem->activations_layers = act->activations_layers;
     mem->embedding_logits = act->embedding_logits;
-    mem->total = stat->total + act->total;
+    mem->total = sp_mem_total(stat->total, act->total);
     mem->capacity = capacity;
 }

@@ -11,7 +11,7 @@
  * Uses plan arithmetic (plan.c), the hardware curves and the collectives; never allocates.
  */
 #include "ops.h"
-#include "plan_internal.h"
+#include "plan.h"
 
 #include <stdint.h>
 #include <string.h>

@@ -5,7 +5,7 @@
  * split over DP x EP replicas. Rank order, innermost first: TP, CP, EP, DP, PP.
  */
 #include "scaleplan.h"
-#include "plan_internal.h"
+#include "plan.h"
 
 #include <math.h>
 #include <string.h>

@@ -2,8 +2,8 @@
  *
  * Plans are enumerated as layer shapes (TP, CP, EP, micro-batch, SP, expert TP, precision) × pipeline shapes (PP, virtual stages) ×
  * ZeRO stage × recompute. Everything that depends only on the layer shape (the GEMMs, attention, TP/CP/EP
- * communication of one layer, the LM head) is costed once per layer shape (sp_step_layers); each plan then only
- * assembles the schedule, pipeline, DP/ZeRO and optimizer terms (sp_step_assemble) after a memory check.
+ * communication of one layer, the LM head) is costed once per layer shape (sp_shape_step_fill); each plan then only
+ * assembles the schedule, pipeline, DP/ZeRO and optimizer terms (plan_step_eval) after a memory check.
  *
  * Pruning is exact: for a layer shape and PP degree, no plan can be faster than
  *   n_micro × (layers on the heaviest stage) × (forward + backward compute and memory time of one layer),
@@ -13,7 +13,7 @@
  * the merge sorts by objective with a total tie-break order, so the answer does not depend on thread count.
  */
 #include "scaleplan.h"
-#include "step_internal.h"
+#include "step.h"
 
 #include <math.h>
 #include <omp.h>
@@ -166,7 +166,7 @@ typedef struct {
     uint64_t vmask;   /* bit v-1: v virtual stages divide the layers (and match --fix vpp) */
     int zok[4];
     double mz[4];     /* model-state memory by ZeRO stage */
-    sp_step_outer o;  /* the stage (o.st), once has_dp the DP collectives and optimizer, and the schedule part of
+    sp_pipe_step o;  /* the stage (o.stage), once has_dp the DP collectives and optimizer, and the schedule part of
                        * the micro-batch being searched */
 } pp_state;
 
@@ -215,7 +215,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
     int nz = 4, nr = 3, rok[3], nrv = 0;
     for (int rc = 0; rc < nr; rc++)
         nrv += rok[rc] = !(o->fix_recompute >= 0 && rc != o->fix_recompute);
-    sp_mem_pre mpre; /* of the current micro-batch; until then the parameter counts only */
+    sp_shape_mem mpre; /* of the current micro-batch; until then the parameter counts only */
     mpre.pc = *pc;
     /* per PP degree: DP, and the sequences per replica (0 when the replicas do not divide the batch), so a block
      * costs one 32-bit remainder */
@@ -233,7 +233,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
         p.seq_parallel = spv;
         if (ts->nthreads > 1)
             refresh_threshold(ts);
-        sp_step_cache cache;
+        sp_shape_step cache;
         int have_cache = 0, have_mpre = 0;
         for (int ip = 0; ip < npp; ip++) {
             int pp = pps[ip];
@@ -280,8 +280,8 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                     q->nzv += q->zok[z] = !((o->fix_zero >= 0 && z != o->fix_zero) || (z == 3 && (pp > 1 || o->frozen_base)));
                 q->empty = !q->nv || !q->nzv || !nrv;
                 if (!q->empty) {
-                    sp_stage_fill(m, &p, &mpre, &q->o.st);
-                    sp_mem_static_totals(m, &p, &mpre, &q->o.st, q->mz);
+                    sp_stage_params_fill(m, &p, &mpre, &q->o.stage);
+                    sp_mem_states_by_zero(m, &p, &mpre, &q->o.stage, q->mz);
                 }
             }
             long long nplans = (long long)q->nv * q->nzv * nrv;
@@ -295,7 +295,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                 continue;
             }
             if (!have_mpre) {
-                sp_mem_pre_fill(m, s, &p, pc, &mpre);
+                sp_shape_mem_fill(m, s, &p, pc, &mpre);
                 have_mpre = 1;
             }
             /* the least memory of the block: the least model states and the least activations, at the first
@@ -309,11 +309,11 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
             sp_mem_act_terms(m, &p, &held1, &emb);
             held = q->v0 > 1 ? held1 * sp_mem_interleave_factor(pp, q->v0) : held1;
             for (int rc = 0; rc < nr; rc++) {
-                act[rc] = sp_mem_act_layers(&mpre, rc, held) + emb;
+                act[rc] = sp_mem_act_total(sp_mem_act_layers(&mpre, rc, held), emb);
                 if (rok[rc] && (rmin < 0 || act[rc] < act[rmin]))
                     rmin = rc;
             }
-            double least = q->mz[zmin] + act[rmin];
+            double least = sp_mem_total(q->mz[zmin], act[rmin]);
             if (least > cap) {
                 ts->mem += nplans;
                 ts->div += block - nplans;
@@ -325,7 +325,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                 }
                 continue;
             }
-            sp_step_outer *outer = &q->o; /* its schedule part is this micro-batch's once have_outer */
+            sp_pipe_step *outer = &q->o; /* its schedule part is this micro-batch's once have_outer */
             int have_outer = 0;
             for (int v = 1; v <= vmax; v++) {
                 if (!(q->vmask >> (v - 1) & 1)) {
@@ -336,7 +336,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                 if (v != q->v0) {
                     held = held1 * sp_mem_interleave_factor(pp, v); /* v > 1 here */
                     for (int rc = 0; rc < nr; rc++)
-                        act[rc] = sp_mem_act_layers(&mpre, rc, held) + emb;
+                        act[rc] = sp_mem_act_total(sp_mem_act_layers(&mpre, rc, held), emb);
                 }
                 for (int z = 0; z < nz; z++) {
                     if (!q->zok[z]) {
@@ -348,7 +348,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                             ts->div++;
                             continue;
                         }
-                        double total = q->mz[z] + act[rc];
+                        double total = sp_mem_total(q->mz[z], act[rc]);
                         if (total > cap) {
                             ts->mem++;
                             if (total - cap <= ts->min_over)
@@ -356,19 +356,19 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                             continue;
                         }
                         if (!have_cache) {
-                            sp_step_layers(m, s, &p, &ts->memo, &mpre, &cache);
+                            sp_shape_step_fill(m, s, &p, &ts->memo, &mpre, &cache);
                             have_cache = 1;
                         }
                         if (!have_outer) {
                             if (!q->has_dp) {
-                                sp_step_outer_dp(m, s, &p, &q->o);
+                                sp_pipe_step_dp(m, s, &p, &q->o);
                                 q->has_dp = 1;
                             }
-                            sp_step_outer_sched(m, s, &p, &cache, outer);
+                            sp_pipe_step_schedule(m, s, &p, &cache, outer);
                             have_outer = 1;
                         }
                         /* the plan's step time; the full result only for a plan that can enter the top k */
-                        double step = sp_step_time(outer, v, z, rc, NULL);
+                        double step = sp_plan_step_time(outer, v, z, rc, NULL);
                         if (!(isfinite(step) && step > 0)) {
                             ts->div++;
                             continue;
@@ -385,12 +385,10 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
                         e.objective = obj;
                         if (!o->on_plan && ts->n_top == k && plan_cmp(&e, &ts->top[k - 1]) >= 0)
                             continue;
-                        sp_memory mstat, mact, mem;
-                        sp_mem_static(m, &p, &mpre, &q->o.st, &mstat);
-                        sp_mem_activations(m, &p, &mpre, &mact);
-                        sp_mem_combine(&mstat, &mact, s->acc.hbm_bytes, &mem);
+                        sp_memory mem;
+                        sp_plan_memory(m, s, &p, &mpre, &q->o.stage, &mem);
                         sp_error err;
-                        if (sp_step_assemble_outer(m, s, &p, &cache, outer, &mem, &e.res, &err) != SP_OK)
+                        if (sp_plan_step_result(m, s, &p, &cache, outer, &mem, &e.res, &err) != SP_OK)
                             continue; /* not reached: the step was checked above */
                         if (o->on_plan)
                             o->on_plan(o->ctx, &p, &e.res);

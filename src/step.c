@@ -8,7 +8,7 @@
  * and backward of every micro-batch and reduce-scatters gradients, prefetched (overlapped per phase).
  */
 #include "scaleplan.h"
-#include "step_internal.h"
+#include "step.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -41,7 +41,7 @@ static const char *dominant(const sp_time_breakdown *t)
 /* One layer mixed over the model's dense and MoE layers, and its forward + backward under each recompute mode:
  * full recompute reruns the forward (and its TP communication) in the backward; selective recompute reruns the
  * attention core unless flash attention already does. */
-static void mix_fill(const sp_model *m, sp_step_cache *c)
+static void mix_fill(const sp_model *m, sp_shape_step *c)
 {
     int moe = sp_model_is_moe(m);
     double L = m->n_layers;
@@ -77,7 +77,7 @@ static void mix_fill(const sp_model *m, sp_step_cache *c)
 }
 
 /* FLOPs: the model's 6N-style count, and what recompute adds (the same for every shape of a search: memoized) */
-static void step_flops(const sp_model *m, const sp_plan *p, sp_gemm_memo *memo, sp_step_cache *c)
+static void step_flops(const sp_model *m, const sp_plan *p, sp_gemm_memo *memo, sp_shape_step *c)
 {
     if (memo && memo->have_flops) {
         c->model_flops = memo->model_flops;
@@ -107,18 +107,18 @@ static void step_flops(const sp_model *m, const sp_plan *p, sp_gemm_memo *memo, 
 }
 
 /* The layer-shape terms: the dense and MoE layers priced from their ops, the embedding and LM head, the FLOPs. */
-void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_gemm_memo *memo, const sp_mem_pre *mp,
-                    sp_step_cache *c)
+void sp_shape_step_fill(const sp_model *m, const sp_system *s, const sp_plan *p, sp_gemm_memo *memo, const sp_shape_mem *mp,
+                    sp_shape_step *c)
 {
     int flash = p->flash_attention >= 0 ? p->flash_attention : s->flash_attention;
     c->flash = flash;
     if (mp)
-        c->mp = *mp;
+        c->mem = *mp;
     else
-        sp_mem_pre_fill(m, s, p, NULL, &c->mp);
+        sp_shape_mem_fill(m, s, p, NULL, &c->mem);
     sp_layer_ctx lc;
     sp_layer_ops ops;
-    sp_layer_ctx_init(&lc, m, s, p, &c->mp.pc, flash);
+    sp_layer_ctx_init(&lc, m, s, p, &c->mem.pc, flash);
     sp_layer_build(&lc, 0, &ops);
     sp_layer_price(&ops, s, memo, &c->dense);
     if (sp_model_is_moe(m)) {
@@ -142,31 +142,25 @@ void sp_step_layers(const sp_model *m, const sp_system *s, const sp_plan *p, sp_
 sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p, sp_train_result *r,
                         sp_error *err)
 {
-    sp_step_cache c;
-    sp_step_layers(m, s, p, NULL, NULL, &c);
-    return sp_step_assemble(m, s, p, &c, r, err);
+    sp_shape_step c;
+    sp_pipe_step o;
+    sp_shape_step_fill(m, s, p, NULL, NULL, &c);
+    sp_pipe_step_stage(m, p, &c, &o);
+    sp_pipe_step_fill(m, s, p, &c, &o);
+    return sp_plan_step_result(m, s, p, &c, &o, NULL, r, err);
 }
 
-sp_status sp_step_assemble(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
-                           sp_train_result *r, sp_error *err)
+void sp_pipe_step_stage(const sp_model *m, const sp_plan *p, const sp_shape_step *c, sp_pipe_step *o)
 {
-    sp_step_outer o;
-    sp_step_outer_stage(m, p, c, &o);
-    sp_step_outer_fill(m, s, p, c, &o);
-    return sp_step_assemble_outer(m, s, p, c, &o, NULL, r, err);
+    sp_stage_params_fill(m, p, &c->mem, &o->stage);
 }
 
-void sp_step_outer_stage(const sp_model *m, const sp_plan *p, const sp_step_cache *c, sp_step_outer *o)
-{
-    sp_stage_fill(m, p, &c->mp, &o->st);
-}
-
-void sp_step_outer_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp_step_outer *o)
+void sp_pipe_step_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp_pipe_step *o)
 {
     double t = p->tp;
     double lps = sp_stage_layers(m->n_layers, p->pp);
     /* data parallelism / ZeRO */
-    double dense_p = o->st.dense, expert_p = o->st.expert;
+    double dense_p = o->stage.dense, expert_p = o->stage.expert;
     if (p->frozen_base) { /* only the adapters are reduced and updated */
         dense_p = lps * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets) / t;
         expert_p = 0;
@@ -175,47 +169,47 @@ void sp_step_outer_dp(const sp_model *m, const sp_system *s, const sp_plan *p, s
      * tokens, so they join the reduction and the ZeRO sharding (Megatron-Core's data-parallel group with CP) */
     int dstride = p->tp;
     int dpd = p->dp * p->ep * p->cp;
-    int edp = o->st.edp, estride = o->st.estride; /* expert grads over the expert data-parallel group (plan.c) */
+    int edp = o->stage.expert_dp, estride = o->stage.expert_dp_stride; /* expert grads over the expert data-parallel group (plan.c) */
     if (expert_p <= 0) { /* no experts held: keep the (empty) expert collectives on the dense group's shape */
         edp = p->dp;
         estride = p->tp * p->cp * p->ep;
     }
-    o->red_dense = dense_p;
-    o->red_expert = expert_p;
-    o->red_edp = edp;
-    o->red_estride = estride;
+    o->grad_dense = dense_p;
+    o->grad_expert = expert_p;
+    o->grad_edp = edp;
+    o->grad_estride = estride;
     double gB = 2.0; /* gradients reduced in 16-bit */
-    o->ar0 = sp_collective_time(s, SP_COLL_ALLREDUCE, dpd, dstride, dense_p * gB) +
+    o->zero0_allreduce = sp_collective_time(s, SP_COLL_ALLREDUCE, dpd, dstride, dense_p * gB) +
              sp_collective_time(s, SP_COLL_ALLREDUCE, edp, estride, expert_p * gB);
     double ag_d = sp_collective_time(s, SP_COLL_ALLGATHER, dpd, dstride, dense_p * 2.0);
     double ag_e = sp_collective_time(s, SP_COLL_ALLGATHER, edp, estride, expert_p * 2.0);
     double rs_d = sp_collective_time(s, SP_COLL_REDUCESCATTER, dpd, dstride, dense_p * gB);
     double rs_e = sp_collective_time(s, SP_COLL_REDUCESCATTER, edp, estride, expert_p * gB);
-    o->ag3 = ag_d + ag_e;
-    o->rs3 = rs_d + rs_e;
-    o->rsag = rs_d + ag_d + rs_e + ag_e; /* ZeRO-1/2: the same collectives as ZeRO-3's pair, once per step */
+    o->zero3_gather = ag_d + ag_e;
+    o->zero3_scatter = rs_d + rs_e;
+    o->zero12_rs_ag = rs_d + ag_d + rs_e + ag_e; /* ZeRO-1/2: the same collectives as ZeRO-3's pair, once per step */
     o->overlap = p->dp_overlap >= 0 ? p->dp_overlap : s->overlap_dp;
     /* optimizer: memory-bound Adam over the local shard: fp32 master, m, v read+write, grad read (4 B), 16-bit
      * weight write: 30 bytes per parameter */
     const sp_accel *a = &s->acc;
     for (int z = 0; z < 2; z++) {
         double local = z >= 1 ? dense_p / dpd + expert_p / edp : dense_p + expert_p;
-        o->opt[z] = sp_mem_time(a, 30.0 * local) + 10 * a->eff.kernel_overhead_s;
+        o->optimizer[z] = sp_mem_time(a, 30.0 * local) + 10 * a->eff.kernel_overhead_s;
     }
 }
 
-void sp_step_outer_sched(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
-                         sp_step_outer *o)
+void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_shape_step *c,
+                         sp_pipe_step *o)
 {
     double L = m->n_layers, t = p->tp, h = m->d_model;
     double lps = sp_stage_layers(m->n_layers, p->pp);
     /* pipeline point-to-point: Megatron's scatter/gather optimisation (Narayanan et al. 2021 §4.1): each TP rank
      * sends 1/t of the activation over its own link, then the stage all-gathers it over the scale-up tier */
-    o->p2p = 0;
+    o->pp_send = 0;
     if (p->pp > 1) {
         double T = (double)p->micro_batch * p->seq_len / p->cp;
         int stride = p->tp * p->cp * p->ep * p->dp;
-        o->p2p = sp_collective_time(s, SP_COLL_P2P, 2, stride, T * h * 2.0 / t);
+        o->pp_send = sp_collective_time(s, SP_COLL_P2P, 2, stride, T * h * 2.0 / t);
     }
     o->model_flops = c->model_flops;
     o->extra_full = c->extra_full;
@@ -228,51 +222,51 @@ void sp_step_outer_sched(const sp_model *m, const sp_system *s, const sp_plan *p
     double replicas = (double)p->dp * p->ep;
     o->pp = p->pp;
     o->n_micro = (int)(p->global_batch / (replicas * p->micro_batch));
-    o->lps = lps;
-    o->lps_div = lps > 1 ? lps : 1;
-    o->ppg = p->pp > 1 ? o->p2p + c->pp_gather : 0;
+    o->layers = lps;
+    o->buckets = lps > 1 ? lps : 1;
+    o->pp_hop = p->pp > 1 ? o->pp_send + c->pp_gather : 0;
     double head = c->head, emb = c->emb;
     for (int rc = 0; rc < 3; rc++) {
         double stage_layers = lps * x->total[rc];
         double first = stage_layers + emb, last = stage_layers + head;
         if (p->pp == 1)
             first = last = stage_layers + emb + head;
-        o->stage_layers[rc] = stage_layers;
+        o->layers_time[rc] = stage_layers;
         o->slot_max[rc] = first > last ? first : last;
         o->slot_avg[rc] = (L * x->total[rc] + emb + head) / pp;
         double stage_bwd = lps * (x->b_c + x->b_m + x->tp_b + x->rec[rc] + x->rec_tp[rc]);
-        o->stage_bwd[rc] = stage_bwd;
+        o->layers_bwd[rc] = stage_bwd;
         /* ZeRO-3: the prefetched gathers stream during each phase's whole wall time, exposed CP/EP exchanges
          * included (so a faster GPU that exposes more of them never lengthens the step); the first gather
          * cannot hide */
         double f_phase = lps * (x->f_c + x->f_m + x->tp_f + x->cp_f + x->ep_f);
         double b_phase = stage_bwd + lps * (x->cp_b + x->ep_b);
-        double ag = o->ag3, rs = o->rs3;
+        double ag = o->zero3_gather, rs = o->zero3_scatter;
         double per_mb = sp_pos(ag - f_phase) + sp_pos(ag + rs - b_phase);
-        o->dp3[rc] = o->n_micro * per_mb + ag / lps;
+        o->zero3_exposed[rc] = o->n_micro * per_mb + ag / lps;
     }
 }
 
-void sp_step_outer_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
-                        sp_step_outer *o)
+void sp_pipe_step_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_shape_step *c,
+                        sp_pipe_step *o)
 {
-    sp_step_outer_dp(m, s, p, o);
-    sp_step_outer_sched(m, s, p, c, o);
+    sp_pipe_step_dp(m, s, p, o);
+    sp_pipe_step_schedule(m, s, p, c, o);
 }
 
-sp_status sp_step_assemble_outer(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_step_cache *c,
-                                 const sp_step_outer *o, const sp_memory *mem, sp_train_result *r, sp_error *err)
+sp_status sp_plan_step_result(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_shape_step *c,
+                                 const sp_pipe_step *o, const sp_memory *mem, sp_train_result *r, sp_error *err)
 {
     memset(r, 0, sizeof *r);
     int n_micro = o->n_micro;
     if (n_micro < 1)
         return sp_fail(err, SP_EINVAL, "plan: fewer sequences than data-parallel replicas x micro-batch");
     int rc = (int)p->recompute;
-    sp_step_parts q;
-    double step = sp_step_time(o, p->vpp, p->zero, rc, &q);
+    sp_plan_step_parts q;
+    double step = sp_plan_step_time(o, p->vpp, p->zero, rc, &q);
     /* breakdown (critical path, one stage's view) */
     const sp_layer_mix *x = &c->mix;
-    double nm = n_micro, lps = o->lps;
+    double nm = n_micro, lps = o->layers;
     r->t.compute = nm * lps * x->compute[rc];
     r->t.memory_bound = nm * lps * x->mem[rc];
     r->t.recompute = nm * lps * x->rec[rc];
@@ -280,10 +274,10 @@ sp_status sp_step_assemble_outer(const sp_model *m, const sp_system *s, const sp
     r->t.cp_comm = nm * lps * x->cp;
     r->t.ep_comm = nm * lps * x->ep;
     r->t.pp_comm = nm * q.pp_comm_slot;
-    r->t.imbalance = nm * (o->slot_max[rc] - o->stage_layers[rc]);
+    r->t.imbalance = nm * (o->slot_max[rc] - o->layers_time[rc]);
     r->t.bubble = q.bubble;
     r->t.dp_comm = q.dp;
-    r->t.optimizer = q.opt;
+    r->t.optimizer = q.optimizer;
 
     double tokens = (double)p->global_batch * p->seq_len;
     r->step_time_s = step;
@@ -301,7 +295,7 @@ sp_status sp_step_assemble_outer(const sp_model *m, const sp_system *s, const sp
     if (mem)
         r->mem = *mem;
     else
-        sp_train_memory_stage(m, s, p, &c->mp, &o->st, &r->mem);
+        sp_plan_memory(m, s, p, &c->mem, &o->stage, &r->mem);
     r->fits = r->mem.total <= r->mem.capacity;
     r->overflow_bytes = r->fits ? 0 : r->mem.total - r->mem.capacity;
     r->bottleneck = dominant(&r->t);

@@ -1,7 +1,7 @@
 /* Step-time and memory model: published memory figures, validation accuracy bounds, invariants. */
 #include "testutil.h"
 #include "internal.h"
-#include "step_internal.h"
+#include "step.h"
 
 #include <stdlib.h>
 

@@ -1,8 +1,8 @@
 /* Plan arithmetic below the cost model (plan.c): the expert-side groups and the MoE load a plan implies, and two
  * small numeric helpers. Used by the layer ops (ops.c), memory (memory.c), the step (step.c) and the search; uses
  * nothing of them. */
-#ifndef SP_PLAN_INTERNAL_H
-#define SP_PLAN_INTERNAL_H
+#ifndef SP_PLAN_H
+#define SP_PLAN_H
 #include "scaleplan.h"
 
 /* max(0, x) without a libm call (fmax is one on baseline x86-64); 0 for NaN, as fmax(0, NaN) */
