@@ -14,140 +14,203 @@ static const cli_optdef defs[] = {
 
 int cmd_validate_infer(const char *data_dir, const char *path, int json);
 
+/* One file's rows inside the concatenation of every file's rows. */
 typedef struct {
-    char fam[16];
-    double sum;
-    int n;
-    double worst;
-    char worst_id[48];
-} fam_acc;
+    const char *path;
+    int first, n;
+} file_span;
+
+static void json_str(const char *s)
+{
+    putchar('"');
+    for (const char *c = s; *c; c++)
+        if (*c == '"' || *c == '\\')
+            printf("\\%c", *c);
+        else if ((unsigned char)*c >= 0x20)
+            putchar(*c);
+    putchar('"');
+}
+
+static void json_group(const sp_validate_group *g)
+{
+    printf("{\"n\":%d,\"not_evaluated\":%d,\"mape_pct\":", g->n, g->n_skipped);
+    cli_json_num(stdout, g->mape_pct);
+    printf(",\"worst_id\":");
+    json_str(g->worst_id);
+    printf(",\"worst_abs_error_pct\":");
+    cli_json_num(stdout, g->worst_abs_error_pct);
+    printf("}");
+}
+
+static void print_json(const sp_validate_row *rows, int n, const file_span *files, int nfiles)
+{
+    printf("{\"rows\":[");
+    int first = 1;
+    for (int i = 0; i < n; i++) {
+        if (!rows[i].ok)
+            continue;
+        printf("%s{\"id\":\"%s\",\"predicted_step_time_s\":", first ? "" : ",", rows[i].id);
+        cli_json_num(stdout, rows[i].predicted_step_time_s);
+        printf(",\"measured_step_time_s\":");
+        cli_json_num(stdout, rows[i].measured_step_time_s);
+        printf(",\"error_pct\":");
+        cli_json_num(stdout, rows[i].error_pct);
+        printf(",\"predicted_mfu\":");
+        cli_json_num(stdout, rows[i].predicted_mfu);
+        printf(",\"measured_from_tflops\":%s,\"knobs_stated\":%s}", rows[i].compared_tflops ? "true" : "false",
+               rows[i].stated_knobs ? "true" : "false");
+        first = 0;
+    }
+    printf("],\"skipped\":[");
+    first = 1;
+    for (int i = 0; i < n; i++) {
+        if (rows[i].ok)
+            continue;
+        printf("%s{\"id\":\"%s\",\"reason\":", first ? "" : ",", rows[i].id);
+        json_str(rows[i].reason);
+        printf("}");
+        first = 0;
+    }
+    sp_validate_summary sum;
+    sp_validate_summarize(rows, n, &sum);
+    printf("],\"n\":%d,\"mape_pct\":", sum.all.n);
+    cli_json_num(stdout, sum.all.mape_pct);
+    printf(",\"families\":{");
+    for (int k = 0; k < sum.n_families; k++) {
+        printf("%s\"%s\":", k ? "," : "", sum.family[k].name);
+        json_group(&sum.family[k]);
+    }
+    printf("},\"files\":[");
+    for (int f = 0; f < nfiles; f++) {
+        sp_validate_summary fs;
+        sp_validate_summarize(rows + files[f].first, files[f].n, &fs);
+        printf("%s{\"file\":", f ? "," : "");
+        json_str(files[f].path);
+        printf(",\"summary\":");
+        json_group(&fs.all);
+        printf("}");
+    }
+    printf("]}\n");
+}
+
+static void print_summary(const char *title, const sp_validate_summary *s)
+{
+    printf("\n%s:\n", title);
+    for (int k = 0; k < s->n_families; k++) {
+        const sp_validate_group *g = &s->family[k];
+        if (g->n)
+            printf("  %-8s n=%3d  MAPE %6.2f %%  worst %s (%.1f %%)\n", g->name, g->n, g->mape_pct, g->worst_id,
+                   g->worst_abs_error_pct);
+        if (g->n_skipped)
+            printf("  %-8s %d not evaluated\n", g->name, g->n_skipped);
+    }
+}
+
+static void print_text(const sp_validate_row *rows, int n, const file_span *files, int nfiles)
+{
+    printf("%-18s %12s %12s %8s %6s  %s\n", "id", "predicted_s", "measured_s", "error%", "MFU", "note");
+    for (int i = 0; i < n; i++)
+        if (rows[i].ok)
+            printf("%-18s %12.4g %12.4g %+8.1f %6.3f  %s%s%s\n", rows[i].id, rows[i].predicted_step_time_s,
+                   rows[i].measured_step_time_s, rows[i].error_pct, rows[i].predicted_mfu,
+                   rows[i].compared_tflops ? "(from TFLOP/s) " : "", rows[i].stated_knobs ? "" : "(knobs unstated) ",
+                   rows[i].reason);
+    for (int i = 0; i < n; i++)
+        if (!rows[i].ok)
+            printf("%-18s not evaluated: %s\n", rows[i].id, rows[i].reason);
+    sp_validate_summary sum;
+    sp_validate_summarize(rows, n, &sum);
+    print_summary("per source family", &sum);
+    if (sum.n_stated && sum.n_stated < sum.all.n)
+        printf("  rows with all knobs stated: n=%d MAPE %.2f %%; unstated (defaults applied): n=%d MAPE %.2f %%\n",
+               sum.n_stated, sum.mape_stated_pct, sum.all.n - sum.n_stated, sum.mape_unstated_pct);
+    if (nfiles > 1)
+        for (int f = 0; f < nfiles; f++) {
+            sp_validate_summary fs;
+            sp_validate_summarize(rows + files[f].first, files[f].n, &fs);
+            printf("file %s: n=%d evaluated, %d not evaluated, MAPE %.2f %%\n", files[f].path, fs.all.n,
+                   fs.all.n_skipped, fs.all.mape_pct);
+        }
+    printf("overall: n=%d evaluated, %d not evaluated, MAPE %.2f %%\n", sum.all.n, sum.all.n_skipped, sum.all.mape_pct);
+}
+
+/* Every file's rows, concatenated (files[] records each file's span). */
+static int read_all(const cli_args *a, sp_validate_row **out, int *nout, file_span *files)
+{
+    sp_validate_row *all = NULL;
+    int n = 0;
+    for (int f = 0; f < a->npos; f++) {
+        sp_validate_row *rows;
+        int k;
+        sp_error err = {0};
+        if (sp_validate_training(a->data_dir, a->pos[f], &rows, &k, &err)) {
+            free(all);
+            return cli_fail("validate", &err);
+        }
+        if (k == 0) {
+            free(rows);
+            free(all);
+            return cli_error("validate", "%s: no data rows", a->pos[f]);
+        }
+        sp_validate_row *grown = realloc(all, (size_t)(n + k) * sizeof *all);
+        if (!grown) {
+            free(rows);
+            free(all);
+            return cli_error("validate", "out of memory");
+        }
+        all = grown;
+        memcpy(all + n, rows, (size_t)k * sizeof *rows);
+        free(rows);
+        files[f] = (file_span){a->pos[f], n, k};
+        n += k;
+    }
+    *out = all;
+    *nout = n;
+    return 0;
+}
 
 int cmd_validate(int argc, char **argv)
 {
     cli_args a;
     int rc = cli_parse(&a, "validate", defs, sizeof defs / sizeof defs[0], argc, argv,
-                       "usage: scaleplan validate FILE.csv [--json|--csv]\n"
-                       "Predicts the step time of every measured training run in FILE.csv (schema of\n"
-                       "data/validation/training_runs.csv) and reports per-row and overall error.");
+                       "usage: scaleplan validate FILE.csv [FILE.csv ...] [--json|--csv]\n"
+                       "Predicts the step time of every measured training run in each FILE.csv (schema of\n"
+                       "data/validation/training_runs.csv) and reports per-row error, MAPE per file, per source\n"
+                       "family and overall, and the reason of every row not evaluated.");
     if (rc)
         return rc;
-    if (a.npos != 1)
-        return cli_error("validate", "expected one CSV file argument, got %d", a.npos);
-    if (cli_flag(&a, "infer"))
+    if (a.npos < 1)
+        return cli_error("validate", "expected one or more CSV files");
+    if (cli_flag(&a, "infer")) {
+        if (a.npos != 1)
+            return cli_error("validate", "--infer takes one CSV file, got %d", a.npos);
         return cmd_validate_infer(a.data_dir, a.pos[0], cli_flag(&a, "json"));
-    sp_validate_row *rows;
-    int n;
-    sp_error err = {0};
-    if (sp_validate_training(a.data_dir, a.pos[0], &rows, &n, &err))
-        return cli_fail("validate", &err);
-    if (n == 0) {
+    }
+    file_span files[64];
+    if (a.npos > 64)
+        return cli_error("validate", "at most 64 CSV files, got %d", a.npos);
+    sp_validate_row *rows = NULL;
+    int n = 0;
+    if ((rc = read_all(&a, &rows, &n, files)))
+        return rc;
+    sp_validate_summary sum;
+    sp_validate_summarize(rows, n, &sum);
+    if (sum.all.n == 0) { /* issue 24 item 2: no MAPE of nothing */
+        cli_error("validate", "no row could be evaluated (first reason: %s)", rows[0].reason);
         free(rows);
-        return cli_error("validate", "%s: no data rows", a.pos[0]);
+        return 2;
     }
-    fam_acc fam[32];
-    int nf = 0, nok = 0, nstated = 0;
-    double sum = 0, sum_stated = 0;
-    for (int i = 0; i < n; i++) {
-        if (!rows[i].ok)
-            continue;
-        double e = fabs(rows[i].error_pct);
-        sum += e;
-        nok++;
-        if (rows[i].stated_knobs) {
-            sum_stated += e;
-            nstated++;
-        }
-        int k;
-        for (k = 0; k < nf; k++)
-            if (strcmp(fam[k].fam, rows[i].family) == 0)
-                break;
-        if (k == nf && nf < 32) {
-            memset(&fam[nf], 0, sizeof fam[nf]);
-            snprintf(fam[nf].fam, sizeof fam[nf].fam, "%s", rows[i].family);
-            nf++;
-        }
-        if (k < 32) {
-            fam[k].sum += e;
-            fam[k].n++;
-            if (e > fam[k].worst) {
-                fam[k].worst = e;
-                snprintf(fam[k].worst_id, sizeof fam[k].worst_id, "%s", rows[i].id);
-            }
-        }
-    }
-    double mape = nok ? sum / nok : NAN;
-    if (cli_flag(&a, "json")) {
-        printf("{\"rows\":[");
-        int first = 1;
-        for (int i = 0; i < n; i++) {
-            if (!rows[i].ok)
-                continue;
-            printf("%s{\"id\":\"%s\",\"predicted_step_time_s\":", first ? "" : ",", rows[i].id);
-            cli_json_num(stdout, rows[i].predicted_step_time_s);
-            printf(",\"measured_step_time_s\":");
-            cli_json_num(stdout, rows[i].measured_step_time_s);
-            printf(",\"error_pct\":");
-            cli_json_num(stdout, rows[i].error_pct);
-            printf(",\"predicted_mfu\":");
-            cli_json_num(stdout, rows[i].predicted_mfu);
-            printf(",\"measured_from_tflops\":%s,\"knobs_stated\":%s}", rows[i].compared_tflops ? "true" : "false",
-                   rows[i].stated_knobs ? "true" : "false");
-            first = 0;
-        }
-        printf("],\"skipped\":[");
-        first = 1;
-        for (int i = 0; i < n; i++) {
-            if (rows[i].ok)
-                continue;
-            printf("%s{\"id\":\"%s\",\"reason\":\"", first ? "" : ",", rows[i].id);
-            for (const char *c = rows[i].reason; *c; c++)
-                if (*c == '"' || *c == '\\')
-                    printf("\\%c", *c);
-                else if ((unsigned char)*c >= 0x20)
-                    putchar(*c);
-            printf("\"}");
-            first = 0;
-        }
-        printf("],\"n\":%d,\"mape_pct\":", nok);
-        cli_json_num(stdout, mape);
-        printf(",\"families\":{");
-        for (int k = 0; k < nf; k++) {
-            printf("%s\"%s\":{\"n\":%d,\"mape_pct\":", k ? "," : "", fam[k].fam, fam[k].n);
-            cli_json_num(stdout, fam[k].sum / fam[k].n);
-            printf(",\"worst_id\":\"%s\",\"worst_abs_error_pct\":", fam[k].worst_id);
-            cli_json_num(stdout, fam[k].worst);
-            printf("}");
-        }
-        printf("}}\n");
-    } else if (cli_flag(&a, "csv")) {
+    if (cli_flag(&a, "json"))
+        print_json(rows, n, files, a.npos);
+    else if (cli_flag(&a, "csv")) {
         printf("id,family,predicted_step_time_s,measured_step_time_s,error_pct,predicted_mfu,bottleneck,knobs_stated\n");
         for (int i = 0; i < n; i++)
             if (rows[i].ok)
                 printf("%s,%s,%.6g,%.6g,%.2f,%.4f,%s,%d\n", rows[i].id, rows[i].family, rows[i].predicted_step_time_s,
                        rows[i].measured_step_time_s, rows[i].error_pct, rows[i].predicted_mfu, rows[i].res.bottleneck,
                        rows[i].stated_knobs);
-    } else {
-        printf("%-18s %12s %12s %8s %6s  %s\n", "id", "predicted_s", "measured_s", "error%", "MFU", "note");
-        for (int i = 0; i < n; i++) {
-            if (!rows[i].ok)
-                continue;
-            printf("%-18s %12.4g %12.4g %+8.1f %6.3f  %s%s%s\n", rows[i].id, rows[i].predicted_step_time_s,
-                   rows[i].measured_step_time_s, rows[i].error_pct, rows[i].predicted_mfu,
-                   rows[i].compared_tflops ? "(from TFLOP/s) " : "", rows[i].stated_knobs ? "" : "(knobs unstated) ",
-                   rows[i].reason);
-        }
-        for (int i = 0; i < n; i++)
-            if (!rows[i].ok)
-                printf("%-18s not evaluated: %s\n", rows[i].id, rows[i].reason);
-        printf("\nper source family:\n");
-        for (int k = 0; k < nf; k++)
-            printf("  %-8s n=%3d  MAPE %6.2f %%  worst %s (%.1f %%)\n", fam[k].fam, fam[k].n, fam[k].sum / fam[k].n,
-                   fam[k].worst_id, fam[k].worst);
-        if (nstated && nstated < nok)
-            printf("  rows with all knobs stated: n=%d MAPE %.2f %%; unstated (defaults applied): n=%d MAPE %.2f %%\n",
-                   nstated, sum_stated / nstated, nok - nstated, (sum - sum_stated) / (nok - nstated));
-        printf("overall: n=%d evaluated, %d not evaluated, MAPE %.2f %%\n", nok, n - nok, mape);
-    }
+    } else
+        print_text(rows, n, files, a.npos);
     free(rows);
     return 0;
 }

@@ -1049,6 +1049,23 @@ typedef struct {
 /* Evaluates every row of a training_runs.csv-style file. *rows is allocated (free()). */
 sp_status sp_validate_training(const char *data_dir, const char *csv_path, sp_validate_row **rows, int *n,
                                sp_error *err);
+/* Accuracy of a set of rows: overall and per source family (id prefix). NaN-free: a group with no evaluated row
+ * has n = 0 and mape_pct = 0. */
+typedef struct {
+    char name[16];
+    int n, n_skipped;         /* evaluated, not evaluated */
+    double mape_pct, worst_abs_error_pct;
+    char worst_id[48];
+} sp_validate_group;
+#define SP_VALIDATE_MAX_FAMILIES 32
+typedef struct {
+    sp_validate_group all;
+    int n_stated;             /* evaluated rows whose recompute/SP were stated */
+    double mape_stated_pct, mape_unstated_pct;
+    int n_families;
+    sp_validate_group family[SP_VALIDATE_MAX_FAMILIES];
+} sp_validate_summary;
+void sp_validate_summarize(const sp_validate_row *rows, int n, sp_validate_summary *out);
 /* The same on a CSV already read (sp_csv_read or sp_csv_parse). */
 sp_status sp_validate_training_csv(const char *data_dir, const sp_csv *c, sp_validate_row **rows, int *n,
                                    sp_error *err);

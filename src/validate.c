@@ -1,9 +1,14 @@
-/* Predicts every row of a training_runs.csv-style file (schema: data/validation/README.md).
+/* Predicts every row of a training_runs.csv-style file (schema: data/validation/README.md, second version).
  *
- * Defaults for knobs a source left unstated (documented in docs/validation.md): n_kv_heads = n_heads,
- * ffn_dim = 4·d_model, ffn_type = gelu, vpp = 1, zero_stage = 0, ep = cp = 1, seq_parallel = 0, and
- * recompute = full: every Megatron-LM example script of 2019-2021 passed --checkpoint-activations, which is
- * the only era whose rows leave it empty. Rows with unstated knobs are flagged (stated_knobs = 0).
+ * Model: the `model_config` preset or Hugging Face config.json when given (the shape columns are then only
+ * informative), otherwise the shape columns. A relative path in `system` or `model_config` is relative to the
+ * CSV file's folder, not the working directory.
+ * Knobs: the row's cells; an empty one takes the default of the row's software stack (`software`, else the
+ * system's usual stack; data/software, docs/systems.md). Without any stack the documented validation defaults
+ * apply (docs/validation.md): n_kv_heads = n_heads, ffn_dim = 4·d_model, ffn_type = gelu, vpp = 1,
+ * zero_stage = 0, ep = cp = 1, seq_parallel = 0 and recompute = full (every Megatron-LM example script of
+ * 2019-2021 passed --checkpoint-activations). Rows with unstated knobs are flagged (stated_knobs = 0). Columns
+ * scaleplan does not read (`notes`, `source`, `model`) are ignored.
  * When a row gives TFLOP/s per GPU instead of a step time, the measured step time is derived from it with the
  * same FLOP count the source used (model FLOPs, or hardware FLOPs including recompute when
  * tflops_counts_recompute = 1), so every error is an error on step time.
@@ -50,110 +55,182 @@ static sp_status cached_system(const char *data_dir, sys_cache *sc, const char *
     return st;
 }
 
-static sp_status row_eval(const char *data_dir, sys_cache *sc, const sp_csv *c, int r, sp_validate_row *o,
-                          sp_error *err)
+/* A cell naming a file (it has a '/' or ends in .json) relative to the CSV's folder, not the working directory;
+ * preset names and absolute paths are returned as they are. */
+static const char *csv_relative(const sp_csv *c, const char *cell, char *buf, size_t n)
 {
-    sp_model m;
-    memset(&m, 0, sizeof m);
-    snprintf(m.name, sizeof m.name, "%s", sp_csv_get(c, r, sp_csv_col(c, "model")));
+    if (!*cell || cell[0] == '/' || (!strchr(cell, '/') && !strstr(cell, ".json")))
+        return cell;
+    const char *path = sp_csv_path(c), *slash = strrchr(path, '/');
+    if (!slash)
+        return cell;
+    snprintf(buf, n, "%.*s/%s", (int)(slash - path), path, cell);
+    return buf;
+}
+
+/* The model: the model_config preset or config.json when given (the shape columns are then informative only),
+ * otherwise the shape columns. */
+static sp_status row_model(const char *data_dir, const sp_csv *c, int r, sp_model *m, int *seq, sp_error *err)
+{
+    sp_status st;
+    const char *mc = sp_csv_get(c, r, sp_csv_col(c, "model_config"));
+    if ((st = sp_csv_int(c, r, "seq_len", 2048, 1, 1 << 24, seq, err)))
+        return st;
+    if (*mc) {
+        char buf[1400];
+        sp_error e2 = {0};
+        if ((st = sp_load_model(data_dir, csv_relative(c, mc, buf, sizeof buf), m, &e2)))
+            return sp_fail(err, st, "%s:%d: column 'model_config': %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
+        return SP_OK;
+    }
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", sp_csv_get(c, r, sp_csv_col(c, "model")));
+#define I(col, dflt, lo, hi, dst)                                                                        \
+    if ((st = sp_csv_int(c, r, col, dflt, lo, hi, dst, err)))                                            \
+        return st;
+    I("n_layers", -1, 1, 100000, &m->n_layers);
+    I("d_model", -1, 1, 10000000, &m->d_model);
+    I("n_heads", -1, 1, 1000000, &m->n_heads);
+    if (m->n_layers < 0 || m->d_model < 0 || m->n_heads < 0)
+        return sp_fail(err, SP_EINVAL, "%s:%d: n_layers, d_model and n_heads are required (or model_config)",
+                       sp_csv_path(c), sp_csv_line(c, r));
+    I("n_kv_heads", m->n_heads, 1, m->n_heads, &m->n_kv_heads);
+    I("ffn_dim", 4 * m->d_model, 1, 100000000, &m->ffn_dim);
+    I("vocab", 51200, 1, 100000000, &m->vocab);
+    I("moe_experts", 0, 0, 1000000, &m->n_experts);
+    I("moe_topk", m->n_experts > 1 ? 1 : 0, 0, 1000000, &m->top_k);
+#undef I
+    const char *fty = sp_csv_get(c, r, sp_csv_col(c, "ffn_type"));
+    if (!*fty || strcmp(fty, "gelu") == 0 || strcmp(fty, "relu") == 0)
+        m->gated = 0;
+    else if (strcmp(fty, "swiglu") == 0 || strcmp(fty, "gated") == 0 || strcmp(fty, "geglu") == 0)
+        m->gated = 1;
+    else
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'ffn_type': '%s'; allowed gelu, relu, swiglu, geglu, gated",
+                       sp_csv_path(c), sp_csv_line(c, r), fty);
+    m->norm = SP_NORM_LAYERNORM;
+    m->biases = !m->gated;
+    m->tied_embeddings = 1;
+    m->max_seq = *seq;
+    sp_model_defaults(m);
+    return sp_model_check(m, sp_csv_path(c), err);
+}
+
+/* Stacks already loaded in this call (a file names a handful). */
+typedef struct {
+    int n;
+    struct {
+        char name[48];
+        sp_software sw;
+    } e[8];
+} stack_cache;
+
+/* The row's software stack: the 'software' cell, else the system's usual stack; *have = 0 when neither names one
+ * (the documented validation defaults apply). */
+static sp_status row_stack(const char *data_dir, stack_cache *kc, const sp_csv *c, int r, const sp_system *s,
+                           sp_software *sw, int *have, sp_error *err)
+{
+    const char *name = sp_csv_get(c, r, sp_csv_col(c, "software"));
+    if (!*name)
+        name = s->stack;
+    *have = *name != 0;
+    if (!*have)
+        return SP_OK;
+    for (int i = 0; i < kc->n; i++)
+        if (strcmp(kc->e[i].name, name) == 0) {
+            *sw = kc->e[i].sw;
+            return SP_OK;
+        }
+    sp_error e2 = {0};
+    if (sp_load_software(data_dir, name, sw, &e2))
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'software': %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
+    if (kc->n < 8 && strlen(name) < sizeof kc->e[0].name) {
+        snprintf(kc->e[kc->n].name, sizeof kc->e[0].name, "%s", name);
+        kc->e[kc->n++].sw = *sw;
+    }
+    return SP_OK;
+}
+
+static sp_status row_counts(const sp_csv *c, int r, sp_plan *p, sp_error *err)
+{
     sp_status st;
 #define I(col, dflt, lo, hi, dst)                                                                        \
     if ((st = sp_csv_int(c, r, col, dflt, lo, hi, dst, err)))                                            \
         return st;
-    I("n_layers", -1, 1, 100000, &m.n_layers);
-    I("d_model", -1, 1, 10000000, &m.d_model);
-    I("n_heads", -1, 1, 1000000, &m.n_heads);
-    if (m.n_layers < 0 || m.d_model < 0 || m.n_heads < 0)
-        return sp_fail(err, SP_EINVAL, "%s:%d: n_layers, d_model and n_heads are required", sp_csv_path(c),
-                       sp_csv_line(c, r));
-    I("n_kv_heads", m.n_heads, 1, m.n_heads, &m.n_kv_heads);
-    I("ffn_dim", 4 * m.d_model, 1, 100000000, &m.ffn_dim);
-    I("vocab", 51200, 1, 100000000, &m.vocab);
-    I("moe_experts", 0, 0, 1000000, &m.n_experts);
-    I("moe_topk", m.n_experts > 1 ? 1 : 0, 0, 1000000, &m.top_k);
-    const char *fty = sp_csv_get(c, r, sp_csv_col(c, "ffn_type"));
-    if (!*fty || strcmp(fty, "gelu") == 0 || strcmp(fty, "relu") == 0)
-        m.gated = 0;
-    else if (strcmp(fty, "swiglu") == 0 || strcmp(fty, "gated") == 0 || strcmp(fty, "geglu") == 0)
-        m.gated = 1;
-    else
-        return sp_fail(err, SP_EINVAL, "%s:%d: column 'ffn_type': '%s'; allowed gelu, relu, swiglu, geglu, gated",
-                       sp_csv_path(c), sp_csv_line(c, r), fty);
-    m.norm = SP_NORM_LAYERNORM;
-    m.biases = !m.gated;
-    m.tied_embeddings = 1;
-    sp_plan p;
-    sp_plan_defaults(&p);
-    I("seq_len", 2048, 1, 1 << 24, &p.seq_len);
-    m.max_seq = p.seq_len;
-    sp_model_defaults(&m);
-    if ((st = sp_model_check(&m, sp_csv_path(c), err)))
-        return st;
-    sp_system s;
-    const char *sys = sp_csv_get(c, r, sp_csv_col(c, "system"));
-    if (!*sys)
-        return sp_fail(err, SP_EINVAL, "%s:%d: column 'system' is empty", sp_csv_path(c), sp_csv_line(c, r));
-    sp_error e2 = {0};
-    if ((st = cached_system(data_dir, sc, sys, &s, &e2)))
-        return sp_fail(err, st, "%s:%d: column 'system': %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
-    I("n_gpus", -1, 1, 1 << 30, &p.n_gpus);
-    I("tp", 1, 1, 1 << 20, &p.tp);
-    I("pp", 1, 1, 1 << 20, &p.pp);
-    I("dp", 0, 0, 1 << 30, &p.dp);
-    I("ep", 1, 1, 1 << 20, &p.ep);
-    I("cp", 1, 1, 1 << 20, &p.cp);
-    I("vpp", 1, 1, 1 << 20, &p.vpp);
-    I("zero_stage", 0, 0, 3, &p.zero);
-    I("global_batch", -1, 1, 1 << 30, &p.global_batch);
-    I("micro_batch", 0, 0, 1 << 30, &p.micro_batch);
-    I("seq_parallel", 0, 0, 1, &p.seq_parallel);
+    I("n_gpus", -1, 1, 1 << 30, &p->n_gpus);
+    I("tp", 1, 1, 1 << 20, &p->tp);
+    I("pp", 1, 1, 1 << 20, &p->pp);
+    I("dp", 0, 0, 1 << 30, &p->dp);
+    I("ep", 1, 1, 1 << 20, &p->ep);
+    I("cp", 1, 1, 1 << 20, &p->cp);
+    I("vpp", 1, 1, 1 << 20, &p->vpp);
+    I("zero_stage", 0, 0, 3, &p->zero);
+    I("global_batch", -1, 1, 1 << 30, &p->global_batch);
+    I("micro_batch", 0, 0, 1 << 30, &p->micro_batch);
+    I("seq_parallel", 0, 0, 1, &p->seq_parallel);
 #undef I
-    if (p.micro_batch == 0) {
+    if (p->n_gpus < 0 || p->global_batch < 0)
+        return sp_fail(err, SP_EINVAL, "%s:%d: n_gpus and global_batch are required", sp_csv_path(c), sp_csv_line(c, r));
+    if (p->micro_batch == 0) {
         /* unstated: no gradient accumulation without pipelining (the whole per-replica batch at once), one
          * sequence per micro-batch with pipelining (Megatron's default) */
-        int replicas = p.dp > 0 ? p.dp : (p.n_gpus > 0 ? p.n_gpus / (p.tp * p.pp * p.cp) : 1);
-        p.micro_batch = (p.pp == 1 && replicas > 0 && p.global_batch % replicas == 0) ? p.global_batch / replicas : 1;
-        if (p.micro_batch < 1)
-            p.micro_batch = 1;
+        int replicas = p->dp > 0 ? p->dp : p->n_gpus / (p->tp * p->pp * p->cp);
+        p->micro_batch = (p->pp == 1 && replicas > 0 && p->global_batch % replicas == 0) ? p->global_batch / replicas : 1;
+        if (p->micro_batch < 1)
+            p->micro_batch = 1;
     }
-    if (p.n_gpus < 0 || p.global_batch < 0)
-        return sp_fail(err, SP_EINVAL, "%s:%d: n_gpus and global_batch are required", sp_csv_path(c),
-                       sp_csv_line(c, r));
-    /* Megatron counts EP inside DP: a row's dp is the data-parallel degree of the dense layers */
-    if (p.ep > 1 && p.dp > 0) {
-        if (p.dp % p.ep)
-            return sp_fail(err, SP_EINVAL, "%s:%d: dp %d not divisible by ep %d", sp_csv_path(c), sp_csv_line(c, r),
-                           p.dp, p.ep);
-        p.dp /= p.ep;
+    /* Megatron counts EP inside DP (dp = n_gpus / (tp·pp·cp)): scaleplan's dp is the dense replicas beside EP */
+    if (p->ep > 1 && p->dp > 0) {
+        if (p->dp % p->ep)
+            return sp_fail(err, SP_EINVAL, "%s:%d: ep %d does not divide dp %d: an expert-parallel group folded over "
+                           "DP x CP (Megatron-Core parallel folding) is not expressible as a plan yet",
+                           sp_csv_path(c), sp_csv_line(c, r), p->ep, p->dp);
+        p->dp /= p->ep;
     }
+    return SP_OK;
+}
+
+/* Knobs: the row's cells, then the stack's defaults for the empty ones (or, without a stack, the documented
+ * validation defaults: recompute full, the only era whose rows leave it empty). */
+static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int have, sp_system *s, sp_plan *p,
+                           int *stated, sp_error *err)
+{
     const char *rc = sp_csv_get(c, r, sp_csv_col(c, "recompute"));
-    o->stated_knobs = *rc != 0 && *sp_csv_get(c, r, sp_csv_col(c, "seq_parallel")) != 0;
+    const char *spc = sp_csv_get(c, r, sp_csv_col(c, "seq_parallel"));
+    *stated = *rc != 0 && *spc != 0;
     if (!*rc || strcmp(rc, "full") == 0)
-        p.recompute = SP_RECOMPUTE_FULL;
+        p->recompute = SP_RECOMPUTE_FULL;
     else if (strcmp(rc, "selective") == 0)
-        p.recompute = SP_RECOMPUTE_SELECTIVE;
+        p->recompute = SP_RECOMPUTE_SELECTIVE;
     else if (strcmp(rc, "none") == 0)
-        p.recompute = SP_RECOMPUTE_NONE;
+        p->recompute = SP_RECOMPUTE_NONE;
     else
-        return sp_fail(err, SP_EINVAL, "%s:%d: column 'recompute': '%s'; allowed none, selective, full",
-                       sp_csv_path(c), sp_csv_line(c, r), rc);
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'recompute': '%s'; allowed none, selective, full", sp_csv_path(c),
+                       sp_csv_line(c, r), rc);
     const char *prec = sp_csv_get(c, r, sp_csv_col(c, "precision"));
-    if (*prec) {
-        sp_error e3 = {0};
-        if (sp_dtype_parse(prec, &p.dtype, &e3))
-            return sp_fail(err, SP_EINVAL, "%s:%d: column 'precision': %s", sp_csv_path(c), sp_csv_line(c, r), e3.msg);
-    }
-    if ((st = sp_plan_resolve(&p, &m, &s, &e2)))
-        return sp_fail(err, st, "%s:%d: %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
-    if ((st = sp_train_eval(&m, &s, &p, &o->res, &e2)))
-        return sp_fail(err, st, "%s:%d: %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
+    sp_error e3 = {0};
+    if (*prec && sp_dtype_parse(prec, &p->dtype, &e3))
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'precision': %s", sp_csv_path(c), sp_csv_line(c, r), e3.msg);
+    if (!have)
+        return SP_OK;
+    unsigned given = (*rc ? SP_KNOB_RECOMPUTE : 0) | (*spc ? SP_KNOB_SP : 0) |
+                     (*sp_csv_get(c, r, sp_csv_col(c, "zero_stage")) ? SP_KNOB_ZERO : 0) |
+                     (*sp_csv_get(c, r, sp_csv_col(c, "vpp")) ? SP_KNOB_VPP : 0);
+    if (sp_software_apply(sw, given, p, &e3))
+        return sp_fail(err, SP_EINVAL, "%s:%d: %s", sp_csv_path(c), sp_csv_line(c, r), e3.msg);
+    sp_software_apply_system(sw, s);
+    return SP_OK;
+}
+
+/* The measured step time (from TFLOP/s with the source's FLOP count when no step time is given) and the error. */
+static sp_status row_compare(const sp_csv *c, int r, const sp_plan *p, sp_validate_row *o, sp_error *err)
+{
     double meas_t, meas_tf;
     int counts_rc;
-    if ((st = sp_csv_double(c, r, "measured_step_time_s", -1, 0, 1e9, &meas_t, err)))
-        return st;
-    if ((st = sp_csv_double(c, r, "measured_tflops_per_gpu", -1, 0, 1e6, &meas_tf, err)))
-        return st;
-    if ((st = sp_csv_int(c, r, "tflops_counts_recompute", 0, 0, 1, &counts_rc, err)))
+    sp_status st;
+    if ((st = sp_csv_double(c, r, "measured_step_time_s", -1, 0, 1e9, &meas_t, err)) ||
+        (st = sp_csv_double(c, r, "measured_tflops_per_gpu", -1, 0, 1e6, &meas_tf, err)) ||
+        (st = sp_csv_int(c, r, "tflops_counts_recompute", 0, 0, 1, &counts_rc, err)))
         return st;
     o->predicted_step_time_s = o->res.step_time_s;
     o->predicted_mfu = o->res.mfu;
@@ -163,18 +240,43 @@ static sp_status row_eval(const char *data_dir, sys_cache *sc, const sp_csv *c, 
         double flops = counts_rc ? o->res.hardware_flops : o->res.model_flops;
         o->compared_tflops = 1;
         o->measured_tflops = meas_tf;
-        o->predicted_tflops = flops / (o->res.step_time_s * p.n_gpus) / 1e12;
-        o->measured_step_time_s = flops / (p.n_gpus * meas_tf * 1e12);
+        o->predicted_tflops = flops / (o->res.step_time_s * p->n_gpus) / 1e12;
+        o->measured_step_time_s = flops / (p->n_gpus * meas_tf * 1e12);
     } else
         return sp_fail(err, SP_EINVAL, "%s:%d: neither measured_step_time_s nor measured_tflops_per_gpu is given",
                        sp_csv_path(c), sp_csv_line(c, r));
     o->error_pct = 100.0 * (o->predicted_step_time_s - o->measured_step_time_s) / o->measured_step_time_s;
-    if (!o->res.fits) {
-        /* still compared, but flagged: the plan ran, so our memory model overestimates */
-        snprintf(o->reason, sizeof o->reason, "predicted memory %.1f GiB exceeds %.0f GiB", o->res.mem.total / 1073741824.0,
-                 o->res.mem.capacity / 1073741824.0);
-    }
+    if (!o->res.fits) /* still compared, but flagged: the plan ran, so our memory model overestimates */
+        snprintf(o->reason, sizeof o->reason, "predicted memory %.1f GiB exceeds %.0f GiB",
+                 o->res.mem.total / 1073741824.0, o->res.mem.capacity / 1073741824.0);
     return SP_OK;
+}
+
+static sp_status row_eval(const char *data_dir, sys_cache *sc, stack_cache *kc, const sp_csv *c, int r,
+                          sp_validate_row *o, sp_error *err)
+{
+    sp_model m;
+    sp_plan p;
+    sp_plan_defaults(&p);
+    sp_status st = row_model(data_dir, c, r, &m, &p.seq_len, err);
+    if (st)
+        return st;
+    sp_system s;
+    const char *sys = sp_csv_get(c, r, sp_csv_col(c, "system"));
+    if (!*sys)
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'system' is empty", sp_csv_path(c), sp_csv_line(c, r));
+    char buf[1400];
+    sp_error e2 = {0};
+    if ((st = cached_system(data_dir, sc, csv_relative(c, sys, buf, sizeof buf), &s, &e2)))
+        return sp_fail(err, st, "%s:%d: column 'system': %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
+    sp_software sw;
+    int have;
+    if ((st = row_stack(data_dir, kc, c, r, &s, &sw, &have, err)) || (st = row_counts(c, r, &p, err)) ||
+        (st = row_knobs(c, r, &sw, have, &s, &p, &o->stated_knobs, err)))
+        return st;
+    if ((st = sp_plan_resolve(&p, &m, &s, &e2)) || (st = sp_train_eval(&m, &s, &p, &o->res, &e2)))
+        return sp_fail(err, st, "%s:%d: %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
+    return row_compare(c, r, &p, o, err);
 }
 
 sp_status sp_validate_training(const char *data_dir, const char *csv_path, sp_validate_row **rows, int *n,
@@ -196,7 +298,7 @@ sp_status sp_validate_training_csv(const char *data_dir, const sp_csv *c, sp_val
 {
     *rows = NULL;
     *n = 0;
-    static const char *required[] = {"id", "n_layers", "d_model", "n_heads", "system", "n_gpus", "global_batch", NULL};
+    static const char *required[] = {"id", "system", "n_gpus", "global_batch", NULL};
     for (int i = 0; required[i]; i++)
         if (sp_csv_col(c, required[i]) < 0)
             return sp_fail(err, SP_EPARSE, "%s:1: missing required column '%s'", sp_csv_path(c), required[i]);
@@ -206,12 +308,15 @@ sp_status sp_validate_training_csv(const char *data_dir, const sp_csv *c, sp_val
     int nr = sp_csv_rows(c);
     sp_validate_row *out = calloc(nr > 0 ? (size_t)nr : 1, sizeof *out);
     sys_cache *sc = malloc(sizeof *sc);
-    if (!out || !sc) {
+    stack_cache *kc = malloc(sizeof *kc);
+    if (!out || !sc || !kc) {
         free(out);
         free(sc);
+        free(kc);
         return sp_fail(err, SP_ENOMEM, "out of memory");
     }
     sc->n = 0;
+    kc->n = 0;
     for (int r = 0; r < nr; r++) {
         sp_validate_row *o = &out[r];
         snprintf(o->id, sizeof o->id, "%s", sp_csv_get(c, r, sp_csv_col(c, "id")));
@@ -219,13 +324,58 @@ sp_status sp_validate_training_csv(const char *data_dir, const sp_csv *c, sp_val
         size_t fl = dash ? (size_t)(dash - o->id) : strlen(o->id);
         snprintf(o->family, sizeof o->family, "%.*s", (int)(fl < sizeof o->family ? fl : sizeof o->family - 1), o->id);
         sp_error e = {0};
-        if (row_eval(data_dir, sc, c, r, o, &e) == SP_OK)
+        if (row_eval(data_dir, sc, kc, c, r, o, &e) == SP_OK)
             o->ok = 1;
         else
             snprintf(o->reason, sizeof o->reason, "%s", e.msg);
     }
     free(sc);
+    free(kc);
     *rows = out;
     *n = nr;
     return SP_OK;
+}
+
+static void group_add(sp_validate_group *g, const sp_validate_row *r)
+{
+    if (!r->ok) {
+        g->n_skipped++;
+        return;
+    }
+    double e = fabs(r->error_pct);
+    g->mape_pct += e; /* a sum until sp_validate_summarize divides */
+    g->n++;
+    if (e > g->worst_abs_error_pct || g->n == 1) {
+        g->worst_abs_error_pct = e;
+        snprintf(g->worst_id, sizeof g->worst_id, "%s", r->id);
+    }
+}
+
+void sp_validate_summarize(const sp_validate_row *rows, int n, sp_validate_summary *out)
+{
+    memset(out, 0, sizeof *out);
+    snprintf(out->all.name, sizeof out->all.name, "all");
+    double stated = 0;
+    for (int i = 0; i < n; i++) {
+        const sp_validate_row *r = &rows[i];
+        group_add(&out->all, r);
+        if (r->ok && r->stated_knobs) {
+            stated += fabs(r->error_pct);
+            out->n_stated++;
+        }
+        int k = 0;
+        while (k < out->n_families && strcmp(out->family[k].name, r->family) != 0)
+            k++;
+        if (k == out->n_families && k < SP_VALIDATE_MAX_FAMILIES)
+            snprintf(out->family[out->n_families++].name, sizeof out->family[0].name, "%s", r->family);
+        if (k < out->n_families)
+            group_add(&out->family[k], r);
+    }
+    double total = out->all.mape_pct;
+    for (int k = 0; k < out->n_families; k++)
+        out->family[k].mape_pct = out->family[k].n ? out->family[k].mape_pct / out->family[k].n : 0;
+    out->all.mape_pct = out->all.n ? total / out->all.n : 0;
+    out->mape_stated_pct = out->n_stated ? stated / out->n_stated : 0;
+    int nu = out->all.n - out->n_stated;
+    out->mape_unstated_pct = nu > 0 ? (total - stated) / nu : 0;
 }

@@ -89,59 +89,6 @@ static void test_memory_korthikanti(void **st)
     sp_csv_free(c);
 }
 
-typedef struct {
-    double sum;
-    int n;
-} acc;
-
-/* Accuracy on the visible validation set (docs/validation.md reports every row). Bounds are the issue's targets
- * where the model meets them; see the notes for the rest. */
-static void test_validation_accuracy(void **st)
-{
-    (void)st;
-    sp_validate_row *rows;
-    int n;
-    sp_error e = {0};
-    assert_int_equal(sp_validate_training(SP_DATA_DIR, SP_VALIDATION_DIR "/training_runs.csv", &rows, &n, &e), SP_OK);
-    acc kor = {0}, meg = {0}, mpt = {0}, mpth = {0}, all = {0};
-    for (int i = 0; i < n; i++) {
-        /* the A100-era families must all evaluate; later families (MPTH-, ...) are reported by `validate` with a
-         * reason until the model expresses them */
-        int old = !strncmp(rows[i].id, "NAR21-", 6) || !strncmp(rows[i].id, "KOR22-", 6) ||
-                  !strncmp(rows[i].id, "MLM20-", 6) || !strncmp(rows[i].id, "MPT-", 4);
-        if (!strncmp(rows[i].id, "MPTH-", 5)) {
-            /* MosaicML H100 rows: the h100-80g-roce preset exists, so every one evaluates (accuracy: issue 18) */
-            assert_true(rows[i].ok);
-            assert_true(isfinite(rows[i].error_pct));
-            mpth.sum += fabs(rows[i].error_pct), mpth.n++;
-            continue;
-        }
-        if (!old) {
-            assert_true(rows[i].ok || rows[i].reason[0]);
-            continue;
-        }
-        assert_true(rows[i].ok);
-        assert_true(isfinite(rows[i].error_pct));
-        double a = fabs(rows[i].error_pct);
-        all.sum += a, all.n++;
-        if (strncmp(rows[i].id, "KOR22-T5", 8) == 0)
-            kor.sum += a, kor.n++;
-        if (!strncmp(rows[i].id, "NAR21-", 6) || !strncmp(rows[i].id, "KOR22-", 6) || !strncmp(rows[i].id, "MLM20-", 6))
-            meg.sum += a, meg.n++;
-        if (!strncmp(rows[i].id, "MPT-", 4))
-            mpt.sum += a, mpt.n++;
-    }
-    print_message("MAPE: Korthikanti Table 5 %.2f %% (n=%d), Megatron %.2f %% (n=%d), MosaicML %.2f %% (n=%d), all %.2f %%\n",
-                  kor.sum / kor.n, kor.n, meg.sum / meg.n, meg.n, mpt.sum / mpt.n, mpt.n, all.sum / all.n);
-    print_message("MosaicML H100 (MPTH-, not calibrated yet) %.2f %% (n=%d)\n", mpth.sum / mpth.n, mpth.n);
-    assert_int_equal(mpth.n, 77);
-    assert_int_equal(kor.n, 8);
-    assert_true(kor.sum / kor.n <= 5.0);  /* issue 2: <= 5 % (Calculon: 3.65 %) */
-    assert_true(mpt.sum / mpt.n <= 15.0); /* issue 2: <= 15 % */
-    assert_true(meg.sum / meg.n <= 10.0); /* issue 2: <= 10 % */
-    free(rows);
-}
-
 /* Invariants on a grid of plans: finite positive step time, MFU <= HFU <= 1, memory parts sum to the total,
  * faster links never slow a plan down. */
 static void test_invariants(void **st)
@@ -226,7 +173,6 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_korthikanti),
-        cmocka_unit_test(test_validation_accuracy),
         cmocka_unit_test(test_invariants),
         cmocka_unit_test(test_collectives),
         cmocka_unit_test(test_gemm_model),

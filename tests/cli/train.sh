@@ -10,6 +10,11 @@ expect_out moe 'Mixtral' -- train --model mixtral-8x7b --system dgx-h100 --gpus 
 expect_out infeasible 'DOES NOT FIT' -- train --model llama3-70b --system dgx-h100 --gpus 8 --global-batch 8
 expect_out validate 'MPT      n=139  MAPE   7.00 %' -- validate data/validation/training_runs.csv
 expect_out validate_json '^\{"rows":\[\{"id":"NAR21-T1-1","predicted_step_time_s":' -- validate data/validation/training_runs.csv --json
+expect_out validate_reasons 'NAR21    6 not evaluated' -- validate data/validation/training_runs.csv
+expect_out validate_two_files 'file data/validation/training_runs_megatron_core.csv: n=' -- validate data/validation/training_runs.csv data/validation/training_runs_megatron_core.csv
+expect_out validate_two_json '"files":\[\{"file":"data/validation/training_runs.csv","summary":\{"n":252,' -- validate data/validation/training_runs.csv data/validation/training_runs_megatron_core.csv --json
+expect_out validate_relative 'REL-3 *not evaluated: .*llm-foundry. has no tensor parallelism' -- validate tests/validate/rel/runs.csv
+expect_fail validate_none 2 'no row could be evaluated' -- validate tests/validate/none.csv
 expect_out presets 'dgx-a100-80g' -- presets
 # bad input: one line on stderr naming the place and what is allowed, exit 2, nothing on stdout
 expect_fail unknown_model 2 "unknown model preset 'gpt5'; available:" -- train --model gpt5

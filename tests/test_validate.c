@@ -1,0 +1,119 @@
+/* scaleplan validate on the visible validation set (data/validation, second CSV version): accuracy per source
+ * family and the reason of every row not evaluated (docs/validation.md). Bounds are the issues' targets where the
+ * model meets them and regression guards at today's baseline where it does not yet (issue 18 brings those down). */
+#include "testutil.h"
+
+#include <stdlib.h>
+
+typedef struct {
+    const char *family;
+    int n;          /* rows evaluated */
+    double max_mape; /* percent */
+} fam_bound;
+
+static const sp_validate_group *family(const sp_validate_summary *s, const char *name)
+{
+    for (int k = 0; k < s->n_families; k++)
+        if (strcmp(s->family[k].name, name) == 0)
+            return &s->family[k];
+    fail_msg("family %s missing", name);
+    return NULL;
+}
+
+/* Rule: every row of training_runs.csv evaluates except the six Narayanan et al. Table 2 ZeRO-3 baselines, which
+ * the file labels megatron-lm-2021 although that stack has no ZeRO-3 (the paper ran them on DeepSpeed): they are
+ * refused by name. Per family: Megatron families <= 10 % (issue 2), Korthikanti Table 5 <= 5 %, MosaicML A100
+ * <= 15 %, MosaicML H100 (77 rows, not calibrated yet) under its 38 % baseline plus margin. */
+static void test_training_runs(void **st)
+{
+    (void)st;
+    sp_validate_row *rows;
+    int n;
+    sp_error e = {0};
+    assert_int_equal(sp_validate_training(SP_DATA_DIR, SP_VALIDATION_DIR "/training_runs.csv", &rows, &n, &e), SP_OK);
+    int skipped = 0;
+    for (int i = 0; i < n; i++) {
+        if (rows[i].ok) {
+            assert_true(isfinite(rows[i].error_pct));
+            continue;
+        }
+        skipped++;
+        assert_true(strncmp(rows[i].id, "NAR21-T2-", 9) == 0);
+        assert_non_null(strstr(rows[i].reason, "software 'megatron-lm-2021' has no ZeRO-3 / FSDP full sharding (zero = 3)"));
+    }
+    assert_int_equal(skipped, 6);
+    sp_validate_summary s;
+    sp_validate_summarize(rows, n, &s);
+    static const fam_bound b[] = {{"NAR21", 16, 10}, {"KOR22", 8, 5}, {"MLM20", 12, 10}, {"MPT", 139, 15}, {"MPTH", 77, 45}};
+    for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
+        const sp_validate_group *g = family(&s, b[i].family);
+        print_message("%-6s n=%3d MAPE %.2f %% (bound %.0f %%)\n", g->name, g->n, g->mape_pct, b[i].max_mape);
+        assert_int_equal(g->n, b[i].n);
+        assert_true(g->mape_pct <= b[i].max_mape);
+    }
+    free(rows);
+}
+
+/* Rule: in the Megatron-Core tables every row not evaluated says why, and the reason is one of the known gaps
+ * (each a feature another part of issue 25 adds, or a model the source does not specify); the evaluated rows
+ * keep a finite error. Baseline today: 71 of 173 rows, MAPE 32 %. */
+static void test_megatron_core(void **st)
+{
+    (void)st;
+    sp_validate_row *rows;
+    int n;
+    sp_error e = {0};
+    assert_int_equal(
+        sp_validate_training(SP_DATA_DIR, SP_VALIDATION_DIR "/training_runs_megatron_core.csv", &rows, &n, &e), SP_OK);
+    assert_int_equal(n, 173);
+    static const char *known[] = {"must divide the number of layers",         /* uneven pipeline stages */
+                                  "Megatron-Core parallel folding",           /* EP over DP x CP */
+                                  "is not modelled",                          /* layer kinds, unspecified models */
+                                  NULL};
+    for (int i = 0; i < n; i++) {
+        if (rows[i].ok) {
+            assert_true(isfinite(rows[i].error_pct));
+            continue;
+        }
+        int k = 0;
+        while (known[k] && !strstr(rows[i].reason, known[k]))
+            k++;
+        if (!known[k])
+            fail_msg("%s: unexpected reason: %s", rows[i].id, rows[i].reason);
+    }
+    sp_validate_summary s;
+    sp_validate_summarize(rows, n, &s);
+    print_message("BRIDGE n=%d MAPE %.2f %%, %d not evaluated\n", s.all.n, s.all.mape_pct, s.all.n_skipped);
+    assert_true(s.all.n >= 71);
+    assert_true(s.all.mape_pct <= 50); /* baseline 32 %: issue 18's target is 8 % */
+    free(rows);
+}
+
+/* Rule: relative paths in system and model_config are relative to the CSV's folder; model_config replaces the
+ * shape columns; empty knobs take the row's stack defaults; a feature the stack lacks is refused by name. */
+static void test_csv_v2(void **st)
+{
+    (void)st;
+    sp_validate_row *rows;
+    int n;
+    sp_error e = {0};
+    assert_int_equal(sp_validate_training(SP_DATA_DIR, SP_DATA_DIR "/../tests/validate/rel/runs.csv", &rows, &n, &e), SP_OK);
+    assert_int_equal(n, 3);
+    assert_true(rows[0].ok);                                   /* site/h100-half-nics.json and tiny-config.json found */
+    assert_near(rows[0].res.mem.capacity, 80e9, 0);            /* the derived system kept its base's H100 */
+    assert_true(rows[1].ok);
+    assert_int_equal(rows[1].stated_knobs, 0);
+    assert_false(rows[2].ok);
+    assert_non_null(strstr(rows[2].reason, "software 'llm-foundry' has no tensor parallelism (tp = 2)"));
+    free(rows);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_training_runs),
+        cmocka_unit_test(test_megatron_core),
+        cmocka_unit_test(test_csv_v2),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
