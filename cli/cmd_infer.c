@@ -59,11 +59,57 @@ static void json_kv(const char *k, double v)
     cli_json_num(stdout, v);
 }
 
-/* --fit-hardware: the cheapest candidate system, TP degree and weight precision meeting the per-token latency. */
+/* --fit-hardware: the cheapest candidate system, TP degree and weight precision meeting the per-token latency.
+ * Each candidate is served at --batch (or, with --max-batch, its largest batch that fits); text names the best,
+ * --csv lists every candidate evaluated, --json gives the best and the candidates (issue 19). */
+typedef struct {
+    char system[64];
+    int tp, batch, meets;
+    sp_dtype w;
+    double tpot_s, usd_h, usd_m;
+} fit_row;
+
+static json_t *fit_row_json(const fit_row *f)
+{
+    json_t *j = json_object();
+    sp_json_set_str(j, "system", f->system);
+    sp_json_set_int(j, "tp", f->tp);
+    sp_json_set_str(j, "weights", sp_dtype_name(f->w));
+    sp_json_set_int(j, "batch", f->batch);
+    sp_json_set_num(j, "tpot_s", f->tpot_s);
+    sp_json_set_num(j, "usd_per_hour", f->usd_h);
+    sp_json_set_num(j, "usd_per_million_tokens", f->usd_m);
+    sp_json_set_bool(j, "meets_latency", f->meets);
+    return j;
+}
+
+static int fit_print(const cli_args *a, const sp_model *m, double target, const fit_row *rows, int n, int best)
+{
+    if (cli_flag(a, "csv")) {
+        printf("system,tp,weights,batch,tpot_s,usd_per_hour,usd_per_million_tokens,meets_latency\n");
+        for (int i = 0; i < n; i++)
+            printf("%s,%d,%s,%d,%.6g,%.6g,%.6g,%d\n", rows[i].system, rows[i].tp, sp_dtype_name(rows[i].w), rows[i].batch, rows[i].tpot_s,
+                   rows[i].usd_h, rows[i].usd_m, rows[i].meets);
+        return 0;
+    }
+    if (cli_flag(a, "json")) {
+        json_t *j = json_object(), *arr = json_array();
+        sp_json_set_str(j, "model", m->name);
+        sp_json_set_num(j, "latency_target_s", target / 1e3);
+        json_object_set_new(j, "best", fit_row_json(&rows[best]));
+        for (int i = 0; i < n; i++)
+            json_array_append_new(arr, fit_row_json(&rows[i]));
+        json_object_set_new(j, "candidates", arr);
+        return cli_print_json("infer", j);
+    }
+    const fit_row *b = &rows[best];
+    printf("cheapest hardware meeting %.3g ms per token for %s (batch %d): %s, TP %d, %s weights: %.2f ms/token, $%.2f/hour, $%.3f per M tokens\n",
+           target, m->name, b->batch, b->system, b->tp, sp_dtype_name(b->w), b->tpot_s * 1e3, b->usd_h, b->usd_m);
+    return 0;
+}
+
 static int fit_hardware(const cli_args *a, const sp_model *mp, const sp_infer_opts *op)
 {
-    const sp_model m = *mp;
-    const sp_infer_opts o = *op;
     sp_error err = {0};
     int rc;
     double target = 0;
@@ -73,46 +119,47 @@ static int fit_hardware(const cli_args *a, const sp_model *mp, const sp_infer_op
         return cli_error("infer", "--fit-hardware needs --latency-ms (per output token)");
     char list[256];
     snprintf(list, sizeof list, "%s", cli_get(a, "candidates") ? cli_get(a, "candidates") : "a100,h100,h200,b200,mi300x");
-    double best_cost = INFINITY, best_lat = INFINITY;
-    char best[160] = "", closest[160] = "";
+    static fit_row rows[512];
+    int n = 0, best = -1, fastest = -1;
     static const sp_dtype qs[] = {SP_BF16, SP_FP8, SP_INT8, SP_INT4};
     for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         sp_system c;
         if (sp_load_system(a->data_dir, sys_alias(tok), &c, &err))
             return cli_fail("infer", &err);
         for (int tp = 1; tp <= 8; tp *= 2)
-            for (int q = 0; q < 4; q++) {
-                sp_infer_opts x = o;
+            for (int q = 0; q < 4 && n < 512; q++) {
+                sp_infer_opts x = *op;
                 if (sp_serving_eff_load(a->data_dir, c.acc.name, &x.eff, &err))
                     return cli_fail("infer", &err);
-                x.tp = tp;
-                x.n_gpus = tp;
+                x.tp = x.n_gpus = tp;
                 x.weights = qs[q];
-                x.batch = o.batch > 0 ? o.batch : 1;
                 sp_infer_result r;
                 sp_error e2;
-                if (sp_infer_eval(&m, &c, &x, &r, &e2) || !r.fits)
+                if (sp_infer_eval(mp, &c, &x, &r, &e2) || !r.fits || !(r.tokens_per_s > 0))
                     continue;
-                double cost = c.usd_per_accel_hour * tp; /* $/hour for this latency */
-                if (r.tpot_s * 1e3 <= target && cost < best_cost) {
-                    best_cost = cost;
-                    snprintf(best, sizeof best, "%s, TP %d, %s weights: %.2f ms/token, $%.2f/hour, $%.3f per M tokens", c.name, tp,
-                             sp_dtype_name(qs[q]), r.tpot_s * 1e3, cost, cost / 3600 / r.tokens_per_s * 1e6);
-                }
-                if (r.tpot_s < best_lat) {
-                    best_lat = r.tpot_s;
-                    snprintf(closest, sizeof closest, "%s, TP %d, %s weights: %.2f ms/token", c.name, tp, sp_dtype_name(qs[q]),
-                             r.tpot_s * 1e3);
-                }
+                fit_row *f = &rows[n];
+                snprintf(f->system, sizeof f->system, "%s", c.name);
+                f->tp = tp;
+                f->w = qs[q];
+                f->batch = r.batch;
+                f->tpot_s = r.tpot_s;
+                f->usd_h = c.usd_per_accel_hour * tp;
+                f->usd_m = f->usd_h / 3600 / r.tokens_per_s * 1e6;
+                f->meets = r.tpot_s * 1e3 <= target;
+                if (f->meets && (best < 0 || f->usd_h < rows[best].usd_h))
+                    best = n;
+                if (fastest < 0 || f->tpot_s < rows[fastest].tpot_s)
+                    fastest = n;
+                n++;
             }
     }
-    if (!best[0]) {
-        if (closest[0])
-            return cli_error("infer", "no candidate meets %.3g ms per token; the fastest is %s", target, closest);
-        return cli_error("infer", "%s fits on none of the candidates (up to TP 8, int4 weights)", m.name);
+    if (best < 0) {
+        if (fastest >= 0)
+            return cli_error("infer", "no candidate meets %.3g ms per token; the fastest is %s, TP %d, %s weights: %.2f ms/token", target,
+                             rows[fastest].system, rows[fastest].tp, sp_dtype_name(rows[fastest].w), rows[fastest].tpot_s * 1e3);
+        return cli_error("infer", "%s fits on none of the candidates (up to TP 8, int4 weights)", mp->name);
     }
-    printf("cheapest hardware meeting %.3g ms per token for %s (batch %d): %s\n", target, m.name, o.batch > 0 ? o.batch : 1, best);
-    return 0;
+    return fit_print(a, mp, target, rows, n, best);
 }
 
 static void print_sweep(const cli_args *a, const sp_infer_report *r)
@@ -187,8 +234,11 @@ static void print_report(const sp_infer_report *rep)
     }
     printf("  throughput       %.4g tokens/s total, %.4g per GPU, %.4g per user\n", r->tokens_per_s, r->tokens_per_s_per_gpu,
            r->tokens_per_s_per_user);
-    printf("  cost and energy  $%.4g per million output tokens at $%.2f/GPU-hour; %.3g J per token (facility)\n",
-           rep->usd_per_million_tokens, s->usd_per_accel_hour, rep->joules_per_token);
+    if (isfinite(rep->usd_per_million_tokens) && isfinite(rep->joules_per_token))
+        printf("  cost and energy  $%.4g per million output tokens at $%.2f/GPU-hour; %.3g J per token (facility)\n",
+               rep->usd_per_million_tokens, s->usd_per_accel_hour, rep->joules_per_token);
+    else /* --output 0: no output token to price */
+        printf("  cost and energy  n/a per output token (no output tokens) at $%.2f/GPU-hour\n", s->usd_per_accel_hour);
 }
 
 /* The library's modes (one configuration, a batch sweep): text, CSV or JSON of the same report. */

@@ -118,6 +118,18 @@ static sp_status cost_energy(sp_infer_report *r, sp_error *err)
     return st;
 }
 
+/* --batch N, or "max": the largest batch that fits (as --max-batch; issue 19). */
+static sp_status batch_opt(sp_request *rq, int *batch, sp_error *err)
+{
+    json_t *v = json_object_get(rq->obj, "batch");
+    if (json_is_string(v) && strcmp(json_string_value(v), "max") == 0) {
+        const char *s;
+        *batch = 0;
+        return sp_req_str(rq, "batch", &s, err);
+    }
+    return sp_req_int(rq, "batch", 1, 1 << 20, batch, err);
+}
+
 static sp_status infer_opts(sp_request *rq, sp_infer_opts *o, sp_error *err)
 {
     sp_infer_defaults(o);
@@ -125,7 +137,7 @@ static sp_status infer_opts(sp_request *rq, sp_infer_opts *o, sp_error *err)
     sp_status st;
     if ((st = sp_req_int(rq, "gpus", 1, 1 << 20, &o->n_gpus, err)) || (st = sp_req_int(rq, "tp", 1, 4096, &o->tp, err)) ||
         (st = sp_req_int(rq, "pp", 1, 4096, &o->pp, err)) || (st = sp_req_int(rq, "ep", 1, 4096, &o->ep, err)) ||
-        (st = sp_req_int(rq, "batch", 1, 1 << 20, &o->batch, err)) || (st = sp_req_int(rq, "prompt", 1, 1 << 24, &o->prompt, err)) ||
+        (st = batch_opt(rq, &o->batch, err)) || (st = sp_req_int(rq, "prompt", 1, 1 << 24, &o->prompt, err)) ||
         (st = sp_req_int(rq, "output", 0, 1 << 24, &o->output, err)))
         return st;
     if (!o->n_gpus)
@@ -189,7 +201,9 @@ static json_t *sweep_json(const sp_infer_report *r)
         sp_json_set_int(p, "batch", x->batch);
         sp_json_set_num(p, "ttft_s", x->ttft_s);
         sp_json_set_num(p, "tpot_s", x->tpot_s);
+        sp_json_set_num(p, "tokens_per_s", x->tokens_per_s);
         sp_json_set_num(p, "tokens_per_s_per_gpu", x->tokens_per_s_per_gpu);
+        sp_json_set_num(p, "tokens_per_s_per_user", x->tokens_per_s_per_user);
         sp_json_set_num(p, "memory_per_gpu_bytes", x->total_bytes);
         sp_json_set_bool(p, "fits", x->fits);
         json_array_append_new(a, p);
