@@ -30,13 +30,15 @@ BENCH_SRC:= $(sort $(wildcard bench/*.c))
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/%.o)
 TESTS   := $(TEST_SRC:tests/%.c=$(BUILD)/tests/%)
+# the CLI tests' JSON checker (tests/json_assert.c)
+TOOLS   := $(BUILD)/tests/json_assert
 BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
 .PHONY: all deps depcheck run check test test-asan valgrind bench clean validation-doc fuzz fuzz-smoke python \
         install-python test-python
 
-all: depcheck $(BUILD)/scaleplan $(TESTS) $(BENCHES)
+all: depcheck $(BUILD)/scaleplan $(TESTS) $(TOOLS) $(BENCHES)
 
 # Installs the Debian packages the build needs (root on Debian 12).
 deps:
@@ -85,7 +87,7 @@ test: all
 test-asan: depcheck
 	@$(MAKE) --no-print-directory BUILD=build-asan OPT="-O1 -g" \
 	  SAN="-fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer" \
-	  build-asan/scaleplan $(TESTS:$(BUILD)/%=build-asan/%)
+	  build-asan/scaleplan $(TESTS:$(BUILD)/%=build-asan/%) $(TOOLS:$(BUILD)/%=build-asan/%)
 	@ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 SP_BIN=build-asan/scaleplan SP_BUILD=build-asan \
 	  sh tests/run.sh $(TESTS:$(BUILD)/%=build-asan/%)
 
