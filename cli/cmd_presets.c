@@ -1,18 +1,32 @@
-/* scaleplan presets: list shipped models, systems and accelerators. */
+/* scaleplan presets: list shipped models, systems, accelerators and scaling laws. */
 #include "cli.h"
+
+static const cli_optdef defs[] = {
+    {"json", 0, "machine-readable output"},
+};
 
 int cmd_presets(int argc, char **argv)
 {
     cli_args a;
-    int rc = cli_parse(&a, "presets", NULL, 0, argc, argv,
-                       "usage: scaleplan presets\nLists the model, system and accelerator presets in the data directory.");
+    int rc = cli_parse(&a, "presets", defs, sizeof defs / sizeof defs[0], argc, argv,
+                       "usage: scaleplan presets [--json]\nLists the model, system, accelerator and law presets in the data "
+                       "directory.");
     if (rc)
         return rc;
-    static const char *kinds[] = {"models", "systems", "accelerators", "laws"};
-    for (int i = 0; i < 4; i++) {
-        char buf[4096];
-        sp_list_presets(a.data_dir, kinds[i], buf, sizeof buf);
-        printf("%-13s %s\n", kinds[i], buf);
-    }
+    if (a.npos)
+        return cli_error("presets", "unexpected argument '%s'", a.pos[0]);
+    sp_presets_report r;
+    sp_error err = {0};
+    json_t *req = cli_request(&a);
+    sp_request rq;
+    sp_request_init(&rq, "presets", req);
+    sp_status st = sp_presets_run(a.data_dir, &rq, &r, &err);
+    json_decref(req);
+    if (st)
+        return cli_fail("presets", &err);
+    if (cli_flag(&a, "json"))
+        return cli_print_json("presets", sp_presets_json(&r));
+    for (int i = 0; i < SP_PRESET_KINDS; i++)
+        printf("%-13s %s\n", sp_preset_kinds[i], r.list[i]);
     return 0;
 }

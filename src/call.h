@@ -122,6 +122,15 @@ struct sp_serve_report_s;
  * or --kernel-factor) and mode (--max-rate, --search with --candidates/--max-gpus). */
 sp_status sp_serve_parse(const char *data_dir, sp_request *rq, struct sp_serve_report_s *r, sp_error *err);
 
+/* ---- presets ---- */
+#define SP_PRESET_KINDS 4
+extern const char *const sp_preset_kinds[SP_PRESET_KINDS]; /* models, systems, accelerators, laws */
+typedef struct {
+    char list[SP_PRESET_KINDS][4096]; /* comma-separated names per kind */
+} sp_presets_report;
+sp_status sp_presets_run(const char *data_dir, sp_request *rq, sp_presets_report *r, sp_error *err);
+json_t *sp_presets_json(const sp_presets_report *r);
+
 /* ---- the command table: one line registers a command ---- */
 /* X(name as typed, C identifier): sp_call_<ident>(data_dir, request, &result, err) builds the result object. */
 #define SP_CALL_COMMANDS(X)                                                                                        \
@@ -129,7 +138,8 @@ sp_status sp_serve_parse(const char *data_dir, sp_request *rq, struct sp_serve_r
     X("search", search)                                                                                            \
     X("infer", infer)                                                                                              \
     X("serve", serve)                                                                                              \
-    X("sweep", sweep)
+    X("sweep", sweep)                                                                                              \
+    X("presets", presets)
 
 #define SP_CALL_DECLARE(name, ident) \
     sp_status sp_call_##ident(const char *data_dir, sp_request *rq, json_t **out, sp_error *err);

@@ -138,11 +138,22 @@ static void test_infer(void **st)
     json_decref(j);
 }
 
+/* Rule: presets lists every kind. */
+static void test_presets(void **st)
+{
+    (void)st;
+    json_t *p = call_ok("presets", NULL);
+    assert_true(json_array_size(json_object_get(p, "models")) > 10);
+    assert_true(json_array_size(json_object_get(p, "laws")) == 3);
+    json_decref(p);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_matches_typed_api), cmocka_unit_test(test_values_numbers_strings_flags),
         cmocka_unit_test(test_errors), cmocka_unit_test(test_search_best_plan_retimes), cmocka_unit_test(test_infer),
+        cmocka_unit_test(test_presets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

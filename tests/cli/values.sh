@@ -37,3 +37,8 @@ sp=""; [ "$9" = 1 ] && sp=--sp
 expect_json search_best_retimed "step_time_s=$t@1e-5" -- train --model llama3-8b --system dgx-h100 --gpus 16 \
     --global-batch 64 --seq-len 4096 --tp "$1" --pp "$2" --cp "$4" --ep "$5" --vpp "$6" --micro-batch "$7" \
     --recompute "$8" $sp --zero "${10}" --json
+
+# presets --json lists the four kinds; validate --json agrees with its text report on the overall MAPE.
+expect_json presets_json 'models.0?' 'systems.0?' 'accelerators.0?' 'laws.2?' -- presets --json
+mape=$($RUN validate data/validation/training_runs.csv | sed -n 's/^overall: .*MAPE \([0-9.]*\) %$/\1/p')
+expect_json validate_json_mape "mape_pct=$mape@0.001" -- validate data/validation/training_runs.csv --json
