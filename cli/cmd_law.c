@@ -85,6 +85,51 @@ static int plot_law(const sp_law *law, const char *path)
     return 0;
 }
 
+static void print_report(const sp_law_report *r, const char *plot)
+{
+    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
+    printf("scaleplan law: %s\n  %s\n", r->law.name, r->law.source);
+    if (r->has_loss_at)
+        printf("\n  loss of N = %s trained on D = %s tokens: %.4f\n", sp_fmt_quantity(b1, sizeof b1, r->n, SP_UNIT_NONE),
+               sp_fmt_quantity(b2, sizeof b2, r->d, SP_UNIT_NONE), r->loss_at);
+    if (r->has_optimal) {
+        printf("\n  compute C = %s FLOP = %.4g PF-days = %.4g GPU-hours of %s at %.0f %% MFU\n",
+               sp_fmt_quantity(b1, sizeof b1, r->compute, SP_UNIT_NONE), r->compute / 8.64e19, r->gpu_hours, r->system.acc.name,
+               100 * r->mfu);
+        printf("  compute-optimal: N* = %s parameters, D* = %s tokens (%.1f tokens/parameter), loss %.4f\n",
+               sp_fmt_quantity(b1, sizeof b1, r->n_opt, SP_UNIT_NONE), sp_fmt_quantity(b2, sizeof b2, r->d_opt, SP_UNIT_NONE),
+               r->d_opt / r->n_opt, r->loss_opt);
+        printf("  critical batch (%s rule): %s tokens -> %s serial optimizer steps\n", r->rule_name,
+               sp_fmt_quantity(b1, sizeof b1, r->critical_batch, SP_UNIT_NONE),
+               sp_fmt_quantity(b3, sizeof b3, r->d_opt / r->critical_batch, SP_UNIT_NONE));
+    }
+    if (r->has_min_n)
+        printf("\n  smallest model reaching loss %.4f: N = %s on D = %s tokens (C = %s FLOP)\n", r->target,
+               sp_fmt_quantity(b1, sizeof b1, r->min_n, SP_UNIT_NONE), sp_fmt_quantity(b2, sizeof b2, r->min_d, SP_UNIT_NONE),
+               sp_fmt_quantity(b3, sizeof b3, 6 * r->min_n * r->min_d, SP_UNIT_NONE));
+    if (r->has_overtraining) {
+        double c = 6 * r->n * r->over_d;
+        printf("\n  over-training N = %s at %.0f tokens/parameter: loss %.4f for C = %s FLOP; the compute-optimal model "
+               "(N = %s) reaches it with %.3gx less compute but serves %.2fx more FLOPs per token\n",
+               sp_fmt_quantity(b1, sizeof b1, r->n, SP_UNIT_NONE), r->tpp, r->over_loss, sp_fmt_quantity(b2, sizeof b2, c, SP_UNIT_NONE),
+               sp_fmt_quantity(b3, sizeof b3, r->over_nopt, SP_UNIT_NONE), c / r->over_copt, r->over_nopt / r->n);
+    }
+    if (r->has_inference_aware) {
+        double total = sp_law_inference_total(r, 0), total0 = sp_law_inference_total(r, 1);
+        printf("\n  inference-aware for loss %.4f and %s served tokens: N = %s on D = %s tokens (%.0f tokens/param),\n"
+               "  total %s FLOP vs %s FLOP for the compute-optimal N = %s (%.1f %% saved)\n",
+               r->target, sp_fmt_quantity(b1, sizeof b1, r->served, SP_UNIT_NONE), sp_fmt_quantity(b2, sizeof b2, r->ia_n, SP_UNIT_NONE),
+               sp_fmt_quantity(b3, sizeof b3, r->ia_d, SP_UNIT_NONE), r->ia_d / r->ia_n,
+               sp_fmt_quantity(b4, sizeof b4, total, SP_UNIT_NONE), sp_fmt_quantity(b5, sizeof b5, total0, SP_UNIT_NONE),
+               sp_fmt_quantity(b6, sizeof b6, r->ia_n0, SP_UNIT_NONE), 100 * (1 - total / total0));
+    }
+    int any = r->has_loss_at || r->has_optimal || r->has_min_n || r->has_overtraining || r->has_inference_aware;
+    if (!any && !plot)
+        printf("\n  no query given: see scaleplan law --help\n");
+    else if (plot)
+        printf("\n  plot written to %s\n", plot);
+}
+
 int cmd_law(int argc, char **argv)
 {
     cli_args a;
@@ -93,216 +138,20 @@ int cmd_law(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("law", "unexpected argument '%s'", a.pos[0]);
-    sp_law law;
+    json_t *req = cli_request(&a);
+    sp_request rq;
+    sp_request_init(&rq, "law", req);
+    sp_law_report rep;
     sp_error err = {0};
-    if (sp_load_law(a.data_dir, cli_get(&a, "law") ? cli_get(&a, "law") : "chinchilla", &law, &err))
+    sp_status st = sp_law_run(a.data_dir, &rq, &rep, &err);
+    json_decref(req);
+    if (st)
         return cli_fail("law", &err);
-    double C = 0, N = 0, D = 0, tpp = 0, target = 0, served = 0, days = 0, mfu = 0.4;
-    int gpus = 0;
-    if ((rc = cli_double(&a, "compute", SP_UNIT_FLOP, 1, 1e40, &C)) || (rc = cli_double(&a, "n", SP_UNIT_NONE, 1, 1e18, &N)) ||
-        (rc = cli_double(&a, "d", SP_UNIT_NONE, 1, 1e20, &D)) ||
-        (rc = cli_double(&a, "tokens-per-param", SP_UNIT_NONE, 1e-3, 1e7, &tpp)) ||
-        (rc = cli_double(&a, "target-loss", SP_UNIT_NONE, 1e-6, 1e3, &target)) ||
-        (rc = cli_double(&a, "served-tokens", SP_UNIT_NONE, 0, 1e22, &served)) || (rc = cli_int(&a, "gpus", 1, 1 << 30, &gpus)) ||
-        (rc = cli_double(&a, "mfu", SP_UNIT_NONE, 1e-4, 1, &mfu)))
-        return rc;
-    const char *ds = cli_get(&a, "days");
-    if (ds) {
-        /* plain numbers are days here; units allowed */
-        double v;
-        char what[] = "--days";
-        if (sp_parse_quantity(ds, SP_UNIT_TIME, what, &v, &err))
-            return cli_fail("law", &err);
-        int plain = 1;
-        for (const char *c = ds; *c; c++)
-            if ((*c >= 'a' && *c <= 'z') || (*c >= 'A' && *c <= 'Z'))
-                plain = (*c == 'e' || *c == 'E') && plain;
-        days = plain ? v : v / 86400;
-        if (!(days > 0 && days < 1e6))
-            return cli_error("law", "--days: %s is out of range; allowed a positive duration", ds);
-    }
-    sp_system sys;
-    const char *sname = cli_get(&a, "system") ? cli_get(&a, "system") : "dgx-h100";
-    if (sp_load_system(a.data_dir, sname, &sys, &err))
-        return cli_fail("law", &err);
-    double peak = sp_accel_peak(&sys.acc, SP_BF16);
-    if (gpus || days > 0) {
-        if (!gpus || !(days > 0))
-            return cli_error("law", "compute from a cluster needs --gpus and --days (and optionally --system, --mfu)");
-        if (C > 0)
-            return cli_error("law", "give either --compute or --gpus/--days, not both");
-        C = gpus * peak * mfu * days * 86400;
-    }
-    sp_batch_rule rule = SP_BATCH_EPOCH;
-    double fixed = 0;
-    if (cli_get(&a, "batch-rule") && sp_batch_rule_parse(cli_get(&a, "batch-rule"), &rule, &fixed, &err))
-        return cli_fail("law", &err);
-    int json = cli_flag(&a, "json"), any = 0;
-    /* output is buffered and printed only on success: no partial output before an error */
-    char *obuf = NULL;
-    size_t olen = 0;
-    FILE *out = open_memstream(&obuf, &olen);
-    if (!out)
-        return cli_error("law", "out of memory");
-    if (json)
-        fprintf(out, "{\"law\":\"%s\"", law.name);
-    else
-        fprintf(out, "scaleplan law: %s\n  %s\n", law.name, law.source);
-    char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
-    if (N > 0 && D > 0) {
-        double L = sp_law_loss(&law, N, D);
-        any = 1;
-        if (json) {
-            fprintf(out, ",\"loss_at\":{\"n\":");
-            cli_json_num(out, N);
-            fprintf(out, ",\"d\":");
-            cli_json_num(out, D);
-            fprintf(out, ",\"loss\":");
-            cli_json_num(out, L);
-            fprintf(out, "}");
-        } else
-            fprintf(out, "\n  loss of N = %s trained on D = %s tokens: %.4f\n", sp_fmt_quantity(b1, sizeof b1, N, SP_UNIT_NONE),
-                   sp_fmt_quantity(b2, sizeof b2, D, SP_UNIT_NONE), L);
-    }
-    if (C > 0) {
-        double no, dop, lo;
-        sp_law_optimal(&law, C, &no, &dop, &lo);
-        double B = sp_critical_batch(rule, fixed, C, lo, 1);
-        double steps = dop / B;
-        double gpu_hours = C / (peak * mfu) / 3600;
-        any = 1;
-        if (json) {
-            fprintf(out, ",\"compute_flop\":");
-            cli_json_num(out, C);
-            fprintf(out, ",\"n_opt\":");
-            cli_json_num(out, no);
-            fprintf(out, ",\"d_opt\":");
-            cli_json_num(out, dop);
-            fprintf(out, ",\"loss\":");
-            cli_json_num(out, lo);
-            fprintf(out, ",\"tokens_per_param\":");
-            cli_json_num(out, dop / no);
-            fprintf(out, ",\"critical_batch_tokens\":");
-            cli_json_num(out, B);
-            fprintf(out, ",\"serial_steps\":");
-            cli_json_num(out, steps);
-            fprintf(out, ",\"pf_days\":");
-            cli_json_num(out, C / 8.64e19);
-            fprintf(out, ",\"gpu_hours\":");
-            cli_json_num(out, gpu_hours);
-            fprintf(out, ",\"gpu_hours_assumptions\":{\"accelerator\":\"%s\",\"peak_flops\":", sys.acc.name);
-            cli_json_num(out, peak);
-            fprintf(out, ",\"mfu\":");
-            cli_json_num(out, mfu);
-            fprintf(out, "}");
-        } else {
-            fprintf(out, "\n  compute C = %s FLOP = %.4g PF-days = %.4g GPU-hours of %s at %.0f %% MFU\n", sp_fmt_quantity(b1, sizeof b1, C, SP_UNIT_NONE),
-                   C / 8.64e19, gpu_hours, sys.acc.name, 100 * mfu);
-            fprintf(out, "  compute-optimal: N* = %s parameters, D* = %s tokens (%.1f tokens/parameter), loss %.4f\n",
-                   sp_fmt_quantity(b1, sizeof b1, no, SP_UNIT_NONE), sp_fmt_quantity(b2, sizeof b2, dop, SP_UNIT_NONE), dop / no, lo);
-            fprintf(out, "  critical batch (%s rule): %s tokens -> %s serial optimizer steps\n", cli_get(&a, "batch-rule") ? cli_get(&a, "batch-rule") : "epoch",
-                   sp_fmt_quantity(b1, sizeof b1, B, SP_UNIT_NONE), sp_fmt_quantity(b3, sizeof b3, steps, SP_UNIT_NONE));
-        }
-    }
-    if (target > 0 && (D > 0 || tpp > 0) && !(N > 0)) {
-        double n, d;
-        if (sp_law_min_n(&law, target, D, tpp, &n, &d, &err)) {
-            fclose(out);
-            free(obuf);
-            return cli_fail("law", &err);
-        }
-        any = 1;
-        if (json) {
-            fprintf(out, ",\"min_n_for_loss\":{\"target_loss\":");
-            cli_json_num(out, target);
-            fprintf(out, ",\"n\":");
-            cli_json_num(out, n);
-            fprintf(out, ",\"d\":");
-            cli_json_num(out, d);
-            fprintf(out, ",\"compute_flop\":");
-            cli_json_num(out, 6 * n * d);
-            fprintf(out, "}");
-        } else
-            fprintf(out, "\n  smallest model reaching loss %.4f: N = %s on D = %s tokens (C = %s FLOP)\n", target,
-                   sp_fmt_quantity(b1, sizeof b1, n, SP_UNIT_NONE), sp_fmt_quantity(b2, sizeof b2, d, SP_UNIT_NONE),
-                   sp_fmt_quantity(b3, sizeof b3, 6 * n * d, SP_UNIT_NONE));
-    }
-    if (N > 0 && tpp > 0 && !(D > 0)) {
-        double d = tpp * N, L = sp_law_loss(&law, N, d), c = 6 * N * d;
-        /* the compute-optimal model with the same loss */
-        double no, dop, copt = sp_law_compute_for_loss(&law, L, &no, &dop);
-        any = 1;
-        if (json) {
-            fprintf(out, ",\"overtraining\":{\"n\":");
-            cli_json_num(out, N);
-            fprintf(out, ",\"d\":");
-            cli_json_num(out, d);
-            fprintf(out, ",\"loss\":");
-            cli_json_num(out, L);
-            fprintf(out, ",\"compute_flop\":");
-            cli_json_num(out, c);
-            fprintf(out, ",\"compute_optimal_flop_same_loss\":");
-            cli_json_num(out, copt);
-            fprintf(out, ",\"extra_compute_factor\":");
-            cli_json_num(out, c / copt);
-            fprintf(out, ",\"n_opt_same_loss\":");
-            cli_json_num(out, no);
-            fprintf(out, "}");
-        } else
-            fprintf(out, "\n  over-training N = %s at %.0f tokens/parameter: loss %.4f for C = %s FLOP; the compute-optimal model "
-                   "(N = %s) reaches it with %.3gx less compute but serves %.2fx more FLOPs per token\n",
-                   sp_fmt_quantity(b1, sizeof b1, N, SP_UNIT_NONE), tpp, L, sp_fmt_quantity(b2, sizeof b2, c, SP_UNIT_NONE),
-                   sp_fmt_quantity(b3, sizeof b3, no, SP_UNIT_NONE), c / copt, no / N);
-    }
-    if (target > 0 && served > 0) {
-        double n, d;
-        if (sp_law_inference_aware(&law, target, served, &n, &d, &err)) {
-            fclose(out);
-            free(obuf);
-            return cli_fail("law", &err);
-        }
-        double n0, d0;
-        sp_law_compute_for_loss(&law, target, &n0, &d0);
-        double total = 6 * n * d + 2 * n * served, total0 = 6 * n0 * d0 + 2 * n0 * served;
-        any = 1;
-        if (json) {
-            fprintf(out, ",\"inference_aware\":{\"target_loss\":");
-            cli_json_num(out, target);
-            fprintf(out, ",\"served_tokens\":");
-            cli_json_num(out, served);
-            fprintf(out, ",\"n\":");
-            cli_json_num(out, n);
-            fprintf(out, ",\"d\":");
-            cli_json_num(out, d);
-            fprintf(out, ",\"total_flop\":");
-            cli_json_num(out, total);
-            fprintf(out, ",\"chinchilla_n\":");
-            cli_json_num(out, n0);
-            fprintf(out, ",\"chinchilla_total_flop\":");
-            cli_json_num(out, total0);
-            fprintf(out, "}");
-        } else
-            fprintf(out, "\n  inference-aware for loss %.4f and %s served tokens: N = %s on D = %s tokens (%.0f tokens/param),\n"
-                   "  total %s FLOP vs %s FLOP for the compute-optimal N = %s (%.1f %% saved)\n",
-                   target, sp_fmt_quantity(b1, sizeof b1, served, SP_UNIT_NONE), sp_fmt_quantity(b2, sizeof b2, n, SP_UNIT_NONE),
-                   sp_fmt_quantity(b3, sizeof b3, d, SP_UNIT_NONE), d / n, sp_fmt_quantity(b4, sizeof b4, total, SP_UNIT_NONE),
-                   sp_fmt_quantity(b5, sizeof b5, total0, SP_UNIT_NONE), sp_fmt_quantity(b6, sizeof b6, n0, SP_UNIT_NONE),
-                   100 * (1 - total / total0));
-    }
     const char *plot = cli_get(&a, "plot");
-    if (plot && (rc = plot_law(&law, plot))) {
-        fclose(out);
-        free(obuf);
+    if (plot && (rc = plot_law(&rep.law, plot)))
         return rc;
-    }
-    if (json)
-        fprintf(out, "}\n");
-    else if (!any && !plot)
-        fprintf(out, "\n  no query given: see scaleplan law --help\n");
-    else if (plot)
-        fprintf(out, "\n  plot written to %s\n", plot);
-    fclose(out);
-    fwrite(obuf, 1, olen, stdout);
-    free(obuf);
+    if (cli_flag(&a, "json"))
+        return cli_print_json("law", sp_law_json(&rep));
+    print_report(&rep, plot);
     return 0;
 }

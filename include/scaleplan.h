@@ -577,6 +577,27 @@ double sp_finetune_trainable(const sp_model *m, const sp_finetune *ft);
  * and a fraction `ffn_frac` of the FFN width. */
 sp_status sp_model_prune(sp_model *m, int heads, double ffn_frac, sp_error *err);
 
+/* Distillation: teacher forward (once, or every epoch when online) + student training on the same plan, and the
+ * serving break-even (docs/finetune.md). */
+typedef struct {
+    double tokens;            /* distillation tokens */
+    int epochs;               /* student passes over them [1] */
+    int online;               /* 1: the teacher runs every epoch; 0: once, logits stored */
+} sp_distill_opts;
+
+typedef struct {
+    double teacher_params, student_params, size_reduction; /* size_reduction = 1 - student / teacher */
+    double serving_speedup;   /* teacher / student forward FLOPs per token */
+    double teacher_fwd_s;     /* the teacher's forward time per step on the plan */
+    double teacher_gpu_hours, student_gpu_hours;
+    double saved_gpu_hours_per_token; /* serving the student instead of the teacher */
+    double breakeven_served_tokens;   /* distillation GPU-hours / saving per token; INFINITY when none */
+    sp_train_result teacher, student; /* each model's training step on the plan (teacher without recompute) */
+} sp_distill_result;
+
+sp_status sp_distill_eval(const sp_model *teacher, const sp_model *student, const sp_system *s, const sp_plan *p,
+                          const sp_distill_opts *o, sp_distill_result *r, sp_error *err);
+
 /*
 ** Scaling laws: loss, compute-optimal sizing, critical batch, fitting a law
 */

@@ -131,6 +131,62 @@ typedef struct {
 sp_status sp_presets_run(const char *data_dir, sp_request *rq, sp_presets_report *r, sp_error *err);
 json_t *sp_presets_json(const sp_presets_report *r);
 
+/* ---- validate (measured training runs) ---- */
+#define SP_VALIDATE_MAX_FAMILIES 32
+typedef struct {
+    char family[16];
+    double sum_abs_pct;                /* sum of |error| over its rows */
+    int n;
+    double worst_abs_pct;
+    char worst_id[48];
+} sp_validate_family;
+typedef struct {
+    sp_validate_row *rows;             /* malloc'ed (sp_validate_report_free) */
+    int n;                             /* rows in the file */
+    int n_ok, n_stated;                /* evaluated; of which with every knob stated by the source */
+    double sum_abs_pct, sum_stated_abs_pct;
+    double mape_pct;                   /* over the evaluated rows */
+    sp_validate_family fam[SP_VALIDATE_MAX_FAMILIES];
+    int n_fam;                         /* source families (id prefix), in order of first appearance */
+} sp_validate_report;
+/* Request: "file" (the CSV: the CLI's positional argument). */
+sp_status sp_validate_run(const char *data_dir, sp_request *rq, sp_validate_report *r, sp_error *err);
+json_t *sp_validate_json(const sp_validate_report *r);
+void sp_validate_report_free(sp_validate_report *r);
+
+/* ---- law ---- */
+typedef struct {
+    sp_law law;
+    sp_system system;                  /* for compute from a cluster and GPU-hours */
+    double peak, mfu;                  /* bf16 peak of its accelerator, assumed MFU */
+    double compute, n, d, tpp, target, served, days;
+    int gpus;
+    sp_batch_rule rule;
+    double fixed_batch;
+    char rule_name[64];
+    int has_loss_at, has_optimal, has_min_n, has_overtraining, has_inference_aware; /* queries answered */
+    double loss_at;
+    double n_opt, d_opt, loss_opt, critical_batch, gpu_hours;
+    double min_n, min_d;
+    double over_d, over_loss, over_copt, over_nopt, over_dopt;
+    double ia_n, ia_d, ia_n0, ia_d0;
+} sp_law_report;
+sp_status sp_law_run(const char *data_dir, sp_request *rq, sp_law_report *r, sp_error *err);
+json_t *sp_law_json(const sp_law_report *r);
+/* Training + lifetime inference FLOP of the inference-aware model (0) or the compute-optimal one (1). */
+double sp_law_inference_total(const sp_law_report *r, int compute_optimal);
+
+/* ---- distill ---- */
+typedef struct {
+    sp_model teacher, student;
+    sp_system system;
+    sp_plan plan;
+    sp_distill_opts opts;
+    sp_distill_result res;
+} sp_distill_report;
+sp_status sp_distill_run(const char *data_dir, sp_request *rq, sp_distill_report *r, sp_error *err);
+json_t *sp_distill_json(const sp_distill_report *r);
+
 /* ---- the command table: one line registers a command ---- */
 /* X(name as typed, C identifier): sp_call_<ident>(data_dir, request, &result, err) builds the result object. */
 #define SP_CALL_COMMANDS(X)                                                                                        \
@@ -139,7 +195,9 @@ json_t *sp_presets_json(const sp_presets_report *r);
     X("infer", infer)                                                                                              \
     X("serve", serve)                                                                                              \
     X("sweep", sweep)                                                                                              \
-    X("presets", presets)
+    X("presets", presets)                                                                                          \
+    X("law", law)                                                                                                  \
+    X("distill", distill)
 
 #define SP_CALL_DECLARE(name, ident) \
     sp_status sp_call_##ident(const char *data_dir, sp_request *rq, json_t **out, sp_error *err);

@@ -148,12 +148,31 @@ static void test_presets(void **st)
     json_decref(p);
 }
 
+/* Rule: law's compute-optimal answer is sp_law_optimal's, with compute from a cluster = GPUs x peak x MFU x time. */
+static void test_law(void **st)
+{
+    (void)st;
+    json_t *j = call_ok("law", "{\"gpus\":1024,\"days\":90,\"system\":\"dgx-a100-80g\",\"mfu\":0.5}");
+    sp_law law;
+    sp_system s;
+    sp_error e = {0};
+    assert_int_equal(sp_load_law(SP_TEST_DATA, "chinchilla", &law, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_TEST_DATA, "dgx-a100-80g", &s, &e), SP_OK);
+    double c = 1024 * sp_accel_peak(&s.acc, SP_BF16) * 0.5 * 90 * 86400, n, d, l;
+    sp_law_optimal(&law, c, &n, &d, &l);
+    assert_rel(num(j, "compute_flop"), c, 1e-14);
+    assert_rel(num(j, "n_opt"), n, 1e-14);
+    assert_rel(num(j, "loss"), l, 1e-14);
+    json_decref(j);
+    call_fails("law", "{\"days\":\"3mo\"}", SP_EINVAL, "compute from a cluster needs --gpus and --days");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_matches_typed_api), cmocka_unit_test(test_values_numbers_strings_flags),
         cmocka_unit_test(test_errors), cmocka_unit_test(test_search_best_plan_retimes), cmocka_unit_test(test_infer),
-        cmocka_unit_test(test_presets),
+        cmocka_unit_test(test_presets), cmocka_unit_test(test_law),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,0 +1,81 @@
+/* Distillation cost model (src/distill.c): each test names its rule and asserts the exact value. */
+#include "testutil.h"
+
+static void setup(sp_model *t, sp_model *s, sp_system *sys, sp_plan *p)
+{
+    sp_error e = {0};
+    assert_int_equal(sp_load_model(SP_TEST_DATA, "llama3-70b", t, &e), SP_OK);
+    assert_int_equal(sp_load_model(SP_TEST_DATA, "llama3-8b", s, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_TEST_DATA, "dgx-h100", sys, &e), SP_OK);
+    sp_plan_defaults(p);
+    p->n_gpus = 8;
+    p->zero = 1;
+    p->seq_len = 2048;
+}
+
+/* Rule: the serving speed-up is the ratio of forward FLOPs per token; the size reduction 1 - N_s / N_t; the
+ * break-even is the distillation GPU-hours over the GPU-hours saved per served token. */
+static void test_ratios_and_breakeven(void **st)
+{
+    (void)st;
+    sp_model t, s;
+    sp_system sys;
+    sp_plan p;
+    setup(&t, &s, &sys, &p);
+    sp_distill_opts o = {.tokens = 1e12, .epochs = 1, .online = 0};
+    sp_distill_result r;
+    sp_error e = {0};
+    assert_int_equal(sp_distill_eval(&t, &s, &sys, &p, &o, &r, &e), SP_OK);
+    assert_rel(r.serving_speedup, sp_model_fwd_flops_per_token(&t, 2048) / sp_model_fwd_flops_per_token(&s, 2048), 1e-15);
+    sp_param_count pt, ps;
+    sp_model_params(&t, &pt);
+    sp_model_params(&s, &ps);
+    assert_rel(r.size_reduction, 1 - ps.total / pt.total, 1e-15);
+    assert_rel(r.breakeven_served_tokens, (r.teacher_gpu_hours + r.student_gpu_hours) / r.saved_gpu_hours_per_token, 1e-15);
+    /* student hours: tokens at the student's training rate on 8 GPUs */
+    assert_rel(r.student_gpu_hours, 1e12 / r.student.tokens_per_s * 8 / 3600, 1e-15);
+    /* the teacher's forward: a third of its step less optimizer and exposed DP communication */
+    assert_rel(r.teacher_fwd_s, (r.teacher.step_time_s - r.teacher.t.optimizer - r.teacher.t.dp_comm) / 3, 1e-15);
+}
+
+/* Rule: online distillation runs the teacher every epoch (3 epochs: 3x its hours); offline runs it once. */
+static void test_online_epochs(void **st)
+{
+    (void)st;
+    sp_model t, s;
+    sp_system sys;
+    sp_plan p;
+    setup(&t, &s, &sys, &p);
+    sp_distill_opts off = {.tokens = 1e11, .epochs = 3, .online = 0}, on = {.tokens = 1e11, .epochs = 3, .online = 1};
+    sp_distill_result a, b;
+    sp_error e = {0};
+    assert_int_equal(sp_distill_eval(&t, &s, &sys, &p, &off, &a, &e), SP_OK);
+    assert_int_equal(sp_distill_eval(&t, &s, &sys, &p, &on, &b, &e), SP_OK);
+    assert_rel(b.teacher_gpu_hours, 3 * a.teacher_gpu_hours, 1e-15);
+    assert_rel(b.student_gpu_hours, a.student_gpu_hours, 0);
+}
+
+/* Rule: a student larger than its teacher saves nothing: no break-even (infinite, printed as null in JSON). */
+static void test_no_breakeven(void **st)
+{
+    (void)st;
+    sp_model t, s;
+    sp_system sys;
+    sp_plan p;
+    setup(&t, &s, &sys, &p);
+    sp_distill_opts o = {.tokens = 1e11, .epochs = 1, .online = 0};
+    sp_distill_result r;
+    sp_error e = {0};
+    assert_int_equal(sp_distill_eval(&s, &t, &sys, &p, &o, &r, &e), SP_OK);
+    assert_true(isinf(r.breakeven_served_tokens));
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_ratios_and_breakeven),
+        cmocka_unit_test(test_online_epochs),
+        cmocka_unit_test(test_no_breakeven),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
