@@ -1091,6 +1091,26 @@ void sp_validate_summarize(const sp_validate_row *rows, int n, sp_validate_summa
 sp_status sp_validate_training_csv(const char *data_dir, const sp_csv *c, sp_validate_row **rows, int *n,
                                    sp_error *err);
 
+/* Validation against published energy and CO2e of training runs (rows of data/validation/training_energy.csv):
+ * each row predicted from its hardware, accelerator-hours and FLOP count; a row whose source computed energy
+ * as hours x a stated chip power x PUE is reproduced that way in the automatic mode (docs/energy.md). */
+typedef struct {
+    sp_energy_opts energy;      /* power model for rows not reproduced from a stated accounting */
+    int automatic;              /* 1: each row by its source's method ("stated" rows at the stated chip power) */
+    double utilization;         /* MFU assumed when a row gives no FLOP count [0.4] */
+    double region_kg_per_kwh;   /* grid intensity for rows that state none; < 0: the system preset's */
+} sp_validate_energy_opts;
+
+typedef struct {
+    char id[48], reason[800];   /* reason: why a row was not evaluated */
+    int ok, stated, compared_energy; /* compared_energy 0: the error is on CO2e (no published energy) */
+    double predicted_mwh, measured_mwh, predicted_t, measured_t, error_pct, physical_mwh;
+} sp_energy_row;
+
+/* *rows is calloc'ed (free()), one per CSV row. */
+sp_status sp_validate_energy(const char *data_dir, const sp_csv *c, const sp_validate_energy_opts *o, sp_energy_row **rows,
+                             int *n, sp_error *err);
+
 /*
 ** One call per command: JSON request in, JSON result out (for bindings: Python, WebAssembly, other languages)
 */

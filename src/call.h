@@ -187,6 +187,20 @@ typedef struct {
 sp_status sp_distill_run(const char *data_dir, sp_request *rq, sp_distill_report *r, sp_error *err);
 json_t *sp_distill_json(const sp_distill_report *r);
 
+/* ---- validate-energy ---- */
+typedef struct {
+    sp_validate_energy_opts opts;
+    sp_energy_row *rows;               /* calloc'ed (sp_validate_energy_report_free) */
+    int n, n_ok, n_not_stated;
+    double mape_pct, mape_not_stated_pct;
+} sp_validate_energy_report;
+/* Request: "file" (the CLI's positional argument), power_model, region, utilization. */
+sp_status sp_validate_energy_run(const char *data_dir, sp_request *rq, sp_validate_energy_report *r, sp_error *err);
+json_t *sp_validate_energy_json(const sp_validate_energy_report *r);
+void sp_validate_energy_report_free(sp_validate_energy_report *r);
+const char *sp_validate_energy_model_name(const sp_validate_energy_opts *o); /* auto, tdp, activity */
+const char *sp_energy_row_method(const sp_validate_energy_opts *o, const sp_energy_row *row);
+
 /* ---- the command table: one line registers a command ---- */
 /* X(name as typed, C identifier): sp_call_<ident>(data_dir, request, &result, err) builds the result object. */
 #define SP_CALL_COMMANDS(X)                                                                                        \
@@ -197,7 +211,8 @@ json_t *sp_distill_json(const sp_distill_report *r);
     X("sweep", sweep)                                                                                              \
     X("presets", presets)                                                                                          \
     X("law", law)                                                                                                  \
-    X("distill", distill)
+    X("distill", distill)                                                                                          \
+    X("validate-energy", validate_energy)
 
 #define SP_CALL_DECLARE(name, ident) \
     sp_status sp_call_##ident(const char *data_dir, sp_request *rq, json_t **out, sp_error *err);

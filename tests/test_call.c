@@ -167,12 +167,47 @@ static void test_law(void **st)
     call_fails("law", "{\"days\":\"3mo\"}", SP_EINVAL, "compute from a cluster needs --gpus and --days");
 }
 
+/* Rule: validate-energy evaluates the 22 run rows of the shipped file (the others are notes or lack hours), and
+ * its MAPE is the mean |error| of sp_validate_energy's rows. */
+static void test_validate_energy(void **st)
+{
+    (void)st;
+    json_t *j = call_ok("validate-energy", "{\"file\":\"" SP_VALIDATION_DIR "/training_energy.csv\"}");
+    assert_int_equal((int)num(j, "n"), 22);
+    sp_csv *c;
+    sp_error e = {0};
+    assert_int_equal(sp_csv_read(SP_VALIDATION_DIR "/training_energy.csv", &c, &e), SP_OK);
+    sp_validate_energy_opts o;
+    memset(&o, 0, sizeof o);
+    sp_energy_defaults(&o.energy);
+    o.automatic = 1;
+    o.utilization = 0.4;
+    o.region_kg_per_kwh = -1;
+    sp_energy_row *rows;
+    int n, nok = 0;
+    assert_int_equal(sp_validate_energy(SP_TEST_DATA, c, &o, &rows, &n, &e), SP_OK);
+    double sum = 0;
+    for (int i = 0; i < n; i++)
+        if (rows[i].ok) {
+            nok++;
+            sum += fabs(rows[i].error_pct);
+        }
+    assert_int_equal(nok, 22);
+    assert_rel(num(j, "mape_pct"), sum / nok, 1e-13);
+    free(rows);
+    sp_csv_free(c);
+    json_decref(j);
+    call_fails("validate-energy", "{\"file\":\"x.csv\",\"power_model\":\"max\"}", SP_EINVAL,
+               "--power-model 'max'; allowed auto, activity, tdp");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_matches_typed_api), cmocka_unit_test(test_values_numbers_strings_flags),
         cmocka_unit_test(test_errors), cmocka_unit_test(test_search_best_plan_retimes), cmocka_unit_test(test_infer),
         cmocka_unit_test(test_presets), cmocka_unit_test(test_law),
+        cmocka_unit_test(test_validate_energy),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -1,7 +1,7 @@
 #!/bin/sh
 # scaleplan law / fit from the command line.
 . tests/cli/_lib.sh
-expect_out law_json '^\{"law":"Chinchilla Approach 3","compute_flop":1e\+24,"n_opt":.*"d_opt":.*"loss":' -- law --compute 1e24 --law chinchilla --json
+expect_out law_json '^\{"law":"Chinchilla Approach 3","compute_flop":1e\+?24,"n_opt":.*"d_opt":.*"loss":' -- law --compute 1e24 --law chinchilla --json
 expect_out law_pfdays 'compute-optimal: N\* =' -- law --compute "2.5e3 PF-days"
 expect_out law_cluster '"gpu_hours":' -- law --gpus 1024 --system dgx-h100 --days 90 --mfu 0.4 --json
 expect_out law_loss 'loss of N = 70 G' -- law --n 70B --d 1.4T
