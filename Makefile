@@ -36,13 +36,14 @@ BENCHES := $(BENCH_SRC:bench/%.c=$(BUILD)/bench/%)
 
 .SECONDARY:
 .PHONY: all deps depcheck run check test test-asan valgrind bench clean validation-doc fuzz fuzz-smoke python \
-        install-python test-python
+        install-python test-python web test-web
 
 all: depcheck $(BUILD)/scaleplan $(TESTS) $(TOOLS) $(BENCHES)
 
 # Installs the Debian packages the build needs (root on Debian 12).
 deps:
 	apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq $(DEBS)
+	sh web/deps.sh
 
 # Runs `make deps` only when a pkg-config package is missing.
 depcheck:
@@ -79,7 +80,7 @@ run: all
 
 # Whole test suite: unit tests + CLI tests on the normal build, then again under ASan+UBSan, then a short
 # libFuzzer smoke pass over every fuzz target (tests/fuzz, docs/robustness.md).
-check: test test-asan fuzz-smoke test-python
+check: test test-asan fuzz-smoke test-python test-web
 
 test: all
 	@SP_BIN=$(BUILD)/scaleplan SP_BUILD=$(BUILD) sh tests/run.sh $(TESTS)
@@ -104,6 +105,18 @@ test-python: all
 	@if [ -z "$(PYTEST_PY)" ]; then echo "python tests skipped: no python3 with pytest (make deps installs python3-pytest)"; \
 	 else cd python && $(PYTEST_PY) setup.py -q build_ext --inplace >/dev/null && \
 	   SP_BIN=$(BUILD)/scaleplan $(PYTEST_PY) -m pytest -q -p no:cacheprovider tests; fi
+
+# Web app (web/, docs/web.md): the library compiled to WebAssembly with emscripten into web/dist; its tests
+# drive Debian's chromium with playwright-core (npm) and run in `make check` when emcc, chromium and node are there.
+CHROMIUM ?= /usr/bin/chromium
+web: depcheck
+	@sh web/build.sh
+test-web: all
+	@if command -v emcc >/dev/null && [ -x $(CHROMIUM) ] && command -v node >/dev/null; then \
+	  sh web/build.sh >/dev/null && \
+	  { [ -d web/node_modules/playwright-core ] || (cd web && npm install --no-audit --no-fund >/dev/null); } && \
+	  SP_BIN=$(BUILD)/scaleplan CHROMIUM=$(CHROMIUM) node --test web/tests/; \
+	else echo "web tests skipped: needs emcc, $(CHROMIUM) and node (make deps installs them)"; fi
 
 valgrind: all
 	@SP_VALGRIND=1 SP_BIN=$(BUILD)/scaleplan SP_BUILD=$(BUILD) sh tests/run.sh $(TESTS)
