@@ -215,12 +215,9 @@ static int finish(const cli_args *a, const sp_sweep *sw, const sp_sweep_point *p
     int rc = 0;
     if (cli_get(a, "plot"))
         rc = sweep_plot(sw, res, cli_get(a, "plot"));
-    if (!rc && cli_flag(a, "json")) {
-        char *s = json_dumps(res, JSON_COMPACT | JSON_REAL_PRECISION(17));
-        if (s)
-            printf("%s\n", s);
-        free(s);
-    } else if (!rc && !cli_flag(a, "csv"))
+    if (!rc && cli_flag(a, "json"))
+        return cli_print_json("sweep", res); /* the same bytes as sp_call("sweep") */
+    if (!rc && !cli_flag(a, "csv"))
         print_summary(sw, res);
     json_decref(res);
     return rc;

@@ -7,6 +7,9 @@ EX=examples/sweep-h100-codesign.json
 # The example: every point has a plan (216 = 3 x 2 x 4 x 3 x 3 grid levels), summary with front and sensitivities.
 expect_out sweep_example 'points: ok 216 constraint 0' -- sweep $EX
 expect_out sweep_json '^\{.*"pareto":\[[0-9].*"effects":\[\{"field":.*"points":\[\{"index":0,' -- sweep $EX --json
+# Rule: --plot draws the Pareto front and the axis effects (gnuplot) into the named file.
+expect_out sweep_plot 'best point' -- sweep tests/sweep/small.json --plot "$TMP/front.svg"
+[ -s "$TMP/front.svg" ] && echo "ok sweep_plot_file" || echo "not ok sweep_plot_file: no SVG written"
 expect_out sweep_lhs_csv '^23,ok,' -- sweep tests/sweep/small.json --csv
 
 # Rule: a spec error names file:line:col of the offending value and its path in the spec, exit 2, one line.
@@ -56,4 +59,8 @@ else
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout 300 mpirun --oversubscribe -np 3 $BIN sweep tests/sweep/small.json --out "$TMP/mpi3.csv" >/dev/null 2>"$TMP/err"
     $BIN sweep tests/sweep/small.json --out "$TMP/one.csv" >/dev/null 2>&1
     if cmp -s "$TMP/one.csv" "$TMP/mpi3.csv"; then echo "ok sweep_mpi_3ranks"; else echo "not ok sweep_mpi_3ranks: $(head -c 400 "$TMP/err")"; fi
+    # Rule: --resume under 2 ranks continues a cut file to the same bytes.
+    head -c 30000 "$TMP/full.csv" > "$TMP/mcut.csv"
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout 300 mpirun --oversubscribe -np 2 $BIN sweep $EX --out "$TMP/mcut.csv" --resume >/dev/null 2>"$TMP/err"
+    if cmp -s "$TMP/full.csv" "$TMP/mcut.csv"; then echo "ok sweep_mpi_resume"; else echo "not ok sweep_mpi_resume: $(head -c 400 "$TMP/err")"; fi
 fi
