@@ -480,6 +480,8 @@ static sp_status axis_levels(const spec_ctx *c, sp_sweep *sw, sw_axis *x, const 
             x->num[k] = NAN;
         if (!json_is_number(v) && !str && !json_is_boolean(v))
             return fail_at(c, p, "expected a number, a string or true/false");
+        if (str && (strpbrk(str, ",\"\n\r") || strlen(str) > 400)) /* written unquoted in a CSV cell */
+            return fail_at(c, p, "a value may not contain a comma, a quote or a line break, nor exceed 400 characters");
         x->categorical |= isnan(x->num[k]);
         sp_error e2 = {0};
         sp_dtype dt;
@@ -555,6 +557,8 @@ static sp_status parse_axes(const spec_ctx *c, sp_sweep *sw, json_t *spec)
             x->n = (int)json_array_size(vals);
         } else if ((st = expand_range(c, sw, x, o, path)))
             return st;
+        if (x->kind == SW_TOKENS && sw->flop > 0)
+            return fail_at(c, fp, "'tokens' with base.flop: the compute budget sets the tokens; sweep one or the other");
         if (!x->n && (x->kind < SW_FIELD_MODEL && x->kind != SW_GPUS && x->kind != SW_BATCH && x->kind != SW_SEQ && x->kind != SW_TOKENS))
             return fail_at(c, path, "'%s' takes \"values\" (names), not a range", x->field);
         snprintf(fp, sizeof fp, "%s.values", path);
