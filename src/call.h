@@ -48,6 +48,7 @@ sp_status sp_request_check_unused(const sp_request *rq, sp_error *err);
  * --moe-imbalance); absent ones leave p as it is. */
 sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err);
 sp_status sp_req_software(sp_request *rq, const char *data_dir, sp_system *s, sp_plan *p, sp_error *err);
+sp_status sp_req_software_search(sp_request *rq, const char *data_dir, sp_system *s, sp_search_opts *o, sp_error *err);
 /* --prune-heads / --prune-ffn: structured pruning of m (sp_model_prune). */
 sp_status sp_req_prune(sp_request *rq, sp_model *m, sp_error *err);
 /* --model / --system with a default preset name (NULL: required). */

@@ -214,6 +214,22 @@ sp_status sp_req_software(sp_request *rq, const char *data_dir, sp_system *s, sp
     return SP_OK;
 }
 
+/* search --software: the stack's limits on the search space and its kernels (systems' hook) */
+sp_status sp_req_software_search(sp_request *rq, const char *data_dir, sp_system *s, sp_search_opts *o, sp_error *err)
+{
+    const char *name = NULL;
+    sp_status st = sp_req_str(rq, "software", &name, err);
+    if (st || !name)
+        return st;
+    sp_software sw;
+    sp_error e2 = {0};
+    if (sp_load_software(data_dir, name, &sw, &e2))
+        return sp_fail(err, SP_EINVAL, "--software: %s", e2.msg);
+    sp_software_apply_search(&sw, o);
+    sp_software_apply_system(&sw, s);
+    return SP_OK;
+}
+
 sp_status sp_req_prune(sp_request *rq, sp_model *m, sp_error *err)
 {
     int heads = 0;

@@ -171,7 +171,8 @@ sp_status sp_search_run(const char *data_dir, sp_request *rq, sp_search_report *
     sp_search_opts *o = &r->opts;
     sp_search_defaults(o);
     o->seq_len = r->model.max_seq;
-    if ((st = search_opts(rq, &r->model, o, err)) || (st = sp_req_flag(rq, "all", &r->all, err)))
+    if ((st = search_opts(rq, &r->model, o, err)) || (st = sp_req_flag(rq, "all", &r->all, err)) ||
+        (st = sp_req_software_search(rq, data_dir, &r->system, o, err)))
         return st;
     if (r->all) {
         if (!on_plan)

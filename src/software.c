@@ -91,3 +91,26 @@ void sp_software_apply_system(const sp_software *sw, sp_system *s)
     s->overlap_dp = sw->overlap_dp;
     s->overlap_ep = sw->overlap_ep;
 }
+
+void sp_software_apply_search(const sp_software *sw, sp_search_opts *o)
+{
+    if (!(sw->supports & SP_FEAT_TP))
+        o->fix_tp = 1;
+    if (!(sw->supports & SP_FEAT_PP))
+        o->fix_pp = 1;
+    if (!(sw->supports & SP_FEAT_CP))
+        o->fix_cp = 1;
+    if (!(sw->supports & SP_FEAT_EP))
+        o->fix_ep = 1;
+    if (!(sw->supports & SP_FEAT_VPP))
+        o->max_vpp = 1;
+    if (!(sw->supports & SP_FEAT_SP))
+        o->fix_sp = 0;
+    unsigned all_zero = SP_FEAT_ZERO1 | SP_FEAT_ZERO2 | SP_FEAT_ZERO3;
+    if ((sw->supports & all_zero) != all_zero && o->fix_zero < 0)
+        o->fix_zero = sw->zero == 3 && !sw->fsdp_reshard ? 2 : sw->zero;
+    o->weight_bytes = sw->weight_bytes;
+    o->grad_bytes = sw->grad_bytes;
+    o->optimizer_bytes = sw->optimizer_bytes;
+    o->flash_attention = sw->flash_attention;
+}

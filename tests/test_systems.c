@@ -122,6 +122,15 @@ static void test_preset_values(void **st)
     assert_near(b.acc.hbm_bytes, 288e9, 0);
     assert_near(b.tier[1].bw, 100e9, 0);
     assert_int_equal(t.tier[0].size, 8960);
+    /* the usual stack of an installation, inherited through base */
+    assert_string_equal(g.stack, "megatron-core");
+    assert_string_equal(load("dgx-b300").stack, "megatron-core");
+    assert_string_equal(load("h100-80g-roce").stack, "llm-foundry");
+    assert_string_equal(t.stack, "maxtext");
+    sp_system d;
+    sp_error e = {0};
+    assert_int_equal(parse("{\"base\": \"dgx-h100\", \"stack\": \"megatron-9\"}", &d, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "field 'stack': unknown software preset 'megatron-9'"));
 }
 
 /* Rule: per-dtype storage includes the block scales (OCP MX v1.0: 1 E8M0 per 32; NVFP4: 1 E4M3 per 16); the cast
@@ -227,6 +236,35 @@ static void test_software_stacks(void **st)
     assert_int_equal(p.recompute, SP_RECOMPUTE_SELECTIVE);
 }
 
+/* Rule: on a search a stack fixes off what it lacks and leaves the rest free (llm-foundry: TP = PP = CP = EP = 1,
+ * no SP, vpp 1, its ZeRO-3 because it lacks ZeRO-1; Megatron-Core: nothing fixed). */
+static void test_software_search(void **st)
+{
+    (void)st;
+    sp_software sw;
+    sp_error e = {0};
+    sp_search_opts o;
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "llm-foundry", &sw, &e), SP_OK);
+    sp_search_defaults(&o);
+    sp_software_apply_search(&sw, &o);
+    assert_int_equal(o.fix_tp, 1);
+    assert_int_equal(o.fix_pp, 1);
+    assert_int_equal(o.fix_cp, 1);
+    assert_int_equal(o.fix_ep, 1);
+    assert_int_equal(o.max_vpp, 1);
+    assert_int_equal(o.fix_sp, 0);
+    assert_int_equal(o.fix_zero, 3);
+    assert_int_equal(o.fix_recompute, -1);
+    assert_near(o.weight_bytes + o.grad_bytes + o.optimizer_bytes, 16, 0);
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &sw, &e), SP_OK);
+    sp_search_defaults(&o);
+    sp_search_opts before = o;
+    sp_software_apply_search(&sw, &o);
+    assert_int_equal(o.fix_tp, before.fix_tp);
+    assert_int_equal(o.fix_zero, before.fix_zero);
+    assert_int_equal(o.max_vpp, before.max_vpp);
+}
+
 /* Rule: a stack file must give every knob with a source; unknown knobs are refused. */
 static void test_software_errors(void **st)
 {
@@ -285,6 +323,7 @@ int main(void)
         cmocka_unit_test(test_dtype_refused),
         cmocka_unit_test(test_software_stacks),
         cmocka_unit_test(test_software_errors),
+        cmocka_unit_test(test_software_search),
         cmocka_unit_test(test_one_memory_model),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
