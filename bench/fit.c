@@ -31,7 +31,7 @@ int main(int argc, char **argv)
             return 2;
         }
     sp_csv_free(c);
-    sp_fit_opts o = {1e-3, 1000, 1, 0.95, 0, 0};
+    sp_fit_opts o = {1e-3, 1000, 1, 0.95, 0, 0, 0, 0, 0, NULL};
     sp_fit_result res;
     double t0 = now();
     if (sp_fit_law(N, D, L, NULL, n, &o, &res, &e)) {

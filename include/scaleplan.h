@@ -651,10 +651,31 @@ typedef struct {
     int n_points;
     int n_starts, n_converged;
     double log_scale;             /* fitted log s with the scaled estimator (NaN otherwise) */
-    /* bootstrap: [low, high] at the given level for E, A, B, alpha, beta, a, b */
+    /* bootstrap: [low, high] at the given level for E, A, B, alpha, beta, a, b (Kaplan form: Nc in A's slot, Dc
+     * in B's, alpha_N in alpha's, alpha_D in beta's; E, a, b NaN) */
     int n_boot;
     double ci[7][2];
+    int form;                     /* sp_fit_form fitted */
+    double Nc, Dc, alpha_N, alpha_D; /* Kaplan form (NaN otherwise) */
+    /* Gadre et al. 2024 form in their variables: L = E + (a·M^eta + b·M^-eta)·C^-eta, M = D/N, C = 6ND (NaN
+     * unless form GADRE; then alpha = beta = 2·eta in the N, D form) */
+    double gadre_a, gadre_b, gadre_eta;
+    double loo_rmse_log;          /* leave-one-out: RMS of the held-out points' log residuals (NaN if not asked) */
+    double loo_max_abs_log;       /* and the largest one */
 } sp_fit_result;
+
+/* Forms of the law that fit() can fit: Chinchilla's E + A/N^alpha + B/D^beta (Hoffmann et al. 2022); Gadre et
+ * al. 2024's over-training-aware form, the same with one shared exponent (alpha = beta); Kaplan et al. 2020's
+ * joint form [(Nc/N)^(alpha_N/alpha_D) + Dc/D]^alpha_D. */
+typedef enum { SP_FIT_CHINCHILLA, SP_FIT_GADRE, SP_FIT_KAPLAN } sp_fit_form;
+const char *sp_fit_form_name(int form); /* "chinchilla", "gadre", "kaplan" */
+
+typedef struct {
+    double n, d;        /* the point asked for */
+    double loss;        /* the fitted law's prediction */
+    double lo, hi;      /* bootstrap prediction interval at ci_level (NaN without --bootstrap): each resample's
+                           prediction times a resampled residual of the full fit */
+} sp_fit_prediction;
 
 typedef struct {
     double delta;     /* Huber delta (1e-3) */
@@ -663,10 +684,18 @@ typedef struct {
     double ci_level;  /* 0.95 */
     int threads;      /* 0 = OpenMP default; results do not depend on it */
     int scaled;       /* 1: Huber log-likelihood with a fitted scale, sum Huber(r/s) + log s (Epoch's estimator) */
+    int form;         /* sp_fit_form [chinchilla] */
+    int loo;          /* held-out error: 1 leave one point out; 2 leave one model size (N) out at a time; 3 hold out
+                         the largest size (fit the smaller ones) */
+    int n_pred;       /* predictions asked: pred[i].n, pred[i].d in, the rest filled (caller's array) */
+    sp_fit_prediction *pred;
 } sp_fit_opts;
 
 sp_status sp_fit_law(const double *n, const double *d, const double *loss, const double *w, int count,
                      const sp_fit_opts *o, sp_fit_result *r, sp_error *err);
+/* The fit as one JSON object (a json_t *, caller json_decref's): the form's parameters, goodness of fit, held-out
+ * error when asked, bootstrap intervals ("ci") and "predictions":[{"n","d","loss","lo","hi"}]. */
+void *sp_fit_json(const sp_fit_result *r, const sp_fit_opts *o);
 
 /*
 ** Inference: one serving configuration, composition of experts, model-shape search

@@ -110,7 +110,7 @@ static void test_fit_recovers_epoch(void **st)
     (void)st;
     pts p = read_points(1);
     assert_int_equal(p.k, 240);
-    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0, 0};
+    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0, 0, 0, 0, 0, NULL};
     sp_fit_result r;
     sp_error e = {0};
     assert_int_equal(sp_fit_law(p.n, p.d, p.l, NULL, p.k, &o, &r, &e), SP_OK);
@@ -131,7 +131,7 @@ static void test_fit_scaled_recovers_epoch(void **st)
 {
     (void)st;
     pts p = read_points(1);
-    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0, 1};
+    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0, 1, 0, 0, 0, NULL};
     sp_fit_result r;
     sp_error e = {0};
     assert_int_equal(sp_fit_law(p.n, p.d, p.l, NULL, p.k, &o, &r, &e), SP_OK);
@@ -150,7 +150,7 @@ static void test_bootstrap_deterministic(void **st)
 {
     (void)st;
     pts p = read_points(1);
-    sp_fit_opts o1 = {1e-3, 40, 7, 0.95, 1, 0}, o2 = {1e-3, 40, 7, 0.95, 2, 0};
+    sp_fit_opts o1 = {1e-3, 40, 7, 0.95, 1, 0, 0, 0, 0, NULL}, o2 = {1e-3, 40, 7, 0.95, 2, 0, 0, 0, 0, NULL};
     sp_fit_result r1, r2;
     sp_error e = {0};
     assert_int_equal(sp_fit_law(p.n, p.d, p.l, NULL, p.k, &o1, &r1, &e), SP_OK);
@@ -168,7 +168,7 @@ static void test_fit_concurrent(void **st)
 {
     (void)st;
     pts p = read_points(1);
-    sp_fit_opts o = {1e-3, 0, 1, 0.95, 1, 0};
+    sp_fit_opts o = {1e-3, 0, 1, 0.95, 1, 0, 0, 0, 0, NULL};
     enum { NT = 4 };
     double *loss[NT];
     sp_fit_result one[NT], par[NT];
@@ -198,7 +198,7 @@ static void test_fit_refusals(void **st)
 {
     (void)st;
     double n[5] = {1e8, 1e9, 1e10, 1e8, 1e9}, d[5] = {1e9, 1e10, 1e11, 1e10, 1e9}, l[5] = {3, 2.5, 2.2, 2.8, 2.7};
-    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0, 0};
+    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0, 0, 0, 0, 0, NULL};
     sp_fit_result r;
     sp_error e = {0};
     assert_int_equal(sp_fit_law(n, d, l, NULL, 5, &o, &r, &e), SP_EINVAL); /* fewer points than 6 */
