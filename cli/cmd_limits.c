@@ -31,6 +31,7 @@ static const cli_optdef defs[] = {
     {"kv-heads", 1, "full mode: key/value heads of the swept models (GQA; 0 = as many as query heads) [8]"},
     {"json", 0, "machine-readable output"},
     {"csv", 0, "one CSV row per point"},
+    {"waterfall", 0, "full mode: switch on the paper's idealisations one at a time (zero bubble, its latencies, no attention, token micro-batches, one NVLink network) and print the waterfall (markdown)"},
     {"plot", 1, "utilization vs training compute to FILE.svg or FILE.png"},
 };
 
@@ -54,6 +55,7 @@ typedef struct {
     sp_epoch_summary esum;      /* the paper's model on the same setting, for the comparison */
     sp_error ferr;
     int ffail;
+    sp_limits_full_opts fo;     /* the setting's idealisations (+paperlat, +noattn) */
 } run_t;
 
 /* What one setting asks for; the global options fill it, then a --compare item's modifiers override. */
@@ -65,6 +67,9 @@ typedef struct {
     sp_epoch_batch batch;
     double fixed_tokens;
     double fat;
+    /* full mode: the paper's idealisations (docs/limits.md "From paper to practice") */
+    int paperlat, noattn, zb;
+    double tokmb; /* tokens per micro-batch (0: whole 2048-token sequences) */
 } want_t;
 
 /* Energy (MWh), CO2e (t) and cloud cost ($) of one point: its GPUs for its months at its utilization, with the
@@ -161,6 +166,19 @@ static int parse_item(char *item, want_t *w)
             w->lscale = 0.1;
         else if (strcmp(tok, "flat") == 0)
             w->flat = 1;
+        else if (strcmp(tok, "paperlat") == 0)
+            w->paperlat = 1;
+        else if (strcmp(tok, "noattn") == 0)
+            w->noattn = 1;
+        else if (strcmp(tok, "zb") == 0)
+            w->zb = 1;
+        else if (strncmp(tok, "tokmb=", 6) == 0) {
+            sp_error err = {0};
+            if (sp_parse_quantity(tok + 6, SP_UNIT_NONE, "--compare tokmb=", &w->tokmb, &err))
+                return cli_fail("limits", &err);
+            if (!(w->tokmb >= 1 && w->tokmb <= 2048 && w->tokmb == floor(w->tokmb)))
+                return cli_error("limits", "--compare tokmb=%s: tokens per micro-batch must be an integer in 1..2048", tok + 6);
+        }
         else if (strncmp(tok, "lat=", 4) == 0)
             rc = parse_scale("--compare lat=", tok + 4, 0, &w->lscale);
         else if (strncmp(tok, "bw=", 3) == 0)
@@ -177,7 +195,7 @@ static int parse_item(char *item, want_t *w)
                 return cli_error("limits", "--compare dur=%s is out of range; allowed 1 h .. 100 years", tok + 4);
         } else
             return cli_error("limits", "--compare: unknown modifier '+%s'; allowed +moe +dense +ll +flat +lat=X +bw=X|inf "
-                                       "+batch=RULE +shape=fat:K +dur=T", tok);
+                                       "+batch=RULE +shape=fat:K +dur=T, and in full mode +zb +paperlat +noattn +tokmb=T", tok);
         if (rc)
             return rc;
     }
@@ -189,6 +207,57 @@ static const char *const paper_items[] = {
     "h100",          "a100",          "v100",          "h100+moe",         "a100+moe",        "v100+moe",
     "h100+ll",       "h100+flat",     "h100+flat+ll",  "h100+flat+bw=inf+ll", "h100+ll+moe",  "h100+flat+moe",
     "h100+flat+ll+moe", "h100+flat+bw=inf+ll+moe", "h100+batch=fixed:4Mi", "h100+batch=deepseek"};
+
+/* The waterfall from full mode to the paper's model: each step adds one idealisation to the previous ones. */
+static const char *const waterfall_steps[] = {"", "+zb", "+zb+paperlat", "+zb+paperlat+noattn",
+                                              "+zb+paperlat+noattn+tokmb=128", "+zb+paperlat+noattn+tokmb=128+flat"};
+static const char *const waterfall_what[] = {
+    "full mode (1F1B / interleaved pipelines, real latencies, attention, whole-sequence micro-batches, InfiniBand)",
+    "+ zero-bubble pipeline (ZB-H2: no fill/drain bubble)",
+    "+ the paper's latencies (1.125 us per hop, 4.5 us per kernel)",
+    "+ no attention (MLP-only layers, as the paper's)",
+    "+ token-level micro-batches (128 tokens)",
+    "+ one NVLink-bandwidth network (DP and TP reductions over the scale-up fabric)"};
+
+/* Why a point is beyond the physical world: more accelerators than exist, more power than any site. Reference
+ * values: ~4e6 H100-class accelerators in service by 2025 (Sevilla et al. 2024: 1.5-2M H100 shipped in 2024,
+ * with 2023's and the A100s), 5 GW for the largest single campus planned for 2030 (Sevilla et al. 2024), 1.7 kW
+ * per H100 all-in (ibid.). */
+static const char *beyond(double n_gpus, char *buf, size_t n)
+{
+    double gw = n_gpus * 1700 / 1e9;
+    snprintf(buf, n, "%s%s%s", n_gpus > 4e6 ? "more GPUs than exist (~4e6)" : "", n_gpus > 4e6 && gw > 5 ? "; " : "",
+             gw > 5 ? "more power than any site (5 GW)" : "");
+    if (!buf[0])
+        snprintf(buf, n, "-");
+    return buf;
+}
+
+static void print_waterfall(const run_t *runs, int nr)
+{
+    printf("| step | linear-regime end (FLOP) | x | wall: largest feasible run (FLOP) | x | binding there | GPUs there | beyond |\n");
+    printf("|---|---:|---:|---:|---:|---|---:|---|\n");
+    for (int i = 0; i < nr; i++) {
+        const run_t *r = &runs[i];
+        const sp_limits_full_point *last = r->n > 0 ? &r->fpts[r->n - 1] : NULL;
+        double le = r->sum.linear_regime_end_flop, wl = r->sum.largest_feasible_flop;
+        double ple = i ? runs[i - 1].sum.linear_regime_end_flop : 0, pwl = i ? runs[i - 1].sum.largest_feasible_flop : 0;
+        char b[160];
+        printf("| %s | %.3g | %s%.3g | %.3g%s | %s%.3g | %s | %.3g | %s |\n", i < 6 ? waterfall_what[i] : r->name, le,
+               i ? "x" : "", i && ple > 0 ? le / ple : 1, wl,
+               r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP ? " (2^30-GPU cap)" : "", i ? "x" : "", i && pwl > 0 ? wl / pwl : 1,
+               last ? last->binding : "-", last ? last->n_gpus : NAN, last ? beyond(last->n_gpus, b, sizeof b) : "-");
+    }
+    const run_t *p = &runs[0], *q = &runs[nr - 1];
+    if (p->set.gpu.n_levels > 0) {
+        const sp_epoch_point *lp = p->esum.n_points > 0 ? &p->pts[p->esum.n_points - 1] : NULL;
+        char b[160];
+        printf("| the paper's model (--mode epoch2024) | %.3g | x%.3g | %.3g | x%.3g | %s | %.3g | %s |\n",
+               p->esum.linear_regime_end_flop, p->esum.linear_regime_end_flop / q->sum.linear_regime_end_flop,
+               p->esum.largest_feasible_flop, p->esum.largest_feasible_flop / q->sum.largest_feasible_flop,
+               lp ? lp->binding : "-", lp ? lp->n_gpus : NAN, lp ? beyond(lp->n_gpus, b, sizeof b) : "-");
+    }
+}
 
 static void label_run(const want_t *w, const char *hw, run_t *r)
 {
@@ -222,6 +291,14 @@ static void label_run(const want_t *w, const char *hw, run_t *r)
         ADD(", %gx fewer layers", w->fat);
     if (fabs(w->dur - 0.25 * 3.154e7) > 1)
         ADD(", %.3g months", w->dur * MO_PER_S);
+    if (w->zb)
+        ADD(", zero-bubble pipeline");
+    if (w->paperlat)
+        ADD(", paper's latencies");
+    if (w->noattn)
+        ADD(", no attention");
+    if (w->tokmb > 0)
+        ADD(", %.0f-token micro-batches", w->tokmb);
 #undef ADD
 }
 
@@ -280,6 +357,12 @@ static int build_full(const want_t *w, const char *data_dir, double from, double
     s->layer_scale = 1 / w->fat;
     s->c_min = from;
     s->c_max = to;
+    sp_limits_full_defaults(&r->fo);
+    r->fo.paper_latency = w->paperlat;
+    r->fo.no_attention = w->noattn;
+    r->fo.zero_bubble = w->zb;
+    if (w->tokmb > 0) /* token micro-batches as sequences of that many tokens (exact once attention is off) */
+        s->seq_len = (int)w->tokmb;
     label_run(w, y->name, r);
     r->fpts = calloc(MAXP, sizeof *r->fpts);
     if (!r->fpts)
@@ -290,6 +373,8 @@ static int build_full(const want_t *w, const char *data_dir, double from, double
 static int build_run(const want_t *w, const char *data_dir, double from, double to, run_t *r)
 {
     sp_error err = {0};
+    if (w->paperlat || w->noattn || w->tokmb > 0 || w->zb)
+        return cli_error("limits", "+zb, +paperlat, +noattn and +tokmb are idealisations of --mode full (the paper's model has them already)");
     /* the real system whose power and price presets the energy and cost columns use */
     const char *sysname = strncasecmp(w->gpu, "a100", 4) == 0   ? "dgx-a100-80g"
                           : strncasecmp(w->gpu, "v100", 4) == 0 ? "dgx2-v100"
@@ -741,6 +826,13 @@ int cmd_limits(int argc, char **argv)
     if (cmp && strlen(cmp) >= sizeof list)
         return cli_error("limits", "--compare: list too long (at most %zu characters)", sizeof list - 1);
     snprintf(list, sizeof list, "%s", cmp ? cmp : base.gpu);
+    if (cli_flag(&a, "waterfall")) {
+        if (cmp || !full || cli_flag(&a, "json") || cli_flag(&a, "csv"))
+            return cli_error("limits", "--waterfall is a table of --mode full on one --gpu (no --compare, --json or --csv)");
+        size_t k = 0;
+        for (size_t i = 0; i < sizeof waterfall_steps / sizeof waterfall_steps[0]; i++)
+            k += (size_t)snprintf(list + k, sizeof list - k, "%s%s%s", i ? "," : "", base.gpu, waterfall_steps[i]);
+    }
     if (cmp && strcmp(cmp, "paper") == 0) {
         size_t k = 0;
         for (size_t i = 0; i < sizeof paper_items / sizeof paper_items[0]; i++)
@@ -773,17 +865,17 @@ int cmd_limits(int argc, char **argv)
     int nt = threads > 0 ? threads : omp_get_max_threads();
     if (full) {
         /* settings side by side on the threads, or one setting's plan searches on all of them */
-        sp_limits_full_opts fo;
-        sp_limits_full_defaults(&fo);
-        fo.threads = nr > 1 ? 1 : nt;
-        fo.grad_bytes = grad_bytes;
-        if (kv_heads >= 0)
-            fo.kv_heads = kv_heads;
+        for (int i = 0; i < nr; i++) {
+            runs[i].fo.threads = nr > 1 ? 1 : nt;
+            runs[i].fo.grad_bytes = grad_bytes;
+            if (kv_heads >= 0)
+                runs[i].fo.kv_heads = kv_heads;
+        }
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nr > 1 ? nt : 1)
         for (int i = 0; i < nr; i++) {
             double ts = now();
             run_t *r = &runs[i];
-            r->n = sp_limits_full_sweep(&r->set, &r->fsys, &fo, r->fpts, MAXP, &r->sum, &r->ferr);
+            r->n = sp_limits_full_sweep(&r->set, &r->fsys, &r->fo, r->fpts, MAXP, &r->sum, &r->ferr);
             r->ffail = r->n < 0;
             if (r->set.gpu.n_levels > 0) /* the paper's model on the same setting */
                 sp_epoch_sweep(&r->set, r->pts, MAXP, &r->esum);
@@ -800,7 +892,10 @@ int cmd_limits(int argc, char **argv)
             free_runs(runs, nr);
             return rc;
         }
-        print_full(&a, runs, nr, wall);
+        if (cli_flag(&a, "waterfall"))
+            print_waterfall(runs, nr);
+        else
+            print_full(&a, runs, nr, wall);
         free_runs(runs, nr);
         return 0;
     }

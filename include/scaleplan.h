@@ -331,6 +331,8 @@ typedef struct {
     int moe_pad;             /* 1: expert buffers padded to capacity (static shapes, GShard/Switch); needs c > 0 */
     double moe_imbalance;    /* tokens of the busiest EP rank / mean (>= 1); 0 = 1 (uniform routing) */
     sp_fp8_recipe fp8_recipe;/* scaling recipe of fp8 GEMMs; 0 = the stack's default */
+    int zero_bubble;         /* 1: a zero-bubble pipeline schedule (ZB-H2 / ZB-V class, Qi et al. 2023): no fill
+                                and drain bubble; its extra activation memory is not modelled (limits idealisation) */
 } sp_plan;
 
 #define SP_LORA_ATTN 1u
@@ -519,6 +521,7 @@ typedef struct {
     void (*on_progress)(void *ctx, long long done, long long total, double elapsed_s);
     void *progress_ctx;
     double progress_after_s;
+    int zero_bubble;          /* every plan with a zero-bubble pipeline schedule (sp_plan.zero_bubble) */
 } sp_search_opts;
 /* A software stack's limits on a search (software.c): the features it lacks are fixed off (tp, pp, cp, ep = 1, no
  * SP, vpp 1), ZeRO is fixed to the stack's stage when the stack lacks any other, and the model-state bytes and

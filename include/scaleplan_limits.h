@@ -137,6 +137,11 @@ typedef struct {
     int max_vpp;              /* interleaving factors tried [4] */
     int log2_max_gpus;        /* no cluster above 2^this GPUs [30] */
     double grad_bytes;        /* bytes per gradient held in memory: 0 = the model's default (4, fp32 main grads) */
+    /* The paper's idealisations, one at a time (docs/limits.md "From paper to practice"): */
+    int paper_latency;        /* 1: every network tier 1.125 us per hop and a 4.5 us kernel tail (the paper's) */
+    int no_attention;         /* 1: attention reduced to heads of width 1 (its FLOPs, weights and K/V traffic
+                                 vanish; the head count, hence the TP degrees allowed, is kept) */
+    int zero_bubble;          /* 1: zero-bubble pipeline schedules (the paper's ZB-H2: no bubble) */
 } sp_limits_full_opts;
 
 typedef struct {

@@ -35,9 +35,9 @@ static void build_model(const sp_epoch_setting *st, const sp_limits_full_opts *o
     snprintf(m->name, sizeof m->name, "limits-d%.0f", d);
     m->d_model = (int)d;
     m->n_layers = (int)sp_limits_layers(st, d);
-    m->d_head = o->head_dim;
+    m->d_head = o->no_attention ? 1 : o->head_dim;
     m->n_heads = (int)(d / o->head_dim);
-    m->n_kv_heads = o->kv_heads > 0 && o->kv_heads < m->n_heads ? o->kv_heads : m->n_heads;
+    m->n_kv_heads = o->kv_heads > 0 && o->kv_heads < m->n_heads && !o->no_attention ? o->kv_heads : m->n_heads;
     m->ffn_dim = (int)(4 * d);
     m->gated = 0; /* two d x 4d matrices per MLP, as the paper's layer */
     m->vocab = o->vocab;
@@ -94,6 +94,11 @@ int sp_limits_full_sweep(const sp_epoch_setting *st, const sp_system *sys, const
         return sp_fail(err, SP_EINVAL, "limits: full-mode options out of range (head_dim, vocab >= 1; log2 max GPUs 1..30)"), -1;
     sp_system s = *sys;
     s.max_accels = 0; /* the question is how large a cluster would have to be */
+    if (o->paper_latency) { /* reference §2.2: 1.125 us per network level, 4.5 us per matmul */
+        for (int i = 0; i < s.n_tiers; i++)
+            s.tier[i].latency_s = 1.125e-6;
+        s.acc.eff.kernel_overhead_s = 4.5e-6;
+    }
     double peak = sp_accel_peak(&s.acc, o->dtype);
     if (!(peak > 0))
         return sp_fail(err, SP_EINVAL, "limits: accelerator '%s' has no %s peak", s.acc.name, sp_dtype_name(o->dtype)), -1;
@@ -148,6 +153,7 @@ int sp_limits_full_sweep(const sp_epoch_setting *st, const sp_system *sys, const
         so.max_vpp = o->max_vpp > 0 ? o->max_vpp : 1;
         so.max_objective = t_step * (1 + 1e-9);
         so.grad_bytes = o->grad_bytes;
+        so.zero_bubble = o->zero_bubble;
         int n_found = 0;
         for (int i = i0; S * ldexp(1.0, i) <= max_n && !found; i++) {
             so.n_gpus = (int)S << i;

@@ -210,6 +210,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
     p.base_weight_bytes = o->base_weight_bytes;
     p.grad_bytes = o->grad_bytes;
     p.weight_bytes = o->weight_bytes, p.optimizer_bytes = o->optimizer_bytes;
+    p.zero_bubble = o->zero_bubble;
     double tokens = (double)o->global_batch * o->seq_len;
     double cap = o->max_mem_frac * s->acc.hbm_bytes;
     int nz = 4, nr = 3, rok[3], nrv = 0;

@@ -221,6 +221,7 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
     double pp = p->pp;
     double replicas = (double)p->dp * p->ep;
     o->pp = p->pp;
+    o->zero_bubble = p->zero_bubble;
     o->n_micro = (int)(p->global_batch / (replicas * p->micro_batch));
     o->layers = lps;
     o->buckets = lps > 1 ? lps : 1;

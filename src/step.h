@@ -47,6 +47,7 @@ typedef struct {
     double model_flops, extra_full, extra_selective, peak;
     /* the schedule's terms per recompute mode, and the DP/optimizer terms per ZeRO stage (sp_plan_step_time) */
     int pp, n_micro, overlap;       /* overlap: DP reduction overlapped with the last backward */
+    int zero_bubble;                /* the plan's zero-bubble schedule: no fill/drain bubble */
     double layers;                  /* layers on the heaviest stage */
     double buckets;                 /* gradient buckets of the stage's last backward: one per layer, at least 1 */
     double pp_hop;                  /* one pipeline send + its all-gather (pp > 1) */
@@ -69,7 +70,7 @@ static inline double sp_plan_step_time(const sp_pipe_step *o, int v, int z, int 
     double vv = v;
     double ppc = o->pp > 1 ? 2 * vv * o->pp_hop : 0;
     double slot = o->slot_max[rc] + ppc;
-    double bubble = (o->pp - 1) * (o->slot_avg[rc] + ppc) / vv;
+    double bubble = o->zero_bubble ? 0 : (o->pp - 1) * (o->slot_avg[rc] + ppc) / vv;
     double pipe = o->n_micro * slot + bubble;
     double dp;
     if (z >= 3)
