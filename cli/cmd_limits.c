@@ -15,7 +15,7 @@
 static const cli_optdef defs[] = {
     {"mode", 1, "full (scaleplan's training model and plan search on a system preset) | epoch2024 (the paper's model) [full]"},
     {"gpu", 1, "h100 | a100 | v100 (full mode: also h800, h200, b200, mi300x or any system preset, e.g. dgx-b200) | h100-low-latency | h100-global-nvlink | h100-global-nvlink-ll | h100-infinite-ll | h100-superpod | a preset of data/epoch_gpus | FILE.json [h100]"},
-    {"compare", 1, "settings side by side, comma separated: GPU[+moe|+dense|+ll|+flat|+lat=X|+bw=X|+batch=RULE|+shape=fat:K|+dur=T], or 'paper' (the 16 settings of the paper)"},
+    {"compare", 1, "settings side by side, comma separated: GPU[+moe|+dense|+ll|+flat|+lat=X|+bw=X|+batch=RULE|+shape=fat:K|+dur=T], full mode also +zb|+paperlat|+noattn|+tokmb=T (the paper's idealisations), or 'paper' (the 16 settings of the paper)"},
     {"duration", 1, "training duration [0.25 y of 3.154e7 s, the paper's 3 months]"},
     {"from", 1, "smallest training compute to report [6e24: the paper's sweep]"},
     {"to", 1, "largest training compute to sweep [until the latency wall]"},

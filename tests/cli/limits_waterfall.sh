@@ -1,0 +1,11 @@
+#!/bin/sh
+# limits --mode full: the paper's idealisations one at a time, and the waterfall table (issue 22).
+. tests/cli/_lib.sh
+expect_out waterfall_table '^\| \+ zero-bubble pipeline .* \| x2[0-9]\.[0-9] \|' -- limits --waterfall
+expect_out waterfall_paper '^\| the paper.s model \(--mode epoch2024\) \| 2\.05e\+28 \|.*\| 2\.71e\+31 \|' -- limits --waterfall
+expect_out waterfall_beyond 'more GPUs than exist' -- limits --waterfall
+expect_out limits_zb '"setting":"dgx-h100 dense, zero-bubble pipeline"' -- limits --compare h100,h100+zb --json
+expect_fail limits_zb_epoch 2 'idealisations of --mode full' -- limits --mode epoch2024 --compare h100+zb
+expect_fail limits_tokmb 2 'tokens per micro-batch' -- limits --compare h100+tokmb=0.5
+expect_fail waterfall_compare 2 'waterfall is a table' -- limits --waterfall --compare h100
+expect_fail limits_modifier 2 '+zb +paperlat +noattn +tokmb=T' -- limits --compare h100+warp
