@@ -9,11 +9,12 @@
  * because infer's linear layers, elementwise kernels, TP all-reduces and MoE expert reads depend only on the
  * step's token count, its LM head only on the sequences that sample, decode attention is linear in sequences x
  * context (max of two terms both proportional to it) and prefill attention is linear in tokens x causal span.
- * The four parts are read from sp_infer_eval (public entry of src/infer.c):
- *   - alpha: decode step of 1 sequence at context 1 + D minus at context 1, over D;
- *   - beta: prefill of one 2Q-token prompt minus two Q-token prompts (same tokens, span Q vs Q/2), over Q^2;
- *   - lin(x): decode step of x sequences at context 1 of the model without its LM head (vocab 0), minus x alpha;
- *   - head(x): the same step with the LM head minus without it.
+ * The four parts are read from infer's engine step of a batch composition (sp_infer_engine_step, src/infer.c,
+ * built from the layer ops):
+ *   - alpha: 1 sequence decoding at context 1 + D minus at context 1, over D;
+ *   - beta: 2Q prompt tokens over a mean span Q minus over Q/2, over Q^2;
+ *   - lin(x): x tokens with no attention context and no token sampled;
+ *   - head(x): the same step with x sequences sampling minus without.
  * lin and head are tabulated once per engine: every token count up to 256, then 32 points per octave, linearly
  * interpolated (infer's step is piecewise smooth in the token count: a max of compute and weight-read time per
  * GEMM, wave quantisation in the GEMM efficiency), so a simulated step costs a table lookup, not ~100 GEMM
@@ -64,22 +65,13 @@ typedef struct {
     sp_infer_opts io;
 } pricer;
 
-/* One sp_infer_eval: batch sequences of `prompt` tokens; *dec = decode step at context prompt, *pf = prefill. */
-static sp_status price(const pricer *p, const sp_model *m, int batch, int prompt, double *dec, double *pf, sp_error *err)
+/* Infer's engine step of one composition (sp_infer_engine_step), its total time. */
+static sp_status price(const pricer *p, double n_dec, double ctx, double n_pf, double span, double logits, double *t, sp_error *err)
 {
-    sp_infer_opts o = p->io;
-    o.batch = batch;
-    o.prompt = prompt;
-    o.output = 0;
-    sp_infer_result r;
-    sp_status rc = sp_infer_eval(m, p->s, &o, &r, err);
-    if (rc)
-        return rc;
-    if (dec)
-        *dec = r.decode.total;
-    if (pf)
-        *pf = r.prefill.total;
-    return SP_OK;
+    sp_infer_step st;
+    sp_status rc = sp_infer_engine_step(p->m, p->s, &p->io, n_dec, ctx, n_pf, span, logits, &st, err);
+    *t = rc ? 0 : st.total;
+    return rc;
 }
 
 sp_status sp_serve_steptab_build(const sp_model *m, const sp_system *s, const sp_serve_opts *o, int max_tokens,
@@ -95,25 +87,22 @@ sp_status sp_serve_steptab_build(const sp_model *m, const sp_system *s, const sp
     p.io.weights = o->weights;
     p.io.kv = o->kv;
     p.io.eff = o->eff;
-    sp_model m0 = *m; /* without the LM head: its cost is tabulated separately by sampling sequences */
-    m0.vocab = 0;
-    const int D = 4096, Q = 1024;
+    const double D = 4096, Q = 1024;
     double a0, a1, b1, b2;
     sp_status rc;
-    if ((rc = price(&p, &m0, 1, 1, &a0, NULL, err)) || (rc = price(&p, &m0, 1, 1 + D, &a1, NULL, err)) ||
-        (rc = price(&p, &m0, 1, 2 * Q, NULL, &b1, err)) || (rc = price(&p, &m0, 2, Q, NULL, &b2, err)))
+    if ((rc = price(&p, 1, 1, 0, 0, 0, &a0, err)) || (rc = price(&p, 1, 1 + D, 0, 0, 0, &a1, err)) ||
+        (rc = price(&p, 0, 0, 2 * Q, Q, 0, &b1, err)) || (rc = price(&p, 0, 0, 2 * Q, Q / 2, 0, &b2, err)))
         return rc;
     t->alpha = (a1 - a0) / D;
-    t->beta = (b1 - b2) / ((double)Q * Q);
+    t->beta = (b1 - b2) / (Q * Q);
     int pp = o->pp > 0 ? o->pp : 1;
     for (t->n = 0; t->n < SP_STEPTAB_N && (t->n < 2 || tab_x(t->n - 2) < max_tokens); t->n++) {
-        double x = tab_x(t->n), full, bare;
-        int xi = (int)llround(x);
-        if ((rc = price(&p, m, xi, 1, &full, NULL, err)) || (rc = price(&p, &m0, xi, 1, &bare, NULL, err)))
+        double x = tab_x(t->n), bare, full;
+        if ((rc = price(&p, x, 0, 0, 0, 0, &bare, err)) || (rc = price(&p, x, 0, 0, 0, x, &full, err)))
             return rc;
-        double hop = pp > 1 ? (pp - 1) * sp_collective_time(s, SP_COLL_P2P, 2, o->tp * o->ep, xi * (double)m->d_model * 2.0) : 0;
-        t->lin[t->n] = (bare - xi * t->alpha + hop) * x / xi;
-        t->head[t->n] = (full - bare) * x / xi;
+        double hop = pp > 1 ? (pp - 1) * sp_collective_time(s, SP_COLL_P2P, 2, o->tp * o->ep, x * m->d_model * 2.0) : 0;
+        t->lin[t->n] = bare + hop;
+        t->head[t->n] = full - bare;
     }
     sp_param_count pc;
     sp_model_params(m, &pc);

@@ -68,6 +68,14 @@ static void test_step_equals_infer(void **st)
         assert_int_equal(sp_infer_eval(&m, &s, &io, &r, &e), SP_OK);
         assert_rel(sp_serve_step_time(&t, bs[i], bs[i] * (bs[i] / 2.0), 0, 0, 1), r.prefill.total, tol);
     }
+    /* a mixed step (40 decodes at mean context 900, a 200-token chunk at offset 300, 41 sampling) is infer's step of
+     * that composition (sp_infer_engine_step) */
+    sp_infer_opts io;
+    sp_infer_defaults(&io);
+    io.tp = io.n_gpus = 4;
+    sp_infer_step ist;
+    assert_int_equal(sp_infer_engine_step(&m, &s, &io, 40, 900, 200, 400, 41, &ist, &e), SP_OK);
+    assert_rel(sp_serve_step_time(&t, 200, 200 * 400.0, 40, 40 * 900.0, 41), ist.total, 1e-9);
     /* stack overhead and kernel factor: scale x core + fixed */
     o.stack.step_overhead_s = 0.002;
     o.stack.kernel_factor = 1.5;
