@@ -193,27 +193,16 @@ static int largest_tp(const sp_model *m, int n)
     return 1;
 }
 
-sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const sp_mem_tier *tiers, int ntiers,
-                      const sp_infer_opts *o, sp_coe_result *r, sp_error *err)
+/* Per expert: weight bytes and end-to-end latency served alone on the node, its share per byte (ord, unsorted); the
+ * copies of one expert (its `count`) are consecutive and identical: evaluated once. *work_max: KV + activations of
+ * the running batch, whole node. */
+static sp_status expert_costs(const sp_coe_expert *ex, int n, const sp_system *s, const sp_infer_opts *o,
+                              double *bytes, double *e2e, order_t *ord, double *work_max, sp_coe_result *r, sp_error *err)
 {
-    memset(r, 0, sizeof *r);
-    if (n < 1)
-        return sp_fail(err, SP_EINVAL, "coe: no experts");
     int sockets = o->n_gpus;
     double wb = sp_dtype_bytes(o->weights);
-    /* per expert: weight bytes and end-to-end latency; per position in share-per-byte order: the bytes of the
-     * experts before it (prefix) and the largest from it on (suffix): O(n log n) for up to 100,000 experts */
-    order_t *ord = malloc((size_t)n * sizeof *ord);
-    double *e2e = malloc((size_t)n * sizeof *e2e), *bytes = malloc((size_t)n * sizeof *bytes);
-    double *prefix = malloc((size_t)(n + 1) * sizeof *prefix), *suffix = malloc((size_t)(n + 1) * sizeof *suffix);
-    sp_status rc = SP_OK;
-    if (!ord || !e2e || !bytes || !prefix || !suffix) {
-        rc = sp_fail(err, SP_ENOMEM, "coe: out of memory");
-        goto done;
-    }
-    double work_max = 0; /* KV + activations of the running batch, whole node */
+    *work_max = 0;
     for (int i = 0; i < n; i++) {
-        /* the copies of one expert (its `count`) are consecutive and identical: evaluated once */
         if (i > 0 && memcmp(&ex[i].model, &ex[i - 1].model, sizeof ex[i].model) == 0) {
             bytes[i] = bytes[i - 1];
             e2e[i] = e2e[i - 1];
@@ -228,65 +217,61 @@ sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const 
             x.batch = o->batch > 0 ? o->batch : 1;
             sp_infer_result ir;
             sp_error e2 = {0};
-            if ((rc = sp_infer_eval(&ex[i].model, s, &x, &ir, &e2))) {
-                rc = sp_fail(err, rc, "coe: expert '%s': %s", ex[i].name, e2.msg);
-                goto done;
-            }
+            sp_status rc = sp_infer_eval(&ex[i].model, s, &x, &ir, &e2);
+            if (rc)
+                return sp_fail(err, rc, "coe: expert '%s': %s", ex[i].name, e2.msg);
             e2e[i] = ir.e2e_s;
             double work = (ir.kv_bytes + ir.activation_bytes) * sockets;
-            if (work > work_max)
-                work_max = work;
+            if (work > *work_max)
+                *work_max = work;
         }
         r->total_bytes += bytes[i];
         ord[i].idx = i;
         ord[i].key = ex[i].share / bytes[i];
     }
-    qsort(ord, (size_t)n, sizeof *ord, by_key_desc);
-    double per_socket = o->mem_frac * s->acc.hbm_bytes - 2.0 * 1073741824.0; /* engine overhead as in infer.c */
-    r->hbm_budget = sockets * per_socket - work_max;
+    return SP_OK;
+}
+
+/* The resident set: the longest prefix in share-per-byte order (ord, sorted) that fits in r->hbm_budget with a swap
+ * slot for the largest non-resident expert (prefix: bytes before each position, suffix: the largest from it on);
+ * -1 when not even the largest expert fits. */
+static int resident_set(const double *bytes, const order_t *ord, int n, double *prefix, double *suffix,
+                        const sp_coe_result *r)
+{
     prefix[0] = 0;
     for (int j = 0; j < n; j++)
         prefix[j + 1] = prefix[j] + bytes[ord[j].idx];
     suffix[n] = 0;
     for (int j = n - 1; j >= 0; j--)
         suffix[j] = bytes[ord[j].idx] > suffix[j + 1] ? bytes[ord[j].idx] : suffix[j + 1];
-    /* resident set: the longest prefix in share-per-byte order that fits with a swap slot for the largest
-     * non-resident expert */
-    int best = -1;
-    for (int k = n; k >= 0 && best < 0; k--)
+    for (int k = n; k >= 0; k--)
         if (prefix[k] + suffix[k] <= r->hbm_budget)
-            best = k;
-    if (best < 0) {
-        rc = sp_fail(err, SP_EINFEASIBLE,
-                     "coe: the largest expert (%.1f GB) does not fit in the HBM left on %d x %s (%.1f GB after KV "
-                     "cache and overhead); use more sockets, fewer concurrent requests or lower-precision weights",
-                     suffix[0] / 1e9, sockets, s->acc.name, r->hbm_budget / 1e9);
-        goto done;
-    }
-    r->n_resident = best;
-    double stored = 0;
-    for (int j = best; j < n; j++)
-        stored += bytes[ord[j].idx];
-    int ti = -1;
-    if (best < n) {
-        for (int t = 0; t < ntiers; t++)
-            if (tiers[t].capacity * sockets >= stored) {
-                ti = t;
-                break;
-            }
-        if (ti < 0) {
-            double cap = 0;
-            for (int t = 0; t < ntiers; t++)
-                cap = fmax(cap, tiers[t].capacity * sockets);
-            rc = sp_fail(err, SP_EINFEASIBLE,
-                         "coe: %d experts (%.1f GB) do not fit in HBM and the largest capacity tier below it holds %.1f GB "
-                         "on %d sockets; add sockets or a larger tier (system 'memory_tiers')",
-                         n - best, stored / 1e9, cap / 1e9, sockets);
-            goto done;
+            return k;
+    return -1;
+}
+
+/* The first memory tier whose capacity on all sockets holds the `stored` bytes of the non-resident experts. */
+static sp_status store_tier(const sp_mem_tier *tiers, int ntiers, int sockets, int n_out, double stored, int *ti,
+                            sp_error *err)
+{
+    for (int t = 0; t < ntiers; t++)
+        if (tiers[t].capacity * sockets >= stored) {
+            *ti = t;
+            return SP_OK;
         }
-        r->store_tier = tiers[ti].name;
-    } else
-        r->store_tier = "(none: all resident)";
+    double cap = 0;
+    for (int t = 0; t < ntiers; t++)
+        cap = fmax(cap, tiers[t].capacity * sockets);
+    return sp_fail(err, SP_EINFEASIBLE,
+                   "coe: %d experts (%.1f GB) do not fit in HBM and the largest capacity tier below it holds %.1f GB "
+                   "on %d sockets; add sockets or a larger tier (system 'memory_tiers')",
+                   n_out, stored / 1e9, cap / 1e9, sockets);
+}
+
+/* Mean switch time and latency over the routing shares, with `best` experts resident and the rest on tier `tier`. */
+static void switch_latency(const sp_coe_expert *ex, int n, const double *bytes, const double *e2e, const order_t *ord,
+                           int best, const sp_mem_tier *tier, int sockets, const sp_infer_opts *o, sp_coe_result *r)
+{
     double sw = 0, lat = 0, s_nr = 0;
     for (int j = best; j < n; j++)
         s_nr += ex[ord[j].idx].share;
@@ -294,7 +279,7 @@ sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const 
         int i = ord[j].idx;
         double t_sw = 0;
         if (j >= best) {
-            t_sw = bytes[i] / (sockets * tiers[ti].bw);
+            t_sw = bytes[i] / (sockets * tier->bw);
             r->switch_worst_s = fmax(r->switch_worst_s, t_sw);
             /* the swap slot already holds it when the last non-resident batch was for the same expert */
             t_sw *= 1 - ex[i].share / s_nr;
@@ -308,8 +293,50 @@ sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const 
     r->mean_latency_s = sw + lat;
     double B = o->batch > 0 ? o->batch : 1;
     r->tokens_per_s = r->mean_latency_s > 0 ? B * o->output / r->mean_latency_s : 0;
-    r->fits = 1;
-done:
+}
+
+sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const sp_mem_tier *tiers, int ntiers,
+                      const sp_infer_opts *o, sp_coe_result *r, sp_error *err)
+{
+    memset(r, 0, sizeof *r);
+    if (n < 1)
+        return sp_fail(err, SP_EINVAL, "coe: no experts");
+    int sockets = o->n_gpus;
+    /* O(n log n) for up to 100,000 experts */
+    order_t *ord = malloc((size_t)n * sizeof *ord);
+    double *e2e = malloc((size_t)n * sizeof *e2e), *bytes = malloc((size_t)n * sizeof *bytes);
+    double *prefix = malloc((size_t)(n + 1) * sizeof *prefix), *suffix = malloc((size_t)(n + 1) * sizeof *suffix);
+    sp_status rc = SP_OK;
+    double work_max;
+    int best = -1, ti = -1;
+    if (!ord || !e2e || !bytes || !prefix || !suffix)
+        rc = sp_fail(err, SP_ENOMEM, "coe: out of memory");
+    else
+        rc = expert_costs(ex, n, s, o, bytes, e2e, ord, &work_max, r, err);
+    if (rc == SP_OK) {
+        qsort(ord, (size_t)n, sizeof *ord, by_key_desc);
+        double per_socket = o->mem_frac * s->acc.hbm_bytes - 2.0 * 1073741824.0; /* engine overhead as in infer.c */
+        r->hbm_budget = sockets * per_socket - work_max;
+        best = resident_set(bytes, ord, n, prefix, suffix, r);
+        if (best < 0)
+            rc = sp_fail(err, SP_EINFEASIBLE,
+                         "coe: the largest expert (%.1f GB) does not fit in the HBM left on %d x %s (%.1f GB after KV "
+                         "cache and overhead); use more sockets, fewer concurrent requests or lower-precision weights",
+                         suffix[0] / 1e9, sockets, s->acc.name, r->hbm_budget / 1e9);
+    }
+    if (rc == SP_OK) {
+        r->n_resident = best;
+        double stored = 0;
+        for (int j = best; j < n; j++)
+            stored += bytes[ord[j].idx];
+        r->store_tier = "(none: all resident)";
+        if (best < n && (rc = store_tier(tiers, ntiers, sockets, n - best, stored, &ti, err)) == SP_OK)
+            r->store_tier = tiers[ti].name;
+    }
+    if (rc == SP_OK) {
+        switch_latency(ex, n, bytes, e2e, ord, best, ti >= 0 ? &tiers[ti] : NULL, sockets, o, r);
+        r->fits = 1;
+    }
     free(ord);
     free(e2e);
     free(bytes);

@@ -92,7 +92,7 @@ void sp_layer_ctx_serving(sp_layer_ctx *c, const sp_model *m, const sp_system *s
 
 /* ---- appending ops (a layer has at most ~35: SP_LAYER_MAX_OPS leaves room) ---- */
 
-static sp_op *push(sp_layer_ops *l, const char *name, sp_op_kind kind, sp_op_part part, unsigned flags, double count)
+static inline sp_op *push(sp_layer_ops *l, const char *name, sp_op_kind kind, sp_op_part part, unsigned flags, double count)
 {
     sp_op *o = &l->op[l->n < SP_LAYER_MAX_OPS ? l->n++ : SP_LAYER_MAX_OPS - 1];
     memset(o, 0, sizeof *o);
@@ -104,7 +104,7 @@ static sp_op *push(sp_layer_ops *l, const char *name, sp_op_kind kind, sp_op_par
     return o;
 }
 
-static void gemm(sp_layer_ops *l, const char *name, unsigned flags, double count, double m, double n, double k,
+static inline void gemm(sp_layer_ops *l, const char *name, unsigned flags, double count, double m, double n, double k,
                  sp_dtype d, sp_gemm_bwd bwd)
 {
     sp_op *o = push(l, name, SP_OP_GEMM, SP_PART_COMPUTE, flags, count);
@@ -123,7 +123,7 @@ static void serving_gemm(sp_layer_ctx *c, sp_layer_ops *l, const char *name, dou
 }
 
 /* a linear layer of the model: weight gradient unless the base is frozen; forward only when serving */
-static void linear(sp_layer_ctx *c, sp_layer_ops *l, const char *name, unsigned flags, double count, double m,
+static inline void linear(sp_layer_ctx *c, sp_layer_ops *l, const char *name, unsigned flags, double count, double m,
                    double n, double k, sp_dtype d)
 {
     if (c->serving)

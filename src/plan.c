@@ -68,11 +68,9 @@ void sp_plan_defaults(sp_plan *p)
     p->dp_overlap = -1;
 }
 
-sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_error *err)
+/* The degrees multiply to the GPU count (dp and n_gpus filled when 0) and fit the system. */
+static sp_status resolve_degrees(sp_plan *p, const sp_model *m, const sp_system *s, sp_error *err)
 {
-    sp_status mk = sp_model_step_check(m, "training", err); /* layer kinds the step cannot price (model.c) */
-    if (mk)
-        return mk;
     if (p->tp < 1 || p->pp < 1 || p->cp < 1 || p->ep < 1 || p->vpp < 1 || p->dp < 0)
         return sp_fail(err, SP_EINVAL, "plan: tp, pp, cp, ep, vpp must be >= 1 and dp >= 0");
     if (p->seq_len <= 0)
@@ -104,6 +102,12 @@ sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_
     p->dp = dp;
     if (s->max_accels > 0 && p->n_gpus > s->max_accels)
         return sp_fail(err, SP_EINVAL, "plan: %d GPUs but system '%s' has %d", p->n_gpus, s->name, s->max_accels);
+    return SP_OK;
+}
+
+/* TP against the heads, PP and virtual stages against the layers. */
+static sp_status check_layer_split(const sp_plan *p, const sp_model *m, sp_error *err)
+{
     if (m->n_heads % p->tp || m->n_kv_heads % p->tp != 0) {
         if (m->n_heads % p->tp)
             return sp_fail(err, SP_EINVAL, "plan: tp = %d does not divide num_attention_heads = %d", p->tp,
@@ -122,6 +126,13 @@ sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_
             return sp_fail(err, SP_EINVAL, "plan: pp*vpp = %d must divide the number of layers (%d)",
                            p->pp * p->vpp, m->n_layers);
     }
+    return SP_OK;
+}
+
+/* EP, ETP and the routing assumptions against the experts. */
+static sp_status check_moe(const sp_plan *p, const sp_model *m, sp_error *err)
+{
+    int dp = p->dp;
     if (p->ep > 1) {
         if (!sp_model_is_moe(m))
             return sp_fail(err, SP_EINVAL, "plan: ep = %d but model '%s' has no experts", p->ep, m->name);
@@ -155,6 +166,14 @@ sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_
     if ((p->capacity_factor > 0 || p->moe_imbalance > 1) && !sp_model_is_moe(m))
         return sp_fail(err, SP_EINVAL, "plan: capacity factor / MoE imbalance given but model '%s' has no experts",
                        m->name);
+    return SP_OK;
+}
+
+sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_error *err)
+{
+    sp_status st = sp_model_step_check(m, "training", err); /* layer kinds the step cannot price (model.c) */
+    if (st || (st = resolve_degrees(p, m, s, err)) || (st = check_layer_split(p, m, err)) || (st = check_moe(p, m, err)))
+        return st;
     if (p->cp > 1 && p->seq_len % (2 * p->cp))
         return sp_fail(err, SP_EINVAL, "plan: seq_len %d must be divisible by 2*cp = %d (load-balanced ring attention)",
                        p->seq_len, 2 * p->cp);

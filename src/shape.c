@@ -21,6 +21,102 @@ static int dominates(const sp_shape_point *a, const sp_shape_point *b, int use_l
 
 #define SP_SHAPE_POOL 4096
 
+/* The decoder of width d (heads of dh, g KV heads, FFN ratio index fi, 8x2 experts when moe) whose layer count
+ * meets the budget within tol; 0 when none does (too shallow, too deep, aspect ratio, budget missed). */
+static int candidate_model(const sp_shape_opts *so, int vocab, double tol, int d, int dh, int g, int fi, int moe,
+                           sp_model *m, sp_param_count *pc)
+{
+    static const double ffn_ratio[] = {8.0 / 3.0, 4.0};
+    int heads = d / dh;
+    memset(m, 0, sizeof *m);
+    m->d_model = d;
+    m->n_heads = heads;
+    m->n_kv_heads = g;
+    m->d_head = dh;
+    m->ffn_dim = (int)(ceil(ffn_ratio[fi] * d / 256.0) * 256);
+    m->gated = 1;
+    m->vocab = vocab;
+    m->norm = SP_NORM_RMSNORM;
+    m->max_seq = 8192;
+    if (moe) {
+        m->n_experts = 8;
+        m->top_k = 2;
+        m->moe_ffn_dim = m->ffn_dim;
+    }
+    /* solve the layer count from the budget */
+    m->n_layers = 1;
+    sp_model_defaults(m);
+    sp_param_count p1;
+    sp_model_params(m, &p1);
+    double per_layer = p1.layers_total, fixed = p1.total - p1.layers_total;
+    int L = (int)lround((so->n_target - fixed) / per_layer);
+    if (L < 2 || L > 256)
+        return 0;
+    /* aspect ratio guard: d_model / layers between 16 and 512 (published models span ~50-200) */
+    if ((double)d / L < 16 || (double)d / L > 512)
+        return 0;
+    m->n_layers = L;
+    sp_model_params(m, pc);
+    if (fabs(pc->total / so->n_target - 1) > tol)
+        return 0;
+    snprintf(m->name, sizeof m->name, "L%d-d%d-h%dx%d-kv%d-f%d%s", L, d, heads, dh, g, m->ffn_dim, moe ? "-E8k2" : "");
+    return sp_model_check(m, "shape", NULL) == SP_OK;
+}
+
+/* Serves m under o; 0 when it does not fit, does not split over TP or misses the latency target (*n_eval counts
+ * the shapes served). */
+static int serve_point(const sp_system *s, const sp_infer_opts *o, const sp_law *law, const sp_shape_opts *so,
+                       const sp_model *m, const sp_param_count *pc, int *n_eval, sp_shape_point *pt)
+{
+    if (m->n_heads % o->tp || (m->n_kv_heads % o->tp && o->tp % m->n_kv_heads))
+        return 0;
+    sp_infer_result r;
+    if (sp_infer_eval(m, s, o, &r, NULL) || !r.fits)
+        return 0;
+    (*n_eval)++;
+    if (so->max_tpot_s > 0 && r.tpot_s > so->max_tpot_s)
+        return 0;
+    pt->m = *m;
+    pt->params = pc->total;
+    pt->active = pc->active;
+    double D = so->tokens > 0 ? so->tokens : (so->tpp > 0 ? so->tpp : 20) * pc->total;
+    pt->loss = law ? sp_law_loss(law, sp_model_is_moe(m) ? pc->active : pc->total, D) : NAN;
+    pt->tpot_s = r.tpot_s;
+    pt->ttft_s = r.ttft_s;
+    pt->tokens_per_s_per_gpu = r.tokens_per_s_per_gpu;
+    pt->kv_bytes_per_token = r.kv_bytes_per_token;
+    return 1;
+}
+
+/* Keeps the running Pareto front in pool[0..*np) with pt offered. */
+static void front_add(sp_shape_point *pool, int *np, const sp_shape_point *pt, int use_loss)
+{
+    for (int i = 0; i < *np; i++)
+        if (dominates(&pool[i], pt, use_loss))
+            return;
+    int w = 0;
+    for (int i = 0; i < *np; i++)
+        if (!dominates(pt, &pool[i], use_loss))
+            pool[w++] = pool[i];
+    *np = w;
+    if (*np < SP_SHAPE_POOL)
+        pool[(*np)++] = *pt;
+}
+
+/* The front sorted by TPOT (insertion sort: the front is small). */
+static void sort_by_tpot(sp_shape_point *pool, int np)
+{
+    for (int i = 1; i < np; i++) {
+        sp_shape_point t = pool[i];
+        int j = i - 1;
+        while (j >= 0 && pool[j].tpot_s > t.tpot_s) {
+            pool[j + 1] = pool[j];
+            j--;
+        }
+        pool[j + 1] = t;
+    }
+}
+
 sp_status sp_shape_search(const sp_system *s, const sp_infer_opts *o, const sp_law *law, const sp_shape_opts *so,
                           sp_shape_point *out, int max, int *n_front, int *n_eval, sp_error *err)
 {
@@ -35,13 +131,11 @@ sp_status sp_shape_search(const sp_system *s, const sp_infer_opts *o, const sp_l
         return sp_fail(err, SP_ENOMEM, "shape: out of memory");
     int np = 0;
     static const int dheads[] = {64, 128};
-    static const double ffn_ratio[] = {8.0 / 3.0, 4.0};
     for (int d = 512; d <= 32768; d += 256)
         for (int hi = 0; hi < 2; hi++) {
-            int dh = dheads[hi];
+            int dh = dheads[hi], heads = d / dh;
             if (d % dh)
                 continue;
-            int heads = d / dh;
             int kvs[3] = {heads, 8, 1};
             for (int ki = 0; ki < 3; ki++) {
                 int g = kvs[ki];
@@ -50,74 +144,11 @@ sp_status sp_shape_search(const sp_system *s, const sp_infer_opts *o, const sp_l
                 for (int fi = 0; fi < 2; fi++)
                     for (int moe = 0; moe <= (so->allow_moe ? 1 : 0); moe++) {
                         sp_model m;
-                        memset(&m, 0, sizeof m);
-                        m.d_model = d;
-                        m.n_heads = heads;
-                        m.n_kv_heads = g;
-                        m.d_head = dh;
-                        m.ffn_dim = (int)(ceil(ffn_ratio[fi] * d / 256.0) * 256);
-                        m.gated = 1;
-                        m.vocab = vocab;
-                        m.norm = SP_NORM_RMSNORM;
-                        m.max_seq = 8192;
-                        if (moe) {
-                            m.n_experts = 8;
-                            m.top_k = 2;
-                            m.moe_ffn_dim = m.ffn_dim;
-                        }
-                        /* solve the layer count from the budget */
-                        m.n_layers = 1;
-                        sp_model_defaults(&m);
-                        sp_param_count p1;
-                        sp_model_params(&m, &p1);
-                        double per_layer = p1.layers_total, fixed = p1.total - p1.layers_total;
-                        int L = (int)lround((so->n_target - fixed) / per_layer);
-                        if (L < 2 || L > 256)
-                            continue;
-                        /* aspect ratio guard: d_model / layers between 16 and 512 (published models span ~50-200) */
-                        if ((double)d / L < 16 || (double)d / L > 512)
-                            continue;
-                        m.n_layers = L;
                         sp_param_count pc;
-                        sp_model_params(&m, &pc);
-                        if (fabs(pc.total / so->n_target - 1) > tol)
-                            continue;
-                        snprintf(m.name, sizeof m.name, "L%d-d%d-h%dx%d-kv%d-f%d%s", L, d, heads, dh, g, m.ffn_dim,
-                                 moe ? "-E8k2" : "");
-                        if (sp_model_check(&m, "shape", NULL))
-                            continue;
-                        sp_infer_opts x = *o;
-                        if (m.n_heads % x.tp || (m.n_kv_heads % x.tp && x.tp % m.n_kv_heads))
-                            continue;
-                        sp_infer_result r;
-                        if (sp_infer_eval(&m, s, &x, &r, NULL) || !r.fits)
-                            continue;
-                        (*n_eval)++;
-                        if (so->max_tpot_s > 0 && r.tpot_s > so->max_tpot_s)
-                            continue;
                         sp_shape_point pt;
-                        pt.m = m;
-                        pt.params = pc.total;
-                        pt.active = pc.active;
-                        double D = so->tokens > 0 ? so->tokens : (so->tpp > 0 ? so->tpp : 20) * pc.total;
-                        pt.loss = law ? sp_law_loss(law, moe ? pc.active : pc.total, D) : NAN;
-                        pt.tpot_s = r.tpot_s;
-                        pt.ttft_s = r.ttft_s;
-                        pt.tokens_per_s_per_gpu = r.tokens_per_s_per_gpu;
-                        pt.kv_bytes_per_token = r.kv_bytes_per_token;
-                        /* keep the running Pareto front in the pool */
-                        int dom = 0;
-                        for (int i = 0; i < np && !dom; i++)
-                            dom = dominates(&pool[i], &pt, law != NULL);
-                        if (dom)
-                            continue;
-                        int w = 0;
-                        for (int i = 0; i < np; i++)
-                            if (!dominates(&pt, &pool[i], law != NULL))
-                                pool[w++] = pool[i];
-                        np = w;
-                        if (np < SP_SHAPE_POOL)
-                            pool[np++] = pt;
+                        if (candidate_model(so, vocab, tol, d, dh, g, fi, moe, &m, &pc) &&
+                            serve_point(s, o, law, so, &m, &pc, n_eval, &pt))
+                            front_add(pool, &np, &pt, law != NULL);
                     }
             }
         }
@@ -128,16 +159,7 @@ sp_status sp_shape_search(const sp_system *s, const sp_infer_opts *o, const sp_l
                        "lower-precision weights or a looser latency target",
                        100 * tol, so->n_target, o->n_gpus, s->acc.name, so->max_tpot_s > 0 ? " and meets the latency target" : "");
     }
-    /* sort by TPOT (insertion sort: the front is small) */
-    for (int i = 1; i < np; i++) {
-        sp_shape_point t = pool[i];
-        int j = i - 1;
-        while (j >= 0 && pool[j].tpot_s > t.tpot_s) {
-            pool[j + 1] = pool[j];
-            j--;
-        }
-        pool[j + 1] = t;
-    }
+    sort_by_tpot(pool, np);
     *n_front = np;
     for (int i = 0; i < np && i < max; i++)
         out[i] = pool[i];
