@@ -10,6 +10,9 @@
 #include <stdlib.h>
 #include <time.h>
 
+static sp_search_entry top_r[SP_SEARCH_MAX_TOP]; /* caller-owned top-k buffer of sp_search */
+static sp_search_entry top_r2[SP_SEARCH_MAX_TOP]; /* caller-owned top-k buffer of sp_search */
+
 static double now(void)
 {
     struct timespec t;
@@ -38,16 +41,16 @@ int main(void)
             }
             sp_search_opts o;
             sp_search_defaults(&o);
-            o.n_gpus = cases[i].gpus;
-            o.global_batch = cases[i].batch;
-            o.seq_len = cases[i].seq;
-            o.dtype = cases[i].dt;
+            o.plan.n_gpus = cases[i].gpus;
+            o.plan.global_batch = cases[i].batch;
+            o.plan.seq_len = cases[i].seq;
+            o.plan.dtype = cases[i].dt;
             o.threads = threads;
             double best = 1e30, t_end = now() + 1.0;
             int reps = 0;
             do {
                 double t0 = now();
-                if (sp_search(&m, &s, &o, r, &e)) {
+                if (sp_search(&m, &s, &o, top_r, r, &e)) {
                     fprintf(stderr, "bench/search: %s\n", e.msg);
                     return 2;
                 }
@@ -62,7 +65,7 @@ int main(void)
             t_end = now() + 1.0;
             do {
                 double t0 = now();
-                sp_search(&m, &s, &o, r2, &e);
+                sp_search(&m, &s, &o, top_r2, r2, &e);
                 double t = now() - t0;
                 if (t < tn)
                     tn = t;

@@ -119,14 +119,15 @@ int cmd_report(int argc, char **argv)
             /* hypothetical runs: the best plan the search finds on that cluster */
             sp_search_opts so;
             sp_search_defaults(&so);
-            so.n_gpus = f->gpus;
-            so.global_batch = f->gbatch;
-            so.seq_len = f->seq;
+            so.plan.n_gpus = f->gpus;
+            so.plan.global_batch = f->gbatch;
+            so.plan.seq_len = f->seq;
             so.top_k = 1;
             sp_search_result *sr = malloc(sizeof *sr);
             if (!sr)
                 return cli_error("report", "out of memory");
-            sp_status st = sp_search(&m, &s, &so, sr, &err);
+            sp_search_entry best;
+            sp_status st = sp_search(&m, &s, &so, &best, sr, &err);
             if (st == SP_OK)
                 p = sr->top[0].plan;
             free(sr);

@@ -117,8 +117,8 @@ int cmd_search(int argc, char **argv)
             csv_row(&r->top[i].plan, &r->top[i].res);
     } else {
         char b1[32], b2[32];
-        printf("scaleplan search: %s on %d x %s (%s), global batch %d x %d tokens\n\n", m.name, o.n_gpus, s.acc.name, s.name,
-               o.global_batch, o.seq_len);
+        printf("scaleplan search: %s on %d x %s (%s), global batch %d x %d tokens\n\n", m.name, o.plan.n_gpus, s.acc.name, s.name,
+               o.plan.global_batch, o.plan.seq_len);
         printf("  #   TP  PP  DP  CP  EP vpp  mb recompute  SP ZeRO    step time    MFU   memory/GPU  dominant cost\n");
         for (int i = 0; i < r->n_top; i++) {
             const sp_plan *p = &r->top[i].plan;

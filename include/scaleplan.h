@@ -486,33 +486,30 @@ typedef enum { SP_OBJ_TIME, SP_OBJ_TOKENS_PER_S, SP_OBJ_COST } sp_objective;
 #define SP_SEARCH_MAX_TOP 256
 #define SP_SEARCH_MAX_VPP 64 /* largest interleaving factor the search accepts */
 
+/* A fixed dimension of sp_search_opts left to the search (every fix_* field; the default). */
+#define SP_FREE (-1)
+
 typedef struct {
-    int n_gpus, global_batch, seq_len;
-    sp_dtype dtype;
-    int flash_attention;      /* -1: system default */
+    sp_plan plan;             /* what every plan shares: n_gpus, global_batch, seq_len, dtype, flash_attention (-1:
+                                 system default), fine-tuning (frozen_base, lora_rank, lora_targets, base_weight_bytes,
+                                 grad_bytes), the stack's model-state bytes (weight_bytes, optimizer_bytes) and MoE routing (capacity_factor, moe_imbalance, moe_pad); the degrees,
+                                 micro-batch, virtual stages, ZeRO stage, recompute and SP are searched */
     double max_mem_frac;      /* a plan must fit in this fraction of HBM [1] */
     sp_objective objective;
-    int top_k;                /* <= SP_SEARCH_MAX_TOP */
+    int top_k;                /* plans returned, 1..SP_SEARCH_MAX_TOP: the size of the caller's buffer */
     int threads;              /* 0: all cores (OpenMP) for large searches (4096 layer shapes or more),
                                  else 1; the answer does not depend on it */
     int max_vpp;              /* largest interleaving factor tried [8], <= SP_SEARCH_MAX_VPP */
-    /* fixed dimensions (0 or -1 = free) */
-    int fix_tp, fix_pp, fix_dp, fix_cp, fix_ep, fix_vpp, fix_mb;
-    int fix_zero, fix_sp, fix_recompute; /* -1 = free */
+    /* fixed dimensions: SP_FREE (the default) searches the dimension, any other value is the only one tried
+     * (degrees >= 1; zero 0..3; sp 0|1; recompute an sp_recompute) */
+    int fix_tp, fix_pp, fix_dp, fix_cp, fix_ep, fix_etp, fix_vpp, fix_mb;
+    int fix_zero, fix_sp, fix_recompute;
     int no_prune;             /* evaluate every feasible plan (for tests and --all) */
     double max_objective;     /* > 0: only plans whose objective is at most this are wanted (limits: the step time
                                  that finishes in the duration); the rest are pruned by the same exact bound */
-    /* fine-tuning: plans for a frozen base with adapters (lora_rank > 0 or frozen_base) */
-    int frozen_base, lora_rank;
-    unsigned lora_targets;
-    double base_weight_bytes, grad_bytes;
-    double weight_bytes, optimizer_bytes; /* model-state bytes of the stack (sp_plan's fields; 0 = Megatron's) */
-    /* precision and MoE: any_dtype enumerates bf16 and, when the accelerator has an FP8 peak, fp8 (dtype
-     * is then ignored); ETP is enumerated over the divisors of TP for MoE models unless fixed; the routing
-     * assumptions are passed to every plan */
-    int any_dtype, fix_etp;
-    double capacity_factor, moe_imbalance;
-    int moe_pad;
+    /* any_dtype enumerates bf16 and, when the accelerator has an FP8 peak, fp8 (plan.dtype is then ignored); ETP is
+     * enumerated over the divisors of TP for MoE models unless fixed */
+    int any_dtype;
     /* --all: called for every evaluated plan, in enumeration order (forces one thread, no pruning) */
     void (*on_plan)(void *ctx, const sp_plan *p, const sp_train_result *r);
     void *ctx;
@@ -521,7 +518,6 @@ typedef struct {
     void (*on_progress)(void *ctx, long long done, long long total, double elapsed_s);
     void *progress_ctx;
     double progress_after_s;
-    int zero_bubble;          /* every plan with a zero-bubble pipeline schedule (sp_plan.zero_bubble) */
 } sp_search_opts;
 /* A software stack's limits on a search (software.c): the features it lacks are fixed off (tp, pp, cp, ep = 1, no
  * SP, vpp 1), ZeRO is fixed to the stack's stage when the stack lacks any other, and the model-state bytes and
@@ -543,7 +539,7 @@ typedef struct {
     int layer_shapes;         /* layer shapes enumerated (TP, CP, EP, micro-batch, SP, expert TP, precision) */
     int threads;
     double wall_time_s, plans_per_s;
-    sp_search_entry top[SP_SEARCH_MAX_TOP];
+    sp_search_entry *top;     /* the caller's buffer passed to sp_search, best first */
     int n_top;
     /* closest to fitting when nothing fits */
     double min_overflow_bytes;
@@ -553,9 +549,10 @@ typedef struct {
 void sp_search_defaults(sp_search_opts *o);
 /* Enumerates TP, CP, EP, PP (uneven splits allowed), DP, virtual stages, micro-batch, recompute, SP and ZeRO stage;
  * rejects by memory before timing; ranks by the objective; ties broken by (tp, pp, dp, cp, ep, vpp, micro-batch,
- * recompute, sp, zero) ascending. The same answer for any thread count. Allocation-free per plan. */
-sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts *o, sp_search_result *r,
-                    sp_error *err);
+ * recompute, sp, zero) ascending. The same answer for any thread count. Allocation-free per plan. top: the caller's
+ * buffer of o->top_k entries, which r->top points at on return. */
+sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts *o, sp_search_entry *top,
+                    sp_search_result *r, sp_error *err);
 
 /*
 ** Fine-tuning (LoRA, QLoRA), distillation and pruning

@@ -145,28 +145,29 @@ int sp_limits_full_sweep(const sp_epoch_setting *st, const sp_system *sys, const
         }
         sp_search_opts so;
         sp_search_defaults(&so);
-        so.global_batch = (int)bs;
-        so.seq_len = seq;
-        so.dtype = o->dtype;
+        so.plan.global_batch = (int)bs;
+        so.plan.seq_len = seq;
+        so.plan.dtype = o->dtype;
         so.top_k = 1;
         so.threads = o->threads;
         so.max_vpp = o->max_vpp > 0 ? o->max_vpp : 1;
         so.max_objective = t_step * (1 + 1e-9);
-        so.grad_bytes = o->grad_bytes;
-        so.zero_bubble = o->zero_bubble;
+        so.plan.grad_bytes = o->grad_bytes;
+        so.plan.zero_bubble = o->zero_bubble;
         int n_found = 0;
+        sp_search_entry best; /* the search's top-1 buffer (res->top points at it) */
         for (int i = i0; S * ldexp(1.0, i) <= max_n && !found; i++) {
-            so.n_gpus = (int)S << i;
+            so.plan.n_gpus = (int)S << i;
             sp_error e2;
-            sp_status rc = sp_search(&m, &s, &so, res, &e2);
+            sp_status rc = sp_search(&m, &s, &so, &best, res, &e2);
             searched++;
             evaluated += res->evaluated;
             if (rc == SP_OK) {
                 found = 1;
-                n_found = so.n_gpus;
+                n_found = so.plan.n_gpus;
             } else if (rc != SP_EINFEASIBLE) {
                 free(res);
-                return sp_fail(err, rc, "limits: d_model %.0f on %d GPUs: %s", d, so.n_gpus, e2.msg), -1;
+                return sp_fail(err, rc, "limits: d_model %.0f on %d GPUs: %s", d, so.plan.n_gpus, e2.msg), -1;
             }
         }
         if (!found && searched < 3) { /* the clusters it would need are beyond what is represented */

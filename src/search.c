@@ -25,12 +25,12 @@
 void sp_search_defaults(sp_search_opts *o)
 {
     memset(o, 0, sizeof *o);
-    o->dtype = SP_BF16;
-    o->flash_attention = -1;
+    sp_plan_defaults(&o->plan); /* bf16, system's attention kernel, no fine-tuning, dropless uniform routing */
     o->max_mem_frac = 1.0;
     o->top_k = 10;
     o->max_vpp = 8;
-    o->fix_zero = o->fix_sp = o->fix_recompute = -1;
+    o->fix_tp = o->fix_pp = o->fix_dp = o->fix_cp = o->fix_ep = o->fix_etp = o->fix_vpp = o->fix_mb = SP_FREE;
+    o->fix_zero = o->fix_sp = o->fix_recompute = SP_FREE;
     o->progress_after_s = 1.0;
 }
 
@@ -64,6 +64,9 @@ typedef struct {
  * divides g; otherwise groups straddle domains while the tier model prices them as inside (TP 3 on 8-GPU
  * nodes). Such layouts are skipped. */
 static int aligned(int g, int node) { return node <= 1 || node % g == 0 || g % node == 0; }
+
+/* A fixed dimension (not SP_FREE) with another value than v: v is not tried. */
+static int fixed_other(int fix, int v) { return fix != SP_FREE && v != fix; }
 
 static int plan_cmp(const sp_search_entry *a, const sp_search_entry *b)
 {
@@ -100,7 +103,7 @@ typedef struct {
     long long enumerated, div, mem, pruned, evaluated;
     double min_over;
     sp_plan min_over_plan;
-    sp_search_entry top[SP_SEARCH_MAX_TOP];
+    sp_search_entry *top; /* top_k entries (threads_new) */
     int n_top;
     sp_gemm_memo memo;
     /* pruning threshold: the least k-th best objective of any thread (each thread publishes its own in
@@ -177,236 +180,304 @@ typedef struct {
  * plans without SP do too: a unit tries SP first. */
 #define DEAD_MARGIN (1 + 1e-9)
 
+/* One unit of work being searched: its plan being formed, its PP degrees and their states, the layer shape of
+ * the micro-batch and SP setting being searched. Lives on the worker's stack; nothing here allocates. */
+typedef struct {
+    const sp_model *m;
+    const sp_system *s;
+    const sp_search_opts *o;
+    const sp_param_count *pc;  /* the model's parameter counts */
+    thread_state *ts;
+    sp_plan p;                 /* the plan being formed */
+    double tokens, cap;        /* tokens per step; usable HBM */
+    int rok[3], nrv;           /* recompute modes tried and their count */
+    int npp, pps[64], dps[64]; /* PP degrees and their DP */
+    int rep_batch[64];         /* sequences per replica (0 when the replicas do not divide the batch) */
+    pp_state st[64];
+    sp_shape_mem mpre;         /* of the current micro-batch; until then the parameter counts only */
+    int have_mpre, have_cache;
+    sp_shape_step cache;       /* the current layer shape's step terms */
+} unit_ctx;
+
+#define N_ZERO 4
+#define N_RECOMPUTE 3
+
+static void unit_init(unit_ctx *u, const layer_key *key)
+{
+    const sp_search_opts *o = u->o;
+    int rest = o->plan.n_gpus / (key->tp * key->cp * key->ep), all[64];
+    int na = divisors(rest, all, 64);
+    u->npp = 0;
+    for (int i = 0; i < na; i++) {
+        int pp = all[i];
+        if (pp > u->m->n_layers || fixed_other(o->fix_pp, pp) || fixed_other(o->fix_dp, rest / pp))
+            continue;
+        u->pps[u->npp++] = pp;
+    }
+    sp_plan *p = &u->p;
+    sp_plan_defaults(p);
+    p->n_gpus = o->plan.n_gpus;
+    p->tp = key->tp;
+    p->cp = key->cp;
+    p->ep = key->ep;
+    p->seq_len = o->plan.seq_len; /* the plan's shared parts (sp_search_opts.plan); the rest is searched */
+    p->global_batch = o->plan.global_batch;
+    p->dtype = key->dtype;
+    p->etp = key->etp;
+    p->capacity_factor = o->plan.capacity_factor;
+    p->moe_imbalance = o->plan.moe_imbalance;
+    p->moe_pad = o->plan.moe_pad;
+    p->flash_attention = o->plan.flash_attention;
+    p->frozen_base = o->plan.frozen_base;
+    p->lora_rank = o->plan.lora_rank;
+    p->lora_targets = o->plan.lora_targets;
+    p->base_weight_bytes = o->plan.base_weight_bytes;
+    p->grad_bytes = o->plan.grad_bytes;
+    p->weight_bytes = o->plan.weight_bytes, p->optimizer_bytes = o->plan.optimizer_bytes;
+    p->zero_bubble = o->plan.zero_bubble;
+    u->tokens = (double)o->plan.global_batch * o->plan.seq_len;
+    u->cap = o->max_mem_frac * u->s->acc.hbm_bytes;
+    u->nrv = 0;
+    for (int rc = 0; rc < N_RECOMPUTE; rc++)
+        u->nrv += u->rok[rc] = !fixed_other(o->fix_recompute, rc);
+    for (int ip = 0; ip < u->npp; ip++) {
+        u->st[ip].ready = 0;
+        u->dps[ip] = rest / u->pps[ip];
+        long long replicas = (long long)u->dps[ip] * key->ep;
+        u->rep_batch[ip] = o->plan.global_batch % replicas ? 0 : (int)(o->plan.global_batch / replicas);
+    }
+}
+
+/* The exact lower bound (file comment) of the current layer shape at PP degree ip: 1 when no plan of the block
+ * can enter the answer. */
+static int block_pruned(const unit_ctx *u, int ip)
+{
+    const sp_search_opts *o = u->o;
+    const thread_state *ts = u->ts;
+    if (o->no_prune || !(ts->thr < INFINITY || o->max_objective > 0) || !u->have_cache)
+        return 0;
+    long long replicas = (long long)u->dps[ip] * u->p.ep;
+    double n_micro = o->plan.global_batch / (double)(replicas * u->p.micro_batch);
+    double lps = sp_stage_layers(u->m->n_layers, u->pps[ip]);
+    const sp_layer_mix *x = &u->cache.mix;
+    double lb = objective_step(o, u->s, n_micro * lps * (x->f_c + x->b_c + x->f_m + x->b_m) * LB_MARGIN, u->tokens,
+                               o->plan.n_gpus);
+    return lb > ts->thr || (o->max_objective > 0 && lb > o->max_objective);
+}
+
+/* Which virtual stages and ZeRO stages are plans at this PP degree (interleaving needs pp*v to divide the layers;
+ * ZeRO-3 is not combined with PP (Megatron, DeepSpeed) nor with frozen weights); the stage's parameters and
+ * model-state memory. */
+static void pp_state_init(unit_ctx *u, pp_state *q, int pp, int vmax)
+{
+    const sp_search_opts *o = u->o;
+    int L = u->m->n_layers;
+    q->ready = 1;
+    q->dead[0] = q->dead[1] = q->has_dp = 0;
+    q->nv = q->nzv = q->v0 = 0;
+    q->vmask = 0;
+    for (int v = 1; v <= vmax; v++)
+        if (!(fixed_other(o->fix_vpp, v) || (v > 1 && L % (pp * v)))) {
+            q->vmask |= 1ull << (v - 1);
+            q->nv++;
+            if (!q->v0)
+                q->v0 = v;
+        }
+    for (int z = 0; z < N_ZERO; z++)
+        q->nzv += q->zok[z] = !(fixed_other(o->fix_zero, z) || (z == 3 && (pp > 1 || o->plan.frozen_base)));
+    q->empty = !q->nv || !q->nzv || !u->nrv;
+    if (!q->empty) {
+        sp_stage_params_fill(u->m, &u->p, &u->mpre, &q->o.stage);
+        sp_mem_states_by_zero(u->m, &u->p, &u->mpre, &q->o.stage, q->mz);
+    }
+}
+
+/* The least memory of the block (least model states + least activations at the first virtual-stage count:
+ * activations only grow with v): 0 with the block's activation terms when some plan may fit; 1 when even that
+ * does not fit (the plans are counted and the block marked dead when it overflows beyond rounding). */
+static int block_overflows(unit_ctx *u, pp_state *q, int spv, long long nplans, long long block, double *held1,
+                           double *emb, double act[N_RECOMPUTE])
+{
+    thread_state *ts = u->ts;
+    int zmin = -1, rmin = -1;
+    for (int z = 0; z < N_ZERO; z++)
+        if (q->zok[z] && (zmin < 0 || q->mz[z] < q->mz[zmin]))
+            zmin = z;
+    u->p.vpp = 1;
+    sp_mem_act_terms(u->m, &u->p, held1, emb);
+    double held = q->v0 > 1 ? *held1 * sp_mem_interleave_factor(u->p.pp, q->v0) : *held1;
+    for (int rc = 0; rc < N_RECOMPUTE; rc++) {
+        act[rc] = sp_mem_act_total(sp_mem_act_layers(&u->mpre, rc, held), *emb);
+        if (u->rok[rc] && (rmin < 0 || act[rc] < act[rmin]))
+            rmin = rc;
+    }
+    double least = sp_mem_total(q->mz[zmin], act[rmin]);
+    if (least <= u->cap)
+        return 0;
+    ts->mem += nplans;
+    ts->div += block - nplans;
+    note_overflow(ts, &u->p, zmin, rmin, least - u->cap);
+    if (least > u->cap * DEAD_MARGIN) {
+        q->dead[spv] = 1;
+        if (spv)
+            q->dead[0] = 1;
+    }
+    return 1;
+}
+
+/* A plan that fits and whose step time is `step`: into the thread's top k when it can enter it (the full result is
+ * built only then), and to the on_plan callback. */
+static void take_plan(unit_ctx *u, pp_state *q, int z, int rc, double step)
+{
+    const sp_search_opts *o = u->o;
+    thread_state *ts = u->ts;
+    int k = o->top_k;
+    ts->evaluated++;
+    double obj = objective_step(o, u->s, step, u->tokens, o->plan.n_gpus);
+    if (!o->on_plan && ((o->max_objective > 0 && obj > o->max_objective) || obj > ts->thr))
+        return;
+    sp_search_entry e;
+    u->p.zero = z;
+    u->p.recompute = (sp_recompute)rc;
+    e.plan = u->p;
+    e.objective = obj;
+    if (!o->on_plan && ts->n_top == k && plan_cmp(&e, &ts->top[k - 1]) >= 0)
+        return;
+    sp_memory mem;
+    sp_plan_memory(u->m, u->s, &u->p, &u->mpre, &q->o.stage, &mem);
+    sp_error err;
+    if (sp_plan_step_result(u->m, u->s, &u->p, &u->cache, &q->o, &mem, &e.res, &err) != SP_OK)
+        return; /* not reached: the step was checked by the caller */
+    if (o->on_plan)
+        o->on_plan(o->ctx, &u->p, &e.res);
+    if (o->max_objective > 0 && e.objective > o->max_objective)
+        return;
+    top_insert(ts->top, &ts->n_top, k, &e);
+    if (ts->n_top == k) {
+        double mine = ts->top[k - 1].objective;
+#pragma omp atomic write
+        ts->kth[ts->self] = mine;
+        if (mine < ts->thr)
+            ts->thr = mine;
+    }
+}
+
+/* Every (virtual stages, ZeRO stage, recompute) plan of the block: memory check, step time, take_plan. */
+static void block_plans(unit_ctx *u, pp_state *q, int vmax, double held1, double emb, double act[N_RECOMPUTE])
+{
+    thread_state *ts = u->ts;
+    int have_outer = 0; /* q->o's schedule part is this micro-batch's */
+    for (int v = 1; v <= vmax; v++) {
+        if (!(q->vmask >> (v - 1) & 1)) {
+            ts->div += N_ZERO * N_RECOMPUTE;
+            continue;
+        }
+        u->p.vpp = v;
+        if (v != q->v0) {
+            double held = held1 * sp_mem_interleave_factor(u->p.pp, v); /* v > 1 here */
+            for (int rc = 0; rc < N_RECOMPUTE; rc++)
+                act[rc] = sp_mem_act_total(sp_mem_act_layers(&u->mpre, rc, held), emb);
+        }
+        for (int z = 0; z < N_ZERO; z++) {
+            if (!q->zok[z]) {
+                ts->div += N_RECOMPUTE;
+                continue;
+            }
+            for (int rc = 0; rc < N_RECOMPUTE; rc++) {
+                if (!u->rok[rc]) {
+                    ts->div++;
+                    continue;
+                }
+                double total = sp_mem_total(q->mz[z], act[rc]);
+                if (total > u->cap) {
+                    ts->mem++;
+                    if (total - u->cap <= ts->min_over)
+                        note_overflow(ts, &u->p, z, rc, total - u->cap);
+                    continue;
+                }
+                if (!u->have_cache) {
+                    sp_shape_step_fill(u->m, u->s, &u->p, &ts->memo, &u->mpre, &u->cache);
+                    u->have_cache = 1;
+                }
+                if (!have_outer) {
+                    if (!q->has_dp) {
+                        sp_pipe_step_dp(u->m, u->s, &u->p, &q->o);
+                        q->has_dp = 1;
+                    }
+                    sp_pipe_step_schedule(u->m, u->s, &u->p, &u->cache, &q->o);
+                    have_outer = 1;
+                }
+                /* the plan's step time; the full result only for a plan that can enter the top k */
+                double step = sp_plan_step_time(&q->o, v, z, rc, NULL);
+                if (!(isfinite(step) && step > 0)) {
+                    ts->div++;
+                    continue;
+                }
+                take_plan(u, q, z, rc, step);
+            }
+        }
+    }
+}
+
+/* The block of PP degree ip at the current micro-batch and SP setting. */
+static void run_block(unit_ctx *u, int ip, int spv)
+{
+    const sp_search_opts *o = u->o;
+    thread_state *ts = u->ts;
+    int pp = u->pps[ip];
+    u->p.pp = pp;
+    u->p.dp = u->dps[ip];
+    int vmax = pp > 1 ? o->max_vpp : 1;
+    long long block = (long long)vmax * N_ZERO * N_RECOMPUTE;
+    ts->enumerated += block;
+    int per = u->rep_batch[ip];
+    if (!per || per % u->p.micro_batch) {
+        ts->div += block;
+        return;
+    }
+    if (block_pruned(u, ip)) {
+        ts->pruned += block;
+        return;
+    }
+    pp_state *q = &u->st[ip];
+    if (!q->ready)
+        pp_state_init(u, q, pp, vmax);
+    long long nplans = (long long)q->nv * q->nzv * u->nrv;
+    if (q->empty) {
+        ts->div += block;
+        return;
+    }
+    if (q->dead[spv]) {
+        ts->mem += nplans;
+        ts->div += block - nplans;
+        return;
+    }
+    if (!u->have_mpre) {
+        sp_shape_mem_fill(u->m, u->s, &u->p, u->pc, &u->mpre);
+        u->have_mpre = 1;
+    }
+    double held1, emb, act[N_RECOMPUTE];
+    if (block_overflows(u, q, spv, nplans, block, &held1, &emb, act))
+        return;
+    block_plans(u, q, vmax, held1, emb, act);
+}
+
 static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts *o, const sp_param_count *pc,
                     const layer_key *key, const int *mbs, int nmb, thread_state *ts)
 {
-    int n = o->n_gpus, L = m->n_layers, k = o->top_k;
-    int rest = n / (key->tp * key->cp * key->ep);
-    int all[64], pps[64], npp = 0;
-    int na = divisors(rest, all, 64);
-    for (int i = 0; i < na; i++) {
-        int pp = all[i];
-        if (pp > L || (o->fix_pp && pp != o->fix_pp) || (o->fix_dp && rest / pp != o->fix_dp))
-            continue;
-        pps[npp++] = pp;
-    }
-    sp_plan p;
-    sp_plan_defaults(&p);
-    p.n_gpus = n;
-    p.tp = key->tp;
-    p.cp = key->cp;
-    p.ep = key->ep;
-    p.seq_len = o->seq_len;
-    p.global_batch = o->global_batch;
-    p.dtype = key->dtype;
-    p.etp = key->etp;
-    p.capacity_factor = o->capacity_factor;
-    p.moe_imbalance = o->moe_imbalance;
-    p.moe_pad = o->moe_pad;
-    p.flash_attention = o->flash_attention;
-    p.frozen_base = o->frozen_base;
-    p.lora_rank = o->lora_rank;
-    p.lora_targets = o->lora_targets;
-    p.base_weight_bytes = o->base_weight_bytes;
-    p.grad_bytes = o->grad_bytes;
-    p.weight_bytes = o->weight_bytes, p.optimizer_bytes = o->optimizer_bytes;
-    p.zero_bubble = o->zero_bubble;
-    double tokens = (double)o->global_batch * o->seq_len;
-    double cap = o->max_mem_frac * s->acc.hbm_bytes;
-    int nz = 4, nr = 3, rok[3], nrv = 0;
-    for (int rc = 0; rc < nr; rc++)
-        nrv += rok[rc] = !(o->fix_recompute >= 0 && rc != o->fix_recompute);
-    sp_shape_mem mpre; /* of the current micro-batch; until then the parameter counts only */
-    mpre.pc = *pc;
-    /* per PP degree: DP, and the sequences per replica (0 when the replicas do not divide the batch), so a block
-     * costs one 32-bit remainder */
-    pp_state st[64];
-    int dps[64], rep_batch[64];
-    for (int ip = 0; ip < npp; ip++) {
-        st[ip].ready = 0;
-        dps[ip] = rest / pps[ip];
-        long long replicas = (long long)dps[ip] * key->ep;
-        rep_batch[ip] = o->global_batch % replicas ? 0 : (int)(o->global_batch / replicas);
-    }
+    unit_ctx u;
+    u.m = m, u.s = s, u.o = o, u.pc = pc, u.ts = ts;
+    u.mpre.pc = *pc;
+    unit_init(&u, key);
     for (int bs = 0; bs < nmb * key->nsp; bs++) {
-        int b = bs / key->nsp, spv = key->sps[bs % key->nsp];
-        p.micro_batch = mbs[b];
-        p.seq_parallel = spv;
+        int spv = key->sps[bs % key->nsp];
+        u.p.micro_batch = mbs[bs / key->nsp];
+        u.p.seq_parallel = spv;
         if (ts->nthreads > 1)
             refresh_threshold(ts);
-        sp_shape_step cache;
-        int have_cache = 0, have_mpre = 0;
-        for (int ip = 0; ip < npp; ip++) {
-            int pp = pps[ip];
-            int dp = dps[ip];
-            p.pp = pp;
-            p.dp = dp;
-            int vmax = pp > 1 ? o->max_vpp : 1;
-            long long block = (long long)vmax * nz * nr;
-            ts->enumerated += block;
-            int per = rep_batch[ip];
-            if (!per || per % p.micro_batch) {
-                ts->div += block;
-                continue;
-            }
-            /* exact lower bound for everything below (see the file comment) */
-            if (!o->no_prune && (ts->thr < INFINITY || o->max_objective > 0) && have_cache) {
-                long long replicas = (long long)dp * key->ep;
-                double n_micro = o->global_batch / (double)(replicas * p.micro_batch);
-                double lps = sp_stage_layers(L, pp);
-                const sp_layer_mix *x = &cache.mix;
-                double lb = objective_step(o, s, n_micro * lps * (x->f_c + x->b_c + x->f_m + x->b_m) * LB_MARGIN, tokens, n);
-                if (lb > ts->thr || (o->max_objective > 0 && lb > o->max_objective)) {
-                    ts->pruned += block;
-                    continue;
-                }
-            }
-            pp_state *q = &st[ip];
-            if (!q->ready) {
-                /* which virtual stages, ZeRO stages are plans here (interleaving needs pp*v to divide the layers;
-                 * ZeRO-3 is not combined with PP (Megatron, DeepSpeed) nor with frozen weights); the stage's
-                 * parameters and model-state memory */
-                q->ready = 1;
-                q->dead[0] = q->dead[1] = q->has_dp = 0;
-                q->nv = q->nzv = q->v0 = 0;
-                q->vmask = 0;
-                for (int v = 1; v <= vmax; v++)
-                    if (!((o->fix_vpp && v != o->fix_vpp) || (v > 1 && L % (pp * v)))) {
-                        q->vmask |= 1ull << (v - 1);
-                        q->nv++;
-                        if (!q->v0)
-                            q->v0 = v;
-                    }
-                for (int z = 0; z < nz; z++)
-                    q->nzv += q->zok[z] = !((o->fix_zero >= 0 && z != o->fix_zero) || (z == 3 && (pp > 1 || o->frozen_base)));
-                q->empty = !q->nv || !q->nzv || !nrv;
-                if (!q->empty) {
-                    sp_stage_params_fill(m, &p, &mpre, &q->o.stage);
-                    sp_mem_states_by_zero(m, &p, &mpre, &q->o.stage, q->mz);
-                }
-            }
-            long long nplans = (long long)q->nv * q->nzv * nrv;
-            if (q->empty) {
-                ts->div += block;
-                continue;
-            }
-            if (q->dead[spv]) {
-                ts->mem += nplans;
-                ts->div += block - nplans;
-                continue;
-            }
-            if (!have_mpre) {
-                sp_shape_mem_fill(m, s, &p, pc, &mpre);
-                have_mpre = 1;
-            }
-            /* the least memory of the block: the least model states and the least activations, at the first
-             * virtual stage count (activations only grow with v); when even that does not fit, no plan does */
-            int zmin = -1, rmin = -1;
-            for (int z = 0; z < nz; z++)
-                if (q->zok[z] && (zmin < 0 || q->mz[z] < q->mz[zmin]))
-                    zmin = z;
-            p.vpp = 1;
-            double held1, held, emb, act[3];
-            sp_mem_act_terms(m, &p, &held1, &emb);
-            held = q->v0 > 1 ? held1 * sp_mem_interleave_factor(pp, q->v0) : held1;
-            for (int rc = 0; rc < nr; rc++) {
-                act[rc] = sp_mem_act_total(sp_mem_act_layers(&mpre, rc, held), emb);
-                if (rok[rc] && (rmin < 0 || act[rc] < act[rmin]))
-                    rmin = rc;
-            }
-            double least = sp_mem_total(q->mz[zmin], act[rmin]);
-            if (least > cap) {
-                ts->mem += nplans;
-                ts->div += block - nplans;
-                note_overflow(ts, &p, zmin, rmin, least - cap);
-                if (least > cap * DEAD_MARGIN) {
-                    q->dead[spv] = 1;
-                    if (spv)
-                        q->dead[0] = 1;
-                }
-                continue;
-            }
-            sp_pipe_step *outer = &q->o; /* its schedule part is this micro-batch's once have_outer */
-            int have_outer = 0;
-            for (int v = 1; v <= vmax; v++) {
-                if (!(q->vmask >> (v - 1) & 1)) {
-                    ts->div += nz * nr;
-                    continue;
-                }
-                p.vpp = v;
-                if (v != q->v0) {
-                    held = held1 * sp_mem_interleave_factor(pp, v); /* v > 1 here */
-                    for (int rc = 0; rc < nr; rc++)
-                        act[rc] = sp_mem_act_total(sp_mem_act_layers(&mpre, rc, held), emb);
-                }
-                for (int z = 0; z < nz; z++) {
-                    if (!q->zok[z]) {
-                        ts->div += nr;
-                        continue;
-                    }
-                    for (int rc = 0; rc < nr; rc++) {
-                        if (!rok[rc]) {
-                            ts->div++;
-                            continue;
-                        }
-                        double total = sp_mem_total(q->mz[z], act[rc]);
-                        if (total > cap) {
-                            ts->mem++;
-                            if (total - cap <= ts->min_over)
-                                note_overflow(ts, &p, z, rc, total - cap);
-                            continue;
-                        }
-                        if (!have_cache) {
-                            sp_shape_step_fill(m, s, &p, &ts->memo, &mpre, &cache);
-                            have_cache = 1;
-                        }
-                        if (!have_outer) {
-                            if (!q->has_dp) {
-                                sp_pipe_step_dp(m, s, &p, &q->o);
-                                q->has_dp = 1;
-                            }
-                            sp_pipe_step_schedule(m, s, &p, &cache, outer);
-                            have_outer = 1;
-                        }
-                        /* the plan's step time; the full result only for a plan that can enter the top k */
-                        double step = sp_plan_step_time(outer, v, z, rc, NULL);
-                        if (!(isfinite(step) && step > 0)) {
-                            ts->div++;
-                            continue;
-                        }
-                        ts->evaluated++;
-                        double obj = objective_step(o, s, step, tokens, n);
-                        if (!o->on_plan && ((o->max_objective > 0 && obj > o->max_objective) ||
-                                            obj > ts->thr))
-                            continue;
-                        sp_search_entry e;
-                        p.zero = z;
-                        p.recompute = (sp_recompute)rc;
-                        e.plan = p;
-                        e.objective = obj;
-                        if (!o->on_plan && ts->n_top == k && plan_cmp(&e, &ts->top[k - 1]) >= 0)
-                            continue;
-                        sp_memory mem;
-                        sp_plan_memory(m, s, &p, &mpre, &q->o.stage, &mem);
-                        sp_error err;
-                        if (sp_plan_step_result(m, s, &p, &cache, outer, &mem, &e.res, &err) != SP_OK)
-                            continue; /* not reached: the step was checked above */
-                        if (o->on_plan)
-                            o->on_plan(o->ctx, &p, &e.res);
-                        if (o->max_objective > 0 && e.objective > o->max_objective)
-                            continue;
-                        top_insert(ts->top, &ts->n_top, k, &e);
-                        if (ts->n_top == k) {
-                            double mine = ts->top[k - 1].objective;
-#pragma omp atomic write
-                            ts->kth[ts->self] = mine;
-                            if (mine < ts->thr)
-                                ts->thr = mine;
-                        }
-                    }
-                }
-            }
-        }
+        u.have_cache = u.have_mpre = 0;
+        for (int ip = 0; ip < u.npp; ip++)
+            run_block(&u, ip, spv);
     }
 }
 
@@ -414,9 +485,9 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
  * (dp*ep >= ep), or the fixed one; out may be NULL (count only). */
 static int unit_mbs(const sp_search_opts *o, int ep, int *out)
 {
-    int mbs[256], nmb = divisors(o->global_batch / ep, mbs, 256), w = 0;
+    int mbs[256], nmb = divisors(o->plan.global_batch / ep, mbs, 256), w = 0;
     for (int b = 0; b < nmb; b++)
-        if (!o->fix_mb || mbs[b] == o->fix_mb) {
+        if (!fixed_other(o->fix_mb, mbs[b])) {
             if (out)
                 out[w] = mbs[b];
             w++;
@@ -431,157 +502,157 @@ static double now(void)
     return t.tv_sec + 1e-9 * t.tv_nsec;
 }
 
-sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts *o, sp_search_result *r,
-                    sp_error *err)
+/* The units (layer keys) a search walks, and the counts enumeration gives the result. */
+typedef struct {
+    layer_key *keys;
+    int n, cap;
+    long long div_skipped, shapes;
+} unit_list;
+
+/* Appends k; 0, or -1 when the list cannot grow (setup, not the per-plan path; up to 4 Mi units). */
+static int unit_push(unit_list *ul, layer_key k)
 {
-    memset(r, 0, sizeof *r);
-    sp_status mk = sp_model_step_check(m, "training", err); /* layer kinds the step cannot price (model.c) */
-    if (mk)
-        return mk;
-    if (o->n_gpus < 1)
-        return sp_fail(err, SP_EINVAL, "search: --gpus must be >= 1");
-    if (o->global_batch < 1)
-        return sp_fail(err, SP_EINVAL, "search: --global-batch must be >= 1");
-    if (o->top_k < 1 || o->top_k > SP_SEARCH_MAX_TOP)
-        return sp_fail(err, SP_EINVAL, "search: --top %d; allowed 1..%d", o->top_k, SP_SEARCH_MAX_TOP);
-    if (o->max_vpp < 1 || o->max_vpp > SP_SEARCH_MAX_VPP)
-        return sp_fail(err, SP_EINVAL, "search: --max-vpp %d; allowed 1..%d", o->max_vpp, SP_SEARCH_MAX_VPP);
-    if (s->max_accels > 0 && o->n_gpus > s->max_accels)
-        return sp_fail(err, SP_EINVAL, "search: %d GPUs but system '%s' has %d", o->n_gpus, s->name, s->max_accels);
-    sp_error e2 = {0};
-    if (sp_accel_dtype_check(&s->acc, o->dtype, &e2))
-        return sp_fail(err, SP_EINVAL, "search: %s", e2.msg);
-    double t0 = now();
-    /* layer shapes */
-    int n = o->n_gpus, tps[64], ntp = divisors(n, tps, 64);
-    int seq = o->seq_len;
-    int cap_keys = 1 << 16;
-    layer_key *keys = malloc(sizeof *keys * (size_t)cap_keys);
-    if (!keys)
-        return sp_fail(err, SP_ENOMEM, "search: out of memory");
-    int nk = 0;
-    long long div_skipped = 0, shapes = 0;
+    if (ul->n == ul->cap) {
+        layer_key *grown = ul->cap < (1 << 22) ? realloc(ul->keys, sizeof *ul->keys * (size_t)ul->cap * 2) : NULL;
+        if (!grown)
+            return -1;
+        ul->keys = grown;
+        ul->cap *= 2;
+    }
+    ul->keys[ul->n++] = k;
+    return 0;
+}
+
+/* The units of one (TP, CP, EP): its SP settings (SP needs TP > 1; with SP first when both are tried),
+ * precisions and expert TP degrees (ETP <= TP, always tiles the GPUs). -1 when the list cannot grow. */
+static int add_units(const sp_model *m, const sp_system *s, const sp_search_opts *o, int tp, int cp, int ep,
+                     unit_list *ul)
+{
+    int node = s->tier[0].size;
+    if (!aligned(tp, node) || !aligned(tp * cp, node) || !aligned(tp * cp * ep, node) || o->plan.global_batch % ep) {
+        ul->div_skipped++;
+        return 0;
+    }
+    int nmb = unit_mbs(o, ep, NULL), nsp = 0, sps[2];
+    for (int spv = (tp > 1); spv >= 0; spv--)
+        if (!fixed_other(o->fix_sp, spv))
+            sps[nsp++] = spv;
+    if (!nmb || !nsp)
+        return 0;
+    sp_dtype dts[2] = {o->plan.dtype, SP_FP8};
+    int ndt = 1;
+    if (o->any_dtype) {
+        dts[0] = SP_BF16;
+        ndt = s->acc.peak[SP_FP8] > 0 ? 2 : 1;
+    }
+    int etps[64], netp = 1;
+    etps[0] = 0;
+    if (sp_model_is_moe(m) && ep > 1) {
+        int w = 0, nd = divisors(tp, etps, 64);
+        for (int e = 0; e < nd; e++)
+            if (!fixed_other(o->fix_etp, etps[e]) && m->moe_ffn_dim % etps[e] == 0)
+                etps[w++] = etps[e];
+        netp = w;
+    }
+    for (int di = 0; di < ndt; di++)
+        for (int e = 0; e < netp; e++) {
+            if (unit_push(ul, (layer_key){tp, cp, ep, nsp, {sps[0], nsp > 1 ? sps[1] : 0},
+                                          etps[e] == tp ? 0 : etps[e], dts[di]}))
+                return -1;
+            ul->shapes += (long long)nmb * nsp;
+        }
+    return 0;
+}
+
+/* Every unit: TP divides the heads (or is a multiple of the KV heads), CP splits each sequence into 2·CP chunks
+ * (load-balanced causal attention), EP divides the experts. */
+static sp_status enumerate_units(const sp_model *m, const sp_system *s, const sp_search_opts *o, unit_list *ul,
+                                 sp_error *err)
+{
+    int n = o->plan.n_gpus, seq = o->plan.seq_len, tps[64], ntp = divisors(n, tps, 64);
+    int moe = sp_model_is_moe(m);
     for (int i = 0; i < ntp; i++) {
         int tp = tps[i];
-        if (o->fix_tp && tp != o->fix_tp)
+        if (fixed_other(o->fix_tp, tp))
             continue;
         if (tp > m->n_heads || m->n_heads % tp || (m->n_kv_heads % tp && tp % m->n_kv_heads)) {
-            div_skipped++;
+            ul->div_skipped++;
             continue;
         }
         int cps[64], ncp = divisors(n / tp, cps, 64);
         for (int j = 0; j < ncp; j++) {
             int cp = cps[j];
-            /* CP splits each sequence into 2·CP chunks (load-balanced causal attention) */
             int cp_bad = cp > 1 && (cp > seq / 2 || seq % (2 * cp));
-            if ((o->fix_cp && cp != o->fix_cp) || cp_bad) {
-                div_skipped += cp_bad;
+            if (fixed_other(o->fix_cp, cp) || cp_bad) {
+                ul->div_skipped += cp_bad;
                 continue;
             }
-            int eps[64], nep = sp_model_is_moe(m) ? divisors(n / (tp * cp), eps, 64) : 1;
-            if (!sp_model_is_moe(m))
-                eps[0] = 1;
+            int eps[64] = {1}, nep = moe ? divisors(n / (tp * cp), eps, 64) : 1;
             for (int q = 0; q < nep; q++) {
                 int ep = eps[q];
-                if ((o->fix_ep && ep != o->fix_ep) || (ep > 1 && m->n_experts % ep))
+                if (fixed_other(o->fix_ep, ep) || (ep > 1 && m->n_experts % ep))
                     continue;
-                int node = s->tier[0].size;
-                if (!aligned(tp, node) || !aligned(tp * cp, node) || !aligned(tp * cp * ep, node)) {
-                    div_skipped++;
-                    continue;
-                }
-                /* micro-batches: divisors of the largest per-replica batch (dp*ep >= ep) */
-                if (o->global_batch % ep) {
-                    div_skipped++;
-                    continue;
-                }
-                int nmb = unit_mbs(o, ep, NULL);
-                if (!nmb)
-                    continue;
-                {
-                    /* sequence parallelism needs TP > 1; with SP first when both are tried */
-                    int nsp = 0, sps[2];
-                    for (int spv = (tp > 1); spv >= 0; spv--)
-                        if (o->fix_sp < 0 || spv == o->fix_sp)
-                            sps[nsp++] = spv;
-                    if (nsp) {
-                        /* precision and expert TP: new key dimensions (issue 8) */
-                        sp_dtype dts[2] = {o->dtype, SP_FP8};
-                        int ndt = 1;
-                        if (o->any_dtype) {
-                            dts[0] = SP_BF16;
-                            ndt = s->acc.peak[SP_FP8] > 0 ? 2 : 1;
-                        }
-                        int etps[64], netp = 1;
-                        etps[0] = 0;
-                        if (sp_model_is_moe(m) && ep > 1) { /* ETP <= TP (always tiles the GPUs) */
-                            netp = divisors(tp, etps, 64);
-                            int w = 0;
-                            for (int e = 0; e < netp; e++)
-                                if ((!o->fix_etp || etps[e] == o->fix_etp) && m->moe_ffn_dim % etps[e] == 0)
-                                    etps[w++] = etps[e];
-                            netp = w;
-                        }
-                        for (int di = 0; di < ndt; di++)
-                            for (int e = 0; e < netp; e++) {
-                                if (nk == cap_keys) { /* grow (setup, not the per-plan path), up to 4 Mi shapes */
-                                    layer_key *grown = cap_keys < (1 << 22) ? realloc(keys, sizeof *keys * (size_t)cap_keys * 2) : NULL;
-                                    if (!grown) {
-                                        free(keys);
-                                        return sp_fail(err, SP_EINVAL, "search: too many layer shapes; fix some dimensions with --fix");
-                                    }
-                                    keys = grown;
-                                    cap_keys *= 2;
-                                }
-                                keys[nk++] = (layer_key){tp, cp, ep, nsp, {sps[0], nsp > 1 ? sps[1] : 0},
-                                                         etps[e] == tp ? 0 : etps[e], dts[di]};
-                                shapes += (long long)nmb * nsp;
-                            }
-                    }
-                }
+                if (add_units(m, s, o, tp, cp, ep, ul))
+                    return sp_fail(err, SP_EINVAL, "search: too many layer shapes; fix some dimensions with --fix");
             }
         }
     }
-    /* threads = 0: all cores for searches of SP_SEARCH_PARALLEL_SHAPES layer shapes or more; a smaller one takes
-     * about a millisecond on one core, less than a one-shot process can pay to start its thread pool on a busy
-     * machine (the first parallel region took 2-3 ms on this project's 2-core machine with another process on the
-     * other core, against ~1 ms of search) */
-    int nthreads = o->on_plan ? 1
-                 : o->threads > 0 ? o->threads
-                 : shapes >= SP_SEARCH_PARALLEL_SHAPES ? omp_get_max_threads() : 1;
-    thread_state *ts = calloc((size_t)nthreads, sizeof *ts);
-    if (!ts) {
-        free(keys);
-        return sp_fail(err, SP_ENOMEM, "search: out of memory");
-    }
-    double *kth = malloc(sizeof *kth * (size_t)nthreads);
-    if (!kth) {
+    return SP_OK;
+}
+
+/* threads = 0: all cores for searches of SP_SEARCH_PARALLEL_SHAPES layer shapes or more; a smaller one takes about a
+ * millisecond on one core, less than a one-shot process can pay to start its thread pool on a busy machine (the
+ * first parallel region took 2-3 ms on this project's 2-core machine with another process on the other core,
+ * against ~1 ms of search). The thread states, their top-k buffers and the shared k-th-best array: one block. */
+static thread_state *threads_new(const sp_search_opts *o, long long shapes, int *nthreads)
+{
+    int nt = o->on_plan ? 1 : o->threads > 0 ? o->threads : shapes >= SP_SEARCH_PARALLEL_SHAPES ? omp_get_max_threads() : 1;
+    thread_state *ts = calloc((size_t)nt, sizeof *ts);
+    sp_search_entry *tops = malloc(sizeof *tops * (size_t)nt * (size_t)o->top_k);
+    double *kth = malloc(sizeof *kth * (size_t)nt);
+    if (!ts || !tops || !kth) {
         free(ts);
-        free(keys);
-        return sp_fail(err, SP_ENOMEM, "search: out of memory");
+        free(tops);
+        free(kth);
+        return NULL;
     }
-    for (int i = 0; i < nthreads; i++) {
+    for (int i = 0; i < nt; i++) {
         ts[i].min_over = INFINITY;
+        ts[i].top = tops + (size_t)i * (size_t)o->top_k;
         ts[i].kth = kth;
         ts[i].self = i;
-        ts[i].nthreads = nthreads;
+        ts[i].nthreads = nt;
         ts[i].thr = INFINITY;
         kth[i] = INFINITY;
     }
+    *nthreads = nt;
+    return ts;
+}
+
+static void threads_free(thread_state *ts)
+{
+    free(ts[0].top);
+    free(ts[0].kth);
+    free(ts);
+}
+
+/* Runs every unit on the threads; progress from thread 0 (the callback need not be thread-safe). */
+static void run_units(const sp_model *m, const sp_system *s, const sp_search_opts *o, const unit_list *ul,
+                      thread_state *ts, int nthreads)
+{
     sp_param_count pc;
     sp_model_params(m, &pc);
-    long long shapes_done = 0;
+    long long shapes_done = 0, shapes = ul->shapes;
     double t_start = now(), t_next = t_start + (o->progress_after_s > 0 ? o->progress_after_s : 0);
     int progressed = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
-    for (int i = 0; i < nk; i++) {
-        int mbs[256], nmb = unit_mbs(o, keys[i].ep, mbs);
-        run_key(m, s, o, &pc, &keys[i], mbs, nmb, &ts[omp_get_thread_num()]);
+    for (int i = 0; i < ul->n; i++) {
+        int mbs[256], nmb = unit_mbs(o, ul->keys[i].ep, mbs);
+        run_key(m, s, o, &pc, &ul->keys[i], mbs, nmb, &ts[omp_get_thread_num()]);
         if (o->on_progress) {
             long long d;
 #pragma omp atomic capture
-            d = shapes_done += (long long)nmb * keys[i].nsp;
-            /* only thread 0 reports (the callback need not be thread-safe) */
+            d = shapes_done += (long long)nmb * ul->keys[i].nsp;
             if (omp_get_thread_num() == 0) {
                 double t = now();
                 if (t >= t_next) {
@@ -594,8 +665,16 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
     }
     if (o->on_progress && progressed)
         o->on_progress(o->progress_ctx, shapes, shapes, now() - t_start);
-    /* deterministic merge */
-    sp_search_entry *all = malloc(sizeof *all * (size_t)nthreads * SP_SEARCH_MAX_TOP);
+}
+
+/* The deterministic merge: counters summed, the threads' top lists sorted by objective with the total tie-break
+ * order into the caller's buffer, the closest overflowing plan by the same order. */
+static sp_status merge_threads(const sp_search_opts *o, const thread_state *ts, int nthreads, sp_search_entry *top,
+                               sp_search_result *r, sp_error *err)
+{
+    sp_search_entry *all = malloc(sizeof *all * (size_t)nthreads * (size_t)o->top_k);
+    if (!all)
+        return sp_fail(err, SP_ENOMEM, "search: out of memory");
     int na = 0;
     r->min_overflow_bytes = INFINITY;
     for (int i = 0; i < nthreads; i++) {
@@ -604,9 +683,8 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
         r->infeasible_memory += ts[i].mem;
         r->pruned += ts[i].pruned;
         r->evaluated += ts[i].evaluated;
-        if (all)
-            for (int j = 0; j < ts[i].n_top; j++)
-                all[na++] = ts[i].top[j];
+        for (int j = 0; j < ts[i].n_top; j++)
+            all[na++] = ts[i].top[j];
         if (ts[i].min_over < r->min_overflow_bytes ||
             (ts[i].min_over == r->min_overflow_bytes && isfinite(ts[i].min_over) &&
              plan_cmp(&(sp_search_entry){.plan = ts[i].min_over_plan}, &(sp_search_entry){.plan = r->min_overflow_plan}) < 0)) {
@@ -614,18 +692,82 @@ sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts 
             r->min_overflow_plan = ts[i].min_over_plan;
         }
     }
-    r->infeasible_divisibility += div_skipped;
-    r->enumerated += div_skipped;
-    if (all) {
-        qsort(all, (size_t)na, sizeof *all, qcmp);
-        r->n_top = na < o->top_k ? na : o->top_k;
-        memcpy(r->top, all, sizeof *all * (size_t)r->n_top);
-    }
+    qsort(all, (size_t)na, sizeof *all, qcmp);
+    r->n_top = na < o->top_k ? na : o->top_k;
+    memcpy(top, all, sizeof *all * (size_t)r->n_top);
     free(all);
-    free(kth);
-    free(ts);
-    free(keys);
-    r->layer_shapes = (int)shapes;
+    return SP_OK;
+}
+
+/* A fixed dimension: SP_FREE, or a value in lo..hi. */
+static sp_status check_fix(int v, int lo, int hi, const char *name, sp_error *err)
+{
+    if (v == SP_FREE || (v >= lo && v <= hi))
+        return SP_OK;
+    return sp_fail(err, SP_EINVAL, "search: --fix %s=%d; allowed %d..%d (or free)", name, v, lo, hi);
+}
+
+static sp_status check_opts(const sp_model *m, const sp_system *s, const sp_search_opts *o, sp_error *err)
+{
+    const sp_plan *p = &o->plan;
+    sp_status mk = sp_model_step_check(m, "training", err); /* layer kinds the step cannot price (model.c) */
+    if (mk)
+        return mk;
+    if (p->n_gpus < 1)
+        return sp_fail(err, SP_EINVAL, "search: --gpus must be >= 1");
+    if (p->global_batch < 1)
+        return sp_fail(err, SP_EINVAL, "search: --global-batch must be >= 1");
+    if (o->top_k < 1 || o->top_k > SP_SEARCH_MAX_TOP)
+        return sp_fail(err, SP_EINVAL, "search: --top %d; allowed 1..%d", o->top_k, SP_SEARCH_MAX_TOP);
+    if (o->max_vpp < 1 || o->max_vpp > SP_SEARCH_MAX_VPP)
+        return sp_fail(err, SP_EINVAL, "search: --max-vpp %d; allowed 1..%d", o->max_vpp, SP_SEARCH_MAX_VPP);
+    if (s->max_accels > 0 && p->n_gpus > s->max_accels)
+        return sp_fail(err, SP_EINVAL, "search: %d GPUs but system '%s' has %d", p->n_gpus, s->name, s->max_accels);
+    const int big = 1 << 30;
+    sp_status st;
+    if ((st = check_fix(o->fix_tp, 1, big, "tp", err)) || (st = check_fix(o->fix_pp, 1, big, "pp", err)) ||
+        (st = check_fix(o->fix_dp, 1, big, "dp", err)) || (st = check_fix(o->fix_cp, 1, big, "cp", err)) ||
+        (st = check_fix(o->fix_ep, 1, big, "ep", err)) || (st = check_fix(o->fix_etp, 1, big, "etp", err)) ||
+        (st = check_fix(o->fix_vpp, 1, big, "vpp", err)) || (st = check_fix(o->fix_mb, 1, big, "mb", err)) ||
+        (st = check_fix(o->fix_zero, 0, 3, "zero", err)) || (st = check_fix(o->fix_sp, 0, 1, "sp", err)) ||
+        (st = check_fix(o->fix_recompute, 0, 2, "recompute", err)))
+        return st;
+    sp_error e2 = {0};
+    if (sp_accel_dtype_check(&s->acc, p->dtype, &e2))
+        return sp_fail(err, SP_EINVAL, "search: %s", e2.msg);
+    return SP_OK;
+}
+
+sp_status sp_search(const sp_model *m, const sp_system *s, const sp_search_opts *o, sp_search_entry *top,
+                    sp_search_result *r, sp_error *err)
+{
+    memset(r, 0, sizeof *r);
+    r->top = top;
+    sp_status st = check_opts(m, s, o, err);
+    if (st != SP_OK)
+        return st;
+    double t0 = now();
+    unit_list ul = {malloc(sizeof(layer_key) << 16), 0, 1 << 16, 0, 0};
+    if (!ul.keys)
+        return sp_fail(err, SP_ENOMEM, "search: out of memory");
+    int nthreads = 1;
+    thread_state *ts = NULL;
+    if ((st = enumerate_units(m, s, o, &ul, err)) == SP_OK) {
+        ts = threads_new(o, ul.shapes, &nthreads);
+        st = ts ? SP_OK : sp_fail(err, SP_ENOMEM, "search: out of memory");
+    }
+    if (st == SP_OK) {
+        run_units(m, s, o, &ul, ts, nthreads);
+        st = merge_threads(o, ts, nthreads, top, r, err);
+    }
+    if (ts)
+        threads_free(ts);
+    free(ul.keys);
+    if (st != SP_OK)
+        return st;
+    r->infeasible_divisibility += ul.div_skipped;
+    r->enumerated += ul.div_skipped;
+    r->layer_shapes = (int)ul.shapes;
     r->threads = nthreads;
     r->wall_time_s = now() - t0;
     r->plans_per_s = r->wall_time_s > 0 ? r->evaluated / r->wall_time_s : 0;

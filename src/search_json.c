@@ -71,20 +71,20 @@ static sp_status finetune_opts(sp_request *rq, const sp_model *m, sp_search_opts
     sp_plan_defaults(&probe);
     if ((st = sp_finetune_parse(method, targets, base, rank, &ft, err)) || (st = sp_finetune_apply(m, &ft, &probe, err)))
         return st;
-    o->frozen_base = probe.frozen_base;
-    o->lora_rank = probe.lora_rank;
-    o->lora_targets = probe.lora_targets;
-    o->base_weight_bytes = probe.base_weight_bytes;
-    o->grad_bytes = probe.grad_bytes;
+    o->plan.frozen_base = probe.frozen_base;
+    o->plan.lora_rank = probe.lora_rank;
+    o->plan.lora_targets = probe.lora_targets;
+    o->plan.base_weight_bytes = probe.base_weight_bytes;
+    o->plan.grad_bytes = probe.grad_bytes;
     return SP_OK;
 }
 
 static sp_status search_opts(sp_request *rq, const sp_model *m, sp_search_opts *o, sp_error *err)
 {
     sp_status st;
-    if ((st = sp_req_int(rq, "gpus", 1, 1 << 30, &o->n_gpus, err)) ||
-        (st = sp_req_int(rq, "global-batch", 1, 1 << 30, &o->global_batch, err)) ||
-        (st = sp_req_int(rq, "seq-len", 1, 1 << 24, &o->seq_len, err)) ||
+    if ((st = sp_req_int(rq, "gpus", 1, 1 << 30, &o->plan.n_gpus, err)) ||
+        (st = sp_req_int(rq, "global-batch", 1, 1 << 30, &o->plan.global_batch, err)) ||
+        (st = sp_req_int(rq, "seq-len", 1, 1 << 24, &o->plan.seq_len, err)) ||
         (st = sp_req_int(rq, "top", 1, SP_SEARCH_MAX_TOP, &o->top_k, err)) ||
         (st = sp_req_int(rq, "threads", 1, 1024, &o->threads, err)) || (st = sp_req_int(rq, "max-vpp", 1, 64, &o->max_vpp, err)) ||
         (st = sp_req_double(rq, "max-memory-frac", SP_UNIT_NONE, 0.05, 1, &o->max_mem_frac, err)))
@@ -95,12 +95,12 @@ static sp_status search_opts(sp_request *rq, const sp_model *m, sp_search_opts *
     sp_error e2 = {0};
     if (dt && strcmp(dt, "any") == 0)
         o->any_dtype = 1;
-    else if (dt && sp_dtype_parse(dt, &o->dtype, &e2))
+    else if (dt && sp_dtype_parse(dt, &o->plan.dtype, &e2))
         return sp_fail(err, SP_EINVAL, "--dtype: %s (or 'any')", e2.msg);
-    if ((st = sp_req_double(rq, "capacity-factor", SP_UNIT_NONE, 0.01, 1000, &o->capacity_factor, err)) ||
-        (st = sp_req_double(rq, "moe-imbalance", SP_UNIT_NONE, 1, 1000, &o->moe_imbalance, err)))
+    if ((st = sp_req_double(rq, "capacity-factor", SP_UNIT_NONE, 0.01, 1000, &o->plan.capacity_factor, err)) ||
+        (st = sp_req_double(rq, "moe-imbalance", SP_UNIT_NONE, 1, 1000, &o->plan.moe_imbalance, err)))
         return st;
-    if ((o->capacity_factor > 0 || o->moe_imbalance > 1) && !sp_model_is_moe(m))
+    if ((o->plan.capacity_factor > 0 || o->plan.moe_imbalance > 1) && !sp_model_is_moe(m))
         return sp_fail(err, SP_EINVAL, "--capacity-factor / --moe-imbalance: model '%s' has no experts", m->name);
     if ((st = sp_req_str(rq, "objective", &obj, err)))
         return st;
@@ -128,7 +128,7 @@ static sp_status infeasible(const sp_search_report *r, sp_error *err)
     if (!isfinite(res->min_overflow_bytes))
         return sp_fail(err, SP_EINFEASIBLE, "no valid plan for %d GPUs and global batch %d: the batch must be divisible by the "
                                             "data-parallel degree and the heads by TP; try a global batch that is a multiple of %d",
-                       o->n_gpus, o->global_batch, o->n_gpus);
+                       o->plan.n_gpus, o->plan.global_batch, o->plan.n_gpus);
     int found = 0;
     sp_search_opts o2 = *o;
     o2.on_plan = NULL;
@@ -136,12 +136,13 @@ static sp_status infeasible(const sp_search_report *r, sp_error *err)
     o2.top_k = 1;
     sp_search_result *r2 = malloc(sizeof *r2);
     for (int mult = 2; r2 && mult <= 64 && !found; mult *= 2) {
-        o2.n_gpus = o->n_gpus * mult;
-        if (r->system.max_accels > 0 && o2.n_gpus > r->system.max_accels)
+        o2.plan.n_gpus = o->plan.n_gpus * mult;
+        if (r->system.max_accels > 0 && o2.plan.n_gpus > r->system.max_accels)
             break;
         sp_error e2;
-        if (sp_search(&r->model, &r->system, &o2, r2, &e2) == SP_OK)
-            found = o2.n_gpus;
+        sp_search_entry best;
+        if (sp_search(&r->model, &r->system, &o2, &best, r2, &e2) == SP_OK)
+            found = o2.plan.n_gpus;
     }
     free(r2);
     char b1[32], hint[96];
@@ -152,7 +153,7 @@ static sp_status infeasible(const sp_search_report *r, sp_error *err)
         snprintf(hint, sizeof hint, "no multiple of the GPU count up to 64x fits either");
     return sp_fail(err, SP_EINFEASIBLE, "no plan of %s on %d GPUs fits in memory (%lld plans tried); the closest (tp %d, pp %d, dp %d, "
                                         "zero %d, recompute %s) needs %s more per GPU; %s",
-                   r->model.name, o->n_gpus, res->enumerated, p->tp, p->pp, p->dp, p->zero, sp_recompute_name(p->recompute),
+                   r->model.name, o->plan.n_gpus, res->enumerated, p->tp, p->pp, p->dp, p->zero, sp_recompute_name(p->recompute),
                    sp_fmt_quantity(b1, sizeof b1, res->min_overflow_bytes, SP_UNIT_BYTES), hint);
 }
 
@@ -170,7 +171,7 @@ sp_status sp_search_run(const char *data_dir, sp_request *rq, sp_search_report *
         return st;
     sp_search_opts *o = &r->opts;
     sp_search_defaults(o);
-    o->seq_len = r->model.max_seq;
+    o->plan.seq_len = r->model.max_seq;
     if ((st = search_opts(rq, &r->model, o, err)) || (st = sp_req_flag(rq, "all", &r->all, err)) ||
         (st = sp_req_software_search(rq, data_dir, &r->system, o, err)))
         return st;
@@ -183,10 +184,11 @@ sp_status sp_search_run(const char *data_dir, sp_request *rq, sp_search_report *
     }
     o->on_progress = on_progress;
     o->progress_ctx = pctx;
-    r->res = malloc(sizeof *r->res);
+    /* the result and, after it, the caller-owned top-k buffer the search fills (one block, one free) */
+    r->res = malloc(sizeof *r->res + sizeof(sp_search_entry) * (size_t)o->top_k);
     if (!r->res)
         return sp_fail(err, SP_ENOMEM, "out of memory");
-    st = sp_search(&r->model, &r->system, o, r->res, err);
+    st = sp_search(&r->model, &r->system, o, (sp_search_entry *)(r->res + 1), r->res, err);
     return st == SP_EINFEASIBLE ? infeasible(r, err) : st;
 }
 

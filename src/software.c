@@ -109,8 +109,8 @@ void sp_software_apply_search(const sp_software *sw, sp_search_opts *o)
     unsigned all_zero = SP_FEAT_ZERO1 | SP_FEAT_ZERO2 | SP_FEAT_ZERO3;
     if ((sw->supports & all_zero) != all_zero && o->fix_zero < 0)
         o->fix_zero = sw->zero == 3 && !sw->fsdp_reshard ? 2 : sw->zero;
-    o->weight_bytes = sw->weight_bytes;
-    o->grad_bytes = sw->grad_bytes;
-    o->optimizer_bytes = sw->optimizer_bytes;
-    o->flash_attention = sw->flash_attention;
+    o->plan.weight_bytes = sw->weight_bytes;
+    o->plan.grad_bytes = sw->grad_bytes;
+    o->plan.optimizer_bytes = sw->optimizer_bytes;
+    o->plan.flash_attention = sw->flash_attention;
 }

@@ -15,7 +15,8 @@
 #include <string.h>
 
 struct sp_sweep_ws {
-    sp_search_result r; /* ~100 KB: one per thread, reused by every point */
+    sp_search_result r; /* one per thread, reused by every point */
+    sp_search_entry best; /* its top-1 buffer */
 };
 
 sp_sweep_ws *sp_sweep_ws_new(void) { return malloc(sizeof(sp_sweep_ws)); }
@@ -266,17 +267,17 @@ static void search_point(const sp_sweep *sw, sp_sweep_ws *ws, const sp_model *m,
 {
     sp_search_opts o;
     sp_search_defaults(&o);
-    o.n_gpus = p->gpus;
-    o.global_batch = p->global_batch;
-    o.seq_len = p->seq_len;
-    o.dtype = dt;
+    o.plan.n_gpus = p->gpus;
+    o.plan.global_batch = p->global_batch;
+    o.plan.seq_len = p->seq_len;
+    o.plan.dtype = dt;
     o.top_k = 1;
     o.threads = 1; /* points run in parallel (ranks); one search thread each */
     o.max_vpp = sw->max_vpp;
     o.max_mem_frac = sw->max_mem_frac;
     o.objective = SP_OBJ_TIME;
     sp_error e2 = {0};
-    sp_status st = sp_search(m, s, &o, &ws->r, &e2);
+    sp_status st = sp_search(m, s, &o, &ws->best, &ws->r, &e2);
     char msg[160];
     if (st == SP_EINFEASIBLE && isfinite(ws->r.min_overflow_bytes)) {
         snprintf(msg, sizeof msg, "no plan fits in memory (closest needs %.4g bytes more per GPU)", ws->r.min_overflow_bytes);

@@ -6,6 +6,8 @@
 #include <stdlib.h>
 #include <unistd.h>
 
+static sp_search_entry top_res[SP_SEARCH_MAX_TOP]; /* caller-owned top-k buffer of sp_search */
+
 static sp_epoch_point pts[200];
 
 static void run(const char *gpu, int sparse, sp_epoch_batch batch, sp_epoch_summary *sum, int *n)
@@ -401,13 +403,13 @@ static void test_full_points(void **st)
         if (i % 3 == 0 && p->n_gpus > 1) { /* the next smaller cluster does not finish in time */
             sp_search_opts so;
             sp_search_defaults(&so);
-            so.n_gpus = (int)p->n_gpus / 2;
-            so.global_batch = (int)(p->batch_tokens / 2048);
-            so.seq_len = 2048;
+            so.plan.n_gpus = (int)p->n_gpus / 2;
+            so.plan.global_batch = (int)(p->batch_tokens / 2048);
+            so.plan.seq_len = 2048;
             so.top_k = 1;
             so.max_vpp = 4;
             so.max_objective = T / p->steps;
-            assert_int_equal(sp_search(&m, &sys, &so, res, &e), SP_EINFEASIBLE);
+            assert_int_equal(sp_search(&m, &sys, &so, top_res, res, &e), SP_EINFEASIBLE);
         }
     }
     free(res);

@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+static sp_search_entry top_r[SP_SEARCH_MAX_TOP]; /* caller-owned top-k buffer of sp_search */
+
 static sp_model load(const char *n)
 {
     sp_model m;
@@ -347,30 +349,30 @@ static void test_search_precision_etp(void **st)
     sp_system h = sys("dgx-h100"), a = sys("dgx-a100-80g");
     sp_search_opts o;
     sp_search_defaults(&o);
-    o.n_gpus = 16;
-    o.global_batch = 64;
-    o.seq_len = 4096;
+    o.plan.n_gpus = 16;
+    o.plan.global_batch = 64;
+    o.plan.seq_len = 4096;
     o.any_dtype = 1;
     o.threads = 1;
     sp_search_result *r = malloc(sizeof *r);
     assert_non_null(r);
     sp_error e = {0};
-    assert_int_equal(sp_search(&m, &h, &o, r, &e), SP_OK);
+    assert_int_equal(sp_search(&m, &h, &o, top_r, r, &e), SP_OK);
     assert_int_equal(r->top[0].plan.dtype, SP_FP8); /* compute-bound 8B on H100: FP8 wins */
-    assert_int_equal(sp_search(&m, &a, &o, r, &e), SP_OK);
+    assert_int_equal(sp_search(&m, &a, &o, top_r, r, &e), SP_OK);
     for (int i = 0; i < r->n_top; i++)
         assert_int_equal(r->top[i].plan.dtype, SP_BF16); /* A100 has no FP8 */
     sp_model x = load("mixtral-8x7b");
     sp_search_opts q;
     sp_search_defaults(&q);
-    q.n_gpus = 64;
-    q.global_batch = 256;
-    q.seq_len = 4096;
+    q.plan.n_gpus = 64;
+    q.plan.global_batch = 256;
+    q.plan.seq_len = 4096;
     q.threads = 1;
     q.fix_tp = 4;
     q.fix_ep = 4;
     q.top_k = 50;
-    assert_int_equal(sp_search(&x, &h, &q, r, &e), SP_OK);
+    assert_int_equal(sp_search(&x, &h, &q, top_r, r, &e), SP_OK);
     int seen[5] = {0};
     for (int i = 0; i < r->n_top; i++) {
         int etp = r->top[i].plan.etp > 0 ? r->top[i].plan.etp : r->top[i].plan.tp;

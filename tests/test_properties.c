@@ -15,6 +15,8 @@
 
 #include <stdlib.h>
 
+static sp_search_entry top_r[SP_SEARCH_MAX_TOP]; /* caller-owned top-k buffer of sp_search */
+
 #ifndef SP_PROP_CASES
 #define SP_PROP_CASES 2000
 #endif
@@ -348,13 +350,13 @@ static void test_search_is_exact(void **st)
         int seq = one_of(seqs, 3);
         sp_search_opts o;
         sp_search_defaults(&o);
-        o.n_gpus = n;
-        o.global_batch = gb;
-        o.seq_len = seq;
+        o.plan.n_gpus = n;
+        o.plan.global_batch = gb;
+        o.plan.seq_len = seq;
         o.top_k = 1;
         o.threads = 1;
         sp_error e = {0};
-        if (sp_search(&m, s, &o, &r, &e) != SP_OK || r.n_top < 1)
+        if (sp_search(&m, s, &o, top_r, &r, &e) != SP_OK || r.n_top < 1)
             continue; /* nothing fits or nothing divides: no best plan to check */
         const sp_search_entry *best = &r.top[0];
         sp_plan q = best->plan;

@@ -4,6 +4,10 @@
 
 #include <stdlib.h>
 
+static sp_search_entry top_a[SP_SEARCH_MAX_TOP]; /* caller-owned top-k buffer of sp_search */
+static sp_search_entry top_b[SP_SEARCH_MAX_TOP]; /* caller-owned top-k buffer of sp_search */
+static sp_search_entry top_res[SP_SEARCH_MAX_TOP]; /* caller-owned top-k buffer of sp_search */
+
 /* Counting allocator: the test binary is linked with -Wl,--wrap=malloc (Makefile) so every malloc in the
  * library goes through here. */
 void *__real_malloc(size_t n);
@@ -27,9 +31,9 @@ static sp_search_opts search_opts(int gpus, int batch, int seq)
 {
     sp_search_opts o;
     sp_search_defaults(&o);
-    o.n_gpus = gpus;
-    o.global_batch = batch;
-    o.seq_len = seq;
+    o.plan.n_gpus = gpus;
+    o.plan.global_batch = batch;
+    o.plan.seq_len = seq;
     return o;
 }
 
@@ -60,9 +64,9 @@ static void test_pruning_exact(void **st)
         o.top_k = 20;
         o.threads = 1;
         sp_error e = {0};
-        assert_int_equal(sp_search(&m, &s, &o, a, &e), SP_OK);
+        assert_int_equal(sp_search(&m, &s, &o, top_a, a, &e), SP_OK);
         o.no_prune = 1;
-        assert_int_equal(sp_search(&m, &s, &o, b, &e), SP_OK);
+        assert_int_equal(sp_search(&m, &s, &o, top_b, b, &e), SP_OK);
         assert_int_equal(b->pruned, 0);
         same_top(a, b);
         /* brute force through sp_train_eval gives the same best time */
@@ -82,14 +86,14 @@ static void test_deterministic_threads(void **st)
     sp_system s;
     load("gpt3-175b-megatron", "dgx-a100-80g", &m, &s);
     sp_search_opts o = search_opts(1024, 1536, 2048);
-    o.dtype = SP_FP16;
+    o.plan.dtype = SP_FP16;
     o.top_k = 50;
     sp_search_result *a = malloc(sizeof *a), *b = malloc(sizeof *b);
     sp_error e = {0};
     o.threads = 1;
-    assert_int_equal(sp_search(&m, &s, &o, a, &e), SP_OK);
+    assert_int_equal(sp_search(&m, &s, &o, top_a, a, &e), SP_OK);
     o.threads = 2;
-    assert_int_equal(sp_search(&m, &s, &o, b, &e), SP_OK);
+    assert_int_equal(sp_search(&m, &s, &o, top_b, b, &e), SP_OK);
     same_top(a, b);
     free(a);
     free(b);
@@ -128,7 +132,7 @@ static void test_no_allocation(void **st)
     o.threads = 1;
     sp_search_result *res = malloc(sizeof *res);
     before = n_malloc;
-    assert_int_equal(sp_search(&m, &s, &o, res, &e), SP_OK);
+    assert_int_equal(sp_search(&m, &s, &o, top_res, res, &e), SP_OK);
     long per_search = n_malloc - before;
     assert_true(per_search < 10);
     assert_true(res->evaluated > 1000);
@@ -157,13 +161,13 @@ static void test_best_beats_given_plans(void **st)
     sp_train_result r;
     assert_int_equal(sp_train_eval(&m, &s, &p, &r, &e), SP_OK);
     sp_search_opts o = search_opts(1024, 1536, 2048);
-    o.dtype = SP_FP16;
+    o.plan.dtype = SP_FP16;
     sp_search_result *res = malloc(sizeof *res);
-    assert_int_equal(sp_search(&m, &s, &o, res, &e), SP_OK);
+    assert_int_equal(sp_search(&m, &s, &o, top_res, res, &e), SP_OK);
     assert_true(res->top[0].res.step_time_s <= r.step_time_s);
     /* fixing every dimension returns exactly train's plan and time */
     o.fix_tp = 8, o.fix_pp = 8, o.fix_vpp = 2, o.fix_mb = 1, o.fix_zero = 0, o.fix_sp = 0, o.fix_recompute = 2;
-    assert_int_equal(sp_search(&m, &s, &o, res, &e), SP_OK);
+    assert_int_equal(sp_search(&m, &s, &o, top_res, res, &e), SP_OK);
     assert_true(res->top[0].res.step_time_s == r.step_time_s);
     free(res);
 }
@@ -177,7 +181,7 @@ static void test_infeasible(void **st)
     sp_search_opts o = search_opts(8, 16, 8192);
     sp_search_result *res = malloc(sizeof *res);
     sp_error e = {0};
-    assert_int_equal(sp_search(&m, &s, &o, res, &e), SP_EINFEASIBLE);
+    assert_int_equal(sp_search(&m, &s, &o, top_res, res, &e), SP_EINFEASIBLE);
     assert_true(res->infeasible_memory > 0 && isfinite(res->min_overflow_bytes));
     free(res);
 }
@@ -210,12 +214,12 @@ static void test_progress(void **st)
     o.threads = 1; /* thread 0 reports: with one thread it is sure to run a shape (two: the other may take all) */
     sp_search_result *a = malloc(sizeof *a), *b = malloc(sizeof *b);
     sp_error e = {0};
-    assert_int_equal(sp_search(&m, &s, &o, a, &e), SP_OK);
+    assert_int_equal(sp_search(&m, &s, &o, top_a, a, &e), SP_OK);
     progress_log l = {0, 0, 0, 1};
     o.on_progress = on_progress;
     o.progress_ctx = &l;
     o.progress_after_s = 0;
-    assert_int_equal(sp_search(&m, &s, &o, b, &e), SP_OK);
+    assert_int_equal(sp_search(&m, &s, &o, top_b, b, &e), SP_OK);
     assert_true(l.calls >= 2 && l.monotone);
     assert_int_equal(l.last_done, b->layer_shapes);
     assert_int_equal(l.last_total, b->layer_shapes);
@@ -223,7 +227,7 @@ static void test_progress(void **st)
     /* two threads: same answer; when anything was reported, it ended at the total */
     o.threads = 2;
     l = (progress_log){0, 0, 0, 1};
-    assert_int_equal(sp_search(&m, &s, &o, b, &e), SP_OK);
+    assert_int_equal(sp_search(&m, &s, &o, top_b, b, &e), SP_OK);
     assert_true(l.monotone);
     if (l.calls > 0)
         assert_int_equal(l.last_done, b->layer_shapes);
@@ -231,7 +235,7 @@ static void test_progress(void **st)
     /* the default waits a second: a search of a few milliseconds reports nothing */
     l = (progress_log){0, 0, 0, 1};
     o.progress_after_s = 1.0;
-    assert_int_equal(sp_search(&m, &s, &o, b, &e), SP_OK);
+    assert_int_equal(sp_search(&m, &s, &o, top_b, b, &e), SP_OK);
     assert_int_equal(l.calls, 0);
     free(a);
     free(b);

@@ -6,6 +6,8 @@
 #include <math.h>
 #include <string.h>
 
+static sp_search_entry top_r[SP_SEARCH_MAX_TOP]; /* caller-owned top-k buffer of sp_search */
+
 static sp_sweep *load(const char *text)
 {
     sp_sweep *sw = NULL;
@@ -87,9 +89,9 @@ static void test_row_roundtrip(void **st)
     sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e);
     sp_search_opts o;
     sp_search_defaults(&o);
-    o.n_gpus = 16, o.global_batch = 64, o.seq_len = 4096, o.top_k = 1;
+    o.plan.n_gpus = 16, o.plan.global_batch = 64, o.plan.seq_len = 4096, o.top_k = 1;
     static sp_search_result r;
-    assert_int_equal(sp_search(&m, &s, &o, &r, &e), SP_OK);
+    assert_int_equal(sp_search(&m, &s, &o, top_r, &r, &e), SP_OK);
     assert_true(r.top[0].res.step_time_s == p.step_time_s); /* 3.35 TB/s is the preset's own value */
     sp_sweep_ws_free(ws);
     sp_sweep_free(sw);

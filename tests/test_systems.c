@@ -254,8 +254,8 @@ static void test_software_search(void **st)
     assert_int_equal(o.max_vpp, 1);
     assert_int_equal(o.fix_sp, 0);
     assert_int_equal(o.fix_zero, 3);
-    assert_int_equal(o.fix_recompute, -1);
-    assert_near(o.weight_bytes + o.grad_bytes + o.optimizer_bytes, 16, 0);
+    assert_int_equal(o.fix_recompute, SP_FREE);
+    assert_near(o.plan.weight_bytes + o.plan.grad_bytes + o.plan.optimizer_bytes, 16, 0);
     assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &sw, &e), SP_OK);
     sp_search_defaults(&o);
     sp_search_opts before = o;
