@@ -61,6 +61,8 @@ void sp_layer_ctx_init(sp_layer_ctx *c, const sp_model *m, const sp_system *s, c
     c->T = (double)p->micro_batch * p->seq_len / p->cp;
     c->t = p->tp;
     c->h = m->d_model;
+    c->qd = sp_model_attn_qdim(m);
+    c->kvd = sp_model_kvdim(m);
     c->d = p->dtype;
     c->d16 = sp_dtype_high(p->dtype);
     c->flash = flash;
@@ -81,6 +83,8 @@ void sp_layer_ctx_serving(sp_layer_ctx *c, const sp_model *m, const sp_system *s
     c->T = T;
     c->t = tp;
     c->h = m->d_model;
+    c->qd = sp_model_attn_qdim(m);
+    c->kvd = sp_model_kvdim(m);
     c->d = c->d16 = cd; /* serving runs every GEMM in the compute dtype */
     c->flash = 1;
     c->mlp_tp_ops = 1;
@@ -95,12 +99,7 @@ void sp_layer_ctx_serving(sp_layer_ctx *c, const sp_model *m, const sp_system *s
 static inline sp_op *push(sp_layer_ops *l, const char *name, sp_op_kind kind, sp_op_part part, unsigned flags, double count)
 {
     sp_op *o = &l->op[l->n < SP_LAYER_MAX_OPS ? l->n++ : SP_LAYER_MAX_OPS - 1];
-    memset(o, 0, sizeof *o);
-    o->name = name;
-    o->kind = kind;
-    o->part = part;
-    o->flags = flags;
-    o->count = count;
+    *o = (sp_op){.name = name, .kind = kind, .part = part, .flags = flags, .count = count};
     return o;
 }
 
@@ -156,14 +155,14 @@ static void attention_casts(sp_layer_ctx *c)
 {
     if (!sp_dtype_is_quantized(c->d))
         return;
-    double T = c->T, t = c->t, h = c->h, qd = sp_model_attn_qdim(c->m), kvd = sp_model_kvdim(c->m);
+    double T = c->T, t = c->t, h = c->h, qd = c->qd, kvd = c->kvd;
     c->q_in += T * h + T * qd / t;
     c->q_out += T * (qd + 2 * kvd) / t + T * h;
 }
 
 void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l)
 {
-    double T = c->T, t = c->t, h = c->h, qd = sp_model_attn_qdim(c->m), kvd = sp_model_kvdim(c->m);
+    double T = c->T, t = c->t, h = c->h, qd = c->qd, kvd = c->kvd;
     linear(c, l, "qkv", 0, 1, T, (qd + 2 * kvd) / t, h, c->d);
     linear(c, l, "attn_out", 0, 1, T, h, qd / t, c->d);
     attention_casts(c);
@@ -315,7 +314,7 @@ static void adapters(sp_layer_ctx *c, int moe, sp_layer_ops *l)
     const sp_plan *p = c->p;
     if (p->lora_rank <= 0)
         return;
-    double t = c->t, h = c->h, qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m), f = m->ffn_dim;
+    double t = c->t, h = c->h, qd = c->qd, kvd = c->kvd, f = m->ffn_dim;
     if (p->lora_targets & SP_LORA_ATTN) {
         lora(c, l, "lora_q_a", "lora_q_b", 1, h, qd / t);
         lora(c, l, "lora_kv_a", "lora_kv_b", 2, h, kvd / t);
@@ -371,7 +370,7 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
 {
     const sp_model *m = c->m;
     double T = c->T, t = c->t, h = c->h, B = ACT_BYTES;
-    double qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m);
+    double qd = c->qd, kvd = c->kvd;
     double rep = (c->p->seq_parallel && t > 1) ? T * h / t : T * h;
     double bytes_f = 2 * (2 * rep * B) + 2 * (3 * rep * B + rep) + T * c->f_act * B * (m->gated ? 3.0 : 2.0) +
                      2 * T * (qd + 2 * kvd) / t * B;
@@ -427,7 +426,7 @@ static void cp_ring(sp_layer_ctx *c, sp_layer_ops *l)
     const sp_plan *p = c->p;
     if (p->cp <= 1)
         return;
-    double kvd = sp_model_kvdim(m), sq = p->seq_len / (double)p->cp;
+    double kvd = c->kvd, sq = p->seq_len / (double)p->cp;
     double kv = m->kv_lora_rank > 0 ? m->kv_lora_rank + m->qk_rope_head_dim : kvd / c->t;
     double kv_bytes = 2 * p->micro_batch * sq * kv * ACT_BYTES;
     coll(l, "cp_ring", SP_PART_CP, p->cp - 1, SP_COLL_P2P, 2, p->tp, kv_bytes, 1, 2);

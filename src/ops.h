@@ -67,6 +67,7 @@ typedef struct {
     double T;          /* tokens of one micro-batch on this GPU: b·s/cp */
     double t;          /* TP degree */
     double h;          /* d_model */
+    double qd, kvd;    /* query width a·d_head, key/value width g·d_head */
     sp_dtype d, d16;   /* GEMM dtype; what stays 16-bit under FP8 (attention core, router, LM head, norms) */
     int flash;         /* flash attention */
     /* filled by the builders for the ones that follow (elementwise traffic, FP8 casts, TP reductions) */
