@@ -87,6 +87,24 @@ done:
     return rc;
 }
 
+/* The experts the file lists, copies (`count`) included: at most 100,000. */
+static sp_status count_experts(const char *path, json_t *arr, int *total, sp_error *err)
+{
+    size_t i;
+    json_t *e;
+    *total = 0;
+    json_array_foreach(arr, i, e)
+    {
+        json_t *c = json_object_get(e, "count");
+        if (c && (!json_is_integer(c) || json_integer_value(c) < 1 || json_integer_value(c) > 100000))
+            return sp_fail(err, SP_EINVAL, "%s: experts[%zu].count must be an integer 1..100000", path, i);
+        *total += c ? (int)json_integer_value(c) : 1;
+        if (*total > 100000)
+            return sp_fail(err, SP_EINVAL, "%s: more than 100000 experts", path);
+    }
+    return SP_OK;
+}
+
 sp_status sp_load_coe(const char *data_dir, const char *path, sp_coe_expert **out, int *n, sp_error *err)
 {
     *out = NULL;
@@ -108,19 +126,8 @@ sp_status sp_load_coe(const char *data_dir, const char *path, sp_coe_expert **ou
     int total = 0;
     size_t i;
     json_t *e;
-    json_array_foreach(arr, i, e)
-    {
-        json_t *c = json_object_get(e, "count");
-        if (c && (!json_is_integer(c) || json_integer_value(c) < 1 || json_integer_value(c) > 100000)) {
-            rc = sp_fail(err, SP_EINVAL, "%s: experts[%zu].count must be an integer 1..100000", path, i);
-            goto done;
-        }
-        total += c ? (int)json_integer_value(c) : 1;
-        if (total > 100000) {
-            rc = sp_fail(err, SP_EINVAL, "%s: more than 100000 experts", path);
-            goto done;
-        }
-    }
+    if ((rc = count_experts(path, arr, &total, err)))
+        goto done;
     ex = calloc((size_t)total, sizeof *ex);
     if (!ex) {
         rc = sp_fail(err, SP_ENOMEM, "%s: out of memory", path);
