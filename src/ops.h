@@ -51,7 +51,8 @@ typedef struct {
     } u;
 } sp_op;
 
-/* The ops of one layer (one micro-batch on one GPU). */
+/* The ops of one layer (one micro-batch on one GPU). A builder appending past the end overwrites the last op:
+ * tests/test_ops.c asserts the heaviest layer the builders emit leaves room for 8 more (a new kind's builder). */
 #define SP_LAYER_MAX_OPS 40
 typedef struct {
     int n;

@@ -110,6 +110,30 @@ static void test_engine_step_is_decode(void **st)
     assert_int_equal(sp_infer_engine_step(&m, &s, &o, -1, ctx, 0, 0, 64, &step, &e), SP_EINVAL);
 }
 
+/* Rule: the heaviest layer the builders emit (MLA + MoE with shared experts, ETP < TP, EP all-to-all, LoRA on every
+ * target, QLoRA dequantization, FP8 casts, SP and CP communication) fits in SP_LAYER_MAX_OPS with room for a new
+ * kind's ops: an op list never drops an op. */
+static void test_max_ops(void **st)
+{
+    (void)st;
+    sp_model m = load("deepseek-v3");
+    sp_system s = sys("h800-cluster");
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.tp = 4, p.etp = 2, p.ep = 8, p.cp = 2, p.seq_parallel = 1, p.micro_batch = 1, p.seq_len = 4096;
+    p.dtype = SP_FP8, p.frozen_base = 1, p.lora_rank = 16, p.lora_targets = SP_LORA_ATTN | SP_LORA_MLP;
+    p.base_weight_bytes = 0.5;
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 0);
+    for (int moe = 0; moe <= 1; moe++) {
+        sp_layer_build(&c, moe, &l);
+        assert_true(l.n + 8 <= SP_LAYER_MAX_OPS);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -117,6 +141,7 @@ int main(void)
         cmocka_unit_test(test_moe_expert_flops),
         cmocka_unit_test(test_node_limited_alltoall),
         cmocka_unit_test(test_engine_step_is_decode),
+        cmocka_unit_test(test_max_ops),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
