@@ -122,9 +122,15 @@ static sp_status check_layer_split(const sp_plan *p, const sp_model *m, sp_error
     if (p->vpp > 1) {
         if (p->pp < 2)
             return sp_fail(err, SP_EINVAL, "plan: vpp = %d needs pp >= 2", p->vpp);
-        if (m->n_layers % (p->pp * p->vpp))
-            return sp_fail(err, SP_EINVAL, "plan: pp*vpp = %d must divide the number of layers (%d)",
-                           p->pp * p->vpp, m->n_layers);
+        /* Uneven virtual stages are allowed, as in Megatron-Core (layers not divisible by pp*vpp; NVIDIA's Llama 3.1
+         * 405B recipe runs 126 layers on PP 16 x VP 8 counting embedding and loss in the split): the heaviest
+         * pipeline stage holds ceil(L/pp) layers (sp_stage_layers) spread over its vpp chunks. Every chunk needs
+         * a layer, where the embedding and the loss count as one each (Megatron-Core's
+         * account_for_embedding_in_pipeline_split / account_for_loss_in_pipeline_split, NVIDIA/Megatron-LM
+         * megatron/core/transformer/transformer_config.py): at most L + 2 virtual stages. */
+        if (m->n_layers + 2 < p->pp * p->vpp)
+            return sp_fail(err, SP_EINVAL, "plan: pp*vpp = %d exceeds the number of layers (%d) + 2 (embedding and "
+                           "loss): every virtual stage needs a layer", p->pp * p->vpp, m->n_layers);
     }
     return SP_OK;
 }
