@@ -166,7 +166,7 @@ typedef struct {
                        * larger one */
     int has_dp;       /* o's data-parallel part filled */
     int nv, nzv, v0;  /* valid virtual-stage counts and ZeRO stages; the first valid v */
-    uint64_t vmask;   /* bit v-1: v virtual stages divide the layers (and match --fix vpp) */
+    uint64_t vmask;   /* bit v-1: v virtual stages fit the layers (plan.c: pp*v <= L + 2) and match --fix vpp */
     int zok[4];
     double mz[4];     /* model-state memory by ZeRO stage */
     sp_pipe_step o;  /* the stage (o.stage), once has_dp the DP collectives and optimizer, and the schedule part of
@@ -277,7 +277,7 @@ static void pp_state_init(unit_ctx *u, pp_state *q, int pp, int vmax)
     q->nv = q->nzv = q->v0 = 0;
     q->vmask = 0;
     for (int v = 1; v <= vmax; v++)
-        if (!(fixed_other(o->fix_vpp, v) || (v > 1 && L % (pp * v)))) {
+        if (!(fixed_other(o->fix_vpp, v) || (v > 1 && L + 2 < pp * v))) {
             q->vmask |= 1ull << (v - 1);
             q->nv++;
             if (!q->v0)

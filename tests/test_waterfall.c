@@ -27,7 +27,8 @@ static void test_zero_bubble_step(void **st)
     assert_rel(a.step_time_s - b.step_time_s, a.t.bubble, 1e-9);
 }
 
-/* Rule: the zero-bubble schedule moves full mode's H100 wall ~24x (1.32e28 -> 3.22e29 FLOP, docs/limits.md), the
+/* Rule: the zero-bubble schedule moves full mode's H100 wall ~14x (2.37e28 -> 3.22e29 FLOP, docs/limits.md; the wall
+ * was 1.32e28 before the search tried uneven virtual stages, which Megatron-Core runs), the
  * paper's latencies do not move it further, and the sweep reports where it stopped. */
 static void test_full_mode_switches(void **st)
 {
@@ -46,7 +47,7 @@ static void test_full_mode_switches(void **st)
     assert_true(sp_limits_full_sweep(&set, &s, &o, pts, 160, &zb, &e) > 0);
     o.paper_latency = 1;
     assert_true(sp_limits_full_sweep(&set, &s, &o, pts, 160, &zbl, &e) > 0);
-    assert_rel(base.largest_feasible_flop, 1.32e28, 0.01);
+    assert_rel(base.largest_feasible_flop, 2.37e28, 0.01);
     assert_rel(zb.largest_feasible_flop, 3.22e29, 0.01);
     assert_rel(zb.linear_regime_end_flop, 4.56e27, 0.01);
     assert_rel(zbl.largest_feasible_flop, zb.largest_feasible_flop, 1e-9);
