@@ -41,12 +41,10 @@ static void emit(void *ctx, const sp_sweep_point *p)
         e->failed = 1;
 }
 
+/* ctx: the first point of this run (points before it were read back by --resume) */
 static void progress(void *ctx, long long done, long long total, double el)
 {
-    (void)ctx;
-    static long long first = -1;
-    if (first < 0)
-        first = done;
+    long long first = *(const long long *)ctx;
     if (done < total) {
         double rate = (double)(done - first) / (el > 0 ? el : 1);
         fprintf(stderr, "\rscaleplan sweep: %lld of %lld points, %.1f points/s, ETA %.0f s ", done, total, rate,
@@ -260,8 +258,10 @@ static int run(const cli_args *a, const sp_sweep *sw, int rank, int size)
     }
     if (rc)
         o.start = -1; /* tells the other ranks to stop (and this process not to start) */
-    if (rank == 0 && isatty(STDERR_FILENO))
+    if (rank == 0 && isatty(STDERR_FILENO)) {
         o.on_progress = progress;
+        o.progress_ctx = &o.start;
+    }
     sp_error err = {0};
     double t0 = now_s();
     sp_status st = sp_sweep_run_mpi(sw, &o, &err);
