@@ -19,17 +19,11 @@ static cli_optdef defs[FIXED_OPTS + SP_FC_NPARAMS] = {
     {"json", 0, "machine-readable output"},
     {"plot", 1, "timeline chart FILE.svg|png (gnuplot)"},
 };
-static char flag_names[SP_FC_NPARAMS][48];
-
 static void build_defs(void)
 {
     for (int i = 0; i < SP_FC_NPARAMS; i++) {
         const sp_fc_param_info *p = sp_forecast_param(i);
-        snprintf(flag_names[i], sizeof flag_names[i], "%s", p->key);
-        for (char *c = flag_names[i]; *c; c++)
-            if (*c == '_')
-                *c = '-';
-        defs[FIXED_OPTS + i] = (cli_optdef){flag_names[i], 1, p->help};
+        defs[FIXED_OPTS + i] = (cli_optdef){p->opt, 1, p->help};
     }
 }
 
@@ -106,22 +100,6 @@ static int plot_forecast(const sp_forecast_result *r, const char *path)
     return 0;
 }
 
-/* Applies every parameter flag given (central = low = high = the value). */
-static int apply_flags(const cli_args *a, sp_forecast_inputs *in)
-{
-    for (int i = 0; i < SP_FC_NPARAMS; i++) {
-        const sp_fc_param_info *p = sp_forecast_param(i);
-        double v = NAN;
-        int rc = cli_double(a, flag_names[i], p->unit, p->min, p->max, &v);
-        if (rc)
-            return rc;
-        sp_error err = {0};
-        if (!isnan(v) && sp_forecast_set(in, p->key, v, &err))
-            return cli_fail("forecast", &err);
-    }
-    return 0;
-}
-
 int cmd_forecast(int argc, char **argv)
 {
     build_defs();
@@ -135,27 +113,15 @@ int cmd_forecast(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("forecast", "unexpected argument '%s'", a.pos[0]);
+    json_t *req = cli_request(&a);
+    sp_request rq;
+    sp_request_init(&rq, "forecast", req);
     sp_forecast_inputs in;
-    sp_error err = {0};
-    const char *as = cli_get(&a, "assumptions");
-    if (sp_forecast_load(a.data_dir, as ? as : "default", &in, &err))
-        return cli_fail("forecast", &err);
-    if ((rc = apply_flags(&a, &in)))
-        return rc;
-    int from = (int)in.p[SP_FC_START_YEAR].v, to = -1, year = -1;
-    if ((rc = cli_int(&a, "year", 1950, 2200, &year)) || (rc = cli_int(&a, "from", 1950, 2200, &from)) ||
-        (rc = cli_int(&a, "to", 1950, 2200, &to)))
-        return rc;
-    if (year > 0 && (cli_get(&a, "from") || cli_get(&a, "to")))
-        return cli_error("forecast", "--year and --from/--to are exclusive");
-    if (year > 0)
-        from = to = year;
-    if (to < 0)
-        to = from + 10;
     sp_forecast_result *r = malloc(sizeof *r);
-    if (!r)
-        return cli_error("forecast", "out of memory");
-    if (sp_forecast_run(&in, from, to, r, &err)) {
+    sp_error err = {0};
+    sp_status st = r ? sp_forecast_request(a.data_dir, &rq, &in, r, &err) : sp_fail(&err, SP_ENOMEM, "out of memory");
+    json_decref(req);
+    if (st) {
         free(r);
         return cli_fail("forecast", &err);
     }
@@ -164,15 +130,9 @@ int cmd_forecast(int argc, char **argv)
         free(r);
         return rc;
     }
-    if (cli_flag(&a, "json")) {
-        json_t *j = sp_forecast_json(r);
-        char *s = j ? json_dumps(j, JSON_COMPACT | JSON_REAL_PRECISION(10)) : NULL;
-        json_decref(j);
-        if (s)
-            printf("%s\n", s);
-        free(s);
-        rc = s ? 0 : cli_error("forecast", "out of memory");
-    } else
+    if (cli_flag(&a, "json"))
+        rc = cli_print_json("forecast", sp_forecast_json(r));
+    else
         print_text(&in, r);
     free(r);
     return rc;

@@ -43,6 +43,7 @@ typedef struct {
     double min, max;
     sp_unit unit;
     const char *help;
+    const char *opt;    /* the option's name: key with '-' ("start-flop") */
 } sp_fc_param_info;
 const sp_fc_param_info *sp_forecast_param(int i);
 

@@ -18,6 +18,7 @@
 #include <jansson.h>
 
 #include "internal.h"
+#include "scaleplan_forecast.h"
 
 /* ---- requests ---- */
 #define SP_REQUEST_MAX_KEYS 128
@@ -202,12 +203,19 @@ void sp_validate_energy_report_free(sp_validate_energy_report *r);
 const char *sp_validate_energy_model_name(const sp_validate_energy_opts *o); /* auto, tdp, activity */
 const char *sp_energy_row_method(const sp_validate_energy_opts *o, const sp_energy_row *row);
 
+/* ---- forecast (forecast.c; include/scaleplan_forecast.h) ---- */
+/* The assumption set (--assumptions, default "default"), every parameter as its option (--start-flop, ...),
+ * --year or --from/--to; fills the inputs used and the result (caller's). */
+sp_status sp_forecast_request(const char *data_dir, sp_request *rq, sp_forecast_inputs *in, sp_forecast_result *r,
+                              sp_error *err);
+
 /* ---- the command table: one line registers a command ---- */
 /* X(name as typed, C identifier): sp_call_<ident>(data_dir, request, &result, err) builds the result object. */
 #define SP_CALL_COMMANDS(X)                                                                                        \
     X("train", train)                                                                                              \
     X("search", search)                                                                                            \
     X("infer", infer)                                                                                              \
+    X("forecast", forecast)                                                                                              \
     X("serve", serve)                                                                                              \
     X("sweep", sweep)                                                                                              \
     X("presets", presets)                                                                                          \

@@ -35,6 +35,17 @@ typedef struct {
 
 #define NX_MAX 6 /* parameters of the largest form (Chinchilla with the scaled estimator's log s) */
 
+/* Huber_delta(r): the value, and its derivative into *dh */
+static double huber(double r, double delta, double *dh)
+{
+    if (fabs(r) <= delta) {
+        *dh = r;
+        return 0.5 * r * r;
+    }
+    *dh = r > 0 ? delta : -delta;
+    return delta * (fabs(r) - 0.5 * delta);
+}
+
 static double objective(unsigned nx, const double *x, double *g, void *p)
 {
     (void)nx;
@@ -46,15 +57,8 @@ static double objective(unsigned nx, const double *x, double *g, void *p)
         double m = t1 > t2 ? (t1 > t3 ? t1 : t3) : (t2 > t3 ? t2 : t3);
         double e1 = exp(t1 - m), e2 = exp(t2 - m), e3 = exp(t3 - m), s = e1 + e2 + e3;
         double r = m + log(s) - fd->ly[i];
-        double w = fd->w ? fd->w[i] : 1.0;
-        double ar = fabs(r), dh;
-        if (ar <= fd->delta) {
-            f += w * 0.5 * r * r;
-            dh = r;
-        } else {
-            f += w * fd->delta * (ar - 0.5 * fd->delta);
-            dh = r > 0 ? fd->delta : -fd->delta;
-        }
+        double w = fd->w ? fd->w[i] : 1.0, dh;
+        f += w * huber(r, fd->delta, &dh);
         dh *= w / s;
         ga += dh * e1;
         gb += dh * e2;
@@ -82,14 +86,8 @@ static double objective_scaled(unsigned nx, const double *x, double *g, void *p)
         double m = t1 > t2 ? (t1 > t3 ? t1 : t3) : (t2 > t3 ? t2 : t3);
         double e1 = exp(t1 - m), e2 = exp(t2 - m), e3 = exp(t3 - m), sum = e1 + e2 + e3;
         double z = (m + log(sum) - fd->ly[i]) / s;
-        double w = fd->w ? fd->w[i] : 1.0, az = fabs(z), dh;
-        if (az <= fd->delta) {
-            f += w * (0.5 * z * z + ls);
-            dh = z;
-        } else {
-            f += w * (fd->delta * (az - 0.5 * fd->delta) + ls);
-            dh = z > 0 ? fd->delta : -fd->delta;
-        }
+        double w = fd->w ? fd->w[i] : 1.0, dh;
+        f += w * (huber(z, fd->delta, &dh) + ls);
         double k = w * dh / s / sum;
         gr[0] += k * e1;
         gr[1] += k * e2;
@@ -126,14 +124,8 @@ static double objective_kaplan(unsigned nx, const double *x, double *g, void *p)
     for (int i = 0; i < fd->n; i++) {
         double u = x[2] / x[3] * (x[0] - fd->ln[i]), v = x[1] - fd->ld[i], m = fmax(u, v);
         double eu = exp(u - m), ev = exp(v - m), lse = m + log(eu + ev), su = eu / (eu + ev), sv = ev / (eu + ev);
-        double r = x[3] * lse - fd->ly[i], w = fd->w ? fd->w[i] : 1.0, ar = fabs(r), dh;
-        if (ar <= fd->delta) {
-            f += w * 0.5 * r * r;
-            dh = r;
-        } else {
-            f += w * fd->delta * (ar - 0.5 * fd->delta);
-            dh = r > 0 ? fd->delta : -fd->delta;
-        }
+        double r = x[3] * lse - fd->ly[i], w = fd->w ? fd->w[i] : 1.0, dh;
+        f += w * huber(r, fd->delta, &dh);
         dh *= w;
         gr[0] += dh * x[2] * su;
         gr[1] += dh * x[3] * sv;

@@ -18,11 +18,13 @@
  * constraint's low/high evaluate it with every input at that end.
  */
 #include "scaleplan_forecast.h"
+#include "call.h"
 #include "scaleplan_limits.h"
 
 #include <jansson.h>
 #include <math.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #define YEAR_S (365.25 * 86400)
@@ -30,46 +32,46 @@
 
 /* One line per parameter, in sp_fc_param order; the sources of the values are in the data files. */
 static const sp_fc_param_info params[SP_FC_NPARAMS] = {
-    {"start_year", 1950, 2200, SP_UNIT_NONE, "year of the starting frontier run"},
-    {"start_flop", 1e15, 1e40, SP_UNIT_FLOP, "training compute of the largest run in start_year (FLOP)"},
-    {"compute_growth", 1, 100, SP_UNIT_NONE, "growth of the largest run's compute (x/yr)"},
-    {"hw_ref_year", 1950, 2200, SP_UNIT_NONE, "year of the reference accelerator (H100) the rates start from"},
-    {"accel_flops", 1e9, 1e20, SP_UNIT_FLOPS, "dense 16-bit peak of one H100-equivalent (FLOP/s)"},
-    {"precision", 0.1, 16, SP_UNIT_NONE, "peak multiplier of the training precision vs 16-bit (2 = FP8)"},
-    {"utilization", 0.001, 1, SP_UNIT_NONE, "model FLOP utilization of the run"},
-    {"flops_growth", 0.5, 10, SP_UNIT_NONE, "growth of one accelerator's peak FLOP/s (x/yr)"},
-    {"flops_per_w_growth", 0.5, 10, SP_UNIT_NONE, "growth of FLOP/s per watt (x/yr)"},
-    {"flops_per_usd_growth", 0.5, 10, SP_UNIT_NONE, "growth of FLOP/s per dollar of hardware (x/yr)"},
-    {"hbm_growth", 0.5, 10, SP_UNIT_NONE, "growth of one accelerator's memory bandwidth (x/yr)"},
-    {"net_growth", 0.5, 10, SP_UNIT_NONE, "growth of one accelerator's scale-out bandwidth (x/yr)"},
-    {"accel_w", 1, 1e5, SP_UNIT_NONE, "accelerator power in hw_ref_year (W)"},
-    {"host_w", 0, 1e5, SP_UNIT_NONE, "host (CPU, memory, fans, NVSwitch) power per accelerator (W)"},
-    {"network_w", 0, 1e5, SP_UNIT_NONE, "scale-out network power per accelerator (W)"},
-    {"pue", 1, 5, SP_UNIT_NONE, "power usage effectiveness of the facility"},
-    {"duration_days", 1, 3650, SP_UNIT_NONE, "training duration in start_year (days)"},
-    {"duration_growth", 0.5, 5, SP_UNIT_NONE, "growth of the training duration (x/yr)"},
-    {"max_duration_days", 1, 3650, SP_UNIT_NONE, "longest training run considered (days)"},
-    {"power_ref_year", 1950, 2200, SP_UNIT_NONE, "year of the power-supply values"},
-    {"campus_gw", 1e-6, 1e4, SP_UNIT_NONE, "power one campus can give one run in power_ref_year (GW)"},
-    {"distributed_gw", 1e-6, 1e4, SP_UNIT_NONE, "power a run spread over several sites can get in power_ref_year (GW)"},
-    {"power_growth", 0.5, 10, SP_UNIT_NONE, "growth of the power supply for the largest run (x/yr)"},
-    {"production_ref_year", 1950, 2200, SP_UNIT_NONE, "year of the accelerator-production value"},
-    {"production_h100e", 1, 1e13, SP_UNIT_NONE, "AI accelerators produced in production_ref_year (H100-equivalents)"},
-    {"production_growth", 0.5, 10, SP_UNIT_NONE, "growth of accelerator production (x/yr)"},
-    {"accel_lifetime_years", 1, 20, SP_UNIT_NONE, "years an accelerator stays in service (and is amortised over)"},
-    {"lab_share", 1e-6, 1, SP_UNIT_NONE, "share of the accelerators in service one run can use"},
-    {"stock_ref_year", 1950, 2200, SP_UNIT_NONE, "year of the data-stock value"},
-    {"text_stock_tokens", 1e6, 1e22, SP_UNIT_NONE, "stock of usable training tokens in stock_ref_year"},
-    {"stock_growth", 0.5, 10, SP_UNIT_NONE, "growth of the data stock (x/yr)"},
-    {"epochs", 1, 100, SP_UNIT_NONE, "passes over the stock that count as new data"},
-    {"tokens_per_param", 0.1, 1e5, SP_UNIT_NONE, "training tokens per parameter (20 = compute-optimal)"},
-    {"latency_s", 1e-9, 1, SP_UNIT_TIME, "serial latency per matmul: kernel + network (s)"},
-    {"latency_alpha", 0, 0.45, SP_UNIT_NONE, "batch-size minus depth exponent in compute (latency-wall closed form)"},
-    {"capex_usd_per_accel", 1, 1e9, SP_UNIT_NONE, "hardware cost per accelerator in hw_ref_year, servers and network included (USD)"},
-    {"energy_usd_per_kwh", 0, 10, SP_UNIT_NONE, "price of electricity (USD/kWh)"},
-    {"budget_ref_year", 1950, 2200, SP_UNIT_NONE, "year of the budget value"},
-    {"budget_usd", 0, 1e16, SP_UNIT_NONE, "what one run may cost in budget_ref_year (USD; 0 = no budget)"},
-    {"budget_growth", 0.5, 10, SP_UNIT_NONE, "growth of the budget (x/yr)"},
+    {"start_year", 1950, 2200, SP_UNIT_NONE, "year of the starting frontier run", "start-year"},
+    {"start_flop", 1e15, 1e40, SP_UNIT_FLOP, "training compute of the largest run in start_year (FLOP)", "start-flop"},
+    {"compute_growth", 1, 100, SP_UNIT_NONE, "growth of the largest run's compute (x/yr)", "compute-growth"},
+    {"hw_ref_year", 1950, 2200, SP_UNIT_NONE, "year of the reference accelerator (H100) the rates start from", "hw-ref-year"},
+    {"accel_flops", 1e9, 1e20, SP_UNIT_FLOPS, "dense 16-bit peak of one H100-equivalent (FLOP/s)", "accel-flops"},
+    {"precision", 0.1, 16, SP_UNIT_NONE, "peak multiplier of the training precision vs 16-bit (2 = FP8)", "precision"},
+    {"utilization", 0.001, 1, SP_UNIT_NONE, "model FLOP utilization of the run", "utilization"},
+    {"flops_growth", 0.5, 10, SP_UNIT_NONE, "growth of one accelerator's peak FLOP/s (x/yr)", "flops-growth"},
+    {"flops_per_w_growth", 0.5, 10, SP_UNIT_NONE, "growth of FLOP/s per watt (x/yr)", "flops-per-w-growth"},
+    {"flops_per_usd_growth", 0.5, 10, SP_UNIT_NONE, "growth of FLOP/s per dollar of hardware (x/yr)", "flops-per-usd-growth"},
+    {"hbm_growth", 0.5, 10, SP_UNIT_NONE, "growth of one accelerator's memory bandwidth (x/yr)", "hbm-growth"},
+    {"net_growth", 0.5, 10, SP_UNIT_NONE, "growth of one accelerator's scale-out bandwidth (x/yr)", "net-growth"},
+    {"accel_w", 1, 1e5, SP_UNIT_NONE, "accelerator power in hw_ref_year (W)", "accel-w"},
+    {"host_w", 0, 1e5, SP_UNIT_NONE, "host (CPU, memory, fans, NVSwitch) power per accelerator (W)", "host-w"},
+    {"network_w", 0, 1e5, SP_UNIT_NONE, "scale-out network power per accelerator (W)", "network-w"},
+    {"pue", 1, 5, SP_UNIT_NONE, "power usage effectiveness of the facility", "pue"},
+    {"duration_days", 1, 3650, SP_UNIT_NONE, "training duration in start_year (days)", "duration-days"},
+    {"duration_growth", 0.5, 5, SP_UNIT_NONE, "growth of the training duration (x/yr)", "duration-growth"},
+    {"max_duration_days", 1, 3650, SP_UNIT_NONE, "longest training run considered (days)", "max-duration-days"},
+    {"power_ref_year", 1950, 2200, SP_UNIT_NONE, "year of the power-supply values", "power-ref-year"},
+    {"campus_gw", 1e-6, 1e4, SP_UNIT_NONE, "power one campus can give one run in power_ref_year (GW)", "campus-gw"},
+    {"distributed_gw", 1e-6, 1e4, SP_UNIT_NONE, "power a run spread over several sites can get in power_ref_year (GW)", "distributed-gw"},
+    {"power_growth", 0.5, 10, SP_UNIT_NONE, "growth of the power supply for the largest run (x/yr)", "power-growth"},
+    {"production_ref_year", 1950, 2200, SP_UNIT_NONE, "year of the accelerator-production value", "production-ref-year"},
+    {"production_h100e", 1, 1e13, SP_UNIT_NONE, "AI accelerators produced in production_ref_year (H100-equivalents)", "production-h100e"},
+    {"production_growth", 0.5, 10, SP_UNIT_NONE, "growth of accelerator production (x/yr)", "production-growth"},
+    {"accel_lifetime_years", 1, 20, SP_UNIT_NONE, "years an accelerator stays in service (and is amortised over)", "accel-lifetime-years"},
+    {"lab_share", 1e-6, 1, SP_UNIT_NONE, "share of the accelerators in service one run can use", "lab-share"},
+    {"stock_ref_year", 1950, 2200, SP_UNIT_NONE, "year of the data-stock value", "stock-ref-year"},
+    {"text_stock_tokens", 1e6, 1e22, SP_UNIT_NONE, "stock of usable training tokens in stock_ref_year", "text-stock-tokens"},
+    {"stock_growth", 0.5, 10, SP_UNIT_NONE, "growth of the data stock (x/yr)", "stock-growth"},
+    {"epochs", 1, 100, SP_UNIT_NONE, "passes over the stock that count as new data", "epochs"},
+    {"tokens_per_param", 0.1, 1e5, SP_UNIT_NONE, "training tokens per parameter (20 = compute-optimal)", "tokens-per-param"},
+    {"latency_s", 1e-9, 1, SP_UNIT_TIME, "serial latency per matmul: kernel + network (s)", "latency-s"},
+    {"latency_alpha", 0, 0.45, SP_UNIT_NONE, "batch-size minus depth exponent in compute (latency-wall closed form)", "latency-alpha"},
+    {"capex_usd_per_accel", 1, 1e9, SP_UNIT_NONE, "hardware cost per accelerator in hw_ref_year, servers and network included (USD)", "capex-usd-per-accel"},
+    {"energy_usd_per_kwh", 0, 10, SP_UNIT_NONE, "price of electricity (USD/kWh)", "energy-usd-per-kwh"},
+    {"budget_ref_year", 1950, 2200, SP_UNIT_NONE, "year of the budget value", "budget-ref-year"},
+    {"budget_usd", 0, 1e16, SP_UNIT_NONE, "what one run may cost in budget_ref_year (USD; 0 = no budget)", "budget-usd"},
+    {"budget_growth", 0.5, 10, SP_UNIT_NONE, "growth of the budget (x/yr)", "budget-growth"},
 };
 
 static const char *cnames[SP_FCC_N] = {"data_movement", "latency_wall", "power_single_campus", "power_distributed",
@@ -92,13 +94,8 @@ sp_status sp_forecast_set(sp_forecast_inputs *in, const char *key, double v, sp_
     int i = param_index(key);
     if (i < 0)
         return sp_fail(err, SP_EINVAL, "forecast: unknown parameter '%s'", key);
-    if (!isfinite(v) || v < params[i].min || v > params[i].max) {
-        char flag[48]; /* the CLI's spelling of the option */
-        snprintf(flag, sizeof flag, "%s", key);
-        for (char *c = flag; *c; c++)
-            *c = *c == '_' ? '-' : *c;
-        return sp_fail(err, SP_EINVAL, "--%s: %g is outside %g..%g", flag, v, params[i].min, params[i].max);
-    }
+    if (!isfinite(v) || v < params[i].min || v > params[i].max)
+        return sp_fail(err, SP_EINVAL, "--%s: %g is outside %g..%g", params[i].opt, v, params[i].min, params[i].max);
     in->p[i] = (sp_fc_value){v, v, v};
     return SP_OK;
 }
@@ -135,21 +132,10 @@ static sp_status load_param(json_t *o, const char *path, int i, sp_forecast_inpu
 sp_status sp_forecast_load(const char *data_dir, const char *name_or_path, sp_forecast_inputs *in, sp_error *err)
 {
     char path[1400];
-    if (strchr(name_or_path, '/') || strstr(name_or_path, ".json"))
-        snprintf(path, sizeof path, "%s", name_or_path);
-    else
-        snprintf(path, sizeof path, "%s/forecast/%s.json", data_dir, name_or_path);
-    json_error_t je;
-    json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!o) {
-        if (je.line <= 0) {
-            char list[1024];
-            sp_list_presets(data_dir, "forecast", list, sizeof list);
-            return sp_fail(err, SP_EINVAL, "--assumptions '%s': unknown; available: %s (or a path to a JSON file)",
-                           name_or_path, list);
-        }
-        return sp_fail(err, SP_EPARSE, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-    }
+    json_t *o;
+    sp_status rc = sp_preset_file(data_dir, "forecast", "assumption set", name_or_path, &o, path, sizeof path, err);
+    if (rc)
+        return rc;
     memset(in, 0, sizeof *in);
     const char *nm = json_string_value(json_object_get(o, "name"));
     const char *ds = json_string_value(json_object_get(o, "description"));
@@ -400,4 +386,47 @@ void *sp_forecast_json(const sp_forecast_result *r)
     json_object_set_new(root, "years", years);
     json_object_set_new(root, "binds_year", binds);
     return root;
+}
+
+/* ---- the request (sp_call and the CLI): "assumptions", every parameter by its option name, "year" | "from"/"to" ---- */
+
+static sp_status request_params(sp_request *rq, sp_forecast_inputs *in, sp_error *err)
+{
+    for (int i = 0; i < SP_FC_NPARAMS; i++) {
+        double v = NAN; /* the request keeps the option's name: a literal of the table */
+        sp_status st = sp_req_double(rq, params[i].opt, params[i].unit, params[i].min, params[i].max, &v, err);
+        if (st || (!isnan(v) && (st = sp_forecast_set(in, params[i].key, v, err))))
+            return st;
+    }
+    return SP_OK;
+}
+
+sp_status sp_forecast_request(const char *data_dir, sp_request *rq, sp_forecast_inputs *in, sp_forecast_result *r,
+                              sp_error *err)
+{
+    const char *as = "default";
+    sp_status st = sp_req_str(rq, "assumptions", &as, err);
+    if (st || (st = sp_forecast_load(data_dir, as, in, err)) || (st = request_params(rq, in, err)))
+        return st;
+    int from = (int)in->p[SP_FC_START_YEAR].v, to = -1, year = -1;
+    if ((st = sp_req_int(rq, "year", 1950, 2200, &year, err)) || (st = sp_req_int(rq, "from", 1950, 2200, &from, err)) ||
+        (st = sp_req_int(rq, "to", 1950, 2200, &to, err)) || (st = sp_request_check_unused(rq, err)))
+        return st;
+    if (year > 0 && (sp_req_has(rq, "from") || sp_req_has(rq, "to")))
+        return sp_fail(err, SP_EINVAL, "--year and --from/--to are exclusive");
+    if (year > 0)
+        from = to = year;
+    return sp_forecast_run(in, from, to < 0 ? from + 10 : to, r, err);
+}
+
+sp_status sp_call_forecast(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
+{
+    sp_forecast_inputs *in = malloc(sizeof *in);
+    sp_forecast_result *r = malloc(sizeof *r);
+    sp_status st = in && r ? sp_forecast_request(data_dir, rq, in, r, err) : sp_fail(err, SP_ENOMEM, "forecast: out of memory");
+    if (!st)
+        *out = sp_forecast_json(r);
+    free(in);
+    free(r);
+    return st;
 }

@@ -8,6 +8,12 @@
 
 /* Lists the *.json preset names in dir into buf, comma separated; returns the count. */
 int sp_list_dir(const char *dir, char *buf, size_t n);
+/* Loads data_dir/KIND/NAME.json, or NAME as a path when it has a '/' or ends in .json, into *out (the path used
+ * into path). Unknown names are refused with the list of presets ("unknown WHAT 'x'; available: ..."), bad JSON
+ * with file:line:column. Shared by laws (scaling.c) and forecast assumption sets (forecast.c). */
+struct json_t;
+sp_status sp_preset_file(const char *data_dir, const char *kind, const char *what, const char *name_or_path,
+                         struct json_t **out, char *path, size_t pathn, sp_error *err);
 
 /* The JSON object of an accelerator ("accelerators") or system ("systems") preset or file with its "base" chain
  * merged, checked by the loader; a new reference (config.c; sweep.c patches it). */

@@ -5,6 +5,7 @@
  * Kaplan et al. 2020 joint form L = [(Nc/N)^(αN/αD) + Dc/D]^αD, optimised numerically.
  */
 #include "scaleplan.h"
+#include "internal.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -209,23 +210,33 @@ static sp_status num(json_t *o, const char *k, const char *path, double *out, in
     return SP_OK;
 }
 
+sp_status sp_preset_file(const char *data_dir, const char *kind, const char *what, const char *name_or_path,
+                         json_t **out, char *path, size_t pathn, sp_error *err)
+{
+    if (strchr(name_or_path, '/') || strstr(name_or_path, ".json"))
+        snprintf(path, pathn, "%s", name_or_path);
+    else
+        snprintf(path, pathn, "%s/%s/%s.json", data_dir, kind, name_or_path);
+    json_error_t je;
+    *out = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (*out)
+        return SP_OK;
+    if (je.line <= 0) {
+        char list[1024];
+        sp_list_presets(data_dir, kind, list, sizeof list);
+        return sp_fail(err, SP_EINVAL, "unknown %s '%s'; available: %s (or a path to a %s JSON file)", what, name_or_path,
+                       list, what);
+    }
+    return sp_fail(err, SP_EPARSE, "%s:%d:%d: %s", path, je.line, je.column, je.text);
+}
+
 sp_status sp_load_law(const char *data_dir, const char *name_or_path, sp_law *law, sp_error *err)
 {
     char path[1400];
-    if (strchr(name_or_path, '/') || strstr(name_or_path, ".json"))
-        snprintf(path, sizeof path, "%s", name_or_path);
-    else
-        snprintf(path, sizeof path, "%s/laws/%s.json", data_dir, name_or_path);
-    json_error_t je;
-    json_t *o = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
-    if (!o) {
-        if (je.line <= 0) {
-            char list[1024];
-            sp_list_presets(data_dir, "laws", list, sizeof list);
-            return sp_fail(err, SP_EINVAL, "unknown law '%s'; available: %s (or a path to a law JSON file)", name_or_path, list);
-        }
-        return sp_fail(err, SP_EPARSE, "%s:%d:%d: %s", path, je.line, je.column, je.text);
-    }
+    json_t *o;
+    sp_status rc = sp_preset_file(data_dir, "laws", "law", name_or_path, &o, path, sizeof path, err);
+    if (rc)
+        return rc;
     memset(law, 0, sizeof *law);
     sp_status st = SP_OK;
     const char *nm = json_string_value(json_object_get(o, "name"));

@@ -70,6 +70,7 @@ CASES = [
     ("infer", dict(model="llama3-70b", system="dgx-h100", gpus=8, tp=8, batch=16, prompt=1024, output=256)),
     ("law", dict(compute="1e24")),
     ("limits", dict(mode="epoch2024", to="1e27")),
+    ("forecast", dict(assumptions="epoch-2030", year=2030, lab_share=0.3)),
     ("finetune", dict(model="llama3-8b", system="dgx-h100", gpus=8, method="lora", global_batch=64)),
 ]
 

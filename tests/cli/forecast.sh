@@ -10,7 +10,7 @@ expect_out forecast_villalobos 'data +in 2028\.' -- forecast --assumptions villa
 expect_out forecast_plot 'binding' -- forecast --plot "$TMP/f.svg"
 [ -s "$TMP/f.svg" ] && echo "ok forecast_plot_file" || echo "not ok forecast_plot_file: no SVG"
 expect_fail forecast_share 2 '--lab-share' -- forecast --lab-share 2
-expect_fail forecast_unknown 2 "unknown; available: " -- forecast --assumptions nope
+expect_fail forecast_unknown 2 "unknown assumption set 'nope'; available: " -- forecast --assumptions nope
 expect_fail forecast_years 2 'years 2030..2020' -- forecast --from 2030 --to 2020
 expect_fail forecast_excl 2 'exclusive' -- forecast --year 2030 --from 2025
 expect_fail forecast_number 2 '--compute-growth' -- forecast --compute-growth fast
