@@ -14,6 +14,7 @@
 #include "plan.h"
 
 #include <stdint.h>
+#include <math.h>
 #include <string.h>
 
 /* Bytes of an activation element: bf16/fp16 (FP8 GEMM inputs are cast per GEMM: the FP8 cast op). */
@@ -577,6 +578,22 @@ double sp_coll_memo(sp_gemm_memo *memo, const sp_system *s, sp_coll kind, int p,
     return coll_memo(memo, s, kind, p, stride, bytes, 1);
 }
 
+/* Rows a skinny (GEMV-like) serving GEMM is padded to: decode GEMMs of fewer rows than the smallest GEMM tile (64)
+ * run as skinny kernels (cuBLAS/hipBLASLt GEMV and split-K kernels on the 16-row MMA/MFMA instructions: Hopper
+ * mma.sync m16n8k16, CDNA3 v_mfma 16x16x16), not as 64-row tiles (issue 19: MI300X batch-1 decode came out
+ * compute-bound from the 64-row padding). */
+#define SKINNY_ROWS 16.0
+
+/* Efficiency of a serving GEMM: the GEMM curve, except that fewer rows than one tile are padded to SKINNY_ROWS only
+ * (the curve at a full 64-row tile for the columns' waves and the reduction, times the rows' padding share). */
+static double serving_gemm_eff(const sp_accel *a, double m, double n, double k, double copies)
+{
+    if (m >= 64)
+        return sp_gemm_eff(a, m, n, k, copies);
+    double padded = SKINNY_ROWS * ceil(m / SKINNY_ROWS);
+    return sp_gemm_eff(a, 64, n, k, copies) * m / padded;
+}
+
 /* a serving GEMM: the slower of its FLOPs on the GEMM curve (x the serving factor) and its bytes (weights at storage
  * precision + activations in and out) */
 static void serving_gemm_price(const sp_op *op, const sp_accel *a, sp_op_cost *c)
@@ -584,7 +601,7 @@ static void serving_gemm_price(const sp_op *op, const sp_accel *a, sp_op_cost *c
     double m = op->u.gemm.m, n = op->u.gemm.n, k = op->u.gemm.k, copies = op->u.gemm.batch;
     if (m <= 0 || n <= 0 || k <= 0 || copies <= 0)
         return;
-    double eff = sp_gemm_eff(a, m, n, k, copies) * op->u.gemm.eff_scale;
+    double eff = serving_gemm_eff(a, m, n, k, copies) * op->u.gemm.eff_scale;
     double fl = 2 * m * n * k * copies;
     double tc = fl / (sp_accel_peak(a, op->u.gemm.dtype) * eff);
     double bytes = copies * (n * k * op->u.gemm.wbytes + (m * k + m * n) * op->u.gemm.abytes);
