@@ -12,7 +12,42 @@ static const cli_optdef defs[] = {
     {"infer", 0, "the file is an inference_measured.csv: validate the serving model (scaleplan infer)"},
 };
 
-int cmd_validate_infer(const char *data_dir, const char *path, int json);
+/* validate --infer: the serving model against measured inference rows (sp_validate_infer); JSON from the library */
+static int cmd_validate_infer(const char *data_dir, const char *path, int json)
+{
+    sp_csv *c;
+    sp_error err = {0};
+    sp_infer_row *rows = NULL;
+    int n = 0;
+    if (sp_csv_read(path, &c, &err))
+        return cli_fail("validate", &err);
+    sp_status st = sp_validate_infer(data_dir, c, &rows, &n, &err);
+    sp_csv_free(c);
+    if (st) {
+        free(rows);
+        return cli_fail("validate", &err);
+    }
+    json_t *j = sp_validate_infer_json(rows, n);
+    if (json) {
+        free(rows);
+        return cli_print_json("validate", j);
+    }
+    printf("%-22s %-34s %12s %12s %-10s %8s\n", "id", "metric", "predicted", "measured", "unit", "error%");
+    for (int i = 0; i < n; i++)
+        if (rows[i].ok)
+            printf("%-22s %-34.34s %12.4g %12.4g %-10s %+8.1f%s%s\n", rows[i].id, rows[i].metric, rows[i].predicted,
+                   rows[i].measured, rows[i].unit, rows[i].error_pct, rows[i].decode ? "  (decode)" : "",
+                   rows[i].read_per_gpu ? "  (read per GPU)" : "");
+    for (int i = 0; i < n; i++)
+        if (!rows[i].ok)
+            printf("not evaluated: %s: %s\n", rows[i].id, rows[i].reason);
+    printf("overall: n=%d evaluated, MAPE %.1f %%; decode-dominated rows: n=%d, MAPE %.1f %%\n",
+           (int)json_integer_value(json_object_get(j, "n")), json_number_value(json_object_get(j, "mape_pct")),
+           (int)json_integer_value(json_object_get(j, "n_decode")), json_number_value(json_object_get(j, "mape_decode_pct")));
+    json_decref(j);
+    free(rows);
+    return 0;
+}
 
 /* One file's rows inside the concatenation of every file's rows. */
 typedef struct {

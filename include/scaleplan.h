@@ -1124,6 +1124,17 @@ void sp_validate_summarize(const sp_validate_row *rows, int n, sp_validate_summa
 sp_status sp_validate_training_csv(const char *data_dir, const sp_csv *c, sp_validate_row **rows, int *n,
                                    sp_error *err);
 
+/* Validation of the serving model against measured inference rows (data/validation/inference_measured.csv):
+ * latency and throughput rows predicted by sp_infer_eval, kernel rows by the GEMM model. */
+typedef struct {
+    char id[48], metric[128], unit[32], reason[400]; /* reason: why a row was not evaluated */
+    int ok, decode;           /* decode: the metric is dominated by decode steps */
+    int read_per_gpu;         /* a throughput whose unit the source left ambiguous, read per GPU */
+    double predicted, measured, error_pct;
+} sp_infer_row;
+/* *rows is calloc'ed (free()), one per CSV row. */
+sp_status sp_validate_infer(const char *data_dir, const sp_csv *c, sp_infer_row **rows, int *n, sp_error *err);
+
 /* Validation against published energy and CO2e of training runs (rows of data/validation/training_energy.csv):
  * each row predicted from its hardware, accelerator-hours and FLOP count; a row whose source computed energy
  * as hours x a stated chip power x PUE is reproduced that way in the automatic mode (docs/energy.md). */

@@ -133,29 +133,6 @@ typedef struct {
 sp_status sp_presets_run(const char *data_dir, sp_request *rq, sp_presets_report *r, sp_error *err);
 json_t *sp_presets_json(const sp_presets_report *r);
 
-/* ---- validate (measured training runs) ---- */
-#define SP_VALIDATE_MAX_FAMILIES 32
-typedef struct {
-    char family[16];
-    double sum_abs_pct;                /* sum of |error| over its rows */
-    int n;
-    double worst_abs_pct;
-    char worst_id[48];
-} sp_validate_family;
-typedef struct {
-    sp_validate_row *rows;             /* malloc'ed (sp_validate_report_free) */
-    int n;                             /* rows in the file */
-    int n_ok, n_stated;                /* evaluated; of which with every knob stated by the source */
-    double sum_abs_pct, sum_stated_abs_pct;
-    double mape_pct;                   /* over the evaluated rows */
-    sp_validate_family fam[SP_VALIDATE_MAX_FAMILIES];
-    int n_fam;                         /* source families (id prefix), in order of first appearance */
-} sp_validate_report;
-/* Request: "file" (the CSV: the CLI's positional argument). */
-sp_status sp_validate_run(const char *data_dir, sp_request *rq, sp_validate_report *r, sp_error *err);
-json_t *sp_validate_json(const sp_validate_report *r);
-void sp_validate_report_free(sp_validate_report *r);
-
 /* ---- law ---- */
 typedef struct {
     sp_law law;
@@ -208,6 +185,48 @@ const char *sp_energy_row_method(const sp_validate_energy_opts *o, const sp_ener
  * --year or --from/--to; fills the inputs used and the result (caller's). */
 sp_status sp_forecast_request(const char *data_dir, sp_request *rq, sp_forecast_inputs *in, sp_forecast_result *r,
                               sp_error *err);
+/* ---- finetune ---- */
+#define SP_FINETUNE_CANDIDATES 8
+extern const char *const sp_finetune_candidates[SP_FINETUNE_CANDIDATES]; /* systems tried on one GPU */
+typedef struct {
+    sp_model model;                    /* after pruning */
+    sp_system system;
+    sp_finetune ft;
+    sp_plan plan;
+    sp_train_result res;
+    sp_param_count before, params;     /* parameters before and after pruning */
+    int heads;                         /* pruned heads per layer */
+    double ffn;                        /* pruned FFN fraction */
+    double tokens, trainable, base_w, states, train_s, gpu_hours;
+    int smallest_gpus;                 /* smallest power-of-two GPU count of the system that fits; 0: none <= 4096 */
+    int fits_one_gpu[SP_FINETUNE_CANDIDATES];
+} sp_finetune_report;
+sp_status sp_finetune_run(const char *data_dir, sp_request *rq, sp_finetune_report *r, sp_error *err);
+json_t *sp_finetune_json(const sp_finetune_report *r);
+const char *sp_finetune_method_name(sp_ft_method m);
+
+/* ---- report famous ---- */
+#define SP_REPORT_RUNS 8
+typedef struct {
+    const char *label, *reported;      /* static strings */
+    sp_model model;
+    sp_plan plan;
+    sp_train_result res;
+    double tokens, train_s, gpu_hours;
+    sp_energy_result energy;
+} sp_report_run;
+typedef struct {
+    sp_report_run runs[SP_REPORT_RUNS];
+    int n;
+} sp_report;
+/* Request: "name": "famous" (the CLI's positional argument). */
+sp_status sp_report_run_all(const char *data_dir, sp_request *rq, sp_report *r, sp_error *err);
+json_t *sp_report_json(const sp_report *r);
+
+/* ---- validate --infer (the CLI's; training validation is cli/cmd_validate.c) ---- */
+/* {rows: [{id, predicted, measured, unit, error_pct, decode_dominated}], skipped: ["id: reason"], n, mape_pct,
+ *  n_decode, mape_decode_pct} */
+json_t *sp_validate_infer_json(const sp_infer_row *rows, int n);
 
 /* ---- the command table: one line registers a command ---- */
 /* X(name as typed, C identifier): sp_call_<ident>(data_dir, request, &result, err) builds the result object. */
@@ -215,13 +234,15 @@ sp_status sp_forecast_request(const char *data_dir, sp_request *rq, sp_forecast_
     X("train", train)                                                                                              \
     X("search", search)                                                                                            \
     X("infer", infer)                                                                                              \
-    X("forecast", forecast)                                                                                              \
+    X("forecast", forecast)                                                                                        \
     X("serve", serve)                                                                                              \
     X("sweep", sweep)                                                                                              \
     X("presets", presets)                                                                                          \
     X("law", law)                                                                                                  \
     X("distill", distill)                                                                                          \
-    X("validate-energy", validate_energy)
+    X("validate-energy", validate_energy)                                                                          \
+    X("finetune", finetune)                                                                                        \
+    X("report", report)
 
 #define SP_CALL_DECLARE(name, ident) \
     sp_status sp_call_##ident(const char *data_dir, sp_request *rq, json_t **out, sp_error *err);

@@ -71,7 +71,7 @@ sp_status sp_distill_run(const char *data_dir, sp_request *rq, sp_distill_report
     r->plan.n_gpus = 8;
     r->plan.zero = 1;
     r->plan.seq_len = r->student.max_seq < 2048 ? r->student.max_seq : 2048;
-    if ((st = sp_req_plan(rq, &r->plan, err)))
+    if ((st = sp_req_plan(rq, &r->plan, err)) || (st = sp_req_software(rq, data_dir, &r->system, &r->plan, err)))
         return st;
     return sp_distill_eval(&r->teacher, &r->student, &r->system, &r->plan, &r->opts, &r->res, err);
 }

@@ -138,7 +138,7 @@ static void test_infer(void **st)
     json_decref(j);
 }
 
-/* Rule: presets lists every kind. */
+/* Rule: presets lists every kind; inference validation evaluates the rows it can. */
 static void test_presets(void **st)
 {
     (void)st;
@@ -146,6 +146,19 @@ static void test_presets(void **st)
     assert_true(json_array_size(json_object_get(p, "models")) > 10);
     assert_true(json_array_size(json_object_get(p, "laws")) == 3);
     json_decref(p);
+    /* validate --infer: 20 of the 27 measured inference rows have a model, hardware and numeric batch to evaluate */
+    sp_csv *c;
+    sp_error e = {0};
+    assert_int_equal(sp_csv_read(SP_VALIDATION_DIR "/inference_measured.csv", &c, &e), SP_OK);
+    sp_infer_row *rows;
+    int n, nok = 0;
+    assert_int_equal(sp_validate_infer(SP_TEST_DATA, c, &rows, &n, &e), SP_OK);
+    for (int i = 0; i < n; i++)
+        nok += rows[i].ok;
+    assert_int_equal(n, 27);
+    assert_int_equal(nok, 20);
+    free(rows);
+    sp_csv_free(c);
 }
 
 /* Rule: law's compute-optimal answer is sp_law_optimal's, with compute from a cluster = GPUs x peak x MFU x time. */
@@ -201,13 +214,30 @@ static void test_validate_energy(void **st)
                "--power-model 'max'; allowed auto, activity, tdp");
 }
 
+/* Rule: finetune reports the memory split whose parts add up to the total, and report famous runs all eight runs. */
+static void test_finetune_report(void **st)
+{
+    (void)st;
+    json_t *j = call_ok("finetune", "{\"model\":\"llama3-8b\",\"method\":\"qlora\",\"tokens\":\"100M\"}");
+    json_t *m = json_object_get(j, "memory_per_gpu_bytes");
+    assert_rel(num(m, "model_states") + num(m, "activations") + num(m, "base_weights") + num(m, "buffers_overhead"),
+               num(m, "total"), 1e-12);
+    assert_string_equal(json_string_value(json_object_get(j, "base_dtype")), "nf4");
+    assert_rel(num(j, "train_time_s"), 1e8 / num(j, "tokens_per_s"), 1e-12);
+    json_decref(j);
+    j = call_ok("report", "{\"name\":\"famous\"}");
+    assert_int_equal(json_array_size(json_object_get(j, "runs")), 8);
+    json_decref(j);
+    call_fails("report", "{\"name\":\"infamous\"}", SP_EINVAL, "expected 'famous'");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_matches_typed_api), cmocka_unit_test(test_values_numbers_strings_flags),
         cmocka_unit_test(test_errors), cmocka_unit_test(test_search_best_plan_retimes), cmocka_unit_test(test_infer),
         cmocka_unit_test(test_presets), cmocka_unit_test(test_law),
-        cmocka_unit_test(test_validate_energy),
+        cmocka_unit_test(test_validate_energy), cmocka_unit_test(test_finetune_report),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
