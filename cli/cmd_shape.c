@@ -1,9 +1,6 @@
 /* scaleplan shape: hardware-in-the-loop model shape search (issue 7). */
 #include "cli.h"
 
-#include <math.h>
-#include <stdlib.h>
-#include <string.h>
 
 static const cli_optdef defs[] = {
     {"system", 1, "system preset the model will be served on [dgx-h100]"},
@@ -37,90 +34,28 @@ int cmd_shape(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("shape", "unexpected argument '%s'", a.pos[0]);
-    if (!!cli_get(&a, "params") == !!cli_get(&a, "loss"))
-        return cli_error("shape", "give exactly one of --params (e.g. 7e9) or --loss (e.g. 2.1)");
+    json_t *req = cli_request(&a);
+    sp_request rq;
+    sp_request_init(&rq, "shape", req);
+    sp_shape_report rep;
     sp_error err = {0};
-    sp_system s;
-    if (sp_load_system(a.data_dir, cli_get(&a, "system") ? cli_get(&a, "system") : "dgx-h100", &s, &err))
-        return cli_fail("shape", &err);
-    sp_infer_opts o;
-    sp_infer_defaults(&o);
-    if (sp_serving_eff_load(a.data_dir, s.acc.name, &o.eff, &err))
-        return cli_fail("shape", &err);
-    sp_shape_opts so;
-    memset(&so, 0, sizeof so);
-    so.tpp = 20;
-    so.tol = 0.1;
-    double lat = 0, loss = 0;
-    int top = 20;
-    if ((rc = cli_double(&a, "params", SP_UNIT_NONE, 1e6, 1e14, &so.n_target)) ||
-        (rc = cli_double(&a, "loss", SP_UNIT_NONE, 0.01, 100, &loss)) ||
-        (rc = cli_double(&a, "latency-ms", SP_UNIT_NONE, 1e-3, 1e7, &lat)) ||
-        (rc = cli_double(&a, "tokens", SP_UNIT_NONE, 1e6, 1e16, &so.tokens)) ||
-        (rc = cli_double(&a, "tol", SP_UNIT_NONE, 0.01, 0.5, &so.tol)) || (rc = cli_int(&a, "tp", 1, 64, &o.tp)) ||
-        (rc = cli_int(&a, "batch", 1, 1 << 20, &o.batch)) || (rc = cli_int(&a, "prompt", 1, 1 << 24, &o.prompt)) ||
-        (rc = cli_int(&a, "output", 1, 1 << 24, &o.output)) || (rc = cli_int(&a, "vocab", 1, 10000000, &so.vocab)) ||
-        (rc = cli_int(&a, "top", 1, 100000, &top)))
-        return rc;
-    o.n_gpus = o.tp;
-    so.max_tpot_s = lat * 1e-3;
-    so.allow_moe = cli_flag(&a, "moe");
-    const char *w = cli_get(&a, "weights"), *kv = cli_get(&a, "kv");
-    if (w && sp_dtype_parse(w, &o.weights, &err))
-        return cli_error("shape", "--weights: %s", err.msg);
-    if (kv && sp_dtype_parse(kv, &o.kv, &err))
-        return cli_error("shape", "--kv: %s", err.msg);
-    sp_law law;
-    const char *ln = cli_get(&a, "law") ? cli_get(&a, "law") : "chinchilla";
-    int use_law = strcmp(ln, "none") != 0;
-    if (use_law && sp_load_law(a.data_dir, ln, &law, &err))
-        return cli_fail("shape", &err);
-    if (cli_get(&a, "loss")) {
-        if (!use_law)
-            return cli_error("shape", "--loss needs a scaling law (--law chinchilla|epoch|kaplan)");
-        double d;
-        if (sp_law_min_n(&law, loss, so.tokens, so.tpp, &so.n_target, &d, &err))
-            return cli_fail("shape", &err);
-        if (!(so.n_target >= 1e6 && so.n_target <= 1e14))
-            return cli_error("shape", "--loss %g needs %.3g parameters under law '%s'; allowed budgets 1e6..1e14", loss,
-                             so.n_target, ln);
-    }
-    sp_shape_point *pts = malloc((size_t)top * sizeof *pts);
-    if (!pts)
-        return cli_error("shape", "out of memory");
-    int nf = 0, ne = 0;
-    if (sp_shape_search(&s, &o, use_law ? &law : NULL, &so, pts, top, &nf, &ne, &err)) {
-        free(pts);
+    sp_status st = sp_shape_run(a.data_dir, &rq, &rep, &err);
+    json_decref(req);
+    if (st) {
+        sp_shape_report_free(&rep);
         return cli_fail("shape", &err);
     }
-    int shown = nf < top ? nf : top;
     if (cli_flag(&a, "json")) {
-        printf("{\"system\":\"%s\",\"params_target\":", s.name);
-        cli_json_num(stdout, so.n_target);
-        printf(",\"evaluated\":%d,\"front_size\":%d,\"front\":[", ne, nf);
-        for (int i = 0; i < shown; i++) {
-            const sp_shape_point *p = &pts[i];
-            printf("%s{\"name\":\"%s\",\"n_layers\":%d,\"d_model\":%d,\"n_heads\":%d,\"n_kv_heads\":%d,\"d_head\":%d,"
-                   "\"ffn_dim\":%d,\"experts\":%d,\"params\":",
-                   i ? "," : "", p->m.name, p->m.n_layers, p->m.d_model, p->m.n_heads, p->m.n_kv_heads, p->m.d_head,
-                   p->m.ffn_dim, p->m.n_experts);
-            cli_json_num(stdout, p->params);
-            printf(",\"active_params\":");
-            cli_json_num(stdout, p->active);
-            printf(",\"loss\":");
-            cli_json_num(stdout, p->loss);
-            printf(",\"tpot_s\":");
-            cli_json_num(stdout, p->tpot_s);
-            printf(",\"ttft_s\":");
-            cli_json_num(stdout, p->ttft_s);
-            printf(",\"tokens_per_s_per_gpu\":");
-            cli_json_num(stdout, p->tokens_per_s_per_gpu);
-            printf(",\"kv_bytes_per_token\":");
-            cli_json_num(stdout, p->kv_bytes_per_token);
-            printf("}");
-        }
-        printf("]}\n");
-    } else {
+        rc = cli_print_json("shape", sp_shape_json(&rep));
+        sp_shape_report_free(&rep);
+        return rc;
+    }
+    const sp_system s = rep.system;
+    const sp_infer_opts o = rep.opts;
+    const sp_shape_opts so = rep.shape;
+    const sp_shape_point *pts = rep.front;
+    int nf = rep.n_front, ne = rep.n_evaluated, shown = rep.shown, use_law = rep.use_law;
+    {
         printf("scaleplan shape: ~%.3g parameters on %d x %s (%s), batch %d, prompt %d, output %d, %s weights%s\n",
                so.n_target, o.n_gpus, s.acc.name, s.name, o.batch, o.prompt, o.output, sp_dtype_name(o.weights),
                use_law ? "" : " (no law: parameter count is the quality proxy)");
@@ -135,6 +70,6 @@ int cmd_shape(int argc, char **argv)
                    p->ttft_s * 1e3, p->tokens_per_s_per_gpu, p->kv_bytes_per_token);
         }
     }
-    free(pts);
+    sp_shape_report_free(&rep);
     return 0;
 }

@@ -227,6 +227,21 @@ json_t *sp_report_json(const sp_report *r);
 /* {rows: [{id, predicted, measured, unit, error_pct, decode_dominated}], skipped: ["id: reason"], n, mape_pct,
  *  n_decode, mape_decode_pct} */
 json_t *sp_validate_infer_json(const sp_infer_row *rows, int n);
+/* ---- shape ---- */
+typedef struct {
+    sp_system system;
+    sp_infer_opts opts;                /* serving configuration each shape is evaluated at */
+    sp_shape_opts shape;
+    sp_law law;
+    char law_name[64];
+    int use_law, has_loss;
+    double loss;                       /* --loss: the budget is the law's smallest N reaching it */
+    int top, shown, n_front, n_evaluated;
+    sp_shape_point *front;             /* malloc'ed, top entries (sp_shape_report_free) */
+} sp_shape_report;
+sp_status sp_shape_run(const char *data_dir, sp_request *rq, sp_shape_report *r, sp_error *err);
+json_t *sp_shape_json(const sp_shape_report *r);
+void sp_shape_report_free(sp_shape_report *r);
 
 /* ---- the command table: one line registers a command ---- */
 /* X(name as typed, C identifier): sp_call_<ident>(data_dir, request, &result, err) builds the result object. */
@@ -242,7 +257,8 @@ json_t *sp_validate_infer_json(const sp_infer_row *rows, int n);
     X("distill", distill)                                                                                          \
     X("validate-energy", validate_energy)                                                                          \
     X("finetune", finetune)                                                                                        \
-    X("report", report)
+    X("report", report)                                                                                            \
+    X("shape", shape)
 
 #define SP_CALL_DECLARE(name, ident) \
     sp_status sp_call_##ident(const char *data_dir, sp_request *rq, json_t **out, sp_error *err);

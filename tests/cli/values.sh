@@ -42,3 +42,8 @@ expect_json search_best_retimed "step_time_s=$t@1e-5" -- train --model llama3-8b
 expect_json presets_json 'models.0?' 'systems.0?' 'accelerators.0?' 'laws.2?' -- presets --json
 mape=$($RUN validate data/validation/training_runs.csv | sed -n 's/^overall: .*MAPE \([0-9.]*\) %$/\1/p')
 expect_json validate_json_mape "mape_pct=$mape@0.001" -- validate data/validation/training_runs.csv --json
+
+# shape's Pareto front comes sorted by time per output token; finetune's memory parts add up to its total.
+expect_json shape_front_sorted 'sorted:front:tpot_s' 'each:front:params?' -- shape --system dgx-h100 --params 7e9 --batch 8 --json
+expect_json finetune_memory_sums 'sum:memory_per_gpu_bytes-total-capacity=memory_per_gpu_bytes.total@1e-12' \
+    -- finetune --model llama3-8b --method qlora --json
