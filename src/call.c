@@ -39,6 +39,24 @@ void sp_json_set_str(json_t *o, const char *key, const char *v) { json_object_se
 void sp_json_set_int(json_t *o, const char *key, long long v) { json_object_set_new(o, key, json_integer(v)); }
 void sp_json_set_bool(json_t *o, const char *key, int v) { json_object_set_new(o, key, json_boolean(v)); }
 
+void sp_json_set_degrees(json_t *o, const sp_plan *p)
+{
+    sp_json_set_int(o, "tp", p->tp);
+    sp_json_set_int(o, "pp", p->pp);
+    sp_json_set_int(o, "dp", p->dp);
+    sp_json_set_int(o, "cp", p->cp);
+    sp_json_set_int(o, "ep", p->ep);
+    sp_json_set_int(o, "vpp", p->vpp);
+    sp_json_set_int(o, "micro_batch", p->micro_batch);
+}
+
+void sp_json_set_memory_knobs(json_t *o, const sp_plan *p)
+{
+    sp_json_set_str(o, "recompute", sp_recompute_name(p->recompute));
+    sp_json_set_bool(o, "sequence_parallel", p->seq_parallel);
+    sp_json_set_int(o, "zero", p->zero);
+}
+
 /* 15 significant digits: every value the model computes survives a round trip to the precision it has, and
  * 0.1 prints as 0.1 (17 digits would print 0.10000000000000001). */
 char *sp_json_dump(const json_t *j) { return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)); }

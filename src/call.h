@@ -63,7 +63,10 @@ json_t *sp_json_str(const char *v);
 void sp_json_set_str(json_t *o, const char *key, const char *v);
 void sp_json_set_int(json_t *o, const char *key, long long v);
 void sp_json_set_bool(json_t *o, const char *key, int v);
-/* Pieces several results share. */
+/* Pieces several results share: a plan's degrees {tp, pp, dp, cp, ep, vpp, micro_batch} and its memory knobs
+ * {recompute, sequence_parallel, zero}, the memory and time breakdowns of a training step. */
+void sp_json_set_degrees(json_t *o, const sp_plan *p);
+void sp_json_set_memory_knobs(json_t *o, const sp_plan *p);
 json_t *sp_memory_json(const sp_memory *mm);
 json_t *sp_time_breakdown_json(const sp_time_breakdown *t);
 /* Serialises a result: compact, keys in insertion order, 15 significant digits. malloc'ed. */

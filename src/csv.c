@@ -1,5 +1,5 @@
 /* A small, strict CSV reader (RFC 4180 quoting, header row required). Errors name file:line:column. */
-#include "scaleplan.h"
+#include "internal.h"
 
 #include <errno.h>
 #include <math.h>
@@ -227,6 +227,14 @@ sp_status sp_csv_parse(const char *path, const char *src, size_t len, sp_csv **o
 int sp_csv_rows(const sp_csv *c) { return c->nrows; }
 const char *sp_csv_path(const sp_csv *c) { return c->path; }
 int sp_csv_line(const sp_csv *c, int row) { return c->lines[row]; }
+
+sp_status sp_csv_require(const sp_csv *c, const char *const *cols, sp_error *err)
+{
+    for (int i = 0; cols[i]; i++)
+        if (sp_csv_col(c, cols[i]) < 0)
+            return sp_fail(err, SP_EINVAL, "%s:1: missing required column '%s'", sp_csv_path(c), cols[i]);
+    return SP_OK;
+}
 
 int sp_csv_col(const sp_csv *c, const char *name)
 {

@@ -6,6 +6,9 @@
 
 #include "scaleplan.h"
 
+/* SP_OK when the CSV has every column of the NULL-terminated list, else "FILE:1: missing required column 'X'". */
+sp_status sp_csv_require(const sp_csv *c, const char *const *cols, sp_error *err);
+
 /* Lists the *.json preset names in dir into buf, comma separated; returns the count. */
 int sp_list_dir(const char *dir, char *buf, size_t n);
 /* Loads data_dir/KIND/NAME.json, or NAME as a path when it has a '/' or ends in .json, into *out (the path used

@@ -201,16 +201,8 @@ void sp_search_report_free(sp_search_report *r)
 static json_t *entry_json(const sp_plan *p, const sp_train_result *x)
 {
     json_t *o = json_object();
-    sp_json_set_int(o, "tp", p->tp);
-    sp_json_set_int(o, "pp", p->pp);
-    sp_json_set_int(o, "dp", p->dp);
-    sp_json_set_int(o, "cp", p->cp);
-    sp_json_set_int(o, "ep", p->ep);
-    sp_json_set_int(o, "vpp", p->vpp);
-    sp_json_set_int(o, "micro_batch", p->micro_batch);
-    sp_json_set_str(o, "recompute", sp_recompute_name(p->recompute));
-    sp_json_set_bool(o, "sequence_parallel", p->seq_parallel);
-    sp_json_set_int(o, "zero", p->zero);
+    sp_json_set_degrees(o, p);
+    sp_json_set_memory_knobs(o, p);
     sp_json_set_num(o, "step_time_s", x->step_time_s);
     sp_json_set_num(o, "mfu", x->mfu);
     sp_json_set_num(o, "tokens_per_s", x->tokens_per_s);

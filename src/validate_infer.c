@@ -171,13 +171,13 @@ static void validate_row(const char *data_dir, const sp_csv *c, int r, sp_infer_
 
 sp_status sp_validate_infer(const char *data_dir, const sp_csv *c, sp_infer_row **rows, int *n, sp_error *err)
 {
-    static const char *need[] = {"id", "hardware", "n_devices", "parallelism", "model", "precision", "batch", "input_len",
+    static const char *const need[] = {"id", "hardware", "n_devices", "parallelism", "model", "precision", "batch", "input_len",
                                  "output_or_kv_len", "metric", "measured", "unit", NULL};
     *rows = NULL;
     *n = 0;
-    for (int i = 0; need[i]; i++)
-        if (sp_csv_col(c, need[i]) < 0)
-            return sp_fail(err, SP_EINVAL, "%s:1: missing required column '%s'", sp_csv_path(c), need[i]);
+    sp_status st = sp_csv_require(c, need, err);
+    if (st)
+        return st;
     int nr = sp_csv_rows(c);
     *rows = calloc((size_t)(nr > 0 ? nr : 1), sizeof **rows);
     if (!*rows)
