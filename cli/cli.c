@@ -211,3 +211,16 @@ int cli_print_json(const char *cmd, json_t *result)
     free(s);
     return 0;
 }
+
+sp_status cli_check_used(const sp_request *rq, sp_error *err)
+{
+    const char *key = sp_request_unused(rq);
+    if (!key)
+        return SP_OK;
+    char opt[64];
+    size_t i = 0;
+    for (; key[i] && i + 1 < sizeof opt; i++)
+        opt[i] = key[i] == '_' ? '-' : key[i];
+    opt[i] = 0;
+    return sp_fail(err, SP_EINVAL, "--%s does not apply with the other options given", opt);
+}

@@ -50,6 +50,9 @@ int cli_fail(const char *cmd, const sp_error *err); /* prints err->msg, returns 
  * values the text typed (the library parses units), flags true. The output options json, csv and plot, which
  * the CLI handles itself, are left out. */
 json_t *cli_request(const cli_args *a);
+/* After a successful run: an option the command's library code did not read (it applies only with other options,
+ * e.g. infer --latency-ms without --fit-hardware) is refused rather than silently ignored (SP_EINVAL). */
+sp_status cli_check_used(const sp_request *rq, sp_error *err);
 /* Prints the library's JSON result on one line and frees it; 0, or 2 when it cannot be serialised. */
 int cli_print_json(const char *cmd, json_t *result);
 

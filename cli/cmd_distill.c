@@ -32,6 +32,8 @@ int cmd_distill(int argc, char **argv)
     sp_distill_report r;
     sp_error err = {0};
     sp_status st = sp_distill_run(a.data_dir, &rq, &r, &err);
+    if (st == SP_OK)
+        st = cli_check_used(&rq, &err);
     json_decref(req);
     if (st)
         return cli_fail("distill", &err);

@@ -82,6 +82,8 @@ int cmd_finetune(int argc, char **argv)
     sp_finetune_report r;
     sp_error err = {0};
     sp_status st = sp_finetune_run(a.data_dir, &rq, &r, &err);
+    if (st == SP_OK)
+        st = cli_check_used(&rq, &err);
     json_decref(req);
     if (st)
         return cli_fail("finetune", &err);

@@ -250,6 +250,8 @@ static int serve_point(const cli_args *a, sp_infer_report *r)
     sp_request_init(&rq, "infer", req);
     sp_error err = {0};
     sp_status st = sp_infer_run(a->data_dir, &rq, r, &err);
+    if (st == SP_OK)
+        st = cli_check_used(&rq, &err);
     json_decref(req);
     if (st)
         return cli_fail("infer", &err);

@@ -144,6 +144,8 @@ int cmd_law(int argc, char **argv)
     sp_law_report rep;
     sp_error err = {0};
     sp_status st = sp_law_run(a.data_dir, &rq, &rep, &err);
+    if (st == SP_OK)
+        st = cli_check_used(&rq, &err);
     json_decref(req);
     if (st)
         return cli_fail("law", &err);

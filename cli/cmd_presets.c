@@ -21,6 +21,8 @@ int cmd_presets(int argc, char **argv)
     sp_request rq;
     sp_request_init(&rq, "presets", req);
     sp_status st = sp_presets_run(a.data_dir, &rq, &r, &err);
+    if (st == SP_OK)
+        st = cli_check_used(&rq, &err);
     json_decref(req);
     if (st)
         return cli_fail("presets", &err);

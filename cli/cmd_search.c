@@ -92,6 +92,8 @@ int cmd_search(int argc, char **argv)
     sp_request_init(&rq, "search", req);
     sp_error err = {0};
     sp_status st = sp_search_run(a.data_dir, &rq, &rep, &err);
+    if (st == SP_OK)
+        st = cli_check_used(&rq, &err);
     json_decref(req);
     if (st) {
         sp_search_report_free(&rep);

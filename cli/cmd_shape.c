@@ -40,6 +40,8 @@ int cmd_shape(int argc, char **argv)
     sp_shape_report rep;
     sp_error err = {0};
     sp_status st = sp_shape_run(a.data_dir, &rq, &rep, &err);
+    if (st == SP_OK)
+        st = cli_check_used(&rq, &err);
     json_decref(req);
     if (st) {
         sp_shape_report_free(&rep);

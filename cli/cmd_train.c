@@ -150,6 +150,8 @@ int cmd_train(int argc, char **argv)
     sp_train_report *r = malloc(sizeof *r);
     sp_error err = {0};
     sp_status st = r ? sp_train_run(a.data_dir, &rq, r, &err) : sp_fail(&err, SP_ENOMEM, "out of memory");
+    if (st == SP_OK)
+        st = cli_check_used(&rq, &err);
     json_decref(req);
     if (st)
         rc = cli_fail("train", &err);

@@ -52,6 +52,8 @@ int cmd_validate_energy(int argc, char **argv)
     sp_validate_energy_report r;
     sp_error err = {0};
     sp_status st = sp_validate_energy_run(a.data_dir, &rq, &r, &err);
+    if (st == SP_OK)
+        st = cli_check_used(&rq, &err);
     json_decref(req);
     if (st)
         rc = cli_fail("validate-energy", &err);

@@ -41,6 +41,8 @@ sp_status sp_req_int(sp_request *rq, const char *opt, int min, int max, int *out
 /* A quantity of the given unit in [min, max]; *out untouched when absent. */
 sp_status sp_req_double(sp_request *rq, const char *opt, sp_unit unit, double min, double max, double *out,
                         sp_error *err);
+/* The first key of the request no getter consulted, or NULL. */
+const char *sp_request_unused(const sp_request *rq);
 /* Refuses the first key no getter consulted: "unknown option '--x' for train". */
 sp_status sp_request_check_unused(const sp_request *rq, sp_error *err);
 

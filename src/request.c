@@ -114,7 +114,7 @@ sp_status sp_req_double(sp_request *rq, const char *opt, sp_unit unit, double mi
     return SP_OK;
 }
 
-sp_status sp_request_check_unused(const sp_request *rq, sp_error *err)
+const char *sp_request_unused(const sp_request *rq)
 {
     const char *key;
     json_t *v;
@@ -126,9 +126,17 @@ sp_status sp_request_check_unused(const sp_request *rq, sp_error *err)
             used = strcmp(k, key) == 0;
         }
         if (!used)
-            return sp_fail(err, SP_EINVAL, "unknown option '%s' for %s (keys are the command's long options with "
-                                           "'-' written '_')", key, rq->cmd);
+            return key;
     }
+    return NULL;
+}
+
+sp_status sp_request_check_unused(const sp_request *rq, sp_error *err)
+{
+    const char *key = sp_request_unused(rq);
+    if (key)
+        return sp_fail(err, SP_EINVAL, "unknown option '%s' for %s (keys are the command's long options with "
+                                       "'-' written '_')", key, rq->cmd);
     return SP_OK;
 }
 

@@ -47,3 +47,7 @@ expect_json validate_json_mape "mape_pct=$mape@0.001" -- validate data/validatio
 expect_json shape_front_sorted 'sorted:front:tpot_s' 'each:front:params?' -- shape --system dgx-h100 --params 7e9 --batch 8 --json
 expect_json finetune_memory_sums 'sum:memory_per_gpu_bytes-total-capacity=memory_per_gpu_bytes.total@1e-12' \
     -- finetune --model llama3-8b --method qlora --json
+
+# An option the command reads only together with others is refused, not silently ignored.
+expect_fail infer_unused_option 2 "--latency-ms does not apply with the other options given" -- infer --model llama3-8b --latency-ms 30
+expect_fail infer_unused_host_bw 2 "--host-bw does not apply" -- infer --model llama3-8b --host-bw 10GB/s
