@@ -1,4 +1,4 @@
-/* scaleplan presets: list shipped models, systems, accelerators and scaling laws. */
+/* scaleplan presets: list shipped models, systems, accelerators, scaling laws and software stacks. */
 #include "cli.h"
 
 static const cli_optdef defs[] = {

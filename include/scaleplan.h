@@ -521,8 +521,9 @@ typedef struct {
 } sp_search_opts;
 /* A software stack's limits on a search (software.c): the features it lacks are fixed off (tp, pp, cp, ep = 1, no
  * SP, vpp 1), ZeRO is fixed to the stack's stage when the stack lacks any other, and the model-state bytes and
- * attention kernel are the stack's. Recompute and the supported degrees stay free: the search explores them. */
-void sp_software_apply_search(const sp_software *sw, sp_search_opts *o);
+ * attention kernel are the stack's. Recompute and the supported degrees stay free: the search explores them. A
+ * dimension the caller fixed to a feature the stack lacks (--fix tp=2 on llm-foundry) is refused by name. */
+sp_status sp_software_apply_search(const sp_software *sw, sp_search_opts *o, sp_error *err);
 
 typedef struct {
     sp_plan plan;

@@ -130,7 +130,7 @@ struct sp_serve_report_s;
 sp_status sp_serve_parse(const char *data_dir, sp_request *rq, struct sp_serve_report_s *r, sp_error *err);
 
 /* ---- presets ---- */
-#define SP_PRESET_KINDS 4
+#define SP_PRESET_KINDS 5
 extern const char *const sp_preset_kinds[SP_PRESET_KINDS]; /* models, systems, accelerators, laws */
 typedef struct {
     char list[SP_PRESET_KINDS][4096]; /* comma-separated names per kind */

@@ -4,7 +4,7 @@
 
 #include <string.h>
 
-const char *const sp_preset_kinds[SP_PRESET_KINDS] = {"models", "systems", "accelerators", "laws"};
+const char *const sp_preset_kinds[SP_PRESET_KINDS] = {"models", "systems", "accelerators", "laws", "software"};
 
 sp_status sp_presets_run(const char *data_dir, sp_request *rq, sp_presets_report *r, sp_error *err)
 {

@@ -231,9 +231,8 @@ sp_status sp_req_software_search(sp_request *rq, const char *data_dir, sp_system
         return st;
     sp_software sw;
     sp_error e2 = {0};
-    if (sp_load_software(data_dir, name, &sw, &e2))
+    if (sp_load_software(data_dir, name, &sw, &e2) || sp_software_apply_search(&sw, o, &e2))
         return sp_fail(err, SP_EINVAL, "--software: %s", e2.msg);
-    sp_software_apply_search(&sw, o);
     sp_software_apply_system(&sw, s);
     return SP_OK;
 }

@@ -92,25 +92,46 @@ void sp_software_apply_system(const sp_software *sw, sp_system *s)
     s->overlap_ep = sw->overlap_ep;
 }
 
-void sp_software_apply_search(const sp_software *sw, sp_search_opts *o)
+/* a dimension the stack lacks: fixed to 1 (off), or refused when the caller fixed it to more */
+static sp_status fix_off(const sp_software *sw, unsigned feat, const char *knob, int *fix, sp_error *err)
 {
-    if (!(sw->supports & SP_FEAT_TP))
-        o->fix_tp = 1;
-    if (!(sw->supports & SP_FEAT_PP))
-        o->fix_pp = 1;
-    if (!(sw->supports & SP_FEAT_CP))
-        o->fix_cp = 1;
-    if (!(sw->supports & SP_FEAT_EP))
-        o->fix_ep = 1;
+    if (sw->supports & feat)
+        return SP_OK;
+    if (*fix > 1)
+        return need(sw, feat, knob, *fix, err);
+    *fix = 1;
+    return SP_OK;
+}
+
+sp_status sp_software_apply_search(const sp_software *sw, sp_search_opts *o, sp_error *err)
+{
+    sp_status rc = fix_off(sw, SP_FEAT_TP, "tp", &o->fix_tp, err);
+    if (!rc)
+        rc = fix_off(sw, SP_FEAT_PP, "pp", &o->fix_pp, err);
+    if (!rc)
+        rc = fix_off(sw, SP_FEAT_CP, "cp", &o->fix_cp, err);
+    if (!rc)
+        rc = fix_off(sw, SP_FEAT_EP, "ep", &o->fix_ep, err);
+    if (!rc)
+        rc = fix_off(sw, SP_FEAT_VPP, "vpp", &o->fix_vpp, err);
+    if (!rc && !(sw->supports & SP_FEAT_SP)) {
+        if (o->fix_sp == 1)
+            return need(sw, SP_FEAT_SP, "sp", 1, err);
+        o->fix_sp = 0;
+    }
+    if (rc)
+        return rc;
     if (!(sw->supports & SP_FEAT_VPP))
         o->max_vpp = 1;
-    if (!(sw->supports & SP_FEAT_SP))
-        o->fix_sp = 0;
     unsigned all_zero = SP_FEAT_ZERO1 | SP_FEAT_ZERO2 | SP_FEAT_ZERO3;
-    if ((sw->supports & all_zero) != all_zero && o->fix_zero < 0)
+    static const unsigned zfeat[4] = {0, SP_FEAT_ZERO1, SP_FEAT_ZERO2, SP_FEAT_ZERO3};
+    if (o->fix_zero >= 1 && o->fix_zero <= 3 && !(sw->supports & zfeat[o->fix_zero]))
+        return need(sw, zfeat[o->fix_zero], "zero", o->fix_zero, err);
+    if ((sw->supports & all_zero) != all_zero && o->fix_zero == SP_FREE)
         o->fix_zero = sw->zero == 3 && !sw->fsdp_reshard ? 2 : sw->zero;
     o->plan.weight_bytes = sw->weight_bytes;
     o->plan.grad_bytes = sw->grad_bytes;
     o->plan.optimizer_bytes = sw->optimizer_bytes;
     o->plan.flash_attention = sw->flash_attention;
+    return SP_OK;
 }

@@ -246,7 +246,7 @@ static void test_software_search(void **st)
     sp_search_opts o;
     assert_int_equal(sp_load_software(SP_DATA_DIR, "llm-foundry", &sw, &e), SP_OK);
     sp_search_defaults(&o);
-    sp_software_apply_search(&sw, &o);
+    assert_int_equal(sp_software_apply_search(&sw, &o, &e), SP_OK);
     assert_int_equal(o.fix_tp, 1);
     assert_int_equal(o.fix_pp, 1);
     assert_int_equal(o.fix_cp, 1);
@@ -259,10 +259,16 @@ static void test_software_search(void **st)
     assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &sw, &e), SP_OK);
     sp_search_defaults(&o);
     sp_search_opts before = o;
-    sp_software_apply_search(&sw, &o);
+    assert_int_equal(sp_software_apply_search(&sw, &o, &e), SP_OK);
     assert_int_equal(o.fix_tp, before.fix_tp);
     assert_int_equal(o.fix_zero, before.fix_zero);
     assert_int_equal(o.max_vpp, before.max_vpp);
+    /* fixing a dimension the stack lacks is refused, not overridden */
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "llm-foundry", &sw, &e), SP_OK);
+    sp_search_defaults(&o);
+    o.fix_tp = 2;
+    assert_int_equal(sp_software_apply_search(&sw, &o, &e), SP_EINVAL);
+    assert_string_equal(e.msg, "software 'llm-foundry' has no tensor parallelism (tp = 2)");
 }
 
 /* Rule: a stack file must give every knob with a source; unknown knobs are refused. */
