@@ -231,7 +231,16 @@ typedef struct {
     double kernel_overhead_s; /* launch + tail per kernel */
     double fp8_gemm_max;   /* FP8 GEMMs: gemm_max as a fraction of the FP8 peak (0 = same curve as gemm_max) */
     double fp8_gemm_k_half;/* FP8 GEMMs: k_half (0 = gemm_k_half) */
+    /* measured attention kernels of this family, fraction of the 16-bit dense peak, forward and backward, per
+     * kernel class (index sp_attn_kernel; 0 = not measured: gemm_max x attn) */
+    double attn_fwd[4], attn_bwd[4];
 } sp_efficiency;
+
+/* Attention kernel classes a software stack runs (data/software kernels.attention_class; docs/model.md). */
+typedef enum { SP_ATTN_GENERIC, SP_ATTN_FA2, SP_ATTN_FA3, SP_ATTN_CUDNN, SP_NATTN } sp_attn_kernel;
+/* "fa2", "fa3", "cudnn", "generic"; SP_EINVAL otherwise */
+sp_status sp_attn_kernel_parse(const char *s, sp_attn_kernel *out);
+const char *sp_attn_kernel_name(sp_attn_kernel k);
 
 typedef struct {
     char name[48];
@@ -266,6 +275,7 @@ typedef struct {
     int overlap_tp;           /* stack overlaps TP communication with compute (0 = Megatron 2021-22) */
     int overlap_dp;           /* stack overlaps DP gradient reduction with backward (PyTorch DDP/FSDP: 1) */
     int overlap_ep;           /* stack overlaps the MoE all-to-all with computation (DeepSeek's DualPipe: 1) */
+    sp_attn_kernel attn_kernel; /* attention kernel class of the stack (SP_ATTN_GENERIC: the family's attn) */
     char stack[48];           /* the software stack this installation usually runs (data/software/NAME.json); "" none */
     char description[160];
     /* energy and cost */
@@ -396,7 +406,8 @@ struct json_t *sp_model_json(const sp_model *m, const sp_model_info *info, int s
 
 typedef struct {
     char name[48];
-    char attention[48], gemm[48]; /* kernel classes (informative; efficiencies per stack: issue 18) */
+    char attention[48], gemm[48]; /* kernel names (informative) */
+    sp_attn_kernel attn_kernel;   /* attention kernel class: picks the family's measured attention efficiency */
     int flash_attention;
     sp_recompute recompute;
     int seq_parallel;             /* 1: sequence parallelism whenever tp > 1 */

@@ -391,7 +391,33 @@ static sp_status resolve_base(const char *data_dir, const char *kind, base_check
 static const char *const accel_keys[] = {"name", "description", "peak_tflops", "hbm", "hbm_bw", "l2", "n_sm",
                                          "tdp_w", "idle_w", "price_usd", "efficiency", "sources", NULL};
 static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead",
-                                       "fp8_gemm_max", "fp8_gemm_k_half", "sources", NULL};
+                                       "fp8_gemm_max", "fp8_gemm_k_half", "attn_kernels", "sources", NULL};
+
+/* efficiency.attn_kernels: {"fa2": {"fwd": 0.34, "bwd": 0.33}, ...} measured attention kernels of the family as
+ * fractions of the 16-bit dense peak (ops.c sp_attn_rate) */
+static sp_status parse_attn_kernels(const src_file *f, json_t *e, sp_accel *a, sp_error *err)
+{
+    json_t *t = json_object_get(e, "attn_kernels"), *v;
+    if (!t)
+        return SP_OK;
+    const char *k;
+    if (!json_is_object(t))
+        return sp_fail(err, SP_EINVAL, "%s:%d: efficiency.attn_kernels must be an object like {\"fa2\": {\"fwd\": 0.34, "
+                       "\"bwd\": 0.33}}", f->path, key_line(f, "attn_kernels"));
+    json_object_foreach(t, k, v)
+    {
+        sp_attn_kernel c;
+        json_t *fw = json_object_get(v, "fwd"), *bw = json_object_get(v, "bwd");
+        double x = json_number_value(fw), y = json_number_value(bw);
+        if (sp_attn_kernel_parse(k, &c) || c == SP_ATTN_GENERIC || !json_is_number(fw) || !json_is_number(bw) ||
+            json_object_size(v) != 2 || !(x >= 0.01 && x <= 1) || !(y >= 0.01 && y <= 1))
+            return sp_fail(err, SP_EINVAL, "%s:%d: efficiency.attn_kernels.%s: keys fa2, fa3 or cudnn, each {\"fwd\": "
+                           "F, \"bwd\": F} with F a fraction of peak in 0.01..1", f->path, key_line(f, k), k);
+        a->eff.attn_fwd[c] = x;
+        a->eff.attn_bwd[c] = y;
+    }
+    return SP_OK;
+}
 
 static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, sp_error *err)
 {
@@ -465,7 +491,7 @@ static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, s
         return rc;
     if ((rc = get_qty(f, e, "fp8_gemm_k_half", SP_UNIT_NONE, 0, 1e6, &a->eff.fp8_gemm_k_half, NULL, err)))
         return rc;
-    return SP_OK;
+    return parse_attn_kernels(f, e, a, err);
 }
 
 static sp_status check_accel(const char *data_dir, const src_file *f, json_t *o, sp_error *err)
@@ -710,7 +736,7 @@ sp_status sp_preset_json(const char *data_dir, const char *kind, const char *nam
 /* ---- software stacks (data/software/NAME.json; the logic is in software.c) ---- */
 
 static const char *const stack_keys[] = {"name", "description", "kernels", "defaults", "supports", "sources", NULL};
-static const char *const kernel_keys[] = {"attention", "gemm", "fusions", NULL};
+static const char *const kernel_keys[] = {"attention", "attention_class", "gemm", "fusions", NULL};
 /* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
@@ -815,6 +841,10 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
     if (!att || !gemm)
         return sp_fail(err, SP_EINVAL, "%s: kernels.attention and kernels.gemm must be strings", f->path);
     snprintf(sw->attention, sizeof sw->attention, "%s", att);
+    json_t *ac = json_object_get(k, "attention_class");
+    if (ac && sp_attn_kernel_parse(json_string_value(ac), &sw->attn_kernel))
+        return sp_fail(err, SP_EINVAL, "%s:%d: kernels.attention_class: allowed fa2, fa3, cudnn, generic", f->path,
+                       key_line(f, "attention_class"));
     snprintf(sw->gemm, sizeof sw->gemm, "%s", gemm);
     if ((rc = stack_defaults(f, d, src, sw, err)))
         return rc;

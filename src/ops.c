@@ -445,7 +445,7 @@ void sp_ops_serving_common(sp_layer_ctx *c, double n_dec, double ctx, double n_p
     const sp_model *m = c->m;
     const sp_accel *a = &c->s->acc;
     double heads = (double)m->n_heads / c->t, h = c->h;
-    double rate = sp_accel_peak(a, SP_BF16) * a->eff.gemm_max * a->eff.attn; /* attention core stays 16-bit */
+    double rate = sp_attn_rate(c->s, SP_BF16, 0); /* attention core stays 16-bit */
     sp_op *o = push(l, "decode_attention", SP_OP_ROOFLINE, SP_PART_COMPUTE, SP_OPF_CORE, 1);
     o->u.roof.flops = 2.0 * n_dec * ctx * heads * (dqk + dv);
     o->u.roof.rate = rate;
@@ -633,6 +633,17 @@ static void gemm_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, 
     }
 }
 
+/* FLOP/s of the flash-attention kernel the system's stack runs (forward or backward): the family's measured
+ * fraction of peak for that kernel class (accelerator efficiency.attn_kernels, e.g. FlashAttention-2 vs -3 on
+ * Hopper, Shah et al. 2024 Fig. 5-6), else gemm_max x attn, the family's calibrated generic attention. */
+double sp_attn_rate(const sp_system *s, sp_dtype d, int bwd)
+{
+    const sp_accel *a = &s->acc;
+    sp_attn_kernel k = s->attn_kernel >= 0 && s->attn_kernel < SP_NATTN ? s->attn_kernel : SP_ATTN_GENERIC;
+    double f = bwd ? a->eff.attn_bwd[k] : a->eff.attn_fwd[k];
+    return sp_accel_peak(a, d) * (f > 0 ? f : a->eff.gemm_max * a->eff.attn);
+}
+
 void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_cost *c)
 {
     const sp_accel *a = &s->acc;
@@ -657,9 +668,9 @@ void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_
         break;
     }
     case SP_OP_FLASH: {
-        double rate = sp_accel_peak(a, op->u.flash.dtype) * a->eff.gemm_max * a->eff.attn;
-        c->fwd = FLASH_CAUSAL_SHARE * op->u.flash.flops / rate + ovh;
-        c->bwd = FLASH_BWD_RATIO * (c->fwd - ovh) + ovh;
+        double work = FLASH_CAUSAL_SHARE * op->u.flash.flops;
+        c->fwd = work / sp_attn_rate(s, op->u.flash.dtype, 0) + ovh;
+        c->bwd = FLASH_BWD_RATIO * work / sp_attn_rate(s, op->u.flash.dtype, 1) + ovh;
         break;
     }
     case SP_OP_ROOFLINE: {

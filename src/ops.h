@@ -121,6 +121,8 @@ typedef struct {
 } sp_op_cost;
 /* The pricer: one op on the system; memo may be NULL. */
 void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_cost *c);
+/* FLOP/s of the stack's flash-attention kernel on s (bwd 0: forward, 1: backward) */
+double sp_attn_rate(const sp_system *s, sp_dtype d, int bwd);
 /* A collective's time through the memo (memo may be NULL). */
 double sp_coll_memo(sp_gemm_memo *memo, const sp_system *s, sp_coll kind, int p, int stride, double bytes);
 

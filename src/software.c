@@ -5,7 +5,9 @@
  *
  * Why a stack and not one global default: the same row ("recompute" left empty) means full recompute in a 2021
  * Megatron-LM script, none in a Megatron-Bridge recipe and selective in torchtitan; a global default is wrong
- * for all but one of them (issue 18, cause 2). Efficiency per stack (kernel classes) is calibrated later. */
+ * for all but one of them (issue 18, cause 2). The stack's attention kernel class (FlashAttention-2, -3, cuDNN
+ * fused attention) picks the accelerator family's measured attention efficiency (ops.c sp_attn_rate): the same
+ * H100 runs FA2 at 34 % and FA3 at 62 % of its peak (issue 18, cause 1). */
 #include "scaleplan.h"
 
 #include <string.h>
@@ -84,8 +86,23 @@ sp_status sp_software_apply(const sp_software *sw, unsigned given, sp_plan *p, s
     return check_features(sw, p, err);
 }
 
+static const char *const attn_names[SP_NATTN] = {"generic", "fa2", "fa3", "cudnn"};
+
+const char *sp_attn_kernel_name(sp_attn_kernel k) { return k >= 0 && k < SP_NATTN ? attn_names[k] : "?"; }
+
+sp_status sp_attn_kernel_parse(const char *s, sp_attn_kernel *out)
+{
+    for (int k = 0; s && k < SP_NATTN; k++)
+        if (strcmp(s, attn_names[k]) == 0) {
+            *out = (sp_attn_kernel)k;
+            return SP_OK;
+        }
+    return SP_EINVAL;
+}
+
 void sp_software_apply_system(const sp_software *sw, sp_system *s)
 {
+    s->attn_kernel = sw->attn_kernel;
     s->flash_attention = sw->flash_attention;
     s->overlap_tp = sw->overlap_tp;
     s->overlap_dp = sw->overlap_dp;

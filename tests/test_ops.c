@@ -134,6 +134,52 @@ static void test_max_ops(void **st)
     }
 }
 
+/* flash-attention op of one layer priced on s: forward and backward seconds without the launch overhead */
+static void flash_times(sp_system *s, sp_attn_kernel k, double *fwd, double *bwd)
+{
+    sp_model m = load("llama3-8b");
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.micro_batch = 1, p.seq_len = 16384;
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    s->attn_kernel = k;
+    sp_layer_ctx_init(&c, &m, s, &p, &pc, 1);
+    sp_layer_build(&c, 0, &l);
+    for (int i = 0; i < l.n; i++)
+        if (l.op[i].kind == SP_OP_FLASH) {
+            sp_op_cost oc;
+            sp_op_price(&l.op[i], s, NULL, &oc);
+            *fwd = oc.fwd - s->acc.eff.kernel_overhead_s, *bwd = oc.bwd - s->acc.eff.kernel_overhead_s;
+            return;
+        }
+    fail_msg("no flash-attention op");
+}
+
+/* Rule: the attention kernel is the stack's, priced at the family's measured fraction of peak: on H100 SXM the
+ * FlashAttention-2 forward takes 0.62 / 0.34 of FA3's time and its backward 0.57 / 0.325 (FA3 paper Fig. 5e/6,
+ * data/accelerators/h100-sxm.json); cuDNN's forward is 0.62 / 0.545 of FA3's. A family without measurements
+ * (A100) prices every class at its calibrated gemm_max x attn, so A100-era results do not move. */
+static void test_attention_kernel_class(void **st)
+{
+    (void)st;
+    sp_system h = sys("dgx-h100"), a = sys("dgx-a100-80g");
+    double f2, b2, f3, b3, fc, bc, fg, bg, fa, ba;
+    flash_times(&h, SP_ATTN_FA2, &f2, &b2);
+    flash_times(&h, SP_ATTN_FA3, &f3, &b3);
+    flash_times(&h, SP_ATTN_CUDNN, &fc, &bc);
+    assert_rel(f2 / f3, 0.62 / 0.34, 1e-9);
+    assert_rel(b2 / b3, 0.57 / 0.325, 1e-9);
+    assert_rel(fc / f3, 0.62 / 0.545, 1e-9);
+    assert_rel(b2 / f2, 2.5 * 0.34 / 0.325, 1e-9); /* five s x s GEMMs against two */
+    flash_times(&a, SP_ATTN_GENERIC, &fg, &bg);
+    flash_times(&a, SP_ATTN_FA2, &fa, &ba);
+    assert_rel(fa, fg, 1e-12);
+    assert_rel(ba, bg, 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -142,6 +188,7 @@ int main(void)
         cmocka_unit_test(test_node_limited_alltoall),
         cmocka_unit_test(test_engine_step_is_decode),
         cmocka_unit_test(test_max_ops),
+        cmocka_unit_test(test_attention_kernel_class),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -23,7 +23,8 @@ static const sp_validate_group *family(const sp_validate_summary *s, const char 
 /* Rule: every row of training_runs.csv evaluates except the six Narayanan et al. Table 2 ZeRO-3 baselines, which
  * the file labels megatron-lm-2021 although that stack has no ZeRO-3 (the paper ran them on DeepSpeed): they are
  * refused by name. Per family: Megatron families <= 10 % (issue 2), Korthikanti Table 5 <= 5 %, MosaicML A100
- * <= 15 %, MosaicML H100 (77 rows, not calibrated yet) under its 38 % baseline plus margin. */
+ * <= 15 %, MosaicML H100 (77 rows, not calibrated yet) under its 32.6 % (FlashAttention-2 priced at its
+ * measured H100 efficiency; 38 % before) plus margin. */
 static void test_training_runs(void **st)
 {
     (void)st;
@@ -44,7 +45,7 @@ static void test_training_runs(void **st)
     assert_int_equal(skipped, 6);
     sp_validate_summary s;
     sp_validate_summarize(rows, n, &s);
-    static const fam_bound b[] = {{"NAR21", 16, 10}, {"KOR22", 8, 5}, {"MLM20", 12, 10}, {"MPT", 139, 15}, {"MPTH", 77, 45}};
+    static const fam_bound b[] = {{"NAR21", 16, 10}, {"KOR22", 8, 5}, {"MLM20", 12, 10}, {"MPT", 139, 15}, {"MPTH", 77, 35}};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
         const sp_validate_group *g = family(&s, b[i].family);
         print_message("%-6s n=%3d MAPE %.2f %% (bound %.0f %%)\n", g->name, g->n, g->mape_pct, b[i].max_mape);
