@@ -55,6 +55,7 @@ static void print_text(json_t *o)
     if (json_is_true(json_object_get(o, "vision_tower_present")))
         printf("vision tower: present in the config, not counted (language model only)\n");
     printf("training step: %s\n", json_string_value(json_object_get(o, "training_step")));
+    printf("inference step: %s\n", json_string_value(json_object_get(o, "inference_step")));
     printf("ignored keys (non-architectural): ");
     json_array_foreach(json_object_get(o, "ignored_keys"), i, k) printf("%s%s", i ? ", " : "", json_string_value(k));
     printf("%s\n", json_array_size(json_object_get(o, "ignored_keys")) ? "" : "none");

@@ -216,6 +216,9 @@ void sp_model_cache_bytes(const sp_model *m, int seq_len, double bytes, double *
 /* SP_OK when the training/inference step prices every layer of m; else names the first feature it does
  * not ("layer type 'mamba2' is not modelled by the training step yet"). `what` names the command. */
 sp_status sp_model_step_check(const sp_model *m, const char *what, sp_error *err);
+/* Weights of one layer's mixer of kind k; attention-core FLOPs per token of one layer of kind k at s tokens. */
+double sp_model_mixer_params(const sp_model *m, sp_mixer k);
+double sp_model_attn_core_flops(const sp_model *m, sp_mixer k, double s);
 
 /*
 ** Hardware: accelerators, network tiers, systems; time of one GEMM, kernel or collective
@@ -344,6 +347,12 @@ typedef struct {
     int zero_bubble;         /* 1: a zero-bubble pipeline schedule (ZB-H2 / ZB-V class, Qi et al. 2023): no fill
                                 and drain bubble; its extra activation memory is not modelled (limits idealisation) */
 } sp_plan;
+
+/* The training step's check of a model (model.c; sp_plan_resolve and sp_search call it): beyond the uniform model
+ * it prices sliding, Mamba-2 and gated-DeltaNet layers, layers without a mixer or an FFN, interleaved dense/MoE
+ * layers, MTP modules and gated attention (ops.c); p (may be NULL) refuses context parallelism over recurrent
+ * layers. Names what it cannot price. */
+sp_status sp_model_train_check(const sp_model *m, const sp_plan *p, sp_error *err);
 
 #define SP_LORA_ATTN 1u
 #define SP_LORA_MLP 2u

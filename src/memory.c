@@ -24,9 +24,60 @@
  * magnitude from PyTorch memory snapshots; documented in docs/model.md. */
 #define SP_FRAMEWORK_OVERHEAD_BYTES (1.5 * 1073741824.0)
 
+/* Layers that differ: one layer's saved activations in units of s·b·h 16-bit bytes, by sublayer. Attention: its norm
+ * input, QKV input and dropout mask (5 replicated), Q, K, V, output-projection input (sharded), the scores without
+ * flash over the keys it sees; FFN: norm input, MLP input, mask (5) and the MLP's tensors as above; Mamba-2: the
+ * tensors its fused kernels save (mamba_ssm ssd_combined: in_proj output z, x, B, C, dt; conv output; y; the gated
+ * norm's input) and the fp32 state of each chunk; gated DeltaNet likewise. FP8's 1-byte saved inputs are not
+ * applied to these layers (an overestimate of at most the GEMM inputs' half). */
+static void sublayer_units(const sp_model *m, const sp_plan *p, int flash, sp_mixer mx, sp_ffn f, double *repl,
+                           double *shard, double *scores)
+{
+    double h = m->d_model, qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m), s = p->seq_len;
+    *repl = *shard = *scores = 0;
+    if (mx == SP_MIX_ATTN || mx == SP_MIX_SWA || mx == SP_MIX_MLA) {
+        double span = mx == SP_MIX_SWA && m->sliding_window < s ? m->sliding_window : s;
+        *repl += 5, *shard += (4 * qd * (m->attn_gate ? 1.5 : 1) + 4 * kvd) / h;
+        *scores += flash ? 0 : 5.0 * m->n_heads * span / h;
+    } else if (mx == SP_MIX_MAMBA2) {
+        double in = m->ssm_inner, gn = (double)m->ssm_groups * m->ssm_state;
+        *repl += 5, *shard += 2.0 * (2 * in + 2 * gn + m->ssm_heads + in + 2 * gn + 2 * in) / h +
+                               4.0 * in * m->ssm_state / 128.0 / h; /* fp32 state per 128-token chunk */
+    } else if (mx == SP_MIX_GDN) {
+        double kd = (double)m->gdn_k_heads * m->gdn_k_dim, vd = (double)m->gdn_v_heads * m->gdn_v_dim;
+        *repl += 5, *shard += 2.0 * (2 * kd + 2 * vd + 2.0 * m->gdn_v_heads + 2 * kd + vd + 2 * vd) / h +
+                               4.0 * m->gdn_v_heads * m->gdn_k_dim * m->gdn_v_dim / 64.0 / h; /* per 64-token chunk */
+    }
+    if (f != SP_FFN_NONE) {
+        double ff = f == SP_FFN_MOE ? (double)m->moe_ffn_dim * (m->top_k * sp_moe_load(m, p) + m->n_shared_experts)
+                                    : m->ffn_dim;
+        *repl += 5, *shard += (m->gated ? 6.0 : 4.0) * ff / h;
+    }
+}
+
+/* The average layer of a model whose layers differ, under each recompute mode. */
+static void mixed_activation_bytes(const sp_model *m, const sp_plan *p, int flash, double out[3])
+{
+    double s = p->seq_len / (double)p->cp, b = p->micro_batch, t = p->tp, sbh = s * b * m->d_model;
+    double rep_div = (p->seq_parallel && t > 1) ? t : 1, sel = 0, none = 0;
+    for (int i = 0; i < m->n_layers; i++) {
+        double repl, shard, scores;
+        sublayer_units(m, p, flash, sp_model_mixer(m, i), sp_model_ffn(m, i), &repl, &shard, &scores);
+        sel += repl / rep_div + shard / t;
+        none += repl / rep_div + shard / t + scores / t;
+    }
+    out[SP_RECOMPUTE_FULL] = 2.0 * sbh / rep_div;
+    out[SP_RECOMPUTE_SELECTIVE] = sbh * sel / m->n_layers;
+    out[SP_RECOMPUTE_NONE] = sbh * none / m->n_layers;
+}
+
 /* One layer's activation bytes under each recompute mode (indexed by sp_recompute). */
 static void layer_activation_bytes(const sp_model *m, const sp_plan *p, int flash, double out[3])
 {
+    if (m->n_pattern > 0) {
+        mixed_activation_bytes(m, p, flash, out);
+        return;
+    }
     double s = p->seq_len / (double)p->cp, b = p->micro_batch, h = m->d_model, t = p->tp;
     double sbh = s * b * h;
     double qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m);
@@ -60,7 +111,11 @@ void stage_params_counts(const sp_model *m, const sp_plan *p, const sp_param_cou
     double attn_norm = lps * (pc.attn_per_layer / t + pc.norm_per_layer);
     double mlp_dense = lps * (1 - moe_frac) * pc.mlp_dense_per_layer / t;
     double experts = 0, shared = 0;
-    if (moe) {
+    if (m->n_pattern > 0) { /* layers that differ: the average layer (routed experts apart) */
+        attn_norm = lps * (pc.layers_total - pc.routed_total) / L / t;
+        mlp_dense = 0;
+        experts = lps * pc.routed_total / L / (p->ep * (double)sp_plan_etp(p));
+    } else if (moe) {
         double per_layer_routed = m->n_experts * pc.expert;
         double shared_router = pc.moe_per_layer - per_layer_routed;
         experts = lps * moe_frac * per_layer_routed / (p->ep * (double)sp_plan_etp(p)); /* EP x ETP, not TP */
@@ -68,6 +123,11 @@ void stage_params_counts(const sp_model *m, const sp_plan *p, const sp_param_cou
     }
     /* embedding on the first stage, LM head on the last: the heavier end */
     double emb = pc.embedding / t, head = pc.lm_head / t;
+    if (m->n_mtp > 0) { /* MTP modules on the last stage, their routed experts sharded as the layers' */
+        double routed = m->mtp_ffn == SP_FFN_MOE ? m->n_mtp * m->n_experts * pc.expert : 0;
+        head += (pc.mtp - routed) / t;
+        experts += routed / (p->ep * (double)sp_plan_etp(p));
+    }
     double ends = p->pp == 1 ? emb + head : (emb > head ? emb : head);
     if (p->pp > 1 && pc.lm_head == 0)
         ends = emb; /* tied: both ends hold a copy */

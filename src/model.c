@@ -214,7 +214,7 @@ static double gdn_params(const sp_model *m)
     return h * (2 * kd + 2 * vd + 2 * nv) + (2 * kd + vd) * m->gdn_conv + 2 * nv + m->gdn_v_dim + vd * h;
 }
 
-static double mixer_params(const sp_model *m, sp_mixer k)
+double sp_model_mixer_params(const sp_model *m, sp_mixer k)
 {
     switch (k) {
     case SP_MIX_ATTN:
@@ -274,7 +274,7 @@ static double layer_norms(const sp_model *m, sp_mixer mx, sp_ffn f)
 static double mtp_params(const sp_model *m, double *active)
 {
     double h = m->d_model, e = mlp_params_in(m, m->moe_latent > 0 ? m->moe_latent : h, m->moe_ffn_dim);
-    double fix = 3 * one_norm(m) + 2 * h * h + mixer_params(m, (sp_mixer)m->mtp_mixer) +
+    double fix = 3 * one_norm(m) + 2 * h * h + sp_model_mixer_params(m, (sp_mixer)m->mtp_mixer) +
                  layer_norms(m, (sp_mixer)m->mtp_mixer, (sp_ffn)m->mtp_ffn);
     double tot = fix, act = fix;
     if (m->mtp_ffn == SP_FFN_DENSE)
@@ -294,7 +294,7 @@ void sp_model_params(const sp_model *m, sp_param_count *o)
     double h = m->d_model;
     o->embedding = (double)m->vocab * h + (m->learned_pos ? (double)m->max_seq * h : 0);
     o->lm_head = m->tied_embeddings ? 0 : (double)m->vocab * h;
-    o->attn_per_layer = mixer_params(m, sp_model_mixer(m, m->n_layers - 1));
+    o->attn_per_layer = sp_model_mixer_params(m, sp_model_mixer(m, m->n_layers - 1));
     o->mlp_dense_per_layer = mlp_params(m, m->ffn_dim);
     o->norm_per_layer = layer_norms(m, SP_MIX_ATTN, SP_FFN_DENSE);
     double shared_router = 0;
@@ -307,7 +307,7 @@ void sp_model_params(const sp_model *m, sp_param_count *o)
         sp_mixer mx = sp_model_mixer(m, i);
         sp_ffn f = sp_model_ffn(m, i);
         o->count[mx][f]++;
-        o->mixer_total[mx] += mixer_params(m, mx);
+        o->mixer_total[mx] += sp_model_mixer_params(m, mx);
         o->norms_total += layer_norms(m, mx, f);
         if (f == SP_FFN_DENSE)
             o->dense_ffn_total += o->mlp_dense_per_layer;
@@ -445,30 +445,72 @@ void sp_model_cache_bytes(const sp_model *m, int seq_len, double bytes, double *
 
 /* ---- what the step can price ---- */
 
-sp_status sp_model_step_check(const sp_model *m, const char *what, sp_error *err)
+/* The attention-core FLOPs per token of one layer of kind k at s tokens of context (what selective recompute
+ * reruns): scores and values over the keys the layer sees; 0 for layers without attention. */
+double sp_model_attn_core_flops(const sp_model *m, sp_mixer k, double s)
+{
+    double a = m->n_heads;
+    if (k == SP_MIX_ATTN || k == SP_MIX_SWA)
+        return 4.0 * (k == SP_MIX_SWA ? fmin(s, m->sliding_window) : s) * a * m->d_head;
+    if (k == SP_MIX_MLA)
+        return 2.0 * s * a * (m->qk_nope_head_dim + m->qk_rope_head_dim) + 2.0 * s * a * m->v_head_dim;
+    return 0;
+}
+
+/* The first feature of m a step cannot price: `uniform_only` (inference) prices only the uniform model. */
+static const char *unpriced_feature(const sp_model *m, int uniform_only, const char **kind)
 {
     unsigned u = kinds_used(m);
-    static const sp_mixer unpriced[] = {SP_MIX_SWA, SP_MIX_MAMBA2, SP_MIX_MAMBA1, SP_MIX_GDN, SP_MIX_NONE};
-    for (size_t i = 0; i < sizeof unpriced / sizeof *unpriced; i++)
-        if (u & 1u << unpriced[i])
-            return sp_fail(err, SP_EINVAL, "%s: layer type '%s' is not modelled by the %s step yet", m->name,
-                           sp_mixer_name(unpriced[i]), what);
-    if (u & 1u << (8 + SP_FFN_NONE))
-        return sp_fail(err, SP_EINVAL, "%s: layers without an FFN are not modelled by the %s step yet", m->name, what);
-    const char *feat = m->n_mtp > 0                 ? "multi-token-prediction modules"
-                       : m->attn_gate               ? "gated attention output"
-                       : m->moe_latent > 0          ? "latent MoE projections"
-                       : m->shared_ffn_dim > 0      ? "a shared expert of another width than the routed experts"
-                       : (u & 1u << SP_MIX_ATTN) && (u & 1u << SP_MIX_MLA) ? "a mix of MLA and standard attention"
-                                                                           : NULL;
-    if (!feat && m->n_pattern > 0) /* the step's layers: dense for the first first_dense_layers, MoE after */
-        for (int i = 0; i < m->n_layers && !feat; i++) {
-            sp_ffn want = sp_model_is_moe(m) && i >= m->first_dense_layers ? SP_FFN_MOE : SP_FFN_DENSE;
-            if (m->ffn[i] != want)
-                feat = "dense and MoE layers interleaved";
+    *kind = NULL;
+    for (int k = 0; k < SP_NMIXER; k++) {
+        int priced = k == SP_MIX_ATTN || k == SP_MIX_MLA ||
+                     (!uniform_only && (k == SP_MIX_SWA || k == SP_MIX_MAMBA2 || k == SP_MIX_GDN || k == SP_MIX_NONE));
+        if ((u & 1u << k) && !priced) {
+            *kind = sp_mixer_name((sp_mixer)k);
+            return NULL;
         }
+    }
+    if (uniform_only && (u & 1u << (8 + SP_FFN_NONE)))
+        return "layers without an FFN";
+    if (m->moe_latent > 0)
+        return "latent MoE projections";
+    if (m->shared_ffn_dim > 0)
+        return "a shared expert of another width than the routed experts";
+    if ((u & 1u << SP_MIX_ATTN) && (u & 1u << SP_MIX_MLA))
+        return "a mix of MLA and standard attention";
+    if (!uniform_only)
+        return NULL;
+    if (m->n_mtp > 0)
+        return "multi-token-prediction modules";
+    if (m->attn_gate)
+        return "gated attention output";
+    for (int i = 0; i < m->n_pattern; i++) /* the uniform model: dense for the first first_dense_layers, MoE after */
+        if (m->ffn[i] != (sp_model_is_moe(m) && i >= m->first_dense_layers ? SP_FFN_MOE : SP_FFN_DENSE))
+            return "dense and MoE layers interleaved";
+    return NULL;
+}
+
+static sp_status unpriced(const sp_model *m, int uniform_only, const char *what, sp_error *err)
+{
+    const char *kind, *feat = unpriced_feature(m, uniform_only, &kind);
+    if (kind)
+        return sp_fail(err, SP_EINVAL, "%s: layer type '%s' is not modelled by the %s step yet", m->name, kind, what);
     if (feat)
         return sp_fail(err, SP_EINVAL, "%s: %s are not modelled by the %s step yet", m->name, feat, what);
+    return SP_OK;
+}
+
+sp_status sp_model_step_check(const sp_model *m, const char *what, sp_error *err) { return unpriced(m, 1, what, err); }
+
+sp_status sp_model_train_check(const sp_model *m, const sp_plan *p, sp_error *err)
+{
+    sp_status st = unpriced(m, 0, "training", err);
+    if (st)
+        return st;
+    unsigned u = kinds_used(m);
+    if (p && p->cp > 1 && (u & (1u << SP_MIX_MAMBA2 | 1u << SP_MIX_GDN)))
+        return sp_fail(err, SP_EINVAL, "%s: context parallelism (--cp %d) over Mamba/DeltaNet layers is not modelled "
+                       "(their state passes along the sequence); allowed: --cp 1", m->name, p->cp);
     return SP_OK;
 }
 

@@ -85,7 +85,9 @@ json_t *sp_model_json(const sp_model *m, const sp_model_info *info, int seq_len,
     json_object_set_new(o, "vision_tower_present", json_boolean(info && info->vision_not_counted));
     json_object_set_new(o, "ignored_keys", ignored_keys(info));
     json_object_set_new(o, "training_step",
-                        json_string(sp_model_step_check(m, "training", &e) ? e.msg : "priced by the training step"));
+                        json_string(sp_model_train_check(m, NULL, &e) ? e.msg : "priced by the training step"));
+    json_object_set_new(o, "inference_step",
+                        json_string(sp_model_step_check(m, "inference", &e) ? e.msg : "priced by the inference step"));
     if (info && info->source[0])
         json_object_set_new(o, "source", json_string(info->source));
     return o;

@@ -68,6 +68,8 @@ void sp_layer_ctx_init(sp_layer_ctx *c, const sp_model *m, const sp_system *s, c
     c->d16 = sp_dtype_high(p->dtype);
     c->flash = flash;
     c->mlp_tp_ops = 1;
+    c->mixer = sp_model_mixer(m, 0);
+    c->ffn = sp_model_is_moe(m) ? SP_FFN_MOE : SP_FFN_DENSE;
 }
 
 void sp_layer_ctx_serving(sp_layer_ctx *c, const sp_model *m, const sp_system *s, const sp_param_count *pc, int tp,
@@ -164,7 +166,8 @@ static void attention_casts(sp_layer_ctx *c)
 void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l)
 {
     double T = c->T, t = c->t, h = c->h, qd = c->qd, kvd = c->kvd;
-    linear(c, l, "qkv", 0, 1, T, (qd + 2 * kvd) / t, h, c->d);
+    /* a gated output (Qwen3-Next) doubles the query projection: query and gate */
+    linear(c, l, "qkv", 0, 1, T, ((c->m->attn_gate ? 2 : 1) * qd + 2 * kvd) / t, h, c->d);
     linear(c, l, "attn_out", 0, 1, T, h, qd / t, c->d);
     attention_casts(c);
 }
@@ -207,6 +210,86 @@ void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l)
     if (sp_dtype_is_quantized(c->d)) {
         c->q_in += T * h + T * f / t;
         c->q_out += T * (mats + 1) * f / t;
+    }
+}
+
+/* Mamba-2 chunk length: the SSD algorithm works on chunks of this many tokens (Dao & Gu 2024, arXiv:2405.21060 §6;
+ * chunk_size 128 in every Nemotron-H config and mamba_ssm's default). */
+#define SSD_CHUNK 128.0
+/* Gated DeltaNet chunk length: flash-linear-attention's chunked gated delta rule (Yang et al. 2024,
+ * arXiv:2412.06464 §3.3; fla chunk_gated_delta_rule uses 64-token chunks). */
+#define GDN_CHUNK 64.0
+/* Kernels of the SSD scan (mamba_ssm ops/triton/ssd_combined.py: chunk cumsum, chunk state, state passing, BMM of
+ * C·B, chunk scan; the backward runs about twice as many) and of the chunked delta rule (fla: cumsum, WY
+ * representation, hidden states, output; backward likewise). */
+#define SCAN_KERNELS_FWD 5
+#define SCAN_KERNELS_BWD 10
+/* A depthwise causal conv1d (short kernel): one read and one write of its channels, one kernel each way. */
+#define CONV_PASSES 2.0
+
+/* A recurrent mixer's chunked scan as batched GEMMs of the chunk shapes (both operands activations: backward runs
+ * each twice), plus its fp32 chunk states read and written and the gating/normalisation passes over `width`
+ * channels. */
+static void scan_gemm(sp_layer_ops *l, const char *name, double batch, double m, double n, double k, sp_dtype d)
+{
+    gemm(l, name, SP_OPF_CORE, 1, m, n, k, d, SP_BWD_TWICE);
+    l->op[l->n - 1].u.gemm.batch = batch;
+}
+
+static void conv_op(sp_layer_ops *l, double T, double channels)
+{
+    double b = T * channels * ACT_BYTES * CONV_PASSES;
+    bytes_op(l, "conv1d", SP_PART_MEMORY, 0, b, 2 * b, 1, 2);
+}
+
+/* Mamba-2 (Dao & Gu 2024 §6-7; Megatron-Core MambaMixer): in_proj h -> z, x, B, C, dt (column-parallel over TP:
+ * heads and groups split), depthwise conv over x, B, C, the SSD scan per chunk of Q tokens: C·Bᵀ per group (Q x Q x
+ * N), its masked product with x per head (Q x P x Q), the chunk states Bᵀ·x (N x P x Q) and their read-out C·state
+ * (Q x P x N); the gated RMSNorm and the z gate; out_proj (row-parallel). */
+void sp_ops_mamba2(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    double T = c->T, t = c->t, h = c->h, in = m->ssm_inner, N = m->ssm_state, P = m->ssm_head_dim;
+    double H = m->ssm_heads / t, G = m->ssm_groups / t < 1 ? 1 : m->ssm_groups / t;
+    double chunks = T / SSD_CHUNK, Q = SSD_CHUNK;
+    linear(c, l, "mamba_in_proj", 0, 1, T, (2 * in + 2.0 * m->ssm_groups * N + m->ssm_heads) / t, h, c->d);
+    conv_op(l, T, (in + 2.0 * m->ssm_groups * N) / t);
+    scan_gemm(l, "ssd_cb", chunks * G, Q, Q, N, c->d16);
+    scan_gemm(l, "ssd_scan_diag", chunks * H, Q, P, Q, c->d16);
+    scan_gemm(l, "ssd_chunk_state", chunks * H, N, P, Q, c->d16);
+    scan_gemm(l, "ssd_state_out", chunks * H, Q, P, N, c->d16);
+    /* x, z, dt read, y written, the gated norm's read and write (6 passes over inner/t), fp32 chunk states */
+    double b = 6.0 * T * in / t * ACT_BYTES + 2.0 * chunks * H * P * N * FP32_BYTES;
+    bytes_op(l, "ssd_elementwise", SP_PART_MEMORY, SP_OPF_CORE, b, 2 * b, SCAN_KERNELS_FWD, SCAN_KERNELS_BWD);
+    linear(c, l, "mamba_out_proj", 0, 1, T, h, in / t, c->d);
+    if (sp_dtype_is_quantized(c->d)) {
+        c->q_in += T * h + T * in / t;
+        c->q_out += T * (2 * in + 2.0 * m->ssm_groups * N + m->ssm_heads) / t + T * h;
+    }
+}
+
+/* Gated DeltaNet (Yang et al. 2024; transformers' Qwen3NextGatedDeltaNet, Megatron-Core GatedDeltaNet): in_proj
+ * h -> q, k, v, z and b, a (heads split over TP), depthwise conv over q, k, v, the chunked delta rule per value
+ * head and chunk of C tokens: K·Kᵀ and Q·Kᵀ (C x C x dk), the WY/attention products with V (C x dv x C, two), the
+ * state read-out Q·S (C x dv x dk) and update Kᵀ·U (dk x dv x C); the gated RMSNorm; out_proj. */
+void sp_ops_gdn(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    double T = c->T, t = c->t, h = c->h, dk = m->gdn_k_dim, dv = m->gdn_v_dim;
+    double kd = (double)m->gdn_k_heads * dk, vd = (double)m->gdn_v_heads * dv, H = m->gdn_v_heads / t;
+    double chunks = T / GDN_CHUNK, C = GDN_CHUNK;
+    linear(c, l, "gdn_in_proj", 0, 1, T, (2 * kd + 2 * vd + 2.0 * m->gdn_v_heads) / t, h, c->d);
+    conv_op(l, T, (2 * kd + vd) / t);
+    scan_gemm(l, "gdn_qk_kk", 2 * chunks * H, C, C, dk, c->d16);
+    scan_gemm(l, "gdn_wy_values", 2 * chunks * H, C, dv, C, c->d16);
+    scan_gemm(l, "gdn_state_out", chunks * H, C, dv, dk, c->d16);
+    scan_gemm(l, "gdn_state_update", chunks * H, dk, dv, C, c->d16);
+    double b = 6.0 * T * vd / t * ACT_BYTES + 2.0 * chunks * H * dk * dv * FP32_BYTES;
+    bytes_op(l, "gdn_elementwise", SP_PART_MEMORY, SP_OPF_CORE, b, 2 * b, SCAN_KERNELS_FWD, SCAN_KERNELS_BWD);
+    linear(c, l, "gdn_out_proj", 0, 1, T, h, vd / t, c->d);
+    if (sp_dtype_is_quantized(c->d)) {
+        c->q_in += T * h + T * vd / t;
+        c->q_out += T * (2 * kd + 2 * vd + 2.0 * m->gdn_v_heads) / t + T * h;
     }
 }
 
@@ -348,6 +431,8 @@ static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
     double dqk = m->kv_lora_rank > 0 ? m->qk_nope_head_dim + m->qk_rope_head_dim : m->d_head;
     double dv = m->kv_lora_rank > 0 ? m->v_head_dim : m->d_head;
     double sq = p->seq_len / (double)p->cp, sk = p->seq_len; /* queries here, keys visited (ring over CP) */
+    if (c->mixer == SP_MIX_SWA && m->sliding_window < sk) /* a sliding layer visits the window only */
+        sk = m->sliding_window;
     double b = p->micro_batch;
     if (c->flash) {
         sp_op *o = push(l, "flash_attention", SP_OP_FLASH, SP_PART_COMPUTE, SP_OPF_CORE, 1);
@@ -373,10 +458,13 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
     double T = c->T, t = c->t, h = c->h, B = ACT_BYTES;
     double qd = c->qd, kvd = c->kvd;
     double rep = (c->p->seq_parallel && t > 1) ? T * h / t : T * h;
-    double bytes_f = 2 * (2 * rep * B) + 2 * (3 * rep * B + rep) + T * c->f_act * B * (m->gated ? 3.0 : 2.0) +
-                     2 * T * (qd + 2 * kvd) / t * B;
-    bytes_op(l, "elementwise", SP_PART_MEMORY, 0, bytes_f, 2 * bytes_f, ELEMENTWISE_KERNELS_FWD,
-             ELEMENTWISE_KERNELS_BWD);
+    /* a norm and a residual add per sublayer present (Nemotron-H blocks have one), rotary on attention's Q/K */
+    double sub = (c->mixer != SP_MIX_NONE) + (c->ffn != SP_FFN_NONE);
+    int rope = c->mixer == SP_MIX_ATTN || c->mixer == SP_MIX_SWA || c->mixer == SP_MIX_MLA;
+    double bytes_f = sub * (2 * rep * B) + sub * (3 * rep * B + rep) + T * c->f_act * B * (m->gated ? 3.0 : 2.0) +
+                     (rope ? 2 * T * (qd + 2 * kvd) / t * B : 0);
+    bytes_op(l, "elementwise", SP_PART_MEMORY, 0, bytes_f, 2 * bytes_f, sub / 2 * ELEMENTWISE_KERNELS_FWD,
+             sub / 2 * ELEMENTWISE_KERNELS_BWD);
 }
 
 /* FP8 cast traffic: forward casts each GEMM input; backward casts each output gradient and re-lays the saved FP8
@@ -388,11 +476,12 @@ static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
         return;
     const sp_model *m = c->m;
     const sp_param_count *pc = c->pc;
-    double t = c->t, w = pc->attn_per_layer / t;
+    double t = c->t;
+    double w = (m->n_pattern == 0 ? pc->attn_per_layer : sp_model_mixer_params(m, c->mixer)) / t;
     if (moe) {
         double routed = m->n_experts * pc->expert;
         w += routed / (c->p->ep * (double)sp_plan_etp(c->p)) + (pc->moe_per_layer - routed - c->h * m->n_experts) / t;
-    } else
+    } else if (c->ffn == SP_FFN_DENSE)
         w += pc->mlp_dense_per_layer / t;
     double cast_b = sp_quant_cast_bytes(c->d, c->p->fp8_recipe); /* hardware.c: bytes and scales per format */
     bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, c->q_in * cast_b + w * 4.0,
@@ -408,7 +497,7 @@ static void tp_comm(sp_layer_ctx *c, sp_layer_ops *l)
         return;
     double bytes = c->T * c->h * ACT_BYTES;
     for (int blk = 0; blk < 2; blk++) {
-        double n = blk == 0 ? 1 : c->mlp_tp_ops;
+        double n = blk == 0 ? c->mixer != SP_MIX_NONE : c->ffn != SP_FFN_NONE ? c->mlp_tp_ops : 0;
         if (n <= 0)
             continue;
         if (p->seq_parallel) {
@@ -425,7 +514,7 @@ static void cp_ring(sp_layer_ctx *c, sp_layer_ops *l)
 {
     const sp_model *m = c->m;
     const sp_plan *p = c->p;
-    if (p->cp <= 1)
+    if (p->cp <= 1 || !(c->mixer == SP_MIX_ATTN || c->mixer == SP_MIX_SWA || c->mixer == SP_MIX_MLA))
         return;
     double kvd = c->kvd, sq = p->seq_len / (double)p->cp;
     double kv = m->kv_lora_rank > 0 ? m->kv_lora_rank + m->qk_rope_head_dim : kvd / c->t;
@@ -463,24 +552,43 @@ void sp_ops_serving_common(sp_layer_ctx *c, double n_dec, double ctx, double n_p
 
 void sp_layer_build(sp_layer_ctx *c, int moe, sp_layer_ops *l)
 {
+    sp_layer_build_kind(c, c->m->kv_lora_rank > 0 ? SP_MIX_MLA : SP_MIX_ATTN, moe ? SP_FFN_MOE : SP_FFN_DENSE, l);
+}
+
+void sp_layer_build_kind(sp_layer_ctx *c, sp_mixer mx, sp_ffn f, sp_layer_ops *l)
+{
+    int moe = f == SP_FFN_MOE;
     l->n = 0;
     c->q_in = c->q_out = c->f_act = 0;
     c->mlp_tp_ops = 1;
-    if (c->m->kv_lora_rank > 0)
+    c->mixer = mx, c->ffn = f;
+    if (mx == SP_MIX_MLA)
         sp_ops_mla(c, l);
-    else
+    else if (mx == SP_MIX_ATTN || mx == SP_MIX_SWA)
         sp_ops_attention(c, l);
+    else if (mx == SP_MIX_MAMBA2)
+        sp_ops_mamba2(c, l);
+    else if (mx == SP_MIX_GDN)
+        sp_ops_gdn(c, l);
     if (moe)
         sp_ops_moe(c, l);
-    else
+    else if (f == SP_FFN_DENSE)
         sp_ops_mlp(c, l);
     adapters(c, moe, l);
     dequant(c, moe, l);
-    attention_core(c, l);
+    if (mx == SP_MIX_ATTN || mx == SP_MIX_SWA || mx == SP_MIX_MLA)
+        attention_core(c, l);
     elementwise(c, l);
     fp8_casts(c, moe, l);
     tp_comm(c, l);
     cp_ring(c, l);
+}
+
+void sp_ops_mtp(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    sp_layer_build_kind(c, (sp_mixer)c->m->mtp_mixer, (sp_ffn)c->m->mtp_ffn, l);
+    /* the concatenated [hidden; next token's embedding] projected 2h -> h, replicated over TP (DeepSeek-V3 §2.2) */
+    linear(c, l, "mtp_eh_proj", 0, 1, c->T, c->h, 2 * c->h, c->d16);
 }
 
 void sp_ops_embedding(sp_layer_ctx *c, sp_layer_ops *l)

@@ -80,6 +80,8 @@ typedef struct {
     double wbytes, abytes; /* bytes per weight, per GEMM activation element */
     double eff_scale;      /* serving factor of the GEMM efficiency (8/4-bit compute) */
     sp_plan plan;          /* serving: the plan the builders read (TP, no SP) */
+    sp_mixer mixer;    /* the layer's kinds (sp_layer_build_kind; sp_layer_build: the uniform model's) */
+    sp_ffn ffn;
 } sp_layer_ctx;
 
 void sp_layer_ctx_init(sp_layer_ctx *c, const sp_model *m, const sp_system *s, const sp_plan *p,
@@ -108,6 +110,13 @@ void sp_ops_serving_common(sp_layer_ctx *c, double n_dec, double ctx, double n_p
 /* The whole layer: its attention kind, its FFN kind (moe: an MoE layer), adapters, dequantization, attention core,
  * elementwise kernels, FP8 casts, TP and CP communication. */
 void sp_layer_build(sp_layer_ctx *c, int moe, sp_layer_ops *l);
+/* The same for a layer of any kind (models.c's layer kinds): sliding-window attention (the core over the window),
+ * Mamba-2 and gated-DeltaNet mixers, layers without a mixer or an FFN; gated attention output. */
+void sp_layer_build_kind(sp_layer_ctx *c, sp_mixer mx, sp_ffn f, sp_layer_ops *l);
+void sp_ops_mamba2(sp_layer_ctx *c, sp_layer_ops *l);        /* Mamba-2: projections, conv, chunked SSD scan */
+void sp_ops_gdn(sp_layer_ctx *c, sp_layer_ops *l);           /* gated DeltaNet: projections, conv, chunked delta rule */
+/* One multi-token-prediction module without its LM head: its layer and the 2h -> h projection (DeepSeek-V3 §2.2). */
+void sp_ops_mtp(sp_layer_ctx *c, sp_layer_ops *l);
 /* Embedding (first stage) and LM head + loss (last stage) of one micro-batch. */
 void sp_ops_embedding(sp_layer_ctx *c, sp_layer_ops *l);
 void sp_ops_lm_head(sp_layer_ctx *c, sp_layer_ops *l);

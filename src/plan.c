@@ -177,7 +177,7 @@ static sp_status check_moe(const sp_plan *p, const sp_model *m, sp_error *err)
 
 sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_error *err)
 {
-    sp_status st = sp_model_step_check(m, "training", err); /* layer kinds the step cannot price (model.c) */
+    sp_status st = sp_model_train_check(m, p, err); /* layer kinds the step cannot price (model.c) */
     if (st || (st = resolve_degrees(p, m, s, err)) || (st = check_layer_split(p, m, err)) || (st = check_moe(p, m, err)))
         return st;
     if (p->cp > 1 && p->seq_len % (2 * p->cp))

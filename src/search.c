@@ -580,9 +580,14 @@ static sp_status enumerate_units(const sp_model *m, const sp_system *s, const sp
             continue;
         }
         int cps[64], ncp = divisors(n / tp, cps, 64);
+        /* Mamba/DeltaNet layers pass their state along the sequence: no CP (sp_model_train_check) */
+        sp_plan cp2;
+        memset(&cp2, 0, sizeof cp2);
+        cp2.cp = 2;
+        int recurrent = sp_model_train_check(m, &cp2, NULL) != SP_OK;
         for (int j = 0; j < ncp; j++) {
             int cp = cps[j];
-            int cp_bad = cp > 1 && (cp > seq / 2 || seq % (2 * cp));
+            int cp_bad = cp > 1 && (cp > seq / 2 || seq % (2 * cp) || recurrent); /* recurrent: model.c */
             if (fixed_other(o->fix_cp, cp) || cp_bad) {
                 ul->div_skipped += cp_bad;
                 continue;
@@ -710,7 +715,7 @@ static sp_status check_fix(int v, int lo, int hi, const char *name, sp_error *er
 static sp_status check_opts(const sp_model *m, const sp_system *s, const sp_search_opts *o, sp_error *err)
 {
     const sp_plan *p = &o->plan;
-    sp_status mk = sp_model_step_check(m, "training", err); /* layer kinds the step cannot price (model.c) */
+    sp_status mk = sp_model_train_check(m, NULL, err); /* layer kinds the step cannot price (model.c) */
     if (mk)
         return mk;
     if (p->n_gpus < 1)

@@ -45,7 +45,8 @@ static void mix_fill(const sp_model *m, sp_shape_step *c)
 {
     int moe = sp_model_is_moe(m);
     double L = m->n_layers;
-    double moe_frac = moe ? (L - m->first_dense_layers) / L : 0;
+    /* layers that differ (n_pattern > 0): c->dense already holds the average over the layers (layer_kinds_fill) */
+    double moe_frac = moe && m->n_pattern == 0 ? (L - m->first_dense_layers) / L : 0;
     const sp_layer_cost *dense = &c->dense, *sparse = &c->sparse;
     sp_layer_mix *x = &c->mix;
 #define MIX(field) ((1 - moe_frac) * dense->field + moe_frac * (moe ? sparse->field : 0))
@@ -98,11 +99,56 @@ static void step_flops(const sp_model *m, const sp_plan *p, sp_gemm_memo *memo, 
     }
     c->extra_full = tokens * (fwd_tok - 2.0 * V * h);
     c->extra_selective = tokens * L * 2.0 * p->seq_len * m->n_heads * (2.0 * m->d_head);
+    if (m->n_pattern > 0) { /* only the attention layers rerun a core, sliding ones over their window */
+        c->extra_selective = 0;
+        for (int i = 0; i < m->n_layers; i++)
+            c->extra_selective += tokens * sp_model_attn_core_flops(m, sp_model_mixer(m, i), p->seq_len);
+    }
     if (memo) {
         memo->have_flops = 1;
         memo->model_flops = c->model_flops;
         memo->extra_full = c->extra_full;
         memo->extra_selective = c->extra_selective;
+    }
+}
+
+/* acc += w x one layer's priced terms */
+static void cost_add(sp_layer_cost *acc, double w, const sp_layer_cost *x)
+{
+    acc->fwd_compute += w * x->fwd_compute, acc->fwd_mem += w * x->fwd_mem;
+    acc->bwd_compute += w * x->bwd_compute, acc->bwd_mem += w * x->bwd_mem;
+    acc->attn_fwd += w * x->attn_fwd, acc->tp_fwd += w * x->tp_fwd, acc->tp_bwd += w * x->tp_bwd;
+    acc->cp_fwd += w * x->cp_fwd, acc->cp_bwd += w * x->cp_bwd, acc->ep_fwd += w * x->ep_fwd, acc->ep_bwd += w * x->ep_bwd;
+}
+
+/* Layers that differ (models.c's layer kinds): the average layer over the model's (mixer, FFN) kinds, weighted by
+ * their counts, in c->dense (every stage is taken to hold the model's mix of kinds); MTP modules (their layer, the
+ * 2h -> h projection and one more LM-head pass each) run on the last stage with the LM head. */
+static void layer_kinds_fill(const sp_model *m, const sp_system *s, sp_gemm_memo *memo, sp_layer_ctx *lc,
+                             sp_step_cache *c)
+{
+    sp_layer_ops ops;
+    sp_layer_cost one;
+    if (m->n_pattern > 0) {
+        memset(&c->dense, 0, sizeof c->dense);
+        memset(&c->sparse, 0, sizeof c->sparse);
+        for (int mx = 0; mx < SP_NMIXER; mx++)
+            for (int f = 0; f < SP_NFFN; f++) {
+                int n = c->mp.pc.count[mx][f];
+                if (n == 0)
+                    continue;
+                sp_layer_build_kind(lc, (sp_mixer)mx, (sp_ffn)f, &ops);
+                sp_layer_price(&ops, s, memo, &one);
+                cost_add(&c->dense, (double)n / m->n_layers, &one);
+            }
+    }
+    if (m->n_mtp > 0) {
+        sp_ops_mtp(lc, &ops);
+        sp_layer_price(&ops, s, memo, &one);
+        double layer = one.fwd_compute + one.fwd_mem + one.bwd_compute + one.bwd_mem + one.tp_fwd + one.tp_bwd +
+                       one.cp_fwd + one.cp_bwd + one.ep_fwd + one.ep_bwd;
+        sp_ops_lm_head(lc, &ops);
+        c->head += m->n_mtp * (layer + sp_ops_total(&ops, s, memo));
     }
 }
 
@@ -130,6 +176,8 @@ void sp_shape_step_fill(const sp_model *m, const sp_system *s, const sp_plan *p,
     c->head = sp_ops_total(&ops, s, memo);
     sp_ops_embedding(&lc, &ops);
     c->emb = sp_ops_total(&ops, s, memo);
+    if (m->n_pattern > 0 || m->n_mtp > 0)
+        layer_kinds_fill(m, s, memo, &lc, c);
     step_flops(m, p, memo, c);
     c->peak = sp_accel_peak(&s->acc, p->dtype);
     /* all-gather after a scatter/gather pipeline send (without SP the stage's input is replicated over TP) */

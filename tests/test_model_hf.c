@@ -237,24 +237,25 @@ static void test_layer_kind_arithmetic(void **st)
     assert_rel(seq, 18 * 2.0 * 8 * 64 * 2 * 128, 1e-12);
 }
 
-/* What the step cannot price is refused by name; uniform layouts stay uniform (the step prices them). */
+/* What the inference step cannot price (anything but the uniform model) is refused by name; uniform layouts stay
+ * uniform. (The training step prices more: tests/test_model_step.c.) */
 static void test_step_check(void **st)
 {
     (void)st;
     sp_error e = {0};
     sp_model g = load("gpt-oss-20b"), n = load("nemotron-3-nano-30b-a3b"), q = load("qwen3-next-80b-a3b");
     sp_model mv = load("llama4-maverick"), ds = load("deepseek-v3"), qw = load("qwen3-235b-a22b");
-    assert_int_equal(sp_model_step_check(&g, "training", &e), SP_EINVAL);
-    assert_non_null(strstr(e.msg, "layer type 'sliding_attention' is not modelled by the training step yet"));
-    assert_int_equal(sp_model_step_check(&n, "training", &e), SP_EINVAL);
+    assert_int_equal(sp_model_step_check(&g, "inference", &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "layer type 'sliding_attention' is not modelled by the inference step yet"));
+    assert_int_equal(sp_model_step_check(&n, "inference", &e), SP_EINVAL);
     assert_non_null(strstr(e.msg, "layer type 'mamba2'"));
-    assert_int_equal(sp_model_step_check(&q, "training", &e), SP_EINVAL);
+    assert_int_equal(sp_model_step_check(&q, "inference", &e), SP_EINVAL);
     assert_non_null(strstr(e.msg, "gated_deltanet"));
     assert_int_equal(mv.n_pattern, 48); /* dense and MoE layers interleaved */
     assert_int_equal(ds.n_pattern, 0);
     assert_int_equal(ds.first_dense_layers, 3);
     assert_int_equal(qw.n_pattern, 0);
-    assert_int_equal(sp_model_step_check(&qw, "training", &e), SP_OK);
+    assert_int_equal(sp_model_step_check(&qw, "inference", &e), SP_OK);
 }
 
 /* The JSON result carries the contract's keys and no NaN. */

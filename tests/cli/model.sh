@@ -7,11 +7,16 @@ expect_out model_json_keys '"params_active".*"params_embedding".*"flops_per_toke
 expect_out model_hybrid '23 x mamba2 \+ none FFN' -- model nemotron-3-nano-30b-a3b
 expect_out model_vision 'vision tower: present in the config, not counted' -- model gemma3-27b
 expect_out model_ignored 'ignored keys \(non-architectural\):.*rope_theta' -- model tests/configs/gemma-2-9b.json
-expect_out model_step_refusal "training step: .*layer type 'sliding_attention' is not modelled" -- model gpt-oss-120b
+expect_out model_step_refusal "inference step: .*layer type 'sliding_attention' is not modelled by the inference step yet" -- model gpt-oss-120b
+expect_out model_step_priced "training step: priced by the training step" -- model nemotron-3-nano-30b-a3b
 expect_fail model_missing 2 'expected one model' -- model
 expect_fail model_unknown 2 "unknown model preset 'nosuch'" -- model nosuch
 expect_fail model_not_modelled 2 "is not modelled: its config.json could not be read" -- model deepseek-v4-flash
 expect_fail model_bad_seq 2 'seq-len' -- model llama3-8b --seq-len 0
-expect_fail train_refuses_mamba 2 "layer type 'mamba2' is not modelled by the training step yet" -- train --model nemotron-3-nano-30b-a3b --system dgx-h100 --gpus 8 --global-batch 8 --seq-len 4096
-expect_fail search_refuses_swa 2 "layer type 'sliding_attention' is not modelled by the training step yet" -- search --model gpt-oss-20b --system dgx-h100 --gpus 8 --global-batch 8 --seq-len 4096
+expect_fail train_refuses_mamba1 2 "layer type 'mamba1' is not modelled by the training step yet" -- train --model tests/configs/jamba-1.5-mini.json --system dgx-h100 --gpus 8 --ep 8 --global-batch 8 --seq-len 4096
+expect_fail search_refuses_mamba1 2 "layer type 'mamba1' is not modelled by the training step yet" -- search --model tests/configs/jamba-1.5-mini.json --system dgx-h100 --gpus 8 --global-batch 8 --seq-len 4096
+expect_fail train_refuses_cp_mamba 2 "context parallelism (--cp 2) over Mamba/DeltaNet layers is not modelled" -- train --model nemotron-3-nano-30b-a3b --system dgx-h100 --gpus 16 --cp 2 --ep 8 --global-batch 16 --seq-len 8192
+expect_out train_hybrid 'step time' -- train --model nemotron-3-nano-30b-a3b --system dgx-h100 --gpus 16 --ep 8 --zero 1 --global-batch 64 --seq-len 8192 --dtype fp8
+expect_out train_sliding 'step time' -- train --model gpt-oss-20b --system dgx-h100 --gpus 8 --ep 8 --global-batch 16 --seq-len 4096
+expect_out train_gdn 'step time' -- train --model qwen3-next-80b-a3b --system dgx-h100 --gpus 32 --ep 32 --zero 1 --global-batch 64 --seq-len 4096
 expect_fail infer_refuses_gdn 2 "layer type 'gated_deltanet' is not modelled by the inference step yet" -- infer --model qwen3-next-80b-a3b --system dgx-h100 --gpus 8 --tp 8
