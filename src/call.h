@@ -263,7 +263,8 @@ void sp_shape_report_free(sp_shape_report *r);
     X("validate-energy", validate_energy)                                                                          \
     X("finetune", finetune)                                                                                        \
     X("report", report)                                                                                            \
-    X("shape", shape)
+    X("shape", shape)                                                                                              \
+    X("model", model)
 
 #define SP_CALL_DECLARE(name, ident) \
     sp_status sp_call_##ident(const char *data_dir, sp_request *rq, json_t **out, sp_error *err);

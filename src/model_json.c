@@ -2,6 +2,7 @@
  * CLI and of sp_call). Built from sp_model_params, sp_model_fwd_flops_per_token and sp_model_cache_bytes;
  * the CLI prints it as text or JSON. Keys are snake_case with SI suffixes; numbers are never NaN/inf. */
 #include "scaleplan.h"
+#include "call.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -91,4 +92,27 @@ json_t *sp_model_json(const sp_model *m, const sp_model_info *info, int seq_len,
     if (info && info->source[0])
         json_object_set_new(o, "source", json_string(info->source));
     return o;
+}
+
+/* sp_call's "model": {"model": PRESET|PATH, "seq_len": S, "kv_dtype": D} (the CLI's positional argument is the
+ * request's "model"). */
+sp_status sp_call_model(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
+{
+    const char *name = NULL, *kd = NULL;
+    int seq = 0;
+    sp_status st;
+    if ((st = sp_req_str(rq, "model", &name, err)) || (st = sp_req_int(rq, "seq-len", 1, 1 << 24, &seq, err)) ||
+        (st = sp_req_str(rq, "kv-dtype", &kd, err)))
+        return st;
+    if (!name)
+        return sp_fail(err, SP_EINVAL, "--model is required (a preset name or a config.json path)");
+    sp_dtype kv = SP_BF16;
+    if (kd && sp_dtype_parse(kd, &kv, err))
+        return sp_fail(err, SP_EINVAL, "--kv-dtype: %s", err->msg);
+    sp_model m;
+    sp_model_info info;
+    if ((st = sp_load_model_info(data_dir, name, &m, &info, err)))
+        return st;
+    *out = sp_model_json(&m, &info, seq, sp_dtype_bytes(kv));
+    return *out ? SP_OK : sp_fail(err, SP_ENOMEM, "out of memory");
 }

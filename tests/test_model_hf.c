@@ -283,6 +283,21 @@ static void test_model_json(void **st)
     json_decref(o2);
 }
 
+/* The same result through sp_call (the bindings' entry point): request keys are the CLI's option names. */
+static void test_sp_call(void **st)
+{
+    (void)st;
+    char *out = NULL;
+    sp_error e = {0};
+    assert_int_equal(sp_call(SP_DATA_DIR, "model", "{\"model\":\"qwen3-30b-a3b\",\"seq_len\":8192}", &out, &e), SP_OK);
+    assert_non_null(strstr(out, "\"params_total\":30532122624"));
+    assert_non_null(strstr(out, "\"seq_len\":8192"));
+    free(out);
+    assert_int_equal(sp_call(SP_DATA_DIR, "model", "{\"seq_len\":8192}", &out, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "--model is required"));
+    assert_int_equal(sp_call(SP_DATA_DIR, "model", "{\"model\":\"llama3-8b\",\"tp\":2}", &out, &e), SP_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -291,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite_tokens),  cmocka_unit_test(test_text_config),
         cmocka_unit_test(test_layer_kind_arithmetic), cmocka_unit_test(test_step_check),
         cmocka_unit_test(test_model_json),        cmocka_unit_test(test_mtp_module),
+        cmocka_unit_test(test_sp_call),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
