@@ -6,6 +6,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 static json_t *num(double v) { return isfinite(v) ? json_real(v) : json_null(); }
@@ -101,17 +102,27 @@ sp_status sp_call_model(const char *data_dir, sp_request *rq, json_t **out, sp_e
     const char *name = NULL, *kd = NULL;
     int seq = 0;
     sp_status st;
-    if ((st = sp_req_str(rq, "model", &name, err)) || (st = sp_req_int(rq, "seq-len", 1, 1 << 24, &seq, err)) ||
+    json_t *inline_cfg = sp_req_has(rq, "model") ? json_object_get(rq->obj, "model") : NULL;
+    if (!json_is_object(inline_cfg))
+        inline_cfg = NULL;
+    if ((!inline_cfg && (st = sp_req_str(rq, "model", &name, err))) || (st = sp_req_int(rq, "seq-len", 1, 1 << 24, &seq, err)) ||
         (st = sp_req_str(rq, "kv-dtype", &kd, err)))
         return st;
-    if (!name)
+    if (!name && !inline_cfg)
         return sp_fail(err, SP_EINVAL, "--model is required (a preset name or a config.json path)");
     sp_dtype kv = SP_BF16;
     if (kd && sp_dtype_parse(kd, &kv, err))
         return sp_fail(err, SP_EINVAL, "--kv-dtype: %s", err->msg);
     sp_model m;
     sp_model_info info;
-    if ((st = sp_load_model_info(data_dir, name, &m, &info, err)))
+    if (inline_cfg) { /* a dict of a config file (Python, web): read like the file */
+        char *text = json_dumps(inline_cfg, JSON_COMPACT | JSON_PRESERVE_ORDER);
+        st = text ? sp_parse_model_info("--model", text, strlen(text), &m, &info, err)
+                  : sp_fail(err, SP_ENOMEM, "--model: out of memory");
+        free(text);
+    } else
+        st = sp_load_model_info(data_dir, name, &m, &info, err);
+    if (st)
         return st;
     *out = sp_model_json(&m, &info, seq, sp_dtype_bytes(kv));
     return *out ? SP_OK : sp_fail(err, SP_ENOMEM, "out of memory");
