@@ -472,7 +472,7 @@ static const char *unpriced_feature(const sp_model *m, int uniform_only, const c
     }
     if (uniform_only && (u & 1u << (8 + SP_FFN_NONE)))
         return "layers without an FFN";
-    if (m->moe_latent > 0)
+    if (uniform_only && m->moe_latent > 0)
         return "latent MoE projections";
     if (m->shared_ffn_dim > 0)
         return "a shared expert of another width than the routed experts";

@@ -299,11 +299,11 @@ void sp_ops_gdn(sp_layer_ctx *c, sp_layer_ops *l)
 static void moe_etp(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
 {
     const sp_model *m = c->m;
-    double t = c->t, h = c->h, k = m->top_k;
+    double t = c->t, h = c->h, k = m->top_k, hr = m->moe_latent > 0 ? m->moe_latent : h;
     if (e == t)
         return;
     if (e > 1)
-        coll(l, "etp_allreduce", SP_PART_TP, 1, SP_COLL_ALLREDUCE, (int)e, 1, Tx * k * h * ACT_BYTES, 1, 1);
+        coll(l, "etp_allreduce", SP_PART_TP, 1, SP_COLL_ALLREDUCE, (int)e, 1, Tx * k * hr * ACT_BYTES, 1, 1);
     if (e < t)
         coll(l, "etp_allgather", SP_PART_TP, 1, SP_COLL_ALLGATHER, (int)(t / e), (int)e, c->T * h * ACT_BYTES, 1, 1);
     if (m->n_shared_experts == 0)
@@ -321,7 +321,7 @@ static void moe_alltoall(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
     const sp_plan *p = c->p;
     if (p->ep <= 1)
         return;
-    double k = m->top_k, h = c->h;
+    double k = m->top_k, h = m->moe_latent > 0 ? m->moe_latent : c->h; /* LatentMoE sends the latent */
     int stride = e == c->t ? p->tp * p->cp : (int)e;
     double disp_b = sp_dtype_is_quantized(c->d) ? sp_dtype_bytes(c->d) : ACT_BYTES;
     double copies_out = m->topk_group > 0 && m->topk_group < k ? m->topk_group : k;
@@ -372,13 +372,21 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     double tok = Tx * p->ep * k / E; /* tokens routed to one local expert: uniform routing over the EP group */
     double up = mats * fe / e;
     const unsigned ffn = SP_OPF_FFN;
-    linear(c, l, "experts_up", ffn, experts_here, tok, up, h, c->d);
-    linear(c, l, "experts_down", ffn, experts_here, tok, h, fe / e, c->d);
+    /* LatentMoE (Nemotron-3 Super, HF moe_latent_size): tokens are projected h -> latent before dispatch and back
+     * after combine, the routed experts work in the latent width (projections taken TP-sharded like the shared
+     * experts: an assumption, the Megatron-Core layout was not read) */
+    double hr = m->moe_latent > 0 ? m->moe_latent : h;
+    if (m->moe_latent > 0) {
+        linear(c, l, "latent_down", ffn, 1, T, hr / t, h, c->d);
+        linear(c, l, "latent_up", ffn, 1, T, h, hr / t, c->d);
+    }
+    linear(c, l, "experts_up", ffn, experts_here, tok, up, hr, c->d);
+    linear(c, l, "experts_down", ffn, experts_here, tok, hr, fe / e, c->d);
     moe_shared_router(c, l);
     c->f_act = (k * load + ns) * fe / t;
     if (sp_dtype_is_quantized(c->d)) { /* routed tokens are cast once before dispatch, shared experts as a dense MLP */
-        c->q_in += T * h + experts_here * tok * fe / e + T * fe * ns / t;
-        c->q_out += experts_here * tok * (up + h) + T * (mats + 1) * fe * ns / t;
+        c->q_in += T * hr + experts_here * tok * fe / e + T * fe * ns / t;
+        c->q_out += experts_here * tok * (up + hr) + T * (mats + 1) * fe * ns / t;
     }
     moe_etp(c, l, e, Tx);
     moe_alltoall(c, l, e, Tx);
