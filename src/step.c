@@ -125,7 +125,7 @@ static void cost_add(sp_layer_cost *acc, double w, const sp_layer_cost *x)
  * their counts, in c->dense (every stage is taken to hold the model's mix of kinds); MTP modules (their layer, the
  * 2h -> h projection and one more LM-head pass each) run on the last stage with the LM head. */
 static void layer_kinds_fill(const sp_model *m, const sp_system *s, sp_gemm_memo *memo, sp_layer_ctx *lc,
-                             sp_step_cache *c)
+                             sp_shape_step *c)
 {
     sp_layer_ops ops;
     sp_layer_cost one;
@@ -134,7 +134,7 @@ static void layer_kinds_fill(const sp_model *m, const sp_system *s, sp_gemm_memo
         memset(&c->sparse, 0, sizeof c->sparse);
         for (int mx = 0; mx < SP_NMIXER; mx++)
             for (int f = 0; f < SP_NFFN; f++) {
-                int n = c->mp.pc.count[mx][f];
+                int n = c->mem.pc.count[mx][f];
                 if (n == 0)
                     continue;
                 sp_layer_build_kind(lc, (sp_mixer)mx, (sp_ffn)f, &ops);
