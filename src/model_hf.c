@@ -178,10 +178,13 @@ typedef struct {
     const char *src; /* where the defaults come from */
 } family;
 
-/* transformers@008e574391258935f3ecc3035c882e73bbcac419 src/transformers/models/<type>/configuration_<type>.py
- * unless said otherwise: tie_word_embeddings default (F_TIED), the MLP (gated unless F_NOGATE), the norm
- * (LayerNorm: F_LN, RMSNorm otherwise), biases, QK-norm and post-norms as the modeling file builds them. The
- * first group are scaleplan's older presets (GPT-2/3, BERT, OPT, MPT, BLOOM conventions). */
+/* Defaults of transformers' src/transformers/models/<type>/configuration_<type>.py: tie_word_embeddings (F_TIED),
+ * the MLP (gated unless F_NOGATE), the norm (LayerNorm: F_LN, RMSNorm otherwise), biases, QK-norm and post-norms
+ * as the modeling file builds them. Read this session: llama, gemma, gemma2, qwen2_moe, qwen3_next, llama4 at
+ * commit 008e574391258935f3ecc3035c882e73bbcac419; gpt_oss at 02b8f42b4240; nemotron_h at 13923c63d59f; jamba,
+ * gemma3 at 008f5c8c29be; phimoe at 040e1a7e4bb4. The other rows are transformers' defaults as documented on each
+ * config class, not re-read this session. The first group are scaleplan's older presets (GPT-2/3, BERT, OPT, MPT,
+ * BLOOM conventions). */
 static const family families[] = {
     {"gpt2", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED, "GPT-2/3: LayerNorm, GELU, biases, learned positions, tied"},
     {"gpt3", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED, "as gpt2"},
@@ -212,7 +215,7 @@ static const family families[] = {
     {"kimi_k2", 0, "moonshotai/Kimi-K2 configuration_deepseek.py (DeepseekV3Config): untied"},
     {"gpt_oss", F_ATTB, "configuration_gpt_oss.py: tie_word_embeddings=False, attention_bias=True"},
     {"nemotron_h", F_NOGATE, "configuration_nemotron_h.py (@13923c6): tie_word_embeddings=False, relu2 MLP"},
-    {"phimoe", F_LN | F_ATTB, "configuration_phimoe.py: tie_word_embeddings=False, attention_bias=True, LayerNorm"},
+    {"phimoe", F_LN, "configuration_phimoe.py: tie_word_embeddings=False, attention_bias=False (Phi-3.5-MoE's config sets it true), LayerNorm"},
     {"olmoe", F_QKN_FULL, "configuration_olmoe.py: tie_word_embeddings=False; q/k norms over the full width"},
     {"olmo2", F_QKN_FULL, "configuration_olmo2.py: tie_word_embeddings=False; q/k norms over the full width"},
     {"phi3", 0, "configuration_phi3.py: tie_word_embeddings=False"},
