@@ -365,7 +365,10 @@ static void infer_memory(const ictx *c, sp_infer_result *r, double *bg)
     r->overhead_bytes = SP_INFER_OVERHEAD;
     r->capacity = a->hbm_bytes;
     double usable = o->mem_frac * a->hbm_bytes;
-    double act_max = act_per_tok * fmin(SP_PREFILL_CHUNK, (double)o->prompt * 1);
+    /* the largest batch (batch 0: --max-batch / --batch max) is then served with a full prefill chunk in flight
+     * (activation_bytes below), so it is sized with the chunk's activations, not one prompt's (issue 19: Llama-3-8B
+     * --max-batch on one H100 "did not fit even at batch 1") */
+    double act_max = act_per_tok * fmin(SP_PREFILL_CHUNK, o->batch > 0 ? (double)o->prompt : SP_PREFILL_CHUNK);
     double free_b = usable - r->weights_bytes - r->overhead_bytes - act_max;
     /* sequences per GPU = Bg / ep (attention data-parallel over EP ranks) */
     double mb = free_b > 0 ? floor(free_b / kv_per_seq) * c->ep * replicas : 0;
