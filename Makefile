@@ -113,9 +113,11 @@ web: depcheck
 	@sh web/build.sh
 test-web: all
 	@if command -v emcc >/dev/null && [ -x $(CHROMIUM) ] && command -v node >/dev/null; then \
-	  sh web/build.sh >/dev/null && \
-	  { [ -d web/node_modules/playwright-core ] || (cd web && npm install --no-audit --no-fund >/dev/null); } && \
-	  SP_BIN=$(BUILD)/scaleplan CHROMIUM=$(CHROMIUM) node --test web/tests/; \
+	  sh web/build.sh >/dev/null; rc=$$?; \
+	  if [ $$rc = 3 ]; then echo "web tests skipped: the WebAssembly build's sources are not available (make deps)"; \
+	  elif [ $$rc != 0 ]; then exit $$rc; \
+	  else { [ -d web/node_modules/playwright-core ] || (cd web && npm install --no-audit --no-fund >/dev/null); } && \
+	    SP_BIN=$(BUILD)/scaleplan CHROMIUM=$(CHROMIUM) node --test web/tests/; fi; \
 	else echo "web tests skipped: needs emcc, $(CHROMIUM) and node (make deps installs them)"; fi
 
 valgrind: all
