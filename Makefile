@@ -99,8 +99,11 @@ PYTHON ?= python3
 PYTEST_PY = $(shell for p in $(PYTHON) /usr/bin/python3; do $$p -m pytest --version >/dev/null 2>&1 && { echo $$p; break; }; done)
 python: depcheck
 	cd python && $(PYTHON) setup.py -q build_ext --inplace
+# pip needs the `wheel` package to build offline; a Python without it (e.g. a bare pyenv build) installs through
+# setuptools directly.
 install-python: depcheck
-	$(PYTHON) -m pip install --no-build-isolation --no-index ./python
+	@if $(PYTHON) -c "import wheel" 2>/dev/null; then $(PYTHON) -m pip install --no-build-isolation --no-index ./python; \
+	 else cd python && $(PYTHON) setup.py -q install; fi
 test-python: all
 	@if [ -z "$(PYTEST_PY)" ]; then echo "python tests skipped: no python3 with pytest (make deps installs python3-pytest)"; \
 	 else cd python && $(PYTEST_PY) setup.py -q build_ext --inplace >/dev/null && \

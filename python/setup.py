@@ -54,4 +54,5 @@ setup(
     ext_modules=[ext],
     cmdclass={"build_py": build_py_with_data},
     python_requires=">=3.9",
+    zip_safe=False,  # the presets (data/) are read as files: the package must be a folder, not a zipped egg
 )
