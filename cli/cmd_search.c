@@ -17,7 +17,7 @@ static const cli_optdef defs[] = {
     {"moe-imbalance", 1, "MoE busiest-EP-rank load / mean for every plan [1]"},
     {"top", 1, "plans to show [10]"},
     {"objective", 1, "time | tokens-per-s | cost [time]"},
-    {"max-memory-frac", 1, "plans must fit in this fraction of HBM [1.0]"},
+    {"max-memory-frac", 1, "plans must fit in this fraction of HBM [0.95: 5 % headroom]"},
     {"max-vpp", 1, "largest interleaving factor tried [8]"},
     {"software", 1, "software stack (data/software): only the features it has, its state bytes and kernels [none]"},
     {"fix", 1, "fix dimensions: tp=8,pp=4,dp=..,cp=..,ep=..,etp=..,vpp=..,mb=..,zero=..,sp=0|1,recompute=none|selective|full"},
@@ -121,6 +121,9 @@ int cmd_search(int argc, char **argv)
         char b1[32], b2[32];
         printf("scaleplan search: %s on %d x %s (%s), global batch %d x %d tokens\n\n", m.name, o.plan.n_gpus, s.acc.name, s.name,
                o.plan.global_batch, o.plan.seq_len);
+        printf("  plans must fit in %.0f %% of %s per GPU%s\n\n", 100 * o.max_mem_frac,
+               sp_fmt_quantity(b1, sizeof b1, s.acc.hbm_bytes, SP_UNIT_BYTES),
+               o.max_mem_frac < 1 ? " (headroom for allocator fragmentation; --max-memory-frac 1 removes it)" : "");
         printf("  #   TP  PP  DP  CP  EP vpp  mb recompute  SP ZeRO    step time    MFU   memory/GPU  dominant cost\n");
         for (int i = 0; i < r->n_top; i++) {
             const sp_plan *p = &r->top[i].plan;

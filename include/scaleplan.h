@@ -514,7 +514,7 @@ typedef struct {
                                  system default), fine-tuning (frozen_base, lora_rank, lora_targets, base_weight_bytes,
                                  grad_bytes), the stack's model-state bytes (weight_bytes, optimizer_bytes) and MoE routing (capacity_factor, moe_imbalance, moe_pad); the degrees,
                                  micro-batch, virtual stages, ZeRO stage, recompute and SP are searched */
-    double max_mem_frac;      /* a plan must fit in this fraction of HBM [1] */
+    double max_mem_frac;      /* a plan must fit in this fraction of HBM [SP_SEARCH_MEM_FRAC] */
     sp_objective objective;
     int top_k;                /* plans returned, 1..SP_SEARCH_MAX_TOP: the size of the caller's buffer */
     int threads;              /* 0: all cores (OpenMP) for large searches (4096 layer shapes or more),
@@ -567,6 +567,11 @@ typedef struct {
     sp_plan min_overflow_plan;
 } sp_search_result;
 
+/* The search's default memory limit: 95 % of the device's memory, 5 % left free for the caching allocator's
+ * fragmentation and transient buffers (collective staging, cuBLAS workspace growth) that the memory model does not
+ * count; a plan at 98 % of HBM by the model's count does not run in practice (issue 18). --max-memory-frac 1
+ * removes the headroom. */
+#define SP_SEARCH_MEM_FRAC 0.95
 void sp_search_defaults(sp_search_opts *o);
 /* Enumerates TP, CP, EP, PP (uneven splits allowed), DP, virtual stages, micro-batch, recompute, SP and ZeRO stage;
  * rejects by memory before timing; ranks by the objective; ties broken by (tp, pp, dp, cp, ep, vpp, micro-batch,

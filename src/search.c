@@ -26,7 +26,7 @@ void sp_search_defaults(sp_search_opts *o)
 {
     memset(o, 0, sizeof *o);
     sp_plan_defaults(&o->plan); /* bf16, system's attention kernel, no fine-tuning, dropless uniform routing */
-    o->max_mem_frac = 1.0;
+    o->max_mem_frac = SP_SEARCH_MEM_FRAC;
     o->top_k = 10;
     o->max_vpp = 8;
     o->fix_tp = o->fix_pp = o->fix_dp = o->fix_cp = o->fix_ep = o->fix_etp = o->fix_vpp = o->fix_mb = SP_FREE;

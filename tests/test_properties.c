@@ -323,7 +323,7 @@ static int random_domain_plan(const sp_model *m, const sp_system *s, int n, int 
         return 0;
     sp_memory mem;
     sp_train_memory(m, s, p, &mem);
-    return mem.total <= s->acc.hbm_bytes;
+    return mem.total <= SP_SEARCH_MEM_FRAC * s->acc.hbm_bytes; /* the search's default headroom */
 }
 
 #define SEARCH_CASES (SP_PROP_CASES / 4)
