@@ -1,5 +1,6 @@
 /* Option parsing and output helpers shared by every command. */
 #include "cli.h"
+#include "plot.h"
 
 #include <limits.h>
 #include <math.h>
@@ -7,6 +8,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 int cli_error(const char *cmd, const char *fmt, ...)
@@ -25,6 +27,15 @@ int cli_error(const char *cmd, const char *fmt, ...)
 int cli_fail(const char *cmd, const sp_error *err)
 {
     return cli_error(cmd, "%s", err->msg[0] ? err->msg : "unknown error");
+}
+
+int cli_fail_opt(const char *cmd, const char *opt, const sp_error *err)
+{
+    size_t n = strlen(opt);
+    /* a message that already starts with the option (or names one itself) is not prefixed twice */
+    if (err->msg[0] == '-' && err->msg[1] == '-' && strncmp(err->msg + 2, opt, n) == 0)
+        return cli_fail(cmd, err);
+    return cli_error(cmd, "--%s: %s", opt, err->msg[0] ? err->msg : "unknown error");
 }
 
 /* Data directory: --data-dir, else $SCALEPLAN_DATA, else ../data next to the executable, else the
@@ -107,6 +118,12 @@ int cli_parse(cli_args *a, const char *cmd, const cli_optdef *defs, int ndefs, i
             size_t w = 0;
             for (int k = 0; k < a->ndefs && w < sizeof list - 40; k++)
                 w += (size_t)snprintf(list + w, sizeof list - w, "%s--%s", k ? " " : "", defs[k].name);
+            char word[128], near[128], plain[2048] = "";
+            snprintf(word, sizeof word, "%.*s", (int)(nl < 100 ? nl : 100), name);
+            for (int k = 0, w2 = 0; k < a->ndefs && w2 < (int)sizeof plain - 40; k++)
+                w2 += snprintf(plain + w2, sizeof plain - (size_t)w2, " %s", defs[k].name);
+            if (sp_suggest(word, plain, near, sizeof near))
+                return cli_error(cmd, "unknown option '--%s'; did you mean '--%s'? (allowed: %s)", word, near, list);
             return cli_error(cmd, "unknown option '--%.*s'; allowed: %s", (int)nl, name, list);
         }
         if (a->val[found])
@@ -123,6 +140,30 @@ int cli_parse(cli_args *a, const char *cmd, const cli_optdef *defs, int ndefs, i
                 return cli_error(cmd, "option --%s takes no value", defs[found].name);
             a->val[found] = "1";
         }
+    }
+    /* an option whose help starts "with --OTHER" means nothing without OTHER: refused rather than ignored */
+    for (int k = 0; k < a->ndefs; k++) {
+        const char *h = defs[k].help;
+        if (!a->val[k] || strncmp(h, "with --", 7) != 0)
+            continue;
+        size_t wl = strcspn(h + 7, ": ,");
+        int given = 0;
+        for (int j = 0; j < a->ndefs; j++)
+            if (a->val[j] && strlen(defs[j].name) == wl && strncmp(defs[j].name, h + 7, wl) == 0)
+                given = 1;
+        if (!given)
+            return cli_error(cmd, "--%s: needs --%.*s (allowed only with it)", defs[k].name, (int)wl, h + 7);
+    }
+    /* --plot FILE (law, limits, infer) is checked before any work is done */
+    const char *plot = cli_get(a, "plot");
+    char perr[512];
+    if (plot && plot_check(plot, perr, sizeof perr))
+        return cli_error(cmd, "%s", perr);
+    if (data_dir) {
+        struct stat st;
+        if (stat(data_dir, &st) != 0 || !S_ISDIR(st.st_mode))
+            return cli_error(cmd, "--data-dir: '%s' is not a directory; expected a data/ directory of presets (models/, systems/, ...)",
+                             data_dir);
     }
     find_data_dir(a, data_dir);
     return 0;
@@ -150,7 +191,7 @@ int cli_int(const cli_args *a, const char *name, int min, int max, int *out)
     if (sp_parse_quantity(s, SP_UNIT_NONE, what, &v, &err))
         return cli_fail(a->cmd, &err);
     if (v != floor(v))
-        return cli_error(a->cmd, "--%s: '%s' is not a whole number", name, s);
+        return cli_error(a->cmd, "--%s: '%s' is not a whole number; allowed %d..%d", name, s, min, max);
     if (v < min || v > max)
         return cli_error(a->cmd, "--%s: %s is out of range; allowed %d..%d", name, s, min, max);
     *out = (int)v;

@@ -45,6 +45,9 @@ int cli_error(const char *cmd, const char *fmt, ...)
 #endif
     ;
 int cli_fail(const char *cmd, const sp_error *err); /* prints err->msg, returns 2 */
+/* The same for an error caused by the value of option --OPT: the line starts "--OPT: " (issue 24: every
+ * refusal names the option it came from), unless the message already does. */
+int cli_fail_opt(const char *cmd, const char *opt, const sp_error *err);
 
 /* The library request of the options given (src/call.h): keys are the long option names with '-' written '_',
  * values the text typed (the library parses units), flags true. The output options json, csv and plot, which

@@ -61,6 +61,7 @@ typedef struct {
 /* What one setting asks for; the global options fill it, then a --compare item's modifiers override. */
 typedef struct {
     char gpu[48];
+    const char *opt; /* the option the GPU came from ("gpu" or "compare"), named in its errors */
     int moe;
     double lscale, bscale, dur;
     int flat;
@@ -315,6 +316,15 @@ static const char *full_system_name(const char *gpu)
     return gpu;
 }
 
+/* A GPU or system that does not load: the error names the option it came from (--gpu or --compare). */
+static int fail_setting(const want_t *w, const sp_error *err)
+{
+    const char *m = err->msg;
+    if (strcmp(w->opt, "gpu") == 0 || strncmp(m, "--gpu ", 6) != 0)
+        return cli_fail_opt("limits", w->opt, err);
+    return cli_error("limits", "--%s: %s", w->opt, m + 6); /* "--compare: 'b200'; allowed ..." */
+}
+
 static int build_full(const want_t *w, const char *data_dir, double from, double to, run_t *r)
 {
     sp_error err = {0};
@@ -323,7 +333,7 @@ static int build_full(const want_t *w, const char *data_dir, double from, double
         return cli_error("limits", "--gpu '%s' is a variant of the paper's model; with --mode full write it as modifiers of a "
                                    "system (h100+ll, h100+flat, h100+flat+bw=inf) or give a system preset", w->gpu);
     if (sp_load_system(data_dir, full_system_name(w->gpu), &r->fsys, &err))
-        return cli_fail("limits", &err);
+        return fail_setting(w, &err);
     r->full = 1;
     r->sys = r->fsys;
     r->have_sys = 1;
@@ -384,7 +394,7 @@ static int build_run(const want_t *w, const char *data_dir, double from, double 
     sp_epoch_setting *s = &r->set;
     sp_epoch_setting_defaults(s);
     if (sp_epoch_gpu_load(data_dir, w->gpu, &s->gpu, &err))
-        return cli_fail("limits", &err);
+        return fail_setting(w, &err);
     s->sparse = w->moe;
     s->years = w->dur / 3.154e7;
     s->batch = w->batch;
@@ -791,7 +801,8 @@ int cmd_limits(int argc, char **argv)
         return cli_error("limits", "--mode '%s'; allowed epoch2024, full", mode);
     int full = !mode || strcmp(mode, "full") == 0;
     if (!full && (cli_get(&a, "grad-bytes") || cli_get(&a, "kv-heads")))
-        return cli_error("limits", "--grad-bytes and --kv-heads are options of --mode full (the paper's model has no attention and no gradient buffers)");
+        return cli_error("limits", "--%s: allowed only with --mode full (the paper's model has no attention and no gradient buffers)",
+                         cli_get(&a, "grad-bytes") ? "grad-bytes" : "kv-heads");
     if (cli_flag(&a, "dense") && cli_flag(&a, "moe"))
         return cli_error("limits", "give --dense or --moe, not both");
     if (cli_flag(&a, "json") && cli_flag(&a, "csv"))
@@ -801,6 +812,9 @@ int cmd_limits(int argc, char **argv)
     want_t base = {.moe = cli_flag(&a, "moe"), .lscale = 1, .bscale = 1, .dur = 0.25 * 3.154e7,
                    .flat = cli_flag(&a, "flat-network"), .batch = SP_EPOCH_BATCH_DEFAULT, .fixed_tokens = 4194304, .fat = 1};
     snprintf(base.gpu, sizeof base.gpu, "%s", cli_get(&a, "gpu") ? cli_get(&a, "gpu") : "h100");
+    base.opt = cli_get(&a, "compare") ? "compare" : "gpu";
+    if (!base.gpu[0])
+        return cli_error("limits", "--gpu: empty; expected h100, a100, v100, a system preset or FILE.json");
     double from = 0, to = 0;
     int threads = 0, kv_heads = -1;
     double grad_bytes = 0;
@@ -858,7 +872,7 @@ int cmd_limits(int argc, char **argv)
     }
     if (nr == 0) {
         free_runs(runs, nr);
-        return cli_error("limits", "--compare: no settings given; e.g. --compare h100,a100,v100");
+        return cli_error("limits", "--compare: no settings given; expected a list such as h100,a100,v100");
     }
 
     double t0 = now();

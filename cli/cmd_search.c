@@ -26,9 +26,9 @@ static const cli_optdef defs[] = {
     {"json", 0, "machine-readable output"},
     {"csv", 0, "CSV output"},
     {"finetune", 1, "plans for fine-tuning: full | lora | qlora (docs/finetune.md)"},
-    {"rank", 1, "LoRA rank with --finetune [16; qlora 64]"},
-    {"targets", 1, "LoRA targets with --finetune: attn, mlp, all [attn,mlp]"},
-    {"base-dtype", 1, "frozen base precision with --finetune: bf16 | int8 | nf4"},
+    {"rank", 1, "with --finetune: LoRA rank [16; qlora 64]"},
+    {"targets", 1, "with --finetune: LoRA targets attn, mlp, all [attn,mlp]"},
+    {"base-dtype", 1, "with --finetune: frozen base precision bf16 | int8 | nf4"},
 };
 
 static void csv_header(void)

@@ -60,6 +60,13 @@ int main(int argc, char **argv)
                 return 2;
             return rc == 1 ? 0 : rc; /* 1 = --help shown */
         }
+    char names[512] = "", near[64];
+    for (size_t i = 0, w = 0; i < sizeof commands / sizeof commands[0]; i++)
+        w += (size_t)snprintf(names + w, sizeof names - w, " %s", commands[i].name);
+    if (sp_suggest(argv[1], names, near, sizeof near)) {
+        fprintf(stderr, "scaleplan: error: unknown command '%s'; did you mean '%s'? (commands:%s)\n", argv[1], near, names);
+        return 2;
+    }
     fprintf(stderr, "scaleplan: error: unknown command '%s'; commands:", argv[1]);
     for (size_t i = 0; i < sizeof commands / sizeof commands[0]; i++)
         fprintf(stderr, " %s", commands[i].name);

@@ -5,6 +5,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -20,7 +21,7 @@ static void quote(FILE *f, const char *s)
     fputc('"', f);
 }
 
-int plot_write(const char *path, const plot_chart *charts, int n, char *err, size_t errn)
+int plot_check(const char *path, char *err, size_t errn)
 {
     size_t pl = strlen(path);
     int svg = pl > 4 && strcmp(path + pl - 4, ".svg") == 0;
@@ -29,6 +30,35 @@ int plot_write(const char *path, const plot_chart *charts, int n, char *err, siz
         snprintf(err, errn, "--plot %s: the file name must end in .svg or .png", path);
         return 2;
     }
+    /* the folder must exist and be writable (gnuplot would only say "cannot open file" after all the work) */
+    char dir[4096];
+    const char *slash = strrchr(path, '/');
+    if (slash)
+        snprintf(dir, sizeof dir, "%.*s", (int)(slash == path ? 1 : slash - path), path);
+    else
+        snprintf(dir, sizeof dir, ".");
+    struct stat st;
+    if (stat(dir, &st) != 0 || !S_ISDIR(st.st_mode)) {
+        snprintf(err, errn, "--plot %s: folder '%s' does not exist; expected FILE.svg or FILE.png in an existing folder", path, dir);
+        return 2;
+    }
+    if (access(dir, W_OK) != 0) {
+        snprintf(err, errn, "--plot %s: folder '%s' is not writable; expected FILE.svg or FILE.png in a writable folder", path, dir);
+        return 2;
+    }
+    if (stat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+        snprintf(err, errn, "--plot %s: is a directory; expected FILE.svg or FILE.png", path);
+        return 2;
+    }
+    return 0;
+}
+
+int plot_write(const char *path, const plot_chart *charts, int n, char *err, size_t errn)
+{
+    if (plot_check(path, err, errn))
+        return 2;
+    size_t pl = strlen(path);
+    int svg = pl > 4 && strcmp(path + pl - 4, ".svg") == 0;
     char dir[] = "/tmp/scaleplan-plot-XXXXXX";
     if (!mkdtemp(dir)) {
         snprintf(err, errn, "--plot: cannot create a temporary directory");
@@ -129,8 +159,11 @@ int plot_write(const char *path, const plot_chart *charts, int n, char *err, siz
         line[strcspn(line, "\n")] = 0;
         if (WIFEXITED(rc) && WEXITSTATUS(rc) == 127)
             snprintf(err, errn, "--plot: gnuplot is not installed (make deps installs gnuplot-nox)");
+        else if (line[0])
+            snprintf(err, errn, "--plot %s: gnuplot failed: %s", path, line);
         else
-            snprintf(err, errn, "--plot %s: gnuplot failed: %s", path, line[0] ? line : "unknown error");
+            snprintf(err, errn, "--plot %s: gnuplot failed (exit status %d) without a message", path,
+                     WIFEXITED(rc) ? WEXITSTATUS(rc) : -1);
     }
     unlink(errfile);
     unlink(data);

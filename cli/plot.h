@@ -31,6 +31,9 @@ typedef struct {
 
 /* Draws `n` charts side by side into path (.svg or .png). Returns 0, or fills err and returns 2. Non-finite
  * points are skipped (never drawn as zero). */
+/* Checks a --plot path before any work: .svg or .png, in an existing writable folder, not a directory.
+ * 0 if usable, else 2 with a one-line message in err. */
+int plot_check(const char *path, char *err, size_t errn);
 int plot_write(const char *path, const plot_chart *charts, int n, char *err, size_t errn);
 
 #endif

@@ -57,6 +57,10 @@ sp_status sp_fail(sp_error *err, sp_status status, const char *fmt, ...)
 const char *sp_status_name(sp_status s);
 /* Copies src into dst (n bytes) with control characters escaped as sp_fail does (for the CLI's own messages). */
 void sp_one_line(char *dst, size_t n, const char *src);
+/* "Did you mean": writes to out the name of `names` (separated by commas and/or spaces) closest to `word`
+ * (case-insensitive edit distance with transpositions; at most 1 edit for words of <= 4 characters, 2 for
+ * <= 8, else 3) and returns 1, or returns 0 with out = "" when none is that close. */
+int sp_suggest(const char *word, const char *names, char *out, size_t n);
 
 /*
 ** Units and numeric types: parse human quantities, format them

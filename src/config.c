@@ -145,8 +145,11 @@ static sp_status resolve(const char *data_dir, const char *kind, const char *nam
     if (stat(out, &st) != 0) {
         char list[1024];
         sp_list_presets(data_dir, kind, list, sizeof list);
-        return sp_fail(err, SP_EINVAL, "unknown %.*s preset '%s'; available: %s (or give a path to a .json file)",
-                       kind_len(kind), kind, name, list);
+        char near[128], dym[160] = "";
+        if (sp_suggest(name, list, near, sizeof near))
+            snprintf(dym, sizeof dym, " (did you mean '%s'?)", near);
+        return sp_fail(err, SP_EINVAL, "unknown %.*s preset '%s'%s; available: %s (or give a path to a .json file)",
+                       kind_len(kind), kind, name, dym, list);
     }
     return SP_OK;
 }

@@ -111,8 +111,11 @@ sp_status sp_region_intensity(const char *data_dir, const char *region, double *
             if (w < sizeof list - 40)
                 w += (size_t)snprintf(list + w, sizeof list - w, "%s%s", w ? ", " : "", k);
         }
-        st = sp_fail(err, SP_EINVAL, "--region '%s' is not a region preset; available: %s (or give --grid KG_PER_KWH)",
-                     region, list);
+        char near[128], dym[160] = "";
+        if (sp_suggest(region, list, near, sizeof near))
+            snprintf(dym, sizeof dym, " (did you mean '%s'?)", near);
+        st = sp_fail(err, SP_EINVAL, "--region '%s' is not a region preset%s; available: %s (or give --grid KG_PER_KWH)",
+                     region, dym, list);
     } else {
         json_t *v = json_object_get(r, "kg_per_kwh");
         if (!json_is_number(v) || json_number_value(v) < 0)

@@ -114,6 +114,8 @@ sp_status sp_load_coe(const char *data_dir, const char *path, sp_coe_expert **ou
         return sp_fail(err, SP_EIO, "%s: is a directory, expected a JSON file", path);
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!root && je.line < 0) /* not opened: no line to point at (jansson reports -1) */
+        return sp_fail(err, SP_EIO, "'%s': cannot open the file; expected a JSON file of experts ({\"experts\": [...]})", path);
     if (!root)
         return sp_fail(err, SP_EPARSE, "%s:%d:%d: %s", path, je.line, je.column, je.text);
     sp_status rc = SP_OK;

@@ -90,7 +90,7 @@ sp_status sp_req_int(sp_request *rq, const char *opt, int min, int max, int *out
     if (st)
         return st;
     if (x != floor(x))
-        return sp_fail(err, SP_EINVAL, "--%s: '%s' is not a whole number", opt, text);
+        return sp_fail(err, SP_EINVAL, "--%s: '%s' is not a whole number; allowed %d..%d", opt, text, min, max);
     if (x < min || x > max)
         return sp_fail(err, SP_EINVAL, "--%s: %s is out of range; allowed %d..%d", opt, text, min, max);
     *out = (int)x;
@@ -260,6 +260,16 @@ static sp_status inline_object(sp_request *rq, const char *opt, char **text, sp_
     return *text ? SP_OK : sp_fail(err, SP_ENOMEM, "--%s: out of memory", opt);
 }
 
+/* A preset or file that does not load: the error names the option it came from ("--model: unknown model
+ * preset 'x' ...", issue 24), as every refusal does. */
+static sp_status named(sp_status st, const char *opt, sp_error *err)
+{
+    size_t n = strlen(opt);
+    if (st && err && !(strncmp(err->msg, "--", 2) == 0 && strncmp(err->msg + 2, opt, n) == 0))
+        sp_fail(err, st, "--%s: %s", opt, err->msg);
+    return st;
+}
+
 sp_status sp_req_model(sp_request *rq, const char *data_dir, const char *dflt, sp_model *m, sp_error *err)
 {
     char *text;
@@ -276,7 +286,7 @@ sp_status sp_req_model(sp_request *rq, const char *data_dir, const char *dflt, s
         return st;
     if (!name)
         return sp_fail(err, SP_EINVAL, "--model is required");
-    return sp_load_model(data_dir, name, m, err);
+    return named(sp_load_model(data_dir, name, m, err), "model", err);
 }
 
 sp_status sp_req_system(sp_request *rq, const char *data_dir, const char *dflt, sp_system *s, sp_error *err)
@@ -295,5 +305,5 @@ sp_status sp_req_system(sp_request *rq, const char *data_dir, const char *dflt, 
         return st;
     if (!name)
         return sp_fail(err, SP_EINVAL, "--system is required");
-    return sp_load_system(data_dir, name, s, err);
+    return named(sp_load_system(data_dir, name, s, err), "system", err);
 }

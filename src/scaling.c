@@ -224,8 +224,11 @@ sp_status sp_preset_file(const char *data_dir, const char *kind, const char *wha
     if (je.line <= 0) {
         char list[1024];
         sp_list_presets(data_dir, kind, list, sizeof list);
-        return sp_fail(err, SP_EINVAL, "unknown %s '%s'; available: %s (or a path to a %s JSON file)", what, name_or_path,
-                       list, what);
+        char near[128], dym[160] = "";
+        if (sp_suggest(name_or_path, list, near, sizeof near))
+            snprintf(dym, sizeof dym, " (did you mean '%s'?)", near);
+        return sp_fail(err, SP_EINVAL, "unknown %s '%s'%s; available: %s (or a path to a %s JSON file)", what, name_or_path,
+                       dym, list, what);
     }
     return sp_fail(err, SP_EPARSE, "%s:%d:%d: %s", path, je.line, je.column, je.text);
 }

@@ -25,11 +25,15 @@ static int *fix_slot(sp_search_opts *o, const char *k, int v)
 static sp_status parse_fix(const char *s, sp_search_opts *o, sp_error *err)
 {
     char buf[256];
+    if (!strchr(s, '=')) /* also the empty list, which would fix nothing */
+        return sp_fail(err, SP_EINVAL, "--fix: '%s' is not NAME=VALUE; expected e.g. tp=8,pp=4 (tp, pp, dp, cp, ep, etp, vpp, "
+                                       "mb, zero, sp, recompute)", s);
     snprintf(buf, sizeof buf, "%s", s);
     for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
         char *eq = strchr(tok, '=');
         if (!eq)
-            return sp_fail(err, SP_EINVAL, "--fix: '%s' is not NAME=VALUE", tok);
+            return sp_fail(err, SP_EINVAL, "--fix: '%s' is not NAME=VALUE; expected e.g. tp=8,pp=4 (tp, pp, dp, cp, ep, etp, "
+                                           "vpp, mb, zero, sp, recompute)", tok);
         *eq = 0;
         const char *k = tok, *v = eq + 1;
         if (strcmp(k, "recompute") == 0) {
@@ -61,7 +65,8 @@ static sp_status finetune_opts(sp_request *rq, const sp_model *m, sp_search_opts
         return st;
     if (!method) {
         if (sp_req_has(rq, "rank") || targets || base)
-            return sp_fail(err, SP_EINVAL, "--rank, --targets and --base-dtype need --finetune");
+            return sp_fail(err, SP_EINVAL, "--%s: needs --finetune (allowed only with it)",
+                           sp_req_has(rq, "rank") ? "rank" : targets ? "targets" : "base-dtype");
         return SP_OK;
     }
     if ((st = sp_req_int(rq, "rank", 1, 1 << 20, &rank, err)))
@@ -69,7 +74,12 @@ static sp_status finetune_opts(sp_request *rq, const sp_model *m, sp_search_opts
     sp_finetune ft;
     sp_plan probe;
     sp_plan_defaults(&probe);
-    if ((st = sp_finetune_parse(method, targets, base, rank, &ft, err)) || (st = sp_finetune_apply(m, &ft, &probe, err)))
+    if ((st = sp_finetune_parse(method, targets, base, rank, &ft, err))) {
+        if (strncmp(err->msg, "--method: ", 10) == 0) /* finetune's option; here it is --finetune */
+            sp_fail(err, st, "--finetune: %s", err->msg + 10);
+        return st;
+    }
+    if ((st = sp_finetune_apply(m, &ft, &probe, err)))
         return st;
     o->plan.frozen_base = probe.frozen_base;
     o->plan.lora_rank = probe.lora_rank;

@@ -38,7 +38,7 @@ expect_fail limits_shape 2 "--shape 'thin'" -- limits --mode epoch2024 --shape t
 expect_fail limits_both 2 'not both' -- limits --mode epoch2024 --dense --moe
 expect_fail limits_formats 2 'not both' -- limits --mode epoch2024 --json --csv
 expect_fail limits_cmp_mod 2 "unknown modifier '+fast'" -- limits --mode epoch2024 --compare h100+fast
-expect_fail limits_cmp_gpu 2 "--gpu 'b200'" -- limits --mode epoch2024 --compare h100,b200
+expect_fail limits_cmp_gpu 2 "--compare: 'b200'; allowed" -- limits --mode epoch2024 --compare h100,b200
 expect_fail limits_cmp_empty 2 'no settings given' -- limits --mode epoch2024 --compare ,
 expect_fail limits_plot_ext 2 'plot' -- limits --mode epoch2024 --to 1e26 --plot "$TMP/l.txt"
 expect_out limits_gpu_preset 'H100 SXM Scaled dense' -- limits --mode epoch2024 --gpu h100-scaled --to 1e26

@@ -1,0 +1,56 @@
+#!/bin/sh
+# Regression cases of issue 24 ("every input is either right or refused"): each fails on the code before its fix.
+. tests/cli/_lib.sh
+
+# 1. a query option that would be ignored is refused; no query at all is an error, not "no query given", exit 0
+expect_fail law_target_alone 2 '^scaleplan law: error: --target-loss: needs --d, --tokens-per-param or --served-tokens' -- law --target-loss 2.0
+expect_fail law_target_alone_json 2 '--target-loss: needs' -- law --target-loss 2.0 --json
+expect_fail law_no_query 2 'no query given; expected --compute' -- law
+expect_fail law_served_alone 2 '--served-tokens: allowed only with --target-loss' -- law --compute 1e24 --served-tokens 1e12
+expect_fail law_mfu_alone 2 '--mfu: allowed only with --compute' -- law --n 1e9 --d 2e10 --mfu 0.5
+expect_fail law_n_alone 2 '--n: needs --d' -- law --n 1e9
+
+# 2. zero evaluable rows is a failure with the reason, never "MAPE nan %"
+H='id,model,n_layers,d_model,n_heads,n_kv_heads,ffn_dim,ffn_type,seq_len,vocab,moe_experts,moe_topk,system,n_gpus,tp,pp,dp,ep,cp,vpp,zero_stage,global_batch,micro_batch,recompute,seq_parallel,precision,measured_step_time_s,measured_mfu,measured_tflops_per_gpu,tflops_counts_recompute,source,software,model_config'
+printf '%s\nX-1,x,NaN,2304,24,,9216,,2048,51200,,,dgx-a100-80g,32,1,1,32,,,1,0,512,16,full,0,fp16,1.0,,,1,src,megatron-lm-2021,\n' "$H" >"$TMP/nan_layers.csv"
+expect_fail validate_zero_rows 2 "none of the 1 rows could be evaluated (first: X-1: .*'NaN' is not an integer)" -- validate "$TMP/nan_layers.csv"
+expect_fail validate_zero_rows_json 2 'none of the 1 rows could be evaluated' -- validate "$TMP/nan_layers.csv" --json
+printf '%s\nX-2,x,24,2304,24,,9216,,2048,51200,,,dgx-a100-80g,32,3,1,7,,,1,0,512,16,full,0,fp16,1.0,,,1,src,megatron-lm-2021,\n' "$H" >"$TMP/nofactor.csv"
+expect_fail validate_zero_rows_plan 2 'none of the 1 rows could be evaluated (first: X-2: ' -- validate "$TMP/nofactor.csv"
+printf 'id,model,params_B,hardware,n_chips,chip_tdp_W,avg_system_power_per_chip_W,train_days,accelerator_hours,total_flops,energy_MWh,pue,grid_kgCO2e_per_kWh,tCO2e,tCO2e_net_or_market,cost_usd,source,confidence,notes\nE-1,x,1,Unknown chip,8,300,,1,,,1,1.1,0.4,1,,,src,high,\n' >"$TMP/energy0.csv"
+expect_fail validate_energy_zero_rows 2 "none of the 1 rows could be evaluated (first: E-1: no accelerator preset" -- validate-energy "$TMP/energy0.csv"
+
+# 3. --output 0 has no cost per output token: refused like --prompt 0 (it printed "$nan per million")
+expect_fail infer_output_zero 2 '^scaleplan infer: error: --output: 0 is out of range; allowed 1\.\.' -- infer --model llama3-8b --output 0
+
+# 10. --plot into a missing folder is refused before any work, naming the folder; a sweep prints nothing on failure
+expect_fail plot_missing_dir 2 "--plot /nonexistent/x.svg: folder '/nonexistent' does not exist" -- law --compute 1e24 --plot /nonexistent/x.svg
+expect_fail plot_sweep_missing_dir 2 "folder '/nonexistent' does not exist" -- infer --model llama3-8b --sweep batch=1..8 --plot /nonexistent/x.svg
+expect_fail plot_limits_missing_dir 2 "folder '/nonexistent' does not exist" -- limits --mode epoch2024 --plot /nonexistent/x.svg
+mkdir -p "$TMP/d.svg"
+expect_fail plot_is_dir 2 "is a directory; expected FILE.svg" -- law --compute 1e24 --plot "$TMP/d.svg"
+
+# options that mean nothing without another one are refused, not ignored (infer --host-bw without --coe was)
+expect_fail infer_hostbw_alone 2 '^scaleplan infer: error: --host-bw: needs --coe' -- infer --model llama3-8b --host-bw 1GB/s
+expect_fail infer_latency_alone 2 '--latency-ms: needs --fit-hardware' -- infer --model llama3-8b --latency-ms 20
+expect_fail infer_candidates_empty 2 '--candidates: empty list' -- infer --model llama3-8b --fit-hardware --latency-ms 50 --candidates ,
+expect_fail search_rank_alone 2 '--rank: needs --finetune' -- search --model llama3-8b --system dgx-h100 --gpus 8 --global-batch 8 --rank 8
+expect_fail data_dir_missing 2 "^scaleplan train: error: --data-dir: '/nonexistent' is not a directory" -- train --data-dir /nonexistent
+
+# every refusal of a preset or file names the option it came from
+expect_fail name_model 2 "^scaleplan train: error: --model: unknown model preset 'x'" -- train --model x
+expect_fail name_teacher 2 "^scaleplan distill: error: --teacher: unknown model preset" -- distill --teacher x --student llama3-8b --tokens 1e9
+expect_fail name_compare 2 "^scaleplan limits: error: --compare: 'abc'; allowed h100" -- limits --mode epoch2024 --compare h100,abc
+expect_fail name_coe 2 "^scaleplan infer: error: --coe: '/nonexistent.json': cannot open the file; expected a JSON file of experts" -- infer --coe /nonexistent.json
+expect_fail name_fit_column 2 "^scaleplan fit: error: --n: .*no column 'N'; expected one of the CSV's columns" -- fit "$TMP/energy0.csv"
+
+# "did you mean": options (cli/cli.c), commands (cli/main.c), presets and laws (library)
+expect_fail dym_option 2 "unknown option '--modle'; did you mean '--model'?" -- train --modle llama3-8b
+expect_fail dym_option_swap 2 "did you mean '--global-batch'?" -- search --golbal-batch 8
+expect_fail dym_command 2 "unknown command 'trian'; did you mean 'train'?" -- trian
+expect_fail dym_model 2 "unknown model preset 'lama3-8b' (did you mean 'llama3-8b'?)" -- train --model lama3-8b
+expect_fail dym_model_case 2 "(did you mean 'llama3-8b'?)" -- infer --model Llama3-8B
+expect_fail dym_system 2 "unknown system preset 'dgx-h10' (did you mean 'dgx-h100'?)" -- train --system dgx-h10
+expect_fail dym_law 2 "unknown law 'chinchila' (did you mean 'chinchilla'?)" -- law --law chinchila --compute 1e24
+expect_fail dym_region 2 "(did you mean 'gcp-us-central1'?)" -- train --region gcp-us-centrl1
+expect_fail dym_none 2 "unknown model preset 'zzzzzz'; available" -- train --model zzzzzz
