@@ -215,6 +215,41 @@ int cli_double(const cli_args *a, const char *name, sp_unit unit, double min, do
     return 0;
 }
 
+void cli_print_energy(const sp_energy_result *e)
+{
+    char b1[32], b2[32];
+    if (e->energy_kwh >= 1000)
+        printf("  energy     %.4g MWh (facility, PUE %.2f)", e->energy_kwh / 1000, e->pue);
+    else
+        printf("  energy     %.4g kWh (facility, PUE %.2f)", e->energy_kwh, e->pue);
+    if (e->co2e_kg >= 1000)
+        printf(", CO2e %.4g t at %.3f kg/kWh\n", e->co2e_kg / 1000, e->grid_kg_per_kwh);
+    else
+        printf(", CO2e %.4g kg at %.3f kg/kWh\n", e->co2e_kg, e->grid_kg_per_kwh);
+    printf("  cost       $%s cloud at $%.2f/GPU-hour; $%s owned (docs/energy.md)\n",
+           sp_fmt_quantity(b1, sizeof b1, e->cloud_usd, SP_UNIT_NONE), e->usd_per_accel_hour,
+           sp_fmt_quantity(b2, sizeof b2, e->own_usd, SP_UNIT_NONE));
+}
+
+void cli_json_energy(FILE *f, const sp_energy_result *e)
+{
+    fputs(",\"energy_kwh\":", f);
+    cli_json_num(f, e->energy_kwh);
+    fputs(",\"co2e_kg\":", f);
+    cli_json_num(f, e->co2e_kg);
+    fputs(",\"cost_usd\":{\"cloud\":", f);
+    cli_json_num(f, e->cloud_usd);
+    fputs(",\"owned\":", f);
+    cli_json_num(f, e->own_usd);
+    fputs("},\"energy_assumptions\":{\"pue\":", f);
+    cli_json_num(f, e->pue);
+    fputs(",\"grid_kg_per_kwh\":", f);
+    cli_json_num(f, e->grid_kg_per_kwh);
+    fputs(",\"usd_per_accel_hour\":", f);
+    cli_json_num(f, e->usd_per_accel_hour);
+    fputs("}", f);
+}
+
 void cli_json_num(FILE *f, double v)
 {
     if (!isfinite(v))

@@ -62,6 +62,12 @@ int cli_print_json(const char *cmd, json_t *result);
 /* JSON number printing that never emits NaN/Inf (prints null instead). */
 void cli_json_num(FILE *f, double v);
 
+/* Energy, CO2e and cost of a run (sp_energy_estimate: the library's energy and cost model, the one `train`
+ * uses), printed the same way by finetune and distill: one text line block, or JSON members
+ * ,"energy_kwh":..,"co2e_kg":..,"cost_usd":{"cloud":..,"owned":..},"energy_assumptions":{...}. */
+void cli_print_energy(const sp_energy_result *e);
+void cli_json_energy(FILE *f, const sp_energy_result *e);
+
 /* The parallel-plan options every planning command accepts (append CLI_PLAN_OPTDEFS to a command's table). */
 #define CLI_PLAN_OPTDEFS                                                                                 \
     {"gpus", 1, "number of accelerators [tp*pp*cp*ep*dp]"}, {"tp", 1, "tensor-parallel degree [1]"},     \

@@ -26,7 +26,7 @@ static const char *usage =
     "                       [--micro-batch --global-batch --seq-len] [--recompute none|selective|full] [--sp]\n"
     "                       [--zero 0..3] [--dtype bf16|fp16|fp8] [--tokens T] [--json]\n"
     "With no options: GPT-3 175B on 1024 A100-80GB with the Megatron plan of Narayanan et al. 2021\n"
-    "(TP 8, PP 8, DP 16, interleaved 2 virtual stages... how each number is modelled: docs/model.md).";
+    "(TP 8, PP 8, DP 16, interleaved 2 virtual stages; how each number is modelled: docs/model.md).";
 
 static void mem_line(const char *name, double v, double total)
 {

@@ -54,3 +54,26 @@ expect_fail dym_system 2 "unknown system preset 'dgx-h10' (did you mean 'dgx-h10
 expect_fail dym_law 2 "unknown law 'chinchila' (did you mean 'chinchilla'?)" -- law --law chinchila --compute 1e24
 expect_fail dym_region 2 "(did you mean 'gcp-us-central1'?)" -- train --region gcp-us-centrl1
 expect_fail dym_none 2 "unknown model preset 'zzzzzz'; available" -- train --model zzzzzz
+
+# 4. distill checks memory: the teacher's forward (the serving memory model: 70.55e9 x 2 B = 131.4 GiB of bf16
+# weights) cannot be held by one 80 GB GPU, nor the student's training state (8.03e9 x 16 B); refused, not costed
+expect_fail distill_teacher_mem 2 '^scaleplan distill: error: --teacher Llama-3-70B needs 134.5 GiB per GPU for its forward (weights 131.4 GiB) of 74.51 GiB on TP 1 x PP 1' -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9
+expect_fail distill_student_mem 2 '^scaleplan distill: error: --student Llama-3-8B needs .* per GPU of 74.51 GiB' -- distill --teacher llama3-70b --student llama3-8b --gpus 1 --tokens 1e9
+# distill and finetune give energy, CO2e and cost (the library's energy model, as train): the cloud cost is
+# exactly GPU-hours x the system's $2.50/GPU-hour (dgx-h100 preset)
+cloud_is_hours_x_price() {
+    name=$1; shift
+    $RUN "$@" --json >"$TMP/out" 2>"$TMP/err" || { echo "not ok $name: exit $?: $(head -c 200 "$TMP/err")"; return; }
+    awk -v name="$name" '{
+        h = 0; if (match($0, /"gpu_hours":[0-9.e+]+/)) h = substr($0, RSTART + 12, RLENGTH - 12)
+        if (match($0, /"teacher_gpu_hours":[0-9.e+]+/)) h = substr($0, RSTART + 20, RLENGTH - 20)
+        if (match($0, /"student_gpu_hours":[0-9.e+]+/)) h += substr($0, RSTART + 20, RLENGTH - 20)
+        c = -1; if (match($0, /"cloud":[0-9.e+]+/)) c = substr($0, RSTART + 8, RLENGTH - 8)
+        e = match($0, /"energy_kwh":[0-9.e+]+/) && match($0, /"co2e_kg":[0-9.e+]+/)
+        d = c - 2.5 * h; if (d < 0) d = -d
+        if (h > 0 && e && d <= 1e-6 * c) print "ok " name; else print "not ok " name ": cloud " c " != 2.5 x " h " GPU-hours or no energy/CO2e" }' "$TMP/out"
+}
+cloud_is_hours_x_price finetune_energy_cost finetune --model llama3-8b --tokens 1e9
+cloud_is_hours_x_price distill_energy_cost distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 4
+expect_out finetune_energy_text '^  energy     [0-9.]+ kWh \(facility, PUE 1\.10\), CO2e' -- finetune --model llama3-8b --tokens 1e9
+expect_out distill_energy_text '^  cost       \$[0-9.]+ cloud at \$2\.50/GPU-hour' -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 4
