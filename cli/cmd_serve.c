@@ -35,8 +35,8 @@ static const cli_optdef defs[] = {
     {"validate", 1, "replay an MLPerf-style CSV (data/validation/serving_mlperf.csv) and report the error per family"},
     {"family", 1, "with --validate: only this accelerator family's rows"},
     {"search", 0, "cheapest deployment meeting the SLOs at --rate over --candidates, layouts, precisions, disaggregation"},
-    {"candidates", 1, "systems for --search [dgx-h100,hgx-h200,dgx-b200,mi300x-8,dgx-a100-80g]"},
-    {"max-gpus", 1, "largest deployment --search considers [64]"},
+    {"candidates", 1, "with --search: systems to try [dgx-h100,hgx-h200,dgx-b200,mi300x-8,dgx-a100-80g]"},
+    {"max-gpus", 1, "with --search: largest deployment considered [64]"},
     {"json", 0, "JSON result"},
     {"csv", 0, "one CSV row per request"},
     {"plot", 1, "latency CDFs and a throughput-latency curve to FILE.svg or FILE.png"},
@@ -168,7 +168,7 @@ static int validate_main(const cli_args *a)
     int n;
     sp_error err = {0};
     if (sp_serve_validate(a->data_dir, cli_get(a, "validate"), &vo, &v, &n, &err))
-        return cli_fail("serve", &err);
+        return cli_fail_opt("serve", "validate", &err);
     int json = cli_flag(a, "json");
     printf(json ? "{\"rows\":[" : "%-26s %-10s %-6s %-11s %12s %12s %8s\n", "id", "family", "round", "scenario", "predicted", "measured", "error%");
     for (int i = 0; i < n; i++) {

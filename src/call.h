@@ -55,6 +55,9 @@ sp_status sp_req_software_search(sp_request *rq, const char *data_dir, sp_system
 /* --prune-heads / --prune-ffn: structured pruning of m (sp_model_prune). */
 sp_status sp_req_prune(sp_request *rq, sp_model *m, sp_error *err);
 /* --model / --system with a default preset name (NULL: required). */
+/* st unchanged; a failure's message is prefixed "--OPT: " unless it already names --OPT (issue 24: every refusal
+ * names the option its value came from). */
+sp_status sp_req_named(sp_status st, const char *opt, sp_error *err);
 sp_status sp_req_model(sp_request *rq, const char *data_dir, const char *dflt, sp_model *m, sp_error *err);
 sp_status sp_req_system(sp_request *rq, const char *data_dir, const char *dflt, sp_system *s, sp_error *err);
 

@@ -35,7 +35,7 @@ static sp_status slurp(const char *path, char **buf, size_t *len, sp_error *err)
 {
     struct stat st;
     if (stat(path, &st) != 0)
-        return sp_fail(err, SP_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return sp_fail(err, SP_EIO, "%s: cannot open: %s; expected a readable CSV file", path, strerror(errno));
     if (S_ISDIR(st.st_mode))
         return sp_fail(err, SP_EIO, "%s: is a directory, expected a CSV file", path);
     if (st.st_size > 256L * 1024 * 1024)
@@ -43,7 +43,7 @@ static sp_status slurp(const char *path, char **buf, size_t *len, sp_error *err)
                        (long long)st.st_size);
     FILE *f = fopen(path, "rb");
     if (!f)
-        return sp_fail(err, SP_EIO, "%s: cannot open: %s", path, strerror(errno));
+        return sp_fail(err, SP_EIO, "%s: cannot open: %s; expected a readable CSV file", path, strerror(errno));
     size_t cap = (size_t)st.st_size + 2;
     char *b = malloc(cap);
     if (!b) {

@@ -262,7 +262,7 @@ static sp_status inline_object(sp_request *rq, const char *opt, char **text, sp_
 
 /* A preset or file that does not load: the error names the option it came from ("--model: unknown model
  * preset 'x' ...", issue 24), as every refusal does. */
-static sp_status named(sp_status st, const char *opt, sp_error *err)
+sp_status sp_req_named(sp_status st, const char *opt, sp_error *err)
 {
     size_t n = strlen(opt);
     if (st && err && !(strncmp(err->msg, "--", 2) == 0 && strncmp(err->msg + 2, opt, n) == 0))
@@ -286,7 +286,7 @@ sp_status sp_req_model(sp_request *rq, const char *data_dir, const char *dflt, s
         return st;
     if (!name)
         return sp_fail(err, SP_EINVAL, "--model is required");
-    return named(sp_load_model(data_dir, name, m, err), "model", err);
+    return sp_req_named(sp_load_model(data_dir, name, m, err), "model", err);
 }
 
 sp_status sp_req_system(sp_request *rq, const char *data_dir, const char *dflt, sp_system *s, sp_error *err)
@@ -305,5 +305,5 @@ sp_status sp_req_system(sp_request *rq, const char *data_dir, const char *dflt, 
         return st;
     if (!name)
         return sp_fail(err, SP_EINVAL, "--system is required");
-    return named(sp_load_system(data_dir, name, s, err), "system", err);
+    return sp_req_named(sp_load_system(data_dir, name, s, err), "system", err);
 }

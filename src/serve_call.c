@@ -71,8 +71,9 @@ static sp_status deploy_opts(sp_request *rq, sp_serve_opts *o, sp_error *err)
         o->rate = NAN;
         if ((rc = sp_req_double(rq, "rate", SP_UNIT_NONE, -INFINITY, INFINITY, &o->rate, err)))
             return rc;
-        if (!(o->rate > 0) || !isfinite(o->rate))
-            return sp_fail(err, SP_EINVAL, "--rate %g; allowed a request rate > 0 per second", o->rate);
+        /* 1e6 requests/s: far beyond one deployment (the simulator steps every request) */
+        if (!(o->rate > 0) || !(o->rate <= 1e6))
+            return sp_fail(err, SP_EINVAL, "--rate %g; allowed a request rate > 0 and <= 1e6 per second", o->rate);
     }
     return SP_OK;
 }
@@ -85,7 +86,7 @@ static sp_status stack_opts(const char *data_dir, sp_request *rq, sp_serve_repor
     char fam[32];
     sp_status rc;
     if ((rc = sp_req_str(rq, "software", &sw, err)) || (rc = sp_req_double(rq, "kernel-factor", SP_UNIT_NONE, 0.1, 10, &kf, err)) ||
-        (rc = sp_serve_stack_load(data_dir, sw, &r->opts.stack, err)) ||
+        (rc = sp_req_named(sp_serve_stack_load(data_dir, sw, &r->opts.stack, err), "software", err)) ||
         (rc = sp_serving_eff_load(data_dir, r->system.acc.name, &r->opts.eff, err)) ||
         (kf == 0 && (rc = sp_serve_calibrate(data_dir, r->system.acc.name, &r->opts.stack, fam, sizeof fam, err))) ||
         (rc = sp_req_flag(rq, "max-rate", &r->max_rate, err)) || (rc = sp_req_flag(rq, "search", &r->search, err)) ||
@@ -115,8 +116,8 @@ sp_status sp_serve_parse(const char *data_dir, sp_request *rq, sp_serve_report *
         (rc = deploy_opts(rq, &r->opts, err)) || (rc = sp_req_str(rq, "workload", &wl, err)) ||
         (rc = sp_req_str(rq, "scenario", &scen, err)) || (rc = sp_req_str(rq, "trace", &trace, err)) ||
         (rc = sp_serve_workload_load(data_dir, wl, scen, &r->wl, err)))
-        return rc;
-    if ((trace && (rc = sp_serve_trace_load(trace, &r->wl, err))) || (rc = arrival_opt(rq, &r->wl, err)) ||
+        return sp_req_named(rc, rc && strstr(err->msg, "no scenario '") ? "scenario" : "workload", err);
+    if ((trace && (rc = sp_req_named(sp_serve_trace_load(trace, &r->wl, err), "trace", err))) || (rc = arrival_opt(rq, &r->wl, err)) ||
         (rc = stack_opts(data_dir, rq, r, err)))
         sp_serve_workload_free(&r->wl);
     return rc;
@@ -130,11 +131,11 @@ sp_status sp_serve_search_systems(const char *data_dir, const char *list, sp_sys
     for (char *save = NULL, *t = strtok_r(buf, ",", &save); t; t = strtok_r(NULL, ",", &save)) {
         if (*n == max)
             return sp_fail(err, SP_EINVAL, "--candidates: at most %d systems", max);
-        sp_status rc = sp_load_system(data_dir, t, &sys[(*n)++], err);
+        sp_status rc = sp_req_named(sp_load_system(data_dir, t, &sys[(*n)++], err), "candidates", err);
         if (rc)
             return rc;
     }
-    return *n > 0 ? SP_OK : sp_fail(err, SP_EINVAL, "--candidates: no system named");
+    return *n > 0 ? SP_OK : sp_fail(err, SP_EINVAL, "--candidates: no system named; expected system presets such as dgx-h100,hgx-h200");
 }
 
 static sp_status call_search(const char *data_dir, sp_serve_report *r, json_t **out, sp_error *err)

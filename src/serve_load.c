@@ -97,10 +97,21 @@ static sp_status known_keys(json_t *o, const char *path, const char *const *allo
     return SP_OK;
 }
 
-static json_t *load_obj(const char *path, sp_error *err)
+/* The preset or file `name` of data/SUB (path: where it was looked for). A preset name that is not there is
+ * refused with the presets that are (and the nearest one), not with the path it was looked for at. */
+static json_t *load_obj(const char *data_dir, const char *sub, const char *name, const char *path, sp_error *err)
 {
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
+    if (!root && je.line < 0 && !strchr(name, '/') && !strstr(name, ".json")) {
+        char list[1024], near[128], dym[160] = "";
+        sp_list_presets(data_dir, sub, list, sizeof list);
+        if (sp_suggest(name, list, near, sizeof near))
+            snprintf(dym, sizeof dym, " (did you mean '%s'?)", near);
+        sp_fail(err, SP_EINVAL, "unknown %s preset '%s'%s; available: %s (or give a path to a .json file)", sub, name, dym,
+                list);
+        return NULL;
+    }
     if (!root) {
         sp_fail(err, je.line < 0 ? SP_EIO : SP_EPARSE, "%s:%d: %s", path, je.line, je.text);
         return NULL;
@@ -118,7 +129,7 @@ sp_status sp_serve_stack_load(const char *data_dir, const char *name, sp_serve_s
     sp_serve_stack_defaults(st);
     char path[1400];
     preset_path(data_dir, "serving", name, path, sizeof path);
-    json_t *root = load_obj(path, err);
+    json_t *root = load_obj(data_dir, "serving", name, path, err);
     if (!root)
         return err->status ? err->status : SP_EIO;
     static const char *const keys[] = {"name", "description", "policy", "chunked_prefill", "max_num_tokens", "max_num_seqs",
@@ -238,7 +249,7 @@ sp_status sp_serve_workload_load(const char *data_dir, const char *name, const c
     memset(w, 0, sizeof *w);
     char path[1400];
     preset_path(data_dir, "workloads", name, path, sizeof path);
-    json_t *root = load_obj(path, err);
+    json_t *root = load_obj(data_dir, "workloads", name, path, err);
     if (!root)
         return err->status ? err->status : SP_EIO;
     static const char *const keys[] = {"name", "description", "source", "arrival", "cv", "users", "think_s", "prompt",

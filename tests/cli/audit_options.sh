@@ -41,6 +41,7 @@ base() {
     distill) echo "distill --teacher llama3-8b --student llama3-8b --tokens 1e8" ;;
     presets) echo "presets" ;;
     forecast) echo "forecast --year 2030" ;;
+    serve) echo "serve --model llama3-8b --requests 50 --rate 2" ;;
     *) echo "$1" ;; # a new command: tried with no arguments (the base check below says if that fails)
     esac
 }
@@ -72,6 +73,8 @@ forecast network-w 0
 forecast latency-alpha 0
 forecast energy-usd-per-kwh 0
 forecast budget-usd 0
+serve prefill-gpus 0
+serve seed 0
 finetune zero 0
 distill zero 0
 train prune-heads 0
@@ -93,7 +96,7 @@ law served-tokens 0
 # --threads 0 is "all cores" (documented); seed 0 is a seed; --bootstrap 0 is "no confidence intervals" (the documented default); a grid
 # intensity, a GPU-hour price or an energy price of 0 are real cases (carbon-free supply, owned hardware, power
 # paid by someone else) whose results are simply 0; forecast: a host or network power of 0 and an energy price
-# of 0 are what-ifs, --latency-alpha 0 is the closed form's documented default, --budget-usd 0 = no budget; --served-tokens 0 is the documented default.
+# of 0 are what-ifs, --latency-alpha 0 is the closed form's documented default, --budget-usd 0 = no budget; serve --prefill-gpus 0 = no disaggregation (the default); --served-tokens 0 is the documented default.
 
 NL='
 '

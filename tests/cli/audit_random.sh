@@ -23,7 +23,7 @@ BEGIN {
     models = "llama3-8b llama3-70b llama2-7b mixtral-8x7b gpt3-175b gpt3-6.7b bert-base qwen3-30b-a3b mpt-7b gptj-6b"
     systems = "dgx-h100 dgx-a100-80g dgx-a100-40g hgx-h200 dgx-b200 mi300x-8 a10-node l40s-node"
     for (i = 0; i < n; i++) {
-        c = int(rand() * 11); j = rand() < 0.4 ? " --json" : ""
+        c = int(rand() * 12); j = rand() < 0.4 ? " --json" : ""
         if (c == 0)
             l = "train --model " pick(models) " --system " pick(systems) " --gpus " pick("1 8 64 512 4096") " --tp " pick("1 2 8") \
                 " --pp " pick("1 1 2 4") " --micro-batch " pick("1 2 4") " --recompute " pick("none selective full") " --zero " pick("0 1 3") \
@@ -60,8 +60,11 @@ BEGIN {
             l = "fit " tmp "/fit.csv --bootstrap " pick("0 2") " --threads 1" j
         else if (c == 9)
             l = "report famous" j
-        else
+        else if (c == 10)
             l = "validate " tmp "/runs.csv" j
+        else
+            l = "serve --model " pick("llama3-8b llama2-7b mixtral-8x7b llama3-70b") " --system " pick(systems) " --tp " pick("1 2 8") \
+                " --rate " pick("0.5 2 20") " --requests " pick("20 100") " --workload " pick("sharegpt arxiv-summarization") (rand() < 0.3 ? " --csv" : j)
         print l
     }
 }' >"$TMP/lines"
