@@ -42,6 +42,8 @@ base() {
     presets) echo "presets" ;;
     forecast) echo "forecast --year 2030" ;;
     serve) echo "serve --model llama3-8b --requests 50 --rate 2" ;;
+    sweep) echo "sweep tests/sweep/small.json" ;;
+    model) echo "model llama3-8b" ;;
     *) echo "$1" ;; # a new command: tried with no arguments (the base check below says if that fails)
     esac
 }
@@ -74,6 +76,7 @@ forecast latency-alpha 0
 forecast energy-usd-per-kwh 0
 forecast budget-usd 0
 serve prefill-gpus 0
+sweep out *
 serve seed 0
 finetune zero 0
 distill zero 0
@@ -96,13 +99,14 @@ law served-tokens 0
 # --threads 0 is "all cores" (documented); seed 0 is a seed; --bootstrap 0 is "no confidence intervals" (the documented default); a grid
 # intensity, a GPU-hour price or an energy price of 0 are real cases (carbon-free supply, owned hardware, power
 # paid by someone else) whose results are simply 0; forecast: a host or network power of 0 and an energy price
-# of 0 are what-ifs, --latency-alpha 0 is the closed form's documented default, --budget-usd 0 = no budget; serve --prefill-gpus 0 = no disaggregation (the default); --served-tokens 0 is the documented default.
+# of 0 are what-ifs, --latency-alpha 0 is the closed form's documented default, --budget-usd 0 = no budget; serve --prefill-gpus 0 = no disaggregation (the default); sweep --out names the CSV file it writes, and any
+# name is a file name ("CMD OPT *" = every value; not run, so nothing is written into the tree); --served-tokens 0 is the documented default.
 
 NL='
 '
 # allowed CMD OPT VALUE: is the triple (or "* OPT VALUE") in ALLOWED? (shell only: no process per check)
 allowed() {
-    case "$NL$ALLOWED$NL" in *"$NL$1 $2 $3$NL"* | *"$NL* $2 $3$NL"*) return 0 ;; esac
+    case "$NL$ALLOWED$NL" in *"$NL$1 $2 $3$NL"* | *"$NL* $2 $3$NL"* | *"$NL$1 $2 *$NL"*) return 0 ;; esac
     return 1
 }
 
