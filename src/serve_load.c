@@ -108,7 +108,7 @@ static json_t *load_obj(const char *data_dir, const char *sub, const char *name,
         sp_list_presets(data_dir, sub, list, sizeof list);
         if (sp_suggest(name, list, near, sizeof near))
             snprintf(dym, sizeof dym, " (did you mean '%s'?)", near);
-        sp_fail(err, SP_EINVAL, "unknown %s preset '%s'%s; available: %s (or give a path to a .json file)", sub, name, dym,
+        sp_fail(err, SP_EIO, "unknown %s preset '%s'%s; available: %s (or give a path to a .json file)", sub, name, dym,
                 list);
         return NULL;
     }
