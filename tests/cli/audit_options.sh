@@ -56,6 +56,7 @@ context() {
     "infer latency-ms" | "infer candidates") echo "infer --model llama3-8b --fit-hardware --latency-ms 50" ;;
     "infer compare" | "infer host-bw") echo "infer --coe $TMP/coe.json" ;;
     "infer plot" | "infer csv") echo "infer --model llama3-8b --sweep batch=1..4" ;;
+    "serve candidates" | "serve max-gpus") echo "serve --model llama3-8b --requests 50 --rate 2 --search --ttft-p99 2s --tpot-p99 100ms --candidates dgx-h100 --max-gpus 2" ;;
     "search rank" | "search targets" | "search base-dtype") echo "$(base search) --finetune lora" ;;
     "search all") echo "$(base search) --csv" ;;
     "limits grad-bytes" | "limits kv-heads") echo "limits --mode full --to 3e25" ;;
