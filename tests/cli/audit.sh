@@ -13,10 +13,10 @@ expect_fail law_n_alone 2 '--n: needs --d' -- law --n 1e9
 # 2. zero evaluable rows is a failure with the reason, never "MAPE nan %"
 H='id,model,n_layers,d_model,n_heads,n_kv_heads,ffn_dim,ffn_type,seq_len,vocab,moe_experts,moe_topk,system,n_gpus,tp,pp,dp,ep,cp,vpp,zero_stage,global_batch,micro_batch,recompute,seq_parallel,precision,measured_step_time_s,measured_mfu,measured_tflops_per_gpu,tflops_counts_recompute,source,software,model_config'
 printf '%s\nX-1,x,NaN,2304,24,,9216,,2048,51200,,,dgx-a100-80g,32,1,1,32,,,1,0,512,16,full,0,fp16,1.0,,,1,src,megatron-lm-2021,\n' "$H" >"$TMP/nan_layers.csv"
-expect_fail validate_zero_rows 2 "none of the 1 rows could be evaluated (first: X-1: .*'NaN' is not an integer)" -- validate "$TMP/nan_layers.csv"
-expect_fail validate_zero_rows_json 2 'none of the 1 rows could be evaluated' -- validate "$TMP/nan_layers.csv" --json
+expect_fail validate_zero_rows 2 "no row could be evaluated (first reason: .*'NaN' is not an integer)" -- validate "$TMP/nan_layers.csv"
+expect_fail validate_zero_rows_json 2 'no row could be evaluated' -- validate "$TMP/nan_layers.csv" --json
 printf '%s\nX-2,x,24,2304,24,,9216,,2048,51200,,,dgx-a100-80g,32,3,1,7,,,1,0,512,16,full,0,fp16,1.0,,,1,src,megatron-lm-2021,\n' "$H" >"$TMP/nofactor.csv"
-expect_fail validate_zero_rows_plan 2 'none of the 1 rows could be evaluated (first: X-2: ' -- validate "$TMP/nofactor.csv"
+expect_fail validate_zero_rows_plan 2 'no row could be evaluated (first reason: .*is not divisible' -- validate "$TMP/nofactor.csv"
 printf 'id,model,params_B,hardware,n_chips,chip_tdp_W,avg_system_power_per_chip_W,train_days,accelerator_hours,total_flops,energy_MWh,pue,grid_kgCO2e_per_kWh,tCO2e,tCO2e_net_or_market,cost_usd,source,confidence,notes\nE-1,x,1,Unknown chip,8,300,,1,,,1,1.1,0.4,1,,,src,high,\n' >"$TMP/energy0.csv"
 expect_fail validate_energy_zero_rows 2 "none of the 1 rows could be evaluated (first: E-1: no accelerator preset" -- validate-energy "$TMP/energy0.csv"
 
