@@ -212,8 +212,10 @@ static void print_report(const sp_infer_report *rep)
     printf("scaleplan infer: %s on %d x %s (%s), TP %d, EP %d, %s weights, %s KV\n", m->name, o->n_gpus, s->acc.name, s->name, o->tp,
            o->ep, sp_dtype_name(o->weights), sp_dtype_name(o->kv));
     printf("  batch %d (max that fits: %d), prompt %d, output %d tokens\n", r->batch, r->max_batch, o->prompt, o->output);
-    printf("  memory per GPU   %s of %s: weights %s, KV cache %s, activations %s, overhead %s%s\n",
+    char b7[32];
+    printf("  memory per GPU   %s of %s (%.0f %% usable: %s): weights %s, KV cache %s, activations %s, overhead %s%s\n",
            sp_fmt_quantity(b1, sizeof b1, r->total_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b2, sizeof b2, r->capacity, SP_UNIT_BYTES),
+           100 * o->mem_frac, sp_fmt_quantity(b7, sizeof b7, o->mem_frac * r->capacity, SP_UNIT_BYTES),
            sp_fmt_quantity(b3, sizeof b3, r->weights_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b4, sizeof b4, r->kv_bytes, SP_UNIT_BYTES),
            sp_fmt_quantity(b5, sizeof b5, r->activation_bytes, SP_UNIT_BYTES),
            sp_fmt_quantity(b6, sizeof b6, r->overhead_bytes, SP_UNIT_BYTES), r->fits ? "" : "  DOES NOT FIT");

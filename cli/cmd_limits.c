@@ -597,6 +597,19 @@ static void json_points_full(const run_t *r)
 }
 
 /* The summary lines under a setting's table (both modes). */
+/* Points past a million GPUs are arithmetic on the model, not plans anyone could build: said so, with the
+ * scale of the largest clusters (xAI Colossus: 100,000 H100 in 2024, 200,000 GPUs announced in 2025) and the
+ * power such a count would draw at ~1 kW per H100 with its host share and PUE (docs/energy.md's activity model
+ * gives 0.9-1.2 kW per GPU at these utilizations). */
+static void scale_note(double most_gpus)
+{
+    if (most_gpus <= 1e6)
+        return;
+    printf("  physical scale: points past 1e6 GPUs (here up to %.3g) are extrapolations of the model, not plans: the\n"
+           "  largest clusters built hold ~1e5-2e5 GPUs (xAI Colossus, 2024-25), and 1e8 GPUs at ~1 kW each would draw\n"
+           "  ~100 GW, about a tenth of the US grid's generating capacity\n", most_gpus);
+}
+
 static void print_summary_text(const run_t *r)
 {
     char why[256];
@@ -703,6 +716,10 @@ static void print_full(const cli_args *a, run_t *runs, int nr, double wall)
                    p->utilization > 0.8 * r->sum.max_utilization ? "- (linear regime)" : p->binding);
         }
         print_summary_text(r);
+        double most = 0;
+        for (int k = 0; k < r->n; k++)
+            most = r->fpts[k].n_gpus > most ? r->fpts[k].n_gpus : most;
+        scale_note(most);
         printf("  closed-form latency limit (reference §4, alpha = 0) with this system's latencies (%.3g us per layer step): "
                "%.3g FLOP\n", 1e6 * (r->fsys.acc.eff.kernel_overhead_s + 4 * r->fsys.tier[0].latency_s), r->sum.t_limit_flop);
         if (r->set.gpu.n_levels > 0) {
@@ -1015,6 +1032,10 @@ int cmd_limits(int argc, char **argv)
                        p->utilization > 0.8 * r->sum.max_utilization ? "- (linear regime)" : p->binding);
             }
             print_summary_text(r);
+            double most = 0;
+            for (int k = 0; k < r->n; k++)
+                most = r->pts[k].n_gpus > most ? r->pts[k].n_gpus : most;
+            scale_note(most);
             printf("  closed forms (reference §4, alpha = 0): latency limit %.3g FLOP, critical compute ", r->sum.t_limit_flop);
             if (isfinite(r->sum.t_crit_flop))
                 printf("%.3g FLOP\n\n", r->sum.t_crit_flop);

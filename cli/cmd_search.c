@@ -64,6 +64,18 @@ static void stream_row(void *ctx, const sp_plan *p, const sp_train_result *r)
     csv_row(p, r);
 }
 
+/* Two results that are one plan: every degree equal but recompute none vs selective, same step time and memory. */
+static int recompute_twins(const sp_search_entry *a, const sp_search_entry *b)
+{
+    const sp_plan *p = &a->plan, *q = &b->plan;
+    int rc_pair = (p->recompute == SP_RECOMPUTE_NONE && q->recompute == SP_RECOMPUTE_SELECTIVE) ||
+                  (p->recompute == SP_RECOMPUTE_SELECTIVE && q->recompute == SP_RECOMPUTE_NONE);
+    return rc_pair && p->tp == q->tp && p->pp == q->pp && p->dp == q->dp && p->cp == q->cp && p->ep == q->ep &&
+           p->etp == q->etp && p->vpp == q->vpp && p->micro_batch == q->micro_batch && p->zero == q->zero &&
+           p->seq_parallel == q->seq_parallel && p->dtype == q->dtype && a->res.step_time_s == b->res.step_time_s &&
+           a->res.mem.total == b->res.mem.total;
+}
+
 int cmd_search(int argc, char **argv)
 {
     cli_args a;
@@ -125,16 +137,30 @@ int cmd_search(int argc, char **argv)
                sp_fmt_quantity(b1, sizeof b1, s.acc.hbm_bytes, SP_UNIT_BYTES),
                o.max_mem_frac < 1 ? " (headroom for allocator fragmentation; --max-memory-frac 1 removes it)" : "");
         printf("  #   TP  PP  DP  CP  EP vpp  mb recompute  SP ZeRO    step time    MFU   memory/GPU  dominant cost\n");
+        /* a plan that differs from another only by recompute none vs selective, with the same time and memory, is
+         * the same plan (under flash attention selective recompute has nothing to recompute): one row, "none|sel" */
+        char same[SP_SEARCH_MAX_TOP] = {0};
+        int shown = 0, merged = 0;
         for (int i = 0; i < r->n_top; i++) {
+            if (same[i])
+                continue;
             const sp_plan *p = &r->top[i].plan;
             const sp_train_result *x = &r->top[i].res;
-            printf("%3d %4d %3d %3d %3d %3d %3d %3d %-10s %2s %4d %12s %6.1f%% %12s  %s\n", i + 1, p->tp, p->pp, p->dp, p->cp,
-                   p->ep, p->vpp, p->micro_batch, sp_recompute_name(p->recompute), p->seq_parallel ? "on" : "-", p->zero,
+            int twin = 0;
+            for (int k = i + 1; k < r->n_top && k < SP_SEARCH_MAX_TOP; k++)
+                if (!same[k] && recompute_twins(&r->top[i], &r->top[k]))
+                    same[k] = twin = 1;
+            merged |= twin;
+            printf("%3d %4d %3d %3d %3d %3d %3d %3d %-10s %2s %4d %12s %6.1f%% %12s  %s\n", ++shown, p->tp, p->pp, p->dp, p->cp,
+                   p->ep, p->vpp, p->micro_batch, twin ? "none|sel" : sp_recompute_name(p->recompute), p->seq_parallel ? "on" : "-", p->zero,
                    sp_fmt_quantity(b1, sizeof b1, x->step_time_s, SP_UNIT_TIME), 100 * x->mfu,
                    sp_fmt_quantity(b2, sizeof b2, x->mem.total, SP_UNIT_BYTES), x->bottleneck);
             if (o.any_dtype || (sp_model_is_moe(&m) && p->ep > 1)) /* the issue-8 dimensions, when searched */
                 printf("        ETP %d, %s\n", p->etp > 0 ? p->etp : p->tp, sp_dtype_name(p->dtype));
         }
+        if (merged)
+            printf("\n  none|sel: recompute none and selective give the same plan (same time and memory): with flash attention\n"
+                   "  the attention scores selective recompute would drop are never stored (Korthikanti et al. 2022 §4)\n");
         printf("\n  %lld plans enumerated: %lld evaluated, %lld pruned by bound, %lld infeasible (%lld memory, %lld divisibility)\n",
                r->enumerated, r->evaluated, r->pruned, r->infeasible_memory + r->infeasible_divisibility, r->infeasible_memory,
                r->infeasible_divisibility);

@@ -77,6 +77,13 @@ static void print_report(const sp_train_report *r)
            sp_fmt_quantity(b1, sizeof b1, res->step_time_s, SP_UNIT_TIME),
            sp_fmt_quantity(b2, sizeof b2, res->tokens_per_s, SP_UNIT_NONE), 100 * res->mfu, 100 * res->hfu,
            res->tflops_per_gpu);
+    /* the FLOP convention, when attention is a large part of the model FLOPs (long context): MFU counts attention
+     * without causal halving, so it can exceed what a causal kernel could reach */
+    double dense_flops = 6 * pc->active * res->tokens_per_step;
+    if (res->model_flops > 1.1 * dense_flops)
+        printf("  MFU counts %.0f %% of its FLOPs in attention, full s x s without causal halving (the PaLM convention,\n"
+               "  Chowdhery et al. 2022 App. B): a causal kernel does about half of that work\n",
+               100 * (1 - dense_flops / res->model_flops));
     printf("  bottleneck (largest non-compute cost): %s\n", res->bottleneck);
     printf("\n  where the time goes (critical path of the slowest stage, one step)\n");
     time_line("GEMMs + attention (incl. recompute)", t->compute, res->step_time_s);
@@ -87,7 +94,8 @@ static void print_report(const sp_train_report *r)
     time_line("expert all-to-all", t->ep_comm, res->step_time_s);
     time_line("pipeline point-to-point", t->pp_comm, res->step_time_s);
     time_line("pipeline bubble", t->bubble, res->step_time_s);
-    time_line("first/last stage imbalance", t->imbalance, res->step_time_s);
+    /* with one stage there is no imbalance between stages: the time is the embedding and LM-head work itself */
+    time_line(p->pp > 1 ? "first/last stage imbalance" : "embedding + LM head", t->imbalance, res->step_time_s);
     time_line("data-parallel / ZeRO (exposed)", t->dp_comm, res->step_time_s);
     time_line("optimizer step", t->optimizer, res->step_time_s);
     printf("\n  memory per GPU (heaviest pipeline stage)   %s of %s: %s\n",

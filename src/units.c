@@ -141,7 +141,7 @@ const char *sp_fmt_quantity(char *buf, size_t n, double v, sp_unit unit)
         snprintf(buf, n, "n/a");
         return buf;
     }
-    double a = fabs(v);
+    double a = fabs(v), v0 = v;
     switch (unit) {
     case SP_UNIT_TIME:
         if (a < 1e-3)
@@ -180,7 +180,9 @@ const char *sp_fmt_quantity(char *buf, size_t n, double v, sp_unit unit)
             v /= 1000;
             i++;
         }
-        if (!*u[i] && !*tail)
+        if (!*tail && i > 4) /* a plain count past T: "1.047e+18", not "1.047 E" (read as an exponent) */
+            snprintf(buf, n, "%.4g", v0);
+        else if (!*u[i] && !*tail)
             snprintf(buf, n, "%.4g", v);
         else
             snprintf(buf, n, "%.4g %s%s", v, u[i], tail);

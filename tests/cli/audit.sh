@@ -77,3 +77,27 @@ cloud_is_hours_x_price finetune_energy_cost finetune --model llama3-8b --tokens 
 cloud_is_hours_x_price distill_energy_cost distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 4
 expect_out finetune_energy_text '^  energy     [0-9.]+ kWh \(facility, PUE 1\.10\), CO2e' -- finetune --model llama3-8b --tokens 1e9
 expect_out distill_energy_text '^  cost       \$[0-9.]+ cloud at \$2\.50/GPU-hour' -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 4
+
+# 11. report famous: BLOOM on its own preset (176,247,271,424 parameters in the BLOOM paper / HF model card; the
+# preset counts 176,247,242,752: LayerNorm details, 1.6e-7 off), and every row's plan fits
+expect_out bloom_preset '"params_total":1762472[0-9]{5}' -- model bloom-176b --json
+expect_out famous_bloom '^\| BLOOM 176B \(384 A100-80GB\) \| BLOOM 176B \| 384 \| TP4 PP12 DP8 ' -- report famous
+expect_out famous_llama405 '^\| Llama 3.1 405B .* \| 16384 \| TP8 PP16 DP32 CP4 \| [^|]* \| [^|]* \| 41\.[0-9] % ' -- report famous
+$RUN report famous --json >"$TMP/famous.json" 2>&1
+if grep -q '"fits":false' "$TMP/famous.json"; then echo "not ok famous_all_fit: a row's plan does not fit"; else echo "ok famous_all_fit"; fi
+
+# 12. presentation that misled
+expect_out law_count_sci 'N\* = 1\.047e\+18 parameters' -- law --compute 1e40
+expect_out train_pp1_no_imbalance '^    embedding \+ LM head ' -- train --model llama3-8b --system dgx-h100 --gpus 8
+$RUN train --model llama3-8b --system dgx-h100 --gpus 8 >"$TMP/t.txt" 2>&1
+if grep -q 'first/last stage imbalance' "$TMP/t.txt"; then echo "not ok train_pp1_label: stage imbalance shown at PP 1"; else echo "ok train_pp1_label"; fi
+expect_out infer_usable_limit 'of 74\.51 GiB \(90 % usable: 67\.06 GiB\).*DOES NOT FIT' -- infer --model llama3-70b
+# 131,072-token context: attention is 81 % of the model FLOPs (12·L·s·d per token against 6N), so MFU 85.7 %
+expect_out train_mfu_convention 'MFU counts 81 % of its FLOPs in attention, full s x s without causal halving' -- train --model llama3-8b --system dgx-h100 --gpus 8 --seq-len 131072 --cp 8
+expect_out search_no_twins 'none\|sel: recompute none and selective give the same plan' -- search --model llama3-8b --system dgx-h100 --gpus 64 --global-batch 256 --seq-len 4096
+$RUN search --model llama3-8b --system dgx-h100 --gpus 64 --global-batch 256 --seq-len 4096 --top 10 >"$TMP/s.txt" 2>&1
+# rows (TP..ZeRO, recompute none/selective taken as one) must be distinct; full recompute is a different plan
+dups=$(awk '$1 ~ /^[0-9]+$/ && NF > 12 { r = $9; if (r == "none" || r == "selective" || r == "none|sel") r = "ns";
+    print $2, $3, $4, $5, $6, $7, $8, r, $10, $11 }' "$TMP/s.txt" | sort | uniq -d | wc -l)
+if [ "$dups" -eq 0 ]; then echo "ok search_rows_distinct"; else echo "not ok search_rows_distinct: $dups rows differ only by recompute none/selective"; fi
+expect_out limits_physical_scale 'physical scale: points past 1e6 GPUs \(here up to [0-9.e+]+\) are extrapolations' -- limits --mode epoch2024
