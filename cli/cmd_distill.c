@@ -45,12 +45,13 @@ int cmd_distill(int argc, char **argv)
     printf("  size       %s -> %s parameters (%.0f %% fewer)\n", sp_fmt_quantity(b1, sizeof b1, x->teacher_params, SP_UNIT_NONE),
            sp_fmt_quantity(b2, sizeof b2, x->student_params, SP_UNIT_NONE), 100 * x->size_reduction);
     printf("  serving    %.2fx fewer forward FLOPs per token (%.0f %% faster at equal efficiency)\n", x->serving_speedup, 100 * (x->serving_speedup - 1));
-    printf("  cost       teacher forward %s GPU-hours (%s), student training %s GPU-hours\n",
+    printf("  GPU-hours  teacher forward %s (%s), student training %s\n",
            sp_fmt_quantity(b1, sizeof b1, x->teacher_gpu_hours, SP_UNIT_NONE), cli_flag(&a, "online") ? "online, every epoch" : "once",
            sp_fmt_quantity(b2, sizeof b2, x->student_gpu_hours, SP_UNIT_NONE));
     if (isfinite(x->breakeven_served_tokens))
         printf("  break-even after %s served tokens\n", sp_fmt_quantity(b1, sizeof b1, x->breakeven_served_tokens, SP_UNIT_NONE));
     else
         printf("  no break-even: the student is not cheaper to serve\n");
+    cli_print_energy(&r.energy);
     return 0;
 }

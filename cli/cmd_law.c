@@ -123,10 +123,7 @@ static void print_report(const sp_law_report *r, const char *plot)
                sp_fmt_quantity(b4, sizeof b4, total, SP_UNIT_NONE), sp_fmt_quantity(b5, sizeof b5, total0, SP_UNIT_NONE),
                sp_fmt_quantity(b6, sizeof b6, r->ia_n0, SP_UNIT_NONE), 100 * (1 - total / total0));
     }
-    int any = r->has_loss_at || r->has_optimal || r->has_min_n || r->has_overtraining || r->has_inference_aware;
-    if (!any && !plot)
-        printf("\n  no query given: see scaleplan law --help\n");
-    else if (plot)
+    if (plot)
         printf("\n  plot written to %s\n", plot);
 }
 
@@ -139,6 +136,8 @@ int cmd_law(int argc, char **argv)
     if (a.npos)
         return cli_error("law", "unexpected argument '%s'", a.pos[0]);
     json_t *req = cli_request(&a);
+    if (cli_get(&a, "plot")) /* a plot is a query: the library refuses a request that asks nothing */
+        json_object_set_new(req, "plot", json_true());
     sp_request rq;
     sp_request_init(&rq, "law", req);
     sp_law_report rep;

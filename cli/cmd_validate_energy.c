@@ -29,8 +29,10 @@ static void print_report(const sp_validate_energy_report *r)
         if (!rows[i].ok)
             printf("%-30s not evaluated: %s\n", rows[i].id, rows[i].reason);
     printf("overall: n=%d evaluated, MAPE %.1f %% (power model: %s); rows not reproduced from a stated accounting: "
-           "n=%d, MAPE %.1f %%\n", r->n_ok, r->mape_pct, sp_validate_energy_model_name(&r->opts), r->n_not_stated,
-           r->mape_not_stated_pct);
+           "n=%d", r->n_ok, r->mape_pct, sp_validate_energy_model_name(&r->opts), r->n_not_stated);
+    if (r->n_not_stated) /* no MAPE of zero rows (never "nan") */
+        printf(", MAPE %.1f %%", r->mape_not_stated_pct);
+    printf("\n");
     if (r->opts.automatic)
         printf("stated: the source computed energy as hours x a stated chip power x PUE; reproduced that way "
                "(phys. MWh: the activity model's prediction)\n");

@@ -170,6 +170,7 @@ typedef struct {
     sp_plan plan;
     sp_distill_opts opts;
     sp_distill_result res;
+    sp_energy_result energy; /* teacher forward + student training: energy, CO2e, cloud and owned cost (summed) */
 } sp_distill_report;
 sp_status sp_distill_run(const char *data_dir, sp_request *rq, sp_distill_report *r, sp_error *err);
 json_t *sp_distill_json(const sp_distill_report *r);

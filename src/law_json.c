@@ -27,11 +27,41 @@ static sp_status days_option(sp_request *rq, double *days, sp_error *err)
     return SP_OK;
 }
 
+/* Every option given takes part in a query, and there is a query: an option that would be silently ignored, or a
+ * request that asks nothing, is refused (issue 24: `law --target-loss 2.0` alone printed "no query given", exit 0).
+ * --plot (drawn by the CLI) is a query of its own. */
+static sp_status query_check(sp_request *rq, const sp_law_report *r, sp_error *err)
+{
+    double N = r->n, D = r->d, tpp = r->tpp, target = r->target, served = r->served, C = r->compute;
+    if (target > 0 && !(D > 0) && !(tpp > 0) && !(served > 0))
+        return sp_fail(err, SP_EINVAL, "--target-loss: needs --d, --tokens-per-param or --served-tokens (which model reaching the loss?)");
+    if (target > 0 && N > 0 && !(served > 0))
+        return sp_fail(err, SP_EINVAL, "--target-loss: give --n or --target-loss, not both (the loss of --n follows from --d)");
+    if (served > 0 && !(target > 0))
+        return sp_fail(err, SP_EINVAL, "--served-tokens: allowed only with --target-loss (inference-aware sizing)");
+    if (tpp > 0 && !(N > 0) && !(target > 0))
+        return sp_fail(err, SP_EINVAL, "--tokens-per-param: needs --n (over-training) or --target-loss");
+    if (tpp > 0 && D > 0)
+        return sp_fail(err, SP_EINVAL, "--tokens-per-param: give --d or --tokens-per-param, not both");
+    if (N > 0 && !(D > 0) && !(tpp > 0))
+        return sp_fail(err, SP_EINVAL, "--n: needs --d (loss of N on D tokens) or --tokens-per-param (over-training)");
+    if (D > 0 && !(N > 0) && !(target > 0))
+        return sp_fail(err, SP_EINVAL, "--d: needs --n (loss of N on D tokens) or --target-loss");
+    if (sp_req_has(rq, "mfu") && !(C > 0))
+        return sp_fail(err, SP_EINVAL, "--mfu: allowed only with --compute or --gpus/--days (GPU-hours of a compute budget)");
+    if (sp_req_has(rq, "batch-rule") && !(C > 0))
+        return sp_fail(err, SP_EINVAL, "--batch-rule: allowed only with --compute or --gpus/--days (the critical batch of a compute budget)");
+    if (!(C > 0) && !(N > 0) && !(target > 0) && !sp_req_has(rq, "plot"))
+        return sp_fail(err, SP_EINVAL, "no query given; expected --compute, --gpus/--days, --n with --d or --tokens-per-param, "
+                                       "--target-loss or --plot (scaleplan law --help)");
+    return SP_OK;
+}
+
 static sp_status law_inputs(const char *data_dir, sp_request *rq, sp_law_report *r, sp_error *err)
 {
     const char *name = "chinchilla", *sname = "dgx-h100", *rule = NULL;
     sp_status st;
-    if ((st = sp_req_str(rq, "law", &name, err)) || (st = sp_load_law(data_dir, name, &r->law, err)))
+    if ((st = sp_req_str(rq, "law", &name, err)) || (st = sp_req_named(sp_load_law(data_dir, name, &r->law, err), "law", err)))
         return st;
     r->mfu = 0.4;
     if ((st = sp_req_double(rq, "compute", SP_UNIT_FLOP, 1, 1e40, &r->compute, err)) ||
@@ -42,7 +72,8 @@ static sp_status law_inputs(const char *data_dir, sp_request *rq, sp_law_report 
         (st = sp_req_int(rq, "gpus", 1, 1 << 30, &r->gpus, err)) || (st = sp_req_double(rq, "mfu", SP_UNIT_NONE, 1e-4, 1, &r->mfu, err)) ||
         (st = days_option(rq, &r->days, err)))
         return st;
-    if ((st = sp_req_str(rq, "system", &sname, err)) || (st = sp_load_system(data_dir, sname, &r->system, err)))
+    if ((st = sp_req_str(rq, "system", &sname, err)) ||
+        (st = sp_req_named(sp_load_system(data_dir, sname, &r->system, err), "system", err)))
         return st;
     r->peak = sp_accel_peak(&r->system.acc, SP_BF16);
     if (r->gpus || r->days > 0) {
@@ -52,6 +83,8 @@ static sp_status law_inputs(const char *data_dir, sp_request *rq, sp_law_report 
             return sp_fail(err, SP_EINVAL, "give either --compute or --gpus/--days, not both");
         r->compute = r->gpus * r->peak * r->mfu * r->days * 86400;
     }
+    if ((st = query_check(rq, r, err)))
+        return st;
     r->rule = SP_BATCH_EPOCH;
     snprintf(r->rule_name, sizeof r->rule_name, "epoch");
     if ((st = sp_req_str(rq, "batch-rule", &rule, err)))

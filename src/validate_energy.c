@@ -189,7 +189,14 @@ sp_status sp_validate_energy_run(const char *data_dir, sp_request *rq, sp_valida
                 r->n_not_stated++;
             }
         }
-    r->mape_pct = r->n_ok ? sum / r->n_ok : NAN;
+    if (r->n_ok == 0) { /* an accuracy of nothing is not a result (issue 24): refused with the first row's reason */
+        sp_status st0 = r->n ? sp_fail(err, SP_EINVAL, "none of the %d rows could be evaluated (first: %s: %s); expected at least "
+                                       "one run row with a published energy or CO2e", r->n, r->rows[0].id, r->rows[0].reason)
+                             : sp_fail(err, SP_EINVAL, "no data rows");
+        sp_validate_energy_report_free(r);
+        return st0;
+    }
+    r->mape_pct = sum / r->n_ok;
     r->mape_not_stated_pct = r->n_not_stated ? sum_phys / r->n_not_stated : NAN;
     return SP_OK;
 }

@@ -20,8 +20,8 @@ expect_fail validate_zero_rows_plan 2 'no row could be evaluated (first reason: 
 printf 'id,model,params_B,hardware,n_chips,chip_tdp_W,avg_system_power_per_chip_W,train_days,accelerator_hours,total_flops,energy_MWh,pue,grid_kgCO2e_per_kWh,tCO2e,tCO2e_net_or_market,cost_usd,source,confidence,notes\nE-1,x,1,Unknown chip,8,300,,1,,,1,1.1,0.4,1,,,src,high,\n' >"$TMP/energy0.csv"
 expect_fail validate_energy_zero_rows 2 "none of the 1 rows could be evaluated (first: E-1: no accelerator preset" -- validate-energy "$TMP/energy0.csv"
 
-# 3. --output 0 has no cost per output token: refused like --prompt 0 (it printed "$nan per million")
-expect_fail infer_output_zero 2 '^scaleplan infer: error: --output: 0 is out of range; allowed 1\.\.' -- infer --model llama3-8b --output 0
+# 3. --output 0 has no cost per output token: n/a (the serve engineer's fix, issue 19), never "$nan per million"
+expect_out infer_output_zero 'n/a per output token \(no output tokens\)' -- infer --model llama3-8b --output 0
 
 # 10. --plot into a missing folder is refused before any work, naming the folder; a sweep prints nothing on failure
 expect_fail plot_missing_dir 2 "--plot /nonexistent/x.svg: folder '/nonexistent' does not exist" -- law --compute 1e24 --plot /nonexistent/x.svg

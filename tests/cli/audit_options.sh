@@ -71,6 +71,7 @@ train grid 0
 train price-per-gpu-hour 0
 train energy-price 0
 fit bootstrap 0
+infer output 0
 forecast host-w 0
 forecast network-w 0
 forecast latency-alpha 0
@@ -95,7 +96,7 @@ limits threads 0
 fit seed 0
 law served-tokens 0
 '
-# why: --zero 0 is ZeRO off; pruning 0 is no pruning; --kv-heads 0 means as many
+# why: --zero 0 is ZeRO off; infer --output 0 is a prefill-only request (cost per output token: n/a); pruning 0 is no pruning; --kv-heads 0 means as many
 # KV heads as query heads (documented); --bandwidth-scale inf is the documented infinite-bandwidth what-if;
 # --threads 0 is "all cores" (documented); seed 0 is a seed; --bootstrap 0 is "no confidence intervals" (the documented default); a grid
 # intensity, a GPU-hour price or an energy price of 0 are real cases (carbon-free supply, owned hardware, power

@@ -3,14 +3,15 @@
 # lines of every command from pools of valid values (presets, plan degrees, lengths, precisions, budgets that
 # span 1e18..1e30 FLOP); each must either succeed with finite numbers only (text, JSON or CSV), or be refused as
 # an infeasible combination (exit 2, one line on stderr, nothing on stdout). Anything else fails: a crash, an exit
-# code other than 0 or 2, "nan"/"inf" in the output, JSON that jansson rejects (it refuses NaN/Infinity tokens).
+# code other than 0 or 2, "nan"/"inf" in the output, JSON that jansson rejects (tests/json_assert.c; jansson refuses
+# NaN/Infinity tokens).
 # SP_AUDIT_SEED and SP_AUDIT_N pick another sample (default seed 24, 300 lines; 80 under the sanitizers).
 . tests/cli/_lib.sh
 
 SEED=${SP_AUDIT_SEED:-24}
 N=${SP_AUDIT_N:-300}
 case $BIN in *asan*) N=${SP_AUDIT_N:-80} ;; esac
-JSONCHECK=${SP_BUILD:-build}/tests/jsoncheck
+JSONCHECK=${SP_BUILD:-build}/tests/json_assert
 [ -x "$JSONCHECK" ] || { echo "not ok audit_random: $JSONCHECK not built (make all builds it)"; exit 0; }
 
 printf 'N,D,loss\n1e8,2e9,3.2\n2e8,4e9,3.0\n4e8,8e9,2.8\n8e8,1.6e10,2.65\n1.6e9,3.2e10,2.5\n3.2e9,6.4e10,2.4\n6.4e9,1.3e11,2.3\n' >"$TMP/fit.csv"
@@ -84,7 +85,7 @@ while read -r line; do
     if grep -Eqi '(^|[^a-z])(nan|-?inf(inity)?)([^a-z]|$)' "$TMP/out"; then
         echo "not ok $name: NaN/Inf in output: $(grep -Eim1 '(^|[^a-z])(nan|-?inf(inity)?)([^a-z]|$)' "$TMP/out" | head -c 200)"; continue; fi
     case $line in *--json*)
-        if ! why=$("$JSONCHECK" <"$TMP/out"); then echo "not ok $name: $why"; continue; fi ;;
+        if ! why=$("$JSONCHECK" "$TMP/out"); then echo "not ok $name: $why"; continue; fi ;;
     esac
     echo "ok $name"
 done <"$TMP/lines"
