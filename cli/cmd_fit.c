@@ -39,7 +39,8 @@ static int read_points(const char *file, const char *cn, const char *cd, const c
     const char *need[] = {cn, cd, cl, cw, dcol[0] ? dcol : NULL};
     for (int i = 0; i < 5; i++)
         if (need[i] && sp_csv_col(c, need[i]) < 0) {
-            int rc = cli_error("fit", "%s:1: no column '%s' (choose columns with --n, --d, --loss, --weight, --drop-if)", file, need[i]);
+            int rc = cli_error("fit", "%s%s: %s:1: no column '%s'; expected one of the CSV's columns", i < 4 ? "--" : "--drop-if",
+                               i == 0 ? "n" : i == 1 ? "d" : i == 2 ? "loss" : i == 3 ? "weight" : "", file, need[i]);
             sp_csv_free(c);
             return rc;
         }
@@ -104,7 +105,7 @@ static int read_pred_csv(const char *file, const char *cn, const char *cd, sp_fi
     sp_csv *c;
     sp_error err = {0};
     if (sp_csv_read(file, &c, &err))
-        return cli_fail("fit", &err);
+        return cli_fail_opt("fit", "predict-csv", &err);
     int rc = 0;
     if (sp_csv_col(c, cn) < 0 || sp_csv_col(c, cd) < 0)
         rc = cli_error("fit", "--predict-csv %s:1: needs columns '%s' and '%s'", file, cn, cd);
