@@ -406,7 +406,7 @@ sp_status sp_forecast_request(const char *data_dir, sp_request *rq, sp_forecast_
 {
     const char *as = "default";
     sp_status st = sp_req_str(rq, "assumptions", &as, err);
-    if (st || (st = sp_forecast_load(data_dir, as, in, err)) || (st = request_params(rq, in, err)))
+    if (st || (st = sp_req_named(sp_forecast_load(data_dir, as, in, err), "assumptions", err)) || (st = request_params(rq, in, err)))
         return st;
     int from = (int)in->p[SP_FC_START_YEAR].v, to = -1, year = -1;
     if ((st = sp_req_int(rq, "year", 1950, 2200, &year, err)) || (st = sp_req_int(rq, "from", 1950, 2200, &from, err)) ||
