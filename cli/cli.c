@@ -152,7 +152,8 @@ int cli_parse(cli_args *a, const char *cmd, const cli_optdef *defs, int ndefs, i
             if (a->val[j] && strlen(defs[j].name) == wl && strncmp(defs[j].name, h + 7, wl) == 0)
                 given = 1;
         if (!given)
-            return cli_error(cmd, "--%s: needs --%.*s (allowed only with it)", defs[k].name, (int)wl, h + 7);
+            return cli_error(cmd, "--%s does not apply without --%.*s (it needs --%.*s)", defs[k].name, (int)wl, h + 7, (int)wl,
+                             h + 7);
     }
     /* --plot FILE (law, limits, infer) is checked before any work is done */
     const char *plot = cli_get(a, "plot");

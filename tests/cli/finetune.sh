@@ -15,5 +15,5 @@ expect_fail distill_args 2 '--teacher, --student and --tokens are required' -- d
 expect_out search_lora 'plans enumerated' -- search --model llama3-70b --system dgx-h100 --gpus 64 --global-batch 128 --seq-len 4096 --finetune lora
 expect_out train_prune 'FFN 10035' -- train --model llama3-8b --system dgx-h100 --gpus 8 --prune-ffn 0.3
 expect_out infer_prune 'time per output token' -- infer --model llama3-8b --prune-heads 8
-expect_fail search_rank_alone 2 '--rank: needs --finetune' -- search --model llama3-8b --system dgx-h100 --gpus 8 --global-batch 8 --rank 8
+expect_fail search_rank_alone 2 '--rank does not apply without --finetune' -- search --model llama3-8b --system dgx-h100 --gpus 8 --global-batch 8 --rank 8
 expect_fail prune_bad 2 'with grouped-query attention heads go in whole groups of 4' -- train --model llama3-8b --system dgx-h100 --gpus 8 --prune-heads 3
