@@ -65,7 +65,11 @@ static void print_report(const sp_finetune_report *r)
             any = 1;
         }
     printf("%s\n", any ? "" : " none of the shipped systems");
-    printf("  energy and cost: see `train` (issue 6 hook)\n");
+    if (r->tokens > 0)
+        printf("  energy     %.1f kWh (facility, PUE %.2f), CO2e %.1f kg; cost $%.2f cloud at $%.2f/GPU-hour\n",
+               r->energy.energy_kwh, r->energy.pue, r->energy.co2e_kg, r->energy.cloud_usd, r->energy.usd_per_accel_hour);
+    else
+        printf("  energy and cost: give --tokens for the run's\n");
 }
 
 int cmd_finetune(int argc, char **argv)

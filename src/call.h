@@ -209,6 +209,7 @@ typedef struct {
     double tokens, trainable, base_w, states, train_s, gpu_hours;
     int smallest_gpus;                 /* smallest power-of-two GPU count of the system that fits; 0: none <= 4096 */
     int fits_one_gpu[SP_FINETUNE_CANDIDATES];
+    sp_energy_result energy;           /* of the run when tokens > 0 (the same energy model as train) */
 } sp_finetune_report;
 sp_status sp_finetune_run(const char *data_dir, sp_request *rq, sp_finetune_report *r, sp_error *err);
 json_t *sp_finetune_json(const sp_finetune_report *r);

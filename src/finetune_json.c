@@ -103,6 +103,12 @@ sp_status sp_finetune_run(const char *data_dir, sp_request *rq, sp_finetune_repo
     memory_split(r);
     r->train_s = r->tokens > 0 ? r->tokens / r->res.tokens_per_s : 0;
     r->gpu_hours = r->train_s * p->n_gpus / 3600;
+    if (r->tokens > 0) { /* energy, carbon and cost of the run: train's model with its defaults (docs/energy.md) */
+        sp_energy_opts eo;
+        sp_energy_defaults(&eo);
+        if ((st = sp_energy_estimate(&r->system, p->n_gpus, r->train_s / 3600, r->res.mfu, &eo, &r->energy, err)))
+            return st;
+    }
     sp_train_result rr;
     for (int g = 1; g <= 4096 && !r->smallest_gpus; g *= 2) /* smallest GPU count on this system that fits */
         if (try_fit(&r->model, &r->system, &r->ft, &base, g, &rr))
@@ -159,6 +165,12 @@ json_t *sp_finetune_json(const sp_finetune_report *r)
     if (r->tokens > 0) {
         sp_json_set_num(o, "train_time_s", r->train_s);
         sp_json_set_num(o, "gpu_hours", r->gpu_hours);
+        sp_json_set_num(o, "energy_kwh", r->energy.energy_kwh);
+        sp_json_set_num(o, "co2e_kg", r->energy.co2e_kg);
+        json_t *u = json_object();
+        sp_json_set_num(u, "cloud", r->energy.cloud_usd);
+        sp_json_set_num(u, "ownership", r->energy.own_usd);
+        json_object_set_new(o, "cost_usd", u);
     }
     json_object_set_new(o, "smallest_gpus_on_system", r->smallest_gpus ? json_integer(r->smallest_gpus) : json_null());
     for (int i = 0; i < SP_FINETUNE_CANDIDATES; i++)

@@ -73,9 +73,9 @@ cloud_is_hours_x_price() {
         d = c - 2.5 * h; if (d < 0) d = -d
         if (h > 0 && e && d <= 1e-6 * c) print "ok " name; else print "not ok " name ": cloud " c " != 2.5 x " h " GPU-hours or no energy/CO2e" }' "$TMP/out"
 }
-# OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): cloud_is_hours_x_price finetune_energy_cost finetune --model llama3-8b --tokens 1e9
+cloud_is_hours_x_price finetune_energy_cost finetune --model llama3-8b --tokens 1e9
 # OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): cloud_is_hours_x_price distill_energy_cost distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 4
-# OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): expect_out finetune_energy_text '^  energy     [0-9.]+ kWh \(facility, PUE 1\.10\), CO2e' -- finetune --model llama3-8b --tokens 1e9
+expect_out finetune_energy_text '^  energy     [0-9.]+ kWh \(facility, PUE 1\.10\), CO2e' -- finetune --model llama3-8b --tokens 1e9
 # OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): expect_out distill_energy_text '^  cost       \$[0-9.]+ cloud at \$2\.50/GPU-hour' -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 4
 
 # 11. report famous: BLOOM on its own preset (176,247,271,424 parameters in the BLOOM paper / HF model card; the
