@@ -199,15 +199,6 @@ static sp_status get_word(const spec_ctx *c, json_t *o, const char *key, const c
     return fail_at(c, p, "expected one of %s", list);
 }
 
-int sw_number(const char *text, double *out)
-{
-    static const sp_unit units[] = {SP_UNIT_NONE, SP_UNIT_BW, SP_UNIT_BYTES, SP_UNIT_TIME, SP_UNIT_FLOPS};
-    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
-        if (sp_parse_quantity(text, units[i], "value", out, NULL) == SP_OK)
-            return 1;
-    return 0;
-}
-
 /* ---- presets as JSON ---- */
 
 static void preset_path(const sp_sweep *sw, const char *kind, const char *name, char *out, size_t n)

@@ -30,6 +30,15 @@ unsigned long long sw_mix(unsigned long long x)
     return x ^ (x >> 31);
 }
 
+int sw_number(const char *text, double *out)
+{
+    static const sp_unit units[] = {SP_UNIT_NONE, SP_UNIT_BW, SP_UNIT_BYTES, SP_UNIT_TIME, SP_UNIT_FLOPS};
+    for (size_t i = 0; i < sizeof units / sizeof units[0]; i++)
+        if (sp_parse_quantity(text, units[i], "value", out, NULL) == SP_OK)
+            return 1;
+    return 0;
+}
+
 /* Uniform in [0, 1) for point i, axis a (53 random bits). */
 static double unit(const sp_sweep *sw, long long i, int a)
 {
