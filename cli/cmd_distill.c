@@ -48,6 +48,9 @@ int cmd_distill(int argc, char **argv)
     printf("  GPU-hours  teacher forward %s (%s), student training %s\n",
            sp_fmt_quantity(b1, sizeof b1, x->teacher_gpu_hours, SP_UNIT_NONE), cli_flag(&a, "online") ? "online, every epoch" : "once",
            sp_fmt_quantity(b2, sizeof b2, x->student_gpu_hours, SP_UNIT_NONE));
+    printf("  memory     per GPU: teacher forward %.1f GiB, student training %.1f GiB of %.2f GiB (%s)\n",
+           x->teacher_fwd_mem.total / 1073741824.0, x->student.mem.total / 1073741824.0, x->student.mem.capacity / 1073741824.0,
+           cli_flag(&a, "online") ? "both resident, online" : "one after the other");
     if (isfinite(x->breakeven_served_tokens))
         printf("  break-even after %s served tokens\n", sp_fmt_quantity(b1, sizeof b1, x->breakeven_served_tokens, SP_UNIT_NONE));
     else

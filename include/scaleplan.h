@@ -627,6 +627,7 @@ typedef struct {
     double saved_gpu_hours_per_token; /* serving the student instead of the teacher */
     double breakeven_served_tokens;   /* distillation GPU-hours / saving per token; INFINITY when none */
     sp_train_result teacher, student; /* each model's training step on the plan (teacher without recompute) */
+    sp_memory teacher_fwd_mem;        /* the teacher's forward per GPU (16-bit weights, working layer, logits) */
 } sp_distill_result;
 
 sp_status sp_distill_eval(const sp_model *teacher, const sp_model *student, const sp_system *s, const sp_plan *p,

@@ -17,6 +17,16 @@ json_t *sp_json_num(double v)
 }
 
 void sp_json_set_num(json_t *o, const char *key, double v) { json_object_set_new(o, key, sp_json_num(v)); }
+
+void sp_json_set_energy(json_t *o, const sp_energy_result *e)
+{
+    sp_json_set_num(o, "energy_kwh", e->energy_kwh);
+    sp_json_set_num(o, "co2e_kg", e->co2e_kg);
+    json_t *u = json_object();
+    sp_json_set_num(u, "cloud", e->cloud_usd);
+    sp_json_set_num(u, "ownership", e->own_usd);
+    json_object_set_new(o, "cost_usd", u);
+}
 /* A string value; text that is not valid UTF-8 (a file name given as raw bytes) keeps its ASCII bytes and shows
  * '?' for the others, so the key is never dropped and the output stays valid JSON. */
 json_t *sp_json_str(const char *v)

@@ -64,6 +64,8 @@ sp_status sp_req_system(sp_request *rq, const char *data_dir, const char *dflt, 
 /* ---- JSON building: numbers never NaN/inf (null), integral values below 1e15 as integers ---- */
 json_t *sp_json_num(double v);
 void sp_json_set_num(json_t *o, const char *key, double v);
+/* energy_kwh, co2e_kg and cost_usd {cloud, ownership} of a run (finetune, distill). */
+void sp_json_set_energy(json_t *o, const sp_energy_result *e);
 json_t *sp_json_str(const char *v);
 void sp_json_set_str(json_t *o, const char *key, const char *v);
 void sp_json_set_int(json_t *o, const char *key, long long v);

@@ -165,12 +165,7 @@ json_t *sp_finetune_json(const sp_finetune_report *r)
     if (r->tokens > 0) {
         sp_json_set_num(o, "train_time_s", r->train_s);
         sp_json_set_num(o, "gpu_hours", r->gpu_hours);
-        sp_json_set_num(o, "energy_kwh", r->energy.energy_kwh);
-        sp_json_set_num(o, "co2e_kg", r->energy.co2e_kg);
-        json_t *u = json_object();
-        sp_json_set_num(u, "cloud", r->energy.cloud_usd);
-        sp_json_set_num(u, "ownership", r->energy.own_usd);
-        json_object_set_new(o, "cost_usd", u);
+        sp_json_set_energy(o, &r->energy);
     }
     json_object_set_new(o, "smallest_gpus_on_system", r->smallest_gpus ? json_integer(r->smallest_gpus) : json_null());
     for (int i = 0; i < SP_FINETUNE_CANDIDATES; i++)

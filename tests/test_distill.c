@@ -14,6 +14,50 @@ static void setup(sp_model *t, sp_model *s, sp_system *sys, sp_plan *p)
     p->seq_len = 2048;
 }
 
+/* Rule: a plan that cannot hold the teacher's forward is refused, not costed: Llama-3-70B's 16-bit weights alone
+ * are 70.55e9 x 2 B = 131.4 GiB, over one H100 (issue 24 item 4: distill reported GPU-hours on one GPU). */
+static void test_teacher_must_fit(void **st)
+{
+    (void)st;
+    sp_model t, s;
+    sp_system sys;
+    sp_plan p;
+    setup(&t, &s, &sys, &p);
+    p.tp = 1;
+    sp_distill_opts o = {.tokens = 1e9, .epochs = 1, .online = 0};
+    sp_distill_result r;
+    sp_error e = {0};
+    assert_int_equal(sp_distill_eval(&t, &s, &sys, &p, &o, &r, &e), SP_EINFEASIBLE);
+    assert_non_null(strstr(e.msg, "--teacher Llama-3-70B needs 135.0 GiB per GPU for its forward (weights 131.4 GiB)"));
+    /* the forward's weights are the 16-bit parameters of the plan's shard: TP 4 holds a quarter */
+    p.tp = 4;
+    assert_int_equal(sp_distill_eval(&t, &s, &sys, &p, &o, &r, &e), SP_OK);
+    sp_param_count pc;
+    sp_model_params(&t, &pc);
+    assert_true(r.teacher_fwd_mem.weights > 2 * pc.total / 4 * 0.99 && r.teacher_fwd_mem.weights < 2 * pc.total / 4 * 1.01);
+    assert_true(r.teacher_fwd_mem.grads == 0 && r.teacher_fwd_mem.optimizer == 0);
+}
+
+/* Rule: online, the teacher's forward and the student's training are resident at once: each fits alone on TP 2
+ * (68.3 + 41.7 GiB), together they do not (110 > 79.65 GiB); offline they run one after the other. */
+static void test_online_both_resident(void **st)
+{
+    (void)st;
+    sp_model t, s;
+    sp_system sys;
+    sp_plan p;
+    setup(&t, &s, &sys, &p);
+    p.tp = 2;
+    sp_distill_opts off = {.tokens = 1e9, .epochs = 1, .online = 0}, on = off;
+    on.online = 1;
+    sp_distill_result r;
+    sp_error e = {0};
+    assert_int_equal(sp_distill_eval(&t, &s, &sys, &p, &off, &r, &e), SP_OK);
+    assert_true(r.teacher_fwd_mem.total <= r.student.mem.capacity && r.student.mem.total <= r.student.mem.capacity);
+    assert_true(r.teacher_fwd_mem.total + r.student.mem.total > r.student.mem.capacity);
+    assert_int_equal(sp_distill_eval(&t, &s, &sys, &p, &on, &r, &e), SP_EINFEASIBLE);
+    assert_non_null(strstr(e.msg, "--online: the teacher's forward"));
+}
 
 /* Rule: the serving speed-up is the ratio of forward FLOPs per token; the size reduction 1 - N_s / N_t; the
  * break-even is the distillation GPU-hours over the GPU-hours saved per served token. */
@@ -81,6 +125,8 @@ int main(void)
         cmocka_unit_test(test_ratios_and_breakeven),
         cmocka_unit_test(test_online_epochs),
         cmocka_unit_test(test_no_breakeven),
+        cmocka_unit_test(test_teacher_must_fit),
+        cmocka_unit_test(test_online_both_resident),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

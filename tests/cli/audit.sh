@@ -55,10 +55,11 @@ expect_fail dym_law 2 "unknown law 'chinchila' (did you mean 'chinchilla'?)" -- 
 expect_fail dym_region 2 "(did you mean 'gcp-us-central1'?)" -- train --region gcp-us-centrl1
 expect_fail dym_none 2 "unknown model preset 'zzzzzz'; available" -- train --model zzzzzz
 
-# 4. distill checks memory: the teacher's forward (the serving memory model: 70.55e9 x 2 B = 131.4 GiB of bf16
-# weights) cannot be held by one 80 GB GPU, nor the student's training state (8.03e9 x 16 B); refused, not costed
-# OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): expect_fail distill_teacher_mem 2 '^scaleplan distill: error: --teacher Llama-3-70B needs 134.5 GiB per GPU for its forward (weights 131.4 GiB) of 74.51 GiB on TP 1 x PP 1' -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9
-# OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): expect_fail distill_student_mem 2 '^scaleplan distill: error: --student Llama-3-8B needs .* per GPU of 74.51 GiB' -- distill --teacher llama3-70b --student llama3-8b --gpus 1 --tokens 1e9
+# 4. distill checks memory (the training memory model): the teacher's forward (70.55e9 x 2 B = 131.4 GiB of bf16
+# weights, + working layer, logits, overhead) cannot be held by one H100 (79.65 GiB), nor the student's training
+# state on one GPU (8.03e9 x 18 B = 134.6 GiB, Megatron's bytes); refused, not costed
+expect_fail distill_teacher_mem 2 '^scaleplan distill: error: --teacher Llama-3-70B needs 135.0 GiB per GPU for its forward (weights 131.4 GiB) of 79.65 GiB on TP 1 x PP 1' -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9
+expect_fail distill_student_mem 2 '^scaleplan distill: error: --student Llama-3-8B needs 146.6 GiB per GPU to train (model states 134.6 GiB, activations 10.5 GiB) of 79.65 GiB' -- distill --teacher llama3-70b --student llama3-8b --gpus 1 --tokens 1e9
 # distill and finetune give energy, CO2e and cost (the library's energy model, as train): the cloud cost is
 # exactly GPU-hours x the system's $2.50/GPU-hour (dgx-h100 preset)
 cloud_is_hours_x_price() {
@@ -74,9 +75,10 @@ cloud_is_hours_x_price() {
         if (h > 0 && e && d <= 1e-6 * c) print "ok " name; else print "not ok " name ": cloud " c " != 2.5 x " h " GPU-hours or no energy/CO2e" }' "$TMP/out"
 }
 cloud_is_hours_x_price finetune_energy_cost finetune --model llama3-8b --tokens 1e9
-# OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): cloud_is_hours_x_price distill_energy_cost distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 4
+expect_fail distill_online_mem 2 "^scaleplan distill: error: --online: the teacher's forward (68.3 GiB per GPU) and the student's training (41.7 GiB) do not fit together in 79.65 GiB" -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 2 --online
+cloud_is_hours_x_price distill_energy_cost distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 4
 expect_out finetune_energy_text '^  energy     [0-9.]+ kWh \(facility, PUE 1\.10\), CO2e' -- finetune --model llama3-8b --tokens 1e9
-# OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): expect_out distill_energy_text '^  cost       \$[0-9.]+ cloud at \$2\.50/GPU-hour' -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 4
+expect_out distill_energy_text '^  cost       \$[0-9.]+ cloud at \$2\.50/GPU-hour' -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 4
 
 # 11. report famous: BLOOM on its own preset (176,247,271,424 parameters in the BLOOM paper / HF model card; the
 # preset counts 176,247,242,752: LayerNorm details, 1.6e-7 off), and every row's plan fits
