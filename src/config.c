@@ -114,8 +114,8 @@ static sp_status load_json(const char *path, src_file *f, json_t **root, sp_erro
     return parse_json_owned(path, text, n, f, root, err);
 }
 
-/* The same from memory: copies text (it need not be NUL-terminated). */
-static sp_status mem_json(const char *name, const char *text, size_t n, src_file *f, json_t **root, sp_error *err)
+/* A NUL-terminated copy of text given in memory (it need not be terminated), with read_text's size limit. */
+static sp_status copy_text(const char *name, const char *text, size_t n, char **out, sp_error *err)
 {
     if (n > 16L * 1024 * 1024)
         return sp_fail(err, SP_EIO, "%s: file too large for a configuration (limit 16 MiB)", name);
@@ -125,7 +125,16 @@ static sp_status mem_json(const char *name, const char *text, size_t n, src_file
     if (n)
         memcpy(b, text, n);
     b[n] = 0;
-    return parse_json_owned(name, b, n, f, root, err);
+    *out = b;
+    return SP_OK;
+}
+
+/* load_json from memory. */
+static sp_status mem_json(const char *name, const char *text, size_t n, src_file *f, json_t **root, sp_error *err)
+{
+    char *b = NULL;
+    sp_status rc = copy_text(name, text, n, &b, err);
+    return rc ? rc : parse_json_owned(name, b, n, f, root, err);
 }
 
 static sp_status resolve(const char *data_dir, const char *kind, const char *name, char *out, size_t n,
@@ -294,15 +303,9 @@ sp_status sp_load_model(const char *data_dir, const char *name_or_path, sp_model
 sp_status sp_parse_model_info(const char *name, const char *text, size_t len, sp_model *m, sp_model_info *info,
                               sp_error *err)
 {
-    if (len > 16L * 1024 * 1024)
-        return sp_fail(err, SP_EIO, "%s: file too large for a configuration (limit 16 MiB)", name);
-    char *b = malloc(len + 1);
-    if (!b)
-        return sp_fail(err, SP_ENOMEM, "%s: out of memory", name);
-    if (len)
-        memcpy(b, text, len);
-    b[len] = 0;
-    return model_from_text(name, name, b, len, m, info, err);
+    char *b = NULL;
+    sp_status rc = copy_text(name, text, len, &b, err);
+    return rc ? rc : model_from_text(name, name, b, len, m, info, err);
 }
 
 sp_status sp_parse_model(const char *name, const char *text, size_t len, sp_model *m, sp_error *err)
@@ -341,6 +344,28 @@ static int merge_into(json_t *dst, json_t *over)
 typedef sp_status (*base_check_fn)(const char *data_dir, const src_file *f, json_t *o, sp_error *err);
 
 static sp_status resolve_base(const char *data_dir, const char *kind, base_check_fn check, const src_file *f,
+                              json_t **o, int depth, sp_error *err);
+
+/* Preset or path `name` of `kind` read into *o. The caller owns the path buffer, because f->path points into
+ * it, and frees f->text (and *o unless it keeps it). */
+static sp_status open_preset(const char *data_dir, const char *kind, const char *name, char *path, size_t n,
+                             src_file *f, json_t **o, sp_error *err)
+{
+    sp_status rc = resolve(data_dir, kind, name, path, n, err);
+    return rc ? rc : load_json(path, f, o, err);
+}
+
+/* The same with its base chain merged (from `depth`) and the result checked. */
+static sp_status load_checked(const char *data_dir, const char *kind, base_check_fn check, const char *name,
+                              char *path, size_t n, src_file *f, json_t **o, int depth, sp_error *err)
+{
+    sp_status rc = open_preset(data_dir, kind, name, path, n, f, o, err);
+    if (!rc)
+        rc = resolve_base(data_dir, kind, check, f, o, depth, err);
+    return rc ? rc : check(data_dir, f, *o, err);
+}
+
+static sp_status resolve_base(const char *data_dir, const char *kind, base_check_fn check, const src_file *f,
                               json_t **o, int depth, sp_error *err)
 {
     json_t *b = json_object_get(*o, "base");
@@ -360,15 +385,9 @@ static sp_status resolve_base(const char *data_dir, const char *kind, base_check
     else
         snprintf(rel, sizeof rel, "%s", name);
     sp_error e2 = {0};
-    sp_status rc = resolve(data_dir, kind, rel, path, sizeof path, &e2);
     src_file bf = {0};
     json_t *bo = NULL;
-    if (!rc)
-        rc = load_json(path, &bf, &bo, &e2);
-    if (!rc)
-        rc = resolve_base(data_dir, kind, check, &bf, &bo, depth + 1, &e2);
-    if (!rc)
-        rc = check(data_dir, &bf, bo, &e2);
+    sp_status rc = load_checked(data_dir, kind, check, rel, path, sizeof path, &bf, &bo, depth + 1, &e2);
     free(bf.text);
     if (rc) {
         json_decref(bo);
@@ -387,6 +406,26 @@ static sp_status resolve_base(const char *data_dir, const char *kind, base_check
     json_decref(*o);
     *o = bo;
     return SP_OK;
+}
+
+/* What a preset kind does with its object once read: *o may be replaced (a merged base); display names the
+ * preset as the user wrote it. */
+typedef sp_status (*preset_fn)(const char *data_dir, const src_file *f, const char *display, json_t **o, void *out,
+                               sp_error *err);
+
+/* The one way a preset file becomes a struct: resolve the name, read the JSON, parse, free. */
+static sp_status load_preset(const char *data_dir, const char *kind, const char *name_or_path, preset_fn parse,
+                             void *out, sp_error *err)
+{
+    char path[1400]; /* f.path points here until parse returns */
+    src_file f = {0};
+    json_t *o = NULL;
+    sp_status rc = open_preset(data_dir, kind, name_or_path, path, sizeof path, &f, &o, err);
+    if (!rc)
+        rc = parse(data_dir, &f, name_or_path, &o, out, err);
+    json_decref(o);
+    free(f.text);
+    return rc;
 }
 
 /* ---- accelerators ---- */
@@ -511,20 +550,16 @@ static sp_status parse_accel(const char *data_dir, const src_file *f, json_t **o
     return rc ? rc : parse_accel_fields(f, *o, a, err);
 }
 
+static sp_status accel_preset(const char *data_dir, const src_file *f, const char *display, json_t **o, void *out,
+                               sp_error *err)
+{
+    (void)display;
+    return parse_accel(data_dir, f, o, out, err);
+}
+
 sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel *a, sp_error *err)
 {
-    char path[1400];
-    sp_status rc = resolve(data_dir, "accelerators", name_or_path, path, sizeof path, err);
-    if (rc)
-        return rc;
-    src_file f;
-    json_t *o;
-    if ((rc = load_json(path, &f, &o, err)))
-        return rc;
-    rc = parse_accel(data_dir, &f, &o, a, err);
-    json_decref(o);
-    free(f.text);
-    return rc;
+    return load_preset(data_dir, "accelerators", name_or_path, accel_preset, a, err);
 }
 
 /* ---- systems ---- */
@@ -676,40 +711,30 @@ static sp_status check_system(const char *data_dir, const src_file *f, json_t *o
     return parse_system(data_dir, f, f->path, o, &tmp, err);
 }
 
-/* The system in o (from file f, named `display` by default): resolves its base; frees o and f.text. */
-static sp_status system_from_json(const char *data_dir, const char *display, src_file f, json_t *o, sp_system *s,
-                                  sp_error *err)
+/* The system in *o (from file f, named `display` by default), its base resolved first. */
+static sp_status system_preset(const char *data_dir, const src_file *f, const char *display, json_t **o, void *out,
+                               sp_error *err)
 {
-    sp_status rc = resolve_base(data_dir, "systems", check_system, &f, &o, 0, err);
-    if (!rc)
-        rc = parse_system(data_dir, &f, display, o, s, err);
-    json_decref(o);
-    free(f.text);
-    return rc;
+    sp_status rc = resolve_base(data_dir, "systems", check_system, f, o, 0, err);
+    return rc ? rc : parse_system(data_dir, f, display, *o, out, err);
 }
 
 sp_status sp_load_system(const char *data_dir, const char *name_or_path, sp_system *s, sp_error *err)
 {
-    char path[1400];
-    sp_status rc = resolve(data_dir, "systems", name_or_path, path, sizeof path, err);
-    if (rc)
-        return rc;
-    src_file f;
-    json_t *o;
-    if ((rc = load_json(path, &f, &o, err)))
-        return rc;
-    return system_from_json(data_dir, name_or_path, f, o, s, err);
+    return load_preset(data_dir, "systems", name_or_path, system_preset, s, err);
 }
 
 sp_status sp_parse_system(const char *data_dir, const char *name, const char *text, size_t len, sp_system *s,
                           sp_error *err)
 {
-    src_file f;
-    json_t *o;
+    src_file f = {0};
+    json_t *o = NULL;
     sp_status rc = mem_json(name, text, len, &f, &o, err);
-    if (rc)
-        return rc;
-    return system_from_json(data_dir, name, f, o, s, err);
+    if (!rc)
+        rc = system_preset(data_dir, &f, name, &o, s, err);
+    json_decref(o);
+    free(f.text);
+    return rc;
 }
 
 /* Hook for sweeps (sweep.c patches presets): the object the loader reads for an accelerator or system preset,
@@ -721,13 +746,8 @@ sp_status sp_preset_json(const char *data_dir, const char *kind, const char *nam
     src_file f = {0};
     json_t *o = NULL;
     *out = NULL;
-    sp_status rc = resolve(data_dir, sys ? "systems" : "accelerators", name_or_path, path, sizeof path, err);
-    if (!rc)
-        rc = load_json(path, &f, &o, err);
-    if (!rc)
-        rc = resolve_base(data_dir, sys ? "systems" : "accelerators", sys ? check_system : check_accel, &f, &o, 0, err);
-    if (!rc)
-        rc = (sys ? check_system : check_accel)(data_dir, &f, o, err);
+    sp_status rc = load_checked(data_dir, sys ? "systems" : "accelerators", sys ? check_system : check_accel,
+                                name_or_path, path, sizeof path, &f, &o, 0, err);
     free(f.text);
     if (rc)
         json_decref(o);
@@ -854,20 +874,16 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
     return stack_supports(f, json_object_get(o, "supports"), sw, err);
 }
 
+static sp_status stack_preset(const char *data_dir, const src_file *f, const char *display, json_t **o, void *out,
+                               sp_error *err)
+{
+    (void)data_dir;
+    return parse_stack(f, display, *o, out, err);
+}
+
 sp_status sp_load_software(const char *data_dir, const char *name_or_path, sp_software *sw, sp_error *err)
 {
-    char path[1400];
-    sp_status rc = resolve(data_dir, "software", name_or_path, path, sizeof path, err);
-    if (rc)
-        return rc;
-    src_file f;
-    json_t *o;
-    if ((rc = load_json(path, &f, &o, err)))
-        return rc;
-    rc = parse_stack(&f, name_or_path, o, sw, err);
-    json_decref(o);
-    free(f.text);
-    return rc;
+    return load_preset(data_dir, "software", name_or_path, stack_preset, sw, err);
 }
 
 void sp_list_presets(const char *data_dir, const char *kind, char *buf, size_t n)
