@@ -98,6 +98,7 @@ typedef struct {
     sp_epoch_stop stop;
     double t_limit_flop, t_crit_flop; /* closed forms at alpha = 0 (reference §4) at the setting's duration;
                                          latency 4.5 us kernel + 4 x network (9 us on the paper's GPUs) */
+    double beyond_range_flop;         /* stop RANGE by c_max: the first sweep point above it (0 otherwise) */
 } sp_epoch_summary;
 
 /* GPUs and variants of the paper: h100, a100, v100, h100-low-latency, h100-global-nvlink, h100-global-nvlink-ll,

@@ -19,6 +19,7 @@
 
 #include "internal.h"
 #include "scaleplan_forecast.h"
+#include "scaleplan_limits.h"
 
 /* ---- requests ---- */
 #define SP_REQUEST_MAX_KEYS 128
@@ -255,6 +256,44 @@ sp_status sp_shape_run(const char *data_dir, sp_request *rq, sp_shape_report *r,
 json_t *sp_shape_json(const sp_shape_report *r);
 void sp_shape_report_free(sp_shape_report *r);
 
+/* ---- limits (src/limits_json.c; the two models: include/scaleplan_limits.h) ---- */
+#define SP_LIMITS_MAX_POINTS 160
+#define SP_LIMITS_MAX_SETTINGS 24
+/* Energy (MWh), CO2e (t) and cloud cost ($) of one point: its GPUs for its run at its utilization, with the
+ * energy model and the defaults of the matching system preset (docs/energy.md); NaN when no preset loaded. */
+typedef struct {
+    double mwh, co2e_t, cloud_usd;
+} sp_limits_energy;
+typedef struct {
+    char name[128];                    /* the setting in words: GPU, dense/MoE, every change from the baseline */
+    sp_system sys;                     /* energy and cost presets of the matching real system */
+    int have_sys;
+    sp_epoch_setting set;              /* full mode: set.gpu.n_levels == 0 when the paper has no such GPU */
+    sp_epoch_point pts[SP_LIMITS_MAX_POINTS]; /* the paper's model (full mode: its sweep of the same setting) */
+    sp_epoch_summary sum;              /* the mode's sweep */
+    sp_epoch_summary esum;             /* full mode: the paper's model on the same setting */
+    int n;                             /* points of the mode's sweep */
+    double wall_s;
+    sp_system fsys;                    /* full mode: the hardware, with the setting's what-ifs applied */
+    sp_limits_full_opts fo;            /* full mode: the setting's idealisations and search options */
+    sp_limits_full_point *fpts;        /* full mode: SP_LIMITS_MAX_POINTS of them (malloc'ed) */
+    sp_limits_energy energy[SP_LIMITS_MAX_POINTS]; /* of the mode's points */
+} sp_limits_setting;
+typedef struct {
+    int full, waterfall;               /* --mode full; --waterfall (the settings are its steps) */
+    int n;
+    sp_limits_setting *set;            /* calloc'ed (sp_limits_report_free) */
+    double wall_s;
+} sp_limits_report;
+/* Request: mode, gpu | compare, duration, from, to, dense, moe, batch_rule, shape, latency_scale,
+ * bandwidth_scale, flat_network, threads, grad_bytes, kv_heads, waterfall (docs/limits.md). A range that holds no
+ * sweep point of any setting is refused (SP_EINVAL) naming --from/--to and the nearest sweep points. */
+sp_status sp_limits_run(const char *data_dir, sp_request *rq, sp_limits_report *r, sp_error *err);
+json_t *sp_limits_json(const sp_limits_report *r);
+void sp_limits_report_free(sp_limits_report *r);
+/* Why a setting has no points, in words; NULL when it has some. */
+const char *sp_limits_empty_reason(const sp_limits_report *r, const sp_limits_setting *s, char *buf, size_t n);
+
 /* ---- the command table: one line registers a command ---- */
 /* X(name as typed, C identifier): sp_call_<ident>(data_dir, request, &result, err) builds the result object. */
 #define SP_CALL_COMMANDS(X)                                                                                        \
@@ -271,6 +310,7 @@ void sp_shape_report_free(sp_shape_report *r);
     X("finetune", finetune)                                                                                        \
     X("report", report)                                                                                            \
     X("shape", shape)                                                                                              \
+    X("limits", limits)                                                                                            \
     X("model", model)
 
 #define SP_CALL_DECLARE(name, ident) \

@@ -962,6 +962,7 @@ int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_
         double nparam = 2 * d * dff * (double)L * (double)S, D = 20 * nparam, C = 6 * nparam * D / (double)S;
         if (st->c_max > 0 && C > st->c_max) {
             sum->stop = SP_EPOCH_STOP_RANGE;
+            sum->beyond_range_flop = C;
             break;
         }
         /* below the paper's range only what was asked for is searched; from 12288 on every point counts for

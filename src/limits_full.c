@@ -123,6 +123,7 @@ int sp_limits_full_sweep(const sp_epoch_setting *st, const sp_system *sys, const
         double D = 20 * pc.total, C = sp_model_train_flops(&m, seq, D);
         if (st->c_max > 0 && C > st->c_max) {
             sum->stop = SP_EPOCH_STOP_RANGE;
+            sum->beyond_range_flop = C;
             break;
         }
         if (d < st->d_model_min && C < st->c_min)

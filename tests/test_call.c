@@ -1,5 +1,6 @@
 /* sp_call, the one entry point of the bindings: each test names its rule and asserts the exact value. */
 #include "testutil.h"
+#include "scaleplan_limits.h"
 
 #include <jansson.h>
 #include <stdlib.h>
@@ -231,13 +232,43 @@ static void test_finetune_report(void **st)
     call_fails("report", "{\"name\":\"infamous\"}", SP_EINVAL, "expected 'famous'");
 }
 
+/* Rule: sp_call limits (the paper's model) returns the summary of the same sweep run through the typed API, numbers
+ * and strings are the same request, and a range holding no sweep point is refused naming --to. */
+static void test_limits(void **st)
+{
+    (void)st;
+    json_t *j = call_ok("limits", "{\"mode\":\"epoch2024\",\"gpu\":\"h100\",\"latency_scale\":0.1,\"to\":\"1e28\"}");
+    sp_epoch_setting s;
+    sp_epoch_setting_defaults(&s);
+    sp_error e = {0};
+    assert_int_equal(sp_epoch_gpu_preset("h100", &s.gpu, &e), SP_OK);
+    for (int i = 0; i < s.gpu.n_levels; i++)
+        s.gpu.lat[i] *= 0.1;
+    s.gpu.latency_per_matmul_s *= 0.1;
+    s.c_max = 1e28;
+    static sp_epoch_point pts[160];
+    sp_epoch_summary sum;
+    int n = sp_epoch_sweep(&s, pts, 160, &sum);
+    assert_true(n > 0);
+    assert_int_equal(json_array_size(json_object_get(j, "points")), (size_t)n);
+    assert_near(num(json_array_get(json_object_get(j, "points"), n - 1), "utilization"), pts[n - 1].utilization, 1e-12);
+    assert_string_equal(json_string_value(json_object_get(j, "sweep_end")), "end of range");
+    json_t *k = call_ok("limits", "{\"mode\":\"epoch2024\",\"gpu\":\"h100\",\"latency_scale\":\"0.1\",\"to\":1e28}");
+    assert_true(num(k, "max_utilization") == num(j, "max_utilization"));
+    json_decref(j);
+    json_decref(k);
+    call_fails("limits", "{\"mode\":\"epoch2024\",\"to\":\"1e24\"}", SP_EINVAL, "--to 1e+24: below the smallest run");
+    call_fails("limits", "{\"mode\":\"paper\"}", SP_EINVAL, "--mode 'paper'; allowed epoch2024, full");
+    call_fails("limits", "{\"mode\":\"epoch2024\",\"gpus\":8}", SP_EINVAL, "unknown option 'gpus' for limits");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_matches_typed_api), cmocka_unit_test(test_values_numbers_strings_flags),
         cmocka_unit_test(test_errors), cmocka_unit_test(test_search_best_plan_retimes), cmocka_unit_test(test_infer),
         cmocka_unit_test(test_presets), cmocka_unit_test(test_law),
-        cmocka_unit_test(test_validate_energy), cmocka_unit_test(test_finetune_report),
+        cmocka_unit_test(test_validate_energy), cmocka_unit_test(test_finetune_report), cmocka_unit_test(test_limits),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

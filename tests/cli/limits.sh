@@ -22,7 +22,11 @@ expect_out limits_plot 'swept in' -- limits --mode epoch2024 --compare h100,a100
 # empty results are reported as such
 expect_out limits_empty_wall 'nothing finishes within .* not even the smallest run' -- limits --mode epoch2024 --duration 1h
 expect_out limits_empty_json '"feasible":false,.*"note":"no feasible run in the requested range' -- limits --mode epoch2024 --from 1e33 --json
-expect_out limits_empty_range 'no sweep point falls in the requested compute range' -- limits --mode epoch2024 --from 1.7e25 --to 3e25
+# a range that holds no sweep point is bad input: the option, the nearest points, exit 2, nothing on stdout
+expect_fail limits_empty_range 2 '^scaleplan limits: error: --from 1.7e+25 --to 3e+25: no sweep point falls in this range; the nearest are 1.63e+25 and 3.63e+25 FLOP$' -- limits --mode epoch2024 --from 1.7e25 --to 3e25
+expect_fail limits_to_below 2 '^scaleplan limits: error: --to 1e+24: below the smallest run of the sweep (6.45e+24 FLOP); allowed --to >= 6.45e+24' -- limits --mode epoch2024 --to 1e24
+expect_fail limits_to_below_json 2 '^scaleplan limits: error: --to 1e+24: below the smallest run' -- limits --mode epoch2024 --to 1e24 --json
+expect_fail limits_full_to_below 2 '^scaleplan limits: error: --to 1e+24: below the smallest run of the sweep (1.09e+25 FLOP)' -- limits --to 1e24
 # bad input: one line on stderr, exit 2, nothing on stdout
 expect_fail limits_mode 2 "allowed epoch2024, full" -- limits --mode paper
 expect_fail limits_gpu 2 "--gpu 'tpu'" -- limits --mode epoch2024 --gpu tpu
