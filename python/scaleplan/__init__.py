@@ -170,7 +170,12 @@ def fit(points: Any, **options: Any) -> Dict[str, Any]:
 
 
 def limits(**options: Any) -> Dict[str, Any]:
-    """Where data movement and latency end scaling (full model or ``mode="epoch2024"``)."""
+    """Where data movement and latency end scaling: ``scaleplan limits --json`` as a dict (docs/limits.md).
+
+    ``mode="epoch2024"`` reproduces Erdil & Schneider-Joseph (2024); the default ``"full"`` asks scaleplan's
+    training model. Options as the CLI's: ``gpu="h100"`` or ``compare="h100,a100+moe+ll"`` (or ``"paper"``),
+    ``duration="3mo"``, ``from_=...`` is spelt ``**{"from": 1e26}``, ``to=1e30``, ``moe=True``,
+    ``batch_rule="kaplan"``, ``latency_scale=0.1``, ``bandwidth_scale="inf"``, ``flat_network=True``."""
     return call("limits", **options)
 
 

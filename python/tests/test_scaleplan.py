@@ -70,6 +70,8 @@ CASES = [
     ("infer", dict(model="llama3-70b", system="dgx-h100", gpus=8, tp=8, batch=16, prompt=1024, output=256)),
     ("law", dict(compute="1e24")),
     ("limits", dict(mode="epoch2024", to="1e27")),
+    ("limits", dict(mode="epoch2024", compare="h100,a100+moe+ll", to="1e28")),
+    ("limits", dict(to="3e26", threads=1)),  # full mode; one search thread: plans_evaluated is deterministic
     ("forecast", dict(assumptions="epoch-2030", year=2030, lab_share=0.3)),
     ("finetune", dict(model="llama3-8b", system="dgx-h100", gpus=8, method="lora", global_batch=64)),
 ]
@@ -135,6 +137,10 @@ BAD = [
     ("train", dict(model="/nonexistent/config.json")),
     ("infer", dict(model="llama3-70b", system="dgx-h100", prompt=0)),
     ("law", dict(compute="-1")),
+    ("limits", dict(mode="epoch2024", to="1e24")),
+    ("limits", dict(mode="paper")),
+    ("limits", dict(mode="epoch2024", compare="h100+fast")),
+    ("limits", dict(mode="epoch2024", latency_scale=0)),
 ]
 
 
@@ -148,6 +154,19 @@ def test_errors_carry_cli_message(cmd, kw):
     assert rc == 2 and out == ""
     assert str(e.value) in err, (str(e.value), err)
     assert "\n" not in str(e.value)
+
+
+def test_limits_reproduces_the_paper():
+    """scaleplan.limits: the paper's H100 baseline (reference §5.1: linear regime to 2.05e28 FLOP, latency wall at
+    2.71e31), the same dict as the CLI's --json, and a range without sweep points raising with the CLI's line."""
+    r = scaleplan.limits(mode="epoch2024", gpu="h100")
+    assert float("%.3g" % r["linear_regime_end_flop"]) == 2.05e28
+    assert float("%.3g" % r["latency_wall_flop"]) == 2.71e31
+    assert r["max_utilization"] == 0.7 and r["sweep_end"] == "latency wall"
+    assert stable(r) == stable(cli_json("limits", "--mode", "epoch2024", "--gpu", "h100"))
+    with pytest.raises(scaleplan.InputError) as e:
+        scaleplan.limits(mode="epoch2024", to=1e24)
+    assert str(e.value).startswith("--to 1e+24: below the smallest run of the sweep")
 
 
 def test_error_classes():
