@@ -174,7 +174,7 @@ def limits(**options: Any) -> Dict[str, Any]:
 
     ``mode="epoch2024"`` reproduces Erdil & Schneider-Joseph (2024); the default ``"full"`` asks scaleplan's
     training model. Options as the CLI's: ``gpu="h100"`` or ``compare="h100,a100+moe+ll"`` (or ``"paper"``),
-    ``duration="3mo"``, ``from_=...`` is spelt ``**{"from": 1e26}``, ``to=1e30``, ``moe=True``,
+    ``duration="3mo"``, ``to=1e30`` (the lower bound as ``**{"from": 1e26}``: ``from`` is a Python keyword), ``moe=True``,
     ``batch_rule="kaplan"``, ``latency_scale=0.1``, ``bandwidth_scale="inf"``, ``flat_network=True``."""
     return call("limits", **options)
 
