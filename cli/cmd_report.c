@@ -16,8 +16,13 @@ static void print_table(const sp_report *r)
     for (int i = 0; i < r->n; i++) {
         const sp_report_run *x = &r->runs[i];
         const sp_plan *p = &x->plan;
-        printf("| %s | %s | %d | TP%d PP%d DP%d%s%s | %.3g | %.1f | %.1f %% | %.3g | %.4g | %.4g | %.3g | %s |\n", x->label,
-               x->model.name, p->n_gpus, p->tp, p->pp, p->dp, p->cp > 1 ? (p->cp == 2 ? " CP2" : p->cp == 4 ? " CP4" : " CP8+") : "",
+        char vp[16] = "", cp[16] = "";
+        if (p->vpp > 1)
+            snprintf(vp, sizeof vp, " VP%d", p->vpp);
+        if (p->cp > 1)
+            snprintf(cp, sizeof cp, " CP%d", p->cp);
+        printf("| %s | %s | %d | TP%d PP%d%s DP%d%s ZeRO-%d, recompute %s%s | %.3g | %.1f | %.1f %% | %.3g | %.4g | %.4g | %.3g | %s |\n",
+               x->label, x->model.name, p->n_gpus, p->tp, p->pp, vp, p->dp, cp, p->zero, sp_recompute_name(p->recompute),
                x->res.fits ? "" : " (does not fit)", x->tokens, x->train_s / 86400, 100 * x->res.mfu, x->gpu_hours,
                x->energy.energy_kwh / 1000, x->energy.co2e_kg / 1000, x->energy.cloud_usd, x->reported);
     }

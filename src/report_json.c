@@ -27,11 +27,15 @@ static const famous runs[SP_REPORT_RUNS] = {
      0, 0, SP_FP16, 300e9, 0, "Patterson et al. 2021: 14.8 days, 1287 MWh, 552 t"},
     {"MT-NLG 530B (2240 A100)", "turing-nlg-530b", "dgx-a100-80g", 2240, 8, 35, 1, 1920, 2048, SP_RECOMPUTE_FULL, 0, 0,
      SP_BF16, 270e9, 0, "Smith et al. 2022: 270B tokens on 2240-4480 A100"},
-    {"BLOOM 176B (384 A100-80GB)", "gpt3-175b", "dgx-a100-80g", 384, 4, 12, 1, 2048, 2048, SP_RECOMPUTE_FULL, 0, 1,
+    {"BLOOM 176B (384 A100-80GB)", "bloom-176b", "dgx-a100-80g", 384, 4, 12, 1, 2048, 2048, SP_RECOMPUTE_FULL, 0, 1,
      SP_BF16, 366e9, 0, "BLOOM report: ~3.5 months, 1.08M GPU-hours, 433 MWh"},
     {"Llama 2 70B (2048 A100-80GB)", "llama2-70b", "dgx-a100-80g", 2048, 8, 4, 5, 1024, 4096, SP_RECOMPUTE_SELECTIVE,
      1, 1, SP_BF16, 2e12, 0, "Touvron et al. 2023: 1.72M GPU-hours, 291 t CO2e"},
-    {"Llama 3.1 405B (16384 H100)", "llama3.1-405b", "dgx-h100", 16384, 8, 16, 1, 2048, 8192, SP_RECOMPUTE_NONE, 1, 1,
+    /* Meta's plan (Llama 3 report Table 4: TP 8, CP 1, PP 16, DP 128, 16M-token batches of 8192; §3.3.2: interleaved
+     * stages, one layer fewer on the first and last, i.e. the embedding and loss counted in the split: 126 layers on
+     * PP 16 x VP 8; §3.3.1: FSDP without resharding after the forward = ZeRO-2's memory). The paper gives no
+     * recompute; with none the memory model overflows (84.5 of 79.65 GiB, docs/famous.md), so full. */
+    {"Llama 3.1 405B (16384 H100)", "llama3.1-405b", "dgx-h100", 16384, 8, 16, 8, 2048, 8192, SP_RECOMPUTE_FULL, 1, 2,
      SP_BF16, 15.6e12, 0, "Llama 3 report: 30.84M GPU-hours, 38-43 % MFU"},
     {"1e26 FLOP run (compute-optimal, 32768 H100)", NULL, "dgx-h100", 32768, 8, 16, 1, 4096, 8192,
      SP_RECOMPUTE_SELECTIVE, 1, 1, SP_BF16, 0, 1e26, "hypothetical"},
@@ -155,6 +159,10 @@ json_t *sp_report_json(const sp_report *r)
         sp_json_set_int(j, "tp", x->plan.tp);
         sp_json_set_int(j, "pp", x->plan.pp);
         sp_json_set_int(j, "dp", x->plan.dp);
+        sp_json_set_int(j, "cp", x->plan.cp);
+        sp_json_set_int(j, "vpp", x->plan.vpp);
+        sp_json_set_int(j, "zero", x->plan.zero);
+        sp_json_set_str(j, "recompute", sp_recompute_name(x->plan.recompute));
         sp_json_set_num(j, "tokens", x->tokens);
         sp_json_set_num(j, "train_time_s", x->train_s);
         sp_json_set_num(j, "mfu", x->res.mfu);
