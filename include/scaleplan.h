@@ -251,6 +251,7 @@ const char *sp_attn_kernel_name(sp_attn_kernel k);
 
 typedef struct {
     char name[48];
+    char family[16];          /* hardware family (ampere, hopper, blackwell, ...): keys a stack's efficiency factors */
     double peak[SP_NDTYPE];   /* dense peak FLOP/s per dtype (0 = unsupported) */
     double hbm_bytes;
     double hbm_bw;            /* bytes/s */
@@ -417,6 +418,16 @@ struct json_t *sp_model_json(const sp_model *m, const sp_model_info *info, int s
 #define SP_FEAT_ZERO2 128u
 #define SP_FEAT_ZERO3 256u
 
+/* How a software stack realises one hardware family's kernel curves: multipliers of the family's 16-bit GEMM
+ * efficiency, its FP8 (and other scaled-format) GEMM efficiency, its attention kernels and its memory-bound kernel
+ * bandwidth (1 = the family's curve as the accelerator file gives it). One entry per (family x stack), fitted once
+ * on the visible rows of that pair by tools/calibrate.py from published priors (docs/calibration.md). */
+#define SP_MAX_STACK_EFF 8
+typedef struct {
+    char family[16];
+    double gemm, fp8_gemm, attn, mem;
+} sp_stack_eff;
+
 typedef struct {
     char name[48];
     char attention[48], gemm[48]; /* kernel names (informative) */
@@ -431,6 +442,8 @@ typedef struct {
     int fsdp_reshard;             /* FSDP/ZeRO-3 frees gathered weights after forward (0: kept until backward) */
     sp_fp8_recipe fp8_recipe;
     unsigned supports;            /* SP_FEAT_* */
+    int n_eff;                    /* efficiency factors per hardware family (data/software efficiency; docs/calibration.md) */
+    sp_stack_eff eff[SP_MAX_STACK_EFF];
 } sp_software;
 
 /* Plan knobs a caller set itself (sp_software_apply fills only the others). */

@@ -430,7 +430,7 @@ static sp_status load_preset(const char *data_dir, const char *kind, const char 
 
 /* ---- accelerators ---- */
 
-static const char *const accel_keys[] = {"name", "description", "peak_tflops", "hbm", "hbm_bw", "l2", "n_sm",
+static const char *const accel_keys[] = {"name", "family", "description", "peak_tflops", "hbm", "hbm_bw", "l2", "n_sm",
                                          "tdp_w", "idle_w", "price_usd", "efficiency", "sources", NULL};
 static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead",
                                        "fp8_gemm_max", "fp8_gemm_k_half", "attn_kernels", "sources", NULL};
@@ -469,6 +469,11 @@ static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, s
     memset(a, 0, sizeof *a);
     const char *nm = json_string_value(json_object_get(o, "name"));
     snprintf(a->name, sizeof a->name, "%s", nm ? nm : "accelerator");
+    json_t *fam = json_object_get(o, "family");
+    if (fam && (!json_is_string(fam) || strlen(json_string_value(fam)) >= sizeof a->family))
+        return sp_fail(err, SP_EINVAL, "%s:%d: field 'family' must be a short name like \"hopper\"", f->path,
+                       key_line(f, "family"));
+    snprintf(a->family, sizeof a->family, "%s", fam ? json_string_value(fam) : "");
     json_t *pk = json_object_get(o, "peak_tflops");
     if (!json_is_object(pk))
         return sp_fail(err, SP_EINVAL, "%s:%d: field 'peak_tflops' must be an object like {\"bf16\": 312}", f->path,
@@ -758,7 +763,8 @@ sp_status sp_preset_json(const char *data_dir, const char *kind, const char *nam
 
 /* ---- software stacks (data/software/NAME.json; the logic is in software.c) ---- */
 
-static const char *const stack_keys[] = {"name", "description", "kernels", "defaults", "supports", "sources", NULL};
+static const char *const stack_keys[] = {"name", "description", "kernels", "defaults", "supports", "efficiency",
+                                         "sources", NULL};
 static const char *const kernel_keys[] = {"attention", "attention_class", "gemm", "fusions", NULL};
 /* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
@@ -846,6 +852,46 @@ static sp_status stack_supports(const src_file *f, json_t *a, sp_software *sw, s
     return SP_OK;
 }
 
+/* efficiency: {"hopper": {"gemm": 0.9, "fp8_gemm": 0.8, "attn": 1, "mem": 1}, ...}: the stack's factors per hardware
+ * family (include/scaleplan.h sp_stack_eff), each key optional (1), every value in 0.2..1.5, cited in
+ * sources.efficiency */
+static sp_status stack_eff(const src_file *f, json_t *e, json_t *src, sp_software *sw, sp_error *err)
+{
+    static const char *const keys[] = {"gemm", "fp8_gemm", "attn", "mem", NULL};
+    if (!e)
+        return SP_OK;
+    if (!json_is_object(e) || json_object_size(e) > SP_MAX_STACK_EFF)
+        return sp_fail(err, SP_EINVAL, "%s:%d: field 'efficiency' must be an object of at most %d hardware families like "
+                       "{\"hopper\": {\"gemm\": 0.9}}", f->path, key_line(f, "efficiency"), SP_MAX_STACK_EFF);
+    if (!json_is_string(json_object_get(src, "efficiency")))
+        return sp_fail(err, SP_EINVAL, "%s: sources.efficiency is missing: cite how the factors were obtained", f->path);
+    const char *fam;
+    json_t *v;
+    json_object_foreach(e, fam, v)
+    {
+        sp_stack_eff *x = &sw->eff[sw->n_eff];
+        if (!json_is_object(v) || strlen(fam) >= sizeof x->family)
+            return sp_fail(err, SP_EINVAL, "%s:%d: efficiency.%s must be an object of factors (gemm, fp8_gemm, attn, mem)",
+                           f->path, key_line(f, fam), fam);
+        snprintf(x->family, sizeof x->family, "%s", fam);
+        double *dst[] = {&x->gemm, &x->fp8_gemm, &x->attn, &x->mem};
+        for (int i = 0; keys[i]; i++) {
+            json_t *n = json_object_get(v, keys[i]);
+            *dst[i] = n ? json_number_value(n) : 1;
+            if (n && (!json_is_number(n) || !(*dst[i] >= 0.2 && *dst[i] <= 1.5)))
+                return sp_fail(err, SP_EINVAL, "%s:%d: efficiency.%s.%s must be a factor in 0.2..1.5", f->path,
+                               key_line(f, fam), fam, keys[i]);
+        }
+        size_t known = (json_object_get(v, "gemm") != NULL) + (json_object_get(v, "fp8_gemm") != NULL) +
+                       (json_object_get(v, "attn") != NULL) + (json_object_get(v, "mem") != NULL);
+        if (json_object_size(v) > known)
+            return sp_fail(err, SP_EINVAL, "%s:%d: efficiency.%s: allowed keys gemm, fp8_gemm, attn, mem", f->path,
+                           key_line(f, fam), fam);
+        sw->n_eff++;
+    }
+    return SP_OK;
+}
+
 static sp_status parse_stack(const src_file *f, const char *display, json_t *o, sp_software *sw, sp_error *err)
 {
     memset(sw, 0, sizeof *sw);
@@ -870,6 +916,8 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
                        key_line(f, "attention_class"));
     snprintf(sw->gemm, sizeof sw->gemm, "%s", gemm);
     if ((rc = stack_defaults(f, d, src, sw, err)))
+        return rc;
+    if ((rc = stack_eff(f, json_object_get(o, "efficiency"), src, sw, err)))
         return rc;
     return stack_supports(f, json_object_get(o, "supports"), sw, err);
 }

@@ -330,6 +330,22 @@ static void moe_alltoall(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
     d->u.coll.cross = b->u.coll.cross = copies_out / k;
 }
 
+/* Token permutation around the grouped expert GEMMs (Megatron-Core's MoEAlltoAllTokenDispatcher,
+ * NVIDIA/Megatron-LM megatron/core/transformer/moe/token_dispatcher.py with moe_utils.py permute / unpermute /
+ * sort_chunks_by_idxs): "permutation 1" gathers the k copies of each token in expert order before dispatch (read T,
+ * write T·k rows); with several local experts "permutation 2" sorts the received copies by local expert (read +
+ * write T·k) and is undone after the experts (read + write T·k); unpermute scatters the weighted copies back onto
+ * the tokens (read T·k, write T). Memory-bound whether fused (moe_permute_fusion: one kernel each) or not; backward
+ * moves the same bytes in the other direction. The busiest rank's copies (Tx) set the time. */
+static void moe_permute(sp_layer_ctx *c, sp_layer_ops *l, double Tx, double hr, double experts_here)
+{
+    double k = c->m->top_k, T = c->T;
+    double sorts = experts_here > 1 ? 2 : 0;
+    double rows = 2 * T + 2 * Tx * k + 2 * sorts * Tx * k;
+    double b = rows * hr * ACT_BYTES;
+    bytes_op(l, "moe_permute", SP_PART_MEMORY, 0, b, b, 2 + sorts, 2 + sorts);
+}
+
 /* shared experts (a dense MLP of n_shared x the expert width, TP-sharded) and the router, on all T tokens */
 static void moe_shared_router(sp_layer_ctx *c, sp_layer_ops *l)
 {
@@ -388,6 +404,7 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
         c->q_in += T * hr + experts_here * tok * fe / e + T * fe * ns / t;
         c->q_out += experts_here * tok * (up + hr) + T * (mats + 1) * fe * ns / t;
     }
+    moe_permute(c, l, Tx, hr, experts_here);
     moe_etp(c, l, e, Tx);
     moe_alltoall(c, l, e, Tx);
 }

@@ -100,8 +100,39 @@ sp_status sp_attn_kernel_parse(const char *s, sp_attn_kernel *out)
     return SP_EINVAL;
 }
 
+static double cap1(double x) { return x < 1 ? x : 1; }
+
+/* The stack's efficiency factors for the system's hardware family (data/software efficiency, fitted by
+ * tools/calibrate.py: docs/calibration.md): the family's GEMM curves, attention kernels and memory-bound bandwidth
+ * as this stack's kernels realise them. A family the stack does not list keeps the accelerator file's curves. */
+static void apply_eff(const sp_software *sw, sp_accel *a)
+{
+    const sp_stack_eff *x = NULL;
+    for (int i = 0; i < sw->n_eff && !x; i++)
+        if (a->family[0] && strcmp(sw->eff[i].family, a->family) == 0)
+            x = &sw->eff[i];
+    if (!x)
+        return;
+    sp_efficiency *e = &a->eff;
+    if (e->fp8_gemm_max > 0) {
+        e->fp8_gemm_max = cap1(e->fp8_gemm_max * x->fp8_gemm);
+    } else if (x->fp8_gemm != 1) { /* the scaled formats ran on the 16-bit curve: give them their own */
+        e->fp8_gemm_max = cap1(e->gemm_max * x->fp8_gemm);
+        e->fp8_gemm_k_half = e->gemm_k_half;
+    }
+    /* generic attention is gemm_max x attn: keep it at the stack's attention factor alone */
+    e->attn = e->attn * x->attn / x->gemm;
+    e->gemm_max = cap1(e->gemm_max * x->gemm);
+    for (int k = 0; k < SP_NATTN; k++) {
+        e->attn_fwd[k] = cap1(e->attn_fwd[k] * x->attn);
+        e->attn_bwd[k] = cap1(e->attn_bwd[k] * x->attn);
+    }
+    e->mem = cap1(e->mem * x->mem);
+}
+
 void sp_software_apply_system(const sp_software *sw, sp_system *s)
 {
+    apply_eff(sw, &s->acc);
     s->attn_kernel = sw->attn_kernel;
     s->flash_attention = sw->flash_attention;
     s->overlap_tp = sw->overlap_tp;

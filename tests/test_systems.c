@@ -281,6 +281,35 @@ static void test_software_errors(void **st)
     assert_non_null(strstr(e.msg, "unknown software preset 'no-such-stack'"));
 }
 
+/* Rule: a stack's efficiency factors multiply the curves of the family it lists (docs/calibration.md), and leave
+ * every other family's alone; generic attention (gemm_max x attn) moves by the attention factor only. */
+static void test_stack_efficiency(void **st)
+{
+    (void)st;
+    sp_software sw;
+    sp_system h, a;
+    sp_error e = {0};
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "llm-foundry", &sw, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "h100-80g-roce", &h, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "a100-80g-roce", &a, &e), SP_OK);
+    assert_string_equal(h.acc.family, "hopper");
+    assert_string_equal(a.acc.family, "ampere");
+    const sp_stack_eff *x = NULL;
+    for (int i = 0; i < sw.n_eff; i++)
+        if (strcmp(sw.eff[i].family, "hopper") == 0)
+            x = &sw.eff[i];
+    assert_non_null(x);
+    sp_system h0 = h, a0 = a;
+    sp_software_apply_system(&sw, &h);
+    sp_software_apply_system(&sw, &a);
+    assert_true(fabs(h.acc.eff.gemm_max - h0.acc.eff.gemm_max * x->gemm) < 1e-12);
+    assert_true(fabs(h.acc.eff.fp8_gemm_max - h0.acc.eff.fp8_gemm_max * x->fp8_gemm) < 1e-12);
+    assert_true(fabs(h.acc.eff.attn_fwd[SP_ATTN_FA2] - h0.acc.eff.attn_fwd[SP_ATTN_FA2] * x->attn) < 1e-12);
+    assert_true(fabs(h.acc.eff.gemm_max * h.acc.eff.attn - h0.acc.eff.gemm_max * h0.acc.eff.attn * x->attn) < 1e-12);
+    assert_true(fabs(h.acc.eff.mem - h0.acc.eff.mem * x->mem) < 1e-12);
+    assert_true(a.acc.eff.gemm_max == a0.acc.eff.gemm_max && a.acc.eff.mem == a0.acc.eff.mem);
+}
+
 /* Rule: one memory model (issue 24 item 8): train and finetune --method full on the same plan and stack hold the
  * same model-state bytes; 18 B/parameter under Megatron-Core, 16 under FSDP (fp32 sharded master as the weight). */
 static void test_one_memory_model(void **st)
@@ -331,6 +360,7 @@ int main(void)
         cmocka_unit_test(test_software_errors),
         cmocka_unit_test(test_software_search),
         cmocka_unit_test(test_one_memory_model),
+        cmocka_unit_test(test_stack_efficiency),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

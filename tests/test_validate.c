@@ -45,7 +45,7 @@ static void test_training_runs(void **st)
     assert_int_equal(skipped, 6);
     sp_validate_summary s;
     sp_validate_summarize(rows, n, &s);
-    static const fam_bound b[] = {{"NAR21", 16, 10}, {"KOR22", 8, 5}, {"MLM20", 12, 10}, {"MPT", 139, 15}, {"MPTH", 77, 35}};
+    static const fam_bound b[] = {{"NAR21", 16, 10}, {"KOR22", 8, 5}, {"MLM20", 12, 10}, {"MPT", 139, 15}, {"MPTH", 77, 13}};
     for (size_t i = 0; i < sizeof b / sizeof b[0]; i++) {
         const sp_validate_group *g = family(&s, b[i].family);
         print_message("%-6s n=%3d MAPE %.2f %% (bound %.0f %%)\n", g->name, g->n, g->mape_pct, b[i].max_mape);
@@ -86,7 +86,9 @@ static void test_megatron_core(void **st)
     sp_validate_summarize(rows, n, &s);
     print_message("BRIDGE n=%d MAPE %.2f %%, %d not evaluated\n", s.all.n, s.all.mape_pct, s.all.n_skipped);
     assert_true(s.all.n >= 71);
-    assert_true(s.all.mape_pct <= 50); /* baseline 32 %: issue 18's target is 8 % */
+    /* 30.0 % before the stack calibration and the MoE token permutation, 20.7 % after (docs/calibration.md);
+     * issue 18's target is 8 % */
+    assert_true(s.all.mape_pct <= 23);
     free(rows);
 }
 

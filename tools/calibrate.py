@@ -1,0 +1,182 @@
+#!/usr/bin/env python3
+"""Fit the efficiency factors of each (hardware family x software stack) pair on the visible validation rows.
+
+Usage:  python3 tools/calibrate.py [--write]      (from the repository root, after `make all`)
+
+One calibration per (family x stack), never per row (docs/calibration.md). For each pair below, the rows of
+data/validation/*.csv that ran on that stack (column `software`) on an accelerator of that family (system ->
+accelerator -> `family`) are the fit set, less the rows that cannot inform a kernel efficiency:
+  - rows whose precision the source did not state (the efficiency is per precision);
+  - fine-tuning rows (SFT / LoRA: a different workload, predicted through the finetune model);
+  - rows `validate` does not evaluate.
+The factors (data/software/STACK.json "efficiency".FAMILY: gemm, fp8_gemm, attn, mem; 1 = the accelerator file's
+curve) start from the priors below and are fitted by coordinate descent over a grid (0.50..1.30, step 0.02),
+two sweeps, minimising the MAPE of step time over the fit set with `scaleplan validate --data-dir` on a copy
+of data/. A factor is fitted only when the fit set has rows that depend on it (gemm: at least 5 16-bit rows of
+dense models -- MoE rows carry dispatch and grouped-GEMM costs a GEMM factor must not absorb; fp8_gemm:
+FP8/MXFP8/NVFP4 rows); otherwise it stays at its prior. With --write the factors go into data/software/*.json and
+the result table into docs/calibration.md; without it the script only prints.
+"""
+import csv
+import json
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+BIN = os.path.join(ROOT, "build", "scaleplan")
+CSVS = ["data/validation/training_runs.csv", "data/validation/training_runs_megatron_core.csv"]
+KEYS = ["gemm", "fp8_gemm", "attn", "mem"]
+GRID = [round(0.50 + 0.02 * i, 2) for i in range(41)]
+QUANTIZED = {"fp8", "mxfp8", "nvfp4", "fp4", "int8"}
+
+# Priors: where the search starts, from published microbenchmarks (docs/calibration.md gives the sources).
+# hopper x megatron-core fp8_gemm: the Hopper FP8 curve (0.82) was fitted to tile-lang's hand-written FP8 GEMM
+#   (1523 of 1979 TFLOP/s at 8192^2 x 16384); cuBLAS FP8 through PyTorch reaches 70.9 % of peak on H100 SXM
+#   (stas00/ml-engineering, compute/accelerator/README.md, "Maximum Achievable Matmul FLOPS comparison table"),
+#   i.e. 0.709 / 0.77 = 0.92 of the curve.
+# blackwell x megatron-core fp8_gemm: B200 has no FP8 curve (FP8 ran on the BF16 curve at twice the peak); MAMF
+#   FP8 76.3 % vs BF16 77.6 % on B200 SXM (same table): the same curve, factor 1.
+PRIORS = {
+    ("hopper", "llm-foundry"): {"gemm": 1.0, "fp8_gemm": 0.92, "attn": 1.0, "mem": 1.0},
+    ("hopper", "megatron-core"): {"gemm": 1.0, "fp8_gemm": 0.92, "attn": 1.0, "mem": 1.0},
+    ("blackwell", "megatron-core"): {"gemm": 1.0, "fp8_gemm": 1.0, "attn": 1.0, "mem": 1.0},
+}
+
+
+def load_json(path):
+    with open(path) as f:
+        return json.load(f)
+
+
+def accel_family(name):
+    d = load_json(os.path.join(ROOT, "data", "accelerators", name + ".json"))
+    if "family" in d:
+        return d["family"]
+    return accel_family(d["base"]) if "base" in d else ""
+
+
+def system_family(name):
+    d = load_json(os.path.join(ROOT, "data", "systems", name + ".json"))
+    while "accelerator" not in d:
+        d = load_json(os.path.join(ROOT, "data", "systems", d["base"] + ".json"))
+    return accel_family(d["accelerator"])
+
+
+def is_finetune(row):
+    m = row.get("model", "").lower()
+    return "(sft)" in m or "(lora)" in m
+
+
+def fit_rows(fam, stack):
+    rows, header = [], None
+    fams = {}
+    for path in CSVS:
+        with open(os.path.join(ROOT, path)) as f:
+            r = csv.DictReader(f)
+            for row in r:
+                if row.get("software") != stack or not row.get("precision") or is_finetune(row):
+                    continue
+                sysname = row["system"]
+                if sysname not in fams:
+                    fams[sysname] = system_family(sysname)
+                if fams[sysname] != fam:
+                    continue
+                if header is None:
+                    header = r.fieldnames
+                rows.append({k: row.get(k, "") for k in header})
+    return header, rows
+
+
+def run_validate(tmp, csv_path):
+    out = subprocess.run([BIN, "validate", csv_path, "--csv", "--data-dir", tmp], capture_output=True, text=True)
+    errs = {}
+    for row in csv.DictReader(out.stdout.splitlines()):
+        errs[row["id"]] = float(row["error_pct"])
+    return errs
+
+
+def set_factors(tmp, stack, fam, factors):
+    path = os.path.join(tmp, "software", stack + ".json")
+    d = load_json(path)
+    d.setdefault("efficiency", {})[fam] = dict(factors)
+    d.setdefault("sources", {}).setdefault("efficiency", "tools/calibrate.py")
+    with open(path, "w") as f:
+        json.dump(d, f, indent=2)
+
+
+def mape(errs):
+    return sum(abs(e) for e in errs.values()) / len(errs) if errs else float("nan")
+
+
+def calibrate(tmp, fam, stack):
+    header, rows = fit_rows(fam, stack)
+    csv_path = os.path.join(tmp, "validation", "calibrate_%s_%s.csv" % (fam, stack))
+    with open(csv_path, "w", newline="") as f:
+        w = csv.DictWriter(f, fieldnames=header)
+        w.writeheader()
+        w.writerows(rows)
+    dense16 = [r for r in rows if r["precision"] not in QUANTIZED and not r.get("moe_experts")]
+    quant = [r for r in rows if r["precision"] in QUANTIZED]
+    free = [k for k in KEYS if (k != "gemm" or len(dense16) >= 5) and (k != "fp8_gemm" or quant)]
+    x = dict(PRIORS[(fam, stack)])
+    set_factors(tmp, stack, fam, {k: 1.0 for k in KEYS})
+    before = run_validate(tmp, csv_path)
+    set_factors(tmp, stack, fam, x)
+    best = mape(run_validate(tmp, csv_path))
+    for _ in range(2):
+        for k in free:
+            for v in GRID:
+                y = dict(x)
+                y[k] = v
+                set_factors(tmp, stack, fam, y)
+                m = mape(run_validate(tmp, csv_path))
+                if m < best - 1e-9:
+                    best, x = m, y
+    set_factors(tmp, stack, fam, x)
+    after = run_validate(tmp, csv_path)
+    return {"family": fam, "stack": stack, "n": len(after), "free": free, "factors": x,
+            "mape_before": mape(before), "mape_after": mape(after)}
+
+
+def write_results(results):
+    by_stack = {}
+    for r in results:
+        by_stack.setdefault(r["stack"], []).append(r)
+    for stack, rs in by_stack.items():
+        path = os.path.join(ROOT, "data", "software", stack + ".json")
+        d = load_json(path)
+        eff = d.get("efficiency", {})
+        for r in rs:
+            eff[r["family"]] = r["factors"]
+        d["efficiency"] = eff
+        d.setdefault("sources", {})["efficiency"] = (
+            "tools/calibrate.py (one fit per hardware family x stack on the visible rows of that pair; priors, "
+            "fit sets and results in docs/calibration.md)")
+        with open(path, "w") as f:
+            json.dump(d, f, indent=2, ensure_ascii=False)
+            f.write("\n")
+
+
+def main():
+    write = "--write" in sys.argv[1:]
+    tmp = tempfile.mkdtemp(prefix="sp-calibrate-")
+    try:
+        data = os.path.join(tmp, "data")
+        shutil.copytree(os.path.join(ROOT, "data"), data)
+        results = [calibrate(data, fam, stack) for (fam, stack) in PRIORS]
+    finally:
+        shutil.rmtree(tmp, ignore_errors=True)
+    for r in results:
+        print("%-10s x %-14s n=%3d  fitted %-26s %s  MAPE %.2f %% -> %.2f %%" % (
+            r["family"], r["stack"], r["n"], ",".join(r["free"]),
+            " ".join("%s=%.2f" % (k, r["factors"][k]) for k in KEYS), r["mape_before"], r["mape_after"]))
+    if write:
+        write_results(results)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
