@@ -5,17 +5,18 @@
  * 2022 use the same 18 B; Rajbhandari et al. 2020 count 16 B with 2 B gradients). ZeRO-1 shards the optimizer
  * over DP, ZeRO-2 also the gradients, ZeRO-3 also the weights (+ one prefetched layer gathered).
  *
- * Activations per layer per micro-batch, 16-bit (Korthikanti et al. 2022 §4, generalised to GQA and gated
- * MLPs by counting the same tensors):
- *   replicated (÷t only with SP):  10·s·b·h  (two norm inputs 4, QKV input 2, MLP input 2, dropout masks 2)
- *   sharded (÷t):                  (4·qd + 4·kvd)/h + (gated ? 6 : 4)·f/h   [= 24 for GPT: Q,K,V,proj 8; MLP 16]
- *   attention scores (÷t):         5·a·s/h  (softmax out 2, dropout mask 1, dropout out 2); 0 with flash
- * selective recompute drops the scores; full recompute keeps the layer input 2·s·b·h (÷t with SP) plus one
- * layer's full activations during its backward. The first stage holds min(m, p) micro-batches in flight under
- * 1F1B, × (1 + (p−1)/(p·v)) when interleaved.
+ * Activations per layer per micro-batch: the bytes the layer's ops keep for the backward pass (ops.c, `saved`:
+ * Korthikanti et al. 2022 §4 counted per op and generalised to GQA, gated MLPs, MoE and recurrent mixers). For a GPT
+ * layer in 16 bits this is their formula, s·b·h·(10 + 24 + 5·a·s/h) without SP and TP: replicated (÷t only with
+ * SP) two norm inputs 4, QKV input 2, MLP input 2, dropout masks 2; sharded (÷t) Q, K, V, projection input 8, MLP
+ * 16; attention scores (÷t; 0 with flash) softmax out 2, dropout mask 1, dropout out 2. Selective recompute drops
+ * the scores; full recompute keeps the layer input 2·s·b·h (÷t with SP) plus one layer's full activations during
+ * its backward. The first stage holds min(m, p) micro-batches in flight under 1F1B, × (1 + (p−1)/(p·v)) when
+ * interleaved.
  */
 #include "scaleplan.h"
 #include "memory.h"
+#include "ops.h"
 
 #include <math.h>
 #include <string.h>
@@ -24,79 +25,33 @@
  * magnitude from PyTorch memory snapshots; documented in docs/model.md. */
 #define SP_FRAMEWORK_OVERHEAD_BYTES (1.5 * 1073741824.0)
 
-/* Layers that differ: one layer's saved activations in units of s·b·h 16-bit bytes, by sublayer. Attention: its norm
- * input, QKV input and dropout mask (5 replicated), Q, K, V, output-projection input (sharded), the scores without
- * flash over the keys it sees; FFN: norm input, MLP input, mask (5) and the MLP's tensors as above; Mamba-2: the
- * tensors its fused kernels save (mamba_ssm ssd_combined: in_proj output z, x, B, C, dt; conv output; y; the gated
- * norm's input) and the fp32 state of each chunk; gated DeltaNet likewise. FP8's 1-byte saved inputs are not
- * applied to these layers (an overestimate of at most the GEMM inputs' half). */
-static void sublayer_units(const sp_model *m, const sp_plan *p, int flash, sp_mixer mx, sp_ffn f, double *repl,
-                           double *shard, double *scores)
+/* One layer's activation bytes under each recompute mode (indexed by sp_recompute): the bytes its ops keep for the
+ * backward pass (ops.c builds them with the ops the step prices). A model whose layers differ takes the average
+ * layer over its (mixer, FFN) kinds; a uniform MoE model counts every layer as an MoE layer (its leading dense
+ * layers included: the first stage's). */
+static void layer_activation_bytes(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_param_count *pc,
+                                   int flash, double out[3])
 {
-    double h = m->d_model, qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m), s = p->seq_len;
-    *repl = *shard = *scores = 0;
-    if (mx == SP_MIX_ATTN || mx == SP_MIX_SWA || mx == SP_MIX_MLA) {
-        double span = mx == SP_MIX_SWA && m->sliding_window < s ? m->sliding_window : s;
-        *repl += 5, *shard += (4 * qd * (m->attn_gate ? 1.5 : 1) + 4 * kvd) / h;
-        *scores += flash ? 0 : 5.0 * m->n_heads * span / h;
-    } else if (mx == SP_MIX_MAMBA2) {
-        double in = m->ssm_inner, gn = (double)m->ssm_groups * m->ssm_state;
-        *repl += 5, *shard += 2.0 * (2 * in + 2 * gn + m->ssm_heads + in + 2 * gn + 2 * in) / h +
-                               4.0 * in * m->ssm_state / 128.0 / h; /* fp32 state per 128-token chunk */
-    } else if (mx == SP_MIX_GDN) {
-        double kd = (double)m->gdn_k_heads * m->gdn_k_dim, vd = (double)m->gdn_v_heads * m->gdn_v_dim;
-        *repl += 5, *shard += 2.0 * (2 * kd + 2 * vd + 2.0 * m->gdn_v_heads + 2 * kd + vd + 2 * vd) / h +
-                               4.0 * m->gdn_v_heads * m->gdn_k_dim * m->gdn_v_dim / 64.0 / h; /* per 64-token chunk */
-    }
-    if (f != SP_FFN_NONE) {
-        double ff = f == SP_FFN_MOE ? (double)m->moe_ffn_dim * (m->top_k * sp_moe_load(m, p) + m->n_shared_experts)
-                                    : m->ffn_dim;
-        *repl += 5, *shard += (m->gated ? 6.0 : 4.0) * ff / h;
-    }
-}
-
-/* The average layer of a model whose layers differ, under each recompute mode. */
-static void mixed_activation_bytes(const sp_model *m, const sp_plan *p, int flash, double out[3])
-{
-    double s = p->seq_len / (double)p->cp, b = p->micro_batch, t = p->tp, sbh = s * b * m->d_model;
-    double rep_div = (p->seq_parallel && t > 1) ? t : 1, sel = 0, none = 0;
-    for (int i = 0; i < m->n_layers; i++) {
-        double repl, shard, scores;
-        sublayer_units(m, p, flash, sp_model_mixer(m, i), sp_model_ffn(m, i), &repl, &shard, &scores);
-        sel += repl / rep_div + shard / t;
-        none += repl / rep_div + shard / t + scores / t;
-    }
-    out[SP_RECOMPUTE_FULL] = 2.0 * sbh / rep_div;
-    out[SP_RECOMPUTE_SELECTIVE] = sbh * sel / m->n_layers;
-    out[SP_RECOMPUTE_NONE] = sbh * none / m->n_layers;
-}
-
-/* One layer's activation bytes under each recompute mode (indexed by sp_recompute). */
-static void layer_activation_bytes(const sp_model *m, const sp_plan *p, int flash, double out[3])
-{
-    if (m->n_pattern > 0) {
-        mixed_activation_bytes(m, p, flash, out);
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, m, s, p, pc, flash);
+    if (m->n_pattern == 0) {
+        sp_layer_build(&c, sp_model_is_moe(m), &l);
+        sp_layer_saved(&l, out);
         return;
     }
-    double s = p->seq_len / (double)p->cp, b = p->micro_batch, h = m->d_model, t = p->tp;
-    double sbh = s * b * h;
-    double qd = sp_model_attn_qdim(m), kvd = sp_model_kvdim(m);
-    int moe = sp_model_is_moe(m);
-    double f = moe ? (double)m->moe_ffn_dim * (m->top_k * sp_moe_load(m, p) + m->n_shared_experts) : m->ffn_dim;
-    double repl = 10.0, shard = (4 * qd + 4 * kvd) / h + (m->gated ? 6.0 : 4.0) * f / h;
-    if (sp_dtype_is_quantized(p->dtype)) { /* counted as 1 byte for every scaled format (nvfp4: 0.56) */
-        /* the saved inputs of the FP8 GEMMs are kept in FP8 (the cast the forward GEMM used; Transformer Engine
-         * saves it for the weight gradient, DeepSeek-V3 §3.3.4 caches Linear inputs in FP8): QKV input and MLP
-         * input (replicated: 2 -> 1 each), output-projection input (2·qd -> qd) and MLP down-projection input
-         * (2·f -> f). Norm inputs, Q/K/V for the BF16 attention core, softmax and masks stay 16-bit. */
-        repl = 8.0;
-        shard = (3 * qd + 4 * kvd) / h + (m->gated ? 5.0 : 3.0) * f / h;
-    }
-    double scores = flash ? 0 : 5.0 * m->n_heads * (double)p->seq_len / h; /* full key length */
-    double rep_div = (p->seq_parallel && t > 1) ? t : 1;
-    out[SP_RECOMPUTE_FULL] = 2.0 * sbh / rep_div;
-    out[SP_RECOMPUTE_SELECTIVE] = sbh * (repl / rep_div + shard / t);
-    out[SP_RECOMPUTE_NONE] = sbh * (repl / rep_div + shard / t + scores / t);
+    out[0] = out[1] = out[2] = 0;
+    for (int mx = 0; mx < SP_NMIXER; mx++)
+        for (int f = 0; f < SP_NFFN; f++) {
+            int n = pc->count[mx][f];
+            if (n == 0)
+                continue;
+            double one[3];
+            sp_layer_build_kind(&c, (sp_mixer)mx, (sp_ffn)f, &l);
+            sp_layer_saved(&l, one);
+            for (int rc = 0; rc < 3; rc++)
+                out[rc] += one[rc] * n / m->n_layers;
+        }
 }
 
 /* Parameters held by one GPU on the heaviest stage, split into dense (replicated over DP x EP) and expert
@@ -143,7 +98,7 @@ void sp_shape_mem_fill(const sp_model *m, const sp_system *s, const sp_plan *p, 
         pre->pc = *pc;
     else
         sp_model_params(m, &pre->pc);
-    layer_activation_bytes(m, p, flash, pre->act);
+    layer_activation_bytes(m, s, p, &pre->pc, flash, pre->act);
 }
 
 void sp_train_memory(const sp_model *m, const sp_system *s, const sp_plan *p, sp_memory *mem)

@@ -8,6 +8,15 @@
  *             family's attention efficiency, backward 2.5x forward (it recomputes the scores).
  *   memory    norms, residual adds, dropout, activation function, rotary/bias: bytes below / HBM bandwidth.
  *   TP comm   2 all-reduces (or all-gather + reduce-scatter with SP) of T·h 16-bit values forward, 2 backward.
+ *   saved     the activations each op keeps for the backward pass (Korthikanti et al. 2022 §4, "Reducing Activation
+ *             Recomputation", generalised to GQA, gated MLPs, MoE and recurrent mixers by counting the same
+ *             tensors): a GEMM keeps its input (replicated over TP unless SP: the block inputs; sharded: the
+ *             attention/MLP inner inputs), at 1 byte when the GEMMs run in FP8 (the cast the forward GEMM used:
+ *             Transformer Engine saves it for the weight gradient, DeepSeek-V3 §3.3.4); the attention core keeps
+ *             Q, K, V (16-bit) and, without flash, the s² scores (softmax output, dropout mask and output), which
+ *             selective recompute drops; the elementwise kernels keep the norm inputs, dropout masks (1 byte) and
+ *             the activation function's input; under full recompute a layer keeps only its input (the checkpoint).
+ *             Recurrent mixers keep what their fused kernels save and an fp32 state per chunk.
  * Uses plan arithmetic (plan.c), the hardware curves and the collectives; never allocates.
  */
 #include "ops.h"
@@ -150,6 +159,53 @@ static sp_op *coll(sp_layer_ops *l, const char *name, sp_op_part part, double co
     return o;
 }
 
+/* ---- activation memory (the `saved` bytes of the op just appended) ---- */
+
+/* Bytes of an activation a GEMM keeps for its weight gradient: 16-bit, or the FP8 copy when the GEMMs run in a
+ * scaled 8/4-bit format (counted as 1 byte for every scaled format; nvfp4 would be 0.56) */
+#define SAVED_FP8_BYTES 1.0
+/* Dropout mask: 1 byte per element (PyTorch bool mask; Korthikanti et al. 2022 §4.1) */
+#define DROPOUT_MASK_BYTES 1.0
+
+static inline double saved_input_bytes(const sp_layer_ctx *c)
+{
+    return sp_dtype_is_quantized(c->d) ? SAVED_FP8_BYTES : ACT_BYTES;
+}
+
+/* elements of a block input on this GPU: T·h, divided over TP with sequence parallelism */
+static inline double block_input(const sp_layer_ctx *c)
+{
+    return c->p->seq_parallel && c->t > 1 ? c->T * c->h / c->t : c->T * c->h;
+}
+
+/* kept by the last op under no and selective recompute */
+static inline void keep(sp_layer_ops *l, double bytes)
+{
+    sp_op *o = &l->op[l->n - 1];
+    o->saved[SP_RECOMPUTE_NONE] += bytes;
+    o->saved[SP_RECOMPUTE_SELECTIVE] += bytes;
+}
+
+/* kept by the last op only without recompute: what selective recompute reruns (the attention scores) */
+static inline void keep_scores(sp_layer_ops *l, double bytes)
+{
+    l->op[l->n - 1].saved[SP_RECOMPUTE_NONE] += bytes;
+}
+
+/* kept by the last op under full recompute: the layer's input, from which its forward is rerun */
+static inline void keep_checkpoint(sp_layer_ops *l, double bytes)
+{
+    l->op[l->n - 1].saved[SP_RECOMPUTE_FULL] += bytes;
+}
+
+void sp_layer_saved(const sp_layer_ops *l, double out[3])
+{
+    out[0] = out[1] = out[2] = 0;
+    for (int i = 0; i < l->n; i++)
+        for (int rc = 0; rc < 3; rc++)
+            out[rc] += l->op[i].saved[rc];
+}
+
 /* ---- builders ---- */
 
 /* FP8: the attention block's GEMM inputs (QKV or MLA down-projection input, output-projection input) and their
@@ -163,12 +219,20 @@ static void attention_casts(sp_layer_ctx *c)
     c->q_out += T * (qd + 2 * kvd) / t + T * h;
 }
 
+/* the output projection's saved input (the core's output, sharded) and, with a gated output, the gate (16-bit) */
+static void attn_out_saved(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    keep(l, c->T * c->qd / c->t * saved_input_bytes(c) + (c->m->attn_gate ? c->T * c->qd / c->t * ACT_BYTES : 0));
+}
+
 void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l)
 {
     double T = c->T, t = c->t, h = c->h, qd = c->qd, kvd = c->kvd;
     /* a gated output (Qwen3-Next) doubles the query projection: query and gate */
     linear(c, l, "qkv", 0, 1, T, ((c->m->attn_gate ? 2 : 1) * qd + 2 * kvd) / t, h, c->d);
+    keep(l, block_input(c) * saved_input_bytes(c));
     linear(c, l, "attn_out", 0, 1, T, h, qd / t, c->d);
+    attn_out_saved(c, l);
     attention_casts(c);
 }
 
@@ -179,14 +243,20 @@ void sp_ops_mla(sp_layer_ctx *c, sp_layer_ops *l)
     double T = c->T, t = c->t, h = c->h;
     double dqk = m->qk_nope_head_dim + m->qk_rope_head_dim;
     double qr = m->q_lora_rank > 0 ? m->q_lora_rank : 0;
+    /* saved as dense attention's (Korthikanti's count with qd, kvd): the block input, the core's output; the
+     * compressed latents are not counted apart */
     if (qr > 0) {
         linear(c, l, "q_down", 0, 1, T, qr, h, c->d);
+        keep(l, block_input(c) * saved_input_bytes(c));
         linear(c, l, "q_up", 0, 1, T, m->n_heads * dqk / t, qr, c->d);
-    } else
+    } else {
         linear(c, l, "q_proj", 0, 1, T, m->n_heads * dqk / t, h, c->d);
+        keep(l, block_input(c) * saved_input_bytes(c));
+    }
     linear(c, l, "kv_down", 0, 1, T, m->kv_lora_rank + m->qk_rope_head_dim, h, c->d);
     linear(c, l, "kv_up", 0, 1, T, m->n_heads * (m->qk_nope_head_dim + m->v_head_dim) / t, m->kv_lora_rank, c->d);
     linear(c, l, "attn_out", 0, 1, T, h, m->n_heads * m->v_head_dim / t, c->d);
+    attn_out_saved(c, l);
     attention_casts(c);
 }
 
@@ -205,8 +275,10 @@ void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l)
     const sp_model *m = c->m;
     double T = c->T, t = c->t, h = c->h, f = m->ffn_dim, mats = m->gated ? 2.0 : 1.0;
     linear(c, l, "mlp_up", 0, 1, T, mats * f / t, h, c->d);
+    keep(l, block_input(c) * saved_input_bytes(c));
     linear(c, l, "mlp_down", 0, 1, T, h, f / t, c->d);
-    c->f_act = f / t;
+    keep(l, T * f / t * saved_input_bytes(c));
+    c->f_act = f / t; /* the activation function's input: kept by the elementwise kernels */
     if (sp_dtype_is_quantized(c->d)) {
         c->q_in += T * h + T * f / t;
         c->q_out += T * (mats + 1) * f / t;
@@ -253,6 +325,7 @@ void sp_ops_mamba2(sp_layer_ctx *c, sp_layer_ops *l)
     double H = m->ssm_heads / t, G = m->ssm_groups / t < 1 ? 1 : m->ssm_groups / t;
     double chunks = T / SSD_CHUNK, Q = SSD_CHUNK;
     linear(c, l, "mamba_in_proj", 0, 1, T, (2 * in + 2.0 * m->ssm_groups * N + m->ssm_heads) / t, h, c->d);
+    keep(l, block_input(c) * saved_input_bytes(c));
     conv_op(l, T, (in + 2.0 * m->ssm_groups * N) / t);
     scan_gemm(l, "ssd_cb", chunks * G, Q, Q, N, c->d16);
     scan_gemm(l, "ssd_scan_diag", chunks * H, Q, P, Q, c->d16);
@@ -261,6 +334,11 @@ void sp_ops_mamba2(sp_layer_ctx *c, sp_layer_ops *l)
     /* x, z, dt read, y written, the gated norm's read and write (6 passes over inner/t), fp32 chunk states */
     double b = 6.0 * T * in / t * ACT_BYTES + 2.0 * chunks * H * P * N * FP32_BYTES;
     bytes_op(l, "ssd_elementwise", SP_PART_MEMORY, SP_OPF_CORE, b, 2 * b, SCAN_KERNELS_FWD, SCAN_KERNELS_BWD);
+    /* what the fused kernels save (mamba_ssm ssd_combined): in_proj output z, x, B, C, dt; the conv output x, B, C;
+     * y and the gated norm's input (16-bit); the fp32 state of each chunk */
+    double gn = (double)m->ssm_groups * N;
+    keep(l, T * ACT_BYTES * ((2 * in + 2 * gn + m->ssm_heads) + (in + 2 * gn) + 2 * in) / t +
+                T * FP32_BYTES * in * N / SSD_CHUNK / t);
     linear(c, l, "mamba_out_proj", 0, 1, T, h, in / t, c->d);
     if (sp_dtype_is_quantized(c->d)) {
         c->q_in += T * h + T * in / t;
@@ -279,6 +357,7 @@ void sp_ops_gdn(sp_layer_ctx *c, sp_layer_ops *l)
     double kd = (double)m->gdn_k_heads * dk, vd = (double)m->gdn_v_heads * dv, H = m->gdn_v_heads / t;
     double chunks = T / GDN_CHUNK, C = GDN_CHUNK;
     linear(c, l, "gdn_in_proj", 0, 1, T, (2 * kd + 2 * vd + 2.0 * m->gdn_v_heads) / t, h, c->d);
+    keep(l, block_input(c) * saved_input_bytes(c));
     conv_op(l, T, (2 * kd + vd) / t);
     scan_gemm(l, "gdn_qk_kk", 2 * chunks * H, C, C, dk, c->d16);
     scan_gemm(l, "gdn_wy_values", 2 * chunks * H, C, dv, C, c->d16);
@@ -286,6 +365,10 @@ void sp_ops_gdn(sp_layer_ctx *c, sp_layer_ops *l)
     scan_gemm(l, "gdn_state_update", chunks * H, dk, dv, C, c->d16);
     double b = 6.0 * T * vd / t * ACT_BYTES + 2.0 * chunks * H * dk * dv * FP32_BYTES;
     bytes_op(l, "gdn_elementwise", SP_PART_MEMORY, SP_OPF_CORE, b, 2 * b, SCAN_KERNELS_FWD, SCAN_KERNELS_BWD);
+    /* saved as Mamba-2's (fla's chunked delta rule): in_proj output q, k, v, z, b, a; the conv output q, k, v; the
+     * output and the gated norm's input (16-bit); the fp32 state of each chunk */
+    keep(l, T * ACT_BYTES * ((2 * kd + 2 * vd + 2.0 * m->gdn_v_heads) + (2 * kd + vd) + 2 * vd) / t +
+                T * FP32_BYTES * m->gdn_v_heads * dk * dv / GDN_CHUNK / t);
     linear(c, l, "gdn_out_proj", 0, 1, T, h, vd / t, c->d);
     if (sp_dtype_is_quantized(c->d)) {
         c->q_in += T * h + T * vd / t;
@@ -355,6 +438,7 @@ static void moe_shared_router(sp_layer_ctx *c, sp_layer_ops *l)
         double sf = (double)m->moe_ffn_dim * ns;
         linear(c, l, "shared_up", SP_OPF_FFN, 1, T, mats * sf / t, h, c->d);
         linear(c, l, "shared_down", SP_OPF_FFN, 1, T, h, sf / t, c->d);
+        keep(l, T * sf / t * saved_input_bytes(c));
     }
     linear(c, l, "router", SP_OPF_FFN, 1, T, m->n_experts, h, c->d16); /* 16-bit under FP8 (DeepSeek-V3 §3.3.1) */
 }
@@ -396,8 +480,12 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
         linear(c, l, "latent_down", ffn, 1, T, hr / t, h, c->d);
         linear(c, l, "latent_up", ffn, 1, T, h, hr / t, c->d);
     }
+    /* saved: the FFN block's input once per token (Korthikanti's MLP input; the k routed copies and the router's
+     * logits are not counted apart), the routed down-projections' inputs */
     linear(c, l, "experts_up", ffn, experts_here, tok, up, hr, c->d);
+    keep(l, block_input(c) * saved_input_bytes(c));
     linear(c, l, "experts_down", ffn, experts_here, tok, hr, fe / e, c->d);
+    keep(l, experts_here * tok * fe / e * saved_input_bytes(c));
     moe_shared_router(c, l);
     c->f_act = (k * load + ns) * fe / t;
     if (sp_dtype_is_quantized(c->d)) { /* routed tokens are cast once before dispatch, shared experts as a dense MLP */
@@ -459,20 +547,27 @@ static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
     if (c->mixer == SP_MIX_SWA && m->sliding_window < sk) /* a sliding layer visits the window only */
         sk = m->sliding_window;
     double b = p->micro_batch;
+    /* saved: Q, K, V (16-bit, Korthikanti's widths qd, kvd); without flash also the scores */
+    double T = c->T, q = T * c->qd / c->t * ACT_BYTES, kv = T * c->kvd / c->t * ACT_BYTES;
     if (c->flash) {
         sp_op *o = push(l, "flash_attention", SP_OP_FLASH, SP_PART_COMPUTE, SP_OPF_CORE, 1);
         o->u.flash.flops = 2.0 * b * heads * sq * sk * (dqk + dv);
         o->u.flash.dtype = c->d16;
+        keep(l, q + 2 * kv);
         return;
     }
+    double E = b * heads * sq * sk, B = ACT_BYTES;
     gemm(l, "scores", SP_OPF_CORE, 1, sq, sk, dqk, c->d16, SP_BWD_TWICE);
     l->op[l->n - 1].u.gemm.batch = b * heads;
+    keep(l, q + kv);
     gemm(l, "values", SP_OPF_CORE, 1, sq, dv, sk, c->d16, SP_BWD_TWICE);
     l->op[l->n - 1].u.gemm.batch = b * heads;
-    double E = b * heads * sq * sk, B = ACT_BYTES;
+    keep(l, kv);
+    keep_scores(l, E * B); /* its input: the dropout's output */
     /* fused scale-mask-softmax: read + write; dropout: read, write, 1-byte mask */
     bytes_op(l, "softmax_dropout", SP_PART_MEMORY, SP_OPF_CORE, E * (2 * B + 2 * B + 1), E * (3 * B + 2 * B + 1),
              SOFTMAX_KERNELS, SOFTMAX_KERNELS);
+    keep_scores(l, E * (B + DROPOUT_MASK_BYTES)); /* the softmax output and the dropout mask */
 }
 
 /* elementwise traffic per layer, forward: two norms (read+write), two residual/dropout adds (read 2, write 1,
@@ -490,6 +585,10 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
                      (rope ? 2 * T * (qd + 2 * kvd) / t * B : 0);
     bytes_op(l, "elementwise", SP_PART_MEMORY, 0, bytes_f, 2 * bytes_f, sub / 2 * ELEMENTWISE_KERNELS_FWD,
              sub / 2 * ELEMENTWISE_KERNELS_BWD);
+    /* saved: per sublayer its norm's input (16-bit) and its output dropout's mask; the activation function's input
+     * (gated: gate and up outputs); under full recompute only the layer's input */
+    keep(l, sub * rep * (B + DROPOUT_MASK_BYTES) + T * c->f_act * B * (m->gated ? 2.0 : 1.0));
+    keep_checkpoint(l, rep * B);
 }
 
 /* FP8 cast traffic: forward casts each GEMM input; backward casts each output gradient and re-lays the saved FP8

@@ -14,7 +14,9 @@
  *          (serving: decode attention over the KV cache, prefill attention).
  * Serving GEMMs are forward-only and read their weights at the storage precision (`wbytes` > 0): the pricer takes
  * the slower of the FLOP time (GEMM curve x the serving factor) and the bytes time (weights + activations).
- * Each op says where its time goes in the step's breakdown (part) and what the overlap rules see of it (flags).
+ * Each op says where its time goes in the step's breakdown (part) and what the overlap rules see of it (flags), and
+ * the activation bytes it keeps for the backward pass under each recompute mode (saved): the memory model
+ * (memory.c) sums these, so a layer kind's memory comes from the same ops as its time.
  * Building and pricing never allocate: a layer's ops live in a fixed array. */
 #ifndef SP_OPS_H
 #define SP_OPS_H
@@ -42,6 +44,9 @@ typedef struct {
     sp_op_part part;
     unsigned flags;
     double count;       /* runs per layer (local experts); the priced time is count x one run */
+    /* activation memory: bytes the op keeps on this GPU for the backward pass (all `count` runs together), under
+     * each recompute mode (indexed by sp_recompute); memory.c sums them over a layer's ops */
+    double saved[3];
     union {
         struct { double m, n, k, batch; sp_dtype dtype; sp_gemm_bwd bwd; double wbytes, abytes, eff_scale; } gemm;
         struct { double fwd, bwd; double kernels_fwd, kernels_bwd; } bytes;
@@ -144,6 +149,9 @@ typedef struct {
 } sp_layer_cost;
 /* Prices ops and applies the overlap rules of the system's software stack. */
 void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo, sp_layer_cost *c);
+/* The activation bytes one layer keeps for the backward pass under each recompute mode: the sum of its ops'
+ * `saved` (indexed by sp_recompute). */
+void sp_layer_saved(const sp_layer_ops *l, double out[3]);
 /* Sum of forward + backward over all ops (embedding, LM head). */
 double sp_ops_total(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo);
 

@@ -180,6 +180,32 @@ static void test_attention_kernel_class(void **st)
     assert_rel(ba, bg, 1e-12);
 }
 
+/* Rule: the activation bytes a GPT layer's ops keep for the backward pass are Korthikanti et al. 2022 §4's count:
+ * s·b·h·(34 + 5·a·s/h) without recompute and standard attention, 34·s·b·h with selective recompute (the scores
+ * rerun), 2·s·b·h (the layer input) with full; with TP t and SP all of it ÷ t (Table 2). GPT-3 175B, s 2048, b 1. */
+static void test_saved_activations_korthikanti(void **st)
+{
+    (void)st;
+    sp_model m = load("gpt3-175b");
+    sp_system s = sys("dgx-a100-80g");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    for (int t = 1; t <= 8; t *= 8) {
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.tp = t, p.micro_batch = 1, p.seq_len = 2048, p.seq_parallel = t > 1, p.dtype = SP_FP16;
+        sp_layer_ctx c;
+        sp_layer_ops l;
+        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 0);
+        sp_layer_build(&c, 0, &l);
+        double saved[3], sbh = 2048.0 * m.d_model, a = m.n_heads;
+        sp_layer_saved(&l, saved);
+        assert_rel(saved[SP_RECOMPUTE_NONE], sbh * (34 + 5 * a * 2048 / m.d_model) / t, 1e-12);
+        assert_rel(saved[SP_RECOMPUTE_SELECTIVE], 34 * sbh / t, 1e-12);
+        assert_rel(saved[SP_RECOMPUTE_FULL], 2 * sbh / t, 1e-12);
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -189,6 +215,7 @@ int main(void)
         cmocka_unit_test(test_engine_step_is_decode),
         cmocka_unit_test(test_max_ops),
         cmocka_unit_test(test_attention_kernel_class),
+        cmocka_unit_test(test_saved_activations_korthikanti),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
