@@ -241,6 +241,8 @@ typedef struct {
     /* measured attention kernels of this family, fraction of the 16-bit dense peak, forward and backward, per
      * kernel class (index sp_attn_kernel; 0 = not measured: gemm_max x attn) */
     double attn_fwd[4], attn_bwd[4];
+    double comm_sms;       /* SMs an overlapped NCCL collective occupies (its CTAs), taken from the compute it
+                            * overlaps; 0 = communication off the compute units (collective.c sp_comm_sm_share) */
 } sp_efficiency;
 
 /* Attention kernel classes a software stack runs (data/software kernels.attention_class; docs/model.md). */
@@ -271,6 +273,8 @@ typedef struct {
     double bw;                /* per accelerator, per direction, bytes/s */
     double latency_s;         /* per hop / per collective step */
     double eff;               /* achievable fraction of bw for large collectives (NCCL bus bandwidth) */
+    double sharp_eff;         /* in-network reduction (NVLink SHARP / NVLS on NVSwitch 3+, InfiniBand SHARP): an
+                                 all-reduce's achievable fraction of bw when the switches add; 0 = none */
 } sp_tier;
 
 typedef struct {

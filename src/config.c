@@ -433,7 +433,7 @@ static sp_status load_preset(const char *data_dir, const char *kind, const char 
 static const char *const accel_keys[] = {"name", "family", "description", "peak_tflops", "hbm", "hbm_bw", "l2", "n_sm",
                                          "tdp_w", "idle_w", "price_usd", "efficiency", "sources", NULL};
 static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead",
-                                       "fp8_gemm_max", "fp8_gemm_k_half", "attn_kernels", "sources", NULL};
+                                       "fp8_gemm_max", "fp8_gemm_k_half", "attn_kernels", "comm_sms", "sources", NULL};
 
 /* efficiency.attn_kernels: {"fa2": {"fwd": 0.34, "bwd": 0.33}, ...} measured attention kernels of the family as
  * fractions of the 16-bit dense peak (ops.c sp_attn_rate) */
@@ -538,6 +538,8 @@ static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, s
         return rc;
     if ((rc = get_qty(f, e, "fp8_gemm_k_half", SP_UNIT_NONE, 0, 1e6, &a->eff.fp8_gemm_k_half, NULL, err)))
         return rc;
+    if ((rc = get_qty(f, e, "comm_sms", SP_UNIT_NONE, 0, 100000, &a->eff.comm_sms, NULL, err)))
+        return rc;
     return parse_attn_kernels(f, e, a, err);
 }
 
@@ -572,7 +574,7 @@ sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel
 static const char *const sys_keys[] = {"name", "description", "accelerator", "tiers", "max_accels", "software",
                                        "host_w_per_accel", "pue", "grid_kg_per_kwh", "usd_per_accel_hour",
                                        "sources", "memory_tiers", "stack", NULL}; /* memory_tiers: read by infer_coe.c */
-static const char *const tier_keys[] = {"name", "size", "bw", "latency", "eff", "topology", "source", NULL};
+static const char *const tier_keys[] = {"name", "size", "bw", "latency", "eff", "sharp_eff", "topology", "source", NULL};
 static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "overlap_ep", "source", NULL};
 
 /* tiers[i] of a system file. latency and eff are required: a missing one used to read as 0 s and 100 %, which
@@ -608,6 +610,9 @@ static sp_status parse_tier(const src_file *f, json_t *t, int i, int last, sp_ti
     if (!found)
         return sp_fail(err, SP_EINVAL, "%s: tiers[%d] ('%s') needs field 'eff' (achievable fraction of bw, 0.01..1)",
                        f->path, i, tt->name);
+    tt->sharp_eff = 0;
+    if ((rc = get_qty(f, t, "sharp_eff", SP_UNIT_NONE, 0, 1, &tt->sharp_eff, NULL, err)))
+        return rc;
     json_t *topo = json_object_get(t, "topology");
     if (topo && !json_is_string(topo))
         return sp_fail(err, SP_EINVAL, "%s:%d: tiers[%d] field 'topology' must be a string (a description)", f->path,

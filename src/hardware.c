@@ -248,6 +248,9 @@ sp_status sp_system_check(const sp_system *s, const char *where, sp_error *err)
         if (!(t->eff > 0 && t->eff <= 1))
             return sp_fail(err, SP_EINVAL, "%s: tier %d ('%s') field 'eff' must be in (0, 1]", where, i,
                            t->name);
+        if (!(t->sharp_eff >= 0 && t->sharp_eff <= 1))
+            return sp_fail(err, SP_EINVAL, "%s: tier %d ('%s') field 'sharp_eff' must be in [0, 1]", where, i,
+                           t->name);
     }
     if (!(s->pue >= 1 && s->pue < 10))
         return sp_fail(err, SP_EINVAL, "%s: field 'pue' = %g; allowed 1..10", where, s->pue);

@@ -30,6 +30,11 @@ int sp_model_kvdim(const sp_model *m);
 
 /* Index of the innermost network tier that contains a group of p ranks at that stride. */
 int sp_group_tier(const sp_system *s, int p, int stride);
+/* Members of a group of p ranks at `stride` that one domain of `size` ranks holds when the group spans domains:
+ * the largest divisor of p whose block fits the domain (64 of a 128-rank group on 72-GPU domains). */
+int sp_domain_members(int size, int p, int stride);
+/* Share of the compute units an overlapped collective takes from the compute it overlaps (0..1). */
+double sp_comm_sm_share(const sp_accel *a);
 /* sp_collective_time where only the share `cross` (0..1] of an all-to-all's bytes crosses nodes (node-limited MoE
  * routing: a token crosses once per destination node and fans out inside it); cross = 1 is sp_collective_time. */
 double sp_collective_time_cross(const sp_system *s, sp_coll kind, int p, int stride, double bytes, double cross);

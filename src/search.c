@@ -60,10 +60,16 @@ typedef struct {
     sp_dtype dtype;  /* GEMM precision */
 } layer_key;
 
-/* A group of g consecutive ranks sits inside scale-up domains of size `node` only if g divides node or node
- * divides g; otherwise groups straddle domains while the tier model prices them as inside (TP 3 on 8-GPU
- * nodes). Such layouts are skipped. */
-static int aligned(int g, int node) { return node <= 1 || node % g == 0 || g % node == 0; }
+/* Blocks of g consecutive ranks are placed whole in scale-up domains of `node` accelerators (collective.c): a block
+ * that fits takes floor(node/g)·g of each domain, a larger one the largest divisor of g that fits. A layout is kept
+ * when it uses at least 8/9 of every domain: on 8-GPU nodes exactly the blocks that divide or are multiples of 8
+ * (TP 3 or 6 would idle GPUs), on 72-GPU NVLink domains also 16, 32, 64 or 128 (64 of 72 GPUs: NVIDIA's Slurm
+ * block-scheduling advice for GB200 NVL72 gives large jobs segments of 16 of the 18 trays, issue 23). */
+static int aligned(int g, int node)
+{
+    int used = g <= node ? node / g * g : sp_domain_members(node, g, 1);
+    return node <= 1 || 9 * used >= 8 * node;
+}
 
 /* A fixed dimension (not SP_FREE) with another value than v: v is not tried. */
 static int fixed_other(int fix, int v) { return fix != SP_FREE && v != fix; }

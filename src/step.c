@@ -7,7 +7,7 @@
  * overlapped with the last backward when the software stack does so; ZeRO-3 gathers weights before forward
  * and backward of every micro-batch and reduce-scatters gradients, prefetched (overlapped per phase).
  */
-#include "scaleplan.h"
+#include "internal.h"
 #include "step.h"
 
 #include <math.h>
@@ -237,6 +237,7 @@ void sp_pipe_step_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp
     o->zero3_scatter = rs_d + rs_e;
     o->zero12_rs_ag = rs_d + ag_d + rs_e + ag_e; /* ZeRO-1/2: the same collectives as ZeRO-3's pair, once per step */
     o->overlap = p->dp_overlap >= 0 ? p->dp_overlap : s->overlap_dp;
+    o->sm_share = sp_comm_sm_share(&s->acc);
     /* optimizer: memory-bound Adam over the local shard: fp32 master, m, v read+write, grad read (4 B), 16-bit
      * weight write: 30 bytes per parameter */
     const sp_accel *a = &s->acc;
@@ -287,11 +288,12 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
         o->layers_bwd[rc] = stage_bwd;
         /* ZeRO-3: the prefetched gathers stream during each phase's whole wall time, exposed CP/EP exchanges
          * included (so a faster GPU that exposes more of them never lengthens the step); the first gather
-         * cannot hide */
+         * cannot hide. A phase of compute F overlapped by collectives C takes max(C, F + sm_share·C): the compute
+         * runs on the SMs the collective's kernels leave free */
         double f_phase = lps * (x->f_c + x->f_m + x->tp_f + x->cp_f + x->ep_f);
         double b_phase = stage_bwd + lps * (x->cp_b + x->ep_b);
-        double ag = o->zero3_gather, rs = o->zero3_scatter;
-        double per_mb = sp_pos(ag - f_phase) + sp_pos(ag + rs - b_phase);
+        double ag = o->zero3_gather, rs = o->zero3_scatter, sm = o->sm_share;
+        double per_mb = fmax(ag - f_phase, sm * ag) + fmax(ag + rs - b_phase, sm * (ag + rs));
         o->zero3_exposed[rc] = o->n_micro * per_mb + ag / lps;
     }
 }

@@ -47,6 +47,8 @@ typedef struct {
     double model_flops, extra_full, extra_selective, peak;
     /* the schedule's terms per recompute mode, and the DP/optimizer terms per ZeRO stage (sp_plan_step_time) */
     int pp, n_micro, overlap;       /* overlap: DP reduction overlapped with the last backward */
+    double sm_share;                /* compute slowed by this share while an overlapped collective runs
+                                     * (collective.c sp_comm_sm_share) */
     int zero_bubble;                /* the plan's zero-bubble schedule: no fill/drain bubble */
     double layers;                  /* layers on the heaviest stage */
     double buckets;                 /* gradient buckets of the stage's last backward: one per layer, at least 1 */
@@ -79,8 +81,11 @@ static inline double sp_plan_step_time(const sp_pipe_step *o, int v, int z, int 
         double ar = z == 0 ? o->zero0_allreduce : o->zero12_rs_ag;
         if (o->overlap) {
             /* gradients of the last micro-batch's backward stream out bucket by bucket: all but the last bucket
-             * (~1/lps of the stage) hide behind the remaining backward compute */
-            double tail = ar / o->buckets, rest = ar - o->layers_bwd[rc] / vv;
+             * (~1/lps of the stage) hide behind the remaining backward compute, which runs slower by sm_share of
+             * the hidden part while the collective's kernels hold their SMs */
+            double bwd = o->layers_bwd[rc] / vv, tail = ar / o->buckets, rest = ar - bwd;
+            double hidden = ar - tail < bwd ? ar - tail : bwd;
+            tail += o->sm_share * hidden;
             dp = tail > rest ? tail : rest;
         } else
             dp = ar;
