@@ -236,10 +236,38 @@ typedef struct {
 sp_status sp_report_run_all(const char *data_dir, sp_request *rq, sp_report *r, sp_error *err);
 json_t *sp_report_json(const sp_report *r);
 
-/* ---- validate --infer (the CLI's; training validation is cli/cmd_validate.c) ---- */
-/* {rows: [{id, predicted, measured, unit, error_pct, decode_dominated}], skipped: ["id: reason"], n, mape_pct,
- *  n_decode, mape_decode_pct} */
+/* ---- validate (src/validate_json.c): training runs, or with --infer the serving model ---- */
+#define SP_VALIDATE_MAX_FILES 64
+typedef struct {
+    int infer;                         /* --infer: irows (inference_measured.csv rows) instead of rows */
+    sp_validate_row *rows;             /* every table's rows, concatenated (malloc'ed) */
+    sp_infer_row *irows;               /* --infer (malloc'ed) */
+    int n;                             /* rows (or irows) */
+    int nfiles;
+    struct {
+        char *path;                    /* the CSV's path, or "rows" for inline rows (malloc'ed) */
+        int first, n;                  /* its span in rows[] */
+    } files[SP_VALIDATE_MAX_FILES];
+} sp_validate_report;
+/* Request: "paths" (a list of CSV files, or one path as a string; the CLI's positional arguments) or "rows" (a
+ * list of objects {column: value}, the CSV's columns: relative paths in system/model_config cells are relative to
+ * the working directory), "infer" (one table of inference_measured.csv rows). Refused: no table, an empty one,
+ * and a set in which no row could be evaluated ("no row could be evaluated (first reason: ...)"). */
+sp_status sp_validate_run(const char *data_dir, sp_request *rq, sp_validate_report *r, sp_error *err);
+/* {rows: [{id, predicted_step_time_s, measured_step_time_s, error_pct, predicted_mfu, measured_from_tflops,
+ *  knobs_stated, family, bottleneck, note}], skipped: [{id, reason}], n, mape_pct, families: {NAME: group},
+ *  files: [{file, summary: group}], not_evaluated, knobs_stated: {n, mape_pct}, knobs_unstated: {n, mape_pct}};
+ *  group = {n, not_evaluated, mape_pct, worst_id, worst_abs_error_pct}. With --infer: sp_validate_infer_json. */
+json_t *sp_validate_json(const sp_validate_report *r);
+void sp_validate_report_free(sp_validate_report *r);
+/* validate --infer: {rows: [{id, predicted, measured, unit, error_pct, decode_dominated}], skipped: ["id: reason"],
+ *  n, mape_pct, n_decode, mape_decode_pct} */
 json_t *sp_validate_infer_json(const sp_infer_row *rows, int n);
+/* A table given inline as option `opt` (a list of objects {column: value}, as Python's list of dicts): the columns
+ * are the union of the rows' keys in the order first seen, a key a row lacks is an empty cell; values are strings,
+ * numbers, booleans (1/0) or null (empty). Messages name it "OPT:ROW:" (ROW 1-based), as a file's "FILE:LINE:".
+ * *out = NULL when the option is absent. */
+sp_status sp_req_table(sp_request *rq, const char *opt, sp_csv **out, sp_error *err);
 /* ---- shape ---- */
 typedef struct {
     sp_system system;
@@ -306,6 +334,7 @@ const char *sp_limits_empty_reason(const sp_limits_report *r, const sp_limits_se
     X("presets", presets)                                                                                          \
     X("law", law)                                                                                                  \
     X("distill", distill)                                                                                          \
+    X("validate", validate)                                                                                        \
     X("validate-energy", validate_energy)                                                                          \
     X("finetune", finetune)                                                                                        \
     X("report", report)                                                                                            \

@@ -8,6 +8,10 @@
 
 /* SP_OK when the CSV has every column of the NULL-terminated list, else "FILE:1: missing required column 'X'". */
 sp_status sp_csv_require(const sp_csv *c, const char *const *cols, sp_error *err);
+/* A table made in memory rather than parsed (rows given to sp_call as JSON): cells holds the header's ncols names,
+ * then nrows rows of ncols cells (copied); lines[r] is the number messages give row r ("NAME:LINE: column ..."). */
+sp_status sp_csv_from_cells(const char *name, int ncols, int nrows, const char *const *cells, const int *lines,
+                            sp_csv **out, sp_error *err);
 
 /* Lists the *.json preset names in dir into buf, comma separated; returns the count. */
 int sp_list_dir(const char *dir, char *buf, size_t n);

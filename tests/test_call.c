@@ -2,44 +2,7 @@
 #include "testutil.h"
 #include "scaleplan_limits.h"
 
-#include <jansson.h>
-#include <stdlib.h>
-
-/* Runs a command, expects success, returns the parsed result (caller decrefs). */
-static json_t *call_ok(const char *cmd, const char *req)
-{
-    char *out = NULL;
-    sp_error e = {0};
-    sp_status st = sp_call(SP_TEST_DATA, cmd, req, &out, &e);
-    if (st != SP_OK)
-        fail_msg("sp_call(%s, %s) = %d: %s", cmd, req, st, e.msg);
-    json_error_t je;
-    json_t *j = json_loads(out, 0, &je);
-    if (!j)
-        fail_msg("result is not JSON (%s): %.200s", je.text, out);
-    free(out);
-    return j;
-}
-
-/* Runs a command, expects `want` and a message containing `msg`; the result pointer stays NULL. */
-static void call_fails(const char *cmd, const char *req, sp_status want, const char *msg)
-{
-    char *out = (char *)1;
-    sp_error e = {0};
-    sp_status st = sp_call(SP_TEST_DATA, cmd, req, &out, &e);
-    assert_int_equal(st, want);
-    assert_null(out);
-    if (!strstr(e.msg, msg))
-        fail_msg("message '%s' lacks '%s'", e.msg, msg);
-}
-
-static double num(const json_t *o, const char *key)
-{
-    json_t *v = json_object_get(o, key);
-    if (!json_is_number(v))
-        fail_msg("no number '%s'", key);
-    return json_number_value(v);
-}
+#include "call_util.h"
 
 /* Rule: sp_call train returns the step time of the same plan evaluated through the typed API (one model). */
 static void test_train_matches_typed_api(void **st)
