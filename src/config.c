@@ -198,6 +198,16 @@ static sp_status get_bool(const src_file *f, json_t *o, const char *key, int *ou
     return SP_OK;
 }
 
+sp_status sp_json_quantity(const json_t *v, sp_unit unit, const char *what, double *out, sp_error *err)
+{
+    if (json_is_string(v))
+        return sp_parse_quantity(json_string_value(v), unit, what, out, err);
+    if (!json_is_number(v))
+        return sp_fail(err, SP_EINVAL, "%s: expected a number or a quantity string", what);
+    *out = json_number_value(v);
+    return SP_OK;
+}
+
 /* Number or string with units. */
 static sp_status get_qty(const src_file *f, json_t *o, const char *key, sp_unit u, double lo, double hi,
                          double *out, int *found, sp_error *err)

@@ -18,6 +18,10 @@ int sp_list_dir(const char *dir, char *buf, size_t n);
 /* Loads data_dir/KIND/NAME.json, or NAME as a path when it has a '/' or ends in .json, into *out (the path used
  * into path). Unknown names are refused with the list of presets ("unknown WHAT 'x'; available: ..."), bad JSON
  * with file:line:column. Shared by laws (scaling.c) and forecast assumption sets (forecast.c). */
+/* A JSON value that is a number, or a string with units (sp_parse_quantity; its messages start with `what`), into
+ * *out; another type fails "WHAT: expected a number or a quantity string". Ranges are the caller's. */
+struct json_t;
+sp_status sp_json_quantity(const struct json_t *v, sp_unit unit, const char *what, double *out, sp_error *err);
 struct json_t;
 sp_status sp_preset_file(const char *data_dir, const char *kind, const char *what, const char *name_or_path,
                          struct json_t **out, char *path, size_t pathn, sp_error *err);

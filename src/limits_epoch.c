@@ -12,6 +12,7 @@
  *  - clusters are S·2^i, the first one that finishes within the duration is reported (hence the zig-zag).
  */
 #include "scaleplan.h"
+#include "internal.h"
 #include "limits_internal.h"
 
 #include <jansson.h>
@@ -117,21 +118,17 @@ static sp_status gpu_field(const char *path, json_t *o, const char *key, sp_unit
     double d;
     char what[600];
     snprintf(what, sizeof what, "%.400s: field '%.60s'", path, key);
-    if (json_is_number(v))
-        d = json_number_value(v);
-    else if (json_is_string(v)) {
-        sp_status st = sp_parse_quantity(json_string_value(v), u, what, &d, err);
-        if (st)
-            return st;
-    } else
-        return sp_fail(err, SP_EINVAL, "%s: expected a number", what);
+    sp_status st = sp_json_quantity(v, u, what, &d, err);
+    if (st)
+        return st;
     if (!(d >= lo && d <= hi))
         return sp_fail(err, SP_EINVAL, "%s = %g is out of range; allowed %g..%g", what, d, lo, hi);
     *out = d;
     return SP_OK;
 }
 
-static sp_status gpu_from_json(const char *path, json_t *o, sp_epoch_gpu *g, sp_error *err)
+/* The fields a GPU file may have; another is refused by name. */
+static sp_status gpu_known_fields(const char *path, json_t *o, sp_error *err)
 {
     static const char *const known[] = {"name", "base", "source", "note", "n_sm", "flop_per_clock_per_thread",
                                         "register_bytes", "l2_bps", "l2_bytes", "hbm_bps", "max_clock_hz",
@@ -149,6 +146,46 @@ static sp_status gpu_from_json(const char *path, json_t *o, sp_epoch_gpu *g, sp_
                                            "max_clock_hz, effective_utilization, dsmem, memory_bytes, "
                                            "latency_per_matmul_s, network", path, key);
     }
+    return SP_OK;
+}
+
+/* "network": levels innermost first, each {bw, latency_s, size} (the top one without size). */
+static sp_status gpu_network(const char *path, json_t *net, sp_epoch_gpu *g, sp_error *err)
+{
+    size_t n = json_is_array(net) ? json_array_size(net) : 0;
+    if (n < 1 || n > SP_EPOCH_MAX_LEVELS)
+        return sp_fail(err, SP_EINVAL, "%s: field 'network': expected a list of 1 to %d levels, innermost first", path,
+                       SP_EPOCH_MAX_LEVELS);
+    for (size_t i = 0; i < n; i++) {
+        json_t *lv = json_array_get(net, i);
+        char where[600];
+        snprintf(where, sizeof where, "%.400s: network level %zu", path, i);
+        if (!json_is_object(lv))
+            return sp_fail(err, SP_EINVAL, "%s: expected an object with bw, latency_s (and size below the top)", where);
+        double bw = NAN, lat = NAN, size = 0;
+        sp_status st;
+        if ((st = gpu_field(where, lv, "bw", SP_UNIT_BW, 1e3, 1e18, &bw, err)) ||
+            (st = gpu_field(where, lv, "latency_s", SP_UNIT_TIME, 0, 1, &lat, err)) ||
+            (st = gpu_field(where, lv, "size", SP_UNIT_NONE, 2, 1 << 20, &size, err)))
+            return st;
+        if (isnan(bw) || isnan(lat))
+            return sp_fail(err, SP_EINVAL, "%s: needs both 'bw' (bytes/s per GPU, bidirectional) and 'latency_s'", where);
+        if (i + 1 < n && (size == 0 || size != floor(size)))
+            return sp_fail(err, SP_EINVAL, "%s: needs a whole 'size' (GPUs per domain) below the top level", where);
+        if (i + 1 == n && json_object_get(lv, "size"))
+            return sp_fail(err, SP_EINVAL, "%s: the top level spans the cluster and takes no 'size'", where);
+        g->bw[i] = bw;
+        g->lat[i] = lat;
+        if (i + 1 < n)
+            g->level_size[i] = (int)size;
+    }
+    g->n_levels = (int)n;
+    return SP_OK;
+}
+
+/* "base" (a built-in to start from, else the H100) and "name". */
+static sp_status gpu_base(const char *path, json_t *o, sp_epoch_gpu *g, sp_error *err)
+{
     json_t *base = json_object_get(o, "base");
     if (base) {
         if (!json_is_string(base))
@@ -164,8 +201,15 @@ static sp_status gpu_from_json(const char *path, json_t *o, sp_epoch_gpu *g, sp_
         return sp_fail(err, SP_EINVAL, "%s: field 'name': expected a string", path);
     if (nm)
         snprintf(g->name, sizeof g->name, "%s", json_string_value(nm));
-    double sm = g->n_sm;
+    return SP_OK;
+}
+
+static sp_status gpu_from_json(const char *path, json_t *o, sp_epoch_gpu *g, sp_error *err)
+{
     sp_status st;
+    if ((st = gpu_known_fields(path, o, err)) || (st = gpu_base(path, o, g, err)))
+        return st;
+    double sm = g->n_sm;
     if ((st = gpu_field(path, o, "n_sm", SP_UNIT_NONE, 1, 1e6, &sm, err)) ||
         (st = gpu_field(path, o, "flop_per_clock_per_thread", SP_UNIT_NONE, 1e-3, 1e6, &g->flop_per_clock_per_thread, err)) ||
         (st = gpu_field(path, o, "register_bytes", SP_UNIT_BYTES, 1024, 1e12, &g->register_bytes, err)) ||
@@ -186,36 +230,7 @@ static sp_status gpu_from_json(const char *path, json_t *o, sp_epoch_gpu *g, sp_
     if (ds)
         g->dsmem = json_is_true(ds);
     json_t *net = json_object_get(o, "network");
-    if (net) {
-        size_t n = json_is_array(net) ? json_array_size(net) : 0;
-        if (n < 1 || n > SP_EPOCH_MAX_LEVELS)
-            return sp_fail(err, SP_EINVAL, "%s: field 'network': expected a list of 1 to %d levels, innermost first",
-                           path, SP_EPOCH_MAX_LEVELS);
-        for (size_t i = 0; i < n; i++) {
-            json_t *lv = json_array_get(net, i);
-            char where[600];
-            snprintf(where, sizeof where, "%.400s: network level %zu", path, i);
-            if (!json_is_object(lv))
-                return sp_fail(err, SP_EINVAL, "%s: expected an object with bw, latency_s (and size below the top)", where);
-            double bw = NAN, lat = NAN, size = 0;
-            if ((st = gpu_field(where, lv, "bw", SP_UNIT_BW, 1e3, 1e18, &bw, err)) ||
-                (st = gpu_field(where, lv, "latency_s", SP_UNIT_TIME, 0, 1, &lat, err)) ||
-                (st = gpu_field(where, lv, "size", SP_UNIT_NONE, 2, 1 << 20, &size, err)))
-                return st;
-            if (isnan(bw) || isnan(lat))
-                return sp_fail(err, SP_EINVAL, "%s: needs both 'bw' (bytes/s per GPU, bidirectional) and 'latency_s'", where);
-            if (i + 1 < n && (size == 0 || size != floor(size)))
-                return sp_fail(err, SP_EINVAL, "%s: needs a whole 'size' (GPUs per domain) below the top level", where);
-            if (i + 1 == n && json_object_get(lv, "size"))
-                return sp_fail(err, SP_EINVAL, "%s: the top level spans the cluster and takes no 'size'", where);
-            g->bw[i] = bw;
-            g->lat[i] = lat;
-            if (i + 1 < n)
-                g->level_size[i] = (int)size;
-        }
-        g->n_levels = (int)n;
-    }
-    return SP_OK;
+    return net ? gpu_network(path, net, g, err) : SP_OK;
 }
 
 sp_status sp_epoch_gpu_load(const char *data_dir, const char *name_or_path, sp_epoch_gpu *g, sp_error *err)
@@ -736,6 +751,90 @@ static void over_partitions(const sp_epoch_gpu *g, const shape *sh, const eval_c
     }
 }
 
+/* Microbatch counts of one DP degree: the divisors of B/(S·DP), kept per optimal_parallelism call in a thread-local
+ * arena (a scratch copy when it is full, which no sweep of the paper reaches). */
+static _Thread_local int64_t mb_arena[1 << 15];
+static _Thread_local struct {
+    int64_t dp;
+    int off, cnt;
+} mb_idx[256];
+static _Thread_local int64_t mb_scratch[4096];
+typedef struct {
+    int n_idx, arena_used;
+} mb_cache;
+
+static const int64_t *mb_counts(mb_cache *mc, int64_t btok, int64_t S, int64_t DP, int *nmb)
+{
+    for (int q = 0; q < mc->n_idx; q++)
+        if (mb_idx[q].dp == DP) {
+            *nmb = mb_idx[q].cnt;
+            return mb_arena + mb_idx[q].off;
+        }
+    int64_t tmp[4096];
+    *nmb = divisors64(btok / (S * DP), tmp, 4096);
+    if (mc->n_idx < 256 && mc->arena_used + *nmb <= (int)(sizeof mb_arena / sizeof mb_arena[0])) {
+        memcpy(mb_arena + mc->arena_used, tmp, (size_t)*nmb * sizeof tmp[0]);
+        mb_idx[mc->n_idx].dp = DP;
+        mb_idx[mc->n_idx].off = mc->arena_used;
+        mb_idx[mc->n_idx].cnt = *nmb;
+        mc->n_idx++;
+        mc->arena_used += *nmb;
+        return mb_arena + mc->arena_used - *nmb;
+    }
+    memcpy(mb_scratch, tmp, (size_t)*nmb * sizeof tmp[0]);
+    return mb_scratch;
+}
+
+/* What every plan of one cluster size shares: the GPU and its optimistic flat network, their precomputed
+ * contexts, the cluster, EP and the parameter count. */
+typedef struct {
+    const sp_epoch_gpu *g;
+    sp_epoch_gpu opt;
+    const shape *sh;
+    eval_ctx ctx, ctx_opt;
+    int64_t N, EP;
+    double nparam;
+} cluster_ctx;
+
+/* The TP splits TPm x TPf (TPf in [sqrt(TP), 4 sqrt(TP)]) of one (TP, DP, PP), with and without zero bubble, the 4
+ * smallest microbatch counts (1 with zero bubble): each candidate the optimistic network cannot rule out is tried
+ * on every split across the hierarchy. */
+static void try_tp_splits(const cluster_ctx *cc, int64_t TP, int64_t DP, int64_t PP, const int64_t *tfs, int ntf,
+                          const int64_t *mbs, int nmb, best_plan *bp)
+{
+    const shape *sh = cc->sh;
+    int64_t s = isqrt64(TP);
+    for (int c = 0; c < ntf; c++) {
+        int64_t TPf = tfs[c];
+        if (TPf < s || TPf > 4 * s)
+            continue;
+        int64_t TPm = TP / TPf;
+        if ((int64_t)sh->d % TPm || (int64_t)sh->dff % TPf)
+            continue;
+        for (int zb = 0; zb <= 1; zb++) {
+            int taken = 0;
+            for (int e = 0; e < nmb && taken < (zb ? 1 : 4); e++) {
+                int64_t m = mbs[e];
+                if (m < (zb ? 2 * PP : PP))
+                    continue;
+                taken++;
+                /* memory: replicated weights + optimizer states (4x) sharded; activations not tracked */
+                if ((double)cc->N * cc->g->memory_bytes < cc->nparam * 2 * (double)DP + cc->nparam * 2 * 4)
+                    continue;
+                int v = (!zb && PP > 1) ? (int)(sh->L / PP) : 1;
+                int64_t deg[5] = {DP, TPm, TPf, PP, cc->EP};
+                partition flat = {1, {DP}, {TPm}, {TPf}, {PP}, {cc->EP}};
+                plan_result r;
+                double mm = matmul_part(cc->g, sh, DP, TPm, TPf, PP, cc->EP, m);
+                evaluate(&cc->opt, sh, &cc->ctx_opt, &flat, m, v, zb, mm, &r);
+                if (!(r.time_s <= bp->best.time_s))
+                    continue;
+                over_partitions(cc->g, sh, &cc->ctx, deg, m, v, zb, mm, bp);
+            }
+        }
+    }
+}
+
 /* Best plan on N GPUs among those that finish within `cutoff` seconds (found = 0 if none). The reference starts
  * from an infinite bound; starting from the duration prunes, with the optimistic bound, every plan that could
  * not finish in time anyway, which cannot change the best plan of a cluster that does finish (that bound is a
@@ -744,29 +843,28 @@ static void optimal_parallelism(const sp_epoch_gpu *g, const shape *sh, int64_t 
 {
     memset(bp, 0, sizeof *bp);
     bp->best.time_s = cutoff;
-    sp_epoch_gpu opt = *g; /* optimistic flat network: summed bandwidth, smallest latency */
-    opt.n_levels = 1;
+    cluster_ctx cc;
+    cc.g = g;
+    cc.sh = sh;
+    cc.opt = *g; /* optimistic flat network: summed bandwidth, smallest latency */
+    cc.opt.n_levels = 1;
     double bsum = 0, lmin = INFINITY;
     for (int i = 0; i < g->n_levels; i++) {
         bsum += g->bw[i];
         lmin = fmin(lmin, g->lat[i]);
     }
-    opt.bw[0] = bsum;
-    opt.lat[0] = lmin;
-    int64_t S = sh->S, EP = gcd64(N, S), M = N / EP;
-    eval_ctx ctx, ctx_opt; /* the cluster size is fixed here: what plans share is computed once */
-    eval_ctx_init(g, sh, N, &ctx);
-    eval_ctx_init(&opt, sh, N, &ctx_opt);
+    cc.opt.bw[0] = bsum;
+    cc.opt.lat[0] = lmin;
+    int64_t S = sh->S, M;
+    cc.N = N;
+    cc.EP = gcd64(N, S);
+    M = N / cc.EP;
+    eval_ctx_init(g, sh, N, &cc.ctx); /* the cluster size is fixed here: what plans share is computed once */
+    eval_ctx_init(&cc.opt, sh, N, &cc.ctx_opt);
     int64_t dd = (int64_t)sh->d * (int64_t)sh->dff, btok = (int64_t)(sh->batch_seqs * sh->seq);
-    double nparam = 2 * sh->d * sh->dff * (double)sh->L * (double)S;
+    cc.nparam = 2 * sh->d * sh->dff * (double)sh->L * (double)S;
     int64_t tps[512], dps[512], tfs[512];
-    /* microbatch counts: the divisors of B/(S·DP), computed once per DP value of this call */
-    static _Thread_local int64_t mb_arena[1 << 15];
-    static _Thread_local struct {
-        int64_t dp;
-        int off, cnt;
-    } mb_idx[256];
-    int n_idx = 0, arena_used = 0;
+    mb_cache mc = {0, 0};
     int ntp = divisors64(gcd64(M, dd), tps, 512);
     for (int a = 0; a < ntp; a++) {
         int64_t TP = tps[a], r1 = M / TP;
@@ -776,61 +874,9 @@ static void optimal_parallelism(const sp_epoch_gpu *g, const shape *sh, int64_t 
             int64_t DP = dps[b], PP = r1 / DP;
             if (sh->L % PP)
                 continue;
-            const int64_t *mbs = NULL;
-            int nmb = 0;
-            for (int q = 0; q < n_idx && !mbs; q++)
-                if (mb_idx[q].dp == DP) {
-                    mbs = mb_arena + mb_idx[q].off;
-                    nmb = mb_idx[q].cnt;
-                }
-            if (!mbs) {
-                int64_t tmp[4096];
-                nmb = divisors64(btok / (S * DP), tmp, 4096);
-                if (n_idx < 256 && arena_used + nmb <= (int)(sizeof mb_arena / sizeof mb_arena[0])) {
-                    memcpy(mb_arena + arena_used, tmp, (size_t)nmb * sizeof tmp[0]);
-                    mb_idx[n_idx].dp = DP;
-                    mb_idx[n_idx].off = arena_used;
-                    mb_idx[n_idx].cnt = nmb;
-                    n_idx++;
-                    mbs = mb_arena + arena_used;
-                    arena_used += nmb;
-                } else {
-                    /* arena full (never in the paper's sweeps): evaluate this DP from a scratch copy */
-                    static _Thread_local int64_t scratch[4096];
-                    memcpy(scratch, tmp, (size_t)nmb * sizeof tmp[0]);
-                    mbs = scratch;
-                }
-            }
-            int64_t s = isqrt64(TP);
-            for (int c = 0; c < ntf; c++) {
-                int64_t TPf = tfs[c];
-                if (TPf < s || TPf > 4 * s)
-                    continue;
-                int64_t TPm = TP / TPf;
-                if ((int64_t)sh->d % TPm || (int64_t)sh->dff % TPf)
-                    continue;
-                for (int zb = 0; zb <= 1; zb++) {
-                    int taken = 0;
-                    for (int e = 0; e < nmb && taken < (zb ? 1 : 4); e++) {
-                        int64_t m = mbs[e];
-                        if (m < (zb ? 2 * PP : PP))
-                            continue;
-                        taken++;
-                        /* memory: replicated weights + optimizer states (4x) sharded; activations not tracked */
-                        if ((double)N * g->memory_bytes < nparam * 2 * (double)DP + nparam * 2 * 4)
-                            continue;
-                        int v = (!zb && PP > 1) ? (int)(sh->L / PP) : 1;
-                        int64_t deg[5] = {DP, TPm, TPf, PP, EP};
-                        partition flat = {1, {DP}, {TPm}, {TPf}, {PP}, {EP}};
-                        plan_result r;
-                        double mm = matmul_part(g, sh, DP, TPm, TPf, PP, EP, m);
-                        evaluate(&opt, sh, &ctx_opt, &flat, m, v, zb, mm, &r);
-                        if (!(r.time_s <= bp->best.time_s))
-                            continue;
-                        over_partitions(g, sh, &ctx, deg, m, v, zb, mm, bp);
-                    }
-                }
-            }
+            int nmb;
+            const int64_t *mbs = mb_counts(&mc, btok, S, DP, &nmb);
+            try_tp_splits(&cc, TP, DP, PP, tfs, ntf, mbs, nmb, bp);
         }
     }
 }
@@ -943,121 +989,156 @@ double sp_limits_batch_seqs(const sp_epoch_setting *st, double C, double S, int 
     return S * take_closest(raw / S);
 }
 
+int sp_limits_range(const sp_epoch_setting *st, double d, double C, sp_epoch_summary *sum)
+{
+    if (st->c_max > 0 && C > st->c_max) {
+        sum->stop = SP_EPOCH_STOP_RANGE;
+        sum->beyond_range_flop = C;
+        return -1;
+    }
+    /* below the paper's range only what was asked for is searched; from 12288 on every point counts for the
+     * summary (linear-regime end, wall) even when it is below --from and not reported */
+    return d < st->d_model_min && C < st->c_min ? 0 : 1;
+}
+
+/* The summary after a width's cluster search: 0 when the sweep ends there (no cluster finishes: the latency wall,
+ * or, when `capped`, the clusters it would need are not represented), else 1 with the width recorded as feasible. */
+int sp_limits_record(sp_epoch_summary *sum, int found, int capped, double C)
+{
+    if (!found && capped) {
+        sum->stop = SP_EPOCH_STOP_CLUSTER_CAP;
+        return 0;
+    }
+    if (!found) {
+        sum->first_infeasible_flop = C;
+        sum->stop = SP_EPOCH_STOP_WALL;
+        return 0;
+    }
+    sum->largest_feasible_flop = C;
+    return 1;
+}
+
+/* The summary's last fields: the wall is the largest feasible run when the sweep ended at it; the closed-form
+ * latency limit (reference §4, alpha = 0) at the duration in the notebook's 365.25-day years (0.25 y = 7.889e6 s)
+ * with t_lat_s, the serial latency of one layer step. */
+void sp_limits_close_summary(sp_epoch_summary *sum, int np, double years, double t_lat_s)
+{
+    if (sum->stop == SP_EPOCH_STOP_WALL || sum->stop == SP_EPOCH_STOP_UTIL)
+        sum->latency_wall_flop = sum->largest_feasible_flop;
+    sum->n_points = np;
+    sum->t_limit_flop = sp_epoch_t_limit(0, years * 365.25 * 86400, t_lat_s);
+}
+
+/* The first S·2^i cluster of at least min_n GPUs (and a multiple of each level it exceeds, as the reference
+ * requires) whose best plan finishes within `years`: *found, else *capped when the sizes ran into ~1.4e17 GPUs within 3
+ * doublings of the first one tried (the representation's limit, not a latency wall). */
+static int64_t smallest_cluster(const sp_epoch_gpu *g, const shape *sh, double min_n, double years, best_plan *bp,
+                                int *found, int *capped)
+{
+    int64_t S = sh->S, N = 0;
+    int searched = 0;
+    *found = *capped = 0;
+    for (int i = 0; i < 60 && !*found; i++) {
+        if (S > (INT64_MAX >> i) / 64) { /* beyond ~1.4e17 GPUs: stop (the reference's Python integers would go on) */
+            *capped = searched < 3;
+            break;
+        }
+        N = S << i;
+        if ((double)N < min_n)
+            continue;
+        int64_t run = 1, bad = 0;
+        for (int l = 0; l < g->n_levels - 1; l++) {
+            run *= g->level_size[l];
+            if (N > run && N % run)
+                bad = 1;
+        }
+        if (bad)
+            continue;
+        optimal_parallelism(g, sh, N, years * SECONDS_PER_YEAR * (1 + 1e-9), bp);
+        searched++;
+        if (bp->found && bp->best.time_s / SECONDS_PER_YEAR < years)
+            *found = 1;
+    }
+    return N;
+}
+
+static void fill_point(const sp_epoch_gpu *g, const shape *sh, const best_plan *bp, double C, int64_t N, sp_epoch_point *p)
+{
+    memset(p, 0, sizeof *p);
+    p->d_model = sh->d;
+    p->d_ff = sh->dff;
+    p->params = 2 * sh->d * sh->dff * (double)sh->L * (double)sh->S;
+    p->layers = (int)sh->L;
+    p->sparsity = (int)sh->S;
+    p->batch_tokens = sh->batch_seqs * sh->seq;
+    p->compute_flop = C;
+    p->months = bp->best.time_s / SECONDS_PER_YEAR * 12;
+    p->utilization = bp->best.util;
+    p->n_gpus = (double)N;
+    int n = bp->pt.n;
+    p->tp_model = (int)prod_from(bp->pt.tpm, 0, n);
+    p->tp_ff = (int)prod_from(bp->pt.tpf, 0, n);
+    p->pp = (int)prod_from(bp->pt.pp, 0, n);
+    p->dp = (int)prod_from(bp->pt.dp, 0, n);
+    p->ep = (int)prod_from(bp->pt.ep, 0, n);
+    p->interleave = bp->v;
+    p->microbatches = (int)bp->m;
+    p->zero_bubble = bp->zb;
+    p->tp_comm_s = bp->best.tp_s;
+    p->dp_comm_s = bp->best.dp_s;
+    p->pp_comm_s = bp->best.pp_s;
+    p->latency_s = bp->best.lat_s;
+    fill_split(g, sh, bp, &p->split);
+    p->binding = sp_epoch_binding(&p->split);
+    p->gpu_hours = (double)N * bp->best.time_s / 3600;
+}
+
+/* One width of the sweep: 1 to go on, 0 when the sweep ends here (sum->stop says why). */
+static int sweep_width(const sp_epoch_setting *st, double d, double years, int seq, sp_epoch_point *out, int max, int *np,
+                       sp_epoch_summary *sum)
+{
+    const sp_epoch_gpu *g = &st->gpu;
+    double dff = 4 * d;
+    int64_t L = (int64_t)sp_limits_layers(st, d), S = (int64_t)sp_limits_sparsity(st, d);
+    double nparam = 2 * d * dff * (double)L * (double)S, D = 20 * nparam, C = 6 * nparam * D / (double)S;
+    int in = sp_limits_range(st, d, C, sum);
+    if (in <= 0)
+        return in + 1;
+    double bs = sp_limits_batch_seqs(st, C, (double)S, seq); /* sequences */
+    shape sh = {d, dff, L, S, bs, seq};
+    best_plan bp;
+    int found, capped;
+    int64_t N = smallest_cluster(g, &sh, C / (years * SECONDS_PER_YEAR * flops_eff(g)), years, &bp, &found, &capped);
+    if (!sp_limits_record(sum, found, capped, C))
+        return 0;
+    if (sum->linear_regime_end_flop == 0 && bp.best.util <= 0.8 * g->effective_utilization)
+        sum->linear_regime_end_flop = C;
+    if (st->c_min > 0 && C < st->c_min)
+        return 1;
+    if (*np < max)
+        fill_point(g, &sh, &bp, C, N, &out[(*np)++]);
+    if (bp.best.util < 0.001) { /* the reference stops here: the run is as good as impossible */
+        sum->stop = SP_EPOCH_STOP_UTIL;
+        return 0;
+    }
+    return 1;
+}
+
 int sp_epoch_sweep(const sp_epoch_setting *st, sp_epoch_point *out, int max, sp_epoch_summary *sum)
 {
     memset(sum, 0, sizeof *sum);
     mm_gen++;
     const sp_epoch_gpu *g = &st->gpu;
-    double years = st->years > 0 ? st->years : 0.25, T = years * SECONDS_PER_YEAR;
+    double years = st->years > 0 ? st->years : 0.25;
     int seq = st->seq_len > 0 ? st->seq_len : 2048;
-    /* widths f·2^i, f odd 1..15, i >= 11 (the paper's grid), ascending: by default the paper's [12288, 12288·128];
-     * --from below the paper's first point reaches down to 2048, --to extends the top (to 15·2^24) */
     double widths[128];
-    int nw = sp_limits_widths(st, widths, 128);
-    int np = 0;
+    int nw = sp_limits_widths(st, widths, 128), np = 0;
     sum->max_utilization = g->effective_utilization;
-    for (int wi = 0; wi < nw; wi++) {
-        double d = widths[wi], dff = 4 * d;
-        int64_t L = (int64_t)sp_limits_layers(st, d), S = (int64_t)sp_limits_sparsity(st, d);
-        double nparam = 2 * d * dff * (double)L * (double)S, D = 20 * nparam, C = 6 * nparam * D / (double)S;
-        if (st->c_max > 0 && C > st->c_max) {
-            sum->stop = SP_EPOCH_STOP_RANGE;
-            sum->beyond_range_flop = C;
-            break;
-        }
-        /* below the paper's range only what was asked for is searched; from 12288 on every point counts for
-         * the summary (linear-regime end, wall) even when it is below --from and not reported */
-        if (d < st->d_model_min && C < st->c_min)
-            continue;
-        double bs = sp_limits_batch_seqs(st, C, (double)S, seq); /* sequences */
-        shape sh = {d, dff, L, S, bs, seq};
-        double min_n = C / (T * flops_eff(g));
-        int found = 0;
-        best_plan bp;
-        int64_t N = 0;
-        int capped = 0, searched = 0;
-        for (int i = 0; i < 60 && !found; i++) {
-            if (S > (INT64_MAX >> i) / 64) { /* beyond ~1.4e17 GPUs: stop (the reference's Python integers would go on) */
-                /* a width whose minimum cluster is within 3 doublings of the cap was not given the cluster sizes the
-                 * reference would have tried: that is the representation's limit, not a latency wall */
-                capped = searched < 3;
-                break;
-            }
-            N = S << i;
-            if ((double)N < min_n)
-                continue;
-            /* the reference requires N divisible by each level's size once it exceeds it */
-            int64_t run = 1, bad = 0;
-            for (int l = 0; l < g->n_levels - 1; l++) {
-                run *= g->level_size[l];
-                if (N > run && N % run)
-                    bad = 1;
-            }
-            if (bad)
-                continue;
-            optimal_parallelism(g, &sh, N, T * (1 + 1e-9), &bp);
-            searched++;
-            if (bp.found && bp.best.time_s / SECONDS_PER_YEAR < years)
-                found = 1;
-        }
-        if (!found && capped) { /* not a wall: the clusters it would need are not represented */
-            sum->stop = SP_EPOCH_STOP_CLUSTER_CAP;
-            break;
-        }
-        if (!found) {
-            sum->first_infeasible_flop = C;
-            sum->stop = SP_EPOCH_STOP_WALL;
-            break;
-        }
-        sum->largest_feasible_flop = C;
-        if (sum->linear_regime_end_flop == 0 && bp.best.util <= 0.8 * g->effective_utilization)
-            sum->linear_regime_end_flop = C;
-        if (st->c_min > 0 && C < st->c_min)
-            continue;
-        if (np < max) {
-            sp_epoch_point *p = &out[np];
-            memset(p, 0, sizeof *p);
-            p->d_model = d;
-            p->d_ff = dff;
-            p->params = nparam;
-            p->layers = (int)L;
-            p->sparsity = (int)S;
-            p->batch_tokens = bs * seq;
-            p->compute_flop = C;
-            p->months = bp.best.time_s / SECONDS_PER_YEAR * 12;
-            p->utilization = bp.best.util;
-            p->n_gpus = (double)N;
-            int n = bp.pt.n;
-            p->tp_model = (int)prod_from(bp.pt.tpm, 0, n);
-            p->tp_ff = (int)prod_from(bp.pt.tpf, 0, n);
-            p->pp = (int)prod_from(bp.pt.pp, 0, n);
-            p->dp = (int)prod_from(bp.pt.dp, 0, n);
-            p->ep = (int)prod_from(bp.pt.ep, 0, n);
-            p->interleave = bp.v;
-            p->microbatches = (int)bp.m;
-            p->zero_bubble = bp.zb;
-            p->tp_comm_s = bp.best.tp_s;
-            p->dp_comm_s = bp.best.dp_s;
-            p->pp_comm_s = bp.best.pp_s;
-            p->latency_s = bp.best.lat_s;
-            fill_split(g, &sh, &bp, &p->split);
-            p->binding = sp_epoch_binding(&p->split);
-            p->gpu_hours = (double)N * bp.best.time_s / 3600;
-            np++;
-        }
-        if (bp.best.util < 0.001) { /* the reference stops here: the run is as good as impossible */
-            sum->stop = SP_EPOCH_STOP_UTIL;
-            break;
-        }
-    }
-    if (sum->stop == SP_EPOCH_STOP_WALL || sum->stop == SP_EPOCH_STOP_UTIL)
-        sum->latency_wall_flop = sum->largest_feasible_flop;
-    sum->n_points = np;
-    /* closed forms at this duration in the notebook's 365.25-day years (0.25 y = 7.889e6 s), with the
-     * serial latency of one layer step, kernel + 4 network hops (9 us on the paper's GPUs) */
-    double Tj = years * 365.25 * 86400;
-    sum->t_limit_flop = sp_epoch_t_limit(0, Tj, g->latency_per_matmul_s + 4 * g->lat[0]);
-    sum->t_crit_flop = sp_epoch_t_crit(g, 0, Tj);
+    for (int wi = 0; wi < nw && sweep_width(st, widths[wi], years, seq, out, max, &np, sum); wi++)
+        ;
+    /* closed forms with the serial latency of one layer step, kernel + 4 network hops (9 us on the paper's GPUs) */
+    sp_limits_close_summary(sum, np, years, g->latency_per_matmul_s + 4 * g->lat[0]);
+    sum->t_crit_flop = sp_epoch_t_crit(g, 0, years * 365.25 * 86400);
     return np;
 }
 

@@ -64,15 +64,13 @@ sp_status sp_req_flag(sp_request *rq, const char *opt, int *out, sp_error *err)
 /* The value as a number and as the text an error quotes: a string is parsed with its units. */
 static sp_status number(json_t *v, const char *opt, sp_unit unit, double *x, char *text, size_t n, sp_error *err)
 {
-    if (json_is_string(v)) {
-        char what[72];
-        snprintf(what, sizeof what, "--%s", opt);
+    char what[72];
+    snprintf(what, sizeof what, "--%s", opt);
+    if (json_is_string(v))
         snprintf(text, n, "%s", json_string_value(v));
-        return sp_parse_quantity(json_string_value(v), unit, what, x, err);
-    }
-    if (!json_is_number(v))
-        return sp_fail(err, SP_EINVAL, "--%s: expected a number or a quantity string", opt);
-    *x = json_number_value(v);
+    sp_status st = sp_json_quantity(v, unit, what, x, err);
+    if (st || json_is_string(v))
+        return st;
     snprintf(text, n, "%.17g", *x);
     if (!isfinite(*x))
         return sp_fail(err, SP_EINVAL, "--%s: %s is not a finite number", opt, text);
