@@ -18,6 +18,25 @@ int sp_list_dir(const char *dir, char *buf, size_t n);
 /* Loads data_dir/KIND/NAME.json, or NAME as a path when it has a '/' or ends in .json, into *out (the path used
  * into path). Unknown names are refused with the list of presets ("unknown WHAT 'x'; available: ..."), bad JSON
  * with file:line:column. Shared by laws (scaling.c) and forecast assumption sets (forecast.c). */
+/* One synthetic decoder builder for the three places that make models from a few numbers: report famous's
+ * hypothetical compute-optimal runs (Llama-like: gated FFN, GQA), the shape search's candidates, and limits --mode
+ * full's sweep widths (the paper's MLP: two d x 4d matrices, ungated). Their shape rules (how the layer count and
+ * widths follow from a budget or a width) stay with them and differ on purpose; the spec names every difference. */
+typedef struct {
+    const char *name;   /* NULL: "synthetic" */
+    int d_model, n_layers;
+    int n_heads;        /* query heads */
+    int d_head;         /* head width; 0: d_model / n_heads */
+    int n_kv_heads;     /* 0: as many as n_heads (MHA) */
+    int ffn_dim;
+    int gated;          /* 1: SwiGLU-style FFN (three matrices), 0: two d x ffn matrices */
+    int n_experts;      /* > 1: every FFN is MoE with n_experts of ffn_dim, top_k routed */
+    int top_k;
+    int vocab, max_seq;
+    sp_norm norm;
+} sp_synthetic_spec;
+void sp_model_synthetic(const sp_synthetic_spec *spec, sp_model *m);
+
 /* A JSON value that is a number, or a string with units (sp_parse_quantity; its messages start with `what`), into
  * *out; another type fails "WHAT: expected a number or a quantity string". Ranges are the caller's. */
 struct json_t;

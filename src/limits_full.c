@@ -10,6 +10,7 @@
  * collective.c), the hardware (a system preset) and the plan space (search.c).
  */
 #include "scaleplan.h"
+#include "internal.h"
 #include "limits_internal.h"
 
 #include <math.h>
@@ -31,25 +32,16 @@ void sp_limits_full_defaults(sp_limits_full_opts *o)
 /* The model of one sweep width: the paper's shape plus attention and a vocabulary. */
 static void build_model(const sp_epoch_setting *st, const sp_limits_full_opts *o, double d, sp_model *m)
 {
-    memset(m, 0, sizeof *m);
-    snprintf(m->name, sizeof m->name, "limits-d%.0f", d);
-    m->d_model = (int)d;
-    m->n_layers = (int)sp_limits_layers(st, d);
-    m->d_head = o->no_attention ? 1 : o->head_dim;
-    m->n_heads = (int)(d / o->head_dim);
-    m->n_kv_heads = o->kv_heads > 0 && o->kv_heads < m->n_heads && !o->no_attention ? o->kv_heads : m->n_heads;
-    m->ffn_dim = (int)(4 * d);
-    m->gated = 0; /* two d x 4d matrices per MLP, as the paper's layer */
-    m->vocab = o->vocab;
-    m->max_seq = st->seq_len > 0 ? st->seq_len : 2048;
-    m->norm = SP_NORM_RMSNORM;
-    int S = (int)sp_limits_sparsity(st, d);
-    if (S > 1) {
-        m->n_experts = S;
-        m->top_k = 1;
-        m->moe_ffn_dim = m->ffn_dim;
-    }
-    sp_model_defaults(m);
+    char name[64];
+    snprintf(name, sizeof name, "limits-d%.0f", d);
+    int heads = (int)(d / o->head_dim), S = (int)sp_limits_sparsity(st, d);
+    sp_synthetic_spec spec = {.name = name, .d_model = (int)d, .n_layers = (int)sp_limits_layers(st, d), .n_heads = heads,
+                              .d_head = o->no_attention ? 1 : o->head_dim,
+                              .n_kv_heads = o->kv_heads > 0 && o->kv_heads < heads && !o->no_attention ? o->kv_heads : heads,
+                              .ffn_dim = (int)(4 * d), .gated = 0, /* two d x 4d matrices per MLP, as the paper's layer */
+                              .n_experts = S, .top_k = 1, .vocab = o->vocab,
+                              .max_seq = st->seq_len > 0 ? st->seq_len : 2048, .norm = SP_NORM_RMSNORM};
+    sp_model_synthetic(&spec, m);
 }
 
 /* Step time of plan p with every latency (network hops, kernel launch tails) set to zero. */

@@ -68,6 +68,28 @@ void sp_model_defaults(sp_model *m)
         m->ssm_inner = m->ssm_heads * m->ssm_head_dim;
 }
 
+void sp_model_synthetic(const sp_synthetic_spec *spec, sp_model *m)
+{
+    memset(m, 0, sizeof *m);
+    snprintf(m->name, sizeof m->name, "%s", spec->name ? spec->name : "synthetic");
+    m->d_model = spec->d_model;
+    m->n_layers = spec->n_layers;
+    m->n_heads = spec->n_heads;
+    m->d_head = spec->d_head;
+    m->n_kv_heads = spec->n_kv_heads;
+    m->ffn_dim = spec->ffn_dim;
+    m->gated = spec->gated;
+    m->vocab = spec->vocab;
+    m->max_seq = spec->max_seq;
+    m->norm = spec->norm;
+    if (spec->n_experts > 1) {
+        m->n_experts = spec->n_experts;
+        m->top_k = spec->top_k;
+        m->moe_ffn_dim = spec->ffn_dim;
+    }
+    sp_model_defaults(m);
+}
+
 /* Which kinds occur (bit i: mixer i; bit 8 + j: FFN j), layers and MTP modules together. */
 static unsigned kinds_used(const sp_model *m)
 {

@@ -47,22 +47,17 @@ static const famous runs[SP_REPORT_RUNS] = {
  * (GPT-3 175B: 12288 / 96), heads of 128, 8 KV heads, gated FFN of 8/3 d_model (Llama's), Llama 3's vocabulary. */
 static void synthetic(double n, sp_model *m)
 {
-    memset(m, 0, sizeof *m);
     double L = cbrt(n / (12.0 * 128 * 128));
     int layers = (int)(L / 8 + 0.5) * 8;
     if (layers < 8)
         layers = 8;
     int h = (int)(sqrt(n / (12.0 * layers)) / 1024 + 0.5) * 1024;
-    snprintf(m->name, sizeof m->name, "dense %.0fB", n / 1e9);
-    m->n_layers = layers;
-    m->d_model = h;
-    m->n_heads = h / 128;
-    m->n_kv_heads = 8;
-    m->ffn_dim = (int)(8.0 / 3 * h / 256 + 0.5) * 256;
-    m->gated = 1;
-    m->vocab = 128256;
-    m->max_seq = 8192;
-    sp_model_defaults(m);
+    char name[64];
+    snprintf(name, sizeof name, "dense %.0fB", n / 1e9);
+    sp_synthetic_spec spec = {.name = name, .d_model = h, .n_layers = layers, .n_heads = h / 128, .n_kv_heads = 8,
+                              .ffn_dim = (int)(8.0 / 3 * h / 256 + 0.5) * 256, .gated = 1, .vocab = 128256,
+                              .max_seq = 8192, .norm = SP_NORM_LAYERNORM};
+    sp_model_synthetic(&spec, m);
 }
 
 /* The paper's plan, or for a hypothetical run the best plan the search finds on that cluster. */

@@ -6,6 +6,7 @@
  * stand-in: no MoE law ships); without a law, parameter count is the proxy (more is better). Serving: sp_infer_eval.
  */
 #include "scaleplan.h"
+#include "internal.h"
 
 #include <math.h>
 #include <stdlib.h>
@@ -28,24 +29,12 @@ static int candidate_model(const sp_shape_opts *so, int vocab, double tol, int d
 {
     static const double ffn_ratio[] = {8.0 / 3.0, 4.0};
     int heads = d / dh;
-    memset(m, 0, sizeof *m);
-    m->d_model = d;
-    m->n_heads = heads;
-    m->n_kv_heads = g;
-    m->d_head = dh;
-    m->ffn_dim = (int)(ceil(ffn_ratio[fi] * d / 256.0) * 256);
-    m->gated = 1;
-    m->vocab = vocab;
-    m->norm = SP_NORM_RMSNORM;
-    m->max_seq = 8192;
-    if (moe) {
-        m->n_experts = 8;
-        m->top_k = 2;
-        m->moe_ffn_dim = m->ffn_dim;
-    }
+    sp_synthetic_spec spec = {.d_model = d, .n_layers = 1, .n_heads = heads, .d_head = dh, .n_kv_heads = g,
+                              .ffn_dim = (int)(ceil(ffn_ratio[fi] * d / 256.0) * 256), .gated = 1,
+                              .n_experts = moe ? 8 : 0, .top_k = 2, .vocab = vocab, .max_seq = 8192,
+                              .norm = SP_NORM_RMSNORM};
+    sp_model_synthetic(&spec, m);
     /* solve the layer count from the budget */
-    m->n_layers = 1;
-    sp_model_defaults(m);
     sp_param_count p1;
     sp_model_params(m, &p1);
     double per_layer = p1.layers_total, fixed = p1.total - p1.layers_total;
