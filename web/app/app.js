@@ -84,7 +84,7 @@ function stackbar(parts, capacity) {
 
 /* line chart; series = [{name, pts: [[x, y]...]}]; log scales optional; marks = [{x, label}] vertical lines */
 function lines(series, o) {
-  const W = 600, H = 300, L = 62, R = 16, T = 12, B = 40;
+  const W = o.W || 600, H = 300, L = 62, R = 16, T = 12, B = 40;
   const all = series.flatMap((s) => s.pts).filter(([x, y]) => isFinite(x) && isFinite(y) && (!o.logx || x > 0) && (!o.logy || y > 0));
   if (!all.length) return '<p class="muted">nothing to plot</p>';
   const tx = (v) => (o.logx ? Math.log10(v) : v), ty = (v) => (o.logy ? Math.log10(v) : v);
@@ -99,19 +99,30 @@ function lines(series, o) {
     const xv = x0 + ((x1 - x0) * i) / 4, yv = y0 + ((y1 - y0) * i) / 4;
     const xl = o.logx ? '1e' + xv.toFixed(1) : si(xv), yl = o.logy ? '1e' + yv.toFixed(1) : Number(yv.toPrecision(3));
     const X = L + ((W - L - R) * i) / 4, Y = H - B - ((H - T - B) * i) / 4;
-    s += `<text x="${X}" y="${H - B + 14}" text-anchor="middle">${xl}</text><text x="${L - 5}" y="${Y + 4}" text-anchor="end">${yl}</text>`;
+    if (!o.decades) s += `<text x="${X}" y="${H - B + 14}" text-anchor="middle">${xl}</text>`;
+    s += `<text x="${L - 5}" y="${Y + 4}" text-anchor="end">${yl}</text>`;
+  }
+  if (o.decades) { // log x: ticks at whole powers of ten, at most ~W/70 of them
+    const step = Math.max(1, Math.ceil((Math.floor(x1) - Math.ceil(x0) + 1) / Math.max(2, Math.floor((W - L - R) / 70))));
+    for (let e = Math.ceil(x0); e <= x1; e += step) {
+      const X = L + ((e - x0) / (x1 - x0)) * (W - L - R);
+      s += `<line x1="${X}" x2="${X}" y1="${H - B}" y2="${H - B + 4}" stroke="#889"/><text x="${X}" y="${H - B + 15}" text-anchor="middle">1e${e}</text>`;
+    }
   }
   s += `<text x="${(L + W - R) / 2}" y="${H - 6}" text-anchor="middle">${esc(o.xlabel)}</text>` +
     `<text x="12" y="${(T + H - B) / 2}" transform="rotate(-90 12 ${(T + H - B) / 2})" text-anchor="middle">${esc(o.ylabel)}</text>`;
-  (o.marks || []).forEach((m) => {
+  (o.marks || []).forEach((m, j) => {
     if (!(m.x > 0) || tx(m.x) < x0 || tx(m.x) > x1) return;
-    s += `<line x1="${px(m.x)}" x2="${px(m.x)}" y1="${T}" y2="${H - B}" stroke="#c62828" stroke-dasharray="4 3"/><text x="${px(m.x) + 3}" y="${T + 12}" fill="#c62828">${esc(m.label)}</text>`;
+    const c = m.color || '#c62828', X = px(m.x), right = X > W - R - 150;
+    s += `<line x1="${X}" x2="${X}" y1="${T}" y2="${H - B}" stroke="${c}"${m.solid ? '' : ' stroke-dasharray="4 3"'}/>` +
+      `<text x="${right ? X - 3 : X + 3}" y="${T + 12 + 13 * j}" fill="${c}"${right ? ' text-anchor="end"' : ''} class="halo">${esc(m.label)}</text>`;
   });
   series.forEach((sr, i) => {
     const pts = sr.pts.filter(([x, y]) => isFinite(x) && isFinite(y) && (!o.logx || x > 0) && (!o.logy || y > 0));
     if (!pts.length) return;
     s += `<polyline fill="none" stroke="${COLORS[i % COLORS.length]}" stroke-width="2" points="${pts.map(([x, y]) => px(x).toFixed(1) + ',' + py(y).toFixed(1)).join(' ')}"/>`;
-    s += `<text x="${L + 8}" y="${T + 16 + 14 * i}" fill="${COLORS[i % COLORS.length]}">${esc(sr.name)}</text>`;
+    const ly = o.legend === 'bottom' ? H - B - 8 - 14 * (series.length - 1 - i) : T + 16 + 14 * i;
+    s += `<text x="${L + 8}" y="${ly}" fill="${COLORS[i % COLORS.length]}" class="halo">${esc(sr.name)}</text>`;
   });
   return s + '</svg>';
 }
@@ -143,8 +154,12 @@ const PAGES = {
     run: runServe,
   },
   limits: {
-    fields: [['mode', 'model', 'select', 'epoch2024', ['epoch2024', 'full']], ['to', 'up to compute (FLOP)', 'text', '1e32'],
-      ['duration', 'training duration', 'text', '3mo']],
+    fields: [['gpu', 'GPU (the paper\'s, and its DGX system in full mode)', 'select', 'h100', ['h100', 'a100', 'v100']],
+      ['moe', 'MoE (sparsity grows with width)', 'check', ''], ['duration', 'training duration (e.g. 3mo, 90d)', 'text', '3mo'],
+      ['batch_rule', 'critical batch rule', 'select', '', ['', 'epoch', 'kaplan', 'deepseek', 'fixed:4Mi']],
+      ['latency_scale', 'latency × (0.1: the paper\'s low latency)', 'text', ''],
+      ['bandwidth_scale', 'network bandwidth × (or inf)', 'text', ''], ['flat_network', 'one flat NVLink-bandwidth network', 'check', ''],
+      ['to', 'largest training compute to sweep (FLOP)', 'text', '']],
     run: runLimits,
   },
   laws: {
@@ -294,15 +309,50 @@ function runServe(req) {
     `<div class="panel"><h2>Memory per GPU at batch 1</h2>${stackbar(Object.fromEntries(Object.entries(mem).filter(([k]) => k !== 'total' && k !== 'capacity')), mem.capacity)}</div>`;
 }
 
+/* FLOP and GPU counts span 20 orders of magnitude: scientific notation, 3 digits (the CLI's %.3g) */
+const sci = (v) => (v === null || v === undefined || !isFinite(v) ? '–' : Number(v).toExponential(2));
+const lastPoint = (r) => { const p = r.settings[0].points; return p.length ? p[p.length - 1] : null; }; // with binding
+
+/* The paper's model (--mode epoch2024) and scaleplan's full model on the same setting, side by side. */
 function runLimits(req) {
-  const r = must(call('limits', req));
-  const sets = r.settings || [r];
-  const series = sets.map((s) => ({ name: s.setting || 'utilization', pts: (s.points || []).map((p) => [p.compute_flop, p.utilization]) }));
-  const s0 = sets[0];
-  document.getElementById('r-limits').innerHTML = `<div class="cards">${card('linear regime ends', si(s0.linear_regime_end_flop, 'FLOP'), 'linear_regime_end_flop')}` +
-    card('latency wall', si(s0.latency_wall_flop, 'FLOP'), 'latency_wall_flop') + card('max utilization', pct(s0.max_utilization || 0), 'max_utilization') + '</div>' +
-    `<div class="panel"><h2>Best utilization vs training compute (${esc(req.mode || 'full')} mode)</h2>${lines(series, { xlabel: 'training compute (FLOP)', ylabel: 'utilization', logx: true, y0: 0,
-      marks: [{ x: s0.linear_regime_end_flop, label: 'linear regime end' }, { x: s0.latency_wall_flop, label: 'latency wall' }] })}</div>`;
+  const paper = must(call('limits', Object.assign({ mode: 'epoch2024' }, req)));
+  const full = must(call('limits', Object.assign({ mode: 'full' }, req)));
+  const rows = [
+    ['max utilization (MFU)', (r) => pct(r.max_utilization), 'max_utilization'],
+    ['linear regime ends (U ≤ 0.8 × max), FLOP', (r) => sci(r.linear_regime_end_flop), 'linear_regime_end_flop'],
+    ['latency wall: largest feasible run, FLOP', (r) => sci(r.latency_wall_flop), 'latency_wall_flop'],
+    ['largest run swept that finishes, FLOP', (r) => sci(r.largest_feasible_flop), 'largest_feasible_flop'],
+    ['GPUs at the largest run', (r) => sci(lastPoint(r) && lastPoint(r).n_gpus), 'n_gpus'],
+    ['what binds there', (r) => esc((lastPoint(r) && lastPoint(r).binding) || '–'), 'binding'],
+    ['the sweep ended at', (r) => esc(r.sweep_end), 'sweep_end'],
+  ];
+  const cell = (r, m, f, k) => `<td data-key="${m}.${k}">${f(r)}</td>`;
+  const table = `<table class="cmp"><thead><tr><th></th><th>the paper's model (epoch2024)</th><th>full model (${esc(full.settings[0].system)})</th></tr></thead><tbody>` +
+    rows.map(([label, f, k]) => `<tr><td>${label}</td>${cell(paper, 'epoch2024', f, k)}${cell(full, 'full', f, k)}</tr>`).join('') + '</tbody></table>';
+  const series = [
+    { name: 'the paper\'s model (epoch2024)', pts: paper.points.map((p) => [p.compute_flop, p.utilization]) },
+    { name: 'full model (MFU of the best plan)', pts: full.points.map((p) => [p.compute_flop, p.utilization]) },
+  ];
+  const marks = [
+    { x: paper.linear_regime_end_flop, label: 'paper: linear regime ends', color: COLORS[0] },
+    { x: paper.latency_wall_flop, label: 'paper: latency wall', color: COLORS[0], solid: true },
+    { x: full.linear_regime_end_flop, label: 'full: linear regime ends', color: COLORS[1] },
+    { x: full.latency_wall_flop, label: 'full: latency wall', color: COLORS[1], solid: true },
+  ];
+  const set0 = paper.settings[0], months = Number((set0.duration_s / 3.154e7 * 12).toPrecision(3)); // the paper's month
+  const name = set0.setting.includes('months') ? set0.setting : `${set0.setting}, ${months} months`;
+  const W = Math.max(320, Math.min(900, (document.getElementById('r-limits').clientWidth || 626) - 26)); // the panel's width
+  const note = [paper, full].map((r) => r.settings[0].note).filter(Boolean).map((n) => `<p class="muted">${esc(n)}</p>`).join('');
+  document.getElementById('r-limits').innerHTML = `<div class="cards">` +
+    card('linear regime ends (paper)', sci(paper.linear_regime_end_flop) + ' FLOP', 'linear_regime_end_flop') +
+    card('latency wall (paper)', sci(paper.latency_wall_flop) + ' FLOP', 'latency_wall_flop') +
+    card('linear regime ends (full)', sci(full.linear_regime_end_flop) + ' FLOP', 'full_linear_regime_end_flop') +
+    card('latency wall (full)', sci(full.latency_wall_flop) + ' FLOP', 'full_latency_wall_flop') + '</div>' +
+    `<div class="panel"><h2>Utilization vs training compute: ${esc(name)}</h2>` +
+    lines(series, { xlabel: 'training compute (FLOP, log scale)', ylabel: 'utilization (model FLOP / peak)', logx: true, y0: 0, legend: 'bottom',
+      decades: true, marks, W }) +
+    `<p class="muted">Dashed: where the linear regime ends (utilization falls to 0.8 × its maximum); solid: the latency wall (the largest run that still finishes in time; beyond it no plan does). Erdil &amp; Schneider-Joseph (2024) vs scaleplan's training model and plan search: docs/limits.md.</p></div>` +
+    `<div class="panel"><h2>The paper's settings side by side with the full model</h2>${table}${note}</div>`;
 }
 
 function runLaws(req) {

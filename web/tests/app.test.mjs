@@ -144,21 +144,51 @@ test('serve: TTFT, time per token and the largest batch are the CLI\'s infer res
   await shot(phone, 'serve-390');
 });
 
-test('limits: the paper\'s linear-regime end and latency wall as the CLI computes them', async () => {
-  const page = await open('#limits?mode=epoch2024&to=1e32&duration=3mo');
-  const ok = await page.$('.card[data-key="linear_regime_end_flop"]');
-  if (!ok) { // limits is served by sp_call once the command is registered there
-    const err = await page.textContent('#r-limits');
-    assert.match(err, /unknown command|limits/);
-    return;
+test('limits: the paper\'s model and the full model side by side as the CLI computes them; a range without points shows the library\'s message', async () => {
+  const page = await open('#limits?gpu=h100&duration=3mo');
+  const opts = ['--gpu', 'h100', '--duration', '3mo'];
+  const paper = cliJson(['limits', '--mode', 'epoch2024', ...opts]);
+  const full = cliJson(['limits', '--mode', 'full', '--threads', '1', ...opts]); // one search thread, as in the browser
+  // the library's objects, timings aside: the same in the browser as from the CLI
+  const strip = (r) => JSON.parse(JSON.stringify(r, (k, v) => (k === 'wall_time_s' ? undefined : v)));
+  const got = await page.evaluate(() => [window.scaleplanCall('limits', { mode: 'epoch2024', gpu: 'h100', duration: '3mo' }),
+    window.scaleplanCall('limits', { mode: 'full', gpu: 'h100', duration: '3mo' })]);
+  assert.deepEqual(strip(got[0]), strip(paper));
+  assert.deepEqual(strip(got[1]), strip(full));
+  // the numbers shown are those of the CLI's --json, formatted
+  const sci = (v) => Number(v).toExponential(2);
+  const td = (k) => page.textContent(`td[data-key="${k}"]`);
+  for (const [m, r] of [['epoch2024', paper], ['full', full]]) {
+    const last = r.settings[0].points[r.settings[0].points.length - 1]; // the setting's points carry the binding
+    assert.equal(await td(`${m}.max_utilization`), (100 * r.max_utilization).toFixed(1) + ' %');
+    assert.equal(await td(`${m}.linear_regime_end_flop`), sci(r.linear_regime_end_flop));
+    assert.equal(await td(`${m}.latency_wall_flop`), sci(r.latency_wall_flop));
+    assert.equal(await td(`${m}.largest_feasible_flop`), sci(r.largest_feasible_flop));
+    assert.equal(await td(`${m}.n_gpus`), sci(last.n_gpus));
+    assert.equal(await td(`${m}.binding`), last.binding);
+    assert.equal(await td(`${m}.sweep_end`), r.sweep_end);
   }
-  const want = cliJson(['limits', '--mode', 'epoch2024', '--to', '1e32', '--duration', '3mo']);
-  const got = await page.evaluate(() => window.scaleplanCall('limits', { mode: 'epoch2024', to: '1e32', duration: '3mo' }));
-  assert.equal(got.settings[0].linear_regime_end_flop, want.settings[0].linear_regime_end_flop);
-  assert.equal(got.settings[0].latency_wall_flop, want.settings[0].latency_wall_flop);
+  assert.equal(await cardText(page, 'linear_regime_end_flop'), sci(paper.linear_regime_end_flop) + ' FLOP');
+  assert.equal(await cardText(page, 'full_latency_wall_flop'), sci(full.latency_wall_flop) + ' FLOP');
+  // the plot: one curve per model, the linear-regime ends and the walls marked
+  assert.equal(await page.$$eval('#r-limits svg polyline', (l) => l.length), 2);
+  const svg = await page.textContent('#r-limits svg');
+  for (const label of ['paper: linear regime ends', 'paper: latency wall', 'full: linear regime ends', 'full: latency wall'])
+    assert.ok(svg.includes(label), label);
   await shot(page, 'limits-1280');
-  const phone = await open('#limits?mode=epoch2024', { width: 390, height: 844 });
+  timings.limits_update_ms_h100 = Number(await page.evaluate(() => document.body.dataset.lastMs));
+  // bad input: a range with no sweep point -> the library's line next to the --to field, as the CLI prints it
+  await page.fill('#limits-to', '1e24');
+  const msg = await page.textContent('[data-role="error"]');
+  assert.equal(await page.textContent('.field[data-key="to"] .msg'), msg);
+  const c = cli(['limits', '--mode', 'epoch2024', ...opts, '--to', '1e24']);
+  assert.equal(c.rc, 2);
+  assert.equal(c.out, '');
+  assert.ok(msg.startsWith('--to') && c.err.includes(msg), `page: ${msg}\ncli: ${c.err}`);
+  await shot(page, 'limits-error');
+  const phone = await open('#limits?gpu=h100&moe=1', { width: 390, height: 844 });
   await shot(phone, 'limits-390');
+  assert.deepEqual([...page.errors, ...phone.errors], []);
 });
 
 test('laws: compute-optimal N, D and loss as the CLI computes them; a bad budget shows the message', async () => {
