@@ -912,6 +912,7 @@ typedef struct {
     int prefix_groups;        /* distinct prefixes, each request draws one uniformly */
     double ttft_slo_s, tpot_slo_s; /* P99 SLOs of the chosen scenario, 0 = none */
     char scenario[16];        /* "server", "interactive", "offline" or "" */
+    int samples;              /* requests of a benchmark run (MLPerf's offline min_query_count), 0 = not given */
     char source[256];
     /* trace (SP_ARR_TRACE or SP_LEN_TRACE): malloc'ed by sp_serve_trace_load, freed by sp_serve_workload_free */
     double *trace_t;
@@ -1000,6 +1001,7 @@ typedef struct {
     double kv_transfer_s;                /* disaggregation: mean KV transfer per request */
     double energy_j_per_token, energy_j_per_request, usd_per_million_tokens, power_w;
     double mfu;
+    double output_tokens_mean;           /* output tokens per request of the run (all requests) */
     double ttft_slo_s, tpot_slo_s;
     int slo_met;                         /* both P99s within their SLOs */
     sp_serve_request *req;               /* per request when keep_requests (free with sp_serve_result_free) */

@@ -254,7 +254,7 @@ sp_status sp_serve_workload_load(const char *data_dir, const char *name, const c
         return err->status ? err->status : SP_EIO;
     static const char *const keys[] = {"name", "description", "source", "arrival", "cv", "users", "think_s", "prompt",
                                        "output", "prefix_tokens", "prefix_groups", "scenarios", "default_scenario",
-                                       "model", NULL};
+                                       "model", "samples", "samples_source", NULL};
     sp_status rc = known_keys(root, path, keys, err);
     const char *nm = json_string_value(json_object_get(root, "name"));
     snprintf(w->name, sizeof w->name, "%s", nm ? nm : name);
@@ -270,6 +270,8 @@ sp_status sp_serve_workload_load(const char *data_dir, const char *name, const c
         rc = inum(root, path, "prefix_tokens", 0, 1 << 20, &w->prefix_tokens, err);
     if (!rc)
         rc = inum(root, path, "prefix_groups", 0, 65536, &w->prefix_groups, err);
+    if (!rc)
+        rc = inum(root, path, "samples", 0, 1 << 24, &w->samples, err);
     if (!rc && w->prefix_tokens > 0 && w->prefix_groups < 1)
         w->prefix_groups = 1;
     if (!rc)

@@ -347,6 +347,7 @@ static sp_status stats(const sv_sim *S, double *buf, sp_serve_result *res, sp_er
     res->requests_per_s = nreq / d;
     res->goodput_requests_per_s = ngood / d;
     res->slo_attainment = nreq > 0 ? ngood / nreq : 0;
+    res->output_tokens_mean = out_all / S->n;
     fill_pcts(ttft, S->n, res->ttft_s);
     fill_pcts(tpot, nt, res->tpot_s);
     fill_pcts(e2e, S->n, res->e2e_s);
