@@ -102,7 +102,12 @@ static long long resume_from(const sp_sweep *sw, const char *path, sp_sweep_poin
 
 static void print_summary(const sp_sweep *sw, json_t *res)
 {
-    static const char *const units[] = {"s", "USD", "J", "tokens/s per USD (negated)"};
+    static const char *const units[] = {"s", "USD", "J", "tokens/s per USD (negated)", "tokens (negated)", "USD per million tokens"};
+    static const char *const serve_units[] = {"s", "USD per million tokens", "J per token", "tokens/s per USD (negated)", "",
+                                              "USD per million tokens"};
+    json_t *fk = json_object_get(res, "pareto_keys");
+    const char *kt = json_string_value(json_array_get(fk, 0)), *kc = json_string_value(json_array_get(fk, 1)),
+               *ke = json_string_value(json_array_get(fk, 2));
     printf("scaleplan sweep %s: %lld points (%s design), objective %s\n", sp_sweep_name(sw), sp_sweep_count(sw),
            json_string_value(json_object_get(res, "design")), json_string_value(json_object_get(res, "objective")));
     const char *k;
@@ -115,19 +120,21 @@ static void print_summary(const sp_sweep *sw, json_t *res)
         json_t *b = json_array_get(pts, (size_t)json_integer_value(best));
         char *ax = json_dumps(json_object_get(b, "axes"), JSON_COMPACT);
         printf("\n  best point #%lld %s: objective %.4g %s\n", (long long)json_integer_value(best), ax ? ax : "",
-               json_real_value(json_object_get(b, "objective")), units[sp_sweep_objective(sw)]);
+               json_real_value(json_object_get(b, "objective")),
+               (sp_sweep_is_serve(sw) ? serve_units : units)[sp_sweep_objective(sw)]);
         free(ax);
     } else
         printf("\n  no point has a plan\n");
     json_t *pf = json_object_get(res, "pareto");
-    printf("\n  Pareto front (time x cost x energy): %zu points\n  %8s %14s %14s %14s  axes\n", json_array_size(pf), "point",
-           "time_s", "cost_usd", "energy_j");
+    printf("\n  Pareto front (%s): %zu points\n  %8s %14s %14s %14s  axes\n",
+           sp_sweep_is_serve(sw) ? "P99 TPOT x $/M tokens x J/token" : "time x cost x energy", json_array_size(pf), "point",
+           kt, kc, ke);
     for (size_t i = 0; i < json_array_size(pf) && i < 20; i++) {
         json_t *p = json_array_get(pts, (size_t)json_integer_value(json_array_get(pf, i)));
         char *ax = json_dumps(json_object_get(p, "axes"), JSON_COMPACT);
         printf("  %8lld %14.4g %14.4g %14.4g  %s\n", (long long)json_integer_value(json_object_get(p, "index")),
-               json_real_value(json_object_get(p, "time_s")), json_real_value(json_object_get(p, "cost_usd")),
-               json_real_value(json_object_get(p, "energy_j")), ax ? ax : "");
+               json_real_value(json_object_get(p, kt)), json_real_value(json_object_get(p, kc)),
+               json_real_value(json_object_get(p, ke)), ax ? ax : "");
         free(ax);
     }
     printf("\n  Sensitivities around the base design (each axis alone over its levels; swing = (max - min) / base, or / the\n"
@@ -154,22 +161,27 @@ static int sweep_plot(const sp_sweep *sw, json_t *res, const char *path)
     if (!x)
         return cli_error("sweep", "out of memory");
     double *y = x + n, *fx = y + n, *fy = fx + nf, *ex = fy + nf, *ey = ex + SP_SWEEP_MAX_AXES * SP_SWEEP_EFFECT_LEVELS;
-    int m = 0;
+    int m = 0, serve = sp_sweep_is_serve(sw);
+    json_t *fk = json_object_get(res, "pareto_keys");
+    const char *kt = json_string_value(json_array_get(fk, 0)), *kc = json_string_value(json_array_get(fk, 1));
+    double xs = serve ? 1e-3 : 86400; /* P99 TPOT in ms, run time in days */
     for (size_t i = 0; i < n; i++) {
         json_t *p = json_array_get(pts, i);
         if (strcmp(json_string_value(json_object_get(p, "status")), "ok") == 0)
-            x[m] = json_number_value(json_object_get(p, "time_s")) / 86400, y[m++] = json_number_value(json_object_get(p, "cost_usd"));
+            x[m] = json_number_value(json_object_get(p, kt)) / xs, y[m++] = json_number_value(json_object_get(p, kc));
     }
     for (size_t k = 0; k < nf; k++) {
         json_t *p = json_array_get(pts, (size_t)json_integer_value(json_array_get(pf, k)));
-        fx[k] = json_number_value(json_object_get(p, "time_s")) / 86400;
-        fy[k] = json_number_value(json_object_get(p, "cost_usd"));
+        fx[k] = json_number_value(json_object_get(p, kt)) / xs;
+        fy[k] = json_number_value(json_object_get(p, kc));
     }
     double x0 = INFINITY, x1 = 0, y0 = INFINITY, y1 = 0; /* log axes only over more than a decade */
     for (int i = 0; i < m; i++)
         x0 = fmin(x0, x[i]), x1 = fmax(x1, x[i]), y0 = fmin(y0, y[i]), y1 = fmax(y1, y[i]);
-    plot_chart c[2] = {{.title = "points and Pareto front (time x cost x energy)", .xlabel = "run time (days)",
-                        .ylabel = "cost (USD)", .logx = x0 > 0 && x1 > 10 * x0, .logy = y0 > 0 && y1 > 10 * y0},
+    plot_chart c[2] = {{.title = serve ? "points and Pareto front (P99 TPOT x $/M tokens x J/token)"
+                                       : "points and Pareto front (time x cost x energy)",
+                        .xlabel = serve ? "P99 TPOT (ms)" : "run time (days)",
+                        .ylabel = serve ? "USD per million output tokens" : "cost (USD)", .logx = x0 > 0 && x1 > 10 * x0, .logy = y0 > 0 && y1 > 10 * y0},
                        {.title = "effect of each axis alone around the base design", .xlabel = "axis: first level -> last level",
                         .ylabel = "objective / base objective (or the axis' best level)"}};
     c[0].series[0] = (plot_series){"points with a plan", x, y, m, 1};
@@ -196,7 +208,6 @@ static int sweep_plot(const sp_sweep *sw, json_t *res, const char *path)
             c[1].series[c[1].nseries++] = (plot_series){json_string_value(json_object_get(e, "field")), px, py, (int)nl, 2};
     }
     c[1].hline[c[1].nh++] = (plot_ref){1, "base design"};
-    (void)sw;
     char err[512];
     int rc = m == 0 ? (snprintf(err, sizeof err, "--plot: no point has a plan to draw"), 2)
                     : plot_write(path, c, c[1].nseries ? 2 : 1, err, sizeof err);

@@ -16,7 +16,12 @@ extern "C" {
 #define SP_SWEEP_MAX_AXES 16
 #define SP_SWEEP_MAX_POINTS 100000000LL
 
-typedef enum { SP_SWEEP_OBJ_TIME, SP_SWEEP_OBJ_COST, SP_SWEEP_OBJ_ENERGY, SP_SWEEP_OBJ_TOKENS_PER_S_PER_USD } sp_sweep_obj;
+/* TOKENS: the most training tokens in base.duration (negated); USD_PER_MTOK: serving cost per million output
+ * tokens. A serving sweep ranks by cost (= $/M tokens), energy (J/token), tokens_per_s_per_usd or usd_per_mtok. */
+typedef enum {
+    SP_SWEEP_OBJ_TIME, SP_SWEEP_OBJ_COST, SP_SWEEP_OBJ_ENERGY, SP_SWEEP_OBJ_TOKENS_PER_S_PER_USD, SP_SWEEP_OBJ_TOKENS,
+    SP_SWEEP_OBJ_USD_PER_MTOK
+} sp_sweep_obj;
 /* Outcome of one point: a plan; rejected by a constraint before (power, price) or after (cost, time) the search;
  * no plan fits in memory; no plan factors the GPU count and batch; the overrides make an invalid preset. */
 typedef enum { SP_PT_OK, SP_PT_CONSTRAINT, SP_PT_NOFIT, SP_PT_NOPLAN, SP_PT_INVALID } sp_sweep_status;
@@ -40,7 +45,15 @@ typedef struct {
     sp_time_breakdown t;             /* of one step */
     char bottleneck[48];
     char note[160];                  /* why a point is not OK */
+    /* serving sweeps (a point is the cheapest deployment meeting the SLOs at the target rate): */
+    int replicas, prefill_gpus;
+    char kv_dtype[8];
+    double rate, replica_rate;       /* target requests/s; one replica's highest rate meeting the SLOs */
+    double ttft_p99_s, tpot_p99_s;
+    double usd_per_mtok, energy_j_per_token;
 } sp_sweep_point;
+/* 1 when the spec is a serving sweep (its rows have the serving columns). */
+int sp_sweep_is_serve(const sp_sweep *sw);
 
 sp_status sp_sweep_load(const char *data_dir, const char *path, sp_sweep **out, sp_error *err);
 /* The same from text (len bytes); `name` stands for the file in messages (file:line:col). */

@@ -241,10 +241,72 @@ static json_t *preset_json(const sp_sweep *sw, const char *kind, const char *nam
 
 /* ---- the spec ---- */
 
+/* A software level: a training stack (data/software) or, in a serving sweep, a serving stack (data/serving). */
+static sp_status load_stack(const spec_ctx *c, const sp_sweep *sw, const char *path, json_t *v, sp_software *tr,
+                            sp_serve_stack *sv)
+{
+    const char *name = json_string_value(v);
+    sp_error e2 = {0};
+    if (!name || !*name)
+        return fail_at(c, path, "expected a software stack preset name (data/%s) or a path", sw->serve ? "serving" : "software");
+    if (sw->serve ? sp_serve_stack_load(sw->data_dir, name, sv, &e2) : sp_load_software(sw->data_dir, name, tr, &e2))
+        return fail_at(c, path, "%s", e2.msg);
+    return SP_OK;
+}
+
+static sp_status parse_software(const spec_ctx *c, sp_sweep *sw, json_t *b)
+{
+    json_t *v = json_object_get(b, "software");
+    if (sw->serve) {
+        if (!v)
+            return sp_serve_stack_load(sw->data_dir, "vllm", &sw->stack, c->err) ? fail_at(c, "base", "%s", c->err->msg) : SP_OK;
+        return load_stack(c, sw, "base.software", v, NULL, &sw->stack);
+    }
+    sw->has_software = v != NULL;
+    return v ? load_stack(c, sw, "base.software", v, &sw->software, NULL) : SP_OK;
+}
+
+/* A serving workload at the spec's scenario: open-loop arrivals with P99 SLOs (what serve --search needs). */
+static sp_status load_workload(const spec_ctx *c, const sp_sweep *sw, const char *path, json_t *v, sp_serve_workload *w)
+{
+    const char *name = json_string_value(v);
+    sp_error e2 = {0};
+    if (!name || !*name)
+        return fail_at(c, path, "expected a serving workload preset name (data/workloads) or a path");
+    if (sp_serve_workload_load(sw->data_dir, name, sw->scenario[0] ? sw->scenario : NULL, w, &e2))
+        return fail_at(c, path, "%s", e2.msg);
+    if ((w->arrival != SP_ARR_POISSON && w->arrival != SP_ARR_GAMMA) || !(w->ttft_slo_s > 0 || w->tpot_slo_s > 0))
+        return fail_at(c, path, "workload '%s' at scenario '%s' has no open-loop arrivals with P99 SLOs (a serving sweep "
+                       "meets SLOs at a rate; offline is not one)", name, w->scenario);
+    return SP_OK;
+}
+
+static sp_status parse_serve(const spec_ctx *c, sp_sweep *sw, json_t *b)
+{
+    static const char *const no[] = {"global_batch", "seq_len", "dtype", "tokens", "flop", "duration", NULL};
+    for (int i = 0; no[i]; i++)
+        if (json_object_get(b, no[i])) {
+            char p[64];
+            snprintf(p, sizeof p, "base.%s", no[i]);
+            return fail_at(c, p, "'%s' is a training workload's; a serving sweep (base.workload) takes scenario, rate, "
+                           "software and gpus (the GPU budget of a deployment)", no[i]);
+        }
+    json_t *sc = json_object_get(b, "scenario");
+    if (sc && (!json_is_string(sc) || strlen(json_string_value(sc)) >= sizeof sw->scenario))
+        return fail_at(c, "base.scenario", "expected a scenario name: server, interactive");
+    snprintf(sw->scenario, sizeof sw->scenario, "%s", sc ? json_string_value(sc) : "");
+    sp_status st = load_workload(c, sw, "base.workload", json_object_get(b, "workload"), &sw->workload);
+    if (st || (st = get_num(c, b, "rate", "base", 1e-6, 1e6, 0, &sw->rate)))
+        return st;
+    if (!(sw->rate > 0))
+        return fail_at(c, "base", "a serving sweep needs \"rate\": the target requests/s each deployment must carry");
+    return SP_OK;
+}
+
 static sp_status parse_base(const spec_ctx *c, sp_sweep *sw, json_t *spec)
 {
     static const char *const keys[] = {"model", "system", "gpus", "global_batch", "seq_len", "dtype", "tokens", "flop",
-                                       NULL};
+                                       "duration", "software", "workload", "scenario", "rate", NULL};
     json_t *b = json_object_get(spec, "base");
     if (!json_is_object(b))
         return fail_at(c, "base", "expected an object with model, system, gpus, global_batch (the base design)");
@@ -253,8 +315,10 @@ static sp_status parse_base(const spec_ctx *c, sp_sweep *sw, json_t *spec)
         return st;
     const char *mn = json_string_value(json_object_get(b, "model"));
     const char *sn = json_string_value(json_object_get(b, "system"));
-    if (!mn || !sn || !json_object_get(b, "gpus") || !json_object_get(b, "global_batch"))
-        return fail_at(c, "base", "needs model and system (preset names or paths), gpus and global_batch");
+    sw->serve = json_object_get(b, "workload") != NULL;
+    if (!mn || !sn || !json_object_get(b, "gpus") || (!sw->serve && !json_object_get(b, "global_batch")))
+        return fail_at(c, "base", "needs model and system (preset names or paths), gpus and global_batch (or a serving "
+                       "workload and rate)");
     sp_error e2 = {0};
     if (!(sw->model = preset_json(sw, "models", mn, &e2)))
         return fail_at(c, "base.model", "%s", e2.msg);
@@ -264,10 +328,14 @@ static sp_status parse_base(const spec_ctx *c, sp_sweep *sw, json_t *spec)
         (st = get_int(c, b, "global_batch", "base", 1, 1 << 30, &sw->global_batch)) ||
         (st = get_int(c, b, "seq_len", "base", 1, 1 << 24, &sw->seq_len)) ||
         (st = get_num(c, b, "tokens", "base", 1, 1e30, 0, &sw->tokens)) ||
-        (st = get_num(c, b, "flop", "base", 1, 1e40, 0, &sw->flop)))
+        (st = get_num(c, b, "flop", "base", 1, 1e40, 0, &sw->flop)) ||
+        (st = get_num(c, b, "duration", "base", 1, 1e12, 0, &sw->duration_s)))
         return st;
-    if (sw->tokens > 0 && sw->flop > 0)
-        return fail_at(c, "base.flop", "give tokens or flop (a training compute budget), not both");
+    if ((sw->tokens > 0) + (sw->flop > 0) + (sw->duration_s > 0) > 1)
+        return fail_at(c, sw->duration_s > 0 ? "base.duration" : "base.flop",
+                       "give one workload: tokens, flop (a training compute budget) or duration (a training time)");
+    if ((st = parse_software(c, sw, b)) || (sw->serve && (st = parse_serve(c, sw, b))))
+        return st;
     sw->dtype = SP_BF16;
     json_t *dt = json_object_get(b, "dtype");
     if (dt && (!json_is_string(dt) || sp_dtype_parse(json_string_value(dt), &sw->dtype, &e2)))
@@ -279,7 +347,7 @@ static sp_status parse_options(const spec_ctx *c, sp_sweep *sw, json_t *spec)
 {
     static const char *const top[] = {"name", "description", "base", "design", "objective", "cost", "axes",
                                       "constraints", "search", NULL};
-    static const char *const objs[] = {"time", "cost", "energy", "tokens_per_s_per_usd", NULL};
+    static const char *const objs[] = {"time", "cost", "energy", "tokens_per_s_per_usd", "tokens", "usd_per_mtok", NULL};
     static const char *const costs[] = {"own", "cloud", NULL};
     static const char *const ckeys[] = {"max_rack_power_w", "rack_accels", "max_accel_price_usd", "max_cost_usd",
                                         "max_time", NULL};
@@ -355,6 +423,9 @@ static void sweep_free_axes(sp_sweep *sw)
             for (int k = 0; k < x->n; k++)
                 json_decref(x->preset[k]);
         free(x->preset);
+        free(x->soft);
+        free(x->stack);
+        free(x->wl);
         free(x->num);
         json_decref(x->values);
     }
@@ -386,7 +457,8 @@ static sp_status axis_field(const spec_ctx *c, sw_axis *x, const char *path, jso
                  {"width", SW_FIELD_MODEL, "hidden_size"}, {"heads", SW_FIELD_MODEL, "num_attention_heads"},
                  {"kv_heads", SW_FIELD_MODEL, "num_key_value_heads"}, {"ffn", SW_FIELD_MODEL, "intermediate_size"},
                  {"experts", SW_FIELD_MODEL, "num_local_experts"},
-                 {"experts_per_token", SW_FIELD_MODEL, "num_experts_per_tok"}};
+                 {"experts_per_token", SW_FIELD_MODEL, "num_experts_per_tok"}, {"software", SW_SOFTWARE, ""},
+                 {"workload", SW_WORKLOAD, ""}, {"duration", SW_DURATION, ""}, {"rate", SW_RATE, ""}};
     const char *name = json_string_value(f);
     if (!name || !*name || strlen(name) >= sizeof x->field)
         return fail_at(c, path, "expected a field name (a string of at most %zu characters)", sizeof x->field - 1);
@@ -406,7 +478,7 @@ static sp_status axis_field(const spec_ctx *c, sw_axis *x, const char *path, jso
         x->kind = SW_FIELD_SYSTEM, rest = name;
     if (!rest || !*rest || strchr(name, ',') || strchr(name, '"'))
         return fail_at(c, path, "unknown field '%s'; allowed model, system, accelerator, gpus, global_batch, seq_len, "
-                       "tokens, dtype, layers, width, heads, kv_heads, ffn, experts, experts_per_token, or model.KEY, "
+                       "tokens, duration, dtype, software, workload, rate, layers, width, heads, kv_heads, ffn, experts, experts_per_token, or model.KEY, "
                        "system.KEY (tiers[0].bw), accelerator.KEY", name);
     size_t w = 0; /* tiers[0].bw -> tiers.0.bw */
     for (const char *q = rest; *q && w + 1 < sizeof x->path; q++)
@@ -453,6 +525,42 @@ static sp_status expand_range(const spec_ctx *c, sp_sweep *sw, sw_axis *x, json_
     return SP_OK;
 }
 
+/* Levels of the software, workload, duration and rate axes: stacks and workloads loaded, numbers in range. */
+static sp_status level_more(const spec_ctx *c, const sp_sweep *sw, sw_axis *x, int k, const char *p, json_t *v)
+{
+    if (x->kind == SW_SOFTWARE && !x->soft && !x->stack &&
+        !(sw->serve ? (void *)(x->stack = calloc((size_t)x->n, sizeof *x->stack)) : (void *)(x->soft = calloc((size_t)x->n, sizeof *x->soft))))
+        return sp_fail(c->err, SP_ENOMEM, "out of memory");
+    if (x->kind == SW_WORKLOAD && !x->wl && !(x->wl = calloc((size_t)x->n, sizeof *x->wl)))
+        return sp_fail(c->err, SP_ENOMEM, "out of memory");
+    if (x->kind == SW_SOFTWARE)
+        return load_stack(c, sw, p, v, x->soft ? &x->soft[k] : NULL, x->stack ? &x->stack[k] : NULL);
+    if (x->kind == SW_WORKLOAD)
+        return load_workload(c, sw, p, v, &x->wl[k]);
+    if (x->kind == SW_DURATION && !(x->num[k] >= 1 && x->num[k] <= 1e12))
+        return fail_at(c, p, "expected a training duration in 1 s..1e12 s (e.g. \"90d\")");
+    if (x->kind == SW_RATE && !(x->num[k] > 0 && x->num[k] <= 1e6))
+        return fail_at(c, p, "expected a request rate in (0, 1e6] per second");
+    return SP_OK;
+}
+
+/* Axes that do not apply to the spec's workload (training or serving). */
+static sp_status axis_applies(const spec_ctx *c, const sp_sweep *sw, const sw_axis *x, const char *fp)
+{
+    int train_only = x->kind == SW_BATCH || x->kind == SW_SEQ || x->kind == SW_TOKENS || x->kind == SW_DTYPE ||
+                     x->kind == SW_DURATION;
+    if (sw->serve && train_only)
+        return fail_at(c, fp, "'%s' is a training axis; a serving sweep (base.workload) takes model, system, "
+                       "accelerator, gpus, software, workload, rate and hardware fields", x->field);
+    if (!sw->serve && (x->kind == SW_WORKLOAD || x->kind == SW_RATE))
+        return fail_at(c, fp, "'%s' needs a serving sweep (base.workload, base.rate)", x->field);
+    if ((x->kind == SW_TOKENS && (sw->flop > 0 || sw->duration_s > 0)) ||
+        (x->kind == SW_DURATION && (sw->flop > 0 || sw->tokens > 0)))
+        return fail_at(c, fp, "'%s' with base.%s: a point has one workload (tokens, flop or duration); sweep one of them",
+                       x->field, sw->flop > 0 ? "flop" : sw->tokens > 0 ? "tokens" : "duration");
+    return SP_OK;
+}
+
 /* Numbers of the levels; presets loaded; counts and dtypes checked. */
 static sp_status axis_levels(const spec_ctx *c, sp_sweep *sw, sw_axis *x, const char *path)
 {
@@ -484,6 +592,9 @@ static sp_status axis_levels(const spec_ctx *c, sp_sweep *sw, sw_axis *x, const 
             return fail_at(c, p, "expected a token count in 1..1e30 (e.g. \"15T\")");
         if (x->kind == SW_DTYPE && (!str || sp_dtype_parse(str, &dt, &e2)))
             return fail_at(c, p, "expected a precision: fp32, tf32, bf16, fp16, fp8");
+        sp_status st = level_more(c, sw, x, k, p, v);
+        if (st)
+            return st;
     }
     return SP_OK;
 }
@@ -548,9 +659,10 @@ static sp_status parse_axes(const spec_ctx *c, sp_sweep *sw, json_t *spec)
             x->n = (int)json_array_size(vals);
         } else if ((st = expand_range(c, sw, x, o, path)))
             return st;
-        if (x->kind == SW_TOKENS && sw->flop > 0)
-            return fail_at(c, fp, "'tokens' with base.flop: the compute budget sets the tokens; sweep one or the other");
-        if (!x->n && (x->kind < SW_FIELD_MODEL && x->kind != SW_GPUS && x->kind != SW_BATCH && x->kind != SW_SEQ && x->kind != SW_TOKENS))
+        if ((st = axis_applies(c, sw, x, fp)))
+            return st;
+        if (!x->n && (x->kind < SW_FIELD_MODEL && x->kind != SW_GPUS && x->kind != SW_BATCH && x->kind != SW_SEQ &&
+                      x->kind != SW_TOKENS && x->kind != SW_DURATION && x->kind != SW_RATE))
             return fail_at(c, path, "'%s' takes \"values\" (names), not a range", x->field);
         snprintf(fp, sizeof fp, "%s.values", path);
         if ((st = axis_levels(c, sw, x, fp)) || (st = axis_check(c, sw, sw->naxes - 1, path)))
@@ -567,8 +679,28 @@ static unsigned long long fnv1a(const char *s)
     return h;
 }
 
+static sp_status check_objective(const spec_ctx *c, const sp_sweep *sw)
+{
+    int dur = sw->duration_s > 0;
+    for (int a = 0; a < sw->naxes; a++)
+        dur |= sw->ax[a].kind == SW_DURATION;
+    if (sw->obj == SP_SWEEP_OBJ_TOKENS && (!dur || sw->serve))
+        return fail_at(c, "objective", "'tokens' (the most training tokens in a duration) needs base.duration or a "
+                       "duration axis");
+    if (sw->obj == SP_SWEEP_OBJ_USD_PER_MTOK && !sw->serve)
+        return fail_at(c, "objective", "'usd_per_mtok' needs a serving sweep (base.workload); a training sweep ranks "
+                       "by time, cost, energy, tokens_per_s_per_usd or tokens");
+    if (sw->serve && sw->obj == SP_SWEEP_OBJ_TIME)
+        return fail_at(c, "objective", "a serving sweep ranks by usd_per_mtok (or cost, the same), energy (J per "
+                       "token) or tokens_per_s_per_usd; every point meets the same SLOs, so time is not one");
+    return SP_OK;
+}
+
 static sp_status finish(const spec_ctx *c, sp_sweep *sw, json_t *spec)
 {
+    sp_status st0 = check_objective(c, sw);
+    if (st0)
+        return st0;
     if (sw->design == SW_GRID) {
         double n = 1;
         for (int a = 0; a < sw->naxes; a++)

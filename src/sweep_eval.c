@@ -130,6 +130,14 @@ int sw_set_path(json_t *root, const char *path, json_t *v)
     return sw_set_path(child, path + len + 1, v);
 }
 
+int sw_level(const sw_axis *x, json_t *v)
+{
+    for (int k = 0; k < x->n; k++)
+        if (json_equal(json_array_get(x->values, (size_t)k), v))
+            return k;
+    return 0;
+}
+
 static json_t *preset_of(const sw_axis *x, json_t *v)
 {
     for (int k = 0; k < x->n; k++)
@@ -185,7 +193,7 @@ sp_status sw_build(const sp_sweep *sw, json_t *const *vals, sp_model *m, sp_syst
     return rc;
 }
 
-static void note(sp_sweep_point *p, int status, const char *msg)
+void sw_note(sp_sweep_point *p, int status, const char *msg)
 {
     p->status = status;
     size_t w = 0;
@@ -195,12 +203,14 @@ static void note(sp_sweep_point *p, int status, const char *msg)
 }
 
 /* Workload of the point: GPUs, batch, sequence, precision and tokens, base values overridden by axes. */
-static void workload(const sp_sweep *sw, json_t *const *vals, const sp_model *m, sp_sweep_point *p, sp_dtype *dt)
+static void workload(const sp_sweep *sw, json_t *const *vals, const sp_model *m, sp_sweep_point *p, sp_dtype *dt,
+                     double *dur)
 {
     p->gpus = sw->gpus;
     p->global_batch = sw->global_batch;
     p->seq_len = sw->seq_len;
     p->tokens = sw->tokens;
+    *dur = sw->duration_s; /* a training duration (0: none) */
     *dt = sw->dtype;
     for (int a = 0; a < sw->naxes; a++) {
         char text[64];
@@ -213,6 +223,7 @@ static void workload(const sp_sweep *sw, json_t *const *vals, const sp_model *m,
         case SW_BATCH: p->global_batch = (int)num; break;
         case SW_SEQ: p->seq_len = (int)num; break;
         case SW_TOKENS: p->tokens = num; break;
+        case SW_DURATION: *dur = num; break;
         case SW_DTYPE: sp_dtype_parse(text, dt, NULL); break;
         default: break;
         }
@@ -224,12 +235,22 @@ static void workload(const sp_sweep *sw, json_t *const *vals, const sp_model *m,
     snprintf(p->dtype, sizeof p->dtype, "%s", sp_dtype_name(*dt));
 }
 
+double sw_per_capital(const sp_system *s, int gpus, double tokens_per_s)
+{
+    sp_energy_opts eo;
+    sp_energy_defaults(&eo);
+    double capital = gpus * s->acc.price_usd * eo.server_factor * (1 + eo.interconnect_share);
+    return capital > 0 ? tokens_per_s / capital : NAN;
+}
+
 /* Run time, energy, cost and the objective of the point's plan; then the constraints on the result. */
-static void metrics(const sp_sweep *sw, const sp_system *s, sp_sweep_point *p)
+static void metrics(const sp_sweep *sw, const sp_system *s, double dur, sp_sweep_point *p)
 {
     double tokens_per_step = (double)p->global_batch * p->seq_len;
+    if (dur > 0) /* a duration: the tokens this plan trains in it */
+        p->tokens = p->tokens_per_s * dur;
     double steps = p->tokens > 0 ? p->tokens / tokens_per_step : 1;
-    p->time_s = steps * p->step_time_s;
+    p->time_s = dur > 0 ? dur : steps * p->step_time_s;
     sp_energy_opts eo;
     sp_energy_defaults(&eo);
     sp_energy_result er;
@@ -240,19 +261,19 @@ static void metrics(const sp_sweep *sw, const sp_system *s, sp_sweep_point *p)
         p->cloud_usd = er.cloud_usd;
         p->cost_usd = sw->cost_cloud ? er.cloud_usd : er.own_usd;
     }
-    double capital = p->gpus * s->acc.price_usd * eo.server_factor * (1 + eo.interconnect_share);
-    p->tokens_per_s_per_usd = capital > 0 ? p->tokens_per_s / capital : NAN;
+    p->tokens_per_s_per_usd = sw_per_capital(s, p->gpus, p->tokens_per_s);
     p->objective = sw->obj == SP_SWEEP_OBJ_TIME     ? p->time_s
                    : sw->obj == SP_SWEEP_OBJ_COST   ? p->cost_usd
                    : sw->obj == SP_SWEEP_OBJ_ENERGY ? p->energy_j
+                   : sw->obj == SP_SWEEP_OBJ_TOKENS ? -p->tokens
                                                     : -p->tokens_per_s_per_usd;
     char msg[160];
     if (sw->max_cost_usd > 0 && !(p->cost_usd <= sw->max_cost_usd)) {
         snprintf(msg, sizeof msg, "cost %.4g USD over max_cost_usd %.4g", p->cost_usd, sw->max_cost_usd);
-        note(p, SP_PT_CONSTRAINT, msg);
+        sw_note(p, SP_PT_CONSTRAINT, msg);
     } else if (sw->max_time_s > 0 && !(p->time_s <= sw->max_time_s)) {
         snprintf(msg, sizeof msg, "time %.4g s over max_time %.4g s", p->time_s, sw->max_time_s);
-        note(p, SP_PT_CONSTRAINT, msg);
+        sw_note(p, SP_PT_CONSTRAINT, msg);
     }
 }
 
@@ -272,7 +293,7 @@ static void take_plan(const sp_search_entry *e, sp_sweep_point *p)
 }
 
 static void search_point(const sp_sweep *sw, sp_sweep_ws *ws, const sp_model *m, const sp_system *s, sp_dtype dt,
-                         sp_sweep_point *p)
+                         double dur, const sp_software *soft, sp_sweep_point *p)
 {
     sp_search_opts o;
     sp_search_defaults(&o);
@@ -286,19 +307,32 @@ static void search_point(const sp_sweep *sw, sp_sweep_ws *ws, const sp_model *m,
     o.max_mem_frac = sw->max_mem_frac;
     o.objective = SP_OBJ_TIME;
     sp_error e2 = {0};
+    if (soft && sp_software_apply_search(soft, &o, &e2)) {
+        sw_note(p, SP_PT_INVALID, e2.msg);
+        return;
+    }
     sp_status st = sp_search(m, s, &o, &ws->best, &ws->r, &e2);
     char msg[160];
     if (st == SP_EINFEASIBLE && isfinite(ws->r.min_overflow_bytes)) {
         snprintf(msg, sizeof msg, "no plan fits in memory (closest needs %.4g bytes more per GPU)", ws->r.min_overflow_bytes);
-        note(p, SP_PT_NOFIT, msg);
+        sw_note(p, SP_PT_NOFIT, msg);
     } else if (st == SP_EINFEASIBLE)
-        note(p, SP_PT_NOPLAN, "no plan factors the GPUs and the global batch");
+        sw_note(p, SP_PT_NOPLAN, "no plan factors the GPUs and the global batch");
     else if (st)
-        note(p, SP_PT_INVALID, e2.msg);
+        sw_note(p, SP_PT_INVALID, e2.msg);
     else {
         take_plan(&ws->r.top[0], p);
-        metrics(sw, s, p);
+        metrics(sw, s, dur, p);
     }
+}
+
+/* The training stack of a point: its software axis' level, else base.software, else none (the system's own). */
+static const sp_software *point_software(const sp_sweep *sw, json_t *const *vals)
+{
+    for (int a = 0; a < sw->naxes; a++)
+        if (vals[a] && sw->ax[a].kind == SW_SOFTWARE && sw->ax[a].soft)
+            return &sw->ax[a].soft[sw_level(&sw->ax[a], vals[a])];
+    return sw->has_software ? &sw->software : NULL;
 }
 
 sp_status sw_eval_values(const sp_sweep *sw, sp_sweep_ws *ws, json_t *const *vals, sp_sweep_point *p, sp_error *err)
@@ -308,28 +342,36 @@ sp_status sw_eval_values(const sp_sweep *sw, sp_sweep_ws *ws, json_t *const *val
     p->index = -1;
     p->step_time_s = p->mfu = p->tokens_per_s = p->memory_bytes = p->time_s = p->energy_j = p->cost_usd = NAN;
     p->cloud_usd = p->tokens_per_s_per_usd = p->objective = NAN;
+    p->rate = p->replica_rate = p->ttft_p99_s = p->tpot_p99_s = p->usd_per_mtok = p->energy_j_per_token = NAN;
     sp_model m;
     sp_system s;
     sp_error e2 = {0};
     if (sw_build(sw, vals, &m, &s, &e2)) {
-        note(p, SP_PT_INVALID, e2.msg);
+        sw_note(p, SP_PT_INVALID, e2.msg);
         return SP_OK;
     }
     sp_dtype dt;
-    workload(sw, vals, &m, p, &dt);
+    double dur;
+    workload(sw, vals, &m, p, &dt, &dur);
     int ra = sw->rack_accels ? sw->rack_accels : s.tier[0].size < p->gpus ? s.tier[0].size : p->gpus;
     p->rack_power_w = ra * (s.acc.tdp_w + s.host_w_per_accel);
     p->accel_price_usd = s.acc.price_usd;
     char msg[160];
     if (sw->max_rack_power_w > 0 && p->rack_power_w > sw->max_rack_power_w) {
         snprintf(msg, sizeof msg, "rack power %.4g W over max_rack_power_w %.4g", p->rack_power_w, sw->max_rack_power_w);
-        note(p, SP_PT_CONSTRAINT, msg);
+        sw_note(p, SP_PT_CONSTRAINT, msg);
     } else if (sw->max_accel_price_usd > 0 && p->accel_price_usd > sw->max_accel_price_usd) {
         snprintf(msg, sizeof msg, "accelerator price %.4g USD over max_accel_price_usd %.4g", p->accel_price_usd,
                  sw->max_accel_price_usd);
-        note(p, SP_PT_CONSTRAINT, msg);
-    } else
-        search_point(sw, ws, &m, &s, dt, p);
+        sw_note(p, SP_PT_CONSTRAINT, msg);
+    } else if (sw->serve)
+        sw_serve_point(sw, vals, &m, &s, p);
+    else {
+        const sp_software *soft = point_software(sw, vals);
+        if (soft)
+            sp_software_apply_system(soft, &s);
+        search_point(sw, ws, &m, &s, dt, dur, soft, p);
+    }
     return SP_OK;
 }
 
@@ -357,6 +399,7 @@ const char *sp_sweep_axis_name(const sp_sweep *sw, int axis) { return sw->ax[axi
 const char *sp_sweep_name(const sp_sweep *sw) { return sw->name; }
 sp_sweep_obj sp_sweep_objective(const sp_sweep *sw) { return sw->obj; }
 unsigned long long sp_sweep_hash(const sp_sweep *sw) { return sw->hash; }
+int sp_sweep_is_serve(const sp_sweep *sw) { return sw->serve; }
 
 const char *sp_sweep_status_name(int status)
 {

@@ -11,7 +11,7 @@
  * accelerator is inlined into the system as an object, so accelerator.X is the system path accelerator.X). */
 typedef enum {
     SW_MODEL_PRESET, SW_SYSTEM_PRESET, SW_ACCEL_PRESET, SW_GPUS, SW_BATCH, SW_SEQ, SW_TOKENS, SW_DTYPE,
-    SW_FIELD_MODEL, SW_FIELD_SYSTEM
+    SW_SOFTWARE, SW_WORKLOAD, SW_DURATION, SW_RATE, SW_FIELD_MODEL, SW_FIELD_SYSTEM
 } sw_kind;
 
 typedef struct {
@@ -26,6 +26,9 @@ typedef struct {
     int categorical;    /* some level is not a number */
     double *num;        /* number of each level (NaN when categorical) */
     json_t **preset;    /* *_PRESET axes: the preset JSON of each level */
+    sp_software *soft;  /* SOFTWARE axis of a training sweep: each level's stack (data/software) */
+    sp_serve_stack *stack; /* SOFTWARE axis of a serving sweep: each level's serving stack (data/serving) */
+    sp_serve_workload *wl; /* WORKLOAD axis: each level's serving workload at the spec's scenario */
 } sw_axis;
 
 typedef enum { SW_GRID, SW_RANDOM, SW_LHS } sw_design;
@@ -38,6 +41,14 @@ struct sp_sweep {
     int gpus, global_batch, seq_len;  /* seq_len 0: the point's model's max_position_embeddings */
     sp_dtype dtype;
     double tokens, flop;              /* workload: training tokens, or a training FLOP budget (0: one step) */
+    double duration_s;                /* or a training duration: the tokens the plan reaches in it */
+    int has_software;                 /* base.software given */
+    sp_software software;             /* training: the base stack (search limits, kernels, state bytes) */
+    int serve;                        /* a serving sweep (base.workload): a point is serve --search at the SLOs */
+    sp_serve_workload workload;       /* serving: base workload at base.scenario */
+    sp_serve_stack stack;             /* serving: base stack [vllm] */
+    char scenario[16];
+    double rate;                      /* serving: target requests/s of the deployment */
     sw_design design;
     long long n;                      /* points */
     unsigned long long seed, hash;
@@ -68,6 +79,18 @@ unsigned long long sw_mix(unsigned long long x);
 void sw_value_text(json_t *v, char *text, size_t n, double *num);
 /* A quantity string as a number (plain, bandwidth, bytes, time, FLOP/s units, in that order); 0 when none. */
 int sw_number(const char *text, double *out);
+
+/* Serving point (sweep_serve.c): the cheapest deployment on the point's system that meets the workload's SLOs at
+ * the target rate within the point's GPUs (sp_serve_search), its metrics and objective. */
+void sw_serve_point(const sp_sweep *sw, json_t *const *vals, const sp_model *m, const sp_system *s,
+                    sp_sweep_point *p);
+/* tokens/s per USD of cluster capital: gpus x accelerator price x server factor x (1 + network share)
+ * (docs/energy.md); NaN without a price. */
+double sw_per_capital(const sp_system *s, int gpus, double tokens_per_s);
+/* Index of level v on a discrete axis (0 when absent). */
+int sw_level(const sw_axis *x, json_t *v);
+/* Fills p's status and note (one CSV field: no commas, quotes or controls). */
+void sw_note(sp_sweep_point *p, int status, const char *msg);
 
 /* Monotonic seconds; progress reporting shared by the runners (sweep_run.c). */
 double sw_now(void);

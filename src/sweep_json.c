@@ -21,15 +21,51 @@ static json_t *axis_json(const sp_sweep *sw, long long i, int a)
     return out;
 }
 
-static json_t *point_json(const sp_sweep *sw, const sp_sweep_point *p)
+/* index, status, the axes' levels and the GPUs of a point (training and serving) */
+static json_t *point_head(const sp_sweep *sw, const sp_sweep_point *p)
 {
-    json_t *o = json_object(), *ax = json_object(), *plan = json_object(), *t = json_object();
+    json_t *o = json_object(), *ax = json_object();
     json_object_set_new(o, "index", json_integer(p->index));
     json_object_set_new(o, "status", json_string(sp_sweep_status_name(p->status)));
     for (int a = 0; a < sw->naxes; a++)
         json_object_set_new(ax, sw->ax[a].field, axis_json(sw, p->index, a));
     json_object_set_new(o, "axes", ax);
     json_object_set_new(o, "gpus", json_integer(p->gpus));
+    return o;
+}
+
+/* A serving point: the deployment (null without one) and its metrics at the target rate. */
+static json_t *serve_point_json(const sp_sweep *sw, const sp_sweep_point *p)
+{
+    json_t *o = point_head(sw, p), *d = json_null();
+    if (p->tp > 0) {
+        d = json_object();
+        json_object_set_new(d, "replicas", json_integer(p->replicas));
+        json_object_set_new(d, "tp", json_integer(p->tp));
+        json_object_set_new(d, "pp", json_integer(p->pp));
+        json_object_set_new(d, "ep", json_integer(p->ep));
+        json_object_set_new(d, "prefill_gpus", json_integer(p->prefill_gpus));
+        json_object_set_new(d, "weights", json_string(p->dtype));
+        json_object_set_new(d, "kv_dtype", json_string(p->kv_dtype));
+    }
+    json_object_set_new(o, "deployment", d);
+    static const char *const dn[] = {"rate_requests_per_s", "replica_rate_requests_per_s", "throughput_tokens_per_s",
+                                     "ttft_p99_s", "tpot_p99_s", "usd_per_million_tokens", "energy_j_per_token",
+                                     "tokens_per_s_per_usd", "rack_power_w", "accel_price_usd", "objective"};
+    const double dv[] = {p->rate, p->replica_rate, p->tokens_per_s, p->ttft_p99_s, p->tpot_p99_s, p->usd_per_mtok,
+                         p->energy_j_per_token, p->tokens_per_s_per_usd, p->rack_power_w, p->accel_price_usd,
+                         p->objective};
+    for (size_t k = 0; k < sizeof dv / sizeof dv[0]; k++)
+        json_object_set_new(o, dn[k], num(p->status == SP_PT_OK || k == 0 || k >= 8 ? dv[k] : NAN));
+    json_object_set_new(o, "note", *p->note ? json_string(p->note) : json_null());
+    return o;
+}
+
+static json_t *point_json(const sp_sweep *sw, const sp_sweep_point *p)
+{
+    if (sw->serve)
+        return serve_point_json(sw, p);
+    json_t *o = point_head(sw, p), *plan = json_object(), *t = json_object();
     json_object_set_new(o, "global_batch", json_integer(p->global_batch));
     json_object_set_new(o, "seq_len", json_integer(p->seq_len));
     if (p->tp > 0) {
@@ -104,7 +140,7 @@ static json_t *effects_json(const sp_sweep *sw, const sp_sweep_effect *e)
 
 static json_t *summary_json(const sp_sweep *sw, const sp_sweep_point *pts, long long n, json_t *root)
 {
-    static const char *const objs[] = {"time", "cost", "energy", "tokens_per_s_per_usd"};
+    static const char *const objs[] = {"time", "cost", "energy", "tokens_per_s_per_usd", "tokens", "usd_per_mtok"};
     static const char *const designs[] = {"grid", "random", "lhs"};
     char hash[24];
     snprintf(hash, sizeof hash, "%016llx", sw->hash);
@@ -112,7 +148,14 @@ static json_t *summary_json(const sp_sweep *sw, const sp_sweep_point *pts, long 
     json_object_set_new(root, "spec_hash", json_string(hash));
     json_object_set_new(root, "design", json_string(designs[sw->design]));
     json_object_set_new(root, "objective", json_string(objs[sw->obj]));
-    json_object_set_new(root, "cost_basis", json_string(sw->cost_cloud ? "cloud" : "own"));
+    json_object_set_new(root, "cost_basis", json_string(sw->serve ? "cloud" : sw->cost_cloud ? "cloud" : "own"));
+    json_object_set_new(root, "workload", json_string(sw->serve ? "serve" : "train"));
+    json_t *fk = json_array(); /* the point keys of the Pareto front's three coordinates */
+    static const char *const ftrain[] = {"time_s", "cost_usd", "energy_j"};
+    static const char *const fserve[] = {"tpot_p99_s", "usd_per_million_tokens", "energy_j_per_token"};
+    for (int k = 0; k < 3; k++)
+        json_array_append_new(fk, json_string(sw->serve ? fserve[k] : ftrain[k]));
+    json_object_set_new(root, "pareto_keys", fk);
     json_object_set_new(root, "points_total", json_integer(sw->n));
     json_t *counts = json_object();
     long long c[SP_PT_INVALID + 1] = {0}, best = -1;

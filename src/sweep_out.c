@@ -32,7 +32,21 @@ static const column cols[] = {
     CD("cp_comm_s", t.cp_comm), CD("ep_comm_s", t.ep_comm), CD("pp_comm_s", t.pp_comm), CD("dp_comm_s", t.dp_comm),
     CD("bubble_s", t.bubble), CD("optimizer_s", t.optimizer), CD("imbalance_s", t.imbalance),
     CS("bottleneck", bottleneck), CS("note", note)};
-#define NCOLS (sizeof cols / sizeof cols[0])
+/* Serving sweeps: the cheapest deployment meeting the SLOs at the target rate (sweep_serve.c). */
+static const column serve_cols[] = {
+    CI("gpus", gpus), CI("replicas", replicas), CI("tp", tp), CI("pp", pp), CI("ep", ep),
+    CI("prefill_gpus", prefill_gpus), CS("weights", dtype), CS("kv_dtype", kv_dtype), CD("rate_requests_per_s", rate),
+    CD("replica_rate_requests_per_s", replica_rate), CD("throughput_tokens_per_s", tokens_per_s),
+    CD("ttft_p99_s", ttft_p99_s), CD("tpot_p99_s", tpot_p99_s), CD("usd_per_million_tokens", usd_per_mtok),
+    CD("energy_j_per_token", energy_j_per_token), CD("tokens_per_s_per_usd", tokens_per_s_per_usd),
+    CD("rack_power_w", rack_power_w), CD("accel_price_usd", accel_price_usd), CD("objective", objective),
+    CS("note", note)};
+
+static const column *table(const sp_sweep *sw, size_t *n)
+{
+    *n = sw->serve ? sizeof serve_cols / sizeof serve_cols[0] : sizeof cols / sizeof cols[0];
+    return sw->serve ? serve_cols : cols;
+}
 
 static void put(char *buf, size_t n, size_t *w, const char *s)
 {
@@ -65,9 +79,11 @@ void sp_sweep_csv_header(const sp_sweep *sw, char *buf, size_t n)
         put(buf, n, &w, ",axis:"); /* prefixed: an axis may share a name with a result column (gpus) */
         put(buf, n, &w, sw->ax[a].field);
     }
-    for (size_t c = 0; c < NCOLS; c++) {
+    size_t nc;
+    const column *cols_ = table(sw, &nc);
+    for (size_t c = 0; c < nc; c++) {
         put(buf, n, &w, ",");
-        put(buf, n, &w, cols[c].name);
+        put(buf, n, &w, cols_[c].name);
     }
 }
 
@@ -84,16 +100,18 @@ void sp_sweep_csv_row(const sp_sweep *sw, const sp_sweep_point *p, char *buf, si
         sp_sweep_axis_value(sw, p->index, a, f, sizeof f, &num);
         put(buf, n, &w, f);
     }
-    for (size_t c = 0; c < NCOLS; c++) {
-        const char *at = (const char *)p + cols[c].off;
+    size_t nc;
+    const column *cols_ = table(sw, &nc);
+    for (size_t c = 0; c < nc; c++) {
+        const char *at = (const char *)p + cols_[c].off;
         int iv;
         double dv;
         memcpy(&iv, at, sizeof iv);
-        if (cols[c].type == C_INT)
+        if (cols_[c].type == C_INT)
             snprintf(f, sizeof f, "%d", iv);
-        else if (cols[c].type == C_RECOMPUTE)
+        else if (cols_[c].type == C_RECOMPUTE)
             snprintf(f, sizeof f, "%s", p->status == SP_PT_OK || p->tp ? sp_recompute_name((sp_recompute)iv) : "");
-        else if (cols[c].type == C_STR)
+        else if (cols_[c].type == C_STR)
             snprintf(f, sizeof f, "%s", at);
         else {
             memcpy(&dv, at, sizeof dv);
@@ -134,7 +152,9 @@ sp_status sp_sweep_csv_parse(const sp_sweep *sw, const char *line, sp_sweep_poin
 {
     memset(p, 0, sizeof *p);
     const char *s = line;
-    int field = 0, total = 2 + sw->naxes + (int)NCOLS;
+    size_t nc;
+    const column *cols_ = table(sw, &nc);
+    int field = 0, total = 2 + sw->naxes + (int)nc;
     char expect[512], got[512];
     for (; field < total; field++) {
         size_t len = strcspn(s, ",\n");
@@ -152,9 +172,9 @@ sp_status sp_sweep_csv_parse(const sp_sweep *sw, const char *line, sp_sweep_poin
             if (strcmp(expect, got) != 0)
                 return sp_fail(err, SP_EPARSE, "row %lld: %s is '%s' but the spec gives '%s' (another spec's output?)",
                                p->index, sw->ax[field - 2].field, got, expect);
-        } else if (parse_field(&cols[field - 2 - sw->naxes], s, len, p))
+        } else if (parse_field(&cols_[field - 2 - sw->naxes], s, len, p))
             return sp_fail(err, SP_EPARSE, "row %lld: column '%s': cannot read '%s'", p->index,
-                           cols[field - 2 - sw->naxes].name, got);
+                           cols_[field - 2 - sw->naxes].name, got);
         s += len;
         if (*s != ',')
             break;
@@ -162,6 +182,8 @@ sp_status sp_sweep_csv_parse(const sp_sweep *sw, const char *line, sp_sweep_poin
     }
     if (field != total - 1 || (*s && *s != '\n'))
         return sp_fail(err, SP_EPARSE, "row %lld: expected %d columns", p->index, total);
+    if (sw->serve) /* the front's coordinates of a serving point (sweep_serve.c) */
+        p->time_s = p->tpot_p99_s, p->cost_usd = p->usd_per_mtok, p->energy_j = p->energy_j_per_token;
     return SP_OK;
 }
 

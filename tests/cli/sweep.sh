@@ -12,6 +12,33 @@ expect_out sweep_plot 'best point' -- sweep tests/sweep/small.json --plot "$TMP/
 [ -s "$TMP/front.svg" ] && echo "ok sweep_plot_file" || echo "not ok sweep_plot_file: no SVG written"
 expect_out sweep_lhs_csv '^23,ok,' -- sweep tests/sweep/small.json --csv
 
+# Rule: a software axis applies each training stack (data/software) to the point's search, and a duration workload
+# trains for that time: time_s is the duration exactly and the objective 'tokens' ranks by the tokens trained in it.
+expect_out sweep_software_axis '^0,ok,megatron-core,32,.*,604800,' -- sweep examples/sweep-stacks-7d.json --csv
+expect_out sweep_duration_best 'best point #2 \{"software":"megatron-core","gpus":128\}: objective .* tokens \(negated\)' -- sweep examples/sweep-stacks-7d.json
+# Rule: a serving sweep's point is serve --search on the point's system and stack at the target rate: a deployment
+# meeting the SLOs, its $/M tokens and J/token (serving columns), and a front over P99 TPOT x $/M tokens x J/token.
+$BIN sweep examples/sweep-serve-slo.json --out "$TMP/serve1.csv" >/dev/null 2>"$TMP/err"
+if head -2 "$TMP/serve1.csv" | grep -q '^index,status,axis:system,axis:software,gpus,replicas,tp,pp,ep,prefill_gpus,weights,kv_dtype,rate_requests_per_s' &&
+   [ "$(grep -c ',ok,' "$TMP/serve1.csv")" -eq 6 ]; then echo "ok sweep_serve_points"
+else echo "not ok sweep_serve_points: $(head -c 300 "$TMP/serve1.csv") $(head -c 200 "$TMP/err")"; fi
+expect_out sweep_serve_summary 'Pareto front \(P99 TPOT x \$/M tokens x J/token\)' -- sweep examples/sweep-serve-slo.json
+expect_out sweep_serve_json '"workload":"serve".*"deployment":\{"replicas":' -- sweep examples/sweep-serve-slo.json --json
+head -c 700 "$TMP/serve1.csv" > "$TMP/serve_cut.csv"
+$BIN sweep examples/sweep-serve-slo.json --out "$TMP/serve_cut.csv" --resume >/dev/null 2>"$TMP/err"
+if cmp -s "$TMP/serve1.csv" "$TMP/serve_cut.csv"; then echo "ok sweep_serve_resume"; else echo "not ok sweep_serve_resume: $(head -c 300 "$TMP/err")"; fi
+# Rule: workload keys and axes that do not belong to the spec's kind are refused at their place.
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "global_batch": 8},\n "axes": [{"field": "software", "values": ["megatron-core", "nemo9"]}]}\n' > "$TMP/bad6.json"
+expect_fail sweep_bad_software 2 'bad6.json:2:61: axes.0.values.1: ' -- sweep "$TMP/bad6.json"
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "global_batch": 8},\n "axes": [{"field": "rate", "values": [1, 2]}]}\n' > "$TMP/bad7.json"
+expect_fail sweep_bad_rate_axis 2 "bad7.json:2:21: axes.0.field: 'rate' needs a serving sweep" -- sweep "$TMP/bad7.json"
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "global_batch": 8, "tokens": "1T"},\n "objective": "tokens",\n "axes": [{"field": "gpus", "values": [8]}]}\n' > "$TMP/bad8.json"
+expect_fail sweep_bad_tokens_obj 2 "bad8.json:2:15: objective: 'tokens' .* needs base.duration" -- sweep "$TMP/bad8.json"
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "workload": "mlperf-llama3.1-8b", "rate": 5,\n  "global_batch": 8},\n "axes": [{"field": "gpus", "values": [8]}]}\n' > "$TMP/bad9.json"
+expect_fail sweep_bad_serve_key 2 "bad9.json:2:19: base.global_batch: 'global_batch' is a training workload's" -- sweep "$TMP/bad9.json"
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "workload": "mlperf-llama3.1-8b", "rate": 5,\n  "scenario": "offline"},\n "axes": [{"field": "gpus", "values": [8]}]}\n' > "$TMP/bad10.json"
+expect_fail sweep_bad_serve_offline 2 "bad10.json:1:78: base.workload: .*offline is not one" -- sweep "$TMP/bad10.json"
+
 # Rule: a spec error names file:line:col of the offending value and its path in the spec, exit 2, one line.
 printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "global_batch": 8},\n "axes": [\n  {"field": "system.tiers[0].size", "values": [8, 0]}]}\n' > "$TMP/bad1.json"
 expect_fail sweep_bad_value 2 "bad1.json:3:51: axes.0.values.1: system.tiers\[0\].size: .*'size' = 0 is out of range" -- sweep "$TMP/bad1.json"
@@ -59,6 +86,9 @@ else
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout 300 mpirun --oversubscribe -np 3 $BIN sweep tests/sweep/small.json --out "$TMP/mpi3.csv" >/dev/null 2>"$TMP/err"
     $BIN sweep tests/sweep/small.json --out "$TMP/one.csv" >/dev/null 2>&1
     if cmp -s "$TMP/one.csv" "$TMP/mpi3.csv"; then echo "ok sweep_mpi_3ranks"; else echo "not ok sweep_mpi_3ranks: $(head -c 400 "$TMP/err")"; fi
+    # Rule: a serving sweep is byte-identical under 2 ranks too.
+    ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout 300 mpirun --oversubscribe -np 2 $BIN sweep examples/sweep-serve-slo.json --out "$TMP/mpis.csv" >/dev/null 2>"$TMP/err"
+    if cmp -s "$TMP/serve1.csv" "$TMP/mpis.csv"; then echo "ok sweep_mpi_serve_2ranks"; else echo "not ok sweep_mpi_serve_2ranks: $(head -c 400 "$TMP/err")"; fi
     # Rule: --resume under 2 ranks continues a cut file to the same bytes.
     head -c 30000 "$TMP/full.csv" > "$TMP/mcut.csv"
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout 300 mpirun --oversubscribe -np 2 $BIN sweep $EX --out "$TMP/mcut.csv" --resume >/dev/null 2>"$TMP/err"
