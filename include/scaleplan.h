@@ -741,9 +741,6 @@ typedef struct {
 
 sp_status sp_fit_law(const double *n, const double *d, const double *loss, const double *w, int count,
                      const sp_fit_opts *o, sp_fit_result *r, sp_error *err);
-/* The fit as one JSON object (a json_t *, caller json_decref's): the form's parameters, goodness of fit, held-out
- * error when asked, bootstrap intervals ("ci") and "predictions":[{"n","d","loss","lo","hi"}]. */
-void *sp_fit_json(const sp_fit_result *r, const sp_fit_opts *o);
 
 /*
 ** Inference: one serving configuration, composition of experts, model-shape search

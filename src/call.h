@@ -263,6 +263,25 @@ void sp_validate_report_free(sp_validate_report *r);
 /* validate --infer: {rows: [{id, predicted, measured, unit, error_pct, decode_dominated}], skipped: ["id: reason"],
  *  n, mape_pct, n_decode, mape_decode_pct} */
 json_t *sp_validate_infer_json(const sp_infer_row *rows, int n);
+/* ---- fit (src/fit_json.c): a scaling law fitted to (N, D, loss) points ---- */
+typedef struct {
+    char *source;                      /* the CSV's path, or "points" for inline points (malloc'ed) */
+    char *drop;                        /* --drop-if as given, NULL without (malloc'ed) */
+    double *v;                         /* the points: N, D, loss, weight, each k values (malloc'ed) */
+    int k, weighted;                   /* weighted: --weight named a column */
+    int seed, autoform;                /* autoform: --form auto; heldout[f] is form f's held-out error (NaN: none) */
+    double heldout[3];
+    sp_fit_opts opts;                  /* opts.pred: malloc'ed, opts.n_pred predictions */
+    sp_fit_result res;
+} sp_fit_report;
+/* Request: "file" (a CSV path, the CLI's positional argument) or "points" (inline rows {N, D, loss[, weight]}:
+ * the columns named by n, d, loss, weight), drop_if, delta, objective, form, select, predict ("N,D" or a list of
+ * "N,D" strings or [N, D] pairs), predict_csv, bootstrap, seed, ci, threads. */
+sp_status sp_fit_run(const char *data_dir, sp_request *rq, sp_fit_report *r, sp_error *err);
+/* The form's parameters, goodness of fit, held-out error when asked, bootstrap intervals ("ci"),
+ * "predictions": [{n, d, loss, lo, hi}], and with --form auto "selection_heldout_rmse_log" per form. */
+json_t *sp_fit_report_json(const sp_fit_report *r);
+void sp_fit_report_free(sp_fit_report *r);
 /* A table given inline as option `opt` (a list of objects {column: value}, as Python's list of dicts): the columns
  * are the union of the rows' keys in the order first seen, a key a row lacks is an empty cell; values are strings,
  * numbers, booleans (1/0) or null (empty). Messages name it "OPT:ROW:" (ROW 1-based), as a file's "FILE:LINE:".
@@ -335,6 +354,7 @@ const char *sp_limits_empty_reason(const sp_limits_report *r, const sp_limits_se
     X("law", law)                                                                                                  \
     X("distill", distill)                                                                                          \
     X("validate", validate)                                                                                        \
+    X("fit", fit)                                                                                                  \
     X("validate-energy", validate_energy)                                                                          \
     X("finetune", finetune)                                                                                        \
     X("report", report)                                                                                            \

@@ -13,7 +13,6 @@
  */
 #include "scaleplan.h"
 
-#include <jansson.h>
 #include <math.h>
 #include <nlopt.h>
 #include <omp.h>
@@ -569,83 +568,4 @@ sp_status sp_fit_law(const double *n, const double *d, const double *loss, const
     st = fit_prepared(&fd, res, o, r, err);
     free(buf);
     return st;
-}
-
-/* ---- the result as JSON ---- */
-
-static json_t *jnum(double x) { return isfinite(x) ? json_real(x) : json_null(); }
-
-static json_t *jci(const double *c, int have)
-{
-    json_t *a = json_array();
-    json_array_append_new(a, have ? jnum(c[0]) : json_null());
-    json_array_append_new(a, have ? jnum(c[1]) : json_null());
-    return a;
-}
-
-/* Parameter names and values of a result's form, in output order; returns the count. */
-static int form_params(const sp_fit_result *r, const char **k, double *v, int *ci)
-{
-    if (r->form == SP_FIT_KAPLAN) {
-        const char *kk[4] = {"Nc", "Dc", "alpha_N", "alpha_D"};
-        double vv[4] = {r->Nc, r->Dc, r->alpha_N, r->alpha_D};
-        int cc[4] = {1, 2, 3, 4};
-        memcpy(k, kk, sizeof kk), memcpy(v, vv, sizeof vv), memcpy(ci, cc, sizeof cc);
-        return 4;
-    }
-    const char *kk[7] = {"E", "A", "B", "alpha", "beta", "a", "b"};
-    double vv[7] = {r->E, r->A, r->B, r->alpha, r->beta, r->a_exp, r->b_exp};
-    int cc[7] = {0, 1, 2, 3, 4, 5, 6};
-    memcpy(k, kk, sizeof kk), memcpy(v, vv, sizeof vv), memcpy(ci, cc, sizeof cc);
-    return 7;
-}
-
-void *sp_fit_json(const sp_fit_result *r, const sp_fit_opts *o)
-{
-    json_t *j = json_object(), *ci = json_object();
-    const char *k[7];
-    double v[7];
-    int c[7], n = form_params(r, k, v, c);
-    for (int i = 0; i < n; i++) {
-        json_object_set_new(j, k[i], jnum(v[i]));
-        json_object_set_new(ci, k[i], jci(r->ci[c[i]], r->n_boot > 0));
-    }
-    if (r->form == SP_FIT_GADRE) {
-        json_t *g = json_object();
-        json_object_set_new(g, "a", jnum(r->gadre_a));
-        json_object_set_new(g, "b", jnum(r->gadre_b));
-        json_object_set_new(g, "eta", jnum(r->gadre_eta));
-        json_object_set_new(j, "gadre", g);
-    }
-    json_object_set_new(j, "form", json_string(sp_fit_form_name(r->form)));
-    json_object_set_new(j, "n_points", json_integer(r->n_points));
-    json_object_set_new(j, "huber_objective", jnum(r->objective));
-    json_object_set_new(j, "rmse_log", jnum(r->rmse_log));
-    json_object_set_new(j, "r2_log", jnum(r->r2_log));
-    if (o->loo) {
-        static const char *how[4] = {"", "point", "model size", "largest size"};
-        json_object_set_new(j, "heldout", json_string(how[o->loo & 3]));
-        json_object_set_new(j, "heldout_rmse_log", jnum(r->loo_rmse_log));
-        json_object_set_new(j, "heldout_max_abs_log", jnum(r->loo_max_abs_log));
-    }
-    json_object_set_new(j, "objective", json_string(o->scaled ? "huber-scaled" : "huber"));
-    json_object_set_new(j, "starts", json_integer(r->n_starts));
-    json_object_set_new(j, "starts_converged", json_integer(r->n_converged));
-    json_object_set_new(j, "bootstrap", json_integer(r->n_boot));
-    json_object_set_new(j, "ci_level", jnum(o->ci_level));
-    json_object_set_new(j, "ci", ci);
-    if (o->n_pred > 0) {
-        json_t *ps = json_array();
-        for (int i = 0; i < o->n_pred; i++) {
-            json_t *p = json_object();
-            json_object_set_new(p, "n", jnum(o->pred[i].n));
-            json_object_set_new(p, "d", jnum(o->pred[i].d));
-            json_object_set_new(p, "loss", jnum(o->pred[i].loss));
-            json_object_set_new(p, "lo", jnum(o->pred[i].lo));
-            json_object_set_new(p, "hi", jnum(o->pred[i].hi));
-            json_array_append_new(ps, p);
-        }
-        json_object_set_new(j, "predictions", ps);
-    }
-    return j;
 }

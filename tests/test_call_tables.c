@@ -14,6 +14,19 @@ static const char *str(const json_t *o, const char *key)
     return s;
 }
 
+/* Requests a command refuses: the status and the exact one-line message. */
+typedef struct {
+    const char *req;
+    sp_status st;
+    const char *msg;
+} refusal;
+
+static void expect_refusals(const char *cmd, const refusal *bad, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        assert_string_equal(call_error(cmd, bad[i].req, bad[i].st), bad[i].msg);
+}
+
 /* The request {"rows": [...]} of rows [first, first + n) of a CSV file, every cell a string as in the file. */
 static char *rows_request(const char *path, int first, int n)
 {
@@ -156,11 +169,7 @@ static void test_validate_inline_relative_paths(void **st)
 static void test_validate_errors(void **st)
 {
     (void)st;
-    static const struct {
-        const char *req;
-        sp_status st;
-        const char *msg;
-    } bad[] = {
+    static const refusal bad[] = {
         {"{\"paths\":[\"/nonexistent/runs.csv\"]}", SP_EIO,
          "/nonexistent/runs.csv: cannot open: No such file or directory; expected a readable CSV file"},
         {"{\"paths\":[\"" SP_DATA_DIR "/../tests/validate/none.csv\"]}", SP_EINVAL,
@@ -183,8 +192,7 @@ static void test_validate_errors(void **st)
         {"{\"paths\":[\"" SP_VALIDATION_DIR "/training_runs.csv\"],\"file\":\"a.csv\"}", SP_EINVAL,
          "unknown option 'file' for validate (keys are the command's long options with '-' written '_')"},
     };
-    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++)
-        assert_string_equal(call_error("validate", bad[i].req, bad[i].st), bad[i].msg);
+    expect_refusals("validate", bad, sizeof bad / sizeof bad[0]);
 }
 
 /* Rule: a bad row among good ones is listed with its reason (file:line:column) and the others are evaluated. */
@@ -212,13 +220,134 @@ static void test_validate_infer(void **st)
     json_decref(j);
 }
 
+#define GADRE SP_DATA_DIR "/../tests/gadre2024/rpj_c4val.csv"
+#define CHIN SP_VALIDATION_DIR "/chinchilla_points.csv"
+
+/* The "fit" rows of the Gadre et al. test file as inline points {N, D, loss_c4_val} (JSON numbers). */
+static char *gadre_points_request(const char *extra)
+{
+    sp_csv *c;
+    sp_error e = {0};
+    if (sp_csv_read(GADRE, &c, &e))
+        fail_msg("%s", e.msg);
+    json_t *pts = json_array();
+    for (int r = 0; r < sp_csv_rows(c); r++) {
+        if (strcmp(sp_csv_get(c, r, sp_csv_col(c, "split")), "fit") != 0)
+            continue;
+        json_t *o = json_object();
+        static const char *const cols[] = {"N", "D", "loss_c4_val"};
+        for (int k = 0; k < 3; k++)
+            json_object_set_new(o, cols[k], json_real(strtod(sp_csv_get(c, r, sp_csv_col(c, cols[k])), NULL)));
+        json_array_append_new(pts, o);
+    }
+    sp_csv_free(c);
+    json_error_t je;
+    json_t *req = json_loads(extra, 0, &je);
+    json_object_set_new(req, "points", pts);
+    char *text = json_dumps(req, JSON_COMPACT);
+    json_decref(req);
+    return text;
+}
+
+/* Rule: fit over a file is sp_fit_law on the file's points (outliers dropped by --drop-if): same parameters and
+ * predictions, the --predict points in the order given, as "N,D" strings or [N, D] pairs. */
+static void test_fit_file_matches_typed_api(void **st)
+{
+    (void)st;
+    json_t *j = call_ok("fit", "{\"file\":\"" CHIN "\",\"n\":\"N_params\",\"d\":\"D_tokens\",\"loss\":\"loss\","
+                               "\"drop_if\":\"excluded_as_outlier_by_epoch=y\",\"predict\":[\"70B,1.4T\",[405e9,15e12]]}");
+    sp_csv *c;
+    sp_error e = {0};
+    assert_int_equal(sp_csv_read(CHIN, &c, &e), SP_OK);
+    int nr = sp_csv_rows(c), k = 0;
+    double *v = calloc(3 * (size_t)nr, sizeof *v);
+    for (int r = 0; r < nr; r++)
+        if (strcmp(sp_csv_get(c, r, sp_csv_col(c, "excluded_as_outlier_by_epoch")), "y") != 0) {
+            v[k] = strtod(sp_csv_get(c, r, sp_csv_col(c, "N_params")), NULL);
+            v[nr + k] = strtod(sp_csv_get(c, r, sp_csv_col(c, "D_tokens")), NULL);
+            v[2 * nr + k++] = strtod(sp_csv_get(c, r, sp_csv_col(c, "loss")), NULL);
+        }
+    sp_fit_prediction pred[2] = {{70e9, 1.4e12, 0, 0, 0}, {405e9, 15e12, 0, 0, 0}};
+    sp_fit_opts o = {1e-3, 0, 1, 0.95, 0, 0, SP_FIT_CHINCHILLA, 0, 2, pred};
+    sp_fit_result r;
+    assert_int_equal(sp_fit_law(v, v + nr, v + 2 * nr, NULL, k, &o, &r, &e), SP_OK);
+    assert_int_equal((int)num(j, "n_points"), k);
+    assert_rel(num(j, "E"), r.E, 1e-14);
+    assert_rel(num(j, "alpha"), r.alpha, 1e-14);
+    assert_rel(num(j, "beta"), r.beta, 1e-14);
+    json_t *p = json_object_get(j, "predictions");
+    assert_int_equal(json_array_size(p), 2);
+    assert_rel(num(json_array_get(p, 0), "loss"), pred[0].loss, 1e-14);
+    assert_rel(num(json_array_get(p, 1), "loss"), pred[1].loss, 1e-14);
+    assert_true(json_is_null(json_object_get(json_array_get(p, 0), "lo"))); /* no interval without --bootstrap */
+    free(v);
+    sp_csv_free(c);
+    json_decref(j);
+}
+
+/* Rule: points given inline are the file's points: the same fit, form by form (here Gadre et al.'s). */
+static void test_fit_inline_points_equal_file(void **st)
+{
+    (void)st;
+    char *req = gadre_points_request("{\"loss\":\"loss_c4_val\",\"form\":\"gadre\"}");
+    json_t *a = call_ok("fit", req);
+    free(req);
+    json_t *b = call_ok("fit", "{\"file\":\"" GADRE "\",\"loss\":\"loss_c4_val\",\"drop_if\":\"split=holdout\",\"form\":\"gadre\"}");
+    assert_int_equal((int)num(a, "n_points"), (int)num(b, "n_points"));
+    assert_rel(num(a, "E"), num(b, "E"), 1e-14);
+    assert_rel(num(json_object_get(a, "gadre"), "eta"), num(json_object_get(b, "gadre"), "eta"), 1e-14);
+    assert_string_equal(json_string_value(json_object_get(a, "form")), "gadre");
+    json_decref(a);
+    json_decref(b);
+    /* --form auto: each form's held-out error, the smallest one's form fitted */
+    json_t *s = call_ok("fit", "{\"file\":\"" GADRE "\",\"loss\":\"loss_c4_val\",\"drop_if\":\"split=holdout\","
+                               "\"form\":\"auto\",\"select\":\"largest\"}");
+    json_t *sel = json_object_get(s, "selection_heldout_rmse_log");
+    const char *form = json_string_value(json_object_get(s, "form"));
+    for (int f = 0; f < 3; f++)
+        assert_true(num(sel, form) <= num(sel, sp_fit_form_name(f)));
+    assert_rel(num(s, "heldout_rmse_log"), num(sel, form), 1e-14);
+    json_decref(s);
+}
+
+/* Rule: bad input is refused with one line naming the file (or "points"), the line and the column or option. */
+static void test_fit_errors(void **st)
+{
+    (void)st;
+    static const refusal bad[] = {
+        {"{\"file\":\"/nonexistent.csv\"}", SP_EIO,
+         "/nonexistent.csv: cannot open: No such file or directory; expected a readable CSV file"},
+        {"{\"points\":[{\"N\":1e8,\"D\":2e9,\"loss\":3.2},{\"N\":2e8,\"D\":4e9,\"loss\":\"x\"}]}", SP_EINVAL,
+         "points:2: column 'loss': 'x' is not a finite number"},
+        {"{\"points\":[{\"N\":1e8,\"D\":2e9,\"loss\":3.2},{\"N\":2e8,\"D\":4e9}]}", SP_EINVAL,
+         "points:2: empty N, D or loss cell"},
+        {"{\"points\":[{\"N\":1e8,\"D\":2e9,\"loss\":3.2},{\"N\":1e8,\"D\":2e9,\"loss\":3.2}]}", SP_EINVAL,
+         "points:2: duplicate of line 1 (same N, D and loss); remove it or give it a weight"},
+        {"{\"points\":[{\"n\":1e8,\"d\":2e9,\"loss\":3.2}]}", SP_EINVAL,
+         "--n: points:1: no column 'N'; expected one of the CSV's columns"},
+        {"{\"points\":[{\"N\":1e8,\"D\":2e9,\"loss\":3.2}]}", SP_EINVAL, "fit: 1 points for 5 parameters; need at least 6"},
+        {"{\"file\":\"" GADRE "\",\"form\":\"hoffmann\"}", SP_EINVAL, "--form 'hoffmann'; allowed chinchilla, gadre, kaplan, auto"},
+        {"{\"file\":\"" GADRE "\",\"predict\":\"7B\"}", SP_EINVAL, "--predict '7B': expected N,D (e.g. 7B,140B)"},
+        {"{\"file\":\"" GADRE "\",\"predict\":[[1,2,3]]}", SP_EINVAL,
+         "--predict: expected \"N,D\" or a list of them (or of [N, D] pairs)"},
+        {"{\"file\":\"" GADRE "\",\"predict_csv\":\"/nonexistent.csv\"}", SP_EIO,
+         "--predict-csv: /nonexistent.csv: cannot open: No such file or directory; expected a readable CSV file"},
+        {"{\"file\":\"" GADRE "\",\"drop_if\":\"split\"}", SP_EINVAL, "--drop-if 'split': expected COLUMN=VALUE"},
+        {"{\"file\":\"" GADRE "\",\"points\":[{\"N\":1}]}", SP_EINVAL, "--points: give file or points, not both"},
+        {"{}", SP_EINVAL, "expected one CSV file (file) or points"},
+        {"{\"file\":\"" GADRE "\",\"bootstrap\":-1}", SP_EINVAL, "--bootstrap: -1 is out of range; allowed 0..1000000"},
+    };
+    expect_refusals("fit", bad, sizeof bad / sizeof bad[0]);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_validate_file_matches_typed_api), cmocka_unit_test(test_validate_two_files),
         cmocka_unit_test(test_validate_inline_rows_equal_file), cmocka_unit_test(test_validate_inline_relative_paths),
         cmocka_unit_test(test_validate_errors), cmocka_unit_test(test_validate_bad_row_listed),
-        cmocka_unit_test(test_validate_infer),
+        cmocka_unit_test(test_validate_infer), cmocka_unit_test(test_fit_file_matches_typed_api),
+        cmocka_unit_test(test_fit_inline_points_equal_file), cmocka_unit_test(test_fit_errors),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

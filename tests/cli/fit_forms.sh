@@ -2,7 +2,7 @@
 # scaleplan fit: forms, held-out error, selection, predictions (issue 22).
 . tests/cli/_lib.sh
 G=tests/gadre2024/rpj_c4val.csv
-expect_out fit_predict_json '"predictions":\[\{"n":7e\+?10,"d":1\.4e\+?12,"loss":1\.9[0-9]*,"lo":1\.9[0-9]*,"hi":[12]\.[0-9]*\},\{"n":4\.05e\+?11' -- fit data/validation/chinchilla_points.csv --n N_params --d D_tokens --loss loss --drop-if excluded_as_outlier_by_epoch=y --predict 70B,1.4T --predict=405B,15T --bootstrap 30 --json
+expect_out fit_predict_json '"predictions":\[\{"n":70000000000,"d":1400000000000,"loss":1\.9[0-9]*,"lo":1\.9[0-9]*,"hi":[12]\.[0-9]*\},\{"n":405000000000' -- fit data/validation/chinchilla_points.csv --n N_params --d D_tokens --loss loss --drop-if excluded_as_outlier_by_epoch=y --predict 70B,1.4T --predict=405B,15T --bootstrap 30 --json
 expect_out fit_gadre '"alpha":0\.26[0-9]*,"beta":0\.26[0-9]*,"a":0\.5,"b":0\.5,"gadre":\{"a":.*"eta":0\.13[0-9]*\},"form":"gadre"' -- fit $G --loss loss_c4_val --drop-if split=holdout --form gadre --json
 expect_out fit_kaplan '"Nc":.*"Dc":.*"alpha_N":.*"alpha_D":.*"form":"kaplan"' -- fit $G --loss loss_c4_val --drop-if split=holdout --form kaplan --json
 expect_out fit_auto 'form chosen by held-out error .*gadre' -- fit $G --loss loss_c4_val --drop-if split=holdout --form auto --select largest
