@@ -84,6 +84,7 @@ void cli_json_energy(FILE *f, const sp_energy_result *e);
         {"etp", 1, "expert tensor-parallel degree (MoE; experts sharded EP x ETP) [tp]"},                 \
         {"capacity-factor", 1, "MoE expert capacity factor (tokens beyond c*T*k/E dropped) [0 = dropless]"}, \
         {"moe-pad", 0, "MoE: pad expert buffers to capacity (static shapes; needs --capacity-factor)"},     \
+        {"ep-fold", 0, "MoE parallel folding: dp = gpus/(tp*cp*pp), EP x ETP carved out of TP x CP x DP"},  \
         {"moe-imbalance", 1, "MoE: tokens of the busiest EP rank / mean, >= 1 [1 = uniform routing]"},        \
         {"software", 1, "software stack (data/software): its defaults fill the knobs not given [none]"},     \
         {"fp8-recipe", 1, "FP8 scaling: delayed | current | blockwise [stack's]"}

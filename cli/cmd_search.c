@@ -156,7 +156,8 @@ int cmd_search(int argc, char **argv)
                    sp_fmt_quantity(b1, sizeof b1, x->step_time_s, SP_UNIT_TIME), 100 * x->mfu,
                    sp_fmt_quantity(b2, sizeof b2, x->mem.total, SP_UNIT_BYTES), x->bottleneck);
             if (o.any_dtype || (sp_model_is_moe(&m) && p->ep > 1)) /* the issue-8 dimensions, when searched */
-                printf("        ETP %d, %s\n", p->etp > 0 ? p->etp : p->tp, sp_dtype_name(p->dtype));
+                printf("        ETP %d, %s%s\n", p->etp > 0 ? p->etp : p->tp, sp_dtype_name(p->dtype),
+                       p->ep_fold ? ", EP folded into TP x CP x DP (DP = GPUs / (TP x CP x PP))" : "");
         }
         if (merged)
             printf("\n  none|sel: recompute none and selective give the same plan (same time and memory): with flash attention\n"

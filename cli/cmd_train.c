@@ -70,8 +70,8 @@ static void print_report(const sp_train_report *r)
             snprintf(b1, sizeof b1, "%g%s", p->capacity_factor, p->moe_pad ? " (padded)" : " (dropping)");
         else
             snprintf(b1, sizeof b1, "none (dropless)");
-        printf("             experts: ETP %d x EP %d, capacity factor %s, load imbalance %g\n", p->etp > 0 ? p->etp : p->tp,
-               p->ep, b1, p->moe_imbalance > 1 ? p->moe_imbalance : 1.0);
+        printf("             experts: ETP %d x EP %d%s, capacity factor %s, load imbalance %g\n", p->etp > 0 ? p->etp : p->tp,
+               p->ep, p->ep_fold ? " (folded into TP x CP x DP)" : "", b1, p->moe_imbalance > 1 ? p->moe_imbalance : 1.0);
     }
     printf("\n  step time  %s   tokens/s %s   MFU %.1f %%   HFU %.1f %%   %.1f TFLOP/s per GPU (model)\n",
            sp_fmt_quantity(b1, sizeof b1, res->step_time_s, SP_UNIT_TIME),

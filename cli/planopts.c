@@ -20,6 +20,8 @@ int cli_plan_from_args(const cli_args *a, sp_plan *p)
         return rc;
     if (cli_flag(a, "moe-pad"))
         p->moe_pad = 1;
+    if (cli_flag(a, "ep-fold"))
+        p->ep_fold = 1;
     const char *r = cli_get(a, "recompute");
     if (r) {
         if (strcmp(r, "none") == 0)

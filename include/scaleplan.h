@@ -349,6 +349,10 @@ typedef struct {
     double base_weight_bytes;/* bytes per frozen base weight: 0 = 2 (bf16); 1 int8; 0.516 NF4 + double quant */
     /* MoE */
     int etp;                 /* expert tensor parallelism: experts sharded ETP-way inside, EP-way across; 0 = tp */
+    int ep_fold;             /* 0: EP is a factor of the GPU count beside DP (n_gpus = tp·cp·ep·dp·pp, dp = the dense
+                                replicas per EP rank); 1: Megatron-Core parallel folding: dp is the attention's data
+                                parallelism n_gpus/(tp·cp·pp) and the ETP x EP expert group is carved out of the
+                                same TP x CP x DP ranks (ep·etp divides tp·cp·dp; docs/model.md) */
     double capacity_factor;  /* expert capacity c: an expert takes at most c x T·k/E tokens; 0 = dropless */
     int moe_pad;             /* 1: expert buffers padded to capacity (static shapes, GShard/Switch); needs c > 0 */
     double moe_imbalance;    /* tokens of the busiest EP rank / mean (>= 1); 0 = 1 (uniform routing) */

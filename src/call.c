@@ -56,6 +56,8 @@ void sp_json_set_degrees(json_t *o, const sp_plan *p)
     sp_json_set_int(o, "dp", p->dp);
     sp_json_set_int(o, "cp", p->cp);
     sp_json_set_int(o, "ep", p->ep);
+    if (p->ep_fold) /* dp is then the attention's data parallelism and EP a sub-group of TP x CP x DP (plan.c) */
+        sp_json_set_bool(o, "ep_fold", 1);
     sp_json_set_int(o, "vpp", p->vpp);
     sp_json_set_int(o, "micro_batch", p->micro_batch);
 }

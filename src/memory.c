@@ -142,7 +142,8 @@ static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *
     static_fields f = {0, 0, 0, 0};
     double dense = st->dense, expert = st->expert;
     int edp = st->expert_dp;
-    double dpd = (double)p->dp * p->ep * p->cp, dpe = edp; /* sharding groups of dense (CP x EP x DP) and expert params */
+    double dpd = (double)sp_plan_replicas(p) * p->cp, dpe = edp; /* sharding groups of dense (CP x EP x DP, or CP x DP
+                                                                     folded) and expert params */
     /* model-state bytes per parameter come from the software stack (sp_software_apply; docs/systems.md): Megatron
      * 2 + 4 + 12 = 18, FSDP / MaxText 4 (fp32 master as the weight) + 4 + 8 = 16, DeepSpeed bf16 2 + 2 + 12 = 16 */
     double wb = p->frozen_base && p->base_weight_bytes > 0 ? p->base_weight_bytes
@@ -199,7 +200,7 @@ void sp_mem_states_by_zero(const sp_model *m, const sp_plan *p, const sp_shape_m
  * held on the first stage and the embedding/logits bytes (the part recompute does not change). */
 void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, double *emb_logits)
 {
-    int n_micro = p->global_batch / (p->dp * p->ep * p->micro_batch);
+    int n_micro = (int)(p->global_batch / (sp_plan_replicas(p) * p->micro_batch));
     double inflight = p->pp < n_micro ? p->pp : n_micro;
     double held = sp_stage_layers(m->n_layers, p->pp) * inflight;
     if (p->vpp > 1)

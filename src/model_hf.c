@@ -793,6 +793,9 @@ static sp_status read_model(hf *r, json_t *root, const char *mt, sp_model *m, sp
     const char *why = json_string_value(json_object_get(root, "not_modelled"));
     if (why) /* a preset for a model whose architecture scaleplan cannot express (yet) */
         return sp_fail(r->err, SP_EINVAL, "%s: model '%s' is not modelled: %.400s", r->path, m->name, why);
+    why = json_string_value(json_object_get(root, "not_specified"));
+    if (why) /* a preset named by a source that does not give the architecture: nothing to count */
+        return sp_fail(r->err, SP_EINVAL, "%s: model '%s' is not specified by its source: %.400s", r->path, m->name, why);
     if (mt && !fam) {
         char list[1200] = "";
         size_t w = 0;

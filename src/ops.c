@@ -405,7 +405,9 @@ static void moe_alltoall(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
     if (p->ep <= 1)
         return;
     double k = m->top_k, h = m->moe_latent > 0 ? m->moe_latent : c->h; /* LatentMoE sends the latent */
-    int stride = e == c->t ? p->tp * p->cp : (int)e;
+    /* unfolded with ETP = TP: EP above TP x CP; otherwise (ETP != TP, or folded) the expert layout's ETP innermost,
+     * then EP (plan.c) */
+    int stride = e == c->t && !p->ep_fold ? p->tp * p->cp : (int)e;
     double disp_b = sp_dtype_is_quantized(c->d) ? sp_dtype_bytes(c->d) : ACT_BYTES;
     double copies_out = m->topk_group > 0 && m->topk_group < k ? m->topk_group : k;
     sp_op *d = coll(l, "ep_dispatch", SP_PART_EP, 1, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * disp_b, 1, 1);

@@ -3,6 +3,12 @@
  * GPU count = TP x CP x EP x DP x PP (DESIGN.md §3.7). Expert parallelism is carved out of data parallelism
  * as in Megatron-Core and DeepSpeed-MoE: non-expert layers are replicated over EP x DP ranks, so the batch is
  * split over DP x EP replicas. Rank order, innermost first: TP, CP, EP, DP, PP.
+ *
+ * Folded (ep_fold, Megatron-Core's "MoE parallel folding", NVIDIA/Megatron-LM megatron/core/parallel_state.py,
+ * initialize_model_parallel with expert_tensor_parallel_size; Liu et al. 2025, "MoE Parallel Folding",
+ * arXiv:2504.14960): GPU count = TP x CP x DP x PP; the expert layers lay the same TP·CP·DP ranks of a stage out
+ * again as ETP x EP x EDP (ETP innermost), so EP may take ranks of TP and CP as well as of DP (EP 64 with TP 2 on
+ * 64 GPUs). The batch is split over the DP replicas. With EP dividing DP and CP = 1 it is the unfolded layout.
  */
 #include "scaleplan.h"
 #include "plan.h"
@@ -41,6 +47,12 @@ double sp_moe_load(const sp_model *m, const sp_plan *p)
 void sp_expert_dp_group(const sp_plan *p, int *size, int *stride)
 {
     int e = sp_plan_etp(p);
+    if (p->ep_fold) { /* ETP, EP, EDP over the stage's TP·CP·DP ranks: EDP at stride ETP·EP */
+        long long edp = (long long)p->tp * p->cp * p->dp / ((long long)e * p->ep);
+        *size = edp > 0 ? (int)edp : 1;
+        *stride = p->ep * e;
+        return;
+    }
     long long edp = (long long)p->tp * p->cp * p->dp / e;
     *size = edp > 0 ? (int)edp : 1;
     *stride = p->dp > 1 ? p->ep * e : e;
@@ -78,27 +90,29 @@ static sp_status resolve_degrees(sp_plan *p, const sp_model *m, const sp_system 
     if (p->seq_len > (1 << 24))
         return sp_fail(err, SP_EINVAL, "plan: --seq-len %d is out of range; allowed 1..16777216", p->seq_len);
     /* the degrees are each <= 2^20 (CLI) or 2^30: multiply in double to test against 2^30 without overflow */
-    double prod = (double)p->tp * p->pp * p->cp * p->ep * (p->dp > 0 ? p->dp : 1);
+    int epf = p->ep_fold ? 1 : p->ep; /* EP's factor of the GPU count: none when folded */
+    double prod = (double)p->tp * p->pp * p->cp * epf * (p->dp > 0 ? p->dp : 1);
     if (p->n_gpus <= 0) {
         if (p->dp <= 0)
             p->dp = 1;
         if (prod > (double)(1 << 30))
             return sp_fail(err, SP_EINVAL, "plan: tp*pp*cp*ep*dp = %d*%d*%d*%d*%d is more than 2^30 GPUs", p->tp, p->pp,
-                           p->cp, p->ep, p->dp);
+                           p->cp, epf, p->dp);
         p->n_gpus = (int)prod;
     }
-    if ((double)p->tp * p->pp * p->cp * p->ep > (double)(1 << 30))
-        return sp_fail(err, SP_EINVAL, "plan: tp*pp*cp*ep = %d*%d*%d*%d is more than 2^30 GPUs", p->tp, p->pp, p->cp, p->ep);
-    long long model_par = (long long)p->tp * p->pp * p->cp * p->ep;
+    if ((double)p->tp * p->pp * p->cp * epf > (double)(1 << 30))
+        return sp_fail(err, SP_EINVAL, "plan: tp*pp*cp*ep = %d*%d*%d*%d is more than 2^30 GPUs", p->tp, p->pp, p->cp, epf);
+    long long model_par = (long long)p->tp * p->pp * p->cp * epf;
     if (model_par > p->n_gpus || p->n_gpus % model_par)
         return sp_fail(err, SP_EINVAL,
-                       "plan: --gpus %d is not divisible by tp*pp*cp*ep = %d*%d*%d*%d = %lld", p->n_gpus, p->tp,
-                       p->pp, p->cp, p->ep, model_par);
+                       "plan: --gpus %d is not divisible by tp*pp*cp*ep = %d*%d*%d*%d = %lld%s", p->n_gpus, p->tp,
+                       p->pp, p->cp, epf, model_par,
+                       p->ep > 1 && !p->ep_fold ? " (--ep-fold carves EP out of TP x CP x DP, as Megatron-Core does)" : "");
     int dp = (int)(p->n_gpus / model_par);
     if (p->dp > 0 && p->dp != dp)
         return sp_fail(err, SP_EINVAL,
                        "plan: tp*pp*cp*ep*dp = %d*%d*%d*%d*%d = %lld but --gpus is %d", p->tp, p->pp, p->cp,
-                       p->ep, p->dp, model_par * p->dp, p->n_gpus);
+                       epf, p->dp, model_par * p->dp, p->n_gpus);
     p->dp = dp;
     if (s->max_accels > 0 && p->n_gpus > s->max_accels)
         return sp_fail(err, SP_EINVAL, "plan: %d GPUs but system '%s' has %d", p->n_gpus, s->name, s->max_accels);
@@ -154,13 +168,16 @@ static sp_status check_moe(const sp_plan *p, const sp_model *m, sp_error *err)
                            p->tp, m->name);
         if (p->tp % p->etp && p->etp % p->tp)
             return sp_fail(err, SP_EINVAL, "plan: etp = %d must divide tp = %d or be a multiple of it", p->etp, p->tp);
-        if (((long long)p->tp * p->cp * dp) % p->etp)
+        if (!p->ep_fold && ((long long)p->tp * p->cp * dp) % p->etp)
             return sp_fail(err, SP_EINVAL, "plan: etp = %d must divide tp*cp*dp = %d*%d*%d (experts are sharded ETP x EP "
                            "over the same GPUs)", p->etp, p->tp, p->cp, dp);
         if (m->moe_ffn_dim % p->etp)
             return sp_fail(err, SP_EINVAL, "plan: etp = %d does not divide the expert FFN width (%d)", p->etp,
                            m->moe_ffn_dim);
     }
+    if (p->ep_fold && ((long long)p->tp * p->cp * dp) % ((long long)sp_plan_etp(p) * p->ep))
+        return sp_fail(err, SP_EINVAL, "plan: etp*ep = %d*%d must divide tp*cp*dp = %d*%d*%d: a folded expert group is "
+                       "carved out of one pipeline stage's TP x CP x DP ranks", sp_plan_etp(p), p->ep, p->tp, p->cp, dp);
     if (!(p->capacity_factor >= 0 && p->capacity_factor <= 1e3))
         return sp_fail(err, SP_EINVAL, "plan: capacity factor %g; allowed 0 (dropless) or > 0 up to 1000",
                        p->capacity_factor);
@@ -185,7 +202,7 @@ sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_
                        p->seq_len, 2 * p->cp);
     if (p->micro_batch < 1)
         return sp_fail(err, SP_EINVAL, "plan: micro-batch must be >= 1");
-    long long replicas = (long long)p->dp * p->ep;
+    long long replicas = sp_plan_replicas(p);
     if (p->global_batch <= 0)
         p->global_batch = (int)(replicas * p->micro_batch * (p->pp > 1 ? 4 * p->pp : 1) > (1 << 30)
                                     ? (1 << 30)
@@ -193,7 +210,7 @@ sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_
     if (p->global_batch % (replicas * p->micro_batch))
         return sp_fail(err, SP_EINVAL,
                        "plan: global batch %d is not divisible by dp*ep*micro_batch = %d*%d*%d = %lld",
-                       p->global_batch, p->dp, p->ep, p->micro_batch, replicas * p->micro_batch);
+                       p->global_batch, p->dp, p->ep_fold ? 1 : p->ep, p->micro_batch, replicas * p->micro_batch);
     if (p->zero < 0 || p->zero > 3)
         return sp_fail(err, SP_EINVAL, "plan: zero stage %d; allowed 0..3", p->zero);
     sp_error e2 = {0};

@@ -12,6 +12,10 @@ static inline double sp_stage_layers(int L, int pp) { return (double)((L + pp - 
 
 /* Expert tensor-parallel degree of a plan (0 = follow TP, Megatron-Core's default). */
 static inline int sp_plan_etp(const sp_plan *p) { return p->etp > 0 ? p->etp : p->tp; }
+/* Data-parallel replicas of the attention (the batch is split over them): DP x EP unfolded, DP folded. */
+static inline long long sp_plan_replicas(const sp_plan *p) { return p->ep_fold ? p->dp : (long long)p->dp * p->ep; }
+/* Ranks of one pipeline stage (TP x CP x DP, with EP beside DP unless folded). */
+static inline long long sp_plan_stage_ranks(const sp_plan *p) { return (long long)p->tp * p->cp * sp_plan_replicas(p); }
 /* Tokens the busiest EP rank's experts process, relative to uniform routing: the load-imbalance factor, clamped to
  * what one rank can receive, then cut (dropping) or raised (padding) to the expert capacity. */
 double sp_moe_load(const sp_model *m, const sp_plan *p);

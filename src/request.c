@@ -182,7 +182,8 @@ sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err)
         return st;
     int rc = -1, att = -1;
     const char *dt = NULL;
-    if ((st = sp_req_flag(rq, "moe-pad", &p->moe_pad, err)) || (st = word(rq, "recompute", recompute, 3, &rc, err)) ||
+    if ((st = sp_req_flag(rq, "moe-pad", &p->moe_pad, err)) || (st = sp_req_flag(rq, "ep-fold", &p->ep_fold, err)) ||
+        (st = word(rq, "recompute", recompute, 3, &rc, err)) ||
         (st = sp_req_flag(rq, "sp", &p->seq_parallel, err)) || (st = sp_req_str(rq, "dtype", &dt, err)))
         return st;
     if (rc >= 0)

@@ -58,6 +58,8 @@ typedef struct {
     int nsp, sps[2]; /* sequence-parallel settings tried, in order: with SP first when both (see run_key) */
     int etp;         /* expert TP (MoE; 0 for dense models) */
     sp_dtype dtype;  /* GEMM precision */
+    int fold;        /* EP folded into TP x CP x DP (plan.c): only the PP degrees whose DP EP does not divide (the
+                        others are the unfolded units' plans) */
 } layer_key;
 
 /* Blocks of g consecutive ranks are placed whole in scale-up domains of `node` accelerators (collective.c): a block
@@ -80,10 +82,10 @@ static int plan_cmp(const sp_search_entry *a, const sp_search_entry *b)
         return a->objective < b->objective ? -1 : 1;
     const sp_plan *x = &a->plan, *y = &b->plan;
     int kx[] = {x->tp, x->pp, x->dp, x->cp, x->ep, x->vpp, x->micro_batch, (int)x->recompute, x->seq_parallel, x->zero,
-                x->etp, (int)x->dtype};
+                x->etp, (int)x->dtype, x->ep_fold};
     int ky[] = {y->tp, y->pp, y->dp, y->cp, y->ep, y->vpp, y->micro_batch, (int)y->recompute, y->seq_parallel, y->zero,
-                y->etp, (int)y->dtype};
-    for (int i = 0; i < 12; i++)
+                y->etp, (int)y->dtype, y->ep_fold};
+    for (int i = 0; i < 13; i++)
         if (kx[i] != ky[i])
             return kx[i] < ky[i] ? -1 : 1;
     return 0;
@@ -208,24 +210,41 @@ typedef struct {
 #define N_ZERO 4
 #define N_RECOMPUTE 3
 
+/* A folded unit's DP at PP degree pp: one EP does not divide (else the unfolded unit has the plan) and whose stage
+ * ranks TP·CP·DP hold the ETP x EP expert group (plan.c); 0 when none. */
+static int fold_dp(const layer_key *key, int n, int pp)
+{
+    int dp = n / (key->tp * key->cp * pp), e = key->etp > 0 ? key->etp : key->tp;
+    return dp % key->ep && ((long long)key->tp * key->cp * dp) % ((long long)key->ep * e) == 0 ? dp : 0;
+}
+
+/* The PP degrees of a unit (PP divides the GPUs left, fits the layers and the fixed dimensions) into pps[]. */
+static int unit_pps(const sp_model *m, const sp_search_opts *o, const layer_key *key, int *pps)
+{
+    int rest = o->plan.n_gpus / (key->tp * key->cp * (key->fold ? 1 : key->ep)), all[64];
+    int na = divisors(rest, all, 64), npp = 0;
+    for (int i = 0; i < na; i++) {
+        int pp = all[i];
+        if (pp > m->n_layers || fixed_other(o->fix_pp, pp) || fixed_other(o->fix_dp, rest / pp) ||
+            (key->fold && !fold_dp(key, o->plan.n_gpus, pp)))
+            continue;
+        pps[npp++] = pp;
+    }
+    return npp;
+}
+
 static void unit_init(unit_ctx *u, const layer_key *key)
 {
     const sp_search_opts *o = u->o;
-    int rest = o->plan.n_gpus / (key->tp * key->cp * key->ep), all[64];
-    int na = divisors(rest, all, 64);
-    u->npp = 0;
-    for (int i = 0; i < na; i++) {
-        int pp = all[i];
-        if (pp > u->m->n_layers || fixed_other(o->fix_pp, pp) || fixed_other(o->fix_dp, rest / pp))
-            continue;
-        u->pps[u->npp++] = pp;
-    }
+    int rest = o->plan.n_gpus / (key->tp * key->cp * (key->fold ? 1 : key->ep));
+    u->npp = unit_pps(u->m, o, key, u->pps);
     sp_plan *p = &u->p;
     sp_plan_defaults(p);
     p->n_gpus = o->plan.n_gpus;
     p->tp = key->tp;
     p->cp = key->cp;
     p->ep = key->ep;
+    p->ep_fold = key->fold;
     p->seq_len = o->plan.seq_len; /* the plan's shared parts (sp_search_opts.plan); the rest is searched */
     p->global_batch = o->plan.global_batch;
     p->dtype = key->dtype;
@@ -249,7 +268,7 @@ static void unit_init(unit_ctx *u, const layer_key *key)
     for (int ip = 0; ip < u->npp; ip++) {
         u->st[ip].ready = 0;
         u->dps[ip] = rest / u->pps[ip];
-        long long replicas = (long long)u->dps[ip] * key->ep;
+        long long replicas = (long long)u->dps[ip] * (key->fold ? 1 : key->ep);
         u->rep_batch[ip] = o->plan.global_batch % replicas ? 0 : (int)(o->plan.global_batch / replicas);
     }
 }
@@ -262,7 +281,7 @@ static int block_pruned(const unit_ctx *u, int ip)
     const thread_state *ts = u->ts;
     if (o->no_prune || !(ts->thr < INFINITY || o->max_objective > 0) || !u->have_cache)
         return 0;
-    long long replicas = (long long)u->dps[ip] * u->p.ep;
+    long long replicas = (long long)u->dps[ip] * (u->p.ep_fold ? 1 : u->p.ep);
     double n_micro = o->plan.global_batch / (double)(replicas * u->p.micro_batch);
     double lps = sp_stage_layers(u->m->n_layers, u->pps[ip]);
     const sp_layer_mix *x = &u->cache.mix;
@@ -487,11 +506,25 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
     }
 }
 
-/* The micro-batches of units with expert parallelism ep, ascending: divisors of the largest per-replica batch
- * (dp*ep >= ep), or the fixed one; out may be NULL (count only). */
-static int unit_mbs(const sp_search_opts *o, int ep, int *out)
+/* The least replicas of a unit: EP unfolded (dp*ep >= ep); folded, DP is a multiple of ETP·EP / gcd(ETP·EP, TP·CP)
+ * (TP·CP·DP holds the expert group). */
+static int unit_min_replicas(const layer_key *key)
 {
-    int mbs[256], nmb = divisors(o->plan.global_batch / ep, mbs, 256), w = 0;
+    if (!key->fold)
+        return key->ep;
+    long long a = (long long)key->ep * (key->etp > 0 ? key->etp : key->tp), b = (long long)key->tp * key->cp, g = a;
+    for (long long r = b; r;) { /* gcd(a, b) */
+        long long t = g % r;
+        g = r, r = t;
+    }
+    return (int)(a / g);
+}
+
+/* The micro-batches of a unit, ascending: divisors of the largest per-replica batch (global batch / least
+ * replicas), or the fixed one; out may be NULL (count only). */
+static int unit_mbs(const sp_search_opts *o, const layer_key *key, int *out)
+{
+    int mbs[256], nmb = divisors(o->plan.global_batch / unit_min_replicas(key), mbs, 256), w = 0;
     for (int b = 0; b < nmb; b++)
         if (!fixed_other(o->fix_mb, mbs[b])) {
             if (out)
@@ -529,21 +562,22 @@ static int unit_push(unit_list *ul, layer_key k)
     return 0;
 }
 
-/* The units of one (TP, CP, EP): its SP settings (SP needs TP > 1; with SP first when both are tried),
- * precisions and expert TP degrees (ETP <= TP, always tiles the GPUs). -1 when the list cannot grow. */
-static int add_units(const sp_model *m, const sp_system *s, const sp_search_opts *o, int tp, int cp, int ep,
+/* The units of one (TP, CP, EP), unfolded or folded: its SP settings (SP needs TP > 1; with SP first when both are
+ * tried), precisions and expert TP degrees (ETP <= TP, always tiles the GPUs). A folded unit with no PP degree
+ * (fold_dp) is not added. -1 when the list cannot grow. */
+static int add_units(const sp_model *m, const sp_system *s, const sp_search_opts *o, int tp, int cp, int ep, int fold,
                      unit_list *ul)
 {
     int node = s->tier[0].size;
-    if (!aligned(tp, node) || !aligned(tp * cp, node) || !aligned(tp * cp * ep, node) || o->plan.global_batch % ep) {
+    if (!aligned(tp, node) || !aligned(tp * cp, node) || (!fold && (!aligned(tp * cp * ep, node) || o->plan.global_batch % ep))) {
         ul->div_skipped++;
         return 0;
     }
-    int nmb = unit_mbs(o, ep, NULL), nsp = 0, sps[2];
+    int nsp = 0, sps[2], pps[64];
     for (int spv = (tp > 1); spv >= 0; spv--)
         if (!fixed_other(o->fix_sp, spv))
             sps[nsp++] = spv;
-    if (!nmb || !nsp)
+    if (!nsp)
         return 0;
     sp_dtype dts[2] = {o->plan.dtype, SP_FP8};
     int ndt = 1;
@@ -562,8 +596,14 @@ static int add_units(const sp_model *m, const sp_system *s, const sp_search_opts
     }
     for (int di = 0; di < ndt; di++)
         for (int e = 0; e < netp; e++) {
-            if (unit_push(ul, (layer_key){tp, cp, ep, nsp, {sps[0], nsp > 1 ? sps[1] : 0},
-                                          etps[e] == tp ? 0 : etps[e], dts[di]}))
+            layer_key k = {tp, cp, ep, nsp, {sps[0], nsp > 1 ? sps[1] : 0}, etps[e] == tp ? 0 : etps[e], dts[di], fold};
+            if (fold && (!aligned(ep * (etps[e] > 0 ? etps[e] : tp), node) ||
+                         o->plan.global_batch % unit_min_replicas(&k) || !unit_pps(m, o, &k, pps)))
+                continue;
+            int nmb = unit_mbs(o, &k, NULL);
+            if (!nmb)
+                continue;
+            if (unit_push(ul, k))
                 return -1;
             ul->shapes += (long long)nmb * nsp;
         }
@@ -598,12 +638,14 @@ static sp_status enumerate_units(const sp_model *m, const sp_system *s, const sp
                 ul->div_skipped += cp_bad;
                 continue;
             }
+            /* unfolded: EP a factor of the GPUs beside TP x CP; folded (MoE): EP any divisor of the GPUs */
             int eps[64] = {1}, nep = moe ? divisors(n / (tp * cp), eps, 64) : 1;
-            for (int q = 0; q < nep; q++) {
-                int ep = eps[q];
-                if (fixed_other(o->fix_ep, ep) || (ep > 1 && m->n_experts % ep))
+            int feps[64], nfep = moe ? divisors(n, feps, 64) : 0;
+            for (int q = 0; q < nep + nfep; q++) {
+                int fold = q >= nep, ep = fold ? feps[q - nep] : eps[q];
+                if (fixed_other(o->fix_ep, ep) || (ep > 1 && m->n_experts % ep) || (fold && ep == 1))
                     continue;
-                if (add_units(m, s, o, tp, cp, ep, ul))
+                if (add_units(m, s, o, tp, cp, ep, fold, ul))
                     return sp_fail(err, SP_EINVAL, "search: too many layer shapes; fix some dimensions with --fix");
             }
         }
@@ -658,7 +700,7 @@ static void run_units(const sp_model *m, const sp_system *s, const sp_search_opt
     int progressed = 0;
 #pragma omp parallel for schedule(dynamic, 1) num_threads(nthreads)
     for (int i = 0; i < ul->n; i++) {
-        int mbs[256], nmb = unit_mbs(o, ul->keys[i].ep, mbs);
+        int mbs[256], nmb = unit_mbs(o, &ul->keys[i], mbs);
         run_key(m, s, o, &pc, &ul->keys[i], mbs, nmb, &ts[omp_get_thread_num()]);
         if (o->on_progress) {
             long long d;

@@ -216,11 +216,11 @@ void sp_pipe_step_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp
     /* dense grads reduce over CP x EP x DP (contiguous above TP): CP ranks hold the same weights and see different
      * tokens, so they join the reduction and the ZeRO sharding (Megatron-Core's data-parallel group with CP) */
     int dstride = p->tp;
-    int dpd = p->dp * p->ep * p->cp;
+    int dpd = (int)(sp_plan_replicas(p) * p->cp);
     int edp = o->stage.expert_dp, estride = o->stage.expert_dp_stride; /* expert grads over the expert data-parallel group (plan.c) */
     if (expert_p <= 0) { /* no experts held: keep the (empty) expert collectives on the dense group's shape */
-        edp = p->dp;
-        estride = p->tp * p->cp * p->ep;
+        edp = p->ep_fold ? p->dp * p->cp : p->dp;
+        estride = p->ep_fold ? p->tp : p->tp * p->cp * p->ep;
     }
     o->grad_dense = dense_p;
     o->grad_expert = expert_p;
@@ -257,7 +257,7 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
     o->pp_send = 0;
     if (p->pp > 1) {
         double T = (double)p->micro_batch * p->seq_len / p->cp;
-        int stride = p->tp * p->cp * p->ep * p->dp;
+        int stride = (int)sp_plan_stage_ranks(p);
         o->pp_send = sp_collective_time(s, SP_COLL_P2P, 2, stride, T * h * 2.0 / t);
     }
     o->model_flops = c->model_flops;
@@ -268,7 +268,7 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
     /* the schedule: 1F1B over the heaviest stage's slots (first stage: embedding, last: LM head) */
     const sp_layer_mix *x = &c->mix;
     double pp = p->pp;
-    double replicas = (double)p->dp * p->ep;
+    double replicas = (double)sp_plan_replicas(p);
     o->pp = p->pp;
     o->zero_bubble = p->zero_bubble;
     o->n_micro = (int)(p->global_batch / (replicas * p->micro_batch));

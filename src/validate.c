@@ -151,6 +151,26 @@ static sp_status row_stack(const char *data_dir, stack_cache *kc, const sp_csv *
     return SP_OK;
 }
 
+/* A row whose EP does not divide its DP: Megatron-Core's parallel folding carves EP x ETP out of the stage's
+ * TP·CP·DP ranks. The tables do not state ETP: Megatron-Core's default (ETP = TP) when EP x TP fits those ranks,
+ * else the largest divisor of TP that fits (the Megatron-Bridge MoE recipes of these tables set
+ * expert_tensor_parallel_size = 1 where TP > 1). An EP larger than the stage's ranks is no Megatron-Core layout:
+ * the row's parallel columns are inconsistent in the source. */
+static sp_status row_fold(const sp_csv *c, int r, sp_plan *p, sp_error *err)
+{
+    long long ranks = (long long)p->tp * p->cp * p->dp;
+    if (ranks % p->ep)
+        return sp_fail(err, SP_EINVAL, "%s:%d: the source's parallel layout is inconsistent: ep %d does not divide the "
+                       "%lld ranks of a pipeline stage (tp*cp*dp = %d*%d*%d), which Megatron-Core requires",
+                       sp_csv_path(c), sp_csv_line(c, r), p->ep, ranks, p->tp, p->cp, p->dp);
+    int etp = p->tp;
+    while (ranks % ((long long)etp * p->ep) || p->tp % etp)
+        etp--;
+    p->etp = etp == p->tp ? 0 : etp;
+    p->ep_fold = 1;
+    return SP_OK;
+}
+
 static sp_status row_counts(const sp_csv *c, int r, sp_plan *p, sp_error *err)
 {
     sp_status st;
@@ -179,13 +199,13 @@ static sp_status row_counts(const sp_csv *c, int r, sp_plan *p, sp_error *err)
         if (p->micro_batch < 1)
             p->micro_batch = 1;
     }
-    /* Megatron counts EP inside DP (dp = n_gpus / (tp·pp·cp)): scaleplan's dp is the dense replicas beside EP */
+    /* Megatron counts EP inside DP (dp = n_gpus / (tp·pp·cp)): scaleplan's dp is the dense replicas beside EP when
+     * EP divides DP (the layout the unfolded plan expresses), else the plan is folded (plan.c) */
     if (p->ep > 1 && p->dp > 0) {
-        if (p->dp % p->ep)
-            return sp_fail(err, SP_EINVAL, "%s:%d: ep %d does not divide dp %d: an expert-parallel group folded over "
-                           "DP x CP (Megatron-Core parallel folding) is not expressible as a plan yet",
-                           sp_csv_path(c), sp_csv_line(c, r), p->ep, p->dp);
-        p->dp /= p->ep;
+        if (p->dp % p->ep == 0)
+            p->dp /= p->ep;
+        else
+            return row_fold(c, r, p, err);
     }
     return SP_OK;
 }

@@ -3,6 +3,8 @@
 
 #include <stdlib.h>
 
+#include "plan.h"
+
 static sp_search_entry top_r[SP_SEARCH_MAX_TOP]; /* caller-owned top-k buffer of sp_search */
 
 static sp_model load(const char *n)
@@ -386,6 +388,70 @@ static void test_search_precision_etp(void **st)
     free(r);
 }
 
+/* MoE parallel folding (plan.c): with EP dividing DP and CP = 1 the folded plan is the unfolded one, bit for bit
+ * (same replicas, groups and strides); a plan only folding expresses (EP 8 on 16 GPUs with TP 4, ETP 1) holds
+ * E/(EP·ETP) experts per GPU like its unfolded twin on 32 GPUs, reduces expert gradients over EDP = TP·DP/(ETP·EP),
+ * splits the batch over its 4 DP replicas; EP·ETP must fit the stage's TP·CP·DP ranks. */
+static void test_fold(void **st)
+{
+    (void)st;
+    sp_model m = load("mixtral-8x7b");
+    sp_system s = sys("dgx-h100");
+    for (int etp = 0; etp <= 1; etp++) {
+        sp_plan u = mixtral_plan(), f = u;
+        u.tp = f.tp = 2;
+        u.ep = f.ep = 4;
+        u.etp = f.etp = etp;
+        f.ep_fold = 1; /* dp = 64 / 2 = 32 replicas, as the unfolded 8 x EP 4 */
+        sp_train_result a = eval(&m, &s, u), b = eval(&m, &s, f);
+        assert_true(a.step_time_s == b.step_time_s && a.mem.total == b.mem.total && a.n_micro == b.n_micro);
+    }
+    sp_plan f = mixtral_plan(), u;
+    f.n_gpus = 16, f.tp = 4, f.ep = 8, f.etp = 1, f.ep_fold = 1, f.zero = 0;
+    u = f;
+    u.n_gpus = 32, u.ep_fold = 0;
+    sp_error e = {0};
+    sp_plan r = f;
+    assert_int_equal(sp_plan_resolve(&r, &m, &s, &e), SP_OK);
+    assert_int_equal(r.dp, 4);
+    int size, stride;
+    sp_expert_dp_group(&r, &size, &stride);
+    assert_int_equal(size, 2);
+    assert_int_equal(stride, 8);
+    sp_train_result a = eval(&m, &s, u), b = eval(&m, &s, f);
+    assert_true(a.mem.weights == b.mem.weights);
+    assert_int_equal(b.n_micro, 256 / 4);
+    assert_int_equal(a.n_micro, 256 / 8);
+    assert_true(isfinite(b.step_time_s) && b.step_time_s > 0);
+    sp_plan bad = f;
+    bad.etp = 4; /* ETP 4 x EP 8 = 32 > TP 4 x DP 4 */
+    assert_int_equal(sp_plan_resolve(&bad, &m, &s, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "etp*ep = 4*8 must divide tp*cp*dp = 4*1*4"));
+    bad = f;
+    bad.ep_fold = 0; /* unfolded, EP is a factor of the GPUs: 4 x 8 does not leave a DP */
+    assert_int_equal(sp_plan_resolve(&bad, &m, &s, &e), SP_EINVAL);
+    /* the search enumerates folded plans: EP 8 on 16 GPUs at TP 4 exists only folded; each entry is the model's
+     * evaluation of that plan */
+    sp_search_opts o;
+    sp_search_defaults(&o);
+    o.plan.n_gpus = 16;
+    o.plan.global_batch = 64;
+    o.plan.seq_len = 4096;
+    o.threads = 1;
+    o.fix_tp = 4;
+    o.fix_ep = 8;
+    sp_search_result *res = malloc(sizeof *res);
+    assert_non_null(res);
+    assert_int_equal(sp_search(&m, &s, &o, top_r, res, &e), SP_OK);
+    assert_true(res->n_top > 0);
+    for (int i = 0; i < res->n_top; i++) {
+        const sp_plan *p = &res->top[i].plan;
+        assert_true(p->ep_fold && p->ep == 8 && (long long)p->tp * p->cp * p->dp * p->pp == 16);
+        assert_true(eval(&m, &s, *p).step_time_s == res->top[i].res.step_time_s);
+    }
+    free(res);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -394,6 +460,7 @@ int main(void)
         cmocka_unit_test(test_moe_properties),
         cmocka_unit_test(test_capacity_and_imbalance),
         cmocka_unit_test(test_etp),
+        cmocka_unit_test(test_fold),
         cmocka_unit_test(test_fp8),
         cmocka_unit_test(test_long_context),
         cmocka_unit_test(test_search_precision_etp),

@@ -11,7 +11,7 @@ expect_out model_step_refusal "inference step: .*layer type 'sliding_attention' 
 expect_out model_step_priced "training step: priced by the training step" -- model nemotron-3-nano-30b-a3b
 expect_fail model_missing 2 'expected one model' -- model
 expect_fail model_unknown 2 "unknown model preset 'nosuch'" -- model nosuch
-expect_fail model_not_modelled 2 "is not modelled: its config.json could not be read" -- model deepseek-v4-flash
+expect_fail model_not_specified 2 "is not specified by its source: the source's data is missing" -- model deepseek-v4-flash
 expect_fail model_bad_seq 2 'seq-len' -- model llama3-8b --seq-len 0
 expect_fail train_refuses_mamba1 2 "layer type 'mamba1' is not modelled by the training step yet" -- train --model tests/configs/jamba-1.5-mini.json --system dgx-h100 --gpus 8 --ep 8 --global-batch 8 --seq-len 4096
 expect_fail search_refuses_mamba1 2 "layer type 'mamba1' is not modelled by the training step yet" -- search --model tests/configs/jamba-1.5-mini.json --system dgx-h100 --gpus 8 --global-batch 8 --seq-len 4096
