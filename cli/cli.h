@@ -79,6 +79,8 @@ void cli_json_energy(FILE *f, const sp_energy_result *e);
         {"seq-len", 1, "sequence length [model's max_position_embeddings]"},                             \
         {"recompute", 1, "activation recompute: none | selective | full [none]"},                        \
         {"sp", 0, "Megatron sequence parallelism"}, {"zero", 1, "ZeRO stage 0..3 (3 = FSDP full shard) [0]"}, \
+        {"no-reshard", 0, "ZeRO-3/FSDP: keep gathered weights from forward to backward (reshard_after_forward=False)"}, \
+        {"hsdp", 1, "hybrid sharding: shard ZeRO states over groups of N data-parallel ranks, replicate across [whole group]"}, \
         {"dtype", 1, "GEMM precision: bf16 | fp16 | fp8 | tf32 | fp32 [bf16]"},                          \
         {"attention", 1, "attention kernel: flash | standard [system's software default]"},                 \
         {"etp", 1, "expert tensor-parallel degree (MoE; experts sharded EP x ETP) [tp]"},                 \

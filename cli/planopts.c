@@ -14,7 +14,7 @@ int cli_plan_from_args(const cli_args *a, sp_plan *p)
         (rc = cli_int(a, "global-batch", 1, 1 << 30, &p->global_batch)) ||
         (rc = cli_int(a, "seq-len", 1, 1 << 24, &p->seq_len)) || (rc = cli_int(a, "zero", 0, 3, &p->zero)))
         return rc;
-    if ((rc = cli_int(a, "etp", 1, 1 << 20, &p->etp)) ||
+    if ((rc = cli_int(a, "etp", 1, 1 << 20, &p->etp)) || (rc = cli_int(a, "hsdp", 1, 1 << 30, &p->hsdp)) ||
         (rc = cli_double(a, "capacity-factor", SP_UNIT_NONE, 0.01, 1000, &p->capacity_factor)) ||
         (rc = cli_double(a, "moe-imbalance", SP_UNIT_NONE, 1, 1000, &p->moe_imbalance)))
         return rc;
@@ -22,6 +22,8 @@ int cli_plan_from_args(const cli_args *a, sp_plan *p)
         p->moe_pad = 1;
     if (cli_flag(a, "ep-fold"))
         p->ep_fold = 1;
+    if (cli_flag(a, "no-reshard"))
+        p->zero3_keep = 1;
     const char *r = cli_get(a, "recompute");
     if (r) {
         if (strcmp(r, "none") == 0)

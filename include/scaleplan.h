@@ -334,6 +334,12 @@ typedef struct {
     sp_recompute recompute;
     int seq_parallel;        /* Megatron sequence parallelism (needs tp > 1 to matter) */
     int zero;                /* 0..3; 3 = FSDP FULL_SHARD */
+    int zero3_keep;          /* ZeRO-3 / FSDP: 1 = the gathered weights are kept from forward to backward (PyTorch
+                                FSDP reshard_after_forward=False): full weights at the peak, one all-gather per
+                                micro-batch; 0 = resharded after forward and gathered again for backward */
+    int hsdp;                /* hybrid sharding (HSDP): ZeRO states sharded over groups of this many data-parallel
+                                ranks and replicated across the groups (gradients all-reduced between them once per
+                                step); 0 = sharded over the whole data-parallel group */
     sp_dtype dtype;          /* compute dtype of GEMMs */
     int flash_attention;     /* -1 = system default */
     int dp_overlap;          /* -1 = default (1) : DP gradient communication overlapped with backward */

@@ -67,6 +67,10 @@ void sp_json_set_memory_knobs(json_t *o, const sp_plan *p)
     sp_json_set_str(o, "recompute", sp_recompute_name(p->recompute));
     sp_json_set_bool(o, "sequence_parallel", p->seq_parallel);
     sp_json_set_int(o, "zero", p->zero);
+    if (p->zero3_keep && p->zero == 3)
+        sp_json_set_bool(o, "reshard_after_forward", 0);
+    if (p->hsdp > 0)
+        sp_json_set_int(o, "hsdp", p->hsdp);
 }
 
 /* 15 significant digits: every value the model computes survives a round trip to the precision it has, and

@@ -142,8 +142,9 @@ static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *
     static_fields f = {0, 0, 0, 0};
     double dense = st->dense, expert = st->expert;
     int edp = st->expert_dp;
-    double dpd = (double)sp_plan_replicas(p) * p->cp, dpe = edp; /* sharding groups of dense (CP x EP x DP, or CP x DP
-                                                                     folded) and expert params */
+    /* sharding groups of dense (CP x EP x DP, CP x DP folded, or the HSDP group) and expert params (plan.h) */
+    double dpd = sp_plan_shard_dense(p), dpe = sp_plan_shard_expert(p, edp);
+
     /* model-state bytes per parameter come from the software stack (sp_software_apply; docs/systems.md): Megatron
      * 2 + 4 + 12 = 18, FSDP / MaxText 4 (fp32 master as the weight) + 4 + 8 = 16, DeepSpeed bf16 2 + 2 + 12 = 16 */
     double wb = p->frozen_base && p->base_weight_bytes > 0 ? p->base_weight_bytes
@@ -151,6 +152,8 @@ static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *
     double gb = p->grad_bytes > 0 ? p->grad_bytes : 4.0;
     double ob = p->optimizer_bytes > 0 ? p->optimizer_bytes : 12.0;
     f.weights = wb * (z >= 3 ? dense / dpd + expert / dpe : dense + expert);
+    if (z >= 3 && p->zero3_keep) /* every layer's gathered 16-bit weights, held from its forward to its backward */
+        f.weights += 2.0 * (dense + expert);
     if (p->frozen_base) {
         /* adapters: 16-bit weights and gradients, fp32 Adam moments (8 B); no fp32 master copy (QLoRA, Dettmers
          * et al. 2023 §3: BF16 LoRA parameters with 32-bit paged AdamW) */
@@ -164,7 +167,7 @@ static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *
         f.grads = gb * (z >= 2 ? dense / dpd + expert / dpe : dense + expert);
         f.optimizer = ob * (z >= 1 ? dense / dpd + expert / dpe : dense + expert);
     }
-    if (z >= 3) {
+    if (z >= 3 && !p->zero3_keep) {
         /* two gathered layers (current + prefetched), 16-bit */
         const sp_param_count *pc = &pre->pc;
         double layer = pc->attn_per_layer + (sp_model_is_moe(m) ? pc->moe_per_layer / p->ep : pc->mlp_dense_per_layer);

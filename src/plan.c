@@ -192,6 +192,28 @@ static sp_status check_moe(const sp_plan *p, const sp_model *m, sp_error *err)
     return SP_OK;
 }
 
+/* ZeRO-3's reshard choice and the HSDP group against the ZeRO stage and the data-parallel groups. */
+static sp_status check_sharding(const sp_plan *p, sp_error *err)
+{
+    if (p->zero3_keep && p->zero != 3)
+        return sp_fail(err, SP_EINVAL, "plan: keeping gathered weights to backward (--no-reshard) needs ZeRO-3 / FSDP (--zero 3)");
+    if (p->hsdp < 0)
+        return sp_fail(err, SP_EINVAL, "plan: --hsdp %d; allowed >= 1 ranks (0 = shard over the whole group)", p->hsdp);
+    if (p->hsdp == 0)
+        return SP_OK;
+    long long dpd = sp_plan_replicas(p) * p->cp;
+    int edp, stride;
+    sp_expert_dp_group(p, &edp, &stride);
+    if (p->zero < 1)
+        return sp_fail(err, SP_EINVAL, "plan: --hsdp %d needs a ZeRO stage >= 1 (states to shard)", p->hsdp);
+    if (p->hsdp < dpd && dpd % p->hsdp)
+        return sp_fail(err, SP_EINVAL, "plan: --hsdp %d must divide the data-parallel group cp*dp%s = %lld", p->hsdp,
+                       p->ep_fold ? "" : "*ep", dpd);
+    if (p->ep > 1 && p->hsdp < edp && edp % p->hsdp)
+        return sp_fail(err, SP_EINVAL, "plan: --hsdp %d must divide the expert data-parallel group (%d ranks)", p->hsdp, edp);
+    return SP_OK;
+}
+
 sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_error *err)
 {
     sp_status st = sp_model_train_check(m, p, err); /* layer kinds the step cannot price (model.c) */
@@ -213,6 +235,8 @@ sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_
                        p->global_batch, p->dp, p->ep_fold ? 1 : p->ep, p->micro_batch, replicas * p->micro_batch);
     if (p->zero < 0 || p->zero > 3)
         return sp_fail(err, SP_EINVAL, "plan: zero stage %d; allowed 0..3", p->zero);
+    if ((st = check_sharding(p, err)))
+        return st;
     sp_error e2 = {0};
     if (sp_accel_dtype_check(&s->acc, p->dtype, &e2)) /* fp8 on A100 is refused, not costed at the bf16 rate */
         return sp_fail(err, SP_EINVAL, "plan: %s", e2.msg);

@@ -16,6 +16,14 @@ static inline int sp_plan_etp(const sp_plan *p) { return p->etp > 0 ? p->etp : p
 static inline long long sp_plan_replicas(const sp_plan *p) { return p->ep_fold ? p->dp : (long long)p->dp * p->ep; }
 /* Ranks of one pipeline stage (TP x CP x DP, with EP beside DP unless folded). */
 static inline long long sp_plan_stage_ranks(const sp_plan *p) { return (long long)p->tp * p->cp * sp_plan_replicas(p); }
+/* Ranks a ZeRO stage shards the dense states over: the data-parallel group CP x DP (x EP unfolded), or the HSDP
+ * group; and the experts' (their EDP group edp, or the HSDP group when smaller). */
+static inline double sp_plan_shard_dense(const sp_plan *p)
+{
+    double dpd = (double)sp_plan_replicas(p) * p->cp;
+    return p->hsdp > 0 && p->hsdp < dpd ? p->hsdp : dpd;
+}
+static inline double sp_plan_shard_expert(const sp_plan *p, int edp) { return p->hsdp > 0 && p->hsdp < edp ? p->hsdp : edp; }
 /* Tokens the busiest EP rank's experts process, relative to uniform routing: the load-imbalance factor, clamped to
  * what one rank can receive, then cut (dropping) or raised (padding) to the expert capacity. */
 double sp_moe_load(const sp_model *m, const sp_plan *p);

@@ -166,7 +166,7 @@ static sp_status plan_counts(sp_request *rq, sp_plan *p, sp_error *err)
         (st = sp_req_int(rq, "global-batch", 1, 1 << 30, &p->global_batch, err)) ||
         (st = sp_req_int(rq, "seq-len", 1, 1 << 24, &p->seq_len, err)) || (st = sp_req_int(rq, "zero", 0, 3, &p->zero, err)))
         return st;
-    if ((st = sp_req_int(rq, "etp", 1, 1 << 20, &p->etp, err)) ||
+    if ((st = sp_req_int(rq, "etp", 1, 1 << 20, &p->etp, err)) || (st = sp_req_int(rq, "hsdp", 1, 1 << 30, &p->hsdp, err)) ||
         (st = sp_req_double(rq, "capacity-factor", SP_UNIT_NONE, 0.01, 1000, &p->capacity_factor, err)) ||
         (st = sp_req_double(rq, "moe-imbalance", SP_UNIT_NONE, 1, 1000, &p->moe_imbalance, err)))
         return st;
@@ -183,6 +183,7 @@ sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err)
     int rc = -1, att = -1;
     const char *dt = NULL;
     if ((st = sp_req_flag(rq, "moe-pad", &p->moe_pad, err)) || (st = sp_req_flag(rq, "ep-fold", &p->ep_fold, err)) ||
+        (st = sp_req_flag(rq, "no-reshard", &p->zero3_keep, err)) ||
         (st = word(rq, "recompute", recompute, 3, &rc, err)) ||
         (st = sp_req_flag(rq, "sp", &p->seq_parallel, err)) || (st = sp_req_str(rq, "dtype", &dt, err)))
         return st;

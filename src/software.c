@@ -65,10 +65,10 @@ sp_status sp_software_apply(const sp_software *sw, unsigned given, sp_plan *p, s
         p->seq_parallel = sw->seq_parallel && p->tp > 1 && (sw->supports & SP_FEAT_SP);
     if (!(given & SP_KNOB_ZERO)) {
         p->zero = sw->zero;
-        /* FSDP that keeps the gathered weights from forward to backward holds full weights like ZeRO-2 (one
-         * all-gather per micro-batch instead of two): costed as ZeRO-2 (docs/systems.md) */
+        /* FSDP that keeps the gathered weights from forward to backward (one all-gather per micro-batch instead of
+         * two, full 16-bit weights at the peak; plan.zero3_keep, docs/model.md) */
         if (p->zero == 3 && !sw->fsdp_reshard)
-            p->zero = 2;
+            p->zero3_keep = 1;
     }
     if (!(given & SP_KNOB_VPP) && p->pp > 1)
         p->vpp = sw->vpp;

@@ -217,6 +217,7 @@ void sp_pipe_step_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp
      * tokens, so they join the reduction and the ZeRO sharding (Megatron-Core's data-parallel group with CP) */
     int dstride = p->tp;
     int dpd = (int)(sp_plan_replicas(p) * p->cp);
+    int sd = (int)sp_plan_shard_dense(p); /* the ZeRO sharding groups: the DP groups, or HSDP's (plan.h) */
     int edp = o->stage.expert_dp, estride = o->stage.expert_dp_stride; /* expert grads over the expert data-parallel group (plan.c) */
     if (expert_p <= 0) { /* no experts held: keep the (empty) expert collectives on the dense group's shape */
         edp = p->ep_fold ? p->dp * p->cp : p->dp;
@@ -226,23 +227,29 @@ void sp_pipe_step_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp
     o->grad_expert = expert_p;
     o->grad_edp = edp;
     o->grad_estride = estride;
+    int se = (int)sp_plan_shard_expert(p, edp);
     double gB = 2.0; /* gradients reduced in 16-bit */
     o->zero0_allreduce = sp_collective_time(s, SP_COLL_ALLREDUCE, dpd, dstride, dense_p * gB) +
              sp_collective_time(s, SP_COLL_ALLREDUCE, edp, estride, expert_p * gB);
-    double ag_d = sp_collective_time(s, SP_COLL_ALLGATHER, dpd, dstride, dense_p * 2.0);
-    double ag_e = sp_collective_time(s, SP_COLL_ALLGATHER, edp, estride, expert_p * 2.0);
-    double rs_d = sp_collective_time(s, SP_COLL_REDUCESCATTER, dpd, dstride, dense_p * gB);
-    double rs_e = sp_collective_time(s, SP_COLL_REDUCESCATTER, edp, estride, expert_p * gB);
+    double ag_d = sp_collective_time(s, SP_COLL_ALLGATHER, sd, dstride, dense_p * 2.0);
+    double ag_e = sp_collective_time(s, SP_COLL_ALLGATHER, se, estride, expert_p * 2.0);
+    double rs_d = sp_collective_time(s, SP_COLL_REDUCESCATTER, sd, dstride, dense_p * gB);
+    double rs_e = sp_collective_time(s, SP_COLL_REDUCESCATTER, se, estride, expert_p * gB);
+    /* HSDP: each shard's reduced gradients all-reduced across the groups that replicate it, once per step (PyTorch
+     * HYBRID_SHARD: reduce-scatter inside the group, all-reduce across groups) */
+    o->hsdp_allreduce = sp_collective_time(s, SP_COLL_ALLREDUCE, dpd / sd, dstride * sd, dense_p * gB / sd) +
+                        sp_collective_time(s, SP_COLL_ALLREDUCE, edp / se, estride * se, expert_p * gB / se);
     o->zero3_gather = ag_d + ag_e;
     o->zero3_scatter = rs_d + rs_e;
-    o->zero12_rs_ag = rs_d + ag_d + rs_e + ag_e; /* ZeRO-1/2: the same collectives as ZeRO-3's pair, once per step */
+    o->zero12_rs_ag = rs_d + ag_d + rs_e + ag_e + o->hsdp_allreduce; /* ZeRO-1/2: ZeRO-3's pair, once per step */
+    o->zero3_keep = p->zero3_keep;
     o->overlap = p->dp_overlap >= 0 ? p->dp_overlap : s->overlap_dp;
     o->sm_share = sp_comm_sm_share(&s->acc);
     /* optimizer: memory-bound Adam over the local shard: fp32 master, m, v read+write, grad read (4 B), 16-bit
      * weight write: 30 bytes per parameter */
     const sp_accel *a = &s->acc;
     for (int z = 0; z < 2; z++) {
-        double local = z >= 1 ? dense_p / dpd + expert_p / edp : dense_p + expert_p;
+        double local = z >= 1 ? dense_p / sd + expert_p / se : dense_p + expert_p;
         o->optimizer[z] = sp_mem_time(a, 30.0 * local) + 10 * a->eff.kernel_overhead_s;
     }
 }
@@ -293,8 +300,10 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
         double f_phase = lps * (x->f_c + x->f_m + x->tp_f + x->cp_f + x->ep_f);
         double b_phase = stage_bwd + lps * (x->cp_b + x->ep_b);
         double ag = o->zero3_gather, rs = o->zero3_scatter, sm = o->sm_share;
-        double per_mb = fmax(ag - f_phase, sm * ag) + fmax(ag + rs - b_phase, sm * (ag + rs));
-        o->zero3_exposed[rc] = o->n_micro * per_mb + ag / lps;
+        /* kept from forward to backward (--no-reshard): no second gather in the backward */
+        double agb = o->zero3_keep ? 0 : ag;
+        double per_mb = fmax(ag - f_phase, sm * ag) + fmax(agb + rs - b_phase, sm * (agb + rs));
+        o->zero3_exposed[rc] = o->n_micro * per_mb + ag / lps + o->hsdp_allreduce;
     }
 }
 

@@ -44,6 +44,8 @@ typedef struct {
     double zero0_allreduce;         /* ZeRO-0: all-reduce of the gradients */
     double zero12_rs_ag;            /* ZeRO-1/2: reduce-scatter of the gradients + all-gather of the weights */
     double zero3_gather, zero3_scatter; /* ZeRO-3: one all-gather of the weights, one reduce-scatter of the gradients */
+    double hsdp_allreduce;          /* HSDP: the shards' all-reduce across replica groups, once per step (0 without) */
+    int zero3_keep;                 /* ZeRO-3 keeps the gathered weights from forward to backward */
     double model_flops, extra_full, extra_selective, peak;
     /* the schedule's terms per recompute mode, and the DP/optimizer terms per ZeRO stage (sp_plan_step_time) */
     int pp, n_micro, overlap;       /* overlap: DP reduction overlapped with the last backward */

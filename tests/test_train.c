@@ -169,11 +169,66 @@ static void test_gemm_model(void **st)
     assert_true(t >= a.eff.kernel_overhead_s);
 }
 
+/* FSDP / ZeRO-3 variants and HSDP (plan.c, memory.c, step.c): keeping the gathered weights from forward to
+ * backward holds every layer's 16-bit weights beside the shards and drops the backward's all-gather (never slower);
+ * HSDP over the whole data-parallel group is plain sharding; HSDP over 8 ranks divides the sharded states by 8
+ * instead of 64, exactly; knobs without the ZeRO stage they need are refused. */
+static void test_fsdp_hsdp(void **st)
+{
+    (void)st;
+    sp_error e = {0};
+    sp_model m;
+    sp_system s;
+    assert_int_equal(sp_load_model(SP_DATA_DIR, "llama3-70b", &m, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e), SP_OK);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 64, p.zero = 3, p.seq_len = 8192, p.global_batch = 256, p.recompute = SP_RECOMPUTE_FULL;
+    sp_train_result a, b, c, d;
+    sp_plan q = p;
+    assert_int_equal(sp_plan_resolve(&q, &m, &s, &e), SP_OK);
+    assert_int_equal(sp_train_eval(&m, &s, &q, &a, &e), SP_OK);
+    sp_plan k = q;
+    k.zero3_keep = 1;
+    assert_int_equal(sp_plan_resolve(&k, &m, &s, &e), SP_OK);
+    assert_int_equal(sp_train_eval(&m, &s, &k, &b, &e), SP_OK);
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    /* the shards (2 B / 64 per weight without a stack) stay beside the gathered 16-bit copy of the whole stage (all
+     * of the model at PP 1, the final norm aside) */
+    assert_rel(b.mem.weights - a.mem.weights, 64 * a.mem.weights, 1e-9);
+    assert_rel(b.mem.weights - a.mem.weights, 2.0 * pc.total, 1e-4);
+    assert_true(b.mem.comm_buffers == 0 && a.mem.comm_buffers > 0);
+    assert_true(b.step_time_s <= a.step_time_s && b.t.dp_comm < a.t.dp_comm);
+    sp_plan h = q;
+    h.hsdp = 64;
+    assert_int_equal(sp_plan_resolve(&h, &m, &s, &e), SP_OK);
+    assert_int_equal(sp_train_eval(&m, &s, &h, &c, &e), SP_OK);
+    assert_true(c.step_time_s == a.step_time_s && c.mem.total == a.mem.total);
+    h.hsdp = 8;
+    assert_int_equal(sp_plan_resolve(&h, &m, &s, &e), SP_OK);
+    assert_int_equal(sp_train_eval(&m, &s, &h, &d, &e), SP_OK);
+    assert_rel(d.mem.optimizer, a.mem.optimizer * 8, 1e-9);
+    assert_rel(d.mem.grads, a.mem.grads * 8, 1e-9);
+    assert_rel(d.mem.weights, a.mem.weights * 8, 1e-9);
+    assert_true(d.t.dp_comm < a.t.dp_comm); /* gathers inside a node; only the shards' all-reduce crosses nodes */
+    sp_plan bad = q;
+    bad.hsdp = 3;
+    assert_int_equal(sp_plan_resolve(&bad, &m, &s, &e), SP_EINVAL);
+    bad = q;
+    bad.zero = 0, bad.hsdp = 8;
+    assert_int_equal(sp_plan_resolve(&bad, &m, &s, &e), SP_EINVAL);
+    bad = q;
+    bad.zero = 2, bad.zero3_keep = 1;
+    assert_int_equal(sp_plan_resolve(&bad, &m, &s, &e), SP_EINVAL);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_korthikanti),
         cmocka_unit_test(test_invariants),
+        cmocka_unit_test(test_fsdp_hsdp),
         cmocka_unit_test(test_collectives),
         cmocka_unit_test(test_gemm_model),
     };
