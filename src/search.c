@@ -284,7 +284,9 @@ static int block_pruned(const unit_ctx *u, int ip)
         return 0;
     long long replicas = (long long)u->dps[ip] * (u->p.ep_fold ? 1 : u->p.ep);
     double n_micro = o->plan.global_batch / (double)(replicas * u->p.micro_batch);
-    double lps = sp_stage_layers(u->m->n_layers, u->pps[ip]);
+    /* layers that differ: the mean layer x L/pp (the heaviest stage holds at least the mean stage's work), not
+     * x ceil(L/pp), which can exceed a stage of light layers */
+    double lps = u->m->n_pattern > 0 ? (double)u->m->n_layers / u->pps[ip] : sp_stage_layers(u->m->n_layers, u->pps[ip]);
     const sp_layer_mix *x = &u->cache.mix;
     double lb = objective_step(o, u->s, n_micro * lps * (x->f_c + x->b_c + x->f_m + x->b_m) * LB_MARGIN, u->tokens,
                                o->plan.n_gpus);

@@ -38,17 +38,21 @@ static const char *dominant(const sp_time_breakdown *t)
     return best;
 }
 
+/* acc += w x one layer's priced terms */
+static void cost_add(sp_layer_cost *acc, double w, const sp_layer_cost *x)
+{
+    acc->fwd_compute += w * x->fwd_compute, acc->fwd_mem += w * x->fwd_mem;
+    acc->bwd_compute += w * x->bwd_compute, acc->bwd_mem += w * x->bwd_mem;
+    acc->attn_fwd += w * x->attn_fwd, acc->tp_fwd += w * x->tp_fwd, acc->tp_bwd += w * x->tp_bwd;
+    acc->cp_fwd += w * x->cp_fwd, acc->cp_bwd += w * x->cp_bwd, acc->ep_fwd += w * x->ep_fwd, acc->ep_bwd += w * x->ep_bwd;
+}
+
 /* One layer mixed over the model's dense and MoE layers, and its forward + backward under each recompute mode:
  * full recompute reruns the forward (and its TP communication) in the backward; selective recompute reruns the
  * attention core unless flash attention already does. */
-static void mix_fill(const sp_model *m, sp_shape_step *c)
+static void mix_from(const sp_layer_cost *dense, const sp_layer_cost *sparse, double moe_frac, int flash, sp_layer_mix *x)
 {
-    int moe = sp_model_is_moe(m);
-    double L = m->n_layers;
-    /* layers that differ (n_pattern > 0): c->dense already holds the average over the layers (layer_kinds_fill) */
-    double moe_frac = moe && m->n_pattern == 0 ? (L - m->first_dense_layers) / L : 0;
-    const sp_layer_cost *dense = &c->dense, *sparse = &c->sparse;
-    sp_layer_mix *x = &c->mix;
+    int moe = sparse != NULL;
 #define MIX(field) ((1 - moe_frac) * dense->field + moe_frac * (moe ? sparse->field : 0))
     x->f_c = MIX(fwd_compute), x->f_m = MIX(fwd_mem), x->b_c = MIX(bwd_compute), x->b_m = MIX(bwd_mem);
     x->tp_f = MIX(tp_fwd), x->tp_b = MIX(tp_bwd), x->attn = MIX(attn_fwd);
@@ -61,11 +65,11 @@ static void mix_fill(const sp_model *m, sp_shape_step *c)
         if (rc == SP_RECOMPUTE_FULL) {
             rec = x->f_c + x->f_m;
             rec_tp = x->tp_f;
-        } else if (rc == SP_RECOMPUTE_SELECTIVE && !c->flash)
+        } else if (rc == SP_RECOMPUTE_SELECTIVE && !flash)
             rec = x->attn;
         double compute = x->f_c + x->b_c + (rc == SP_RECOMPUTE_FULL ? x->f_c : 0);
         double mem = x->f_m + x->b_m + (rc == SP_RECOMPUTE_FULL ? x->f_m : 0);
-        if (rc == SP_RECOMPUTE_SELECTIVE && !c->flash)
+        if (rc == SP_RECOMPUTE_SELECTIVE && !flash)
             compute += x->attn; /* counted as compute */
         double tp = x->tp_f + x->tp_b + rec_tp;
         x->rec[rc] = rec;
@@ -74,6 +78,42 @@ static void mix_fill(const sp_model *m, sp_shape_step *c)
         x->mem[rc] = mem;
         x->tp[rc] = tp;
         x->total[rc] = compute + mem + tp + x->cp + x->ep;
+    }
+}
+
+static void mix_fill(const sp_model *m, sp_shape_step *c)
+{
+    int moe = sp_model_is_moe(m);
+    double L = m->n_layers;
+    /* layers that differ (n_pattern > 0): c->dense already holds the average over the layers (layer_kinds_fill) */
+    double moe_frac = moe && m->n_pattern == 0 ? (L - m->first_dense_layers) / L : 0;
+    mix_from(&c->dense, moe ? &c->sparse : NULL, moe_frac, c->flash, &c->mix);
+}
+
+/* Layers that differ on PP > 1 stages: stage i holds layers [i·n, (i+1)·n) with n = ceil(L/pp) (the heaviest
+ * stage's count the schedule uses; with interleaving the contiguous split is kept: the virtual chunks of a pattern
+ * are not resolved). The heaviest stage by its layers' forward + backward without recompute gives o->mix (its
+ * mean layer over n, so n x mix is its sum); slot[rc] is the slowest stage with its embedding or LM head. */
+static void stage_pattern(const sp_model *m, const sp_plan *p, const sp_shape_step *c, sp_layer_mix *mix, double slot[3])
+{
+    int L = m->n_layers, n = (L + p->pp - 1) / p->pp;
+    double best = -1;
+    slot[0] = slot[1] = slot[2] = 0;
+    for (int st = 0; st < p->pp; st++) {
+        sp_layer_cost acc;
+        memset(&acc, 0, sizeof acc);
+        for (int i = st * n; i < L && i < (st + 1) * n; i++)
+            cost_add(&acc, 1.0 / n, &c->kind[sp_model_mixer(m, i)][sp_model_ffn(m, i)]);
+        sp_layer_mix x;
+        mix_from(&acc, NULL, 0, c->flash, &x);
+        double ends = (st == 0 ? c->emb : 0) + (st == p->pp - 1 ? c->head : 0);
+        for (int rc = 0; rc < 3; rc++)
+            if (n * x.total[rc] + ends > slot[rc])
+                slot[rc] = n * x.total[rc] + ends;
+        if (x.total[SP_RECOMPUTE_NONE] > best) {
+            best = x.total[SP_RECOMPUTE_NONE];
+            *mix = x;
+        }
     }
 }
 
@@ -112,15 +152,6 @@ static void step_flops(const sp_model *m, const sp_plan *p, sp_gemm_memo *memo, 
     }
 }
 
-/* acc += w x one layer's priced terms */
-static void cost_add(sp_layer_cost *acc, double w, const sp_layer_cost *x)
-{
-    acc->fwd_compute += w * x->fwd_compute, acc->fwd_mem += w * x->fwd_mem;
-    acc->bwd_compute += w * x->bwd_compute, acc->bwd_mem += w * x->bwd_mem;
-    acc->attn_fwd += w * x->attn_fwd, acc->tp_fwd += w * x->tp_fwd, acc->tp_bwd += w * x->tp_bwd;
-    acc->cp_fwd += w * x->cp_fwd, acc->cp_bwd += w * x->cp_bwd, acc->ep_fwd += w * x->ep_fwd, acc->ep_bwd += w * x->ep_bwd;
-}
-
 /* Layers that differ (models.c's layer kinds): the average layer over the model's (mixer, FFN) kinds, weighted by
  * their counts, in c->dense (every stage is taken to hold the model's mix of kinds); MTP modules (their layer, the
  * 2h -> h projection and one more LM-head pass each) run on the last stage with the LM head. */
@@ -140,6 +171,7 @@ static void layer_kinds_fill(const sp_model *m, const sp_system *s, sp_gemm_memo
                 sp_layer_build_kind(lc, (sp_mixer)mx, (sp_ffn)f, &ops);
                 sp_layer_price(&ops, s, memo, &one);
                 cost_add(&c->dense, (double)n / m->n_layers, &one);
+                c->kind[mx][f] = one;
             }
     }
     if (m->n_mtp > 0) {
@@ -272,8 +304,14 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
     o->extra_selective = c->extra_selective;
     o->peak = c->peak;
 
-    /* the schedule: 1F1B over the heaviest stage's slots (first stage: embedding, last: LM head) */
-    const sp_layer_mix *x = &c->mix;
+    /* the schedule: 1F1B over the heaviest stage's slots (first stage: embedding, last: LM head); layers that
+     * differ: that stage's own layers */
+    double pslot[3];
+    if (m->n_pattern > 0 && p->pp > 1)
+        stage_pattern(m, p, c, &o->mix, pslot);
+    else
+        o->mix = c->mix;
+    const sp_layer_mix *x = &o->mix;
     double pp = p->pp;
     double replicas = (double)sp_plan_replicas(p);
     o->pp = p->pp;
@@ -289,8 +327,8 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
         if (p->pp == 1)
             first = last = stage_layers + emb + head;
         o->layers_time[rc] = stage_layers;
-        o->slot_max[rc] = first > last ? first : last;
-        o->slot_avg[rc] = (L * x->total[rc] + emb + head) / pp;
+        o->slot_max[rc] = m->n_pattern > 0 && p->pp > 1 ? pslot[rc] : first > last ? first : last;
+        o->slot_avg[rc] = (L * c->mix.total[rc] + emb + head) / pp; /* the model's mean layer */
         double stage_bwd = lps * (x->b_c + x->b_m + x->tp_b + x->rec[rc] + x->rec_tp[rc]);
         o->layers_bwd[rc] = stage_bwd;
         /* ZeRO-3: the prefetched gathers stream during each phase's whole wall time, exposed CP/EP exchanges
@@ -325,7 +363,7 @@ sp_status sp_plan_step_result(const sp_model *m, const sp_system *s, const sp_pl
     sp_plan_step_parts q;
     double step = sp_plan_step_time(o, p->vpp, p->zero, rc, &q);
     /* breakdown (critical path, one stage's view) */
-    const sp_layer_mix *x = &c->mix;
+    const sp_layer_mix *x = &o->mix;
     double nm = n_micro, lps = o->layers;
     r->t.compute = nm * lps * x->compute[rc];
     r->t.memory_bound = nm * lps * x->mem[rc];

@@ -26,6 +26,7 @@ typedef struct {
 typedef struct {
     sp_layer_cost dense, sparse;
     sp_layer_mix mix;   /* dense/sparse mixed, per recompute mode */
+    sp_layer_cost kind[SP_NMIXER][SP_NFFN]; /* layers that differ (n_pattern > 0): each (mixer, FFN) kind priced */
     double head, emb;   /* LM head + loss (last stage), embedding (first stage), one micro-batch */
     double pp_gather;   /* all-gather after a scatter/gather pipeline send */
     int flash;
@@ -58,6 +59,8 @@ typedef struct {
     double layers_time[3];          /* the heaviest stage's layers, one micro-batch, forward + backward */
     double slot_max[3], slot_avg[3];/* 1F1B slot of the slowest stage (with embedding or LM head); mean stage */
     double layers_bwd[3];           /* the heaviest stage's backward (+ recompute), one micro-batch */
+    sp_layer_mix mix;               /* the heaviest stage's layer: the model's mix, or with layers that differ and
+                                       PP > 1 the mean of that stage's own layers (its real pattern) */
     double zero3_exposed[3];        /* ZeRO-3: exposed gathers and reduce-scatters of a step */
     double optimizer[2];            /* optimizer step: ZeRO 0, ZeRO >= 1 */
 } sp_pipe_step;

@@ -12,7 +12,7 @@ static sp_model load(const char *name)
     return m;
 }
 
-static sp_train_result run(const sp_model *m, int gpus, int tp, int ep, int seq, int zero)
+static sp_train_result run_pp(const sp_model *m, int gpus, int tp, int ep, int seq, int zero, int pp)
 {
     sp_system s;
     sp_error e = {0};
@@ -20,13 +20,18 @@ static sp_train_result run(const sp_model *m, int gpus, int tp, int ep, int seq,
         fail_msg("%s", e.msg);
     sp_plan p;
     sp_plan_defaults(&p);
-    p.n_gpus = gpus, p.tp = tp, p.ep = ep, p.seq_len = seq, p.zero = zero, p.global_batch = 64;
+    p.n_gpus = gpus, p.tp = tp, p.ep = ep, p.seq_len = seq, p.zero = zero, p.global_batch = 64, p.pp = pp;
     sp_train_result r;
     if (sp_plan_resolve(&p, m, &s, &e) || sp_train_eval(m, &s, &p, &r, &e))
         fail_msg("%s", e.msg);
     assert_true(isfinite(r.step_time_s) && r.step_time_s > 0);
     assert_true(isfinite(r.mem.total) && r.mem.total > 0);
     return r;
+}
+
+static sp_train_result run(const sp_model *m, int gpus, int tp, int ep, int seq, int zero)
+{
+    return run_pp(m, gpus, tp, ep, seq, zero, 1);
 }
 
 /* A uniform model written out layer by layer takes the general path (ops per kind, averaged; per-kind
@@ -45,6 +50,8 @@ static void same_as_uniform(const char *name, int ep)
     assert_rel(b.mem.activations, a.mem.activations, 1e-9);
     assert_rel(b.mem.weights, a.mem.weights, 1e-9);
     assert_rel(b.mfu, a.mfu, 1e-9);
+    a = run_pp(&u, 16, 1, ep, 4096, 1, 2), b = run_pp(&g, 16, 1, ep, 4096, 1, 2); /* per-stage pattern, 2 even stages */
+    assert_rel(b.step_time_s, a.step_time_s, 1e-9);
 }
 
 static void test_general_path_equals_uniform(void **st)
@@ -52,6 +59,27 @@ static void test_general_path_equals_uniform(void **st)
     (void)st;
     same_as_uniform("llama3-8b", 1);
     same_as_uniform("qwen3-30b-a3b", 8);
+}
+
+/* Hybrid models are priced by each pipeline stage's own layers (step.c stage_pattern): Nemotron-3 Nano with its
+ * layers reordered (attention layers first, then Mamba-2, then MoE) has the same kinds, so at PP 1 the same step;
+ * at PP 4 its stages are no longer alike and the slowest stage sets the pace: slower than the real interleaving. */
+static void test_stage_pattern(void **st)
+{
+    (void)st;
+    sp_model n = load("nemotron-3-nano-30b-a3b"), g = n;
+    int w = 0;
+    for (int k = 0; k < SP_NMIXER; k++)
+        for (int f = 0; f < SP_NFFN; f++)
+            for (int i = 0; i < n.n_layers; i++)
+                if (n.mixer[i] == k && n.ffn[i] == f)
+                    g.mixer[w] = (unsigned char)k, g.ffn[w++] = (unsigned char)f;
+    assert_int_equal(w, n.n_layers);
+    sp_train_result a = run(&n, 8, 1, 8, 8192, 1), b = run(&g, 8, 1, 8, 8192, 1);
+    assert_rel(b.step_time_s, a.step_time_s, 1e-9);
+    a = run_pp(&n, 32, 1, 8, 8192, 1, 4), b = run_pp(&g, 32, 1, 8, 8192, 1, 4);
+    print_message("Nemotron-3 Nano PP 4: interleaved %.4f s, sorted by kind %.4f s\n", a.step_time_s, b.step_time_s);
+    assert_true(b.step_time_s > a.step_time_s * 1.01);
 }
 
 /* Sliding layers attend to their window: GPT-OSS at 16k tokens is faster with its 128-token window than with
@@ -128,7 +156,8 @@ static void test_refusals(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_general_path_equals_uniform), cmocka_unit_test(test_sliding_window),
+        cmocka_unit_test(test_general_path_equals_uniform),
+        cmocka_unit_test(test_stage_pattern), cmocka_unit_test(test_sliding_window),
         cmocka_unit_test(test_mtp_cost), cmocka_unit_test(test_recurrent_layers_linear),
         cmocka_unit_test(test_refusals),          cmocka_unit_test(test_latent_moe),
     };
