@@ -219,7 +219,11 @@ static void print_report(const sp_infer_report *rep)
            sp_fmt_quantity(b3, sizeof b3, r->weights_bytes, SP_UNIT_BYTES), sp_fmt_quantity(b4, sizeof b4, r->kv_bytes, SP_UNIT_BYTES),
            sp_fmt_quantity(b5, sizeof b5, r->activation_bytes, SP_UNIT_BYTES),
            sp_fmt_quantity(b6, sizeof b6, r->overhead_bytes, SP_UNIT_BYTES), r->fits ? "" : "  DOES NOT FIT");
-    printf("  KV cache         %.0f bytes per token of context (all layers)\n", r->kv_bytes_per_token);
+    printf("  KV cache         %.0f bytes per token of context (all layers)", r->kv_bytes_per_token);
+    if (r->state_bytes_per_seq > 0) /* hybrid models: recurrent states and sliding rings, per sequence */
+        printf(" + %s per sequence (recurrent states, sliding-window rings)",
+               sp_fmt_quantity(b1, sizeof b1, r->state_bytes_per_seq, SP_UNIT_BYTES));
+    printf("\n");
     if (sp_model_is_moe(m))
         printf("  MoE              %.1f of %d experts read per layer per decode step (per EP rank)\n", r->experts_read, m->n_experts);
     printf("  time to first token  %s (%s-bound)\n", sp_fmt_quantity(b1, sizeof b1, r->ttft_s, SP_UNIT_TIME), r->prefill_bound);

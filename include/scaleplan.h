@@ -217,6 +217,9 @@ sp_ffn sp_model_ffn(const sp_model *m, int layer);
  * layers that stop growing); Mamba/DeltaNet states (kept in fp32, as Mamba's cache) and conv windows are
  * fixed per sequence (*per_seq). */
 void sp_model_cache_bytes(const sp_model *m, int seq_len, double bytes, double *per_token, double *per_seq);
+/* Decode state of one sequence in one layer of a recurrent kind (Mamba-1/2, gated DeltaNet): the fp32 state and the
+ * conv window at `bytes` per element; 0 for attention kinds. */
+double sp_model_state_bytes(const sp_model *m, sp_mixer k, double bytes);
 /* SP_OK when the training/inference step prices every layer of m; else names the first feature it does
  * not ("layer type 'mamba2' is not modelled by the training step yet"). `what` names the command. */
 sp_status sp_model_step_check(const sp_model *m, const char *what, sp_error *err);
@@ -800,6 +803,8 @@ typedef struct {
     double weights_bytes, kv_bytes, activation_bytes, overhead_bytes, total_bytes, capacity; /* per GPU */
     double headroom_bytes;                     /* usable HBM left (negative: overflow) */
     double kv_bytes_per_token;                 /* whole model, per token of context (all layers, all GPUs) */
+    double state_bytes_per_seq;                /* recurrent layers' states (and sliding rings past their window) per
+                                                  sequence, whole model: beside the KV cache, not per token */
     int max_batch;                             /* largest batch that fits at prompt + output */
     int batch;
     double ttft_s, tpot_s, e2e_s;              /* prefill, mean decode step (in-flight: inter-token latency) */

@@ -110,6 +110,11 @@ void sp_infer_defaults(sp_infer_opts *o)
 double sp_kv_bytes_per_token(const sp_model *m, sp_dtype kv)
 {
     double b = sp_dtype_bytes(kv);
+    if (m->n_pattern > 0) { /* the attention layers' per-token part (sliding ones as full: an upper bound) */
+        double tok, seq;
+        sp_model_cache_bytes(m, 0, b, &tok, &seq);
+        return tok;
+    }
     if (m->kv_lora_rank > 0)
         return (double)(m->kv_lora_rank + m->qk_rope_head_dim) * m->n_layers * b;
     return 2.0 * m->n_layers * sp_model_kvdim(m) * b;
@@ -201,6 +206,103 @@ static void add_ops(const ictx *c, const sp_layer_ops *l, double n, sp_infer_ste
     x->flops += n * xo.flops;
 }
 
+/* MoE layers of a step: the experts it touches (expected distinct experts for the replica's all_tok tokens, per EP
+ * rank) as one grouped GEMM, with the shared experts, router and all-to-all (ops.c), n layers of it. */
+static void moe_step(const ictx *c, sp_layer_ctx *lc, double all_tok, double n, sp_infer_step *st, acc_t *x)
+{
+    const sp_model *m = c->m;
+    double k = m->top_k, ep = c->ep;
+    double touched = c->o->expert_probs ? sp_expected_experts_dist(c->o->expert_probs, m->n_experts, k, all_tok)
+                                        : sp_expected_experts(m->n_experts, k, all_tok);
+    touched /= ep;
+    sp_layer_ops ops;
+    ops.n = 0;
+    sp_ops_moe_serving(lc, (int)ep, touched, touched > 0 ? all_tok * k / ep / touched : 0, &ops);
+    add_ops(c, &ops, n, st, x);
+}
+
+/* Bytes of one token's KV cache in one attention layer of kind k, and the attention widths its decode reads. */
+static double kv_layer_bytes(const ictx *c, sp_mixer k, double *dqk, double *dv)
+{
+    const sp_model *m = c->m;
+    double b = c->o->kv == SP_FP32 ? 4 : sp_dtype_bytes(c->o->kv);
+    *dqk = *dv = m->d_head;
+    if (k == SP_MIX_MLA) {
+        *dqk = m->kv_lora_rank + m->qk_rope_head_dim;
+        *dv = m->kv_lora_rank;
+        return b * (m->kv_lora_rank + m->qk_rope_head_dim);
+    }
+    return b * 2.0 * sp_model_kvdim(m);
+}
+
+/* Layers that differ (hybrid models: attention, sliding-window, Mamba-1/2 and gated-DeltaNet mixers; dense, MoE or
+ * no FFN): each (mixer, FFN) kind's ops once, times its count. Sliding layers attend over min(context, window);
+ * recurrent layers step their state per decoding sequence (ops.c sp_ops_recurrent_serving). */
+static void layer_kinds_step(const ictx *c, sp_layer_ctx *lc, double n_dec, double ctx_dec, double n_pf,
+                             double pf_span, sp_infer_step *st, acc_t *x)
+{
+    const sp_model *m = c->m;
+    double ep = c->ep, w = m->sliding_window;
+    double sb = c->o->kv == SP_FP32 ? 4 : sp_dtype_bytes(c->o->kv);
+    sp_layer_ops ops;
+    for (int mx = 0; mx < SP_NMIXER; mx++)
+        for (int f = 0; f < SP_NFFN; f++) {
+            int n = c->pc.count[mx][f];
+            if (n == 0)
+                continue;
+            ops.n = 0;
+            double dqk = 0, dv = 0, kvb = 0, ctx = ctx_dec, span = pf_span;
+            if (mx == SP_MIX_MLA)
+                sp_ops_mla_absorbed(lc, &ops);
+            else if (mx == SP_MIX_ATTN || mx == SP_MIX_SWA)
+                sp_ops_attention(lc, &ops);
+            else if (mx != SP_MIX_NONE)
+                sp_ops_recurrent_serving(lc, (sp_mixer)mx, n_dec / ep, n_pf / ep,
+                                         sp_model_state_bytes(m, (sp_mixer)mx, sb) / c->t, &ops);
+            if (mx == SP_MIX_ATTN || mx == SP_MIX_SWA || mx == SP_MIX_MLA)
+                kvb = kv_layer_bytes(c, (sp_mixer)mx, &dqk, &dv) / c->kv_split;
+            if (mx == SP_MIX_SWA && w > 0)
+                ctx = fmin(ctx, w), span = fmin(span, w);
+            /* attention core (none for recurrent kinds: zero work), elementwise kernels, TP all-reduces */
+            sp_ops_serving_common(lc, kvb > 0 ? n_dec / ep : 0, ctx, kvb > 0 ? n_pf / ep : 0, span, kvb,
+                                  c->o->eff.kv_mem, dqk, dv, &ops);
+            add_ops(c, &ops, n, st, x);
+            if (f == SP_FFN_DENSE) {
+                ops.n = 0;
+                sp_ops_mlp(lc, &ops);
+                add_ops(c, &ops, n, st, x);
+            } else if (f == SP_FFN_MOE)
+                moe_step(c, lc, n_dec + n_pf, n, st, x);
+        }
+}
+
+/* The uniform model's layers: attention projections, attention core, elementwise kernels, TP all-reduces on every
+ * layer, the dense MLP and MoE layers. MLA decodes over the compressed latent with its up-projections absorbed:
+ * scores over kv_lora + rope, values over kv_lora (DeepSeek-V2 §2.1, inference form) */
+static void uniform_step(const ictx *c, sp_layer_ctx *lc, double n_dec, double ctx_dec, double n_pf, double pf_span,
+                         sp_infer_step *st, acc_t *x)
+{
+    const sp_model *m = c->m;
+    double ep = c->ep;
+    sp_layer_ops ops;
+    ops.n = 0;
+    double dqk, dv, kv_layer = kv_layer_bytes(c, m->kv_lora_rank > 0 ? SP_MIX_MLA : SP_MIX_ATTN, &dqk, &dv);
+    if (m->kv_lora_rank > 0)
+        sp_ops_mla_absorbed(lc, &ops);
+    else
+        sp_ops_attention(lc, &ops);
+    sp_ops_serving_common(lc, n_dec / ep, ctx_dec, n_pf / ep, pf_span, kv_layer / c->kv_split, c->o->eff.kv_mem, dqk,
+                          dv, &ops);
+    add_ops(c, &ops, m->n_layers, st, x);
+    if (c->dense_layers > 0) {
+        ops.n = 0;
+        sp_ops_mlp(lc, &ops);
+        add_ops(c, &ops, c->dense_layers, st, x);
+    }
+    if (c->moe_layers > 0)
+        moe_step(c, lc, n_dec + n_pf, c->moe_layers, st, x);
+}
+
 /* One engine step per GPU of one replica, from the layer ops of each kind (ops.c): n_dec sequences decoding one
  * token at mean context ctx_dec, n_pf prompt tokens prefilled over a mean causal span pf_span, n_logits sequences
  * producing a token. The counts are the whole replica's (all EP ranks). */
@@ -217,37 +319,10 @@ static void engine_step(const ictx *c, double n_dec, double ctx_dec, double n_pf
     sp_layer_ctx lc;
     sp_layer_ops ops;
     sp_layer_ctx_serving(&lc, m, c->s, &c->pc, (int)c->t, tok, c->cd, c->wb, c->ab, c->lowp);
-    /* every layer: attention projections, attention core, elementwise kernels, TP all-reduces. MLA decodes over the
-     * compressed latent with its up-projections absorbed: scores over kv_lora + rope, values over kv_lora
-     * (DeepSeek-V2 §2.1, inference form) */
-    ops.n = 0;
-    double dqk = m->d_head, dv = m->d_head;
-    if (m->kv_lora_rank > 0) {
-        sp_ops_mla_absorbed(&lc, &ops);
-        dqk = m->kv_lora_rank + m->qk_rope_head_dim;
-        dv = m->kv_lora_rank;
-    } else
-        sp_ops_attention(&lc, &ops);
-    double kv_layer = c->o->kv == SP_FP32 ? 4 : sp_dtype_bytes(c->o->kv);
-    kv_layer *= m->kv_lora_rank > 0 ? (double)(m->kv_lora_rank + m->qk_rope_head_dim) : 2.0 * sp_model_kvdim(m);
-    sp_ops_serving_common(&lc, n_dec / ep, ctx_dec, n_pf / ep, pf_span, kv_layer / c->kv_split, c->o->eff.kv_mem, dqk,
-                          dv, &ops);
-    add_ops(c, &ops, m->n_layers, st, x);
-    if (c->dense_layers > 0) {
-        ops.n = 0;
-        sp_ops_mlp(&lc, &ops);
-        add_ops(c, &ops, c->dense_layers, st, x);
-    }
-    if (c->moe_layers > 0) {
-        /* the experts a step touches: expected distinct experts for the replica's tokens, per EP rank */
-        double k = m->top_k, all_tok = n_dec + n_pf;
-        double touched = c->o->expert_probs ? sp_expected_experts_dist(c->o->expert_probs, m->n_experts, k, all_tok)
-                                            : sp_expected_experts(m->n_experts, k, all_tok);
-        touched /= ep;
-        ops.n = 0;
-        sp_ops_moe_serving(&lc, (int)ep, touched, touched > 0 ? all_tok * k / ep / touched : 0, &ops);
-        add_ops(c, &ops, c->moe_layers, st, x);
-    }
+    if (m->n_pattern > 0)
+        layer_kinds_step(c, &lc, n_dec, ctx_dec, n_pf, pf_span, st, x);
+    else
+        uniform_step(c, &lc, n_dec, ctx_dec, n_pf, pf_span, st, x);
     lc.T = n_logits / ep;
     sp_ops_lm_head(&lc, &ops);
     add_ops(c, &ops, 1, st, x);
@@ -320,6 +395,11 @@ static void ictx_init(const sp_model *m, const sp_system *s, const sp_infer_opts
     c->kv_split = m->kv_lora_rank > 0 ? 1 : (o->tp <= m->n_kv_heads ? c->t : m->n_kv_heads);
     c->moe_layers = sp_model_is_moe(m) ? m->n_layers - m->first_dense_layers : 0;
     c->dense_layers = m->n_layers - c->moe_layers;
+    if (m->n_pattern > 0) { /* layers that differ: their FFN kinds counted (some layers have none) */
+        c->moe_layers = c->dense_layers = 0;
+        for (int mx = 0; mx < SP_NMIXER; mx++)
+            c->moe_layers += c->pc.count[mx][SP_FFN_MOE], c->dense_layers += c->pc.count[mx][SP_FFN_DENSE];
+    }
 }
 
 sp_status sp_infer_engine_step(const sp_model *m, const sp_system *s, const sp_infer_opts *o, double n_dec,
@@ -338,6 +418,29 @@ sp_status sp_infer_engine_step(const sp_model *m, const sp_system *s, const sp_i
     acc_t x;
     engine_step(&c, n_dec, ctx_dec, n_pf, pf_span, n_logits, st, &x);
     return SP_OK;
+}
+
+/* Layers that differ: the decode cache of one sequence on one GPU at ctx tokens, per token (attention layers,
+ * sliding ones within their window, KV heads split over TP) and per sequence (sliding rings past their window;
+ * recurrent states, their heads split over TP). */
+static void cache_per_gpu(const ictx *c, double ctx, double *per_tok, double *per_seq)
+{
+    const sp_model *m = c->m;
+    double b = c->o->kv == SP_FP32 ? 4 : sp_dtype_bytes(c->o->kv), dqk, dv;
+    *per_tok = *per_seq = 0;
+    for (int mx = 0; mx < SP_NMIXER; mx++) {
+        double n = 0;
+        for (int f = 0; f < SP_NFFN; f++)
+            n += c->pc.count[mx][f];
+        if (n == 0 || mx == SP_MIX_NONE)
+            continue;
+        if (mx == SP_MIX_ATTN || mx == SP_MIX_MLA || (mx == SP_MIX_SWA && ctx <= m->sliding_window))
+            *per_tok += n * kv_layer_bytes(c, (sp_mixer)mx, &dqk, &dv) / c->kv_split;
+        else if (mx == SP_MIX_SWA)
+            *per_seq += n * kv_layer_bytes(c, (sp_mixer)mx, &dqk, &dv) * m->sliding_window / c->kv_split;
+        else
+            *per_seq += n * sp_model_state_bytes(m, (sp_mixer)mx, b) / c->t;
+    }
 }
 
 /* Memory per GPU, the largest batch that fits, and the batch served (r->batch); *bg: sequences per replica through
@@ -360,6 +463,12 @@ static void infer_memory(const ictx *c, sp_infer_result *r, double *bg)
     r->kv_bytes_per_token = sp_kv_bytes_per_token(m, o->kv);
     double ctx = (double)o->prompt + o->output;
     double kv_per_seq = r->kv_bytes_per_token * ctx / c->kv_split / pp; /* on each GPU holding the sequence */
+    if (m->n_pattern > 0) {
+        double tok, seq, b = o->kv == SP_FP32 ? 4 : sp_dtype_bytes(o->kv);
+        sp_model_cache_bytes(m, (int)fmin(ctx, 1 << 30), b, &r->kv_bytes_per_token, &r->state_bytes_per_seq);
+        cache_per_gpu(c, ctx, &tok, &seq);
+        kv_per_seq = (tok * ctx + seq) / pp;
+    }
     double f_local = (double)(sp_model_is_moe(m) ? fmax(m->ffn_dim, m->moe_ffn_dim * m->top_k) : m->ffn_dim) / c->t;
     double act_per_tok = 2.0 * (4 * (double)m->d_model + 3 * f_local);
     r->overhead_bytes = SP_INFER_OVERHEAD;
@@ -442,6 +551,12 @@ static void decode_bytes(const ictx *c, double Bg, sp_infer_result *r)
     double P = o->prompt, O = o->output, ctx = P + O;
     double expert_total = c->moe_layers * (double)m->n_experts * c->pc.expert;
     r->decode_bytes_per_step = r->kv_bytes * (P + O / 2) / ctx;
+    if (m->n_pattern > 0) { /* KV at the mean context, states whole */
+        double tok, seq, tok_full, seq_full;
+        cache_per_gpu(c, P + O / 2, &tok, &seq);
+        cache_per_gpu(c, ctx, &tok_full, &seq_full);
+        r->decode_bytes_per_step = r->kv_bytes * (tok * (P + O / 2) + seq) / (tok_full * ctx + seq_full);
+    }
     double dense_w = (c->pc.total - expert_total - c->pc.embedding) * c->wb / c->t;
     double touched = 0;
     if (c->moe_layers > 0)

@@ -249,6 +249,8 @@ json_t *sp_infer_json(const sp_infer_report *r)
     sp_json_set_num(j, "tokens_per_s_per_user", x->tokens_per_s_per_user);
     json_object_set_new(j, "memory_per_gpu_bytes", memory_json(x));
     sp_json_set_num(j, "kv_bytes_per_token", x->kv_bytes_per_token);
+    if (x->state_bytes_per_seq > 0) /* hybrid models: recurrent states (and sliding rings) per sequence */
+        sp_json_set_num(j, "state_bytes_per_seq", x->state_bytes_per_seq);
     sp_json_set_int(j, "max_batch", x->max_batch);
     sp_json_set_bool(j, "fits", x->fits);
     sp_json_set_str(j, "prefill_bound", x->prefill_bound);

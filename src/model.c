@@ -433,6 +433,18 @@ double sp_model_train_flops(const sp_model *m, int seq_len, double tokens)
 
 /* ---- decode cache ---- */
 
+double sp_model_state_bytes(const sp_model *m, sp_mixer k, double bytes)
+{
+    if (k == SP_MIX_MAMBA2) /* SSM state heads x head_dim x state in fp32 + conv window */
+        return 4.0 * m->ssm_inner * m->ssm_state + bytes * (m->ssm_conv - 1.0) * (m->ssm_inner + 2.0 * m->ssm_groups * m->ssm_state);
+    if (k == SP_MIX_MAMBA1)
+        return 4.0 * m->ssm_inner * m->ssm_state + bytes * (m->ssm_conv - 1.0) * m->ssm_inner;
+    if (k == SP_MIX_GDN) /* a dk x dv state per value head in fp32 + conv window */
+        return 4.0 * m->gdn_v_heads * m->gdn_k_dim * m->gdn_v_dim +
+               bytes * (m->gdn_conv - 1.0) * (2.0 * m->gdn_k_heads * m->gdn_k_dim + (double)m->gdn_v_heads * m->gdn_v_dim);
+    return 0;
+}
+
 void sp_model_cache_bytes(const sp_model *m, int seq_len, double bytes, double *per_token, double *per_seq)
 {
     double tok = 0, seq = 0, s = seq_len;
@@ -447,15 +459,8 @@ void sp_model_cache_bytes(const sp_model *m, int seq_len, double bytes, double *
                 seq += 2.0 * sp_model_kvdim(m) * bytes * m->sliding_window;
         } else if (k == SP_MIX_MLA) /* the compressed latent and the RoPE key (DeepSeek-V2 §2.1.2) */
             tok += (double)(m->kv_lora_rank + m->qk_rope_head_dim) * bytes;
-        else if (k == SP_MIX_MAMBA2) /* SSM state heads x head_dim x state in fp32 + conv window */
-            seq += 4.0 * m->ssm_inner * m->ssm_state +
-                   bytes * (m->ssm_conv - 1.0) * (m->ssm_inner + 2.0 * m->ssm_groups * m->ssm_state);
-        else if (k == SP_MIX_MAMBA1)
-            seq += 4.0 * m->ssm_inner * m->ssm_state + bytes * (m->ssm_conv - 1.0) * m->ssm_inner;
-        else if (k == SP_MIX_GDN) /* a dk x dv state per value head in fp32 + conv window */
-            seq += 4.0 * m->gdn_v_heads * m->gdn_k_dim * m->gdn_v_dim +
-                   bytes * (m->gdn_conv - 1.0) *
-                       (2.0 * m->gdn_k_heads * m->gdn_k_dim + (double)m->gdn_v_heads * m->gdn_v_dim);
+        else
+            seq += sp_model_state_bytes(m, k, bytes);
         if (m->n_pattern == 0)
             break; /* uniform: every layer like layer 0 */
     }
@@ -479,42 +484,34 @@ double sp_model_attn_core_flops(const sp_model *m, sp_mixer k, double s)
     return 0;
 }
 
-/* The first feature of m a step cannot price: `uniform_only` (inference) prices only the uniform model. */
-static const char *unpriced_feature(const sp_model *m, int uniform_only, const char **kind)
+/* The first feature of m a step cannot price: `infer` for the inference step (every mixer, Mamba-1 included, by
+ * kind; no latent MoE or MTP), else the training step (no Mamba-1). */
+static const char *unpriced_feature(const sp_model *m, int infer, const char **kind)
 {
     unsigned u = kinds_used(m);
     *kind = NULL;
     for (int k = 0; k < SP_NMIXER; k++) {
-        int priced = k == SP_MIX_ATTN || k == SP_MIX_MLA ||
-                     (!uniform_only && (k == SP_MIX_SWA || k == SP_MIX_MAMBA2 || k == SP_MIX_GDN || k == SP_MIX_NONE));
+        int priced = k == SP_MIX_ATTN || k == SP_MIX_MLA || k == SP_MIX_SWA || k == SP_MIX_MAMBA2 || k == SP_MIX_GDN ||
+                     k == SP_MIX_NONE || (infer && k == SP_MIX_MAMBA1);
         if ((u & 1u << k) && !priced) {
             *kind = sp_mixer_name((sp_mixer)k);
             return NULL;
         }
     }
-    if (uniform_only && (u & 1u << (8 + SP_FFN_NONE)))
-        return "layers without an FFN";
-    if (uniform_only && m->moe_latent > 0)
+    if (infer && m->moe_latent > 0)
         return "latent MoE projections";
     if (m->shared_ffn_dim > 0)
         return "a shared expert of another width than the routed experts";
     if ((u & 1u << SP_MIX_ATTN) && (u & 1u << SP_MIX_MLA))
         return "a mix of MLA and standard attention";
-    if (!uniform_only)
-        return NULL;
-    if (m->n_mtp > 0)
+    if (infer && m->n_mtp > 0)
         return "multi-token-prediction modules";
-    if (m->attn_gate)
-        return "gated attention output";
-    for (int i = 0; i < m->n_pattern; i++) /* the uniform model: dense for the first first_dense_layers, MoE after */
-        if (m->ffn[i] != (sp_model_is_moe(m) && i >= m->first_dense_layers ? SP_FFN_MOE : SP_FFN_DENSE))
-            return "dense and MoE layers interleaved";
     return NULL;
 }
 
-static sp_status unpriced(const sp_model *m, int uniform_only, const char *what, sp_error *err)
+static sp_status unpriced(const sp_model *m, int infer, const char *what, sp_error *err)
 {
-    const char *kind, *feat = unpriced_feature(m, uniform_only, &kind);
+    const char *kind, *feat = unpriced_feature(m, infer, &kind);
     if (kind)
         return sp_fail(err, SP_EINVAL, "%s: layer type '%s' is not modelled by the %s step yet", m->name, kind, what);
     if (feat)

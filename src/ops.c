@@ -376,6 +376,64 @@ void sp_ops_gdn(sp_layer_ctx *c, sp_layer_ops *l)
     }
 }
 
+/* Serving: a chunked scan's batched GEMM, forward only, both operands activations (no weights read). */
+static void serving_scan(sp_layer_ctx *c, sp_layer_ops *l, const char *name, double batch, double m, double n, double k)
+{
+    if (batch <= 0)
+        return;
+    gemm(l, name, SP_OPF_CORE, 1, m, n, k, c->d16, SP_BWD_NONE);
+    sp_op *o = &l->op[l->n - 1];
+    o->u.gemm.batch = batch;
+    o->u.gemm.wbytes = 0, o->u.gemm.abytes = ACT_BYTES, o->u.gemm.eff_scale = 1;
+}
+
+/* Serving form of the recurrent mixers (Mamba-1, Mamba-2, gated DeltaNet) on this GPU's c->T tokens, of which
+ * n_pf are prompt tokens (the chunked scan of prefill, as in training's forward) and n_dec decode tokens (one
+ * recurrent step each: the sequence's fp32 state and conv window read and written, `state` bytes per sequence on
+ * this GPU, heads split over TP). Projections as serving GEMMs over all c->T tokens (weights read once per step).
+ * Mamba-1's selective scan (Gu & Dao 2023 §3.3: a fused kernel keeping the state in SRAM) is memory-bound on its
+ * inputs and output: delta, x, z, y over the inner width and B, C per token. */
+void sp_ops_recurrent_serving(sp_layer_ctx *c, sp_mixer mx, double n_dec, double n_pf, double state, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    double T = c->T, t = c->t, h = c->h, in_w, conv_ch, out_w, scan_b;
+    if (mx == SP_MIX_MAMBA1) {
+        double in = m->ssm_inner, N = m->ssm_state, r = m->ssm_dt_rank;
+        linear(c, l, "mamba_in_proj", 0, 1, T, 2 * in / t, h, c->d);
+        linear(c, l, "mamba_x_proj", 0, 1, T, r + 2 * N, in / t, c->d);
+        linear(c, l, "mamba_dt_proj", 0, 1, T, in / t, r, c->d);
+        bytes_op(l, "selective_scan", SP_PART_MEMORY, SP_OPF_CORE, n_pf * ACT_BYTES * (4.0 * in / t + 2 * N), 0, 1, 0);
+        in_w = in / t, conv_ch = in / t, out_w = in / t, scan_b = 0;
+    } else if (mx == SP_MIX_MAMBA2) {
+        double in = m->ssm_inner, N = m->ssm_state, P = m->ssm_head_dim, Q = SSD_CHUNK, ch = n_pf / Q;
+        double H = m->ssm_heads / t, G = m->ssm_groups / t < 1 ? 1 : m->ssm_groups / t;
+        linear(c, l, "mamba_in_proj", 0, 1, T, (2 * in + 2.0 * m->ssm_groups * N + m->ssm_heads) / t, h, c->d);
+        serving_scan(c, l, "ssd_cb", ch * G, Q, Q, N);
+        serving_scan(c, l, "ssd_scan_diag", ch * H, Q, P, Q);
+        serving_scan(c, l, "ssd_chunk_state", ch * H, N, P, Q);
+        serving_scan(c, l, "ssd_state_out", ch * H, Q, P, N);
+        in_w = in / t, conv_ch = (in + 2.0 * m->ssm_groups * N) / t, out_w = in / t;
+        scan_b = 2.0 * ch * H * P * N * FP32_BYTES;
+    } else { /* gated DeltaNet */
+        double dk = m->gdn_k_dim, dv = m->gdn_v_dim, C = GDN_CHUNK, ch = n_pf / C;
+        double kd = (double)m->gdn_k_heads * dk, vd = (double)m->gdn_v_heads * dv, H = m->gdn_v_heads / t;
+        linear(c, l, "gdn_in_proj", 0, 1, T, (2 * kd + 2 * vd + 2.0 * m->gdn_v_heads) / t, h, c->d);
+        serving_scan(c, l, "gdn_qk_kk", 2 * ch * H, C, C, dk);
+        serving_scan(c, l, "gdn_wy_values", 2 * ch * H, C, dv, C);
+        serving_scan(c, l, "gdn_state_out", ch * H, C, dv, dk);
+        serving_scan(c, l, "gdn_state_update", ch * H, dk, dv, C);
+        in_w = vd / t, conv_ch = (2 * kd + vd) / t, out_w = vd / t;
+        scan_b = 2.0 * ch * H * dk * dv * FP32_BYTES;
+    }
+    bytes_op(l, "conv1d", SP_PART_MEMORY, 0, T * conv_ch * ACT_BYTES * CONV_PASSES, 0, 1, 0);
+    /* gating and normalisation passes over the inner width, the prefill chunk states */
+    bytes_op(l, "scan_elementwise", SP_PART_MEMORY, SP_OPF_CORE, 6.0 * T * in_w * ACT_BYTES + scan_b, 0,
+             SCAN_KERNELS_FWD, 0);
+    if (n_dec > 0) /* the decode step: each sequence's state read and written once */
+        bytes_op(l, "state_update", SP_PART_MEMORY, SP_OPF_CORE, 2.0 * n_dec * state, 0, 1, 0);
+    linear(c, l, mx == SP_MIX_GDN ? "gdn_out_proj" : "mamba_out_proj", 0, 1, T, h, out_w, c->d);
+}
+
 /* ETP's own reduction of the routed experts' output (forward) and input gradient (backward) over the ETP group
  * (innermost on the expert side), and when ETP < TP the re-replication of the combined output over the TP/ETP
  * sub-groups that each took a slice of the TP group's tokens. */

@@ -120,6 +120,9 @@ void sp_layer_build(sp_layer_ctx *c, int moe, sp_layer_ops *l);
 void sp_layer_build_kind(sp_layer_ctx *c, sp_mixer mx, sp_ffn f, sp_layer_ops *l);
 void sp_ops_mamba2(sp_layer_ctx *c, sp_layer_ops *l);        /* Mamba-2: projections, conv, chunked SSD scan */
 void sp_ops_gdn(sp_layer_ctx *c, sp_layer_ops *l);           /* gated DeltaNet: projections, conv, chunked delta rule */
+/* Serving form of a recurrent mixer (Mamba-1, Mamba-2, gated DeltaNet) on c->T tokens: n_pf prompt tokens through
+ * the chunked scan, n_dec decode tokens one recurrent step each over a state of `state` bytes per sequence. */
+void sp_ops_recurrent_serving(sp_layer_ctx *c, sp_mixer mx, double n_dec, double n_pf, double state, sp_layer_ops *l);
 /* One multi-token-prediction module without its LM head: its layer and the 2h -> h projection (DeepSeek-V3 §2.2). */
 void sp_ops_mtp(sp_layer_ctx *c, sp_layer_ops *l);
 /* Embedding (first stage) and LM head + loss (last stage) of one micro-batch. */

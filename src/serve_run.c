@@ -55,11 +55,22 @@ static sp_status capacity(const sp_model *m, const sp_system *s, const sp_serve_
     double usable = io.mem_frac * r.capacity;
     double free_b = usable - r.weights_bytes - r.overhead_bytes - r.activation_bytes;
     double per_tok = r.kv_bytes / io.prompt;
+    double states = 0; /* hybrid models: a state slot per running sequence (vLLM sizes its Mamba cache by
+                          max_num_seqs), the blocks hold the attention layers' KV */
+    if (r.state_bytes_per_seq > 0 && r.kv_bytes_per_token > 0) {
+        double tok_gpu = r.kv_bytes * r.kv_bytes_per_token * io.prompt /
+                         (r.kv_bytes_per_token * io.prompt + r.state_bytes_per_seq); /* this GPU's KV part */
+        states = (r.kv_bytes - tok_gpu) * o->stack.max_num_seqs;
+        free_b -= states;
+        per_tok = tok_gpu / io.prompt;
+    }
     if (!(free_b > 0) || !(per_tok > 0))
         return sp_fail(err, SP_EINVAL,
-                       "serve: %s does not fit on %s with tp*pp*ep = %d: weights %.1f GiB + runtime %.1f GiB + activations %.1f GiB per GPU exceed %.0f %% of %.0f GiB",
+                       "serve: %s does not fit on %s with tp*pp*ep = %d: weights %.1f GiB + runtime %.1f GiB + activations %.1f GiB "
+                       "+ recurrent states %.1f GiB (%d sequences) per GPU exceed %.0f %% of %.0f GiB",
                        m->name, s->acc.name, io.n_gpus, r.weights_bytes / 1073741824.0, r.overhead_bytes / 1073741824.0,
-                       r.activation_bytes / 1073741824.0, io.mem_frac * 100, r.capacity / 1073741824.0);
+                       r.activation_bytes / 1073741824.0, states / 1073741824.0, o->stack.max_num_seqs, io.mem_frac * 100,
+                       r.capacity / 1073741824.0);
     *tokens = free_b / per_tok;
     return SP_OK;
 }

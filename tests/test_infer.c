@@ -213,11 +213,58 @@ static void test_pipeline_serving(void **st)
     assert_int_equal(sp_infer_eval(&m, &s, &o, &r2, &e), SP_EINVAL);
 }
 
+/* Hybrid models in the inference step (infer.c layer_kinds_step, ops.c sp_ops_recurrent_serving): a uniform model
+ * written layer by layer prices as the uniform path; Nemotron-3 Nano's cache is its 6 attention layers' KV per
+ * token plus its Mamba-2 states per sequence, exactly; decode time grows with the context through the attention
+ * layers only, so far less than a model whose every layer attends; Jamba (Mamba-1 + attention, MoE) is priced. */
+static void test_hybrid(void **st)
+{
+    (void)st;
+    sp_system s;
+    sp_error e = {0};
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e), SP_OK);
+    sp_infer_opts o;
+    sp_infer_defaults(&o);
+    o.batch = 8;
+    sp_model u = load("llama3-8b"), g = u;
+    g.n_pattern = g.n_layers;
+    for (int i = 0; i < g.n_layers; i++)
+        g.mixer[i] = SP_MIX_ATTN, g.ffn[i] = SP_FFN_DENSE;
+    sp_infer_result a, b;
+    assert_int_equal(sp_infer_eval(&u, &s, &o, &a, &e), SP_OK);
+    assert_int_equal(sp_infer_eval(&g, &s, &o, &b, &e), SP_OK);
+    assert_rel(b.tpot_s, a.tpot_s, 1e-9);
+    assert_rel(b.ttft_s, a.ttft_s, 1e-9);
+    assert_rel(b.kv_bytes, a.kv_bytes, 1e-9);
+    sp_model n = load("nemotron-3-nano-30b-a3b");
+    double ctx = o.prompt + o.output, tok, seq;
+    sp_model_cache_bytes(&n, (int)ctx, 2, &tok, &seq);
+    assert_int_equal(sp_infer_eval(&n, &s, &o, &a, &e), SP_OK);
+    assert_rel(a.kv_bytes, o.batch * (tok * ctx + seq), 1e-12);
+    assert_rel(a.state_bytes_per_seq, seq, 1e-12);
+    assert_rel(a.kv_bytes_per_token, 6 * 2.0 * sp_model_kvdim(&n) * 2, 1e-12);
+    sp_infer_opts lo = o;
+    lo.prompt = 32768;
+    assert_int_equal(sp_infer_eval(&n, &s, &lo, &b, &e), SP_OK);
+    sp_infer_result c, d;
+    assert_int_equal(sp_infer_eval(&u, &s, &o, &c, &e), SP_OK);
+    assert_int_equal(sp_infer_eval(&u, &s, &lo, &d, &e), SP_OK);
+    print_message("decode step 2k -> 32k context: Nemotron-3 Nano x%.2f, Llama-3-8B x%.2f\n", b.tpot_s / a.tpot_s,
+                  d.tpot_s / c.tpot_s);
+    assert_true(b.tpot_s > a.tpot_s && b.tpot_s / a.tpot_s < d.tpot_s / c.tpot_s);
+    sp_model j;
+    assert_int_equal(sp_load_model(SP_DATA_DIR, SP_DATA_DIR "/../tests/configs/jamba-1.5-mini.json", &j, &e), SP_OK);
+    o.n_gpus = o.tp = 2;
+    assert_int_equal(sp_infer_eval(&j, &s, &o, &a, &e), SP_OK);
+    assert_true(a.fits && a.state_bytes_per_seq > 0 && isfinite(a.tpot_s) && a.tpot_s > 0);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline_serving),
         cmocka_unit_test(test_kv_cache),
+        cmocka_unit_test(test_hybrid),
         cmocka_unit_test(test_experts),
         cmocka_unit_test(test_serving_behaviour),
         cmocka_unit_test(test_expert_distribution),

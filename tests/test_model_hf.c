@@ -237,20 +237,23 @@ static void test_layer_kind_arithmetic(void **st)
     assert_rel(seq, 18 * 2.0 * 8 * 64 * 2 * 128, 1e-12);
 }
 
-/* What the inference step cannot price (anything but the uniform model) is refused by name; uniform layouts stay
- * uniform. (The training step prices more: tests/test_model_step.c.) */
+/* The inference step prices every mixer kind (sliding, Mamba-1/2, gated DeltaNet) and refuses by name what it
+ * cannot price (latent MoE, MTP modules); uniform layouts stay uniform. (tests/test_infer.c prices them.) */
 static void test_step_check(void **st)
 {
     (void)st;
     sp_error e = {0};
     sp_model g = load("gpt-oss-20b"), n = load("nemotron-3-nano-30b-a3b"), q = load("qwen3-next-80b-a3b");
     sp_model mv = load("llama4-maverick"), ds = load("deepseek-v3"), qw = load("qwen3-235b-a22b");
-    assert_int_equal(sp_model_step_check(&g, "inference", &e), SP_EINVAL);
-    assert_non_null(strstr(e.msg, "layer type 'sliding_attention' is not modelled by the inference step yet"));
-    assert_int_equal(sp_model_step_check(&n, "inference", &e), SP_EINVAL);
-    assert_non_null(strstr(e.msg, "layer type 'mamba2'"));
-    assert_int_equal(sp_model_step_check(&q, "inference", &e), SP_EINVAL);
-    assert_non_null(strstr(e.msg, "gated_deltanet"));
+    sp_model su = load("nemotron-3-super-120b-a12b"), li = load("nemotron-3.5-lightning-30b-a3b");
+    assert_int_equal(sp_model_step_check(&g, "inference", &e), SP_OK);
+    assert_int_equal(sp_model_step_check(&n, "inference", &e), SP_OK);
+    assert_int_equal(sp_model_step_check(&q, "inference", &e), SP_OK);
+    assert_int_equal(sp_model_step_check(&mv, "inference", &e), SP_OK);
+    assert_int_equal(sp_model_step_check(&su, "inference", &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "latent MoE projections are not modelled by the inference step yet"));
+    assert_int_equal(sp_model_step_check(&li, "inference", &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "multi-token-prediction modules are not modelled by the inference step yet"));
     assert_int_equal(mv.n_pattern, 48); /* dense and MoE layers interleaved */
     assert_int_equal(ds.n_pattern, 0);
     assert_int_equal(ds.first_dense_layers, 3);

@@ -7,7 +7,7 @@ expect_out model_json_keys '"params_active".*"params_embedding".*"flops_per_toke
 expect_out model_hybrid '23 x mamba2 \+ none FFN' -- model nemotron-3-nano-30b-a3b
 expect_out model_vision 'vision tower: present in the config, not counted' -- model gemma3-27b
 expect_out model_ignored 'ignored keys \(non-architectural\):.*rope_theta' -- model tests/configs/gemma-2-9b.json
-expect_out model_step_refusal "inference step: .*layer type 'sliding_attention' is not modelled by the inference step yet" -- model gpt-oss-120b
+expect_out model_step_refusal "inference step: .*latent MoE projections are not modelled by the inference step yet" -- model nemotron-3-super-120b-a12b
 expect_out model_step_priced "training step: priced by the training step" -- model nemotron-3-nano-30b-a3b
 expect_fail model_missing 2 'expected one model' -- model
 expect_fail model_unknown 2 "unknown model preset 'nosuch'" -- model nosuch
@@ -19,4 +19,6 @@ expect_fail train_refuses_cp_mamba 2 "context parallelism (--cp 2) over Mamba/De
 expect_out train_hybrid 'step time' -- train --model nemotron-3-nano-30b-a3b --system dgx-h100 --gpus 16 --ep 8 --zero 1 --global-batch 64 --seq-len 8192 --dtype fp8
 expect_out train_sliding 'step time' -- train --model gpt-oss-20b --system dgx-h100 --gpus 8 --ep 8 --global-batch 16 --seq-len 4096
 expect_out train_gdn 'step time' -- train --model qwen3-next-80b-a3b --system dgx-h100 --gpus 32 --ep 32 --zero 1 --global-batch 64 --seq-len 4096
-expect_fail infer_refuses_gdn 2 "layer type 'gated_deltanet' is not modelled by the inference step yet" -- infer --model qwen3-next-80b-a3b --system dgx-h100 --gpus 8 --tp 8
+expect_out infer_gdn 'time per output token' -- infer --model qwen3-next-80b-a3b --system dgx-h100 --gpus 8 --tp 8
+expect_out infer_mamba1 'per sequence \(recurrent states' -- infer --model tests/configs/jamba-1.5-mini.json --system dgx-h100 --gpus 2 --tp 2
+expect_out serve_hybrid 'KV cache .* tokens per engine' -- serve --model nemotron-3-nano-30b-a3b --system dgx-h100 --gpus 2 --tp 2 --requests 20 --rate 2
