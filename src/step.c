@@ -341,7 +341,10 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
         /* kept from forward to backward (--no-reshard): no second gather in the backward */
         double agb = o->zero3_keep ? 0 : ag;
         double per_mb = fmax(ag - f_phase, sm * ag) + fmax(agb + rs - b_phase, sm * (agb + rs));
-        o->zero3_exposed[rc] = o->n_micro * per_mb + ag / lps + o->hsdp_allreduce;
+        /* HSDP: the shards' all-reduce across groups streams during the last micro-batch's backward, bucket by
+         * bucket like the reduce-scatter before it */
+        double har = o->hsdp_allreduce;
+        o->zero3_exposed[rc] = o->n_micro * per_mb + ag / lps + (har > 0 ? fmax(har - b_phase, sm * har) : 0);
     }
 }
 
