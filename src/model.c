@@ -484,20 +484,12 @@ double sp_model_attn_core_flops(const sp_model *m, sp_mixer k, double s)
     return 0;
 }
 
-/* The first feature of m a step cannot price: `infer` for the inference step (every mixer, Mamba-1 included, by
- * kind; no latent MoE or MTP), else the training step (no Mamba-1). */
+/* The first feature of m a step cannot price: `infer` for the inference step (no latent MoE or MTP), else the
+ * training step. */
 static const char *unpriced_feature(const sp_model *m, int infer, const char **kind)
 {
     unsigned u = kinds_used(m);
-    *kind = NULL;
-    for (int k = 0; k < SP_NMIXER; k++) {
-        int priced = k == SP_MIX_ATTN || k == SP_MIX_MLA || k == SP_MIX_SWA || k == SP_MIX_MAMBA2 || k == SP_MIX_GDN ||
-                     k == SP_MIX_NONE || (infer && k == SP_MIX_MAMBA1);
-        if ((u & 1u << k) && !priced) {
-            *kind = sp_mixer_name((sp_mixer)k);
-            return NULL;
-        }
-    }
+    *kind = NULL; /* every mixer kind is priced by both steps (ops.c builders); a new kind would be named here */
     if (infer && m->moe_latent > 0)
         return "latent MoE projections";
     if (m->shared_ffn_dim > 0)
@@ -527,7 +519,7 @@ sp_status sp_model_train_check(const sp_model *m, const sp_plan *p, sp_error *er
     if (st)
         return st;
     unsigned u = kinds_used(m);
-    if (p && p->cp > 1 && (u & (1u << SP_MIX_MAMBA2 | 1u << SP_MIX_GDN)))
+    if (p && p->cp > 1 && (u & (1u << SP_MIX_MAMBA2 | 1u << SP_MIX_MAMBA1 | 1u << SP_MIX_GDN)))
         return sp_fail(err, SP_EINVAL, "%s: context parallelism (--cp %d) over Mamba/DeltaNet layers is not modelled "
                        "(their state passes along the sequence); allowed: --cp 1", m->name, p->cp);
     return SP_OK;

@@ -346,6 +346,35 @@ void sp_ops_mamba2(sp_layer_ctx *c, sp_layer_ops *l)
     }
 }
 
+/* Mamba-1 (Gu & Dao 2023, arXiv:2312.00752 §3.3; transformers' JambaMambaMixer): in_proj h -> x, z (column-
+ * parallel over TP: the inner channels split), depthwise conv over x, x_proj inner -> dt_rank + 2·state (row-
+ * parallel: its small output all-reduced over TP), dt_proj dt_rank -> inner, the selective scan, the z gate,
+ * out_proj (row-parallel). The scan is one fused kernel keeping the state in SRAM (mamba_ssm selective_scan): its
+ * 9·inner·state FLOPs per token run on CUDA cores and are taken as hidden under its traffic, which is priced: u,
+ * delta, z read and y written over the inner width, B and C per token; the backward recomputes the scan and moves
+ * about twice the forward's traffic (3x in all). Saved for the backward: in_proj output (x, z), conv output, x_proj
+ * output, delta, the scan output (16-bit). */
+void sp_ops_mamba1(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    double T = c->T, t = c->t, h = c->h, in = m->ssm_inner, N = m->ssm_state, r = m->ssm_dt_rank;
+    linear(c, l, "mamba_in_proj", 0, 1, T, 2 * in / t, h, c->d);
+    keep(l, block_input(c) * saved_input_bytes(c));
+    conv_op(l, T, in / t);
+    linear(c, l, "mamba_x_proj", 0, 1, T, r + 2 * N, in / t, c->d);
+    if (t > 1)
+        coll(l, "mamba_x_proj_allreduce", SP_PART_TP, 1, SP_COLL_ALLREDUCE, (int)t, 1, T * (r + 2 * N) * ACT_BYTES, 1, 1);
+    linear(c, l, "mamba_dt_proj", 0, 1, T, in / t, r, c->d);
+    double b = T * ACT_BYTES * (4.0 * in / t + 2 * N);
+    bytes_op(l, "selective_scan", SP_PART_MEMORY, SP_OPF_CORE, b, 3 * b, 1, 2);
+    keep(l, T * ACT_BYTES * (2 * in + in + r + 2 * N + in + in) / t);
+    linear(c, l, "mamba_out_proj", 0, 1, T, h, in / t, c->d);
+    if (sp_dtype_is_quantized(c->d)) {
+        c->q_in += T * h + 2 * T * in / t + T * r;
+        c->q_out += T * 2 * in / t + T * (r + 2 * N) + T * in / t + T * h;
+    }
+}
+
 /* Gated DeltaNet (Yang et al. 2024; transformers' Qwen3NextGatedDeltaNet, Megatron-Core GatedDeltaNet): in_proj
  * h -> q, k, v, z and b, a (heads split over TP), depthwise conv over q, k, v, the chunked delta rule per value
  * head and chunk of C tokens: K·Kᵀ and Q·Kᵀ (C x C x dk), the WY/attention products with V (C x dv x C, two), the
@@ -752,6 +781,8 @@ void sp_layer_build_kind(sp_layer_ctx *c, sp_mixer mx, sp_ffn f, sp_layer_ops *l
         sp_ops_attention(c, l);
     else if (mx == SP_MIX_MAMBA2)
         sp_ops_mamba2(c, l);
+    else if (mx == SP_MIX_MAMBA1)
+        sp_ops_mamba1(c, l);
     else if (mx == SP_MIX_GDN)
         sp_ops_gdn(c, l);
     if (moe)

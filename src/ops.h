@@ -119,6 +119,7 @@ void sp_layer_build(sp_layer_ctx *c, int moe, sp_layer_ops *l);
  * Mamba-2 and gated-DeltaNet mixers, layers without a mixer or an FFN; gated attention output. */
 void sp_layer_build_kind(sp_layer_ctx *c, sp_mixer mx, sp_ffn f, sp_layer_ops *l);
 void sp_ops_mamba2(sp_layer_ctx *c, sp_layer_ops *l);        /* Mamba-2: projections, conv, chunked SSD scan */
+void sp_ops_mamba1(sp_layer_ctx *c, sp_layer_ops *l);        /* Mamba-1: projections, conv, fused selective scan */
 void sp_ops_gdn(sp_layer_ctx *c, sp_layer_ops *l);           /* gated DeltaNet: projections, conv, chunked delta rule */
 /* Serving form of a recurrent mixer (Mamba-1, Mamba-2, gated DeltaNet) on c->T tokens: n_pf prompt tokens through
  * the chunked scan, n_dec decode tokens one recurrent step each over a state of `state` bytes per sequence. */
