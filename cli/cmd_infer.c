@@ -227,8 +227,11 @@ static void print_report(const sp_infer_report *rep)
     if (sp_model_is_moe(m))
         printf("  MoE              %.1f of %d experts read per layer per decode step (per EP rank)\n", r->experts_read, m->n_experts);
     printf("  time to first token  %s (%s-bound)\n", sp_fmt_quantity(b1, sizeof b1, r->ttft_s, SP_UNIT_TIME), r->prefill_bound);
-    printf("  time per output token %s (%s-bound)   end to end %s\n", sp_fmt_quantity(b2, sizeof b2, r->tpot_s, SP_UNIT_TIME),
-           r->decode_bound, sp_fmt_quantity(b3, sizeof b3, r->e2e_s, SP_UNIT_TIME));
+    if (o->output > 0)
+        printf("  time per output token %s (%s-bound)   end to end %s\n", sp_fmt_quantity(b2, sizeof b2, r->tpot_s, SP_UNIT_TIME),
+               r->decode_bound, sp_fmt_quantity(b3, sizeof b3, r->e2e_s, SP_UNIT_TIME));
+    else /* no decode happens: the decode step below is what one would take (issue 24) */
+        printf("  time per output token n/a (no output tokens)   end to end %s\n", sp_fmt_quantity(b3, sizeof b3, r->e2e_s, SP_UNIT_TIME));
     printf("  %-15s %9s %9s %9s %9s %9s %9s %9s  bound\n", "step breakdown", "GEMM", "wt read", "attention", "elemwise", "TP comm",
            "EP comm", "overhead");
     for (int ph = 0; ph < 2; ph++) {
@@ -237,8 +240,11 @@ static void print_report(const sp_infer_report *rep)
                st->gemm_compute * 1e3, st->weight_read * 1e3, st->attention * 1e3, st->elementwise * 1e3, st->tp_comm * 1e3,
                st->ep_comm * 1e3, st->overhead * 1e3, st->bound);
     }
-    printf("  throughput       %.4g tokens/s total, %.4g per GPU, %.4g per user\n", r->tokens_per_s, r->tokens_per_s_per_gpu,
-           r->tokens_per_s_per_user);
+    if (o->output > 0)
+        printf("  throughput       %.4g tokens/s total, %.4g per GPU, %.4g per user\n", r->tokens_per_s, r->tokens_per_s_per_gpu,
+               r->tokens_per_s_per_user);
+    else
+        printf("  throughput       no output tokens: prefill only (time to first token above)\n");
     if (isfinite(rep->usd_per_million_tokens) && isfinite(rep->joules_per_token))
         printf("  cost and energy  $%.4g per million output tokens at $%.2f/GPU-hour; %.3g J per token (facility)\n",
                rep->usd_per_million_tokens, s->usd_per_accel_hour, rep->joules_per_token);

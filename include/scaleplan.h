@@ -401,7 +401,9 @@ sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel
 sp_status sp_parse_model(const char *name, const char *text, size_t len, sp_model *m, sp_error *err);
 sp_status sp_parse_system(const char *data_dir, const char *name, const char *text, size_t len, sp_system *s,
                           sp_error *err);
-/* Lists preset names of a kind ("models", "systems", "accelerators") into buf, comma separated. */
+/* Lists preset names of a kind ("models", "systems", "accelerators") into buf, comma separated; a buffer of
+ * SP_PRESET_LIST_MAX bytes holds every name the listing reads (256 names of up to 63 characters; past 256, ", ..."). */
+#define SP_PRESET_LIST_MAX (256 * 66 + 8)
 void sp_list_presets(const char *data_dir, const char *kind, char *buf, size_t n);
 /* What the model reader understood beyond the numbers (src/model_hf.c), for `scaleplan model`. */
 typedef struct {

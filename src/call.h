@@ -139,7 +139,7 @@ sp_status sp_serve_parse(const char *data_dir, sp_request *rq, struct sp_serve_r
 #define SP_PRESET_KINDS 5
 extern const char *const sp_preset_kinds[SP_PRESET_KINDS]; /* models, systems, accelerators, laws */
 typedef struct {
-    char list[SP_PRESET_KINDS][4096]; /* comma-separated names per kind */
+    char list[SP_PRESET_KINDS][SP_PRESET_LIST_MAX]; /* comma-separated names per kind */
 } sp_presets_report;
 sp_status sp_presets_run(const char *data_dir, sp_request *rq, sp_presets_report *r, sp_error *err);
 json_t *sp_presets_json(const sp_presets_report *r);

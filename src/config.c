@@ -152,13 +152,14 @@ static sp_status resolve(const char *data_dir, const char *kind, const char *nam
     snprintf(out, n, "%s/%s/%s.json", data_dir, kind, name);
     struct stat st;
     if (stat(out, &st) != 0) {
-        char list[1024];
+        char list[SP_PRESET_LIST_MAX], shown[768];
         sp_list_presets(data_dir, kind, list, sizeof list);
         char near[128], dym[160] = "";
         if (sp_suggest(name, list, near, sizeof near))
             snprintf(dym, sizeof dym, " (did you mean '%s'?)", near);
+        sp_preset_choices(list, strlen(name) + strlen(dym), "'scaleplan presets'", shown, sizeof shown);
         return sp_fail(err, SP_EINVAL, "unknown %.*s preset '%s'%s; available: %s (or give a path to a .json file)",
-                       kind_len(kind), kind, name, dym, list);
+                       kind_len(kind), kind, name, dym, shown);
     }
     return SP_OK;
 }
@@ -947,6 +948,19 @@ static sp_status stack_preset(const char *data_dir, const src_file *f, const cha
 sp_status sp_load_software(const char *data_dir, const char *name_or_path, sp_software *sw, sp_error *err)
 {
     return load_preset(data_dir, "software", name_or_path, stack_preset, sw, err);
+}
+
+void sp_preset_choices(const char *list, size_t used, const char *see, char *out, size_t n)
+{
+    size_t len = strlen(list), room = sizeof((sp_error *)0)->msg - 140;
+    if (used + len <= room && len < n) {
+        snprintf(out, n, "%s", list);
+        return;
+    }
+    int count = 1;
+    for (const char *c = list; *c; c++)
+        count += *c == ',';
+    snprintf(out, n, "%d names (%s lists them)", count, see);
 }
 
 void sp_list_presets(const char *data_dir, const char *kind, char *buf, size_t n)

@@ -135,13 +135,14 @@ static sp_status distill_energy(sp_distill_report *r, sp_error *err)
 sp_status sp_distill_run(const char *data_dir, sp_request *rq, sp_distill_report *r, sp_error *err)
 {
     memset(r, 0, sizeof *r);
-    const char *tn = NULL, *sn = NULL, *sys = "dgx-h100";
+    const char *tn = NULL, *sn = NULL;
     sp_status st;
     if (!sp_req_has(rq, "teacher") || !sp_req_has(rq, "student") || !sp_req_has(rq, "tokens"))
         return sp_fail(err, SP_EINVAL, "--teacher, --student and --tokens are required");
     if ((st = sp_req_str(rq, "teacher", &tn, err)) || (st = sp_req_str(rq, "student", &sn, err)) ||
-        (st = sp_load_model(data_dir, tn, &r->teacher, err)) || (st = sp_load_model(data_dir, sn, &r->student, err)) ||
-        (st = sp_req_str(rq, "system", &sys, err)) || (st = sp_load_system(data_dir, sys, &r->system, err)))
+        (st = sp_req_named(sp_load_model(data_dir, tn, &r->teacher, err), "teacher", err)) ||
+        (st = sp_req_named(sp_load_model(data_dir, sn, &r->student, err), "student", err)) ||
+        (st = sp_req_system(rq, data_dir, "dgx-h100", &r->system, err)))
         return st;
     r->opts.epochs = 1;
     if ((st = sp_req_double(rq, "tokens", SP_UNIT_NONE, 1, 1e16, &r->opts.tokens, err)) ||

@@ -17,6 +17,7 @@
  * (1 + interconnect share)) × hours / amortisation period + facility energy × price.
  */
 #include "scaleplan.h"
+#include "internal.h"
 
 #include <jansson.h>
 #include <math.h>
@@ -101,21 +102,22 @@ sp_status sp_region_intensity(const char *data_dir, const char *region, double *
     json_t *r = json_object_get(regs, region);
     sp_status st = SP_OK;
     if (!r) {
-        char list[1024] = "";
+        char list[SP_PRESET_LIST_MAX] = "", shown[768];
         size_t w = 0;
         const char *k;
         json_t *v;
         json_object_foreach(regs, k, v)
         {
             (void)v;
-            if (w < sizeof list - 40)
+            if (w < sizeof list)
                 w += (size_t)snprintf(list + w, sizeof list - w, "%s%s", w ? ", " : "", k);
         }
         char near[128], dym[160] = "";
         if (sp_suggest(region, list, near, sizeof near))
             snprintf(dym, sizeof dym, " (did you mean '%s'?)", near);
+        sp_preset_choices(list, strlen(region) + strlen(dym), "data/regions/regions.json", shown, sizeof shown);
         st = sp_fail(err, SP_EINVAL, "--region '%s' is not a region preset%s; available: %s (or give --grid KG_PER_KWH)",
-                     region, dym, list);
+                     region, dym, shown);
     } else {
         json_t *v = json_object_get(r, "kg_per_kwh");
         if (!json_is_number(v) || json_number_value(v) < 0)

@@ -582,7 +582,7 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
     r->decode_bound = r->decode.bound;
     decode_bytes(&c, Bg, r);
     r->tokens_per_s_per_gpu = r->tokens_per_s / o->n_gpus;
-    r->tokens_per_s_per_user = r->tpot_s > 0 ? 1 / r->tpot_s : 0;
+    r->tokens_per_s_per_user = r->tpot_s > 0 && o->output > 0 ? 1 / r->tpot_s : 0; /* no output: none reach a user */
     if (!isfinite(r->ttft_s) || !isfinite(r->tpot_s) || !isfinite(r->tokens_per_s))
         return sp_fail(err, SP_EINVAL, "infer: internal error: non-finite latency");
     return SP_OK;

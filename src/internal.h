@@ -15,6 +15,10 @@ sp_status sp_csv_from_cells(const char *name, int ncols, int nrows, const char *
 
 /* Lists the *.json preset names in dir into buf, comma separated; returns the count. */
 int sp_list_dir(const char *dir, char *buf, size_t n);
+/* The choices of an unknown-name error whose other parts (the name given, the suggestion) take `used` bytes: the
+ * list itself while the whole message fits an sp_error (with 140 bytes for the fixed text and an option prefix),
+ * else the count of names and where to see them all, so no name is ever cut. */
+void sp_preset_choices(const char *list, size_t used, const char *see, char *out, size_t n);
 /* Loads data_dir/KIND/NAME.json, or NAME as a path when it has a '/' or ends in .json, into *out (the path used
  * into path). Unknown names are refused with the list of presets ("unknown WHAT 'x'; available: ..."), bad JSON
  * with file:line:column. Shared by laws (scaling.c) and forecast assumption sets (forecast.c). */

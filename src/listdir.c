@@ -25,11 +25,14 @@ int sp_list_dir(const char *dir, char *buf, size_t n)
             k++;
         }
     }
+    int more = e != NULL; /* stopped at 256 names */
     closedir(d);
     qsort(ptr, (size_t)k, sizeof ptr[0], cmp);
     size_t w = 0;
     buf[0] = 0;
     for (int i = 0; i < k && w < n; i++)
         w += (size_t)snprintf(buf + w, n - w, "%s%s", i ? ", " : "", ptr[i]);
+    if (more && w < n)
+        snprintf(buf + w, n - w, ", ...");
     return 0;
 }

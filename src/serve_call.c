@@ -114,9 +114,10 @@ sp_status sp_serve_parse(const char *data_dir, sp_request *rq, sp_serve_report *
     sp_status rc;
     if ((rc = sp_req_model(rq, data_dir, NULL, &r->model, err)) || (rc = sp_req_system(rq, data_dir, "dgx-h100", &r->system, err)) ||
         (rc = deploy_opts(rq, &r->opts, err)) || (rc = sp_req_str(rq, "workload", &wl, err)) ||
-        (rc = sp_req_str(rq, "scenario", &scen, err)) || (rc = sp_req_str(rq, "trace", &trace, err)) ||
-        (rc = sp_serve_workload_load(data_dir, wl, scen, &r->wl, err)))
-        return sp_req_named(rc, rc && strstr(err->msg, "no scenario '") ? "scenario" : "workload", err);
+        (rc = sp_req_str(rq, "scenario", &scen, err)) || (rc = sp_req_str(rq, "trace", &trace, err)))
+        return rc;
+    if ((rc = sp_serve_workload_load(data_dir, wl, scen, &r->wl, err))) /* only its own errors name --workload */
+        return sp_req_named(rc, strstr(err->msg, "no scenario '") ? "scenario" : "workload", err);
     if ((trace && (rc = sp_req_named(sp_serve_trace_load(trace, &r->wl, err), "trace", err))) || (rc = arrival_opt(rq, &r->wl, err)) ||
         (rc = stack_opts(data_dir, rq, r, err)))
         sp_serve_workload_free(&r->wl);

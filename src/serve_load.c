@@ -104,12 +104,13 @@ static json_t *load_obj(const char *data_dir, const char *sub, const char *name,
     json_error_t je;
     json_t *root = json_load_file(path, JSON_REJECT_DUPLICATES, &je);
     if (!root && je.line < 0 && !strchr(name, '/') && !strstr(name, ".json")) {
-        char list[1024], near[128], dym[160] = "";
+        char list[SP_PRESET_LIST_MAX], shown[768], near[128], dym[160] = "";
         sp_list_presets(data_dir, sub, list, sizeof list);
         if (sp_suggest(name, list, near, sizeof near))
             snprintf(dym, sizeof dym, " (did you mean '%s'?)", near);
+        sp_preset_choices(list, strlen(name) + strlen(dym), "the data directory", shown, sizeof shown);
         sp_fail(err, SP_EIO, "unknown %s preset '%s'%s; available: %s (or give a path to a .json file)", sub, name, dym,
-                list);
+                shown);
         return NULL;
     }
     if (!root) {

@@ -45,7 +45,7 @@ static sp_status law_budget(const char *data_dir, sp_request *rq, sp_shape_repor
         return st;
     snprintf(r->law_name, sizeof r->law_name, "%s", ln);
     r->use_law = strcmp(ln, "none") != 0;
-    if (r->use_law && (st = sp_load_law(data_dir, ln, &r->law, err)))
+    if (r->use_law && (st = sp_req_named(sp_load_law(data_dir, ln, &r->law, err), "law", err)))
         return st;
     if (!r->has_loss)
         return SP_OK;

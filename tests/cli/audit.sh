@@ -22,6 +22,10 @@ expect_fail validate_energy_zero_rows 2 "none of the 1 rows could be evaluated (
 
 # 3. --output 0 has no cost per output token: n/a (the serve engineer's fix, issue 19), never "$nan per million"
 expect_out infer_output_zero 'n/a per output token \(no output tokens\)' -- infer --model llama3-8b --output 0
+# nor a per-user rate or a time per output token when no token is output (it printed the decode speed, 156.3/s)
+expect_out infer_output_zero_user 'throughput       no output tokens: prefill only' -- infer --model llama3-8b --output 0
+expect_out infer_output_zero_tpot 'time per output token n/a \(no output tokens\)' -- infer --model llama3-8b --output 0
+expect_out infer_output_zero_json '"tokens_per_s_per_user":0[,}]' -- infer --model llama3-8b --output 0 --json
 
 # 10. --plot into a missing folder is refused before any work, naming the folder; a sweep prints nothing on failure
 expect_fail plot_missing_dir 2 "--plot /nonexistent/x.svg: folder '/nonexistent' does not exist" -- law --compute 1e24 --plot /nonexistent/x.svg
@@ -39,10 +43,26 @@ expect_fail data_dir_missing 2 "^scaleplan train: error: --data-dir: '/nonexiste
 
 # every refusal of a preset or file names the option it came from
 expect_fail name_model 2 "^scaleplan train: error: --model: unknown model preset 'x'" -- train --model x
-# OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): expect_fail name_teacher 2 "^scaleplan distill: error: --teacher: unknown model preset" -- distill --teacher x --student llama3-8b --tokens 1e9
+expect_fail name_teacher 2 "^scaleplan distill: error: --teacher: unknown model preset" -- distill --teacher x --student llama3-8b --tokens 1e9
+expect_fail name_student 2 "^scaleplan distill: error: --student: tests/bad/truncated.json:4:0: '}' expected" -- distill --teacher llama3-8b --student tests/bad/truncated.json --tokens 1e9
+expect_fail name_distill_system 2 "^scaleplan distill: error: --system: unknown system preset 'x'" -- distill --teacher llama3-8b --student llama3-8b --tokens 1e9 --system x
+expect_fail name_shape_law 2 "^scaleplan shape: error: --law: unknown law 'x'" -- shape --law x --params 7e9
+# an error of another option is not attributed to --workload (serve named every error of its inputs after it)
+expect_fail name_serve_model 2 "^scaleplan serve: error: --model: unknown model preset 'x'" -- serve --model x
+expect_fail name_serve_tp 2 "^scaleplan serve: error: --tp: 0 is out of range" -- serve --model llama3-8b --tp 0
+expect_fail name_serve_workload 2 "^scaleplan serve: error: --workload: unknown workloads preset 'x'" -- serve --model llama3-8b --workload x
 expect_fail name_compare 2 "^scaleplan limits: error: --compare: 'abc'; allowed h100" -- limits --mode epoch2024 --compare h100,abc
 # OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): expect_fail name_coe 2 "^scaleplan infer: error: --coe: '/nonexistent.json': cannot open the file; expected a JSON file of experts" -- infer --coe /nonexistent.json
 expect_fail name_fit_column 2 "^scaleplan fit: error: --n: .*no column 'N'; expected one of the CSV's columns" -- fit "$TMP/energy0.csv"
+
+# many presets: the list no longer sits in a 1024-byte buffer (names past it were neither listed nor suggested);
+# a list too long for one error line gives its count and where to see the names, never a name cut in half
+mkdir -p "$TMP/many/models"
+for i in $(seq 10 89); do cp data/models/llama3-8b.json "$TMP/many/models/a-long-model-preset-name-$i.json"; done
+cp data/models/llama3-8b.json "$TMP/many/models/zz-last-preset.json"
+expect_fail many_presets 2 "^scaleplan train: error: --model: unknown model preset 'zz-lats-preset' (did you mean 'zz-last-preset'?); available: 81 names ('scaleplan presets' lists them) (or give a path to a .json file)$" -- train --data-dir "$TMP/many" --model zz-lats-preset
+$RUN presets --data-dir "$TMP/many" --json >"$TMP/many.json" 2>&1
+if grep -q '"zz-last-preset"' "$TMP/many.json"; then echo "ok many_presets_listed"; else echo "not ok many_presets_listed: presets lost names past its buffer"; fi
 
 # "did you mean": options (cli/cli.c), commands (cli/main.c), presets and laws (library)
 expect_fail dym_option 2 "unknown option '--modle'; did you mean '--model'?" -- train --modle llama3-8b
@@ -95,7 +115,7 @@ expect_out law_count_sci 'N\* = 1\.047e\+18 parameters' -- law --compute 1e40
 expect_out train_pp1_no_imbalance '^    embedding \+ LM head ' -- train --model llama3-8b --system dgx-h100 --gpus 8
 $RUN train --model llama3-8b --system dgx-h100 --gpus 8 >"$TMP/t.txt" 2>&1
 if grep -q 'first/last stage imbalance' "$TMP/t.txt"; then echo "not ok train_pp1_label: stage imbalance shown at PP 1"; else echo "ok train_pp1_label"; fi
-# OPEN (infer's text moved to the library on main; docs/robustness.md): expect_out infer_usable_limit 'of 74\.51 GiB \(90 % usable: 67\.06 GiB\).*DOES NOT FIT' -- infer --model llama3-70b
+expect_out infer_usable_limit 'of 79\.65 GiB \(90 % usable: 71\.68 GiB\).*DOES NOT FIT' -- infer --model llama3-70b
 # 131,072-token context: attention is 81 % of the model FLOPs (12·L·s·d per token against 6N), so MFU 85.7 %
 expect_out train_mfu_convention 'MFU counts 81 % of its FLOPs in attention, full s x s without causal halving' -- train --model llama3-8b --system dgx-h100 --gpus 8 --seq-len 131072 --cp 8
 expect_out search_no_twins 'none\|sel: recompute none and selective give the same plan' -- search --model llama3-8b --system dgx-h100 --gpus 64 --global-batch 256 --seq-len 4096

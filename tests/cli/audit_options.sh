@@ -108,7 +108,7 @@ NL='
 '
 # Known gaps, open (docs/robustness.md): refusals that do not yet name their option, reported as "# KNOWN GAP"
 # until fixed. infer's --fit-hardware and --coe moved into the library just before this landed.
-KNOWN_GAPS="infer:candidates infer:coe infer:compare shape:law shape:system finetune:model finetune:system distill:teacher distill:student distill:system report:data-dir"
+KNOWN_GAPS="infer:candidates infer:coe infer:compare"
 # allowed CMD OPT VALUE: is the triple (or "* OPT VALUE") in ALLOWED? (shell only: no process per check)
 allowed() {
     case "$NL$ALLOWED$NL" in *"$NL$1 $2 $3$NL"* | *"$NL* $2 $3$NL"* | *"$NL$1 $2 *$NL"*) return 0 ;; esac
