@@ -61,7 +61,9 @@ int cmd_shape(int argc, char **argv)
         printf("scaleplan shape: ~%.3g parameters on %d x %s (%s), batch %d, prompt %d, output %d, %s weights%s\n",
                so.n_target, o.n_gpus, s.acc.name, s.name, o.batch, o.prompt, o.output, sp_dtype_name(o.weights),
                use_law ? "" : " (no law: parameter count is the quality proxy)");
-        printf("  %d shapes fit, Pareto front of %d (loss or size vs latency vs throughput), by time per token:\n", ne, nf);
+        printf("  %d shapes fit, Pareto front of %d (loss or size vs latency vs throughput), by time per token;\n", ne, nf);
+        printf("  d_model/layers kept in %d..%d, where loss is flat in shape%s (docs/inference.md)\n", SP_SHAPE_ASPECT_MIN,
+               SP_SHAPE_ASPECT_MAX, use_law ? "; loss includes the KV-sharing penalty: +0.29 % MQA, +0.05 % GQA-8" : "");
         printf("  %-32s %6s %6s %5s %4s %4s %6s %4s %9s %7s %9s %9s %11s %9s\n", "shape", "layers", "d", "heads", "dh",
                "kv", "ffn", "E", "params", "loss", "TPOT", "TTFT", "tok/s/GPU", "KV B/tok");
         for (int i = 0; i < shown; i++) {

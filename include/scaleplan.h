@@ -875,10 +875,21 @@ sp_status sp_coe_eval(const sp_coe_expert *ex, int n, const sp_system *s, const 
 typedef struct {
     sp_model m;
     double params, active;    /* total and active parameters */
-    double loss;              /* law prediction (NAN without a law: parameter count is the proxy) */
+    double loss;              /* law prediction x (1 + kv_penalty) (NAN without a law: parameter count is the proxy) */
+    double loss_law;          /* the law's L(N, D) alone, which has no term for shape */
+    double kv_penalty;        /* relative loss of sharing KV heads (sp_shape_kv_penalty) */
     double tpot_s, ttft_s, tokens_per_s_per_gpu;
     double kv_bytes_per_token;
 } sp_shape_point;
+/* The shape evidence the search keeps to (docs/inference.md "What the loss law cannot see"): d_model / layers within
+ * SP_SHAPE_ASPECT_MIN..MAX, the span over which Kaplan et al. 2020 §3.1 measured loss within a few percent and that
+ * published models occupy; outside it the loss law cannot rank shapes, so they are not ranked. */
+#define SP_SHAPE_ASPECT_MIN 32
+#define SP_SHAPE_ASPECT_MAX 256
+/* Relative loss of sharing KV heads at equal parameters: 0 for multi-head, SP_MQA_LOSS_PENALTY for one KV head
+ * (Shazeer 2019 Table 3), a sixth of it from 8 groups up (Ainslie et al. 2023 Table 1), log-interpolated between. */
+#define SP_MQA_LOSS_PENALTY 0.0029
+double sp_shape_kv_penalty(const sp_model *m);
 
 typedef struct {
     double n_target;          /* parameter budget; shapes within +-tol of it are enumerated */

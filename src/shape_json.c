@@ -100,6 +100,10 @@ json_t *sp_shape_json(const sp_shape_report *r)
     sp_json_set_num(o, "params_target", r->shape.n_target);
     sp_json_set_int(o, "evaluated", r->n_evaluated);
     sp_json_set_int(o, "front_size", r->n_front);
+    json_t *ar = json_array();
+    json_array_append_new(ar, json_integer(SP_SHAPE_ASPECT_MIN));
+    json_array_append_new(ar, json_integer(SP_SHAPE_ASPECT_MAX));
+    json_object_set_new(o, "aspect_ratio_range", ar);
     for (int i = 0; i < r->shown; i++) {
         const sp_shape_point *p = &r->front[i];
         json_t *j = json_object();
@@ -114,6 +118,8 @@ json_t *sp_shape_json(const sp_shape_report *r)
         sp_json_set_num(j, "params", p->params);
         sp_json_set_num(j, "active_params", p->active);
         sp_json_set_num(j, "loss", p->loss);
+        sp_json_set_num(j, "loss_law", p->loss_law);
+        sp_json_set_num(j, "kv_penalty", p->kv_penalty);
         sp_json_set_num(j, "tpot_s", p->tpot_s);
         sp_json_set_num(j, "ttft_s", p->ttft_s);
         sp_json_set_num(j, "tokens_per_s_per_gpu", p->tokens_per_s_per_gpu);

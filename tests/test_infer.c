@@ -179,7 +179,23 @@ static void test_shape(void **st)
         for (int j = 0; j < nf && j < 64; j++)
             assert_false(pts[j].loss < pts[i].loss && pts[j].tpot_s < pts[i].tpot_s &&
                          pts[j].tokens_per_s_per_gpu > pts[i].tokens_per_s_per_gpu);
+        /* issue 24 item 13: no shape outside the aspect ratios where loss is flat in shape (the front was led by
+         * 12 layers of 6144, ratio 512); the loss carries the KV-sharing penalty */
+        double ar = (double)pts[i].m.d_model / pts[i].m.n_layers;
+        assert_true(ar >= SP_SHAPE_ASPECT_MIN && ar <= SP_SHAPE_ASPECT_MAX);
+        assert_true(fabs(pts[i].loss - pts[i].loss_law * (1 + sp_shape_kv_penalty(&pts[i].m))) <= 1e-12);
     }
+    /* the KV-sharing penalty: ln 30.2 / ln 29.9 - 1 for one KV head (Shazeer 2019 Table 3), a sixth of it for 8
+     * groups (Ainslie et al. 2023 Table 1: 47.2 - 47.1 against 47.2 - 46.6), none for multi-head */
+    sp_model q;
+    memset(&q, 0, sizeof q);
+    q.n_heads = 32;
+    q.n_kv_heads = 1;
+    assert_true(fabs(sp_shape_kv_penalty(&q) - (log(30.2) / log(29.9) - 1)) < 5e-5); /* 0.00294, kept as 0.0029 */
+    q.n_kv_heads = 8;
+    assert_true(fabs(sp_shape_kv_penalty(&q) - 0.0029 / 6) < 1e-12);
+    q.n_kv_heads = 32;
+    assert_true(sp_shape_kv_penalty(&q) == 0);
     /* an impossible latency target is infeasible */
     so.max_tpot_s = 1e-6;
     assert_int_equal(sp_shape_search(&s, &o, &law, &so, pts, 64, &nf, &ne, &e), SP_EINFEASIBLE);

@@ -125,3 +125,13 @@ dups=$(awk '$1 ~ /^[0-9]+$/ && NF > 12 { r = $9; if (r == "none" || r == "select
     print $2, $3, $4, $5, $6, $7, $8, r, $10, $11 }' "$TMP/s.txt" | sort | uniq -d | wc -l)
 if [ "$dups" -eq 0 ]; then echo "ok search_rows_distinct"; else echo "not ok search_rows_distinct: $dups rows differ only by recompute none/selective"; fi
 expect_out limits_physical_scale 'physical scale: points past 1e6 GPUs \(here up to [0-9.e+]+\) are extrapolations' -- limits --mode epoch2024
+
+# 13. shape: the loss law has no shape term, so the front was led by the shallowest multi-query shape (12 layers of
+# 6144, aspect ratio 512); now only aspect ratios 32..256 (where Kaplan et al. 2020 §3.1 found loss flat in shape)
+# are ranked, and the loss of shared KV heads carries its published penalty (docs/inference.md)
+$RUN shape --system dgx-h100 --params 7e9 --json >"$TMP/shape.json" 2>&1
+awk 'BEGIN { RS = "[{}]" } /"n_layers":/ { match($0, /"n_layers":[0-9]+/); l = substr($0, RSTART + 11, RLENGTH - 11)
+    match($0, /"d_model":[0-9]+/); d = substr($0, RSTART + 10, RLENGTH - 10); n++; if (d / l > 256 || d / l < 32) bad++ }
+    END { if (n > 0 && bad == 0) print "ok shape_aspect_range"; else print "not ok shape_aspect_range: " bad " of " n " front shapes outside 32..256" }' "$TMP/shape.json"
+expect_out shape_kv_penalty '"n_kv_heads":1,.*"loss_law":[0-9.]+,"kv_penalty":0\.0029[,}]' -- shape --system dgx-h100 --params 7e9 --json
+expect_out shape_says_range 'd_model/layers kept in 32\.\.256' -- shape --system dgx-h100 --params 7e9
