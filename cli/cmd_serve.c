@@ -54,12 +54,15 @@ static void print_text(const sp_serve_result *r, const sp_serve_opts *o, const s
         printf(" at %.4g/s%s", o->rate, max_rate ? " (the highest rate meeting the SLOs)" : "");
     printf("\n\nthroughput        %10.1f output tokens/s  (%.4g requests/s, %.1f input tokens/s)\n", r->throughput_tokens_per_s,
            r->requests_per_s, r->input_tokens_per_s);
-    printf("goodput           %10.1f output tokens/s  (%.1f %% of requests meet", r->goodput_tokens_per_s, 100 * r->slo_attainment);
-    if (r->ttft_slo_s > 0)
-        printf(" TTFT <= %.3g s", r->ttft_slo_s);
-    if (r->tpot_slo_s > 0)
-        printf(" TPOT <= %.3g s", r->tpot_slo_s);
-    printf(r->ttft_slo_s > 0 || r->tpot_slo_s > 0 ? ")\n" : " no SLO)\n");
+    if (r->ttft_slo_s > 0 || r->tpot_slo_s > 0) {
+        printf("goodput           %10.1f output tokens/s  (%.1f %% of requests meet", r->goodput_tokens_per_s, 100 * r->slo_attainment);
+        if (r->ttft_slo_s > 0)
+            printf(" TTFT <= %.3g s", r->ttft_slo_s);
+        if (r->tpot_slo_s > 0)
+            printf(" TPOT <= %.3g s", r->tpot_slo_s);
+        printf(")\n");
+    } else /* it read "100.0 % of requests meet no SLO" */
+        printf("goodput           %10.1f output tokens/s  (no SLO given: every request counts)\n", r->goodput_tokens_per_s);
     printf("                      P50         P90         P99        mean\n");
     const char *nm[] = {"TTFT (s)", "TPOT (s)", "E2E (s)"};
     const double *v[] = {r->ttft_s, r->tpot_s, r->e2e_s};

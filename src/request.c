@@ -210,6 +210,9 @@ sp_status sp_req_software(sp_request *rq, const char *data_dir, sp_system *s, sp
     sp_error e2 = {0};
     if (fr && sp_fp8_recipe_parse(fr, &p->fp8_recipe, &e2))
         return sp_fail(err, SP_EINVAL, "--fp8-recipe: %s", e2.msg);
+    if (fr && p->dtype != SP_FP8) /* a scaling recipe of FP8 GEMMs means nothing in another precision (issue 24) */
+        return sp_fail(err, SP_EINVAL, "--fp8-recipe applies only with --dtype fp8 (the GEMMs here are %s)",
+                       sp_dtype_name(p->dtype));
     if (!name)
         return SP_OK;
     unsigned given = (sp_req_has(rq, "recompute") ? SP_KNOB_RECOMPUTE : 0) | (sp_req_has(rq, "sp") ? SP_KNOB_SP : 0) |

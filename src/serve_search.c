@@ -43,10 +43,16 @@ sp_status sp_serve_max_rate(const sp_model *m, const sp_system *s, const sp_serv
     double hi = 1.5 * fmax(tmp.requests_per_s, off_rate), lo = hi / 96;
     if ((rc = at_rate(m, s, w, o, lo, &tmp, err)))
         return rc;
-    if (!tmp.slo_met)
+    if (!tmp.slo_met) {
+        char a[40] = "no SLO", b[40] = "no SLO"; /* an SLO not given is none, not "SLO 0 s" */
+        if (ts > 0)
+            snprintf(a, sizeof a, "SLO %.3g s", ts);
+        if (ps > 0)
+            snprintf(b, sizeof b, "SLO %.3g s", ps);
         return sp_fail(err, SP_EINVAL,
-                       "serve: the SLOs are not met even at %.3g requests/s (1/64 of the offline rate): P99 TTFT %.3g s (SLO %.3g s), P99 TPOT %.3g s (SLO %.3g s)",
-                       lo, tmp.ttft_s[2], ts, tmp.tpot_s[2], ps);
+                       "serve: the SLOs are not met even at %.3g requests/s (1/64 of the offline rate): P99 TTFT %.3g s (%s), P99 TPOT %.3g s (%s)",
+                       lo, tmp.ttft_s[2], a, tmp.tpot_s[2], b);
+    }
     *r = tmp;
     int steps = o->bisect_steps > 0 ? o->bisect_steps : BISECT_STEPS;
     for (int i = 0; i < steps; i++) {

@@ -135,3 +135,23 @@ awk 'BEGIN { RS = "[{}]" } /"n_layers":/ { match($0, /"n_layers":[0-9]+/); l = s
     END { if (n > 0 && bad == 0) print "ok shape_aspect_range"; else print "not ok shape_aspect_range: " bad " of " n " front shapes outside 32..256" }' "$TMP/shape.json"
 expect_out shape_kv_penalty '"n_kv_heads":1,.*"loss_law":[0-9.]+,"kv_penalty":0\.0029[,}]' -- shape --system dgx-h100 --params 7e9 --json
 expect_out shape_says_range 'd_model/layers kept in 32\.\.256' -- shape --system dgx-h100 --params 7e9
+
+# 5. classes found in the features of the last session
+# serve: 50 requests at 1e6/s arrive within 50 us; the arrival window held no completion, so the run read 0 tokens/s,
+# a mean queue of 9496 against a maximum of 49 and a mean KV occupancy of 133269 %: a window holding fewer than half
+# the completions is replaced by the whole run, and time averages are taken over the run they were integrated on
+$RUN serve --model llama3-8b --rate 1e6 --requests 50 --json >"$TMP/serve.json" 2>&1
+awk '{ t = q = qm = k = km = -1
+    if (match($0, /"throughput_tokens_per_s":[0-9.e+-]+/)) t = substr($0, RSTART + 26, RLENGTH - 26)
+    if (match($0, /"queue_mean":[0-9.e+-]+/)) q = substr($0, RSTART + 13, RLENGTH - 13)
+    if (match($0, /"queue_max":[0-9.e+-]+/)) qm = substr($0, RSTART + 12, RLENGTH - 12)
+    if (match($0, /"kv_occupancy_mean":[0-9.e+-]+/)) k = substr($0, RSTART + 20, RLENGTH - 20)
+    if (match($0, /"kv_occupancy_max":[0-9.e+-]+/)) km = substr($0, RSTART + 19, RLENGTH - 19)
+    if (t > 0 && q >= 0 && q <= qm + 0 && k >= 0 && k <= km + 0 && km <= 1) print "ok serve_overload_stats"
+    else print "not ok serve_overload_stats: throughput " t ", queue mean " q " max " qm ", KV mean " k " max " km }' "$TMP/serve.json"
+# train: an FP8 scaling recipe was accepted, and ignored, with 16-bit GEMMs
+expect_fail fp8_recipe_needs_fp8 2 '^scaleplan train: error: --fp8-recipe applies only with --dtype fp8 (the GEMMs here are bf16)' -- train --model llama3-8b --fp8-recipe delayed
+expect_out fp8_recipe_with_fp8 'MFU' -- train --model llama3-8b --system dgx-h100 --gpus 8 --dtype fp8 --fp8-recipe delayed
+# serve without SLOs said "100.0 % of requests meet no SLO", and --max-rate printed an SLO not given as "SLO 0 s"
+expect_out serve_no_slo 'goodput +[0-9.]+ output tokens/s  \(no SLO given: every request counts\)' -- serve --model llama3-8b --requests 50
+expect_fail serve_maxrate_no_slo 2 'P99 TPOT [0-9.e-]* s (no SLO)' -- serve --model llama3-8b --max-rate --ttft-p99 1us --requests 50

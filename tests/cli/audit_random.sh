@@ -22,13 +22,15 @@ awk -v seed="$SEED" -v n="$N" -v tmp="$TMP" 'function pick(s,   a, k) { k = spli
 BEGIN {
     srand(seed)
     models = "llama3-8b llama3-70b llama2-7b mixtral-8x7b gpt3-175b gpt3-6.7b bert-base qwen3-30b-a3b mpt-7b gptj-6b"
-    systems = "dgx-h100 dgx-a100-80g dgx-a100-40g hgx-h200 dgx-b200 mi300x-8 a10-node l40s-node"
+    systems = "dgx-h100 dgx-a100-80g dgx-a100-40g hgx-h200 dgx-b200 mi300x-8 a10-node l40s-node dgx-b300 gb300-nvl72 mi325x-8"
+    stacks = "megatron-core megatron-lm-2021 deepspeed megatron-deepspeed torchtitan maxtext llm-foundry"
     for (i = 0; i < n; i++) {
-        c = int(rand() * 12); j = rand() < 0.4 ? " --json" : ""
+        c = int(rand() * 14); j = rand() < 0.4 ? " --json" : ""
         if (c == 0)
             l = "train --model " pick(models) " --system " pick(systems) " --gpus " pick("1 8 64 512 4096") " --tp " pick("1 2 8") \
                 " --pp " pick("1 1 2 4") " --micro-batch " pick("1 2 4") " --recompute " pick("none selective full") " --zero " pick("0 1 3") \
-                " --dtype " pick("bf16 bf16 fp8") " --seq-len " pick("512 2048 8192 32768") " --tokens " pick("1e9 1e12 15T") j
+                " --dtype " pick("bf16 bf16 fp8") " --seq-len " pick("512 2048 8192 32768") " --tokens " pick("1e9 1e12 15T") \
+                (rand() < 0.3 ? " --software " pick(stacks) : "") j
         else if (c == 1)
             l = "infer --model " pick(models) " --system " pick(systems) " --batch " pick("1 8 64 512") " --prompt " pick("1 128 2048 32768") \
                 " --output " pick("1 16 1024") " --weights " pick("bf16 fp8 int8 int4") " --kv " pick("bf16 fp8") " --tp " pick("1 2 8") \
@@ -61,11 +63,16 @@ BEGIN {
             l = "fit " tmp "/fit.csv --bootstrap " pick("0 2") " --threads 1" j
         else if (c == 9)
             l = "report famous" j
+        else if (c == 12)
+            l = "forecast --assumptions " pick("default epoch-2030 villalobos-2024") " --from " pick("2024 2026 2030") " --to " pick("2035 2050 2100") \
+                (rand() < 0.3 ? " --compute-growth " pick("1 2 4.2 10") : "") (rand() < 0.3 ? " --flops-growth " pick("0.9 1 1.35 3") : "") j
+        else if (c == 13)
+            l = "model " pick(models " deepseek-v3 gemma3-27b llama4-scout bloom-176b") " --seq-len " pick("1 2048 131072") " --kv-dtype " pick("bf16 fp8") j
         else if (c == 10)
             l = "validate " tmp "/runs.csv" j
         else
             l = "serve --model " pick("llama3-8b llama2-7b mixtral-8x7b llama3-70b") " --system " pick(systems) " --tp " pick("1 2 8") \
-                " --rate " pick("0.5 2 20") " --requests " pick("20 100") " --workload " pick("sharegpt arxiv-summarization") (rand() < 0.3 ? " --csv" : j)
+                " --rate " pick("0.5 2 20 1e4") " --requests " pick("20 100") " --workload " pick("sharegpt arxiv-summarization") (rand() < 0.3 ? " --csv" : j)
         print l
     }
 }' >"$TMP/lines"
