@@ -962,7 +962,8 @@ typedef struct {
                                  GUARANTEED_NO_EVICT): no preemption */
     double mem_frac;          /* fraction of HBM the engine may use (weights + KV + activations) */
     double step_overhead_s;   /* host time per engine step: scheduling, sampling, detokenisation */
-    double kernel_factor;     /* step time multiplier for the stack's kernels relative to infer's model [1] */
+    double kernel_factor;     /* time multiplier of the stack's compute-bound FP8/FP4 GEMMs relative to infer's
+                                 model (divides their efficiency; HBM-bound GEMMs keep the roofline) [1] */
 } sp_serve_stack;
 
 typedef struct {

@@ -38,6 +38,8 @@ printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "global
 expect_fail sweep_bad_tokens_obj 2 "bad8.json:2:15: objective: 'tokens' .* needs base.duration" -- sweep "$TMP/bad8.json"
 printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "workload": "mlperf-llama3.1-8b", "rate": 5,\n  "global_batch": 8},\n "axes": [{"field": "gpus", "values": [8]}]}\n' > "$TMP/bad9.json"
 expect_fail sweep_bad_serve_key 2 "bad9.json:2:19: base.global_batch: 'global_batch' is a training workload's" -- sweep "$TMP/bad9.json"
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "workload": "mlperf-llama3.1-8b", "rate": 5},\n "axes": [{"field": "workload", "values": ["mlperf-llama3.1-8b", "sharegpt"]}]}\n' > "$TMP/bad11.json"
+expect_fail sweep_bad_workload_level 2 "bad11.json:2:66: axes.0.values.1: workload 'sharegpt' .* no open-loop arrivals with P99 SLOs" -- sweep "$TMP/bad11.json"
 printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "workload": "mlperf-llama3.1-8b", "rate": 5,\n  "scenario": "offline"},\n "axes": [{"field": "gpus", "values": [8]}]}\n' > "$TMP/bad10.json"
 expect_fail sweep_bad_serve_offline 2 "bad10.json:1:78: base.workload: .*offline is not one" -- sweep "$TMP/bad10.json"
 
