@@ -145,28 +145,38 @@ def law(**options: Any) -> Dict[str, Any]:
     return call("law", **options)
 
 
-def _points_csv(points: Any) -> str:
-    """(n, d, loss) rows -> the CSV text `fit` reads (columns n, d, loss[, weight])."""
-    if hasattr(points, "to_dict"):  # pandas DataFrame
-        points = points.to_dict("records")
-    lines = ["n,d,loss,weight"]
-    for p in points:
-        if isinstance(p, Mapping):
-            n, d, loss = p.get("n", p.get("N")), p.get("d", p.get("D")), p["loss"]
-            w = p.get("weight", 1)
-        else:
-            n, d, loss = p[0], p[1], p[2]
-            w = p[3] if len(p) > 3 else 1
-        lines.append("%r,%r,%r,%r" % (float(n), float(d), float(loss), float(w)))
-    return "\n".join(lines) + "\n"
+def _no_nan(row: Mapping) -> Dict[str, Any]:
+    """A row for the request: NaN (pandas' empty cell) becomes None (an empty cell)."""
+    return {str(k): (None if isinstance(v, float) and v != v else v) for k, v in row.items()}
 
 
 def fit(points: Any, **options: Any) -> Dict[str, Any]:
-    """Fits a scaling law to your runs: ``points`` is a CSV path, or rows of (n, d, loss[, weight]) / dicts /
-    a DataFrame with columns n, d, loss."""
+    """Fits a scaling law to your runs (``scaleplan fit``) and returns its JSON result as a dict.
+
+    ``points`` is a CSV path, or the points themselves: dicts (or a DataFrame) with the columns N, D and loss
+    (or the names given as ``n=``, ``d=``, ``loss=``), or ``(N, D, loss[, weight])`` tuples. Options are fit's:
+    ``form`` (chinchilla | gadre | kaplan | auto), ``select``, ``drop_if="COLUMN=VALUE"``, ``bootstrap``,
+    ``seed``, ``predict`` (``"70B,1.4T"``, a list of such strings or of ``(N, D)`` pairs), ``predict_csv``, ...
+    """
+    pred = options.get("predict")
+    if isinstance(pred, tuple) and len(pred) == 2 and not isinstance(pred[0], (str, tuple, list)):
+        options["predict"] = [pred]  # one (N, D) pair
     if isinstance(points, (str, os.PathLike)):
         return call("fit", file=os.fspath(points), **options)
-    return call("fit", csv_text=_points_csv(points), **options)
+    if hasattr(points, "to_dict"):  # pandas DataFrame
+        points = points.to_dict("records")
+    cols = [options.get("n") or "N", options.get("d") or "D", options.get("loss") or "loss",
+            options.get("weight") or "weight"]
+    rows = []
+    for p in points:
+        if isinstance(p, Mapping):
+            rows.append(_no_nan(p))
+            continue
+        p = list(p)
+        if len(p) > 3:
+            options.setdefault("weight", cols[3])
+        rows.append(dict(zip(cols, p)))
+    return call("fit", points=rows, **options)
 
 
 def limits(**options: Any) -> Dict[str, Any]:
@@ -180,20 +190,21 @@ def limits(**options: Any) -> Dict[str, Any]:
 
 
 def validate(path_or_rows: Any, **options: Any) -> Dict[str, Any]:
-    """Predicted vs measured step time for every row of a measured-runs CSV (a path, or rows as dicts)."""
+    """Predicted vs measured step time of measured training runs (``scaleplan validate``), as a dict.
+
+    ``path_or_rows`` is a CSV path or a list of paths (the columns of data/validation/training_runs.csv), or the
+    runs themselves: a list of dicts or a DataFrame with those columns. A relative ``system`` or
+    ``model_config`` path in such a row resolves against the working directory (in a file: against the file's
+    folder). ``infer=True``: rows of inference_measured.csv, the serving model.
+    """
     if isinstance(path_or_rows, (str, os.PathLike)):
-        return call("validate", file=os.fspath(path_or_rows), **options)
-    rows = list(path_or_rows.to_dict("records") if hasattr(path_or_rows, "to_dict") else path_or_rows)
-    cols: List[str] = []
-    for r in rows:
-        cols += [c for c in r if c not in cols]
-
-    def cell(v: Any) -> str:
-        s = "" if v is None else str(v)
-        return '"%s"' % s.replace('"', '""') if any(c in s for c in ',"\n') else s
-
-    text = "\n".join([",".join(cols)] + [",".join(cell(r.get(c)) for c in cols) for r in rows]) + "\n"
-    return call("validate", csv_text=text, **options)
+        return call("validate", paths=[os.fspath(path_or_rows)], **options)
+    if hasattr(path_or_rows, "to_dict"):  # pandas DataFrame
+        path_or_rows = path_or_rows.to_dict("records")
+    items = list(path_or_rows)
+    if items and all(isinstance(x, (str, os.PathLike)) for x in items):
+        return call("validate", paths=[os.fspath(x) for x in items], **options)
+    return call("validate", rows=[_no_nan(r) if isinstance(r, Mapping) else r for r in items], **options)
 
 
 def presets() -> Dict[str, Any]:

@@ -1,5 +1,6 @@
 """The Python package against the command-line tool: same JSON for every command, same error messages,
 identical results from several threads. Run by `make check` (python/tests, pytest)."""
+import csv
 import json
 import os
 import re
@@ -167,6 +168,83 @@ def test_limits_reproduces_the_paper():
     with pytest.raises(scaleplan.InputError) as e:
         scaleplan.limits(mode="epoch2024", to=1e24)
     assert str(e.value).startswith("--to 1e+24: below the smallest run of the sweep")
+
+
+# validate and fit read tables of measurements: paths are given absolute so the CLI (run from the repository
+# root) and the package name the same files in their results and messages
+VAL = os.path.join(ROOT, "data", "validation")
+RUNS = os.path.join(VAL, "training_runs.csv")
+CHIN = os.path.join(VAL, "chinchilla_points.csv")
+GADRE = os.path.join(ROOT, "tests", "gadre2024", "rpj_c4val.csv")
+CHIN_COLS = dict(n="N_params", d="D_tokens", loss="loss", drop_if="excluded_as_outlier_by_epoch=y")
+
+
+def test_validate_same_json_as_cli():
+    """Rule: validate(path) and validate([paths]) are the CLI's --json for those files."""
+    core = os.path.join(VAL, "training_runs_megatron_core.csv")
+    assert scaleplan.validate(RUNS) == cli_json("validate", RUNS)
+    assert scaleplan.validate([RUNS, core]) == cli_json("validate", RUNS, core)
+
+
+def test_validate_rows_equal_file():
+    """Rule: runs given as dicts (csv.DictReader's rows) are predicted exactly as the file's rows are."""
+    with open(RUNS) as f:
+        rows = list(csv.DictReader(f))[:12]
+    got = scaleplan.validate(rows)
+    want = {r["id"]: r for r in cli_json("validate", RUNS)["rows"]}
+    assert len(got["rows"]) == 12
+    for r in got["rows"]:
+        assert r["predicted_step_time_s"] == want[r["id"]]["predicted_step_time_s"]
+        assert r["error_pct"] == want[r["id"]]["error_pct"]
+
+
+def test_fit_same_json_as_cli():
+    """Rule: fit(path, ...) is the CLI's --json; a prediction may be "N,D" text or an (N, D) pair."""
+    got = scaleplan.fit(CHIN, predict=["70B,1.4T", (405e9, 15e12)], **CHIN_COLS)
+    want = cli_json("fit", CHIN, *argv(CHIN_COLS), "--predict", "70B,1.4T", "--predict", "405B,15T")
+    assert got == want
+
+
+def test_fit_points_equal_file():
+    """Rule: (N, D, loss) tuples fit the same law as the CSV they were read from."""
+    with open(GADRE) as f:
+        pts = [(float(r["N"]), float(r["D"]), float(r["loss_c4_val"])) for r in csv.DictReader(f) if r["split"] == "fit"]
+    got = scaleplan.fit(pts, form="gadre")
+    assert got == cli_json("fit", GADRE, "--loss", "loss_c4_val", "--drop-if", "split=holdout", "--form", "gadre")
+
+
+TABLE_BAD = [
+    (lambda: scaleplan.validate("/nonexistent/runs.csv"), ["validate", "/nonexistent/runs.csv"], scaleplan.FileError),
+    (lambda: scaleplan.validate(os.path.join(ROOT, "tests", "validate", "none.csv")),
+     ["validate", os.path.join(ROOT, "tests", "validate", "none.csv")], scaleplan.InputError),
+    (lambda: scaleplan.fit("/nonexistent.csv"), ["fit", "/nonexistent.csv"], scaleplan.FileError),
+    (lambda: scaleplan.fit(CHIN), ["fit", CHIN], scaleplan.InputError),
+    (lambda: scaleplan.fit(GADRE, form="hoffmann"), ["fit", GADRE, "--form", "hoffmann"], scaleplan.InputError),
+    (lambda: scaleplan.fit(GADRE, loss="loss_c4_val", predict="7B"), ["fit", GADRE, "--loss", "loss_c4_val",
+                                                                      "--predict", "7B"], scaleplan.InputError),
+]
+
+
+@pytest.mark.parametrize("fn,args,cls", TABLE_BAD, ids=[c[1][0] + str(i) for i, c in enumerate(TABLE_BAD)])
+def test_table_errors_carry_cli_message(fn, args, cls):
+    """Rule: a bad file or option raises the error class of its status with the CLI's one line (exit 2)."""
+    with pytest.raises(cls) as e:
+        fn()
+    rc, out, err = cli(*args)
+    assert rc == 2 and out == ""
+    assert str(e.value) in err, (str(e.value), err)
+    assert "\n" not in str(e.value)
+
+
+def test_inline_rows_errors_name_row_and_column():
+    """Rule: a bad cell of an inline row is named rows:N (N from 1) and its column, as a file's FILE:LINE."""
+    row = dict(id="MY-1", n_layers="four", system="dgx-h100", n_gpus=8, global_batch=32, measured_step_time_s=1.0)
+    with pytest.raises(scaleplan.InputError) as e:
+        scaleplan.validate([row])
+    assert str(e.value) == "no row could be evaluated (first reason: rows:1: column 'n_layers': 'four' is not an integer)"
+    with pytest.raises(scaleplan.InputError) as e:
+        scaleplan.fit([(1e8, 2e9, 3.2), (2e8, 4e9, "x")])
+    assert str(e.value) == "points:2: column 'loss': 'x' is not a finite number"
 
 
 def test_error_classes():
