@@ -246,6 +246,8 @@ typedef struct {
     double attn_fwd[4], attn_bwd[4];
     double comm_sms;       /* SMs an overlapped NCCL collective occupies (its CTAs), taken from the compute it
                             * overlaps; 0 = communication off the compute units (collective.c sp_comm_sm_share) */
+    double grouped_gemm;   /* MoE grouped expert GEMMs: fraction of the GEMM curve the stack's grouped kernel reaches
+                              (0 = 1; set by the software stack's moe_gemm factor, docs/calibration.md) */
 } sp_efficiency;
 
 /* Attention kernel classes a software stack runs (data/software kernels.attention_class; docs/model.md). */
@@ -444,7 +446,7 @@ struct json_t *sp_model_json(const sp_model *m, const sp_model_info *info, int s
 #define SP_MAX_STACK_EFF 8
 typedef struct {
     char family[16];
-    double gemm, fp8_gemm, attn, mem;
+    double gemm, fp8_gemm, attn, mem, moe_gemm;
 } sp_stack_eff;
 
 typedef struct {

@@ -873,7 +873,7 @@ static sp_status stack_supports(const src_file *f, json_t *a, sp_software *sw, s
  * sources.efficiency */
 static sp_status stack_eff(const src_file *f, json_t *e, json_t *src, sp_software *sw, sp_error *err)
 {
-    static const char *const keys[] = {"gemm", "fp8_gemm", "attn", "mem", NULL};
+    static const char *const keys[] = {"gemm", "fp8_gemm", "attn", "mem", "moe_gemm", NULL};
     if (!e)
         return SP_OK;
     if (!json_is_object(e) || json_object_size(e) > SP_MAX_STACK_EFF)
@@ -887,10 +887,10 @@ static sp_status stack_eff(const src_file *f, json_t *e, json_t *src, sp_softwar
     {
         sp_stack_eff *x = &sw->eff[sw->n_eff];
         if (!json_is_object(v) || strlen(fam) >= sizeof x->family)
-            return sp_fail(err, SP_EINVAL, "%s:%d: efficiency.%s must be an object of factors (gemm, fp8_gemm, attn, mem)",
+            return sp_fail(err, SP_EINVAL, "%s:%d: efficiency.%s must be an object of factors (gemm, fp8_gemm, attn, mem, moe_gemm)",
                            f->path, key_line(f, fam), fam);
         snprintf(x->family, sizeof x->family, "%s", fam);
-        double *dst[] = {&x->gemm, &x->fp8_gemm, &x->attn, &x->mem};
+        double *dst[] = {&x->gemm, &x->fp8_gemm, &x->attn, &x->mem, &x->moe_gemm};
         for (int i = 0; keys[i]; i++) {
             json_t *n = json_object_get(v, keys[i]);
             *dst[i] = n ? json_number_value(n) : 1;
@@ -899,9 +899,10 @@ static sp_status stack_eff(const src_file *f, json_t *e, json_t *src, sp_softwar
                                key_line(f, fam), fam, keys[i]);
         }
         size_t known = (json_object_get(v, "gemm") != NULL) + (json_object_get(v, "fp8_gemm") != NULL) +
-                       (json_object_get(v, "attn") != NULL) + (json_object_get(v, "mem") != NULL);
+                       (json_object_get(v, "attn") != NULL) + (json_object_get(v, "mem") != NULL) +
+                       (json_object_get(v, "moe_gemm") != NULL);
         if (json_object_size(v) > known)
-            return sp_fail(err, SP_EINVAL, "%s:%d: efficiency.%s: allowed keys gemm, fp8_gemm, attn, mem", f->path,
+            return sp_fail(err, SP_EINVAL, "%s:%d: efficiency.%s: allowed keys gemm, fp8_gemm, attn, mem, moe_gemm", f->path,
                            key_line(f, fam), fam);
         sw->n_eff++;
     }

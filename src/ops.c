@@ -571,9 +571,9 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     }
     /* saved: the FFN block's input once per token (Korthikanti's MLP input; the k routed copies and the router's
      * logits are not counted apart), the routed down-projections' inputs */
-    linear(c, l, "experts_up", ffn, experts_here, tok, up, hr, c->d);
+    linear(c, l, "experts_up", ffn | SP_OPF_GROUPED, experts_here, tok, up, hr, c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
-    linear(c, l, "experts_down", ffn, experts_here, tok, hr, fe / e, c->d);
+    linear(c, l, "experts_down", ffn | SP_OPF_GROUPED, experts_here, tok, hr, fe / e, c->d);
     keep(l, experts_here * tok * fe / e * saved_input_bytes(c));
     moe_shared_router(c, l);
     c->f_act = (k * load + ns) * fe / t;
@@ -952,6 +952,10 @@ static void gemm_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, 
     case SP_BWD_DATA:
     case SP_BWD_WEIGHT:
         c->fwd = gemm_fbw(memo, a, d, m, n, k, op->u.gemm.bwd == SP_BWD_WEIGHT, &c->bwd);
+        /* routed experts run as one grouped GEMM (TE GroupedLinear / CUTLASS grouped): the stack's grouped-kernel
+         * factor of the family's curve (data/software efficiency.moe_gemm, docs/calibration.md) */
+        if ((op->flags & SP_OPF_GROUPED) && a->eff.grouped_gemm > 0)
+            c->fwd /= a->eff.grouped_gemm, c->bwd /= a->eff.grouped_gemm;
         return;
     }
 }

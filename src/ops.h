@@ -29,6 +29,7 @@ typedef enum { SP_PART_COMPUTE, SP_PART_MEMORY, SP_PART_TP, SP_PART_CP, SP_PART_
 /* what the overlap rules see (sp_layer_price): */
 #define SP_OPF_LINEAR 1u /* a projection, MLP or expert GEMM (or its dequantization): TP communication hides behind it */
 #define SP_OPF_FFN 2u    /* an MoE layer's FFN work (routed and shared experts, router): the EP all-to-all hides behind it */
+#define SP_OPF_GROUPED 8u /* a routed-expert grouped GEMM: priced at the stack's grouped-GEMM factor of the curve */
 #define SP_OPF_CORE 4u   /* the attention core: selective recompute reruns it; the CP exchange hides behind its kernels */
 /* backward of a GEMM op */
 typedef enum {

@@ -128,6 +128,7 @@ static void apply_eff(const sp_software *sw, sp_accel *a)
         e->attn_bwd[k] = cap1(e->attn_bwd[k] * x->attn);
     }
     e->mem = cap1(e->mem * x->mem);
+    e->grouped_gemm = cap1(x->moe_gemm);
 }
 
 void sp_software_apply_system(const sp_software *sw, sp_system *s)

@@ -272,6 +272,32 @@ static sp_status row_compare(const sp_csv *c, int r, const sp_plan *p, sp_valida
     return SP_OK;
 }
 
+/* Megatron-Bridge's LoRA defaults: rank (dim) 32 on linear_qkv, linear_proj, linear_fc1 and linear_fc2, i.e.
+ * attention and MLP (NVIDIA-NeMo/Megatron-Bridge@0191fc5e1b7f:src/megatron/bridge/peft/lora.py, class LoRA). */
+#define BRIDGE_LORA_RANK 32
+
+/* The task of a row: pre-training, SFT (full fine-tuning: the same step) or LoRA (frozen base, adapters trained:
+ * through the finetune model, sp_finetune_apply). From the `task` column when the file has one (pretrain, sft,
+ * lora); otherwise the Megatron-Core tables say it in the notes ("TASK=LoRA fine-tuning ...") and in the model
+ * name ("Llama-3-70B (LoRA)"), read here; never by row id. */
+static sp_status row_task(const sp_csv *c, int r, const sp_model *m, sp_plan *p, sp_error *err)
+{
+    const char *task = sp_csv_get(c, r, sp_csv_col(c, "task"));
+    const char *notes = sp_csv_get(c, r, sp_csv_col(c, "notes"));
+    const char *model = sp_csv_get(c, r, sp_csv_col(c, "model"));
+    int lora = *task ? strcmp(task, "lora") == 0 : strncmp(notes, "TASK=LoRA", 9) == 0 || strstr(model, "(LoRA)");
+    if (*task && !lora && strcmp(task, "pretrain") != 0 && strcmp(task, "sft") != 0)
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'task': '%s'; allowed pretrain, sft, lora", sp_csv_path(c),
+                       sp_csv_line(c, r), task);
+    if (!lora)
+        return SP_OK;
+    sp_finetune ft;
+    sp_error e2 = {0};
+    if (sp_finetune_parse("lora", NULL, NULL, BRIDGE_LORA_RANK, &ft, &e2) || sp_finetune_apply(m, &ft, p, &e2))
+        return sp_fail(err, SP_EINVAL, "%s:%d: LoRA row: %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
+    return SP_OK;
+}
+
 static sp_status row_eval(const char *data_dir, sys_cache *sc, stack_cache *kc, const sp_csv *c, int r,
                           sp_validate_row *o, sp_error *err)
 {
@@ -292,7 +318,7 @@ static sp_status row_eval(const char *data_dir, sys_cache *sc, stack_cache *kc, 
     sp_software sw;
     int have;
     if ((st = row_stack(data_dir, kc, c, r, &s, &sw, &have, err)) || (st = row_counts(c, r, &p, err)) ||
-        (st = row_knobs(c, r, &sw, have, &s, &p, &o->stated_knobs, err)))
+        (st = row_knobs(c, r, &sw, have, &s, &p, &o->stated_knobs, err)) || (st = row_task(c, r, &m, &p, err)))
         return st;
     if ((st = sp_plan_resolve(&p, &m, &s, &e2)) || (st = sp_train_eval(&m, &s, &p, &o->res, &e2)))
         return sp_fail(err, st, "%s:%d: %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
