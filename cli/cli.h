@@ -89,7 +89,8 @@ void cli_json_energy(FILE *f, const sp_energy_result *e);
         {"ep-fold", 0, "MoE parallel folding: dp = gpus/(tp*cp*pp), EP x ETP carved out of TP x CP x DP"},  \
         {"moe-imbalance", 1, "MoE: tokens of the busiest EP rank / mean, >= 1 [1 = uniform routing]"},        \
         {"software", 1, "software stack (data/software): its defaults fill the knobs not given [none]"},     \
-        {"fp8-recipe", 1, "FP8 scaling: delayed | current | blockwise [stack's]"}
+        {"fp8-recipe", 1, "FP8 scaling: delayed | current | blockwise [stack's]"},                           \
+        {"schedule", 1, "pipeline schedule: 1f1b | interleaved | zb-h1 | zb-v | dualpipe [1f1b; interleaved with --vpp]"}
 /* Reads those options into p (absent ones leave p as it is). Prints and returns 2 on a bad value. */
 int cli_plan_from_args(const cli_args *a, sp_plan *p);
 /* --software / --fp8-recipe: applies the stack to the plan (knobs not given) and to the system (kernels, overlap). */

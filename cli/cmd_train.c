@@ -65,6 +65,9 @@ static void print_report(const sp_train_report *r)
            p->tp, p->pp, p->vpp, p->dp, p->cp, p->ep, p->micro_batch, p->global_batch, res->n_micro, p->seq_len,
            sp_recompute_name(p->recompute), p->seq_parallel ? "on" : "off", p->zero, sp_dtype_name(p->dtype),
            (p->flash_attention >= 0 ? p->flash_attention : sy->flash_attention) ? "flash" : "standard");
+    if (p->schedule != SP_SCHED_1F1B)
+        printf("             schedule %s (bubble and memory: docs/model.md \"Schedules\")\n",
+               sp_schedule_name(p->schedule, p->vpp));
     if (sp_model_is_moe(mo)) {
         if (p->capacity_factor > 0)
             snprintf(b1, sizeof b1, "%g%s", p->capacity_factor, p->moe_pad ? " (padded)" : " (dropping)");

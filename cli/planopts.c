@@ -24,6 +24,12 @@ int cli_plan_from_args(const cli_args *a, sp_plan *p)
         p->ep_fold = 1;
     if (cli_flag(a, "no-reshard"))
         p->zero3_keep = 1;
+    const char *sc = cli_get(a, "schedule");
+    int il = 0;
+    if (sc && sp_schedule_parse(sc, &p->schedule, &il))
+        return cli_error(a->cmd, "--schedule: '%s'; allowed 1f1b, interleaved, zb-h1, zb-v, dualpipe", sc);
+    if (il && p->vpp < 2)
+        return cli_error(a->cmd, "--schedule interleaved needs --vpp >= 2");
     const char *r = cli_get(a, "recompute");
     if (r) {
         if (strcmp(r, "none") == 0)

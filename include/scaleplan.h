@@ -327,6 +327,12 @@ double sp_collective_time(const sp_system *s, sp_coll kind, int p, int stride, d
 ** Parallel plan: one decomposition of a training job
 */
 typedef enum { SP_RECOMPUTE_NONE, SP_RECOMPUTE_SELECTIVE, SP_RECOMPUTE_FULL } sp_recompute;
+/* Pipeline schedules (docs/model.md "Schedules"): 1F1B (interleaved when vpp > 1; Narayanan et al. 2021), ZB-H1 and
+ * ZB-V (Qi et al. 2023, arXiv:2401.10241), DualPipe (DeepSeek-V3 report, arXiv:2412.19437 §3.2.1, Table 2). */
+typedef enum { SP_SCHED_1F1B, SP_SCHED_ZBH1, SP_SCHED_ZBV, SP_SCHED_DUALPIPE } sp_schedule;
+/* "1f1b", "interleaved" (1F1B, needs vpp > 1), "zb-h1", "zb-v", "dualpipe"; SP_EINVAL otherwise */
+sp_status sp_schedule_parse(const char *s, sp_schedule *out, int *interleaved);
+const char *sp_schedule_name(sp_schedule k, int vpp);
 const char *sp_recompute_name(sp_recompute r);
 
 typedef struct {
@@ -368,6 +374,7 @@ typedef struct {
     int moe_pad;             /* 1: expert buffers padded to capacity (static shapes, GShard/Switch); needs c > 0 */
     double moe_imbalance;    /* tokens of the busiest EP rank / mean (>= 1); 0 = 1 (uniform routing) */
     sp_fp8_recipe fp8_recipe;/* scaling recipe of fp8 GEMMs; 0 = the stack's default */
+    sp_schedule schedule;    /* pipeline schedule (SP_SCHED_1F1B: 1F1B, interleaved when vpp > 1) */
     int zero_bubble;         /* 1: a zero-bubble pipeline schedule (ZB-H2 / ZB-V class, Qi et al. 2023): no fill
                                 and drain bubble; its extra activation memory is not modelled (limits idealisation) */
 } sp_plan;

@@ -173,6 +173,10 @@ static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *
         double layer = pc->attn_per_layer + (sp_model_is_moe(m) ? pc->moe_per_layer / p->ep : pc->mlp_dense_per_layer);
         f.comm_buffers += 2.0 * 2.0 * layer / p->tp;
     }
+    if (p->schedule == SP_SCHED_DUALPIPE) { /* each GPU holds a stage of each direction: two copies of the parameters
+                                             * and their states (DeepSeek-V3 §3.2.1, Table 2: parameter 2x) */
+        f.weights *= 2, f.grads *= 2, f.optimizer *= 2;
+    }
     return f;
 }
 
@@ -204,9 +208,12 @@ void sp_mem_states_by_zero(const sp_model *m, const sp_plan *p, const sp_shape_m
 void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, double *emb_logits)
 {
     int n_micro = (int)(p->global_batch / (sp_plan_replicas(p) * p->micro_batch));
-    double inflight = p->pp < n_micro ? p->pp : n_micro;
+    /* 1F1B, ZB-H1 and ZB-V hold p micro-batches in flight on the first stage (Qi et al. 2023: ZB-H1 and ZB-V peak at
+     * 1F1B's activation memory), DualPipe p + 1 (DeepSeek-V3 Table 2) */
+    double inflight = (p->schedule == SP_SCHED_DUALPIPE ? p->pp + 1 : p->pp);
+    inflight = inflight < n_micro ? inflight : n_micro;
     double held = sp_stage_layers(m->n_layers, p->pp) * inflight;
-    if (p->vpp > 1)
+    if (p->vpp > 1 && p->schedule != SP_SCHED_ZBV)
         held *= sp_mem_interleave_factor(p->pp, p->vpp);
     *layers_held = held;
     /* embedding output (first stage) and fp32 logits + their gradient for the loss (last stage) */

@@ -1019,6 +1019,7 @@ void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
 {
     double pf[SP_N_PARTS] = {0}, pb[SP_N_PARTS] = {0};
     double lin_f = 0, lin_b = 0, ffn_f = 0, ffn_b = 0, core_f = 0, core_b = 0, core_all = 0;
+    c->wgrad = 0;
     for (int i = 0; i < l->n; i++) {
         const sp_op *o = &l->op[i];
         sp_op_cost k;
@@ -1030,6 +1031,10 @@ void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
             lin_f += f, lin_b += b;
         if (o->flags & SP_OPF_FFN)
             ffn_f += f, ffn_b += b;
+        /* a weight GEMM's backward is its data-gradient and its weight-gradient GEMM, equal in FLOPs and shape
+         * class: half of it is the W pass a zero-bubble schedule defers (Qi et al. 2023 §2) */
+        if (o->kind == SP_OP_GEMM && o->u.gemm.bwd == SP_BWD_WEIGHT)
+            c->wgrad += 0.5 * b;
         if (o->flags & SP_OPF_CORE) {
             core_all += f;
             if (o->part == SP_PART_COMPUTE)

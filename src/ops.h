@@ -151,6 +151,7 @@ typedef struct {
     double attn_fwd;                    /* attention core (compute + memory), forward: what selective recompute reruns */
     double tp_fwd, tp_bwd;              /* exposed TP communication (after overlap) */
     double cp_fwd, cp_bwd, ep_fwd, ep_bwd;
+    double wgrad;                       /* weight-gradient GEMMs of the backward (what zero-bubble schedules defer) */
 } sp_layer_cost;
 /* Prices ops and applies the overlap rules of the system's software stack. */
 void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo, sp_layer_cost *c);

@@ -58,6 +58,50 @@ void sp_expert_dp_group(const sp_plan *p, int *size, int *stride)
     *stride = p->dp > 1 ? p->ep * e : e;
 }
 
+static const char *const sched_names[] = {"1f1b", "zb-h1", "zb-v", "dualpipe"};
+
+const char *sp_schedule_name(sp_schedule k, int vpp)
+{
+    if (k == SP_SCHED_1F1B && vpp > 1)
+        return "interleaved";
+    return k >= SP_SCHED_1F1B && k <= SP_SCHED_DUALPIPE ? sched_names[k] : "?";
+}
+
+sp_status sp_schedule_parse(const char *s, sp_schedule *out, int *interleaved)
+{
+    *interleaved = s && strcmp(s, "interleaved") == 0;
+    if (*interleaved) {
+        *out = SP_SCHED_1F1B;
+        return SP_OK;
+    }
+    for (int k = 0; s && k <= SP_SCHED_DUALPIPE; k++)
+        if (strcmp(s, sched_names[k]) == 0) {
+            *out = (sp_schedule)k;
+            return SP_OK;
+        }
+    return SP_EINVAL;
+}
+
+/* What each schedule needs of the pipeline (docs/model.md "Schedules"): ZB-V runs two model chunks per GPU in a V
+ * (Qi et al. 2023 §6), DualPipe one stage of each direction per GPU (an even PP; DeepSeek-V3 §3.2.1), ZB-H1 and
+ * DualPipe no further interleaving. */
+static sp_status check_schedule(const sp_plan *p, sp_error *err)
+{
+    const char *nm = sp_schedule_name(p->schedule, 1);
+    if (p->schedule != SP_SCHED_1F1B && p->pp < 2)
+        return sp_fail(err, SP_EINVAL, "plan: schedule %s needs pp >= 2", nm);
+    if (p->schedule == SP_SCHED_ZBV && p->vpp != 2)
+        return sp_fail(err, SP_EINVAL, "plan: schedule zb-v runs two model chunks per GPU (a V): needs vpp 2, not %d",
+                       p->vpp);
+    if ((p->schedule == SP_SCHED_ZBH1 || p->schedule == SP_SCHED_DUALPIPE) && p->vpp != 1)
+        return sp_fail(err, SP_EINVAL, "plan: schedule %s does not interleave virtual stages: needs vpp 1, not %d", nm,
+                       p->vpp);
+    if (p->schedule == SP_SCHED_DUALPIPE && p->pp % 2)
+        return sp_fail(err, SP_EINVAL, "plan: schedule dualpipe pairs the stages of two directions: needs an even pp, "
+                       "not %d", p->pp);
+    return SP_OK;
+}
+
 const char *sp_recompute_name(sp_recompute r)
 {
     switch (r) {
@@ -146,7 +190,7 @@ static sp_status check_layer_split(const sp_plan *p, const sp_model *m, sp_error
             return sp_fail(err, SP_EINVAL, "plan: pp*vpp = %d exceeds the number of layers (%d) + 2 (embedding and "
                            "loss): every virtual stage needs a layer", p->pp * p->vpp, m->n_layers);
     }
-    return SP_OK;
+    return check_schedule(p, err);
 }
 
 /* EP, ETP and the routing assumptions against the experts. */

@@ -194,6 +194,14 @@ sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err)
         return sp_fail(err, SP_EINVAL, "--dtype: %s", e2.msg);
     if ((st = word(rq, "attention", attention, 2, &att, err)))
         return st;
+    const char *sc = NULL;
+    int il = 0;
+    if ((st = sp_req_str(rq, "schedule", &sc, err)))
+        return st;
+    if (sc && sp_schedule_parse(sc, &p->schedule, &il))
+        return sp_fail(err, SP_EINVAL, "--schedule: '%s'; allowed 1f1b, interleaved, zb-h1, zb-v, dualpipe", sc);
+    if (il && p->vpp < 2)
+        return sp_fail(err, SP_EINVAL, "--schedule interleaved needs --vpp >= 2");
     if (att >= 0)
         p->flash_attention = att == 0;
     return SP_OK;

@@ -57,6 +57,7 @@ static void mix_from(const sp_layer_cost *dense, const sp_layer_cost *sparse, do
     x->f_c = MIX(fwd_compute), x->f_m = MIX(fwd_mem), x->b_c = MIX(bwd_compute), x->b_m = MIX(bwd_mem);
     x->tp_f = MIX(tp_fwd), x->tp_b = MIX(tp_bwd), x->attn = MIX(attn_fwd);
     x->cp_f = MIX(cp_fwd), x->cp_b = MIX(cp_bwd), x->ep_f = MIX(ep_fwd), x->ep_b = MIX(ep_bwd);
+    x->w = MIX(wgrad);
 #undef MIX
     x->cp = x->cp_f + x->cp_b;
     x->ep = x->ep_f + x->ep_b;
@@ -316,6 +317,10 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
     double replicas = (double)sp_plan_replicas(p);
     o->pp = p->pp;
     o->zero_bubble = p->zero_bubble;
+    o->schedule = p->schedule;
+    /* F of the mean stage: the layers' forward, and a third of the embedding and LM head (forward of fwd + bwd) */
+    o->f_avg = (L * (x->f_c + x->f_m + x->tp_f + x->cp_f + x->ep_f) + (c->emb + c->head) / 3) / pp;
+    o->w_avg = L * x->w / pp;
     o->n_micro = (int)(p->global_batch / (replicas * p->micro_batch));
     o->layers = lps;
     o->buckets = lps > 1 ? lps : 1;

@@ -17,6 +17,7 @@ typedef struct {
     double tp_f, tp_b, attn;        /* TP communication; attention core (selective recompute) */
     double cp_f, cp_b, ep_f, ep_b;  /* exposed CP exchange and EP all-to-all */
     double cp, ep;                  /* cp_f + cp_b, ep_f + ep_b */
+    double w;                       /* weight-gradient GEMMs of the backward (zero-bubble schedules' W pass) */
     double rec[3], rec_tp[3];       /* recomputed forward work and its TP communication, in the backward */
     double compute[3], mem[3], tp[3], total[3]; /* forward + backward of one layer */
 } sp_layer_mix;
@@ -53,6 +54,8 @@ typedef struct {
     double sm_share;                /* compute slowed by this share while an overlapped collective runs
                                      * (collective.c sp_comm_sm_share) */
     int zero_bubble;                /* the plan's zero-bubble schedule: no fill/drain bubble */
+    sp_schedule schedule;           /* the plan's pipeline schedule (bubble formula: sp_plan_step_time) */
+    double f_avg, w_avg;            /* the mean stage's forward and weight-gradient (W) work, one micro-batch */
     double layers;                  /* layers on the heaviest stage */
     double buckets;                 /* gradient buckets of the stage's last backward: one per layer, at least 1 */
     double pp_hop;                  /* one pipeline send + its all-gather (pp > 1) */
@@ -70,6 +73,31 @@ typedef struct {
     double pp_comm_slot, bubble, pipe, dp, optimizer, step;
 } sp_plan_step_parts;
 
+/* The fill and drain bubble of the plan's schedule, with F the mean stage's forward, B its backward (recompute
+ * included) and W the weight-gradient part of B, per micro-batch (slot = F + B, plus the pipeline sends):
+ *   1F1B           (p - 1)(F + B) / v          (interleaved: v virtual stages; Narayanan et al. 2021 §2.2)
+ *   ZB-H1          (p - 1)(F + B - 2W)         (Qi et al. 2023 §2.1, same activation memory as 1F1B; DeepSeek-V3
+ *                                               Table 2 "ZB1P")
+ *   ZB-V           (p - 1)(F + B - 3W) / 2     (two chunks per GPU in a V: half-size slots, the warm-up filled by
+ *                                               deferred W passes; zero when F = B_input = W as Qi et al. §6 state)
+ *   DualPipe       (p/2 - 1)(F&B + B - 3W)     (DeepSeek-V3 §3.2.1 Table 2, F&B = F + B of an overlapped pair)
+ * never below zero. */
+static inline double sp_schedule_bubble(const sp_pipe_step *o, int rc, double ppc, double vv)
+{
+    double slot = o->slot_avg[rc] + ppc, w = o->w_avg, p = o->pp;
+    switch (o->schedule) {
+    case SP_SCHED_ZBH1:
+        return (p - 1) * sp_pos(slot - 2 * w);
+    case SP_SCHED_ZBV:
+        return (p - 1) * sp_pos(slot - 3 * w) / 2;
+    case SP_SCHED_DUALPIPE:
+        return sp_pos(p / 2 - 1) * sp_pos(2 * slot - o->f_avg - 3 * w);
+    case SP_SCHED_1F1B:
+        break;
+    }
+    return (p - 1) * slot / vv;
+}
+
 /* Step time of the plan (vpp v, ZeRO z, recompute rc) whose layer shape and PP degree filled o: the only per-plan
  * arithmetic of the search, and the same expression the full result is built from (sp_plan_step_result). */
 static inline double sp_plan_step_time(const sp_pipe_step *o, int v, int z, int rc, sp_plan_step_parts *q)
@@ -77,7 +105,7 @@ static inline double sp_plan_step_time(const sp_pipe_step *o, int v, int z, int 
     double vv = v;
     double ppc = o->pp > 1 ? 2 * vv * o->pp_hop : 0;
     double slot = o->slot_max[rc] + ppc;
-    double bubble = o->zero_bubble ? 0 : (o->pp - 1) * (o->slot_avg[rc] + ppc) / vv;
+    double bubble = o->zero_bubble ? 0 : sp_schedule_bubble(o, rc, ppc, vv);
     double pipe = o->n_micro * slot + bubble;
     double dp;
     if (z >= 3)

@@ -61,11 +61,63 @@ static void test_too_many_virtual_stages(void **st)
     assert_int_equal(sp_plan_resolve(&p, &big, &s, &e), SP_OK);
 }
 
+static void eval_sched(const sp_model *m, const sp_system *s, sp_schedule k, int vpp, sp_train_result *r)
+{
+    sp_plan p;
+    sp_error e = {0};
+    plan_of(&p, 64, 4, 8, vpp);
+    p.global_batch = 64;
+    p.schedule = k;
+    assert_int_equal(sp_plan_resolve(&p, m, s, &e), SP_OK);
+    assert_int_equal(sp_train_eval(m, s, &p, r, &e), SP_OK);
+}
+
+/* Rule (docs/model.md "Schedules"): on the same plan, ZB-H1 keeps 1F1B's memory and cuts its bubble by the deferred
+ * weight-gradient passes, to between 1/3 (F = B_input = W, Qi et al. 2023) and 1 of it; ZB-V (two chunks in a V)
+ * has a smaller bubble still at 1F1B's activation memory, not the interleaved schedule's; DualPipe (even PP) holds
+ * two copies of the parameters and one more micro-batch, and its bubble is below 1F1B's; the compute is the same. */
+static void test_schedules(void **st)
+{
+    (void)st;
+    sp_model m;
+    sp_system s;
+    sp_error e = {0};
+    assert_int_equal(sp_load_model(SP_DATA_DIR, "llama3-70b", &m, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e), SP_OK);
+    sp_train_result f1, zh, zv, iv, dpp;
+    eval_sched(&m, &s, SP_SCHED_1F1B, 1, &f1);
+    eval_sched(&m, &s, SP_SCHED_ZBH1, 1, &zh);
+    eval_sched(&m, &s, SP_SCHED_ZBV, 2, &zv);
+    eval_sched(&m, &s, SP_SCHED_1F1B, 2, &iv);
+    eval_sched(&m, &s, SP_SCHED_DUALPIPE, 1, &dpp);
+    print_message("bubble 1F1B %.3f, ZB-H1 %.3f, ZB-V %.3f, interleaved-2 %.3f, DualPipe %.3f s\n", f1.t.bubble,
+                  zh.t.bubble, zv.t.bubble, iv.t.bubble, dpp.t.bubble);
+    assert_true(zh.t.bubble < f1.t.bubble && zh.t.bubble > f1.t.bubble / 3);
+    assert_true(zh.mem.total == f1.mem.total && zh.t.compute == f1.t.compute);
+    assert_true(zv.t.bubble < zh.t.bubble && zv.t.bubble < iv.t.bubble);
+    assert_true(zv.mem.activations == f1.mem.activations && iv.mem.activations > f1.mem.activations);
+    assert_true(dpp.t.bubble < f1.t.bubble);
+    assert_true(fabs(dpp.mem.weights - 2 * f1.mem.weights) < 1e-6 * f1.mem.weights);
+    assert_true(dpp.mem.activations > f1.mem.activations);
+    /* what each schedule needs of the plan */
+    sp_plan p;
+    plan_of(&p, 64, 4, 8, 1);
+    p.schedule = SP_SCHED_ZBV;
+    assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_EINVAL);
+    assert_string_equal(e.msg, "plan: schedule zb-v runs two model chunks per GPU (a V): needs vpp 2, not 1");
+    plan_of(&p, 72, 4, 9, 1);
+    p.global_batch = 72;
+    p.schedule = SP_SCHED_DUALPIPE;
+    assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_EINVAL);
+    assert_string_equal(e.msg, "plan: schedule dualpipe pairs the stages of two directions: needs an even pp, not 9");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_uneven_virtual_stages),
         cmocka_unit_test(test_too_many_virtual_stages),
+        cmocka_unit_test(test_schedules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -44,3 +44,7 @@ expect_fail tokens_unit 2 "unknown unit" -- train --tokens 3parsecs
 expect_fail validate_missing 2 'cannot open' -- validate /nonexistent.csv
 expect_fail validate_column 2 "missing required column 'system'" -- validate tests/bad/runs_missing_col.csv
 expect_fail unknown_command 2 "unknown command 'trian'" -- trian
+# pipeline schedules (docs/model.md "Schedules")
+expect_out schedule_zbh1 '"schedule":"zb-h1"' -- train --model llama3-70b --system dgx-h100 --gpus 64 --tp 4 --pp 8 --global-batch 64 --seq-len 8192 --schedule zb-h1 --json
+expect_fail schedule_bad 2 "--schedule: 'zb-h2'; allowed 1f1b, interleaved, zb-h1, zb-v, dualpipe" -- train --pp 8 --schedule zb-h2
+expect_fail schedule_dualpipe_odd 2 'needs an even pp' -- train --model llama3-70b --system dgx-h100 --gpus 40 --tp 8 --pp 5 --global-batch 40 --seq-len 8192 --schedule dualpipe
