@@ -161,6 +161,7 @@ const PAGES = {
       ['bandwidth_scale', 'network bandwidth × (or inf)', 'text', ''], ['flat_network', 'one flat NVLink-bandwidth network', 'check', ''],
       ['to', 'largest training compute to sweep (FLOP)', 'text', '']],
     run: runLimits,
+    debounceMs: 300, // a full-mode update is 1-7 s of plan searches: recompute once typing pauses (schedule below)
   },
   laws: {
     fields: [['law', 'scaling law', 'select', 'chinchilla', ['chinchilla', 'epoch', 'kaplan']], ['compute', 'compute budget (FLOP)', 'text', '1e25']],
@@ -229,7 +230,24 @@ function update(page) {
   }
   const ms = performance.now() - t0;
   document.getElementById('status').textContent = `computed in ${ms.toFixed(1)} ms`;
+  document.getElementById(`r-${page}`).classList.remove('busy');
+  delete document.body.dataset.busy;
   document.body.dataset.lastMs = ms.toFixed(3);
+  document.body.dataset.updates = String(Number(document.body.dataset.updates || 0) + 1); // for the browser tests
+}
+
+/* An input on a page whose update takes seconds (debounceMs) recomputes once the inputs have been quiet for that
+ * long, not on every keystroke (the WebAssembly call blocks the page while it runs); meanwhile the status says
+ * "computing…" and the results are dimmed, painted before the computation starts. Other pages update at once. */
+const timers = {};
+function schedule(page) {
+  const ms = PAGES[page].debounceMs;
+  if (!ms) return update(page);
+  clearTimeout(timers[page]);
+  document.getElementById('status').textContent = 'computing…';
+  document.getElementById(`r-${page}`).classList.add('busy');
+  document.body.dataset.busy = '1';
+  timers[page] = setTimeout(() => { delete timers[page]; update(page); }, ms);
 }
 
 function must(r) {
@@ -379,6 +397,7 @@ function runLaws(req) {
 /* ---------- navigation and state ---------- */
 function show(page) {
   if (!PAGES[page]) page = 'train';
+  for (const p of Object.keys(timers)) { clearTimeout(timers[p]); delete timers[p]; } // the page shown now updates now
   document.querySelectorAll('.page').forEach((p) => p.classList.toggle('active', p.id === `page-${page}`));
   document.querySelectorAll('nav a').forEach((a) => a.classList.toggle('active', a.dataset.page === page));
   update(page);
@@ -399,7 +418,7 @@ function build() {
   for (const page of Object.keys(PAGES)) {
     const form = document.getElementById(`f-${page}`);
     form.innerHTML = PAGES[page].fields.map((f) => fieldHtml(page, f)).join('');
-    form.addEventListener('input', () => update(page));
+    form.addEventListener('input', () => schedule(page));
     form.addEventListener('submit', (e) => e.preventDefault());
   }
   document.querySelectorAll('nav a').forEach((a) => a.addEventListener('click', (e) => { e.preventDefault(); show(a.dataset.page); }));
