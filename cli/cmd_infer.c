@@ -1,4 +1,4 @@
-/* scaleplan infer: serving memory, latency, throughput and cost; --fit-hardware; validate --infer. */
+/* scaleplan infer: serving memory, latency, throughput and cost; --fit-hardware and --coe (the library computes, this prints). */
 #include "cli.h"
 #include "plot.h"
 
@@ -26,8 +26,8 @@ static const cli_optdef defs[] = {
     {"sweep", 1, "batch=LO..HI: throughput vs latency over powers of two"},
     {"plot", 1, "with --sweep: throughput vs latency to FILE.svg or FILE.png"},
     {"fit-hardware", 0, "cheapest hardware and plan meeting --latency-ms per output token"},
-    {"latency-ms", 1, "per-token latency target for --fit-hardware"},
-    {"candidates", 1, "systems for --fit-hardware [a100,h100,h200,b200,mi300x]"},
+    {"latency-ms", 1, "with --fit-hardware: per-token latency target (ms)"},
+    {"candidates", 1, "with --fit-hardware: candidate systems [a100,h100,h200,b200,mi300x]"},
     {"coe", 1, "composition of experts: experts.json served on --system's memory tiers"},
     {"compare", 1, "with --coe: GPU system to compare with [dgx-h100]"},
     {"host-bw", 1, "with --coe: host-to-HBM bandwidth per GPU for systems without memory_tiers [64GB/s]"},
@@ -37,128 +37,83 @@ static const cli_optdef defs[] = {
     {"csv", 0, "CSV output (with --sweep)"},
 };
 
-static const char *sys_alias(const char *c)
+/* --fit-hardware: the library's report (src/infer_modes.c) as CSV (every candidate), JSON or one line of text */
+static int fit_main(const cli_args *a, sp_request *rq)
 {
-    static const struct {
-        const char *k, *v;
-    } al[] = {{"a100", "dgx-a100-80g"}, {"h100", "dgx-h100"}, {"h200", "hgx-h200"}, {"b200", "dgx-b200"}, {"mi300x", "mi300x-8"},
-              {"a10", "a10-node"},       {"l40s", "l40s-node"}};
-    for (size_t i = 0; i < sizeof al / sizeof al[0]; i++)
-        if (strcmp(c, al[i].k) == 0)
-            return al[i].v;
-    return c;
-}
-
-
-static int coe_main(const cli_args *a, const sp_infer_opts *base);
-
-static void json_kv(const char *k, double v)
-{
-    printf(",\"%s\":", k);
-    cli_json_num(stdout, v);
-}
-
-/* --fit-hardware: the cheapest candidate system, TP degree and weight precision meeting the per-token latency.
- * Each candidate is served at --batch (or, with --max-batch, its largest batch that fits); text names the best,
- * --csv lists every candidate evaluated, --json gives the best and the candidates (issue 19). */
-typedef struct {
-    char system[64];
-    int tp, batch, meets;
-    sp_dtype w;
-    double tpot_s, usd_h, usd_m;
-} fit_row;
-
-static json_t *fit_row_json(const fit_row *f)
-{
-    json_t *j = json_object();
-    sp_json_set_str(j, "system", f->system);
-    sp_json_set_int(j, "tp", f->tp);
-    sp_json_set_str(j, "weights", sp_dtype_name(f->w));
-    sp_json_set_int(j, "batch", f->batch);
-    sp_json_set_num(j, "tpot_s", f->tpot_s);
-    sp_json_set_num(j, "usd_per_hour", f->usd_h);
-    sp_json_set_num(j, "usd_per_million_tokens", f->usd_m);
-    sp_json_set_bool(j, "meets_latency", f->meets);
-    return j;
-}
-
-static int fit_print(const cli_args *a, const sp_model *m, double target, const fit_row *rows, int n, int best)
-{
-    if (cli_flag(a, "csv")) {
-        printf("system,tp,weights,batch,tpot_s,usd_per_hour,usd_per_million_tokens,meets_latency\n");
-        for (int i = 0; i < n; i++)
-            printf("%s,%d,%s,%d,%.6g,%.6g,%.6g,%d\n", rows[i].system, rows[i].tp, sp_dtype_name(rows[i].w), rows[i].batch, rows[i].tpot_s,
-                   rows[i].usd_h, rows[i].usd_m, rows[i].meets);
-        return 0;
-    }
-    if (cli_flag(a, "json")) {
-        json_t *j = json_object(), *arr = json_array();
-        sp_json_set_str(j, "model", m->name);
-        sp_json_set_num(j, "latency_target_s", target / 1e3);
-        json_object_set_new(j, "best", fit_row_json(&rows[best]));
-        for (int i = 0; i < n; i++)
-            json_array_append_new(arr, fit_row_json(&rows[i]));
-        json_object_set_new(j, "candidates", arr);
-        return cli_print_json("infer", j);
-    }
-    const fit_row *b = &rows[best];
-    printf("cheapest hardware meeting %.3g ms per token for %s (batch %d): %s, TP %d, %s weights: %.2f ms/token, $%.2f/hour, $%.3f per M tokens\n",
-           target, m->name, b->batch, b->system, b->tp, sp_dtype_name(b->w), b->tpot_s * 1e3, b->usd_h, b->usd_m);
-    return 0;
-}
-
-static int fit_hardware(const cli_args *a, const sp_model *mp, const sp_infer_opts *op)
-{
+    sp_fit_report *r = malloc(sizeof *r);
+    if (!r)
+        return cli_error("infer", "out of memory");
     sp_error err = {0};
-    int rc;
-    double target = 0;
-    if ((rc = cli_double(a, "latency-ms", SP_UNIT_NONE, 1e-3, 1e6, &target)))
-        return rc;
-    if (target <= 0)
-        return cli_error("infer", "--fit-hardware needs --latency-ms (per output token)");
-    char list[256];
-    snprintf(list, sizeof list, "%s", cli_get(a, "candidates") ? cli_get(a, "candidates") : "a100,h100,h200,b200,mi300x");
-    static fit_row rows[512];
-    int n = 0, best = -1, fastest = -1;
-    static const sp_dtype qs[] = {SP_BF16, SP_FP8, SP_INT8, SP_INT4};
-    for (char *save = NULL, *tok = strtok_r(list, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
-        sp_system c;
-        if (sp_load_system(a->data_dir, sys_alias(tok), &c, &err))
-            return cli_fail("infer", &err);
-        for (int tp = 1; tp <= 8; tp *= 2)
-            for (int q = 0; q < 4 && n < 512; q++) {
-                sp_infer_opts x = *op;
-                if (sp_serving_eff_load(a->data_dir, c.acc.name, &x.eff, &err))
-                    return cli_fail("infer", &err);
-                x.tp = x.n_gpus = tp;
-                x.weights = qs[q];
-                sp_infer_result r;
-                sp_error e2;
-                if (sp_infer_eval(mp, &c, &x, &r, &e2) || !r.fits || !(r.tokens_per_s > 0))
-                    continue;
-                fit_row *f = &rows[n];
-                snprintf(f->system, sizeof f->system, "%s", c.name);
-                f->tp = tp;
-                f->w = qs[q];
-                f->batch = r.batch;
-                f->tpot_s = r.tpot_s;
-                f->usd_h = c.usd_per_accel_hour * tp;
-                f->usd_m = f->usd_h / 3600 / r.tokens_per_s * 1e6;
-                f->meets = r.tpot_s * 1e3 <= target;
-                if (f->meets && (best < 0 || f->usd_h < rows[best].usd_h))
-                    best = n;
-                if (fastest < 0 || f->tpot_s < rows[fastest].tpot_s)
-                    fastest = n;
-                n++;
-            }
+    sp_status st = sp_infer_fit_run(a->data_dir, rq, r, &err);
+    if (st == SP_OK)
+        st = cli_check_used(rq, &err);
+    int rc = 0;
+    if (st)
+        rc = cli_fail("infer", &err);
+    else if (cli_flag(a, "csv")) {
+        printf("system,tp,weights,batch,tpot_s,usd_per_hour,usd_per_million_tokens,meets_latency\n");
+        for (int i = 0; i < r->n; i++) {
+            const sp_fit_row *f = &r->rows[i];
+            printf("%s,%d,%s,%d,%.6g,%.6g,%.6g,%d\n", f->system, f->tp, sp_dtype_name(f->weights), f->batch, f->tpot_s,
+                   f->usd_per_hour, f->usd_per_million_tokens, f->meets);
+        }
+    } else if (cli_flag(a, "json"))
+        rc = cli_print_json("infer", sp_infer_fit_json(r));
+    else {
+        const sp_fit_row *b = &r->rows[r->best];
+        printf("cheapest hardware meeting %.3g ms per token for %s (batch %d): %s, TP %d, %s weights: %.2f ms/token, "
+               "$%.2f/hour, $%.3f per M tokens\n",
+               r->target_ms, r->model.name, b->batch, b->system, b->tp, sp_dtype_name(b->weights), b->tpot_s * 1e3,
+               b->usd_per_hour, b->usd_per_million_tokens);
     }
-    if (best < 0) {
-        if (fastest >= 0)
-            return cli_error("infer", "no candidate meets %.3g ms per token; the fastest is %s, TP %d, %s weights: %.2f ms/token", target,
-                             rows[fastest].system, rows[fastest].tp, sp_dtype_name(rows[fastest].w), rows[fastest].tpot_s * 1e3);
-        return cli_error("infer", "%s fits on none of the candidates (up to TP 8, int4 weights)", mp->name);
+    free(r);
+    return rc;
+}
+
+/* --coe: the library's report (src/infer_modes.c) as JSON or a table of the two systems and the HBM-only fleet */
+static void coe_print(const sp_coe_report *r)
+{
+    const sp_infer_opts *o = &r->opts;
+    char b1[32], b2[32];
+    printf("scaleplan infer --coe: %d experts, %s of weights (%s), batch %.0f per switch, prompt %d, output %d\n",
+           r->n_experts, sp_fmt_quantity(b1, sizeof b1, r->res[0].total_bytes, SP_UNIT_BYTES), sp_dtype_name(o->weights),
+           o->batch > 0 ? (double)o->batch : 1.0, o->prompt, o->output);
+    printf("  %-34s %9s %9s %-16s %10s %10s %10s %12s\n", "system", "resident", "hit rate", "store tier", "switch",
+           "worst sw.", "latency", "tokens/s");
+    for (int k = 0; k < 2; k++) {
+        const sp_coe_result *x = &r->res[k];
+        char lab[96], s1[24], s2[24], s3[24];
+        snprintf(lab, sizeof lab, "%d x %.30s (%.40s)", o->n_gpus, r->sys[k].acc.name, r->sys[k].name);
+        printf("  %-34.34s %5d/%-3d %8.1f%% %-16.16s %10s %10s %10s %12.4g\n", lab, x->n_resident, r->n_experts,
+               100 * x->hit_rate, x->store_tier, sp_fmt_quantity(s1, sizeof s1, x->mean_switch_s, SP_UNIT_TIME),
+               sp_fmt_quantity(s2, sizeof s2, x->switch_worst_s, SP_UNIT_TIME),
+               sp_fmt_quantity(s3, sizeof s3, x->mean_latency_s, SP_UNIT_TIME), x->tokens_per_s);
     }
-    return fit_print(a, mp, target, rows, n, best);
+    printf("  HBM-only %s: %d GPUs (%d nodes) keep all experts resident: latency %s, %.4g tokens/s, $%.4g/hour\n",
+           r->sys[1].name, r->hbm_only_nodes * o->n_gpus, r->hbm_only_nodes,
+           sp_fmt_quantity(b2, sizeof b2, r->hbm_only_latency_s, SP_UNIT_TIME), r->hbm_only_tokens_per_s,
+           r->hbm_only_usd_per_hour);
+    printf("  switch = expert bytes / (sockets x store-tier bandwidth), paid when the batch's expert is not resident\n");
+}
+
+static int coe_main(const cli_args *a, sp_request *rq)
+{
+    sp_coe_report *r = malloc(sizeof *r);
+    if (!r)
+        return cli_error("infer", "out of memory");
+    sp_error err = {0};
+    sp_status st = sp_infer_coe_run(a->data_dir, rq, r, &err);
+    if (st == SP_OK)
+        st = cli_check_used(rq, &err);
+    int rc = 0;
+    if (st)
+        rc = cli_fail("infer", &err);
+    else if (cli_flag(a, "json"))
+        rc = cli_print_json("infer", sp_infer_coe_json(r));
+    else
+        coe_print(r);
+    free(r);
+    return rc;
 }
 
 static void print_sweep(const cli_args *a, const sp_infer_report *r)
@@ -293,19 +248,11 @@ int cmd_infer(int argc, char **argv)
     if (!r)
         return cli_error("infer", "out of memory");
     if (cli_get(&a, "coe") || cli_flag(&a, "fit-hardware")) {
-        if (!cli_get(&a, "model") && !cli_get(&a, "coe"))
-            rc = cli_error("infer", "--model is required (or --coe experts.json)");
-        else {
-            json_t *req = cli_request(&a);
-            sp_request rq;
-            sp_request_init(&rq, "infer", req);
-            sp_error err = {0};
-            if (sp_infer_parse(a.data_dir, &rq, r, &err))
-                rc = cli_fail("infer", &err);
-            else
-                rc = cli_get(&a, "coe") ? coe_main(&a, &r->opts) : fit_hardware(&a, &r->model, &r->opts);
-            json_decref(req);
-        }
+        json_t *req = cli_request(&a);
+        sp_request rq;
+        sp_request_init(&rq, "infer", req);
+        rc = cli_get(&a, "coe") ? coe_main(&a, &rq) : fit_main(&a, &rq);
+        json_decref(req);
     } else
         rc = serve_point(&a, r);
     sp_infer_report_free(r);
@@ -313,99 +260,3 @@ int cmd_infer(int argc, char **argv)
     return rc;
 }
 
-/* ---------------------------------------------------------------- --coe */
-
-/* Default capacity tier of a GPU server without "memory_tiers": host DDR over PCIe. 256 GB per GPU = DGX H100's
- * 2 TB of system memory / 8 GPUs (DGX H100 datasheet); bandwidth PCIe Gen5 x16, 64 GB/s per direction (H100
- * datasheet: 128 GB/s bidirectional), overridable with --host-bw. */
-static void host_tier(sp_mem_tier *t, double bw)
-{
-    snprintf(t->name, sizeof t->name, "host-ddr (PCIe)");
-    t->capacity = 256e9;
-    t->bw = bw;
-}
-
-static int coe_main(const cli_args *a, const sp_infer_opts *base)
-{
-    sp_error err = {0};
-    sp_coe_expert *ex;
-    int n;
-    if (sp_load_coe(a->data_dir, cli_get(a, "coe"), &ex, &n, &err))
-        return cli_fail("infer", &err);
-    double host_bw = 64e9;
-    int rc = cli_double(a, "host-bw", SP_UNIT_BW, 1e6, 1e15, &host_bw);
-    const char *sys_name[2] = {cli_get(a, "system") ? cli_get(a, "system") : "sambanova-sn40l",
-                               cli_get(a, "compare") ? cli_get(a, "compare") : "dgx-h100"};
-    sp_system sys[2];
-    sp_mem_tier tiers[2][SP_MAX_MEM_TIERS];
-    int nt[2];
-    sp_coe_result res[2];
-    sp_infer_opts o = *base;
-    o.n_gpus = base->n_gpus > 1 ? base->n_gpus : 8;
-    for (int k = 0; k < 2 && !rc; k++) {
-        if (sp_load_system(a->data_dir, sys_name[k], &sys[k], &err) ||
-            sp_load_memory_tiers(a->data_dir, sys_name[k], tiers[k], &nt[k], &err) ||
-            sp_serving_eff_load(a->data_dir, sys[k].acc.name, &o.eff, &err)) {
-            rc = cli_fail("infer", &err);
-            break;
-        }
-        if (nt[k] == 0)
-            host_tier(&tiers[k][nt[k]++], host_bw);
-        if (sp_coe_eval(ex, n, &sys[k], tiers[k], nt[k], &o, &res[k], &err))
-            rc = cli_fail("infer", &err);
-    }
-    /* HBM-only: nodes of the comparison system needed to keep every expert resident */
-    int nodes = 0;
-    double hbm_only_lat = 0;
-    if (!rc) {
-        double per_node = res[1].hbm_budget;
-        nodes = per_node > 0 ? (int)ceil(res[1].total_bytes / per_node) : 0;
-        hbm_only_lat = res[1].mean_e2e_s;
-    }
-    if (rc) {
-        free(ex);
-        return rc;
-    }
-    double B = o.batch > 0 ? o.batch : 1;
-    if (cli_flag(a, "json")) {
-        printf("{\"experts\":%d,\"total_weight_bytes\":", n);
-        cli_json_num(stdout, res[0].total_bytes);
-        printf(",\"systems\":[");
-        for (int k = 0; k < 2; k++) {
-            printf("%s{\"system\":\"%s\",\"sockets\":%d,\"resident\":%d,\"store_tier\":\"%s\"", k ? "," : "", sys[k].name,
-                   o.n_gpus, res[k].n_resident, res[k].store_tier);
-            json_kv("hit_rate", res[k].hit_rate);
-            json_kv("hbm_budget_bytes", res[k].hbm_budget);
-            json_kv("mean_switch_s", res[k].mean_switch_s);
-            json_kv("worst_switch_s", res[k].switch_worst_s);
-            json_kv("mean_latency_s", res[k].mean_latency_s);
-            json_kv("tokens_per_s", res[k].tokens_per_s);
-            printf("}");
-        }
-        printf("],\"hbm_only\":{\"system\":\"%s\",\"gpus\":%d", sys[1].name, nodes * o.n_gpus);
-        json_kv("mean_latency_s", hbm_only_lat);
-        json_kv("tokens_per_s", hbm_only_lat > 0 ? nodes * B * o.output / hbm_only_lat : 0);
-        json_kv("usd_per_hour", sys[1].usd_per_accel_hour * nodes * o.n_gpus);
-        printf("}}\n");
-    } else {
-        char b1[32], b2[32];
-        printf("scaleplan infer --coe: %d experts, %s of weights (%s), batch %.0f per switch, prompt %d, output %d\n", n,
-               sp_fmt_quantity(b1, sizeof b1, res[0].total_bytes, SP_UNIT_BYTES), sp_dtype_name(o.weights), B, o.prompt, o.output);
-        printf("  %-34s %9s %9s %-16s %10s %10s %10s %12s\n", "system", "resident", "hit rate", "store tier", "switch", "worst sw.",
-               "latency", "tokens/s");
-        for (int k = 0; k < 2; k++) {
-            char lab[96], s1[24], s2[24], s3[24];
-            snprintf(lab, sizeof lab, "%d x %.30s (%.40s)", o.n_gpus, sys[k].acc.name, sys[k].name);
-            printf("  %-34.34s %5d/%-3d %8.1f%% %-16.16s %10s %10s %10s %12.4g\n", lab, res[k].n_resident, n, 100 * res[k].hit_rate,
-                   res[k].store_tier, sp_fmt_quantity(s1, sizeof s1, res[k].mean_switch_s, SP_UNIT_TIME),
-                   sp_fmt_quantity(s2, sizeof s2, res[k].switch_worst_s, SP_UNIT_TIME),
-                   sp_fmt_quantity(s3, sizeof s3, res[k].mean_latency_s, SP_UNIT_TIME), res[k].tokens_per_s);
-        }
-        printf("  HBM-only %s: %d GPUs (%d nodes) keep all experts resident: latency %s, %.4g tokens/s, $%.4g/hour\n",
-               sys[1].name, nodes * o.n_gpus, nodes, sp_fmt_quantity(b2, sizeof b2, hbm_only_lat, SP_UNIT_TIME),
-               hbm_only_lat > 0 ? nodes * B * o.output / hbm_only_lat : 0, sys[1].usd_per_accel_hour * nodes * o.n_gpus);
-        printf("  switch = expert bytes / (sockets x store-tier bandwidth), paid when the batch's expert is not resident\n");
-    }
-    free(ex);
-    return 0;
-}

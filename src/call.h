@@ -129,6 +129,43 @@ sp_status sp_infer_parse(const char *data_dir, sp_request *rq, sp_infer_report *
 json_t *sp_infer_json(const sp_infer_report *r);
 void sp_infer_report_free(sp_infer_report *r);
 
+/* ---- infer --fit-hardware (src/infer_modes.c): the cheapest candidate system, TP degree and weight precision
+ * meeting a per-token latency; every candidate evaluated is a row ---- */
+#define SP_FIT_MAX_ROWS 512
+typedef struct {
+    char system[64];
+    int tp, batch, meets;              /* meets: its time per output token is within the target */
+    sp_dtype weights;
+    double tpot_s, usd_per_hour, usd_per_million_tokens;
+} sp_fit_row;
+typedef struct {
+    sp_model model;
+    double target_ms;                  /* --latency-ms */
+    int n, best, fastest;              /* rows; the cheapest meeting the target; the fastest (-1: none) */
+    sp_fit_row rows[SP_FIT_MAX_ROWS];
+} sp_fit_report;
+/* SP_EINFEASIBLE when no candidate meets the target (the message names the fastest) */
+sp_status sp_infer_fit_run(const char *data_dir, sp_request *rq, sp_fit_report *r, sp_error *err);
+json_t *sp_infer_fit_json(const sp_fit_report *r);
+
+/* ---- infer --coe (src/infer_modes.c): a composition of experts on --system's memory tiers against --compare's
+ * GPUs, and the HBM-only fleet of --compare that keeps every expert resident ---- */
+typedef struct {
+    int n_experts;
+    sp_infer_opts opts;                /* sockets (n_gpus), batch per switch, lengths, precisions */
+    sp_system sys[2];                  /* --system, --compare */
+    sp_mem_tier tiers[2][SP_MAX_MEM_TIERS];
+    int ntiers[2];
+    sp_coe_result res[2];              /* res[k].store_tier points into tiers[k] */
+    int hbm_only_nodes;
+    double hbm_only_latency_s, hbm_only_tokens_per_s, hbm_only_usd_per_hour;
+} sp_coe_report;
+sp_status sp_infer_coe_run(const char *data_dir, sp_request *rq, sp_coe_report *r, sp_error *err);
+json_t *sp_infer_coe_json(const sp_coe_report *r);
+
+/* sp_call("infer") with --fit-hardware or --coe: *served = 1 and *out their result; *served = 0 otherwise */
+sp_status sp_infer_modes_call(const char *data_dir, sp_request *rq, json_t **out, int *served, sp_error *err);
+
 /* ---- serve (src/serve_call.c; the report type is in src/serve_internal.h) ---- */
 struct sp_serve_report_s;
 /* The request's options into a deployment, workload (with --trace/--arrival), stack (with the family calibration

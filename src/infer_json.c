@@ -1,5 +1,5 @@
 /* The `infer` command: one serving configuration (memory, TTFT, TPOT, throughput, cost and energy per token), or
- * a batch sweep. Request -> sp_infer_report -> JSON. (--fit-hardware and --coe are CLI modes for now.) */
+ * a batch sweep. Request -> sp_infer_report -> JSON. --fit-hardware and --coe: src/infer_modes.c, through sp_call too. */
 #include "call.h"
 
 #include <math.h>
@@ -264,10 +264,14 @@ json_t *sp_infer_json(const sp_infer_report *r)
 
 sp_status sp_call_infer(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
 {
+    int served;
+    sp_status st = sp_infer_modes_call(data_dir, rq, out, &served, err);
+    if (st || served)
+        return st;
     sp_infer_report *r = malloc(sizeof *r);
     if (!r)
         return sp_fail(err, SP_ENOMEM, "out of memory");
-    sp_status st = sp_infer_run(data_dir, rq, r, err);
+    st = sp_infer_run(data_dir, rq, r, err);
     if (st == SP_OK)
         *out = sp_infer_json(r);
     sp_infer_report_free(r);

@@ -102,6 +102,27 @@ static void test_infer(void **st)
     json_decref(j);
 }
 
+/* Rule: infer's --fit-hardware is served by sp_call: the best row meets the latency target and no candidate that
+ * meets it costs less per hour; a file --coe cannot read is refused naming the option. */
+static void test_infer_modes(void **st)
+{
+    (void)st;
+    json_t *j = call_ok("infer", "{\"model\":\"llama3-70b\",\"fit_hardware\":true,\"latency_ms\":30,"
+                                 "\"candidates\":\"h100,h200\"}");
+    json_t *best = json_object_get(j, "best"), *c = json_object_get(j, "candidates");
+    assert_true(json_is_true(json_object_get(best, "meets_latency")) && num(best, "tpot_s") <= 0.03);
+    assert_true(json_array_size(c) > 1);
+    for (size_t i = 0; i < json_array_size(c); i++) {
+        json_t *x = json_array_get(c, i);
+        if (json_is_true(json_object_get(x, "meets_latency")))
+            assert_true(num(x, "usd_per_hour") >= num(best, "usd_per_hour"));
+    }
+    json_decref(j);
+    call_fails("infer", "{\"coe\":\"/nonexistent.json\"}", SP_EIO, "--coe: '/nonexistent.json'");
+    call_fails("infer", "{\"model\":\"llama3-8b\",\"fit_hardware\":true,\"latency_ms\":30,\"candidates\":\"x\"}",
+               SP_EINVAL, "--candidates: unknown system preset 'x'");
+}
+
 /* Rule: presets lists every kind; inference validation evaluates the rows it can. */
 static void test_presets(void **st)
 {
@@ -230,6 +251,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_train_matches_typed_api), cmocka_unit_test(test_values_numbers_strings_flags),
         cmocka_unit_test(test_errors), cmocka_unit_test(test_search_best_plan_retimes), cmocka_unit_test(test_infer),
+        cmocka_unit_test(test_infer_modes),
         cmocka_unit_test(test_presets), cmocka_unit_test(test_law),
         cmocka_unit_test(test_validate_energy), cmocka_unit_test(test_finetune_report), cmocka_unit_test(test_limits),
     };

@@ -131,7 +131,10 @@ def search(model: Any = None, system: Any = None, gpus: Optional[int] = None, **
 
 
 def infer(model: Any = None, system: Any = None, **options: Any) -> Dict[str, Any]:
-    """Serving one batch: memory, TTFT, time per output token, throughput, $/M tokens, J/token."""
+    """Serving one batch: memory, TTFT, time per output token, throughput, $/M tokens, J/token.
+
+    fit_hardware=True, latency_ms=X: the cheapest candidate system, TP and weight precision meeting X ms per
+    output token; coe="experts.json": a composition of experts on the system's memory tiers (docs/api.md)."""
     return call("infer", model=model, system=system, **options)
 
 

@@ -69,6 +69,7 @@ CASES = [
     ("train", dict(model="mixtral-8x7b", system="dgx-h100", gpus=64, tp=2, ep=8, global_batch=256, seq_len=4096)),
     ("search", dict(model="llama3-70b", system="dgx-h100", gpus=256, global_batch=512, seq_len=4096, top=5)),
     ("infer", dict(model="llama3-70b", system="dgx-h100", gpus=8, tp=8, batch=16, prompt=1024, output=256)),
+    ("infer", dict(model="llama3-70b", fit_hardware=True, latency_ms=30, candidates="h100,h200")),
     ("law", dict(compute="1e24")),
     ("limits", dict(mode="epoch2024", to="1e27")),
     ("limits", dict(mode="epoch2024", compare="h100,a100+moe+ll", to="1e28")),

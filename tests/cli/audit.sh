@@ -36,8 +36,8 @@ expect_fail plot_is_dir 2 "is a directory; expected FILE.svg" -- law --compute 1
 
 # options that mean nothing without another one are refused, not ignored (infer --host-bw without --coe was)
 expect_fail infer_hostbw_alone 2 '^scaleplan infer: error: --host-bw does not apply' -- infer --model llama3-8b --host-bw 1GB/s
-# OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): expect_fail infer_latency_alone 2 '--latency-ms: needs --fit-hardware' -- infer --model llama3-8b --latency-ms 20
-# OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): expect_fail infer_candidates_empty 2 '--candidates: empty list' -- infer --model llama3-8b --fit-hardware --latency-ms 50 --candidates ,
+expect_fail infer_latency_alone 2 '^scaleplan infer: error: --latency-ms does not apply without --fit-hardware' -- infer --model llama3-8b --latency-ms 20
+expect_fail infer_candidates_empty 2 '--candidates: empty list' -- infer --model llama3-8b --fit-hardware --latency-ms 50 --candidates ,
 expect_fail search_rank_alone 2 '--rank does not apply without --finetune' -- search --model llama3-8b --system dgx-h100 --gpus 8 --global-batch 8 --rank 8
 expect_fail data_dir_missing 2 "^scaleplan train: error: --data-dir: '/nonexistent' is not a directory" -- train --data-dir /nonexistent
 
@@ -52,7 +52,7 @@ expect_fail name_serve_model 2 "^scaleplan serve: error: --model: unknown model 
 expect_fail name_serve_tp 2 "^scaleplan serve: error: --tp: 0 is out of range" -- serve --model llama3-8b --tp 0
 expect_fail name_serve_workload 2 "^scaleplan serve: error: --workload: unknown workloads preset 'x'" -- serve --model llama3-8b --workload x
 expect_fail name_compare 2 "^scaleplan limits: error: --compare: 'abc'; allowed h100" -- limits --mode epoch2024 --compare h100,abc
-# OPEN (lost in the rebase onto the library rewrite; docs/robustness.md): expect_fail name_coe 2 "^scaleplan infer: error: --coe: '/nonexistent.json': cannot open the file; expected a JSON file of experts" -- infer --coe /nonexistent.json
+expect_fail name_coe 2 "^scaleplan infer: error: --coe: '/nonexistent.json': cannot open the file; expected a JSON file of experts" -- infer --coe /nonexistent.json
 expect_fail name_fit_column 2 "^scaleplan fit: error: --n: .*no column 'N'; expected one of the CSV's columns" -- fit "$TMP/energy0.csv"
 
 # many presets: the list no longer sits in a 1024-byte buffer (names past it were neither listed nor suggested);

@@ -107,8 +107,8 @@ law served-tokens 0
 NL='
 '
 # Known gaps, open (docs/robustness.md): refusals that do not yet name their option, reported as "# KNOWN GAP"
-# until fixed. infer's --fit-hardware and --coe moved into the library just before this landed.
-KNOWN_GAPS="infer:candidates infer:coe infer:compare"
+# until fixed.
+KNOWN_GAPS=""
 # allowed CMD OPT VALUE: is the triple (or "* OPT VALUE") in ALLOWED? (shell only: no process per check)
 allowed() {
     case "$NL$ALLOWED$NL" in *"$NL$1 $2 $3$NL"* | *"$NL* $2 $3$NL"* | *"$NL$1 $2 *$NL"*) return 0 ;; esac
