@@ -49,5 +49,6 @@ expect_json finetune_memory_sums 'sum:memory_per_gpu_bytes-total-capacity=memory
     -- finetune --model llama3-8b --method qlora --json
 
 # An option the command reads only together with others is refused, not silently ignored.
-expect_fail infer_unused_option 2 "--latency-ms does not apply with the other options given" -- infer --model llama3-8b --latency-ms 30
+expect_fail infer_unused_option 2 "--latency-ms does not apply without --fit-hardware" -- infer --model llama3-8b --latency-ms 30
+expect_fail infer_fit_unused_system 2 "--system does not apply with the other options given" -- infer --fit-hardware --model llama3-8b --latency-ms 30 --system dgx-h100
 expect_fail infer_unused_host_bw 2 "--host-bw does not apply" -- infer --model llama3-8b --host-bw 10GB/s
