@@ -180,17 +180,25 @@ const char *cli_get(const cli_args *a, const char *name)
 
 int cli_flag(const cli_args *a, const char *name) { return cli_get(a, name) != NULL; }
 
-int cli_int(const cli_args *a, const char *name, int min, int max, int *out)
+/* --NAME's value as a quantity in unit: 1 when absent, 0 when read into *v, 2 (printed) when it is no quantity */
+static int quantity(const cli_args *a, const char *name, sp_unit unit, double *v)
 {
     const char *s = cli_get(a, name);
     if (!s)
-        return 0;
-    double v;
+        return 1;
     sp_error err = {0};
     char what[64];
     snprintf(what, sizeof what, "--%s", name);
-    if (sp_parse_quantity(s, SP_UNIT_NONE, what, &v, &err))
-        return cli_fail(a->cmd, &err);
+    return sp_parse_quantity(s, unit, what, v, &err) ? cli_fail(a->cmd, &err) : 0;
+}
+
+int cli_int(const cli_args *a, const char *name, int min, int max, int *out)
+{
+    double v;
+    int rc = quantity(a, name, SP_UNIT_NONE, &v);
+    if (rc)
+        return rc == 1 ? 0 : rc;
+    const char *s = cli_get(a, name);
     if (v != floor(v))
         return cli_error(a->cmd, "--%s: '%s' is not a whole number; allowed %d..%d", name, s, min, max);
     if (v < min || v > max)
@@ -201,17 +209,12 @@ int cli_int(const cli_args *a, const char *name, int min, int max, int *out)
 
 int cli_double(const cli_args *a, const char *name, sp_unit unit, double min, double max, double *out)
 {
-    const char *s = cli_get(a, name);
-    if (!s)
-        return 0;
     double v;
-    sp_error err = {0};
-    char what[64];
-    snprintf(what, sizeof what, "--%s", name);
-    if (sp_parse_quantity(s, unit, what, &v, &err))
-        return cli_fail(a->cmd, &err);
+    int rc = quantity(a, name, unit, &v);
+    if (rc)
+        return rc == 1 ? 0 : rc;
     if (v < min || v > max)
-        return cli_error(a->cmd, "--%s: %s is out of range; allowed %g..%g", name, s, min, max);
+        return cli_error(a->cmd, "--%s: %s is out of range; allowed %g..%g", name, cli_get(a, name), min, max);
     *out = v;
     return 0;
 }
@@ -230,25 +233,6 @@ void cli_print_energy(const sp_energy_result *e)
     printf("  cost       $%s cloud at $%.2f/GPU-hour; $%s owned (docs/energy.md)\n",
            sp_fmt_quantity(b1, sizeof b1, e->cloud_usd, SP_UNIT_NONE), e->usd_per_accel_hour,
            sp_fmt_quantity(b2, sizeof b2, e->own_usd, SP_UNIT_NONE));
-}
-
-void cli_json_energy(FILE *f, const sp_energy_result *e)
-{
-    fputs(",\"energy_kwh\":", f);
-    cli_json_num(f, e->energy_kwh);
-    fputs(",\"co2e_kg\":", f);
-    cli_json_num(f, e->co2e_kg);
-    fputs(",\"cost_usd\":{\"cloud\":", f);
-    cli_json_num(f, e->cloud_usd);
-    fputs(",\"owned\":", f);
-    cli_json_num(f, e->own_usd);
-    fputs("},\"energy_assumptions\":{\"pue\":", f);
-    cli_json_num(f, e->pue);
-    fputs(",\"grid_kg_per_kwh\":", f);
-    cli_json_num(f, e->grid_kg_per_kwh);
-    fputs(",\"usd_per_accel_hour\":", f);
-    cli_json_num(f, e->usd_per_accel_hour);
-    fputs("}", f);
 }
 
 void cli_json_num(FILE *f, double v)
@@ -300,4 +284,20 @@ sp_status cli_check_used(const sp_request *rq, sp_error *err)
         opt[i] = key[i] == '_' ? '-' : key[i];
     opt[i] = 0;
     return sp_fail(err, SP_EINVAL, "--%s does not apply with the other options given", opt);
+}
+
+sp_request cli_request_begin(const cli_args *a)
+{
+    sp_request rq;
+    sp_request_init(&rq, a->cmd, cli_request(a));
+    return rq;
+}
+
+sp_status cli_request_done(sp_request *rq, sp_status st, sp_error *err)
+{
+    if (st == SP_OK)
+        st = cli_check_used(rq, err);
+    json_decref(rq->obj);
+    rq->obj = NULL;
+    return st;
 }

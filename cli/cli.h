@@ -56,6 +56,11 @@ json_t *cli_request(const cli_args *a);
 /* After a successful run: an option the command's library code did not read (it applies only with other options,
  * e.g. infer --latency-ms without --fit-hardware) is refused rather than silently ignored (SP_EINVAL). */
 sp_status cli_check_used(const sp_request *rq, sp_error *err);
+/* The library call every command makes: the request of the options given (cli_request; rq->obj may take more
+ * keys before the run), and after the run, whose status is st, the unused options refused (cli_check_used) and the
+ * request freed. Returns the final status; the caller prints a failure with cli_fail. */
+sp_request cli_request_begin(const cli_args *a);
+sp_status cli_request_done(sp_request *rq, sp_status st, sp_error *err);
 /* Prints the library's JSON result on one line and frees it; 0, or 2 when it cannot be serialised. */
 int cli_print_json(const char *cmd, json_t *result);
 
@@ -63,12 +68,11 @@ int cli_print_json(const char *cmd, json_t *result);
 void cli_json_num(FILE *f, double v);
 
 /* Energy, CO2e and cost of a run (sp_energy_estimate: the library's energy and cost model, the one `train`
- * uses), printed the same way by finetune and distill: one text line block, or JSON members
- * ,"energy_kwh":..,"co2e_kg":..,"cost_usd":{"cloud":..,"owned":..},"energy_assumptions":{...}. */
+ * uses) as one block of text lines (distill). */
 void cli_print_energy(const sp_energy_result *e);
-void cli_json_energy(FILE *f, const sp_energy_result *e);
 
-/* The parallel-plan options every planning command accepts (append CLI_PLAN_OPTDEFS to a command's table). */
+/* The parallel-plan options every planning command accepts (append CLI_PLAN_OPTDEFS to a command's table); the
+ * library reads them from the request (src/request.c: sp_req_plan, sp_req_software, sp_req_prune). */
 #define CLI_PLAN_OPTDEFS                                                                                 \
     {"gpus", 1, "number of accelerators [tp*pp*cp*ep*dp]"}, {"tp", 1, "tensor-parallel degree [1]"},     \
         {"pp", 1, "pipeline-parallel degree [1]"}, {"dp", 1, "data-parallel degree [gpus / (tp*pp*cp*ep)]"}, \
@@ -91,12 +95,6 @@ void cli_json_energy(FILE *f, const sp_energy_result *e);
         {"software", 1, "software stack (data/software): its defaults fill the knobs not given [none]"},     \
         {"fp8-recipe", 1, "FP8 scaling: delayed | current | blockwise [stack's]"},                           \
         {"schedule", 1, "pipeline schedule: 1f1b | interleaved | zb-h1 | zb-v | dualpipe [1f1b; interleaved with --vpp]"}
-/* Reads those options into p (absent ones leave p as it is). Prints and returns 2 on a bad value. */
-int cli_plan_from_args(const cli_args *a, sp_plan *p);
-/* --software / --fp8-recipe: applies the stack to the plan (knobs not given) and to the system (kernels, overlap). */
-int cli_software(const cli_args *a, const char *data_dir, sp_system *s, sp_plan *p);
-/* --prune-heads / --prune-ffn (train, infer, finetune): applies sp_model_prune; prints and returns 2 on error. */
-int cli_prune(const cli_args *a, sp_model *m);
 
 /* Command entry points (cli/cmd_*.c). Each returns the process exit code. */
 int cmd_train(int argc, char **argv);

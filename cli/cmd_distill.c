@@ -26,15 +26,10 @@ int cmd_distill(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("distill", "unexpected argument '%s'", a.pos[0]);
-    json_t *req = cli_request(&a);
-    sp_request rq;
-    sp_request_init(&rq, "distill", req);
+    sp_request rq = cli_request_begin(&a);
     sp_distill_report r;
     sp_error err = {0};
-    sp_status st = sp_distill_run(a.data_dir, &rq, &r, &err);
-    if (st == SP_OK)
-        st = cli_check_used(&rq, &err);
-    json_decref(req);
+    sp_status st = cli_request_done(&rq, sp_distill_run(a.data_dir, &rq, &r, &err), &err);
     if (st)
         return cli_fail("distill", &err);
     if (cli_flag(&a, "json"))

@@ -80,15 +80,10 @@ int cmd_finetune(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("finetune", "unexpected argument '%s'", a.pos[0]);
-    json_t *req = cli_request(&a);
-    sp_request rq;
-    sp_request_init(&rq, "finetune", req);
+    sp_request rq = cli_request_begin(&a);
     sp_finetune_report r;
     sp_error err = {0};
-    sp_status st = sp_finetune_run(a.data_dir, &rq, &r, &err);
-    if (st == SP_OK)
-        st = cli_check_used(&rq, &err);
-    json_decref(req);
+    sp_status st = cli_request_done(&rq, sp_finetune_run(a.data_dir, &rq, &r, &err), &err);
     if (st)
         return cli_fail("finetune", &err);
     if (cli_flag(&a, "json"))

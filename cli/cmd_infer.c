@@ -38,15 +38,14 @@ static const cli_optdef defs[] = {
 };
 
 /* --fit-hardware: the library's report (src/infer_modes.c) as CSV (every candidate), JSON or one line of text */
-static int fit_main(const cli_args *a, sp_request *rq)
+static int fit_main(const cli_args *a)
 {
     sp_fit_report *r = malloc(sizeof *r);
     if (!r)
         return cli_error("infer", "out of memory");
     sp_error err = {0};
-    sp_status st = sp_infer_fit_run(a->data_dir, rq, r, &err);
-    if (st == SP_OK)
-        st = cli_check_used(rq, &err);
+    sp_request rq = cli_request_begin(a);
+    sp_status st = cli_request_done(&rq, sp_infer_fit_run(a->data_dir, &rq, r, &err), &err);
     int rc = 0;
     if (st)
         rc = cli_fail("infer", &err);
@@ -96,15 +95,14 @@ static void coe_print(const sp_coe_report *r)
     printf("  switch = expert bytes / (sockets x store-tier bandwidth), paid when the batch's expert is not resident\n");
 }
 
-static int coe_main(const cli_args *a, sp_request *rq)
+static int coe_main(const cli_args *a)
 {
     sp_coe_report *r = malloc(sizeof *r);
     if (!r)
         return cli_error("infer", "out of memory");
     sp_error err = {0};
-    sp_status st = sp_infer_coe_run(a->data_dir, rq, r, &err);
-    if (st == SP_OK)
-        st = cli_check_used(rq, &err);
+    sp_request rq = cli_request_begin(a);
+    sp_status st = cli_request_done(&rq, sp_infer_coe_run(a->data_dir, &rq, r, &err), &err);
     int rc = 0;
     if (st)
         rc = cli_fail("infer", &err);
@@ -212,14 +210,9 @@ static int serve_point(const cli_args *a, sp_infer_report *r)
 {
     if (cli_get(a, "plot") && !cli_get(a, "sweep"))
         return cli_error("infer", "--plot needs --sweep batch=LO..HI");
-    json_t *req = cli_request(a);
-    sp_request rq;
-    sp_request_init(&rq, "infer", req);
+    sp_request rq = cli_request_begin(a);
     sp_error err = {0};
-    sp_status st = sp_infer_run(a->data_dir, &rq, r, &err);
-    if (st == SP_OK)
-        st = cli_check_used(&rq, &err);
-    json_decref(req);
+    sp_status st = cli_request_done(&rq, sp_infer_run(a->data_dir, &rq, r, &err), &err);
     if (st)
         return cli_fail("infer", &err);
     if (cli_flag(a, "json"))
@@ -247,13 +240,9 @@ int cmd_infer(int argc, char **argv)
     sp_infer_report *r = malloc(sizeof *r);
     if (!r)
         return cli_error("infer", "out of memory");
-    if (cli_get(&a, "coe") || cli_flag(&a, "fit-hardware")) {
-        json_t *req = cli_request(&a);
-        sp_request rq;
-        sp_request_init(&rq, "infer", req);
-        rc = cli_get(&a, "coe") ? coe_main(&a, &rq) : fit_main(&a, &rq);
-        json_decref(req);
-    } else
+    if (cli_get(&a, "coe") || cli_flag(&a, "fit-hardware"))
+        rc = cli_get(&a, "coe") ? coe_main(&a) : fit_main(&a);
+    else
         rc = serve_point(&a, r);
     sp_infer_report_free(r);
     free(r);

@@ -135,17 +135,12 @@ int cmd_law(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("law", "unexpected argument '%s'", a.pos[0]);
-    json_t *req = cli_request(&a);
+    sp_request rq = cli_request_begin(&a);
     if (cli_get(&a, "plot")) /* a plot is a query: the library refuses a request that asks nothing */
-        json_object_set_new(req, "plot", json_true());
-    sp_request rq;
-    sp_request_init(&rq, "law", req);
+        json_object_set_new(rq.obj, "plot", json_true());
     sp_law_report rep;
     sp_error err = {0};
-    sp_status st = sp_law_run(a.data_dir, &rq, &rep, &err);
-    if (st == SP_OK)
-        st = cli_check_used(&rq, &err);
-    json_decref(req);
+    sp_status st = cli_request_done(&rq, sp_law_run(a.data_dir, &rq, &rep, &err), &err);
     if (st)
         return cli_fail("law", &err);
     const char *plot = cli_get(&a, "plot");

@@ -17,13 +17,8 @@ int cmd_presets(int argc, char **argv)
         return cli_error("presets", "unexpected argument '%s'", a.pos[0]);
     sp_presets_report r;
     sp_error err = {0};
-    json_t *req = cli_request(&a);
-    sp_request rq;
-    sp_request_init(&rq, "presets", req);
-    sp_status st = sp_presets_run(a.data_dir, &rq, &r, &err);
-    if (st == SP_OK)
-        st = cli_check_used(&rq, &err);
-    json_decref(req);
+    sp_request rq = cli_request_begin(&a);
+    sp_status st = cli_request_done(&rq, sp_presets_run(a.data_dir, &rq, &r, &err), &err);
     if (st)
         return cli_fail("presets", &err);
     if (cli_flag(&a, "json"))

@@ -38,16 +38,12 @@ int cmd_report(int argc, char **argv)
         return rc;
     if (a.npos != 1 || strcmp(a.pos[0], "famous") != 0)
         return cli_error("report", "expected 'famous' (the only report so far)");
-    json_t *req = cli_request(&a);
-    json_object_set_new(req, "name", json_string_nocheck(a.pos[0]));
-    sp_request rq;
-    sp_request_init(&rq, "report", req);
+    sp_request rq = cli_request_begin(&a);
+    json_object_set_new(rq.obj, "name", json_string_nocheck(a.pos[0]));
     sp_report *r = malloc(sizeof *r);
     sp_error err = {0};
     sp_status st = r ? sp_report_run_all(a.data_dir, &rq, r, &err) : sp_fail(&err, SP_ENOMEM, "out of memory");
-    if (st == SP_OK)
-        st = cli_check_used(&rq, &err);
-    json_decref(req);
+    st = cli_request_done(&rq, st, &err);
     if (st)
         rc = cli_fail("report", &err);
     else if (cli_flag(&a, "json"))

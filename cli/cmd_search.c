@@ -99,14 +99,9 @@ int cmd_search(int argc, char **argv)
     }
     if (isatty(STDERR_FILENO))
         rep.opts.on_progress = show_progress;
-    json_t *req = cli_request(&a);
-    sp_request rq;
-    sp_request_init(&rq, "search", req);
+    sp_request rq = cli_request_begin(&a);
     sp_error err = {0};
-    sp_status st = sp_search_run(a.data_dir, &rq, &rep, &err);
-    if (st == SP_OK)
-        st = cli_check_used(&rq, &err);
-    json_decref(req);
+    sp_status st = cli_request_done(&rq, sp_search_run(a.data_dir, &rq, &rep, &err), &err);
     if (st) {
         sp_search_report_free(&rep);
         return cli_fail("search", &err);

@@ -34,15 +34,10 @@ int cmd_shape(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("shape", "unexpected argument '%s'", a.pos[0]);
-    json_t *req = cli_request(&a);
-    sp_request rq;
-    sp_request_init(&rq, "shape", req);
+    sp_request rq = cli_request_begin(&a);
     sp_shape_report rep;
     sp_error err = {0};
-    sp_status st = sp_shape_run(a.data_dir, &rq, &rep, &err);
-    if (st == SP_OK)
-        st = cli_check_used(&rq, &err);
-    json_decref(req);
+    sp_status st = cli_request_done(&rq, sp_shape_run(a.data_dir, &rq, &rep, &err), &err);
     if (st) {
         sp_shape_report_free(&rep);
         return cli_fail("shape", &err);

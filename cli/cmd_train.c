@@ -155,15 +155,11 @@ int cmd_train(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("train", "unexpected argument '%s'", a.pos[0]);
-    json_t *req = cli_request(&a);
-    sp_request rq;
-    sp_request_init(&rq, "train", req);
+    sp_request rq = cli_request_begin(&a);
     sp_train_report *r = malloc(sizeof *r);
     sp_error err = {0};
     sp_status st = r ? sp_train_run(a.data_dir, &rq, r, &err) : sp_fail(&err, SP_ENOMEM, "out of memory");
-    if (st == SP_OK)
-        st = cli_check_used(&rq, &err);
-    json_decref(req);
+    st = cli_request_done(&rq, st, &err);
     if (st)
         rc = cli_fail("train", &err);
     else if (cli_flag(&a, "json"))

@@ -47,16 +47,11 @@ int cmd_validate_energy(int argc, char **argv)
         return rc;
     if (a.npos != 1)
         return cli_error("validate-energy", "expected one CSV file, got %d arguments", a.npos);
-    json_t *req = cli_request(&a);
-    json_object_set_new(req, "file", json_string_nocheck(a.pos[0]));
-    sp_request rq;
-    sp_request_init(&rq, "validate-energy", req);
+    sp_request rq = cli_request_begin(&a);
+    json_object_set_new(rq.obj, "file", json_string_nocheck(a.pos[0]));
     sp_validate_energy_report r;
     sp_error err = {0};
-    sp_status st = sp_validate_energy_run(a.data_dir, &rq, &r, &err);
-    if (st == SP_OK)
-        st = cli_check_used(&rq, &err);
-    json_decref(req);
+    sp_status st = cli_request_done(&rq, sp_validate_energy_run(a.data_dir, &rq, &r, &err), &err);
     if (st)
         rc = cli_fail("validate-energy", &err);
     else if (cli_flag(&a, "json"))

@@ -16,6 +16,7 @@
 #define SP_CALL_H
 
 #include <jansson.h>
+#include <stdlib.h>
 
 #include "internal.h"
 #include "scaleplan_forecast.h"
@@ -324,6 +325,9 @@ void sp_fit_report_free(sp_fit_report *r);
  * numbers, booleans (1/0) or null (empty). Messages name it "OPT:ROW:" (ROW 1-based), as a file's "FILE:LINE:".
  * *out = NULL when the option is absent. */
 sp_status sp_req_table(sp_request *rq, const char *opt, sp_csv **out, sp_error *err);
+/* A validation CSV's rows: checks it has the columns `need` (NULL-terminated) and allocates one zeroed row of `size`
+ * bytes per data row (*rows, at least one; free()), *n the data rows. Shared by validate --infer and --energy. */
+sp_status sp_validation_rows(const sp_csv *c, const char *const *need, size_t size, void **rows, int *n, sp_error *err);
 /* ---- shape ---- */
 typedef struct {
     sp_system system;
@@ -398,6 +402,24 @@ const char *sp_limits_empty_reason(const sp_limits_report *r, const sp_limits_se
     X("shape", shape)                                                                                              \
     X("limits", limits)                                                                                            \
     X("model", model)
+
+/* Defines sp_call_<ident> for a command whose library part is run (request -> typed report), json (report -> the
+ * result object) and release (frees what the report holds; sp_call_no_release when nothing): the report on the
+ * heap, zeroed, the JSON only when the run succeeded. */
+static inline void sp_call_no_release(const void *report) { (void)report; }
+#define SP_CALL_DEFINE(ident, report_type, run, json, release)                                                    \
+    sp_status sp_call_##ident(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)                  \
+    {                                                                                                              \
+        report_type *r = calloc(1, sizeof *r);                                                                     \
+        if (!r)                                                                                                    \
+            return sp_fail(err, SP_ENOMEM, "out of memory");                                                       \
+        sp_status st = run(data_dir, rq, r, err);                                                                  \
+        if (st == SP_OK)                                                                                           \
+            *out = json(r);                                                                                        \
+        release(r);                                                                                                \
+        free(r);                                                                                                   \
+        return st;                                                                                                 \
+    }
 
 #define SP_CALL_DECLARE(name, ident) \
     sp_status sp_call_##ident(const char *data_dir, sp_request *rq, json_t **out, sp_error *err);

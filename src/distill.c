@@ -183,11 +183,4 @@ json_t *sp_distill_json(const sp_distill_report *r)
     return o;
 }
 
-sp_status sp_call_distill(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
-{
-    sp_distill_report r;
-    sp_status st = sp_distill_run(data_dir, rq, &r, err);
-    if (st == SP_OK)
-        *out = sp_distill_json(&r);
-    return st;
-}
+SP_CALL_DEFINE(distill, sp_distill_report, sp_distill_run, sp_distill_json, sp_call_no_release)

@@ -175,11 +175,4 @@ json_t *sp_finetune_json(const sp_finetune_report *r)
     return o;
 }
 
-sp_status sp_call_finetune(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
-{
-    sp_finetune_report r;
-    sp_status st = sp_finetune_run(data_dir, rq, &r, err);
-    if (st == SP_OK)
-        *out = sp_finetune_json(&r);
-    return st;
-}
+SP_CALL_DEFINE(finetune, sp_finetune_report, sp_finetune_run, sp_finetune_json, sp_call_no_release)

@@ -192,11 +192,4 @@ double sp_law_inference_total(const sp_law_report *r, int compute_optimal)
     return 6 * n * d + 2 * n * r->served; /* training + lifetime inference FLOP */
 }
 
-sp_status sp_call_law(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
-{
-    sp_law_report r;
-    sp_status st = sp_law_run(data_dir, rq, &r, err);
-    if (st == SP_OK)
-        *out = sp_law_json(&r);
-    return st;
-}
+SP_CALL_DEFINE(law, sp_law_report, sp_law_run, sp_law_json, sp_call_no_release)

@@ -33,11 +33,4 @@ json_t *sp_presets_json(const sp_presets_report *r)
     return o;
 }
 
-sp_status sp_call_presets(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
-{
-    sp_presets_report r;
-    sp_status st = sp_presets_run(data_dir, rq, &r, err);
-    if (st == SP_OK)
-        *out = sp_presets_json(&r);
-    return st;
-}
+SP_CALL_DEFINE(presets, sp_presets_report, sp_presets_run, sp_presets_json, sp_call_no_release)

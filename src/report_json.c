@@ -173,14 +173,4 @@ json_t *sp_report_json(const sp_report *r)
     return o;
 }
 
-sp_status sp_call_report(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
-{
-    sp_report *r = malloc(sizeof *r);
-    if (!r)
-        return sp_fail(err, SP_ENOMEM, "out of memory");
-    sp_status st = sp_report_run_all(data_dir, rq, r, err);
-    if (st == SP_OK)
-        *out = sp_report_json(r);
-    free(r);
-    return st;
-}
+SP_CALL_DEFINE(report, sp_report, sp_report_run_all, sp_report_json, sp_call_no_release)

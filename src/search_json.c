@@ -246,13 +246,4 @@ json_t *sp_search_json(const sp_search_report *r)
     return o;
 }
 
-sp_status sp_call_search(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
-{
-    sp_search_report r;
-    memset(&r, 0, sizeof r);
-    sp_status st = sp_search_run(data_dir, rq, &r, err);
-    if (st == SP_OK)
-        *out = sp_search_json(&r);
-    sp_search_report_free(&r);
-    return st;
-}
+SP_CALL_DEFINE(search, sp_search_report, sp_search_run, sp_search_json, sp_search_report_free)

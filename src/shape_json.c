@@ -130,12 +130,4 @@ json_t *sp_shape_json(const sp_shape_report *r)
     return o;
 }
 
-sp_status sp_call_shape(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
-{
-    sp_shape_report r;
-    sp_status st = sp_shape_run(data_dir, rq, &r, err);
-    if (st == SP_OK)
-        *out = sp_shape_json(&r);
-    sp_shape_report_free(&r);
-    return st;
-}
+SP_CALL_DEFINE(shape, sp_shape_report, sp_shape_run, sp_shape_json, sp_shape_report_free)

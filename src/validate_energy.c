@@ -122,19 +122,12 @@ sp_status sp_validate_energy(const char *data_dir, const sp_csv *c, const sp_val
                              int *n, sp_error *err)
 {
     static const char *const need[] = {"id", "hardware", "n_chips", "train_days", "accelerator_hours", "energy_MWh", "tCO2e", NULL};
-    *rows = NULL;
-    *n = 0;
-    sp_status st = sp_csv_require(c, need, err);
-    if (st)
-        return st;
-    int nr = sp_csv_rows(c);
-    *rows = calloc((size_t)(nr > 0 ? nr : 1), sizeof **rows);
-    if (!*rows)
-        return sp_fail(err, SP_ENOMEM, "out of memory");
-    for (int r = 0; r < nr; r++)
+    void *v;
+    sp_status st = sp_validation_rows(c, need, sizeof **rows, &v, n, err);
+    *rows = v;
+    for (int r = 0; st == SP_OK && r < *n; r++)
         predict_row(data_dir, c, r, o, &(*rows)[r]);
-    *n = nr;
-    return SP_OK;
+    return st;
 }
 
 static sp_status energy_opts(const char *data_dir, sp_request *rq, sp_validate_energy_opts *o, sp_error *err)
@@ -255,12 +248,5 @@ json_t *sp_validate_energy_json(const sp_validate_energy_report *r)
     return o;
 }
 
-sp_status sp_call_validate_energy(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
-{
-    sp_validate_energy_report r;
-    sp_status st = sp_validate_energy_run(data_dir, rq, &r, err);
-    if (st == SP_OK)
-        *out = sp_validate_energy_json(&r);
-    sp_validate_energy_report_free(&r);
-    return st;
-}
+SP_CALL_DEFINE(validate_energy, sp_validate_energy_report, sp_validate_energy_run,
+               sp_validate_energy_json, sp_validate_energy_report_free)

@@ -169,23 +169,31 @@ static void validate_row(const char *data_dir, const sp_csv *c, int r, sp_infer_
 }
 #undef COL
 
-sp_status sp_validate_infer(const char *data_dir, const sp_csv *c, sp_infer_row **rows, int *n, sp_error *err)
+sp_status sp_validation_rows(const sp_csv *c, const char *const *need, size_t size, void **rows, int *n, sp_error *err)
 {
-    static const char *const need[] = {"id", "hardware", "n_devices", "parallelism", "model", "precision", "batch", "input_len",
-                                 "output_or_kv_len", "metric", "measured", "unit", NULL};
     *rows = NULL;
     *n = 0;
     sp_status st = sp_csv_require(c, need, err);
     if (st)
         return st;
     int nr = sp_csv_rows(c);
-    *rows = calloc((size_t)(nr > 0 ? nr : 1), sizeof **rows);
+    *rows = calloc((size_t)(nr > 0 ? nr : 1), size);
     if (!*rows)
         return sp_fail(err, SP_ENOMEM, "out of memory");
-    for (int r = 0; r < nr; r++)
-        validate_row(data_dir, c, r, &(*rows)[r]);
     *n = nr;
     return SP_OK;
+}
+
+sp_status sp_validate_infer(const char *data_dir, const sp_csv *c, sp_infer_row **rows, int *n, sp_error *err)
+{
+    static const char *const need[] = {"id", "hardware", "n_devices", "parallelism", "model", "precision", "batch", "input_len",
+                                 "output_or_kv_len", "metric", "measured", "unit", NULL};
+    void *v;
+    sp_status st = sp_validation_rows(c, need, sizeof **rows, &v, n, err);
+    *rows = v;
+    for (int r = 0; st == SP_OK && r < *n; r++)
+        validate_row(data_dir, c, r, &(*rows)[r]);
+    return st;
 }
 
 json_t *sp_validate_infer_json(const sp_infer_row *rows, int n)
