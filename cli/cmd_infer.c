@@ -40,7 +40,7 @@ static const cli_optdef defs[] = {
 /* --fit-hardware: the library's report (src/infer_modes.c) as CSV (every candidate), JSON or one line of text */
 static int fit_main(const cli_args *a)
 {
-    sp_fit_report *r = malloc(sizeof *r);
+    sp_fit_hw_report *r = malloc(sizeof *r);
     if (!r)
         return cli_error("infer", "out of memory");
     sp_error err = {0};
@@ -52,14 +52,14 @@ static int fit_main(const cli_args *a)
     else if (cli_flag(a, "csv")) {
         printf("system,tp,weights,batch,tpot_s,usd_per_hour,usd_per_million_tokens,meets_latency\n");
         for (int i = 0; i < r->n; i++) {
-            const sp_fit_row *f = &r->rows[i];
+            const sp_fit_hw_row *f = &r->rows[i];
             printf("%s,%d,%s,%d,%.6g,%.6g,%.6g,%d\n", f->system, f->tp, sp_dtype_name(f->weights), f->batch, f->tpot_s,
                    f->usd_per_hour, f->usd_per_million_tokens, f->meets);
         }
     } else if (cli_flag(a, "json"))
         rc = cli_print_json("infer", sp_infer_fit_json(r));
     else {
-        const sp_fit_row *b = &r->rows[r->best];
+        const sp_fit_hw_row *b = &r->rows[r->best];
         printf("cheapest hardware meeting %.3g ms per token for %s (batch %d): %s, TP %d, %s weights: %.2f ms/token, "
                "$%.2f/hour, $%.3f per M tokens\n",
                r->target_ms, r->model.name, b->batch, b->system, b->tp, sp_dtype_name(b->weights), b->tpot_s * 1e3,

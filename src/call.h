@@ -132,22 +132,22 @@ void sp_infer_report_free(sp_infer_report *r);
 
 /* ---- infer --fit-hardware (src/infer_modes.c): the cheapest candidate system, TP degree and weight precision
  * meeting a per-token latency; every candidate evaluated is a row ---- */
-#define SP_FIT_MAX_ROWS 512
+#define SP_FIT_HW_MAX_ROWS 512
 typedef struct {
     char system[64];
     int tp, batch, meets;              /* meets: its time per output token is within the target */
     sp_dtype weights;
     double tpot_s, usd_per_hour, usd_per_million_tokens;
-} sp_fit_row;
+} sp_fit_hw_row;
 typedef struct {
     sp_model model;
     double target_ms;                  /* --latency-ms */
     int n, best, fastest;              /* rows; the cheapest meeting the target; the fastest (-1: none) */
-    sp_fit_row rows[SP_FIT_MAX_ROWS];
-} sp_fit_report;
+    sp_fit_hw_row rows[SP_FIT_HW_MAX_ROWS];
+} sp_fit_hw_report;
 /* SP_EINFEASIBLE when no candidate meets the target (the message names the fastest) */
-sp_status sp_infer_fit_run(const char *data_dir, sp_request *rq, sp_fit_report *r, sp_error *err);
-json_t *sp_infer_fit_json(const sp_fit_report *r);
+sp_status sp_infer_fit_run(const char *data_dir, sp_request *rq, sp_fit_hw_report *r, sp_error *err);
+json_t *sp_infer_fit_json(const sp_fit_hw_report *r);
 
 /* ---- infer --coe (src/infer_modes.c): a composition of experts on --system's memory tiers against --compare's
  * GPUs, and the HBM-only fleet of --compare that keeps every expert resident ---- */

@@ -25,12 +25,12 @@ static const char *candidate_system(const char *c)
 }
 
 /* one candidate system: every TP degree and weight precision that fits and serves tokens */
-static sp_status fit_candidate(const char *data_dir, const sp_system *c, const sp_infer_opts *op, sp_fit_report *r,
+static sp_status fit_candidate(const char *data_dir, const sp_system *c, const sp_infer_opts *op, sp_fit_hw_report *r,
                                sp_error *err)
 {
     static const sp_dtype qs[] = {SP_BF16, SP_FP8, SP_INT8, SP_INT4};
     for (int tp = 1; tp <= 8; tp *= 2)
-        for (int q = 0; q < 4 && r->n < SP_FIT_MAX_ROWS; q++) {
+        for (int q = 0; q < 4 && r->n < SP_FIT_HW_MAX_ROWS; q++) {
             sp_infer_opts x = *op;
             sp_status st = sp_serving_eff_load(data_dir, c->acc.name, &x.eff, err);
             if (st)
@@ -41,7 +41,7 @@ static sp_status fit_candidate(const char *data_dir, const sp_system *c, const s
             sp_error e2;
             if (sp_infer_eval(&r->model, c, &x, &res, &e2) || !res.fits || !(res.tokens_per_s > 0))
                 continue;
-            sp_fit_row *f = &r->rows[r->n];
+            sp_fit_hw_row *f = &r->rows[r->n];
             snprintf(f->system, sizeof f->system, "%s", c->name);
             f->tp = tp;
             f->weights = qs[q];
@@ -59,7 +59,7 @@ static sp_status fit_candidate(const char *data_dir, const sp_system *c, const s
     return SP_OK;
 }
 
-sp_status sp_infer_fit_run(const char *data_dir, sp_request *rq, sp_fit_report *r, sp_error *err)
+sp_status sp_infer_fit_run(const char *data_dir, sp_request *rq, sp_fit_hw_report *r, sp_error *err)
 {
     memset(r, 0, sizeof *r);
     r->best = r->fastest = -1;
@@ -98,14 +98,14 @@ sp_status sp_infer_fit_run(const char *data_dir, sp_request *rq, sp_fit_report *
     if (st || r->best >= 0)
         return st;
     if (r->fastest >= 0) {
-        const sp_fit_row *f = &r->rows[r->fastest];
+        const sp_fit_hw_row *f = &r->rows[r->fastest];
         return sp_fail(err, SP_EINFEASIBLE, "no candidate meets %.3g ms per token; the fastest is %s, TP %d, %s weights: "
                        "%.2f ms/token", r->target_ms, f->system, f->tp, sp_dtype_name(f->weights), f->tpot_s * 1e3);
     }
     return sp_fail(err, SP_EINFEASIBLE, "%s fits on none of the candidates (up to TP 8, int4 weights)", r->model.name);
 }
 
-static json_t *fit_row_json(const sp_fit_row *f)
+static json_t *fit_row_json(const sp_fit_hw_row *f)
 {
     json_t *j = json_object();
     sp_json_set_str(j, "system", f->system);
@@ -119,7 +119,7 @@ static json_t *fit_row_json(const sp_fit_row *f)
     return j;
 }
 
-json_t *sp_infer_fit_json(const sp_fit_report *r)
+json_t *sp_infer_fit_json(const sp_fit_hw_report *r)
 {
     json_t *j = json_object(), *arr = json_array();
     sp_json_set_str(j, "model", r->model.name);
@@ -239,7 +239,7 @@ sp_status sp_infer_modes_call(const char *data_dir, sp_request *rq, json_t **out
         free(r);
         return st;
     }
-    sp_fit_report *r = malloc(sizeof *r);
+    sp_fit_hw_report *r = malloc(sizeof *r);
     if (!r)
         return sp_fail(err, SP_ENOMEM, "out of memory");
     if ((st = sp_infer_fit_run(data_dir, rq, r, err)) == SP_OK)
