@@ -172,47 +172,31 @@ static int validate_main(const cli_args *a)
     sp_error err = {0};
     if (sp_serve_validate(a->data_dir, cli_get(a, "validate"), &vo, &v, &n, &err))
         return cli_fail_opt("serve", "validate", &err);
-    int json = cli_flag(a, "json");
-    printf(json ? "{\"rows\":[" : "%-26s %-10s %-6s %-11s %12s %12s %8s\n", "id", "family", "round", "scenario", "predicted", "measured", "error%");
-    for (int i = 0; i < n; i++) {
-        if (json) {
-            printf("%s{\"id\":\"%s\",\"family\":\"%s\",\"round\":\"%s\",\"scenario\":\"%s\",\"predicted_tokens_per_s\":", i ? "," : "", v[i].id,
-                   v[i].family, v[i].round, v[i].scenario);
-            cli_json_num(stdout, v[i].predicted);
-            printf(",\"measured_tokens_per_s\":");
-            cli_json_num(stdout, v[i].measured);
-            printf(",\"error_pct\":");
-            cli_json_num(stdout, v[i].err_pct);
-            printf("}");
-        } else if (isfinite(v[i].predicted))
-            printf("%-26s %-10s %-6s %-11s %12.1f %12.1f %+8.1f\n", v[i].id, v[i].family, v[i].round, v[i].scenario, v[i].predicted, v[i].measured,
-                   v[i].err_pct);
-        else
-            printf("%-26s %-10s %-6s %-11s not evaluated: %s\n", v[i].id, v[i].family, v[i].round, v[i].scenario, v[i].note);
-    }
-    printf(json ? "],\"mape\":[" : "\nMAPE per family and round:\n");
-    int first = 1;
-    for (int i = 0; i < n; i++) {
-        int seen = 0, k = 0;
-        double sum = 0;
-        for (int j = 0; j < i; j++)
-            seen |= strcmp(v[j].family, v[i].family) == 0 && strcmp(v[j].round, v[i].round) == 0;
-        for (int j = i; j < n && !seen; j++)
-            if (strcmp(v[j].family, v[i].family) == 0 && strcmp(v[j].round, v[i].round) == 0 && isfinite(v[j].err_pct)) {
-                sum += fabs(v[j].err_pct);
-                k++;
-            }
-        if (seen || k == 0)
-            continue;
-        if (json)
-            printf("%s{\"family\":\"%s\",\"round\":\"%s\",\"n\":%d,\"mape_pct\":%.4g}", first ? "" : ",", v[i].family, v[i].round, k, sum / k);
-        else
-            printf("  %-10s %-6s n=%d  MAPE %.1f %%\n", v[i].family, v[i].round, k, sum / k);
-        first = 0;
-    }
-    if (json)
-        printf("]}\n");
+    json_t *o = sp_serve_validate_json(v, n);
     free(v);
+    if (cli_flag(a, "json"))
+        return cli_print_json("serve", o);
+    /* the text report is formatted from the same object, so the two cannot disagree */
+    printf("%-26s %-10s %-6s %-11s %12s %12s %8s\n", "id", "family", "round", "scenario", "predicted", "measured", "error%");
+    size_t i;
+    json_t *r;
+    json_array_foreach(json_object_get(o, "rows"), i, r) {
+        const char *id = json_string_value(json_object_get(r, "id")), *fam = json_string_value(json_object_get(r, "family"));
+        const char *rnd = json_string_value(json_object_get(r, "round")), *sc = json_string_value(json_object_get(r, "scenario"));
+        json_t *note = json_object_get(r, "note");
+        if (note)
+            printf("%-26s %-10s %-6s %-11s not evaluated: %s\n", id, fam, rnd, sc, json_string_value(note));
+        else
+            printf("%-26s %-10s %-6s %-11s %12.1f %12.1f %+8.1f\n", id, fam, rnd, sc,
+                   json_number_value(json_object_get(r, "predicted_tokens_per_s")),
+                   json_number_value(json_object_get(r, "measured_tokens_per_s")), json_number_value(json_object_get(r, "error_pct")));
+    }
+    printf("\nMAPE per family and round:\n");
+    json_array_foreach(json_object_get(o, "mape"), i, r)
+        printf("  %-10s %-6s n=%d  MAPE %.1f %%\n", json_string_value(json_object_get(r, "family")),
+               json_string_value(json_object_get(r, "round")), (int)json_integer_value(json_object_get(r, "n")),
+               json_number_value(json_object_get(r, "mape_pct")));
+    json_decref(o);
     return 0;
 }
 

@@ -1108,6 +1108,8 @@ typedef struct {
 /* Offline rows: an offline run; server/interactive rows: the highest rate meeting their SLOs. *rows malloc'ed. */
 sp_status sp_serve_validate(const char *data_dir, const char *csv_path, const sp_serve_vopts *vo, sp_serve_vrow **rows,
                             int *n, sp_error *err);
+/* The replay as one JSON object: rows (error_pct null and a note when not evaluated) and mape per family and round. */
+struct json_t *sp_serve_validate_json(const sp_serve_vrow *rows, int n);
 
 /*
 ** Energy, cost and carbon

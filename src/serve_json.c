@@ -3,6 +3,7 @@
 
 #include <jansson.h>
 #include <math.h>
+#include <string.h>
 
 static json_t *num(double v)
 {
@@ -100,4 +101,46 @@ json_t *sp_serve_search_json(const sp_serve_candidate *c, int n, const sp_serve_
         json_array_append_new(arr, candidate_json(&c[i]));
     json_object_set_new(j, "candidates", arr);
     return j;
+}
+
+/* serve --validate: each row (error_pct null and a note when not evaluated) and the MAPE per accelerator family
+ * and MLPerf round, in the order the families first appear. */
+json_t *sp_serve_validate_json(const sp_serve_vrow *v, int n)
+{
+    json_t *o = json_object(), *rows = json_array(), *mape = json_array();
+    for (int i = 0; i < n; i++) {
+        json_t *r = json_object();
+        json_object_set_new(r, "id", json_string(v[i].id));
+        json_object_set_new(r, "family", json_string(v[i].family));
+        json_object_set_new(r, "round", json_string(v[i].round));
+        json_object_set_new(r, "scenario", json_string(v[i].scenario));
+        json_object_set_new(r, "predicted_tokens_per_s", num(v[i].predicted));
+        json_object_set_new(r, "measured_tokens_per_s", num(v[i].measured));
+        json_object_set_new(r, "error_pct", num(v[i].err_pct));
+        if (!isfinite(v[i].predicted))
+            json_object_set_new(r, "note", json_string(v[i].note));
+        json_array_append_new(rows, r);
+    }
+    for (int i = 0; i < n; i++) {
+        int seen = 0, k = 0;
+        double sum = 0;
+        for (int j = 0; j < i; j++)
+            seen |= strcmp(v[j].family, v[i].family) == 0 && strcmp(v[j].round, v[i].round) == 0;
+        for (int j = i; j < n && !seen; j++)
+            if (strcmp(v[j].family, v[i].family) == 0 && strcmp(v[j].round, v[i].round) == 0 && isfinite(v[j].err_pct)) {
+                sum += fabs(v[j].err_pct);
+                k++;
+            }
+        if (seen || k == 0)
+            continue;
+        json_t *m = json_object();
+        json_object_set_new(m, "family", json_string(v[i].family));
+        json_object_set_new(m, "round", json_string(v[i].round));
+        json_object_set_new(m, "n", json_integer(k));
+        json_object_set_new(m, "mape_pct", json_real(sum / k));
+        json_array_append_new(mape, m);
+    }
+    json_object_set_new(o, "rows", rows);
+    json_object_set_new(o, "mape", mape);
+    return o;
 }
