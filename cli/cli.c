@@ -235,16 +235,6 @@ void cli_print_energy(const sp_energy_result *e)
            sp_fmt_quantity(b2, sizeof b2, e->own_usd, SP_UNIT_NONE));
 }
 
-void cli_json_num(FILE *f, double v)
-{
-    if (!isfinite(v))
-        fputs("null", f);
-    else if (v == floor(v) && fabs(v) < 1e15)
-        fprintf(f, "%.0f", v);
-    else
-        fprintf(f, "%.10g", v);
-}
-
 json_t *cli_request(const cli_args *a)
 {
     json_t *req = json_object();

@@ -64,8 +64,6 @@ sp_status cli_request_done(sp_request *rq, sp_status st, sp_error *err);
 /* Prints the library's JSON result on one line and frees it; 0, or 2 when it cannot be serialised. */
 int cli_print_json(const char *cmd, json_t *result);
 
-/* JSON number printing that never emits NaN/Inf (prints null instead). */
-void cli_json_num(FILE *f, double v);
 
 /* Energy, CO2e and cost of a run (sp_energy_estimate: the library's energy and cost model, the one `train`
  * uses) as one block of text lines (distill). */
