@@ -237,8 +237,7 @@ static sp_status get_qty(const src_file *f, json_t *o, const char *key, sp_unit 
     return SP_OK;
 }
 
-static sp_status check_keys(const src_file *f, json_t *o, const char *const *allowed, const char *what,
-                            sp_error *err)
+const char *sp_json_unknown_key(json_t *o, const char *const *allowed, char *list, size_t n)
 {
     const char *k;
     json_t *v;
@@ -247,17 +246,26 @@ static sp_status check_keys(const src_file *f, json_t *o, const char *const *all
         (void)v;
         int ok = 0;
         for (int i = 0; allowed[i]; i++)
-            if (strcmp(allowed[i], k) == 0)
-                ok = 1;
+            ok |= strcmp(allowed[i], k) == 0;
         if (!ok) {
-            char list[1024] = "";
             size_t w = 0;
-            for (int i = 0; allowed[i] && w < sizeof list - 40; i++)
-                w += (size_t)snprintf(list + w, sizeof list - w, "%s%s", i ? ", " : "", allowed[i]);
-            return sp_fail(err, SP_EINVAL, "%s:%d: unknown %s field '%s'; allowed: %s", f->path, key_line(f, k),
-                           what, k, list);
+            list[0] = 0;
+            for (int i = 0; allowed[i] && w + 40 < n; i++)
+                w += (size_t)snprintf(list + w, n - w, "%s%s", i ? ", " : "", allowed[i]);
+            return k;
         }
     }
+    return NULL;
+}
+
+static sp_status check_keys(const src_file *f, json_t *o, const char *const *allowed, const char *what,
+                            sp_error *err)
+{
+    char list[1024];
+    const char *k = sp_json_unknown_key(o, allowed, list, sizeof list);
+    if (k)
+        return sp_fail(err, SP_EINVAL, "%s:%d: unknown %s field '%s'; allowed: %s", f->path, key_line(f, k), what, k,
+                       list);
     return SP_OK;
 }
 

@@ -45,6 +45,9 @@ void sp_model_synthetic(const sp_synthetic_spec *spec, sp_model *m);
  * *out; another type fails "WHAT: expected a number or a quantity string". Ranges are the caller's. */
 struct json_t;
 sp_status sp_json_quantity(const struct json_t *v, sp_unit unit, const char *what, double *out, sp_error *err);
+/* The first key of object o not in the NULL-terminated list `allowed` (NULL when none); then list holds the
+ * allowed keys, comma-separated, for the error the caller words (config.c). */
+const char *sp_json_unknown_key(struct json_t *o, const char *const *allowed, char *list, size_t n);
 struct json_t;
 sp_status sp_preset_file(const char *data_dir, const char *kind, const char *what, const char *name_or_path,
                          struct json_t **out, char *path, size_t pathn, sp_error *err);

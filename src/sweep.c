@@ -133,23 +133,12 @@ static sp_status fail_at(const spec_ctx *c, const char *path, const char *fmt, .
 
 static sp_status check_keys(const spec_ctx *c, json_t *o, const char *path, const char *const *allowed)
 {
-    const char *k;
-    json_t *v;
-    json_object_foreach(o, k, v)
-    {
-        (void)v;
-        int ok = 0;
-        for (int i = 0; allowed[i]; i++)
-            ok |= strcmp(allowed[i], k) == 0;
-        if (!ok) {
-            char list[400] = "", sub[200];
-            for (int i = 0; allowed[i]; i++)
-                snprintf(list + strlen(list), sizeof list - strlen(list), "%s%s", i ? ", " : "", allowed[i]);
-            snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", k);
-            return fail_at(c, sub, "unknown key '%s'; allowed: %s", k, list);
-        }
-    }
-    return SP_OK;
+    char list[400], sub[200];
+    const char *k = sp_json_unknown_key(o, allowed, list, sizeof list);
+    if (!k)
+        return SP_OK;
+    snprintf(sub, sizeof sub, "%s%s%s", path, *path ? "." : "", k);
+    return fail_at(c, sub, "unknown key '%s'; allowed: %s", k, list);
 }
 
 /* A number, or a string with units (sw_number); absent leaves *out. */
