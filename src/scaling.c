@@ -228,8 +228,8 @@ sp_status sp_preset_file(const char *data_dir, const char *kind, const char *wha
         if (sp_suggest(name_or_path, list, near, sizeof near))
             snprintf(dym, sizeof dym, " (did you mean '%s'?)", near);
         sp_preset_choices(list, strlen(name_or_path) + strlen(dym), "'scaleplan presets'", shown, sizeof shown);
-        return sp_fail(err, SP_EINVAL, "unknown %s '%s'%s; available: %s (or a path to a %s JSON file)", what, name_or_path,
-                       dym, shown, what);
+        return sp_fail(err, SP_EINVAL, "unknown %s '%s'%s; available: %s (or the path of a JSON file)", what, name_or_path,
+                       dym, shown);
     }
     return sp_fail(err, SP_EPARSE, "%s:%d:%d: %s", path, je.line, je.column, je.text);
 }
