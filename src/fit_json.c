@@ -373,12 +373,4 @@ json_t *sp_fit_report_json(const sp_fit_report *fr)
     return j;
 }
 
-sp_status sp_call_fit(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
-{
-    sp_fit_report r;
-    sp_status st = sp_fit_run(data_dir, rq, &r, err);
-    if (st == SP_OK)
-        *out = sp_fit_report_json(&r);
-    sp_fit_report_free(&r);
-    return st;
-}
+SP_CALL_DEFINE(fit, sp_fit_report, sp_fit_run, sp_fit_report_json, sp_fit_report_free)

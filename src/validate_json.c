@@ -177,12 +177,4 @@ json_t *sp_validate_json(const sp_validate_report *r)
     return o;
 }
 
-sp_status sp_call_validate(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
-{
-    sp_validate_report r;
-    sp_status st = sp_validate_run(data_dir, rq, &r, err);
-    if (st == SP_OK)
-        *out = sp_validate_json(&r);
-    sp_validate_report_free(&r);
-    return st;
-}
+SP_CALL_DEFINE(validate, sp_validate_report, sp_validate_run, sp_validate_json, sp_validate_report_free)
