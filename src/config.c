@@ -480,19 +480,9 @@ static sp_status parse_attn_kernels(const src_file *f, json_t *e, sp_accel *a, s
     return SP_OK;
 }
 
-static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, sp_error *err)
+/* peak_tflops: {"bf16": 312, ...}, TFLOP/s per dtype, into a->peak in FLOP/s. */
+static sp_status parse_peaks(const src_file *f, json_t *o, sp_accel *a, sp_error *err)
 {
-    sp_status rc = check_keys(f, o, accel_keys, "accelerator", err);
-    if (rc)
-        return rc;
-    memset(a, 0, sizeof *a);
-    const char *nm = json_string_value(json_object_get(o, "name"));
-    snprintf(a->name, sizeof a->name, "%s", nm ? nm : "accelerator");
-    json_t *fam = json_object_get(o, "family");
-    if (fam && (!json_is_string(fam) || strlen(json_string_value(fam)) >= sizeof a->family))
-        return sp_fail(err, SP_EINVAL, "%s:%d: field 'family' must be a short name like \"hopper\"", f->path,
-                       key_line(f, "family"));
-    snprintf(a->family, sizeof a->family, "%s", fam ? json_string_value(fam) : "");
     json_t *pk = json_object_get(o, "peak_tflops");
     if (!json_is_object(pk))
         return sp_fail(err, SP_EINVAL, "%s:%d: field 'peak_tflops' must be an object like {\"bf16\": 312}", f->path,
@@ -510,6 +500,24 @@ static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, s
                            key_line(f, k), k);
         a->peak[d] = json_number_value(v) * 1e12;
     }
+    return SP_OK;
+}
+
+static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, sp_error *err)
+{
+    sp_status rc = check_keys(f, o, accel_keys, "accelerator", err);
+    if (rc)
+        return rc;
+    memset(a, 0, sizeof *a);
+    const char *nm = json_string_value(json_object_get(o, "name"));
+    snprintf(a->name, sizeof a->name, "%s", nm ? nm : "accelerator");
+    json_t *fam = json_object_get(o, "family");
+    if (fam && (!json_is_string(fam) || strlen(json_string_value(fam)) >= sizeof a->family))
+        return sp_fail(err, SP_EINVAL, "%s:%d: field 'family' must be a short name like \"hopper\"", f->path,
+                       key_line(f, "family"));
+    snprintf(a->family, sizeof a->family, "%s", fam ? json_string_value(fam) : "");
+    if ((rc = parse_peaks(f, o, a, err)))
+        return rc;
     int found;
     rc = get_qty(f, o, "hbm", SP_UNIT_BYTES, 1e6, 1e15, &a->hbm_bytes, &found, err);
     if (rc)
