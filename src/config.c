@@ -795,8 +795,8 @@ sp_status sp_preset_json(const char *data_dir, const char *kind, const char *nam
 
 /* ---- software stacks (data/software/NAME.json; the logic is in software.c) ---- */
 
-static const char *const stack_keys[] = {"name", "description", "kernels", "defaults", "supports", "efficiency",
-                                         "sources", NULL};
+static const char *const stack_keys[] = {"name", "description", "base", "kernels", "defaults", "supports",
+                                         "efficiency", "sources", NULL};
 static const char *const kernel_keys[] = {"attention", "attention_class", "gemm", "fusions", NULL};
 /* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
@@ -955,11 +955,20 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
     return stack_supports(f, json_object_get(o, "supports"), sw, err);
 }
 
+static sp_status check_stack(const char *data_dir, const src_file *f, json_t *o, sp_error *err)
+{
+    (void)data_dir;
+    sp_software tmp;
+    return parse_stack(f, "", o, &tmp, err);
+}
+
+/* A stack derived from another ("base": "megatron-core"; the per-release presets megatron-core-25.09 ...) is the
+ * base's object with its own keys merged over it: it inherits the base's defaults, sources and efficiency. */
 static sp_status stack_preset(const char *data_dir, const src_file *f, const char *display, json_t **o, void *out,
                                sp_error *err)
 {
-    (void)data_dir;
-    return parse_stack(f, display, *o, out, err);
+    sp_status rc = resolve_base(data_dir, "software", check_stack, f, o, 0, err);
+    return rc ? rc : parse_stack(f, display, *o, out, err);
 }
 
 sp_status sp_load_software(const char *data_dir, const char *name_or_path, sp_software *sw, sp_error *err)

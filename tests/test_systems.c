@@ -236,6 +236,43 @@ static void test_software_stacks(void **st)
     assert_int_equal(p.recompute, SP_RECOMPUTE_SELECTIVE);
 }
 
+/* Rule: a per-release stack (data/software/megatron-core-26.06.json, "base": "megatron-core") is its base with its
+ * own keys merged over it: the release's recipes' BF16 main gradients (grad_bytes 2, cited there), every other
+ * default and every efficiency factor of the base (docs/calibration.md: a release preset is never fitted on its own). */
+static void test_software_release_base(void **st)
+{
+    (void)st;
+    sp_software base, rel;
+    sp_error e = {0};
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &base, &e), SP_OK);
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core-26.06", &rel, &e), SP_OK);
+    assert_string_equal(rel.name, "megatron-core-26.06");
+    assert_near(base.grad_bytes, 4, 0);
+    assert_near(rel.grad_bytes, 2, 0);
+    assert_int_equal(rel.recompute, base.recompute);
+    assert_int_equal(rel.zero, base.zero);
+    assert_int_equal(rel.overlap_tp, base.overlap_tp);
+    assert_int_equal(rel.overlap_ep, base.overlap_ep);
+    assert_int_equal(rel.fp8_recipe, base.fp8_recipe);
+    assert_int_equal(rel.supports, base.supports);
+    assert_string_equal(rel.attention, base.attention);
+    assert_int_equal(rel.n_eff, base.n_eff);
+    for (int i = 0; i < base.n_eff; i++) {
+        assert_string_equal(rel.eff[i].family, base.eff[i].family);
+        assert_true(rel.eff[i].gemm == base.eff[i].gemm && rel.eff[i].fp8_gemm == base.eff[i].fp8_gemm &&
+                    rel.eff[i].attn == base.eff[i].attn && rel.eff[i].mem == base.eff[i].mem &&
+                    rel.eff[i].moe_gemm == base.eff[i].moe_gemm);
+    }
+    const char *rels[] = {"25.09", "25.11", "26.02", "26.02.01", "26.04", "26.04.01", "26.06", "26.06.01", "26.08"};
+    for (size_t i = 0; i < sizeof rels / sizeof rels[0]; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "megatron-core-%s", rels[i]);
+        if (sp_load_software(SP_DATA_DIR, name, &rel, &e))
+            fail_msg("%s: %s", name, e.msg);
+        assert_string_equal(rel.name, name);
+    }
+}
+
 /* Rule: on a search a stack fixes off what it lacks and leaves the rest free (llm-foundry: TP = PP = CP = EP = 1,
  * no SP, vpp 1, its ZeRO-3 because it lacks ZeRO-1; Megatron-Core: nothing fixed). */
 static void test_software_search(void **st)
@@ -358,6 +395,7 @@ int main(void)
         cmocka_unit_test(test_dtype_refused),
         cmocka_unit_test(test_software_stacks),
         cmocka_unit_test(test_software_errors),
+        cmocka_unit_test(test_software_release_base),
         cmocka_unit_test(test_software_search),
         cmocka_unit_test(test_one_memory_model),
         cmocka_unit_test(test_stack_efficiency),

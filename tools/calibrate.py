@@ -9,6 +9,11 @@ accelerator -> `family`) are the fit set, less the rows that cannot inform a ker
   - rows whose precision the source did not state (the efficiency is per precision);
   - fine-tuning rows (SFT / LoRA: a different workload, predicted through the finetune model);
   - rows `validate` does not evaluate.
+A stack preset derived from another ("base": "megatron-core", e.g. the per-release presets
+megatron-core-25.09 .. megatron-core-26.08 of the Megatron-Bridge tables) is fitted as its base: its rows join the
+base stack's fit set and it inherits the base's factors, never gets its own (a release preset carries the facts
+that release's recipes set, not a fitted efficiency: fitting per release would tune per row in disguise); a
+derived preset that states its own "efficiency" is refused.
 The factors (data/software/STACK.json "efficiency".FAMILY: gemm, fp8_gemm, attn, mem; 1 = the accelerator file's
 curve) start from the priors below and are fitted by coordinate descent over a grid (0.50..1.30, step 0.02),
 two sweeps, minimising the MAPE of step time over the fit set with `scaleplan validate --data-dir` on a copy
@@ -18,6 +23,7 @@ FP8/MXFP8/NVFP4 rows); otherwise it stays at its prior. With --write the factors
 the result table into docs/calibration.md; without it the script only prints.
 """
 import csv
+import functools
 import json
 import os
 import shutil
@@ -68,6 +74,23 @@ def system_family(name):
     return accel_family(d["accelerator"])
 
 
+@functools.lru_cache(maxsize=None)
+def fit_stack(name, seen=()):
+    """The stack whose factors a row's `software` uses: the root of the preset's "base" chain."""
+    path = os.path.join(ROOT, "data", "software", name + ".json")
+    if not name or not os.path.exists(path):
+        return name
+    d = load_json(path)
+    if "base" not in d:
+        return name
+    if "efficiency" in d:
+        sys.exit("calibrate.py: %s derives from %s and states its own efficiency; a derived preset inherits its "
+                 "base's factors (docs/calibration.md)" % (path, d["base"]))
+    if d["base"] in seen:
+        sys.exit("calibrate.py: %s: circular base" % path)
+    return fit_stack(d["base"], seen + (name,))
+
+
 def is_finetune(row):
     m = row.get("model", "").lower()
     return "(sft)" in m or "(lora)" in m
@@ -80,7 +103,7 @@ def fit_rows(fam, stack):
         with open(os.path.join(ROOT, path)) as f:
             r = csv.DictReader(f)
             for row in r:
-                if row.get("software") != stack or not row.get("precision") or is_finetune(row):
+                if fit_stack(row.get("software", "")) != stack or not row.get("precision") or is_finetune(row):
                     continue
                 sysname = row["system"]
                 if sysname not in fams:
