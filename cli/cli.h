@@ -69,6 +69,11 @@ int cli_print_json(const char *cmd, json_t *result);
  * uses) as one block of text lines (distill). */
 void cli_print_energy(const sp_energy_result *e);
 
+/* The MoE layer's host-side knobs (train, finetune, distill, search; docs/systems.md) */
+#define CLI_HOST_OPTDEFS                                                                                 \
+    {"cuda-graphs", 1, "CUDA-graph scopes: none | full_iteration | list of attn,mlp,moe,moe_router,moe_preprocess,mamba,layer [stack's; none]"}, \
+        {"moe-dispatcher", 1, "MoE token dispatcher: alltoall | allgather | deepep | hybridep [stack's; alltoall]"}
+
 /* The parallel-plan options every planning command accepts (append CLI_PLAN_OPTDEFS to a command's table); the
  * library reads them from the request (src/request.c: sp_req_plan, sp_req_software, sp_req_prune). */
 #define CLI_PLAN_OPTDEFS                                                                                 \
@@ -92,6 +97,7 @@ void cli_print_energy(const sp_energy_result *e);
         {"moe-imbalance", 1, "MoE: tokens of the busiest EP rank / mean, >= 1 [1 = uniform routing]"},        \
         {"software", 1, "software stack (data/software): its defaults fill the knobs not given [none]"},     \
         {"fp8-recipe", 1, "FP8 scaling: delayed | current | blockwise [stack's]"},                           \
+        CLI_HOST_OPTDEFS,                                                                                \
         {"schedule", 1, "pipeline schedule: 1f1b | interleaved | zb-h1 | zb-v | dualpipe [1f1b; interleaved with --vpp]"}
 
 /* Command entry points (cli/cmd_*.c). Each returns the process exit code. */

@@ -20,6 +20,7 @@ static const cli_optdef defs[] = {
     {"max-memory-frac", 1, "plans must fit in this fraction of HBM [0.95: 5 % headroom]"},
     {"max-vpp", 1, "largest interleaving factor tried [8]"},
     {"software", 1, "software stack (data/software): only the features it has, its state bytes and kernels [none]"},
+    CLI_HOST_OPTDEFS,
     {"fix", 1, "fix dimensions: tp=8,pp=4,dp=..,cp=..,ep=..,etp=..,vpp=..,mb=..,zero=..,sp=0|1,recompute=none|selective|full"},
     {"threads", 1, "threads [all cores from 4096 layer shapes on, else 1: a smaller search is faster than starting threads]"},
     {"all", 0, "with --csv: stream every evaluated plan (one thread, no pruning)"},

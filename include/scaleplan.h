@@ -327,6 +327,30 @@ double sp_collective_time(const sp_system *s, sp_coll kind, int p, int stride, d
 ** Parallel plan: one decomposition of a training job
 */
 typedef enum { SP_RECOMPUTE_NONE, SP_RECOMPUTE_SELECTIVE, SP_RECOMPUTE_FULL } sp_recompute;
+/* MoE token dispatchers (Megatron-Core moe_token_dispatcher_type; docs/systems.md "MoE dispatchers"): alltoall and
+ * allgather (the token counts go to the host every MoE layer), deepep and hybridep (Megatron-Core's flex dispatcher
+ * with the DeepEP or HybridEP backend: fused permute + all-to-all kernels). */
+typedef enum { SP_DISP_ALLTOALL, SP_DISP_ALLGATHER, SP_DISP_DEEPEP, SP_DISP_HYBRIDEP, SP_NDISP } sp_moe_dispatcher;
+/* "alltoall", "allgather", "deepep", "hybridep"; otherwise SP_EINVAL with a message naming them */
+sp_status sp_moe_dispatcher_parse(const char *s, sp_moe_dispatcher *out, sp_error *err);
+const char *sp_moe_dispatcher_name(sp_moe_dispatcher d);
+/* CUDA-graph capture scopes (Megatron-Core cuda_graph_impl / cuda_graph_modules, NVIDIA/Megatron-LM@d98e8a64ddf3:
+ * megatron/core/transformer/enums.py:61-73; docs/systems.md "CUDA graphs"): per-layer parts, the whole layer, or
+ * the full iteration (forward and backward of every micro-batch). */
+#define SP_GRAPH_ATTN 1u           /* the attention block (norm, projections, core) */
+#define SP_GRAPH_MLP 2u            /* a dense layer's MLP block */
+#define SP_GRAPH_MOE 4u            /* a MoE layer's whole FFN block (only a sync-free MoE layer can be captured) */
+#define SP_GRAPH_MOE_ROUTER 8u     /* the MoE block up to and including the router (and the shared experts) */
+#define SP_GRAPH_MOE_PREPROCESS 16u /* the dispatcher's preprocessing (token counts, split sizes) */
+#define SP_GRAPH_MAMBA 32u         /* a Mamba / recurrent mixer */
+#define SP_GRAPH_FULL_ITERATION 64u /* the whole forward-backward of the step (cuda_graph_impl full_iteration) */
+#define SP_GRAPH_LAYER (SP_GRAPH_ATTN | SP_GRAPH_MLP | SP_GRAPH_MOE | SP_GRAPH_MOE_ROUTER | SP_GRAPH_MOE_PREPROCESS | \
+                        SP_GRAPH_MAMBA) /* the whole transformer layer (Megatron's empty scope list) */
+/* "none", "full_iteration", "layer", or a comma list of attn, mlp, moe, moe_router, moe_preprocess, mamba, layer;
+ * otherwise SP_EINVAL with a message naming them */
+sp_status sp_cuda_graphs_parse(const char *s, unsigned *out, sp_error *err);
+/* the canonical text of a scope set ("none", "full_iteration", "layer", "attn,moe_router,moe_preprocess") */
+const char *sp_cuda_graphs_name(unsigned g, char *buf, size_t n);
 /* Pipeline schedules (docs/model.md "Schedules"): 1F1B (interleaved when vpp > 1; Narayanan et al. 2021), ZB-H1 and
  * ZB-V (Qi et al. 2023, arXiv:2401.10241), DualPipe (DeepSeek-V3 report, arXiv:2412.19437 §3.2.1, Table 2). */
 typedef enum { SP_SCHED_1F1B, SP_SCHED_ZBH1, SP_SCHED_ZBV, SP_SCHED_DUALPIPE } sp_schedule;
@@ -374,6 +398,9 @@ typedef struct {
     int moe_pad;             /* 1: expert buffers padded to capacity (static shapes, GShard/Switch); needs c > 0 */
     double moe_imbalance;    /* tokens of the busiest EP rank / mean (>= 1); 0 = 1 (uniform routing) */
     sp_fp8_recipe fp8_recipe;/* scaling recipe of fp8 GEMMs; 0 = the stack's default */
+    unsigned cuda_graphs;    /* SP_GRAPH_* scopes captured in CUDA graphs (their kernels cost no host dispatch); 0 = none
+                                (eager) unless the stack's default fills it (docs/systems.md "CUDA graphs") */
+    sp_moe_dispatcher moe_dispatcher; /* MoE token dispatcher (alltoall unless the stack's default fills it) */
     sp_schedule schedule;    /* pipeline schedule (SP_SCHED_1F1B: 1F1B, interleaved when vpp > 1) */
     int zero_bubble;         /* 1: a zero-bubble pipeline schedule (ZB-H2 / ZB-V class, Qi et al. 2023): no fill
                                 and drain bubble; its extra activation memory is not modelled (limits idealisation) */
@@ -469,6 +496,8 @@ typedef struct {
     double weight_bytes, grad_bytes, optimizer_bytes; /* model-state bytes per parameter held */
     int fsdp_reshard;             /* FSDP/ZeRO-3 frees gathered weights after forward (0: kept until backward) */
     sp_fp8_recipe fp8_recipe;
+    unsigned cuda_graphs;         /* SP_GRAPH_* scopes the stack captures by default */
+    sp_moe_dispatcher moe_dispatcher; /* the stack's MoE token dispatcher */
     unsigned supports;            /* SP_FEAT_* */
     int n_eff;                    /* efficiency factors per hardware family (data/software efficiency; docs/calibration.md) */
     sp_stack_eff eff[SP_MAX_STACK_EFF];
@@ -483,6 +512,8 @@ typedef struct {
 #define SP_KNOB_DP_OVERLAP 32u
 #define SP_KNOB_STATE_BYTES 64u   /* grad_bytes, weight_bytes, optimizer_bytes */
 #define SP_KNOB_FP8_RECIPE 128u
+#define SP_KNOB_GRAPHS 256u       /* cuda_graphs */
+#define SP_KNOB_DISPATCHER 512u   /* moe_dispatcher */
 
 sp_status sp_load_software(const char *data_dir, const char *name_or_path, sp_software *sw, sp_error *err);
 /* Refuses a plan feature the stack lacks, by name ("software 'llm-foundry' has no tensor parallelism (tp = 2)"),

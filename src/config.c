@@ -802,7 +802,7 @@ static const char *const kernel_keys[] = {"attention", "attention_class", "gemm"
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
                                            "grad_bytes", "optimizer_bytes", "fsdp_reshard_after_forward",
-                                           "fp8_recipe", NULL};
+                                           "fp8_recipe", "cuda_graphs", "moe_dispatcher", NULL};
 static const char *const feature_names[] = {"tp", "pp", "vpp", "sp", "cp", "ep", "zero1", "zero2", "zero3", NULL};
 
 static sp_status stack_enum(const src_file *f, json_t *d, const char *key, sp_software *sw, sp_error *err)
@@ -810,6 +810,13 @@ static sp_status stack_enum(const src_file *f, json_t *d, const char *key, sp_so
     const char *v = json_string_value(json_object_get(d, key));
     if (!v)
         return sp_fail(err, SP_EINVAL, "%s:%d: defaults.%s must be a string", f->path, key_line(f, key), key);
+    sp_error e2 = {0};
+    if (strcmp(key, "cuda_graphs") == 0 && sp_cuda_graphs_parse(v, &sw->cuda_graphs, &e2))
+        return sp_fail(err, SP_EINVAL, "%s:%d: defaults.cuda_graphs = %s", f->path, key_line(f, key), e2.msg);
+    if (strcmp(key, "moe_dispatcher") == 0 && sp_moe_dispatcher_parse(v, &sw->moe_dispatcher, &e2))
+        return sp_fail(err, SP_EINVAL, "%s:%d: defaults.moe_dispatcher = %s", f->path, key_line(f, key), e2.msg);
+    if (strcmp(key, "cuda_graphs") == 0 || strcmp(key, "moe_dispatcher") == 0)
+        return SP_OK;
     if (strcmp(key, "fp8_recipe") == 0) {
         if (sp_fp8_recipe_parse(v, &sw->fp8_recipe, NULL) || sw->fp8_recipe == SP_FP8_RECIPE_DEFAULT)
             return sp_fail(err, SP_EINVAL, "%s:%d: defaults.fp8_recipe = '%s'; allowed delayed, current, blockwise",
@@ -840,6 +847,10 @@ static sp_status stack_defaults(const src_file *f, json_t *d, json_t *src, sp_so
         rc = stack_enum(f, d, "recompute", sw, err);
     if (!rc)
         rc = stack_enum(f, d, "fp8_recipe", sw, err);
+    if (!rc)
+        rc = stack_enum(f, d, "cuda_graphs", sw, err);
+    if (!rc)
+        rc = stack_enum(f, d, "moe_dispatcher", sw, err);
     int *bools[] = {&sw->flash_attention, &sw->seq_parallel, &sw->overlap_tp, &sw->overlap_dp, &sw->overlap_pp,
                     &sw->overlap_ep, &sw->fsdp_reshard};
     const char *bkeys[] = {"flash_attention", "seq_parallel", "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep",

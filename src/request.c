@@ -173,6 +173,27 @@ static sp_status plan_counts(sp_request *rq, sp_plan *p, sp_error *err)
     return SP_OK;
 }
 
+/* --cuda-graphs and --moe-dispatcher: the MoE layer's host-side knobs (docs/systems.md "CUDA graphs", "MoE
+ * dispatchers"); a stack's default fills the ones not given (sp_software_apply). */
+static sp_status host_knobs(sp_request *rq, sp_plan *p, sp_error *err)
+{
+    const char *g = NULL, *d = NULL;
+    sp_status st;
+    if ((st = sp_req_str(rq, "cuda-graphs", &g, err)) || (st = sp_req_str(rq, "moe-dispatcher", &d, err)))
+        return st;
+    sp_error e2 = {0};
+    if (g && sp_cuda_graphs_parse(g, &p->cuda_graphs, &e2))
+        return sp_fail(err, SP_EINVAL, "--cuda-graphs: %s", e2.msg);
+    if (d && sp_moe_dispatcher_parse(d, &p->moe_dispatcher, &e2))
+        return sp_fail(err, SP_EINVAL, "--moe-dispatcher: %s", e2.msg);
+    return SP_OK;
+}
+
+static unsigned host_knobs_given(sp_request *rq)
+{
+    return (sp_req_has(rq, "cuda-graphs") ? SP_KNOB_GRAPHS : 0) | (sp_req_has(rq, "moe-dispatcher") ? SP_KNOB_DISPATCHER : 0);
+}
+
 sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err)
 {
     static const char *const recompute[] = {"none", "selective", "full"};
@@ -204,7 +225,7 @@ sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err)
         return sp_fail(err, SP_EINVAL, "--schedule interleaved needs --vpp >= 2");
     if (att >= 0)
         p->flash_attention = att == 0;
-    return SP_OK;
+    return host_knobs(rq, p, err);
 }
 
 /* --software / --fp8-recipe (systems' hook): the stack fills the plan knobs the request did not give and sets the
@@ -225,7 +246,8 @@ sp_status sp_req_software(sp_request *rq, const char *data_dir, sp_system *s, sp
         return SP_OK;
     unsigned given = (sp_req_has(rq, "recompute") ? SP_KNOB_RECOMPUTE : 0) | (sp_req_has(rq, "sp") ? SP_KNOB_SP : 0) |
                      (sp_req_has(rq, "zero") ? SP_KNOB_ZERO : 0) | (sp_req_has(rq, "vpp") ? SP_KNOB_VPP : 0) |
-                     (sp_req_has(rq, "attention") ? SP_KNOB_FLASH : 0) | (fr ? SP_KNOB_FP8_RECIPE : 0);
+                     (sp_req_has(rq, "attention") ? SP_KNOB_FLASH : 0) | (fr ? SP_KNOB_FP8_RECIPE : 0) |
+                     host_knobs_given(rq);
     sp_software sw;
     if (sp_load_software(data_dir, name, &sw, &e2) || sp_software_apply(&sw, given, p, &e2))
         return sp_fail(err, SP_EINVAL, "--software: %s", e2.msg);
@@ -238,12 +260,19 @@ sp_status sp_req_software_search(sp_request *rq, const char *data_dir, sp_system
 {
     const char *name = NULL;
     sp_status st = sp_req_str(rq, "software", &name, err);
+    if (!st)
+        st = host_knobs(rq, &o->plan, err);
     if (st || !name)
         return st;
     sp_software sw;
     sp_error e2 = {0};
     if (sp_load_software(data_dir, name, &sw, &e2) || sp_software_apply_search(&sw, o, &e2))
         return sp_fail(err, SP_EINVAL, "--software: %s", e2.msg);
+    unsigned given = host_knobs_given(rq);
+    if (!(given & SP_KNOB_GRAPHS))
+        o->plan.cuda_graphs = sw.cuda_graphs;
+    if (!(given & SP_KNOB_DISPATCHER))
+        o->plan.moe_dispatcher = sw.moe_dispatcher;
     sp_software_apply_system(&sw, s);
     return SP_OK;
 }

@@ -10,6 +10,7 @@
  * H100 runs FA2 at 34 % and FA3 at 62 % of its peak (issue 18, cause 1). */
 #include "scaleplan.h"
 
+#include <stdio.h>
 #include <string.h>
 
 static const struct {
@@ -83,6 +84,10 @@ sp_status sp_software_apply(const sp_software *sw, unsigned given, sp_plan *p, s
     }
     if (!(given & SP_KNOB_FP8_RECIPE))
         p->fp8_recipe = sw->fp8_recipe;
+    if (!(given & SP_KNOB_GRAPHS))
+        p->cuda_graphs = sw->cuda_graphs;
+    if (!(given & SP_KNOB_DISPATCHER))
+        p->moe_dispatcher = sw->moe_dispatcher;
     return check_features(sw, p, err);
 }
 
@@ -98,6 +103,78 @@ sp_status sp_attn_kernel_parse(const char *s, sp_attn_kernel *out)
             return SP_OK;
         }
     return SP_EINVAL;
+}
+
+static const char *const disp_names[SP_NDISP] = {"alltoall", "allgather", "deepep", "hybridep"};
+
+const char *sp_moe_dispatcher_name(sp_moe_dispatcher d) { return (unsigned)d < SP_NDISP ? disp_names[d] : "?"; }
+
+sp_status sp_moe_dispatcher_parse(const char *s, sp_moe_dispatcher *out, sp_error *err)
+{
+    for (int i = 0; s && i < SP_NDISP; i++)
+        if (strcmp(s, disp_names[i]) == 0) {
+            *out = (sp_moe_dispatcher)i;
+            return SP_OK;
+        }
+    return sp_fail(err, SP_EINVAL, "'%s'; allowed alltoall, allgather, deepep, hybridep", s ? s : "");
+}
+
+/* CUDA-graph scopes by Megatron-Core's names (cuda_graph_modules; 'layer' is its empty list, the whole layer) */
+static const struct {
+    const char *name;
+    unsigned bits;
+} graph_names[] = {{"attn", SP_GRAPH_ATTN},
+                   {"mlp", SP_GRAPH_MLP},
+                   {"moe", SP_GRAPH_MOE},
+                   {"moe_router", SP_GRAPH_MOE_ROUTER},
+                   {"moe_preprocess", SP_GRAPH_MOE_PREPROCESS},
+                   {"mamba", SP_GRAPH_MAMBA},
+                   {"layer", SP_GRAPH_LAYER},
+                   {"full_iteration", SP_GRAPH_FULL_ITERATION}};
+#define N_GRAPH_NAMES (sizeof graph_names / sizeof graph_names[0])
+
+sp_status sp_cuda_graphs_parse(const char *s, unsigned *out, sp_error *err)
+{
+    static const char allowed[] = "allowed none, full_iteration, or a comma list of attn, mlp, moe, moe_router, "
+                                  "moe_preprocess, mamba, layer";
+    unsigned g = 0;
+    if (s && strcmp(s, "none") == 0) {
+        *out = 0;
+        return SP_OK;
+    }
+    for (const char *p = s; p && *p;) {
+        size_t n = strcspn(p, ",");
+        size_t i = 0;
+        while (i < N_GRAPH_NAMES && !(strlen(graph_names[i].name) == n && strncmp(p, graph_names[i].name, n) == 0))
+            i++;
+        if (i == N_GRAPH_NAMES)
+            return sp_fail(err, SP_EINVAL, "'%s'; %s", s, allowed);
+        g |= graph_names[i].bits;
+        p += n + (p[n] == ',');
+    }
+    if (!s || !*s || ((g & SP_GRAPH_FULL_ITERATION) && g != SP_GRAPH_FULL_ITERATION))
+        return sp_fail(err, SP_EINVAL, "'%s'; %s (full_iteration alone)", s ? s : "", allowed);
+    *out = g;
+    return SP_OK;
+}
+
+const char *sp_cuda_graphs_name(unsigned g, char *buf, size_t n)
+{
+    size_t w = 0;
+    if (n)
+        buf[0] = 0;
+    if (g == 0)
+        return snprintf(buf, n, "none"), buf;
+    if (g & SP_GRAPH_FULL_ITERATION)
+        return snprintf(buf, n, "full_iteration"), buf;
+    if ((g & SP_GRAPH_LAYER) == SP_GRAPH_LAYER)
+        return snprintf(buf, n, "layer"), buf;
+    for (size_t i = 0; i < N_GRAPH_NAMES; i++)
+        if ((graph_names[i].bits & g) == graph_names[i].bits && graph_names[i].bits != SP_GRAPH_LAYER && w < n) {
+            int k = snprintf(buf + w, n - w, "%s%s", w ? "," : "", graph_names[i].name);
+            w += k > 0 ? (size_t)k : 0;
+        }
+    return buf;
 }
 
 static double cap1(double x) { return x < 1 ? x : 1; }

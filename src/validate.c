@@ -210,6 +210,21 @@ static sp_status row_counts(const sp_csv *c, int r, sp_plan *p, sp_error *err)
     return SP_OK;
 }
 
+/* The cuda_graphs and moe_dispatcher cells (docs/systems.md): the knobs they give; empty = the stack's default. */
+static sp_status row_host_knobs(const sp_csv *c, int r, sp_plan *p, unsigned *given, sp_error *err)
+{
+    const char *g = sp_csv_get(c, r, sp_csv_col(c, "cuda_graphs"));
+    const char *d = sp_csv_get(c, r, sp_csv_col(c, "moe_dispatcher"));
+    sp_error e2 = {0};
+    if (*g && sp_cuda_graphs_parse(g, &p->cuda_graphs, &e2))
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'cuda_graphs': %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
+    if (*d && sp_moe_dispatcher_parse(d, &p->moe_dispatcher, &e2))
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'moe_dispatcher': %s", sp_csv_path(c), sp_csv_line(c, r),
+                       e2.msg);
+    *given = (*g ? SP_KNOB_GRAPHS : 0) | (*d ? SP_KNOB_DISPATCHER : 0);
+    return SP_OK;
+}
+
 /* Knobs: the row's cells, then the stack's defaults for the empty ones (or, without a stack, the documented
  * validation defaults: recompute full, the only era whose rows leave it empty). */
 static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int have, sp_system *s, sp_plan *p,
@@ -231,9 +246,11 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
     sp_error e3 = {0};
     if (*prec && sp_dtype_parse(prec, &p->dtype, &e3))
         return sp_fail(err, SP_EINVAL, "%s:%d: column 'precision': %s", sp_csv_path(c), sp_csv_line(c, r), e3.msg);
-    if (!have)
-        return SP_OK;
-    unsigned given = (*rc ? SP_KNOB_RECOMPUTE : 0) | (*spc ? SP_KNOB_SP : 0) |
+    unsigned host = 0;
+    sp_status st = row_host_knobs(c, r, p, &host, err);
+    if (st || !have)
+        return st;
+    unsigned given = host | (*rc ? SP_KNOB_RECOMPUTE : 0) | (*spc ? SP_KNOB_SP : 0) |
                      (*sp_csv_get(c, r, sp_csv_col(c, "zero_stage")) ? SP_KNOB_ZERO : 0) |
                      (*sp_csv_get(c, r, sp_csv_col(c, "vpp")) ? SP_KNOB_VPP : 0);
     if (sp_software_apply(sw, given, p, &e3))

@@ -452,6 +452,43 @@ static void test_fold(void **st)
     free(res);
 }
 
+/* Rule: the host knobs' names (docs/systems.md "CUDA graphs", "MoE dispatchers") parse to their scope bits and print
+ * back canonically; full_iteration stands alone; an unknown word is refused naming the allowed ones; a stack's
+ * defaults fill the knobs a plan did not give, never the given ones. */
+static void test_host_knobs_parse(void **st)
+{
+    (void)st;
+    unsigned g = 99;
+    char buf[96];
+    sp_error e = {0};
+    assert_int_equal(sp_cuda_graphs_parse("none", &g, &e), SP_OK);
+    assert_int_equal(g, 0);
+    assert_int_equal(sp_cuda_graphs_parse("attn,moe_router,moe_preprocess", &g, &e), SP_OK);
+    assert_int_equal(g, SP_GRAPH_ATTN | SP_GRAPH_MOE_ROUTER | SP_GRAPH_MOE_PREPROCESS);
+    assert_string_equal(sp_cuda_graphs_name(g, buf, sizeof buf), "attn,moe_router,moe_preprocess");
+    assert_int_equal(sp_cuda_graphs_parse("layer", &g, &e), SP_OK);
+    assert_string_equal(sp_cuda_graphs_name(g, buf, sizeof buf), "layer");
+    assert_int_equal(sp_cuda_graphs_parse("full_iteration", &g, &e), SP_OK);
+    assert_int_equal(g, SP_GRAPH_FULL_ITERATION);
+    assert_int_equal(sp_cuda_graphs_parse("attn,full_iteration", &g, &e), SP_EINVAL);
+    assert_int_equal(sp_cuda_graphs_parse("attn,,mlp", &g, &e), SP_EINVAL);
+    assert_int_equal(sp_cuda_graphs_parse("", &g, &e), SP_EINVAL);
+    sp_moe_dispatcher d = SP_DISP_ALLTOALL;
+    assert_int_equal(sp_moe_dispatcher_parse("hybridep", &d, &e), SP_OK);
+    assert_int_equal(d, SP_DISP_HYBRIDEP);
+    assert_int_equal(sp_moe_dispatcher_parse("flex", &d, &e), SP_EINVAL);
+    assert_string_equal(e.msg, "'flex'; allowed alltoall, allgather, deepep, hybridep");
+    sp_software sw;
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "maxtext", &sw, &e), SP_OK);
+    assert_int_equal(sw.cuda_graphs, SP_GRAPH_FULL_ITERATION);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.moe_dispatcher = SP_DISP_DEEPEP;
+    assert_int_equal(sp_software_apply(&sw, SP_KNOB_DISPATCHER, &p, &e), SP_OK);
+    assert_int_equal(p.cuda_graphs, SP_GRAPH_FULL_ITERATION);
+    assert_int_equal(p.moe_dispatcher, SP_DISP_DEEPEP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -464,6 +501,7 @@ int main(void)
         cmocka_unit_test(test_fp8),
         cmocka_unit_test(test_long_context),
         cmocka_unit_test(test_search_precision_etp),
+        cmocka_unit_test(test_host_knobs_parse),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -152,6 +152,11 @@ awk '{ t = q = qm = k = km = -1
 # train: an FP8 scaling recipe was accepted, and ignored, with 16-bit GEMMs
 expect_fail fp8_recipe_needs_fp8 2 '^scaleplan train: error: --fp8-recipe applies only with --dtype fp8 (the GEMMs here are bf16)' -- train --model llama3-8b --fp8-recipe delayed
 expect_out fp8_recipe_with_fp8 'MFU' -- train --model llama3-8b --system dgx-h100 --gpus 8 --dtype fp8 --fp8-recipe delayed
+# the MoE host knobs (issue 18): an unknown value is refused in one line naming the allowed ones, on every planning command
+expect_fail cuda_graphs_unknown 2 '^scaleplan train: error: --cuda-graphs: .bogus.; allowed none, full_iteration, or a comma list of attn, mlp, moe, moe_router, moe_preprocess, mamba, layer$' -- train --model llama3-8b --cuda-graphs bogus
+expect_fail cuda_graphs_full_iteration_alone 2 '^scaleplan search: error: --cuda-graphs: .attn,full_iteration.; allowed .* .full_iteration alone.$' -- search --model llama3-8b --system dgx-h100 --gpus 8 --global-batch 64 --cuda-graphs attn,full_iteration
+expect_fail moe_dispatcher_unknown 2 '^scaleplan finetune: error: --moe-dispatcher: .deep.; allowed alltoall, allgather, deepep, hybridep$' -- finetune --model llama3-8b --moe-dispatcher deep
+expect_out moe_knobs_accepted 'MFU' -- train --model llama3-8b --system dgx-h100 --gpus 8 --cuda-graphs attn,moe_router,moe_preprocess --moe-dispatcher hybridep
 # serve without SLOs said "100.0 % of requests meet no SLO", and --max-rate printed an SLO not given as "SLO 0 s"
 expect_out serve_no_slo 'goodput +[0-9.]+ output tokens/s  \(no SLO given: every request counts\)' -- serve --model llama3-8b --requests 50
 expect_fail serve_maxrate_no_slo 2 'P99 TPOT [0-9.e-]* s (no SLO)' -- serve --model llama3-8b --max-rate --ttft-p99 1us --requests 50
