@@ -129,9 +129,9 @@ int cmd_search(int argc, char **argv)
         char b1[32], b2[32];
         printf("scaleplan search: %s on %d x %s (%s), global batch %d x %d tokens\n\n", m.name, o.plan.n_gpus, s.acc.name, s.name,
                o.plan.global_batch, o.plan.seq_len);
-        printf("  plans must fit in %.0f %% of %s per GPU%s\n\n", 100 * o.max_mem_frac,
+        printf("  plans must fit in %.1f %% of %s per GPU%s\n\n", 100 * o.max_mem_frac,
                sp_fmt_quantity(b1, sizeof b1, s.acc.hbm_bytes, SP_UNIT_BYTES),
-               o.max_mem_frac < 1 ? " (headroom for allocator fragmentation; --max-memory-frac 1 removes it)" : "");
+               o.max_mem_frac < 1 ? " (the rest is headroom for allocator fragmentation; --max-memory-frac 1 removes it)" : "");
         printf("  #   TP  PP  DP  CP  EP vpp  mb recompute  SP ZeRO    step time    MFU   memory/GPU  dominant cost\n");
         /* a plan that differs from another only by recompute none vs selective, with the same time and memory, is
          * the same plan (under flash attention selective recompute has nothing to recompute): one row, "none|sel" */

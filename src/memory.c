@@ -21,9 +21,56 @@
 #include <math.h>
 #include <string.h>
 
-/* Constant framework overhead: CUDA context (~0.5 GiB), NCCL buffers and cuBLAS workspaces (~1 GiB). Order of
- * magnitude from PyTorch memory snapshots; documented in docs/model.md. */
-#define SP_FRAMEWORK_OVERHEAD_BYTES (1.5 * 1073741824.0)
+/* The memory a training process holds outside the model's tensors (docs/model.md "Memory reserve"), per GPU, in
+ * parts with their sources:
+ *  - CUDA context with the kernel modules loaded: 666,632,192 B measured by cudaMemGetInfo (total - free) after one
+ *    small tensor with every PyTorch kernel module loaded (CUDA_MODULE_LOADING=DEFAULT), 287,047,680 B with lazy
+ *    loading (pytorch/pytorch#86509); a training step runs enough distinct kernels (GEMMs, attention, NCCL, Transformer
+ *    Engine) that the eager figure is the one taken;
+ *  - cuBLAS workspaces: 32 MiB per (handle, stream) on Hopper and later, 4 MiB before (cuBLAS docs, cublasSetWorkspace;
+ *    PyTorch's CUDABlas.cpp since pytorch/pytorch#120925), one on the compute stream (PyTorch) and 4 of Transformer
+ *    Engine's (transformer_engine/pytorch get_num_cublas_streams() = 4, get_cublas_workspace_size_bytes);
+ *  - NCCL: per communicator the plan uses (a TP, CP, EP, DP, expert-DP or PP group of more than one rank), per channel,
+ *    one connection's buffers of each protocol: Simple NCCL_BUFFSIZE 4 MiB + LL 512 KiB + LL128 4,915,200 B (NCCL
+ *    src/init.cc DEFAULT_BUFFSIZE, DEFAULT_LL_BUFFSIZE, DEFAULT_LL128_BUFFSIZE; docs "Environment Variables":
+ *    NCCL_BUFFSIZE), over 16 channels (an assumption: NCCL picks 2-32 channels by topology and its memory is linear in
+ *    them, NVIDIA/nccl#986; lazy connection setup, NCCL >= 2.22, allocates only the communicators a step uses).
+ * The caching allocator's fragmentation is not here: the search keeps it as headroom (SP_SEARCH_MEM_FRAC). */
+#define SP_MIB 1048576.0
+#define SP_CUDA_CONTEXT_BYTES 666632192.0
+#define SP_CUBLAS_WORKSPACE_HOPPER (32 * SP_MIB)
+#define SP_CUBLAS_WORKSPACE_OLDER (4 * SP_MIB)
+#define SP_CUBLAS_STREAMS 5
+#define SP_NCCL_CONN_BYTES (4194304.0 + 524288.0 + 4915200.0)
+#define SP_NCCL_CHANNELS 16
+
+/* cuBLAS workspace size of one stream: 32 MiB from Hopper on (NVIDIA families after Ada), 4 MiB for the others */
+static double cublas_workspace(const sp_accel *a)
+{
+    static const char *const older[] = {"pascal", "volta", "turing", "ampere", "ada"};
+    for (size_t i = 0; i < sizeof older / sizeof older[0]; i++)
+        if (strcmp(a->family, older[i]) == 0)
+            return SP_CUBLAS_WORKSPACE_OLDER;
+    return SP_CUBLAS_WORKSPACE_HOPPER;
+}
+
+/* Communicators of more than one rank the plan's step uses: TP, CP, EP, DP (the dense gradient group), the expert
+ * data-parallel group when it is not the dense one, PP. */
+static double nccl_bytes(const sp_plan *p, int expert_dp)
+{
+    long long dense_dp = sp_plan_replicas(p) * p->cp;
+    int n = (p->tp > 1) + (p->cp > 1) + (p->ep > 1) + (dense_dp > 1) + (p->ep > 1 && expert_dp > 1) + (p->pp > 1);
+    return n * SP_NCCL_CHANNELS * SP_NCCL_CONN_BYTES;
+}
+
+double sp_mem_reserve_fixed(const sp_accel *a) { return SP_CUDA_CONTEXT_BYTES + SP_CUBLAS_STREAMS * cublas_workspace(a); }
+
+void sp_mem_reserve_parts(const sp_accel *a, const sp_plan *p, int expert_dp, double parts[3])
+{
+    parts[0] = SP_CUDA_CONTEXT_BYTES; /* sp_mem_reserve_fixed: parts[0] + parts[1] */
+    parts[1] = SP_CUBLAS_STREAMS * cublas_workspace(a);
+    parts[2] = nccl_bytes(p, expert_dp);
+}
 
 /* One layer's activation bytes under each recompute mode (indexed by sp_recompute): the bytes its ops keep for the
  * backward pass (ops.c builds them with the ops the step prices). A model whose layers differ takes the average
@@ -99,6 +146,7 @@ void sp_shape_mem_fill(const sp_model *m, const sp_system *s, const sp_plan *p, 
     else
         sp_model_params(m, &pre->pc);
     layer_activation_bytes(m, s, p, &pre->pc, flash, pre->act);
+    pre->reserve_fixed = sp_mem_reserve_fixed(&s->acc);
 }
 
 void sp_train_memory(const sp_model *m, const sp_system *s, const sp_plan *p, sp_memory *mem)
@@ -133,13 +181,15 @@ void sp_plan_memory(const sp_model *m, const sp_system *s, const sp_plan *p, con
 /* Model states and buffers: depend on the stage (PP), the sharding groups and the ZeRO stage, not on the
  * virtual stages or recompute. The fields for ZeRO stage z (the whole of sp_mem_states's arithmetic). */
 typedef struct {
-    double weights, grads, optimizer, comm_buffers;
+    double weights, grads, optimizer, comm_buffers, overhead;
 } static_fields;
 
 static inline static_fields mem_static_fields(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre,
                                               const sp_stage_params *st, int z)
 {
-    static_fields f = {0, 0, 0, 0};
+    static_fields f = {0, 0, 0, 0, 0};
+    /* the reserve: its fixed parts and 16 channels of NCCL buffers per communicator of the plan */
+    f.overhead = pre->reserve_fixed + nccl_bytes(p, st->expert_dp);
     double dense = st->dense, expert = st->expert;
     int edp = st->expert_dp;
     /* sharding groups of dense (CP x EP x DP, CP x DP folded, or the HSDP group) and expert params (plan.h) */
@@ -188,7 +238,7 @@ void sp_mem_states(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre,
     mem->grads = f.grads;
     mem->optimizer = f.optimizer;
     mem->comm_buffers = f.comm_buffers;
-    mem->overhead = SP_FRAMEWORK_OVERHEAD_BYTES;
+    mem->overhead = f.overhead;
     mem->total = sp_mem_states_sum(mem);
 }
 
@@ -198,7 +248,7 @@ void sp_mem_states_by_zero(const sp_model *m, const sp_plan *p, const sp_shape_m
     for (int z = 0; z < 4; z++) {
         static_fields f = mem_static_fields(m, p, pre, st, z);
         sp_memory x = {.weights = f.weights, .grads = f.grads, .optimizer = f.optimizer,
-                       .comm_buffers = f.comm_buffers, .overhead = SP_FRAMEWORK_OVERHEAD_BYTES};
+                       .comm_buffers = f.comm_buffers, .overhead = f.overhead};
         total[z] = sp_mem_states_sum(&x);
     }
 }

@@ -11,11 +11,16 @@
  * parameter counts and the activation bytes of one layer for each recompute mode. */
 typedef struct {
     sp_param_count pc;
-    double act[3]; /* indexed by sp_recompute */
+    double act[3];        /* indexed by sp_recompute */
+    double reserve_fixed; /* the reserve's parts that do not depend on the plan: CUDA context + cuBLAS workspaces */
 } sp_shape_mem;
 /* pc: the model's parameter counts when the caller has them (NULL: computed here) */
 void sp_shape_mem_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_param_count *pc,
                      sp_shape_mem *pre);
+/* The memory reserve (memory.c): parts[0] CUDA context, [1] cuBLAS workspaces, [2] NCCL buffers of the plan's
+ * communicators (expert_dp: the expert data-parallel group's size); the first two are sp_mem_reserve_fixed. */
+void sp_mem_reserve_parts(const sp_accel *a, const sp_plan *p, int expert_dp, double parts[3]);
+double sp_mem_reserve_fixed(const sp_accel *a);
 void sp_train_memory_shape(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_shape_mem *pre, sp_memory *mem);
 /* What depends on the pipeline and data-parallel degrees on top of the layer shape, but not on the virtual
  * stages, ZeRO stage or recompute: the parameters on the heaviest stage (dense, replicated over DP x EP x CP;

@@ -497,6 +497,7 @@ static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts 
     unit_ctx u;
     u.m = m, u.s = s, u.o = o, u.pc = pc, u.ts = ts;
     u.mpre.pc = *pc;
+    u.mpre.reserve_fixed = sp_mem_reserve_fixed(&s->acc);
     unit_init(&u, key);
     for (int bs = 0; bs < nmb * key->nsp; bs++) {
         int spv = key->sps[bs % key->nsp];

@@ -242,6 +242,9 @@ json_t *sp_search_json(const sp_search_report *r)
     sp_json_set_int(sum, "threads", x->threads);
     sp_json_set_num(sum, "wall_time_s", x->wall_time_s);
     sp_json_set_num(sum, "plans_per_s", x->plans_per_s);
+    /* the memory a plan must fit in: the device's memory less the allocator-fragmentation headroom */
+    sp_json_set_num(sum, "memory_headroom_frac", 1 - r->opts.max_mem_frac);
+    sp_json_set_num(sum, "usable_memory_bytes", r->opts.max_mem_frac * r->system.acc.hbm_bytes);
     json_object_set_new(o, "summary", sum);
     return o;
 }

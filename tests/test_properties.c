@@ -207,7 +207,9 @@ static void test_faster_hardware_never_slower(void **st)
     assert_true(done >= SP_PROP_CASES * 8 / 10);
 }
 
-/* 4: DP x 2 (and the global batch x 2, so each replica does the same work) never increases per-GPU memory. */
+/* 4: DP x 2 (and the global batch x 2, so each replica does the same work) never increases per-GPU memory, the
+ * reserve apart: DP 1 -> 2 opens a data-parallel NCCL communicator and its buffers (memory.c; exact values in
+ * tests/test_train.c test_memory_reserve). */
 static void test_more_gpus_never_more_memory(void **st)
 {
     (void)st;
@@ -232,9 +234,9 @@ static void test_more_gpus_never_more_memory(void **st)
         sp_memory a, b;
         sp_train_memory(&m, s, &p, &a);
         sp_train_memory(&m, s, &p2, &b);
-        if (b.total > a.total * (1 + REL))
-            fail_msg(CASE_FMT ": %d GPUs need %.6g B per GPU, %d GPUs %.6g B", CASE_ARGS(i, &m, s, &p), p.n_gpus,
-                     a.total, p2.n_gpus, b.total);
+        if (b.total - b.overhead > (a.total - a.overhead) * (1 + REL))
+            fail_msg(CASE_FMT ": %d GPUs need %.6g B per GPU, %d GPUs %.6g B (reserve apart)", CASE_ARGS(i, &m, s, &p),
+                     p.n_gpus, a.total - a.overhead, p2.n_gpus, b.total - b.overhead);
         done++;
     }
     print_message("doubling GPUs: %d cases\n", done);

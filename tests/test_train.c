@@ -225,12 +225,52 @@ static void test_fsdp_hsdp(void **st)
     assert_int_equal(sp_plan_resolve(&bad, &m, &s, &e), SP_EINVAL);
 }
 
+/* Rule: the memory reserve (memory.c) = CUDA context 666,632,192 B (pytorch#86509) + 5 cuBLAS workspaces of 32 MiB
+ * from Hopper on, 4 MiB before + per NCCL communicator the plan uses 16 channels x (4 MiB + 512 KiB + 4,915,200 B). */
+static void test_memory_reserve(void **st)
+{
+    (void)st;
+    sp_error e = {0};
+    sp_model m;
+    sp_system h, a;
+    assert_int_equal(sp_load_model(SP_DATA_DIR, "llama3-70b", &m, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &h, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-a100-80g", &a, &e), SP_OK);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 512, p.tp = 8, p.pp = 4, p.dp = 16, p.seq_len = 8192, p.global_batch = 1024;
+    assert_int_equal(sp_plan_resolve(&p, &m, &h, &e), SP_OK);
+    double parts[3], conn = 16 * (4194304.0 + 524288.0 + 4915200.0);
+    sp_mem_reserve_parts(&h.acc, &p, 1, parts);
+    assert_true(parts[0] == 666632192.0);
+    assert_true(parts[1] == 5 * 33554432.0);
+    assert_true(parts[2] == 3 * conn); /* TP, DP, PP */
+    sp_memory mem;
+    sp_train_memory(&m, &h, &p, &mem);
+    assert_true(mem.overhead == 666632192.0 + 5 * 33554432.0 + 3 * conn);
+    sp_mem_reserve_parts(&a.acc, &p, 1, parts); /* Ampere: 4 MiB workspaces */
+    assert_true(parts[1] == 5 * 4194304.0);
+    /* one GPU: no communicator */
+    sp_plan one;
+    sp_plan_defaults(&one);
+    one.n_gpus = 1, one.seq_len = 2048, one.global_batch = 8;
+    sp_mem_reserve_parts(&h.acc, &one, 1, parts);
+    assert_true(parts[2] == 0);
+    /* MoE, EP 8 beside TP 2 and DP 4: TP, EP, the dense data-parallel group (DP x EP = 32) and the expert
+     * data-parallel group (4): four communicators */
+    sp_plan x = one;
+    x.n_gpus = 64, x.tp = 2, x.ep = 8, x.dp = 4;
+    sp_mem_reserve_parts(&h.acc, &x, 4, parts);
+    assert_true(parts[2] == 4 * conn);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_memory_korthikanti),
         cmocka_unit_test(test_invariants),
         cmocka_unit_test(test_fsdp_hsdp),
+        cmocka_unit_test(test_memory_reserve),
         cmocka_unit_test(test_collectives),
         cmocka_unit_test(test_gemm_model),
     };
