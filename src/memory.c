@@ -73,32 +73,79 @@ void sp_mem_reserve_parts(const sp_accel *a, const sp_plan *p, int expert_dp, do
 }
 
 /* One layer's activation bytes under each recompute mode (indexed by sp_recompute): the bytes its ops keep for the
- * backward pass (ops.c builds them with the ops the step prices). A model whose layers differ takes the average
- * layer over its (mixer, FFN) kinds; a uniform MoE model counts every layer as an MoE layer (its leading dense
- * layers included: the first stage's). */
-static void layer_activation_bytes(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_param_count *pc,
-                                   int flash, double out[3])
+ * backward pass (ops.c builds them with the ops the step prices). A model whose layers differ keeps each (mixer, FFN)
+ * kind's bytes (a pipeline stage sums its own layers': sp_mem_held_bytes) and their average over the model's layers;
+ * a uniform MoE model counts every layer as an MoE layer (its leading dense layers included: the first stage's). The
+ * working layer full recompute rebuilds in the backward: the heaviest kind's. */
+static void layer_activation_bytes(const sp_model *m, const sp_system *s, const sp_plan *p, sp_shape_mem *pre, int flash)
 {
     sp_layer_ctx c;
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, m, s, p, pc, flash);
+    double *out = pre->act;
+    sp_layer_ctx_init(&c, m, s, p, &pre->pc, flash);
     if (m->n_pattern == 0) {
         sp_layer_build(&c, sp_model_is_moe(m), &l);
         sp_layer_saved(&l, out);
+        pre->work = out[SP_RECOMPUTE_NONE];
         return;
     }
     out[0] = out[1] = out[2] = 0;
+    pre->work = 0;
     for (int mx = 0; mx < SP_NMIXER; mx++)
         for (int f = 0; f < SP_NFFN; f++) {
-            int n = pc->count[mx][f];
+            int n = pre->pc.count[mx][f];
+            double *one = pre->kind_act[mx][f];
+            one[0] = one[1] = one[2] = 0;
             if (n == 0)
                 continue;
-            double one[3];
             sp_layer_build_kind(&c, (sp_mixer)mx, (sp_ffn)f, &l);
             sp_layer_saved(&l, one);
             for (int rc = 0; rc < 3; rc++)
                 out[rc] += one[rc] * n / m->n_layers;
+            if (one[SP_RECOMPUTE_NONE] > pre->work)
+                pre->work = one[SP_RECOMPUTE_NONE];
         }
+}
+
+/* Pipeline stage i of a model whose layers differ holds layers [i·n, min((i+1)·n, L)), n = ceil(L/pp) (step.c
+ * stage_pattern, the split the step prices; kept under interleaving). */
+static int stage_first(int L, int pp, int i) { return i * ((L + pp - 1) / pp) < L ? i * ((L + pp - 1) / pp) : L; }
+
+/* Parameters of stage i of a model whose layers differ, per GPU: dense (mixers, norms, dense MLPs, shared experts
+ * and routers, / TP) and routed experts (/ EP x ETP), without the embedding and head (and the final norm). */
+static void stage_own_params(const sp_model *m, const sp_plan *p, const sp_param_count *pc, int i, double *dense,
+                             double *expert)
+{
+    int L = m->n_layers, a = stage_first(L, p->pp, i), b = stage_first(L, p->pp, i + 1);
+    double shared = sp_model_is_moe(m) ? pc->moe_per_layer - m->n_experts * pc->expert : 0, d = 0, e = 0;
+    /* one norm (the final norm's size, model.c) before each sublayer present, two with post-norms */
+    double norm = (pc->total - pc->layers_total - pc->embedding - pc->lm_head) * (m->post_norms ? 2 : 1);
+    for (int l = a; l < b; l++) {
+        sp_ffn f = sp_model_ffn(m, l);
+        sp_mixer mx = sp_model_mixer(m, l);
+        d += sp_model_mixer_params(m, mx) + norm * ((mx != SP_MIX_NONE) + (f != SP_FFN_NONE));
+        d += f == SP_FFN_DENSE ? pc->mlp_dense_per_layer : f == SP_FFN_MOE ? shared : 0;
+        e += f == SP_FFN_MOE ? m->n_experts * pc->expert : 0;
+    }
+    *dense = d / p->tp;
+    *expert = e / (p->ep * (double)sp_plan_etp(p));
+}
+
+/* Layers that differ on PP > 1: the stage whose own layers (and end: embedding first, LM head + MTP last, `ends`)
+ * hold the most parameters per GPU. */
+static void pattern_stage_params(const sp_model *m, const sp_plan *p, const sp_param_count *pc, const double ends[2],
+                                 double *dense, double *expert)
+{
+    double best = -1;
+    for (int i = 0; i < p->pp; i++) {
+        double d, e;
+        stage_own_params(m, p, pc, i, &d, &e);
+        d += (i == 0 ? ends[0] : 0) + (i == p->pp - 1 ? ends[1] : 0);
+        if (i == p->pp - 1)
+            e += ends[2];
+        if (d + e > best)
+            best = d + e, *dense = d, *expert = e;
+    }
 }
 
 /* Parameters held by one GPU on the heaviest stage, split into dense (replicated over DP x EP) and expert
@@ -124,11 +171,17 @@ void stage_params_counts(const sp_model *m, const sp_plan *p, const sp_param_cou
         shared = lps * moe_frac * shared_router / t;
     }
     /* embedding on the first stage, LM head on the last: the heavier end */
-    double emb = pc.embedding / t, head = pc.lm_head / t;
+    double emb = pc.embedding / t, head = pc.lm_head / t, mtp_experts = 0;
     if (m->n_mtp > 0) { /* MTP modules on the last stage, their routed experts sharded as the layers' */
         double routed = m->mtp_ffn == SP_FFN_MOE ? m->n_mtp * m->n_experts * pc.expert : 0;
         head += (pc.mtp - routed) / t;
-        experts += routed / (p->ep * (double)sp_plan_etp(p));
+        mtp_experts = routed / (p->ep * (double)sp_plan_etp(p));
+        experts += mtp_experts;
+    }
+    if (m->n_pattern > 0 && p->pp > 1) { /* layers that differ: the heaviest stage of its own layers */
+        double ends[3] = {emb, head + (pc.lm_head == 0 ? emb : 0), mtp_experts}; /* tied: both ends hold a copy */
+        pattern_stage_params(m, p, &pc, ends, dense, expert);
+        return;
     }
     double ends = p->pp == 1 ? emb + head : (emb > head ? emb : head);
     if (p->pp > 1 && pc.lm_head == 0)
@@ -145,7 +198,7 @@ void sp_shape_mem_fill(const sp_model *m, const sp_system *s, const sp_plan *p, 
         pre->pc = *pc;
     else
         sp_model_params(m, &pre->pc);
-    layer_activation_bytes(m, s, p, &pre->pc, flash, pre->act);
+    layer_activation_bytes(m, s, p, pre, flash);
     pre->reserve_fixed = sp_mem_reserve_fixed(&s->acc);
 }
 
@@ -273,13 +326,40 @@ void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, 
     *emb_logits = p->pp == 1 ? logits + emb_out : (logits > emb_out ? logits : emb_out);
 }
 
+/* The layers' activation bytes held (layers_held from sp_mem_act_terms), by recompute mode: the model's layer x held;
+ * layers that differ on PP > 1, the stage whose own layers x its micro-batches in flight (under 1F1B stage i holds
+ * p - i of them, DualPipe p + 1 - i; at most the micro-batches of the step) hold the most, x the interleaving factor
+ * held carries. */
+void sp_mem_held_bytes(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held, double out[3])
+{
+    if (m->n_pattern == 0 || p->pp == 1) {
+        for (int rc = 0; rc < 3; rc++)
+            out[rc] = pre->act[rc] * held;
+        return;
+    }
+    int n_micro = (int)(p->global_batch / (sp_plan_replicas(p) * p->micro_batch)), L = m->n_layers;
+    int base = p->schedule == SP_SCHED_DUALPIPE ? p->pp + 1 : p->pp;
+    double first = sp_stage_layers(L, p->pp) * (base < n_micro ? base : n_micro), vf = held / first;
+    out[0] = out[1] = out[2] = 0;
+    for (int i = 0; i < p->pp; i++) {
+        double own[3] = {0, 0, 0}, inflight = base - i < n_micro ? base - i : n_micro;
+        for (int l = stage_first(L, p->pp, i); l < stage_first(L, p->pp, i + 1); l++)
+            for (int rc = 0; rc < 3; rc++)
+                own[rc] += pre->kind_act[sp_model_mixer(m, l)][sp_model_ffn(m, l)][rc];
+        for (int rc = 0; rc < 3; rc++)
+            if (own[rc] * inflight * vf > out[rc])
+                out[rc] = own[rc] * inflight * vf;
+    }
+}
+
 void sp_mem_activations(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, sp_memory *mem)
 {
     memset(mem, 0, sizeof *mem);
-    double held, emb;
+    double held, emb, hb[3];
     sp_mem_act_terms(m, p, &held, &emb);
-    mem->activations_layers = pre->act[p->recompute] * held;
-    mem->activations = sp_mem_act_layers(pre, (int)p->recompute, held);
+    sp_mem_held_bytes(m, p, pre, held, hb);
+    mem->activations_layers = hb[p->recompute];
+    mem->activations = sp_mem_act_layers(pre, (int)p->recompute, hb[p->recompute]);
     mem->embedding_logits = emb;
     mem->total = sp_mem_act_total(mem->activations, mem->embedding_logits);
 }

@@ -13,6 +13,8 @@ typedef struct {
     sp_param_count pc;
     double act[3];        /* indexed by sp_recompute */
     double reserve_fixed; /* the reserve's parts that do not depend on the plan: CUDA context + cuBLAS workspaces */
+    double work;          /* the layer full recompute rebuilds in the backward (its bytes without recompute) */
+    double kind_act[SP_NMIXER][SP_NFFN][3]; /* layers that differ: each (mixer, FFN) kind's act[] */
 } sp_shape_mem;
 /* pc: the model's parameter counts when the caller has them (NULL: computed here) */
 void sp_shape_mem_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_param_count *pc,
@@ -51,14 +53,13 @@ void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, 
 /* Interleaved 1F1B holds (1 + (p-1)/(p·v)) times the micro-batches of plain 1F1B on the first stage (v > 1);
  * layers_held of vpp v = layers_held of vpp 1 x this, and emb_logits does not depend on v. */
 static inline double sp_mem_interleave_factor(int pp, int v) { return 1.0 + (pp - 1.0) / ((double)pp * v); }
-/* Layers held x one layer's bytes under recompute mode rc, plus, under full recompute, the one layer rebuilt in the
- * backward. */
-static inline double sp_mem_act_layers(const sp_shape_mem *pre, int rc, double held)
+/* The layers' bytes held on the worst stage by recompute mode (sp_mem_held_bytes: layers_held x the model's layer, or
+ * with layers that differ on PP > 1 each stage's own layers); sp_mem_act_layers adds, under full recompute, the one
+ * layer rebuilt in the backward. */
+void sp_mem_held_bytes(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held, double out[3]);
+static inline double sp_mem_act_layers(const sp_shape_mem *pre, int rc, double held_bytes)
 {
-    double a = pre->act[rc] * held;
-    if (rc == SP_RECOMPUTE_FULL)
-        a += pre->act[SP_RECOMPUTE_NONE];
-    return a;
+    return rc == SP_RECOMPUTE_FULL ? held_bytes + pre->work : held_bytes;
 }
 /* The activation part of a plan: its layers' bytes (sp_mem_act_layers) + the embedding/logits bytes; and a plan's
  * memory: model states + activations. Every total (sp_mem_activations, sp_mem_plan, the search's memory check) is

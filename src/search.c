@@ -334,9 +334,10 @@ static int block_overflows(unit_ctx *u, pp_state *q, int spv, long long nplans, 
             zmin = z;
     u->p.vpp = 1;
     sp_mem_act_terms(u->m, &u->p, held1, emb);
-    double held = q->v0 > 1 ? *held1 * sp_mem_interleave_factor(u->p.pp, q->v0) : *held1;
+    double held = q->v0 > 1 ? *held1 * sp_mem_interleave_factor(u->p.pp, q->v0) : *held1, hb[N_RECOMPUTE];
+    sp_mem_held_bytes(u->m, &u->p, &u->mpre, held, hb);
     for (int rc = 0; rc < N_RECOMPUTE; rc++) {
-        act[rc] = sp_mem_act_total(sp_mem_act_layers(&u->mpre, rc, held), *emb);
+        act[rc] = sp_mem_act_total(sp_mem_act_layers(&u->mpre, rc, hb[rc]), *emb);
         if (u->rok[rc] && (rmin < 0 || act[rc] < act[rmin]))
             rmin = rc;
     }
@@ -403,9 +404,10 @@ static void block_plans(unit_ctx *u, pp_state *q, int vmax, double held1, double
         }
         u->p.vpp = v;
         if (v != q->v0) {
-            double held = held1 * sp_mem_interleave_factor(u->p.pp, v); /* v > 1 here */
+            double held = held1 * sp_mem_interleave_factor(u->p.pp, v), hb[N_RECOMPUTE]; /* v > 1 here */
+            sp_mem_held_bytes(u->m, &u->p, &u->mpre, held, hb);
             for (int rc = 0; rc < N_RECOMPUTE; rc++)
-                act[rc] = sp_mem_act_total(sp_mem_act_layers(&u->mpre, rc, held), emb);
+                act[rc] = sp_mem_act_total(sp_mem_act_layers(&u->mpre, rc, hb[rc]), emb);
         }
         for (int z = 0; z < N_ZERO; z++) {
             if (!q->zok[z]) {

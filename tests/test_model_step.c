@@ -82,6 +82,72 @@ static void test_stage_pattern(void **st)
     assert_true(b.step_time_s > a.step_time_s * 1.01);
 }
 
+/* Layers [a, b) of n as a model of their own. */
+static sp_model sub_model(const sp_model *n, int a, int b)
+{
+    sp_model g = *n;
+    g.n_layers = g.n_pattern = b - a;
+    for (int i = 0; i < b - a; i++)
+        g.mixer[i] = n->mixer[a + i], g.ffn[i] = n->ffn[a + i];
+    return g;
+}
+
+static sp_memory plan_memory(const sp_model *m, int pp)
+{
+    sp_system s;
+    sp_error e = {0};
+    if (sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e))
+        fail_msg("%s", e.msg);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = pp, p.pp = pp, p.seq_len = 4096, p.global_batch = 64, p.recompute = SP_RECOMPUTE_NONE;
+    if (sp_plan_resolve(&p, m, &s, &e))
+        fail_msg("%s", e.msg);
+    sp_memory mem;
+    sp_train_memory(m, &s, &p, &mem);
+    return mem;
+}
+
+/* Rule: a hybrid's pipeline stage holds its own layers (memory.c, the split step.c prices): Nemotron-3 Nano's 52
+ * layers on PP 3 are stages of 18, 18 and 16 layers; the weights are 2 B x the heaviest stage's parameters (its own
+ * layers, counted as a model of only them would count them, + the embedding on the first stage, the LM head on the
+ * last), the activations those of the stage whose own layers x its micro-batches in flight (3 - i under 1F1B) are
+ * the most. A model with the same layers sorted by kind holds the same at PP 1 and more at PP 4. */
+static void test_stage_memory(void **st)
+{
+    (void)st;
+    sp_model n = load("nemotron-3-nano-30b-a3b");
+    assert_int_equal(n.n_layers, 52);
+    int cut[4] = {0, 18, 36, 52};
+    sp_param_count pc;
+    sp_model_params(&n, &pc);
+    double wmax = 0, amax = 0;
+    for (int i = 0; i < 3; i++) {
+        sp_model g = sub_model(&n, cut[i], cut[i + 1]);
+        sp_param_count q;
+        sp_model_params(&g, &q);
+        double w = q.layers_total + (i == 0 ? pc.embedding : 0) + (i == 2 ? pc.lm_head : 0);
+        double a = plan_memory(&g, 1).activations_layers * (3 - i);
+        wmax = w > wmax ? w : wmax;
+        amax = a > amax ? a : amax;
+    }
+    sp_memory mem = plan_memory(&n, 3);
+    assert_rel(mem.weights, 2 * wmax, 1e-12);
+    assert_rel(mem.activations_layers, amax, 1e-12);
+    sp_model sorted = n;
+    int w = 0;
+    for (int k = 0; k < SP_NMIXER; k++)
+        for (int f = 0; f < SP_NFFN; f++)
+            for (int i = 0; i < n.n_layers; i++)
+                if (n.mixer[i] == k && n.ffn[i] == f)
+                    sorted.mixer[w] = (unsigned char)k, sorted.ffn[w++] = (unsigned char)f;
+    assert_rel(plan_memory(&sorted, 1).total, plan_memory(&n, 1).total, 1e-12);
+    sp_memory a4 = plan_memory(&n, 4), b4 = plan_memory(&sorted, 4);
+    print_message("Nemotron-3 Nano PP 4 memory: interleaved %.3f GiB, sorted by kind %.3f GiB\n", a4.total / 1073741824.0,
+                  b4.total / 1073741824.0);
+    assert_true(b4.total > a4.total);
+}
+
 /* Sliding layers attend to their window: GPT-OSS at 16k tokens is faster with its 128-token window than with
  * every layer full (the window set to the context), and the difference is all in the attention core. */
 static void test_sliding_window(void **st)
@@ -178,7 +244,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_general_path_equals_uniform),
-        cmocka_unit_test(test_stage_pattern), cmocka_unit_test(test_sliding_window), cmocka_unit_test(test_mamba1),
+        cmocka_unit_test(test_stage_pattern),
+        cmocka_unit_test(test_stage_memory), cmocka_unit_test(test_sliding_window), cmocka_unit_test(test_mamba1),
         cmocka_unit_test(test_mtp_cost), cmocka_unit_test(test_recurrent_layers_linear),
         cmocka_unit_test(test_refusals),          cmocka_unit_test(test_latent_moe),
     };
