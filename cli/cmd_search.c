@@ -17,7 +17,7 @@ static const cli_optdef defs[] = {
     {"moe-imbalance", 1, "MoE busiest-EP-rank load / mean for every plan [1]"},
     {"top", 1, "plans to show [10]"},
     {"objective", 1, "time | tokens-per-s | cost [time]"},
-    {"max-memory-frac", 1, "plans must fit in this fraction of HBM [0.95: 5 % headroom]"},
+    {"max-memory-frac", 1, "plans must fit in this fraction of HBM [0.893: 10.7 % headroom for allocator fragmentation]"},
     {"max-vpp", 1, "largest interleaving factor tried [8]"},
     {"software", 1, "software stack (data/software): only the features it has, its state bytes and kernels [none]"},
     CLI_HOST_OPTDEFS,
