@@ -211,7 +211,7 @@ static sp_status row_counts(const sp_csv *c, int r, sp_plan *p, sp_error *err)
 }
 
 /* The cuda_graphs and moe_dispatcher cells (docs/systems.md): the knobs they give; empty = the stack's default. */
-static sp_status row_host_knobs(const sp_csv *c, int r, sp_plan *p, unsigned *given, sp_error *err)
+static sp_status row_host_knobs(const sp_csv *c, int r, sp_plan *p, unsigned *given, int *ep_overlap, sp_error *err)
 {
     const char *g = sp_csv_get(c, r, sp_csv_col(c, "cuda_graphs"));
     const char *d = sp_csv_get(c, r, sp_csv_col(c, "moe_dispatcher"));
@@ -222,7 +222,9 @@ static sp_status row_host_knobs(const sp_csv *c, int r, sp_plan *p, unsigned *gi
         return sp_fail(err, SP_EINVAL, "%s:%d: column 'moe_dispatcher': %s", sp_csv_path(c), sp_csv_line(c, r),
                        e2.msg);
     *given = (*g ? SP_KNOB_GRAPHS : 0) | (*d ? SP_KNOB_DISPATCHER : 0);
-    return SP_OK;
+    /* overlap_ep (0/1): the row's recipe overlaps the MoE all-to-all with other work (Megatron-Core
+     * overlap_moe_expert_parallel_comm); empty (-1): the stack's default */
+    return sp_csv_int(c, r, "overlap_ep", -1, 0, 1, ep_overlap, err);
 }
 
 /* Knobs: the row's cells, then the stack's defaults for the empty ones (or, without a stack, the documented
@@ -247,7 +249,10 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
     if (*prec && sp_dtype_parse(prec, &p->dtype, &e3))
         return sp_fail(err, SP_EINVAL, "%s:%d: column 'precision': %s", sp_csv_path(c), sp_csv_line(c, r), e3.msg);
     unsigned host = 0;
-    sp_status st = row_host_knobs(c, r, p, &host, err);
+    int ep_overlap = -1;
+    sp_status st = row_host_knobs(c, r, p, &host, &ep_overlap, err);
+    if (!st && !have && ep_overlap >= 0)
+        s->overlap_ep = ep_overlap;
     if (st || !have)
         return st;
     unsigned given = host | (*rc ? SP_KNOB_RECOMPUTE : 0) | (*spc ? SP_KNOB_SP : 0) |
@@ -256,6 +261,8 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
     if (sp_software_apply(sw, given, p, &e3))
         return sp_fail(err, SP_EINVAL, "%s:%d: %s", sp_csv_path(c), sp_csv_line(c, r), e3.msg);
     sp_software_apply_system(sw, s);
+    if (ep_overlap >= 0)
+        s->overlap_ep = ep_overlap;
     return SP_OK;
 }
 
