@@ -17,7 +17,9 @@ The CSV's second version (data/validation/README.md): `model_config` names the m
 knob the row leaves empty takes that stack's default (data/software, docs/systems.md): `megatron-lm-2021` for the
 Megatron rows (full recompute, no flash attention, no overlap), `llm-foundry` for the MosaicML rows (FSDP
 FULL_SHARD, flash attention, fp32 sharded master: 16 B/parameter), `megatron-core` for the Megatron-Bridge tables
-(no recompute, SP with TP, distributed optimizer, TP/DP/PP overlap, FP8 current scaling). A row that states a
+(no recompute, SP with TP, distributed optimizer, TP/DP/PP overlap, FP8 current scaling), through the preset of
+the row's release (`megatron-core-25.09` .. `megatron-core-26.08`, base `megatron-core`; "Release recipes" below). A
+row that states a
 feature its stack does not implement is refused by name. Without any stack: `recompute` = full (every Megatron-LM
 example script of 2019-2021), `micro_batch` = the whole per-replica batch without pipelining, else 1; the rest as
 data/validation/README.md says. Relative paths in `system` and `model_config` are relative to the CSV's folder;
@@ -38,6 +40,179 @@ tools/calibrate.py on the rows of that pair (docs/calibration.md: method, priors
 them is 8 %. Step times are compared, so the FLOP convention of a source's MFU does not enter (Megatron-Bridge's
 "Model TFLOP/s" halves causal attention; scaleplan's MFU counts the full s x s, and its attention time prices the
 causal kernel's half: docs/model.md).
+
+## Release recipes (the Megatron-Core tables)
+
+The 173 Megatron-Core rows come from NVIDIA-NeMo/Megatron-Bridge docs/performance-summary*.md, releases 25.09 ..
+26.08; the same model and plan on the same system runs up to 1.7x faster from one release to the next (Qwen3-30B-A3B
+on 8 GB200, MXFP8: 11.05 s at 25.09, 6.40 s at 26.06.01) because the releases' performance recipes turned features
+on. Each row therefore names its release's stack preset (`software` = `megatron-core-<release>`, the release read
+from the row's own `source` column), and our copy of the CSV carries what that release's recipe set for the row
+(tools/bridge_recipes.py from data/validation/megatron_bridge_recipes.csv; data/validation/PROVENANCE.md):
+
+- which recipe: the release's Megatron-Bridge tag (25.09 v0.1.0rc3, 25.11 v0.2.0, 26.02 v0.3.0, 26.02.01 v0.3.1,
+  26.04 v0.4.0, 26.04.01 v0.4.2, 26.06 v0.5.0, 26.06.01 v0.5.1, 26.08 v0.6.0: docs/releases/software-versions.md
+  and the commit that added each release's table), and in it the workload config (scripts/performance/configs,
+  25.09 the YAML perf_matrix, 26.08 the flat src/megatron/bridge/perf_recipes) whose TP, PP, CP, VP, EP, micro and
+  global batch equal the table's row. 142 of the 163 keys match one exactly; the 21 others (mostly 25.11, whose
+  configs at v0.2.0 differ from the published layouts) get no recipe facts, only their release's preset;
+- the cells it fills when empty (a value the table states is never replaced): `recompute` (the recipe's
+  granularity: none, or selective whatever modules it lists), `seq_parallel` (sequence_parallel = TP > 1) and
+  `overlap_ep` (MoE rows: `overlap_moe_expert_parallel_comm`, with delay_wgrad_compute; validate reads the column, 0
+  or 1, empty = the stack's default). The settings the model does not price yet are only in the row's notes
+  (" | RECIPE=..."): CUDA graphs and their scope, the MoE dispatcher backend (DeepEP / HybridEP behind the flex
+  dispatcher), recompute modules (mla_up_proj, moe_act, layernorm, mlp: partial-layer recompute), block recompute
+  of N layers, activation CPU offloading. They become cells when the reader has the knobs;
+- 25.09 precision: the 25.09 tables print no precision column; their footnote says the parenthesised values use
+  "different quantization granularities" (MXFP8 32x32 on B200/GB200, 128x128 blockwise on H100), so the plain values
+  are per-tensor FP8, and 25.11 labels the same numbers FP8-CS. The 13 rows whose precision was empty are `fp8`. The
+  release's run_script.py defaults to `--compute_dtype bf16`, but its perf_matrix FP8 block is the one with the
+  table's layout (for five rows -- Llama 3 70B on GB200 and H100, Llama 3.1 405B on GB200, Llama 3 8B and Qwen3-30B
+  on H100 -- the BF16 block has another layout).
+
+A release preset holds what every recipe of that release sets (BF16 main gradients: `grad_reduce_in_fp32 = False` in
+every performance script) and inherits everything else, efficiency included, from `megatron-core`:
+tools/calibrate.py fits the rows of every release as `megatron-core` (docs/calibration.md), never one release alone.
+
+What the recipes set (one line per release x model x setting; "partial" = block recompute of some layers):
+
+| release | model | systems | MoE dispatcher | A2A overlap | CUDA graphs | recompute |
+|---|---|---|---|---|---|---|
+| 25.09 | DeepSeek-V3 | H100 | deepep | on | none | selective (mla_up_proj,mlp) |
+| 25.09 | Llama-3-70B | GB200, H100 | - | - | none | partial |
+| 25.09 | Llama-3-8B | B200, GB200 | - | - | local | partial |
+| 25.09 | Llama-3-8B | H100 | - | - | none | partial |
+| 25.09 | Llama-3.1-405B | B200, GB200, H100 | - | - | none | partial |
+| 25.09 | Qwen3-235B-A22B | H100 | alltoall | off | none | none |
+| 25.09 | Qwen3-235B-A22B | GB200 | alltoall | off | local | none |
+| 25.09 | Qwen3-30B-A3B | H100 | alltoall | off | none | none |
+| 25.09 | Qwen3-30B-A3B | GB200 | alltoall | off | local | none |
+| 25.11 | DeepSeek-V3 | B200 | alltoall | off | none | selective (mla_up_proj) |
+| 25.11 | Llama-3-70B | H100 | - | - | none | none |
+| 25.11 | Llama-3-8B | B200, GB200 | - | - | full_iteration | none |
+| 25.11 | Llama-3-8B | H100 | - | - | none | partial (full recompute (block) of 5 layers per stage) |
+| 25.11 | Llama-3.1-405B | B200, H100 | - | - | none | none |
+| 25.11 | Qwen3-235B-A22B | H100 | alltoall | on | none | none |
+| 25.11 | Qwen3-30B-A3B | B200 | alltoall | off | TE moe_router, moe_preprocess | none |
+| 25.11 | Qwen3-30B-A3B | GB200 | hybridep | off | TE moe_router, moe_preprocess | none |
+| 26.02 | DeepSeek-V3 | B200 | hybridep | off | none | selective (mla_up_proj) |
+| 26.02 | DeepSeek-V3 | GB200 | hybridep | off | TE attn, moe_router, moe_preprocess | selective (mla_up_proj) |
+| 26.02 | GPT-OSS-120B | B200, GB200, H100 | alltoall | off | none | selective (layernorm,moe_act) |
+| 26.02 | Llama-3-70B | GB200, H100 | - | - | none | none |
+| 26.02 | Llama-3.1-405B | GB200, H100 | - | - | none | none |
+| 26.02 | Qwen3-235B-A22B | B200 | alltoall | off | none | none |
+| 26.02 | Qwen3-235B-A22B | H100 | alltoall | on | none | none |
+| 26.02 | Qwen3-235B-A22B | GB200 | hybridep | off | TE attn, moe_router, moe_preprocess | none |
+| 26.02 | Qwen3-30B-A3B | B200 | alltoall | off | TE moe_router, moe_preprocess | none |
+| 26.02 | Qwen3-30B-A3B | H100 | deepep | on | none | none |
+| 26.02 | Qwen3-30B-A3B | GB200 | hybridep | off | TE moe_router, moe_preprocess | none |
+| 26.02.01 | DeepSeek-V3 | B200 | hybridep | off | none | selective (mla_up_proj) |
+| 26.02.01 | DeepSeek-V3 | GB200 | hybridep | off | TE attn, moe_router, moe_preprocess | selective (mla_up_proj) |
+| 26.02.01 | GPT-OSS-120B | GB200, H100 | alltoall | off | none | selective (layernorm,moe_act) |
+| 26.02.01 | Llama-3-70B | GB200, H100 | - | - | none | none |
+| 26.02.01 | Llama-3.1-405B | GB200 | - | - | none | none |
+| 26.02.01 | Nemotron-3-Nano-30B-A3B | H100 | hybridep | off | TE mamba | selective (moe,layernorm,core_attn,moe_act) |
+| 26.02.01 | Nemotron-3-Nano-30B-A3B | GB200 | hybridep | off | TE attn, mamba, moe_router, moe_preprocess | none |
+| 26.02.01 | Qwen3-235B-A22B | H100 | deepep | on | none | none |
+| 26.02.01 | Qwen3-235B-A22B | GB200 | hybridep | off | TE attn, moe_router, moe_preprocess | none |
+| 26.02.01 | Qwen3-30B-A3B | B200 | hybridep | off | TE attn, moe_router, moe_preprocess | none |
+| 26.02.01 | Qwen3-30B-A3B | GB200 | hybridep | off | TE moe_router, moe_preprocess | none |
+| 26.04 | DeepSeek-V3 | B200 | hybridep | off | none | selective (mla_up_proj) |
+| 26.04 | DeepSeek-V3 | GB200 | hybridep | off | TE attn, moe_router, moe_preprocess | selective (mlp) |
+| 26.04 | GPT-OSS-120B | B200 | hybridep | off | none | selective (layernorm,moe_act) |
+| 26.04 | GPT-OSS-120B | H100 | alltoall | off | none | selective (layernorm,moe_act) |
+| 26.04 | GPT-OSS-120B | GB200 | hybridep | on | none | selective (layernorm,moe_act) |
+| 26.04 | Llama-3-70B | GB200, H100 | - | - | none | none |
+| 26.04 | Llama-3.1-405B | GB200 | - | - | none | none |
+| 26.04 | Nemotron-3-Nano-30B-A3B | H100 | hybridep | off | TE mamba | selective (moe,layernorm,core_attn,moe_act) |
+| 26.04 | Nemotron-3-Nano-30B-A3B | GB200 | hybridep | off | TE attn, mamba, moe_router, moe_preprocess | none |
+| 26.04 | Nemotron-3-Super-120B-A12B | B200 | - | - | none | selective (moe_act,layernorm) |
+| 26.04 | Nemotron-3-Super-120B-A12B | B200 | - | - | TE mamba, attn, moe_router, moe_preprocess | none |
+| 26.04 | Nemotron-3-Super-120B-A12B | GB200 | - | - | TE attn, mamba, moe_router, moe_preprocess | none |
+| 26.04 | Qwen3-235B-A22B | H100 | alltoall | on | none | none |
+| 26.04 | Qwen3-235B-A22B | GB200 | hybridep | off | TE attn, moe_router, moe_preprocess | none |
+| 26.04 | Qwen3-30B-A3B | B200 | hybridep | off | TE attn, moe_router, moe_preprocess | none |
+| 26.04 | Qwen3-30B-A3B | H100 | hybridep | off | none | none |
+| 26.04 | Qwen3-30B-A3B | GB200 | hybridep | off | TE moe_router, moe_preprocess | none |
+| 26.04.01 | DeepSeek-V3 | B200 | deepep | on | TE attn, moe_router, moe_preprocess | selective (mla_up_proj,mlp) |
+| 26.04.01 | DeepSeek-V3 | GB200 | hybridep | off | TE attn, moe_router, moe_preprocess | selective (mlp) |
+| 26.04.01 | GPT-OSS-120B | B200, H100 | alltoall | off | none | selective (layernorm,moe_act) |
+| 26.04.01 | GPT-OSS-120B | GB200 | alltoall | on | none | selective (layernorm,moe_act) |
+| 26.04.01 | Llama-3-70B | GB200, H100 | - | - | none | none |
+| 26.04.01 | Llama-3.1-405B | GB200, H100 | - | - | none | none |
+| 26.04.01 | Nemotron-3-Nano-30B-A3B | B200, GB200 | hybridep | off | TE attn, mamba, moe_router, moe_preprocess | none |
+| 26.04.01 | Nemotron-3-Nano-30B-A3B | H100 | hybridep | off | TE mamba | selective (moe,layernorm,core_attn,moe_act) |
+| 26.04.01 | Nemotron-3-Super-120B-A12B | B200 | - | - | none | selective (moe_act,layernorm) |
+| 26.04.01 | Nemotron-3-Super-120B-A12B | B200 | - | - | TE mamba, attn, moe_router, moe_preprocess | none |
+| 26.04.01 | Nemotron-3-Super-120B-A12B | GB200 | - | - | TE attn, mamba, moe_router, moe_preprocess | none |
+| 26.04.01 | Qwen3-235B-A22B | B200 | alltoall | off | none | none |
+| 26.04.01 | Qwen3-235B-A22B | H100 | alltoall | on | none | none |
+| 26.04.01 | Qwen3-235B-A22B | GB200 | hybridep | off | TE attn, moe_router, moe_preprocess | none |
+| 26.04.01 | Qwen3-30B-A3B | B200 | hybridep | off | TE attn, moe_router, moe_preprocess | none |
+| 26.04.01 | Qwen3-30B-A3B | H100 | hybridep | off | none | none |
+| 26.04.01 | Qwen3-30B-A3B | GB200 | hybridep | off | TE moe_router, moe_preprocess | none |
+| 26.06 | DeepSeek-V3 | GB200 | hybridep | on | full_iteration | selective (mla_up_proj) |
+| 26.06 | GPT-OSS-120B | GB200 | hybridep | on | full_iteration | selective |
+| 26.06 | Llama-3-70B SFT/LoRA | H100 | - | - | none | none |
+| 26.06 | Llama-3-70B SFT/LoRA | GB200, H100 | - | - | TE mlp | none |
+| 26.06 | Llama-3.1-405B | GB200, H100 | - | - | none | none |
+| 26.06 | Nemotron-3-Nano-30B-A3B | H100 | hybridep | off | TE mamba | selective (moe,layernorm,core_attn,moe_act) |
+| 26.06 | Nemotron-3-Nano-30B-A3B | GB200 | hybridep | off | TE attn, mamba, moe_router, moe_preprocess | none |
+| 26.06 | Nemotron-3-Super-120B-A12B | GB200 | - | - | TE attn, mamba, moe_router, moe_preprocess | none |
+| 26.06 | Qwen3-235B-A22B | GB200 | hybridep | on | full_iteration | none |
+| 26.06 | Qwen3-30B-A3B | H100 | hybridep | off | none | none |
+| 26.06 | Qwen3-30B-A3B | GB200 | hybridep | on | full_iteration | none |
+| 26.06.01 | DeepSeek-V3 | GB200 | hybridep | on | full_iteration | selective (mla_up_proj) |
+| 26.06.01 | GPT-OSS-120B | GB200 | hybridep | on | full_iteration | selective |
+| 26.06.01 | Nemotron-3-Nano-30B-A3B | GB200 | hybridep | off | TE attn, mamba, moe_router, moe_preprocess | none |
+| 26.06.01 | Nemotron-3-Super-120B-A12B | GB200 | - | - | TE attn, mamba, moe_router, moe_preprocess | none |
+| 26.06.01 | Qwen3-235B-A22B | GB200 | hybridep | on | full_iteration | none |
+| 26.06.01 | Qwen3-30B-A3B | GB200 | hybridep | on | full_iteration | none |
+| 26.08 | DeepSeek-V3 | GB200 | hybridep | on | full_iteration | selective (mla_up_proj) |
+| 26.08 | GPT-OSS-120B | GB200 | hybridep | on | full_iteration | selective |
+| 26.08 | Nemotron-3-Super-120B-A12B | GB200 | hybridep | off | TE attn, mamba, moe_router, moe_preprocess | none |
+| 26.08 | Nemotron-3.5-Lightning-30B-A3B | GB200 | hybridep | off | TE attn, mamba, moe_router, moe_preprocess | none |
+| 26.08 | Qwen3-235B-A22B | GB200 | hybridep | on | full_iteration | none |
+| 26.08 | Qwen3-30B-A3B | GB200 | hybridep | on | full_iteration | none |
+
+MAPE of the 170 evaluated rows before (every row on `megatron-core`, 25.09 precision empty: BF16), with the release
+presets and recipe facts, and after refitting the `megatron-core` factors on the enriched rows
+(`python3 tools/calibrate.py --write`; hopper attn 1.08 -> 1.06; blackwell attn 0.82 -> 0.88, mem 0.64 -> 0.62,
+moe_gemm 0.72 -> 0.64), measured with `scaleplan validate data/validation/training_runs.csv
+data/validation/training_runs_megatron_core.csv --csv`:
+
+| release | n | before | recipe facts | + refit |
+|---|---:|---:|---:|---:|
+| 25.09 | 27 | 18.2 % | 7.8 % | 7.0 % |
+| 25.11 | 23 | 16.1 % | 15.5 % | 15.1 % |
+| 26.02 | 19 | 14.5 % | 13.8 % | 13.7 % |
+| 26.02.01 | 19 | 10.3 % | 9.3 % | 9.3 % |
+| 26.04 | 23 | 14.9 % | 14.0 % | 13.9 % |
+| 26.04.01 | 26 | 16.6 % | 14.4 % | 13.9 % |
+| 26.06 | 19 | 18.8 % | 16.1 % | 16.1 % |
+| 26.06.01 | 7 | 35.8 % | 27.8 % | 27.9 % |
+| 26.08 | 7 | 30.1 % | 22.8 % | 22.7 % |
+| all | 170 | 17.2 % | 13.9 % | 13.6 % |
+
+| model | n | before | recipe facts | + refit |
+|---|---:|---:|---:|---:|
+| DeepSeek-V3 | 19 | 21.8 % | 10.5 % | 12.2 % |
+| GPT-OSS-120B | 18 | 23.1 % | 25.6 % | 23.2 % |
+| Llama-3-70B | 27 | 8.4 % | 6.8 % | 7.0 % |
+| Llama-3-8B | 10 | 10.0 % | 5.9 % | 5.6 % |
+| Llama-3.1-405B | 27 | 10.3 % | 8.5 % | 8.4 % |
+| Nemotron-3-Nano-30B-A3B | 10 | 9.4 % | 9.4 % | 7.3 % |
+| Nemotron-3-Super-120B-A12B | 14 | 33.6 % | 33.6 % | 32.1 % |
+| Nemotron-3.5-Lightning-30B-A3B | 1 | 9.3 % | 9.3 % | 6.3 % |
+| Qwen3-235B-A22B | 21 | 20.5 % | 11.1 % | 12.1 % |
+| Qwen3-30B-A3B | 23 | 21.3 % | 18.3 % | 18.0 % |
+| all | 170 | 17.2 % | 13.9 % | 13.6 % |
+
+What the facts explain: the 25.09 rows (FP8 instead of BF16: 18.2 -> 7.0 %) and the MoE rows whose recipe overlaps
+the all-to-all (BRIDGE-25.09-25, DeepSeek-V3 on 1024 H100 with DeepEP and A2A overlap: +98 % -> +11 %). What they
+do not yet: CUDA graphs and the dispatcher backend (the full-iteration graphs and HybridEP of 26.06+ make Qwen3 and
+DeepSeek-V3 on GB200 +20..+26 % too slow in the model; the B200 Qwen3-30B rows of 25.11/26.02 at micro-batch 1
+without full graphs are -53..-55 %, launch-bound in reality), which the MoE host/launch work prices next.
 
 ## Rows not evaluated and why
 
@@ -66,15 +241,16 @@ file's.
   slower; MPT-078 (70B on 32 A100-80GB) is within 7 %.
 - **BRIDGE-25.09-5 (Llama 3.1 405B on 128 GB200 with Megatron-FSDP, TP 2), +13 %**: step time close, but the
   plan as costed (ZeRO-3 with 64-way sharding) needs 329 GiB per GPU: Megatron-FSDP's memory is not modelled.
-- **MoE rows of the Megatron-Core tables, both signs (-56 % BRIDGE-25.11-25 Qwen3-30B-A3B on 8 B200 at
-  micro-batch 1, +98 % BRIDGE-25.09-25 DeepSeek-V3 on 1024 H100 with precision unstated)**: one grouped-GEMM
+- **MoE rows of the Megatron-Core tables, both signs (-55 % BRIDGE-25.11-25 Qwen3-30B-A3B on 8 B200 at
+  micro-batch 1, +26 % BRIDGE-26.06-20 Qwen3-235B-A22B on 256 GB200 with full-iteration CUDA graphs and HybridEP)**:
+  the recipes' CUDA graphs and dispatcher backends are not priced yet (Release recipes, above); one grouped-GEMM
   factor per (family x stack) cannot fit MoE shapes whose per-expert work differs 50x (Qwen3-30B's 768-wide
   experts at micro-batch 1 vs DeepSeek-V3's 2048-wide at full EP). Not modelled yet: the router's top-k and
   auxiliary-loss kernels, grouped-GEMM efficiency as a function of tokens per expert, GPT-OSS's attention with
   sinks and 128-token sliding windows (GPT-OSS rows -15..-44 % on Blackwell), and the SM share of the
   all-to-all.
-- **Rows with precision unstated (Megatron-Bridge 25.09, +13..+35 %)**: predicted in BF16, while the notes say
-  the 25.11 tables label the same numbers FP8-CS; left as the source has them.
+- **Rows with precision unstated (Megatron-Bridge 25.09)**: were +13..+35 % predicted in BF16; FP8 now, from the
+  table's own footnote and the release's perf_matrix (Release recipes, above): the 25.09 rows are at 7 %.
 - **MPT-119/120 (760M, 80 GB, short sequences with large micro-batches)**: measured MFU drops from 0.57 to 0.45
   between 2048 and 512 tokens while neighbouring sizes do not; an outlier of the benchmark table.
 

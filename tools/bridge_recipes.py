@@ -1,0 +1,138 @@
+#!/usr/bin/env python3
+"""Enrich our copy of the Megatron-Core validation rows with what each release's performance recipe set.
+
+Usage:  python3 tools/bridge_recipes.py [--check]      (from the repository root)
+
+Inputs, both in data/validation/:
+  training_runs_megatron_core.csv  our copy of /work/shared/validation/training_runs_megatron_core.csv (rows from
+                                   NVIDIA-NeMo/Megatron-Bridge docs/performance-summary*.md, releases 25.09 .. 26.08)
+  megatron_bridge_recipes.csv      the recipe facts, one line per (release, model, system, precision, layout): the
+                                   workload config of that release's scripts/performance (or, for 26.08, the flat
+                                   perf recipe) whose parallel layout, micro and global batch equal the table's,
+                                   cited repo@commit:path:line, and what it sets (docs/validation.md "Release
+                                   recipes" says how the table was read)
+
+Per row (the rules are the same for every row; nothing is keyed on a row id or a model name):
+  - `software` = megatron-core-<release>, the release read from the row's own `source` column
+    ("'26.06.01 NeMo Container' > ..."): data/software/megatron-core-<release>.json;
+  - an empty `precision` of a 25.09 row becomes fp8: the 25.09 tables print no precision column, their footnote says
+    the parenthesised values use "different quantization granularities" (MXFP8 32x32 on B200/GB200, 128x128
+    blockwise on H100), so the unparenthesised values are per-tensor FP8, and the 25.11 tables label the same
+    numbers FP8-CS (the release's perf_matrix FP8 blocks hold the table's layouts; for five rows the BF16 block does
+    not). The recipe's command-line default (--compute_dtype bf16) is not what these runs used;
+  - when the facts table has the row's key with a recipe, EMPTY plan cells the recipe sets are filled: `recompute`
+    (granularity: none, or selective whatever its modules), `seq_parallel` (the recipes' sequence_parallel =
+    TP > 1), `overlap_ep` (MoE rows: overlap_moe_expert_parallel_comm); a cell the table states is never replaced;
+  - the row's notes get one " | RECIPE=..." part with the citation and every recipe setting, the ones the model
+    does not price yet (CUDA graphs, MoE dispatcher backend, recompute modules, CPU offloading) named as such.
+With --check nothing is written; the exit status is 1 when the CSV is not what this script would write.
+"""
+import csv
+import io
+import os
+import re
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+ROWS = os.path.join(ROOT, "data", "validation", "training_runs_megatron_core.csv")
+FACTS = os.path.join(ROOT, "data", "validation", "megatron_bridge_recipes.csv")
+SOFTWARE = os.path.join(ROOT, "data", "software")
+KEY = ["release", "model", "system", "precision", "n_gpus", "tp", "pp", "cp", "vpp", "ep", "micro_batch", "global_batch"]
+TAG = " | RECIPE="
+PREC_NOTE = ("; PRECISION=fp8 filled (tools/bridge_recipes.py): the 25.09 footnote's parenthesised values are the other "
+             "quantization granularities, so these are per-tensor FP8, labelled FP8-CS in 25.11; the release's "
+             "perf_matrix FP8 block has this layout")
+
+
+def release(row):
+    m = re.search(r"'([0-9]+\.[0-9]+(?:\.[0-9]+)?) NeMo Container'", row["source"])
+    if not m:
+        sys.exit("bridge_recipes.py: row %s: no release in its source column" % row["id"])
+    return m.group(1)
+
+
+def strip_ours(row):
+    """The row as the shared file has it: this script's note parts removed and the cells it filled (named in its
+    note's "filled ..." part) emptied, so a rerun, or a changed recipe table, gives the same file as a first run."""
+    notes, _, ours = row["notes"].partition(TAG)
+    m = re.search(r"filled by tools/bridge_recipes\.py: ([a-z_,]+)", ours)
+    for col in m.group(1).split(",") if m else []:
+        row[col] = ""
+    if PREC_NOTE in notes:
+        row["precision"] = ""
+    return notes.replace(PREC_NOTE, "")
+
+
+def recipe_note(f):
+    if not f["recipe"]:
+        return TAG + "none matched: " + f["unmatched"]
+    parts = [f["recipe"]]
+    if f["moe_dispatcher"]:
+        parts.append("MoE dispatcher %s (not priced yet)" % f["moe_dispatcher"])
+    if f["overlap_ep"]:
+        parts.append("overlap_moe_expert_parallel_comm %s" % ("on" if f["overlap_ep"] == "1" else "off"))
+    parts.append("CUDA graphs %s (not priced yet)" % f["cuda_graphs"])
+    if f["recompute"] or f["recompute_detail"]:
+        parts.append("recompute %s%s" % (f["recompute"] or "partial",
+                                         " (%s; not priced)" % f["recompute_detail"] if f["recompute_detail"] else ""))
+    if f["megatron_fsdp"] == "1":
+        parts.append("Megatron-FSDP")
+    if f["cpu_offload_layers"]:
+        parts.append("activation CPU offloading of %s layers (not priced)" % f["cpu_offload_layers"])
+    if f["extra"]:
+        parts.append(f["extra"])
+    return TAG + "; ".join(parts)
+
+
+def enrich(row, header, facts):
+    rel = release(row)
+    name = "megatron-core-" + rel
+    if not os.path.exists(os.path.join(SOFTWARE, name + ".json")):
+        sys.exit("bridge_recipes.py: row %s: no preset data/software/%s.json" % (row["id"], name))
+    row["software"] = name
+    notes = strip_ours(row)
+    if rel == "25.09" and not row["precision"]:
+        row["precision"] = "fp8"
+        notes += PREC_NOTE
+    f = facts.get(tuple([rel] + [row[k] for k in KEY[1:]]))
+    if f is not None:
+        if f["recipe"]:
+            fill = {"recompute": f["recompute"], "seq_parallel": "1" if int(row["tp"] or 1) > 1 else "0",
+                    "overlap_ep": f["overlap_ep"]}
+            filled = [col for col, v in fill.items() if v and not row.get(col)]
+            for col in filled:
+                row[col] = fill[col]
+        notes += recipe_note(f)
+        if f["recipe"] and filled:
+            notes += "; filled by tools/bridge_recipes.py: " + ",".join(filled)
+    row["notes"] = notes
+    return {k: row.get(k, "") for k in header}
+
+
+def main():
+    check = "--check" in sys.argv[1:]
+    with open(FACTS, newline="") as fh:
+        facts = {tuple(r[k] for k in KEY): r for r in csv.DictReader(fh)}
+    with open(ROWS, newline="") as fh:
+        text = fh.read()
+    rd = csv.DictReader(io.StringIO(text))
+    header = list(rd.fieldnames)
+    if "overlap_ep" not in header:
+        header.append("overlap_ep")
+    out = io.StringIO()
+    w = csv.DictWriter(out, fieldnames=header)
+    w.writeheader()
+    for row in rd:
+        w.writerow(enrich(row, header, facts))
+    if check:
+        if out.getvalue() != text:
+            print("bridge_recipes.py: %s is not what the recipe table gives; run python3 tools/bridge_recipes.py" % ROWS)
+            return 1
+        return 0
+    with open(ROWS, "w", newline="") as fh:
+        fh.write(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
