@@ -59,10 +59,12 @@ from the row's own `source` column), and our copy of the CSV carries what that r
 - the cells it fills when empty (a value the table states is never replaced): `recompute` (the recipe's
   granularity: none, or selective whatever modules it lists), `seq_parallel` (sequence_parallel = TP > 1) and
   `overlap_ep` (MoE rows: `overlap_moe_expert_parallel_comm`, with delay_wgrad_compute; validate reads the column, 0
-  or 1, empty = the stack's default). The settings the model does not price yet are only in the row's notes
-  (" | RECIPE=..."): CUDA graphs and their scope, the MoE dispatcher backend (DeepEP / HybridEP behind the flex
-  dispatcher), recompute modules (mla_up_proj, moe_act, layernorm, mlp: partial-layer recompute), block recompute
-  of N layers, activation CPU offloading. They become cells when the reader has the knobs;
+  or 1, empty = the stack's default), `cuda_graphs` (cuda_graph_impl and scope in the column's words: `none`,
+  `full_iteration`, a scope list such as `attn,moe_router,moe_preprocess`; the 25.09 recipes' enable_cuda_graph,
+  Megatron-Core 0.14's graphs of whole layers, is `layer`) and `moe_dispatcher` (MoE rows: `alltoall`, or the flex
+  dispatcher's backend `deepep` / `hybridep`; docs/systems.md "CUDA graphs and MoE dispatchers"). The settings the
+  model has no knob for are only in the row's notes (" | RECIPE=..."): recompute modules (mla_up_proj, moe_act,
+  layernorm, mlp: partial-layer recompute), block recompute of N layers, activation CPU offloading;
 - 25.09 precision: the 25.09 tables print no precision column; their footnote says the parenthesised values use
   "different quantization granularities" (MXFP8 32x32 on B200/GB200, 128x128 blockwise on H100), so the plain values
   are per-tensor FP8, and 25.11 labels the same numbers FP8-CS. The 13 rows whose precision was empty are `fp8`. The

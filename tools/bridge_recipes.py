@@ -22,9 +22,11 @@ Per row (the rules are the same for every row; nothing is keyed on a row id or a
     not). The recipe's command-line default (--compute_dtype bf16) is not what these runs used;
   - when the facts table has the row's key with a recipe, EMPTY plan cells the recipe sets are filled: `recompute`
     (granularity: none, or selective whatever its modules), `seq_parallel` (the recipes' sequence_parallel =
-    TP > 1), `overlap_ep` (MoE rows: overlap_moe_expert_parallel_comm); a cell the table states is never replaced;
+    TP > 1), `overlap_ep` (MoE rows: overlap_moe_expert_parallel_comm), `cuda_graphs` (cuda_graph_impl and its
+    scope, in the column's words: cuda_graphs_cell) and `moe_dispatcher` (MoE rows: alltoall, or the flex
+    dispatcher's backend deepep / hybridep); a cell the table states is never replaced;
   - the row's notes get one " | RECIPE=..." part with the citation and every recipe setting, the ones the model
-    does not price yet (CUDA graphs, MoE dispatcher backend, recompute modules, CPU offloading) named as such.
+    has no knob for (recompute modules, block recompute of N layers, CPU offloading) named as not priced.
 With --check nothing is written; the exit status is 1 when the CSV is not what this script would write.
 """
 import csv
@@ -63,15 +65,28 @@ def strip_ours(row):
     return notes.replace(PREC_NOTE, "")
 
 
+def cuda_graphs_cell(v):
+    """The recipe's CUDA-graph setting in the `cuda_graphs` column's words (docs/systems.md): Megatron-Core's
+    cuda_graph_impl full_iteration -> full_iteration; transformer_engine with a scope list -> that list; the 25.09
+    recipes' enable_cuda_graph (Megatron-Core 0.14's local graphs of whole transformer layers) -> layer."""
+    if v in ("none", "full_iteration"):
+        return v
+    if v == "local" or v == "transformer_engine":
+        return "layer"
+    if v.startswith("transformer_engine:"):
+        return v.split(":", 1)[1].replace("+", ",")
+    sys.exit("bridge_recipes.py: unknown cuda_graphs '%s' in %s" % (v, FACTS))
+
+
 def recipe_note(f):
     if not f["recipe"]:
         return TAG + "none matched: " + f["unmatched"]
     parts = [f["recipe"]]
     if f["moe_dispatcher"]:
-        parts.append("MoE dispatcher %s (not priced yet)" % f["moe_dispatcher"])
+        parts.append("MoE dispatcher %s" % f["moe_dispatcher"])
     if f["overlap_ep"]:
         parts.append("overlap_moe_expert_parallel_comm %s" % ("on" if f["overlap_ep"] == "1" else "off"))
-    parts.append("CUDA graphs %s (not priced yet)" % f["cuda_graphs"])
+    parts.append("CUDA graphs %s" % f["cuda_graphs"])
     if f["recompute"] or f["recompute_detail"]:
         parts.append("recompute %s%s" % (f["recompute"] or "partial",
                                          " (%s; not priced)" % f["recompute_detail"] if f["recompute_detail"] else ""))
@@ -98,7 +113,8 @@ def enrich(row, header, facts):
     if f is not None:
         if f["recipe"]:
             fill = {"recompute": f["recompute"], "seq_parallel": "1" if int(row["tp"] or 1) > 1 else "0",
-                    "overlap_ep": f["overlap_ep"]}
+                    "overlap_ep": f["overlap_ep"], "cuda_graphs": cuda_graphs_cell(f["cuda_graphs"]),
+                    "moe_dispatcher": f["moe_dispatcher"]}
             filled = [col for col, v in fill.items() if v and not row.get(col)]
             for col in filled:
                 row[col] = fill[col]
@@ -117,8 +133,9 @@ def main():
         text = fh.read()
     rd = csv.DictReader(io.StringIO(text))
     header = list(rd.fieldnames)
-    if "overlap_ep" not in header:
-        header.append("overlap_ep")
+    for col in ("overlap_ep", "cuda_graphs", "moe_dispatcher"):
+        if col not in header:
+            header.append(col)
     out = io.StringIO()
     w = csv.DictWriter(out, fieldnames=header)
     w.writeheader()
