@@ -158,6 +158,10 @@ typedef struct {
     unsigned char ffn[SP_MAX_LAYERS];   /* sp_ffn */
     int sliding_window;    /* tokens a SP_MIX_SWA layer attends to */
     int attn_sinks;        /* one learned sink logit per head and layer (GPT-OSS) */
+    /* dropout probabilities it trains with (HF attention_dropout / attn_pdrop; hidden_dropout / resid_pdrop /
+     * embd_pdrop / dropout): a mask is kept and applied only where > 0 */
+    double attn_dropout;   /* on the attention probabilities */
+    double hidden_dropout; /* on the embedding output and each sublayer's output before the residual add */
     int qk_norm;           /* RMSNorm over each head of q and k (Qwen3, OLMoE, Gemma 3): 2 d_head weights */
     int attn_gate;         /* sigmoid output gate: the q projection is twice as wide (Qwen3-Next) */
     int qkv_bias;          /* biases on q, k, v only (Qwen2) */

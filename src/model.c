@@ -82,6 +82,10 @@ void sp_model_synthetic(const sp_synthetic_spec *spec, sp_model *m)
     m->vocab = spec->vocab;
     m->max_seq = spec->max_seq;
     m->norm = spec->norm;
+    /* dropout masks counted as Korthikanti et al. 2022 count them (0.1 on the sublayer outputs and attention
+     * probabilities, GPT-3 / Megatron-LM): the synthetic shapes' results (limits, shape, report) are unchanged by
+     * the dropout flags; a spec field would let them train without */
+    m->hidden_dropout = m->attn_dropout = 0.1;
     if (spec->n_experts > 1) {
         m->n_experts = spec->n_experts;
         m->top_k = spec->top_k;

@@ -171,7 +171,7 @@ static sp_status get_any(hf *r, const char *const *keys, int *out, int lo, int h
 /* ---- families ---- */
 
 enum { F_LN = 1, F_NOGATE = 2, F_BIAS = 4, F_LPOS = 8, F_TIED = 16, F_QKVB = 32, F_ATTB = 64, F_POST = 128,
-       F_QKN = 256, F_QKN_FULL = 512 };
+       F_QKN = 256, F_QKN_FULL = 512, F_HDROP = 1024, F_ADROP = 2048 };
 typedef struct {
     const char *type;
     unsigned flags;
@@ -184,14 +184,21 @@ typedef struct {
  * commit 008e574391258935f3ecc3035c882e73bbcac419; gpt_oss at 02b8f42b4240; nemotron_h at 13923c63d59f; jamba,
  * gemma3 at 008f5c8c29be; phimoe at 040e1a7e4bb4. The other rows are transformers' defaults as documented on each
  * config class, not re-read this session. The first group are scaleplan's older presets (GPT-2/3, BERT, OPT, MPT,
- * BLOOM conventions). */
+ * BLOOM conventions).
+ * Dropout (F_HDROP: 0.1 on the embedding and sublayer outputs, F_ADROP: 0.1 on the attention probabilities; 0 where
+ * absent): GPT2Config resid_pdrop = embd_pdrop = attn_pdrop = 0.1 (configuration_gpt2.py at 01ae98ae2414), the
+ * Megatron-LM GPT/BERT runs of 2019-22 (arguments.py --hidden-dropout 0.1 --attention-dropout 0.1), BERT
+ * hidden_dropout_prob = attention_probs_dropout_prob = 0.1 (Devlin et al. 2019 §A.2), DistilBERT dropout =
+ * attention_dropout = 0.1, OPTConfig dropout = 0.1 with attention_dropout = 0.0 (configuration_opt.py); the others
+ * (Llama, Mistral, Mixtral, Qwen, DeepSeek, Gemma, GPT-OSS, Nemotron-H, MPT, BLOOM, GPT-J, GPT-NeoX, ...) default to
+ * 0 and train without dropout. */
 static const family families[] = {
-    {"gpt2", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED, "GPT-2/3: LayerNorm, GELU, biases, learned positions, tied"},
-    {"gpt3", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED, "as gpt2"},
-    {"megatron-gpt", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED, "as gpt2"},
-    {"bert", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED, "configuration_bert.py (PretrainedConfig default: tied)"},
-    {"distilbert", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED, "configuration_distilbert.py"},
-    {"opt", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED, "configuration_opt.py: tie_word_embeddings=True"},
+    {"gpt2", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED | F_HDROP | F_ADROP, "GPT-2/3: LayerNorm, GELU, biases, learned positions, tied"},
+    {"gpt3", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED | F_HDROP | F_ADROP, "as gpt2"},
+    {"megatron-gpt", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED | F_HDROP | F_ADROP, "as gpt2"},
+    {"bert", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED | F_HDROP | F_ADROP, "configuration_bert.py (PretrainedConfig default: tied)"},
+    {"distilbert", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED | F_HDROP | F_ADROP, "configuration_distilbert.py"},
+    {"opt", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED | F_HDROP, "configuration_opt.py: tie_word_embeddings=True"},
     {"bloom", F_LN | F_NOGATE | F_BIAS | F_TIED, "configuration_bloom.py: ALiBi, tied"},
     {"gpt_neox", F_LN | F_NOGATE | F_BIAS, "configuration_gpt_neox.py: tie_word_embeddings=False"},
     {"gptj", F_LN | F_NOGATE | F_BIAS, "configuration_gptj.py: tie_word_embeddings=False"},
@@ -701,6 +708,39 @@ static sp_status read_gdn(hf *r, sp_model *m)
     return SP_OK;
 }
 
+/* A probability key, 0..1 (dropout). */
+static sp_status get_p(hf *r, const char *key, double *out, int *found)
+{
+    json_t *v = take(r, key);
+    if (!v)
+        return SP_OK;
+    double d = json_is_number(v) ? json_number_value(v) : NAN;
+    if (!(d >= 0 && d <= 1))
+        return sp_fail(r->err, SP_EINVAL, "%s:%d: field '%s': expected a probability 0..1", r->path, line_of(r, key), key);
+    if (!*found)
+        *out = d, *found = 1;
+    return SP_OK;
+}
+
+/* Dropout: the family's default (F_HDROP, F_ADROP), else what the config says. Hidden: HF hidden_dropout (BLOOM,
+ * GPT-NeoX, Nemotron-H), resid_pdrop (GPT-2, GPT-J, MPT), hidden_dropout_prob (BERT), dropout (OPT, DistilBERT),
+ * embd_pdrop / emb_pdrop (the embedding's; used when no sublayer key is given); attention: attention_dropout,
+ * attn_pdrop, attention_probs_dropout_prob. Other dropout keys (activation, classifier, summary heads) stay ignored. */
+static sp_status read_dropout(hf *r, unsigned f, sp_model *m)
+{
+    static const char *const hidden[] = {"hidden_dropout", "resid_pdrop", "hidden_dropout_prob", "dropout",
+                                         "embd_pdrop", "emb_pdrop", NULL};
+    static const char *const attn[] = {"attention_dropout", "attn_pdrop", "attention_probs_dropout_prob", NULL};
+    int fh = 0, fa = 0;
+    m->hidden_dropout = f & F_HDROP ? 0.1 : 0;
+    m->attn_dropout = f & F_ADROP ? 0.1 : 0;
+    for (int i = 0; hidden[i]; i++)
+        TRY(get_p(r, hidden[i], &m->hidden_dropout, &fh));
+    for (int i = 0; attn[i]; i++)
+        TRY(get_p(r, attn[i], &m->attn_dropout, &fa));
+    return SP_OK;
+}
+
 /* scaleplan's own preset keys and the bias / tie flags (family defaults first). */
 static sp_status read_flags(hf *r, const family *fam, sp_model *m)
 {
@@ -809,6 +849,7 @@ static sp_status read_model(hf *r, json_t *root, const char *mt, sp_model *m, sp
     TRY(read_dims(r, m));
     TRY(read_moe_mla(r, mt, m));
     TRY(read_flags(r, fam, m));
+    TRY(read_dropout(r, fam ? fam->flags : 0, m));
     if (r->o != root && json_object_get(root, "tie_word_embeddings")) { /* multimodal: the top level's */
         json_t *save = r->o;
         r->o = root;

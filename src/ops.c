@@ -53,8 +53,9 @@
 #define FP8_CAST_KERNELS_BWD 8
 /* QLoRA dequantization: one kernel per quantized weight matrix of the layer (Q, K, V, O, up, gate, down = 7). */
 #define DEQUANT_KERNELS 7
-/* Embedding: lookup (read), dropout (read, write): 3 passes over T·h activations, 3 kernels. */
-#define EMBEDDING_PASSES 3.0
+/* Embedding: lookup (read) 1 pass over T·h activations; its dropout (read, write) 2 more, each pass a kernel. */
+#define EMBEDDING_PASSES 1.0
+#define EMBEDDING_DROPOUT_PASSES 2.0
 /* Loss: the logits cast to fp32, softmax and its gradient: 2 B read + 3 fp32 passes per logit. */
 #define LOSS_BYTES_PER_LOGIT (2 * ACT_BYTES + 3 * FP32_BYTES)
 /* Vocab-parallel cross-entropy all-reduces three fp32 values per token (max, sum of exponentials, target logit). */
@@ -652,31 +653,37 @@ static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
     gemm(l, "values", SP_OPF_CORE, 1, sq, dv, sk, c->d16, SP_BWD_TWICE);
     l->op[l->n - 1].u.gemm.batch = b * heads;
     keep(l, kv);
-    keep_scores(l, E * B); /* its input: the dropout's output */
-    /* fused scale-mask-softmax: read + write; dropout: read, write, 1-byte mask */
-    bytes_op(l, "softmax_dropout", SP_PART_MEMORY, SP_OPF_CORE, E * (2 * B + 2 * B + 1), E * (3 * B + 2 * B + 1),
-             SOFTMAX_KERNELS, SOFTMAX_KERNELS);
-    keep_scores(l, E * (B + DROPOUT_MASK_BYTES)); /* the softmax output and the dropout mask */
+    keep_scores(l, E * B); /* its input: the dropout's output (without dropout: the softmax output itself) */
+    if (m->attn_dropout > 0) {
+        /* fused scale-mask-softmax: read + write; dropout: read, write, 1-byte mask; backward: softmax's (read
+         * output and gradient, write) and dropout's (read gradient and mask, write) */
+        bytes_op(l, "softmax_dropout", SP_PART_MEMORY, SP_OPF_CORE, E * (2 * B + 2 * B + 1), E * (3 * B + 2 * B + 1),
+                 SOFTMAX_KERNELS, SOFTMAX_KERNELS);
+        keep_scores(l, E * (B + DROPOUT_MASK_BYTES)); /* the softmax output and the dropout mask */
+    } else /* the softmax alone: its output is the values GEMM's input, kept once */
+        bytes_op(l, "softmax", SP_PART_MEMORY, SP_OPF_CORE, E * 2 * B, E * 3 * B, 1, 1);
 }
 
-/* elementwise traffic per layer, forward: two norms (read+write), two residual/dropout adds (read 2, write 1,
- * 1-byte mask), activation function (gated: read 2 write 1), rotary or bias on Q/K; backward twice the bytes */
+/* elementwise traffic per layer, forward: two norms (read+write), two residual adds (read 2, write 1; with dropout
+ * on the sublayer output fused in, + a 1-byte mask written), activation function (gated: read 2 write 1), rotary or
+ * bias on Q/K; backward twice the bytes */
 static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
 {
     const sp_model *m = c->m;
     double T = c->T, t = c->t, h = c->h, B = ACT_BYTES;
     double qd = c->qd, kvd = c->kvd;
     double rep = (c->p->seq_parallel && t > 1) ? T * h / t : T * h;
+    double mask = m->hidden_dropout > 0 ? DROPOUT_MASK_BYTES : 0;
     /* a norm and a residual add per sublayer present (Nemotron-H blocks have one), rotary on attention's Q/K */
     double sub = (c->mixer != SP_MIX_NONE) + (c->ffn != SP_FFN_NONE);
     int rope = c->mixer == SP_MIX_ATTN || c->mixer == SP_MIX_SWA || c->mixer == SP_MIX_MLA;
-    double bytes_f = sub * (2 * rep * B) + sub * (3 * rep * B + rep) + T * c->f_act * B * (m->gated ? 3.0 : 2.0) +
-                     (rope ? 2 * T * (qd + 2 * kvd) / t * B : 0);
+    double bytes_f = sub * (2 * rep * B) + sub * (3 * rep * B + rep * mask) +
+                     T * c->f_act * B * (m->gated ? 3.0 : 2.0) + (rope ? 2 * T * (qd + 2 * kvd) / t * B : 0);
     bytes_op(l, "elementwise", SP_PART_MEMORY, 0, bytes_f, 2 * bytes_f, sub / 2 * ELEMENTWISE_KERNELS_FWD,
              sub / 2 * ELEMENTWISE_KERNELS_BWD);
-    /* saved: per sublayer its norm's input (16-bit) and its output dropout's mask; the activation function's input
-     * (gated: gate and up outputs); under full recompute only the layer's input */
-    keep(l, sub * rep * (B + DROPOUT_MASK_BYTES) + T * c->f_act * B * (m->gated ? 2.0 : 1.0));
+    /* saved: per sublayer its norm's input (16-bit) and, with dropout, its output dropout's mask; the activation
+     * function's input (gated: gate and up outputs); under full recompute only the layer's input */
+    keep(l, sub * rep * (B + mask) + T * c->f_act * B * (m->gated ? 2.0 : 1.0));
     keep_checkpoint(l, rep * B);
 }
 
@@ -809,8 +816,9 @@ void sp_ops_mtp(sp_layer_ctx *c, sp_layer_ops *l)
 void sp_ops_embedding(sp_layer_ctx *c, sp_layer_ops *l)
 {
     double Th = c->T * c->h;
+    double passes = EMBEDDING_PASSES + (c->m->hidden_dropout > 0 ? EMBEDDING_DROPOUT_PASSES : 0);
     l->n = 0;
-    bytes_op(l, "embedding", SP_PART_MEMORY, 0, Th * ACT_BYTES * EMBEDDING_PASSES, 0, EMBEDDING_PASSES, 0);
+    bytes_op(l, "embedding", SP_PART_MEMORY, 0, Th * ACT_BYTES * passes, 0, passes, 0);
     if (c->p->tp > 1) /* vocab-parallel embedding: its output reduces over TP */
         coll(l, "embedding_allreduce", SP_PART_TP, 1, SP_COLL_ALLREDUCE, c->p->tp, 1, Th * ACT_BYTES, 1, 1);
 }

@@ -111,6 +111,10 @@ static sp_status row_model(const char *data_dir, const sp_csv *c, int r, sp_mode
     m->norm = SP_NORM_LAYERNORM;
     m->biases = !m->gated;
     m->tied_embeddings = 1;
+    /* a model given by shape columns is GPT-style (LayerNorm, biases, tied) and trains with GPT-2's / Megatron-LM's
+     * dropout of 0.1 (transformers GPT2Config resid_pdrop = attn_pdrop = 0.1; Megatron-LM --hidden-dropout and
+     * --attention-dropout 0.1); a row whose model trains without names its model_config */
+    m->hidden_dropout = m->attn_dropout = 0.1;
     m->max_seq = *seq;
     sp_model_defaults(m);
     return sp_model_check(m, sp_csv_path(c), err);

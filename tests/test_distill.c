@@ -39,7 +39,7 @@ static void test_teacher_must_fit(void **st)
 }
 
 /* Rule: online, the teacher's forward and the student's training are resident at once: each fits alone on TP 2
- * (68.3 + 41.7 GiB), together they do not (110 > 79.65 GiB); offline they run one after the other. */
+ * (67.9 + 40.7 GiB), together they do not (108.6 > 79.65 GiB); offline they run one after the other. */
 static void test_online_both_resident(void **st)
 {
     (void)st;

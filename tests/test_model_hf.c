@@ -158,6 +158,37 @@ static void test_tie_defaults(void **st)
     assert_int_equal(m.tied_embeddings, 0);
 }
 
+/* Rule: dropout is read from the config (attention_dropout / attn_pdrop / attention_probs_dropout_prob; hidden_dropout
+ * / resid_pdrop / hidden_dropout_prob / dropout / embd_pdrop), else the family's default: GPT-2 0.1 both (GPT2Config),
+ * OPT 0.1 hidden and 0 attention, Llama none; a value outside 0..1 is refused. */
+static void test_dropout(void **st)
+{
+    (void)st;
+    const char *base = "\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,\"vocab_size\":1000";
+    struct {
+        const char *type, *extra;
+        double hidden, attn;
+    } c[] = {{"gpt2", "", 0.1, 0.1},
+             {"gpt2", ",\"resid_pdrop\":0.0,\"embd_pdrop\":0.0,\"attn_pdrop\":0.0", 0, 0},
+             {"opt", "", 0.1, 0},
+             {"llama", "", 0, 0},
+             {"llama", ",\"attention_dropout\":0.05", 0, 0.05},
+             {"bloom", ",\"hidden_dropout\":0.2", 0.2, 0},
+             {"mpt", ",\"resid_pdrop\":0.1,\"emb_pdrop\":0.3", 0.1, 0}};
+    for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+        char j[512];
+        snprintf(j, sizeof j, "{\"model_type\":\"%s\",%s%s}", c[i].type, base, c[i].extra);
+        sp_model m;
+        sp_model_info info;
+        sp_error e;
+        assert_int_equal(parse(j, &m, &info, &e), SP_OK);
+        assert_true(m.hidden_dropout == c[i].hidden && m.attn_dropout == c[i].attn);
+        assert_null(strstr(info.ignored, "pdrop"));
+    }
+    expect_refused("{\"model_type\":\"llama\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
+                   "\"vocab_size\":1000,\"attention_dropout\":1.5}", "field 'attention_dropout': expected a probability 0..1");
+}
+
 static void test_refusals(void **st)
 {
     (void)st;
@@ -309,7 +340,7 @@ int main(void)
         cmocka_unit_test(test_nonfinite_tokens),  cmocka_unit_test(test_text_config),
         cmocka_unit_test(test_layer_kind_arithmetic), cmocka_unit_test(test_step_check),
         cmocka_unit_test(test_model_json),        cmocka_unit_test(test_mtp_module),
-        cmocka_unit_test(test_sp_call),
+        cmocka_unit_test(test_sp_call),           cmocka_unit_test(test_dropout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

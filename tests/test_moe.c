@@ -254,9 +254,10 @@ static void test_fp8(void **st)
     sp_train_result b = eval(&m, &s, p);
     p.dtype = SP_FP8;
     sp_train_result f = eval(&m, &s, p);
-    /* per layer, units of s·b·h bytes (Korthikanti et al. generalised): BF16 10 + (4·qd + 4·kvd)/h + 6·f/h
-     * = 10 + 5 + 21 = 36; FP8-saved inputs: 8 + (3·qd + 4·kvd)/h + 5·f/h = 8 + 4 + 17.5 = 29.5 */
-    assert_rel(f.mem.activations_layers / b.mem.activations_layers, 29.5 / 36.0, 1e-12);
+    /* per layer, units of s·b·h bytes (Korthikanti et al. generalised; Llama 3 trains without dropout, so no
+     * 1-byte masks on its two sublayer outputs): BF16 8 + (4·qd + 4·kvd)/h + 6·f/h = 8 + 5 + 21 = 34; FP8-saved
+     * inputs: 6 + (3·qd + 4·kvd)/h + 5·f/h = 6 + 4 + 17.5 = 27.5 */
+    assert_rel(f.mem.activations_layers / b.mem.activations_layers, 27.5 / 34.0, 1e-12);
     assert_true(f.mem.weights == b.mem.weights && f.mem.optimizer == b.mem.optimizer); /* FP32 master + Adam */
     /* compute-bound plans: FP8 is never slower than BF16 */
     const char *models[] = {"llama3-8b", "llama3-70b", "gpt3-175b", "mixtral-8x7b"};
@@ -373,7 +374,7 @@ static void test_search_precision_etp(void **st)
     q.threads = 1;
     q.fix_tp = 4;
     q.fix_ep = 4;
-    q.top_k = 50;
+    q.top_k = SP_SEARCH_MAX_TOP; /* the ETP variants rank below micro-batch and ZeRO variants of ETP 1 */
     assert_int_equal(sp_search(&x, &h, &q, top_r, r, &e), SP_OK);
     int seen[5] = {0};
     for (int i = 0; i < r->n_top; i++) {

@@ -3,6 +3,8 @@
 #include "testutil.h"
 #include "ops.h"
 
+#include <string.h>
+
 static sp_model load(const char *n)
 {
     sp_model m;
@@ -206,6 +208,54 @@ static void test_saved_activations_korthikanti(void **st)
     }
 }
 
+/* Rule: dropout masks are kept (and written) only when the model trains with dropout. GPT-3 175B (dropout 0.1,
+ * GPT2Config) keeps Korthikanti's s·b·h·(34 + 5·a·s/h) with standard attention; the same layer without dropout
+ * keeps neither the two 1-byte sublayer masks nor the s² mask and dropout output: s·b·h·(32 + 2·a·s/h) (the
+ * softmax output alone), its elementwise traffic is 2·s·b·h bytes lighter forward, its softmax kernel 5 B per score
+ * lighter forward (no dropout read, write and mask). Llama-3-8B reads attention_dropout 0 and no hidden dropout. */
+static void test_dropout_masks(void **st)
+{
+    (void)st;
+    sp_model m = load("gpt3-175b"), n = m, llama = load("llama3-8b");
+    assert_true(m.hidden_dropout == 0.1 && m.attn_dropout == 0.1);
+    assert_true(llama.hidden_dropout == 0 && llama.attn_dropout == 0);
+    n.hidden_dropout = n.attn_dropout = 0;
+    sp_system s = sys("dgx-a100-80g");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.micro_batch = 1, p.seq_len = 2048, p.dtype = SP_FP16;
+    sp_layer_ctx c;
+    sp_layer_ops with, without;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 0);
+    sp_layer_build(&c, 0, &with);
+    sp_layer_ctx_init(&c, &n, &s, &p, &pc, 0);
+    sp_layer_build(&c, 0, &without);
+    double a[3], b[3], sbh = 2048.0 * m.d_model, as = (double)m.n_heads * 2048 / m.d_model;
+    sp_layer_saved(&with, a);
+    sp_layer_saved(&without, b);
+    assert_rel(a[SP_RECOMPUTE_NONE], sbh * (34 + 5 * as), 1e-12);
+    assert_rel(b[SP_RECOMPUTE_NONE], sbh * (32 + 2 * as), 1e-12);
+    assert_rel(b[SP_RECOMPUTE_SELECTIVE], 32 * sbh, 1e-12);
+    assert_rel(b[SP_RECOMPUTE_FULL], a[SP_RECOMPUTE_FULL], 1e-12);
+    double ew = 0, ewo = 0, sw = 0, swo = 0;
+    for (int i = 0; i < with.n; i++) {
+        if (!strcmp(with.op[i].name, "elementwise"))
+            ew = with.op[i].u.bytes.fwd;
+        if (!strcmp(with.op[i].name, "softmax_dropout"))
+            sw = with.op[i].u.bytes.fwd;
+    }
+    for (int i = 0; i < without.n; i++) {
+        if (!strcmp(without.op[i].name, "elementwise"))
+            ewo = without.op[i].u.bytes.fwd;
+        if (!strcmp(without.op[i].name, "softmax"))
+            swo = without.op[i].u.bytes.fwd;
+    }
+    assert_rel(ew - ewo, 2 * sbh, 1e-12);
+    assert_rel(sw - swo, 5.0 * m.n_heads * 2048 * 2048, 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -216,6 +266,7 @@ int main(void)
         cmocka_unit_test(test_max_ops),
         cmocka_unit_test(test_attention_kernel_class),
         cmocka_unit_test(test_saved_activations_korthikanti),
+        cmocka_unit_test(test_dropout_masks),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -45,6 +45,7 @@ static void test_memory_korthikanti(void **st)
         m.gated = 0;
         m.biases = 1;
         m.tied_embeddings = 1;
+        m.hidden_dropout = m.attn_dropout = 0.1; /* the paper's GPT models train with dropout: its masks count */
         sp_model_defaults(&m);
         p.n_gpus = p.tp * p.pp * p.dp;
         sp_memory mem;

@@ -79,7 +79,7 @@ expect_fail dym_none 2 "unknown model preset 'zzzzzz'; available" -- train --mod
 # weights, + working layer, logits, overhead) cannot be held by one H100 (79.65 GiB), nor the student's training
 # state on one GPU (8.03e9 x 18 B = 134.6 GiB, Megatron's bytes); refused, not costed
 expect_fail distill_teacher_mem 2 '^scaleplan distill: error: --teacher Llama-3-70B needs 134.4 GiB per GPU for its forward (weights 131.4 GiB) of 79.65 GiB on TP 1 x PP 1' -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9
-expect_fail distill_student_mem 2 '^scaleplan distill: error: --student Llama-3-8B needs 145.9 GiB per GPU to train (model states 134.6 GiB, activations 10.5 GiB) of 79.65 GiB' -- distill --teacher llama3-70b --student llama3-8b --gpus 1 --tokens 1e9
+expect_fail distill_student_mem 2 '^scaleplan distill: error: --student Llama-3-8B needs 145.4 GiB per GPU to train (model states 134.6 GiB, activations 10.0 GiB) of 79.65 GiB' -- distill --teacher llama3-70b --student llama3-8b --gpus 1 --tokens 1e9
 # distill and finetune give energy, CO2e and cost (the library's energy model, as train): the cloud cost is
 # exactly GPU-hours x the system's $2.50/GPU-hour (dgx-h100 preset)
 cloud_is_hours_x_price() {
@@ -95,7 +95,7 @@ cloud_is_hours_x_price() {
         if (h > 0 && e && d <= 1e-6 * c) print "ok " name; else print "not ok " name ": cloud " c " != 2.5 x " h " GPU-hours or no energy/CO2e" }' "$TMP/out"
 }
 cloud_is_hours_x_price finetune_energy_cost finetune --model llama3-8b --tokens 1e9
-expect_fail distill_online_mem 2 "^scaleplan distill: error: --online: the teacher's forward (67.9 GiB per GPU) and the student's training (41.2 GiB) do not fit together in 79.65 GiB" -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 2 --online
+expect_fail distill_online_mem 2 "^scaleplan distill: error: --online: the teacher's forward (67.9 GiB per GPU) and the student's training (40.7 GiB) do not fit together in 79.65 GiB" -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 2 --online
 cloud_is_hours_x_price distill_energy_cost distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 4
 expect_out finetune_energy_text '^  energy     [0-9.]+ kWh \(facility, PUE 1\.10\), CO2e' -- finetune --model llama3-8b --tokens 1e9
 expect_out distill_energy_text '^  cost       \$[0-9.]+ cloud at \$2\.50/GPU-hour' -- distill --teacher llama3-70b --student llama3-8b --tokens 1e9 --tp 4
