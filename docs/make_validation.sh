@@ -48,7 +48,8 @@ The 173 Megatron-Core rows come from NVIDIA-NeMo/Megatron-Bridge docs/performanc
 on 8 GB200, MXFP8: 11.05 s at 25.09, 6.40 s at 26.06.01) because the releases' performance recipes turned features
 on. Each row therefore names its release's stack preset (`software` = `megatron-core-<release>`, the release read
 from the row's own `source` column), and our copy of the CSV carries what that release's recipe set for the row
-(tools/bridge_recipes.py from data/validation/megatron_bridge_recipes.csv; data/validation/PROVENANCE.md):
+(tools/bridge_recipes.py from data/validation/megatron_bridge_recipes.csv, which `python3
+tools/bridge_recipe_facts.py <Megatron-Bridge clone>` regenerates from the recipes; data/validation/PROVENANCE.md):
 
 - which recipe: the release's Megatron-Bridge tag (25.09 v0.1.0rc3, 25.11 v0.2.0, 26.02 v0.3.0, 26.02.01 v0.3.1,
   26.04 v0.4.0, 26.04.01 v0.4.2, 26.06 v0.5.0, 26.06.01 v0.5.1, 26.08 v0.6.0: docs/releases/software-versions.md

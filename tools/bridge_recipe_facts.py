@@ -1,0 +1,280 @@
+#!/usr/bin/env python3
+"""Regenerate data/validation/megatron_bridge_recipes.csv from a clone of NVIDIA-NeMo/Megatron-Bridge.
+
+Usage:  python3 tools/bridge_recipe_facts.py MEGATRON_BRIDGE_GIT_DIR [--check]     (needs git and PyYAML)
+
+For every row of data/validation/training_runs_megatron_core.csv (its values as the shared file has them:
+tools/bridge_recipes.py strip_ours) this finds the performance recipe of the row's release whose parallel layout,
+micro batch and global batch equal the table's, and writes what it sets, one line per (release, model, system,
+precision, layout), cited NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
+
+  - releases 25.11 .. 26.06.01: the tag's scripts/performance/configs/*/*workload_base_configs.py, imported as they
+    are (their WorkloadBaseConfig dataclasses need nothing but the standard library); a config matches when its
+    name holds the model, the GPU and the precision (BF16, FP8_CS / FP8_SC / FP8_DS, FP8_MX, NVFP4; SFT / LORA for the
+    fine-tuning rows) and num_gpus, TP, PP, CP, VP, EP, MBS and GBS all equal the row's. What set_workload_base_
+    configs (scripts/performance/utils/overrides.py) makes of it: moe_flex_dispatcher_backend -> flex dispatcher with
+    that backend, else alltoall; moe_a2a_overlap -> overlap_moe_expert_parallel_comm; cuda_graph_impl /
+    cuda_graph_scope; recompute_modules -> granularity selective, recompute_num_layers -> full (block) of N layers;
+    no recompute setting -> the pretrain script's (DeepSeek-V3 and Kimi-K2: selective; others none);
+  - 25.09: the YAML perf_matrix of v0.1.0rc3 (scripts/performance/configs/*/*_llm_pretrain.yaml; the block of the
+    row's GPU and GPU count, precision fp8_cs for the unparenthesised values, fp8_mx / fp8_ss for the others) and
+    run_script.py's per-model code (DeepSeek-V3: DeepEP and A2A overlap on H100, token-drop all-to-all elsewhere);
+  - 26.08: the flat perf recipes of v0.6.0 (src/megatron/bridge/perf_recipes), read by hand: FLAT below.
+A row whose release has no such config gets a line with `unmatched` saying which config came nearest and where it
+differs. Release -> tag: docs/releases/software-versions.md and the first tag whose docs carry the release's table.
+With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
+"""
+import csv
+import dataclasses
+import importlib
+import io
+import os
+import re
+import shutil
+import subprocess
+import sys
+import tempfile
+
+import yaml
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bridge_recipes  # noqa: E402  (strip_ours, release, paths)
+
+MB = "NVIDIA-NeMo/Megatron-Bridge"
+TAGS = {"25.09": "v0.1.0rc3", "25.11": "v0.2.0", "26.02": "v0.3.0", "26.02.01": "v0.3.1", "26.04": "v0.4.0",
+        "26.04.01": "v0.4.2", "26.06": "v0.5.0", "26.06.01": "v0.5.1", "26.08": "v0.6.0"}
+MODELS = [("Llama-3-8B", "LLAMA3_8B", "llama3/llama3_8b"), ("Llama-3-70B", "LLAMA3_70B", "llama3/llama3_70b"),
+          ("Llama-3.1-405B", "LLAMA31_405B", "llama31/llama31_405b"), ("DeepSeek-V3", "DEEPSEEK_V3", "deepseek/deepseek_v3"),
+          ("GPT-OSS-120B", "GPT_OSS_120B", None), ("Qwen3-30B-A3B", "QWEN3_30B_A3B", "qwen3/qwen3_30b_a3b"),
+          ("Qwen3-235B-A22B", "QWEN3_235B_A22B", "qwen3/qwen3_235b_a22b"), ("Kimi-K2", "KIMI_K2", None),
+          ("Nemotron-3-Nano", "NEMOTRON_3_NANO", None), ("Nemotron-3-Super", "NEMOTRON_3_SUPER", None)]
+GPU = {"gb200-nvl72": "gb200", "dgx-b200": "b200", "dgx-h100": "h100"}
+PREC = {"bf16": ["BF16"], "fp8": ["FP8_CS", "FP8_SC", "FP8_DS"], "mxfp8": ["FP8_MX"], "nvfp4": ["NVFP4"]}
+KEY = bridge_recipes.KEY
+COLS = KEY + ["recipe", "moe_dispatcher", "overlap_ep", "cuda_graphs", "recompute", "recompute_detail",
+              "megatron_fsdp", "cpu_offload_layers", "extra", "unmatched"]
+P6 = "src/megatron/bridge/perf_recipes/"
+# 26.08 (v0.6.0): model -> (path:line function, dispatcher, A2A overlap, CUDA graphs, recompute, detail, where)
+FLAT = {
+    "DeepSeek-V3 671B-A37B": (P6 + "deepseek/gb200/deepseek_v3.py:134 deepseek_v3_pretrain_256gpu_gb200_fp8mx_config",
+                              "hybridep", "1", "full_iteration", "selective", "modules mla_up_proj",
+                              "_enable_deepseek_full_iteration_mxfp8 (" + P6 + "deepseek/common.py:56-77: hybridep, "
+                              "full-iteration graph, overlap_moe_expert_parallel_comm)"),
+    "GPT-OSS-120B": (P6 + "gpt_oss/gb200/gpt_oss.py:221 gpt_oss_120b_pretrain_64gpu_gb200_fp8mx_config", "hybridep",
+                     "1", "full_iteration", "selective", "modules [] (granularity selective, nothing recomputed)",
+                     "_apply_gpt_oss_120b_full_iter_fp8mx_configs (" + P6 + "gpt_oss/common.py:25-49)"),
+    "Qwen3-30B-A3B": (P6 + "qwen/gb200/qwen3_moe.py:302 qwen3_30b_a3b_pretrain_8gpu_gb200_fp8mx_config", "hybridep",
+                      "1", "full_iteration", "none", "",
+                      "_enable_hybridep_full_iteration_mxfp8 (" + P6 + "qwen/common.py:36-60)"),
+    "Qwen3-235B-A22B": (P6 + "qwen/gb200/qwen3_moe.py:462 qwen3_235b_a22b_pretrain_256gpu_gb200_fp8mx_config",
+                        "hybridep", "1", "full_iteration", "none", "",
+                        "_enable_hybridep_full_iteration_mxfp8 (" + P6 + "qwen/common.py:36-60)"),
+    "Nemotron-3.5-Lightning-30B-A3B": (P6 + "nemotronh/gb200/nemotronh.py:492 "
+                                       "nemotron_3_5_lightning_pretrain_8gpu_gb200_fp8mx_config", "hybridep", "0",
+                                       "transformer_engine:attn+mamba+moe_router+moe_preprocess", "none", "",
+                                       "= nemotron_3_nano_pretrain_8gpu_gb200_fp8mx_config (" + P6 +
+                                       "nemotronh/gb200/nemotronh.py:357) + MTP 2 layers"),
+    "Nemotron-3-Super-120B-A12B mxfp8": (P6 + "nemotronh/gb200/nemotronh.py:122 "
+                                         "nemotron_3_super_pretrain_64gpu_gb200_fp8mx_config", "hybridep", "0",
+                                         "transformer_engine:attn+mamba+moe_router+moe_preprocess", "none", "", ""),
+    "Nemotron-3-Super-120B-A12B nvfp4": (P6 + "nemotronh/gb200/nemotronh.py:169 "
+                                         "nemotron_3_super_pretrain_64gpu_gb200_nvfp4_config", "hybridep", "0",
+                                         "transformer_engine:attn+mamba+moe_router+moe_preprocess", "none", "", ""),
+}
+
+
+class Repo:
+    def __init__(self, path):
+        self.path = path
+        self.sha, self.cfgs, self.greps = {}, {}, {}
+
+    def git(self, *args):
+        return subprocess.run(["git", "-C", self.path] + list(args), capture_output=True, text=True).stdout
+
+    def short(self, ref):
+        if ref not in self.sha:
+            self.sha[ref] = self.git("rev-parse", "--short=12", ref + "^{commit}").strip()
+        return self.sha[ref]
+
+    def line_of(self, ref, pattern, path):
+        k = (ref, pattern, path)
+        if k not in self.greps:
+            out = self.git("grep", "-n", "-E", pattern, ref, "--", path).splitlines()
+            self.greps[k] = out[0].split(":")[1:3] if out else ["?", "?"]
+        return self.greps[k]
+
+    def configs(self, ref):
+        """Every WorkloadBaseConfig instance of the tag's workload_base_configs modules, by name."""
+        if ref in self.cfgs:
+            return self.cfgs[ref]
+        tmp = tempfile.mkdtemp()
+        try:
+            arch = subprocess.run(["git", "-C", self.path, "archive", ref, "scripts/performance"],
+                                  capture_output=True).stdout
+            subprocess.run(["tar", "-x", "-C", tmp], input=arch, check=True)
+            root = os.path.join(tmp, "scripts", "performance")
+            sys.path.insert(0, root)
+            found = {}
+            for dp, _, fn in sorted(os.walk(os.path.join(root, "configs"))):
+                for f in sorted(fn):
+                    if "workload_base_configs" not in f or not f.endswith(".py"):
+                        continue
+                    mod = os.path.relpath(os.path.join(dp, f), root)[:-3].replace("/", ".")
+                    for k, v in vars(importlib.import_module(mod)).items():
+                        if dataclasses.is_dataclass(v) and not isinstance(v, type):
+                            found[k] = dataclasses.asdict(v)
+            for m in [m for m in sys.modules if m == "configs" or m.startswith(("configs.", "utils"))]:
+                del sys.modules[m]
+            sys.path.remove(root)
+        finally:
+            shutil.rmtree(tmp, ignore_errors=True)
+        self.cfgs[ref] = found
+        return found
+
+
+def num(x, dflt=1):
+    return dflt if x in ("", None, "None") else int(x)
+
+
+def layout(row):
+    return dict(num_gpus=num(row["n_gpus"]), tensor_model_parallel_size=num(row["tp"]),
+                pipeline_model_parallel_size=num(row["pp"]), virtual_pipeline_model_parallel_size=num(row["vpp"]),
+                expert_model_parallel_size=num(row["ep"]), context_parallel_size=num(row["cp"]),
+                micro_batch_size=num(row["micro_batch"]), global_batch_size=num(row["global_batch"]))
+
+
+def cg_name(impl, scope):
+    sc = scope if isinstance(scope, list) else ([scope] if scope else [])
+    if impl in (None, "none"):
+        return "none"
+    if impl == "full_iteration" or "full_iteration" in sc:
+        return "full_iteration"
+    if impl == "local" and not sc:
+        return "local"
+    return impl + (":" + "+".join(sc) if sc else "")
+
+
+def workload_facts(repo, rel, row, moe):
+    ref = TAGS[rel]
+    prefix = [p for m, p, _ in MODELS if row["model"].startswith(m)]
+    task = "LORA" if "(LoRA)" in row["model"] else "SFT" if "(SFT)" in row["model"] else None
+    g = GPU[row["system"]].upper()
+    want, best = layout(row), None
+    for name, v in repo.configs(ref).items():
+        if not prefix or not re.search(r"(^|_)" + prefix[0] + "_", name) or not re.search(r"(^|_)" + g + r"(_|$)", name):
+            continue
+        if (task and task not in name) or (not task and ("SFT" in name or "LORA" in name)):
+            continue
+        if not any(re.search("_" + p + r"(_|$)", name) for p in PREC[row["precision"]]):
+            continue
+        miss = [k for k in want if want[k] != num(v.get(k))]
+        if best is None or len(miss) < len(best[2]):
+            best = (name, v, miss)
+    if best is None:
+        return dict(unmatched="no workload config of this model/system/precision at " + ref)
+    name, v, miss = best
+    if miss:
+        return dict(unmatched="nearest %s differs in %s" % (name, "/".join(miss)))
+    path, line = repo.line_of(ref, "^" + name + r"\s*=", "scripts/performance/configs")
+    mods, nl = v.get("recompute_modules"), v.get("recompute_num_layers")
+    selective_model = row["model"].startswith(("DeepSeek", "Kimi"))
+    if nl:
+        rc, rd = "", "full recompute (block) of %s layers per stage" % nl
+    elif mods:
+        rc, rd = "selective", "modules " + ",".join(mods)
+    elif mods == []:
+        rc, rd = "selective", "modules [] (granularity selective, nothing recomputed)"
+    elif selective_model:
+        rc, rd = "selective", "modules core_attn (Megatron default; the pretrain script sets granularity selective)"
+    else:
+        rc, rd = "none", ""
+    return dict(recipe="%s@%s:%s:%s %s" % (MB, repo.short(ref), path, line, name),
+                moe_dispatcher=(v.get("moe_flex_dispatcher_backend") or "alltoall") if moe else "",
+                overlap_ep=("1" if v.get("moe_a2a_overlap") else "0") if moe else "",
+                cuda_graphs=cg_name(v.get("cuda_graph_impl"), v.get("cuda_graph_scope")), recompute=rc,
+                recompute_detail=rd, megatron_fsdp="1" if v.get("use_megatron_fsdp") else "0",
+                cpu_offload_layers=str(v.get("cpu_offloading_num_layers") or ""),
+                extra=("pp_layout " + v["pp_layout"]) if v.get("pp_layout") else "")
+
+
+def yaml_facts(repo, row, moe, unstated):
+    ref = TAGS["25.09"]
+    f = [p for m, _, p in MODELS if row["model"].startswith(m)][0]
+    path = "scripts/performance/configs/%s_llm_pretrain.yaml" % f
+    text = repo.git("show", ref + ":" + path)
+    g = GPU[row["system"]]
+    mat = yaml.safe_load(text)["perf_matrix"][g]["num_gpus_" + row["n_gpus"]]
+    prec = "fp8_cs" if unstated else {"mxfp8": "fp8_mx", "fp8": "fp8_ss", "bf16": "bf16"}[row["precision"]]
+    d = dict(mat["common"])
+    d.update(mat.get(prec) or {})
+    have = dict(tp=d.get("tp") or 1, pp=d.get("pp") or 1, vpp=d.get("vp") or 1, ep=d.get("ep") or 1,
+                cp=d.get("cp") or 1, mbs=d.get("mbs"), gbs=d.get("gbs"))
+    want = dict(tp=num(row["tp"]), pp=num(row["pp"]), vpp=num(row["vpp"]), ep=num(row["ep"]), cp=num(row["cp"]),
+                mbs=num(row["micro_batch"]), gbs=num(row["global_batch"]))
+    line = [i + 1 for i, s in enumerate(text.splitlines()) if s.strip() == g + ":"][0]
+    dsv3, h100 = row["model"].startswith("DeepSeek"), g == "h100"
+    block = "fp8_cs (fp8_ss: the same block settings)" if dsv3 and h100 and prec in ("fp8_cs", "fp8_ss") else prec
+    cite = "%s@%s:%s:%d perf_matrix.%s.num_gpus_%s.%s" % (MB, repo.short(ref), path, line, g, row["n_gpus"], block)
+    miss = [k for k in want if want[k] != have[k]]
+    if miss:
+        return dict(unmatched="nearest %s differs in %s" % (cite, "/".join(miss)))
+    mods = "mla_up_proj,mlp" if h100 else "mla_up_proj,mlp,moe_act" if g == "gb200" else "core_attn (default)"
+    return dict(recipe=cite, moe_dispatcher=("deepep" if dsv3 and h100 else "alltoall") if moe else "",
+                overlap_ep=("1" if dsv3 and h100 else "0") if moe else "",
+                cuda_graphs="local" if d.get("cuda_graphs") else "none",
+                recompute="selective" if dsv3 else ("" if d.get("recompute_num_layers") else "none"),
+                recompute_detail="modules " + mods if dsv3 else "",
+                megatron_fsdp="1" if (d.get("use_megatron_fsdp") or d.get("fsdp")) else "0",
+                cpu_offload_layers=str(d.get("cpu_offloading_num_layers") or ""),
+                extra=("run_script.py:55-95 (DeepSeek-V3: H100 DeepEP + overlap_moe_expert_parallel_comm, B200/GB200 "
+                       "token-drop all-to-all)") if dsv3 else ("token-drop MoE (run_script.py:102,109 "
+                                                               "apply_moe_token_drop)" if moe else ""))
+
+
+def flat_facts(repo, row):
+    m = FLAT.get(row["model"]) or FLAT.get(row["model"] + " " + row["precision"])
+    if not m:
+        return None
+    return dict(recipe="%s@%s:%s" % (MB, repo.short(TAGS["26.08"]), m[0]), moe_dispatcher=m[1], overlap_ep=m[2],
+                cuda_graphs=m[3], recompute=m[4], recompute_detail=m[5], megatron_fsdp="0", cpu_offload_layers="",
+                extra=m[6])
+
+
+def main():
+    if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
+        sys.exit(__doc__)
+    repo = Repo(sys.argv[1])
+    facts = {}
+    with open(bridge_recipes.ROWS, newline="") as fh:
+        for row in csv.DictReader(fh):
+            rel = bridge_recipes.release(row)
+            bridge_recipes.strip_ours(row)
+            unstated = rel == "25.09" and not row["precision"]
+            if unstated:
+                row["precision"] = "fp8"
+            moe = bool(row["moe_experts"])
+            if rel == "25.09":
+                f = yaml_facts(repo, row, moe, unstated)
+            elif rel == "26.08":
+                f = flat_facts(repo, row)
+            else:
+                f = workload_facts(repo, rel, row, moe)
+            if f is not None:
+                facts[tuple([rel] + [row[k] for k in KEY[1:]])] = f
+    out = io.StringIO()
+    w = csv.writer(out)
+    w.writerow(COLS)
+    for k in sorted(facts, key=lambda k: ([int(x) for x in k[0].split(".")], k[1], k[2], k[3])):
+        w.writerow(list(k) + [facts[k].get(c, "") for c in COLS[len(KEY):]])
+    if "--check" in sys.argv[2:]:
+        with open(bridge_recipes.FACTS, newline="") as fh:
+            same = fh.read() == out.getvalue()
+        print("same" if same else "differs")
+        return 0 if same else 1
+    with open(bridge_recipes.FACTS, "w", newline="") as fh:
+        fh.write(out.getvalue())
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
