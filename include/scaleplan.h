@@ -297,6 +297,8 @@ typedef struct {
     int overlap_dp;           /* stack overlaps DP gradient reduction with backward (PyTorch DDP/FSDP: 1) */
     int overlap_ep;           /* stack overlaps the MoE all-to-all with computation (DeepSeek's DualPipe: 1) */
     sp_attn_kernel attn_kernel; /* attention kernel class of the stack (SP_ATTN_GENERIC: the family's attn) */
+    int attn_no_sinks;        /* the stack's fused attention has no learned softmax sinks: a model with sinks runs the
+                                 unfused (standard) attention core */
     char stack[48];           /* the software stack this installation usually runs (data/software/NAME.json); "" none */
     char description[160];
     /* energy and cost */
@@ -491,6 +493,7 @@ typedef struct {
     char name[48];
     char attention[48], gemm[48]; /* kernel names (informative) */
     sp_attn_kernel attn_kernel;   /* attention kernel class: picks the family's measured attention efficiency */
+    int attn_no_sinks;            /* kernels.attention_sinks false: the fused kernel cannot add a sink logit */
     int flash_attention;
     sp_recompute recompute;
     int seq_parallel;             /* 1: sequence parallelism whenever tp > 1 */

@@ -797,7 +797,7 @@ sp_status sp_preset_json(const char *data_dir, const char *kind, const char *nam
 
 static const char *const stack_keys[] = {"name", "description", "base", "kernels", "defaults", "supports",
                                          "efficiency", "sources", NULL};
-static const char *const kernel_keys[] = {"attention", "attention_class", "gemm", "fusions", NULL};
+static const char *const kernel_keys[] = {"attention", "attention_class", "attention_sinks", "gemm", "fusions", NULL};
 /* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
@@ -958,6 +958,11 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
     if (ac && sp_attn_kernel_parse(json_string_value(ac), &sw->attn_kernel))
         return sp_fail(err, SP_EINVAL, "%s:%d: kernels.attention_class: allowed fa2, fa3, cudnn, generic", f->path,
                        key_line(f, "attention_class"));
+    json_t *sinks = json_object_get(k, "attention_sinks"); /* absent: the fused kernel is taken to support them */
+    if (sinks && !json_is_boolean(sinks))
+        return sp_fail(err, SP_EINVAL, "%s:%d: kernels.attention_sinks must be true or false", f->path,
+                       key_line(f, "attention_sinks"));
+    sw->attn_no_sinks = sinks && json_is_false(sinks);
     snprintf(sw->gemm, sizeof sw->gemm, "%s", gemm);
     if ((rc = stack_defaults(f, d, src, sw, err)))
         return rc;

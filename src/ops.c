@@ -38,6 +38,10 @@
 /* Flash attention with a causal mask skips the blocks above the diagonal: half of the s x s scores (Dao 2023,
  * FlashAttention-2 §3.1.1). */
 #define FLASH_CAUSAL_SHARE 0.5
+/* Query tile of the fused attention kernels: a query block of this many rows visits whole key blocks
+ * (FlashAttention-2 forward kBlockM 128 for head dims <= 128, csrc/flash_attn/src/flash_fwd_launch_template.h;
+ * FlashAttention-3 and cuDNN's SDPA use 128-row query tiles too). */
+#define FLASH_TILE_Q 128.0
 /* Flash attention's backward runs five s x s GEMMs (recomputed scores, dV, dP, dQ, dK) against the forward's two:
  * 2.5x the forward (Dao 2023, FlashAttention-2 §2.3.2). */
 #define FLASH_BWD_RATIO 2.5
@@ -205,6 +209,15 @@ void sp_layer_saved(const sp_layer_ops *l, double out[3])
     for (int i = 0; i < l->n; i++)
         for (int rc = 0; rc < 3; rc++)
             out[rc] += l->op[i].saved[rc];
+}
+
+/* Keys a fused kernel computes per query for a causal sliding window of w keys over a context of s: the key blocks
+ * from the window's start to the diagonal, w + the query tile (FlashAttention-2 csrc/flash_attn/src/
+ * flash_fwd_kernel.h:90, n_block_min = (m_block·kBlockM - window_size_left) / kBlockN: the blocks left of the band
+ * are skipped), at most the causal half of the context (a window as long as the context is full attention). */
+static double sliding_band_keys(double w, double s)
+{
+    return fmin(w + FLASH_TILE_Q, FLASH_CAUSAL_SHARE * s);
 }
 
 /* ---- builders ---- */
@@ -634,18 +647,28 @@ static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
     double dqk = m->kv_lora_rank > 0 ? m->qk_nope_head_dim + m->qk_rope_head_dim : m->d_head;
     double dv = m->kv_lora_rank > 0 ? m->v_head_dim : m->d_head;
     double sq = p->seq_len / (double)p->cp, sk = p->seq_len; /* queries here, keys visited (ring over CP) */
-    if (c->mixer == SP_MIX_SWA && m->sliding_window < sk) /* a sliding layer visits the window only */
-        sk = m->sliding_window;
     double b = p->micro_batch;
     /* saved: Q, K, V (16-bit, Korthikanti's widths qd, kvd); without flash also the scores */
     double T = c->T, q = T * c->qd / c->t * ACT_BYTES, kv = T * c->kvd / c->t * ACT_BYTES;
-    if (c->flash) {
+    /* learned softmax sinks need a fused kernel that adds the sink logit; where the stack's has none the unfused
+     * core runs (Transformer Engine: softmax_type other than vanilla disables FlashAttention, leaving FusedAttention
+     * (cuDNN >= 9.13.1) and UnfusedDotProductAttention, transformer_engine/pytorch/attention/dot_product_attention/
+     * utils.py "Filter: Softmax type") */
+    if (c->flash && !(m->attn_sinks && c->s->attn_no_sinks)) {
+        /* keys the kernel computes per query: the causal half of the context (whole blocks below the diagonal), or
+         * for a sliding layer its window plus the query tile's diagonal block, the key blocks outside the band
+         * skipped (sliding_band_keys) */
+        double keys = FLASH_CAUSAL_SHARE * sk;
+        if (c->mixer == SP_MIX_SWA)
+            keys = sliding_band_keys(m->sliding_window, sk);
         sp_op *o = push(l, "flash_attention", SP_OP_FLASH, SP_PART_COMPUTE, SP_OPF_CORE, 1);
-        o->u.flash.flops = 2.0 * b * heads * sq * sk * (dqk + dv);
+        o->u.flash.flops = 2.0 * b * heads * sq * keys * (dqk + dv);
         o->u.flash.dtype = c->d16;
         keep(l, q + 2 * kv);
         return;
     }
+    /* unfused: the full s x s scores, a sliding window applied as a mask (TE's UnfusedDotProductAttention converts
+     * window_size to an 'arbitrary' mask; Megatron's fused softmax masks) */
     double E = b * heads * sq * sk, B = ACT_BYTES;
     gemm(l, "scores", SP_OPF_CORE, 1, sq, sk, dqk, c->d16, SP_BWD_TWICE);
     l->op[l->n - 1].u.gemm.batch = b * heads;
@@ -1003,7 +1026,7 @@ void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_
         break;
     }
     case SP_OP_FLASH: {
-        double work = FLASH_CAUSAL_SHARE * op->u.flash.flops;
+        double work = op->u.flash.flops; /* what the kernel computes: the builder applied the causal mask */
         c->fwd = work / sp_attn_rate(s, op->u.flash.dtype, 0) + ovh;
         c->bwd = FLASH_BWD_RATIO * work / sp_attn_rate(s, op->u.flash.dtype, 1) + ovh;
         break;

@@ -9,7 +9,8 @@
  *   COLL   a collective of a kind over a group (ranks, stride in the global rank order) on `bytes`, run nf times
  *          in the forward and nb times in the backward; an all-to-all may carry only a share of its bytes across
  *          nodes (node-limited routing, collective.c);
- *   FLASH  a flash-attention kernel: FLOPs at the accelerator's attention efficiency, causal half, backward 2.5x;
+ *   FLASH  a flash-attention kernel: the FLOPs it computes (causal half, or a sliding band) at the stack's attention
+ *          rate, backward 2.5x;
  *   ROOFLINE  forward-only work bound by FLOPs at a given rate or bytes at a given bandwidth, whichever is slower
  *          (serving: decode attention over the KV cache, prefill attention).
  * Serving GEMMs are forward-only and read their weights at the storage precision (`wbytes` > 0): the pricer takes
@@ -52,7 +53,7 @@ typedef struct {
         struct { double m, n, k, batch; sp_dtype dtype; sp_gemm_bwd bwd; double wbytes, abytes, eff_scale; } gemm;
         struct { double fwd, bwd; double kernels_fwd, kernels_bwd; } bytes;
         struct { sp_coll kind; int ranks, stride; double bytes, cross, nf, nb; } coll;
-        struct { double flops; sp_dtype dtype; } flash;
+        struct { double flops; sp_dtype dtype; } flash; /* forward FLOPs computed (masked blocks skipped) */
         struct { double flops, rate, bytes, bw; } roof;
     } u;
 } sp_op;

@@ -256,6 +256,84 @@ static void test_dropout_masks(void **st)
     assert_rel(sw - swo, 5.0 * m.n_heads * 2048 * 2048, 1e-12);
 }
 
+/* the op of layer l named n (NULL when absent) */
+static const sp_op *find_op(const sp_layer_ops *l, const char *n)
+{
+    for (int i = 0; i < l->n; i++)
+        if (!strcmp(l->op[i].name, n))
+            return &l->op[i];
+    return NULL;
+}
+
+/* Rule: a fused kernel computes the causal half of a full layer's keys (s/2 per query) and, on a sliding layer, the
+ * key blocks of its band: window + the 128-row query tile (FlashAttention-2's n_block_min; at most s/2). GPT-OSS-20B
+ * (64 heads x 64) at 4096 tokens, micro-batch 1, window 128: a full layer's kernel computes 2·64·4096·2048·128
+ * forward FLOPs, a sliding layer's 2·64·4096·256·128 (1/8 of it); a window as long as the context is full attention. */
+static void test_sliding_band(void **st)
+{
+    (void)st;
+    sp_model m = load("gpt-oss-20b");
+    sp_system s = sys("dgx-h100");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.micro_batch = 1, p.seq_len = 4096;
+    sp_layer_ctx c;
+    sp_layer_ops full, band;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build_kind(&c, SP_MIX_ATTN, SP_FFN_MOE, &full);
+    sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &band);
+    assert_int_equal(m.sliding_window, 128);
+    const sp_op *f = find_op(&full, "flash_attention"), *w = find_op(&band, "flash_attention");
+    assert_non_null(f);
+    assert_non_null(w);
+    assert_rel(f->u.flash.flops, 2.0 * 64 * 4096 * 2048 * 128, 1e-12);
+    assert_rel(w->u.flash.flops, 2.0 * 64 * 4096 * 256 * 128, 1e-12);
+    m.sliding_window = 8192;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &band);
+    assert_rel(find_op(&band, "flash_attention")->u.flash.flops, f->u.flash.flops, 1e-12);
+}
+
+/* Rule: learned softmax sinks (GPT-OSS) run in the stack's fused kernel only where it supports them
+ * (kernels.attention_sinks): Megatron-Core's cuDNN fused attention does; llm-foundry's FlashAttention-2 does not, so
+ * the unfused core runs, its scores over the whole context even on a sliding layer (the window is a mask). A model
+ * without sinks keeps the fused kernel on either stack. */
+static void test_sinks_kernel_support(void **st)
+{
+    (void)st;
+    sp_model m = load("gpt-oss-20b"), llama = load("llama3-8b");
+    sp_system mc = sys("dgx-h100"), lf = sys("dgx-h100");
+    sp_software a, b;
+    sp_error e = {0};
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &a, &e), SP_OK);
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "llm-foundry", &b, &e), SP_OK);
+    sp_software_apply_system(&a, &mc);
+    sp_software_apply_system(&b, &lf);
+    assert_true(m.attn_sinks && !mc.attn_no_sinks && lf.attn_no_sinks);
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.micro_batch = 1, p.seq_len = 4096;
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, &m, &mc, &p, &pc, 1);
+    sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &l);
+    assert_non_null(find_op(&l, "flash_attention"));
+    sp_layer_ctx_init(&c, &m, &lf, &p, &pc, 1);
+    sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &l);
+    assert_null(find_op(&l, "flash_attention"));
+    const sp_op *sc = find_op(&l, "scores");
+    assert_non_null(sc);
+    assert_true(sc->u.gemm.m == 4096 && sc->u.gemm.n == 4096 && sc->u.gemm.batch == 64);
+    sp_model_params(&llama, &pc);
+    sp_layer_ctx_init(&c, &llama, &lf, &p, &pc, 1);
+    sp_layer_build(&c, 0, &l);
+    assert_non_null(find_op(&l, "flash_attention"));
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -267,6 +345,8 @@ int main(void)
         cmocka_unit_test(test_attention_kernel_class),
         cmocka_unit_test(test_saved_activations_korthikanti),
         cmocka_unit_test(test_dropout_masks),
+        cmocka_unit_test(test_sliding_band),
+        cmocka_unit_test(test_sinks_kernel_support),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
