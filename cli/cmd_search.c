@@ -19,6 +19,8 @@ static const cli_optdef defs[] = {
     {"objective", 1, "time | tokens-per-s | cost [time]"},
     {"max-memory-frac", 1, "plans must fit in this fraction of HBM [0.893: 10.7 % headroom for allocator fragmentation]"},
     {"max-vpp", 1, "largest interleaving factor tried [8]"},
+    {"schedules", 1, "pipeline schedules tried on PP > 1: 1f1b (interleaved with vpp > 1), zb-h1, zb-v, dualpipe [all the "
+                     "--software stack supports; all without one]"},
     {"software", 1, "software stack (data/software): only the features it has, its state bytes and kernels [none]"},
     CLI_HOST_OPTDEFS,
     {"fix", 1, "fix dimensions: tp=8,pp=4,dp=..,cp=..,ep=..,etp=..,vpp=..,mb=..,zero=..,sp=0|1,recompute=none|selective|full"},
@@ -34,14 +36,16 @@ static const cli_optdef defs[] = {
 
 static void csv_header(void)
 {
-    printf("tp,pp,dp,cp,ep,vpp,micro_batch,recompute,sp,zero,step_time_s,mfu,tokens_per_s,memory_per_gpu_bytes,bottleneck\n");
+    printf("tp,pp,dp,cp,ep,vpp,schedule,micro_batch,recompute,sp,zero,etp,ep_fold,dtype,step_time_s,mfu,tokens_per_s,"
+           "memory_per_gpu_bytes,bottleneck\n");
 }
 
 static void csv_row(const sp_plan *p, const sp_train_result *r)
 {
-    printf("%d,%d,%d,%d,%d,%d,%d,%s,%d,%d,%.6g,%.5f,%.6g,%.6g,%s\n", p->tp, p->pp, p->dp, p->cp, p->ep, p->vpp, p->micro_batch,
-           sp_recompute_name(p->recompute), p->seq_parallel, p->zero, r->step_time_s, r->mfu, r->tokens_per_s, r->mem.total,
-           r->bottleneck);
+    printf("%d,%d,%d,%d,%d,%d,%s,%d,%s,%d,%d,%d,%d,%s,%.6g,%.5f,%.6g,%.6g,%s\n", p->tp, p->pp, p->dp, p->cp, p->ep, p->vpp,
+           sp_schedule_name(p->schedule, p->vpp), p->micro_batch, sp_recompute_name(p->recompute), p->seq_parallel, p->zero,
+           p->etp > 0 ? p->etp : p->tp, p->ep_fold, sp_dtype_name(p->dtype), r->step_time_s, r->mfu, r->tokens_per_s,
+           r->mem.total, r->bottleneck);
 }
 
 /* Progress on a terminal's stderr for searches longer than a second; the line is erased at the end. */
@@ -72,7 +76,7 @@ static int recompute_twins(const sp_search_entry *a, const sp_search_entry *b)
     int rc_pair = (p->recompute == SP_RECOMPUTE_NONE && q->recompute == SP_RECOMPUTE_SELECTIVE) ||
                   (p->recompute == SP_RECOMPUTE_SELECTIVE && q->recompute == SP_RECOMPUTE_NONE);
     return rc_pair && p->tp == q->tp && p->pp == q->pp && p->dp == q->dp && p->cp == q->cp && p->ep == q->ep &&
-           p->etp == q->etp && p->vpp == q->vpp && p->micro_batch == q->micro_batch && p->zero == q->zero &&
+           p->etp == q->etp && p->vpp == q->vpp && p->schedule == q->schedule && p->micro_batch == q->micro_batch && p->zero == q->zero &&
            p->seq_parallel == q->seq_parallel && p->dtype == q->dtype && a->res.step_time_s == b->res.step_time_s &&
            a->res.mem.total == b->res.mem.total;
 }
@@ -83,6 +87,7 @@ int cmd_search(int argc, char **argv)
     int rc = cli_parse(&a, "search", defs, sizeof defs / sizeof defs[0], argc, argv,
                        "usage: scaleplan search --model M --system S --gpus N --global-batch B [--seq-len] [--top K]\n"
                        "                        [--objective time|tokens-per-s|cost] [--max-memory-frac F] [--fix tp=8,...]\n"
+                       "                        [--schedules 1f1b,zb-h1,zb-v,dualpipe]\n"
                        "                        [--threads T] [--json|--csv] [--all --csv]");
     if (rc)
         return rc;
@@ -132,7 +137,7 @@ int cmd_search(int argc, char **argv)
         printf("  plans must fit in %.1f %% of %s per GPU%s\n\n", 100 * o.max_mem_frac,
                sp_fmt_quantity(b1, sizeof b1, s.acc.hbm_bytes, SP_UNIT_BYTES),
                o.max_mem_frac < 1 ? " (the rest is headroom for allocator fragmentation; --max-memory-frac 1 removes it)" : "");
-        printf("  #   TP  PP  DP  CP  EP vpp  mb recompute  SP ZeRO    step time    MFU   memory/GPU  dominant cost\n");
+        printf("  #   TP  PP  DP  CP  EP vpp schedule     mb recompute  SP ZeRO    step time    MFU   memory/GPU  dominant cost\n");
         /* a plan that differs from another only by recompute none vs selective, with the same time and memory, is
          * the same plan (under flash attention selective recompute has nothing to recompute): one row, "none|sel" */
         char same[SP_SEARCH_MAX_TOP] = {0};
@@ -147,8 +152,8 @@ int cmd_search(int argc, char **argv)
                 if (!same[k] && recompute_twins(&r->top[i], &r->top[k]))
                     same[k] = twin = 1;
             merged |= twin;
-            printf("%3d %4d %3d %3d %3d %3d %3d %3d %-10s %2s %4d %12s %6.1f%% %12s  %s\n", ++shown, p->tp, p->pp, p->dp, p->cp,
-                   p->ep, p->vpp, p->micro_batch, twin ? "none|sel" : sp_recompute_name(p->recompute), p->seq_parallel ? "on" : "-", p->zero,
+            printf("%3d %4d %3d %3d %3d %3d %3d %-11s %3d %-10s %2s %4d %12s %6.1f%% %12s  %s\n", ++shown, p->tp, p->pp, p->dp,
+                   p->cp, p->ep, p->vpp, sp_schedule_name(p->schedule, p->vpp), p->micro_batch, twin ? "none|sel" : sp_recompute_name(p->recompute), p->seq_parallel ? "on" : "-", p->zero,
                    sp_fmt_quantity(b1, sizeof b1, x->step_time_s, SP_UNIT_TIME), 100 * x->mfu,
                    sp_fmt_quantity(b2, sizeof b2, x->mem.total, SP_UNIT_BYTES), x->bottleneck);
             if (o.any_dtype || (sp_model_is_moe(&m) && p->ep > 1)) /* the issue-8 dimensions, when searched */

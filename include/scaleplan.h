@@ -478,6 +478,9 @@ struct json_t *sp_model_json(const sp_model *m, const sp_model_info *info, int s
 #define SP_FEAT_ZERO1 64u
 #define SP_FEAT_ZERO2 128u
 #define SP_FEAT_ZERO3 256u
+#define SP_FEAT_ZBH1 512u      /* pipeline schedules beyond 1F1B / interleaved 1F1B (docs/model.md "Schedules") */
+#define SP_FEAT_ZBV 1024u
+#define SP_FEAT_DUALPIPE 2048u
 
 /* How a software stack realises one hardware family's kernel curves: multipliers of the family's 16-bit GEMM
  * efficiency, its FP8 (and other scaled-format) GEMM efficiency, its attention kernels and its memory-bound kernel
@@ -588,6 +591,7 @@ typedef enum { SP_OBJ_TIME, SP_OBJ_TOKENS_PER_S, SP_OBJ_COST } sp_objective;
 
 #define SP_SEARCH_MAX_TOP 256
 #define SP_SEARCH_MAX_VPP 64 /* largest interleaving factor the search accepts */
+#define SP_SEARCH_ALL_SCHEDULES 15u /* 1F1B, ZB-H1, ZB-V, DualPipe */
 
 /* A fixed dimension of sp_search_opts left to the search (every fix_* field; the default). */
 #define SP_FREE (-1)
@@ -603,6 +607,9 @@ typedef struct {
     int threads;              /* 0: all cores (OpenMP) for large searches (4096 layer shapes or more),
                                  else 1; the answer does not depend on it */
     int max_vpp;              /* largest interleaving factor tried [8], <= SP_SEARCH_MAX_VPP */
+    unsigned schedules;       /* bit k: pipeline schedule k (sp_schedule) tried on PP > 1 where it applies (ZB-H1 and
+                                 DualPipe at vpp 1, DualPipe on an even PP, ZB-V at vpp 2; 1F1B always, interleaved
+                                 when vpp > 1) [SP_SEARCH_ALL_SCHEDULES; a stack's `supports` narrows it] */
     /* fixed dimensions: SP_FREE (the default) searches the dimension, any other value is the only one tried
      * (degrees >= 1; zero 0..3; sp 0|1; recompute an sp_recompute) */
     int fix_tp, fix_pp, fix_dp, fix_cp, fix_ep, fix_etp, fix_vpp, fix_mb;

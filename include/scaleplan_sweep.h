@@ -35,6 +35,8 @@ typedef struct {
     int status;
     int gpus, global_batch, seq_len;
     int tp, pp, dp, cp, ep, vpp, micro_batch, recompute, seq_parallel, zero;
+    int etp, ep_fold;   /* expert TP (TP when the plan does not set it), EP folded into TP x CP x DP */
+    char schedule[16];  /* pipeline schedule (sp_schedule_name: 1f1b, interleaved, zb-h1, zb-v, dualpipe) */
     char dtype[8];
     double step_time_s, mfu, tokens_per_s, memory_bytes;
     double tokens, time_s;           /* training tokens of the workload and their wall time (one step without) */

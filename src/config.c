@@ -803,7 +803,8 @@ static const char *const default_keys[] = {"flash_attention", "recompute", "seq_
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
                                            "grad_bytes", "optimizer_bytes", "fsdp_reshard_after_forward",
                                            "fp8_recipe", "cuda_graphs", "moe_dispatcher", NULL};
-static const char *const feature_names[] = {"tp", "pp", "vpp", "sp", "cp", "ep", "zero1", "zero2", "zero3", NULL};
+static const char *const feature_names[] = {"tp",    "pp",    "vpp",   "sp",   "cp",       "ep", "zero1",
+                                            "zero2", "zero3", "zb-h1", "zb-v", "dualpipe", NULL};
 
 static sp_status stack_enum(const src_file *f, json_t *d, const char *key, sp_software *sw, sp_error *err)
 {
@@ -878,7 +879,7 @@ static sp_status stack_supports(const src_file *f, json_t *a, sp_software *sw, s
 {
     if (!json_is_array(a))
         return sp_fail(err, SP_EINVAL, "%s:%d: field 'supports' must be an array of tp, pp, vpp, sp, cp, ep, zero1, "
-                       "zero2, zero3", f->path, key_line(f, "supports"));
+                       "zero2, zero3, zb-h1, zb-v, dualpipe", f->path, key_line(f, "supports"));
     size_t i;
     json_t *v;
     json_array_foreach(a, i, v)
@@ -889,7 +890,7 @@ static sp_status stack_supports(const src_file *f, json_t *a, sp_software *sw, s
             k++;
         if (!s || !feature_names[k])
             return sp_fail(err, SP_EINVAL, "%s:%d: supports[%zu] = %s; allowed tp, pp, vpp, sp, cp, ep, zero1, zero2, "
-                           "zero3", f->path, key_line(f, "supports"), i, s ? s : "(not a string)");
+                           "zero3, zb-h1, zb-v, dualpipe", f->path, key_line(f, "supports"), i, s ? s : "(not a string)");
         sw->supports |= 1u << k;
     }
     return SP_OK;

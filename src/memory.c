@@ -330,13 +330,8 @@ void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, 
  * layers that differ on PP > 1, the stage whose own layers x its micro-batches in flight (under 1F1B stage i holds
  * p - i of them, DualPipe p + 1 - i; at most the micro-batches of the step) hold the most, x the interleaving factor
  * held carries. */
-void sp_mem_held_bytes(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held, double out[3])
+void sp_mem_held_bytes_stages(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held, double out[3])
 {
-    if (m->n_pattern == 0 || p->pp == 1) {
-        for (int rc = 0; rc < 3; rc++)
-            out[rc] = pre->act[rc] * held;
-        return;
-    }
     int n_micro = (int)(p->global_batch / (sp_plan_replicas(p) * p->micro_batch)), L = m->n_layers;
     int base = p->schedule == SP_SCHED_DUALPIPE ? p->pp + 1 : p->pp;
     double first = sp_stage_layers(L, p->pp) * (base < n_micro ? base : n_micro), vf = held / first;

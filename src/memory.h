@@ -56,7 +56,17 @@ static inline double sp_mem_interleave_factor(int pp, int v) { return 1.0 + (pp 
 /* The layers' bytes held on the worst stage by recompute mode (sp_mem_held_bytes: layers_held x the model's layer, or
  * with layers that differ on PP > 1 each stage's own layers); sp_mem_act_layers adds, under full recompute, the one
  * layer rebuilt in the backward. */
-void sp_mem_held_bytes(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held, double out[3]);
+void sp_mem_held_bytes_stages(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held, double out[3]);
+static inline void sp_mem_held_bytes(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held,
+                                     double out[3])
+{
+    if (m->n_pattern > 0 && p->pp > 1) {
+        sp_mem_held_bytes_stages(m, p, pre, held, out);
+        return;
+    }
+    for (int rc = 0; rc < 3; rc++)
+        out[rc] = pre->act[rc] * held;
+}
 static inline double sp_mem_act_layers(const sp_shape_mem *pre, int rc, double held_bytes)
 {
     return rc == SP_RECOMPUTE_FULL ? held_bytes + pre->work : held_bytes;

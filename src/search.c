@@ -29,6 +29,7 @@ void sp_search_defaults(sp_search_opts *o)
     o->max_mem_frac = SP_SEARCH_MEM_FRAC;
     o->top_k = 10;
     o->max_vpp = 8;
+    o->schedules = SP_SEARCH_ALL_SCHEDULES;
     o->fix_tp = o->fix_pp = o->fix_dp = o->fix_cp = o->fix_ep = o->fix_etp = o->fix_vpp = o->fix_mb = SP_FREE;
     o->fix_zero = o->fix_sp = o->fix_recompute = SP_FREE;
     o->progress_after_s = 1.0;
@@ -82,10 +83,10 @@ static int plan_cmp(const sp_search_entry *a, const sp_search_entry *b)
         return a->objective < b->objective ? -1 : 1;
     const sp_plan *x = &a->plan, *y = &b->plan;
     int kx[] = {x->tp, x->pp, x->dp, x->cp, x->ep, x->vpp, x->micro_batch, (int)x->recompute, x->seq_parallel, x->zero,
-                x->etp, (int)x->dtype, x->ep_fold};
+                x->etp, (int)x->dtype, x->ep_fold, (int)x->schedule};
     int ky[] = {y->tp, y->pp, y->dp, y->cp, y->ep, y->vpp, y->micro_batch, (int)y->recompute, y->seq_parallel, y->zero,
-                y->etp, (int)y->dtype, y->ep_fold};
-    for (int i = 0; i < 13; i++)
+                y->etp, (int)y->dtype, y->ep_fold, (int)y->schedule};
+    for (int i = 0; i < 14; i++)
         if (kx[i] != ky[i])
             return kx[i] < ky[i] ? -1 : 1;
     return 0;
@@ -173,10 +174,11 @@ typedef struct {
     int dead[2];      /* by SP setting: no plan of this PP fits at the micro-batches tried so far, nor at any
                        * larger one */
     int has_dp;       /* o's data-parallel part filled */
-    int nv, nzv, v0;  /* valid virtual-stage counts and ZeRO stages; the first valid v */
+    int nv, nzv, v0;  /* valid (virtual stages, schedule) pairs and ZeRO stages; the first valid v */
     uint64_t vmask;   /* bit v-1: v virtual stages fit the layers (plan.c: pp*v <= L + 2) and match --fix vpp */
     int zok[4];
     double mz[4];     /* model-state memory by ZeRO stage */
+    double mzd[4];    /* the same under DualPipe (two stages' parameters per GPU) */
     sp_pipe_step o;  /* the stage (o.stage), once has_dp the DP collectives and optimizer, and the schedule part of
                        * the micro-batch being searched */
 } pp_state;
@@ -294,58 +296,117 @@ static int block_pruned(const unit_ctx *u, int ip)
     return lb > ts->thr || (o->max_objective > 0 && lb > o->max_objective);
 }
 
-/* Which virtual stages and ZeRO stages are plans at this PP degree (interleaving needs pp*v to divide the layers;
- * ZeRO-3 is not combined with PP (Megatron, DeepSpeed) nor with frozen weights); the stage's parameters and
- * model-state memory. */
+/* The pipeline schedules tried at PP degree pp with v virtual stages, into out; their count. PP 1 runs 1F1B; on PP > 1
+ * the ones o->schedules allows where they apply (docs/model.md "Schedules"): 1F1B at any v (interleaved when v > 1),
+ * ZB-H1 at v 1, DualPipe at v 1 on an even PP, ZB-V at v 2 (two chunks in a V). */
+static int sched_slots(const sp_search_opts *o, int pp, int v, sp_schedule out[3])
+{
+    int n = 0;
+    if (pp == 1 || (o->schedules & 1u << SP_SCHED_1F1B))
+        out[n++] = SP_SCHED_1F1B;
+    if (pp > 1 && v == 1 && (o->schedules & 1u << SP_SCHED_ZBH1))
+        out[n++] = SP_SCHED_ZBH1;
+    if (pp > 1 && v == 1 && pp % 2 == 0 && (o->schedules & 1u << SP_SCHED_DUALPIPE))
+        out[n++] = SP_SCHED_DUALPIPE;
+    if (pp > 1 && v == 2 && (o->schedules & 1u << SP_SCHED_ZBV))
+        out[n++] = SP_SCHED_ZBV;
+    return n;
+}
+
+/* Plans of a block: (virtual stages, schedule) pairs x ZeRO stages x recompute modes, valid or not. */
+static long long block_size(const sp_search_opts *o, int pp, int vmax)
+{
+    sp_schedule sc[3];
+    long long n = 0;
+    for (int v = 1; v <= vmax; v++)
+        n += sched_slots(o, pp, v, sc);
+    return n * N_ZERO * N_RECOMPUTE;
+}
+
+/* Which virtual stages, schedules and ZeRO stages are plans at this PP degree (interleaving needs pp*v to divide the
+ * layers; ZeRO-3 is not combined with PP (Megatron, DeepSpeed) nor with frozen weights); the stage's parameters and
+ * model-state memory (and DualPipe's, two stages per GPU). */
 static void pp_state_init(unit_ctx *u, pp_state *q, int pp, int vmax)
 {
     const sp_search_opts *o = u->o;
-    int L = u->m->n_layers;
+    int L = u->m->n_layers, dual = 0;
+    sp_schedule sc[3];
     q->ready = 1;
     q->dead[0] = q->dead[1] = q->has_dp = 0;
     q->nv = q->nzv = q->v0 = 0;
     q->vmask = 0;
     for (int v = 1; v <= vmax; v++)
         if (!(fixed_other(o->fix_vpp, v) || (v > 1 && L + 2 < pp * v))) {
+            int n = sched_slots(o, pp, v, sc);
             q->vmask |= 1ull << (v - 1);
-            q->nv++;
-            if (!q->v0)
+            q->nv += n;
+            dual |= v == 1 && n > 0 && sc[n - 1] == SP_SCHED_DUALPIPE;
+            if (!q->v0 && n)
                 q->v0 = v;
         }
     for (int z = 0; z < N_ZERO; z++)
         q->nzv += q->zok[z] = !(fixed_other(o->fix_zero, z) || (z == 3 && (pp > 1 || o->plan.frozen_base)));
     q->empty = !q->nv || !q->nzv || !u->nrv;
     if (!q->empty) {
+        u->p.schedule = SP_SCHED_1F1B;
         sp_stage_params_fill(u->m, &u->p, &u->mpre, &q->o.stage);
         sp_mem_states_by_zero(u->m, &u->p, &u->mpre, &q->o.stage, q->mz);
+        if (dual) {
+            u->p.schedule = SP_SCHED_DUALPIPE;
+            sp_mem_states_by_zero(u->m, &u->p, &u->mpre, &q->o.stage, q->mzd);
+            u->p.schedule = SP_SCHED_1F1B;
+        }
     }
 }
 
-/* The least memory of the block (least model states + least activations at the first virtual-stage count:
- * activations only grow with v): 0 with the block's activation terms when some plan may fit; 1 when even that
- * does not fit (the plans are counted and the block marked dead when it overflows beyond rounding). */
+/* The activation part of plan u->p (its vpp and schedule set) by recompute mode, from its block's terms at vpp 1
+ * under 1F1B (held1, emb): the interleaving factor for interleaved 1F1B, DualPipe's own in-flight count, ZB-H1 and
+ * ZB-V as 1F1B at vpp 1 (the same expressions as sp_mem_activations, so the same to the bit). */
+static void variant_act(const unit_ctx *u, double held1, double emb, double act[N_RECOMPUTE])
+{
+    const sp_plan *p = &u->p;
+    double held = held1, e = emb, hb[N_RECOMPUTE];
+    if (p->schedule == SP_SCHED_DUALPIPE)
+        sp_mem_act_terms(u->m, p, &held, &e);
+    else if (p->vpp > 1 && p->schedule != SP_SCHED_ZBV)
+        held *= sp_mem_interleave_factor(p->pp, p->vpp);
+    sp_mem_held_bytes(u->m, p, &u->mpre, held, hb);
+    for (int rc = 0; rc < N_RECOMPUTE; rc++)
+        act[rc] = sp_mem_act_total(sp_mem_act_layers(&u->mpre, rc, hb[rc]), e);
+}
+
+/* The least memory of the block (least model states + least activations over its (virtual stages, schedule) pairs):
+ * 0 with the block's 1F1B terms at vpp 1 (held1, emb) when some plan may fit; 1 when even that does not fit (the plans
+ * are counted and the block marked dead when it overflows beyond rounding). */
 static int block_overflows(unit_ctx *u, pp_state *q, int spv, long long nplans, long long block, double *held1,
-                           double *emb, double act[N_RECOMPUTE])
+                           double *emb, int vmax)
 {
     thread_state *ts = u->ts;
-    int zmin = -1, rmin = -1;
-    for (int z = 0; z < N_ZERO; z++)
-        if (q->zok[z] && (zmin < 0 || q->mz[z] < q->mz[zmin]))
-            zmin = z;
     u->p.vpp = 1;
+    u->p.schedule = SP_SCHED_1F1B;
     sp_mem_act_terms(u->m, &u->p, held1, emb);
-    double held = q->v0 > 1 ? *held1 * sp_mem_interleave_factor(u->p.pp, q->v0) : *held1, hb[N_RECOMPUTE];
-    sp_mem_held_bytes(u->m, &u->p, &u->mpre, held, hb);
-    for (int rc = 0; rc < N_RECOMPUTE; rc++) {
-        act[rc] = sp_mem_act_total(sp_mem_act_layers(&u->mpre, rc, hb[rc]), *emb);
-        if (u->rok[rc] && (rmin < 0 || act[rc] < act[rmin]))
-            rmin = rc;
-    }
-    double least = sp_mem_total(q->mz[zmin], act[rmin]);
+    double least = INFINITY, act[N_RECOMPUTE];
+    int zl[2] = {-1, -1}, zmin = 0, rmin = 0, vmin = 1; /* least model states: 1F1B, DualPipe */
+    for (int z = 0; z < N_ZERO; z++)
+        if (q->zok[z]) {
+            zl[0] = zl[0] < 0 || q->mz[z] < q->mz[zl[0]] ? z : zl[0];
+            zl[1] = zl[1] < 0 || q->mzd[z] < q->mzd[zl[1]] ? z : zl[1];
+        }
+    sp_schedule sc[3], smin = SP_SCHED_1F1B;
+    for (int v = 1; v <= vmax; v++)
+        for (int k = 0, n = q->vmask >> (v - 1) & 1 ? sched_slots(u->o, u->p.pp, v, sc) : 0; k < n; k++) {
+            u->p.vpp = v, u->p.schedule = sc[k];
+            variant_act(u, *held1, *emb, act);
+            int dual = sc[k] == SP_SCHED_DUALPIPE, z = zl[dual];
+            for (int rc = 0; rc < N_RECOMPUTE; rc++)
+                if (u->rok[rc] && sp_mem_total((dual ? q->mzd : q->mz)[z], act[rc]) < least)
+                    least = sp_mem_total((dual ? q->mzd : q->mz)[z], act[rc]), zmin = z, rmin = rc, vmin = v, smin = sc[k];
+        }
     if (least <= u->cap)
         return 0;
     ts->mem += nplans;
     ts->div += block - nplans;
+    u->p.vpp = vmin, u->p.schedule = smin;
     note_overflow(ts, &u->p, zmin, rmin, least - u->cap);
     if (least > u->cap * DEAD_MARGIN) {
         q->dead[spv] = 1;
@@ -392,62 +453,74 @@ static void take_plan(unit_ctx *u, pp_state *q, int z, int rc, double step)
     }
 }
 
-/* Every (virtual stages, ZeRO stage, recompute) plan of the block: memory check, step time, take_plan. */
-static void block_plans(unit_ctx *u, pp_state *q, int vmax, double held1, double emb, double act[N_RECOMPUTE])
+/* Every (ZeRO stage, recompute) plan of the block at u->p's virtual stages and schedule, whose activation part is
+ * act[]: memory check, step time, take_plan. *have_outer: q->o's schedule part is this micro-batch's. */
+static void variant_plans(unit_ctx *u, pp_state *q, const double act[N_RECOMPUTE], int *have_outer)
 {
     thread_state *ts = u->ts;
-    int have_outer = 0; /* q->o's schedule part is this micro-batch's */
-    for (int v = 1; v <= vmax; v++) {
-        if (!(q->vmask >> (v - 1) & 1)) {
-            ts->div += N_ZERO * N_RECOMPUTE;
+    const double *mz = u->p.schedule == SP_SCHED_DUALPIPE ? q->mzd : q->mz;
+    for (int z = 0; z < N_ZERO; z++) {
+        if (!q->zok[z]) {
+            ts->div += N_RECOMPUTE;
             continue;
         }
-        u->p.vpp = v;
-        if (v != q->v0) {
-            double held = held1 * sp_mem_interleave_factor(u->p.pp, v), hb[N_RECOMPUTE]; /* v > 1 here */
-            sp_mem_held_bytes(u->m, &u->p, &u->mpre, held, hb);
-            for (int rc = 0; rc < N_RECOMPUTE; rc++)
-                act[rc] = sp_mem_act_total(sp_mem_act_layers(&u->mpre, rc, hb[rc]), emb);
-        }
-        for (int z = 0; z < N_ZERO; z++) {
-            if (!q->zok[z]) {
-                ts->div += N_RECOMPUTE;
+        for (int rc = 0; rc < N_RECOMPUTE; rc++) {
+            if (!u->rok[rc]) {
+                ts->div++;
                 continue;
             }
-            for (int rc = 0; rc < N_RECOMPUTE; rc++) {
-                if (!u->rok[rc]) {
-                    ts->div++;
-                    continue;
-                }
-                double total = sp_mem_total(q->mz[z], act[rc]);
-                if (total > u->cap) {
-                    ts->mem++;
-                    if (total - u->cap <= ts->min_over)
-                        note_overflow(ts, &u->p, z, rc, total - u->cap);
-                    continue;
-                }
-                if (!u->have_cache) {
-                    sp_shape_step_fill(u->m, u->s, &u->p, &ts->memo, &u->mpre, &u->cache);
-                    u->have_cache = 1;
-                }
-                if (!have_outer) {
-                    if (!q->has_dp) {
-                        sp_pipe_step_dp(u->m, u->s, &u->p, &q->o);
-                        q->has_dp = 1;
-                    }
-                    sp_pipe_step_schedule(u->m, u->s, &u->p, &u->cache, &q->o);
-                    have_outer = 1;
-                }
-                /* the plan's step time; the full result only for a plan that can enter the top k */
-                double step = sp_plan_step_time(&q->o, v, z, rc, NULL);
-                if (!(isfinite(step) && step > 0)) {
-                    ts->div++;
-                    continue;
-                }
-                take_plan(u, q, z, rc, step);
+            double total = sp_mem_total(mz[z], act[rc]);
+            if (total > u->cap) {
+                ts->mem++;
+                if (total - u->cap <= ts->min_over)
+                    note_overflow(ts, &u->p, z, rc, total - u->cap);
+                continue;
             }
+            if (!u->have_cache) {
+                sp_shape_step_fill(u->m, u->s, &u->p, &ts->memo, &u->mpre, &u->cache);
+                u->have_cache = 1;
+            }
+            if (!*have_outer) {
+                if (!q->has_dp) {
+                    sp_pipe_step_dp(u->m, u->s, &u->p, &q->o);
+                    q->has_dp = 1;
+                }
+                sp_pipe_step_schedule(u->m, u->s, &u->p, &u->cache, &q->o);
+                *have_outer = 1;
+            }
+            q->o.schedule = u->p.schedule; /* the bubble's formula (step.h sp_schedule_bubble) */
+            /* the plan's step time; the full result only for a plan that can enter the top k */
+            double step = sp_plan_step_time(&q->o, u->p.vpp, z, rc, NULL);
+            if (!(isfinite(step) && step > 0)) {
+                ts->div++;
+                continue;
+            }
+            take_plan(u, q, z, rc, step);
         }
     }
+}
+
+/* Every (virtual stages, schedule) pair of the block, each with its ZeRO stages and recompute modes. */
+static void block_plans(unit_ctx *u, pp_state *q, int vmax, double held1, double emb)
+{
+    thread_state *ts = u->ts;
+    int have_outer = 0;
+    sp_schedule sc[3];
+    double act[N_RECOMPUTE];
+    for (int v = 1; v <= vmax; v++) {
+        int n = sched_slots(u->o, u->p.pp, v, sc);
+        if (!(q->vmask >> (v - 1) & 1)) {
+            ts->div += (long long)n * N_ZERO * N_RECOMPUTE;
+            continue;
+        }
+        for (int k = 0; k < n; k++) {
+            u->p.vpp = v;
+            u->p.schedule = sc[k];
+            variant_act(u, held1, emb, act);
+            variant_plans(u, q, act, &have_outer);
+        }
+    }
+    u->p.schedule = SP_SCHED_1F1B;
 }
 
 /* The block of PP degree ip at the current micro-batch and SP setting. */
@@ -459,7 +532,7 @@ static void run_block(unit_ctx *u, int ip, int spv)
     u->p.pp = pp;
     u->p.dp = u->dps[ip];
     int vmax = pp > 1 ? o->max_vpp : 1;
-    long long block = (long long)vmax * N_ZERO * N_RECOMPUTE;
+    long long block = block_size(o, pp, vmax);
     ts->enumerated += block;
     int per = u->rep_batch[ip];
     if (!per || per % u->p.micro_batch) {
@@ -487,10 +560,10 @@ static void run_block(unit_ctx *u, int ip, int spv)
         sp_shape_mem_fill(u->m, u->s, &u->p, u->pc, &u->mpre);
         u->have_mpre = 1;
     }
-    double held1, emb, act[N_RECOMPUTE];
-    if (block_overflows(u, q, spv, nplans, block, &held1, &emb, act))
+    double held1, emb;
+    if (block_overflows(u, q, spv, nplans, block, &held1, &emb, vmax))
         return;
-    block_plans(u, q, vmax, held1, emb, act);
+    block_plans(u, q, vmax, held1, emb);
 }
 
 static void run_key(const sp_model *m, const sp_system *s, const sp_search_opts *o, const sp_param_count *pc,

@@ -55,6 +55,25 @@ static sp_status parse_fix(const char *s, sp_search_opts *o, sp_error *err)
     return SP_OK;
 }
 
+/* --schedules 1f1b,zb-h1,zb-v,dualpipe: the schedules tried ("interleaved" is 1F1B with vpp > 1: the 1f1b bit) */
+static sp_status parse_schedules(const char *s, sp_search_opts *o, sp_error *err)
+{
+    char buf[256];
+    snprintf(buf, sizeof buf, "%s", s);
+    o->schedules = 0;
+    for (char *save = NULL, *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+        sp_schedule k;
+        int inter;
+        if (sp_schedule_parse(tok, &k, &inter))
+            return sp_fail(err, SP_EINVAL, "--schedules: unknown schedule '%s'; allowed 1f1b, interleaved, zb-h1, zb-v, "
+                                           "dualpipe (comma-separated)", tok);
+        o->schedules |= 1u << k;
+    }
+    if (!o->schedules)
+        return sp_fail(err, SP_EINVAL, "--schedules: empty list; allowed 1f1b, interleaved, zb-h1, zb-v, dualpipe");
+    return SP_OK;
+}
+
 static sp_status finetune_opts(sp_request *rq, const sp_model *m, sp_search_opts *o, sp_error *err)
 {
     const char *method = NULL, *targets = NULL, *base = NULL;
@@ -125,6 +144,9 @@ static sp_status search_opts(sp_request *rq, const sp_model *m, sp_search_opts *
             return sp_fail(err, SP_EINVAL, "--objective '%s'; allowed time, tokens-per-s, cost", obj);
     }
     if ((st = sp_req_str(rq, "fix", &fix, err)) || (fix && (st = parse_fix(fix, o, err))))
+        return st;
+    const char *sch = NULL;
+    if ((st = sp_req_str(rq, "schedules", &sch, err)) || (sch && (st = parse_schedules(sch, o, err))))
         return st;
     return finetune_opts(rq, m, o, err);
 }
@@ -220,6 +242,7 @@ static json_t *entry_json(const sp_plan *p, const sp_train_result *x)
     sp_json_set_str(o, "bottleneck", x->bottleneck);
     sp_json_set_int(o, "etp", p->etp > 0 ? p->etp : p->tp);
     sp_json_set_str(o, "dtype", sp_dtype_name(p->dtype));
+    sp_json_set_str(o, "schedule", sp_schedule_name(p->schedule, p->vpp));
     return o;
 }
 

@@ -20,7 +20,8 @@ static const struct {
                   {SP_FEAT_VPP, "interleaved pipeline stages"}, {SP_FEAT_SP, "sequence parallelism"},
                   {SP_FEAT_CP, "context parallelism"},        {SP_FEAT_EP, "expert parallelism"},
                   {SP_FEAT_ZERO1, "ZeRO-1 / distributed optimizer"}, {SP_FEAT_ZERO2, "ZeRO-2"},
-                  {SP_FEAT_ZERO3, "ZeRO-3 / FSDP full sharding"}};
+                  {SP_FEAT_ZERO3, "ZeRO-3 / FSDP full sharding"}, {SP_FEAT_ZBH1, "ZB-H1 pipeline schedule"},
+                  {SP_FEAT_ZBV, "ZB-V pipeline schedule"}, {SP_FEAT_DUALPIPE, "DualPipe pipeline schedule"}};
 
 static const char *feat_name(unsigned f)
 {
@@ -256,6 +257,15 @@ sp_status sp_software_apply_search(const sp_software *sw, sp_search_opts *o, sp_
         return need(sw, zfeat[o->fix_zero], "zero", o->fix_zero, err);
     if ((sw->supports & all_zero) != all_zero && o->fix_zero == SP_FREE)
         o->fix_zero = sw->zero == 3 && !sw->fsdp_reshard ? 2 : sw->zero;
+    /* pipeline schedules: 1F1B (interleaved with vpp) always, the others where the stack lists them */
+    static const unsigned sfeat[4] = {0, SP_FEAT_ZBH1, SP_FEAT_ZBV, SP_FEAT_DUALPIPE};
+    int named = o->schedules != SP_SEARCH_ALL_SCHEDULES; /* --schedules given: a schedule the stack lacks is refused */
+    for (int k = 1; k < 4; k++)
+        if (!(sw->supports & sfeat[k])) {
+            if (named && (o->schedules & 1u << k))
+                return sp_fail(err, SP_EINVAL, "software '%s' has no %s (schedules)", sw->name, feat_name(sfeat[k]));
+            o->schedules &= ~(1u << k);
+        }
     o->plan.weight_bytes = sw->weight_bytes;
     o->plan.grad_bytes = sw->grad_bytes;
     o->plan.optimizer_bytes = sw->optimizer_bytes;

@@ -283,6 +283,8 @@ static void take_plan(const sp_search_entry *e, sp_sweep_point *p)
     p->tp = q->tp, p->pp = q->pp, p->dp = q->dp, p->cp = q->cp, p->ep = q->ep, p->vpp = q->vpp;
     p->micro_batch = q->micro_batch, p->recompute = (int)q->recompute, p->seq_parallel = q->seq_parallel;
     p->zero = q->zero;
+    p->etp = q->etp > 0 ? q->etp : q->tp, p->ep_fold = q->ep_fold;
+    snprintf(p->schedule, sizeof p->schedule, "%s", sp_schedule_name(q->schedule, q->vpp));
     snprintf(p->dtype, sizeof p->dtype, "%s", sp_dtype_name(q->dtype));
     p->step_time_s = e->res.step_time_s;
     p->mfu = e->res.mfu;

@@ -75,10 +75,13 @@ static json_t *point_json(const sp_sweep *sw, const sp_sweep_point *p)
         json_object_set_new(plan, "cp", json_integer(p->cp));
         json_object_set_new(plan, "ep", json_integer(p->ep));
         json_object_set_new(plan, "vpp", json_integer(p->vpp));
+        json_object_set_new(plan, "schedule", json_string(p->schedule));
         json_object_set_new(plan, "micro_batch", json_integer(p->micro_batch));
         json_object_set_new(plan, "recompute", json_string(sp_recompute_name((sp_recompute)p->recompute)));
         json_object_set_new(plan, "sequence_parallel", json_boolean(p->seq_parallel));
         json_object_set_new(plan, "zero", json_integer(p->zero));
+        json_object_set_new(plan, "etp", json_integer(p->etp));
+        json_object_set_new(plan, "ep_fold", json_boolean(p->ep_fold));
         json_object_set_new(plan, "dtype", json_string(p->dtype));
     }
     json_object_set_new(o, "plan", p->tp > 0 ? plan : json_null());

@@ -21,9 +21,9 @@ typedef struct {
 #define CS(n, f) {n, C_STR, offsetof(sp_sweep_point, f), sizeof((sp_sweep_point *)0)->f}
 static const column cols[] = {
     CI("gpus", gpus), CI("global_batch", global_batch), CI("seq_len", seq_len), CI("tp", tp), CI("pp", pp), CI("dp", dp),
-    CI("cp", cp), CI("ep", ep), CI("vpp", vpp), CI("micro_batch", micro_batch),
+    CI("cp", cp), CI("ep", ep), CI("vpp", vpp), CS("schedule", schedule), CI("micro_batch", micro_batch),
     {"recompute", C_RECOMPUTE, offsetof(sp_sweep_point, recompute), 0}, CI("sequence_parallel", seq_parallel),
-    CI("zero", zero), CS("dtype", dtype), CD("step_time_s", step_time_s), CD("mfu", mfu),
+    CI("zero", zero), CI("etp", etp), CI("ep_fold", ep_fold), CS("dtype", dtype), CD("step_time_s", step_time_s), CD("mfu", mfu),
     CD("tokens_per_s", tokens_per_s), CD("memory_per_gpu_bytes", memory_bytes), CD("tokens", tokens),
     CD("time_s", time_s), CD("energy_j", energy_j), CD("cost_usd", cost_usd), CD("cloud_usd", cloud_usd),
     CD("tokens_per_s_per_usd", tokens_per_s_per_usd), CD("rack_power_w", rack_power_w),

@@ -375,6 +375,7 @@ static void test_search_precision_etp(void **st)
     q.fix_tp = 4;
     q.fix_ep = 4;
     q.top_k = SP_SEARCH_MAX_TOP; /* the ETP variants rank below micro-batch and ZeRO variants of ETP 1 */
+    q.schedules = 1u << SP_SCHED_1F1B; /* the ETP degrees, not the schedules' variants of one, fill the top k */
     assert_int_equal(sp_search(&x, &h, &q, top_r, r, &e), SP_OK);
     int seen[5] = {0};
     for (int i = 0; i < r->n_top; i++) {

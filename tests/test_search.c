@@ -165,8 +165,9 @@ static void test_best_beats_given_plans(void **st)
     sp_search_result *res = malloc(sizeof *res);
     assert_int_equal(sp_search(&m, &s, &o, top_res, res, &e), SP_OK);
     assert_true(res->top[0].res.step_time_s <= r.step_time_s);
-    /* fixing every dimension returns exactly train's plan and time */
+    /* fixing every dimension (the schedule too: ZB-V also runs vpp 2) returns exactly train's plan and time */
     o.fix_tp = 8, o.fix_pp = 8, o.fix_vpp = 2, o.fix_mb = 1, o.fix_zero = 0, o.fix_sp = 0, o.fix_recompute = 2;
+    o.schedules = 1u << SP_SCHED_1F1B;
     assert_int_equal(sp_search(&m, &s, &o, top_res, res, &e), SP_OK);
     assert_true(res->top[0].res.step_time_s == r.step_time_s);
     free(res);
@@ -241,12 +242,63 @@ static void test_progress(void **st)
     free(b);
 }
 
+/* The best plan of a search restricted to the schedules in mask (the rest fixed by o), and train's result for it. */
+static sp_search_entry best_with(const sp_model *m, const sp_system *s, sp_search_opts o, unsigned mask, sp_train_result *t)
+{
+    sp_error e = {0};
+    sp_search_result *res = malloc(sizeof *res);
+    o.schedules = mask;
+    if (sp_search(m, s, &o, top_res, res, &e))
+        fail_msg("%s", e.msg);
+    sp_search_entry b = res->top[0];
+    free(res);
+    sp_plan p = b.plan;
+    if (sp_plan_resolve(&p, m, s, &e) || sp_train_eval(m, s, &p, t, &e))
+        fail_msg("%s", e.msg);
+    return b;
+}
+
+/* Rule: the search enumerates the pipeline schedules where they apply and takes one only when it is strictly
+ * faster (docs/search.md): Llama-3-70B on 512 H100s at TP 8 x PP 8, selective recompute, micro-batch 1. ZB-H1 has
+ * 1F1B's memory and a smaller bubble, so it wins at vpp 1; at vpp 2 ZB-V wins over interleaved 1F1B and holds less
+ * (no interleaving factor); DualPipe holds two stages' parameters. Each plan found is train's plan to the bit. */
+static void test_schedules(void **st)
+{
+    (void)st;
+    sp_model m;
+    sp_system s;
+    load("llama3-70b", "dgx-h100", &m, &s);
+    sp_search_opts o = search_opts(512, 1024, 8192);
+    o.fix_tp = 8, o.fix_pp = 8, o.fix_vpp = 1, o.fix_mb = 1, o.fix_zero = 1, o.fix_sp = 1, o.fix_recompute = 1;
+    sp_train_result t;
+    sp_search_entry a = best_with(&m, &s, o, 1u << SP_SCHED_1F1B, &t);
+    assert_int_equal(a.plan.schedule, SP_SCHED_1F1B);
+    sp_search_entry b = best_with(&m, &s, o, 1u << SP_SCHED_1F1B | 1u << SP_SCHED_ZBH1, &t);
+    assert_int_equal(b.plan.schedule, SP_SCHED_ZBH1);
+    assert_true(b.res.step_time_s < a.res.step_time_s);
+    assert_true(b.res.step_time_s == t.step_time_s);
+    assert_true(b.res.mem.total == a.res.mem.total);
+    sp_search_entry d = best_with(&m, &s, o, 1u << SP_SCHED_1F1B | 1u << SP_SCHED_DUALPIPE, &t);
+    assert_true(d.res.step_time_s == t.step_time_s);
+    assert_true(d.res.mem.weights == 2 * a.res.mem.weights);
+    sp_search_entry c = best_with(&m, &s, o, SP_SEARCH_ALL_SCHEDULES, &t);
+    assert_true(c.res.step_time_s <= b.res.step_time_s && c.res.step_time_s <= d.res.step_time_s);
+    o.fix_vpp = 2;
+    a = best_with(&m, &s, o, 1u << SP_SCHED_1F1B, &t);
+    b = best_with(&m, &s, o, 1u << SP_SCHED_1F1B | 1u << SP_SCHED_ZBV, &t);
+    assert_int_equal(b.plan.schedule, SP_SCHED_ZBV);
+    assert_true(b.res.step_time_s < a.res.step_time_s && b.res.step_time_s == t.step_time_s);
+    assert_true(b.res.mem.activations < a.res.mem.activations);
+    assert_string_equal(sp_schedule_name(a.plan.schedule, a.plan.vpp), "interleaved");
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pruning_exact),   cmocka_unit_test(test_deterministic_threads),
         cmocka_unit_test(test_no_allocation),   cmocka_unit_test(test_best_beats_given_plans),
         cmocka_unit_test(test_infeasible),      cmocka_unit_test(test_progress),
+        cmocka_unit_test(test_schedules),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -121,8 +121,8 @@ expect_out train_mfu_convention 'MFU counts 81 % of its FLOPs in attention, full
 expect_out search_no_twins 'none\|sel: recompute none and selective give the same plan' -- search --model llama3-8b --system dgx-h100 --gpus 64 --global-batch 256 --seq-len 4096
 $RUN search --model llama3-8b --system dgx-h100 --gpus 64 --global-batch 256 --seq-len 4096 --top 10 >"$TMP/s.txt" 2>&1
 # rows (TP..ZeRO, recompute none/selective taken as one) must be distinct; full recompute is a different plan
-dups=$(awk '$1 ~ /^[0-9]+$/ && NF > 12 { r = $9; if (r == "none" || r == "selective" || r == "none|sel") r = "ns";
-    print $2, $3, $4, $5, $6, $7, $8, r, $10, $11 }' "$TMP/s.txt" | sort | uniq -d | wc -l)
+dups=$(awk '$1 ~ /^[0-9]+$/ && NF > 13 { r = $10; if (r == "none" || r == "selective" || r == "none|sel") r = "ns";
+    print $2, $3, $4, $5, $6, $7, $8, $9, r, $11, $12 }' "$TMP/s.txt" | sort | uniq -d | wc -l)
 if [ "$dups" -eq 0 ]; then echo "ok search_rows_distinct"; else echo "not ok search_rows_distinct: $dups rows differ only by recompute none/selective"; fi
 expect_out limits_physical_scale 'physical scale: points past 1e6 GPUs \(here up to [0-9.e+]+\) are extrapolations' -- limits --mode epoch2024
 
