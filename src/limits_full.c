@@ -130,6 +130,8 @@ static sp_status smallest_cluster(full_sweep *c, const sp_model *m, int i0, doub
     so.max_objective = t_step * (1 + 1e-9);
     so.plan.grad_bytes = c->o->grad_bytes;
     so.plan.zero_bubble = c->o->zero_bubble;
+    /* the full mode's pipelines are 1F1B / interleaved (docs/limits.md); its zero-bubble step is zero_bubble above */
+    so.schedules = 1u << SP_SCHED_1F1B;
     *n_found = *searched = 0;
     *evaluated = 0;
     for (int i = i0; S * ldexp(1.0, i) <= max_n && !*n_found; i++) {

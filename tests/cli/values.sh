@@ -31,12 +31,12 @@ expect_json infer_moe_memory_sums 'sum:memory_per_gpu_bytes-total-capacity=memor
 expect_json search_sorted 'sorted:plans:step_time_s' 'each:plans:mfu?' -- search --model llama3-8b --system dgx-h100 \
     --gpus 16 --global-batch 64 --seq-len 4096 --top 3 --threads 1 --json
 best=$($RUN search --model llama3-8b --system dgx-h100 --gpus 16 --global-batch 64 --seq-len 4096 --top 1 --threads 1 --csv | sed -n 2p)
-t=$(printf '%s' "$best" | cut -d, -f11)
-set -- $(printf '%s' "$best" | cut -d, -f1-10 | tr ',' ' ')
-sp=""; [ "$9" = 1 ] && sp=--sp
+t=$(printf '%s' "$best" | cut -d, -f15)
+set -- $(printf '%s' "$best" | cut -d, -f1-11 | tr ',' ' ')
+sp=""; [ "${10}" = 1 ] && sp=--sp
 expect_json search_best_retimed "step_time_s=$t@1e-5" -- train --model llama3-8b --system dgx-h100 --gpus 16 \
-    --global-batch 64 --seq-len 4096 --tp "$1" --pp "$2" --cp "$4" --ep "$5" --vpp "$6" --micro-batch "$7" \
-    --recompute "$8" $sp --zero "${10}" --json
+    --global-batch 64 --seq-len 4096 --tp "$1" --pp "$2" --cp "$4" --ep "$5" --vpp "$6" --schedule "$7" \
+    --micro-batch "$8" --recompute "$9" $sp --zero "${11}" --json
 
 # presets --json lists the four kinds; validate --json agrees with its text report on the overall MAPE.
 expect_json presets_json 'models.0?' 'systems.0?' 'accelerators.0?' 'laws.2?' -- presets --json
