@@ -1015,10 +1015,18 @@ typedef struct {
     int cuda_graphs;          /* decode steps replay captured graphs (per-step overhead below already reflects it) */
     int no_evict;             /* admit a request only when KV for its prompt + output can be reserved (TensorRT-LLM
                                  GUARANTEED_NO_EVICT): no preemption */
+    double prefill_min_free_kv; /* admit waiting prompts into a step only while at least this fraction of the KV
+                                 blocks is free (AMD vLLM's VLLM_SCHED_PREFILL_KVC_FREEPCT / 100); 0: off */
     double mem_frac;          /* fraction of HBM the engine may use (weights + KV + activations) */
     double step_overhead_s;   /* host time per engine step: scheduling, sampling, detokenisation */
     double kernel_factor;     /* time multiplier of the stack's compute-bound FP8/FP4 GEMMs relative to infer's
-                                 model (divides their efficiency; HBM-bound GEMMs keep the roofline) [1] */
+                                 model (divides their efficiency; HBM-bound GEMMs keep the roofline) [1]; after
+                                 loading it includes the clock ratio below */
+    double prefill_hold_s;    /* prefill-first: while sequences decode, waiting prompts are held until the oldest
+                                 has waited this long or prefill_hold_min wait (AMD's harness batcher); 0: off */
+    int prefill_hold_min;
+    double clock_mhz;         /* GPU clock the preset's GEMMs run at (a power/determinism cap), 0: not stated */
+    double kernel_clock_mhz;  /* clock at which kernel_factor's source measured its GEMM rate, 0: not stated */
 } sp_serve_stack;
 
 typedef struct {

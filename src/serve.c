@@ -304,7 +304,11 @@ static void compose(sv_sim *S, sv_eng *e, int allow_dec, int allow_pf, int budge
         if (e->n_run < n_before && e->n_run <= i)
             break; /* r itself was preempted: nothing after it is running */
     }
-    while (e->nwait > 0 && e->n_run < S->max_seqs && budget > 0) {
+    /* AMD's vLLM scheduler (VLLM_SCHED_PREFILL_KVC_FREEPCT): no new prompt joins a step while less than the stack's
+     * fraction of the KV blocks is free, so admissions stop before decodes run out of blocks and preempt */
+    double thr = S->o->stack.prefill_min_free_kv;
+    int admit = !(thr > 0) || e->free + e->idle_cached >= thr * e->total;
+    while (admit && e->nwait > 0 && e->n_run < S->max_seqs && budget > 0) {
         sv_req *r = &S->r[e->qhead];
         prefix_hit(S, e, r);
         r->chunk = 0;
@@ -314,6 +318,20 @@ static void compose(sv_sim *S, sv_eng *e, int allow_dec, int allow_pf, int budge
     }
 }
 
+/* AMD's harness batcher (prefill_hold_s / prefill_hold_min): while e has sequences decoding, its waiting prompts
+ * are held back until the oldest has waited prefill_hold_s or prefill_hold_min of them wait, so that prefill steps
+ * interrupt the decodes less often. An engine with nothing running admits at once; the hold is checked when a step
+ * ends, which is at least every decode step. */
+static int held(const sv_sim *S, const sv_eng *e)
+{
+    const sp_serve_stack *st = &S->o->stack;
+    if (!(st->prefill_hold_s > 0) || e->n_run == 0 || e->nwait == 0)
+        return 0;
+    if (st->prefill_hold_min > 0 && e->nwait >= st->prefill_hold_min)
+        return 0;
+    return S->t - S->r[e->qhead].arrival < st->prefill_hold_s;
+}
+
 /* Starts the next step of e at S->t if it has work. */
 void sv_try_start(sv_sim *S, sv_eng *e)
 {
@@ -321,7 +339,10 @@ void sv_try_start(sv_sim *S, sv_eng *e)
     if (e->role == SV_ROLE_PREFILL)
         compose(S, e, 0, 1, S->budget, &st);
     else if (S->o->stack.policy == SP_SCHED_PREFILL_FIRST) {
-        compose(S, e, 0, 1, S->budget, &st);
+        if (held(S, e))
+            memset(&st, 0, sizeof st);
+        else
+            compose(S, e, 0, 1, S->budget, &st);
         if (st.n_pf == 0)
             compose(S, e, 1, 0, 1 << 30, &st);
     } else

@@ -125,6 +125,19 @@ static json_t *load_obj(const char *data_dir, const char *sub, const char *name,
     return root;
 }
 
+/* Power-limited clock: a compute-bound GEMM's time scales with 1 / clock, so a kernel factor measured at
+ * kernel_clock_mhz becomes kernel_factor x kernel_clock_mhz / clock_mhz at the clock the preset runs at (AMD caps
+ * MI325X at 1,700 MHz offline and 1,600 MHz server in MLPerf v5.0; data/serving/vllm-rocm-mlperf50-*.json). */
+static sp_status stack_clock(const char *path, sp_serve_stack *st, sp_error *err)
+{
+    if ((st->clock_mhz > 0) != (st->kernel_clock_mhz > 0))
+        return sp_fail(err, SP_EINVAL, "%s: fields 'clock_mhz' and 'kernel_clock_mhz' go together (the clock the preset "
+                       "runs at and the clock its kernel_factor was measured at)", path);
+    if (st->clock_mhz > 0)
+        st->kernel_factor *= st->kernel_clock_mhz / st->clock_mhz;
+    return SP_OK;
+}
+
 sp_status sp_serve_stack_load(const char *data_dir, const char *name, sp_serve_stack *st, sp_error *err)
 {
     sp_serve_stack_defaults(st);
@@ -135,7 +148,8 @@ sp_status sp_serve_stack_load(const char *data_dir, const char *name, sp_serve_s
         return err->status ? err->status : SP_EIO;
     static const char *const keys[] = {"name", "description", "policy", "chunked_prefill", "max_num_tokens", "max_num_seqs",
                                        "kv_block", "prefix_caching", "cuda_graphs", "no_evict", "mem_frac", "step_overhead_s",
-                                       "kernel_factor", "sources", NULL};
+                                       "kernel_factor", "prefill_min_free_kv", "prefill_hold_s", "prefill_hold_min",
+                                       "clock_mhz", "kernel_clock_mhz", "sources", NULL};
     sp_status rc = known_keys(root, path, keys, err);
     const char *nm = json_string_value(json_object_get(root, "name"));
     snprintf(st->name, sizeof st->name, "%s", nm ? nm : name);
@@ -164,8 +178,18 @@ sp_status sp_serve_stack_load(const char *data_dir, const char *name, sp_serve_s
         rc = num(root, path, "step_overhead_s", 0, 1, &st->step_overhead_s, err);
     if (!rc)
         rc = num(root, path, "kernel_factor", 0.1, 10, &st->kernel_factor, err);
+    if (!rc)
+        rc = num(root, path, "prefill_min_free_kv", 0, 1, &st->prefill_min_free_kv, err);
+    if (!rc)
+        rc = num(root, path, "prefill_hold_s", 0, 3600, &st->prefill_hold_s, err);
+    if (!rc)
+        rc = inum(root, path, "prefill_hold_min", 0, 1 << 20, &st->prefill_hold_min, err);
+    if (!rc)
+        rc = num(root, path, "clock_mhz", 0, 1e5, &st->clock_mhz, err);
+    if (!rc)
+        rc = num(root, path, "kernel_clock_mhz", 0, 1e5, &st->kernel_clock_mhz, err);
     json_decref(root);
-    return rc;
+    return rc ? rc : stack_clock(path, st, err);
 }
 
 static sp_status len_dist(json_t *root, const char *path, const char *key, sp_len_dist *d, sp_error *err)

@@ -274,6 +274,84 @@ static void test_presets(void **st)
     }
 }
 
+/* Rule (AMD's vLLM scheduler, VLLM_SCHED_PREFILL_KVC_FREEPCT): no prompt joins a step while less than the stack's
+ * fraction of the KV blocks is free. At 1.0 (admit only into an empty cache) with a budget holding one 100-token
+ * prompt per step, 4 requests run one after another: 4 x (1 prefill + 9 decodes) = 40 steps, the run lasting 4 x
+ * (prefill + decodes at contexts 101..109); without the gate the 4 prompts are prefilled first and decode together,
+ * 4 + 9 = 13 steps. AMD's harness batcher (prefill_hold_s) gives the same 40 steps when its hold never expires
+ * (prompts wait while anything decodes) and 13 when prefill_hold_min is reached by the waiting queue at once. */
+static void test_prefill_gate_and_hold(void **st)
+{
+    (void)st;
+    sp_model m = model("llama3-8b");
+    sp_system s = sys("dgx-h100");
+    sp_serve_opts o;
+    sp_serve_defaults(&o);
+    o.n_requests = 4;
+    o.stack.policy = SP_SCHED_PREFILL_FIRST;
+    o.stack.chunked_prefill = 0;
+    o.stack.prefix_caching = 0;
+    o.stack.max_num_tokens = 150;
+    sp_serve_workload w = fixed(100, 10, SP_ARR_OFFLINE);
+    sp_serve_result r;
+    sp_error e = {0};
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &r, &e), SP_OK);
+    assert_int_equal(r.steps, 13);
+    o.stack.prefill_min_free_kv = 1;
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &r, &e), SP_OK);
+    assert_int_equal(r.steps, 40);
+    assert_int_equal(r.preemptions, 0);
+    sp_serve_steptab t;
+    assert_int_equal(sp_serve_steptab_build(&m, &s, &o, 256, &t, &e), SP_OK);
+    double one = sp_serve_step_time(&t, 100, 100 * 50.0, 0, 0, 1);
+    for (int g = 1; g < 10; g++)
+        one += sp_serve_step_time(&t, 0, 0, 1, 100 + g, 1);
+    assert_rel(r.e2e_s[3], (one + 2 * one + 3 * one + 4 * one) / 4, 1e-9);
+    o.stack.prefill_min_free_kv = 0;
+    o.stack.prefill_hold_s = 1e3;
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &r, &e), SP_OK);
+    assert_int_equal(r.steps, 40);
+    o.stack.prefill_hold_min = 3;
+    assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &r, &e), SP_OK);
+    assert_true(r.steps < 40);
+}
+
+/* Rule (power-limited clock): a stack's kernel factor measured at kernel_clock_mhz is scaled by kernel_clock_mhz /
+ * clock_mhz (a compute-bound GEMM takes 1 / clock): AMD's v5.0 GEMM rate was measured under the 1,700 MHz offline
+ * cap, the server ran at 1,600 MHz, so 0.93 x 1700 / 1600 = 0.988125; offline keeps 0.93. The AMD presets carry
+ * their submissions' settings; a clock without its reference clock is refused. */
+static void test_amd_presets(void **st)
+{
+    (void)st;
+    sp_serve_stack a, b, c, d;
+    sp_error e = {0};
+    assert_int_equal(sp_serve_stack_load(SP_DATA_DIR, "vllm-rocm-mlperf50-offline", &a, &e), SP_OK);
+    assert_int_equal(sp_serve_stack_load(SP_DATA_DIR, "vllm-rocm-mlperf50-server", &b, &e), SP_OK);
+    assert_near(a.kernel_factor, 0.93, 1e-15);
+    assert_near(b.kernel_factor, 0.988125, 1e-15);
+    assert_int_equal(a.max_num_seqs, 2048);
+    assert_int_equal(a.max_num_tokens, 65536);
+    assert_int_equal(b.prefill_hold_min, 96);
+    assert_int_equal(sp_serve_stack_load(SP_DATA_DIR, "vllm-rocm-mlperf41-offline", &c, &e), SP_OK);
+    assert_int_equal(sp_serve_stack_load(SP_DATA_DIR, "vllm-rocm-mlperf41-server", &d, &e), SP_OK);
+    assert_int_equal(c.policy, SP_SCHED_PREFILL_FIRST);
+    assert_false(c.chunked_prefill);
+    assert_near(c.prefill_min_free_kv, 0.31, 0);
+    assert_near(c.mem_frac, 0.99, 0);
+    assert_int_equal(d.max_num_seqs, 1024);
+    assert_int_equal(d.max_num_tokens, 49152);
+    assert_near(d.prefill_hold_s, 0.3, 0);
+    char path[] = "/tmp/sp_test_clockXXXXXX";
+    int fd = mkstemp(path);
+    assert_true(fd >= 0);
+    FILE *f = fdopen(fd, "w");
+    fputs("{\"name\":\"x\",\"clock_mhz\":1600}", f);
+    fclose(f);
+    assert_int_equal(sp_serve_stack_load(SP_DATA_DIR, path, &a, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "kernel_clock_mhz"));
+    remove(path);
+}
+
 /* Rule: the search ranks deployments meeting the SLOs first, by $ per million tokens ascending; the winner meets
  * both P99s at the target rate; a layout that cannot fit (bf16 Llama-3-70B on one H100) is kept with its reason. */
 static void test_search(void **st)
@@ -349,6 +427,7 @@ int main(void)
         cmocka_unit_test(test_step_equals_infer), cmocka_unit_test(test_single_request), cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_preemption),        cmocka_unit_test(test_prefix_cache),   cmocka_unit_test(test_max_rate),
         cmocka_unit_test(test_errors),            cmocka_unit_test(test_presets), cmocka_unit_test(test_search), cmocka_unit_test(test_call), cmocka_unit_test(test_gemv_memory_bound),
+        cmocka_unit_test(test_prefill_gate_and_hold), cmocka_unit_test(test_amd_presets),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
