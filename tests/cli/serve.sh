@@ -39,6 +39,18 @@ if awk '/ v4\.1 +n=/ { n++; v = $(NF-1) + 0; if (v > 12) bad = bad " " $1 "=" v 
 else
     echo "not ok serve_validate_mape: $(grep -E 'MAPE|error' "$TMP/val" | tr '\n' ';')"
 fi
+# AMD's MLPerf serving settings as presets (data/serving/vllm-rocm-mlperf*.json): they load by name, the run names
+# them; a clock without the clock its kernel factor was measured at is refused.
+expect_out serve_preset_amd '"software":"vllm-rocm-mlperf50-offline"' -- serve --model llama2-70b --system mi325x-8 --dtype fp8 --kv-dtype fp8 --workload mlperf-llama2-70b --scenario offline --software vllm-rocm-mlperf50-offline --requests 300 --json
+expect_out serve_preset_amd41 'vllm-rocm-mlperf41-server' -- serve --model llama2-70b --system mi300x-8 --dtype fp8 --kv-dtype fp8 --workload mlperf-llama2-70b --rate 2 --software vllm-rocm-mlperf41-server --requests 300
+printf '{"name":"x","clock_mhz":1600}' > "$TMP/clock.json"
+expect_fail serve_preset_clock 2 'kernel_clock_mhz' -- serve --model llama3-8b --software "$TMP/clock.json"
+# CDNA3's v5.0 rows (MI325X, AMD's v5.0 settings and published GEMM rate, nothing fitted on them): MAPE <= 12 %.
+if awk '/^ +cdna3 +v5\.0 +n=/ { n++; v = $(NF-1) + 0; if (v > 12) bad = 1 } END { exit !(n == 1 && !bad) }' "$TMP/val"; then
+    echo "ok serve_validate_cdna3_v50"
+else
+    echo "not ok serve_validate_cdna3_v50: $(grep -E 'cdna3' "$TMP/val" | tr '\n' ';')"
+fi
 expect_out serve_validate_json '"mape":\[\{"family":"hopper","round":"v4.1","n":4' -- serve --validate data/validation/serving_mlperf.csv --family hopper --json
 expect_fail serve_validate_missing 2 'cannot' -- serve --validate "$TMP/none.csv"
 expect_out serve_search 'why the others lose' -- serve --search --model llama3-8b --workload mlperf-llama3.1-8b --rate 20 --candidates dgx-h100,mi300x-8 --requests 400
