@@ -44,6 +44,18 @@ static void print_text(json_t *o)
     json_t *v;
     json_object_foreach(json_object_get(o, "params_by_component"), key, v) if (json_number_value(v) > 0)
         line(key, json_number_value(v));
+    json_t *at = json_object_get(o, "attention"), *dr = json_object_get(at, "dropout");
+    int sw = (int)json_integer_value(json_object_get(at, "sliding_window"));
+    double da = jn(dr, "attention"), dh = jn(dr, "hidden");
+    if (sw)
+        printf("attention: sliding layers over the last %d tokens", sw);
+    else
+        printf("attention: no sliding window");
+    printf("%s; dropout: ", json_is_true(json_object_get(at, "sinks")) ? ", learned softmax sinks" : "");
+    if (da > 0 || dh > 0)
+        printf("attention %g, hidden %g\n", da, dh);
+    else
+        printf("none\n");
     printf("per token at %d tokens of context:\n", (int)json_integer_value(json_object_get(o, "seq_len")));
     line("forward FLOPs", jn(o, "flops_per_token"));
     line("training FLOPs (3 x forward)", jn(o, "training_flops_per_token"));

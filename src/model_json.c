@@ -56,6 +56,21 @@ static json_t *ignored_keys(const sp_model_info *info)
     return a;
 }
 
+/* The attention facts the step prices: sliding window (0: none), learned softmax sinks, dropout probabilities. */
+static json_t *attention_facts(const sp_model *m)
+{
+    int swa = 0;
+    for (int i = 0; i < m->n_layers && !swa; i++)
+        swa = sp_model_mixer(m, i) == SP_MIX_SWA;
+    json_t *a = json_object(), *d = json_object();
+    json_object_set_new(a, "sliding_window", json_integer(swa ? m->sliding_window : 0));
+    json_object_set_new(a, "sinks", json_boolean(m->attn_sinks));
+    json_object_set_new(d, "attention", json_real(m->attn_dropout));
+    json_object_set_new(d, "hidden", json_real(m->hidden_dropout));
+    json_object_set_new(a, "dropout", d);
+    return a;
+}
+
 json_t *sp_model_json(const sp_model *m, const sp_model_info *info, int seq_len, double kv_bytes)
 {
     sp_param_count pc;
@@ -77,6 +92,7 @@ json_t *sp_model_json(const sp_model *m, const sp_model_info *info, int seq_len,
     json_object_set_new(o, "mtp_modules", json_integer(m->n_mtp));
     json_object_set_new(o, "tied_embeddings", json_boolean(m->tied_embeddings));
     json_object_set_new(o, "params_by_component", components(&pc));
+    json_object_set_new(o, "attention", attention_facts(m));
     json_object_set_new(o, "seq_len", json_integer(s));
     json_object_set_new(o, "flops_per_token", num(fwd));
     json_object_set_new(o, "training_flops_per_token", num(3 * fwd));

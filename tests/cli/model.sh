@@ -5,6 +5,10 @@ expect_out model_text 'active per token' -- model qwen3-30b-a3b
 expect_out model_json '"params_total":30532122624\.0,"params_active":3353032704\.0' -- model qwen3-30b-a3b --json
 expect_out model_json_keys '"params_active".*"params_embedding".*"flops_per_token".*"kv_bytes_per_token"' -- model llama3-8b --json
 expect_out model_hybrid '23 x mamba2 \+ none FFN' -- model nemotron-3-nano-30b-a3b
+# the attention facts the step prices: GPT-OSS's 128-token windows and sinks, no dropout; GPT-3's dropout 0.1
+expect_out model_attention_facts '^attention: sliding layers over the last 128 tokens, learned softmax sinks; dropout: none$' -- model gpt-oss-120b
+expect_out model_dropout '^attention: no sliding window; dropout: attention 0.1, hidden 0.1$' -- model gpt3-175b
+expect_out model_attention_json '"attention":\{"sliding_window":128,"sinks":true,"dropout":\{"attention":0\.0,"hidden":0\.0\}\}' -- model gpt-oss-20b --json
 expect_out model_vision 'vision tower: present in the config, not counted' -- model gemma3-27b
 expect_out model_ignored 'ignored keys \(non-architectural\):.*rope_theta' -- model tests/configs/gemma-2-9b.json
 expect_out model_step_refusal "inference step: .*latent MoE projections are not modelled by the inference step yet" -- model nemotron-3-super-120b-a12b
