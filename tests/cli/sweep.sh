@@ -15,6 +15,8 @@ expect_out sweep_lhs_csv '^23,ok,' -- sweep tests/sweep/small.json --csv
 # Rule: a software axis applies each training stack (data/software) to the point's search, and a duration workload
 # trains for that time: time_s is the duration exactly and the objective 'tokens' ranks by the tokens trained in it.
 expect_out sweep_software_axis '^0,ok,megatron-core,32,.*,604800,' -- sweep examples/sweep-stacks-7d.json --csv
+# Rule: a sweep point's plan columns are the search's: its schedule, expert TP and EP folding beside the degrees.
+expect_out sweep_plan_columns '^index,status,axis:software,axis:gpus,gpus,global_batch,seq_len,tp,pp,dp,cp,ep,vpp,schedule,micro_batch,recompute,sequence_parallel,zero,etp,ep_fold,dtype,' -- sweep examples/sweep-stacks-7d.json --csv
 expect_out sweep_duration_best 'best point #[0-9]* \{"software":"[a-z-]*","gpus":128\}: objective -[0-9.e+]* tokens \(negated\)' -- sweep examples/sweep-stacks-7d.json
 # llm-foundry has no tensor parallelism (data/software/llm-foundry.json): its points' plans keep TP 1.
 expect_out sweep_software_limits '^6,ok,llm-foundry,32,32,256,8192,1,' -- sweep examples/sweep-stacks-7d.json --csv
