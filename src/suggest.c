@@ -10,6 +10,7 @@
 #include <ctype.h>
 #include <stdio.h>
 #include <string.h>
+#include <strings.h>
 
 #define SUGGEST_MAX 64 /* longer words are not compared (no preset or option name is that long) */
 
@@ -42,6 +43,34 @@ static int osa_distance(const char *a, size_t na, const char *b, size_t nb)
     return p[nb];
 }
 
+/* Spelled-out names of options and the short name scaleplan uses: Megatron-LM's arguments
+ * (megatron/training/arguments.py: --sequence-parallel, --tensor-model-parallel-size, --pipeline-model-parallel-size,
+ * --context-parallel-size, --expert-model-parallel-size, --expert-tensor-parallel-size, --micro-batch-size,
+ * --global-batch-size, --seq-length) and their common shortenings, too far from the short name for the distance. */
+static const char *const aliases[][2] = {
+    {"seq-parallel", "sp"}, {"sequence-parallel", "sp"}, {"sequence-parallelism", "sp"},
+    {"tensor-parallel", "tp"}, {"tensor-model-parallel-size", "tp"}, {"tp-size", "tp"},
+    {"pipeline-parallel", "pp"}, {"pipeline-model-parallel-size", "pp"}, {"pp-size", "pp"},
+    {"data-parallel", "dp"}, {"context-parallel", "cp"}, {"context-parallel-size", "cp"},
+    {"expert-parallel", "ep"}, {"expert-model-parallel-size", "ep"}, {"expert-tensor-parallel-size", "etp"},
+    {"micro-batch-size", "micro-batch"}, {"global-batch-size", "global-batch"}, {"seq-length", "seq-len"},
+};
+
+/* 1 when name is one of the comma/space-separated names. */
+static int listed(const char *names, const char *name)
+{
+    size_t nl = strlen(name);
+    for (const char *s = names; *s;) {
+        while (*s == ',' || *s == ' ')
+            s++;
+        size_t len = strcspn(s, ", ");
+        if (len == nl && strncmp(s, name, len) == 0)
+            return 1;
+        s += len;
+    }
+    return 0;
+}
+
 int sp_suggest(const char *word, const char *names, char *out, size_t n)
 {
     if (n)
@@ -49,6 +78,12 @@ int sp_suggest(const char *word, const char *names, char *out, size_t n)
     size_t nw = strlen(word);
     if (!nw || nw > SUGGEST_MAX || !names)
         return 0;
+    for (size_t i = 0; i < sizeof aliases / sizeof aliases[0]; i++)
+        if (strcasecmp(word, aliases[i][0]) == 0 && listed(names, aliases[i][1])) {
+            if (n)
+                snprintf(out, n, "%s", aliases[i][1]);
+            return 1;
+        }
     int limit = nw <= 4 ? 1 : nw <= 8 ? 2 : 3, best = limit + 1;
     const char *s = names;
     while (*s) {

@@ -67,6 +67,9 @@ if grep -q '"zz-last-preset"' "$TMP/many.json"; then echo "ok many_presets_liste
 # "did you mean": options (cli/cli.c), commands (cli/main.c), presets and laws (library)
 expect_fail dym_option 2 "unknown option '--modle'; did you mean '--model'?" -- train --modle llama3-8b
 expect_fail dym_option_swap 2 "did you mean '--global-batch'?" -- search --golbal-batch 8
+# spelled-out and Megatron-LM option names suggest the short option when the command has it (src/suggest.c aliases)
+expect_fail dym_option_alias 2 "unknown option '--seq-parallel'; did you mean '--sp'?" -- train --seq-parallel
+expect_fail dym_option_megatron 2 "unknown option '--tensor-model-parallel-size'; did you mean '--tp'?" -- train --tensor-model-parallel-size 8
 expect_fail dym_command 2 "unknown command 'trian'; did you mean 'train'?" -- trian
 expect_fail dym_model 2 "unknown model preset 'lama3-8b' (did you mean 'llama3-8b'?)" -- train --model lama3-8b
 expect_fail dym_model_case 2 "(did you mean 'llama3-8b'?)" -- infer --model Llama3-8B
