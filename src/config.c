@@ -395,7 +395,7 @@ static sp_status resolve_base(const char *data_dir, const char *kind, base_check
                        key_line(f, "base"), kind_len(kind), kind);
     if (depth >= SP_MAX_BASE_DEPTH)
         return sp_fail(err, SP_EINVAL, "%s:%d: field 'base': chain of more than %d bases (a file that is its own "
-                       "base?)", f->path, key_line(f, "base"), SP_MAX_BASE_DEPTH);
+                       "base, or a loop of bases?)", f->path, key_line(f, "base"), SP_MAX_BASE_DEPTH);
     const char *name = json_string_value(b);
     char rel[1400], path[1400];
     const char *slash = strrchr(f->path, '/');
@@ -410,7 +410,10 @@ static sp_status resolve_base(const char *data_dir, const char *kind, base_check
     free(bf.text);
     if (rc) {
         json_decref(bo);
-        if (depth > 0) /* the message names the file of the chain it comes from; wrap it once, at the top */
+        /* the message names the file of the chain it comes from; wrap it once, at the top, unless that file is this
+         * one (a loop of bases ends where it began) */
+        size_t fl = strlen(f->path);
+        if (depth > 0 || (strncmp(e2.msg, f->path, fl) == 0 && e2.msg[fl] == ':'))
             return sp_fail(err, rc, "%s", e2.msg);
         return sp_fail(err, rc, "%s:%d: field 'base': %s", f->path, key_line(f, "base"), e2.msg);
     }
