@@ -498,6 +498,7 @@ static sp_status expand_range(const spec_ctx *c, sp_sweep *sw, sw_axis *x, json_
         return st;
     if (!(x->lo <= x->hi) || (x->log && !(x->lo > 0)))
         return fail_at(c, path, "needs min <= max%s", x->log ? " and min > 0 on a log scale" : "");
+    x->range = 1;
     if (sw->design != SW_GRID)
         return SP_OK; /* continuous: sampled by the design */
     if (!(x->values = json_array()))
@@ -550,6 +551,16 @@ static sp_status axis_applies(const spec_ctx *c, const sp_sweep *sw, const sw_ax
     return SP_OK;
 }
 
+/* Where level k of axis x is written in the spec (for messages): axes.I.values.K, or for a range expanded into
+ * levels its min, its max, or the axis itself for a level between them. */
+static void level_path(const sw_axis *x, const char *axis_path, int k, char *p, size_t n)
+{
+    if (!x->range)
+        snprintf(p, n, "%s.values.%d", axis_path, k);
+    else
+        snprintf(p, n, "%s%s", axis_path, k == 0 ? ".min" : k == x->n - 1 ? ".max" : "");
+}
+
 /* Numbers of the levels; presets loaded; counts and dtypes checked. */
 static sp_status axis_levels(const spec_ctx *c, sp_sweep *sw, sw_axis *x, const char *path)
 {
@@ -561,7 +572,7 @@ static sp_status axis_levels(const spec_ctx *c, sp_sweep *sw, sw_axis *x, const 
     for (int k = 0; k < x->n; k++) {
         json_t *v = json_array_get(x->values, (size_t)k);
         char p[200];
-        snprintf(p, sizeof p, "%s.%d", path, k);
+        level_path(x, path, k, p, sizeof p);
         const char *str = json_string_value(v);
         x->num[k] = json_is_number(v) ? json_number_value(v) : json_is_boolean(v) ? json_is_true(v) : NAN;
         if (str && !sw_number(str, &x->num[k]))
@@ -605,9 +616,10 @@ static sp_status axis_check(const spec_ctx *c, sp_sweep *sw, int a, const char *
         sp_status st = sw_build(sw, vals, &m, &s, &e2);
         json_decref(own);
         char p[200];
-        snprintf(p, sizeof p, "%s.%s", path, x->n ? "values" : k ? "max" : "min");
         if (x->n)
-            snprintf(p + strlen(p), sizeof p - strlen(p), ".%d", k);
+            level_path(x, path, k, p, sizeof p);
+        else
+            snprintf(p, sizeof p, "%s.%s", path, k ? "max" : "min");
         if (st)
             return fail_at(c, p, "%s: %s", x->field, e2.msg);
     }
@@ -653,8 +665,7 @@ static sp_status parse_axes(const spec_ctx *c, sp_sweep *sw, json_t *spec)
         if (!x->n && (x->kind < SW_FIELD_MODEL && x->kind != SW_GPUS && x->kind != SW_BATCH && x->kind != SW_SEQ &&
                       x->kind != SW_TOKENS && x->kind != SW_DURATION && x->kind != SW_RATE))
             return fail_at(c, path, "'%s' takes \"values\" (names), not a range", x->field);
-        snprintf(fp, sizeof fp, "%s.values", path);
-        if ((st = axis_levels(c, sw, x, fp)) || (st = axis_check(c, sw, sw->naxes - 1, path)))
+        if ((st = axis_levels(c, sw, x, path)) || (st = axis_check(c, sw, sw->naxes - 1, path)))
             return st;
     }
     return SP_OK;

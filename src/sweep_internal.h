@@ -23,6 +23,7 @@ typedef struct {
     int n;              /* number of levels (0: continuous range for random / Latin-hypercube designs) */
     double lo, hi;      /* continuous range */
     int log, integer;   /* log-uniform; rounded to whole numbers */
+    int range;          /* given as "min" and "max" (levels expanded from them for a grid) */
     int categorical;    /* some level is not a number */
     double *num;        /* number of each level (NaN when categorical) */
     json_t **preset;    /* *_PRESET axes: the preset JSON of each level */

@@ -100,3 +100,9 @@ else
     ASAN_OPTIONS="${ASAN_OPTIONS:+$ASAN_OPTIONS:}detect_leaks=0" timeout 300 mpirun --oversubscribe -np 2 $BIN sweep $EX --out "$TMP/mcut.csv" --resume >/dev/null 2>"$TMP/err"
     if cmp -s "$TMP/full.csv" "$TMP/mcut.csv"; then echo "ok sweep_mpi_resume"; else echo "not ok sweep_mpi_resume: $(head -c 400 "$TMP/err")"; fi
 fi
+# Rule: a range axis's level that cannot be built is named where the spec writes it: its min, its max, or the axis for
+# a level between them (not axes.N.values.K, which the spec does not have).
+printf '{"name":"t","base":{"model":"llama3-8b","system":"dgx-h100","gpus":64,"global_batch":256,"seq_len":4096},"axes":[{"field": "accelerator.hbm_bw", "min": -1, "max": 3e12, "steps": 3}]}\n' > "$TMP/rmin.json"
+expect_fail sweep_range_min_path 2 "rmin.json:1:[0-9]*: axes.0.min: accelerator.hbm_bw: .*'hbm_bw' = -1 is out of range" -- sweep "$TMP/rmin.json"
+printf '{"name":"t","base":{"model":"llama3-8b","system":"dgx-h100","gpus":64,"global_batch":256,"seq_len":4096},"axes":[{"field": "gpus", "min": 8, "max": 2e9, "steps": 3}]}\n' > "$TMP/rmax.json"
+expect_fail sweep_range_max_path 2 "rmax.json:1:[0-9]*: axes.0.max: expected a whole number in 1..1073741824" -- sweep "$TMP/rmax.json"
