@@ -68,7 +68,7 @@ tools/bridge_recipe_facts.py <Megatron-Bridge clone>` regenerates from the recip
   layernorm, mlp: partial-layer recompute), block recompute of N layers, activation CPU offloading;
 - 25.09 precision: the 25.09 tables print no precision column; their footnote says the parenthesised values use
   "different quantization granularities" (MXFP8 32x32 on B200/GB200, 128x128 blockwise on H100), so the plain values
-  are per-tensor FP8, and 25.11 labels the same numbers FP8-CS. The 13 rows whose precision was empty are `fp8`. The
+  are per-tensor FP8, and 25.11 labels the same numbers FP8-CS. The 17 rows whose precision was empty are `fp8`. The
   release's run_script.py defaults to `--compute_dtype bf16`, but its perf_matrix FP8 block is the one with the
   table's layout (for five rows -- Llama 3 70B on GB200 and H100, Llama 3.1 405B on GB200, Llama 3 8B and Qwen3-30B
   on H100 -- the BF16 block has another layout).
