@@ -330,11 +330,10 @@ void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, 
  * layers that differ on PP > 1, the stage whose own layers x its micro-batches in flight (under 1F1B stage i holds
  * p - i of them, DualPipe p + 1 - i; at most the micro-batches of the step) hold the most, x the interleaving factor
  * held carries. */
-void sp_mem_held_bytes_stages(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held, double out[3])
+double sp_mem_stage_peak(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double out[3])
 {
     int n_micro = (int)(p->global_batch / (sp_plan_replicas(p) * p->micro_batch)), L = m->n_layers;
     int base = p->schedule == SP_SCHED_DUALPIPE ? p->pp + 1 : p->pp;
-    double first = sp_stage_layers(L, p->pp) * (base < n_micro ? base : n_micro), vf = held / first;
     out[0] = out[1] = out[2] = 0;
     for (int i = 0; i < p->pp; i++) {
         double own[3] = {0, 0, 0}, inflight = base - i < n_micro ? base - i : n_micro;
@@ -342,9 +341,17 @@ void sp_mem_held_bytes_stages(const sp_model *m, const sp_plan *p, const sp_shap
             for (int rc = 0; rc < 3; rc++)
                 own[rc] += pre->kind_act[sp_model_mixer(m, l)][sp_model_ffn(m, l)][rc];
         for (int rc = 0; rc < 3; rc++)
-            if (own[rc] * inflight * vf > out[rc])
-                out[rc] = own[rc] * inflight * vf;
+            if (own[rc] * inflight > out[rc])
+                out[rc] = own[rc] * inflight;
     }
+    return sp_stage_layers(L, p->pp) * (base < n_micro ? base : n_micro);
+}
+
+void sp_mem_held_bytes_stages(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held, double out[3])
+{
+    double first = sp_mem_stage_peak(m, p, pre, out);
+    for (int rc = 0; rc < 3; rc++)
+        out[rc] *= held / first;
 }
 
 void sp_mem_activations(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, sp_memory *mem)

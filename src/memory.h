@@ -57,6 +57,10 @@ static inline double sp_mem_interleave_factor(int pp, int v) { return 1.0 + (pp 
  * with layers that differ on PP > 1 each stage's own layers); sp_mem_act_layers adds, under full recompute, the one
  * layer rebuilt in the backward. */
 void sp_mem_held_bytes_stages(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held, double out[3]);
+/* Layers that differ on PP > 1, at vpp 1 (no interleaving factor): the most bytes a stage's own layers x its
+ * micro-batches in flight hold, by recompute mode, in out; returns layers_held at vpp 1 (the first stage's layers x its
+ * micro-batches). sp_mem_held_bytes_stages is out x held / that (the search caches out per block). */
+double sp_mem_stage_peak(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double out[3]);
 static inline void sp_mem_held_bytes(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held,
                                      double out[3])
 {

@@ -207,6 +207,8 @@ typedef struct {
     sp_shape_mem mpre;         /* of the current micro-batch; until then the parameter counts only */
     int have_mpre, have_cache;
     sp_shape_step cache;       /* the current layer shape's step terms */
+    int staged;                /* layers that differ on PP > 1: activations from each stage's own layers */
+    double peak[2][3], first[2]; /* then, the block's sp_mem_stage_peak: 1F1B-like, DualPipe */
 } unit_ctx;
 
 #define N_ZERO 4
@@ -366,11 +368,16 @@ static void variant_act(const unit_ctx *u, double held1, double emb, double act[
 {
     const sp_plan *p = &u->p;
     double held = held1, e = emb, hb[N_RECOMPUTE];
-    if (p->schedule == SP_SCHED_DUALPIPE)
+    int dual = p->schedule == SP_SCHED_DUALPIPE;
+    if (dual)
         sp_mem_act_terms(u->m, p, &held, &e);
     else if (p->vpp > 1 && p->schedule != SP_SCHED_ZBV)
         held *= sp_mem_interleave_factor(p->pp, p->vpp);
-    sp_mem_held_bytes(u->m, p, &u->mpre, held, hb);
+    if (u->staged) /* sp_mem_held_bytes_stages from the block's cached peaks: the same expressions */
+        for (int rc = 0; rc < N_RECOMPUTE; rc++)
+            hb[rc] = u->peak[dual][rc] * (held / u->first[dual]);
+    else
+        sp_mem_held_bytes(u->m, p, &u->mpre, held, hb);
     for (int rc = 0; rc < N_RECOMPUTE; rc++)
         act[rc] = sp_mem_act_total(sp_mem_act_layers(&u->mpre, rc, hb[rc]), e);
 }
@@ -383,6 +390,12 @@ static int block_overflows(unit_ctx *u, pp_state *q, int spv, long long nplans, 
 {
     thread_state *ts = u->ts;
     u->p.vpp = 1;
+    u->p.schedule = SP_SCHED_DUALPIPE;
+    if ((u->staged = u->m->n_pattern > 0 && u->p.pp > 1)) {
+        u->first[1] = sp_mem_stage_peak(u->m, &u->p, &u->mpre, u->peak[1]);
+        u->p.schedule = SP_SCHED_1F1B;
+        u->first[0] = sp_mem_stage_peak(u->m, &u->p, &u->mpre, u->peak[0]);
+    }
     u->p.schedule = SP_SCHED_1F1B;
     sp_mem_act_terms(u->m, &u->p, held1, emb);
     double least = INFINITY, act[N_RECOMPUTE];
