@@ -359,7 +359,7 @@ static sp_status parse_options(const spec_ctx *c, sp_sweep *sw, json_t *spec)
                (st = get_num(c, cs, "max_time", "constraints", 1e-9, 1e12, 0, &sw->max_time_s))))
         return st ? st : fail_at(c, "constraints", "expected an object");
     sw->max_vpp = 8;
-    sw->max_mem_frac = 1;
+    sw->max_mem_frac = SP_SEARCH_MEM_FRAC; /* the search's headroom for allocator fragmentation (scaleplan.h) */
     json_t *se = json_object_get(spec, "search");
     if (se && (!json_is_object(se) || (st = check_keys(c, se, "search", skeys)) ||
                (st = get_int(c, se, "max_vpp", "search", 1, SP_SEARCH_MAX_VPP, &sw->max_vpp)) ||
