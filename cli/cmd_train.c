@@ -101,6 +101,7 @@ static void print_report(const sp_train_report *r)
     time_line(p->pp > 1 ? "first/last stage imbalance" : "embedding + LM head", t->imbalance, res->step_time_s);
     time_line("data-parallel / ZeRO (exposed)", t->dp_comm, res->step_time_s);
     time_line("optimizer step", t->optimizer, res->step_time_s);
+    time_line("host (CPU) kernel dispatch, exposed", t->host, res->step_time_s);
     printf("\n  memory per GPU (heaviest pipeline stage)   %s of %s: %s\n",
            sp_fmt_quantity(b1, sizeof b1, mm->total, SP_UNIT_BYTES), sp_fmt_quantity(b2, sizeof b2, mm->capacity, SP_UNIT_BYTES),
            res->fits ? "fits" : "DOES NOT FIT");

@@ -303,6 +303,8 @@ typedef struct {
     char description[160];
     /* energy and cost */
     double host_w_per_accel;  /* CPU, NIC, fans, switches per accelerator */
+    double host_kernel_s;     /* host (CPU) time to dispatch one eager kernel from the training framework; 0 = the
+                                 x86 host's measured figure (ops.c HOST_KERNEL_X86_S; docs/model.md "Host dispatch") */
     double pue;
     double grid_kg_per_kwh;
     double usd_per_accel_hour;
@@ -559,6 +561,7 @@ typedef struct {
     double bubble;           /* pipeline fill/drain */
     double optimizer;
     double imbalance;        /* first/last stage embedding + LM head extra */
+    double host;             /* host (CPU) kernel dispatch the GPU waits for (docs/model.md "Host dispatch") */
 } sp_time_breakdown;
 
 typedef struct {

@@ -603,7 +603,7 @@ sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel
 
 static const char *const sys_keys[] = {"name", "description", "accelerator", "tiers", "max_accels", "software",
                                        "host_w_per_accel", "pue", "grid_kg_per_kwh", "usd_per_accel_hour",
-                                       "sources", "memory_tiers", "stack", NULL}; /* memory_tiers: read by infer_coe.c */
+                                       "sources", "memory_tiers", "stack", "host_kernel", NULL}; /* memory_tiers: read by infer_coe.c */
 static const char *const tier_keys[] = {"name", "size", "bw", "latency", "eff", "sharp_eff", "topology", "source", NULL};
 static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "overlap_ep", "source", NULL};
 
@@ -737,6 +737,7 @@ static sp_status parse_system(const char *data_dir, const src_file *f, const cha
     s->pue = 1.0;
     TRY(get_qty(f, o, "host_w_per_accel", SP_UNIT_NONE, 0, 1e5, &s->host_w_per_accel, NULL, err));
     TRY(get_qty(f, o, "pue", SP_UNIT_NONE, 1, 10, &s->pue, NULL, err));
+    TRY(get_qty(f, o, "host_kernel", SP_UNIT_TIME, 1e-7, 1e-3, &s->host_kernel_s, NULL, err));
     TRY(get_qty(f, o, "grid_kg_per_kwh", SP_UNIT_NONE, 0, 5, &s->grid_kg_per_kwh, NULL, err));
     TRY(get_qty(f, o, "usd_per_accel_hour", SP_UNIT_NONE, 0, 1e4, &s->usd_per_accel_hour, NULL, err));
     sp_system_defaults(s);

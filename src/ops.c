@@ -60,6 +60,34 @@
 /* Embedding: lookup (read) 1 pass over T·h activations; its dropout (read, write) 2 more, each pass a kernel. */
 #define EMBEDDING_PASSES 1.0
 #define EMBEDDING_DROPOUT_PASSES 2.0
+/* MoE router, aux loss and dispatcher preprocessing as Megatron-Core runs them unfused (moe_router_fusion and
+ * moe_permute_fusion default False, NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/transformer_config.py:
+ * 941-944), counted from the code (same commit, megatron/core/transformer/moe/):
+ *   router  moe_utils.py:766-940 topk_routing_with_score_function, softmax/sigmoid path: the logits' fp32 cast, the
+ *           score function, top-k, the probabilities' cast, and the sparse probs and routing map (zeros + scatter
+ *           each): 8 kernels forward; backward the scatter's gather, the score function's and the casts' gradients: 4;
+ *           each over the T x E fp32 scores (read + write);
+ *   aux     router.py:804-806 and :410-440 with moe_utils.py:63 switch_load_balancing_loss_func: the aux-loss scores
+ *           (score function, top-k, scatter: 3), tokens per expert (sum) all-reduced over TP x CP, the loss (sum,
+ *           multiply, sum, scale) and its autograd scaler (1): 9 kernels and 1 all-reduce forward, 4 kernels
+ *           backward; Megatron computes it whenever an aux-loss coefficient is set (router.py:403-408), which the
+ *           MoE recipes do: counted for every MoE layer (an assumption for aux-loss-free models);
+ *   preprocess  token_dispatcher.py:540-621 (alltoall): the tokens per expert (sum), the input splits (reshape +
+ *           sum), the all-gather of the counts over TP x EP, the local slice, per-rank and per-TP sums (5 kernels),
+ *           then five device-to-host copies and an event (token_dispatcher.py:921-960): 12 host operations, no
+ *           backward. */
+#define ROUTER_KERNELS_FWD 8
+#define ROUTER_KERNELS_BWD 4
+#define AUX_KERNELS_FWD 9
+#define AUX_KERNELS_BWD 4
+#define PREPROCESS_KERNELS 12
+/* Host dispatch (docs/model.md "Host dispatch"): the CPU time of one eager kernel from the training framework,
+ * NVIDIA/TransformerEngine#2053 (2025-08-11): one torch.nn.Linear forward (one GEMM kernel) costs 13.48 us of CPU
+ * on a DGX H100's Xeon Platinum 8480C (a system's host_kernel overrides it: 37.08 us on Grace), and one Transformer
+ * Engine Linear forward 99.66 us against torch's 37.08 us on the same GB200 host: a TE module call (GEMMs, the
+ * attention kernel) costs 99.66 / 37.08 = 2.69 eager kernels of host time. */
+#define HOST_KERNEL_X86_S 13.48e-6
+#define TE_MODULE_KERNELS (99.66 / 37.08)
 /* Loss: the logits cast to fp32, softmax and its gradient: 2 B read + 3 fp32 passes per logit. */
 #define LOSS_BYTES_PER_LOGIT (2 * ACT_BYTES + 3 * FP32_BYTES)
 /* Vocab-parallel cross-entropy all-reduces three fp32 values per token (max, sum of exponentials, target logit). */
@@ -162,6 +190,14 @@ static sp_op *coll(sp_layer_ops *l, const char *name, sp_op_part part, double co
     o->u.coll.kind = kind, o->u.coll.ranks = ranks, o->u.coll.stride = stride, o->u.coll.bytes = bytes;
     o->u.coll.cross = 1, o->u.coll.nf = nf, o->u.coll.nb = nb;
     return o;
+}
+
+/* the ops from index `from` on that no builder tagged belong to the CUDA-graph scopes `g` (all needed to capture) */
+static void tag(sp_layer_ops *l, int from, unsigned g)
+{
+    for (int i = from; i < l->n; i++)
+        if (!l->op[i].graph)
+            l->op[i].graph = g;
 }
 
 /* ---- activation memory (the `saved` bytes of the op just appended) ---- */
@@ -529,7 +565,33 @@ static void moe_permute(sp_layer_ctx *c, sp_layer_ops *l, double Tx, double hr, 
     double sorts = experts_here > 1 ? 2 : 0;
     double rows = 2 * T + 2 * Tx * k + 2 * sorts * Tx * k;
     double b = rows * hr * ACT_BYTES;
-    bytes_op(l, "moe_permute", SP_PART_MEMORY, 0, b, b, 2 + sorts, 2 + sorts);
+    /* kernels: permute and unpermute (2) and the two sorts; the flex dispatcher fuses permutation 1 into DeepEP's
+     * dispatch and combine, HybridEP all of them ("permute + dispatch a2a + permute" in one kernel,
+     * NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/moe/token_dispatcher.py:1001-1013): the bytes
+     * still move, inside those kernels */
+    sp_moe_dispatcher d = c->p->moe_dispatcher;
+    double kern = d == SP_DISP_HYBRIDEP ? 0 : d == SP_DISP_DEEPEP ? sorts : 2 + sorts;
+    bytes_op(l, "moe_permute", SP_PART_MEMORY, 0, b, b, kern, kern);
+}
+
+/* the router's score function and top-k, the aux loss and the dispatcher's preprocessing (kernel counts above),
+ * memory-bound over the T x E fp32 scores; scopes moe_router and moe_preprocess */
+static void moe_router_kernels(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    const sp_model *m = c->m;
+    double scores = c->T * m->n_experts * FP32_BYTES;
+    int i0 = l->n;
+    bytes_op(l, "moe_router_topk", SP_PART_MEMORY, SP_OPF_FFN, ROUTER_KERNELS_FWD * 2 * scores,
+             ROUTER_KERNELS_BWD * 2 * scores, ROUTER_KERNELS_FWD, ROUTER_KERNELS_BWD);
+    bytes_op(l, "moe_aux_loss", SP_PART_MEMORY, SP_OPF_FFN, AUX_KERNELS_FWD * 2 * scores, AUX_KERNELS_BWD * 2 * scores,
+             AUX_KERNELS_FWD, AUX_KERNELS_BWD);
+    if (c->p->tp * c->p->cp > 1)
+        coll(l, "moe_aux_allreduce", SP_PART_EP, 1, SP_COLL_ALLREDUCE, c->p->tp * c->p->cp, 1,
+             m->n_experts * FP32_BYTES, 1, 0);
+    tag(l, i0, SP_GRAPH_MOE_ROUTER);
+    i0 = l->n;
+    bytes_op(l, "moe_preprocess", SP_PART_MEMORY, 0, 0, 0, PREPROCESS_KERNELS, 0);
+    tag(l, i0, SP_GRAPH_MOE_PREPROCESS);
 }
 
 /* shared experts (a dense MLP of n_shared x the expert width, TP-sharded) and the router, on all T tokens */
@@ -589,15 +651,21 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     keep(l, block_input(c) * saved_input_bytes(c));
     linear(c, l, "experts_down", ffn | SP_OPF_GROUPED, experts_here, tok, hr, fe / e, c->d);
     keep(l, experts_here * tok * fe / e * saved_input_bytes(c));
+    tag(l, 0, SP_GRAPH_MOE); /* the mixer's ops are tagged already (sp_layer_build_kind) */
+    int i0 = l->n;
     moe_shared_router(c, l);
+    tag(l, i0, SP_GRAPH_MOE_ROUTER); /* shared experts and router GEMM: Megatron's moe_router scope */
+    moe_router_kernels(c, l);
     c->f_act = (k * load + ns) * fe / t;
     if (sp_dtype_is_quantized(c->d)) { /* routed tokens are cast once before dispatch, shared experts as a dense MLP */
         c->q_in += T * hr + experts_here * tok * fe / e + T * fe * ns / t;
         c->q_out += experts_here * tok * (up + hr) + T * (mats + 1) * fe * ns / t;
     }
+    i0 = l->n;
     moe_permute(c, l, Tx, hr, experts_here);
     moe_etp(c, l, e, Tx);
     moe_alltoall(c, l, e, Tx);
+    tag(l, i0, SP_GRAPH_MOE);
 }
 
 /* LoRA adapter on a (din -> dout) projection: x·A (din x r) then ·B (r x dout), both trained. */
@@ -793,6 +861,19 @@ void sp_ops_serving_common(sp_layer_ctx *c, double n_dec, double ctx, double n_p
         coll(l, "tp_allreduce", SP_PART_TP, 2, SP_COLL_ALLREDUCE, (int)c->t, 1, c->T * h * ACT_BYTES, 1, 0);
 }
 
+/* The layer's host-dispatch terms: the plan's captured scopes, the dispatcher's sync, the host's time per kernel.
+ * Every dispatcher reads the token counts on the host once per MoE layer forward in dropless training
+ * (docs/systems.md "MoE dispatchers"); drop-and-pad (capacity factor with padding) removes the sync
+ * (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/moe/token_dispatcher.py:921-960). Serving: not priced
+ * (its engines capture graphs; serve*.c has its own overheads). */
+static void layer_host(const sp_layer_ctx *c, int moe, sp_layer_ops *l)
+{
+    const sp_plan *p = c->p;
+    l->graphs = p->cuda_graphs;
+    l->sync = moe && !(p->moe_pad && p->capacity_factor > 0);
+    l->host_kernel_s = c->serving ? 0 : c->s->host_kernel_s > 0 ? c->s->host_kernel_s : HOST_KERNEL_X86_S;
+}
+
 void sp_layer_build(sp_layer_ctx *c, int moe, sp_layer_ops *l)
 {
     sp_layer_build_kind(c, c->m->kv_lora_rank > 0 ? SP_MIX_MLA : SP_MIX_ATTN, moe ? SP_FFN_MOE : SP_FFN_DENSE, l);
@@ -805,6 +886,8 @@ void sp_layer_build_kind(sp_layer_ctx *c, sp_mixer mx, sp_ffn f, sp_layer_ops *l
     c->q_in = c->q_out = c->f_act = 0;
     c->mlp_tp_ops = 1;
     c->mixer = mx, c->ffn = f;
+    int attn = mx == SP_MIX_ATTN || mx == SP_MIX_SWA || mx == SP_MIX_MLA;
+    unsigned gm = attn ? SP_GRAPH_ATTN : mx == SP_MIX_NONE ? 0 : SP_GRAPH_MAMBA, gf = moe ? SP_GRAPH_MOE : SP_GRAPH_MLP;
     if (mx == SP_MIX_MLA)
         sp_ops_mla(c, l);
     else if (mx == SP_MIX_ATTN || mx == SP_MIX_SWA)
@@ -815,18 +898,33 @@ void sp_layer_build_kind(sp_layer_ctx *c, sp_mixer mx, sp_ffn f, sp_layer_ops *l
         sp_ops_mamba1(c, l);
     else if (mx == SP_MIX_GDN)
         sp_ops_gdn(c, l);
+    tag(l, 0, gm);
+    int i0 = l->n;
     if (moe)
         sp_ops_moe(c, l);
     else if (f == SP_FFN_DENSE)
         sp_ops_mlp(c, l);
+    tag(l, i0, gf);
+    i0 = l->n;
     adapters(c, moe, l);
     dequant(c, moe, l);
-    if (mx == SP_MIX_ATTN || mx == SP_MIX_SWA || mx == SP_MIX_MLA)
+    tag(l, i0, gm | gf);
+    i0 = l->n;
+    if (attn)
         attention_core(c, l);
+    tag(l, i0, gm);
+    i0 = l->n;
+    /* the norms and residual adds of both sublayers: captured with the mixer's scope and the FFN's first part */
     elementwise(c, l);
+    tag(l, i0, gm | (moe ? SP_GRAPH_MOE_ROUTER : gf));
+    i0 = l->n;
     fp8_casts(c, moe, l);
     tp_comm(c, l);
+    tag(l, i0, gm | gf);
+    i0 = l->n;
     cp_ring(c, l);
+    tag(l, i0, gm);
+    layer_host(c, moe, l);
 }
 
 void sp_ops_mtp(sp_layer_ctx *c, sp_layer_ops *l)
@@ -896,19 +994,19 @@ static double gemm_t(sp_gemm_memo *memo, const sp_accel *a, sp_dtype d, double m
 
 /* forward (m x k)(k x n); backward: dgrad (m x n)(n x k), and wgrad (k x m)(m x n) unless the weight is frozen.
  * Memoized as one entry (forward, backward) per (m, n, k, wgrad, dtype). */
-static double gemm_fbw(sp_gemm_memo *memo, const sp_accel *a, sp_dtype d, double m, double n, double k, int wgrad,
-                       double *bwd)
+static double gemm_fbw(sp_gemm_memo *memo, const sp_accel *a, sp_dtype d, double m, double n, double k, double batch,
+                       int wgrad, double *bwd)
 {
     int hit = 0, tag = 200 + 2 * (int)d + !!wgrad;
-    sp_gemm_memo_entry *e = memo ? memo_slot(memo, m, n, k, 1, tag, &hit) : NULL;
+    sp_gemm_memo_entry *e = memo ? memo_slot(memo, m, n, k, batch, tag, &hit) : NULL;
     if (hit) {
         *bwd = e->t2;
         return e->t;
     }
-    double f = sp_gemm_time(a, d, m, n, k, 1);
-    double b = sp_gemm_time(a, d, m, k, n, 1) + (wgrad ? sp_gemm_time(a, d, k, n, m, 1) : 0);
+    double f = sp_gemm_time(a, d, m, n, k, batch);
+    double b = sp_gemm_time(a, d, m, k, n, batch) + (wgrad ? sp_gemm_time(a, d, k, n, m, batch) : 0);
     if (e)
-        *e = (sp_gemm_memo_entry){m, n, k, 1, f, b, tag};
+        *e = (sp_gemm_memo_entry){m, n, k, batch, f, b, tag};
     *bwd = b;
     return f;
 }
@@ -982,9 +1080,11 @@ static void gemm_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, 
         return;
     case SP_BWD_DATA:
     case SP_BWD_WEIGHT:
-        c->fwd = gemm_fbw(memo, a, d, m, n, k, op->u.gemm.bwd == SP_BWD_WEIGHT, &c->bwd);
-        /* routed experts run as one grouped GEMM (TE GroupedLinear / CUTLASS grouped): the stack's grouped-kernel
-         * factor of the family's curve (data/software efficiency.moe_gemm, docs/calibration.md) */
+        c->fwd = gemm_fbw(memo, a, d, m, n, k, 1, op->u.gemm.bwd == SP_BWD_WEIGHT, &c->bwd);
+        /* routed experts: TE's GroupedLinear runs one GEMM per local expert (general_grouped_gemm over the m_splits,
+         * on several streams), each at its own m (the tokens routed to that expert) on the tile curve with its own
+         * waves and launch (count = local experts); the stack's grouped-kernel factor of the family's curve
+         * (data/software efficiency.moe_gemm, docs/calibration.md) */
         if ((op->flags & SP_OPF_GROUPED) && a->eff.grouped_gemm > 0)
             c->fwd /= a->eff.grouped_gemm, c->bwd /= a->eff.grouped_gemm;
         return;
@@ -1046,16 +1146,112 @@ void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_
     }
 }
 
+/* ---- host dispatch (docs/model.md "Host dispatch") ---- */
+
+/* A layer's forward in the order Megatron-Core issues it after a MoE layer's sync: the dispatch, experts and combine
+ * (scope moe), then the next layer's attention and everything else, the router (moe_router), the dispatcher's
+ * preprocessing (moe_preprocess) up to the next sync. */
+enum { SEG_MOE, SEG_REST, SEG_ROUTER, SEG_PRE, N_SEG };
+
+typedef struct {
+    double hf[N_SEG], gf[N_SEG]; /* host kernels and GPU seconds (kernels, not collectives) per segment, forward */
+    double hb;                   /* host kernels, backward */
+    unsigned launched;           /* captured scopes seen (one graph launch each, forward and backward) */
+} host_acc;
+
+/* host kernels of one op, forward and backward: eager kernels, a Transformer Engine module call (GEMMs, the
+ * attention kernel) TE_MODULE_KERNELS; a grouped expert GEMM is one module call */
+static void op_host_kernels(const sp_op *o, double *f, double *b)
+{
+    *f = *b = 0;
+    if (o->kind == SP_OP_GEMM && o->u.gemm.bwd != SP_BWD_NONE) {
+        if (o->u.gemm.bwd == SP_BWD_TWICE) /* batched GEMMs of standard attention: torch.bmm */
+            *f = o->count, *b = 2 * o->count;
+        else
+            *f = ((o->flags & SP_OPF_GROUPED) ? 1 : o->count) * TE_MODULE_KERNELS,
+            *b = o->u.gemm.bwd == SP_BWD_WEIGHT ? 2 * *f : *f;
+    } else if (o->kind == SP_OP_BYTES)
+        *f = o->count * o->u.bytes.kernels_fwd, *b = o->count * o->u.bytes.kernels_bwd;
+    else if (o->kind == SP_OP_COLL)
+        *f = o->count * o->u.coll.nf, *b = o->count * o->u.coll.nb;
+    else if (o->kind == SP_OP_FLASH)
+        *f = *b = o->count * TE_MODULE_KERNELS;
+}
+
+/* one priced op into the accumulator: its kernels cost host time unless every scope it needs is captured (a MoE
+ * block with a host sync cannot be captured: Megatron-Core's moe scope needs drop-and-pad) */
+static void host_add(const sp_layer_ops *l, const sp_op *o, double f, host_acc *a)
+{
+    unsigned g = l->graphs;
+    if (l->sync)
+        g &= ~SP_GRAPH_MOE;
+    if (g & SP_GRAPH_FULL_ITERATION)
+        g = l->sync ? SP_GRAPH_LAYER & ~SP_GRAPH_MOE : SP_GRAPH_LAYER;
+    int seg = o->graph == SP_GRAPH_MOE ? SEG_MOE : o->graph == SP_GRAPH_MOE_ROUTER ? SEG_ROUTER
+            : o->graph == SP_GRAPH_MOE_PREPROCESS ? SEG_PRE : SEG_REST;
+    if (o->kind != SP_OP_COLL) /* collectives: their exposed time after overlap, in host_expose */
+        a->gf[seg] += f;
+    if (o->graph && (o->graph & g) == o->graph) {
+        if (!(a->launched & o->graph) && !(l->graphs & SP_GRAPH_FULL_ITERATION))
+            a->hf[seg] += 1, a->hb += 1; /* the scope's graph launch */
+        a->launched |= o->graph;
+        return;
+    }
+    double kf, kb;
+    op_host_kernels(o, &kf, &kb);
+    a->hf[seg] += kf, a->hb += kb;
+}
+
+/* The host time the GPU waits for. Why two rules: the CPU issues kernels asynchronously and runs ahead of the GPU
+ * (Horace He, "Making Deep Learning Go Brrrr", 2022: framework overhead hides while the CPU can queue ahead), so
+ * without a sync a phase costs max(host, GPU): host time shows only where it exceeds the GPU's. A MoE layer's
+ * forward stops at the dispatcher's device-to-host sync: the CPU cannot queue the kernels after it before the GPU
+ * has drained everything before it, so no run-ahead carries across the sync. The segment from one sync to the next
+ * is then a two-stage pipeline over its parts in issue order (dispatch-experts-combine, attention and the rest,
+ * router, preprocessing): part i ends on the GPU at max(end of part i-1 + its GPU time, the CPU's issue of its last
+ * kernel), between max(host, GPU) and host + GPU. The backward has no sync (the split sizes are kept from the
+ * forward) and runs ahead: max. gpu_f: the layer's forward time after overlap; gpu_b: its backward kernels and TP
+ * communication (the step adds the CP and EP exchanges of the backward apart from the backward phase the pipeline
+ * schedule and the DP overlap read, so the host hides behind what that phase holds: the step stays monotone in
+ * every bandwidth). */
+static void host_expose(const host_acc *a, const sp_layer_ops *l, double gpu_f, double gpu_b, sp_layer_cost *c)
+{
+    double hs = l->host_kernel_s, host = 0;
+    for (int i = 0; i < N_SEG; i++)
+        host += a->hf[i] * hs;
+    double t = fmax(host, gpu_f);
+    if (l->sync) {
+        /* the parts' GPU time: their kernels, and the exposed collectives where they run (the EP all-to-all in the
+         * dispatch part, TP and CP in the rest): the parts sum to gpu_f, and each only shrinks on faster hardware */
+        double g[N_SEG], cpu = 0, gpu = 0;
+        memcpy(g, a->gf, sizeof g);
+        g[SEG_MOE] += c->ep_fwd, g[SEG_REST] += c->tp_fwd + c->cp_fwd;
+        for (int i = 0; i < N_SEG; i++) {
+            cpu += a->hf[i] * hs;
+            gpu = fmax(gpu + g[i], cpu);
+        }
+        t = fmax(gpu, gpu_f);
+    }
+    /* exposed time below a part in 10^12 of the GPU's is the segments' rounding, not host time */
+    c->host_f = t - gpu_f > 1e-12 * gpu_f ? t - gpu_f : 0;
+    c->host_b = sp_pos(a->hb * hs - gpu_b);
+    c->host_kf = host;
+}
+
 void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo, sp_layer_cost *c)
 {
     double pf[SP_N_PARTS] = {0}, pb[SP_N_PARTS] = {0};
     double lin_f = 0, lin_b = 0, ffn_f = 0, ffn_b = 0, core_f = 0, core_b = 0, core_all = 0;
+    host_acc ha;
+    memset(&ha, 0, sizeof ha);
     c->wgrad = 0;
     for (int i = 0; i < l->n; i++) {
         const sp_op *o = &l->op[i];
         sp_op_cost k;
         sp_op_price(o, s, memo, &k);
         double f = k.fwd, b = k.bwd;
+        if (l->host_kernel_s > 0)
+            host_add(l, o, f, &ha);
         pf[o->part] += f;
         pb[o->part] += b;
         if (o->flags & SP_OPF_LINEAR)
@@ -1083,13 +1279,23 @@ void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
         c->tp_fwd = sp_pos(c->tp_fwd - TP_OVERLAP_SHARE * lin_f);
         c->tp_bwd = sp_pos(c->tp_bwd - TP_OVERLAP_SHARE * lin_b);
     }
-    if (s->overlap_ep) { /* dispatch/combine of one micro-batch hide behind another's FFN work (DualPipe) */
+    if (s->overlap_ep) {
+        /* EP A2A of one micro-batch overlapped with the independent computation of another (Megatron-Core
+         * overlap_moe_expert_parallel_comm, NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/model_parallel_config.py:
+         * 343-346; DeepSeek-V3 §3.2.1 DualPipe): dispatch and combine hide behind the FFN work of the micro-batch it
+         * is paired with. Only the FFN's, not the whole layer's: the pairing exists in the 1F1B phase only (the
+         * docstring's "in 1f1b phase"), not in the pipeline's warm-up and cool-down, and the layer-wide budget fitted
+         * the visible rows worse (Hopper 8.1 % vs 7.2 % after refit, docs/calibration.md) */
         c->ep_fwd = sp_pos(c->ep_fwd - ffn_f);
         c->ep_bwd = sp_pos(c->ep_bwd - ffn_b);
     }
     /* the CP ring runs under the attention kernels */
     c->cp_fwd = sp_pos(pf[SP_PART_CP] - core_f);
     c->cp_bwd = sp_pos(pb[SP_PART_CP] - core_b);
+    c->host_f = c->host_b = c->host_kf = 0;
+    if (l->host_kernel_s > 0)
+        host_expose(&ha, l, c->fwd_compute + c->fwd_mem + c->tp_fwd + c->ep_fwd + c->cp_fwd,
+                    c->bwd_compute + c->bwd_mem + c->tp_bwd, c);
 }
 
 double sp_ops_total(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo)

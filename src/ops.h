@@ -45,6 +45,8 @@ typedef struct {
     sp_op_kind kind;
     sp_op_part part;
     unsigned flags;
+    unsigned graph;     /* the CUDA-graph scopes (SP_GRAPH_*) that must all be captured for this op's kernels to
+                         * replay without host dispatch (sp_layer_build_kind tags them) */
     double count;       /* runs per layer (local experts); the priced time is count x one run */
     /* activation memory: bytes the op keeps on this GPU for the backward pass (all `count` runs together), under
      * each recompute mode (indexed by sp_recompute); memory.c sums them over a layer's ops */
@@ -60,10 +62,15 @@ typedef struct {
 
 /* The ops of one layer (one micro-batch on one GPU). A builder appending past the end overwrites the last op:
  * tests/test_ops.c asserts the heaviest layer the builders emit leaves room for 8 more (a new kind's builder). */
-#define SP_LAYER_MAX_OPS 40
+#define SP_LAYER_MAX_OPS 48
 typedef struct {
     int n;
     sp_op op[SP_LAYER_MAX_OPS];
+    /* host dispatch (docs/model.md "Host dispatch"): the plan's captured scopes, whether the forward stops at a
+     * device-to-host sync (a MoE layer's dispatcher), the host's time per kernel (0: not priced, serving) */
+    unsigned graphs;
+    int sync;
+    double host_kernel_s;
 } sp_layer_ops;
 
 /* What a plan's layer shape gives every builder: tokens on this GPU, degrees, precision. */
@@ -153,6 +160,8 @@ typedef struct {
     double tp_fwd, tp_bwd;              /* exposed TP communication (after overlap) */
     double cp_fwd, cp_bwd, ep_fwd, ep_bwd;
     double wgrad;                       /* weight-gradient GEMMs of the backward (what zero-bubble schedules defer) */
+    double host_f, host_b;              /* host dispatch time the GPU waits for, forward and backward (host_expose) */
+    double host_kf;                     /* the forward's host dispatch time, exposed or not (full recompute reruns it) */
 } sp_layer_cost;
 /* Prices ops and applies the overlap rules of the system's software stack. */
 void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo, sp_layer_cost *c);

@@ -34,6 +34,7 @@ static const char *dominant(const sp_time_breakdown *t)
     CONSIDER(cp_comm, "context-parallel exchange")
     CONSIDER(optimizer, "optimizer step")
     CONSIDER(imbalance, "embedding/LM-head stage imbalance")
+    CONSIDER(host, "host (CPU) kernel dispatch")
 #undef CONSIDER
     return best;
 }
@@ -45,6 +46,7 @@ static void cost_add(sp_layer_cost *acc, double w, const sp_layer_cost *x)
     acc->bwd_compute += w * x->bwd_compute, acc->bwd_mem += w * x->bwd_mem;
     acc->attn_fwd += w * x->attn_fwd, acc->tp_fwd += w * x->tp_fwd, acc->tp_bwd += w * x->tp_bwd;
     acc->cp_fwd += w * x->cp_fwd, acc->cp_bwd += w * x->cp_bwd, acc->ep_fwd += w * x->ep_fwd, acc->ep_bwd += w * x->ep_bwd;
+    acc->host_f += w * x->host_f, acc->host_b += w * x->host_b, acc->host_kf += w * x->host_kf;
 }
 
 /* One layer mixed over the model's dense and MoE layers, and its forward + backward under each recompute mode:
@@ -58,9 +60,13 @@ static void mix_from(const sp_layer_cost *dense, const sp_layer_cost *sparse, do
     x->tp_f = MIX(tp_fwd), x->tp_b = MIX(tp_bwd), x->attn = MIX(attn_fwd);
     x->cp_f = MIX(cp_fwd), x->cp_b = MIX(cp_bwd), x->ep_f = MIX(ep_fwd), x->ep_b = MIX(ep_bwd);
     x->w = MIX(wgrad);
+    x->host_f = MIX(host_f), x->host_b = MIX(host_b);
+    /* the recomputed forward runs inside the backward phase (max rule) against its own GPU time */
+    x->host_rec = sp_pos(MIX(host_kf) - (x->f_c + x->f_m + x->tp_f));
 #undef MIX
     x->cp = x->cp_f + x->cp_b;
     x->ep = x->ep_f + x->ep_b;
+    x->host = x->host_f + x->host_b;
     for (int rc = 0; rc < 3; rc++) {
         double rec = 0, rec_tp = 0;
         if (rc == SP_RECOMPUTE_FULL) {
@@ -78,7 +84,8 @@ static void mix_from(const sp_layer_cost *dense, const sp_layer_cost *sparse, do
         x->compute[rc] = compute;
         x->mem[rc] = mem;
         x->tp[rc] = tp;
-        x->total[rc] = compute + mem + tp + x->cp + x->ep;
+        /* full recompute reruns the forward's kernels in the backward: their host dispatch too */
+        x->total[rc] = compute + mem + tp + x->cp + x->ep + x->host + (rc == SP_RECOMPUTE_FULL ? x->host_rec : 0);
     }
 }
 
@@ -179,7 +186,7 @@ static void layer_kinds_fill(const sp_model *m, const sp_system *s, sp_gemm_memo
         sp_ops_mtp(lc, &ops);
         sp_layer_price(&ops, s, memo, &one);
         double layer = one.fwd_compute + one.fwd_mem + one.bwd_compute + one.bwd_mem + one.tp_fwd + one.tp_bwd +
-                       one.cp_fwd + one.cp_bwd + one.ep_fwd + one.ep_bwd;
+                       one.cp_fwd + one.cp_bwd + one.ep_fwd + one.ep_bwd + one.host_f + one.host_b;
         sp_ops_lm_head(lc, &ops);
         c->head += m->n_mtp * (layer + sp_ops_total(&ops, s, memo));
     }
@@ -319,7 +326,7 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
     o->zero_bubble = p->zero_bubble;
     o->schedule = p->schedule;
     /* F of the mean stage: the layers' forward, and a third of the embedding and LM head (forward of fwd + bwd) */
-    o->f_avg = (L * (x->f_c + x->f_m + x->tp_f + x->cp_f + x->ep_f) + (c->emb + c->head) / 3) / pp;
+    o->f_avg = (L * (x->f_c + x->f_m + x->tp_f + x->cp_f + x->ep_f + x->host_f) + (c->emb + c->head) / 3) / pp;
     o->w_avg = L * x->w / pp;
     o->n_micro = (int)(p->global_batch / (replicas * p->micro_batch));
     o->layers = lps;
@@ -334,13 +341,14 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
         o->layers_time[rc] = stage_layers;
         o->slot_max[rc] = m->n_pattern > 0 && p->pp > 1 ? pslot[rc] : first > last ? first : last;
         o->slot_avg[rc] = (L * c->mix.total[rc] + emb + head) / pp; /* the model's mean layer */
-        double stage_bwd = lps * (x->b_c + x->b_m + x->tp_b + x->rec[rc] + x->rec_tp[rc]);
+        double stage_bwd = lps * (x->b_c + x->b_m + x->tp_b + x->rec[rc] + x->rec_tp[rc] + x->host_b +
+                                  (rc == SP_RECOMPUTE_FULL ? x->host_rec : 0));
         o->layers_bwd[rc] = stage_bwd;
         /* ZeRO-3: the prefetched gathers stream during each phase's whole wall time, exposed CP/EP exchanges
          * included (so a faster GPU that exposes more of them never lengthens the step); the first gather
          * cannot hide. A phase of compute F overlapped by collectives C takes max(C, F + sm_share·C): the compute
          * runs on the SMs the collective's kernels leave free */
-        double f_phase = lps * (x->f_c + x->f_m + x->tp_f + x->cp_f + x->ep_f);
+        double f_phase = lps * (x->f_c + x->f_m + x->tp_f + x->cp_f + x->ep_f + x->host_f);
         double b_phase = stage_bwd + lps * (x->cp_b + x->ep_b);
         double ag = o->zero3_gather, rs = o->zero3_scatter, sm = o->sm_share;
         /* kept from forward to backward (--no-reshard): no second gather in the backward */
@@ -379,6 +387,7 @@ sp_status sp_plan_step_result(const sp_model *m, const sp_system *s, const sp_pl
     r->t.tp_comm = nm * lps * x->tp[rc];
     r->t.cp_comm = nm * lps * x->cp;
     r->t.ep_comm = nm * lps * x->ep;
+    r->t.host = nm * lps * (x->host + (rc == SP_RECOMPUTE_FULL ? x->host_rec : 0));
     r->t.pp_comm = nm * q.pp_comm_slot;
     r->t.imbalance = nm * (o->slot_max[rc] - o->layers_time[rc]);
     r->t.bubble = q.bubble;

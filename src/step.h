@@ -18,6 +18,8 @@ typedef struct {
     double cp_f, cp_b, ep_f, ep_b;  /* exposed CP exchange and EP all-to-all */
     double cp, ep;                  /* cp_f + cp_b, ep_f + ep_b */
     double w;                       /* weight-gradient GEMMs of the backward (zero-bubble schedules' W pass) */
+    double host_f, host_b, host;    /* host dispatch the GPU waits for (ops.c sp_layer_price); host = host_f + host_b */
+    double host_rec;                /* full recompute: the rerun forward's host time beyond its GPU time */
     double rec[3], rec_tp[3];       /* recomputed forward work and its TP communication, in the backward */
     double compute[3], mem[3], tp[3], total[3]; /* forward + backward of one layer */
 } sp_layer_mix;

@@ -90,6 +90,9 @@ static json_t *plan_json(const sp_train_report *r)
     sp_json_set_num(o, "capacity_factor", p->capacity_factor);
     sp_json_set_bool(o, "moe_pad", p->moe_pad);
     sp_json_set_num(o, "moe_imbalance", p->moe_imbalance > 1 ? p->moe_imbalance : 1.0);
+    char g[96];
+    sp_json_set_str(o, "cuda_graphs", sp_cuda_graphs_name(p->cuda_graphs, g, sizeof g));
+    sp_json_set_str(o, "moe_dispatcher", sp_moe_dispatcher_name(p->moe_dispatcher));
     return o;
 }
 
@@ -122,6 +125,7 @@ json_t *sp_time_breakdown_json(const sp_time_breakdown *t)
     sp_json_set_num(o, "bubble", t->bubble);
     sp_json_set_num(o, "optimizer", t->optimizer);
     sp_json_set_num(o, "stage_imbalance", t->imbalance);
+    sp_json_set_num(o, "host_dispatch", t->host);
     return o;
 }
 

@@ -334,6 +334,69 @@ static void test_sinks_kernel_support(void **st)
     assert_non_null(find_op(&l, "flash_attention"));
 }
 
+/* a memory-bound op of `kernels` forward and twice that backward, GPU time `gpu_s` forward (on s), in scope g */
+static sp_op host_op(const sp_system *s, unsigned g, double kernels, double gpu_s)
+{
+    sp_op o = {.name = "host_test", .kind = SP_OP_BYTES, .part = SP_PART_MEMORY, .graph = g, .count = 1};
+    o.u.bytes.fwd = gpu_s * s->acc.hbm_bw * s->acc.eff.mem;
+    o.u.bytes.kernels_fwd = kernels, o.u.bytes.kernels_bwd = 2 * kernels;
+    return o;
+}
+
+/* Rule (docs/model.md "Host dispatch"): without a sync a phase costs max(host, GPU): a layer of kernels whose GPU
+ * time is nil waits kernels x the host's time per kernel (40 x 10 us forward, 80 x 10 us backward); a captured
+ * scope costs one graph launch per phase instead; the full-iteration graph nothing. */
+static void test_host_dispatch(void **st)
+{
+    (void)st;
+    sp_system s = sys("dgx-h100");
+    s.acc.eff.kernel_overhead_s = 0;
+    sp_layer_ops l = {.n = 1, .host_kernel_s = 10e-6};
+    l.op[0] = host_op(&s, SP_GRAPH_ATTN, 40, 0);
+    sp_layer_cost c;
+    sp_layer_price(&l, &s, NULL, &c);
+    assert_near(c.host_f, 400e-6, 1e-15);
+    assert_near(c.host_b, 800e-6, 1e-15);
+    l.graphs = SP_GRAPH_ATTN;
+    sp_layer_price(&l, &s, NULL, &c);
+    assert_near(c.host_f, 10e-6, 1e-15);
+    assert_near(c.host_b, 10e-6, 1e-15);
+    l.graphs = SP_GRAPH_FULL_ITERATION;
+    sp_layer_price(&l, &s, NULL, &c);
+    assert_true(c.host_f == 0 && c.host_b == 0);
+    /* a GPU slower than the host hides it */
+    l.graphs = 0;
+    l.op[0] = host_op(&s, SP_GRAPH_ATTN, 40, 1e-3);
+    sp_layer_price(&l, &s, NULL, &c);
+    assert_true(c.host_f == 0);
+}
+
+/* Rule: a MoE layer's forward stops at the dispatcher's sync, so the host work issued before the GPU-heavy part
+ * cannot hide behind it: dispatch/experts (30 kernels, no GPU time) then the rest (1 kernel, 300 us) ends at
+ * max(300 + 300, 310) = 600 us, 300 us of host exposed; without the sync max(310, 300): 10 us. The MoE block with a
+ * sync is never captured (moe scope needs drop-and-pad). */
+static void test_host_sync(void **st)
+{
+    (void)st;
+    sp_system s = sys("dgx-h100");
+    s.acc.eff.kernel_overhead_s = 0;
+    sp_layer_ops l = {.n = 2, .host_kernel_s = 10e-6, .sync = 1};
+    l.op[0] = host_op(&s, SP_GRAPH_MOE, 30, 0);
+    l.op[1] = host_op(&s, SP_GRAPH_ATTN, 1, 300e-6);
+    sp_layer_cost c;
+    sp_layer_price(&l, &s, NULL, &c);
+    assert_near(c.host_f, 300e-6, 1e-12);
+    l.graphs = SP_GRAPH_MOE;
+    sp_layer_price(&l, &s, NULL, &c);
+    assert_near(c.host_f, 300e-6, 1e-12);
+    l.sync = 0;
+    sp_layer_price(&l, &s, NULL, &c);
+    assert_near(c.host_f, 0, 1e-12); /* captured, one launch: max(20 us, 300 us) */
+    l.graphs = 0;
+    sp_layer_price(&l, &s, NULL, &c);
+    assert_near(c.host_f, 10e-6, 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -347,6 +410,8 @@ int main(void)
         cmocka_unit_test(test_dropout_masks),
         cmocka_unit_test(test_sliding_band),
         cmocka_unit_test(test_sinks_kernel_support),
+        cmocka_unit_test(test_host_dispatch),
+        cmocka_unit_test(test_host_sync),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
