@@ -865,6 +865,9 @@ static sp_status check_opts(const sp_model *m, const sp_system *s, const sp_sear
         return sp_fail(err, SP_EINVAL, "search: --global-batch must be >= 1");
     if (o->top_k < 1 || o->top_k > SP_SEARCH_MAX_TOP)
         return sp_fail(err, SP_EINVAL, "search: --top %d; allowed 1..%d", o->top_k, SP_SEARCH_MAX_TOP);
+    if (!o->schedules || (o->schedules & ~SP_SEARCH_ALL_SCHEDULES))
+        return sp_fail(err, SP_EINVAL, "search: schedules mask %u; allowed a non-empty set of bits 0-3 (1f1b, zb-h1, zb-v, "
+                       "dualpipe)", o->schedules);
     if (o->max_vpp < 1 || o->max_vpp > SP_SEARCH_MAX_VPP)
         return sp_fail(err, SP_EINVAL, "search: --max-vpp %d; allowed 1..%d", o->max_vpp, SP_SEARCH_MAX_VPP);
     if (s->max_accels > 0 && p->n_gpus > s->max_accels)

@@ -290,6 +290,15 @@ static void test_schedules(void **st)
     assert_true(b.res.step_time_s < a.res.step_time_s && b.res.step_time_s == t.step_time_s);
     assert_true(b.res.mem.activations < a.res.mem.activations);
     assert_string_equal(sp_schedule_name(a.plan.schedule, a.plan.vpp), "interleaved");
+    /* no schedule, or a bit past DualPipe: refused */
+    sp_error e = {0};
+    sp_search_result *res = malloc(sizeof *res);
+    o.schedules = 0;
+    assert_int_equal(sp_search(&m, &s, &o, top_res, res, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "search: schedules mask 0; allowed a non-empty set of bits 0-3"));
+    o.schedules = 16;
+    assert_int_equal(sp_search(&m, &s, &o, top_res, res, &e), SP_EINVAL);
+    free(res);
 }
 
 /* Rule: a hybrid model's search prices each pipeline stage's own layers (memory.c, cached per block in search.c) as
