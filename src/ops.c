@@ -1178,15 +1178,18 @@ static void op_host_kernels(const sp_op *o, double *f, double *b)
         *f = *b = o->count * TE_MODULE_KERNELS;
 }
 
-/* one priced op into the accumulator: its kernels cost host time unless every scope it needs is captured (a MoE
- * block with a host sync cannot be captured: Megatron-Core's moe scope needs drop-and-pad) */
+/* one priced op into the accumulator: its kernels cost host time unless every scope it needs is captured. A MoE
+ * block with a host sync cannot be captured per layer (Megatron-Core's moe scope needs drop-and-pad,
+ * NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/transformer_config.py:2836-2843); a full-iteration
+ * graph captures everything, its dispatch made sync-free by the recipe that runs it (a graph cannot contain a
+ * host sync) */
 static void host_add(const sp_layer_ops *l, const sp_op *o, double f, host_acc *a)
 {
     unsigned g = l->graphs;
     if (l->sync)
         g &= ~SP_GRAPH_MOE;
-    if (g & SP_GRAPH_FULL_ITERATION)
-        g = l->sync ? SP_GRAPH_LAYER & ~SP_GRAPH_MOE : SP_GRAPH_LAYER;
+    if (l->graphs & SP_GRAPH_FULL_ITERATION)
+        g = SP_GRAPH_LAYER;
     int seg = o->graph == SP_GRAPH_MOE ? SEG_MOE : o->graph == SP_GRAPH_MOE_ROUTER ? SEG_ROUTER
             : o->graph == SP_GRAPH_MOE_PREPROCESS ? SEG_PRE : SEG_REST;
     if (o->kind != SP_OP_COLL) /* collectives: their exposed time after overlap, in host_expose */
@@ -1220,7 +1223,7 @@ static void host_expose(const host_acc *a, const sp_layer_ops *l, double gpu_f, 
     for (int i = 0; i < N_SEG; i++)
         host += a->hf[i] * hs;
     double t = fmax(host, gpu_f);
-    if (l->sync) {
+    if (l->sync && !(l->graphs & SP_GRAPH_FULL_ITERATION)) {
         /* the parts' GPU time: their kernels, and the exposed collectives where they run (the EP all-to-all in the
          * dispatch part, TP and CP in the rest): the parts sum to gpu_f, and each only shrinks on faster hardware */
         double g[N_SEG], cpu = 0, gpu = 0;

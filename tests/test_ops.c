@@ -389,6 +389,9 @@ static void test_host_sync(void **st)
     l.graphs = SP_GRAPH_MOE;
     sp_layer_price(&l, &s, NULL, &c);
     assert_near(c.host_f, 300e-6, 1e-12);
+    l.graphs = SP_GRAPH_FULL_ITERATION; /* a full-iteration graph: its recipe's dispatch is sync-free */
+    sp_layer_price(&l, &s, NULL, &c);
+    assert_true(c.host_f == 0 && c.host_b == 0);
     l.sync = 0;
     sp_layer_price(&l, &s, NULL, &c);
     assert_near(c.host_f, 0, 1e-12); /* captured, one launch: max(20 us, 300 us) */
