@@ -116,6 +116,24 @@ def fit_rows(fam, stack):
     return header, rows
 
 
+@functools.lru_cache(maxsize=None)
+def config_is_moe(model_config):
+    """Whether a model named by the CSV's model_config has routed experts, as scaleplan itself reads the model
+    (`scaleplan model --json` layer kinds): a hybrid such as Nemotron-3 Super states its experts only there."""
+    out = subprocess.run([BIN, "model", model_config, "--json", "--data-dir", os.path.join(ROOT, "data")],
+                         capture_output=True, text=True)
+    if out.returncode != 0:
+        return False
+    return any(k.get("ffn") == "moe" for k in json.loads(out.stdout).get("layer_kinds", []))
+
+
+def is_moe(row):
+    """MoE rows fit only moe_gemm: the experts column, or the model the row's model_config names."""
+    if row.get("moe_experts"):
+        return True
+    return bool(row.get("model_config")) and config_is_moe(row["model_config"])
+
+
 def run_validate(tmp, csv_path):
     out = subprocess.run([BIN, "validate", csv_path, "--csv", "--data-dir", tmp], capture_output=True, text=True)
     errs = {}
@@ -167,8 +185,8 @@ def calibrate(tmp, fam, stack):
     """Two stages: the dense rows fit the GEMM, attention and memory-bound factors; then the MoE rows, with those
     fixed, fit only the grouped expert GEMM factor (so MoE-only costs do not leak into the dense kernels)."""
     header, rows = fit_rows(fam, stack)
-    dense = [r for r in rows if not r.get("moe_experts")]
-    moe = [r for r in rows if r.get("moe_experts")]
+    dense = [r for r in rows if not is_moe(r)]
+    moe = [r for r in rows if is_moe(r)]
     all_path = write_csv(tmp, "calibrate_all.csv", header, rows)
     dense_path = write_csv(tmp, "calibrate_dense.csv", header, dense)
     moe_path = write_csv(tmp, "calibrate_moe.csv", header, moe)
