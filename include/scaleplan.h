@@ -248,6 +248,9 @@ typedef struct {
     /* measured attention kernels of this family, fraction of the 16-bit dense peak, forward and backward, per
      * kernel class (index sp_attn_kernel; 0 = not measured: gemm_max x attn) */
     double attn_fwd[4], attn_bwd[4];
+    /* the same kernels on a narrow sliding band (fraction of peak on the key blocks the band computes; 0 = not
+     * measured: the class's full rate) */
+    double attn_band_fwd[4], attn_band_bwd[4];
     double comm_sms;       /* SMs an overlapped NCCL collective occupies (its CTAs), taken from the compute it
                             * overlaps; 0 = communication off the compute units (collective.c sp_comm_sm_share) */
     double grouped_gemm;   /* MoE grouped expert GEMMs: fraction of the GEMM curve the stack's grouped kernel reaches

@@ -457,8 +457,19 @@ static const char *const accel_keys[] = {"name", "family", "description", "peak_
 static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead",
                                        "fp8_gemm_max", "fp8_gemm_k_half", "attn_kernels", "comm_sms", "sources", NULL};
 
+/* a fraction of peak in 0.01..1 under key k of v; absent optional keys leave *out at 0 */
+static int frac_key(json_t *v, const char *k, int optional, double *out)
+{
+    json_t *x = json_object_get(v, k);
+    if (!x)
+        return optional;
+    *out = json_number_value(x);
+    return json_is_number(x) && *out >= 0.01 && *out <= 1;
+}
+
 /* efficiency.attn_kernels: {"fa2": {"fwd": 0.34, "bwd": 0.33}, ...} measured attention kernels of the family as
- * fractions of the 16-bit dense peak (ops.c sp_attn_rate) */
+ * fractions of the 16-bit dense peak (ops.c sp_attn_rate), optionally "band_fwd"/"band_bwd": the same kernel on a
+ * narrow sliding band (ops.c flash_rate) */
 static sp_status parse_attn_kernels(const src_file *f, json_t *e, sp_accel *a, sp_error *err)
 {
     json_t *t = json_object_get(e, "attn_kernels"), *v;
@@ -471,14 +482,16 @@ static sp_status parse_attn_kernels(const src_file *f, json_t *e, sp_accel *a, s
     json_object_foreach(t, k, v)
     {
         sp_attn_kernel c;
-        json_t *fw = json_object_get(v, "fwd"), *bw = json_object_get(v, "bwd");
-        double x = json_number_value(fw), y = json_number_value(bw);
-        if (sp_attn_kernel_parse(k, &c) || c == SP_ATTN_GENERIC || !json_is_number(fw) || !json_is_number(bw) ||
-            json_object_size(v) != 2 || !(x >= 0.01 && x <= 1) || !(y >= 0.01 && y <= 1))
+        double x = 0, y = 0, bx = 0, by = 0;
+        int band = json_object_get(v, "band_fwd") || json_object_get(v, "band_bwd");
+        if (sp_attn_kernel_parse(k, &c) || c == SP_ATTN_GENERIC || !frac_key(v, "fwd", 0, &x) ||
+            !frac_key(v, "bwd", 0, &y) || !frac_key(v, "band_fwd", !band, &bx) || !frac_key(v, "band_bwd", !band, &by) ||
+            json_object_size(v) != (band ? 4u : 2u))
             return sp_fail(err, SP_EINVAL, "%s:%d: efficiency.attn_kernels.%s: keys fa2, fa3 or cudnn, each {\"fwd\": "
-                           "F, \"bwd\": F} with F a fraction of peak in 0.01..1", f->path, key_line(f, k), k);
-        a->eff.attn_fwd[c] = x;
-        a->eff.attn_bwd[c] = y;
+                           "F, \"bwd\": F} (and optionally \"band_fwd\", \"band_bwd\" together) with F a fraction of "
+                           "peak in 0.01..1", f->path, key_line(f, k), k);
+        a->eff.attn_fwd[c] = x, a->eff.attn_bwd[c] = y;
+        a->eff.attn_band_fwd[c] = bx, a->eff.attn_band_bwd[c] = by;
     }
     return SP_OK;
 }

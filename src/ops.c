@@ -732,6 +732,7 @@ static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
         sp_op *o = push(l, "flash_attention", SP_OP_FLASH, SP_PART_COMPUTE, SP_OPF_CORE, 1);
         o->u.flash.flops = 2.0 * b * heads * sq * keys * (dqk + dv);
         o->u.flash.dtype = c->d16;
+        o->u.flash.band = keys < FLASH_CAUSAL_SHARE * sk;
         keep(l, q + 2 * kv);
         return;
     }
@@ -1102,6 +1103,19 @@ double sp_attn_rate(const sp_system *s, sp_dtype d, int bwd)
     return sp_accel_peak(a, d) * (f > 0 ? f : a->eff.gemm_max * a->eff.attn);
 }
 
+/* The attention kernel's rate for a flash op: on a sliding layer's narrow band the family's measured band rate of the
+ * class where it has one (a band of a few key blocks per query tile runs far below the full kernel: cuDNN's own
+ * benchmarks, data/accelerators attn_kernels band_fwd/band_bwd), else the class's full rate. */
+static double flash_rate(const sp_system *s, const sp_op *op, int bwd)
+{
+    const sp_accel *a = &s->acc;
+    sp_attn_kernel k = s->attn_kernel >= 0 && s->attn_kernel < SP_NATTN ? s->attn_kernel : SP_ATTN_GENERIC;
+    double f = bwd ? a->eff.attn_band_bwd[k] : a->eff.attn_band_fwd[k];
+    if (op->u.flash.band && f > 0)
+        return sp_accel_peak(a, op->u.flash.dtype) * f;
+    return sp_attn_rate(s, op->u.flash.dtype, bwd);
+}
+
 void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_cost *c)
 {
     const sp_accel *a = &s->acc;
@@ -1127,8 +1141,8 @@ void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_
     }
     case SP_OP_FLASH: {
         double work = op->u.flash.flops; /* what the kernel computes: the builder applied the causal mask */
-        c->fwd = work / sp_attn_rate(s, op->u.flash.dtype, 0) + ovh;
-        c->bwd = FLASH_BWD_RATIO * work / sp_attn_rate(s, op->u.flash.dtype, 1) + ovh;
+        c->fwd = work / flash_rate(s, op, 0) + ovh;
+        c->bwd = FLASH_BWD_RATIO * work / flash_rate(s, op, 1) + ovh;
         break;
     }
     case SP_OP_ROOFLINE: {

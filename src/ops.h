@@ -55,7 +55,8 @@ typedef struct {
         struct { double m, n, k, batch; sp_dtype dtype; sp_gemm_bwd bwd; double wbytes, abytes, eff_scale; } gemm;
         struct { double fwd, bwd; double kernels_fwd, kernels_bwd; } bytes;
         struct { sp_coll kind; int ranks, stride; double bytes, cross, nf, nb; } coll;
-        struct { double flops; sp_dtype dtype; } flash; /* forward FLOPs computed (masked blocks skipped) */
+        struct { double flops; sp_dtype dtype; int band; } flash; /* forward FLOPs computed (masked blocks skipped);
+                                                                      band: a sliding layer's narrow band */
         struct { double flops, rate, bytes, bw; } roof;
     } u;
 } sp_op;

@@ -204,6 +204,8 @@ static void apply_eff(const sp_software *sw, sp_accel *a)
     for (int k = 0; k < SP_NATTN; k++) {
         e->attn_fwd[k] = cap1(e->attn_fwd[k] * x->attn);
         e->attn_bwd[k] = cap1(e->attn_bwd[k] * x->attn);
+        e->attn_band_fwd[k] = cap1(e->attn_band_fwd[k] * x->attn);
+        e->attn_band_bwd[k] = cap1(e->attn_band_bwd[k] * x->attn);
     }
     e->mem = cap1(e->mem * x->mem);
     e->grouped_gemm = cap1(x->moe_gemm);

@@ -400,6 +400,41 @@ static void test_host_sync(void **st)
     assert_near(c.host_f, 10e-6, 1e-12);
 }
 
+/* Rule: a sliding layer's narrow band runs at the family's measured band rate of the stack's kernel class (cuDNN's
+ * own GPT-OSS benchmark: a 128-token band on H200 at 0.0946 / 0.081 of peak, forward / backward, against the full
+ * kernel's 0.545 / 0.52); a family without a band measurement (A100) prices the band at its full rate. */
+static void test_band_rate(void **st)
+{
+    (void)st;
+    sp_model m = load("gpt-oss-20b");
+    sp_system h = sys("dgx-h100"), a = sys("dgx-a100-80g");
+    h.attn_kernel = a.attn_kernel = SP_ATTN_CUDNN;
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.micro_batch = 1, p.seq_len = 4096;
+    sp_layer_ctx c;
+    sp_layer_ops band, full;
+    sp_layer_ctx_init(&c, &m, &h, &p, &pc, 1);
+    sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &band);
+    sp_layer_build_kind(&c, SP_MIX_ATTN, SP_FFN_MOE, &full);
+    const sp_op *b = find_op(&band, "flash_attention"), *f = find_op(&full, "flash_attention");
+    sp_op_cost cb, cf;
+    sp_op_price(b, &h, NULL, &cb);
+    sp_op_price(f, &h, NULL, &cf);
+    double ovh = h.acc.eff.kernel_overhead_s, peak = 989.4e12;
+    assert_true(b->u.flash.band && !f->u.flash.band);
+    assert_rel(cb.fwd - ovh, b->u.flash.flops / (peak * 0.0946), 1e-9);
+    assert_rel(cb.bwd - ovh, 2.5 * b->u.flash.flops / (peak * 0.081), 1e-9);
+    assert_rel(cf.fwd - ovh, f->u.flash.flops / (peak * 0.545), 1e-9);
+    sp_layer_ctx_init(&c, &m, &a, &p, &pc, 1);
+    sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &band);
+    b = find_op(&band, "flash_attention");
+    sp_op_price(b, &a, NULL, &cb);
+    assert_rel(cb.fwd - a.acc.eff.kernel_overhead_s, b->u.flash.flops / sp_attn_rate(&a, SP_BF16, 0), 1e-9);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -415,6 +450,7 @@ int main(void)
         cmocka_unit_test(test_sinks_kernel_support),
         cmocka_unit_test(test_host_dispatch),
         cmocka_unit_test(test_host_sync),
+        cmocka_unit_test(test_band_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
