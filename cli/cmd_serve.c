@@ -66,8 +66,12 @@ static void print_text(const sp_serve_result *r, const sp_serve_opts *o, const s
     printf("                      P50         P90         P99        mean\n");
     const char *nm[] = {"TTFT (s)", "TPOT (s)", "E2E (s)"};
     const double *v[] = {r->ttft_s, r->tpot_s, r->e2e_s};
-    for (int i = 0; i < 3; i++)
-        printf("%-12s %11.4g %11.4g %11.4g %11.4g\n", nm[i], v[i][0], v[i][1], v[i][2], v[i][3]);
+    for (int i = 0; i < 3; i++) {
+        printf("%-12s", nm[i]);
+        for (int k = 0; k < 4; k++) /* no request with 2+ output tokens has a TPOT: n/a, never "nan" */
+            isfinite(v[i][k]) ? printf(" %11.4g", v[i][k]) : printf(" %11s", "n/a");
+        printf("\n");
+    }
     printf("\nqueue             mean %.1f, max %.0f waiting requests\n", r->queue_mean, r->queue_max);
     printf("KV cache          %.0f tokens per engine; occupancy mean %.0f %%, max %.0f %%; %lld preemptions\n", r->kv_capacity_tokens,
            100 * r->kv_occupancy_mean, 100 * r->kv_occupancy_max, r->preemptions);
@@ -223,8 +227,10 @@ static void print_search(const sp_serve_candidate *c, int n, const sp_serve_sear
         if (!c[i].ok)
             continue;
         cand_label(&c[i], lab, sizeof lab);
-        printf("%3d %-52s %10.4f %9.3g %9.3gs %9.3gs\n", ++shown, lab, c[i].usd_per_million_tokens, c[i].energy_j_per_token, c[i].ttft_p99_s,
-               c[i].tpot_p99_s);
+        char tpot[32] = "n/a"; /* one-token outputs have no TPOT */
+        if (isfinite(c[i].tpot_p99_s))
+            snprintf(tpot, sizeof tpot, "%.3gs", c[i].tpot_p99_s);
+        printf("%3d %-52s %10.4f %9.3g %9.3gs %10s\n", ++shown, lab, c[i].usd_per_million_tokens, c[i].energy_j_per_token, c[i].ttft_p99_s, tpot);
     }
     if (!shown) {
         printf("  no deployment meets the SLOs within %d GPUs\n", so->max_gpus);

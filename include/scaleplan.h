@@ -1147,9 +1147,12 @@ typedef struct {
     int n_requests;           /* per simulated run [800] */
     int bisect_steps;         /* per replica max-rate search [6] */
     int try_disagg;           /* also the 3 cheapest layouts disaggregated */
+    int fixed_kernel_factor;  /* 0: base's stack is uncalibrated and each candidate runs it with its accelerator
+                                 family's factor (data/serving/calibration.json); 1: base's factor for every candidate */
 } sp_serve_search_opts;
 /* Every layout of every system (TP, PP, EP, weight precision), sized to the target rate, ranked by $/M tokens then
- * J/token into out[0..max-1] (failures last, with the reason). base gives the stack, SLOs and workload options. */
+ * J/token into out[0..max-1] (failures last, with the reason). base gives the stack (uncalibrated: see
+ * fixed_kernel_factor), SLOs and workload options. */
 sp_status sp_serve_search(const sp_model *m, const sp_system *systems, int nsys, const sp_serve_workload *w,
                           const sp_serve_opts *base, const sp_serve_search_opts *so, sp_serve_candidate *out, int max,
                           int *n, sp_error *err);

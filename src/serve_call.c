@@ -85,15 +85,18 @@ static sp_status stack_opts(const char *data_dir, sp_request *rq, sp_serve_repor
     double kf = 0;
     char fam[32];
     sp_status rc;
-    if ((rc = sp_req_str(rq, "software", &sw, err)) || (rc = sp_req_double(rq, "kernel-factor", SP_UNIT_NONE, 0.1, 10, &kf, err)) ||
+    /* --search calibrates the stack per candidate's family (src/serve_deploy.c); calibrating it here for --system too
+     * multiplied the two factors (every Hopper candidate ran its FP8 GEMMs at 0.6 x 0.6 of their modelled time) */
+    if ((rc = sp_req_flag(rq, "max-rate", &r->max_rate, err)) || (rc = sp_req_flag(rq, "search", &r->search, err)) ||
+        (rc = sp_req_str(rq, "software", &sw, err)) || (rc = sp_req_double(rq, "kernel-factor", SP_UNIT_NONE, 0.1, 10, &kf, err)) ||
         (rc = sp_req_named(sp_serve_stack_load(data_dir, sw, &r->opts.stack, err), "software", err)) ||
         (rc = sp_serving_eff_load(data_dir, r->system.acc.name, &r->opts.eff, err)) ||
-        (kf == 0 && (rc = sp_serve_calibrate(data_dir, r->system.acc.name, &r->opts.stack, fam, sizeof fam, err))) ||
-        (rc = sp_req_flag(rq, "max-rate", &r->max_rate, err)) || (rc = sp_req_flag(rq, "search", &r->search, err)) ||
+        (kf == 0 && !r->search && (rc = sp_serve_calibrate(data_dir, r->system.acc.name, &r->opts.stack, fam, sizeof fam, err))) ||
         (rc = sp_req_str(rq, "candidates", &cand, err)) || (rc = sp_req_int(rq, "max-gpus", 1, 1 << 16, &r->so.max_gpus, err)))
         return rc;
     if (kf > 0)
         r->opts.stack.kernel_factor *= kf;
+    r->so.fixed_kernel_factor = kf > 0; /* --kernel-factor replaces the family calibration for every candidate */
     snprintf(r->candidates, sizeof r->candidates, "%s", cand ? cand : "dgx-h100,hgx-h200,dgx-b200,mi300x-8,dgx-a100-80g");
     if (r->max_rate && sp_req_has(rq, "rate") && !r->search)
         return sp_fail(err, SP_EINVAL, "--rate and --max-rate exclude each other");
@@ -105,11 +108,27 @@ static sp_status stack_opts(const char *data_dir, sp_request *rq, sp_serve_repor
     return SP_OK;
 }
 
+/* The run's length without --requests: a trace's rows (replayed once), an MLPerf workload's sample count (the
+ * benchmark's own run, what --validate runs: 2,000 of 24,576 Llama-2-70B samples at the server rate measured the
+ * arrival window's ramp-up and read 17,050 instead of 23,546 tokens/s on 8 H100s), else 2,000. --rate is refused
+ * where the arrivals are not drawn at a rate (offline, closed loop, a trace's timestamps) rather than ignored. */
+static sp_status run_length(sp_request *rq, sp_serve_report *r, sp_error *err)
+{
+    const sp_serve_workload *w = &r->wl;
+    if (!sp_req_has(rq, "requests"))
+        r->opts.n_requests = w->n_trace > 0 ? w->n_trace : w->samples > 0 ? w->samples : r->opts.n_requests;
+    int open = w->arrival == SP_ARR_POISSON || w->arrival == SP_ARR_GAMMA;
+    if (sp_req_has(rq, "rate") && !open && !r->search)
+        return sp_fail(err, SP_EINVAL, "--rate %g: the arrivals are %s, not drawn at a rate (drop --rate, or --arrival poisson)",
+                       r->opts.rate, w->arrival == SP_ARR_OFFLINE ? "offline (all at t = 0)" : w->arrival == SP_ARR_CLOSED ? "a closed loop of users" : "the trace's arrival_s");
+    return SP_OK;
+}
+
 sp_status sp_serve_parse(const char *data_dir, sp_request *rq, sp_serve_report *r, sp_error *err)
 {
     memset(r, 0, sizeof *r);
     sp_serve_defaults(&r->opts);
-    r->so = (sp_serve_search_opts){data_dir, 0, 64, 800, 6, 1};
+    r->so = (sp_serve_search_opts){data_dir, 0, 64, 800, 6, 1, 0};
     const char *wl = "sharegpt", *scen = NULL, *trace = NULL;
     sp_status rc;
     if ((rc = sp_req_model(rq, data_dir, NULL, &r->model, err)) || (rc = sp_req_system(rq, data_dir, "dgx-h100", &r->system, err)) ||
@@ -119,7 +138,7 @@ sp_status sp_serve_parse(const char *data_dir, sp_request *rq, sp_serve_report *
     if ((rc = sp_serve_workload_load(data_dir, wl, scen, &r->wl, err))) /* only its own errors name --workload */
         return sp_req_named(rc, strstr(err->msg, "no scenario '") ? "scenario" : "workload", err);
     if ((trace && (rc = sp_req_named(sp_serve_trace_load(trace, &r->wl, err), "trace", err))) || (rc = arrival_opt(rq, &r->wl, err)) ||
-        (rc = stack_opts(data_dir, rq, r, err)))
+        (rc = stack_opts(data_dir, rq, r, err)) || (rc = run_length(rq, r, err)))
         sp_serve_workload_free(&r->wl);
     return rc;
 }

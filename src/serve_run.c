@@ -307,7 +307,10 @@ static void keep_requests(const sv_sim *S, sp_serve_result *res)
     }
 }
 
-/* Latency percentiles, throughput, goodput under the SLOs, queue and KV statistics. buf holds 3 x n doubles. */
+/* Latency percentiles, throughput, goodput under the SLOs, queue and KV statistics. buf holds 3 x n doubles.
+ * Requests per second count each request by the share of its output produced inside the window, as the tokens are:
+ * counting only the completions read 78.6 requests/s at 88.9 offered (MLPerf H100 x8 server, 24,576 requests), the
+ * requests still running at the window's end (rate x E2E of them) having none of their share counted. */
 static sp_status stats(const sv_sim *S, double *buf, sp_serve_result *res, sp_error *err)
 {
     double *ttft = buf, *tpot = buf + S->n, *e2e = buf + 2 * (size_t)S->n;
@@ -347,7 +350,7 @@ static sp_status stats(const sv_sim *S, double *buf, sp_serve_result *res, sp_er
         if (r->output > 1)
             tpot[nt++] = tp;
         double f = r->first > tw ? 0 : r->finish <= tw || r->output < 2 ? 1 : (1 + (r->output - 1) * (tw - r->first) / (r->finish - r->first)) / r->output;
-        double g = r->finish <= tw; /* completed inside the window */
+        double g = f; /* a request counts like its tokens (completions only: 78.6 of 88.9 req/s, stats' header) */
         out += f * r->output;
         out_all += r->output;
         in += r->first <= tw ? r->prompt : 0;

@@ -40,7 +40,7 @@ sp_status sp_serve_max_rate(const sp_model *m, const sp_system *s, const sp_serv
      * the window's end hold a large share of its tokens, and that count undershoots the rate by up to 2x. 1.5 x:
      * the offline estimate of a finite run is not exact. */
     double off_rate = tmp.output_tokens_mean > 0 ? tmp.throughput_tokens_per_s / tmp.output_tokens_mean : 0;
-    double hi = 1.5 * fmax(tmp.requests_per_s, off_rate), lo = hi / 96;
+    double hi = 1.5 * (off_rate > 0 ? off_rate : tmp.requests_per_s), lo = hi / 96;
     if ((rc = at_rate(m, s, w, o, lo, &tmp, err)))
         return rc;
     if (!tmp.slo_met) {

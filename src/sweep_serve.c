@@ -68,7 +68,7 @@ void sw_serve_point(const sp_sweep *sw, json_t *const *vals, const sp_model *m, 
     sp_serve_defaults(&o);
     o.stack = *st;
     /* serve --search's per-run settings (800 requests, 6 bisection steps), co-located deployments only */
-    sp_serve_search_opts so = {sw->data_dir, p->rate, p->gpus, 800, 6, 0};
+    sp_serve_search_opts so = {sw->data_dir, p->rate, p->gpus, 800, 6, 0, 0};
     sp_serve_candidate c[SW_SERVE_CANDIDATES];
     int n = 0;
     sp_error e2 = {0};

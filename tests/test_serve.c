@@ -364,7 +364,7 @@ static void test_search(void **st)
     assert_int_equal(sp_serve_workload_load(SP_DATA_DIR, "mlperf-llama2-70b", "server", &w, &e), SP_OK);
     sp_serve_opts o;
     sp_serve_defaults(&o);
-    sp_serve_search_opts so = {SP_DATA_DIR, 10, 32, 400, 5, 1};
+    sp_serve_search_opts so = {SP_DATA_DIR, 10, 32, 400, 5, 1, 0};
     sp_serve_candidate c[256];
     int n = 0;
     assert_int_equal(sp_serve_search(&m, s, 2, &w, &o, &so, c, 256, &n, &e), SP_OK);
