@@ -98,7 +98,8 @@ void cli_print_energy(const sp_energy_result *e);
         {"software", 1, "software stack (data/software): its defaults fill the knobs not given [none]"},     \
         {"fp8-recipe", 1, "FP8 scaling: delayed | current | blockwise [stack's]"},                           \
         CLI_HOST_OPTDEFS,                                                                                \
-        {"schedule", 1, "pipeline schedule: 1f1b | interleaved | zb-h1 | zb-v | dualpipe [1f1b; interleaved with --vpp]"}
+        {"schedule", 1, "pipeline schedule: 1f1b | interleaved | zb-h1 | zb-v | dualpipe [1f1b; interleaved with --vpp]"}, \
+        {"offload-layers", 1, "activations of the first N layers of each stage kept in host memory (cpu_offloading_num_layers) [0]"}
 
 /* Command entry points (cli/cmd_*.c). Each returns the process exit code. */
 int cmd_train(int argc, char **argv);

@@ -413,6 +413,9 @@ typedef struct {
                                 (eager) unless the stack's default fills it (docs/systems.md "CUDA graphs") */
     sp_moe_dispatcher moe_dispatcher; /* MoE token dispatcher (alltoall unless the stack's default fills it) */
     sp_schedule schedule;    /* pipeline schedule (SP_SCHED_1F1B: 1F1B, interleaved when vpp > 1) */
+    int offload_layers;      /* activations of the first N layers of each pipeline stage kept in host memory between
+                                their forward and backward (Megatron-Core cpu_offloading_num_layers; docs/model.md
+                                "Activation offloading"); 0 = none */
     int zero_bubble;         /* 1: a zero-bubble pipeline schedule (ZB-H2 / ZB-V class, Qi et al. 2023): no fill
                                 and drain bubble; its extra activation memory is not modelled (limits idealisation) */
 } sp_plan;

@@ -315,7 +315,9 @@ void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, 
      * 1F1B's activation memory), DualPipe p + 1 (DeepSeek-V3 Table 2) */
     double inflight = (p->schedule == SP_SCHED_DUALPIPE ? p->pp + 1 : p->pp);
     inflight = inflight < n_micro ? inflight : n_micro;
-    double held = sp_stage_layers(m->n_layers, p->pp) * inflight;
+    /* activation offloading: the stage's first offload_layers layers keep theirs in host memory (plan.c: fewer than
+     * the stage's layers) */
+    double held = (sp_stage_layers(m->n_layers, p->pp) - p->offload_layers) * inflight;
     if (p->vpp > 1 && p->schedule != SP_SCHED_ZBV)
         held *= sp_mem_interleave_factor(p->pp, p->vpp);
     *layers_held = held;
@@ -337,14 +339,14 @@ double sp_mem_stage_peak(const sp_model *m, const sp_plan *p, const sp_shape_mem
     out[0] = out[1] = out[2] = 0;
     for (int i = 0; i < p->pp; i++) {
         double own[3] = {0, 0, 0}, inflight = base - i < n_micro ? base - i : n_micro;
-        for (int l = stage_first(L, p->pp, i); l < stage_first(L, p->pp, i + 1); l++)
+        for (int l = stage_first(L, p->pp, i) + p->offload_layers; l < stage_first(L, p->pp, i + 1); l++)
             for (int rc = 0; rc < 3; rc++)
                 own[rc] += pre->kind_act[sp_model_mixer(m, l)][sp_model_ffn(m, l)][rc];
         for (int rc = 0; rc < 3; rc++)
             if (own[rc] * inflight > out[rc])
                 out[rc] = own[rc] * inflight;
     }
-    return sp_stage_layers(L, p->pp) * (base < n_micro ? base : n_micro);
+    return (sp_stage_layers(L, p->pp) - p->offload_layers) * (base < n_micro ? base : n_micro);
 }
 
 void sp_mem_held_bytes_stages(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held, double out[3])

@@ -190,6 +190,12 @@ static sp_status check_layer_split(const sp_plan *p, const sp_model *m, sp_error
             return sp_fail(err, SP_EINVAL, "plan: pp*vpp = %d exceeds the number of layers (%d) + 2 (embedding and "
                            "loss): every virtual stage needs a layer", p->pp * p->vpp, m->n_layers);
     }
+    /* Megatron-Core: cpu_offloading_num_layers < num_layers (megatron/core/transformer/transformer_config.py), per
+     * stage here: the stage keeps at least one layer's activations */
+    if (p->offload_layers < 0 || (p->offload_layers > 0 && p->offload_layers >= sp_stage_layers(m->n_layers, p->pp)))
+        return sp_fail(err, SP_EINVAL, "plan: offload_layers = %d; allowed 0..%d (fewer than the %d layers of a "
+                       "pipeline stage)", p->offload_layers, (int)sp_stage_layers(m->n_layers, p->pp) - 1,
+                       (int)sp_stage_layers(m->n_layers, p->pp));
     return check_schedule(p, err);
 }
 

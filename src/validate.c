@@ -254,7 +254,10 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
         return sp_fail(err, SP_EINVAL, "%s:%d: column 'precision': %s", sp_csv_path(c), sp_csv_line(c, r), e3.msg);
     unsigned host = 0;
     int ep_overlap = -1;
-    sp_status st = row_host_knobs(c, r, p, &host, &ep_overlap, err);
+    /* offload_layers: the recipe's activation offloading (Megatron-Core cpu_offloading_num_layers); empty = none */
+    sp_status st = sp_csv_int(c, r, "offload_layers", 0, 0, 1 << 20, &p->offload_layers, err);
+    if (!st)
+        st = row_host_knobs(c, r, p, &host, &ep_overlap, err);
     if (!st && !have && ep_overlap >= 0)
         s->overlap_ep = ep_overlap;
     if (st || !have)

@@ -265,6 +265,51 @@ static void test_memory_reserve(void **st)
     assert_true(parts[2] == 4 * conn);
 }
 
+/* Rule: activation offloading (Megatron-Core cpu_offloading_num_layers) keeps the activations of a stage's first N
+ * layers in host memory: Llama-3-70B at PP 4 (20 layers a stage) offloading 5 holds 15/20 of the layers' activations,
+ * the rest of its memory unchanged; a stage must keep one layer (plan.c). A hybrid's stage drops its own first N
+ * layers (Nemotron-3 Nano at PP 2, 26 layers a stage). */
+static void test_offload(void **st)
+{
+    (void)st;
+    sp_error e = {0};
+    sp_model m, n;
+    sp_system h;
+    assert_int_equal(sp_load_model(SP_DATA_DIR, "llama3-70b", &m, &e), SP_OK);
+    assert_int_equal(sp_load_model(SP_DATA_DIR, "nemotron-3-nano-30b-a3b", &n, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &h, &e), SP_OK);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 32, p.tp = 8, p.pp = 4, p.seq_len = 8192, p.global_batch = 64;
+    assert_int_equal(sp_plan_resolve(&p, &m, &h, &e), SP_OK);
+    sp_plan q = p;
+    q.offload_layers = 5;
+    assert_int_equal(sp_plan_resolve(&q, &m, &h, &e), SP_OK);
+    sp_memory a, b;
+    sp_train_memory(&m, &h, &p, &a);
+    sp_train_memory(&m, &h, &q, &b);
+    assert_rel(b.activations_layers, a.activations_layers * 15 / 20, 1e-12);
+    assert_true(b.weights == a.weights && b.embedding_logits == a.embedding_logits && b.overhead == a.overhead);
+    q.offload_layers = 20;
+    assert_int_equal(sp_plan_resolve(&q, &m, &h, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "plan: offload_layers = 20; allowed 0..19 (fewer than the 20 layers of a pipeline stage)"));
+    /* hybrid: stage i keeps layers [26 i + 3, 26 (i + 1)); stage 0 holds 2 micro-batches, stage 1 one */
+    sp_plan r;
+    sp_plan_defaults(&r);
+    r.n_gpus = 2, r.pp = 2, r.seq_len = 4096, r.global_batch = 8, r.recompute = SP_RECOMPUTE_NONE;
+    r.offload_layers = 3;
+    assert_int_equal(sp_plan_resolve(&r, &n, &h, &e), SP_OK);
+    sp_shape_mem pre;
+    sp_shape_mem_fill(&n, &h, &r, NULL, &pre);
+    double own[2] = {0, 0};
+    for (int i = 0; i < 2; i++)
+        for (int l = 26 * i + 3; l < 26 * (i + 1); l++)
+            own[i] += pre.kind_act[sp_model_mixer(&n, l)][sp_model_ffn(&n, l)][SP_RECOMPUTE_NONE];
+    sp_train_memory(&n, &h, &r, &b);
+    double want = own[0] * 2 > own[1] ? own[0] * 2 : own[1];
+    assert_rel(b.activations_layers, want, 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -272,6 +317,7 @@ int main(void)
         cmocka_unit_test(test_invariants),
         cmocka_unit_test(test_fsdp_hsdp),
         cmocka_unit_test(test_memory_reserve),
+        cmocka_unit_test(test_offload),
         cmocka_unit_test(test_collectives),
         cmocka_unit_test(test_gemm_model),
     };

@@ -48,3 +48,9 @@ expect_fail unknown_command 2 "unknown command 'trian'" -- trian
 expect_out schedule_zbh1 '"schedule":"zb-h1"' -- train --model llama3-70b --system dgx-h100 --gpus 64 --tp 4 --pp 8 --global-batch 64 --seq-len 8192 --schedule zb-h1 --json
 expect_fail schedule_bad 2 "--schedule: 'zb-h2'; allowed 1f1b, interleaved, zb-h1, zb-v, dualpipe" -- train --pp 8 --schedule zb-h2
 expect_fail schedule_dualpipe_odd 2 'needs an even pp' -- train --model llama3-70b --system dgx-h100 --gpus 40 --tp 8 --pp 5 --global-batch 40 --seq-len 8192 --schedule dualpipe
+# Rule: activation offloading keeps the first N layers' activations of each stage in host memory (Megatron-Core
+# cpu_offloading_num_layers): Megatron-Bridge's Llama-3-70B FSDP recipe on 64 GB200s (40 layers offloaded) fits; a stage
+# keeps at least one layer; bad values are one line, exit 2.
+expect_out train_offload_fits 'memory per GPU \(heaviest pipeline stage\) +167\.[0-9] GiB of 173\.2 GiB: fits' -- train --model llama3-70b --system gb200-nvl72 --gpus 64 --zero 3 --micro-batch 2 --global-batch 256 --seq-len 8192 --dtype fp8 --software megatron-core-26.04 --offload-layers 40
+expect_fail train_offload_all 2 'plan: offload_layers = 80; allowed 0..79 (fewer than the 80 layers of a pipeline stage)' -- train --model llama3-70b --offload-layers 80
+expect_fail train_offload_bad 2 'offload-layers' -- train --model llama3-70b --offload-layers -1
