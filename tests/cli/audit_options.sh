@@ -95,6 +95,7 @@ fit threads 0
 limits threads 0
 fit seed 0
 law served-tokens 0
+* offload-layers 0
 '
 # why: --zero 0 is ZeRO off; infer --output 0 is a prefill-only request (cost per output token: n/a); pruning 0 is no pruning; --kv-heads 0 means as many
 # KV heads as query heads (documented); --bandwidth-scale inf is the documented infinite-bandwidth what-if;
@@ -102,7 +103,7 @@ law served-tokens 0
 # intensity, a GPU-hour price or an energy price of 0 are real cases (carbon-free supply, owned hardware, power
 # paid by someone else) whose results are simply 0; forecast: a host or network power of 0 and an energy price
 # of 0 are what-ifs, --latency-alpha 0 is the closed form's documented default, --budget-usd 0 = no budget; serve --prefill-gpus 0 = no disaggregation (the default); sweep --out names the CSV file it writes, and any
-# name is a file name ("CMD OPT *" = every value; not run, so nothing is written into the tree); --served-tokens 0 is the documented default.
+# name is a file name ("CMD OPT *" = every value; not run, so nothing is written into the tree); --served-tokens 0 is the documented default; --offload-layers 0 is no activation offloading (the default).
 
 NL='
 '
