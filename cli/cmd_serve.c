@@ -104,8 +104,24 @@ static int cmp_d(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Latency CDFs of the run (rerun keeping its requests) and throughput against P99 latency over 0.25..1.5 x the
- * rate (8 runs), side by side. */
+/* The deployment's capacity in requests/s for the throughput-latency curve: its offline run's output tokens/s over
+ * the mean output per request (what --max-rate bounds its bisection with); 0 when it cannot be run. */
+static double capacity_rate(const sp_model *m, const sp_system *s, const sp_serve_workload *w, const sp_serve_opts *o)
+{
+    sp_serve_workload off = *w;
+    off.arrival = SP_ARR_OFFLINE;
+    sp_serve_opts x = *o;
+    x.keep_requests = 0;
+    sp_serve_result r;
+    sp_error err = {0};
+    if (sp_serve_simulate(m, s, &off, &x, &r, &err))
+        return 0;
+    return r.output_tokens_mean > 0 ? r.throughput_tokens_per_s / r.output_tokens_mean : 0;
+}
+
+/* Latency CDFs of the run (rerun keeping its requests) and throughput against P99 latency at 0.15..1.2 x the
+ * deployment's capacity (8 runs), side by side: the curve reaches the knee wherever --rate is (at 0.25..1.5 x a
+ * rate far below capacity it was flat). */
 static int serve_plot(const char *path, const sp_model *m, const sp_system *s, const sp_serve_workload *w, const sp_serve_opts *o)
 {
     sp_serve_opts x = *o;
@@ -140,10 +156,11 @@ static int serve_plot(const char *path, const sp_model *m, const sp_system *s, c
     ch[0].series[2] = (plot_series){"TPOT", v + 2 * n, cdf, nt, 0};
     ch[0].nseries = nt > 0 ? 3 : 2;
     double tput[8], p99t[8], p99p[8];
-    int k = 0;
-    for (int i = 0; i < 8 && (w->arrival == SP_ARR_POISSON || w->arrival == SP_ARR_GAMMA); i++) {
+    int k = 0, open = w->arrival == SP_ARR_POISSON || w->arrival == SP_ARR_GAMMA;
+    double cap = open ? capacity_rate(m, s, w, o) : 0;
+    for (int i = 0; i < 8 && cap > 0; i++) {
         x = *o;
-        x.rate = o->rate * (0.25 + 1.25 * i / 7.0);
+        x.rate = cap * (0.15 + 1.05 * i / 7.0);
         sp_serve_result q;
         if (sp_serve_simulate(m, s, w, &x, &q, &err))
             continue;
@@ -151,7 +168,7 @@ static int serve_plot(const char *path, const sp_model *m, const sp_system *s, c
         p99t[k] = q.ttft_s[2];
         p99p[k++] = q.tpot_s[2];
     }
-    ch[1] = (plot_chart){.title = "throughput vs P99 latency (0.25-1.5 x rate)", .xlabel = "output tokens/s", .ylabel = "seconds", .logy = 1};
+    ch[1] = (plot_chart){.title = "throughput vs P99 latency (0.15-1.2 x capacity)", .xlabel = "output tokens/s", .ylabel = "seconds", .logy = 1};
     ch[1].series[0] = (plot_series){"P99 TTFT", tput, p99t, k, 2};
     ch[1].series[1] = (plot_series){"P99 TPOT", tput, p99p, k, 2};
     ch[1].nseries = 2;
@@ -236,7 +253,10 @@ static void print_search(const sp_serve_candidate *c, int n, const sp_serve_sear
         printf("  no deployment meets the SLOs within %d GPUs\n", so->max_gpus);
         return;
     }
-    printf("\nwhy the others lose (best layout of each system):\n");
+    cand_label(&c[0], lab, sizeof lab);
+    printf("\nbest: %s, %d GPU%s at $%.2f/h; one replica of %d carries %.3g req/s within the SLOs\n", lab, c[0].gpus,
+           c[0].gpus == 1 ? "" : "s", c[0].usd_per_gpu_hour, c[0].tp * c[0].pp * c[0].ep, c[0].replica_rate);
+    printf("why the others lose (best layout of each system):\n");
     for (int i = 0; i < n; i++) {
         int first = 1;
         for (int j = 0; j < i; j++)
@@ -244,9 +264,10 @@ static void print_search(const sp_serve_candidate *c, int n, const sp_serve_sear
         if (!first || i == 0)
             continue;
         cand_label(&c[i], lab, sizeof lab);
-        if (c[i].ok)
-            printf("  %-52s %+.0f %% $/M tokens, %+.0f %% J/token vs the best\n", lab, 100 * (c[i].usd_per_million_tokens / c[0].usd_per_million_tokens - 1),
-                   100 * (c[i].energy_j_per_token / c[0].energy_j_per_token - 1));
+        if (c[i].ok) /* why it costs more: the GPUs it needs for the rate, from what one replica carries */
+            printf("  %-52s %+.0f %% $/M tokens, %+.0f %% J/token vs the best (%d GPU%s at $%.2f/h; one replica of %d carries %.3g req/s)\n", lab,
+                   100 * (c[i].usd_per_million_tokens / c[0].usd_per_million_tokens - 1), 100 * (c[i].energy_j_per_token / c[0].energy_j_per_token - 1),
+                   c[i].gpus, c[i].gpus == 1 ? "" : "s", c[i].usd_per_gpu_hour, c[i].tp * c[i].pp * c[i].ep, c[i].replica_rate);
         else
             printf("  %-52s %s\n", c[i].system, c[i].why);
     }

@@ -1142,6 +1142,7 @@ typedef struct {
     double usd_per_million_tokens, energy_j_per_token, throughput_tokens_per_s, ttft_p99_s, tpot_p99_s;
     int ok;                   /* meets both P99 SLOs at the target rate within the GPU limit */
     char why[192];            /* when not ok */
+    double usd_per_gpu_hour;  /* the system's price (data/systems), what its $/M tokens is made of */
 } sp_serve_candidate;
 typedef struct {
     const char *data_dir;     /* serving factors and calibration per candidate's accelerator */

@@ -88,6 +88,7 @@ static void try_layout(srch *S, const sp_system *s, int tp, int pp, int ep, sp_d
     sp_serve_candidate c;
     memset(&c, 0, sizeof c);
     snprintf(c.system, sizeof c.system, "%s", s->name);
+    c.usd_per_gpu_hour = s->usd_per_accel_hour;
     c.tp = tp;
     c.pp = pp;
     c.ep = ep;

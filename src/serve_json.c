@@ -82,6 +82,7 @@ static json_t *candidate_json(const sp_serve_candidate *c)
     json_object_set_new(j, "kv_dtype", json_string(sp_dtype_name(c->kv)));
     json_object_set_new(j, "meets_slos", json_boolean(c->ok));
     json_object_set_new(j, "replica_max_rate_requests_per_s", num(c->replica_rate));
+    json_object_set_new(j, "usd_per_gpu_hour", num(c->usd_per_gpu_hour));
     json_object_set_new(j, "usd_per_million_tokens", c->ok ? num(c->usd_per_million_tokens) : json_null());
     json_object_set_new(j, "energy_j_per_token", c->ok ? num(c->energy_j_per_token) : json_null());
     json_object_set_new(j, "throughput_tokens_per_s", c->ok ? num(c->throughput_tokens_per_s) : json_null());
