@@ -88,6 +88,26 @@
  * attention kernel) costs 99.66 / 37.08 = 2.69 eager kernels of host time. */
 #define HOST_KERNEL_X86_S 13.48e-6
 #define TE_MODULE_KERNELS (99.66 / 37.08)
+/* A grouped expert GEMM's host work per local expert, beyond its module call: Transformer Engine's GroupedLinear as
+ * Megatron-Core's TEGroupedMLP runs it, counted from the code (NVIDIA/TransformerEngine@70f536662ae1 = v2.9,
+ * transformer_engine/pytorch/; NVIDIA/Megatron-LM@d98e8a64ddf3), each operation priced as one eager kernel:
+ *   forward   one cuBLASLt GEMM per expert (csrc/extensions/gemm.cpp te_general_grouped_gemm's loop over the
+ *             experts, common/gemm/cublaslt_gemm.cu:941-963); quantized: one weight-workspace call per expert
+ *             (module/grouped_linear.py:137-145; the cached FP8 weight after the first micro-batch, Megatron passing
+ *             is_first_microbatch: megatron/core/extensions/transformer_engine.py:2721-2728) and the input's split
+ *             quantization (grouped_linear.py:127);
+ *   backward  the data- and weight-gradient GEMMs per expert (grouped_linear.py:363, :432), the placeholder weight
+ *             gradient allocated per expert for Megatron's fused accumulation (grouped_linear.py:442-463
+ *             torch.empty), Megatron's DDP hook per expert weight (megatron/core/distributed/
+ *             distributed_data_parallel.py:553-584); quantized: the output gradient's split quantization
+ *             (grouped_linear.py:316-327).
+ * A split quantization is one fused kernel for all experts under delayed scaling, else one quantizer per expert
+ * (csrc/extensions/cast.cpp:133-148): MXFP8 and blockwise one kernel, current scaling three (amax, scale, cast:
+ * csrc/quantizer.cpp:497-535), NVFP4 three (amax, row-wise cast, the Hadamard-transformed column-wise cast:
+ * quantizer.cpp:1438-1590). */
+#define GROUPED_HOST_FWD 1
+#define GROUPED_HOST_FWD_QUANTIZED 1
+#define GROUPED_HOST_BWD 4
 /* Loss: the logits cast to fp32, softmax and its gradient: 2 B read + 3 fp32 passes per logit. */
 #define LOSS_BYTES_PER_LOGIT (2 * ACT_BYTES + 3 * FP32_BYTES)
 /* Vocab-parallel cross-entropy all-reduces three fp32 values per token (max, sum of exponentials, target logit). */
@@ -594,6 +614,25 @@ static void moe_router_kernels(sp_layer_ctx *c, sp_layer_ops *l)
     tag(l, i0, SP_GRAPH_MOE_PREPROCESS);
 }
 
+/* quantization kernels one expert's split quantization launches (GROUPED_HOST_* above) */
+static double split_quant_kernels(sp_dtype d, sp_fp8_recipe r)
+{
+    if (!sp_dtype_is_quantized(d) || (d == SP_FP8 && r == SP_FP8_DELAYED))
+        return 0;
+    if (d == SP_NVFP4 || (d == SP_FP8 && r == SP_FP8_CURRENT))
+        return 3;
+    return 1;
+}
+
+/* the host operations of one expert's run through a grouped GEMM, forward and backward (GROUPED_HOST_* above) */
+static void grouped_host(const sp_layer_ctx *c, sp_op *o)
+{
+    int qz = sp_dtype_is_quantized(c->d);
+    double qk = split_quant_kernels(c->d, c->p->fp8_recipe);
+    o->host_f = GROUPED_HOST_FWD + (qz ? GROUPED_HOST_FWD_QUANTIZED : 0) + qk;
+    o->host_b = GROUPED_HOST_BWD + qk;
+}
+
 /* shared experts (a dense MLP of n_shared x the expert width, TP-sharded) and the router, on all T tokens */
 static void moe_shared_router(sp_layer_ctx *c, sp_layer_ops *l)
 {
@@ -648,8 +687,10 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     /* saved: the FFN block's input once per token (Korthikanti's MLP input; the k routed copies and the router's
      * logits are not counted apart), the routed down-projections' inputs */
     linear(c, l, "experts_up", ffn | SP_OPF_GROUPED, experts_here, tok, up, hr, c->d);
+    grouped_host(c, &l->op[l->n - 1]);
     keep(l, block_input(c) * saved_input_bytes(c));
     linear(c, l, "experts_down", ffn | SP_OPF_GROUPED, experts_here, tok, hr, fe / e, c->d);
+    grouped_host(c, &l->op[l->n - 1]);
     keep(l, experts_here * tok * fe / e * saved_input_bytes(c));
     tag(l, 0, SP_GRAPH_MOE); /* the mixer's ops are tagged already (sp_layer_build_kind) */
     int i0 = l->n;
@@ -1184,6 +1225,7 @@ static void op_host_kernels(const sp_op *o, double *f, double *b)
         else
             *f = ((o->flags & SP_OPF_GROUPED) ? 1 : o->count) * TE_MODULE_KERNELS,
             *b = o->u.gemm.bwd == SP_BWD_WEIGHT ? 2 * *f : *f;
+        *f += o->count * o->host_f, *b += o->count * o->host_b; /* a grouped GEMM's per-expert loop */
     } else if (o->kind == SP_OP_BYTES)
         *f = o->count * o->u.bytes.kernels_fwd, *b = o->count * o->u.bytes.kernels_bwd;
     else if (o->kind == SP_OP_COLL)

@@ -51,6 +51,9 @@ typedef struct {
     /* activation memory: bytes the op keeps on this GPU for the backward pass (all `count` runs together), under
      * each recompute mode (indexed by sp_recompute); memory.c sums them over a layer's ops */
     double saved[3];
+    /* host operations of one run that no kernel count above shows (docs/model.md "Host dispatch"): a grouped
+     * expert GEMM's per-expert loop, forward and backward; 0 for every other op */
+    double host_f, host_b;
     union {
         struct { double m, n, k, batch; sp_dtype dtype; sp_gemm_bwd bwd; double wbytes, abytes, eff_scale; } gemm;
         struct { double fwd, bwd; double kernels_fwd, kernels_bwd; } bytes;

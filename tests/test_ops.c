@@ -435,6 +435,57 @@ static void test_band_rate(void **st)
     assert_rel(cb.fwd - a.acc.eff.kernel_overhead_s, b->u.flash.flops / sp_attn_rate(&a, SP_BF16, 0), 1e-9);
 }
 
+/* Rule (docs/model.md "Host dispatch", ops.c GROUPED_HOST_*): a grouped expert GEMM's host work per local expert,
+ * counted from Transformer Engine v2.9's GroupedLinear: forward the GEMM (1), quantized also the weight-workspace
+ * call (1) and the input's split quantization; backward dgrad, wgrad, the placeholder weight gradient and the DDP
+ * hook (4) and the output gradient's quantization. Quantization kernels per expert: BF16 0, FP8 delayed 0 (one fused
+ * kernel for all experts), MXFP8 and FP8 blockwise 1, FP8 current scaling and NVFP4 3. */
+static void test_grouped_host(void **st)
+{
+    (void)st;
+    sp_model m = load("qwen3-30b-a3b");
+    sp_system s = sys("dgx-b200");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    struct { sp_dtype d; sp_fp8_recipe r; double f, b; } k[] = {
+        {SP_BF16, SP_FP8_RECIPE_DEFAULT, 1, 4}, {SP_FP8, SP_FP8_DELAYED, 2, 4},  {SP_MXFP8, SP_FP8_RECIPE_DEFAULT, 3, 5},
+        {SP_FP8, SP_FP8_BLOCKWISE, 3, 5},       {SP_FP8, SP_FP8_CURRENT, 5, 7},  {SP_NVFP4, SP_FP8_RECIPE_DEFAULT, 5, 7}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.ep = 8, p.seq_len = 4096, p.dtype = k[i].d, p.fp8_recipe = k[i].r;
+        sp_layer_ctx c;
+        sp_layer_ops l;
+        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+        sp_layer_build(&c, 1, &l);
+        const char *names[] = {"experts_up", "experts_down"};
+        for (int j = 0; j < 2; j++) {
+            const sp_op *o = find_op(&l, names[j]);
+            assert_non_null(o);
+            assert_true(o->count == 16 && o->host_f == k[i].f && o->host_b == k[i].b);
+        }
+        const sp_op *q = find_op(&l, "qkv");
+        assert_true(q->host_f == 0 && q->host_b == 0);
+    }
+}
+
+/* Rule: the per-expert loop adds count x its host operations to the grouped GEMM's one module call (99.66 / 37.08
+ * eager kernels, TE#2053): 16 experts x 3 forward at 10 us per kernel = (2.6877 + 48) x 10 us of host forward. */
+static void test_grouped_host_priced(void **st)
+{
+    (void)st;
+    sp_system s = sys("dgx-h100");
+    s.acc.eff.kernel_overhead_s = 0;
+    sp_layer_ops l = {.n = 1, .host_kernel_s = 10e-6};
+    l.op[0] = (sp_op){.name = "experts_up", .kind = SP_OP_GEMM, .part = SP_PART_COMPUTE,
+                      .flags = SP_OPF_GROUPED | SP_OPF_LINEAR, .count = 16, .host_f = 3, .host_b = 5};
+    l.op[0].u.gemm.m = l.op[0].u.gemm.n = l.op[0].u.gemm.k = 16, l.op[0].u.gemm.batch = 1;
+    l.op[0].u.gemm.dtype = SP_BF16, l.op[0].u.gemm.bwd = SP_BWD_WEIGHT;
+    sp_layer_cost c;
+    sp_layer_price(&l, &s, NULL, &c);
+    assert_near(c.host_kf, (99.66 / 37.08 + 48) * 10e-6, 1e-15);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -451,6 +502,8 @@ int main(void)
         cmocka_unit_test(test_host_dispatch),
         cmocka_unit_test(test_host_sync),
         cmocka_unit_test(test_band_rate),
+        cmocka_unit_test(test_grouped_host),
+        cmocka_unit_test(test_grouped_host_priced),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
