@@ -184,8 +184,9 @@ static sp_status infeasible(const sp_search_report *r, sp_error *err)
     else
         snprintf(hint, sizeof hint, "no multiple of the GPU count up to 64x fits either");
     return sp_fail(err, SP_EINFEASIBLE, "no plan of %s on %d GPUs fits in memory (%lld plans tried); the closest (tp %d, pp %d, dp %d, "
-                                        "zero %d, recompute %s) needs %s more per GPU; %s",
-                   r->model.name, o->plan.n_gpus, res->enumerated, p->tp, p->pp, p->dp, p->zero, sp_recompute_name(p->recompute),
+                                        "%s, zero %d, recompute %s) needs %s more per GPU; %s",
+                   r->model.name, o->plan.n_gpus, res->enumerated, p->tp, p->pp, p->dp, sp_schedule_name(p->schedule, p->vpp),
+                   p->zero, sp_recompute_name(p->recompute),
                    sp_fmt_quantity(b1, sizeof b1, res->min_overflow_bytes, SP_UNIT_BYTES), hint);
 }
 
