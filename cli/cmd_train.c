@@ -65,6 +65,13 @@ static void print_report(const sp_train_report *r)
            p->tp, p->pp, p->vpp, p->dp, p->cp, p->ep, p->micro_batch, p->global_batch, res->n_micro, p->seq_len,
            sp_recompute_name(p->recompute), p->seq_parallel ? "on" : "off", p->zero, sp_dtype_name(p->dtype),
            (p->flash_attention >= 0 ? p->flash_attention : sy->flash_attention) ? "flash" : "standard");
+    char rcm[128];
+    if (p->recompute == SP_RECOMPUTE_SELECTIVE)
+        printf("             recompute modules %s (Megatron-Core recompute_modules)\n",
+               sp_recompute_modules_name(sp_recompute_set(p), rcm, sizeof rcm));
+    if (p->recompute == SP_RECOMPUTE_FULL && p->recompute_layers > 0)
+        printf("             recompute block: %d layers per pipeline stage (the rest not recomputed)\n",
+               p->recompute_layers);
     if (p->schedule != SP_SCHED_1F1B)
         printf("             schedule %s (bubble and memory: docs/model.md \"Schedules\")\n",
                sp_schedule_name(p->schedule, p->vpp));

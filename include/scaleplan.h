@@ -369,6 +369,24 @@ typedef enum { SP_SCHED_1F1B, SP_SCHED_ZBH1, SP_SCHED_ZBV, SP_SCHED_DUALPIPE } s
 sp_status sp_schedule_parse(const char *s, sp_schedule *out, int *interleaved);
 const char *sp_schedule_name(sp_schedule k, int vpp);
 const char *sp_recompute_name(sp_recompute r);
+/* Megatron-Core's selective recompute modules (recompute_modules, NVIDIA/Megatron-LM@d98e8a64ddf3:
+ * megatron/core/transformer/transformer_config.py:560-584; docs/model.md "Recompute modules"): the attention core,
+ * a dense layer's MLP, the MoE experts' activation function, the separate pre-MLP / MLA input norms, MLA's
+ * up-projections, the whole MoE layer, the shared experts. */
+#define SP_RCM_CORE_ATTN 1u
+#define SP_RCM_MLP 2u
+#define SP_RCM_MOE_ACT 4u
+#define SP_RCM_LAYERNORM 8u
+#define SP_RCM_MLA_UP_PROJ 16u
+#define SP_RCM_MOE 32u
+#define SP_RCM_SHARED_EXPERTS 64u
+#define SP_RCM_MODULES 127u
+/* A comma list of core_attn, mlp, moe_act, layernorm, mla_up_proj, moe, shared_experts (or "none": the empty set);
+ * otherwise SP_EINVAL with a message naming them. *out gets the bits (SP_RCM_NONE_SET for the empty list). */
+#define SP_RCM_NONE_SET 0x80u
+sp_status sp_recompute_modules_parse(const char *s, unsigned *out, sp_error *err);
+/* the canonical text of a module set ("core_attn,mlp"; "none" for the empty set) */
+const char *sp_recompute_modules_name(unsigned set, char *buf, size_t n);
 
 typedef struct {
     int n_gpus;
@@ -418,7 +436,16 @@ typedef struct {
                                 "Activation offloading"); 0 = none */
     int zero_bubble;         /* 1: a zero-bubble pipeline schedule (ZB-H2 / ZB-V class, Qi et al. 2023): no fill
                                 and drain bubble; its extra activation memory is not modelled (limits idealisation) */
+    unsigned recompute_modules; /* SP_RCM_* modules selective recompute re-runs; 0 = {core_attn} (Megatron-Core's
+                                   default), SP_RCM_NONE_SET = none of them */
+    int recompute_layers;    /* full recompute, block method: this many layers per pipeline (virtual) stage are
+                                recomputed, the rest not (Megatron-Core recompute_method block, recompute_num_layers);
+                                0 = every layer (uniform) */
 } sp_plan;
+
+/* The set selective recompute runs with on p: p->recompute_modules, or Megatron-Core's default {core_attn}
+ * (transformer_config.py:1940-1941) when 0; SP_RCM_NONE_SET gives 0. */
+unsigned sp_recompute_set(const sp_plan *p);
 
 /* The training step's check of a model (model.c; sp_plan_resolve and sp_search call it): beyond the uniform model
  * it prices sliding, Mamba-2 and gated-DeltaNet layers, layers without a mixer or an FFN, interleaved dense/MoE

@@ -65,6 +65,12 @@ void sp_json_set_degrees(json_t *o, const sp_plan *p)
 void sp_json_set_memory_knobs(json_t *o, const sp_plan *p)
 {
     sp_json_set_str(o, "recompute", sp_recompute_name(p->recompute));
+    if (p->recompute == SP_RECOMPUTE_SELECTIVE && p->recompute_modules) { /* given: the modules re-run */
+        char buf[128];
+        sp_json_set_str(o, "recompute_modules", sp_recompute_modules_name(p->recompute_modules, buf, sizeof buf));
+    }
+    if (p->recompute == SP_RECOMPUTE_FULL && p->recompute_layers > 0) /* the block method's layers per stage */
+        sp_json_set_int(o, "recompute_layers", p->recompute_layers);
     sp_json_set_bool(o, "sequence_parallel", p->seq_parallel);
     sp_json_set_int(o, "zero", p->zero);
     if (p->zero3_keep && p->zero == 3)

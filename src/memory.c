@@ -72,8 +72,17 @@ void sp_mem_reserve_parts(const sp_accel *a, const sp_plan *p, int expert_dp, do
     parts[2] = nccl_bytes(p, expert_dp);
 }
 
+/* Full recompute by the block method (sp_plan_full_share < 1): the share of the layers recomputed keeps its input,
+ * the rest everything (x: one layer's bytes per recompute mode). */
+static void block_share(const sp_plan *p, int n_layers, double x[3])
+{
+    double sh = sp_plan_full_share(p, n_layers);
+    if (sh < 1)
+        x[SP_RECOMPUTE_FULL] = sh * x[SP_RECOMPUTE_FULL] + (1 - sh) * x[SP_RECOMPUTE_NONE];
+}
+
 /* One layer's activation bytes under each recompute mode (indexed by sp_recompute): the bytes its ops keep for the
- * backward pass (ops.c builds them with the ops the step prices). A model whose layers differ keeps each (mixer, FFN)
+ * backward pass (ops.c builds them with the ops the step prices; selective: the plan's recompute modules). A model whose layers differ keeps each (mixer, FFN)
  * kind's bytes (a pipeline stage sums its own layers': sp_mem_held_bytes) and their average over the model's layers;
  * a uniform MoE model counts every layer as an MoE layer (its leading dense layers included: the first stage's). The
  * working layer full recompute rebuilds in the backward: the heaviest kind's. */
@@ -87,6 +96,7 @@ static void layer_activation_bytes(const sp_model *m, const sp_system *s, const 
         sp_layer_build(&c, sp_model_is_moe(m), &l);
         sp_layer_saved(&l, out);
         pre->work = out[SP_RECOMPUTE_NONE];
+        block_share(p, m->n_layers, out);
         return;
     }
     out[0] = out[1] = out[2] = 0;
@@ -100,6 +110,7 @@ static void layer_activation_bytes(const sp_model *m, const sp_system *s, const 
                 continue;
             sp_layer_build_kind(&c, (sp_mixer)mx, (sp_ffn)f, &l);
             sp_layer_saved(&l, one);
+            block_share(p, m->n_layers, one);
             for (int rc = 0; rc < 3; rc++)
                 out[rc] += one[rc] * n / m->n_layers;
             if (one[SP_RECOMPUTE_NONE] > pre->work)

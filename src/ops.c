@@ -164,7 +164,7 @@ void sp_layer_ctx_serving(sp_layer_ctx *c, const sp_model *m, const sp_system *s
 static inline sp_op *push(sp_layer_ops *l, const char *name, sp_op_kind kind, sp_op_part part, unsigned flags, double count)
 {
     sp_op *o = &l->op[l->n < SP_LAYER_MAX_OPS ? l->n++ : SP_LAYER_MAX_OPS - 1];
-    *o = (sp_op){.name = name, .kind = kind, .part = part, .flags = flags, .count = count};
+    *o = (sp_op){.name = name, .kind = kind, .part = part, .flags = flags, .count = count, .rerun = l->module};
     return o;
 }
 
@@ -239,32 +239,51 @@ static inline double block_input(const sp_layer_ctx *c)
     return c->p->seq_parallel && c->t > 1 ? c->T * c->h / c->t : c->T * c->h;
 }
 
-/* kept by the last op under no and selective recompute */
-static inline void keep(sp_layer_ops *l, double bytes)
+/* kept by the last op until `drop` (or the whole layer) is recomputed; with `need`, only while one of those is */
+static inline void keep_as(sp_layer_ops *l, double bytes, unsigned drop, unsigned need)
 {
     sp_op *o = &l->op[l->n - 1];
-    o->saved[SP_RECOMPUTE_NONE] += bytes;
-    o->saved[SP_RECOMPUTE_SELECTIVE] += bytes;
+    if (o->n_saved < SP_OP_PIECES)
+        o->saved[o->n_saved++] = (sp_saved_piece){bytes, drop | SP_RCM_LAYER, need};
 }
 
-/* kept by the last op only without recompute: what selective recompute reruns (the attention scores) */
+/* kept by the last op until its own module (the builder's l->module) or the layer is recomputed */
+static inline void keep(sp_layer_ops *l, double bytes)
+{
+    keep_as(l, bytes, l->module, 0);
+}
+
+/* kept by the last op until the attention core is recomputed (Korthikanti's selective recompute: the scores) */
 static inline void keep_scores(sp_layer_ops *l, double bytes)
 {
-    l->op[l->n - 1].saved[SP_RECOMPUTE_NONE] += bytes;
+    keep_as(l, bytes, SP_RCM_CORE_ATTN, 0);
 }
 
 /* kept by the last op under full recompute: the layer's input, from which its forward is rerun */
 static inline void keep_checkpoint(sp_layer_ops *l, double bytes)
 {
-    l->op[l->n - 1].saved[SP_RECOMPUTE_FULL] += bytes;
+    sp_op *o = &l->op[l->n - 1];
+    if (o->n_saved < SP_OP_PIECES)
+        o->saved[o->n_saved++] = (sp_saved_piece){bytes, 0, SP_RCM_LAYER};
+}
+
+double sp_layer_saved_set(const sp_layer_ops *l, unsigned set)
+{
+    double sum = 0;
+    for (int i = 0; i < l->n; i++)
+        for (int j = 0; j < l->op[i].n_saved; j++) {
+            const sp_saved_piece *q = &l->op[i].saved[j];
+            if ((q->need == 0 || (q->need & set)) && !(q->drop & set))
+                sum += q->bytes;
+        }
+    return sum;
 }
 
 void sp_layer_saved(const sp_layer_ops *l, double out[3])
 {
-    out[0] = out[1] = out[2] = 0;
-    for (int i = 0; i < l->n; i++)
-        for (int rc = 0; rc < 3; rc++)
-            out[rc] += l->op[i].saved[rc];
+    out[SP_RECOMPUTE_NONE] = sp_layer_saved_set(l, 0);
+    out[SP_RECOMPUTE_SELECTIVE] = sp_layer_saved_set(l, l->rc_set);
+    out[SP_RECOMPUTE_FULL] = sp_layer_saved_set(l, SP_RCM_ALL);
 }
 
 /* Keys a fused kernel computes per query for a causal sliding window of w keys over a context of s: the key blocks
@@ -298,6 +317,7 @@ static void attn_out_saved(sp_layer_ctx *c, sp_layer_ops *l)
 void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l)
 {
     double T = c->T, t = c->t, h = c->h, qd = c->qd, kvd = c->kvd;
+    l->module = 0; /* the projections: re-run only by full recompute */
     /* a gated output (Qwen3-Next) doubles the query projection: query and gate */
     linear(c, l, "qkv", 0, 1, T, ((c->m->attn_gate ? 2 : 1) * qd + 2 * kvd) / t, h, c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
@@ -314,17 +334,24 @@ void sp_ops_mla(sp_layer_ctx *c, sp_layer_ops *l)
     double dqk = m->qk_nope_head_dim + m->qk_rope_head_dim;
     double qr = m->q_lora_rank > 0 ? m->q_lora_rank : 0;
     /* saved as dense attention's (Korthikanti's count with qd, kvd): the block input, the core's output; the
-     * compressed latents are not counted apart */
+     * compressed latents are not counted apart. The block input is the output of MLA's own input norm (a separate
+     * norm in Megatron-Core's MLA layer spec, NVIDIA/Megatron-LM@d98e8a64ddf3 megatron/core/models/gpt/
+     * gpt_layer_specs.py:296): layernorm recompute discards it. The up-projections are what mla_up_proj re-runs. */
+    l->module = 0;
     if (qr > 0) {
         linear(c, l, "q_down", 0, 1, T, qr, h, c->d);
-        keep(l, block_input(c) * saved_input_bytes(c));
+        keep_as(l, block_input(c) * saved_input_bytes(c), SP_RCM_LAYERNORM, 0);
+        l->module = SP_RCM_MLA_UP_PROJ;
         linear(c, l, "q_up", 0, 1, T, m->n_heads * dqk / t, qr, c->d);
+        l->module = 0;
     } else {
         linear(c, l, "q_proj", 0, 1, T, m->n_heads * dqk / t, h, c->d);
-        keep(l, block_input(c) * saved_input_bytes(c));
+        keep_as(l, block_input(c) * saved_input_bytes(c), SP_RCM_LAYERNORM, 0);
     }
     linear(c, l, "kv_down", 0, 1, T, m->kv_lora_rank + m->qk_rope_head_dim, h, c->d);
+    l->module = SP_RCM_MLA_UP_PROJ;
     linear(c, l, "kv_up", 0, 1, T, m->n_heads * (m->qk_nope_head_dim + m->v_head_dim) / t, m->kv_lora_rank, c->d);
+    l->module = 0;
     linear(c, l, "attn_out", 0, 1, T, h, m->n_heads * m->v_head_dim / t, c->d);
     attn_out_saved(c, l);
     attention_casts(c);
@@ -336,6 +363,7 @@ void sp_ops_mla_absorbed(sp_layer_ctx *c, sp_layer_ops *l)
     double t = c->t, h = c->h;
     double w_out = (double)m->n_heads * m->v_head_dim * h;
     double w_in = c->pc->attn_per_layer - w_out;
+    l->module = 0;
     linear(c, l, "attn_in", 0, 1, c->T, w_in / (t * h), h, c->d);
     linear(c, l, "attn_out", 0, 1, c->T, h, w_out / (t * h), c->d);
 }
@@ -344,11 +372,16 @@ void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l)
 {
     const sp_model *m = c->m;
     double T = c->T, t = c->t, h = c->h, f = m->ffn_dim, mats = m->gated ? 2.0 : 1.0;
+    /* the dense MLP module (mlp recompute: its input is the residual stream, the norm being fused into mlp_up in
+     * Megatron-Core's TE spec, TELayerNormColumnParallelLinear with pre_mlp_layernorm IdentityOp,
+     * gpt_layer_specs.py:313: the checkpoint is the norm input the layer keeps anyway) */
+    l->module = SP_RCM_MLP;
     linear(c, l, "mlp_up", 0, 1, T, mats * f / t, h, c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
     linear(c, l, "mlp_down", 0, 1, T, h, f / t, c->d);
     keep(l, T * f / t * saved_input_bytes(c));
     c->f_act = f / t; /* the activation function's input: kept by the elementwise kernels */
+    l->module = 0;
     if (sp_dtype_is_quantized(c->d)) {
         c->q_in += T * h + T * f / t;
         c->q_out += T * (mats + 1) * f / t;
@@ -390,6 +423,7 @@ static void conv_op(sp_layer_ops *l, double T, double channels)
  * (Q x P x N); the gated RMSNorm and the z gate; out_proj (row-parallel). */
 void sp_ops_mamba2(sp_layer_ctx *c, sp_layer_ops *l)
 {
+    l->module = 0; /* re-run only by full recompute */
     const sp_model *m = c->m;
     double T = c->T, t = c->t, h = c->h, in = m->ssm_inner, N = m->ssm_state, P = m->ssm_head_dim;
     double H = m->ssm_heads / t, G = m->ssm_groups / t < 1 ? 1 : m->ssm_groups / t;
@@ -426,6 +460,7 @@ void sp_ops_mamba2(sp_layer_ctx *c, sp_layer_ops *l)
  * output, delta, the scan output (16-bit). */
 void sp_ops_mamba1(sp_layer_ctx *c, sp_layer_ops *l)
 {
+    l->module = 0; /* re-run only by full recompute */
     const sp_model *m = c->m;
     double T = c->T, t = c->t, h = c->h, in = m->ssm_inner, N = m->ssm_state, r = m->ssm_dt_rank;
     linear(c, l, "mamba_in_proj", 0, 1, T, 2 * in / t, h, c->d);
@@ -451,6 +486,7 @@ void sp_ops_mamba1(sp_layer_ctx *c, sp_layer_ops *l)
  * state read-out Q·S (C x dv x dk) and update Kᵀ·U (dk x dv x C); the gated RMSNorm; out_proj. */
 void sp_ops_gdn(sp_layer_ctx *c, sp_layer_ops *l)
 {
+    l->module = 0; /* re-run only by full recompute */
     const sp_model *m = c->m;
     double T = c->T, t = c->t, h = c->h, dk = m->gdn_k_dim, dv = m->gdn_v_dim;
     double kd = (double)m->gdn_k_heads * dk, vd = (double)m->gdn_v_heads * dv, H = m->gdn_v_heads / t;
@@ -494,6 +530,7 @@ static void serving_scan(sp_layer_ctx *c, sp_layer_ops *l, const char *name, dou
  * inputs and output: delta, x, z, y over the inner width and B, C per token. */
 void sp_ops_recurrent_serving(sp_layer_ctx *c, sp_mixer mx, double n_dec, double n_pf, double state, sp_layer_ops *l)
 {
+    l->module = 0; /* re-run only by full recompute */
     const sp_model *m = c->m;
     double T = c->T, t = c->t, h = c->h, in_w, conv_ch, out_w, scan_b;
     if (mx == SP_MIX_MAMBA1) {
@@ -638,17 +675,20 @@ static void moe_shared_router(sp_layer_ctx *c, sp_layer_ops *l)
 {
     const sp_model *m = c->m;
     double T = c->T, t = c->t, h = c->h, mats = m->gated ? 2.0 : 1.0, ns = m->n_shared_experts;
-    if (ns > 0) {
+    if (ns > 0) { /* the shared_experts module, part of the moe module */
         double sf = (double)m->moe_ffn_dim * ns;
+        l->module = SP_RCM_MOE | SP_RCM_SHARED_EXPERTS;
         linear(c, l, "shared_up", SP_OPF_FFN, 1, T, mats * sf / t, h, c->d);
         linear(c, l, "shared_down", SP_OPF_FFN, 1, T, h, sf / t, c->d);
         keep(l, T * sf / t * saved_input_bytes(c));
     }
+    l->module = SP_RCM_MOE;
     linear(c, l, "router", SP_OPF_FFN, 1, T, m->n_experts, h, c->d16); /* 16-bit under FP8 (DeepSeek-V3 §3.3.1) */
 }
 
 void sp_ops_moe_serving(sp_layer_ctx *c, int ep, double experts, double tokens, sp_layer_ops *l)
 {
+    l->module = 0; /* re-run only by full recompute */
     const sp_model *m = c->m;
     double t = c->t, h = c->h, fe = m->moe_ffn_dim, mats = m->gated ? 2.0 : 1.0;
     moe_shared_router(c, l);
@@ -680,18 +720,22 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
      * after combine, the routed experts work in the latent width (projections taken TP-sharded like the shared
      * experts: an assumption, the Megatron-Core layout was not read) */
     double hr = m->moe_latent > 0 ? m->moe_latent : h;
+    l->module = SP_RCM_MOE; /* the moe module: every op of the MoE layer */
     if (m->moe_latent > 0) {
         linear(c, l, "latent_down", ffn, 1, T, hr / t, h, c->d);
         linear(c, l, "latent_up", ffn, 1, T, h, hr / t, c->d);
     }
     /* saved: the FFN block's input once per token (Korthikanti's MLP input; the k routed copies and the router's
-     * logits are not counted apart), the routed down-projections' inputs */
+     * logits are not counted apart): the output of the MoE layer's separate pre-MLP norm (gpt_layer_specs.py:313),
+     * which layernorm recompute discards and moe recompute keeps as its checkpoint (16-bit); the routed
+     * down-projections' inputs, the activation's output that moe_act recompute discards (experts.py:1019-1030) */
     linear(c, l, "experts_up", ffn | SP_OPF_GROUPED, experts_here, tok, up, hr, c->d);
     grouped_host(c, &l->op[l->n - 1]);
-    keep(l, block_input(c) * saved_input_bytes(c));
+    keep_as(l, block_input(c) * saved_input_bytes(c), SP_RCM_MOE | SP_RCM_LAYERNORM, 0);
+    keep_as(l, block_input(c) * ACT_BYTES, SP_RCM_LAYERNORM, SP_RCM_MOE);
     linear(c, l, "experts_down", ffn | SP_OPF_GROUPED, experts_here, tok, hr, fe / e, c->d);
     grouped_host(c, &l->op[l->n - 1]);
-    keep(l, experts_here * tok * fe / e * saved_input_bytes(c));
+    keep_as(l, experts_here * tok * fe / e * saved_input_bytes(c), SP_RCM_MOE | SP_RCM_MOE_ACT, 0);
     tag(l, 0, SP_GRAPH_MOE); /* the mixer's ops are tagged already (sp_layer_build_kind) */
     int i0 = l->n;
     moe_shared_router(c, l);
@@ -707,6 +751,7 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     moe_etp(c, l, e, Tx);
     moe_alltoall(c, l, e, Tx);
     tag(l, i0, SP_GRAPH_MOE);
+    l->module = 0;
 }
 
 /* LoRA adapter on a (din -> dout) projection: x·A (din x r) then ·B (r x dout), both trained. */
@@ -757,7 +802,13 @@ static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
     double dv = m->kv_lora_rank > 0 ? m->v_head_dim : m->d_head;
     double sq = p->seq_len / (double)p->cp, sk = p->seq_len; /* queries here, keys visited (ring over CP) */
     double b = p->micro_batch;
-    /* saved: Q, K, V (16-bit, Korthikanti's widths qd, kvd); without flash also the scores */
+    /* saved: Q, K, V (16-bit, Korthikanti's widths qd, kvd), the core_attn checkpoint's inputs, which MLA's
+     * mla_up_proj recompute discards (multi_latent_attention.py:455-457); without flash also the scores, which
+     * core_attn recompute drops and re-runs. A fused kernel is not re-run: its backward recomputes the scores
+     * anyway (Megatron-Core warns core_attn recompute is not needed with fused attention, transformer_config.py:
+     * 1983-1989), so core_attn under flash keeps Q, K, V and costs nothing */
+    unsigned qkv_drop = c->mixer == SP_MIX_MLA ? SP_RCM_MLA_UP_PROJ : 0;
+    l->module = 0;
     double T = c->T, q = T * c->qd / c->t * ACT_BYTES, kv = T * c->kvd / c->t * ACT_BYTES;
     /* learned softmax sinks need a fused kernel that adds the sink logit; where the stack's has none the unfused
      * core runs (Transformer Engine: softmax_type other than vanilla disables FlashAttention, leaving FusedAttention
@@ -774,18 +825,19 @@ static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
         o->u.flash.flops = 2.0 * b * heads * sq * keys * (dqk + dv);
         o->u.flash.dtype = c->d16;
         o->u.flash.band = keys < FLASH_CAUSAL_SHARE * sk;
-        keep(l, q + 2 * kv);
+        keep_as(l, q + 2 * kv, qkv_drop, 0);
         return;
     }
     /* unfused: the full s x s scores, a sliding window applied as a mask (TE's UnfusedDotProductAttention converts
      * window_size to an 'arbitrary' mask; Megatron's fused softmax masks) */
     double E = b * heads * sq * sk, B = ACT_BYTES;
+    l->module = SP_RCM_CORE_ATTN;
     gemm(l, "scores", SP_OPF_CORE, 1, sq, sk, dqk, c->d16, SP_BWD_TWICE);
     l->op[l->n - 1].u.gemm.batch = b * heads;
-    keep(l, q + kv);
+    keep_as(l, q + kv, qkv_drop, 0);
     gemm(l, "values", SP_OPF_CORE, 1, sq, dv, sk, c->d16, SP_BWD_TWICE);
     l->op[l->n - 1].u.gemm.batch = b * heads;
-    keep(l, kv);
+    keep_as(l, kv, qkv_drop, 0);
     keep_scores(l, E * B); /* its input: the dropout's output (without dropout: the softmax output itself) */
     if (m->attn_dropout > 0) {
         /* fused scale-mask-softmax: read + write; dropout: read, write, 1-byte mask; backward: softmax's (read
@@ -795,6 +847,7 @@ static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
         keep_scores(l, E * (B + DROPOUT_MASK_BYTES)); /* the softmax output and the dropout mask */
     } else /* the softmax alone: its output is the values GEMM's input, kept once */
         bytes_op(l, "softmax", SP_PART_MEMORY, SP_OPF_CORE, E * 2 * B, E * 3 * B, 1, 1);
+    l->module = 0;
 }
 
 /* elementwise traffic per layer, forward: two norms (read+write), two residual adds (read 2, write 1; with dropout
@@ -815,8 +868,16 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
     bytes_op(l, "elementwise", SP_PART_MEMORY, 0, bytes_f, 2 * bytes_f, sub / 2 * ELEMENTWISE_KERNELS_FWD,
              sub / 2 * ELEMENTWISE_KERNELS_BWD);
     /* saved: per sublayer its norm's input (16-bit) and, with dropout, its output dropout's mask; the activation
-     * function's input (gated: gate and up outputs); under full recompute only the layer's input */
-    keep(l, sub * rep * (B + mask) + T * c->f_act * B * (m->gated ? 2.0 : 1.0));
+     * function's input (gated: gate and up outputs), part of the dense mlp module, or of the moe module (the
+     * shared experts' part also of shared_experts; moe_act keeps it: it discards the output); under full
+     * recompute only the layer's input */
+    double g = m->gated ? 2.0 : 1.0;
+    double f_sh = c->ffn == SP_FFN_MOE ? (double)m->n_shared_experts * m->moe_ffn_dim / t : 0;
+    unsigned ffn_mod = c->ffn == SP_FFN_MOE ? SP_RCM_MOE : SP_RCM_MLP;
+    keep_as(l, sub * rep * (B + mask), 0, 0);
+    keep_as(l, T * (c->f_act - f_sh) * B * g, ffn_mod, 0);
+    if (f_sh > 0)
+        keep_as(l, T * f_sh * B * g, SP_RCM_MOE | SP_RCM_SHARED_EXPERTS, 0);
     keep_checkpoint(l, rep * B);
 }
 
@@ -853,6 +914,8 @@ static void tp_comm(sp_layer_ctx *c, sp_layer_ops *l)
         double n = blk == 0 ? c->mixer != SP_MIX_NONE : c->ffn != SP_FFN_NONE ? c->mlp_tp_ops : 0;
         if (n <= 0)
             continue;
+        /* the FFN block's reductions run inside the mlp / moe module (Megatron's row/column-parallel linears) */
+        l->module = blk == 0 ? 0 : c->ffn == SP_FFN_MOE ? SP_RCM_MOE : SP_RCM_MLP;
         if (p->seq_parallel) {
             coll(l, blk ? "tp_ffn_allgather" : "tp_attn_allgather", SP_PART_TP, n, SP_COLL_ALLGATHER, p->tp, 1, bytes, 1, 1);
             coll(l, blk ? "tp_ffn_reducescatter" : "tp_attn_reducescatter", SP_PART_TP, n, SP_COLL_REDUCESCATTER, p->tp,
@@ -860,6 +923,7 @@ static void tp_comm(sp_layer_ctx *c, sp_layer_ops *l)
         } else
             coll(l, blk ? "tp_ffn_allreduce" : "tp_attn_allreduce", SP_PART_TP, n, SP_COLL_ALLREDUCE, p->tp, 1, bytes, 1, 1);
     }
+    l->module = 0;
 }
 
 /* CP ring exchange of K and V (forward), K, V, dK, dV (backward), overlapped with attention */
@@ -884,6 +948,7 @@ static void cp_ring(sp_layer_ctx *c, sp_layer_ops *l)
 void sp_ops_serving_common(sp_layer_ctx *c, double n_dec, double ctx, double n_pf, double pf_span, double kv_bytes,
                            double kv_eff, double dqk, double dv, sp_layer_ops *l)
 {
+    l->module = 0; /* re-run only by full recompute */
     const sp_model *m = c->m;
     const sp_accel *a = &c->s->acc;
     double heads = (double)m->n_heads / c->t, h = c->h;
@@ -925,6 +990,8 @@ void sp_layer_build_kind(sp_layer_ctx *c, sp_mixer mx, sp_ffn f, sp_layer_ops *l
 {
     int moe = f == SP_FFN_MOE;
     l->n = 0;
+    l->module = 0;
+    l->rc_set = sp_recompute_set(c->p);
     c->q_in = c->q_out = c->f_act = 0;
     c->mlp_tp_ops = 1;
     c->mixer = mx, c->ffn = f;
@@ -981,6 +1048,7 @@ void sp_ops_embedding(sp_layer_ctx *c, sp_layer_ops *l)
     double Th = c->T * c->h;
     double passes = EMBEDDING_PASSES + (c->m->hidden_dropout > 0 ? EMBEDDING_DROPOUT_PASSES : 0);
     l->n = 0;
+    l->module = 0;
     bytes_op(l, "embedding", SP_PART_MEMORY, 0, Th * ACT_BYTES * passes, 0, passes, 0);
     if (c->p->tp > 1) /* vocab-parallel embedding: its output reduces over TP */
         coll(l, "embedding_allreduce", SP_PART_TP, 1, SP_COLL_ALLREDUCE, c->p->tp, 1, Th * ACT_BYTES, 1, 1);
@@ -990,6 +1058,7 @@ void sp_ops_lm_head(sp_layer_ctx *c, sp_layer_ops *l)
 {
     double T = c->T, V = c->m->vocab, t = c->t;
     l->n = 0;
+    l->module = 0;
     if (c->serving) { /* logits of the sequences that produce a token; the embedding lookup is a gather */
         linear(c, l, "lm_head", 0, 1, T, V / t, c->h, c->d);
         return;
@@ -1297,10 +1366,36 @@ static void host_expose(const host_acc *a, const sp_layer_ops *l, double gpu_f, 
     c->host_kf = host;
 }
 
+/* What the layer's selective set re-runs (rc[0]: compute and memory-bound forward, rc[1]: TP, rc[2]: EP forward,
+ * rc[3]: GEMM FLOPs other than the attention core's) gets the op's forward f */
+static void rerun_add(const sp_op *o, unsigned set, double f, double rc[4])
+{
+    if (!(o->rerun & set))
+        return;
+    if (o->part == SP_PART_COMPUTE || o->part == SP_PART_MEMORY)
+        rc[0] += f;
+    else if (o->part == SP_PART_TP)
+        rc[1] += f;
+    else if (o->part == SP_PART_EP)
+        rc[2] += f;
+    if (o->kind == SP_OP_GEMM && !(o->rerun & SP_RCM_CORE_ATTN))
+        rc[3] += 2 * o->u.gemm.m * o->u.gemm.n * o->u.gemm.k * o->u.gemm.batch * o->count;
+}
+
+/* the re-run communication at the share of the layer's forward communication left exposed (pf: before overlap) */
+static void rerun_fill(const double rc[4], const double pf[SP_N_PARTS], sp_layer_cost *c)
+{
+    c->attn_fwd = rc[0];
+    if (rc[2] > 0 && pf[SP_PART_EP] > 0)
+        c->attn_fwd += rc[2] * c->ep_fwd / pf[SP_PART_EP];
+    c->rec_tp = rc[1] > 0 && pf[SP_PART_TP] > 0 ? rc[1] * c->tp_fwd / pf[SP_PART_TP] : 0;
+    c->rec_flops = rc[3];
+}
+
 void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo, sp_layer_cost *c)
 {
-    double pf[SP_N_PARTS] = {0}, pb[SP_N_PARTS] = {0};
-    double lin_f = 0, lin_b = 0, ffn_f = 0, ffn_b = 0, core_f = 0, core_b = 0, core_all = 0;
+    double pf[SP_N_PARTS] = {0}, pb[SP_N_PARTS] = {0}, rc[4] = {0};
+    double lin_f = 0, lin_b = 0, ffn_f = 0, ffn_b = 0, core_f = 0, core_b = 0;
     host_acc ha;
     memset(&ha, 0, sizeof ha);
     c->wgrad = 0;
@@ -1321,17 +1416,14 @@ void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
          * class: half of it is the W pass a zero-bubble schedule defers (Qi et al. 2023 §2) */
         if (o->kind == SP_OP_GEMM && o->u.gemm.bwd == SP_BWD_WEIGHT)
             c->wgrad += 0.5 * b;
-        if (o->flags & SP_OPF_CORE) {
-            core_all += f;
-            if (o->part == SP_PART_COMPUTE)
-                core_f += f, core_b += b;
-        }
+        if ((o->flags & SP_OPF_CORE) && o->part == SP_PART_COMPUTE)
+            core_f += f, core_b += b;
+        rerun_add(o, l->rc_set, f, rc);
     }
     c->fwd_compute = pf[SP_PART_COMPUTE];
     c->bwd_compute = pb[SP_PART_COMPUTE];
     c->fwd_mem = pf[SP_PART_MEMORY];
     c->bwd_mem = pb[SP_PART_MEMORY];
-    c->attn_fwd = core_all;
     c->tp_fwd = pf[SP_PART_TP], c->tp_bwd = pb[SP_PART_TP];
     c->ep_fwd = pf[SP_PART_EP], c->ep_bwd = pb[SP_PART_EP];
     if (s->overlap_tp) { /* overlapped with the GEMMs they feed; what does not hide stays exposed */
@@ -1351,6 +1443,7 @@ void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
     /* the CP ring runs under the attention kernels */
     c->cp_fwd = sp_pos(pf[SP_PART_CP] - core_f);
     c->cp_bwd = sp_pos(pb[SP_PART_CP] - core_b);
+    rerun_fill(rc, pf, c);
     c->host_f = c->host_b = c->host_kf = 0;
     if (l->host_kernel_s > 0)
         host_expose(&ha, l, c->fwd_compute + c->fwd_mem + c->tp_fwd + c->ep_fwd + c->cp_fwd,

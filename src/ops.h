@@ -31,7 +31,20 @@ typedef enum { SP_PART_COMPUTE, SP_PART_MEMORY, SP_PART_TP, SP_PART_CP, SP_PART_
 #define SP_OPF_LINEAR 1u /* a projection, MLP or expert GEMM (or its dequantization): TP communication hides behind it */
 #define SP_OPF_FFN 2u    /* an MoE layer's FFN work (routed and shared experts, router): the EP all-to-all hides behind it */
 #define SP_OPF_GROUPED 8u /* a routed-expert grouped GEMM: priced at the stack's grouped-GEMM factor of the curve */
-#define SP_OPF_CORE 4u   /* the attention core: selective recompute reruns it; the CP exchange hides behind its kernels */
+#define SP_OPF_CORE 4u   /* the attention core: the CP exchange hides behind its kernels */
+/* Recompute: Megatron-Core's selective recompute is per module (recompute_modules, the SP_RCM_* bits of
+ * include/scaleplan.h); SP_RCM_LAYER is the whole layer (full recompute: every module). An op says which modules
+ * re-run its forward in the backward (rerun) and keeps its activations in pieces, each dropped when a module that
+ * discards it is recomputed (drop) and, for a module's input checkpoint, present only when that module is (need):
+ * under a recompute set S a piece is kept iff (need == 0 or need & S) and !(drop & S) (docs/model.md "Recompute
+ * modules"). */
+#define SP_RCM_LAYER 0x100u
+#define SP_RCM_ALL (SP_RCM_MODULES | SP_RCM_LAYER)
+#define SP_OP_PIECES 4
+typedef struct {
+    double bytes;
+    unsigned drop, need;
+} sp_saved_piece;
 /* backward of a GEMM op */
 typedef enum {
     SP_BWD_DATA,    /* data gradient (m x n)(n x k) only: frozen weight */
@@ -48,9 +61,11 @@ typedef struct {
     unsigned graph;     /* the CUDA-graph scopes (SP_GRAPH_*) that must all be captured for this op's kernels to
                          * replay without host dispatch (sp_layer_build_kind tags them) */
     double count;       /* runs per layer (local experts); the priced time is count x one run */
-    /* activation memory: bytes the op keeps on this GPU for the backward pass (all `count` runs together), under
-     * each recompute mode (indexed by sp_recompute); memory.c sums them over a layer's ops */
-    double saved[3];
+    /* activation memory: bytes the op keeps on this GPU for the backward pass (all `count` runs together), in pieces
+     * that recompute modules drop; memory.c sums them over a layer's ops (sp_layer_saved) */
+    int n_saved;
+    sp_saved_piece saved[SP_OP_PIECES];
+    unsigned rerun;     /* SP_RCM_* modules whose recompute re-runs this op's forward in the backward */
     /* host operations of one run that no kernel count above shows (docs/model.md "Host dispatch"): a grouped
      * expert GEMM's per-expert loop, forward and backward; 0 for every other op */
     double host_f, host_b;
@@ -69,6 +84,8 @@ typedef struct {
 #define SP_LAYER_MAX_OPS 48
 typedef struct {
     int n;
+    unsigned module;    /* builders: the SP_RCM_* module the ops being appended belong to (their rerun mask) */
+    unsigned rc_set;    /* the selective recompute set (sp_recompute_set of the plan) the layer is priced with */
     sp_op op[SP_LAYER_MAX_OPS];
     /* host dispatch (docs/model.md "Host dispatch"): the plan's captured scopes, whether the forward stops at a
      * device-to-host sync (a MoE layer's dispatcher), the host's time per kernel (0: not priced, serving) */
@@ -160,7 +177,10 @@ double sp_coll_memo(sp_gemm_memo *memo, const sp_system *s, sp_coll kind, int p,
 /* One layer, one micro-batch, priced: the terms the step is assembled from. */
 typedef struct {
     double fwd_compute, fwd_mem, bwd_compute, bwd_mem;
-    double attn_fwd;                    /* attention core (compute + memory), forward: what selective recompute reruns */
+    double attn_fwd;                    /* forward (compute, memory, exposed EP) of the ops the layer's selective set
+                                           (rc_set) re-runs in the backward */
+    double rec_tp;                      /* their TP communication, forward, at the layer's exposed share */
+    double rec_flops;                   /* their forward GEMM FLOPs other than the attention core's (HFU) */
     double tp_fwd, tp_bwd;              /* exposed TP communication (after overlap) */
     double cp_fwd, cp_bwd, ep_fwd, ep_bwd;
     double wgrad;                       /* weight-gradient GEMMs of the backward (what zero-bubble schedules defer) */
@@ -169,9 +189,12 @@ typedef struct {
 } sp_layer_cost;
 /* Prices ops and applies the overlap rules of the system's software stack. */
 void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo, sp_layer_cost *c);
-/* The activation bytes one layer keeps for the backward pass under each recompute mode: the sum of its ops'
- * `saved` (indexed by sp_recompute). */
+/* The activation bytes one layer keeps for the backward pass under each recompute mode (indexed by sp_recompute):
+ * the sum of its ops' kept pieces with no module recomputed, with the layer's selective set (l->rc_set), and with
+ * every module and the layer (full). */
 void sp_layer_saved(const sp_layer_ops *l, double out[3]);
+/* The same under one recompute set S (SP_RCM_* bits; SP_RCM_ALL: full). */
+double sp_layer_saved_set(const sp_layer_ops *l, unsigned set);
 /* Sum of forward + backward over all ops (embedding, LM head). */
 double sp_ops_total(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo);
 

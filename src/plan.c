@@ -112,6 +112,73 @@ const char *sp_recompute_name(sp_recompute r)
     return "?";
 }
 
+/* Megatron-Core's recompute_modules names (NVIDIA/Megatron-LM@d98e8a64ddf3:
+ * megatron/core/transformer/transformer_config.py:1946-1958 allowed_modules; its gdn_*, gdp_* and mhc modules act on
+ * layer kinds and connections this model does not price apart and are not offered) */
+static const struct {
+    const char *name;
+    unsigned bit;
+} rcm_names[] = {{"core_attn", SP_RCM_CORE_ATTN}, {"mlp", SP_RCM_MLP},
+                 {"moe_act", SP_RCM_MOE_ACT},     {"layernorm", SP_RCM_LAYERNORM},
+                 {"mla_up_proj", SP_RCM_MLA_UP_PROJ}, {"moe", SP_RCM_MOE},
+                 {"shared_experts", SP_RCM_SHARED_EXPERTS}};
+#define N_RCM (sizeof rcm_names / sizeof rcm_names[0])
+
+sp_status sp_recompute_modules_parse(const char *s, unsigned *out, sp_error *err)
+{
+    static const char allowed[] = "allowed none or a comma list of core_attn, mlp, moe_act, layernorm, mla_up_proj, "
+                                  "moe, shared_experts";
+    unsigned g = 0;
+    if (s && strcmp(s, "none") == 0) {
+        *out = SP_RCM_NONE_SET;
+        return SP_OK;
+    }
+    for (const char *q = s; q && *q;) {
+        size_t n = strcspn(q, ",");
+        size_t i = 0;
+        while (i < N_RCM && !(strlen(rcm_names[i].name) == n && strncmp(q, rcm_names[i].name, n) == 0))
+            i++;
+        if (i == N_RCM)
+            return sp_fail(err, SP_EINVAL, "unknown module '%.*s'; %s", (int)n, q, allowed);
+        g |= rcm_names[i].bit;
+        q += n + (q[n] == ',');
+    }
+    if (!g)
+        return sp_fail(err, SP_EINVAL, "'%s'; %s", s ? s : "", allowed);
+    *out = g;
+    return SP_OK;
+}
+
+const char *sp_recompute_modules_name(unsigned set, char *buf, size_t n)
+{
+    size_t w = 0;
+    if (n)
+        buf[0] = 0;
+    if (!(set & SP_RCM_MODULES))
+        return snprintf(buf, n, "none"), buf;
+    for (size_t i = 0; i < N_RCM; i++)
+        if ((set & rcm_names[i].bit) && w < n) {
+            int k = snprintf(buf + w, n - w, "%s%s", w ? "," : "", rcm_names[i].name);
+            w += k > 0 ? (size_t)k : 0;
+        }
+    return buf;
+}
+
+unsigned sp_recompute_set(const sp_plan *p)
+{
+    if (p->recompute_modules == 0)
+        return SP_RCM_CORE_ATTN; /* transformer_config.py:1940-1941: recompute_modules defaults to ["core_attn"] */
+    return p->recompute_modules & SP_RCM_MODULES;
+}
+
+double sp_plan_full_share(const sp_plan *p, int n_layers)
+{
+    if (p->recompute_layers <= 0)
+        return 1;
+    double chunk = (double)n_layers / ((double)p->pp * (p->vpp > 0 ? p->vpp : 1));
+    return p->recompute_layers >= chunk ? 1 : p->recompute_layers / chunk;
+}
+
 void sp_plan_defaults(sp_plan *p)
 {
     memset(p, 0, sizeof *p);

@@ -29,5 +29,9 @@ static inline double sp_plan_shard_expert(const sp_plan *p, int edp) { return p-
 double sp_moe_load(const sp_model *m, const sp_plan *p);
 /* Members and stride of the group over which expert gradients are reduced (expert data parallelism). */
 void sp_expert_dp_group(const sp_plan *p, int *size, int *stride);
+/* Full recompute's share of a stage's layers: 1 (uniform: every layer), or with the block method
+ * (p->recompute_layers = N per model chunk of a stage: NVIDIA/Megatron-LM@d98e8a64ddf3
+ * megatron/core/recompute.py:167-181 checkpoints layers 0..N-1 of the chunk's num_layers_per_pipeline_rank) N over the chunk's mean L/(pp·vpp) layers, at most 1. */
+double sp_plan_full_share(const sp_plan *p, int n_layers);
 
 #endif

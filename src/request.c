@@ -190,6 +190,36 @@ static sp_status host_knobs(sp_request *rq, sp_plan *p, sp_error *err)
     return SP_OK;
 }
 
+/* --recompute-modules and --recompute-layers: Megatron-Core's selective recompute modules (they imply selective
+ * recompute when --recompute is not given) and the block method's layers per stage (they imply full); docs/model.md
+ * "Recompute modules" */
+static sp_status recompute_knobs(sp_request *rq, sp_plan *p, sp_error *err)
+{
+    const char *mods = NULL;
+    sp_status st;
+    if ((st = sp_req_str(rq, "recompute-modules", &mods, err)) ||
+        (st = sp_req_int(rq, "recompute-layers", 1, 1 << 20, &p->recompute_layers, err)))
+        return st;
+    sp_error e2 = {0};
+    if (mods && sp_recompute_modules_parse(mods, &p->recompute_modules, &e2))
+        return sp_fail(err, SP_EINVAL, "--recompute-modules: %s", e2.msg);
+    int given = sp_req_has(rq, "recompute");
+    if (mods && p->recompute_layers > 0)
+        return sp_fail(err, SP_EINVAL, "--recompute-modules (selective) and --recompute-layers (full, block) exclude "
+                                       "each other");
+    if (mods && !given)
+        p->recompute = SP_RECOMPUTE_SELECTIVE;
+    if (p->recompute_layers > 0 && !given)
+        p->recompute = SP_RECOMPUTE_FULL;
+    if (mods && p->recompute != SP_RECOMPUTE_SELECTIVE)
+        return sp_fail(err, SP_EINVAL, "--recompute-modules applies to selective recompute, not %s",
+                       sp_recompute_name(p->recompute));
+    if (p->recompute_layers > 0 && p->recompute != SP_RECOMPUTE_FULL)
+        return sp_fail(err, SP_EINVAL, "--recompute-layers applies to full recompute, not %s",
+                       sp_recompute_name(p->recompute));
+    return SP_OK;
+}
+
 static unsigned host_knobs_given(sp_request *rq)
 {
     return (sp_req_has(rq, "cuda-graphs") ? SP_KNOB_GRAPHS : 0) | (sp_req_has(rq, "moe-dispatcher") ? SP_KNOB_DISPATCHER : 0);
@@ -226,6 +256,8 @@ sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err)
         return sp_fail(err, SP_EINVAL, "--schedule interleaved needs --vpp >= 2");
     if (att >= 0)
         p->flash_attention = att == 0;
+    if ((st = recompute_knobs(rq, p, err)))
+        return st;
     return host_knobs(rq, p, err);
 }
 
@@ -245,7 +277,10 @@ sp_status sp_req_software(sp_request *rq, const char *data_dir, sp_system *s, sp
                        sp_dtype_name(p->dtype));
     if (!name)
         return SP_OK;
-    unsigned given = (sp_req_has(rq, "recompute") ? SP_KNOB_RECOMPUTE : 0) | (sp_req_has(rq, "sp") ? SP_KNOB_SP : 0) |
+    unsigned given = (sp_req_has(rq, "recompute") || sp_req_has(rq, "recompute-modules") ||
+                              sp_req_has(rq, "recompute-layers")
+                          ? SP_KNOB_RECOMPUTE
+                          : 0) | (sp_req_has(rq, "sp") ? SP_KNOB_SP : 0) |
                      (sp_req_has(rq, "zero") ? SP_KNOB_ZERO : 0) | (sp_req_has(rq, "vpp") ? SP_KNOB_VPP : 0) |
                      (sp_req_has(rq, "attention") ? SP_KNOB_FLASH : 0) | (fr ? SP_KNOB_FP8_RECIPE : 0) |
                      host_knobs_given(rq);

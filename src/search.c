@@ -266,6 +266,7 @@ static void unit_init(unit_ctx *u, const layer_key *key)
     p->weight_bytes = o->plan.weight_bytes, p->optimizer_bytes = o->plan.optimizer_bytes;
     p->zero_bubble = o->plan.zero_bubble;
     p->zero3_keep = o->plan.zero3_keep; /* applies to its ZeRO-3 plans (memory.c, step.c) */
+    p->recompute_modules = o->plan.recompute_modules; /* what its selective plans re-run (ops.c) */
     u->tokens = (double)o->plan.global_batch * o->plan.seq_len;
     u->cap = o->max_mem_frac * u->s->acc.hbm_bytes;
     u->nrv = 0;

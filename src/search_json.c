@@ -118,10 +118,13 @@ static sp_status search_opts(sp_request *rq, const sp_model *m, sp_search_opts *
         (st = sp_req_int(rq, "threads", 1, 1024, &o->threads, err)) || (st = sp_req_int(rq, "max-vpp", 1, 64, &o->max_vpp, err)) ||
         (st = sp_req_double(rq, "max-memory-frac", SP_UNIT_NONE, 0.05, 1, &o->max_mem_frac, err)))
         return st;
-    const char *dt = NULL, *obj = NULL, *fix = NULL;
-    if ((st = sp_req_str(rq, "dtype", &dt, err)))
+    const char *dt = NULL, *obj = NULL, *fix = NULL, *rcm = NULL;
+    if ((st = sp_req_str(rq, "dtype", &dt, err)) || (st = sp_req_str(rq, "recompute-modules", &rcm, err)))
         return st;
     sp_error e2 = {0};
+    /* the modules the searched selective recompute re-runs (none and full are searched as they are) */
+    if (rcm && sp_recompute_modules_parse(rcm, &o->plan.recompute_modules, &e2))
+        return sp_fail(err, SP_EINVAL, "--recompute-modules: %s", e2.msg);
     if (dt && strcmp(dt, "any") == 0)
         o->any_dtype = 1;
     else if (dt && sp_dtype_parse(dt, &o->plan.dtype, &e2))

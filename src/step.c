@@ -9,6 +9,7 @@
  */
 #include "internal.h"
 #include "step.h"
+#include "plan.h"
 
 #include <math.h>
 #include <stdint.h>
@@ -47,12 +48,15 @@ static void cost_add(sp_layer_cost *acc, double w, const sp_layer_cost *x)
     acc->attn_fwd += w * x->attn_fwd, acc->tp_fwd += w * x->tp_fwd, acc->tp_bwd += w * x->tp_bwd;
     acc->cp_fwd += w * x->cp_fwd, acc->cp_bwd += w * x->cp_bwd, acc->ep_fwd += w * x->ep_fwd, acc->ep_bwd += w * x->ep_bwd;
     acc->host_f += w * x->host_f, acc->host_b += w * x->host_b, acc->host_kf += w * x->host_kf;
+    acc->rec_tp += w * x->rec_tp, acc->rec_flops += w * x->rec_flops;
 }
 
 /* One layer mixed over the model's dense and MoE layers, and its forward + backward under each recompute mode:
- * full recompute reruns the forward (and its TP communication) in the backward; selective recompute reruns the
- * attention core unless flash attention already does. */
-static void mix_from(const sp_layer_cost *dense, const sp_layer_cost *sparse, double moe_frac, int flash, sp_layer_mix *x)
+ * full recompute reruns the forward (and its TP communication) in the backward, on `share` of the layers (the
+ * block method: sp_plan_full_share); selective recompute reruns the ops of the plan's recompute modules
+ * (sp_layer_price: attn_fwd, rec_tp; a fused attention core is not re-run). */
+static void mix_from(const sp_layer_cost *dense, const sp_layer_cost *sparse, double moe_frac, double share,
+                     sp_layer_mix *x)
 {
     int moe = sparse != NULL;
 #define MIX(field) ((1 - moe_frac) * dense->field + moe_frac * (moe ? sparse->field : 0))
@@ -63,20 +67,23 @@ static void mix_from(const sp_layer_cost *dense, const sp_layer_cost *sparse, do
     x->host_f = MIX(host_f), x->host_b = MIX(host_b);
     /* the recomputed forward runs inside the backward phase (max rule) against its own GPU time */
     x->host_rec = sp_pos(MIX(host_kf) - (x->f_c + x->f_m + x->tp_f));
+    x->attn_tp = MIX(rec_tp), x->attn_flops = MIX(rec_flops);
 #undef MIX
     x->cp = x->cp_f + x->cp_b;
     x->ep = x->ep_f + x->ep_b;
     x->host = x->host_f + x->host_b;
     for (int rc = 0; rc < 3; rc++) {
-        double rec = 0, rec_tp = 0;
+        double rec = 0, rec_tp = 0, sh = rc == SP_RECOMPUTE_FULL ? share : 0;
         if (rc == SP_RECOMPUTE_FULL) {
-            rec = x->f_c + x->f_m;
-            rec_tp = x->tp_f;
-        } else if (rc == SP_RECOMPUTE_SELECTIVE && !flash)
+            rec = sh < 1 ? sh * (x->f_c + x->f_m) : x->f_c + x->f_m;
+            rec_tp = sh < 1 ? sh * x->tp_f : x->tp_f;
+        } else if (rc == SP_RECOMPUTE_SELECTIVE) {
             rec = x->attn;
-        double compute = x->f_c + x->b_c + (rc == SP_RECOMPUTE_FULL ? x->f_c : 0);
-        double mem = x->f_m + x->b_m + (rc == SP_RECOMPUTE_FULL ? x->f_m : 0);
-        if (rc == SP_RECOMPUTE_SELECTIVE && !flash)
+            rec_tp = x->attn_tp;
+        }
+        double compute = x->f_c + x->b_c + (rc == SP_RECOMPUTE_FULL ? (sh < 1 ? sh * x->f_c : x->f_c) : 0);
+        double mem = x->f_m + x->b_m + (rc == SP_RECOMPUTE_FULL ? (sh < 1 ? sh * x->f_m : x->f_m) : 0);
+        if (rc == SP_RECOMPUTE_SELECTIVE)
             compute += x->attn; /* counted as compute */
         double tp = x->tp_f + x->tp_b + rec_tp;
         x->rec[rc] = rec;
@@ -85,17 +92,18 @@ static void mix_from(const sp_layer_cost *dense, const sp_layer_cost *sparse, do
         x->mem[rc] = mem;
         x->tp[rc] = tp;
         /* full recompute reruns the forward's kernels in the backward: their host dispatch too */
-        x->total[rc] = compute + mem + tp + x->cp + x->ep + x->host + (rc == SP_RECOMPUTE_FULL ? x->host_rec : 0);
+        x->total[rc] = compute + mem + tp + x->cp + x->ep + x->host +
+                       (rc == SP_RECOMPUTE_FULL ? (sh < 1 ? sh * x->host_rec : x->host_rec) : 0);
     }
 }
 
-static void mix_fill(const sp_model *m, sp_shape_step *c)
+static void mix_fill(const sp_model *m, const sp_plan *p, sp_shape_step *c)
 {
     int moe = sp_model_is_moe(m);
     double L = m->n_layers;
     /* layers that differ (n_pattern > 0): c->dense already holds the average over the layers (layer_kinds_fill) */
     double moe_frac = moe && m->n_pattern == 0 ? (L - m->first_dense_layers) / L : 0;
-    mix_from(&c->dense, moe ? &c->sparse : NULL, moe_frac, c->flash, &c->mix);
+    mix_from(&c->dense, moe ? &c->sparse : NULL, moe_frac, sp_plan_full_share(p, m->n_layers), &c->mix);
 }
 
 /* Layers that differ on PP > 1 stages: stage i holds layers [i·n, (i+1)·n) with n = ceil(L/pp) (the heaviest
@@ -113,7 +121,7 @@ static void stage_pattern(const sp_model *m, const sp_plan *p, const sp_shape_st
         for (int i = st * n; i < L && i < (st + 1) * n; i++)
             cost_add(&acc, 1.0 / n, &c->kind[sp_model_mixer(m, i)][sp_model_ffn(m, i)]);
         sp_layer_mix x;
-        mix_from(&acc, NULL, 0, c->flash, &x);
+        mix_from(&acc, NULL, 0, sp_plan_full_share(p, m->n_layers), &x);
         double ends = (st == 0 ? c->emb : 0) + (st == p->pp - 1 ? c->head : 0);
         for (int rc = 0; rc < 3; rc++)
             if (n * x.total[rc] + ends > slot[rc])
@@ -224,7 +232,7 @@ void sp_shape_step_fill(const sp_model *m, const sp_system *s, const sp_plan *p,
     c->pp_gather = p->seq_parallel || p->tp == 1
                        ? 0
                        : sp_coll_memo(memo, s, SP_COLL_ALLGATHER, p->tp, 1, lc.T * lc.h * 2.0);
-    mix_fill(m, c);
+    mix_fill(m, p, c);
 }
 
 sp_status sp_train_eval(const sp_model *m, const sp_system *s, const sp_plan *p, sp_train_result *r,
@@ -399,8 +407,12 @@ sp_status sp_plan_step_result(const sp_model *m, const sp_system *s, const sp_pl
     r->tokens_per_step = tokens;
     r->tokens_per_s = tokens / step;
     r->model_flops = o->model_flops;
-    double extra = p->recompute == SP_RECOMPUTE_FULL ? o->extra_full
-                 : p->recompute == SP_RECOMPUTE_SELECTIVE ? o->extra_selective : 0;
+    /* recompute's FLOPs: full's forward of the layers (on the block method's share of them); selective's attention
+     * core when core_attn is in its set, and the other re-run GEMMs (every GPU's n_micro x L/pp layers) */
+    double extra = p->recompute == SP_RECOMPUTE_FULL ? sp_plan_full_share(p, m->n_layers) * o->extra_full : 0;
+    if (p->recompute == SP_RECOMPUTE_SELECTIVE)
+        extra = ((sp_recompute_set(p) & SP_RCM_CORE_ATTN) ? o->extra_selective : 0) +
+                (double)p->n_gpus * nm * m->n_layers / p->pp * x->attn_flops;
     r->hardware_flops = r->model_flops + extra;
     r->peak_flops = o->peak;
     r->mfu = r->model_flops / (step * p->n_gpus * r->peak_flops);

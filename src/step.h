@@ -14,7 +14,8 @@
  * it (indexed by sp_recompute): the terms every plan of the shape assembles its step from. */
 typedef struct {
     double f_c, f_m, b_c, b_m;      /* forward / backward compute and memory-bound time */
-    double tp_f, tp_b, attn;        /* TP communication; attention core (selective recompute) */
+    double tp_f, tp_b, attn;        /* TP communication; what selective recompute re-runs (its modules' forward) */
+    double attn_tp, attn_flops;     /* ... their exposed TP forward, their GEMM FLOPs beyond the attention core */
     double cp_f, cp_b, ep_f, ep_b;  /* exposed CP exchange and EP all-to-all */
     double cp, ep;                  /* cp_f + cp_b, ep_f + ep_b */
     double w;                       /* weight-gradient GEMMs of the backward (zero-bubble schedules' W pass) */

@@ -231,6 +231,25 @@ static sp_status row_host_knobs(const sp_csv *c, int r, sp_plan *p, unsigned *gi
     return sp_csv_int(c, r, "overlap_ep", -1, 0, 1, ep_overlap, err);
 }
 
+/* The recompute_modules (selective recompute's Megatron-Core modules) and recompute_layers (full recompute's block
+ * method: layers per stage) cells; empty = the recompute column alone (selective: {core_attn}; full: every layer). */
+static sp_status row_recompute_cols(const sp_csv *c, int r, sp_plan *p, sp_error *err)
+{
+    const char *mods = sp_csv_get(c, r, sp_csv_col(c, "recompute_modules"));
+    sp_error e2 = {0};
+    if (*mods && sp_recompute_modules_parse(mods, &p->recompute_modules, &e2))
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'recompute_modules': %s", sp_csv_path(c), sp_csv_line(c, r),
+                       e2.msg);
+    if (*mods && p->recompute != SP_RECOMPUTE_SELECTIVE)
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'recompute_modules' applies to recompute selective, not %s",
+                       sp_csv_path(c), sp_csv_line(c, r), sp_recompute_name(p->recompute));
+    sp_status st = sp_csv_int(c, r, "recompute_layers", 0, 1, 1 << 20, &p->recompute_layers, err);
+    if (!st && p->recompute_layers > 0 && p->recompute != SP_RECOMPUTE_FULL)
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'recompute_layers' applies to recompute full, not %s",
+                       sp_csv_path(c), sp_csv_line(c, r), sp_recompute_name(p->recompute));
+    return st;
+}
+
 /* Knobs: the row's cells, then the stack's defaults for the empty ones (or, without a stack, the documented
  * validation defaults: recompute full, the only era whose rows leave it empty). */
 static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int have, sp_system *s, sp_plan *p,
@@ -248,6 +267,9 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
     else
         return sp_fail(err, SP_EINVAL, "%s:%d: column 'recompute': '%s'; allowed none, selective, full", sp_csv_path(c),
                        sp_csv_line(c, r), rc);
+    sp_status st = row_recompute_cols(c, r, p, err);
+    if (st)
+        return st;
     const char *prec = sp_csv_get(c, r, sp_csv_col(c, "precision"));
     sp_error e3 = {0};
     if (*prec && sp_dtype_parse(prec, &p->dtype, &e3))
@@ -255,7 +277,7 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
     unsigned host = 0;
     int ep_overlap = -1;
     /* offload_layers: the recipe's activation offloading (Megatron-Core cpu_offloading_num_layers); empty = none */
-    sp_status st = sp_csv_int(c, r, "offload_layers", 0, 0, 1 << 20, &p->offload_layers, err);
+    st = sp_csv_int(c, r, "offload_layers", 0, 0, 1 << 20, &p->offload_layers, err);
     if (!st)
         st = row_host_knobs(c, r, p, &host, &ep_overlap, err);
     if (!st && !have && ep_overlap >= 0)

@@ -1,0 +1,290 @@
+/* Recompute modules (ops.c, step.c, memory.c; docs/model.md "Recompute modules"): Megatron-Core's selective
+ * recompute per module decides, op by op, what a layer keeps (memory) and what its backward re-runs (time), from the
+ * one op list; {core_attn} is the selective mode, every module and the layer the full mode; the block method
+ * recomputes N layers per stage. */
+#include "testutil.h"
+#include "ops.h"
+
+#include <string.h>
+
+static sp_model load(const char *n)
+{
+    sp_model m;
+    sp_error e = {0};
+    if (sp_load_model(SP_DATA_DIR, n, &m, &e))
+        fail_msg("%s", e.msg);
+    return m;
+}
+
+static sp_system sys(const char *n)
+{
+    sp_system s;
+    sp_error e = {0};
+    if (sp_load_system(SP_DATA_DIR, n, &s, &e))
+        fail_msg("%s", e.msg);
+    return s;
+}
+
+static void plan(sp_plan *p, int tp, int seq)
+{
+    sp_plan_defaults(p);
+    p->tp = tp, p->seq_parallel = tp > 1, p->micro_batch = 1, p->seq_len = seq, p->global_batch = 8;
+    p->n_gpus = tp, p->dp = 1;
+}
+
+/* forward seconds of the ops of l whose name starts with one of the prefixes (NULL-terminated) */
+static double fwd_of(const sp_layer_ops *l, const sp_system *s, const char *const *pre)
+{
+    double f = 0;
+    for (int i = 0; i < l->n; i++)
+        for (const char *const *q = pre; *q; q++)
+            if (strncmp(l->op[i].name, *q, strlen(*q)) == 0) {
+                sp_op_cost k;
+                sp_op_price(&l->op[i], s, NULL, &k);
+                f += k.fwd;
+                break;
+            }
+    return f;
+}
+
+/* Rule: Llama-3-8B (GQA qd = h, kvd = h/4, gated f = 3.5h, no dropout, flash), s 4096, b 1, BF16: a layer keeps
+ * 34·s·b·h bytes without recompute; mlp recompute drops the MLP's inputs (mlp_up h, mlp_down f, the activation's two
+ * f-wide inputs, 2 B each) and keeps the residual it restarts from, already kept as the fused norm's input:
+ * 34 - (2 + 7 + 14) = 11·s·b·h. core_attn under flash keeps Q, K, V: the same 34. Full keeps the input, 2·s·b·h. */
+static void test_llama_mlp_saved(void **st)
+{
+    (void)st;
+    sp_model m = load("llama3-8b");
+    sp_system s = sys("dgx-h100");
+    sp_plan p;
+    plan(&p, 1, 4096);
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 0, &l);
+    double sbh = 4096.0 * m.d_model;
+    assert_rel(sp_layer_saved_set(&l, 0), 34 * sbh, 1e-12);
+    assert_rel(sp_layer_saved_set(&l, SP_RCM_MLP), 11 * sbh, 1e-12);
+    assert_rel(sp_layer_saved_set(&l, SP_RCM_CORE_ATTN), 34 * sbh, 1e-12);
+    assert_rel(sp_layer_saved_set(&l, SP_RCM_ALL), 2 * sbh, 1e-12);
+    /* the plan's set reaches the layer: recompute_modules mlp gives the selective slot 11 s·b·h */
+    p.recompute_modules = SP_RCM_MLP;
+    sp_layer_build(&c, 0, &l);
+    double out[3];
+    sp_layer_saved(&l, out);
+    assert_rel(out[SP_RECOMPUTE_SELECTIVE], 11 * sbh, 1e-12);
+    assert_rel(out[SP_RECOMPUTE_NONE], 34 * sbh, 1e-12);
+}
+
+/* Rule: the backward re-runs the forward of the recomputed module's ops: with {mlp} at TP 2 (SP, no TP overlap) the
+ * layer's re-run work is mlp_up + mlp_down forward and its TP communication the FFN block's all-gather and
+ * reduce-scatter forward; the training step's recompute time is n_micro x layers x that, its step time that much
+ * (plus the TP part) longer than without recompute. */
+static void test_mlp_rerun_time(void **st)
+{
+    (void)st;
+    sp_model m = load("llama3-8b");
+    sp_system s = sys("dgx-h100");
+    s.overlap_tp = 0;
+    sp_plan p;
+    plan(&p, 2, 4096);
+    p.recompute = SP_RECOMPUTE_SELECTIVE, p.recompute_modules = SP_RCM_MLP;
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_cost k;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 0, &l);
+    sp_layer_price(&l, &s, NULL, &k);
+    static const char *const mlp[] = {"mlp_", NULL}, *const tp[] = {"tp_ffn_", NULL};
+    double f = fwd_of(&l, &s, mlp), ftp = fwd_of(&l, &s, tp);
+    assert_true(f > 0 && ftp > 0);
+    assert_rel(k.attn_fwd, f, 1e-12);
+    assert_rel(k.rec_tp, ftp, 1e-12);
+    sp_train_result r, r0;
+    sp_error e = {0};
+    assert_int_equal(sp_train_eval(&m, &s, &p, &r, &e), SP_OK);
+    double layers = m.n_layers, nm = r.n_micro;
+    assert_rel(r.t.recompute, nm * layers * f, 1e-12);
+    p.recompute = SP_RECOMPUTE_NONE;
+    assert_int_equal(sp_train_eval(&m, &s, &p, &r0, &e), SP_OK);
+    assert_rel(r.step_time_s - r0.step_time_s, nm * layers * (f + ftp), 1e-9);
+}
+
+/* Rule: {core_attn} is the selective mode, bit for bit (Megatron-Core's default recompute_modules, so a plan that
+ * names no module gets it): GPT-3 175B with standard attention, TP 8, s 2048 keeps Korthikanti's 34·s·b·h/t and
+ * re-runs the score and value matmuls and the softmax; step time and memory are the same doubles. */
+static void test_core_attn_is_selective(void **st)
+{
+    (void)st;
+    sp_model m = load("gpt3-175b");
+    sp_system s = sys("dgx-a100-80g");
+    sp_plan p;
+    plan(&p, 8, 2048);
+    p.dtype = SP_FP16, p.flash_attention = 0, p.recompute = SP_RECOMPUTE_SELECTIVE, p.pp = 8, p.n_gpus = 64;
+    sp_train_result a, b;
+    sp_error e = {0};
+    assert_int_equal(sp_train_eval(&m, &s, &p, &a, &e), SP_OK);
+    p.recompute_modules = SP_RCM_CORE_ATTN;
+    assert_int_equal(sp_train_eval(&m, &s, &p, &b, &e), SP_OK);
+    assert_true(a.step_time_s == b.step_time_s && a.mem.total == b.mem.total && a.t.recompute == b.t.recompute);
+    assert_true(a.hardware_flops == b.hardware_flops);
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_cost k;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 0);
+    sp_layer_build(&c, 0, &l);
+    sp_layer_price(&l, &s, NULL, &k);
+    static const char *const core[] = {"scores", "values", "softmax", NULL};
+    assert_rel(k.attn_fwd, fwd_of(&l, &s, core), 1e-12);
+    assert_rel(sp_layer_saved_set(&l, SP_RCM_CORE_ATTN), 34 * 2048.0 * m.d_model / 8, 1e-12);
+}
+
+/* Rule: full recompute is every module and the layer: its bytes are the layer input's (2·s·b·h/t with SP) whatever
+ * modules are named, and its re-run work is the whole forward (compute + memory-bound ops). */
+static void test_full_is_every_op(void **st)
+{
+    (void)st;
+    sp_model m = load("mixtral-8x7b");
+    sp_system s = sys("dgx-h100");
+    sp_plan p;
+    plan(&p, 2, 4096);
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 1, &l);
+    double out[3];
+    sp_layer_saved(&l, out);
+    assert_rel(out[SP_RECOMPUTE_FULL], 2 * 4096.0 * m.d_model / 2, 1e-12);
+    assert_rel(sp_layer_saved_set(&l, SP_RCM_ALL | SP_RCM_MOE), out[SP_RECOMPUTE_FULL], 1e-12);
+    p.recompute = SP_RECOMPUTE_FULL;
+    sp_train_result r;
+    sp_error e = {0};
+    assert_int_equal(sp_train_eval(&m, &s, &p, &r, &e), SP_OK);
+    sp_layer_cost k;
+    sp_layer_price(&l, &s, NULL, &k);
+    assert_rel(r.t.recompute, r.n_micro * (double)m.n_layers * (k.fwd_compute + k.fwd_mem), 1e-12);
+}
+
+/* Rule: MoE modules (Mixtral-8x7B, TP 1, EP 1, uniform routing, BF16, s 4096): moe drops the experts' inputs (h per
+ * token, 2·f_e per routed copy as the up-projection's output and k·f_e as the down-projection's input) and keeps the
+ * pre-MLP norm's output, h per token: none - {moe} = 6·T·k·f_e bytes; moe_act drops only the activation's output
+ * (the down-projection's input): 2·T·k·f_e; layernorm drops the norm output: 2·T·h. */
+static void test_moe_modules_saved(void **st)
+{
+    (void)st;
+    sp_model m = load("mixtral-8x7b");
+    sp_system s = sys("dgx-h100");
+    sp_plan p;
+    plan(&p, 1, 4096);
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 1, &l);
+    double T = 4096, k = m.top_k, fe = m.moe_ffn_dim, none = sp_layer_saved_set(&l, 0);
+    assert_rel(none - sp_layer_saved_set(&l, SP_RCM_MOE), 6 * T * k * fe, 1e-12);
+    assert_rel(none - sp_layer_saved_set(&l, SP_RCM_MOE_ACT), 2 * T * k * fe, 1e-12);
+    assert_rel(none - sp_layer_saved_set(&l, SP_RCM_LAYERNORM), 2 * T * m.d_model, 1e-12);
+    /* moe re-runs every op of the MoE block: router (and its top-k, aux-loss, preprocessing kernels), experts,
+     * permutation */
+    sp_layer_cost cost;
+    l.rc_set = SP_RCM_MOE;
+    sp_layer_price(&l, &s, NULL, &cost);
+    static const char *const moe[] = {"router", "experts_", "moe_", NULL};
+    assert_rel(cost.attn_fwd, fwd_of(&l, &s, moe), 1e-12);
+}
+
+/* Rule: MLA (DeepSeek-V3, a dense layer, TP 1, BF16, flash, s 4096): mla_up_proj discards the core's Q, K, V
+ * (T·(qd + 2·kvd) 16-bit, Megatron's widths) and re-runs q_up and kv_up; layernorm discards MLA's input norm output
+ * (T·h at 2 B). */
+static void test_mla_up_proj(void **st)
+{
+    (void)st;
+    sp_model m = load("deepseek-v3");
+    sp_system s = sys("dgx-h100");
+    sp_plan p;
+    plan(&p, 1, 4096);
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build_kind(&c, SP_MIX_MLA, SP_FFN_DENSE, &l);
+    double T = 4096, none = sp_layer_saved_set(&l, 0);
+    assert_rel(none - sp_layer_saved_set(&l, SP_RCM_MLA_UP_PROJ), 2 * T * (c.qd + 2 * c.kvd), 1e-12);
+    assert_rel(none - sp_layer_saved_set(&l, SP_RCM_LAYERNORM), 2 * T * m.d_model, 1e-12);
+    sp_layer_cost cost;
+    l.rc_set = SP_RCM_MLA_UP_PROJ;
+    sp_layer_price(&l, &s, NULL, &cost);
+    static const char *const up[] = {"q_up", "kv_up", NULL};
+    assert_rel(cost.attn_fwd, fwd_of(&l, &s, up), 1e-12);
+}
+
+/* Rule: the block method recomputes N layers of each stage's chunk and keeps the rest: Llama-3-8B (32 layers), PP 2,
+ * N 4 of 16: a quarter of full recompute's re-run time, and per layer a quarter of the full checkpoint plus three
+ * quarters of the bytes without recompute; N >= the chunk is uniform full recompute. */
+static void test_block_method(void **st)
+{
+    (void)st;
+    sp_model m = load("llama3-8b");
+    sp_system s = sys("dgx-h100");
+    sp_plan p;
+    plan(&p, 1, 4096);
+    p.pp = 2, p.n_gpus = 2, p.recompute = SP_RECOMPUTE_FULL;
+    sp_train_result full, blk, none, all;
+    sp_error e = {0};
+    assert_int_equal(sp_train_eval(&m, &s, &p, &full, &e), SP_OK);
+    p.recompute_layers = 4;
+    assert_int_equal(sp_train_eval(&m, &s, &p, &blk, &e), SP_OK);
+    assert_rel(blk.t.recompute, 0.25 * full.t.recompute, 1e-12);
+    p.recompute_layers = 16;
+    assert_int_equal(sp_train_eval(&m, &s, &p, &all, &e), SP_OK);
+    assert_true(all.step_time_s == full.step_time_s && all.mem.total == full.mem.total);
+    p.recompute_layers = 0, p.recompute = SP_RECOMPUTE_NONE;
+    assert_int_equal(sp_train_eval(&m, &s, &p, &none, &e), SP_OK);
+    double full_layers = full.mem.activations_layers, none_layers = none.mem.activations_layers;
+    assert_rel(blk.mem.activations_layers, 0.25 * full_layers + 0.75 * none_layers, 1e-12);
+}
+
+/* Rule: module names are Megatron-Core's; an unknown one is refused naming the allowed ones; "none" is the empty
+ * set; names print back in canonical order. */
+static void test_module_names(void **st)
+{
+    (void)st;
+    unsigned g = 0;
+    sp_error e = {0};
+    assert_int_equal(sp_recompute_modules_parse("moe_act,layernorm", &g, &e), SP_OK);
+    assert_int_equal(g, SP_RCM_MOE_ACT | SP_RCM_LAYERNORM);
+    char buf[128];
+    assert_string_equal(sp_recompute_modules_name(g, buf, sizeof buf), "moe_act,layernorm");
+    assert_int_equal(sp_recompute_modules_parse("none", &g, &e), SP_OK);
+    assert_int_equal(g, SP_RCM_NONE_SET);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    assert_int_equal(sp_recompute_set(&p), SP_RCM_CORE_ATTN);
+    p.recompute_modules = g;
+    assert_int_equal(sp_recompute_set(&p), 0);
+    assert_int_equal(sp_recompute_modules_parse("core_attn,bogus", &g, &e), SP_EINVAL);
+    assert_string_equal(e.msg, "unknown module 'bogus'; allowed none or a comma list of core_attn, mlp, moe_act, "
+                               "layernorm, mla_up_proj, moe, shared_experts");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_llama_mlp_saved),      cmocka_unit_test(test_mlp_rerun_time),
+        cmocka_unit_test(test_core_attn_is_selective), cmocka_unit_test(test_full_is_every_op),
+        cmocka_unit_test(test_moe_modules_saved),    cmocka_unit_test(test_mla_up_proj),
+        cmocka_unit_test(test_block_method),         cmocka_unit_test(test_module_names),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
