@@ -188,6 +188,29 @@ static sp_status get_word(const spec_ctx *c, json_t *o, const char *key, const c
     return fail_at(c, p, "expected one of %s", list);
 }
 
+/* search.schedules: ["1f1b", "zb-h1", "zb-v", "dualpipe"] ("interleaved" is 1F1B with vpp > 1): the schedules every
+ * point's search tries; absent = all (a point's stack keeps the ones it supports) */
+static sp_status get_schedules(const spec_ctx *c, json_t *se, unsigned *mask)
+{
+    json_t *a = json_object_get(se, "schedules");
+    if (!a)
+        return SP_OK;
+    if (!json_is_array(a) || json_array_size(a) < 1 || json_array_size(a) > 8)
+        return fail_at(c, "search.schedules", "expected an array of 1..8 schedules: 1f1b, interleaved, zb-h1, zb-v, dualpipe");
+    *mask = 0;
+    for (size_t i = 0; i < json_array_size(a); i++) {
+        const char *s = json_string_value(json_array_get(a, i));
+        sp_schedule k;
+        int il;
+        char p[64];
+        snprintf(p, sizeof p, "search.schedules.%zu", i);
+        if (!s || sp_schedule_parse(s, &k, &il))
+            return fail_at(c, p, "expected one of 1f1b, interleaved, zb-h1, zb-v, dualpipe");
+        *mask |= 1u << k;
+    }
+    return SP_OK;
+}
+
 /* ---- presets as JSON ---- */
 
 static void preset_path(const sp_sweep *sw, const char *kind, const char *name, char *out, size_t n)
@@ -340,7 +363,7 @@ static sp_status parse_options(const spec_ctx *c, sp_sweep *sw, json_t *spec)
     static const char *const costs[] = {"own", "cloud", NULL};
     static const char *const ckeys[] = {"max_rack_power_w", "rack_accels", "max_accel_price_usd", "max_cost_usd",
                                         "max_time", NULL};
-    static const char *const skeys[] = {"max_vpp", "max_memory_frac", NULL};
+    static const char *const skeys[] = {"max_vpp", "max_memory_frac", "schedules", NULL};
     sp_status st = check_keys(c, spec, "", top);
     if (st)
         return st;
@@ -360,10 +383,12 @@ static sp_status parse_options(const spec_ctx *c, sp_sweep *sw, json_t *spec)
         return st ? st : fail_at(c, "constraints", "expected an object");
     sw->max_vpp = 8;
     sw->max_mem_frac = SP_SEARCH_MEM_FRAC; /* the search's headroom for allocator fragmentation (scaleplan.h) */
+    sw->schedules = SP_SEARCH_ALL_SCHEDULES;
     json_t *se = json_object_get(spec, "search");
     if (se && (!json_is_object(se) || (st = check_keys(c, se, "search", skeys)) ||
                (st = get_int(c, se, "max_vpp", "search", 1, SP_SEARCH_MAX_VPP, &sw->max_vpp)) ||
-               (st = get_num(c, se, "max_memory_frac", "search", 0.05, 1, 0, &sw->max_mem_frac))))
+               (st = get_num(c, se, "max_memory_frac", "search", 0.05, 1, 0, &sw->max_mem_frac)) ||
+               (st = get_schedules(c, se, &sw->schedules))))
         return st ? st : fail_at(c, "search", "expected an object");
     return SP_OK;
 }

@@ -306,6 +306,7 @@ static void search_point(const sp_sweep *sw, sp_sweep_ws *ws, const sp_model *m,
     o.top_k = 1;
     o.threads = 1; /* points run in parallel (ranks); one search thread each */
     o.max_vpp = sw->max_vpp;
+    o.schedules = sw->schedules;
     o.max_mem_frac = sw->max_mem_frac;
     o.objective = SP_OBJ_TIME;
     sp_error e2 = {0};

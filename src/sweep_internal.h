@@ -59,6 +59,7 @@ struct sp_sweep {
     double max_rack_power_w, max_accel_price_usd, max_cost_usd, max_time_s;
     int rack_accels;                  /* 0: the scale-up domain (tier 0), capped by the GPUs */
     int max_vpp;
+    unsigned schedules;               /* pipeline schedules every point's search tries (sp_search_opts.schedules) */
     double max_mem_frac;
     int naxes;
     sw_axis ax[SP_SWEEP_MAX_AXES];

@@ -106,3 +106,8 @@ printf '{"name":"t","base":{"model":"llama3-8b","system":"dgx-h100","gpus":64,"g
 expect_fail sweep_range_min_path 2 "rmin.json:1:[0-9]*: axes.0.min: accelerator.hbm_bw: .*'hbm_bw' = -1 is out of range" -- sweep "$TMP/rmin.json"
 printf '{"name":"t","base":{"model":"llama3-8b","system":"dgx-h100","gpus":64,"global_batch":256,"seq_len":4096},"axes":[{"field": "gpus", "min": 8, "max": 2e9, "steps": 3}]}\n' > "$TMP/rmax.json"
 expect_fail sweep_range_max_path 2 "rmax.json:1:[0-9]*: axes.0.max: expected a whole number in 1..1073741824" -- sweep "$TMP/rmax.json"
+# Rule: search.schedules narrows every point's schedules (absent: all, a stack keeps its own); a bad one is named.
+printf '{"name":"t","base":{"model":"llama3-70b","system":"dgx-h100","gpus":512,"global_batch":1024,"seq_len":8192},"axes":[{"field":"gpus","values":[256,512]}],"search":{"schedules":["1f1b"]}}\n' > "$TMP/s1f1b.json"
+expect_out sweep_schedules_1f1b '^1,ok,512,512,1024,8192,[0-9]+,[0-9]+,[0-9]+,[0-9]+,[0-9]+,[0-9]+,(1f1b|interleaved),' -- sweep "$TMP/s1f1b.json" --csv
+printf '{"name":"t","base":{"model":"llama3-70b","system":"dgx-h100","gpus":512,"global_batch":1024,"seq_len":8192},"axes":[{"field":"gpus","values":[256,512]}],"search":{"schedules":["1f1b","zb-h2"]}}\n' > "$TMP/sbad.json"
+expect_fail sweep_schedules_bad 2 'sbad.json:1:[0-9]*: search.schedules.1: expected one of 1f1b, interleaved, zb-h1, zb-v, dualpipe' -- sweep "$TMP/sbad.json"
