@@ -63,9 +63,11 @@ tools/bridge_recipe_facts.py <Megatron-Bridge clone>` regenerates from the recip
   or 1, empty = the stack's default), `cuda_graphs` (cuda_graph_impl and scope in the column's words: `none`,
   `full_iteration`, a scope list such as `attn,moe_router,moe_preprocess`; the 25.09 recipes' enable_cuda_graph,
   Megatron-Core 0.14's graphs of whole layers, is `layer`) and `moe_dispatcher` (MoE rows: `alltoall`, or the flex
-  dispatcher's backend `deepep` / `hybridep`; docs/systems.md "CUDA graphs and MoE dispatchers"). The settings the
-  model has no knob for are only in the row's notes (" | RECIPE=..."): recompute modules (mla_up_proj, moe_act,
-  layernorm, mlp: partial-layer recompute), block recompute of N layers, activation CPU offloading;
+  dispatcher's backend `deepep` / `hybridep`; docs/systems.md "CUDA graphs and MoE dispatchers"),
+  `recompute_modules` (selective rows: the recipe's Megatron-Core `recompute_modules`, e.g. `mla_up_proj,mlp`,
+  `none` for its empty list) and `recompute_layers` (the block method's layers per stage, with `recompute` full;
+  docs/model.md "Recompute modules"). The settings the model has no knob for are only in the row's notes
+  (" | RECIPE=..."): activation CPU offloading;
 - 25.09 precision: the 25.09 tables print no precision column; their footnote says the parenthesised values use
   "different quantization granularities" (MXFP8 32x32 on B200/GB200, 128x128 blockwise on H100), so the plain values
   are per-tensor FP8, and 25.11 labels the same numbers FP8-CS. The 17 rows whose precision was empty are `fp8`. The
@@ -93,7 +95,7 @@ What the recipes set (one line per release x model x setting; "partial" = block 
 | 25.11 | DeepSeek-V3 | B200 | alltoall | off | none | selective (mla_up_proj) |
 | 25.11 | Llama-3-70B | H100 | - | - | none | none |
 | 25.11 | Llama-3-8B | B200, GB200 | - | - | full_iteration | none |
-| 25.11 | Llama-3-8B | H100 | - | - | none | partial (full recompute (block) of 5 layers per stage) |
+| 25.11 | Llama-3-8B | H100 | - | - | none | full, block: 5 layers per stage |
 | 25.11 | Llama-3.1-405B | B200, H100 | - | - | none | none |
 | 25.11 | Qwen3-235B-A22B | H100 | alltoall | on | none | none |
 | 25.11 | Qwen3-30B-A3B | B200 | alltoall | off | TE moe_router, moe_preprocess | none |
@@ -216,6 +218,31 @@ the all-to-all (BRIDGE-25.09-25, DeepSeek-V3 on 1024 H100 with DeepEP and A2A ov
 do not yet: CUDA graphs and the dispatcher backend (the full-iteration graphs and HybridEP of 26.06+ make Qwen3 and
 DeepSeek-V3 on GB200 +20..+26 % too slow in the model; the B200 Qwen3-30B rows of 25.11/26.02 at micro-batch 1
 without full graphs are -53..-55 %, launch-bound in reality), which the MoE host/launch work prices next.
+
+Recompute modules and the block method (issue 18): the 35 rows whose recipe names `recompute_modules` or block
+recompute now carry them (`recompute_modules`, `recompute_layers`) and are priced with them (docs/model.md
+"Recompute modules"). MAPE per model before (the same code, the columns empty: selective = {core_attn}, the 25.11
+Llama-3-8B H100 row on its preset's recompute) and after, no refit (`scaleplan validate
+data/validation/training_runs_megatron_core.csv`; models whose rows did not change are left out):
+
+| model | n | rows with modules / block | before | after | the recipe's recompute |
+|---|---:|---:|---:|---:|---|
+| DeepSeek-V3 | 19 | 14 | 10.25 % | 11.01 % | mla_up_proj (9), mla_up_proj,mlp (3), mlp (2): +0.4..+1.6 % each |
+| GPT-OSS-120B | 18 | 14 | 24.08 % | 24.08 % | layernorm,moe_act (11), none (3): memory only |
+| Llama-3-8B | 10 | 1 | 4.28 % | 4.75 % | full, block of 5 of 32 layers (FSDP, FP8): +1.4 -> +6.1 % |
+| Nemotron-3-Nano-30B-A3B | 10 | 4 | 5.31 % | 10.22 % | moe,layernorm,core_attn,moe_act (H100): -2.9..-6.5 -> +14.8..+19.2 % |
+| Nemotron-3-Super-120B-A12B | 14 | 2 | 13.36 % | 13.36 % | moe_act,layernorm: memory only |
+| all BRIDGE | 170 | 35 | 11.69 % | 12.10 % | |
+
+What moved: re-running what the recipe checkpoints costs its forward again. The output-discarding modules the
+recipes name most (layernorm, moe_act) change memory only: their re-run is one norm or one activation pass, which
+the model does not price apart (inside the layer's elementwise op). mla_up_proj re-runs DeepSeek-V3's q_up and kv_up
+GEMMs (+1 to +1.6 % of the step); mlp the three dense layers' MLP. Nemotron-3-Nano on H100 re-runs its whole MoE
+layer (router, dispatch, 128-expert grouped GEMMs, combine) on 23 of 52 layers: +21 to +22 points, from 3-6 % too
+fast to 15-19 % too slow. Megatron-Core does re-run the whole custom_forward (moe_layer.py:656-717: route, dispatch,
+experts, combine inside tensor_parallel.checkpoint / te_checkpoint), so the row says the model's MoE forward on H100
+costs more than the measured step leaves room for: the MoE layer's price, not the recompute rule, is what these rows
+now constrain (the factors were fitted with these rows' recompute unpriced; a refit sees it).
 
 ## Rows not evaluated and why
 

@@ -24,9 +24,12 @@ Per row (the rules are the same for every row; nothing is keyed on a row id or a
     (granularity: none, or selective whatever its modules), `seq_parallel` (the recipes' sequence_parallel =
     TP > 1), `overlap_ep` (MoE rows: overlap_moe_expert_parallel_comm), `cuda_graphs` (cuda_graph_impl and its
     scope, in the column's words: cuda_graphs_cell) and `moe_dispatcher` (MoE rows: alltoall, or the flex
-    dispatcher's backend deepep / hybridep); a cell the table states is never replaced;
+    dispatcher's backend deepep / hybridep), `recompute_modules` (selective rows: the recipe's Megatron-Core
+    recompute_modules, "none" for its empty list: recompute_cells) and `recompute_layers` (the block method's
+    layers per stage, with `recompute` full); a cell the table states is never replaced, and modules / layers are
+    filled only where the row's recompute (stated or filled) is the granularity they belong to;
   - the row's notes get one " | RECIPE=..." part with the citation and every recipe setting, the ones the model
-    has no knob for (recompute modules, block recompute of N layers, CPU offloading) named as not priced.
+    has no knob for (CPU offloading) named as not priced.
 With --check nothing is written; the exit status is 1 when the CSV is not what this script would write.
 """
 import csv
@@ -78,6 +81,27 @@ def cuda_graphs_cell(v):
     sys.exit("bridge_recipes.py: unknown cuda_graphs '%s' in %s" % (v, FACTS))
 
 
+BLOCK = re.compile(r"^full recompute \(block\) of ([0-9]+) layers per stage$")
+
+
+def recompute_cells(f):
+    """The recipe's recompute in the columns' words: (recompute, recompute_modules, recompute_layers). The facts
+    table's recompute_detail says "modules a,b" (Megatron-Core recompute_modules, granularity selective; "modules []"
+    the empty list: nothing recomputed) or "full recompute (block) of N layers per stage" (recompute_method block,
+    recompute_num_layers N)."""
+    d = f["recompute_detail"]
+    if not d:
+        return f["recompute"], "", ""
+    m = BLOCK.match(d)
+    if m:
+        return "full", "", m.group(1)
+    if d.startswith("modules []"):
+        return f["recompute"] or "selective", "none", ""
+    if d.startswith("modules "):
+        return f["recompute"] or "selective", d[len("modules "):], ""
+    sys.exit("bridge_recipes.py: unknown recompute_detail '%s' in %s" % (d, FACTS))
+
+
 def recipe_note(f):
     if not f["recipe"]:
         return TAG + "none matched: " + f["unmatched"]
@@ -88,8 +112,8 @@ def recipe_note(f):
         parts.append("overlap_moe_expert_parallel_comm %s" % ("on" if f["overlap_ep"] == "1" else "off"))
     parts.append("CUDA graphs %s" % f["cuda_graphs"])
     if f["recompute"] or f["recompute_detail"]:
-        parts.append("recompute %s%s" % (f["recompute"] or "partial",
-                                         " (%s; not priced)" % f["recompute_detail"] if f["recompute_detail"] else ""))
+        parts.append("recompute %s%s" % (recompute_cells(f)[0],
+                                         " (%s)" % f["recompute_detail"] if f["recompute_detail"] else ""))
     if f["megatron_fsdp"] == "1":
         parts.append("Megatron-FSDP")
     if f["cpu_offload_layers"]:
@@ -112,12 +136,18 @@ def enrich(row, header, facts):
     f = facts.get(tuple([rel] + [row[k] for k in KEY[1:]]))
     if f is not None:
         if f["recipe"]:
-            fill = {"recompute": f["recompute"], "seq_parallel": "1" if int(row["tp"] or 1) > 1 else "0",
+            rc, mods, layers = recompute_cells(f)
+            fill = {"recompute": rc, "seq_parallel": "1" if int(row["tp"] or 1) > 1 else "0",
                     "overlap_ep": f["overlap_ep"], "cuda_graphs": cuda_graphs_cell(f["cuda_graphs"]),
-                    "moe_dispatcher": f["moe_dispatcher"]}
+                    "moe_dispatcher": f["moe_dispatcher"], "recompute_modules": mods, "recompute_layers": layers}
             filled = [col for col, v in fill.items() if v and not row.get(col)]
             for col in filled:
                 row[col] = fill[col]
+            # modules belong to selective recompute, layers to full: not where the row states another granularity
+            for col, gran in (("recompute_modules", "selective"), ("recompute_layers", "full")):
+                if col in filled and row["recompute"] != gran:
+                    row[col] = ""
+                    filled.remove(col)
         notes += recipe_note(f)
         if f["recipe"] and filled:
             notes += "; filled by tools/bridge_recipes.py: " + ",".join(filled)
@@ -133,7 +163,7 @@ def main():
         text = fh.read()
     rd = csv.DictReader(io.StringIO(text))
     header = list(rd.fieldnames)
-    for col in ("overlap_ep", "cuda_graphs", "moe_dispatcher"):
+    for col in ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers"):
         if col not in header:
             header.append(col)
     out = io.StringIO()
