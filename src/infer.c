@@ -443,6 +443,13 @@ static void cache_per_gpu(const ictx *c, double ctx, double *per_tok, double *pe
     }
 }
 
+/* LatentMoE's h -> latent -> h projections are replicated over TP at serving (ops.c sp_ops_moe_serving): the
+ * parameters each GPU holds beyond its 1/TP share of them, whole model (a pipeline stage holds 1/pp). */
+static double latent_replicated(const ictx *c)
+{
+    return c->moe_layers * 2.0 * c->m->d_model * c->m->moe_latent * (1 - 1 / c->t);
+}
+
 /* Memory per GPU, the largest batch that fits, and the batch served (r->batch); *bg: sequences per replica through
  * one engine step, *bfull: all micro-batches of the replica.
  * Pipeline parallelism: each stage holds L/pp layers (weights and KV cache divided by pp, the heavier end stage keeps
@@ -459,7 +466,7 @@ static void infer_memory(const ictx *c, sp_infer_result *r, double *bg)
     double expert_total = c->moe_layers * (double)m->n_experts * c->pc.expert;
     double ends = pp > 1 ? fmax(c->pc.embedding, c->pc.lm_head) : 0;
     r->weights_bytes = c->wb * ((c->pc.total - expert_total - (pp > 1 ? c->pc.embedding + c->pc.lm_head : 0)) / (c->t * pp) +
-                                ends / c->t + expert_total / (c->t * c->ep * pp));
+                                ends / c->t + expert_total / (c->t * c->ep * pp) + latent_replicated(c) / pp);
     r->kv_bytes_per_token = sp_kv_bytes_per_token(m, o->kv);
     double ctx = (double)o->prompt + o->output;
     double kv_per_seq = r->kv_bytes_per_token * ctx / c->kv_split / pp; /* on each GPU holding the sequence */
@@ -557,7 +564,7 @@ static void decode_bytes(const ictx *c, double Bg, sp_infer_result *r)
         cache_per_gpu(c, ctx, &tok_full, &seq_full);
         r->decode_bytes_per_step = r->kv_bytes * (tok * (P + O / 2) + seq) / (tok_full * ctx + seq_full);
     }
-    double dense_w = (c->pc.total - expert_total - c->pc.embedding) * c->wb / c->t;
+    double dense_w = ((c->pc.total - expert_total - c->pc.embedding) / c->t + latent_replicated(c)) * c->wb;
     double touched = 0;
     if (c->moe_layers > 0)
         touched = (o->expert_probs ? sp_expected_experts_dist(o->expert_probs, m->n_experts, m->top_k, Bg)

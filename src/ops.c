@@ -686,18 +686,30 @@ static void moe_shared_router(sp_layer_ctx *c, sp_layer_ops *l)
     linear(c, l, "router", SP_OPF_FFN, 1, T, m->n_experts, h, c->d16); /* 16-bit under FP8 (DeepSeek-V3 §3.3.1) */
 }
 
+/* LatentMoE at serving (Nemotron-3 Super, HF moe_latent_size): the router reads the h-wide token, fc1_latent_proj
+ * takes it h -> latent before dispatch, the routed experts work in the latent width and fc2_latent_proj takes their
+ * sum back to h. The two projections are replicated over TP: TensorRT-LLM builds them as plain `Linear` without a
+ * tensor-parallel mode (NVIDIA/TensorRT-LLM tensorrt_llm/_torch/models/modeling_nemotron_h.py, NemotronHMOE), so
+ * every TP rank reads both h x latent matrices and runs them on all its tokens (the experts' TP partial sums pass
+ * through fc2 unchanged, being linear, and are reduced by the layer's all-reduce). The EP all-to-all carries the
+ * latent. */
 void sp_ops_moe_serving(sp_layer_ctx *c, int ep, double experts, double tokens, sp_layer_ops *l)
 {
     l->module = 0; /* re-run only by full recompute */
     const sp_model *m = c->m;
     double t = c->t, h = c->h, fe = m->moe_ffn_dim, mats = m->gated ? 2.0 : 1.0;
+    double hr = m->moe_latent > 0 ? m->moe_latent : h;
     moe_shared_router(c, l);
+    if (m->moe_latent > 0) {
+        serving_gemm(c, l, "latent_down", 1, c->T, hr, h);
+        serving_gemm(c, l, "latent_up", 1, c->T, h, hr);
+    }
     if (experts > 0) {
-        serving_gemm(c, l, "experts_up", experts, tokens, mats * fe / t, h);
-        serving_gemm(c, l, "experts_down", experts, tokens, h, fe / t);
+        serving_gemm(c, l, "experts_up", experts, tokens, mats * fe / t, hr);
+        serving_gemm(c, l, "experts_down", experts, tokens, hr, fe / t);
     }
     if (ep > 1) /* dispatch and combine */
-        coll(l, "ep_alltoall", SP_PART_EP, 2, SP_COLL_ALLTOALL, ep, (int)t, c->T * m->top_k * h * c->abytes, 1, 0);
+        coll(l, "ep_alltoall", SP_PART_EP, 2, SP_COLL_ALLTOALL, ep, (int)t, c->T * m->top_k * hr * c->abytes, 1, 0);
 }
 
 void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)

@@ -1,6 +1,9 @@
 /* Serving model (issue 7): KV-cache sizes, MoE expert reads, monotonic behaviour. */
 #include "testutil.h"
 #include "internal.h"
+#include "ops.h"
+
+#include <string.h>
 
 static sp_model load(const char *n)
 {
@@ -275,12 +278,70 @@ static void test_hybrid(void **st)
     assert_true(a.fits && a.state_bytes_per_seq > 0 && isfinite(a.tpot_s) && a.tpot_s > 0);
 }
 
+static const sp_op *find_op(const sp_layer_ops *l, const char *name)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->op[i].name, name) == 0)
+            return &l->op[i];
+    fail_msg("op %s missing", name);
+    return NULL;
+}
+
+/* LatentMoE at serving (ops.c sp_ops_moe_serving): Nemotron-3 Super (h 4096, latent 1024, 512 experts of width
+ * 2688, top-22, relu2 ungated) at TP 2, EP 4, FP8, 16 tokens on the rank. fc1/fc2_latent_proj are replicated over TP:
+ * 16 x 1024 x 4096 GEMMs, 2 x 16 x 1024 x 4096 = 134,217,728 FLOPs and 4096 x 1024 = 4,194,304 weight bytes each;
+ * experts in the latent: up 1344 (= 2688 / TP) x 1024, down 1024 x 1344; the all-to-all carries 16 x 22 latents of
+ * 1024 FP8 bytes = 360,448 bytes. Weights: at TP 1 the GPU holds every parameter `scaleplan model` counts (MTP
+ * modules not loaded); at TP 2 half of them plus the other half of the 40 MoE layers' projections, 40 x 2 x 4096 x
+ * 1024 x 1/2 = 167,772,160 parameters. */
+static void test_latent_moe(void **st)
+{
+    (void)st;
+    sp_model m = load("nemotron-3-super-120b-a12b");
+    sp_system s;
+    sp_error e = {0};
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-b200", &s, &e), SP_OK);
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_layer_ctx lc;
+    sp_layer_ctx_serving(&lc, &m, &s, &pc, 2, 16, SP_FP8, 1, 1, 1);
+    sp_layer_ops l;
+    l.n = 0;
+    sp_ops_moe_serving(&lc, 4, 8, 2, &l);
+    const char *lat[] = {"latent_down", "latent_up"};
+    for (int i = 0; i < 2; i++) {
+        const sp_op *o = find_op(&l, lat[i]);
+        assert_near(o->u.gemm.m, 16, 0);
+        assert_near(o->u.gemm.n * o->u.gemm.k, 4194304, 0);
+        assert_near(o->u.gemm.n * o->u.gemm.k * o->u.gemm.wbytes, 4194304, 0);
+        sp_op_cost c;
+        sp_op_price(o, &s, NULL, &c);
+        assert_near(c.flops, 134217728, 0);
+    }
+    assert_near(find_op(&l, "latent_down")->u.gemm.n, 1024, 0);
+    assert_near(find_op(&l, "experts_up")->u.gemm.n, 1344, 0);
+    assert_near(find_op(&l, "experts_up")->u.gemm.k, 1024, 0);
+    assert_near(find_op(&l, "experts_down")->u.gemm.n, 1024, 0);
+    assert_near(find_op(&l, "experts_down")->u.gemm.k, 1344, 0);
+    assert_near(find_op(&l, "ep_alltoall")->u.coll.bytes, 360448, 0);
+    sp_infer_opts o;
+    sp_infer_defaults(&o);
+    o.weights = SP_FP8;
+    sp_infer_result a, b;
+    assert_int_equal(sp_infer_eval(&m, &s, &o, &a, &e), SP_OK);
+    assert_near(a.weights_bytes, pc.total, 0);
+    o.tp = o.n_gpus = 2;
+    assert_int_equal(sp_infer_eval(&m, &s, &o, &b, &e), SP_OK);
+    assert_near(b.weights_bytes, pc.total / 2 + 167772160, 1);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_pipeline_serving),
         cmocka_unit_test(test_kv_cache),
         cmocka_unit_test(test_hybrid),
+        cmocka_unit_test(test_latent_moe),
         cmocka_unit_test(test_experts),
         cmocka_unit_test(test_serving_behaviour),
         cmocka_unit_test(test_expert_distribution),
