@@ -35,6 +35,7 @@ static const cli_optdef defs[] = {
     {"prune-heads", 1, "remove this many attention heads per layer (structured pruning, docs/finetune.md)"},
     {"prune-ffn", 1, "remove this fraction of the FFN width (0..1)"},
     {"csv", 0, "CSV output (with --sweep)"},
+    {"speculative", 1, "speculative decoding (MTP, draft model): not modelled, refused by name"},
 };
 
 /* --fit-hardware: the library's report (src/infer_modes.c) as CSV (every candidate), JSON or one line of text */
@@ -177,6 +178,9 @@ static void print_report(const sp_infer_report *rep)
         printf(" + %s per sequence (recurrent states, sliding-window rings)",
                sp_fmt_quantity(b1, sizeof b1, r->state_bytes_per_seq, SP_UNIT_BYTES));
     printf("\n");
+    char note[320];
+    if (sp_infer_mtp_note(m, note, sizeof note))
+        printf("  MTP              %s\n", note);
     if (sp_model_is_moe(m))
         printf("  MoE              %.1f of %d experts read per layer per decode step (per EP rank)\n", r->experts_read, m->n_experts);
     printf("  time to first token  %s (%s-bound)\n", sp_fmt_quantity(b1, sizeof b1, r->ttft_s, SP_UNIT_TIME), r->prefill_bound);

@@ -40,6 +40,7 @@ static const cli_optdef defs[] = {
     {"json", 0, "JSON result"},
     {"csv", 0, "one CSV row per request"},
     {"plot", 1, "latency CDFs and a throughput-latency curve to FILE.svg or FILE.png"},
+    {"speculative", 1, "speculative decoding (MTP, draft model): not modelled, refused by name"},
 };
 
 static void print_text(const sp_serve_result *r, const sp_serve_opts *o, const sp_model *m, const sp_system *s,
@@ -49,6 +50,9 @@ static void print_text(const sp_serve_result *r, const sp_serve_opts *o, const s
            o->tp, o->pp, o->ep, sp_dtype_name(o->weights), sp_dtype_name(o->kv), o->stack.name, r->replicas, r->replicas == 1 ? "" : "s");
     if (o->prefill_gpus > 0)
         printf(" decoding + %d prefilling (disaggregated)", r->prefill_replicas);
+    char note[320];
+    if (sp_infer_mtp_note(m, note, sizeof note))
+        printf("\nMTP: %s", note);
     printf("\nworkload %s%s%s, %d requests", w->name, w->scenario[0] ? " / " : "", w->scenario, r->n_requests);
     if (w->arrival == SP_ARR_POISSON || w->arrival == SP_ARR_GAMMA)
         printf(" at %.4g/s%s", o->rate, max_rate ? " (the highest rate meeting the SLOs)" : "");

@@ -920,6 +920,10 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
 sp_status sp_infer_engine_step(const sp_model *m, const sp_system *s, const sp_infer_opts *o, double n_dec,
                                double ctx_dec, double n_pf, double pf_span, double n_logits, sp_infer_step *st,
                                sp_error *err);
+/* Multi-token-prediction modules at serving (docs/inference.md): infer and serve do not load them (their weights are
+ * not in the memory; vLLM and SGLang load them only with MTP speculative decoding, which is not modelled). Writes
+ * the one line saying so into buf and returns buf, or NULL for a model without MTP modules. */
+const char *sp_infer_mtp_note(const sp_model *m, char *buf, size_t n);
 /* KV cache bytes per token of context, whole model: 2·L·g·d_head·bytes, or (kv_lora_rank + rope dim)·L·bytes
  * for MLA's compressed latent. */
 double sp_kv_bytes_per_token(const sp_model *m, sp_dtype kv);

@@ -34,6 +34,9 @@ typedef struct {
 void sp_request_init(sp_request *rq, const char *cmd, json_t *obj);
 /* Whether the option (CLI spelling, e.g. "global-batch") is present. Marks it consulted. */
 int sp_req_has(sp_request *rq, const char *opt);
+/* infer/serve: the refusal of --speculative (speculative decoding, not modelled: docs/inference.md), by name;
+ * SP_OK when the request does not ask for it. */
+sp_status sp_infer_refuse_speculative(sp_request *rq, sp_error *err);
 /* A string option; *out untouched when absent. Numbers are refused (a name or path is expected). */
 sp_status sp_req_str(sp_request *rq, const char *opt, const char **out, sp_error *err);
 /* A flag: true/false (the CLI sends true). */

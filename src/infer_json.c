@@ -130,6 +130,29 @@ static sp_status batch_opt(sp_request *rq, int *batch, sp_error *err)
     return sp_req_int(rq, "batch", 1, 1 << 20, batch, err);
 }
 
+const char *sp_infer_mtp_note(const sp_model *m, char *buf, size_t n)
+{
+    if (m->n_mtp <= 0)
+        return NULL;
+    sp_param_count pc;
+    sp_model_params(m, &pc);
+    snprintf(buf, n, "%d MTP module%s (%.4g G parameters) not loaded: speculative decoding is not modelled, and vLLM and "
+             "SGLang load MTP weights only when MTP speculation is enabled; the weights counted exclude them", m->n_mtp,
+             m->n_mtp == 1 ? "" : "s", pc.mtp / 1e9);
+    return buf;
+}
+
+/* Speculative decoding (an MTP or draft proposer, its acceptance rate, the verification step) is a serving feature
+ * this model does not price: asked for, it is refused by name rather than ignored. */
+sp_status sp_infer_refuse_speculative(sp_request *rq, sp_error *err)
+{
+    if (!sp_req_has(rq, "speculative"))
+        return SP_OK;
+    return sp_fail(err, SP_EINVAL, "--speculative: speculative decoding (MTP or a draft model, its acceptance rate) is "
+                   "not modelled by %s; allowed: no --speculative (the model's MTP modules are not loaded, docs/inference.md)",
+                   rq->cmd);
+}
+
 static sp_status infer_opts(sp_request *rq, sp_infer_opts *o, sp_error *err)
 {
     sp_infer_defaults(o);
@@ -138,7 +161,7 @@ static sp_status infer_opts(sp_request *rq, sp_infer_opts *o, sp_error *err)
     if ((st = sp_req_int(rq, "gpus", 1, 1 << 20, &o->n_gpus, err)) || (st = sp_req_int(rq, "tp", 1, 4096, &o->tp, err)) ||
         (st = sp_req_int(rq, "pp", 1, 4096, &o->pp, err)) || (st = sp_req_int(rq, "ep", 1, 4096, &o->ep, err)) ||
         (st = batch_opt(rq, &o->batch, err)) || (st = sp_req_int(rq, "prompt", 1, 1 << 24, &o->prompt, err)) ||
-        (st = sp_req_int(rq, "output", 0, 1 << 24, &o->output, err)))
+        (st = sp_req_int(rq, "output", 0, 1 << 24, &o->output, err)) || (st = sp_infer_refuse_speculative(rq, err)))
         return st;
     if (!o->n_gpus)
         o->n_gpus = o->tp * o->ep * o->pp;
@@ -257,6 +280,9 @@ json_t *sp_infer_json(const sp_infer_report *r)
     sp_json_set_str(j, "decode_bound", x->decode_bound);
     if (sp_model_is_moe(&r->model))
         sp_json_set_num(j, "experts_read_per_step", x->experts_read);
+    char note[320];
+    if (sp_infer_mtp_note(&r->model, note, sizeof note))
+        sp_json_set_str(j, "mtp", note);
     sp_json_set_num(j, "usd_per_million_tokens", r->usd_per_million_tokens);
     sp_json_set_num(j, "joules_per_token", r->joules_per_token);
     return j;

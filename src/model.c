@@ -488,26 +488,22 @@ double sp_model_attn_core_flops(const sp_model *m, sp_mixer k, double s)
     return 0;
 }
 
-/* The first feature of m a step cannot price: `infer` for the inference step (no latent MoE or MTP), else the
- * training step. */
-static const char *unpriced_feature(const sp_model *m, int infer, const char **kind)
+/* The first feature of m the training and inference steps cannot price (at inference the MTP modules are not loaded
+ * and LatentMoE is priced by ops.c sp_ops_moe_serving: docs/inference.md). */
+static const char *unpriced_feature(const sp_model *m, const char **kind)
 {
     unsigned u = kinds_used(m);
     *kind = NULL; /* every mixer kind is priced by both steps (ops.c builders); a new kind would be named here */
-    if (infer && m->moe_latent > 0)
-        return "latent MoE projections";
     if (m->shared_ffn_dim > 0)
         return "a shared expert of another width than the routed experts";
     if ((u & 1u << SP_MIX_ATTN) && (u & 1u << SP_MIX_MLA))
         return "a mix of MLA and standard attention";
-    if (infer && m->n_mtp > 0)
-        return "multi-token-prediction modules";
     return NULL;
 }
 
-static sp_status unpriced(const sp_model *m, int infer, const char *what, sp_error *err)
+static sp_status unpriced(const sp_model *m, const char *what, sp_error *err)
 {
-    const char *kind, *feat = unpriced_feature(m, infer, &kind);
+    const char *kind, *feat = unpriced_feature(m, &kind);
     if (kind)
         return sp_fail(err, SP_EINVAL, "%s: layer type '%s' is not modelled by the %s step yet", m->name, kind, what);
     if (feat)
@@ -515,11 +511,11 @@ static sp_status unpriced(const sp_model *m, int infer, const char *what, sp_err
     return SP_OK;
 }
 
-sp_status sp_model_step_check(const sp_model *m, const char *what, sp_error *err) { return unpriced(m, 1, what, err); }
+sp_status sp_model_step_check(const sp_model *m, const char *what, sp_error *err) { return unpriced(m, what, err); }
 
 sp_status sp_model_train_check(const sp_model *m, const sp_plan *p, sp_error *err)
 {
-    sp_status st = unpriced(m, 0, "training", err);
+    sp_status st = unpriced(m, "training", err);
     if (st)
         return st;
     unsigned u = kinds_used(m);

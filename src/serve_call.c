@@ -62,7 +62,8 @@ static sp_status deploy_opts(sp_request *rq, sp_serve_opts *o, sp_error *err)
         (rc = sp_req_double(rq, "seed", SP_UNIT_NONE, 0, 1e15, &seed, err)) || (rc = dtype_opt(rq, "dtype", 0, &o->weights, err)) ||
         (rc = dtype_opt(rq, "kv-dtype", 1, &o->kv, err)) ||
         (rc = sp_req_double(rq, "ttft-p99", SP_UNIT_TIME, 1e-6, 1e6, &o->ttft_slo_s, err)) ||
-        (rc = sp_req_double(rq, "tpot-p99", SP_UNIT_TIME, 1e-6, 1e6, &o->tpot_slo_s, err)))
+        (rc = sp_req_double(rq, "tpot-p99", SP_UNIT_TIME, 1e-6, 1e6, &o->tpot_slo_s, err)) ||
+        (rc = sp_infer_refuse_speculative(rq, err)))
         return rc;
     o->seed = (unsigned long long)seed;
     if (!o->n_gpus)

@@ -11,7 +11,7 @@ expect_out model_dropout '^attention: no sliding window; dropout: attention 0.1,
 expect_out model_attention_json '"attention":\{"sliding_window":128,"sinks":true,"dropout":\{"attention":0\.0,"hidden":0\.0\}\}' -- model gpt-oss-20b --json
 expect_out model_vision 'vision tower: present in the config, not counted' -- model gemma3-27b
 expect_out model_ignored 'ignored keys \(non-architectural\):.*rope_theta' -- model tests/configs/gemma-2-9b.json
-expect_out model_step_refusal "inference step: .*latent MoE projections are not modelled by the inference step yet" -- model nemotron-3-super-120b-a12b
+expect_out model_step_latent_moe "inference step: priced by the inference step" -- model nemotron-3-super-120b-a12b
 expect_out model_step_priced "training step: priced by the training step" -- model nemotron-3-nano-30b-a3b
 expect_fail model_missing 2 'expected one model' -- model
 expect_fail model_unknown 2 "unknown model preset 'nosuch'" -- model nosuch
