@@ -407,8 +407,13 @@ static int block_overflows(unit_ctx *u, pp_state *q, int spv, long long nplans, 
             zl[1] = zl[1] < 0 || q->mzd[z] < q->mzd[zl[1]] ? z : zl[1];
         }
     sp_schedule sc[3], smin = SP_SCHED_1F1B;
-    for (int v = 1; v <= vmax; v++)
-        for (int k = 0, n = q->vmask >> (v - 1) & 1 ? sched_slots(u->o, u->p.pp, v, sc) : 0; k < n; k++) {
+    /* 1F1B or ZB-H1 at vpp 1 holds the least of all (no interleaving factor, one stage's states, p micro-batches):
+     * only it is looked at when the block has it */
+    int vlim = vmax, klim = 3;
+    if ((q->vmask & 1) && sched_slots(u->o, u->p.pp, 1, sc) && sc[0] != SP_SCHED_DUALPIPE)
+        vlim = klim = 1;
+    for (int v = 1; v <= vlim; v++)
+        for (int k = 0, n = q->vmask >> (v - 1) & 1 ? sched_slots(u->o, u->p.pp, v, sc) : 0; k < n && k < klim; k++) {
             u->p.vpp = v, u->p.schedule = sc[k];
             variant_act(u, *held1, *emb, act);
             int dual = sc[k] == SP_SCHED_DUALPIPE, z = zl[dual];
