@@ -352,7 +352,8 @@ static void test_amd_presets(void **st)
     remove(path);
 }
 
-/* Rule: the search ranks deployments meeting the SLOs first, by $ per million tokens ascending; the winner meets
+/* Rule: the search ranks deployments meeting the SLOs first, by $ per million tokens ascending (at one target rate:
+ * the deployment's GPUs x $/GPU-hour, then J per token); the winner meets
  * both P99s at the target rate; a layout that cannot fit (bf16 Llama-3-70B on one H100) is kept with its reason. */
 static void test_search(void **st)
 {
@@ -372,8 +373,9 @@ static void test_search(void **st)
     assert_true(c[0].ttft_p99_s <= 2.0 && c[0].tpot_p99_s <= 0.2);
     int nofit = 0;
     for (int i = 1; i < n; i++) {
-        if (c[i].ok)
-            assert_true(c[i - 1].ok && c[i - 1].usd_per_million_tokens <= c[i].usd_per_million_tokens);
+        double h0 = c[i - 1].gpus * c[i - 1].usd_per_gpu_hour, h1 = c[i].gpus * c[i].usd_per_gpu_hour;
+        if (c[i].ok) /* same target rate: $/M tokens is the deployment's $/hour; ties by J/token */
+            assert_true(c[i - 1].ok && (h0 < h1 || (h0 == h1 && c[i - 1].energy_j_per_token <= c[i].energy_j_per_token)));
         nofit |= !c[i].ok && strstr(c[i].why, "does not fit") != NULL;
     }
     assert_true(nofit);

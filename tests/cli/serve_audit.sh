@@ -20,7 +20,7 @@ $B serve --search --kernel-factor 1 --model llama3-8b --workload mlperf-llama3.1
 if cmp -s "$TMP/k.json" "$TMP/s.json" && ! cmp -s "$TMP/k1.json" "$TMP/s.json"; then echo "ok serve_search_kernel_factor"; else echo "not ok serve_search_kernel_factor"; fi
 # Rule: the search's verdict is a 600 s steady state. Llama-3-70B at 20 req/s on two H100s (TP 2, fp8) passed the
 # bisection's 800-request runs (P99 TTFT 0.2 s) but over 600 s its P99 TTFT is 27 s: dgx-h100's best layout needs 4.
-expect_out serve_search_steady 'dgx-h100 x4 tp4 fp8 +\+151 % \$/M tokens' -- serve --search --model llama3-70b --workload mlperf-llama2-70b --rate 20
+expect_out serve_search_steady 'dgx-h100 x4 tp2 fp8 +\+150 % \$/M tokens' -- serve --search --model llama3-70b --workload mlperf-llama2-70b --rate 20
 # Rule: without --requests an MLPerf workload runs the benchmark's sample count (what --validate runs) and a trace
 # is replayed once (its rows), not 2,000 requests.
 expect_json serve_default_mlperf 'requests=13368@0' -- serve --model llama3-8b --workload mlperf-llama3.1-8b --rate 1 --json
