@@ -543,6 +543,8 @@ typedef struct {
     sp_fp8_recipe fp8_recipe;
     unsigned cuda_graphs;         /* SP_GRAPH_* scopes the stack captures by default */
     sp_moe_dispatcher moe_dispatcher; /* the stack's MoE token dispatcher */
+    unsigned recompute_modules;   /* SP_RCM_* its selective recompute re-runs (defaults.recompute_modules, optional:
+                                     0 = {core_attn}, Korthikanti et al.'s selective recompute) */
     unsigned supports;            /* SP_FEAT_* */
     int n_eff;                    /* efficiency factors per hardware family (data/software efficiency; docs/calibration.md) */
     sp_stack_eff eff[SP_MAX_STACK_EFF];

@@ -819,7 +819,9 @@ static const char *const kernel_keys[] = {"attention", "attention_class", "atten
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
                                            "grad_bytes", "optimizer_bytes", "fsdp_reshard_after_forward",
-                                           "fp8_recipe", "cuda_graphs", "moe_dispatcher", NULL};
+                                           "fp8_recipe", "cuda_graphs", "moe_dispatcher", "recompute_modules", NULL};
+/* the one optional default: a stack whose selective recompute is per module says which (Megatron-Core) */
+#define OPTIONAL_DEFAULT "recompute_modules"
 static const char *const feature_names[] = {"tp",    "pp",    "vpp",   "sp",   "cp",       "ep", "zero1",
                                             "zero2", "zero3", "zb-h1", "zb-v", "dualpipe", NULL};
 
@@ -833,7 +835,9 @@ static sp_status stack_enum(const src_file *f, json_t *d, const char *key, sp_so
         return sp_fail(err, SP_EINVAL, "%s:%d: defaults.cuda_graphs = %s", f->path, key_line(f, key), e2.msg);
     if (strcmp(key, "moe_dispatcher") == 0 && sp_moe_dispatcher_parse(v, &sw->moe_dispatcher, &e2))
         return sp_fail(err, SP_EINVAL, "%s:%d: defaults.moe_dispatcher = %s", f->path, key_line(f, key), e2.msg);
-    if (strcmp(key, "cuda_graphs") == 0 || strcmp(key, "moe_dispatcher") == 0)
+    if (strcmp(key, "recompute_modules") == 0 && sp_recompute_modules_parse(v, &sw->recompute_modules, &e2))
+        return sp_fail(err, SP_EINVAL, "%s:%d: defaults.recompute_modules = %s", f->path, key_line(f, key), e2.msg);
+    if (strcmp(key, "cuda_graphs") == 0 || strcmp(key, "moe_dispatcher") == 0 || strcmp(key, "recompute_modules") == 0)
         return SP_OK;
     if (strcmp(key, "fp8_recipe") == 0) {
         if (sp_fp8_recipe_parse(v, &sw->fp8_recipe, NULL) || sw->fp8_recipe == SP_FP8_RECIPE_DEFAULT)
@@ -855,6 +859,8 @@ static sp_status stack_defaults(const src_file *f, json_t *d, json_t *src, sp_so
     sp_status rc = check_keys(f, d, default_keys, "software default", err);
     for (int i = 0; !rc && default_keys[i]; i++) {
         const char *k = default_keys[i];
+        if (!json_object_get(d, k) && strcmp(k, OPTIONAL_DEFAULT) == 0)
+            continue;
         if (!json_object_get(d, k))
             return sp_fail(err, SP_EINVAL, "%s: defaults.%s is missing (a stack gives every knob)", f->path, k);
         if (!json_is_string(json_object_get(src, k)))
@@ -869,6 +875,8 @@ static sp_status stack_defaults(const src_file *f, json_t *d, json_t *src, sp_so
         rc = stack_enum(f, d, "cuda_graphs", sw, err);
     if (!rc)
         rc = stack_enum(f, d, "moe_dispatcher", sw, err);
+    if (!rc && json_object_get(d, OPTIONAL_DEFAULT))
+        rc = stack_enum(f, d, OPTIONAL_DEFAULT, sw, err);
     int *bools[] = {&sw->flash_attention, &sw->seq_parallel, &sw->overlap_tp, &sw->overlap_dp, &sw->overlap_pp,
                     &sw->overlap_ep, &sw->fsdp_reshard};
     const char *bkeys[] = {"flash_attention", "seq_parallel", "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep",

@@ -89,6 +89,8 @@ sp_status sp_software_apply(const sp_software *sw, unsigned given, sp_plan *p, s
         p->cuda_graphs = sw->cuda_graphs;
     if (!(given & SP_KNOB_DISPATCHER))
         p->moe_dispatcher = sw->moe_dispatcher;
+    if (!p->recompute_modules) /* the modules of its selective recompute, unless the plan names them */
+        p->recompute_modules = sw->recompute_modules;
     return check_features(sw, p, err);
 }
 

@@ -278,6 +278,27 @@ static void test_module_names(void **st)
                                "layernorm, mla_up_proj, moe, shared_experts");
 }
 
+/* Rule: a stack's selective recompute modules are its default (megatron-core: Megatron-Core's ["core_attn"],
+ * transformer_config.py:1940-1941, inherited by the release presets); a stack without the key leaves the model's
+ * {core_attn}; a plan that names modules keeps them. */
+static void test_stack_default(void **st)
+{
+    (void)st;
+    sp_software sw, old;
+    sp_error e = {0};
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core-26.04", &sw, &e), SP_OK);
+    assert_int_equal(sw.recompute_modules, SP_RCM_CORE_ATTN);
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-lm-2021", &old, &e), SP_OK);
+    assert_int_equal(old.recompute_modules, 0);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    assert_int_equal(sp_software_apply(&sw, 0, &p, &e), SP_OK);
+    assert_int_equal(p.recompute_modules, SP_RCM_CORE_ATTN);
+    p.recompute_modules = SP_RCM_MLP;
+    assert_int_equal(sp_software_apply(&sw, SP_KNOB_RECOMPUTE, &p, &e), SP_OK);
+    assert_int_equal(p.recompute_modules, SP_RCM_MLP);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -285,6 +306,7 @@ int main(void)
         cmocka_unit_test(test_core_attn_is_selective), cmocka_unit_test(test_full_is_every_op),
         cmocka_unit_test(test_moe_modules_saved),    cmocka_unit_test(test_mla_up_proj),
         cmocka_unit_test(test_block_method),         cmocka_unit_test(test_module_names),
+        cmocka_unit_test(test_stack_default),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
