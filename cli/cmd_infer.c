@@ -163,8 +163,12 @@ static void print_report(const sp_infer_report *rep)
     const sp_infer_opts *o = &rep->opts;
     const sp_infer_result *r = &rep->res;
     char b1[32], b2[32], b3[32], b4[32], b5[32], b6[32];
-    printf("scaleplan infer: %s on %d x %s (%s), TP %d, EP %d, %s weights, %s KV\n", m->name, o->n_gpus, s->acc.name, s->name, o->tp,
-           o->ep, sp_dtype_name(o->weights), sp_dtype_name(o->kv));
+    printf("scaleplan infer: %s on %d x %s (%s), TP %d, EP %d", m->name, o->n_gpus, s->acc.name, s->name, o->tp, o->ep);
+    if (o->pp > 1)
+        printf(", PP %d", o->pp);
+    printf(", %s weights, %s KV\n", sp_dtype_name(o->weights), sp_dtype_name(o->kv));
+    if (rep->layout[0])
+        printf("  layout chosen    %s\n", rep->layout);
     printf("  batch %d (max that fits: %d), prompt %d, output %d tokens\n", r->batch, r->max_batch, o->prompt, o->output);
     char b7[32];
     printf("  memory per GPU   %s of %s (%.0f %% usable: %s): weights %s, KV cache %s, activations %s, overhead %s%s\n",

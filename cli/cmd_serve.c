@@ -319,8 +319,11 @@ static int run_main(const cli_args *a, sp_serve_report *rep)
         rc = cli_print_json("serve", sp_serve_result_json(&r, o, rep->model.name, rep->system.name, rep->wl.name));
     else if (!rc && cli_flag(a, "csv"))
         print_csv(&r);
-    else if (!rc)
+    else if (!rc) {
         print_text(&r, o, &rep->model, &rep->system, &rep->wl, rep->max_rate);
+        if (rep->layout[0])
+            printf("layout chosen     %s\n", rep->layout);
+    }
     sp_serve_result_free(&r);
     return rc;
 }

@@ -922,6 +922,11 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
 sp_status sp_infer_engine_step(const sp_model *m, const sp_system *s, const sp_infer_opts *o, double n_dec,
                                double ctx_dec, double n_pf, double pf_span, double n_logits, sp_infer_step *st,
                                sp_error *err);
+/* The serving layout over o->n_gpus when the caller gave no TP/EP/PP (docs/inference.md "Default layout"): sets
+ * o->tp, o->ep, o->pp to the fastest layout that fits at o->batch (vLLM/SGLang practice: TP within a node, EP with
+ * data-parallel attention for MoE, PP across nodes, replicas for the rest); writes what it chose and why into `why`.
+ * Returns how many candidate layouts fit (0: none; o holds the one needing the least memory). */
+int sp_infer_choose_layout(const sp_model *m, const sp_system *s, sp_infer_opts *o, char *why, size_t n);
 /* Multi-token-prediction modules at serving (docs/inference.md): infer and serve do not load them (their weights are
  * not in the memory; vLLM and SGLang load them only with MTP speculative decoding, which is not modelled). Writes
  * the one line saying so into buf and returns buf, or NULL for a model without MTP modules. */

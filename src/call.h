@@ -125,6 +125,7 @@ typedef struct {
     int n_sweep;                       /* > 0: --sweep batch=LO..HI was given; sweep[] holds its points */
     sp_infer_result sweep[SP_INFER_MAX_SWEEP];
     double *probs;                     /* --routing distribution (malloc'ed), NULL when not given */
+    char layout[400];                  /* the layout chosen over --gpus when no --tp/--ep/--pp was given; else "" */
 } sp_infer_report;
 sp_status sp_infer_run(const char *data_dir, sp_request *rq, sp_infer_report *r, sp_error *err);
 /* The options alone (model when given, pruning, GPUs/TP/PP/EP, batch, lengths, routing, precisions): what the

@@ -594,3 +594,57 @@ sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_op
         return sp_fail(err, SP_EINVAL, "infer: internal error: non-finite latency");
     return SP_OK;
 }
+
+/* Whether layout result a beats b: one that fits first; then, at a requested batch, the shorter end to end (the
+ * batch split over the replicas), at the largest batch (batch 0) the higher throughput; when neither fits, the
+ * smaller memory per GPU. */
+static int layout_better(const sp_infer_result *a, const sp_infer_result *b, int batch)
+{
+    if (a->fits != b->fits)
+        return a->fits;
+    if (!a->fits)
+        return a->total_bytes < b->total_bytes;
+    return batch > 0 ? a->e2e_s < b->e2e_s * (1 - 1e-9) : a->tokens_per_s > b->tokens_per_s * (1 + 1e-9);
+}
+
+/* --gpus without --tp/--ep/--pp (docs/inference.md "Default layout"): the layout a serving engineer would deploy
+ * over those GPUs. Candidates as vLLM's guides lay them out: TP within the scale-up node and pipeline stages across
+ * nodes ("the tensor parallel size should be the number of GPUs in each node, and the pipeline parallel size the
+ * number of nodes", docs.vllm.ai serving/distributed_serving), for MoE also expert parallelism with data-parallel
+ * attention ("for MoE models ... data parallel for the attention layers and expert or tensor parallel for the
+ * expert layers", serving/data_parallel_deployment; --enable-expert-parallel; SGLang --enable-dp-attention), the
+ * GPUs left over as data-parallel replicas. Powers of two, TP dividing the heads, EP the experts. The best by
+ * layout_better wins; o's tp, ep, pp are set to it. Returns how many candidates fit; `why` says what was chosen. */
+int sp_infer_choose_layout(const sp_model *m, const sp_system *s, sp_infer_opts *o, char *why, size_t n)
+{
+    int G = o->n_gpus, node = s->n_tiers > 1 && s->tier[0].size < G ? s->tier[0].size : G, fit = 0, tried = 0;
+    int moe = sp_model_is_moe(m);
+    sp_infer_opts best = *o, x = *o;
+    sp_infer_result rb, r;
+    memset(&rb, 0, sizeof rb);
+    for (int pp = 1; pp <= G && pp <= m->n_layers; pp *= 2)
+        for (int tp = 1; tp <= node; tp *= 2)
+            for (int ep = 1; tp * ep * pp <= G && (ep == 1 || moe); ep *= 2) {
+                if (G % (tp * ep * pp) || (pp > 1 && tp < node))
+                    continue; /* pipeline stages only across nodes, each stage a node's TP group */
+                sp_error e = {0};
+                x.tp = tp, x.ep = ep, x.pp = pp;
+                if (sp_infer_eval(m, s, &x, &r, &e))
+                    continue; /* heads or experts not divisible */
+                fit += r.fits;
+                if (tried++ == 0 || layout_better(&r, &rb, o->batch))
+                    best = x, rb = r;
+            }
+    *o = best;
+    int reps = G / (best.tp * best.ep * best.pp);
+    char crit[96];
+    if (o->batch > 0)
+        snprintf(crit, sizeof crit, "the shortest end to end at batch %d", o->batch);
+    else
+        snprintf(crit, sizeof crit, "the highest throughput at the largest batch");
+    snprintf(why, n, "TP %d, EP %d, PP %d, %d replica%s over the %d GPUs given (no --tp/--ep/--pp): %s of %d "
+             "layout%s that fit (of %d tried: TP within the %d-GPU node, %sPP across nodes; docs/inference.md)",
+             best.tp, best.ep, best.pp, reps, reps == 1 ? "" : "s", G, fit ? crit : "none fits; the least memory per GPU",
+             fit, fit == 1 ? "" : "s", tried, node, moe ? "EP with data-parallel attention, " : "");
+    return fit;
+}

@@ -196,6 +196,9 @@ sp_status sp_infer_run(const char *data_dir, sp_request *rq, sp_infer_report *r,
     const char *spec = NULL;
     if ((st = sp_req_str(rq, "sweep", &spec, err)))
         return st;
+    if (sp_req_has(rq, "gpus") && !sp_req_has(rq, "tp") && !sp_req_has(rq, "ep") && !sp_req_has(rq, "pp") &&
+        r->opts.n_gpus > 1)
+        sp_infer_choose_layout(&r->model, &r->system, &r->opts, r->layout, sizeof r->layout);
     if (spec)
         return sweep(rq, r, spec, err);
     if ((st = sp_infer_eval(&r->model, &r->system, &r->opts, &r->res, err)))
@@ -280,6 +283,9 @@ json_t *sp_infer_json(const sp_infer_report *r)
     sp_json_set_str(j, "decode_bound", x->decode_bound);
     if (sp_model_is_moe(&r->model))
         sp_json_set_num(j, "experts_read_per_step", x->experts_read);
+    if (r->layout[0])
+        sp_json_set_str(j, "layout_chosen", r->layout);
+    sp_json_set_int(j, "pp", o->pp);
     char note[320];
     if (sp_infer_mtp_note(&r->model, note, sizeof note))
         sp_json_set_str(j, "mtp", note);

@@ -125,6 +125,23 @@ static sp_status run_length(sp_request *rq, sp_serve_report *r, sp_error *err)
     return SP_OK;
 }
 
+/* --gpus without --tp/--ep/--pp (nor a prefill pool or --search): infer's layout choice (src/infer.c
+ * sp_infer_choose_layout) at the largest batch the stack's memory holds, a loaded engine being what a rate fills
+ * (docs/inference.md "Default layout"); the GPUs left over are replicas. */
+static void default_layout(sp_request *rq, sp_serve_report *r)
+{
+    sp_serve_opts *o = &r->opts;
+    if (!sp_req_has(rq, "gpus") || sp_req_has(rq, "tp") || sp_req_has(rq, "ep") || sp_req_has(rq, "pp") ||
+        o->prefill_gpus > 0 || r->search || o->n_gpus < 2)
+        return;
+    sp_infer_opts io;
+    sp_infer_defaults(&io);
+    io.n_gpus = o->n_gpus, io.weights = o->weights, io.kv = o->kv, io.eff = o->eff, io.mem_frac = o->stack.mem_frac;
+    io.batch = 0;
+    sp_infer_choose_layout(&r->model, &r->system, &io, r->layout, sizeof r->layout);
+    o->tp = io.tp, o->ep = io.ep, o->pp = io.pp;
+}
+
 sp_status sp_serve_parse(const char *data_dir, sp_request *rq, sp_serve_report *r, sp_error *err)
 {
     memset(r, 0, sizeof *r);
@@ -141,6 +158,8 @@ sp_status sp_serve_parse(const char *data_dir, sp_request *rq, sp_serve_report *
     if ((trace && (rc = sp_req_named(sp_serve_trace_load(trace, &r->wl, err), "trace", err))) || (rc = arrival_opt(rq, &r->wl, err)) ||
         (rc = stack_opts(data_dir, rq, r, err)) || (rc = run_length(rq, r, err)))
         sp_serve_workload_free(&r->wl);
+    else
+        default_layout(rq, r);
     return rc;
 }
 

@@ -79,6 +79,7 @@ typedef struct sp_serve_report_s {
     sp_serve_search_opts so;
     char candidates[512];         /* --search systems, comma separated */
     int max_rate, search;
+    char layout[400];             /* the layout chosen over --gpus when no --tp/--ep/--pp was given; else "" */
 } sp_serve_report;
 /* Loads the comma-separated systems of --candidates into sys[0..max-1]. */
 sp_status sp_serve_search_systems(const char *data_dir, const char *list, sp_system *sys, int max, int *n, sp_error *err);

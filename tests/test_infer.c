@@ -335,6 +335,40 @@ static void test_latent_moe(void **st)
     assert_near(b.weights_bytes, pc.total / 2 + 167772160, 1);
 }
 
+/* Default layout over --gpus (infer.c sp_infer_choose_layout, docs/inference.md): DeepSeek-V3 FP8 on 8 B200 at
+ * batch 1 takes TP 8 (the shortest end to end of the 4 layouts that fit: TP 1 does not), at the largest batch
+ * data-parallel attention + EP 8 (the highest throughput, SGLang's DP-attention deployment); Llama-3-8B on 8 H100s
+ * at the largest batch 8 TP-1 replicas; DeepSeek-V3 FP8 on 16 H100s at batch 1 TP 8 x PP 2 (TP within a node,
+ * PP across nodes). */
+static void test_default_layout(void **st)
+{
+    (void)st;
+    sp_system b, h;
+    sp_error e = {0};
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-b200", &b, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &h, &e), SP_OK);
+    sp_model d = load("deepseek-v3"), l = load("llama3-8b");
+    sp_infer_opts o;
+    char why[400];
+    sp_infer_defaults(&o);
+    o.n_gpus = 8, o.weights = SP_FP8;
+    assert_int_equal(sp_infer_choose_layout(&d, &b, &o, why, sizeof why), 4);
+    assert_true(o.tp == 8 && o.ep == 1 && o.pp == 1);
+    assert_non_null(strstr(why, "TP 8, EP 1, PP 1, 1 replica over the 8 GPUs given"));
+    o.batch = 0;
+    sp_infer_choose_layout(&d, &b, &o, why, sizeof why);
+    assert_true(o.tp == 1 && o.ep == 8 && o.pp == 1);
+    sp_infer_defaults(&o);
+    o.n_gpus = 8, o.batch = 0;
+    sp_infer_choose_layout(&l, &h, &o, why, sizeof why);
+    assert_true(o.tp == 1 && o.ep == 1 && o.pp == 1);
+    assert_non_null(strstr(why, "8 replicas"));
+    sp_infer_defaults(&o);
+    o.n_gpus = 16, o.weights = SP_FP8;
+    sp_infer_choose_layout(&d, &h, &o, why, sizeof why);
+    assert_true(o.tp == 8 && o.ep == 1 && o.pp == 2);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -342,6 +376,7 @@ int main(void)
         cmocka_unit_test(test_kv_cache),
         cmocka_unit_test(test_hybrid),
         cmocka_unit_test(test_latent_moe),
+        cmocka_unit_test(test_default_layout),
         cmocka_unit_test(test_experts),
         cmocka_unit_test(test_serving_behaviour),
         cmocka_unit_test(test_expert_distribution),

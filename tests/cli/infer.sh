@@ -50,3 +50,11 @@ expect_out serve_latent_moe_runs '^MTP: 1 MTP module .*not loaded' -- serve --mo
 # speculative decoding is not modelled: asked for, it is refused by name
 expect_fail infer_speculative_refused 2 '--speculative: speculative decoding (MTP or a draft model, its acceptance rate) is not modelled by infer' -- infer --model nemotron-3-super-120b-a12b --system dgx-b200 --tp 8 --speculative mtp
 expect_fail serve_speculative_refused 2 '--speculative: speculative decoding (MTP or a draft model, its acceptance rate) is not modelled by serve' -- serve --model nemotron-3-super-120b-a12b --system dgx-b200 --tp 8 --workload sharegpt --rate 2 --speculative mtp
+# default layout over --gpus (docs/inference.md): DeepSeek-V3 FP8 on 8 B200 fits at TP 8 (it did not at TP 1:
+# 627 GiB per GPU); explicit options are honoured exactly
+expect_out infer_default_layout '^  layout chosen    TP 8, EP 1, PP 1, 1 replica over the 8 GPUs given \(no --tp/--ep/--pp\): the shortest end to end at batch 1 of 4 layouts that fit' -- infer --model deepseek-v3 --system dgx-b200 --gpus 8 --weights fp8
+expect_json infer_default_layout_json 'tp=8' 'ep=1' 'pp=1' 'fits=true' 'layout_chosen?' -- infer --model deepseek-v3 --system dgx-b200 --gpus 8 --weights fp8 --json
+expect_json infer_default_layout_max 'tp=1' 'ep=8' 'fits=true' -- infer --model deepseek-v3 --system dgx-b200 --gpus 8 --weights fp8 --batch max --json
+expect_json infer_explicit_layout_kept 'tp=1' 'ep=1' 'fits=false' -- infer --model deepseek-v3 --system dgx-b200 --gpus 8 --tp 1 --weights fp8 --json
+expect_out serve_default_layout '^layout chosen     TP 1, EP 8, PP 1, 1 replica over the 8 GPUs given' -- serve --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --workload sharegpt --rate 2 --requests 200
+expect_out serve_explicit_layout_kept 'tp 2 pp 1 ep 1, .*; 4 replicas' -- serve --model llama3-70b --system dgx-h100 --gpus 8 --tp 2 --workload sharegpt --rate 2 --requests 200
