@@ -231,6 +231,16 @@ static sp_status row_host_knobs(const sp_csv *c, int r, sp_plan *p, unsigned *gi
     return sp_csv_int(c, r, "overlap_ep", -1, 0, 1, ep_overlap, err);
 }
 
+/* The moe_capacity and moe_pad cells: Megatron-Core's token drop (moe_expert_capacity_factor,
+ * moe_pad_expert_input_to_capacity; plan.capacity_factor, plan.moe_pad, docs/model.md "Load imbalance and
+ * capacity"); empty = the stack's default, dropless (NVIDIA/Megatron-LM@d98e8a64ddf3:
+ * megatron/core/transformer/transformer_config.py:917,921: None and False; no stack preset sets them) */
+static sp_status row_moe_drop(const sp_csv *c, int r, sp_plan *p, sp_error *err)
+{
+    sp_status st = sp_csv_double(c, r, "moe_capacity", 0, 0.01, 1000, &p->capacity_factor, err);
+    return st ? st : sp_csv_int(c, r, "moe_pad", 0, 0, 1, &p->moe_pad, err);
+}
+
 /* The recompute_modules (selective recompute's Megatron-Core modules) and recompute_layers (full recompute's block
  * method: layers per stage) cells; empty = the recompute column alone (selective: {core_attn}; full: every layer). */
 static sp_status row_recompute_cols(const sp_csv *c, int r, sp_plan *p, sp_error *err)
@@ -280,6 +290,8 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
     st = sp_csv_int(c, r, "offload_layers", 0, 0, 1 << 20, &p->offload_layers, err);
     if (!st)
         st = row_host_knobs(c, r, p, &host, &ep_overlap, err);
+    if (!st)
+        st = row_moe_drop(c, r, p, err);
     if (!st && !have && ep_overlap >= 0)
         s->overlap_ep = ep_overlap;
     if (st || !have)

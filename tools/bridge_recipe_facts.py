@@ -18,7 +18,10 @@ precision, layout), cited NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
     no recompute setting -> the pretrain script's (DeepSeek-V3 and Kimi-K2: selective; others none);
   - 25.09: the YAML perf_matrix of v0.1.0rc3 (scripts/performance/configs/*/*_llm_pretrain.yaml; the block of the
     row's GPU and GPU count, precision fp8_cs for the unparenthesised values, fp8_mx / fp8_ss for the others) and
-    run_script.py's per-model code (DeepSeek-V3: DeepEP and A2A overlap on H100, token-drop all-to-all elsewhere);
+    run_script.py's per-model code (DeepSeek-V3: DeepEP and A2A overlap on H100, token-drop all-to-all elsewhere;
+    Qwen3 MoE: token drop), token drop being apply_moe_token_drop's capacity factor 1.0 with padding (moe_capacity,
+    moe_pad). Later releases drop tokens only under --use_tokendrop true, off by default (v0.3.0
+    scripts/performance/README.md:184, utils/overrides.py:277-283), so their MoE rows are dropless;
   - 26.08: the flat perf recipes of v0.6.0 (src/megatron/bridge/perf_recipes), read by hand: FLAT below.
 A row whose release has no such config gets a line with `unmatched` saying which config came nearest and where it
 differs. Release -> tag: docs/releases/software-versions.md and the first tag whose docs carry the release's table.
@@ -52,7 +55,7 @@ GPU = {"gb200-nvl72": "gb200", "dgx-b200": "b200", "dgx-h100": "h100"}
 PREC = {"bf16": ["BF16"], "fp8": ["FP8_CS", "FP8_SC", "FP8_DS"], "mxfp8": ["FP8_MX"], "nvfp4": ["NVFP4"]}
 KEY = bridge_recipes.KEY
 COLS = KEY + ["recipe", "moe_dispatcher", "overlap_ep", "cuda_graphs", "recompute", "recompute_detail",
-              "megatron_fsdp", "cpu_offload_layers", "extra", "unmatched"]
+              "moe_capacity", "moe_pad", "megatron_fsdp", "cpu_offload_layers", "extra", "unmatched"]
 P6 = "src/megatron/bridge/perf_recipes/"
 # 26.08 (v0.6.0): model -> (path:line function, dispatcher, A2A overlap, CUDA graphs, recompute, detail, where)
 FLAT = {
@@ -215,11 +218,15 @@ def yaml_facts(repo, row, moe, unstated):
     dsv3, h100 = row["model"].startswith("DeepSeek"), g == "h100"
     block = "fp8_cs (fp8_ss: the same block settings)" if dsv3 and h100 and prec in ("fp8_cs", "fp8_ss") else prec
     cite = "%s@%s:%s:%d perf_matrix.%s.num_gpus_%s.%s" % (MB, repo.short(ref), path, line, g, row["n_gpus"], block)
+    # token drop (25.09 run_script.py:57-78 DeepSeek-V3 off H100, :102 / :109 Qwen3, whatever the layout: a row
+    # whose layout no perf_matrix block has keeps it): apply_moe_token_drop's defaults, capacity factor 1.0 padded
+    # (src/megatron/bridge/training/utils/moe_token_drop.py:18-21, set at :54-55)
+    drop = dict(moe_capacity="1.0", moe_pad="1") if moe and not (dsv3 and h100) else {}
     miss = [k for k in want if want[k] != have[k]]
     if miss:
-        return dict(unmatched="nearest %s differs in %s" % (cite, "/".join(miss)))
+        return dict(unmatched="nearest %s differs in %s" % (cite, "/".join(miss)), **drop)
     mods = "mla_up_proj,mlp" if h100 else "mla_up_proj,mlp,moe_act" if g == "gb200" else "core_attn (default)"
-    return dict(recipe=cite, moe_dispatcher=("deepep" if dsv3 and h100 else "alltoall") if moe else "",
+    return dict(recipe=cite, **drop, moe_dispatcher=("deepep" if dsv3 and h100 else "alltoall") if moe else "",
                 overlap_ep=("1" if dsv3 and h100 else "0") if moe else "",
                 cuda_graphs="local" if d.get("cuda_graphs") else "none",
                 recompute="selective" if dsv3 else ("" if d.get("recompute_num_layers") else "none"),

@@ -23,11 +23,14 @@ Per row (the rules are the same for every row; nothing is keyed on a row id or a
   - when the facts table has the row's key with a recipe, EMPTY plan cells the recipe sets are filled: `recompute`
     (granularity: none, or selective whatever its modules), `seq_parallel` (the recipes' sequence_parallel =
     TP > 1), `overlap_ep` (MoE rows: overlap_moe_expert_parallel_comm), `cuda_graphs` (cuda_graph_impl and its
-    scope, in the column's words: cuda_graphs_cell) and `moe_dispatcher` (MoE rows: alltoall, or the flex
+    scope, in the column's words: cuda_graphs_cell), `moe_dispatcher` (MoE rows: alltoall, or the flex
     dispatcher's backend deepep / hybridep), `recompute_modules` (selective rows: the recipe's Megatron-Core
     recompute_modules, "none" for its empty list: recompute_cells) and `recompute_layers` (the block method's
     layers per stage, with `recompute` full); a cell the table states is never replaced, and modules / layers are
     filled only where the row's recompute (stated or filled) is the granularity they belong to;
+  - `moe_capacity` / `moe_pad` (MoE rows whose release drops tokens: Megatron-Core's moe_expert_capacity_factor and
+    moe_pad_expert_input_to_capacity) when empty; the release's script sets them per model and GPU whatever the
+    layout, so they are filled from an unmatched line too;
   - the row's notes get one " | RECIPE=..." part with the citation and every recipe setting, the ones the model
     has no knob for (CPU offloading) named as not priced.
 With --check nothing is written; the exit status is 1 when the CSV is not what this script would write.
@@ -102,14 +105,20 @@ def recompute_cells(f):
     sys.exit("bridge_recipes.py: unknown recompute_detail '%s' in %s" % (d, FACTS))
 
 
+def token_drop_note(f):
+    return "; token drop: capacity factor %s%s" % (f["moe_capacity"], ", padded" if f["moe_pad"] == "1" else "")
+
+
 def recipe_note(f):
     if not f["recipe"]:
-        return TAG + "none matched: " + f["unmatched"]
+        return TAG + "none matched: " + f["unmatched"] + (token_drop_note(f) if f["moe_capacity"] else "")
     parts = [f["recipe"]]
     if f["moe_dispatcher"]:
         parts.append("MoE dispatcher %s" % f["moe_dispatcher"])
     if f["overlap_ep"]:
         parts.append("overlap_moe_expert_parallel_comm %s" % ("on" if f["overlap_ep"] == "1" else "off"))
+    if f["moe_capacity"]:
+        parts.append(token_drop_note(f)[2:])
     parts.append("CUDA graphs %s" % f["cuda_graphs"])
     if f["recompute"] or f["recompute_detail"]:
         parts.append("recompute %s%s" % (recompute_cells(f)[0],
@@ -135,21 +144,22 @@ def enrich(row, header, facts):
         notes += PREC_NOTE
     f = facts.get(tuple([rel] + [row[k] for k in KEY[1:]]))
     if f is not None:
+        fill = {"moe_capacity": f["moe_capacity"], "moe_pad": f["moe_pad"]}  # the release's, whatever the layout
         if f["recipe"]:
             rc, mods, layers = recompute_cells(f)
-            fill = {"recompute": rc, "seq_parallel": "1" if int(row["tp"] or 1) > 1 else "0",
-                    "overlap_ep": f["overlap_ep"], "cuda_graphs": cuda_graphs_cell(f["cuda_graphs"]),
-                    "moe_dispatcher": f["moe_dispatcher"], "recompute_modules": mods, "recompute_layers": layers}
-            filled = [col for col, v in fill.items() if v and not row.get(col)]
-            for col in filled:
-                row[col] = fill[col]
-            # modules belong to selective recompute, layers to full: not where the row states another granularity
-            for col, gran in (("recompute_modules", "selective"), ("recompute_layers", "full")):
-                if col in filled and row["recompute"] != gran:
-                    row[col] = ""
-                    filled.remove(col)
+            fill.update({"recompute": rc, "seq_parallel": "1" if int(row["tp"] or 1) > 1 else "0",
+                         "overlap_ep": f["overlap_ep"], "cuda_graphs": cuda_graphs_cell(f["cuda_graphs"]),
+                         "moe_dispatcher": f["moe_dispatcher"], "recompute_modules": mods, "recompute_layers": layers})
+        filled = [col for col, v in fill.items() if v and not row.get(col)]
+        for col in filled:
+            row[col] = fill[col]
+        # modules belong to selective recompute, layers to full: not where the row states another granularity
+        for col, gran in (("recompute_modules", "selective"), ("recompute_layers", "full")):
+            if col in filled and row["recompute"] != gran:
+                row[col] = ""
+                filled.remove(col)
         notes += recipe_note(f)
-        if f["recipe"] and filled:
+        if filled:
             notes += "; filled by tools/bridge_recipes.py: " + ",".join(filled)
     row["notes"] = notes
     return {k: row.get(k, "") for k in header}
@@ -163,7 +173,8 @@ def main():
         text = fh.read()
     rd = csv.DictReader(io.StringIO(text))
     header = list(rd.fieldnames)
-    for col in ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers"):
+    for col in ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers", "moe_capacity",
+                "moe_pad"):
         if col not in header:
             header.append(col)
     out = io.StringIO()
