@@ -712,6 +712,18 @@ void sp_ops_moe_serving(sp_layer_ctx *c, int ep, double experts, double tokens, 
         coll(l, "ep_alltoall", SP_PART_EP, 2, SP_COLL_ALLTOALL, ep, (int)t, c->T * m->top_k * hr * c->abytes, 1, 0);
 }
 
+/* Drop-and-pad: the rows of one local expert's GEMM. Megatron-Core's all-to-all dispatcher gives each expert
+ * capacity = ceil(c x n·k/E) rows from each of the ETP x EP ranks of its group, n the T/TP sequence-parallel tokens
+ * a rank routes, and pads what is short (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/moe/
+ * token_dispatcher.py:517-540, moe_utils.py:248-266 get_capacity); the all-to-all moves the padded buffers
+ * (num_out_tokens = capacity x E). c x the mean up to that ceil. */
+static double moe_pad_m(const sp_layer_ctx *c)
+{
+    const sp_model *m = c->m;
+    double cap = ceil(c->p->capacity_factor * (c->T / c->t) * m->top_k / m->n_experts);
+    return cap * sp_plan_etp(c->p) * c->p->ep;
+}
+
 void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
 {
     const sp_model *m = c->m;
@@ -726,6 +738,10 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     double load = sp_moe_load(m, p);
     double Tx = T * (e / t) * load;
     double tok = Tx * p->ep * k / E; /* tokens routed to one local expert: uniform routing over the EP group */
+    if (p->moe_pad && p->capacity_factor > 0) { /* drop-and-pad: every expert's buffer at capacity */
+        tok = moe_pad_m(c);
+        Tx = tok * E / (p->ep * k), load = Tx / (T * (e / t));
+    }
     double up = mats * fe / e;
     const unsigned ffn = SP_OPF_FFN;
     /* LatentMoE (Nemotron-3 Super, HF moe_latent_size): tokens are projected h -> latent before dispatch and back

@@ -435,6 +435,63 @@ static void test_band_rate(void **st)
     assert_rel(cb.fwd - a.acc.eff.kernel_overhead_s, b->u.flash.flops / sp_attn_rate(&a, SP_BF16, 0), 1e-9);
 }
 
+static double experts_m(const sp_model *m, const sp_system *s, const sp_plan *p, sp_layer_ops *l)
+{
+    sp_param_count pc;
+    sp_model_params(m, &pc);
+    sp_layer_ctx c;
+    sp_layer_ctx_init(&c, m, s, p, &pc, 1);
+    sp_layer_build(&c, 1, l);
+    const sp_op *o = find_op(l, "experts_up");
+    assert_non_null(o);
+    return o->u.gemm.m;
+}
+
+/* Rule (docs/model.md "Load imbalance and capacity", Megatron-Core get_capacity): drop-and-pad runs each local
+ * expert's GEMM at ceil(c x n·k/E) rows from each of the ETP x EP ranks, n = T/TP. Qwen3-30B-A3B (E 128, k 8),
+ * EP 8, 100 tokens: c 1 -> ceil(6.25) = 7 x 8 = 56 rows (dropping without padding: the mean, 100·8·8/128 = 50);
+ * TP 2 (ETP 2), c 1.25 over 4096 tokens: ceil(1.25 x 2048 x 8/128) = 160 x 2 x 8 = 2560. */
+static void test_moe_pad_m(void **st)
+{
+    (void)st;
+    sp_model m = load("qwen3-30b-a3b");
+    sp_system s = sys("dgx-b200");
+    sp_plan p;
+    sp_plan_defaults(&p);
+    sp_layer_ops l;
+    p.ep = 8, p.seq_len = 100, p.capacity_factor = 1;
+    assert_true(experts_m(&m, &s, &p, &l) == 50);
+    p.moe_pad = 1;
+    assert_true(experts_m(&m, &s, &p, &l) == 56);
+    p.tp = 2, p.seq_parallel = 1, p.seq_len = 4096, p.capacity_factor = 1.25;
+    assert_true(experts_m(&m, &s, &p, &l) == 2560);
+}
+
+/* Rule (docs/model.md "Host dispatch"): with drop-and-pad the split sizes are static and the dispatcher never syncs
+ * (token_dispatcher.py:921-960), so the MoE layer's forward host time hides by run-ahead alone: exposed =
+ * max(0, host - GPU) exactly; dropping without padding still syncs (token_dispatcher.py:545-552). Qwen3-30B-A3B on
+ * GB200 (Grace host), one 4096-token micro-batch. */
+static void test_moe_pad_no_sync(void **st)
+{
+    (void)st;
+    sp_model m = load("qwen3-30b-a3b");
+    sp_system s = sys("gb200-nvl72");
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.ep = 8, p.seq_len = 4096, p.capacity_factor = 1;
+    sp_layer_ops l;
+    sp_layer_cost c;
+    experts_m(&m, &s, &p, &l);
+    assert_int_equal(l.sync, 1);
+    p.moe_pad = 1;
+    experts_m(&m, &s, &p, &l);
+    assert_int_equal(l.sync, 0);
+    sp_layer_price(&l, &s, NULL, &c);
+    double gpu = c.fwd_compute + c.fwd_mem + c.tp_fwd + c.ep_fwd + c.cp_fwd;
+    assert_true(c.host_kf > gpu); /* host-bound: the run-ahead rule shows */
+    assert_near(c.host_f, c.host_kf - gpu, 1e-12 * gpu);
+}
+
 /* Rule (docs/model.md "Host dispatch", ops.c GROUPED_HOST_*): a grouped expert GEMM's host work per local expert,
  * counted from Transformer Engine v2.9's GroupedLinear: forward the GEMM (1), quantized also the weight-workspace
  * call (1) and the input's split quantization; backward dgrad, wgrad, the placeholder weight gradient and the DDP
@@ -501,6 +558,8 @@ int main(void)
         cmocka_unit_test(test_sinks_kernel_support),
         cmocka_unit_test(test_host_dispatch),
         cmocka_unit_test(test_host_sync),
+        cmocka_unit_test(test_moe_pad_m),
+        cmocka_unit_test(test_moe_pad_no_sync),
         cmocka_unit_test(test_band_rate),
         cmocka_unit_test(test_grouped_host),
         cmocka_unit_test(test_grouped_host_priced),
