@@ -15,6 +15,7 @@ static const cli_optdef defs[] = {
     {"dtype", 1, "GEMM precision, or 'any' to search bf16 and fp8 (when the accelerator has FP8) [bf16]"},
     {"capacity-factor", 1, "MoE expert capacity factor for every plan [0 = dropless]"},
     {"moe-imbalance", 1, "MoE busiest-EP-rank load / mean for every plan [1]"},
+    {"moe-pad", 0, "MoE: pad expert buffers to capacity in every plan (static shapes, no host sync; needs --capacity-factor)"},
     {"top", 1, "plans to show [10]"},
     {"objective", 1, "time | tokens-per-s | cost [time]"},
     {"max-memory-frac", 1, "plans must fit in this fraction of HBM [0.893: 10.7 % headroom for allocator fragmentation]"},

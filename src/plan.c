@@ -300,6 +300,10 @@ static sp_status check_moe(const sp_plan *p, const sp_model *m, sp_error *err)
                        p->capacity_factor);
     if (p->moe_pad && p->capacity_factor <= 0)
         return sp_fail(err, SP_EINVAL, "plan: padding expert buffers to capacity needs a capacity factor > 0");
+    /* NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/transformer_config.py:1754-1761 */
+    if (p->moe_pad && p->moe_dispatcher == SP_DISP_DEEPEP)
+        return sp_fail(err, SP_EINVAL, "plan: the deepep dispatcher does not pad expert buffers to capacity "
+                                       "(Megatron-Core refuses it); use alltoall, allgather or hybridep");
     if (!(p->moe_imbalance == 0 || (p->moe_imbalance >= 1 && p->moe_imbalance <= 1e3)))
         return sp_fail(err, SP_EINVAL, "plan: MoE load imbalance %g; allowed 1..1000 (busiest EP rank / mean)",
                        p->moe_imbalance);

@@ -291,6 +291,16 @@ sp_status sp_req_software(sp_request *rq, const char *data_dir, sp_system *s, sp
     return SP_OK;
 }
 
+/* the search's plans are not resolved one by one (sp_plan_resolve): its MoE drop-and-pad is checked once, as
+ * plan.c checks a plan's (Megatron-Core refuses padding with the deepep dispatcher) */
+static sp_status search_pad_check(const sp_search_opts *o, sp_error *err)
+{
+    if (o->plan.moe_pad && o->plan.moe_dispatcher == SP_DISP_DEEPEP)
+        return sp_fail(err, SP_EINVAL, "--moe-pad: the deepep dispatcher does not pad expert buffers to capacity "
+                                       "(Megatron-Core refuses it); use alltoall, allgather or hybridep");
+    return SP_OK;
+}
+
 /* search --software: the stack's limits on the search space and its kernels (systems' hook) */
 sp_status sp_req_software_search(sp_request *rq, const char *data_dir, sp_system *s, sp_search_opts *o, sp_error *err)
 {
@@ -299,7 +309,7 @@ sp_status sp_req_software_search(sp_request *rq, const char *data_dir, sp_system
     if (!st)
         st = host_knobs(rq, &o->plan, err);
     if (st || !name)
-        return st;
+        return st ? st : search_pad_check(o, err);
     sp_software sw;
     sp_error e2 = {0};
     if (sp_load_software(data_dir, name, &sw, &e2) || sp_software_apply_search(&sw, o, &e2))
@@ -310,7 +320,7 @@ sp_status sp_req_software_search(sp_request *rq, const char *data_dir, sp_system
     if (!(given & SP_KNOB_DISPATCHER))
         o->plan.moe_dispatcher = sw.moe_dispatcher;
     sp_software_apply_system(&sw, s);
-    return SP_OK;
+    return search_pad_check(o, err);
 }
 
 sp_status sp_req_prune(sp_request *rq, sp_model *m, sp_error *err)

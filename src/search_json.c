@@ -130,10 +130,13 @@ static sp_status search_opts(sp_request *rq, const sp_model *m, sp_search_opts *
     else if (dt && sp_dtype_parse(dt, &o->plan.dtype, &e2))
         return sp_fail(err, SP_EINVAL, "--dtype: %s (or 'any')", e2.msg);
     if ((st = sp_req_double(rq, "capacity-factor", SP_UNIT_NONE, 0.01, 1000, &o->plan.capacity_factor, err)) ||
-        (st = sp_req_double(rq, "moe-imbalance", SP_UNIT_NONE, 1, 1000, &o->plan.moe_imbalance, err)))
+        (st = sp_req_double(rq, "moe-imbalance", SP_UNIT_NONE, 1, 1000, &o->plan.moe_imbalance, err)) ||
+        (st = sp_req_flag(rq, "moe-pad", &o->plan.moe_pad, err)))
         return st;
     if ((o->plan.capacity_factor > 0 || o->plan.moe_imbalance > 1) && !sp_model_is_moe(m))
         return sp_fail(err, SP_EINVAL, "--capacity-factor / --moe-imbalance: model '%s' has no experts", m->name);
+    if (o->plan.moe_pad && o->plan.capacity_factor <= 0)
+        return sp_fail(err, SP_EINVAL, "--moe-pad needs --capacity-factor (padding expert buffers to capacity)");
     if ((st = sp_req_str(rq, "objective", &obj, err)))
         return st;
     if (obj) {

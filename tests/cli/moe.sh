@@ -16,6 +16,11 @@ expect_fail capacity_range 2 '\-\-capacity-factor' -- train $DS --capacity-facto
 expect_fail capacity_nan 2 '\-\-capacity-factor' -- train $DS --capacity-factor nan
 expect_fail imbalance_range 2 '\-\-moe-imbalance' -- train $DS --moe-imbalance 0.5
 expect_fail pad_needs_capacity 2 'needs a capacity factor' -- train $DS --moe-pad
+# Rule: Megatron-Core refuses drop-and-pad with the DeepEP dispatcher (transformer_config.py:1754-1761)
+expect_fail pad_deepep 2 '^scaleplan train: error: plan: the deepep dispatcher does not pad expert buffers to capacity' -- train $DS --capacity-factor 1 --moe-pad --moe-dispatcher deepep
+Q="--model qwen3-30b-a3b --system dgx-h100 --gpus 8 --global-batch 64 --seq-len 4096 --top 1"
+expect_fail search_pad_needs_capacity 2 '^scaleplan search: error: --moe-pad needs --capacity-factor' -- search $Q --moe-pad
+expect_fail search_pad_deepep 2 '^scaleplan search: error: --moe-pad: the deepep dispatcher does not pad' -- search $Q --capacity-factor 1 --moe-pad --moe-dispatcher deepep
 expect_fail imbalance_dense 2 'has no experts' -- train --model llama3-8b --system dgx-h100 --moe-imbalance 2
 # search over precision and expert TP
 expect_out search_any_dtype '"dtype":"fp8"' -- search --model llama3-8b --system dgx-h100 --gpus 16 --global-batch 64 --seq-len 4096 --dtype any --json
