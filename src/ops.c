@@ -878,6 +878,26 @@ static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
     l->module = 0;
 }
 
+/* The passes inside `elementwise` that an output-discarding module re-runs (transformer_config.py:580-582: moe_act
+ * and layernorm discard their output and recompute it in the backward): a separate norm (the MoE layer's pre-MLP norm,
+ * MLA's input norm: read and write r·2 B each) for layernorm; the activation function (read its gated inputs, write
+ * its output) for moe_act and moe (the routed experts') or mlp (the dense MLP's). */
+static void rerun_passes(sp_layer_ctx *c, sp_layer_ops *l, double rep)
+{
+    double norms = (c->ffn == SP_FFN_MOE) + (c->mixer == SP_MIX_MLA), B = ACT_BYTES;
+    double f_sh = c->ffn == SP_FFN_MOE ? (double)c->m->n_shared_experts * c->m->moe_ffn_dim / c->t : 0;
+    double act = c->T * (c->f_act - f_sh) * B * (c->m->gated ? 3.0 : 2.0);
+    if (norms > 0) {
+        l->module = SP_RCM_LAYERNORM;
+        bytes_op(l, "norm_rerun", SP_PART_MEMORY, SP_OPF_RERUN_ONLY, norms * 2 * rep * B, 0, norms, 0);
+    }
+    if (act > 0) {
+        l->module = c->ffn == SP_FFN_MOE ? SP_RCM_MOE_ACT | SP_RCM_MOE : SP_RCM_MLP;
+        bytes_op(l, "act_rerun", SP_PART_MEMORY, SP_OPF_RERUN_ONLY, act, 0, 1, 0);
+    }
+    l->module = 0;
+}
+
 /* elementwise traffic per layer, forward: two norms (read+write), two residual adds (read 2, write 1; with dropout
  * on the sublayer output fused in, + a 1-byte mask written), activation function (gated: read 2 write 1), rotary or
  * bias on Q/K; backward twice the bytes */
@@ -907,6 +927,7 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
     if (f_sh > 0)
         keep_as(l, T * f_sh * B * g, SP_RCM_MOE | SP_RCM_SHARED_EXPERTS, 0);
     keep_checkpoint(l, rep * B);
+    rerun_passes(c, l, rep);
 }
 
 /* FP8 cast traffic: forward casts each GEMM input; backward casts each output gradient and re-lays the saved FP8
@@ -1432,6 +1453,9 @@ void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
         sp_op_cost k;
         sp_op_price(o, s, memo, &k);
         double f = k.fwd, b = k.bwd;
+        rerun_add(o, l->rc_set, f, rc);
+        if (o->flags & SP_OPF_RERUN_ONLY)
+            continue;
         if (l->host_kernel_s > 0)
             host_add(l, o, f, &ha);
         pf[o->part] += f;
@@ -1446,7 +1470,6 @@ void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
             c->wgrad += 0.5 * b;
         if ((o->flags & SP_OPF_CORE) && o->part == SP_PART_COMPUTE)
             core_f += f, core_b += b;
-        rerun_add(o, l->rc_set, f, rc);
     }
     c->fwd_compute = pf[SP_PART_COMPUTE];
     c->bwd_compute = pb[SP_PART_COMPUTE];

@@ -47,6 +47,15 @@ static double fwd_of(const sp_layer_ops *l, const sp_system *s, const char *cons
     return f;
 }
 
+/* forward bytes of the op named n */
+static double find_bytes(const sp_layer_ops *l, const char *n)
+{
+    for (int i = 0; i < l->n; i++)
+        if (strcmp(l->op[i].name, n) == 0)
+            return l->op[i].u.bytes.fwd;
+    return -1;
+}
+
 /* Rule: Llama-3-8B (GQA qd = h, kvd = h/4, gated f = 3.5h, no dropout, flash), s 4096, b 1, BF16: a layer keeps
  * 34·s·b·h bytes without recompute; mlp recompute drops the MLP's inputs (mlp_up h, mlp_down f, the activation's two
  * f-wide inputs, 2 B each) and keeps the residual it restarts from, already kept as the fused norm's input:
@@ -79,8 +88,8 @@ static void test_llama_mlp_saved(void **st)
 }
 
 /* Rule: the backward re-runs the forward of the recomputed module's ops: with {mlp} at TP 2 (SP, no TP overlap) the
- * layer's re-run work is mlp_up + mlp_down forward and its TP communication the FFN block's all-gather and
- * reduce-scatter forward; the training step's recompute time is n_micro x layers x that, its step time that much
+ * layer's re-run work is mlp_up + mlp_down forward and the activation pass (act_rerun: read gate and up, write the
+ * output, 3·T·f/t·2 B) and its TP communication the FFN block's all-gather and reduce-scatter forward; the training step's recompute time is n_micro x layers x that, its step time that much
  * (plus the TP part) longer than without recompute. */
 static void test_mlp_rerun_time(void **st)
 {
@@ -99,11 +108,14 @@ static void test_mlp_rerun_time(void **st)
     sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
     sp_layer_build(&c, 0, &l);
     sp_layer_price(&l, &s, NULL, &k);
-    static const char *const mlp[] = {"mlp_", NULL}, *const tp[] = {"tp_ffn_", NULL};
+    static const char *const mlp[] = {"mlp_", "act_rerun", NULL}, *const tp[] = {"tp_ffn_", NULL};
     double f = fwd_of(&l, &s, mlp), ftp = fwd_of(&l, &s, tp);
     assert_true(f > 0 && ftp > 0);
     assert_rel(k.attn_fwd, f, 1e-12);
     assert_rel(k.rec_tp, ftp, 1e-12);
+    for (int i = 0; i < l.n; i++)
+        if (strcmp(l.op[i].name, "act_rerun") == 0)
+            assert_rel(l.op[i].u.bytes.fwd, 3 * 4096.0 * m.ffn_dim / 2 * 2, 1e-12);
     sp_train_result r, r0;
     sp_error e = {0};
     assert_int_equal(sp_train_eval(&m, &s, &p, &r, &e), SP_OK);
@@ -195,12 +207,33 @@ static void test_moe_modules_saved(void **st)
     assert_rel(none - sp_layer_saved_set(&l, SP_RCM_MOE_ACT), 2 * T * k * fe, 1e-12);
     assert_rel(none - sp_layer_saved_set(&l, SP_RCM_LAYERNORM), 2 * T * m.d_model, 1e-12);
     /* moe re-runs every op of the MoE block: router (and its top-k, aux-loss, preprocessing kernels), experts,
-     * permutation */
+     * permutation, the routed activation pass; moe_act only that pass, layernorm the pre-MLP norm (read and write
+     * T·h at 2 B), neither counted in the layer's own forward */
     sp_layer_cost cost;
     l.rc_set = SP_RCM_MOE;
     sp_layer_price(&l, &s, NULL, &cost);
-    static const char *const moe[] = {"router", "experts_", "moe_", NULL};
+    static const char *const moe[] = {"router", "experts_", "moe_", "act_rerun", NULL};
+    static const char *const act[] = {"act_rerun", NULL}, *const norm[] = {"norm_rerun", NULL};
     assert_rel(cost.attn_fwd, fwd_of(&l, &s, moe), 1e-12);
+    l.rc_set = SP_RCM_MOE_ACT;
+    sp_layer_price(&l, &s, NULL, &cost);
+    assert_rel(cost.attn_fwd, fwd_of(&l, &s, act), 1e-12);
+    l.rc_set = SP_RCM_LAYERNORM;
+    sp_layer_price(&l, &s, NULL, &cost);
+    assert_rel(cost.attn_fwd, fwd_of(&l, &s, norm), 1e-12);
+    assert_rel(find_bytes(&l, "norm_rerun"), 2 * T * m.d_model * 2, 1e-12);
+    sp_layer_cost base;
+    l.rc_set = 0;
+    sp_layer_price(&l, &s, NULL, &base);
+    double own = 0; /* the re-run-only passes never enter the layer's own time */
+    for (int i = 0; i < l.n; i++)
+        if (l.op[i].part == SP_PART_MEMORY && !(l.op[i].flags & SP_OPF_RERUN_ONLY)) {
+            sp_op_cost oc;
+            sp_op_price(&l.op[i], &s, NULL, &oc);
+            own += oc.fwd;
+        }
+    assert_rel(base.fwd_mem, own, 1e-12);
+    assert_true(base.fwd_mem == cost.fwd_mem);
 }
 
 /* Rule: MLA (DeepSeek-V3, a dense layer, TP 1, BF16, flash, s 4096): mla_up_proj discards the core's Q, K, V
