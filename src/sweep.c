@@ -721,9 +721,31 @@ static sp_status check_objective(const spec_ctx *c, const sp_sweep *sw)
     return SP_OK;
 }
 
+/* A serving point is a deployment carrying a rate (src/sweep_serve.c), not a run: it has no total cost or run time,
+ * so max_cost_usd and max_time, checked on a training point's run, are refused by name rather than ignored (they
+ * were: issue of the serving sweeps). Its latency is bounded by the workload's P99 SLOs, its cost ranked per million
+ * output tokens. */
+static sp_status check_serve_constraints(const spec_ctx *c, const sp_sweep *sw, json_t *spec)
+{
+    static const char *const keys[] = {"max_cost_usd", "max_time"};
+    json_t *cs = json_object_get(spec, "constraints");
+    for (int i = 0; i < 2 && sw->serve; i++)
+        if (json_object_get(cs, keys[i])) {
+            char path[64];
+            snprintf(path, sizeof path, "constraints.%s", keys[i]);
+            return fail_at(c, path, "a serving sweep's points are deployments carrying a rate, with no run %s to bound; "
+                           "allowed in a serving sweep: max_rack_power_w, rack_accels, max_accel_price_usd (latency is "
+                           "bounded by the workload's P99 SLOs, cost ranked by usd_per_mtok)",
+                           i == 0 ? "cost" : "time");
+        }
+    return SP_OK;
+}
+
 static sp_status finish(const spec_ctx *c, sp_sweep *sw, json_t *spec)
 {
     sp_status st0 = check_objective(c, sw);
+    if (!st0)
+        st0 = check_serve_constraints(c, sw, spec);
     if (st0)
         return st0;
     if (sw->design == SW_GRID) {

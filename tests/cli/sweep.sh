@@ -44,6 +44,15 @@ printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "worklo
 expect_fail sweep_bad_workload_level 2 "bad11.json:2:66: axes.0.values.1: workload 'sharegpt' .* no open-loop arrivals with P99 SLOs" -- sweep "$TMP/bad11.json"
 printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "workload": "mlperf-llama3.1-8b", "rate": 5,\n  "scenario": "offline"},\n "axes": [{"field": "gpus", "values": [8]}]}\n' > "$TMP/bad10.json"
 expect_fail sweep_bad_serve_offline 2 "bad10.json:1:78: base.workload: .*offline is not one" -- sweep "$TMP/bad10.json"
+# serving sweeps refuse the run constraints by name (a point carries a rate: no run cost or time); power/price apply
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "workload": "mlperf-llama3.1-8b", "rate": 5},\n "constraints": {"max_cost_usd": 100},\n "objective": "usd_per_mtok", "axes": [{"field": "gpus", "values": [8]}]}\n' > "$TMP/bad12.json"
+expect_fail sweep_serve_max_cost_refused 2 "bad12.json:2:34: constraints.max_cost_usd: a serving sweep's points are deployments carrying a rate, with no run cost to bound; allowed in a serving sweep: max_rack_power_w" -- sweep "$TMP/bad12.json"
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "workload": "mlperf-llama3.1-8b", "rate": 5},\n "constraints": {"max_time": "1h"},\n "objective": "usd_per_mtok", "axes": [{"field": "gpus", "values": [8]}]}\n' > "$TMP/bad13.json"
+expect_fail sweep_serve_max_time_refused 2 "bad13.json:2:30: constraints.max_time: .* no run time to bound" -- sweep "$TMP/bad13.json"
+printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "workload": "mlperf-llama3.1-8b", "rate": 5},\n "constraints": {"max_accel_price_usd": 1000},\n "objective": "usd_per_mtok", "axes": [{"field": "gpus", "values": [8]}]}\n' > "$TMP/serve_price.json"
+$BIN sweep "$TMP/serve_price.json" --out "$TMP/serve_price.csv" >/dev/null 2>"$TMP/err"
+if grep -q ',constraint,.*accelerator price .* over max_accel_price_usd 1000' "$TMP/serve_price.csv"; then echo "ok sweep_serve_price_constraint"
+else echo "not ok sweep_serve_price_constraint: $(head -c 300 "$TMP/serve_price.csv") $(head -c 200 "$TMP/err")"; fi
 
 # Rule: a spec error names file:line:col of the offending value and its path in the spec, exit 2, one line.
 printf '{"base": {"model": "llama3-8b", "system": "dgx-h100", "gpus": 8, "global_batch": 8},\n "axes": [\n  {"field": "system.tiers[0].size", "values": [8, 0]}]}\n' > "$TMP/bad1.json"
