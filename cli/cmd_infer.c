@@ -120,10 +120,13 @@ static void print_sweep(const cli_args *a, const sp_infer_report *r)
     int csv = cli_flag(a, "csv");
     if (csv)
         printf("batch,ttft_s,tpot_s,tokens_per_s,tokens_per_s_per_gpu,tokens_per_s_per_user,memory_per_gpu_bytes,fits\n");
-    else
-        printf("scaleplan infer: %s on %d x %s, prompt %d, output %d\n  %7s %10s %10s %12s %12s %12s  %s\n", r->model.name,
-               r->opts.n_gpus, r->system.acc.name, r->opts.prompt, r->opts.output, "batch", "TTFT", "TPOT", "tok/s", "tok/s/GPU",
-               "tok/s/user", "fits");
+    else {
+        printf("scaleplan infer: %s on %d x %s, prompt %d, output %d\n", r->model.name, r->opts.n_gpus, r->system.acc.name,
+               r->opts.prompt, r->opts.output);
+        if (r->layout[0]) /* chosen at --batch (1 unless given), then kept over the sweep */
+            printf("  layout chosen: %s\n", r->layout);
+        printf("  %7s %10s %10s %12s %12s %12s  %s\n", "batch", "TTFT", "TPOT", "tok/s", "tok/s/GPU", "tok/s/user", "fits");
+    }
     for (int i = 0; i < r->n_sweep; i++) {
         const sp_infer_result *x = &r->sweep[i];
         if (csv)

@@ -221,6 +221,8 @@ static json_t *sweep_json(const sp_infer_report *r)
     json_t *o = json_object(), *a = json_array();
     sp_json_set_str(o, "model", r->model.name);
     sp_json_set_str(o, "system", r->system.name);
+    if (r->layout[0])
+        sp_json_set_str(o, "layout_chosen", r->layout);
     for (int i = 0; i < r->n_sweep; i++) {
         const sp_infer_result *x = &r->sweep[i];
         json_t *p = json_object();

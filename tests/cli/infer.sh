@@ -58,3 +58,4 @@ expect_json infer_default_layout_max 'tp=1' 'ep=8' 'fits=true' -- infer --model 
 expect_json infer_explicit_layout_kept 'tp=1' 'ep=1' 'fits=false' -- infer --model deepseek-v3 --system dgx-b200 --gpus 8 --tp 1 --weights fp8 --json
 expect_out serve_default_layout '^layout chosen     TP 1, EP 8, PP 1, 1 replica over the 8 GPUs given' -- serve --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --workload sharegpt --rate 2 --requests 200
 expect_out serve_explicit_layout_kept 'tp 2 pp 1 ep 1, .*; 4 replicas' -- serve --model llama3-70b --system dgx-h100 --gpus 8 --tp 2 --workload sharegpt --rate 2 --requests 200
+expect_out infer_default_layout_sweep '^  layout chosen: TP 8, EP 1, PP 1, 1 replica over the 8 GPUs given' -- infer --model deepseek-v3 --system dgx-b200 --gpus 8 --weights fp8 --sweep batch=1..4
