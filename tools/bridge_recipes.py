@@ -26,13 +26,14 @@ Per row (the rules are the same for every row; nothing is keyed on a row id or a
     scope, in the column's words: cuda_graphs_cell), `moe_dispatcher` (MoE rows: alltoall, or the flex
     dispatcher's backend deepep / hybridep), `recompute_modules` (selective rows: the recipe's Megatron-Core
     recompute_modules, "none" for its empty list: recompute_cells) and `recompute_layers` (the block method's
-    layers per stage, with `recompute` full); a cell the table states is never replaced, and modules / layers are
+    layers per stage, with `recompute` full) and `offload_layers` (the recipe's cpu_offloading_num_layers:
+    activations of a stage's first N layers kept in host memory; the copies are not priced); a cell the table states is never replaced, and modules / layers are
     filled only where the row's recompute (stated or filled) is the granularity they belong to;
   - `moe_capacity` / `moe_pad` (MoE rows whose release drops tokens: Megatron-Core's moe_expert_capacity_factor and
     moe_pad_expert_input_to_capacity) when empty; the release's script sets them per model and GPU whatever the
     layout, so they are filled from an unmatched line too;
   - the row's notes get one " | RECIPE=..." part with the citation and every recipe setting, the ones the model
-    has no knob for (CPU offloading) named as not priced.
+    has no knob for named as such.
 With --check nothing is written; the exit status is 1 when the CSV is not what this script would write.
 """
 import csv
@@ -126,7 +127,7 @@ def recipe_note(f):
     if f["megatron_fsdp"] == "1":
         parts.append("Megatron-FSDP")
     if f["cpu_offload_layers"]:
-        parts.append("activation CPU offloading of %s layers (not priced)" % f["cpu_offload_layers"])
+        parts.append("activation CPU offloading of %s layers (memory modelled, copies not priced)" % f["cpu_offload_layers"])
     if f["extra"]:
         parts.append(f["extra"])
     return TAG + "; ".join(parts)
@@ -149,7 +150,8 @@ def enrich(row, header, facts):
             rc, mods, layers = recompute_cells(f)
             fill.update({"recompute": rc, "seq_parallel": "1" if int(row["tp"] or 1) > 1 else "0",
                          "overlap_ep": f["overlap_ep"], "cuda_graphs": cuda_graphs_cell(f["cuda_graphs"]),
-                         "moe_dispatcher": f["moe_dispatcher"], "recompute_modules": mods, "recompute_layers": layers})
+                         "moe_dispatcher": f["moe_dispatcher"], "recompute_modules": mods, "recompute_layers": layers,
+                         "offload_layers": f["cpu_offload_layers"]})
         filled = [col for col, v in fill.items() if v and not row.get(col)]
         for col in filled:
             row[col] = fill[col]
@@ -174,7 +176,7 @@ def main():
     rd = csv.DictReader(io.StringIO(text))
     header = list(rd.fieldnames)
     for col in ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers", "moe_capacity",
-                "moe_pad"):
+                "moe_pad", "offload_layers"):
         if col not in header:
             header.append(col)
     out = io.StringIO()
