@@ -315,8 +315,12 @@ static int run_main(const cli_args *a, sp_serve_report *rep)
         o->rate = r.offered_rate;
     if (cli_get(a, "plot"))
         rc = serve_plot(cli_get(a, "plot"), &rep->model, &rep->system, &rep->wl, o);
-    if (!rc && cli_flag(a, "json"))
-        rc = cli_print_json("serve", sp_serve_result_json(&r, o, rep->model.name, rep->system.name, rep->wl.name));
+    if (!rc && cli_flag(a, "json")) {
+        json_t *j = sp_serve_result_json(&r, o, rep->model.name, rep->system.name, rep->wl.name);
+        if (j)
+            sp_serve_notes_json(rep, j);
+        rc = cli_print_json("serve", j);
+    }
     else if (!rc && cli_flag(a, "csv"))
         print_csv(&r);
     else if (!rc) {

@@ -176,6 +176,9 @@ struct sp_serve_report_s;
 /* The request's options into a deployment, workload (with --trace/--arrival), stack (with the family calibration
  * or --kernel-factor) and mode (--max-rate, --search with --candidates/--max-gpus). */
 sp_status sp_serve_parse(const char *data_dir, sp_request *rq, struct sp_serve_report_s *r, sp_error *err);
+/* Adds to a serve result's JSON what the text report says beside the numbers: layout_chosen (the layout picked
+ * over --gpus) and mtp (MTP modules left unloaded). */
+void sp_serve_notes_json(const struct sp_serve_report_s *r, json_t *j);
 
 /* ---- presets ---- */
 #define SP_PRESET_KINDS 5

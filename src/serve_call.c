@@ -194,6 +194,17 @@ static sp_status call_search(const char *data_dir, sp_serve_report *r, json_t **
     return rc;
 }
 
+/* What the text report says beside the numbers, in the JSON too: the layout chosen over --gpus and the MTP
+ * modules left unloaded (the same strings infer --json carries). */
+void sp_serve_notes_json(const sp_serve_report *r, json_t *j)
+{
+    char note[320];
+    if (r->layout[0])
+        sp_json_set_str(j, "layout_chosen", r->layout);
+    if (sp_infer_mtp_note(&r->model, note, sizeof note))
+        sp_json_set_str(j, "mtp", note);
+}
+
 sp_status sp_call_serve(const char *data_dir, sp_request *rq, json_t **out, sp_error *err)
 {
     sp_serve_report *r = malloc(sizeof *r);
@@ -206,10 +217,11 @@ sp_status sp_call_serve(const char *data_dir, sp_request *rq, json_t **out, sp_e
         sp_serve_result res;
         rc = r->max_rate ? sp_serve_max_rate(&r->model, &r->system, &r->wl, &r->opts, &res, err)
                          : sp_serve_simulate(&r->model, &r->system, &r->wl, &r->opts, &res, err);
-        if (!rc)
+        if (!rc) {
             *out = sp_serve_result_json(&res, &r->opts, r->model.name, r->system.name, r->wl.name);
-        if (!rc)
+            sp_serve_notes_json(r, *out);
             sp_serve_result_free(&res);
+        }
     }
     sp_serve_workload_free(&r->wl);
     free(r);

@@ -47,6 +47,8 @@ expect_json infer_latent_moe_weights 'memory_per_gpu_bytes.weights=15212036480@1
 expect_out infer_latent_moe_runs 'time per output token' -- infer --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --tp 8
 expect_out infer_mtp_line 'MTP +1 MTP module \(2\.909 G parameters\) not loaded: speculative decoding is not modelled' -- infer --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --tp 8
 expect_out serve_latent_moe_runs '^MTP: 1 MTP module .*not loaded' -- serve --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --tp 8 --workload sharegpt --rate 2 --requests 200
+# serve --json carries what its text says beside the numbers: the layout chosen over --gpus and the unloaded MTP modules
+expect_json serve_json_layout_mtp 'layout_chosen?' 'mtp?' -- serve --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --workload sharegpt --rate 2 --requests 200 --json
 # speculative decoding is not modelled: asked for, it is refused by name
 expect_fail infer_speculative_refused 2 '--speculative: speculative decoding (MTP or a draft model, its acceptance rate) is not modelled by infer' -- infer --model nemotron-3-super-120b-a12b --system dgx-b200 --tp 8 --speculative mtp
 expect_fail serve_speculative_refused 2 '--speculative: speculative decoding (MTP or a draft model, its acceptance rate) is not modelled by serve' -- serve --model nemotron-3-super-120b-a12b --system dgx-b200 --tp 8 --workload sharegpt --rate 2 --speculative mtp
