@@ -358,7 +358,8 @@ static void pp_state_init(unit_ctx *u, pp_state *q, int pp, int vmax)
             u->p.schedule = SP_SCHED_DUALPIPE;
             sp_mem_states_by_zero(u->m, &u->p, &u->mpre, &q->o.stage, q->mzd);
             u->p.schedule = SP_SCHED_1F1B;
-        }
+        } else /* no DualPipe slot: defined values for the least-states scan, which reads both arrays */
+            memcpy(q->mzd, q->mz, sizeof q->mzd);
     }
 }
 
