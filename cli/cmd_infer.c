@@ -248,7 +248,9 @@ int cmd_infer(int argc, char **argv)
         return rc;
     if (a.npos)
         return cli_error("infer", "unexpected argument '%s'", a.pos[0]);
-    sp_infer_report *r = malloc(sizeof *r);
+    /* zeroed: the --coe / --fit-hardware paths and serve_point's early refusals never fill r, and
+       sp_infer_report_free below frees r->probs on every path (valgrind: free of an uninitialised pointer) */
+    sp_infer_report *r = calloc(1, sizeof *r);
     if (!r)
         return cli_error("infer", "out of memory");
     if (cli_get(&a, "coe") || cli_flag(&a, "fit-hardware"))

@@ -67,7 +67,8 @@ sp_status sp_infer_fit_run(const char *data_dir, sp_request *rq, sp_fit_hw_repor
     sp_status st = sp_req_flag(rq, "fit-hardware", &fit, err);
     if (st)
         return st;
-    sp_infer_report *base = malloc(sizeof *base);
+    /* zeroed: without --model sp_infer_parse never runs, and base is freed (its probs) on every path (valgrind) */
+    sp_infer_report *base = calloc(1, sizeof *base);
     if (!base)
         return sp_fail(err, SP_ENOMEM, "out of memory");
     const char *list = "a100,h100,h200,b200,mi300x";
