@@ -342,13 +342,10 @@ static double window_start(const sv_sim *S, double t0, double tw, double *e2e)
  * Requests per second count each request by the share of its output produced inside the window, as the tokens are:
  * counting only the completions read 78.6 requests/s at 88.9 offered (MLPerf H100 x8 server, 24,576 requests), the
  * requests still running at the window's end (rate x E2E of them) having none of their share counted. */
-static sp_status stats(const sv_sim *S, double *buf, sp_serve_result *res, sp_error *err)
+/* The run [t0, t1] and the window [tw0, tw] its rates are measured over. */
+static void measure_window(const sv_sim *S, double *e2e, double *t0p, double *t1p, double *twp, double *tw0p)
 {
-    double *ttft = buf, *tpot = buf + S->n, *e2e = buf + 2 * (size_t)S->n;
-    double t0 = INFINITY, t1 = 0, ta = 0, out = 0, out_all = 0, in = 0, good = 0;
-    int nt = 0, hits = 0;
-    double ngood = 0, nreq = 0;
-    double ts = res->ttft_slo_s, ps = res->tpot_slo_s;
+    double t0 = INFINITY, t1 = 0, ta = 0;
     for (int i = 0; i < S->n; i++) {
         t0 = fmin(t0, S->r[i].arrival);
         t1 = fmax(t1, S->r[i].finish);
@@ -373,7 +370,18 @@ static sp_status stats(const sv_sim *S, double *buf, sp_serve_result *res, sp_er
         if (2 * done < S->n)
             tw = t1;
     }
-    double tw0 = window && tw < t1 ? window_start(S, t0, tw, e2e) : t0;
+    *tw0p = window && tw < t1 ? window_start(S, t0, tw, e2e) : t0;
+    *t0p = t0, *t1p = t1, *twp = tw;
+}
+
+static sp_status stats(const sv_sim *S, double *buf, sp_serve_result *res, sp_error *err)
+{
+    double *ttft = buf, *tpot = buf + S->n, *e2e = buf + 2 * (size_t)S->n;
+    double t0, t1, tw, tw0, out = 0, out_all = 0, in = 0, good = 0;
+    int nt = 0, hits = 0;
+    double ngood = 0, nreq = 0;
+    double ts = res->ttft_slo_s, ps = res->tpot_slo_s;
+    measure_window(S, e2e, &t0, &t1, &tw, &tw0);
     for (int i = 0; i < S->n; i++) {
         const sv_req *r = &S->r[i];
         ttft[i] = r->first - r->arrival;
