@@ -108,6 +108,34 @@
 #define GROUPED_HOST_FWD 1
 #define GROUPED_HOST_FWD_QUANTIZED 1
 #define GROUPED_HOST_BWD 4
+/* Expert output biases (models whose experts carry biases: GPT-OSS, HF mlp_bias). Transformer Engine's GroupedLinear
+ * adds the first GEMM's bias in the cuBLASLt epilogue, but Megatron-Core's TEGroupedMLP asks the second for its bias
+ * apart (skip_bias_add) and adds it weighted by each copy's routing probability in an eager loop over the local
+ * experts: `torch.cat([t + b * p for t, b, p in zip(split(out), biases, split(probs))]).to(dtype)`
+ * (NVIDIA/Megatron-LM@a329dd6da5 "Enable bias in expert mlp [gpt-oss 5/5]", 2025-09-22, megatron/core/transformer/
+ * moe/experts.py TEGroupedMLP._apply_bias; the same eager path at @d98e8a64ddf3, experts.py:345-380, used whenever the
+ * token counts are a host list: never under a full-iteration graph, which the code says it must not enter).
+ * Per element of the routed output (rows x width), with P the probabilities' bytes: forward b*p writes P, the add reads
+ * 2 + P and writes P (bf16 + P promotes to P), cat reads and writes P, and with P = 4 the cast to bf16 reads 4 and
+ * writes 2; backward (autograd) the two broadcast products' gradients each multiply (read P, write P) and reduce
+ * (read P): grad b over the rows, grad p over the width; the split's backward concatenates the pieces' gradients
+ * (read 2, write 2); with P = 4 the cast's backward (read 2, write 4) and the add's gradient cast back to bf16 for t
+ * (read 4, write 2). 16-bit probabilities (P = 2): 12 B forward, 16 B backward; fp32 (P = 4): 28 and 40. Kernels:
+ * forward 2 per expert (mul, add) + cat (+ the cast); backward 4 per expert (2 mul, 2 reductions) + 2 casts per expert
+ * with fp32 probabilities (t's gradient, b's gradient to the bf16 parameter) + the splits' backward for out and probs
+ * (+ the cast's backward). P: the flex dispatchers hand fp32 probabilities to the experts (DeepEP and HybridEP
+ * convert them: token_dispatcher.py:1136-1140, 1313-1317 `.float()` at @d98e8a64ddf3); the all-to-all and all-gather
+ * dispatchers keep the router's dtype, by default the activations' (transformer_config.py:811 moe_router_dtype =
+ * None; the GPT-OSS bridge and performance recipes do not set it: NVIDIA-NeMo/Megatron-Bridge@5cb3444c43f7
+ * src/megatron/bridge/models/gpt_oss/gpt_oss_bridge.py:56-100, recipes/gpt_oss/gpt_oss.py). Not counted: the DDP hooks
+ * of the bias parameters (host only). */
+#define EXPERT_BIAS_FWD_B16 12.0
+#define EXPERT_BIAS_BWD_B16 16.0
+#define EXPERT_BIAS_FWD_B32 28.0
+#define EXPERT_BIAS_BWD_B32 40.0
+#define EXPERT_BIAS_KERN_FWD 2     /* per expert: b*p, t + b*p */
+#define EXPERT_BIAS_KERN_BWD 4     /* per expert: two products, two reductions */
+#define EXPERT_BIAS_KERN_BWD_B32 2 /* per expert with fp32 probabilities: t's and b's gradient casts */
 /* Loss: the logits cast to fp32, softmax and its gradient: 2 B read + 3 fp32 passes per logit. */
 #define LOSS_BYTES_PER_LOGIT (2 * ACT_BYTES + 3 * FP32_BYTES)
 /* Vocab-parallel cross-entropy all-reduces three fp32 values per token (max, sum of exponentials, target logit). */
@@ -712,6 +740,22 @@ void sp_ops_moe_serving(sp_layer_ctx *c, int ep, double experts, double tokens, 
         coll(l, "ep_alltoall", SP_PART_EP, 2, SP_COLL_ALLTOALL, ep, (int)t, c->T * m->top_k * hr * c->abytes, 1, 0);
 }
 
+/* the routed experts' output bias, added per expert in Megatron-Core's eager loop (EXPERT_BIAS_* above): rows is the
+ * rank's routed copies, w the output width */
+static void moe_expert_bias(sp_layer_ctx *c, sp_layer_ops *l, double experts, double rows, double w)
+{
+    const sp_model *m = c->m;
+    const sp_plan *p = c->p;
+    if (!(m->mlp_bias || m->biases) || (p->cuda_graphs & SP_GRAPH_FULL_ITERATION))
+        return;
+    int p32 = p->moe_dispatcher == SP_DISP_DEEPEP || p->moe_dispatcher == SP_DISP_HYBRIDEP;
+    double n = rows * w;
+    double kf = experts * EXPERT_BIAS_KERN_FWD + 1 + p32;
+    double kb = experts * (EXPERT_BIAS_KERN_BWD + (p32 ? EXPERT_BIAS_KERN_BWD_B32 : 0)) + 2 + p32;
+    bytes_op(l, "expert_bias", SP_PART_MEMORY, SP_OPF_FFN, n * (p32 ? EXPERT_BIAS_FWD_B32 : EXPERT_BIAS_FWD_B16),
+             n * (p32 ? EXPERT_BIAS_BWD_B32 : EXPERT_BIAS_BWD_B16), kf, kb);
+}
+
 /* Drop-and-pad: the rows of one local expert's GEMM. Megatron-Core's all-to-all dispatcher gives each expert
  * capacity = ceil(c x n·k/E) rows from each of the ETP x EP ranks of its group, n the T/TP sequence-parallel tokens
  * a rank routes, and pads what is short (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/moe/
@@ -764,6 +808,7 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     linear(c, l, "experts_down", ffn | SP_OPF_GROUPED, experts_here, tok, hr, fe / e, c->d);
     grouped_host(c, &l->op[l->n - 1]);
     keep_as(l, experts_here * tok * fe / e * saved_input_bytes(c), SP_RCM_MOE | SP_RCM_MOE_ACT, 0);
+    moe_expert_bias(c, l, experts_here, experts_here * tok, hr);
     tag(l, 0, SP_GRAPH_MOE); /* the mixer's ops are tagged already (sp_layer_build_kind) */
     int i0 = l->n;
     moe_shared_router(c, l);

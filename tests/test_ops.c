@@ -543,6 +543,47 @@ static void test_grouped_host_priced(void **st)
     assert_near(c.host_kf, (99.66 / 37.08 + 48) * 10e-6, 1e-15);
 }
 
+/* Rule: experts with biases (GPT-OSS, mlp_bias) get Megatron-Core's eager per-expert output-bias loop as one
+ * memory-bound op (src/ops.c EXPERT_BIAS_*): GPT-OSS-120B at EP 8 (16 local experts), micro-batch 4 x 4096 tokens,
+ * top-4: 65536 routed rows x 2880 = 188,743,680 elements; 16-bit probabilities (all-to-all) 12 / 16 B per element,
+ * 33 / 66 kernels (16 x 2 + cat; 16 x 4 + the two splits' backward); fp32 probabilities (HybridEP) 28 / 40 B, 34 / 99
+ * kernels (+ the cast; + 16 x 2 casts and the cast's backward); absent under a full-iteration graph and for experts
+ * without biases (Qwen3-30B-A3B). */
+static void test_expert_bias(void **st)
+{
+    (void)st;
+    sp_model m = load("gpt-oss-120b"), q = load("qwen3-30b-a3b");
+    sp_system s = sys("dgx-b200");
+    sp_param_count pc, pq;
+    sp_model_params(&m, &pc);
+    sp_model_params(&q, &pq);
+    struct { sp_moe_dispatcher d; unsigned g; double f, b, kf, kb; } k[] = {
+        {SP_DISP_ALLTOALL, 0, 12, 16, 33, 66}, {SP_DISP_HYBRIDEP, 0, 28, 40, 34, 99},
+        {SP_DISP_HYBRIDEP, SP_GRAPH_FULL_ITERATION, 0, 0, 0, 0}};
+    const double n = 65536.0 * 2880.0;
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.ep = 8, p.seq_len = 4096, p.micro_batch = 4, p.moe_dispatcher = k[i].d, p.cuda_graphs = k[i].g;
+        sp_layer_ctx c;
+        sp_layer_ops l;
+        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+        sp_layer_build(&c, 1, &l);
+        const sp_op *o = find_op(&l, "expert_bias");
+        if (k[i].f == 0) {
+            assert_null(o);
+            continue;
+        }
+        assert_non_null(o);
+        assert_rel(o->u.bytes.fwd, k[i].f * n, 1e-12);
+        assert_rel(o->u.bytes.bwd, k[i].b * n, 1e-12);
+        assert_true(o->u.bytes.kernels_fwd == k[i].kf && o->u.bytes.kernels_bwd == k[i].kb);
+        sp_layer_ctx_init(&c, &q, &s, &p, &pq, 1);
+        sp_layer_build(&c, 1, &l);
+        assert_null(find_op(&l, "expert_bias"));
+    }
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -563,6 +604,7 @@ int main(void)
         cmocka_unit_test(test_band_rate),
         cmocka_unit_test(test_grouped_host),
         cmocka_unit_test(test_grouped_host_priced),
+        cmocka_unit_test(test_expert_bias),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
