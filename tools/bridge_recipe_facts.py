@@ -42,6 +42,7 @@ import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bridge_recipes  # noqa: E402  (strip_ours, release, paths)
+import calibrate  # noqa: E402  (is_moe: routed experts as scaleplan reads the model)
 
 MB = "NVIDIA-NeMo/Megatron-Bridge"
 TAGS = {"25.09": "v0.1.0rc3", "25.11": "v0.2.0", "26.02": "v0.3.0", "26.02.01": "v0.3.1", "26.04": "v0.4.0",
@@ -259,7 +260,9 @@ def main():
             unstated = rel == "25.09" and not row["precision"]
             if unstated:
                 row["precision"] = "fp8"
-            moe = bool(row["moe_experts"])
+            # MoE: the experts column, or routed experts in the model the row's model_config names (a hybrid such as
+            # Nemotron-3 Nano / Super states its experts only there), read as tools/calibrate.py reads them
+            moe = calibrate.is_moe(row)
             if rel == "25.09":
                 f = yaml_facts(repo, row, moe, unstated)
             elif rel == "26.08":
