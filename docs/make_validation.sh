@@ -106,7 +106,10 @@ tools/bridge_recipe_facts.py <Megatron-Bridge clone>` regenerates from the recip
   or 1, empty = the stack's default), `cuda_graphs` (cuda_graph_impl and scope in the column's words: `none`,
   `full_iteration`, a scope list such as `attn,moe_router,moe_preprocess`; the 25.09 recipes' enable_cuda_graph,
   Megatron-Core 0.14's graphs of whole layers, is `layer`) and `moe_dispatcher` (MoE rows: `alltoall`, or the flex
-  dispatcher's backend `deepep` / `hybridep`; docs/systems.md "CUDA graphs and MoE dispatchers"),
+  dispatcher's backend `deepep` / `hybridep`; docs/systems.md "CUDA graphs and MoE dispatchers"; a row is MoE when
+  its `moe_experts` cell is filled or the model its `model_config` names has routed experts, as tools/calibrate.py
+  reads them: until December 2026 only the first, so the Nemotron-3 Super rows, whose experts are stated only in the
+  model file, lacked their recipes' HybridEP, set in BASE_NEMOTRON_3_SUPER_CONFIG),
   `recompute_modules` (selective rows: the recipe's Megatron-Core `recompute_modules`, e.g. `mla_up_proj,mlp`,
   `none` for its empty list) and `recompute_layers` (the block method's layers per stage, with `recompute` full;
   docs/model.md "Recompute modules"). The settings the model has no knob for are only in the row's notes
@@ -314,14 +317,13 @@ file's.
   slower; MPT-078 (70B on 32 A100-80GB) is within 7 %.
 - **BRIDGE-25.09-5 (Llama 3.1 405B on 128 GB200 with Megatron-FSDP, TP 2), +13 %**: step time close, but the
   plan as costed (ZeRO-3 with 64-way sharding) needs 329 GiB per GPU: Megatron-FSDP's memory is not modelled.
-- **MoE rows of the Megatron-Core tables, both signs (-55 % BRIDGE-25.11-25 Qwen3-30B-A3B on 8 B200 at
-  micro-batch 1, +26 % BRIDGE-26.06-20 Qwen3-235B-A22B on 256 GB200 with full-iteration CUDA graphs and HybridEP)**:
-  the recipes' CUDA graphs and dispatcher backends are not priced yet (Release recipes, above); one grouped-GEMM
-  factor per (family x stack) cannot fit MoE shapes whose per-expert work differs 50x (Qwen3-30B's 768-wide
-  experts at micro-batch 1 vs DeepSeek-V3's 2048-wide at full EP). Not modelled yet: the router's top-k and
-  auxiliary-loss kernels, grouped-GEMM efficiency as a function of tokens per expert, GPT-OSS's attention with
-  sinks and 128-token sliding windows (GPT-OSS rows -15..-44 % on Blackwell), and the SM share of the
-  all-to-all.
+- **MoE rows of the Megatron-Core tables, both signs (+55 % BRIDGE-25.09-19 Qwen3-30B-A3B on 8 B200 at
+  micro-batch 1 with token drop; -50 % BRIDGE-26.02-28 Qwen3-30B-A3B on 16 H100 at micro-batch 1; -47 %
+  BRIDGE-26.06.01-4 GPT-OSS-120B MXFP8 on 64 GB200, the release the table footnotes as a cuDNN regression)**: the
+  recipes' CUDA graphs, dispatchers, router and aux-loss kernels, host dispatch and GPT-OSS's expert-bias loop are
+  priced (docs/model.md "MoE", "Host dispatch"); what is left is in docs/model.md "Known gaps": GPT-OSS in BF16 on
+  Blackwell (-25..-43 %), eager micro-batch-1 Qwen3-30B-A3B (a release moves the same plan 1.8x on H100),
+  Nemotron-3 Super at TP 2 on GB200.
 - **Rows with precision unstated (Megatron-Bridge 25.09)**: were +13..+35 % predicted in BF16; FP8 now, from the
   table's own footnote and the release's perf_matrix (Release recipes, above): the 25.09 rows are at 7 %.
 - **MPT-119/120 (760M, 80 GB, short sequences with large micro-batches)**: measured MFU drops from 0.57 to 0.45
