@@ -278,6 +278,7 @@ typedef struct {
 } sp_accel;
 
 #define SP_MAX_TIERS 4
+#define SP_TORUS_DIMS 3 /* TPU v4/v5p/v7: 3D tori; v5e/v6e: 2D */
 typedef struct {
     char name[32];
     int size;                 /* accelerators inside one domain of this tier (8 = NVLink node); last tier
@@ -287,6 +288,8 @@ typedef struct {
     double eff;               /* achievable fraction of bw for large collectives (NCCL bus bandwidth) */
     double sharp_eff;         /* in-network reduction (NVLink SHARP / NVLS on NVSwitch 3+, InfiniBand SHARP): an
                                  all-reduce's achievable fraction of bw when the switches add; 0 = none */
+    int torus[SP_TORUS_DIMS]; /* a torus domain's axis lengths, the axis consecutive ranks run along first; 0 = unused
+                                 (a switched or flat tier): a group gets the links of the axes it spans (collective.c) */
 } sp_tier;
 
 typedef struct {

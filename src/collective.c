@@ -72,13 +72,38 @@ static double ceil_log2(double p)
     return ceil(log2(p));
 }
 
+/* Share of a torus tier's per-accelerator bandwidth a group of p ranks at `stride` can use: the axes it spans over all
+ * the axes. A TPU chip has two ICI links (one each way round the ring) on every torus axis, and a collective along
+ * an axis moves data over that axis's links only, so a group confined to one axis of a 3D torus drives 2 of the
+ * chip's 6 links and one spanning two axes 4 of 6 (Google Cloud TPU v5p documentation: 3D torus, full wraparound
+ * for slices of 4x4x4 and larger; Austin et al., "How to Scale Your Model", 2025, ch. 3: an all-gather over k
+ * axes of a torus has k times the bandwidth of one over a single axis). Ranks fill the axes in the order the tier
+ * lists them; the group varies along axis j when it reaches past the axes inside j (stride·(p-1) >= their
+ * product) and does not skip j whole (stride not a multiple of the product up to j). 1 for a tier that is not a
+ * torus. */
+static double torus_share(const sp_tier *t, double p, int stride)
+{
+    int n = 0, spanned = 0;
+    double inner = 1, reach = (double)stride * (p - 1);
+    for (; n < SP_TORUS_DIMS && t->torus[n] > 0; n++) {
+        double outer = inner * t->torus[n];
+        if (reach >= inner && fmod((double)stride, outer) != 0)
+            spanned++;
+        inner = outer;
+    }
+    if (n == 0 || p <= 1)
+        return 1;
+    return (spanned > 0 ? spanned : 1) / (double)n;
+}
+
 /* One flat phase among p ranks inside one domain of tier t. steps: 2 for all-reduce, 1 for RS/AG. The cheaper of the
- * ring and a log-deep tree; an all-reduce also in-switch when the tier reduces in the network. */
-static double flat(const sp_tier *t, double p, double bytes, double steps)
+ * ring and a log-deep tree; an all-reduce also in-switch when the tier reduces in the network. share: the part of
+ * the tier's bandwidth the group's links carry (torus_share). */
+static double flat(const sp_tier *t, double p, double bytes, double steps, double share)
 {
     if (p <= 1 || bytes <= 0)
         return 0;
-    double bw = t->bw * t->eff;
+    double bw = t->bw * t->eff * share;
     double ring = steps * (p - 1) / p * bytes / bw + steps * (p - 1) * t->latency_s;
     double tree = steps * bytes / bw + steps * ceil_log2(p) * t->latency_s;
     double best = ring < tree ? ring : tree;
@@ -93,6 +118,7 @@ static double flat(const sp_tier *t, double p, double bytes, double steps)
 typedef struct {
     int top;
     double q[SP_MAX_TIERS];
+    double share0; /* torus_share of the q[0] members inside one domain of tier 0 */
 } span_t;
 
 static void span_fill(const sp_system *s, int p, int stride, int top, span_t *g)
@@ -101,6 +127,7 @@ static void span_fill(const sp_system *s, int p, int stride, int top, span_t *g)
     for (int j = 0; j < top; j++)
         g->q[j] = sp_domain_members(s->tier[j].size, p, stride);
     g->q[top] = p;
+    g->share0 = s->tier[0].torus[0] > 0 ? torus_share(&s->tier[0], g->q[0], stride) : 1;
 }
 
 /* Ring bus bandwidth of a group over tiers 0..top, tier `reduced` (>= 1) carrying the in-network reduction (its
@@ -108,7 +135,7 @@ static void span_fill(const sp_system *s, int p, int stride, int top, span_t *g)
  * none. */
 static double ring_busbw(const sp_system *s, const span_t *g, double p, int reduced)
 {
-    double bw = g->q[0] > 1 ? s->tier[0].bw * s->tier[0].eff : INFINITY;
+    double bw = g->q[0] > 1 ? s->tier[0].bw * s->tier[0].eff * g->share0 : INFINITY;
     for (int j = 1; j <= g->top; j++) {
         if (g->q[j] <= g->q[j - 1])
             continue; /* the group does not cross this tier's boundaries */
@@ -167,7 +194,8 @@ double sp_collective_time(const sp_system *s, sp_coll kind, int p, int stride, d
         return bytes / (t->bw * t->eff) + t->latency_s;
     }
     if (ti == 0)
-        return flat(outer, p, bytes, kind == SP_COLL_ALLREDUCE ? 2.0 : 1.0);
+        return flat(outer, p, bytes, kind == SP_COLL_ALLREDUCE ? 2.0 : 1.0,
+                    outer->torus[0] > 0 ? torus_share(outer, p, stride) : 1);
     span_t g;
     span_fill(s, p, stride, ti, &g);
     if (kind == SP_COLL_ALLTOALL) {

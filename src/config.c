@@ -617,8 +617,36 @@ sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel
 static const char *const sys_keys[] = {"name", "description", "accelerator", "tiers", "max_accels", "software",
                                        "host_w_per_accel", "pue", "grid_kg_per_kwh", "usd_per_accel_hour",
                                        "sources", "memory_tiers", "stack", "host_kernel", NULL}; /* memory_tiers: read by infer_coe.c */
-static const char *const tier_keys[] = {"name", "size", "bw", "latency", "eff", "sharp_eff", "topology", "source", NULL};
+static const char *const tier_keys[] = {"name",     "size",  "bw",     "latency", "eff",
+                                        "sharp_eff", "torus", "topology", "source", NULL};
 static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "overlap_ep", "source", NULL};
+
+/* tiers[i].torus: 1 to SP_TORUS_DIMS axis lengths (>= 2) whose product is the tier's size, the axis consecutive ranks
+ * run along first (docs/systems.md "Tori"). */
+static sp_status parse_torus(const src_file *f, json_t *t, int i, sp_tier *tt, sp_error *err)
+{
+    json_t *a = json_object_get(t, "torus");
+    memset(tt->torus, 0, sizeof tt->torus);
+    if (!a)
+        return SP_OK;
+    size_t n = json_array_size(a);
+    long long prod = 1;
+    if (!json_is_array(a) || n < 1 || n > SP_TORUS_DIMS)
+        return sp_fail(err, SP_EINVAL, "%s:%d: tiers[%d] field 'torus' must be an array of 1 to %d axis lengths",
+                       f->path, key_line(f, "torus"), i, SP_TORUS_DIMS);
+    for (size_t k = 0; k < n; k++) {
+        json_t *v = json_array_get(a, k);
+        if (!json_is_integer(v) || json_integer_value(v) < 2 || json_integer_value(v) > 4096)
+            return sp_fail(err, SP_EINVAL, "%s:%d: tiers[%d] field 'torus': axis %zu must be a whole number 2..4096",
+                           f->path, key_line(f, "torus"), i, k);
+        tt->torus[k] = (int)json_integer_value(v);
+        prod *= tt->torus[k];
+    }
+    if (prod != tt->size)
+        return sp_fail(err, SP_EINVAL, "%s:%d: tiers[%d] field 'torus': the axes hold %lld accelerators, the tier's size "
+                       "is %d", f->path, key_line(f, "torus"), i, prod, tt->size);
+    return SP_OK;
+}
 
 /* tiers[i] of a system file. latency and eff are required: a missing one used to read as 0 s and 100 %, which
  * made every collective on that tier look free of latency and at wire speed (issue 24 item 7). */
@@ -655,6 +683,8 @@ static sp_status parse_tier(const src_file *f, json_t *t, int i, int last, sp_ti
                        f->path, i, tt->name);
     tt->sharp_eff = 0;
     if ((rc = get_qty(f, t, "sharp_eff", SP_UNIT_NONE, 0, 1, &tt->sharp_eff, NULL, err)))
+        return rc;
+    if ((rc = parse_torus(f, t, i, tt, err)))
         return rc;
     json_t *topo = json_object_get(t, "topology");
     if (topo && !json_is_string(topo))

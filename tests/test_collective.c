@@ -122,6 +122,26 @@ static void test_sm_contention(void **st)
     assert_true(with.step_time_s - without.step_time_s <= 24.0 / 132 * comm * (1 + 1e-12));
 }
 
+/* Rule: on a torus tier a group drives the links of the axes it spans (collective.c torus_share). tpu-v5p-pod: torus
+ * 28 x 20 x 16 (ranks along the 28-axis first), 600 GB/s x eff 0.7 per chip over 6 links, 5 us per step. A TP group
+ * of 4 consecutive ranks stays on the first axis: 2 of 6 links, 140 GB/s; an FSDP group of 16 at stride 4 reaches
+ * rank 60, past the 28 of the first axis: two axes, 280 GB/s; 1024 consecutive ranks reach past 28 x 20 = 560: all
+ * three, 420 GB/s (where the log-deep tree's 10 latencies beat the ring's 1023). A group at stride 28 skips the
+ * first axis whole: one axis again. The same groups on the switched dgx-h100 tier keep its whole bandwidth. */
+static void test_torus_axes(void **st)
+{
+    (void)st;
+    sp_system s = sys("tpu-v5p-pod");
+    double M = 1e9, lat = 5e-6;
+    assert_near(sp_collective_time(&s, SP_COLL_ALLGATHER, 4, 1, M), 0.75 * M / 140e9 + 3 * lat, 1e-12);
+    assert_near(sp_collective_time(&s, SP_COLL_REDUCESCATTER, 16, 4, M), 15.0 / 16 * M / 280e9 + 15 * lat, 1e-12);
+    assert_near(sp_collective_time(&s, SP_COLL_ALLGATHER, 1024, 1, M), M / 420e9 + 10 * lat, 1e-12);
+    assert_near(sp_collective_time(&s, SP_COLL_ALLGATHER, 4, 28, M), 0.75 * M / 140e9 + 3 * lat, 1e-12);
+    assert_near(sp_collective_time(&s, SP_COLL_ALLREDUCE, 4, 1, M), 2 * 0.75 * M / 140e9 + 6 * lat, 1e-12);
+    sp_system h = sys("dgx-h100");
+    assert_near(sp_collective_time(&h, SP_COLL_ALLGATHER, 4, 1, M), 0.75 * M / 360e9 + 3 * 6e-6, 1e-12);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -131,6 +151,7 @@ int main(void)
         cmocka_unit_test(test_nvls_allreduce),
         cmocka_unit_test(test_placement_72),
         cmocka_unit_test(test_sm_contention),
+        cmocka_unit_test(test_torus_axes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
