@@ -192,6 +192,9 @@ static sp_status row_counts(const sp_csv *c, int r, sp_plan *p, sp_error *err)
     I("global_batch", -1, 1, 1 << 30, &p->global_batch);
     I("micro_batch", 0, 0, 1 << 30, &p->micro_batch);
     I("seq_parallel", 0, 0, 1, &p->seq_parallel);
+    /* hsdp: ZeRO states sharded over groups of this many data-parallel ranks, replicated across groups (FSDP inside
+     * a TPU slice, data parallelism across slices: MaxText's ici_fsdp x dcn_data mesh); empty = the whole group */
+    I("hsdp", 0, 1, 1 << 30, &p->hsdp);
 #undef I
     if (p->n_gpus < 0 || p->global_batch < 0)
         return sp_fail(err, SP_EINVAL, "%s:%d: n_gpus and global_batch are required", sp_csv_path(c), sp_csv_line(c, r));
