@@ -340,6 +340,7 @@ echo '|---|---:|---:|---:|---:|---|'
 "$BIN" validate "$DATA/training_runs.csv" "$DATA/training_runs_megatron_core.csv" --csv | tail -n +2 | awk -F, '{printf "| %s | %.4g | %.4g | %+.1f | %.3f | %s |\n", $1, $3, $4, $5, $6, $7}'
 SP_BIN=$BIN SP_VALIDATION=$DATA sh "$(dirname "$0")/make_validation_independent.sh"
 SP_BIN=$BIN SP_VALIDATION=$DATA sh "$(dirname "$0")/make_validation_maxtext.sh"
+SP_BIN=$BIN SP_VALIDATION=$DATA sh "$(dirname "$0")/make_validation_torchtitan.sh"
 cat <<'LIM'
 
 ## `limits --mode epoch2024` against the paper's sweeps

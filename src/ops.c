@@ -342,6 +342,32 @@ static void attn_out_saved(sp_layer_ctx *c, sp_layer_ops *l)
     keep(l, c->T * c->qd / c->t * saved_input_bytes(c) + (c->m->attn_gate ? c->T * c->qd / c->t * ACT_BYTES : 0));
 }
 
+/* torchtitan's per-op selective AC (SelectiveAC; the policy of pytorch/torchtitan@b5bcd76c6:
+ * torchtitan/distributed/activation_checkpoint.py:243-281, the same rule since torchtitan@9dec370:
+ * torchtitan/parallelisms/parallelize_llama.py:250-264): inside a block the outputs of mm / linear are saved except
+ * every second one, counted in forward order (a Llama block runs wq, wk, wv, wo, w1, w3, w2: wk, wo and w3 are
+ * recomputed; torchtitan/models/llama/model.py:189,214,253 at 9dec370), SDPA and reduce-scatter outputs are saved,
+ * everything else (norms, rotary, activation, residual adds, all-gathers) is recomputed. FP8 projections run as
+ * torch._scaled_mm, which is not an mm: saved by the save list since torchtitan took functorch's compute-intensive
+ * ops (activation_checkpoint.py:86-93; torch/_functorch/partitioners.py get_default_op_list lists aten._scaled_mm),
+ * recomputed before (torchtitan@820504e: torchtitan/models/llama3/parallelize_llama.py:218-227 names aten.mm
+ * only): the scaled_mm module. What is re-run of a 16-bit projection group (the fused qkv, the gated up) is a
+ * re-run-only GEMM of the recomputed member's shape. Memory keeps the selective pieces (not re-counted). */
+static void op_sac_gemm(sp_layer_ctx *c, sp_layer_ops *l, const char *name, double n, double k)
+{
+    if (!(l->rc_set & SP_RCM_OP_SAC) || sp_dtype_is_quantized(c->d) || c->serving)
+        return;
+    gemm(l, name, SP_OPF_RERUN_ONLY, 1, c->T, n, k, c->d, SP_BWD_WEIGHT);
+    l->op[l->n - 1].rerun = SP_RCM_OP_SAC;
+}
+
+/* the re-run bits of the projection just appended: every FP8 projection under scaled_mm, a 16-bit one under op_sac
+ * when it is one of the every-second mm's (`second`) */
+static void op_sac_mark(sp_layer_ctx *c, sp_layer_ops *l, int second)
+{
+    l->op[l->n - 1].rerun |= sp_dtype_is_quantized(c->d) ? SP_RCM_SCALED_MM : second ? SP_RCM_OP_SAC : 0;
+}
+
 void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l)
 {
     double T = c->T, t = c->t, h = c->h, qd = c->qd, kvd = c->kvd;
@@ -349,8 +375,11 @@ void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l)
     /* a gated output (Qwen3-Next) doubles the query projection: query and gate */
     linear(c, l, "qkv", 0, 1, T, ((c->m->attn_gate ? 2 : 1) * qd + 2 * kvd) / t, h, c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
+    op_sac_mark(c, l, 0);
+    op_sac_gemm(c, l, "sac_k", kvd / t, h); /* wk, the second mm */
     linear(c, l, "attn_out", 0, 1, T, h, qd / t, c->d);
     attn_out_saved(c, l);
+    op_sac_mark(c, l, 1); /* wo, the fourth */
     attention_casts(c);
 }
 
@@ -406,8 +435,12 @@ void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l)
     l->module = SP_RCM_MLP;
     linear(c, l, "mlp_up", 0, 1, T, mats * f / t, h, c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
+    op_sac_mark(c, l, 0);
+    if (m->gated) /* w1 is the fifth mm (saved), w3 the sixth */
+        op_sac_gemm(c, l, "sac_up", f / t, h);
     linear(c, l, "mlp_down", 0, 1, T, h, f / t, c->d);
     keep(l, T * f / t * saved_input_bytes(c));
+    op_sac_mark(c, l, !m->gated); /* w2: the seventh (gated) or the sixth mm */
     c->f_act = f / t; /* the activation function's input: kept by the elementwise kernels */
     l->module = 0;
     if (sp_dtype_is_quantized(c->d)) {
@@ -960,6 +993,7 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
                      T * c->f_act * B * (m->gated ? 3.0 : 2.0) + (rope ? 2 * T * (qd + 2 * kvd) / t * B : 0);
     bytes_op(l, "elementwise", SP_PART_MEMORY, 0, bytes_f, 2 * bytes_f, sub / 2 * ELEMENTWISE_KERNELS_FWD,
              sub / 2 * ELEMENTWISE_KERNELS_BWD);
+    l->op[l->n - 1].rerun |= SP_RCM_OP_SAC; /* torchtitan's per-op SAC recomputes every elementwise op */
     /* saved: per sublayer its norm's input (16-bit) and, with dropout, its output dropout's mask; the activation
      * function's input (gated: gate and up outputs), part of the dense mlp module, or of the moe module (the
      * shared experts' part also of shared_experts; moe_act keeps it: it discards the output); under full
@@ -994,6 +1028,7 @@ static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
     double cast_b = sp_quant_cast_bytes(c->d, c->p->fp8_recipe); /* hardware.c: bytes and scales per format */
     bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, c->q_in * cast_b + w * 4.0,
              c->q_out * cast_b + c->q_in * 2.0, FP8_CAST_KERNELS_FWD, FP8_CAST_KERNELS_BWD);
+    l->op[l->n - 1].rerun |= SP_RCM_SCALED_MM; /* the re-run FP8 GEMMs cast their inputs again */
 }
 
 /* TP communication: per TP-sharded block (attention, FFN) one all-reduce (or all-gather + reduce-scatter with SP)
@@ -1010,12 +1045,15 @@ static void tp_comm(sp_layer_ctx *c, sp_layer_ops *l)
             continue;
         /* the FFN block's reductions run inside the mlp / moe module (Megatron's row/column-parallel linears) */
         l->module = blk == 0 ? 0 : c->ffn == SP_FFN_MOE ? SP_RCM_MOE : SP_RCM_MLP;
+        /* torchtitan's per-op SAC saves reduce-scatter outputs only: its all-gathers and all-reduces re-run */
         if (p->seq_parallel) {
-            coll(l, blk ? "tp_ffn_allgather" : "tp_attn_allgather", SP_PART_TP, n, SP_COLL_ALLGATHER, p->tp, 1, bytes, 1, 1);
+            coll(l, blk ? "tp_ffn_allgather" : "tp_attn_allgather", SP_PART_TP, n, SP_COLL_ALLGATHER, p->tp, 1, bytes, 1, 1)
+                ->rerun |= SP_RCM_OP_SAC;
             coll(l, blk ? "tp_ffn_reducescatter" : "tp_attn_reducescatter", SP_PART_TP, n, SP_COLL_REDUCESCATTER, p->tp,
                  1, bytes, 1, 1);
         } else
-            coll(l, blk ? "tp_ffn_allreduce" : "tp_attn_allreduce", SP_PART_TP, n, SP_COLL_ALLREDUCE, p->tp, 1, bytes, 1, 1);
+            coll(l, blk ? "tp_ffn_allreduce" : "tp_attn_allreduce", SP_PART_TP, n, SP_COLL_ALLREDUCE, p->tp, 1, bytes, 1, 1)
+                ->rerun |= SP_RCM_OP_SAC;
     }
     l->module = 0;
 }

@@ -218,7 +218,8 @@ static sp_status row_counts(const sp_csv *c, int r, sp_plan *p, sp_error *err)
 }
 
 /* The cuda_graphs and moe_dispatcher cells (docs/systems.md): the knobs they give; empty = the stack's default. */
-static sp_status row_host_knobs(const sp_csv *c, int r, sp_plan *p, unsigned *given, int *ep_overlap, sp_error *err)
+static sp_status row_host_knobs(const sp_csv *c, int r, sp_plan *p, unsigned *given, int ep_tp_overlap[2],
+                                sp_error *err)
 {
     const char *g = sp_csv_get(c, r, sp_csv_col(c, "cuda_graphs"));
     const char *d = sp_csv_get(c, r, sp_csv_col(c, "moe_dispatcher"));
@@ -230,8 +231,10 @@ static sp_status row_host_knobs(const sp_csv *c, int r, sp_plan *p, unsigned *gi
                        e2.msg);
     *given = (*g ? SP_KNOB_GRAPHS : 0) | (*d ? SP_KNOB_DISPATCHER : 0);
     /* overlap_ep (0/1): the row's recipe overlaps the MoE all-to-all with other work (Megatron-Core
-     * overlap_moe_expert_parallel_comm); empty (-1): the stack's default */
-    return sp_csv_int(c, r, "overlap_ep", -1, 0, 1, ep_overlap, err);
+     * overlap_moe_expert_parallel_comm); overlap_tp (0/1): it overlaps the TP collectives with the GEMMs they feed
+     * (torchtitan's enable_async_tensor_parallel, Megatron-Core's tp_comm_overlap); empty (-1): the stack's default */
+    sp_status st = sp_csv_int(c, r, "overlap_ep", -1, 0, 1, &ep_tp_overlap[0], err);
+    return st ? st : sp_csv_int(c, r, "overlap_tp", -1, 0, 1, &ep_tp_overlap[1], err);
 }
 
 /* The moe_capacity and moe_pad cells: Megatron-Core's token drop (moe_expert_capacity_factor,
@@ -263,6 +266,15 @@ static sp_status row_recompute_cols(const sp_csv *c, int r, sp_plan *p, sp_error
     return st;
 }
 
+/* the overlap_ep / overlap_tp cells given (>= 0) replace the system's (the stack's) overlap flags */
+static void row_overlaps(const int ov[2], sp_system *s)
+{
+    if (ov[0] >= 0)
+        s->overlap_ep = ov[0];
+    if (ov[1] >= 0)
+        s->overlap_tp = ov[1];
+}
+
 /* Knobs: the row's cells, then the stack's defaults for the empty ones (or, without a stack, the documented
  * validation defaults: recompute full, the only era whose rows leave it empty). */
 static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int have, sp_system *s, sp_plan *p,
@@ -288,15 +300,15 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
     if (*prec && sp_dtype_parse(prec, &p->dtype, &e3))
         return sp_fail(err, SP_EINVAL, "%s:%d: column 'precision': %s", sp_csv_path(c), sp_csv_line(c, r), e3.msg);
     unsigned host = 0;
-    int ep_overlap = -1;
+    int ov[2] = {-1, -1}; /* the overlap_ep and overlap_tp cells */
     /* offload_layers: the recipe's activation offloading (Megatron-Core cpu_offloading_num_layers); empty = none */
     st = sp_csv_int(c, r, "offload_layers", 0, 0, 1 << 20, &p->offload_layers, err);
     if (!st)
-        st = row_host_knobs(c, r, p, &host, &ep_overlap, err);
+        st = row_host_knobs(c, r, p, &host, ov, err);
     if (!st)
         st = row_moe_drop(c, r, p, err);
-    if (!st && !have && ep_overlap >= 0)
-        s->overlap_ep = ep_overlap;
+    if (!st && !have)
+        row_overlaps(ov, s);
     if (st || !have)
         return st;
     unsigned given = host | (*rc ? SP_KNOB_RECOMPUTE : 0) | (*spc ? SP_KNOB_SP : 0) |
@@ -305,8 +317,7 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
     if (sp_software_apply(sw, given, p, &e3))
         return sp_fail(err, SP_EINVAL, "%s:%d: %s", sp_csv_path(c), sp_csv_line(c, r), e3.msg);
     sp_software_apply_system(sw, s);
-    if (ep_overlap >= 0)
-        s->overlap_ep = ep_overlap;
+    row_overlaps(ov, s);
     return SP_OK;
 }
 
