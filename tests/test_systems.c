@@ -122,6 +122,17 @@ static void test_preset_values(void **st)
     assert_near(b.acc.hbm_bytes, 288e9, 0);
     assert_near(b.tier[1].bw, 100e9, 0);
     assert_int_equal(t.tier[0].size, 8960);
+    /* TPU tori: axes largest first; per-direction ICI from Google's per-chip (v5e, v6e: bidirectional 400 / 800 GBps)
+     * or per-pod all-reduce figures (v4: 1.1 PB/s over 4096 chips) */
+    assert_int_equal(t.tier[0].torus[0], 28);
+    sp_system v4 = load("tpu-v4-pod"), v5e = load("tpu-v5e-pod"), v6e = load("tpu-v6e-pod");
+    assert_int_equal(v4.tier[0].torus[2], 16);
+    assert_near(v4.tier[0].bw, 268e9, 0);
+    assert_near(v4.acc.peak[SP_BF16], 275e12, 0);
+    assert_near(v5e.tier[0].bw, 200e9, 0);
+    assert_near(v5e.tier[1].bw, 25e9 / 8, 0);
+    assert_near(v6e.tier[0].bw, 400e9, 0);
+    assert_string_equal(v4.stack, "maxtext");
     /* the usual stack of an installation, inherited through base */
     assert_string_equal(g.stack, "megatron-core");
     assert_string_equal(load("dgx-b300").stack, "megatron-core");
