@@ -6,21 +6,13 @@
 #include "internal.h"
 #include "step.h"
 
-static sp_system sys(const char *name)
-{
-    sp_system s;
-    sp_error e = {0};
-    assert_int_equal(sp_load_system(SP_DATA_DIR, name, &s, &e), SP_OK);
-    return s;
-}
-
 /* Rule: a ring across nodes is striped over all the node's NICs: with 8 ranks per DGX H100 node, 8 x 50 GB/s x
  * eff 0.85 = 340 GB/s, below NVLink's 450 x 0.8 = 360 GB/s, sets the bus bandwidth (not one NIC's 42.5 GB/s);
  * latency: 14 NVLink hops (6 us) and 2 network hops (10 us) of the 16, over (p-1)/p of them. */
 static void test_ring_stripes_over_all_nics(void **st)
 {
     (void)st;
-    sp_system s = sys("dgx-h100");
+    sp_system s = load_system("dgx-h100");
     double M = 1e9;
     double expect = 15.0 / 16 * M / 340e9 + (14 * 6e-6 + 2 * 10e-6) * 15 / 16;
     assert_near(sp_collective_time(&s, SP_COLL_ALLGATHER, 16, 1, M), expect, 1e-12);
@@ -34,7 +26,7 @@ static void test_ring_stripes_over_all_nics(void **st)
 static void test_one_rank_per_node_pat(void **st)
 {
     (void)st;
-    sp_system s = sys("dgx-h100");
+    sp_system s = load_system("dgx-h100");
     double M = 1e8;
     assert_near(sp_collective_time(&s, SP_COLL_ALLGATHER, 16, 8, M), 15.0 / 16 * M / 42.5e9 + 4 * 10e-6, 1e-12);
 }
@@ -46,7 +38,7 @@ static void test_one_rank_per_node_pat(void **st)
 static void test_allreduce_ring_tree_crossover(void **st)
 {
     (void)st;
-    sp_system s = sys("dgx-h100");
+    sp_system s = load_system("dgx-h100");
     double bb = 340e9;
     double ring_lat = 2 * (112 * 6e-6 + 16 * 10e-6) * 127 / 128, tree_lat = 2 * (7 * 6e-6 + 4 * 10e-6);
     double per_byte = 2 / (0.92 * bb) - 2 * 127.0 / 128 / bb;
@@ -65,7 +57,7 @@ static void test_allreduce_ring_tree_crossover(void **st)
 static void test_nvls_allreduce(void **st)
 {
     (void)st;
-    sp_system s = sys("dgx-h100"), a = sys("dgx-a100-80g");
+    sp_system s = load_system("dgx-h100"), a = load_system("dgx-a100-80g");
     double M = 1e9;
     assert_near(sp_collective_time(&s, SP_COLL_ALLREDUCE, 8, 1, M), 1.125 * M / (450e9 * 0.85) + 2 * 6e-6, 1e-12);
     double abw = a.tier[0].bw * a.tier[0].eff;
@@ -85,7 +77,7 @@ static void test_placement_72(void **st)
     assert_int_equal(sp_domain_members(72, 8, 16), 4);
     assert_int_equal(sp_domain_members(8, 16, 1), 8);
     assert_int_equal(sp_domain_members(8, 4, 8), 1);
-    sp_system s = sys("gb200-nvl72");
+    sp_system s = load_system("gb200-nvl72");
     double M = 1e9;
     double expect = 63.0 / 64 * M / 720e9 + (62 * 8e-6 + 2 * 10e-6) * 63 / 64;
     assert_near(sp_collective_time(&s, SP_COLL_ALLGATHER, 64, 2, M), expect, 1e-12);
@@ -99,7 +91,7 @@ static void test_placement_72(void **st)
 static void test_sm_contention(void **st)
 {
     (void)st;
-    sp_system s = sys("dgx-h100");
+    sp_system s = load_system("dgx-h100");
     assert_near(sp_comm_sm_share(&s.acc), 24.0 / 132, 1e-15);
     sp_model m;
     sp_error e = {0};
@@ -131,14 +123,14 @@ static void test_sm_contention(void **st)
 static void test_torus_axes(void **st)
 {
     (void)st;
-    sp_system s = sys("tpu-v5p-pod");
+    sp_system s = load_system("tpu-v5p-pod");
     double M = 1e9, lat = 5e-6;
     assert_near(sp_collective_time(&s, SP_COLL_ALLGATHER, 4, 1, M), 0.75 * M / 140e9 + 3 * lat, 1e-12);
     assert_near(sp_collective_time(&s, SP_COLL_REDUCESCATTER, 16, 4, M), 15.0 / 16 * M / 280e9 + 15 * lat, 1e-12);
     assert_near(sp_collective_time(&s, SP_COLL_ALLGATHER, 1024, 1, M), M / 420e9 + 10 * lat, 1e-12);
     assert_near(sp_collective_time(&s, SP_COLL_ALLGATHER, 4, 28, M), 0.75 * M / 140e9 + 3 * lat, 1e-12);
     assert_near(sp_collective_time(&s, SP_COLL_ALLREDUCE, 4, 1, M), 2 * 0.75 * M / 140e9 + 6 * lat, 1e-12);
-    sp_system h = sys("dgx-h100");
+    sp_system h = load_system("dgx-h100");
     assert_near(sp_collective_time(&h, SP_COLL_ALLGATHER, 4, 1, M), 0.75 * M / 360e9 + 3 * 6e-6, 1e-12);
 }
 

@@ -1,21 +1,12 @@
 /* Energy, CO2e and cost (issue 6) against published figures. */
 #include "testutil.h"
 
-static sp_system sys(const char *name)
-{
-    sp_system s;
-    sp_error e = {0};
-    if (sp_load_system(SP_DATA_DIR, name, &s, &e))
-        fail_msg("%s", e.msg);
-    return s;
-}
-
 /* GPT-3: 10,000 V100 for 14.8 days (3.552M accelerator-hours), measured 24.6 TFLOP/s per chip (MFU 0.197),
  * PUE 1.1: Patterson et al. 2021 report 1,287 MWh. Issue 6 target: within 20 %. */
 static void test_gpt3_energy(void **st)
 {
     (void)st;
-    sp_system s = sys("dgx2-v100");
+    sp_system s = load_system("dgx2-v100");
     sp_energy_opts o;
     sp_energy_defaults(&o);
     o.pue = 1.1;
@@ -34,7 +25,7 @@ static void test_gpt3_energy(void **st)
 static void test_llama2_co2e(void **st)
 {
     (void)st;
-    sp_system s = sys("dgx-a100-80g");
+    sp_system s = load_system("dgx-a100-80g");
     sp_energy_opts o;
     sp_energy_defaults(&o);
     o.model = SP_POWER_TDP;
@@ -64,7 +55,7 @@ static void test_power_model(void **st)
     /* the H100 anchor: an 8x H100 node training at u = 0.45 draws 60-85 % of its 10.2 kW rating (measured 76 %
      * average, Newkirk et al. 2025; 82 % maximum, Latif et al. 2024) */
     {
-        sp_system h = sys("dgx-h100");
+        sp_system h = load_system("dgx-h100");
         sp_energy_opts ho;
         sp_energy_defaults(&ho);
         ho.pue = 1.0;
@@ -75,7 +66,7 @@ static void test_power_model(void **st)
         print_message("8x H100 at MFU 0.45: %.2f kW = %.0f %% of the 10.2 kW rating\n", hr.energy_kwh, 100 * frac);
         assert_true(frac > 0.60 && frac < 0.85);
     }
-    sp_system s = sys("dgx-h100");
+    sp_system s = load_system("dgx-h100");
     sp_energy_opts o;
     sp_energy_defaults(&o);
     sp_energy_result lo, hi;

@@ -3,22 +3,11 @@
 
 #define GB 1e9
 
-static sp_model load(const char *name)
-{
-    sp_model m;
-    sp_error e = {0};
-    if (sp_load_model(SP_DATA_DIR, name, &m, &e))
-        fail_msg("%s", e.msg);
-    return m;
-}
-
 static sp_train_result run(const char *model, const char *system, const char *method, int seq, sp_plan *pout)
 {
-    sp_model m = load(model);
-    sp_system s;
+    sp_model m = load_model(model);
+    sp_system s = load_system(system);
     sp_error e = {0};
-    if (sp_load_system(SP_DATA_DIR, system, &s, &e))
-        fail_msg("%s", e.msg);
     sp_finetune ft;
     assert_int_equal(sp_finetune_parse(method, NULL, NULL, 0, &ft, &e), SP_OK);
     sp_plan p;
@@ -77,7 +66,7 @@ static void test_qlora_65b_48gb(void **st)
     sp_train_result r = run("llama-65b", "l40s-node", "qlora", 512, NULL);
     assert_true(r.fits);
     /* NF4 with double quantization: 4.127 bits per parameter -> 33.7 GB of base weights */
-    sp_model m = load("llama-65b");
+    sp_model m = load_model("llama-65b");
     double adapters = 80 * sp_lora_params_per_layer(&m, 64, SP_LORA_ATTN | SP_LORA_MLP);
     assert_rel(adapters, 799.5e6, 0.001);
     assert_rel(r.mem.weights, 65.29e9 * 4.127 / 8 + 2.0 * adapters, 0.01);
@@ -100,7 +89,7 @@ static void test_lora_faster_than_full(void **st)
 static void test_distilbert_size_speed(void **st)
 {
     (void)st;
-    sp_model t = load("bert-base"), s = load("distilbert-base");
+    sp_model t = load_model("bert-base"), s = load_model("distilbert-base");
     sp_param_count pt, ps;
     sp_model_params(&t, &pt);
     sp_model_params(&s, &ps);
@@ -119,7 +108,7 @@ static void test_bad_inputs(void **st)
     assert_int_equal(sp_finetune_parse("lora", "attn,conv", NULL, 0, &ft, &e), SP_EINVAL);
     assert_non_null(strstr(e.msg, "'conv'"));
     assert_int_equal(sp_finetune_parse("dora", NULL, NULL, 0, &ft, &e), SP_EINVAL);
-    sp_model m = load("llama3-8b");
+    sp_model m = load_model("llama3-8b");
     assert_int_equal(sp_finetune_parse("lora", "attn", NULL, 4096, &ft, &e), SP_OK);
     sp_plan p;
     sp_plan_defaults(&p);

@@ -5,21 +5,12 @@
 
 #include <string.h>
 
-static sp_model load(const char *n)
-{
-    sp_model m;
-    sp_error e = {0};
-    if (sp_load_model(SP_DATA_DIR, n, &m, &e))
-        fail_msg("%s", e.msg);
-    return m;
-}
-
 /* Llama-2-70B: 2 (K and V) x 80 layers x 8 KV heads x 128 x 2 bytes = 327,680 bytes per token (bf16).
  * DeepSeek-V3: compressed latent (512 + 64 rope) x 61 layers x 2 bytes = 70,272 bytes per token. */
 static void test_kv_cache(void **st)
 {
     (void)st;
-    sp_model l = load("llama2-70b"), d = load("deepseek-v3");
+    sp_model l = load_model("llama2-70b"), d = load_model("deepseek-v3");
     assert_near(sp_kv_bytes_per_token(&l, SP_BF16), 327680, 0);
     assert_near(sp_kv_bytes_per_token(&d, SP_BF16), 70272, 0);
     assert_near(sp_kv_bytes_per_token(&l, SP_FP8), 163840, 0);
@@ -37,7 +28,7 @@ static void test_experts(void **st)
 static void test_serving_behaviour(void **st)
 {
     (void)st;
-    sp_model m = load("llama3-70b");
+    sp_model m = load_model("llama3-70b");
     sp_system s;
     sp_error e = {0};
     assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e), SP_OK);
@@ -92,7 +83,7 @@ static void test_expert_distribution(void **st)
 static void test_inflight(void **st)
 {
     (void)st;
-    sp_model m = load("llama3-8b");
+    sp_model m = load_model("llama3-8b");
     sp_system s;
     sp_error e = {0};
     assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e), SP_OK);
@@ -119,7 +110,7 @@ static void test_inflight(void **st)
 static void test_coe(void **st)
 {
     (void)st;
-    sp_model m = load("llama2-7b");
+    sp_model m = load_model("llama2-7b");
     sp_system s;
     sp_error e = {0};
     assert_int_equal(sp_load_system(SP_DATA_DIR, "sambanova-sn40l", &s, &e), SP_OK);
@@ -209,7 +200,7 @@ static void test_shape(void **st)
 static void test_pipeline_serving(void **st)
 {
     (void)st;
-    sp_model m = load("llama3-70b");
+    sp_model m = load_model("llama3-70b");
     sp_system s;
     sp_error e = {0};
     assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e), SP_OK);
@@ -245,7 +236,7 @@ static void test_hybrid(void **st)
     sp_infer_opts o;
     sp_infer_defaults(&o);
     o.batch = 8;
-    sp_model u = load("llama3-8b"), g = u;
+    sp_model u = load_model("llama3-8b"), g = u;
     g.n_pattern = g.n_layers;
     for (int i = 0; i < g.n_layers; i++)
         g.mixer[i] = SP_MIX_ATTN, g.ffn[i] = SP_FFN_DENSE;
@@ -255,7 +246,7 @@ static void test_hybrid(void **st)
     assert_rel(b.tpot_s, a.tpot_s, 1e-9);
     assert_rel(b.ttft_s, a.ttft_s, 1e-9);
     assert_rel(b.kv_bytes, a.kv_bytes, 1e-9);
-    sp_model n = load("nemotron-3-nano-30b-a3b");
+    sp_model n = load_model("nemotron-3-nano-30b-a3b");
     double ctx = o.prompt + o.output, tok, seq;
     sp_model_cache_bytes(&n, (int)ctx, 2, &tok, &seq);
     assert_int_equal(sp_infer_eval(&n, &s, &o, &a, &e), SP_OK);
@@ -297,7 +288,7 @@ static const sp_op *find_op(const sp_layer_ops *l, const char *name)
 static void test_latent_moe(void **st)
 {
     (void)st;
-    sp_model m = load("nemotron-3-super-120b-a12b");
+    sp_model m = load_model("nemotron-3-super-120b-a12b");
     sp_system s;
     sp_error e = {0};
     assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-b200", &s, &e), SP_OK);
@@ -347,7 +338,7 @@ static void test_default_layout(void **st)
     sp_error e = {0};
     assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-b200", &b, &e), SP_OK);
     assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &h, &e), SP_OK);
-    sp_model d = load("deepseek-v3"), l = load("llama3-8b");
+    sp_model d = load_model("deepseek-v3"), l = load_model("llama3-8b");
     sp_infer_opts o;
     char why[400];
     sp_infer_defaults(&o);

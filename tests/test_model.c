@@ -1,18 +1,9 @@
 /* Transformer arithmetic against published parameter counts and FLOP formulas. */
 #include "testutil.h"
 
-static sp_model load(const char *name)
-{
-    sp_model m;
-    sp_error e = {0};
-    if (sp_load_model(SP_DATA_DIR, name, &m, &e) != SP_OK)
-        fail_msg("%s", e.msg);
-    return m;
-}
-
 static void params_of(const char *name, double *total, double *active)
 {
-    sp_model m = load(name);
+    sp_model m = load_model(name);
     sp_param_count pc;
     sp_model_params(&m, &pc);
     *total = pc.total;
@@ -51,7 +42,7 @@ static void test_published_param_counts(void **st)
 static void test_megatron_flops_formula(void **st)
 {
     (void)st;
-    sp_model m = load("gpt3-175b-megatron");
+    sp_model m = load_model("gpt3-175b-megatron");
     double B = 1536, s = 2048, L = 96, h = 12288, V = 51200;
     double want = 72 * B * s * L * h * h * (1 + s / (6 * h) + V / (12 * L * h));
     assert_rel(sp_model_train_flops(&m, 2048, B * s), want, 1e-3);
@@ -71,7 +62,7 @@ static void test_korthikanti_table5_mfu(void **st)
                 {"turing-nlg-530b", 280, 280, 37.83, 56.0},
                 {"megatron-1t", 512, 512, 71.49, 56.3}};
     for (int i = 0; i < 4; i++) {
-        sp_model m = load(rows[i].model);
+        sp_model m = load_model(rows[i].model);
         double flops = sp_model_train_flops(&m, 2048, rows[i].batch * 2048.0);
         double mfu = 100 * flops / (rows[i].step_s * rows[i].gpus * 312e12);
         assert_near(mfu, rows[i].mfu_pct, 0.2);
@@ -82,13 +73,13 @@ static void test_gqa_moe_arithmetic(void **st)
 {
     (void)st;
     /* GQA: Llama-2-70B attention = 2·h·h + 2·h·(8·128) per layer */
-    sp_model m = load("llama2-70b");
+    sp_model m = load_model("llama2-70b");
     sp_param_count pc;
     sp_model_params(&m, &pc);
     assert_near(pc.attn_per_layer, 2.0 * 8192 * 8192 + 2.0 * 8192 * 1024, 0.5);
     assert_near(pc.mlp_dense_per_layer, 3.0 * 8192 * 28672, 0.5);
     /* MoE with one expert and top-1 has the same FLOPs as the dense model */
-    sp_model d = load("llama3-8b"), e = d;
+    sp_model d = load_model("llama3-8b"), e = d;
     e.n_experts = 1;
     e.top_k = 1;
     assert_near(sp_model_fwd_flops_per_token(&d, 4096), sp_model_fwd_flops_per_token(&e, 4096), 1);

@@ -3,21 +3,10 @@
  * each kind moves the step the way its arithmetic says. */
 #include "testutil.h"
 
-static sp_model load(const char *name)
-{
-    sp_model m;
-    sp_error e = {0};
-    if (sp_load_model(SP_DATA_DIR, name, &m, &e) != SP_OK)
-        fail_msg("%s", e.msg);
-    return m;
-}
-
 static sp_train_result run_pp(const sp_model *m, int gpus, int tp, int ep, int seq, int zero, int pp)
 {
-    sp_system s;
+    sp_system s = load_system("dgx-h100");
     sp_error e = {0};
-    if (sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e))
-        fail_msg("%s", e.msg);
     sp_plan p;
     sp_plan_defaults(&p);
     p.n_gpus = gpus, p.tp = tp, p.ep = ep, p.seq_len = seq, p.zero = zero, p.global_batch = 64, p.pp = pp;
@@ -39,7 +28,7 @@ static sp_train_result run(const sp_model *m, int gpus, int tp, int ep, int seq,
  * shards the norms too). */
 static void same_as_uniform(const char *name, int ep)
 {
-    sp_model u = load(name), g = u;
+    sp_model u = load_model(name), g = u;
     g.n_pattern = g.n_layers;
     for (int i = 0; i < g.n_layers; i++) {
         g.mixer[i] = (unsigned char)sp_model_mixer(&u, i);
@@ -67,7 +56,7 @@ static void test_general_path_equals_uniform(void **st)
 static void test_stage_pattern(void **st)
 {
     (void)st;
-    sp_model n = load("nemotron-3-nano-30b-a3b"), g = n;
+    sp_model n = load_model("nemotron-3-nano-30b-a3b"), g = n;
     int w = 0;
     for (int k = 0; k < SP_NMIXER; k++)
         for (int f = 0; f < SP_NFFN; f++)
@@ -94,10 +83,8 @@ static sp_model sub_model(const sp_model *n, int a, int b)
 
 static sp_memory plan_memory(const sp_model *m, int pp)
 {
-    sp_system s;
+    sp_system s = load_system("dgx-h100");
     sp_error e = {0};
-    if (sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e))
-        fail_msg("%s", e.msg);
     sp_plan p;
     sp_plan_defaults(&p);
     p.n_gpus = pp, p.pp = pp, p.seq_len = 4096, p.global_batch = 64, p.recompute = SP_RECOMPUTE_NONE;
@@ -116,7 +103,7 @@ static sp_memory plan_memory(const sp_model *m, int pp)
 static void test_stage_memory(void **st)
 {
     (void)st;
-    sp_model n = load("nemotron-3-nano-30b-a3b");
+    sp_model n = load_model("nemotron-3-nano-30b-a3b");
     assert_int_equal(n.n_layers, 52);
     int cut[4] = {0, 18, 36, 52};
     sp_param_count pc;
@@ -153,7 +140,7 @@ static void test_stage_memory(void **st)
 static void test_sliding_window(void **st)
 {
     (void)st;
-    sp_model w = load("gpt-oss-20b"), f = w;
+    sp_model w = load_model("gpt-oss-20b"), f = w;
     f.sliding_window = 1 << 20;
     sp_train_result a = run(&w, 8, 1, 8, 16384, 1), b = run(&f, 8, 1, 8, 16384, 1);
     assert_true(a.step_time_s < b.step_time_s);
@@ -165,7 +152,7 @@ static void test_sliding_window(void **st)
 static void test_mtp_cost(void **st)
 {
     (void)st;
-    sp_model nano = load("nemotron-3-nano-30b-a3b"), light = load("nemotron-3.5-lightning-30b-a3b");
+    sp_model nano = load_model("nemotron-3-nano-30b-a3b"), light = load_model("nemotron-3.5-lightning-30b-a3b");
     sp_train_result a = run(&nano, 8, 1, 8, 8192, 1), b = run(&light, 8, 1, 8, 8192, 1);
     assert_true(b.step_time_s > a.step_time_s);
     assert_true(b.step_time_s < 1.25 * a.step_time_s);
@@ -178,7 +165,7 @@ static void test_mtp_cost(void **st)
 static void test_recurrent_layers_linear(void **st)
 {
     (void)st;
-    sp_model q = load("qwen3-next-80b-a3b");
+    sp_model q = load_model("qwen3-next-80b-a3b");
     double f1 = sp_model_fwd_flops_per_token(&q, 4096), f2 = sp_model_fwd_flops_per_token(&q, 8192);
     assert_rel(f2 - f1, 12 * 4.0 * 16 * 256 * 4096, 1e-12);
     sp_train_result r = run(&q, 32, 1, 32, 4096, 1);
@@ -192,11 +179,7 @@ static void test_recurrent_layers_linear(void **st)
 static void test_mamba1(void **st)
 {
     (void)st;
-    sp_model j;
-    sp_error e = {0};
-    if (sp_load_model(SP_DATA_DIR, SP_DATA_DIR "/../tests/configs/jamba-1.5-mini.json", &j, &e))
-        fail_msg("%s", e.msg);
-    sp_model l = load("llama3-8b");
+    sp_model j = load_model(SP_DATA_DIR "/../tests/configs/jamba-1.5-mini.json"), l = load_model("llama3-8b");
     sp_train_result a = run(&j, 8, 1, 8, 4096, 1), b = run(&j, 8, 1, 8, 16384, 1);
     assert_true(a.mfu > 0 && a.mfu < 1 && a.mem.activations > 0);
     sp_train_result c = run(&l, 8, 1, 1, 4096, 1), d = run(&l, 8, 1, 1, 16384, 1);
@@ -211,7 +194,7 @@ static void test_mamba1(void **st)
 static void test_latent_moe(void **st)
 {
     (void)st;
-    sp_model s = load("nemotron-3-super-120b-a12b");
+    sp_model s = load_model("nemotron-3-super-120b-a12b");
     sp_train_result r = run(&s, 64, 1, 64, 4096, 1);
     assert_true(r.t.ep_comm > 0);
     assert_true(r.mfu > 0 && r.mfu < 1);
@@ -221,7 +204,7 @@ static void test_latent_moe(void **st)
 static void test_refusals(void **st)
 {
     (void)st;
-    sp_model n = load("nemotron-3-nano-30b-a3b"), s = load("nemotron-3-super-120b-a12b");
+    sp_model n = load_model("nemotron-3-nano-30b-a3b"), s = load_model("nemotron-3-super-120b-a12b");
     sp_plan p;
     sp_plan_defaults(&p);
     p.cp = 2;
@@ -231,9 +214,7 @@ static void test_refusals(void **st)
     assert_int_equal(sp_model_train_check(&n, NULL, &e), SP_OK);
     assert_int_equal(sp_model_train_check(&s, NULL, &e), SP_OK); /* LatentMoE priced (ops.c) */
     assert_int_equal(sp_model_step_check(&s, "inference", &e), SP_OK); /* LatentMoE at serving, MTP not loaded */
-    sp_model j;
-    if (sp_load_model(SP_DATA_DIR, SP_DATA_DIR "/../tests/configs/jamba-1.5-mini.json", &j, &e))
-        fail_msg("%s", e.msg);
+    sp_model j = load_model(SP_DATA_DIR "/../tests/configs/jamba-1.5-mini.json");
     assert_int_equal(sp_model_train_check(&j, NULL, &e), SP_OK); /* Mamba-1 priced (ops.c sp_ops_mamba1) */
     assert_int_equal(sp_model_train_check(&j, &p, &e), SP_EINVAL); /* but not under CP */
     assert_int_equal(sp_model_step_check(&n, "inference", &e), SP_OK); /* inference prices Mamba-2 and Mamba-1 */

@@ -7,24 +7,6 @@
 
 static sp_search_entry top_r[SP_SEARCH_MAX_TOP]; /* caller-owned top-k buffer of sp_search */
 
-static sp_model load(const char *n)
-{
-    sp_model m;
-    sp_error e = {0};
-    if (sp_load_model(SP_DATA_DIR, n, &m, &e))
-        fail_msg("%s", e.msg);
-    return m;
-}
-
-static sp_system sys(const char *n)
-{
-    sp_system s;
-    sp_error e = {0};
-    if (sp_load_system(SP_DATA_DIR, n, &s, &e))
-        fail_msg("%s", e.msg);
-    return s;
-}
-
 static sp_train_result eval(const sp_model *m, const sp_system *s, sp_plan p)
 {
     sp_error e = {0};
@@ -41,8 +23,8 @@ static sp_train_result eval(const sp_model *m, const sp_system *s, sp_plan p)
 static void test_deepseek_v3(void **st)
 {
     (void)st;
-    sp_model m = load("deepseek-v3");
-    sp_system s = sys("h800-cluster");
+    sp_model m = load_model("deepseek-v3");
+    sp_system s = load_system("h800-cluster");
     sp_plan p;
     sp_plan_defaults(&p);
     p.n_gpus = 2048;
@@ -67,11 +49,11 @@ static void test_deepseek_v3(void **st)
 static void test_one_expert_is_dense(void **st)
 {
     (void)st;
-    sp_model d = load("llama3-8b"), e = d;
+    sp_model d = load_model("llama3-8b"), e = d;
     e.n_experts = 1;
     e.top_k = 1;
     e.moe_ffn_dim = d.ffn_dim;
-    sp_system s = sys("dgx-h100");
+    sp_system s = load_system("dgx-h100");
     sp_plan p;
     sp_plan_defaults(&p);
     p.n_gpus = 16;
@@ -89,8 +71,8 @@ static void test_one_expert_is_dense(void **st)
 static void test_moe_properties(void **st)
 {
     (void)st;
-    sp_model m = load("mixtral-8x7b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("mixtral-8x7b");
+    sp_system s = load_system("dgx-h100");
     sp_plan p;
     sp_plan_defaults(&p);
     p.n_gpus = 64;
@@ -137,8 +119,8 @@ static sp_plan mixtral_plan(void)
 static void test_capacity_and_imbalance(void **st)
 {
     (void)st;
-    sp_model m = load("mixtral-8x7b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("mixtral-8x7b");
+    sp_system s = load_system("dgx-h100");
     sp_plan p = mixtral_plan();
     sp_train_result base = eval(&m, &s, p);
     sp_plan q = p;
@@ -189,8 +171,8 @@ static void test_capacity_and_imbalance(void **st)
 static void test_etp(void **st)
 {
     (void)st;
-    sp_model m = load("mixtral-8x7b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("mixtral-8x7b");
+    sp_system s = load_system("dgx-h100");
     sp_plan p = mixtral_plan();
     p.tp = 4;
     p.ep = 4;
@@ -230,7 +212,7 @@ static void test_etp(void **st)
     sp_plan bad = p;
     bad.etp = 3;
     assert_int_equal(sp_plan_resolve(&bad, &m, &s, &err), SP_EINVAL);
-    sp_model d = load("llama3-8b");
+    sp_model d = load_model("llama3-8b");
     bad = p;
     bad.ep = 1;
     bad.etp = 2;
@@ -242,8 +224,8 @@ static void test_etp(void **st)
 static void test_fp8(void **st)
 {
     (void)st;
-    sp_model m = load("llama3-8b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
     sp_plan p;
     sp_plan_defaults(&p);
     p.n_gpus = 8;
@@ -262,7 +244,7 @@ static void test_fp8(void **st)
     /* compute-bound plans: FP8 is never slower than BF16 */
     const char *models[] = {"llama3-8b", "llama3-70b", "gpt3-175b", "mixtral-8x7b"};
     for (int i = 0; i < 4; i++) {
-        sp_model x = load(models[i]);
+        sp_model x = load_model(models[i]);
         sp_plan q;
         sp_plan_defaults(&q);
         q.tp = 8;
@@ -282,7 +264,7 @@ static void test_fp8(void **st)
         assert_true(rf.t.compute < rb.t.compute);
     }
     /* the FP8 curve against its source (tile-lang, H800, M = N = 8192): within 10 % for K >= 1024 */
-    sp_system h8 = sys("h800-cluster");
+    sp_system h8 = load_system("h800-cluster");
     const double K[] = {1024, 2048, 4096, 8192, 16384}, tf[] = {927, 1174, 1378, 1461, 1523};
     for (int i = 0; i < 5; i++) {
         double t = sp_gemm_time(&h8.acc, SP_FP8, 8192, 8192, K[i], 1);
@@ -295,8 +277,8 @@ static void test_fp8(void **st)
 static void test_long_context(void **st)
 {
     (void)st;
-    sp_model m = load("llama3-8b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
     const int S = 1048576;
     /* attention FLOPs per token (4·s·a·d_head per layer) against 2 x active parameters */
     double fwd = sp_model_fwd_flops_per_token(&m, S);
@@ -327,7 +309,7 @@ static void test_long_context(void **st)
         prev = r;
     }
     /* 70B: TP 8 x CP 32 on 256 GPUs */
-    sp_model b = load("llama3-70b");
+    sp_model b = load_model("llama3-70b");
     sp_plan p;
     sp_plan_defaults(&p);
     p.tp = 8;
@@ -348,8 +330,8 @@ static void test_long_context(void **st)
 static void test_search_precision_etp(void **st)
 {
     (void)st;
-    sp_model m = load("llama3-8b");
-    sp_system h = sys("dgx-h100"), a = sys("dgx-a100-80g");
+    sp_model m = load_model("llama3-8b");
+    sp_system h = load_system("dgx-h100"), a = load_system("dgx-a100-80g");
     sp_search_opts o;
     sp_search_defaults(&o);
     o.plan.n_gpus = 16;
@@ -365,7 +347,7 @@ static void test_search_precision_etp(void **st)
     assert_int_equal(sp_search(&m, &a, &o, top_r, r, &e), SP_OK);
     for (int i = 0; i < r->n_top; i++)
         assert_int_equal(r->top[i].plan.dtype, SP_BF16); /* A100 has no FP8 */
-    sp_model x = load("mixtral-8x7b");
+    sp_model x = load_model("mixtral-8x7b");
     sp_search_opts q;
     sp_search_defaults(&q);
     q.plan.n_gpus = 64;
@@ -397,8 +379,8 @@ static void test_search_precision_etp(void **st)
 static void test_fold(void **st)
 {
     (void)st;
-    sp_model m = load("mixtral-8x7b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("mixtral-8x7b");
+    sp_system s = load_system("dgx-h100");
     for (int etp = 0; etp <= 1; etp++) {
         sp_plan u = mixtral_plan(), f = u;
         u.tp = f.tp = 2;

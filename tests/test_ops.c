@@ -5,24 +5,6 @@
 
 #include <string.h>
 
-static sp_model load(const char *n)
-{
-    sp_model m;
-    sp_error e = {0};
-    if (sp_load_model(SP_DATA_DIR, n, &m, &e))
-        fail_msg("%s", e.msg);
-    return m;
-}
-
-static sp_system sys(const char *n)
-{
-    sp_system s;
-    sp_error e = {0};
-    if (sp_load_system(SP_DATA_DIR, n, &s, &e))
-        fail_msg("%s", e.msg);
-    return s;
-}
-
 /* forward FLOPs of the ops with all of `flags` (count and batch included) */
 static double gemm_flops(const sp_layer_ops *l, unsigned flags)
 {
@@ -40,8 +22,8 @@ static double gemm_flops(const sp_layer_ops *l, unsigned flags)
 static void test_dense_layer_flops(void **st)
 {
     (void)st;
-    sp_model m = load("llama3-8b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
     sp_plan p;
     sp_plan_defaults(&p);
     p.tp = 2, p.micro_batch = 2, p.seq_len = 4096;
@@ -62,8 +44,8 @@ static void test_dense_layer_flops(void **st)
 static void test_moe_expert_flops(void **st)
 {
     (void)st;
-    sp_model m = load("mixtral-8x7b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("mixtral-8x7b");
+    sp_system s = load_system("dgx-h100");
     sp_plan p;
     sp_plan_defaults(&p);
     p.ep = 4, p.micro_batch = 1, p.seq_len = 4096;
@@ -83,7 +65,7 @@ static void test_moe_expert_flops(void **st)
 static void test_node_limited_alltoall(void **st)
 {
     (void)st;
-    sp_system s = sys("h800-cluster");
+    sp_system s = load_system("h800-cluster");
     double b = 64e6;
     assert_true(sp_collective_time_cross(&s, SP_COLL_ALLTOALL, 64, 1, b, 1) ==
                 sp_collective_time(&s, SP_COLL_ALLTOALL, 64, 1, b));
@@ -96,8 +78,8 @@ static void test_node_limited_alltoall(void **st)
 static void test_engine_step_is_decode(void **st)
 {
     (void)st;
-    sp_model m = load("llama3-70b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama3-70b");
+    sp_system s = load_system("dgx-h100");
     sp_infer_opts o;
     sp_infer_defaults(&o);
     o.n_gpus = 8, o.tp = 8, o.batch = 64;
@@ -118,8 +100,8 @@ static void test_engine_step_is_decode(void **st)
 static void test_max_ops(void **st)
 {
     (void)st;
-    sp_model m = load("deepseek-v3");
-    sp_system s = sys("h800-cluster");
+    sp_model m = load_model("deepseek-v3");
+    sp_system s = load_system("h800-cluster");
     sp_plan p;
     sp_plan_defaults(&p);
     p.tp = 4, p.etp = 2, p.ep = 8, p.cp = 2, p.seq_parallel = 1, p.micro_batch = 1, p.seq_len = 4096;
@@ -139,7 +121,7 @@ static void test_max_ops(void **st)
 /* flash-attention op of one layer priced on s: forward and backward seconds without the launch overhead */
 static void flash_times(sp_system *s, sp_attn_kernel k, double *fwd, double *bwd)
 {
-    sp_model m = load("llama3-8b");
+    sp_model m = load_model("llama3-8b");
     sp_plan p;
     sp_plan_defaults(&p);
     p.micro_batch = 1, p.seq_len = 16384;
@@ -167,7 +149,7 @@ static void flash_times(sp_system *s, sp_attn_kernel k, double *fwd, double *bwd
 static void test_attention_kernel_class(void **st)
 {
     (void)st;
-    sp_system h = sys("dgx-h100"), a = sys("dgx-a100-80g");
+    sp_system h = load_system("dgx-h100"), a = load_system("dgx-a100-80g");
     double f2, b2, f3, b3, fc, bc, fg, bg, fa, ba;
     flash_times(&h, SP_ATTN_FA2, &f2, &b2);
     flash_times(&h, SP_ATTN_FA3, &f3, &b3);
@@ -188,8 +170,8 @@ static void test_attention_kernel_class(void **st)
 static void test_saved_activations_korthikanti(void **st)
 {
     (void)st;
-    sp_model m = load("gpt3-175b");
-    sp_system s = sys("dgx-a100-80g");
+    sp_model m = load_model("gpt3-175b");
+    sp_system s = load_system("dgx-a100-80g");
     sp_param_count pc;
     sp_model_params(&m, &pc);
     for (int t = 1; t <= 8; t *= 8) {
@@ -216,11 +198,11 @@ static void test_saved_activations_korthikanti(void **st)
 static void test_dropout_masks(void **st)
 {
     (void)st;
-    sp_model m = load("gpt3-175b"), n = m, llama = load("llama3-8b");
+    sp_model m = load_model("gpt3-175b"), n = m, llama = load_model("llama3-8b");
     assert_true(m.hidden_dropout == 0.1 && m.attn_dropout == 0.1);
     assert_true(llama.hidden_dropout == 0 && llama.attn_dropout == 0);
     n.hidden_dropout = n.attn_dropout = 0;
-    sp_system s = sys("dgx-a100-80g");
+    sp_system s = load_system("dgx-a100-80g");
     sp_param_count pc;
     sp_model_params(&m, &pc);
     sp_plan p;
@@ -272,8 +254,8 @@ static const sp_op *find_op(const sp_layer_ops *l, const char *n)
 static void test_sliding_band(void **st)
 {
     (void)st;
-    sp_model m = load("gpt-oss-20b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("gpt-oss-20b");
+    sp_system s = load_system("dgx-h100");
     sp_param_count pc;
     sp_model_params(&m, &pc);
     sp_plan p;
@@ -303,8 +285,8 @@ static void test_sliding_band(void **st)
 static void test_sinks_kernel_support(void **st)
 {
     (void)st;
-    sp_model m = load("gpt-oss-20b"), llama = load("llama3-8b");
-    sp_system mc = sys("dgx-h100"), lf = sys("dgx-h100");
+    sp_model m = load_model("gpt-oss-20b"), llama = load_model("llama3-8b");
+    sp_system mc = load_system("dgx-h100"), lf = load_system("dgx-h100");
     sp_software a, b;
     sp_error e = {0};
     assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &a, &e), SP_OK);
@@ -349,7 +331,7 @@ static sp_op host_op(const sp_system *s, unsigned g, double kernels, double gpu_
 static void test_host_dispatch(void **st)
 {
     (void)st;
-    sp_system s = sys("dgx-h100");
+    sp_system s = load_system("dgx-h100");
     s.acc.eff.kernel_overhead_s = 0;
     sp_layer_ops l = {.n = 1, .host_kernel_s = 10e-6};
     l.op[0] = host_op(&s, SP_GRAPH_ATTN, 40, 0);
@@ -378,7 +360,7 @@ static void test_host_dispatch(void **st)
 static void test_host_sync(void **st)
 {
     (void)st;
-    sp_system s = sys("dgx-h100");
+    sp_system s = load_system("dgx-h100");
     s.acc.eff.kernel_overhead_s = 0;
     sp_layer_ops l = {.n = 2, .host_kernel_s = 10e-6, .sync = 1};
     l.op[0] = host_op(&s, SP_GRAPH_MOE, 30, 0);
@@ -406,8 +388,8 @@ static void test_host_sync(void **st)
 static void test_band_rate(void **st)
 {
     (void)st;
-    sp_model m = load("gpt-oss-20b");
-    sp_system h = sys("dgx-h100"), a = sys("dgx-a100-80g");
+    sp_model m = load_model("gpt-oss-20b");
+    sp_system h = load_system("dgx-h100"), a = load_system("dgx-a100-80g");
     h.attn_kernel = a.attn_kernel = SP_ATTN_CUDNN;
     sp_param_count pc;
     sp_model_params(&m, &pc);
@@ -454,8 +436,8 @@ static double experts_m(const sp_model *m, const sp_system *s, const sp_plan *p,
 static void test_moe_pad_m(void **st)
 {
     (void)st;
-    sp_model m = load("qwen3-30b-a3b");
-    sp_system s = sys("dgx-b200");
+    sp_model m = load_model("qwen3-30b-a3b");
+    sp_system s = load_system("dgx-b200");
     sp_plan p;
     sp_plan_defaults(&p);
     sp_layer_ops l;
@@ -474,8 +456,8 @@ static void test_moe_pad_m(void **st)
 static void test_moe_pad_no_sync(void **st)
 {
     (void)st;
-    sp_model m = load("qwen3-30b-a3b");
-    sp_system s = sys("gb200-nvl72");
+    sp_model m = load_model("qwen3-30b-a3b");
+    sp_system s = load_system("gb200-nvl72");
     sp_plan p;
     sp_plan_defaults(&p);
     p.ep = 8, p.seq_len = 4096, p.capacity_factor = 1;
@@ -500,8 +482,8 @@ static void test_moe_pad_no_sync(void **st)
 static void test_grouped_host(void **st)
 {
     (void)st;
-    sp_model m = load("qwen3-30b-a3b");
-    sp_system s = sys("dgx-b200");
+    sp_model m = load_model("qwen3-30b-a3b");
+    sp_system s = load_system("dgx-b200");
     sp_param_count pc;
     sp_model_params(&m, &pc);
     struct { sp_dtype d; sp_fp8_recipe r; double f, b; } k[] = {
@@ -531,7 +513,7 @@ static void test_grouped_host(void **st)
 static void test_grouped_host_priced(void **st)
 {
     (void)st;
-    sp_system s = sys("dgx-h100");
+    sp_system s = load_system("dgx-h100");
     s.acc.eff.kernel_overhead_s = 0;
     sp_layer_ops l = {.n = 1, .host_kernel_s = 10e-6};
     l.op[0] = (sp_op){.name = "experts_up", .kind = SP_OP_GEMM, .part = SP_PART_COMPUTE,
@@ -552,8 +534,8 @@ static void test_grouped_host_priced(void **st)
 static void test_expert_bias(void **st)
 {
     (void)st;
-    sp_model m = load("gpt-oss-120b"), q = load("qwen3-30b-a3b");
-    sp_system s = sys("dgx-b200");
+    sp_model m = load_model("gpt-oss-120b"), q = load_model("qwen3-30b-a3b");
+    sp_system s = load_system("dgx-b200");
     sp_param_count pc, pq;
     sp_model_params(&m, &pc);
     sp_model_params(&q, &pq);

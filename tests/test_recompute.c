@@ -7,29 +7,31 @@
 
 #include <string.h>
 
-static sp_model load(const char *n)
-{
-    sp_model m;
-    sp_error e = {0};
-    if (sp_load_model(SP_DATA_DIR, n, &m, &e))
-        fail_msg("%s", e.msg);
-    return m;
-}
-
-static sp_system sys(const char *n)
-{
-    sp_system s;
-    sp_error e = {0};
-    if (sp_load_system(SP_DATA_DIR, n, &s, &e))
-        fail_msg("%s", e.msg);
-    return s;
-}
-
 static void plan(sp_plan *p, int tp, int seq)
 {
     sp_plan_defaults(p);
     p->tp = tp, p->seq_parallel = tp > 1, p->micro_batch = 1, p->seq_len = seq, p->global_batch = 8;
     p->n_gpus = tp, p->dp = 1;
+}
+
+/* The tests' fixture: a model and a system preset, plan(tp, seq), the model's parameter counts and the layer context
+ * over them with flash attention. The context points at m, s, p and pc (sp_layer_ctx_init), so what a test changes
+ * in s or p reaches the layers it builds next; the context reads p's tokens, TP and dtype once, when made. */
+typedef struct {
+    sp_model m;
+    sp_system s;
+    sp_plan p;
+    sp_param_count pc;
+    sp_layer_ctx c;
+} layer_fixture;
+
+static void layer_setup(layer_fixture *fx, const char *model, const char *system, int tp, int seq)
+{
+    fx->m = load_model(model);
+    fx->s = load_system(system);
+    plan(&fx->p, tp, seq);
+    sp_model_params(&fx->m, &fx->pc);
+    sp_layer_ctx_init(&fx->c, &fx->m, &fx->s, &fx->p, &fx->pc, 1);
 }
 
 /* forward seconds of the ops of l whose name starts with one of the prefixes (NULL-terminated) */
@@ -63,24 +65,18 @@ static double find_bytes(const sp_layer_ops *l, const char *n)
 static void test_llama_mlp_saved(void **st)
 {
     (void)st;
-    sp_model m = load("llama3-8b");
-    sp_system s = sys("dgx-h100");
-    sp_plan p;
-    plan(&p, 1, 4096);
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
-    sp_layer_ctx c;
+    layer_fixture fx;
+    layer_setup(&fx, "llama3-8b", "dgx-h100", 1, 4096);
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 0, &l);
-    double sbh = 4096.0 * m.d_model;
+    sp_layer_build(&fx.c, 0, &l);
+    double sbh = 4096.0 * fx.m.d_model;
     assert_rel(sp_layer_saved_set(&l, 0), 34 * sbh, 1e-12);
     assert_rel(sp_layer_saved_set(&l, SP_RCM_MLP), 11 * sbh, 1e-12);
     assert_rel(sp_layer_saved_set(&l, SP_RCM_CORE_ATTN), 34 * sbh, 1e-12);
     assert_rel(sp_layer_saved_set(&l, SP_RCM_ALL), 2 * sbh, 1e-12);
     /* the plan's set reaches the layer: recompute_modules mlp gives the selective slot 11 s·b·h */
-    p.recompute_modules = SP_RCM_MLP;
-    sp_layer_build(&c, 0, &l);
+    fx.p.recompute_modules = SP_RCM_MLP;
+    sp_layer_build(&fx.c, 0, &l);
     double out[3];
     sp_layer_saved(&l, out);
     assert_rel(out[SP_RECOMPUTE_SELECTIVE], 11 * sbh, 1e-12);
@@ -94,35 +90,29 @@ static void test_llama_mlp_saved(void **st)
 static void test_mlp_rerun_time(void **st)
 {
     (void)st;
-    sp_model m = load("llama3-8b");
-    sp_system s = sys("dgx-h100");
-    s.overlap_tp = 0;
-    sp_plan p;
-    plan(&p, 2, 4096);
-    p.recompute = SP_RECOMPUTE_SELECTIVE, p.recompute_modules = SP_RCM_MLP;
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
-    sp_layer_ctx c;
+    layer_fixture fx;
+    layer_setup(&fx, "llama3-8b", "dgx-h100", 2, 4096);
+    fx.s.overlap_tp = 0;
+    fx.p.recompute = SP_RECOMPUTE_SELECTIVE, fx.p.recompute_modules = SP_RCM_MLP;
     sp_layer_ops l;
     sp_layer_cost k;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 0, &l);
-    sp_layer_price(&l, &s, NULL, &k);
+    sp_layer_build(&fx.c, 0, &l);
+    sp_layer_price(&l, &fx.s, NULL, &k);
     static const char *const mlp[] = {"mlp_", "act_rerun", NULL}, *const tp[] = {"tp_ffn_", NULL};
-    double f = fwd_of(&l, &s, mlp), ftp = fwd_of(&l, &s, tp);
+    double f = fwd_of(&l, &fx.s, mlp), ftp = fwd_of(&l, &fx.s, tp);
     assert_true(f > 0 && ftp > 0);
     assert_rel(k.attn_fwd, f, 1e-12);
     assert_rel(k.rec_tp, ftp, 1e-12);
     for (int i = 0; i < l.n; i++)
         if (strcmp(l.op[i].name, "act_rerun") == 0)
-            assert_rel(l.op[i].u.bytes.fwd, 3 * 4096.0 * m.ffn_dim / 2 * 2, 1e-12);
+            assert_rel(l.op[i].u.bytes.fwd, 3 * 4096.0 * fx.m.ffn_dim / 2 * 2, 1e-12);
     sp_train_result r, r0;
     sp_error e = {0};
-    assert_int_equal(sp_train_eval(&m, &s, &p, &r, &e), SP_OK);
-    double layers = m.n_layers, nm = r.n_micro;
+    assert_int_equal(sp_train_eval(&fx.m, &fx.s, &fx.p, &r, &e), SP_OK);
+    double layers = fx.m.n_layers, nm = r.n_micro;
     assert_rel(r.t.recompute, nm * layers * f, 1e-12);
-    p.recompute = SP_RECOMPUTE_NONE;
-    assert_int_equal(sp_train_eval(&m, &s, &p, &r0, &e), SP_OK);
+    fx.p.recompute = SP_RECOMPUTE_NONE;
+    assert_int_equal(sp_train_eval(&fx.m, &fx.s, &fx.p, &r0, &e), SP_OK);
     assert_rel(r.step_time_s - r0.step_time_s, nm * layers * (f + ftp), 1e-9);
 }
 
@@ -132,29 +122,25 @@ static void test_mlp_rerun_time(void **st)
 static void test_core_attn_is_selective(void **st)
 {
     (void)st;
-    sp_model m = load("gpt3-175b");
-    sp_system s = sys("dgx-a100-80g");
-    sp_plan p;
-    plan(&p, 8, 2048);
-    p.dtype = SP_FP16, p.flash_attention = 0, p.recompute = SP_RECOMPUTE_SELECTIVE, p.pp = 8, p.n_gpus = 64;
+    layer_fixture fx;
+    layer_setup(&fx, "gpt3-175b", "dgx-a100-80g", 8, 2048);
+    fx.p.dtype = SP_FP16, fx.p.flash_attention = 0, fx.p.recompute = SP_RECOMPUTE_SELECTIVE;
+    fx.p.pp = 8, fx.p.n_gpus = 64;
     sp_train_result a, b;
     sp_error e = {0};
-    assert_int_equal(sp_train_eval(&m, &s, &p, &a, &e), SP_OK);
-    p.recompute_modules = SP_RCM_CORE_ATTN;
-    assert_int_equal(sp_train_eval(&m, &s, &p, &b, &e), SP_OK);
+    assert_int_equal(sp_train_eval(&fx.m, &fx.s, &fx.p, &a, &e), SP_OK);
+    fx.p.recompute_modules = SP_RCM_CORE_ATTN;
+    assert_int_equal(sp_train_eval(&fx.m, &fx.s, &fx.p, &b, &e), SP_OK);
     assert_true(a.step_time_s == b.step_time_s && a.mem.total == b.mem.total && a.t.recompute == b.t.recompute);
     assert_true(a.hardware_flops == b.hardware_flops);
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
-    sp_layer_ctx c;
     sp_layer_ops l;
     sp_layer_cost k;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 0);
-    sp_layer_build(&c, 0, &l);
-    sp_layer_price(&l, &s, NULL, &k);
+    sp_layer_ctx_init(&fx.c, &fx.m, &fx.s, &fx.p, &fx.pc, 0); /* FP16, standard attention */
+    sp_layer_build(&fx.c, 0, &l);
+    sp_layer_price(&l, &fx.s, NULL, &k);
     static const char *const core[] = {"scores", "values", "softmax", NULL};
-    assert_rel(k.attn_fwd, fwd_of(&l, &s, core), 1e-12);
-    assert_rel(sp_layer_saved_set(&l, SP_RCM_CORE_ATTN), 34 * 2048.0 * m.d_model / 8, 1e-12);
+    assert_rel(k.attn_fwd, fwd_of(&l, &fx.s, core), 1e-12);
+    assert_rel(sp_layer_saved_set(&l, SP_RCM_CORE_ATTN), 34 * 2048.0 * fx.m.d_model / 8, 1e-12);
 }
 
 /* Rule: full recompute is every module and the layer: its bytes are the layer input's (2·s·b·h/t with SP) whatever
@@ -162,27 +148,21 @@ static void test_core_attn_is_selective(void **st)
 static void test_full_is_every_op(void **st)
 {
     (void)st;
-    sp_model m = load("mixtral-8x7b");
-    sp_system s = sys("dgx-h100");
-    sp_plan p;
-    plan(&p, 2, 4096);
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
-    sp_layer_ctx c;
+    layer_fixture fx;
+    layer_setup(&fx, "mixtral-8x7b", "dgx-h100", 2, 4096);
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 1, &l);
+    sp_layer_build(&fx.c, 1, &l);
     double out[3];
     sp_layer_saved(&l, out);
-    assert_rel(out[SP_RECOMPUTE_FULL], 2 * 4096.0 * m.d_model / 2, 1e-12);
+    assert_rel(out[SP_RECOMPUTE_FULL], 2 * 4096.0 * fx.m.d_model / 2, 1e-12);
     assert_rel(sp_layer_saved_set(&l, SP_RCM_ALL | SP_RCM_MOE), out[SP_RECOMPUTE_FULL], 1e-12);
-    p.recompute = SP_RECOMPUTE_FULL;
+    fx.p.recompute = SP_RECOMPUTE_FULL;
     sp_train_result r;
     sp_error e = {0};
-    assert_int_equal(sp_train_eval(&m, &s, &p, &r, &e), SP_OK);
+    assert_int_equal(sp_train_eval(&fx.m, &fx.s, &fx.p, &r, &e), SP_OK);
     sp_layer_cost k;
-    sp_layer_price(&l, &s, NULL, &k);
-    assert_rel(r.t.recompute, r.n_micro * (double)m.n_layers * (k.fwd_compute + k.fwd_mem), 1e-12);
+    sp_layer_price(&l, &fx.s, NULL, &k);
+    assert_rel(r.t.recompute, r.n_micro * (double)fx.m.n_layers * (k.fwd_compute + k.fwd_mem), 1e-12);
 }
 
 /* Rule: MoE modules (Mixtral-8x7B, TP 1, EP 1, uniform routing, BF16, s 4096): moe drops the experts' inputs (h per
@@ -192,44 +172,38 @@ static void test_full_is_every_op(void **st)
 static void test_moe_modules_saved(void **st)
 {
     (void)st;
-    sp_model m = load("mixtral-8x7b");
-    sp_system s = sys("dgx-h100");
-    sp_plan p;
-    plan(&p, 1, 4096);
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
-    sp_layer_ctx c;
+    layer_fixture fx;
+    layer_setup(&fx, "mixtral-8x7b", "dgx-h100", 1, 4096);
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 1, &l);
-    double T = 4096, k = m.top_k, fe = m.moe_ffn_dim, none = sp_layer_saved_set(&l, 0);
+    sp_layer_build(&fx.c, 1, &l);
+    double T = 4096, k = fx.m.top_k, fe = fx.m.moe_ffn_dim, none = sp_layer_saved_set(&l, 0);
     assert_rel(none - sp_layer_saved_set(&l, SP_RCM_MOE), 6 * T * k * fe, 1e-12);
     assert_rel(none - sp_layer_saved_set(&l, SP_RCM_MOE_ACT), 2 * T * k * fe, 1e-12);
-    assert_rel(none - sp_layer_saved_set(&l, SP_RCM_LAYERNORM), 2 * T * m.d_model, 1e-12);
+    assert_rel(none - sp_layer_saved_set(&l, SP_RCM_LAYERNORM), 2 * T * fx.m.d_model, 1e-12);
     /* moe re-runs every op of the MoE block: router (and its top-k, aux-loss, preprocessing kernels), experts,
      * permutation, the routed activation pass; moe_act only that pass, layernorm the pre-MLP norm (read and write
      * T·h at 2 B), neither counted in the layer's own forward */
     sp_layer_cost cost;
     l.rc_set = SP_RCM_MOE;
-    sp_layer_price(&l, &s, NULL, &cost);
+    sp_layer_price(&l, &fx.s, NULL, &cost);
     static const char *const moe[] = {"router", "experts_", "moe_", "act_rerun", NULL};
     static const char *const act[] = {"act_rerun", NULL}, *const norm[] = {"norm_rerun", NULL};
-    assert_rel(cost.attn_fwd, fwd_of(&l, &s, moe), 1e-12);
+    assert_rel(cost.attn_fwd, fwd_of(&l, &fx.s, moe), 1e-12);
     l.rc_set = SP_RCM_MOE_ACT;
-    sp_layer_price(&l, &s, NULL, &cost);
-    assert_rel(cost.attn_fwd, fwd_of(&l, &s, act), 1e-12);
+    sp_layer_price(&l, &fx.s, NULL, &cost);
+    assert_rel(cost.attn_fwd, fwd_of(&l, &fx.s, act), 1e-12);
     l.rc_set = SP_RCM_LAYERNORM;
-    sp_layer_price(&l, &s, NULL, &cost);
-    assert_rel(cost.attn_fwd, fwd_of(&l, &s, norm), 1e-12);
-    assert_rel(find_bytes(&l, "norm_rerun"), 2 * T * m.d_model * 2, 1e-12);
+    sp_layer_price(&l, &fx.s, NULL, &cost);
+    assert_rel(cost.attn_fwd, fwd_of(&l, &fx.s, norm), 1e-12);
+    assert_rel(find_bytes(&l, "norm_rerun"), 2 * T * fx.m.d_model * 2, 1e-12);
     sp_layer_cost base;
     l.rc_set = 0;
-    sp_layer_price(&l, &s, NULL, &base);
+    sp_layer_price(&l, &fx.s, NULL, &base);
     double own = 0; /* the re-run-only passes never enter the layer's own time */
     for (int i = 0; i < l.n; i++)
         if (l.op[i].part == SP_PART_MEMORY && !(l.op[i].flags & SP_OPF_RERUN_ONLY)) {
             sp_op_cost oc;
-            sp_op_price(&l.op[i], &s, NULL, &oc);
+            sp_op_price(&l.op[i], &fx.s, NULL, &oc);
             own += oc.fwd;
         }
     assert_rel(base.fwd_mem, own, 1e-12);
@@ -242,24 +216,18 @@ static void test_moe_modules_saved(void **st)
 static void test_mla_up_proj(void **st)
 {
     (void)st;
-    sp_model m = load("deepseek-v3");
-    sp_system s = sys("dgx-h100");
-    sp_plan p;
-    plan(&p, 1, 4096);
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
-    sp_layer_ctx c;
+    layer_fixture fx;
+    layer_setup(&fx, "deepseek-v3", "dgx-h100", 1, 4096);
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build_kind(&c, SP_MIX_MLA, SP_FFN_DENSE, &l);
+    sp_layer_build_kind(&fx.c, SP_MIX_MLA, SP_FFN_DENSE, &l);
     double T = 4096, none = sp_layer_saved_set(&l, 0);
-    assert_rel(none - sp_layer_saved_set(&l, SP_RCM_MLA_UP_PROJ), 2 * T * (c.qd + 2 * c.kvd), 1e-12);
-    assert_rel(none - sp_layer_saved_set(&l, SP_RCM_LAYERNORM), 2 * T * m.d_model, 1e-12);
+    assert_rel(none - sp_layer_saved_set(&l, SP_RCM_MLA_UP_PROJ), 2 * T * (fx.c.qd + 2 * fx.c.kvd), 1e-12);
+    assert_rel(none - sp_layer_saved_set(&l, SP_RCM_LAYERNORM), 2 * T * fx.m.d_model, 1e-12);
     sp_layer_cost cost;
     l.rc_set = SP_RCM_MLA_UP_PROJ;
-    sp_layer_price(&l, &s, NULL, &cost);
+    sp_layer_price(&l, &fx.s, NULL, &cost);
     static const char *const up[] = {"q_up", "kv_up", NULL};
-    assert_rel(cost.attn_fwd, fwd_of(&l, &s, up), 1e-12);
+    assert_rel(cost.attn_fwd, fwd_of(&l, &fx.s, up), 1e-12);
 }
 
 /* Rule: the block method recomputes N layers of each stage's chunk and keeps the rest: Llama-3-8B (32 layers), PP 2,
@@ -268,22 +236,20 @@ static void test_mla_up_proj(void **st)
 static void test_block_method(void **st)
 {
     (void)st;
-    sp_model m = load("llama3-8b");
-    sp_system s = sys("dgx-h100");
-    sp_plan p;
-    plan(&p, 1, 4096);
-    p.pp = 2, p.n_gpus = 2, p.recompute = SP_RECOMPUTE_FULL;
+    layer_fixture fx;
+    layer_setup(&fx, "llama3-8b", "dgx-h100", 1, 4096);
+    fx.p.pp = 2, fx.p.n_gpus = 2, fx.p.recompute = SP_RECOMPUTE_FULL;
     sp_train_result full, blk, none, all;
     sp_error e = {0};
-    assert_int_equal(sp_train_eval(&m, &s, &p, &full, &e), SP_OK);
-    p.recompute_layers = 4;
-    assert_int_equal(sp_train_eval(&m, &s, &p, &blk, &e), SP_OK);
+    assert_int_equal(sp_train_eval(&fx.m, &fx.s, &fx.p, &full, &e), SP_OK);
+    fx.p.recompute_layers = 4;
+    assert_int_equal(sp_train_eval(&fx.m, &fx.s, &fx.p, &blk, &e), SP_OK);
     assert_rel(blk.t.recompute, 0.25 * full.t.recompute, 1e-12);
-    p.recompute_layers = 16;
-    assert_int_equal(sp_train_eval(&m, &s, &p, &all, &e), SP_OK);
+    fx.p.recompute_layers = 16;
+    assert_int_equal(sp_train_eval(&fx.m, &fx.s, &fx.p, &all, &e), SP_OK);
     assert_true(all.step_time_s == full.step_time_s && all.mem.total == full.mem.total);
-    p.recompute_layers = 0, p.recompute = SP_RECOMPUTE_NONE;
-    assert_int_equal(sp_train_eval(&m, &s, &p, &none, &e), SP_OK);
+    fx.p.recompute_layers = 0, fx.p.recompute = SP_RECOMPUTE_NONE;
+    assert_int_equal(sp_train_eval(&fx.m, &fx.s, &fx.p, &none, &e), SP_OK);
     double full_layers = full.mem.activations_layers, none_layers = none.mem.activations_layers;
     assert_rel(blk.mem.activations_layers, 0.25 * full_layers + 0.75 * none_layers, 1e-12);
 }
@@ -351,8 +317,8 @@ static void rerun_of(const sp_model *m, sp_system *s, const sp_plan *p, sp_layer
 static void test_op_sac(void **st)
 {
     (void)st;
-    sp_model m = load("llama3-8b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
     s.overlap_tp = 0;
     sp_plan p;
     plan(&p, 2, 4096);

@@ -5,24 +5,6 @@
 
 #include <stdlib.h>
 
-static sp_model model(const char *n)
-{
-    sp_model m;
-    sp_error e = {0};
-    if (sp_load_model(SP_DATA_DIR, n, &m, &e))
-        fail_msg("%s", e.msg);
-    return m;
-}
-
-static sp_system sys(const char *n)
-{
-    sp_system s;
-    sp_error e = {0};
-    if (sp_load_system(SP_DATA_DIR, n, &s, &e))
-        fail_msg("%s", e.msg);
-    return s;
-}
-
 static sp_serve_workload fixed(int prompt, int output, sp_arrival_kind arr)
 {
     sp_serve_workload w;
@@ -41,8 +23,8 @@ static sp_serve_workload fixed(int prompt, int output, sp_arrival_kind arr)
 static void test_step_equals_infer(void **st)
 {
     (void)st;
-    sp_model m = model("llama3-70b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama3-70b");
+    sp_system s = load_system("dgx-h100");
     sp_serve_opts o;
     sp_serve_defaults(&o);
     o.tp = o.n_gpus = 4;
@@ -95,8 +77,8 @@ static void test_step_equals_infer(void **st)
 static void test_single_request(void **st)
 {
     (void)st;
-    sp_model m = model("llama3-8b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
     sp_serve_opts o;
     sp_serve_defaults(&o);
     o.n_requests = 1;
@@ -120,8 +102,8 @@ static void test_single_request(void **st)
 static void test_deterministic(void **st)
 {
     (void)st;
-    sp_model m = model("llama3-8b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
     sp_serve_workload w;
     sp_error e = {0};
     assert_int_equal(sp_serve_workload_load(SP_DATA_DIR, "sharegpt", NULL, &w, &e), SP_OK);
@@ -147,8 +129,8 @@ static void test_deterministic(void **st)
 static void test_preemption(void **st)
 {
     (void)st;
-    sp_model m = model("llama2-70b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama2-70b");
+    sp_system s = load_system("dgx-h100");
     sp_serve_opts o;
     sp_serve_defaults(&o);
     o.tp = o.n_gpus = 2;
@@ -175,8 +157,8 @@ static void test_preemption(void **st)
 static void test_prefix_cache(void **st)
 {
     (void)st;
-    sp_model m = model("llama3-8b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
     sp_serve_opts o;
     sp_serve_defaults(&o);
     o.rate = 0.5;
@@ -198,8 +180,8 @@ static void test_prefix_cache(void **st)
 static void test_max_rate(void **st)
 {
     (void)st;
-    sp_model m = model("llama3-8b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
     sp_serve_workload w;
     sp_error e = {0};
     assert_int_equal(sp_serve_workload_load(SP_DATA_DIR, "mlperf-llama3.1-8b", "server", &w, &e), SP_OK);
@@ -225,8 +207,8 @@ static void test_max_rate(void **st)
 static void test_errors(void **st)
 {
     (void)st;
-    sp_model m = model("llama3.1-405b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama3.1-405b");
+    sp_system s = load_system("dgx-h100");
     sp_serve_opts o;
     sp_serve_defaults(&o);
     sp_serve_workload w = fixed(100, 100, SP_ARR_POISSON);
@@ -234,7 +216,7 @@ static void test_errors(void **st)
     sp_error e = {0};
     assert_int_equal(sp_serve_simulate(&m, &s, &w, &o, &r, &e), SP_EINVAL);
     assert_non_null(strstr(e.msg, "does not fit"));
-    sp_model m8 = model("llama3-8b");
+    sp_model m8 = load_model("llama3-8b");
     o.rate = 0;
     assert_int_equal(sp_serve_simulate(&m8, &s, &w, &o, &r, &e), SP_EINVAL);
     assert_non_null(strstr(e.msg, "--rate"));
@@ -283,8 +265,8 @@ static void test_presets(void **st)
 static void test_prefill_gate_and_hold(void **st)
 {
     (void)st;
-    sp_model m = model("llama3-8b");
-    sp_system s = sys("dgx-h100");
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
     sp_serve_opts o;
     sp_serve_defaults(&o);
     o.n_requests = 4;
@@ -358,8 +340,8 @@ static void test_amd_presets(void **st)
 static void test_search(void **st)
 {
     (void)st;
-    sp_model m = model("llama3-70b");
-    sp_system s[2] = {sys("dgx-h100"), sys("mi300x-8")};
+    sp_model m = load_model("llama3-70b");
+    sp_system s[2] = {load_system("dgx-h100"), load_system("mi300x-8")};
     sp_serve_workload w;
     sp_error e = {0};
     assert_int_equal(sp_serve_workload_load(SP_DATA_DIR, "mlperf-llama2-70b", "server", &w, &e), SP_OK);
@@ -409,8 +391,8 @@ static void test_call(void **st)
 static void test_gemv_memory_bound(void **st)
 {
     (void)st;
-    sp_model m = model("llama2-70b");
-    sp_system s = sys("mi300x-8");
+    sp_model m = load_model("llama2-70b");
+    sp_system s = load_system("mi300x-8");
     sp_infer_opts o;
     sp_infer_defaults(&o);
     sp_infer_result r;

@@ -4,15 +4,6 @@
 
 #include <stdlib.h>
 
-static sp_system load(const char *name)
-{
-    sp_system s;
-    sp_error e = {0};
-    if (sp_load_system(SP_DATA_DIR, name, &s, &e) != SP_OK)
-        fail_msg("%s: %s", name, e.msg);
-    return s;
-}
-
 static sp_status parse(const char *text, sp_system *s, sp_error *e)
 {
     return sp_parse_system(SP_DATA_DIR, "inline.json", text, strlen(text), s, e);
@@ -23,7 +14,7 @@ static sp_status parse(const char *text, sp_system *s, sp_error *e)
 static void test_base_system_override(void **st)
 {
     (void)st;
-    sp_system h = load("dgx-h100"), d;
+    sp_system h = load_system("dgx-h100"), d;
     sp_error e = {0};
     const char *txt = "{\"name\": \"h100-site\", \"base\": \"dgx-h100\", \"pue\": 1.3,"
                       " \"accelerator\": {\"base\": \"h100-sxm\", \"tdp_w\": 600, \"hbm\": \"94GB\"}}";
@@ -72,7 +63,7 @@ static void test_base_errors(void **st)
 static void test_no_size_cap(void **st)
 {
     (void)st;
-    sp_system s = load("dgx-a100-80g");
+    sp_system s = load_system("dgx-a100-80g");
     sp_model m;
     sp_error e = {0};
     assert_int_equal(sp_load_model(SP_DATA_DIR, "gpt3-175b", &m, &e), SP_OK);
@@ -95,7 +86,7 @@ static void test_presets_load(void **st)
     sp_list_presets(SP_DATA_DIR, "systems", list, sizeof list);
     int n = 0;
     for (char *tok = strtok(list, ", "); tok; tok = strtok(NULL, ", ")) {
-        sp_system s = load(tok);
+        sp_system s = load_system(tok);
         for (int i = 0; i < s.n_tiers; i++) {
             assert_true(s.tier[i].eff > 0 && s.tier[i].eff <= 1);
             assert_true(s.tier[i].latency_s > 0);
@@ -110,7 +101,7 @@ static void test_presets_load(void **st)
 static void test_preset_values(void **st)
 {
     (void)st;
-    sp_system g = load("gb200-nvl72"), b = load("dgx-b300"), t = load("tpu-v5p-pod");
+    sp_system g = load_system("gb200-nvl72"), b = load_system("dgx-b300"), t = load_system("tpu-v5p-pod");
     assert_int_equal(g.tier[0].size, 72);
     assert_near(g.tier[0].bw, 900e9, 0);
     assert_near(g.tier[1].bw, 50e9, 0);
@@ -125,7 +116,7 @@ static void test_preset_values(void **st)
     /* TPU tori: axes largest first; per-direction ICI from Google's per-chip (v5e, v6e: bidirectional 400 / 800 GBps)
      * or per-pod all-reduce figures (v4: 1.1 PB/s over 4096 chips) */
     assert_int_equal(t.tier[0].torus[0], 28);
-    sp_system v4 = load("tpu-v4-pod"), v5e = load("tpu-v5e-pod"), v6e = load("tpu-v6e-pod");
+    sp_system v4 = load_system("tpu-v4-pod"), v5e = load_system("tpu-v5e-pod"), v6e = load_system("tpu-v6e-pod");
     assert_int_equal(v4.tier[0].torus[2], 16);
     assert_near(v4.tier[0].bw, 268e9, 0);
     assert_near(v4.acc.peak[SP_BF16], 275e12, 0);
@@ -135,8 +126,8 @@ static void test_preset_values(void **st)
     assert_string_equal(v4.stack, "maxtext");
     /* the usual stack of an installation, inherited through base */
     assert_string_equal(g.stack, "megatron-core");
-    assert_string_equal(load("dgx-b300").stack, "megatron-core");
-    assert_string_equal(load("h100-80g-roce").stack, "llm-foundry");
+    assert_string_equal(load_system("dgx-b300").stack, "megatron-core");
+    assert_string_equal(load_system("h100-80g-roce").stack, "llm-foundry");
     assert_string_equal(t.stack, "maxtext");
     sp_system d;
     sp_error e = {0};
@@ -175,7 +166,8 @@ static void test_dtype_bytes(void **st)
 static void test_dtype_refused(void **st)
 {
     (void)st;
-    sp_system a = load("dgx-a100-80g"), h = load("dgx-h100"), g = load("gb200-nvl72"), v = load("dgx2-v100");
+    sp_system a = load_system("dgx-a100-80g"), h = load_system("dgx-h100");
+    sp_system g = load_system("gb200-nvl72"), v = load_system("dgx2-v100");
     sp_error e = {0};
     assert_int_equal(sp_accel_dtype_check(&a.acc, SP_FP8, &e), SP_EINVAL);
     assert_string_equal(e.msg, "precision fp8: accelerator 'a100-sxm4-80gb' has no fp8 peak; its precisions: fp32, "
@@ -364,7 +356,7 @@ static void test_one_memory_model(void **st)
 {
     (void)st;
     sp_model m;
-    sp_system s = load("dgx-h100");
+    sp_system s = load_system("dgx-h100");
     sp_error e = {0};
     assert_int_equal(sp_load_model(SP_DATA_DIR, "llama3-8b", &m, &e), SP_OK);
     sp_param_count pc;

@@ -32,4 +32,29 @@
 #endif
 /* the in-repo copy of the validation data (data/validation/PROVENANCE.md) */
 #define SP_VALIDATION_DIR SP_DATA_DIR "/validation"
+
+/* Fails the test with a loader's message (naming what it loaded) unless the loader returned SP_OK. */
+static inline void load_ok(sp_status st, const char *name, const sp_error *e)
+{
+    if (st != SP_OK)
+        fail_msg("%s: %s", name, e->msg);
+}
+
+/* A model preset (or a config file's path) from data/; any failure fails the test. */
+static inline sp_model load_model(const char *name)
+{
+    sp_model m;
+    sp_error e = {0};
+    load_ok(sp_load_model(SP_DATA_DIR, name, &m, &e), name, &e);
+    return m;
+}
+
+/* A system preset from data/; any failure fails the test. */
+static inline sp_system load_system(const char *name)
+{
+    sp_system s;
+    sp_error e = {0};
+    load_ok(sp_load_system(SP_DATA_DIR, name, &s, &e), name, &e);
+    return s;
+}
 #endif
