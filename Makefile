@@ -123,6 +123,8 @@ test-web: all
 	    SP_BIN=$(BUILD)/scaleplan CHROMIUM=$(CHROMIUM) node --test web/tests/; fi; \
 	else echo "web tests skipped: needs emcc, $(CHROMIUM) and node (make deps installs them)"; fi
 
+# Unit and CLI tests under valgrind memcheck (tests/run.sh, tests/cli/_lib.sh); tests/valgrind.supp suppresses
+# libgomp's pool-thread TLS, kept by design until exit, and nothing of ours.
 valgrind: all
 	@SP_VALGRIND=1 SP_BIN=$(BUILD)/scaleplan SP_BUILD=$(BUILD) sh tests/run.sh $(TESTS)
 

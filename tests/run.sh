@@ -1,10 +1,10 @@
 #!/bin/sh
 # Runs every cmocka test binary given as arguments and every CLI test script in tests/cli/, then prints one
 # closing line "tests: N passed, N failed". Environment: SP_BIN (the scaleplan binary), SP_VALGRIND=1 to run
-# the test binaries under valgrind (memcheck, errors fatal).
+# the test binaries under valgrind (memcheck, errors fatal; system libraries' known allocations in tests/valgrind.supp).
 pass=0; fail=0; failed=""
 VG=""
-[ "${SP_VALGRIND:-0}" = 1 ] && VG="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite"
+[ "${SP_VALGRIND:-0}" = 1 ] && VG="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp"
 for t in "$@"; do
     out=$($VG "$t" 2>&1); rc=$?
     p=$(printf '%s\n' "$out" | sed -n 's/^\[  PASSED  \] \([0-9]*\) test.*/\1/p' | tail -n 1)

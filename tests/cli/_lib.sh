@@ -1,7 +1,8 @@
 # Helpers for CLI tests. Source it; call expect_ok / expect_fail / expect_out.
 BIN=${SP_BIN:-build/scaleplan}
 RUN="$BIN"
-[ "${SP_VALGRIND:-0}" = 1 ] && RUN="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite $BIN"
+# SP_VALGRIND=1 (make valgrind): under memcheck, with tests/valgrind.supp (libgomp's pool threads, nothing of ours)
+[ "${SP_VALGRIND:-0}" = 1 ] && RUN="valgrind -q --error-exitcode=99 --leak-check=full --show-leak-kinds=definite --errors-for-leak-kinds=definite --suppressions=tests/valgrind.supp $BIN"
 TMP=$(mktemp -d)
 trap 'rm -rf "$TMP"' EXIT
 # expect_fail NAME EXPECTED_RC PATTERN -- args...: exit code and a stderr line matching PATTERN, empty stdout.
