@@ -85,7 +85,7 @@ void cli_print_energy(const sp_energy_result *e);
         {"global-batch", 1, "sequences per step [dp*ep*micro-batch*4*pp]"},                              \
         {"seq-len", 1, "sequence length [model's max_position_embeddings]"},                             \
         {"recompute", 1, "activation recompute: none | selective | full [none]"},                        \
-        {"recompute-modules", 1, "selective recompute's modules: list of core_attn,mlp,moe_act,layernorm,mla_up_proj,moe,shared_experts,op_sac,scaled_mm | none [core_attn]"}, \
+        {"recompute-modules", 1, "selective recompute's modules: list of core_attn,mlp,moe_act,layernorm,mla_up_proj,moe,shared_experts,op_sac | none [core_attn]"}, \
         {"recompute-layers", 1, "full recompute, block method: layers recomputed per pipeline stage (model chunk) [every layer]"}, \
         {"sp", 0, "Megatron sequence parallelism"}, {"zero", 1, "ZeRO stage 0..3 (3 = FSDP full shard) [0]"}, \
         {"no-reshard", 0, "ZeRO-3/FSDP: keep gathered weights from forward to backward (reshard_after_forward=False)"}, \

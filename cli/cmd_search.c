@@ -25,7 +25,7 @@ static const cli_optdef defs[] = {
     {"software", 1, "software stack (data/software): only the features it has, its state bytes and kernels [none]"},
     CLI_HOST_OPTDEFS,
     {"recompute-modules", 1, "the modules searched selective recompute re-runs: list of core_attn,mlp,moe_act,layernorm,"
-                             "mla_up_proj,moe,shared_experts,op_sac,scaled_mm | none [core_attn]"},
+                             "mla_up_proj,moe,shared_experts,op_sac | none [core_attn]"},
     {"fix", 1, "fix dimensions: tp=8,pp=4,dp=..,cp=..,ep=..,etp=..,vpp=..,mb=..,zero=..,sp=0|1,recompute=none|selective|full"},
     {"threads", 1, "threads [all cores from 4096 layer shapes on, else 1: a smaller search is faster than starting threads]"},
     {"all", 0, "with --csv: stream every evaluated plan (one thread, no pruning)"},

@@ -12,10 +12,10 @@ cat <<'HDR'
 `scaleplan validate data/validation/training_runs_torchtitan.csv`: 46 rows from torchtitan's own published
 benchmarks (data/validation/PROVENANCE.md: the pages, commits and what each leaves unstated), Llama 3/3.1 8B-405B
 and Llama 2 13B/70B on 8-512 GPUs, FSDP2 / TP / PP / CP, torch.compile, Float8 / MXFP8, async TP (`overlap_tp`
-column). The stacks are `torchtitan-0.1` (the benchmarks' era: SDPA flash backend = FlashAttention-2 first, a per-op
-SAC save list of aten.mm only) and, for the B200 rows (cuDNN attention on compute capability 10.0), `torchtitan`
-with that era's recompute modules; neither has fitted efficiency factors: these rows see the accelerator files'
-curves only. tools/calibrate.py never reads this file.
+column). The stacks are `torchtitan-0.1` (the benchmarks' era: SDPA flash backend = FlashAttention-2 first) and, for
+the B200 rows (cuDNN attention first on compute capability 10.0), `torchtitan`; both price "selective" as torchtitan's
+per-op SAC (`op_sac`); neither has fitted efficiency factors: these rows see the accelerator files' curves only.
+tools/calibrate.py never reads this file.
 
 ```
 HDR
@@ -35,21 +35,22 @@ What the model does not know here, largest first (no constant was changed to clo
 - **Power limits (TT-DEC24, TT-JUN25, TT-AUG24 on Grand Teton; TT-B200).** The Grand Teton H100s ran at a 500 W limit
   (700 W TDP) and the B200s "power limited" (watts unstated); the presets keep the full-clock peaks (no published
   peak for these parts; the page itself says the peak is "between SXM and NVL"), so every compute-bound row is fast.
-  The same stack on full-power H200 (TT-TRAINY) is -13 %, on A100 (TT-A100, the calibrated family) -3..-17 %. The
-  B200 rows (-63..-65 %) measure 8.3k tokens/s/GPU in BF16 for Llama 3 8B, barely above the 500 W H100's 6.7k: the
+  The same stack on full-power H200 (TT-TRAINY) is -21..-23 %, on A100 (TT-A100, the calibrated family) -3..-17 %.
+  The B200 rows (-64..-69 %) measure 8.3k tokens/s/GPU in BF16 for Llama 3 8B, barely above the 500 W H100's 6.7k: the
   power limit there must be severe; they say little about B200 itself.
 - **torch.compile** is no knob of the model (fusing norms, rotary and activation kernels): eager and compiled rows
   get one prediction, and the eager rows (TT-DEC24-T1/T3-fsdp, -39..-41 %) are the worse for it.
 - **Async TP** (`overlap_tp` 1) is priced with the model's TP overlap (70 % of the GEMM time can hide the TP
   collectives, Megatron-Core's rule): predicted 1.30x over vanilla TP on TT-DEC24-T4, measured 1.06x (1.04-1.16x on
   TT-JUN25; the PyTorch async-TP announcement reports ~20 % forward and ~8 % end-to-end speedups on Llama 3 70B).
-- **Float8 rowwise** (TT-JUN25-*-fp8rw, -38..-51 %) is not a recipe of the model (priced as tensorwise); the page
+- **Float8 rowwise** (TT-JUN25-*-fp8rw, -38..-52 %) is not a recipe of the model (priced as tensorwise); the page
   itself flags its vanilla-TP baseline as a known performance bug (pytorch/torchtitan#1207).
 - **Context parallelism at 128k-256k tokens** (TT-DEC24-T2-cp4/cp8, T6-cp4/cp8, -39..-46 %): PyTorch's CP of that
   time (all-gather rotation, SDPA per chunk, output merging) is priced as a ring overlapped with the attention
   kernel at FlashAttention-2's plateau rate.
-- **Memory**: the per-op SAC keeps fewer activations than Megatron's selective pieces the model counts for it, so
-  TT-DEC24-T1 (measured 82 GiB) and TT-A100-l2-70b-b1-op are flagged over capacity although they ran.
+- **Memory** (not compared by `validate`): with the per-op SAC's own saved set the model gives 59.6 GiB for
+  TT-DEC24-T1 where the page reports 82.4 GiB and 45.6 for TT-DEC24-T3 (67.0); full-AC rows are as low (TT-DEC24-T4:
+  40.9 vs 71.9). The pages report the allocator's peak reserved memory; the model counts tensors.
 
 ## Every torchtitan row
 

@@ -384,13 +384,12 @@ const char *sp_recompute_name(sp_recompute r);
 #define SP_RCM_MOE 32u
 #define SP_RCM_SHARED_EXPERTS 64u
 /* torchtitan's per-op selective AC (SelectiveAC, docs/model.md "Recompute modules"): op_sac re-runs a block's
- * elementwise ops, its sequence-parallel all-gathers and every second 16-bit projection GEMM; scaled_mm re-runs every
- * FP8 projection GEMM and its casts (torchtitan before its save list held _scaled_mm). Bits above SP_RCM_LAYER. */
+ * elementwise ops, its sequence-parallel all-gathers and every second projection GEMM and keeps only what its save
+ * list names. A bit above SP_RCM_LAYER. */
 #define SP_RCM_OP_SAC 0x200u
-#define SP_RCM_SCALED_MM 0x400u
-#define SP_RCM_MODULES (127u | SP_RCM_OP_SAC | SP_RCM_SCALED_MM)
-/* A comma list of core_attn, mlp, moe_act, layernorm, mla_up_proj, moe, shared_experts, op_sac, scaled_mm (or
- * "none": the empty set);
+#define SP_RCM_MODULES (127u | SP_RCM_OP_SAC)
+/* A comma list of core_attn, mlp, moe_act, layernorm, mla_up_proj, moe, shared_experts, op_sac (or "none": the
+ * empty set);
  * otherwise SP_EINVAL with a message naming them. *out gets the bits (SP_RCM_NONE_SET for the empty list). */
 #define SP_RCM_NONE_SET 0x80u
 sp_status sp_recompute_modules_parse(const char *s, unsigned *out, sp_error *err);

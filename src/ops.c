@@ -295,13 +295,27 @@ static inline void keep_checkpoint(sp_layer_ops *l, double bytes)
         o->saved[o->n_saved++] = (sp_saved_piece){bytes, 0, SP_RCM_LAYER};
 }
 
+/* whether the layer has torchtitan's per-op SAC piece (op_sac_saved): then, under a set with op_sac and without the
+ * whole layer, only that piece counts (what the save list names is all the block keeps) */
+static int op_sac_only(const sp_layer_ops *l, unsigned set)
+{
+    if (!(set & SP_RCM_OP_SAC) || (set & SP_RCM_LAYER))
+        return 0;
+    for (int i = 0; i < l->n; i++)
+        for (int j = 0; j < l->op[i].n_saved; j++)
+            if (l->op[i].saved[j].need & SP_RCM_OP_SAC)
+                return 1;
+    return 0;
+}
+
 double sp_layer_saved_set(const sp_layer_ops *l, unsigned set)
 {
     double sum = 0;
+    int only = op_sac_only(l, set);
     for (int i = 0; i < l->n; i++)
         for (int j = 0; j < l->op[i].n_saved; j++) {
             const sp_saved_piece *q = &l->op[i].saved[j];
-            if ((q->need == 0 || (q->need & set)) && !(q->drop & set))
+            if (only ? (q->need & SP_RCM_OP_SAC) != 0 : (q->need == 0 || (q->need & set)) && !(q->drop & set))
                 sum += q->bytes;
         }
     return sum;
@@ -347,25 +361,42 @@ static void attn_out_saved(sp_layer_ctx *c, sp_layer_ops *l)
  * torchtitan/parallelisms/parallelize_llama.py:250-264): inside a block the outputs of mm / linear are saved except
  * every second one, counted in forward order (a Llama block runs wq, wk, wv, wo, w1, w3, w2: wk, wo and w3 are
  * recomputed; torchtitan/models/llama/model.py:189,214,253 at 9dec370), SDPA and reduce-scatter outputs are saved,
- * everything else (norms, rotary, activation, residual adds, all-gathers) is recomputed. FP8 projections run as
- * torch._scaled_mm, which is not an mm: saved by the save list since torchtitan took functorch's compute-intensive
- * ops (activation_checkpoint.py:86-93; torch/_functorch/partitioners.py get_default_op_list lists aten._scaled_mm),
- * recomputed before (torchtitan@820504e: torchtitan/models/llama3/parallelize_llama.py:218-227 names aten.mm
- * only): the scaled_mm module. What is re-run of a 16-bit projection group (the fused qkv, the gated up) is a
- * re-run-only GEMM of the recomputed member's shape. Memory keeps the selective pieces (not re-counted). */
+ * everything else (norms, rotary, activation, residual adds, all-gathers) is recomputed. FP8 projections count as
+ * mm's too: torchao's Float8Linear multiplies its float8 tensor subclasses with torch.mm (pytorch/ao
+ * torchao/float8/float8_linear.py matmul_with_hp_or_float8_args.forward), and the checkpoint policy's dispatch mode
+ * sees aten.mm before the subclass turns it into torch._scaled_mm. What is re-run of a fused projection group (the
+ * qkv, the gated up) is a re-run-only GEMM of the recomputed member's shape. */
 static void op_sac_gemm(sp_layer_ctx *c, sp_layer_ops *l, const char *name, double n, double k)
 {
-    if (!(l->rc_set & SP_RCM_OP_SAC) || sp_dtype_is_quantized(c->d) || c->serving)
+    if (!(l->rc_set & SP_RCM_OP_SAC) || c->serving)
         return;
     gemm(l, name, SP_OPF_RERUN_ONLY, 1, c->T, n, k, c->d, SP_BWD_WEIGHT);
     l->op[l->n - 1].rerun = SP_RCM_OP_SAC;
 }
 
-/* the re-run bits of the projection just appended: every FP8 projection under scaled_mm, a 16-bit one under op_sac
- * when it is one of the every-second mm's (`second`) */
-static void op_sac_mark(sp_layer_ctx *c, sp_layer_ops *l, int second)
+/* What torchtitan's per-op SAC keeps of a Llama block (op_sac, the policy above), 16-bit: the block input it restarts
+ * from, SDPA's output and its fp32 log-sum-exp, the two reduce-scatter outputs (SP), and the odd mm's outputs (wq,
+ * wv, w1 and, gated, w2's pre-reduction output). Norm, rotary and activation outputs and the all-gathers are
+ * recomputed. One piece that only op_sac needs (sp_layer_saved_set); attention + dense MLP blocks. */
+static void op_sac_saved(sp_layer_ctx *c, sp_mixer mx, sp_ffn f, sp_layer_ops *l)
 {
-    l->op[l->n - 1].rerun |= sp_dtype_is_quantized(c->d) ? SP_RCM_SCALED_MM : second ? SP_RCM_OP_SAC : 0;
+    if (!(l->rc_set & SP_RCM_OP_SAC) || c->serving || mx != SP_MIX_ATTN || f != SP_FFN_DENSE)
+        return;
+    const sp_model *m = c->m;
+    double T = c->T, t = c->t, h = c->h, qd = c->qd, kvd = c->kvd, fd = m->ffn_dim, B = ACT_BYTES;
+    double bytes = block_input(c) * B + T * qd / t * B + T * m->n_heads / t * FP32_BYTES;
+    if (c->t > 1 && c->p->seq_parallel)
+        bytes += 2 * block_input(c) * B;
+    bytes += T * (qd + kvd + fd) / t * B + (m->gated ? T * h * B : 0);
+    bytes_op(l, "sac_saved", SP_PART_MEMORY, SP_OPF_RERUN_ONLY, 0, 0, 0, 0);
+    l->op[l->n - 1].rerun = 0;
+    keep_as(l, bytes, 0, SP_RCM_OP_SAC);
+}
+
+/* the op_sac re-run bit of the projection just appended when it is one of the every-second mm's */
+static void op_sac_mark(sp_layer_ops *l, int second)
+{
+    l->op[l->n - 1].rerun |= second ? SP_RCM_OP_SAC : 0;
 }
 
 void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l)
@@ -375,11 +406,10 @@ void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l)
     /* a gated output (Qwen3-Next) doubles the query projection: query and gate */
     linear(c, l, "qkv", 0, 1, T, ((c->m->attn_gate ? 2 : 1) * qd + 2 * kvd) / t, h, c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
-    op_sac_mark(c, l, 0);
     op_sac_gemm(c, l, "sac_k", kvd / t, h); /* wk, the second mm */
     linear(c, l, "attn_out", 0, 1, T, h, qd / t, c->d);
     attn_out_saved(c, l);
-    op_sac_mark(c, l, 1); /* wo, the fourth */
+    op_sac_mark(l, 1); /* wo, the fourth */
     attention_casts(c);
 }
 
@@ -435,12 +465,11 @@ void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l)
     l->module = SP_RCM_MLP;
     linear(c, l, "mlp_up", 0, 1, T, mats * f / t, h, c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
-    op_sac_mark(c, l, 0);
     if (m->gated) /* w1 is the fifth mm (saved), w3 the sixth */
         op_sac_gemm(c, l, "sac_up", f / t, h);
     linear(c, l, "mlp_down", 0, 1, T, h, f / t, c->d);
     keep(l, T * f / t * saved_input_bytes(c));
-    op_sac_mark(c, l, !m->gated); /* w2: the seventh (gated) or the sixth mm */
+    op_sac_mark(l, !m->gated); /* w2: the seventh (gated) or the sixth mm */
     c->f_act = f / t; /* the activation function's input: kept by the elementwise kernels */
     l->module = 0;
     if (sp_dtype_is_quantized(c->d)) {
@@ -1028,7 +1057,6 @@ static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
     double cast_b = sp_quant_cast_bytes(c->d, c->p->fp8_recipe); /* hardware.c: bytes and scales per format */
     bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, c->q_in * cast_b + w * 4.0,
              c->q_out * cast_b + c->q_in * 2.0, FP8_CAST_KERNELS_FWD, FP8_CAST_KERNELS_BWD);
-    l->op[l->n - 1].rerun |= SP_RCM_SCALED_MM; /* the re-run FP8 GEMMs cast their inputs again */
 }
 
 /* TP communication: per TP-sharded block (attention, FFN) one all-reduce (or all-gather + reduce-scatter with SP)
@@ -1165,6 +1193,7 @@ void sp_layer_build_kind(sp_layer_ctx *c, sp_mixer mx, sp_ffn f, sp_layer_ops *l
     i0 = l->n;
     cp_ring(c, l);
     tag(l, i0, gm);
+    op_sac_saved(c, mx, f, l);
     layer_host(c, moe, l);
 }
 

@@ -115,21 +115,20 @@ const char *sp_recompute_name(sp_recompute r)
 /* Megatron-Core's recompute_modules names (NVIDIA/Megatron-LM@d98e8a64ddf3:
  * megatron/core/transformer/transformer_config.py:1946-1958 allowed_modules; its gdn_*, gdp_* and mhc modules act on
  * layer kinds and connections this model does not price apart and are not offered), then torchtitan's per-op
- * selective AC as two modules (op_sac, scaled_mm: docs/model.md "Recompute modules") */
+ * selective AC (op_sac: docs/model.md "Recompute modules") */
 static const struct {
     const char *name;
     unsigned bit;
 } rcm_names[] = {{"core_attn", SP_RCM_CORE_ATTN}, {"mlp", SP_RCM_MLP},
                  {"moe_act", SP_RCM_MOE_ACT},     {"layernorm", SP_RCM_LAYERNORM},
                  {"mla_up_proj", SP_RCM_MLA_UP_PROJ}, {"moe", SP_RCM_MOE},
-                 {"shared_experts", SP_RCM_SHARED_EXPERTS}, {"op_sac", SP_RCM_OP_SAC},
-                 {"scaled_mm", SP_RCM_SCALED_MM}};
+                 {"shared_experts", SP_RCM_SHARED_EXPERTS}, {"op_sac", SP_RCM_OP_SAC}};
 #define N_RCM (sizeof rcm_names / sizeof rcm_names[0])
 
 sp_status sp_recompute_modules_parse(const char *s, unsigned *out, sp_error *err)
 {
     static const char allowed[] = "allowed none or a comma list of core_attn, mlp, moe_act, layernorm, mla_up_proj, "
-                                  "moe, shared_experts, op_sac, scaled_mm";
+                                  "moe, shared_experts, op_sac";
     unsigned g = 0;
     if (s && strcmp(s, "none") == 0) {
         *out = SP_RCM_NONE_SET;

@@ -274,7 +274,7 @@ static void test_module_names(void **st)
     assert_int_equal(sp_recompute_set(&p), 0);
     assert_int_equal(sp_recompute_modules_parse("core_attn,bogus", &g, &e), SP_EINVAL);
     assert_string_equal(e.msg, "unknown module 'bogus'; allowed none or a comma list of core_attn, mlp, moe_act, "
-                               "layernorm, mla_up_proj, moe, shared_experts, op_sac, scaled_mm");
+                               "layernorm, mla_up_proj, moe, shared_experts, op_sac");
 }
 
 /* Rule: a stack's selective recompute modules are its default (megatron-core: Megatron-Core's ["core_attn"],
@@ -310,10 +310,10 @@ static void rerun_of(const sp_model *m, sp_system *s, const sp_plan *p, sp_layer
 }
 
 /* Rule: torchtitan's per-op SAC (op_sac, docs/model.md "Recompute modules") re-runs in a Llama-3-8B block (TP 2,
- * SP, BF16) the elementwise ops, the two SP all-gathers and every second projection mm in forward order -- wk
- * (h x kvd/t), wo (attn_out) and w3 (h x f/t) -- and nothing of SDPA or the reduce-scatters: the re-run is exactly
- * the forward of those ops. Under FP8 no 16-bit mm is re-run; scaled_mm (torchtitan before v0.2.0) re-runs every FP8
- * projection and the casts. */
+ * SP) the elementwise ops, the two SP all-gathers and every second projection mm in forward order -- wk (h x kvd/t),
+ * wo (attn_out) and w3 (h x f/t) -- and nothing of SDPA or the reduce-scatters: the re-run is exactly the forward of
+ * those ops, in BF16 and in FP8 alike (Float8Linear's torch.mm is an mm to the policy). It keeps only what the save
+ * list names: the block input, SDPA's output and log-sum-exp, two reduce-scatter outputs, the odd mm's outputs. */
 static void test_op_sac(void **st)
 {
     (void)st;
@@ -323,28 +323,24 @@ static void test_op_sac(void **st)
     sp_plan p;
     plan(&p, 2, 4096);
     p.recompute = SP_RECOMPUTE_SELECTIVE, p.recompute_modules = SP_RCM_OP_SAC;
-    sp_layer_ops l;
-    sp_layer_cost k;
-    rerun_of(&m, &s, &p, &l, &k);
     static const char *const re[] = {"sac_k", "attn_out", "sac_up", "elementwise", NULL};
     static const char *const ag[] = {"tp_attn_allgather", "tp_ffn_allgather", NULL};
-    double f = fwd_of(&l, &s, re), fag = fwd_of(&l, &s, ag);
-    assert_true(f > 0 && fag > 0);
-    assert_rel(k.attn_fwd, f, 1e-12);
-    assert_rel(k.rec_tp, fag, 1e-12);
-    /* the re-run GEMM FLOPs: 2·T·h·(kvd + qd + f)/t */
-    double T = 4096, h = m.d_model, kvd = (double)m.n_kv_heads * h / m.n_heads;
-    assert_rel(k.rec_flops, 2 * T * h * (kvd + h + m.ffn_dim) / 2, 1e-12);
-    p.dtype = SP_FP8;
-    rerun_of(&m, &s, &p, &l, &k);
-    static const char *const ew[] = {"elementwise", NULL};
-    assert_rel(k.attn_fwd, fwd_of(&l, &s, ew), 1e-12);
-    assert_true(k.rec_flops == 0);
-    p.recompute_modules = SP_RCM_OP_SAC | SP_RCM_SCALED_MM;
-    rerun_of(&m, &s, &p, &l, &k);
-    static const char *const f8[] = {"qkv", "attn_out", "mlp_", "elementwise", "fp8_casts", NULL};
-    assert_rel(k.attn_fwd, fwd_of(&l, &s, f8), 1e-12);
-    assert_rel(k.rec_flops, 2 * T * h * (h + 2 * kvd + h + 3 * m.ffn_dim) / 2, 1e-12);
+    double T = 4096, h = m.d_model, kvd = (double)m.n_kv_heads * h / m.n_heads, f = m.ffn_dim;
+    for (int fp8 = 0; fp8 < 2; fp8++) {
+        p.dtype = fp8 ? SP_FP8 : SP_BF16;
+        sp_layer_ops l;
+        sp_layer_cost k;
+        rerun_of(&m, &s, &p, &l, &k);
+        double fr = fwd_of(&l, &s, re), fag = fwd_of(&l, &s, ag);
+        assert_true(fr > 0 && fag > 0);
+        assert_rel(k.attn_fwd, fr, 1e-12);
+        assert_rel(k.rec_tp, fag, 1e-12);
+        assert_rel(k.rec_flops, 2 * T * h * (kvd + h + f) / 2, 1e-12); /* 2·T·h·(kvd + qd + f)/t */
+        /* kept: 2 B x (block input T·h/t + SDPA out T·h/t + two RS outputs 2·T·h/t + q, v, w1 T·(h + kvd + f)/t +
+         * w2's pre-reduction T·h) + 4 B x T·heads/t */
+        double kept = 2 * (T * h / 2 * 4 + T * (h + kvd + f) / 2 + T * h) + 4 * T * m.n_heads / 2;
+        assert_rel(sp_layer_saved_set(&l, SP_RCM_OP_SAC), kept, 1e-12);
+    }
 }
 
 int main(void)

@@ -5,7 +5,7 @@
 P="--model llama3-8b --system dgx-h100 --gpus 8 --seq-len 4096"
 
 # Rule: an unknown module is refused in one line naming the allowed ones (exit 2), on every command that takes it
-expect_fail rcm_unknown_train 2 "^scaleplan train: error: --recompute-modules: unknown module 'attn'; allowed none or a comma list of core_attn, mlp, moe_act, layernorm, mla_up_proj, moe, shared_experts, op_sac, scaled_mm$" -- train $P --recompute-modules core_attn,attn
+expect_fail rcm_unknown_train 2 "^scaleplan train: error: --recompute-modules: unknown module 'attn'; allowed none or a comma list of core_attn, mlp, moe_act, layernorm, mla_up_proj, moe, shared_experts, op_sac$" -- train $P --recompute-modules core_attn,attn
 expect_fail rcm_unknown_search 2 "^scaleplan search: error: --recompute-modules: unknown module 'bogus'; allowed none or" -- search --model llama3-8b --system dgx-h100 --gpus 8 --global-batch 64 --recompute-modules bogus
 expect_fail rcm_unknown_finetune 2 "--recompute-modules: unknown module 'x'" -- finetune $P --recompute-modules x
 # Rule: modules are selective recompute's, the block method's layers full recompute's; each implies its mode
