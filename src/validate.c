@@ -377,6 +377,27 @@ static sp_status row_task(const sp_csv *c, int r, const sp_model *m, sp_plan *p,
     return SP_OK;
 }
 
+/* An unstated micro-batch (row_counts: the whole per-replica batch without pipelining) that does not fit memory is
+ * one the run cannot have used: Megatron has no default micro-batch, the user picks one that fits
+ * (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/training/arguments.py:693 asserts micro_batch_size is given). Then the
+ * largest divisor of that batch whose plan fits is taken (1 when none does); a stated micro-batch is never changed. */
+static sp_status row_fit_micro_batch(const sp_csv *c, int r, const sp_model *m, const sp_system *s,
+                                     const sp_plan *p0, sp_plan *p, sp_validate_row *o, sp_error *e2)
+{
+    if (*sp_csv_get(c, r, sp_csv_col(c, "micro_batch")) || o->res.fits)
+        return SP_OK;
+    for (int mb = p0->micro_batch - 1; mb >= 1 && !o->res.fits; mb--) {
+        if (p0->micro_batch % mb)
+            continue;
+        *p = *p0;
+        p->micro_batch = mb;
+        sp_status st = sp_plan_resolve(p, m, s, e2);
+        if (st || (st = sp_train_eval(m, s, p, &o->res, e2)))
+            return st;
+    }
+    return SP_OK;
+}
+
 static sp_status row_eval(const char *data_dir, sys_cache *sc, stack_cache *kc, const sp_csv *c, int r,
                           sp_validate_row *o, sp_error *err)
 {
@@ -399,7 +420,9 @@ static sp_status row_eval(const char *data_dir, sys_cache *sc, stack_cache *kc, 
     if ((st = row_stack(data_dir, kc, c, r, &s, &sw, &have, err)) || (st = row_counts(c, r, &p, err)) ||
         (st = row_knobs(c, r, &sw, have, &s, &p, &o->stated_knobs, err)) || (st = row_task(c, r, &m, &p, err)))
         return st;
-    if ((st = sp_plan_resolve(&p, &m, &s, &e2)) || (st = sp_train_eval(&m, &s, &p, &o->res, &e2)))
+    sp_plan p0 = p;
+    if ((st = sp_plan_resolve(&p, &m, &s, &e2)) || (st = sp_train_eval(&m, &s, &p, &o->res, &e2)) ||
+        (st = row_fit_micro_batch(c, r, &m, &s, &p0, &p, o, &e2)))
         return sp_fail(err, st, "%s:%d: %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
     return row_compare(c, r, &p, o, err);
 }
