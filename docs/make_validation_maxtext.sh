@@ -31,19 +31,23 @@ cat <<'WORST'
 
 What the model does on these rows, and what it does not:
 
-- **Before the TPU fixes: 44.3 %** (every row over-predicted: predicted MFU 0.32-0.53 against 0.46-0.71 measured). Three
+- **Before the TPU fixes: 44.3 %** (every row over-predicted: predicted MFU 0.32-0.53 against 0.46-0.71 measured). Four
   principled changes, none fitted to a row: (1) the TPU MXU's `gemm_max` from XLA's bf16 matmul measured on v5e
-  (92.3 % of peak at 8192^3, jax-ml/jax docs/pallas/tpu/matmul.ipynb; 0.6 before, the TPU v3 preset's guess):
-  44.3 -> 10.4 % together with (2) `seq_parallel` as the `maxtext` default with TP (base.yml's logical_axis_rules
-  shard `activation_embed` over the tensor axis: Megatron SP's traffic and memory); (3) collectives on a torus tier
-  use only the links of the axes the group spans (collective.c, docs/systems.md "Tori"): 10.4 -> 11.3 % overall,
-  v5p rows at TP 4-8 from -11..-25 % to -13..+2 %, rows at TP 16 from -15..+17 % to +2..+33 %.
-- **TP 16 with full remat over-predicted (+20..+33 %: MT-V5E-128B-*, MT-V5P-512B-*, MT-V5P-1024B-*x4096)**: the
-  step is priced with the TP all-gathers / reduce-scatters of the forward, the backward and the recomputed
-  forward exposed (the scripts set no collective-matmul flag: `overlap_tp` false; true under-predicts the TP 4-8 rows,
-  13.4 % overall, worst -31.6 %). The model is a sequential block; MaxText's is PaLM's parallel block (attention and
-  MLP from one norm, side by side), which halves the block's TP collectives and lets one branch's reduce-scatter run
-  under the other's matmuls: not expressible yet (model JSON notes).
+  (92.3 % of peak at 8192^3, jax-ml/jax docs/pallas/tpu/matmul.ipynb; 0.6 before, the TPU v3 preset's guess)
+  and (2) `seq_parallel` as the `maxtext` default with TP (base.yml's logical_axis_rules shard `activation_embed`
+  over the tensor axis: Megatron SP's traffic and memory): 44.3 -> 10.4 %; (3) collectives on a torus tier use only
+  the links of the axes the group spans (collective.c, docs/systems.md "Tori"; a TP group on one axis of a 3D torus
+  gets a third of the chip's ICI): 10.4 -> 11.3 % (the TP 4-8 rows from -11..-25 % to -13..+2 %, the TP 16 rows
+  from -15..+17 % to +2..+33 %); (4) the model is a parallel block (MaxText's 2023 DecoderLayer: attention and MLP
+  from one norm, summed), whose TP collectives are one pair per layer, not one per block: 11.3 -> 9.3 %.
+- **Under-predicted by 8-22 % at TP 4-8 (MT-V5P-32B..256B, worst MT-V5P-128B-2x512 -22 %)**: the step is priced with
+  every TP collective exposed (the scripts set no collective-matmul flag, so `overlap_tp` stays false; true makes
+  these rows worse); what is missing is not identified: the torus collective is priced at eff 0.7 of the links'
+  rate with 5 us per step (assumptions of the v5p preset), XLA's fusions of the 2023 stack are priced as the
+  generic memory-bound kernels, and the selective (`minimal`) remat policy is priced as Megatron's core_attn.
+- **Over-predicted by up to 12 % at TP 16 with full remat (MT-V5P-512B, MT-V5P-1024B x4096, MT-V5E-128B)**: the
+  recomputed forward's TP collectives are priced exposed; XLA may pipeline them under the previous layer's backward
+  (the scripts' xla_tpu_enable_ag_backward_pipelining); not modelled.
 - **Multislice scaling not predicted (MT-V5E-64B-32x256 -22 %, MT-V5E-16B-32x256 -13 %)**: the gradient all-reduce
   across slices over the data-centre network is hidden under the backward (XLA's data-parallel all-reduce
   optimisation), so the prediction does not change with the slice count, while the measured step grows 12-19 %

@@ -169,6 +169,9 @@ typedef struct {
     int mlp_bias;          /* biases in the MLPs and experts (GPT-OSS) */
     int router_bias;       /* the router has a bias (GPT-OSS) */
     int post_norms;        /* a second norm after each sublayer (Gemma 2/3: four per layer) */
+    int parallel_block;    /* attention and MLP read the same layer input and their outputs are added to the residual
+                              together (GPT-J, GPT-NeoX use_parallel_residual, PaLM, MaxText's 2023 decoder): with TP
+                              one all-reduce (SP: all-gather + reduce-scatter) per layer and pass, not one per block */
     int shared_ffn_dim;    /* width of the shared expert when not a multiple of moe_ffn_dim (0: n_shared x moe) */
     int shared_gate;       /* sigmoid gate on the shared expert: h weights (Qwen2-MoE, Qwen3-Next) */
     int moe_latent;        /* LatentMoE: routed experts work in this width, with h->latent->h projections */

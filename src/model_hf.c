@@ -171,7 +171,7 @@ static sp_status get_any(hf *r, const char *const *keys, int *out, int lo, int h
 /* ---- families ---- */
 
 enum { F_LN = 1, F_NOGATE = 2, F_BIAS = 4, F_LPOS = 8, F_TIED = 16, F_QKVB = 32, F_ATTB = 64, F_POST = 128,
-       F_QKN = 256, F_QKN_FULL = 512, F_HDROP = 1024, F_ADROP = 2048 };
+       F_QKN = 256, F_QKN_FULL = 512, F_HDROP = 1024, F_ADROP = 2048, F_PAR = 4096 };
 typedef struct {
     const char *type;
     unsigned flags;
@@ -200,8 +200,8 @@ static const family families[] = {
     {"distilbert", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED | F_HDROP | F_ADROP, "configuration_distilbert.py"},
     {"opt", F_LN | F_NOGATE | F_BIAS | F_LPOS | F_TIED | F_HDROP, "configuration_opt.py: tie_word_embeddings=True"},
     {"bloom", F_LN | F_NOGATE | F_BIAS | F_TIED, "configuration_bloom.py: ALiBi, tied"},
-    {"gpt_neox", F_LN | F_NOGATE | F_BIAS, "configuration_gpt_neox.py: tie_word_embeddings=False"},
-    {"gptj", F_LN | F_NOGATE | F_BIAS, "configuration_gptj.py: tie_word_embeddings=False"},
+    {"gpt_neox", F_LN | F_NOGATE | F_BIAS | F_PAR, "configuration_gpt_neox.py: tie_word_embeddings=False, use_parallel_residual=True"},
+    {"gptj", F_LN | F_NOGATE | F_BIAS | F_PAR, "configuration_gptj.py: tie_word_embeddings=False; modeling_gptj.py GPTJBlock: attn + mlp of one ln_1, added to the residual together"},
     {"mpt", F_LN | F_NOGATE | F_TIED, "configuration_mpt.py: no_bias, tied (MPT ties its head)"},
     {"llama", 0, "configuration_llama.py: tie_word_embeddings=False"},
     {"mistral", 0, "configuration_mistral.py: tie_word_embeddings=False"},
@@ -271,7 +271,7 @@ static const char *const benign_prefix[] = {"output_", "rope_", "router_aux", "r
                                             "bos_", "eos_", "pad_", "use_cache", "summary_" /* GPT-2 heads */, NULL};
 /* Keys that change the architecture in ways scaleplan does not model (refused when set). */
 static const char *const unmodelled_keys[] = {
-    "parallel_attn", "parallel_block", "new_decoder_architecture", "use_parallel_residual", "alibi",
+    "parallel_block", "new_decoder_architecture", "alibi",
     "o_lora_rank", "compress_ratios", "csa_compress_ratios", "index_n_heads", "index_topk", "index_head_dim",
     "hc_mult", "altup_num_inputs", "laurel_rank", "num_kv_shared_layers", "hidden_size_per_layer_input",
     "cross_attention_layers", "num_decoder_layers", "encoder_layers", "mamba_rmsnorm", "shared_attention_layers",
@@ -753,6 +753,7 @@ static sp_status read_flags(hf *r, const family *fam, sp_model *m)
     m->qkv_bias = !!(f & F_QKVB);
     m->attn_bias = !!(f & F_ATTB);
     m->post_norms = !!(f & F_POST);
+    m->parallel_block = !!(f & F_PAR);
     m->qk_norm = f & F_QKN_FULL ? 2 : f & F_QKN ? 1 : 0;
     int use_bias = 0, nobias = -1, ratio = 0;
     TRY(get_b(r, "tie_word_embeddings", &m->tied_embeddings));
@@ -761,6 +762,8 @@ static sp_status read_flags(hf *r, const family *fam, sp_model *m)
     TRY(get_b(r, "mlp_bias", &m->mlp_bias));
     TRY(get_b(r, "biases", &m->biases));
     TRY(get_b(r, "learned_pos", &m->learned_pos));
+    TRY(get_b(r, "use_parallel_residual", &m->parallel_block)); /* GPT-NeoX */
+    TRY(get_b(r, "parallel_attn", &m->parallel_block));         /* Falcon's (and PaLM-style) one-norm parallel block */
     TRY(get_b(r, "no_bias", &nobias)); /* MPT */
     TRY(get_b(r, "use_bias", &use_bias));
     TRY(get_i(r, "expansion_ratio", &ratio, 1, 1000, NULL)); /* MPT */

@@ -1069,6 +1069,11 @@ static void tp_comm(sp_layer_ctx *c, sp_layer_ops *l)
     double bytes = c->T * c->h * ACT_BYTES;
     for (int blk = 0; blk < 2; blk++) {
         double n = blk == 0 ? c->mixer != SP_MIX_NONE : c->ffn != SP_FFN_NONE ? c->mlp_tp_ops : 0;
+        /* a parallel block (model.parallel_block) gathers the layer input once for both branches and reduces their
+         * summed outputs once (Wang & Komatsuzaki 2021 GPT-J; Chowdhery et al. 2022 PaLM §2): the attention
+         * block's collectives are the layer's */
+        if (blk == 1 && c->m->parallel_block && c->mixer != SP_MIX_NONE && c->ffn == SP_FFN_DENSE)
+            n = 0;
         if (n <= 0)
             continue;
         /* the FFN block's reductions run inside the mlp / moe module (Megatron's row/column-parallel linears) */
@@ -1125,7 +1130,8 @@ void sp_ops_serving_common(sp_layer_ctx *c, double n_dec, double ctx, double n_p
     bytes_op(l, "elementwise", SP_PART_MEMORY, 0, c->T * ACT_BYTES * (SERVE_ELEMENTWISE_H * h + SERVE_ELEMENTWISE_F * f_local),
              0, SERVE_ELEMENTWISE_KERNELS, 0);
     if (c->t > 1)
-        coll(l, "tp_allreduce", SP_PART_TP, 2, SP_COLL_ALLREDUCE, (int)c->t, 1, c->T * h * ACT_BYTES, 1, 0);
+        coll(l, "tp_allreduce", SP_PART_TP, c->m->parallel_block ? 1 : 2, SP_COLL_ALLREDUCE, (int)c->t, 1,
+             c->T * h * ACT_BYTES, 1, 0);
 }
 
 /* The layer's host-dispatch terms: the plan's captured scopes, the dispatcher's sync, the host's time per kernel.

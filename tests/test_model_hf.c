@@ -158,6 +158,30 @@ static void test_tie_defaults(void **st)
     assert_int_equal(m.tied_embeddings, 0);
 }
 
+/* Rule: a parallel block (attention and MLP from the same input, added together) is read from GPT-NeoX's
+ * use_parallel_residual and Falcon's / PaLM-style parallel_attn, and is the default of the families whose block is
+ * parallel by construction (gptj: modeling_gptj.py GPTJBlock; gpt_neox: configuration_gpt_neox.py
+ * use_parallel_residual=True); a key set to false turns it off; Llama stays sequential. */
+static void test_parallel_block(void **st)
+{
+    (void)st;
+    const char *base = "\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,\"intermediate_size\":128,"
+                       "\"vocab_size\":1000";
+    char buf[512];
+    sp_model m;
+    sp_error e;
+    const struct {
+        const char *type, *extra;
+        int want;
+    } c[] = {{"llama", "", 0}, {"llama", ",\"parallel_attn\":true", 1}, {"gptj", "", 1}, {"gpt_neox", "", 1},
+             {"gpt_neox", ",\"use_parallel_residual\":false", 0}};
+    for (size_t i = 0; i < sizeof c / sizeof c[0]; i++) {
+        snprintf(buf, sizeof buf, "{\"model_type\":\"%s\",%s%s}", c[i].type, base, c[i].extra);
+        assert_int_equal(parse(buf, &m, NULL, &e), SP_OK);
+        assert_int_equal(m.parallel_block, c[i].want);
+    }
+}
+
 /* Rule: dropout is read from the config (attention_dropout / attn_pdrop / attention_probs_dropout_prob; hidden_dropout
  * / resid_pdrop / hidden_dropout_prob / dropout / embd_pdrop), else the family's default: GPT-2 0.1 both (GPT2Config),
  * OPT 0.1 hidden and 0 attention, Llama none; a value outside 0..1 is refused. */
@@ -201,7 +225,7 @@ static void test_refusals(void **st)
     expect_refused("{\"model_type\":\"falcon\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
                    "\"vocab_size\":1000}", "model_type 'falcon' is not modelled");
     expect_refused("{\"model_type\":\"llama\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
-                   "\"vocab_size\":1000,\"parallel_attn\":true}", "key 'parallel_attn' changes the architecture and is not modelled");
+                   "\"vocab_size\":1000,\"parallel_block\":true}", "key 'parallel_block' changes the architecture and is not modelled");
     expect_refused("{\"model_type\":\"llama\",\"num_hidden_layers\":2,\"hidden_size\":Infinity,\"num_attention_heads\":4,"
                    "\"vocab_size\":1000}", "field 'hidden_size': expected an integer");
     expect_refused("{\"model_type\":\"qwen2\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
@@ -335,7 +359,8 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_presets_published), cmocka_unit_test(test_real_configs),
-        cmocka_unit_test(test_tie_defaults),      cmocka_unit_test(test_refusals),
+        cmocka_unit_test(test_tie_defaults),      cmocka_unit_test(test_parallel_block),
+        cmocka_unit_test(test_refusals),
         cmocka_unit_test(test_nonfinite_tokens),  cmocka_unit_test(test_text_config),
         cmocka_unit_test(test_layer_kind_arithmetic), cmocka_unit_test(test_step_check),
         cmocka_unit_test(test_model_json),        cmocka_unit_test(test_mtp_module),

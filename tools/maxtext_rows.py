@@ -19,7 +19,8 @@ code of the SAME commit, since scripts, batch sizes and the FLOP count changed l
 The model: global_parameter_scale over base.yml (base_emb_dim 2560, base_num_heads 8, head_dim 256, base_mlp_dim
 8192, base_num_decoder_layers 16, mlp_activations relu, vocab 32768, logits_via_embedding True) with
 pyconfig.get_individual_scales (heads and mlp doubled first, then emb, then layers; both commits): a PaLM-style
-parallel block (one RMSNorm, attention and MLP side by side), MHA with RoPE, no biases.
+parallel block (one RMSNorm, attention and MLP side by side: `parallel_attn` in the model JSONs), MHA with RoPE,
+no biases.
 
 Step time: the source's TFLOP/s per chip is MaxText's own FLOP count per device per step over the step time, and
 its MFU is that over the chip's bf16 peak, so step = F_maxtext / (MFU * peak) with F_maxtext computed here exactly
@@ -114,8 +115,8 @@ def row(rid, gen, scale, pdb, remat, tp, slice_chips, slice_name, slices, tflops
              f"{conv}; F = {f / 1e12:.2f} TFLOP; MFU {mfu} % of {PEAK[gen] / 1e12:.0f} TFLOP/s (source TFLOP/s "
              f"{tflops}, consistent); model: global_parameter_scale={scale} over base.yml (d {sh['d']}, {sh['H']} "
              f"heads x head_dim {HEAD_DIM} = q width {sh['H'] * HEAD_DIM}, MHA, mlp {sh['f']} relu, {sh['L']} "
-             f"layers, vocab {VOCAB} tied), PaLM-style parallel block (not expressible: priced as sequential "
-             f"attention then MLP); layout: {slices} x {slice_name} = {chips} chips (one JAX device per chip: "
+             f"layers, vocab {VOCAB} tied), PaLM-style parallel block (model_config parallel_attn: one TP "
+             f"all-gather / reduce-scatter pair per layer and pass); layout: {slices} x {slice_name} = {chips} chips (one JAX device per chip: "
              f"megacore), ici_tensor_parallelism={tp} -> tp {tp}, FSDP over the slice's other "
              f"{slice_chips // tp} chips -> zero_stage 3"
              + (f", data parallelism over DCN across the {slices} slices -> hsdp {slice_chips // tp} (FSDP "
