@@ -109,6 +109,10 @@ static void print_report(const sp_train_report *r)
     time_line("data-parallel / ZeRO (exposed)", t->dp_comm, res->step_time_s);
     time_line("optimizer step", t->optimizer, res->step_time_s);
     time_line("host (CPU) kernel dispatch, exposed", t->host, res->step_time_s);
+    time_line("activation offload copies, exposed", t->offload, res->step_time_s);
+    if (res->offload_unpriced)
+        printf("    activation offload copies          not priced: system '%s' states no host link (host_d2h, "
+               "host_h2d)\n", sy->name);
     printf("\n  memory per GPU (heaviest pipeline stage)   %s of %s: %s\n",
            sp_fmt_quantity(b1, sizeof b1, mm->total, SP_UNIT_BYTES), sp_fmt_quantity(b2, sizeof b2, mm->capacity, SP_UNIT_BYTES),
            res->fits ? "fits" : "DOES NOT FIT");

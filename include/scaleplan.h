@@ -317,6 +317,10 @@ typedef struct {
     double pue;
     double grid_kg_per_kwh;
     double usd_per_accel_hour;
+    /* the link between an accelerator and its host's memory, per direction, as one accelerator copies alone
+     * (nvbandwidth's memcpy_ce): device to host, host to device; 0 = not stated (activation offload copies are then
+     * not priced; docs/systems.md "host_d2h, host_h2d") */
+    double host_d2h_bw, host_h2d_bw;
 } sp_system;
 
 void sp_system_defaults(sp_system *s);
@@ -608,6 +612,8 @@ typedef struct {
     double optimizer;
     double imbalance;        /* first/last stage embedding + LM head extra */
     double host;             /* host (CPU) kernel dispatch the GPU waits for (docs/model.md "Host dispatch") */
+    double offload;          /* activation offloading's host copies the compute waits for (docs/model.md "Activation
+                                offloading"); 0 without offloading or when the system states no host link */
 } sp_time_breakdown;
 
 typedef struct {
@@ -625,6 +631,7 @@ typedef struct {
     int fits;                 /* mem.total <= capacity */
     double overflow_bytes;    /* > 0 when it does not fit */
     const char *bottleneck;   /* static string: dominant non-compute cost */
+    int offload_unpriced;     /* the plan offloads activations but the system states no host link: copies not priced */
 } sp_train_result;
 
 /* Evaluates one plan. Allocation-free. The plan must have been resolved. */

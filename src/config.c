@@ -616,7 +616,8 @@ sp_status sp_load_accel(const char *data_dir, const char *name_or_path, sp_accel
 
 static const char *const sys_keys[] = {"name", "description", "accelerator", "tiers", "max_accels", "software",
                                        "host_w_per_accel", "pue", "grid_kg_per_kwh", "usd_per_accel_hour",
-                                       "sources", "memory_tiers", "stack", "host_kernel", NULL}; /* memory_tiers: read by infer_coe.c */
+                                       "sources", "memory_tiers", "stack", "host_kernel", "host_d2h", "host_h2d",
+                                       NULL}; /* memory_tiers: read by infer_coe.c */
 static const char *const tier_keys[] = {"name",     "size",  "bw",     "latency", "eff",
                                         "sharp_eff", "torus", "topology", "source", NULL};
 static const char *const sw_keys[] = {"flash_attention", "overlap_tp", "overlap_dp", "overlap_ep", "source", NULL};
@@ -691,6 +692,20 @@ static sp_status parse_tier(const src_file *f, json_t *t, int i, int last, sp_ti
         return sp_fail(err, SP_EINVAL, "%s:%d: tiers[%d] field 'topology' must be a string (a description)", f->path,
                        key_line(f, "topology"), i);
     return SP_OK;
+}
+
+/* host_d2h, host_h2d: the accelerator's link to its host's memory per direction (docs/systems.md); both or neither */
+static sp_status parse_host_link(const src_file *f, json_t *o, sp_system *s, sp_error *err)
+{
+    int d2h = 0, h2d = 0;
+    sp_status rc = get_qty(f, o, "host_d2h", SP_UNIT_BW, 1e6, 1e14, &s->host_d2h_bw, &d2h, err);
+    if (!rc)
+        rc = get_qty(f, o, "host_h2d", SP_UNIT_BW, 1e6, 1e14, &s->host_h2d_bw, &h2d, err);
+    if (!rc && d2h != h2d)
+        rc = sp_fail(err, SP_EINVAL, "%s:%d: field '%s' needs field '%s' too (the host link's two directions)", f->path,
+                     key_line(f, d2h ? "host_d2h" : "host_h2d"), d2h ? "host_d2h" : "host_h2d",
+                     d2h ? "host_h2d" : "host_d2h");
+    return rc;
 }
 
 static sp_status parse_system_accel(const char *data_dir, const src_file *f, json_t *o, sp_system *s, sp_error *err)
@@ -781,6 +796,7 @@ static sp_status parse_system(const char *data_dir, const src_file *f, const cha
     TRY(get_qty(f, o, "host_w_per_accel", SP_UNIT_NONE, 0, 1e5, &s->host_w_per_accel, NULL, err));
     TRY(get_qty(f, o, "pue", SP_UNIT_NONE, 1, 10, &s->pue, NULL, err));
     TRY(get_qty(f, o, "host_kernel", SP_UNIT_TIME, 1e-7, 1e-3, &s->host_kernel_s, NULL, err));
+    TRY(parse_host_link(f, o, s, err));
     TRY(get_qty(f, o, "grid_kg_per_kwh", SP_UNIT_NONE, 0, 5, &s->grid_kg_per_kwh, NULL, err));
     TRY(get_qty(f, o, "usd_per_accel_hour", SP_UNIT_NONE, 0, 1e4, &s->usd_per_accel_hour, NULL, err));
     sp_system_defaults(s);

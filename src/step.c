@@ -36,6 +36,7 @@ static const char *dominant(const sp_time_breakdown *t)
     CONSIDER(optimizer, "optimizer step")
     CONSIDER(imbalance, "embedding/LM-head stage imbalance")
     CONSIDER(host, "host (CPU) kernel dispatch")
+    CONSIDER(offload, "activation offload copies")
 #undef CONSIDER
     return best;
 }
@@ -302,6 +303,39 @@ void sp_pipe_step_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp
     }
 }
 
+double sp_offload_exposed(int layers, int offloaded, double copy, double layer)
+{
+    if (offloaded <= 0 || offloaded >= layers)
+        return 0;
+    if (layers - offloaded == 1)
+        return offloaded * copy;
+    return sp_pos(offloaded * copy - (layers - 2) * layer);
+}
+
+/* Activation offloading's copies (docs/model.md "Activation offloading"): Transformer Engine's default schedule
+ * (transformer_engine/pytorch/cpu_offload.py DefaultOffloadSynchronizer), on each micro-batch's forward and backward
+ * of the stage's layers, each offloaded layer copying its activation bytes (sp_shape_mem act) at the system's host
+ * link; the exposed time lengthens the heaviest stage's slot and the mean stage's (every stage offloads its first N
+ * layers). Without a host link in the system file the copies are not priced (offload_unpriced). */
+static void offload_fill(const sp_system *s, const sp_plan *p, const sp_shape_step *c, sp_pipe_step *o)
+{
+    const sp_layer_mix *x = &o->mix;
+    int lps = (int)o->layers, n = p->offload_layers;
+    o->offload_unpriced = n > 0 && !(s->host_d2h_bw > 0 && s->host_h2d_bw > 0);
+    for (int rc = 0; rc < 3; rc++) {
+        o->offload[rc] = 0;
+        if (n <= 0 || o->offload_unpriced)
+            continue;
+        double f = x->f_c + x->f_m + x->tp_f + x->cp_f + x->ep_f + x->host_f;
+        double b = o->layers_bwd[rc] / lps + x->cp_b + x->ep_b, bytes = c->mem.act[rc];
+        o->offload[rc] = sp_offload_exposed(lps, n, bytes / s->host_d2h_bw, f) +
+                         sp_offload_exposed(lps, n, bytes / s->host_h2d_bw, b);
+        o->layers_time[rc] += o->offload[rc];
+        o->slot_max[rc] += o->offload[rc];
+        o->slot_avg[rc] += o->offload[rc];
+    }
+}
+
 void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_shape_step *c,
                          sp_pipe_step *o)
 {
@@ -367,6 +401,7 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
         double har = o->hsdp_allreduce;
         o->zero3_exposed[rc] = o->n_micro * per_mb + ag / lps + (har > 0 ? fmax(har - b_phase, sm * har) : 0);
     }
+    offload_fill(s, p, c, o);
 }
 
 void sp_pipe_step_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_shape_step *c,
@@ -396,6 +431,8 @@ sp_status sp_plan_step_result(const sp_model *m, const sp_system *s, const sp_pl
     r->t.cp_comm = nm * lps * x->cp;
     r->t.ep_comm = nm * lps * x->ep;
     r->t.host = nm * lps * (x->host + (rc == SP_RECOMPUTE_FULL ? x->host_rec : 0));
+    r->t.offload = nm * o->offload[rc];
+    r->offload_unpriced = o->offload_unpriced;
     r->t.pp_comm = nm * q.pp_comm_slot;
     r->t.imbalance = nm * (o->slot_max[rc] - o->layers_time[rc]);
     r->t.bubble = q.bubble;

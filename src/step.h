@@ -68,8 +68,18 @@ typedef struct {
     sp_layer_mix mix;               /* the heaviest stage's layer: the model's mix, or with layers that differ and
                                        PP > 1 the mean of that stage's own layers (its real pattern) */
     double zero3_exposed[3];        /* ZeRO-3: exposed gathers and reduce-scatters of a step */
+    double offload[3];              /* activation offloading: the copies' exposed time, one micro-batch, forward +
+                                       backward (sp_offload_exposed); in layers_time, slot_max and slot_avg */
+    int offload_unpriced;           /* offloading on a system that states no host link: copies not priced */
     double optimizer[2];            /* optimizer step: ZeRO 0, ZeRO >= 1 */
 } sp_pipe_step;
+
+/* Activation offloading (docs/model.md "Activation offloading"): the time the compute stream of one phase (forward or
+ * backward) of one micro-batch waits for the copies of Transformer Engine's default offload schedule, for `layers`
+ * equal layers of `layer` seconds each whose first `offloaded` (< layers) copy `copy` seconds each on one stream:
+ * (layers - offloaded) = 1: offloaded x copy (no copy overlaps compute); otherwise max(0, offloaded x copy -
+ * (layers - 2) x layer). Exact for the schedule's dependencies (derivation in docs/model.md). */
+double sp_offload_exposed(int layers, int offloaded, double copy, double layer);
 
 /* Per plan: the pieces of one plan's step (sp_plan_step_time). */
 typedef struct {

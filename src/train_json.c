@@ -126,6 +126,7 @@ json_t *sp_time_breakdown_json(const sp_time_breakdown *t)
     sp_json_set_num(o, "optimizer", t->optimizer);
     sp_json_set_num(o, "stage_imbalance", t->imbalance);
     sp_json_set_num(o, "host_dispatch", t->host);
+    sp_json_set_num(o, "offload_copies", t->offload);
     return o;
 }
 
@@ -176,6 +177,8 @@ json_t *sp_train_json(const sp_train_report *r)
     sp_json_set_bool(o, "fits", x->fits);
     sp_json_set_num(o, "overflow_bytes", x->overflow_bytes);
     json_object_set_new(o, "time_breakdown_s", sp_time_breakdown_json(&x->t));
+    if (r->plan.offload_layers > 0) /* false: the system states no host link, the copies are not in the step time */
+        sp_json_set_bool(o, "offload_copies_priced", !x->offload_unpriced);
     sp_json_set_str(o, "bottleneck", x->bottleneck);
     if (r->tokens > 0) {
         sp_json_set_num(o, "tokens", r->tokens);

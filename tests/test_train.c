@@ -3,6 +3,7 @@
 #include "internal.h"
 #include "step.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 #define GiB 1073741824.0
@@ -310,6 +311,77 @@ static void test_offload(void **st)
     assert_rel(b.activations_layers, want, 1e-12);
 }
 
+/* The dependencies of Transformer Engine's default offload schedule (cpu_offload.py DefaultOffloadSynchronizer), one
+ * phase, layers 1..L of time t, the first N copying c each on one stream, W = L - N: forward, copy i starts when layer
+ * i ends and after copy i - 1, layer k starts after layer k - 1 and after copy k - W; backward (layers L..1), reload i
+ * starts after reload i + 1 and after layer i + W's backward, layer i after layer i + 1 and after reload i. Returns
+ * the phase's end minus L t; the arrays hold up to 64 layers. */
+static double offload_sim(int L, int N, double c, double t, int backward)
+{
+    double cend[65] = {0}, lend[66] = {0}, copy = 0, now = 0;
+    if (!backward) {
+        for (int k = 1; k <= L; k++) {
+            double wait = k > L - N ? cend[k - (L - N)] : 0;
+            now = lend[k] = (now > wait ? now : wait) + t;
+            if (k <= N)
+                copy = cend[k] = (copy > now ? copy : now) + c;
+        }
+        return now - L * t;
+    }
+    for (int k = L; k >= 1; k--) {
+        if (k <= N) {
+            double ready = lend[k + (L - N)];
+            copy = cend[k] = (copy > ready ? copy : ready) + c;
+        }
+        double wait = k <= N ? cend[k] : 0;
+        now = lend[k] = (lend[k + 1] > wait ? lend[k + 1] : wait) + t;
+    }
+    return now - L * t;
+}
+
+/* Rule: activation offloading's copies are exposed as TE's schedule leaves them (docs/model.md "Activation
+ * offloading"): with one layer's activations left on the GPU (N = L - 1) no copy overlaps compute (N x copy); else
+ * max(0, N x copy - (L - 2) x layer). TE's own examples (cpu_offloading.rst Figures 3-4, 5 layers): 2 offloaded copies
+ * of 1.5 layers hide fully, 3 stall 1.5 layers, 4 stall 6. The closed form equals the schedule's event simulation for
+ * every L <= 12, N < L and copy/layer in 0.25..4 (exact up to rounding: 1e-12 s). A plan's exposed time: Llama-3-70B
+ * FP8 on 64 H200s (55 GB/s each way), micro-batch 2 at 8192 tokens, 40 of 80 layers offloaded: the forward copies
+ * (3.62 GB a layer, 65.9 ms each against 25.7 ms of forward) stall 40 x 65.9 - 78 x 25.7 = 632 ms per micro-batch,
+ * the reloads hide behind the 51.5 ms backward layers; 2 micro-batches: 1.26 s of the step. Halving the host link
+ * never shortens it; a system without a host link leaves the copies unpriced and says so. */
+static void test_offload_copies(void **st)
+{
+    (void)st;
+    assert_true(sp_offload_exposed(5, 2, 1.5, 1.0) == 0);
+    assert_true(sp_offload_exposed(5, 3, 1.5, 1.0) == 1.5);
+    assert_true(sp_offload_exposed(5, 4, 1.5, 1.0) == 6.0);
+    assert_true(sp_offload_exposed(5, 0, 1.5, 1.0) == 0);
+    for (int L = 2; L <= 12; L++)
+        for (int N = 1; N < L; N++)
+            for (double r = 0.25; r <= 4; r += 0.25)
+                for (int bw = 0; bw < 2; bw++)
+                    assert_true(fabs(sp_offload_exposed(L, N, r * 0.01, 0.01) - offload_sim(L, N, r * 0.01, 0.01, bw)) <=
+                                1e-12);
+    sp_model m = load_model("llama3-70b");
+    sp_system h = load_system("hgx-h200"), x = load_system("dgx-h100");
+    assert_true(h.host_d2h_bw == 55e9 && h.host_h2d_bw == 55e9 && x.host_d2h_bw == 0);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 64, p.zero = 3, p.micro_batch = 2, p.global_batch = 256, p.seq_len = 8192, p.dtype = SP_FP8;
+    p.offload_layers = 40;
+    sp_error e = {0};
+    assert_int_equal(sp_plan_resolve(&p, &m, &h, &e), SP_OK);
+    sp_train_result a, b, c;
+    assert_int_equal(sp_train_eval(&m, &h, &p, &a, &e), SP_OK);
+    assert_rel(a.t.offload, 1.26466, 1e-5);
+    assert_false(a.offload_unpriced);
+    h.host_d2h_bw /= 2, h.host_h2d_bw /= 2;
+    assert_int_equal(sp_train_eval(&m, &h, &p, &b, &e), SP_OK);
+    assert_true(b.t.offload > a.t.offload && b.step_time_s > a.step_time_s);
+    assert_rel(b.step_time_s - a.step_time_s, b.t.offload - a.t.offload, 1e-9);
+    assert_int_equal(sp_train_eval(&m, &x, &p, &c, &e), SP_OK);
+    assert_true(c.t.offload == 0 && c.offload_unpriced);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -318,6 +390,7 @@ int main(void)
         cmocka_unit_test(test_fsdp_hsdp),
         cmocka_unit_test(test_memory_reserve),
         cmocka_unit_test(test_offload),
+        cmocka_unit_test(test_offload_copies),
         cmocka_unit_test(test_collectives),
         cmocka_unit_test(test_gemm_model),
     };

@@ -52,5 +52,14 @@ expect_fail schedule_dualpipe_odd 2 'needs an even pp' -- train --model llama3-7
 # cpu_offloading_num_layers): Megatron-Bridge's Llama-3-70B FSDP recipe on 64 GB200s (40 layers offloaded) fits; a stage
 # keeps at least one layer; bad values are one line, exit 2.
 expect_out train_offload_fits 'memory per GPU \(heaviest pipeline stage\) +167\.[0-9] GiB of 173\.2 GiB: fits' -- train --model llama3-70b --system gb200-nvl72 --gpus 64 --zero 3 --micro-batch 2 --global-batch 256 --seq-len 8192 --dtype fp8 --software megatron-core-26.04 --offload-layers 40
+# Rule: the offload copies are exposed as Transformer Engine's schedule leaves them (docs/model.md "Activation
+# offloading"): Llama-3-70B FP8 on 64 H200s (55 GB/s host link each way), 40 of 80 layers: 2 micro-batches x 632 ms
+# of forward copies past the forward compute = 1.26 s; the same recipe on GB200 (193 / 201 GB/s) hides them; a
+# system without a host link says the copies are not priced
+expect_out train_offload_copies 'activation offload copies, exposed +1\.26 s' -- train --model llama3-70b --system hgx-h200 --gpus 64 --zero 3 --micro-batch 2 --global-batch 256 --seq-len 8192 --dtype fp8 --offload-layers 40
+expect_json train_offload_copies_json time_breakdown_s.offload_copies=1.26466@1e-5 offload_copies_priced=true -- train --model llama3-70b --system hgx-h200 --gpus 64 --zero 3 --micro-batch 2 --global-batch 256 --seq-len 8192 --dtype fp8 --offload-layers 40 --json
+expect_json train_offload_hidden time_breakdown_s.offload_copies=0@0 offload_copies_priced=true -- train --model llama3-70b --system gb200-nvl72 --gpus 64 --zero 3 --micro-batch 2 --global-batch 256 --seq-len 8192 --dtype fp8 --software megatron-core-26.04 --offload-layers 40 --json
+expect_out train_offload_unpriced "activation offload copies +not priced: system 'dgx-h100' states no host link" -- train --model llama3-70b --system dgx-h100 --gpus 64 --zero 3 --micro-batch 2 --global-batch 256 --seq-len 8192 --offload-layers 40
+expect_json train_offload_unpriced_json time_breakdown_s.offload_copies=0@0 offload_copies_priced=false -- train --model llama3-70b --system dgx-h100 --gpus 64 --zero 3 --micro-batch 2 --global-batch 256 --seq-len 8192 --offload-layers 40 --json
 expect_fail train_offload_all 2 'plan: offload_layers = 80; allowed 0..79 (fewer than the 80 layers of a pipeline stage)' -- train --model llama3-70b --offload-layers 80
 expect_fail train_offload_bad 2 'offload-layers' -- train --model llama3-70b --offload-layers -1
