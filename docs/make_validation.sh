@@ -353,7 +353,7 @@ now constrain (the factors were fitted with these rows' recompute unpriced; a re
 ## Rows not evaluated and why
 
 MID0
-"$BIN" validate "$DATA/training_runs.csv" "$DATA/training_runs_megatron_core.csv" | grep 'not evaluated:' | sed 's/^\([^ ]*\) *not evaluated: [^ ]*:[0-9]*: /- `\1`: /'
+"$BIN" validate "$DATA/training_runs.csv" "$DATA/training_runs_megatron_core.csv" | grep 'not evaluated:' | sed -e 's/^\([^ ]*\) *not evaluated: [^ ]*:[0-9]*: /- `\1`: /' -e 's#[^ ]*/build/\.\./data/#data/#g'
 cat <<'MID1'
 
 Reason classes: the six NAR21 Table 2 rows are the DeepSpeed ZeRO-3 baseline of Narayanan et al., labelled
