@@ -173,7 +173,8 @@ tools/bridge_recipe_facts.py <Megatron-Bridge clone>` regenerates from the recip
   `recompute_modules` (selective rows: the recipe's Megatron-Core `recompute_modules`, e.g. `mla_up_proj,mlp`,
   `none` for its empty list) and `recompute_layers` (the block method's layers per stage, with `recompute` full;
   docs/model.md "Recompute modules"). The settings the model has no knob for are only in the row's notes
-  (" | RECIPE=..."): activation CPU offloading;
+  (" | RECIPE=..."); activation CPU offloading is the `offload_layers` column (memory, and the copies where the
+  system states its host link: docs/model.md "Activation offloading");
 - 25.09 precision: the 25.09 tables print no precision column; their footnote says the parenthesised values use
   "different quantization granularities" (MXFP8 32x32 on B200/GB200, 128x128 blockwise on H100), so the plain values
   are per-tensor FP8, and 25.11 labels the same numbers FP8-CS. The 17 rows whose precision was empty are `fp8`. The

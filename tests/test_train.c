@@ -362,7 +362,7 @@ static void test_offload_copies(void **st)
                     assert_true(fabs(sp_offload_exposed(L, N, r * 0.01, 0.01) - offload_sim(L, N, r * 0.01, 0.01, bw)) <=
                                 1e-12);
     sp_model m = load_model("llama3-70b");
-    sp_system h = load_system("hgx-h200"), x = load_system("dgx-h100");
+    sp_system h = load_system("hgx-h200"), x = load_system("dgx-b200");
     assert_true(h.host_d2h_bw == 55e9 && h.host_h2d_bw == 55e9 && x.host_d2h_bw == 0);
     sp_plan p;
     sp_plan_defaults(&p);

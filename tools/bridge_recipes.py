@@ -27,7 +27,7 @@ Per row (the rules are the same for every row; nothing is keyed on a row id or a
     dispatcher's backend deepep / hybridep), `recompute_modules` (selective rows: the recipe's Megatron-Core
     recompute_modules, "none" for its empty list: recompute_cells) and `recompute_layers` (the block method's
     layers per stage, with `recompute` full) and `offload_layers` (the recipe's cpu_offloading_num_layers:
-    activations of a stage's first N layers kept in host memory; the copies are not priced); a cell the table states is never replaced, and modules / layers are
+    activations of a stage's first N layers kept in host memory; the copies are priced where the system states its host link: docs/model.md "Activation offloading"); a cell the table states is never replaced, and modules / layers are
     filled only where the row's recompute (stated or filled) is the granularity they belong to;
   - `moe_capacity` / `moe_pad` (MoE rows whose release drops tokens: Megatron-Core's moe_expert_capacity_factor and
     moe_pad_expert_input_to_capacity) when empty; the release's script sets them per model and GPU whatever the
@@ -127,7 +127,7 @@ def recipe_note(f):
     if f["megatron_fsdp"] == "1":
         parts.append("Megatron-FSDP")
     if f["cpu_offload_layers"]:
-        parts.append("activation CPU offloading of %s layers (memory modelled, copies not priced)" % f["cpu_offload_layers"])
+        parts.append("activation CPU offloading of %s layers (the offload_layers column)" % f["cpu_offload_layers"])
     if f["extra"]:
         parts.append(f["extra"])
     return TAG + "; ".join(parts)
