@@ -102,6 +102,9 @@ sp_status sp_fp8_recipe_parse(const char *s, sp_fp8_recipe *out, sp_error *err);
 /* Bytes moved per element by the cast of a 16-bit tensor to d under recipe r (read 2, write sp_dtype_bytes, plus
  * the recipe's scale bytes and extra amax pass); used by the step's cast ops. */
 double sp_quant_cast_bytes(sp_dtype d, sp_fp8_recipe r);
+/* bytes per element of one NVFP4 training operand quantized into both layouts (amax + row-wise and Hadamard
+ * column-wise copies; Transformer Engine NVFP4BlockScaling) */
+double sp_nvfp4_dual_cast_bytes(void);
 
 /*
 ** Model: a decoder-only transformer, dense or MoE

@@ -95,6 +95,25 @@ double sp_quant_cast_bytes(sp_dtype d, sp_fp8_recipe r)
     }
 }
 
+/* NVFP4 training (Transformer Engine's NVFP4BlockScaling, the recipe Megatron-Core's --fp4-recipe nvfp4 builds;
+ * NVIDIA/TransformerEngine@f031cf87bd (v2.14) transformer_engine/common/recipe/__init__.py:394-475): every GEMM
+ * (fprop, dgrad, wgrad) runs in NVFP4; inputs and output gradients are quantized with a 16x16 random Hadamard
+ * transform on their column-wise (wgrad) copy, gradients with stochastic rounding, weights with 16x16 2D block
+ * scales. Each operand is quantized once into both layouts from its 16-bit tensor (the docstring: "both versions
+ * are computed from the high precision input"), the per-tensor fp32 scale needing the amax first:
+ * transformer_engine/pytorch/csrc/quantizer.cpp NVFP4Quantizer::quantize_impl (v2.14): one amax kernel
+ * (nvte_hadamard_transform_amax for RHT operands, :2297; nvte_compute_amax_with_config for weights, :2317: read 2 B)
+ * then one cast writing the row-wise and the column-wise (Hadamard-transformed) copies
+ * (nvte_quantize_with_hadamard_transform, :2375; nvte_quantize_v2 for weights, :2398: read 2 B, write 2 x 0.5625 B).
+ * 2 + 2 + 2 x 0.5625 = 5.125 B per element, charged once per operand (no backward re-layout: the wgrad copy is
+ * made in the same pass). TE v2.12 (NeMo 26.02) ran the row-wise cast and the fused column-wise RHT cast as two
+ * kernels (quantizer.cpp@5671fd3675:1632), reading the input once more (7.125 B): not priced. */
+#define QUANT_AMAX_READ_BYTES 2.0
+double sp_nvfp4_dual_cast_bytes(void)
+{
+    return QUANT_AMAX_READ_BYTES + 2.0 + 2 * sp_dtype_bytes(SP_NVFP4);
+}
+
 double sp_accel_peak(const sp_accel *a, sp_dtype d)
 {
     /* Fall back to a wider type when a dtype has no tensor-core path (e.g. V100 has no bf16/fp8). Plans are

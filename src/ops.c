@@ -1040,7 +1040,9 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
 
 /* FP8 cast traffic: forward casts each GEMM input; backward casts each output gradient and re-lays the saved FP8
  * inputs out transposed for the weight-gradient GEMM (Hopper FP8 GEMMs take only the TN layout: read 1, write 1).
- * The layer's weights are cast (read 2, write 1 + 1 transposed) once per micro-batch. */
+ * The layer's weights are cast (read 2, write 1 + 1 transposed) once per micro-batch. NVFP4 quantizes every
+ * operand (inputs, output gradients, weights) into both layouts in one amax + cast pair, the backward re-laying
+ * nothing out (hardware.c sp_nvfp4_dual_cast_bytes). */
 static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
 {
     if (!sp_dtype_is_quantized(c->d))
@@ -1055,8 +1057,12 @@ static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
     } else if (c->ffn == SP_FFN_DENSE)
         w += pc->mlp_dense_per_layer / t;
     double cast_b = sp_quant_cast_bytes(c->d, c->p->fp8_recipe); /* hardware.c: bytes and scales per format */
-    bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, c->q_in * cast_b + w * 4.0,
-             c->q_out * cast_b + c->q_in * 2.0, FP8_CAST_KERNELS_FWD, FP8_CAST_KERNELS_BWD);
+    double fwd = c->q_in * cast_b + w * 4.0, bwd = c->q_out * cast_b + c->q_in * 2.0;
+    if (c->d == SP_NVFP4) { /* both layouts in one pass from the 16-bit tensor (hardware.c sp_nvfp4_dual_cast_bytes) */
+        double q = sp_nvfp4_dual_cast_bytes();
+        fwd = (c->q_in + w) * q, bwd = c->q_out * q;
+    }
+    bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, fwd, bwd, FP8_CAST_KERNELS_FWD, FP8_CAST_KERNELS_BWD);
 }
 
 /* TP communication: per TP-sharded block (attention, FFN) one all-reduce (or all-gather + reduce-scatter with SP)

@@ -508,6 +508,42 @@ static void test_grouped_host(void **st)
     }
 }
 
+/* Rule (hardware.c sp_nvfp4_dual_cast_bytes, Transformer Engine v2.14 NVFP4Quantizer::quantize_impl): NVFP4 quantizes
+ * each GEMM input (forward), output gradient (backward) and weight once into both layouts, amax read + cast read +
+ * row-wise and Hadamard column-wise copies = 2 + 2 + 2 x 0.5625 = 5.125 B per element, with no backward re-layout;
+ * MXFP8 keeps the cast (2 + 1.03125 B) and the backward re-layout of the saved inputs (2 B). Llama-3-8B, T = 4096,
+ * TP 1: inputs 4096 x (4096 + 4096 + 4096 + 14336), gradients 4096 x (6144 + 4096 + 3 x 14336) (ops.c q_out). */
+static void test_nvfp4_casts(void **st)
+{
+    (void)st;
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-b200");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    double w = pc.attn_per_layer + pc.mlp_dense_per_layer;
+    sp_dtype d[] = {SP_NVFP4, SP_MXFP8};
+    for (int i = 0; i < 2; i++) {
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.seq_len = 4096, p.dtype = d[i];
+        sp_layer_ctx c;
+        sp_layer_ops l;
+        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+        sp_layer_build(&c, 0, &l);
+        assert_near(c.q_in, 4096.0 * 26624, 0);
+        assert_near(c.q_out, 4096.0 * 53248, 0);
+        const sp_op *o = find_op(&l, "fp8_casts");
+        assert_non_null(o);
+        if (d[i] == SP_NVFP4) {
+            assert_near(o->u.bytes.fwd, (c.q_in + w) * 5.125, 1e-12 * o->u.bytes.fwd);
+            assert_near(o->u.bytes.bwd, c.q_out * 5.125, 1e-12 * o->u.bytes.bwd);
+        } else {
+            assert_near(o->u.bytes.fwd, c.q_in * 3.03125 + w * 4.0, 1e-12 * o->u.bytes.fwd);
+            assert_near(o->u.bytes.bwd, c.q_out * 3.03125 + c.q_in * 2.0, 1e-12 * o->u.bytes.bwd);
+        }
+    }
+}
+
 /* Rule: the per-expert loop adds count x its host operations to the grouped GEMM's one module call (99.66 / 37.08
  * eager kernels, TE#2053): 16 experts x 3 forward at 10 us per kernel = (2.6877 + 48) x 10 us of host forward. */
 static void test_grouped_host_priced(void **st)
@@ -585,6 +621,7 @@ int main(void)
         cmocka_unit_test(test_moe_pad_no_sync),
         cmocka_unit_test(test_band_rate),
         cmocka_unit_test(test_grouped_host),
+        cmocka_unit_test(test_nvfp4_casts),
         cmocka_unit_test(test_grouped_host_priced),
         cmocka_unit_test(test_expert_bias),
     };
