@@ -117,7 +117,7 @@ What the rows say (`scaleplan validate data/validation/training_runs_nemo.csv`):
 |---|---:|---:|---:|
 | NeMo 24.07 pre-training, H100 FP8 | 12 | 6.6 % | -5.5 % |
 | NeMo 24.07 SFT, H100 FP8 | 3 | 10.7 % | +9.1 % |
-| NeMo 24.07 LoRA, H100 FP8 | 3 | 21.2 % | +21.2 % |
+| NeMo 24.07 LoRA, H100 FP8 | 3 | 20.1 % | +20.1 % |
 | long context with CP, B200 FP8 (NeMo 25.04), 8K-1M | 8 | 3.7 % | -3.1 % |
 | long context with CP, H100 FP8 (NeMo 24.03), 4K-1M | 9 | 29.7 % | -29.7 % |
 
@@ -132,11 +132,18 @@ What the rows say (`scaleplan validate data/validation/training_runs_nemo.csv`):
   forward / backward, data/accelerators/h100-sxm.json) times the stack's fitted 1.04. The older stack's kernel (and
   its context-parallel ring) was slower than that; no measurement of cuDNN 9.0's training attention on H100 was found,
   so nothing is changed for it, and the generic `megatron-core` preset keeps describing the current stack.
-- **LoRA is predicted 12-26 % too slow** (here +13..+26 %, the shared file's Llama-3-70B LoRA rows +12..+14 %). The
+- **LoRA is predicted 10-25 % too slow** (here +12..+25 %, the shared file's Llama-3-70B LoRA rows +10..+13 %). The
   measured LoRA/SFT throughput ratio (1.47 for Llama 2 7B on the same 8 GPUs) is near the 1.5 of skipping the base's
-  weight gradients; the model gives 1.15, because its memory-bound kernels (norms, activations, rotary, FP8 casts:
-  a quarter of a Llama 2 7B step on H100) are priced the same with a frozen base. Which of them the frozen base
-  really skips is not established; left as is.
+  weight gradients; the model gives 1.17. What the sources say a frozen base skips, and the model skips: the
+  weight-gradient GEMMs, the gradient reduction and the optimizer of the base weights, and the
+  FP8 transposed copy of each GEMM input, which Transformer Engine makes and saves only for a weight that requires a
+  gradient (docs/finetune.md; +24.5/+26.4/+12.9 % -> +23.2/+25.2/+11.8 % here). What it keeps: the forward, the
+  data-gradient GEMMs and every memory-bound kernel of the backward (norms, activation, rotary: the input gradient
+  runs through them), the weights' FP8 casts (the data gradient needs the transposed weight). The rest of the gap is
+  not explained by the sources: the adapters run in BF16 (Megatron-Core's own linear layers, not Transformer
+  Engine's), which would make them dearer (+2.1..+3.2 points), not cheaper; the adapters' small rank-32 GEMMs
+  (13 % of the Llama 2 7B LoRA step) and the packed SQuAD sequences (attention per sub-sequence, whose lengths the
+  table does not give) are the open candidates.
 - **SFT**: Llama 2 13B on TP 1 x PP 4 with 16 micro-batches is +29 %; the table's SFT throughput there (10176
   tokens/s/GPU) is above the same model's pre-training row (8715, with interleaving), which the pipeline bubble the
   model prices (PP 4, no interleaving stated) cannot give.

@@ -1038,9 +1038,21 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
     rerun_passes(c, l, rep);
 }
 
-/* FP8 cast traffic: forward casts each GEMM input; backward casts each output gradient and re-lays the saved FP8
- * inputs out transposed for the weight-gradient GEMM (Hopper FP8 GEMMs take only the TN layout: read 1, write 1).
- * The layer's weights are cast (read 2, write 1 + 1 transposed) once per micro-batch. NVFP4 quantizes every
+/* Backward FP8 bytes that re-lay the saved FP8 GEMM inputs out transposed for the weight-gradient GEMMs (Hopper FP8
+ * GEMMs take only the TN layout: read 1, write 1 per input element). None for a frozen base: a weight without
+ * requires_grad has no weight-gradient GEMM, so Transformer Engine neither quantizes its input column-wise (the
+ * transposed copy) nor saves it (TransformerEngine@d0067d0da6cb:transformer_engine/pytorch/module/linear.py:303
+ * backward_needs_input = is_grad_enabled and weight.requires_grad, :388 columnwise usage, :620 saved_inputmat;
+ * layernorm_linear.py:200 and :228 the same), and Megatron-Bridge's PEFT freezes every base parameter
+ * (NVIDIA-NeMo/Megatron-Bridge@067f987df03b:src/megatron/bridge/peft/base.py:176-190 freeze_model). */
+static double fp8_wgrad_transpose_bytes(const sp_layer_ctx *c)
+{
+    return c->p->frozen_base ? 0 : c->q_in * 2.0;
+}
+
+/* FP8 cast traffic: forward casts each GEMM input; backward casts each output gradient and, for trained weights,
+ * re-lays the saved inputs out transposed (fp8_wgrad_transpose_bytes). The layer's weights are cast (read 2, write
+ * 1 + 1 transposed: the data-gradient GEMM needs W^T, frozen or not) once per micro-batch. NVFP4 quantizes every
  * operand (inputs, output gradients, weights) into both layouts in one amax + cast pair, the backward re-laying
  * nothing out (hardware.c sp_nvfp4_dual_cast_bytes). */
 static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
@@ -1057,7 +1069,7 @@ static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
     } else if (c->ffn == SP_FFN_DENSE)
         w += pc->mlp_dense_per_layer / t;
     double cast_b = sp_quant_cast_bytes(c->d, c->p->fp8_recipe); /* hardware.c: bytes and scales per format */
-    double fwd = c->q_in * cast_b + w * 4.0, bwd = c->q_out * cast_b + c->q_in * 2.0;
+    double fwd = c->q_in * cast_b + w * 4.0, bwd = c->q_out * cast_b + fp8_wgrad_transpose_bytes(c);
     if (c->d == SP_NVFP4) { /* both layouts in one pass from the 16-bit tensor (hardware.c sp_nvfp4_dual_cast_bytes) */
         double q = sp_nvfp4_dual_cast_bytes();
         fwd = (c->q_in + w) * q, bwd = c->q_out * q;

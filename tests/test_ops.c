@@ -602,6 +602,38 @@ static void test_expert_bias(void **st)
     }
 }
 
+/* Rule: a frozen base skips the FP8 re-layout of the saved GEMM inputs for the weight-gradient GEMMs (Transformer
+ * Engine saves and transposes a linear's input only when its weight requires a gradient: src/ops.c
+ * fp8_wgrad_transpose_bytes). Llama-3-8B, FP8, TP 1, 4096 tokens: the layer's FP8 GEMM inputs are the QKV and
+ * up/gate input (h each), the output projection's (q_dim) and the down projection's (f): q_in = T·(2h + qd + f)
+ * = 4096 x 26624 elements, re-laid at read 1 + write 1 byte, so the backward casts move exactly 2·q_in bytes
+ * (218,103,808) fewer; the forward casts (inputs and weights) are the same. */
+static void test_frozen_fp8_no_wgrad_transpose(void **st)
+{
+    (void)st;
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.seq_len = 4096, p.dtype = SP_FP8;
+    sp_layer_ctx c;
+    sp_layer_ops trained, frozen;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 0, &trained);
+    p.frozen_base = 1;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 0, &frozen);
+    const sp_op *a = find_op(&trained, "fp8_casts"), *b = find_op(&frozen, "fp8_casts");
+    assert_non_null(a);
+    assert_non_null(b);
+    double q_in = 4096.0 * (2 * m.d_model + sp_model_attn_qdim(&m) + m.ffn_dim);
+    assert_true(q_in == 4096.0 * 26624);
+    assert_rel(a->u.bytes.bwd - b->u.bytes.bwd, 2 * q_in, 1e-12);
+    assert_rel(a->u.bytes.fwd, b->u.bytes.fwd, 1e-15);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -624,6 +656,7 @@ int main(void)
         cmocka_unit_test(test_nvfp4_casts),
         cmocka_unit_test(test_grouped_host_priced),
         cmocka_unit_test(test_expert_bias),
+        cmocka_unit_test(test_frozen_fp8_no_wgrad_transpose),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
