@@ -18,11 +18,13 @@ docs/performance-summary-archive.md, cited per row with the table's line.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
 """
 import csv
-import io
 import os
 import re
 import subprocess
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rows_csv  # noqa: E402  (the CSV text and the --check step shared by the row generators)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 SHARED = os.path.join(ROOT, "data/validation/training_runs_megatron_core.csv")
@@ -155,21 +157,11 @@ def build(repo):
         rel = r.pop("_rel")
         count[rel] = count.get(rel, 0) + 1
         r["id"] = "ULTRA-%s-%d" % (rel, count[rel])
-    out = io.StringIO()
-    w = csv.DictWriter(out, fieldnames=header, lineterminator="\n")
-    w.writeheader()
-    w.writerows(rows)
-    return out.getvalue()
+    return rows_csv.csv_text(header, rows)
 
 
 def main():
-    args = [a for a in sys.argv[1:] if a != "--check"]
-    if len(args) != 1:
-        raise SystemExit(__doc__.split("\n\n")[1])
-    text = build(args[0])
-    if "--check" in sys.argv:
-        sys.exit(0 if open(OUT, newline="").read() == text else 1)
-    open(OUT, "w", newline="").write(text)
+    rows_csv.main_with_clone(__doc__, build, OUT)
 
 
 if __name__ == "__main__":

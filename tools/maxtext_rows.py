@@ -27,10 +27,12 @@ its MFU is that over the chip's bf16 peak, so step = F_maxtext / (MFU * peak) wi
 as the code of the table's commit computes it (MFU has 4 digits, the TFLOP/s 3). The row's step time is then
 compared by `validate` with no FLOP convention involved.
 """
-import csv
-import io
 import math
+import os
 import sys
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import rows_csv  # noqa: E402  (the CSV text and the --check step shared by the row generators)
 
 OUT = "data/validation/training_runs_maxtext.csv"
 HEADER = ("id,model,n_layers,d_model,n_heads,n_kv_heads,ffn_dim,ffn_type,seq_len,vocab,moe_experts,moe_topk,system,"
@@ -174,18 +176,7 @@ def rows():
 
 
 def main():
-    buf = io.StringIO()
-    w = csv.DictWriter(buf, fieldnames=HEADER, lineterminator="\n")
-    w.writeheader()
-    for r in rows():
-        w.writerow(r)
-    text = buf.getvalue()
-    if "--check" in sys.argv[1:]:
-        with open(OUT, encoding="utf-8") as fh:
-            return 0 if fh.read() == text else 1
-    with open(OUT, "w", encoding="utf-8") as fh:
-        fh.write(text)
-    return 0
+    return rows_csv.write_or_check(OUT, rows_csv.csv_text(HEADER, rows()), "--check" in sys.argv[1:])
 
 
 if __name__ == "__main__":
