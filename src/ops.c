@@ -715,10 +715,13 @@ static void moe_permute(sp_layer_ctx *c, sp_layer_ops *l, double Tx, double hr, 
     /* kernels: permute and unpermute (2) and the two sorts; the flex dispatcher fuses permutation 1 into DeepEP's
      * dispatch and combine, HybridEP all of them ("permute + dispatch a2a + permute" in one kernel,
      * NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/moe/token_dispatcher.py:1001-1013): the bytes
-     * still move, inside those kernels */
+     * still move, inside those kernels. HybridEP's run inside its dispatch and combine calls (hybrid_ep_dispatch
+     * permutes in token_dispatch, hybrid_ep_combine unpermutes in token_combine, the dispatcher's post-/pre-processing
+     * being identities: same file :1148-1166, :1183-1188, :1205-1209), so they overlap wherever the all-to-all does
+     * (SP_OPF_IN_EP: overlap_ep, sp_layer_price) */
     sp_moe_dispatcher d = c->p->moe_dispatcher;
     double kern = d == SP_DISP_HYBRIDEP ? 0 : d == SP_DISP_DEEPEP ? sorts : 2 + sorts;
-    bytes_op(l, "moe_permute", SP_PART_MEMORY, 0, b, b, kern, kern);
+    bytes_op(l, "moe_permute", SP_PART_MEMORY, d == SP_DISP_HYBRIDEP ? SP_OPF_IN_EP : 0, b, b, kern, kern);
 }
 
 /* the router's score function and top-k, the aux loss and the dispatcher's preprocessing (kernel counts above),
@@ -1577,10 +1580,20 @@ static void rerun_fill(const double rc[4], const double pf[SP_N_PARTS], sp_layer
     c->rec_flops = rc[3];
 }
 
+/* The EP exchange of one phase overlapped with `budget` seconds of FFN work (overlap_ep, sp_layer_price): the
+ * all-to-all first, then the memory-bound work `in_ep` that runs inside the dispatch and combine kernels (HybridEP's
+ * permutation, counted in *mem) with what the budget has left. */
+static void ep_overlap(double budget, double in_ep, double *ep, double *mem)
+{
+    double hid = fmin(*ep, budget);
+    *ep -= hid;
+    *mem -= fmin(in_ep, budget - hid);
+}
+
 void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo, sp_layer_cost *c)
 {
     double pf[SP_N_PARTS] = {0}, pb[SP_N_PARTS] = {0}, rc[4] = {0};
-    double lin_f = 0, lin_b = 0, ffn_f = 0, ffn_b = 0, core_f = 0, core_b = 0;
+    double lin_f = 0, lin_b = 0, ffn_f = 0, ffn_b = 0, core_f = 0, core_b = 0, inep_f = 0, inep_b = 0;
     host_acc ha;
     memset(&ha, 0, sizeof ha);
     c->wgrad = 0;
@@ -1600,6 +1613,8 @@ void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
             lin_f += f, lin_b += b;
         if (o->flags & SP_OPF_FFN)
             ffn_f += f, ffn_b += b;
+        if (o->flags & SP_OPF_IN_EP)
+            inep_f += f, inep_b += b;
         /* a weight GEMM's backward is its data-gradient and its weight-gradient GEMM, equal in FLOPs and shape
          * class: half of it is the W pass a zero-bubble schedule defers (Qi et al. 2023 §2) */
         if (o->kind == SP_OP_GEMM && o->u.gemm.bwd == SP_BWD_WEIGHT)
@@ -1624,8 +1639,8 @@ void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
          * is paired with. Only the FFN's, not the whole layer's: the pairing exists in the 1F1B phase only (the
          * docstring's "in 1f1b phase"), not in the pipeline's warm-up and cool-down, and the layer-wide budget fitted
          * the visible rows worse (Hopper 8.1 % vs 7.2 % after refit, docs/calibration.md) */
-        c->ep_fwd = sp_pos(c->ep_fwd - ffn_f);
-        c->ep_bwd = sp_pos(c->ep_bwd - ffn_b);
+        ep_overlap(ffn_f, inep_f, &c->ep_fwd, &c->fwd_mem);
+        ep_overlap(ffn_b, inep_b, &c->ep_bwd, &c->bwd_mem);
     }
     /* the CP ring runs under the attention kernels */
     c->cp_fwd = sp_pos(pf[SP_PART_CP] - core_f);

@@ -32,6 +32,8 @@ typedef enum { SP_PART_COMPUTE, SP_PART_MEMORY, SP_PART_TP, SP_PART_CP, SP_PART_
 #define SP_OPF_FFN 2u    /* an MoE layer's FFN work (routed and shared experts, router): the EP all-to-all hides behind it */
 #define SP_OPF_GROUPED 8u /* a routed-expert grouped GEMM: priced at the stack's grouped-GEMM factor of the curve */
 #define SP_OPF_CORE 4u   /* the attention core: the CP exchange hides behind its kernels */
+#define SP_OPF_IN_EP 32u /* memory-bound work that runs inside the EP dispatch and combine kernels (HybridEP's
+                          * permutation): it overlaps where the all-to-all does */
 #define SP_OPF_RERUN_ONLY 16u /* a pass the layer's own forward and backward count inside another op (a norm or the
                                * activation function inside `elementwise`): priced only as its module's re-run */
 /* Recompute: Megatron-Core's selective recompute is per module (recompute_modules, the SP_RCM_* bits of

@@ -602,6 +602,80 @@ static void test_expert_bias(void **st)
     }
 }
 
+
+/* the summed forward and backward of the ops of l with all of `flags` and none of `skip`, priced on s */
+static void ops_sum(const sp_layer_ops *l, const sp_system *s, unsigned flags, unsigned skip, double *f, double *b)
+{
+    *f = *b = 0;
+    for (int i = 0; i < l->n; i++) {
+        const sp_op *o = &l->op[i];
+        if ((o->flags & flags) != flags || (o->flags & skip))
+            continue;
+        sp_op_cost k;
+        sp_op_price(o, s, NULL, &k);
+        *f += k.fwd, *b += k.bwd;
+    }
+}
+
+/* Rule: HybridEP permutes inside its dispatch and combine (SP_OPF_IN_EP), so with the EP all-to-all overlapped
+ * (overlap_ep) the permutation hides behind the FFN work the all-to-all leaves: exposed memory-bound time =
+ * memory - min(permute, max(0, FFN - all-to-all)) per phase, exposed all-to-all = max(0, all-to-all - FFN); without
+ * overlap, or with the all-to-all dispatcher (its permutation runs on the compute stream), nothing hides. Qwen3-30B-A3B
+ * on 8 GB200s, EP 8, micro-batch 4, MXFP8, the megatron-core-26.06 stack (BRIDGE-26.06-16's layout). */
+static void test_hybridep_permute_overlap(void **st)
+{
+    (void)st;
+    sp_model m = load_model("qwen3-30b-a3b");
+    sp_system s = load_system("gb200-nvl72");
+    sp_software sw;
+    sp_error e = {0};
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core-26.06", &sw, &e), SP_OK);
+    sp_software_apply_system(&sw, &s); /* the stack's efficiencies, as the row's validation applies them */
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 8, p.ep = 8, p.micro_batch = 4, p.seq_len = 4096, p.dtype = SP_MXFP8;
+    p.moe_dispatcher = SP_DISP_HYBRIDEP;
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 1, &l);
+    const sp_op *perm = find_op(&l, "moe_permute");
+    assert_non_null(perm);
+    assert_true(perm->flags & SP_OPF_IN_EP);
+    double ffn_f, ffn_b, mem_f, mem_b, ep_f, ep_b, pm_f, pm_b;
+    ops_sum(&l, &s, SP_OPF_FFN, 0, &ffn_f, &ffn_b);
+    ops_sum(&l, &s, SP_OPF_IN_EP, 0, &pm_f, &pm_b);
+    mem_f = mem_b = ep_f = ep_b = 0;
+    for (int i = 0; i < l.n; i++) {
+        sp_op_cost k;
+        sp_op_price(&l.op[i], &s, NULL, &k);
+        if (l.op[i].flags & SP_OPF_RERUN_ONLY)
+            continue;
+        if (l.op[i].part == SP_PART_MEMORY)
+            mem_f += k.fwd, mem_b += k.bwd;
+        if (l.op[i].part == SP_PART_EP)
+            ep_f += k.fwd, ep_b += k.bwd;
+    }
+    s.overlap_ep = 1;
+    sp_layer_cost on, off;
+    sp_layer_price(&l, &s, NULL, &on);
+    assert_true(ffn_f > ep_f && ffn_f - ep_f > 0); /* the case the rule hides the permutation in */
+    assert_rel(on.fwd_mem, mem_f - fmin(pm_f, ffn_f - ep_f), 1e-12);
+    assert_rel(on.bwd_mem, mem_b - fmin(pm_b, fmax(0, ffn_b - ep_b)), 1e-12);
+    assert_true(on.ep_fwd == fmax(0, ep_f - ffn_f) && on.ep_bwd == fmax(0, ep_b - ffn_b));
+    s.overlap_ep = 0;
+    sp_layer_price(&l, &s, NULL, &off);
+    assert_rel(off.fwd_mem, mem_f, 1e-12);
+    assert_rel(off.ep_fwd, ep_f, 1e-12);
+    p.moe_dispatcher = SP_DISP_ALLTOALL;
+    s.overlap_ep = 1;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 1, &l);
+    assert_false(find_op(&l, "moe_permute")->flags & SP_OPF_IN_EP);
+}
+
 /* Rule: a frozen base skips the FP8 re-layout of the saved GEMM inputs for the weight-gradient GEMMs (Transformer
  * Engine saves and transposes a linear's input only when its weight requires a gradient: src/ops.c
  * fp8_wgrad_transpose_bytes). Llama-3-8B, FP8, TP 1, 4096 tokens: the layer's FP8 GEMM inputs are the QKV and
@@ -657,6 +731,7 @@ int main(void)
         cmocka_unit_test(test_grouped_host_priced),
         cmocka_unit_test(test_expert_bias),
         cmocka_unit_test(test_frozen_fp8_no_wgrad_transpose),
+        cmocka_unit_test(test_hybridep_permute_overlap),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
