@@ -13,6 +13,8 @@ static const cli_optdef defs[] = {
     {"global-batch", 1, "sequences per step (required)"},
     {"seq-len", 1, "sequence length [model's max_position_embeddings]"},
     {"dtype", 1, "GEMM precision, or 'any' to search bf16 and fp8 (when the accelerator has FP8) [bf16]"},
+    {"bf16-layers", 1, "START,END: with a quantized --dtype, the first START and last END layers in BF16 in every plan "
+                       "(num_layers_at_start|end_in_bf16) [0,0]"},
     {"capacity-factor", 1, "MoE expert capacity factor for every plan [0 = dropless]"},
     {"moe-imbalance", 1, "MoE busiest-EP-rank load / mean for every plan [1]"},
     {"moe-pad", 0, "MoE: pad expert buffers to capacity in every plan (static shapes, no host sync; needs --capacity-factor)"},

@@ -72,6 +72,9 @@ static void print_report(const sp_train_report *r)
     if (p->recompute == SP_RECOMPUTE_FULL && p->recompute_layers > 0)
         printf("             recompute block: %d layers per pipeline stage (the rest not recomputed)\n",
                p->recompute_layers);
+    if (sp_dtype_is_quantized(p->dtype) && (p->bf16_first > 0 || p->bf16_last > 0))
+        printf("             BF16 layers: the first %d and the last %d in 16 bits (num_layers_at_start|end_in_bf16)\n",
+               p->bf16_first, p->bf16_last);
     if (p->schedule != SP_SCHED_1F1B)
         printf("             schedule %s (bubble and memory: docs/model.md \"Schedules\")\n",
                sp_schedule_name(p->schedule, p->vpp));

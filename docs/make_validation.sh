@@ -181,7 +181,13 @@ tools/bridge_recipe_facts.py <Megatron-Bridge clone>` regenerates from the recip
   `none` for its empty list) and `recompute_layers` (the block method's layers per stage, with `recompute` full;
   docs/model.md "Recompute modules"). The settings the model has no knob for are only in the row's notes
   (" | RECIPE=..."); activation CPU offloading is the `offload_layers` column (memory, and the copies where the
-  system states its host link: docs/model.md "Activation offloading");
+  system states its host link: docs/model.md "Activation offloading"); `bf16_layers` ("START,END", Megatron-Core
+  `num_layers_at_start_in_bf16` / `num_layers_at_end_in_bf16` under `first_last_layers_bf16`; docs/model.md "BF16
+  layers") is read from the release's precision config by tools/bridge_precision.py whatever the layout, and
+  tools/bridge_ultra.py fills the same column of the Blackwell Ultra rows: the Nemotron-3 Super NVFP4 rows keep
+  their last 14 layers in BF16 (0,14) from 26.04 on; no other row's recipe keeps any (FP8 current scaling's BF16
+  layers are turned off by every release's performance precision config, and the Llama, Qwen3, DeepSeek-V3,
+  GPT-OSS-120B and Nemotron-3 Nano NVFP4 / MXFP8 / FP8 configs set none);
 - 25.09 precision: the 25.09 tables print no precision column; their footnote says the parenthesised values use
   "different quantization granularities" (MXFP8 32x32 on B200/GB200, 128x128 blockwise on H100), so the plain values
   are per-tensor FP8, and 25.11 labels the same numbers FP8-CS. The 17 rows whose precision was empty are `fp8`. The

@@ -459,7 +459,15 @@ typedef struct {
     int recompute_layers;    /* full recompute, block method: this many layers per pipeline (virtual) stage are
                                 recomputed, the rest not (Megatron-Core recompute_method block, recompute_num_layers);
                                 0 = every layer (uniform) */
+    int bf16_first, bf16_last; /* under a quantized dtype (fp8, mxfp8, nvfp4, fp4): the first / last this many layers
+                                  of the model run their GEMMs in 16 bits, unquantized (Megatron-Core
+                                  first_last_layers_bf16 with num_layers_at_start_in_bf16 / num_layers_at_end_in_bf16;
+                                  docs/model.md "BF16 layers"); no effect in a 16-bit dtype; 0 = none */
 } sp_plan;
+
+/* "START,END": the BF16 layers' counts (sp_plan bf16_first, bf16_last), two integers 0..2^20; otherwise SP_EINVAL with
+ * a message quoting s. */
+sp_status sp_bf16_layers_parse(const char *s, int *first, int *last, sp_error *err);
 
 /* The set selective recompute runs with on p: p->recompute_modules, or Megatron-Core's default {core_attn}
  * (transformer_config.py:1940-1941) when 0; SP_RCM_NONE_SET gives 0. */

@@ -79,6 +79,16 @@ void sp_json_set_memory_knobs(json_t *o, const sp_plan *p)
         sp_json_set_int(o, "hsdp", p->hsdp);
 }
 
+void sp_json_set_bf16_layers(json_t *o, const sp_plan *p)
+{
+    if (!sp_dtype_is_quantized(p->dtype) || (p->bf16_first <= 0 && p->bf16_last <= 0))
+        return;
+    json_t *a = json_array();
+    json_array_append_new(a, json_integer(p->bf16_first));
+    json_array_append_new(a, json_integer(p->bf16_last));
+    json_object_set_new(o, "bf16_layers", a);
+}
+
 /* 15 significant digits: every value the model computes survives a round trip to the precision it has, and
  * 0.1 prints as 0.1 (17 digits would print 0.10000000000000001). */
 char *sp_json_dump(const json_t *j) { return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)); }

@@ -55,6 +55,8 @@ sp_status sp_request_check_unused(const sp_request *rq, sp_error *err);
  * --global-batch --seq-len --recompute --sp --zero --dtype --attention --etp --capacity-factor --moe-pad
  * --moe-imbalance); absent ones leave p as it is. */
 sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err);
+/* --bf16-layers START,END into p (sp_req_plan reads it; the search with any_dtype 1: 16-bit plans allowed) */
+sp_status sp_req_bf16_layers(sp_request *rq, sp_plan *p, int any_dtype, sp_error *err);
 sp_status sp_req_software(sp_request *rq, const char *data_dir, sp_system *s, sp_plan *p, sp_error *err);
 sp_status sp_req_software_search(sp_request *rq, const char *data_dir, sp_system *s, sp_search_opts *o, sp_error *err);
 /* --prune-heads / --prune-ffn: structured pruning of m (sp_model_prune). */
@@ -79,6 +81,8 @@ void sp_json_set_bool(json_t *o, const char *key, int v);
  * {recompute, sequence_parallel, zero}, the memory and time breakdowns of a training step. */
 void sp_json_set_degrees(json_t *o, const sp_plan *p);
 void sp_json_set_memory_knobs(json_t *o, const sp_plan *p);
+/* "bf16_layers": [first, last], the layers a quantized plan keeps in 16 bits (absent when none) */
+void sp_json_set_bf16_layers(json_t *o, const sp_plan *p);
 json_t *sp_memory_json(const sp_memory *mm);
 json_t *sp_time_breakdown_json(const sp_time_breakdown *t);
 /* Serialises a result: compact, keys in insertion order, 15 significant digits. malloc'ed. */

@@ -14,6 +14,7 @@
 #include "plan.h"
 
 #include <math.h>
+#include <stdlib.h>
 #include <string.h>
 
 /* Load of the busiest EP rank relative to the mean T·k token copies (uniform routing gives 1).
@@ -231,6 +232,47 @@ static sp_status resolve_degrees(sp_plan *p, const sp_model *m, const sp_system 
     return SP_OK;
 }
 
+sp_status sp_bf16_layers_parse(const char *s, int *first, int *last, sp_error *err)
+{
+    long v[2];
+    const char *q = s;
+    for (int k = 0; k < 2; k++) {
+        char *end;
+        if (*q < '0' || *q > '9')
+            break;
+        v[k] = strtol(q, &end, 10);
+        if (v[k] > (1 << 20) || *end != (k ? '\0' : ','))
+            break;
+        if (k == 1) {
+            *first = (int)v[0], *last = (int)v[1];
+            return SP_OK;
+        }
+        q = end + 1;
+    }
+    return sp_fail(err, SP_EINVAL, "'%s'; expected START,END: the layers kept in BF16 at the start and at the end of the "
+                   "model, two integers 0..1048576 (e.g. 0,14)", s);
+}
+
+/* BF16 layers (sp_plan_bf16_layer): counts within the model, and what Megatron-Core refuses. */
+static sp_status check_bf16_layers(const sp_plan *p, const sp_model *m, sp_error *err)
+{
+    if (p->bf16_first < 0 || p->bf16_last < 0 || p->bf16_first > m->n_layers || p->bf16_last > m->n_layers)
+        return sp_fail(err, SP_EINVAL, "plan: bf16 layers %d,%d; allowed 0..%d each (the model's layers)", p->bf16_first,
+                       p->bf16_last, m->n_layers);
+    /* Megatron-Core refuses, under FP8 (its fp8 flag: per-tensor, blockwise and MXFP8 recipes), more BF16 layers at
+     * either end than num_layers // pp (NVIDIA/Megatron-LM@d98e8a64ddf3
+     * megatron/core/transformer/transformer_config.py:1533-1556), and BF16 layers with delayed scaling (:1529-1530);
+     * FP4 checks neither */
+    int per_stage = m->n_layers / p->pp;
+    if ((p->dtype == SP_FP8 || p->dtype == SP_MXFP8) && (p->bf16_first > per_stage || p->bf16_last > per_stage))
+        return sp_fail(err, SP_EINVAL, "plan: bf16 layers %d,%d under fp8; allowed 0..%d each (num_layers // pp, as "
+                       "Megatron-Core checks)", p->bf16_first, p->bf16_last, per_stage);
+    if (p->dtype == SP_FP8 && p->fp8_recipe == SP_FP8_DELAYED && (p->bf16_first || p->bf16_last))
+        return sp_fail(err, SP_EINVAL, "plan: bf16 layers with fp8 delayed scaling (Megatron-Core refuses them: \"Delayed "
+                       "scaling does not support first / last layer in BF16.\")");
+    return SP_OK;
+}
+
 /* TP against the heads, PP and virtual stages against the layers. */
 static sp_status check_layer_split(const sp_plan *p, const sp_model *m, sp_error *err)
 {
@@ -264,7 +306,8 @@ static sp_status check_layer_split(const sp_plan *p, const sp_model *m, sp_error
         return sp_fail(err, SP_EINVAL, "plan: offload_layers = %d; allowed 0..%d (fewer than the %d layers of a "
                        "pipeline stage)", p->offload_layers, (int)sp_stage_layers(m->n_layers, p->pp) - 1,
                        (int)sp_stage_layers(m->n_layers, p->pp));
-    return check_schedule(p, err);
+    sp_status st = check_bf16_layers(p, m, err);
+    return st ? st : check_schedule(p, err);
 }
 
 /* EP, ETP and the routing assumptions against the experts. */

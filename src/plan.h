@@ -33,5 +33,21 @@ void sp_expert_dp_group(const sp_plan *p, int *size, int *stride);
  * (p->recompute_layers = N per model chunk of a stage: NVIDIA/Megatron-LM@d98e8a64ddf3
  * megatron/core/recompute.py:167-181 checkpoints layers 0..N-1 of the chunk's num_layers_per_pipeline_rank) N over the chunk's mean L/(pp·vpp) layers, at most 1. */
 double sp_plan_full_share(const sp_plan *p, int n_layers);
+/* BF16 layers (docs/model.md "BF16 layers"): layer i (0-based) of L runs its GEMMs in 16 bits when the plan's dtype is
+ * quantized and i is among the first bf16_first or the last bf16_last layers: NVIDIA/Megatron-LM@d98e8a64ddf3
+ * megatron/core/fp8_utils.py:711-727 is_first_last_bf16_layer (layer_no < start or layer_no >= num_layers - end; the
+ * global layer index, so the pipeline stage needs no check) and fp4_utils.py:247-263 the same for FP4. */
+static inline int sp_plan_bf16_layer(const sp_plan *p, int L, int i)
+{
+    return sp_dtype_is_quantized(p->dtype) && (i < p->bf16_first || i >= L - p->bf16_last);
+}
+/* How many of the L layers are BF16 layers (0 in a 16-bit dtype). */
+static inline int sp_plan_bf16_count(const sp_plan *p, int L)
+{
+    if (!sp_dtype_is_quantized(p->dtype))
+        return 0;
+    int n = p->bf16_first + p->bf16_last;
+    return n < L ? n : L;
+}
 
 #endif

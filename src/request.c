@@ -220,6 +220,23 @@ static sp_status recompute_knobs(sp_request *rq, sp_plan *p, sp_error *err)
     return SP_OK;
 }
 
+/* --bf16-layers START,END: the layers a quantized plan keeps in 16 bits (plan.h sp_plan_bf16_layer); any_dtype: the
+ * search tries 16-bit plans too, where they mean nothing */
+sp_status sp_req_bf16_layers(sp_request *rq, sp_plan *p, int any_dtype, sp_error *err)
+{
+    const char *bl = NULL;
+    sp_status st = sp_req_str(rq, "bf16-layers", &bl, err);
+    if (st || !bl)
+        return st;
+    sp_error e2 = {0};
+    if (sp_bf16_layers_parse(bl, &p->bf16_first, &p->bf16_last, &e2))
+        return sp_fail(err, SP_EINVAL, "--bf16-layers: %s", e2.msg);
+    if (!any_dtype && !sp_dtype_is_quantized(p->dtype)) /* as --fp8-recipe (issue 24): nothing to keep out of */
+        return sp_fail(err, SP_EINVAL, "--bf16-layers applies only with a quantized --dtype (fp8, mxfp8, nvfp4, fp4; the "
+                       "GEMMs here are %s)", sp_dtype_name(p->dtype));
+    return SP_OK;
+}
+
 static unsigned host_knobs_given(sp_request *rq)
 {
     return (sp_req_has(rq, "cuda-graphs") ? SP_KNOB_GRAPHS : 0) | (sp_req_has(rq, "moe-dispatcher") ? SP_KNOB_DISPATCHER : 0);
@@ -256,7 +273,7 @@ sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err)
         return sp_fail(err, SP_EINVAL, "--schedule interleaved needs --vpp >= 2");
     if (att >= 0)
         p->flash_attention = att == 0;
-    if ((st = recompute_knobs(rq, p, err)))
+    if ((st = recompute_knobs(rq, p, err)) || (st = sp_req_bf16_layers(rq, p, 0, err)))
         return st;
     return host_knobs(rq, p, err);
 }

@@ -267,6 +267,7 @@ static void unit_init(unit_ctx *u, const layer_key *key)
     p->zero_bubble = o->plan.zero_bubble;
     p->zero3_keep = o->plan.zero3_keep; /* applies to its ZeRO-3 plans (memory.c, step.c) */
     p->recompute_modules = o->plan.recompute_modules; /* what its selective plans re-run (ops.c) */
+    p->bf16_first = o->plan.bf16_first, p->bf16_last = o->plan.bf16_last; /* its quantized plans' BF16 layers */
     u->tokens = (double)o->plan.global_batch * o->plan.seq_len;
     u->cap = o->max_mem_frac * u->s->acc.hbm_bytes;
     u->nrv = 0;
@@ -290,9 +291,10 @@ static int block_pruned(const unit_ctx *u, int ip)
         return 0;
     long long replicas = (long long)u->dps[ip] * (u->p.ep_fold ? 1 : u->p.ep);
     double n_micro = o->plan.global_batch / (double)(replicas * u->p.micro_batch);
-    /* layers that differ: the mean layer x L/pp (the heaviest stage holds at least the mean stage's work), not
-     * x ceil(L/pp), which can exceed a stage of light layers */
-    double lps = u->m->n_pattern > 0 ? (double)u->m->n_layers / u->pps[ip] : sp_stage_layers(u->m->n_layers, u->pps[ip]);
+    /* layers that differ or BF16 layers: the mean layer x L/pp (the heaviest stage holds at least the mean stage's
+     * work), not x ceil(L/pp), which can exceed a stage of light layers */
+    double lps = u->m->n_pattern > 0 || u->cache.bf16 ? (double)u->m->n_layers / u->pps[ip]
+                                                     : sp_stage_layers(u->m->n_layers, u->pps[ip]);
     const sp_layer_mix *x = &u->cache.mix;
     double lb = objective_step(o, u->s, n_micro * lps * (x->f_c + x->b_c + x->f_m + x->b_m) * LB_MARGIN, u->tokens,
                                o->plan.n_gpus);

@@ -129,10 +129,14 @@ static sp_status search_opts(sp_request *rq, const sp_model *m, sp_search_opts *
         o->any_dtype = 1;
     else if (dt && sp_dtype_parse(dt, &o->plan.dtype, &e2))
         return sp_fail(err, SP_EINVAL, "--dtype: %s (or 'any')", e2.msg);
-    if ((st = sp_req_double(rq, "capacity-factor", SP_UNIT_NONE, 0.01, 1000, &o->plan.capacity_factor, err)) ||
+    if ((st = sp_req_bf16_layers(rq, &o->plan, o->any_dtype, err)) ||
+        (st = sp_req_double(rq, "capacity-factor", SP_UNIT_NONE, 0.01, 1000, &o->plan.capacity_factor, err)) ||
         (st = sp_req_double(rq, "moe-imbalance", SP_UNIT_NONE, 1, 1000, &o->plan.moe_imbalance, err)) ||
         (st = sp_req_flag(rq, "moe-pad", &o->plan.moe_pad, err)))
         return st;
+    if (o->plan.bf16_first > m->n_layers || o->plan.bf16_last > m->n_layers)
+        return sp_fail(err, SP_EINVAL, "--bf16-layers: %d,%d; allowed 0..%d each (model '%s' has %d layers)",
+                       o->plan.bf16_first, o->plan.bf16_last, m->n_layers, m->name, m->n_layers);
     if ((o->plan.capacity_factor > 0 || o->plan.moe_imbalance > 1) && !sp_model_is_moe(m))
         return sp_fail(err, SP_EINVAL, "--capacity-factor / --moe-imbalance: model '%s' has no experts", m->name);
     if (o->plan.moe_pad && o->plan.capacity_factor <= 0)
@@ -249,6 +253,7 @@ static json_t *entry_json(const sp_plan *p, const sp_train_result *x)
     sp_json_set_str(o, "bottleneck", x->bottleneck);
     sp_json_set_int(o, "etp", p->etp > 0 ? p->etp : p->tp);
     sp_json_set_str(o, "dtype", sp_dtype_name(p->dtype));
+    sp_json_set_bf16_layers(o, p);
     sp_json_set_str(o, "schedule", sp_schedule_name(p->schedule, p->vpp));
     return o;
 }

@@ -49,7 +49,7 @@ static void cost_add(sp_layer_cost *acc, double w, const sp_layer_cost *x)
     acc->attn_fwd += w * x->attn_fwd, acc->tp_fwd += w * x->tp_fwd, acc->tp_bwd += w * x->tp_bwd;
     acc->cp_fwd += w * x->cp_fwd, acc->cp_bwd += w * x->cp_bwd, acc->ep_fwd += w * x->ep_fwd, acc->ep_bwd += w * x->ep_bwd;
     acc->host_f += w * x->host_f, acc->host_b += w * x->host_b, acc->host_kf += w * x->host_kf;
-    acc->rec_tp += w * x->rec_tp, acc->rec_flops += w * x->rec_flops;
+    acc->rec_tp += w * x->rec_tp, acc->rec_flops += w * x->rec_flops, acc->wgrad += w * x->wgrad;
 }
 
 /* One layer mixed over the model's dense and MoE layers, and its forward + backward under each recompute mode:
@@ -98,19 +98,64 @@ static void mix_from(const sp_layer_cost *dense, const sp_layer_cost *sparse, do
     }
 }
 
+/* The priced cost of layer i (0-based): its kind's (layers that differ), or the dense / MoE layer's (a model's first
+ * dense layers, then MoE); b16: the BF16-layer pricing of it (sp_shape_step dense16, sparse16, kind16). */
+static const sp_layer_cost *layer_cost(const sp_model *m, const sp_shape_step *c, int i, int b16)
+{
+    if (m->n_pattern > 0)
+        return b16 ? &c->kind16[sp_model_mixer(m, i)][sp_model_ffn(m, i)] : &c->kind[sp_model_mixer(m, i)][sp_model_ffn(m, i)];
+    if (sp_model_ffn(m, i) == SP_FFN_MOE)
+        return b16 ? &c->sparse16 : &c->sparse;
+    return b16 ? &c->dense16 : &c->dense;
+}
+
+/* The model's mean layer with every layer in the plan's dtype: layers that differ have it in c->dense
+ * (layer_kinds_fill); otherwise the dense and MoE layers weighted by their counts. */
+static void mean_cost(const sp_model *m, const sp_shape_step *c, sp_layer_cost *acc)
+{
+    double L = m->n_layers;
+    int moe = sp_model_is_moe(m) && m->n_pattern == 0;
+    double moe_frac = moe ? (L - m->first_dense_layers) / L : 0;
+    memset(acc, 0, sizeof *acc);
+    cost_add(acc, 1 - moe_frac, &c->dense);
+    if (moe)
+        cost_add(acc, moe_frac, &c->sparse);
+}
+
+/* acc += w x (the BF16 pricing of layer i - its pricing in the plan's dtype), for each BF16 layer i in [lo, hi) */
+static void bf16_delta(const sp_model *m, const sp_plan *p, const sp_shape_step *c, int lo, int hi, double w,
+                       sp_layer_cost *acc)
+{
+    for (int i = lo; i < hi && i < m->n_layers; i++)
+        if (sp_plan_bf16_layer(p, m->n_layers, i)) {
+            cost_add(acc, w, layer_cost(m, c, i, 1));
+            cost_add(acc, -w, layer_cost(m, c, i, 0));
+        }
+}
+
 static void mix_fill(const sp_model *m, const sp_plan *p, sp_shape_step *c)
 {
     int moe = sp_model_is_moe(m);
     double L = m->n_layers;
+    if (c->bf16) { /* BF16 layers: the model's mean layer with those layers priced in 16 bits */
+        sp_layer_cost acc;
+        mean_cost(m, c, &acc);
+        bf16_delta(m, p, c, 0, m->n_layers, 1 / L, &acc);
+        mix_from(&acc, NULL, 0, sp_plan_full_share(p, m->n_layers), &c->mix);
+        return;
+    }
     /* layers that differ (n_pattern > 0): c->dense already holds the average over the layers (layer_kinds_fill) */
     double moe_frac = moe && m->n_pattern == 0 ? (L - m->first_dense_layers) / L : 0;
     mix_from(&c->dense, moe ? &c->sparse : NULL, moe_frac, sp_plan_full_share(p, m->n_layers), &c->mix);
 }
 
-/* Layers that differ on PP > 1 stages: stage i holds layers [i·n, (i+1)·n) with n = ceil(L/pp) (the heaviest
- * stage's count the schedule uses; with interleaving the contiguous split is kept: the virtual chunks of a pattern
- * are not resolved). The heaviest stage by its layers' forward + backward without recompute gives o->mix (its
- * mean layer over n, so n x mix is its sum); slot[rc] is the slowest stage with its embedding or LM head. */
+/* Stages that differ on PP > 1 (layers that differ, or BF16 layers): stage i holds layers [i·n, (i+1)·n) with
+ * n = ceil(L/pp) (the heaviest stage's count the schedule uses; with interleaving the contiguous split is kept: the
+ * virtual chunks of a pattern are not resolved, and BF16 layers within one model chunk at either end sit on the first
+ * / last stage either way, Megatron-Core placing chunk j on stage j mod pp). A stage's layers: their kinds' (layers
+ * that differ) or n x the model's mean layer, with its own BF16 layers' difference (bf16_delta). The heaviest stage
+ * by its layers' forward + backward without recompute gives o->mix (its mean layer over n, so n x mix is its sum);
+ * slot[rc] is the slowest stage with its embedding or LM head. */
 static void stage_pattern(const sp_model *m, const sp_plan *p, const sp_shape_step *c, sp_layer_mix *mix, double slot[3])
 {
     int L = m->n_layers, n = (L + p->pp - 1) / p->pp;
@@ -119,8 +164,13 @@ static void stage_pattern(const sp_model *m, const sp_plan *p, const sp_shape_st
     for (int st = 0; st < p->pp; st++) {
         sp_layer_cost acc;
         memset(&acc, 0, sizeof acc);
-        for (int i = st * n; i < L && i < (st + 1) * n; i++)
-            cost_add(&acc, 1.0 / n, &c->kind[sp_model_mixer(m, i)][sp_model_ffn(m, i)]);
+        if (m->n_pattern > 0)
+            for (int i = st * n; i < L && i < (st + 1) * n; i++)
+                cost_add(&acc, 1.0 / n, &c->kind[sp_model_mixer(m, i)][sp_model_ffn(m, i)]);
+        else
+            mean_cost(m, c, &acc);
+        if (c->bf16)
+            bf16_delta(m, p, c, st * n, (st + 1) * n, 1.0 / n, &acc);
         sp_layer_mix x;
         mix_from(&acc, NULL, 0, sp_plan_full_share(p, m->n_layers), &x);
         double ends = (st == 0 ? c->emb : 0) + (st == p->pp - 1 ? c->head : 0);
@@ -201,6 +251,35 @@ static void layer_kinds_fill(const sp_model *m, const sp_system *s, sp_gemm_memo
     }
 }
 
+/* BF16 layers (plan.h sp_plan_bf16_layer): the kinds of those layers priced again from a layer context whose GEMM
+ * dtype is its 16-bit type (ops.c: every GEMM in 16 bits at the BF16 curve, no quantization casts, fp8_casts adds
+ * nothing; what stays 16-bit anyway is unchanged). */
+static void bf16_fill(const sp_model *m, const sp_system *s, const sp_plan *p, sp_gemm_memo *memo,
+                      const sp_layer_ctx *lc, sp_shape_step *c)
+{
+    c->bf16 = sp_plan_bf16_count(p, m->n_layers);
+    if (!c->bf16)
+        return;
+    sp_layer_ctx l16 = *lc;
+    l16.d = l16.d16;
+    sp_layer_ops ops;
+    unsigned char done[SP_NMIXER][SP_NFFN] = {{0}};
+    for (int i = 0; i < m->n_layers; i++) {
+        if (!sp_plan_bf16_layer(p, m->n_layers, i))
+            continue;
+        sp_mixer mx = sp_model_mixer(m, i);
+        sp_ffn f = sp_model_ffn(m, i);
+        if (done[mx][f])
+            continue;
+        done[mx][f] = 1;
+        if (m->n_pattern > 0)
+            sp_layer_build_kind(&l16, mx, f, &ops);
+        else
+            sp_layer_build(&l16, f == SP_FFN_MOE, &ops);
+        sp_layer_price(&ops, s, memo, m->n_pattern > 0 ? &c->kind16[mx][f] : f == SP_FFN_MOE ? &c->sparse16 : &c->dense16);
+    }
+}
+
 /* The layer-shape terms: the dense and MoE layers priced from their ops, the embedding and LM head, the FLOPs. */
 void sp_shape_step_fill(const sp_model *m, const sp_system *s, const sp_plan *p, sp_gemm_memo *memo, const sp_shape_mem *mp,
                     sp_shape_step *c)
@@ -227,6 +306,7 @@ void sp_shape_step_fill(const sp_model *m, const sp_system *s, const sp_plan *p,
     c->emb = sp_ops_total(&ops, s, memo);
     if (m->n_pattern > 0 || m->n_mtp > 0)
         layer_kinds_fill(m, s, memo, &lc, c);
+    bf16_fill(m, s, p, memo, &lc, c);
     step_flops(m, p, memo, c);
     c->peak = sp_accel_peak(&s->acc, p->dtype);
     /* all-gather after a scatter/gather pipeline send (without SP the stage's input is replicated over TP) */
@@ -357,7 +437,8 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
     /* the schedule: 1F1B over the heaviest stage's slots (first stage: embedding, last: LM head); layers that
      * differ: that stage's own layers */
     double pslot[3];
-    if (m->n_pattern > 0 && p->pp > 1)
+    int staged = (m->n_pattern > 0 || c->bf16) && p->pp > 1; /* stages that differ */
+    if (staged)
         stage_pattern(m, p, c, &o->mix, pslot);
     else
         o->mix = c->mix;
@@ -381,7 +462,7 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
         if (p->pp == 1)
             first = last = stage_layers + emb + head;
         o->layers_time[rc] = stage_layers;
-        o->slot_max[rc] = m->n_pattern > 0 && p->pp > 1 ? pslot[rc] : first > last ? first : last;
+        o->slot_max[rc] = staged ? pslot[rc] : first > last ? first : last;
         o->slot_avg[rc] = (L * c->mix.total[rc] + emb + head) / pp; /* the model's mean layer */
         double stage_bwd = lps * (x->b_c + x->b_m + x->tp_b + x->rec[rc] + x->rec_tp[rc] + x->host_b +
                                   (rc == SP_RECOMPUTE_FULL ? x->host_rec : 0));

@@ -31,6 +31,10 @@ typedef struct {
     sp_layer_cost dense, sparse;
     sp_layer_mix mix;   /* dense/sparse mixed, per recompute mode */
     sp_layer_cost kind[SP_NMIXER][SP_NFFN]; /* layers that differ (n_pattern > 0): each (mixer, FFN) kind priced */
+    /* BF16 layers (plan.h sp_plan_bf16_layer; bf16 = how many): the same layers with 16-bit GEMMs and no
+     * quantization traffic (dense16, sparse16; kind16 for layers that differ) */
+    int bf16;
+    sp_layer_cost dense16, sparse16, kind16[SP_NMIXER][SP_NFFN];
     double head, emb;   /* LM head + loss (last stage), embedding (first stage), one micro-batch */
     double pp_gather;   /* all-gather after a scatter/gather pipeline send */
     int flash;

@@ -84,6 +84,7 @@ static json_t *plan_json(const sp_train_report *r)
     sp_json_set_int(o, "seq_len", p->seq_len);
     sp_json_set_memory_knobs(o, p);
     sp_json_set_str(o, "dtype", sp_dtype_name(p->dtype));
+    sp_json_set_bf16_layers(o, p);
     sp_json_set_int(o, "micro_batches", r->res.n_micro);
     sp_json_set_str(o, "schedule", sp_schedule_name(p->schedule, p->vpp));
     sp_json_set_int(o, "etp", p->etp > 0 ? p->etp : p->tp);

@@ -266,6 +266,23 @@ static sp_status row_recompute_cols(const sp_csv *c, int r, sp_plan *p, sp_error
     return st;
 }
 
+/* The bf16_layers cell "START,END": the layers the recipe keeps in BF16 under a quantized precision (Megatron-Core
+ * num_layers_at_start_in_bf16 / num_layers_at_end_in_bf16 with first_last_layers_bf16; plan.h sp_plan_bf16_layer);
+ * empty = none. */
+static sp_status row_bf16_layers(const sp_csv *c, int r, sp_plan *p, sp_error *err)
+{
+    const char *v = sp_csv_get(c, r, sp_csv_col(c, "bf16_layers"));
+    sp_error e2 = {0};
+    if (!*v)
+        return SP_OK;
+    if (sp_bf16_layers_parse(v, &p->bf16_first, &p->bf16_last, &e2))
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'bf16_layers': %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
+    if (!sp_dtype_is_quantized(p->dtype))
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'bf16_layers' applies to a quantized precision (fp8, mxfp8, nvfp4, "
+                       "fp4), not %s", sp_csv_path(c), sp_csv_line(c, r), sp_dtype_name(p->dtype));
+    return SP_OK;
+}
+
 /* the overlap_ep / overlap_tp cells given (>= 0) replace the system's (the stack's) overlap flags */
 static void row_overlaps(const int ov[2], sp_system *s)
 {
@@ -303,6 +320,8 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
     int ov[2] = {-1, -1}; /* the overlap_ep and overlap_tp cells */
     /* offload_layers: the recipe's activation offloading (Megatron-Core cpu_offloading_num_layers); empty = none */
     st = sp_csv_int(c, r, "offload_layers", 0, 0, 1 << 20, &p->offload_layers, err);
+    if (!st)
+        st = row_bf16_layers(c, r, p, err);
     if (!st)
         st = row_host_knobs(c, r, p, &host, ov, err);
     if (!st)

@@ -22,7 +22,9 @@ precision, layout), cited NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
     Qwen3 MoE: token drop), token drop being apply_moe_token_drop's capacity factor 1.0 with padding (moe_capacity,
     moe_pad). Later releases drop tokens only under --use_tokendrop true, off by default (v0.3.0
     scripts/performance/README.md:184, utils/overrides.py:277-283), so their MoE rows are dropless;
-  - 26.08: the flat perf recipes of v0.6.0 (src/megatron/bridge/perf_recipes), read by hand: FLAT below.
+  - 26.08: the flat perf recipes of v0.6.0 (src/megatron/bridge/perf_recipes), read by hand: FLAT below;
+  - every release: the BF16 layers its precision config keeps under a quantized precision (bf16_layers "START,END",
+    bf16_layers_source the lines that set it), read by tools/bridge_precision.py, whatever the layout.
 A row whose release has no such config gets a line with `unmatched` saying which config came nearest and where it
 differs. Release -> tag: docs/releases/software-versions.md and the first tag whose docs carry the release's table.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
@@ -41,12 +43,12 @@ import tempfile
 import yaml
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bridge_precision  # noqa: E402  (the release's BF16 layers, the release -> tag map)
 import bridge_recipes  # noqa: E402  (strip_ours, release, paths)
 import calibrate  # noqa: E402  (is_moe: routed experts as scaleplan reads the model)
 
 MB = "NVIDIA-NeMo/Megatron-Bridge"
-TAGS = {"25.09": "v0.1.0rc3", "25.11": "v0.2.0", "26.02": "v0.3.0", "26.02.01": "v0.3.1", "26.04": "v0.4.0",
-        "26.04.01": "v0.4.2", "26.06": "v0.5.0", "26.06.01": "v0.5.1", "26.08": "v0.6.0"}
+TAGS = bridge_precision.TAGS
 MODELS = [("Llama-3-8B", "LLAMA3_8B", "llama3/llama3_8b"), ("Llama-3-70B", "LLAMA3_70B", "llama3/llama3_70b"),
           ("Llama-3.1-405B", "LLAMA31_405B", "llama31/llama31_405b"), ("DeepSeek-V3", "DEEPSEEK_V3", "deepseek/deepseek_v3"),
           ("GPT-OSS-120B", "GPT_OSS_120B", None), ("Qwen3-30B-A3B", "QWEN3_30B_A3B", "qwen3/qwen3_30b_a3b"),
@@ -56,7 +58,8 @@ GPU = {"gb200-nvl72": "gb200", "dgx-b200": "b200", "dgx-h100": "h100"}
 PREC = {"bf16": ["BF16"], "fp8": ["FP8_CS", "FP8_SC", "FP8_DS"], "mxfp8": ["FP8_MX"], "nvfp4": ["NVFP4"]}
 KEY = bridge_recipes.KEY
 COLS = KEY + ["recipe", "moe_dispatcher", "overlap_ep", "cuda_graphs", "recompute", "recompute_detail",
-              "moe_capacity", "moe_pad", "megatron_fsdp", "cpu_offload_layers", "extra", "unmatched"]
+              "moe_capacity", "moe_pad", "megatron_fsdp", "cpu_offload_layers", "bf16_layers", "bf16_layers_source",
+              "extra", "unmatched"]
 P6 = "src/megatron/bridge/perf_recipes/"
 # 26.08 (v0.6.0): model -> (path:line function, dispatcher, A2A overlap, CUDA graphs, recompute, detail, where)
 FLAT = {
@@ -270,6 +273,9 @@ def main():
             else:
                 f = workload_facts(repo, rel, row, moe)
             if f is not None:
+                # the precision config is the release's for the model and precision, whatever the layout
+                f["bf16_layers"], f["bf16_layers_source"] = bridge_precision.bf16_layers(repo.path, rel, row["model"],
+                                                                                         row["precision"])
                 facts[tuple([rel] + [row[k] for k in KEY[1:]])] = f
     out = io.StringIO()
     w = csv.writer(out)

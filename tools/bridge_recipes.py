@@ -32,6 +32,9 @@ Per row (the rules are the same for every row; nothing is keyed on a row id or a
   - `moe_capacity` / `moe_pad` (MoE rows whose release drops tokens: Megatron-Core's moe_expert_capacity_factor and
     moe_pad_expert_input_to_capacity) when empty; the release's script sets them per model and GPU whatever the
     layout, so they are filled from an unmatched line too;
+  - `bf16_layers` ("START,END": Megatron-Core num_layers_at_start_in_bf16 / num_layers_at_end_in_bf16 under
+    first_last_layers_bf16, read by tools/bridge_precision.py from the release's precision config) when empty, from
+    the facts line of the row's key whether or not its layout matched a recipe;
   - the row's notes get one " | RECIPE=..." part with the citation and every recipe setting, the ones the model
     has no knob for named as such.
 With --check nothing is written; the exit status is 1 when the CSV is not what this script would write.
@@ -64,7 +67,7 @@ def strip_ours(row):
     """The row as the shared file has it: this script's note parts removed and the cells it filled (named in its
     note's "filled ..." part) emptied, so a rerun, or a changed recipe table, gives the same file as a first run."""
     notes, _, ours = row["notes"].partition(TAG)
-    m = re.search(r"filled by tools/bridge_recipes\.py: ([a-z_,]+)", ours)
+    m = re.search(r"filled by tools/bridge_recipes\.py: ([a-z0-9_,]+)", ours)
     for col in m.group(1).split(",") if m else []:
         row[col] = ""
     if PREC_NOTE in notes:
@@ -110,9 +113,18 @@ def token_drop_note(f):
     return "; token drop: capacity factor %s%s" % (f["moe_capacity"], ", padded" if f["moe_pad"] == "1" else "")
 
 
+def bf16_note(f):
+    if not f.get("bf16_layers"):
+        return ""
+    first, last = f["bf16_layers"].split(",")
+    return ("; BF16 layers: the first %s and the last %s layers' GEMMs unquantized (the bf16_layers column; %s)"
+            % (first, last, f["bf16_layers_source"]))
+
+
 def recipe_note(f):
     if not f["recipe"]:
-        return TAG + "none matched: " + f["unmatched"] + (token_drop_note(f) if f["moe_capacity"] else "")
+        return (TAG + "none matched: " + f["unmatched"] + (token_drop_note(f) if f["moe_capacity"] else "") +
+                bf16_note(f))
     parts = [f["recipe"]]
     if f["moe_dispatcher"]:
         parts.append("MoE dispatcher %s" % f["moe_dispatcher"])
@@ -130,7 +142,7 @@ def recipe_note(f):
         parts.append("activation CPU offloading of %s layers (the offload_layers column)" % f["cpu_offload_layers"])
     if f["extra"]:
         parts.append(f["extra"])
-    return TAG + "; ".join(parts)
+    return TAG + "; ".join(parts) + bf16_note(f)
 
 
 def enrich(row, header, facts):
@@ -145,7 +157,8 @@ def enrich(row, header, facts):
         notes += PREC_NOTE
     f = facts.get(tuple([rel] + [row[k] for k in KEY[1:]]))
     if f is not None:
-        fill = {"moe_capacity": f["moe_capacity"], "moe_pad": f["moe_pad"]}  # the release's, whatever the layout
+        # the release's, whatever the layout: token drop, and the BF16 layers of its precision config
+        fill = {"moe_capacity": f["moe_capacity"], "moe_pad": f["moe_pad"], "bf16_layers": f["bf16_layers"]}
         if f["recipe"]:
             rc, mods, layers = recompute_cells(f)
             fill.update({"recompute": rc, "seq_parallel": "1" if int(row["tp"] or 1) > 1 else "0",
@@ -176,7 +189,7 @@ def main():
     rd = csv.DictReader(io.StringIO(text))
     header = list(rd.fieldnames)
     for col in ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers", "moe_capacity",
-                "moe_pad", "offload_layers"):
+                "moe_pad", "offload_layers", "bf16_layers"):
         if col not in header:
             header.append(col)
     out = io.StringIO()

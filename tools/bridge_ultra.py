@@ -13,7 +13,8 @@ Each row is built the way the shared file builds its rows (see its notes column)
 dp = GPUs / (TP x PP x CP); FSDP > 0 -> ZeRO stage 3 (Megatron-FSDP); 'n/a' VP or EP -> 1; 'FP8-CS (FP8-MX)' cells give
 an fp8 row and an mxfp8 row from the parenthesised values; the shape columns and model_config are those of the shared
 file's rows of the same model; software = megatron-core, unstated knobs left empty (the stack's defaults apply), as a
-row that names only its stack would be. Source: NVIDIA-NeMo/Megatron-Bridge@<commit>:docs/performance-summary.md and
+row that names only its stack would be; bf16_layers is the release's precision config for the model and precision
+(tools/bridge_precision.py: Megatron-Core num_layers_at_start_in_bf16 / num_layers_at_end_in_bf16, whatever the layout). Source: NVIDIA-NeMo/Megatron-Bridge@<commit>:docs/performance-summary.md and
 docs/performance-summary-archive.md, cited per row with the table's line.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
 """
@@ -24,6 +25,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import bridge_precision  # noqa: E402  (the release's BF16 layers under a quantized precision)
 import rows_csv  # noqa: E402  (the CSV text and the --check step shared by the row generators)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -108,7 +110,7 @@ def build(repo):
     for r in csv.DictReader(open(SHARED, newline="")):
         shared.setdefault(r["model"].split(" (")[0], r)
     header = next(csv.reader(open(SHARED, newline="")))
-    header = header[:header.index("model_config") + 1]
+    header = header[:header.index("model_config") + 1] + ["bf16_layers"]
     rows, seen = [], set()
     for doc in DOCS:
         text = subprocess.check_output(["git", "-C", repo, "show", "HEAD:" + doc], text=True)
@@ -137,6 +139,10 @@ def build(repo):
                     notes += "; footnoted in the source: %s" % re.findall(r"\[\^([^\]]*)\]", f["Model TFLOP / sec / GPU"])[0]
                 if task != "Pre-Training":
                     notes += "; TASK=%s (not pretraining)" % task
+                bf16, where = bridge_precision.bf16_layers(repo, rel, base + tag, prec)
+                if bf16:
+                    notes += ("; BF16 layers %s (the first and last layers' GEMMs unquantized: the release's precision "
+                              "config, %s)" % (bf16, where))
                 if ref["moe_experts"] not in ("", "0"):
                     notes += "; MoE routing force-balanced across experts, token-dropless (page footnote)"
                 row = {h: "" for h in header}
@@ -149,7 +155,7 @@ def build(repo):
                            source="NVIDIA-NeMo/Megatron-Bridge@%s:%s | '%s NeMo Container' > '%s Performance' > "
                                   "'%s' table, line %d (%s, %s, %d GPUs)"
                                   % (commit, doc, rel, task, tmodel, line, system, prec.upper(), n),
-                           notes=notes)
+                           notes=notes, bf16_layers=bf16)
                 row["_rel"] = rel
                 rows.append(row)
     count = {}
