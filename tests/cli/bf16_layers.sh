@@ -15,6 +15,7 @@ expect_fail bf16l_fp8_stage_bound 2 '^scaleplan train: error: plan: bf16 layers 
 # Rule: the plan's JSON states them (train and search), absent when none
 expect_json bf16l_json 'plan.bf16_layers.0=1' 'plan.bf16_layers.1=2' -- train $P --dtype fp8 --bf16-layers 1,2 --json
 expect_json bf16l_search_json 'plans.0.bf16_layers.1=2' -- search --model llama3-8b --system dgx-h100 --gpus 8 --global-batch 64 --seq-len 4096 --dtype fp8 --bf16-layers 1,2 --top 1 --json
+expect_json bf16l_finetune_json 'bf16_layers.0=4' 'bf16_layers.1=4' -- finetune $P --dtype fp8 --method lora --bf16-layers 4,4 --json
 expect_out bf16l_text 'BF16 layers: the first 1 and the last 2 in 16 bits' -- train $P --dtype fp8 --bf16-layers 1,2
 
 # Rule: validate's bf16_layers column: a bad value and a 16-bit row are the row's refusal (file, line, column)
