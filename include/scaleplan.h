@@ -261,6 +261,8 @@ typedef struct {
                             * overlaps; 0 = communication off the compute units (collective.c sp_comm_sm_share) */
     double grouped_gemm;   /* MoE grouped expert GEMMs: fraction of the GEMM curve the stack's grouped kernel reaches
                               (0 = 1; set by the software stack's moe_gemm factor, docs/calibration.md) */
+    double mxfp8_gemm_rel; /* MXFP8 GEMMs: time of the FP8 per-tensor GEMM / the MXFP8 one, same shape (0 = 1) */
+    double nvfp4_gemm_rel; /* NVFP4 GEMMs: measured NVFP4 / FP8 per-tensor GEMM speedup over the peak ratio (0 = 1) */
 } sp_efficiency;
 
 /* Attention kernel classes a software stack runs (data/software kernels.attention_class; docs/model.md). */
@@ -277,6 +279,7 @@ typedef struct {
     double hbm_bw;            /* bytes/s */
     double l2_bytes;
     int n_sm;                 /* streaming multiprocessors / compute units (wave quantization) */
+    int fp8_any_layout;       /* FP8 GEMMs take non-TN layouts (Blackwell): per-tensor FP8 needs no transposed copies */
     double tdp_w;
     double idle_w;
     double price_usd;
@@ -334,6 +337,13 @@ double sp_accel_peak(const sp_accel *a, sp_dtype d);
  * cores); otherwise an error naming the accelerator and the dtypes it has (fp8 on A100 is refused, never costed
  * at the bf16 rate). */
 sp_status sp_accel_dtype_check(const sp_accel *a, sp_dtype d, sp_error *err);
+/* HBM bytes per element of quantizing one GEMM operand as Transformer Engine does (hardware.c; any_layout: the
+ * accelerator's FP8 GEMMs take non-TN layouts, sp_accel.fp8_any_layout): an input or output gradient in forward /
+ * backward (wgrad: a trained weight's GEMM needs its column-wise copy too), the backward re-layout of a saved input
+ * for the weight-gradient GEMM, and one weight cast. */
+double sp_quant_operand_bytes(int any_layout, sp_dtype d, sp_fp8_recipe r, int wgrad);
+double sp_quant_relayout_bytes(int any_layout, sp_dtype d, sp_fp8_recipe r);
+double sp_quant_weight_bytes(int any_layout, sp_dtype d, sp_fp8_recipe r);
 /* Time of one GEMM (m x k) * (k x n), `batch` independent copies, on one accelerator. */
 double sp_gemm_time(const sp_accel *a, sp_dtype d, double m, double n, double k, double batch);
 /* Achieved fraction of peak of that GEMM (no launch overhead). */
@@ -445,6 +455,9 @@ typedef struct {
     int moe_pad;             /* 1: expert buffers padded to capacity (static shapes, GShard/Switch); needs c > 0 */
     double moe_imbalance;    /* tokens of the busiest EP rank / mean (>= 1); 0 = 1 (uniform routing) */
     sp_fp8_recipe fp8_recipe;/* scaling recipe of fp8 GEMMs; 0 = the stack's default */
+    int te_quant;            /* 1: FP8/FP4 operands quantized as Transformer Engine under Megatron-Core does (weights
+                                once per step, both MX layouts in one cast, no transposes where FP8 GEMMs take any
+                                layout); 0: the generic casts (ops.c fp8_casts); from the stack */
     unsigned cuda_graphs;    /* SP_GRAPH_* scopes captured in CUDA graphs (their kernels cost no host dispatch); 0 = none
                                 (eager) unless the stack's default fills it (docs/systems.md "CUDA graphs") */
     sp_moe_dispatcher moe_dispatcher; /* MoE token dispatcher (alltoall unless the stack's default fills it) */
@@ -571,6 +584,7 @@ typedef struct {
     sp_moe_dispatcher moe_dispatcher; /* the stack's MoE token dispatcher */
     unsigned recompute_modules;   /* SP_RCM_* its selective recompute re-runs (defaults.recompute_modules, optional:
                                      0 = {core_attn}, Korthikanti et al.'s selective recompute) */
+    int te_quant;                 /* defaults.te_quantization (optional, false): plan.te_quant */
     unsigned supports;            /* SP_FEAT_* */
     int n_eff;                    /* efficiency factors per hardware family (data/software efficiency; docs/calibration.md) */
     sp_stack_eff eff[SP_MAX_STACK_EFF];

@@ -453,7 +453,8 @@ static sp_status load_preset(const char *data_dir, const char *kind, const char 
 /* ---- accelerators ---- */
 
 static const char *const accel_keys[] = {"name", "family", "description", "peak_tflops", "hbm", "hbm_bw", "l2", "n_sm",
-                                         "tdp_w", "idle_w", "price_usd", "efficiency", "sources", NULL};
+                                         "tdp_w", "idle_w", "price_usd", "fp8_gemm_any_layout", "efficiency",
+                                         "sources", NULL};
 static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead",
                                        "fp8_gemm_max", "fp8_gemm_k_half", "attn_kernels", "comm_sms", "sources", NULL};
 
@@ -554,6 +555,8 @@ static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, s
     if ((rc = get_qty(f, o, "idle_w", SP_UNIT_NONE, 0, 1e5, &a->idle_w, NULL, err)))
         return rc;
     if ((rc = get_qty(f, o, "price_usd", SP_UNIT_NONE, 0, 1e9, &a->price_usd, NULL, err)))
+        return rc;
+    if ((rc = get_bool(f, o, "fp8_gemm_any_layout", &a->fp8_any_layout, err)))
         return rc;
     json_t *e = json_object_get(o, "efficiency");
     if (!json_is_object(e))
@@ -865,9 +868,13 @@ static const char *const kernel_keys[] = {"attention", "attention_class", "atten
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
                                            "grad_bytes", "optimizer_bytes", "fsdp_reshard_after_forward",
-                                           "fp8_recipe", "cuda_graphs", "moe_dispatcher", "recompute_modules", NULL};
-/* the one optional default: a stack whose selective recompute is per module says which (Megatron-Core) */
+                                           "fp8_recipe", "cuda_graphs", "moe_dispatcher", "recompute_modules",
+                                           "te_quantization", NULL};
+/* the optional defaults: a stack whose selective recompute is per module says which (Megatron-Core); one that
+ * quantizes through Transformer Engine's modules with Megatron-Core's micro-batch flags says so (te_quantization,
+ * plan.te_quant) */
 #define OPTIONAL_DEFAULT "recompute_modules"
+#define OPTIONAL_BOOL "te_quantization"
 static const char *const feature_names[] = {"tp",    "pp",    "vpp",   "sp",   "cp",       "ep", "zero1",
                                             "zero2", "zero3", "zb-h1", "zb-v", "dualpipe", NULL};
 
@@ -905,7 +912,7 @@ static sp_status stack_defaults(const src_file *f, json_t *d, json_t *src, sp_so
     sp_status rc = check_keys(f, d, default_keys, "software default", err);
     for (int i = 0; !rc && default_keys[i]; i++) {
         const char *k = default_keys[i];
-        if (!json_object_get(d, k) && strcmp(k, OPTIONAL_DEFAULT) == 0)
+        if (!json_object_get(d, k) && (strcmp(k, OPTIONAL_DEFAULT) == 0 || strcmp(k, OPTIONAL_BOOL) == 0))
             continue;
         if (!json_object_get(d, k))
             return sp_fail(err, SP_EINVAL, "%s: defaults.%s is missing (a stack gives every knob)", f->path, k);
@@ -923,6 +930,11 @@ static sp_status stack_defaults(const src_file *f, json_t *d, json_t *src, sp_so
         rc = stack_enum(f, d, "moe_dispatcher", sw, err);
     if (!rc && json_object_get(d, OPTIONAL_DEFAULT))
         rc = stack_enum(f, d, OPTIONAL_DEFAULT, sw, err);
+    if (!rc && json_object_get(d, OPTIONAL_BOOL) && !json_is_boolean(json_object_get(d, OPTIONAL_BOOL)))
+        return sp_fail(err, SP_EINVAL, "%s:%d: defaults.%s: expected true or false", f->path,
+                       key_line(f, OPTIONAL_BOOL), OPTIONAL_BOOL);
+    if (!rc)
+        rc = get_bool(f, d, OPTIONAL_BOOL, &sw->te_quant, err);
     int *bools[] = {&sw->flash_attention, &sw->seq_parallel, &sw->overlap_tp, &sw->overlap_dp, &sw->overlap_pp,
                     &sw->overlap_ep, &sw->fsdp_reshard};
     const char *bkeys[] = {"flash_attention", "seq_parallel", "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep",

@@ -114,6 +114,51 @@ double sp_nvfp4_dual_cast_bytes(void)
     return QUANT_AMAX_READ_BYTES + 2.0 + 2 * sp_dtype_bytes(SP_NVFP4);
 }
 
+/* Per-tensor FP8 (delayed or current scaling) on an accelerator whose FP8 GEMMs take any layout (Blackwell): one
+ * row-wise copy serves fprop, dgrad and wgrad. Transformer Engine's Float8Quantizer and Float8CurrentScalingQuantizer
+ * drop the transposed copy when nvte_is_non_tn_fp8_gemm_supported() (NVIDIA/TransformerEngine@v2.7
+ * transformer_engine/pytorch/csrc/quantizer.cpp:124-135 and :188-189, unchanged through v2.14 :252-265; the
+ * capability is compute capability 10.x/11.x or >= 13, pytorch/utils.py is_non_tn_fp8_gemm_supported). */
+static int fp8_tensorwise_any_layout(int any_layout, sp_dtype d, sp_fp8_recipe r)
+{
+    return d == SP_FP8 && any_layout && (r == SP_FP8_DELAYED || r == SP_FP8_CURRENT);
+}
+
+/* MXFP8 (Transformer Engine's MXFP8BlockScaling): the 1x32 block scales run along the reduction dimension, so an
+ * operand that two GEMMs reduce along different dimensions is quantized into a row-wise and a column-wise copy,
+ * both quantized independently from the 16-bit data (TransformerEngine@d0067d0da docs/features/low_precision_training/
+ * mxfp8/mxfp8.rst:83-91) by one kernel (v2.7 transformer_engine/common/util/cast_kernels.cuh:1050-1056 and :1154-1160,
+ * ScalingType::BIDIMENSIONAL: cast_mxfp8_2D_kernel with row- and column-wise scaling): read 2 B, write 1 + 1/32 B
+ * per copy, nothing re-laid out in backward. An operand with one consumer (a frozen base) gets its row-wise copy. */
+double sp_quant_operand_bytes(int any_layout, sp_dtype d, sp_fp8_recipe r, int wgrad)
+{
+    (void)any_layout;
+    if (d == SP_NVFP4)
+        return sp_nvfp4_dual_cast_bytes();
+    if (d == SP_MXFP8)
+        return 2.0 + (wgrad ? 2.0 : 1.0) * sp_dtype_bytes(SP_MXFP8);
+    return sp_quant_cast_bytes(d, r);
+}
+
+/* The saved per-tensor FP8 input re-laid out transposed for the weight-gradient GEMM where FP8 GEMMs are TN only
+ * (Hopper: read 1, write 1); none where they take any layout, and none for MXFP8/NVFP4 (column-wise copy made in
+ * the forward cast). */
+double sp_quant_relayout_bytes(int any_layout, sp_dtype d, sp_fp8_recipe r)
+{
+    if (d == SP_MXFP8 || d == SP_NVFP4 || fp8_tensorwise_any_layout(any_layout, d, r))
+        return 0;
+    return 2.0;
+}
+
+/* One weight cast: read 2 B, write the copies fprop (row-wise) and dgrad (W^T) need: per-tensor FP8 1 + 1 transposed
+ * (one copy on any-layout hardware); MXFP8 both block-scaled copies; NVFP4 amax + both copies. */
+double sp_quant_weight_bytes(int any_layout, sp_dtype d, sp_fp8_recipe r)
+{
+    if (d == SP_NVFP4 || d == SP_MXFP8)
+        return sp_quant_operand_bytes(any_layout, d, r, 1);
+    return fp8_tensorwise_any_layout(any_layout, d, r) ? 3.0 : 4.0;
+}
+
 double sp_accel_peak(const sp_accel *a, sp_dtype d)
 {
     /* Fall back to a wider type when a dtype has no tensor-core path (e.g. V100 has no bf16/fp8). Plans are

@@ -1041,41 +1041,50 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
     rerun_passes(c, l, rep);
 }
 
-/* Backward FP8 bytes that re-lay the saved FP8 GEMM inputs out transposed for the weight-gradient GEMMs (Hopper FP8
- * GEMMs take only the TN layout: read 1, write 1 per input element). None for a frozen base: a weight without
- * requires_grad has no weight-gradient GEMM, so Transformer Engine neither quantizes its input column-wise (the
- * transposed copy) nor saves it (TransformerEngine@d0067d0da6cb:transformer_engine/pytorch/module/linear.py:303
- * backward_needs_input = is_grad_enabled and weight.requires_grad, :388 columnwise usage, :620 saved_inputmat;
- * layernorm_linear.py:200 and :228 the same), and Megatron-Bridge's PEFT freezes every base parameter
- * (NVIDIA-NeMo/Megatron-Bridge@067f987df03b:src/megatron/bridge/peft/base.py:176-190 freeze_model). */
-static double fp8_wgrad_transpose_bytes(const sp_layer_ctx *c)
-{
-    return c->p->frozen_base ? 0 : c->q_in * 2.0;
-}
-
-/* FP8 cast traffic: forward casts each GEMM input; backward casts each output gradient and, for trained weights,
- * re-lays the saved inputs out transposed (fp8_wgrad_transpose_bytes). The layer's weights are cast (read 2, write
- * 1 + 1 transposed: the data-gradient GEMM needs W^T, frozen or not) once per micro-batch. NVFP4 quantizes every
- * operand (inputs, output gradients, weights) into both layouts in one amax + cast pair, the backward re-laying
- * nothing out (hardware.c sp_nvfp4_dual_cast_bytes). */
+/* Quantization traffic of a layer's GEMM operands. Generic (plan.te_quant 0): forward casts each GEMM input and the
+ * layer's weights (read 2, write 1 + 1 transposed for the data-gradient GEMM) every micro-batch, backward each
+ * output gradient and re-lays the saved inputs out transposed for the weight-gradient GEMMs (TN-only FP8 GEMMs);
+ * NVFP4 quantizes every operand into both layouts in one amax + cast pair (hardware.c sp_nvfp4_dual_cast_bytes).
+ * Transformer Engine under Megatron-Core (plan.te_quant 1) as hardware.c sp_quant_operand_bytes / _relayout_bytes /
+ * _weight_bytes price it on this accelerator, and the weights once per step: Megatron-Core passes
+ * is_first_microbatch to every TE module (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/extensions/
+ * transformer_engine.py:1338-1345, reset each step), with which TE casts the weights on the first micro-batch and
+ * reuses the cached copies (TransformerEngine@d0067d0da6cb:transformer_engine/pytorch/module/linear.py forward
+ * docstring of is_first_microbatch); with fp8_param_gather (every Megatron-Bridge FP8 recipe) the cast is the
+ * optimizer's, once per step as well. A frozen base has no weight-gradient GEMM: Transformer Engine neither
+ * quantizes its input column-wise nor saves it (linear.py:303 backward_needs_input = is_grad_enabled and
+ * weight.requires_grad, :388 columnwise usage, :620 saved_inputmat; layernorm_linear.py:200 and :228 the same), and
+ * Megatron-Bridge's PEFT freezes every base parameter (NVIDIA-NeMo/Megatron-Bridge@067f987df03b:src/megatron/bridge/
+ * peft/base.py:176-190 freeze_model); its weights are still cast for fprop and dgrad. */
 static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
 {
     if (!sp_dtype_is_quantized(c->d))
         return;
     const sp_model *m = c->m;
     const sp_param_count *pc = c->pc;
+    const sp_plan *p = c->p;
     double t = c->t;
     double w = (m->n_pattern == 0 ? pc->attn_per_layer : sp_model_mixer_params(m, c->mixer)) / t;
     if (moe) {
         double routed = m->n_experts * pc->expert;
-        w += routed / (c->p->ep * (double)sp_plan_etp(c->p)) + (pc->moe_per_layer - routed - c->h * m->n_experts) / t;
+        w += routed / (p->ep * (double)sp_plan_etp(p)) + (pc->moe_per_layer - routed - c->h * m->n_experts) / t;
     } else if (c->ffn == SP_FFN_DENSE)
         w += pc->mlp_dense_per_layer / t;
-    double cast_b = sp_quant_cast_bytes(c->d, c->p->fp8_recipe); /* hardware.c: bytes and scales per format */
-    double fwd = c->q_in * cast_b + w * 4.0, bwd = c->q_out * cast_b + fp8_wgrad_transpose_bytes(c);
-    if (c->d == SP_NVFP4) { /* both layouts in one pass from the 16-bit tensor (hardware.c sp_nvfp4_dual_cast_bytes) */
+    int wgrad = !p->frozen_base;
+    double fwd, bwd;
+    if (p->te_quant) {
+        int any = c->s->acc.fp8_any_layout;
+        double op_b = sp_quant_operand_bytes(any, c->d, p->fp8_recipe, wgrad);
+        double reps = (double)sp_plan_replicas(p);
+        double n_micro = p->global_batch / ((reps > 1 ? reps : 1) * p->micro_batch);
+        fwd = c->q_in * op_b + w * sp_quant_weight_bytes(any, c->d, p->fp8_recipe) / (n_micro > 1 ? n_micro : 1);
+        bwd = c->q_out * op_b + (wgrad ? c->q_in * sp_quant_relayout_bytes(any, c->d, p->fp8_recipe) : 0);
+    } else if (c->d == SP_NVFP4) {
         double q = sp_nvfp4_dual_cast_bytes();
         fwd = (c->q_in + w) * q, bwd = c->q_out * q;
+    } else {
+        double cast_b = sp_quant_cast_bytes(c->d, p->fp8_recipe); /* hardware.c: bytes and scales per format */
+        fwd = c->q_in * cast_b + w * 4.0, bwd = c->q_out * cast_b + (wgrad ? c->q_in * 2.0 : 0);
     }
     bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, fwd, bwd, FP8_CAST_KERNELS_FWD, FP8_CAST_KERNELS_BWD);
 }

@@ -544,6 +544,48 @@ static void test_nvfp4_casts(void **st)
     }
 }
 
+/* Rule: under Transformer Engine's quantizers (plan.te_quant, src/ops.c fp8_casts; hardware.c sp_quant_*_bytes) the
+ * weights are cast once per step (Megatron-Core's is_first_microbatch), per-tensor FP8 on Blackwell writes no
+ * transposed copies (non-TN FP8 GEMMs), MXFP8 writes both block-scaled layouts in one cast and re-lays nothing out,
+ * NVFP4 keeps its dual cast. Llama-3-8B, 4096 tokens, TP 1, 8 micro-batches per step (global batch 8, dp 1): per
+ * element of q_in (4096 x 26624) / q_out (4096 x 53248) / the layer's weights w:
+ *   B200 FP8 current: forward 5 (amax read 2 + read 2 + write 1) + w 3 / 8, backward 5;
+ *   H100 FP8 current: forward 5 + w 4 / 8, backward 5 + the re-layout 2 per input (TN-only FP8 GEMMs);
+ *   B200 MXFP8: 2 + 2 x 1.03125 = 4.0625 on inputs, gradients and weights (/ 8), no re-layout;
+ *   B200 NVFP4: 5.125 on each, the weights / 8. */
+static void test_te_quant_casts(void **st)
+{
+    (void)st;
+    sp_model m = load_model("llama3-8b");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    double w = pc.attn_per_layer + pc.mlp_dense_per_layer, qi = 4096.0 * 26624, qo = 4096.0 * 53248;
+    struct {
+        const char *sys;
+        sp_dtype d;
+        double in, wb, relayout;
+    } k[] = {{"dgx-b200", SP_FP8, 5, 3, 0},
+             {"dgx-h100", SP_FP8, 5, 4, 2},
+             {"dgx-b200", SP_MXFP8, 4.0625, 4.0625, 0},
+             {"dgx-b200", SP_NVFP4, 5.125, 5.125, 0}};
+    for (int i = 0; i < 4; i++) {
+        sp_system s = load_system(k[i].sys);
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.seq_len = 4096, p.dtype = k[i].d, p.fp8_recipe = SP_FP8_CURRENT, p.te_quant = 1;
+        p.global_batch = 8, p.micro_batch = 1;
+        sp_layer_ctx c;
+        sp_layer_ops l;
+        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+        sp_layer_build(&c, 0, &l);
+        assert_true(c.q_in == qi && c.q_out == qo);
+        const sp_op *o = find_op(&l, "fp8_casts");
+        assert_non_null(o);
+        assert_rel(o->u.bytes.fwd, qi * k[i].in + w * k[i].wb / 8, 1e-12);
+        assert_rel(o->u.bytes.bwd, qo * k[i].in + qi * k[i].relayout, 1e-12);
+    }
+}
+
 /* Rule: the per-expert loop adds count x its host operations to the grouped GEMM's one module call (99.66 / 37.08
  * eager kernels, TE#2053): 16 experts x 3 forward at 10 us per kernel = (2.6877 + 48) x 10 us of host forward. */
 static void test_grouped_host_priced(void **st)
@@ -678,7 +720,7 @@ static void test_hybridep_permute_overlap(void **st)
 
 /* Rule: a frozen base skips the FP8 re-layout of the saved GEMM inputs for the weight-gradient GEMMs (Transformer
  * Engine saves and transposes a linear's input only when its weight requires a gradient: src/ops.c
- * fp8_wgrad_transpose_bytes). Llama-3-8B, FP8, TP 1, 4096 tokens: the layer's FP8 GEMM inputs are the QKV and
+ * fp8_casts, hardware.c sp_quant_relayout_bytes). Llama-3-8B, FP8, TP 1, 4096 tokens: the layer's FP8 GEMM inputs are the QKV and
  * up/gate input (h each), the output projection's (q_dim) and the down projection's (f): q_in = T·(2h + qd + f)
  * = 4096 x 26624 elements, re-laid at read 1 + write 1 byte, so the backward casts move exactly 2·q_in bytes
  * (218,103,808) fewer; the forward casts (inputs and weights) are the same. */
@@ -728,6 +770,7 @@ int main(void)
         cmocka_unit_test(test_band_rate),
         cmocka_unit_test(test_grouped_host),
         cmocka_unit_test(test_nvfp4_casts),
+        cmocka_unit_test(test_te_quant_casts),
         cmocka_unit_test(test_grouped_host_priced),
         cmocka_unit_test(test_expert_bias),
         cmocka_unit_test(test_frozen_fp8_no_wgrad_transpose),
