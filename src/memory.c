@@ -118,6 +118,52 @@ static void layer_activation_bytes(const sp_model *m, const sp_system *s, const 
         }
 }
 
+/* BF16 layers (plan.h sp_plan_bf16_layer): each layer kind's bytes built from a layer context with its 16-bit GEMM
+ * dtype (ops.c saved_input_bytes: 16-bit GEMM inputs), the uniform model's in act16, and what they add to a stage
+ * holding every layer beyond the first offload_layers (bf16_extra). */
+static void bf16_activation_bytes(const sp_model *m, const sp_system *s, const sp_plan *p, sp_shape_mem *pre, int flash)
+{
+    pre->bf16 = sp_plan_bf16_count(p, m->n_layers);
+    pre->bf16_extra[0] = pre->bf16_extra[1] = pre->bf16_extra[2] = 0;
+    if (!pre->bf16)
+        return;
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, m, s, p, &pre->pc, flash);
+    c.d = c.d16;
+    if (m->n_pattern == 0) {
+        sp_layer_build(&c, sp_model_is_moe(m), &l);
+        sp_layer_saved(&l, pre->act16);
+        if (pre->act16[SP_RECOMPUTE_NONE] > pre->work)
+            pre->work = pre->act16[SP_RECOMPUTE_NONE];
+        block_share(p, m->n_layers, pre->act16);
+    } else
+        for (int mx = 0; mx < SP_NMIXER; mx++)
+            for (int f = 0; f < SP_NFFN; f++) {
+                double *one = pre->kind_act16[mx][f];
+                one[0] = one[1] = one[2] = 0;
+                if (pre->pc.count[mx][f] == 0)
+                    continue;
+                sp_layer_build_kind(&c, (sp_mixer)mx, (sp_ffn)f, &l);
+                sp_layer_saved(&l, one);
+                if (one[SP_RECOMPUTE_NONE] > pre->work)
+                    pre->work = one[SP_RECOMPUTE_NONE];
+                block_share(p, m->n_layers, one);
+            }
+    for (int i = p->offload_layers; i < m->n_layers; i++)
+        for (int rc = 0; rc < 3; rc++)
+            pre->bf16_extra[rc] += sp_mem_layer_bytes(m, p, pre, i, rc) - (m->n_pattern > 0
+                ? pre->kind_act[sp_model_mixer(m, i)][sp_model_ffn(m, i)][rc] : pre->act[rc]);
+}
+
+double sp_mem_layer_bytes(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, int i, int rc)
+{
+    int b16 = pre->bf16 && sp_plan_bf16_layer(p, m->n_layers, i);
+    if (m->n_pattern > 0)
+        return (b16 ? pre->kind_act16 : pre->kind_act)[sp_model_mixer(m, i)][sp_model_ffn(m, i)][rc];
+    return b16 ? pre->act16[rc] : pre->act[rc];
+}
+
 /* Pipeline stage i of a model whose layers differ holds layers [i·n, min((i+1)·n, L)), n = ceil(L/pp) (step.c
  * stage_pattern, the split the step prices; kept under interleaving). */
 static int stage_first(int L, int pp, int i) { return i * ((L + pp - 1) / pp) < L ? i * ((L + pp - 1) / pp) : L; }
@@ -210,6 +256,7 @@ void sp_shape_mem_fill(const sp_model *m, const sp_system *s, const sp_plan *p, 
     else
         sp_model_params(m, &pre->pc);
     layer_activation_bytes(m, s, p, pre, flash);
+    bf16_activation_bytes(m, s, p, pre, flash);
     pre->reserve_fixed = sp_mem_reserve_fixed(&s->acc);
 }
 
@@ -340,7 +387,7 @@ void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, 
 }
 
 /* The layers' activation bytes held (layers_held from sp_mem_act_terms), by recompute mode: the model's layer x held;
- * layers that differ on PP > 1, the stage whose own layers x its micro-batches in flight (under 1F1B stage i holds
+ * layers that differ or BF16 layers on PP > 1, the stage whose own layers x its micro-batches in flight (under 1F1B stage i holds
  * p - i of them, DualPipe p + 1 - i; at most the micro-batches of the step) hold the most, x the interleaving factor
  * held carries. */
 double sp_mem_stage_peak(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double out[3])
@@ -352,7 +399,7 @@ double sp_mem_stage_peak(const sp_model *m, const sp_plan *p, const sp_shape_mem
         double own[3] = {0, 0, 0}, inflight = base - i < n_micro ? base - i : n_micro;
         for (int l = stage_first(L, p->pp, i) + p->offload_layers; l < stage_first(L, p->pp, i + 1); l++)
             for (int rc = 0; rc < 3; rc++)
-                own[rc] += pre->kind_act[sp_model_mixer(m, l)][sp_model_ffn(m, l)][rc];
+                own[rc] += sp_mem_layer_bytes(m, p, pre, l, rc);
         for (int rc = 0; rc < 3; rc++)
             if (own[rc] * inflight > out[rc])
                 out[rc] = own[rc] * inflight;

@@ -15,6 +15,11 @@ typedef struct {
     double reserve_fixed; /* the reserve's parts that do not depend on the plan: CUDA context + cuBLAS workspaces */
     double work;          /* the layer full recompute rebuilds in the backward (its bytes without recompute) */
     double kind_act[SP_NMIXER][SP_NFFN][3]; /* layers that differ: each (mixer, FFN) kind's act[] */
+    /* BF16 layers (plan.h sp_plan_bf16_layer; bf16 = how many): their GEMM inputs are saved in 16 bits. act16: the
+     * uniform model's layer as a BF16 layer; kind_act16: each kind's (layers that differ); bf16_extra: what the BF16
+     * layers add to one stage holding every layer (PP 1), those of the first offload_layers excluded */
+    int bf16;
+    double act16[3], kind_act16[SP_NMIXER][SP_NFFN][3], bf16_extra[3];
 } sp_shape_mem;
 /* pc: the model's parameter counts when the caller has them (NULL: computed here) */
 void sp_shape_mem_fill(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_param_count *pc,
@@ -54,22 +59,28 @@ void sp_mem_act_terms(const sp_model *m, const sp_plan *p, double *layers_held, 
  * layers_held of vpp v = layers_held of vpp 1 x this, and emb_logits does not depend on v. */
 static inline double sp_mem_interleave_factor(int pp, int v) { return 1.0 + (pp - 1.0) / ((double)pp * v); }
 /* The layers' bytes held on the worst stage by recompute mode (sp_mem_held_bytes: layers_held x the model's layer, or
- * with layers that differ on PP > 1 each stage's own layers); sp_mem_act_layers adds, under full recompute, the one
+ * with layers that differ or BF16 layers on PP > 1 each stage's own layers); sp_mem_act_layers adds, under full recompute, the one
  * layer rebuilt in the backward. */
 void sp_mem_held_bytes_stages(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held, double out[3]);
 /* Layers that differ on PP > 1, at vpp 1 (no interleaving factor): the most bytes a stage's own layers x its
  * micro-batches in flight hold, by recompute mode, in out; returns layers_held at vpp 1 (the first stage's layers x its
  * micro-batches). sp_mem_held_bytes_stages is out x held / that (the search caches out per block). */
 double sp_mem_stage_peak(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double out[3]);
+/* One layer's activation bytes (layer i, recompute mode rc): its kind's, or the uniform model's layer; a BF16 layer's
+ * as such (act16, kind_act16). */
+double sp_mem_layer_bytes(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, int i, int rc);
 static inline void sp_mem_held_bytes(const sp_model *m, const sp_plan *p, const sp_shape_mem *pre, double held,
                                      double out[3])
 {
-    if (m->n_pattern > 0 && p->pp > 1) {
+    if ((m->n_pattern > 0 || pre->bf16) && p->pp > 1) {
         sp_mem_held_bytes_stages(m, p, pre, held, out);
         return;
     }
+    /* one stage: its layers' mean x held, and the BF16 layers' extra bytes x the micro-batches held (held over the
+     * stage's layers not offloaded) */
+    double per = m->n_layers - p->offload_layers;
     for (int rc = 0; rc < 3; rc++)
-        out[rc] = pre->act[rc] * held;
+        out[rc] = pre->act[rc] * held + (pre->bf16 ? pre->bf16_extra[rc] * held / per : 0);
 }
 static inline double sp_mem_act_layers(const sp_shape_mem *pre, int rc, double held_bytes)
 {

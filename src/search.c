@@ -207,7 +207,7 @@ typedef struct {
     sp_shape_mem mpre;         /* of the current micro-batch; until then the parameter counts only */
     int have_mpre, have_cache;
     sp_shape_step cache;       /* the current layer shape's step terms */
-    int staged;                /* layers that differ on PP > 1: activations from each stage's own layers */
+    int staged;                /* layers that differ or BF16 layers on PP > 1: activations from each stage's own layers */
     double peak[2][3], first[2]; /* then, the block's sp_mem_stage_peak: 1F1B-like, DualPipe */
 } unit_ctx;
 
@@ -395,7 +395,7 @@ static int block_overflows(unit_ctx *u, pp_state *q, int spv, long long nplans, 
     thread_state *ts = u->ts;
     u->p.vpp = 1;
     u->p.schedule = SP_SCHED_DUALPIPE;
-    if ((u->staged = u->m->n_pattern > 0 && u->p.pp > 1)) {
+    if ((u->staged = (u->m->n_pattern > 0 || u->mpre.bf16) && u->p.pp > 1)) {
         u->first[1] = sp_mem_stage_peak(u->m, &u->p, &u->mpre, u->peak[1]);
         u->p.schedule = SP_SCHED_1F1B;
         u->first[0] = sp_mem_stage_peak(u->m, &u->p, &u->mpre, u->peak[0]);

@@ -81,6 +81,34 @@ static void test_bf16_layers_stage(void **st)
     assert_true(split.step_time_s < end2.step_time_s && end2.step_time_s > q.step_time_s);
 }
 
+/* Rule: a BF16 layer saves its GEMM inputs in 16 bits (its activations are the 16-bit plan's layer's), held by the
+ * stage that runs it: every layer BF16 holds the bf16 plan's activations (one stage, and PP 4); on PP 4 (8 layers a
+ * stage, 4 micro-batches in flight on the first, 1 on the last) 2 BF16 layers at the start add 2 x 4 layer-units of
+ * the difference to the first stage's 8 x 4 (= a quarter of it), 2 at the end nothing to that worst stage; with
+ * layers that differ, all 88 BF16 = the bf16 plan's. */
+static void test_bf16_layers_memory(void **st)
+{
+    (void)st;
+    sp_model m, h;
+    sp_error e = {0};
+    load_ok(sp_load_model(SP_DATA_DIR, "llama3-8b", &m, &e), "llama3-8b", &e);
+    load_ok(sp_load_model(SP_DATA_DIR, "nemotron-3-super-120b-a12b", &h, &e), "nemotron-3-super", &e);
+    sp_train_result q, b, x;
+    eval(&m, "dgx-h100", 1, SP_FP8, 16, 16, &x);
+    eval(&m, "dgx-h100", 1, SP_BF16, 0, 0, &b);
+    assert_rel(x.mem.activations, b.mem.activations, SUM_REL);
+    eval(&m, "dgx-h100", 4, SP_FP8, 0, 0, &q);
+    eval(&m, "dgx-h100", 4, SP_BF16, 0, 0, &b);
+    assert_true(b.mem.activations > q.mem.activations);
+    eval(&m, "dgx-h100", 4, SP_FP8, 2, 0, &x);
+    assert_rel(x.mem.activations, q.mem.activations + (b.mem.activations - q.mem.activations) / 4, SUM_REL);
+    eval(&m, "dgx-h100", 4, SP_FP8, 0, 2, &x);
+    assert_rel(x.mem.activations, q.mem.activations, SUM_REL);
+    eval(&h, "dgx-b200", 1, SP_NVFP4, 0, 88, &x);
+    eval(&h, "dgx-b200", 1, SP_BF16, 0, 0, &b);
+    assert_rel(x.mem.activations, b.mem.activations, SUM_REL);
+}
+
 /* Rule: no effect in a 16-bit dtype (Megatron-Core enters no quantization context to leave) */
 static void test_bf16_layers_16bit_plan(void **st)
 {
@@ -136,6 +164,7 @@ int main(void)
         cmocka_unit_test(test_bf16_layers_priced_16bit),
         cmocka_unit_test(test_bf16_layers_pattern),
         cmocka_unit_test(test_bf16_layers_stage),
+        cmocka_unit_test(test_bf16_layers_memory),
         cmocka_unit_test(test_bf16_layers_16bit_plan),
         cmocka_unit_test(test_bf16_layers_refused),
     };
