@@ -586,6 +586,21 @@ static void test_te_quant_casts(void **st)
     }
 }
 
+/* Rule: NVFP4 GEMMs on Blackwell Ultra run at the accelerator file's nvfp4_gemm_rel (0.603: TE's B300 GEMM benchmark,
+ * NVFP4 1.810x FP8 at a 3x peak ratio) times the scaled-format curve: on B300 a compute-bound 16384^3 GEMM takes
+ * (4500 / 13500) / 0.603 of its FP8 time, launch overhead aside; B200 has no such factor (NVFP4 = FP8 time / 2). */
+static void test_nvfp4_gemm_rel(void **st)
+{
+    (void)st;
+    sp_system u = load_system("dgx-b300"), b = load_system("dgx-b200");
+    double x = 16384, ou = u.acc.eff.kernel_overhead_s, ob = b.acc.eff.kernel_overhead_s;
+    assert_true(u.acc.eff.nvfp4_gemm_rel == 0.603 && b.acc.eff.nvfp4_gemm_rel == 0);
+    double r = (sp_gemm_time(&u.acc, SP_NVFP4, x, x, x, 1) - ou) / (sp_gemm_time(&u.acc, SP_FP8, x, x, x, 1) - ou);
+    assert_rel(r, 4500.0 / 13500.0 / 0.603, 1e-12);
+    r = (sp_gemm_time(&b.acc, SP_NVFP4, x, x, x, 1) - ob) / (sp_gemm_time(&b.acc, SP_FP8, x, x, x, 1) - ob);
+    assert_rel(r, 0.5, 1e-12);
+}
+
 /* Rule: the per-expert loop adds count x its host operations to the grouped GEMM's one module call (99.66 / 37.08
  * eager kernels, TE#2053): 16 experts x 3 forward at 10 us per kernel = (2.6877 + 48) x 10 us of host forward. */
 static void test_grouped_host_priced(void **st)
@@ -771,6 +786,7 @@ int main(void)
         cmocka_unit_test(test_grouped_host),
         cmocka_unit_test(test_nvfp4_casts),
         cmocka_unit_test(test_te_quant_casts),
+        cmocka_unit_test(test_nvfp4_gemm_rel),
         cmocka_unit_test(test_grouped_host_priced),
         cmocka_unit_test(test_expert_bias),
         cmocka_unit_test(test_frozen_fp8_no_wgrad_transpose),
