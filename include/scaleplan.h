@@ -416,6 +416,7 @@ sp_status sp_recompute_modules_parse(const char *s, unsigned *out, sp_error *err
 /* the canonical text of a module set ("core_attn,mlp"; "none" for the empty set) */
 const char *sp_recompute_modules_name(unsigned set, char *buf, size_t n);
 
+#define SP_PP_LAYOUT_MAX 96 /* bytes of a plan's pipeline layout text, its terminator included */
 typedef struct {
     int n_gpus;
     int tp, pp, dp, cp, ep;
@@ -476,6 +477,10 @@ typedef struct {
                                   of the model run their GEMMs in 16 bits, unquantized (Megatron-Core
                                   first_last_layers_bf16 with num_layers_at_start_in_bf16 / num_layers_at_end_in_bf16;
                                   docs/model.md "BF16 layers"); no effect in a 16-bit dtype; 0 = none */
+    char pp_layout[SP_PP_LAYOUT_MAX]; /* Megatron-Core pipeline_model_parallel_layout: which virtual stage holds the
+                                embedding (E), each decoder layer (t), the MTP modules (m) and the loss (L), in its
+                                string syntax ("Et*4|(t*4|)*14tmL"; docs/model.md "Pipeline layout"); "" = the even
+                                split, ceil(L/pp) layers on the heaviest stage, embedding first, loss last */
 } sp_plan;
 
 /* "START,END": the BF16 layers' counts (sp_plan bf16_first, bf16_last), two integers 0..2^20; otherwise SP_EINVAL with

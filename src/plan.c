@@ -13,6 +13,8 @@
 #include "scaleplan.h"
 #include "plan.h"
 
+#include <ctype.h>
+
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
@@ -273,6 +275,101 @@ static sp_status check_bf16_layers(const sp_plan *p, const sp_model *m, sp_error
     return SP_OK;
 }
 
+/* appends k copies of the sl bytes at src to buf (n bytes, *len used); 0 when they do not fit */
+static int layout_put(char *buf, size_t n, size_t *len, const char *src, size_t sl, long k)
+{
+    for (long i = 0; i < k; i++) {
+        if (*len + sl >= n)
+            return 0;
+        memcpy(buf + *len, src, sl);
+        *len += sl;
+    }
+    return 1;
+}
+
+/* the repeat count of a "*n" at *s (advanced past it): 1 without a '*', -1 for a '*' without digits or over 10^5 */
+static long layout_count(const char **s)
+{
+    if (**s != '*')
+        return 1;
+    long k = 0;
+    if (!isdigit((unsigned char)*++*s))
+        return -1;
+    while (isdigit((unsigned char)**s) && k <= 100000)
+        k = 10 * k + (*(*s)++ - '0');
+    return k > 100000 ? -1 : k;
+}
+
+/* a stretch [s, end) without parentheses: each character, "x*n" n times; commas dropped */
+static int layout_flat(const char *s, const char *end, char *buf, size_t n, size_t *len)
+{
+    while (s < end) {
+        char ch = *s++;
+        if (ch == ',')
+            continue;
+        long k = layout_count(&s);
+        if (!strchr("EtmL|", ch) || k < 0 || s > end || !layout_put(buf, n, len, &ch, 1, k))
+            return 0;
+    }
+    return 1;
+}
+
+int sp_pp_layout_expand(const char *s, char *buf, size_t n)
+{
+    size_t len = 0;
+    char inner[SP_PP_EXPANDED];
+    while (*s) {
+        const char *open = strchr(s, '('), *stop = open ? open : s + strlen(s);
+        if (!layout_flat(s, stop, buf, n, &len))
+            return -1;
+        if (!open)
+            break;
+        const char *close = strchr(open, ')');
+        size_t il = 0;
+        if (!close || memchr(open + 1, '(', (size_t)(close - open - 1)) ||
+            !layout_flat(open + 1, close, inner, sizeof inner, &il))
+            return -1;
+        s = close + 1;
+        long k = *s == '*' ? layout_count(&s) : -1; /* "(...)" stands only with its "*n" */
+        if (k < 0 || !layout_put(buf, n, &len, inner, il, k))
+            return -1;
+    }
+    buf[len] = 0;
+    int v = 1;
+    for (size_t i = 0; i < len; i++)
+        v += buf[i] == '|';
+    return v;
+}
+
+/* A pipeline layout against the plan and the model, as Megatron-Core validates one
+ * (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/pipeline_parallel_layer_layout.py:41-47, 86-119): pp x vpp
+ * virtual stages, the embedding first and the loss last, each exactly once, the model's decoder layers and MTP
+ * modules, no decoder layer after an MTP module. */
+static sp_status check_layout(const sp_plan *p, const sp_model *m, sp_error *err)
+{
+    if (!p->pp_layout[0])
+        return SP_OK;
+    char buf[SP_PP_EXPANDED];
+    int v = sp_pp_layout_expand(p->pp_layout, buf, sizeof buf);
+    if (v < 0)
+        return sp_fail(err, SP_EINVAL, "plan: pp_layout '%s' is not a Megatron-Core layout (E, t, m, L, '|', x*n, "
+                       "(...)*n) of at most %d characters unrolled", p->pp_layout, SP_PP_EXPANDED - 1);
+    if (v != p->pp * p->vpp)
+        return sp_fail(err, SP_EINVAL, "plan: pp_layout '%s' has %d virtual stages, pp*vpp = %d*%d", p->pp_layout, v,
+                       p->pp, p->vpp);
+    int n[128] = {0};
+    const char *mtp = strchr(buf, 'm');
+    for (const char *q = buf; *q; q++)
+        n[(unsigned char)*q]++;
+    size_t len = strlen(buf);
+    if (len == 0 || buf[0] != 'E' || buf[len - 1] != 'L' || n['E'] != 1 || n['L'] != 1 || n['t'] != m->n_layers ||
+        n['m'] != m->n_mtp || (mtp && strchr(mtp, 't')))
+        return sp_fail(err, SP_EINVAL, "plan: pp_layout '%s' must hold the embedding first and the loss last once each, "
+                       "the model's %d decoder layers (the layout has %d) and %d MTP modules (the layout has %d) after "
+                       "them", p->pp_layout, m->n_layers, n['t'], m->n_mtp, n['m']);
+    return SP_OK;
+}
+
 /* TP against the heads, PP and virtual stages against the layers. */
 static sp_status check_layer_split(const sp_plan *p, const sp_model *m, sp_error *err)
 {
@@ -307,6 +404,8 @@ static sp_status check_layer_split(const sp_plan *p, const sp_model *m, sp_error
                        "pipeline stage)", p->offload_layers, (int)sp_stage_layers(m->n_layers, p->pp) - 1,
                        (int)sp_stage_layers(m->n_layers, p->pp));
     sp_status st = check_bf16_layers(p, m, err);
+    if (!st)
+        st = check_layout(p, m, err);
     return st ? st : check_schedule(p, err);
 }
 

@@ -50,4 +50,14 @@ static inline int sp_plan_bf16_count(const sp_plan *p, int L)
     return n < L ? n : L;
 }
 
+/* Megatron-Core's pipeline_model_parallel_layout text (plan.pp_layout) unrolled as its parser does
+ * (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/pipeline_parallel_layer_layout.py:283-319, parse_str_to_list:
+ * commas dropped, "(...)*n" then "x*n" repeated) into buf (n bytes): the virtual stages separated by '|', virtual
+ * stage j running on pipeline rank j % pp (:49-55). Returns the number of virtual stages, or -1 when the text has a
+ * character other than E, t, m, L, |, (, ), *, digits and commas, a nested or unclosed parenthesis, a '*' without
+ * a count, or does not fit. */
+int sp_pp_layout_expand(const char *s, char *buf, size_t n);
+/* bytes of an unrolled layout (its terminator included): room for the recipes' layouts of models up to ~4000 layers */
+#define SP_PP_EXPANDED 4096
+
 #endif

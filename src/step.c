@@ -184,6 +184,52 @@ static void stage_pattern(const sp_model *m, const sp_plan *p, const sp_shape_st
     }
 }
 
+/* A pipeline layout (plan.pp_layout, Megatron-Core's pipeline_model_parallel_layout; docs/model.md "Pipeline
+ * layout"): pipeline rank r runs the virtual stages j with j % pp = r (pipeline_parallel_layer_layout.py:49-55), so
+ * its slot is the sum of those stages' decoder layers (each priced as the model's layer at its position: the first
+ * dense layers of a MoE model, a layer kind, a BF16 layer: layer_cost), the embedding (E), the LM head and loss (L) and
+ * the MTP modules (m) it holds. slot[rc]: the slowest rank's, one micro-batch; mix and *layers: that rank's mean layer and layer count. */
+static void layout_slots(const sp_model *m, const sp_plan *p, const sp_shape_step *c, sp_layer_mix *mix,
+                         double slot[3], double *layers)
+{
+    char buf[SP_PP_EXPANDED];
+    sp_pp_layout_expand(p->pp_layout, buf, sizeof buf); /* checked by sp_plan_resolve */
+    double best = -1, head = c->head - c->mtp, mtp1 = m->n_mtp > 0 ? c->mtp / m->n_mtp : 0;
+    slot[0] = slot[1] = slot[2] = 0;
+    *mix = c->mix;
+    *layers = sp_stage_layers(m->n_layers, p->pp);
+    for (int r = 0; r < p->pp; r++) {
+        sp_layer_cost acc;
+        memset(&acc, 0, sizeof acc);
+        int n = 0, li = 0, j = 0;
+        double ends = 0;
+        for (const char *q = buf; *q; q++) {
+            int mine = j % p->pp == r;
+            if (*q == '|')
+                j++;
+            else if (*q == 't') {
+                int i = li++;
+                if (mine && ++n)
+                    cost_add(&acc, 1, layer_cost(m, c, i, c->bf16 && sp_plan_bf16_layer(p, m->n_layers, i)));
+            } else if (mine)
+                ends += *q == 'E' ? c->emb : *q == 'L' ? head : *q == 'm' ? mtp1 : 0;
+        }
+        sp_layer_cost mean;
+        memset(&mean, 0, sizeof mean);
+        if (n > 0)
+            cost_add(&mean, 1.0 / n, &acc);
+        sp_layer_mix x;
+        mix_from(&mean, NULL, 0, sp_plan_full_share(p, m->n_layers), &x);
+        for (int rc = 0; rc < 3; rc++)
+            slot[rc] = fmax(slot[rc], n * x.total[rc] + ends);
+        if (n > 0 && n * x.total[SP_RECOMPUTE_NONE] + ends > best) {
+            best = n * x.total[SP_RECOMPUTE_NONE] + ends;
+            *mix = x;
+            *layers = n;
+        }
+    }
+}
+
 /* FLOPs: the model's 6N-style count, and what recompute adds (the same for every shape of a search: memoized) */
 static void step_flops(const sp_model *m, const sp_plan *p, sp_gemm_memo *memo, sp_shape_step *c)
 {
@@ -247,7 +293,8 @@ static void layer_kinds_fill(const sp_model *m, const sp_system *s, sp_gemm_memo
         double layer = one.fwd_compute + one.fwd_mem + one.bwd_compute + one.bwd_mem + one.tp_fwd + one.tp_bwd +
                        one.cp_fwd + one.cp_bwd + one.ep_fwd + one.ep_bwd + one.host_f + one.host_b;
         sp_ops_lm_head(lc, &ops);
-        c->head += m->n_mtp * (layer + sp_ops_total(&ops, s, memo));
+        c->mtp = m->n_mtp * (layer + sp_ops_total(&ops, s, memo));
+        c->head += c->mtp;
     }
 }
 
@@ -304,6 +351,7 @@ void sp_shape_step_fill(const sp_model *m, const sp_system *s, const sp_plan *p,
     c->head = sp_ops_total(&ops, s, memo);
     sp_ops_embedding(&lc, &ops);
     c->emb = sp_ops_total(&ops, s, memo);
+    c->mtp = 0;
     if (m->n_pattern > 0 || m->n_mtp > 0)
         layer_kinds_fill(m, s, memo, &lc, c);
     bf16_fill(m, s, p, memo, &lc, c);
@@ -437,8 +485,10 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
     /* the schedule: 1F1B over the heaviest stage's slots (first stage: embedding, last: LM head); layers that
      * differ: that stage's own layers */
     double pslot[3];
-    int staged = (m->n_pattern > 0 || c->bf16) && p->pp > 1; /* stages that differ */
-    if (staged)
+    int staged = p->pp > 1 && (p->pp_layout[0] || m->n_pattern > 0 || c->bf16); /* stages that differ */
+    if (p->pp > 1 && p->pp_layout[0])
+        layout_slots(m, p, c, &o->mix, pslot, &lps);
+    else if (staged)
         stage_pattern(m, p, c, &o->mix, pslot);
     else
         o->mix = c->mix;

@@ -36,6 +36,7 @@ typedef struct {
     int bf16;
     sp_layer_cost dense16, sparse16, kind16[SP_NMIXER][SP_NFFN];
     double head, emb;   /* LM head + loss (last stage), embedding (first stage), one micro-batch */
+    double mtp;         /* the MTP modules (their layers and LM-head passes), one micro-batch: part of head */
     double pp_gather;   /* all-gather after a scatter/gather pipeline send */
     int flash;
     sp_shape_mem mem;   /* memory terms of this layer shape */

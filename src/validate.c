@@ -198,6 +198,12 @@ static sp_status row_counts(const sp_csv *c, int r, sp_plan *p, sp_error *err)
 #undef I
     if (p->n_gpus < 0 || p->global_batch < 0)
         return sp_fail(err, SP_EINVAL, "%s:%d: n_gpus and global_batch are required", sp_csv_path(c), sp_csv_line(c, r));
+    /* pp_layout: the recipe's Megatron-Core pipeline_model_parallel_layout (plan.pp_layout); empty = the even split */
+    const char *lay = sp_csv_get(c, r, sp_csv_col(c, "pp_layout"));
+    if (strlen(lay) >= sizeof p->pp_layout)
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'pp_layout': over %d characters", sp_csv_path(c),
+                       sp_csv_line(c, r), (int)sizeof p->pp_layout - 1);
+    snprintf(p->pp_layout, sizeof p->pp_layout, "%s", lay);
     if (p->micro_batch == 0) {
         /* unstated: no gradient accumulation without pipelining (the whole per-replica batch at once), one
          * sequence per micro-batch with pipelining (Megatron's default) */

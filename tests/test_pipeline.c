@@ -1,6 +1,10 @@
 /* Uneven pipeline stages: layers not divisible by pp*vpp (Megatron-Core allows them; NVIDIA's Llama 3.1 405B
  * recipe runs 126 layers on PP 16 x VP 8). */
 #include "testutil.h"
+#include "plan.h"
+#include "step.h"
+
+#include <stdio.h>
 
 static void plan_of(sp_plan *p, int gpus, int tp, int pp, int vpp)
 {
@@ -61,6 +65,78 @@ static void test_too_many_virtual_stages(void **st)
     assert_int_equal(sp_plan_resolve(&p, &big, &s, &e), SP_OK);
 }
 
+/* Rule (docs/model.md "Pipeline layout"): a Megatron-Core layout unrolls as its parser does ("x*n", "(...)*n",
+ * commas dropped) into pp x vpp virtual stages; one that is malformed, has another stage count, or misses the
+ * embedding, the loss or the model's layers is refused naming the layout. */
+static void test_layout_parse(void **st)
+{
+    (void)st;
+    char buf[SP_PP_EXPANDED];
+    assert_int_equal(sp_pp_layout_expand("Et*2|(t*3|)*2,tmL", buf, sizeof buf), 4);
+    assert_string_equal(buf, "Ett|ttt|ttt|tmL");
+    assert_int_equal(sp_pp_layout_expand("E|(t|)*3L", buf, sizeof buf), 5);
+    assert_string_equal(buf, "E|t|t|t|L");
+    const char *bad[] = {"Ex|L", "(t|L", "(t|)L", "Et*|L", "(t(t))*2", "Et*100001L"};
+    for (int i = 0; i < 6; i++)
+        assert_int_equal(sp_pp_layout_expand(bad[i], buf, sizeof buf), -1);
+    sp_model m;
+    sp_system s;
+    sp_error e = {0};
+    assert_int_equal(sp_load_model(SP_DATA_DIR, "llama3.1-405b", &m, &e), SP_OK); /* 126 layers */
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &s, &e), SP_OK);
+    sp_plan p;
+    plan_of(&p, 2048, 8, 16, 8);
+    snprintf(p.pp_layout, sizeof p.pp_layout, "E|(t|)*126L");
+    assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_OK);
+    p.vpp = 4;
+    assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_EINVAL);
+    assert_string_equal(e.msg, "plan: pp_layout 'E|(t|)*126L' has 128 virtual stages, pp*vpp = 16*4");
+    p.vpp = 8;
+    snprintf(p.pp_layout, sizeof p.pp_layout, "E|(t|)*125|L");
+    assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_EINVAL);
+    assert_string_equal(e.msg, "plan: pp_layout 'E|(t|)*125|L' must hold the embedding first and the loss last once "
+                               "each, the model's 126 decoder layers (the layout has 125) and 0 MTP modules (the "
+                               "layout has 0) after them");
+}
+
+/* Rule: with a layout each pipeline rank's slot is its own virtual stages' layers plus the embedding and the LM head
+ * they hold (rank r runs stages j, j % pp = r). Qwen3-235B-A22B (94 MoE layers) on PP 8 x VP 3 with Megatron-Core's
+ * split accounting (embedding and loss one layer each: 96 / 24 = 4 per stage): rank 0 holds the embedding and 3 + 4 +
+ * 4 layers, ranks 1-6 12 layers, rank 7 4 + 4 + 3 layers and the LM head, so the slot is max(12 x layer, 11 x layer
+ * + head, 11 x layer + embedding); the even split's slot is ceil(94/8) = 12 layers + the LM head. */
+static void test_layout_slots(void **st)
+{
+    (void)st;
+    sp_model m;
+    sp_system s;
+    sp_error e = {0};
+    assert_int_equal(sp_load_model(SP_DATA_DIR, "qwen3-235b-a22b", &m, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "gb200-nvl72", &s, &e), SP_OK);
+    assert_int_equal(m.n_layers, 94);
+    assert_int_equal(m.first_dense_layers, 0);
+    sp_plan p;
+    plan_of(&p, 256, 1, 8, 3);
+    p.ep = 32, p.global_batch = 8192, p.seq_len = 4096, p.recompute = SP_RECOMPUTE_NONE;
+    sp_plan q = p;
+    snprintf(p.pp_layout, sizeof p.pp_layout, "Et*3|(t*4|)*22t*3L");
+    assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_OK);
+    assert_int_equal(sp_plan_resolve(&q, &m, &s, &e), SP_OK);
+    sp_shape_step c;
+    sp_pipe_step o, u;
+    sp_shape_step_fill(&m, &s, &p, NULL, NULL, &c);
+    sp_pipe_step_stage(&m, &p, &c, &o);
+    sp_pipe_step_fill(&m, &s, &p, &c, &o);
+    sp_pipe_step_stage(&m, &q, &c, &u);
+    sp_pipe_step_fill(&m, &s, &q, &c, &u);
+    double layer = c.sparse.fwd_compute + c.sparse.fwd_mem + c.sparse.bwd_compute + c.sparse.bwd_mem +
+                   c.sparse.tp_fwd + c.sparse.tp_bwd + c.sparse.ep_fwd + c.sparse.ep_bwd + c.sparse.host_f +
+                   c.sparse.host_b + c.sparse.cp_fwd + c.sparse.cp_bwd;
+    double want = fmax(12 * layer, fmax(11 * layer + c.head, 11 * layer + c.emb));
+    assert_rel(o.slot_max[SP_RECOMPUTE_NONE], want, 1e-12);
+    assert_rel(u.slot_max[SP_RECOMPUTE_NONE], 12 * layer + c.head, 1e-12);
+    assert_true(o.layers == (11 * layer + c.head > 12 * layer ? 11 : 12) && u.layers == 12); /* the slowest rank's */
+}
+
 static void eval_sched(const sp_model *m, const sp_system *s, sp_schedule k, int vpp, sp_train_result *r)
 {
     sp_plan p;
@@ -118,6 +194,8 @@ int main(void)
         cmocka_unit_test(test_uneven_virtual_stages),
         cmocka_unit_test(test_too_many_virtual_stages),
         cmocka_unit_test(test_schedules),
+        cmocka_unit_test(test_layout_parse),
+        cmocka_unit_test(test_layout_slots),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

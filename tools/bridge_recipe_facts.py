@@ -25,6 +25,9 @@ precision, layout), cited NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
   - 26.08: the flat perf recipes of v0.6.0 (src/megatron/bridge/perf_recipes), read by hand: FLAT below;
   - every release: the BF16 layers its precision config keeps under a quantized precision (bf16_layers "START,END",
     bf16_layers_source the lines that set it), read by tools/bridge_precision.py, whatever the layout.
+  - pp_split: whether the model's library recipe counts the embedding and the loss as layers in the pipeline split
+    (Megatron-Core account_for_embedding_in_pipeline_split / account_for_loss_in_pipeline_split), read by hand per
+    release: PP_SPLIT below.
 A row whose release has no such config gets a line with `unmatched` saying which config came nearest and where it
 differs. Release -> tag: docs/releases/software-versions.md and the first tag whose docs carry the release's table.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
@@ -59,8 +62,29 @@ PREC = {"bf16": ["BF16"], "fp8": ["FP8_CS", "FP8_SC", "FP8_DS"], "mxfp8": ["FP8_
 KEY = bridge_recipes.KEY
 COLS = KEY + ["recipe", "moe_dispatcher", "overlap_ep", "cuda_graphs", "recompute", "recompute_detail",
               "moe_capacity", "moe_pad", "megatron_fsdp", "cpu_offload_layers", "bf16_layers", "bf16_layers_source",
-              "extra", "unmatched"]
+              "pp_split", "extra", "unmatched"]
 P6 = "src/megatron/bridge/perf_recipes/"
+# Megatron-Core's account_for_embedding_in_pipeline_split / account_for_loss_in_pipeline_split as the model's library
+# recipe sets them (the performance scripts start from it and set no pipeline layout of their own for these models),
+# read by hand per release: model -> release -> path:lines (recipe's lines setting both True)
+RB = "src/megatron/bridge/recipes/"
+PP_SPLIT = {
+    "Qwen3-235B-A22B": {"25.09": RB + "qwen/qwen3_235b_a22b.py:70-71", "25.11": RB + "qwen/qwen3_moe.py:160-161",
+                        "26.02": RB + "qwen/qwen3_moe.py:160-161", "26.02.01": RB + "qwen/qwen3_moe.py:166-167",
+                        "26.04": RB + "qwen/qwen3_moe.py:166-167", "26.04.01": RB + "qwen/qwen3_moe.py:166-167",
+                        "26.06": RB + "qwen/qwen3_moe.py:166-167", "26.06.01": RB + "qwen/qwen3_moe.py:166-167",
+                        "26.08": RB + "qwen/h100/qwen3_moe.py:261-262"},
+    "Llama-3.1-405B": {"25.09": RB + "llama/llama31_405b.py:97-98", "25.11": RB + "llama/llama3.py:413-414",
+                       "26.02": RB + "llama/llama3.py:413-414", "26.02.01": RB + "llama/llama3.py:1132-1133",
+                       "26.04": RB + "llama/llama3.py:1132-1133", "26.04.01": RB + "llama/llama3.py:1132-1133",
+                       "26.06": RB + "llama/llama3.py:1146-1147"},
+}
+
+
+def pp_split(repo, rel, row):
+    """The pipeline split accounting of the row's model in its release: "embedding+loss <citation>" or ""."""
+    src = PP_SPLIT.get(row["model"], {}).get(rel)
+    return "embedding+loss %s@%s:%s" % (MB, repo.short(TAGS[rel]), src) if src else ""
 # 26.08 (v0.6.0): model -> (path:line function, dispatcher, A2A overlap, CUDA graphs, recompute, detail, where)
 FLAT = {
     "DeepSeek-V3 671B-A37B": (P6 + "deepseek/gb200/deepseek_v3.py:134 deepseek_v3_pretrain_256gpu_gb200_fp8mx_config",
@@ -276,6 +300,7 @@ def main():
                 # the precision config is the release's for the model and precision, whatever the layout
                 f["bf16_layers"], f["bf16_layers_source"] = bridge_precision.bf16_layers(repo.path, rel, row["model"],
                                                                                          row["precision"])
+                f["pp_split"] = pp_split(repo, rel, row)
                 facts[tuple([rel] + [row[k] for k in KEY[1:]])] = f
     out = io.StringIO()
     w = csv.writer(out)

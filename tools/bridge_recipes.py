@@ -26,7 +26,9 @@ Per row (the rules are the same for every row; nothing is keyed on a row id or a
     scope, in the column's words: cuda_graphs_cell), `moe_dispatcher` (MoE rows: alltoall, or the flex
     dispatcher's backend deepep / hybridep), `recompute_modules` (selective rows: the recipe's Megatron-Core
     recompute_modules, "none" for its empty list: recompute_cells) and `recompute_layers` (the block method's
-    layers per stage, with `recompute` full) and `offload_layers` (the recipe's cpu_offloading_num_layers:
+    layers per stage, with `recompute` full), `pp_layout` (pp > 1: the Megatron-Core pipeline layout the model's
+    recipe's split accounting gives, pp_layout_cell; filled from an unmatched line too, as moe_capacity) and
+    `offload_layers` (the recipe's cpu_offloading_num_layers:
     activations of a stage's first N layers kept in host memory; the copies are priced where the system states its host link: docs/model.md "Activation offloading"); a cell the table states is never replaced, and modules / layers are
     filled only where the row's recompute (stated or filled) is the granularity they belong to;
   - `moe_capacity` / `moe_pad` (MoE rows whose release drops tokens: Megatron-Core's moe_expert_capacity_factor and
@@ -121,10 +123,43 @@ def bf16_note(f):
             % (first, last, f["bf16_layers_source"]))
 
 
+def times(x, n):
+    """n copies of the layout element x in Megatron-Core's layout syntax: "", "x" or "x*n" ("(x)*n" for a group)."""
+    if n <= 0:
+        return ""
+    if n == 1:
+        return x
+    return ("(%s)*%d" if len(x) > 1 else "%s*%d") % (x, n)
+
+
+def pp_layout_cell(f, row):
+    """The Megatron-Core pipeline layout the recipe's split accounting gives the row (pp > 1), in the layout syntax
+    (megatron/core/transformer/pipeline_parallel_layer_layout.py parse_str_to_list): with
+    account_for_embedding_in_pipeline_split and account_for_loss_in_pipeline_split the embedding and the loss count as
+    one layer each and the L + 2 are split evenly over the pp x vpp virtual stages (NVIDIA/Megatron-LM@d98e8a64ddf3:
+    megatron/core/transformer/transformer_block.py:148-181): k = (L + 2) / (pp x vpp) per stage, the first holding the
+    embedding and k - 1 layers, the last k - 1 layers and the loss. "" without the accounting or without pipelining."""
+    if not f.get("pp_split", "").startswith("embedding+loss ") or int(row["pp"] or 1) < 2:
+        return ""
+    L, stages = int(row["n_layers"]), int(row["pp"]) * int(row["vpp"] or 1)
+    if (L + 2) % stages:
+        sys.exit("bridge_recipes.py: row %s: %d layers + embedding + loss do not split over %d stages" %
+                 (row["id"], L, stages))
+    k = (L + 2) // stages
+    return "E" + times("t", k - 1) + "|" + times(times("t", k) + "|", stages - 2) + times("t", k - 1) + "L"
+
+
+def split_note(f):
+    if not f.get("pp_split"):
+        return ""
+    return ("; pipeline split counts the embedding and the loss as layers (%s; the pp_layout column)" %
+            f["pp_split"][len("embedding+loss "):])
+
+
 def recipe_note(f):
     if not f["recipe"]:
         return (TAG + "none matched: " + f["unmatched"] + (token_drop_note(f) if f["moe_capacity"] else "") +
-                bf16_note(f))
+                bf16_note(f) + split_note(f))
     parts = [f["recipe"]]
     if f["moe_dispatcher"]:
         parts.append("MoE dispatcher %s" % f["moe_dispatcher"])
@@ -140,6 +175,8 @@ def recipe_note(f):
         parts.append("Megatron-FSDP")
     if f["cpu_offload_layers"]:
         parts.append("activation CPU offloading of %s layers (the offload_layers column)" % f["cpu_offload_layers"])
+    if f.get("pp_split"):
+        parts.append(split_note(f)[2:])
     if f["extra"]:
         parts.append(f["extra"])
     return TAG + "; ".join(parts) + bf16_note(f)
@@ -165,6 +202,7 @@ def enrich(row, header, facts):
                          "overlap_ep": f["overlap_ep"], "cuda_graphs": cuda_graphs_cell(f["cuda_graphs"]),
                          "moe_dispatcher": f["moe_dispatcher"], "recompute_modules": mods, "recompute_layers": layers,
                          "offload_layers": f["cpu_offload_layers"]})
+        fill["pp_layout"] = pp_layout_cell(f, row)  # the model's recipe, whatever the layout (as moe_capacity)
         filled = [col for col, v in fill.items() if v and not row.get(col)]
         for col in filled:
             row[col] = fill[col]
@@ -189,7 +227,7 @@ def main():
     rd = csv.DictReader(io.StringIO(text))
     header = list(rd.fieldnames)
     for col in ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers", "moe_capacity",
-                "moe_pad", "offload_layers", "bf16_layers"):
+                "moe_pad", "offload_layers", "bf16_layers", "pp_layout"):
         if col not in header:
             header.append(col)
     out = io.StringIO()

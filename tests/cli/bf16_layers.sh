@@ -37,8 +37,13 @@ fi
 # Rule: the generators fill bf16_layers from each release's precision config (tools/bridge_precision.py): the
 # Nemotron-3 Super NVFP4 rows, 0,14, and no other row
 for f in data/validation/training_runs_megatron_core.csv data/validation/training_runs_megatron_core_ultra.csv; do
-    n=$(grep -c '"0,14".\{0,1\}$' "$f"); m=$(grep '"0,14".\{0,1\}$' "$f" | grep -vc 'Nemotron-3-Super-120B-A12B,.*,nvfp4,')
-    if [ "$n" -gt 0 ] && [ "$m" -eq 0 ] && [ "$(grep -c ',"[0-9]*,[0-9]*".\{0,1\}$' "$f")" -eq "$n" ]; then
+    # the bf16_layers column by its header name (later columns may follow it)
+    cells=$(python3 -c 'import csv, sys
+for r in csv.DictReader(open(sys.argv[1])):
+    if r.get("bf16_layers"):
+        print(r["bf16_layers"], "super-nvfp4" if r["model"] == "Nemotron-3-Super-120B-A12B" and r["precision"] == "nvfp4" else "other")' "$f")
+    n=$(printf '%s\n' "$cells" | grep -c '^0,14 '); m=$(printf '%s\n' "$cells" | grep '^0,14 ' | grep -vc ' super-nvfp4$')
+    if [ "$n" -gt 0 ] && [ "$m" -eq 0 ] && [ "$(printf '%s\n' "$cells" | grep -c .)" -eq "$n" ]; then
         echo "ok bf16l_rows_$(basename "$f" .csv)"
     else
         echo "not ok bf16l_rows_$(basename "$f" .csv): $n rows 0,14, $m not Super NVFP4"
