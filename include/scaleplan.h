@@ -170,6 +170,8 @@ typedef struct {
     int qkv_bias;          /* biases on q, k, v only (Qwen2) */
     int attn_bias;         /* biases on q, k, v and o (GPT-OSS, Phi-3.5-MoE) */
     int mlp_bias;          /* biases in the MLPs and experts (GPT-OSS) */
+    double act_clamp;      /* the gated activation's two inputs clamped at this limit, 0 = none (GPT-OSS: HF
+                              swiglu_limit): Megatron-Core clamps the experts' halves in eager kernels (ops.c) */
     int router_bias;       /* the router has a bias (GPT-OSS) */
     int post_norms;        /* a second norm after each sublayer (Gemma 2/3: four per layer) */
     int parallel_block;    /* attention and MLP read the same layer input and their outputs are added to the residual

@@ -248,7 +248,7 @@ static const char *const benign_keys[] = {
     "query_pre_attn_scalar", "cache_implementation", "num_logits_to_keep", "use_mamba_kernels",
     "mamba_ssm_cache_dtype", "time_step_min", "time_step_max", "time_step_limit", "time_step_floor",
     "time_step_rank", "rescale_prenorm_residual", "residual_in_fp32", "chunk_size", "mamba_chunk_size",
-    "is_decoder", "pretraining_tp", "swiglu_limit", "swiglu_alpha", "attn_temperature_tuning", "floor_scale",
+    "is_decoder", "pretraining_tp", "swiglu_alpha", "attn_temperature_tuning", "floor_scale",
     "attn_scale", "moe_shared_expert_overlap", "use_bidirectional_attention", "original_max_position_embeddings",
     "return_dict", "id2label", "label2id", "task_specific_params", "problem_type", "torchscript", "ep_size",
     "seq_aux", "aux_loss_alpha", "use_flash_attn", "_attn_implementation", "attn_implementation",
@@ -800,6 +800,24 @@ static sp_status read_flags(hf *r, const family *fam, sp_model *m)
     return SP_OK;
 }
 
+/* GPT-OSS's activation clamp: its family default (transformers@02b8f42b4240 configuration_gpt_oss.py swiglu_limit =
+ * 7.0, the gate clamped above and the up projection on both sides), else
+ * the config's `swiglu_limit` (> 0; 0 switches the clamp off). */
+static sp_status read_clamp(hf *r, const char *mt, sp_model *m)
+{
+    if (is_type(mt, "gpt_oss", NULL))
+        m->act_clamp = 7.0;
+    json_t *v = take(r, "swiglu_limit");
+    if (!v)
+        return SP_OK;
+    double d = json_is_number(v) ? json_number_value(v) : NAN;
+    if (!(d >= 0 && d < 1e30))
+        return sp_fail(r->err, SP_EINVAL, "%s:%d: field 'swiglu_limit': expected a number >= 0", r->path,
+                       line_of(r, "swiglu_limit"));
+    m->act_clamp = d;
+    return SP_OK;
+}
+
 static void family_features(const char *mt, sp_model *m)
 {
     if (is_type(mt, "gpt_oss", NULL)) /* sinks per head; experts and router with biases (modeling_gpt_oss.py) */
@@ -860,6 +878,7 @@ static sp_status read_model(hf *r, json_t *root, const char *mt, sp_model *m, sp
         r->o = save;
     }
     family_features(mt, m);
+    TRY(read_clamp(r, mt, m));
     if (is_type(mt, "nemotron_h", "jamba"))
         TRY(read_ssm(r, mt, m));
     if (is_type(mt, "qwen3_next", NULL))

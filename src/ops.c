@@ -136,6 +136,25 @@
 #define EXPERT_BIAS_KERN_FWD 2     /* per expert: b*p, t + b*p */
 #define EXPERT_BIAS_KERN_BWD 4     /* per expert: two products, two reductions */
 #define EXPERT_BIAS_KERN_BWD_B32 2 /* per expert with fp32 probabilities: t's and b's gradient casts */
+/* The clamped gated activation (GPT-OSS, HF swiglu_limit) in Megatron-Core's TEGroupedMLP: before its fused
+ * quick-GeGLU, weighted_bias_quick_geglu_impl clamps the two halves of the first expert GEMM's output in eager
+ * kernels and concatenates them, `torch.cat((x_glu.clamp(max=v), x_linear.clamp(min=-v, max=v)), -1)`
+ * (NVIDIA/Megatron-LM@core_v0.17.0 megatron/core/fusions/fused_bias_geglu.py:424-433, called from
+ * megatron/core/transformer/moe/experts.py:292-299 with activation_func_clamp_value, which the GPT-OSS bridge sets to
+ * 7.0: NVIDIA-NeMo/Megatron-Bridge@v0.4.0 src/megatron/bridge/models/gpt_oss/gpt_oss_bridge.py; the same code in
+ * core_v0.15.0 and core_v0.16.0). Per element of one half (16-bit): forward the two clamps read and write it (2 + 2
+ * each) and the cat reads and writes both halves (8): 16 B, 3 kernels. Backward (autograd): the cat's gradient is
+ * views; clamp(max) gives where(self <= max, grad, 0) (compare: read 2, write a 1-byte mask; where: read 1 + 2,
+ * write 2: 8 B, 2 kernels), clamp(min, max) where((self >= min).logical_and_(self <= max), grad, 0) (two compares
+ * 3 + 3, the and 3, where 5: 14 B, 4 kernels) (pytorch/pytorch@002ca6715ba1 torch/csrc/autograd/FunctionsManual.cpp
+ * clamp_backward), each with a scalar zero tensor filled on the device (1 kernel); the chunk's gradient is the
+ * concatenation of the two halves' gradients (split_with_sizes_backward: read and write both halves, 8 B, 1 kernel):
+ * 30 B, 9 kernels. The fused activation then saves the clamped copy (WeightedQuickGeGLUFunction.forward
+ * save_for_backward), both halves, unless moe_act recompute re-runs the whole function. */
+#define CLAMP_FWD_BYTES 16.0
+#define CLAMP_BWD_BYTES 30.0
+#define CLAMP_KERN_FWD 3
+#define CLAMP_KERN_BWD 9
 /* Loss: the logits cast to fp32, softmax and its gradient: 2 B read + 3 fp32 passes per logit. */
 #define LOSS_BYTES_PER_LOGIT (2 * ACT_BYTES + 3 * FP32_BYTES)
 /* Vocab-parallel cross-entropy all-reduces three fp32 values per token (max, sum of exponentials, target logit). */
@@ -821,6 +840,24 @@ static void moe_expert_bias(sp_layer_ctx *c, sp_layer_ops *l, double experts, do
              n * (p32 ? EXPERT_BIAS_BWD_B32 : EXPERT_BIAS_BWD_B16), kf, kb);
 }
 
+/* the clamped activation's eager clamps and concatenation (CLAMP_* above) over the rank's routed rows, each f wide per
+ * half; not under a full-iteration graph, whose recipes run the experts through Transformer Engine's op fuser, its
+ * ScaledClampedQGeGLU clamping inside the fused activation (NVIDIA/Megatron-LM@core_v0.18.0 megatron/core/transformer/
+ * moe/experts.py:446-460; NVIDIA-NeMo/Megatron-Bridge@5cb3444c43f7 scripts/performance/configs/gpt_oss/
+ * gpt_oss_llm_pretrain.py:150-153 and 170-174 set use_transformer_engine_op_fuser with the full-iteration graph) */
+static void moe_act_clamp(sp_layer_ctx *c, sp_layer_ops *l, double rows, double f)
+{
+    if (!(c->m->act_clamp > 0) || !c->m->gated || (c->p->cuda_graphs & SP_GRAPH_FULL_ITERATION))
+        return;
+    double n = rows * f;
+    unsigned mod = l->module;
+    l->module = SP_RCM_MOE | SP_RCM_MOE_ACT; /* inside the checkpointed activation: re-run by moe_act and moe */
+    bytes_op(l, "act_clamp", SP_PART_MEMORY, SP_OPF_FFN, n * CLAMP_FWD_BYTES, n * CLAMP_BWD_BYTES, CLAMP_KERN_FWD,
+             CLAMP_KERN_BWD);
+    keep_as(l, 2 * n * ACT_BYTES, SP_RCM_MOE | SP_RCM_MOE_ACT, 0);
+    l->module = mod;
+}
+
 /* Drop-and-pad: the rows of one local expert's GEMM. Megatron-Core's all-to-all dispatcher gives each expert
  * capacity = ceil(c x n·k/E) rows from each of the ETP x EP ranks of its group, n the T/TP sequence-parallel tokens
  * a rank routes, and pads what is short (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/moe/
@@ -874,6 +911,7 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     grouped_host(c, &l->op[l->n - 1]);
     keep_as(l, experts_here * tok * fe / e * saved_input_bytes(c), SP_RCM_MOE | SP_RCM_MOE_ACT, 0);
     moe_expert_bias(c, l, experts_here, experts_here * tok, hr);
+    moe_act_clamp(c, l, experts_here * tok, fe / e);
     tag(l, 0, SP_GRAPH_MOE); /* the mixer's ops are tagged already (sp_layer_build_kind) */
     int i0 = l->n;
     moe_shared_router(c, l);

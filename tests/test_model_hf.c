@@ -213,6 +213,35 @@ static void test_dropout(void **st)
                    "\"vocab_size\":1000,\"attention_dropout\":1.5}", "field 'attention_dropout': expected a probability 0..1");
 }
 
+/* Rule: the gated activation's clamp is read from swiglu_limit, else the family's default: gpt_oss 7.0
+ * (transformers@02b8f42b4240 configuration_gpt_oss.py), every other family none; 0 switches it off; a negative value is
+ * refused naming the field. The real GPT-OSS-120B config states 7.0. */
+static void test_act_clamp(void **st)
+{
+    (void)st;
+    const char *base = "\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,\"head_dim\":16,"
+                       "\"vocab_size\":1000,\"num_local_experts\":4,\"num_experts_per_tok\":2";
+    struct {
+        const char *type, *extra;
+        double want;
+    } c[] = {{"gpt_oss", "", 7.0}, {"gpt_oss", ",\"swiglu_limit\":3.5", 3.5}, {"gpt_oss", ",\"swiglu_limit\":0", 0},
+             {"mixtral", "", 0}, {"mixtral", ",\"swiglu_limit\":10", 10}};
+    for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+        char j[512];
+        snprintf(j, sizeof j, "{\"model_type\":\"%s\",%s%s}", c[i].type, base, c[i].extra);
+        sp_model m;
+        sp_model_info info;
+        sp_error e;
+        assert_int_equal(parse(j, &m, &info, &e), SP_OK);
+        assert_true(m.act_clamp == c[i].want);
+        assert_null(strstr(info.ignored, "swiglu_limit"));
+    }
+    assert_true(load(CONFIGS "gpt-oss-120b.json").act_clamp == 7.0);
+    expect_refused("{\"model_type\":\"gpt_oss\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
+                   "\"vocab_size\":1000,\"num_local_experts\":4,\"num_experts_per_tok\":2,\"swiglu_limit\":-1}",
+                   "field 'swiglu_limit': expected a number >= 0");
+}
+
 static void test_refusals(void **st)
 {
     (void)st;
@@ -365,6 +394,7 @@ int main(void)
         cmocka_unit_test(test_layer_kind_arithmetic), cmocka_unit_test(test_step_check),
         cmocka_unit_test(test_model_json),        cmocka_unit_test(test_mtp_module),
         cmocka_unit_test(test_sp_call),           cmocka_unit_test(test_dropout),
+        cmocka_unit_test(test_act_clamp),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

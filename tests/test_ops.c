@@ -733,6 +733,48 @@ static void test_hybridep_permute_overlap(void **st)
     assert_false(find_op(&l, "moe_permute")->flags & SP_OPF_IN_EP);
 }
 
+/* Rule: a clamped gated activation (GPT-OSS, swiglu_limit 7.0 by its family default) gets Megatron-Core's eager
+ * clamps and concatenation as one memory-bound op (src/ops.c CLAMP_*): GPT-OSS-120B at EP 8, micro-batch 4 x 4096
+ * tokens, top-4: 65536 routed rows x 2880 per half = 188,743,680 elements at 16 B forward and 30 B backward, 3 / 9
+ * kernels; the clamped copy of both halves (2 x 2 B per element) is kept unless moe_act (or moe) recompute re-runs
+ * the activation, which re-runs this op too; absent under a full-iteration graph (Transformer Engine's fused
+ * activation clamps) and in models without a clamp (Qwen3-30B-A3B). */
+static void test_act_clamp(void **st)
+{
+    (void)st;
+    sp_model m = load_model("gpt-oss-120b"), q = load_model("qwen3-30b-a3b");
+    sp_system s = load_system("dgx-b200");
+    sp_param_count pc, pq;
+    sp_model_params(&m, &pc);
+    sp_model_params(&q, &pq);
+    assert_true(m.act_clamp == 7.0 && q.act_clamp == 0);
+    const double n = 65536.0 * 2880.0;
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.ep = 8, p.seq_len = 4096, p.micro_batch = 4;
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 1, &l);
+    const sp_op *o = find_op(&l, "act_clamp");
+    assert_non_null(o);
+    assert_rel(o->u.bytes.fwd, 16 * n, 1e-12);
+    assert_rel(o->u.bytes.bwd, 30 * n, 1e-12);
+    assert_true(o->u.bytes.kernels_fwd == 3 && o->u.bytes.kernels_bwd == 9);
+    assert_true(o->rerun == (SP_RCM_MOE | SP_RCM_MOE_ACT));
+    assert_true(o->n_saved == 1);
+    assert_rel(o->saved[0].bytes, 4 * n, 1e-12);
+    assert_true(o->saved[0].drop == (SP_RCM_MOE | SP_RCM_MOE_ACT | SP_RCM_LAYER) && o->saved[0].need == 0);
+    p.cuda_graphs = SP_GRAPH_FULL_ITERATION;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 1, &l);
+    assert_null(find_op(&l, "act_clamp"));
+    p.cuda_graphs = 0;
+    sp_layer_ctx_init(&c, &q, &s, &p, &pq, 1);
+    sp_layer_build(&c, 1, &l);
+    assert_null(find_op(&l, "act_clamp"));
+}
+
 /* Rule: a frozen base skips the FP8 re-layout of the saved GEMM inputs for the weight-gradient GEMMs (Transformer
  * Engine saves and transposes a linear's input only when its weight requires a gradient: src/ops.c
  * fp8_casts, hardware.c sp_quant_relayout_bytes). Llama-3-8B, FP8, TP 1, 4096 tokens: the layer's FP8 GEMM inputs are the QKV and
@@ -789,6 +831,7 @@ int main(void)
         cmocka_unit_test(test_nvfp4_gemm_rel),
         cmocka_unit_test(test_grouped_host_priced),
         cmocka_unit_test(test_expert_bias),
+        cmocka_unit_test(test_act_clamp),
         cmocka_unit_test(test_frozen_fp8_no_wgrad_transpose),
         cmocka_unit_test(test_hybridep_permute_overlap),
     };
