@@ -170,6 +170,8 @@ typedef struct {
     int qkv_bias;          /* biases on q, k, v only (Qwen2) */
     int attn_bias;         /* biases on q, k, v and o (GPT-OSS, Phi-3.5-MoE) */
     int mlp_bias;          /* biases in the MLPs and experts (GPT-OSS) */
+    double rope_mscale;    /* YaRN's concentration factor on RoPE's cos and sin (Megatron-Core's mscale; HF rope_scaling
+                              yarn: 0.1 ln(factor) + 1 unless mscale / mscale_all_dim cancel it), 0 = none */
     double act_clamp;      /* the gated activation's two inputs clamped at this limit, 0 = none (GPT-OSS: HF
                               swiglu_limit): Megatron-Core clamps the experts' halves in eager kernels (ops.c) */
     int router_bias;       /* the router has a bias (GPT-OSS) */
@@ -316,6 +318,8 @@ typedef struct {
     sp_attn_kernel attn_kernel; /* attention kernel class of the stack (SP_ATTN_GENERIC: the family's attn) */
     int attn_no_sinks;        /* the stack's fused attention has no learned softmax sinks: a model with sinks runs the
                                  unfused (standard) attention core */
+    int rope_mscale_unfused;  /* the stack applies a YaRN-scaled RoPE (model rope_mscale != 1) in unfused eager kernels
+                                 (Megatron-Core since 2025-11: its fused RoPE takes no mscale) */
     char stack[48];           /* the software stack this installation usually runs (data/software/NAME.json); "" none */
     char description[160];
     /* energy and cost */
@@ -578,6 +582,7 @@ typedef struct {
     char attention[48], gemm[48]; /* kernel names (informative) */
     sp_attn_kernel attn_kernel;   /* attention kernel class: picks the family's measured attention efficiency */
     int attn_no_sinks;            /* kernels.attention_sinks false: the fused kernel cannot add a sink logit */
+    int rope_mscale_unfused;      /* kernels.rope_mscale_unfused true: a YaRN-scaled RoPE runs unfused */
     int flash_attention;
     sp_recompute recompute;
     int seq_parallel;             /* 1: sequence parallelism whenever tp > 1 */

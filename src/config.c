@@ -866,7 +866,8 @@ sp_status sp_preset_json(const char *data_dir, const char *kind, const char *nam
 
 static const char *const stack_keys[] = {"name", "description", "base", "kernels", "defaults", "supports",
                                          "efficiency", "sources", NULL};
-static const char *const kernel_keys[] = {"attention", "attention_class", "attention_sinks", "gemm", "fusions", NULL};
+static const char *const kernel_keys[] = {"attention", "attention_class", "attention_sinks", "rope_mscale_unfused",
+                                          "gemm", "fusions", NULL};
 /* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
@@ -1050,6 +1051,11 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
         return sp_fail(err, SP_EINVAL, "%s:%d: kernels.attention_sinks must be true or false", f->path,
                        key_line(f, "attention_sinks"));
     sw->attn_no_sinks = sinks && json_is_false(sinks);
+    json_t *ry = json_object_get(k, "rope_mscale_unfused"); /* absent: a scaled RoPE is taken to run fused */
+    if (ry && !json_is_boolean(ry))
+        return sp_fail(err, SP_EINVAL, "%s:%d: kernels.rope_mscale_unfused must be true or false", f->path,
+                       key_line(f, "rope_mscale_unfused"));
+    sw->rope_mscale_unfused = ry && json_is_true(ry);
     snprintf(sw->gemm, sizeof sw->gemm, "%s", gemm);
     if ((rc = stack_defaults(f, d, src, sw, err)))
         return rc;

@@ -818,6 +818,44 @@ static sp_status read_clamp(hf *r, const char *mt, sp_model *m)
     return SP_OK;
 }
 
+/* Megatron-Core's _yarn_get_mscale: 0.1 x mscale x ln(factor) + 1 above a factor of 1 */
+static double yarn_mscale(double factor, double mscale)
+{
+    return factor <= 1 ? 1.0 : 0.1 * mscale * log(factor) + 1.0;
+}
+
+/* YaRN's concentration factor on RoPE's cos and sin (NVIDIA/Megatron-LM@core_v0.17.0 megatron/core/models/common/
+ * embeddings/yarn_rotary_pos_embedding.py:259-281, the `mscale` attention.py:1106-1125 passes to the rotary): the
+ * gpt_oss family's default rope_parameters (yarn, factor 32: transformers@02b8f42b4240 configuration_gpt_oss.py),
+ * else the config's rope_scaling / rope_parameters when its type is yarn: mscale(factor, mscale) /
+ * mscale(factor, mscale_all_dim) when both are given (DeepSeek-V3: 1), else mscale(factor, 1). */
+static sp_status read_rope(hf *r, const char *mt, sp_model *m)
+{
+    if (is_type(mt, "gpt_oss", NULL))
+        m->rope_mscale = yarn_mscale(32.0, 1.0);
+    json_t *o = take(r, "rope_scaling");
+    if (!o)
+        o = take(r, "rope_parameters");
+    if (!o || !json_is_object(o))
+        return SP_OK;
+    const char *ty = json_string_value(json_object_get(o, "rope_type"));
+    if (!ty)
+        ty = json_string_value(json_object_get(o, "type"));
+    m->rope_mscale = 0;
+    if (!ty || strcmp(ty, "yarn"))
+        return SP_OK;
+    json_t *f = json_object_get(o, "factor"), *a = json_object_get(o, "mscale"), *b = json_object_get(o, "mscale_all_dim");
+    double fac = json_is_number(f) ? json_number_value(f) : NAN;
+    if (!(fac > 0 && fac < 1e9))
+        return sp_fail(r->err, SP_EINVAL, "%s:%d: field 'rope_scaling': a yarn scaling needs a factor > 0", r->path,
+                       line_of(r, json_object_get(r->o, "rope_scaling") ? "rope_scaling" : "rope_parameters"));
+    if (json_is_number(a) && json_is_number(b))
+        m->rope_mscale = yarn_mscale(fac, json_number_value(a)) / yarn_mscale(fac, json_number_value(b));
+    else
+        m->rope_mscale = yarn_mscale(fac, 1.0);
+    return SP_OK;
+}
+
 static void family_features(const char *mt, sp_model *m)
 {
     if (is_type(mt, "gpt_oss", NULL)) /* sinks per head; experts and router with biases (modeling_gpt_oss.py) */
@@ -879,6 +917,7 @@ static sp_status read_model(hf *r, json_t *root, const char *mt, sp_model *m, sp
     }
     family_features(mt, m);
     TRY(read_clamp(r, mt, m));
+    TRY(read_rope(r, mt, m));
     if (is_type(mt, "nemotron_h", "jamba"))
         TRY(read_ssm(r, mt, m));
     if (is_type(mt, "qwen3_next", NULL))

@@ -155,6 +155,21 @@
 #define CLAMP_BWD_BYTES 30.0
 #define CLAMP_KERN_FWD 3
 #define CLAMP_KERN_BWD 9
+/* RoPE with YaRN's concentration factor (GPT-OSS: 0.1 ln 32 + 1) where the stack's fused RoPE takes none: Megatron-
+ * Core falls back to its eager rotary for any mscale != 1 (NVIDIA/Megatron-LM@core_v0.17.0 megatron/core/models/
+ * common/embeddings/rope_utils.py:279-284, on core_dev_r0.15.0 since @b1c616c9c2 2025-11-05, so in every release with
+ * GPT-OSS rows: Megatron-Bridge v0.2.0's pinned Megatron-LM@0d8e0714cd29 has it), once for the query and once for the
+ * key: `cos_ = (cos(freqs) * mscale).to(dtype)`, the same for sin (3 small kernels each over the s x d_head table),
+ * then `t * cos_ + cat((-x2, x1)) * sin_` and `cat((t, t_pass))` (rope_utils.py:73-126). Per element of q and k
+ * (16-bit): forward the product with cos (read 2, write 2), the negated half (1 + 1 over the element), the
+ * concatenation (2 + 2), the product with sin (2 + 2), the sum (4 + 2), the final cat (2 + 2): 24 B, 6 kernels;
+ * backward (autograd) the two products' gradients (4 + 4), the negation's (2), the chunk's concatenation (4), the sum
+ * of the two paths into t (6), the slice's backward (zeros 2, copy 4): 26 B, 7 kernels (pytorch/pytorch@002ca6715ba1
+ * torch/csrc/autograd/FunctionsManual.cpp; the cats' backward are views). Replaces the fused kernel's read + write. */
+#define ROPE_EAGER_FWD_BYTES 24.0
+#define ROPE_EAGER_BWD_BYTES 26.0
+#define ROPE_EAGER_KERN_FWD 12 /* per tensor: 6 over it + 6 over the cos / sin table */
+#define ROPE_EAGER_KERN_BWD 7
 /* Loss: the logits cast to fp32, softmax and its gradient: 2 B read + 3 fp32 passes per logit. */
 #define LOSS_BYTES_PER_LOGIT (2 * ACT_BYTES + 3 * FP32_BYTES)
 /* Vocab-parallel cross-entropy all-reduces three fp32 values per token (max, sum of exponentials, target logit). */
@@ -1046,6 +1061,24 @@ static void rerun_passes(sp_layer_ctx *c, sp_layer_ops *l, double rep)
     l->module = 0;
 }
 
+/* a YaRN-scaled RoPE the stack runs eagerly (ROPE_EAGER_* above): attention and sliding layers only (MLA applies its
+ * rotary in its own module) */
+static int rope_eager(const sp_layer_ctx *c)
+{
+    return (c->mixer == SP_MIX_ATTN || c->mixer == SP_MIX_SWA) && c->m->rope_mscale > 0 && c->m->rope_mscale != 1 &&
+           c->s->rope_mscale_unfused;
+}
+
+/* the eager rotary of the query and the key (ROPE_EAGER_* above), in the attention module's graph scope */
+static void rope_eager_op(sp_layer_ctx *c, sp_layer_ops *l)
+{
+    if (!rope_eager(c))
+        return;
+    double n = c->T * (c->qd + c->kvd) / c->t;
+    bytes_op(l, "rope_eager", SP_PART_MEMORY, 0, n * ROPE_EAGER_FWD_BYTES, n * ROPE_EAGER_BWD_BYTES,
+             2 * ROPE_EAGER_KERN_FWD, 2 * ROPE_EAGER_KERN_BWD);
+}
+
 /* elementwise traffic per layer, forward: two norms (read+write), two residual adds (read 2, write 1; with dropout
  * on the sublayer output fused in, + a 1-byte mask written), activation function (gated: read 2 write 1), rotary or
  * bias on Q/K; backward twice the bytes */
@@ -1058,7 +1091,7 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
     double mask = m->hidden_dropout > 0 ? DROPOUT_MASK_BYTES : 0;
     /* a norm and a residual add per sublayer present (Nemotron-H blocks have one), rotary on attention's Q/K */
     double sub = (c->mixer != SP_MIX_NONE) + (c->ffn != SP_FFN_NONE);
-    int rope = c->mixer == SP_MIX_ATTN || c->mixer == SP_MIX_SWA || c->mixer == SP_MIX_MLA;
+    int rope = (c->mixer == SP_MIX_ATTN || c->mixer == SP_MIX_SWA || c->mixer == SP_MIX_MLA) && !rope_eager(c);
     double bytes_f = sub * (2 * rep * B) + sub * (3 * rep * B + rep * mask) +
                      T * c->f_act * B * (m->gated ? 3.0 : 2.0) + (rope ? 2 * T * (qd + 2 * kvd) / t * B : 0);
     bytes_op(l, "elementwise", SP_PART_MEMORY, 0, bytes_f, 2 * bytes_f, sub / 2 * ELEMENTWISE_KERNELS_FWD,
@@ -1253,8 +1286,10 @@ void sp_layer_build_kind(sp_layer_ctx *c, sp_mixer mx, sp_ffn f, sp_layer_ops *l
     dequant(c, moe, l);
     tag(l, i0, gm | gf);
     i0 = l->n;
-    if (attn)
+    if (attn) {
+        rope_eager_op(c, l);
         attention_core(c, l);
+    }
     tag(l, i0, gm);
     i0 = l->n;
     /* the norms and residual adds of both sublayers: captured with the mixer's scope and the FFN's first part */

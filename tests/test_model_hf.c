@@ -242,6 +242,41 @@ static void test_act_clamp(void **st)
                    "field 'swiglu_limit': expected a number >= 0");
 }
 
+/* Rule: YaRN's concentration factor on RoPE (Megatron-Core's mscale) from rope_scaling / rope_parameters of type yarn:
+ * 0.1 ln(factor) + 1, or mscale(factor, mscale) / mscale(factor, mscale_all_dim) when both are given (DeepSeek-V3's
+ * 1 / 1: exactly 1); the gpt_oss family's default is yarn with factor 32; other types (llama3) and no scaling give 0;
+ * a yarn scaling without a positive factor is refused naming the field. */
+static void test_rope_mscale(void **st)
+{
+    (void)st;
+    const char *base = "\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,\"head_dim\":16,"
+                       "\"vocab_size\":1000,\"num_local_experts\":4,\"num_experts_per_tok\":2";
+    struct {
+        const char *type, *extra;
+        double want;
+    } c[] = {{"gpt_oss", "", 0.1 * log(32.0) + 1},
+             {"mixtral", ",\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":4}", 0.1 * log(4.0) + 1},
+             {"mixtral", ",\"rope_scaling\":{\"type\":\"yarn\",\"factor\":40,\"mscale\":1.0,\"mscale_all_dim\":1.0}", 1.0},
+             {"mixtral", ",\"rope_scaling\":{\"rope_type\":\"yarn\",\"factor\":40,\"mscale\":0.707,\"mscale_all_dim\":1.0}",
+              (0.0707 * log(40.0) + 1) / (0.1 * log(40.0) + 1)},
+             {"mixtral", ",\"rope_scaling\":{\"rope_type\":\"llama3\",\"factor\":8}", 0},
+             {"mixtral", "", 0}};
+    for (size_t i = 0; i < sizeof c / sizeof *c; i++) {
+        char j[640];
+        snprintf(j, sizeof j, "{\"model_type\":\"%s\",%s%s}", c[i].type, base, c[i].extra);
+        sp_model m;
+        sp_model_info info;
+        sp_error e;
+        assert_int_equal(parse(j, &m, &info, &e), SP_OK);
+        assert_near(m.rope_mscale, c[i].want, 1e-12);
+    }
+    assert_near(load(CONFIGS "gpt-oss-120b.json").rope_mscale, 0.1 * log(32.0) + 1, 1e-12);
+    assert_near(load(CONFIGS "deepseek-v3.json").rope_mscale, 1.0, 1e-12);
+    expect_refused("{\"model_type\":\"llama\",\"num_hidden_layers\":2,\"hidden_size\":64,\"num_attention_heads\":4,"
+                   "\"vocab_size\":1000,\"rope_scaling\":{\"rope_type\":\"yarn\"}}",
+                   "field 'rope_scaling': a yarn scaling needs a factor > 0");
+}
+
 static void test_refusals(void **st)
 {
     (void)st;
@@ -394,7 +429,7 @@ int main(void)
         cmocka_unit_test(test_layer_kind_arithmetic), cmocka_unit_test(test_step_check),
         cmocka_unit_test(test_model_json),        cmocka_unit_test(test_mtp_module),
         cmocka_unit_test(test_sp_call),           cmocka_unit_test(test_dropout),
-        cmocka_unit_test(test_act_clamp),
+        cmocka_unit_test(test_act_clamp),         cmocka_unit_test(test_rope_mscale),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -776,6 +776,55 @@ static void test_act_clamp(void **st)
     assert_null(find_op(&l, "act_clamp"));
 }
 
+/* Rule: a YaRN-scaled RoPE (GPT-OSS: concentration factor 0.1 ln 32 + 1) runs Megatron-Core's eager rotary where the
+ * stack says its fused RoPE takes no scale (kernels.rope_mscale_unfused, megatron-core-26.04): one memory-bound op over
+ * the query and key, 24 B forward and 26 B backward per element, 2 x 12 / 2 x 7 kernels, and the elementwise op loses
+ * the fused rotary's read + write of q, k and v (2 x 2 B per element of qd + 2 kvd forward, twice backward).
+ * GPT-OSS-120B, micro-batch 4 x 4096 tokens, TP 1: q + k = 64 x 64 + 8 x 64 = 4608 per token, 75,497,472 elements.
+ * Not with megatron-core-25.09 (core 0.14 fuses whatever the scale), nor for a model without YaRN (Qwen3-30B-A3B). */
+static void test_rope_eager(void **st)
+{
+    (void)st;
+    sp_model m = load_model("gpt-oss-120b"), q = load_model("qwen3-30b-a3b");
+    assert_rel(m.rope_mscale, 0.1 * log(32.0) + 1, 1e-15);
+    assert_true(q.rope_mscale == 0);
+    sp_param_count pc, pq;
+    sp_model_params(&m, &pc);
+    sp_model_params(&q, &pq);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.ep = 8, p.seq_len = 4096, p.micro_batch = 4;
+    const double T = 16384, n = T * 4608, qkv = T * (4096 + 2 * 512);
+    const char *stack[] = {"megatron-core-26.04", "megatron-core-25.09"};
+    double el[2];
+    for (int i = 0; i < 2; i++) {
+        sp_system s = load_system("dgx-b200");
+        sp_software sw;
+        sp_error e = {0};
+        load_ok(sp_load_software(SP_DATA_DIR, stack[i], &sw, &e), stack[i], &e);
+        sp_software_apply_system(&sw, &s);
+        assert_int_equal(s.rope_mscale_unfused, i == 0);
+        sp_layer_ctx c;
+        sp_layer_ops l;
+        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+        sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &l);
+        const sp_op *o = find_op(&l, "rope_eager");
+        el[i] = find_op(&l, "elementwise")->u.bytes.fwd;
+        if (i == 1) {
+            assert_null(o);
+            continue;
+        }
+        assert_non_null(o);
+        assert_rel(o->u.bytes.fwd, 24 * n, 1e-12);
+        assert_rel(o->u.bytes.bwd, 26 * n, 1e-12);
+        assert_true(o->u.bytes.kernels_fwd == 24 && o->u.bytes.kernels_bwd == 14);
+        sp_layer_ctx_init(&c, &q, &s, &p, &pq, 1);
+        sp_layer_build(&c, 1, &l);
+        assert_null(find_op(&l, "rope_eager"));
+    }
+    assert_rel(el[1] - el[0], 4 * qkv, 1e-12);
+}
+
 /* Rule: a frozen base skips the FP8 re-layout of the saved GEMM inputs for the weight-gradient GEMMs (Transformer
  * Engine saves and transposes a linear's input only when its weight requires a gradient: src/ops.c
  * fp8_casts, hardware.c sp_quant_relayout_bytes). Llama-3-8B, FP8, TP 1, 4096 tokens: the layer's FP8 GEMM inputs are the QKV and
@@ -833,6 +882,7 @@ int main(void)
         cmocka_unit_test(test_grouped_host_priced),
         cmocka_unit_test(test_expert_bias),
         cmocka_unit_test(test_act_clamp),
+        cmocka_unit_test(test_rope_eager),
         cmocka_unit_test(test_frozen_fp8_no_wgrad_transpose),
         cmocka_unit_test(test_hybridep_permute_overlap),
     };
