@@ -828,7 +828,8 @@ static double yarn_mscale(double factor, double mscale)
  * embeddings/yarn_rotary_pos_embedding.py:259-281, the `mscale` attention.py:1106-1125 passes to the rotary): the
  * gpt_oss family's default rope_parameters (yarn, factor 32: transformers@02b8f42b4240 configuration_gpt_oss.py),
  * else the config's rope_scaling / rope_parameters when its type is yarn: mscale(factor, mscale) /
- * mscale(factor, mscale_all_dim) when both are given (DeepSeek-V3: 1), else mscale(factor, 1). */
+ * mscale(factor, mscale_all_dim) when both are given (DeepSeek-V3: 1), else mscale(factor, 1); a yarn entry
+ * without a numeric factor scales nothing (factor 1: mscale 1, as Megatron-Core's for a factor <= 1). */
 static sp_status read_rope(hf *r, const char *mt, sp_model *m)
 {
     if (is_type(mt, "gpt_oss", NULL))
@@ -845,10 +846,7 @@ static sp_status read_rope(hf *r, const char *mt, sp_model *m)
     if (!ty || strcmp(ty, "yarn"))
         return SP_OK;
     json_t *f = json_object_get(o, "factor"), *a = json_object_get(o, "mscale"), *b = json_object_get(o, "mscale_all_dim");
-    double fac = json_is_number(f) ? json_number_value(f) : NAN;
-    if (!(fac > 0 && fac < 1e9))
-        return sp_fail(r->err, SP_EINVAL, "%s:%d: field 'rope_scaling': a yarn scaling needs a factor > 0", r->path,
-                       line_of(r, json_object_get(r->o, "rope_scaling") ? "rope_scaling" : "rope_parameters"));
+    double fac = json_is_number(f) ? json_number_value(f) : 1.0; /* no factor: unscaled, as a factor <= 1 */
     if (json_is_number(a) && json_is_number(b))
         m->rope_mscale = yarn_mscale(fac, json_number_value(a)) / yarn_mscale(fac, json_number_value(b));
     else
