@@ -350,6 +350,8 @@ sp_status sp_accel_dtype_check(const sp_accel *a, sp_dtype d, sp_error *err);
 double sp_quant_operand_bytes(int any_layout, sp_dtype d, sp_fp8_recipe r, int wgrad);
 double sp_quant_relayout_bytes(int any_layout, sp_dtype d, sp_fp8_recipe r);
 double sp_quant_weight_bytes(int any_layout, sp_dtype d, sp_fp8_recipe r);
+/* NVFP4 under TE v2.12: the extra read of each Hadamard-transformed operand (inputs, output gradients) */
+double sp_nvfp4_split_cast_extra_bytes(void);
 /* Time of one GEMM (m x k) * (k x n), `batch` independent copies, on one accelerator. */
 double sp_gemm_time(const sp_accel *a, sp_dtype d, double m, double n, double k, double batch);
 /* Achieved fraction of peak of that GEMM (no launch overhead). */
@@ -465,6 +467,8 @@ typedef struct {
     int te_quant;            /* 1: FP8/FP4 operands quantized as Transformer Engine under Megatron-Core does (weights
                                 once per step, both MX layouts in one cast, no transposes where FP8 GEMMs take any
                                 layout); 0: the generic casts (ops.c fp8_casts); from the stack */
+    int nvfp4_split;         /* 1: TE quantizes NVFP4's Hadamard operands in two passes (TE v2.12; hardware.c
+                                sp_nvfp4_split_cast_extra_bytes); from the stack's release */
     unsigned cuda_graphs;    /* SP_GRAPH_* scopes captured in CUDA graphs (their kernels cost no host dispatch); 0 = none
                                 (eager) unless the stack's default fills it (docs/systems.md "CUDA graphs") */
     sp_moe_dispatcher moe_dispatcher; /* MoE token dispatcher (alltoall unless the stack's default fills it) */
@@ -597,6 +601,7 @@ typedef struct {
     unsigned recompute_modules;   /* SP_RCM_* its selective recompute re-runs (defaults.recompute_modules, optional:
                                      0 = {core_attn}, Korthikanti et al.'s selective recompute) */
     int te_quant;                 /* defaults.te_quantization (optional, false): plan.te_quant */
+    int nvfp4_split;              /* defaults.nvfp4_split_rht_cast (optional, false): plan.nvfp4_split */
     unsigned supports;            /* SP_FEAT_* */
     int n_eff;                    /* efficiency factors per hardware family (data/software efficiency; docs/calibration.md) */
     sp_stack_eff eff[SP_MAX_STACK_EFF];

@@ -107,12 +107,17 @@ double sp_quant_cast_bytes(sp_dtype d, sp_fp8_recipe r)
  * (nvte_quantize_with_hadamard_transform, :2375; nvte_quantize_v2 for weights, :2398: read 2 B, write 2 x 0.5625 B).
  * 2 + 2 + 2 x 0.5625 = 5.125 B per element, charged once per operand (no backward re-layout: the wgrad copy is
  * made in the same pass). TE v2.12 (NeMo 26.02) ran the row-wise cast and the fused column-wise RHT cast as two
- * kernels (quantizer.cpp@5671fd3675:1632), reading the input once more (7.125 B): not priced. */
+ * kernels (v2.12 quantizer.cpp:1556-1557 nvte_quantize_v2 on the row-wise output, :1632
+ * nvte_hadamard_transform_cast_fusion_columnwise), reading each Hadamard operand once more: 7.125 B, priced where
+ * the stack's release says so (sp_nvfp4_split_cast_extra_bytes, plan.nvfp4_split); weights have no Hadamard
+ * transform and one cast in both releases (v2.12 :1639). */
 #define QUANT_AMAX_READ_BYTES 2.0
 double sp_nvfp4_dual_cast_bytes(void)
 {
     return QUANT_AMAX_READ_BYTES + 2.0 + 2 * sp_dtype_bytes(SP_NVFP4);
 }
+
+double sp_nvfp4_split_cast_extra_bytes(void) { return 2.0; /* the 16-bit operand read by the second pass */ }
 
 /* Per-tensor FP8 (delayed or current scaling) on an accelerator whose FP8 GEMMs take any layout (Blackwell): one
  * row-wise copy serves fprop, dgrad and wgrad. Transformer Engine's Float8Quantizer and Float8CurrentScalingQuantizer

@@ -1145,7 +1145,8 @@ static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
     double fwd, bwd;
     if (p->te_quant) {
         int any = c->s->acc.fp8_any_layout;
-        double op_b = sp_quant_operand_bytes(any, c->d, p->fp8_recipe, wgrad);
+        double op_b = sp_quant_operand_bytes(any, c->d, p->fp8_recipe, wgrad) +
+                      (c->d == SP_NVFP4 && p->nvfp4_split && wgrad ? sp_nvfp4_split_cast_extra_bytes() : 0);
         double reps = (double)sp_plan_replicas(p);
         double n_micro = p->global_batch / ((reps > 1 ? reps : 1) * p->micro_batch);
         fwd = c->q_in * op_b + w * sp_quant_weight_bytes(any, c->d, p->fp8_recipe) / (n_micro > 1 ? n_micro : 1);

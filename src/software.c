@@ -86,6 +86,7 @@ sp_status sp_software_apply(const sp_software *sw, unsigned given, sp_plan *p, s
     if (!(given & SP_KNOB_FP8_RECIPE))
         p->fp8_recipe = sw->fp8_recipe;
     p->te_quant = sw->te_quant;
+    p->nvfp4_split = sw->nvfp4_split;
     if (!(given & SP_KNOB_GRAPHS))
         p->cuda_graphs = sw->cuda_graphs;
     if (!(given & SP_KNOB_DISPATCHER))

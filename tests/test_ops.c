@@ -553,7 +553,7 @@ static void test_nvfp4_casts(void **st)
  *   B200 FP8 current: forward 5 (amax read 2 + read 2 + write 1) + w 3 / 8, backward 5;
  *   H100 FP8 current: forward 5 + w 4 / 8, backward 5 + the re-layout 2 per input (TN-only FP8 GEMMs);
  *   B200 MXFP8: 2 + 2 x 1.03125 = 4.0625 on inputs, gradients and weights (/ 8), no re-layout;
- *   B200 NVFP4: 5.125 on each, the weights / 8. */
+ *   B200 NVFP4: 5.125 on each, the weights / 8; under TE v2.12 (plan.nvfp4_split) 7.125 on inputs and gradients. */
 static void test_te_quant_casts(void **st)
 {
     (void)st;
@@ -584,6 +584,15 @@ static void test_te_quant_casts(void **st)
         assert_non_null(o);
         assert_rel(o->u.bytes.fwd, qi * k[i].in + w * k[i].wb / 8, 1e-12);
         assert_rel(o->u.bytes.bwd, qo * k[i].in + qi * k[i].relayout, 1e-12);
+        if (k[i].d != SP_NVFP4)
+            continue;
+        /* TE v2.12 (plan.nvfp4_split): one more 2-byte read of each Hadamard operand, weights unchanged */
+        p.nvfp4_split = 1;
+        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+        sp_layer_build(&c, 0, &l);
+        o = find_op(&l, "fp8_casts");
+        assert_rel(o->u.bytes.fwd, qi * 7.125 + w * 5.125 / 8, 1e-12);
+        assert_rel(o->u.bytes.bwd, qo * 7.125, 1e-12);
     }
 }
 
