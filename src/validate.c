@@ -423,6 +423,24 @@ static sp_status row_fit_micro_batch(const sp_csv *c, int r, const sp_model *m, 
     return SP_OK;
 }
 
+/* mtp_layers: the recipe's Megatron-Core mtp_num_layers, the multi-token-prediction modules trained beside the model
+ * (DeepSeek-V3 §2.2); empty = the model's own count. Megatron-Core builds an MTP layer from the decoder block's last
+ * layer spec (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/models/gpt/gpt_layer_specs.py:767-769), so a model that
+ * states no MTP kinds gets its last layer's. */
+static sp_status row_mtp(const sp_csv *c, int r, sp_model *m, sp_error *err)
+{
+    int n;
+    sp_status st = sp_csv_int(c, r, "mtp_layers", -1, 0, 64, &n, err);
+    if (st || n < 0)
+        return st;
+    if (n > 0 && m->n_mtp == 0) {
+        m->mtp_mixer = (unsigned char)sp_model_mixer(m, m->n_layers - 1);
+        m->mtp_ffn = (unsigned char)sp_model_ffn(m, m->n_layers - 1);
+    }
+    m->n_mtp = n;
+    return SP_OK;
+}
+
 static sp_status row_eval(const char *data_dir, sys_cache *sc, stack_cache *kc, const sp_csv *c, int r,
                           sp_validate_row *o, sp_error *err)
 {
@@ -430,7 +448,7 @@ static sp_status row_eval(const char *data_dir, sys_cache *sc, stack_cache *kc, 
     sp_plan p;
     sp_plan_defaults(&p);
     sp_status st = row_model(data_dir, c, r, &m, &p.seq_len, err);
-    if (st)
+    if (st || (st = row_mtp(c, r, &m, err)))
         return st;
     sp_system s;
     const char *sys = sp_csv_get(c, r, sp_csv_col(c, "system"));

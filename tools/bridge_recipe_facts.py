@@ -27,7 +27,8 @@ precision, layout), cited NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
     bf16_layers_source the lines that set it), read by tools/bridge_precision.py, whatever the layout.
   - pp_split: whether the model's library recipe counts the embedding and the loss as layers in the pipeline split
     (Megatron-Core account_for_embedding_in_pipeline_split / account_for_loss_in_pipeline_split), read by hand per
-    release: PP_SPLIT below.
+    release: PP_SPLIT below; for DeepSeek-V3 (26.02 ..) the explicit layout and the MTP module its recipes train
+    (mtp_layers): DS_MTP below.
 A row whose release has no such config gets a line with `unmatched` saying which config came nearest and where it
 differs. Release -> tag: docs/releases/software-versions.md and the first tag whose docs carry the release's table.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
@@ -62,7 +63,7 @@ PREC = {"bf16": ["BF16"], "fp8": ["FP8_CS", "FP8_SC", "FP8_DS"], "mxfp8": ["FP8_
 KEY = bridge_recipes.KEY
 COLS = KEY + ["recipe", "moe_dispatcher", "overlap_ep", "cuda_graphs", "recompute", "recompute_detail",
               "moe_capacity", "moe_pad", "megatron_fsdp", "cpu_offload_layers", "bf16_layers", "bf16_layers_source",
-              "pp_split", "extra", "unmatched"]
+              "pp_split", "mtp_layers", "extra", "unmatched"]
 P6 = "src/megatron/bridge/perf_recipes/"
 # Megatron-Core's account_for_embedding_in_pipeline_split / account_for_loss_in_pipeline_split as the model's library
 # recipe sets them (the performance scripts start from it and set no pipeline layout of their own for these models),
@@ -81,10 +82,42 @@ PP_SPLIT = {
 }
 
 
-def pp_split(repo, rel, row):
-    """The pipeline split accounting of the row's model in its release: "embedding+loss <citation>" or ""."""
+# DeepSeek-V3: the library recipe trains one MTP module (mtp_num_layers 1) and its performance scripts take the
+# workload config's pp_layout or else set_deepseek_v3_pipeline_model_parallel_layout's map for (PP, VP), whose (16, 1),
+# (8, 2) and (4, 4) entries are all "E + 4 layers | 14 x 4 layers | 1 layer + MTP + loss"; read by hand per release:
+# release -> (the mtp_num_layers line, the map's first entry line)
+DS = "DeepSeek-V3 671B-A37B"
+DS_MTP = {"26.02": (RB + "deepseek/deepseek_v3.py:198,244", RB + "deepseek/deepseek_v3.py:54-56"),
+          "26.02.01": (RB + "deepseek/deepseek_v3.py:84", RB + "deepseek/deepseek_v3.py:42-44"),
+          "26.04": (RB + "deepseek/deepseek_v3.py:84", RB + "deepseek/deepseek_v3.py:42-44"),
+          "26.04.01": (RB + "deepseek/deepseek_v3.py:84", RB + "deepseek/deepseek_v3.py:42-44"),
+          "26.06": (RB + "deepseek/deepseek_v3.py:122", RB + "deepseek/deepseek_v3.py:73-75"),
+          "26.06.01": (RB + "deepseek/deepseek_v3.py:122", RB + "deepseek/deepseek_v3.py:73-75"),
+          "26.08": (RB + "deepseek/h100/deepseek_v3.py:123", RB + "deepseek/h100/deepseek_v3.py:74-76")}
+DS_MAP = {("16", "1"), ("8", "2"), ("4", "4")}
+DS_MAP_LAYOUT = "Et*4|(t*4|)*14tmL"
+
+
+def pp_split(repo, rel, row, f):
+    """The pipeline split of the row's model in its release: "embedding+loss <citation>" (the split accounting),
+    "layout <layout> <citation>" (DeepSeek-V3's explicit layout, matched recipes only) or ""."""
     src = PP_SPLIT.get(row["model"], {}).get(rel)
-    return "embedding+loss %s@%s:%s" % (MB, repo.short(TAGS[rel]), src) if src else ""
+    if src:
+        return "embedding+loss %s@%s:%s" % (MB, repo.short(TAGS[rel]), src)
+    if row["model"] != DS or rel not in DS_MTP or not f.get("recipe"):
+        return ""
+    if f.get("extra", "").startswith("pp_layout "):
+        return "layout %s %s" % (f["extra"].split()[1], f["recipe"].split()[0])
+    if (row["pp"], row["vpp"] or "1") in DS_MAP:
+        return "layout %s %s@%s:%s" % (DS_MAP_LAYOUT, MB, repo.short(TAGS[rel]), DS_MTP[rel][1])
+    return ""
+
+
+def mtp_layers(repo, rel, row, f):
+    """The MTP modules the row's recipe trains: "1 <citation>" (DeepSeek-V3, matched recipes) or ""."""
+    if row["model"] != DS or rel not in DS_MTP or not f.get("recipe"):
+        return ""
+    return "1 %s@%s:%s" % (MB, repo.short(TAGS[rel]), DS_MTP[rel][0])
 # 26.08 (v0.6.0): model -> (path:line function, dispatcher, A2A overlap, CUDA graphs, recompute, detail, where)
 FLAT = {
     "DeepSeek-V3 671B-A37B": (P6 + "deepseek/gb200/deepseek_v3.py:134 deepseek_v3_pretrain_256gpu_gb200_fp8mx_config",
@@ -300,7 +333,8 @@ def main():
                 # the precision config is the release's for the model and precision, whatever the layout
                 f["bf16_layers"], f["bf16_layers_source"] = bridge_precision.bf16_layers(repo.path, rel, row["model"],
                                                                                          row["precision"])
-                f["pp_split"] = pp_split(repo, rel, row)
+                f["pp_split"] = pp_split(repo, rel, row, f)
+                f["mtp_layers"] = mtp_layers(repo, rel, row, f)
                 facts[tuple([rel] + [row[k] for k in KEY[1:]])] = f
     out = io.StringIO()
     w = csv.writer(out)

@@ -138,7 +138,10 @@ def pp_layout_cell(f, row):
     account_for_embedding_in_pipeline_split and account_for_loss_in_pipeline_split the embedding and the loss count as
     one layer each and the L + 2 are split evenly over the pp x vpp virtual stages (NVIDIA/Megatron-LM@d98e8a64ddf3:
     megatron/core/transformer/transformer_block.py:148-181): k = (L + 2) / (pp x vpp) per stage, the first holding the
-    embedding and k - 1 layers, the last k - 1 layers and the loss. "" without the accounting or without pipelining."""
+    embedding and k - 1 layers, the last k - 1 layers and the loss. An explicit layout of the recipe ("layout X ...",
+    DeepSeek-V3) as it is. "" without either or without pipelining."""
+    if f.get("pp_split", "").startswith("layout ") and int(row["pp"] or 1) > 1:
+        return f["pp_split"].split()[1]  # the recipe's explicit layout
     if not f.get("pp_split", "").startswith("embedding+loss ") or int(row["pp"] or 1) < 2:
         return ""
     L, stages = int(row["n_layers"]), int(row["pp"]) * int(row["vpp"] or 1)
@@ -150,10 +153,15 @@ def pp_layout_cell(f, row):
 
 
 def split_note(f):
-    if not f.get("pp_split"):
-        return ""
-    return ("; pipeline split counts the embedding and the loss as layers (%s; the pp_layout column)" %
-            f["pp_split"][len("embedding+loss "):])
+    note = ""
+    if f.get("pp_split", "").startswith("layout "):
+        note = "; pipeline layout %s (%s; the pp_layout column)" % tuple(f["pp_split"].split()[1:3])
+    elif f.get("pp_split"):
+        note = ("; pipeline split counts the embedding and the loss as layers (%s; the pp_layout column)" %
+                f["pp_split"][len("embedding+loss "):])
+    if f.get("mtp_layers"):
+        note += "; %s MTP module trained (mtp_num_layers, %s; the mtp_layers column)" % tuple(f["mtp_layers"].split())
+    return note
 
 
 def recipe_note(f):
@@ -175,7 +183,7 @@ def recipe_note(f):
         parts.append("Megatron-FSDP")
     if f["cpu_offload_layers"]:
         parts.append("activation CPU offloading of %s layers (the offload_layers column)" % f["cpu_offload_layers"])
-    if f.get("pp_split"):
+    if f.get("pp_split") or f.get("mtp_layers"):
         parts.append(split_note(f)[2:])
     if f["extra"]:
         parts.append(f["extra"])
@@ -203,6 +211,7 @@ def enrich(row, header, facts):
                          "moe_dispatcher": f["moe_dispatcher"], "recompute_modules": mods, "recompute_layers": layers,
                          "offload_layers": f["cpu_offload_layers"]})
         fill["pp_layout"] = pp_layout_cell(f, row)  # the model's recipe, whatever the layout (as moe_capacity)
+        fill["mtp_layers"] = f.get("mtp_layers", "").split(" ")[0]
         filled = [col for col, v in fill.items() if v and not row.get(col)]
         for col in filled:
             row[col] = fill[col]
@@ -227,7 +236,7 @@ def main():
     rd = csv.DictReader(io.StringIO(text))
     header = list(rd.fieldnames)
     for col in ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers", "moe_capacity",
-                "moe_pad", "offload_layers", "bf16_layers", "pp_layout"):
+                "moe_pad", "offload_layers", "bf16_layers", "pp_layout", "mtp_layers"):
         if col not in header:
             header.append(col)
     out = io.StringIO()
