@@ -40,9 +40,11 @@ What the model does not know here, largest first (no constant was changed to clo
   power limit there must be severe; they say little about B200 itself.
 - **torch.compile** is no knob of the model (fusing norms, rotary and activation kernels): eager and compiled rows
   get one prediction, and the eager rows (TT-DEC24-T1/T3-fsdp, -39..-41 %) are the worse for it.
-- **Async TP** (`overlap_tp` 1) is priced with the model's TP overlap (70 % of the GEMM time can hide the TP
-  collectives, Megatron-Core's rule): predicted 1.30x over vanilla TP on TT-DEC24-T4, measured 1.06x (1.04-1.16x on
-  TT-JUN25; the PyTorch async-TP announcement reports ~20 % forward and ~8 % end-to-end speedups on Llama 3 70B).
+- **Async TP** (`overlap_tp` 1) is priced as PyTorch's micro-pipelined TP (the torchtitan stacks' `kernels.tp_overlap`
+  micro_pipeline, docs/model.md "Async TP"): each all-gather / reduce-scatter hides behind (t-1)/t of the GEMM
+  inductor fuses it with, the backward input-gradient reduce-scatter stays exposed, and the symmetric-memory
+  decomposition adds its local-shard copy and partials reduction: predicted 1.14x over vanilla TP on TT-DEC24-T4,
+  measured 1.06x (1.10-1.15x predicted vs 1.04-1.16x measured on TT-JUN25; Megatron-Core's 70 % rule gave 1.30x).
 - **Float8 rowwise** (TT-JUN25-*-fp8rw, -38..-52 %) is not a recipe of the model (priced as tensorwise); the page
   itself flags its vanilla-TP baseline as a known performance bug (pytorch/torchtitan#1207).
 - **Context parallelism at 128k-256k tokens** (TT-DEC24-T2-cp4/cp8, T6-cp4/cp8, -39..-46 %): PyTorch's CP of that

@@ -315,6 +315,8 @@ typedef struct {
     int overlap_tp;           /* stack overlaps TP communication with compute (0 = Megatron 2021-22) */
     int overlap_dp;           /* stack overlaps DP gradient reduction with backward (PyTorch DDP/FSDP: 1) */
     int overlap_ep;           /* stack overlaps the MoE all-to-all with computation (DeepSeek's DualPipe: 1) */
+    int tp_micro_pipeline;    /* overlap_tp as PyTorch's async TP runs it (kernels.tp_overlap "micro_pipeline"): each
+                                 collective decomposed with the GEMM it feeds or follows (docs/model.md "Async TP") */
     sp_attn_kernel attn_kernel; /* attention kernel class of the stack (SP_ATTN_GENERIC: the family's attn) */
     int attn_no_sinks;        /* the stack's fused attention has no learned softmax sinks: a model with sinks runs the
                                  unfused (standard) attention core */
@@ -587,6 +589,7 @@ typedef struct {
     sp_attn_kernel attn_kernel;   /* attention kernel class: picks the family's measured attention efficiency */
     int attn_no_sinks;            /* kernels.attention_sinks false: the fused kernel cannot add a sink logit */
     int rope_mscale_unfused;      /* kernels.rope_mscale_unfused true: a YaRN-scaled RoPE runs unfused */
+    int tp_micro_pipeline;        /* kernels.tp_overlap "micro_pipeline" (absent or "chunked": 0) */
     int flash_attention;
     sp_recompute recompute;
     int seq_parallel;             /* 1: sequence parallelism whenever tp > 1 */

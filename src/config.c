@@ -867,7 +867,7 @@ sp_status sp_preset_json(const char *data_dir, const char *kind, const char *nam
 static const char *const stack_keys[] = {"name", "description", "base", "kernels", "defaults", "supports",
                                          "efficiency", "sources", NULL};
 static const char *const kernel_keys[] = {"attention", "attention_class", "attention_sinks", "rope_mscale_unfused",
-                                          "gemm", "fusions", NULL};
+                                          "gemm", "fusions", "tp_overlap", NULL};
 /* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
@@ -1062,6 +1062,12 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
         return sp_fail(err, SP_EINVAL, "%s:%d: kernels.rope_mscale_unfused must be true or false", f->path,
                        key_line(f, "rope_mscale_unfused"));
     sw->rope_mscale_unfused = ry && json_is_true(ry);
+    json_t *tpo = json_object_get(k, "tp_overlap"); /* absent: chunked (Megatron-Core / Transformer Engine) */
+    const char *tpv = json_string_value(tpo);
+    if (tpo && (!tpv || (strcmp(tpv, "chunked") && strcmp(tpv, "micro_pipeline"))))
+        return sp_fail(err, SP_EINVAL, "%s:%d: kernels.tp_overlap: allowed chunked, micro_pipeline", f->path,
+                       key_line(f, "tp_overlap"));
+    sw->tp_micro_pipeline = tpv && strcmp(tpv, "micro_pipeline") == 0;
     snprintf(sw->gemm, sizeof sw->gemm, "%s", gemm);
     if ((rc = stack_defaults(f, d, src, sw, err)))
         return rc;

@@ -438,10 +438,10 @@ void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l)
     double T = c->T, t = c->t, h = c->h, qd = c->qd, kvd = c->kvd;
     l->module = 0; /* the projections: re-run only by full recompute */
     /* a gated output (Qwen3-Next) doubles the query projection: query and gate */
-    linear(c, l, "qkv", 0, 1, T, ((c->m->attn_gate ? 2 : 1) * qd + 2 * kvd) / t, h, c->d);
+    linear(c, l, "qkv", SP_OPF_TP_IN, 1, T, ((c->m->attn_gate ? 2 : 1) * qd + 2 * kvd) / t, h, c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
     op_sac_gemm(c, l, "sac_k", kvd / t, h); /* wk, the second mm */
-    linear(c, l, "attn_out", 0, 1, T, h, qd / t, c->d);
+    linear(c, l, "attn_out", SP_OPF_TP_OUT, 1, T, h, qd / t, c->d);
     attn_out_saved(c, l);
     op_sac_mark(l, 1); /* wo, the fourth */
     attention_casts(c);
@@ -497,11 +497,11 @@ void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l)
      * Megatron-Core's TE spec, TELayerNormColumnParallelLinear with pre_mlp_layernorm IdentityOp,
      * gpt_layer_specs.py:313: the checkpoint is the norm input the layer keeps anyway) */
     l->module = SP_RCM_MLP;
-    linear(c, l, "mlp_up", 0, 1, T, mats * f / t, h, c->d);
+    linear(c, l, "mlp_up", SP_OPF_TP_IN | SP_OPF_TP_FFN, 1, T, mats * f / t, h, c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
     if (m->gated) /* w1 is the fifth mm (saved), w3 the sixth */
         op_sac_gemm(c, l, "sac_up", f / t, h);
-    linear(c, l, "mlp_down", 0, 1, T, h, f / t, c->d);
+    linear(c, l, "mlp_down", SP_OPF_TP_OUT | SP_OPF_TP_FFN, 1, T, h, f / t, c->d);
     keep(l, T * f / t * saved_input_bytes(c));
     op_sac_mark(l, !m->gated); /* w2: the seventh (gated) or the sixth mm */
     c->f_act = f / t; /* the activation function's input: kept by the elementwise kernels */
@@ -1182,10 +1182,12 @@ static void tp_comm(sp_layer_ctx *c, sp_layer_ops *l)
         l->module = blk == 0 ? 0 : c->ffn == SP_FFN_MOE ? SP_RCM_MOE : SP_RCM_MLP;
         /* torchtitan's per-op SAC saves reduce-scatter outputs only: its all-gathers and all-reduces re-run */
         if (p->seq_parallel) {
-            coll(l, blk ? "tp_ffn_allgather" : "tp_attn_allgather", SP_PART_TP, n, SP_COLL_ALLGATHER, p->tp, 1, bytes, 1, 1)
-                ->rerun |= SP_RCM_OP_SAC;
+            sp_op *ag = coll(l, blk ? "tp_ffn_allgather" : "tp_attn_allgather", SP_PART_TP, n, SP_COLL_ALLGATHER,
+                             p->tp, 1, bytes, 1, 1);
+            ag->rerun |= SP_RCM_OP_SAC;
+            ag->flags |= blk ? SP_OPF_TP_FFN : 0;
             coll(l, blk ? "tp_ffn_reducescatter" : "tp_attn_reducescatter", SP_PART_TP, n, SP_COLL_REDUCESCATTER, p->tp,
-                 1, bytes, 1, 1);
+                 1, bytes, 1, 1)->flags |= blk ? SP_OPF_TP_FFN : 0;
         } else
             coll(l, blk ? "tp_ffn_allreduce" : "tp_attn_allreduce", SP_PART_TP, n, SP_COLL_ALLREDUCE, p->tp, 1, bytes, 1, 1)
                 ->rerun |= SP_RCM_OP_SAC;
@@ -1673,12 +1675,63 @@ static void ep_overlap(double budget, double in_ep, double *ep, double *mem)
     *mem -= fmin(in_ep, budget - hid);
 }
 
+/* Async TP as PyTorch runs it (torchtitan enable_async_tensor_parallel under torch.compile; sp_system
+ * tp_micro_pipeline): inductor's micro-pipeline pass (pytorch/pytorch@5f65158aefc3:torch/_inductor/fx_passes/
+ * micro_pipeline_tp.py fuse_all_gather_matmul, fuse_matmul_reduce_scatter, micro_pipeline_tp_pass) replaces an
+ * all-gather by fused_all_gather_matmul over every matmul taking the gathered tensor as its left operand, and a
+ * reduce-scatter by fused_matmul_reduce_scatter when its input comes straight from one matmul
+ * (_find_producer_matmul). A Llama block (separate wq/wk/wv and w1/w3 linears) thus fuses, forward, the all-gather
+ * with qkv / mlp_up (TP_IN) and the reduce-scatter with attn_out / mlp_down (TP_OUT); backward, the all-gather of
+ * the output gradient with the data-gradient GEMM of attn_out / mlp_down (the weight gradient takes it as its right
+ * operand), while the reduce-scatter of the input gradient stays a plain collective: its input is the sum of the
+ * qkv (w1, w3) data gradients, no single matmul. A fused op runs in `ranks` steps (torch/distributed/
+ * _symmetric_memory/__init__.py@006b161f8e5a _pipelined_multi_all_gather_and_consume,
+ * _pipelined_produce_and_all2all): one step's GEMM (the local shard, consumed before any copy; the local chunk,
+ * produced after the last) overlaps nothing, so a collective hides behind (ranks-1)/ranks of its GEMM. What the
+ * decomposition adds, exposed: the all-gather first copies the local shard into the symmetric buffer (read + write
+ * of bytes/ranks, before the barrier: "giving up the chance to overlap mv"), and the reduce-scatter ends with a
+ * reduction of the ranks stacked partials (read bytes, write bytes/ranks), which NCCL does inside its ring. The
+ * smaller GEMMs' efficiency is not priced (the two-stream schedule is there to absorb it). */
+typedef struct {
+    double ag_f[2], ag_b[2], rs_f[2], rs_b[2], ag_bytes[2], rs_bytes[2]; /* per block: 0 attention, 1 FFN */
+    double in_f[2], out_f[2], out_dgrad[2]; /* the fused GEMMs' forward and the TP_OUT data-gradient time */
+    int ranks;
+} tp_pipe;
+
+static void tp_pipe_add(tp_pipe *t, const sp_op *o, double f, double b)
+{
+    int k = (o->flags & SP_OPF_TP_FFN) != 0;
+    if (o->kind == SP_OP_COLL && o->part == SP_PART_TP && o->u.coll.kind == SP_COLL_ALLGATHER)
+        t->ag_f[k] += f, t->ag_b[k] += b, t->ag_bytes[k] += o->count * o->u.coll.bytes, t->ranks = o->u.coll.ranks;
+    else if (o->kind == SP_OP_COLL && o->part == SP_PART_TP && o->u.coll.kind == SP_COLL_REDUCESCATTER)
+        t->rs_f[k] += f, t->rs_b[k] += b, t->rs_bytes[k] += o->count * o->u.coll.bytes, t->ranks = o->u.coll.ranks;
+    else if (o->kind == SP_OP_GEMM && (o->flags & SP_OPF_TP_IN))
+        t->in_f[k] += f;
+    else if (o->kind == SP_OP_GEMM && (o->flags & SP_OPF_TP_OUT))
+        t->out_f[k] += f, t->out_dgrad[k] += o->u.gemm.bwd == SP_BWD_WEIGHT ? 0.5 * b : b;
+}
+
+static void tp_pipe_expose(const tp_pipe *t, const sp_system *s, sp_layer_cost *c)
+{
+    double n = t->ranks, share = n > 1 ? (n - 1) / n : 0, bw = s->acc.hbm_bw * s->acc.eff.mem;
+    for (int k = 0; k < 2 && n > 1; k++) {
+        if (t->in_f[k] > 0) /* forward all-gather fused with the GEMMs it feeds */
+            c->tp_fwd += 2 * t->ag_bytes[k] / n / bw - fmin(t->ag_f[k], share * t->in_f[k]);
+        if (t->out_f[k] > 0) /* forward reduce-scatter fused with the GEMM before it */
+            c->tp_fwd += t->rs_bytes[k] * (1 + 1 / n) / bw - fmin(t->rs_f[k], share * t->out_f[k]);
+        if (t->out_dgrad[k] > 0) /* its backward all-gather fused with the data-gradient GEMM */
+            c->tp_bwd += 2 * t->rs_bytes[k] / n / bw - fmin(t->rs_b[k], share * t->out_dgrad[k]);
+    }
+}
+
 void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *memo, sp_layer_cost *c)
 {
     double pf[SP_N_PARTS] = {0}, pb[SP_N_PARTS] = {0}, rc[4] = {0};
     double lin_f = 0, lin_b = 0, ffn_f = 0, ffn_b = 0, core_f = 0, core_b = 0, inep_f = 0, inep_b = 0;
     host_acc ha;
+    tp_pipe tpp;
     memset(&ha, 0, sizeof ha);
+    memset(&tpp, 0, sizeof tpp);
     c->wgrad = 0;
     for (int i = 0; i < l->n; i++) {
         const sp_op *o = &l->op[i];
@@ -1692,6 +1745,7 @@ void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
             host_add(l, o, f, &ha);
         pf[o->part] += f;
         pb[o->part] += b;
+        tp_pipe_add(&tpp, o, f, b);
         if (o->flags & SP_OPF_LINEAR)
             lin_f += f, lin_b += b;
         if (o->flags & SP_OPF_FFN)
@@ -1711,7 +1765,9 @@ void sp_layer_price(const sp_layer_ops *l, const sp_system *s, sp_gemm_memo *mem
     c->bwd_mem = pb[SP_PART_MEMORY];
     c->tp_fwd = pf[SP_PART_TP], c->tp_bwd = pb[SP_PART_TP];
     c->ep_fwd = pf[SP_PART_EP], c->ep_bwd = pb[SP_PART_EP];
-    if (s->overlap_tp) { /* overlapped with the GEMMs they feed; what does not hide stays exposed */
+    if (s->overlap_tp && s->tp_micro_pipeline)
+        tp_pipe_expose(&tpp, s, c);
+    else if (s->overlap_tp) { /* overlapped with the GEMMs they feed; what does not hide stays exposed */
         c->tp_fwd = sp_pos(c->tp_fwd - TP_OVERLAP_SHARE * lin_f);
         c->tp_bwd = sp_pos(c->tp_bwd - TP_OVERLAP_SHARE * lin_b);
     }

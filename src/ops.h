@@ -34,6 +34,12 @@ typedef enum { SP_PART_COMPUTE, SP_PART_MEMORY, SP_PART_TP, SP_PART_CP, SP_PART_
 #define SP_OPF_CORE 4u   /* the attention core: the CP exchange hides behind its kernels */
 #define SP_OPF_IN_EP 32u /* memory-bound work that runs inside the EP dispatch and combine kernels (HybridEP's
                           * permutation): it overlaps where the all-to-all does */
+/* PyTorch's micro-pipelined async TP (sp_system.tp_micro_pipeline) fuses a TP all-gather with the GEMMs that consume
+ * the gathered input (TP_IN) and a reduce-scatter with the GEMM that produces its input (TP_OUT), per block (TP_FFN:
+ * the MLP's; unset: the attention block's); collectives carry TP_FFN too */
+#define SP_OPF_TP_IN 64u
+#define SP_OPF_TP_OUT 128u
+#define SP_OPF_TP_FFN 256u
 #define SP_OPF_RERUN_ONLY 16u /* a pass the layer's own forward and backward count inside another op (a norm or the
                                * activation function inside `elementwise`): priced only as its module's re-run */
 /* Recompute: Megatron-Core's selective recompute is per module (recompute_modules, the SP_RCM_* bits of
