@@ -102,7 +102,8 @@ void cli_print_energy(const sp_energy_result *e);
         {"bf16-layers", 1, "START,END: with a quantized --dtype, the first START and last END layers in BF16 (num_layers_at_start|end_in_bf16) [0,0]"}, \
         CLI_HOST_OPTDEFS,                                                                                \
         {"schedule", 1, "pipeline schedule: 1f1b | interleaved | zb-h1 | zb-v | dualpipe [1f1b; interleaved with --vpp]"}, \
-        {"offload-layers", 1, "activations of the first N layers of each stage kept in host memory (cpu_offloading_num_layers) [0]"}
+        {"offload-layers", 1, "activations of the first N layers of each stage kept in host memory (cpu_offloading_num_layers) [0]"}, \
+        {"mtp-layers", 1, "MTP depths run: the model's MTP module applied N times, weights shared (mtp_num_layers, mtp_use_repeated_layer) [one per module]"}
 
 /* Command entry points (cli/cmd_*.c). Each returns the process exit code. */
 int cmd_train(int argc, char **argv);

@@ -42,6 +42,27 @@ static void time_line(const char *name, double v, double step)
     printf("    %-34s %12s  %5.1f %%\n", name, sp_fmt_quantity(b, sizeof b, v, SP_UNIT_TIME), 100 * v / step);
 }
 
+/* the plan's lines beyond degrees and batch: recompute modules / block, BF16 layers, MTP depths, schedule */
+static void print_plan_knobs(const sp_plan *p, const sp_model *mo)
+{
+    char rcm[128];
+    if (p->recompute == SP_RECOMPUTE_SELECTIVE)
+        printf("             recompute modules %s (Megatron-Core recompute_modules)\n",
+               sp_recompute_modules_name(sp_recompute_set(p), rcm, sizeof rcm));
+    if (p->recompute == SP_RECOMPUTE_FULL && p->recompute_layers > 0)
+        printf("             recompute block: %d layers per pipeline stage (the rest not recomputed)\n",
+               p->recompute_layers);
+    if (sp_dtype_is_quantized(p->dtype) && (p->bf16_first > 0 || p->bf16_last > 0))
+        printf("             BF16 layers: the first %d and the last %d in 16 bits (num_layers_at_start|end_in_bf16)\n",
+               p->bf16_first, p->bf16_last);
+    if (p->mtp_layers > 0)
+        printf("             MTP depths %d (the model's %d MTP module%s run %d times, weights shared)\n", p->mtp_layers,
+               mo->n_mtp, mo->n_mtp == 1 ? "" : "s", p->mtp_layers);
+    if (p->schedule != SP_SCHED_1F1B)
+        printf("             schedule %s (bubble and memory: docs/model.md \"Schedules\")\n",
+               sp_schedule_name(p->schedule, p->vpp));
+}
+
 static void print_report(const sp_train_report *r)
 {
     const sp_model *mo = &r->model;
@@ -65,19 +86,7 @@ static void print_report(const sp_train_report *r)
            p->tp, p->pp, p->vpp, p->dp, p->cp, p->ep, p->micro_batch, p->global_batch, res->n_micro, p->seq_len,
            sp_recompute_name(p->recompute), p->seq_parallel ? "on" : "off", p->zero, sp_dtype_name(p->dtype),
            (p->flash_attention >= 0 ? p->flash_attention : sy->flash_attention) ? "flash" : "standard");
-    char rcm[128];
-    if (p->recompute == SP_RECOMPUTE_SELECTIVE)
-        printf("             recompute modules %s (Megatron-Core recompute_modules)\n",
-               sp_recompute_modules_name(sp_recompute_set(p), rcm, sizeof rcm));
-    if (p->recompute == SP_RECOMPUTE_FULL && p->recompute_layers > 0)
-        printf("             recompute block: %d layers per pipeline stage (the rest not recomputed)\n",
-               p->recompute_layers);
-    if (sp_dtype_is_quantized(p->dtype) && (p->bf16_first > 0 || p->bf16_last > 0))
-        printf("             BF16 layers: the first %d and the last %d in 16 bits (num_layers_at_start|end_in_bf16)\n",
-               p->bf16_first, p->bf16_last);
-    if (p->schedule != SP_SCHED_1F1B)
-        printf("             schedule %s (bubble and memory: docs/model.md \"Schedules\")\n",
-               sp_schedule_name(p->schedule, p->vpp));
+    print_plan_knobs(p, mo);
     if (sp_model_is_moe(mo)) {
         if (p->capacity_factor > 0)
             snprintf(b1, sizeof b1, "%g%s", p->capacity_factor, p->moe_pad ? " (padded)" : " (dropping)");

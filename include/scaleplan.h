@@ -221,6 +221,8 @@ void sp_model_params(const sp_model *m, sp_param_count *out);
  * Megatron's convention; sliding layers over min(s, window); Mamba/DeltaNet layers constant in s),
  * counting only active parameters; includes LM head and MTP modules. */
 double sp_model_fwd_flops_per_token(const sp_model *m, int seq_len);
+/* The same with the MTP module run `mtp_depths` times (a plan's sp_plan_mtp_depths) instead of once per module. */
+double sp_model_fwd_flops_mtp(const sp_model *m, int seq_len, int mtp_depths);
 /* Model FLOPs of one training iteration (3 x forward) for `tokens` tokens of length s. */
 double sp_model_train_flops(const sp_model *m, int seq_len, double tokens);
 int sp_model_is_moe(const sp_model *m);
@@ -478,6 +480,9 @@ typedef struct {
     int offload_layers;      /* activations of the first N layers of each pipeline stage kept in host memory between
                                 their forward and backward (Megatron-Core cpu_offloading_num_layers; docs/model.md
                                 "Activation offloading"); 0 = none */
+    int mtp_layers;          /* multi-token prediction depths run per step (Megatron-Core mtp_num_layers with
+                                mtp_use_repeated_layer: the model's MTP module applied this many times, its weights
+                                shared; docs/model.md "MTP depths"); 0 = one depth per MTP module of the model */
     int zero_bubble;         /* 1: a zero-bubble pipeline schedule (ZB-H2 / ZB-V class, Qi et al. 2023): no fill
                                 and drain bubble; its extra activation memory is not modelled (limits idealisation) */
     unsigned recompute_modules; /* SP_RCM_* modules selective recompute re-runs; 0 = {core_attn} (Megatron-Core's
@@ -515,6 +520,8 @@ sp_status sp_model_train_check(const sp_model *m, const sp_plan *p, sp_error *er
 double sp_lora_params_per_layer(const sp_model *m, int rank, unsigned targets);
 
 void sp_plan_defaults(sp_plan *p);
+/* The MTP depths the step runs: p->mtp_layers, or the model's MTP modules when 0. */
+int sp_plan_mtp_depths(const sp_model *m, const sp_plan *p);
 /* Checks the plan against model and system: degrees multiply to n_gpus, divide heads/layers/batch.
  * Fills derived fields (dp when 0). */
 sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_error *err);

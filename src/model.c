@@ -414,6 +414,11 @@ static double ffn_flops(const sp_model *m, sp_ffn f)
 
 double sp_model_fwd_flops_per_token(const sp_model *m, int seq_len)
 {
+    return sp_model_fwd_flops_mtp(m, seq_len, m->n_mtp);
+}
+
+double sp_model_fwd_flops_mtp(const sp_model *m, int seq_len, int mtp_depths)
+{
     double s = seq_len, f = 0;
     if (m->n_pattern == 0) { /* uniform: one mixer term per layer, FFN by the dense/MoE split */
         int n_moe = sp_model_is_moe(m) ? m->n_layers - m->first_dense_layers : 0;
@@ -423,9 +428,9 @@ double sp_model_fwd_flops_per_token(const sp_model *m, int seq_len)
         for (int i = 0; i < m->n_layers; i++)
             f += mixer_flops(m, sp_model_mixer(m, i), s) + ffn_flops(m, sp_model_ffn(m, i));
     f += 2.0 * m->vocab * m->d_model; /* LM head (tied or not, the matmul is done) */
-    /* MTP modules (training): the 2h -> h projection, their layer and their own LM head pass (Megatron-Core
+    /* MTP depths (training): the 2h -> h projection, their layer and their own LM head pass (Megatron-Core
      * counts the logits once per MTP layer) */
-    f += m->n_mtp * (4.0 * m->d_model * m->d_model + mixer_flops(m, (sp_mixer)m->mtp_mixer, s) +
+    f += mtp_depths * (4.0 * m->d_model * m->d_model + mixer_flops(m, (sp_mixer)m->mtp_mixer, s) +
                      ffn_flops(m, (sp_ffn)m->mtp_ffn) + 2.0 * m->vocab * m->d_model);
     return f;
 }

@@ -403,10 +403,24 @@ static sp_status check_layer_split(const sp_plan *p, const sp_model *m, sp_error
         return sp_fail(err, SP_EINVAL, "plan: offload_layers = %d; allowed 0..%d (fewer than the %d layers of a "
                        "pipeline stage)", p->offload_layers, (int)sp_stage_layers(m->n_layers, p->pp) - 1,
                        (int)sp_stage_layers(m->n_layers, p->pp));
+    /* MTP depths: with mtp_use_repeated_layer Megatron-Core builds one MTP layer and applies it mtp_num_layers
+     * times (NVIDIA/Megatron-LM@9539a12e1b04 = core_v0.17.0, megatron/core/transformer/multi_token_prediction.py:
+     * 1259-1260, the loop at :1426-1428), so a model without an MTP module has nothing to repeat */
+    if (p->mtp_layers > 0 && m->n_mtp == 0)
+        return sp_fail(err, SP_EINVAL, "plan: mtp_layers = %d needs a model with an MTP module to repeat; '%s' has none",
+                       p->mtp_layers, m->name);
+    if (p->mtp_layers < 0 || p->mtp_layers > 64)
+        return sp_fail(err, SP_EINVAL, "plan: mtp_layers = %d; allowed 1..64 (0: one depth per MTP module)",
+                       p->mtp_layers);
     sp_status st = check_bf16_layers(p, m, err);
     if (!st)
         st = check_layout(p, m, err);
     return st ? st : check_schedule(p, err);
+}
+
+int sp_plan_mtp_depths(const sp_model *m, const sp_plan *p)
+{
+    return p->mtp_layers > 0 ? p->mtp_layers : m->n_mtp;
 }
 
 /* EP, ETP and the routing assumptions against the experts. */

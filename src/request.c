@@ -165,7 +165,8 @@ static sp_status plan_counts(sp_request *rq, sp_plan *p, sp_error *err)
         (st = sp_req_int(rq, "micro-batch", 1, 1 << 30, &p->micro_batch, err)) ||
         (st = sp_req_int(rq, "global-batch", 1, 1 << 30, &p->global_batch, err)) ||
         (st = sp_req_int(rq, "seq-len", 1, 1 << 24, &p->seq_len, err)) || (st = sp_req_int(rq, "zero", 0, 3, &p->zero, err)) ||
-        (st = sp_req_int(rq, "offload-layers", 0, 1 << 20, &p->offload_layers, err)))
+        (st = sp_req_int(rq, "offload-layers", 0, 1 << 20, &p->offload_layers, err)) ||
+        (st = sp_req_int(rq, "mtp-layers", 1, 64, &p->mtp_layers, err)))
         return st;
     if ((st = sp_req_int(rq, "etp", 1, 1 << 20, &p->etp, err)) || (st = sp_req_int(rq, "hsdp", 1, 1 << 30, &p->hsdp, err)) ||
         (st = sp_req_double(rq, "capacity-factor", SP_UNIT_NONE, 0.01, 1000, &p->capacity_factor, err)) ||

@@ -241,8 +241,8 @@ static void step_flops(const sp_model *m, const sp_plan *p, sp_gemm_memo *memo, 
     }
     double L = m->n_layers, V = m->vocab, h = m->d_model;
     double tokens = (double)p->global_batch * p->seq_len;
-    c->model_flops = sp_model_train_flops(m, p->seq_len, tokens);
-    double fwd_tok = sp_model_fwd_flops_per_token(m, p->seq_len);
+    double fwd_tok = sp_model_fwd_flops_mtp(m, p->seq_len, sp_plan_mtp_depths(m, p));
+    c->model_flops = 3.0 * fwd_tok * tokens; /* sp_model_train_flops with the plan's MTP depths */
     if (p->frozen_base) {
         /* frozen weights need input gradients but no weight gradients: forward 2M + data-gradient 2M for the
          * matmuls, 3x the attention core, and 6 FLOPs per adapter parameter */
@@ -266,8 +266,9 @@ static void step_flops(const sp_model *m, const sp_plan *p, sp_gemm_memo *memo, 
 }
 
 /* Layers that differ (models.c's layer kinds): the average layer over the model's (mixer, FFN) kinds, weighted by
- * their counts, in c->dense (every stage is taken to hold the model's mix of kinds); MTP modules (their layer, the
- * 2h -> h projection and one more LM-head pass each) run on the last stage with the LM head. */
+ * their counts, in c->dense (every stage is taken to hold the model's mix of kinds); MTP depths (the plan's,
+ * sp_plan_mtp_depths: each the module's layer, the 2h -> h projection and one more LM-head pass) run on the last
+ * stage with the LM head. */
 static void layer_kinds_fill(const sp_model *m, const sp_system *s, sp_gemm_memo *memo, sp_layer_ctx *lc,
                              sp_shape_step *c)
 {
@@ -287,13 +288,14 @@ static void layer_kinds_fill(const sp_model *m, const sp_system *s, sp_gemm_memo
                 c->kind[mx][f] = one;
             }
     }
-    if (m->n_mtp > 0) {
+    int depths = sp_plan_mtp_depths(m, lc->p); /* the module once per depth (the plan's mtp_layers) */
+    if (depths > 0) {
         sp_ops_mtp(lc, &ops);
         sp_layer_price(&ops, s, memo, &one);
         double layer = one.fwd_compute + one.fwd_mem + one.bwd_compute + one.bwd_mem + one.tp_fwd + one.tp_bwd +
                        one.cp_fwd + one.cp_bwd + one.ep_fwd + one.ep_bwd + one.host_f + one.host_b;
         sp_ops_lm_head(lc, &ops);
-        c->mtp = m->n_mtp * (layer + sp_ops_total(&ops, s, memo));
+        c->mtp = depths * (layer + sp_ops_total(&ops, s, memo));
         c->head += c->mtp;
     }
 }

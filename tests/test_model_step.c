@@ -159,6 +159,43 @@ static void test_mtp_cost(void **st)
     assert_true(b.mem.weights > a.mem.weights);
 }
 
+/* Rule: MTP depths (Megatron-Core mtp_num_layers with mtp_use_repeated_layer: the model's MTP module applied N
+ * times, its weights shared; docs/model.md "MTP depths"): each depth adds the module's layer, its 2h -> h projection
+ * and one LM-head pass, and no weights. Nemotron-3 Super (one "*E" module) at 4096 tokens: the step is linear in
+ * the depths, and one depth is 71,303,168 attention-projection + 67,108,864 attention-core (4·4096·32·128)
+ * + 285,212,672 MoE (2·(22·2·1024·2688 routed + 2·2·1024·2688 shared + 4096·512 router + 2·4096·1024 latent))
+ * + 67,108,864 eh_proj (4·4096^2) + 1,073,741,824 LM head (2·131072·4096) = 1,564,475,392 forward FLOPs per token,
+ * x3 per trained token in the step's model FLOPs. A model without an MTP module has none to repeat. */
+static void test_mtp_depths(void **st)
+{
+    (void)st;
+    sp_model s = load_model("nemotron-3-super-120b-a12b");
+    sp_system sys = load_system("dgx-h100");
+    sp_train_result r[4];
+    for (int d = 1; d <= 3; d++) {
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.n_gpus = 64, p.ep = 64, p.seq_len = 4096, p.zero = 1, p.global_batch = 64, p.mtp_layers = d;
+        sp_error e = {0};
+        if (sp_plan_resolve(&p, &s, &sys, &e) || sp_train_eval(&s, &sys, &p, &r[d], &e))
+            fail_msg("%s", e.msg);
+    }
+    assert_true(r[2].step_time_s > r[1].step_time_s);
+    assert_rel(r[3].step_time_s - r[2].step_time_s, r[2].step_time_s - r[1].step_time_s, 1e-9);
+    assert_rel(r[2].mem.weights, r[1].mem.weights, 1e-12);
+    double one = sp_model_fwd_flops_mtp(&s, 4096, 2) - sp_model_fwd_flops_mtp(&s, 4096, 1);
+    assert_rel(one, 1564475392.0, 1e-12);
+    assert_rel(r[2].model_flops - r[1].model_flops, 3.0 * one * 64 * 4096, 1e-9);
+    assert_rel(sp_model_fwd_flops_mtp(&s, 4096, 1), sp_model_fwd_flops_per_token(&s, 4096), 1e-15);
+    sp_model l = load_model("llama3-8b");
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 8, p.mtp_layers = 2;
+    sp_error e = {0};
+    assert_int_equal(sp_plan_resolve(&p, &l, &sys, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "plan: mtp_layers = 2 needs a model with an MTP module to repeat; 'Llama-3-8B' has none"));
+}
+
 /* Mamba-2 and gated-DeltaNet layers cost the same per token at any context (their FLOPs are constant in s): on
  * Qwen3-Next only the 12 attention layers' core grows, so doubling the context grows model FLOPs per token by
  * exactly their share. */
@@ -228,7 +265,7 @@ int main(void)
         cmocka_unit_test(test_stage_pattern),
         cmocka_unit_test(test_stage_memory), cmocka_unit_test(test_sliding_window), cmocka_unit_test(test_mamba1),
         cmocka_unit_test(test_mtp_cost), cmocka_unit_test(test_recurrent_layers_linear),
-        cmocka_unit_test(test_refusals),          cmocka_unit_test(test_latent_moe),
+        cmocka_unit_test(test_refusals),          cmocka_unit_test(test_latent_moe), cmocka_unit_test(test_mtp_depths),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

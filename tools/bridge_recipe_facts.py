@@ -29,6 +29,11 @@ precision, layout), cited NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
     (Megatron-Core account_for_embedding_in_pipeline_split / account_for_loss_in_pipeline_split), read by hand per
     release: PP_SPLIT below; for DeepSeek-V3 (26.02 ..) the explicit layout and the MTP module its recipes train
     (mtp_layers): DS_MTP below.
+  - every release from 25.11: `mtp_layers`, the MTP depths Megatron-Core runs (mtp_num_layers with
+    mtp_use_repeated_layer: the model's one MTP module applied that many times), where the library recipe the
+    performance config starts from sets them (LIB_MTP: found in the tag's recipe function; FLAT_MTP for 26.08, read
+    by hand; written as the mtp_layers cell DeepSeek-V3's modules use, "N <citation>"). The other models' recipes leave the depth at the model's MTP module count (DeepSeek-V3:
+    mtp_num_layers = 1, its one module) or have no MTP.
 A row whose release has no such config gets a line with `unmatched` saying which config came nearest and where it
 differs. Release -> tag: docs/releases/software-versions.md and the first tag whose docs carry the release's table.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
@@ -64,6 +69,15 @@ KEY = bridge_recipes.KEY
 COLS = KEY + ["recipe", "moe_dispatcher", "overlap_ep", "cuda_graphs", "recompute", "recompute_detail",
               "moe_capacity", "moe_pad", "megatron_fsdp", "cpu_offload_layers", "bf16_layers", "bf16_layers_source",
               "pp_split", "mtp_layers", "extra", "unmatched"]
+# the library recipe (path, function) the model's performance configs start from, for the models whose recipe runs
+# MTP depths of its own (the perf scripts' <model>_llm_pretrain.py call it and do not touch MTP)
+LIB_MTP = {"Nemotron-3-Super": ("src/megatron/bridge/recipes/nemotronh/nemotron_3_super.py",
+                                "nemotron_3_super_pretrain_config")}
+# 26.08 (v0.6.0): nemotron_3_super_pretrain_config -> _nemotron_3_super_pretrain_64gpu_h100_bf16_config ->
+# nemotron_3_super_pretrain_16gpu_h100_bf16_config, which sets them
+FLAT_MTP = {"Nemotron-3-Super-120B-A12B": ("2", "src/megatron/bridge/recipes/nemotronh/h100/nemotron_3_super.py:98,102")}
+MTP_SET = re.compile(r"^\s+cfg\.model\.mtp_num_layers\s*=\s*([0-9]+)")
+MTP_REPEAT = re.compile(r"^\s+cfg\.model\.mtp_use_repeated_layer\s*=\s*True")
 P6 = "src/megatron/bridge/perf_recipes/"
 # Megatron-Core's account_for_embedding_in_pipeline_split / account_for_loss_in_pipeline_split as the model's library
 # recipe sets them (the performance scripts start from it and set no pipeline layout of their own for these models),
@@ -195,6 +209,32 @@ class Repo:
         self.cfgs[ref] = found
         return found
 
+
+def mtp_depths(repo, rel, row):
+    """The MTP depths a LIB_MTP model's recipe runs with mtp_use_repeated_layer: "N <citation>" or ""."""
+    if rel == "26.08":
+        m = FLAT_MTP.get(row["model"])
+        return "%s %s@%s:%s" % (m[0], MB, repo.short(TAGS[rel]), m[1]) if m else ""
+    lib = [v for k, v in LIB_MTP.items() if row["model"].startswith(k)]
+    if not lib or rel == "25.09":
+        return ""
+    ref, (path, fn) = TAGS[rel], lib[0]
+    lines = repo.git("show", ref + ":" + path).splitlines()
+    start = [i for i, s in enumerate(lines) if s.startswith("def " + fn + "(")]
+    if not start:
+        return ""
+    depth, at, rep = None, None, None
+    for i in range(start[0] + 1, len(lines)):
+        if lines[i].startswith("def "):
+            break
+        m = MTP_SET.match(lines[i])
+        if m:
+            depth, at = m.group(1), i + 1
+        if MTP_REPEAT.match(lines[i]):
+            rep = i + 1
+    if depth is None or rep is None:
+        return ""
+    return "%s %s@%s:%s:%d,%d" % (depth, MB, repo.short(ref), path, at, rep)
 
 def num(x, dflt=1):
     return dflt if x in ("", None, "None") else int(x)
@@ -334,7 +374,7 @@ def main():
                 f["bf16_layers"], f["bf16_layers_source"] = bridge_precision.bf16_layers(repo.path, rel, row["model"],
                                                                                          row["precision"])
                 f["pp_split"] = pp_split(repo, rel, row, f)
-                f["mtp_layers"] = mtp_layers(repo, rel, row, f)
+                f["mtp_layers"] = mtp_layers(repo, rel, row, f) or mtp_depths(repo, rel, row)
                 facts[tuple([rel] + [row[k] for k in KEY[1:]])] = f
     out = io.StringIO()
     w = csv.writer(out)

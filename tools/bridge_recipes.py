@@ -37,6 +37,9 @@ Per row (the rules are the same for every row; nothing is keyed on a row id or a
   - `bf16_layers` ("START,END": Megatron-Core num_layers_at_start_in_bf16 / num_layers_at_end_in_bf16 under
     first_last_layers_bf16, read by tools/bridge_precision.py from the release's precision config) when empty, from
     the facts line of the row's key whether or not its layout matched a recipe;
+  - `mtp_layers` (the MTP modules / depths the model's recipe trains: Megatron-Core mtp_num_layers; DeepSeek-V3's
+    one module, Nemotron-3 Super's 2 depths, docs/model.md "MTP depths") when empty, from the facts line's first
+    word;
   - the row's notes get one " | RECIPE=..." part with the citation and every recipe setting, the ones the model
     has no knob for named as such.
 With --check nothing is written; the exit status is 1 when the CSV is not what this script would write.

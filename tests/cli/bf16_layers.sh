@@ -36,6 +36,7 @@ fi
 
 # Rule: the generators fill bf16_layers from each release's precision config (tools/bridge_precision.py): the
 # Nemotron-3 Super NVFP4 rows, 0,14, and no other row
+# (the bf16_layers column read by name: other recipe columns may follow it)
 for f in data/validation/training_runs_megatron_core.csv data/validation/training_runs_megatron_core_ultra.csv; do
     # the bf16_layers column by its header name (later columns may follow it)
     cells=$(python3 -c 'import csv, sys
@@ -46,6 +47,6 @@ for r in csv.DictReader(open(sys.argv[1])):
     if [ "$n" -gt 0 ] && [ "$m" -eq 0 ] && [ "$(printf '%s\n' "$cells" | grep -c .)" -eq "$n" ]; then
         echo "ok bf16l_rows_$(basename "$f" .csv)"
     else
-        echo "not ok bf16l_rows_$(basename "$f" .csv): $n rows 0,14, $m not Super NVFP4"
+        echo "not ok bf16l_rows_$(basename "$f" .csv): $1 rows 0,14, $2 not Super NVFP4, $3 with bf16_layers"
     fi
 done

@@ -63,3 +63,9 @@ expect_out train_offload_unpriced "activation offload copies +not priced: system
 expect_json train_offload_unpriced_json time_breakdown_s.offload_copies=0@0 offload_copies_priced=false -- train --model llama3-70b --system dgx-b200 --gpus 64 --zero 3 --micro-batch 2 --global-batch 256 --seq-len 8192 --offload-layers 40 --json
 expect_fail train_offload_all 2 'plan: offload_layers = 80; allowed 0..79 (fewer than the 80 layers of a pipeline stage)' -- train --model llama3-70b --offload-layers 80
 expect_fail train_offload_bad 2 'offload-layers' -- train --model llama3-70b --offload-layers -1
+# Rule: MTP depths (Megatron-Core mtp_num_layers with mtp_use_repeated_layer; Megatron-Bridge's Nemotron-3 Super
+# recipe runs 2): the plan says how many, the JSON plan reports them; a model without an MTP module refuses them
+expect_out train_mtp_depths 'MTP depths 2 \(the model.s 1 MTP module run 2 times, weights shared\)' -- train --model nemotron-3-super-120b-a12b --system gb200-nvl72 --gpus 64 --tp 2 --ep 64 --ep-fold --etp 1 --sp --seq-len 8192 --global-batch 512 --dtype mxfp8 --software megatron-core-26.04 --mtp-layers 2
+expect_json train_mtp_depths_json plan.mtp_depths=2@0 -- train --model nemotron-3-super-120b-a12b --system gb200-nvl72 --gpus 64 --tp 2 --ep 64 --ep-fold --etp 1 --sp --seq-len 8192 --global-batch 512 --dtype mxfp8 --software megatron-core-26.04 --mtp-layers 2 --json
+expect_json train_mtp_default_json plan.mtp_depths=1@0 -- train --model nemotron-3-super-120b-a12b --system gb200-nvl72 --gpus 64 --tp 2 --ep 64 --ep-fold --etp 1 --sp --seq-len 8192 --global-batch 512 --dtype mxfp8 --software megatron-core-26.04 --json
+expect_fail train_mtp_no_module 2 "plan: mtp_layers = 2 needs a model with an MTP module to repeat; 'Llama-3-8B' has none" -- train --model llama3-8b --gpus 8 --mtp-layers 2
