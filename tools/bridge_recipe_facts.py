@@ -33,7 +33,11 @@ precision, layout), cited NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
     mtp_use_repeated_layer: the model's one MTP module applied that many times), where the library recipe the
     performance config starts from sets them (LIB_MTP: found in the tag's recipe function; FLAT_MTP for 26.08, read
     by hand; written as the mtp_layers cell DeepSeek-V3's modules use, "N <citation>"). The other models' recipes leave the depth at the model's MTP module count (DeepSeek-V3:
-    mtp_num_layers = 1, its one module) or have no MTP.
+    mtp_num_layers = 1, its one module) or have no MTP;
+  - the same recipes' TP communication overlap, `overlap_tp` (Megatron-Core tp_comm_overlap): the recipe function's
+    CommOverlapConfig(tp_comm_overlap=...) or cfg.comm_overlap.tp_comm_overlap = ..., else off when neither it nor
+    the model's perf script sets a comm_overlap (_pretrain_common's comm_overlap=None leaves Megatron-Core's default
+    tp_comm_overlap False); for 26.08 read by hand. Other models keep the stack's default (overlap_tp empty).
 A row whose release has no such config gets a line with `unmatched` saying which config came nearest and where it
 differs. Release -> tag: docs/releases/software-versions.md and the first tag whose docs carry the release's table.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
@@ -68,7 +72,7 @@ PREC = {"bf16": ["BF16"], "fp8": ["FP8_CS", "FP8_SC", "FP8_DS"], "mxfp8": ["FP8_
 KEY = bridge_recipes.KEY
 COLS = KEY + ["recipe", "moe_dispatcher", "overlap_ep", "cuda_graphs", "recompute", "recompute_detail",
               "moe_capacity", "moe_pad", "megatron_fsdp", "cpu_offload_layers", "bf16_layers", "bf16_layers_source",
-              "pp_split", "mtp_layers", "extra", "unmatched"]
+              "pp_split", "mtp_layers", "overlap_tp", "overlap_tp_recipe", "extra", "unmatched"]
 # the library recipe (path, function) the model's performance configs start from, for the models whose recipe runs
 # MTP depths of its own (the perf scripts' <model>_llm_pretrain.py call it and do not touch MTP)
 LIB_MTP = {"Nemotron-3-Super": ("src/megatron/bridge/recipes/nemotronh/nemotron_3_super.py",
@@ -76,6 +80,15 @@ LIB_MTP = {"Nemotron-3-Super": ("src/megatron/bridge/recipes/nemotronh/nemotron_
 # 26.08 (v0.6.0): nemotron_3_super_pretrain_config -> _nemotron_3_super_pretrain_64gpu_h100_bf16_config ->
 # nemotron_3_super_pretrain_16gpu_h100_bf16_config, which sets them
 FLAT_MTP = {"Nemotron-3-Super-120B-A12B": ("2", "src/megatron/bridge/recipes/nemotronh/h100/nemotron_3_super.py:98,102")}
+# ... and its TP overlap: the flat Super recipes (perf_recipes/nemotronh/gb200/nemotronh.py:76-218) and that chain
+# set no comm_overlap, _pretrain_common leaves it None (src/megatron/bridge/recipes/common.py:128)
+FLAT_TP = {"Nemotron-3-Super-120B-A12B": ("0", "src/megatron/bridge/perf_recipes/nemotronh/gb200/nemotronh.py:76-218 and "
+                                               "src/megatron/bridge/recipes/nemotronh/h100/nemotron_3_super.py:32-254 set "
+                                               "no comm_overlap; src/megatron/bridge/recipes/common.py:128 "
+                                               "comm_overlap=None")}
+# the perf scripts that start from LIB_MTP's recipes (none sets a comm_overlap at 26.04 .. 26.06.01)
+PERF_SCRIPT = {"Nemotron-3-Super": "scripts/performance/configs/nemotronh/nemotron_3_llm_pretrain.py"}
+TP_SET = re.compile(r"tp_comm_overlap\s*=\s*(True|False)")
 MTP_SET = re.compile(r"^\s+cfg\.model\.mtp_num_layers\s*=\s*([0-9]+)")
 MTP_REPEAT = re.compile(r"^\s+cfg\.model\.mtp_use_repeated_layer\s*=\s*True")
 P6 = "src/megatron/bridge/perf_recipes/"
@@ -208,6 +221,34 @@ class Repo:
             shutil.rmtree(tmp, ignore_errors=True)
         self.cfgs[ref] = found
         return found
+
+
+def tp_overlap_facts(repo, rel, row):
+    """The recipe's TP communication overlap: (overlap_tp, citation), or {} where not read (LIB_MTP's models only)."""
+    if rel == "26.08":
+        m = FLAT_TP.get(row["model"])
+        return dict(overlap_tp=m[0], overlap_tp_recipe="%s@%s:%s" % (MB, repo.short(TAGS[rel]), m[1])) if m else {}
+    lib = [(k, v) for k, v in LIB_MTP.items() if row["model"].startswith(k)]
+    if not lib or rel == "25.09":
+        return {}
+    ref, (name, (path, fn)) = TAGS[rel], lib[0]
+    lines = repo.git("show", ref + ":" + path).splitlines()
+    start = [i for i, s in enumerate(lines) if s.startswith("def " + fn + "(")]
+    if not start or "comm_overlap" in repo.git("show", ref + ":" + PERF_SCRIPT[name]):
+        return {}
+    for i in range(start[0] + 1, len(lines)):
+        if lines[i].startswith("def "):
+            break
+        if "comm_overlap" in lines[i]:
+            m = TP_SET.search(lines[i])
+            if not m:
+                return {}
+            return dict(overlap_tp="1" if m.group(1) == "True" else "0", overlap_tp_recipe="%s@%s:%s:%d %s" % (
+                MB, repo.short(ref), path, i + 1, fn))
+    line = repo.line_of(ref, r"comm_overlap=None", "src/megatron/bridge/recipes/common.py")[0]
+    return dict(overlap_tp="0", overlap_tp_recipe="%s@%s:%s %s and %s set no comm_overlap; "
+                "src/megatron/bridge/recipes/common.py:%s _pretrain_common comm_overlap=None" % (
+                    MB, repo.short(ref), path, fn, PERF_SCRIPT[name], line))
 
 
 def mtp_depths(repo, rel, row):
@@ -375,6 +416,7 @@ def main():
                                                                                          row["precision"])
                 f["pp_split"] = pp_split(repo, rel, row, f)
                 f["mtp_layers"] = mtp_layers(repo, rel, row, f) or mtp_depths(repo, rel, row)
+                f.update(tp_overlap_facts(repo, rel, row))
                 facts[tuple([rel] + [row[k] for k in KEY[1:]])] = f
     out = io.StringIO()
     w = csv.writer(out)

@@ -36,6 +36,8 @@ for r in csv.DictReader(open(sys.argv[1])):
         ok &= lay.startswith("E") and lay.endswith("L") and "m" not in lay and r["mtp_layers"] == ""
     elif r["model"].startswith("DeepSeek-V3") and lay:
         ok &= lay == "Et*4|(t*4|)*14tmL" and r["mtp_layers"] == "1"
+    elif r["model"].startswith("Nemotron-3-Super"):  # PP 1; its recipe runs 2 MTP depths (docs/model.md "MTP depths")
+        ok &= lay == "" and r["mtp_layers"] == "2"
     else:
         ok &= lay == "" and r["mtp_layers"] == ""
 print("yes" if ok else "no")' "$f")

@@ -20,3 +20,20 @@ plan="--model qwen3-30b-a3b --system gb200-nvl72 --gpus 8 --ep 8 --global-batch 
 a=$($RUN train $plan --software megatron-core --json | grep -o '"step_time_s":[0-9.eE+-]*' | cut -d: -f2)
 # shellcheck disable=SC2086
 expect_json release_preset_same_step "step_time_s=$a@1e-12" -- train $plan --software megatron-core-26.06.01 --json
+
+# Rule: the Nemotron-3 Super rows carry what their recipes set beyond the workload config: 2 MTP depths
+# (mtp_num_layers with mtp_use_repeated_layer) and no TP communication overlap (no comm_overlap: Megatron-Core's
+# tp_comm_overlap False); no other row has an overlap_tp cell (tools/bridge_recipe_facts.py LIB_MTP, FLAT_MTP, FLAT_TP)
+if command -v python3 >/dev/null 2>&1; then
+    bad=$(python3 - <<'PY'
+import csv
+bad = []
+for r in csv.DictReader(open("data/validation/training_runs_megatron_core.csv", newline="")):
+    super_row = r["model"].startswith("Nemotron-3-Super")
+    if (super_row and (r["mtp_layers"], r["overlap_tp"]) != ("2", "0")) or (not super_row and r["overlap_tp"]):
+        bad.append("%s mtp_layers=%r overlap_tp=%r" % (r["id"], r["mtp_layers"], r["overlap_tp"]))
+print("; ".join(bad))
+PY
+)
+    if [ -z "$bad" ]; then echo "ok super_recipe_cells"; else echo "not ok super_recipe_cells: $bad"; fi
+fi
