@@ -270,10 +270,13 @@ static double mlp_params_in(const sp_model *m, double in, double f)
 
 static double mlp_params(const sp_model *m, double f) { return mlp_params_in(m, m->d_model, f); }
 
-/* Shared experts of one MoE layer (with their gate). */
-static double shared_params(const sp_model *m, double expert)
+/* Shared experts of one MoE layer (with their gate): h-wide MLPs even under LatentMoE, whose shared experts run on
+ * the full hidden states before fc1_latent_proj (NVIDIA/Megatron-LM@9539a12e1b04 = core_v0.17.0,
+ * megatron/core/transformer/moe/moe_layer.py:557-560: shared_experts_compute(hidden_states), then route and
+ * preprocess, which projects; SharedExpertMLP's input is hidden_size). */
+static double shared_params(const sp_model *m)
 {
-    double s = m->shared_ffn_dim > 0 ? mlp_params(m, m->shared_ffn_dim) : m->n_shared_experts * expert;
+    double s = m->shared_ffn_dim > 0 ? mlp_params(m, m->shared_ffn_dim) : m->n_shared_experts * mlp_params(m, m->moe_ffn_dim);
     return s + (m->shared_gate ? m->d_model : 0);
 }
 
@@ -306,7 +309,7 @@ static double mtp_params(const sp_model *m, double *active)
     if (m->mtp_ffn == SP_FFN_DENSE)
         tot += mlp_params(m, m->ffn_dim), act += mlp_params(m, m->ffn_dim);
     else if (m->mtp_ffn == SP_FFN_MOE) {
-        double c = shared_params(m, e) + router_params(m);
+        double c = shared_params(m) + router_params(m);
         tot += m->n_experts * e + c;
         act += m->top_k * e + c;
     }
@@ -326,7 +329,7 @@ void sp_model_params(const sp_model *m, sp_param_count *o)
     double shared_router = 0;
     if (sp_model_is_moe(m)) {
         o->expert = mlp_params_in(m, m->moe_latent > 0 ? m->moe_latent : h, m->moe_ffn_dim);
-        shared_router = shared_params(m, o->expert) + router_params(m);
+        shared_router = shared_params(m) + router_params(m);
         o->moe_per_layer = m->n_experts * o->expert + shared_router;
     }
     for (int i = 0; i < m->n_layers; i++) {
@@ -405,8 +408,8 @@ static double ffn_flops(const sp_model *m, sp_ffn f)
     if (f != SP_FFN_MOE)
         return 0;
     double in = m->moe_latent > 0 ? m->moe_latent : h;
-    double shared = m->shared_ffn_dim > 0 ? mats * h * m->shared_ffn_dim
-                                          : m->n_shared_experts * mats * in * m->moe_ffn_dim;
+    double shared = m->shared_ffn_dim > 0 ? mats * h * m->shared_ffn_dim /* h-wide: shared_params */
+                                          : m->n_shared_experts * mats * h * m->moe_ffn_dim;
     double w = m->top_k * mats * in * m->moe_ffn_dim + shared + h * m->n_experts +
                (m->moe_latent > 0 ? 2.0 * h * m->moe_latent : 0) + (m->shared_gate ? h : 0);
     return 2.0 * w;

@@ -906,13 +906,17 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     double up = mats * fe / e;
     const unsigned ffn = SP_OPF_FFN;
     /* LatentMoE (Nemotron-3 Super, HF moe_latent_size): tokens are projected h -> latent before dispatch and back
-     * after combine, the routed experts work in the latent width (projections taken TP-sharded like the shared
-     * experts: an assumption, the Megatron-Core layout was not read) */
+     * after combine, the routed experts work in the latent width. Megatron-Core builds both projections as TE
+     * Linears with parallel_mode "duplicated" (NVIDIA/Megatron-LM@9539a12e1b04 = core_v0.17.0,
+     * megatron/core/transformer/moe/moe_layer.py:243-275): every TP rank holds the whole h x latent matrix and
+     * runs it on its T/t sequence-parallel tokens (MoE training with TP needs SP, :546-550). fc1_latent_proj runs
+     * in preprocess (:420-425), inside the moe_preprocess CUDA-graph scope; fc2_latent_proj in postprocess. */
     double hr = m->moe_latent > 0 ? m->moe_latent : h;
     l->module = SP_RCM_MOE; /* the moe module: every op of the MoE layer */
     if (m->moe_latent > 0) {
-        linear(c, l, "latent_down", ffn, 1, T, hr / t, h, c->d);
-        linear(c, l, "latent_up", ffn, 1, T, h, hr / t, c->d);
+        linear(c, l, "latent_down", ffn, 1, T / t, hr, h, c->d);
+        l->op[l->n - 1].graph = SP_GRAPH_MOE_PREPROCESS;
+        linear(c, l, "latent_up", ffn, 1, T / t, h, hr, c->d);
     }
     /* saved: the FFN block's input once per token (Korthikanti's MLP input; the k routed copies and the router's
      * logits are not counted apart): the output of the MoE layer's separate pre-MLP norm (gpt_layer_specs.py:313),

@@ -74,8 +74,9 @@ static void test_presets_published(void **st)
         {"gpt-oss-20b", 20.91e9, 3.61e9, 1, 0.01, 0.01},
         {"nemotron-3-nano-30b-a3b", 31.6e9, 3.2e9, 1, 0.01, 0.02}, /* card: 31.6B total, 3.2B (3.6B w/ emb.) */
         {"nemotron-3.5-lightning-30b-a3b", 31.6e9, 3.2e9, 1, 0.01, 0.02},
-        {"nemotron-3-super-120b-a12b", 120e9, 12e9, 0, 0.01, 0.05}, /* label "120B-A12B" only; we count 11.45B
-                                                                       active (4.6 % under), preset reconstructed */
+        {"nemotron-3-super-120b-a12b", 120e9, 12e9, 1, 0.01, 0.05}, /* label "120B-A12B" only (NVIDIA's count
+                                          without the input embedding, as Nano's): we count 120.67B, 12.23B active
+                                          (h-wide shared experts), preset reconstructed */
         {"qwen3-next-80b-a3b", 80e9, 3e9, 2, 0.01, 0.17},  /* card: "80B total, 3B activated": a label (we
                                                               count 3.25B without embedding and head, 3.87B with) */
         {"kimi-k2", 1.04e12, 32.6e9, 0, 0.015, 0.01},       /* arXiv:2507.20534: 1.04T, 32.6B; we count 1.026T */

@@ -2,6 +2,7 @@
  * average over layer kinds; memory.c's per-kind activations): the general path reproduces the uniform one, and
  * each kind moves the step the way its arithmetic says. */
 #include "testutil.h"
+#include "ops.h"
 
 static sp_train_result run_pp(const sp_model *m, int gpus, int tp, int ep, int seq, int zero, int pp)
 {
@@ -163,8 +164,9 @@ static void test_mtp_cost(void **st)
  * times, its weights shared; docs/model.md "MTP depths"): each depth adds the module's layer, its 2h -> h projection
  * and one LM-head pass, and no weights. Nemotron-3 Super (one "*E" module) at 4096 tokens: the step is linear in
  * the depths, and one depth is 71,303,168 attention-projection + 67,108,864 attention-core (4·4096·32·128)
- * + 285,212,672 MoE (2·(22·2·1024·2688 routed + 2·2·1024·2688 shared + 4096·512 router + 2·4096·1024 latent))
- * + 67,108,864 eh_proj (4·4096^2) + 1,073,741,824 LM head (2·131072·4096) = 1,564,475,392 forward FLOPs per token,
+ * + 351,272,960 MoE (2·(22·2·1024·2688 routed + 2·2·4096·2688 h-wide shared + 4096·512 router + 2·4096·1024
+ * latent)) + 67,108,864 eh_proj (4·4096^2) + 1,073,741,824 LM head (2·131072·4096) = 1,630,535,680 forward FLOPs
+ * per token,
  * x3 per trained token in the step's model FLOPs. A model without an MTP module has none to repeat. */
 static void test_mtp_depths(void **st)
 {
@@ -184,7 +186,7 @@ static void test_mtp_depths(void **st)
     assert_rel(r[3].step_time_s - r[2].step_time_s, r[2].step_time_s - r[1].step_time_s, 1e-9);
     assert_rel(r[2].mem.weights, r[1].mem.weights, 1e-12);
     double one = sp_model_fwd_flops_mtp(&s, 4096, 2) - sp_model_fwd_flops_mtp(&s, 4096, 1);
-    assert_rel(one, 1564475392.0, 1e-12);
+    assert_rel(one, 1630535680.0, 1e-12);
     assert_rel(r[2].model_flops - r[1].model_flops, 3.0 * one * 64 * 4096, 1e-9);
     assert_rel(sp_model_fwd_flops_mtp(&s, 4096, 1), sp_model_fwd_flops_per_token(&s, 4096), 1e-15);
     sp_model l = load_model("llama3-8b");
@@ -194,6 +196,43 @@ static void test_mtp_depths(void **st)
     sp_error e = {0};
     assert_int_equal(sp_plan_resolve(&p, &l, &sys, &e), SP_EINVAL);
     assert_non_null(strstr(e.msg, "plan: mtp_layers = 2 needs a model with an MTP module to repeat; 'Llama-3-8B' has none"));
+}
+
+/* Rule: LatentMoE's shared experts and latent projections as Megatron-Core builds them (core_v0.17.0
+ * moe_layer.py): the shared experts run on the h-wide hidden states (params and FLOPs h-wide: Super's 2 shared
+ * experts of 2688 = 2·2·4096·2688 = 44,040,192 parameters per MoE layer, not the latent width's 11,010,048), and
+ * fc1/fc2_latent_proj are duplicated over TP, each rank running them on its T/t sequence-parallel tokens, fc1 inside
+ * the moe_preprocess CUDA-graph scope. */
+static void test_latent_moe_layout(void **st)
+{
+    (void)st;
+    sp_model s = load_model("nemotron-3-super-120b-a12b");
+    sp_param_count pc;
+    sp_model_params(&s, &pc);
+    double router_latent = 4096.0 * 512 + 2.0 * 4096 * 1024;
+    assert_rel(pc.moe_per_layer - s.n_experts * pc.expert, 2.0 * 2 * 4096 * 2688 + router_latent, 1e-12);
+    sp_system sys = load_system("gb200-nvl72");
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 64, p.tp = 2, p.ep = 64, p.etp = 1, p.ep_fold = 1, p.seq_parallel = 1, p.seq_len = 8192;
+    p.global_batch = 64, p.zero = 1, p.cuda_graphs = SP_GRAPH_MOE_PREPROCESS;
+    sp_error e = {0};
+    if (sp_plan_resolve(&p, &s, &sys, &e))
+        fail_msg("%s", e.msg);
+    sp_layer_ctx c;
+    sp_layer_ctx_init(&c, &s, &sys, &p, &pc, 1);
+    sp_layer_ops l;
+    sp_layer_build_kind(&c, SP_MIX_NONE, SP_FFN_MOE, &l);
+    int found = 0;
+    for (int i = 0; i < l.n; i++)
+        if (!strcmp(l.op[i].name, "latent_down") || !strcmp(l.op[i].name, "latent_up")) {
+            assert_rel(l.op[i].u.gemm.m, 4096, 0); /* 8192 tokens / TP 2 */
+            assert_rel(l.op[i].u.gemm.n * l.op[i].u.gemm.k, 4096.0 * 1024, 0);
+            assert_int_equal(l.op[i].graph, strcmp(l.op[i].name, "latent_down") ? SP_GRAPH_MOE
+                                                                                 : SP_GRAPH_MOE_PREPROCESS);
+            found++;
+        }
+    assert_int_equal(found, 2);
 }
 
 /* Mamba-2 and gated-DeltaNet layers cost the same per token at any context (their FLOPs are constant in s): on
@@ -266,6 +305,7 @@ int main(void)
         cmocka_unit_test(test_stage_memory), cmocka_unit_test(test_sliding_window), cmocka_unit_test(test_mamba1),
         cmocka_unit_test(test_mtp_cost), cmocka_unit_test(test_recurrent_layers_linear),
         cmocka_unit_test(test_refusals),          cmocka_unit_test(test_latent_moe), cmocka_unit_test(test_mtp_depths),
+        cmocka_unit_test(test_latent_moe_layout),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

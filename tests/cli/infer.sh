@@ -40,12 +40,12 @@ expect_out infer_routing '3.8 of 8 experts' -- infer --model mixtral-8x7b --tp 2
 printf '0.5 0.5\n' > "$TMP/route2.txt"
 expect_fail infer_routing_count 2 '2 values for 8 experts' -- infer --model mixtral-8x7b --routing "$TMP/route2.txt"
 expect_fail infer_routing_dense 2 '--routing needs a MoE model' -- infer --model llama3-8b --routing "$TMP/route.txt"
-# LatentMoE at inference (docs/inference.md): Nemotron-3 Super FP8 at TP 8 holds 119,347,481,600 / 8 parameters
-# (`scaleplan model`'s total) + 7/8 of the 40 MoE layers' TP-replicated latent projections (40 x 2 x 4096 x 1024)
-# = 15,212,036,480 bytes of weights per GPU
-expect_json infer_latent_moe_weights 'memory_per_gpu_bytes.weights=15212036480@1e-12' 'mtp?' -- infer --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --tp 8 --weights fp8 --json
+# LatentMoE at inference (docs/inference.md): Nemotron-3 Super FP8 at TP 8 holds 120,668,687,360 / 8 parameters
+# (`scaleplan model`'s total, shared experts h-wide) + 7/8 of the 40 MoE layers' TP-replicated latent projections
+# (40 x 2 x 4096 x 1024) = 15,377,187,200 bytes of weights per GPU
+expect_json infer_latent_moe_weights 'memory_per_gpu_bytes.weights=15377187200@1e-12' 'mtp?' -- infer --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --tp 8 --weights fp8 --json
 expect_out infer_latent_moe_runs 'time per output token' -- infer --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --tp 8
-expect_out infer_mtp_line 'MTP +1 MTP module \(2\.909 G parameters\) not loaded: speculative decoding is not modelled' -- infer --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --tp 8
+expect_out infer_mtp_line 'MTP +1 MTP module \(2\.942 G parameters\) not loaded: speculative decoding is not modelled' -- infer --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --tp 8
 expect_out serve_latent_moe_runs '^MTP: 1 MTP module .*not loaded' -- serve --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --tp 8 --workload sharegpt --rate 2 --requests 200
 # serve --json carries what its text says beside the numbers: the layout chosen over --gpus and the unloaded MTP modules
 expect_json serve_json_layout_mtp 'layout_chosen?' 'mtp?' -- serve --model nemotron-3-super-120b-a12b --system dgx-b200 --gpus 8 --workload sharegpt --rate 2 --requests 200 --json
