@@ -14,7 +14,9 @@ dp = GPUs / (TP x PP x CP); FSDP > 0 -> ZeRO stage 3 (Megatron-FSDP); 'n/a' VP o
 an fp8 row and an mxfp8 row from the parenthesised values; the shape columns and model_config are those of the shared
 file's rows of the same model; software = megatron-core, unstated knobs left empty (the stack's defaults apply), as a
 row that names only its stack would be; bf16_layers is the release's precision config for the model and precision
-(tools/bridge_precision.py: Megatron-Core num_layers_at_start_in_bf16 / num_layers_at_end_in_bf16, whatever the layout). Source: NVIDIA-NeMo/Megatron-Bridge@<commit>:docs/performance-summary.md and
+(tools/bridge_precision.py: Megatron-Core num_layers_at_start_in_bf16 / num_layers_at_end_in_bf16, whatever the layout)
+and mtp_layers the MTP depths the release's model recipe runs, whatever the layout (tools/bridge_recipe_facts.py
+mtp_depths: Megatron-Core mtp_num_layers with mtp_use_repeated_layer; empty where the recipe runs the model's own). Source: NVIDIA-NeMo/Megatron-Bridge@<commit>:docs/performance-summary.md and
 docs/performance-summary-archive.md, cited per row with the table's line.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
 """
@@ -26,6 +28,7 @@ import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bridge_precision  # noqa: E402  (the release's BF16 layers under a quantized precision)
+import bridge_recipe_facts  # noqa: E402  (the release's MTP depths: mtp_depths)
 import rows_csv  # noqa: E402  (the CSV text and the --check step shared by the row generators)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -110,7 +113,8 @@ def build(repo):
     for r in csv.DictReader(open(SHARED, newline="")):
         shared.setdefault(r["model"].split(" (")[0], r)
     header = next(csv.reader(open(SHARED, newline="")))
-    header = header[:header.index("model_config") + 1] + ["bf16_layers"]
+    header = header[:header.index("model_config") + 1] + ["bf16_layers", "mtp_layers"]
+    facts_repo = bridge_recipe_facts.Repo(repo)
     rows, seen = [], set()
     for doc in DOCS:
         text = subprocess.check_output(["git", "-C", repo, "show", "HEAD:" + doc], text=True)
@@ -143,6 +147,9 @@ def build(repo):
                 if bf16:
                     notes += ("; BF16 layers %s (the first and last layers' GEMMs unquantized: the release's precision "
                               "config, %s)" % (bf16, where))
+                mtp = bridge_recipe_facts.mtp_depths(facts_repo, rel, {"model": base + tag}).split(" ")
+                if mtp[0]:
+                    notes += "; MTP depths %s (%s)" % (mtp[0], mtp[1])
                 if ref["moe_experts"] not in ("", "0"):
                     notes += "; MoE routing force-balanced across experts, token-dropless (page footnote)"
                 row = {h: "" for h in header}
@@ -155,7 +162,7 @@ def build(repo):
                            source="NVIDIA-NeMo/Megatron-Bridge@%s:%s | '%s NeMo Container' > '%s Performance' > "
                                   "'%s' table, line %d (%s, %s, %d GPUs)"
                                   % (commit, doc, rel, task, tmodel, line, system, prec.upper(), n),
-                           notes=notes, bf16_layers=bf16)
+                           notes=notes, bf16_layers=bf16, mtp_layers=mtp[0])
                 row["_rel"] = rel
                 rows.append(row)
     count = {}
