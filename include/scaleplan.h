@@ -319,6 +319,9 @@ typedef struct {
     int overlap_ep;           /* stack overlaps the MoE all-to-all with computation (DeepSeek's DualPipe: 1) */
     int tp_micro_pipeline;    /* overlap_tp as PyTorch's async TP runs it (kernels.tp_overlap "micro_pipeline"): each
                                  collective decomposed with the GEMM it feeds or follows (docs/model.md "Async TP") */
+    int separate_qkv;         /* the stack's model code runs the query, key and value projections as three GEMMs
+                                 (kernels.separate_qkv; docs/model.md "Separate projections") */
+    int separate_gate_up;     /* ... and a gated MLP's gate and up projections as two (kernels.separate_gate_up) */
     sp_attn_kernel attn_kernel; /* attention kernel class of the stack (SP_ATTN_GENERIC: the family's attn) */
     int attn_no_sinks;        /* the stack's fused attention has no learned softmax sinks: a model with sinks runs the
                                  unfused (standard) attention core */
@@ -597,6 +600,7 @@ typedef struct {
     int attn_no_sinks;            /* kernels.attention_sinks false: the fused kernel cannot add a sink logit */
     int rope_mscale_unfused;      /* kernels.rope_mscale_unfused true: a YaRN-scaled RoPE runs unfused */
     int tp_micro_pipeline;        /* kernels.tp_overlap "micro_pipeline" (absent or "chunked": 0) */
+    int separate_qkv, separate_gate_up; /* kernels.separate_qkv / separate_gate_up (absent: false, fused) */
     int flash_attention;
     sp_recompute recompute;
     int seq_parallel;             /* 1: sequence parallelism whenever tp > 1 */

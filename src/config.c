@@ -867,7 +867,8 @@ sp_status sp_preset_json(const char *data_dir, const char *kind, const char *nam
 static const char *const stack_keys[] = {"name", "description", "base", "kernels", "defaults", "supports",
                                          "efficiency", "sources", NULL};
 static const char *const kernel_keys[] = {"attention", "attention_class", "attention_sinks", "rope_mscale_unfused",
-                                          "gemm", "fusions", "tp_overlap", NULL};
+                                          "gemm", "fusions", "tp_overlap", "separate_qkv",
+                                          "separate_gate_up", NULL};
 /* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
@@ -1030,6 +1031,16 @@ static sp_status stack_eff(const src_file *f, json_t *e, json_t *src, sp_softwar
     return SP_OK;
 }
 
+/* an optional boolean kernels fact (absent: false) */
+static sp_status kernel_bool(const src_file *f, json_t *k, const char *key, int *out, sp_error *err)
+{
+    json_t *v = json_object_get(k, key);
+    if (v && !json_is_boolean(v))
+        return sp_fail(err, SP_EINVAL, "%s:%d: kernels.%s must be true or false", f->path, key_line(f, key), key);
+    *out = v && json_is_true(v);
+    return SP_OK;
+}
+
 static sp_status parse_stack(const src_file *f, const char *display, json_t *o, sp_software *sw, sp_error *err)
 {
     memset(sw, 0, sizeof *sw);
@@ -1068,6 +1079,9 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
         return sp_fail(err, SP_EINVAL, "%s:%d: kernels.tp_overlap: allowed chunked, micro_pipeline", f->path,
                        key_line(f, "tp_overlap"));
     sw->tp_micro_pipeline = tpv && strcmp(tpv, "micro_pipeline") == 0;
+    if ((rc = kernel_bool(f, k, "separate_qkv", &sw->separate_qkv, err)) ||
+        (rc = kernel_bool(f, k, "separate_gate_up", &sw->separate_gate_up, err)))
+        return rc;
     snprintf(sw->gemm, sizeof sw->gemm, "%s", gemm);
     if ((rc = stack_defaults(f, d, src, sw, err)))
         return rc;

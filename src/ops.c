@@ -438,9 +438,18 @@ void sp_ops_attention(sp_layer_ctx *c, sp_layer_ops *l)
     double T = c->T, t = c->t, h = c->h, qd = c->qd, kvd = c->kvd;
     l->module = 0; /* the projections: re-run only by full recompute */
     /* a gated output (Qwen3-Next) doubles the query projection: query and gate */
-    linear(c, l, "qkv", SP_OPF_TP_IN, 1, T, ((c->m->attn_gate ? 2 : 1) * qd + 2 * kvd) / t, h, c->d);
-    keep(l, block_input(c) * saved_input_bytes(c));
-    op_sac_gemm(c, l, "sac_k", kvd / t, h); /* wk, the second mm */
+    double qw = (c->m->attn_gate ? 2 : 1) * qd;
+    if (c->s->separate_qkv && !c->serving) { /* wq, wk, wv: three GEMMs, each reading the block input */
+        linear(c, l, "q_proj", SP_OPF_TP_IN, 1, T, qw / t, h, c->d);
+        keep(l, block_input(c) * saved_input_bytes(c));
+        linear(c, l, "k_proj", SP_OPF_TP_IN, 1, T, kvd / t, h, c->d);
+        op_sac_mark(l, 1); /* wk, the second mm */
+        linear(c, l, "v_proj", SP_OPF_TP_IN, 1, T, kvd / t, h, c->d);
+    } else {
+        linear(c, l, "qkv", SP_OPF_TP_IN, 1, T, (qw + 2 * kvd) / t, h, c->d);
+        keep(l, block_input(c) * saved_input_bytes(c));
+        op_sac_gemm(c, l, "sac_k", kvd / t, h); /* wk, the second mm */
+    }
     linear(c, l, "attn_out", SP_OPF_TP_OUT, 1, T, h, qd / t, c->d);
     attn_out_saved(c, l);
     op_sac_mark(l, 1); /* wo, the fourth */
@@ -497,9 +506,14 @@ void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l)
      * Megatron-Core's TE spec, TELayerNormColumnParallelLinear with pre_mlp_layernorm IdentityOp,
      * gpt_layer_specs.py:313: the checkpoint is the norm input the layer keeps anyway) */
     l->module = SP_RCM_MLP;
-    linear(c, l, "mlp_up", SP_OPF_TP_IN | SP_OPF_TP_FFN, 1, T, mats * f / t, h, c->d);
+    int split = m->gated && c->s->separate_gate_up && !c->serving; /* w1 and w3: two GEMMs on the same input */
+    linear(c, l, split ? "mlp_gate" : "mlp_up", SP_OPF_TP_IN | SP_OPF_TP_FFN, 1, T, (split ? 1 : mats) * f / t, h,
+           c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
-    if (m->gated) /* w1 is the fifth mm (saved), w3 the sixth */
+    if (split) {
+        linear(c, l, "mlp_up", SP_OPF_TP_IN | SP_OPF_TP_FFN, 1, T, f / t, h, c->d);
+        op_sac_mark(l, 1); /* w3, the sixth mm */
+    } else if (m->gated) /* w1 is the fifth mm (saved), w3 the sixth */
         op_sac_gemm(c, l, "sac_up", f / t, h);
     linear(c, l, "mlp_down", SP_OPF_TP_OUT | SP_OPF_TP_FFN, 1, T, h, f / t, c->d);
     keep(l, T * f / t * saved_input_bytes(c));

@@ -222,6 +222,8 @@ void sp_software_apply_system(const sp_software *sw, sp_system *s)
     s->attn_no_sinks = sw->attn_no_sinks;
     s->rope_mscale_unfused = sw->rope_mscale_unfused;
     s->tp_micro_pipeline = sw->tp_micro_pipeline;
+    s->separate_qkv = sw->separate_qkv;
+    s->separate_gate_up = sw->separate_gate_up;
     s->flash_attention = sw->flash_attention;
     s->overlap_tp = sw->overlap_tp;
     s->overlap_dp = sw->overlap_dp;

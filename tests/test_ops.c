@@ -877,7 +877,7 @@ static void op_fb(const sp_layer_ops *l, const sp_system *s, const char *name, d
 }
 
 /* Rule: async TP on the torchtitan stack (kernels.tp_overlap micro_pipeline) fuses each TP collective with its GEMM,
- * decomposed in TP steps (ops.c tp_pipe_expose): forward, the all-gather hides behind 7/8 of qkv (mlp_up) and the
+ * decomposed in TP steps (ops.c tp_pipe_expose): forward, the all-gather hides behind 7/8 of qkv (mlp_gate + mlp_up) and the
  * reduce-scatter behind 7/8 of attn_out (mlp_down); backward, only the reduce-scatter's all-gather, behind 7/8 of
  * the data-gradient half of attn_out (mlp_down); the all-gather's backward reduce-scatter stays exposed. Added,
  * exposed: the local-shard copy (2 bytes/8 per fused all-gather) and the partials' reduction (bytes x 9/8) at the
@@ -912,9 +912,13 @@ static void test_async_tp_micro_pipeline(void **st)
     }
     double bytes = find_op(&l, "tp_attn_allgather")->u.coll.bytes, bw = s.acc.hbm_bw * s.acc.eff.mem, sh = 7.0 / 8;
     double ef = tpf, eb = tpb;
+    double in_f[2], in_b;
+    ops_sum(&l, &s, SP_OPF_TP_IN, SP_OPF_TP_FFN | SP_OPF_RERUN_ONLY, &in_f[0], &in_b); /* qkv */
+    ops_sum(&l, &s, SP_OPF_TP_IN | SP_OPF_TP_FFN, SP_OPF_RERUN_ONLY, &in_f[1], &in_b); /* mlp_gate + mlp_up */
+    assert_true(in_f[1] > gf[2]); /* torchtitan's w1 and w3 are two GEMMs, both fused with the all-gather */
     for (int blk = 0; blk < 2; blk++) {
         const double *f = gf + 2 * blk, *cc = cf + 2 * blk;
-        ef += 2 * bytes / 8 / bw - fmin(cc[0], sh * f[0]) + bytes * 9 / 8 / bw - fmin(cc[1], sh * f[1]);
+        ef += 2 * bytes / 8 / bw - fmin(cc[0], sh * in_f[blk]) + bytes * 9 / 8 / bw - fmin(cc[1], sh * f[1]);
         eb += 2 * bytes / 8 / bw - fmin(cb[2 * blk + 1], sh * 0.5 * gb[2 * blk + 1]);
     }
     s.overlap_tp = 1;
@@ -930,6 +934,54 @@ static void test_async_tp_micro_pipeline(void **st)
     assert_rel(on.tp_fwd, fmax(0, tpf - 0.7 * lf), 1e-12);
     assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &sw, &e), SP_OK);
     assert_int_equal(sw.tp_micro_pipeline, 0);
+}
+
+/* Rule: a stack whose model code runs separate projections (kernels.separate_qkv, separate_gate_up: torchtitan's
+ * wq/wk/wv and w1/w3 linears) prices them as that many GEMMs of the same input, each at its own shape: Llama 3 8B at
+ * TP 8 on torchtitan-0.1, q 4096/8, k and v 1024/8 columns, gate and up 14336/8; FLOPs equal the fused ones; per-op
+ * SAC re-runs wk and w3 (the second and sixth mm) as the ops themselves (no sac_k / sac_up). A fused stack
+ * (megatron-core) keeps one qkv and one mlp_up. */
+static void test_separate_projections(void **st)
+{
+    (void)st;
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
+    sp_software sw;
+    sp_error e = {0};
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "torchtitan-0.1", &sw, &e), SP_OK);
+    assert_true(sw.separate_qkv && sw.separate_gate_up);
+    sp_software_apply_system(&sw, &s);
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 8, p.tp = 8, p.seq_parallel = 1, p.micro_batch = 2, p.seq_len = 8192;
+    p.recompute = SP_RECOMPUTE_SELECTIVE, p.recompute_modules = SP_RCM_OP_SAC;
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 0, &l);
+    const char *nm[5] = {"q_proj", "k_proj", "v_proj", "mlp_gate", "mlp_up"};
+    const double n[5] = {512, 128, 128, 1792, 1792};
+    for (int i = 0; i < 5; i++) {
+        const sp_op *o = find_op(&l, nm[i]);
+        assert_non_null(o);
+        assert_true(o->u.gemm.m == 2 * 8192 && o->u.gemm.k == 4096 && o->u.gemm.n == n[i]);
+        assert_true(o->flags & SP_OPF_TP_IN);
+        assert_int_equal((o->rerun & SP_RCM_OP_SAC) != 0, i == 1 || i == 4);
+    }
+    assert_null(find_op(&l, "qkv"));
+    assert_null(find_op(&l, "sac_k"));
+    assert_null(find_op(&l, "sac_up"));
+    s.separate_qkv = s.separate_gate_up = 0;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build(&c, 0, &l);
+    assert_true(find_op(&l, "qkv")->u.gemm.n == 768 && find_op(&l, "mlp_up")->u.gemm.n == 3584);
+    assert_null(find_op(&l, "q_proj"));
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &sw, &e), SP_OK);
+    assert_false(sw.separate_qkv || sw.separate_gate_up);
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "torchtitan", &sw, &e), SP_OK);
+    assert_true(!sw.separate_qkv && sw.separate_gate_up);
 }
 
 int main(void)
@@ -961,6 +1013,7 @@ int main(void)
         cmocka_unit_test(test_frozen_fp8_no_wgrad_transpose),
         cmocka_unit_test(test_hybridep_permute_overlap),
         cmocka_unit_test(test_async_tp_micro_pipeline),
+        cmocka_unit_test(test_separate_projections),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
