@@ -267,6 +267,8 @@ typedef struct {
                             * overlaps; 0 = communication off the compute units (collective.c sp_comm_sm_share) */
     double grouped_gemm;   /* MoE grouped expert GEMMs: fraction of the GEMM curve the stack's grouped kernel reaches
                               (0 = 1; set by the software stack's moe_gemm factor, docs/calibration.md) */
+    double mxfp8_gemm_rel; /* MXFP8 GEMMs: the scaled-format curve x this (measured FP8 per-tensor / MXFP8 GEMM time
+                              on the same shapes; 0 = 1) */
     double nvfp4_gemm_rel; /* NVFP4 GEMMs: the scaled-format curve x this (measured NVFP4 / FP8 GEMM speedup over
                               the peak ratio; 0 = 1) */
 } sp_efficiency;

@@ -456,7 +456,8 @@ static const char *const accel_keys[] = {"name", "family", "description", "peak_
                                          "tdp_w", "idle_w", "price_usd", "fp8_gemm_any_layout", "efficiency",
                                          "sources", NULL};
 static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead",
-                                       "fp8_gemm_max", "fp8_gemm_k_half", "nvfp4_gemm_rel", "attn_kernels", "comm_sms",
+                                       "fp8_gemm_max", "fp8_gemm_k_half", "mxfp8_gemm_rel", "nvfp4_gemm_rel", "attn_kernels",
+                                       "comm_sms",
                                        "sources", NULL};
 
 /* a fraction of peak in 0.01..1 under key k of v; absent optional keys leave *out at 0 */
@@ -586,6 +587,8 @@ static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, s
     if ((rc = get_qty(f, e, "fp8_gemm_k_half", SP_UNIT_NONE, 0, 1e6, &a->eff.fp8_gemm_k_half, NULL, err)))
         return rc;
     if ((rc = get_qty(f, e, "nvfp4_gemm_rel", SP_UNIT_NONE, 0.01, 1, &a->eff.nvfp4_gemm_rel, NULL, err)))
+        return rc;
+    if ((rc = get_qty(f, e, "mxfp8_gemm_rel", SP_UNIT_NONE, 0.01, 1, &a->eff.mxfp8_gemm_rel, NULL, err)))
         return rc;
     if ((rc = get_qty(f, e, "comm_sms", SP_UNIT_NONE, 0, 100000, &a->eff.comm_sms, NULL, err)))
         return rc;

@@ -249,8 +249,11 @@ double sp_gemm_eff(const sp_accel *a, double m, double n, double k, double batch
  * more (data/accelerators/h100-sxm.json cites the measurements). Without those fields FP8 uses the BF16 curve. */
 static double gemm_eff_dtype(const sp_accel *a, sp_dtype d, double m, double n, double k, double batch)
 {
-    /* NVFP4 where the accelerator file measured it below the FP8 curve (Blackwell Ultra: data/accelerators/b300.json) */
-    double rel = d == SP_NVFP4 && a->eff.nvfp4_gemm_rel > 0 ? a->eff.nvfp4_gemm_rel : 1;
+    /* MXFP8 and NVFP4 where the accelerator file measured them below the per-tensor FP8 curve (b200.json: MXFP8's
+     * block-scaled kernels; b300.json: Blackwell Ultra's NVFP4) */
+    double rel = d == SP_NVFP4 && a->eff.nvfp4_gemm_rel > 0   ? a->eff.nvfp4_gemm_rel
+                 : d == SP_MXFP8 && a->eff.mxfp8_gemm_rel > 0 ? a->eff.mxfp8_gemm_rel
+                                                               : 1;
     if (sp_dtype_is_quantized(d) && a->eff.fp8_gemm_max > 0 && a->peak[d] > 0)
         return rel * gemm_eff_curve(a, a->eff.fp8_gemm_max,
                                     a->eff.fp8_gemm_k_half > 0 ? a->eff.fp8_gemm_k_half : a->eff.gemm_k_half, m, n, k,
