@@ -611,6 +611,20 @@ static void test_nvfp4_gemm_rel(void **st)
     assert_rel(r, 0.5, 1e-12);
 }
 
+/* Rule: MXFP8 GEMMs run at mxfp8_gemm_rel (0.951, TE's B300 benchmark: FP8 current 6.812 vs MXFP8 7.161 ms) of the
+ * per-tensor FP8 rate on Blackwell, B300 inheriting B200's field; Hopper has none (MXFP8 is not a Hopper format). */
+static void test_mxfp8_gemm_rel(void **st)
+{
+    (void)st;
+    sp_system u = load_system("dgx-b300"), b = load_system("dgx-b200");
+    double x = 16384, ou = u.acc.eff.kernel_overhead_s, ob = b.acc.eff.kernel_overhead_s;
+    assert_true(b.acc.eff.mxfp8_gemm_rel == 0.951 && u.acc.eff.mxfp8_gemm_rel == 0.951);
+    double r = (sp_gemm_time(&b.acc, SP_MXFP8, x, x, x, 1) - ob) / (sp_gemm_time(&b.acc, SP_FP8, x, x, x, 1) - ob);
+    assert_rel(r, 1 / 0.951, 1e-12);
+    r = (sp_gemm_time(&u.acc, SP_MXFP8, x, x, x, 1) - ou) / (sp_gemm_time(&u.acc, SP_FP8, x, x, x, 1) - ou);
+    assert_rel(r, 1 / 0.951, 1e-12);
+}
+
 /* Rule: the per-expert loop adds count x its host operations to the grouped GEMM's one module call (99.66 / 37.08
  * eager kernels, TE#2053): 16 experts x 3 forward at 10 us per kernel = (2.6877 + 48) x 10 us of host forward. */
 static void test_grouped_host_priced(void **st)
@@ -1006,6 +1020,7 @@ int main(void)
         cmocka_unit_test(test_nvfp4_casts),
         cmocka_unit_test(test_te_quant_casts),
         cmocka_unit_test(test_nvfp4_gemm_rel),
+        cmocka_unit_test(test_mxfp8_gemm_rel),
         cmocka_unit_test(test_grouped_host_priced),
         cmocka_unit_test(test_expert_bias),
         cmocka_unit_test(test_act_clamp),
