@@ -4,9 +4,12 @@
 Usage:  python3 tools/bridge_recipe_facts.py MEGATRON_BRIDGE_GIT_DIR [--check]     (needs git and PyYAML)
 
 For every row of data/validation/training_runs_megatron_core.csv (its values as the shared file has them:
-tools/bridge_recipes.py strip_ours) this finds the performance recipe of the row's release whose parallel layout,
-micro batch and global batch equal the table's, and writes what it sets, one line per (release, model, system,
-precision, layout), cited NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
+tools/bridge_recipes.py strip_ours), and every DGX-GB300 / DGX-B300 row of the same tables as tools/bridge_ultra.py
+reads them from the clone (bridge_ultra.rows, before enrichment; they are written to
+data/validation/training_runs_megatron_core_ultra.csv, an independent check that no calibration reads), this finds
+the performance recipe of the row's release whose parallel layout, micro batch and global batch equal the table's,
+and writes what it sets, one line per (release, model, system, precision, layout), cited
+NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
 
   - releases 25.11 .. 26.06.01: the tag's scripts/performance/configs/*/*workload_base_configs.py, imported as they
     are (their WorkloadBaseConfig dataclasses need nothing but the standard library); a config matches when its
@@ -22,7 +25,8 @@ precision, layout), cited NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
     Qwen3 MoE: token drop), token drop being apply_moe_token_drop's capacity factor 1.0 with padding (moe_capacity,
     moe_pad). Later releases drop tokens only under --use_tokendrop true, off by default (v0.3.0
     scripts/performance/README.md:184, utils/overrides.py:277-283), so their MoE rows are dropless;
-  - 26.08: the flat perf recipes of v0.6.0 (src/megatron/bridge/perf_recipes), read by hand: FLAT below;
+  - 26.08: the flat perf recipes of v0.6.0 (src/megatron/bridge/perf_recipes/<model>/<gpu>/), read by hand per GPU
+    (gb200, gb300): FLAT below;
   - every release: the BF16 layers its precision config keeps under a quantized precision (bf16_layers "START,END",
     bf16_layers_source the lines that set it), read by tools/bridge_precision.py, whatever the layout.
   - pp_split: whether the model's library recipe counts the embedding and the loss as layers in the pipeline split
@@ -58,6 +62,7 @@ import yaml
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import bridge_precision  # noqa: E402  (the release's BF16 layers, the release -> tag map)
 import bridge_recipes  # noqa: E402  (strip_ours, release, paths)
+import bridge_ultra  # noqa: E402  (the Blackwell Ultra rows of the same tables)
 import calibrate  # noqa: E402  (is_moe: routed experts as scaleplan reads the model)
 
 MB = "NVIDIA-NeMo/Megatron-Bridge"
@@ -67,7 +72,7 @@ MODELS = [("Llama-3-8B", "LLAMA3_8B", "llama3/llama3_8b"), ("Llama-3-70B", "LLAM
           ("GPT-OSS-120B", "GPT_OSS_120B", None), ("Qwen3-30B-A3B", "QWEN3_30B_A3B", "qwen3/qwen3_30b_a3b"),
           ("Qwen3-235B-A22B", "QWEN3_235B_A22B", "qwen3/qwen3_235b_a22b"), ("Kimi-K2", "KIMI_K2", None),
           ("Nemotron-3-Nano", "NEMOTRON_3_NANO", None), ("Nemotron-3-Super", "NEMOTRON_3_SUPER", None)]
-GPU = {"gb200-nvl72": "gb200", "dgx-b200": "b200", "dgx-h100": "h100"}
+GPU = {"gb200-nvl72": "gb200", "dgx-b200": "b200", "dgx-h100": "h100", "gb300-nvl72": "gb300", "dgx-b300": "b300"}
 PREC = {"bf16": ["BF16"], "fp8": ["FP8_CS", "FP8_SC", "FP8_DS"], "mxfp8": ["FP8_MX"], "nvfp4": ["NVFP4"]}
 KEY = bridge_recipes.KEY
 COLS = KEY + ["recipe", "moe_dispatcher", "overlap_ep", "cuda_graphs", "recompute", "recompute_detail",
@@ -80,12 +85,14 @@ LIB_MTP = {"Nemotron-3-Super": ("src/megatron/bridge/recipes/nemotronh/nemotron_
 # 26.08 (v0.6.0): nemotron_3_super_pretrain_config -> _nemotron_3_super_pretrain_64gpu_h100_bf16_config ->
 # nemotron_3_super_pretrain_16gpu_h100_bf16_config, which sets them
 FLAT_MTP = {"Nemotron-3-Super-120B-A12B": ("2", "src/megatron/bridge/recipes/nemotronh/h100/nemotron_3_super.py:98,102")}
-# ... and its TP overlap: the flat Super recipes (perf_recipes/nemotronh/gb200/nemotronh.py:76-218) and that chain
-# set no comm_overlap, _pretrain_common leaves it None (src/megatron/bridge/recipes/common.py:128)
-FLAT_TP = {"Nemotron-3-Super-120B-A12B": ("0", "src/megatron/bridge/perf_recipes/nemotronh/gb200/nemotronh.py:76-218 and "
-                                               "src/megatron/bridge/recipes/nemotronh/h100/nemotron_3_super.py:32-254 set "
-                                               "no comm_overlap; src/megatron/bridge/recipes/common.py:128 "
-                                               "comm_overlap=None")}
+# ... and its TP overlap, per GPU: the flat Super recipes (perf_recipes/nemotronh/gb200/nemotronh.py:76-218,
+# gb300/nemotronh.py:72-212) and that chain set no comm_overlap, _pretrain_common leaves it None
+# (src/megatron/bridge/recipes/common.py:128)
+FLAT_TP = {g: {"Nemotron-3-Super-120B-A12B": ("0", "src/megatron/bridge/perf_recipes/nemotronh/%s/nemotronh.py:%s and "
+                                                   "src/megatron/bridge/recipes/nemotronh/h100/nemotron_3_super.py:32-254 "
+                                                   "set no comm_overlap; src/megatron/bridge/recipes/common.py:128 "
+                                                   "comm_overlap=None" % (g, lines))}
+           for g, lines in (("gb200", "76-218"), ("gb300", "72-212"))}
 # the perf scripts that start from LIB_MTP's recipes (none sets a comm_overlap at 26.04 .. 26.06.01)
 PERF_SCRIPT = {"Nemotron-3-Super": "scripts/performance/configs/nemotronh/nemotron_3_llm_pretrain.py"}
 TP_SET = re.compile(r"tp_comm_overlap\s*=\s*(True|False)")
@@ -111,18 +118,28 @@ PP_SPLIT = {
 
 # DeepSeek-V3: the library recipe trains one MTP module (mtp_num_layers 1) and its performance scripts take the
 # workload config's pp_layout or else set_deepseek_v3_pipeline_model_parallel_layout's map for (PP, VP), whose (16, 1),
-# (8, 2) and (4, 4) entries are all "E + 4 layers | 14 x 4 layers | 1 layer + MTP + loss"; read by hand per release:
-# release -> (the mtp_num_layers line, the map's first entry line)
+# (8, 2) and (4, 4) entries are all "E + 4 layers | 14 x 4 layers | 1 layer + MTP + loss" and whose (8, 1) and (4, 2)
+# entries, the two lines above them in every release, are both "E + 8 layers | 6 x 8 layers | 5 layers + MTP + loss";
+# read by hand per release: release -> (the mtp_num_layers line, the (16, 1)..(4, 4) lines, the (8, 1)..(4, 2) lines)
 DS = "DeepSeek-V3 671B-A37B"
-DS_MTP = {"26.02": (RB + "deepseek/deepseek_v3.py:198,244", RB + "deepseek/deepseek_v3.py:54-56"),
-          "26.02.01": (RB + "deepseek/deepseek_v3.py:84", RB + "deepseek/deepseek_v3.py:42-44"),
-          "26.04": (RB + "deepseek/deepseek_v3.py:84", RB + "deepseek/deepseek_v3.py:42-44"),
-          "26.04.01": (RB + "deepseek/deepseek_v3.py:84", RB + "deepseek/deepseek_v3.py:42-44"),
-          "26.06": (RB + "deepseek/deepseek_v3.py:122", RB + "deepseek/deepseek_v3.py:73-75"),
-          "26.06.01": (RB + "deepseek/deepseek_v3.py:122", RB + "deepseek/deepseek_v3.py:73-75"),
-          "26.08": (RB + "deepseek/h100/deepseek_v3.py:123", RB + "deepseek/h100/deepseek_v3.py:74-76")}
-DS_MAP = {("16", "1"), ("8", "2"), ("4", "4")}
-DS_MAP_LAYOUT = "Et*4|(t*4|)*14tmL"
+DS_MTP = {"26.02": (RB + "deepseek/deepseek_v3.py:198,244", RB + "deepseek/deepseek_v3.py:54-56",
+                    RB + "deepseek/deepseek_v3.py:52-53"),
+          "26.02.01": (RB + "deepseek/deepseek_v3.py:84", RB + "deepseek/deepseek_v3.py:42-44",
+                       RB + "deepseek/deepseek_v3.py:40-41"),
+          "26.04": (RB + "deepseek/deepseek_v3.py:84", RB + "deepseek/deepseek_v3.py:42-44",
+                    RB + "deepseek/deepseek_v3.py:40-41"),
+          "26.04.01": (RB + "deepseek/deepseek_v3.py:84", RB + "deepseek/deepseek_v3.py:42-44",
+                       RB + "deepseek/deepseek_v3.py:40-41"),
+          "26.06": (RB + "deepseek/deepseek_v3.py:122", RB + "deepseek/deepseek_v3.py:73-75",
+                    RB + "deepseek/deepseek_v3.py:71-72"),
+          "26.06.01": (RB + "deepseek/deepseek_v3.py:122", RB + "deepseek/deepseek_v3.py:73-75",
+                       RB + "deepseek/deepseek_v3.py:71-72"),
+          "26.08": (RB + "deepseek/h100/deepseek_v3.py:123", RB + "deepseek/h100/deepseek_v3.py:74-76",
+                    RB + "deepseek/h100/deepseek_v3.py:72-73")}
+# (PP, VP) -> (layout, which of DS_MTP's citations holds its map entry)
+DS_MAP = {("16", "1"): ("Et*4|(t*4|)*14tmL", 1), ("8", "2"): ("Et*4|(t*4|)*14tmL", 1),
+          ("4", "4"): ("Et*4|(t*4|)*14tmL", 1), ("8", "1"): ("Et*8|(t*8|)*6t*5mL", 2),
+          ("4", "2"): ("Et*8|(t*8|)*6t*5mL", 2)}
 
 
 def pp_split(repo, rel, row, f):
@@ -135,8 +152,9 @@ def pp_split(repo, rel, row, f):
         return ""
     if f.get("extra", "").startswith("pp_layout "):
         return "layout %s %s" % (f["extra"].split()[1], f["recipe"].split()[0])
-    if (row["pp"], row["vpp"] or "1") in DS_MAP:
-        return "layout %s %s@%s:%s" % (DS_MAP_LAYOUT, MB, repo.short(TAGS[rel]), DS_MTP[rel][1])
+    entry = DS_MAP.get((row["pp"], row["vpp"] or "1"))
+    if entry:
+        return "layout %s %s@%s:%s" % (entry[0], MB, repo.short(TAGS[rel]), DS_MTP[rel][entry[1]])
     return ""
 
 
@@ -145,8 +163,8 @@ def mtp_layers(repo, rel, row, f):
     if row["model"] != DS or rel not in DS_MTP or not f.get("recipe"):
         return ""
     return "1 %s@%s:%s" % (MB, repo.short(TAGS[rel]), DS_MTP[rel][0])
-# 26.08 (v0.6.0): model -> (path:line function, dispatcher, A2A overlap, CUDA graphs, recompute, detail, where)
-FLAT = {
+# 26.08 (v0.6.0): GPU -> model -> (path:line function, dispatcher, A2A overlap, CUDA graphs, recompute, detail, where)
+FLAT = {"gb200": {
     "DeepSeek-V3 671B-A37B": (P6 + "deepseek/gb200/deepseek_v3.py:134 deepseek_v3_pretrain_256gpu_gb200_fp8mx_config",
                               "hybridep", "1", "full_iteration", "selective", "modules mla_up_proj",
                               "_enable_deepseek_full_iteration_mxfp8 (" + P6 + "deepseek/common.py:56-77: hybridep, "
@@ -171,7 +189,38 @@ FLAT = {
     "Nemotron-3-Super-120B-A12B nvfp4": (P6 + "nemotronh/gb200/nemotronh.py:169 "
                                          "nemotron_3_super_pretrain_64gpu_gb200_nvfp4_config", "hybridep", "0",
                                          "transformer_engine:attn+mamba+moe_router+moe_preprocess", "none", "", ""),
-}
+}, "gb300": {
+    # the GB300 functions differ from the GB200 ones (diffed function by function) in their parallel layout and
+    # micro batch, DeepSeek-V3's recompute_modules [] and explicit layout, GPT-OSS's recompute (none set: the library
+    # recipe's, recipes/gpt_oss/gpt_oss.py:57 -> recipes/gpt_oss/h100/gpt_oss.py:236 recompute_granularity None) and
+    # Nemotron-3 Super's TP 1
+    "DeepSeek-V3 671B-A37B": (P6 + "deepseek/gb300/deepseek_v3.py:133 deepseek_v3_pretrain_256gpu_gb300_fp8mx_config",
+                              "hybridep", "1", "full_iteration", "selective",
+                              "modules [] (granularity selective, nothing recomputed)",
+                              "pp_layout Et*4|(t*4|)*14tmL (line 154, set_deepseek_v3_pipeline_model_parallel_layout); "
+                              "_enable_deepseek_full_iteration_mxfp8 (" + P6 + "deepseek/common.py:56-77: hybridep, "
+                              "full-iteration graph, overlap_moe_expert_parallel_comm)"),
+    "GPT-OSS-120B": (P6 + "gpt_oss/gb300/gpt_oss.py:216 gpt_oss_120b_pretrain_64gpu_gb300_fp8mx_config", "hybridep",
+                     "1", "full_iteration", "none", "",
+                     "_apply_gpt_oss_120b_full_iter_fp8mx_configs (" + P6 + "gpt_oss/common.py:25-49); no recompute "
+                     "set: the library recipe's (src/megatron/bridge/recipes/gpt_oss/h100/gpt_oss.py:236)"),
+    "Qwen3-30B-A3B": (P6 + "qwen/gb300/qwen3_moe.py:301 qwen3_30b_a3b_pretrain_8gpu_gb300_fp8mx_config", "hybridep",
+                      "1", "full_iteration", "none", "",
+                      "_enable_hybridep_full_iteration_mxfp8 (" + P6 + "qwen/common.py:36-60)"),
+    "Qwen3-235B-A22B": (P6 + "qwen/gb300/qwen3_moe.py:461 qwen3_235b_a22b_pretrain_256gpu_gb300_fp8mx_config",
+                        "hybridep", "1", "full_iteration", "none", "",
+                        "_enable_hybridep_full_iteration_mxfp8 (" + P6 + "qwen/common.py:36-60)"),
+    "Nemotron-3-Nano-30B-A3B": (P6 + "nemotronh/gb300/nemotronh.py:362 nemotron_3_nano_pretrain_8gpu_gb300_fp8mx_config",
+                                "hybridep", "0", "transformer_engine:attn+mamba+moe_router+moe_preprocess", "none", "",
+                                "_apply_nemotron_3_nano_perf_defaults (" + P6 + "nemotronh/common.py:46-49: "
+                                "recompute none)"),
+    "Nemotron-3-Super-120B-A12B mxfp8": (P6 + "nemotronh/gb300/nemotronh.py:118 "
+                                         "nemotron_3_super_pretrain_64gpu_gb300_fp8mx_config", "hybridep", "0",
+                                         "transformer_engine:attn+mamba+moe_router+moe_preprocess", "none", "", ""),
+    "Nemotron-3-Super-120B-A12B nvfp4": (P6 + "nemotronh/gb300/nemotronh.py:165 "
+                                         "nemotron_3_super_pretrain_64gpu_gb300_nvfp4_config", "hybridep", "0",
+                                         "transformer_engine:attn+mamba+moe_router+moe_preprocess", "none", "", ""),
+}}
 
 
 class Repo:
@@ -226,7 +275,7 @@ class Repo:
 def tp_overlap_facts(repo, rel, row):
     """The recipe's TP communication overlap: (overlap_tp, citation), or {} where not read (LIB_MTP's models only)."""
     if rel == "26.08":
-        m = FLAT_TP.get(row["model"])
+        m = FLAT_TP.get(GPU[row["system"]], {}).get(row["model"])
         return dict(overlap_tp=m[0], overlap_tp_recipe="%s@%s:%s" % (MB, repo.short(TAGS[rel]), m[1])) if m else {}
     lib = [(k, v) for k, v in LIB_MTP.items() if row["model"].startswith(k)]
     if not lib or rel == "25.09":
@@ -381,7 +430,8 @@ def yaml_facts(repo, row, moe, unstated):
 
 
 def flat_facts(repo, row):
-    m = FLAT.get(row["model"]) or FLAT.get(row["model"] + " " + row["precision"])
+    flat = FLAT.get(GPU[row["system"]], {})
+    m = flat.get(row["model"]) or flat.get(row["model"] + " " + row["precision"])
     if not m:
         return None
     return dict(recipe="%s@%s:%s" % (MB, repo.short(TAGS["26.08"]), m[0]), moe_dispatcher=m[1], overlap_ep=m[2],
@@ -395,29 +445,32 @@ def main():
     repo = Repo(sys.argv[1])
     facts = {}
     with open(bridge_recipes.ROWS, newline="") as fh:
-        for row in csv.DictReader(fh):
-            rel = bridge_recipes.release(row)
-            bridge_recipes.strip_ours(row)
-            unstated = rel == "25.09" and not row["precision"]
-            if unstated:
-                row["precision"] = "fp8"
-            # MoE: the experts column, or routed experts in the model the row's model_config names (a hybrid such as
-            # Nemotron-3 Nano / Super states its experts only there), read as tools/calibrate.py reads them
-            moe = calibrate.is_moe(row)
-            if rel == "25.09":
-                f = yaml_facts(repo, row, moe, unstated)
-            elif rel == "26.08":
-                f = flat_facts(repo, row)
-            else:
-                f = workload_facts(repo, rel, row, moe)
-            if f is not None:
-                # the precision config is the release's for the model and precision, whatever the layout
-                f["bf16_layers"], f["bf16_layers_source"] = bridge_precision.bf16_layers(repo.path, rel, row["model"],
-                                                                                         row["precision"])
-                f["pp_split"] = pp_split(repo, rel, row, f)
-                f["mtp_layers"] = mtp_layers(repo, rel, row, f) or mtp_depths(repo, rel, row)
-                f.update(tp_overlap_facts(repo, rel, row))
-                facts[tuple([rel] + [row[k] for k in KEY[1:]])] = f
+        shared = list(csv.DictReader(fh))
+    for row in shared:
+        bridge_recipes.strip_ours(row)
+    # then the Blackwell Ultra rows of the same tables, as tools/bridge_ultra.py reads them before enriching them
+    for row in shared + bridge_ultra.rows(repo.path)[1]:
+        rel = bridge_recipes.release(row)
+        unstated = rel == "25.09" and not row["precision"]
+        if unstated:
+            row["precision"] = "fp8"
+        # MoE: the experts column, or routed experts in the model the row's model_config names (a hybrid such as
+        # Nemotron-3 Nano / Super states its experts only there), read as tools/calibrate.py reads them
+        moe = calibrate.is_moe(row)
+        if rel == "25.09":
+            f = yaml_facts(repo, row, moe, unstated)
+        elif rel == "26.08":
+            f = flat_facts(repo, row)
+        else:
+            f = workload_facts(repo, rel, row, moe)
+        if f is not None:
+            # the precision config is the release's for the model and precision, whatever the layout
+            f["bf16_layers"], f["bf16_layers_source"] = bridge_precision.bf16_layers(repo.path, rel, row["model"],
+                                                                                     row["precision"])
+            f["pp_split"] = pp_split(repo, rel, row, f)
+            f["mtp_layers"] = mtp_layers(repo, rel, row, f) or mtp_depths(repo, rel, row)
+            f.update(tp_overlap_facts(repo, rel, row))
+            facts[tuple([rel] + [row[k] for k in KEY[1:]])] = f
     out = io.StringIO()
     w = csv.writer(out)
     w.writerow(COLS)

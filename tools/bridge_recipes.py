@@ -234,18 +234,28 @@ def enrich(row, header, facts):
     return {k: row.get(k, "") for k in header}
 
 
+RECIPE_COLS = ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers", "moe_capacity",
+               "moe_pad", "offload_layers", "bf16_layers", "pp_layout", "mtp_layers", "overlap_tp")
+
+
+def recipe_header(header):
+    """header with the plan columns enrich() may fill appended (those it lacks)"""
+    return list(header) + [col for col in RECIPE_COLS if col not in header]
+
+
+def load_facts():
+    """the recipe facts table, by KEY"""
+    with open(FACTS, newline="") as fh:
+        return {tuple(r[k] for k in KEY): r for r in csv.DictReader(fh)}
+
+
 def main():
     check = "--check" in sys.argv[1:]
-    with open(FACTS, newline="") as fh:
-        facts = {tuple(r[k] for k in KEY): r for r in csv.DictReader(fh)}
+    facts = load_facts()
     with open(ROWS, newline="") as fh:
         text = fh.read()
     rd = csv.DictReader(io.StringIO(text))
-    header = list(rd.fieldnames)
-    for col in ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers", "moe_capacity",
-                "moe_pad", "offload_layers", "bf16_layers", "pp_layout", "mtp_layers", "overlap_tp"):
-        if col not in header:
-            header.append(col)
+    header = recipe_header(rd.fieldnames)
     out = io.StringIO()
     w = csv.DictWriter(out, fieldnames=header)
     w.writeheader()

@@ -12,12 +12,15 @@ Each row is built the way the shared file builds its rows (see its notes column)
 (tokens/s/GPU x GPUs); measured TFLOP/s = the table's 'Model TFLOP / sec / GPU' (model FLOPs, recompute not counted);
 dp = GPUs / (TP x PP x CP); FSDP > 0 -> ZeRO stage 3 (Megatron-FSDP); 'n/a' VP or EP -> 1; 'FP8-CS (FP8-MX)' cells give
 an fp8 row and an mxfp8 row from the parenthesised values; the shape columns and model_config are those of the shared
-file's rows of the same model; software = megatron-core, unstated knobs left empty (the stack's defaults apply), as a
-row that names only its stack would be; bf16_layers is the release's precision config for the model and precision
-(tools/bridge_precision.py: Megatron-Core num_layers_at_start_in_bf16 / num_layers_at_end_in_bf16, whatever the layout)
-and mtp_layers the MTP depths the release's model recipe runs, whatever the layout (tools/bridge_recipe_facts.py
-mtp_depths: Megatron-Core mtp_num_layers with mtp_use_repeated_layer; empty where the recipe runs the model's own). Source: NVIDIA-NeMo/Megatron-Bridge@<commit>:docs/performance-summary.md and
-docs/performance-summary-archive.md, cited per row with the table's line.
+file's rows of the same model. Each row is then enriched exactly as the shared file's rows are (tools/bridge_recipes.py
+enrich, the same function): software = megatron-core-<release>, and the empty plan cells its release's performance
+recipe sets (recompute, seq_parallel, overlap_ep, cuda_graphs, moe_dispatcher, recompute_modules / recompute_layers,
+offload_layers, bf16_layers, pp_layout, mtp_layers) are filled from data/validation/megatron_bridge_recipes.csv, whose
+GB300 / B300 lines tools/bridge_recipe_facts.py reads from the *_GB300_* / *_B300_* workload configs (and 26.08's gb300
+flat recipes) by the same matching rules; the note's " | RECIPE=..." part cites the recipe and "filled by
+tools/bridge_recipes.py: <columns>" names what came from it, everything else is the table's. So regenerate the facts
+table first (tools/bridge_recipe_facts.py CLONE), then this file. Source: NVIDIA-NeMo/Megatron-Bridge@<commit>:
+docs/performance-summary.md and docs/performance-summary-archive.md, cited per row with the table's line.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
 """
 import csv
@@ -27,8 +30,7 @@ import subprocess
 import sys
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
-import bridge_precision  # noqa: E402  (the release's BF16 layers under a quantized precision)
-import bridge_recipe_facts  # noqa: E402  (the release's MTP depths: mtp_depths)
+import bridge_recipes  # noqa: E402  (enrich: the release preset and the recipe's knobs, as the shared file's rows)
 import rows_csv  # noqa: E402  (the CSV text and the --check step shared by the row generators)
 
 ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
@@ -107,15 +109,16 @@ def heading_system(text):
     return out
 
 
-def build(repo):
+def rows(repo):
+    """(header, rows): the tables' GB300 / B300 rows as the table states them (string cells, no recipe knob filled;
+    tools/bridge_recipe_facts.py reads these to find each row's recipe)"""
     commit = subprocess.check_output(["git", "-C", repo, "rev-parse", "HEAD"], text=True).strip()
     shared = dict(EXTRA)
     for r in csv.DictReader(open(SHARED, newline="")):
         shared.setdefault(r["model"].split(" (")[0], r)
     header = next(csv.reader(open(SHARED, newline="")))
-    header = header[:header.index("model_config") + 1] + ["bf16_layers", "mtp_layers"]
-    facts_repo = bridge_recipe_facts.Repo(repo)
-    rows, seen = [], set()
+    header = header[:header.index("model_config") + 1]
+    out, seen = [], set()
     for doc in DOCS:
         text = subprocess.check_output(["git", "-C", repo, "show", "HEAD:" + doc], text=True)
         sysline = heading_system(text)
@@ -143,13 +146,6 @@ def build(repo):
                     notes += "; footnoted in the source: %s" % re.findall(r"\[\^([^\]]*)\]", f["Model TFLOP / sec / GPU"])[0]
                 if task != "Pre-Training":
                     notes += "; TASK=%s (not pretraining)" % task
-                bf16, where = bridge_precision.bf16_layers(repo, rel, base + tag, prec)
-                if bf16:
-                    notes += ("; BF16 layers %s (the first and last layers' GEMMs unquantized: the release's precision "
-                              "config, %s)" % (bf16, where))
-                mtp = bridge_recipe_facts.mtp_depths(facts_repo, rel, {"model": base + tag}).split(" ")
-                if mtp[0]:
-                    notes += "; MTP depths %s (%s)" % (mtp[0], mtp[1])
                 if ref["moe_experts"] not in ("", "0"):
                     notes += "; MoE routing force-balanced across experts, token-dropless (page footnote)"
                 row = {h: "" for h in header}
@@ -162,15 +158,24 @@ def build(repo):
                            source="NVIDIA-NeMo/Megatron-Bridge@%s:%s | '%s NeMo Container' > '%s Performance' > "
                                   "'%s' table, line %d (%s, %s, %d GPUs)"
                                   % (commit, doc, rel, task, tmodel, line, system, prec.upper(), n),
-                           notes=notes, bf16_layers=bf16, mtp_layers=mtp[0])
+                           notes=notes)
                 row["_rel"] = rel
-                rows.append(row)
+                out.append(row)
     count = {}
-    for r in rows:
+    for r in out:
         rel = r.pop("_rel")
         count[rel] = count.get(rel, 0) + 1
         r["id"] = "ULTRA-%s-%d" % (rel, count[rel])
-    return rows_csv.csv_text(header, rows)
+    return header, [{k: str(v) for k, v in r.items()} for r in out]
+
+
+def build(repo):
+    """the rows, each enriched by tools/bridge_recipes.py's enrich() exactly as the shared file's rows are: the
+    release preset, and the empty plan cells its recipe sets (data/validation/megatron_bridge_recipes.csv)"""
+    header, table = rows(repo)
+    header = bridge_recipes.recipe_header(header)
+    facts = bridge_recipes.load_facts()
+    return rows_csv.csv_text(header, [bridge_recipes.enrich(r, header, facts) for r in table])
 
 
 def main():
