@@ -49,10 +49,22 @@ causal kernel's half: docs/model.md).
 The same Megatron-Bridge tables also publish DGX-GB300 and DGX-B300 rows, which the shared file leaves out:
 `tools/bridge_ultra.py` writes them to data/validation/training_runs_megatron_core_ultra.csv (family ULTRA, 120
 rows, releases 25.11-26.08) the way the shared file builds its rows (step time = GBS x sequence / (tokens/s/GPU x
-GPUs), software `megatron-core`, unstated knobs empty, so the stack's defaults apply, as for a row that names only
-its stack). Nothing is fitted on them (tools/calibrate.py reads only the two files above): they check that the
-model carries to a hardware generation it was not calibrated on, from the datasheets (data/accelerators/gb300.json,
-b300.json), the vendor's measured attention rates on GB300 and a measured GB300/GB200 GEMM ratio (below).
+GPUs)) and enriches them exactly as our copy of the shared file is enriched ("Release recipes" below; the same
+tools/bridge_recipes.py function): software `megatron-core-<release>`, and the empty plan cells that the release's
+performance recipe of the row's layout sets -- the `*_GB300_*` / `*_B300_*` workload configs of the release's
+scripts/performance (26.08: the gb300 flat recipes), read by tools/bridge_recipe_facts.py into
+data/validation/megatron_bridge_recipes.csv by the same matching rules -- filled from it: CUDA graphs (full-iteration
+included), HybridEP / DeepEP dispatchers, A2A overlap, recompute and its modules, activation offloading, BF16
+layers, pipeline layouts and DeepSeek-V3's MTP module. Each row's notes cite the recipe (" | RECIPE=repo@commit:
+path:line ...") and name the cells taken from it ("filled by tools/bridge_recipes.py: ..."); every other cell is the
+table's. 104 of the 118 evaluable rows have a recipe of their layout; the nine 25.11 rows and five 26.02.01 rows
+whose layout no config of their release has keep only what the release sets whatever the layout (pipeline split,
+BF16 layers), and the two 26.08 models without a published config (DeepSeek-V4-Flash, Nemotron-3-Ultra) none.
+Regenerate with `python3 tools/bridge_recipe_facts.py <clone>` and then `python3 tools/bridge_ultra.py <clone>`
+(`--check` compares). Nothing is fitted on them (tools/calibrate.py reads only the two files above; the recipe
+facts are inputs, as for the shared rows): they check that the model carries to a hardware generation it was not
+calibrated on, from the datasheets (data/accelerators/gb300.json, b300.json), the vendor's measured attention rates
+on GB300 and a measured GB300/GB200 GEMM ratio (below).
 
 MID0
 echo '```'
@@ -60,15 +72,16 @@ echo '```'
 echo '```'
 cat <<'MID0'
 
-What the rows say (120 rows; generic defaults; `scaleplan validate
-data/validation/training_runs_megatron_core_ultra.csv`):
+What the rows say (118 evaluated rows, with their recipes' knobs; `scaleplan validate
+data/validation/training_runs_megatron_core_ultra.csv`; in brackets the same rows with the knobs left empty, as
+they were before the enrichment):
 
 | system | layers | rows | MAPE | mean signed error |
 |---|---|---:|---:|---:|
-| GB300 NVL72 | MoE | 44 | 21.2 % | +5.8 % |
-| GB300 NVL72 | dense and hybrid | 45 | 16.1 % | -1.6 % |
-| DGX B300 | MoE | 23 | 18.7 % | -6.5 % |
-| DGX B300 | dense and hybrid | 6 | 10.4 % | -5.1 % |
+| GB300 NVL72 | MoE | 44 | 13.7 % (21.3 %) | +0.1 % (+9.7 %) |
+| GB300 NVL72 | dense and hybrid | 45 | 11.7 % (11.7 %) | -0.4 % (+2.4 %) |
+| DGX B300 | MoE | 23 | 13.0 % (16.8 %) | -9.0 % (-4.0 %) |
+| DGX B300 | dense and hybrid | 6 | 11.1 % (10.4 %) | -5.5 % (-4.5 %) |
 
 - **GB300 measures about 1.2x GB200 at equal datasheet peaks.** Where a GB300 row and a GB200 row of the same
   release have the same layout (Llama-3-8B FP8 and MXFP8 in 25.11, Llama-3-70B Megatron-FSDP FP8 in 26.02-26.04.01,
@@ -82,13 +95,21 @@ data/validation/training_runs_megatron_core_ultra.csv`):
 - **NVFP4 gains less than its datasheet.** GB300's NVFP4 peak is 1.5x GB200's; the rows measure 1.2x (Llama-3.1-405B
   and Llama-3-70B), so NVFP4 rows are predicted 8-26 % too fast. The same harness's FP4 GEMMs swing from 1.07x to
   1.6x GB200 with the size (GB200 throttles at 16384^3), so no FP4 curve is taken from it.
-- **Recipes explain little of the rest.** Running the two recipe tools over this file (GB300/B300 mapped to the
-  recipes' GPU names; not committed) fills CUDA graphs, dispatchers, overlap and recompute as for the shared rows:
-  ULTRA 22.1 % -> 20.5 % before the GEMM curve. Where generic defaults miss most is the 26.06+ MoE recipes with
-  full-iteration CUDA graphs, HybridEP and A2A overlap (DeepSeek-V3, Qwen3-235B, Qwen3-30B on GB300: +30..+48 %), as
-  on the shared GB200 rows (BRIDGE as given 15.9 %, with the recipe facts 12.5 %).
-- **Same misses as on GB200**: GPT-OSS-120B BF16 (-28..-40 %) and Nemotron-3 Super MXFP8 (-9..-28 %) are predicted too
-  fast on Blackwell Ultra as on Blackwell (docs/model.md "Known gaps").
+- **The recipes' knobs carry the 26.06+ MoE rows.** With the knobs empty, the 26.06+ GB300 MoE recipes with
+  full-iteration CUDA graphs, HybridEP and A2A overlap were predicted +34..+51 % slow (DeepSeek-V3 +47..+48 %,
+  Qwen3-235B +48..+51 %, Qwen3-30B +34..+38 %, GPT-OSS-120B MXFP8 +24 %); with them DeepSeek-V3 is +22 %,
+  Qwen3-235B +8..+11 %, Qwen3-30B +1..+4 %, GPT-OSS-120B MXFP8 26.06 / 26.08 -11 %, and ULTRA 16.20 % -> 12.67 %
+  (the release presets alone: 16.21 %). A2A overlap is most of it (without the overlap_ep cells 15.4 %), then the
+  HybridEP dispatcher (13.4 %) and the CUDA graphs (12.8 %).
+- **Worst rows now.** Qwen3-235B-A22B on B300 in 26.02 (-50 %; PP 8 x VP 4, micro batch 1, all-to-all with A2A
+  overlap) and 26.02.01 (-44 %, no recipe of its layout): the table measures them at 2691 tokens/s/GPU against
+  4865 for 26.04's PP 8 micro batch 2 on the same GPUs, which the model does not reproduce. GPT-OSS-120B MXFP8 on
+  GB300 in 26.06.01 (-45 %): its table measures 20288 tokens/s/GPU where 26.06 and 26.08 measure 33166 and 33024
+  with the same recipe (GPT_OSS_120B_PRETRAIN_CONFIG_GB300_FP8_MX_V2), so the row, not the recipe, is the outlier.
+  Llama-3-70B MXFP8 26.02.01 (+38 %, no recipe of its layout), GPT-OSS-120B BF16 (-18..-35 %) and Nemotron-3 Super
+  MXFP8 / NVFP4 on GB300 (-22..-28 %; the NVFP4 rows moved from -15 % with the recipes' TE-scoped CUDA graphs) are
+  the misses seen on Blackwell too (docs/model.md "Known gaps"); DeepSeek-V3 on GB300 with full-iteration graphs
+  (+22 %) is the GB200 rows' +13..+19 % gap.
 
 ## NeMo 2024-2025 tables: an independent check (H100 NeMo 24.07, long-context CP on H100 and B200)
 
@@ -183,8 +204,8 @@ tools/bridge_recipe_facts.py <Megatron-Bridge clone>` regenerates from the recip
   (" | RECIPE=..."); activation CPU offloading is the `offload_layers` column (memory, and the copies where the
   system states its host link: docs/model.md "Activation offloading"); `bf16_layers` ("START,END", Megatron-Core
   `num_layers_at_start_in_bf16` / `num_layers_at_end_in_bf16` under `first_last_layers_bf16`; docs/model.md "BF16
-  layers") is read from the release's precision config by tools/bridge_precision.py whatever the layout, and
-  tools/bridge_ultra.py fills the same column of the Blackwell Ultra rows: the Nemotron-3 Super NVFP4 rows keep
+  layers") is read from the release's precision config by tools/bridge_precision.py whatever the layout (the
+  Blackwell Ultra rows get it, and the other columns, the same way): the Nemotron-3 Super NVFP4 rows keep
   their last 14 layers in BF16 (0,14) from 26.04 on; no other row's recipe keeps any (FP8 current scaling's BF16
   layers are turned off by every release's performance precision config, and the Llama, Qwen3, DeepSeek-V3,
   GPT-OSS-120B and Nemotron-3 Nano NVFP4 / MXFP8 / FP8 configs set none);
