@@ -45,8 +45,15 @@ What the model does not know here, largest first (no constant was changed to clo
   inductor fuses it with, the backward input-gradient reduce-scatter stays exposed, and the symmetric-memory
   decomposition adds its local-shard copy and partials reduction: predicted 1.14x over vanilla TP on TT-DEC24-T4,
   measured 1.06x (1.10-1.15x predicted vs 1.04-1.16x measured on TT-JUN25; Megatron-Core's 70 % rule gave 1.30x).
-- **Float8 rowwise** (TT-JUN25-*-fp8rw, -38..-52 %) is not a recipe of the model (priced as tensorwise); the page
-  itself flags its vanilla-TP baseline as a known performance bug (pytorch/torchtitan#1207).
+- **Float8 rowwise** (TT-JUN25-*-fp8rw, -37..-46 %) is not a recipe of the model (priced as tensorwise); the page
+  itself flags its vanilla-TP baseline as a known performance bug (pytorch/torchtitan#1207: wk and wv, 128 columns
+  at TP 8, ran ~40 % slower in float8 rowwise than in BF16, which cancelled the gain of the large linears; the
+  model prices them as separate memory-bound GEMMs but not a rowwise slowdown of its own). Pricing torchao's rowwise
+  casts by torchao's own roofline (pytorch/ao torchao/testing/training/roofline_utils.py
+  get_tensor_memory_traffic_ovhd_s: 8 B per input or gradient element and 10 B per weight element, against 6 and 8
+  for tensorwise) was tried without landing (no recipe knob yet): the rows move only +2..+3 points (-34..-44 %).
+- **Separate projections** (torchtitan's wq/wk/wv and w1/w3 linears, `kernels.separate_qkv` / `separate_gate_up`)
+  are priced as such (docs/model.md "Separate projections"): +1..+2 points on the TP rows.
 - **Context parallelism at 128k-256k tokens** (TT-DEC24-T2-cp4/cp8, T6-cp4/cp8, -39..-46 %): PyTorch's CP of that
   time (all-gather rotation, SDPA per chunk, output merging) is priced as a ring overlapped with the attention
   kernel at FlashAttention-2's plateau rate.
