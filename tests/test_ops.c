@@ -685,6 +685,16 @@ static void test_expert_bias(void **st)
 
 
 /* the summed forward and backward of the ops of l with all of `flags` and none of `skip`, priced on s */
+/* A system with a software stack's efficiencies and kernel facts applied, as a validation row's stack applies them. */
+static sp_system stack_system(const char *system, const char *stack, sp_software *sw)
+{
+    sp_system s = load_system(system);
+    sp_error e = {0};
+    load_ok(sp_load_software(SP_DATA_DIR, stack, sw, &e), stack, &e);
+    sp_software_apply_system(sw, &s);
+    return s;
+}
+
 static void ops_sum(const sp_layer_ops *l, const sp_system *s, unsigned flags, unsigned skip, double *f, double *b)
 {
     *f = *b = 0;
@@ -707,11 +717,8 @@ static void test_hybridep_permute_overlap(void **st)
 {
     (void)st;
     sp_model m = load_model("qwen3-30b-a3b");
-    sp_system s = load_system("gb200-nvl72");
     sp_software sw;
-    sp_error e = {0};
-    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core-26.06", &sw, &e), SP_OK);
-    sp_software_apply_system(&sw, &s); /* the stack's efficiencies, as the row's validation applies them */
+    sp_system s = stack_system("gb200-nvl72", "megatron-core-26.06", &sw);
     sp_param_count pc;
     sp_model_params(&m, &pc);
     sp_plan p;
@@ -821,11 +828,8 @@ static void test_rope_eager(void **st)
     const char *stack[] = {"megatron-core-26.04", "megatron-core-25.09"};
     double el[2];
     for (int i = 0; i < 2; i++) {
-        sp_system s = load_system("dgx-b200");
         sp_software sw;
-        sp_error e = {0};
-        load_ok(sp_load_software(SP_DATA_DIR, stack[i], &sw, &e), stack[i], &e);
-        sp_software_apply_system(&sw, &s);
+        sp_system s = stack_system("dgx-b200", stack[i], &sw);
         assert_int_equal(s.rope_mscale_unfused, i == 0);
         sp_layer_ctx c;
         sp_layer_ops l;
@@ -901,12 +905,9 @@ static void test_async_tp_micro_pipeline(void **st)
 {
     (void)st;
     sp_model m = load_model("llama3-8b");
-    sp_system s = load_system("dgx-h100");
     sp_software sw;
-    sp_error e = {0};
-    assert_int_equal(sp_load_software(SP_DATA_DIR, "torchtitan", &sw, &e), SP_OK);
+    sp_system s = stack_system("dgx-h100", "torchtitan", &sw);
     assert_int_equal(sw.tp_micro_pipeline, 1);
-    sp_software_apply_system(&sw, &s);
     sp_param_count pc;
     sp_model_params(&m, &pc);
     sp_plan p;
@@ -946,6 +947,7 @@ static void test_async_tp_micro_pipeline(void **st)
     ops_sum(&l, &s, SP_OPF_LINEAR, SP_OPF_RERUN_ONLY, &lf, &lb);
     sp_layer_price(&l, &s, NULL, &on);
     assert_rel(on.tp_fwd, fmax(0, tpf - 0.7 * lf), 1e-12);
+    sp_error e = {0};
     assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &sw, &e), SP_OK);
     assert_int_equal(sw.tp_micro_pipeline, 0);
 }
@@ -959,12 +961,9 @@ static void test_separate_projections(void **st)
 {
     (void)st;
     sp_model m = load_model("llama3-8b");
-    sp_system s = load_system("dgx-h100");
     sp_software sw;
-    sp_error e = {0};
-    assert_int_equal(sp_load_software(SP_DATA_DIR, "torchtitan-0.1", &sw, &e), SP_OK);
+    sp_system s = stack_system("dgx-h100", "torchtitan-0.1", &sw);
     assert_true(sw.separate_qkv && sw.separate_gate_up);
-    sp_software_apply_system(&sw, &s);
     sp_param_count pc;
     sp_model_params(&m, &pc);
     sp_plan p;
@@ -992,6 +991,7 @@ static void test_separate_projections(void **st)
     sp_layer_build(&c, 0, &l);
     assert_true(find_op(&l, "qkv")->u.gemm.n == 768 && find_op(&l, "mlp_up")->u.gemm.n == 3584);
     assert_null(find_op(&l, "q_proj"));
+    sp_error e = {0};
     assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &sw, &e), SP_OK);
     assert_false(sw.separate_qkv || sw.separate_gate_up);
     assert_int_equal(sp_load_software(SP_DATA_DIR, "torchtitan", &sw, &e), SP_OK);
