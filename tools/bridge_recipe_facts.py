@@ -41,7 +41,9 @@ NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
   - the same recipes' TP communication overlap, `overlap_tp` (Megatron-Core tp_comm_overlap): the recipe function's
     CommOverlapConfig(tp_comm_overlap=...) or cfg.comm_overlap.tp_comm_overlap = ..., else off when neither it nor
     the model's perf script sets a comm_overlap (_pretrain_common's comm_overlap=None leaves Megatron-Core's default
-    tp_comm_overlap False); for 26.08 read by hand. Other models keep the stack's default (overlap_tp empty).
+    tp_comm_overlap False); for 26.08 read by hand; for the Llama models the GPU's function of the release's
+    performance script where it sets tp_comm_overlap for the row's precision by name (PERF_TP: off under NVFP4).
+    Other models and precisions keep the stack's default (overlap_tp empty).
 A row whose release has no such config gets a line with `unmatched` saying which config came nearest and where it
 differs. Release -> tag: docs/releases/software-versions.md and the first tag whose docs carry the release's table.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
@@ -96,6 +98,16 @@ FLAT_TP = {g: {"Nemotron-3-Super-120B-A12B": ("0", "src/megatron/bridge/perf_rec
 # the perf scripts that start from LIB_MTP's recipes (none sets a comm_overlap at 26.04 .. 26.06.01)
 PERF_SCRIPT = {"Nemotron-3-Super": "scripts/performance/configs/nemotronh/nemotron_3_llm_pretrain.py"}
 TP_SET = re.compile(r"tp_comm_overlap\s*=\s*(True|False)")
+# the dense models' performance scripts (releases 26.02 .. 26.06.01), one function per GPU (<recipe>_pretrain_config_
+# <gpu>), whose last word on the TP overlap is `cfg.comm_overlap.tp_comm_overlap = False if precision == "nvfp4" else
+# cfg.comm_overlap.tp_comm_overlap` (v0.3.0 scripts/performance/configs/llama/llama3_llm_pretrain.py:113 for the 70B on
+# GB200): read for the precision the condition names; the other precisions keep the library recipe's setting, not read
+PERF_TP = {"Llama-3-8B": ("scripts/performance/configs/llama/llama3_llm_pretrain.py", "llama3_8b"),
+           "Llama-3-70B": ("scripts/performance/configs/llama/llama3_llm_pretrain.py", "llama3_70b"),
+           "Llama-3.1-405B": ("scripts/performance/configs/llama/llama31_llm_pretrain.py", "llama31_405b")}
+# the script's --compute_dtype names of the rows' precisions (scripts/performance/argument_parser.py choices)
+SCRIPT_PREC = {"bf16": "bf16", "fp8": "fp8_cs", "mxfp8": "fp8_mx", "nvfp4": "nvfp4"}
+TP_COND = re.compile(r"^\s+cfg\.comm_overlap\.tp_comm_overlap\s*=\s*(True|False)\s+if\s+precision\s*==\s*\"([a-z0-9_]+)\"")
 MTP_SET = re.compile(r"^\s+cfg\.model\.mtp_num_layers\s*=\s*([0-9]+)")
 MTP_REPEAT = re.compile(r"^\s+cfg\.model\.mtp_use_repeated_layer\s*=\s*True")
 P6 = "src/megatron/bridge/perf_recipes/"
@@ -272,8 +284,29 @@ class Repo:
         return found
 
 
+def perf_tp_overlap(repo, rel, row):
+    """PERF_TP's models: the TP overlap the GPU's pretrain function sets for the row's precision by name, or {}."""
+    if row["model"] not in PERF_TP or rel in ("25.09", "26.08") or row["system"] not in GPU:
+        return {}
+    path, recipe = PERF_TP[row["model"]]
+    fn = "%s_pretrain_config_%s" % (recipe, GPU[row["system"]])
+    lines = repo.git("show", TAGS[rel] + ":" + path).splitlines()
+    start = [i for i, s in enumerate(lines) if s.startswith("def " + fn + "(")]
+    for i in range(start[0] + 1 if start else len(lines), len(lines)):
+        if lines[i].startswith("def "):
+            break
+        m = TP_COND.search(lines[i])
+        if m and m.group(2) == SCRIPT_PREC.get(row["precision"]):
+            return dict(overlap_tp="1" if m.group(1) == "True" else "0", overlap_tp_recipe="%s@%s:%s:%d %s" % (
+                MB, repo.short(TAGS[rel]), path, i + 1, fn))
+    return {}
+
+
 def tp_overlap_facts(repo, rel, row):
-    """The recipe's TP communication overlap: (overlap_tp, citation), or {} where not read (LIB_MTP's models only)."""
+    """The recipe's TP communication overlap: (overlap_tp, citation), or {} where not read (LIB_MTP's models and the
+    precision PERF_TP's scripts name)."""
+    if row["model"] in PERF_TP:
+        return perf_tp_overlap(repo, rel, row)
     if rel == "26.08":
         m = FLAT_TP.get(GPU[row["system"]], {}).get(row["model"])
         return dict(overlap_tp=m[0], overlap_tp_recipe="%s@%s:%s" % (MB, repo.short(TAGS[rel]), m[1])) if m else {}
