@@ -532,33 +532,95 @@ void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l)
 /* Gated DeltaNet chunk length: flash-linear-attention's chunked gated delta rule (Yang et al. 2024,
  * arXiv:2412.06464 §3.3; fla chunk_gated_delta_rule uses 64-token chunks). */
 #define GDN_CHUNK 64.0
-/* Kernels of the SSD scan (mamba_ssm ops/triton/ssd_combined.py: chunk cumsum, chunk state, state passing, BMM of
- * C·B, chunk scan; the backward runs about twice as many) and of the chunked delta rule (fla: cumsum, WY
- * representation, hidden states, output; backward likewise). */
+/* Kernels of the chunked delta rule (fla: cumsum, WY representation, hidden states, output; backward about twice
+ * as many). */
 #define SCAN_KERNELS_FWD 5
 #define SCAN_KERNELS_BWD 10
 /* A depthwise causal conv1d (short kernel): one read and one write of its channels, one kernel each way. */
 #define CONV_PASSES 2.0
 
-/* A recurrent mixer's chunked scan as batched GEMMs of the chunk shapes (both operands activations: backward runs
- * each twice), plus its fp32 chunk states read and written and the gating/normalisation passes over `width`
- * channels. */
-static void scan_gemm(sp_layer_ops *l, const char *name, double batch, double m, double n, double k, sp_dtype d)
+/* Mamba-2's SSD scan as Megatron-Core trains it (megatron/core/ssm/mamba_mixer.py _ssm_training ->
+ * mamba_ssm's mamba_split_conv1d_scan_combined, Triton). Kernels cited at state-spaces/mamba@e9594ce1c732:
+ * mamba_ssm/ops/triton/ssd_combined.py (SSD_SRC below).
+ *
+ * Forward: five kernels (_mamba_chunk_scan_combined_fwd: chunk cumsum, chunk state, state passing, C·Bᵀ bmm, chunk
+ * scan), four tile products per chunk: C·Bᵀ per group, the masked (C·Bᵀ∘L)·x and the read-out C·state per head
+ * (ssd_chunk_scan.py:118,150), the chunk states Bᵀ·x per head (ssd_chunk_state.py:254).
+ * Backward (SSD_SRC:441-509): cumsum, C·Bᵀ, chunk states and state passing recomputed, then dz, dstates, state
+ * passing backward, dx, dB, dC, dCB, two bmm backward, ddA, cumsum backward. Per forward product, the backward's
+ * products of the same shape class, counted from their tl.dot calls:
+ *   C·Bᵀ (Q x Q x N per group): recomputed (:443) and both _bmm_chunk_bwd (:488-489, ssd_bmm.py:147)      3
+ *   (C·Bᵀ∘L)·x (Q x P x Q per head): dx's (C·Bᵀ∘L)ᵀ·dout (ssd_combined.py:213), dCB = dout·xᵀ
+ *     (ssd_chunk_scan.py:840), ddA's dout·xᵀ (ssd_chunk_scan.py:1158)                                         3
+ *   Bᵀ·x and C·state (N x P x Q per head, two in the forward): states recomputed (:444), dstates = Cᵀ·dout
+ *     (ssd_chunk_scan.py:501), dx's B·dstates (ssd_combined.py:170), dB = x·dstatesᵀ (ssd_chunk_state.py:463),
+ *     dC = dout·statesᵀ (ssd_chunk_scan.py:592): five for two                                                  2.5 */
+#define SSD_BWD_CB 3.0
+#define SSD_BWD_DIAG 3.0
+#define SSD_BWD_STATE 2.5
+/* The kernels without tile products: forward chunk cumsum, state passing and the gated RMSNorm (Megatron's
+ * ExtendedRMSNorm, mamba_ssm layernorm_gated.py, after the scan); backward cumsum and state passing recomputed and
+ * run backward, dz (SSD_SRC:450) and the norm's backward. */
+#define SSD_KERNELS_FWD 3
+#define SSD_KERNELS_BWD 6
+/* Passes over the inner width (16-bit) outside what the scan's rate covers (SCAN_FP32_RATE: x, dt, B, C read, y
+ * written and the fp32 chunk states inside the five kernels): forward the z gate's read in the chunk scan and the
+ * norm's read and write; backward _chunk_scan_bwd_dz (x, z, out, dout read, dz and dout written:
+ * ssd_chunk_scan.py:1363) and the norm's backward (x, dy read, dx written). */
+#define SSD_PASSES_FWD 3.0
+#define SSD_PASSES_BWD 9.0
+/* The conv's backward recomputes its forward (SSD_SRC:919-923: "Recompute x, B, C") before causal_conv1d's own
+ * backward (x and dout read, dx written): 2 + 3 passes for the forward's 2. */
+#define CONV_BWD_X 2.5
+
+/* The SSD kernels' rate. Their tile products (tl.dot on 32-128-wide tiles) each wait on per-element fp32 work of
+ * the chunk (the decays exp(dA_cs[m] - dA_cs[k]), the causal mask, dt scaling, the state recurrence), so they run
+ * far below the tensor cores and follow the SMs, not the tensor peak:
+ *  - H100: the five forward kernels at T = 8192, 128 heads of 64, 1 group, state 128 move 1.262e7 tokens/s
+ *    (vllm-project/vllm#27299, comment of 2025-10-25, "Original" column; vLLM's copy of these kernels) = 79.8
+ *    TFLOP/s of this model's products at 128-token chunks (6.32 MFLOP per token), 1.19 x H100's FP32 peak (66.9);
+ *    if that benchmark ran 256-token chunks (the Granite config it matched), 106.6 TFLOP/s, 1.59 x;
+ *  - Blackwell: the same Triton kernels take 369 us per Mamba layer of Nemotron-3 Nano at prefill
+ *    (NVIDIA/Megatron-LM#5829, 2026-08-05 nsys; the PR's prompts are 2k-8k tokens, the profile's not stated): for
+ *    an 8k-token prompt 76 TFLOP/s, 1.0 x B200's FP32 peak, i.e. Hopper's rate where the tensor peak is 2.3x
+ *    Hopper's (a shorter prompt would mean a slower rate);
+ *  - whole-model Mamba-2 training gains 1.51x from H200 to GB200 where cuBLAS GEMMs gain 2.44x
+ *    (state-spaces/mamba#904, d_model 2048, 48 layers, seq 4096).
+ * Taken as SM-bound: at most SCAN_FP32_RATE x the accelerator's FP32 (CUDA-core) peak, which scales with SM count
+ * x clock; the lower reading, which the Blackwell measurement sits at. The five kernels' traffic (x, dt, B, C, y,
+ * fp32 chunk states) is inside the measured rate. */
+#define SCAN_FP32_RATE 1.19
+
+/* The scan rate's floor on `flops` of SSD tile products: the Triton kernels run on GPUs (NVIDIA, and AMD through
+ * ROCm's Triton); a TPU runs its own SSD (JAX/Pallas on the MXU) and an accelerator without a stated FP32 peak has
+ * no floor. */
+static double scan_floor(const sp_accel *a, double flops)
 {
-    gemm(l, name, SP_OPF_CORE, 1, m, n, k, d, SP_BWD_TWICE);
-    l->op[l->n - 1].u.gemm.batch = batch;
+    if (a->peak[SP_FP32] <= 0 || strcmp(a->family, "tpu") == 0)
+        return 0;
+    return flops / (SCAN_FP32_RATE * a->peak[SP_FP32]);
 }
 
-static void conv_op(sp_layer_ops *l, double T, double channels)
+/* A recurrent mixer's chunked scan as batched GEMMs of the chunk shapes (both operands activations), backward
+ * `bwd_x` products per forward one; `flags` SP_OPF_SCAN: Mamba-2's SSD, at most the scan rate. */
+static void scan_gemm(sp_layer_ops *l, const char *name, unsigned flags, double batch, double m, double n, double k,
+                      sp_dtype d, double bwd_x)
+{
+    gemm(l, name, SP_OPF_CORE | flags, 1, m, n, k, d, SP_BWD_TWICE);
+    l->op[l->n - 1].u.gemm.batch = batch;
+    l->op[l->n - 1].u.gemm.bwd_x = bwd_x;
+}
+
+static void conv_op(sp_layer_ops *l, double T, double channels, double bwd_x, double kernels_bwd)
 {
     double b = T * channels * ACT_BYTES * CONV_PASSES;
-    bytes_op(l, "conv1d", SP_PART_MEMORY, 0, b, 2 * b, 1, 2);
+    bytes_op(l, "conv1d", SP_PART_MEMORY, 0, b, bwd_x * b, 1, kernels_bwd);
 }
 
 /* Mamba-2 (Dao & Gu 2024 §6-7; Megatron-Core MambaMixer): in_proj h -> z, x, B, C, dt (column-parallel over TP:
  * heads and groups split), depthwise conv over x, B, C, the SSD scan per chunk of Q tokens: C·Bᵀ per group (Q x Q x
  * N), its masked product with x per head (Q x P x Q), the chunk states Bᵀ·x (N x P x Q) and their read-out C·state
- * (Q x P x N); the gated RMSNorm and the z gate; out_proj (row-parallel). */
+ * (Q x P x N); the z gate and the RMSNorm; out_proj (row-parallel). */
 void sp_ops_mamba2(sp_layer_ctx *c, sp_layer_ops *l)
 {
     l->module = 0; /* re-run only by full recompute */
@@ -568,14 +630,14 @@ void sp_ops_mamba2(sp_layer_ctx *c, sp_layer_ops *l)
     double chunks = T / SSD_CHUNK, Q = SSD_CHUNK;
     linear(c, l, "mamba_in_proj", 0, 1, T, (2 * in + 2.0 * m->ssm_groups * N + m->ssm_heads) / t, h, c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
-    conv_op(l, T, (in + 2.0 * m->ssm_groups * N) / t);
-    scan_gemm(l, "ssd_cb", chunks * G, Q, Q, N, c->d16);
-    scan_gemm(l, "ssd_scan_diag", chunks * H, Q, P, Q, c->d16);
-    scan_gemm(l, "ssd_chunk_state", chunks * H, N, P, Q, c->d16);
-    scan_gemm(l, "ssd_state_out", chunks * H, Q, P, N, c->d16);
-    /* x, z, dt read, y written, the gated norm's read and write (6 passes over inner/t), fp32 chunk states */
-    double b = 6.0 * T * in / t * ACT_BYTES + 2.0 * chunks * H * P * N * FP32_BYTES;
-    bytes_op(l, "ssd_elementwise", SP_PART_MEMORY, SP_OPF_CORE, b, 2 * b, SCAN_KERNELS_FWD, SCAN_KERNELS_BWD);
+    conv_op(l, T, (in + 2.0 * m->ssm_groups * N) / t, CONV_BWD_X, 2);
+    scan_gemm(l, "ssd_cb", SP_OPF_SCAN, chunks * G, Q, Q, N, c->d16, SSD_BWD_CB);
+    scan_gemm(l, "ssd_scan_diag", SP_OPF_SCAN, chunks * H, Q, P, Q, c->d16, SSD_BWD_DIAG);
+    scan_gemm(l, "ssd_chunk_state", SP_OPF_SCAN, chunks * H, N, P, Q, c->d16, SSD_BWD_STATE);
+    scan_gemm(l, "ssd_state_out", SP_OPF_SCAN, chunks * H, Q, P, N, c->d16, SSD_BWD_STATE);
+    double pass = T * in / t * ACT_BYTES;
+    bytes_op(l, "ssd_elementwise", SP_PART_MEMORY, SP_OPF_CORE, SSD_PASSES_FWD * pass, SSD_PASSES_BWD * pass,
+             SSD_KERNELS_FWD, SSD_KERNELS_BWD);
     /* what the fused kernels save (mamba_ssm ssd_combined): in_proj output z, x, B, C, dt; the conv output x, B, C;
      * y and the gated norm's input (16-bit); the fp32 state of each chunk */
     double gn = (double)m->ssm_groups * N;
@@ -603,7 +665,7 @@ void sp_ops_mamba1(sp_layer_ctx *c, sp_layer_ops *l)
     double T = c->T, t = c->t, h = c->h, in = m->ssm_inner, N = m->ssm_state, r = m->ssm_dt_rank;
     linear(c, l, "mamba_in_proj", 0, 1, T, 2 * in / t, h, c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
-    conv_op(l, T, in / t);
+    conv_op(l, T, in / t, 2, 2);
     linear(c, l, "mamba_x_proj", 0, 1, T, r + 2 * N, in / t, c->d);
     if (t > 1)
         coll(l, "mamba_x_proj_allreduce", SP_PART_TP, 1, SP_COLL_ALLREDUCE, (int)t, 1, T * (r + 2 * N) * ACT_BYTES, 1, 1);
@@ -631,11 +693,11 @@ void sp_ops_gdn(sp_layer_ctx *c, sp_layer_ops *l)
     double chunks = T / GDN_CHUNK, C = GDN_CHUNK;
     linear(c, l, "gdn_in_proj", 0, 1, T, (2 * kd + 2 * vd + 2.0 * m->gdn_v_heads) / t, h, c->d);
     keep(l, block_input(c) * saved_input_bytes(c));
-    conv_op(l, T, (2 * kd + vd) / t);
-    scan_gemm(l, "gdn_qk_kk", 2 * chunks * H, C, C, dk, c->d16);
-    scan_gemm(l, "gdn_wy_values", 2 * chunks * H, C, dv, C, c->d16);
-    scan_gemm(l, "gdn_state_out", chunks * H, C, dv, dk, c->d16);
-    scan_gemm(l, "gdn_state_update", chunks * H, dk, dv, C, c->d16);
+    conv_op(l, T, (2 * kd + vd) / t, 2, 2);
+    scan_gemm(l, "gdn_qk_kk", 0, 2 * chunks * H, C, C, dk, c->d16, 2);
+    scan_gemm(l, "gdn_wy_values", 0, 2 * chunks * H, C, dv, C, c->d16, 2);
+    scan_gemm(l, "gdn_state_out", 0, chunks * H, C, dv, dk, c->d16, 2);
+    scan_gemm(l, "gdn_state_update", 0, chunks * H, dk, dv, C, c->d16, 2);
     double b = 6.0 * T * vd / t * ACT_BYTES + 2.0 * chunks * H * dk * dv * FP32_BYTES;
     bytes_op(l, "gdn_elementwise", SP_PART_MEMORY, SP_OPF_CORE, b, 2 * b, SCAN_KERNELS_FWD, SCAN_KERNELS_BWD);
     /* saved as Mamba-2's (fla's chunked delta rule): in_proj output q, k, v, z, b, a; the conv output q, k, v; the
@@ -649,12 +711,14 @@ void sp_ops_gdn(sp_layer_ctx *c, sp_layer_ops *l)
     }
 }
 
-/* Serving: a chunked scan's batched GEMM, forward only, both operands activations (no weights read). */
-static void serving_scan(sp_layer_ctx *c, sp_layer_ops *l, const char *name, double batch, double m, double n, double k)
+/* Serving: a chunked scan's batched GEMM, forward only, both operands activations (no weights read); `flags`
+ * SP_OPF_SCAN: Mamba-2's SSD, at most the scan rate as in training. */
+static void serving_scan(sp_layer_ctx *c, sp_layer_ops *l, const char *name, unsigned flags, double batch, double m,
+                         double n, double k)
 {
     if (batch <= 0)
         return;
-    gemm(l, name, SP_OPF_CORE, 1, m, n, k, c->d16, SP_BWD_NONE);
+    gemm(l, name, SP_OPF_CORE | flags, 1, m, n, k, c->d16, SP_BWD_NONE);
     sp_op *o = &l->op[l->n - 1];
     o->u.gemm.batch = batch;
     o->u.gemm.wbytes = 0, o->u.gemm.abytes = ACT_BYTES, o->u.gemm.eff_scale = 1;
@@ -670,7 +734,7 @@ void sp_ops_recurrent_serving(sp_layer_ctx *c, sp_mixer mx, double n_dec, double
 {
     l->module = 0; /* re-run only by full recompute */
     const sp_model *m = c->m;
-    double T = c->T, t = c->t, h = c->h, in_w, conv_ch, out_w, scan_b;
+    double T = c->T, t = c->t, h = c->h, in_w, conv_ch, out_w, scan_b, passes = 6;
     if (mx == SP_MIX_MAMBA1) {
         double in = m->ssm_inner, N = m->ssm_state, r = m->ssm_dt_rank;
         linear(c, l, "mamba_in_proj", 0, 1, T, 2 * in / t, h, c->d);
@@ -682,27 +746,27 @@ void sp_ops_recurrent_serving(sp_layer_ctx *c, sp_mixer mx, double n_dec, double
         double in = m->ssm_inner, N = m->ssm_state, P = m->ssm_head_dim, Q = SSD_CHUNK, ch = n_pf / Q;
         double H = m->ssm_heads / t, G = m->ssm_groups / t < 1 ? 1 : m->ssm_groups / t;
         linear(c, l, "mamba_in_proj", 0, 1, T, (2 * in + 2.0 * m->ssm_groups * N + m->ssm_heads) / t, h, c->d);
-        serving_scan(c, l, "ssd_cb", ch * G, Q, Q, N);
-        serving_scan(c, l, "ssd_scan_diag", ch * H, Q, P, Q);
-        serving_scan(c, l, "ssd_chunk_state", ch * H, N, P, Q);
-        serving_scan(c, l, "ssd_state_out", ch * H, Q, P, N);
+        serving_scan(c, l, "ssd_cb", SP_OPF_SCAN, ch * G, Q, Q, N);
+        serving_scan(c, l, "ssd_scan_diag", SP_OPF_SCAN, ch * H, Q, P, Q);
+        serving_scan(c, l, "ssd_chunk_state", SP_OPF_SCAN, ch * H, N, P, Q);
+        serving_scan(c, l, "ssd_state_out", SP_OPF_SCAN, ch * H, Q, P, N);
         in_w = in / t, conv_ch = (in + 2.0 * m->ssm_groups * N) / t, out_w = in / t;
-        scan_b = 2.0 * ch * H * P * N * FP32_BYTES;
+        scan_b = 0, passes = SSD_PASSES_FWD; /* the chunk states' traffic is inside the scan rate */
     } else { /* gated DeltaNet */
         double dk = m->gdn_k_dim, dv = m->gdn_v_dim, C = GDN_CHUNK, ch = n_pf / C;
         double kd = (double)m->gdn_k_heads * dk, vd = (double)m->gdn_v_heads * dv, H = m->gdn_v_heads / t;
         linear(c, l, "gdn_in_proj", 0, 1, T, (2 * kd + 2 * vd + 2.0 * m->gdn_v_heads) / t, h, c->d);
-        serving_scan(c, l, "gdn_qk_kk", 2 * ch * H, C, C, dk);
-        serving_scan(c, l, "gdn_wy_values", 2 * ch * H, C, dv, C);
-        serving_scan(c, l, "gdn_state_out", ch * H, C, dv, dk);
-        serving_scan(c, l, "gdn_state_update", ch * H, dk, dv, C);
+        serving_scan(c, l, "gdn_qk_kk", 0, 2 * ch * H, C, C, dk);
+        serving_scan(c, l, "gdn_wy_values", 0, 2 * ch * H, C, dv, C);
+        serving_scan(c, l, "gdn_state_out", 0, ch * H, C, dv, dk);
+        serving_scan(c, l, "gdn_state_update", 0, ch * H, dk, dv, C);
         in_w = vd / t, conv_ch = (2 * kd + vd) / t, out_w = vd / t;
         scan_b = 2.0 * ch * H * dk * dv * FP32_BYTES;
     }
     bytes_op(l, "conv1d", SP_PART_MEMORY, 0, T * conv_ch * ACT_BYTES * CONV_PASSES, 0, 1, 0);
     /* gating and normalisation passes over the inner width, the prefill chunk states */
-    bytes_op(l, "scan_elementwise", SP_PART_MEMORY, SP_OPF_CORE, 6.0 * T * in_w * ACT_BYTES + scan_b, 0,
-             SCAN_KERNELS_FWD, 0);
+    bytes_op(l, "scan_elementwise", SP_PART_MEMORY, SP_OPF_CORE, passes * T * in_w * ACT_BYTES + scan_b, 0,
+             mx == SP_MIX_MAMBA2 ? SSD_KERNELS_FWD : SCAN_KERNELS_FWD, 0);
     if (n_dec > 0) /* the decode step: each sequence's state read and written once */
         bytes_op(l, "state_update", SP_PART_MEMORY, SP_OPF_CORE, 2.0 * n_dec * state, 0, 1, 0);
     linear(c, l, mx == SP_MIX_GDN ? "gdn_out_proj" : "mamba_out_proj", 0, 1, T, h, out_w, c->d);
@@ -1458,6 +1522,8 @@ static void serving_gemm_price(const sp_op *op, const sp_accel *a, sp_op_cost *c
     double eff = serving_gemm_eff(a, m, n, k, copies) * op->u.gemm.eff_scale;
     double fl = 2 * m * n * k * copies;
     double tc = fl / (sp_accel_peak(a, op->u.gemm.dtype) * eff);
+    if (op->flags & SP_OPF_SCAN) /* Mamba-2's SSD at prefill: no faster than the scan rate, as in training */
+        tc = fmax(tc, scan_floor(a, fl));
     double bytes = copies * (n * k * op->u.gemm.wbytes + (m * k + m * n) * op->u.gemm.abytes);
     double tm = bytes / (a->hbm_bw * a->eff.mem);
     c->mem_bound = !(tc >= tm);
@@ -1478,7 +1544,9 @@ static void gemm_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, 
         return;
     case SP_BWD_TWICE:
         c->fwd = gemm_t(memo, a, d, m, n, k, op->u.gemm.batch);
-        c->bwd = 2 * c->fwd;
+        if (op->flags & SP_OPF_SCAN) /* Mamba-2's SSD: no faster than the SM-bound scan rate (SCAN_FP32_RATE) */
+            c->fwd = fmax(c->fwd, scan_floor(a, 2 * m * n * k * op->u.gemm.batch) + a->eff.kernel_overhead_s);
+        c->bwd = (op->u.gemm.bwd_x > 0 ? op->u.gemm.bwd_x : 2) * c->fwd;
         return;
     case SP_BWD_DATA:
     case SP_BWD_WEIGHT:

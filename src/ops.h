@@ -40,6 +40,8 @@ typedef enum { SP_PART_COMPUTE, SP_PART_MEMORY, SP_PART_TP, SP_PART_CP, SP_PART_
 #define SP_OPF_TP_IN 64u
 #define SP_OPF_TP_OUT 128u
 #define SP_OPF_TP_FFN 256u
+#define SP_OPF_SCAN 512u /* a tile product inside Mamba-2's Triton SSD kernels: at most the SM-bound scan rate
+                          * (ops.c SCAN_FP32_RATE), not the tensor-core GEMM curve */
 #define SP_OPF_RERUN_ONLY 16u /* a pass the layer's own forward and backward count inside another op (a norm or the
                                * activation function inside `elementwise`): priced only as its module's re-run */
 /* Recompute: Megatron-Core's selective recompute is per module (recompute_modules, the SP_RCM_* bits of
@@ -59,7 +61,8 @@ typedef struct {
 typedef enum {
     SP_BWD_DATA,    /* data gradient (m x n)(n x k) only: frozen weight */
     SP_BWD_WEIGHT,  /* data gradient + weight gradient (k x m)(m x n) */
-    SP_BWD_TWICE,   /* two GEMMs of the forward's shape (attention scores and values: both operands are activations) */
+    SP_BWD_TWICE,   /* two GEMMs of the forward's shape (attention scores and values: both operands are activations);
+                     * a chunked scan's products bwd_x of them (the kernels' own count, ops.c sp_ops_mamba2) */
     SP_BWD_NONE     /* serving: forward only */
 } sp_gemm_bwd;
 
@@ -80,7 +83,9 @@ typedef struct {
      * expert GEMM's per-expert loop, forward and backward; 0 for every other op */
     double host_f, host_b;
     union {
-        struct { double m, n, k, batch; sp_dtype dtype; sp_gemm_bwd bwd; double wbytes, abytes, eff_scale; } gemm;
+        struct { double m, n, k, batch; sp_dtype dtype; sp_gemm_bwd bwd; double wbytes, abytes, eff_scale;
+                 double bwd_x; /* SP_BWD_TWICE: backward products per forward one (0: two, dA and dB of A·B) */
+        } gemm;
         struct { double fwd, bwd; double kernels_fwd, kernels_bwd; } bytes;
         struct { sp_coll kind; int ranks, stride; double bytes, cross, nf, nb; } coll;
         struct { double flops; sp_dtype dtype; int band; } flash; /* forward FLOPs computed (masked blocks skipped);

@@ -278,6 +278,57 @@ static void test_sliding_band(void **st)
     assert_rel(find_op(&band, "flash_attention")->u.flash.flops, f->u.flash.flops, 1e-12);
 }
 
+/* Rule: Mamba-2's SSD tile products (ops.c sp_ops_mamba2) run no faster than the SM-bound scan rate, 1.19 x the
+ * FP32 peak (ops.c SCAN_FP32_RATE: mamba_ssm's Triton kernels measured on H100, vllm-project/vllm#27299, and on
+ * Blackwell, NVIDIA/Megatron-LM#5829), and their backward runs the products its kernels compute
+ * (state-spaces/mamba ssd_combined.py _mamba_chunk_scan_combined_bwd): 3 per C·Bᵀ and per masked (C·Bᵀ∘L)·x, 2.5
+ * per chunk-state product. Nemotron-3 Nano (64 heads of 64, state 128) at micro-batch 2 x 8192 on a GB200: 128
+ * chunks of 128 tokens, the masked product 2·128·64·128 FLOPs x 8192 (chunk, head) copies at 1.19 x 75 TFLOP/s +
+ * the 4 us kernel overhead, where the 16-bit GEMM curve would be faster; the passes outside the scan's rate are 3
+ * forward (z gate, the norm's read and write) and 9 backward over the inner width; the conv's backward recomputes
+ * its forward (2.5x). A TPU runs its own SSD on the MXU: the GEMM curve alone. */
+static void test_ssd_scan_rate(void **st)
+{
+    (void)st;
+    sp_model m = load_model("nemotron-3-nano-30b-a3b");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.micro_batch = 2, p.seq_len = 8192;
+    const char *sys[2] = {"gb200-nvl72", "tpu-v3-pod"};
+    for (int i = 0; i < 2; i++) {
+        sp_system s = load_system(sys[i]);
+        sp_layer_ctx c;
+        sp_layer_ops l;
+        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+        sp_layer_build_kind(&c, SP_MIX_MAMBA2, SP_FFN_NONE, &l);
+        const sp_op *d = find_op(&l, "ssd_scan_diag"), *cs = find_op(&l, "ssd_chunk_state");
+        const sp_op *cb = find_op(&l, "ssd_cb"), *e = find_op(&l, "ssd_elementwise"), *cv = find_op(&l, "conv1d");
+        assert_non_null(d), assert_non_null(cs), assert_non_null(cb), assert_non_null(e), assert_non_null(cv);
+        assert_rel(d->u.gemm.batch, 128.0 * 64, 1e-12);
+        sp_op_cost k, kc, kb;
+        sp_op_price(d, &s, NULL, &k);
+        sp_op_price(cs, &s, NULL, &kc);
+        sp_op_price(cb, &s, NULL, &kb);
+        double curve = sp_gemm_time(&s.acc, SP_BF16, 128, 64, 128, 128.0 * 64);
+        if (i == 0) {
+            assert_rel(s.acc.peak[SP_FP32], 75e12, 1e-12);
+            double want = 2.0 * 128 * 64 * 128 * 128 * 64 / (1.19 * 75e12) + s.acc.eff.kernel_overhead_s;
+            assert_true(curve < want);
+            assert_rel(k.fwd, want, 1e-12);
+        } else
+            assert_rel(k.fwd, curve, 1e-12);
+        assert_rel(k.bwd, 3 * k.fwd, 1e-12);
+        assert_rel(kb.bwd, 3 * kb.fwd, 1e-12);
+        assert_rel(kc.bwd, 2.5 * kc.fwd, 1e-12);
+        double pass = 2.0 * 8192 * m.ssm_inner * 2;
+        assert_rel(e->u.bytes.fwd, 3 * pass, 1e-12);
+        assert_rel(e->u.bytes.bwd, 9 * pass, 1e-12);
+        assert_rel(cv->u.bytes.bwd, 2.5 * cv->u.bytes.fwd, 1e-12);
+    }
+}
+
 /* Rule: learned softmax sinks (GPT-OSS) run in the stack's fused kernel only where it supports them
  * (kernels.attention_sinks): Megatron-Core's cuDNN fused attention does; llm-foundry's FlashAttention-2 does not, so
  * the unfused core runs, its scores over the whole context even on a sliding layer (the window is a mask). A model
@@ -1029,6 +1080,7 @@ int main(void)
         cmocka_unit_test(test_hybridep_permute_overlap),
         cmocka_unit_test(test_async_tp_micro_pipeline),
         cmocka_unit_test(test_separate_projections),
+        cmocka_unit_test(test_ssd_scan_rate),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
