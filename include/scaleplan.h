@@ -324,6 +324,9 @@ typedef struct {
     int separate_qkv;         /* the stack's model code runs the query, key and value projections as three GEMMs
                                  (kernels.separate_qkv; docs/model.md "Separate projections") */
     int separate_gate_up;     /* ... and a gated MLP's gate and up projections as two (kernels.separate_gate_up) */
+    int a2a_dispatch_16bit;   /* the stack's all-to-all (and all-gather) MoE dispatcher sends the layer's 16-bit
+                                 activations, the expert GEMMs quantizing what they receive
+                                 (kernels.alltoall_dispatch_16bit; docs/model.md "MoE") */
     sp_attn_kernel attn_kernel; /* attention kernel class of the stack (SP_ATTN_GENERIC: the family's attn) */
     int attn_no_sinks;        /* the stack's fused attention has no learned softmax sinks: a model with sinks runs the
                                  unfused (standard) attention core */
@@ -603,6 +606,8 @@ typedef struct {
     int rope_mscale_unfused;      /* kernels.rope_mscale_unfused true: a YaRN-scaled RoPE runs unfused */
     int tp_micro_pipeline;        /* kernels.tp_overlap "micro_pipeline" (absent or "chunked": 0) */
     int separate_qkv, separate_gate_up; /* kernels.separate_qkv / separate_gate_up (absent: false, fused) */
+    int a2a_dispatch_16bit;       /* kernels.alltoall_dispatch_16bit (absent: false, the dispatch quantized with
+                                     the GEMMs) */
     int flash_attention;
     sp_recompute recompute;
     int seq_parallel;             /* 1: sequence parallelism whenever tp > 1 */

@@ -871,7 +871,7 @@ static const char *const stack_keys[] = {"name", "description", "base", "kernels
                                          "efficiency", "sources", NULL};
 static const char *const kernel_keys[] = {"attention", "attention_class", "attention_sinks", "rope_mscale_unfused",
                                           "gemm", "fusions", "tp_overlap", "separate_qkv",
-                                          "separate_gate_up", NULL};
+                                          "separate_gate_up", "alltoall_dispatch_16bit", NULL};
 /* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
@@ -1083,7 +1083,8 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
                        key_line(f, "tp_overlap"));
     sw->tp_micro_pipeline = tpv && strcmp(tpv, "micro_pipeline") == 0;
     if ((rc = kernel_bool(f, k, "separate_qkv", &sw->separate_qkv, err)) ||
-        (rc = kernel_bool(f, k, "separate_gate_up", &sw->separate_gate_up, err)))
+        (rc = kernel_bool(f, k, "separate_gate_up", &sw->separate_gate_up, err)) ||
+        (rc = kernel_bool(f, k, "alltoall_dispatch_16bit", &sw->a2a_dispatch_16bit, err)))
         return rc;
     snprintf(sw->gemm, sizeof sw->gemm, "%s", gemm);
     if ((rc = stack_defaults(f, d, src, sw, err)))

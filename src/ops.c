@@ -789,8 +789,26 @@ static void moe_etp(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
         c->mlp_tp_ops = 0; /* no TP-sharded FFN left in this layer: only the attention's TP reduction */
 }
 
-/* EP all-to-all: dispatch + combine of T·k token copies of h values, forward and backward. Dispatch is sent in FP8
- * when the GEMMs run in FP8 (DeepSeek-V3 §3.3), combine in 16 bits. With node-limited routing (HF `topk_group`:
+/* Bytes per dispatched value. DeepSeek-V3 sends the dispatch in FP8 when its GEMMs run in FP8 (arXiv:2412.19437
+ * §3.3), the default here. A stack with kernels.alltoall_dispatch_16bit sends the layer's 16-bit activations on its
+ * all-to-all and all-gather dispatchers and quantizes in the expert GEMMs: Megatron-Core's MoEAlltoAllTokenDispatcher
+ * permutes the MoE layer's BF16 input and hands it to all_to_all as is (NVIDIA/Megatron-LM@d98e8a64ddf3:
+ * megatron/core/transformer/moe/token_dispatcher.py:669-677, 705-711; no quantization in the file at core_v0.14.0
+ * .. core_v0.17.0, the Megatron Core of the 25.09 .. 26.06 releases), TE's GroupedLinear casting each expert's input
+ * (fp8_casts). Megatron-Core's flex dispatchers send 16 bits too (fused_a2a.py:402 `fp8_dispatch = False`) but
+ * carry a token across the network once per destination node (DeepEP, HybridEP); that deduplication is not priced,
+ * so they keep the k FP8 copies here (docs/model.md "Known gaps", the EP dispatch payload). */
+static double moe_dispatch_bytes(const sp_layer_ctx *c)
+{
+    sp_moe_dispatcher d = c->p->moe_dispatcher;
+    int nccl = d == SP_DISP_ALLTOALL || d == SP_DISP_ALLGATHER;
+    if (!sp_dtype_is_quantized(c->d) || (c->s->a2a_dispatch_16bit && nccl))
+        return ACT_BYTES;
+    return sp_dtype_bytes(c->d);
+}
+
+/* EP all-to-all: dispatch + combine of T·k token copies of h values, forward and backward. Dispatch at
+ * moe_dispatch_bytes, combine in 16 bits. With node-limited routing (HF `topk_group`:
  * each token's experts lie in at most that many expert groups = nodes), a token crosses the network once per
  * destination node and fans out over the scale-up tier (DeepEP): the cross-node part carries min(k, topk_group)
  * copies instead of k (collective.c). The busiest rank's volume (Tx) sets the time. */
@@ -804,7 +822,7 @@ static void moe_alltoall(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
     /* unfolded with ETP = TP: EP above TP x CP; otherwise (ETP != TP, or folded) the expert layout's ETP innermost,
      * then EP (plan.c) */
     int stride = e == c->t && !p->ep_fold ? p->tp * p->cp : (int)e;
-    double disp_b = sp_dtype_is_quantized(c->d) ? sp_dtype_bytes(c->d) : ACT_BYTES;
+    double disp_b = moe_dispatch_bytes(c);
     double copies_out = m->topk_group > 0 && m->topk_group < k ? m->topk_group : k;
     sp_op *d = coll(l, "ep_dispatch", SP_PART_EP, 1, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * disp_b, 1, 1);
     sp_op *b = coll(l, "ep_combine", SP_PART_EP, 1, SP_COLL_ALLTOALL, p->ep, stride, Tx * k * h * ACT_BYTES, 1, 1);
@@ -1015,8 +1033,11 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     tag(l, i0, SP_GRAPH_MOE_ROUTER); /* shared experts and router GEMM: Megatron's moe_router scope */
     moe_router_kernels(c, l);
     c->f_act = (k * load + ns) * fe / t;
-    if (sp_dtype_is_quantized(c->d)) { /* routed tokens are cast once before dispatch, shared experts as a dense MLP */
-        c->q_in += T * hr + experts_here * tok * fe / e + T * fe * ns / t;
+    if (sp_dtype_is_quantized(c->d)) {
+        /* routed tokens are cast once before a quantized dispatch, else each received copy by the expert GEMM
+         * (moe_dispatch_bytes); shared experts as a dense MLP */
+        double routed_in = moe_dispatch_bytes(c) < ACT_BYTES ? T * hr : experts_here * tok * hr;
+        c->q_in += routed_in + experts_here * tok * fe / e + T * fe * ns / t;
         c->q_out += experts_here * tok * (up + hr) + T * (mats + 1) * fe * ns / t;
     }
     i0 = l->n;

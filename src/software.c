@@ -224,6 +224,7 @@ void sp_software_apply_system(const sp_software *sw, sp_system *s)
     s->tp_micro_pipeline = sw->tp_micro_pipeline;
     s->separate_qkv = sw->separate_qkv;
     s->separate_gate_up = sw->separate_gate_up;
+    s->a2a_dispatch_16bit = sw->a2a_dispatch_16bit;
     s->flash_attention = sw->flash_attention;
     s->overlap_tp = sw->overlap_tp;
     s->overlap_dp = sw->overlap_dp;

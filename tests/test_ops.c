@@ -815,6 +815,47 @@ static void test_hybridep_permute_overlap(void **st)
     assert_false(find_op(&l, "moe_permute")->flags & SP_OPF_IN_EP);
 }
 
+/* Rule: the dispatch payload (src/ops.c moe_dispatch_bytes). Megatron-Core's all-to-all dispatcher sends the MoE
+ * layer's 16-bit input unquantized (token_dispatcher.py:669-677, 705-711 at d98e8a64ddf3; the megatron-core stack's
+ * kernels.alltoall_dispatch_16bit) and Transformer Engine's GroupedLinear casts each received copy: Qwen3-30B-A3B at
+ * EP 8 in FP8, 4096 tokens, top-8, hidden 2048: dispatch = combine = 4096 x 8 x 2048 x 2 B = 134,217,728 B, and the
+ * routed cast input is the 16 local experts x 2048 copies x 2048 = 4096 x 8 x 2048 values where a quantized dispatch
+ * casts the 4096 x 2048 tokens once (q_in 58,720,256 = 4096 x 7 x 2048 values larger). The flex dispatcher (DeepEP)
+ * keeps the k FP8 copies (their node deduplication unpriced, docs/model.md "Known gaps"), and without a stack the
+ * dispatch is quantized with the GEMMs (DeepSeek-V3 §3.3): 67,108,864 B. */
+static void test_dispatch_payload(void **st)
+{
+    (void)st;
+    sp_model m = load_model("qwen3-30b-a3b");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 8, p.ep = 8, p.micro_batch = 1, p.seq_len = 4096, p.dtype = SP_FP8;
+    sp_software sw;
+    sp_system mc = stack_system("dgx-h100", "megatron-core-26.06", &sw), bare = load_system("dgx-h100");
+    assert_true(mc.a2a_dispatch_16bit && !bare.a2a_dispatch_16bit);
+    const double full = 4096.0 * 8 * 2048 * 2, half = full / 2;
+    struct {
+        const sp_system *s;
+        sp_moe_dispatcher d;
+        double disp;
+    } k[] = {{&mc, SP_DISP_ALLTOALL, full}, {&mc, SP_DISP_DEEPEP, half}, {&bare, SP_DISP_ALLTOALL, half}};
+    double q_in[3];
+    for (int i = 0; i < 3; i++) {
+        p.moe_dispatcher = k[i].d;
+        sp_layer_ctx c;
+        sp_layer_ops l;
+        sp_layer_ctx_init(&c, &m, k[i].s, &p, &pc, 1);
+        sp_layer_build(&c, 1, &l);
+        assert_true(find_op(&l, "ep_dispatch")->u.coll.bytes == k[i].disp);
+        assert_true(find_op(&l, "ep_combine")->u.coll.bytes == full);
+        q_in[i] = c.q_in;
+    }
+    assert_true(q_in[0] - q_in[1] == 4096.0 * 7 * 2048);
+    assert_true(q_in[1] == q_in[2]);
+}
+
 /* Rule: a clamped gated activation (GPT-OSS, swiglu_limit 7.0 by its family default) gets Megatron-Core's eager
  * clamps and concatenation as one memory-bound op (src/ops.c CLAMP_*): GPT-OSS-120B at EP 8, micro-batch 4 x 4096
  * tokens, top-4: 65536 routed rows x 2880 per half = 188,743,680 elements at 16 B forward and 30 B backward, 3 / 9
@@ -1078,6 +1119,7 @@ int main(void)
         cmocka_unit_test(test_rope_eager),
         cmocka_unit_test(test_frozen_fp8_no_wgrad_transpose),
         cmocka_unit_test(test_hybridep_permute_overlap),
+        cmocka_unit_test(test_dispatch_payload),
         cmocka_unit_test(test_async_tp_micro_pipeline),
         cmocka_unit_test(test_separate_projections),
         cmocka_unit_test(test_ssd_scan_rate),
