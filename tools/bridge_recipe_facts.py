@@ -42,7 +42,8 @@ NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
     CommOverlapConfig(tp_comm_overlap=...) or cfg.comm_overlap.tp_comm_overlap = ..., else off when neither it nor
     the model's perf script sets a comm_overlap (_pretrain_common's comm_overlap=None leaves Megatron-Core's default
     tp_comm_overlap False); for 26.08 read by hand; for the Llama models the GPU's function of the release's
-    performance script where it sets tp_comm_overlap for the row's precision by name (PERF_TP: off under NVFP4).
+    performance script where it sets tp_comm_overlap for the row's precision and TP (PERF_TP: Llama off under
+    NVFP4, Qwen3-235B off on H100 from 25.11, the other Qwen3 functions on).
     Other models and precisions keep the stack's default (overlap_tp empty).
 A row whose release has no such config gets a line with `unmatched` saying which config came nearest and where it
 differs. Release -> tag: docs/releases/software-versions.md and the first tag whose docs carry the release's table.
@@ -98,16 +99,24 @@ FLAT_TP = {g: {"Nemotron-3-Super-120B-A12B": ("0", "src/megatron/bridge/perf_rec
 # the perf scripts that start from LIB_MTP's recipes (none sets a comm_overlap at 26.04 .. 26.06.01)
 PERF_SCRIPT = {"Nemotron-3-Super": "scripts/performance/configs/nemotronh/nemotron_3_llm_pretrain.py"}
 TP_SET = re.compile(r"tp_comm_overlap\s*=\s*(True|False)")
-# the dense models' performance scripts (releases 26.02 .. 26.06.01), one function per GPU (<recipe>_pretrain_config_
-# <gpu>), whose last word on the TP overlap is `cfg.comm_overlap.tp_comm_overlap = False if precision == "nvfp4" else
-# cfg.comm_overlap.tp_comm_overlap` (v0.3.0 scripts/performance/configs/llama/llama3_llm_pretrain.py:113 for the 70B on
-# GB200): read for the precision the condition names; the other precisions keep the library recipe's setting, not read
-PERF_TP = {"Llama-3-8B": ("scripts/performance/configs/llama/llama3_llm_pretrain.py", "llama3_8b"),
-           "Llama-3-70B": ("scripts/performance/configs/llama/llama3_llm_pretrain.py", "llama3_70b"),
-           "Llama-3.1-405B": ("scripts/performance/configs/llama/llama31_llm_pretrain.py", "llama31_405b")}
+# the performance scripts' per-GPU functions (releases 25.11 .. 26.06.01; <recipe>_pretrain_config_<gpu>, at 25.11
+# <recipe>_<gpu>_config, under configs/<family>/ or, at 25.11, configs/<family without the version>/) and what they
+# set on the TP overlap, in order, the last assignment the row's precision and TP reach deciding:
+# `CommOverlapConfig(tp_comm_overlap=True|False)` (Qwen3: v0.3.0 scripts/performance/configs/qwen/
+# qwen3_llm_pretrain.py:184 turns it off for the 235B on H100, on elsewhere), `CommOverlapConfig(tp_comm_overlap=
+# bool(...tensor_model_parallel_size > 1))` and `cfg.comm_overlap.tp_comm_overlap = False if precision == "nvfp4" else
+# cfg.comm_overlap.tp_comm_overlap` (Llama: v0.3.0 configs/llama/llama3_llm_pretrain.py:113 for the 70B on GB200;
+# the other precisions keep what came before, for Llama the library recipe's setting, not read)
+PERF_TP = {"Llama-3-8B": (("llama/llama3", "llama3/llama3"), "llama3_8b"),
+           "Llama-3-70B": (("llama/llama3", "llama3/llama3"), "llama3_70b"),
+           "Llama-3.1-405B": (("llama/llama31", "llama31/llama31"), "llama31_405b"),
+           "Qwen3-30B-A3B": (("qwen/qwen3", "qwen3/qwen3"), "qwen3_30b_a3b"),
+           "Qwen3-235B-A22B": (("qwen/qwen3", "qwen3/qwen3"), "qwen3_235b_a22b")}
 # the script's --compute_dtype names of the rows' precisions (scripts/performance/argument_parser.py choices)
 SCRIPT_PREC = {"bf16": "bf16", "fp8": "fp8_cs", "mxfp8": "fp8_mx", "nvfp4": "nvfp4"}
-TP_COND = re.compile(r"^\s+cfg\.comm_overlap\.tp_comm_overlap\s*=\s*(True|False)\s+if\s+precision\s*==\s*\"([a-z0-9_]+)\"")
+TP_COND = re.compile(r"tp_comm_overlap\s*=\s*(True|False)\s+if\s+precision\s*==\s*\"([a-z0-9_]+)\"")
+TP_CFG = re.compile(r"CommOverlapConfig\(\s*tp_comm_overlap\s*=\s*(True|False|bool\([a-z_.]*tensor_model_parallel_size"
+                    r"\s*>\s*1\))")
 MTP_SET = re.compile(r"^\s+cfg\.model\.mtp_num_layers\s*=\s*([0-9]+)")
 MTP_REPEAT = re.compile(r"^\s+cfg\.model\.mtp_use_repeated_layer\s*=\s*True")
 P6 = "src/megatron/bridge/perf_recipes/"
@@ -285,21 +294,33 @@ class Repo:
 
 
 def perf_tp_overlap(repo, rel, row):
-    """PERF_TP's models: the TP overlap the GPU's pretrain function sets for the row's precision by name, or {}."""
+    """PERF_TP's models: the TP overlap the GPU's function of the release's performance script leaves for the row's
+    precision and TP (the last assignment that applies), or {} where it says nothing."""
     if row["model"] not in PERF_TP or rel in ("25.09", "26.08") or row["system"] not in GPU:
         return {}
-    path, recipe = PERF_TP[row["model"]]
-    fn = "%s_pretrain_config_%s" % (recipe, GPU[row["system"]])
-    lines = repo.git("show", TAGS[rel] + ":" + path).splitlines()
-    start = [i for i, s in enumerate(lines) if s.startswith("def " + fn + "(")]
-    for i in range(start[0] + 1 if start else len(lines), len(lines)):
+    paths, recipe = PERF_TP[row["model"]]
+    fns = ["%s_pretrain_config_%s(" % (recipe, GPU[row["system"]]), "%s_%s_config(" % (recipe, GPU[row["system"]])]
+    for path in ["scripts/performance/configs/%s_llm_pretrain.py" % p for p in paths]:
+        lines = repo.git("show", TAGS[rel] + ":" + path).splitlines()
+        start = [i for i, s in enumerate(lines) if any(s.startswith("def " + fn) for fn in fns)]
+        if start:
+            break
+    else:
+        return {}
+    val = None
+    for i in range(start[0] + 1, len(lines)):
         if lines[i].startswith("def "):
             break
-        m = TP_COND.search(lines[i])
-        if m and m.group(2) == SCRIPT_PREC.get(row["precision"]):
-            return dict(overlap_tp="1" if m.group(1) == "True" else "0", overlap_tp_recipe="%s@%s:%s:%d %s" % (
-                MB, repo.short(TAGS[rel]), path, i + 1, fn))
-    return {}
+        c, m = TP_COND.search(lines[i]), TP_CFG.search(lines[i])
+        if c and c.group(2) == SCRIPT_PREC.get(row["precision"]):
+            val = (c.group(1) == "True", i)
+        elif m:
+            val = (m.group(1) == "True" or (m.group(1).startswith("bool") and num(row["tp"]) > 1), i)
+    if val is None:
+        return {}
+    fn = fns[0][:-1] if lines[start[0]].startswith("def " + fns[0]) else fns[1][:-1]
+    return dict(overlap_tp="1" if val[0] else "0", overlap_tp_recipe="%s@%s:%s:%d %s" % (
+        MB, repo.short(TAGS[rel]), path, val[1] + 1, fn))
 
 
 def tp_overlap_facts(repo, rel, row):

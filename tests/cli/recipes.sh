@@ -23,8 +23,10 @@ expect_json release_preset_same_step "step_time_s=$a@1e-12" -- train $plan --sof
 
 # Rule: the Nemotron-3 Super rows carry what their recipes set beyond the workload config: 2 MTP depths
 # (mtp_num_layers with mtp_use_repeated_layer) and no TP communication overlap (no comm_overlap: Megatron-Core's
-# tp_comm_overlap False); the Llama NVFP4 rows no TP overlap either (their performance scripts turn it off under NVFP4:
-# `tp_comm_overlap = False if precision == "nvfp4"`, PERF_TP); no other row has an overlap_tp cell
+# tp_comm_overlap False); the performance scripts' per-GPU functions turn it off for the Llama NVFP4 rows
+# (`tp_comm_overlap = False if precision == "nvfp4"`) and for Qwen3-235B on H100 from 25.11 on
+# (CommOverlapConfig(tp_comm_overlap=False)), and leave it on (1) for the other Qwen3 rows they set (a TP 1 row may
+# carry either: Llama-3-8B's 25.11 functions set bool(TP > 1)); no other row has an overlap_tp cell
 # (tools/bridge_recipe_facts.py LIB_MTP, FLAT_MTP, FLAT_TP, PERF_TP)
 if command -v python3 >/dev/null 2>&1; then
     bad=$(python3 - <<'PY'
@@ -32,9 +34,11 @@ import csv
 bad = []
 for r in csv.DictReader(open("data/validation/training_runs_megatron_core.csv", newline="")):
     super_row = r["model"].startswith("Nemotron-3-Super")
-    llama_fp4 = r["model"].startswith("Llama") and r["precision"] == "nvfp4"
-    if (super_row and (r["mtp_layers"], r["overlap_tp"]) != ("2", "0")) or (llama_fp4 and r["overlap_tp"] != "0") or \
-            (not super_row and not llama_fp4 and r["overlap_tp"]):
+    off = (r["model"].startswith("Llama") and r["precision"] == "nvfp4") or \
+        (r["model"].startswith("Qwen3-235B") and r["system"] == "dgx-h100" and r["software"] != "megatron-core-25.09")
+    on_ok = (r["model"].startswith("Qwen3") and r["overlap_tp"] in ("", "1")) or r["tp"] in ("", "1")
+    if (super_row and (r["mtp_layers"], r["overlap_tp"]) != ("2", "0")) or (off and r["overlap_tp"] != "0") or \
+            (not super_row and not off and not on_ok and r["overlap_tp"]):
         bad.append("%s mtp_layers=%r overlap_tp=%r" % (r["id"], r["mtp_layers"], r["overlap_tp"]))
 print("; ".join(bad))
 PY
