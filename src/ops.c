@@ -635,9 +635,16 @@ void sp_ops_mamba2(sp_layer_ctx *c, sp_layer_ops *l)
     scan_gemm(l, "ssd_scan_diag", SP_OPF_SCAN, chunks * H, Q, P, Q, c->d16, SSD_BWD_DIAG);
     scan_gemm(l, "ssd_chunk_state", SP_OPF_SCAN, chunks * H, N, P, Q, c->d16, SSD_BWD_STATE);
     scan_gemm(l, "ssd_state_out", SP_OPF_SCAN, chunks * H, Q, P, N, c->d16, SSD_BWD_STATE);
-    double pass = T * in / t * ACT_BYTES;
+    double pass = T * in / t * ACT_BYTES, proj = T * (2 * in + 2.0 * m->ssm_groups * N + m->ssm_heads) / t * ACT_BYTES;
     bytes_op(l, "ssd_elementwise", SP_PART_MEMORY, SP_OPF_CORE, SSD_PASSES_FWD * pass, SSD_PASSES_BWD * pass,
              SSD_KERNELS_FWD, SSD_KERNELS_BWD);
+    /* Megatron-Core's activations are [s, b, h]; its training path transposes the in_proj output to [b, s, .] for
+     * the scan and the scan's output back (NVIDIA/Megatron-LM@d98e8a64ddf3 megatron/core/ssm/mamba_mixer.py:691,
+     * :727, rearrange(...).contiguous()): a copy (read + write) each when a micro-batch holds several sequences (a
+     * size-1 batch dimension leaves the tensor contiguous: no copy); backward the in_proj output's gradient copied
+     * back to [s, b, .] for Transformer Engine's backward GEMMs, which take contiguous gradients. */
+    if (c->p->micro_batch > 1)
+        bytes_op(l, "mamba_transpose", SP_PART_MEMORY, 0, 2 * (proj + pass), 2 * proj, 2, 1);
     /* what the fused kernels save (mamba_ssm ssd_combined): in_proj output z, x, B, C, dt; the conv output x, B, C;
      * y and the gated norm's input (16-bit); the fp32 state of each chunk */
     double gn = (double)m->ssm_groups * N;

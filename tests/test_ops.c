@@ -286,7 +286,8 @@ static void test_sliding_band(void **st)
  * chunks of 128 tokens, the masked product 2·128·64·128 FLOPs x 8192 (chunk, head) copies at 1.19 x 75 TFLOP/s +
  * the 4 us kernel overhead, where the 16-bit GEMM curve would be faster; the passes outside the scan's rate are 3
  * forward (z gate, the norm's read and write) and 9 backward over the inner width; the conv's backward recomputes
- * its forward (2.5x). A TPU runs its own SSD on the MXU: the GEMM curve alone. */
+ * its forward (2.5x). A TPU runs its own SSD on the MXU: the GEMM curve alone. With more than one sequence per
+ * micro-batch Megatron-Core's [s, b, h] layout costs two transposing copies forward, one backward. */
 static void test_ssd_scan_rate(void **st)
 {
     (void)st;
@@ -326,7 +327,21 @@ static void test_ssd_scan_rate(void **st)
         assert_rel(e->u.bytes.fwd, 3 * pass, 1e-12);
         assert_rel(e->u.bytes.bwd, 9 * pass, 1e-12);
         assert_rel(cv->u.bytes.bwd, 2.5 * cv->u.bytes.fwd, 1e-12);
+        /* Megatron-Core's [s, b, h] <-> [b, s, h] copies of the in_proj output (2·4096 + 2·8·128 + 64 wide) and the
+         * scan's output at micro-batch 2 (read + write each; backward the in_proj output's gradient); none at 1 */
+        const sp_op *tr = find_op(&l, "mamba_transpose");
+        assert_non_null(tr);
+        double proj = 2.0 * 8192 * (2 * 4096 + 2 * 8 * 128 + 64) * 2;
+        assert_rel(tr->u.bytes.fwd, 2 * (proj + pass), 1e-12);
+        assert_rel(tr->u.bytes.bwd, 2 * proj, 1e-12);
     }
+    p.micro_batch = 1, p.seq_len = 16384;
+    sp_system s = load_system("gb200-nvl72");
+    sp_layer_ctx c;
+    sp_layer_ops l;
+    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+    sp_layer_build_kind(&c, SP_MIX_MAMBA2, SP_FFN_NONE, &l);
+    assert_null(find_op(&l, "mamba_transpose"));
 }
 
 /* Rule: learned softmax sinks (GPT-OSS) run in the stack's fused kernel only where it supports them
