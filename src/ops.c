@@ -611,6 +611,9 @@ static void scan_gemm(sp_layer_ops *l, const char *name, unsigned flags, double 
     l->op[l->n - 1].u.gemm.bwd_x = bwd_x;
 }
 
+/* The conv1d: forward one pass (above) in one kernel; backward bwd_x times its traffic in `kernels_bwd` kernels
+ * (Mamba-1 and gated DeltaNet: causal_conv1d's backward, its input and weight gradients, 2x in 2; Mamba-2 under
+ * Megatron-Core recomputes the forward first, CONV_BWD_X). */
 static void conv_op(sp_layer_ops *l, double T, double channels, double bwd_x, double kernels_bwd)
 {
     double b = T * channels * ACT_BYTES * CONV_PASSES;
