@@ -135,6 +135,13 @@ PP_SPLIT = {
                        "26.04": RB + "llama/llama3.py:1132-1133", "26.04.01": RB + "llama/llama3.py:1132-1133",
                        "26.06": RB + "llama/llama3.py:1146-1147"},
 }
+# 25.09 (v0.1.0rc3): run_script.py builds the MoE models' recipes in one branch per model (model_name, model_size)
+# and either passes comm_overlap_config=CommOverlapConfig(tp_comm_overlap=True) (Qwen3: :97-107) or passes none, the
+# recipe function then setting its own (DeepSeek-V3: run_script.py:65-73, recipes/deepseek/deepseek_v3.py:314-316
+# CommOverlapConfig(tp_comm_overlap=False)): read per model, the recipe module run_script.py imports
+RUN25 = {"DeepSeek-V3": ("deepseek", "v3", RB + "deepseek/deepseek_v3.py"),
+         "Qwen3-30B-A3B": ("qwen3", "30b_a3b", RB + "qwen/qwen3_30b_a3b.py"),
+         "Qwen3-235B-A22B": ("qwen3", "235b_a22b", RB + "qwen/qwen3_235b_a22b.py")}
 
 
 # DeepSeek-V3: the library recipe trains one MTP module (mtp_num_layers 1) and its performance scripts take the
@@ -323,9 +330,45 @@ def perf_tp_overlap(repo, rel, row):
         MB, repo.short(TAGS[rel]), path, val[1] + 1, fn))
 
 
+def run_script_tp_overlap(repo, row):
+    """25.09: the TP overlap run_script.py's branch for the row's model (RUN25) gives its recipe: the
+    comm_overlap_config=CommOverlapConfig(tp_comm_overlap=...) it passes, else what the recipe function sets when it
+    gets none (`if cfg.comm_overlap is None:` followed by CommOverlapConfig(tp_comm_overlap=...)); {} otherwise."""
+    m = [(k, v) for k, v in RUN25.items() if row["model"].startswith(k)]
+    if not m:
+        return {}
+    ref, (name, size, path) = TAGS["25.09"], m[0][1]
+    script = "scripts/performance/run_script.py"
+    lines = repo.git("show", ref + ":" + script).splitlines()
+    head = 'args.model_name == "%s" and args.model_size == "%s"' % (name, size)
+    start = [i for i, s in enumerate(lines) if head in s]
+    if not start:
+        return {}
+    for i in range(start[0] + 1, len(lines)):
+        if re.match(r"^\s*(elif|else)\b", lines[i]) and len(lines[i]) - len(lines[i].lstrip()) <= \
+                len(lines[start[0]]) - len(lines[start[0]].lstrip()):
+            break
+        c = TP_CFG.search(lines[i])
+        if c and "comm_overlap_config" in lines[i]:
+            return dict(overlap_tp="1" if c.group(1) == "True" else "0", overlap_tp_recipe="%s@%s:%s:%d" % (
+                MB, repo.short(ref), script, i + 1))
+    rec = repo.git("show", ref + ":" + path).splitlines()
+    for i, s in enumerate(rec):
+        if "cfg.comm_overlap is None" in s:
+            for j in range(i + 1, min(i + 4, len(rec))):
+                c = TP_SET.search(rec[j])
+                if c:
+                    return dict(overlap_tp="1" if c.group(1) == "True" else "0",
+                                overlap_tp_recipe="%s@%s:%s:%d-%d (%s:%d passes no comm_overlap_config)" % (
+                                    MB, repo.short(ref), path, i + 1, j + 1, script, start[0] + 1))
+    return {}
+
+
 def tp_overlap_facts(repo, rel, row):
     """The recipe's TP communication overlap: (overlap_tp, citation), or {} where not read (LIB_MTP's models and the
     precision PERF_TP's scripts name)."""
+    if rel == "25.09":
+        return run_script_tp_overlap(repo, row)
     if row["model"] in PERF_TP:
         return perf_tp_overlap(repo, rel, row)
     if rel == "26.08":

@@ -26,8 +26,10 @@ expect_json release_preset_same_step "step_time_s=$a@1e-12" -- train $plan --sof
 # tp_comm_overlap False); the performance scripts' per-GPU functions turn it off for the Llama NVFP4 rows
 # (`tp_comm_overlap = False if precision == "nvfp4"`) and for Qwen3-235B on H100 from 25.11 on
 # (CommOverlapConfig(tp_comm_overlap=False)), and leave it on (1) for the other Qwen3 rows they set (a TP 1 row may
-# carry either: Llama-3-8B's 25.11 functions set bool(TP > 1)); no other row has an overlap_tp cell
-# (tools/bridge_recipe_facts.py LIB_MTP, FLAT_MTP, FLAT_TP, PERF_TP)
+# carry either: Llama-3-8B's 25.11 functions set bool(TP > 1)); 25.09's run_script.py passes none to DeepSeek-V3's
+# recipe, which then sets CommOverlapConfig(tp_comm_overlap=False) (v0.1.0rc3 recipes/deepseek/deepseek_v3.py:314-316):
+# every DeepSeek-V3 25.09 row 0; no other row has an overlap_tp cell (tools/bridge_recipe_facts.py LIB_MTP, FLAT_MTP,
+# FLAT_TP, PERF_TP, RUN25)
 if command -v python3 >/dev/null 2>&1; then
     bad=$(python3 - <<'PY'
 import csv
@@ -35,7 +37,8 @@ bad = []
 for r in csv.DictReader(open("data/validation/training_runs_megatron_core.csv", newline="")):
     super_row = r["model"].startswith("Nemotron-3-Super")
     off = (r["model"].startswith("Llama") and r["precision"] == "nvfp4") or \
-        (r["model"].startswith("Qwen3-235B") and r["system"] == "dgx-h100" and r["software"] != "megatron-core-25.09")
+        (r["model"].startswith("Qwen3-235B") and r["system"] == "dgx-h100" and r["software"] != "megatron-core-25.09") or \
+        (r["model"].startswith("DeepSeek-V3") and r["software"] == "megatron-core-25.09")
     on_ok = (r["model"].startswith("Qwen3") and r["overlap_tp"] in ("", "1")) or r["tp"] in ("", "1")
     if (super_row and (r["mtp_layers"], r["overlap_tp"]) != ("2", "0")) or (off and r["overlap_tp"] != "0") or \
             (not super_row and not off and not on_ok and r["overlap_tp"]):
