@@ -845,22 +845,43 @@ static void moe_alltoall(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
  * write T·k rows); with several local experts "permutation 2" sorts the received copies by local expert (read +
  * write T·k) and is undone after the experts (read + write T·k); unpermute scatters the weighted copies back onto
  * the tokens (read T·k, write T). Memory-bound whether fused (moe_permute_fusion: one kernel each) or not; backward
- * moves the same bytes in the other direction. The busiest rank's copies (Tx) set the time. */
+ * moves the same bytes in the other direction. The busiest rank's copies (Tx) set the time.
+ * The flex dispatchers (DeepEP, HybridEP) send each token once per destination rank, whatever the number of that
+ * rank's experts it picked, read it straight from the layer input and reduce its returning copies inside the combine
+ * kernel: no permutation 1 and no unpermute on the source side. The receiving rank holds its Td distinct tokens and
+ * permutes them into expert order, one row per (token, local expert) (read Td, write Tx·k rows), and the combine
+ * side undoes it, summing a token's local copies (read Tx·k, write Td): DeepEP through Megatron-Core's permute /
+ * unpermute (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/moe/token_dispatcher.py:1424-1466,
+ * _DeepepManager.get_permuted_hidden_states_by_experts, get_restored_hidden_states_by_experts), HybridEP in its own
+ * permute and unpermute kernels run by dispatch_with_permute / combine_with_unpermute (deepseek-ai/DeepEP@0237ba62
+ * csrc/hybrid_ep/executor/executor.cu dispatch_postprocess: permute_launcher from the dispatch buffer,
+ * combine_preprocess: unpermute_launcher into the combine buffer; Megatron-Core's moe_permute_fusion_into_hybridep,
+ * which would fold them into the communication kernels, is core_v0.18.0's and off by default,
+ * transformer_config.py:804 there). Under uniform routing (the tables' force-balanced router) a token's k experts,
+ * drawn without replacement from E, miss a rank's E/ep with probability C(E - E/ep, k) / C(E, k): Td = ep·Tx·(1 -
+ * that). */
+static double flex_received(const sp_layer_ctx *c, double Tx)
+{
+    double E = c->m->n_experts, k = c->m->top_k, ep = c->p->ep, local = E / ep, miss = 1;
+    for (int i = 0; i < (int)k && miss > 0; i++)
+        miss *= sp_pos(E - local - i) / (E - i);
+    return ep * Tx * (1 - miss);
+}
+
 static void moe_permute(sp_layer_ctx *c, sp_layer_ops *l, double Tx, double hr, double experts_here)
 {
     double k = c->m->top_k, T = c->T;
     double sorts = experts_here > 1 ? 2 : 0;
-    double rows = 2 * T + 2 * Tx * k + 2 * sorts * Tx * k;
-    double b = rows * hr * ACT_BYTES;
-    /* kernels: permute and unpermute (2) and the two sorts; the flex dispatcher fuses permutation 1 into DeepEP's
-     * dispatch and combine, HybridEP all of them ("permute + dispatch a2a + permute" in one kernel,
-     * NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/moe/token_dispatcher.py:1001-1013): the bytes
-     * still move, inside those kernels. HybridEP's run inside its dispatch and combine calls (hybrid_ep_dispatch
-     * permutes in token_dispatch, hybrid_ep_combine unpermutes in token_combine, the dispatcher's post-/pre-processing
-     * being identities: same file :1148-1166, :1183-1188, :1205-1209), so they overlap wherever the all-to-all does
-     * (SP_OPF_IN_EP: overlap_ep, sp_layer_price) */
     sp_moe_dispatcher d = c->p->moe_dispatcher;
-    double kern = d == SP_DISP_HYBRIDEP ? 0 : d == SP_DISP_DEEPEP ? sorts : 2 + sorts;
+    int flex = (d == SP_DISP_HYBRIDEP || d == SP_DISP_DEEPEP) && c->p->ep > 1;
+    double rows = flex ? 2 * (flex_received(c, Tx) + Tx * k) : 2 * T + 2 * Tx * k + 2 * sorts * Tx * k;
+    double b = rows * hr * ACT_BYTES;
+    /* kernels: permute and unpermute (2) and the two sorts; DeepEP the permute and the unpermute; HybridEP's run
+     * inside its dispatch and combine calls (hybrid_ep_dispatch permutes in token_dispatch, hybrid_ep_combine
+     * unpermutes in token_combine, the dispatcher's post-/pre-processing being identities:
+     * NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/moe/token_dispatcher.py:1148-1166, :1183-1188,
+     * :1205-1209), so they overlap wherever the all-to-all does (SP_OPF_IN_EP: overlap_ep, sp_layer_price) */
+    double kern = d == SP_DISP_HYBRIDEP ? 0 : flex ? 2 : 2 + sorts;
     bytes_op(l, "moe_permute", SP_PART_MEMORY, d == SP_DISP_HYBRIDEP ? SP_OPF_IN_EP : 0, b, b, kern, kern);
 }
 

@@ -830,6 +830,46 @@ static void test_hybridep_permute_overlap(void **st)
     assert_false(find_op(&l, "moe_permute")->flags & SP_OPF_IN_EP);
 }
 
+/* Rule: the token permutation's bytes (src/ops.c moe_permute). The all-to-all dispatcher permutes the T tokens'
+ * k copies out (read T, write T·k rows), sorts the received copies by local expert and back (2 x read + write T·k)
+ * and unpermutes (read T·k, write T): 50 T rows at k = 8 with 16 local experts, 4 kernels. The flex dispatchers
+ * receive each token once per rank and permute those Td rows into the T·k expert rows and back: 2 (Td + T·k) rows,
+ * Td = ep·T·(1 - C(E - E/ep, k) / C(E, k)) under uniform routing. Qwen3-30B-A3B (E 128, top-8, hidden 2048) at EP 8,
+ * micro-batch 4 x 4096 = 16384 tokens: C(112,8)/C(128,8) = 0.33258038807706; all-to-all 819,200 rows x 4096 B =
+ * 3,355,443,200 B each way; DeepEP and HybridEP 2 x (87,480.0233739631 + 131,072) rows x 4096 B = 1,790,378,175.48 B,
+ * DeepEP 2 kernels (Megatron-Core's permute and unpermute), HybridEP none of the compute stream's (inside its
+ * dispatch and combine calls). */
+static void test_permute_bytes(void **st)
+{
+    (void)st;
+    sp_model m = load_model("qwen3-30b-a3b");
+    sp_system s = load_system("gb200-nvl72");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    double miss = 1;
+    for (int i = 0; i < 8; i++)
+        miss *= (112.0 - i) / (128.0 - i);
+    assert_near(miss, 0.33258038807706, 1e-13);
+    const double T = 16384, flex = 2 * (8 * T * (1 - miss) + 8 * T) * 2048 * 2;
+    struct { sp_moe_dispatcher d; double bytes, kern; } k[] = {
+        {SP_DISP_ALLTOALL, 3355443200.0, 4}, {SP_DISP_DEEPEP, flex, 2}, {SP_DISP_HYBRIDEP, flex, 0}};
+    assert_near(flex, 1790378175.48, 0.01);
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.n_gpus = 8, p.ep = 8, p.micro_batch = 4, p.seq_len = 4096, p.moe_dispatcher = k[i].d;
+        sp_layer_ctx c;
+        sp_layer_ops l;
+        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+        sp_layer_build(&c, 1, &l);
+        const sp_op *o = find_op(&l, "moe_permute");
+        assert_non_null(o);
+        assert_rel(o->u.bytes.fwd, k[i].bytes, 1e-12);
+        assert_rel(o->u.bytes.bwd, k[i].bytes, 1e-12);
+        assert_true(o->u.bytes.kernels_fwd == k[i].kern && o->u.bytes.kernels_bwd == k[i].kern);
+    }
+}
+
 /* Rule: the dispatch payload (src/ops.c moe_dispatch_bytes). Megatron-Core's all-to-all dispatcher sends the MoE
  * layer's 16-bit input unquantized (token_dispatcher.py:669-677, 705-711 at d98e8a64ddf3; the megatron-core stack's
  * kernels.alltoall_dispatch_16bit) and Transformer Engine's GroupedLinear casts each received copy: Qwen3-30B-A3B at
@@ -1134,6 +1174,7 @@ int main(void)
         cmocka_unit_test(test_rope_eager),
         cmocka_unit_test(test_frozen_fp8_no_wgrad_transpose),
         cmocka_unit_test(test_hybridep_permute_overlap),
+        cmocka_unit_test(test_permute_bytes),
         cmocka_unit_test(test_dispatch_payload),
         cmocka_unit_test(test_async_tp_micro_pipeline),
         cmocka_unit_test(test_separate_projections),
