@@ -95,6 +95,7 @@ void cli_print_energy(const sp_energy_result *e);
         {"etp", 1, "expert tensor-parallel degree (MoE; experts sharded EP x ETP) [tp]"},                 \
         {"capacity-factor", 1, "MoE expert capacity factor (tokens beyond c*T*k/E dropped) [0 = dropless]"}, \
         {"moe-pad", 0, "MoE: pad expert buffers to capacity (static shapes, no dispatcher host sync; needs --capacity-factor)"}, \
+        {"moe-router-fusion", 0, "MoE: router top-k and aux loss as Transformer Engine's fused kernels (moe_router_fusion)"}, \
         {"ep-fold", 0, "MoE parallel folding: dp = gpus/(tp*cp*pp), EP x ETP carved out of TP x CP x DP"},  \
         {"moe-imbalance", 1, "MoE: tokens of the busiest EP rank / mean, >= 1 [1 = uniform routing]"},        \
         {"software", 1, "software stack (data/software): its defaults fill the knobs not given [none]"},     \

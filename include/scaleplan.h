@@ -474,6 +474,8 @@ typedef struct {
                                 same TP x CP x DP ranks (ep·etp divides tp·cp·dp; docs/model.md) */
     double capacity_factor;  /* expert capacity c: an expert takes at most c x T·k/E tokens; 0 = dropless */
     int moe_pad;             /* 1: expert buffers padded to capacity (static shapes, GShard/Switch); needs c > 0 */
+    int moe_router_fusion;   /* 1: the router's top-k and aux loss run Transformer Engine's fused kernels
+                                (Megatron-Core moe_router_fusion; ops.c ROUTER_FUSED_*); 0: the unfused code */
     double moe_imbalance;    /* tokens of the busiest EP rank / mean (>= 1); 0 = 1 (uniform routing) */
     sp_fp8_recipe fp8_recipe;/* scaling recipe of fp8 GEMMs; 0 = the stack's default */
     int te_quant;            /* 1: FP8/FP4 operands quantized as Transformer Engine under Megatron-Core does (weights

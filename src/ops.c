@@ -81,6 +81,24 @@
 #define AUX_KERNELS_FWD 9
 #define AUX_KERNELS_BWD 4
 #define PREPROCESS_KERNELS 12
+/* The same router and aux loss under moe_router_fusion (plan.moe_router_fusion; the Megatron-Bridge performance
+ * scripts set it for DeepSeek-V3, Qwen3, GPT-OSS and Kimi-K2: v0.4.0 scripts/performance/configs/deepseek/
+ * deepseek_llm_pretrain.py:38, configs/qwen/qwen3_llm_pretrain.py:36): Megatron-Core calls Transformer Engine's
+ * fused kernels (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/moe/moe_utils.py:137, :838, :992), each one
+ * kernel per pass over the T x E scores (NVIDIA/TransformerEngine@d0067d0da transformer_engine/pytorch/router.py):
+ *   router  fused_topk_with_score_function: forward reads the logits and writes the probabilities, the routing map
+ *           (1 B per score: 1/4 of an fp32 pass) and the intermediate it saves (router.py:127-144): 3.25 passes, 1
+ *           kernel; backward reads the probabilities' gradient, the map and the intermediate and writes the logits'
+ *           gradient (:160): 3.25 passes, 1 kernel;
+ *   aux     fused_compute_score_for_moe_aux_loss (read, write scores, map, intermediate: 3.25; :367-373), the tokens
+ *           per expert (the map's column sums: 0.25) and fused_moe_aux_loss (reads the scores: 1; :451-472): 4.5
+ *           passes, 3 kernels; backward the loss's gradient to the scores (write 1; :481) and the score function's
+ *           (read the gradient and the intermediate, write: 3; :390): 4 passes, 2 kernels. */
+#define ROUTER_FUSED_PASSES 3.25
+#define AUX_FUSED_PASSES_FWD 4.5
+#define AUX_FUSED_PASSES_BWD 4.0
+#define AUX_FUSED_KERNELS_FWD 3
+#define AUX_FUSED_KERNELS_BWD 2
 /* Host dispatch (docs/model.md "Host dispatch"): the CPU time of one eager kernel from the training framework,
  * NVIDIA/TransformerEngine#2053 (2025-08-11): one torch.nn.Linear forward (one GEMM kernel) costs 13.48 us of CPU
  * on a DGX H100's Xeon Platinum 8480C (a system's host_kernel overrides it: 37.08 us on Grace), and one Transformer
@@ -892,10 +910,17 @@ static void moe_router_kernels(sp_layer_ctx *c, sp_layer_ops *l)
     const sp_model *m = c->m;
     double scores = c->T * m->n_experts * FP32_BYTES;
     int i0 = l->n;
-    bytes_op(l, "moe_router_topk", SP_PART_MEMORY, SP_OPF_FFN, ROUTER_KERNELS_FWD * 2 * scores,
-             ROUTER_KERNELS_BWD * 2 * scores, ROUTER_KERNELS_FWD, ROUTER_KERNELS_BWD);
-    bytes_op(l, "moe_aux_loss", SP_PART_MEMORY, SP_OPF_FFN, AUX_KERNELS_FWD * 2 * scores, AUX_KERNELS_BWD * 2 * scores,
-             AUX_KERNELS_FWD, AUX_KERNELS_BWD);
+    if (c->p->moe_router_fusion) {
+        bytes_op(l, "moe_router_topk", SP_PART_MEMORY, SP_OPF_FFN, ROUTER_FUSED_PASSES * scores,
+                 ROUTER_FUSED_PASSES * scores, 1, 1);
+        bytes_op(l, "moe_aux_loss", SP_PART_MEMORY, SP_OPF_FFN, AUX_FUSED_PASSES_FWD * scores,
+                 AUX_FUSED_PASSES_BWD * scores, AUX_FUSED_KERNELS_FWD, AUX_FUSED_KERNELS_BWD);
+    } else {
+        bytes_op(l, "moe_router_topk", SP_PART_MEMORY, SP_OPF_FFN, ROUTER_KERNELS_FWD * 2 * scores,
+                 ROUTER_KERNELS_BWD * 2 * scores, ROUTER_KERNELS_FWD, ROUTER_KERNELS_BWD);
+        bytes_op(l, "moe_aux_loss", SP_PART_MEMORY, SP_OPF_FFN, AUX_KERNELS_FWD * 2 * scores,
+                 AUX_KERNELS_BWD * 2 * scores, AUX_KERNELS_FWD, AUX_KERNELS_BWD);
+    }
     if (c->p->tp * c->p->cp > 1)
         coll(l, "moe_aux_allreduce", SP_PART_EP, 1, SP_COLL_ALLREDUCE, c->p->tp * c->p->cp, 1,
              m->n_experts * FP32_BYTES, 1, 0);

@@ -253,6 +253,7 @@ sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err)
     int rc = -1, att = -1;
     const char *dt = NULL;
     if ((st = sp_req_flag(rq, "moe-pad", &p->moe_pad, err)) || (st = sp_req_flag(rq, "ep-fold", &p->ep_fold, err)) ||
+        (st = sp_req_flag(rq, "moe-router-fusion", &p->moe_router_fusion, err)) ||
         (st = sp_req_flag(rq, "no-reshard", &p->zero3_keep, err)) ||
         (st = word(rq, "recompute", recompute, 3, &rc, err)) ||
         (st = sp_req_flag(rq, "sp", &p->seq_parallel, err)) || (st = sp_req_str(rq, "dtype", &dt, err)))

@@ -250,7 +250,11 @@ static sp_status row_host_knobs(const sp_csv *c, int r, sp_plan *p, unsigned *gi
 static sp_status row_moe_drop(const sp_csv *c, int r, sp_plan *p, sp_error *err)
 {
     sp_status st = sp_csv_double(c, r, "moe_capacity", 0, 0.01, 1000, &p->capacity_factor, err);
-    return st ? st : sp_csv_int(c, r, "moe_pad", 0, 0, 1, &p->moe_pad, err);
+    if (!st)
+        st = sp_csv_int(c, r, "moe_pad", 0, 0, 1, &p->moe_pad, err);
+    /* moe_router_fusion (0/1): the recipe's Megatron-Core moe_router_fusion (ops.c ROUTER_FUSED_*); empty = off,
+     * Megatron-Core's default (transformer_config.py:944 at d98e8a64ddf3) */
+    return st ? st : sp_csv_int(c, r, "moe_router_fusion", 0, 0, 1, &p->moe_router_fusion, err);
 }
 
 /* The recompute_modules (selective recompute's Megatron-Core modules) and recompute_layers (full recompute's block

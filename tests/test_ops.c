@@ -870,6 +870,42 @@ static void test_permute_bytes(void **st)
     }
 }
 
+/* Rule: the router's top-k and aux loss (src/ops.c moe_router_kernels) over the T x E fp32 scores: unfused
+ * (Megatron-Core's default) 8 / 4 kernels of a read + write pass for the top-k and 9 / 4 for the aux loss; with
+ * moe_router_fusion Transformer Engine's fused kernels: top-k 1 / 1 kernel, 3.25 passes each way (the logits or the
+ * gradient in, the probabilities, the 1-byte routing map and the saved intermediate out), aux loss 3 / 2 kernels, 4.5
+ * / 4 passes. Qwen3-30B-A3B, micro-batch 4 x 4096 tokens, 128 experts: one pass = 16384 x 128 x 4 = 8,388,608 B. */
+static void test_router_fusion(void **st)
+{
+    (void)st;
+    sp_model m = load_model("qwen3-30b-a3b");
+    sp_system s = load_system("gb200-nvl72");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    const double pass = 16384.0 * 128 * 4;
+    struct { int fused; double tf, tb, tkf, tkb, af, ab, akf, akb; } k[] = {
+        {0, 16 * pass, 8 * pass, 8, 4, 18 * pass, 8 * pass, 9, 4},
+        {1, 3.25 * pass, 3.25 * pass, 1, 1, 4.5 * pass, 4 * pass, 3, 2}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.n_gpus = 8, p.ep = 8, p.micro_batch = 4, p.seq_len = 4096, p.moe_router_fusion = k[i].fused;
+        sp_layer_ctx c;
+        sp_layer_ops l;
+        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
+        sp_layer_build(&c, 1, &l);
+        const sp_op *t = find_op(&l, "moe_router_topk"), *a = find_op(&l, "moe_aux_loss");
+        assert_non_null(t);
+        assert_non_null(a);
+        assert_rel(t->u.bytes.fwd, k[i].tf, 1e-12);
+        assert_rel(t->u.bytes.bwd, k[i].tb, 1e-12);
+        assert_true(t->u.bytes.kernels_fwd == k[i].tkf && t->u.bytes.kernels_bwd == k[i].tkb);
+        assert_rel(a->u.bytes.fwd, k[i].af, 1e-12);
+        assert_rel(a->u.bytes.bwd, k[i].ab, 1e-12);
+        assert_true(a->u.bytes.kernels_fwd == k[i].akf && a->u.bytes.kernels_bwd == k[i].akb);
+    }
+}
+
 /* Rule: the dispatch payload (src/ops.c moe_dispatch_bytes). Megatron-Core's all-to-all dispatcher sends the MoE
  * layer's 16-bit input unquantized (token_dispatcher.py:669-677, 705-711 at d98e8a64ddf3; the megatron-core stack's
  * kernels.alltoall_dispatch_16bit) and Transformer Engine's GroupedLinear casts each received copy: Qwen3-30B-A3B at
@@ -1175,6 +1211,7 @@ int main(void)
         cmocka_unit_test(test_frozen_fp8_no_wgrad_transpose),
         cmocka_unit_test(test_hybridep_permute_overlap),
         cmocka_unit_test(test_permute_bytes),
+        cmocka_unit_test(test_router_fusion),
         cmocka_unit_test(test_dispatch_payload),
         cmocka_unit_test(test_async_tp_micro_pipeline),
         cmocka_unit_test(test_separate_projections),

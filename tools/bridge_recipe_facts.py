@@ -80,7 +80,8 @@ PREC = {"bf16": ["BF16"], "fp8": ["FP8_CS", "FP8_SC", "FP8_DS"], "mxfp8": ["FP8_
 KEY = bridge_recipes.KEY
 COLS = KEY + ["recipe", "moe_dispatcher", "overlap_ep", "cuda_graphs", "recompute", "recompute_detail",
               "moe_capacity", "moe_pad", "megatron_fsdp", "cpu_offload_layers", "bf16_layers", "bf16_layers_source",
-              "pp_split", "mtp_layers", "overlap_tp", "overlap_tp_recipe", "extra", "unmatched"]
+              "pp_split", "mtp_layers", "overlap_tp", "overlap_tp_recipe", "moe_router_fusion",
+              "moe_router_fusion_recipe", "extra", "unmatched"]
 # the library recipe (path, function) the model's performance configs start from, for the models whose recipe runs
 # MTP depths of its own (the perf scripts' <model>_llm_pretrain.py call it and do not touch MTP)
 LIB_MTP = {"Nemotron-3-Super": ("src/megatron/bridge/recipes/nemotronh/nemotron_3_super.py",
@@ -117,6 +118,15 @@ SCRIPT_PREC = {"bf16": "bf16", "fp8": "fp8_cs", "mxfp8": "fp8_mx", "nvfp4": "nvf
 TP_COND = re.compile(r"tp_comm_overlap\s*=\s*(True|False)\s+if\s+precision\s*==\s*\"([a-z0-9_]+)\"")
 TP_CFG = re.compile(r"CommOverlapConfig\(\s*tp_comm_overlap\s*=\s*(True|False|bool\([a-z_.]*tensor_model_parallel_size"
                     r"\s*>\s*1\))")
+# moe_router_fusion (Megatron-Core: the router's top-k and aux loss as Transformer Engine's fused kernels, default
+# False): the MoE models' performance scripts set it in their set_<model>_common_configs, which every GPU function of
+# the script applies (releases 25.11 .. 26.06.01; v0.4.0 scripts/performance/configs/deepseek/deepseek_llm_pretrain.py:38,
+# configs/qwen/qwen3_llm_pretrain.py:36), 25.09 in the model's YAML (ConfigContainer.model.moe_router_fusion,
+# v0.1.0rc3 configs/deepseek/deepseek_v3_llm_pretrain.yaml:22), 26.08 in the flat recipe's function: the scripts per
+# model (25.11's under configs/<family without the version>/)
+FUSION_SCRIPTS = {"DeepSeek-V3": ("deepseek/deepseek",), "Qwen3": ("qwen/qwen3", "qwen3/qwen3"),
+                  "GPT-OSS": ("gpt_oss/gpt_oss",), "Kimi-K2": ("kimi/kimi",), "Nemotron-3": ("nemotronh/nemotron_3",)}
+FUSION_SET = re.compile(r"^\s+cfg\.model\.moe_router_fusion\s*=\s*(True|False)")
 MTP_SET = re.compile(r"^\s+cfg\.model\.mtp_num_layers\s*=\s*([0-9]+)")
 MTP_REPEAT = re.compile(r"^\s+cfg\.model\.mtp_use_repeated_layer\s*=\s*True")
 P6 = "src/megatron/bridge/perf_recipes/"
@@ -397,6 +407,67 @@ def tp_overlap_facts(repo, rel, row):
                     MB, repo.short(ref), path, fn, PERF_SCRIPT[name], line))
 
 
+def router_fusion_facts(repo, rel, row):
+    """The recipe's moe_router_fusion: (moe_router_fusion "0"/"1", citation), or {} where it sets none."""
+    ref = TAGS[rel]
+    if rel == "25.09":
+        f = [p for m, _, p in MODELS if row["model"].startswith(m)]
+        if not f or not f[0]:
+            return {}
+        path = "scripts/performance/configs/%s_llm_pretrain.yaml" % f[0]
+        text = repo.git("show", ref + ":" + path)
+        v = (yaml.safe_load(text).get("ConfigContainer") or {}).get("model", {}).get("moe_router_fusion")
+        if v is None:
+            return {}
+        line = [i + 1 for i, t in enumerate(text.splitlines()) if t.strip().startswith("moe_router_fusion:")][0]
+        return dict(moe_router_fusion="1" if v else "0",
+                    moe_router_fusion_recipe="%s@%s:%s:%d" % (MB, repo.short(ref), path, line))
+    if rel == "26.08":
+        m = FLAT.get(GPU.get(row["system"], ""), {}).get(row["model"]) or \
+            FLAT.get(GPU.get(row["system"], ""), {}).get(row["model"] + " " + row["precision"])
+        if not m:
+            return {}
+        path, at = m[0].split(" ")[0].split(":")
+        lines, start = repo.git("show", ref + ":" + path).splitlines(), int(at) - 1
+        name = lines[start][4:].split("(")[0]
+        # and the helpers it calls with the config (one level: _deepseek_v3_common in perf_recipes/deepseek/common.py)
+        common = os.path.dirname(os.path.dirname(path)) + "/common.py"
+        for i in range(start + 1, len(lines)):
+            if lines[i].startswith("def "):
+                break
+            c = re.match(r"^\s+(_\w+)\(cfg\b", lines[i])
+            for hp in ([path, common] if c else []):
+                hl = repo.git("show", ref + ":" + hp).splitlines()
+                at2 = [j for j, t in enumerate(hl) if t.startswith("def %s(" % c.group(1))]
+                for j in range(at2[0] + 1 if at2 else len(hl), len(hl)):
+                    if hl[j].startswith("def "):
+                        break
+                    f = FUSION_SET.match(hl[j])
+                    if f:
+                        return dict(moe_router_fusion="1" if f.group(1) == "True" else "0",
+                                    moe_router_fusion_recipe="%s@%s:%s:%d %s via %s" % (
+                                        MB, repo.short(ref), hp, j + 1, name, c.group(1)))
+    else:
+        paths = [v for k, v in FUSION_SCRIPTS.items() if row["model"].startswith(k)]
+        lines, path, start = [], None, None
+        for p in ["scripts/performance/configs/%s_llm_pretrain.py" % q for q in (paths[0] if paths else ())]:
+            lines = repo.git("show", ref + ":" + p).splitlines()
+            hit = [i for i, t in enumerate(lines) if re.match(r"def set_\w+_common_configs\(", t)]
+            if hit:
+                path, start, name = p, hit[0], lines[hit[0]][4:].split("(")[0]
+                break
+        if path is None:
+            return {}
+    for i in range(start + 1, len(lines)):
+        if lines[i].startswith("def "):
+            break
+        m = FUSION_SET.match(lines[i])
+        if m:
+            return dict(moe_router_fusion="1" if m.group(1) == "True" else "0",
+                        moe_router_fusion_recipe="%s@%s:%s:%d %s" % (MB, repo.short(ref), path, i + 1, name))
+    return {}
+
+
 def mtp_depths(repo, rel, row):
     """The MTP depths a LIB_MTP model's recipe runs with mtp_use_repeated_layer: "N <citation>" or ""."""
     if rel == "26.08":
@@ -567,6 +638,8 @@ def main():
             f["pp_split"] = pp_split(repo, rel, row, f)
             f["mtp_layers"] = mtp_layers(repo, rel, row, f) or mtp_depths(repo, rel, row)
             f.update(tp_overlap_facts(repo, rel, row))
+            if moe:
+                f.update(router_fusion_facts(repo, rel, row))
             facts[tuple([rel] + [row[k] for k in KEY[1:]])] = f
     out = io.StringIO()
     w = csv.writer(out)

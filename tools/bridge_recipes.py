@@ -39,7 +39,8 @@ Per row (the rules are the same for every row; nothing is keyed on a row id or a
     the facts line of the row's key whether or not its layout matched a recipe;
   - `mtp_layers` (the MTP modules / depths the model's recipe trains: Megatron-Core mtp_num_layers; DeepSeek-V3's
     one module, Nemotron-3 Super's 2 depths, docs/model.md "MTP depths") when empty, from the facts line's first
-    word; `overlap_tp` (the recipe's Megatron-Core tp_comm_overlap where the facts read it) likewise;
+    word; `overlap_tp` (the recipe's Megatron-Core tp_comm_overlap where the facts read it) likewise, and
+    `moe_router_fusion` (the recipe's Megatron-Core moe_router_fusion: the router's fused kernels);
   - the row's notes get one " | RECIPE=..." part with the citation and every recipe setting, the ones the model
     has no knob for named as such.
 With --check nothing is written; the exit status is 1 when the CSV is not what this script would write.
@@ -191,6 +192,9 @@ def recipe_note(f):
     if f["overlap_tp"]:
         parts.append("tp_comm_overlap %s (the overlap_tp column: %s)" % ("on" if f["overlap_tp"] == "1" else "off",
                                                                          f["overlap_tp_recipe"]))
+    if f.get("moe_router_fusion"):
+        parts.append("moe_router_fusion %s (the moe_router_fusion column: %s)" % (
+            "on" if f["moe_router_fusion"] == "1" else "off", f["moe_router_fusion_recipe"]))
     if f["extra"]:
         parts.append(f["extra"])
     return TAG + "; ".join(parts) + bf16_note(f)
@@ -210,7 +214,7 @@ def enrich(row, header, facts):
     if f is not None:
         # the release's, whatever the layout: token drop, the BF16 layers of its precision config, the TP overlap
         fill = {"moe_capacity": f["moe_capacity"], "moe_pad": f["moe_pad"], "bf16_layers": f["bf16_layers"],
-                "overlap_tp": f["overlap_tp"]}
+                "overlap_tp": f["overlap_tp"], "moe_router_fusion": f.get("moe_router_fusion", "")}
         if f["recipe"]:
             rc, mods, layers = recompute_cells(f)
             fill.update({"recompute": rc, "seq_parallel": "1" if int(row["tp"] or 1) > 1 else "0",
@@ -235,7 +239,7 @@ def enrich(row, header, facts):
 
 
 RECIPE_COLS = ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers", "moe_capacity",
-               "moe_pad", "offload_layers", "bf16_layers", "pp_layout", "mtp_layers", "overlap_tp")
+               "moe_pad", "offload_layers", "bf16_layers", "pp_layout", "mtp_layers", "overlap_tp", "moe_router_fusion")
 
 
 def recipe_header(header):

@@ -6,6 +6,8 @@ expect_out moe_line 'experts: ETP 1 x EP 64, capacity factor none \(dropless\), 
 expect_out moe_imbalance 'load imbalance 1.3' -- train $DS --moe-imbalance 1.3
 expect_out moe_capacity 'capacity factor 1.25 \(padded\)' -- train $DS --capacity-factor 1.25 --moe-pad
 expect_out moe_json '"etp":1,"capacity_factor":1.5,"moe_pad":false,"moe_imbalance":1.2' -- train $DS --capacity-factor 1.5 --moe-imbalance 1.2 --json
+# Rule: --moe-router-fusion is a plan knob (Megatron-Core moe_router_fusion) the JSON plan reports
+expect_out moe_router_fusion_json '"moe_dispatcher":"alltoall","moe_router_fusion":true' -- train $DS --moe-router-fusion --json
 expect_out moe_gpu_hours '"gpu_hours":' -- train $DS --tokens 14.8T --json
 expect_out etp_mixtral 'ETP 2 x EP 8' -- train --model mixtral-8x7b --system dgx-h100 --gpus 64 --tp 4 --etp 2 --ep 8 --global-batch 256 --seq-len 4096 --zero 1
 expect_out long_context 'step time' -- train --model llama3-8b --system dgx-h100 --gpus 32 --cp 32 --seq-len 1048576 --global-batch 1 --recompute full --zero 3

@@ -48,3 +48,22 @@ PY
 )
     if [ -z "$bad" ]; then echo "ok super_recipe_cells"; else echo "not ok super_recipe_cells: $bad"; fi
 fi
+
+# Rule: the router's fused kernels (Megatron-Core moe_router_fusion, the moe_router_fusion column) as the MoE models'
+# recipes set them: 1 on every DeepSeek-V3, Qwen3, GPT-OSS and Kimi-K2 row (their performance scripts'
+# set_<model>_common_configs from 25.11, the 25.09 YAMLs, the 26.08 flat recipes), empty on every other row (Nemotron-3's
+# scripts leave Megatron-Core's default off; dense models have no router) (tools/bridge_recipe_facts.py
+# router_fusion_facts)
+if command -v python3 >/dev/null 2>&1; then
+    bad=$(python3 - <<'PY'
+import csv
+bad = []
+for r in csv.DictReader(open("data/validation/training_runs_megatron_core.csv", newline="")):
+    fused = r["model"].startswith(("DeepSeek-V3", "Qwen3", "GPT-OSS", "Kimi-K2"))
+    if r["moe_router_fusion"] != ("1" if fused else ""):
+        bad.append("%s moe_router_fusion=%r" % (r["id"], r["moe_router_fusion"]))
+print("; ".join(bad))
+PY
+)
+    if [ -z "$bad" ]; then echo "ok router_fusion_cells"; else echo "not ok router_fusion_cells: $bad"; fi
+fi
