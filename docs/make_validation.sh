@@ -201,7 +201,10 @@ tools/bridge_recipe_facts.py <Megatron-Bridge clone>` regenerates from the recip
   model file, lacked their recipes' HybridEP, set in BASE_NEMOTRON_3_SUPER_CONFIG),
   `recompute_modules` (selective rows: the recipe's Megatron-Core `recompute_modules`, e.g. `mla_up_proj,mlp`,
   `none` for its empty list) and `recompute_layers` (the block method's layers per stage, with `recompute` full;
-  docs/model.md "Recompute modules"). The settings the model has no knob for are only in the row's notes
+  docs/model.md "Recompute modules") and `etp` (MoE rows: the recipe's Megatron-Core `expert_tensor_parallel_size`,
+  the workload config's field, 25.09's perf_matrix `etp`, 26.08's flat recipes for TP > 1 read by hand; 1 in every
+  matched Megatron-Bridge MoE recipe, so the TP 2 MoE rows price full-width experts and T/TP tokens per rank through
+  the all-to-all; empty = ETP = TP). The settings the model has no knob for are only in the row's notes
   (" | RECIPE=..."); activation CPU offloading is the `offload_layers` column (memory, and the copies where the
   system states its host link: docs/model.md "Activation offloading"); `bf16_layers` ("START,END", Megatron-Core
   `num_layers_at_start_in_bf16` / `num_layers_at_end_in_bf16` under `first_last_layers_bf16`; docs/model.md "BF16

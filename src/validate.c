@@ -156,10 +156,9 @@ static sp_status row_stack(const char *data_dir, stack_cache *kc, const sp_csv *
 }
 
 /* A row whose EP does not divide its DP: Megatron-Core's parallel folding carves EP x ETP out of the stage's
- * TP·CP·DP ranks. The tables do not state ETP: Megatron-Core's default (ETP = TP) when EP x TP fits those ranks,
- * else the largest divisor of TP that fits (the Megatron-Bridge MoE recipes of these tables set
- * expert_tensor_parallel_size = 1 where TP > 1). An EP larger than the stage's ranks is no Megatron-Core layout:
- * the row's parallel columns are inconsistent in the source. */
+ * TP·CP·DP ranks. Without an etp cell: Megatron-Core's default (ETP = TP) when EP x TP fits those ranks, else the
+ * largest divisor of TP that fits; with one, the recipe's expert_tensor_parallel_size (row_etp). An EP larger than
+ * the stage's ranks is no Megatron-Core layout: the row's parallel columns are inconsistent in the source. */
 static sp_status row_fold(const sp_csv *c, int r, sp_plan *p, sp_error *err)
 {
     long long ranks = (long long)p->tp * p->cp * p->dp;
@@ -167,12 +166,25 @@ static sp_status row_fold(const sp_csv *c, int r, sp_plan *p, sp_error *err)
         return sp_fail(err, SP_EINVAL, "%s:%d: the source's parallel layout is inconsistent: ep %d does not divide the "
                        "%lld ranks of a pipeline stage (tp*cp*dp = %d*%d*%d), which Megatron-Core requires",
                        sp_csv_path(c), sp_csv_line(c, r), p->ep, ranks, p->tp, p->cp, p->dp);
+    p->ep_fold = 1;
+    if (p->etp > 0) /* the etp cell: the plan's checks (plan.c) say whether EP x ETP fits */
+        return SP_OK;
     int etp = p->tp;
     while (ranks % ((long long)etp * p->ep) || p->tp % etp)
         etp--;
     p->etp = etp == p->tp ? 0 : etp;
-    p->ep_fold = 1;
     return SP_OK;
+}
+
+/* The etp cell: the recipe's expert tensor-parallel size (Megatron-Core expert_tensor_parallel_size; the
+ * Megatron-Bridge MoE recipes set 1, tools/bridge_recipe_facts.py); empty = Megatron-Core's default, ETP = TP
+ * (row_fold when EP x TP does not fit). One equal to TP is the default; others are checked by plan.c. */
+static sp_status row_etp(const sp_csv *c, int r, sp_plan *p, sp_error *err)
+{
+    sp_status st = sp_csv_int(c, r, "etp", 0, 1, 1 << 20, &p->etp, err);
+    if (!st && p->etp == p->tp)
+        p->etp = 0;
+    return st;
 }
 
 static sp_status row_counts(const sp_csv *c, int r, sp_plan *p, sp_error *err)
@@ -196,6 +208,8 @@ static sp_status row_counts(const sp_csv *c, int r, sp_plan *p, sp_error *err)
      * a TPU slice, data parallelism across slices: MaxText's ici_fsdp x dcn_data mesh); empty = the whole group */
     I("hsdp", 0, 1, 1 << 30, &p->hsdp);
 #undef I
+    if ((st = row_etp(c, r, p, err)))
+        return st;
     if (p->n_gpus < 0 || p->global_batch < 0)
         return sp_fail(err, SP_EINVAL, "%s:%d: n_gpus and global_batch are required", sp_csv_path(c), sp_csv_line(c, r));
     /* pp_layout: the recipe's Megatron-Core pipeline_model_parallel_layout (plan.pp_layout); empty = the even split */

@@ -45,6 +45,13 @@ NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
     performance script where it sets tp_comm_overlap for the row's precision and TP (PERF_TP: Llama off under
     NVFP4, Qwen3-235B off on H100 from 25.11, the other Qwen3 functions on).
     Other models and precisions keep the stack's default (overlap_tp empty).
+  - MoE rows with a matched recipe: `etp`, the expert tensor-parallel size it sets (Megatron-Core
+    expert_tensor_parallel_size): the workload config's expert_tensor_parallel_size, which set_workload_base_configs
+    copies onto the model (v0.5.1 scripts/performance/utils/overrides.py:225; its dataclass default None,
+    utils/utils.py:47, is Megatron-Core's ETP = TP: etp empty), or for 25.09 the perf_matrix block's `etp`
+    (v0.1.0rc3 scripts/performance/utils/helpers.py:163, None likewise); for 26.08 the flat recipe's
+    cfg.model.expert_tensor_parallel_size line, read by hand for its TP > 1 MoE functions (FLAT_ETP; the TP 1 ones
+    are ETP 1 whatever they set).
 A row whose release has no such config gets a line with `unmatched` saying which config came nearest and where it
 differs. Release -> tag: docs/releases/software-versions.md and the first tag whose docs carry the release's table.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
@@ -81,7 +88,7 @@ KEY = bridge_recipes.KEY
 COLS = KEY + ["recipe", "moe_dispatcher", "overlap_ep", "cuda_graphs", "recompute", "recompute_detail",
               "moe_capacity", "moe_pad", "megatron_fsdp", "cpu_offload_layers", "bf16_layers", "bf16_layers_source",
               "pp_split", "mtp_layers", "overlap_tp", "overlap_tp_recipe", "moe_router_fusion",
-              "moe_router_fusion_recipe", "extra", "unmatched"]
+              "moe_router_fusion_recipe", "etp", "extra", "unmatched"]
 # the library recipe (path, function) the model's performance configs start from, for the models whose recipe runs
 # MTP depths of its own (the perf scripts' <model>_llm_pretrain.py call it and do not touch MTP)
 LIB_MTP = {"Nemotron-3-Super": ("src/megatron/bridge/recipes/nemotronh/nemotron_3_super.py",
@@ -259,6 +266,12 @@ FLAT = {"gb200": {
                                          "nemotron_3_super_pretrain_64gpu_gb300_nvfp4_config", "hybridep", "0",
                                          "transformer_engine:attn+mamba+moe_router+moe_preprocess", "none", "", ""),
 }}
+
+
+# 26.08: the flat recipes' expert_tensor_parallel_size for FLAT's functions with TP > 1, read by hand: GPU -> FLAT key ->
+# the line in the function's file
+FLAT_ETP = {"gb200": {"Nemotron-3-Super-120B-A12B mxfp8": ("1", 132), "Nemotron-3-Super-120B-A12B nvfp4": ("1", 179)},
+            "gb300": {"Nemotron-3-Super-120B-A12B mxfp8": ("1", 128), "Nemotron-3-Super-120B-A12B nvfp4": ("1", 175)}}
 
 
 class Repo:
@@ -556,6 +569,7 @@ def workload_facts(repo, rel, row, moe):
                 cuda_graphs=cg_name(v.get("cuda_graph_impl"), v.get("cuda_graph_scope")), recompute=rc,
                 recompute_detail=rd, megatron_fsdp="1" if v.get("use_megatron_fsdp") else "0",
                 cpu_offload_layers=str(v.get("cpu_offloading_num_layers") or ""),
+                etp=str(v.get("expert_tensor_parallel_size") or "") if moe else "",
                 extra=("pp_layout " + v["pp_layout"]) if v.get("pp_layout") else "")
 
 
@@ -592,6 +606,7 @@ def yaml_facts(repo, row, moe, unstated):
                 recompute_detail="modules " + mods if dsv3 else "",
                 megatron_fsdp="1" if (d.get("use_megatron_fsdp") or d.get("fsdp")) else "0",
                 cpu_offload_layers=str(d.get("cpu_offloading_num_layers") or ""),
+                etp=str(d.get("etp") or "") if moe else "",
                 extra=("run_script.py:55-95 (DeepSeek-V3: H100 DeepEP + overlap_moe_expert_parallel_comm, B200/GB200 "
                        "token-drop all-to-all)") if dsv3 else ("token-drop MoE (run_script.py:102,109 "
                                                                "apply_moe_token_drop)" if moe else ""))
@@ -599,12 +614,15 @@ def yaml_facts(repo, row, moe, unstated):
 
 def flat_facts(repo, row):
     flat = FLAT.get(GPU[row["system"]], {})
-    m = flat.get(row["model"]) or flat.get(row["model"] + " " + row["precision"])
+    key = row["model"] if row["model"] in flat else row["model"] + " " + row["precision"]
+    m = flat.get(key)
     if not m:
         return None
+    etp = FLAT_ETP.get(GPU[row["system"]], {}).get(key)
     return dict(recipe="%s@%s:%s" % (MB, repo.short(TAGS["26.08"]), m[0]), moe_dispatcher=m[1], overlap_ep=m[2],
                 cuda_graphs=m[3], recompute=m[4], recompute_detail=m[5], megatron_fsdp="0", cpu_offload_layers="",
-                extra=m[6])
+                etp=etp[0] if etp else "",
+                extra="; ".join(x for x in (m[6], "expert_tensor_parallel_size at line %d" % etp[1] if etp else "") if x))
 
 
 def main():

@@ -41,6 +41,8 @@ Per row (the rules are the same for every row; nothing is keyed on a row id or a
     one module, Nemotron-3 Super's 2 depths, docs/model.md "MTP depths") when empty, from the facts line's first
     word; `overlap_tp` (the recipe's Megatron-Core tp_comm_overlap where the facts read it) likewise, and
     `moe_router_fusion` (the recipe's Megatron-Core moe_router_fusion: the router's fused kernels);
+  - `etp` (MoE rows with a matched recipe: its Megatron-Core expert_tensor_parallel_size, the Megatron-Bridge MoE
+    workload configs' 1) when empty; a recipe that leaves it None (Megatron-Core's ETP = TP) leaves the cell empty;
   - the row's notes get one " | RECIPE=..." part with the citation and every recipe setting, the ones the model
     has no knob for named as such.
 With --check nothing is written; the exit status is 1 when the CSV is not what this script would write.
@@ -195,6 +197,8 @@ def recipe_note(f):
     if f.get("moe_router_fusion"):
         parts.append("moe_router_fusion %s (the moe_router_fusion column: %s)" % (
             "on" if f["moe_router_fusion"] == "1" else "off", f["moe_router_fusion_recipe"]))
+    if f.get("etp"):
+        parts.append("expert_tensor_parallel_size %s (the etp column)" % f["etp"])
     if f["extra"]:
         parts.append(f["extra"])
     return TAG + "; ".join(parts) + bf16_note(f)
@@ -220,7 +224,7 @@ def enrich(row, header, facts):
             fill.update({"recompute": rc, "seq_parallel": "1" if int(row["tp"] or 1) > 1 else "0",
                          "overlap_ep": f["overlap_ep"], "cuda_graphs": cuda_graphs_cell(f["cuda_graphs"]),
                          "moe_dispatcher": f["moe_dispatcher"], "recompute_modules": mods, "recompute_layers": layers,
-                         "offload_layers": f["cpu_offload_layers"]})
+                         "offload_layers": f["cpu_offload_layers"], "etp": f.get("etp", "")})
         fill["pp_layout"] = pp_layout_cell(f, row)  # the model's recipe, whatever the layout (as moe_capacity)
         fill["mtp_layers"] = f.get("mtp_layers", "").split(" ")[0]
         filled = [col for col, v in fill.items() if v and not row.get(col)]
@@ -239,7 +243,8 @@ def enrich(row, header, facts):
 
 
 RECIPE_COLS = ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers", "moe_capacity",
-               "moe_pad", "offload_layers", "bf16_layers", "pp_layout", "mtp_layers", "overlap_tp", "moe_router_fusion")
+               "moe_pad", "offload_layers", "bf16_layers", "pp_layout", "mtp_layers", "overlap_tp", "moe_router_fusion",
+               "etp")
 
 
 def recipe_header(header):

@@ -67,3 +67,28 @@ PY
 )
     if [ -z "$bad" ]; then echo "ok router_fusion_cells"; else echo "not ok router_fusion_cells: $bad"; fi
 fi
+
+# Rule: the MoE rows carry the expert tensor-parallel size their recipe sets (tools/bridge_recipe_facts.py: the workload
+# config's expert_tensor_parallel_size, 25.09's perf_matrix `etp`, 26.08's flat recipes for TP > 1 by hand): every
+# Megatron-Bridge MoE recipe that matched a row sets 1, so each such row has etp 1 (26.08's TP 1 rows may leave it
+# empty: ETP = TP = 1 either way); rows no recipe matched and dense rows have no etp cell. Both files (the Ultra rows
+# are enriched by the same function).
+if command -v python3 >/dev/null 2>&1; then
+    bad=$(python3 - <<'PY'
+import csv, sys
+sys.path.insert(0, "tools")
+import calibrate
+bad, n1 = [], 0
+for f in ("training_runs_megatron_core", "training_runs_megatron_core_ultra"):
+    for r in csv.DictReader(open("data/validation/%s.csv" % f, newline="")):
+        matched = " | RECIPE=" in r["notes"] and " | RECIPE=none matched" not in r["notes"]
+        want = ("1", "") if matched and calibrate.is_moe(r) and r["software"] == "megatron-core-26.08" and \
+            r["tp"] in ("", "1") else ("1",) if matched and calibrate.is_moe(r) else ("",)
+        n1 += r["etp"] == "1"
+        if r["etp"] not in want:
+            bad.append("%s etp=%r" % (r["id"], r["etp"]))
+print("; ".join(bad) or n1)
+PY
+)
+    if [ "$bad" = 156 ]; then echo "ok etp_recipe_cells"; else echo "not ok etp_recipe_cells: $bad (want 156 rows with etp 1: 85 BRIDGE, 71 ULTRA)"; fi
+fi
