@@ -45,8 +45,11 @@ double sp_moe_load(const sp_model *m, const sp_plan *p)
 
 /* Expert-side rank order (Megatron-Core "parallel folding"): ETP innermost, then EP, then expert data parallelism
  * EDP = TP·CP·DP / ETP over the same GPUs as the attention's TP x CP x EP x DP (experts are replicated over CP
- * too). The group spans the whole TP·CP·EP·DP block when DP > 1 (stride EP·ETP), else the TP·CP block (stride
- * ETP); with ETP = TP and CP = 1 that is DP ranks at stride TP·EP. */
+ * too). The group spans the whole TP·CP·EP·DP block when DP > 1 (stride EP·ETP); with DP = 1 and ETP = TP it is
+ * the TP·CP block's CP ranks (stride ETP), and with ETP != TP again stride EP·ETP: Megatron-Core's expert rank
+ * generator orders its ranks tp-cp-ep-dp-pp with the expert TP as its tp (NVIDIA/Megatron-LM@core_v0.14.0
+ * megatron/core/parallel_state.py:481, 709-716), so an EP group of ETP 1 is contiguous and its EDP copies lie EP
+ * ranks apart, never inside one TP group. With ETP = TP and CP = 1 that is DP ranks at stride TP·EP. */
 void sp_expert_dp_group(const sp_plan *p, int *size, int *stride)
 {
     int e = sp_plan_etp(p);
@@ -58,7 +61,7 @@ void sp_expert_dp_group(const sp_plan *p, int *size, int *stride)
     }
     long long edp = (long long)p->tp * p->cp * p->dp / e;
     *size = edp > 0 ? (int)edp : 1;
-    *stride = p->dp > 1 ? p->ep * e : e;
+    *stride = p->dp > 1 || e != p->tp ? p->ep * e : e;
 }
 
 static const char *const sched_names[] = {"1f1b", "zb-h1", "zb-v", "dualpipe"};

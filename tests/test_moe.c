@@ -372,6 +372,31 @@ static void test_search_precision_etp(void **st)
     free(r);
 }
 
+/* Expert data-parallel group (plan.c sp_expert_dp_group), Megatron-Core's expert rank order ETP, EP, EDP
+ * (parallel_state.py order tp-cp-ep-dp-pp with ETP as tp): an unfolded plan with one dense replica (DP 1) and
+ * ETP 1 < TP 2, EP 8 on 16 GPUs reduces its expert gradients over EDP = TP·DP/ETP = 2 ranks at stride ETP·EP = 8
+ * (EP 8 contiguous, its two copies 8 apart), not inside the TP pair; with ETP = TP the group is the unfolded
+ * layout's own, CP ranks at stride TP (here 1 rank). */
+static void test_expert_dp_stride(void **st)
+{
+    (void)st;
+    sp_model m = load_model("mixtral-8x7b");
+    sp_system s = load_system("dgx-h100");
+    sp_plan p = mixtral_plan();
+    p.n_gpus = 16, p.tp = 2, p.etp = 1;
+    sp_error e = {0};
+    assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_OK);
+    assert_int_equal(p.dp, 1);
+    int size, stride;
+    sp_expert_dp_group(&p, &size, &stride);
+    assert_int_equal(size, 2);
+    assert_int_equal(stride, 8);
+    p.etp = 0;
+    sp_expert_dp_group(&p, &size, &stride);
+    assert_int_equal(size, 1);
+    assert_int_equal(stride, 2);
+}
+
 /* MoE parallel folding (plan.c): with EP dividing DP and CP = 1 the folded plan is the unfolded one, bit for bit
  * (same replicas, groups and strides); a plan only folding expresses (EP 8 on 16 GPUs with TP 4, ETP 1) holds
  * E/(EP·ETP) experts per GPU like its unfolded twin on 32 GPUs, reduces expert gradients over EDP = TP·DP/(ETP·EP),
@@ -481,6 +506,7 @@ int main(void)
         cmocka_unit_test(test_moe_properties),
         cmocka_unit_test(test_capacity_and_imbalance),
         cmocka_unit_test(test_etp),
+        cmocka_unit_test(test_expert_dp_stride),
         cmocka_unit_test(test_fold),
         cmocka_unit_test(test_fp8),
         cmocka_unit_test(test_long_context),
