@@ -17,6 +17,31 @@ static double gemm_flops(const sp_layer_ops *l, unsigned flags)
     return f;
 }
 
+/* One layer's builder state, set up the same way for every test that builds layers (as stack_system() sets up a
+ * stack's system): the model's parameter count and the builders' context. The context points at the model, system
+ * and plan it is set up over and at pc, so those outlive the fixture's use. */
+typedef struct {
+    sp_param_count pc;
+    sp_layer_ctx c;
+} layer_fx;
+
+/* fx's context for model m on s under plan p (flash: fused attention), m's parameters counted afresh */
+static sp_layer_ctx *layer_ctx(layer_fx *fx, const sp_model *m, const sp_system *s, const sp_plan *p, int flash)
+{
+    sp_model_params(m, &fx->pc);
+    sp_layer_ctx_init(&fx->c, m, s, p, &fx->pc, flash);
+    return &fx->c;
+}
+
+/* the default plan at expert parallelism 8, micro-batch 4 x 4096 tokens: the MoE op tests' layout */
+static sp_plan ep8_plan(void)
+{
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.ep = 8, p.micro_batch = 4, p.seq_len = 4096;
+    return p;
+}
+
 /* Rule: a dense layer's linear ops are the layer's matmul weights, TP-sharded: 2·T·(h(qd+2kvd) + qd·h + 3hf)/t
  * forward FLOPs (Llama-3-8B: GQA, gated MLP), exact up to rounding. */
 static void test_dense_layer_flops(void **st)
@@ -27,12 +52,9 @@ static void test_dense_layer_flops(void **st)
     sp_plan p;
     sp_plan_defaults(&p);
     p.tp = 2, p.micro_batch = 2, p.seq_len = 4096;
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 0, &l);
+    sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 0, &l);
     double T = 2.0 * 4096, h = m.d_model, qd = sp_model_attn_qdim(&m), kvd = sp_model_kvdim(&m), f = m.ffn_dim;
     double want = 2 * T * (h * (qd + 2 * kvd) + qd * h + 3 * h * f) / 2;
     assert_rel(gemm_flops(&l, SP_OPF_LINEAR), want, 1e-12);
@@ -49,12 +71,9 @@ static void test_moe_expert_flops(void **st)
     sp_plan p;
     sp_plan_defaults(&p);
     p.ep = 4, p.micro_batch = 1, p.seq_len = 4096;
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 1, &l);
+    sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 1, &l);
     double want_experts = 2.0 * 4096 * m.top_k * 3.0 * m.d_model * m.moe_ffn_dim;
     double router = 2.0 * 4096 * m.n_experts * m.d_model;
     assert_rel(gemm_flops(&l, SP_OPF_FFN), want_experts + router, 1e-12);
@@ -107,13 +126,11 @@ static void test_max_ops(void **st)
     p.tp = 4, p.etp = 2, p.ep = 8, p.cp = 2, p.seq_parallel = 1, p.micro_batch = 1, p.seq_len = 4096;
     p.dtype = SP_FP8, p.frozen_base = 1, p.lora_rank = 16, p.lora_targets = SP_LORA_ATTN | SP_LORA_MLP;
     p.base_weight_bytes = 0.5;
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 0);
+    layer_ctx(&fx, &m, &s, &p, 0);
     for (int moe = 0; moe <= 1; moe++) {
-        sp_layer_build(&c, moe, &l);
+        sp_layer_build(&fx.c, moe, &l);
         assert_true(l.n + 8 <= SP_LAYER_MAX_OPS);
     }
 }
@@ -125,13 +142,10 @@ static void flash_times(sp_system *s, sp_attn_kernel k, double *fwd, double *bwd
     sp_plan p;
     sp_plan_defaults(&p);
     p.micro_batch = 1, p.seq_len = 16384;
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops l;
     s->attn_kernel = k;
-    sp_layer_ctx_init(&c, &m, s, &p, &pc, 1);
-    sp_layer_build(&c, 0, &l);
+    sp_layer_build(layer_ctx(&fx, &m, s, &p, 1), 0, &l);
     for (int i = 0; i < l.n; i++)
         if (l.op[i].kind == SP_OP_FLASH) {
             sp_op_cost oc;
@@ -172,16 +186,13 @@ static void test_saved_activations_korthikanti(void **st)
     (void)st;
     sp_model m = load_model("gpt3-175b");
     sp_system s = load_system("dgx-a100-80g");
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     for (int t = 1; t <= 8; t *= 8) {
         sp_plan p;
         sp_plan_defaults(&p);
         p.tp = t, p.micro_batch = 1, p.seq_len = 2048, p.seq_parallel = t > 1, p.dtype = SP_FP16;
-        sp_layer_ctx c;
+        layer_fx fx;
         sp_layer_ops l;
-        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 0);
-        sp_layer_build(&c, 0, &l);
+        sp_layer_build(layer_ctx(&fx, &m, &s, &p, 0), 0, &l);
         double saved[3], sbh = 2048.0 * m.d_model, a = m.n_heads;
         sp_layer_saved(&l, saved);
         assert_rel(saved[SP_RECOMPUTE_NONE], sbh * (34 + 5 * a * 2048 / m.d_model) / t, 1e-12);
@@ -203,17 +214,13 @@ static void test_dropout_masks(void **st)
     assert_true(llama.hidden_dropout == 0 && llama.attn_dropout == 0);
     n.hidden_dropout = n.attn_dropout = 0;
     sp_system s = load_system("dgx-a100-80g");
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     sp_plan p;
     sp_plan_defaults(&p);
     p.micro_batch = 1, p.seq_len = 2048, p.dtype = SP_FP16;
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops with, without;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 0);
-    sp_layer_build(&c, 0, &with);
-    sp_layer_ctx_init(&c, &n, &s, &p, &pc, 0);
-    sp_layer_build(&c, 0, &without);
+    sp_layer_build(layer_ctx(&fx, &m, &s, &p, 0), 0, &with);
+    sp_layer_build(layer_ctx(&fx, &n, &s, &p, 0), 0, &without);
     double a[3], b[3], sbh = 2048.0 * m.d_model, as = (double)m.n_heads * 2048 / m.d_model;
     sp_layer_saved(&with, a);
     sp_layer_saved(&without, b);
@@ -247,6 +254,15 @@ static const sp_op *find_op(const sp_layer_ops *l, const char *n)
     return NULL;
 }
 
+/* o is a memory-bound op moving fwd / bwd bytes (to rounding: 1e-12 relative) in kf / kb kernels */
+static void assert_bytes_op(const sp_op *o, double fwd, double bwd, double kf, double kb)
+{
+    assert_non_null(o);
+    assert_rel(o->u.bytes.fwd, fwd, 1e-12);
+    assert_rel(o->u.bytes.bwd, bwd, 1e-12);
+    assert_true(o->u.bytes.kernels_fwd == kf && o->u.bytes.kernels_bwd == kb);
+}
+
 /* Rule: a fused kernel computes the causal half of a full layer's keys (s/2 per query) and, on a sliding layer, the
  * key blocks of its band: window + the 128-row query tile (FlashAttention-2's n_block_min; at most s/2). GPT-OSS-20B
  * (64 heads x 64) at 4096 tokens, micro-batch 1, window 128: a full layer's kernel computes 2·64·4096·2048·128
@@ -256,16 +272,13 @@ static void test_sliding_band(void **st)
     (void)st;
     sp_model m = load_model("gpt-oss-20b");
     sp_system s = load_system("dgx-h100");
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     sp_plan p;
     sp_plan_defaults(&p);
     p.micro_batch = 1, p.seq_len = 4096;
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops full, band;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build_kind(&c, SP_MIX_ATTN, SP_FFN_MOE, &full);
-    sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &band);
+    sp_layer_build_kind(layer_ctx(&fx, &m, &s, &p, 1), SP_MIX_ATTN, SP_FFN_MOE, &full);
+    sp_layer_build_kind(&fx.c, SP_MIX_SWA, SP_FFN_MOE, &band);
     assert_int_equal(m.sliding_window, 128);
     const sp_op *f = find_op(&full, "flash_attention"), *w = find_op(&band, "flash_attention");
     assert_non_null(f);
@@ -273,8 +286,7 @@ static void test_sliding_band(void **st)
     assert_rel(f->u.flash.flops, 2.0 * 64 * 4096 * 2048 * 128, 1e-12);
     assert_rel(w->u.flash.flops, 2.0 * 64 * 4096 * 256 * 128, 1e-12);
     m.sliding_window = 8192;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &band);
+    sp_layer_build_kind(layer_ctx(&fx, &m, &s, &p, 1), SP_MIX_SWA, SP_FFN_MOE, &band);
     assert_rel(find_op(&band, "flash_attention")->u.flash.flops, f->u.flash.flops, 1e-12);
 }
 
@@ -292,18 +304,15 @@ static void test_ssd_scan_rate(void **st)
 {
     (void)st;
     sp_model m = load_model("nemotron-3-nano-30b-a3b");
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     sp_plan p;
     sp_plan_defaults(&p);
     p.micro_batch = 2, p.seq_len = 8192;
     const char *sys[2] = {"gb200-nvl72", "tpu-v3-pod"};
     for (int i = 0; i < 2; i++) {
         sp_system s = load_system(sys[i]);
-        sp_layer_ctx c;
+        layer_fx fx;
         sp_layer_ops l;
-        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-        sp_layer_build_kind(&c, SP_MIX_MAMBA2, SP_FFN_NONE, &l);
+        sp_layer_build_kind(layer_ctx(&fx, &m, &s, &p, 1), SP_MIX_MAMBA2, SP_FFN_NONE, &l);
         const sp_op *d = find_op(&l, "ssd_scan_diag"), *cs = find_op(&l, "ssd_chunk_state");
         const sp_op *cb = find_op(&l, "ssd_cb"), *e = find_op(&l, "ssd_elementwise"), *cv = find_op(&l, "conv1d");
         assert_non_null(d), assert_non_null(cs), assert_non_null(cb), assert_non_null(e), assert_non_null(cv);
@@ -337,10 +346,9 @@ static void test_ssd_scan_rate(void **st)
     }
     p.micro_batch = 1, p.seq_len = 16384;
     sp_system s = load_system("gb200-nvl72");
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build_kind(&c, SP_MIX_MAMBA2, SP_FFN_NONE, &l);
+    sp_layer_build_kind(layer_ctx(&fx, &m, &s, &p, 1), SP_MIX_MAMBA2, SP_FFN_NONE, &l);
     assert_null(find_op(&l, "mamba_transpose"));
 }
 
@@ -360,25 +368,19 @@ static void test_sinks_kernel_support(void **st)
     sp_software_apply_system(&a, &mc);
     sp_software_apply_system(&b, &lf);
     assert_true(m.attn_sinks && !mc.attn_no_sinks && lf.attn_no_sinks);
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     sp_plan p;
     sp_plan_defaults(&p);
     p.micro_batch = 1, p.seq_len = 4096;
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &mc, &p, &pc, 1);
-    sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &l);
+    sp_layer_build_kind(layer_ctx(&fx, &m, &mc, &p, 1), SP_MIX_SWA, SP_FFN_MOE, &l);
     assert_non_null(find_op(&l, "flash_attention"));
-    sp_layer_ctx_init(&c, &m, &lf, &p, &pc, 1);
-    sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &l);
+    sp_layer_build_kind(layer_ctx(&fx, &m, &lf, &p, 1), SP_MIX_SWA, SP_FFN_MOE, &l);
     assert_null(find_op(&l, "flash_attention"));
     const sp_op *sc = find_op(&l, "scores");
     assert_non_null(sc);
     assert_true(sc->u.gemm.m == 4096 && sc->u.gemm.n == 4096 && sc->u.gemm.batch == 64);
-    sp_model_params(&llama, &pc);
-    sp_layer_ctx_init(&c, &llama, &lf, &p, &pc, 1);
-    sp_layer_build(&c, 0, &l);
+    sp_layer_build(layer_ctx(&fx, &llama, &lf, &p, 1), 0, &l);
     assert_non_null(find_op(&l, "flash_attention"));
 }
 
@@ -458,16 +460,13 @@ static void test_band_rate(void **st)
     sp_model m = load_model("gpt-oss-20b");
     sp_system h = load_system("dgx-h100"), a = load_system("dgx-a100-80g");
     h.attn_kernel = a.attn_kernel = SP_ATTN_CUDNN;
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     sp_plan p;
     sp_plan_defaults(&p);
     p.micro_batch = 1, p.seq_len = 4096;
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops band, full;
-    sp_layer_ctx_init(&c, &m, &h, &p, &pc, 1);
-    sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &band);
-    sp_layer_build_kind(&c, SP_MIX_ATTN, SP_FFN_MOE, &full);
+    sp_layer_build_kind(layer_ctx(&fx, &m, &h, &p, 1), SP_MIX_SWA, SP_FFN_MOE, &band);
+    sp_layer_build_kind(&fx.c, SP_MIX_ATTN, SP_FFN_MOE, &full);
     const sp_op *b = find_op(&band, "flash_attention"), *f = find_op(&full, "flash_attention");
     sp_op_cost cb, cf;
     sp_op_price(b, &h, NULL, &cb);
@@ -477,20 +476,17 @@ static void test_band_rate(void **st)
     assert_rel(cb.fwd - ovh, b->u.flash.flops / (peak * 0.193), 1e-9);
     assert_rel(cb.bwd - ovh, 2.5 * b->u.flash.flops / (peak * 0.176), 1e-9);
     assert_rel(cf.fwd - ovh, f->u.flash.flops / (peak * 0.545), 1e-9);
-    sp_layer_ctx_init(&c, &m, &a, &p, &pc, 1);
-    sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &band);
+    sp_layer_build_kind(layer_ctx(&fx, &m, &a, &p, 1), SP_MIX_SWA, SP_FFN_MOE, &band);
     b = find_op(&band, "flash_attention");
     sp_op_price(b, &a, NULL, &cb);
     assert_rel(cb.fwd - a.acc.eff.kernel_overhead_s, b->u.flash.flops / sp_attn_rate(&a, SP_BF16, 0), 1e-9);
 }
 
+/* the GEMM rows (u.gemm.m) of experts_up in the MoE layer of model m on s under p, the layer built into l */
 static double experts_m(const sp_model *m, const sp_system *s, const sp_plan *p, sp_layer_ops *l)
 {
-    sp_param_count pc;
-    sp_model_params(m, &pc);
-    sp_layer_ctx c;
-    sp_layer_ctx_init(&c, m, s, p, &pc, 1);
-    sp_layer_build(&c, 1, l);
+    layer_fx fx;
+    sp_layer_build(layer_ctx(&fx, m, s, p, 1), 1, l);
     const sp_op *o = find_op(l, "experts_up");
     assert_non_null(o);
     return o->u.gemm.m;
@@ -551,8 +547,6 @@ static void test_grouped_host(void **st)
     (void)st;
     sp_model m = load_model("qwen3-30b-a3b");
     sp_system s = load_system("dgx-b200");
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     struct { sp_dtype d; sp_fp8_recipe r; double f, b; } k[] = {
         {SP_BF16, SP_FP8_RECIPE_DEFAULT, 1, 4}, {SP_FP8, SP_FP8_DELAYED, 2, 4},  {SP_MXFP8, SP_FP8_RECIPE_DEFAULT, 3, 5},
         {SP_FP8, SP_FP8_BLOCKWISE, 3, 5},       {SP_FP8, SP_FP8_CURRENT, 5, 7},  {SP_NVFP4, SP_FP8_RECIPE_DEFAULT, 5, 7}};
@@ -560,10 +554,9 @@ static void test_grouped_host(void **st)
         sp_plan p;
         sp_plan_defaults(&p);
         p.ep = 8, p.seq_len = 4096, p.dtype = k[i].d, p.fp8_recipe = k[i].r;
-        sp_layer_ctx c;
+        layer_fx fx;
         sp_layer_ops l;
-        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-        sp_layer_build(&c, 1, &l);
+        sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 1, &l);
         const char *names[] = {"experts_up", "experts_down"};
         for (int j = 0; j < 2; j++) {
             const sp_op *o = find_op(&l, names[j]);
@@ -593,20 +586,19 @@ static void test_nvfp4_casts(void **st)
         sp_plan p;
         sp_plan_defaults(&p);
         p.seq_len = 4096, p.dtype = d[i];
-        sp_layer_ctx c;
+        layer_fx fx;
         sp_layer_ops l;
-        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-        sp_layer_build(&c, 0, &l);
-        assert_near(c.q_in, 4096.0 * 26624, 0);
-        assert_near(c.q_out, 4096.0 * 53248, 0);
+        sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 0, &l);
+        assert_near(fx.c.q_in, 4096.0 * 26624, 0);
+        assert_near(fx.c.q_out, 4096.0 * 53248, 0);
         const sp_op *o = find_op(&l, "fp8_casts");
         assert_non_null(o);
         if (d[i] == SP_NVFP4) {
-            assert_near(o->u.bytes.fwd, (c.q_in + w) * 5.125, 1e-12 * o->u.bytes.fwd);
-            assert_near(o->u.bytes.bwd, c.q_out * 5.125, 1e-12 * o->u.bytes.bwd);
+            assert_near(o->u.bytes.fwd, (fx.c.q_in + w) * 5.125, 1e-12 * o->u.bytes.fwd);
+            assert_near(o->u.bytes.bwd, fx.c.q_out * 5.125, 1e-12 * o->u.bytes.bwd);
         } else {
-            assert_near(o->u.bytes.fwd, c.q_in * 3.03125 + w * 4.0, 1e-12 * o->u.bytes.fwd);
-            assert_near(o->u.bytes.bwd, c.q_out * 3.03125 + c.q_in * 2.0, 1e-12 * o->u.bytes.bwd);
+            assert_near(o->u.bytes.fwd, fx.c.q_in * 3.03125 + w * 4.0, 1e-12 * o->u.bytes.fwd);
+            assert_near(o->u.bytes.bwd, fx.c.q_out * 3.03125 + fx.c.q_in * 2.0, 1e-12 * o->u.bytes.bwd);
         }
     }
 }
@@ -641,11 +633,10 @@ static void test_te_quant_casts(void **st)
         sp_plan_defaults(&p);
         p.seq_len = 4096, p.dtype = k[i].d, p.fp8_recipe = SP_FP8_CURRENT, p.te_quant = 1;
         p.global_batch = 8, p.micro_batch = 1;
-        sp_layer_ctx c;
+        layer_fx fx;
         sp_layer_ops l;
-        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-        sp_layer_build(&c, 0, &l);
-        assert_true(c.q_in == qi && c.q_out == qo);
+        sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 0, &l);
+        assert_true(fx.c.q_in == qi && fx.c.q_out == qo);
         const sp_op *o = find_op(&l, "fp8_casts");
         assert_non_null(o);
         assert_rel(o->u.bytes.fwd, qi * k[i].in + w * k[i].wb / 8, 1e-12);
@@ -654,8 +645,7 @@ static void test_te_quant_casts(void **st)
             continue;
         /* TE v2.12 (plan.nvfp4_split): one more 2-byte read of each Hadamard operand, weights unchanged */
         p.nvfp4_split = 1;
-        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-        sp_layer_build(&c, 0, &l);
+        sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 0, &l);
         o = find_op(&l, "fp8_casts");
         assert_rel(o->u.bytes.fwd, qi * 7.125 + w * 5.125 / 8, 1e-12);
         assert_rel(o->u.bytes.bwd, qo * 7.125, 1e-12);
@@ -719,38 +709,27 @@ static void test_expert_bias(void **st)
     (void)st;
     sp_model m = load_model("gpt-oss-120b"), q = load_model("qwen3-30b-a3b");
     sp_system s = load_system("dgx-b200");
-    sp_param_count pc, pq;
-    sp_model_params(&m, &pc);
-    sp_model_params(&q, &pq);
     struct { sp_moe_dispatcher d; unsigned g; double f, b, kf, kb; } k[] = {
         {SP_DISP_ALLTOALL, 0, 12, 16, 33, 66}, {SP_DISP_HYBRIDEP, 0, 28, 40, 34, 99},
         {SP_DISP_HYBRIDEP, SP_GRAPH_FULL_ITERATION, 0, 0, 0, 0}};
     const double n = 65536.0 * 2880.0;
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-        sp_plan p;
-        sp_plan_defaults(&p);
-        p.ep = 8, p.seq_len = 4096, p.micro_batch = 4, p.moe_dispatcher = k[i].d, p.cuda_graphs = k[i].g;
-        sp_layer_ctx c;
+        sp_plan p = ep8_plan();
+        p.moe_dispatcher = k[i].d, p.cuda_graphs = k[i].g;
+        layer_fx fx;
         sp_layer_ops l;
-        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-        sp_layer_build(&c, 1, &l);
+        sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 1, &l);
         const sp_op *o = find_op(&l, "expert_bias");
         if (k[i].f == 0) {
             assert_null(o);
             continue;
         }
-        assert_non_null(o);
-        assert_rel(o->u.bytes.fwd, k[i].f * n, 1e-12);
-        assert_rel(o->u.bytes.bwd, k[i].b * n, 1e-12);
-        assert_true(o->u.bytes.kernels_fwd == k[i].kf && o->u.bytes.kernels_bwd == k[i].kb);
-        sp_layer_ctx_init(&c, &q, &s, &p, &pq, 1);
-        sp_layer_build(&c, 1, &l);
+        assert_bytes_op(o, k[i].f * n, k[i].b * n, k[i].kf, k[i].kb);
+        sp_layer_build(layer_ctx(&fx, &q, &s, &p, 1), 1, &l);
         assert_null(find_op(&l, "expert_bias"));
     }
 }
 
-
-/* the summed forward and backward of the ops of l with all of `flags` and none of `skip`, priced on s */
 /* A system with a software stack's efficiencies and kernel facts applied, as a validation row's stack applies them. */
 static sp_system stack_system(const char *system, const char *stack, sp_software *sw)
 {
@@ -761,6 +740,7 @@ static sp_system stack_system(const char *system, const char *stack, sp_software
     return s;
 }
 
+/* the summed forward and backward of the ops of l with all of `flags` and none of `skip`, priced on s */
 static void ops_sum(const sp_layer_ops *l, const sp_system *s, unsigned flags, unsigned skip, double *f, double *b)
 {
     *f = *b = 0;
@@ -785,16 +765,12 @@ static void test_hybridep_permute_overlap(void **st)
     sp_model m = load_model("qwen3-30b-a3b");
     sp_software sw;
     sp_system s = stack_system("gb200-nvl72", "megatron-core-26.06", &sw);
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
-    sp_plan p;
-    sp_plan_defaults(&p);
-    p.n_gpus = 8, p.ep = 8, p.micro_batch = 4, p.seq_len = 4096, p.dtype = SP_MXFP8;
+    sp_plan p = ep8_plan();
+    p.n_gpus = 8, p.dtype = SP_MXFP8;
     p.moe_dispatcher = SP_DISP_HYBRIDEP;
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 1, &l);
+    sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 1, &l);
     const sp_op *perm = find_op(&l, "moe_permute");
     assert_non_null(perm);
     assert_true(perm->flags & SP_OPF_IN_EP);
@@ -825,8 +801,7 @@ static void test_hybridep_permute_overlap(void **st)
     assert_rel(off.ep_fwd, ep_f, 1e-12);
     p.moe_dispatcher = SP_DISP_ALLTOALL;
     s.overlap_ep = 1;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 1, &l);
+    sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 1, &l);
     assert_false(find_op(&l, "moe_permute")->flags & SP_OPF_IN_EP);
 }
 
@@ -844,8 +819,6 @@ static void test_permute_bytes(void **st)
     (void)st;
     sp_model m = load_model("qwen3-30b-a3b");
     sp_system s = load_system("gb200-nvl72");
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     double miss = 1;
     for (int i = 0; i < 8; i++)
         miss *= (112.0 - i) / (128.0 - i);
@@ -855,18 +828,13 @@ static void test_permute_bytes(void **st)
         {SP_DISP_ALLTOALL, 3355443200.0, 4}, {SP_DISP_DEEPEP, flex, 2}, {SP_DISP_HYBRIDEP, flex, 0}};
     assert_near(flex, 1790378175.48, 0.01);
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-        sp_plan p;
-        sp_plan_defaults(&p);
-        p.n_gpus = 8, p.ep = 8, p.micro_batch = 4, p.seq_len = 4096, p.moe_dispatcher = k[i].d;
-        sp_layer_ctx c;
+        sp_plan p = ep8_plan();
+        p.n_gpus = 8, p.moe_dispatcher = k[i].d;
+        layer_fx fx;
         sp_layer_ops l;
-        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-        sp_layer_build(&c, 1, &l);
+        sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 1, &l);
         const sp_op *o = find_op(&l, "moe_permute");
-        assert_non_null(o);
-        assert_rel(o->u.bytes.fwd, k[i].bytes, 1e-12);
-        assert_rel(o->u.bytes.bwd, k[i].bytes, 1e-12);
-        assert_true(o->u.bytes.kernels_fwd == k[i].kern && o->u.bytes.kernels_bwd == k[i].kern);
+        assert_bytes_op(o, k[i].bytes, k[i].bytes, k[i].kern, k[i].kern);
     }
 }
 
@@ -880,29 +848,19 @@ static void test_router_fusion(void **st)
     (void)st;
     sp_model m = load_model("qwen3-30b-a3b");
     sp_system s = load_system("gb200-nvl72");
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     const double pass = 16384.0 * 128 * 4;
     struct { int fused; double tf, tb, tkf, tkb, af, ab, akf, akb; } k[] = {
         {0, 16 * pass, 8 * pass, 8, 4, 18 * pass, 8 * pass, 9, 4},
         {1, 3.25 * pass, 3.25 * pass, 1, 1, 4.5 * pass, 4 * pass, 3, 2}};
     for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
-        sp_plan p;
-        sp_plan_defaults(&p);
-        p.n_gpus = 8, p.ep = 8, p.micro_batch = 4, p.seq_len = 4096, p.moe_router_fusion = k[i].fused;
-        sp_layer_ctx c;
+        sp_plan p = ep8_plan();
+        p.n_gpus = 8, p.moe_router_fusion = k[i].fused;
+        layer_fx fx;
         sp_layer_ops l;
-        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-        sp_layer_build(&c, 1, &l);
+        sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 1, &l);
         const sp_op *t = find_op(&l, "moe_router_topk"), *a = find_op(&l, "moe_aux_loss");
-        assert_non_null(t);
-        assert_non_null(a);
-        assert_rel(t->u.bytes.fwd, k[i].tf, 1e-12);
-        assert_rel(t->u.bytes.bwd, k[i].tb, 1e-12);
-        assert_true(t->u.bytes.kernels_fwd == k[i].tkf && t->u.bytes.kernels_bwd == k[i].tkb);
-        assert_rel(a->u.bytes.fwd, k[i].af, 1e-12);
-        assert_rel(a->u.bytes.bwd, k[i].ab, 1e-12);
-        assert_true(a->u.bytes.kernels_fwd == k[i].akf && a->u.bytes.kernels_bwd == k[i].akb);
+        assert_bytes_op(t, k[i].tf, k[i].tb, k[i].tkf, k[i].tkb);
+        assert_bytes_op(a, k[i].af, k[i].ab, k[i].akf, k[i].akb);
     }
 }
 
@@ -918,8 +876,6 @@ static void test_dispatch_payload(void **st)
 {
     (void)st;
     sp_model m = load_model("qwen3-30b-a3b");
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     sp_plan p;
     sp_plan_defaults(&p);
     p.n_gpus = 8, p.ep = 8, p.micro_batch = 1, p.seq_len = 4096, p.dtype = SP_FP8;
@@ -935,13 +891,12 @@ static void test_dispatch_payload(void **st)
     double q_in[3];
     for (int i = 0; i < 3; i++) {
         p.moe_dispatcher = k[i].d;
-        sp_layer_ctx c;
+        layer_fx fx;
         sp_layer_ops l;
-        sp_layer_ctx_init(&c, &m, k[i].s, &p, &pc, 1);
-        sp_layer_build(&c, 1, &l);
+        sp_layer_build(layer_ctx(&fx, &m, k[i].s, &p, 1), 1, &l);
         assert_true(find_op(&l, "ep_dispatch")->u.coll.bytes == k[i].disp);
         assert_true(find_op(&l, "ep_combine")->u.coll.bytes == full);
-        q_in[i] = c.q_in;
+        q_in[i] = fx.c.q_in;
     }
     assert_true(q_in[0] - q_in[1] == 4096.0 * 7 * 2048);
     assert_true(q_in[1] == q_in[2]);
@@ -958,34 +913,23 @@ static void test_act_clamp(void **st)
     (void)st;
     sp_model m = load_model("gpt-oss-120b"), q = load_model("qwen3-30b-a3b");
     sp_system s = load_system("dgx-b200");
-    sp_param_count pc, pq;
-    sp_model_params(&m, &pc);
-    sp_model_params(&q, &pq);
     assert_true(m.act_clamp == 7.0 && q.act_clamp == 0);
     const double n = 65536.0 * 2880.0;
-    sp_plan p;
-    sp_plan_defaults(&p);
-    p.ep = 8, p.seq_len = 4096, p.micro_batch = 4;
-    sp_layer_ctx c;
+    sp_plan p = ep8_plan();
+    layer_fx fx;
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 1, &l);
+    sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 1, &l);
     const sp_op *o = find_op(&l, "act_clamp");
-    assert_non_null(o);
-    assert_rel(o->u.bytes.fwd, 16 * n, 1e-12);
-    assert_rel(o->u.bytes.bwd, 30 * n, 1e-12);
-    assert_true(o->u.bytes.kernels_fwd == 3 && o->u.bytes.kernels_bwd == 9);
+    assert_bytes_op(o, 16 * n, 30 * n, 3, 9);
     assert_true(o->rerun == (SP_RCM_MOE | SP_RCM_MOE_ACT));
     assert_true(o->n_saved == 1);
     assert_rel(o->saved[0].bytes, 4 * n, 1e-12);
     assert_true(o->saved[0].drop == (SP_RCM_MOE | SP_RCM_MOE_ACT | SP_RCM_LAYER) && o->saved[0].need == 0);
     p.cuda_graphs = SP_GRAPH_FULL_ITERATION;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 1, &l);
+    sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 1, &l);
     assert_null(find_op(&l, "act_clamp"));
     p.cuda_graphs = 0;
-    sp_layer_ctx_init(&c, &q, &s, &p, &pq, 1);
-    sp_layer_build(&c, 1, &l);
+    sp_layer_build(layer_ctx(&fx, &q, &s, &p, 1), 1, &l);
     assert_null(find_op(&l, "act_clamp"));
 }
 
@@ -1001,12 +945,7 @@ static void test_rope_eager(void **st)
     sp_model m = load_model("gpt-oss-120b"), q = load_model("qwen3-30b-a3b");
     assert_rel(m.rope_mscale, 0.1 * log(32.0) + 1, 1e-15);
     assert_true(q.rope_mscale == 0);
-    sp_param_count pc, pq;
-    sp_model_params(&m, &pc);
-    sp_model_params(&q, &pq);
-    sp_plan p;
-    sp_plan_defaults(&p);
-    p.ep = 8, p.seq_len = 4096, p.micro_batch = 4;
+    sp_plan p = ep8_plan();
     const double T = 16384, n = T * 4608, qkv = T * (4096 + 2 * 512);
     const char *stack[] = {"megatron-core-26.04", "megatron-core-25.09"};
     double el[2];
@@ -1014,22 +953,17 @@ static void test_rope_eager(void **st)
         sp_software sw;
         sp_system s = stack_system("dgx-b200", stack[i], &sw);
         assert_int_equal(s.rope_mscale_unfused, i == 0);
-        sp_layer_ctx c;
+        layer_fx fx;
         sp_layer_ops l;
-        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-        sp_layer_build_kind(&c, SP_MIX_SWA, SP_FFN_MOE, &l);
+        sp_layer_build_kind(layer_ctx(&fx, &m, &s, &p, 1), SP_MIX_SWA, SP_FFN_MOE, &l);
         const sp_op *o = find_op(&l, "rope_eager");
         el[i] = find_op(&l, "elementwise")->u.bytes.fwd;
         if (i == 1) {
             assert_null(o);
             continue;
         }
-        assert_non_null(o);
-        assert_rel(o->u.bytes.fwd, 24 * n, 1e-12);
-        assert_rel(o->u.bytes.bwd, 26 * n, 1e-12);
-        assert_true(o->u.bytes.kernels_fwd == 24 && o->u.bytes.kernels_bwd == 14);
-        sp_layer_ctx_init(&c, &q, &s, &p, &pq, 1);
-        sp_layer_build(&c, 1, &l);
+        assert_bytes_op(o, 24 * n, 26 * n, 24, 14);
+        sp_layer_build(layer_ctx(&fx, &q, &s, &p, 1), 1, &l);
         assert_null(find_op(&l, "rope_eager"));
     }
     assert_rel(el[1] - el[0], 4 * qkv, 1e-12);
@@ -1046,18 +980,14 @@ static void test_frozen_fp8_no_wgrad_transpose(void **st)
     (void)st;
     sp_model m = load_model("llama3-8b");
     sp_system s = load_system("dgx-h100");
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     sp_plan p;
     sp_plan_defaults(&p);
     p.seq_len = 4096, p.dtype = SP_FP8;
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops trained, frozen;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 0, &trained);
+    sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 0, &trained);
     p.frozen_base = 1;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 0, &frozen);
+    sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 0, &frozen);
     const sp_op *a = find_op(&trained, "fp8_casts"), *b = find_op(&frozen, "fp8_casts");
     assert_non_null(a);
     assert_non_null(b);
@@ -1091,15 +1021,12 @@ static void test_async_tp_micro_pipeline(void **st)
     sp_software sw;
     sp_system s = stack_system("dgx-h100", "torchtitan", &sw);
     assert_int_equal(sw.tp_micro_pipeline, 1);
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     sp_plan p;
     sp_plan_defaults(&p);
     p.n_gpus = 8, p.tp = 8, p.seq_parallel = 1, p.micro_batch = 2, p.seq_len = 8192;
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 0, &l);
+    sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 0, &l);
     const char *g[4] = {"qkv", "attn_out", "mlp_up", "mlp_down"};
     const char *k[4] = {"tp_attn_allgather", "tp_attn_reducescatter", "tp_ffn_allgather", "tp_ffn_reducescatter"};
     double gf[4], gb[4], cf[4], cb[4], tpf = 0, tpb = 0;
@@ -1147,16 +1074,13 @@ static void test_separate_projections(void **st)
     sp_software sw;
     sp_system s = stack_system("dgx-h100", "torchtitan-0.1", &sw);
     assert_true(sw.separate_qkv && sw.separate_gate_up);
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
     sp_plan p;
     sp_plan_defaults(&p);
     p.n_gpus = 8, p.tp = 8, p.seq_parallel = 1, p.micro_batch = 2, p.seq_len = 8192;
     p.recompute = SP_RECOMPUTE_SELECTIVE, p.recompute_modules = SP_RCM_OP_SAC;
-    sp_layer_ctx c;
+    layer_fx fx;
     sp_layer_ops l;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 0, &l);
+    sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 0, &l);
     const char *nm[5] = {"q_proj", "k_proj", "v_proj", "mlp_gate", "mlp_up"};
     const double n[5] = {512, 128, 128, 1792, 1792};
     for (int i = 0; i < 5; i++) {
@@ -1170,8 +1094,7 @@ static void test_separate_projections(void **st)
     assert_null(find_op(&l, "sac_k"));
     assert_null(find_op(&l, "sac_up"));
     s.separate_qkv = s.separate_gate_up = 0;
-    sp_layer_ctx_init(&c, &m, &s, &p, &pc, 1);
-    sp_layer_build(&c, 0, &l);
+    sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 0, &l);
     assert_true(find_op(&l, "qkv")->u.gemm.n == 768 && find_op(&l, "mlp_up")->u.gemm.n == 3584);
     assert_null(find_op(&l, "q_proj"));
     sp_error e = {0};
