@@ -801,8 +801,11 @@ void sp_ops_recurrent_serving(sp_layer_ctx *c, sp_mixer mx, double n_dec, double
 }
 
 /* ETP's own reduction of the routed experts' output (forward) and input gradient (backward) over the ETP group
- * (innermost on the expert side), and when ETP < TP the re-replication of the combined output over the TP/ETP
- * sub-groups that each took a slice of the TP group's tokens. */
+ * (innermost on the expert side), and when ETP < TP without sequence parallelism the re-replication of the combined
+ * output over the TP/ETP sub-groups that each took a slice of the TP group's tokens. Under sequence parallelism no
+ * such gather runs: each TP rank routes its own T/TP tokens and the layer's output stays sequence-sharded (Megatron-
+ * Core's dispatchers gather over the ETP group only, NVIDIA/Megatron-LM@core_v0.14.0:megatron/core/transformer/moe/
+ * token_dispatcher.py:65-66 tp_group = expt_tp, :650-661). */
 static void moe_etp(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
 {
     const sp_model *m = c->m;
@@ -811,7 +814,7 @@ static void moe_etp(sp_layer_ctx *c, sp_layer_ops *l, double e, double Tx)
         return;
     if (e > 1)
         coll(l, "etp_allreduce", SP_PART_TP, 1, SP_COLL_ALLREDUCE, (int)e, 1, Tx * k * hr * ACT_BYTES, 1, 1);
-    if (e < t)
+    if (e < t && !c->p->seq_parallel)
         coll(l, "etp_allgather", SP_PART_TP, 1, SP_COLL_ALLGATHER, (int)(t / e), (int)e, c->T * h * ACT_BYTES, 1, 1);
     if (m->n_shared_experts == 0)
         c->mlp_tp_ops = 0; /* no TP-sharded FFN left in this layer: only the attention's TP reduction */
