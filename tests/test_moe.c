@@ -372,6 +372,15 @@ static void test_search_precision_etp(void **st)
     free(r);
 }
 
+/* the expert data-parallel group of resolved plan p is `size` ranks at stride `stride` */
+static void assert_edp_group(const sp_plan *p, int size, int stride)
+{
+    int sz, st;
+    sp_expert_dp_group(p, &sz, &st);
+    assert_int_equal(sz, size);
+    assert_int_equal(st, stride);
+}
+
 /* Expert data-parallel group (plan.c sp_expert_dp_group), Megatron-Core's expert rank order ETP, EP, EDP
  * (parallel_state.py order tp-cp-ep-dp-pp with ETP as tp): an unfolded plan with one dense replica (DP 1) and
  * ETP 1 < TP 2, EP 8 on 16 GPUs reduces its expert gradients over EDP = TP·DP/ETP = 2 ranks at stride ETP·EP = 8
@@ -387,14 +396,9 @@ static void test_expert_dp_stride(void **st)
     sp_error e = {0};
     assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_OK);
     assert_int_equal(p.dp, 1);
-    int size, stride;
-    sp_expert_dp_group(&p, &size, &stride);
-    assert_int_equal(size, 2);
-    assert_int_equal(stride, 8);
+    assert_edp_group(&p, 2, 8);
     p.etp = 0;
-    sp_expert_dp_group(&p, &size, &stride);
-    assert_int_equal(size, 1);
-    assert_int_equal(stride, 2);
+    assert_edp_group(&p, 1, 2);
 }
 
 /* MoE parallel folding (plan.c): with EP dividing DP and CP = 1 the folded plan is the unfolded one, bit for bit
@@ -423,10 +427,7 @@ static void test_fold(void **st)
     sp_plan r = f;
     assert_int_equal(sp_plan_resolve(&r, &m, &s, &e), SP_OK);
     assert_int_equal(r.dp, 4);
-    int size, stride;
-    sp_expert_dp_group(&r, &size, &stride);
-    assert_int_equal(size, 2);
-    assert_int_equal(stride, 8);
+    assert_edp_group(&r, 2, 8);
     sp_train_result a = eval(&m, &s, u), b = eval(&m, &s, f);
     assert_true(a.mem.weights == b.mem.weights);
     assert_int_equal(b.n_micro, 256 / 4);
