@@ -416,13 +416,16 @@ file's.
   slower; MPT-078 (70B on 32 A100-80GB) is within 7 %.
 - **BRIDGE-25.09-5 (Llama 3.1 405B on 128 GB200 with Megatron-FSDP, TP 2), +13 %**: step time close, but the
   plan as costed (ZeRO-3 with 64-way sharding) needs 329 GiB per GPU: Megatron-FSDP's memory is not modelled.
-- **MoE rows of the Megatron-Core tables, both signs (+55 % BRIDGE-25.09-19 Qwen3-30B-A3B on 8 B200 at
-  micro-batch 1 with token drop; -50 % BRIDGE-26.02-28 Qwen3-30B-A3B on 16 H100 at micro-batch 1; -47 %
+- **MoE rows of the Megatron-Core tables, both signs (+52 % BRIDGE-25.09-19 Qwen3-30B-A3B on 8 B200 at
+  micro-batch 1 with token drop; -53 % BRIDGE-26.02-28 Qwen3-30B-A3B on 16 H100 at micro-batch 1; -43 %
   BRIDGE-26.06.01-4 GPT-OSS-120B MXFP8 on 64 GB200, the release the table footnotes as a cuDNN regression)**: the
-  recipes' CUDA graphs, dispatchers, router and aux-loss kernels, host dispatch and GPT-OSS's expert-bias loop are
-  priced (docs/model.md "MoE", "Host dispatch"); what is left is in docs/model.md "Known gaps": GPT-OSS in BF16 on
-  Blackwell (-25..-43 %), eager micro-batch-1 Qwen3-30B-A3B (a release moves the same plan 1.8x on H100),
-  Nemotron-3 Super at TP 2 on GB200.
+  recipes' CUDA graphs, dispatchers (the all-to-all dispatcher's 16-bit payload, the flex dispatchers' permutation
+  of distinct tokens), router fusion, aux-loss kernels, host dispatch, GPT-OSS's expert-bias loop and Mamba-2's
+  scan rate are priced (docs/model.md "MoE", "Host dispatch", "Mamba-2"); what is left is in docs/model.md "Known
+  gaps": GPT-OSS in BF16 on Blackwell (GB200 -20..-29 %, B200 -7..-39 %), eager micro-batch-1 Qwen3-30B-A3B (a
+  release moves the same plan 1.8x on H100), Nemotron-3 Super at TP 2 on GB200 (-15..-19 % in MXFP8) and at TP 1
+  across B200 nodes (+36..+38 %), DeepSeek-V3 on GB200 (+8..+24 % in MXFP8) and the DeepEP rows on H100 (DeepSeek-V3
+  25.09 with the recipe's ETP 1: -17/-25 %).
 - **Rows with precision unstated (Megatron-Bridge 25.09)**: were +13..+35 % predicted in BF16; FP8 now, from the
   table's own footnote and the release's perf_matrix (Release recipes, above): the 25.09 rows are at 7 %.
 - **MPT-119/120 (760M, 80 GB, short sequences with large micro-batches)**: measured MFU drops from 0.57 to 0.45
