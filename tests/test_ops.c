@@ -113,40 +113,6 @@ static void test_engine_step_is_decode(void **st)
     assert_int_equal(sp_infer_engine_step(&m, &s, &o, -1, ctx, 0, 0, 64, &step, &e), SP_EINVAL);
 }
 
-/* Rule: with ETP < TP the combined MoE output is re-gathered over the TP/ETP sub-groups only without sequence
- * parallelism; under SP each TP rank routes its own T/TP tokens and the output stays sequence-sharded (Megatron-Core's
- * dispatchers gather over the expert TP group only: token_dispatcher.py:65-66, :650-661 at core_v0.14.0). Without SP
- * the gather spans TP/ETP = 2 ranks at stride ETP and carries the micro-batch's T x h 16-bit activations. */
-static void test_etp_gather_sp(void **st)
-{
-    (void)st;
-    sp_model m = load_model("deepseek-v3");
-    sp_system s = load_system("h800-cluster");
-    sp_param_count pc;
-    sp_model_params(&m, &pc);
-    for (int sp = 0; sp <= 1; sp++) {
-        sp_plan p;
-        sp_plan_defaults(&p);
-        p.tp = 4, p.etp = 2, p.ep = 8, p.seq_parallel = sp, p.micro_batch = 1, p.seq_len = 4096;
-        sp_layer_ctx c;
-        sp_layer_ops l;
-        sp_layer_ctx_init(&c, &m, &s, &p, &pc, 0);
-        sp_layer_build(&c, 1, &l);
-        const sp_op *g = NULL;
-        for (int i = 0; i < l.n; i++)
-            if (!strcmp(l.op[i].name, "etp_allgather"))
-                g = &l.op[i];
-        if (sp) {
-            assert_null(g);
-            continue;
-        }
-        assert_non_null(g);
-        assert_int_equal(g->u.coll.ranks, 2);
-        assert_int_equal(g->u.coll.stride, 2);
-        assert_rel(g->u.coll.bytes, 4096.0 * m.d_model * 2, 1e-12);
-    }
-}
-
 /* Rule: the heaviest layer the builders emit (MLA + MoE with shared experts, ETP < TP, EP all-to-all, LoRA on every
  * target, QLoRA dequantization, FP8 casts, SP and CP communication) fits in SP_LAYER_MAX_OPS with room for a new
  * kind's ops: an op list never drops an op. */
@@ -286,6 +252,34 @@ static const sp_op *find_op(const sp_layer_ops *l, const char *n)
         if (!strcmp(l->op[i].name, n))
             return &l->op[i];
     return NULL;
+}
+
+/* Rule: with ETP < TP the combined MoE output is re-gathered over the TP/ETP sub-groups only without sequence
+ * parallelism; under SP each TP rank routes its own T/TP tokens and the output stays sequence-sharded (Megatron-Core's
+ * dispatchers gather over the expert TP group only: token_dispatcher.py:65-66, :650-661 at core_v0.14.0). Without SP
+ * the gather spans TP/ETP = 2 ranks at stride ETP and carries the micro-batch's T x h 16-bit activations. */
+static void test_etp_gather_sp(void **st)
+{
+    (void)st;
+    sp_model m = load_model("deepseek-v3");
+    sp_system s = load_system("h800-cluster");
+    for (int sp = 0; sp <= 1; sp++) {
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.tp = 4, p.etp = 2, p.ep = 8, p.seq_parallel = sp, p.micro_batch = 1, p.seq_len = 4096;
+        layer_fx fx;
+        sp_layer_ops l;
+        sp_layer_build(layer_ctx(&fx, &m, &s, &p, 0), 1, &l);
+        const sp_op *g = find_op(&l, "etp_allgather");
+        if (sp) {
+            assert_null(g);
+            continue;
+        }
+        assert_non_null(g);
+        assert_int_equal(g->u.coll.ranks, 2);
+        assert_int_equal(g->u.coll.stride, 2);
+        assert_rel(g->u.coll.bytes, 4096.0 * m.d_model * 2, 1e-12);
+    }
 }
 
 /* o is a memory-bound op moving fwd / bwd bytes (to rounding: 1e-12 relative) in kf / kb kernels */
