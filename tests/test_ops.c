@@ -768,18 +768,21 @@ static sp_system stack_system(const char *system, const char *stack, sp_software
     return s;
 }
 
+/* op o priced on s: its forward and backward seconds added to *f and *b */
+static void op_add(const sp_op *o, const sp_system *s, double *f, double *b)
+{
+    sp_op_cost k;
+    sp_op_price(o, s, NULL, &k);
+    *f += k.fwd, *b += k.bwd;
+}
+
 /* the summed forward and backward of the ops of l with all of `flags` and none of `skip`, priced on s */
 static void ops_sum(const sp_layer_ops *l, const sp_system *s, unsigned flags, unsigned skip, double *f, double *b)
 {
     *f = *b = 0;
-    for (int i = 0; i < l->n; i++) {
-        const sp_op *o = &l->op[i];
-        if ((o->flags & flags) != flags || (o->flags & skip))
-            continue;
-        sp_op_cost k;
-        sp_op_price(o, s, NULL, &k);
-        *f += k.fwd, *b += k.bwd;
-    }
+    for (int i = 0; i < l->n; i++)
+        if ((l->op[i].flags & flags) == flags && !(l->op[i].flags & skip))
+            op_add(&l->op[i], s, f, b);
 }
 
 /* Rule: HybridEP permutes inside its dispatch and combine (SP_OPF_IN_EP), so with the EP all-to-all overlapped
@@ -1030,9 +1033,8 @@ static void op_fb(const sp_layer_ops *l, const sp_system *s, const char *name, d
 {
     const sp_op *o = find_op(l, name);
     assert_non_null(o);
-    sp_op_cost k;
-    sp_op_price(o, s, NULL, &k);
-    *f = k.fwd, *b = k.bwd;
+    *f = *b = 0;
+    op_add(o, s, f, b);
 }
 
 /* Rule: async TP on the torchtitan stack (kernels.tp_overlap micro_pipeline) fuses each TP collective with its GEMM,
