@@ -351,6 +351,48 @@ static void test_stack_efficiency(void **st)
     assert_true(a.acc.eff.gemm_max == a0.acc.eff.gemm_max && a.acc.eff.mem == a0.acc.eff.mem);
 }
 
+/* Rule: a stack with no row in the fit files keeps its unfitted priors (docs/calibration.md): torchtitan (and
+ * torchtitan-0.1 through base) runs Hopper FP8 GEMMs at the cuBLAS prior 0.92 of the family's FP8 curve (cuBLASLt
+ * FP8 MAMF 70.9 % of the H100 peak against the curve's 0.77: torchao's tensorwise recipe calls torch._scaled_mm)
+ * and the 16-bit GEMM curve unchanged. Exact: the factor multiplies the file's 0.82. */
+static void test_torchtitan_fp8_prior(void **st)
+{
+    (void)st;
+    const char *stacks[] = {"torchtitan", "torchtitan-0.1"};
+    for (int i = 0; i < 2; i++) {
+        sp_software sw;
+        sp_error e = {0};
+        assert_int_equal(sp_load_software(SP_DATA_DIR, stacks[i], &sw, &e), SP_OK);
+        sp_system h = load_system("dgx-h100"), a = load_system("dgx-a100-80g");
+        sp_system h0 = h, a0 = a;
+        sp_software_apply_system(&sw, &h);
+        sp_software_apply_system(&sw, &a);
+        assert_near(h.acc.eff.fp8_gemm_max, 0.82 * 0.92, 1e-12);
+        assert_near(h.acc.eff.gemm_max, h0.acc.eff.gemm_max, 0);
+        assert_near(h.acc.eff.mem, h0.acc.eff.mem, 0);
+        assert_near(a.acc.eff.gemm_max, a0.acc.eff.gemm_max, 0);
+    }
+}
+
+/* Rule: a part run below its rated power states the peaks of the tensor clock its limit sustains (docs/model.md
+ * "Power-limited parts"): the Grand Teton H100 at 500 W takes the chord between the H100 NVL's datasheet rating
+ * (835.5 TFLOP/s BF16 dense at 400 W) and the H100 SXM's (989.4 at 700 W): 835.5 + 153.9 / 3 = 886.8, and every
+ * dtype at that ratio of the SXM (the file rounds to 0.1 TFLOP/s: within 0.05 / 60 = 1e-3 relative); HBM2e at
+ * 2.4 TB/s; the NVLink tier is the HGX board's. */
+static void test_power_limited_peak(void **st)
+{
+    (void)st;
+    sp_system g = load_system("grand-teton-h100"), h = load_system("dgx-h100");
+    double r = (835.5 + (989.4 - 835.5) * (500.0 - 400) / (700 - 400)) / 989.4;
+    assert_near(g.acc.peak[SP_BF16], 886.8e12, 0);
+    const sp_dtype d[] = {SP_FP32, SP_TF32, SP_BF16, SP_FP16, SP_FP8, SP_INT8};
+    for (int i = 0; i < 6; i++)
+        assert_rel(g.acc.peak[d[i]], r * h.acc.peak[d[i]], 1e-3);
+    assert_near(g.acc.tdp_w, 500, 0);
+    assert_near(g.acc.hbm_bw, 2.4e12, 0);
+    assert_near(g.tier[0].bw, h.tier[0].bw, 0);
+}
+
 /* Rule: one memory model (issue 24 item 8): train and finetune --method full on the same plan and stack hold the
  * same model-state bytes; 18 B/parameter under Megatron-Core, 16 under FSDP (fp32 sharded master as the weight). */
 static void test_one_memory_model(void **st)
@@ -403,6 +445,8 @@ int main(void)
         cmocka_unit_test(test_software_search),
         cmocka_unit_test(test_one_memory_model),
         cmocka_unit_test(test_stack_efficiency),
+        cmocka_unit_test(test_torchtitan_fp8_prior),
+        cmocka_unit_test(test_power_limited_peak),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
