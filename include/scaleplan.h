@@ -332,6 +332,9 @@ typedef struct {
                                  unfused (standard) attention core */
     int rope_mscale_unfused;  /* the stack applies a YaRN-scaled RoPE (model rope_mscale != 1) in unfused eager kernels
                                  (Megatron-Core since 2025-11: its fused RoPE takes no mscale) */
+    int ssd_scan_triton;      /* the stack runs Mamba-2's SSD scan as mamba_ssm's Triton kernels (kernels.ssd_scan
+                                 "triton"): its tile products no faster than the SM-bound scan rate (ops.c
+                                 SCAN_FP32_RATE; docs/model.md "Mamba-2"); 0: no such floor */
     char stack[48];           /* the software stack this installation usually runs (data/software/NAME.json); "" none */
     char description[160];
     /* energy and cost */
@@ -606,6 +609,7 @@ typedef struct {
     sp_attn_kernel attn_kernel;   /* attention kernel class: picks the family's measured attention efficiency */
     int attn_no_sinks;            /* kernels.attention_sinks false: the fused kernel cannot add a sink logit */
     int rope_mscale_unfused;      /* kernels.rope_mscale_unfused true: a YaRN-scaled RoPE runs unfused */
+    int ssd_scan_triton;          /* kernels.ssd_scan "triton": Mamba-2's SSD as mamba_ssm's Triton kernels */
     int tp_micro_pipeline;        /* kernels.tp_overlap "micro_pipeline" (absent or "chunked": 0) */
     int separate_qkv, separate_gate_up; /* kernels.separate_qkv / separate_gate_up (absent: false, fused) */
     int a2a_dispatch_16bit;       /* kernels.alltoall_dispatch_16bit (absent: false, the dispatch quantized with

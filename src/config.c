@@ -871,7 +871,7 @@ static const char *const stack_keys[] = {"name", "description", "base", "kernels
                                          "efficiency", "sources", NULL};
 static const char *const kernel_keys[] = {"attention", "attention_class", "attention_sinks", "rope_mscale_unfused",
                                           "gemm", "fusions", "tp_overlap", "separate_qkv",
-                                          "separate_gate_up", "alltoall_dispatch_16bit", NULL};
+                                          "separate_gate_up", "alltoall_dispatch_16bit", "ssd_scan", NULL};
 /* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
@@ -1044,6 +1044,25 @@ static sp_status kernel_bool(const src_file *f, json_t *k, const char *key, int 
     return SP_OK;
 }
 
+/* kernels.ssd_scan: the kernels that run Mamba-2's SSD scan. "triton" = mamba_ssm's Triton SSD kernels (what
+ * Megatron-Core's MambaMixer calls), whose SM-bound rate floors the scan's tile products (ops.c SCAN_FP32_RATE);
+ * absent = no such kernel stated, no floor. A statement about the stack's code: it needs sources.ssd_scan. */
+static sp_status kernel_ssd_scan(const src_file *f, json_t *k, json_t *src, sp_software *sw, sp_error *err)
+{
+    json_t *v = json_object_get(k, "ssd_scan");
+    if (!v)
+        return SP_OK;
+    const char *s = json_string_value(v);
+    if (!s || strcmp(s, "triton") != 0)
+        return sp_fail(err, SP_EINVAL, "%s:%d: kernels.ssd_scan: allowed triton (mamba_ssm's Triton SSD kernels); "
+                       "leave it out for a stack without them", f->path, key_line(f, "ssd_scan"));
+    if (!json_is_string(json_object_get(src, "ssd_scan")))
+        return sp_fail(err, SP_EINVAL, "%s:%d: sources.ssd_scan is missing: cite the code that runs the scan "
+                       "(repo@commit:path:line)", f->path, key_line(f, "ssd_scan"));
+    sw->ssd_scan_triton = 1;
+    return SP_OK;
+}
+
 static sp_status parse_stack(const src_file *f, const char *display, json_t *o, sp_software *sw, sp_error *err)
 {
     memset(sw, 0, sizeof *sw);
@@ -1084,7 +1103,8 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
     sw->tp_micro_pipeline = tpv && strcmp(tpv, "micro_pipeline") == 0;
     if ((rc = kernel_bool(f, k, "separate_qkv", &sw->separate_qkv, err)) ||
         (rc = kernel_bool(f, k, "separate_gate_up", &sw->separate_gate_up, err)) ||
-        (rc = kernel_bool(f, k, "alltoall_dispatch_16bit", &sw->a2a_dispatch_16bit, err)))
+        (rc = kernel_bool(f, k, "alltoall_dispatch_16bit", &sw->a2a_dispatch_16bit, err)) ||
+        (rc = kernel_ssd_scan(f, k, src, sw, err)))
         return rc;
     snprintf(sw->gemm, sizeof sw->gemm, "%s", gemm);
     if ((rc = stack_defaults(f, d, src, sw, err)))

@@ -609,14 +609,15 @@ void sp_ops_mlp(sp_layer_ctx *c, sp_layer_ops *l)
  * fp32 chunk states) is inside the measured rate. */
 #define SCAN_FP32_RATE 1.19
 
-/* The scan rate's floor on `flops` of SSD tile products: the Triton kernels run on GPUs (NVIDIA, and AMD through
- * ROCm's Triton); a TPU runs its own SSD (JAX/Pallas on the MXU) and an accelerator without a stated FP32 peak has
- * no floor. */
-static double scan_floor(const sp_accel *a, double flops)
+/* The scan rate's floor on `flops` of SSD tile products. The rate is the Triton kernels' (mamba_ssm ssd_combined),
+ * a fact of the software stack that runs them, not of the accelerator: priced where the system's stack states them
+ * (data/software kernels.ssd_scan "triton": Megatron-Core's MambaMixer); a stack without them (none stated, or an
+ * SSD of its own) and an accelerator without a stated FP32 peak have no floor. */
+static double scan_floor(const sp_system *s, double flops)
 {
-    if (a->peak[SP_FP32] <= 0 || strcmp(a->family, "tpu") == 0)
+    if (!s->ssd_scan_triton || s->acc.peak[SP_FP32] <= 0)
         return 0;
-    return flops / (SCAN_FP32_RATE * a->peak[SP_FP32]);
+    return flops / (SCAN_FP32_RATE * s->acc.peak[SP_FP32]);
 }
 
 /* A recurrent mixer's chunked scan as batched GEMMs of the chunk shapes (both operands activations), backward
@@ -1594,8 +1595,9 @@ static double serving_gemm_eff(const sp_accel *a, double m, double n, double k, 
 
 /* a serving GEMM: the slower of its FLOPs on the GEMM curve (x the serving factor) and its bytes (weights at storage
  * precision + activations in and out) */
-static void serving_gemm_price(const sp_op *op, const sp_accel *a, sp_op_cost *c)
+static void serving_gemm_price(const sp_op *op, const sp_system *s, sp_op_cost *c)
 {
+    const sp_accel *a = &s->acc;
     double m = op->u.gemm.m, n = op->u.gemm.n, k = op->u.gemm.k, copies = op->u.gemm.batch;
     if (m <= 0 || n <= 0 || k <= 0 || copies <= 0)
         return;
@@ -1603,7 +1605,7 @@ static void serving_gemm_price(const sp_op *op, const sp_accel *a, sp_op_cost *c
     double fl = 2 * m * n * k * copies;
     double tc = fl / (sp_accel_peak(a, op->u.gemm.dtype) * eff);
     if (op->flags & SP_OPF_SCAN) /* Mamba-2's SSD at prefill: no faster than the scan rate, as in training */
-        tc = fmax(tc, scan_floor(a, fl));
+        tc = fmax(tc, scan_floor(s, fl));
     double bytes = copies * (n * k * op->u.gemm.wbytes + (m * k + m * n) * op->u.gemm.abytes);
     double tm = bytes / (a->hbm_bw * a->eff.mem);
     c->mem_bound = !(tc >= tm);
@@ -1620,12 +1622,12 @@ static void gemm_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, 
     double m = op->u.gemm.m, n = op->u.gemm.n, k = op->u.gemm.k;
     switch (op->u.gemm.bwd) {
     case SP_BWD_NONE:
-        serving_gemm_price(op, a, c);
+        serving_gemm_price(op, s, c);
         return;
     case SP_BWD_TWICE:
         c->fwd = gemm_t(memo, a, d, m, n, k, op->u.gemm.batch);
         if (op->flags & SP_OPF_SCAN) /* Mamba-2's SSD: no faster than the SM-bound scan rate (SCAN_FP32_RATE) */
-            c->fwd = fmax(c->fwd, scan_floor(a, 2 * m * n * k * op->u.gemm.batch) + a->eff.kernel_overhead_s);
+            c->fwd = fmax(c->fwd, scan_floor(s, 2 * m * n * k * op->u.gemm.batch) + a->eff.kernel_overhead_s);
         c->bwd = (op->u.gemm.bwd_x > 0 ? op->u.gemm.bwd_x : 2) * c->fwd;
         return;
     case SP_BWD_DATA:

@@ -326,8 +326,10 @@ static void test_sliding_band(void **st)
  * chunks of 128 tokens, the masked product 2·128·64·128 FLOPs x 8192 (chunk, head) copies at 1.19 x 75 TFLOP/s +
  * the 4 us kernel overhead, where the 16-bit GEMM curve would be faster; the passes outside the scan's rate are 3
  * forward (z gate, the norm's read and write) and 9 backward over the inner width; the conv's backward recomputes
- * its forward (2.5x). A TPU runs its own SSD on the MXU: the GEMM curve alone. With more than one sequence per
- * micro-batch Megatron-Core's [s, b, h] layout costs two transposing copies forward, one backward. */
+ * its forward (2.5x). The floor is the Triton kernels' rate, a fact of the stack (kernels.ssd_scan "triton":
+ * Megatron-Core's MambaMixer calls them): the same GB200 under a stack that states no such kernel (MaxText) prices
+ * the GEMM curve alone. With more than one sequence per micro-batch Megatron-Core's [s, b, h] layout costs two
+ * transposing copies forward, one backward. */
 static void test_ssd_scan_rate(void **st)
 {
     (void)st;
@@ -335,9 +337,14 @@ static void test_ssd_scan_rate(void **st)
     sp_plan p;
     sp_plan_defaults(&p);
     p.micro_batch = 2, p.seq_len = 8192;
-    const char *sys[2] = {"gb200-nvl72", "tpu-v3-pod"};
+    const char *stack[2] = {"megatron-core", "maxtext"};
     for (int i = 0; i < 2; i++) {
-        sp_system s = load_system(sys[i]);
+        sp_system s = load_system("gb200-nvl72");
+        sp_software sw;
+        sp_error er = {0};
+        assert_int_equal(sp_load_software(SP_DATA_DIR, stack[i], &sw, &er), SP_OK);
+        assert_int_equal(sw.ssd_scan_triton, i == 0);
+        sp_software_apply_system(&sw, &s);
         layer_fx fx;
         sp_layer_ops l;
         sp_layer_build_kind(layer_ctx(&fx, &m, &s, &p, 1), SP_MIX_MAMBA2, SP_FFN_NONE, &l);
@@ -371,6 +378,17 @@ static void test_ssd_scan_rate(void **st)
         double proj = 2.0 * 8192 * (2 * 4096 + 2 * 8 * 128 + 64) * 2;
         assert_rel(tr->u.bytes.fwd, 2 * (proj + pass), 1e-12);
         assert_rel(tr->u.bytes.bwd, 2 * proj, 1e-12);
+        /* serving prefill of 8192 prompt tokens (64 chunks x 64 heads): the same floor where the stack states the
+         * Triton kernels, else the slower of the tensor curve and the operands' bytes (below the floor here) */
+        sp_layer_ops sv = {0};
+        sp_ops_recurrent_serving(&fx.c, SP_MIX_MAMBA2, 0, 8192, 0, &sv);
+        sp_op_cost ks;
+        sp_op_price(find_op(&sv, "ssd_scan_diag"), &s, NULL, &ks);
+        double floor = 2.0 * 128 * 64 * 128 * 64 * 64 / (1.19 * 75e12);
+        if (i == 0)
+            assert_rel(ks.busy, floor, 1e-12);
+        else
+            assert_true(ks.busy < floor / 2);
     }
     p.micro_batch = 1, p.seq_len = 16384;
     sp_system s = load_system("gb200-nvl72");
