@@ -99,7 +99,7 @@ void cli_print_energy(const sp_energy_result *e);
         {"ep-fold", 0, "MoE parallel folding: dp = gpus/(tp*cp*pp), EP x ETP carved out of TP x CP x DP"},  \
         {"moe-imbalance", 1, "MoE: tokens of the busiest EP rank / mean, >= 1 [1 = uniform routing]"},        \
         {"software", 1, "software stack (data/software): its defaults fill the knobs not given [none]"},     \
-        {"fp8-recipe", 1, "FP8 scaling: delayed | current | blockwise [stack's]"},                           \
+        {"fp8-recipe", 1, "FP8 scaling: delayed | current | blockwise | rowwise [stack's]"},                         \
         {"bf16-layers", 1, "START,END: with a quantized --dtype, the first START and last END layers in BF16 (num_layers_at_start|end_in_bf16) [0,0]"}, \
         CLI_HOST_OPTDEFS,                                                                                \
         {"schedule", 1, "pipeline schedule: 1f1b | interleaved | zb-h1 | zb-v | dualpipe [1f1b; interleaved with --vpp]"}, \

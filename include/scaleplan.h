@@ -95,8 +95,17 @@ int sp_dtype_is_quantized(sp_dtype d);
 sp_dtype sp_dtype_high(sp_dtype d);
 /* FP8 scaling recipes (Transformer Engine / Megatron-Core --fp8-recipe): delayed = tensor-wise scale from an amax
  * history (Hopper default), current = tensor-wise scale from this tensor's amax (one more read pass), blockwise
- * = 1x128 activation / 128x128 weight tiles with fp32 scales (DeepSeek-V3 §3.3). 0 = the stack's default. */
-typedef enum { SP_FP8_RECIPE_DEFAULT, SP_FP8_DELAYED, SP_FP8_CURRENT, SP_FP8_BLOCKWISE, SP_FP8_NRECIPE } sp_fp8_recipe;
+ * = 1x128 activation / 128x128 weight tiles with fp32 scales (DeepSeek-V3 §3.3); rowwise = torchao's axiswise
+ * dynamic scaling (Float8LinearConfig recipe "rowwise": one scale per row along each GEMM's reduction dimension,
+ * every operand cast once per GEMM that reads it; not a Transformer Engine recipe). 0 = the stack's default. */
+typedef enum {
+    SP_FP8_RECIPE_DEFAULT,
+    SP_FP8_DELAYED,
+    SP_FP8_CURRENT,
+    SP_FP8_BLOCKWISE,
+    SP_FP8_ROWWISE,
+    SP_FP8_NRECIPE
+} sp_fp8_recipe;
 const char *sp_fp8_recipe_name(sp_fp8_recipe r);
 sp_status sp_fp8_recipe_parse(const char *s, sp_fp8_recipe *out, sp_error *err);
 /* Bytes moved per element by the cast of a 16-bit tensor to d under recipe r (read 2, write sp_dtype_bytes, plus

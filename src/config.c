@@ -904,7 +904,7 @@ static sp_status stack_enum(const src_file *f, json_t *d, const char *key, sp_so
         return SP_OK;
     if (strcmp(key, "fp8_recipe") == 0) {
         if (sp_fp8_recipe_parse(v, &sw->fp8_recipe, NULL) || sw->fp8_recipe == SP_FP8_RECIPE_DEFAULT)
-            return sp_fail(err, SP_EINVAL, "%s:%d: defaults.fp8_recipe = '%s'; allowed delayed, current, blockwise",
+            return sp_fail(err, SP_EINVAL, "%s:%d: defaults.fp8_recipe = '%s'; allowed delayed, current, blockwise, rowwise",
                            f->path, key_line(f, key), v);
         return SP_OK;
     }

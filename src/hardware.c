@@ -53,7 +53,7 @@ sp_status sp_dtype_parse(const char *s, sp_dtype *out, sp_error *err)
                    "unknown precision '%s'; allowed fp32, tf32, bf16, fp16, fp8, mxfp8, nvfp4, int8, int4, fp4", s);
 }
 
-static const char *recipe_names[SP_FP8_NRECIPE] = {"default", "delayed", "current", "blockwise"};
+static const char *recipe_names[SP_FP8_NRECIPE] = {"default", "delayed", "current", "blockwise", "rowwise"};
 
 const char *sp_fp8_recipe_name(sp_fp8_recipe r) { return (unsigned)r < SP_FP8_NRECIPE ? recipe_names[r] : "?"; }
 
@@ -68,7 +68,7 @@ sp_status sp_fp8_recipe_parse(const char *s, sp_fp8_recipe *out, sp_error *err)
         *out = SP_FP8_DELAYED;
         return SP_OK;
     }
-    return sp_fail(err, SP_EINVAL, "unknown fp8 recipe '%s'; allowed delayed (tensorwise), current, blockwise", s);
+    return sp_fail(err, SP_EINVAL, "unknown fp8 recipe '%s'; allowed delayed (tensorwise), current, blockwise, rowwise", s);
 }
 
 /* Cast of a 16-bit tensor to d: read 2 B, write sp_dtype_bytes(d), plus per recipe (fp8 only):
@@ -78,7 +78,9 @@ sp_status sp_fp8_recipe_parse(const char *s, sp_fp8_recipe *out, sp_error *err)
  *              DelayedScaling);
  *   current:   the amax must be known before casting: one more read of the 2-byte input (Transformer Engine
  *              Float8CurrentScaling);
- *   blockwise: one fp32 scale per 1x128 tile (DeepSeek-V3 §3.3.2; Transformer Engine Float8BlockScaling).
+ *   blockwise: one fp32 scale per 1x128 tile (DeepSeek-V3 §3.3.2; Transformer Engine Float8BlockScaling);
+ *   rowwise:   torchao's axiswise dynamic scaling: the row's amax before the cast, as current (one more read of
+ *              the 2-byte input; the fp32 scale per row of K >= 1024 elements, <= 0.004 B each, is not charged).
  * MX formats carry their block scales in sp_dtype_bytes; their scales are computed in the same pass. */
 double sp_quant_cast_bytes(sp_dtype d, sp_fp8_recipe r)
 {
@@ -89,6 +91,7 @@ double sp_quant_cast_bytes(sp_dtype d, sp_fp8_recipe r)
     case SP_FP8_DELAYED:
         return b;
     case SP_FP8_CURRENT:
+    case SP_FP8_ROWWISE:
         return b + 2.0;
     default: /* default, blockwise */
         return b + 4.0 / 128;

@@ -55,6 +55,22 @@
  * the weight cast (5); backward one per output gradient, the transposed re-layouts of the saved inputs (8). */
 #define FP8_CAST_KERNELS_FWD 5
 #define FP8_CAST_KERNELS_BWD 8
+/* torchao's rowwise recipe (Float8LinearConfig.from_recipe_name("rowwise"): axiswise dynamic scaling of input,
+ * weight and output gradient) casts every operand from its 16-bit tensor once per GEMM that reads it, the scale
+ * running along that GEMM's reduction dimension (pytorch/ao@024fe94fd86a torchao/float8/float8_linear.py
+ * manual_float8_matmul_with_args_in_hp: forward input along -1 and weight along 0 from input_hp / weight_hp_t,
+ * saved in 16 bits; backward the output gradient along -1 and the weight again along -1 for grad_input, the output
+ * gradient along 0 and input_hp along 0 for grad_weight): six casts, none re-laid out. The two backward GEMMs run
+ * slow accumulation (Float8LinearConfig gemm_config_grad_input / _grad_weight: use_fast_accum False), for which
+ * torchao calls the tensor-wise cuBLAS kernel with unit scales and rescales the 16-bit output by the row and column
+ * scales afterwards, "the rowwise CUTLASS-based kernel is so slow without fast-accum" (pytorch/ao#1325, 2024-12;
+ * torchao/float8/float8_ops.py addmm_float8_unwrapped post_inverse_scale; still so in 2025-05, pytorch/ao#2184: an
+ * extra Triton kernel per GEMM under torch.compile): read 2 + write 2 B per element of grad_input (the input's
+ * shape) and of grad_weight (the weight's). Forward kernels: the input and weight casts of the four GEMM groups
+ * (8); backward: two output-gradient casts, the weight and input casts and the two rescales per group (24). */
+#define FP8_ROWWISE_RESCALE_BYTES 4.0
+#define FP8_ROWWISE_KERNELS_FWD 8
+#define FP8_ROWWISE_KERNELS_BWD 24
 /* QLoRA dequantization: one kernel per quantized weight matrix of the layer (Q, K, V, O, up, gate, down = 7). */
 #define DEQUANT_KERNELS 7
 /* Embedding: lookup (read) 1 pass over T·h activations; its dropout (read, write) 2 more, each pass a kernel. */
@@ -1317,6 +1333,12 @@ static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
     } else if (c->d == SP_NVFP4) {
         double q = sp_nvfp4_dual_cast_bytes();
         fwd = (c->q_in + w) * q, bwd = c->q_out * q;
+    } else if (c->d == SP_FP8 && p->fp8_recipe == SP_FP8_ROWWISE) { /* torchao rowwise: six casts, two rescales */
+        double cast_b = sp_quant_cast_bytes(c->d, p->fp8_recipe), rb = FP8_ROWWISE_RESCALE_BYTES;
+        fwd = (c->q_in + w) * cast_b;
+        bwd = (c->q_out + w) * cast_b + c->q_in * rb + (wgrad ? (c->q_out + c->q_in) * cast_b + w * rb : 0);
+        bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, fwd, bwd, FP8_ROWWISE_KERNELS_FWD, FP8_ROWWISE_KERNELS_BWD);
+        return;
     } else {
         double cast_b = sp_quant_cast_bytes(c->d, p->fp8_recipe); /* hardware.c: bytes and scales per format */
         fwd = c->q_in * cast_b + w * 4.0, bwd = c->q_out * cast_b + (wgrad ? c->q_in * 2.0 : 0);

@@ -86,6 +86,11 @@ sp_status sp_software_apply(const sp_software *sw, unsigned given, sp_plan *p, s
     if (!(given & SP_KNOB_FP8_RECIPE))
         p->fp8_recipe = sw->fp8_recipe;
     p->te_quant = sw->te_quant;
+    /* torchao's rowwise (axiswise) scaling has no Transformer Engine counterpart: TE scales per tensor, per 1x128
+     * block or per 1x32 MX block (transformer_engine/common/recipe), so a TE stack cannot run it */
+    if (p->dtype == SP_FP8 && p->fp8_recipe == SP_FP8_ROWWISE && p->te_quant)
+        return sp_fail(err, SP_EINVAL, "fp8 recipe rowwise is torchao's axiswise scaling; software '%s' quantizes "
+                       "through Transformer Engine, which has no such recipe", sw->name);
     p->nvfp4_split = sw->nvfp4_split;
     if (!(given & SP_KNOB_GRAPHS))
         p->cuda_graphs = sw->cuda_graphs;

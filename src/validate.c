@@ -257,6 +257,24 @@ static sp_status row_host_knobs(const sp_csv *c, int r, sp_plan *p, unsigned *gi
     return st ? st : sp_csv_int(c, r, "overlap_tp", -1, 0, 1, &ep_tp_overlap[1], err);
 }
 
+/* The fp8_recipe cell: the row's FP8 scaling recipe (sp_fp8_recipe_parse names: delayed, current, blockwise,
+ * rowwise), only under FP8 GEMMs; empty = the stack's default (its defaults.fp8_recipe). */
+static sp_status row_fp8_recipe(const sp_csv *c, int r, sp_plan *p, unsigned *given, sp_error *err)
+{
+    const char *v = sp_csv_get(c, r, sp_csv_col(c, "fp8_recipe"));
+    sp_error e2 = {0};
+    *given = 0;
+    if (!*v)
+        return SP_OK;
+    if (sp_fp8_recipe_parse(v, &p->fp8_recipe, &e2))
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'fp8_recipe': %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
+    if (p->dtype != SP_FP8)
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'fp8_recipe': '%s' applies only to fp8 rows (precision %s)",
+                       sp_csv_path(c), sp_csv_line(c, r), v, sp_dtype_name(p->dtype));
+    *given = SP_KNOB_FP8_RECIPE;
+    return SP_OK;
+}
+
 /* The moe_capacity and moe_pad cells: Megatron-Core's token drop (moe_expert_capacity_factor,
  * moe_pad_expert_input_to_capacity; plan.capacity_factor, plan.moe_pad, docs/model.md "Load imbalance and
  * capacity"); empty = the stack's default, dropless (NVIDIA/Megatron-LM@d98e8a64ddf3:
@@ -340,7 +358,7 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
     sp_error e3 = {0};
     if (*prec && sp_dtype_parse(prec, &p->dtype, &e3))
         return sp_fail(err, SP_EINVAL, "%s:%d: column 'precision': %s", sp_csv_path(c), sp_csv_line(c, r), e3.msg);
-    unsigned host = 0;
+    unsigned host = 0, fr = 0;
     int ov[2] = {-1, -1}; /* the overlap_ep and overlap_tp cells */
     /* offload_layers: the recipe's activation offloading (Megatron-Core cpu_offloading_num_layers); empty = none */
     st = sp_csv_int(c, r, "offload_layers", 0, 0, 1 << 20, &p->offload_layers, err);
@@ -350,11 +368,13 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
         st = row_host_knobs(c, r, p, &host, ov, err);
     if (!st)
         st = row_moe_drop(c, r, p, err);
+    if (!st)
+        st = row_fp8_recipe(c, r, p, &fr, err);
     if (!st && !have)
         row_overlaps(ov, s);
     if (st || !have)
         return st;
-    unsigned given = host | (*rc ? SP_KNOB_RECOMPUTE : 0) | (*spc ? SP_KNOB_SP : 0) |
+    unsigned given = host | fr | (*rc ? SP_KNOB_RECOMPUTE : 0) | (*spc ? SP_KNOB_SP : 0) |
                      (*sp_csv_get(c, r, sp_csv_col(c, "zero_stage")) ? SP_KNOB_ZERO : 0) |
                      (*sp_csv_get(c, r, sp_csv_col(c, "vpp")) ? SP_KNOB_VPP : 0);
     if (sp_software_apply(sw, given, p, &e3))

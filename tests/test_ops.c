@@ -649,6 +649,35 @@ static void test_nvfp4_casts(void **st)
     }
 }
 
+/* Rule: torchao's rowwise recipe (plan.fp8_recipe rowwise, generic quantizers; src/ops.c FP8_ROWWISE_*) casts each
+ * operand from 16 bits once per GEMM that reads it, 5 B per element (row amax read 2 + read 2 + write 1, no
+ * re-layout): forward the inputs and the weights, backward the output gradients twice (dgrad, wgrad), the weights
+ * (dgrad) and the inputs (wgrad); and rescales the two slow-accumulation backward GEMMs' 16-bit outputs (read 2 +
+ * write 2 per element of grad_input, the inputs' size, and of grad_weight). A frozen base drops the wgrad casts and
+ * rescale. Llama-3-8B, FP8, T = 4096, TP 1 (q_in, q_out as in test_nvfp4_casts). */
+static void test_fp8_rowwise_casts(void **st)
+{
+    (void)st;
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
+    sp_param_count pc;
+    sp_model_params(&m, &pc);
+    double w = pc.attn_per_layer + pc.mlp_dense_per_layer, qi = 4096.0 * 26624, qo = 4096.0 * 53248;
+    for (int frozen = 0; frozen < 2; frozen++) {
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.seq_len = 4096, p.dtype = SP_FP8, p.fp8_recipe = SP_FP8_ROWWISE, p.frozen_base = frozen;
+        layer_fx fx;
+        sp_layer_ops l;
+        sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 0, &l);
+        const sp_op *o = find_op(&l, "fp8_casts");
+        assert_non_null(o);
+        double bwd = (qo + w) * 5 + qi * 4 + (frozen ? 0 : (qo + qi) * 5 + w * 4);
+        assert_near(o->u.bytes.fwd, (qi + w) * 5, 1e-12 * o->u.bytes.fwd);
+        assert_near(o->u.bytes.bwd, bwd, 1e-12 * o->u.bytes.bwd);
+    }
+}
+
 /* Rule: under Transformer Engine's quantizers (plan.te_quant, src/ops.c fp8_casts; hardware.c sp_quant_*_bytes) the
  * weights are cast once per step (Megatron-Core's is_first_microbatch), per-tensor FP8 on Blackwell writes no
  * transposed copies (non-TN FP8 GEMMs), MXFP8 writes both block-scaled layouts in one cast and re-lays nothing out,
@@ -1175,6 +1204,7 @@ int main(void)
         cmocka_unit_test(test_te_quant_casts),
         cmocka_unit_test(test_nvfp4_gemm_rel),
         cmocka_unit_test(test_mxfp8_gemm_rel),
+        cmocka_unit_test(test_fp8_rowwise_casts),
         cmocka_unit_test(test_grouped_host_priced),
         cmocka_unit_test(test_expert_bias),
         cmocka_unit_test(test_act_clamp),

@@ -153,11 +153,15 @@ static void test_dtype_bytes(void **st)
     assert_near(sp_quant_cast_bytes(SP_FP8, SP_FP8_DELAYED), 3.0, 0);
     assert_near(sp_quant_cast_bytes(SP_FP8, SP_FP8_CURRENT), 5.0, 0);
     assert_near(sp_quant_cast_bytes(SP_FP8, SP_FP8_BLOCKWISE), 3.03125, 0);
+    assert_near(sp_quant_cast_bytes(SP_FP8, SP_FP8_ROWWISE), 5.0, 0); /* row amax read + cast, as current */
     assert_near(sp_quant_cast_bytes(SP_NVFP4, SP_FP8_RECIPE_DEFAULT), 2.5625, 0);
     assert_near(sp_nvfp4_dual_cast_bytes(), 5.125, 0); /* amax 2 + cast read 2 + two 0.5625-B copies */
     sp_fp8_recipe r;
     assert_int_equal(sp_fp8_recipe_parse("tensorwise", &r, &e), SP_OK);
     assert_int_equal(r, SP_FP8_DELAYED);
+    assert_int_equal(sp_fp8_recipe_parse("rowwise", &r, &e), SP_OK);
+    assert_int_equal(r, SP_FP8_ROWWISE);
+    assert_string_equal(sp_fp8_recipe_name(SP_FP8_ROWWISE), "rowwise");
     assert_int_equal(sp_fp8_recipe_parse("mx", &r, &e), SP_EINVAL);
 }
 
