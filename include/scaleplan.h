@@ -400,6 +400,14 @@ typedef enum { SP_DISP_ALLTOALL, SP_DISP_ALLGATHER, SP_DISP_DEEPEP, SP_DISP_HYBR
 /* "alltoall", "allgather", "deepep", "hybridep"; otherwise SP_EINVAL with a message naming them */
 sp_status sp_moe_dispatcher_parse(const char *s, sp_moe_dispatcher *out, sp_error *err);
 const char *sp_moe_dispatcher_name(sp_moe_dispatcher d);
+/* Elementwise ops a plan runs as eager PyTorch kernels, one per tensor op, instead of fused (torch.compile's
+ * inductor, Transformer Engine, a Triton kernel; docs/model.md "Eager elementwise ops"): the RMSNorms, the rotary
+ * embedding, the gated activation. */
+#define SP_EAGER_NORM 1u
+#define SP_EAGER_ROPE 2u
+#define SP_EAGER_ACT 4u
+/* "none" or a comma list of norm, rope, act; otherwise SP_EINVAL naming them */
+sp_status sp_eager_ops_parse(const char *s, unsigned *out, sp_error *err);
 /* CUDA-graph capture scopes (Megatron-Core cuda_graph_impl / cuda_graph_modules, NVIDIA/Megatron-LM@d98e8a64ddf3:
  * megatron/core/transformer/enums.py:61-73; docs/systems.md "CUDA graphs"): per-layer parts, the whole layer, or
  * the full iteration (forward and backward of every micro-batch). */
@@ -498,6 +506,8 @@ typedef struct {
     unsigned cuda_graphs;    /* SP_GRAPH_* scopes captured in CUDA graphs (their kernels cost no host dispatch); 0 = none
                                 (eager) unless the stack's default fills it (docs/systems.md "CUDA graphs") */
     sp_moe_dispatcher moe_dispatcher; /* MoE token dispatcher (alltoall unless the stack's default fills it) */
+    unsigned eager_ops;      /* SP_EAGER_* elementwise ops run as eager kernels; 0 = fused (the stack's default fills
+                                it: kernels.eager_ops) */
     sp_schedule schedule;    /* pipeline schedule (SP_SCHED_1F1B: 1F1B, interleaved when vpp > 1) */
     int offload_layers;      /* activations of the first N layers of each pipeline stage kept in host memory between
                                 their forward and backward (Megatron-Core cpu_offloading_num_layers; docs/model.md
@@ -634,6 +644,7 @@ typedef struct {
     sp_fp8_recipe fp8_recipe;
     unsigned cuda_graphs;         /* SP_GRAPH_* scopes the stack captures by default */
     sp_moe_dispatcher moe_dispatcher; /* the stack's MoE token dispatcher */
+    unsigned eager_ops;           /* kernels.eager_ops (optional, none): SP_EAGER_* ops its default mode runs eagerly */
     unsigned recompute_modules;   /* SP_RCM_* its selective recompute re-runs (defaults.recompute_modules, optional:
                                      0 = {core_attn}, Korthikanti et al.'s selective recompute) */
     int te_quant;                 /* defaults.te_quantization (optional, false): plan.te_quant */
@@ -654,6 +665,7 @@ typedef struct {
 #define SP_KNOB_FP8_RECIPE 128u
 #define SP_KNOB_GRAPHS 256u       /* cuda_graphs */
 #define SP_KNOB_DISPATCHER 512u   /* moe_dispatcher */
+#define SP_KNOB_EAGER 1024u       /* eager_ops */
 
 sp_status sp_load_software(const char *data_dir, const char *name_or_path, sp_software *sw, sp_error *err);
 /* Refuses a plan feature the stack lacks, by name ("software 'llm-foundry' has no tensor parallelism (tp = 2)"),

@@ -871,7 +871,8 @@ static const char *const stack_keys[] = {"name", "description", "base", "kernels
                                          "efficiency", "sources", NULL};
 static const char *const kernel_keys[] = {"attention", "attention_class", "attention_sinks", "rope_mscale_unfused",
                                           "gemm", "fusions", "tp_overlap", "separate_qkv",
-                                          "separate_gate_up", "alltoall_dispatch_16bit", "ssd_scan", NULL};
+                                          "separate_gate_up", "alltoall_dispatch_16bit", "ssd_scan", "eager_ops",
+                                          NULL};
 /* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
@@ -1095,6 +1096,11 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
         return sp_fail(err, SP_EINVAL, "%s:%d: kernels.rope_mscale_unfused must be true or false", f->path,
                        key_line(f, "rope_mscale_unfused"));
     sw->rope_mscale_unfused = ry && json_is_true(ry);
+    json_t *eo = json_object_get(k, "eager_ops"); /* absent: every elementwise op fused */
+    sp_error e3 = {0};
+    if (eo && (!json_is_string(eo) || sp_eager_ops_parse(json_string_value(eo), &sw->eager_ops, &e3)))
+        return sp_fail(err, SP_EINVAL, "%s:%d: kernels.eager_ops: %s", f->path, key_line(f, "eager_ops"),
+                       json_is_string(eo) ? e3.msg : "must be a string");
     json_t *tpo = json_object_get(k, "tp_overlap"); /* absent: chunked (Megatron-Core / Transformer Engine) */
     const char *tpv = json_string_value(tpo);
     if (tpo && (!tpv || (strcmp(tpv, "chunked") && strcmp(tpv, "micro_pipeline"))))

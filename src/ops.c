@@ -200,6 +200,40 @@
  * backward (autograd) the two products' gradients (4 + 4), the negation's (2), the chunk's concatenation (4), the sum
  * of the two paths into t (6), the slice's backward (zeros 2, copy 4): 26 B, 7 kernels (pytorch/pytorch@002ca6715ba1
  * torch/csrc/autograd/FunctionsManual.cpp; the cats' backward are views). Replaces the fused kernel's read + write. */
+/* Elementwise ops left to eager PyTorch (plan.eager_ops; torchtitan without torch.compile: its job config's
+ * compile.enable defaults to false and its Llama code runs one kernel per tensor op), priced as the bytes beyond the
+ * fused kernels' the `elementwise` op already charges (norm read + write 4 B, rotary 4 B per element of q and k,
+ * gated activation 6 B per element of its output; backward twice each), per element, counted from the code
+ * (pytorch/torchtitan@9dec370 torchtitan/models/norms.py RMSNorm, torchtitan/models/llama/model.py
+ * apply_rotary_emb and FeedForward; the same code at 1ea476e9f and 820504e) and PyTorch's autograd formulas
+ * (pytorch/pytorch@002ca6715ba1 tools/autograd/derivatives.yaml, torch/csrc/autograd/FunctionsManual.cpp):
+ *   norm  `self._norm(x.float()).type_as(x) * self.weight`, `_norm: x * torch.rsqrt(x.pow(2).mean(-1, keepdim=True)
+ *         + eps)`: forward the fp32 copy (read 2, write 4), pow (4 + 4), mean (read 4), the product with the rsqrt
+ *         (4 + 4), the cast back (4 + 2), the weight's product (2 + 2): 36 B, 8 kernels (add and rsqrt over the
+ *         row scalars); backward the weight product's two gradients (g·w 2 + 2; g·out 2 + 2 + 2 and the sum over
+ *         tokens, read 2), the cast's (2 + 4), the rsqrt product's two (g·r 4 + 4; g·x 4 + 4 + 4 and the row sum,
+ *         read 4), mean's expand (write 4), pow's 2·x·g (4 + 4 + 4), the sum of x's two gradients (4 + 4 + 4), the
+ *         fp32 copy's (4 + 2): 76 B, 13 kernels. Beyond the fused norm: 32 / 68 B, 7 / 12 kernels;
+ *   rope  `view_as_complex(xq.float()...)`, `xq_ * freqs_cis`, `view_as_real(...).type_as(xq)` for q and for k: the
+ *         fp32 copy (2 + 4), the complex product (4 + 4; the complex64 table, one row per token broadcast over heads,
+ *         not charged), the cast back (4 + 2): 20 B, 3 kernels per tensor; backward the three gradients (2 + 4, 4 + 4
+ *         with the conjugate table, 4 + 2): 20 B, 3 kernels. Beyond the fused rotary: 16 / 12 B per element of q
+ *         and k, 5 / 5 kernels;
+ *   act   `F.silu(self.w1(x)) * self.w3(x)`: silu (2 + 2) and the product (4 + 2): 10 B per element of the output,
+ *         2 kernels; backward the product's two gradients (4 + 2 each; mul saves both inputs) and silu's fused
+ *         backward (4 + 2): 18 B, 3 kernels. Beyond the fused gated activation: 4 / 6 B, 1 / 2 kernels (gated MLPs
+ *         only: an eager GELU is one kernel, as fused). */
+#define EAGER_NORM_FWD_BYTES 32.0
+#define EAGER_NORM_BWD_BYTES 68.0
+#define EAGER_NORM_KERN_FWD 7
+#define EAGER_NORM_KERN_BWD 12
+#define EAGER_ROPE_FWD_BYTES 16.0
+#define EAGER_ROPE_BWD_BYTES 12.0
+#define EAGER_ROPE_KERN 5
+#define EAGER_ACT_FWD_BYTES 4.0
+#define EAGER_ACT_BWD_BYTES 6.0
+#define EAGER_ACT_KERN_FWD 1
+#define EAGER_ACT_KERN_BWD 2
 #define ROPE_EAGER_FWD_BYTES 24.0
 #define ROPE_EAGER_BWD_BYTES 26.0
 #define ROPE_EAGER_KERN_FWD 12 /* per tensor: 6 over it + 6 over the cos / sin table */
@@ -1258,6 +1292,27 @@ static void rope_eager_op(sp_layer_ctx *c, sp_layer_ops *l)
              2 * ROPE_EAGER_KERN_FWD, 2 * ROPE_EAGER_KERN_BWD);
 }
 
+/* the eager elementwise ops' bytes beyond the fused kernels (EAGER_* above), recomputed with them (op_sac) */
+static void eager_elementwise(const sp_layer_ctx *c, double rep, double sub, int rope, sp_layer_ops *l)
+{
+    unsigned e = c->p->eager_ops;
+    double nf = 0, nb = 0, kf = 0, kb = 0;
+    if (e & SP_EAGER_NORM)
+        nf += sub * rep * EAGER_NORM_FWD_BYTES, nb += sub * rep * EAGER_NORM_BWD_BYTES, kf += sub * EAGER_NORM_KERN_FWD,
+            kb += sub * EAGER_NORM_KERN_BWD;
+    if ((e & SP_EAGER_ROPE) && rope) {
+        double qk = c->T * (c->qd + c->kvd) / c->t;
+        nf += qk * EAGER_ROPE_FWD_BYTES, nb += qk * EAGER_ROPE_BWD_BYTES, kf += EAGER_ROPE_KERN, kb += EAGER_ROPE_KERN;
+    }
+    if ((e & SP_EAGER_ACT) && c->m->gated && c->f_act > 0)
+        nf += c->T * c->f_act * EAGER_ACT_FWD_BYTES, nb += c->T * c->f_act * EAGER_ACT_BWD_BYTES,
+            kf += EAGER_ACT_KERN_FWD, kb += EAGER_ACT_KERN_BWD;
+    if (nf <= 0)
+        return;
+    bytes_op(l, "eager_elementwise", SP_PART_MEMORY, 0, nf, nb, kf, kb);
+    l->op[l->n - 1].rerun |= SP_RCM_OP_SAC; /* per-op SAC recomputes every elementwise op */
+}
+
 /* elementwise traffic per layer, forward: two norms (read+write), two residual adds (read 2, write 1; with dropout
  * on the sublayer output fused in, + a 1-byte mask written), activation function (gated: read 2 write 1), rotary or
  * bias on Q/K; backward twice the bytes */
@@ -1276,6 +1331,7 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
     bytes_op(l, "elementwise", SP_PART_MEMORY, 0, bytes_f, 2 * bytes_f, sub / 2 * ELEMENTWISE_KERNELS_FWD,
              sub / 2 * ELEMENTWISE_KERNELS_BWD);
     l->op[l->n - 1].rerun |= SP_RCM_OP_SAC; /* torchtitan's per-op SAC recomputes every elementwise op */
+    eager_elementwise(c, rep, sub, rope, l);
     /* saved: per sublayer its norm's input (16-bit) and, with dropout, its output dropout's mask; the activation
      * function's input (gated: gate and up outputs), part of the dense mlp module, or of the moe module (the
      * shared experts' part also of shared_experts; moe_act keeps it: it discards the output); under full

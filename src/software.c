@@ -96,6 +96,8 @@ sp_status sp_software_apply(const sp_software *sw, unsigned given, sp_plan *p, s
         p->cuda_graphs = sw->cuda_graphs;
     if (!(given & SP_KNOB_DISPATCHER))
         p->moe_dispatcher = sw->moe_dispatcher;
+    if (!(given & SP_KNOB_EAGER))
+        p->eager_ops = sw->eager_ops;
     if (!p->recompute_modules) /* the modules of its selective recompute, unless the plan names them */
         p->recompute_modules = sw->recompute_modules;
     return check_features(sw, p, err);
@@ -113,6 +115,27 @@ sp_status sp_attn_kernel_parse(const char *s, sp_attn_kernel *out)
             return SP_OK;
         }
     return SP_EINVAL;
+}
+
+sp_status sp_eager_ops_parse(const char *s, unsigned *out, sp_error *err)
+{
+    static const char *const names[3] = {"norm", "rope", "act"};
+    *out = 0;
+    if (s && strcmp(s, "none") == 0)
+        return SP_OK;
+    char buf[128];
+    snprintf(buf, sizeof buf, "%s", s ? s : "");
+    char *save = NULL;
+    int n = 0;
+    for (char *tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save), n++) {
+        int k = 0;
+        while (k < 3 && strcmp(tok, names[k]) != 0)
+            k++;
+        if (k == 3)
+            return sp_fail(err, SP_EINVAL, "unknown eager op '%s'; allowed none or a comma list of norm, rope, act", tok);
+        *out |= 1u << k;
+    }
+    return n ? SP_OK : sp_fail(err, SP_EINVAL, "empty eager op list; allowed none or a comma list of norm, rope, act");
 }
 
 static const char *const disp_names[SP_NDISP] = {"alltoall", "allgather", "deepep", "hybridep"};

@@ -257,6 +257,21 @@ static sp_status row_host_knobs(const sp_csv *c, int r, sp_plan *p, unsigned *gi
     return st ? st : sp_csv_int(c, r, "overlap_tp", -1, 0, 1, &ep_tp_overlap[1], err);
 }
 
+/* The eager_ops cell: the elementwise ops the row's run left to eager PyTorch (sp_eager_ops_parse: none, or a list
+ * of norm, rope, act; torchtitan without torch.compile: norm,rope,act); empty = the stack's default */
+static sp_status row_eager_ops(const sp_csv *c, int r, sp_plan *p, unsigned *given, sp_error *err)
+{
+    const char *v = sp_csv_get(c, r, sp_csv_col(c, "eager_ops"));
+    sp_error e2 = {0};
+    *given = 0;
+    if (!*v)
+        return SP_OK;
+    if (sp_eager_ops_parse(v, &p->eager_ops, &e2))
+        return sp_fail(err, SP_EINVAL, "%s:%d: column 'eager_ops': %s", sp_csv_path(c), sp_csv_line(c, r), e2.msg);
+    *given = SP_KNOB_EAGER;
+    return SP_OK;
+}
+
 /* The fp8_recipe cell: the row's FP8 scaling recipe (sp_fp8_recipe_parse names: delayed, current, blockwise,
  * rowwise), only under FP8 GEMMs; empty = the stack's default (its defaults.fp8_recipe). */
 static sp_status row_fp8_recipe(const sp_csv *c, int r, sp_plan *p, unsigned *given, sp_error *err)
@@ -358,7 +373,7 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
     sp_error e3 = {0};
     if (*prec && sp_dtype_parse(prec, &p->dtype, &e3))
         return sp_fail(err, SP_EINVAL, "%s:%d: column 'precision': %s", sp_csv_path(c), sp_csv_line(c, r), e3.msg);
-    unsigned host = 0, fr = 0;
+    unsigned host = 0, fr = 0, eg = 0;
     int ov[2] = {-1, -1}; /* the overlap_ep and overlap_tp cells */
     /* offload_layers: the recipe's activation offloading (Megatron-Core cpu_offloading_num_layers); empty = none */
     st = sp_csv_int(c, r, "offload_layers", 0, 0, 1 << 20, &p->offload_layers, err);
@@ -370,11 +385,13 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
         st = row_moe_drop(c, r, p, err);
     if (!st)
         st = row_fp8_recipe(c, r, p, &fr, err);
+    if (!st)
+        st = row_eager_ops(c, r, p, &eg, err);
     if (!st && !have)
         row_overlaps(ov, s);
     if (st || !have)
         return st;
-    unsigned given = host | fr | (*rc ? SP_KNOB_RECOMPUTE : 0) | (*spc ? SP_KNOB_SP : 0) |
+    unsigned given = host | fr | eg | (*rc ? SP_KNOB_RECOMPUTE : 0) | (*spc ? SP_KNOB_SP : 0) |
                      (*sp_csv_get(c, r, sp_csv_col(c, "zero_stage")) ? SP_KNOB_ZERO : 0) |
                      (*sp_csv_get(c, r, sp_csv_col(c, "vpp")) ? SP_KNOB_VPP : 0);
     if (sp_software_apply(sw, given, p, &e3))

@@ -678,6 +678,46 @@ static void test_fp8_rowwise_casts(void **st)
     }
 }
 
+/* Rule: elementwise ops left to eager PyTorch (plan.eager_ops; src/ops.c EAGER_*, counted from torchtitan's Llama
+ * code and PyTorch's autograd formulas) add, beyond the fused kernels the elementwise op charges, per element: each
+ * RMSNorm 32 B forward / 68 B backward (of T x h), the complex rotary 16 / 12 B (of T x (q + k) widths), the SwiGLU
+ * product 4 / 6 B (of T x ffn); recomputed by per-op SAC; nothing with eager_ops none; a fused (Triton) norm leaves
+ * its part out. Llama-3-8B, T = 4096, TP 1: h 4096, q + k 4096 + 1024, ffn 14336. */
+static void test_eager_elementwise(void **st)
+{
+    (void)st;
+    sp_model m = load_model("llama3-8b");
+    sp_system s = load_system("dgx-h100");
+    const unsigned set[3] = {SP_EAGER_NORM | SP_EAGER_ROPE | SP_EAGER_ACT, SP_EAGER_ROPE | SP_EAGER_ACT, 0};
+    double T = 4096, norm_f = 2 * T * 4096 * 32, norm_b = 2 * T * 4096 * 68;
+    double rest_f = T * 5120 * 16 + T * 14336 * 4, rest_b = T * 5120 * 12 + T * 14336 * 6;
+    for (int i = 0; i < 3; i++) {
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.seq_len = 4096, p.eager_ops = set[i];
+        layer_fx fx;
+        sp_layer_ops l;
+        sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 0, &l);
+        const sp_op *o = find_op(&l, "eager_elementwise");
+        if (!set[i]) {
+            assert_null(o);
+            continue;
+        }
+        assert_non_null(o);
+        assert_true(o->rerun & SP_RCM_OP_SAC);
+        assert_near(o->u.bytes.fwd, (i == 0 ? norm_f : 0) + rest_f, 1e-12 * o->u.bytes.fwd);
+        assert_near(o->u.bytes.bwd, (i == 0 ? norm_b : 0) + rest_b, 1e-12 * o->u.bytes.bwd);
+    }
+    unsigned e;
+    sp_error err = {0};
+    assert_int_equal(sp_eager_ops_parse("norm,rope,act", &e, &err), SP_OK);
+    assert_int_equal(e, SP_EAGER_NORM | SP_EAGER_ROPE | SP_EAGER_ACT);
+    assert_int_equal(sp_eager_ops_parse("none", &e, &err), SP_OK);
+    assert_int_equal(e, 0);
+    assert_int_equal(sp_eager_ops_parse("norm,gelu", &e, &err), SP_EINVAL);
+    assert_string_equal(err.msg, "unknown eager op 'gelu'; allowed none or a comma list of norm, rope, act");
+}
+
 /* Rule: under Transformer Engine's quantizers (plan.te_quant, src/ops.c fp8_casts; hardware.c sp_quant_*_bytes) the
  * weights are cast once per step (Megatron-Core's is_first_microbatch), per-tensor FP8 on Blackwell writes no
  * transposed copies (non-TN FP8 GEMMs), MXFP8 writes both block-scaled layouts in one cast and re-lays nothing out,
@@ -1205,6 +1245,7 @@ int main(void)
         cmocka_unit_test(test_nvfp4_gemm_rel),
         cmocka_unit_test(test_mxfp8_gemm_rel),
         cmocka_unit_test(test_fp8_rowwise_casts),
+        cmocka_unit_test(test_eager_elementwise),
         cmocka_unit_test(test_grouped_host_priced),
         cmocka_unit_test(test_expert_bias),
         cmocka_unit_test(test_act_clamp),

@@ -242,6 +242,8 @@ static void test_software_stacks(void **st)
     assert_int_equal(sp_software_apply(&sw, 0, &p, &e), SP_OK);
     assert_int_equal(p.zero, 3);
     assert_int_equal(p.recompute, SP_RECOMPUTE_SELECTIVE);
+    /* compile off by default: its RMSNorm, rotary and SwiGLU run eagerly (kernels.eager_ops); megatron-core fuses */
+    assert_int_equal(p.eager_ops, SP_EAGER_NORM | SP_EAGER_ROPE | SP_EAGER_ACT);
 }
 
 /* Rule: a per-release stack (data/software/megatron-core-26.06.json, "base": "megatron-core") is its base with its
