@@ -496,6 +496,12 @@ typedef struct {
     int moe_pad;             /* 1: expert buffers padded to capacity (static shapes, GShard/Switch); needs c > 0 */
     int moe_router_fusion;   /* 1: the router's top-k and aux loss run Transformer Engine's fused kernels
                                 (Megatron-Core moe_router_fusion; ops.c ROUTER_FUSED_*); 0: the unfused code */
+    int moe_fused_mlp;       /* 1: the routed experts run Transformer Engine's CuTe-DSL fused grouped MLP (Megatron-Bridge
+                                cutedsl_fused_grouped_mlp): the gated activation and the quantization of the second
+                                GEMM's input (forward) and the first's output gradient (backward) in the GEMMs'
+                                epilogues; applies to MXFP8 on SM 10.x only (ops.c moe_fused_mlp); 0: unfused */
+    int fp8_attention;       /* 1: the recipe asks for FP8 attention (Megatron-Bridge fp8_dot_product_attention);
+                                recorded, not priced (docs/model.md "Fused grouped MLP") */
     double moe_imbalance;    /* tokens of the busiest EP rank / mean (>= 1); 0 = 1 (uniform routing) */
     sp_fp8_recipe fp8_recipe;/* scaling recipe of fp8 GEMMs; 0 = the stack's default */
     int te_quant;            /* 1: FP8/FP4 operands quantized as Transformer Engine under Megatron-Core does (weights

@@ -1079,6 +1079,36 @@ static void moe_act_clamp(sp_layer_ctx *c, sp_layer_ops *l, double rows, double 
     l->module = mod;
 }
 
+/* Transformer Engine's CuTe-DSL fused grouped MLP (plan.moe_fused_mlp; Megatron-Bridge's cutedsl_fused_grouped_mlp
+ * turns on Megatron-Core's use_transformer_engine_op_fuser and NVTE_CUTEDSL_FUSED_GROUPED_MLP=1:
+ * NVIDIA-NeMo/Megatron-Bridge@fcbb6031103d scripts/performance/utils/overrides.py:238-243, perf_plugins.py:308-309).
+ * TE fuses the experts' GroupedLinear + scaled GLU + GroupedLinear only under an MXFP8 recipe, on SM 10.x, for
+ * SwiGLU or the clamped GeGLU (NVIDIA/TransformerEngine@42b840051647 = v2.15, transformer_engine/pytorch/ops/
+ * _common.py:118-178 fuse_grouped_mlp_ops; ops/fused/forward_grouped_mlp.py:73-83 is_supported: compute capability
+ * 10, the Blackwell family here; the kernels arrived in v2.15 with TransformerEngine#2769). Forward, one cuDNN
+ * CuTe-DSL kernel runs the first grouped GEMM, the probability-scaled GLU and the MXFP8 quantization of the second
+ * GEMM's input in its epilogue, writing the GEMM output (saved for backward) and the row- and column-wise MXFP8
+ * copies (forward_grouped_mlp.py:350-368 grouped_gemm_glu_wrapper_sm100, c_tensor / d_tensor / d_col_tensor; :478
+ * saves c_tensor); backward, the second GEMM's data-gradient kernel reads the saved GEMM output and writes the first
+ * GEMM's output gradient as MXFP8 row- and column-wise copies (backward_grouped_mlp.py:526 c_tensor in, :582-591
+ * grouped_gemm_dglu_wrapper_sm100, d_row_tensor / d_col_tensor out). Gone: the activation's elementwise pass both
+ * ways (elementwise, f_fused) and the two quantizations' reads of their 16-bit inputs, which never exist (fp8_casts:
+ * q_in / q_out drop those operands). Kept, as the bytes of "fused_mlp_epilogue" beside the GEMMs (no overlap with
+ * their math assumed): forward the MXFP8 copies' writes, backward the saved output's read (two halves, 16-bit) and
+ * the gradient's MXFP8 copies (two halves). No GEMM rate of the CuTe-DSL kernels is published: the grouped GEMMs
+ * keep the family's curve. */
+static int moe_fused(const sp_layer_ctx *c)
+{
+    return c->p->moe_fused_mlp && c->d == SP_MXFP8 && c->m->gated && strcmp(c->s->acc.family, "blackwell") == 0;
+}
+
+/* the fused kernels' epilogue traffic over n = rows x the GLU's output width (moe_fused above) */
+static void moe_fused_epilogue(sp_layer_ops *l, double n)
+{
+    double b8 = 2 * sp_dtype_bytes(SP_MXFP8); /* row- and column-wise copies, block scales included */
+    bytes_op(l, "fused_mlp_epilogue", SP_PART_MEMORY, SP_OPF_FFN, n * b8, n * (2 * ACT_BYTES + 2 * b8), 0, 0);
+}
+
 /* Drop-and-pad: the rows of one local expert's GEMM. Megatron-Core's all-to-all dispatcher gives each expert
  * capacity = ceil(c x n·k/E) rows from each of the ETP x EP ranks of its group, n the T/TP sequence-parallel tokens
  * a rank routes, and pads what is short (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/moe/
@@ -1137,18 +1167,22 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     keep_as(l, experts_here * tok * fe / e * saved_input_bytes(c), SP_RCM_MOE | SP_RCM_MOE_ACT, 0);
     moe_expert_bias(c, l, experts_here, experts_here * tok, hr);
     moe_act_clamp(c, l, experts_here * tok, fe / e);
+    int fused = moe_fused(c);
+    if (fused)
+        moe_fused_epilogue(l, experts_here * tok * fe / e);
     tag(l, 0, SP_GRAPH_MOE); /* the mixer's ops are tagged already (sp_layer_build_kind) */
     int i0 = l->n;
     moe_shared_router(c, l);
     tag(l, i0, SP_GRAPH_MOE_ROUTER); /* shared experts and router GEMM: Megatron's moe_router scope */
     moe_router_kernels(c, l);
     c->f_act = (k * load + ns) * fe / t;
+    c->f_fused = fused ? k * load * fe / t : 0;
     if (sp_dtype_is_quantized(c->d)) {
         /* routed tokens are cast once before a quantized dispatch, else each received copy by the expert GEMM
-         * (moe_dispatch_bytes); shared experts as a dense MLP */
+         * (moe_dispatch_bytes); shared experts as a dense MLP; the fused MLP quantizes in its epilogues */
         double routed_in = moe_dispatch_bytes(c) < ACT_BYTES ? T * hr : experts_here * tok * hr;
-        c->q_in += routed_in + experts_here * tok * fe / e + T * fe * ns / t;
-        c->q_out += experts_here * tok * (up + hr) + T * (mats + 1) * fe * ns / t;
+        c->q_in += routed_in + (fused ? 0 : experts_here * tok * fe / e) + T * fe * ns / t;
+        c->q_out += experts_here * tok * ((fused ? 0 : up) + hr) + T * (mats + 1) * fe * ns / t;
     }
     i0 = l->n;
     moe_permute(c, l, Tx, hr, experts_here);
@@ -1327,7 +1361,8 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
     double sub = (c->mixer != SP_MIX_NONE) + (c->ffn != SP_FFN_NONE);
     int rope = (c->mixer == SP_MIX_ATTN || c->mixer == SP_MIX_SWA || c->mixer == SP_MIX_MLA) && !rope_eager(c);
     double bytes_f = sub * (2 * rep * B) + sub * (3 * rep * B + rep * mask) +
-                     T * c->f_act * B * (m->gated ? 3.0 : 2.0) + (rope ? 2 * T * (qd + 2 * kvd) / t * B : 0);
+                     T * (c->f_act - c->f_fused) * B * (m->gated ? 3.0 : 2.0) +
+                     (rope ? 2 * T * (qd + 2 * kvd) / t * B : 0);
     bytes_op(l, "elementwise", SP_PART_MEMORY, 0, bytes_f, 2 * bytes_f, sub / 2 * ELEMENTWISE_KERNELS_FWD,
              sub / 2 * ELEMENTWISE_KERNELS_BWD);
     l->op[l->n - 1].rerun |= SP_RCM_OP_SAC; /* torchtitan's per-op SAC recomputes every elementwise op */
@@ -1503,7 +1538,7 @@ void sp_layer_build_kind(sp_layer_ctx *c, sp_mixer mx, sp_ffn f, sp_layer_ops *l
     l->n = 0;
     l->module = 0;
     l->rc_set = sp_recompute_set(c->p);
-    c->q_in = c->q_out = c->f_act = 0;
+    c->q_in = c->q_out = c->f_act = c->f_fused = 0;
     c->mlp_tp_ops = 1;
     c->mixer = mx, c->ffn = f;
     int attn = mx == SP_MIX_ATTN || mx == SP_MIX_SWA || mx == SP_MIX_MLA;

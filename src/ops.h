@@ -123,6 +123,7 @@ typedef struct {
     int flash;         /* flash attention */
     /* filled by the builders for the ones that follow (elementwise traffic, FP8 casts, TP reductions) */
     double f_act;      /* activation-function width per token on this GPU */
+    double f_fused;    /* the part of f_act computed in the fused grouped MLP's GEMM epilogues (no elementwise pass) */
     double q_in, q_out;/* FP8: elements of GEMM inputs (forward) and output gradients (backward) cast */
     double mlp_tp_ops; /* TP reductions of the FFN block: 1, or 0 when no TP-sharded FFN is left (ETP != TP) */
     /* serving (sp_layer_ctx_serving): forward-only GEMMs, weights at storage precision */

@@ -95,6 +95,8 @@ static json_t *plan_json(const sp_train_report *r)
     sp_json_set_str(o, "cuda_graphs", sp_cuda_graphs_name(p->cuda_graphs, g, sizeof g));
     sp_json_set_str(o, "moe_dispatcher", sp_moe_dispatcher_name(p->moe_dispatcher));
     sp_json_set_bool(o, "moe_router_fusion", p->moe_router_fusion);
+    sp_json_set_bool(o, "moe_fused_mlp", p->moe_fused_mlp);
+    sp_json_set_bool(o, "fp8_attention", p->fp8_attention);
     sp_json_set_int(o, "mtp_depths", sp_plan_mtp_depths(&r->model, p));
     return o;
 }

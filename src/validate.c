@@ -301,7 +301,14 @@ static sp_status row_moe_drop(const sp_csv *c, int r, sp_plan *p, sp_error *err)
         st = sp_csv_int(c, r, "moe_pad", 0, 0, 1, &p->moe_pad, err);
     /* moe_router_fusion (0/1): the recipe's Megatron-Core moe_router_fusion (ops.c ROUTER_FUSED_*); empty = off,
      * Megatron-Core's default (transformer_config.py:944 at d98e8a64ddf3) */
-    return st ? st : sp_csv_int(c, r, "moe_router_fusion", 0, 0, 1, &p->moe_router_fusion, err);
+    if (!st)
+        st = sp_csv_int(c, r, "moe_router_fusion", 0, 0, 1, &p->moe_router_fusion, err);
+    /* moe_fused_mlp (0/1): the recipe's cutedsl_fused_grouped_mlp (ops.c moe_fused); fp8_attention (0/1): its
+     * fp8_dot_product_attention, recorded; empty = off, Megatron-Bridge's defaults (False and None:
+     * NVIDIA-NeMo/Megatron-Bridge@fcbb6031103d scripts/performance/utils/utils.py:63-64) */
+    if (!st)
+        st = sp_csv_int(c, r, "moe_fused_mlp", 0, 0, 1, &p->moe_fused_mlp, err);
+    return st ? st : sp_csv_int(c, r, "fp8_attention", 0, 0, 1, &p->fp8_attention, err);
 }
 
 /* The recompute_modules (selective recompute's Megatron-Core modules) and recompute_layers (full recompute's block

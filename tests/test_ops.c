@@ -982,6 +982,50 @@ static void test_router_fusion(void **st)
     }
 }
 
+/* Rule: Transformer Engine's CuTe-DSL fused grouped MLP (src/ops.c moe_fused) runs the experts' gated activation
+ * and the MXFP8 quantizations of the second GEMM's input (forward) and the first GEMM's output gradient (backward)
+ * in the GEMM epilogues. Qwen3-30B-A3B, EP 8, micro-batch 4 x 4096 = 16384 tokens, top-8, expert width 768, MXFP8
+ * (1 + 1/32 B per element with its block scales) on GB200: n = 16384 x 8 x 768 = 100,663,296 GLU outputs. Added:
+ * fused_mlp_epilogue forward n x 2 x 1.03125 B (both MXFP8 copies written), backward n x (2 x 2 + 2 x 2 x 1.03125) B
+ * (the saved 16-bit GEMM output's two halves read, the gradient's two halves written in both copies), no kernels of
+ * its own. Removed: the activation's elementwise pass (n x 3 x 2 B forward, twice that backward) and the two
+ * quantizations (Transformer Engine's MXFP8 operand: read 2 B, write both copies 2 x 1.03125 B = 4.0625 B per
+ * element: n forward, 2n backward). Not on H100 (SM 9.0) nor under per-tensor FP8: the op list is the unfused one. */
+static void test_fused_mlp(void **st)
+{
+    (void)st;
+    sp_model m = load_model("qwen3-30b-a3b");
+    const double n = 16384.0 * 8 * 768, op_b = 2 + 2 * 1.03125;
+    struct { const char *sys; sp_dtype d; int fused; } k[] = {
+        {"gb200-nvl72", SP_MXFP8, 1}, {"dgx-h100", SP_MXFP8, 0}, {"gb200-nvl72", SP_FP8, 0}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        sp_system s = load_system(k[i].sys);
+        const sp_op *o[2][2];
+        sp_layer_ops l[2];
+        layer_fx fx[2];
+        for (int f = 0; f < 2; f++) {
+            sp_plan p = ep8_plan();
+            p.n_gpus = 8, p.dtype = k[i].d, p.te_quant = 1, p.moe_fused_mlp = f;
+            sp_layer_build(layer_ctx(&fx[f], &m, &s, &p, 1), 1, &l[f]);
+            o[f][0] = find_op(&l[f], "elementwise"), o[f][1] = find_op(&l[f], "fp8_casts");
+        }
+        if (!k[i].fused) {
+            assert_null(find_op(&l[1], "fused_mlp_epilogue"));
+            assert_int_equal(l[0].n, l[1].n);
+            for (int j = 0; j < 2; j++)
+                assert_bytes_op(o[1][j], o[0][j]->u.bytes.fwd, o[0][j]->u.bytes.bwd, o[0][j]->u.bytes.kernels_fwd,
+                                o[0][j]->u.bytes.kernels_bwd);
+            continue;
+        }
+        assert_bytes_op(find_op(&l[1], "fused_mlp_epilogue"), n * 2 * 1.03125, n * (4 + 4 * 1.03125), 0, 0);
+        assert_int_equal(l[1].n, l[0].n + 1);
+        assert_rel(o[0][0]->u.bytes.fwd - o[1][0]->u.bytes.fwd, n * 6, 1e-12);
+        assert_rel(o[0][0]->u.bytes.bwd - o[1][0]->u.bytes.bwd, n * 12, 1e-12);
+        assert_rel(o[0][1]->u.bytes.fwd - o[1][1]->u.bytes.fwd, n * op_b, 1e-12);
+        assert_rel(o[0][1]->u.bytes.bwd - o[1][1]->u.bytes.bwd, 2 * n * op_b, 1e-12);
+    }
+}
+
 /* Rule: the dispatch payload (src/ops.c moe_dispatch_bytes). Megatron-Core's all-to-all dispatcher sends the MoE
  * layer's 16-bit input unquantized (token_dispatcher.py:669-677, 705-711 at d98e8a64ddf3; the megatron-core stack's
  * kernels.alltoall_dispatch_16bit) and Transformer Engine's GroupedLinear casts each received copy: Qwen3-30B-A3B at
@@ -1254,6 +1298,7 @@ int main(void)
         cmocka_unit_test(test_hybridep_permute_overlap),
         cmocka_unit_test(test_permute_bytes),
         cmocka_unit_test(test_router_fusion),
+        cmocka_unit_test(test_fused_mlp),
         cmocka_unit_test(test_dispatch_payload),
         cmocka_unit_test(test_async_tp_micro_pipeline),
         cmocka_unit_test(test_separate_projections),

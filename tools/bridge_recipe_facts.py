@@ -52,6 +52,14 @@ NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
     (v0.1.0rc3 scripts/performance/utils/helpers.py:163, None likewise); for 26.08 the flat recipe's
     cfg.model.expert_tensor_parallel_size line, read by hand for its TP > 1 MoE functions (FLAT_ETP; the TP 1 ones
     are ETP 1 whatever they set).
+  - the same matched recipes' Transformer Engine CuTe-DSL fused grouped MLP, `moe_fused_mlp` ("1": the workload
+    config's cutedsl_fused_grouped_mlp, which set_workload_base_configs turns into Megatron-Core
+    use_transformer_engine_op_fuser with moe_mlp_glu_interleave_size 32, v0.5.1 scripts/performance/utils/
+    overrides.py:238-243, and perf_plugins.py:308-309 into NVTE_CUTEDSL_FUSED_GROUPED_MLP=1; the dataclass field
+    exists from 26.06 = v0.5.0, utils/utils.py:63, default False) and cuDNN FP8 attention, `fp8_attention` ("1"/"0":
+    the config's fp8_dot_product_attention -> cfg.mixed_precision.fp8_dot_product_attention, overrides.py:244-245;
+    None, the default, leaves the precision config's: empty), cited in `fused_recipe` by the config's line that sets
+    them (the config itself or the one it replace()s); for 26.08 the flat recipes read by hand (FLAT_FUSED).
 A row whose release has no such config gets a line with `unmatched` saying which config came nearest and where it
 differs. Release -> tag: docs/releases/software-versions.md and the first tag whose docs carry the release's table.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
@@ -88,7 +96,8 @@ KEY = bridge_recipes.KEY
 COLS = KEY + ["recipe", "moe_dispatcher", "overlap_ep", "cuda_graphs", "recompute", "recompute_detail",
               "moe_capacity", "moe_pad", "megatron_fsdp", "cpu_offload_layers", "bf16_layers", "bf16_layers_source",
               "pp_split", "mtp_layers", "overlap_tp", "overlap_tp_recipe", "moe_router_fusion",
-              "moe_router_fusion_recipe", "etp", "extra", "unmatched"]
+              "moe_router_fusion_recipe", "etp", "moe_fused_mlp", "fp8_attention", "fused_recipe", "extra",
+              "unmatched"]
 # the library recipe (path, function) the model's performance configs start from, for the models whose recipe runs
 # MTP depths of its own (the perf scripts' <model>_llm_pretrain.py call it and do not touch MTP)
 LIB_MTP = {"Nemotron-3-Super": ("src/megatron/bridge/recipes/nemotronh/nemotron_3_super.py",
@@ -272,6 +281,25 @@ FLAT = {"gb200": {
 # the line in the function's file
 FLAT_ETP = {"gb200": {"Nemotron-3-Super-120B-A12B mxfp8": ("1", 132), "Nemotron-3-Super-120B-A12B nvfp4": ("1", 179)},
             "gb300": {"Nemotron-3-Super-120B-A12B mxfp8": ("1", 128), "Nemotron-3-Super-120B-A12B nvfp4": ("1", 175)}}
+
+# 26.08: the flat recipes' fused grouped MLP and FP8 attention, read by hand per GPU and FLAT key: (moe_fused_mlp,
+# fp8_attention, the lines). Each function calls _benchmark_common (perf_recipes/_common.py:65-66 turns the op fuser
+# off) and then its model's full-iteration MXFP8 helper, which turns it back on, and sets
+# NVTE_CUTEDSL_FUSED_GROUPED_MLP 1 in its env_vars: DeepSeek-V3 deepseek/common.py:70 (use_transformer_engine_op_fuser),
+# :75 with the fp8_dot_product_attention argument (default False, :52; GB300 passes True); GPT-OSS gpt_oss/common.py:42,
+# :44; Qwen3 qwen/common.py:51, :55. The Nemotron-3 functions of FLAT set neither. Lines: the function's def, its
+# helper call and its env var under perf_recipes/<file>; then the helper's lines in the model's common.py.
+FLAT_FUSED = {
+    "gb200": {"DeepSeek-V3 671B-A37B": ("1", "0", "deepseek/gb200/deepseek_v3.py:134,160,180; deepseek/common.py:70,"
+                                                  "52,75 (fp8_dot_product_attention not passed: False)"),
+              "GPT-OSS-120B": ("1", "1", "gpt_oss/gb200/gpt_oss.py:221,239,261; gpt_oss/common.py:42,44"),
+              "Qwen3-30B-A3B": ("1", "1", "qwen/gb200/qwen3_moe.py:302,328,348; qwen/common.py:51,55"),
+              "Qwen3-235B-A22B": ("1", "1", "qwen/gb200/qwen3_moe.py:462,488,508; qwen/common.py:51,55")},
+    "gb300": {"DeepSeek-V3 671B-A37B": ("1", "1", "deepseek/gb300/deepseek_v3.py:133,157,177; deepseek/common.py:70,"
+                                                  "75 (fp8_dot_product_attention=True passed at line 157)"),
+              "GPT-OSS-120B": ("1", "1", "gpt_oss/gb300/gpt_oss.py:216,231,251; gpt_oss/common.py:42,44"),
+              "Qwen3-30B-A3B": ("1", "1", "qwen/gb300/qwen3_moe.py:301,327,347; qwen/common.py:51,55"),
+              "Qwen3-235B-A22B": ("1", "1", "qwen/gb300/qwen3_moe.py:461,487,507; qwen/common.py:51,55")}}
 
 
 class Repo:
@@ -570,7 +598,42 @@ def workload_facts(repo, rel, row, moe):
                 recompute_detail=rd, megatron_fsdp="1" if v.get("use_megatron_fsdp") else "0",
                 cpu_offload_layers=str(v.get("cpu_offloading_num_layers") or ""),
                 etp=str(v.get("expert_tensor_parallel_size") or "") if moe else "",
-                extra=("pp_layout " + v["pp_layout"]) if v.get("pp_layout") else "")
+                extra=("pp_layout " + v["pp_layout"]) if v.get("pp_layout") else "",
+                **(fused_facts(repo, ref, path, name, v) if moe else {}))
+
+
+def fused_facts(repo, ref, path, name, v):
+    """The workload config's cutedsl_fused_grouped_mlp / fp8_dot_product_attention (moe_fused_mlp "1" where True;
+    fp8_attention "1"/"0" where not None), cited by the line that sets each: in the config's replace() block, else in
+    the config it replaces, in the same file."""
+    fm, fa = v.get("cutedsl_fused_grouped_mlp"), v.get("fp8_dot_product_attention")
+    out = dict(moe_fused_mlp="1" if fm else "", fp8_attention="" if fa is None else "1" if fa else "0")
+    if not fm and fa is None:
+        return {}
+    lines, cites = repo.git("show", ref + ":" + path).splitlines(), []
+    for field, want in (("cutedsl_fused_grouped_mlp", fm), ("fp8_dot_product_attention", fa)):
+        if want is None or (not want and field == "cutedsl_fused_grouped_mlp"):
+            continue
+        at, cfg = None, name
+        while at is None and cfg:
+            start = [i for i, t in enumerate(lines) if re.match(cfg + r"\s*=", t)]
+            if not start:
+                break
+            nxt, cfg = None, None
+            for i in range(start[0], len(lines)):
+                if i > start[0] and (lines[i].startswith(")") or re.match(r"^[A-Z_0-9]+\s*=", lines[i])):
+                    break
+                m = re.match(r"^\s*" + field + r"\s*=", lines[i])
+                if m:
+                    at = i + 1
+                    break
+                r = re.search(r"(?:replace\(\s*|=\s*|^\s+)([A-Z][A-Z_0-9]+)\s*(?:,|$)", lines[i]) if nxt is None else None
+                if r and r.group(1) != name:
+                    nxt = r.group(1)
+            cfg = nxt if at is None else None
+        cites.append("%s %s" % (field, "line %d" % at if at else "(not found)"))
+    out["fused_recipe"] = "%s@%s:%s %s" % (MB, repo.short(ref), path, ", ".join(cites))
+    return out
 
 
 def yaml_facts(repo, row, moe, unstated):
@@ -621,8 +684,16 @@ def flat_facts(repo, row):
     etp = FLAT_ETP.get(GPU[row["system"]], {}).get(key)
     return dict(recipe="%s@%s:%s" % (MB, repo.short(TAGS["26.08"]), m[0]), moe_dispatcher=m[1], overlap_ep=m[2],
                 cuda_graphs=m[3], recompute=m[4], recompute_detail=m[5], megatron_fsdp="0", cpu_offload_layers="",
-                etp=etp[0] if etp else "",
+                etp=etp[0] if etp else "", **flat_fused(repo, row, key),
                 extra="; ".join(x for x in (m[6], "expert_tensor_parallel_size at line %d" % etp[1] if etp else "") if x))
+
+
+def flat_fused(repo, row, key):
+    m = FLAT_FUSED.get(GPU[row["system"]], {}).get(key)
+    if not m:
+        return {}
+    return dict(moe_fused_mlp=m[0], fp8_attention=m[1], fused_recipe="%s@%s:%s (%s)" % (
+        MB, repo.short(TAGS["26.08"]), P6, m[2]))
 
 
 def main():

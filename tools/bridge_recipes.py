@@ -43,6 +43,9 @@ Per row (the rules are the same for every row; nothing is keyed on a row id or a
     `moe_router_fusion` (the recipe's Megatron-Core moe_router_fusion: the router's fused kernels);
   - `etp` (MoE rows with a matched recipe: its Megatron-Core expert_tensor_parallel_size, the Megatron-Bridge MoE
     workload configs' 1) when empty; a recipe that leaves it None (Megatron-Core's ETP = TP) leaves the cell empty;
+  - `moe_fused_mlp` (MoE rows with a matched recipe: 1 where it runs Transformer Engine's CuTe-DSL fused grouped MLP,
+    Megatron-Bridge's cutedsl_fused_grouped_mlp) and `fp8_attention` (its mixed_precision.fp8_dot_product_attention,
+    1 / 0 where the recipe sets it) when empty;
   - the row's notes get one " | RECIPE=..." part with the citation and every recipe setting, the ones the model
     has no knob for named as such.
 With --check nothing is written; the exit status is 1 when the CSV is not what this script would write.
@@ -199,6 +202,11 @@ def recipe_note(f):
             "on" if f["moe_router_fusion"] == "1" else "off", f["moe_router_fusion_recipe"]))
     if f.get("etp"):
         parts.append("expert_tensor_parallel_size %s (the etp column)" % f["etp"])
+    if f.get("moe_fused_mlp") or f.get("fp8_attention"):
+        parts.append("%s (the moe_fused_mlp / fp8_attention columns: %s)" % (", ".join(
+            x for x in ("cutedsl_fused_grouped_mlp" if f.get("moe_fused_mlp") == "1" else "",
+                        "fp8_dot_product_attention %s" % ("on" if f["fp8_attention"] == "1" else "off")
+                        if f.get("fp8_attention") else "") if x), f["fused_recipe"]))
     if f["extra"]:
         parts.append(f["extra"])
     return TAG + "; ".join(parts) + bf16_note(f)
@@ -224,7 +232,8 @@ def enrich(row, header, facts):
             fill.update({"recompute": rc, "seq_parallel": "1" if int(row["tp"] or 1) > 1 else "0",
                          "overlap_ep": f["overlap_ep"], "cuda_graphs": cuda_graphs_cell(f["cuda_graphs"]),
                          "moe_dispatcher": f["moe_dispatcher"], "recompute_modules": mods, "recompute_layers": layers,
-                         "offload_layers": f["cpu_offload_layers"], "etp": f.get("etp", "")})
+                         "offload_layers": f["cpu_offload_layers"], "etp": f.get("etp", ""),
+                         "moe_fused_mlp": f.get("moe_fused_mlp", ""), "fp8_attention": f.get("fp8_attention", "")})
         fill["pp_layout"] = pp_layout_cell(f, row)  # the model's recipe, whatever the layout (as moe_capacity)
         fill["mtp_layers"] = f.get("mtp_layers", "").split(" ")[0]
         filled = [col for col, v in fill.items() if v and not row.get(col)]
@@ -244,7 +253,7 @@ def enrich(row, header, facts):
 
 RECIPE_COLS = ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers", "moe_capacity",
                "moe_pad", "offload_layers", "bf16_layers", "pp_layout", "mtp_layers", "overlap_tp", "moe_router_fusion",
-               "etp")
+               "etp", "moe_fused_mlp", "fp8_attention")
 
 
 def recipe_header(header):

@@ -8,6 +8,9 @@ expect_out moe_capacity 'capacity factor 1.25 \(padded\)' -- train $DS --capacit
 expect_out moe_json '"etp":1,"capacity_factor":1.5,"moe_pad":false,"moe_imbalance":1.2' -- train $DS --capacity-factor 1.5 --moe-imbalance 1.2 --json
 # Rule: --moe-router-fusion is a plan knob (Megatron-Core moe_router_fusion) the JSON plan reports
 expect_out moe_router_fusion_json '"moe_dispatcher":"alltoall","moe_router_fusion":true' -- train $DS --moe-router-fusion --json
+# Rule: --moe-fused-mlp and --fp8-attention are plan knobs (Megatron-Bridge cutedsl_fused_grouped_mlp,
+# fp8_dot_product_attention) the JSON plan reports
+expect_out moe_fused_mlp_json '"moe_router_fusion":false,"moe_fused_mlp":true,"fp8_attention":true' -- train $DS --moe-fused-mlp --fp8-attention --json
 expect_out moe_gpu_hours '"gpu_hours":' -- train $DS --tokens 14.8T --json
 expect_out etp_mixtral 'ETP 2 x EP 8' -- train --model mixtral-8x7b --system dgx-h100 --gpus 64 --tp 4 --etp 2 --ep 8 --global-batch 256 --seq-len 4096 --zero 1
 expect_out long_context 'step time' -- train --model llama3-8b --system dgx-h100 --gpus 32 --cp 32 --seq-len 1048576 --global-batch 1 --recompute full --zero 3
