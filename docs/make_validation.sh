@@ -120,8 +120,9 @@ summary (DGX-H100, FP8; family NEMO24: 12 pre-training rows, GPT3 5B/20B/175B, L
 8B/22B/340B, Llama 3 8B/70B, and 6 SFT / LoRA rows of Llama 2 on SQuAD packed to 4096 tokens) and the long-sequence
 tables (family NEMOCP: Llama 2 7B FP8 on DGX-H100 with NeMo 24.03.01 at 4K-1M tokens, Llama 3 8B FP8 on DGX-B200 with
 NeMo 25.04 at 8K-1M, the "with CP" runs, whose TP/PP/DP/CP the tables give; the "without CP" runs are left out, their
-layout is not given). Every row names only its stack (`megatron-core`), leaving the knobs the tables do not state
-empty. The 24.07 rows give tokens/s (step time = GBS x sequence / (tokens/s/GPU x GPUs)); the long-sequence rows
+layout is not given). Every row names the stack preset of the container its table names (`megatron-core-24.07`,
+`megatron-core-24.03.01`, `megatron-core` for NeMo 25.04: docs/systems.md "Per-release Megatron-Core presets"),
+leaving the knobs the tables do not state empty. The 24.07 rows give tokens/s (step time = GBS x sequence / (tokens/s/GPU x GPUs)); the long-sequence rows
 give only TFLOP/s per GPU, which NeMo counts as scaleplan does (attention over the full s x s, no causal halving:
 the 24.07 rows' implied FLOPs/token match that count within 0.3 %), so `validate` turns it into a step time with
 its own FLOP count. The B200 table's "# of GPUs" is 4 x TP x PP x DP x CP on every row (its 512K and 1M batches of 8
@@ -137,23 +138,28 @@ What the rows say (`scaleplan validate data/validation/training_runs_nemo.csv`):
 
 | rows | n | MAPE | mean signed error |
 |---|---:|---:|---:|
-| NeMo 24.07 pre-training, H100 FP8 | 12 | 6.6 % | -5.5 % |
-| NeMo 24.07 SFT, H100 FP8 | 3 | 10.7 % | +9.1 % |
-| NeMo 24.07 LoRA, H100 FP8 | 3 | 20.1 % | +20.1 % |
-| long context with CP, B200 FP8 (NeMo 25.04), 8K-1M | 8 | 3.7 % | -3.1 % |
-| long context with CP, H100 FP8 (NeMo 24.03), 4K-1M | 9 | 29.7 % | -29.7 % |
+| NeMo 24.07 pre-training, H100 FP8 | 12 | 4.9 % | -4.1 % |
+| NeMo 24.07 SFT, H100 FP8 | 3 | 11.8 % | +11.8 % |
+| NeMo 24.07 LoRA, H100 FP8 | 3 | 22.9 % | +22.9 % |
+| long context with CP, B200 FP8 (NeMo 25.04), 8K-1M | 8 | 2.4 % | -1.5 % |
+| long context with CP, H100 FP8 (NeMo 24.03), 4K-1M | 9 | 7.9 % | -7.9 % |
 
+- **The 2024 containers ran FlashAttention-2.** The NeMo-Framework-Launcher of the 24.01-24.07 containers exports
+  NVTE_FUSED_ATTN=0 to every job ("Disable cudnn FA until we've tested it more"), so Transformer Engine 1.3 / 1.8,
+  which would pick cuDNN fused attention on sm90, runs flash-attn 2; their only FP8 recipe is delayed scaling. The
+  presets `megatron-core-24.03.01` and `megatron-core-24.07` say so (sources in each; docs/model.md "Attention
+  kernel class per container"); NeMo 25.04's performance scripts set NVTE_FUSED_ATTN=1, so the B200 rows keep the
+  base. Before the presets the H100 long-context rows were predicted too fast by an error growing with the attention
+  share (-7 % at 4K, -23 % at 16K, -39..-42 % from 128K on: NEMOCP 17.07 %), now -3..-11 % (NEMOCP 5.29 %); NEMO24
+  9.23 -> 9.04 % (pre-training 6.8 -> 4.9 %, SFT / LoRA further too slow).
 - **Pre-training on H100 carries over** from the 2025 Megatron-Bridge calibration to a 2024 release: GPT3, Llama 2,
-  Llama 3 and Nemotron-22B/340B within -14..+4 %, all on the generic stack defaults. Nemotron-8B (TP 2, micro-batch
-  4, 256k vocabulary) is the worst at -19 %.
-- **Long context: B200 agrees, H100 does not.** The B200 rows (NeMo 25.04) are within -6..+3 % from 8K to 1M tokens,
-  attention 97 % of the FLOPs at 1M. The H100 rows (NeMo 24.03.01: Transformer Engine 1.4 with cuDNN 9.0) are
-  predicted too fast by an error that grows with the attention share: -6 % at 4K, -24 % at 16K, -38..-41 % from 128K
-  on. At 1M tokens the table's 536 TFLOP/s (full s x s count) means the causal kernel ran at about 270 TFLOP/s, 0.27
-  of the BF16 peak, where the model prices cuDNN at the FlashAttention-3 paper's mid-2024 rate (0.545 / 0.52 of peak
-  forward / backward, data/accelerators/h100-sxm.json) times the stack's fitted 1.04. The older stack's kernel (and
-  its context-parallel ring) was slower than that; no measurement of cuDNN 9.0's training attention on H100 was found,
-  so nothing is changed for it, and the generic `megatron-core` preset keeps describing the current stack.
+  Llama 3 and Nemotron-22B/340B within -9..+3 %. Nemotron-8B (TP 2, micro-batch 4, 256k vocabulary) is the worst at
+  -15 %.
+- **Long context agrees on both generations.** The B200 rows (NeMo 25.04) are within -4..+3 % from 8K to 1M tokens,
+  attention 97 % of the FLOPs at 1M; the H100 rows are within -11..-3 %. What is left on H100 (-9..-11 % from 16K
+  on) sits in the attention: the fa2 class is FlashAttention-2 as Shah et al. 2024 measured it (0.34 / 0.325 of peak
+  forward / backward) times the stack's one fitted Hopper attention factor (1.06, fitted on cuDNN rows); the
+  context-parallel ring (its KV exchange hidden behind the per-step kernels) is a small part.
 - **LoRA is predicted 10-25 % too slow** (here +12..+25 %, the shared file's Llama-3-70B LoRA rows +10..+13 %). The
   measured LoRA/SFT throughput ratio (1.47 for Llama 2 7B on the same 8 GPUs) is near the 1.5 of skipping the base's
   weight gradients; the model gives 1.17. What the sources say a frozen base skips, and the model skips: the

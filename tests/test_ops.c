@@ -855,6 +855,44 @@ static sp_system stack_system(const char *system, const char *stack, sp_software
     return s;
 }
 
+/* Rule: a container's stack preset picks the attention kernel class its launcher ran: NeMo 24.03.01 and 24.07
+ * (megatron-core-24.03.01, -24.07: NVTE_FUSED_ATTN=0 in the NeMo-Framework-Launcher's config, so Transformer Engine's
+ * FlashAttention backend) price a Llama 2 7B flash op at the H100 fa2 class, the 2025-26 base (megatron-core) at the
+ * cudnn class, both times the base's one Hopper attention factor: the ratio of the rates is exactly the classes'
+ * measured ratio, 0.34 / 0.545 forward and 0.325 / 0.52 backward (data/accelerators/h100-sxm.json, Shah et al. 2024
+ * Fig. 5-6), whatever the calibrated factor; the same FLOPs (the kernel class changes nothing but the rate). */
+static void test_container_attention(void **st)
+{
+    (void)st;
+    sp_model m = load_model("llama2-7b");
+    sp_software sw;
+    sp_system base = stack_system("dgx-h100", "megatron-core", &sw);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.micro_batch = 1, p.seq_len = 16384;
+    layer_fx fx;
+    sp_layer_ops lb, lo;
+    sp_layer_build(layer_ctx(&fx, &m, &base, &p, 1), 0, &lb);
+    const sp_op *fb = find_op(&lb, "flash_attention");
+    assert_non_null(fb);
+    sp_op_cost cb, co;
+    sp_op_price(fb, &base, NULL, &cb);
+    const char *stacks[] = {"megatron-core-24.03.01", "megatron-core-24.07"};
+    for (int i = 0; i < 2; i++) {
+        sp_system old = stack_system("dgx-h100", stacks[i], &sw);
+        assert_int_equal(old.attn_kernel, SP_ATTN_FA2);
+        assert_int_equal(base.attn_kernel, SP_ATTN_CUDNN);
+        sp_layer_build(layer_ctx(&fx, &m, &old, &p, 1), 0, &lo);
+        const sp_op *fo = find_op(&lo, "flash_attention");
+        assert_non_null(fo);
+        assert_true(fo->u.flash.flops == fb->u.flash.flops);
+        sp_op_price(fo, &old, NULL, &co);
+        double ovh = old.acc.eff.kernel_overhead_s;
+        assert_rel((cb.fwd - ovh) / (co.fwd - ovh), 0.34 / 0.545, 1e-12);
+        assert_rel((cb.bwd - ovh) / (co.bwd - ovh), 0.325 / 0.52, 1e-12);
+    }
+}
+
 /* op o priced on s: its forward and backward seconds added to *f and *b */
 static void op_add(const sp_op *o, const sp_system *s, double *f, double *b)
 {
@@ -1283,6 +1321,7 @@ int main(void)
         cmocka_unit_test(test_moe_pad_m),
         cmocka_unit_test(test_moe_pad_no_sync),
         cmocka_unit_test(test_band_rate),
+        cmocka_unit_test(test_container_attention),
         cmocka_unit_test(test_grouped_host),
         cmocka_unit_test(test_nvfp4_casts),
         cmocka_unit_test(test_te_quant_casts),

@@ -283,6 +283,41 @@ static void test_software_release_base(void **st)
     }
 }
 
+/* Rule: the 2024 NeMo container presets (megatron-core-24.03.01, megatron-core-24.07, base megatron-core) carry what
+ * those containers ran and nothing else: FlashAttention-2 (attention_class fa2: their NeMo-Framework-Launcher sets
+ * NVTE_FUSED_ATTN=0), no softmax sinks (Transformer Engine 1.3 / 1.8), FP8 delayed scaling (the only recipe before
+ * Transformer Engine 2.2); every other default (FP32 main gradients, ZeRO-1, SP, TP overlap) and every efficiency
+ * factor is the base's (docs/calibration.md: a release preset is never fitted on its own). */
+static void test_software_container_2024(void **st)
+{
+    (void)st;
+    sp_software base, rel;
+    sp_error e = {0};
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &base, &e), SP_OK);
+    const char *names[] = {"megatron-core-24.03.01", "megatron-core-24.07"};
+    for (int k = 0; k < 2; k++) {
+        if (sp_load_software(SP_DATA_DIR, names[k], &rel, &e))
+            fail_msg("%s: %s", names[k], e.msg);
+        assert_string_equal(rel.name, names[k]);
+        assert_int_equal(base.attn_kernel, SP_ATTN_CUDNN);
+        assert_int_equal(rel.attn_kernel, SP_ATTN_FA2);
+        assert_int_equal(base.attn_no_sinks, 0);
+        assert_int_equal(rel.attn_no_sinks, 1);
+        assert_int_equal(base.fp8_recipe, SP_FP8_CURRENT);
+        assert_int_equal(rel.fp8_recipe, SP_FP8_DELAYED);
+        assert_near(rel.grad_bytes, base.grad_bytes, 0);
+        assert_int_equal(rel.recompute, base.recompute);
+        assert_int_equal(rel.zero, base.zero);
+        assert_int_equal(rel.seq_parallel, base.seq_parallel);
+        assert_int_equal(rel.overlap_tp, base.overlap_tp);
+        assert_int_equal(rel.n_eff, base.n_eff);
+        for (int i = 0; i < base.n_eff; i++)
+            assert_true(rel.eff[i].gemm == base.eff[i].gemm && rel.eff[i].fp8_gemm == base.eff[i].fp8_gemm &&
+                        rel.eff[i].attn == base.eff[i].attn && rel.eff[i].mem == base.eff[i].mem &&
+                        rel.eff[i].moe_gemm == base.eff[i].moe_gemm);
+    }
+}
+
 /* Rule: on a search a stack fixes off what it lacks and leaves the rest free (llm-foundry: TP = PP = CP = EP = 1,
  * no SP, vpp 1, its ZeRO-3 because it lacks ZeRO-1; Megatron-Core: nothing fixed). */
 static void test_software_search(void **st)
@@ -448,6 +483,7 @@ int main(void)
         cmocka_unit_test(test_software_stacks),
         cmocka_unit_test(test_software_errors),
         cmocka_unit_test(test_software_release_base),
+        cmocka_unit_test(test_software_container_2024),
         cmocka_unit_test(test_software_search),
         cmocka_unit_test(test_one_memory_model),
         cmocka_unit_test(test_stack_efficiency),

@@ -24,8 +24,10 @@ How each value is derived (also in each row's notes):
     halving: nemo/utils/flops_formulas.py llama3() at 19fadb67b0, the commit of the B200 numbers). The B200 table's
     '# of GPUs' column is 4 x TP x PP x DP x CP on every row (its 512K and 1024K batches of 8 and 4 sequences could
     not fill that many replicas); GPUs = TP x PP x DP x CP there (noted per row; the measured value is per GPU).
-  - software = megatron-core (NeMo 24.x/25.x run Megatron-Core with Transformer Engine), every knob the table does
-    not state left empty so the stack's defaults apply, exactly as a row naming only its stack would be;
+  - software = the stack preset of the container the table names (STACKS below: NeMo 24.03.01 -> megatron-core-24.03.01,
+    NeMo 24.07 -> megatron-core-24.07, whose launcher ran FlashAttention-2 and delayed FP8 scaling; NeMo 25.04.rc2 ->
+    megatron-core, whose performance scripts run cuDNN attention as the base does; sources in each preset), every knob
+    the table does not state left empty so the stack's defaults apply, exactly as a row naming only its stack would be;
     model_config = the preset when data/models has the model, else shape columns from NeMo's own model configs.
 This file is an independent check: tools/calibrate.py never reads it.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
@@ -93,18 +95,26 @@ def gflop_per_token(m, seq):
     return (6 * mm + 12 * seq * h * L) / 1e9
 
 
-def base_row(header, name, seq):
+# The stack preset (data/software) of each container a table names: a fact of the row's source, not of the row.
+STACKS = {"NeMo24.03.01.framework": "megatron-core-24.03.01", "NeMo24.07": "megatron-core-24.07",
+          "NeMo25.04.rc2": "megatron-core"}
+
+
+def base_row(header, name, seq, container):
     shape, cfg, where = MODELS[name]
     row = {k: "" for k in header}
     row.update(dict(zip(SHAPE, shape)))
-    row.update(seq_len=seq, software="megatron-core", model_config=cfg, precision="fp8", tflops_counts_recompute=0)
+    row.update(seq_len=seq, software=STACKS[container], model_config=cfg, precision="fp8", tflops_counts_recompute=0)
     return row, where
 
 
 def summary_rows(repo, header):
     commit, path = SUMMARY
-    rows, section, head = [], None, None
+    rows, section, head, container = [], None, None, None
     for i, line in enumerate(show(repo, commit, path).splitlines(), 1):
+        m = re.search(r"Container: \[([^\]]+)\]", line)
+        if m:
+            container = m.group(1)
         if line.startswith("### "):
             section, head = line[4:].strip(), None
         elif line.startswith("| Model"):
@@ -118,7 +128,7 @@ def summary_rows(repo, header):
             tp, pp, cp = int(f["TP"]), int(f["PP"]), int(f.get("CP") or 1)
             tok = float(f["Tokens / sec / GPU"])
             tfl = re.sub(r"\[([0-9.]+)\]\([^)]*\)", r"\1", f["Model TFLOP / sec / GPU"])
-            row, where = base_row(header, name, seq)
+            row, where = base_row(header, name, seq, container)
             step = gbs * seq / (tok * n)
             implied = float(tfl) / tok * 1e3
             notes = []
@@ -174,7 +184,7 @@ def longseq_rows(repo, header):
             seq = int(k) * 1024
             ngpu, tp, pp, cp, dp = int(n), int(tp), int(pp), int(cp), int(dpl)
             n = tp * pp * dp * cp
-            row, where = base_row(header, name, seq)
+            row, where = base_row(header, name, seq, container)
             notes = ["TFLOPS/GPU with CP (source); no step time or tokens/s given: validate derives the measured "
                      "step time from it with its model-FLOP count, NeMo's own (%s)" % FLOPS_CITE,
                      "'Batch Size' = global batch in sequences; micro-batch, recompute, SP, VP not stated (stack "
