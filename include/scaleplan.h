@@ -514,6 +514,8 @@ typedef struct {
     sp_moe_dispatcher moe_dispatcher; /* MoE token dispatcher (alltoall unless the stack's default fills it) */
     unsigned eager_ops;      /* SP_EAGER_* elementwise ops run as eager kernels; 0 = fused (the stack's default fills
                                 it: kernels.eager_ops) */
+    int grad_reduce_fp32;    /* 1: data-parallel gradient collectives carry fp32 (4 B), else 16-bit (the stack's
+                                defaults.grad_reduce_fp32) */
     sp_schedule schedule;    /* pipeline schedule (SP_SCHED_1F1B: 1F1B, interleaved when vpp > 1) */
     int offload_layers;      /* activations of the first N layers of each pipeline stage kept in host memory between
                                 their forward and backward (Megatron-Core cpu_offloading_num_layers; docs/model.md
@@ -655,6 +657,7 @@ typedef struct {
                                      0 = {core_attn}, Korthikanti et al.'s selective recompute) */
     int te_quant;                 /* defaults.te_quantization (optional, false): plan.te_quant */
     int nvfp4_split;              /* defaults.nvfp4_split_rht_cast (optional, false): plan.nvfp4_split */
+    int grad_reduce_fp32;         /* defaults.grad_reduce_fp32 (optional, false): plan.grad_reduce_fp32 */
     unsigned supports;            /* SP_FEAT_* */
     int n_eff;                    /* efficiency factors per hardware family (data/software efficiency; docs/calibration.md) */
     sp_stack_eff eff[SP_MAX_STACK_EFF];

@@ -878,7 +878,7 @@ static const char *const default_keys[] = {"flash_attention", "recompute", "seq_
                                            "overlap_tp", "overlap_dp", "overlap_pp", "overlap_ep", "weight_bytes",
                                            "grad_bytes", "optimizer_bytes", "fsdp_reshard_after_forward",
                                            "fp8_recipe", "cuda_graphs", "moe_dispatcher", "recompute_modules",
-                                           "te_quantization", "nvfp4_split_rht_cast", NULL};
+                                           "te_quantization", "nvfp4_split_rht_cast", "grad_reduce_fp32", NULL};
 /* the optional defaults: a stack whose selective recompute is per module says which (Megatron-Core); one that
  * quantizes through Transformer Engine's modules with Megatron-Core's micro-batch flags says so (te_quantization,
  * plan.te_quant) */
@@ -886,6 +886,8 @@ static const char *const default_keys[] = {"flash_attention", "recompute", "seq_
 #define OPTIONAL_BOOL "te_quantization"
 /* a release whose Transformer Engine quantizes NVFP4 Hadamard operands in two passes (hardware.c) */
 #define OPTIONAL_BOOL2 "nvfp4_split_rht_cast"
+/* a stack that reduces gradients in fp32 on the wire (FSDP2 MixedPrecisionPolicy reduce_dtype float32) */
+#define OPTIONAL_BOOL3 "grad_reduce_fp32"
 static const char *const feature_names[] = {"tp",    "pp",    "vpp",   "sp",   "cp",       "ep", "zero1",
                                             "zero2", "zero3", "zb-h1", "zb-v", "dualpipe", NULL};
 
@@ -924,7 +926,7 @@ static sp_status stack_defaults(const src_file *f, json_t *d, json_t *src, sp_so
     for (int i = 0; !rc && default_keys[i]; i++) {
         const char *k = default_keys[i];
         if (!json_object_get(d, k) && (strcmp(k, OPTIONAL_DEFAULT) == 0 || strcmp(k, OPTIONAL_BOOL) == 0 ||
-                                       strcmp(k, OPTIONAL_BOOL2) == 0))
+                                       strcmp(k, OPTIONAL_BOOL2) == 0 || strcmp(k, OPTIONAL_BOOL3) == 0))
             continue;
         if (!json_object_get(d, k))
             return sp_fail(err, SP_EINVAL, "%s: defaults.%s is missing (a stack gives every knob)", f->path, k);
@@ -942,9 +944,9 @@ static sp_status stack_defaults(const src_file *f, json_t *d, json_t *src, sp_so
         rc = stack_enum(f, d, "moe_dispatcher", sw, err);
     if (!rc && json_object_get(d, OPTIONAL_DEFAULT))
         rc = stack_enum(f, d, OPTIONAL_DEFAULT, sw, err);
-    const char *okeys[] = {OPTIONAL_BOOL, OPTIONAL_BOOL2};
-    int *ovals[] = {&sw->te_quant, &sw->nvfp4_split};
-    for (int i = 0; !rc && i < 2; i++) {
+    const char *okeys[] = {OPTIONAL_BOOL, OPTIONAL_BOOL2, OPTIONAL_BOOL3};
+    int *ovals[] = {&sw->te_quant, &sw->nvfp4_split, &sw->grad_reduce_fp32};
+    for (int i = 0; !rc && i < 3; i++) {
         if (json_object_get(d, okeys[i]) && !json_is_boolean(json_object_get(d, okeys[i])))
             return sp_fail(err, SP_EINVAL, "%s:%d: defaults.%s: expected true or false", f->path,
                            key_line(f, okeys[i]), okeys[i]);

@@ -92,6 +92,7 @@ sp_status sp_software_apply(const sp_software *sw, unsigned given, sp_plan *p, s
         return sp_fail(err, SP_EINVAL, "fp8 recipe rowwise is torchao's axiswise scaling; software '%s' quantizes "
                        "through Transformer Engine, which has no such recipe", sw->name);
     p->nvfp4_split = sw->nvfp4_split;
+    p->grad_reduce_fp32 = sw->grad_reduce_fp32;
     if (!(given & SP_KNOB_GRAPHS))
         p->cuda_graphs = sw->cuda_graphs;
     if (!(given & SP_KNOB_DISPATCHER))

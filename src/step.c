@@ -407,7 +407,9 @@ void sp_pipe_step_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp
     o->grad_edp = edp;
     o->grad_estride = estride;
     int se = (int)sp_plan_shard_expert(p, edp);
-    double gB = 2.0; /* gradients reduced in 16-bit */
+    /* gradients reduced in 16-bit, or in fp32 where the stack says so (plan.grad_reduce_fp32: FSDP2's
+     * MixedPrecisionPolicy reduce_dtype float32, torchtitan's default) */
+    double gB = p->grad_reduce_fp32 ? 4.0 : 2.0;
     o->zero0_allreduce = sp_collective_time(s, SP_COLL_ALLREDUCE, dpd, dstride, dense_p * gB) +
              sp_collective_time(s, SP_COLL_ALLREDUCE, edp, estride, expert_p * gB);
     double ag_d = sp_collective_time(s, SP_COLL_ALLGATHER, sd, dstride, dense_p * 2.0);

@@ -114,6 +114,41 @@ static void test_sm_contention(void **st)
     assert_true(with.step_time_s - without.step_time_s <= 24.0 / 132 * comm * (1 + 1e-12));
 }
 
+/* Rule: a stack that reduces gradients in fp32 (plan.grad_reduce_fp32: torchtitan's FSDP2 reduce_dtype float32,
+ * defaults.grad_reduce_fp32) reduce-scatters 4 B per gradient, else 2 B; the all-gather of 16-bit weights is the
+ * same either way. Llama-3-8B, FSDP over 32 H100s: the scatter is exactly the collective of the dense parameters at
+ * 4 B over the 32 ranks. */
+static void test_grad_reduce_fp32(void **st)
+{
+    (void)st;
+    sp_system s = load_system("dgx-h100");
+    sp_model m;
+    sp_error e = {0};
+    assert_int_equal(sp_load_model(SP_DATA_DIR, "llama3-8b", &m, &e), SP_OK);
+    sp_pipe_step o[2];
+    for (int f = 0; f < 2; f++) {
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.n_gpus = 32, p.dp = 32, p.zero = 3, p.global_batch = 64, p.micro_batch = 1, p.seq_len = 4096;
+        p.grad_reduce_fp32 = f;
+        assert_int_equal(sp_plan_resolve(&p, &m, &s, &e), SP_OK);
+        sp_shape_step c;
+        sp_shape_step_fill(&m, &s, &p, NULL, NULL, &c);
+        sp_pipe_step_stage(&m, &p, &c, &o[f]);
+        sp_pipe_step_fill(&m, &s, &p, &c, &o[f]);
+    }
+    double g = o[1].grad_dense;
+    assert_true(g > 0);
+    assert_near(o[1].zero3_scatter, sp_collective_time(&s, SP_COLL_REDUCESCATTER, 32, 1, g * 4.0), 1e-15);
+    assert_near(o[0].zero3_scatter, sp_collective_time(&s, SP_COLL_REDUCESCATTER, 32, 1, g * 2.0), 1e-15);
+    assert_near(o[1].zero3_gather, o[0].zero3_gather, 0);
+    sp_software sw;
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "torchtitan", &sw, &e), SP_OK);
+    assert_int_equal(sw.grad_reduce_fp32, 1);
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &sw, &e), SP_OK);
+    assert_int_equal(sw.grad_reduce_fp32, 0);
+}
+
 /* Rule: on a torus tier a group drives the links of the axes it spans (collective.c torus_share). tpu-v5p-pod: torus
  * 28 x 20 x 16 (ranks along the 28-axis first), 600 GB/s x eff 0.7 per chip over 6 links, 5 us per step. A TP group
  * of 4 consecutive ranks stays on the first axis: 2 of 6 links, 140 GB/s; an FSDP group of 16 at stride 4 reaches
@@ -143,6 +178,7 @@ int main(void)
         cmocka_unit_test(test_nvls_allreduce),
         cmocka_unit_test(test_placement_72),
         cmocka_unit_test(test_sm_contention),
+        cmocka_unit_test(test_grad_reduce_fp32),
         cmocka_unit_test(test_torus_axes),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
