@@ -500,8 +500,9 @@ typedef struct {
                                 cutedsl_fused_grouped_mlp): the gated activation and the quantization of the second
                                 GEMM's input (forward) and the first's output gradient (backward) in the GEMMs'
                                 epilogues; applies to MXFP8 on SM 10.x only (ops.c moe_fused_mlp); 0: unfused */
-    int fp8_attention;       /* 1: the recipe asks for FP8 attention (Megatron-Bridge fp8_dot_product_attention);
-                                recorded, not priced (docs/model.md "Fused grouped MLP") */
+    int fp8_attention;       /* 1: FP8 attention (Megatron-Bridge fp8_dot_product_attention): under MXFP8 on the
+                                Blackwell family's cuDNN kernels, cuDNN's measured MXFP8 / BF16 rate ratio (ops.c
+                                flash_fp8); elsewhere no effect */
     double moe_imbalance;    /* tokens of the busiest EP rank / mean (>= 1); 0 = 1 (uniform routing) */
     sp_fp8_recipe fp8_recipe;/* scaling recipe of fp8 GEMMs; 0 = the stack's default */
     int te_quant;            /* 1: FP8/FP4 operands quantized as Transformer Engine under Megatron-Core does (weights

@@ -42,6 +42,26 @@
  * (FlashAttention-2 forward kBlockM 128 for head dims <= 128, csrc/flash_attn/src/flash_fwd_launch_template.h;
  * FlashAttention-3 and cuDNN's SDPA use 128-row query tiles too). */
 #define FLASH_TILE_Q 128.0
+/* FP8 attention (plan.fp8_attention, Megatron-Bridge's fp8_dot_product_attention) under an MXFP8 recipe: Transformer
+ * Engine runs cuDNN's MXFP8 FusedAttention on SM 10.x with cuDNN >= 9.21 (the 26.06+ containers ship 9.21), sliding
+ * windows and softmax sinks included (NVIDIA/TransformerEngine@42b840051647 = v2.15 transformer_engine/pytorch/
+ * attention/dot_product_attention/utils.py:590-602, :891-907, :1108-1117). Its rate against cuDNN's BF16 kernel on
+ * the same shapes, measured by cuDNN's own benchmark on GB200 (NVIDIA/cudnn-frontend@3929da2e benchmark/
+ * sdpa_benchmark_training/results, cuDNN 9.22, batch 2, causal top-left, 4096 tokens; taken for the family as
+ * data/accelerators/b200.json attn_kernels are), times the family's BF16 rate:
+ *   heads of 128 (llama3.1/gb200/llama3.1_20260424_100750.csv, 64 query / 8 KV heads): forward 1685 / 1408 TFLOP/s
+ *   = 1.20, backward 1054 / 1148 = 0.92 (2k .. 32k tokens: forward 1.17 .. 1.26, backward 0.84 .. 1.16);
+ *   MLA's 192 / 128 (dsv3/gb200/dsv3_20260424_101009.csv): forward 1925 / 1406 = 1.37, backward 1364 / 1057 = 1.29;
+ *   a 128-token sliding band, heads of 64 (gpt_oss/gb200/gpt_oss_20260424_100011.csv): forward 161 / 161 = 1.00,
+ *   backward 41 / 182 at 4096 tokens and falling as 1 / s (the ratio x s = 756, 923, 1008, 1046, 1057 tokens at
+ *   2k .. 32k): the FP8 band backward's time grows with the square of the sequence, as a backward that visits every
+ *   causal key block would, so its ratio is MXFP8_BAND_BWD_TOKENS / s (the 4096-token point). */
+#define MXFP8_ATTN_FWD 1.20
+#define MXFP8_ATTN_BWD 0.92
+#define MXFP8_ATTN_MLA_FWD 1.37
+#define MXFP8_ATTN_MLA_BWD 1.29
+#define MXFP8_BAND_FWD 1.00
+#define MXFP8_BAND_BWD_TOKENS 923.0
 /* Flash attention's backward runs five s x s GEMMs (recomputed scores, dV, dP, dQ, dK) against the forward's two:
  * 2.5x the forward (Dao 2023, FlashAttention-2 §2.3.2). */
 #define FLASH_BWD_RATIO 2.5
@@ -1231,6 +1251,19 @@ static void dequant(sp_layer_ctx *c, int moe, sp_layer_ops *l)
     bytes_op(l, "dequant", SP_PART_COMPUTE, SP_OPF_LINEAR, b, b, DEQUANT_KERNELS, DEQUANT_KERNELS);
 }
 
+/* FP8 attention's rate against the BF16 kernel's (MXFP8_* above): cuDNN's MXFP8 kernel where the plan asks for FP8
+ * attention under MXFP8 on the Blackwell family with the cuDNN attention class; the op's fwd_x / bwd_x scale
+ * flash_rate (0: the 16-bit kernel) */
+static void flash_fp8(const sp_layer_ctx *c, sp_op *o, double sk)
+{
+    if (!c->p->fp8_attention || c->d != SP_MXFP8 || c->s->attn_kernel != SP_ATTN_CUDNN ||
+        strcmp(c->s->acc.family, "blackwell") != 0)
+        return;
+    int mla = c->mixer == SP_MIX_MLA;
+    o->u.flash.fwd_x = o->u.flash.band ? MXFP8_BAND_FWD : mla ? MXFP8_ATTN_MLA_FWD : MXFP8_ATTN_FWD;
+    o->u.flash.bwd_x = o->u.flash.band ? MXFP8_BAND_BWD_TOKENS / sk : mla ? MXFP8_ATTN_MLA_BWD : MXFP8_ATTN_BWD;
+}
+
 static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
 {
     const sp_model *m = c->m;
@@ -1263,6 +1296,7 @@ static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
         o->u.flash.flops = 2.0 * b * heads * sq * keys * (dqk + dv);
         o->u.flash.dtype = c->d16;
         o->u.flash.band = keys < FLASH_CAUSAL_SHARE * sk;
+        flash_fp8(c, o, sk);
         keep_as(l, q + 2 * kv, qkv_drop, 0);
         return;
     }
@@ -1769,15 +1803,18 @@ double sp_attn_rate(const sp_system *s, sp_dtype d, int bwd)
 
 /* The attention kernel's rate for a flash op: on a sliding layer's narrow band the family's measured band rate of the
  * class where it has one (a band of a few key blocks per query tile runs far below the full kernel: cuDNN's own
- * benchmarks, data/accelerators attn_kernels band_fwd/band_bwd), else the class's full rate. */
+ * benchmarks, data/accelerators attn_kernels band_fwd/band_bwd), else the class's full rate; times the FP8 kernel's
+ * ratio where the op runs FP8 attention (flash_fp8). */
 static double flash_rate(const sp_system *s, const sp_op *op, int bwd)
 {
     const sp_accel *a = &s->acc;
     sp_attn_kernel k = s->attn_kernel >= 0 && s->attn_kernel < SP_NATTN ? s->attn_kernel : SP_ATTN_GENERIC;
     double f = bwd ? a->eff.attn_band_bwd[k] : a->eff.attn_band_fwd[k];
+    double x = bwd ? op->u.flash.bwd_x : op->u.flash.fwd_x; /* FP8 attention (flash_fp8); 0: the 16-bit kernel */
+    x = x > 0 ? x : 1;
     if (op->u.flash.band && f > 0)
-        return sp_accel_peak(a, op->u.flash.dtype) * f;
-    return sp_attn_rate(s, op->u.flash.dtype, bwd);
+        return sp_accel_peak(a, op->u.flash.dtype) * f * x;
+    return sp_attn_rate(s, op->u.flash.dtype, bwd) * x;
 }
 
 void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_cost *c)

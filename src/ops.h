@@ -88,7 +88,7 @@ typedef struct {
         } gemm;
         struct { double fwd, bwd; double kernels_fwd, kernels_bwd; } bytes;
         struct { sp_coll kind; int ranks, stride; double bytes, cross, nf, nb; } coll;
-        struct { double flops; sp_dtype dtype; int band; } flash; /* forward FLOPs computed (masked blocks skipped);
+        struct { double flops; sp_dtype dtype; int band; double fwd_x, bwd_x; } flash; /* forward FLOPs computed (masked blocks skipped);
                                                                       band: a sliding layer's narrow band */
         struct { double flops, rate, bytes, bw; } roof;
     } u;
