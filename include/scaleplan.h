@@ -344,6 +344,9 @@ typedef struct {
     int ssd_scan_triton;      /* the stack runs Mamba-2's SSD scan as mamba_ssm's Triton kernels (kernels.ssd_scan
                                  "triton"): its tile products no faster than the SM-bound scan rate (ops.c
                                  SCAN_FP32_RATE; docs/model.md "Mamba-2"); 0: no such floor */
+    int cudnn_frontend;       /* the cudnn-frontend release the stack's container ships (kernels.cudnn_frontend) as
+                                 10000 x major + 100 x minor + patch (1.24.0 = 12400); 0: not stated. Its CuTe-DSL
+                                 grouped-GEMM kernels run Transformer Engine's fused grouped MLP (ops.c DGLU_DBIAS_*) */
     char stack[48];           /* the software stack this installation usually runs (data/software/NAME.json); "" none */
     char description[160];
     /* energy and cost */
@@ -638,6 +641,8 @@ typedef struct {
     int attn_no_sinks;            /* kernels.attention_sinks false: the fused kernel cannot add a sink logit */
     int rope_mscale_unfused;      /* kernels.rope_mscale_unfused true: a YaRN-scaled RoPE runs unfused */
     int ssd_scan_triton;          /* kernels.ssd_scan "triton": Mamba-2's SSD as mamba_ssm's Triton kernels */
+    int cudnn_frontend;           /* kernels.cudnn_frontend (optional): the cudnn-frontend release, 10000 x major +
+                                     100 x minor + patch; 0 = not stated */
     int tp_micro_pipeline;        /* kernels.tp_overlap "micro_pipeline" (absent or "chunked": 0) */
     int separate_qkv, separate_gate_up; /* kernels.separate_qkv / separate_gate_up (absent: false, fused) */
     int a2a_dispatch_16bit;       /* kernels.alltoall_dispatch_16bit (absent: false, the dispatch quantized with

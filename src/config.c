@@ -872,6 +872,7 @@ static const char *const stack_keys[] = {"name", "description", "base", "kernels
 static const char *const kernel_keys[] = {"attention", "attention_class", "attention_sinks", "rope_mscale_unfused",
                                           "gemm", "fusions", "tp_overlap", "separate_qkv",
                                           "separate_gate_up", "alltoall_dispatch_16bit", "ssd_scan", "eager_ops",
+                                          "cudnn_frontend",
                                           NULL};
 /* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
@@ -1066,6 +1067,27 @@ static sp_status kernel_ssd_scan(const src_file *f, json_t *k, json_t *src, sp_s
     return SP_OK;
 }
 
+/* kernels.cudnn_frontend: the cudnn-frontend release ("MAJOR.MINOR.PATCH") the stack's container installs, whose
+ * CuTe-DSL kernels Transformer Engine's fused grouped MLP calls (ops.c DGLU_DBIAS_*); absent = not stated. A fact
+ * about the container: it needs sources.cudnn_frontend (the pin that installs it). */
+static sp_status kernel_cudnn_fe(const src_file *f, json_t *k, json_t *src, sp_software *sw, sp_error *err)
+{
+    json_t *v = json_object_get(k, "cudnn_frontend");
+    if (!v)
+        return SP_OK;
+    const char *s = json_string_value(v);
+    int ma = 0, mi = 0, pa = 0, n = 0;
+    if (!s || sscanf(s, "%d.%d.%d%n", &ma, &mi, &pa, &n) != 3 || s[n] || ma < 1 || mi < 0 || mi > 99 || pa < 0 ||
+        pa > 99)
+        return sp_fail(err, SP_EINVAL, "%s:%d: kernels.cudnn_frontend must be a release \"MAJOR.MINOR.PATCH\" "
+                       "(e.g. \"1.24.0\")", f->path, key_line(f, "cudnn_frontend"));
+    if (!json_is_string(json_object_get(src, "cudnn_frontend")))
+        return sp_fail(err, SP_EINVAL, "%s:%d: sources.cudnn_frontend is missing: cite the pin that installs it "
+                       "(repo@commit:path:line)", f->path, key_line(f, "cudnn_frontend"));
+    sw->cudnn_frontend = 10000 * ma + 100 * mi + pa;
+    return SP_OK;
+}
+
 static sp_status parse_stack(const src_file *f, const char *display, json_t *o, sp_software *sw, sp_error *err)
 {
     memset(sw, 0, sizeof *sw);
@@ -1112,7 +1134,7 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
     if ((rc = kernel_bool(f, k, "separate_qkv", &sw->separate_qkv, err)) ||
         (rc = kernel_bool(f, k, "separate_gate_up", &sw->separate_gate_up, err)) ||
         (rc = kernel_bool(f, k, "alltoall_dispatch_16bit", &sw->a2a_dispatch_16bit, err)) ||
-        (rc = kernel_ssd_scan(f, k, src, sw, err)))
+        (rc = kernel_ssd_scan(f, k, src, sw, err)) || (rc = kernel_cudnn_fe(f, k, src, sw, err)))
         return rc;
     snprintf(sw->gemm, sizeof sw->gemm, "%s", gemm);
     if ((rc = stack_defaults(f, d, src, sw, err)))

@@ -183,6 +183,21 @@
  * None; the GPT-OSS bridge and performance recipes do not set it: NVIDIA-NeMo/Megatron-Bridge@5cb3444c43f7
  * src/megatron/bridge/models/gpt_oss/gpt_oss_bridge.py:56-100, recipes/gpt_oss/gpt_oss.py). Not counted: the DDP hooks
  * of the bias parameters (host only). */
+/* The fused grouped MLP's backward dGLU kernel with the bias gradient (cudnn-frontend grouped_gemm_dglu_wrapper_sm100
+ * with generate_dbias, which Transformer Engine sets when the first GEMM has a bias: NVIDIA/TransformerEngine@
+ * b9d690e042b1 (the 26.06.01 container's TE) transformer_engine/pytorch/ops/fused/backward_grouped_mlp.py:601 and v2.16
+ * :466). cudnn-frontend 1.24.0 made that kernel ~10x slower on Blackwell (GB200, GPT-OSS-20B / DeepSeek-V3 dGeGLU
+ * workloads; good 1.23.0, bad 1.24.0, still bad 1.25.0: https://github.com/NVIDIA/cudnn-frontend/issues/256,
+ * 2026-05-27): under CUTLASS DSL 4.5 the dbias reduction loop compiled to heavy local-memory use. The fix
+ * (https://github.com/NVIDIA/cudnn-frontend/pull/322, merged 2026-06-23, before the v1.26.0 release of 2026-07-07,
+ * https://github.com/NVIDIA/cudnn-frontend/pull/353) measured the issue's shape on SM100 with DSL 4.5.0: without dbias
+ * 139.392 us before and 138.960 us after, with dbias 1362.768 us before and 155.632 us after. A stack whose container
+ * ships a release in [1.24.0, 1.26.0) (kernels.cudnn_frontend) runs that kernel - its GEMM (the second GEMM's data
+ * gradient) and its epilogue's traffic - at the measured ratio 1362.768 / 155.632; without a bias the kernel takes the
+ * other path and is not slowed. */
+#define DGLU_DBIAS_SLOW_FROM 12400 /* cudnn-frontend 1.24.0 */
+#define DGLU_DBIAS_FIXED_IN 12600  /* cudnn-frontend 1.26.0 */
+#define DGLU_DBIAS_SLOWDOWN (1362.768 / 155.632)
 #define EXPERT_BIAS_FWD_B16 12.0
 #define EXPERT_BIAS_BWD_B16 16.0
 #define EXPERT_BIAS_FWD_B32 28.0
@@ -1122,11 +1137,20 @@ static int moe_fused(const sp_layer_ctx *c)
     return c->p->moe_fused_mlp && c->d == SP_MXFP8 && c->m->gated && strcmp(c->s->acc.family, "blackwell") == 0;
 }
 
-/* the fused kernels' epilogue traffic over n = rows x the GLU's output width (moe_fused above) */
-static void moe_fused_epilogue(sp_layer_ops *l, double n)
+/* the backward dGLU kernel's time over the curve's (DGLU_DBIAS_* above): the regressed dbias path of cudnn-frontend
+ * [1.24.0, 1.26.0) when the experts' first GEMM has a bias, else 1 */
+static double moe_dglu_slowdown(const sp_layer_ctx *c)
+{
+    int fe = c->s->cudnn_frontend, bias = c->m->mlp_bias || c->m->biases;
+    return bias && fe >= DGLU_DBIAS_SLOW_FROM && fe < DGLU_DBIAS_FIXED_IN ? DGLU_DBIAS_SLOWDOWN : 1.0;
+}
+
+/* the fused kernels' epilogue traffic over n = rows x the GLU's output width (moe_fused above); the backward's part
+ * (the dGLU kernel's epilogue) x its slowdown x */
+static void moe_fused_epilogue(sp_layer_ops *l, double n, double x)
 {
     double b8 = 2 * sp_dtype_bytes(SP_MXFP8); /* row- and column-wise copies, block scales included */
-    bytes_op(l, "fused_mlp_epilogue", SP_PART_MEMORY, SP_OPF_FFN, n * b8, n * (2 * ACT_BYTES + 2 * b8), 0, 0);
+    bytes_op(l, "fused_mlp_epilogue", SP_PART_MEMORY, SP_OPF_FFN, n * b8, x * n * (2 * ACT_BYTES + 2 * b8), 0, 0);
 }
 
 /* Drop-and-pad: the rows of one local expert's GEMM. Megatron-Core's all-to-all dispatcher gives each expert
@@ -1183,13 +1207,17 @@ void sp_ops_moe(sp_layer_ctx *c, sp_layer_ops *l)
     keep_as(l, block_input(c) * saved_input_bytes(c), SP_RCM_MOE | SP_RCM_LAYERNORM, 0);
     keep_as(l, block_input(c) * ACT_BYTES, SP_RCM_LAYERNORM, SP_RCM_MOE);
     linear(c, l, "experts_down", ffn | SP_OPF_GROUPED, experts_here, tok, hr, fe / e, c->d);
-    grouped_host(c, &l->op[l->n - 1]);
+    int i_down = l->n - 1;
+    grouped_host(c, &l->op[i_down]);
     keep_as(l, experts_here * tok * fe / e * saved_input_bytes(c), SP_RCM_MOE | SP_RCM_MOE_ACT, 0);
     moe_expert_bias(c, l, experts_here, experts_here * tok, hr);
     moe_act_clamp(c, l, experts_here * tok, fe / e);
     int fused = moe_fused(c);
-    if (fused)
-        moe_fused_epilogue(l, experts_here * tok * fe / e);
+    if (fused) {
+        double x = moe_dglu_slowdown(c);
+        l->op[i_down].u.gemm.dgrad_x = x; /* the second GEMM's data gradient is the dGLU kernel's GEMM */
+        moe_fused_epilogue(l, experts_here * tok * fe / e, x);
+    }
     tag(l, 0, SP_GRAPH_MOE); /* the mixer's ops are tagged already (sp_layer_build_kind) */
     int i0 = l->n;
     moe_shared_router(c, l);
@@ -1780,6 +1808,8 @@ static void gemm_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, 
     case SP_BWD_DATA:
     case SP_BWD_WEIGHT:
         c->fwd = gemm_fbw(memo, a, d, m, n, k, 1, op->u.gemm.bwd == SP_BWD_WEIGHT, &c->bwd);
+        if (op->u.gemm.dgrad_x > 1) /* a data-gradient kernel slower than the curve (DGLU_DBIAS_* above) */
+            c->bwd += (op->u.gemm.dgrad_x - 1) * gemm_t(memo, a, d, m, k, n, 1);
         /* routed experts: TE's GroupedLinear runs one GEMM per local expert (general_grouped_gemm over the m_splits,
          * on several streams), each at its own m (the tokens routed to that expert) on the tile curve with its own
          * waves and launch (count = local experts); the stack's grouped-kernel factor of the family's curve

@@ -85,6 +85,7 @@ typedef struct {
     union {
         struct { double m, n, k, batch; sp_dtype dtype; sp_gemm_bwd bwd; double wbytes, abytes, eff_scale;
                  double bwd_x; /* SP_BWD_TWICE: backward products per forward one (0: two, dA and dB of A·B) */
+                 double dgrad_x; /* the data-gradient kernel's time over the curve's (0: 1; ops.c DGLU_DBIAS_*) */
         } gemm;
         struct { double fwd, bwd; double kernels_fwd, kernels_bwd; } bytes;
         struct { sp_coll kind; int ranks, stride; double bytes, cross, nf, nb; } coll;

@@ -251,6 +251,7 @@ void sp_software_apply_system(const sp_software *sw, sp_system *s)
     s->attn_no_sinks = sw->attn_no_sinks;
     s->rope_mscale_unfused = sw->rope_mscale_unfused;
     s->ssd_scan_triton = sw->ssd_scan_triton;
+    s->cudnn_frontend = sw->cudnn_frontend;
     s->tp_micro_pipeline = sw->tp_micro_pipeline;
     s->separate_qkv = sw->separate_qkv;
     s->separate_gate_up = sw->separate_gate_up;

@@ -1104,6 +1104,63 @@ static void test_fused_mlp(void **st)
     }
 }
 
+/* Rule: a release regression of the fused MLP's backward kernel (src/ops.c DGLU_DBIAS_*). cudnn-frontend 1.24.0 and
+ * 1.25.0 run grouped_gemm_dglu_wrapper_sm100 with the bias gradient 1362.768 / 155.632 = 8.7564 times slower than
+ * the fixed 1.26.0 (cudnn-frontend PR #322's SM100 benchmark; issue #256), the path Transformer Engine takes when the
+ * experts' first GEMM has a bias. The Megatron-Bridge presets state the container's release: 26.06 1.23.0, 26.06.01
+ * 1.24.0, 26.08 1.26.0. GPT-OSS-120B (expert biases), EP 8, micro-batch 4 x 4096, top-4 of 128: 16 local experts of
+ * 4096 rows, the second GEMM 4096 x 2880 x 2880, n = 65536 x 2880 GLU outputs, MXFP8 on GB200. Under 26.06.01 its
+ * data-gradient GEMM (4096 x 2880 x 2880 on the curve, over the stack's grouped factor, 16 runs) and the
+ * epilogue's backward traffic n x (4 + 4 x 1.03125) B take 8.7564 x their time; forward and the weight gradient
+ * unchanged; 26.06 and 26.08 price the same. Qwen3-30B-A3B (no expert biases) takes the no-dbias path: not slowed under 26.06.01. */
+static void test_dglu_dbias_regression(void **st)
+{
+    (void)st;
+    const char *stack[3] = {"megatron-core-26.06", "megatron-core-26.06.01", "megatron-core-26.08"};
+    const int release[3] = {12300, 12400, 12600};
+    const double x = 1362.768 / 155.632, n = 65536.0 * 2880, epi_b = 4 + 4 * 1.03125;
+    const char *model[2] = {"gpt-oss-120b", "qwen3-30b-a3b"};
+    for (int mi = 0; mi < 2; mi++) {
+        sp_model m = load_model(model[mi]);
+        sp_op_cost c[3];
+        for (int i = 0; i < 3; i++) {
+            sp_system s = load_system("gb200-nvl72");
+            sp_software sw;
+            sp_error er = {0};
+            assert_int_equal(sp_load_software(SP_DATA_DIR, stack[i], &sw, &er), SP_OK);
+            assert_int_equal(sw.cudnn_frontend, release[i]);
+            sp_software_apply_system(&sw, &s);
+            sp_plan p = ep8_plan();
+            p.n_gpus = 8, p.dtype = SP_MXFP8, p.te_quant = 1, p.moe_fused_mlp = 1;
+            layer_fx fx;
+            sp_layer_ops l;
+            sp_layer_build(layer_ctx(&fx, &m, &s, &p, 1), 1, &l);
+            const sp_op *d = find_op(&l, "experts_down"), *e = find_op(&l, "fused_mlp_epilogue");
+            assert_non_null(d), assert_non_null(e);
+            int slow = mi == 0 && i == 1;
+            assert_rel(d->u.gemm.dgrad_x, slow ? x : 1.0, 1e-15);
+            sp_op_price(d, &s, NULL, &c[i]);
+            if (mi == 0) {
+                assert_rel(d->u.gemm.m, 4096, 1e-12);
+                assert_rel(d->u.gemm.k, 2880, 1e-12);
+                assert_bytes_op(e, n * 2 * 1.03125, (slow ? x : 1.0) * n * epi_b, 0, 0);
+            }
+            if (slow) {
+                double g = s.acc.eff.grouped_gemm > 0 ? s.acc.eff.grouped_gemm : 1;
+                double dg = sp_gemm_time(&s.acc, SP_MXFP8, 4096, 2880, 2880, 1) / g;
+                assert_true(dg > 0);
+                assert_rel(c[1].fwd, c[0].fwd, 1e-12);
+                assert_rel(d->count, 16, 1e-12); /* sp_op_price: all local experts' runs */
+                assert_rel(c[1].bwd - c[0].bwd, 16 * (x - 1) * dg, 1e-9);
+            }
+        }
+        assert_rel(c[2].fwd, c[0].fwd, 1e-12);
+        assert_rel(c[2].bwd, c[0].bwd, 1e-12);
+        if (mi == 1)
+            assert_rel(c[1].bwd, c[0].bwd, 1e-12);
+    }
+}
+
 /* Rule: the dispatch payload (src/ops.c moe_dispatch_bytes). Megatron-Core's all-to-all dispatcher sends the MoE
  * layer's 16-bit input unquantized (token_dispatcher.py:669-677, 705-711 at d98e8a64ddf3; the megatron-core stack's
  * kernels.alltoall_dispatch_16bit) and Transformer Engine's GroupedLinear casts each received copy: Qwen3-30B-A3B at
@@ -1379,6 +1436,7 @@ int main(void)
         cmocka_unit_test(test_router_fusion),
         cmocka_unit_test(test_fused_mlp),
         cmocka_unit_test(test_fp8_attention),
+        cmocka_unit_test(test_dglu_dbias_regression),
         cmocka_unit_test(test_dispatch_payload),
         cmocka_unit_test(test_async_tp_micro_pipeline),
         cmocka_unit_test(test_separate_projections),
