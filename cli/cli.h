@@ -97,6 +97,7 @@ void cli_print_energy(const sp_energy_result *e);
         {"moe-pad", 0, "MoE: pad expert buffers to capacity (static shapes, no dispatcher host sync; needs --capacity-factor)"}, \
         {"moe-router-fusion", 0, "MoE: router top-k and aux loss as Transformer Engine's fused kernels (moe_router_fusion)"}, \
         {"moe-fused-mlp", 0, "MoE: experts as Transformer Engine's CuTe-DSL fused grouped MLP (MXFP8, Blackwell; cutedsl_fused_grouped_mlp)"}, \
+        {"fp8-output-proj", 0, "LM head as Transformer Engine's MXFP8 linear under --dtype mxfp8 (Megatron-Core fp8_output_proj)"}, \
         {"fp8-attention", 0, "FP8 attention (fp8_dot_product_attention): cuDNN's MXFP8 kernel rate under --dtype mxfp8 on Blackwell"}, \
         {"ep-fold", 0, "MoE parallel folding: dp = gpus/(tp*cp*pp), EP x ETP carved out of TP x CP x DP"},  \
         {"moe-imbalance", 1, "MoE: tokens of the busiest EP rank / mean, >= 1 [1 = uniform routing]"},        \

@@ -213,7 +213,9 @@ tools/bridge_recipe_facts.py <Megatron-Bridge clone>` regenerates from the recip
   the all-to-all; empty = ETP = TP), `moe_fused_mlp` (MoE rows: 1 where the recipe sets `cutedsl_fused_grouped_mlp`,
   Transformer Engine's CuTe-DSL fused grouped MLP: the 26.06+ DeepSeek-V3, Qwen3 and GPT-OSS MXFP8 full-iteration
   recipes; docs/model.md "Fused grouped MLP") and `fp8_attention` (their `fp8_dot_product_attention`, 1 / 0 where
-  set; docs/model.md "FP8 attention"). The settings the model has no knob for are only in the row's notes
+  set; docs/model.md "FP8 attention"), `fp8_output_proj` (MXFP8 rows: 1 where the model's performance function for
+  the GPU sets Megatron-Core's `fp8_output_proj`, the LM head in MXFP8: DeepSeek-V3 and GPT-OSS-120B from 26.06;
+  docs/model.md "MXFP8 LM head"). The settings the model has no knob for are only in the row's notes
   (" | RECIPE=..."); activation CPU offloading is the `offload_layers` column (memory, and the copies where the
   system states its host link: docs/model.md "Activation offloading"); `bf16_layers` ("START,END", Megatron-Core
   `num_layers_at_start_in_bf16` / `num_layers_at_end_in_bf16` under `first_last_layers_bf16`; docs/model.md "BF16

@@ -503,6 +503,9 @@ typedef struct {
                                 cutedsl_fused_grouped_mlp): the gated activation and the quantization of the second
                                 GEMM's input (forward) and the first's output gradient (backward) in the GEMMs'
                                 epilogues; applies to MXFP8 on SM 10.x only (ops.c moe_fused_mlp); 0: unfused */
+    int fp8_output_proj;     /* 1: the LM head (and each MTP depth's pass through it) runs as Transformer Engine's
+                                MXFP8 linear (Megatron-Core fp8_output_proj, TELMHeadColumnParallelLinear) under an
+                                MXFP8 recipe: ops.c sp_ops_lm_head; 0: BF16 (the default) */
     int fp8_attention;       /* 1: FP8 attention (Megatron-Bridge fp8_dot_product_attention): under MXFP8 on the
                                 Blackwell family's cuDNN kernels, cuDNN's measured MXFP8 / BF16 rate ratio (ops.c
                                 flash_fp8); elsewhere no effect */

@@ -75,6 +75,13 @@
  * the weight cast (5); backward one per output gradient, the transposed re-layouts of the saved inputs (8). */
 #define FP8_CAST_KERNELS_FWD 5
 #define FP8_CAST_KERNELS_BWD 8
+/* The MXFP8 LM head's quantizations (fp8_output_proj, sp_ops_lm_head): one cast kernel of its input forward, one of
+ * its logits' gradient backward: TE quantizes each once per call into both layouts
+ * (NVIDIA/TransformerEngine@d0067d0da6cb:transformer_engine/pytorch/module/linear.py:386-398 input_quantizer with
+ * rowwise and columnwise usage; common/cast/mxfp8/quantize_mxfp8.cuh:803 one kernel writing the rowwise and
+ * columnwise outputs); the weight's once-per-step cast is not counted as a kernel */
+#define LM_HEAD_CAST_KERNELS_FWD 1
+#define LM_HEAD_CAST_KERNELS_BWD 1
 /* torchao's rowwise recipe (Float8LinearConfig.from_recipe_name("rowwise"): axiswise dynamic scaling of input,
  * weight and output gradient) casts every operand from its 16-bit tensor once per GEMM that reads it, the scale
  * running along that GEMM's reduction dimension (pytorch/ao@024fe94fd86a torchao/float8/float8_linear.py
@@ -1459,6 +1466,27 @@ static void elementwise(sp_layer_ctx *c, sp_layer_ops *l)
  * weight.requires_grad, :388 columnwise usage, :620 saved_inputmat; layernorm_linear.py:200 and :228 the same), and
  * Megatron-Bridge's PEFT freezes every base parameter (NVIDIA-NeMo/Megatron-Bridge@067f987df03b:src/megatron/bridge/
  * peft/base.py:176-190 freeze_model); its weights are still cast for fprop and dgrad. */
+static void quant_bytes(const sp_layer_ctx *c, double q_in, double q_out, double w, double fb[2])
+{
+    const sp_plan *p = c->p;
+    int wgrad = !p->frozen_base;
+    if (p->te_quant) {
+        int any = c->s->acc.fp8_any_layout;
+        double op_b = sp_quant_operand_bytes(any, c->d, p->fp8_recipe, wgrad) +
+                      (c->d == SP_NVFP4 && p->nvfp4_split && wgrad ? sp_nvfp4_split_cast_extra_bytes() : 0);
+        double reps = (double)sp_plan_replicas(p);
+        double n_micro = p->global_batch / ((reps > 1 ? reps : 1) * p->micro_batch);
+        fb[0] = q_in * op_b + w * sp_quant_weight_bytes(any, c->d, p->fp8_recipe) / (n_micro > 1 ? n_micro : 1);
+        fb[1] = q_out * op_b + (wgrad ? q_in * sp_quant_relayout_bytes(any, c->d, p->fp8_recipe) : 0);
+    } else if (c->d == SP_NVFP4) {
+        double q = sp_nvfp4_dual_cast_bytes();
+        fb[0] = (q_in + w) * q, fb[1] = q_out * q;
+    } else {
+        double cast_b = sp_quant_cast_bytes(c->d, p->fp8_recipe); /* hardware.c: bytes and scales per format */
+        fb[0] = q_in * cast_b + w * 4.0, fb[1] = q_out * cast_b + (wgrad ? q_in * 2.0 : 0);
+    }
+}
+
 static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
 {
     if (!sp_dtype_is_quantized(c->d))
@@ -1474,29 +1502,16 @@ static void fp8_casts(sp_layer_ctx *c, int moe, sp_layer_ops *l)
     } else if (c->ffn == SP_FFN_DENSE)
         w += pc->mlp_dense_per_layer / t;
     int wgrad = !p->frozen_base;
-    double fwd, bwd;
-    if (p->te_quant) {
-        int any = c->s->acc.fp8_any_layout;
-        double op_b = sp_quant_operand_bytes(any, c->d, p->fp8_recipe, wgrad) +
-                      (c->d == SP_NVFP4 && p->nvfp4_split && wgrad ? sp_nvfp4_split_cast_extra_bytes() : 0);
-        double reps = (double)sp_plan_replicas(p);
-        double n_micro = p->global_batch / ((reps > 1 ? reps : 1) * p->micro_batch);
-        fwd = c->q_in * op_b + w * sp_quant_weight_bytes(any, c->d, p->fp8_recipe) / (n_micro > 1 ? n_micro : 1);
-        bwd = c->q_out * op_b + (wgrad ? c->q_in * sp_quant_relayout_bytes(any, c->d, p->fp8_recipe) : 0);
-    } else if (c->d == SP_NVFP4) {
-        double q = sp_nvfp4_dual_cast_bytes();
-        fwd = (c->q_in + w) * q, bwd = c->q_out * q;
-    } else if (c->d == SP_FP8 && p->fp8_recipe == SP_FP8_ROWWISE) { /* torchao rowwise: six casts, two rescales */
+    if (!p->te_quant && c->d == SP_FP8 && p->fp8_recipe == SP_FP8_ROWWISE) { /* torchao rowwise: six casts, two rescales */
         double cast_b = sp_quant_cast_bytes(c->d, p->fp8_recipe), rb = FP8_ROWWISE_RESCALE_BYTES;
-        fwd = (c->q_in + w) * cast_b;
-        bwd = (c->q_out + w) * cast_b + c->q_in * rb + (wgrad ? (c->q_out + c->q_in) * cast_b + w * rb : 0);
+        double fwd = (c->q_in + w) * cast_b;
+        double bwd = (c->q_out + w) * cast_b + c->q_in * rb + (wgrad ? (c->q_out + c->q_in) * cast_b + w * rb : 0);
         bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, fwd, bwd, FP8_ROWWISE_KERNELS_FWD, FP8_ROWWISE_KERNELS_BWD);
         return;
-    } else {
-        double cast_b = sp_quant_cast_bytes(c->d, p->fp8_recipe); /* hardware.c: bytes and scales per format */
-        fwd = c->q_in * cast_b + w * 4.0, bwd = c->q_out * cast_b + (wgrad ? c->q_in * 2.0 : 0);
     }
-    bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, fwd, bwd, FP8_CAST_KERNELS_FWD, FP8_CAST_KERNELS_BWD);
+    double fb[2];
+    quant_bytes(c, c->q_in, c->q_out, w, fb);
+    bytes_op(l, "fp8_casts", SP_PART_MEMORY, 0, fb[0], fb[1], FP8_CAST_KERNELS_FWD, FP8_CAST_KERNELS_BWD);
 }
 
 /* TP communication: per TP-sharded block (attention, FFN) one all-reduce (or all-gather + reduce-scatter with SP)
@@ -1665,6 +1680,19 @@ void sp_ops_embedding(sp_layer_ctx *c, sp_layer_ops *l)
         coll(l, "embedding_allreduce", SP_PART_TP, 1, SP_COLL_ALLREDUCE, c->p->tp, 1, Th * ACT_BYTES, 1, 1);
 }
 
+/* Megatron-Core fp8_output_proj (plan.fp8_output_proj): with FP8 on and the MXFP8 recipe the LM head is Transformer
+ * Engine's column-parallel linear run inside the MXFP8 autocast (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/
+ * fp8_utils.py:730-745 is_mxfp8_output_proj_active; extensions/transformer_engine.py:1779-1905
+ * TELMHeadColumnParallelLinear, its forward under get_fp8_context; models/gpt/gpt_model.py:272-276 picks it for
+ * output_layer) instead of the BF16 ColumnParallelLinear: its forward, data- and weight-gradient GEMMs at the MXFP8
+ * rate, its operands quantized by TE like any MXFP8 linear's (the weight cached across micro-batches: TE's
+ * is_first_microbatch). The MTP depths compute their logits with the same output_layer, so their passes too. Any
+ * other dtype ignores the knob (transformer_config.py:1569-1575 refuses it without FP8 and MXFP8). */
+static int lm_head_mxfp8(const sp_layer_ctx *c)
+{
+    return c->p->fp8_output_proj && c->d == SP_MXFP8;
+}
+
 void sp_ops_lm_head(sp_layer_ctx *c, sp_layer_ops *l)
 {
     double T = c->T, V = c->m->vocab, t = c->t;
@@ -1674,8 +1702,15 @@ void sp_ops_lm_head(sp_layer_ctx *c, sp_layer_ops *l)
         linear(c, l, "lm_head", 0, 1, T, V / t, c->h, c->d);
         return;
     }
-    /* the LM head stays in 16 bits under FP8 (DeepSeek-V3 §3.3.1) */
-    gemm(l, "lm_head", 0, 1, T, V / t, c->h, c->d16, c->p->frozen_base ? SP_BWD_DATA : SP_BWD_WEIGHT);
+    /* the LM head stays in 16 bits under FP8 (DeepSeek-V3 §3.3.1), unless fp8_output_proj runs it in MXFP8 */
+    int q = lm_head_mxfp8(c);
+    gemm(l, "lm_head", 0, 1, T, V / t, c->h, q ? c->d : c->d16, c->p->frozen_base ? SP_BWD_DATA : SP_BWD_WEIGHT);
+    if (q) { /* its input, its logits' gradient and its weight quantized as fp8_casts prices a layer's */
+        double fb[2];
+        quant_bytes(c, T * c->h, T * V / t, V * c->h / t, fb);
+        bytes_op(l, "lm_head_casts", SP_PART_MEMORY, 0, fb[0], fb[1], LM_HEAD_CAST_KERNELS_FWD,
+                 LM_HEAD_CAST_KERNELS_BWD);
+    }
     bytes_op(l, "loss", SP_PART_MEMORY, 0, T * V / t * LOSS_BYTES_PER_LOGIT, 0, 0, 0);
     if (c->p->tp > 1) /* vocab-parallel cross-entropy */
         coll(l, "loss_allreduce", SP_PART_TP, 1, SP_COLL_ALLREDUCE, c->p->tp, 1, T * LOSS_REDUCE_BYTES_PER_TOKEN, 1, 0);

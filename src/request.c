@@ -256,6 +256,7 @@ sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err)
         (st = sp_req_flag(rq, "moe-router-fusion", &p->moe_router_fusion, err)) ||
         (st = sp_req_flag(rq, "moe-fused-mlp", &p->moe_fused_mlp, err)) ||
         (st = sp_req_flag(rq, "fp8-attention", &p->fp8_attention, err)) ||
+        (st = sp_req_flag(rq, "fp8-output-proj", &p->fp8_output_proj, err)) ||
         (st = sp_req_flag(rq, "no-reshard", &p->zero3_keep, err)) ||
         (st = word(rq, "recompute", recompute, 3, &rc, err)) ||
         (st = sp_req_flag(rq, "sp", &p->seq_parallel, err)) || (st = sp_req_str(rq, "dtype", &dt, err)))

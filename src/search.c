@@ -258,6 +258,7 @@ static void unit_init(unit_ctx *u, const layer_key *key)
     p->moe_pad = o->plan.moe_pad;
     p->moe_router_fusion = o->plan.moe_router_fusion;
     p->moe_fused_mlp = o->plan.moe_fused_mlp, p->fp8_attention = o->plan.fp8_attention;
+    p->fp8_output_proj = o->plan.fp8_output_proj;
     p->cuda_graphs = o->plan.cuda_graphs, p->moe_dispatcher = o->plan.moe_dispatcher; /* host knobs (ops.c) */
     p->flash_attention = o->plan.flash_attention;
     p->frozen_base = o->plan.frozen_base;

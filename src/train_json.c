@@ -97,6 +97,7 @@ static json_t *plan_json(const sp_train_report *r)
     sp_json_set_bool(o, "moe_router_fusion", p->moe_router_fusion);
     sp_json_set_bool(o, "moe_fused_mlp", p->moe_fused_mlp);
     sp_json_set_bool(o, "fp8_attention", p->fp8_attention);
+    sp_json_set_bool(o, "fp8_output_proj", p->fp8_output_proj);
     sp_json_set_int(o, "mtp_depths", sp_plan_mtp_depths(&r->model, p));
     return o;
 }

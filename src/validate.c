@@ -384,6 +384,10 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
     int ov[2] = {-1, -1}; /* the overlap_ep and overlap_tp cells */
     /* offload_layers: the recipe's activation offloading (Megatron-Core cpu_offloading_num_layers); empty = none */
     st = sp_csv_int(c, r, "offload_layers", 0, 0, 1 << 20, &p->offload_layers, err);
+    /* fp8_output_proj (0/1): the recipe's Megatron-Core fp8_output_proj (ops.c sp_ops_lm_head); empty = off, its
+     * default (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/transformer/transformer_config.py:635) */
+    if (!st)
+        st = sp_csv_int(c, r, "fp8_output_proj", 0, 0, 1, &p->fp8_output_proj, err);
     if (!st)
         st = row_bf16_layers(c, r, p, err);
     if (!st)

@@ -1161,6 +1161,38 @@ static void test_dglu_dbias_regression(void **st)
     }
 }
 
+/* Rule: Megatron-Core fp8_output_proj (src/ops.c sp_ops_lm_head) runs the LM head as Transformer Engine's MXFP8
+ * linear: its GEMM at the MXFP8 dtype instead of BF16, plus one memory-bound op lm_head_casts quantizing its input
+ * and logits' gradient as an MXFP8 operand (read 2 B, write both 1 + 1/32 B copies = 4.0625 B per element, nothing
+ * re-laid out backward) and its weight once per step. DeepSeek-V3 (h 7168, vocab 129280) at TP 1, EP 8, DP 1,
+ * micro-batch 4 x 4096 = 16384 tokens, global batch 256 = 8 micro-batches per replica: forward 16384 x 7168 x
+ * 4.0625 + 129280 x 7168 x 4.0625 / 8 B, backward 16384 x 129280 x 4.0625 B; one kernel each way. Off, or on
+ * under per-tensor FP8 (Megatron-Core refuses it without MXFP8), the LM head is the BF16 GEMM alone. */
+static void test_fp8_output_proj(void **st)
+{
+    (void)st;
+    sp_model m = load_model("deepseek-v3");
+    sp_system s = load_system("gb200-nvl72");
+    const double T = 16384, h = 7168, V = 129280, q = 2 + 2 * 1.03125;
+    struct { sp_dtype d; int on, mx; } k[] = {{SP_MXFP8, 1, 1}, {SP_MXFP8, 0, 0}, {SP_FP8, 1, 0}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        sp_plan p = ep8_plan();
+        p.n_gpus = 8, p.dp = 1, p.global_batch = 256, p.dtype = k[i].d, p.te_quant = 1, p.fp8_output_proj = k[i].on;
+        layer_fx fx;
+        sp_layer_ops l;
+        sp_ops_lm_head(layer_ctx(&fx, &m, &s, &p, 1), &l);
+        const sp_op *g = find_op(&l, "lm_head");
+        assert_non_null(g);
+        assert_int_equal(g->u.gemm.dtype, k[i].mx ? SP_MXFP8 : SP_BF16);
+        assert_rel(g->u.gemm.m * g->u.gemm.n * g->u.gemm.k, T * V * h, 1e-12);
+        if (!k[i].mx) {
+            assert_null(find_op(&l, "lm_head_casts"));
+            continue;
+        }
+        assert_bytes_op(find_op(&l, "lm_head_casts"), T * h * q + V * h * q / 8, T * V * q, 1, 1);
+    }
+}
+
 /* Rule: the dispatch payload (src/ops.c moe_dispatch_bytes). Megatron-Core's all-to-all dispatcher sends the MoE
  * layer's 16-bit input unquantized (token_dispatcher.py:669-677, 705-711 at d98e8a64ddf3; the megatron-core stack's
  * kernels.alltoall_dispatch_16bit) and Transformer Engine's GroupedLinear casts each received copy: Qwen3-30B-A3B at
@@ -1435,6 +1467,7 @@ int main(void)
         cmocka_unit_test(test_permute_bytes),
         cmocka_unit_test(test_router_fusion),
         cmocka_unit_test(test_fused_mlp),
+        cmocka_unit_test(test_fp8_output_proj),
         cmocka_unit_test(test_fp8_attention),
         cmocka_unit_test(test_dglu_dbias_regression),
         cmocka_unit_test(test_dispatch_payload),

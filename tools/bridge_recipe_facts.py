@@ -60,6 +60,12 @@ NVIDIA-NeMo/Megatron-Bridge@<commit>:<path>:<line>:
     the config's fp8_dot_product_attention -> cfg.mixed_precision.fp8_dot_product_attention, overrides.py:244-245;
     None, the default, leaves the precision config's: empty), cited in `fused_recipe` by the config's line that sets
     them (the config itself or the one it replace()s); for 26.08 the flat recipes read by hand (FLAT_FUSED).
+  - every MXFP8 row from 25.11: `fp8_output_proj` ("1": Megatron-Core's fp8_output_proj, the LM head as Transformer
+    Engine's MXFP8 linear), where the GPU's function of the model's performance script sets it
+    (scripts/performance/configs/<model>/*_llm_pretrain.py `def <model>_pretrain_config_<gpu>(`, up to the next def:
+    "cfg.model.fp8_output_proj = True", under its `if cfg.mixed_precision.fp8_recipe == "mxfp8"`; first in 26.06 =
+    v0.5.0), whatever the layout, cited in `fp8_output_proj_recipe`; for 26.08 the flat recipes read by hand
+    (FLAT_OUTPUT_PROJ).
 A row whose release has no such config gets a line with `unmatched` saying which config came nearest and where it
 differs. Release -> tag: docs/releases/software-versions.md and the first tag whose docs carry the release's table.
 With --check nothing is written; the exit status is 1 when the file differs from what this script would write.
@@ -96,8 +102,8 @@ KEY = bridge_recipes.KEY
 COLS = KEY + ["recipe", "moe_dispatcher", "overlap_ep", "cuda_graphs", "recompute", "recompute_detail",
               "moe_capacity", "moe_pad", "megatron_fsdp", "cpu_offload_layers", "bf16_layers", "bf16_layers_source",
               "pp_split", "mtp_layers", "overlap_tp", "overlap_tp_recipe", "moe_router_fusion",
-              "moe_router_fusion_recipe", "etp", "moe_fused_mlp", "fp8_attention", "fused_recipe", "extra",
-              "unmatched"]
+              "moe_router_fusion_recipe", "etp", "moe_fused_mlp", "fp8_attention", "fused_recipe", "fp8_output_proj",
+              "fp8_output_proj_recipe", "extra", "unmatched"]
 # the library recipe (path, function) the model's performance configs start from, for the models whose recipe runs
 # MTP depths of its own (the perf scripts' <model>_llm_pretrain.py call it and do not touch MTP)
 LIB_MTP = {"Nemotron-3-Super": ("src/megatron/bridge/recipes/nemotronh/nemotron_3_super.py",
@@ -300,6 +306,15 @@ FLAT_FUSED = {
               "GPT-OSS-120B": ("1", "1", "gpt_oss/gb300/gpt_oss.py:216,231,251; gpt_oss/common.py:42,44"),
               "Qwen3-30B-A3B": ("1", "1", "qwen/gb300/qwen3_moe.py:301,327,347; qwen/common.py:51,55"),
               "Qwen3-235B-A22B": ("1", "1", "qwen/gb300/qwen3_moe.py:461,487,507; qwen/common.py:51,55")}}
+
+# 26.08: the flat MXFP8 recipes that turn on fp8_output_proj, read by hand per GPU and model: the function's call of
+# its model's full-iteration MXFP8 helper and the helper's line (DeepSeek-V3: the fp8_output_proj=True argument;
+# GPT-OSS: the helper sets it). Qwen3 and Nemotron-3 functions do not set it (qwen/common.py has no such line).
+FLAT_OUTPUT_PROJ = {
+    "gb200": {"DeepSeek-V3 671B-A37B": "deepseek/gb200/deepseek_v3.py:160; deepseek/common.py:71",
+              "GPT-OSS-120B": "gpt_oss/gb200/gpt_oss.py:239; gpt_oss/common.py:28"},
+    "gb300": {"DeepSeek-V3 671B-A37B": "deepseek/gb300/deepseek_v3.py:157; deepseek/common.py:71",
+              "GPT-OSS-120B": "gpt_oss/gb300/gpt_oss.py:231; gpt_oss/common.py:28"}}
 
 
 class Repo:
@@ -696,6 +711,33 @@ def flat_fused(repo, row, key):
         MB, repo.short(TAGS["26.08"]), P6, m[2]))
 
 
+def output_proj_facts(repo, rel, row):
+    """fp8_output_proj of the row's MXFP8 recipe: the model's performance-script function for the row's GPU (25.11 ..
+    26.06.01), FLAT_OUTPUT_PROJ for 26.08; {} where it is not set."""
+    if row["precision"] != "mxfp8" or rel == "25.09":
+        return {}
+    if rel == "26.08":
+        m = FLAT_OUTPUT_PROJ.get(GPU[row["system"]], {}).get(row["model"])
+        return dict(fp8_output_proj="1", fp8_output_proj_recipe="%s@%s:%s" % (
+            MB, repo.short(TAGS[rel]), "; ".join(P6 + x for x in m.split("; ")))) if m else {}
+    prefix = [p for m, p, _ in MODELS if row["model"].startswith(m)]
+    if not prefix:
+        return {}
+    ref, fn = TAGS[rel], "def %s_pretrain_config_%s(" % (prefix[0].lower(), GPU[row["system"]])
+    for path in repo.git("ls-tree", "-r", "--name-only", ref, "scripts/performance/configs").splitlines():
+        if not path.endswith("_llm_pretrain.py"):
+            continue
+        lines = repo.git("show", ref + ":" + path).splitlines()
+        start = [i for i, s in enumerate(lines) if s.startswith(fn)]
+        for i in range(start[0] + 1 if start else len(lines), len(lines)):
+            if lines[i].startswith("def "):
+                break
+            if re.match(r"\s*cfg\.model\.fp8_output_proj\s*=\s*True", lines[i]):
+                return dict(fp8_output_proj="1", fp8_output_proj_recipe="%s@%s:%s:%d-%d %s" % (
+                    MB, repo.short(ref), path, i, i + 1, fn[4:-1]))
+    return {}
+
+
 def main():
     if len(sys.argv) < 2 or sys.argv[1].startswith("-"):
         sys.exit(__doc__)
@@ -727,6 +769,7 @@ def main():
             f["pp_split"] = pp_split(repo, rel, row, f)
             f["mtp_layers"] = mtp_layers(repo, rel, row, f) or mtp_depths(repo, rel, row)
             f.update(tp_overlap_facts(repo, rel, row))
+            f.update(output_proj_facts(repo, rel, row))
             if moe:
                 f.update(router_fusion_facts(repo, rel, row))
             facts[tuple([rel] + [row[k] for k in KEY[1:]])] = f

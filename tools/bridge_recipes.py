@@ -46,6 +46,8 @@ Per row (the rules are the same for every row; nothing is keyed on a row id or a
   - `moe_fused_mlp` (MoE rows with a matched recipe: 1 where it runs Transformer Engine's CuTe-DSL fused grouped MLP,
     Megatron-Bridge's cutedsl_fused_grouped_mlp) and `fp8_attention` (its mixed_precision.fp8_dot_product_attention,
     1 / 0 where the recipe sets it) when empty;
+  - `fp8_output_proj` (MXFP8 rows: 1 where the model's performance function for the row's GPU sets Megatron-Core's
+    fp8_output_proj, the LM head in MXFP8; the release's, whatever the layout) when empty;
   - the row's notes get one " | RECIPE=..." part with the citation and every recipe setting, the ones the model
     has no knob for named as such.
 With --check nothing is written; the exit status is 1 when the CSV is not what this script would write.
@@ -207,6 +209,8 @@ def recipe_note(f):
             x for x in ("cutedsl_fused_grouped_mlp" if f.get("moe_fused_mlp") == "1" else "",
                         "fp8_dot_product_attention %s" % ("on" if f["fp8_attention"] == "1" else "off")
                         if f.get("fp8_attention") else "") if x), f["fused_recipe"]))
+    if f.get("fp8_output_proj"):
+        parts.append("fp8_output_proj on (the fp8_output_proj column: %s)" % f["fp8_output_proj_recipe"])
     if f["extra"]:
         parts.append(f["extra"])
     return TAG + "; ".join(parts) + bf16_note(f)
@@ -226,7 +230,8 @@ def enrich(row, header, facts):
     if f is not None:
         # the release's, whatever the layout: token drop, the BF16 layers of its precision config, the TP overlap
         fill = {"moe_capacity": f["moe_capacity"], "moe_pad": f["moe_pad"], "bf16_layers": f["bf16_layers"],
-                "overlap_tp": f["overlap_tp"], "moe_router_fusion": f.get("moe_router_fusion", "")}
+                "overlap_tp": f["overlap_tp"], "moe_router_fusion": f.get("moe_router_fusion", ""),
+                "fp8_output_proj": f.get("fp8_output_proj", "")}
         if f["recipe"]:
             rc, mods, layers = recompute_cells(f)
             fill.update({"recompute": rc, "seq_parallel": "1" if int(row["tp"] or 1) > 1 else "0",
@@ -253,7 +258,7 @@ def enrich(row, header, facts):
 
 RECIPE_COLS = ("overlap_ep", "cuda_graphs", "moe_dispatcher", "recompute_modules", "recompute_layers", "moe_capacity",
                "moe_pad", "offload_layers", "bf16_layers", "pp_layout", "mtp_layers", "overlap_tp", "moe_router_fusion",
-               "etp", "moe_fused_mlp", "fp8_attention")
+               "etp", "moe_fused_mlp", "fp8_attention", "fp8_output_proj")
 
 
 def recipe_header(header):

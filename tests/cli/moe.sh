@@ -11,6 +11,8 @@ expect_out moe_router_fusion_json '"moe_dispatcher":"alltoall","moe_router_fusio
 # Rule: --moe-fused-mlp and --fp8-attention are plan knobs (Megatron-Bridge cutedsl_fused_grouped_mlp,
 # fp8_dot_product_attention) the JSON plan reports
 expect_out moe_fused_mlp_json '"moe_router_fusion":false,"moe_fused_mlp":true,"fp8_attention":true' -- train $DS --moe-fused-mlp --fp8-attention --json
+# Rule: --fp8-output-proj is a plan knob (Megatron-Core fp8_output_proj: the LM head in MXFP8) the JSON plan reports
+expect_out fp8_output_proj_json '"fp8_attention":false,"fp8_output_proj":true' -- train $DS --fp8-output-proj --json
 expect_out moe_gpu_hours '"gpu_hours":' -- train $DS --tokens 14.8T --json
 expect_out etp_mixtral 'ETP 2 x EP 8' -- train --model mixtral-8x7b --system dgx-h100 --gpus 64 --tp 4 --etp 2 --ep 8 --global-batch 256 --seq-len 4096 --zero 1
 expect_out long_context 'step time' -- train --model llama3-8b --system dgx-h100 --gpus 32 --cp 32 --seq-len 1048576 --global-batch 1 --recompute full --zero 3
