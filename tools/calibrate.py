@@ -15,8 +15,9 @@ base stack's fit set and it inherits the base's factors, never gets its own (a r
 that release's recipes set, not a fitted efficiency: fitting per release would tune per row in disguise); a
 derived preset that states its own "efficiency" is refused.
 The factors (data/software/STACK.json "efficiency".FAMILY: gemm, fp8_gemm, attn, mem; 1 = the accelerator file's
-curve) start from the priors below and are fitted by coordinate descent over a grid (0.50..1.30, step 0.02),
-two sweeps, minimising the MAPE of step time over the fit set with `scaleplan validate --data-dir` on a copy
+curve) are fitted by coordinate descent over a grid (0.30..1.30, step 0.02) within cited bounds (BOUNDS below),
+run to a fixed point from fixed starts (descend, calibrate), minimising the MAPE of step time over the fit set
+with `scaleplan validate --data-dir` on a copy
 of data/. A factor is fitted only when the fit set has rows that depend on it (gemm: at least 5 16-bit rows of
 dense models -- MoE rows carry dispatch and grouped-GEMM costs a GEMM factor must not absorb; fp8_gemm:
 FP8/MXFP8/NVFP4 rows); otherwise it stays at its prior. With --write the factors go into data/software/*.json and
@@ -38,7 +39,7 @@ KEYS = ["gemm", "fp8_gemm", "attn", "mem", "moe_gemm"]
 GRID = [round(0.30 + 0.02 * i, 2) for i in range(51)]
 MAX_SWEEPS = 50
 
-# Bounds: a factor may not claim a kernel rate that published microbenchmarks rule out, whatever the rows want.
+# BOUNDS: a factor may not claim a kernel rate that published microbenchmarks rule out, whatever the rows want.
 # A factor that ends at its bound is reported as such, with the rows that pull it there: the model lacks (or
 # overprices) a cost those rows carry, and the bound keeps that cost out of the kernel rates. Bounds are fractions
 # of the peak, converted to factors of the accelerator files' curves and snapped inward onto GRID.
