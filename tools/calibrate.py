@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
 """Fit the efficiency factors of each (hardware family x software stack) pair on the visible validation rows.
 
-Usage:  python3 tools/calibrate.py [--write]      (from the repository root, after `make all`)
+Usage:  python3 tools/calibrate.py [--write] [--pairs FAMILY:STACK[,FAMILY:STACK...]]
+        (from the repository root, after `make all`)
 
 One calibration per (family x stack), never per row (docs/calibration.md). For each pair below, the rows of
 data/validation/*.csv that ran on that stack (column `software`) on an accelerator of that family (system ->
@@ -20,8 +21,12 @@ run to a fixed point from fixed starts (descend, calibrate), minimising the MAPE
 with `scaleplan validate --data-dir` on a copy
 of data/. A factor is fitted only when the fit set has rows that depend on it (gemm: at least 5 16-bit rows of
 dense models -- MoE rows carry dispatch and grouped-GEMM costs a GEMM factor must not absorb; fp8_gemm:
-FP8/MXFP8/NVFP4 rows); otherwise it stays at its prior. With --write the factors go into data/software/*.json and
-the result table into docs/calibration.md; without it the script only prints.
+FP8/MXFP8/NVFP4 rows); otherwise it stays at its prior. With --write the factors go into data/software/*.json (the
+result table of docs/calibration.md is updated by hand from the printout); without it the script only prints.
+--pairs fits (and with --write writes) only the named pairs, e.g. --pairs hopper:llm-foundry: the pairs' fit sets
+are disjoint (a row belongs to one family and one root stack), so one pair's fit never depends on whether another
+pair was refitted, and a pair whose refit is not adopted keeps the factors in place (docs/calibration.md, "Which
+fits are written").
 """
 import csv
 import functools
@@ -390,13 +395,37 @@ def write_results(results):
             f.write("\n")
 
 
+def usage_error(msg):
+    """bad arguments: one line on stderr, exit 2 (the CLI's convention)"""
+    print("calibrate.py: " + msg, file=sys.stderr)
+    sys.exit(2)
+
+
+def parse_pairs(argv):
+    """the pairs named by --pairs FAMILY:STACK[,...] (all of PRIORS without it); an unknown pair or argument is an
+    error naming what is allowed"""
+    allowed = ", ".join("%s:%s" % p for p in PRIORS)
+    args, pairs = list(argv), list(PRIORS)
+    if "--write" in args:
+        args.remove("--write")
+    if args[:1] == ["--pairs"] and len(args) == 2:
+        pairs = [tuple(x.split(":", 1)) for x in args[1].split(",")]
+        bad = [x for x in pairs if x not in PRIORS]
+        if bad:
+            usage_error("--pairs: unknown pair %s (allowed: %s)" % (":".join(bad[0]), allowed))
+    elif args:
+        usage_error("unknown argument %s (usage: [--write] [--pairs FAMILY:STACK,...]; pairs: %s)" % (args[0], allowed))
+    return pairs
+
+
 def main():
     write = "--write" in sys.argv[1:]
+    pairs = parse_pairs(sys.argv[1:])
     tmp = tempfile.mkdtemp(prefix="sp-calibrate-")
     try:
         data = os.path.join(tmp, "data")
         shutil.copytree(os.path.join(ROOT, "data"), data)
-        results = [calibrate(data, fam, stack) for (fam, stack) in PRIORS]
+        results = [calibrate(data, fam, stack) for (fam, stack) in pairs]
     finally:
         shutil.rmtree(tmp, ignore_errors=True)
     for r in results:
