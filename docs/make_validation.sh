@@ -33,14 +33,18 @@ family and overall.
 HDR
 echo '```'
 "$BIN" validate "$DATA/training_runs.csv" "$DATA/training_runs_megatron_core.csv" | sed -n '/^per source family/,$p'
+"$BIN" validate "$DATA/training_runs.csv" "$DATA/training_runs_megatron_core.csv" --csv |
+    awk -F, '$2 == "MPTH" || $2 == "BRIDGE" { e = $5 < 0 ? -$5 : $5; s += e; n++ }
+             END { printf "issue 18 set (MPTH + BRIDGE): n=%d MAPE %.2f %%\n", n, s / n }'
 echo '```'
 cat <<'MID0'
 
 Targets of issue 2: Korthikanti et al. Table 5 (KOR22-T5, 8 rows) MAPE <= 5 % (Calculon: 3.65 %); all Megatron
 rows (NAR21, KOR22, MLM20) <= 10 %; MosaicML (MPT) <= 15 %. The MosaicML H100 rows (MPTH) and the Megatron-Core
 tables (BRIDGE) are predicted with one set of efficiency factors per (hardware family x software stack), fitted by
-tools/calibrate.py on the rows of that pair (docs/calibration.md: method, priors, result); issue 18's target for
-them is 8 %. Step times are compared, so the FLOP convention of a source's MFU does not enter (Megatron-Bridge's
+tools/calibrate.py on the rows of that pair (docs/calibration.md: method, priors, result); issue 18's target is
+on them together ("the Hopper/Blackwell rows -- MPTH and all of the Megatron-Core tables -- MAPE <= 8 %, no family
+above 12 %": the "issue 18 set" line above; tests/test_validate.c test_issue18_set guards it). Step times are compared, so the FLOP convention of a source's MFU does not enter (Megatron-Bridge's
 "Model TFLOP/s" halves causal attention; scaleplan's MFU counts the full s x s, and its attention time prices the
 causal kernel's half: docs/model.md).
 

@@ -3,6 +3,7 @@
  * model meets them and regression guards at today's baseline where it does not yet (issue 18 brings those down). */
 #include "testutil.h"
 
+#include <math.h>
 #include <stdlib.h>
 
 typedef struct {
@@ -95,6 +96,35 @@ static void test_megatron_core(void **st)
      * target is 8 % */
     assert_true(s.all.mape_pct <= 14.5);
     free(rows);
+}
+
+/* sum of |error| and count of the evaluated rows of one family (NULL: every family) in one validation file */
+static void family_abs_error(const char *csv, const char *fam, double *sum, int *n)
+{
+    sp_validate_row *rows;
+    int nr;
+    sp_error e = {0};
+    assert_int_equal(sp_validate_training(SP_DATA_DIR, csv, &rows, &nr, &e), SP_OK);
+    for (int i = 0; i < nr; i++)
+        if (rows[i].ok && (!fam || strcmp(rows[i].family, fam) == 0))
+            *sum += fabs(rows[i].error_pct), ++*n;
+    free(rows);
+}
+
+/* Rule: issue 18's accuracy target is on its Hopper/Blackwell set, the MosaicML H100 rows (MPTH) of training_runs.csv
+ * together with every row of the Megatron-Core tables (BRIDGE): MAPE <= 8 % over the 247 evaluated rows, no family
+ * of them above 12 % (test_training_runs, test_megatron_core guard each). 7.97 % with the earlier llm-foundry
+ * factors, 7.78 % with its bounded fit (docs/calibration.md): a regression guard at the target itself. */
+static void test_issue18_set(void **st)
+{
+    (void)st;
+    double sum = 0;
+    int n = 0;
+    family_abs_error(SP_VALIDATION_DIR "/training_runs.csv", "MPTH", &sum, &n);
+    family_abs_error(SP_VALIDATION_DIR "/training_runs_megatron_core.csv", NULL, &sum, &n);
+    print_message("MPTH + BRIDGE n=%d MAPE %.2f %%\n", n, sum / n);
+    assert_int_equal(n, 247);
+    assert_true(sum / n <= 8.0);
 }
 
 /* Rule: the task of a row (no task column: the notes' "TASK=LoRA" or the model's "(LoRA)") sends LoRA rows through the
@@ -193,6 +223,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_training_runs),
         cmocka_unit_test(test_megatron_core),
+        cmocka_unit_test(test_issue18_set),
         cmocka_unit_test(test_csv_v2),
         cmocka_unit_test(test_task_rows),
         cmocka_unit_test(test_release_rows),
