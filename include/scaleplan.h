@@ -297,6 +297,10 @@ typedef struct {
     double l2_bytes;
     int n_sm;                 /* streaming multiprocessors / compute units (wave quantization) */
     int fp8_any_layout;       /* FP8 GEMMs take non-TN layouts (Blackwell): per-tensor FP8 needs no transposed copies */
+    int cc;                   /* CUDA compute capability as 10 x major + minor (accelerator field compute_capability:
+                                 90 = 9.0 Hopper, 100 = 10.0 B200/GB200, 103 = 10.3 B300/GB300): what Transformer
+                                 Engine, cuDNN and PyTorch gate kernels on (ops.c, memory.c); 0 = not a CUDA GPU or
+                                 not stated (no compute-capability-gated kernel) */
     double tdp_w;
     double idle_w;
     double price_usd;
@@ -502,13 +506,13 @@ typedef struct {
     int moe_fused_mlp;       /* 1: the routed experts run Transformer Engine's CuTe-DSL fused grouped MLP (Megatron-Bridge
                                 cutedsl_fused_grouped_mlp): the gated activation and the quantization of the second
                                 GEMM's input (forward) and the first's output gradient (backward) in the GEMMs'
-                                epilogues; applies to MXFP8 on SM 10.x only (ops.c moe_fused_mlp); 0: unfused */
+                                epilogues; applies to MXFP8 on compute capability 10.x only (ops.c moe_fused); 0: unfused */
     int fp8_output_proj;     /* 1: the LM head (and each MTP depth's pass through it) runs as Transformer Engine's
                                 MXFP8 linear (Megatron-Core fp8_output_proj, TELMHeadColumnParallelLinear) under an
                                 MXFP8 recipe: ops.c sp_ops_lm_head; 0: BF16 (the default) */
     int fp8_attention;       /* 1: FP8 attention (Megatron-Bridge fp8_dot_product_attention): under MXFP8 on the
-                                Blackwell family's cuDNN kernels, cuDNN's measured MXFP8 / BF16 rate ratio (ops.c
-                                flash_fp8); elsewhere no effect */
+                                cuDNN kernels of compute capability >= 10.0, cuDNN's measured MXFP8 / BF16 rate
+                                ratio (ops.c flash_fp8); elsewhere no effect */
     double moe_imbalance;    /* tokens of the busiest EP rank / mean (>= 1); 0 = 1 (uniform routing) */
     sp_fp8_recipe fp8_recipe;/* scaling recipe of fp8 GEMMs; 0 = the stack's default */
     int te_quant;            /* 1: FP8/FP4 operands quantized as Transformer Engine under Megatron-Core does (weights

@@ -453,8 +453,8 @@ static sp_status load_preset(const char *data_dir, const char *kind, const char 
 /* ---- accelerators ---- */
 
 static const char *const accel_keys[] = {"name", "family", "description", "peak_tflops", "hbm", "hbm_bw", "l2", "n_sm",
-                                         "tdp_w", "idle_w", "price_usd", "fp8_gemm_any_layout", "efficiency",
-                                         "sources", NULL};
+                                         "tdp_w", "idle_w", "price_usd", "fp8_gemm_any_layout", "compute_capability",
+                                         "efficiency", "sources", NULL};
 static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead",
                                        "fp8_gemm_max", "fp8_gemm_k_half", "mxfp8_gemm_rel", "nvfp4_gemm_rel", "attn_kernels",
                                        "comm_sms",
@@ -496,6 +496,22 @@ static sp_status parse_attn_kernels(const src_file *f, json_t *e, sp_accel *a, s
         a->eff.attn_fwd[c] = x, a->eff.attn_bwd[c] = y;
         a->eff.attn_band_fwd[c] = bx, a->eff.attn_band_bwd[c] = by;
     }
+    return SP_OK;
+}
+
+/* compute_capability: the CUDA compute capability major.minor (NVIDIA's CUDA GPUs table, or
+ * nvidia-smi --query-gpu=compute_cap), a number like 9.0 or 10.3, into a->cc = 10 x major + minor; absent: 0 (not a
+ * CUDA GPU). Minor versions are one digit (CUDA's table: 5.0 .. 12.1), majors 1..99. */
+static sp_status parse_cc(const src_file *f, json_t *o, sp_accel *a, sp_error *err)
+{
+    json_t *v = json_object_get(o, "compute_capability");
+    if (!v)
+        return SP_OK;
+    double x = json_number_value(v), t = round(x * 10);
+    if (!json_is_number(v) || !(x >= 1 && x < 100) || fabs(x * 10 - t) > 1e-6)
+        return sp_fail(err, SP_EINVAL, "%s:%d: field 'compute_capability' must be a CUDA compute capability major.minor "
+                       "like 9.0 or 10.3 (one digit of minor, major 1..99)", f->path, key_line(f, "compute_capability"));
+    a->cc = (int)t;
     return SP_OK;
 }
 
@@ -558,7 +574,7 @@ static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, s
         return rc;
     if ((rc = get_qty(f, o, "price_usd", SP_UNIT_NONE, 0, 1e9, &a->price_usd, NULL, err)))
         return rc;
-    if ((rc = get_bool(f, o, "fp8_gemm_any_layout", &a->fp8_any_layout, err)))
+    if ((rc = get_bool(f, o, "fp8_gemm_any_layout", &a->fp8_any_layout, err)) || (rc = parse_cc(f, o, a, err)))
         return rc;
     json_t *e = json_object_get(o, "efficiency");
     if (!json_is_object(e))

@@ -27,9 +27,12 @@
  *    small tensor with every PyTorch kernel module loaded (CUDA_MODULE_LOADING=DEFAULT), 287,047,680 B with lazy
  *    loading (pytorch/pytorch#86509); a training step runs enough distinct kernels (GEMMs, attention, NCCL, Transformer
  *    Engine) that the eager figure is the one taken;
- *  - cuBLAS workspaces: 32 MiB per (handle, stream) on Hopper and later, 4 MiB before (cuBLAS docs, cublasSetWorkspace;
- *    PyTorch's CUDABlas.cpp since pytorch/pytorch#120925), one on the compute stream (PyTorch) and 4 of Transformer
- *    Engine's (transformer_engine/pytorch get_num_cublas_streams() = 4, get_cublas_workspace_size_bytes);
+ *  - cuBLAS workspaces: 32 MiB per (handle, stream) on compute capability 9.0 (Hopper) and later, 4 MiB before (cuBLAS
+ *    docs, cublasSetWorkspace; PyTorch's CUDABlas.cpp since pytorch/pytorch#120925; Transformer Engine gates on the
+ *    major: NVIDIA/TransformerEngine@42b840051647 transformer_engine/pytorch/cpp_extensions/gemm.py:33-38, major >= 9:
+ *    32 MiB + 1 KiB, else 4 MiB), one on the compute stream (PyTorch) and 4 of Transformer Engine's
+ *    (transformer_engine/pytorch get_num_cublas_streams() = 4, get_cublas_workspace_size_bytes); an accelerator
+ *    without a compute capability (not a CUDA GPU) keeps the 32 MiB figure;
  *  - NCCL: per communicator the plan uses (a TP, CP, EP, DP, expert-DP or PP group of more than one rank), per channel,
  *    one connection's buffers of each protocol: Simple NCCL_BUFFSIZE 4 MiB + LL 512 KiB + LL128 4,915,200 B (NCCL
  *    src/init.cc DEFAULT_BUFFSIZE, DEFAULT_LL_BUFFSIZE, DEFAULT_LL128_BUFFSIZE; docs "Environment Variables":
@@ -44,14 +47,10 @@
 #define SP_NCCL_CONN_BYTES (4194304.0 + 524288.0 + 4915200.0)
 #define SP_NCCL_CHANNELS 16
 
-/* cuBLAS workspace size of one stream: 32 MiB from Hopper on (NVIDIA families after Ada), 4 MiB for the others */
+/* cuBLAS workspace size of one stream: 4 MiB below compute capability 9.0 (Pascal .. Ada), else 32 MiB */
 static double cublas_workspace(const sp_accel *a)
 {
-    static const char *const older[] = {"pascal", "volta", "turing", "ampere", "ada"};
-    for (size_t i = 0; i < sizeof older / sizeof older[0]; i++)
-        if (strcmp(a->family, older[i]) == 0)
-            return SP_CUBLAS_WORKSPACE_OLDER;
-    return SP_CUBLAS_WORKSPACE_HOPPER;
+    return a->cc > 0 && a->cc < 90 ? SP_CUBLAS_WORKSPACE_OLDER : SP_CUBLAS_WORKSPACE_HOPPER;
 }
 
 /* Communicators of more than one rank the plan's step uses: TP, CP, EP, DP (the dense gradient group), the expert

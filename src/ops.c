@@ -1126,8 +1126,9 @@ static void moe_act_clamp(sp_layer_ctx *c, sp_layer_ops *l, double rows, double 
  * NVIDIA-NeMo/Megatron-Bridge@fcbb6031103d scripts/performance/utils/overrides.py:238-243, perf_plugins.py:308-309).
  * TE fuses the experts' GroupedLinear + scaled GLU + GroupedLinear only under an MXFP8 recipe, on SM 10.x, for
  * SwiGLU or the clamped GeGLU (NVIDIA/TransformerEngine@42b840051647 = v2.15, transformer_engine/pytorch/ops/
- * _common.py:118-178 fuse_grouped_mlp_ops; ops/fused/forward_grouped_mlp.py:73-83 is_supported: compute capability
- * 10, the Blackwell family here; the kernels arrived in v2.15 with TransformerEngine#2769). Forward, one cuDNN
+ * _common.py:118-178 fuse_grouped_mlp_ops; ops/fused/forward_grouped_mlp.py:73-83 is_supported, :77 and
+ * backward_grouped_mlp.py:325: compute capability major 10, the accelerator's compute_capability field 10.x, B200 /
+ * GB200 10.0, B300 / GB300 10.3; the kernels arrived in v2.15 with TransformerEngine#2769). Forward, one cuDNN
  * CuTe-DSL kernel runs the first grouped GEMM, the probability-scaled GLU and the MXFP8 quantization of the second
  * GEMM's input in its epilogue, writing the GEMM output (saved for backward) and the row- and column-wise MXFP8
  * copies (forward_grouped_mlp.py:350-368 grouped_gemm_glu_wrapper_sm100, c_tensor / d_tensor / d_col_tensor; :478
@@ -1141,7 +1142,7 @@ static void moe_act_clamp(sp_layer_ctx *c, sp_layer_ops *l, double rows, double 
  * keep the family's curve. */
 static int moe_fused(const sp_layer_ctx *c)
 {
-    return c->p->moe_fused_mlp && c->d == SP_MXFP8 && c->m->gated && strcmp(c->s->acc.family, "blackwell") == 0;
+    return c->p->moe_fused_mlp && c->d == SP_MXFP8 && c->m->gated && c->s->acc.cc / 10 == 10;
 }
 
 /* the backward dGLU kernel's time over the curve's (DGLU_DBIAS_* above): the regressed dbias path of cudnn-frontend
@@ -1287,12 +1288,13 @@ static void dequant(sp_layer_ctx *c, int moe, sp_layer_ops *l)
 }
 
 /* FP8 attention's rate against the BF16 kernel's (MXFP8_* above): cuDNN's MXFP8 kernel where the plan asks for FP8
- * attention under MXFP8 on the Blackwell family with the cuDNN attention class; the op's fwd_x / bwd_x scale
- * flash_rate (0: the 16-bit kernel) */
+ * attention under MXFP8 with the cuDNN attention class on compute capability >= 10.0 (Transformer Engine disables
+ * FusedAttention for MXFP8 below: NVIDIA/TransformerEngine@42b840051647 transformer_engine/pytorch/attention/
+ * dot_product_attention/utils.py:590-593; the ratios were measured on 10.0 / 10.3 and are taken for later ones); the
+ * op's fwd_x / bwd_x scale flash_rate (0: the 16-bit kernel) */
 static void flash_fp8(const sp_layer_ctx *c, sp_op *o, double sk)
 {
-    if (!c->p->fp8_attention || c->d != SP_MXFP8 || c->s->attn_kernel != SP_ATTN_CUDNN ||
-        strcmp(c->s->acc.family, "blackwell") != 0)
+    if (!c->p->fp8_attention || c->d != SP_MXFP8 || c->s->attn_kernel != SP_ATTN_CUDNN || c->s->acc.cc < 100)
         return;
     int mla = c->mixer == SP_MIX_MLA;
     o->u.flash.fwd_x = o->u.flash.band ? MXFP8_BAND_FWD : mla ? MXFP8_ATTN_MLA_FWD : MXFP8_ATTN_FWD;

@@ -318,8 +318,9 @@ static void test_sliding_band(void **st)
     assert_rel(find_op(&band, "flash_attention")->u.flash.flops, f->u.flash.flops, 1e-12);
 }
 
-/* Rule: FP8 attention (src/ops.c flash_fp8) under MXFP8 on the Blackwell family's cuDNN kernels scales the flash op's
- * rate by cuDNN's measured MXFP8 / BF16 ratio on the same shapes (cudnn-frontend's GB200 benchmark at 4096 tokens):
+/* Rule: FP8 attention (src/ops.c flash_fp8) under MXFP8 on cuDNN kernels of compute capability >= 10.0 scales the
+ * flash op's rate by cuDNN's measured MXFP8 / BF16 ratio on the same shapes (cudnn-frontend's GB200 benchmark at 4096
+ * tokens):
  * heads of 128 forward 1.20, backward 0.92; MLA's 192/128 heads 1.37 / 1.29; a sliding band forward 1.00 and
  * backward 923 / s (its FP8 time grows with s^2): GPT-OSS-20B at 4096 tokens 923 / 4096 = 0.2253. Priced time
  * (overhead aside) is the 16-bit op's divided by the ratio. Not without the plan's fp8_attention, under per-tensor
@@ -355,6 +356,44 @@ static void test_fp8_attention(void **st)
         double ovh = s.acc.eff.kernel_overhead_s, fx1 = k[i].fx > 0 ? k[i].fx : 1, bx1 = k[i].bx > 0 ? k[i].bx : 1;
         assert_rel((c[1].fwd - ovh) * fx1, c[0].fwd - ovh, 1e-12);
         assert_rel((c[1].bwd - ovh) * bx1, c[0].bwd - ovh, 1e-12);
+    }
+}
+
+/* Rule: the kernels Transformer Engine gates on the CUDA compute capability follow the accelerator's
+ * compute_capability field, not its family name (src/ops.c moe_fused: major 10, TE forward_grouped_mlp.py:77;
+ * flash_fp8: >= 10.0, TE dot_product_attention/utils.py:591). Qwen3-30B-A3B (SwiGLU) and GPT-OSS-20B under MXFP8 with
+ * the plan's knobs on: an H100 file stating 10.0 gets both (the fused MLP's epilogue op; the MXFP8 attention ratio
+ * 1.20 forward, 0.92 backward); a GB200 file with the field nulled out gets neither; 12.0 (a later major) gets the
+ * MXFP8 attention but not the SM 10.x fused MLP; the presets: GB200 10.0, GB300 10.3 both, H100 9.0 neither. */
+static void test_capability_gates(void **st)
+{
+    (void)st;
+    struct { const char *sys, *json; int fused; double fx, bx; } k[] = {
+        {NULL, "{\"base\": \"dgx-h100\", \"accelerator\": {\"base\": \"h100-sxm\", \"compute_capability\": 10.0}}", 1,
+         1.20, 0.92},
+        {NULL, "{\"base\": \"gb200-nvl72\", \"accelerator\": {\"base\": \"gb200\", \"compute_capability\": null}}", 0,
+         0, 0},
+        {NULL, "{\"base\": \"gb200-nvl72\", \"accelerator\": {\"base\": \"gb200\", \"compute_capability\": 12.0}}", 0,
+         1.20, 0.92},
+        {"gb200-nvl72", NULL, 1, 1.20, 0.92}, {"gb300-nvl72", NULL, 1, 1.20, 0.92}, {"dgx-h100", NULL, 0, 0, 0}};
+    sp_model moe = load_model("qwen3-30b-a3b"), att = load_model("gpt-oss-20b");
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        sp_system s;
+        sp_error e = {0};
+        if (k[i].sys)
+            s = load_system(k[i].sys);
+        else
+            assert_int_equal(sp_parse_system(SP_DATA_DIR, "inline.json", k[i].json, strlen(k[i].json), &s, &e), SP_OK);
+        s.attn_kernel = SP_ATTN_CUDNN;
+        sp_plan p = ep8_plan();
+        p.n_gpus = 8, p.dtype = SP_MXFP8, p.te_quant = 1, p.moe_fused_mlp = 1, p.fp8_attention = 1;
+        layer_fx fx[2];
+        sp_layer_ops l[2];
+        sp_layer_build(layer_ctx(&fx[0], &moe, &s, &p, 1), 1, &l[0]);
+        assert_int_equal(find_op(&l[0], "fused_mlp_epilogue") != NULL, k[i].fused);
+        sp_layer_build_kind(layer_ctx(&fx[1], &att, &s, &p, 1), SP_MIX_ATTN, SP_FFN_MOE, &l[1]);
+        const sp_op *o = find_op(&l[1], "flash_attention");
+        assert_true(o->u.flash.fwd_x == k[i].fx && o->u.flash.bwd_x == k[i].bx);
     }
 }
 
@@ -1467,6 +1506,7 @@ int main(void)
         cmocka_unit_test(test_permute_bytes),
         cmocka_unit_test(test_router_fusion),
         cmocka_unit_test(test_fused_mlp),
+        cmocka_unit_test(test_capability_gates),
         cmocka_unit_test(test_fp8_output_proj),
         cmocka_unit_test(test_fp8_attention),
         cmocka_unit_test(test_dglu_dbias_regression),

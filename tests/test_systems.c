@@ -1,6 +1,7 @@
 /* Hardware presets and the "base" derivation of accelerator and system files (docs/systems.md). Each test names
  * its rule and asserts exact values: a derived file equals its base except for the fields it overrides. */
 #include "testutil.h"
+#include "memory.h"
 
 #include <stdlib.h>
 
@@ -133,6 +134,38 @@ static void test_preset_values(void **st)
     sp_error e = {0};
     assert_int_equal(parse("{\"base\": \"dgx-h100\", \"stack\": \"megatron-9\"}", &d, &e), SP_EINVAL);
     assert_non_null(strstr(e.msg, "field 'stack': unknown software preset 'megatron-9'"));
+}
+
+/* Rule: compute_capability is the CUDA compute capability major.minor of NVIDIA's table, stored as 10 x major + minor
+ * (H100 9.0, A100 8.0, L40S 8.9, B200 and GB200 through base 10.0, B300 and GB300 10.3); a non-CUDA accelerator states
+ * none (0). A value that is not major.minor with one digit of minor is refused with file:line:field. The cuBLAS
+ * workspace of the memory reserve follows it (memory.c: 4 MiB per stream below 9.0, 32 MiB from 9.0 and without one):
+ * the reserve is the CUDA context 666,632,192 B + 5 streams' workspaces. */
+static void test_compute_capability(void **st)
+{
+    (void)st;
+    struct { const char *sys; int cc; double ws; } k[] = {
+        {"dgx-h100", 90, 32}, {"dgx-a100-80g", 80, 4}, {"l40s-node", 89, 4}, {"dgx-b200", 100, 32}, {"gb200-nvl72", 100, 32},
+        {"dgx-b300", 103, 32}, {"gb300-nvl72", 103, 32}, {"dgx2-v100", 70, 4}, {"mi300x-8", 0, 32}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        sp_system s = load_system(k[i].sys);
+        assert_int_equal(s.acc.cc, k[i].cc);
+        assert_near(sp_mem_reserve_fixed(&s.acc), 666632192.0 + 5 * k[i].ws * 1048576.0, 0);
+    }
+    sp_system d;
+    sp_error e = {0};
+    assert_int_equal(parse("{\"base\": \"dgx-h100\", \"accelerator\": {\"base\": \"h100-sxm\", \"compute_capability\": 8}}",
+                           &d, &e), SP_OK);
+    assert_int_equal(d.acc.cc, 80);
+    assert_near(sp_mem_reserve_fixed(&d.acc), 666632192.0 + 5 * 4 * 1048576.0, 0);
+    const char *bad[] = {"10.35", "0.5", "100", "\"10.0\"", "true"};
+    for (size_t i = 0; i < sizeof bad / sizeof bad[0]; i++) {
+        char txt[256];
+        snprintf(txt, sizeof txt, "{\"base\": \"dgx-h100\",\n \"accelerator\": {\"base\": \"h100-sxm\",\n"
+                 " \"compute_capability\": %s}}", bad[i]);
+        assert_int_equal(parse(txt, &d, &e), SP_EINVAL);
+        assert_non_null(strstr(e.msg, "inline.json:3: field 'compute_capability' must be a CUDA compute capability"));
+    }
 }
 
 /* Rule: per-dtype storage includes the block scales (OCP MX v1.0: 1 E8M0 per 32; NVFP4: 1 E4M3 per 16); the cast
@@ -478,6 +511,7 @@ int main(void)
         cmocka_unit_test(test_no_size_cap),
         cmocka_unit_test(test_presets_load),
         cmocka_unit_test(test_preset_values),
+        cmocka_unit_test(test_compute_capability),
         cmocka_unit_test(test_dtype_bytes),
         cmocka_unit_test(test_dtype_refused),
         cmocka_unit_test(test_software_stacks),
