@@ -28,6 +28,7 @@ static const cli_optdef defs[] = {
     {"threads", 1, "threads across settings (full mode with one setting: threads of its plan searches) [all]"},
     {"grad-bytes", 1, "full mode: bytes per gradient held in memory, 2 (bf16 grads) or 4 (fp32 main grads, Megatron) [4]; reduced in 16-bit either way"},
     {"kv-heads", 1, "full mode: key/value heads of the swept models (GQA; 0 = as many as query heads) [8]"},
+    {"software", 1, "full mode: training stack of every plan (data/software, e.g. megatron-core, torchtitan): its kernels, the features it has, its defaults, as search --software; every --compare setting runs it [none: the plan search's defaults]"},
     {"json", 0, "machine-readable output"},
     {"csv", 0, "one CSV row per point"},
     {"waterfall", 0, "full mode: switch on the paper's idealisations one at a time (zero bubble, its latencies, no attention, token micro-batches, one NVLink network) and print the waterfall (markdown)"},
@@ -133,18 +134,18 @@ static const char *rc_short(sp_recompute r) { return r == SP_RECOMPUTE_FULL ? "f
 
 /* --csv: one row per point of every setting (the paper's model: the columns docs/make_limits_validation.sh
  * reads); settings without points say why on stderr. */
-static void print_full_row(const sp_limits_setting *r, const sp_limits_full_point *p)
+static void print_full_row(const sp_limits_report *R, const sp_limits_setting *r, const sp_limits_full_point *p)
 {
     const sp_plan *q = &p->plan;
     const sp_time_breakdown *t = &p->res.t;
     printf("\"%s\",%.4e,%.0f,%d,%d,%d,%d,%.4e,%.4e,%.4e,%.4e,%.3f,%.4f,%.4e,%d,%d,%d,%d,%d,%d,%d,%s,%d,%d,"
-           "%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4e,%.4e,%s\n",
+           "%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.6g,%.4e,%.4e,%s,%s\n",
            r->name, p->compute_flop, p->d_model, p->layers, p->heads, p->kv_heads, p->experts, p->params,
            p->active_params, p->tokens, p->batch_tokens, p->months, p->utilization, p->n_gpus, q->tp, q->cp,
            q->pp, q->vpp, q->dp, q->ep, q->micro_batch, sp_recompute_name(q->recompute), q->seq_parallel, q->zero,
            p->step_time_s, t->compute, t->memory_bound, t->tp_comm, t->cp_comm, t->ep_comm, t->pp_comm,
            t->dp_comm, t->bubble, t->optimizer, t->imbalance, p->latency_s, p->res.mem.total, p->gpu_hours,
-           p->binding);
+           p->binding, R->have_software ? R->software.name : "");
 }
 
 static void print_epoch_row(const sp_limits_setting *r, const sp_epoch_point *p, const sp_limits_energy *e)
@@ -165,7 +166,7 @@ static void print_csv(const sp_limits_report *R)
         printf("setting,compute_flop,d_model,layers,heads,kv_heads,experts,params,active_params,tokens,batch_tokens,months,"
                "utilization,n_gpus,tp,cp,pp,vpp,dp,ep,micro_batch,recompute,seq_parallel,zero,step_s,compute_s,memory_bound_s,"
                "tp_comm_s,cp_comm_s,ep_comm_s,pp_comm_s,dp_comm_s,bubble_s,optimizer_s,imbalance_s,latency_s,"
-               "memory_per_gpu_bytes,gpu_hours,binding\n");
+               "memory_per_gpu_bytes,gpu_hours,binding,software\n");
     else
         printf("setting,compute_flop,d_model,layers,sparsity,params,batch_tokens,months,utilization,n_gpus,tp_model,tp_ff,pp,"
                "interleave,zero_bubble,dp,ep,microbatches,tp_comm_months,pp_comm_months,dp_comm_months,latency_months,"
@@ -174,7 +175,7 @@ static void print_csv(const sp_limits_report *R)
     for (int i = 0; i < R->n; i++)
         for (int k = 0; k < R->set[i].n; k++) {
             if (R->full)
-                print_full_row(&R->set[i], &R->set[i].fpts[k]);
+                print_full_row(R, &R->set[i], &R->set[i].fpts[k]);
             else
                 print_epoch_row(&R->set[i], &R->set[i].pts[k], &R->set[i].energy[k]);
         }
@@ -350,7 +351,7 @@ int cmd_limits(int argc, char **argv)
                        "usage: scaleplan limits [--mode full|epoch2024] [--gpu h100|a100|v100|<variant>] [--compare h100,a100+moe,...|paper]\n"
                        "                        [--duration 3mo] [--from 1e24 --to 1e33] [--dense|--moe]\n"
                        "                        [--batch-rule epoch|kaplan|deepseek|fixed:4Mi] [--shape epoch|fat:K] [--latency-scale X]\n"
-                       "                        [--bandwidth-scale X|inf] [--flat-network] [--json|--csv] [--plot FILE.svg]");
+                       "                        [--bandwidth-scale X|inf] [--flat-network] [--software STACK] [--json|--csv] [--plot FILE.svg]");
     if (rc)
         return rc;
     if (a.npos)

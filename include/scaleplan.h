@@ -802,6 +802,10 @@ typedef struct {
  * attention kernel are the stack's. Recompute and the supported degrees stay free: the search explores them. A
  * dimension the caller fixed to a feature the stack lacks (--fix tp=2 on llm-foundry) is refused by name. */
 sp_status sp_software_apply_search(const sp_software *sw, sp_search_opts *o, sp_error *err);
+/* The stack's defaults of the host-side knobs every searched plan shares (CUDA graphs, MoE dispatcher), except
+ * those in `given` (SP_KNOB_GRAPHS, SP_KNOB_DISPATCHER): what search --software and limits --software apply after
+ * sp_software_apply_search. */
+void sp_software_search_knobs(const sp_software *sw, unsigned given, sp_search_opts *o);
 
 typedef struct {
     sp_plan plan;

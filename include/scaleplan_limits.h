@@ -143,6 +143,11 @@ typedef struct {
     int no_attention;         /* 1: attention reduced to heads of width 1 (its FLOPs, weights and K/V traffic
                                  vanish; the head count, hence the TP degrees allowed, is kept) */
     int zero_bubble;          /* 1: zero-bubble pipeline schedules (the paper's ZB-H2: no bubble) */
+    /* The training stack every plan runs (limits --software; docs/limits.md "Software stack"): the features it lacks
+     * are off, its model-state bytes, attention kernel, CUDA graphs and MoE dispatcher are the plans' (as search
+     * --software: sp_software_apply_search); its kernels are the caller's to apply to sys (sp_software_apply_system).
+     * NULL: none, the plan search's own defaults (as before the option). */
+    const sp_software *software;
 } sp_limits_full_opts;
 
 typedef struct {

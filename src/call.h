@@ -59,6 +59,7 @@ sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err);
 sp_status sp_req_bf16_layers(sp_request *rq, sp_plan *p, int any_dtype, sp_error *err);
 sp_status sp_req_software(sp_request *rq, const char *data_dir, sp_system *s, sp_plan *p, sp_error *err);
 sp_status sp_req_software_search(sp_request *rq, const char *data_dir, sp_system *s, sp_search_opts *o, sp_error *err);
+sp_status sp_req_stack(sp_request *rq, const char *data_dir, sp_software *sw, int *have, sp_error *err);
 /* --prune-heads / --prune-ffn: structured pruning of m (sp_model_prune). */
 sp_status sp_req_prune(sp_request *rq, sp_model *m, sp_error *err);
 /* --model / --system with a default preset name (NULL: required). */
@@ -380,12 +381,14 @@ typedef struct {
 } sp_limits_setting;
 typedef struct {
     int full, waterfall;               /* --mode full; --waterfall (the settings are its steps) */
+    int have_software;                 /* full mode --software: every setting's plans run this training stack */
+    sp_software software;
     int n;
     sp_limits_setting *set;            /* calloc'ed (sp_limits_report_free) */
     double wall_s;
 } sp_limits_report;
 /* Request: mode, gpu | compare, duration, from, to, dense, moe, batch_rule, shape, latency_scale,
- * bandwidth_scale, flat_network, threads, grad_bytes, kv_heads, waterfall (docs/limits.md). A range that holds no
+ * bandwidth_scale, flat_network, threads, grad_bytes, kv_heads, software, waterfall (docs/limits.md). A range that holds no
  * sweep point of any setting is refused (SP_EINVAL) naming --from/--to and the nearest sweep points. */
 sp_status sp_limits_run(const char *data_dir, sp_request *rq, sp_limits_report *r, sp_error *err);
 json_t *sp_limits_json(const sp_limits_report *r);

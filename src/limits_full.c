@@ -112,6 +112,22 @@ static sp_status full_setup(full_sweep *c, const sp_epoch_setting *st, const sp_
     return c->res ? SP_OK : sp_fail(err, SP_ENOMEM, "limits: out of memory");
 }
 
+/* The stack's limits and defaults on one cluster's search, exactly as search --software applies them (every
+ * host-side knob is the stack's: limits takes no --cuda-graphs or --moe-dispatcher); --grad-bytes, when given,
+ * replaces the stack's gradient bytes as it replaces the plan default without a stack. */
+static sp_status stack_search(const full_sweep *c, sp_search_opts *so, sp_error *err)
+{
+    const sp_software *sw = c->o->software;
+    sp_error e2 = {0};
+    if (sw && sp_software_apply_search(sw, so, &e2))
+        return sp_fail(err, SP_EINVAL, "--software: %s", e2.msg);
+    if (sw)
+        sp_software_search_knobs(sw, 0, so);
+    if (!sw || c->o->grad_bytes > 0)
+        so->plan.grad_bytes = c->o->grad_bytes;
+    return SP_OK;
+}
+
 /* One width's search: clusters S·2^i from 2^i0 up to the cap, the first whose best plan finishes a step in t_step
  * wins (*n_found GPUs; 0: none). *searched counts the sizes tried,
  * *evaluated the plans. On success the best plan is c->res->top[0] (= *best). */
@@ -128,10 +144,12 @@ static sp_status smallest_cluster(full_sweep *c, const sp_model *m, int i0, doub
     so.threads = c->o->threads;
     so.max_vpp = c->o->max_vpp > 0 ? c->o->max_vpp : 1;
     so.max_objective = t_step * (1 + 1e-9);
-    so.plan.grad_bytes = c->o->grad_bytes;
     so.plan.zero_bubble = c->o->zero_bubble;
     /* the full mode's pipelines are 1F1B / interleaved (docs/limits.md); its zero-bubble step is zero_bubble above */
     so.schedules = 1u << SP_SCHED_1F1B;
+    sp_status rc0 = stack_search(c, &so, err);
+    if (rc0)
+        return rc0;
     *n_found = *searched = 0;
     *evaluated = 0;
     for (int i = i0; S * ldexp(1.0, i) <= max_n && !*n_found; i++) {

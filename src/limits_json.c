@@ -268,8 +268,9 @@ static void setting_rules(const want_t *w, const limits_opts *o, sp_epoch_settin
     s->c_max = o->to;
 }
 
-static sp_status build_full(const want_t *w, const char *data_dir, const limits_opts *o, sp_limits_setting *r,
-                            sp_error *err)
+/* One full-mode setting: its system with the stack's kernels (sw, NULL: none) and then the setting's what-ifs. */
+static sp_status build_full(const want_t *w, const char *data_dir, const limits_opts *o, const sp_software *sw,
+                            sp_limits_setting *r, sp_error *err)
 {
     sp_status st;
     if (strchr(w->gpu, '-') && sp_epoch_gpu_load(data_dir, w->gpu, &r->set.gpu, err) == SP_OK &&
@@ -281,6 +282,8 @@ static sp_status build_full(const want_t *w, const char *data_dir, const limits_
     r->sys = r->fsys;
     r->have_sys = 1;
     sp_system *y = &r->fsys;
+    if (sw) /* the stack's kernel efficiencies and overlap, as search --software (its latencies are the system's) */
+        sp_software_apply_system(sw, y);
     for (int i = 0; i < y->n_tiers; i++) {
         y->tier[i].latency_s *= w->lscale;
         y->tier[i].bw = isinf(w->bscale) ? 1e30 : y->tier[i].bw * w->bscale; /* "infinite": 1e30 B/s, no inf arithmetic */
@@ -306,6 +309,9 @@ static sp_status build_full(const want_t *w, const char *data_dir, const limits_
     if (w->tokmb > 0) /* token micro-batches as sequences of that many tokens (exact once attention is off) */
         s->seq_len = (int)w->tokmb;
     label_run(w, y->name, r);
+    r->fo.software = sw;
+    if (sw)
+        snprintf(r->name + strlen(r->name), sizeof r->name - strlen(r->name), ", %s", sw->name);
     r->fpts = calloc(SP_LIMITS_MAX_POINTS, sizeof *r->fpts);
     return r->fpts ? SP_OK : sp_fail(err, SP_ENOMEM, "out of memory");
 }
@@ -397,6 +403,7 @@ static sp_status setting_list(const limits_opts *o, char *list, size_t cap, sp_e
 
 static sp_status build_settings(const char *data_dir, const limits_opts *o, sp_limits_report *r, sp_error *err)
 {
+    const sp_software *sw = r->have_software ? &r->software : NULL;
     char list[1024];
     sp_status st = setting_list(o, list, sizeof list, err);
     if (st)
@@ -408,7 +415,7 @@ static sp_status build_settings(const char *data_dir, const limits_opts *o, sp_l
         want_t w = o->base;
         sp_limits_setting *s = &r->set[r->n++];
         if ((st = parse_item(tok, &w, err)) ||
-            (st = o->full ? build_full(&w, data_dir, o, s, err) : build_epoch(&w, data_dir, o, s, err)))
+            (st = o->full ? build_full(&w, data_dir, o, sw, s, err) : build_epoch(&w, data_dir, o, s, err)))
             return st;
     }
     if (r->n == 0)
@@ -496,11 +503,24 @@ static sp_status check_range(const limits_opts *o, const sp_limits_report *r, sp
                    s->largest_feasible_flop);
 }
 
+/* --software: the training stack of every full-mode plan; the paper's model has none to run (refused by name). */
+static sp_status read_stack(const char *data_dir, sp_request *rq, const limits_opts *o, sp_limits_report *r,
+                            sp_error *err)
+{
+    if (!o->full && sp_req_has(rq, "software"))
+        return sp_fail(err, SP_EINVAL, "--software: the paper's model (--mode epoch2024) has no software stack (its "
+                                       "tiled matmuls and latencies are the paper's, not a stack's kernels); allowed only "
+                                       "with --mode full");
+    return sp_req_stack(rq, data_dir, &r->software, &r->have_software, err);
+}
+
 sp_status sp_limits_run(const char *data_dir, sp_request *rq, sp_limits_report *r, sp_error *err)
 {
     memset(r, 0, sizeof *r);
     limits_opts o;
     sp_status st = read_options(rq, &o, err);
+    if (!st)
+        st = read_stack(data_dir, rq, &o, r, err);
     if (st)
         return st;
     r->full = o.full;
@@ -678,6 +698,8 @@ json_t *sp_limits_json(const sp_limits_report *r)
     for (int i = 0; i < r->n; i++)
         any |= r->set[i].n > 0;
     sp_json_set_str(o, "mode", r->full ? "full" : "epoch2024");
+    if (r->full) /* the training stack of every plan; null: none (the plan search's defaults, docs/limits.md) */
+        json_object_set_new(o, "software", r->have_software ? json_string(r->software.name) : json_null());
     sp_json_set_bool(o, "feasible", any);
     for (int i = 0; i < r->n; i++) {
         const sp_limits_setting *s = &r->set[i];

@@ -323,24 +323,36 @@ static sp_status search_pad_check(const sp_search_opts *o, sp_error *err)
     return SP_OK;
 }
 
+/* --software NAME of a command that plans on a system (search, limits): the training stack (data/software) in
+ * *sw, *have = 1; absent: *have = 0. A name or file that does not load is refused naming the option. */
+sp_status sp_req_stack(sp_request *rq, const char *data_dir, sp_software *sw, int *have, sp_error *err)
+{
+    const char *name = NULL;
+    *have = 0;
+    sp_status st = sp_req_str(rq, "software", &name, err);
+    if (st || !name)
+        return st;
+    sp_error e2 = {0};
+    if (sp_load_software(data_dir, name, sw, &e2))
+        return sp_fail(err, SP_EINVAL, "--software: %s", e2.msg);
+    *have = 1;
+    return SP_OK;
+}
+
 /* search --software: the stack's limits on the search space and its kernels (systems' hook) */
 sp_status sp_req_software_search(sp_request *rq, const char *data_dir, sp_system *s, sp_search_opts *o, sp_error *err)
 {
-    const char *name = NULL;
-    sp_status st = sp_req_str(rq, "software", &name, err);
+    sp_software sw;
+    int have;
+    sp_status st = sp_req_stack(rq, data_dir, &sw, &have, err);
     if (!st)
         st = host_knobs(rq, &o->plan, err);
-    if (st || !name)
+    if (st || !have)
         return st ? st : search_pad_check(o, err);
-    sp_software sw;
     sp_error e2 = {0};
-    if (sp_load_software(data_dir, name, &sw, &e2) || sp_software_apply_search(&sw, o, &e2))
+    if (sp_software_apply_search(&sw, o, &e2))
         return sp_fail(err, SP_EINVAL, "--software: %s", e2.msg);
-    unsigned given = host_knobs_given(rq);
-    if (!(given & SP_KNOB_GRAPHS))
-        o->plan.cuda_graphs = sw.cuda_graphs;
-    if (!(given & SP_KNOB_DISPATCHER))
-        o->plan.moe_dispatcher = sw.moe_dispatcher;
+    sp_software_search_knobs(&sw, host_knobs_given(rq), o);
     sp_software_apply_system(&sw, s);
     return search_pad_check(o, err);
 }

@@ -314,3 +314,11 @@ sp_status sp_software_apply_search(const sp_software *sw, sp_search_opts *o, sp_
     o->plan.flash_attention = sw->flash_attention;
     return SP_OK;
 }
+
+void sp_software_search_knobs(const sp_software *sw, unsigned given, sp_search_opts *o)
+{
+    if (!(given & SP_KNOB_GRAPHS))
+        o->plan.cuda_graphs = sw->cuda_graphs;
+    if (!(given & SP_KNOB_DISPATCHER))
+        o->plan.moe_dispatcher = sw->moe_dispatcher;
+}

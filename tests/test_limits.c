@@ -1,6 +1,7 @@
 /* `limits --mode epoch2024` against Erdil & Schneider-Joseph (2024): the matmul table, the summaries and the
  * reference points (data/reference/epoch2024-model.md, data/validation/epoch2024_reference_points.csv). */
 #include "testutil.h"
+#include "internal.h" /* sp_model_synthetic: the sweep's model of one width */
 #include "scaleplan_limits.h"
 
 #include <stdlib.h>
@@ -453,6 +454,66 @@ static void test_full_sweeps(void **st)
     }
 }
 
+/* Rule (limits --software): a stack's sweep is search --software's plan space on the stack's system. Each point's
+ * plan is the best that search finds for that cluster with the stack's limits and defaults applied
+ * (sp_software_apply_search, sp_software_search_knobs) on the system with its kernels (sp_software_apply_system):
+ * the same step time (1e-12: the same evaluation). A stack without TP, PP and CP (llm-foundry: zero2, zero3) leaves
+ * only data-parallel plans. */
+static void test_full_software(void **st)
+{
+    (void)st;
+    sp_error e = {0};
+    sp_system sys;
+    sp_software sw;
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &sys, &e), SP_OK);
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "megatron-core", &sw, &e), SP_OK);
+    sys.max_accels = 0;
+    sp_software_apply_system(&sw, &sys);
+    sp_epoch_setting s;
+    sp_epoch_setting_defaults(&s);
+    s.c_max = 1e26;
+    sp_limits_full_opts o;
+    sp_limits_full_defaults(&o);
+    o.threads = 2;
+    o.software = &sw;
+    sp_epoch_summary sum;
+    int n = sp_limits_full_sweep(&s, &sys, &o, fpts, 128, &sum, &e);
+    assert_true(n >= 3);
+    sp_search_result *res = malloc(sizeof *res);
+    assert_non_null(res);
+    for (int i = 0; i < n; i++) {
+        sp_model m;
+        sp_synthetic_spec spec = {.name = "d", .d_model = (int)fpts[i].d_model, .n_layers = fpts[i].layers,
+                                  .n_heads = fpts[i].heads, .d_head = 128, .n_kv_heads = fpts[i].kv_heads,
+                                  .ffn_dim = (int)fpts[i].d_ff, .n_experts = 1, .top_k = 1, .vocab = 131072,
+                                  .max_seq = 2048, .norm = SP_NORM_RMSNORM};
+        sp_model_synthetic(&spec, &m);
+        sp_search_opts so;
+        sp_search_defaults(&so);
+        so.plan.n_gpus = (int)fpts[i].n_gpus;
+        so.plan.global_batch = (int)(fpts[i].batch_tokens / 2048);
+        so.plan.seq_len = 2048;
+        so.top_k = 1;
+        so.max_vpp = 4;
+        so.schedules = 1u << SP_SCHED_1F1B;
+        assert_int_equal(sp_software_apply_search(&sw, &so, &e), SP_OK);
+        sp_software_search_knobs(&sw, 0, &so);
+        assert_int_equal(sp_search(&m, &sys, &so, top_res, res, &e), SP_OK);
+        assert_rel(res->top[0].res.step_time_s, fpts[i].step_time_s, 1e-12);
+        assert_int_equal(fpts[i].plan.cuda_graphs, sw.cuda_graphs);
+        assert_int_equal(fpts[i].plan.moe_dispatcher, sw.moe_dispatcher);
+    }
+    free(res);
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &sys, &e), SP_OK);
+    assert_int_equal(sp_load_software(SP_DATA_DIR, "llm-foundry", &sw, &e), SP_OK);
+    sp_software_apply_system(&sw, &sys);
+    s.years = 2;
+    n = sp_limits_full_sweep(&s, &sys, &o, fpts, 128, &sum, &e);
+    assert_true(n >= 2);
+    for (int i = 0; i < n; i++)
+        assert_true(fpts[i].plan.tp == 1 && fpts[i].plan.pp == 1 && fpts[i].plan.cp == 1 && fpts[i].plan.zero == 3);
+}
+
 static void test_full_bad(void **st)
 {
     (void)st;
@@ -488,6 +549,7 @@ int main(void)
         cmocka_unit_test(test_bad_presets),
         cmocka_unit_test(test_full_points),
         cmocka_unit_test(test_full_sweeps),
+        cmocka_unit_test(test_full_software),
         cmocka_unit_test(test_full_bad),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

@@ -59,7 +59,7 @@ context() {
     "serve candidates" | "serve max-gpus") echo "serve --model llama3-8b --requests 50 --rate 2 --search --ttft-p99 2s --tpot-p99 100ms --candidates dgx-h100 --max-gpus 2" ;;
     "search rank" | "search targets" | "search base-dtype") echo "$(base search) --finetune lora" ;;
     "search all") echo "$(base search) --csv" ;;
-    "limits grad-bytes" | "limits kv-heads") echo "limits --mode full --to 3e25" ;;
+    "limits grad-bytes" | "limits kv-heads" | "limits software") echo "limits --mode full --to 3e25" ;;
     *) base "$1" ;;
     esac
 }

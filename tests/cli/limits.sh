@@ -53,7 +53,7 @@ expect_fail limits_gpu_dir 2 'is a directory' -- limits --mode epoch2024 --gpu "
 expect_out limits_full_text 'full training model\): dgx-h100 dense' -- limits --to 1e26
 expect_out limits_full_cmp "the paper's model on this setting \(--mode epoch2024\): max utilization 0.70" -- limits --mode full --to 1e26
 expect_out limits_full_json '^\{"mode":"full".*"points":\[\{"compute_flop":[^]]*"utilization":[^]]*"n_gpus":[^]]*"d_model":[^]]*"n_layers":[^]]*"batch_tokens":[^]]*"tp":[^]]*"pp":[^]]*"dp":.*"linear_regime_end_flop":.*"latency_wall_flop":.*"max_utilization":.*"epoch2024":\{"linear_regime_end_flop":.*"wall_time_s":[0-9.e-]+\}$' -- limits --json --to 3e26
-expect_out limits_full_csv '^setting,compute_flop,d_model,layers,heads,kv_heads,experts,.*,binding$' -- limits --csv --to 1e26
+expect_out limits_full_csv '^setting,compute_flop,d_model,layers,heads,kv_heads,experts,.*,binding,software$' -- limits --csv --to 1e26
 expect_out limits_full_moe 'dgx-h100 MoE' -- limits --moe --to 1e26
 expect_out limits_full_system 'dgx-b200 dense' -- limits --gpu dgx-b200 --to 1e26
 expect_out limits_full_compare 'latency x0.1, infinite bandwidth, flat network' -- limits --compare h100,h100+flat+bw=inf+ll --to 1e26
@@ -61,3 +61,24 @@ expect_out limits_full_plot 'swept in' -- limits --compare h100,a100 --to 1e26 -
 expect_out limits_full_empty 'nothing finishes within' -- limits --duration 1h
 expect_fail limits_full_variant 2 'is a variant of the paper' -- limits --gpu h100-low-latency
 expect_fail limits_full_sys 2 'nosuch' -- limits --gpu nosuch
+# Rule (issue 18, --software on limits): full mode's plans run the named training stack as search --software runs
+# it: the stack's kernel factors on the system (sp_software_apply_system), its features and defaults on every
+# searched plan (sp_software_apply_search). Without it nothing changes (no stack: the plan search's defaults, the
+# JSON says "software":null). Values as printed (17 digits); 1e-9 relative covers gcc/clang libm differences.
+# dgx-h100, the first sweep point (1.09e25 FLOP, 4,096 GPUs): MFU 0.5452 without a stack, 0.5819 under
+# megatron-core (its Hopper GEMM/attention factors, docs/calibration.md, and its defaults).
+expect_json limits_sw_default 'points.0.compute_flop=1.09419752667065e25@1e-9' 'points.0.utilization=0.545189194146046@1e-9' -- limits --to 1e26 --json
+expect_out limits_sw_null '^\{"mode":"full","software":null,' -- limits --to 1e26 --json
+expect_json limits_sw_mcore 'software=~megatron-core' 'settings.0.setting=~dgx-h100 dense, megatron-core' 'points.0.n_gpus=4096@0' 'points.0.utilization=0.58189629179647@1e-9' -- limits --to 1e26 --software megatron-core --json
+expect_out limits_sw_text 'full training model\): dgx-h100 dense, megatron-core, 3 months' -- limits --to 1e26 --software megatron-core
+expect_out limits_sw_csv ',llm-foundry$' -- limits --to 1e26 --duration 2y --software llm-foundry --csv
+# a stack without tensor, pipeline or context parallelism (llm-foundry: FSDP only, data/software/llm-foundry.json
+# supports zero2, zero3) restricts every searched plan to data parallelism with its ZeRO-3 default; without the
+# stack the same sweep's best plans use TP 2-4, PP 16-32 and CP 4
+expect_json limits_sw_notp 'each:points:tp=1@0' 'each:points:pp=1@0' 'each:points:cp=1@0' 'each:points:zero=3@0' 'points.1?' -- limits --to 1e26 --duration 2y --software llm-foundry --json
+expect_json limits_sw_notp_base 'points.0.tp=2@0' 'points.0.pp=16@0' 'points.0.cp=4@0' -- limits --to 1e26 --duration 2y --json
+# refusals: a name that is no training stack; the paper's model, which has no stack to run
+expect_fail limits_sw_bad 2 "^scaleplan limits: error: --software: unknown software preset 'nosuch'; available: deepspeed," -- limits --software nosuch
+expect_fail limits_sw_epoch 2 "^scaleplan limits: error: --software: the paper's model (--mode epoch2024) has no software stack" -- limits --mode epoch2024 --software megatron-core
+expect_fail limits_sw_serving 2 "--software: unknown software preset 'vllm'" -- limits --software vllm
+
