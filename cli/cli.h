@@ -107,6 +107,8 @@ void cli_print_energy(const sp_energy_result *e);
         CLI_HOST_OPTDEFS,                                                                                \
         {"schedule", 1, "pipeline schedule: 1f1b | interleaved | zb-h1 | zb-v | dualpipe [1f1b; interleaved with --vpp]"}, \
         {"offload-layers", 1, "activations of the first N layers of each stage kept in host memory (cpu_offloading_num_layers) [0]"}, \
+        {"doc-len", 1, "packed sequences: mean tokens of the samples packed into one sequence, each attending only within itself (THD, cu_seqlens) [unpacked]"}, \
+        {"doc-len-cv", 1, "with --doc-len: the samples' length coefficient of variation, std / mean [0]"}, \
         {"mtp-layers", 1, "MTP depths run: the model's MTP module applied N times, weights shared (mtp_num_layers, mtp_use_repeated_layer) [one per module]"}
 
 /* Command entry points (cli/cmd_*.c). Each returns the process exit code. */

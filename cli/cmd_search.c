@@ -17,6 +17,8 @@ static const cli_optdef defs[] = {
                        "(num_layers_at_start|end_in_bf16) [0,0]"},
     {"capacity-factor", 1, "MoE expert capacity factor for every plan [0 = dropless]"},
     {"moe-imbalance", 1, "MoE busiest-EP-rank load / mean for every plan [1]"},
+    {"doc-len", 1, "packed sequences in every plan: mean tokens of the samples packed into one sequence [unpacked]"},
+    {"doc-len-cv", 1, "with --doc-len: the samples' length coefficient of variation, std / mean [0]"},
     {"moe-pad", 0, "MoE: pad expert buffers to capacity in every plan (static shapes, no host sync; needs --capacity-factor)"},
     {"top", 1, "plans to show [10]"},
     {"objective", 1, "time | tokens-per-s | cost [time]"},

@@ -61,6 +61,9 @@ static void print_plan_knobs(const sp_plan *p, const sp_model *mo)
     if (p->schedule != SP_SCHED_1F1B)
         printf("             schedule %s (bubble and memory: docs/model.md \"Schedules\")\n",
                sp_schedule_name(p->schedule, p->vpp));
+    if (p->doc_len > 0)
+        printf("             packed sequences: samples of %g tokens on average (cv %g), attention within each: "
+               "%.4g keys per token (E[l^2]/E[l])\n", p->doc_len, p->doc_len_cv, sp_plan_attn_context(p));
 }
 
 static void print_report(const sp_train_report *r)

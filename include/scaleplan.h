@@ -230,8 +230,9 @@ void sp_model_params(const sp_model *m, sp_param_count *out);
  * Megatron's convention; sliding layers over min(s, window); Mamba/DeltaNet layers constant in s),
  * counting only active parameters; includes LM head and MTP modules. */
 double sp_model_fwd_flops_per_token(const sp_model *m, int seq_len);
-/* The same with the MTP module run `mtp_depths` times (a plan's sp_plan_mtp_depths) instead of once per module. */
-double sp_model_fwd_flops_mtp(const sp_model *m, int seq_len, int mtp_depths);
+/* The same with the MTP module run `mtp_depths` times (a plan's sp_plan_mtp_depths) instead of once per module, and
+ * the attention over a context of ctx keys (the sequence length, or a packed plan's sp_plan_attn_context). */
+double sp_model_fwd_flops_mtp(const sp_model *m, double ctx, int mtp_depths);
 /* Model FLOPs of one training iteration (3 x forward) for `tokens` tokens of length s. */
 double sp_model_train_flops(const sp_model *m, int seq_len, double tokens);
 int sp_model_is_moe(const sp_model *m);
@@ -531,6 +532,12 @@ typedef struct {
     int offload_layers;      /* activations of the first N layers of each pipeline stage kept in host memory between
                                 their forward and backward (Megatron-Core cpu_offloading_num_layers; docs/model.md
                                 "Activation offloading"); 0 = none */
+    double doc_len;          /* packed sequences: the mean length in tokens of the samples packed into one sequence,
+                                each attending only within itself (Transformer Engine's THD layout with cu_seqlens,
+                                Megatron-Core packed_seq_params, NeMo packed_sequence; docs/model.md "Packed
+                                sequences"); 0 = unpacked (one sample fills the sequence) */
+    double doc_len_cv;       /* packed sequences: the samples' length coefficient of variation (standard deviation /
+                                mean); 0 = every sample of the mean length */
     int mtp_layers;          /* multi-token prediction depths run per step (Megatron-Core mtp_num_layers with
                                 mtp_use_repeated_layer: the model's MTP module applied this many times, its weights
                                 shared; docs/model.md "MTP depths"); 0 = one depth per MTP module of the model */
@@ -571,6 +578,14 @@ sp_status sp_model_train_check(const sp_model *m, const sp_plan *p, sp_error *er
 double sp_lora_params_per_layer(const sp_model *m, int rank, unsigned targets);
 
 void sp_plan_defaults(sp_plan *p);
+/* Packed sequences (p->doc_len > 0): the keys a token attends to within its sample, counted as Megatron counts the
+ * whole sequence (no causal halving): per packed sequence of samples l_i the causal pairs are sum l_i^2 / 2 over sum l_i
+ * queries, so the mean per query is E[l^2] / (2 E[l]) = doc_len (1 + cv^2) / 2, half of the context doc_len (1 + cv^2)
+ * returned here (E over samples, cv = p->doc_len_cv); p->seq_len when unpacked. Never above p->seq_len. */
+double sp_plan_attn_context(const sp_plan *p);
+/* Checks doc_len and doc_len_cv against seq_len (a sample is at most the sequence, so E[l^2]/E[l] <= seq_len);
+ * SP_EINVAL naming the knob ("plan: doc_len = ..."); sp_plan_resolve calls it. */
+sp_status sp_plan_check_packing(const sp_plan *p, sp_error *err);
 /* The MTP depths the step runs: p->mtp_layers, or the model's MTP modules when 0. */
 int sp_plan_mtp_depths(const sp_model *m, const sp_plan *p);
 /* Checks the plan against model and system: degrees multiply to n_gpus, divide heads/layers/batch.

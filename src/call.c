@@ -89,6 +89,15 @@ void sp_json_set_bf16_layers(json_t *o, const sp_plan *p)
     json_object_set_new(o, "bf16_layers", a);
 }
 
+void sp_json_set_packing(json_t *o, const sp_plan *p)
+{
+    if (p->doc_len <= 0)
+        return;
+    sp_json_set_num(o, "doc_len", p->doc_len);
+    sp_json_set_num(o, "doc_len_cv", p->doc_len_cv);
+    sp_json_set_num(o, "attn_context", sp_plan_attn_context(p));
+}
+
 /* 15 significant digits: every value the model computes survives a round trip to the precision it has, and
  * 0.1 prints as 0.1 (17 digits would print 0.10000000000000001). */
 char *sp_json_dump(const json_t *j) { return json_dumps(j, JSON_COMPACT | JSON_PRESERVE_ORDER | JSON_REAL_PRECISION(15)); }

@@ -53,8 +53,10 @@ sp_status sp_request_check_unused(const sp_request *rq, sp_error *err);
 
 /* The plan knobs every planning command takes (--gpus --tp --pp --dp --cp --ep --vpp --micro-batch
  * --global-batch --seq-len --recompute --sp --zero --dtype --attention --etp --capacity-factor --moe-pad
- * --moe-imbalance); absent ones leave p as it is. */
+ * --moe-imbalance --doc-len --doc-len-cv); absent ones leave p as it is. */
 sp_status sp_req_plan(sp_request *rq, sp_plan *p, sp_error *err);
+/* --doc-len TOKENS and --doc-len-cv CV into p (packed sequences; sp_req_plan reads them, the search too) */
+sp_status sp_req_packing(sp_request *rq, sp_plan *p, sp_error *err);
 /* --bf16-layers START,END into p (sp_req_plan reads it; the search with any_dtype 1: 16-bit plans allowed) */
 sp_status sp_req_bf16_layers(sp_request *rq, sp_plan *p, int any_dtype, sp_error *err);
 sp_status sp_req_software(sp_request *rq, const char *data_dir, sp_system *s, sp_plan *p, sp_error *err);
@@ -84,6 +86,9 @@ void sp_json_set_degrees(json_t *o, const sp_plan *p);
 void sp_json_set_memory_knobs(json_t *o, const sp_plan *p);
 /* "bf16_layers": [first, last], the layers a quantized plan keeps in 16 bits (absent when none) */
 void sp_json_set_bf16_layers(json_t *o, const sp_plan *p);
+/* Packed sequences (p->doc_len > 0): "doc_len", "doc_len_cv" and "attn_context" (sp_plan_attn_context, the keys per
+ * token the attention counts); nothing when unpacked */
+void sp_json_set_packing(json_t *o, const sp_plan *p);
 json_t *sp_memory_json(const sp_memory *mm);
 json_t *sp_time_breakdown_json(const sp_time_breakdown *t);
 /* Serialises a result: compact, keys in insertion order, 15 significant digits. malloc'ed. */

@@ -156,6 +156,7 @@ json_t *sp_finetune_json(const sp_finetune_report *r)
     sp_json_set_int(o, "dp", p->dp);
     sp_json_set_int(o, "zero", p->zero);
     sp_json_set_bf16_layers(o, p);
+    sp_json_set_packing(o, p);
     sp_json_set_num(o, "params_total", r->params.total);
     sp_json_set_num(o, "trainable_params", r->trainable);
     json_object_set_new(o, "memory_per_gpu_bytes", memory_json(r));

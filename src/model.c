@@ -420,9 +420,9 @@ double sp_model_fwd_flops_per_token(const sp_model *m, int seq_len)
     return sp_model_fwd_flops_mtp(m, seq_len, m->n_mtp);
 }
 
-double sp_model_fwd_flops_mtp(const sp_model *m, int seq_len, int mtp_depths)
+double sp_model_fwd_flops_mtp(const sp_model *m, double ctx, int mtp_depths)
 {
-    double s = seq_len, f = 0;
+    double s = ctx, f = 0;
     if (m->n_pattern == 0) { /* uniform: one mixer term per layer, FFN by the dense/MoE split */
         int n_moe = sp_model_is_moe(m) ? m->n_layers - m->first_dense_layers : 0;
         f = m->n_layers * mixer_flops(m, sp_model_mixer(m, 0), s) + (m->n_layers - n_moe) * ffn_flops(m, SP_FFN_DENSE) +

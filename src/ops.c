@@ -481,6 +481,25 @@ static double sliding_band_keys(double w, double s)
     return fmin(w + FLASH_TILE_Q, FLASH_CAUSAL_SHARE * s);
 }
 
+/* Keys a fused kernel computes per query over a packed sequence of s tokens whose samples attend only within
+ * themselves, as a share of the unpacked causal half s/2. NeMo's packed SFT passes the samples' boundaries
+ * (cu_seqlens) to Megatron-Core as PackedSeqParams with qkv_format 'thd' (NVIDIA/NeMo@9c5c5e970940:nemo/collections/
+ * nlp/models/language_modeling/megatron_gpt_model.py:1263-1288), which hands them to Transformer Engine's attention
+ * (NVIDIA/Megatron-LM@d98e8a64ddf3:megatron/core/extensions/transformer_engine.py:2289); the varlen kernel runs each
+ * sample as a sequence of its own, from its cu_seqlens offset over its own length (Dao-AILab/flash-attention@
+ * 0251105a2fb1:csrc/flash_attn/src/block_info.h:17-19), and under the causal mask visits the key blocks up to the
+ * query block's end (flash_fwd_kernel.h:91-94, n_block_max), the diagonal block whole: l/2 + FLASH_TILE_Q/2 keys per
+ * query of a sample of l tokens; over the samples, weighted by their tokens, ctx/2 + FLASH_TILE_Q/2 with ctx =
+ * E[l^2]/E[l] (sp_plan_attn_context). The unpacked core visits s/2 +
+ * FLASH_TILE_Q/2 and is priced at s/2 keys with the family's attention efficiency measured against that count
+ * (cuDNN's and FlashAttention's benchmarks count the causal half), so the packed core is priced at s/2 times the
+ * ratio of the keys visited: exactly s/2 when one sample fills the sequence (ctx = s). A sample's last partial key
+ * block is not counted (at most a tile per sample). */
+static double packed_key_share(double ctx, double s)
+{
+    return ctx >= s ? 1.0 : (ctx + FLASH_TILE_Q) / (s + FLASH_TILE_Q);
+}
+
 /* ---- builders ---- */
 
 /* FP8: the attention block's GEMM inputs (QKV or MLA down-projection input, output-projection input) and their
@@ -1323,16 +1342,16 @@ static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
      * (cuDNN >= 9.13.1) and UnfusedDotProductAttention, transformer_engine/pytorch/attention/dot_product_attention/
      * utils.py "Filter: Softmax type") */
     if (c->flash && !(m->attn_sinks && c->s->attn_no_sinks)) {
-        /* keys the kernel computes per query: the causal half of the context (whole blocks below the diagonal), or
-         * for a sliding layer its window plus the query tile's diagonal block, the key blocks outside the band
-         * skipped (sliding_band_keys) */
-        double keys = FLASH_CAUSAL_SHARE * sk;
-        if (c->mixer == SP_MIX_SWA)
-            keys = sliding_band_keys(m->sliding_window, sk);
+        /* keys the kernel computes per query: the causal half of the context (whole blocks below the diagonal),
+         * of each sample's own context when sequences are packed (packed_key_share), or for a sliding layer at most
+         * its window plus the query tile's diagonal block, the key blocks outside the band skipped
+         * (sliding_band_keys; the narrow band's rate where the family has one) */
+        double full = FLASH_CAUSAL_SHARE * sk, keys = full * packed_key_share(sp_plan_attn_context(p), sk);
+        double band = c->mixer == SP_MIX_SWA ? sliding_band_keys(m->sliding_window, sk) : full;
         sp_op *o = push(l, "flash_attention", SP_OP_FLASH, SP_PART_COMPUTE, SP_OPF_CORE, 1);
-        o->u.flash.flops = 2.0 * b * heads * sq * keys * (dqk + dv);
+        o->u.flash.flops = 2.0 * b * heads * sq * fmin(keys, band) * (dqk + dv);
         o->u.flash.dtype = c->d16;
-        o->u.flash.band = keys < FLASH_CAUSAL_SHARE * sk;
+        o->u.flash.band = band < full;
         flash_fp8(c, o, sk);
         keep_as(l, q + 2 * kv, qkv_drop, 0);
         return;

@@ -186,6 +186,31 @@ double sp_plan_full_share(const sp_plan *p, int n_layers)
     return p->recompute_layers >= chunk ? 1 : p->recompute_layers / chunk;
 }
 
+double sp_plan_attn_context(const sp_plan *p)
+{
+    if (p->doc_len <= 0)
+        return p->seq_len;
+    double ctx = p->doc_len * (1 + p->doc_len_cv * p->doc_len_cv); /* E[l^2] / E[l] */
+    return ctx < p->seq_len ? ctx : p->seq_len;
+}
+
+/* A sample is at most the packed sequence, so its mean is too, and E[l^2] <= seq_len E[l]: doc_len (1 + cv^2) is at
+ * most seq_len (the bound a distribution of lengths in [0, seq_len] reaches with samples of 0 and seq_len only). */
+sp_status sp_plan_check_packing(const sp_plan *p, sp_error *err)
+{
+    if (p->doc_len < 0 || p->doc_len > p->seq_len)
+        return sp_fail(err, SP_EINVAL, "plan: doc_len = %g; allowed 0 (unpacked) or up to seq_len = %d (the mean "
+                       "length of the samples packed into one sequence)", p->doc_len, p->seq_len);
+    if (p->doc_len_cv < 0 || (p->doc_len_cv > 0 && p->doc_len <= 0))
+        return sp_fail(err, SP_EINVAL, "plan: doc_len_cv = %g; allowed >= 0, and only with a doc_len (packed "
+                       "sequences)", p->doc_len_cv);
+    if (p->doc_len * (1 + p->doc_len_cv * p->doc_len_cv) > p->seq_len)
+        return sp_fail(err, SP_EINVAL, "plan: doc_len_cv = %g with doc_len = %g; allowed at most %.4g (doc_len (1 + "
+                       "cv^2) = E[l^2]/E[l] cannot exceed seq_len = %d)", p->doc_len_cv, p->doc_len,
+                       sqrt(p->seq_len / p->doc_len - 1), p->seq_len);
+    return SP_OK;
+}
+
 void sp_plan_defaults(sp_plan *p)
 {
     memset(p, 0, sizeof *p);
@@ -516,7 +541,7 @@ sp_status sp_plan_resolve(sp_plan *p, const sp_model *m, const sp_system *s, sp_
                        p->global_batch, p->dp, p->ep_fold ? 1 : p->ep, p->micro_batch, replicas * p->micro_batch);
     if (p->zero < 0 || p->zero > 3)
         return sp_fail(err, SP_EINVAL, "plan: zero stage %d; allowed 0..3", p->zero);
-    if ((st = check_sharding(p, err)))
+    if ((st = sp_plan_check_packing(p, err)) || (st = check_sharding(p, err)))
         return st;
     sp_error e2 = {0};
     if (sp_accel_dtype_check(&s->acc, p->dtype, &e2)) /* fp8 on A100 is refused, not costed at the bf16 rate */

@@ -170,8 +170,22 @@ static sp_status plan_counts(sp_request *rq, sp_plan *p, sp_error *err)
         return st;
     if ((st = sp_req_int(rq, "etp", 1, 1 << 20, &p->etp, err)) || (st = sp_req_int(rq, "hsdp", 1, 1 << 30, &p->hsdp, err)) ||
         (st = sp_req_double(rq, "capacity-factor", SP_UNIT_NONE, 0.01, 1000, &p->capacity_factor, err)) ||
-        (st = sp_req_double(rq, "moe-imbalance", SP_UNIT_NONE, 1, 1000, &p->moe_imbalance, err)))
+        (st = sp_req_double(rq, "moe-imbalance", SP_UNIT_NONE, 1, 1000, &p->moe_imbalance, err)) ||
+        (st = sp_req_packing(rq, p, err)))
         return st;
+    return SP_OK;
+}
+
+/* --doc-len and --doc-len-cv: packed sequences (sp_plan doc_len, doc_len_cv; docs/model.md "Packed sequences"); the
+ * bound against the sequence length is sp_plan_check_packing's, once the sequence length is known */
+sp_status sp_req_packing(sp_request *rq, sp_plan *p, sp_error *err)
+{
+    sp_status st;
+    if ((st = sp_req_double(rq, "doc-len", SP_UNIT_NONE, 1, 1 << 24, &p->doc_len, err)) ||
+        (st = sp_req_double(rq, "doc-len-cv", SP_UNIT_NONE, 0, 1 << 12, &p->doc_len_cv, err)))
+        return st;
+    if (sp_req_has(rq, "doc-len-cv") && !sp_req_has(rq, "doc-len"))
+        return sp_fail(err, SP_EINVAL, "--doc-len-cv needs --doc-len (the mean length of the packed samples)");
     return SP_OK;
 }
 

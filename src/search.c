@@ -255,6 +255,7 @@ static void unit_init(unit_ctx *u, const layer_key *key)
     p->etp = key->etp;
     p->capacity_factor = o->plan.capacity_factor;
     p->moe_imbalance = o->plan.moe_imbalance;
+    p->doc_len = o->plan.doc_len, p->doc_len_cv = o->plan.doc_len_cv; /* packed sequences (ops.c attention_core) */
     p->moe_pad = o->plan.moe_pad;
     p->moe_router_fusion = o->plan.moe_router_fusion;
     p->moe_fused_mlp = o->plan.moe_fused_mlp, p->fp8_attention = o->plan.fp8_attention;

@@ -132,7 +132,8 @@ static sp_status search_opts(sp_request *rq, const sp_model *m, sp_search_opts *
     if ((st = sp_req_bf16_layers(rq, &o->plan, o->any_dtype, err)) ||
         (st = sp_req_double(rq, "capacity-factor", SP_UNIT_NONE, 0.01, 1000, &o->plan.capacity_factor, err)) ||
         (st = sp_req_double(rq, "moe-imbalance", SP_UNIT_NONE, 1, 1000, &o->plan.moe_imbalance, err)) ||
-        (st = sp_req_flag(rq, "moe-pad", &o->plan.moe_pad, err)))
+        (st = sp_req_flag(rq, "moe-pad", &o->plan.moe_pad, err)) || (st = sp_req_packing(rq, &o->plan, err)) ||
+        (st = sp_plan_check_packing(&o->plan, err)))
         return st;
     if (o->plan.bf16_first > m->n_layers || o->plan.bf16_last > m->n_layers)
         return sp_fail(err, SP_EINVAL, "--bf16-layers: %d,%d; allowed 0..%d each (model '%s' has %d layers)",

@@ -241,21 +241,24 @@ static void step_flops(const sp_model *m, const sp_plan *p, sp_gemm_memo *memo, 
     }
     double L = m->n_layers, V = m->vocab, h = m->d_model;
     double tokens = (double)p->global_batch * p->seq_len;
-    double fwd_tok = sp_model_fwd_flops_mtp(m, p->seq_len, sp_plan_mtp_depths(m, p));
+    /* packed sequences: a token attends within its sample, so the attention terms count the samples' context
+     * (sp_plan_attn_context, E[l^2]/E[l]; the sequence length when unpacked) */
+    double ctx = sp_plan_attn_context(p);
+    double fwd_tok = sp_model_fwd_flops_mtp(m, ctx, sp_plan_mtp_depths(m, p));
     c->model_flops = 3.0 * fwd_tok * tokens; /* sp_model_train_flops with the plan's MTP depths */
     if (p->frozen_base) {
         /* frozen weights need input gradients but no weight gradients: forward 2M + data-gradient 2M for the
          * matmuls, 3x the attention core, and 6 FLOPs per adapter parameter */
-        double attn = L * 2.0 * p->seq_len * m->n_heads * 2.0 * m->d_head;
+        double attn = L * 2.0 * ctx * m->n_heads * 2.0 * m->d_head;
         double mm = fwd_tok - attn;
         c->model_flops = tokens * (2 * mm + 3 * attn + 6 * L * sp_lora_params_per_layer(m, p->lora_rank, p->lora_targets));
     }
     c->extra_full = tokens * (fwd_tok - 2.0 * V * h);
-    c->extra_selective = tokens * L * 2.0 * p->seq_len * m->n_heads * (2.0 * m->d_head);
+    c->extra_selective = tokens * L * 2.0 * ctx * m->n_heads * (2.0 * m->d_head);
     if (m->n_pattern > 0) { /* only the attention layers rerun a core, sliding ones over their window */
         c->extra_selective = 0;
         for (int i = 0; i < m->n_layers; i++)
-            c->extra_selective += tokens * sp_model_attn_core_flops(m, sp_model_mixer(m, i), p->seq_len);
+            c->extra_selective += tokens * sp_model_attn_core_flops(m, sp_model_mixer(m, i), ctx);
     }
     if (memo) {
         memo->have_flops = 1;

@@ -91,6 +91,7 @@ static json_t *plan_json(const sp_train_report *r)
     sp_json_set_num(o, "capacity_factor", p->capacity_factor);
     sp_json_set_bool(o, "moe_pad", p->moe_pad);
     sp_json_set_num(o, "moe_imbalance", p->moe_imbalance > 1 ? p->moe_imbalance : 1.0);
+    sp_json_set_packing(o, p);
     char g[96];
     sp_json_set_str(o, "cuda_graphs", sp_cuda_graphs_name(p->cuda_graphs, g, sizeof g));
     sp_json_set_str(o, "moe_dispatcher", sp_moe_dispatcher_name(p->moe_dispatcher));

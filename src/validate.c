@@ -356,6 +356,25 @@ static void row_overlaps(const int ov[2], sp_system *s)
         s->overlap_tp = ov[1];
 }
 
+/* doc_len, doc_len_cv (optional): packed sequences, the mean length in tokens of the samples packed into one sequence
+ * and their length coefficient of variation (docs/model.md "Packed sequences"); empty = unpacked, cv 0. A mean above
+ * the row's seq_len, or a spread whose E[l^2]/E[l] would, is refused naming the cell. */
+static sp_status row_packing(const sp_csv *c, int r, sp_plan *p, sp_error *err)
+{
+    sp_status st = sp_csv_double(c, r, "doc_len", 0, 1, 1 << 24, &p->doc_len, err);
+    if (!st)
+        st = sp_csv_double(c, r, "doc_len_cv", 0, 0, 1 << 12, &p->doc_len_cv, err);
+    if (st)
+        return st;
+    sp_error e2 = {0};
+    if (sp_plan_check_packing(p, &e2)) {
+        const char *msg = strncmp(e2.msg, "plan: ", 6) == 0 ? e2.msg + 6 : e2.msg;
+        return sp_fail(err, SP_EINVAL, "%s:%d: column '%s': %s", sp_csv_path(c), sp_csv_line(c, r),
+                       p->doc_len > p->seq_len ? "doc_len" : "doc_len_cv", msg);
+    }
+    return SP_OK;
+}
+
 /* Knobs: the row's cells, then the stack's defaults for the empty ones (or, without a stack, the documented
  * validation defaults: recompute full, the only era whose rows leave it empty). */
 static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int have, sp_system *s, sp_plan *p,
@@ -398,6 +417,8 @@ static sp_status row_knobs(const sp_csv *c, int r, const sp_software *sw, int ha
         st = row_fp8_recipe(c, r, p, &fr, err);
     if (!st)
         st = row_eager_ops(c, r, p, &eg, err);
+    if (!st)
+        st = row_packing(c, r, p, err);
     if (!st && !have)
         row_overlaps(ov, s);
     if (st || !have)

@@ -318,6 +318,56 @@ static void test_sliding_band(void **st)
     assert_rel(find_op(&band, "flash_attention")->u.flash.flops, f->u.flash.flops, 1e-12);
 }
 
+/* Rule: packed sequences (plan doc_len, doc_len_cv; src/ops.c packed_key_share). A token attends within its sample:
+ * per packed sequence of S tokens the causal pairs are sum l_i^2 / 2, E[l^2] / (2 E[l]) keys per query with ctx =
+ * E[l^2]/E[l] = doc_len (1 + cv^2). The kernel visits each sample's key blocks up to the diagonal, the diagonal block
+ * whole (ctx/2 + 64 keys for 128-row tiles); the unpacked core is priced at S/2 keys, so the packed core is S/2 x
+ * (ctx + 128) / (S + 128): doc_len = S gives the unpacked op exactly; S/4 = 1024 gives 2048 x 1152/4224 = 558.545...
+ * keys per query; cv 1 doubles the context (2048 x 2176/4224); a sliding layer keeps the smaller of its band (256) and
+ * the packed count (doc_len 128: 2048 x 256/4224 = 124.12) and its band rate. Priced time follows the FLOPs (the
+ * kernel's rate does not change). GPT-OSS-20B: 64 heads of 64, b = 1, S = 4096. */
+static void test_packed_attention(void **st)
+{
+    (void)st;
+    sp_model m = load_model("gpt-oss-20b");
+    sp_system s = load_system("dgx-h100");
+    const double per_key = 2.0 * 64 * 4096 * 128; /* 2 b heads sq (dqk + dv) */
+    struct { sp_mixer mx; double doc, cv, keys; int band; } k[] = {
+        {SP_MIX_ATTN, 0, 0, 2048, 0},
+        {SP_MIX_ATTN, 4096, 0, 2048, 0},
+        {SP_MIX_ATTN, 1024, 0, 2048.0 * 1152 / 4224, 0},
+        {SP_MIX_ATTN, 1024, 1, 2048.0 * 2176 / 4224, 0},
+        {SP_MIX_SWA, 0, 0, 256, 1},
+        {SP_MIX_SWA, 1024, 0, 256, 1},
+        {SP_MIX_SWA, 128, 0, 2048.0 * 256 / 4224, 1}};
+    sp_op_cost c0;
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.micro_batch = 1, p.seq_len = 4096, p.doc_len = k[i].doc, p.doc_len_cv = k[i].cv;
+        layer_fx fx;
+        sp_layer_ops l;
+        sp_layer_build_kind(layer_ctx(&fx, &m, &s, &p, 1), k[i].mx, SP_FFN_MOE, &l);
+        const sp_op *o = find_op(&l, "flash_attention");
+        assert_non_null(o);
+        assert_rel(o->u.flash.flops, per_key * k[i].keys, 1e-12);
+        assert_int_equal(o->u.flash.band, k[i].band);
+        sp_op_cost c;
+        sp_op_price(o, &s, NULL, &c);
+        if (i == 0)
+            c0 = c;
+        double ovh = s.acc.eff.kernel_overhead_s;
+        if (!k[i].band)
+            assert_rel((c.fwd - ovh) / (c0.fwd - ovh), k[i].keys / 2048, 1e-12);
+    }
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.seq_len = 4096, p.doc_len = 1024, p.doc_len_cv = 1;
+    assert_rel(sp_plan_attn_context(&p), 2048, 1e-15);
+    p.doc_len = 0;
+    assert_rel(sp_plan_attn_context(&p), 4096, 1e-15);
+}
+
 /* Rule: FP8 attention (src/ops.c flash_fp8) under MXFP8 on cuDNN kernels of compute capability >= 10.0 scales the
  * flash op's rate by cuDNN's measured MXFP8 / BF16 ratio on the same shapes (cudnn-frontend's GB200 benchmark at 4096
  * tokens):
@@ -1483,6 +1533,7 @@ int main(void)
         cmocka_unit_test(test_saved_activations_korthikanti),
         cmocka_unit_test(test_dropout_masks),
         cmocka_unit_test(test_sliding_band),
+        cmocka_unit_test(test_packed_attention),
         cmocka_unit_test(test_sinks_kernel_support),
         cmocka_unit_test(test_host_dispatch),
         cmocka_unit_test(test_host_sync),

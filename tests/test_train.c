@@ -266,6 +266,50 @@ static void test_memory_reserve(void **st)
     assert_true(parts[2] == 4 * conn);
 }
 
+/* Rule: packed sequences (plan doc_len, doc_len_cv; docs/model.md "Packed sequences"). The model FLOPs count each
+ * token's attention over its sample, E[l^2]/E[l] = doc_len (1 + cv^2) keys instead of seq_len (Megatron's
+ * convention otherwise: no causal halving): Llama-2-7B (32 layers, 32 heads of 128) at 4096 tokens packed with
+ * samples of 1024 drops 3 x 32 x 2 x 2 x (4096 - 1024) x 32 x 128 FLOPs per token from the unpacked count; a
+ * plan with doc_len = seq_len is the unpacked plan exactly (FLOPs and step time); samples shorter than the sequence
+ * take less step time; memory is unchanged (a fused kernel keeps the same per-token tensors). Refused: a mean
+ * above seq_len, a cv without a mean, and doc_len (1 + cv^2) above seq_len (the bound E[l^2] <= seq_len E[l]). */
+static void test_packed_sequences(void **st)
+{
+    (void)st;
+    sp_error e = {0};
+    sp_model m;
+    sp_system h;
+    assert_int_equal(sp_load_model(SP_DATA_DIR, "llama2-7b", &m, &e), SP_OK);
+    assert_int_equal(sp_load_system(SP_DATA_DIR, "dgx-h100", &h, &e), SP_OK);
+    sp_plan p;
+    sp_plan_defaults(&p);
+    p.n_gpus = 8, p.seq_len = 4096, p.global_batch = 32;
+    sp_plan full = p, quarter = p;
+    full.doc_len = 4096, quarter.doc_len = 1024;
+    sp_train_result a, b, c;
+    assert_int_equal(sp_plan_resolve(&p, &m, &h, &e), SP_OK);
+    assert_int_equal(sp_plan_resolve(&full, &m, &h, &e), SP_OK);
+    assert_int_equal(sp_plan_resolve(&quarter, &m, &h, &e), SP_OK);
+    assert_int_equal(sp_train_eval(&m, &h, &p, &a, &e), SP_OK);
+    assert_int_equal(sp_train_eval(&m, &h, &full, &b, &e), SP_OK);
+    assert_int_equal(sp_train_eval(&m, &h, &quarter, &c, &e), SP_OK);
+    assert_true(b.model_flops == a.model_flops && b.step_time_s == a.step_time_s && b.mem.total == a.mem.total);
+    double tokens = 32.0 * 4096;
+    assert_rel(a.model_flops - c.model_flops, tokens * 3 * 32 * 2 * 2 * (4096.0 - 1024) * 32 * 128, 1e-9);
+    assert_true(c.step_time_s < a.step_time_s);
+    assert_true(c.mem.total == a.mem.total);
+    sp_plan q = p;
+    q.doc_len = 5000;
+    assert_int_equal(sp_plan_resolve(&q, &m, &h, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "plan: doc_len = 5000; allowed 0 (unpacked) or up to seq_len = 4096"));
+    q.doc_len = 0, q.doc_len_cv = 0.5;
+    assert_int_equal(sp_plan_resolve(&q, &m, &h, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "plan: doc_len_cv = 0.5; allowed >= 0, and only with a doc_len"));
+    q.doc_len = 1024, q.doc_len_cv = 2;
+    assert_int_equal(sp_plan_resolve(&q, &m, &h, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "plan: doc_len_cv = 2 with doc_len = 1024; allowed at most 1.732"));
+}
+
 /* Rule: activation offloading (Megatron-Core cpu_offloading_num_layers) keeps the activations of a stage's first N
  * layers in host memory: Llama-3-70B at PP 4 (20 layers a stage) offloading 5 holds 15/20 of the layers' activations,
  * the rest of its memory unchanged; a stage must keep one layer (plan.c). A hybrid's stage drops its own first N
@@ -390,6 +434,7 @@ int main(void)
         cmocka_unit_test(test_fsdp_hsdp),
         cmocka_unit_test(test_memory_reserve),
         cmocka_unit_test(test_offload),
+        cmocka_unit_test(test_packed_sequences),
         cmocka_unit_test(test_offload_copies),
         cmocka_unit_test(test_collectives),
         cmocka_unit_test(test_gemm_model),

@@ -151,6 +151,30 @@ static void test_task_rows(void **st)
     free(rows);
 }
 
+/* Rule: the `doc_len` / `doc_len_cv` columns are a row's packed sequences (plan doc_len, doc_len_cv): empty = unpacked;
+ * doc_len = seq_len prices the unpacked row exactly; samples of 1024 tokens take less time, a spread (cv 1: twice the
+ * context, E[l^2]/E[l] = 2048) more than without it and still less than unpacked; the model FLOPs drop by the
+ * attention beyond each sample (test_train.c test_packed_sequences). Bad cells: tests/bad/runs_bad_doc_len*.csv. */
+static void test_packed_rows(void **st)
+{
+    (void)st;
+    sp_validate_row *rows;
+    int n;
+    sp_error e = {0};
+    assert_int_equal(sp_validate_training(SP_DATA_DIR, SP_DATA_DIR "/../tests/validate/packed.csv", &rows, &n, &e), SP_OK);
+    assert_int_equal(n, 4);
+    for (int i = 0; i < n; i++)
+        assert_true(rows[i].ok);
+    double un = rows[0].predicted_step_time_s, full = rows[1].predicted_step_time_s;
+    double q = rows[2].predicted_step_time_s, qcv = rows[3].predicted_step_time_s;
+    assert_true(full == un && rows[1].res.model_flops == rows[0].res.model_flops);
+    assert_true(q < qcv && qcv < un);
+    double tokens = 32.0 * 4096;
+    assert_rel(rows[0].res.model_flops - rows[2].res.model_flops, tokens * 3 * 32 * 2 * 2 * (4096.0 - 1024) * 32 * 128,
+               1e-9);
+    free(rows);
+}
+
 /* Rule: relative paths in system and model_config are relative to the CSV's folder; model_config replaces the
  * shape columns; empty knobs take the row's stack defaults; a feature the stack lacks is refused by name. */
 static void test_csv_v2(void **st)
@@ -224,6 +248,7 @@ int main(void)
         cmocka_unit_test(test_training_runs),
         cmocka_unit_test(test_megatron_core),
         cmocka_unit_test(test_issue18_set),
+        cmocka_unit_test(test_packed_rows),
         cmocka_unit_test(test_csv_v2),
         cmocka_unit_test(test_task_rows),
         cmocka_unit_test(test_release_rows),

@@ -63,6 +63,18 @@ expect_out train_offload_unpriced "activation offload copies +not priced: system
 expect_json train_offload_unpriced_json time_breakdown_s.offload_copies=0@0 offload_copies_priced=false -- train --model llama3-70b --system dgx-b200 --gpus 64 --zero 3 --micro-batch 2 --global-batch 256 --seq-len 8192 --offload-layers 40 --json
 expect_fail train_offload_all 2 'plan: offload_layers = 80; allowed 0..79 (fewer than the 80 layers of a pipeline stage)' -- train --model llama3-70b --offload-layers 80
 expect_fail train_offload_bad 2 'offload-layers' -- train --model llama3-70b --offload-layers -1
+# Rule: packed sequences (--doc-len, --doc-len-cv; docs/model.md "Packed sequences"): the JSON plan reports the
+# samples' mean, spread and the keys per token E[l^2]/E[l] = doc_len (1 + cv^2) = 1024 x 2; the text names them; a
+# mean above the sequence, a cv whose E[l^2]/E[l] would exceed it, a cv alone and a non-positive mean are refused
+# naming the knob
+expect_json train_packed_json plan.doc_len=1024@0 plan.doc_len_cv=1@0 plan.attn_context=2048@0 -- train --model llama2-7b --system dgx-h100 --gpus 8 --global-batch 32 --seq-len 4096 --doc-len 1024 --doc-len-cv 1 --json
+expect_out train_packed_text 'packed sequences: samples of 200 tokens on average \(cv 0\), attention within each: 200 keys per token' -- train --model llama2-7b --system dgx-h100 --gpus 8 --global-batch 32 --seq-len 4096 --doc-len 200
+expect_fail train_packed_long 2 'plan: doc_len = 5000; allowed 0 (unpacked) or up to seq_len = 4096' -- train --model llama2-7b --seq-len 4096 --doc-len 5000
+expect_fail train_packed_cv 2 'plan: doc_len_cv = 2 with doc_len = 1024; allowed at most 1.732' -- train --model llama2-7b --seq-len 4096 --doc-len 1024 --doc-len-cv 2
+expect_fail train_packed_cv_alone 2 '\-\-doc-len-cv does not apply without \-\-doc-len' -- train --model llama2-7b --doc-len-cv 1
+expect_fail train_packed_zero 2 '\-\-doc-len: 0 is out of range' -- train --model llama2-7b --doc-len 0
+expect_fail search_packed_long 2 'plan: doc_len = 5000; allowed 0 (unpacked) or up to seq_len = 4096' -- search --model llama2-7b --system dgx-h100 --gpus 8 --global-batch 32 --seq-len 4096 --doc-len 5000
+expect_json finetune_packed_json doc_len=200@0 attn_context=200@0 -- finetune --model llama2-7b --system dgx-h100 --gpus 8 --global-batch 32 --seq-len 4096 --method lora --doc-len 200 --json
 # Rule: MTP depths (Megatron-Core mtp_num_layers with mtp_use_repeated_layer; Megatron-Bridge's Nemotron-3 Super
 # recipe runs 2): the plan says how many, the JSON plan reports them; a model without an MTP module refuses them
 expect_out train_mtp_depths 'MTP depths 2 \(the model.s 1 MTP module run 2 times, weights shared\)' -- train --model nemotron-3-super-120b-a12b --system gb200-nvl72 --gpus 64 --tp 2 --ep 64 --ep-fold --etp 1 --sp --seq-len 8192 --global-batch 512 --dtype mxfp8 --software megatron-core-26.04 --mtp-layers 2
