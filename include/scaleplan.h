@@ -333,6 +333,12 @@ typedef struct {
     int overlap_tp;           /* stack overlaps TP communication with compute (0 = Megatron 2021-22) */
     int overlap_dp;           /* stack overlaps DP gradient reduction with backward (PyTorch DDP/FSDP: 1) */
     int overlap_ep;           /* stack overlaps the MoE all-to-all with computation (DeepSeek's DualPipe: 1) */
+    int overlap_pp;           /* stack overlaps the pipeline sends with computation under the interleaved schedule
+                                 (Megatron-Core overlap_p2p_comm with vpp > 1; docs/model.md "Pipeline sends") */
+    int pp_send_wait;         /* ... but waits for each forward send before its next kernels (kernels.pp_send_wait) */
+    char one_queue[64];       /* hardware families on which the stack launches TP > 1 or CP > 1 jobs with one device
+                                 connection, serializing its streams (kernels.one_queue; docs/model.md "Pipeline sends") */
+    int one_queue_ep;         /* ... jobs with MoE EP overlap too (kernels.one_queue_ep_overlap) */
     int tp_micro_pipeline;    /* overlap_tp as PyTorch's async TP runs it (kernels.tp_overlap "micro_pipeline"): each
                                  collective decomposed with the GEMM it feeds or follows (docs/model.md "Async TP") */
     int separate_qkv;         /* the stack's model code runs the query, key and value projections as three GEMMs
@@ -669,6 +675,9 @@ typedef struct {
     int separate_qkv, separate_gate_up; /* kernels.separate_qkv / separate_gate_up (absent: false, fused) */
     int a2a_dispatch_16bit;       /* kernels.alltoall_dispatch_16bit (absent: false, the dispatch quantized with
                                      the GEMMs) */
+    int pp_send_wait;             /* kernels.pp_send_wait (absent: false, every overlapped send waited a chunk later) */
+    char one_queue[64];           /* kernels.one_queue (absent: empty): comma list of hardware families */
+    int one_queue_ep;             /* kernels.one_queue_ep_overlap (absent: false) */
     int flash_attention;
     sp_recompute recompute;
     int seq_parallel;             /* 1: sequence parallelism whenever tp > 1 */

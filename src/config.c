@@ -888,7 +888,8 @@ static const char *const stack_keys[] = {"name", "description", "base", "kernels
 static const char *const kernel_keys[] = {"attention", "attention_class", "attention_sinks", "rope_mscale_unfused",
                                           "gemm", "fusions", "tp_overlap", "separate_qkv",
                                           "separate_gate_up", "alltoall_dispatch_16bit", "ssd_scan", "eager_ops",
-                                          "cudnn_frontend",
+                                          "cudnn_frontend", "pp_send_wait", "one_queue",
+                                          "one_queue_ep_overlap",
                                           NULL};
 /* every knob must be given and every one needs a source: a stack preset is a statement about a real code base */
 static const char *const default_keys[] = {"flash_attention", "recompute", "seq_parallel", "zero", "vpp",
@@ -1064,6 +1065,43 @@ static sp_status kernel_bool(const src_file *f, json_t *k, const char *key, int 
     return SP_OK;
 }
 
+/* kernels.pp_send_wait: the stack's interleaved schedule, overlapping its pipeline sends, still waits for each
+ * forward send before the kernels that follow it (src/step.c pp_sends_interleaved). A statement about the stack's
+ * schedule code: it needs sources.pp_send_wait. */
+static sp_status kernel_send_wait(const src_file *f, json_t *k, json_t *src, sp_software *sw, sp_error *err)
+{
+    sp_status rc = kernel_bool(f, k, "pp_send_wait", &sw->pp_send_wait, err);
+    if (rc || !json_object_get(k, "pp_send_wait"))
+        return rc;
+    if (!json_is_string(json_object_get(src, "pp_send_wait")))
+        return sp_fail(err, SP_EINVAL, "%s:%d: sources.pp_send_wait is missing: cite the schedule code that waits "
+                       "for the send", f->path, key_line(f, "pp_send_wait"));
+    return SP_OK;
+}
+
+/* kernels.one_queue: the hardware families (comma list of accelerator `family` names) on which the stack's launcher
+ * runs TP > 1 or CP > 1 jobs with CUDA_DEVICE_MAX_CONNECTIONS=1 (one hardware queue: its streams serialize, so
+ * overlapped pipeline sends are exposed: src/step.c pp_sends_interleaved); kernels.one_queue_ep_overlap: jobs with
+ * MoE EP overlap too. Statements about the launcher: they need sources.one_queue. */
+static sp_status kernel_one_queue(const src_file *f, json_t *k, json_t *src, sp_software *sw, sp_error *err)
+{
+    sp_status rc = kernel_bool(f, k, "one_queue_ep_overlap", &sw->one_queue_ep, err);
+    json_t *v = json_object_get(k, "one_queue");
+    if (rc || (!v && !json_object_get(k, "one_queue_ep_overlap")))
+        return rc;
+    const char *s = json_string_value(v);
+    size_t n = s ? strlen(s) : 0;
+    if (!s || n == 0 || n >= sizeof sw->one_queue || strspn(s, "abcdefghijklmnopqrstuvwxyz0123456789,") != n)
+        return sp_fail(err, SP_EINVAL, "%s:%d: kernels.one_queue must be a comma list of hardware families (e.g. "
+                       "\"ampere,hopper\"), at most %d characters", f->path, key_line(f, "one_queue"),
+                       (int)sizeof sw->one_queue - 1);
+    if (!json_is_string(json_object_get(src, "one_queue")))
+        return sp_fail(err, SP_EINVAL, "%s:%d: sources.one_queue is missing: cite the launcher that sets the device "
+                       "connections", f->path, key_line(f, "one_queue"));
+    memcpy(sw->one_queue, s, n + 1);
+    return SP_OK;
+}
+
 /* kernels.ssd_scan: the kernels that run Mamba-2's SSD scan. "triton" = mamba_ssm's Triton SSD kernels (what
  * Megatron-Core's MambaMixer calls), whose SM-bound rate floors the scan's tile products (ops.c SCAN_FP32_RATE);
  * absent = no such kernel stated, no floor. A statement about the stack's code: it needs sources.ssd_scan. */
@@ -1150,6 +1188,7 @@ static sp_status parse_stack(const src_file *f, const char *display, json_t *o, 
     if ((rc = kernel_bool(f, k, "separate_qkv", &sw->separate_qkv, err)) ||
         (rc = kernel_bool(f, k, "separate_gate_up", &sw->separate_gate_up, err)) ||
         (rc = kernel_bool(f, k, "alltoall_dispatch_16bit", &sw->a2a_dispatch_16bit, err)) ||
+        (rc = kernel_send_wait(f, k, src, sw, err)) || (rc = kernel_one_queue(f, k, src, sw, err)) ||
         (rc = kernel_ssd_scan(f, k, src, sw, err)) || (rc = kernel_cudnn_fe(f, k, src, sw, err)))
         return rc;
     snprintf(sw->gemm, sizeof sw->gemm, "%s", gemm);

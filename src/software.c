@@ -260,6 +260,10 @@ void sp_software_apply_system(const sp_software *sw, sp_system *s)
     s->overlap_tp = sw->overlap_tp;
     s->overlap_dp = sw->overlap_dp;
     s->overlap_ep = sw->overlap_ep;
+    s->overlap_pp = sw->overlap_pp;
+    s->pp_send_wait = sw->pp_send_wait;
+    memcpy(s->one_queue, sw->one_queue, sizeof s->one_queue);
+    s->one_queue_ep = sw->one_queue_ep;
 }
 
 /* a dimension the stack lacks: fixed to 1 (off), or refused when the caller fixed it to more */

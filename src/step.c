@@ -471,6 +471,43 @@ static void offload_fill(const sp_system *s, const sp_plan *p, const sp_shape_st
     }
 }
 
+/* name is an item of the comma list */
+static int in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *q = list; n > 0 && *q;) {
+        const char *e = strchr(q, ',');
+        size_t k = e ? (size_t)(e - q) : strlen(q);
+        if (k == n && strncmp(q, name, n) == 0)
+            return 1;
+        q += k + (e != NULL);
+    }
+    return 0;
+}
+
+/* Pipeline sends under the interleaved schedule (docs/model.md "Pipeline sends"): per (micro-batch, virtual stage)
+ * a rank sends one activation forward and one gradient backward (2 hops, blocking where the stack does not
+ * overlap them). Megatron-Core with overlap_p2p_comm (Megatron-Bridge sets it whenever vpp > 1) posts both
+ * asynchronously and waits for each a chunk later, just before the chunk that needs it
+ * (NVIDIA/Megatron-LM@d98e8a64ddf3 megatron/core/pipeline_parallel/schedules.py:1731-1899, the steady state), so
+ * they run under a chunk's compute F, the chunk taking max(C, F + sm_share C) for its overlapped sends C (the rule
+ * of every overlapped collective, collective.c sp_comm_sm_share). A stack whose schedule waits for each forward
+ * send before the kernels that follow it (kernels.pp_send_wait: NVIDIA/Megatron-LM#4047, 260cba7133;
+ * schedules.py:1813-1815 at d98e8a64ddf3, with deallocate_pipeline_outputs) exposes that hop. Nothing is hidden
+ * where the stack's launcher gives the job one device connection (kernels.one_queue: CUDA_DEVICE_MAX_CONNECTIONS=1
+ * for TP > 1 or CP > 1 on the families listed, so that TP communication kernels start before the GEMMs they
+ * overlap): all streams then share one hardware queue, and a communication kernel waiting for its peer holds back
+ * the compute queued behind it (alibaba/Megatron-LLaMA#26 traces of a DP reduce-scatter on its own stream;
+ * NVIDIA/nccl#2238 on Hopper pipeline sends). Sets o->pp_hidden (0: every send blocks; the other schedules too)
+ * and o->pp_sigma; sp_plan_step_time prices them. */
+static void pp_sends_interleaved(const sp_system *s, const sp_plan *p, sp_pipe_step *o)
+{
+    o->pp_hidden = !s->overlap_pp || p->schedule != SP_SCHED_1F1B ? 0 : s->pp_send_wait ? 1 : 2;
+    o->pp_sigma = sp_comm_sm_share(&s->acc);
+    if ((p->tp > 1 || p->cp > 1) && (!s->overlap_ep || s->one_queue_ep) && in_list(s->one_queue, s->acc.family))
+        o->pp_hidden = 0;
+}
+
 void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_shape_step *c,
                          sp_pipe_step *o)
 {
@@ -479,6 +516,7 @@ void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan 
     /* pipeline point-to-point: Megatron's scatter/gather optimisation (Narayanan et al. 2021 §4.1): each TP rank
      * sends 1/t of the activation over its own link, then the stage all-gathers it over the scale-up tier */
     o->pp_send = 0;
+    pp_sends_interleaved(s, p, o);
     if (p->pp > 1) {
         double T = (double)p->micro_batch * p->seq_len / p->cp;
         int stride = (int)sp_plan_stage_ranks(p);

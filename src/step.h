@@ -10,6 +10,8 @@
 #include "memory.h"
 #include "ops.h"
 
+#include <math.h>
+
 /* One layer of a shape, mixed over the dense and MoE layers of the model, and what each recompute mode makes of
  * it (indexed by sp_recompute): the terms every plan of the shape assembles its step from. */
 typedef struct {
@@ -67,6 +69,10 @@ typedef struct {
     double layers;                  /* layers on the heaviest stage */
     double buckets;                 /* gradient buckets of the stage's last backward: one per layer, at least 1 */
     double pp_hop;                  /* one pipeline send + its all-gather (pp > 1) */
+    double pp_hidden, pp_sigma;     /* interleaved schedule (vpp > 1): of the 2 pipeline sends of one (micro-batch,
+                                       virtual stage), those the stack overlaps with the chunk's compute (0 where it
+                                       blocks on them), and the share of their time that compute loses to them
+                                       (step.c pp_sends_interleaved) */
     double layers_time[3];          /* the heaviest stage's layers, one micro-batch, forward + backward */
     double slot_max[3], slot_avg[3];/* 1F1B slot of the slowest stage (with embedding or LM head); mean stage */
     double layers_bwd[3];           /* the heaviest stage's backward (+ recompute), one micro-batch */
@@ -121,8 +127,14 @@ static inline double sp_schedule_bubble(const sp_pipe_step *o, int rc, double pp
 static inline double sp_plan_step_time(const sp_pipe_step *o, int v, int z, int rc, sp_plan_step_parts *q)
 {
     double vv = v;
+    /* every hop of the fill and drain is on the critical path; the steady state pays what the stack exposes */
     double ppc = o->pp > 1 ? 2 * vv * o->pp_hop : 0;
-    double slot = o->slot_max[rc] + ppc;
+    double pps = ppc;
+    if (v > 1 && o->pp_hidden > 0) { /* per chunk: max(C, F + sigma C) for the overlapped sends C (docs/model.md) */
+        double hid = o->pp_hidden * o->pp_hop, chunk = o->slot_max[rc] / vv;
+        pps = vv * ((2 - o->pp_hidden) * o->pp_hop + fmax(hid - chunk, o->pp_sigma * hid));
+    }
+    double slot = o->slot_max[rc] + pps;
     double bubble = o->zero_bubble ? 0 : sp_schedule_bubble(o, rc, ppc, vv);
     double pipe = o->n_micro * slot + bubble;
     double dp;
@@ -144,7 +156,7 @@ static inline double sp_plan_step_time(const sp_pipe_step *o, int v, int z, int 
     double opt = o->optimizer[z >= 1];
     double step = pipe + dp + opt;
     if (q)
-        *q = (sp_plan_step_parts){ppc, bubble, pipe, dp, opt, step};
+        *q = (sp_plan_step_parts){pps, bubble, pipe, dp, opt, step};
     return step;
 }
 
