@@ -273,6 +273,9 @@ typedef struct {
     /* the same kernels on a narrow sliding band (fraction of peak on the key blocks the band computes; 0 = not
      * measured: the class's full rate) */
     double attn_band_fwd[4], attn_band_bwd[4];
+    /* head dims (query-key + value) of the shapes attn_fwd / attn_bwd were measured at, per class (attn_kernels
+     * head_dim x 2; 0 = not stated: no head-dim correction, ops.c attn_exp_scale) */
+    double attn_ref_hd[4];
     double comm_sms;       /* SMs an overlapped NCCL collective occupies (its CTAs), taken from the compute it
                             * overlaps; 0 = communication off the compute units (collective.c sp_comm_sm_share) */
     double grouped_gemm;   /* MoE grouped expert GEMMs: fraction of the GEMM curve the stack's grouped kernel reaches
@@ -298,6 +301,10 @@ typedef struct {
     double l2_bytes;
     int n_sm;                 /* streaming multiprocessors / compute units (wave quantization) */
     int fp8_any_layout;       /* FP8 GEMMs take non-TN layouts (Blackwell): per-tensor FP8 needs no transposed copies */
+    double mma_clk_sm;        /* dense 16-bit tensor-core FLOPs per clock per SM (tensor_flops_per_clk_sm; 0 = not
+                                 stated) */
+    double exp_clk_sm;        /* exponentials per clock per SM of the special-function units (exp2_per_clk_sm; 0 = not
+                                 stated): with mma_clk_sm, the attention exponent-unit roofline (ops.c attn_exp_scale) */
     int cc;                   /* CUDA compute capability as 10 x major + minor (accelerator field compute_capability:
                                  90 = 9.0 Hopper, 100 = 10.0 B200/GB200, 103 = 10.3 B300/GB300): what Transformer
                                  Engine, cuDNN and PyTorch gate kernels on (ops.c, memory.c); 0 = not a CUDA GPU or

@@ -454,7 +454,8 @@ static sp_status load_preset(const char *data_dir, const char *kind, const char 
 
 static const char *const accel_keys[] = {"name", "family", "description", "peak_tflops", "hbm", "hbm_bw", "l2", "n_sm",
                                          "tdp_w", "idle_w", "price_usd", "fp8_gemm_any_layout", "compute_capability",
-                                         "efficiency", "sources", NULL};
+                                         "tensor_flops_per_clk_sm", "exp2_per_clk_sm", "efficiency", "sources",
+                                         NULL};
 static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead",
                                        "fp8_gemm_max", "fp8_gemm_k_half", "mxfp8_gemm_rel", "nvfp4_gemm_rel", "attn_kernels",
                                        "comm_sms",
@@ -472,7 +473,8 @@ static int frac_key(json_t *v, const char *k, int optional, double *out)
 
 /* efficiency.attn_kernels: {"fa2": {"fwd": 0.34, "bwd": 0.33}, ...} measured attention kernels of the family as
  * fractions of the 16-bit dense peak (ops.c sp_attn_rate), optionally "band_fwd"/"band_bwd": the same kernel on a
- * narrow sliding band (ops.c flash_rate) */
+ * narrow sliding band (ops.c flash_rate), and "head_dim": the head dim of the full-attention measurement (ops.c
+ * attn_exp_scale) */
 static sp_status parse_attn_kernels(const src_file *f, json_t *e, sp_accel *a, sp_error *err)
 {
     json_t *t = json_object_get(e, "attn_kernels"), *v;
@@ -485,16 +487,20 @@ static sp_status parse_attn_kernels(const src_file *f, json_t *e, sp_accel *a, s
     json_object_foreach(t, k, v)
     {
         sp_attn_kernel c;
-        double x = 0, y = 0, bx = 0, by = 0;
+        double x = 0, y = 0, bx = 0, by = 0, hd = 0;
         int band = json_object_get(v, "band_fwd") || json_object_get(v, "band_bwd");
+        json_t *h = json_object_get(v, "head_dim");
+        hd = json_is_integer(h) ? (double)json_integer_value(h) : -1;
         if (sp_attn_kernel_parse(k, &c) || c == SP_ATTN_GENERIC || !frac_key(v, "fwd", 0, &x) ||
             !frac_key(v, "bwd", 0, &y) || !frac_key(v, "band_fwd", !band, &bx) || !frac_key(v, "band_bwd", !band, &by) ||
-            json_object_size(v) != (band ? 4u : 2u))
+            (h && !(hd >= 16 && hd <= 1024)) || json_object_size(v) != (band ? 4u : 2u) + (h != NULL))
             return sp_fail(err, SP_EINVAL, "%s:%d: efficiency.attn_kernels.%s: keys fa2, fa3 or cudnn, each {\"fwd\": "
-                           "F, \"bwd\": F} (and optionally \"band_fwd\", \"band_bwd\" together) with F a fraction of "
-                           "peak in 0.01..1", f->path, key_line(f, k), k);
+                           "F, \"bwd\": F} (and optionally \"band_fwd\", \"band_bwd\" together, \"head_dim\": the "
+                           "measured head dim, a whole number 16..1024) with F a fraction of peak in 0.01..1", f->path,
+                           key_line(f, k), k);
         a->eff.attn_fwd[c] = x, a->eff.attn_bwd[c] = y;
         a->eff.attn_band_fwd[c] = bx, a->eff.attn_band_bwd[c] = by;
+        a->eff.attn_ref_hd[c] = h ? 2 * hd : 0;
     }
     return SP_OK;
 }
@@ -513,6 +519,19 @@ static sp_status parse_cc(const src_file *f, json_t *o, sp_accel *a, sp_error *e
                        "like 9.0 or 10.3 (one digit of minor, major 1..99)", f->path, key_line(f, "compute_capability"));
     a->cc = (int)t;
     return SP_OK;
+}
+
+/* The compute capability and the per-SM unit throughputs the attention exponent-unit roofline reads (ops.c
+ * attn_exp_scale): dense 16-bit tensor-core FLOPs and special-function-unit exponentials per clock per SM, both
+ * optional, one without the other ignored by the rule. */
+static sp_status parse_caps(const src_file *f, json_t *o, sp_accel *a, sp_error *err)
+{
+    sp_status rc = parse_cc(f, o, a, err);
+    if (!rc)
+        rc = get_qty(f, o, "tensor_flops_per_clk_sm", SP_UNIT_NONE, 1, 1e7, &a->mma_clk_sm, NULL, err);
+    if (!rc)
+        rc = get_qty(f, o, "exp2_per_clk_sm", SP_UNIT_NONE, 1, 1e5, &a->exp_clk_sm, NULL, err);
+    return rc;
 }
 
 /* peak_tflops: {"bf16": 312, ...}, TFLOP/s per dtype, into a->peak in FLOP/s. */
@@ -574,7 +593,7 @@ static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, s
         return rc;
     if ((rc = get_qty(f, o, "price_usd", SP_UNIT_NONE, 0, 1e9, &a->price_usd, NULL, err)))
         return rc;
-    if ((rc = get_bool(f, o, "fp8_gemm_any_layout", &a->fp8_any_layout, err)) || (rc = parse_cc(f, o, a, err)))
+    if ((rc = get_bool(f, o, "fp8_gemm_any_layout", &a->fp8_any_layout, err)) || (rc = parse_caps(f, o, a, err)))
         return rc;
     json_t *e = json_object_get(o, "efficiency");
     if (!json_is_object(e))

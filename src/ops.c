@@ -5,7 +5,8 @@
  *             data-gradient + weight-gradient GEMM of each, shapes transposed accordingly.
  *   attention standard (fused softmax, Megatron 2020-22): two batched GEMMs + softmax/dropout traffic over
  *             b·(a/t)·(s/cp)·s scores; flash attention: the causal half of 4·s·a·d_head FLOPs per token at the
- *             family's attention efficiency, backward 2.5x forward (it recomputes the scores).
+ *             family's attention efficiency (scaled to the op's head dims by the exponent-unit roofline,
+ *             attn_exp_scale), backward 2.5x forward (it recomputes the scores).
  *   memory    norms, residual adds, dropout, activation function, rotary/bias: bytes below / HBM bandwidth.
  *   TP comm   2 all-reduces (or all-gather + reduce-scatter with SP) of T·h 16-bit values forward, 2 backward.
  *   saved     the activations each op keeps for the backward pass (Korthikanti et al. 2022 §4, "Reducing Activation
@@ -1352,6 +1353,7 @@ static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
         o->u.flash.flops = 2.0 * b * heads * sq * fmin(keys, band) * (dqk + dv);
         o->u.flash.dtype = c->d16;
         o->u.flash.band = band < full;
+        o->u.flash.hd = dqk + dv;
         flash_fp8(c, o, sk);
         keep_as(l, q + 2 * kv, qkv_drop, 0);
         return;
@@ -1595,7 +1597,7 @@ void sp_ops_serving_common(sp_layer_ctx *c, double n_dec, double ctx, double n_p
     const sp_model *m = c->m;
     const sp_accel *a = &c->s->acc;
     double heads = (double)m->n_heads / c->t, h = c->h;
-    double rate = sp_attn_rate(c->s, SP_BF16, 0); /* attention core stays 16-bit */
+    double rate = sp_attn_rate_hd(c->s, SP_BF16, 0, dqk + dv); /* attention core stays 16-bit */
     sp_op *o = push(l, "decode_attention", SP_OP_ROOFLINE, SP_PART_COMPUTE, SP_OPF_CORE, 1);
     o->u.roof.flops = 2.0 * n_dec * ctx * heads * (dqk + dv);
     o->u.roof.rate = rate;
@@ -1876,6 +1878,27 @@ static void gemm_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, 
     }
 }
 
+/* The exponent-unit roofline of a fused attention kernel (Zadouri, Hoehnerbach, Shah, Liu, Thakkar, Dao 2026,
+ * FlashAttention-4, arXiv:2603.05451 §2-3): per query-key element the forward runs 2 (dqk + dv) FLOPs of MMA (S = QK^T,
+ * O = PV) and one exponential on the special-function units (MUFU.EX2), the backward 2.5x those FLOPs and one
+ * exponential (P recomputed). Per SM and clock the kernel does at most min(M, F x E) FLOPs: M the dense 16-bit
+ * tensor-core FLOPs, E the exponentials, F the MMA FLOPs per element. B200/GB200: M 8192, E 16: the forward balances
+ * at head dim 128 and halves its FLOP/s at 64; Blackwell Ultra doubles E (balanced at 64); Hopper M 4096, E 16
+ * (balanced at 64); the backward (F = 2.5 x 4d) binds on the MMA from head dim 52 on B200. The measured full-attention
+ * rate of a class (attn_kernels, at the head dims stated beside it) is scaled by this bound at the op's head dims over
+ * the bound at the measurement's: 1 where the accelerator states no unit throughputs, the class no reference head dim
+ * or no measured rate (the generic gemm_max x attn), and for the sliding band (measured at 0.13-0.19 of peak, far
+ * below either bound at any head dim >= 32 on these accelerators: something else binds). The 16-bit MMA rate is the
+ * bound's even under FP8 attention, whose measured FP8 / BF16 ratio (flash_fp8) multiplies the result. */
+static double attn_exp_scale(const sp_accel *a, sp_attn_kernel k, double hd, int bwd)
+{
+    double ref = a->eff.attn_ref_hd[k], M = a->mma_clk_sm, E = a->exp_clk_sm;
+    double f = bwd ? a->eff.attn_bwd[k] : a->eff.attn_fwd[k], c = bwd ? 2 * FLASH_BWD_RATIO : 2;
+    if (!(ref > 0 && hd > 0 && M > 0 && E > 0 && f > 0))
+        return 1;
+    return fmin(M, c * hd * E) / fmin(M, c * ref * E);
+}
+
 /* FLOP/s of the flash-attention kernel the system's stack runs (forward or backward): the family's measured
  * fraction of peak for that kernel class (accelerator efficiency.attn_kernels, e.g. FlashAttention-2 vs -3 on
  * Hopper, Shah et al. 2024 Fig. 5-6), else gemm_max x attn, the family's calibrated generic attention. */
@@ -1885,6 +1908,12 @@ double sp_attn_rate(const sp_system *s, sp_dtype d, int bwd)
     sp_attn_kernel k = s->attn_kernel >= 0 && s->attn_kernel < SP_NATTN ? s->attn_kernel : SP_ATTN_GENERIC;
     double f = bwd ? a->eff.attn_bwd[k] : a->eff.attn_fwd[k];
     return sp_accel_peak(a, d) * (f > 0 ? f : a->eff.gemm_max * a->eff.attn);
+}
+
+double sp_attn_rate_hd(const sp_system *s, sp_dtype d, int bwd, double hd)
+{
+    sp_attn_kernel k = s->attn_kernel >= 0 && s->attn_kernel < SP_NATTN ? s->attn_kernel : SP_ATTN_GENERIC;
+    return sp_attn_rate(s, d, bwd) * attn_exp_scale(&s->acc, k, hd, bwd);
 }
 
 /* The attention kernel's rate for a flash op: on a sliding layer's narrow band the family's measured band rate of the
@@ -1900,7 +1929,7 @@ static double flash_rate(const sp_system *s, const sp_op *op, int bwd)
     x = x > 0 ? x : 1;
     if (op->u.flash.band && f > 0)
         return sp_accel_peak(a, op->u.flash.dtype) * f * x;
-    return sp_attn_rate(s, op->u.flash.dtype, bwd) * x;
+    return sp_attn_rate_hd(s, op->u.flash.dtype, bwd, op->u.flash.hd) * x;
 }
 
 void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_cost *c)

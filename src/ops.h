@@ -89,8 +89,9 @@ typedef struct {
         } gemm;
         struct { double fwd, bwd; double kernels_fwd, kernels_bwd; } bytes;
         struct { sp_coll kind; int ranks, stride; double bytes, cross, nf, nb; } coll;
-        struct { double flops; sp_dtype dtype; int band; double fwd_x, bwd_x; } flash; /* forward FLOPs computed (masked blocks skipped);
-                                                                      band: a sliding layer's narrow band */
+        struct { double flops; sp_dtype dtype; int band; double fwd_x, bwd_x, hd; } flash; /* forward FLOPs computed
+                                                   (masked blocks skipped); band: a sliding layer's narrow band; hd: the
+                                                   query-key + value head dims (the exponent-unit roofline) */
         struct { double flops, rate, bytes, bw; } roof;
     } u;
 } sp_op;
@@ -188,6 +189,8 @@ typedef struct {
 void sp_op_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, sp_op_cost *c);
 /* FLOP/s of the stack's flash-attention kernel on s (bwd 0: forward, 1: backward) */
 double sp_attn_rate(const sp_system *s, sp_dtype d, int bwd);
+/* sp_attn_rate at an op's head dims hd = dqk + dv (the exponent-unit roofline, ops.c attn_exp_scale) */
+double sp_attn_rate_hd(const sp_system *s, sp_dtype d, int bwd, double hd);
 /* A collective's time through the memo (memo may be NULL). */
 double sp_coll_memo(sp_gemm_memo *memo, const sp_system *s, sp_coll kind, int p, int stride, double bytes);
 

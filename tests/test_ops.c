@@ -447,6 +447,57 @@ static void test_capability_gates(void **st)
     }
 }
 
+/* Rule: the exponent-unit roofline (src/ops.c attn_exp_scale, FlashAttention-4 arXiv:2603.05451): a measured
+ * full-attention rate (attn_kernels, stated at head dim 128) is scaled by min(M, F x E) at the op's head dims over
+ * the same at the measurement's, M the dense 16-bit tensor FLOPs and E the exponentials per clock per SM, F the MMA
+ * FLOPs per query-key element (2 (dqk + dv) forward, 2.5x backward). GB200 (8192, 16): GPT-OSS's heads of 64 forward
+ * min(8192, 256 x 16) / min(8192, 512 x 16) = 0.5, backward min(8192, 640 x 16) / 8192 = 1; GB300 (8192, 32) and
+ * H100 (4096, 16) balance at 64: 1 both ways; DeepSeek-V3's MLA (192 + 128) and Llama-3's 128 on GB200: 1; GB200 with
+ * its exponential throughput doubled (a derived file): 1; with it removed: 1 (no rule); a sliding band keeps its own
+ * measured rate (1). The priced time less the kernel overhead is the op's FLOPs over (class rate x scale), backward
+ * 2.5x the FLOPs. The serving prefill rate (sp_attn_rate_hd) takes the same scale. */
+static void test_attn_exp_roofline(void **st)
+{
+    (void)st;
+    const char *gb = "{\"base\": \"gb200-nvl72\", \"accelerator\": {\"base\": \"gb200\", \"exp2_per_clk_sm\": %s}}";
+    struct { const char *sys, *ex, *model; sp_mixer mx; double fwd, bwd; } k[] = {
+        {"gb200-nvl72", NULL, "gpt-oss-20b", SP_MIX_ATTN, 0.5, 1}, {"gb300-nvl72", NULL, "gpt-oss-20b", SP_MIX_ATTN, 1, 1},
+        {"dgx-h100", NULL, "gpt-oss-20b", SP_MIX_ATTN, 1, 1}, {"gb200-nvl72", NULL, "deepseek-v3", SP_MIX_MLA, 1, 1},
+        {"gb200-nvl72", NULL, "llama3-8b", SP_MIX_ATTN, 1, 1}, {NULL, "32", "gpt-oss-20b", SP_MIX_ATTN, 1, 1},
+        {NULL, "null", "gpt-oss-20b", SP_MIX_ATTN, 1, 1}, {"gb200-nvl72", NULL, "gpt-oss-20b", SP_MIX_SWA, 1, 1}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        sp_system s;
+        sp_error e = {0};
+        char txt[256];
+        if (k[i].sys) {
+            s = load_system(k[i].sys);
+        } else {
+            snprintf(txt, sizeof txt, gb, k[i].ex);
+            assert_int_equal(sp_parse_system(SP_DATA_DIR, "inline.json", txt, strlen(txt), &s, &e), SP_OK);
+        }
+        s.attn_kernel = SP_ATTN_CUDNN;
+        sp_model m = load_model(k[i].model);
+        sp_plan p;
+        sp_plan_defaults(&p);
+        p.micro_batch = 1, p.seq_len = 4096;
+        layer_fx fx;
+        sp_layer_ops l;
+        sp_layer_build_kind(layer_ctx(&fx, &m, &s, &p, 1), k[i].mx, m.n_experts > 0 ? SP_FFN_MOE : SP_FFN_DENSE, &l);
+        const sp_op *o = find_op(&l, "flash_attention");
+        sp_op_cost c;
+        sp_op_price(o, &s, NULL, &c);
+        double ovh = s.acc.eff.kernel_overhead_s, w = o->u.flash.flops;
+        double rf = o->u.flash.band ? sp_accel_peak(&s.acc, SP_BF16) * s.acc.eff.attn_band_fwd[SP_ATTN_CUDNN]
+                                    : sp_attn_rate(&s, SP_BF16, 0);
+        double rb = o->u.flash.band ? sp_accel_peak(&s.acc, SP_BF16) * s.acc.eff.attn_band_bwd[SP_ATTN_CUDNN]
+                                    : sp_attn_rate(&s, SP_BF16, 1);
+        assert_rel(c.fwd - ovh, w / (rf * k[i].fwd), 1e-12);
+        assert_rel(c.bwd - ovh, 2.5 * w / (rb * k[i].bwd), 1e-12);
+        if (!o->u.flash.band)
+            assert_rel(sp_attn_rate_hd(&s, SP_BF16, 0, o->u.flash.hd), sp_attn_rate(&s, SP_BF16, 0) * k[i].fwd, 1e-12);
+    }
+}
+
 /* Rule: Mamba-2's SSD tile products (ops.c sp_ops_mamba2) run no faster than the SM-bound scan rate, 1.19 x the
  * FP32 peak (ops.c SCAN_FP32_RATE: mamba_ssm's Triton kernels measured on H100, vllm-project/vllm#27299, and on
  * Blackwell, NVIDIA/Megatron-LM#5829), and their backward runs the products its kernels compute
@@ -1558,6 +1609,7 @@ int main(void)
         cmocka_unit_test(test_router_fusion),
         cmocka_unit_test(test_fused_mlp),
         cmocka_unit_test(test_capability_gates),
+        cmocka_unit_test(test_attn_exp_roofline),
         cmocka_unit_test(test_fp8_output_proj),
         cmocka_unit_test(test_fp8_attention),
         cmocka_unit_test(test_dglu_dbias_regression),

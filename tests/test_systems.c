@@ -168,6 +168,34 @@ static void test_compute_capability(void **st)
     }
 }
 
+/* Rule: the unit throughputs of the exponent-unit roofline are per-SM, per-clock specs (H100 4096 dense BF16 tensor
+ * FLOPs and 16 exponentials, B200/GB200 8192 and 16, B300/GB300 8192 and 32, inherited through base) and every
+ * measured full-attention rate states its head dim (128: Shah et al. 2024 Fig. 5e-6, cudnn-frontend's llama3.1 runs),
+ * stored as the query-key + value dims 256; a non-positive throughput or a head dim outside 16..1024 is refused with
+ * file:line:field. */
+static void test_unit_throughputs(void **st)
+{
+    (void)st;
+    struct { const char *sys; double m, e; } k[] = {
+        {"dgx-h100", 4096, 16}, {"gb200-nvl72", 8192, 16}, {"dgx-b300", 8192, 32}, {"gb300-nvl72", 8192, 32}};
+    for (size_t i = 0; i < sizeof k / sizeof k[0]; i++) {
+        sp_system s = load_system(k[i].sys);
+        assert_near(s.acc.mma_clk_sm, k[i].m, 0);
+        assert_near(s.acc.exp_clk_sm, k[i].e, 0);
+        assert_near(s.acc.eff.attn_ref_hd[SP_ATTN_CUDNN], 256, 0);
+    }
+    assert_near(load_system("dgx-h100").acc.eff.attn_ref_hd[SP_ATTN_FA3], 256, 0);
+    sp_system d;
+    sp_error e = {0};
+    assert_int_equal(parse("{\"base\": \"dgx-h100\",\n \"accelerator\": {\"base\": \"h100-sxm\",\n"
+                           " \"exp2_per_clk_sm\": 0}}", &d, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "inline.json:3: field 'exp2_per_clk_sm'"));
+    assert_int_equal(parse("{\"base\": \"dgx-h100\", \"accelerator\": {\"base\": \"h100-sxm\",\n"
+                           " \"efficiency\": {\"attn_kernels\": {\"fa3\": {\"fwd\": 0.6, \"bwd\": 0.5, \"head_dim\": 8}}}}}",
+                           &d, &e), SP_EINVAL);
+    assert_non_null(strstr(e.msg, "efficiency.attn_kernels.fa3: keys fa2, fa3 or cudnn"));
+}
+
 /* Rule: per-dtype storage includes the block scales (OCP MX v1.0: 1 E8M0 per 32; NVFP4: 1 E4M3 per 16); the cast
  * of a 16-bit tensor reads 2 B and writes the stored bytes, plus the fp8 recipe's scales or amax pass. */
 static void test_dtype_bytes(void **st)
@@ -512,6 +540,7 @@ int main(void)
         cmocka_unit_test(test_presets_load),
         cmocka_unit_test(test_preset_values),
         cmocka_unit_test(test_compute_capability),
+        cmocka_unit_test(test_unit_throughputs),
         cmocka_unit_test(test_dtype_bytes),
         cmocka_unit_test(test_dtype_refused),
         cmocka_unit_test(test_software_stacks),
