@@ -35,6 +35,7 @@ static const cli_optdef defs[] = {
     {"prune-heads", 1, "remove this many attention heads per layer (structured pruning, docs/finetune.md)"},
     {"prune-ffn", 1, "remove this fraction of the FFN width (0..1)"},
     {"csv", 0, "CSV output (with --sweep)"},
+    {"software", 1, "serving stack as serve takes it: vllm | sglang | trt-llm or a file (data/serving): its calibrated kernel factor, host time per step, memory fraction, sequences and tokens per engine step [none: infer's own engine model]"},
     {"speculative", 1, "speculative decoding (MTP, draft model): not modelled, refused by name"},
 };
 
@@ -125,6 +126,8 @@ static void print_sweep(const cli_args *a, const sp_infer_report *r)
                r->opts.prompt, r->opts.output);
         if (r->layout[0]) /* chosen at --batch (1 unless given), then kept over the sweep */
             printf("  layout chosen: %s\n", r->layout);
+        if (r->have_stack)
+            printf("  serving stack: %s (kernel factor calibration: %s)\n", r->stack.name, r->stack_family);
         printf("  %7s %10s %10s %12s %12s %12s  %s\n", "batch", "TTFT", "TPOT", "tok/s", "tok/s/GPU", "tok/s/user", "fits");
     }
     for (int i = 0; i < r->n_sweep; i++) {
@@ -172,6 +175,9 @@ static void print_report(const sp_infer_report *rep)
     printf(", %s weights, %s KV\n", sp_dtype_name(o->weights), sp_dtype_name(o->kv));
     if (rep->layout[0])
         printf("  layout chosen    %s\n", rep->layout);
+    if (rep->have_stack)
+        printf("  serving stack    %s (kernel factor calibration: %s; %.3g ms host time per step, at most %d sequences "
+               "per engine)\n", rep->stack.name, rep->stack_family, 1e3 * rep->stack.step_overhead_s, rep->stack.max_num_seqs);
     printf("  batch %d (max that fits: %d), prompt %d, output %d tokens\n", r->batch, r->max_batch, o->prompt, o->output);
     char b7[32];
     printf("  memory per GPU   %s of %s (%.0f %% usable: %s): weights %s, KV cache %s, activations %s, overhead %s%s\n",
@@ -242,7 +248,7 @@ int cmd_infer(int argc, char **argv)
     int rc = cli_parse(&a, "infer", defs, sizeof defs / sizeof defs[0], argc, argv,
                        "usage: scaleplan infer --model M [--system S] [--gpus N --tp T --ep E] [--batch B | --max-batch]\n"
                        "                       [--prompt 2048 --output 256] [--weights bf16|fp8|int8|int4] [--kv bf16|fp8|int8]\n"
-                       "                       [--sweep batch=1..512 [--plot FILE.svg]] [--json|--csv]\n"
+                       "                       [--software vllm|sglang|trt-llm] [--sweep batch=1..512 [--plot FILE.svg]] [--json|--csv]\n"
                        "       scaleplan infer --fit-hardware --model M --latency-ms X [--candidates h100,h200,b200,mi300x,a100]");
     if (rc)
         return rc;

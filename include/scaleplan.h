@@ -1045,6 +1045,10 @@ typedef struct {
                                  decodes `batch` sequences and prefills batch*prompt/output prompt tokens */
     const double *expert_probs; /* MoE routing distribution over the E experts (sums to 1), NULL = uniform */
     sp_serving_eff eff;       /* family serving constants (sp_serving_eff_load), neutral by default */
+    /* A serving stack's engine limits (sp_serve_stack_infer; 0: none, infer's own model): */
+    int max_seqs;             /* sequences one engine runs at once (max_num_seqs; pp engines per replica, as serve's
+                                 virtual engines): the largest batch is capped there, a larger one cannot run */
+    int prefill_chunk;        /* prompt tokens of one engine step (max_num_tokens): the activations held [8192] */
 } sp_infer_opts;
 
 /* Time of one engine step split by cause (seconds, one replica, the critical path). */
@@ -1079,6 +1083,8 @@ typedef struct {
 } sp_infer_result;
 
 void sp_infer_defaults(sp_infer_opts *o);
+/* The most sequences a serving stack's engines run at once over o's GPUs (max_seqs x pp x replicas); 0: no stack. */
+double sp_infer_seq_cap(const sp_infer_opts *o);
 sp_status sp_infer_eval(const sp_model *m, const sp_system *s, const sp_infer_opts *o, sp_infer_result *r, sp_error *err);
 /* One engine step of one replica under o (TP, EP, precisions, serving factors; o's batch and lengths are not used),
  * priced from the layer ops: n_dec sequences decoding one token at mean context ctx_dec, n_pf prompt tokens
@@ -1274,6 +1280,12 @@ typedef struct {
  * table built by sp_serve_steptab_build. */
 double sp_serve_step_time(const sp_serve_steptab *t, double n_pf, double pf_span_sum, double n_dec, double ctx_sum,
                           double n_logits);
+/* A serving stack's kernels on the family's serving factors (its calibrated kernel_factor divides the efficiency of
+ * the low-precision GEMMs: src/serve_step.c), as serve and infer --software both price them. */
+void sp_serve_stack_kernels(const sp_serve_stack *st, sp_serving_eff *e);
+/* The stack on infer's options (infer --software): its kernels (sp_serve_stack_kernels), its host time per engine
+ * step added to the step's overhead, its memory fraction, its sequences and tokens per engine step. */
+void sp_serve_stack_infer(const sp_serve_stack *st, sp_infer_opts *o);
 /* Tabulates the step model for an engine of tp x ep GPUs (pp stages: pp - 1 activation hops added). */
 sp_status sp_serve_steptab_build(const sp_model *m, const sp_system *s, const sp_serve_opts *o, int max_tokens,
                                  sp_serve_steptab *t, sp_error *err);

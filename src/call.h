@@ -136,11 +136,19 @@ typedef struct {
     sp_infer_result sweep[SP_INFER_MAX_SWEEP];
     double *probs;                     /* --routing distribution (malloc'ed), NULL when not given */
     char layout[400];                  /* the layout chosen over --gpus when no --tp/--ep/--pp was given; else "" */
+    int have_stack;                    /* --software: the serving stack (data/serving) every system runs */
+    sp_serve_stack stack;              /* as loaded; calibrated per system by sp_infer_stack_apply */
+    char stack_family[32];             /* the family its kernel factor was calibrated for ("uncalibrated": none) */
 } sp_infer_report;
 sp_status sp_infer_run(const char *data_dir, sp_request *rq, sp_infer_report *r, sp_error *err);
 /* The options alone (model when given, pruning, GPUs/TP/PP/EP, batch, lengths, routing, precisions): what the
  * CLI's --fit-hardware and --coe modes start from. */
 sp_status sp_infer_parse(const char *data_dir, sp_request *rq, sp_infer_report *r, sp_error *err);
+/* --software on one system (after sp_serving_eff_load filled o->eff): the stack's kernel factor calibrated for the
+ * accelerator's family as serve calibrates it (sp_serve_calibrate), then applied (sp_serve_stack_infer); family:
+ * the calibration's family (may be NULL). Without --software nothing changes. */
+sp_status sp_infer_stack_apply(const char *data_dir, const sp_infer_report *r, const char *accel, sp_infer_opts *o,
+                               char *family, size_t n, sp_error *err);
 json_t *sp_infer_json(const sp_infer_report *r);
 void sp_infer_report_free(sp_infer_report *r);
 

@@ -456,6 +456,12 @@ static double latent_replicated(const ictx *c)
  * the embedding or LM head); the batch is cut into pp micro-batches that are in flight at once, so a token of one
  * micro-batch waits for all stages in turn (TPOT = the whole model's step at the micro-batch size + pp - 1 hops)
  * while all micro-batches advance together (tokens/s = batch / TPOT). */
+double sp_infer_seq_cap(const sp_infer_opts *o)
+{
+    /* replicas x pp virtual engines (serve's, src/serve_run.c) = n_gpus / (tp x ep); check_opts: it divides */
+    return o->max_seqs > 0 ? (double)o->max_seqs * (o->n_gpus / (o->tp * o->ep)) : 0;
+}
+
 static void infer_memory(const ictx *c, sp_infer_result *r, double *bg)
 {
     const sp_model *m = c->m;
@@ -484,11 +490,13 @@ static void infer_memory(const ictx *c, sp_infer_result *r, double *bg)
     /* the largest batch (batch 0: --max-batch / --batch max) is then served with a full prefill chunk in flight
      * (activation_bytes below), so it is sized with the chunk's activations, not one prompt's (issue 19: Llama-3-8B
      * --max-batch on one H100 "did not fit even at batch 1") */
-    double act_max = act_per_tok * fmin(SP_PREFILL_CHUNK, o->batch > 0 ? (double)o->prompt : SP_PREFILL_CHUNK);
+    double chunk = o->prefill_chunk > 0 ? o->prefill_chunk : SP_PREFILL_CHUNK; /* a stack's token budget */
+    double act_max = act_per_tok * fmin(chunk, o->batch > 0 ? (double)o->prompt : chunk);
     double free_b = usable - r->weights_bytes - r->overhead_bytes - act_max;
     /* sequences per GPU = Bg / ep (attention data-parallel over EP ranks) */
     double mb = free_b > 0 ? floor(free_b / kv_per_seq) * c->ep * replicas : 0;
-    r->max_batch = (int)fmin(1 << 24, mb);
+    double cap = sp_infer_seq_cap(o); /* a serving stack's engines run at most this many sequences */
+    r->max_batch = (int)fmin(1 << 24, cap > 0 ? fmin(mb, cap) : mb);
     int B = o->batch > 0 ? o->batch : r->max_batch;
     if (B < 1)
         B = 1;
@@ -500,10 +508,10 @@ static void infer_memory(const ictx *c, sp_infer_result *r, double *bg)
     if (pp > 1)
         Bg = fmax(1, Bg / pp); /* one micro-batch goes through the engine step */
     r->kv_bytes = kv_per_seq * Bfull / c->ep;
-    r->activation_bytes = act_per_tok * fmin(SP_PREFILL_CHUNK, Bg / c->ep * o->prompt);
+    r->activation_bytes = act_per_tok * fmin(chunk, Bg / c->ep * o->prompt);
     r->total_bytes = r->weights_bytes + r->kv_bytes + r->activation_bytes + r->overhead_bytes;
     r->headroom_bytes = usable - r->total_bytes;
-    r->fits = r->total_bytes <= usable;
+    r->fits = r->total_bytes <= usable && !(cap > 0 && B > cap);
     *bg = Bg;
 }
 

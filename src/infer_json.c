@@ -87,6 +87,10 @@ static sp_status sweep(sp_request *rq, sp_infer_report *r, const char *spec, sp_
     if (sscanf(spec, "batch=%d..%d", &lo, &hi) != 2 || lo < 1 || hi < lo || hi > (1 << 20))
         return sp_fail(err, SP_EINVAL, "--sweep '%s': expected batch=LO..HI with 1 <= LO <= HI", spec);
     (void)rq;
+    double cap = sp_infer_seq_cap(&r->opts);
+    if (cap > 0 && hi > cap)
+        return sp_fail(err, SP_EINVAL, "--sweep '%s': the %s stack runs at most %.0f sequences on these engines "
+                       "(max_num_seqs %d each); allowed HI <= %.0f", spec, r->stack.name, cap, r->stack.max_num_seqs, cap);
     for (int b = lo; b <= hi && r->n_sweep < SP_INFER_MAX_SWEEP; b = b * 2 > hi && b < hi ? hi : b * 2) {
         sp_infer_opts x = r->opts;
         x.batch = b;
@@ -168,6 +172,44 @@ static sp_status infer_opts(sp_request *rq, sp_infer_opts *o, sp_error *err)
     return SP_OK;
 }
 
+/* --software NAME: a serving stack, loaded by serve's loader (sp_serve_stack_load); a training stack's name is
+ * refused saying what it is, with the serving stacks there are. */
+static sp_status stack_opt(const char *data_dir, sp_request *rq, sp_infer_report *r, sp_error *err)
+{
+    const char *name = NULL;
+    sp_status st = sp_req_str(rq, "software", &name, err);
+    if (st || !name)
+        return st;
+    sp_error e2 = {0}, e3 = {0};
+    if ((st = sp_serve_stack_load(data_dir, name, &r->stack, &e2)) == SP_OK) {
+        r->have_stack = 1;
+        return SP_OK;
+    }
+    sp_software sw;
+    const char *avail = strstr(e2.msg, "available: ");
+    if (avail && sp_load_software(data_dir, name, &sw, &e3) == SP_OK)
+        return sp_fail(err, SP_EINVAL, "--software: '%s' is a training stack (data/software: train, search, finetune, "
+                       "limits); %s takes a serving stack (data/serving); %s", name, rq->cmd, avail);
+    *err = e2;
+    return sp_req_named(st, "software", err);
+}
+
+sp_status sp_infer_stack_apply(const char *data_dir, const sp_infer_report *r, const char *accel, sp_infer_opts *o,
+                               char *family, size_t n, sp_error *err)
+{
+    if (!r->have_stack)
+        return SP_OK;
+    sp_serve_stack st = r->stack;
+    char fam[32];
+    sp_status rc = sp_serve_calibrate(data_dir, accel, &st, fam, sizeof fam, err);
+    if (rc)
+        return rc;
+    sp_serve_stack_infer(&st, o);
+    if (family)
+        snprintf(family, n, "%s", fam);
+    return SP_OK;
+}
+
 sp_status sp_infer_parse(const char *data_dir, sp_request *rq, sp_infer_report *r, sp_error *err)
 {
     memset(r, 0, sizeof *r);
@@ -175,8 +217,27 @@ sp_status sp_infer_parse(const char *data_dir, sp_request *rq, sp_infer_report *
     if (sp_req_has(rq, "model") &&
         ((st = sp_req_model(rq, data_dir, NULL, &r->model, err)) || (st = sp_req_prune(rq, &r->model, err))))
         return st;
-    if ((st = infer_opts(rq, &r->opts, err)) || (st = routing(rq, r, err)) || (st = precisions(rq, &r->opts, err)))
+    if ((st = infer_opts(rq, &r->opts, err)) || (st = routing(rq, r, err)) || (st = precisions(rq, &r->opts, err)) ||
+        (st = stack_opt(data_dir, rq, r, err)))
         return st;
+    return SP_OK;
+}
+
+/* The stack's engine limits on the request (a serving model infer does not have is refused, not priced): a batch
+ * beyond its engines' sequences; in-flight batching, which infer prices as chunked prefill inside decode steps, on
+ * a stack that does not chunk prompts. */
+static sp_status stack_limits(sp_request *rq, const sp_infer_report *r, sp_error *err)
+{
+    const sp_infer_opts *o = &r->opts;
+    double cap = sp_infer_seq_cap(o);
+    if (o->inflight && !r->stack.chunked_prefill)
+        return sp_fail(err, SP_EINVAL, "--inflight: the %s stack does not chunk prompts (chunked_prefill false), and "
+                       "infer's in-flight model is chunked prefill inside decode steps; allowed: static batching (no "
+                       "--inflight), or serve --software %s for its scheduler", r->stack.name, r->stack.name);
+    if (cap > 0 && o->batch > cap && !sp_req_has(rq, "sweep"))
+        return sp_fail(err, SP_EINVAL, "--batch %d: the %s stack runs at most %d sequences per engine (max_num_seqs) and "
+                       "%d GPUs at tp %d x ep %d are %.0f engines; allowed --batch <= %.0f", o->batch, r->stack.name,
+                       r->stack.max_num_seqs, o->n_gpus, o->tp, o->ep, cap / r->stack.max_num_seqs, cap);
     return SP_OK;
 }
 
@@ -191,6 +252,7 @@ sp_status sp_infer_run(const char *data_dir, sp_request *rq, sp_infer_report *r,
         return st;
     if ((st = sp_req_system(rq, data_dir, "dgx-h100", &r->system, err)) ||
         (st = sp_serving_eff_load(data_dir, r->system.acc.name, &r->opts.eff, err)) ||
+        (st = sp_infer_stack_apply(data_dir, r, r->system.acc.name, &r->opts, r->stack_family, sizeof r->stack_family, err)) ||
         (st = sp_req_flag(rq, "inflight", &r->opts.inflight, err)))
         return st;
     const char *spec = NULL;
@@ -199,6 +261,8 @@ sp_status sp_infer_run(const char *data_dir, sp_request *rq, sp_infer_report *r,
     if (sp_req_has(rq, "gpus") && !sp_req_has(rq, "tp") && !sp_req_has(rq, "ep") && !sp_req_has(rq, "pp") &&
         r->opts.n_gpus > 1)
         sp_infer_choose_layout(&r->model, &r->system, &r->opts, r->layout, sizeof r->layout);
+    if (r->have_stack && (st = stack_limits(rq, r, err)))
+        return st;
     if (spec)
         return sweep(rq, r, spec, err);
     if ((st = sp_infer_eval(&r->model, &r->system, &r->opts, &r->res, err)))
@@ -223,6 +287,7 @@ static json_t *sweep_json(const sp_infer_report *r)
     sp_json_set_str(o, "system", r->system.name);
     if (r->layout[0])
         sp_json_set_str(o, "layout_chosen", r->layout);
+    json_object_set_new(o, "software", r->have_stack ? json_string(r->stack.name) : json_null());
     for (int i = 0; i < r->n_sweep; i++) {
         const sp_infer_result *x = &r->sweep[i];
         json_t *p = json_object();
@@ -261,6 +326,10 @@ json_t *sp_infer_json(const sp_infer_report *r)
     json_t *j = json_object();
     sp_json_set_str(j, "model", r->model.name);
     sp_json_set_str(j, "system", r->system.name);
+    /* the serving stack and the family its kernel factor was calibrated for; null: none (infer's own model) */
+    json_object_set_new(j, "software", r->have_stack ? json_string(r->stack.name) : json_null());
+    if (r->have_stack)
+        sp_json_set_str(j, "software_calibration", r->stack_family);
     sp_json_set_int(j, "gpus", o->n_gpus);
     sp_json_set_int(j, "tp", o->tp);
     sp_json_set_int(j, "ep", o->ep);

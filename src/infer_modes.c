@@ -25,17 +25,20 @@ static const char *candidate_system(const char *c)
 }
 
 /* one candidate system: every TP degree and weight precision that fits and serves tokens */
-static sp_status fit_candidate(const char *data_dir, const sp_system *c, const sp_infer_opts *op, sp_fit_hw_report *r,
+static sp_status fit_candidate(const char *data_dir, const sp_system *c, const sp_infer_report *base, sp_fit_hw_report *r,
                                sp_error *err)
 {
+    const sp_infer_opts *op = &base->opts;
     static const sp_dtype qs[] = {SP_BF16, SP_FP8, SP_INT8, SP_INT4};
     for (int tp = 1; tp <= 8; tp *= 2)
         for (int q = 0; q < 4 && r->n < SP_FIT_HW_MAX_ROWS; q++) {
             sp_infer_opts x = *op;
+            x.tp = x.n_gpus = tp;
             sp_status st = sp_serving_eff_load(data_dir, c->acc.name, &x.eff, err);
+            if (!st) /* --software: the stack calibrated for this candidate's family, as serve --search does */
+                st = sp_infer_stack_apply(data_dir, base, c->acc.name, &x, NULL, 0, err);
             if (st)
                 return st;
-            x.tp = x.n_gpus = tp;
             x.weights = qs[q];
             sp_infer_result res;
             sp_error e2;
@@ -89,7 +92,7 @@ sp_status sp_infer_fit_run(const char *data_dir, sp_request *rq, sp_fit_hw_repor
             any = 1;
             st = sp_req_named(sp_load_system(data_dir, candidate_system(tok), &c, err), "candidates", err);
             if (st == SP_OK)
-                st = fit_candidate(data_dir, &c, &base->opts, r, err);
+                st = fit_candidate(data_dir, &c, base, r, err);
         }
         if (st == SP_OK && !any)
             st = sp_fail(err, SP_EINVAL, "--candidates: empty list; expected systems such as h100,h200,b200");
@@ -141,7 +144,7 @@ json_t *sp_infer_fit_json(const sp_fit_hw_report *r)
 /* the composition on system k (0: --system, 1: --compare): its tiers (or the host tier), its serving factors, the
  * experts' result; the tiers stay in the report (the result names its store tier) */
 static sp_status coe_system(const char *data_dir, sp_request *rq, int k, const sp_coe_expert *ex, int n, double host_bw,
-                            sp_infer_opts *o, sp_coe_report *r, sp_error *err)
+                            const sp_infer_report *base, sp_infer_opts *o, sp_coe_report *r, sp_error *err)
 {
     static const char *const opt[2] = {"system", "compare"}, *const dflt[2] = {"sambanova-sn40l", "dgx-h100"};
     const char *name = dflt[k];
@@ -151,7 +154,8 @@ static sp_status coe_system(const char *data_dir, sp_request *rq, int k, const s
     if ((st = sp_req_str(rq, opt[k], &name, err)) ||
         (st = sp_req_named(sp_load_system(data_dir, name, &r->sys[k], err), opt[k], err)) ||
         (st = sp_req_named(sp_load_memory_tiers(data_dir, name, tiers, nt, err), opt[k], err)) ||
-        (st = sp_serving_eff_load(data_dir, r->sys[k].acc.name, &o->eff, err)))
+        (st = sp_serving_eff_load(data_dir, r->sys[k].acc.name, &o->eff, err)) ||
+        (st = sp_infer_stack_apply(data_dir, base, r->sys[k].acc.name, o, NULL, 0, err)))
         return st;
     if (*nt == 0) {
         sp_mem_tier *t = &tiers[(*nt)++];
@@ -179,7 +183,7 @@ sp_status sp_infer_coe_run(const char *data_dir, sp_request *rq, sp_coe_report *
     r->opts = base->opts;
     r->opts.n_gpus = base->opts.n_gpus > 1 ? base->opts.n_gpus : 8;
     for (int k = 0; k < 2 && st == SP_OK; k++)
-        st = coe_system(data_dir, rq, k, ex, r->n_experts, host_bw, &r->opts, r, err);
+        st = coe_system(data_dir, rq, k, ex, r->n_experts, host_bw, base, &r->opts, r, err);
     if (st == SP_OK) { /* HBM-only: nodes of the comparison system needed to keep every expert resident */
         double per_node = r->res[1].hbm_budget, B = r->opts.batch > 0 ? r->opts.batch : 1;
         r->hbm_only_nodes = per_node > 0 ? (int)ceil(r->res[1].total_bytes / per_node) : 0;

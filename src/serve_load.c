@@ -106,6 +106,10 @@ static json_t *load_obj(const char *data_dir, const char *sub, const char *name,
     if (!root && je.line < 0 && !strchr(name, '/') && !strstr(name, ".json")) {
         char list[SP_PRESET_LIST_MAX], shown[768], near[128], dym[160] = "";
         sp_list_presets(data_dir, sub, list, sizeof list);
+        /* data/serving/calibration.json is the stacks' family calibration (sp_serve_calibrate), not a stack */
+        char *cal = strcmp(sub, "serving") == 0 ? strstr(list, "calibration, ") : NULL;
+        if (cal)
+            memmove(cal, cal + 13, strlen(cal + 13) + 1);
         if (sp_suggest(name, list, near, sizeof near))
             snprintf(dym, sizeof dym, " (did you mean '%s'?)", near);
         sp_preset_choices(list, strlen(name) + strlen(dym), "the data directory", shown, sizeof shown);

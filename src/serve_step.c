@@ -59,6 +59,28 @@ double sp_serve_step_time(const sp_serve_steptab *t, double n_pf, double pf_span
     return t->scale * core + t->fixed_s;
 }
 
+/* The stack's kernel factor (its per-family calibration, fitted on FP8/FP4 MLPerf rows) scales what it was fitted on,
+ * the efficiency of the low-precision GEMMs: a compute-bound GEMM takes k times its modelled time, an HBM-bound one
+ * (a small decode batch) stays on the memory roofline, which no kernel beats. 16-bit GEMMs, the attention and the
+ * rest of the step are not scaled. */
+void sp_serve_stack_kernels(const sp_serve_stack *st, sp_serving_eff *e)
+{
+    double kf = st->kernel_factor > 0 ? st->kernel_factor : 1;
+    e->lowp_gemm /= kf;
+}
+
+/* infer's steps are then serve's (docs/inference.md "Serving stack"): the same kernels, the same host time once per
+ * engine step (serve adds it as the table's fixed term), the same memory fraction; the engine's sequence cap and
+ * token budget bound infer's batch and prefill chunk as they bound serve's scheduler. */
+void sp_serve_stack_infer(const sp_serve_stack *st, sp_infer_opts *o)
+{
+    sp_serve_stack_kernels(st, &o->eff);
+    o->eff.step_overhead_s += st->step_overhead_s;
+    o->mem_frac = st->mem_frac;
+    o->max_seqs = st->max_num_seqs;
+    o->prefill_chunk = st->max_num_tokens;
+}
+
 typedef struct {
     const sp_model *m;
     const sp_system *s;
@@ -87,12 +109,7 @@ sp_status sp_serve_steptab_build(const sp_model *m, const sp_system *s, const sp
     p.io.weights = o->weights;
     p.io.kv = o->kv;
     p.io.eff = o->eff;
-    /* The stack's kernel factor (its per-family calibration, fitted on FP8/FP4 MLPerf rows) scales what it was fitted
-     * on, the efficiency of the low-precision GEMMs: a compute-bound GEMM takes k times its modelled time, an
-     * HBM-bound one (a small decode batch) stays on the memory roofline, which no kernel beats. 16-bit GEMMs, the
-     * attention and the rest of the step are not scaled. */
-    double kf = o->stack.kernel_factor > 0 ? o->stack.kernel_factor : 1;
-    p.io.eff.lowp_gemm /= kf;
+    sp_serve_stack_kernels(&o->stack, &p.io.eff); /* the stack's host time is the table's fixed term (below) */
     const double D = 4096, Q = 1024;
     double a0, a1, b1, b2;
     sp_status rc;

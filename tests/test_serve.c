@@ -72,6 +72,57 @@ static void test_step_equals_infer(void **st)
     assert_true(pf2 > 1.25 * pf1 && pf2 < 1.5 * pf1);
 }
 
+/* Rule (infer --software): a serving stack applied to infer's options (sp_serve_stack_infer) prices infer's steps as
+ * serve prices its own with that stack: the vllm preset calibrated for the H100 (kernel factor 0.6,
+ * data/serving/calibration.json) with the family's serving factors (data/serving.json), FP8 weights so that the
+ * kernel factor acts; decode of B sequences and prefill of B tokens equal the table's steps plus the stack's host
+ * time (exact at <= 256 tokens, within 0.5 % by interpolation above, as test_step_equals_infer); memory fraction,
+ * sequence cap and token budget are the stack's. */
+static void test_stack_infer_equals_serve(void **st)
+{
+    (void)st;
+    sp_model m = load_model("llama3-70b");
+    sp_system s = load_system("dgx-h100");
+    sp_error e = {0};
+    sp_serve_opts o;
+    sp_serve_defaults(&o);
+    o.tp = o.n_gpus = 4;
+    o.weights = o.kv = SP_FP8;
+    char fam[32];
+    assert_int_equal(sp_serve_stack_load(SP_DATA_DIR, "vllm", &o.stack, &e), SP_OK);
+    assert_int_equal(sp_serve_calibrate(SP_DATA_DIR, s.acc.name, &o.stack, fam, sizeof fam, &e), SP_OK);
+    assert_string_equal(fam, "hopper");
+    assert_rel(o.stack.kernel_factor, 0.6, 1e-12);
+    assert_int_equal(sp_serving_eff_load(SP_DATA_DIR, s.acc.name, &o.eff, &e), SP_OK);
+    sp_serve_steptab t;
+    assert_int_equal(sp_serve_steptab_build(&m, &s, &o, 16384, &t, &e), SP_OK);
+    sp_infer_opts io;
+    sp_infer_defaults(&io);
+    io.tp = io.n_gpus = 4;
+    io.weights = io.kv = SP_FP8;
+    io.eff = o.eff;
+    sp_serve_stack_infer(&o.stack, &io);
+    assert_rel(io.eff.lowp_gemm, o.eff.lowp_gemm / 0.6, 1e-12);
+    assert_rel(io.eff.step_overhead_s, o.eff.step_overhead_s + 0.002, 1e-12);
+    assert_rel(io.mem_frac, 0.9, 0);
+    assert_int_equal(io.max_seqs, 256);
+    assert_int_equal(io.prefill_chunk, 8192);
+    static const int bs[] = {1, 8, 200, 256, 1000};
+    for (int i = 0; i < 5; i++) {
+        double tol = bs[i] <= 256 ? 1e-9 : 5e-3;
+        io.batch = bs[i];
+        io.prompt = 1500;
+        io.output = 0;
+        sp_infer_result r;
+        assert_int_equal(sp_infer_eval(&m, &s, &io, &r, &e), SP_OK);
+        assert_rel(sp_serve_step_time(&t, 0, 0, bs[i], bs[i] * 1500.0, bs[i]), r.decode.total, tol);
+        io.batch = 1;
+        io.prompt = bs[i];
+        assert_int_equal(sp_infer_eval(&m, &s, &io, &r, &e), SP_OK);
+        assert_rel(sp_serve_step_time(&t, bs[i], bs[i] * (bs[i] / 2.0), 0, 0, 1), r.prefill.total, tol);
+    }
+}
+
 /* Rule: one request alone is prefilled in one step (prompt <= token budget) and then decoded one token per step:
  * TTFT = prefill step of P tokens; E2E - TTFT = sum of decode steps at contexts P+1 .. P+O-1. */
 static void test_single_request(void **st)
@@ -408,7 +459,7 @@ static void test_gemv_memory_bound(void **st)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_step_equals_infer), cmocka_unit_test(test_single_request), cmocka_unit_test(test_deterministic),
+        cmocka_unit_test(test_step_equals_infer), cmocka_unit_test(test_stack_infer_equals_serve), cmocka_unit_test(test_single_request), cmocka_unit_test(test_deterministic),
         cmocka_unit_test(test_preemption),        cmocka_unit_test(test_prefix_cache),   cmocka_unit_test(test_max_rate),
         cmocka_unit_test(test_errors),            cmocka_unit_test(test_presets), cmocka_unit_test(test_search), cmocka_unit_test(test_call), cmocka_unit_test(test_gemv_memory_bound),
         cmocka_unit_test(test_prefill_gate_and_hold), cmocka_unit_test(test_amd_presets),
