@@ -143,8 +143,8 @@ What the rows say (`scaleplan validate data/validation/training_runs_nemo.csv`):
 | rows | n | MAPE | mean signed error |
 |---|---:|---:|---:|
 | NeMo 24.07 pre-training, H100 FP8 | 12 | 4.9 % | -4.1 % |
-| NeMo 24.07 SFT, H100 FP8 | 3 | 11.8 % | +11.8 % |
-| NeMo 24.07 LoRA, H100 FP8 | 3 | 22.9 % | +22.9 % |
+| NeMo 24.07 SFT, H100 FP8 | 3 | 12.3 % | -3.4 % |
+| NeMo 24.07 LoRA, H100 FP8 | 3 | 4.1 % | +2.3 % |
 | long context with CP, B200 FP8 (NeMo 25.04), 8K-1M | 8 | 2.4 % | -1.5 % |
 | long context with CP, H100 FP8 (NeMo 24.03), 4K-1M | 9 | 7.9 % | -7.9 % |
 
@@ -164,7 +164,17 @@ What the rows say (`scaleplan validate data/validation/training_runs_nemo.csv`):
   on) sits in the attention: the fa2 class is FlashAttention-2 as Shah et al. 2024 measured it (0.34 / 0.325 of peak
   forward / backward) times the stack's one fitted Hopper attention factor (1.06, fitted on cuDNN rows); the
   context-parallel ring (its KV exchange hidden behind the per-step kernels) is a small part.
-- **LoRA is predicted 10-25 % too slow** (here +12..+25 %, the shared file's Llama-3-70B LoRA rows +10..+13 %). The
+- **Packed SQuAD sequences.** The six fine-tuning rows pack SQuAD v1.1 into 4096-token sequences whose samples attend
+  only within themselves (docs/model.md "Packed sequences"): their `doc_len` / `doc_len_cv` columns, 200.5 tokens and
+  0.436 (E[l^2]/E[l] = 238.6 tokens of context per token instead of 4096), are measured by tools/squad_doc_len.py on
+  11,877 SQuAD v1.1 questions in NeMo's SFT template under the Llama 2 tokenizer (tools/nemo_tables.py SQUAD_PACKED,
+  never from the rows' times). Attention drops from 10-20 % of these steps to about 1 %: NEMO24 9.13 -> 6.09 %, LoRA
+  +27.9/+29.2/+11.6 -> +3.2/+6.5/-2.7 % (7B/13B/70B), SFT +1.7/+32.1/+1.5 -> -15.1/+13.4/-8.4 %.
+- **LoRA was predicted 10-25 % too slow** before the packed attention (the shared file's Llama-3-70B LoRA rows,
+  +8..+11 %, stay unpacked: the tables do not state the dataset, and Megatron-Bridge's performance scripts default
+  `--data mock`, which replaces the finetune recipe's packed SQuAD with unpacked mock sequences:
+  NVIDIA-NeMo/Megatron-Bridge@fcbb6031103d scripts/performance/argument_parser.py:323-327, utils/overrides.py:376-386).
+  The
   measured LoRA/SFT throughput ratio (1.47 for Llama 2 7B on the same 8 GPUs) is near the 1.5 of skipping the base's
   weight gradients; the model gives 1.17. What the sources say a frozen base skips, and the model skips: the
   weight-gradient GEMMs, the gradient reduction and the optimizer of the base weights, and the
@@ -174,11 +184,14 @@ What the rows say (`scaleplan validate data/validation/training_runs_nemo.csv`):
   runs through them), the weights' FP8 casts (the data gradient needs the transposed weight). The rest of the gap is
   not explained by the sources: the adapters run in BF16 (Megatron-Core's own linear layers, not Transformer
   Engine's), which would make them dearer (+2.1..+3.2 points), not cheaper; the adapters' small rank-32 GEMMs
-  (13 % of the Llama 2 7B LoRA step) and the packed SQuAD sequences (attention per sub-sequence, whose lengths the
-  table does not give) are the open candidates.
-- **SFT**: Llama 2 13B on TP 1 x PP 4 with 16 micro-batches is +29 %; the table's SFT throughput there (10176
+  (13 % of the Llama 2 7B LoRA step) stay a candidate; the packed SQuAD sequences were the larger part (above).
+- **SFT**: Llama 2 13B on TP 1 x PP 4 with 16 micro-batches is +13 %; the table's SFT throughput there (10176
   tokens/s/GPU) is above the same model's pre-training row (8715, with interleaving), which the pipeline bubble the
-  model prices (PP 4, no interleaving stated) cannot give.
+  model prices (PP 4, no interleaving stated) cannot give. Llama 2 7B and 70B SFT are now too fast (-15 %, -8 %): the
+  table's 7B SFT throughput equals its pre-training one (16891 vs 16934 tokens/s/GPU on the same 8 GPUs) although its
+  packed attention is an eighth of the work. Not priced: a lower attention-kernel rate on samples of one or two
+  128-token tiles (the rate is the family's full-sequence rate; no benchmark of the varlen kernels on short samples
+  is at hand), and the samples' last partial key block (docs/model.md "Packed sequences").
 - **The unstated micro-batch**: the long-context rows do not state one, and the validation default (the whole
   per-replica batch without pipelining: 256 sequences of 4K on one H100) did not fit memory on most of them. The rule
   above (the largest divisor that fits) applies to every file; it changes no row of the others.

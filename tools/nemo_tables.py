@@ -8,7 +8,8 @@ NEMO_GIT_DIR is a clone of NVIDIA/NeMo (a bare git directory is enough: files ar
 Tables read (each row cites repo@commit:path:line):
   - NeMo 24.07 performance summary (DGX-H100, FP8): docs/source/performance/performance_summary.md at
     9c5c5e9709407d3511005fc966e45374998bb478: the 'Pretraining' table (GPT3, LLAMA2, Nemotron, LLAMA3) and the
-    'Finetuning' table (LLAMA2 SFT and LoRA, SQuAD packed to 4096 tokens)  -> ids NEMO24-<n>
+    'Finetuning' table (LLAMA2 SFT and LoRA, SQuAD packed to 4096 tokens)  -> ids NEMO24-<n>; their packed samples'
+    statistics (doc_len, doc_len_cv) from tools/squad_doc_len.py (SQUAD_PACKED below)
   - NeMo long-sequence tables (context parallelism): docs/source/performance/performance_long_sequence.md at
     8cfedd7203462cb251a914e700e5605444277561: LLAMA2-7B FP8 on DGX-H100 (NeMo 24.03.01) and LLAMA3-8B FP8 on
     DGX-B200 (NeMo 25.04.rc2), the 'With CP' runs, whose TP/PP/DP/CP the table gives  -> ids NEMOCP-<sys>-<seq K>
@@ -77,6 +78,21 @@ MODELS = {
 }
 SHAPE = ["n_layers", "d_model", "n_heads", "n_kv_heads", "ffn_dim", "ffn_type", "vocab"]
 FLOPS_CITE = "NVIDIA/NeMo@19fadb67b0:nemo/utils/flops_formulas.py:88 llama3() (attention term 12*s/h: no causal halving)"
+# The fine-tuning rows' packed samples (columns doc_len, doc_len_cv; docs/model.md "Packed sequences"): SQuAD v1.1 as
+# NeMo's SFT formats it ("Context: {context} Question: {question} Answer:" + the first answer, EOS, no BOS; NeMo at the
+# summary's commit, cited in tools/squad_doc_len.py) under the Llama 2 tokenizer, measured by tools/squad_doc_len.py:
+# mean 200.5 tokens, coefficient of variation 0.436 (E[l^2]/E[l] = 238.6) over the 11,877 questions on 44 SQuAD v1.1
+# articles of bloomsburyai/question-generation@6026097c3eae:data/test-v1.1.json (Du et al. 2017's question-generation
+# test split, the official SQuAD v1.1 paragraphs and questions; the full training set was not at hand), tokenizer
+# karpathy/llama2.c@350e04fe3543:tokenizer.model (sha256 9e556afd44213b6bd1be2b850ebbbd98f5481437a8021afaf58ee7fb1818d347,
+# Llama 2's SentencePiece model). Never from the rows' measured times or TFLOP/s.
+SQUAD_PACKED = (200.5, 0.436)
+SQUAD_NOTE = ("packed samples: doc_len %.1f tokens, doc_len_cv %.3f (E[l^2]/E[l] = %.1f): SQuAD v1.1 in NeMo's SFT "
+              "template under the Llama 2 tokenizer, measured on 11,877 SQuAD v1.1 questions (tools/squad_doc_len.py; "
+              "tools/nemo_tables.py SQUAD_PACKED)"
+              % (SQUAD_PACKED[0], SQUAD_PACKED[1], SQUAD_PACKED[0] * (1 + SQUAD_PACKED[1] ** 2)))
+# columns this file adds to the Megatron-Core tables' header
+EXTRA = ["doc_len", "doc_len_cv"]
 
 
 def show(repo, commit, path):
@@ -138,6 +154,8 @@ def summary_rows(repo, header):
                              "is not the pre-training count; LoRA rank/targets not stated"
                              % ("LoRA" if task == "LoRA" else "SFT", "frozen base, adapters trained" if task == "LoRA"
                                 else "full", seq, implied))
+                notes.append(SQUAD_NOTE)
+                row.update(doc_len="%g" % SQUAD_PACKED[0], doc_len_cv="%g" % SQUAD_PACKED[1])
             notes.append("tokens/s/GPU=%s (source); step time derived = GBS*seq_len/(tokens_per_s_per_gpu*n_gpus); "
                          "TFLOP/s = source 'Model TFLOP / sec / GPU' (model FLOPs, recompute not counted)" % f[
                              "Tokens / sec / GPU"])
@@ -209,6 +227,7 @@ def longseq_rows(repo, header):
 
 def build(repo):
     header = next(csv.reader(open(HEADER_FROM, newline="")))
+    header += [c for c in EXTRA if c not in header]
     rows = summary_rows(repo, header) + longseq_rows(repo, header)
     return rows_csv.csv_text(header, rows)
 
