@@ -276,6 +276,10 @@ typedef struct {
     /* head dims (query-key + value) of the shapes attn_fwd / attn_bwd were measured at, per class (attn_kernels
      * head_dim x 2; 0 = not stated: no head-dim correction, ops.c attn_exp_scale) */
     double attn_ref_hd[4];
+    /* cuDNN's MXFP8 / BF16 attention rate ratios measured on this accelerator (efficiency.mxfp8_attn: forward,
+     * backward, MLA forward, MLA backward, sliding band forward, band backward x tokens; all 0 = not measured here:
+     * GB200's, ops.c MXFP8_*) */
+    double mxfp8_attn[6];
     double comm_sms;       /* SMs an overlapped NCCL collective occupies (its CTAs), taken from the compute it
                             * overlaps; 0 = communication off the compute units (collective.c sp_comm_sm_share) */
     double grouped_gemm;   /* MoE grouped expert GEMMs: fraction of the GEMM curve the stack's grouped kernel reaches

@@ -458,6 +458,7 @@ static const char *const accel_keys[] = {"name", "family", "description", "peak_
                                          NULL};
 static const char *const eff_keys[] = {"gemm_max", "gemm_k_half", "mem", "attn", "kernel_overhead",
                                        "fp8_gemm_max", "fp8_gemm_k_half", "mxfp8_gemm_rel", "nvfp4_gemm_rel", "attn_kernels",
+                                       "mxfp8_attn",
                                        "comm_sms",
                                        "sources", NULL};
 
@@ -532,6 +533,29 @@ static sp_status parse_caps(const src_file *f, json_t *o, sp_accel *a, sp_error 
     if (!rc)
         rc = get_qty(f, o, "exp2_per_clk_sm", SP_UNIT_NONE, 1, 1e5, &a->exp_clk_sm, NULL, err);
     return rc;
+}
+
+/* efficiency.mxfp8_attn: {"fwd": R, "bwd": R, "mla_fwd": R, "mla_bwd": R, "band_fwd": R, "band_bwd_tokens": T}, cuDNN's
+ * MXFP8 / BF16 attention rate ratios measured on this accelerator (ops.c flash_fp8), all six or none; R in
+ * 0.01..10, T (the band backward's ratio x tokens) in 1..1e6 */
+static sp_status parse_mxfp8_attn(const src_file *f, json_t *e, sp_accel *a, sp_error *err)
+{
+    static const char *const k[] = {"fwd", "bwd", "mla_fwd", "mla_bwd", "band_fwd", "band_bwd_tokens"};
+    json_t *t = json_object_get(e, "mxfp8_attn");
+    if (!t)
+        return SP_OK;
+    int ok = json_is_object(t) && json_object_size(t) == 6;
+    for (int i = 0; ok && i < 6; i++) {
+        json_t *v = json_object_get(t, k[i]);
+        double x = json_number_value(v), hi = i == 5 ? 1e6 : 10, lo = i == 5 ? 1 : 0.01;
+        ok = json_is_number(v) && x >= lo && x <= hi;
+        a->eff.mxfp8_attn[i] = x;
+    }
+    if (!ok)
+        return sp_fail(err, SP_EINVAL, "%s:%d: efficiency.mxfp8_attn must be {\"fwd\", \"bwd\", \"mla_fwd\", \"mla_bwd\", "
+                       "\"band_fwd\": ratios in 0.01..10, \"band_bwd_tokens\": 1..1e6}", f->path,
+                       key_line(f, "mxfp8_attn"));
+    return SP_OK;
 }
 
 /* peak_tflops: {"bf16": 312, ...}, TFLOP/s per dtype, into a->peak in FLOP/s. */
@@ -626,6 +650,8 @@ static sp_status parse_accel_fields(const src_file *f, json_t *o, sp_accel *a, s
     if ((rc = get_qty(f, e, "mxfp8_gemm_rel", SP_UNIT_NONE, 0.01, 1, &a->eff.mxfp8_gemm_rel, NULL, err)))
         return rc;
     if ((rc = get_qty(f, e, "comm_sms", SP_UNIT_NONE, 0, 100000, &a->eff.comm_sms, NULL, err)))
+        return rc;
+    if ((rc = parse_mxfp8_attn(f, e, a, err)))
         return rc;
     return parse_attn_kernels(f, e, a, err);
 }

@@ -48,8 +48,9 @@
  * windows and softmax sinks included (NVIDIA/TransformerEngine@42b840051647 = v2.15 transformer_engine/pytorch/
  * attention/dot_product_attention/utils.py:590-602, :891-907, :1108-1117). Its rate against cuDNN's BF16 kernel on
  * the same shapes, measured by cuDNN's own benchmark on GB200 (NVIDIA/cudnn-frontend@3929da2e benchmark/
- * sdpa_benchmark_training/results, cuDNN 9.22, batch 2, causal top-left, 4096 tokens; taken for the family as
- * data/accelerators/b200.json attn_kernels are), times the family's BF16 rate:
+ * sdpa_benchmark_training/results, cuDNN 9.22, batch 2, causal top-left, 4096 tokens; taken for an accelerator that
+ * states no ratios of its own, efficiency.mxfp8_attn, as data/accelerators/b200.json attn_kernels are), times the
+ * family's BF16 rate:
  *   heads of 128 (llama3.1/gb200/llama3.1_20260424_100750.csv, 64 query / 8 KV heads): forward 1685 / 1408 TFLOP/s
  *   = 1.20, backward 1054 / 1148 = 0.92 (2k .. 32k tokens: forward 1.17 .. 1.26, backward 0.84 .. 1.16);
  *   MLA's 192 / 128 (dsv3/gb200/dsv3_20260424_101009.csv): forward 1925 / 1406 = 1.37, backward 1364 / 1057 = 1.29;
@@ -1310,15 +1311,19 @@ static void dequant(sp_layer_ctx *c, int moe, sp_layer_ops *l)
 /* FP8 attention's rate against the BF16 kernel's (MXFP8_* above): cuDNN's MXFP8 kernel where the plan asks for FP8
  * attention under MXFP8 with the cuDNN attention class on compute capability >= 10.0 (Transformer Engine disables
  * FusedAttention for MXFP8 below: NVIDIA/TransformerEngine@42b840051647 transformer_engine/pytorch/attention/
- * dot_product_attention/utils.py:590-593; the ratios were measured on 10.0 / 10.3 and are taken for later ones); the
- * op's fwd_x / bwd_x scale flash_rate (0: the 16-bit kernel) */
+ * dot_product_attention/utils.py:590-593): the accelerator's own measured ratios where it states them
+ * (efficiency.mxfp8_attn: GB300 / B300, whose doubled exponential throughput speeds the FP8 forward), else GB200's
+ * (taken for the others); the op's fwd_x / bwd_x scale flash_rate (0: the 16-bit kernel) */
 static void flash_fp8(const sp_layer_ctx *c, sp_op *o, double sk)
 {
     if (!c->p->fp8_attention || c->d != SP_MXFP8 || c->s->attn_kernel != SP_ATTN_CUDNN || c->s->acc.cc < 100)
         return;
-    int mla = c->mixer == SP_MIX_MLA;
-    o->u.flash.fwd_x = o->u.flash.band ? MXFP8_BAND_FWD : mla ? MXFP8_ATTN_MLA_FWD : MXFP8_ATTN_FWD;
-    o->u.flash.bwd_x = o->u.flash.band ? MXFP8_BAND_BWD_TOKENS / sk : mla ? MXFP8_ATTN_MLA_BWD : MXFP8_ATTN_BWD;
+    static const double gb200[6] = {MXFP8_ATTN_FWD, MXFP8_ATTN_BWD, MXFP8_ATTN_MLA_FWD, MXFP8_ATTN_MLA_BWD,
+                                    MXFP8_BAND_FWD, MXFP8_BAND_BWD_TOKENS};
+    const double *own = c->s->acc.eff.mxfp8_attn, *r = own[0] > 0 ? own : gb200; /* measured here, else GB200's */
+    int i = o->u.flash.band ? 4 : c->mixer == SP_MIX_MLA ? 2 : 0;
+    o->u.flash.fwd_x = r[i];
+    o->u.flash.bwd_x = o->u.flash.band ? r[5] / sk : r[i + 1];
 }
 
 static void attention_core(sp_layer_ctx *c, sp_layer_ops *l)
