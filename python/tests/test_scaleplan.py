@@ -74,6 +74,8 @@ CASES = [
     ("limits", dict(mode="epoch2024", to="1e27")),
     ("limits", dict(mode="epoch2024", compare="h100,a100+moe+ll", to="1e28")),
     ("limits", dict(to="3e26", threads=1)),  # full mode; one search thread: plans_evaluated is deterministic
+    ("limits", dict(to="1e26", threads=1, software="megatron-core")),  # full mode's plans run a training stack
+    ("infer", dict(model="llama3-70b", system="dgx-h100", gpus=4, tp=4, weights="fp8", software="vllm")),  # serving stack
     ("forecast", dict(assumptions="epoch-2030", year=2030, lab_share=0.3)),
     ("finetune", dict(model="llama3-8b", system="dgx-h100", gpus=8, method="lora", global_batch=64)),
 ]
@@ -143,6 +145,8 @@ BAD = [
     ("limits", dict(mode="paper")),
     ("limits", dict(mode="epoch2024", compare="h100+fast")),
     ("limits", dict(mode="epoch2024", latency_scale=0)),
+    ("limits", dict(mode="epoch2024", software="megatron-core")),
+    ("infer", dict(model="llama3-8b", software="megatron-core")),
 ]
 
 
