@@ -385,6 +385,31 @@ void sp_pipe_step_stage(const sp_model *m, const sp_plan *p, const sp_shape_step
     sp_stage_params_fill(m, p, &c->mem, &o->stage);
 }
 
+/* name is an item of the comma list */
+static int in_list(const char *list, const char *name)
+{
+    size_t n = strlen(name);
+    for (const char *q = list; n > 0 && *q;) {
+        const char *e = strchr(q, ',');
+        size_t k = e ? (size_t)(e - q) : strlen(q);
+        if (k == n && strncmp(q, name, n) == 0)
+            return 1;
+        q += k + (e != NULL);
+    }
+    return 0;
+}
+
+/* The job runs with one device connection (kernels.one_queue: the stack's launcher sets CUDA_DEVICE_MAX_CONNECTIONS=1
+ * for TP > 1 or CP > 1 on the families listed, unless the recipe overlaps the MoE all-to-all and the launcher exempts
+ * that): all streams share one hardware queue, and a communication kernel waiting for its peers holds back the
+ * compute queued behind it on the other streams (alibaba/Megatron-LLaMA#26: a DP reduce-scatter on its own stream
+ * stops overlapping the backward under it; NVIDIA/nccl#2238 for Hopper pipeline sends). docs/model.md "Pipeline
+ * sends". */
+static int one_queue_job(const sp_system *s, const sp_plan *p)
+{
+    return (p->tp > 1 || p->cp > 1) && (!s->overlap_ep || s->one_queue_ep) && in_list(s->one_queue, s->acc.family);
+}
+
 void sp_pipe_step_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp_pipe_step *o)
 {
     double t = p->tp;
@@ -427,7 +452,8 @@ void sp_pipe_step_dp(const sp_model *m, const sp_system *s, const sp_plan *p, sp
     o->zero3_scatter = rs_d + rs_e;
     o->zero12_rs_ag = rs_d + ag_d + rs_e + ag_e + o->hsdp_allreduce; /* ZeRO-1/2: ZeRO-3's pair, once per step */
     o->zero3_keep = p->zero3_keep;
-    o->overlap = p->dp_overlap >= 0 ? p->dp_overlap : s->overlap_dp;
+    /* one device connection serializes the reduction's kernels with the backward (one_queue_job) */
+    o->overlap = (p->dp_overlap >= 0 ? p->dp_overlap : s->overlap_dp) && !one_queue_job(s, p);
     o->sm_share = sp_comm_sm_share(&s->acc);
     /* optimizer: memory-bound Adam over the local shard: fp32 master, m, v read+write, grad read (4 B), 16-bit
      * weight write: 30 bytes per parameter */
@@ -471,20 +497,6 @@ static void offload_fill(const sp_system *s, const sp_plan *p, const sp_shape_st
     }
 }
 
-/* name is an item of the comma list */
-static int in_list(const char *list, const char *name)
-{
-    size_t n = strlen(name);
-    for (const char *q = list; n > 0 && *q;) {
-        const char *e = strchr(q, ',');
-        size_t k = e ? (size_t)(e - q) : strlen(q);
-        if (k == n && strncmp(q, name, n) == 0)
-            return 1;
-        q += k + (e != NULL);
-    }
-    return 0;
-}
-
 /* Pipeline sends under the interleaved schedule (docs/model.md "Pipeline sends"): per (micro-batch, virtual stage)
  * a rank sends one activation forward and one gradient backward (2 hops, blocking where the stack does not
  * overlap them). Megatron-Core with overlap_p2p_comm (Megatron-Bridge sets it whenever vpp > 1) posts both
@@ -494,18 +506,14 @@ static int in_list(const char *list, const char *name)
  * of every overlapped collective, collective.c sp_comm_sm_share). A stack whose schedule waits for each forward
  * send before the kernels that follow it (kernels.pp_send_wait: NVIDIA/Megatron-LM#4047, 260cba7133;
  * schedules.py:1813-1815 at d98e8a64ddf3, with deallocate_pipeline_outputs) exposes that hop. Nothing is hidden
- * where the stack's launcher gives the job one device connection (kernels.one_queue: CUDA_DEVICE_MAX_CONNECTIONS=1
- * for TP > 1 or CP > 1 on the families listed, so that TP communication kernels start before the GEMMs they
- * overlap): all streams then share one hardware queue, and a communication kernel waiting for its peer holds back
- * the compute queued behind it (alibaba/Megatron-LLaMA#26 traces of a DP reduce-scatter on its own stream;
- * NVIDIA/nccl#2238 on Hopper pipeline sends). Sets o->pp_hidden (0: every send blocks; the other schedules too)
- * and o->pp_sigma; sp_plan_step_time prices them. */
+ * in a job with one device connection (one_queue_job). Sets o->pp_hidden (0: every send blocks; the other
+ * schedules too) and o->pp_sigma; sp_plan_step_time prices them. */
 static void pp_sends_interleaved(const sp_system *s, const sp_plan *p, sp_pipe_step *o)
 {
-    o->pp_hidden = !s->overlap_pp || p->schedule != SP_SCHED_1F1B ? 0 : s->pp_send_wait ? 1 : 2;
+    o->pp_hidden = !s->overlap_pp || p->schedule != SP_SCHED_1F1B || one_queue_job(s, p) ? 0
+                   : s->pp_send_wait                                                      ? 1
+                                                                                          : 2;
     o->pp_sigma = sp_comm_sm_share(&s->acc);
-    if ((p->tp > 1 || p->cp > 1) && (!s->overlap_ep || s->one_queue_ep) && in_list(s->one_queue, s->acc.family))
-        o->pp_hidden = 0;
 }
 
 void sp_pipe_step_schedule(const sp_model *m, const sp_system *s, const sp_plan *p, const sp_shape_step *c,

@@ -194,7 +194,7 @@ static void sends_of(const sp_model *m, const sp_system *s, int vpp, sp_pipe_ste
     sp_plan p;
     sp_error e = {0};
     plan_of(&p, 64, 4, 4, vpp);
-    p.global_batch = 64;
+    p.global_batch = 64, p.zero = 1;
     assert_int_equal(sp_plan_resolve(&p, m, s, &e), SP_OK);
     sp_shape_step c;
     sp_shape_step_fill(m, s, &p, NULL, NULL, &c);
@@ -208,7 +208,7 @@ static void sends_of(const sp_model *m, const sp_system *s, int vpp, sp_pipe_ste
  * overlaps sends only under the interleaved schedule). A stack that overlaps them (Megatron-Core overlap_p2p_comm)
  * leaves sm_share of each on the slot, the compute its NCCL kernels' SMs slow (on H100 24 of 132 SMs); one that waits
  * for each forward send (pp_send_wait) pays that hop in full and sm_share of the other; a launch with one device
- * connection (kernels.one_queue) serializes them. The fill and drain keep every hop: the bubble is the same in all
+ * connection (kernels.one_queue) serializes them, and the data-parallel reduction with them. The fill and drain keep every hop: the bubble is the same in all
  * three. Llama-3-70B on 64 H100s, TP 4, PP 4, VP 5, selective recompute. */
 static void test_pp_send_overlap(void **st)
 {
@@ -245,10 +245,14 @@ static void test_pp_send_overlap(void **st)
     assert_rel(sc.pp_comm_slot, 5 * (2 * hop - hop / 2), 1e-12);
     /* one device connection on the job's family (TP 4 here): the overlapped sends block again; a family that is
      * not a whole item of the list, or MoE EP overlap where the launcher exempts it, keeps them overlapped */
+    assert_int_equal(o.overlap, 1);
     s.pp_send_wait = 0;
     snprintf(s.one_queue, sizeof s.one_queue, "ampere,hopper");
     sends_of(&m, &s, 5, &o, &hidden);
     assert_rel(hidden.pp_comm_slot, 2 * 5 * hop, 1e-15);
+    /* ... and so is the data-parallel reduction: the ZeRO-1 reduce-scatter + all-gather all exposed */
+    assert_int_equal(o.overlap, 0);
+    assert_rel(hidden.dp, o.zero12_rs_ag, 1e-15);
     s.overlap_ep = 1;
     sends_of(&m, &s, 5, &o, &hidden);
     assert_rel(hidden.pp_comm_slot, 2 * 5 * hop * sigma, 1e-12);
