@@ -70,8 +70,11 @@ static void print_waterfall(const sp_limits_report *R)
         const sp_limits_full_point *last = r->n > 0 ? &r->fpts[r->n - 1] : NULL;
         double le = r->sum.linear_regime_end_flop, wl = r->sum.largest_feasible_flop;
         double ple = i ? runs[i - 1].sum.linear_regime_end_flop : 0, pwl = i ? runs[i - 1].sum.largest_feasible_flop : 0;
-        char b[160];
-        printf("| %s | %.3g | %s%.3g | %.3g%s | %s%.3g | %s | %.3g | %s |\n", i < 6 ? waterfall_what[i] : r->name, le,
+        char b[160], what[256];
+        /* the first step names the training stack every step runs (--software), as the settings' labels do */
+        snprintf(what, sizeof what, "%s%s%s", i < 6 ? waterfall_what[i] : r->name, i == 0 && R->have_software ? ", software " : "",
+                 i == 0 && R->have_software ? R->software.name : "");
+        printf("| %s | %.3g | %s%.3g | %.3g%s | %s%.3g | %s | %.3g | %s |\n", what, le,
                i ? "x" : "", i && ple > 0 ? le / ple : 1, wl,
                r->sum.stop == SP_EPOCH_STOP_CLUSTER_CAP ? " (2^30-GPU cap)" : "", i ? "x" : "", i && pwl > 0 ? wl / pwl : 1,
                last ? last->binding : "-", last ? last->n_gpus : NAN, last ? beyond(last->n_gpus, b, sizeof b) : "-");
@@ -79,10 +82,13 @@ static void print_waterfall(const sp_limits_report *R)
     const sp_limits_setting *p = &runs[0], *q = &runs[nr - 1];
     if (p->set.gpu.n_levels > 0) {
         const sp_epoch_point *lp = p->esum.n_points > 0 ? &p->pts[p->esum.n_points - 1] : NULL;
-        char b[160];
-        printf("| the paper's model (--mode epoch2024) | %.3g | x%.3g | %.3g | x%.3g | %s | %.3g | %s |\n",
-               p->esum.linear_regime_end_flop, p->esum.linear_regime_end_flop / q->sum.linear_regime_end_flop,
-               p->esum.largest_feasible_flop, p->esum.largest_feasible_flop / q->sum.largest_feasible_flop,
+        char b[160], x1[32] = "-", x2[32] = "-"; /* a ratio to a value the sweep never reached (0) is no number */
+        if (p->esum.linear_regime_end_flop > 0 && q->sum.linear_regime_end_flop > 0)
+            snprintf(x1, sizeof x1, "x%.3g", p->esum.linear_regime_end_flop / q->sum.linear_regime_end_flop);
+        if (p->esum.largest_feasible_flop > 0 && q->sum.largest_feasible_flop > 0)
+            snprintf(x2, sizeof x2, "x%.3g", p->esum.largest_feasible_flop / q->sum.largest_feasible_flop);
+        printf("| the paper's model (--mode epoch2024) | %.3g | %s | %.3g | %s | %s | %.3g | %s |\n",
+               p->esum.linear_regime_end_flop, x1, p->esum.largest_feasible_flop, x2,
                lp ? lp->binding : "-", lp ? lp->n_gpus : NAN, lp ? beyond(lp->n_gpus, b, sizeof b) : "-");
     }
 }

@@ -11,3 +11,5 @@ expect_fail limits_zb_epoch 2 'idealisations of --mode full' -- limits --mode ep
 expect_fail limits_tokmb 2 'tokens per micro-batch' -- limits --compare h100+tokmb=0.5
 expect_fail waterfall_compare 2 'waterfall is a table' -- limits --waterfall --compare h100
 expect_fail limits_modifier 2 '+zb +paperlat +noattn +tokmb=T' -- limits --compare h100+warp
+# --software: every step runs the stack (limits.sh limits_sw_*), and the first row names it
+expect_out waterfall_software '^\| full mode \(1F1B / interleaved pipelines, .*InfiniBand\), software megatron-core \|' -- limits --waterfall --software megatron-core --to 1e26
