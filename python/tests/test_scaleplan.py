@@ -78,6 +78,8 @@ CASES = [
     ("infer", dict(model="llama3-70b", system="dgx-h100", gpus=4, tp=4, weights="fp8", software="vllm")),  # serving stack
     ("forecast", dict(assumptions="epoch-2030", year=2030, lab_share=0.3)),
     ("finetune", dict(model="llama3-8b", system="dgx-h100", gpus=8, method="lora", global_batch=64)),
+    ("train", dict(model="llama2-7b", system="dgx-h100", gpus=8, global_batch=32, seq_len=4096, doc_len=200.5,
+                   doc_len_cv=0.436)),  # packed sequences: plan doc_len / doc_len_cv as the other plan knobs
 ]
 
 
@@ -147,6 +149,7 @@ BAD = [
     ("limits", dict(mode="epoch2024", latency_scale=0)),
     ("limits", dict(mode="epoch2024", software="megatron-core")),
     ("infer", dict(model="llama3-8b", software="megatron-core")),
+    ("train", dict(model="llama2-7b", seq_len=4096, doc_len=5000)),
 ]
 
 
