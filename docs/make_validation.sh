@@ -44,9 +44,10 @@ rows (NAR21, KOR22, MLM20) <= 10 %; MosaicML (MPT) <= 15 %. The MosaicML H100 ro
 tables (BRIDGE) are predicted with one set of efficiency factors per (hardware family x software stack), fitted by
 tools/calibrate.py on the rows of that pair (docs/calibration.md: method, priors, result); issue 18's target is
 on them together ("the Hopper/Blackwell rows -- MPTH and all of the Megatron-Core tables -- MAPE <= 8 %, no family
-above 12 %": the "issue 18 set" line above; tests/test_validate.c test_issue18_set guards it). Step times are compared, so the FLOP convention of a source's MFU does not enter (Megatron-Bridge's
-"Model TFLOP/s" halves causal attention; scaleplan's MFU counts the full s x s, and its attention time prices the
-causal kernel's half: docs/model.md).
+above 12 %": the "issue 18 set" line above; tests/test_validate.c test_issue18_set guards it). Step times are
+compared, so the FLOP convention of a source's MFU does not enter (Megatron-Bridge's "Model TFLOP/s" halves causal
+attention; scaleplan's MFU counts the full s x s, and its attention time prices the causal kernel's half:
+docs/model.md).
 
 ## Blackwell Ultra rows: an independent check (GB300, B300)
 
@@ -445,15 +446,17 @@ file's.
 - **BRIDGE-25.09-5 (Llama 3.1 405B on 128 GB200 with Megatron-FSDP, TP 2), +13 %**: step time close, but the
   plan as costed (ZeRO-3 with 64-way sharding) needs 329 GiB per GPU: Megatron-FSDP's memory is not modelled.
 - **MoE rows of the Megatron-Core tables, both signs (+52 % BRIDGE-25.09-19 Qwen3-30B-A3B on 8 B200 at
-  micro-batch 1 with token drop; -53 % BRIDGE-26.02-28 Qwen3-30B-A3B on 16 H100 at micro-batch 1; -43 %
-  BRIDGE-26.06.01-4 GPT-OSS-120B MXFP8 on 64 GB200, the release the table footnotes as a cuDNN regression)**: the
-  recipes' CUDA graphs, dispatchers (the all-to-all dispatcher's 16-bit payload, the flex dispatchers' permutation
-  of distinct tokens), router fusion, aux-loss kernels, host dispatch, GPT-OSS's expert-bias loop and Mamba-2's
-  scan rate are priced (docs/model.md "MoE", "Host dispatch", "Mamba-2"); what is left is in docs/model.md "Known
-  gaps": GPT-OSS in BF16 on Blackwell (GB200 -20..-29 %, B200 -7..-39 %), eager micro-batch-1 Qwen3-30B-A3B (a
-  release moves the same plan 1.8x on H100), Nemotron-3 Super at TP 2 on GB200 (-15..-19 % in MXFP8) and at TP 1
-  across B200 nodes (+36..+38 %), DeepSeek-V3 on GB200 (+8..+24 % in MXFP8) and the DeepEP rows on H100 (DeepSeek-V3
-  25.09 with the recipe's ETP 1: -17/-25 %).
+  micro-batch 1 with token drop; -55 % BRIDGE-26.02-28 and -53 % 25.11-31, Qwen3-30B-A3B on 16 H100 at micro-batch
+  1-2 with the A2A overlap under interleaving)**: the recipes' CUDA graphs, dispatchers (the all-to-all dispatcher's
+  16-bit payload, the flex dispatchers' permutation of distinct tokens), router fusion, aux-loss kernels, host
+  dispatch, GPT-OSS's expert-bias loop, Mamba-2's scan rate, the fused grouped MLP, cuDNN's measured kernel
+  regressions and the pipeline sends the interleaved schedule overlaps are priced (docs/model.md "MoE", "Host
+  dispatch", "Mamba-2", "Pipeline sends"); what is left is in docs/model.md "Known gaps": GPT-OSS in BF16 on
+  Blackwell (GB200 -19..-29 %, B200 -15..-39 %: about 1.3 s per step in the eager expert path, common to BF16 and
+  MXFP8), eager micro-batch-1 Qwen3-30B-A3B (a release moves the same plan 1.8-2x on H100), Nemotron-3 Super at TP
+  2 on GB200 (-15..-19 % in MXFP8) and at TP 1 across B200 nodes (+36..+38 %), DeepSeek-V3 on GB200 (+5..+11 % in
+  MXFP8 with its recipes' knobs, +23 % for 25.11-15 whose table layout no recipe of that release runs) and the DeepEP
+  rows on H100 (DeepSeek-V3 25.09 with the recipe's ETP 1: -17/-25 %).
 - **Rows with precision unstated (Megatron-Bridge 25.09)**: were +13..+35 % predicted in BF16; FP8 now, from the
   table's own footnote and the release's perf_matrix (Release recipes, above): the 25.09 rows are at 7 %.
 - **MPT-119/120 (760M, 80 GB, short sequences with large micro-batches)**: measured MFU drops from 0.57 to 0.45
