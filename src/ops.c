@@ -1883,6 +1883,13 @@ static void gemm_price(const sp_op *op, const sp_system *s, sp_gemm_memo *memo, 
     }
 }
 
+/* the attention kernel class the system's stack runs (an index into the accelerator's attn_* arrays); out of range:
+ * the generic class */
+static sp_attn_kernel attn_class(const sp_system *s)
+{
+    return s->attn_kernel >= 0 && s->attn_kernel < SP_NATTN ? s->attn_kernel : SP_ATTN_GENERIC;
+}
+
 /* The exponent-unit roofline of a fused attention kernel (Zadouri, Hoehnerbach, Shah, Liu, Thakkar, Dao 2026,
  * FlashAttention-4, arXiv:2603.05451 §2-3): per query-key element the forward runs 2 (dqk + dv) FLOPs of MMA (S = QK^T,
  * O = PV) and one exponential on the special-function units (MUFU.EX2), the backward 2.5x those FLOPs and one
@@ -1910,15 +1917,14 @@ static double attn_exp_scale(const sp_accel *a, sp_attn_kernel k, double hd, int
 double sp_attn_rate(const sp_system *s, sp_dtype d, int bwd)
 {
     const sp_accel *a = &s->acc;
-    sp_attn_kernel k = s->attn_kernel >= 0 && s->attn_kernel < SP_NATTN ? s->attn_kernel : SP_ATTN_GENERIC;
+    sp_attn_kernel k = attn_class(s);
     double f = bwd ? a->eff.attn_bwd[k] : a->eff.attn_fwd[k];
     return sp_accel_peak(a, d) * (f > 0 ? f : a->eff.gemm_max * a->eff.attn);
 }
 
 double sp_attn_rate_hd(const sp_system *s, sp_dtype d, int bwd, double hd)
 {
-    sp_attn_kernel k = s->attn_kernel >= 0 && s->attn_kernel < SP_NATTN ? s->attn_kernel : SP_ATTN_GENERIC;
-    return sp_attn_rate(s, d, bwd) * attn_exp_scale(&s->acc, k, hd, bwd);
+    return sp_attn_rate(s, d, bwd) * attn_exp_scale(&s->acc, attn_class(s), hd, bwd);
 }
 
 /* The attention kernel's rate for a flash op: on a sliding layer's narrow band the family's measured band rate of the
@@ -1928,7 +1934,7 @@ double sp_attn_rate_hd(const sp_system *s, sp_dtype d, int bwd, double hd)
 static double flash_rate(const sp_system *s, const sp_op *op, int bwd)
 {
     const sp_accel *a = &s->acc;
-    sp_attn_kernel k = s->attn_kernel >= 0 && s->attn_kernel < SP_NATTN ? s->attn_kernel : SP_ATTN_GENERIC;
+    sp_attn_kernel k = attn_class(s);
     double f = bwd ? a->eff.attn_band_bwd[k] : a->eff.attn_band_fwd[k];
     double x = bwd ? op->u.flash.bwd_x : op->u.flash.fwd_x; /* FP8 attention (flash_fp8); 0: the 16-bit kernel */
     x = x > 0 ? x : 1;
